@@ -1,0 +1,41 @@
+# The two commands a newcomer needs: `make demo` and `make test`.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint bench venv i18n clean snapshots
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip >/dev/null 2>&1 || true
+	$(BIN)/python -m pip install -q -e '.[dev,postgres]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/kiosk demo
+
+# pytest exits 5 when it collected nothing; that is a failure of the suite, not a pass.
+test: $(STAMP)
+	@$(BIN)/python -m pytest -q $(PYTEST_ARGS); rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "no tests were collected"; exit 1; fi; exit $$rc
+
+snapshots: $(STAMP)
+	$(BIN)/python -m pytest tests/ui --snapshot-update $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+bench: $(STAMP)
+	for b in startup cardtap receipt cardreader; do $(BIN)/kiosk bench $$b --json || exit 1; done
+
+i18n: $(STAMP)
+	$(BIN)/pybabel compile -d kiosk/i18n/locale -D kiosk
+
+clean:
+	rm -rf $(VENV) build *.egg-info

@@ -1,0 +1,1 @@
+"""Device adapters: receipt printers, card readers, QR output and their simulators."""

@@ -1,0 +1,123 @@
+"""The "AA BB" serial protocol of the common MFRC522 / RC5xx reader modules (13.56 MHz).
+
+Frame: ``AA BB`` + LEN (2 bytes, little endian) + node (2) + function (2) + data + checksum,
+LEN counting node + function + data + checksum, checksum = XOR of node, function and data
+bytes. Inside the frame (after the header) every ``AA`` is followed by a stuffed ``00`` which
+is not counted in LEN. Example: ``AA BB 06 00 00 00 01 01 03 03``.
+
+Readers in auto-read mode send the anticollision answer on their own when a card arrives:
+function ``0x0202`` with data ``status(00) + UID``; that is the frame :func:`parse` turns into
+a tap.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from devices.cards.common import ParseResult, uid_bytes, uid_hex
+
+HEADER = b"\xaa\xbb"
+FUNC_ANTICOLL = 0x0202
+STATUS_OK = 0x00
+
+
+@dataclass(frozen=True)
+class Frame:
+    """A parsed frame (node and function as little-endian 16-bit numbers)."""
+
+    node: int
+    function: int
+    data: bytes
+
+
+def _xor(data: bytes) -> int:
+    x = 0
+    for b in data:
+        x ^= b
+    return x
+
+
+def build_frame(node: int, function: int, data: bytes = b"") -> bytes:
+    """An ``AA BB`` frame, with 0xAA stuffing."""
+    body = node.to_bytes(2, "little") + function.to_bytes(2, "little") + data
+    body += bytes([_xor(body)])
+    raw = len(body).to_bytes(2, "little") + body
+    return HEADER + raw.replace(b"\xaa", b"\xaa\x00")
+
+
+def build_uid_frame(uid: str, node: int = 0) -> bytes:
+    """The auto-read anticollision answer carrying ``uid``."""
+    return build_frame(node, FUNC_ANTICOLL, bytes([STATUS_OK]) + uid_bytes(uid))
+
+
+def parse_frames(buf: bytes) -> ParseResult[Frame]:
+    """Frames in ``buf`` (see :mod:`devices.cards.common`)."""
+    frames: list[Frame] = []
+    dropped = 0
+    i = 0
+    n = len(buf)
+    while i < n:
+        j = buf.find(HEADER, i)
+        if j < 0:
+            keep = 1 if buf[-1] == 0xAA else 0
+            if n - keep > i:
+                dropped += 1
+            return ParseResult(frames, buf[n - keep :], dropped)
+        if j > i:
+            dropped += 1
+        i = j
+        # Unstuff after the header until LEN is known and satisfied.
+        k = i + 2
+        raw = bytearray()
+        need: int | None = None
+        bad = False
+        while k < n:
+            b = buf[k]
+            if b == 0xAA:
+                if k + 1 >= n:
+                    break  # the stuffing byte hasn't arrived yet
+                if buf[k + 1] != 0x00:
+                    bad = True  # an unstuffed AA: a new frame starts here
+                    break
+                k += 2
+            else:
+                k += 1
+            raw.append(b)
+            if need is None and len(raw) == 2:
+                need = int.from_bytes(raw, "little")
+                if need < 5 or need > 512:
+                    bad = True
+                    break
+            if need is not None and len(raw) == 2 + need:
+                break
+        if bad:
+            dropped += 1
+            i += 2
+            continue
+        if need is None or len(raw) < 2 + need:
+            return ParseResult(frames, buf[i:], dropped)
+        body = bytes(raw[2:])
+        if _xor(body[:-1]) != body[-1]:
+            dropped += 1
+            i = k
+            continue
+        frames.append(
+            Frame(
+                int.from_bytes(body[0:2], "little"),
+                int.from_bytes(body[2:4], "little"),
+                body[4:-1],
+            )
+        )
+        i = k
+    return ParseResult(frames, b"", dropped)
+
+
+def parse(buf: bytes) -> ParseResult[str]:
+    """UIDs from anticollision answers with status OK (other frames are consumed silently)."""
+    result = parse_frames(buf)
+    uids = [
+        uid_hex(f.data[1:])
+        for f in result.items
+        if f.function == FUNC_ANTICOLL and len(f.data) >= 5 and f.data[0] == STATUS_OK
+    ]
+    return ParseResult(uids, result.rest, result.dropped)

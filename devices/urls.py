@@ -1,0 +1,189 @@
+"""Device URLs: one string per device in the config names the transport and its options.
+
+Accepted forms::
+
+    sim://printer                          simulated printer (in-process, on a pty)
+    sim://printer?paper=58                 ... with 58 mm paper
+    serial:///dev/ttyUSB0?baudrate=19200   printer on a serial / USB-serial port
+    tcp://10.0.0.5:9100                    network printer (raw port 9100)
+    file:///var/spool/kiosk/receipt.bin    append the ESC/POS bytes to a file
+    sim://card?protocol=rdm6300            simulated card reader
+    serial:///dev/ttyUSB1?protocol=pn532   card reader on a serial port
+    keyboard://                            keyboard-wedge card reader (keys come from the UI)
+
+The kind ('printer' or 'card') follows from the URL: ``sim://printer`` / ``sim://card``, a
+``protocol`` option or the ``keyboard`` scheme mean a card reader, everything else a printer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+from urllib.parse import parse_qsl, urlsplit
+
+SCHEMES = ("sim", "serial", "tcp", "file", "keyboard")
+PROTOCOLS = ("rdm6300", "pn532", "rc5xx", "wiegand", "wedge")
+PAPER_WIDTHS = (58, 80)
+QR_MODES = ("native", "image")
+BAUDRATES = (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200)
+
+DeviceKind = Literal["printer", "card"]
+
+# Which options each kind understands; anything else is a typo worth reporting at startup.
+_PRINTER_OPTIONS = {"paper", "baudrate", "timeout", "qr"}
+_CARD_OPTIONS = {"protocol", "baudrate", "debounce"}
+
+
+class DeviceURLError(ValueError):
+    """A device URL that cannot be used; the message names the device and what is expected."""
+
+
+@dataclass(frozen=True)
+class DeviceURL:
+    """A parsed device URL.
+
+    ``path`` is the serial device or file path, ``host``/``port`` the network address; the
+    ``options`` dict holds the validated query options as strings (see the ``paper``,
+    ``baudrate``, ``protocol`` ... properties for typed access).
+    """
+
+    name: str
+    url: str
+    scheme: str
+    kind: DeviceKind
+    path: str = ""
+    host: str = ""
+    port: int = 0
+    options: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def paper_mm(self) -> int:
+        """Paper width in mm (58 or 80; 80 when not given)."""
+        return int(self.options.get("paper", "80"))
+
+    @property
+    def baudrate(self) -> int:
+        """Serial speed (9600 when not given)."""
+        return int(self.options.get("baudrate", "9600"))
+
+    @property
+    def protocol(self) -> str:
+        """Card reader frame protocol ('wedge' for keyboard://, rdm6300 by default)."""
+        if self.scheme == "keyboard":
+            return "wedge"
+        return self.options.get("protocol", "rdm6300")
+
+    @property
+    def timeout(self) -> float:
+        """Status/answer timeout in seconds (0.3 when not given)."""
+        return float(self.options.get("timeout", "0.3"))
+
+    @property
+    def qr_mode(self) -> str:
+        """'native' (GS ( k, default) or 'image' (raster) QR codes."""
+        return self.options.get("qr", "native")
+
+    @property
+    def debounce(self) -> float:
+        """Seconds a held card counts as one tap (1.0 when not given)."""
+        return float(self.options.get("debounce", "1.0"))
+
+
+def _fail(name: str, what: str) -> DeviceURLError:
+    return DeviceURLError(f"device {name!r}: {what}")
+
+
+def _check_options(name: str, kind: DeviceKind, options: dict[str, str]) -> None:
+    allowed = _PRINTER_OPTIONS if kind == "printer" else _CARD_OPTIONS
+    for key in options:
+        if key not in allowed:
+            raise _fail(
+                name, f"unknown option {key!r} for a {kind} (expected {', '.join(sorted(allowed))})"
+            )
+    if "paper" in options and options["paper"] not in {str(w) for w in PAPER_WIDTHS}:
+        raise _fail(name, f"paper={options['paper']!r} (expected 58 or 80)")
+    if "baudrate" in options and (
+        not options["baudrate"].isdigit() or int(options["baudrate"]) not in BAUDRATES
+    ):
+        raise _fail(
+            name,
+            f"baudrate={options['baudrate']!r} (expected one of {', '.join(map(str, BAUDRATES))})",
+        )
+    if "protocol" in options and options["protocol"] not in PROTOCOLS:
+        raise _fail(
+            name, f"protocol={options['protocol']!r} (expected one of {', '.join(PROTOCOLS)})"
+        )
+    if "qr" in options and options["qr"] not in QR_MODES:
+        raise _fail(name, f"qr={options['qr']!r} (expected native or image)")
+    for key, low, high in (("timeout", 0.01, 30.0), ("debounce", 0.0, 60.0)):
+        if key in options:
+            try:
+                value = float(options[key])
+            except ValueError:
+                value = float("nan")
+            if not low <= value <= high:
+                raise _fail(
+                    name, f"{key}={options[key]!r} (expected seconds between {low} and {high})"
+                )
+
+
+def parse_device_url(name: str, url: str) -> DeviceURL:
+    """Parse and validate one configured device URL.
+
+    Raises :class:`DeviceURLError` naming the device and what was expected.
+    """
+    if not isinstance(url, str) or "://" not in url:
+        raise _fail(name, f"{url!r} is not a device URL (expected e.g. sim://printer)")
+    parts = urlsplit(url.strip())
+    scheme = parts.scheme.lower()
+    if scheme not in SCHEMES:
+        raise _fail(name, f"unknown scheme {scheme!r} (expected {', '.join(SCHEMES)})")
+    try:
+        pairs = parse_qsl(parts.query, keep_blank_values=True, strict_parsing=bool(parts.query))
+    except ValueError as exc:
+        raise _fail(name, f"malformed options {parts.query!r} (expected key=value&...)") from exc
+    options = {k.lower(): v for k, v in pairs}
+
+    kind: DeviceKind
+    path = host = ""
+    port = 0
+    if scheme == "keyboard":
+        kind = "card"
+    elif scheme == "sim":
+        target = (parts.netloc or parts.path.strip("/")).lower()
+        if target not in ("printer", "card"):
+            raise _fail(name, f"sim target {target!r} (expected sim://printer or sim://card)")
+        kind = "printer" if target == "printer" else "card"
+        path = target
+    elif scheme == "tcp":
+        kind = "printer"
+        try:
+            host, port = parts.hostname or "", parts.port or 9100
+        except ValueError as exc:
+            raise _fail(name, f"bad port in {url!r} (expected tcp://HOST:PORT)") from exc
+        if not host:
+            raise _fail(name, f"no host in {url!r} (expected tcp://HOST:9100)")
+    else:  # serial, file
+        path = parts.path
+        if parts.netloc:  # serial://dev/ttyUSB0 (two slashes) is a common slip; say so
+            raise _fail(name, f"{url!r} has a host part (expected {scheme}:///absolute/path)")
+        if not path.startswith("/"):
+            raise _fail(name, f"{url!r} needs an absolute path (expected {scheme}:///path)")
+        kind = "card" if scheme == "serial" and "protocol" in options else "printer"
+
+    _check_options(name, kind, options)
+    return DeviceURL(
+        name=name,
+        url=url,
+        scheme=scheme,
+        kind=kind,
+        path=path,
+        host=host,
+        port=port,
+        options=options,
+    )
+
+
+def as_device_url(url: DeviceURL | str, name: str) -> DeviceURL:
+    """Return ``url`` parsed (strings are parsed with ``name`` as the device name)."""
+    return url if isinstance(url, DeviceURL) else parse_device_url(name, url)

@@ -1,0 +1,359 @@
+"""The ``kiosk`` command. Exit codes: 0 success, 1 refused or invalid input (one-line reason on
+stderr), 2 usage error. ``--json`` prints one JSON document on stdout.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.util
+import inspect
+import json
+import logging
+import os
+import stat
+import sys
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+
+from kiosk.config import ConfigError, Settings, load_settings
+from kiosk.errors import Refused
+
+REPO = Path(__file__).resolve().parent.parent
+DEMO_CONFIG = REPO / "config" / "demo.toml"
+
+app = typer.Typer(
+    name="kiosk",
+    help="Lobby kiosk: resident services, butler desk, devices, reports.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
+report_app = typer.Typer(help="Reports for the office (plugins add theirs).", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+app.add_typer(report_app, name="report")
+
+ConfigOpt = Annotated[
+    Path | None, typer.Option("--config", "-c", help="Config file (default: $KIOSK_CONFIG).")
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
+
+
+@dataclasses.dataclass
+class CommandRegistry:
+    """What ``kiosk_register_commands`` receives: the root app and the report group."""
+
+    app: typer.Typer
+    report: typer.Typer
+
+
+def fail(message: str) -> NoReturn:
+    """Refuse with a one-line reason on stderr and exit 1."""
+    typer.echo(f"kiosk: {message}", err=True)
+    raise typer.Exit(1)
+
+
+def settings_or_exit(config: Path | None, db: str | None = None) -> Settings:
+    try:
+        if db:
+            os.environ["KIOSK_DATABASE_URL"] = db
+        return load_settings(config)
+    except ConfigError as exc:
+        fail(f"bad config: {exc}")
+
+
+def warn_if_world_readable(settings: Settings) -> None:
+    """Config files may hold provider keys: others on the machine must not read them."""
+    if settings.source.startswith("<"):
+        return
+    try:
+        mode = Path(settings.source).stat().st_mode
+    except OSError:
+        return
+    if mode & stat.S_IROTH and any(
+        k in json.dumps(settings.plugin_settings) for k in ("key", "secret", "password")
+    ):
+        typer.echo(
+            f"kiosk: warning: {settings.source} holds secrets and is world-readable (chmod 600 it)",
+            err=True,
+        )
+
+
+def open_ctx(settings: Settings, migrate: bool = False) -> Any:
+    from kiosk.context import open_context
+
+    ctx = open_context(settings)
+    if migrate:
+        from kiosk.db.migrate import upgrade
+
+        upgrade(ctx.database().engine, ctx.plugins)
+    return ctx
+
+
+def emit(data: Any, as_json: bool, text: str) -> None:
+    if as_json:
+        typer.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+    else:
+        typer.echo(text)
+
+
+# -- set-up ---------------------------------------------------------------------------------
+
+
+@app.command()
+def init(
+    demo: Annotated[bool, typer.Option("--demo", help="Add the demo estate.")] = False,
+    db: Annotated[str | None, typer.Option("--db", help="Database URL (overrides config).")] = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Create or upgrade the database; with --demo, add the demo estate and print its PINs."""
+    settings = settings_or_exit(config, db)
+    try:
+        ctx = open_ctx(settings)
+        from kiosk.db.migrate import upgrade
+
+        heads = upgrade(ctx.database().engine, ctx.plugins)
+    except Exception as exc:  # noqa: BLE001 - the reason is what the operator needs
+        logging.getLogger(__name__).debug("init failed", exc_info=True)
+        fail(f"cannot prepare the database {settings.database_url}: {type(exc).__name__}: {exc}")
+    typer.echo(f"database ready: {settings.database_url} (migrations: {', '.join(heads)})")
+    for failure in ctx.plugins.failures:
+        typer.echo(f"warning: plugin {failure.plugin} disabled: {failure.error}", err=True)
+    if demo:
+        from kiosk.demo import seed_demo
+
+        with ctx.database().write() as session:
+            creds = seed_demo(session, ctx)
+        for line in creds.lines:
+            typer.echo(line)
+
+
+def _run_app(kind: str, settings: Settings, sim: bool) -> None:
+    warn_if_world_readable(settings)
+    if kind == "lobby":
+        from kiosk.ui.lobby_app import LobbyApp
+
+        LobbyApp(settings, sim=sim).run()
+    else:
+        from kiosk.ui.desk_app import DeskApp
+
+        DeskApp(settings, sim=sim).run()
+
+
+@app.command()
+def run(
+    config: ConfigOpt = None,
+    sim: Annotated[bool, typer.Option("--sim", help="Use simulated devices.")] = False,
+) -> None:
+    """Start the lobby kiosk."""
+    _run_app("lobby", settings_or_exit(config), sim)
+
+
+@app.command()
+def desk(
+    config: ConfigOpt = None,
+    sim: Annotated[bool, typer.Option("--sim", help="Use simulated devices.")] = False,
+) -> None:
+    """Start the butler desk (staff card or number + PIN)."""
+    _run_app("desk", settings_or_exit(config), sim)
+
+
+@app.command()
+def demo(
+    config: Annotated[Path, typer.Option("--config", "-c", help="Demo config.")] = DEMO_CONFIG,
+    no_run: Annotated[
+        bool, typer.Option("--no-run", help="Prepare the demo database only.")
+    ] = False,
+) -> None:
+    """Demo database + simulated devices + lobby kiosk, in one command."""
+    settings = settings_or_exit(config)
+    ctx = open_ctx(settings, migrate=True)
+    from kiosk.demo import seed_demo
+
+    with ctx.database().write() as session:
+        creds = seed_demo(session, ctx)
+    for line in creds.lines:
+        typer.echo(line)
+    ctx.database().dispose()
+    if not no_run:
+        _run_app("lobby", settings, sim=True)
+
+
+# -- inspection -----------------------------------------------------------------------------
+
+
+@app.command()
+def plugins(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
+    """List plugins, their versions and hooks, and any that failed to load."""
+    settings = settings_or_exit(config)
+    from kiosk.plugins import load_plugins
+
+    loaded = load_plugins(settings.plugins_disabled)
+    data = {
+        "plugins": [dataclasses.asdict(p) for p in loaded.info()],
+        "disabled": loaded.disabled,
+        "failures": [
+            {"plugin": f.plugin, "stage": f.stage, "error": f.error} for f in loaded.failures
+        ],
+    }
+    lines = [
+        f"{p.name} {p.version or ''} ({p.module}): {', '.join(p.hooks)}" for p in loaded.info()
+    ]
+    lines += [f"disabled: {name}" for name in loaded.disabled]
+    lines += [f"FAILED {f.plugin} at {f.stage}: {f.error}" for f in loaded.failures]
+    emit(data, as_json, "\n".join(lines) or "no plugins")
+
+
+@app.command()
+def doctor(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
+    """Check config, database and migrations, devices and plugins; exit 1 when any fails."""
+    from kiosk.doctor import run_checks
+
+    try:
+        settings = load_settings(config)
+    except ConfigError as exc:
+        checks = [{"check": "config", "ok": False, "detail": str(exc)}]
+    else:
+        warn_if_world_readable(settings)
+        checks = run_checks(settings)
+    ok = all(c["ok"] for c in checks)
+    text = "\n".join(f"[{'ok' if c['ok'] else 'FAIL'}] {c['check']}: {c['detail']}" for c in checks)
+    emit({"ok": ok, "checks": checks}, as_json, text)
+    if not ok:
+        raise typer.Exit(1)
+
+
+@audit_app.command("verify")
+def audit_verify(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
+    """Walk the hash chain; exit 1 and name the first broken event when it does not hold."""
+    settings = settings_or_exit(config)
+    from kiosk import audit
+
+    ctx = open_ctx(settings)
+    try:
+        with ctx.database().read() as session:
+            result = audit.verify(session)
+    except Exception as exc:  # noqa: BLE001
+        fail(f"cannot read the audit log: {type(exc).__name__}: {exc}")
+    if result.ok:
+        emit(dataclasses.asdict(result), as_json, f"audit chain intact: {result.events} events")
+        return
+    emit(
+        dataclasses.asdict(result),
+        as_json,
+        f"audit chain BROKEN at event {result.broken_seq}: {result.reason} "
+        f"({result.events} events before it verified)",
+    )
+    raise typer.Exit(1)
+
+
+@app.command()
+def simulate(
+    names: Annotated[list[str] | None, typer.Argument(help="Scenario names.")] = None,
+    run_all: Annotated[bool, typer.Option("--all", help="Run every scenario.")] = False,
+    as_json: JsonOpt = False,
+    list_only: Annotated[bool, typer.Option("--list", help="List the scenarios.")] = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Scripted runs of the real app, headless, with simulated devices and a transcript."""
+    if not names and not run_all and not list_only:
+        typer.echo("kiosk: name scenarios or pass --all (see --list)", err=True)
+        raise typer.Exit(2)
+    settings = settings_or_exit(
+        config if config else (DEMO_CONFIG if DEMO_CONFIG.exists() else None)
+    )
+    from kiosk.ui.simulate import available_scenarios, run_scenarios_sync
+
+    if list_only:
+        scenarios = available_scenarios(settings)
+        emit(
+            [{"name": s.name, "description": s.description} for s in scenarios],
+            as_json,
+            "\n".join(f"{s.name}: {s.description}" for s in scenarios),
+        )
+        return
+    try:
+        results = run_scenarios_sync(None if run_all else list(names or []), settings)
+    except Refused as exc:
+        fail(exc.render())
+    if as_json:
+        typer.echo(json.dumps([r.as_dict() for r in results], ensure_ascii=False, indent=2))
+    else:
+        for r in results:
+            typer.echo(f"== {r.name}: {'PASS' if r.ok else 'FAIL'} ({r.seconds:.2f} s)")
+            for line in r.transcript:
+                typer.echo(f"   {line}")
+            if r.error:
+                typer.echo(f"   ERROR: {r.error}")
+        passed = sum(r.ok for r in results)
+        typer.echo(f"{passed} passed, {len(results) - passed} failed")
+    if not all(r.ok for r in results):
+        raise typer.Exit(1)
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def bench(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Benchmark name (a file in bench/).")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Run a benchmark from bench/ and print its figures (extra options go to the benchmark)."""
+    path = REPO / "bench" / f"{name}.py"
+    if not path.exists():
+        known = sorted(p.stem for p in (REPO / "bench").glob("*.py") if not p.stem.startswith("_"))
+        fail(f"no benchmark {name!r} (known: {', '.join(known)})")
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    takes_args = bool(inspect.signature(module.run).parameters)
+    if ctx.args and not takes_args:
+        fail(f"benchmark {name!r} takes no options (got {' '.join(ctx.args)})")
+    try:
+        result = module.run(list(ctx.args)) if takes_args else module.run()
+    except SystemExit as exc:  # argparse inside the benchmark: a usage error
+        raise typer.Exit(2 if exc.code else 0) from None
+    emit(result, as_json, "\n".join(f"{k}: {v}" for k, v in result.items()))
+
+
+def _mount_optional() -> None:
+    """Device commands and plugin commands; a broken plugin only loses its own commands."""
+    try:
+        from kiosk.cli_devices import devices_app, receipt_app
+
+        app.add_typer(devices_app, name="devices")
+        app.add_typer(receipt_app, name="receipt")
+    except ImportError as exc:
+        logging.getLogger(__name__).warning("device commands unavailable: %s", exc)
+    try:
+        settings = load_settings()
+    except ConfigError:
+        settings = Settings()
+    from kiosk.plugins import load_plugins
+
+    load_plugins(settings.plugins_disabled).call(
+        "kiosk_register_commands", cli=CommandRegistry(app=app, report=report_app)
+    )
+
+
+# The kiosk shells paint before they load plugins; mounting plugin commands first would load
+# every plugin (and pluggy) on the path to the first frame.
+_SHELL_COMMANDS = {"run", "desk"}
+
+
+def main() -> None:
+    """Console-script entry point."""
+    logging.basicConfig(level=os.environ.get("KIOSK_LOG_LEVEL", "WARNING"), stream=sys.stderr)
+    if not (len(sys.argv) > 1 and sys.argv[1] in _SHELL_COMMANDS):
+        _mount_optional()
+    try:
+        app()
+    except Refused as exc:
+        typer.echo(f"kiosk: {exc.render()}", err=True)
+        sys.exit(1)
+    except ConfigError as exc:
+        typer.echo(f"kiosk: bad config: {exc}", err=True)
+        sys.exit(1)

@@ -1,0 +1,185 @@
+"""``kiosk devices ...`` and ``kiosk receipt ...``: typer sub-apps mounted by :mod:`kiosk.cli`.
+
+Exit codes: 0 success, 1 refused / invalid input (one-line reason on stderr), 2 usage error.
+``--json`` prints one JSON document on stdout. Heavy imports stay inside the commands.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+
+devices_app = typer.Typer(help="Printers and card readers: list, probe, decode, simulate.")
+receipt_app = typer.Typer(help="Receipts: decode an ESC/POS byte stream.")
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
+ConfigOpt = Annotated[
+    Path | None, typer.Option("--config", "-c", help="Config file (default: $KIOSK_CONFIG).")
+]
+
+
+def _fail(message: str) -> NoReturn:
+    typer.echo(f"kiosk: {message}", err=True)
+    raise typer.Exit(1)
+
+
+def _emit(data: Any, as_json: bool, text: str) -> None:
+    if as_json:
+        typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
+    elif text:
+        typer.echo(text)
+
+
+def device_urls_from_config(config: Path | None = None) -> dict[str, str]:
+    """Configured devices (name -> URL) from ``kiosk.config``; ``{}`` when it can't be imported.
+
+    Config errors propagate (the command reports them as one line, exit 1).
+    """
+    try:
+        from kiosk.config import load_settings
+    except ImportError:
+        return {}
+    settings = load_settings(config)
+    return dict(getattr(settings, "devices", {}) or {})
+
+
+def _devices_or_fail(config: Path | None) -> dict[str, str]:
+    try:
+        return device_urls_from_config(config)
+    except Exception as exc:  # ConfigError and friends: one line, not a traceback
+        _fail(f"bad config: {exc}")
+
+
+@devices_app.command("list")
+def list_devices(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
+    """List the configured devices with their kind and transport."""
+    from devices.urls import DeviceURLError, parse_device_url
+
+    rows = []
+    for name, url in _devices_or_fail(config).items():
+        try:
+            dev = parse_device_url(name, url)
+            rows.append({"name": name, "url": url, "kind": dev.kind, "scheme": dev.scheme,
+                         "valid": True, "error": ""})  # fmt: skip
+        except DeviceURLError as exc:
+            rows.append({"name": name, "url": url, "kind": "?", "scheme": "?", "valid": False,
+                         "error": str(exc)})  # fmt: skip
+    text = "\n".join(
+        f"{r['name']:12} {r['kind']:8} {r['url']}" + (f"  !! {r['error']}" if r["error"] else "")
+        for r in rows
+    )
+    _emit({"devices": rows}, as_json, text or "no devices configured")
+    bad = [r for r in rows if not r["valid"]]
+    if bad:
+        _fail(str(bad[0]["error"]))
+
+
+@devices_app.command("probe")
+def probe(
+    name: Annotated[str | None, typer.Argument(help="Only this device.")] = None,
+    config: ConfigOpt = None,
+    timeout: Annotated[float, typer.Option(help="Answer timeout in seconds.")] = 0.3,
+    as_json: JsonOpt = False,
+) -> None:
+    """Ask each printer for its status and check each card reader's port; exit 1 if any fails."""
+    from devices.probe import probe_all
+
+    devices = _devices_or_fail(config)
+    if name is not None:
+        if name not in devices:
+            known = ", ".join(devices) or "none configured"
+            _fail(f"no device {name!r} (known: {known})")
+        devices = {name: devices[name]}
+    results = probe_all(devices, timeout)
+    text = "\n".join(
+        f"{r.name:12} {r.kind:8} {'ok ' if r.ok else 'FAIL'} {r.detail}" for r in results
+    )
+    _emit({"devices": [r.to_dict() for r in results]}, as_json, text or "no devices configured")
+    failed = [r for r in results if not r.ok]
+    if failed:
+        _fail(f"{len(failed)} of {len(results)} devices not ready: "
+              + "; ".join(f"{r.name} ({r.detail})" for r in failed))  # fmt: skip
+
+
+def _decode_file(file: Path) -> Any:
+    from devices.receipt_decode import decode_escpos
+
+    try:
+        data = file.read_bytes()
+    except OSError as exc:
+        _fail(f"cannot read {file}: {exc.strerror or exc}")
+    decoded = decode_escpos(data)
+    if decoded.empty:
+        _fail(f"{file}: no printable ESC/POS content ({len(data)} bytes)")
+    return decoded
+
+
+def _decode_command(file: Path, png: Path | None, as_json: bool) -> None:
+    decoded = _decode_file(file)
+    if png is not None:
+        from devices.receipt_decode import to_png
+
+        try:
+            to_png(decoded).save(png, format="PNG")
+        except OSError as exc:
+            _fail(f"cannot write {png}: {exc.strerror or exc}")
+    data = decoded.to_dict()
+    if png is not None:
+        data["png"] = str(png)
+    lines = [*decoded.lines, *(f"[QR] {q}" for q in decoded.qr_codes)]
+    lines += [f"[barcode] {b}" for b in decoded.barcodes]
+    lines += [f"[image {i.width}x{i.height}]" for i in decoded.images]
+    _emit(data, as_json, "\n".join(lines))
+
+
+FileArg = Annotated[Path, typer.Argument(help="ESC/POS byte stream (e.g. a file:// printer).")]
+PngOpt = Annotated[Path | None, typer.Option("--png", help="Also write a PNG preview here.")]
+
+
+@devices_app.command("decode")
+def devices_decode(file: FileArg, png: PngOpt = None, as_json: JsonOpt = False) -> None:
+    """Decode an ESC/POS byte stream to text (same as ``kiosk receipt decode``)."""
+    _decode_command(file, png, as_json)
+
+
+@receipt_app.command("decode")
+def receipt_decode(file: FileArg, png: PngOpt = None, as_json: JsonOpt = False) -> None:
+    """Decode an ESC/POS byte stream: text lines, QR payloads, cuts; optional PNG preview."""
+    _decode_command(file, png, as_json)
+
+
+@devices_app.command("sim")
+def sim(
+    printer: Annotated[
+        list[str] | None, typer.Option("--printer", help="Simulated printer name (repeatable).")
+    ] = None,
+    card: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--card",
+            help="Simulated reader NAME=PROTOCOL or PROTOCOL (rdm6300, pn532, rc5xx, "
+            "wiegand, wedge; repeatable).",
+        ),
+    ] = None,
+) -> None:
+    """Run simulators on ptys and print their serial URLs; Enter taps a card, `quit` stops."""
+    from devices.sim.console import run_console, start_sims
+    from devices.urls import PROTOCOLS
+
+    cards: dict[str, str] = {}
+    for i, spec in enumerate(card or (["card=rdm6300"] if not printer else [])):
+        name, _, protocol = spec.rpartition("=")
+        if protocol not in PROTOCOLS:
+            _fail(f"--card {spec!r}: unknown protocol (expected {', '.join(PROTOCOLS)})")
+        cards[name or (f"card{i + 1}" if i else "card")] = protocol
+    printers = printer if printer is not None else (["printer"] if not card else [])
+    sims = start_sims(printers, cards)
+    try:
+        run_console(sims, sys.stdin, sys.stdout)
+    finally:
+        for s in sims.values():
+            s.stop()

@@ -1,0 +1,85 @@
+"""Create or upgrade the schema: the core branch plus one Alembic branch per plugin.
+
+Several kiosks may start at once against one PostgreSQL database: upgrades run under an
+advisory lock, so the schema is created once and the others find it current.
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, text
+
+if TYPE_CHECKING:
+    from kiosk.plugins import KioskPlugins
+
+HERE = Path(__file__).parent / "migrations"
+_PG_MIGRATE_LOCK = 0x4B494F534C
+
+
+def import_all_models(modules: list[str]) -> None:
+    """Import core and plugin model modules so their tables join ``Base.metadata``."""
+    importlib.import_module("kiosk.db.models")
+    for name in modules:
+        importlib.import_module(name)
+
+
+def plugin_sources(plugins: KioskPlugins | None) -> tuple[list[str], list[str]]:
+    """(version folders, model modules) contributed by the loaded plugins."""
+    if plugins is None:
+        return [], []
+    folders = [str(p) for p in plugins.call_flat("kiosk_migrations")]
+    models = [m if isinstance(m, str) else m.__name__ for m in plugins.call_flat("kiosk_models")]
+    return folders, models
+
+
+def alembic_config(plugins: KioskPlugins | None = None) -> Config:
+    folders, models = plugin_sources(plugins)
+    cfg = Config()
+    cfg.set_main_option("script_location", str(HERE))
+    cfg.set_main_option("version_locations", " ".join([str(HERE / "versions"), *folders]))
+    cfg.set_main_option("path_separator", "space")
+    cfg.attributes["plugin_model_modules"] = models
+    import_all_models(models)
+    return cfg
+
+
+def upgrade(engine: Engine, plugins: KioskPlugins | None = None) -> list[str]:
+    """Bring the database to every branch's head; returns the heads now applied."""
+    cfg = alembic_config(plugins)
+    with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_MIGRATE_LOCK})
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "heads")
+        return sorted(MigrationContext.configure(conn).get_current_heads())
+
+
+def status(engine: Engine, plugins: KioskPlugins | None = None) -> tuple[list[str], list[str]]:
+    """(revisions applied in the database, revisions the code has but the database lacks).
+
+    The version table only keeps leaves: a plugin branch that depends on the core hides the
+    core's revision there, so "applied" is everything reachable from the stored leaves through
+    down-revisions and dependencies.
+    """
+    cfg = alembic_config(plugins)
+    script = ScriptDirectory.from_config(cfg)
+    with engine.connect() as conn:
+        current = MigrationContext.configure(conn).get_current_heads()
+    applied: set[str] = set()
+    todo = list(current)
+    while todo:
+        rev = script.get_revision(todo.pop())
+        if rev is None or rev.revision in applied:
+            continue
+        applied.add(rev.revision)
+        # _all_down_revisions = down revisions plus resolved depends_on.
+        todo.extend(getattr(rev, "_all_down_revisions", rev.down_revision or ()) or ())
+    known = {rev.revision for rev in script.walk_revisions()}
+    return sorted(applied), sorted(known - applied)

@@ -1,0 +1,186 @@
+"""Core models: estate, buildings, units, residents, cards, staff, audit, print jobs, alerts.
+
+Enums are stored as strings (checked in the service layer), times as UTC, money as integer fen.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from kiosk.db import Base
+
+RESIDENT_ROLES = ("owner", "tenant", "occupant")
+CARD_KINDS = ("resident", "staff", "parking")
+CARD_STATUSES = ("active", "blocked", "lost", "expired", "returned")
+PRINT_STATES = ("queued", "sending", "printed", "failed", "expired")
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class Estate(Base):
+    __tablename__ = "estate"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    name_en: Mapped[str] = mapped_column(String(100), default="")
+    timezone: Mapped[str] = mapped_column(String(64), default="Asia/Shanghai")
+    buildings: Mapped[list[Building]] = relationship(back_populates="estate")
+
+
+class Building(Base):
+    __tablename__ = "building"
+    __table_args__ = (UniqueConstraint("estate_id", "code"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    estate_id: Mapped[int] = mapped_column(ForeignKey("estate.id"))
+    code: Mapped[str] = mapped_column(String(16))
+    lobby: Mapped[str] = mapped_column(String(32), default="A")
+    estate: Mapped[Estate] = relationship(back_populates="buildings")
+    units: Mapped[list[Unit]] = relationship(back_populates="building")
+
+
+class Unit(Base):
+    """A flat or office: ``code`` is how people write it, e.g. ``3-1205``."""
+
+    __tablename__ = "unit"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    building_id: Mapped[int] = mapped_column(ForeignKey("building.id"))
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    floor: Mapped[int] = mapped_column(Integer, default=1)
+    # Area in dm² (hundredths of a square metre), so fees per m² stay integer arithmetic.
+    area_dm2: Mapped[int] = mapped_column(Integer, default=0)
+    building: Mapped[Building] = relationship(back_populates="units")
+    residents: Mapped[list[Resident]] = relationship(back_populates="unit")
+
+
+class Resident(Base):
+    __tablename__ = "resident"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(16), default="owner")
+    phone: Mapped[str] = mapped_column(String(32), default="")
+    id_number: Mapped[str] = mapped_column(String(32), default="")
+    language: Mapped[str] = mapped_column(String(8), default="zh_CN")
+    pin_hash: Mapped[str] = mapped_column(String(200), default="")
+    failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    unit: Mapped[Unit] = relationship(back_populates="residents")
+    cards: Mapped[list[Card]] = relationship(back_populates="resident")
+
+
+class Staff(Base):
+    __tablename__ = "staff"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    roles: Mapped[str] = mapped_column(String(200), default="butler")  # comma-separated
+    lobby: Mapped[str] = mapped_column(String(32), default="")  # "" = every lobby
+    pin_hash: Mapped[str] = mapped_column(String(200))
+    failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    cards: Mapped[list[Card]] = relationship(back_populates="staff")
+
+    @property
+    def role_set(self) -> frozenset[str]:
+        return frozenset(r.strip() for r in self.roles.split(",") if r.strip())
+
+
+class Card(Base):
+    """An IC card: the raw UID as read, plus the printed forms people type from the card face."""
+
+    __tablename__ = "card"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uid_hex: Mapped[str] = mapped_column(String(32), unique=True)
+    uid_dec: Mapped[str] = mapped_column(String(32), index=True)
+    uid_dec_rev: Mapped[str] = mapped_column(String(32), index=True)
+    printed_number: Mapped[str] = mapped_column(String(32), default="", index=True)
+    kind: Mapped[str] = mapped_column(String(16), default="resident")
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    resident_id: Mapped[int | None] = mapped_column(ForeignKey("resident.id"), index=True)
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    resident: Mapped[Resident | None] = relationship(back_populates="cards")
+    staff: Mapped[Staff | None] = relationship(back_populates="cards")
+
+
+class AuditEvent(Base):
+    """Append-only, hash-chained log of every state change (see kiosk.audit)."""
+
+    __tablename__ = "audit_event"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger, unique=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    actor: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(100))
+    subject: Mapped[str] = mapped_column(String(200), default="")
+    data: Mapped[str] = mapped_column(Text, default="{}")
+    kiosk_id: Mapped[str] = mapped_column(String(64), default="")
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class PrintJob(Base):
+    """A receipt waiting for, being sent to, or sent to a printer (see kiosk.printing)."""
+
+    __tablename__ = "print_job"
+    __table_args__ = (Index("ix_print_job_printer_state", "printer", "state"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    printer: Mapped[str] = mapped_column(String(64))
+    kiosk_id: Mapped[str] = mapped_column(String(64), default="")
+    kind: Mapped[str] = mapped_column(String(64))
+    document: Mapped[dict] = mapped_column(JSON)
+    state: Mapped[str] = mapped_column(String(16), default="queued")
+    reason: Mapped[str] = mapped_column(String(200), default="")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    reprint_of: Mapped[int | None] = mapped_column(ForeignKey("print_job.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    next_attempt_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class DeskAlert(Base):
+    """Something a person at the desk must see: paper out, unknown card, emergency, plugin failure."""
+
+    __tablename__ = "desk_alert"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lobby: Mapped[str] = mapped_column(String(32), default="")
+    kiosk_id: Mapped[str] = mapped_column(String(64), default="")
+    kind: Mapped[str] = mapped_column(String(64))
+    severity: Mapped[str] = mapped_column(String(16), default="info")
+    message: Mapped[str] = mapped_column(String(500))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    acknowledged_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    acknowledged_by: Mapped[str] = mapped_column(String(100), default="")
+
+
+class Notification(Base):
+    """Outbox of messages to residents (SMS / WeChat template / desk call), sent by adapters."""
+
+    __tablename__ = "notification"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(32))
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"))
+    recipient: Mapped[str] = mapped_column(String(100), default="")
+    template: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[dict] = mapped_column(JSON, default=dict)
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))

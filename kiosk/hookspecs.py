@@ -1,0 +1,179 @@
+"""Every hook a plugin can implement. Each hook is documented here and in docs/plugins.md;
+a test fails when one is not.
+
+A plugin is a module with ``@hookimpl`` functions registered through the ``kiosk.plugins``
+entry-point group (built-ins use the same group). Hooks receive ``ctx``, a
+:class:`kiosk.context.KioskContext`: settings, database, clock, printing, alerts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+import pluggy
+
+if TYPE_CHECKING:
+    from kiosk.context import KioskContext
+
+PROJECT = "kiosk"
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+Audience = Literal["resident", "staff", "all"]
+
+
+@dataclass(frozen=True)
+class Tile:
+    """A large button on the lobby home screen.
+
+    ``title`` is an English msgid translated at render time; ``screen`` builds the Textual
+    screen to push (called lazily, so the plugin's screens module is imported only on use).
+    ``needs_resident`` tiles ask for a card tap or unit + PIN first.
+    """
+
+    id: str
+    title: str
+    screen: Callable[[KioskContext], Any]
+    order: int = 100
+    audience: Audience = "resident"
+    icon: str = ""
+    needs_resident: bool = False
+
+
+@dataclass(frozen=True)
+class DeskPanel:
+    """A panel on the butler desk: ``widget`` builds a Textual widget for the logged-in staff."""
+
+    id: str
+    title: str
+    widget: Callable[[KioskContext], Any]
+    order: int = 100
+    roles: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class CardOutcome:
+    """What a card tap means, as decided by a plugin (first non-None answer wins)."""
+
+    kind: str
+    message: str
+    screen: Callable[[KioskContext], Any] | None = None
+    refused: bool = False
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ReceiptSection:
+    """Lines a plugin adds to a receipt of another service (e.g. a notice on every slip)."""
+
+    lines: tuple[str, ...]
+    order: int = 100
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A scripted run of the real app for ``kiosk simulate``.
+
+    ``run`` receives a :class:`kiosk.simulate.ScenarioRun` (the app under Pilot, simulated
+    devices, a transcript) and raises AssertionError when the scenario does not hold.
+    """
+
+    name: str
+    description: str
+    run: Callable[[Any], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class WorkloadOp:
+    """One kind of operation for ``kiosk bench concurrency``.
+
+    ``run(ctx, rng)`` performs one operation as a simulated kiosk (its own engine) and returns
+    True when it changed state, False when it was refused as expected (e.g. the parcel was
+    already released by another kiosk). ``check(ctx)`` runs once at the end and returns the
+    invariant violations it finds (e.g. "parcel 12 released twice"); an empty list is good.
+    ``setup(ctx)`` prepares data before the run.
+    """
+
+    name: str
+    run: Callable[[KioskContext, Any], bool]
+    weight: int = 1
+    setup: Callable[[KioskContext], None] | None = None
+    check: Callable[[KioskContext], list[str]] | None = None
+
+
+@hookspec
+def kiosk_tiles(ctx: KioskContext) -> list[Tile]:  # type: ignore[empty-body]
+    """Return the home-screen tiles this plugin offers (a list; may be empty)."""
+
+
+@hookspec(firstresult=True)
+def kiosk_card_presented(card: Any, ctx: KioskContext) -> CardOutcome | None:  # type: ignore[empty-body]
+    """Claim a card tap. ``card`` is a :class:`kiosk.identity.CardTapResult`; return a
+    :class:`CardOutcome` to take it (e.g. a parking card), or None to let the core treat it as a
+    resident or staff card. The first non-None answer wins."""
+
+
+@hookspec
+def kiosk_desk_panels(ctx: KioskContext) -> list[DeskPanel]:  # type: ignore[empty-body]
+    """Return the butler-desk panels this plugin offers (queues, today's work, SLA timers)."""
+
+
+@hookspec
+def kiosk_receipt(kind: str, record: Any, ctx: KioskContext) -> ReceiptSection | None:  # type: ignore[empty-body]
+    """Add a section to a receipt of ``kind`` (e.g. "parcel-pickup") about ``record``."""
+
+
+@hookspec
+def kiosk_payment_providers() -> list[Any]:  # type: ignore[empty-body]
+    """Return payment providers (create order, QR content, verify notification, ...)."""
+
+
+@hookspec
+def kiosk_register_commands(cli: Any) -> None:
+    """Add typer sub-commands. ``cli`` is a :class:`kiosk.cli.CommandRegistry` with ``app``
+    (the root typer app) and ``report`` (the ``kiosk report`` group)."""
+
+
+@hookspec
+def kiosk_scenarios() -> list[Scenario]:  # type: ignore[empty-body]
+    """Return scenarios for ``kiosk simulate``."""
+
+
+@hookspec
+def kiosk_migrations() -> list[str]:  # type: ignore[empty-body]
+    """Return the paths of this plugin's Alembic version folders (one branch per plugin)."""
+
+
+@hookspec
+def kiosk_models() -> list[Any]:  # type: ignore[empty-body]
+    """Return the modules defining this plugin's SQLAlchemy models, so they join the metadata."""
+
+
+@hookspec
+def kiosk_startup(ctx: KioskContext) -> None:
+    """Called once the database and plugins are loaded (start background work here)."""
+
+
+@hookspec
+def kiosk_idle_reset(ctx: KioskContext) -> None:
+    """Called when the kiosk returns to home after the idle timeout: forget any half-entered data."""
+
+
+@hookspec
+def kiosk_notify(event: dict[str, Any]) -> None:
+    """Observe an event the core publishes (``{"kind": ..., ...}``), e.g. to send a message."""
+
+
+@hookspec
+def kiosk_seed_demo(session: Any, ctx: KioskContext) -> list[str] | None:
+    """Add this plugin's demo data to a fresh demo estate inside ``session``; return lines to
+    print after ``kiosk init --demo`` (e.g. demo card numbers), or None."""
+
+
+@hookspec
+def kiosk_workload(ctx: KioskContext) -> list[WorkloadOp] | None:
+    """Return operations this plugin adds to the mixed workload of ``kiosk bench concurrency``
+    (taps, pickups, lends, payments...), each with the invariant check that proves no
+    transaction was lost or applied twice."""

@@ -1,0 +1,69 @@
+"""Masking of personal data: phone and ID numbers are stored for lookup, shown masked everywhere."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+_MOBILE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
+_ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])")
+PII_KEYS = frozenset({"phone", "id_number", "contact_phone", "licence_number", "driving_licence"})
+
+
+def mask_phone(phone: str) -> str:
+    """``13800000000`` -> ``138****0000``; shorter numbers keep only their last 4 digits."""
+    d = phone.strip()
+    if len(d) >= 11:
+        return d[:3] + "*" * (len(d) - 7) + d[-4:]
+    if len(d) > 4:
+        return "*" * (len(d) - 4) + d[-4:]
+    return "*" * len(d)
+
+
+def mask_id_number(number: str) -> str:
+    """``310101199001011234`` -> ``3101**********1234`` (first 4, last 4 kept)."""
+    n = number.strip()
+    if len(n) <= 8:
+        return "*" * len(n)
+    return n[:4] + "*" * (len(n) - 8) + n[-4:]
+
+
+def mask_name(name: str) -> str:
+    """``张三丰`` -> ``张*丰``, ``李四`` -> ``李*``, ``Alice Wong`` -> ``A**** W***``."""
+    n = name.strip()
+    if not n:
+        return n
+    if n.isascii():
+        return " ".join(w[0] + "*" * (len(w) - 1) for w in n.split())
+    if len(n) == 1:
+        return n
+    if len(n) == 2:
+        return n[0] + "*"
+    return n[0] + "*" * (len(n) - 2) + n[-1]
+
+
+def mask_text(text: str) -> str:
+    """Mask every mobile and ID number found in free text (log lines, descriptions)."""
+    text = _ID_NUMBER.sub(lambda m: mask_id_number(m.group(0)), text)
+    return _MOBILE.sub(lambda m: mask_phone(m.group(0)), text)
+
+
+def find_unmasked(text: str) -> list[str]:
+    """Unmasked mobile or ID numbers in ``text`` (used by the PII scan of screens and exports)."""
+    return _ID_NUMBER.findall(text) + _MOBILE.findall(text)
+
+
+def mask_data(data: dict[str, Any]) -> dict[str, Any]:
+    """A copy of ``data`` with PII keys masked and PII in string values masked."""
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        if isinstance(value, str):
+            if key in PII_KEYS:
+                out[key] = mask_id_number(value) if len(value) > 11 else mask_phone(value)
+            else:
+                out[key] = mask_text(value)
+        elif isinstance(value, dict):
+            out[key] = mask_data(value)
+        else:
+            out[key] = value
+    return out

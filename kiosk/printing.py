@@ -1,0 +1,329 @@
+"""The durable print-job queue: one way to print, for every plugin.
+
+A service commits its transaction first and queues the receipt in that same transaction
+(:func:`submit`), so a printer failure can never lose or double a transaction. A worker per
+printer then moves each job queued -> sending -> printed | failed(reason) | expired:
+
+- the printer's status is checked before sending (DLE EOT); not ready -> the job stays queued
+  with the reason, is retried with backoff, and the desk is alerted on paper out / cover open;
+- the job is claimed with a conditional update, so two workers never send the same job;
+- after sending, the printer's answer confirms it; a connection lost mid-job or an unconfirmed
+  job goes back as a reprint (补打), since part of it may be on paper already;
+- after ``max_attempts`` the job is failed(reason) and waits for staff at the desk;
+- a job found in ``sending`` at start-up (the process died mid-job) is requeued as a reprint;
+- jobs nobody could print within ``expire_after`` expire (the person has left); staff can
+  reprint any job from the desk.
+
+While a job is not printed, the kiosk shows the slip's content on screen (``render_text``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
+
+from kiosk import audit
+from kiosk.clock import Clock, as_utc
+from kiosk.db import Database
+from kiosk.db.models import DeskAlert, PrintJob
+from kiosk.notify import raise_alert
+
+if TYPE_CHECKING:
+    from devices.printer import Printer, Receipt
+
+log = logging.getLogger(__name__)
+BACKOFF_SECONDS = (1, 2, 5, 10, 30, 60)
+
+
+@dataclass(frozen=True)
+class JobOutcome:
+    job_id: int
+    state: str
+    reason: str = ""
+
+
+def submit(
+    session: Session,
+    receipt: Receipt,
+    *,
+    kind: str,
+    at: dt.datetime,
+    kiosk_id: str = "",
+    printer: str = "printer",
+    reprint_of: int | None = None,
+) -> PrintJob:
+    """Queue ``receipt`` inside the caller's transaction; it prints after the commit."""
+    job = PrintJob(
+        printer=printer,
+        kiosk_id=kiosk_id,
+        kind=kind,
+        document=receipt.to_dict(),
+        state="queued",
+        reprint_of=reprint_of,
+        created_at=at,
+        updated_at=at,
+        next_attempt_at=at,
+    )
+    session.add(job)
+    session.flush()
+    return job
+
+
+def receipt_of(job: PrintJob) -> Receipt:
+    from devices.printer import Receipt
+
+    return Receipt.from_dict(job.document)
+
+
+def reprint(
+    db: Database, job_id: int, *, actor: str, at: dt.datetime, kiosk_id: str = ""
+) -> PrintJob:
+    """Queue a copy of a job marked 补打 / REPRINT (staff at the desk, or a resident's retry)."""
+    with db.write() as session:
+        original = session.get(PrintJob, job_id)
+        if original is None:
+            raise LookupError(f"no print job {job_id}")
+        copy = submit(
+            session,
+            receipt_of(original).as_reprint(),
+            kind=original.kind,
+            at=at,
+            kiosk_id=kiosk_id or original.kiosk_id,
+            printer=original.printer,
+            reprint_of=original.id,
+        )
+        audit.record(
+            session,
+            actor=actor,
+            action="print.reprint",
+            subject=f"print_job:{job_id}",
+            data={"copy": copy.id},
+            at=at,
+            kiosk_id=kiosk_id,
+        )
+        return copy
+
+
+class PrintQueue:
+    """Works the queue of one printer (``printer_name``) for this kiosk."""
+
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        printer: Printer,
+        *,
+        kiosk_id: str = "",
+        lobby: str = "",
+        expire_after: dt.timedelta = dt.timedelta(minutes=30),
+        max_attempts: int = 20,
+    ) -> None:
+        self.max_attempts = max_attempts
+        self.db = db
+        self.clock = clock
+        self.printer = printer
+        self.kiosk_id = kiosk_id
+        self.lobby = lobby
+        self.expire_after = expire_after
+
+    @property
+    def name(self) -> str:
+        return self.printer.name
+
+    def recover(self) -> int:
+        """Requeue jobs left in ``sending`` by a process that died; they print as 补打."""
+        now = self.clock.now()
+        with self.db.write() as session:
+            jobs = session.scalars(
+                select(PrintJob).where(
+                    PrintJob.printer == self.name,
+                    PrintJob.kiosk_id == self.kiosk_id,
+                    PrintJob.state == "sending",
+                )
+            ).all()
+            for job in jobs:
+                job.document = receipt_of(job).as_reprint().to_dict()
+                job.state = "queued"
+                job.reason = "interrupted while sending; reprinting"
+                job.updated_at = now
+                job.next_attempt_at = now
+            return len(jobs)
+
+    def _due(self, session: Session, now: dt.datetime) -> list[int]:
+        return list(
+            session.scalars(
+                select(PrintJob.id)
+                .where(
+                    PrintJob.printer == self.name,
+                    PrintJob.kiosk_id == self.kiosk_id,
+                    PrintJob.state == "queued",
+                    or_(PrintJob.next_attempt_at.is_(None), PrintJob.next_attempt_at <= now),
+                )
+                .order_by(PrintJob.id)
+            )
+        )
+
+    def process_once(self, job_ids: list[int] | None = None) -> list[JobOutcome]:
+        """Try every due job (or just ``job_ids``) once; returns what happened to each."""
+        now = self.clock.now()
+        with self.db.read() as session:
+            due = self._due(session, now)
+        if job_ids is not None:
+            due = [j for j in due if j in job_ids]
+        return [self._attempt(job_id) for job_id in due]
+
+    def print_now(self, job_id: int) -> JobOutcome:
+        """Try one job right away (the screen waits for it to decide whether to show the slip)."""
+        with self.db.write() as session:
+            session.execute(
+                update(PrintJob)
+                .where(PrintJob.id == job_id, PrintJob.state == "queued")
+                .values(next_attempt_at=self.clock.now())
+            )
+        outcomes = self.process_once([job_id])
+        if outcomes:
+            return outcomes[0]
+        with self.db.read() as session:
+            job = session.get(PrintJob, job_id)
+            return JobOutcome(job_id, job.state if job else "missing", job.reason if job else "")
+
+    def _attempt(self, job_id: int) -> JobOutcome:
+        from devices.printer import PrinterError, render_escpos
+
+        now = self.clock.now()
+        with self.db.write() as session:
+            job = session.get(PrintJob, job_id)
+            if job is None:
+                return JobOutcome(job_id, "missing")
+            if now - as_utc(job.created_at) > self.expire_after and job.state == "queued":
+                job.state, job.reason, job.updated_at = "expired", "not printed in time", now
+                return JobOutcome(job_id, "expired", job.reason)
+            document, attempts = job.document, job.attempts + 1
+            claimed = session.execute(
+                update(PrintJob)
+                .where(PrintJob.id == job_id, PrintJob.state == "queued")
+                .values(state="sending", attempts=PrintJob.attempts + 1, updated_at=now)
+            )
+            if claimed.rowcount != 1:  # type: ignore[attr-defined]
+                return JobOutcome(job_id, "taken")
+        status = self.printer.status()
+        if not status.ready:
+            self._alert_if_needed(status)
+            return self._requeue(job_id, attempts, status.reason or "printer not ready")
+        from devices.printer import Receipt
+
+        receipt = Receipt.from_dict(document)
+        data = render_escpos(receipt, self.printer.paper_mm, self.printer.qr_mode)
+        try:
+            result = self.printer.send(data)
+        except PrinterError as exc:
+            log.warning("print job %s: %s", job_id, exc)
+            as_reprint = receipt.as_reprint() if exc.bytes_sent else None
+            return self._requeue(job_id, attempts, str(exc), as_reprint)
+        except Exception as exc:
+            # Unknown failure during the transfer: some bytes may be on paper already.
+            log.exception("print job %s failed while sending", job_id)
+            return self._requeue(
+                job_id, attempts, f"{type(exc).__name__}: {exc}", receipt.as_reprint()
+            )
+        if not result.confirmed:
+            # The bytes left but the printer did not confirm (paper ran out mid-slip, cable
+            # pulled): it may or may not be on paper, so the next copy is marked 补打.
+            if result.status is not None:
+                self._alert_if_needed(result.status)
+            return self._requeue(job_id, attempts, result.detail, receipt.as_reprint())
+        with self.db.write() as session:
+            session.execute(
+                update(PrintJob)
+                .where(PrintJob.id == job_id)
+                .values(state="printed", reason=result.detail, updated_at=self.clock.now())
+            )
+        return JobOutcome(job_id, "printed", result.detail)
+
+    def _requeue(
+        self, job_id: int, attempts: int, reason: str, as_reprint: Receipt | None = None
+    ) -> JobOutcome:
+        now = self.clock.now()
+        delay = BACKOFF_SECONDS[min(attempts - 1, len(BACKOFF_SECONDS) - 1)]
+        state = "failed" if attempts >= self.max_attempts else "queued"
+        with self.db.write() as session:
+            values: dict[str, Any] = {
+                "state": state,
+                "reason": reason[:200],
+                "updated_at": now,
+                "next_attempt_at": now + dt.timedelta(seconds=delay),
+            }
+            if as_reprint is not None:
+                values["document"] = as_reprint.to_dict()
+            session.execute(update(PrintJob).where(PrintJob.id == job_id).values(**values))
+        return JobOutcome(job_id, state, reason)
+
+    def _alert_if_needed(self, status: Any, session: Session | None = None) -> None:
+        kind = (
+            "printer_paper_out"
+            if status.paper_out
+            else "printer_cover_open"
+            if status.cover_open
+            else "printer_offline"
+            if status.offline
+            else ""
+        )
+        if not kind:
+            return
+
+        def _raise(s: Session) -> None:
+            already = s.scalar(
+                select(DeskAlert.id).where(
+                    DeskAlert.kind == kind,
+                    DeskAlert.kiosk_id == self.kiosk_id,
+                    DeskAlert.acknowledged_at.is_(None),
+                )
+            )
+            if already is None:
+                raise_alert(
+                    s,
+                    kind,
+                    f"printer {self.name} at kiosk {self.kiosk_id}: {status.reason}",
+                    at=self.clock.now(),
+                    lobby=self.lobby,
+                    kiosk_id=self.kiosk_id,
+                )
+
+        if session is not None:
+            _raise(session)
+        else:
+            with self.db.write() as s:
+                _raise(s)
+
+
+class PrintWorker:
+    """A thread working one :class:`PrintQueue` until stopped."""
+
+    def __init__(self, queue: PrintQueue, interval: float = 0.5) -> None:
+        self.queue = queue
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"print-{queue.name}", daemon=True)
+
+    def start(self) -> None:
+        self.queue.recover()
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.queue.process_once()
+            except Exception:  # the worker must outlive a bad job or a database hiccup
+                log.exception("print worker %s", self.queue.name)
+            self._stop.wait(self.interval)
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout)

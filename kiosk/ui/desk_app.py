@@ -1,0 +1,322 @@
+"""The butler desk (``kiosk desk``): staff log in with card or number + PIN, then panels.
+
+Built-in panels: open alerts (acknowledge), household search (one household, one file; PII
+masked by the service), plugin health; plus every plugin's ``kiosk_desk_panels`` that the
+staff member's roles allow. Role checks live in the service functions, not only here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Button, DataTable, Input, Label, Static, TabbedContent, TabPane
+
+from kiosk.config import Settings
+from kiosk.errors import Refused
+from kiosk.i18n import LANGUAGES, _, language, set_language
+from kiosk.ui.screens import StaffLoginScreen
+
+if TYPE_CHECKING:
+    from kiosk.context import KioskContext
+    from kiosk.identity import Actor
+
+log = logging.getLogger(__name__)
+
+
+class DeskLoginScreen(StaffLoginScreen):
+    """The same card/number + PIN form as the kiosk's, leading to the desk."""
+
+    def compose(self) -> ComposeResult:
+        yield DeskBar()
+        yield from self.body()
+
+    async def _submit(self) -> None:
+        from kiosk.lobby import staff_login
+
+        app: Any = self.app
+        if app.ctx is None:
+            return
+        pin_input = self.query_one("#pin", Input)
+        pin = pin_input.value
+        pin_input.value = ""
+        try:
+            actor = await asyncio.to_thread(
+                staff_login, app.ctx, self.query_one("#who", Input).value, pin
+            )
+        except Refused as exc:
+            self.query_one("#message", Label).update(exc.render(_))
+            return
+        await app.logged_in(actor)
+
+
+class DeskBar(Horizontal):
+    """Estate, desk, who is logged in, language, log out."""
+
+    DEFAULT_CSS = """
+    DeskBar { height: 3; dock: top; background: $primary-background; padding: 0 1; }
+    DeskBar #desk-title { width: 1fr; height: 3; content-align: left middle; text-style: bold; }
+    DeskBar Button { height: 3; min-width: 10; margin-left: 1; }
+    """
+
+    def compose(self) -> ComposeResult:
+        app: Any = self.app
+        estate = app.settings.estate.name if language() == "zh_CN" else app.settings.estate.name_en
+        who = f" · {app.staff.name}" if app.staff is not None else ""
+        yield Label(
+            _("{estate} · desk {lobby}").format(estate=estate, lobby=app.settings.lobby) + who,
+            id="desk-title",
+        )
+        other = "en" if language() == "zh_CN" else "zh_CN"
+        yield Button(LANGUAGES[other], id="desk-lang")
+        if app.staff is not None:
+            yield Button(_("Log out"), id="logout")
+
+    async def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        app: Any = self.app
+        if event.button.id == "desk-lang":
+            await app.action_toggle_language()
+        elif event.button.id == "logout":
+            await app.logout()
+
+
+class AlertsPanel(Vertical):
+    """Open alerts of this lobby (and estate-wide), newest first; acknowledge one."""
+
+    DEFAULT_CSS = "AlertsPanel DataTable { height: 1fr; } AlertsPanel Horizontal { height: 3; }"
+
+    def compose(self) -> ComposeResult:
+        yield DataTable(id="alerts-table", cursor_type="row", zebra_stripes=True)
+        with Horizontal():
+            yield Button(_("Acknowledge"), id="ack", variant="primary")
+            yield Label("", id="alerts-count")
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        table.add_columns(_("Time"), _("Kind"), _("Message"))
+        self.refresh_alerts()
+        self.set_interval(5.0, self.refresh_alerts)
+
+    def refresh_alerts(self) -> None:
+        self.run_worker(self._load, thread=True, exclusive=True, group="alerts")
+
+    def _load(self) -> None:
+        from kiosk.notify import open_alerts
+
+        app: Any = self.app
+        with app.ctx.database().read() as s:
+            rows = [
+                (a.id, a.created_at, a.kind, a.message, a.severity)
+                for a in open_alerts(s, app.settings.lobby)
+            ]
+        self.app.call_from_thread(self._show, rows)
+
+    def _show(self, rows: list[tuple[Any, ...]]) -> None:
+        app: Any = self.app
+        table = self.query_one(DataTable)
+        table.clear()
+        for alert_id, at, kind, message, severity in rows:
+            local = app.local(at).strftime("%m-%d %H:%M")
+            mark = "‼ " if severity == "urgent" else ""
+            table.add_row(local, mark + kind, message, key=str(alert_id))
+        self.query_one("#alerts-count", Label).update(_("{n} open").format(n=len(rows)))
+
+    async def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id != "ack":
+            return
+        event.stop()
+        from kiosk.notify import acknowledge
+
+        app: Any = self.app
+        table = self.query_one(DataTable)
+        if table.row_count == 0:
+            return
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        assert key is not None
+
+        def ack() -> bool:
+            with app.ctx.database().write() as s:
+                return acknowledge(
+                    s,
+                    int(key),
+                    by=app.staff.label,
+                    at=app.ctx.clock.now(),
+                    kiosk_id=app.settings.kiosk_id,
+                )
+
+        await asyncio.to_thread(ack)
+        self.refresh_alerts()
+
+
+class HouseholdPanel(Vertical):
+    """Search a unit, see its household file (residents, roles, masked contacts, cards)."""
+
+    DEFAULT_CSS = "HouseholdPanel Horizontal { height: 3; } HouseholdPanel #hf { height: 1fr; }"
+
+    def compose(self) -> ComposeResult:
+        with Horizontal():
+            yield Input(placeholder=_("Unit, e.g. 3-1205"), id="hf-unit")
+            yield Button(_("Search"), id="hf-search", variant="primary")
+        yield Static("", id="hf")
+
+    async def on_input_submitted(self, event: Input.Submitted) -> None:
+        await self._search()
+
+    async def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "hf-search":
+            event.stop()
+            await self._search()
+
+    async def _search(self) -> None:
+        from kiosk.lobby import household_file
+
+        app: Any = self.app
+        out = self.query_one("#hf", Static)
+        try:
+            hf = await asyncio.to_thread(
+                household_file, app.ctx, app.staff, self.query_one("#hf-unit", Input).value
+            )
+        except Refused as exc:
+            out.update(exc.render(_))
+            return
+        lines = [
+            _("Unit {unit} · building {building} · floor {floor} · {area} m²").format(
+                unit=hf.unit_code, building=hf.building, floor=hf.floor, area=hf.area_m2
+            )
+        ]
+        for r in hf.residents:
+            lines.append(f"  {r['name']}  {_(r['role'])}  {r['phone']}  {r['id_number']}")
+        for c in hf.cards:
+            lines.append(
+                "  "
+                + _("Card {number} ({kind}, {status}) · {holder}").format(
+                    number=c["number"], kind=_(c["kind"]), status=_(c["status"]), holder=c["holder"]
+                )
+            )
+        out.update("\n".join(lines))
+
+
+class HealthPanel(VerticalScroll):
+    """Plugins that failed to load or whose hooks raised, and the desk's own state."""
+
+    def compose(self) -> ComposeResult:
+        app: Any = self.app
+        plugins = app.ctx.plugins
+        names = [p.name for p in plugins.info()] if plugins else []
+        yield Label(_("Plugins loaded: {names}").format(names=", ".join(names) or "-"))
+        for f in plugins.failures if plugins else []:
+            yield Label(
+                _("Plugin {name} disabled: {error}").format(name=f.plugin, error=f.error),
+                classes="failure",
+            )
+
+
+class DeskScreen(Screen[None]):
+    """The desk's panels as tabs."""
+
+    DEFAULT_CSS = "DeskScreen .failure { color: $error; }"
+
+    def compose(self) -> ComposeResult:
+        app: Any = self.app
+        yield DeskBar()
+        with TabbedContent(id="desk-tabs"):
+            with TabPane(_("Alerts"), id="tab-alerts"):
+                yield AlertsPanel()
+            with TabPane(_("Household"), id="tab-household"):
+                yield HouseholdPanel()
+            for panel in app.panels():
+                with TabPane(_(panel.title), id=f"tab-{panel.id}"):
+                    try:
+                        yield panel.widget(app.ctx)
+                    except Exception as exc:  # a broken panel must not take the desk down
+                        log.exception("desk panel %s failed", panel.id)
+                        yield Label(
+                            _("This panel failed: {error}").format(error=exc), classes="failure"
+                        )
+            with TabPane(_("System"), id="tab-health"):
+                yield HealthPanel()
+
+
+class DeskApp(App[None]):
+    """The butler desk."""
+
+    TITLE = "Butler desk"
+    ENABLE_COMMAND_PALETTE = False
+    CSS = """
+    #form { width: 60; max-width: 100%; height: auto; padding: 0 1; }
+    #form .title { text-style: bold; margin-bottom: 1; }
+    #form .actions { height: 3; margin-top: 1; }
+    .message { color: $error; text-style: bold; }
+    """
+    BINDINGS = [Binding("ctrl+q", "quit", "Quit", id="quit")]
+
+    def __init__(
+        self, settings: Settings, ctx: KioskContext | None = None, sim: bool = False
+    ) -> None:
+        super().__init__()
+        self.settings = settings
+        self.ctx = ctx
+        self.sim = sim
+        self.staff: Actor | None = None
+        self._zone = ZoneInfo(settings.estate.timezone)
+        set_language(settings.language)
+
+    def get_default_screen(self) -> Screen[Any]:
+        return DeskLoginScreen()
+
+    def on_mount(self) -> None:
+        if self.ctx is None:
+            self.run_worker(self._load, thread=True)
+
+    def _load(self) -> None:
+        from kiosk.context import open_context
+
+        try:
+            self.ctx = open_context(self.settings)
+        except Exception as exc:  # noqa: BLE001
+            log.exception("desk start-up failed")
+            self.call_from_thread(self.notify, str(exc), severity="error")
+
+    def local(self, when: dt.datetime) -> dt.datetime:
+        from kiosk.clock import as_utc
+
+        return as_utc(when).astimezone(self._zone)
+
+    def panels(self) -> list[Any]:
+        if self.ctx is None or self.ctx.plugins is None or self.staff is None:
+            return []
+        panels = self.ctx.plugins.call_flat("kiosk_desk_panels", ctx=self.ctx)
+        allowed = [
+            p for p in panels if not p.roles or (set(p.roles) | {"manager"}) & self.staff.roles
+        ]
+        return sorted(allowed, key=lambda p: (p.order, p.id))
+
+    async def logged_in(self, actor: Actor) -> None:
+        if actor.kind != "staff":
+            return
+        self.staff = actor
+        await self.push_screen(DeskScreen())
+
+    async def logout(self) -> None:
+        self.staff = None
+        while len(self.screen_stack) > 1:
+            self.pop_screen()
+        await self.screen.recompose()
+
+    def _handle_exception(self, error: Exception) -> None:
+        from kiosk.ui.isolation import handle_plugin_exception
+
+        if not handle_plugin_exception(self, error):
+            super()._handle_exception(error)
+
+    async def action_toggle_language(self) -> None:
+        set_language("en" if language() == "zh_CN" else "zh_CN")
+        await self.screen.recompose()

@@ -1,0 +1,72 @@
+"""Plugin isolation inside the running app.
+
+Textual ends the app on any unhandled exception in a widget's handler. A kiosk must not go
+dark because one service's screen or desk panel has a bug: an exception raised from a plugin's
+code is recorded as a :class:`kiosk.plugins.PluginFailure` (shown on the desk and by
+``kiosk doctor``), logged with its traceback, and the person is told to use the desk; an
+exception from the core itself still ends the app, as it should.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import traceback
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+
+def plugin_of(error: BaseException, ctx: Any) -> str | None:
+    """The name of the plugin whose code raised ``error``, if any."""
+    if ctx is None or ctx.plugins is None:
+        return None
+    roots: dict[str, str] = {}
+    for name, plugin in ctx.plugins.pm.list_name_plugin():
+        # A plugin is usually a module; it can also be an object (its class's module then).
+        module_name = plugin.__name__ if isinstance(plugin, ModuleType) else type(plugin).__module__
+        module = sys.modules.get(module_name)
+        path = getattr(module, "__file__", None)
+        if path:
+            roots[str(Path(path).parent)] = name
+    seen: set[int] = set()
+    current: BaseException | None = error
+    # Follow the chain too: e.g. a StopIteration inside a handler surfaces as RuntimeError.
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        for frame in reversed(traceback.extract_tb(current.__traceback__)):
+            for root, name in roots.items():
+                if frame.filename.startswith(root + "/"):
+                    return name
+        current = current.__cause__ or current.__context__
+    return None
+
+
+def handle_plugin_exception(app: Any, error: Exception) -> bool:
+    """Contain ``error`` when a plugin raised it; True when handled (the app keeps running)."""
+    name = plugin_of(error, getattr(app, "ctx", None))
+    if name is None:
+        return False
+    from kiosk.i18n import _
+    from kiosk.plugins import PluginFailure
+
+    log.error("plugin %s failed inside the app", name, exc_info=error)
+    app.ctx.plugins.failures.append(
+        PluginFailure(
+            name,
+            "screen",
+            f"{type(error).__name__}: {error}",
+            "".join(traceback.format_exception(error)),
+        )
+    )
+    # Disabled like a plugin whose hook raised: its tiles and panels go away until restart.
+    plugin = app.ctx.plugins.pm.get_plugin(name)
+    if plugin is not None:
+        app.ctx.plugins.pm.unregister(plugin)
+    app.notify(_("This service is not available now. Please see the desk."), severity="error")
+    recover = getattr(app, "recover_from_plugin_error", None)
+    if recover is not None:
+        app.call_later(recover)
+    return True

@@ -1,0 +1,522 @@
+"""The lobby kiosk (``kiosk run``).
+
+It paints the home screen first and opens the database and loads plugins in a thread worker
+(the ORM and pluggy are the slow imports). Device threads never touch widgets: a tap arrives
+as a :class:`CardPresented` message through ``call_from_thread``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from zoneinfo import ZoneInfo
+
+from textual import events
+from textual.app import App
+from textual.binding import Binding, BindingType
+from textual.message import Message
+from textual.screen import ModalScreen, Screen
+
+from kiosk.config import Settings
+from kiosk.errors import Refused
+from kiosk.i18n import _, language, set_language
+from kiosk.ui.screens import (
+    HomeScreen,
+    IdentifyScreen,
+    MessageScreen,
+    OutOfServiceScreen,
+    SlipScreen,
+    StaffLoginScreen,
+)
+from kiosk.ui.widgets.chrome import KioskBar
+
+if TYPE_CHECKING:
+    from kiosk.context import KioskContext
+    from kiosk.hookspecs import Tile
+    from kiosk.identity import Actor
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+SWALLOWED_KEYS = ["ctrl+c", "ctrl+q", "ctrl+p", "ctrl+z", "ctrl+backslash"] + [
+    f"f{i}" for i in range(1, 13) if i != 2
+]
+
+
+def _is_db_error(exc: BaseException) -> bool:
+    from kiosk.db import DatabaseUnavailable
+
+    try:
+        from sqlalchemy.exc import DBAPIError, OperationalError
+    except ImportError:  # pragma: no cover
+        return isinstance(exc, DatabaseUnavailable)
+    if isinstance(exc, DBAPIError):
+        return bool(exc.connection_invalidated) or isinstance(exc, OperationalError)
+    return isinstance(exc, DatabaseUnavailable)
+
+
+class CardPresented(Message):
+    """A card was tapped on a reader (or typed on a wedge, or simulated)."""
+
+    def __init__(self, uid: str) -> None:
+        super().__init__()
+        self.uid = uid
+
+
+class LobbyApp(App[None]):
+    """The resident-facing kiosk."""
+
+    # Absolute, so subclasses defined elsewhere (tests, benchmarks) find it too.
+    CSS_PATH = Path(__file__).parent / "lobby.tcss"
+    TITLE = "Lobby kiosk"
+    ENABLE_COMMAND_PALETTE = False
+    BINDINGS: ClassVar[list[BindingType]] = [
+        *(
+            Binding(key, "swallow", show=False, priority=True, id=f"swallow-{key}")
+            for key in SWALLOWED_KEYS
+        ),
+        Binding(
+            "f2",
+            "sim_tap",
+            "Simulated card tap (--sim only)",
+            show=False,
+            priority=True,
+            id="sim-tap",
+        ),
+    ]
+
+    def __init__(
+        self,
+        settings: Settings,
+        ctx: KioskContext | None = None,
+        sim: bool = False,
+        *,
+        start_devices: bool = True,
+    ) -> None:
+        super().__init__()
+        self.settings = settings
+        self.ctx = ctx
+        self.sim = sim
+        self.start_devices = start_devices
+        self.tiles: list[Tile] = []
+        self.actor: Actor | None = None
+        self.actor_unit = ""
+        self.exit_allowed = False
+        self.devices: Any = None
+        self.reader_status: dict[str, str] = {}
+        self._last_input = time.monotonic()
+        self.taps_handled = 0  # scenarios wait on this to know a tap went all the way through
+        self._counter: Any = None
+        self._pending_tile: str | None = None
+        self._zone = ZoneInfo(settings.estate.timezone)
+        set_language(settings.language)
+
+    # -- start-up -------------------------------------------------------------------------
+
+    def get_default_screen(self) -> Screen[Any]:
+        return HomeScreen()
+
+    def on_mount(self) -> None:
+        self._ui_thread = threading.get_ident()
+        self.set_interval(1.0, self._idle_check)
+        if self.ctx is None:
+            # After the first frame: importing the ORM and plugins in a thread competes for the
+            # GIL with the first paint.
+            self.call_after_refresh(
+                self.run_worker, self._load, thread=True, exclusive=True, group="load"
+            )
+        else:
+            self.call_later(self._loaded)
+
+    def _load(self) -> None:
+        from kiosk.context import open_context
+
+        try:
+            ctx = open_context(self.settings)
+            if not self._ping(ctx):
+                raise ConnectionError("database unreachable")
+        except Exception as exc:  # noqa: BLE001 - any failure here means out of service
+            log.exception("kiosk start-up failed")
+            self.call_from_thread(self._start_failed, exc)
+            return
+        self.ctx = ctx
+        self.call_from_thread(self.call_later, self._loaded)
+
+    def _start_failed(self, exc: BaseException) -> None:
+        self.out_of_service()
+
+    async def _loaded(self) -> None:
+        from kiosk.lobby import UnknownCardCounter
+
+        ctx = self.ctx
+        assert ctx is not None
+        self._counter = UnknownCardCounter()
+        self.tiles = self._collect_tiles()
+        if self.start_devices and ctx.settings.devices:
+            from kiosk.hardware import start_devices
+
+            self.devices = await asyncio.to_thread(start_devices, ctx, self._reader_event)
+        if ctx.plugins is not None:
+            ctx.plugins.call("kiosk_startup", ctx=ctx)
+        await self._recompose_all()
+
+    def _collect_tiles(self) -> list[Tile]:
+        ctx = self.ctx
+        if ctx is None or ctx.plugins is None:
+            return []
+        tiles = [
+            t
+            for t in ctx.plugins.call_flat("kiosk_tiles", ctx=ctx)
+            if t.audience in ("resident", "all")
+        ]
+        return sorted(tiles, key=lambda t: (t.order, t.id))
+
+    # -- helpers for screens --------------------------------------------------------------
+
+    def local_now(self) -> dt.datetime:
+        clock = self.ctx.clock if self.ctx is not None else None
+        now = clock.now() if clock is not None else dt.datetime.now(dt.UTC)
+        return now.astimezone(self._zone)
+
+    async def service(self, fn: Callable[..., T], *args: Any) -> T | None:
+        """Run a service function off the UI thread; a lost database means out of service.
+
+        :class:`Refused` passes through for the screen to show.
+        """
+        if self.ctx is None:
+            self.push_screen(MessageScreen(_("The kiosk is still starting. Please try again.")))
+            return None
+        try:
+            return await asyncio.to_thread(fn, *args)
+        except Refused:
+            raise
+        except Exception as exc:
+            if _is_db_error(exc):
+                log.warning("database lost: %s", exc)
+                self.out_of_service()
+                return None
+            raise
+
+    def _ping(self, ctx: KioskContext | None = None) -> bool:
+        ctx = ctx or self.ctx
+        if ctx is None or ctx.db is None:
+            return False
+        from sqlalchemy import text
+
+        try:
+            with ctx.db.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            return True
+        except Exception:  # noqa: BLE001
+            return False
+
+    def database_reachable(self) -> bool:
+        if self.ctx is None:
+            from kiosk.context import open_context
+
+            try:
+                ctx = open_context(self.settings)
+            except Exception:  # noqa: BLE001
+                return False
+            if not self._ping(ctx):
+                return False
+            self.ctx = ctx
+            self.call_from_thread(self.call_later, self._loaded)
+            return True
+        return self._ping()
+
+    def out_of_service(self) -> None:
+        if not isinstance(self.screen, OutOfServiceScreen):
+            self.push_screen(OutOfServiceScreen())
+
+    async def back_in_service(self) -> None:
+        await self.reset_to_home()
+
+    def health_lines(self) -> list[str]:
+        lines = [
+            _("Kiosk {kiosk} in lobby {lobby}").format(
+                kiosk=self.settings.kiosk_id, lobby=self.settings.lobby
+            )
+        ]
+        if self.ctx is not None and self.ctx.plugins is not None:
+            for f in self.ctx.plugins.failures:
+                lines.append(
+                    _("Plugin {name} disabled: {error}").format(name=f.plugin, error=f.error)
+                )
+        if self.devices is not None:
+            lines += [
+                _("Device problem: {problem}").format(problem=p) for p in self.devices.problems
+            ]
+        for name, status in sorted(self.reader_status.items()):
+            lines.append(f"{name}: {status}")
+        return lines
+
+    # -- screens and the bar ---------------------------------------------------------------
+
+    def push_screen(self, screen: Any, *args: Any, **kwargs: Any) -> Any:
+        result = super().push_screen(screen, *args, **kwargs)
+        self.call_after_refresh(self._ensure_bar)
+        return result
+
+    def switch_screen(self, screen: Any) -> Any:
+        result = super().switch_screen(screen)
+        self.call_after_refresh(self._ensure_bar)
+        return result
+
+    def _ensure_bar(self) -> None:
+        """Plugin screens get the bar too: call the desk and language on every screen."""
+        screen = self.screen
+        if isinstance(screen, ModalScreen) or screen.query(KioskBar):
+            return
+        screen.mount(KioskBar())
+
+    async def _recompose_all(self) -> None:
+        for screen in list(self.screen_stack):
+            if screen.is_attached:
+                await screen.recompose()
+        self.call_after_refresh(self._ensure_bar)
+
+    async def open_tile(self, tile_id: str) -> None:
+        tile = next((t for t in self.tiles if t.id == tile_id), None)
+        if tile is None or self.ctx is None:
+            return
+        if tile.needs_resident and self.actor is None:
+            self._pending_tile = tile_id  # a card tap on the identify screen continues here too
+            self.push_screen(IdentifyScreen(then=tile_id))
+            return
+        try:
+            screen = tile.screen(self.ctx)
+        except Exception as exc:  # a plugin's screen factory must not take the kiosk down
+            log.exception("tile %s failed", tile_id)
+            self.push_screen(
+                MessageScreen(_("This service is not available now. Please see the desk."))
+            )
+            if self.ctx.plugins is not None:
+                from kiosk.plugins import PluginFailure
+
+                self.ctx.plugins.failures.append(
+                    PluginFailure(tile_id, "screen", f"{type(exc).__name__}: {exc}")
+                )
+            return
+        if screen is not None:
+            self.push_screen(screen)
+
+    def show_slip(self, receipt: Any, reason: str = "") -> None:
+        """What a plugin calls when its receipt could not be printed."""
+        self.push_screen(SlipScreen(receipt, reason))
+
+    # -- identification ----------------------------------------------------------------------
+
+    async def identified(
+        self,
+        actor: Actor,
+        unit_code: str = "",
+        then: str | None = None,
+        resident_language: str | None = None,
+    ) -> None:
+        then, self._pending_tile = then or self._pending_tile, None
+        self.actor = actor
+        self.actor_unit = unit_code or await asyncio.to_thread(self._unit_of, actor)
+        if resident_language is None:
+            resident_language = await asyncio.to_thread(self._language_of, actor)
+        while len(self.screen_stack) > 1:
+            self.pop_screen()
+        if resident_language and resident_language != language():
+            set_language(resident_language)
+            await self._recompose_all()
+        else:
+            self.show_identity()
+        if then:
+            await self.open_tile(then)
+
+    def show_identity(self) -> None:
+        home = self.screen_stack[0]
+        if isinstance(home, HomeScreen) and home.is_mounted:
+            home.show_identity()
+
+    def _unit_of(self, actor: Actor) -> str:
+        from kiosk.db.models import Unit
+
+        if self.ctx is None or actor.unit_id is None:
+            return ""
+        with self.ctx.database().read() as s:
+            unit = s.get(Unit, actor.unit_id)
+            return unit.code if unit else ""
+
+    def _language_of(self, actor: Actor) -> str:
+        from kiosk.db.models import Resident
+
+        if self.ctx is None or actor.kind != "resident" or actor.id is None:
+            return ""
+        with self.ctx.database().read() as s:
+            r = s.get(Resident, actor.id)
+            return r.language if r else ""
+
+    async def present_card(self, uid: str) -> None:
+        """A card tap: from the reader thread (as a message), a wedge, or a simulation."""
+        self._last_input = time.monotonic()
+        if self.ctx is None:
+            return
+        try:
+            await self._handle_tap(uid)
+        finally:
+            self.taps_handled += 1
+
+    async def _handle_tap(self, uid: str) -> None:
+        from kiosk.lobby import tap_card
+
+        assert self.ctx is not None
+        try:
+            outcome = await self.service(tap_card, self.ctx, uid, self._counter)
+        except Refused as exc:
+            self.push_screen(MessageScreen(exc.render(_)))
+            return
+        if outcome is None:
+            return
+        if outcome.kind == "resident" and outcome.actor is not None:
+            await self.identified(
+                outcome.actor, outcome.tap.unit_code if outcome.tap else "", self._pending_tile
+            )
+        elif outcome.kind == "staff":
+            self.push_screen(StaffLoginScreen(who=uid))
+        elif outcome.kind == "plugin" and outcome.plugin is not None:
+            if outcome.plugin.screen is not None:
+                self.push_screen(outcome.plugin.screen(self.ctx))
+            else:
+                self.push_screen(
+                    MessageScreen(_(outcome.plugin.message).format(**outcome.plugin.data))
+                )
+        else:
+            status = _(outcome.tap.status) if outcome.tap else ""
+            self.push_screen(MessageScreen(_(outcome.message).format(status=status)))
+
+    async def on_card_presented(self, message: CardPresented) -> None:
+        await self.present_card(message.uid)
+
+    def _reader_event(self, event: Any) -> None:
+        """Called on a reader's thread (or, for a keyboard wedge, on the UI thread): hand over
+        to the UI thread; never touch widgets from a device thread."""
+        if event.kind == "tap" and event.uid:
+            action: Callable[..., Any] = self.post_message
+            args: tuple[Any, ...] = (CardPresented(event.uid),)
+        elif event.kind == "status":
+            action, args = self._reader_changed, (event.device, event.status or "", event.detail)
+        else:
+            return
+        if threading.get_ident() == self._ui_thread:
+            action(*args)
+        else:
+            self.call_from_thread(action, *args)
+
+    def _reader_changed(self, device: str, status: str, detail: str) -> None:
+        self.reader_status[device] = status
+        if status == "disconnected":
+            self.notify(
+                _("The card reader is not connected. Use Unit + PIN, or see the desk."),
+                severity="warning",
+            )
+        elif status == "connected" and device in self.reader_status:
+            self.notify(_("The card reader is back."))
+
+    # -- idle, keys, language ----------------------------------------------------------------
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(
+            event,
+            events.Key
+            | events.MouseDown
+            | events.MouseUp
+            | events.MouseScrollDown
+            | events.MouseScrollUp,
+        ):
+            self._last_input = time.monotonic()
+        if isinstance(event, events.Key) and self.devices is not None:
+            for wedge in self.devices.wedges():
+                wedge.feed(event.key)  # a complete number arrives through _reader_event
+        await super().on_event(event)
+
+    async def _idle_check(self) -> None:
+        if time.monotonic() - self._last_input < self.settings.idle_timeout:
+            return
+        if (
+            len(self.screen_stack) > 1
+            or self.actor is not None
+            or language() != self.settings.language
+        ):
+            await self.reset_to_home()
+
+    async def reset_to_home(self) -> None:
+        """Back to home: forget the resident and every input; tell the plugins."""
+        self.actor = None
+        self.actor_unit = ""
+        self._pending_tile = None
+        self._last_input = time.monotonic()
+        while len(self.screen_stack) > 1:
+            self.pop_screen()
+        if self.ctx is not None and self.ctx.plugins is not None:
+            self.ctx.plugins.call("kiosk_idle_reset", ctx=self.ctx)
+        if language() != self.settings.language:
+            set_language(self.settings.language)
+        # Rebuilt, not just updated: nothing half-typed survives on any screen.
+        await self._recompose_all()
+
+    async def action_go_home(self) -> None:
+        await self.reset_to_home()
+
+    def _handle_exception(self, error: Exception) -> None:
+        from kiosk.ui.isolation import handle_plugin_exception
+
+        if not handle_plugin_exception(self, error):
+            super()._handle_exception(error)
+
+    async def recover_from_plugin_error(self) -> None:
+        self.tiles = self._collect_tiles()
+        await self.reset_to_home()
+
+    async def action_toggle_language(self) -> None:
+        set_language("en" if language() == "zh_CN" else "zh_CN")
+        await self._recompose_all()
+
+    async def action_call_desk(self) -> None:
+        from kiosk.lobby import call_desk
+
+        if self.ctx is None:
+            self.push_screen(MessageScreen(self._hotline_message()))
+            return
+        try:
+            await asyncio.to_thread(call_desk, self.ctx, self.actor)
+        except Exception as exc:  # noqa: BLE001 - the person still needs help
+            log.error("desk call failed: %s", exc)
+            self.push_screen(MessageScreen(self._hotline_message()))
+            return
+        self.push_screen(
+            MessageScreen(_("The desk has been called. Someone will come to help you."))
+        )
+
+    def _hotline_message(self) -> str:
+        return _("The desk system cannot be reached. Please use the intercom by the door.")
+
+    def action_sim_tap(self) -> None:
+        """With simulated devices (``--sim``), F2 taps a card on the simulated reader, so the
+        tap travels the real serial path; without them F2 does nothing, like other F-keys."""
+        if not self.sim or self.devices is None or not self.devices.readers:
+            return
+        from kiosk.ui.screens import SimTapScreen
+
+        self.push_screen(SimTapScreen(next(iter(self.devices.readers))))
+
+    def action_swallow(self) -> None:
+        """ctrl+c, ctrl+q and the F-keys do nothing on a kiosk."""
+
+    async def action_quit(self) -> None:
+        if self.exit_allowed:
+            self.exit()
+
+    async def on_unmount(self) -> None:
+        if self.devices is not None:
+            self.devices.stop()

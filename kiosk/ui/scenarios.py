@@ -1,0 +1,151 @@
+"""The core's own ``kiosk simulate`` scenarios: identification, refusals, idle, language, exit,
+the desk. Plugins add theirs through ``kiosk_scenarios``."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from sqlalchemy import select
+
+from kiosk.hookspecs import Scenario
+from kiosk.i18n import _
+
+RESIDENT = "3C00A1B2C3"  # 王小明, owner of 3-1205
+STAFF = "12345678"  # S001 李管家, butler, PIN 2580
+
+
+async def resident_tap(run: Any) -> None:
+    await run.tap(RESIDENT)
+    assert run.app.actor is not None and run.app.actor.name == "王小明", run.app.actor
+    await run.expect_text("王*明")
+    await run.expect_text("3-1205")
+    run.note("identified 王*明 of 3-1205 (name masked on screen)")
+
+
+async def unknown_card(run: Any) -> None:
+    from kiosk.db.models import DeskAlert
+
+    for attempt in range(3):
+        # Different cards: the reader debounces one card held on it for a second (one tap).
+        await run.tap(f"FFFF00000{attempt + 1}")
+        await run.expect_screen("MessageScreen")
+        await run.expect_text(_("Card not recognised. Please see the desk."))
+        run.note(f"attempt {attempt + 1}: refused")
+        await run.click("#ok")
+    with run.ctx.database().read() as s:
+        alerts = s.scalars(select(DeskAlert).where(DeskAlert.kind == "unknown_card")).all()
+    assert len(alerts) == 1, alerts
+    run.note(f"desk alert: {alerts[0].message}")
+
+
+async def unit_pin(run: Any) -> None:
+    await run.click("#identify")
+    await run.expect_screen("IdentifyScreen")
+    await run.click("#unit")
+    await run.type("3-1205")
+    await run.click("#pin")
+    for key in "0000":
+        await run.click(f"#key-{key}")
+    await run.click("#ok")
+    await run.expect_text("4")
+    run.note("wrong PIN refused, remaining tries shown")
+    await run.click("#pin")
+    await run.type("1205")
+    await run.press("enter")
+    await run.expect_screen("HomeScreen")
+    assert run.app.actor is not None and run.app.actor.unit_id is not None
+    run.note(f"identified by unit + PIN: {run.app.actor.label}")
+
+
+async def idle_reset(run: Any) -> None:
+    await run.tap(RESIDENT)
+    assert run.app.actor is not None
+    await run.click("#staff")
+    await run.expect_screen("StaffLoginScreen")
+    await run.type("S0")
+    run.app._last_input = time.monotonic() - run.ctx.settings.idle_timeout - 1
+    await run.app._idle_check()
+    await run.settle()
+    assert run.app.actor is None and len(run.app.screen_stack) == 1
+    await run.expect_screen("HomeScreen")
+    run.note("idle timeout: back home, resident forgotten, half-typed staff number gone")
+
+
+async def language_switch(run: Any) -> None:
+    await run.expect_text("呼叫前台")
+    await run.click("#lang-toggle")
+    await run.expect_text("Call the desk")
+    run.note("switched to English")
+    await run.click("#lang-toggle")
+    await run.expect_text("呼叫前台")
+    run.note("back to Chinese")
+
+
+async def staff_exit(run: Any) -> None:
+    await run.press("ctrl+c")
+    await run.press("ctrl+q")
+    await run.press("f4")
+    assert run.app.is_running
+    run.note("ctrl+c, ctrl+q, F4: the kiosk keeps running")
+    await run.tap(STAFF)
+    await run.expect_screen("StaffLoginScreen")
+    await run.type("2580")
+    await run.press("enter")
+    await run.expect_screen("StaffMenuScreen")
+    await run.click("#exit")
+    assert run.app.exit_allowed
+    run.note("staff card + PIN: exit allowed")
+
+
+async def desk_login(run: Any) -> None:
+    async with run.desk() as desk:
+        await desk.click("#who")
+        await desk.type("S001")
+        await desk.click("#pin")
+        await desk.type("2580")
+        await desk.press("enter")
+        await desk.expect_screen("DeskScreen")
+        desk.app.screen.query_one("#desk-tabs").active = "tab-household"
+        await desk.settle()
+        await desk.click("#hf-unit")
+        await desk.type("3-1205")
+        await desk.press("enter")
+        await desk.expect_text("王小明")
+        text = desk.screen_text()
+        from kiosk.pii import find_unmasked
+
+        assert "****" in text and not find_unmasked(text), text
+        desk.note("household file of 3-1205 shown, phones and ID numbers masked")
+
+
+async def call_desk(run: Any) -> None:
+    from kiosk.db.models import DeskAlert
+
+    await run.click("#call-desk")
+    await run.expect_screen("MessageScreen")
+    with run.ctx.database().read() as s:
+        alert = s.scalars(select(DeskAlert).where(DeskAlert.kind == "desk_call")).one()
+    assert alert.severity == "urgent"
+    run.note(f"desk alerted: {alert.message}")
+
+
+def core_scenarios() -> list[Scenario]:
+    return [
+        Scenario(
+            "resident-tap", "a resident taps a card and gets a personalised home", resident_tap
+        ),
+        Scenario(
+            "unknown-card", "three unknown taps: refused each time, desk alerted once", unknown_card
+        ),
+        Scenario(
+            "unit-pin",
+            "unit + PIN by keypad: a wrong PIN shows tries left, the right one identifies",
+            unit_pin,
+        ),
+        Scenario("idle-reset", "idle timeout returns home and forgets everything", idle_reset),
+        Scenario("language-switch", "中文 / English switch live", language_switch),
+        Scenario("staff-exit", "ctrl+c does nothing; staff card + PIN exits", staff_exit),
+        Scenario("call-desk", "'call the desk' raises an urgent desk alert", call_desk),
+        Scenario("desk-login", "butler logs in and opens a masked household file", desk_login),
+    ]

@@ -1,0 +1,50 @@
+"""The bar on top of every kiosk screen: estate, clock, language toggle, call the desk."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.widgets import Button, Label
+
+from kiosk.i18n import LANGUAGES, _, language
+
+
+class KioskBar(Horizontal):
+    """Estate name and clock on the left; 中文/English and "Call the desk" on the right."""
+
+    DEFAULT_CSS = """
+    KioskBar { height: 3; background: $primary-background; dock: top; padding: 0 1; }
+    KioskBar #estate { width: 1fr; content-align: left middle; height: 3; text-style: bold; }
+    KioskBar #clock { width: auto; content-align: center middle; height: 3; margin: 0 1; }
+    KioskBar Button { min-width: 10; height: 3; margin: 0 0 0 1; }
+    """
+
+    def compose(self) -> ComposeResult:
+        app = self.app
+        settings = getattr(app, "settings", None)
+        name = ""
+        if settings is not None:
+            name = settings.estate.name if language() == "zh_CN" else settings.estate.name_en
+        yield Label(name, id="estate")
+        yield Label(self._time(), id="clock")
+        other = "en" if language() == "zh_CN" else "zh_CN"
+        yield Button(LANGUAGES[other], id="lang-toggle")
+        yield Button(_("Call the desk"), id="call-desk", variant="warning")
+
+    def on_mount(self) -> None:
+        self.set_interval(1.0, self._tick)
+
+    def _time(self) -> str:
+        now = getattr(self.app, "local_now", None)
+        return now().strftime("%H:%M") if now else ""
+
+    def _tick(self) -> None:
+        self.query_one("#clock", Label).update(self._time())
+
+    async def on_button_pressed(self, event: Button.Pressed) -> None:
+        # Handled here and stopped: the screen underneath must never see these presses.
+        event.stop()
+        if event.button.id == "lang-toggle":
+            await self.app.run_action("toggle_language")
+        elif event.button.id == "call-desk":
+            await self.app.run_action("call_desk")

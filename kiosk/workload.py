@@ -1,0 +1,236 @@
+"""The multi-kiosk workload behind ``kiosk bench concurrency``.
+
+N simulated kiosks (threads, each with its own engine and context, as separate kiosk processes
+would have) run a weighted mix of operations against one database; afterwards every operation's
+invariant check runs, plus the core's: the audit chain verifies and no audit event is missing.
+Plugins add operations through ``kiosk_workload``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+import statistics
+import tempfile
+import threading
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+
+from kiosk import audit, lobby
+from kiosk.clock import SystemClock
+from kiosk.config import Settings
+from kiosk.context import KioskContext
+from kiosk.db import Database
+from kiosk.db.models import AuditEvent, Card, DeskAlert, PrintJob
+from kiosk.hookspecs import WorkloadOp
+from kiosk.notify import acknowledge
+from kiosk.plugins import KioskPlugins
+
+
+class CoreWorkload:
+    """Core operations: card taps, desk calls, racing alert acknowledgements, print jobs."""
+
+    def __init__(self, spool: Path) -> None:
+        self.spool = spool
+        self.uids: list[str] = []
+        self.acks: list[int] = []
+        self.calls = 0
+        self.jobs: list[int] = []
+        self._lock = threading.Lock()
+        self._queues: dict[str, Any] = {}
+
+    def ops(self) -> list[WorkloadOp]:
+        return [
+            WorkloadOp("card-tap", self.tap, weight=4, setup=self.setup),
+            WorkloadOp("desk-call", self.desk_call, weight=1, check=self.check_calls),
+            WorkloadOp("alert-ack", self.ack, weight=2, check=self.check_acks),
+            WorkloadOp("print-job", self.print_job, weight=2, check=self.check_jobs),
+        ]
+
+    def setup(self, ctx: KioskContext) -> None:
+        with ctx.database().read() as s:
+            self.uids = list(s.scalars(select(Card.uid_hex).where(Card.kind == "resident")))
+
+    def tap(self, ctx: KioskContext, rng: random.Random) -> bool:
+        outcome = lobby.tap_card(ctx, rng.choice(self.uids))
+        assert outcome.kind == "resident", outcome
+        return False
+
+    def desk_call(self, ctx: KioskContext, rng: random.Random) -> bool:
+        lobby.call_desk(ctx, note="bench")
+        with self._lock:
+            self.calls += 1
+        return True
+
+    def ack(self, ctx: KioskContext, rng: random.Random) -> bool:
+        with ctx.database().read() as s:
+            ids = list(
+                s.scalars(select(DeskAlert.id).where(DeskAlert.acknowledged_at.is_(None)).limit(5))
+            )
+        if not ids:
+            return False
+        alert_id = rng.choice(ids)
+        with ctx.database().write() as s:
+            won = acknowledge(s, alert_id, by=f"kiosk:{ctx.kiosk_id}", at=ctx.clock.now())
+        if won:
+            with self._lock:
+                self.acks.append(alert_id)
+        return won
+
+    def print_job(self, ctx: KioskContext, rng: random.Random) -> bool:
+        from devices.printer import Receipt, open_printer
+        from kiosk.printing import PrintQueue, submit
+
+        queue = self._queues.get(ctx.kiosk_id)
+        if queue is None:
+            printer = open_printer(f"file://{self.spool / ctx.kiosk_id}.bin", name="printer")
+            queue = self._queues[ctx.kiosk_id] = PrintQueue(
+                ctx.database(), ctx.clock, printer, kiosk_id=ctx.kiosk_id
+            )
+        with ctx.database().write() as s:
+            job = submit(
+                s,
+                Receipt().title("bench").text("job"),
+                kind="bench",
+                at=ctx.clock.now(),
+                kiosk_id=ctx.kiosk_id,
+            )
+            job_id = job.id
+        outcome = queue.print_now(job_id)
+        assert outcome.state == "printed", outcome
+        with self._lock:
+            self.jobs.append(job_id)
+        return True
+
+    def check_calls(self, ctx: KioskContext) -> list[str]:
+        with ctx.database().read() as s:
+            n = s.scalar(
+                select(func.count()).select_from(DeskAlert).where(DeskAlert.kind == "desk_call")
+            )
+        return [] if n == self.calls else [f"{self.calls} desk calls made, {n} alerts recorded"]
+
+    def check_acks(self, ctx: KioskContext) -> list[str]:
+        dupes = [i for i in set(self.acks) if self.acks.count(i) > 1]
+        problems = [f"alert {i} acknowledged twice" for i in dupes]
+        with ctx.database().read() as s:
+            logged = s.scalar(
+                select(func.count())
+                .select_from(AuditEvent)
+                .where(AuditEvent.action == "alert.acknowledged")
+            )
+        if logged != len(self.acks):
+            problems.append(f"{len(self.acks)} acknowledgements, {logged} audit events")
+        return problems
+
+    def check_jobs(self, ctx: KioskContext) -> list[str]:
+        with ctx.database().read() as s:
+            states = dict(
+                s.execute(select(PrintJob.id, PrintJob.state).where(PrintJob.kind == "bench")).all()
+            )
+        problems = [
+            f"print job {j} is {states.get(j)}" for j in self.jobs if states.get(j) != "printed"
+        ]
+        if len(self.jobs) != len(set(self.jobs)):
+            problems.append("a print job was claimed twice")
+        return problems
+
+
+def _percentile(values: list[float], q: float) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def run_workload(
+    url: str,
+    plugins: KioskPlugins,
+    *,
+    kiosks: int = 8,
+    ops: int = 50,
+    seed: int = 1,
+    settings: Settings | None = None,
+) -> dict[str, Any]:
+    """Run ``ops`` operations on each of ``kiosks`` simulated kiosks; figures and violations."""
+    base = settings or Settings(source="<bench>", database_url=url)
+    spool = Path(tempfile.mkdtemp(prefix="kiosk-bench-"))
+    core = CoreWorkload(spool)
+    main_ctx = KioskContext(settings=base, clock=SystemClock(), db=Database(url), plugins=plugins)
+    mix: list[WorkloadOp] = core.ops() + list(plugins.call_flat("kiosk_workload", ctx=main_ctx))
+    for op in mix:
+        if op.setup is not None:
+            op.setup(main_ctx)
+    with main_ctx.database().read() as s:
+        audit_before = s.scalar(select(func.count()).select_from(AuditEvent)) or 0
+    latencies: dict[str, list[float]] = defaultdict(list)
+    changed: dict[str, int] = defaultdict(int)
+    errors: list[str] = []
+    lock = threading.Lock()
+    weights = [op.weight for op in mix]
+
+    def kiosk(index: int) -> None:
+        settings_i = dataclasses.replace(base, kiosk_id=f"bench-{index}", lobby="A")
+        ctx = KioskContext(
+            settings=settings_i, clock=SystemClock(), db=Database(url), plugins=plugins
+        )
+        rng = random.Random(seed * 1000 + index)
+        try:
+            for _ in range(ops):
+                op = rng.choices(mix, weights)[0]
+                start = time.perf_counter()
+                try:
+                    did = op.run(ctx, rng)
+                except Exception as exc:  # noqa: BLE001 - every failure is a finding
+                    with lock:
+                        errors.append(f"{op.name}: {type(exc).__name__}: {exc}")
+                    continue
+                elapsed = (time.perf_counter() - start) * 1000
+                with lock:
+                    latencies[op.name].append(elapsed)
+                    changed[op.name] += int(did)
+        finally:
+            ctx.database().dispose()
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=kiosk, args=(i,)) for i in range(kiosks)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    wall = time.perf_counter() - started
+    violations = list(errors)
+    for op in mix:
+        if op.check is not None:
+            violations += op.check(main_ctx)
+    with main_ctx.database().read() as s:
+        verdict = audit.verify(s)
+        audit_after = s.scalar(select(func.count()).select_from(AuditEvent)) or 0
+    if not verdict.ok:
+        violations.append(f"audit chain broken at {verdict.broken_seq}: {verdict.reason}")
+    main_ctx.database().dispose()
+    every = [v for values in latencies.values() for v in values]
+    return {
+        "backend": url.split(":", 1)[0],
+        "kiosks": kiosks,
+        "ops_per_kiosk": ops,
+        "operations": len(every),
+        "seconds": round(wall, 3),
+        "ops_per_second": round(len(every) / wall, 1) if wall else None,
+        "p50_ms": round(statistics.median(every), 2) if every else None,
+        "p99_ms": round(_percentile(every, 0.99), 2),
+        "per_op": {
+            name: {
+                "count": len(values),
+                "state_changes": changed[name],
+                "p50_ms": round(statistics.median(values), 2),
+                "p99_ms": round(_percentile(values, 0.99), 2),
+            }
+            for name, values in sorted(latencies.items())
+        },
+        "audit_events_added": audit_after - audit_before,
+        "violations": violations,
+    }

@@ -1,0 +1,106 @@
+"""Bill payment by QR: bills, fees, deposits, payment orders, providers, receipts, reports.
+
+Hook implementations only; the service, providers and screens are imported inside the hooks.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from kiosk.hookspecs import hookimpl
+from kiosk.i18n import register_catalog
+
+HERE = Path(__file__).parent
+register_catalog(HERE / "locale", "billing")
+
+
+@hookimpl
+def kiosk_register_commands(cli: Any) -> None:
+    from plugins.billing.cli import register
+
+    register(cli)
+
+
+@hookimpl
+def kiosk_models() -> list[str]:
+    return ["plugins.billing.models"]
+
+
+@hookimpl
+def kiosk_migrations() -> list[str]:
+    return [str(HERE / "migrations" / "versions")]
+
+
+@hookimpl
+def kiosk_payment_providers() -> list[Any]:
+    from plugins.billing.providers import BUILTIN
+
+    return list(BUILTIN)
+
+
+@hookimpl
+def kiosk_seed_demo(session: Any, ctx: Any) -> list[str] | None:
+    from plugins.billing.demo import seed
+
+    return seed(session, ctx)
+
+
+def _bills_screen(ctx: Any) -> Any:
+    from plugins.billing.screens import entry_screen
+
+    return entry_screen(ctx)
+
+
+@hookimpl
+def kiosk_tiles(ctx: Any) -> list[Any]:
+    from kiosk.hookspecs import Tile
+    from kiosk.i18n import N_
+
+    return [
+        Tile(
+            id="billing",
+            title=N_("Pay bills"),
+            screen=_bills_screen,
+            order=40,
+            audience="resident",
+            icon="￥",
+            needs_resident=True,
+        )
+    ]
+
+
+@hookimpl
+def kiosk_scenarios() -> list[Any]:
+    from plugins.billing.scenarios import scenarios
+
+    return scenarios()
+
+
+@hookimpl
+def kiosk_workload(ctx: Any) -> list[Any]:
+    from plugins.billing.workload import BillRace
+
+    return BillRace().ops()
+
+
+def _desk_panel(ctx: Any) -> Any:
+    from plugins.billing.desk import panel
+
+    return panel(ctx)
+
+
+@hookimpl
+def kiosk_desk_panels(ctx: Any) -> list[Any]:
+    from kiosk.hookspecs import DeskPanel
+    from kiosk.i18n import N_
+
+    return [
+        DeskPanel(
+            id="billing",
+            title=N_("Bills"),
+            widget=_desk_panel,
+            order=40,
+            roles=("cashier", "butler", "manager"),
+        )
+    ]

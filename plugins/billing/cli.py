@@ -1,0 +1,515 @@
+"""``kiosk emv ...``, ``kiosk billing ...`` and ``kiosk report billing``: thin typer commands
+over :mod:`plugins.billing.emv` and :mod:`plugins.billing.service`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+emv_app = typer.Typer(help="EMV merchant-presented QR payloads.", no_args_is_help=True)
+
+
+def _fail(message: str) -> None:
+    typer.echo(f"kiosk: {message}", err=True)
+    raise typer.Exit(1)
+
+
+@emv_app.command("decode")
+def emv_decode(
+    payload: Annotated[str, typer.Argument(help="The QR payload text.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Also require EMVCo's 52, 59 and 60.")
+    ] = False,
+) -> None:
+    """Check and show an EMV payload: exit 0 valid, 1 invalid (the reason names the tag)."""
+    from plugins.billing import emv
+
+    try:
+        qr, warnings = emv.decode_with_warnings(payload, strict=strict)
+    except emv.EMVError as exc:
+        if as_json:
+            typer.echo(json.dumps({"valid": False, "tag": exc.tag, "reason": exc.reason}))
+        _fail(exc.render())
+        return
+    data = emv.as_dict(qr, warnings)
+    if as_json:
+        typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        return
+    lines = ["valid EMV merchant-presented QR (" + ("dynamic" if qr.dynamic else "static") + ")"]
+    for key, value in data.items():
+        if key in ("valid", "dynamic", "warnings") or value in ("", None, {}, []):
+            continue
+        lines.append(
+            f"  {key}: {value if not isinstance(value, dict) else json.dumps(value, ensure_ascii=False)}"
+        )
+    lines += [f"  warning: {w}" for w in warnings]
+    typer.echo("\n".join(lines))
+
+
+billing_app = typer.Typer(
+    help="Bills, payments, deposits and refunds (state changes need --staff and a PIN).",
+    no_args_is_help=True,
+)
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
+ConfigOpt = Annotated[str | None, typer.Option("--config", "-c", help="Config file.")]
+StaffOpt = Annotated[str, typer.Option("--staff", help="Staff number or card (e.g. S002).")]
+PinOpt = Annotated[
+    str,
+    typer.Option(
+        "--pin", envvar="KIOSK_STAFF_PIN", prompt=True, hide_input=True, help="Staff PIN."
+    ),
+]
+
+
+def _ctx(config: str | None) -> Any:
+    from kiosk.cli import open_ctx, settings_or_exit
+
+    return open_ctx(
+        settings_or_exit(None if config is None else __import__("pathlib").Path(config))
+    )
+
+
+def _staff(ctx: Any, who: str, pin: str) -> Any:
+    from kiosk.lobby import staff_login
+
+    return staff_login(ctx, who, pin)
+
+
+def _emit(data: Any, as_json: bool, text: str) -> None:
+    if as_json:
+        typer.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+    else:
+        typer.echo(text)
+
+
+def _bill_id(ctx: Any, number: str) -> int:
+    from sqlalchemy import select
+
+    from kiosk.errors import Refused
+    from plugins.billing.models import Bill
+
+    with ctx.database().read() as session:
+        found = session.scalar(select(Bill.id).where(Bill.number == number.strip()))
+    if found is None:
+        raise Refused("billing.no_bill", "There is no bill {number}.", number=number)
+    return int(found)
+
+
+@billing_app.command("statement")
+def statement(
+    unit: Annotated[str, typer.Argument(help="Unit, e.g. 3-1205.")],
+    staff: StaffOpt,
+    pin: PinOpt,
+    as_json: JsonOpt = False,
+    config: ConfigOpt = None,
+) -> None:
+    """A unit's bills (with today's late fee), payments and deposits."""
+    from kiosk.money import format_fen
+    from plugins.billing import service
+
+    ctx = _ctx(config)
+    st = service.unit_statement(ctx, _staff(ctx, staff, pin), unit)
+    data = {
+        "unit": st.unit_code,
+        "owed_fen": st.owed_fen,
+        "bills": [
+            {
+                "number": b.number,
+                "period": b.period,
+                "due_date": b.due_date.isoformat(),
+                "status": b.status,
+                "balance_fen": b.balance_fen,
+                "late_fee_now_fen": b.late_fee_now_fen,
+                "lines": [ln.__dict__ for ln in b.lines],
+            }
+            for b in st.bills
+        ],
+        "payments": list(st.payments),
+        "deposits": list(st.deposits),
+    }
+    lines = [f"unit {st.unit_code}: owes {format_fen(st.owed_fen)} today"]
+    for b in st.bills:
+        late = f" + late fee {format_fen(b.late_fee_now_fen)}" if b.late_fee_now_fen else ""
+        lines.append(
+            f"  {b.number} {b.period} due {b.due_date} {b.status}: {format_fen(b.balance_fen)}{late}"
+        )
+        lines += [
+            f"      {ln.kind:<13} {format_fen(ln.amount_fen):>12}  {ln.description}"
+            for ln in b.lines
+        ]
+    lines += [
+        f"  paid {p['receipt_no']} {p['method']} {format_fen(p['amount_fen'])}" for p in st.payments
+    ]
+    lines += [
+        f"  deposit {d['receipt_no']} {d['kind']} {format_fen(d['amount_fen'])} {d['status']}"
+        for d in st.deposits
+    ]
+    _emit(data, as_json, "\n".join(lines))
+
+
+@billing_app.command("pay")
+def pay(
+    bill: Annotated[str, typer.Argument(help="Bill number, e.g. B202611-3-1205.")],
+    amount: Annotated[str, typer.Argument(help="Amount in yuan, e.g. 120.50.")],
+    staff: StaffOpt,
+    pin: PinOpt,
+    method: Annotated[str, typer.Option("--method", help="cash or card.")] = "cash",
+    as_json: JsonOpt = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Record a cash or card payment taken by the cashier (a receipt is printed)."""
+    from kiosk.money import MoneyError, format_fen, yuan
+    from plugins.billing import service
+
+    try:
+        fen = yuan(amount)
+    except MoneyError:
+        _fail(f"{amount!r} is not an amount")
+        return
+    ctx = _ctx(config)
+    p = service.record_desk_payment(ctx, _staff(ctx, staff, pin), _bill_id(ctx, bill), fen, method)
+    _emit(
+        {"receipt_no": p.receipt_no, "amount_fen": p.amount_fen, "late_fee_fen": p.late_fee_fen},
+        as_json,
+        f"paid {format_fen(p.amount_fen)} on {bill}: receipt {p.receipt_no}",
+    )
+
+
+@billing_app.command("refund")
+def refund(
+    receipt: Annotated[str, typer.Argument(help="Payment receipt number (SK...).")],
+    amount: Annotated[str, typer.Argument(help="Amount in yuan.")],
+    reason: Annotated[str, typer.Option("--reason", help="Why the money goes back.")],
+    staff: StaffOpt,
+    pin: PinOpt,
+    as_json: JsonOpt = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Refund (part of) a payment: manager only; QR payments go back through their provider."""
+    from sqlalchemy import select
+
+    from kiosk.errors import Refused
+    from kiosk.money import MoneyError, format_fen, yuan
+    from plugins.billing import service
+    from plugins.billing.models import Payment
+
+    try:
+        fen = yuan(amount)
+    except MoneyError:
+        _fail(f"{amount!r} is not an amount")
+        return
+    ctx = _ctx(config)
+    actor = _staff(ctx, staff, pin)
+    with ctx.database().read() as session:
+        pid = session.scalar(select(Payment.id).where(Payment.receipt_no == receipt.strip()))
+    if pid is None:
+        raise Refused("billing.no_payment", "There is no payment {receipt}.", receipt=receipt)
+    r = service.refund_payment(ctx, actor, pid, fen, reason)
+    _emit(
+        {"refund_no": r.refund_no, "amount_fen": r.amount_fen, "status": r.status},
+        as_json,
+        f"refund {r.refund_no}: {format_fen(r.amount_fen)} ({r.status})",
+    )
+
+
+@billing_app.command("refund-flagged")
+def refund_flagged(
+    order: Annotated[str, typer.Argument(help="Payment order number (KO...).")],
+    reason: Annotated[str, typer.Option("--reason", help="Why the money goes back.")],
+    staff: StaffOpt,
+    pin: PinOpt,
+    as_json: JsonOpt = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Send back money that arrived but could not be applied (manager only)."""
+    from plugins.billing import service
+
+    ctx = _ctx(config)
+    status = service.refund_flagged_order(ctx, _staff(ctx, staff, pin), order, reason)
+    _emit({"order": order, "status": status}, as_json, f"refund of {order}: {status}")
+
+
+@billing_app.command("flagged")
+def flagged(as_json: JsonOpt = False, config: ConfigOpt = None) -> None:
+    """Payments received that could not be applied and still wait for a refund."""
+    import dataclasses
+
+    from kiosk.money import format_fen
+    from plugins.billing import service
+
+    rows = service.flagged_orders(_ctx(config))
+    _emit(
+        [dataclasses.asdict(r) for r in rows],
+        as_json,
+        "\n".join(
+            f"{r.out_trade_no} {r.unit_code} {r.provider} {r.flag} "
+            f"{format_fen(r.received_fen if r.received_fen is not None else r.order_fen)}"
+            for r in rows
+        )
+        or "nothing to refund",
+    )
+
+
+def _fen(amount: str) -> int:
+    from kiosk.money import MoneyError, yuan
+
+    try:
+        return yuan(amount)
+    except MoneyError:
+        _fail(f"{amount!r} is not an amount")
+        raise  # unreachable: _fail exits
+
+
+@billing_app.command("charge")
+def charge(
+    unit: Annotated[str, typer.Argument(help="Unit, e.g. 3-1205.")],
+    kind: Annotated[str, typer.Argument(help="repair, umbrella, parking_rent, utilities, other.")],
+    amount: Annotated[str, typer.Argument(help="Amount in yuan.")],
+    description: Annotated[str, typer.Argument(help="What it is for.")],
+    staff: StaffOpt,
+    pin: PinOpt,
+    period: Annotated[
+        str | None, typer.Option("--period", help="Month (default: this one).")
+    ] = None,
+    as_json: JsonOpt = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Add a charge line to a unit's bill (repair, umbrella compensation, parking rent...)."""
+    from kiosk.money import format_fen
+    from plugins.billing import service
+
+    fen = _fen(amount)
+    ctx = _ctx(config)
+    line_id = service.add_charge(
+        ctx, _staff(ctx, staff, pin), unit, kind, fen, description, period=period
+    )
+    _emit({"line_id": line_id, "amount_fen": fen}, as_json, f"charged {format_fen(fen)} to {unit}")
+
+
+@billing_app.command("credit")
+def credit(
+    bill: Annotated[str, typer.Argument(help="Bill number.")],
+    amount: Annotated[str, typer.Argument(help="Amount in yuan.")],
+    reason: Annotated[str, typer.Option("--reason", help="Why the bill is reduced.")],
+    staff: StaffOpt,
+    pin: PinOpt,
+    as_json: JsonOpt = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Issue a credit note (红冲) reducing a bill: manager only."""
+    from kiosk.money import format_fen
+    from plugins.billing import service
+
+    fen = _fen(amount)
+    ctx = _ctx(config)
+    note = service.issue_credit_note(ctx, _staff(ctx, staff, pin), _bill_id(ctx, bill), fen, reason)
+    _emit(
+        {"number": note.number, "amount_fen": note.amount_fen},
+        as_json,
+        f"credit note {note.number}: {format_fen(note.amount_fen)} off {bill}",
+    )
+
+
+deposit_app = typer.Typer(help="Deposits (押金): their own ledger and 收据.", no_args_is_help=True)
+billing_app.add_typer(deposit_app, name="deposit")
+
+
+@deposit_app.command("take")
+def deposit_take(
+    unit: Annotated[str, typer.Argument(help="Unit.")],
+    kind: Annotated[str, typer.Argument(help="e.g. parking_card, renovation.")],
+    amount: Annotated[str, typer.Argument(help="Amount in yuan.")],
+    staff: StaffOpt,
+    pin: PinOpt,
+    description: Annotated[str, typer.Option("--description", help="Note on the 收据.")] = "",
+    method: Annotated[str, typer.Option("--method", help="cash or card.")] = "cash",
+    as_json: JsonOpt = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Receive a deposit (cashier); a 收据 is printed."""
+    from kiosk.money import format_fen
+    from plugins.billing import service
+
+    fen = _fen(amount)
+    ctx = _ctx(config)
+    dep = service.take_deposit(
+        ctx, _staff(ctx, staff, pin), unit, kind, fen, description, method=method
+    )
+    _emit(
+        {"receipt_no": dep.receipt_no, "amount_fen": dep.amount_fen},
+        as_json,
+        f"deposit {dep.receipt_no}: {format_fen(dep.amount_fen)} from {unit}",
+    )
+
+
+@deposit_app.command("refund")
+def deposit_refund(
+    receipt: Annotated[str, typer.Argument(help="Deposit receipt number (SJ...).")],
+    reason: Annotated[str, typer.Option("--reason", help="Why it is given back.")],
+    staff: StaffOpt,
+    pin: PinOpt,
+    as_json: JsonOpt = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Give a deposit back, once (manager); a refund 收据 is printed."""
+    from kiosk.money import format_fen
+    from plugins.billing import service
+
+    ctx = _ctx(config)
+    dep = service.refund_deposit(ctx, _staff(ctx, staff, pin), receipt, reason)
+    _emit(
+        {"receipt_no": dep.receipt_no, "refund_no": dep.refund_no, "amount_fen": dep.amount_fen},
+        as_json,
+        f"deposit {dep.receipt_no} refunded ({dep.refund_no}): {format_fen(dep.amount_fen)}",
+    )
+
+
+@billing_app.command("import")
+def import_csv(
+    file: Annotated[str, typer.Argument(help="CSV: unit,kind,description,amount.")],
+    period: Annotated[str, typer.Option("--period", help="Month, YYYY-MM.")],
+    staff: StaffOpt,
+    pin: PinOpt,
+    due: Annotated[str | None, typer.Option("--due", help="Due date YYYY-MM-DD.")] = None,
+    as_json: JsonOpt = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Import a month's bills from CSV (all rows or none; a month only once)."""
+    import datetime as dt
+
+    from kiosk.money import format_fen
+    from plugins.billing import service
+
+    try:
+        text = Path(file).read_text(encoding="utf-8")
+        due_date = dt.date.fromisoformat(due) if due else None
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        _fail(f"cannot read {file}: {exc}")
+        return
+    ctx = _ctx(config)
+    r = service.import_bills_csv(ctx, _staff(ctx, staff, pin), text, period, due_date)
+    _emit(
+        r.__dict__,
+        as_json,
+        f"imported {r.lines} lines on {r.bills} bills for {r.period}: {format_fen(r.total_fen)}",
+    )
+
+
+@billing_app.command("expire")
+def expire(as_json: JsonOpt = False, config: ConfigOpt = None) -> None:
+    """Close payment orders past their expiry (asking each provider first)."""
+    from plugins.billing import service
+
+    ctx = _ctx(config)
+    closed = service.expire_orders(ctx)
+    _emit({"closed": closed}, as_json, f"closed {len(closed)} expired orders")
+
+
+@billing_app.command("providers")
+def list_providers(as_json: JsonOpt = False, config: ConfigOpt = None) -> None:
+    """The enabled payment providers and their (redacted) configuration."""
+    from plugins.billing import service
+
+    ctx = _ctx(config)
+    data = {name: p.describe() for name, p in service.providers(ctx).items()}
+    _emit(
+        data,
+        as_json,
+        "\n".join(f"{n}: {json.dumps(d, ensure_ascii=False)}" for n, d in data.items())
+        or "no providers",
+    )
+
+
+@billing_app.command("notify-server")
+def notify_server(
+    host: Annotated[str, typer.Option("--host", help="Address to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="Port.")] = 8089,
+    config: ConfigOpt = None,
+) -> None:
+    """Receive provider notifications on POST /notify/<provider> (behind the reverse proxy);
+    also closes expired orders every minute."""
+    import threading
+
+    from plugins.billing import service
+    from plugins.billing.notify_server import make_server
+
+    ctx = _ctx(config)
+    try:
+        server = make_server(ctx, host, port)
+    except OSError as exc:
+        _fail(f"cannot listen on {host}:{port}: {exc}")
+        return
+    stop = threading.Event()
+
+    def expire_loop() -> None:
+        while not stop.wait(60):
+            try:
+                service.expire_orders(ctx)
+            except Exception as exc:  # noqa: BLE001 - keep serving notifications
+                typer.echo(f"kiosk: expiring orders failed: {type(exc).__name__}", err=True)
+
+    threading.Thread(target=expire_loop, daemon=True).start()
+    typer.echo(f"listening on http://{host}:{server.server_address[1]}/notify/<provider>")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stop.set()
+        server.server_close()
+
+
+def report_billing(
+    day: Annotated[str, typer.Option("--day", help="Day to reconcile, YYYY-MM-DD (estate time).")],
+    as_json: JsonOpt = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Reconcile a day's QR payments and refunds against every provider's statement; exit 1
+    when anything differs (each mismatch listed)."""
+    import dataclasses
+    import datetime as dt
+
+    from kiosk.identity import SYSTEM
+    from kiosk.money import format_fen
+    from plugins.billing import service
+
+    try:
+        the_day = dt.date.fromisoformat(day)
+    except ValueError:
+        typer.echo(f"kiosk: --day {day!r} is not a date (YYYY-MM-DD)", err=True)
+        raise typer.Exit(2) from None
+    ctx = _ctx(config)
+    rec = service.reconcile(ctx, SYSTEM, the_day)
+    data = {
+        "day": the_day.isoformat(),
+        "ok": rec.ok,
+        "matched": rec.matched,
+        "totals_fen": rec.totals_fen,
+        "mismatches": [dataclasses.asdict(m) for m in rec.mismatches],
+        "unavailable": rec.unavailable,
+    }
+    lines = [f"billing reconciliation {the_day}: {'OK' if rec.ok else 'MISMATCHES'}"]
+    for name, n in rec.matched.items():
+        lines.append(f"  {name}: {n} matched, net {format_fen(rec.totals_fen.get(name, 0))}")
+    for m in rec.mismatches:
+        ours = format_fen(m.ours_fen) if m.ours_fen is not None else "-"
+        theirs = format_fen(m.theirs_fen) if m.theirs_fen is not None else "-"
+        lines.append(
+            f"  MISMATCH {m.provider} {m.out_trade_no}: {m.problem} (ours {ours}, theirs {theirs})"
+        )
+    for name, why in rec.unavailable.items():
+        lines.append(f"  UNAVAILABLE {name}: {why}")
+    _emit(data, as_json, "\n".join(lines))
+    if not rec.ok:
+        raise typer.Exit(1)
+
+
+def register(cli: object) -> None:
+    """Mount the billing commands on the kiosk CLI."""
+    cli.app.add_typer(emv_app, name="emv")  # type: ignore[attr-defined]
+    cli.app.add_typer(billing_app, name="billing")  # type: ignore[attr-defined]
+    cli.report.command("billing")(report_billing)  # type: ignore[attr-defined]

@@ -1,0 +1,328 @@
+"""Kiosk screens for paying bills: identify -> open bills -> QR with countdown -> paid ->
+receipt. Thin: each screen collects input, calls one service function, shows the result.
+
+The QR is drawn from :class:`devices.qr.QRCode` half-block rows in explicit ``#000000`` on
+``#ffffff`` (named colours pass through the theme and come out grey, which scanners reject).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING, Any
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Button, Input, Label, Static
+
+from kiosk.errors import Refused
+from kiosk.i18n import _
+from kiosk.money import format_fen
+
+if TYPE_CHECKING:
+    from kiosk.context import KioskContext
+    from kiosk.identity import Actor
+
+POLL_SECONDS = 1.0
+QUERY_EVERY = 5  # ticks between asking the provider itself (a lost notification)
+
+
+class QRBlock(Static):
+    """A QR code as half-block rows, black on white, quiet zone included."""
+
+    DEFAULT_CSS = """
+    QRBlock { width: auto; height: auto; }
+    """
+
+    def __init__(self, payload: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.payload = payload
+
+    def on_mount(self) -> None:
+        from devices.qr import HALFBLOCK_BG, HALFBLOCK_FG, QRCode
+
+        rows = QRCode(self.payload, ec="M").halfblock_rows()
+        self.update(
+            Text(
+                "\n".join(rows),
+                style=f"{HALFBLOCK_FG} on {HALFBLOCK_BG}",
+                no_wrap=True,
+                overflow="crop",
+            )
+        )
+
+
+def _refusal(exc: Refused) -> str:
+    return exc.render(_)
+
+
+class BillingScreen(Screen[None]):
+    """Base: a title line, a message line for refusals, Escape goes back."""
+
+    BINDINGS = [("escape", "back", "Back")]
+    DEFAULT_CSS = """
+    BillingScreen { align: center top; }
+    BillingScreen .title { text-style: bold; padding: 1 2 0 2; }
+    BillingScreen .message { color: $warning; padding: 0 2; }
+    BillingScreen Button { margin: 0 1; }
+    """
+
+    def __init__(self, ctx: KioskContext, actor: Actor | None = None) -> None:
+        super().__init__()
+        self.ctx = ctx
+        self.actor = actor
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+    def say(self, text: str) -> None:
+        self.query_one("#message", Label).update(text)
+
+
+class IdentifyScreen(BillingScreen):
+    """Unit + PIN (a card tap is handled by the lobby shell before this screen)."""
+
+    def compose(self) -> ComposeResult:
+        yield Label(_("Pay bills: who are you?"), classes="title")
+        yield Label(_("Tap your card, or enter your unit and PIN."), classes="hint")
+        yield Input(placeholder=_("Unit, e.g. 3-1205"), id="unit")
+        yield Input(placeholder=_("PIN"), password=True, id="pin")
+        with Horizontal():
+            yield Button(_("Continue"), id="go", variant="primary")
+            yield Button(_("Back"), id="back")
+        yield Label("", id="message", classes="message")
+
+    def on_mount(self) -> None:
+        # The lobby shell may have identified the resident already (card tap, unit + PIN).
+        for attr in ("resident", "actor"):
+            actor = getattr(self.app, attr, None)
+            if getattr(actor, "kind", "") == "resident" and getattr(actor, "unit_id", None):
+                self.app.switch_screen(BillsScreen(self.ctx, actor))
+                return
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "back":
+            self.app.pop_screen()
+            return
+        self.login()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.login()
+
+    def login(self) -> None:
+        from kiosk.lobby import unit_login
+
+        unit = self.query_one("#unit", Input).value
+        pin = self.query_one("#pin", Input).value
+        try:
+            actor = unit_login(self.ctx, unit, pin)
+        except Refused as exc:
+            self.query_one("#pin", Input).value = ""
+            self.say(_refusal(exc))
+            return
+        self.app.switch_screen(BillsScreen(self.ctx, actor))
+
+
+class BillsScreen(BillingScreen):
+    """A household's open bills with today's late fee; choose one to pay."""
+
+    DEFAULT_CSS = """
+    BillsScreen .bill { padding: 0 2; }
+    """
+
+    def compose(self) -> ComposeResult:
+        from plugins.billing import service
+
+        assert self.actor is not None and self.actor.unit_id is not None
+        yield Label(_("Open bills"), classes="title")
+        try:
+            bills = service.open_bills(self.ctx, self.actor.unit_id)
+        except Refused as exc:
+            bills = []
+            yield Label(_refusal(exc), classes="message")
+        with VerticalScroll():
+            if not bills:
+                yield Label(_("Nothing to pay. Thank you!"), id="nothing")
+            for b in bills:
+                late = ""
+                if b.late_fee_now_fen:
+                    late = "  " + _("late fee {amount} ({days} days)").format(
+                        amount=format_fen(b.late_fee_now_fen), days=b.days_overdue
+                    )
+                yield Label(
+                    f"{b.period}  {b.number}  "
+                    + _("due {date}").format(date=b.due_date)
+                    + f"  {format_fen(b.balance_fen)}{late}",
+                    classes="bill",
+                )
+                yield Button(
+                    _("Pay {amount}").format(amount=format_fen(b.due_now_fen)),
+                    id=f"pay-{b.id}",
+                    variant="primary",
+                )
+        yield Button(_("Back"), id="back")
+        yield Label("", id="message", classes="message")
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        from plugins.billing import service
+
+        if event.button.id == "back" or not event.button.id:
+            self.app.pop_screen()
+            return
+        bill_id = int(event.button.id.removeprefix("pay-"))
+        assert self.actor is not None
+        name = str(service.config(self.ctx).get("kiosk_provider", "")) or next(
+            iter(service.providers(self.ctx)), "sim"
+        )
+        try:
+            order = service.create_payment_order(self.ctx, self.actor, bill_id, name)
+        except Refused as exc:
+            self.say(_refusal(exc))
+            return
+        self.app.push_screen(PayQRScreen(self.ctx, self.actor, order))
+
+
+class PayQRScreen(BillingScreen):
+    """The QR to scan, the amount, a countdown; switches to the paid screen on payment."""
+
+    DEFAULT_CSS = """
+    PayQRScreen .title { padding: 0 2; }
+    PayQRScreen #qr-row { height: auto; }
+    PayQRScreen #facts { padding: 0 2; width: 1fr; height: auto; }
+    PayQRScreen #facts Button { margin: 1 0 0 0; }
+    """
+
+    def __init__(self, ctx: KioskContext, actor: Actor | None, order: Any) -> None:
+        super().__init__(ctx, actor)
+        self.order = order
+        self._ticks = 0
+
+    def compose(self) -> ComposeResult:
+        from plugins.billing import service
+
+        yield Label(_("Scan to pay"), classes="title")
+        with Horizontal(id="qr-row"):
+            yield QRBlock(self.order.qr_content, id="qr")
+            with Vertical(id="facts"):
+                yield Label(_("Bill") + f": {self.order.bill_number}")
+                yield Label(_("Amount") + f": {format_fen(self.order.amount_fen)}", id="amount")
+                if self.order.late_fee_fen:
+                    yield Label(_("Late fee") + f": {format_fen(self.order.late_fee_fen)}")
+                yield Label(_("Pay with") + f": {service.provider_label(self.order.provider)}")
+                yield Label("", id="countdown")
+                yield Label(_("Order") + f": {self.order.out_trade_no}")
+                yield Button(_("Cancel"), id="back")
+        yield Label("", id="message", classes="message")
+
+    def on_mount(self) -> None:
+        self.refresh_countdown()
+        self.set_interval(POLL_SECONDS, self.tick)
+
+    def remaining(self) -> dt.timedelta:
+        return max(dt.timedelta(0), self.order.expires_at - self.ctx.clock.now())
+
+    def refresh_countdown(self) -> None:
+        left = int(self.remaining().total_seconds())
+        self.query_one("#countdown", Label).update(
+            _("Valid for {minutes}:{seconds:02d}").format(minutes=left // 60, seconds=left % 60)
+        )
+
+    def tick(self) -> None:
+        """Look for the payment: the database every tick, the provider every few."""
+        self._ticks += 1
+        self.check(query_provider=self._ticks % QUERY_EVERY == 0)
+
+    def check(self, query_provider: bool = False) -> None:
+        from plugins.billing import service
+
+        try:
+            if query_provider:
+                view = service.poll_order(self.ctx, self.order.out_trade_no)
+            else:
+                view = service.order_status(self.ctx, self.order.out_trade_no)
+        except Exception:  # noqa: BLE001 - a provider hiccup must not end the screen
+            view = None
+        if view is not None and view.status == "paid":
+            self.app.switch_screen(PaidScreen(self.ctx, self.actor, view))
+            return
+        if view is not None and view.status == "closed" or self.remaining().total_seconds() <= 0:
+            if view is not None and view.status == "pending":
+                service.expire_orders(self.ctx)
+            self.app.switch_screen(
+                ExpiredScreen(self.ctx, self.actor, view if view is not None else self.order)
+            )
+            return
+        self.refresh_countdown()
+
+
+class PaidScreen(BillingScreen):
+    """Payment confirmed: receipt number, the receipt printed (or shown), e-receipt QR."""
+
+    DEFAULT_CSS = """
+    PaidScreen .title { padding: 0 2; }
+    PaidScreen #qr-row { height: auto; }
+    PaidScreen #facts { padding: 0 2; width: 1fr; height: auto; }
+    PaidScreen #facts Button { margin: 1 0 0 0; }
+    """
+
+    def __init__(self, ctx: KioskContext, actor: Actor | None, order: Any) -> None:
+        super().__init__(ctx, actor)
+        self.order = order
+
+    def compose(self) -> ComposeResult:
+        from plugins.billing import service
+
+        yield Label(_("Paid. Thank you!"), classes="title", id="paid")
+        with Horizontal(id="qr-row"):
+            yield QRBlock(service.receipt_url(self.ctx, self.order.receipt_no), id="receipt-qr")
+            with Vertical(id="facts"):
+                yield Label(_("Amount") + f": {format_fen(self.order.amount_fen)}")
+                yield Label(_("Receipt no.") + f": {self.order.receipt_no}", id="receipt-no")
+                yield Label(self._print(), id="print-state")
+                yield Label(_("Scan for the e-receipt."))
+                yield Button(_("Done"), id="back", variant="primary")
+        yield Label("", id="message", classes="message")
+
+    def _print(self) -> str:
+        from plugins.billing import service
+
+        job = service.receipt_job(self.ctx, self.order.receipt_no)
+        if job is None or self.ctx.printing is None:
+            return _("Your receipt is being printed.")
+        outcome = self.ctx.printing.print_now(job[0])
+        if outcome.state == "printed":
+            return _("Please take your receipt.")
+        return _("The printer cannot print now; your receipt is kept and the desk can reprint it.")
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.app.pop_screen()
+
+
+class ExpiredScreen(BillingScreen):
+    """The QR expired (or the bill was paid elsewhere); nothing was taken."""
+
+    def __init__(self, ctx: KioskContext, actor: Actor | None, order: Any) -> None:
+        super().__init__(ctx, actor)
+        self.order = order
+
+    def compose(self) -> ComposeResult:
+        if getattr(self.order, "flag", ""):
+            # Money arrived but could not be applied (wrong amount, bill settled elsewhere).
+            yield Label(_("This payment could not be applied."), classes="title", id="flagged")
+            yield Label(_("It will be refunded; the desk has been told. Please see the desk."))
+        else:
+            yield Label(_("This payment code has expired."), classes="title", id="expired")
+            yield Label(_("Nothing was charged. Start again to get a new code."))
+        yield Button(_("Back"), id="back", variant="primary")
+        yield Label("", id="message", classes="message")
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.app.pop_screen()
+
+
+def entry_screen(ctx: KioskContext, actor: Actor | None = None) -> Screen[None]:
+    """What the Bills tile opens: the bills of the identified resident, else identify first."""
+    if actor is not None and actor.kind == "resident":
+        return BillsScreen(ctx, actor)
+    return IdentifyScreen(ctx)

@@ -1,0 +1,138 @@
+"""Parcels and mail (邮件签收) and item storage (物品寄存).
+
+Hook implementations only; the service, CLI and screens are imported inside the hooks.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from kiosk.hookspecs import hookimpl
+from kiosk.i18n import register_catalog
+
+HERE = Path(__file__).parent
+# Parsing one small .po file is cheap; registering on import makes every screen, CLI and test
+# that loads the plugin speak Chinese without waiting for kiosk_startup.
+register_catalog(HERE / "locale", "parcels")
+DEMO_CODE = "246810"
+DEMO_PROXY = "李阿姨"
+
+
+@hookimpl
+def kiosk_models() -> list[str]:
+    return ["plugins.parcels.models"]
+
+
+@hookimpl
+def kiosk_migrations() -> list[str]:
+    return [str(HERE / "migrations" / "versions")]
+
+
+@hookimpl
+def kiosk_register_commands(cli: Any) -> None:
+    from plugins.parcels.cli import register
+
+    register(cli)
+
+
+@hookimpl
+def kiosk_startup(ctx: Any) -> None:
+    from kiosk.i18n import register_catalog
+
+    register_catalog(HERE / "locale", "parcels")
+
+
+@hookimpl
+def kiosk_seed_demo(session: Any, ctx: Any) -> list[str] | None:
+    """Two parcels waiting for 3-1205 (code 246810) and a named proxy, 李阿姨."""
+    from sqlalchemy import select
+
+    from kiosk.db.models import Unit
+    from plugins.parcels.models import Parcel, PickupCode, Proxy
+    from plugins.parcels.service import _digest
+
+    unit = session.scalar(select(Unit).where(Unit.code == "3-1205"))
+    if unit is None:
+        return None
+    now = ctx.clock.now()
+    for number, carrier, shelf in (
+        ("SF1234567890123", "SF", "A3"),
+        ("JDVA12345678901", "JD", "B1"),
+    ):
+        session.add(
+            Parcel(
+                tracking_number=number,
+                carrier=carrier,
+                unit_id=unit.id,
+                recipient_name="王小明",
+                shelf=shelf,
+                status="waiting",
+                checked_in_at=now,
+                checked_in_by="staff:demo",
+            )
+        )
+    session.add(
+        PickupCode(
+            unit_id=unit.id, digest=_digest(unit.id, DEMO_CODE), status="active", created_at=now
+        )
+    )
+    session.add(Proxy(unit_id=unit.id, name=DEMO_PROXY, created_by="demo", created_at=now))
+    session.flush()
+    return [f"parcels: 2 waiting for 3-1205, pickup code {DEMO_CODE}, proxy {DEMO_PROXY}"]
+
+
+def _pickup(ctx: Any, actor: Any = None) -> Any:
+    from plugins.parcels.screens import entry_screen
+
+    return entry_screen(ctx, actor)
+
+
+def _desk_panel(ctx: Any) -> Any:
+    from plugins.parcels.screens import ParcelsDeskPanel
+
+    return ParcelsDeskPanel(ctx)
+
+
+@hookimpl
+def kiosk_tiles(ctx: Any) -> list[Any]:
+    from kiosk.hookspecs import Tile
+    from kiosk.i18n import N_
+
+    return [
+        Tile(id="parcels", title=N_("Collect parcels"), screen=_pickup, order=20,
+             audience="resident", icon="件")
+    ]  # fmt: skip
+
+
+def _storage_panel(ctx: Any) -> Any:
+    from plugins.parcels.screens import StorageDeskPanel
+
+    return StorageDeskPanel(ctx)
+
+
+@hookimpl
+def kiosk_desk_panels(ctx: Any) -> list[Any]:
+    from kiosk.hookspecs import DeskPanel
+    from kiosk.i18n import N_
+
+    return [
+        DeskPanel(id="parcels", title=N_("Parcels and storage"), widget=_desk_panel, order=20,
+                  roles=("butler", "security")),
+        DeskPanel(id="storage", title=N_("Item storage"), widget=_storage_panel, order=21,
+                  roles=("butler", "security")),
+    ]  # fmt: skip
+
+
+@hookimpl
+def kiosk_scenarios() -> list[Any]:
+    from plugins.parcels.scenarios import scenarios
+
+    return scenarios()
+
+
+@hookimpl
+def kiosk_workload(ctx: Any) -> list[Any]:
+    from plugins.parcels.workload import ParcelRace
+
+    return ParcelRace().ops()

@@ -1,0 +1,148 @@
+"""Parcels and mail (邮件签收登记表), pickup codes, proxies, releases, item storage (物品寄存).
+
+Statuses are strings checked in the service layer; times are UTC; a release row keeps the
+signature (strokes JSON and a PNG) of the person who took the items.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from kiosk.db import Base
+
+PARCEL_STATUSES = ("waiting", "released", "returned")
+CODE_STATUSES = ("active", "used", "spent")
+STORAGE_STATUSES = ("stored", "released")
+
+
+class Parcel(Base):
+    """One item logged at the desk (a row of 邮件签收登记表)."""
+
+    __tablename__ = "parcel"
+    __table_args__ = (
+        Index("ix_parcel_unit_status", "unit_id", "status"),
+        Index("ix_parcel_status_checked_in", "status", "checked_in_at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tracking_number: Mapped[str] = mapped_column(String(40), unique=True)
+    carrier: Mapped[str] = mapped_column(String(16), default="")
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"))
+    recipient_name: Mapped[str] = mapped_column(String(100), default="")
+    shelf: Mapped[str] = mapped_column(String(16), default="")
+    perishable: Mapped[bool] = mapped_column(Boolean, default=False)
+    signature_required: Mapped[bool] = mapped_column(Boolean, default=False)
+    oversize: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(16), default="waiting")
+    checked_in_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    checked_in_by: Mapped[str] = mapped_column(String(100), default="")
+    reminded_3_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    reminded_7_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    escalated_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    release_id: Mapped[int | None] = mapped_column(ForeignKey("parcel_release.id"), index=True)
+    released_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    returned_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    returned_by: Mapped[str] = mapped_column(String(100), default="")
+    return_reason: Mapped[str] = mapped_column(String(200), default="")
+
+
+class PickupCode(Base):
+    """A one-time pickup code sent to a unit; only its digest is stored."""
+
+    __tablename__ = "parcel_pickup_code"
+    __table_args__ = (Index("ix_parcel_pickup_code_unit_digest", "unit_id", "digest"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"))
+    digest: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class CodeGuard(Base):
+    """Wrong-code counter and lock of one unit's pickup codes."""
+
+    __tablename__ = "parcel_code_guard"
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Proxy(Base):
+    """A person the household named to pick up its parcels (family friend, nanny, driver)."""
+
+    __tablename__ = "parcel_proxy"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    phone: Mapped[str] = mapped_column(String(32), default="")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_by: Mapped[str] = mapped_column(String(100), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Release(Base):
+    """One pickup: who took which items (the parcels point here), when, and their signature."""
+
+    __tablename__ = "parcel_release"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), index=True)
+    picker_kind: Mapped[str] = mapped_column(String(16))  # resident / proxy
+    picker_resident_id: Mapped[int | None] = mapped_column(ForeignKey("resident.id"))
+    picker_proxy_id: Mapped[int | None] = mapped_column(ForeignKey("parcel_proxy.id"))
+    picker_name: Mapped[str] = mapped_column(String(100))
+    via: Mapped[str] = mapped_column(String(16))  # card / code
+    item_count: Mapped[int] = mapped_column(Integer)
+    released_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    kiosk_id: Mapped[str] = mapped_column(String(64), default="")
+    signature_strokes: Mapped[list] = mapped_column(JSON)
+    signature_png: Mapped[bytes] = mapped_column(LargeBinary)
+    print_job_id: Mapped[int | None] = mapped_column(ForeignKey("print_job.id"))
+
+
+class StoredItem(Base):
+    """Temporary storage at the desk (物品寄存申请表)."""
+
+    __tablename__ = "storage_item"
+    __table_args__ = (Index("ix_storage_item_status", "status"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket: Mapped[str] = mapped_column(String(16), unique=True)
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"))
+    depositor_name: Mapped[str] = mapped_column(String(100))
+    depositor_phone: Mapped[str] = mapped_column(String(32), default="")
+    description: Mapped[str] = mapped_column(String(200))
+    category: Mapped[str] = mapped_column(String(32))
+    quantity: Mapped[int] = mapped_column(Integer, default=1)
+    condition: Mapped[str] = mapped_column(String(200), default="")
+    status: Mapped[str] = mapped_column(String(16), default="stored")
+    deposited_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    deposited_by: Mapped[str] = mapped_column(String(100), default="")
+    expected_pickup_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    released_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    released_by: Mapped[str] = mapped_column(String(100), default="")
+    released_to: Mapped[str] = mapped_column(String(100), default="")
+    signature_strokes: Mapped[list | None] = mapped_column(JSON)
+    signature_png: Mapped[bytes | None] = mapped_column(LargeBinary)
+
+
+class StorageCheck(Base):
+    """The daily check of stored items at the shift handover (交接班)."""
+
+    __tablename__ = "storage_check"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    checked_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    checked_by: Mapped[str] = mapped_column(String(100))
+    handed_to: Mapped[str] = mapped_column(String(100), default="")
+    items: Mapped[list] = mapped_column(JSON)
+    note: Mapped[str] = mapped_column(String(300), default="")

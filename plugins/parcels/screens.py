@@ -1,0 +1,470 @@
+"""Kiosk screens for collecting parcels: unit + code (or a card tap) -> the waiting items ->
+who is collecting -> signature -> one release -> slip (or its content on screen).
+
+Thin: each screen collects input, calls one service function, shows the result. The signature
+pad is a small widget here until the shared one in ``kiosk.ui`` lands (same idea: strokes of
+cell coordinates from mouse events; a touch screen arrives as mouse events).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from rich.text import Text
+from textual import events
+from textual.app import ComposeResult
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
+from textual.widget import Widget
+from textual.widgets import Button, Checkbox, Input, Label, Static
+
+from kiosk.errors import Refused
+from kiosk.i18n import _
+from plugins.parcels import service, signature
+
+if TYPE_CHECKING:
+    from kiosk.context import KioskContext
+    from kiosk.identity import Actor
+
+
+class SignaturePad(Widget, can_focus=True):
+    """Draw with the mouse (or a finger): each press-drag-release is one stroke."""
+
+    DEFAULT_CSS = """
+    SignaturePad { width: 40; height: 8; border: round $accent; background: #ffffff; color: #000000; }
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.strokes: list[list[list[int]]] = []
+        self._drawing = False
+
+    def clear(self) -> None:
+        self.strokes = []
+        self.refresh()
+
+    def is_meaningful(self) -> bool:
+        return signature.is_meaningful(self.strokes)
+
+    def _point(self, event: events.MouseEvent) -> list[int]:
+        return [int(event.x), int(event.y)]
+
+    def on_mouse_down(self, event: events.MouseDown) -> None:
+        self._drawing = True
+        self.capture_mouse()
+        self.strokes.append([self._point(event)])
+        self.refresh()
+
+    def on_mouse_move(self, event: events.MouseMove) -> None:
+        if self._drawing and self.strokes:
+            point = self._point(event)
+            if point != self.strokes[-1][-1]:
+                self.strokes[-1].append(point)
+                self.refresh()
+
+    def on_mouse_up(self, event: events.MouseUp) -> None:
+        if self._drawing:
+            self._drawing = False
+            self.release_mouse()
+
+    def render(self) -> Text:
+        width, height = max(1, self.content_size.width), max(1, self.content_size.height)
+        grid = [[" "] * width for _ in range(height)]
+        for stroke in self.strokes:
+            for (x0, y0), (x1, y1) in zip(stroke, stroke[1:] or stroke, strict=False):
+                steps = max(abs(x1 - x0), abs(y1 - y0), 1)
+                for i in range(steps + 1):
+                    x = round(x0 + (x1 - x0) * i / steps)
+                    y = round(y0 + (y1 - y0) * i / steps)
+                    if 0 <= x < width and 0 <= y < height:
+                        grid[y][x] = "█"
+        return Text("\n".join("".join(row) for row in grid))
+
+
+class ParcelScreen(Screen[None]):
+    """Base: a title, a message line for refusals, Escape goes back."""
+
+    BINDINGS = [("escape", "back", "Back")]
+    DEFAULT_CSS = """
+    ParcelScreen { align: center top; }
+    ParcelScreen .title { text-style: bold; padding: 1 2 0 2; }
+    ParcelScreen .message { color: $warning; padding: 0 2; }
+    ParcelScreen Input { width: 40; }
+    ParcelScreen Button { margin: 0 1; }
+    """
+
+    def __init__(self, ctx: KioskContext) -> None:
+        super().__init__()
+        self.ctx = ctx
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+    def say(self, text: str) -> None:
+        self.query_one("#message", Label).update(text)
+
+
+class PickupCodeScreen(ParcelScreen):
+    """Unit + pickup code, for those without their card. When the lobby shell already knows
+    the resident (a card tap before the tile), their items open at once."""
+
+    def on_mount(self) -> None:
+        actor = getattr(self.app, "actor", None)
+        if actor is not None and getattr(actor, "kind", "") == "resident":
+            try:
+                pickup = service.start_pickup_by_card(self.ctx, actor)
+            except Refused as exc:
+                self.say(exc.render(_))
+                return
+            self.app.switch_screen(PickupScreen(self.ctx, pickup))
+
+    def compose(self) -> ComposeResult:
+        yield Label(_("Collect parcels"), classes="title")
+        yield Label(_("Enter your unit and the pickup code from the message."))
+        yield Input(placeholder=_("Your unit, e.g. 3-1205"), id="unit")
+        yield Input(placeholder=_("Pickup code"), id="code", password=True)
+        yield Horizontal(Button(_("Next"), id="next", variant="primary"))
+        yield Label("", id="message", classes="message")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "unit":
+            self.query_one("#code", Input).focus()
+        else:
+            self._next()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "next":
+            self._next()
+
+    def _next(self) -> None:
+        unit = self.query_one("#unit", Input).value
+        code = self.query_one("#code", Input).value
+        try:
+            pickup = service.start_pickup_by_code(self.ctx, unit, code)
+        except Refused as exc:
+            self.query_one("#code", Input).value = ""
+            self.say(exc.render(_))
+            return
+        self.app.push_screen(PickupScreen(self.ctx, pickup))
+
+
+class PickupScreen(ParcelScreen):
+    """The unit's waiting items, who collects, and the signature."""
+
+    def __init__(self, ctx: KioskContext, pickup: service.Pickup) -> None:
+        super().__init__(ctx)
+        self.pickup = pickup
+
+    def compose(self) -> ComposeResult:
+        p = self.pickup
+        with VerticalScroll():
+            yield Label(_("Parcels waiting for {unit}").format(unit=p.unit_code), classes="title")
+            # Refusals show at the top: at 80x24 the bottom of the form scrolls away.
+            yield Label("", id="message", classes="message")
+            if not p.parcels:
+                yield Label(_("Nothing is waiting for your unit."))
+            for item in p.parcels:
+                flags = "".join(f" [{_(f)}]" for f in item.flags)
+                yield Checkbox(
+                    f"…{item.tracking_tail}  {item.carrier}  {_('shelf')} {item.shelf or '-'}{flags}",
+                    value=True,
+                    id=f"item-{item.id}",
+                )
+            if p.picker is None:
+                yield Label(_("Who is collecting? (your name)"))
+                yield Input(placeholder=_("Name"), id="picker")
+            yield Label(_("Sign below with your finger"))
+            yield SignaturePad(id="pad")
+            yield Horizontal(
+                Button(_("Confirm and collect"), id="confirm", variant="primary"),
+                Button(_("Clear signature"), id="clear"),
+            )
+
+    def chosen(self) -> list[int]:
+        return [
+            item.id
+            for item in self.pickup.parcels
+            if self.query_one(f"#item-{item.id}", Checkbox).value
+        ]
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "clear":
+            self.query_one(SignaturePad).clear()
+        elif event.button.id == "confirm":
+            self.confirm()
+
+    def confirm(self) -> None:
+        pad = self.query_one(SignaturePad)
+        try:
+            pickup = self.pickup
+            if pickup.picker is None:
+                pickup = service.identify_picker(
+                    self.ctx, pickup, self.query_one("#picker", Input).value
+                )
+            done = service.release(self.ctx, pickup, self.chosen(), pad.strokes)
+        except Refused as exc:
+            self.say(exc.render(_))
+            return
+        slip = service.print_slip(self.ctx, done.print_job_id, done.receipt)
+        self.app.switch_screen(PickupDoneScreen(self.ctx, done, slip))
+
+
+class PickupDoneScreen(ParcelScreen):
+    """Collected: the slip printed, or (printer out of paper...) its content on screen."""
+
+    def __init__(
+        self, ctx: KioskContext, done: service.ReleaseResult, slip: service.SlipOutcome
+    ) -> None:
+        super().__init__(ctx)
+        self.done = done
+        self.slip = slip
+
+    def compose(self) -> ComposeResult:
+        yield Label(
+            _("Collected {count} items. Thank you!").format(count=len(self.done.parcel_ids)),
+            classes="title",
+        )
+        if self.slip.printed:
+            yield Label(_("Please take your slip."))
+        else:
+            yield Label(_("The printer cannot print now; here is your slip:"), id="noslip")
+            yield Static(self.slip.text, id="slip")
+        yield Horizontal(Button(_("Done"), id="done", variant="primary"))
+        yield Label("", id="message", classes="message")
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.app.pop_screen()
+
+
+def entry_screen(ctx: KioskContext, actor: Actor | None = None) -> Screen[None]:
+    """What the tile opens: after a card tap the resident's items (the resident collects),
+    else unit + code first."""
+    if actor is not None and actor.kind == "resident":
+        return PickupScreen(ctx, service.start_pickup_by_card(ctx, actor))
+    return PickupCodeScreen(ctx)
+
+
+class ParcelsDeskPanel(Widget):
+    """Desk: check in an item (the scanner types the number and Enter), items waiting by age
+    bucket with the ones to chase (15+ days), and what is in storage."""
+
+    DEFAULT_CSS = """
+    ParcelsDeskPanel { height: auto; }
+    ParcelsDeskPanel Input { width: 30; }
+    ParcelsDeskPanel .message { color: $warning; }
+    """
+
+    def __init__(self, ctx: KioskContext, actor: Any = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.ctx = ctx
+        self._actor = actor
+
+    @property
+    def actor(self) -> Any:
+        """The staff member logged in at the desk (given, or the desk app's)."""
+        return self._actor or getattr(self.app, "actor", None) or getattr(self.app, "staff", None)
+
+    def compose(self) -> ComposeResult:
+        yield Label(_("Check in a parcel"), classes="title")
+        yield Horizontal(
+            Input(placeholder=_("Scan the tracking number"), id="tracking"),
+            Label("", id="carrier"),
+        )
+        yield Horizontal(
+            Input(placeholder=_("Your unit, e.g. 3-1205"), id="unit"),
+            Input(placeholder=_("Recipient"), id="recipient"),
+            Input(placeholder=_("Shelf"), id="shelf"),
+        )
+        yield Horizontal(
+            Checkbox(_("perishable"), id="perishable"),
+            Checkbox(_("signature"), id="signature"),
+            Checkbox(_("oversize"), id="oversize"),
+            Button(_("Check in"), id="checkin", variant="primary"),
+        )
+        yield Label("", id="message", classes="message")
+        yield Static("", id="report")
+
+    def on_mount(self) -> None:
+        self.refresh_report()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "tracking":
+            from plugins.parcels.carriers import detect_carrier
+
+            guess = detect_carrier(event.value)
+            self.query_one("#carrier", Label).update(
+                guess.carrier or _("carrier?") + " " + "/".join(guess.candidates)
+            )
+            self.query_one("#unit", Input).focus()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "checkin":
+            self.check_in()
+
+    def check_in(self) -> None:
+        say = self.query_one("#message", Label).update
+        if self.actor is None:
+            say(_("Log in at the desk first."))
+            return
+        value = {i.id: i.value for i in self.query(Input)}
+        flag = {c.id: c.value for c in self.query(Checkbox)}
+        try:
+            result = service.check_in(
+                self.ctx,
+                self.actor,
+                tracking=value["tracking"],
+                unit_code=value["unit"],
+                recipient=value["recipient"],
+                shelf=value["shelf"],
+                perishable=bool(flag["perishable"]),
+                signature_required=bool(flag["signature"]),
+                oversize=bool(flag["oversize"]),
+            )
+        except Refused as exc:
+            say(exc.render(_))
+            return
+        say(
+            _("Logged {number} ({carrier}) for {unit}; the pickup code was sent.").format(
+                number=result.tracking_number, carrier=result.carrier, unit=result.unit_code
+            )
+        )
+        for name in ("tracking", "recipient", "shelf"):
+            self.query_one(f"#{name}", Input).value = ""
+        self.query_one("#tracking", Input).focus()
+        self.refresh_report()
+
+    def refresh_report(self) -> None:
+        report = service.aging_report(self.ctx)
+        lines = [_("Parcels waiting: {n}").format(n=report["waiting"])]
+        lines += [f"  {label}: {count}" for label, count in report["buckets"].items()]
+        lines += [
+            f"  ! {i['unit']} …{i['tracking'][-6:]} {_('shelf')} {i['shelf'] or '-'} {i['days']}d"
+            for i in report["items"]
+            if i["days"] >= 15
+        ]
+        stored = service.handover_checklist(self.ctx)
+        lines.append(_("Items in storage: {n}").format(n=len(stored)))
+        lines += [
+            f"  {'!' if s['overdue'] else ' '} {s['ticket']} {s['unit']} {s['item']}"
+            for s in stored
+        ]
+        self.query_one("#report", Static).update("\n".join(lines))
+
+
+class StorageDeskPanel(Widget):
+    """Desk: take an item into storage, give one back against its ticket and a signature, and
+    record the handover check (every item present)."""
+
+    DEFAULT_CSS = """
+    StorageDeskPanel { height: auto; }
+    StorageDeskPanel Input { width: 26; }
+    StorageDeskPanel Horizontal { height: auto; }
+    StorageDeskPanel .message { color: $warning; }
+    """
+
+    def __init__(self, ctx: KioskContext, actor: Any = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.ctx = ctx
+        self._actor = actor
+
+    @property
+    def actor(self) -> Any:
+        return self._actor or getattr(self.app, "actor", None) or getattr(self.app, "staff", None)
+
+    def compose(self) -> ComposeResult:
+        from textual.widgets import Select
+
+        yield Label(_("Item storage"), classes="title")
+        yield Horizontal(
+            Input(placeholder=_("Your unit, e.g. 3-1205"), id="st-unit"),
+            Input(placeholder=_("Depositor"), id="st-name"),
+            Input(placeholder=_("Item"), id="st-item"),
+        )
+        yield Horizontal(
+            Select(
+                [(c, c) for c in service.ALLOWED_CATEGORIES], value="other", id="st-category",
+                allow_blank=False,
+            ),
+            Input(value="24", placeholder=_("Pickup within hours"), id="st-hours"),
+            Button(_("Store"), id="st-store", variant="primary"),
+        )  # fmt: skip
+        yield Horizontal(
+            Input(placeholder=_("Ticket"), id="st-ticket"),
+            Input(placeholder=_("Collected by"), id="st-claimant"),
+            Button(_("Give back"), id="st-release"),
+        )
+        yield SignaturePad(id="st-pad")
+        yield Horizontal(
+            Input(placeholder=_("Handed over to"), id="st-handover"),
+            Button(_("Handover: all present"), id="st-check"),
+        )
+        yield Label("", id="st-message", classes="message")
+
+    def say(self, text: str) -> None:
+        self.query_one("#st-message", Label).update(text)
+
+    def _value(self, wid: str) -> str:
+        return self.query_one(f"#{wid}", Input).value
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        import datetime as dt
+
+        from textual.widgets import Select
+
+        if self.actor is None:
+            self.say(_("Log in at the desk first."))
+            return
+        try:
+            if event.button.id == "st-store":
+                try:
+                    hours = int(self._value("st-hours") or "24")
+                except ValueError:
+                    hours = 0
+                d = service.deposit(
+                    self.ctx,
+                    self.actor,
+                    unit_code=self._value("st-unit"),
+                    depositor_name=self._value("st-name"),
+                    description=self._value("st-item"),
+                    category=str(self.query_one("#st-category", Select).value),
+                    expected_pickup_at=self.ctx.clock.now() + dt.timedelta(hours=hours),
+                )
+                self.say(_("Stored: ticket {ticket}.").format(ticket=d.ticket))
+            elif event.button.id == "st-release":
+                pad = self.query_one("#st-pad", SignaturePad)
+                service.release_stored(
+                    self.ctx,
+                    self.actor,
+                    ticket=self._value("st-ticket"),
+                    claimant_name=self._value("st-claimant"),
+                    strokes=pad.strokes,
+                )
+                pad.clear()
+                self.say(_("Given back."))
+            elif event.button.id == "st-check":
+                items = service.handover_checklist(self.ctx)
+                service.record_handover_check(
+                    self.ctx,
+                    self.actor,
+                    handed_to=self._value("st-handover"),
+                    results={i["id"]: "ok" for i in items},
+                )
+                self.say(_("Handover recorded: {n} items.").format(n=len(items)))
+        except Refused as exc:
+            self.say(exc.render(_))
+
+
+SIGNATURE_STROKES = ([(2, 4), (5, 1), (8, 5), (11, 2), (14, 4)], [(16, 3), (22, 3)])
+
+
+async def draw_signature(pilot: Any, pad: SignaturePad, strokes: Any = SIGNATURE_STROKES) -> None:
+    """Sign on the pad as a finger would: MouseDown, MouseMoves, MouseUp per stroke (Pilot
+    has no drag, so the events are posted to the pad directly)."""
+    for stroke in strokes:
+        (x, y), rest = stroke[0], stroke[1:]
+        # widget, x, y, delta_x, delta_y, button, shift, meta, ctrl
+        pad.post_message(events.MouseDown(pad, x, y, 0, 0, 1, False, False, False))
+        for x, y in rest:
+            pad.post_message(events.MouseMove(pad, x, y, 0, 0, 1, False, False, False))
+        pad.post_message(events.MouseUp(pad, x, y, 0, 0, 1, False, False, False))
+        await pilot.pause()

@@ -1,0 +1,1203 @@
+"""Parcels and mail (邮件签收) and item storage (物品寄存), headless.
+
+Procedure (000 "邮件签收"): every item is logged at the desk; the person collecting must be the
+recipient (a resident of the unit) or someone the household named, and must sign. The kiosk:
+
+1. desk check-in (:func:`check_in`) -> the unit gets a one-time pickup code (outbox);
+2. card tap (:func:`start_pickup_by_card`) or unit + code (:func:`start_pickup_by_code`) lists
+   the unit's waiting items; wrong or reused codes count, 5 lock the unit's code for 10 minutes;
+3. the picker says who they are (:func:`identify_picker`): a resident or a named proxy;
+4. :func:`release` signs out every chosen item in ONE transaction: a conditional update
+   ``WHERE status='waiting'`` whose row count must equal the number chosen (else all rolls
+   back), the release row with the signature, the audit event and the slip's print job.
+
+Aging (:func:`run_aging`): reminders at 3 and 7 days, desk escalation at 15, then
+:func:`return_to_sender`. Item storage: :func:`deposit`, :func:`handover_checklist`,
+:func:`record_handover_check`, :func:`release_stored`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from kiosk import audit, printing
+from kiosk.clock import as_utc
+from kiosk.db.models import Resident, Unit
+from kiosk.errors import Refused
+from kiosk.identity import SYSTEM, Actor, normalise_unit_code, require_role
+from kiosk.notify import queue_notification, raise_alert
+from kiosk.pii import mask_name
+from plugins.parcels import signature
+from plugins.parcels.carriers import detect_carrier, is_valid_tracking, normalise_tracking
+from plugins.parcels.models import (
+    CodeGuard,
+    Parcel,
+    PickupCode,
+    Proxy,
+    Release,
+    StorageCheck,
+    StoredItem,
+)
+
+if TYPE_CHECKING:
+    from devices.printer import Receipt
+    from kiosk.context import KioskContext
+
+DESK_ROLES = ("butler", "security")
+CODE_DIGITS = 6
+
+
+@dataclass(frozen=True)
+class ParcelRules:
+    """``[plugins.parcels]`` settings with the procedure's defaults."""
+
+    reminder_days: tuple[int, ...] = (3, 7)
+    escalate_days: int = 15
+    max_code_failures: int = 5
+    code_lock_minutes: int = 10
+    storage_max_days: int = 7
+
+    @classmethod
+    def of(cls, ctx: KioskContext) -> ParcelRules:
+        raw = ctx.settings.plugin("parcels")
+        return cls(
+            reminder_days=tuple(int(d) for d in raw.get("reminder_days", (3, 7))),
+            escalate_days=int(raw.get("escalate_days", 15)),
+            max_code_failures=int(raw.get("max_code_failures", 5)),
+            code_lock_minutes=int(raw.get("code_lock_minutes", 10)),
+            storage_max_days=int(raw.get("storage_max_days", 7)),
+        )
+
+
+# -- helpers ----------------------------------------------------------------------------------
+
+
+def _unit(session: Session, unit_code: str) -> Unit:
+    unit = session.scalar(select(Unit).where(Unit.code == normalise_unit_code(unit_code)))
+    if unit is None:
+        raise Refused("unknown_unit", "There is no unit {unit}.", unit=unit_code.strip())
+    return unit
+
+
+def _digest(unit_id: int, code: str) -> str:
+    return hashlib.sha256(f"{unit_id}:{code.strip()}".encode()).hexdigest()
+
+
+def local_time(ctx: KioskContext, at: dt.datetime) -> str:
+    """``at`` in the estate's zone, as people read it on a slip."""
+    zone = ZoneInfo(ctx.settings.estate.timezone)
+    return as_utc(at).astimezone(zone).strftime("%Y-%m-%d %H:%M")
+
+
+def _new_code(session: Session, unit_id: int) -> tuple[PickupCode, str]:
+    """A fresh code, different from the unit's other active codes."""
+    taken = set(
+        session.scalars(
+            select(PickupCode.digest).where(
+                PickupCode.unit_id == unit_id, PickupCode.status == "active"
+            )
+        )
+    )
+    while True:
+        code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
+        if _digest(unit_id, code) not in taken:
+            break
+    row = PickupCode(unit_id=unit_id, digest=_digest(unit_id, code), status="active")
+    return row, code
+
+
+# -- check-in ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CheckInResult:
+    """``code`` goes to the resident through the outbox; the desk screen does not show it."""
+
+    parcel_id: int
+    tracking_number: str
+    carrier: str
+    carrier_candidates: tuple[str, ...]
+    unit_code: str
+    code: str
+    notification_id: int
+
+
+def check_in(
+    ctx: KioskContext,
+    actor: Actor,
+    *,
+    tracking: str,
+    unit_code: str,
+    recipient: str = "",
+    shelf: str = "",
+    carrier: str = "",
+    perishable: bool = False,
+    signature_required: bool = False,
+    oversize: bool = False,
+) -> CheckInResult:
+    """Log one item at the desk (a row of 邮件签收登记表) and send the unit a pickup code."""
+    require_role(actor, "parcel.check_in", *DESK_ROLES)
+    number = normalise_tracking(tracking)
+    if not is_valid_tracking(number):
+        raise Refused(
+            "bad_tracking",
+            "{number} is not a tracking number (8-30 letters and digits). Scan it again.",
+            number=tracking.strip()[:40],
+        )
+    guess = detect_carrier(number)
+    now = ctx.clock.now()
+    try:
+        with ctx.database().write() as session:
+            unit = _unit(session, unit_code)
+            existing = session.scalar(select(Parcel).where(Parcel.tracking_number == number))
+            if existing is not None:
+                raise Refused(
+                    "duplicate_tracking",
+                    "Tracking number {number} is already logged ({status}, {at}).",
+                    number=number,
+                    status=existing.status,
+                    at=local_time(ctx, existing.checked_in_at),
+                )
+            parcel = Parcel(
+                tracking_number=number,
+                carrier=(carrier.strip().upper() or guess.carrier or "OTHER")[:16],
+                unit_id=unit.id,
+                recipient_name=recipient.strip()[:100],
+                shelf=shelf.strip().upper()[:16],
+                perishable=perishable,
+                signature_required=signature_required,
+                oversize=oversize,
+                status="waiting",
+                checked_in_at=now,
+                checked_in_by=actor.label,
+            )
+            session.add(parcel)
+            code_row, code = _new_code(session, unit.id)
+            code_row.created_at = now
+            session.add(code_row)
+            session.flush()
+            note = queue_notification(
+                session,
+                channel="sms",
+                template="parcel.arrived",
+                at=now,
+                unit_id=unit.id,
+                payload={
+                    "unit": unit.code,
+                    "code": code,
+                    "carrier": parcel.carrier,
+                    "shelf": parcel.shelf,
+                    "perishable": perishable,
+                    "oversize": oversize,
+                },
+            )
+            audit.record(
+                session,
+                actor=actor.label,
+                action="parcel.checked_in",
+                subject=f"parcel:{parcel.id}",
+                data={
+                    "tracking": number,
+                    "carrier": parcel.carrier,
+                    "unit": unit.code,
+                    "shelf": parcel.shelf,
+                    "flags": _flags(parcel),
+                },
+                at=now,
+                kiosk_id=ctx.kiosk_id,
+            )
+            result = CheckInResult(
+                parcel.id,
+                number,
+                parcel.carrier,
+                guess.candidates,
+                unit.code,
+                code,
+                note.id,
+            )
+    except IntegrityError:
+        # Two desks scanned the same item at once: the unique index decided.
+        raise Refused(
+            "duplicate_tracking",
+            "Tracking number {number} is already logged ({status}, {at}).",
+            number=number,
+            status="waiting",
+            at=local_time(ctx, now),
+        ) from None
+    return result
+
+
+def _flags(p: Parcel) -> list[str]:
+    return [
+        name
+        for name, on in (
+            ("perishable", p.perishable),
+            ("signature", p.signature_required),
+            ("oversize", p.oversize),
+        )
+        if on
+    ]
+
+
+# -- pickup -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WaitingParcel:
+    id: int
+    tracking_number: str
+    carrier: str
+    shelf: str
+    flags: tuple[str, ...]
+    checked_in_at: dt.datetime
+
+    @property
+    def tracking_tail(self) -> str:
+        return self.tracking_number[-6:]
+
+
+@dataclass(frozen=True)
+class Picker:
+    """Who collects: a resident of the unit or one of its named proxies."""
+
+    kind: str  # resident / proxy
+    name: str
+    resident_id: int | None = None
+    proxy_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Pickup:
+    """A pickup in progress at one kiosk (the screen holds it until release or idle reset)."""
+
+    unit_id: int
+    unit_code: str
+    via: str  # card / code
+    parcels: tuple[WaitingParcel, ...]
+    code_id: int | None = None
+    picker: Picker | None = None
+
+
+def waiting_parcels(session: Session, unit_id: int) -> tuple[WaitingParcel, ...]:
+    """The unit's items waiting at the desk, oldest first (the lookup the bench measures)."""
+    rows = session.scalars(
+        select(Parcel)
+        .where(Parcel.unit_id == unit_id, Parcel.status == "waiting")
+        .order_by(Parcel.checked_in_at, Parcel.id)
+    )
+    return tuple(
+        WaitingParcel(
+            p.id, p.tracking_number, p.carrier, p.shelf, tuple(_flags(p)), p.checked_in_at
+        )
+        for p in rows
+    )
+
+
+def start_pickup_by_card(ctx: KioskContext, actor: Actor) -> Pickup:
+    """A resident tapped their card: their unit's waiting items; they are the picker."""
+    if actor.kind != "resident" or actor.unit_id is None:
+        raise Refused("not_resident", "Please tap a resident card, or enter unit and code.")
+    with ctx.database().read() as session:
+        unit = session.get(Unit, actor.unit_id)
+        assert unit is not None
+        parcels = waiting_parcels(session, unit.id)
+    picker = Picker("resident", actor.name, resident_id=actor.id)
+    return Pickup(unit.id, unit.code, "card", parcels, picker=picker)
+
+
+def start_pickup_by_code(ctx: KioskContext, unit_code: str, code: str) -> Pickup:
+    """Unit + one-time code. A wrong or used code is refused with the reason and counted;
+    ``max_code_failures`` in a row lock the unit's codes and alert the desk."""
+    rules = ParcelRules.of(ctx)
+    now = ctx.clock.now()
+    refusal: Refused | None = None
+    with ctx.database().write() as session:
+        unit = _unit(session, unit_code)
+        guard = session.get(CodeGuard, unit.id, with_for_update=True)
+        if guard is None:
+            guard = CodeGuard(unit_id=unit.id, failures=0)
+            session.add(guard)
+        if guard.locked_until is not None and as_utc(guard.locked_until) > now:
+            raise Refused(
+                "code_locked",
+                "Too many wrong codes for {unit}. Try again after {time} or see the desk.",
+                unit=unit.code,
+                time=local_time(ctx, guard.locked_until)[-5:],
+            )
+        rows = session.scalars(
+            select(PickupCode)
+            .where(PickupCode.unit_id == unit.id, PickupCode.digest == _digest(unit.id, code))
+            .order_by(PickupCode.id.desc())
+        ).all()
+        active = next((r for r in rows if r.status == "active"), None)
+        if active is not None:
+            guard.failures = 0
+            return Pickup(unit.id, unit.code, "code", waiting_parcels(session, unit.id), active.id)
+        if rows:
+            used = rows[0]
+            refusal = Refused(
+                "code_used",
+                "This code was already used ({time}). Each code works once; see the desk.",
+                time=local_time(ctx, used.used_at or used.created_at),
+            )
+        else:
+            refusal = Refused("code_wrong", "Wrong pickup code for {unit}.", unit=unit.code)
+        guard.failures = (guard.failures or 0) + 1
+        data: dict[str, Any] = {"reason": refusal.code, "failures": guard.failures}
+        if guard.failures >= rules.max_code_failures:
+            guard.failures = 0
+            guard.locked_until = now + dt.timedelta(minutes=rules.code_lock_minutes)
+            raise_alert(
+                session,
+                "parcel_code_locked",
+                f"{rules.max_code_failures} wrong pickup codes for {unit.code} at kiosk "
+                f"{ctx.kiosk_id}; codes locked for {rules.code_lock_minutes} min",
+                at=now,
+                lobby=ctx.lobby,
+                kiosk_id=ctx.kiosk_id,
+            )
+            data["locked_until"] = guard.locked_until.isoformat()
+            refusal = Refused(
+                "code_locked",
+                "Too many wrong codes for {unit}. Try again after {time} or see the desk.",
+                unit=unit.code,
+                time=local_time(ctx, guard.locked_until)[-5:],
+            )
+        audit.record(
+            session,
+            actor="kiosk",
+            action="parcel.code_refused",
+            subject=f"unit:{unit.id}",
+            data=data,
+            at=now,
+            kiosk_id=ctx.kiosk_id,
+        )
+    raise refusal
+
+
+def identify_picker(ctx: KioskContext, pickup: Pickup, name: str) -> Pickup:
+    """The person at the kiosk says who they are: a resident of the unit or a named proxy.
+    Anyone else is sent to the desk (and the desk is told)."""
+    wanted = " ".join(name.split()).casefold()
+    with ctx.database().read() as session:
+        resident = next(
+            (
+                r
+                for r in session.scalars(
+                    select(Resident).where(
+                        Resident.unit_id == pickup.unit_id, Resident.active.is_(True)
+                    )
+                )
+                if " ".join(r.name.split()).casefold() == wanted
+            ),
+            None,
+        )
+        proxy = None
+        if resident is None and wanted:
+            proxy = next(
+                (
+                    p
+                    for p in session.scalars(
+                        select(Proxy).where(Proxy.unit_id == pickup.unit_id, Proxy.active.is_(True))
+                    )
+                    if " ".join(p.name.split()).casefold() == wanted
+                ),
+                None,
+            )
+    if resident is not None:
+        picker = Picker("resident", resident.name, resident_id=resident.id)
+    elif proxy is not None:
+        picker = Picker("proxy", proxy.name, proxy_id=proxy.id)
+    else:
+        with ctx.database().write() as session:
+            raise_alert(
+                session,
+                "parcel_picker_unknown",
+                f"someone not named for {pickup.unit_code} tried to collect parcels at kiosk "
+                f"{ctx.kiosk_id}",
+                at=ctx.clock.now(),
+                severity="info",
+                lobby=ctx.lobby,
+                kiosk_id=ctx.kiosk_id,
+            )
+        raise Refused(
+            "not_recipient",
+            "Only a resident of {unit} or a proxy they named may collect. Please see the desk.",
+            unit=pickup.unit_code,
+        )
+    return Pickup(
+        pickup.unit_id, pickup.unit_code, pickup.via, pickup.parcels, pickup.code_id, picker
+    )
+
+
+@dataclass(frozen=True)
+class ReleaseResult:
+    release_id: int
+    parcel_ids: tuple[int, ...]
+    print_job_id: int
+    receipt: Receipt = field(repr=False)
+
+
+def pickup_slip(
+    ctx: KioskContext, unit_code: str, picker: Picker, items: Sequence[Any], at: dt.datetime
+) -> Receipt:
+    """The pickup slip: items, time, the picker (masked)."""
+    from devices.printer import Receipt
+
+    who = mask_name(picker.name) + (" (代取 proxy)" if picker.kind == "proxy" else "")
+    receipt = (
+        Receipt()
+        .title("包裹取件凭条 Parcel pickup")
+        .row("单元 Unit", unit_code)
+        .row("时间 Time", local_time(ctx, at))
+        .row("取件人 Picker", who)
+        .rule()
+        .table(
+            ["单号 No.", "快递", "货架"],
+            [["…" + p.tracking_number[-6:], p.carrier, p.shelf or "-"] for p in items],
+        )
+        .rule()
+        .row("件数 Items", str(len(items)))
+    )
+    if any(p.oversize for p in items):
+        receipt.text("大件请到服务台领取 Oversize items: collect at the desk")
+    return receipt.text("已签名 Signed at the kiosk").cut()
+
+
+def release(
+    ctx: KioskContext,
+    pickup: Pickup,
+    parcel_ids: list[int] | tuple[int, ...],
+    strokes: Any,
+) -> ReleaseResult:
+    """Release every chosen item at once, with the picker's signature: all or nothing.
+
+    The conditional update ``WHERE status='waiting'`` must change exactly as many rows as were
+    chosen; if another kiosk released one of them first, the whole pickup rolls back and is
+    refused. A code is consumed in the same transaction (``WHERE status='active'``).
+    """
+    if pickup.picker is None:
+        raise Refused("picker_unknown", "Please say who is collecting first.")
+    chosen = tuple(dict.fromkeys(int(i) for i in parcel_ids))
+    if not chosen:
+        raise Refused("nothing_chosen", "Choose at least one item to collect.")
+    strokes = signature.require_signature(strokes)
+    png = signature.to_png(strokes)
+    now = ctx.clock.now()
+    picker = pickup.picker
+    with ctx.database().write() as session:
+        if pickup.code_id is not None:
+            used = session.execute(
+                update(PickupCode)
+                .where(PickupCode.id == pickup.code_id, PickupCode.status == "active")
+                .values(status="used", used_at=now)
+            )
+            if used.rowcount != 1:  # type: ignore[attr-defined]
+                raise Refused(
+                    "code_used",
+                    "This code was already used ({time}). Each code works once; see the desk.",
+                    time=local_time(ctx, now),
+                )
+        rel = Release(
+            unit_id=pickup.unit_id,
+            picker_kind=picker.kind,
+            picker_resident_id=picker.resident_id,
+            picker_proxy_id=picker.proxy_id,
+            picker_name=picker.name,
+            via=pickup.via,
+            item_count=len(chosen),
+            released_at=now,
+            kiosk_id=ctx.kiosk_id,
+            signature_strokes=strokes,
+            signature_png=png,
+        )
+        session.add(rel)
+        session.flush()
+        # One statement changes and returns the chosen items; fewer rows than chosen means
+        # another kiosk took one first, and the raise below rolls the whole pickup back.
+        items = session.execute(
+            update(Parcel)
+            .where(
+                Parcel.id.in_(chosen),
+                Parcel.unit_id == pickup.unit_id,
+                Parcel.status == "waiting",
+            )
+            .values(status="released", released_at=now, release_id=rel.id)
+            .returning(
+                Parcel.id, Parcel.tracking_number, Parcel.carrier, Parcel.shelf, Parcel.oversize
+            )
+            .execution_options(synchronize_session=False)
+        ).all()
+        if len(items) != len(chosen):
+            raise Refused(
+                "already_released",
+                "Some of these items were just collected elsewhere. Nothing was released; "
+                "please start again.",
+            )
+        items = sorted(items, key=lambda p: p.id)
+        # Nothing left to collect: the unit's other codes have nothing to open.
+        session.execute(
+            update(PickupCode)
+            .where(
+                PickupCode.unit_id == pickup.unit_id,
+                PickupCode.status == "active",
+                ~select(Parcel.id)
+                .where(Parcel.unit_id == pickup.unit_id, Parcel.status == "waiting")
+                .exists(),
+            )
+            .values(status="spent", used_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        new_code = None
+        if pickup.code_id is not None:
+            new_code = _renew_code_if_needed(session, pickup.unit_id, pickup.unit_code, now)
+        receipt = pickup_slip(ctx, pickup.unit_code, picker, items, now)
+        job = printing.submit(session, receipt, kind="parcel-pickup", at=now, kiosk_id=ctx.kiosk_id)
+        rel.print_job_id = job.id
+        audit.record(
+            session,
+            actor=f"{picker.kind}:{picker.resident_id or picker.proxy_id}",
+            action="parcel.released",
+            subject=f"parcel_release:{rel.id}",
+            data={
+                "unit": pickup.unit_code,
+                "parcels": list(chosen),
+                "via": pickup.via,
+                "picker": mask_name(picker.name),
+                "print_job": job.id,
+                "code_renewed": new_code is not None,
+            },
+            at=now,
+            kiosk_id=ctx.kiosk_id,
+        )
+        return ReleaseResult(rel.id, chosen, job.id, receipt)
+
+
+def _renew_code_if_needed(
+    session: Session, unit_id: int, unit_code: str, now: dt.datetime
+) -> int | None:
+    """Items left behind after a code pickup need a code of their own: send a fresh one when
+    the unit has waiting items and no active code. Returns the notification id, if any."""
+    waiting = session.scalar(
+        select(func.count())
+        .select_from(Parcel)
+        .where(Parcel.unit_id == unit_id, Parcel.status == "waiting")
+    )
+    active = session.scalar(
+        select(func.count())
+        .select_from(PickupCode)
+        .where(PickupCode.unit_id == unit_id, PickupCode.status == "active")
+    )
+    if not waiting or active:
+        return None
+    row, code = _new_code(session, unit_id)
+    row.created_at = now
+    session.add(row)
+    note = queue_notification(
+        session,
+        channel="sms",
+        template="parcel.code_renewed",
+        at=now,
+        unit_id=unit_id,
+        payload={"unit": unit_code, "code": code, "waiting": int(waiting)},
+    )
+    return note.id
+
+
+@dataclass(frozen=True)
+class SlipOutcome:
+    """``printed`` False: the screen shows ``text`` (the slip's content) instead."""
+
+    printed: bool
+    state: str
+    text: str
+
+
+def print_slip(ctx: KioskContext, job_id: int, receipt: Receipt) -> SlipOutcome:
+    """Try the slip now; when the printer cannot (paper out...), give the text for the screen.
+
+    The release is already committed: a printer fault never undoes or repeats it.
+    """
+    from devices.printer import render_text
+
+    queue = ctx.printing
+    state = "no-printer"
+    if queue is not None:
+        state = queue.print_now(job_id).state
+    if state == "printed":
+        return SlipOutcome(True, state, "")
+    return SlipOutcome(False, state, render_text(receipt, qr="payload"))
+
+
+# -- proxies ----------------------------------------------------------------------------------
+
+
+def add_proxy(ctx: KioskContext, actor: Actor, unit_code: str, name: str, phone: str = "") -> int:
+    """A household names someone who may collect its parcels (a resident of the unit or the
+    desk records it)."""
+    if not name.strip():
+        raise Refused("proxy_name", "Enter the proxy's name.")
+    now = ctx.clock.now()
+    with ctx.database().write() as session:
+        unit = _unit(session, unit_code)
+        if not (actor.kind == "resident" and actor.unit_id == unit.id):
+            require_role(actor, "parcel.add_proxy", *DESK_ROLES)
+        proxy = Proxy(
+            unit_id=unit.id,
+            name=" ".join(name.split())[:100],
+            phone=phone.strip()[:32],
+            created_by=actor.label,
+            created_at=now,
+        )
+        session.add(proxy)
+        session.flush()
+        audit.record(
+            session,
+            actor=actor.label,
+            action="parcel.proxy_added",
+            subject=f"parcel_proxy:{proxy.id}",
+            data={"unit": unit.code, "name": mask_name(proxy.name), "phone": proxy.phone},
+            at=now,
+            kiosk_id=ctx.kiosk_id,
+        )
+        return proxy.id
+
+
+# -- aging ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AgingRun:
+    reminded: dict[int, int]  # days -> parcels reminded
+    escalated: int
+
+
+def run_aging(ctx: KioskContext, actor: Actor = SYSTEM) -> AgingRun:
+    """Remind units of items waiting 3 and 7 days (one message per unit), escalate to the desk
+    at 15. Each reminder is sent once per item (the conditional update decides)."""
+    rules = ParcelRules.of(ctx)
+    now = ctx.clock.now()
+    reminded: dict[int, int] = {}
+    escalated = 0
+    with ctx.database().write() as session:
+        # The older threshold first, so an item found at 8 days gets one message, not two.
+        for days in sorted(rules.reminder_days, reverse=True):
+            column = Parcel.reminded_7_at if days >= 7 else Parcel.reminded_3_at
+            rows = session.execute(
+                select(Parcel.id, Parcel.unit_id, Unit.code)
+                .join(Unit, Unit.id == Parcel.unit_id)
+                .where(
+                    Parcel.status == "waiting",
+                    Parcel.checked_in_at <= now - dt.timedelta(days=days),
+                    column.is_(None),
+                )
+            ).all()
+            by_unit: dict[tuple[int, str], list[int]] = {}
+            for pid, unit_id, code in rows:
+                by_unit.setdefault((unit_id, code), []).append(pid)
+            for (unit_id, code), ids in by_unit.items():
+                values: dict[str, Any] = {column.key: now}
+                if days >= 7:
+                    values["reminded_3_at"] = func.coalesce(Parcel.reminded_3_at, now)
+                session.execute(
+                    update(Parcel)
+                    .where(Parcel.id.in_(ids), column.is_(None))
+                    .values(**values)
+                    .execution_options(synchronize_session=False)
+                )
+                queue_notification(
+                    session,
+                    channel="sms",
+                    template="parcel.reminder",
+                    at=now,
+                    unit_id=unit_id,
+                    payload={"unit": code, "days": days, "count": len(ids)},
+                )
+                audit.record(
+                    session,
+                    actor=actor.label,
+                    action="parcel.reminded",
+                    subject=f"unit:{unit_id}",
+                    data={"days": days, "parcels": ids},
+                    at=now,
+                    kiosk_id=ctx.kiosk_id,
+                )
+                reminded[days] = reminded.get(days, 0) + len(ids)
+        overdue = session.execute(
+            select(Parcel.id, Parcel.tracking_number, Parcel.shelf, Unit.code)
+            .join(Unit, Unit.id == Parcel.unit_id)
+            .where(
+                Parcel.status == "waiting",
+                Parcel.checked_in_at <= now - dt.timedelta(days=rules.escalate_days),
+                Parcel.escalated_at.is_(None),
+            )
+        ).all()
+        for pid, number, shelf, code in overdue:
+            session.execute(
+                update(Parcel)
+                .where(Parcel.id == pid, Parcel.escalated_at.is_(None))
+                .values(escalated_at=now)
+            )
+            raise_alert(
+                session,
+                "parcel_overdue",
+                f"parcel {number} for {code} (shelf {shelf or '-'}) waiting "
+                f"{rules.escalate_days}+ days: call the household or return to sender",
+                at=now,
+                lobby=ctx.lobby,
+            )
+            audit.record(
+                session,
+                actor=actor.label,
+                action="parcel.escalated",
+                subject=f"parcel:{pid}",
+                data={"unit": code},
+                at=now,
+                kiosk_id=ctx.kiosk_id,
+            )
+            escalated += 1
+    return AgingRun(reminded, escalated)
+
+
+def return_to_sender(ctx: KioskContext, actor: Actor, parcel_id: int, reason: str) -> None:
+    """Hand a waiting item back to the carrier, with the reason on record."""
+    require_role(actor, "parcel.return", *DESK_ROLES)
+    if not reason.strip():
+        raise Refused("return_reason", "Give the reason for returning the item.")
+    now = ctx.clock.now()
+    with ctx.database().write() as session:
+        changed = session.execute(
+            update(Parcel)
+            .where(Parcel.id == parcel_id, Parcel.status == "waiting")
+            .values(
+                status="returned",
+                returned_at=now,
+                returned_by=actor.label,
+                return_reason=reason.strip()[:200],
+            )
+        )
+        if changed.rowcount != 1:  # type: ignore[attr-defined]
+            raise Refused("not_waiting", "That item is no longer waiting at the desk.")
+        audit.record(
+            session,
+            actor=actor.label,
+            action="parcel.returned",
+            subject=f"parcel:{parcel_id}",
+            data={"reason": reason.strip()[:200]},
+            at=now,
+            kiosk_id=ctx.kiosk_id,
+        )
+
+
+AGING_BUCKETS = (
+    (0, 2, "0-2 days"),
+    (3, 6, "3-6 days"),
+    (7, 14, "7-14 days"),
+    (15, None, "15+ days"),
+)
+
+
+def aging_report(ctx: KioskContext) -> dict[str, Any]:
+    """Waiting items by age bucket, the overdue ones listed, and returns on record."""
+    now = ctx.clock.now()
+    with ctx.database().read() as session:
+        rows = session.execute(
+            select(
+                Parcel.id,
+                Parcel.tracking_number,
+                Parcel.carrier,
+                Parcel.shelf,
+                Parcel.checked_in_at,
+                Parcel.reminded_3_at,
+                Parcel.reminded_7_at,
+                Parcel.escalated_at,
+                Unit.code,
+            )
+            .join(Unit, Unit.id == Parcel.unit_id)
+            .where(Parcel.status == "waiting")
+            .order_by(Parcel.checked_in_at)
+        ).all()
+        returned = session.scalar(
+            select(func.count()).select_from(Parcel).where(Parcel.status == "returned")
+        )
+    buckets = {label: 0 for _, _, label in AGING_BUCKETS}
+    items = []
+    for r in rows:
+        # A kiosk whose clock runs behind the desk that checked the parcel in must not crash.
+        days = max(0, (now - as_utc(r.checked_in_at)).days)
+        label = next(
+            lb for lo, hi, lb in AGING_BUCKETS if days >= lo and (hi is None or days <= hi)
+        )
+        buckets[label] += 1
+        items.append(
+            {
+                "id": r.id,
+                "unit": r.code,
+                "tracking": r.tracking_number,
+                "carrier": r.carrier,
+                "shelf": r.shelf,
+                "days": days,
+                "bucket": label,
+                "reminded_3": r.reminded_3_at is not None,
+                "reminded_7": r.reminded_7_at is not None,
+                "escalated": r.escalated_at is not None,
+            }
+        )
+    return {
+        "as_of": as_utc(now).isoformat(),
+        "waiting": len(items),
+        "buckets": buckets,
+        "returned": int(returned or 0),
+        "items": items,
+    }
+
+
+# -- item storage (物品寄存) --------------------------------------------------------------------
+
+# 000 "物品寄存": 易腐蚀食品、重要文件、现金、代金券、精密仪器、易破碎玻璃器皿、贵重物品 不予寄存.
+PROHIBITED_CATEGORIES = {
+    "perishable": "易腐食品 perishables",
+    "documents": "重要文件 important documents",
+    "cash": "现金 cash",
+    "vouchers": "代金券 vouchers",
+    "precision_instrument": "精密仪器 precision instruments",
+    "fragile_glass": "易碎玻璃器皿 fragile glass",
+    "valuables": "贵重物品 valuables",
+}
+ALLOWED_CATEGORIES = ("luggage", "bag", "box", "clothing", "books", "sports", "other")
+# Words in a description that reveal a prohibited item filed under an allowed category.
+PROHIBITED_WORDS = {
+    "perishable": ("生鲜", "海鲜", "水果", "蛋糕", "肉", "牛奶", "fresh", "food", "cake", "fruit"),
+    "documents": ("合同", "证件", "护照", "文件", "contract", "passport", "document"),
+    "cash": ("现金", "钱", "cash", "money"),
+    "vouchers": ("代金券", "购物卡", "礼品卡", "voucher", "gift card"),
+    "precision_instrument": ("仪器", "相机", "镜头", "camera", "lens", "instrument"),
+    "fragile_glass": ("玻璃", "瓷", "glass", "porcelain", "vase"),
+    "valuables": ("首饰", "珠宝", "黄金", "手表", "jewel", "gold", "watch", "laptop", "电脑"),
+}
+
+
+def storage_refusal(category: str, description: str) -> str | None:
+    """The prohibited category an item falls under, or None when it may be stored."""
+    if category in PROHIBITED_CATEGORIES:
+        return category
+    text = description.casefold()
+    for cat, words in PROHIBITED_WORDS.items():
+        if any(w in text for w in words):
+            return cat
+    return None
+
+
+@dataclass(frozen=True)
+class Deposit:
+    item_id: int
+    ticket: str
+    print_job_id: int
+    receipt: Receipt = field(repr=False)
+
+
+def deposit(
+    ctx: KioskContext,
+    actor: Actor,
+    *,
+    unit_code: str,
+    depositor_name: str,
+    description: str,
+    category: str,
+    expected_pickup_at: dt.datetime,
+    quantity: int = 1,
+    condition: str = "",
+    depositor_phone: str = "",
+) -> Deposit:
+    """Take an item into temporary storage at the desk (owners and occupants only)."""
+    require_role(actor, "storage.deposit", *DESK_ROLES)
+    rules = ParcelRules.of(ctx)
+    now = ctx.clock.now()
+    bad = storage_refusal(category, description)
+    if bad is not None:
+        raise Refused(
+            "storage_prohibited",
+            "{what} cannot be stored at the desk.",
+            what=PROHIBITED_CATEGORIES[bad],
+        )
+    if category not in ALLOWED_CATEGORIES:
+        raise Refused(
+            "storage_category",
+            "Unknown category {category} (expected {allowed}).",
+            category=category,
+            allowed=", ".join(ALLOWED_CATEGORIES),
+        )
+    if not description.strip() or quantity < 1:
+        raise Refused("storage_description", "Describe the item and how many pieces.")
+    expected = as_utc(expected_pickup_at)
+    if expected <= now or expected > now + dt.timedelta(days=rules.storage_max_days):
+        raise Refused(
+            "storage_pickup_time",
+            "The pickup time must be within the next {days} days (temporary storage only).",
+            days=rules.storage_max_days,
+        )
+    with ctx.database().write() as session:
+        unit = _unit(session, unit_code)
+        names = {
+            " ".join(r.name.split()).casefold()
+            for r in session.scalars(
+                select(Resident).where(Resident.unit_id == unit.id, Resident.active.is_(True))
+            )
+        }
+        if " ".join(depositor_name.split()).casefold() not in names:
+            raise Refused(
+                "storage_not_resident",
+                "Storage is for owners and occupants of the estate only.",
+            )
+        ticket = "J" + f"{secrets.randbelow(10**6):06d}"
+        while session.scalar(select(StoredItem.id).where(StoredItem.ticket == ticket)):
+            ticket = "J" + f"{secrets.randbelow(10**6):06d}"
+        item = StoredItem(
+            ticket=ticket,
+            unit_id=unit.id,
+            depositor_name=" ".join(depositor_name.split()),
+            depositor_phone=depositor_phone.strip(),
+            description=description.strip()[:200],
+            category=category,
+            quantity=quantity,
+            condition=condition.strip()[:200],
+            status="stored",
+            deposited_at=now,
+            deposited_by=actor.label,
+            expected_pickup_at=expected,
+        )
+        session.add(item)
+        session.flush()
+        from devices.printer import Receipt
+
+        receipt = (
+            Receipt()
+            .title("物品寄存凭条 Storage ticket")
+            .row("凭条号 Ticket", ticket)
+            .row("单元 Unit", unit.code)
+            .row("寄存人 Depositor", mask_name(item.depositor_name))
+            .row("物品 Item", f"{item.description} x{quantity}")
+            .row("寄存时间 In", local_time(ctx, now))
+            .row("预计取件 Pickup by", local_time(ctx, expected))
+            .barcode(ticket)
+            .text("取件时请出示本凭条并签名 Show this ticket and sign to collect")
+            .cut()
+        )
+        job = printing.submit(
+            session, receipt, kind="storage-ticket", at=now, kiosk_id=ctx.kiosk_id
+        )
+        audit.record(
+            session,
+            actor=actor.label,
+            action="storage.deposited",
+            subject=f"storage_item:{item.id}",
+            data={
+                "ticket": ticket,
+                "unit": unit.code,
+                "category": category,
+                "quantity": quantity,
+                "phone": item.depositor_phone,
+            },
+            at=now,
+            kiosk_id=ctx.kiosk_id,
+        )
+        return Deposit(item.id, ticket, job.id, receipt)
+
+
+def handover_checklist(ctx: KioskContext) -> list[dict[str, Any]]:
+    """Every item in storage for the shift handover, overdue ones flagged."""
+    now = ctx.clock.now()
+    with ctx.database().read() as session:
+        rows = session.execute(
+            select(StoredItem, Unit.code)
+            .join(Unit, Unit.id == StoredItem.unit_id, isouter=True)
+            .where(StoredItem.status == "stored")
+            .order_by(StoredItem.deposited_at)
+        ).all()
+    return [
+        {
+            "id": item.id,
+            "ticket": item.ticket,
+            "unit": code or "",
+            "depositor": mask_name(item.depositor_name),
+            "item": item.description,
+            "quantity": item.quantity,
+            "in": local_time(ctx, item.deposited_at),
+            "expected": local_time(ctx, item.expected_pickup_at),
+            "overdue": as_utc(item.expected_pickup_at) < now,
+        }
+        for item, code in rows
+    ]
+
+
+def record_handover_check(
+    ctx: KioskContext,
+    actor: Actor,
+    *,
+    handed_to: str,
+    results: dict[int, str],
+    note: str = "",
+) -> int:
+    """Record the daily check: each stored item marked ``ok`` or ``missing`` (or a remark).
+    Missing and overdue items alert the desk."""
+    require_role(actor, "storage.check", *DESK_ROLES)
+    checklist = handover_checklist(ctx)
+    unchecked = [c["ticket"] for c in checklist if c["id"] not in results]
+    if unchecked:
+        raise Refused(
+            "storage_unchecked",
+            "Check every stored item before handing over ({tickets} not checked).",
+            tickets=", ".join(unchecked),
+        )
+    now = ctx.clock.now()
+    lines = [{**c, "result": results[c["id"]]} for c in checklist]
+    problems = [line["ticket"] for line in lines if line["result"] != "ok" or line["overdue"]]
+    with ctx.database().write() as session:
+        check = StorageCheck(
+            checked_at=now,
+            checked_by=actor.label,
+            handed_to=handed_to.strip()[:100],
+            items=lines,
+            note=note.strip()[:300],
+        )
+        session.add(check)
+        session.flush()
+        if problems:
+            raise_alert(
+                session,
+                "storage_check",
+                f"storage handover: check items {', '.join(problems)} (missing, damaged or overdue)",
+                at=now,
+                lobby=ctx.lobby,
+            )
+        audit.record(
+            session,
+            actor=actor.label,
+            action="storage.checked",
+            subject=f"storage_check:{check.id}",
+            data={"items": len(lines), "problems": problems, "handed_to": check.handed_to},
+            at=now,
+            kiosk_id=ctx.kiosk_id,
+        )
+        return check.id
+
+
+def release_stored(
+    ctx: KioskContext, actor: Actor, *, ticket: str, claimant_name: str, strokes: Any
+) -> int:
+    """Give a stored item back to its depositor (or a resident of the unit), with signature."""
+    require_role(actor, "storage.release", *DESK_ROLES)
+    strokes = signature.require_signature(strokes)
+    png = signature.to_png(strokes)
+    now = ctx.clock.now()
+    with ctx.database().write() as session:
+        item = session.scalar(select(StoredItem).where(StoredItem.ticket == ticket.strip().upper()))
+        if item is None:
+            raise Refused("storage_unknown", "No stored item has ticket {ticket}.", ticket=ticket)
+        wanted = " ".join(claimant_name.split()).casefold()
+        names = {" ".join(item.depositor_name.split()).casefold()}
+        if item.unit_id is not None:
+            names |= {
+                " ".join(r.name.split()).casefold()
+                for r in session.scalars(
+                    select(Resident).where(
+                        Resident.unit_id == item.unit_id, Resident.active.is_(True)
+                    )
+                )
+            }
+        if wanted not in names:
+            raise Refused(
+                "storage_not_owner",
+                "Only the depositor or a resident of the unit may collect this item.",
+            )
+        changed = session.execute(
+            update(StoredItem)
+            .where(StoredItem.id == item.id, StoredItem.status == "stored")
+            .values(
+                status="released",
+                released_at=now,
+                released_by=actor.label,
+                released_to=" ".join(claimant_name.split())[:100],
+                signature_strokes=strokes,
+                signature_png=png,
+            )
+        )
+        if changed.rowcount != 1:  # type: ignore[attr-defined]
+            raise Refused("storage_released", "This item was already collected.")
+        audit.record(
+            session,
+            actor=actor.label,
+            action="storage.released",
+            subject=f"storage_item:{item.id}",
+            data={"ticket": item.ticket, "to": mask_name(claimant_name)},
+            at=now,
+            kiosk_id=ctx.kiosk_id,
+        )
+        return item.id
+
+
+# -- retention ----------------------------------------------------------------------------------
+
+ANONYMOUS = "已匿名"
+
+
+def purge_pii(ctx: KioskContext, actor: Actor = SYSTEM) -> dict[str, int]:
+    """Anonymise collected, returned and released records older than
+    ``retention.parcel_days``: recipient and picker names, signatures (strokes and PNG), the
+    depositor's name and phone. Tracking numbers, units, times and counts stay."""
+    now = ctx.clock.now()
+    cutoff = now - dt.timedelta(days=ctx.settings.retention.parcel_days)
+    with ctx.database().write() as session:
+        parcels = session.execute(
+            update(Parcel)
+            .where(
+                Parcel.status != "waiting",
+                func.coalesce(Parcel.released_at, Parcel.returned_at) < cutoff,
+                Parcel.recipient_name != ANONYMOUS,
+            )
+            .values(recipient_name=ANONYMOUS)
+            .execution_options(synchronize_session=False)
+        ).rowcount  # type: ignore[attr-defined]
+        releases = session.execute(
+            update(Release)
+            .where(Release.released_at < cutoff, Release.picker_name != ANONYMOUS)
+            .values(picker_name=ANONYMOUS, signature_strokes=[], signature_png=b"")
+            .execution_options(synchronize_session=False)
+        ).rowcount  # type: ignore[attr-defined]
+        stored = session.execute(
+            update(StoredItem)
+            .where(
+                StoredItem.status == "released",
+                StoredItem.released_at < cutoff,
+                StoredItem.depositor_name != ANONYMOUS,
+            )
+            .values(
+                depositor_name=ANONYMOUS,
+                depositor_phone="",
+                released_to=ANONYMOUS,
+                signature_strokes=None,
+                signature_png=None,
+            )
+            .execution_options(synchronize_session=False)
+        ).rowcount  # type: ignore[attr-defined]
+        counts = {"parcels": int(parcels), "releases": int(releases), "stored": int(stored)}
+        audit.record(
+            session,
+            actor=actor.label,
+            action="parcel.pii_purged",
+            subject="parcel",
+            data={**counts, "before": cutoff.isoformat()},
+            at=now,
+            kiosk_id=ctx.kiosk_id,
+        )
+    return counts

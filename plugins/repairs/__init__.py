@@ -1,0 +1,78 @@
+"""Repair requests, complaints and suggestions (维修服务单, 投诉).
+
+Hook implementations only; the service, CLI and screens are imported inside the hooks.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from kiosk.hookspecs import hookimpl
+
+HERE = Path(__file__).parent
+
+
+@hookimpl
+def kiosk_models() -> list[str]:
+    return ["plugins.repairs.models"]
+
+
+@hookimpl
+def kiosk_migrations() -> list[str]:
+    return [str(HERE / "migrations" / "versions")]
+
+
+@hookimpl
+def kiosk_startup(ctx: Any) -> None:
+    from kiosk.i18n import register_catalog
+
+    register_catalog(HERE / "locale", "repairs")
+
+
+@hookimpl
+def kiosk_register_commands(cli: Any) -> None:
+    from plugins.repairs.cli import register
+
+    register(cli)
+
+
+def _screen(ctx: Any) -> Any:
+    from plugins.repairs.screens import RepairScreen
+
+    return RepairScreen(ctx)
+
+
+def _desk_panel(ctx: Any) -> Any:
+    from plugins.repairs.screens import RepairsDeskPanel
+
+    return RepairsDeskPanel(ctx)
+
+
+@hookimpl
+def kiosk_tiles(ctx: Any) -> list[Any]:
+    from kiosk.hookspecs import Tile
+    from kiosk.i18n import N_
+
+    return [
+        Tile(id="repairs", title=N_("Repairs and feedback"), screen=_screen, order=30,
+             audience="resident", icon="修", needs_resident=True)
+    ]  # fmt: skip
+
+
+@hookimpl
+def kiosk_desk_panels(ctx: Any) -> list[Any]:
+    from kiosk.hookspecs import DeskPanel
+    from kiosk.i18n import N_
+
+    return [
+        DeskPanel(id="repairs", title=N_("Repairs: SLA timers"), widget=_desk_panel, order=30,
+                  roles=("butler", "engineer"))
+    ]  # fmt: skip
+
+
+@hookimpl
+def kiosk_scenarios() -> list[Any]:
+    from plugins.repairs.scenarios import scenarios
+
+    return scenarios()

@@ -1,0 +1,103 @@
+"""``kiosk simulate`` scenarios for repairs, driving the real screens headless."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kiosk.hookspecs import Scenario
+
+RESIDENT_CARD = "3C00A1B2C3"  # 王小明, owner of 3-1205 (demo estate)
+
+
+async def _open(run: Any) -> Any:
+    from kiosk.db.models import Resident
+    from kiosk.identity import Actor, identify_card
+    from plugins.repairs.screens import RepairScreen
+
+    await run.tap(RESIDENT_CARD)
+    if getattr(run.app, "actor", None) is None:
+        with run.ctx.database().read() as session:
+            card = identify_card(session, RESIDENT_CARD)
+            run.app.actor = Actor.of_resident(session.get(Resident, card.resident_id))
+    if hasattr(run.app, "open_tile"):
+        await run.app.open_tile("repairs")
+    if not isinstance(run.app.screen, RepairScreen):
+        await run.app.push_screen(RepairScreen(run.ctx))
+    for _ in range(3):
+        await run.pilot.pause()
+    return run.app.screen
+
+
+async def _file(run: Any, parent: str, leaf: str, slot: bool) -> Any:
+    from plugins.repairs.screens import RepairFiledScreen
+
+    await _open(run)
+    await run.click(f"#cat-{parent}")
+    await run.pilot.pause()
+    await run.click(f"#cat-{parent}--{leaf}")
+    await run.pilot.pause()
+    if slot:
+        await run.click("#slot-0")
+    await run.click("#send")
+    for _ in range(3):
+        await run.pilot.pause()
+    screen = run.app.screen
+    assert isinstance(screen, RepairFiledScreen), f"expected the ticket number, got {screen}"
+    run.note(f"filed {screen.ticket.number} ({screen.ticket.category})")
+    return screen.ticket
+
+
+async def emergency(run: Any) -> None:
+    """Burst pipe in two taps: the desk and engineering are alerted at once."""
+    from sqlalchemy import select
+
+    from kiosk.db.models import DeskAlert
+
+    ticket = await _file(run, "plumbing", "burst_pipe", slot=False)
+    assert ticket.emergency
+    with run.ctx.database().read() as s:
+        alerts = list(
+            s.scalars(select(DeskAlert.message).where(DeskAlert.kind == "repair_emergency"))
+        )
+    assert any(ticket.number in a for a in alerts), alerts
+    run.note(f"desk alert: {alerts[-1]}")
+
+
+async def lifecycle(run: Any) -> None:
+    """File a leak with an appointment -> confirm -> dispatch -> start -> resident signs on the
+    pad -> return visit rating 5 -> closed."""
+    from kiosk.identity import Actor
+    from plugins.repairs import service
+    from plugins.repairs.screens import RepairSignScreen, SignaturePad, draw_signature
+
+    ticket = await _file(run, "plumbing", "leak", slot=True)
+    butler = Actor("staff", 1, "李管家", frozenset({"butler"}))
+    engineer = Actor("staff", 3, "赵工程", frozenset({"engineer"}))
+    service.confirm(run.ctx, butler, ticket.number)
+    service.dispatch(run.ctx, butler, ticket.number, assignee="赵工程")
+    service.start(run.ctx, engineer, ticket.number)
+    run.note("confirmed, dispatched to 赵工程, work started")
+    await run.app.push_screen(RepairSignScreen(run.ctx, ticket.number, engineer))
+    await run.pilot.pause()
+    screen = run.app.screen
+    await run.click("#confirm")  # an empty pad is refused
+    await run.pilot.pause()
+    assert screen.done is None
+    pad = screen.query_one(SignaturePad)
+    await draw_signature(run.pilot, pad)
+    run.note(f"signed: {len(pad.strokes)} strokes")
+    await run.click("#confirm")
+    await run.pilot.pause()
+    assert screen.done is not None and screen.done.status == "completed", screen.done
+    closed = service.record_visit(run.ctx, butler, ticket.number, 5, "fixed")
+    run.note(f"return visit: rating 5 -> {closed.status}")
+    assert closed.status == "closed"
+
+
+def scenarios() -> list[Scenario]:
+    return [
+        Scenario("repairs-emergency", "burst pipe in two taps; desk and engineering alerted",
+                 emergency),
+        Scenario("repairs-lifecycle", "file with a slot, dispatch, sign on the pad, visit, close",
+                 lifecycle),
+    ]  # fmt: skip

@@ -1,0 +1,95 @@
+"""Umbrella lending (便民雨伞, 物品借取登记表).
+
+Hook implementations only; the service and screens are imported inside the hooks.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from kiosk.hookspecs import hookimpl
+
+HERE = Path(__file__).parent
+
+
+@hookimpl
+def kiosk_models() -> list[str]:
+    return ["plugins.umbrellas.models"]
+
+
+@hookimpl
+def kiosk_migrations() -> list[str]:
+    return [str(HERE / "migrations" / "versions")]
+
+
+@hookimpl
+def kiosk_startup(ctx: Any) -> None:
+    from kiosk.i18n import register_catalog
+
+    register_catalog(HERE / "locale", "umbrellas")
+
+
+@hookimpl
+def kiosk_register_commands(cli: Any) -> None:
+    from plugins.umbrellas.cli import register
+
+    register(cli)
+
+
+@hookimpl
+def kiosk_seed_demo(session: Any, ctx: Any) -> list[str] | None:
+    """Six umbrellas in lobby A: U001-U004 long (￥68), U005-U006 short (￥45)."""
+    from plugins.umbrellas.models import Umbrella
+
+    now = ctx.clock.now()
+    for n in range(1, 7):
+        long = n <= 4
+        session.add(
+            Umbrella(tag=f"U{n:03d}", lobby=ctx.settings.lobby or "A",
+                     kind="long" if long else "short", price_fen=6800 if long else 4500,
+                     condition="intact", state="available", added_at=now)
+        )  # fmt: skip
+    session.flush()
+    return ["umbrellas: U001-U006 available in the lobby"]
+
+
+def _screen(ctx: Any) -> Any:
+    from plugins.umbrellas.screens import umbrella_screen
+
+    return umbrella_screen(ctx)
+
+
+@hookimpl
+def kiosk_tiles(ctx: Any) -> list[Any]:
+    from kiosk.hookspecs import Tile
+    from kiosk.i18n import N_
+
+    return [
+        Tile(id="umbrellas", title=N_("Umbrellas"), screen=_screen, order=40,
+             audience="resident", icon="伞", needs_resident=True)
+    ]  # fmt: skip
+
+
+@hookimpl
+def kiosk_scenarios() -> list[Any]:
+    from plugins.umbrellas.scenarios import scenarios
+
+    return scenarios()
+
+
+def _desk_panel(ctx: Any) -> Any:
+    from plugins.umbrellas.screens import UmbrellasDeskPanel
+
+    return UmbrellasDeskPanel(ctx)
+
+
+@hookimpl
+def kiosk_desk_panels(ctx: Any) -> list[Any]:
+    from kiosk.hookspecs import DeskPanel
+    from kiosk.i18n import N_
+
+    return [
+        DeskPanel(id="umbrellas", title=N_("Umbrellas"), widget=_desk_panel, order=40,
+                  roles=("butler", "security"))
+    ]  # fmt: skip

@@ -1,0 +1,80 @@
+"""``kiosk umbrellas stock|overdue|remind|register``: thin typer commands over the service."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+umbrellas_app = typer.Typer(help="Umbrella lending at the desk.", no_args_is_help=True)
+ConfigOpt = Annotated[
+    Path | None, typer.Option("--config", "-c", help="Config file (default: $KIOSK_CONFIG).")
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
+
+
+def _ctx(config: Path | None) -> Any:
+    from kiosk.cli import open_ctx, settings_or_exit
+
+    return open_ctx(settings_or_exit(config))
+
+
+@umbrellas_app.command("stock")
+def stock_cmd(as_json: JsonOpt = False, config: ConfigOpt = None) -> None:
+    """Umbrellas per lobby and state."""
+    from plugins.umbrellas.service import stock
+
+    data = stock(_ctx(config))
+    if as_json:
+        typer.echo(json.dumps(data, ensure_ascii=False))
+        return
+    for lobby, states in sorted(data.items()):
+        typer.echo(f"{lobby}: " + ", ".join(f"{k} {v}" for k, v in states.items()))
+
+
+@umbrellas_app.command("overdue")
+def overdue_cmd(as_json: JsonOpt = False, config: ConfigOpt = None) -> None:
+    """Loans past their due time (borrowers masked)."""
+    from plugins.umbrellas.service import overdue_loans
+
+    rows = [dataclasses.asdict(r) for r in overdue_loans(_ctx(config))]
+    if as_json:
+        typer.echo(json.dumps(rows, ensure_ascii=False, default=str))
+        return
+    for r in rows:
+        typer.echo(f"{r['tag']} {r['unit_code']} {r['borrower']} {r['days_late']} days late")
+
+
+@umbrellas_app.command("remind")
+def remind_cmd(config: ConfigOpt = None) -> None:
+    """Remind households with overdue umbrellas (at most daily; run from cron)."""
+    from plugins.umbrellas.service import send_reminders
+
+    typer.echo(json.dumps({"reminded": send_reminders(_ctx(config))}))
+
+
+@umbrellas_app.command("register")
+def register_cmd(
+    staff: Annotated[str, typer.Option("--staff", help="Staff number, e.g. S001.")],
+    pin: Annotated[str, typer.Option("--pin", help="The staff PIN.")],
+    config: ConfigOpt = None,
+) -> None:
+    """The loan register (物品借取登记表) as CSV on stdout."""
+    from kiosk.errors import Refused
+    from kiosk.lobby import staff_login
+    from plugins.umbrellas.service import loan_register_csv
+
+    ctx = _ctx(config)
+    try:
+        actor = staff_login(ctx, staff, pin)
+        typer.echo(loan_register_csv(ctx, actor), nl=False)
+    except Refused as exc:
+        typer.echo(f"kiosk: {exc.render()}", err=True)
+        raise typer.Exit(1) from None
+
+
+def register(cli: Any) -> None:
+    cli.app.add_typer(umbrellas_app, name="umbrellas")

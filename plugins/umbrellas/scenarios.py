@@ -1,0 +1,75 @@
+"""``kiosk simulate`` scenarios for umbrellas, driving the real screen headless."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kiosk.hookspecs import Scenario
+
+RESIDENT_CARD = "3C00A1B2C3"  # 王小明, owner of 3-1205 (demo estate)
+
+
+async def _open(run: Any) -> Any:
+    from kiosk.db.models import Resident
+    from kiosk.identity import Actor, identify_card
+    from plugins.umbrellas.screens import UmbrellaScreen
+
+    await run.tap(RESIDENT_CARD)
+    if getattr(run.app, "actor", None) is None:  # a bare harness: identify as the shell would
+        with run.ctx.database().read() as session:
+            card = identify_card(session, RESIDENT_CARD)
+            run.app.actor = Actor.of_resident(session.get(Resident, card.resident_id))
+    if hasattr(run.app, "open_tile"):
+        await run.app.open_tile("umbrellas")
+    if not isinstance(run.app.screen, UmbrellaScreen):
+        await run.app.push_screen(UmbrellaScreen(run.ctx))
+    for _ in range(3):
+        await run.pilot.pause()
+    return run.app.screen
+
+
+async def _return(run: Any, condition: str) -> Any:
+    from textual.widgets import Input
+
+    run.app.screen.query_one("#tag", Input).value = "U001"
+    await run.click(f"#return-{condition}")
+    await run.pilot.pause()
+    return run.app.screen
+
+
+async def lend_return(run: Any) -> None:
+    """Card tap -> borrow U001 -> return it intact: the stand has it again."""
+    screen = await _open(run)
+    await run.click("#lend-U001")
+    await run.pilot.pause()
+    assert run.app.screen.last is not None and run.app.screen.last.tag == "U001", "not lent"
+    run.note(f"lent U001 to {screen.last.unit_code}, due {screen.last.due_at:%Y-%m-%d %H:%M} UTC")
+    back = (await _return(run, "intact")).last
+    assert back.tag == "U001" and back.owed_fen == 0, back
+    run.note("returned U001 intact, nothing owed")
+
+
+async def damage(run: Any) -> None:
+    """Borrow U001, return it damaged: the original price is owed, the butler confirms."""
+    from kiosk.identity import Actor
+    from plugins.umbrellas import service
+
+    await _open(run)
+    await run.click("#lend-U001")
+    await run.pilot.pause()
+    back = (await _return(run, "damaged")).last
+    assert back.compensation_fen == 6800, back
+    run.note(f"returned U001 damaged: {back.compensation_fen} fen owed, awaiting the butler")
+    butler = Actor("staff", 1, "李管家", frozenset({"butler"}))
+    status = service.confirm_charge(run.ctx, butler, back.loan_id)
+    run.note(f"butler confirmed: {status}")
+    assert status in ("billed", "desk")
+
+
+def scenarios() -> list[Scenario]:
+    return [
+        Scenario("umbrellas-lend-return", "card tap, borrow U001, return it intact", lend_return),
+        Scenario(
+            "umbrellas-damage", "return damaged, original price owed, butler confirms", damage
+        ),
+    ]

@@ -1,0 +1,595 @@
+"""Umbrella lending (000 "雨伞"), headless.
+
+Procedure: the service is for owners and occupants of the estate only; at lending the umbrella
+is checked and its condition written in the loan register (物品借取登记表); at return a damaged or
+lost umbrella is compensated at its original price, confirmed by the butler on duty.
+
+Circulation rules work like a library's (``[plugins.umbrellas]``): loan period, max umbrellas
+per household, grace period, late fee per day with a cap; a household with an overdue umbrella
+or an unpaid fee cannot borrow another one (:func:`lend` says why).
+
+Race-prone steps are conditional updates: two kiosks lending the same umbrella, or returning it
+twice, cannot both succeed.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from kiosk import audit, printing
+from kiosk.clock import as_utc
+from kiosk.db.models import Resident, Unit
+from kiosk.errors import Refused
+from kiosk.identity import SYSTEM, Actor, require_role
+from kiosk.money import format_fen
+from kiosk.notify import queue_notification, raise_alert
+from kiosk.pii import mask_name
+from plugins.umbrellas.models import (
+    RETURN_CONDITIONS,
+    UMBRELLA_KINDS,
+    Umbrella,
+    UmbrellaLoan,
+)
+
+if TYPE_CHECKING:
+    from kiosk.context import KioskContext
+
+DESK_ROLES = ("butler",)
+STOCK_ROLES = ("butler", "security")
+OUT = ("lent", "overdue")
+
+
+@dataclass(frozen=True)
+class CirculationRules:
+    """``[plugins.umbrellas]`` with the defaults an estate starts from."""
+
+    loan_hours: int = 72
+    max_per_household: int = 2
+    grace_hours: int = 24
+    late_fee_per_day_fen: int = 200
+    late_fee_cap_fen: int = 2000
+    lend_roles: tuple[str, ...] = ("owner", "tenant", "occupant")
+
+    @classmethod
+    def of(cls, ctx: KioskContext) -> CirculationRules:
+        raw = ctx.settings.plugin("umbrellas")
+        rules = cls(
+            loan_hours=int(raw.get("loan_hours", cls.loan_hours)),
+            max_per_household=int(raw.get("max_per_household", cls.max_per_household)),
+            grace_hours=int(raw.get("grace_hours", cls.grace_hours)),
+            late_fee_per_day_fen=int(raw.get("late_fee_per_day_fen", cls.late_fee_per_day_fen)),
+            late_fee_cap_fen=int(raw.get("late_fee_cap_fen", cls.late_fee_cap_fen)),
+            lend_roles=tuple(raw.get("lend_roles", cls.lend_roles)),
+        )
+        if (
+            min(rules.loan_hours, rules.max_per_household) < 1
+            or min(rules.grace_hours, rules.late_fee_per_day_fen, rules.late_fee_cap_fen) < 0
+        ):
+            raise ValueError("[plugins.umbrellas]: periods, limits and fees must not be negative")
+        return rules
+
+
+def late_fee(rules: CirculationRules, due_at: dt.datetime, returned_at: dt.datetime) -> int:
+    """Fee in fen for returning at ``returned_at``: nothing within the grace period, then per
+    started day late (counted from the due time), never above the cap."""
+    late = as_utc(returned_at) - as_utc(due_at)
+    if late <= dt.timedelta(hours=rules.grace_hours):
+        return 0
+    days = -(-late // dt.timedelta(days=1))  # started days
+    return min(days * rules.late_fee_per_day_fen, rules.late_fee_cap_fen)
+
+
+def local_time(ctx: KioskContext, at: dt.datetime) -> str:
+    zone = ZoneInfo(ctx.settings.estate.timezone)
+    return as_utc(at).astimezone(zone).strftime("%Y-%m-%d %H:%M")
+
+
+def _audit(ctx: KioskContext, session: Session, actor: Actor, action: str, subject: str,
+           data: dict[str, Any] | None = None) -> None:  # fmt: skip
+    audit.record(session, actor=actor.label, action=action, subject=subject, data=data,
+                 at=ctx.clock.now(), kiosk_id=ctx.kiosk_id)  # fmt: skip
+
+
+def _umbrella(session: Session, tag: str) -> Umbrella:
+    row = session.scalar(select(Umbrella).where(Umbrella.tag == tag.strip().upper()))
+    if row is None:
+        raise Refused("umbrellas.unknown", "There is no umbrella {tag}.", tag=tag.strip())
+    return row
+
+
+def billing_installed(ctx: KioskContext) -> bool:
+    return ctx.plugins is not None and ctx.plugins.pm.get_plugin("billing") is not None
+
+
+# -- stock ------------------------------------------------------------------------------------
+
+
+def add_umbrella(
+    ctx: KioskContext, actor: Actor, *, tag: str, kind: str, price_fen: int, lobby: str = "",
+    condition: str = "intact",
+) -> int:  # fmt: skip
+    """Put a new umbrella in a lobby's stock (butler)."""
+    require_role(actor, "add an umbrella", *DESK_ROLES)
+    tag = tag.strip().upper()
+    if not tag or len(tag) > 32:
+        raise Refused("umbrellas.tag", "An umbrella tag is 1-32 letters and digits.")
+    if kind not in UMBRELLA_KINDS:
+        raise Refused("umbrellas.kind", "An umbrella is long or short, not {kind}.", kind=kind)
+    if isinstance(price_fen, bool) or not isinstance(price_fen, int) or price_fen <= 0:
+        raise Refused("umbrellas.price", "The original price must be a positive amount.")
+    with ctx.database().write() as session:
+        if session.scalar(select(Umbrella.id).where(Umbrella.tag == tag)) is not None:
+            raise Refused("umbrellas.duplicate", "Umbrella {tag} is already in stock.", tag=tag)
+        row = Umbrella(tag=tag, kind=kind, price_fen=price_fen, lobby=lobby or ctx.lobby,
+                       condition=condition, state="available", added_at=ctx.clock.now())  # fmt: skip
+        session.add(row)
+        session.flush()
+        _audit(ctx, session, actor, "umbrella.added", f"umbrella:{tag}",
+               {"kind": kind, "price_fen": price_fen, "lobby": row.lobby})  # fmt: skip
+        return row.id
+
+
+def retire(ctx: KioskContext, actor: Actor, tag: str) -> None:
+    """Take an umbrella that is not out of service for good (butler)."""
+    require_role(actor, "retire an umbrella", *DESK_ROLES)
+    with ctx.database().write() as session:
+        row = _umbrella(session, tag)
+        done = session.execute(
+            update(Umbrella).where(Umbrella.id == row.id, Umbrella.state.not_in(OUT))
+            .values(state="retired")
+        ).rowcount  # type: ignore[attr-defined]  # fmt: skip
+        if not done:
+            raise Refused("umbrellas.is_out", "Umbrella {tag} is lent; wait for its return.",
+                          tag=row.tag)  # fmt: skip
+        _audit(ctx, session, actor, "umbrella.retired", f"umbrella:{row.tag}")
+
+
+# -- lending ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LoanView:
+    loan_id: int
+    tag: str
+    kind: str
+    unit_code: str
+    lent_at: dt.datetime
+    due_at: dt.datetime
+    condition_out: str
+    price_fen: int
+
+
+def _borrower(session: Session, rules: CirculationRules, actor: Actor) -> Resident:
+    resident = session.get(Resident, actor.id) if actor.kind == "resident" else None
+    if resident is None or not resident.active or resident.role not in rules.lend_roles:
+        raise Refused(
+            "umbrellas.not_resident",
+            "Umbrellas are lent to owners and occupants only. Please see the desk.",
+        )
+    return resident
+
+
+def owed_fen(session: Session, ctx: KioskContext, unit_id: int) -> int:
+    """Umbrella fees the household has not paid yet (pending, at the desk, or on an open bill)."""
+    owed = session.scalar(
+        select(func.coalesce(func.sum(UmbrellaLoan.late_fee_fen + UmbrellaLoan.compensation_fen), 0))
+        .where(UmbrellaLoan.unit_id == unit_id, UmbrellaLoan.fee_status.in_(("pending", "desk")))
+    ) or 0  # fmt: skip
+    if billing_installed(ctx):
+        from plugins.billing.models import Bill, BillLine
+
+        billed_refs = [
+            f"umbrella_loan:{i}"
+            for i in session.scalars(
+                select(UmbrellaLoan.id).where(
+                    UmbrellaLoan.unit_id == unit_id, UmbrellaLoan.fee_status == "billed"
+                )
+            )
+        ]
+        if billed_refs:
+            owed += session.scalar(
+                select(func.coalesce(func.sum(BillLine.amount_fen), 0))
+                .join(Bill, Bill.id == BillLine.bill_id)
+                .where(BillLine.source_ref.in_(billed_refs), Bill.status != "paid")
+            ) or 0  # fmt: skip
+    return int(owed)
+
+
+def lend(ctx: KioskContext, actor: Actor, tag: str, condition_out: str = "intact") -> LoanView:
+    """Lend umbrella ``tag`` to the card-tapped (or unit + PIN) resident ``actor``.
+
+    Refused, with the reason, for someone who is not an owner or occupant, a household at its
+    limit, with an overdue umbrella or an unpaid fee, and an umbrella that is not available
+    (also when another kiosk lent it a moment ago).
+    """
+    rules = CirculationRules.of(ctx)
+    now = ctx.clock.now()
+    condition_out = (condition_out or "intact").strip()[:100]
+    with ctx.database().write() as session:
+        resident = _borrower(session, rules, actor)
+        # One household borrows at one kiosk at a time (PostgreSQL); SQLite writes are serial.
+        unit = session.scalars(
+            select(Unit).where(Unit.id == resident.unit_id).with_for_update()
+        ).one()
+        open_loans = list(
+            session.scalars(
+                select(UmbrellaLoan).where(
+                    UmbrellaLoan.unit_id == unit.id, UmbrellaLoan.returned_at.is_(None)
+                )
+            )
+        )
+        overdue = [ln for ln in open_loans if as_utc(ln.due_at) < now]
+        if overdue:
+            raise Refused(
+                "umbrellas.overdue",
+                "Your household has an overdue umbrella (due {due}). Please return it first.",
+                due=local_time(ctx, overdue[0].due_at),
+            )
+        owed = owed_fen(session, ctx, unit.id)
+        if owed:
+            raise Refused(
+                "umbrellas.owing",
+                "Your household owes {amount} for umbrellas. Please pay at the desk first.",
+                amount=format_fen(owed),
+            )
+        if len(open_loans) >= rules.max_per_household:
+            raise Refused(
+                "umbrellas.limit",
+                "Your household already has {count} umbrellas, the most it may borrow.",
+                count=len(open_loans),
+            )
+        umbrella = _umbrella(session, tag)
+        taken = session.execute(
+            update(Umbrella).where(Umbrella.id == umbrella.id, Umbrella.state == "available")
+            .values(state="lent", condition=condition_out)
+        ).rowcount  # type: ignore[attr-defined]  # fmt: skip
+        if not taken:
+            raise Refused(
+                "umbrellas.not_available",
+                "Umbrella {tag} is not available. Please take another one.",
+                tag=umbrella.tag,
+            )
+        loan = UmbrellaLoan(
+            umbrella_id=umbrella.id, unit_id=unit.id, resident_id=resident.id, lent_at=now,
+            due_at=now + dt.timedelta(hours=rules.loan_hours), lent_kiosk=ctx.kiosk_id,
+            condition_out=condition_out, condition_in="", fee_status="none",
+        )  # fmt: skip
+        session.add(loan)
+        session.flush()
+        _audit(ctx, session, actor, "umbrella.lent", f"umbrella:{umbrella.tag}",
+               {"loan": loan.id, "unit": unit.code, "condition": condition_out})  # fmt: skip
+        view = LoanView(loan.id, umbrella.tag, umbrella.kind, unit.code, now, loan.due_at,
+                        condition_out, umbrella.price_fen)  # fmt: skip
+        printing.submit(session, lending_slip(ctx, view), kind="umbrella_loan", at=now,
+                        kiosk_id=ctx.kiosk_id)  # fmt: skip
+        return view
+
+
+def lending_slip(ctx: KioskContext, view: LoanView) -> Any:
+    from devices.printer import Receipt
+    from kiosk.i18n import _
+
+    return (
+        Receipt()
+        .title(_("Umbrella loan"))
+        .row(_("Umbrella"), view.tag)
+        .row(_("Unit"), view.unit_code)
+        .row(_("Condition"), view.condition_out)
+        .row(_("Lent"), local_time(ctx, view.lent_at))
+        .row(_("Due"), local_time(ctx, view.due_at))
+        .text(_("Return it at any kiosk of the estate."))
+        .cut()
+    )
+
+
+def loans_of(ctx: KioskContext, actor: Actor) -> list[LoanView]:
+    """The resident's household's umbrellas still out (what the return screen lists)."""
+    with ctx.database().read() as session:
+        rows = session.execute(
+            select(UmbrellaLoan, Umbrella, Unit)
+            .join(Umbrella, Umbrella.id == UmbrellaLoan.umbrella_id)
+            .join(Unit, Unit.id == UmbrellaLoan.unit_id)
+            .where(UmbrellaLoan.unit_id == actor.unit_id, UmbrellaLoan.returned_at.is_(None))
+            .order_by(UmbrellaLoan.id)
+        ).all()
+        return [LoanView(ln.id, u.tag, u.kind, unit.code, as_utc(ln.lent_at), as_utc(ln.due_at),
+                         ln.condition_out, u.price_fen) for ln, u, unit in rows]  # fmt: skip
+
+
+# -- return -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReturnResult:
+    loan_id: int
+    tag: str
+    unit_code: str
+    condition: str
+    late_fee_fen: int
+    compensation_fen: int
+
+    @property
+    def owed_fen(self) -> int:
+        return self.late_fee_fen + self.compensation_fen
+
+
+def return_umbrella(
+    ctx: KioskContext, actor: Actor, tag: str, condition: str = "intact"
+) -> ReturnResult:
+    """Take umbrella ``tag`` back at this kiosk (any kiosk of the estate) in the declared
+    ``condition`` (intact / damaged / lost). A late fee and, for damage or loss, the original
+    price are owed; the butler confirms them (:func:`confirm_charge`).
+
+    An umbrella that is not lent is not changed: the desk is alerted and the return refused.
+    """
+    if condition not in RETURN_CONDITIONS:
+        raise Refused("umbrellas.condition", "Say whether the umbrella is intact, damaged or lost.")
+    rules = CirculationRules.of(ctx)
+    now = ctx.clock.now()
+    db = ctx.database()
+    with db.write() as session:
+        umbrella = _umbrella(session, tag)
+        loan = session.scalar(
+            select(UmbrellaLoan).where(
+                UmbrellaLoan.umbrella_id == umbrella.id, UmbrellaLoan.returned_at.is_(None)
+            )
+        )
+        if umbrella.state in OUT and loan is not None:
+            fee = late_fee(rules, loan.due_at, now)
+            compensation = umbrella.price_fen if condition in ("damaged", "lost") else 0
+            new_state = {"intact": "available", "damaged": "damaged", "lost": "lost"}[condition]
+            back = session.execute(
+                update(UmbrellaLoan).where(UmbrellaLoan.id == loan.id,
+                                           UmbrellaLoan.returned_at.is_(None))
+                .values(returned_at=now, returned_kiosk=ctx.kiosk_id, condition_in=condition,
+                        late_fee_fen=fee, compensation_fen=compensation,
+                        fee_status="pending" if fee + compensation else "none")
+            ).rowcount  # type: ignore[attr-defined]  # fmt: skip
+            if back:
+                session.execute(
+                    update(Umbrella).where(Umbrella.id == umbrella.id, Umbrella.state.in_(OUT))
+                    .values(state=new_state, condition=condition, lobby=ctx.lobby or umbrella.lobby)
+                )  # fmt: skip
+                unit = session.get(Unit, loan.unit_id)
+                unit_code = unit.code if unit else ""
+                _audit(ctx, session, actor, "umbrella.returned", f"umbrella:{umbrella.tag}",
+                       {"loan": loan.id, "condition": condition, "late_fee_fen": fee,
+                        "compensation_fen": compensation})  # fmt: skip
+                if fee + compensation:
+                    raise_alert(
+                        session, "umbrella_charge",
+                        f"umbrella {umbrella.tag} returned {condition} by {unit_code}: "
+                        f"{format_fen(fee + compensation)} to confirm (loan {loan.id})",
+                        at=now, lobby=ctx.lobby, kiosk_id=ctx.kiosk_id,
+                    )  # fmt: skip
+                return ReturnResult(loan.id, umbrella.tag, unit_code, condition, fee, compensation)
+        state, the_tag = umbrella.state, umbrella.tag
+    with db.write() as session:
+        raise_alert(
+            session, "umbrella_not_lent",
+            f"umbrella {the_tag} ({state}) was handed back at kiosk {ctx.kiosk_id} but is not lent",
+            at=now, lobby=ctx.lobby, kiosk_id=ctx.kiosk_id,
+        )  # fmt: skip
+    raise Refused(
+        "umbrellas.not_lent",
+        "Umbrella {tag} is not on loan. Please hand it to the desk.",
+        tag=the_tag,
+    )
+
+
+# -- fees ------------------------------------------------------------------------------------
+
+
+def confirm_charge(ctx: KioskContext, actor: Actor, loan_id: int, *, waive: bool = False) -> str:
+    """The butler confirms (or waives) what a returned loan owes. With the billing plugin the
+    amount becomes a bill line of the unit ("umbrella"); without it, a desk item to collect.
+    Returns the new fee status."""
+    require_role(actor, "confirm an umbrella charge", *DESK_ROLES)
+    now = ctx.clock.now()
+    with ctx.database().write() as session:
+        loan = session.get(UmbrellaLoan, loan_id)
+        if loan is None:
+            raise Refused("umbrellas.no_loan", "There is no umbrella loan {loan}.", loan=loan_id)
+        target = "waived" if waive else ("billed" if billing_installed(ctx) else "desk")
+        done = session.execute(
+            update(UmbrellaLoan).where(UmbrellaLoan.id == loan.id,
+                                       UmbrellaLoan.fee_status == "pending")
+            .values(fee_status=target, confirmed_by=actor.label, confirmed_at=now)
+        ).rowcount  # type: ignore[attr-defined]  # fmt: skip
+        if not done:
+            raise Refused("umbrellas.not_pending",
+                          "Nothing is waiting to be confirmed for loan {loan}.", loan=loan_id)  # fmt: skip
+        umbrella = session.get(Umbrella, loan.umbrella_id)
+        tag = umbrella.tag if umbrella else "?"
+        amount = loan.late_fee_fen + loan.compensation_fen
+        what = f"umbrella {tag}: " + ", ".join(
+            part for part in (
+                f"late fee {format_fen(loan.late_fee_fen)}" if loan.late_fee_fen else "",
+                f"{loan.condition_in} at original price {format_fen(loan.compensation_fen)}"
+                if loan.compensation_fen else "",
+            ) if part
+        )  # fmt: skip
+        if target == "billed":
+            from plugins.billing.service import add_charge_in
+
+            add_charge_in(session, ctx, actor, loan.unit_id, "umbrella", amount, what,
+                          source_ref=f"umbrella_loan:{loan.id}")  # fmt: skip
+        elif target == "desk":
+            unit = session.get(Unit, loan.unit_id)
+            raise_alert(session, "umbrella_collect",
+                        f"collect {format_fen(amount)} from {unit.code if unit else '?'} ({what})",
+                        at=now, lobby=ctx.lobby, kiosk_id=ctx.kiosk_id)  # fmt: skip
+        _audit(ctx, session, actor, f"umbrella.charge.{target}", f"umbrella_loan:{loan.id}",
+               {"amount_fen": amount})  # fmt: skip
+        return target
+
+
+def mark_paid_at_desk(ctx: KioskContext, actor: Actor, loan_id: int) -> None:
+    """The desk took the money for a desk item (no billing plugin)."""
+    require_role(actor, "take an umbrella payment", "butler", "cashier")
+    with ctx.database().write() as session:
+        done = session.execute(
+            update(UmbrellaLoan).where(UmbrellaLoan.id == loan_id, UmbrellaLoan.fee_status == "desk")
+            .values(fee_status="paid")
+        ).rowcount  # type: ignore[attr-defined]  # fmt: skip
+        if not done:
+            raise Refused("umbrellas.not_desk", "Loan {loan} has nothing to pay at the desk.",
+                          loan=loan_id)  # fmt: skip
+        _audit(ctx, session, actor, "umbrella.charge.paid", f"umbrella_loan:{loan_id}")
+
+
+# -- desk -------------------------------------------------------------------------------------
+
+
+def stock(ctx: KioskContext, lobby: str | None = None) -> dict[str, dict[str, int]]:
+    """``{lobby: {state: count}}`` with every state present (overdue computed from due times)."""
+    from plugins.umbrellas.models import UMBRELLA_STATES
+
+    now = ctx.clock.now()
+    with ctx.database().read() as session:
+        q = select(Umbrella.lobby, Umbrella.state, func.count()).group_by(
+            Umbrella.lobby, Umbrella.state
+        )
+        late = (
+            select(Umbrella.lobby, func.count())
+            .join(UmbrellaLoan, UmbrellaLoan.umbrella_id == Umbrella.id)
+            .where(UmbrellaLoan.returned_at.is_(None), UmbrellaLoan.due_at < now,
+                   Umbrella.state == "lent")
+            .group_by(Umbrella.lobby)
+        )  # fmt: skip
+        if lobby:
+            q, late = q.where(Umbrella.lobby == lobby), late.where(Umbrella.lobby == lobby)
+        out: dict[str, dict[str, int]] = {}
+        for where, state, count in session.execute(q):
+            out.setdefault(where, dict.fromkeys(UMBRELLA_STATES, 0))[state] += count
+        for where, count in session.execute(late):
+            out[where]["lent"] -= count
+            out[where]["overdue"] += count
+        return out
+
+
+@dataclass(frozen=True)
+class OverdueLoan:
+    loan_id: int
+    tag: str
+    unit_code: str
+    borrower: str  # masked
+    due_at: dt.datetime
+    days_late: int
+    reminded_at: dt.datetime | None
+
+
+def overdue_loans(ctx: KioskContext) -> list[OverdueLoan]:
+    """Loans past their due time, oldest first (the desk's overdue list)."""
+    now = ctx.clock.now()
+    with ctx.database().read() as session:
+        rows = session.execute(
+            select(UmbrellaLoan, Umbrella.tag, Unit.code, Resident.name)
+            .join(Umbrella, Umbrella.id == UmbrellaLoan.umbrella_id)
+            .join(Unit, Unit.id == UmbrellaLoan.unit_id)
+            .outerjoin(Resident, Resident.id == UmbrellaLoan.resident_id)
+            .where(UmbrellaLoan.returned_at.is_(None), UmbrellaLoan.due_at < now)
+            .order_by(UmbrellaLoan.due_at)
+        ).all()
+        return [
+            OverdueLoan(ln.id, tag, code, mask_name(name or ""), as_utc(ln.due_at),
+                        (now - as_utc(ln.due_at)).days,
+                        as_utc(ln.reminded_at) if ln.reminded_at else None)
+            for ln, tag, code, name in rows
+        ]  # fmt: skip
+
+
+def send_reminders(ctx: KioskContext, actor: Actor = SYSTEM) -> list[int]:
+    """Remind each household with an overdue umbrella, at most once a day; marks umbrellas
+    ``overdue``. Returns the reminded loan ids."""
+    if actor.kind != "system":
+        require_role(actor, "send umbrella reminders", *STOCK_ROLES)
+    now = ctx.clock.now()
+    day_ago = now - dt.timedelta(days=1)
+    sent: list[int] = []
+    with ctx.database().write() as session:
+        loans = list(session.scalars(
+            select(UmbrellaLoan).where(UmbrellaLoan.returned_at.is_(None), UmbrellaLoan.due_at < now)
+        ))  # fmt: skip
+        for loan in loans:
+            session.execute(
+                update(Umbrella).where(Umbrella.id == loan.umbrella_id, Umbrella.state == "lent")
+                .values(state="overdue")
+            )  # fmt: skip
+            claimed = session.execute(
+                update(UmbrellaLoan)
+                .where(UmbrellaLoan.id == loan.id,
+                       (UmbrellaLoan.reminded_at.is_(None)) | (UmbrellaLoan.reminded_at <= day_ago))
+                .values(reminded_at=now)
+                .execution_options(synchronize_session=False)
+            ).rowcount  # type: ignore[attr-defined]  # fmt: skip
+            if not claimed:
+                continue
+            umbrella = session.get(Umbrella, loan.umbrella_id)
+            queue_notification(
+                session, channel="sms", template="umbrella_overdue", at=now, unit_id=loan.unit_id,
+                payload={"tag": umbrella.tag if umbrella else "", "due": local_time(ctx, loan.due_at)},
+            )  # fmt: skip
+            _audit(ctx, session, actor, "umbrella.reminded", f"umbrella_loan:{loan.id}")
+            sent.append(loan.id)
+    return sent
+
+
+REGISTER_FIELDS = ["loan", "umbrella", "kind", "unit", "borrower", "lent_at", "condition_out",
+                   "due_at", "returned_at", "condition_in", "late_fee", "compensation",
+                   "fee_status", "confirmed_by"]  # fmt: skip
+
+
+def loan_register_csv(
+    ctx: KioskContext, actor: Actor, since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+) -> str:  # fmt: skip
+    """The loan register (物品借取登记表) as CSV, borrowers' names masked."""
+    require_role(actor, "export the umbrella loan register", *STOCK_ROLES)
+    with ctx.database().read() as session:
+        q = (
+            select(UmbrellaLoan, Umbrella, Unit.code, Resident.name)
+            .join(Umbrella, Umbrella.id == UmbrellaLoan.umbrella_id)
+            .join(Unit, Unit.id == UmbrellaLoan.unit_id)
+            .outerjoin(Resident, Resident.id == UmbrellaLoan.resident_id)
+            .order_by(UmbrellaLoan.id)
+        )
+        if since is not None:
+            q = q.where(UmbrellaLoan.lent_at >= since)
+        if until is not None:
+            q = q.where(UmbrellaLoan.lent_at < until)
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(REGISTER_FIELDS)
+        for ln, u, code, name in session.execute(q):
+            writer.writerow([
+                ln.id, u.tag, u.kind, code, mask_name(name or ""), local_time(ctx, ln.lent_at),
+                ln.condition_out, local_time(ctx, ln.due_at),
+                local_time(ctx, ln.returned_at) if ln.returned_at else "", ln.condition_in,
+                format_fen(ln.late_fee_fen) if ln.late_fee_fen else "",
+                format_fen(ln.compensation_fen) if ln.compensation_fen else "",
+                ln.fee_status, ln.confirmed_by,
+            ])  # fmt: skip
+        return out.getvalue()
+
+
+def pending_charges(ctx: KioskContext) -> list[dict[str, Any]]:
+    """Returned loans whose fees wait for the butler's confirmation."""
+    with ctx.database().read() as session:
+        rows = session.execute(
+            select(UmbrellaLoan, Umbrella.tag, Unit.code)
+            .join(Umbrella, Umbrella.id == UmbrellaLoan.umbrella_id)
+            .join(Unit, Unit.id == UmbrellaLoan.unit_id)
+            .where(UmbrellaLoan.fee_status == "pending").order_by(UmbrellaLoan.id)
+        ).all()  # fmt: skip
+        return [{"loan": ln.id, "tag": tag, "unit": code, "condition": ln.condition_in,
+                 "late_fee_fen": ln.late_fee_fen, "compensation_fen": ln.compensation_fen}
+                for ln, tag, code in rows]  # fmt: skip

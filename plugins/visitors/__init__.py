@@ -1,0 +1,107 @@
+"""Visitors (访客): walk-up registration with host approval, invites, passes, sign-out,
+来访人员登记表, block list, retention.
+
+Hook implementations only; the service, CLI and screens are imported inside the hooks.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from kiosk.hookspecs import hookimpl
+from kiosk.i18n import register_catalog
+
+HERE = Path(__file__).parent
+# Parsing one small .po file is cheap; registering on import makes every screen, CLI and test
+# that loads the plugin speak Chinese without waiting for kiosk_startup.
+register_catalog(HERE / "locale", "visitors")
+
+
+@hookimpl
+def kiosk_models() -> list[str]:
+    return ["plugins.visitors.models"]
+
+
+@hookimpl
+def kiosk_migrations() -> list[str]:
+    return [str(HERE / "migrations" / "versions")]
+
+
+@hookimpl
+def kiosk_register_commands(cli: Any) -> None:
+    from plugins.visitors.cli import register
+
+    register(cli)
+
+
+@hookimpl
+def kiosk_startup(ctx: Any) -> None:
+    from kiosk.i18n import register_catalog
+
+    register_catalog(HERE / "locale", "visitors")
+
+
+def _walkup(ctx: Any) -> Any:
+    from plugins.visitors.screens import WalkupScreen
+
+    return WalkupScreen(ctx)
+
+
+def _invite(ctx: Any) -> Any:
+    from plugins.visitors.screens import InviteScreen
+
+    return InviteScreen(ctx)
+
+
+def _create_invite(ctx: Any) -> Any:
+    from plugins.visitors.screens import CreateInviteScreen
+
+    return CreateInviteScreen(ctx)
+
+
+def _sign_out(ctx: Any) -> Any:
+    from plugins.visitors.screens import SignOutScreen
+
+    return SignOutScreen(ctx)
+
+
+def _desk_panel(ctx: Any) -> Any:
+    from plugins.visitors.screens import VisitorsDeskPanel
+
+    return VisitorsDeskPanel(ctx)
+
+
+@hookimpl
+def kiosk_tiles(ctx: Any) -> list[Any]:
+    from kiosk.hookspecs import Tile
+    from kiosk.i18n import N_
+
+    return [
+        Tile(id="visitors", title=N_("Visitor registration"), screen=_walkup, order=10,
+             audience="all", icon="访"),
+        Tile(id="visitors-invite", title=N_("I have an invite"), screen=_invite, order=11,
+             audience="all", icon="邀"),
+        Tile(id="visitors-signout", title=N_("Sign out"), screen=_sign_out, order=12,
+             audience="all", icon="出"),
+        Tile(id="visitors-create-invite", title=N_("Invite a visitor"), screen=_create_invite,
+             order=13, audience="resident", icon="请", needs_resident=True),
+    ]  # fmt: skip
+
+
+@hookimpl
+def kiosk_desk_panels(ctx: Any) -> list[Any]:
+    from kiosk.hookspecs import DeskPanel
+    from kiosk.i18n import N_
+
+    return [
+        DeskPanel(id="visitors", title=N_("Visitors"), widget=_desk_panel, order=10,
+                  roles=("butler", "security"))
+    ]  # fmt: skip
+
+
+@hookimpl
+def kiosk_scenarios() -> list[Any]:
+    from plugins.visitors.scenarios import scenarios
+
+    return scenarios()

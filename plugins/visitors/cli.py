@@ -1,0 +1,79 @@
+"""``kiosk report visitors`` (来访人员登记表), ``kiosk visitors close|purge``: thin typer
+commands over :mod:`plugins.visitors.service`."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+visitors_app = typer.Typer(help="Visitors: passes, sign-out, retention.", no_args_is_help=True)
+ConfigOpt = Annotated[
+    Path | None, typer.Option("--config", "-c", help="Config file (default: $KIOSK_CONFIG).")
+]
+
+
+def _ctx(config: Path | None) -> Any:
+    from kiosk.cli import open_ctx, settings_or_exit
+
+    return open_ctx(settings_or_exit(config))
+
+
+def report_visitors(
+    day: Annotated[
+        str | None, typer.Option("--day", help="YYYY-MM-DD (default: today, estate time).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+    as_csv: Annotated[bool, typer.Option("--csv", help="来访人员登记表 as CSV.")] = False,
+    config: ConfigOpt = None,
+) -> None:
+    """The day's visitor log (来访人员登记表), names and phones masked."""
+    if as_json and as_csv:
+        typer.echo("kiosk: --json and --csv are exclusive", err=True)
+        raise typer.Exit(2)
+    try:
+        when = dt.date.fromisoformat(day) if day else None
+    except ValueError:
+        typer.echo(f"kiosk: --day {day!r} is not a date (YYYY-MM-DD)", err=True)
+        raise typer.Exit(2) from None
+    from plugins.visitors.service import LOG_COLUMNS, daily_log, daily_log_csv
+
+    ctx = _ctx(config)
+    if as_csv:
+        typer.echo(daily_log_csv(ctx, when), nl=False)
+        return
+    rows = daily_log(ctx, when)
+    if as_json:
+        typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    typer.echo(" | ".join(LOG_COLUMNS))
+    for row in rows:
+        typer.echo(" | ".join(row.values()))
+
+
+@visitors_app.command("close")
+def close(config: ConfigOpt = None) -> None:
+    """Sign out visitors whose window has ended and time out unanswered requests."""
+    from plugins.visitors.service import close_ended_visits, expire_pending
+
+    ctx = _ctx(config)
+    typer.echo(
+        json.dumps({"signed_out": close_ended_visits(ctx), "timed_out": expire_pending(ctx)})
+    )
+
+
+@visitors_app.command("purge")
+def purge(config: ConfigOpt = None) -> None:
+    """Anonymise visitor PII older than retention.visitor_days (run daily)."""
+    from plugins.visitors.service import purge_pii
+
+    typer.echo(json.dumps(purge_pii(_ctx(config))))
+
+
+def register(cli: Any) -> None:
+    """Mount the visitors commands on the kiosk CLI."""
+    cli.app.add_typer(visitors_app, name="visitors")
+    cli.report.command("visitors")(report_visitors)

@@ -1,0 +1,88 @@
+"""Visitors (访客): visits (rows of 来访人员登记表), invites, the block list.
+
+A visit's ``status``: pending (host asked) -> approved | declined | timed_out; an approved visit
+has a pass (``pass_id``, signed in the QR) valid until ``valid_until``; ``signed_out_at`` ends
+it (at the kiosk, by the desk, or automatically at the end of the window); ``revoked_at`` voids
+the pass. PII (name, phone, ID number) is anonymised after the retention period.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from kiosk.db import Base
+
+VISIT_STATUSES = ("pending", "approved", "declined", "timed_out")
+VISIT_KINDS = ("walkup", "invite")
+INVITE_STATUSES = ("active", "used", "revoked")
+
+
+class Visit(Base):
+    __tablename__ = "visitor_visit"
+    __table_args__ = (
+        Index("ix_visitor_visit_status_signed_out", "status", "signed_out_at"),
+        Index("ix_visitor_visit_created_at", "created_at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(100))
+    phone: Mapped[str] = mapped_column(String(32), default="")
+    id_number: Mapped[str] = mapped_column(String(32), default="")
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), index=True)
+    purpose: Mapped[str] = mapped_column(String(100), default="")
+    party_size: Mapped[int] = mapped_column(Integer, default=1)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    held_for_desk: Mapped[bool] = mapped_column(Boolean, default=False)
+    invite_id: Mapped[int | None] = mapped_column(ForeignKey("visitor_invite.id"))
+    kiosk_id: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    decided_by: Mapped[str] = mapped_column(String(100), default="")
+    pass_id: Mapped[str | None] = mapped_column(String(32), unique=True)
+    valid_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    print_job_id: Mapped[int | None] = mapped_column(ForeignKey("print_job.id"))
+    signed_out_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    sign_out_by: Mapped[str] = mapped_column(String(16), default="")  # kiosk / desk / auto
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    id_checked: Mapped[bool] = mapped_column(Boolean, default=False)
+    id_checked_by: Mapped[str] = mapped_column(String(100), default="")
+    anonymised_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Invite(Base):
+    """A pre-registered visit: a code (and QR) valid in a time window, used once."""
+
+    __tablename__ = "visitor_invite"
+    __table_args__ = (Index("ix_visitor_invite_code_status", "code", "status"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(16))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), index=True)
+    visitor_name: Mapped[str] = mapped_column(String(100))
+    visitor_phone: Mapped[str] = mapped_column(String(32), default="")
+    purpose: Mapped[str] = mapped_column(String(100), default="")
+    party_size: Mapped[int] = mapped_column(Integer, default=1)
+    valid_from: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    valid_until: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    anonymised_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class BlockEntry(Base):
+    """Someone whose visits wait, silently, for the desk's approval."""
+
+    __tablename__ = "visitor_block"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), default="")
+    phone: Mapped[str] = mapped_column(String(32), default="", index=True)
+    id_number: Mapped[str] = mapped_column(String(32), default="")
+    reason: Mapped[str] = mapped_column(String(200), default="")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))

@@ -1,0 +1,349 @@
+"""Kiosk screens for visitors: walk-up registration -> waiting for the host -> pass; invite code
+-> pass at once; sign-out by scanning the pass. And the desk panel (answer, who is inside).
+
+Thin: each screen collects input, calls one service function, shows the result. A scanner is
+a keyboard wedge, so "scan the pass" is an Input that receives the QR text and an Enter.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING, Any
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import Screen
+from textual.widget import Widget
+from textual.widgets import Button, Input, Label, Static
+
+from kiosk.errors import Refused
+from kiosk.i18n import _
+from plugins.visitors import service
+
+if TYPE_CHECKING:
+    from kiosk.context import KioskContext
+
+POLL_SECONDS = 1.0
+
+
+class PassQR(Static):
+    """The pass QR as half-block rows, black on white (named colours come out grey)."""
+
+    DEFAULT_CSS = "PassQR { width: auto; height: auto; }"
+
+    def __init__(self, payload: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.payload = payload
+
+    def on_mount(self) -> None:
+        from devices.qr import HALFBLOCK_BG, HALFBLOCK_FG, QRCode
+
+        rows = QRCode(self.payload, ec="M").halfblock_rows()
+        self.update(Text("\n".join(rows), style=f"{HALFBLOCK_FG} on {HALFBLOCK_BG}"))
+
+
+class VisitorScreen(Screen[None]):
+    BINDINGS = [("escape", "back", "Back")]
+    DEFAULT_CSS = """
+    VisitorScreen { align: center top; }
+    VisitorScreen .title { text-style: bold; padding: 1 2 0 2; }
+    VisitorScreen .message { color: $warning; padding: 0 2; }
+    VisitorScreen Input { width: 40; }
+    VisitorScreen Button { margin: 0 1; }
+    VisitorScreen #invite-qr { height: auto; }
+    """
+
+    def __init__(self, ctx: KioskContext) -> None:
+        super().__init__()
+        self.ctx = ctx
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+    def say(self, text: str) -> None:
+        self.query_one("#message", Label).update(text)
+
+
+class WalkupScreen(VisitorScreen):
+    """Register a visit: name, mobile, unit, purpose, party size."""
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll():
+            yield Label(_("Visitor registration"), classes="title")
+            yield Input(placeholder=_("Your name"), id="name")
+            yield Input(placeholder=_("Mobile number"), id="phone")
+            yield Input(placeholder=_("Unit to visit, e.g. 3-1205"), id="unit")
+            yield Input(placeholder=_("Purpose of the visit"), id="purpose")
+            yield Input(value="1", placeholder=_("Number of people"), id="party")
+            yield Horizontal(Button(_("Ask the host"), id="submit", variant="primary"))
+            yield Label("", id="message", classes="message")
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "submit":
+            self.submit()
+
+    def submit(self) -> None:
+        value = {i.id: i.value for i in self.query(Input)}
+        try:
+            party = int(value["party"] or "1")
+        except ValueError:
+            party = 0
+        try:
+            visit = service.register_walkup(
+                self.ctx,
+                name=value["name"],
+                phone=value["phone"],
+                unit_code=value["unit"],
+                purpose=value["purpose"],
+                party_size=party,
+            )
+        except Refused as exc:
+            self.say(exc.render(_))
+            return
+        self.app.switch_screen(WaitingScreen(self.ctx, visit))
+
+
+class WaitingScreen(VisitorScreen):
+    """Waiting for the host's answer (polled); the pass appears once approved."""
+
+    def __init__(self, ctx: KioskContext, visit: service.VisitView) -> None:
+        super().__init__(ctx)
+        self.visit = visit
+
+    def compose(self) -> ComposeResult:
+        yield Label(_("Visitor registration"), classes="title")
+        yield Label(
+            _("We are asking {unit}. Please wait a moment.").format(unit=self.visit.unit),
+            id="status",
+        )
+        yield Label("", id="message", classes="message")
+
+    def on_mount(self) -> None:
+        self.set_interval(POLL_SECONDS, self.check)
+
+    def check(self) -> None:
+        visit = service.visit_status(self.ctx, self.visit.id)
+        if visit.status == "approved":
+            self.app.switch_screen(PassScreen(self.ctx, visit))
+        elif visit.status in ("declined", "timed_out"):
+            self.query_one("#status", Label).update(
+                _("The host could not confirm your visit. Please see the desk.")
+            )
+
+
+class PassScreen(VisitorScreen):
+    """The pass: printed, and shown on screen (so a printer fault never strands a visitor)."""
+
+    def __init__(self, ctx: KioskContext, visit: service.VisitView) -> None:
+        super().__init__(ctx)
+        self.visit = visit
+
+    def compose(self) -> ComposeResult:
+        v = self.visit
+        until = service.local_time(self.ctx, v.valid_until) if v.valid_until else ""
+        with VerticalScroll():
+            yield Label(_("Welcome! Your visitor pass"), classes="title")
+            yield Label(f"{v.name}  ·  {v.unit}  ·  {_('valid until')} {until}", id="pass")
+            yield PassQR(v.qr, id="qr")
+            yield Label(_("Scan it at the kiosk when you leave."))
+            yield Label("", id="printed")
+            yield Horizontal(Button(_("Done"), id="done", variant="primary"))
+            yield Label("", id="message", classes="message")
+
+    def on_mount(self) -> None:
+        queue = self.ctx.printing
+        if queue is not None and self.visit.print_job_id is not None:
+            state = queue.print_now(self.visit.print_job_id).state
+            if state == "printed":
+                self.query_one("#printed", Label).update(_("Please take your pass slip."))
+                return
+        self.query_one("#printed", Label).update(
+            _("The printer cannot print now: show this screen at the gate or photograph the QR.")
+        )
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.app.pop_screen()
+
+
+class InviteScreen(VisitorScreen):
+    """Type the invite code or scan its QR: the pass at once."""
+
+    def compose(self) -> ComposeResult:
+        yield Label(_("I have an invite"), classes="title")
+        yield Input(placeholder=_("Invite code, or scan the QR"), id="code")
+        yield Horizontal(Button(_("Get my pass"), id="redeem", variant="primary"))
+        yield Label("", id="message", classes="message")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.redeem()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "redeem":
+            self.redeem()
+
+    def redeem(self) -> None:
+        try:
+            visit = service.redeem_invite(self.ctx, self.query_one("#code", Input).value)
+        except Refused as exc:
+            self.query_one("#code", Input).value = ""
+            self.say(exc.render(_))
+            return
+        if visit.status == "approved":
+            self.app.switch_screen(PassScreen(self.ctx, visit))
+        else:
+            self.app.switch_screen(WaitingScreen(self.ctx, visit))
+
+
+class CreateInviteScreen(VisitorScreen):
+    """A resident (identified by card or unit + PIN) invites a guest: code and QR to send."""
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll():
+            yield Label(_("Invite a visitor"), classes="title")
+            yield Input(placeholder=_("Guest's name"), id="guest")
+            yield Input(placeholder=_("Guest's mobile (optional, the code is sent there)"),
+                        id="guest-phone")  # fmt: skip
+            yield Input(value="3", placeholder=_("Valid for how many hours"), id="hours")
+            yield Horizontal(Button(_("Create invite"), id="create", variant="primary"))
+            yield Label("", id="message", classes="message")
+            yield Label("", id="code")
+            yield Vertical(id="invite-qr")
+
+    async def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "create":
+            await self.create()
+
+    async def create(self) -> None:
+        actor = getattr(self.app, "actor", None)
+        if actor is None:
+            self.say(_("Please tap your card or enter your unit and PIN first."))
+            return
+        value = {i.id: i.value for i in self.query(Input)}
+        try:
+            hours = max(1, int(value["hours"] or "3"))
+        except ValueError:
+            hours = 0
+        now = self.ctx.clock.now()
+
+        try:
+            invite = service.create_invite(
+                self.ctx,
+                actor,
+                visitor_name=value["guest"],
+                visitor_phone=value["guest-phone"],
+                valid_from=now,
+                valid_until=now + dt.timedelta(hours=hours),
+            )
+        except Refused as exc:
+            self.say(exc.render(_))
+            return
+        self.say("")
+        self.query_one("#code", Label).update(
+            _("Invite code {code}: give it to your guest, or let them photograph the QR.").format(
+                code=invite.code
+            )
+        )
+        box = self.query_one("#invite-qr", Vertical)
+        await box.remove_children()
+        await box.mount(PassQR(invite.qr))
+
+
+class SignOutScreen(VisitorScreen):
+    """Scan the pass on the way out."""
+
+    def compose(self) -> ComposeResult:
+        yield Label(_("Sign out"), classes="title")
+        yield Input(placeholder=_("Scan your pass"), id="pass")
+        yield Label("", id="message", classes="message")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.input.value = ""
+        try:
+            service.sign_out(self.ctx, event.value)
+        except Refused as exc:
+            self.say(exc.render(_))
+            return
+        self.say(_("Goodbye, thank you for visiting."))
+
+
+class VisitorsDeskPanel(Static):
+    """Desk: visits waiting for an answer (approve / decline), and who is inside now."""
+
+    DEFAULT_CSS = """
+    VisitorsDeskPanel { height: auto; }
+    VisitorsDeskPanel VerticalScroll { height: auto; max-height: 12; }
+    VisitorsDeskPanel Horizontal { height: auto; }
+    VisitorsDeskPanel Horizontal Label { padding: 1 1 0 0; }
+    """
+
+    def __init__(self, ctx: KioskContext, actor: Any = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.ctx = ctx
+        self._actor = actor
+
+    @property
+    def actor(self) -> Any:
+        """The staff member logged in at the desk (given, or the desk app's)."""
+        return self._actor or getattr(self.app, "actor", None) or getattr(self.app, "staff", None)
+
+    def compose(self) -> ComposeResult:
+        yield Label(_("Visitors waiting for an answer"), classes="title")
+        yield VerticalScroll(id="pending")
+        yield Label(_("Inside now"), classes="title")
+        yield Static("", id="inside")
+        yield VerticalScroll(id="inside-actions")
+        yield Label("", id="message", classes="message")
+
+    async def on_mount(self) -> None:
+        await self.reload()
+
+    async def reload(self) -> None:
+        service.expire_pending(self.ctx)
+        box = self.query_one("#pending", VerticalScroll)
+        # Awaited: the new rows reuse the ids of the ones being removed.
+        await box.remove_children()
+        for p in service.pending_visits(self.ctx):
+            mark = " [!]" if p["blocked"] else ""
+            box.mount(
+                Horizontal(
+                    Label(f"{p['since'][-5:]} {p['unit']} {p['visitor']} x{p['party_size']}{mark}"),
+                    Button(_("Approve"), id=f"approve-{p['id']}", variant="success"),
+                    Button(_("Decline"), id=f"decline-{p['id']}", variant="error"),
+                )
+            )
+        inside = service.inside_now(self.ctx)
+        self.query_one("#inside", Static).update(
+            "\n".join(
+                f"{i['unit']} {i['visitor']} x{i['party_size']} → {i['until'][-5:]}"
+                + (" ✓ID" if i["id_checked"] else "")
+                for i in inside
+            )
+            or "-"
+        )
+        actions = self.query_one("#inside-actions", VerticalScroll)
+        await actions.remove_children()
+        for i in inside:
+            buttons: list[Widget] = [Label(f"{i['unit']} {i['visitor']}")]
+            if not i["id_checked"]:
+                buttons.append(Button(_("ID checked"), id=f"idcheck-{i['id']}"))
+            buttons.append(Button(_("Sign out"), id=f"signout-{i['id']}"))
+            actions.mount(Horizontal(*buttons))
+
+    async def on_button_pressed(self, event: Button.Pressed) -> None:
+        action, _sep, visit_id = (event.button.id or "").partition("-")
+        if action not in ("approve", "decline", "idcheck", "signout"):
+            return
+        if self.actor is None:
+            self.query_one("#message", Label).update(_("Log in at the desk first."))
+            return
+        try:
+            if action == "idcheck":
+                service.mark_id_checked(self.ctx, self.actor, int(visit_id))
+            elif action == "signout":
+                service.sign_out_by_desk(self.ctx, self.actor, int(visit_id))
+            else:
+                service.decide(self.ctx, self.actor, int(visit_id), approve=action == "approve")
+        except Refused as exc:
+            self.query_one("#message", Label).update(exc.render(_))
+        await self.reload()

@@ -1,0 +1,982 @@
+"""Visitors (访客), headless.
+
+Procedure (000 "访客"): verify with the host before the visitor goes in, and record the visit
+in 来访人员登记表. The kiosk:
+
+- walk-up (:func:`register_walkup`): name, phone, unit, purpose, party size -> the host is asked
+  (notification outbox + the desk's pending list) and approves or declines (:func:`decide`)
+  within ``host_timeout_minutes``; only an approved visit gets a pass (slip with masked name,
+  unit, valid-until and a QR holding the HMAC-signed pass id);
+- invites (:func:`create_invite`, :func:`redeem_invite`): a code/QR valid in a time window gives
+  the pass at once; expired, not-yet-valid, used or revoked codes are refused with the reason;
+- sign-out by scanning the pass (:func:`sign_out`), by the desk, or automatically at the end of
+  the window (:func:`close_ended_visits`); :func:`inside_now`; :func:`daily_log_csv`;
+- the block list: a listed visitor's visit waits, silently, for the desk's approval;
+- retention: :func:`purge_pii` anonymises visits older than ``retention.visitor_days``.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import re
+import secrets
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
+
+from kiosk import audit, printing
+from kiosk.clock import as_utc
+from kiosk.db.models import Unit
+from kiosk.errors import Refused
+from kiosk.identity import SYSTEM, Actor, normalise_unit_code, require_role
+from kiosk.notify import queue_notification
+from kiosk.pii import mask_name, mask_phone
+from plugins.visitors import passes
+from plugins.visitors.models import BlockEntry, Invite, Visit
+
+if TYPE_CHECKING:
+    from devices.printer import Receipt
+    from kiosk.context import KioskContext
+
+DESK_ROLES = ("butler", "security")
+_MOBILE = re.compile(r"1[3-9]\d{9}")
+ANONYMOUS = "已匿名"
+
+
+@dataclass(frozen=True)
+class VisitorRules:
+    """``[plugins.visitors]`` settings with defaults."""
+
+    host_timeout_minutes: int = 5
+    pass_hours: int = 4
+    max_party: int = 10
+    max_invite_days: int = 7
+
+    @classmethod
+    def of(cls, ctx: KioskContext) -> VisitorRules:
+        raw = ctx.settings.plugin("visitors")
+        return cls(
+            host_timeout_minutes=int(raw.get("host_timeout_minutes", 5)),
+            pass_hours=int(raw.get("pass_hours", 4)),
+            max_party=int(raw.get("max_party", 10)),
+            max_invite_days=int(raw.get("max_invite_days", 7)),
+        )
+
+
+@dataclass(frozen=True)
+class VisitView:
+    """What a screen may show about a visit (PII masked)."""
+
+    id: int
+    status: str
+    kind: str
+    name: str  # masked
+    unit: str
+    party_size: int
+    purpose: str
+    valid_until: dt.datetime | None
+    qr: str
+    signed_out: bool
+    held_for_desk: bool
+    print_job_id: int | None
+
+
+def local_time(ctx: KioskContext, at: dt.datetime) -> str:
+    return as_utc(at).astimezone(ZoneInfo(ctx.settings.estate.timezone)).strftime("%Y-%m-%d %H:%M")
+
+
+def _unit(session: Session, unit_code: str) -> Unit:
+    unit = session.scalar(select(Unit).where(Unit.code == normalise_unit_code(unit_code)))
+    if unit is None:
+        raise Refused("unknown_unit", "There is no unit {unit}.", unit=unit_code.strip())
+    return unit
+
+
+def _view(ctx: KioskContext, session: Session, v: Visit) -> VisitView:
+    unit = session.get(Unit, v.unit_id)
+    qr = passes.sign(passes.pass_key(ctx), "pass", v.pass_id) if v.pass_id else ""
+    # A held visit looks like any pending one to the visitor (the block list is silent).
+    return VisitView(
+        v.id,
+        v.status,
+        v.kind,
+        mask_name(v.name),
+        unit.code if unit else "",
+        v.party_size,
+        v.purpose,
+        as_utc(v.valid_until) if v.valid_until else None,
+        qr,
+        v.signed_out_at is not None,
+        v.held_for_desk,
+        v.print_job_id,
+    )
+
+
+def _blocked(session: Session, name: str, phone: str, id_number: str) -> BlockEntry | None:
+    conditions = []
+    if phone:
+        conditions.append(BlockEntry.phone == phone)
+    if id_number:
+        conditions.append(BlockEntry.id_number == id_number.upper())
+    for entry in session.scalars(select(BlockEntry).where(BlockEntry.active.is_(True))):
+        if entry.name and not entry.phone and not entry.id_number and entry.name == name:
+            return entry
+    if not conditions:
+        return None
+    return session.scalars(
+        select(BlockEntry).where(BlockEntry.active.is_(True), or_(*conditions)).limit(1)
+    ).first()
+
+
+def pass_slip(ctx: KioskContext, v: Visit, unit_code: str) -> Receipt:
+    """The visitor pass: masked name, unit, valid-until, QR with the signed pass id."""
+    from devices.printer import Receipt
+
+    assert v.pass_id and v.valid_until
+    return (
+        Receipt()
+        .title("访客通行证 Visitor pass")
+        .row("访客 Visitor", mask_name(v.name))
+        .row("人数 Party", str(v.party_size))
+        .row("到访 Unit", unit_code)
+        .row("有效至 Valid until", local_time(ctx, v.valid_until))
+        .qr(passes.sign(passes.pass_key(ctx), "pass", v.pass_id))
+        .text("离开时请在自助机扫码登出 Scan at the kiosk when you leave")
+        .cut()
+    )
+
+
+def _issue_pass(
+    ctx: KioskContext, session: Session, v: Visit, valid_until: dt.datetime, now: dt.datetime
+) -> None:
+    v.pass_id = secrets.token_hex(8)
+    v.valid_until = valid_until
+    unit = session.get(Unit, v.unit_id)
+    assert unit is not None
+    job = printing.submit(
+        session,
+        pass_slip(ctx, v, unit.code),
+        kind="visitor-pass",
+        at=now,
+        kiosk_id=v.kiosk_id or ctx.kiosk_id,
+    )
+    v.print_job_id = job.id
+
+
+# -- walk-up ----------------------------------------------------------------------------------
+
+
+def _check_visitor(name: str, phone: str, party_size: int, rules: VisitorRules) -> tuple[str, str]:
+    clean_name = " ".join(name.split())
+    if not clean_name or len(clean_name) > 50:
+        raise Refused("visitor_name", "Enter the visitor's name.")
+    clean_phone = re.sub(r"[\s-]", "", phone)
+    if not _MOBILE.fullmatch(clean_phone):
+        raise Refused("visitor_phone", "Enter an 11-digit mobile number.")
+    if not 1 <= party_size <= rules.max_party:
+        raise Refused(
+            "party_size",
+            "Party size must be 1 to {max}; larger groups see the desk.",
+            max=rules.max_party,
+        )
+    return clean_name, clean_phone
+
+
+def register_walkup(
+    ctx: KioskContext,
+    *,
+    name: str,
+    phone: str,
+    unit_code: str,
+    purpose: str,
+    party_size: int = 1,
+    id_number: str = "",
+) -> VisitView:
+    """A visitor registers at the kiosk; the host is asked (or, for a blocked visitor, only the
+    desk, silently). The visitor waits for :func:`visit_status` to turn ``approved``."""
+    rules = VisitorRules.of(ctx)
+    clean_name, clean_phone = _check_visitor(name, phone, party_size, rules)
+    if not purpose.strip():
+        raise Refused("visitor_purpose", "Say what the visit is for.")
+    now = ctx.clock.now()
+    with ctx.database().write() as session:
+        unit = _unit(session, unit_code)
+        blocked = _blocked(session, clean_name, clean_phone, id_number.strip())
+        v = Visit(
+            kind="walkup",
+            name=clean_name,
+            phone=clean_phone,
+            id_number=id_number.strip().upper(),
+            unit_id=unit.id,
+            purpose=purpose.strip()[:100],
+            party_size=party_size,
+            status="pending",
+            held_for_desk=blocked is not None,
+            kiosk_id=ctx.kiosk_id,
+            created_at=now,
+        )
+        session.add(v)
+        session.flush()
+        if blocked is None:
+            queue_notification(
+                session,
+                channel="wechat",
+                template="visitor.ask_host",
+                at=now,
+                unit_id=unit.id,
+                payload={
+                    "visit": v.id,
+                    "visitor": mask_name(clean_name),
+                    "party_size": party_size,
+                    "purpose": v.purpose,
+                    "answer_within_minutes": rules.host_timeout_minutes,
+                },
+            )
+        queue_notification(
+            session,
+            channel="desk",
+            template="visitor.held" if blocked is not None else "visitor.waiting",
+            at=now,
+            unit_id=unit.id,
+            payload={
+                "visit": v.id,
+                "message": (
+                    f"visitor {mask_name(clean_name)} for {unit.code} is on the block list: "
+                    "approve or decline at the desk"
+                    if blocked is not None
+                    else f"visitor {mask_name(clean_name)} for {unit.code} waits for the host"
+                ),
+            },
+        )
+        audit.record(
+            session,
+            actor="kiosk",
+            action="visitor.registered",
+            subject=f"visitor_visit:{v.id}",
+            data={
+                "unit": unit.code,
+                "name": mask_name(clean_name),
+                "phone": clean_phone,
+                "party_size": party_size,
+                "held": blocked is not None,
+            },
+            at=now,
+            kiosk_id=ctx.kiosk_id,
+        )
+        return _view(ctx, session, v)
+
+
+def _time_out(ctx: KioskContext, session: Session, v: Visit, now: dt.datetime) -> bool:
+    """Mark a pending visit timed out when the host did not answer in time."""
+    rules = VisitorRules.of(ctx)
+    if v.status != "pending" or v.held_for_desk:
+        return False
+    if now < as_utc(v.created_at) + dt.timedelta(minutes=rules.host_timeout_minutes):
+        return False
+    changed = session.execute(
+        update(Visit)
+        .where(Visit.id == v.id, Visit.status == "pending")
+        .values(status="timed_out", decided_at=now, decided_by="timeout")
+    )
+    if changed.rowcount == 1:  # type: ignore[attr-defined]
+        audit.record(
+            session,
+            actor="system",
+            action="visitor.timed_out",
+            subject=f"visitor_visit:{v.id}",
+            at=now,
+            kiosk_id=ctx.kiosk_id,
+        )
+        session.refresh(v)
+        return True
+    return False
+
+
+def visit_status(ctx: KioskContext, visit_id: int) -> VisitView:
+    """The visit as the waiting visitor's screen sees it (a host who never answers times out)."""
+    now = ctx.clock.now()
+    with ctx.database().write() as session:
+        v = session.get(Visit, visit_id)
+        if v is None:
+            raise Refused("unknown_visit", "This visit is not known. Please see the desk.")
+        _time_out(ctx, session, v, now)
+        return _view(ctx, session, v)
+
+
+def expire_pending(ctx: KioskContext) -> int:
+    """Time out every visit whose host did not answer (the desk panel runs this)."""
+    now = ctx.clock.now()
+    rules = VisitorRules.of(ctx)
+    cutoff = now - dt.timedelta(minutes=rules.host_timeout_minutes)
+    count = 0
+    with ctx.database().write() as session:
+        for v in session.scalars(
+            select(Visit).where(
+                Visit.status == "pending",
+                Visit.held_for_desk.is_(False),
+                Visit.created_at <= cutoff,
+            )
+        ).all():
+            count += _time_out(ctx, session, v, now)
+    return count
+
+
+def decide(
+    ctx: KioskContext, actor: Actor, visit_id: int, approve: bool, note: str = ""
+) -> VisitView:
+    """The host (a resident of the unit) or the desk approves or declines a waiting visit.
+    Approval issues the pass and queues its slip at the visitor's kiosk."""
+    rules = VisitorRules.of(ctx)
+    now = ctx.clock.now()
+    with ctx.database().write() as session:
+        v = session.get(Visit, visit_id)
+        if v is None:
+            raise Refused("unknown_visit", "This visit is not known. Please see the desk.")
+        is_host = actor.kind == "resident" and actor.unit_id == v.unit_id and not v.held_for_desk
+        if not is_host:
+            require_role(actor, "visitor.decide", *DESK_ROLES)
+        if _time_out(ctx, session, v, now) or v.status == "timed_out":
+            raise Refused(
+                "visit_timed_out",
+                "The visitor waited too long and was told to see the desk.",
+            )
+        changed = session.execute(
+            update(Visit)
+            .where(Visit.id == v.id, Visit.status == "pending")
+            .values(
+                status="approved" if approve else "declined",
+                decided_at=now,
+                decided_by=actor.label,
+            )
+        )
+        if changed.rowcount != 1:  # type: ignore[attr-defined]
+            raise Refused(
+                "visit_decided", "This visit was already answered ({status}).", status=v.status
+            )
+        session.refresh(v)
+        if approve:
+            _issue_pass(ctx, session, v, now + dt.timedelta(hours=rules.pass_hours), now)
+        audit.record(
+            session,
+            actor=actor.label,
+            action="visitor.approved" if approve else "visitor.declined",
+            subject=f"visitor_visit:{v.id}",
+            data={"note": note[:200], "held": v.held_for_desk},
+            at=now,
+            kiosk_id=ctx.kiosk_id,
+        )
+        return _view(ctx, session, v)
+
+
+def pending_visits(ctx: KioskContext) -> list[dict[str, Any]]:
+    """Visits waiting for an answer (the desk panel), held ones marked for the desk."""
+    with ctx.database().read() as session:
+        rows = session.execute(
+            select(Visit, Unit.code)
+            .join(Unit, Unit.id == Visit.unit_id)
+            .where(Visit.status == "pending")
+            .order_by(Visit.created_at)
+        ).all()
+    return [
+        {
+            "id": v.id,
+            "unit": code,
+            "visitor": mask_name(v.name),
+            "phone": mask_phone(v.phone),
+            "party_size": v.party_size,
+            "purpose": v.purpose,
+            "since": local_time(ctx, v.created_at),
+            "blocked": v.held_for_desk,
+        }
+        for v, code in rows
+    ]
+
+
+# -- invites ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InviteCreated:
+    id: int
+    code: str
+    qr: str
+
+
+def create_invite(
+    ctx: KioskContext,
+    actor: Actor,
+    *,
+    unit_code: str = "",
+    visitor_name: str,
+    valid_from: dt.datetime,
+    valid_until: dt.datetime,
+    visitor_phone: str = "",
+    party_size: int = 1,
+    purpose: str = "",
+) -> InviteCreated:
+    """A resident (for their unit; ``unit_code`` may be left out) or the desk invites someone
+    for a time window."""
+    rules = VisitorRules.of(ctx)
+    start, end = as_utc(valid_from), as_utc(valid_until)
+    now = ctx.clock.now()
+    if end <= start or end <= now or end - start > dt.timedelta(days=rules.max_invite_days):
+        raise Refused(
+            "invite_window",
+            "The invite must end after it starts, in the future, within {days} days.",
+            days=rules.max_invite_days,
+        )
+    name = " ".join(visitor_name.split())
+    if not name:
+        raise Refused("visitor_name", "Enter the visitor's name.")
+    phone = re.sub(r"[\s-]", "", visitor_phone)
+    if phone and not _MOBILE.fullmatch(phone):
+        raise Refused("visitor_phone", "Enter an 11-digit mobile number.")
+    if not 1 <= party_size <= rules.max_party:
+        raise Refused(
+            "party_size",
+            "Party size must be 1 to {max}; larger groups see the desk.",
+            max=rules.max_party,
+        )
+    key = passes.pass_key(ctx)
+    with ctx.database().write() as session:
+        if not unit_code and actor.kind == "resident" and actor.unit_id is not None:
+            own = session.get(Unit, actor.unit_id)
+            assert own is not None
+            unit_code = own.code
+        unit = _unit(session, unit_code)
+        if not (actor.kind == "resident" and actor.unit_id == unit.id):
+            require_role(actor, "visitor.invite", *DESK_ROLES)
+        active = set(session.scalars(select(Invite.code).where(Invite.status == "active")))
+        code = f"{secrets.randbelow(10**6):06d}"
+        while code in active:
+            code = f"{secrets.randbelow(10**6):06d}"
+        invite = Invite(
+            code=code,
+            unit_id=unit.id,
+            visitor_name=name,
+            visitor_phone=phone,
+            purpose=purpose.strip()[:100],
+            party_size=party_size,
+            valid_from=start,
+            valid_until=end,
+            status="active",
+            created_by=actor.label,
+            created_at=now,
+        )
+        session.add(invite)
+        session.flush()
+        qr = passes.sign(key, "invite", code)
+        if phone:
+            queue_notification(
+                session,
+                channel="sms",
+                template="visitor.invited",
+                at=now,
+                unit_id=unit.id,
+                recipient=phone,
+                payload={
+                    "code": code,
+                    "qr": qr,
+                    "unit": unit.code,
+                    "from": local_time(ctx, start),
+                    "until": local_time(ctx, end),
+                },
+            )
+        audit.record(
+            session,
+            actor=actor.label,
+            action="visitor.invited",
+            subject=f"visitor_invite:{invite.id}",
+            data={
+                "unit": unit.code,
+                "name": mask_name(name),
+                "phone": phone,
+                "from": start.isoformat(),
+                "until": end.isoformat(),
+            },
+            at=now,
+            kiosk_id=ctx.kiosk_id,
+        )
+        return InviteCreated(invite.id, code, qr)
+
+
+def redeem_invite(ctx: KioskContext, entered: str) -> VisitView:
+    """The visitor types the code or shows the QR: the pass at once, or the reason why not."""
+    text = entered.strip()
+    if text.upper().startswith(passes.PREFIX["invite"] + "."):
+        code = passes.verify(passes.pass_key(ctx), "invite", text)
+        if code is None:
+            raise Refused("invite_forged", "This QR code is not one of ours. Please see the desk.")
+    else:
+        code = re.sub(r"\s", "", text)
+    now = ctx.clock.now()
+    with ctx.database().write() as session:
+        invite = session.scalars(
+            select(Invite).where(Invite.code == code).order_by(Invite.id.desc()).limit(1)
+        ).first()
+        if invite is None:
+            raise Refused("invite_unknown", "No invite has this code. Check it or see the desk.")
+        if invite.status == "revoked":
+            raise Refused("invite_revoked", "This invite was cancelled by the host.")
+        if invite.status == "used":
+            raise Refused(
+                "invite_used",
+                "This invite was already used ({time}).",
+                time=local_time(ctx, invite.used_at or invite.created_at),
+            )
+        if now < as_utc(invite.valid_from):
+            raise Refused(
+                "invite_early",
+                "This invite is valid from {time}.",
+                time=local_time(ctx, invite.valid_from),
+            )
+        if now >= as_utc(invite.valid_until):
+            raise Refused(
+                "invite_expired",
+                "This invite expired at {time}.",
+                time=local_time(ctx, invite.valid_until),
+            )
+        used = session.execute(
+            update(Invite)
+            .where(Invite.id == invite.id, Invite.status == "active")
+            .values(status="used", used_at=now)
+        )
+        if used.rowcount != 1:  # type: ignore[attr-defined]
+            raise Refused(
+                "invite_used", "This invite was already used ({time}).", time=local_time(ctx, now)
+            )
+        blocked = _blocked(session, invite.visitor_name, invite.visitor_phone, "")
+        v = Visit(
+            kind="invite",
+            name=invite.visitor_name,
+            phone=invite.visitor_phone,
+            unit_id=invite.unit_id,
+            purpose=invite.purpose,
+            party_size=invite.party_size,
+            status="pending" if blocked else "approved",
+            held_for_desk=blocked is not None,
+            invite_id=invite.id,
+            kiosk_id=ctx.kiosk_id,
+            created_at=now,
+            decided_at=None if blocked else now,
+            decided_by="" if blocked else "invite",
+        )
+        session.add(v)
+        session.flush()
+        if blocked is None:
+            _issue_pass(ctx, session, v, as_utc(invite.valid_until), now)
+        else:
+            queue_notification(
+                session,
+                channel="desk",
+                template="visitor.held",
+                at=now,
+                unit_id=invite.unit_id,
+                payload={
+                    "visit": v.id,
+                    "message": f"invited visitor {mask_name(v.name)} is on "
+                    "the block list: approve or decline at the desk",
+                },
+            )
+        audit.record(
+            session,
+            actor="kiosk",
+            action="visitor.invite_redeemed",
+            subject=f"visitor_visit:{v.id}",
+            data={"invite": invite.id, "held": blocked is not None},
+            at=now,
+            kiosk_id=ctx.kiosk_id,
+        )
+        return _view(ctx, session, v)
+
+
+def revoke_invite(ctx: KioskContext, actor: Actor, invite_id: int) -> None:
+    """The host or the desk cancels an unused invite."""
+    now = ctx.clock.now()
+    with ctx.database().write() as session:
+        invite = session.get(Invite, invite_id)
+        if invite is None:
+            raise Refused("invite_unknown", "No invite has this code. Check it or see the desk.")
+        if not (actor.kind == "resident" and actor.unit_id == invite.unit_id):
+            require_role(actor, "visitor.revoke", *DESK_ROLES)
+        changed = session.execute(
+            update(Invite)
+            .where(Invite.id == invite_id, Invite.status == "active")
+            .values(status="revoked", revoked_at=now)
+        )
+        if changed.rowcount != 1:  # type: ignore[attr-defined]
+            raise Refused(
+                "invite_not_active",
+                "This invite can no longer be cancelled ({status}).",
+                status=invite.status,
+            )
+        audit.record(
+            session,
+            actor=actor.label,
+            action="visitor.invite_revoked",
+            subject=f"visitor_invite:{invite_id}",
+            at=now,
+            kiosk_id=ctx.kiosk_id,
+        )
+
+
+# -- passes, sign-out ---------------------------------------------------------------------------
+
+
+def _visit_of_pass(ctx: KioskContext, session: Session, payload: str) -> Visit:
+    pass_id = passes.verify(passes.pass_key(ctx), "pass", payload)
+    if pass_id is None:
+        raise Refused("pass_invalid", "This is not a valid visitor pass. Please see the desk.")
+    v = session.scalar(select(Visit).where(Visit.pass_id == pass_id))
+    if v is None:
+        raise Refused("pass_invalid", "This is not a valid visitor pass. Please see the desk.")
+    return v
+
+
+def check_pass(ctx: KioskContext, payload: str) -> VisitView:
+    """Is this pass good right now? Refused with the reason: revoked, signed out, expired."""
+    now = ctx.clock.now()
+    with ctx.database().read() as session:
+        v = _visit_of_pass(ctx, session, payload)
+        if v.revoked_at is not None:
+            raise Refused("pass_revoked", "This pass was cancelled. Please see the desk.")
+        if v.signed_out_at is not None:
+            raise Refused(
+                "pass_used",
+                "This pass was already used to sign out ({time}).",
+                time=local_time(ctx, v.signed_out_at),
+            )
+        if v.valid_until is None or now >= as_utc(v.valid_until):
+            raise Refused(
+                "pass_expired",
+                "This pass expired at {time}.",
+                time=local_time(ctx, v.valid_until or now),
+            )
+        return _view(ctx, session, v)
+
+
+def sign_out(ctx: KioskContext, payload: str) -> VisitView:
+    """The visitor scans the pass at the kiosk on the way out."""
+    now = ctx.clock.now()
+    with ctx.database().write() as session:
+        v = _visit_of_pass(ctx, session, payload)
+        changed = session.execute(
+            update(Visit)
+            .where(Visit.id == v.id, Visit.signed_out_at.is_(None))
+            .values(signed_out_at=now, sign_out_by="kiosk")
+        )
+        if changed.rowcount != 1:  # type: ignore[attr-defined]
+            raise Refused(
+                "pass_used",
+                "This pass was already used to sign out ({time}).",
+                time=local_time(ctx, v.signed_out_at or now),
+            )
+        audit.record(
+            session,
+            actor="kiosk",
+            action="visitor.signed_out",
+            subject=f"visitor_visit:{v.id}",
+            data={"by": "kiosk"},
+            at=now,
+            kiosk_id=ctx.kiosk_id,
+        )
+        session.refresh(v)
+        return _view(ctx, session, v)
+
+
+def sign_out_by_desk(ctx: KioskContext, actor: Actor, visit_id: int) -> None:
+    """The desk signs a visitor out (left without scanning)."""
+    require_role(actor, "visitor.sign_out", *DESK_ROLES)
+    now = ctx.clock.now()
+    with ctx.database().write() as session:
+        changed = session.execute(
+            update(Visit)
+            .where(Visit.id == visit_id, Visit.status == "approved", Visit.signed_out_at.is_(None))
+            .values(signed_out_at=now, sign_out_by="desk")
+        )
+        if changed.rowcount != 1:  # type: ignore[attr-defined]
+            raise Refused("not_inside", "This visitor is not signed in.")
+        audit.record(
+            session,
+            actor=actor.label,
+            action="visitor.signed_out",
+            subject=f"visitor_visit:{visit_id}",
+            data={"by": "desk"},
+            at=now,
+            kiosk_id=ctx.kiosk_id,
+        )
+
+
+def revoke_pass(ctx: KioskContext, actor: Actor, visit_id: int, reason: str = "") -> None:
+    """The desk cancels a pass (the visitor must leave or come back to the desk)."""
+    require_role(actor, "visitor.revoke", *DESK_ROLES)
+    now = ctx.clock.now()
+    with ctx.database().write() as session:
+        changed = session.execute(
+            update(Visit)
+            .where(Visit.id == visit_id, Visit.pass_id.is_not(None), Visit.revoked_at.is_(None))
+            .values(revoked_at=now)
+        )
+        if changed.rowcount != 1:  # type: ignore[attr-defined]
+            raise Refused("pass_revoked", "This pass was cancelled. Please see the desk.")
+        audit.record(
+            session,
+            actor=actor.label,
+            action="visitor.pass_revoked",
+            subject=f"visitor_visit:{visit_id}",
+            data={"reason": reason[:200]},
+            at=now,
+            kiosk_id=ctx.kiosk_id,
+        )
+
+
+def close_ended_visits(ctx: KioskContext) -> int:
+    """Sign out, at the end of their window, visitors who left without scanning."""
+    now = ctx.clock.now()
+    count = 0
+    with ctx.database().write() as session:
+        ended = session.execute(
+            select(Visit.id, Visit.valid_until).where(
+                Visit.status == "approved",
+                Visit.signed_out_at.is_(None),
+                Visit.valid_until <= now,
+            )
+        ).all()
+        for visit_id, until in ended:
+            changed = session.execute(
+                update(Visit)
+                .where(Visit.id == visit_id, Visit.signed_out_at.is_(None))
+                .values(signed_out_at=until, sign_out_by="auto")
+            )
+            if changed.rowcount == 1:  # type: ignore[attr-defined]
+                audit.record(
+                    session,
+                    actor="system",
+                    action="visitor.signed_out",
+                    subject=f"visitor_visit:{visit_id}",
+                    data={"by": "auto"},
+                    at=now,
+                    kiosk_id=ctx.kiosk_id,
+                )
+                count += 1
+    return count
+
+
+def inside_now(ctx: KioskContext) -> list[dict[str, Any]]:
+    """Visitors with a live pass who have not signed out (masked)."""
+    now = ctx.clock.now()
+    with ctx.database().read() as session:
+        rows = session.execute(
+            select(Visit, Unit.code)
+            .join(Unit, Unit.id == Visit.unit_id)
+            .where(
+                Visit.status == "approved",
+                Visit.signed_out_at.is_(None),
+                Visit.revoked_at.is_(None),
+                Visit.valid_until > now,
+            )
+            .order_by(Visit.decided_at)
+        ).all()
+    return [
+        {
+            "id": v.id,
+            "unit": code,
+            "visitor": mask_name(v.name),
+            "phone": mask_phone(v.phone),
+            "party_size": v.party_size,
+            "since": local_time(ctx, v.decided_at or v.created_at),
+            "until": local_time(ctx, v.valid_until) if v.valid_until else "",
+            "id_checked": v.id_checked,
+        }
+        for v, code in rows
+    ]
+
+
+def mark_id_checked(ctx: KioskContext, actor: Actor, visit_id: int) -> None:
+    """The desk saw the visitor's ID (必要时请出示身份证)."""
+    require_role(actor, "visitor.id_check", *DESK_ROLES)
+    now = ctx.clock.now()
+    with ctx.database().write() as session:
+        changed = session.execute(
+            update(Visit)
+            .where(Visit.id == visit_id, Visit.id_checked.is_(False))
+            .values(id_checked=True, id_checked_by=actor.label)
+        )
+        if changed.rowcount != 1:  # type: ignore[attr-defined]
+            raise Refused("id_checked", "This visitor's ID is already marked as checked.")
+        audit.record(
+            session,
+            actor=actor.label,
+            action="visitor.id_checked",
+            subject=f"visitor_visit:{visit_id}",
+            at=now,
+            kiosk_id=ctx.kiosk_id,
+        )
+
+
+# -- 来访人员登记表 -----------------------------------------------------------------------------
+
+LOG_COLUMNS = (
+    "日期",
+    "访客姓名",
+    "联系电话",
+    "来访单元",
+    "来访事由",
+    "人数",
+    "进入时间",
+    "离开时间",
+    "审批",
+    "证件核验",
+)
+
+
+def daily_log(ctx: KioskContext, day: dt.date | None = None) -> list[dict[str, str]]:
+    """The day's visits (estate's local day) as rows of 来访人员登记表, PII masked."""
+    zone = ZoneInfo(ctx.settings.estate.timezone)
+    day = day or as_utc(ctx.clock.now()).astimezone(zone).date()
+    start = dt.datetime.combine(day, dt.time(0), zone).astimezone(dt.UTC)
+    end = start + dt.timedelta(days=1)
+    with ctx.database().read() as session:
+        rows = session.execute(
+            select(Visit, Unit.code)
+            .join(Unit, Unit.id == Visit.unit_id)
+            .where(Visit.created_at >= start, Visit.created_at < end)
+            .order_by(Visit.created_at, Visit.id)
+        ).all()
+    decisions = {"approved": "同意", "declined": "拒绝", "timed_out": "超时", "pending": "待定"}
+    out = []
+    for v, code in rows:
+        entered = v.decided_at if v.status == "approved" else None
+        out.append(
+            dict(
+                zip(
+                    LOG_COLUMNS,
+                    (
+                        day.isoformat(),
+                        mask_name(v.name),
+                        mask_phone(v.phone),
+                        code,
+                        v.purpose,
+                        str(v.party_size),
+                        local_time(ctx, entered)[-5:] if entered else "",
+                        local_time(ctx, v.signed_out_at)[-5:] if v.signed_out_at else "",
+                        decisions.get(v.status, v.status),
+                        "是" if v.id_checked else "否",
+                    ),
+                    strict=True,
+                )
+            )
+        )
+    return out
+
+
+def daily_log_csv(ctx: KioskContext, day: dt.date | None = None) -> str:
+    """来访人员登记表 as CSV (UTF-8 with BOM so spreadsheet programs read the Chinese)."""
+    out = io.StringIO()
+    out.write("\ufeff")
+    writer = csv.DictWriter(out, fieldnames=LOG_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(daily_log(ctx, day))
+    return out.getvalue()
+
+
+# -- block list, retention ------------------------------------------------------------------------
+
+
+def block(
+    ctx: KioskContext,
+    actor: Actor,
+    *,
+    name: str = "",
+    phone: str = "",
+    id_number: str = "",
+    reason: str = "",
+) -> int:
+    """Put someone on the block list (their visits then wait for the desk, silently)."""
+    require_role(actor, "visitor.block", *DESK_ROLES)
+    phone = re.sub(r"[\s-]", "", phone)
+    if not (name.strip() or phone or id_number.strip()):
+        raise Refused("block_empty", "Give a name, phone or ID number to block.")
+    now = ctx.clock.now()
+    with ctx.database().write() as session:
+        entry = BlockEntry(
+            name=" ".join(name.split()),
+            phone=phone,
+            id_number=id_number.strip().upper(),
+            reason=reason.strip()[:200],
+            created_by=actor.label,
+            created_at=now,
+        )
+        session.add(entry)
+        session.flush()
+        audit.record(
+            session,
+            actor=actor.label,
+            action="visitor.blocked",
+            subject=f"visitor_block:{entry.id}",
+            data={
+                "name": mask_name(entry.name),
+                "phone": phone,
+                "id_number": entry.id_number,
+                "reason": entry.reason,
+            },
+            at=now,
+            kiosk_id=ctx.kiosk_id,
+        )
+        return entry.id
+
+
+def unblock(ctx: KioskContext, actor: Actor, entry_id: int) -> None:
+    require_role(actor, "visitor.block", *DESK_ROLES)
+    now = ctx.clock.now()
+    with ctx.database().write() as session:
+        changed = session.execute(
+            update(BlockEntry)
+            .where(BlockEntry.id == entry_id, BlockEntry.active.is_(True))
+            .values(active=False)
+        )
+        if changed.rowcount != 1:  # type: ignore[attr-defined]
+            raise Refused("block_unknown", "No such block-list entry.")
+        audit.record(
+            session,
+            actor=actor.label,
+            action="visitor.unblocked",
+            subject=f"visitor_block:{entry_id}",
+            at=now,
+            kiosk_id=ctx.kiosk_id,
+        )
+
+
+def purge_pii(ctx: KioskContext, actor: Actor = SYSTEM) -> dict[str, int]:
+    """Anonymise visits and invites older than ``retention.visitor_days``: the name becomes
+    已匿名, phone and ID number are erased; counts and times stay for statistics."""
+    now = ctx.clock.now()
+    cutoff = now - dt.timedelta(days=ctx.settings.retention.visitor_days)
+    with ctx.database().write() as session:
+        visits = session.execute(
+            update(Visit)
+            .where(Visit.created_at < cutoff, Visit.anonymised_at.is_(None))
+            .values(name=ANONYMOUS, phone="", id_number="", anonymised_at=now)
+            .execution_options(synchronize_session=False)
+        ).rowcount  # type: ignore[attr-defined]
+        invites = session.execute(
+            update(Invite)
+            .where(Invite.created_at < cutoff, Invite.anonymised_at.is_(None))
+            .values(visitor_name=ANONYMOUS, visitor_phone="", anonymised_at=now)
+            .execution_options(synchronize_session=False)
+        ).rowcount  # type: ignore[attr-defined]
+        audit.record(
+            session,
+            actor=actor.label,
+            action="visitor.pii_purged",
+            subject="visitor_visit",
+            data={"visits": visits, "invites": invites, "before": cutoff.isoformat()},
+            at=now,
+            kiosk_id=ctx.kiosk_id,
+        )
+    return {"visits": int(visits), "invites": int(invites)}

@@ -1,0 +1,157 @@
+"""Shared fixtures: databases on SQLite and PostgreSQL, contexts, the demo estate.
+
+PostgreSQL: ``KIOSK_TEST_DATABASE_URL`` (default postgres@127.0.0.1:5432/test). When it is
+unreachable the PostgreSQL variants skip with the reason, except under ``CI=true`` where they
+fail: CI must run the suite on both databases.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from kiosk.clock import FixedClock
+from kiosk.config import Settings
+from kiosk.context import KioskContext
+from kiosk.db import Database
+from kiosk.plugins import KioskPlugins, load_plugins
+
+PG_URL = os.environ.get(
+    "KIOSK_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def settings_for(url: str, **overrides: object) -> Settings:
+    base = dict(database_url=url, kiosk_id="test-kiosk", lobby="A", source="<tests>")
+    base.update(overrides)
+    return Settings(**base)  # type: ignore[arg-type]
+
+
+def make_ctx(
+    url: str, plugins: KioskPlugins | None = None, clock: FixedClock | None = None
+) -> KioskContext:
+    return KioskContext(
+        settings=settings_for(url),
+        clock=clock or FixedClock(),
+        db=Database(url),
+        plugins=plugins if plugins is not None else load_plugins(),
+    )
+
+
+def _migrate_and_maybe_seed(url: str, seed: bool) -> None:
+    from kiosk.db.migrate import upgrade
+    from kiosk.demo import seed_demo
+
+    ctx = make_ctx(url)
+    upgrade(ctx.database().engine, ctx.plugins)
+    if seed:
+        with ctx.database().write() as session:
+            seed_demo(session, ctx)
+    ctx.database().dispose()
+
+
+class PostgresDatabases:
+    """Creates throw-away databases from migrated (and seeded) templates."""
+
+    def __init__(self, admin_url: str) -> None:
+        self.admin_url = admin_url
+        self.admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+        self.prefix = f"kiosk_t{uuid.uuid4().hex[:8]}"
+        self.created: list[str] = []
+        self.templates: dict[bool, str] = {}
+
+    def _url(self, name: str) -> str:
+        return make_url(self.admin_url).set(database=name).render_as_string(hide_password=False)
+
+    def _create(self, name: str, template: str | None = None) -> str:
+        with self.admin.connect() as conn:
+            clause = f" TEMPLATE {template}" if template else ""
+            conn.execute(text(f'CREATE DATABASE "{name}"{clause}'))
+        self.created.append(name)
+        return self._url(name)
+
+    def fresh(self, seeded: bool) -> str:
+        if seeded not in self.templates:
+            name = f"{self.prefix}_tpl{int(seeded)}"
+            _migrate_and_maybe_seed(self._create(name), seeded)
+            self.templates[seeded] = name
+        return self._create(f"{self.prefix}_{len(self.created)}", self.templates[seeded])
+
+    def close(self) -> None:
+        with self.admin.connect() as conn:
+            for name in reversed(self.created):
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        self.admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresDatabases]:
+    try:
+        engine = create_engine(PG_URL, connect_args={"connect_timeout": 3})
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        engine.dispose()
+    except Exception as exc:  # noqa: BLE001
+        message = f"PostgreSQL at {PG_URL} is unreachable ({type(exc).__name__}); set KIOSK_TEST_DATABASE_URL"
+        if IN_CI:
+            pytest.fail(message + " -- required under CI=true")
+        pytest.skip(message)
+    dbs = PostgresDatabases(PG_URL)
+    yield dbs
+    dbs.close()
+
+
+@pytest.fixture(scope="session")
+def sqlite_templates(tmp_path_factory: pytest.TempPathFactory) -> dict[bool, Path]:
+    root = tmp_path_factory.mktemp("templates")
+    out = {}
+    for seeded in (False, True):
+        path = root / f"tpl{int(seeded)}.db"
+        _migrate_and_maybe_seed(f"sqlite:///{path}", seeded)
+        out[seeded] = path
+    return out
+
+
+def _database_url(request: pytest.FixtureRequest, tmp_path: Path, seeded: bool) -> str:
+    if request.param == "postgresql":
+        return request.getfixturevalue("postgres").fresh(seeded)
+    templates = request.getfixturevalue("sqlite_templates")
+    target = tmp_path / "kiosk.db"
+    shutil.copyfile(templates[seeded], target)
+    return f"sqlite:///{target}"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty, migrated database on each backend."""
+    return _database_url(request, tmp_path, seeded=False)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def demo_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A migrated database holding the demo estate, on each backend."""
+    return _database_url(request, tmp_path, seeded=True)
+
+
+@pytest.fixture
+def sqlite_demo_url(sqlite_templates: dict[bool, Path], tmp_path: Path) -> str:
+    """The demo estate on SQLite only (UI and device-flow tests)."""
+    target = tmp_path / "kiosk.db"
+    shutil.copyfile(sqlite_templates[True], target)
+    return f"sqlite:///{target}"
+
+
+@pytest.fixture
+def ctx(demo_url: str) -> Iterator[KioskContext]:
+    """A context over the demo estate, on each backend, with a fixed clock."""
+    context = make_ctx(demo_url)
+    yield context
+    context.database().dispose()

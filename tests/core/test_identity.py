@@ -1,0 +1,132 @@
+"""Who is at the kiosk: card taps in every printed form, unit + PIN, staff PIN lockout, roles."""
+
+from __future__ import annotations
+
+import pytest
+
+from kiosk import lobby
+from kiosk.context import KioskContext
+from kiosk.db.models import DeskAlert
+from kiosk.errors import PermissionDenied, Refused
+from kiosk.identity import (
+    Actor,
+    card_forms,
+    hash_pin,
+    normalise_unit_code,
+    require_role,
+    verify_pin,
+)
+from kiosk.notify import open_alerts
+
+
+def test_uid_printed_forms_follow_the_vectors() -> None:
+    assert card_forms("12 34 56 78") == ("12345678", "0305419896", "2018915346")
+
+
+def test_pin_hash_round_trip() -> None:
+    h = hash_pin("2580", n=2**10)
+    assert h.startswith("scrypt$1024$")
+    assert verify_pin("2580", h)
+    assert not verify_pin("2581", h)
+    assert not verify_pin("2580", "garbage")
+
+
+def test_unit_codes_normalise() -> None:
+    assert normalise_unit_code("3栋1205") == "3-1205"
+    assert normalise_unit_code(" 3-1205 ") == "3-1205"
+    assert normalise_unit_code("3 1205") == "3-1205"
+
+
+def test_resident_card_is_recognised_in_any_printed_form(ctx: KioskContext) -> None:
+    for form in ("3C00A1B2C3", "3c00a1b2c3", card_forms("3C00A1B2C3")[1]):
+        outcome = lobby.tap_card(ctx, form)
+        assert outcome.kind == "resident", form
+        assert outcome.actor is not None and outcome.actor.name == "王小明"
+        assert outcome.tap is not None and outcome.tap.unit_code == "3-1205"
+
+
+def test_staff_card_by_reversed_decimal(ctx: KioskContext) -> None:
+    outcome = lobby.tap_card(ctx, "2018915346")
+    assert outcome.kind == "staff" and outcome.actor is not None and "butler" in outcome.actor.roles
+
+
+def test_unknown_card_refused_and_desk_alerted_after_three(ctx: KioskContext) -> None:
+    counter = lobby.UnknownCardCounter()
+    outcomes = [lobby.tap_card(ctx, "FFFFFFFFFF", counter) for _ in range(3)]
+    assert all(o.kind == "refused" and "not recognised" in o.message for o in outcomes)
+    assert [o.alerted for o in outcomes] == [False, False, True]
+    with ctx.database().read() as s:
+        alerts = [a for a in open_alerts(s, "A") if a.kind == "unknown_card"]
+    assert len(alerts) == 1 and "FFFFFFFFFF" in alerts[0].message
+
+
+def test_unit_pin_counts_down_then_locks(ctx: KioskContext) -> None:
+    remaining = []
+    for _ in range(4):
+        with pytest.raises(Refused) as err:
+            lobby.unit_login(ctx, "3-1205", "0000")
+        remaining.append(err.value.params["remaining"])
+    assert remaining == [4, 3, 2, 1]
+    with pytest.raises(Refused) as err:
+        lobby.unit_login(ctx, "3-1205", "0000")
+    assert err.value.code == "locked"
+    # Locked: even the right PIN is refused until the lockout ends.
+    with pytest.raises(Refused) as err:
+        lobby.unit_login(ctx, "3-1205", "1205")
+    assert err.value.code == "locked"
+    ctx.clock.advance(minutes=6)  # type: ignore[attr-defined]
+    assert lobby.unit_login(ctx, "3-1205", "1205").name == "王小明"
+
+
+def test_staff_lockout_after_five_wrong_pins_alerts_the_desk(ctx: KioskContext) -> None:
+    codes = []
+    for _ in range(5):
+        with pytest.raises(Refused) as err:
+            lobby.staff_login(ctx, "S001", "0000")
+        codes.append(err.value.code)
+    assert codes == ["wrong_pin"] * 4 + ["locked"]
+    with pytest.raises(Refused):
+        lobby.staff_login(ctx, "S001", "2580")
+    with ctx.database().read() as s:
+        assert s.query(DeskAlert).filter_by(kind="staff_locked").count() == 1
+    ctx.clock.advance(minutes=5, seconds=1)  # type: ignore[attr-defined]
+    assert lobby.staff_login(ctx, "S001", "2580").kind == "staff"
+
+
+def test_staff_login_by_card(ctx: KioskContext) -> None:
+    actor = lobby.staff_login(ctx, "12345678", "2580")
+    assert actor.name == "李管家"
+
+
+def test_household_file_is_for_staff_only_and_masked(ctx: KioskContext) -> None:
+    resident = lobby.tap_card(ctx, "3C00A1B2C3").actor
+    assert resident is not None
+    with pytest.raises(PermissionDenied):
+        lobby.household_file(ctx, resident, "3-1205")
+    with pytest.raises(PermissionDenied):
+        lobby.household_file(ctx, Actor("staff", 99, "eng", frozenset({"engineer"})), "3-1205")
+    butler = lobby.staff_login(ctx, "S001", "2580")
+    hf = lobby.household_file(ctx, butler, "3栋1205")
+    assert {r["name"] for r in hf.residents} == {"王小明", "Emily Wang"}
+    assert all("****" in r["phone"] and "**********" in r["id_number"] for r in hf.residents)
+    with pytest.raises(Refused, match="No unit"):
+        lobby.household_file(ctx, butler, "9-9999")
+
+
+def test_manager_holds_every_role() -> None:
+    require_role(Actor("staff", 1, "m", frozenset({"manager"})), "refund", "cashier")
+    with pytest.raises(PermissionDenied):
+        require_role(Actor("resident", 1), "refund", "cashier")
+
+
+def test_desk_call_raises_an_urgent_alert(ctx: KioskContext) -> None:
+    lobby.call_desk(ctx, note="lost child")
+    with ctx.database().read() as s:
+        (alert,) = [a for a in open_alerts(s, "A") if a.kind == "desk_call"]
+    assert alert.severity == "urgent" and "lost child" in alert.message
+
+
+def test_a_five_byte_reader_uid_finds_the_four_byte_card(ctx: KioskContext) -> None:
+    # S001's card is 12345678; an RDM6300 (EM4100, 5 bytes) reader reports 0012345678.
+    outcome = lobby.tap_card(ctx, "0012345678")
+    assert outcome.kind == "staff" and outcome.actor is not None and outcome.actor.name == "李管家"

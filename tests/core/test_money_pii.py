@@ -1,0 +1,62 @@
+"""Money in fen with half-up rounding at the edges; personal data masked everywhere."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from kiosk.money import MoneyError, fen_of, format_fen, yuan
+from kiosk.pii import find_unmasked, mask_data, mask_id_number, mask_name, mask_phone, mask_text
+
+
+def test_yuan_parses_and_rounds_half_up() -> None:
+    assert yuan("12.5") == 1250
+    assert yuan("￥1,234.50") == 123450
+    assert yuan("0.005") == 1
+    assert yuan("0.004") == 0
+    assert yuan(3) == 300
+    assert fen_of(Decimal("2.5")) == 3
+
+
+@pytest.mark.parametrize("bad", ["abc", "", "NaN", "1.2.3"])
+def test_yuan_refuses_non_amounts(bad: str) -> None:
+    with pytest.raises(MoneyError):
+        yuan(bad)
+
+
+def test_floats_are_refused() -> None:
+    with pytest.raises(MoneyError):
+        yuan(1.5)  # type: ignore[arg-type]
+
+
+def test_format() -> None:
+    assert format_fen(123450) == "￥1,234.50"
+    assert format_fen(5) == "￥0.05"
+    assert format_fen(-200) == "-￥2.00"
+
+
+@given(st.integers(min_value=-(10**12), max_value=10**12))
+def test_format_then_parse_round_trips(amount: int) -> None:
+    assert yuan(format_fen(amount).replace("-￥", "-")) == amount
+
+
+def test_masks() -> None:
+    assert mask_phone("13800000000") == "138****0000"
+    assert mask_id_number("310101199001011234") == "3101**********1234"
+    assert mask_name("张三丰") == "张*丰"
+    assert mask_name("李四") == "李*"
+    assert mask_name("Emily Wang") == "E**** W***"
+    assert (
+        mask_text("call 13912345678, ID 31010119900101123X")
+        == "call 139****5678, ID 3101**********123X"
+    )
+    assert mask_data({"phone": "13912345678", "note": "x"}) == {"phone": "139****5678", "note": "x"}
+
+
+@given(st.from_regex(r"1[3-9]\d{9}", fullmatch=True))
+def test_masked_phone_is_never_found_unmasked(phone: str) -> None:
+    assert find_unmasked(phone) == [phone]
+    assert find_unmasked(mask_phone(phone)) == []

@@ -1,0 +1,115 @@
+"""``kiosk devices ...`` / ``kiosk receipt ...``: output, JSON and exit codes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+import kiosk.cli_devices as cli
+from devices.printer import Receipt, render_escpos
+
+runner = CliRunner()
+app = typer.Typer()
+app.add_typer(cli.devices_app, name="devices")
+app.add_typer(cli.receipt_app, name="receipt")
+
+
+@pytest.fixture
+def slip_file(tmp_path: Path) -> Path:
+    path = tmp_path / "slip.bin"
+    receipt = Receipt().title("取件凭条").row("取件码", "8F3K2").qr("https://k.example/8F3K2").cut()
+    path.write_bytes(render_escpos(receipt, 58))
+    return path
+
+
+def test_receipt_decode_prints_text_and_qr(slip_file: Path) -> None:
+    result = runner.invoke(app, ["receipt", "decode", str(slip_file)])
+    assert result.exit_code == 0, result.output
+    assert "取件凭条" in result.stdout and "[QR] https://k.example/8F3K2" in result.stdout
+
+
+def test_receipt_decode_json_and_png(slip_file: Path, tmp_path: Path) -> None:
+    import zxingcpp
+    from PIL import Image
+
+    png = tmp_path / "slip.png"
+    result = runner.invoke(app, ["receipt", "decode", str(slip_file), "--png", str(png), "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["qr_codes"] == ["https://k.example/8F3K2"] and data["cuts"] == 1
+    assert [r.text for r in zxingcpp.read_barcodes(Image.open(png))] == data["qr_codes"]
+
+
+def test_decoding_a_missing_or_empty_file_is_refused(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["receipt", "decode", str(tmp_path / "nope.bin")])
+    assert result.exit_code == 1 and "cannot read" in result.stderr
+    empty = tmp_path / "empty.bin"
+    empty.write_bytes(b"")
+    result = runner.invoke(app, ["devices", "decode", str(empty)])
+    assert result.exit_code == 1 and "no printable" in result.stderr
+
+
+def test_usage_errors_exit_2() -> None:
+    assert runner.invoke(app, ["receipt", "decode"]).exit_code == 2
+    assert runner.invoke(app, ["devices", "probe", "--timeout", "soon"]).exit_code == 2
+
+
+def test_list_and_probe_configured_devices(monkeypatch: pytest.MonkeyPatch) -> None:
+    devices = {"printer": "sim://printer?paper=58", "card": "sim://card?protocol=pn532"}
+    monkeypatch.setattr(cli, "device_urls_from_config", lambda config=None: devices)
+    result = runner.invoke(app, ["devices", "list", "--json"])
+    assert result.exit_code == 0
+    assert [d["kind"] for d in json.loads(result.stdout)["devices"]] == ["printer", "card"]
+    result = runner.invoke(app, ["devices", "probe", "--json"])
+    assert result.exit_code == 0, result.output
+    probed = {d["name"]: d for d in json.loads(result.stdout)["devices"]}
+    assert probed["printer"]["ok"] and probed["printer"]["status"]["ready"]
+    assert probed["card"]["ok"] and "firmware" in probed["card"]["detail"]
+
+
+def test_probe_reports_a_faulted_printer_with_exit_1(monkeypatch: pytest.MonkeyPatch) -> None:
+    from devices.sim import ensure_sim, get_sim
+
+    monkeypatch.setattr(cli, "device_urls_from_config", lambda config=None: {"p": "sim://printer"})
+    ensure_sim("p", "sim://printer")
+    get_sim("p").set_fault("paper_out")  # type: ignore[attr-defined]
+    result = runner.invoke(app, ["devices", "probe", "p"])
+    assert result.exit_code == 1
+    assert "paper out" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    result = runner.invoke(app, ["devices", "probe", "nosuch"])
+    assert result.exit_code == 1 and "no device 'nosuch'" in result.stderr
+
+
+def test_an_invalid_configured_url_is_reported(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cli, "device_urls_from_config", lambda config=None: {"p": "ftp://x"})
+    result = runner.invoke(app, ["devices", "list"])
+    assert result.exit_code == 1 and "unknown scheme 'ftp'" in result.stderr
+
+
+def test_device_urls_come_from_the_kiosk_config(tmp_path: Path) -> None:
+    config = tmp_path / "kiosk.toml"
+    config.write_text('[devices]\nprinter = "sim://printer"\n', encoding="utf-8")
+    assert cli.device_urls_from_config(config) == {"printer": "sim://printer"}
+
+
+def test_the_sim_console_taps_and_shows_what_was_printed() -> None:
+    import io
+
+    from devices.printer import open_printer
+    from devices.sim.console import run_console, start_sims
+
+    sims = start_sims(["p1"], {"c1": "rdm6300"})
+    try:
+        printer = open_printer(f"serial://{sims['p1'].path}", name="p1")
+        printer.send(render_escpos(Receipt().text("你好"), 58))
+        out = io.StringIO()
+        run_console(sims, io.StringIO("\nfault p1 paper_out\nshow p1\nbogus\nquit\n"), out)
+        assert "c1: tap" in out.getvalue() and "  | 你好" in out.getvalue()
+        assert not printer.status().ready
+    finally:
+        for s in sims.values():
+            s.stop()

@@ -1,0 +1,211 @@
+"""The kiosk flow, headless: identify -> open bills -> QR -> paid -> receipt; and expiry."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from textual.app import App
+from textual.widgets import Label
+
+from kiosk.clock import FixedClock
+from plugins.billing import service
+from plugins.billing.providers import SimGateway
+from plugins.billing.screens import IdentifyScreen, PaidScreen, PayQRScreen, QRBlock
+
+
+class Harness(App[None]):
+    """A bare app standing in for the lobby shell."""
+
+    def __init__(self, ctx) -> None:
+        super().__init__()
+        self.ctx = ctx
+
+    def on_mount(self) -> None:
+        self.push_screen(IdentifyScreen(self.ctx))
+
+
+@pytest.fixture
+def sctx(sqlite_demo_url, gateway):
+    from tests.conftest import make_ctx
+
+    ctx = make_ctx(sqlite_demo_url, clock=FixedClock())
+    gateway.clock = ctx.clock
+    gateway.reset()
+    service.use_providers(ctx, {"sim": SimGateway(gateway.provider_config("sim"), ctx.clock)})
+    from kiosk.i18n import language, set_language
+
+    before = language()
+    set_language("en")
+    yield ctx
+    set_language(before)
+    ctx.database().dispose()
+
+
+def decode_halfblocks(rows: list[str]) -> list[str]:
+    """Read the QR a screen draws back into a picture and scan it (zxing-cpp)."""
+    import zxingcpp
+    from PIL import Image
+
+    dark = {" ": (0, 0), "▀": (1, 0), "▄": (0, 1), "█": (1, 1)}
+    scale = 6
+    img = Image.new("L", (len(rows[0]) * scale, len(rows) * 2 * scale), 255)
+    for y, row in enumerate(rows):
+        for x, ch in enumerate(row):
+            for half, on in enumerate(dark[ch]):
+                if on:
+                    top = (2 * y + half) * scale
+                    img.paste(0, (x * scale, top, (x + 1) * scale, top + scale))
+    return [r.text for r in zxingcpp.read_barcodes(img)]
+
+
+def _text(app) -> str:
+    return "\n".join(str(w.render()) for w in app.screen.query(Label))
+
+
+async def _to_qr(app, pilot) -> PayQRScreen:
+    await pilot.click("#unit")
+    await pilot.press(*"3-1205")
+    await pilot.click("#pin")
+    await pilot.press(*"1205", "enter")
+    await pilot.pause()
+    assert "B202610-3-1205" in _text(app) and "late fee" in _text(app)
+    first = app.screen.query("Button").first()
+    await pilot.click(f"#{first.id}")
+    await pilot.pause()
+    assert isinstance(app.screen, PayQRScreen)
+    return app.screen
+
+
+async def _a_resident_identifies_chooses_a_bill_and_sees_paid_when_the_notice_arrives(
+    sctx, gateway
+) -> None:
+    app = Harness(sctx)
+    async with app.run_test(size=(120, 40)) as pilot:
+        qr_screen = await _to_qr(app, pilot)
+        rows = str(qr_screen.query_one(QRBlock).render()).splitlines()
+        assert rows and set("".join(rows)) <= set(" ▀▄█")
+        assert decode_halfblocks(rows) == [qr_screen.order.qr_content]
+        assert "Valid for 120:00" in _text(app)
+        order = qr_screen.order
+        outcome = service.handle_notification(sctx, "sim", *gateway.pay(order.out_trade_no))
+        assert outcome.verdict == "paid"
+        qr_screen.check()
+        await pilot.pause()
+        assert isinstance(app.screen, PaidScreen)
+        assert "Paid. Thank you!" in _text(app)
+        receipt_rows = str(app.screen.query_one(QRBlock).render()).splitlines()
+        assert decode_halfblocks(receipt_rows) == [
+            service.receipt_url(sctx, app.screen.order.receipt_no)
+        ]
+        assert app.screen.order.receipt_no in _text(app)
+
+
+async def _a_wrong_pin_is_refused_on_the_screen(sctx) -> None:
+    app = Harness(sctx)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.click("#unit")
+        await pilot.press(*"3-1205")
+        await pilot.click("#pin")
+        await pilot.press(*"0000", "enter")
+        await pilot.pause()
+        assert isinstance(app.screen, IdentifyScreen)
+        assert "Wrong PIN" in _text(app)
+
+
+async def _the_qr_expires_after_two_hours_and_nothing_is_charged(sctx, gateway) -> None:
+    app = Harness(sctx)
+    async with app.run_test(size=(120, 40)) as pilot:
+        qr_screen = await _to_qr(app, pilot)
+        sctx.clock.advance(hours=2, seconds=1)
+        qr_screen.check()
+        await pilot.pause()
+        assert "expired" in _text(app)
+        assert service.order_status(sctx, qr_screen.order.out_trade_no).status == "closed"
+
+
+def test_a_resident_identifies_chooses_a_bill_and_sees_paid_when_the_notice_arrives(
+    sctx, gateway
+) -> None:
+    asyncio.run(
+        _a_resident_identifies_chooses_a_bill_and_sees_paid_when_the_notice_arrives(sctx, gateway)
+    )
+
+
+def test_a_wrong_pin_is_refused_on_the_screen(sctx) -> None:
+    asyncio.run(_a_wrong_pin_is_refused_on_the_screen(sctx))
+
+
+def test_the_qr_expires_after_two_hours_and_nothing_is_charged(sctx, gateway) -> None:
+    asyncio.run(_the_qr_expires_after_two_hours_and_nothing_is_charged(sctx, gateway))
+
+
+async def _chinese_bills(sctx) -> None:
+    from kiosk.i18n import set_language
+
+    set_language("zh_CN")
+    app = Harness(sctx)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.click("#unit")
+        await pilot.press(*"3-1205")
+        await pilot.click("#pin")
+        await pilot.press(*"1205", "enter")
+        await pilot.pause()
+        assert "待缴账单" in _text(app) and "滞纳金" in _text(app)
+
+
+def test_the_bills_screen_speaks_chinese_first(sctx) -> None:
+    asyncio.run(_chinese_bills(sctx))
+
+
+async def _flagged(sctx, gateway) -> None:
+    app = Harness(sctx)
+    async with app.run_test(size=(120, 40)) as pilot:
+        qr_screen = await _to_qr(app, pilot)
+        no = qr_screen.order.out_trade_no
+        wrong = qr_screen.order.amount_fen - 1
+        service.handle_notification(sctx, "sim", *gateway.pay(no, amount_fen=wrong))
+        qr_screen.check()
+        await pilot.pause()
+        assert "could not be applied" in _text(app)
+        assert "Nothing was charged" not in _text(app)
+
+
+def test_a_payment_that_cannot_be_applied_says_so_and_sends_to_the_desk(sctx, gateway) -> None:
+    asyncio.run(_flagged(sctx, gateway))
+
+
+async def _desk(sctx, gateway) -> None:
+    from plugins.billing.desk import BillingDeskPanel
+
+    bill = service.open_bills(sctx, "3-1205")[0]
+    order = service.create_payment_order(sctx, _resident3(sctx), bill.id, "sim")
+    service.handle_notification(sctx, "sim", *gateway.pay(order.out_trade_no, amount_fen=1))
+
+    class Desk(App[None]):
+        def compose(self):
+            yield BillingDeskPanel(sctx)
+
+    app = Desk()
+    async with app.run_test(size=(120, 40)) as pilot:
+        flagged = str(app.query_one("#flagged").render())
+        assert order.out_trade_no in flagged and "amount_mismatch" in flagged
+        await pilot.click("#desk-unit")
+        await pilot.press(*"3-1205", "enter")
+        await pilot.pause()
+        assert "B202610-3-1205" in str(app.query_one("#statement").render())
+
+
+def _resident3(ctx):
+    from sqlalchemy import select
+
+    from kiosk.db.models import Resident, Unit
+    from kiosk.identity import Actor
+
+    with ctx.database().read() as s:
+        r = s.scalars(select(Resident).join(Unit).where(Unit.code == "3-1205")).first()
+        return Actor.of_resident(r)
+
+
+def test_the_desk_panel_lists_payments_to_refund_and_shows_a_statement(sctx, gateway) -> None:
+    asyncio.run(_desk(sctx, gateway))

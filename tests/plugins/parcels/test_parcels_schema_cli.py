@@ -1,0 +1,105 @@
+"""The parcels migration creates exactly the models' tables; the CLI's report and carrier
+commands keep the exit-code contract."""
+
+from __future__ import annotations
+
+import json
+
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from parcels_helpers import BUTLER
+from typer.testing import CliRunner
+
+from kiosk.db import Base, make_engine
+from plugins.parcels import models, service
+
+TABLES = {
+    t.name
+    for t in Base.metadata.sorted_tables
+    if t.name
+    in {
+        m.__tablename__
+        for m in (
+            models.Parcel,
+            models.PickupCode,
+            models.CodeGuard,
+            models.Proxy,
+            models.Release,
+            models.StoredItem,
+            models.StorageCheck,
+        )
+    }
+}
+
+
+def test_migrated_parcel_tables_match_the_models(db_url: str) -> None:
+    engine = make_engine(db_url)
+    with engine.connect() as conn:
+        diff = compare_metadata(
+            MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata
+        )
+    engine.dispose()
+    mine = [d for d in diff if any(t in repr(d) for t in TABLES)]
+    assert mine == [] and len(TABLES) == 7
+
+
+def _cli():
+    from kiosk.cli import CommandRegistry, app, report_app
+    from plugins.parcels.cli import register
+
+    if not any(g.name == "parcels" for g in app.registered_groups):
+        register(CommandRegistry(app=app, report=report_app))
+    return app
+
+
+def test_kiosk_parcels_carrier(monkeypatch) -> None:
+    runner = CliRunner()
+    ok = runner.invoke(_cli(), ["parcels", "carrier", "SF1234567890123", "--json"])
+    assert ok.exit_code == 0 and json.loads(ok.stdout)["carrier"] == "SF"
+    bad = runner.invoke(_cli(), ["parcels", "carrier", "12"])
+    assert bad.exit_code == 1 and "not a tracking number" in bad.stderr
+
+
+def test_kiosk_report_parcels_aging(ctx, monkeypatch, tmp_path) -> None:
+    service.check_in(ctx, BUTLER, tracking="SF1000000000001", unit_code="1-101")
+    monkeypatch.setenv("KIOSK_DATABASE_URL", ctx.database().url)
+    runner = CliRunner()
+    out = runner.invoke(_cli(), ["report", "parcels", "--aging", "--json"])
+    assert out.exit_code == 0, out.stderr
+    report = json.loads(out.stdout)
+    assert report["waiting"] == 3 and sum(report["buckets"].values()) == 3
+    csv_out = runner.invoke(_cli(), ["report", "parcels", "--aging", "--csv"])
+    assert csv_out.exit_code == 0 and csv_out.stdout.splitlines()[0].startswith("unit,tracking")
+    assert runner.invoke(_cli(), ["report", "parcels"]).exit_code == 2
+    assert runner.invoke(_cli(), ["report", "parcels", "--aging", "--json", "--csv"]).exit_code == 2
+
+
+def test_every_refusal_is_translated() -> None:
+    import ast
+    import re
+    from pathlib import Path
+
+    from kiosk.i18n import parse_po
+
+    root = Path(service.__file__).parent
+    catalog = parse_po((root / "locale/zh_CN/LC_MESSAGES/parcels.po").read_text("utf-8"))
+    src = (root / "service.py").read_text("utf-8") + (root / "signature.py").read_text("utf-8")
+    msgids = {
+        "".join(ast.literal_eval(x) for x in re.findall(r'"(?:[^"\\]|\\.)*"', m.group(1)))
+        for m in re.finditer(r'Refused\(\s*"[a-z_]+",\s*((?:"(?:[^"\\]|\\.)*"\s*)+)', src)
+    }
+    screens = (root / "screens.py").read_text("utf-8")
+    msgids |= set(re.findall(r'_\("([^"]*)"\)', screens))
+    assert len(msgids) > 40 and not [m for m in msgids if not catalog.get(m)]
+
+
+def test_the_service_layers_never_import_textual() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, plugins.parcels.service, plugins.visitors.service, plugins.parcels.cli, "
+        "plugins.visitors.cli; assert 'textual' not in sys.modules, 'textual imported'"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr

@@ -1,0 +1,235 @@
+"""The kiosk pickup, headless under Pilot: a drawn signature, the slip or its text on screen,
+and the scenarios ``kiosk simulate`` runs (against a stand-in for the runner)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from textual.app import App
+from textual.widgets import Label, Static
+
+from kiosk.clock import FixedClock
+from kiosk.printing import JobOutcome
+from plugins.parcels import DEMO_CODE
+from plugins.parcels.scenarios import scenarios
+from plugins.parcels.screens import (
+    PickupCodeScreen,
+    PickupDoneScreen,
+    PickupScreen,
+    SignaturePad,
+    draw_signature,
+)
+
+
+class Harness(App[None]):
+    """A bare app standing in for the lobby shell."""
+
+    def __init__(self, ctx, first=None) -> None:
+        super().__init__()
+        self.ctx = ctx
+        self.first = first
+
+    def on_mount(self) -> None:
+        if self.first is not None:
+            self.push_screen(self.first)
+
+
+class Run:
+    """What a scenario gets from ``kiosk simulate`` (the parts these scenarios use)."""
+
+    def __init__(self, app, pilot, ctx) -> None:
+        self.app, self.pilot, self.ctx = app, pilot, ctx
+        self.transcript: list[str] = []
+
+    async def tap(self, uid: str) -> None:
+        self.note(f"tap {uid}")
+
+    async def click(self, selector: str) -> None:
+        await self.pilot.click(selector)
+
+    async def press(self, *keys: str) -> None:
+        await self.pilot.press(*keys)
+
+    def note(self, text: str) -> None:
+        self.transcript.append(text)
+
+
+@pytest.fixture
+def kctx(sqlite_demo_url):
+    from kiosk.i18n import language, set_language
+    from tests.conftest import make_ctx
+
+    ctx = make_ctx(sqlite_demo_url, clock=FixedClock())
+    before = language()
+    set_language("en")
+    yield ctx
+    set_language(before)
+    ctx.database().dispose()
+
+
+def _text(app) -> str:
+    return "\n".join(str(w.render()) for w in app.screen.query(Label))
+
+
+def test_a_drawn_signature_collects_the_items_and_paper_out_shows_the_slip(kctx) -> None:
+    asyncio.run(_draw_and_collect(kctx))
+
+
+async def _draw_and_collect(kctx) -> None:
+    class PaperOut:
+        def print_now(self, job_id: int) -> JobOutcome:
+            return JobOutcome(job_id, "queued", "paper out")
+
+    kctx.printing = PaperOut()
+    app = Harness(kctx, PickupCodeScreen(kctx))
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.click("#unit")
+        await pilot.press(*"3-1205")
+        await pilot.click("#code")
+        await pilot.press(*"000000", "enter")
+        await pilot.pause()
+        assert "Wrong pickup code for 3-1205." in _text(app)
+        await pilot.press(*DEMO_CODE, "enter")
+        await pilot.pause()
+        assert isinstance(app.screen, PickupScreen)
+        app.screen.query_one("#picker").value = "Emily Wang"
+        await pilot.click("#confirm")  # not signed yet
+        await pilot.pause()
+        assert "Please sign with your finger on the pad." in _text(app)
+        pad = app.screen.query_one(SignaturePad)
+        await draw_signature(pilot, pad)
+        assert pad.is_meaningful() and "█" in str(pad.render())
+        await pilot.click("#confirm")
+        await pilot.pause()
+        assert isinstance(app.screen, PickupDoneScreen)
+        assert "Collected 2 items" in _text(app)
+        slip = str(app.screen.query_one("#slip", Static).render())
+        assert "3-1205" in slip and "E**** W***" in slip
+
+
+@pytest.mark.parametrize("scenario", ["parcels-pickup", "parcels-proxy"])
+def test_scenarios_run_and_their_transcripts_show_the_decoded_slip(kctx, scenario) -> None:
+    run = asyncio.run(_scenario(kctx, scenario))
+    text = "\n".join(run.transcript)
+    assert "printed slip" in text and "包裹取件凭条" in text and "3-1205" in text
+
+
+async def _scenario(kctx, scenario):
+    found = {s.name: s for s in scenarios()}[scenario]
+    app = Harness(kctx)
+    async with app.run_test(size=(100, 40)) as pilot:
+        run = Run(app, pilot, kctx)
+        await found.run(run)
+    return run
+
+
+@pytest.mark.parametrize("lang", ["zh_CN", "en"])
+@pytest.mark.parametrize(
+    ("screen", "size"), [("code", (80, 24)), ("pickup", (80, 24)), ("pickup", (120, 40))]
+)
+def test_snapshot(snap_compare, sqlite_demo_url, screen, size, lang) -> None:
+    from kiosk.i18n import language, register_catalog, set_language
+    from plugins.parcels import HERE
+    from plugins.parcels.service import start_pickup_by_code
+    from tests.conftest import make_ctx
+
+    register_catalog(HERE / "locale", "parcels")
+    ctx = make_ctx(sqlite_demo_url, clock=FixedClock())
+    before = language()
+    set_language(lang)
+    try:
+        if screen == "code":
+            shown = PickupCodeScreen(ctx)
+        else:
+            shown = PickupScreen(ctx, start_pickup_by_code(ctx, "3-1205", DEMO_CODE))
+        assert snap_compare(Harness(ctx, shown), terminal_size=size)
+    finally:
+        set_language(before)
+        ctx.database().dispose()
+
+
+def test_the_desk_scans_a_parcel_in_and_sees_it_waiting(kctx) -> None:
+    from parcels_helpers import BUTLER
+    from textual.widgets import Input
+
+    from plugins.parcels.screens import ParcelsDeskPanel
+
+    class Desk(App[None]):
+        def compose(self):
+            yield ParcelsDeskPanel(kctx, BUTLER)
+
+    async def flow() -> tuple[str, str, str]:
+        app = Desk()
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.click("#tracking")
+            await pilot.press(*"JT0001234567890", "enter")  # the scanner's Enter
+            await pilot.pause()
+            carrier = str(app.query_one("#carrier", Label).render())
+            assert app.focused is app.query_one("#unit", Input)
+            await pilot.press(*"1-101")
+            app.query_one("#shelf", Input).value = "c4"
+            await pilot.click("#oversize")
+            await pilot.click("#checkin")
+            await pilot.pause()
+            message = str(app.query_one("#message", Label).render())
+            report = str(app.query_one("#report", Static).render())
+        return carrier, message, report
+
+    carrier, message, report = asyncio.run(flow())
+    assert carrier == "JT" and "Logged JT0001234567890 (JT) for 1-101" in message
+    assert "Parcels waiting: 3" in report  # the demo household's two and this one
+
+
+def test_a_resident_already_identified_by_card_goes_straight_to_their_items(kctx) -> None:
+    from parcels_helpers import resident
+
+    async def flow() -> type:
+        app = Harness(kctx)
+        app.actor = resident(kctx, "王小明")  # the lobby shell keeps the tapped resident here
+        async with app.run_test(size=(100, 40)) as pilot:
+            await app.push_screen(PickupCodeScreen(kctx))
+            await pilot.pause()
+            return type(app.screen)
+
+    assert asyncio.run(flow()) is PickupScreen
+
+
+def test_the_desk_stores_an_item_and_gives_it_back_against_a_signature(kctx) -> None:
+    from parcels_helpers import BUTLER
+    from textual.widgets import Input
+
+    from plugins.parcels.screens import StorageDeskPanel
+
+    class Desk(App[None]):
+        def compose(self):
+            yield StorageDeskPanel(kctx, BUTLER)
+
+    def message(app) -> str:
+        return str(app.query_one("#st-message", Label).render())
+
+    async def flow() -> None:
+        app = Desk()
+        async with app.run_test(size=(120, 50)) as pilot:
+            for wid, text in (("st-unit", "1-101"), ("st-name", "张伟"), ("st-item", "一箱海鲜")):
+                app.query_one(f"#{wid}", Input).value = text
+            await pilot.click("#st-store")
+            await pilot.pause()
+            assert "cannot be stored" in message(app)
+            app.query_one("#st-item", Input).value = "行李箱 suitcase"
+            await pilot.pause(0.3)
+            await pilot.click("#st-store")
+            await pilot.pause()
+            ticket = message(app).split("ticket ")[1].rstrip(".")
+            app.query_one("#st-ticket", Input).value = ticket
+            app.query_one("#st-claimant", Input).value = "张伟"
+            await draw_signature(pilot, app.query_one("#st-pad", SignaturePad))
+            await pilot.click("#st-release")
+            await pilot.pause()
+            assert message(app) == "Given back."
+            app.query_one("#st-handover", Input).value = "孙保安"
+            await pilot.click("#st-check")
+            await pilot.pause()
+            assert message(app) == "Handover recorded: 0 items."
+
+    asyncio.run(flow())

@@ -1,0 +1,139 @@
+"""The monthly statistics (000: 每月月底统计) on a seeded month, the CLI contract, and the
+migration matching the models."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from repairs_helpers import BUTLER, ENGINEER, SIGNED, resident
+from typer.testing import CliRunner
+
+from kiosk.clock import FixedClock
+from kiosk.db import Base, make_engine
+from plugins.repairs import service
+
+OCT = dt.datetime(2026, 10, 5, 1, 0, tzinfo=dt.UTC)  # 09:00 in Shanghai
+
+
+def _seed_october(ctx) -> None:
+    """Five tickets filed in October 2026 (local time), one on 1 November:
+
+    - R1 plumbing.leak: on time, rated 5, closed          (SLA met)
+    - R2 plumbing.leak: responded after 10 min, rated 3   (SLA missed)
+    - R3 doors.lock: paid ￥120, consented, rated 4        (SLA met, charge 12000)
+    - R4 electrical.no_power: emergency, still in progress
+    - C1 complaint.noise minor: answered, done, rated 2 -> reopened (SLA met)
+    - November: one more leak (not counted)
+    """
+    ctx.clock = FixedClock(OCT)
+    zhang, liu, wang = (resident(ctx, n) for n in ("张伟", "刘芳", "王小明"))
+
+    def through(number: str, visit: int | None, wait_min: int = 1) -> None:
+        ctx.clock.advance(minutes=wait_min)
+        service.confirm(ctx, BUTLER, number)
+        service.dispatch(ctx, BUTLER, number)
+        service.start(ctx, ENGINEER, number)
+        ctx.clock.advance(minutes=20)
+        service.complete(ctx, ENGINEER, number, SIGNED)
+        if visit is not None:
+            service.record_visit(ctx, BUTLER, number, visit)
+        ctx.clock.advance(hours=2)
+
+    through(service.file_ticket(ctx, zhang, category="plumbing.leak").number, 5)
+    through(service.file_ticket(ctx, liu, category="plumbing.leak").number, 3, wait_min=10)
+    lock = service.file_ticket(ctx, wang, category="doors.lock").number
+    service.consent(ctx, wang, lock, accepted=True)
+    through(lock, 4)
+    power = service.file_ticket(ctx, liu, category="electrical.no_power").number
+    service.confirm(ctx, BUTLER, power)
+    service.dispatch(ctx, BUTLER, power)
+    service.start(ctx, ENGINEER, power)
+    noise = service.file_ticket(ctx, liu, category="complaint.noise").number
+    ctx.clock.advance(minutes=30)
+    service.confirm(ctx, BUTLER, noise, severity="minor")
+    service.dispatch(ctx, BUTLER, noise)
+    service.start(ctx, BUTLER, noise)
+    service.complete(ctx, BUTLER, noise, SIGNED)
+    service.record_visit(ctx, BUTLER, noise, 2)
+    # 1 November 00:30 in Shanghai is still 31 October in UTC: it belongs to November.
+    ctx.clock = FixedClock(dt.datetime(2026, 10, 31, 16, 30, tzinfo=dt.UTC))
+    service.file_ticket(ctx, zhang, category="plumbing.leak")
+
+
+def test_the_monthly_report_counts_categories_statuses_sla_ratings_and_charges(ctx) -> None:
+    _seed_october(ctx)
+    r = service.monthly_report(ctx, "2026-10")
+    assert r["total"] == 5
+    assert r["by_kind"] == {"complaint": 1, "repair": 4}
+    assert r["by_category"] == {"plumbing.leak": 2, "doors.lock": 1, "electrical.no_power": 1,
+                                "complaint.noise": 1}  # fmt: skip
+    assert r["by_status"] == {"closed": 3, "in_progress": 1, "reopened": 1}
+    assert (r["sla_measured"], r["sla_met"], r["sla_met_pct"]) == (4, 3, 75.0)
+    assert (r["rated"], r["average_rating"]) == (4, 3.5)
+    assert (r["paid_repairs"], r["paid_charges_fen"]) == (1, 12000)
+    assert (r["emergencies"], r["reopens"]) == (1, 1)
+    assert service.monthly_report(ctx, "2026-11")["total"] == 1
+
+
+def _cli():
+    from kiosk.cli import CommandRegistry, app, report_app
+    from plugins.repairs.cli import register
+
+    if not any(g.name == "repairs" for g in app.registered_groups):
+        register(CommandRegistry(app=app, report=report_app))
+    return app
+
+
+def test_kiosk_report_repairs_prints_the_figures(ctx, monkeypatch) -> None:
+    _seed_october(ctx)
+    monkeypatch.setenv("KIOSK_DATABASE_URL", ctx.database().url)
+    runner = CliRunner()
+    out = runner.invoke(_cli(), ["report", "repairs", "--month", "2026-10", "--json"])
+    assert out.exit_code == 0, out.stderr
+    assert json.loads(out.stdout)["sla_met_pct"] == 75.0
+    text = runner.invoke(_cli(), ["report", "repairs", "--month", "2026-10"])
+    assert "SLA met: 75.0% (3 of 4)" in text.stdout and "￥120.00" in text.stdout
+    csv_out = runner.invoke(_cli(), ["report", "repairs", "--month", "2026-10", "--csv"])
+    assert "category,plumbing.leak,2" in csv_out.stdout
+    assert "summary,paid_charges_fen,12000" in csv_out.stdout
+    bad = runner.invoke(_cli(), ["report", "repairs", "--month", "October"])
+    assert bad.exit_code == 1 and "YYYY-MM" in bad.stderr
+    assert runner.invoke(_cli(), ["report", "repairs"]).exit_code == 2
+    both = ["report", "repairs", "--month", "2026-10", "--csv", "--json"]
+    assert runner.invoke(_cli(), both).exit_code == 2
+
+
+def test_migrated_repair_tables_match_the_models(db_url: str) -> None:
+    engine = make_engine(db_url)
+    with engine.connect() as conn:
+        diff = compare_metadata(
+            MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata
+        )
+    engine.dispose()
+    assert [d for d in diff if "repair_ticket" in repr(d)] == []
+
+
+def test_a_month_is_read_strictly() -> None:
+    from hypothesis import given
+    from hypothesis import strategies as st
+
+    from kiosk.config import Settings
+    from kiosk.context import KioskContext
+    from kiosk.errors import Refused
+
+    ctx = KioskContext(settings=Settings(source="<test>"))
+
+    @given(st.one_of(st.text(max_size=10),
+                     st.builds("{}-{:02d}".format, st.integers(1, 9999), st.integers(1, 12))))  # fmt: skip
+    def check(month: str) -> None:
+        try:
+            start, end = service.month_bounds(ctx, month)
+        except Refused as exc:
+            assert exc.code == "repairs.month"
+            return
+        assert dt.timedelta(days=28) <= end - start <= dt.timedelta(days=31)
+
+    check()

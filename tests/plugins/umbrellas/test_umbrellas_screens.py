@@ -1,0 +1,156 @@
+"""The umbrella screen headless under Pilot: borrow by tapping an umbrella on the stand, return
+it damaged; the ``kiosk simulate`` scenarios against a stand-in runner; snapshots in Chinese
+and English."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from textual.app import App
+from textual.widgets import Input, Label
+from umbrellas_helpers import resident
+
+from kiosk.clock import FixedClock
+from plugins.umbrellas.scenarios import scenarios
+from plugins.umbrellas.screens import UmbrellaScreen
+
+
+class Harness(App[None]):
+    """A bare app standing in for the lobby shell (the resident already identified)."""
+
+    def __init__(self, ctx, actor=None) -> None:
+        super().__init__()
+        self.ctx, self.actor = ctx, actor
+
+    def on_mount(self) -> None:
+        self.push_screen(UmbrellaScreen(self.ctx))
+
+
+class Run:
+    def __init__(self, app, pilot, ctx) -> None:
+        self.app, self.pilot, self.ctx = app, pilot, ctx
+        self.transcript: list[str] = []
+
+    async def tap(self, uid: str) -> None:
+        self.note(f"tap {uid}")
+
+    async def click(self, selector: str) -> None:
+        await self.pilot.click(selector)
+
+    async def press(self, *keys: str) -> None:
+        await self.pilot.press(*keys)
+
+    def note(self, text: str) -> None:
+        self.transcript.append(text)
+
+
+@pytest.fixture
+def kctx(sqlite_demo_url):
+    from kiosk.i18n import language, set_language
+    from tests.conftest import make_ctx
+
+    ctx = make_ctx(sqlite_demo_url, clock=FixedClock())
+    before = language()
+    set_language("en")
+    yield ctx
+    set_language(before)
+    ctx.database().dispose()
+
+
+def _text(app) -> str:
+    return "\n".join(str(w.render()) for w in app.screen.query(Label))
+
+
+def test_a_resident_borrows_from_the_stand_and_returns_it_damaged(kctx) -> None:
+    async def go() -> None:
+        app = Harness(kctx, resident(kctx, "张伟"))
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.pause()
+            await pilot.click("#lend-U002")
+            await pilot.pause()
+            assert "U002 is yours" in _text(app)
+            assert "U002" in _text(app)  # now listed under the household's umbrellas
+            app.screen.query_one("#tag", Input).value = "U002"
+            await pilot.click("#return-damaged")
+            await pilot.pause()
+            assert "￥68.00 is owed" in _text(app)
+
+    asyncio.run(go())
+
+
+def test_a_refusal_is_shown_and_nothing_is_lent(kctx) -> None:
+    async def go() -> None:
+        app = Harness(kctx, resident(kctx, "张伟"))
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.pause()
+            app.screen.query_one("#tag", Input).value = "U003"
+            await pilot.click("#return-intact")
+            await pilot.pause()
+            assert "not on loan" in _text(app)
+
+    asyncio.run(go())
+
+
+@pytest.mark.parametrize("name", ["umbrellas-lend-return", "umbrellas-damage"])
+def test_the_simulate_scenarios_pass(kctx, name) -> None:
+    scenario = next(s for s in scenarios() if s.name == name)
+
+    async def go() -> None:
+        app = Harness(kctx)
+        async with app.run_test(size=(120, 40)) as pilot:
+            run = Run(app, pilot, kctx)
+            await scenario.run(run)
+            assert run.transcript
+
+    asyncio.run(go())
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+@pytest.mark.parametrize("lang", ["zh_CN", "en"])
+def test_snapshot(snap_compare, sqlite_demo_url, size, lang) -> None:
+    from kiosk.i18n import language, register_catalog, set_language
+    from plugins.umbrellas import HERE
+    from tests.conftest import make_ctx
+
+    register_catalog(HERE / "locale", "umbrellas")
+    ctx = make_ctx(sqlite_demo_url, clock=FixedClock())
+    before = language()
+    set_language(lang)
+    try:
+        assert snap_compare(Harness(ctx, resident(ctx, "张伟")), terminal_size=size)
+    finally:
+        set_language(before)
+        ctx.database().dispose()
+
+
+def test_the_desk_confirms_a_damaged_umbrella_and_sends_reminders(kctx) -> None:
+    from umbrellas_helpers import BUTLER
+
+    from plugins.umbrellas import service
+    from plugins.umbrellas.screens import UmbrellasDeskPanel
+
+    zhang = resident(kctx, "张伟")
+    loan = service.lend(kctx, zhang, "U001")
+    service.return_umbrella(kctx, zhang, "U001", "damaged")
+    service.lend(kctx, resident(kctx, "刘芳"), "U002")
+    kctx.clock.advance(days=4)
+
+    class Desk(App[None]):
+        def compose(self):
+            yield UmbrellasDeskPanel(kctx, BUTLER)
+
+    async def go() -> None:
+        app = Desk()
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.pause()
+            text = "\n".join(str(w.render()) for w in app.query(Label))
+            assert "Overdue: 1" in text and "U002" in text and "damaged 1" in text
+            await pilot.click(f"#confirm-{loan.loan_id}")
+            await pilot.pause()
+            await pilot.click("#remind")
+            await pilot.pause()
+            text = "\n".join(str(w.render()) for w in app.query(Label))
+            assert "1 reminders sent." in text and f"#confirm-{loan.loan_id}" not in text
+
+    asyncio.run(go())

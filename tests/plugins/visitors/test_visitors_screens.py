@@ -1,0 +1,227 @@
+"""Visitor screens, headless under Pilot: walk-up -> waiting -> pass; invite -> pass; the desk
+answers; and the scenarios ``kiosk simulate`` runs (against a stand-in for the runner)."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+
+import pytest
+from textual.app import App
+from textual.widgets import Button, Label
+from visitors_helpers import BUTLER, host
+
+from kiosk.clock import FixedClock
+from plugins.visitors import service
+from plugins.visitors.scenarios import scenarios
+from plugins.visitors.screens import (
+    InviteScreen,
+    PassQR,
+    PassScreen,
+    VisitorsDeskPanel,
+    WaitingScreen,
+    WalkupScreen,
+)
+
+
+class Harness(App[None]):
+    def __init__(self, ctx, first=None, actor=None) -> None:
+        super().__init__()
+        self.ctx = ctx
+        self.first = first
+        self.actor = actor
+
+    def on_mount(self) -> None:
+        if self.first is not None:
+            self.push_screen(self.first)
+
+
+class Run:
+    def __init__(self, app, pilot, ctx) -> None:
+        self.app, self.pilot, self.ctx = app, pilot, ctx
+        self.transcript: list[str] = []
+
+    async def tap(self, uid: str) -> None:
+        self.note(f"tap {uid}")
+
+    async def click(self, selector: str) -> None:
+        await self.pilot.click(selector)
+
+    async def press(self, *keys: str) -> None:
+        await self.pilot.press(*keys)
+
+    def note(self, text: str) -> None:
+        self.transcript.append(text)
+
+
+@pytest.fixture
+def kctx(sqlite_demo_url):
+    from kiosk.i18n import language, set_language
+    from tests.conftest import make_ctx
+
+    ctx = make_ctx(sqlite_demo_url, clock=FixedClock())
+    before = language()
+    set_language("en")
+    yield ctx
+    set_language(before)
+    ctx.database().dispose()
+
+
+def _text(app) -> str:
+    return "\n".join(str(w.render()) for w in app.screen.query(Label))
+
+
+def test_walk_up_waits_for_the_host_then_shows_the_pass(kctx) -> None:
+    async def flow() -> None:
+        app = Harness(kctx, WalkupScreen(kctx))
+        async with app.run_test(size=(100, 40)) as pilot:
+            await pilot.click("#name")
+            await pilot.press(*"Alice Wong")
+            await pilot.click("#phone")
+            await pilot.press(*"12345")
+            await pilot.click("#submit")
+            await pilot.pause()
+            assert "Enter an 11-digit mobile number." in _text(app)
+            app.screen.query_one("#phone").value = "13912345678"
+            app.screen.query_one("#unit").value = "3-1205"
+            app.screen.query_one("#purpose").value = "delivery of a sofa"
+            await pilot.pause(0.3)  # a button ignores a second press within its active effect
+            await pilot.click("#submit")
+            await pilot.pause()
+            waiting = app.screen
+            assert isinstance(waiting, WaitingScreen), _text(app)
+            assert "We are asking 3-1205" in _text(app)
+            service.decide(kctx, host(kctx, "王小明"), waiting.visit.id, approve=True)
+            waiting.check()
+            await pilot.pause()
+            assert isinstance(app.screen, PassScreen)
+            assert "A**** W***" in _text(app) and "13912345678" not in _text(app)
+            rows = str(app.screen.query_one(PassQR).render()).splitlines()
+            assert rows and set("".join(rows)) <= set(" ▀▄█")
+            assert "The printer cannot print now" in _text(app)  # no printer in this harness
+
+    asyncio.run(flow())
+
+
+def test_an_invite_code_gives_the_pass_and_a_wrong_one_says_why(kctx) -> None:
+    now = kctx.clock.now()
+    inv = service.create_invite(
+        kctx, BUTLER, unit_code="1-101", visitor_name="Bob Lee",
+        valid_from=now, valid_until=now + dt.timedelta(hours=2),
+    )  # fmt: skip
+
+    async def flow() -> None:
+        app = Harness(kctx, InviteScreen(kctx))
+        async with app.run_test(size=(100, 40)) as pilot:
+            await pilot.click("#code")
+            await pilot.press(*("000000" if inv.code != "000000" else "111111"), "enter")
+            await pilot.pause()
+            assert "No invite has this code." in _text(app)
+            await pilot.press(*inv.code, "enter")
+            await pilot.pause()
+            assert isinstance(app.screen, PassScreen) and "B** L**" in _text(app)
+
+    asyncio.run(flow())
+
+
+def test_the_desk_panel_approves_a_waiting_visit(kctx) -> None:
+    v = service.register_walkup(
+        kctx, name="赵六一", phone="13912345678", unit_code="3-1205", purpose="探亲"
+    )
+
+    class Desk(App[None]):
+        def compose(self):
+            yield VisitorsDeskPanel(kctx, BUTLER)
+
+    async def flow() -> None:
+        app = Desk()
+        async with app.run_test(size=(100, 30)) as pilot:
+            await pilot.pause()
+            await pilot.click(f"#approve-{v.id}")
+            await pilot.pause()
+            inside = str(app.query_one("#inside").render())
+            assert "3-1205 赵*一" in inside
+            await pilot.pause()
+            app.query_one(f"#idcheck-{v.id}", Button).press()
+            await pilot.pause()
+            assert "✓ID" in str(app.query_one("#inside").render())
+            app.query_one(f"#signout-{v.id}", Button).press()
+            await pilot.pause()
+            assert str(app.query_one("#inside").render()) == "-"
+
+    asyncio.run(flow())
+    after = service.visit_status(kctx, v.id)
+    assert after.status == "approved" and after.signed_out
+
+
+@pytest.mark.parametrize("name", ["visitors-walkup", "visitors-invite"])
+def test_scenarios_run_and_their_transcripts_show_the_decoded_pass(kctx, name) -> None:
+    found = {s.name: s for s in scenarios()}[name]
+
+    async def flow() -> Run:
+        app = Harness(kctx)
+        async with app.run_test(size=(100, 40)) as pilot:
+            run = Run(app, pilot, kctx)
+            await found.run(run)
+        return run
+
+    text = "\n".join(asyncio.run(flow()).transcript)
+    assert "访客通行证" in text and "3-1205" in text and "[QR] KP1." in text
+
+
+def _fixed_pass(ctx):
+    """A pass with a fixed id, so the QR in the snapshot does not change between runs."""
+    from plugins.visitors.passes import pass_key, sign
+
+    until = dt.datetime(2026, 11, 23, 6, 0, tzinfo=dt.UTC)
+    return service.VisitView(
+        1, "approved", "walkup", "赵*一", "3-1205", 2, "探亲", until,
+        sign(pass_key(ctx), "pass", "0123456789abcdef"), False, False, None,
+    )  # fmt: skip
+
+
+SCREENS = {
+    "walkup": lambda ctx: WalkupScreen(ctx),
+    "invite": lambda ctx: InviteScreen(ctx),
+    "pass": lambda ctx: PassScreen(ctx, _fixed_pass(ctx)),
+}
+
+
+@pytest.mark.parametrize("lang", ["zh_CN", "en"])
+@pytest.mark.parametrize(
+    ("screen", "size"),
+    [("walkup", (80, 24)), ("walkup", (120, 40)), ("invite", (80, 24)), ("pass", (80, 40))],
+)
+def test_snapshot(snap_compare, sqlite_demo_url, screen, size, lang) -> None:
+    from kiosk.i18n import language, register_catalog, set_language
+    from plugins.visitors import HERE
+    from tests.conftest import make_ctx
+
+    register_catalog(HERE / "locale", "visitors")
+    ctx = make_ctx(sqlite_demo_url, clock=FixedClock())
+    before = language()
+    set_language(lang)
+    try:
+        assert snap_compare(Harness(ctx, SCREENS[screen](ctx)), terminal_size=size)
+    finally:
+        set_language(before)
+        ctx.database().dispose()
+
+
+def test_a_resident_creates_an_invite_at_the_kiosk_and_the_code_works(kctx) -> None:
+    from plugins.visitors.screens import CreateInviteScreen
+
+    async def flow() -> str:
+        app = Harness(kctx, CreateInviteScreen(kctx), actor=host(kctx, "张伟"))
+        async with app.run_test(size=(100, 50)) as pilot:
+            await pilot.click("#guest")
+            await pilot.press(*"Bob Lee")
+            await pilot.click("#create")
+            await pilot.pause()
+            text = _text(app)
+            assert app.screen.query(PassQR)
+        return text
+
+    text = asyncio.run(flow())
+    code = text.split("Invite code ")[1][:6]
+    assert service.redeem_invite(kctx, code).unit == "1-101"

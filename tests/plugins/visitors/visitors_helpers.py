@@ -1,0 +1,24 @@
+"""Visitors fixtures: the desk, demo residents as their card identifies them."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from kiosk.context import KioskContext
+from kiosk.db.models import Resident, Unit
+from kiosk.identity import Actor
+
+BUTLER = Actor("staff", 1, "李管家", frozenset({"butler"}))
+SECURITY = Actor("staff", 4, "孙保安", frozenset({"security"}))
+CASHIER = Actor("staff", 2, "陈收银", frozenset({"cashier"}))
+DEMO_UNITS = {"张伟": "1-101", "刘芳": "2-803", "王小明": "3-1205", "Emily Wang": "3-1205"}
+
+
+def host(ctx: KioskContext, name: str) -> Actor:
+    with ctx.database().read() as session:
+        r = session.scalars(
+            select(Resident)
+            .join(Unit, Unit.id == Resident.unit_id)
+            .where(Resident.name == name, Unit.code == DEMO_UNITS[name])
+        ).one()
+        return Actor.of_resident(r)

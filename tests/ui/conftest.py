@@ -1,0 +1,73 @@
+"""UI fixtures: the real apps over a seeded demo estate (SQLite), a fixed clock, no devices."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from kiosk.context import KioskContext
+from kiosk.i18n import set_language
+from tests.conftest import make_ctx
+
+
+@pytest.fixture
+def ui_ctx(sqlite_demo_url: str) -> Iterator[KioskContext]:
+    ctx = make_ctx(sqlite_demo_url)
+    yield ctx
+    set_language("zh_CN")
+    ctx.database().dispose()
+
+
+def lobby(ctx: KioskContext, language: str = "zh_CN"):  # type: ignore[no-untyped-def]
+    import dataclasses
+
+    from kiosk.ui.lobby_app import LobbyApp
+
+    ctx.settings = dataclasses.replace(ctx.settings, language=language)
+    return LobbyApp(ctx.settings, ctx=ctx, start_devices=False)
+
+
+def desk(ctx: KioskContext, language: str = "zh_CN"):  # type: ignore[no-untyped-def]
+    import dataclasses
+
+    from kiosk.ui.desk_app import DeskApp
+
+    ctx.settings = dataclasses.replace(ctx.settings, language=language)
+    return DeskApp(ctx.settings, ctx=ctx)
+
+
+class FixedTiles:
+    """Stand-in services for the shell's own snapshots, so they do not change whenever a
+    plugin adds or renames a tile (each plugin snapshots its own screens)."""
+
+    from kiosk.hookspecs import hookimpl as _hookimpl
+
+    @_hookimpl
+    def kiosk_tiles(self, ctx):  # type: ignore[no-untyped-def]
+        from kiosk.hookspecs import Tile
+
+        return [
+            Tile(id=f"svc{i}", title=title, screen=lambda c: None, order=i, icon=icon)
+            for i, (icon, title) in enumerate(
+                [
+                    ("访", "Visitor registration"),
+                    ("件", "Collect parcels"),
+                    ("修", "Repairs and feedback"),
+                    ("￥", "Pay bills"),
+                    ("伞", "Umbrellas"),
+                ]
+            )
+        ]
+
+
+@pytest.fixture
+def shell_ctx(ui_ctx: KioskContext) -> KioskContext:
+    """The demo estate with every built-in plugin left off and fixed stand-in tiles."""
+    from importlib.metadata import entry_points
+
+    from kiosk.plugins import load_plugins
+
+    builtin = [ep.name for ep in entry_points(group="kiosk.plugins")]
+    ui_ctx.plugins = load_plugins(disabled=builtin, extra={"fixed-tiles": FixedTiles()})
+    return ui_ctx

@@ -1,0 +1,100 @@
+"""The butler desk: staff login with PIN lockout, alerts, household file, plugin health."""
+
+from __future__ import annotations
+
+from kiosk import lobby as lobby_services
+from kiosk.context import KioskContext
+from kiosk.hookspecs import DeskPanel, hookimpl
+from kiosk.pii import find_unmasked
+from kiosk.plugins import load_plugins
+from tests.ui.conftest import desk
+from tests.ui.test_lobby import texts
+
+
+async def login(pilot, who: str = "S001", pin: str = "2580") -> None:  # type: ignore[no-untyped-def]
+    await pilot.press(*who, "enter", *pin, "enter")
+    await pilot.pause()
+
+
+def table_text(app) -> str:  # type: ignore[no-untyped-def]
+    from textual.widgets import DataTable
+
+    tables = app.screen.query(DataTable)
+    return "\n".join(
+        str(cell) for t in tables for row in range(t.row_count) for cell in t.get_row_at(row)
+    )
+
+
+async def wait_for(pilot, condition, tries: int = 50) -> None:  # type: ignore[no-untyped-def]
+    for _ in range(tries):
+        if condition():
+            return
+        await pilot.pause(0.05)
+    assert condition()
+
+
+async def test_a_wrong_pin_says_how_many_tries_are_left(ui_ctx: KioskContext) -> None:
+    app = desk(ui_ctx, "en")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await login(pilot, pin="1111")
+        assert app.staff is None and "4 tries left" in texts(app)
+
+
+async def test_alerts_are_listed_and_acknowledged_once(ui_ctx: KioskContext) -> None:
+    lobby_services.call_desk(ui_ctx, note="wheelchair at door B")
+    app = desk(ui_ctx, "en")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await login(pilot)
+        await wait_for(pilot, lambda: "wheelchair at door B" in table_text(app))
+        await pilot.click("#ack")
+        await wait_for(pilot, lambda: "wheelchair at door B" not in table_text(app))
+    from kiosk.db.models import AuditEvent
+
+    with ui_ctx.database().read() as s:
+        assert (
+            s.query(AuditEvent)
+            .filter_by(action="alert.acknowledged", actor=f"staff:{app.staff.id}")
+            .count()
+            == 1
+        )  # type: ignore[union-attr]
+
+
+async def test_household_file_is_masked(ui_ctx: KioskContext) -> None:
+    app = desk(ui_ctx, "en")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await login(pilot)
+        app.screen.query_one("#desk-tabs").active = "tab-household"
+        await pilot.pause()
+        await pilot.click("#hf-unit")
+        await pilot.press(*"3-1205", "enter")
+        await pilot.pause(0.3)
+        shown = texts(app)
+        assert "王小明" in shown and "Emily Wang" in shown
+        assert "****" in shown and find_unmasked(shown) == []
+
+
+async def test_panels_follow_roles_and_failures_are_shown(ui_ctx: KioskContext) -> None:
+    class Panels:
+        @hookimpl
+        def kiosk_desk_panels(self, ctx):
+            from textual.widgets import Label
+
+            return [
+                DeskPanel("cash", "Cash drawer", lambda c: Label("cash panel"), roles=("cashier",)),
+                DeskPanel("open", "Open to all", lambda c: Label("open panel")),
+            ]
+
+    class Broken:
+        @hookimpl
+        def kiosk_desk_panels(self, ctx):
+            raise RuntimeError("panel hook broke")
+
+    ui_ctx.plugins = load_plugins(extra={"panels": Panels(), "broken": Broken()})
+    app = desk(ui_ctx, "en")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await login(pilot)  # S001 is a butler, not a cashier
+        tabs = {pane.id for pane in app.screen.query("TabPane")}
+        assert "tab-open" in tabs and "tab-cash" not in tabs
+        app.screen.query_one("#desk-tabs").active = "tab-health"
+        await pilot.pause()
+        assert "broken" in texts(app) and "panel hook broke" in texts(app)

@@ -1,0 +1,326 @@
+"""The lobby kiosk as a resident and staff use it, driven through Pilot."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import zxingcpp
+from PIL import Image
+from textual import events
+
+from kiosk.context import KioskContext
+from kiosk.db import Database
+from kiosk.hookspecs import Tile, hookimpl
+from kiosk.i18n import _, language
+from kiosk.plugins import load_plugins
+from kiosk.ui.screens import HomeScreen, IdentifyScreen, MessageScreen, OutOfServiceScreen
+from kiosk.ui.widgets import KioskBar, QRView, SignaturePad
+from tests.ui.conftest import lobby
+
+SIZE = (80, 24)
+
+
+def texts(app) -> str:  # type: ignore[no-untyped-def]
+    out = []
+    for w in app.screen.query("*"):
+        try:
+            r = w.render()
+        except Exception:  # noqa: BLE001
+            continue
+        out.append(str(getattr(r, "plain", r)))
+    return "\n".join(out)
+
+
+async def test_home_shows_plugin_tiles_estate_and_bar(ui_ctx: KioskContext) -> None:
+    app = lobby(ui_ctx)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert isinstance(app.screen, HomeScreen)
+        shown = texts(app)
+        assert "阳光花园" in shown and "呼叫前台" in shown and "10:00" in shown
+        tiles = app.screen.query(".tile")
+        assert len(tiles) == len(app.tiles) and len(tiles) > 0
+
+
+async def test_home_paints_first_and_loads_the_database_in_a_worker(ui_ctx: KioskContext) -> None:
+    from kiosk.ui.lobby_app import LobbyApp
+
+    app = LobbyApp(ui_ctx.settings, ctx=None, start_devices=False)
+    async with app.run_test(size=SIZE) as pilot:
+        assert isinstance(app.screen, HomeScreen)  # painted before any database work
+        for _ in range(100):
+            if app.ctx is not None and app.screen.query(".tile"):
+                break
+            await pilot.pause(0.05)
+        assert app.ctx is not None and app.screen.query(".tile")
+        app.ctx.database().dispose()
+
+
+async def test_a_card_tap_personalises_home(ui_ctx: KioskContext) -> None:
+    app = lobby(ui_ctx)
+    async with app.run_test(size=SIZE) as pilot:
+        await app.present_card("3C00A1B2C3")
+        await pilot.pause()
+        assert app.actor is not None and app.actor.name == "王小明"
+        shown = texts(app)
+        assert "王*明" in shown and "3-1205" in shown and "王小明" not in shown
+
+
+async def test_an_english_speaking_resident_gets_english(ui_ctx: KioskContext) -> None:
+    app = lobby(ui_ctx)
+    async with app.run_test(size=SIZE) as pilot:
+        await app.present_card("3C00A1B2C4")  # Emily Wang, preferred language en
+        await pilot.pause()
+        assert language() == "en" and "Call the desk" in texts(app)
+
+
+async def test_an_unknown_card_is_refused_with_a_reason(ui_ctx: KioskContext) -> None:
+    app = lobby(ui_ctx)
+    async with app.run_test(size=SIZE) as pilot:
+        await app.present_card("DEADBEEF99")
+        await pilot.pause()
+        assert isinstance(app.screen, MessageScreen)
+        assert _("Card not recognised. Please see the desk.") in texts(app)
+        assert app.actor is None
+
+
+async def test_unit_and_pin_with_the_on_screen_keypad_alone(ui_ctx: KioskContext) -> None:
+    app = lobby(ui_ctx)
+    async with app.run_test(size=(80, 30)) as pilot:
+        await pilot.click("#identify")
+        await pilot.pause()
+        assert isinstance(app.screen, IdentifyScreen)
+        await pilot.click("#unit")
+        for key in ("3", "dash", "1", "2", "0", "5"):
+            await pilot.click(f"#key-{key}")
+        await pilot.click("#pin")
+        for key in "0000":
+            await pilot.click(f"#key-{key}")
+        await pilot.click("#ok")
+        await pilot.pause()
+        assert "4" in str(app.screen.query_one("#message").render())
+        assert app.screen.query_one("#pin").value == ""  # a refused PIN is cleared
+        await pilot.click("#pin")
+        for key in "1205":
+            await pilot.click(f"#key-{key}")
+        await pilot.click("#key-back")
+        await pilot.click("#key-5")
+        await pilot.click("#ok")
+        await pilot.pause()
+        assert isinstance(app.screen, HomeScreen) and app.actor is not None
+
+
+async def test_a_tile_needing_a_resident_asks_first_then_opens(ui_ctx: KioskContext) -> None:
+    opened = []
+
+    class Needs:
+        @hookimpl
+        def kiosk_tiles(self, ctx):
+            return [
+                Tile(
+                    "mine",
+                    "Mine",
+                    lambda c: opened.append(c) or MessageScreen("mine"),
+                    needs_resident=True,
+                )
+            ]
+
+    ui_ctx.plugins = load_plugins(extra={"needs": Needs()})
+    app = lobby(ui_ctx)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.click("#tile-mine")
+        await pilot.pause()
+        assert isinstance(app.screen, IdentifyScreen) and not opened
+        await app.present_card("3C00A1B2C3")
+        await pilot.pause()
+        assert opened and app.actor is not None
+
+
+async def test_idle_timeout_clears_the_resident_inputs_and_language(ui_ctx: KioskContext) -> None:
+    app = lobby(ui_ctx)
+    async with app.run_test(size=SIZE) as pilot:
+        await app.present_card("3C00A1B2C4")
+        await pilot.pause()
+        await pilot.click("#staff")
+        await pilot.press("S", "0")
+        assert language() == "en" and len(app.screen_stack) == 2
+        app._last_input = time.monotonic() - app.settings.idle_timeout - 1
+        await app._idle_check()
+        await pilot.pause()
+        assert app.actor is None and len(app.screen_stack) == 1 and language() == "zh_CN"
+
+
+async def test_any_key_or_touch_keeps_the_kiosk_awake(ui_ctx: KioskContext) -> None:
+    app = lobby(ui_ctx)
+    async with app.run_test(size=SIZE) as pilot:
+        app._last_input = 0.0
+        await pilot.press("x")
+        assert time.monotonic() - app._last_input < 5
+
+
+async def test_language_switches_live_on_every_screen(ui_ctx: KioskContext) -> None:
+    app = lobby(ui_ctx)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.click("#identify")
+        await pilot.pause()
+        await pilot.click("#lang-toggle")
+        await pilot.pause()
+        assert "Call the desk" in texts(app) and "Unit + PIN" not in texts(app)
+        assert _("Tap your card, or enter your unit and PIN.") in texts(app)
+        app.pop_screen()
+        await pilot.pause()
+        assert "Unit + PIN" in texts(app)
+
+
+async def test_ctrl_c_ctrl_q_and_f_keys_do_not_leave_the_kiosk(ui_ctx: KioskContext) -> None:
+    app = lobby(ui_ctx)
+    async with app.run_test(size=SIZE) as pilot:
+        for key in ("ctrl+c", "ctrl+q", "ctrl+p", "f1", "f10", "f12"):
+            await pilot.press(key)
+        await pilot.pause()
+        assert app.is_running and isinstance(app.screen, HomeScreen)
+        await pilot.click("#staff")
+        await pilot.press(*"S001", "enter", *"9999", "enter")
+        await pilot.pause()
+        assert "4" in str(app.screen.query_one("#message").render()) and app.is_running
+        await pilot.press(*"2580", "enter")
+        await pilot.pause()
+        await pilot.click("#exit")
+        await pilot.pause()
+    assert app.exit_allowed
+
+
+async def test_call_the_desk_from_a_plugin_screen(ui_ctx: KioskContext) -> None:
+    from textual.screen import Screen
+    from textual.widgets import Label
+
+    class Bare(Screen):
+        def compose(self):
+            yield Label("plugin screen without a bar")
+
+    app = lobby(ui_ctx)
+    async with app.run_test(size=SIZE) as pilot:
+        app.push_screen(Bare())
+        await pilot.pause()
+        await pilot.pause()
+        assert app.screen.query(KioskBar), "the app adds the bar to plugin screens"
+        await pilot.click("#call-desk")
+        await pilot.pause()
+        assert isinstance(app.screen, MessageScreen)
+    from kiosk.notify import open_alerts
+
+    with ui_ctx.database().read() as s:
+        assert any(a.kind == "desk_call" and a.severity == "urgent" for a in open_alerts(s, "A"))
+
+
+async def test_a_lost_database_shows_out_of_service_and_comes_back(ui_ctx: KioskContext) -> None:
+    good = ui_ctx.db
+    app = lobby(ui_ctx)
+    async with app.run_test(size=SIZE) as pilot:
+        ui_ctx.db = Database("postgresql+psycopg://nobody@127.0.0.1:1/none")
+        await app.present_card("3C00A1B2C3")
+        await pilot.pause()
+        assert isinstance(app.screen, OutOfServiceScreen)
+        assert "呼叫前台" in texts(app)  # the desk call is still offered
+        ui_ctx.db = good
+        for _ in range(60):
+            if isinstance(app.screen, HomeScreen):
+                break
+            await pilot.pause(0.1)
+        assert isinstance(app.screen, HomeScreen)
+
+
+async def test_a_plugin_screen_that_crashes_is_contained(ui_ctx: KioskContext) -> None:
+    from textual.screen import Screen
+
+    class Crashes(Screen):
+        def on_mount(self) -> None:
+            raise ZeroDivisionError("bug in a plugin screen")
+
+    class Buggy:
+        @hookimpl
+        def kiosk_tiles(self, ctx):
+            return [Tile("buggy", "Buggy", lambda c: Crashes())]
+
+    # The isolation finds the plugin by the file its code lives in (here: this test module).
+    ui_ctx.plugins = load_plugins(extra={"buggy": Buggy()})
+    app = lobby(ui_ctx)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.click("#tile-buggy")
+        for _ in range(20):
+            await pilot.pause(0.05)
+        assert app.is_running
+        assert isinstance(app.screen, HomeScreen)
+        assert any(f.plugin == "buggy" for f in ui_ctx.plugins.failures)
+        assert not app.screen.query("#tile-buggy")
+
+
+async def test_the_qr_on_screen_decodes(ui_ctx: KioskContext) -> None:
+    from textual.app import App
+
+    payload = "00020101021126330017COM.EXAMPLE.KIOSK0108PM0000015204651353031565802CN5918SUNSHINE GARDEN PM6008SHANGHAI630409BB"
+
+    class Show(App):
+        def compose(self):
+            yield QRView(payload)
+
+    app = Show()
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.pause()
+        view = app.query_one(QRView)
+        strips = [view.render_line(y) for y in range(view.size.height)]
+    # Rasterise what the terminal shows: each cell is two pixels high (upper/lower half).
+    scale = 6
+    width = max(sum(len(seg.text) for seg in strip) for strip in strips)
+    img = Image.new("L", (width * scale, len(strips) * 2 * scale), 255)
+    for y, strip in enumerate(strips):
+        x = 0
+        for seg in strip:
+            style = seg.style
+            fg = style.color.triplet if style and style.color else None
+            bg = style.bgcolor.triplet if style and style.bgcolor else None
+            for ch in seg.text:
+                top = fg if ch in "▀█" else bg
+                bottom = fg if ch in "▄█" else bg
+                for half, colour in ((0, top), (1, bottom)):
+                    shade = 0 if colour is not None and sum(colour) < 384 else 255
+                    for dy in range(scale):
+                        for dx in range(scale):
+                            img.putpixel((x * scale + dx, (y * 2 + half) * scale + dy), shade)
+                x += 1
+    results = zxingcpp.read_barcodes(img)
+    assert [r.text for r in results] == [payload]
+
+
+@pytest.mark.parametrize(
+    ("points", "meaningful"),
+    [
+        ([(5, 2)], False),
+        ([(5, 2), (5, 2), (6, 2)], False),
+        ([(2, 2), (4, 3), (6, 4), (8, 3), (10, 2), (12, 3), (14, 4)], True),
+    ],
+)
+async def test_signature_pad_refuses_empty_and_dot_marks(
+    points: list[tuple[int, int]], meaningful: bool
+) -> None:
+    from textual.app import App
+
+    class Sign(App):
+        def compose(self):
+            yield SignaturePad(id="pad")
+
+    app = Sign()
+    async with app.run_test(size=(40, 14)) as pilot:
+        pad = app.query_one(SignaturePad)
+        assert not pad.is_meaningful()
+        first, *rest = points
+        pad.post_message(events.MouseDown(pad, *first, 0, 0, 1, False, False, False))
+        for x, y in rest:
+            pad.post_message(events.MouseMove(pad, x, y, 0, 0, 1, False, False, False))
+        pad.post_message(events.MouseUp(pad, *points[-1], 0, 0, 1, False, False, False))
+        await pilot.pause()
+        assert pad.is_meaningful() is meaningful
+        assert pad.to_png().startswith(b"\x89PNG")
