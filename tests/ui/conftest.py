@@ -61,13 +61,29 @@ class FixedTiles:
         ]
 
 
+STAND_IN_ZH = {
+    "Visitor registration": "访客登记",
+    "Collect parcels": "领取快递",
+    "Repairs and feedback": "报修与投诉",
+    "Pay bills": "缴费",
+    "Umbrellas": "借还雨伞",
+}
+
+
 @pytest.fixture
-def shell_ctx(ui_ctx: KioskContext) -> KioskContext:
-    """The demo estate with every built-in plugin left off and fixed stand-in tiles."""
+def shell_ctx(ui_ctx: KioskContext, monkeypatch: pytest.MonkeyPatch) -> KioskContext:
+    """The demo estate with every built-in plugin left off and fixed stand-in tiles.
+
+    The translations are the core catalog plus the stand-ins' own: the catalogs are
+    process-global, and which plugin catalogs an earlier test registered must not change
+    what these snapshots show."""
     from importlib.metadata import entry_points
 
+    from kiosk import i18n
     from kiosk.plugins import load_plugins
 
+    core = i18n.parse_po((i18n._HERE / "zh_CN" / "LC_MESSAGES" / "kiosk.po").read_text("utf-8"))
+    monkeypatch.setattr(i18n, "_catalogs", {"zh_CN": {**core, **STAND_IN_ZH}, "en": {}})
     builtin = [ep.name for ep in entry_points(group="kiosk.plugins")]
     ui_ctx.plugins = load_plugins(disabled=builtin, extra={"fixed-tiles": FixedTiles()})
     return ui_ctx
