@@ -139,7 +139,7 @@ def _run_app(kind: str, settings: Settings, sim: bool) -> None:
     else:
         from kiosk.ui.desk_app import DeskApp
 
-        DeskApp(settings, sim=sim).run()
+        DeskApp(settings, sim=sim, start_devices=True).run()
 
 
 @app.command()
@@ -256,8 +256,32 @@ def simulate(
     as_json: JsonOpt = False,
     list_only: Annotated[bool, typer.Option("--list", help="List the scenarios.")] = False,
     config: ConfigOpt = None,
+    soak: Annotated[
+        int | None,
+        typer.Option("--soak", min=1, metavar="N", help="Soak: N randomised steps, then checks."),
+    ] = None,
+    faults: Annotated[bool, typer.Option("--faults", help="Soak: inject device faults.")] = False,
+    seed: Annotated[int, typer.Option("--seed", help="Soak: random seed.")] = 1,
+    backend: Annotated[
+        str, typer.Option("--backend", help="Soak: sqlite or postgresql (throw-away database).")
+    ] = "sqlite",
 ) -> None:
     """Scripted runs of the real app, headless, with simulated devices and a transcript."""
+    if soak is not None or faults:
+        if soak is None or names or run_all or list_only or backend not in ("sqlite", "postgresql"):
+            typer.echo(
+                "kiosk: --soak N [--faults] [--seed S] [--backend sqlite|postgresql]", err=True
+            )
+            raise typer.Exit(2)
+        from kiosk import soak as soaking
+
+        result = soaking.soak(
+            soak, faults=faults, seed=seed, backend=backend, settings=settings_or_exit(config)
+        )
+        emit(result, as_json, soaking.summary(result))
+        if result["violations"]:
+            raise typer.Exit(1)
+        return
     if not names and not run_all and not list_only:
         typer.echo("kiosk: name scenarios or pass --all (see --list)", err=True)
         raise typer.Exit(2)

@@ -259,12 +259,18 @@ class DeskApp(App[None]):
     BINDINGS = [Binding("ctrl+q", "quit", "Quit", id="quit")]
 
     def __init__(
-        self, settings: Settings, ctx: KioskContext | None = None, sim: bool = False
+        self,
+        settings: Settings,
+        ctx: KioskContext | None = None,
+        sim: bool = False,
+        start_devices: bool = False,
     ) -> None:
         super().__init__()
         self.settings = settings
         self.ctx = ctx
         self.sim = sim
+        self.start_devices = start_devices
+        self.devices: Any = None
         self.staff: Actor | None = None
         self._zone = ZoneInfo(settings.estate.timezone)
         set_language(settings.language)
@@ -273,17 +279,41 @@ class DeskApp(App[None]):
         return DeskLoginScreen()
 
     def on_mount(self) -> None:
-        if self.ctx is None:
+        if self.ctx is None or self.start_devices:
             self.run_worker(self._load, thread=True)
 
     def _load(self) -> None:
         from kiosk.context import open_context
 
         try:
-            self.ctx = open_context(self.settings)
+            if self.ctx is None:
+                self.ctx = open_context(self.settings)
+            if self.start_devices and self.settings.devices:
+                from kiosk.hardware import start_devices
+
+                # The desk's own reader (issuing parking cards) and printer (deposit receipts).
+                self.devices = start_devices(self.ctx, self._reader_event)
         except Exception as exc:  # noqa: BLE001
             log.exception("desk start-up failed")
             self.call_from_thread(self.notify, str(exc), severity="error")
+
+    def _reader_event(self, event: Any) -> None:
+        """A reader's thread saw a card: hand it to the UI thread."""
+        if event.kind == "tap" and event.uid:
+            self.call_from_thread(self.desk_card_tapped, event.uid)
+
+    def desk_card_tapped(self, uid: str) -> None:
+        """A card on the desk reader goes to every shown panel that takes cards
+        (a ``card_tapped(uid)`` method), e.g. parking card issuance."""
+        for widget in self.screen.query("*"):
+            handler = getattr(widget, "card_tapped", None)
+            if callable(handler):
+                handler(uid)
+
+    async def action_quit(self) -> None:
+        if self.devices is not None:
+            self.devices.stop()
+        self.exit()
 
     def local(self, when: dt.datetime) -> dt.datetime:
         from kiosk.clock import as_utc

@@ -38,7 +38,7 @@ BILL_STATUSES = ("open", "paid")
 ORDER_STATUSES = ("pending", "paid", "closed")
 ORDER_FLAGS = ("", "amount_mismatch", "paid_after_close", "bill_already_paid")
 PAYMENT_METHODS = ("qr", "cash", "card")
-DEPOSIT_STATUSES = ("held", "refunded")
+DEPOSIT_STATUSES = ("held", "refunded", "forfeited")
 
 
 class Bill(Base):

@@ -1300,50 +1300,97 @@ def take_deposit(
 
 def refund_deposit(ctx: KioskContext, actor: Actor, receipt_no: str, reason: str) -> Deposit:
     """Give a deposit back (manager), exactly once; a refund 收据 is queued."""
-    require_role(actor, "refund a deposit", "manager")
     with ctx.database().write() as session:
-        refund_no = _ref("TJ", ctx)
-        changed = session.execute(
-            update(Deposit)
-            .where(Deposit.receipt_no == receipt_no, Deposit.status == "held")
-            .values(
-                status="refunded",
-                refund_no=refund_no,
-                refunded_by=actor.label,
-                refunded_at=ctx.clock.now(),
-            )
-            .execution_options(synchronize_session=False)
-        ).rowcount  # type: ignore[attr-defined]
-        if not changed:
-            raise Refused(
-                "billing.deposit",
-                "Deposit {receipt} is not held (unknown or already refunded).",
-                receipt=receipt_no,
-            )
-        deposit = session.scalar(
-            select(Deposit)
-            .where(Deposit.receipt_no == receipt_no)
-            .execution_options(populate_existing=True)
+        return refund_deposit_in(session, ctx, actor, receipt_no, reason)
+
+
+def refund_deposit_in(
+    session: Session,
+    ctx: KioskContext,
+    actor: Actor,
+    receipt_no: str,
+    reason: str,
+    *,
+    roles: tuple[str, ...] = ("manager",),
+) -> Deposit:
+    """Refund inside the caller's transaction. ``roles`` lets a service whose procedure gives
+    the refund to another role use it (parking: the cashier refunds a returned card's deposit)."""
+    require_role(actor, "refund a deposit", *roles)
+    refund_no = _ref("TJ", ctx)
+    changed = session.execute(
+        update(Deposit)
+        .where(Deposit.receipt_no == receipt_no, Deposit.status == "held")
+        .values(
+            status="refunded",
+            refund_no=refund_no,
+            refunded_by=actor.label,
+            refunded_at=ctx.clock.now(),
         )
-        assert deposit is not None
-        unit = session.get(Unit, deposit.unit_id)
-        assert unit is not None
-        _audit(
-            ctx,
-            session,
-            actor,
-            "billing.deposit.refunded",
-            f"deposit:{receipt_no}",
-            {"amount_fen": deposit.amount_fen, "reason": reason, "refund_no": refund_no},
+        .execution_options(synchronize_session=False)
+    ).rowcount  # type: ignore[attr-defined]
+    if not changed:
+        raise Refused(
+            "billing.deposit",
+            "Deposit {receipt} is not held (unknown or already refunded).",
+            receipt=receipt_no,
         )
-        submit(
-            session,
-            _deposit_receipt(ctx, deposit, unit, refund=True),
-            kind="billing-deposit-refund",
-            at=ctx.clock.now(),
-            kiosk_id=ctx.kiosk_id,
+    deposit = session.scalar(
+        select(Deposit)
+        .where(Deposit.receipt_no == receipt_no)
+        .execution_options(populate_existing=True)
+    )
+    assert deposit is not None
+    unit = session.get(Unit, deposit.unit_id)
+    assert unit is not None
+    _audit(
+        ctx,
+        session,
+        actor,
+        "billing.deposit.refunded",
+        f"deposit:{receipt_no}",
+        {"amount_fen": deposit.amount_fen, "reason": reason, "refund_no": refund_no},
+    )
+    submit(
+        session,
+        _deposit_receipt(ctx, deposit, unit, refund=True),
+        kind="billing-deposit-refund",
+        at=ctx.clock.now(),
+        kiosk_id=ctx.kiosk_id,
+    )
+    return deposit
+
+
+def forfeit_deposit_in(
+    session: Session, ctx: KioskContext, actor: Actor, receipt_no: str, reason: str
+) -> Deposit:
+    """Keep a held deposit (e.g. a lost card's) instead of refunding it, exactly once."""
+    changed = session.execute(
+        update(Deposit)
+        .where(Deposit.receipt_no == receipt_no, Deposit.status == "held")
+        .values(status="forfeited", refunded_by=actor.label, refunded_at=ctx.clock.now())
+        .execution_options(synchronize_session=False)
+    ).rowcount  # type: ignore[attr-defined]
+    if not changed:
+        raise Refused(
+            "billing.deposit",
+            "Deposit {receipt} is not held (unknown or already refunded).",
+            receipt=receipt_no,
         )
-        return deposit
+    deposit = session.scalar(
+        select(Deposit)
+        .where(Deposit.receipt_no == receipt_no)
+        .execution_options(populate_existing=True)
+    )
+    assert deposit is not None
+    _audit(
+        ctx,
+        session,
+        actor,
+        "billing.deposit.forfeited",
+        f"deposit:{receipt_no}",
+        {"amount_fen": deposit.amount_fen, "reason": reason},
+    )
+    return deposit
 
 
 def _deposit_receipt(ctx: KioskContext, deposit: Deposit, unit: Unit, refund: bool) -> Receipt:

@@ -1,0 +1,103 @@
+"""Parking IC cards (停车): monthly rentals, cards issued at the desk, temporary fees.
+
+Hook implementations only; the service, screens and CLI are imported inside the hooks.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from kiosk.hookspecs import hookimpl
+from kiosk.i18n import register_catalog
+
+HERE = Path(__file__).parent
+register_catalog(HERE / "locale", "parking")
+
+
+@hookimpl
+def kiosk_models() -> list[str]:
+    return ["plugins.parking.models"]
+
+
+@hookimpl
+def kiosk_migrations() -> list[str]:
+    return [str(HERE / "migrations" / "versions")]
+
+
+@hookimpl
+def kiosk_startup(ctx: Any) -> None:
+    """Expire lapsed cards and apply paid renewals now (cron runs ``kiosk parking sweep``)."""
+    from plugins.parking.service import sweep
+
+    try:
+        sweep(ctx)
+    except Exception:  # noqa: BLE001 - a sweep failure must not stop the kiosk
+        import logging
+
+        logging.getLogger(__name__).exception("parking sweep at start-up failed")
+
+
+@hookimpl
+def kiosk_register_commands(cli: Any) -> None:
+    from plugins.parking.cli import register
+
+    register(cli)
+
+
+@hookimpl
+def kiosk_seed_demo(session: Any, ctx: Any) -> list[str] | None:
+    from plugins.parking.demo import seed
+
+    return seed(session, ctx)
+
+
+@hookimpl
+def kiosk_card_presented(card: Any, ctx: Any) -> Any:
+    """A parking card tap: its validity (and renewal), or a refusal for a lost/returned card."""
+    if getattr(card, "kind", "") != "parking":
+        return None
+    from plugins.parking.taps import card_outcome
+
+    return card_outcome(ctx, card.uid)
+
+
+def _screen(ctx: Any) -> Any:
+    from plugins.parking.screens import entry_screen
+
+    return entry_screen(ctx)
+
+
+@hookimpl
+def kiosk_tiles(ctx: Any) -> list[Any]:
+    from kiosk.hookspecs import Tile
+    from kiosk.i18n import N_
+
+    return [
+        Tile(id="parking", title=N_("Monthly parking"), screen=_screen, order=60,
+             audience="resident", icon="车", needs_resident=True)
+    ]  # fmt: skip
+
+
+@hookimpl
+def kiosk_scenarios() -> list[Any]:
+    from plugins.parking.scenarios import scenarios
+
+    return scenarios()
+
+
+def _desk_panel(ctx: Any) -> Any:
+    from plugins.parking.screens import ParkingDeskPanel
+
+    return ParkingDeskPanel(ctx)
+
+
+@hookimpl
+def kiosk_desk_panels(ctx: Any) -> list[Any]:
+    from kiosk.hookspecs import DeskPanel
+    from kiosk.i18n import N_
+
+    return [
+        DeskPanel(id="parking", title=N_("Parking"), widget=_desk_panel, order=60,
+                  roles=("cashier", "butler", "security"))
+    ]  # fmt: skip

@@ -1,0 +1,139 @@
+"""``kiosk parking fee|card|sweep`` and ``kiosk report parking``: thin commands over the service."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+parking_app = typer.Typer(help="Parking: temporary fees, monthly cards.", no_args_is_help=True)
+ConfigOpt = Annotated[
+    Path | None, typer.Option("--config", "-c", help="Config file (default: $KIOSK_CONFIG).")
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
+
+
+def _settings(config: Path | None) -> Any:
+    from kiosk.cli import settings_or_exit
+
+    return settings_or_exit(config)
+
+
+def _ctx(config: Path | None) -> Any:
+    from kiosk.cli import open_ctx
+
+    return open_ctx(_settings(config))
+
+
+def _fail(message: str) -> None:
+    typer.echo(f"kiosk: {message}", err=True)
+    raise typer.Exit(1)
+
+
+@parking_app.command("fee")
+def fee_cmd(
+    minutes: Annotated[int, typer.Option("--minutes", help="Length of the stay in minutes.")],
+    as_json: JsonOpt = False,
+    config: ConfigOpt = None,
+) -> None:
+    """The temporary parking fee for a stay (the estate's rule from [plugins.parking])."""
+    from kiosk.context import KioskContext
+    from kiosk.errors import Refused
+    from kiosk.money import format_fen
+    from plugins.parking.service import ParkingRules
+
+    try:
+        rules = ParkingRules.of(KioskContext(_settings(config)))
+        from plugins.parking.fees import parking_fee
+
+        fen = parking_fee(minutes, rules.fee)
+    except Refused as exc:
+        _fail(exc.render())
+        return
+    if as_json:
+        typer.echo(json.dumps({"minutes": minutes, "fee_fen": fen, "fee": f"{fen / 100:.2f}"}))
+    else:
+        typer.echo(f"{minutes // 60} h {minutes % 60:02d} min: {format_fen(fen)}")
+
+
+@parking_app.command("card")
+def card_cmd(
+    uid: Annotated[str, typer.Argument(help="The card's UID or any printed form of it.")],
+    as_json: JsonOpt = False,
+    config: ConfigOpt = None,
+) -> None:
+    """A parking card's holder (masked), plate, validity and its chain of cards."""
+    from kiosk.errors import Refused
+    from plugins.parking.service import card_info
+
+    try:
+        info = card_info(_ctx(config), uid)
+    except Refused as exc:
+        _fail(exc.render())
+        return
+    data = dataclasses.asdict(info)
+    if as_json:
+        typer.echo(json.dumps(data, ensure_ascii=False, default=str))
+        return
+    v = info.validity
+    assert v is not None
+    typer.echo(f"card {v.card_number}: {v.state}, paid through {v.end_date}")
+    typer.echo(f"rental {v.rental_number}  unit {v.unit_code}  holder {v.holder}  plate {v.plate}")
+    for c in info.chain:
+        typer.echo(
+            f"  {c.issued_at:%Y-%m-%d} {c.printed_number} {c.state} deposit {c.deposit_state}"
+        )
+
+
+@parking_app.command("sweep")
+def sweep_cmd(config: ConfigOpt = None) -> None:
+    """Apply paid renewals, expire lapsed cards, send reminders (run daily from cron)."""
+    from plugins.parking.service import sweep
+
+    typer.echo(json.dumps(sweep(_ctx(config))))
+
+
+def report_parking_cmd(
+    staff: Annotated[str, typer.Option("--staff", help="Staff number, e.g. S002.")],
+    pin: Annotated[str, typer.Option("--pin", help="The staff PIN.")],
+    week: Annotated[
+        bool, typer.Option("--week", help="The weekly copy for the garage cashier.")
+    ] = True,
+    as_csv: Annotated[bool, typer.Option("--csv", help="CSV on stdout.")] = False,
+    as_json: JsonOpt = False,
+    config: ConfigOpt = None,
+) -> None:
+    """月租办理记录: every open rental and what changed this week (names and phones masked)."""
+    from kiosk.errors import Refused
+    from kiosk.lobby import staff_login
+    from plugins.parking.service import records, records_csv
+
+    ctx = _ctx(config)
+    try:
+        actor = staff_login(ctx, staff, pin)
+        if as_csv:
+            typer.echo(records_csv(ctx, actor), nl=False)
+            return
+        rows = records(ctx, actor)
+    except Refused as exc:
+        _fail(exc.render())
+        return
+    if as_json:
+        typer.echo(
+            json.dumps([dataclasses.asdict(r) for r in rows], ensure_ascii=False, default=str)
+        )
+        return
+    for r in rows:
+        mark = "*" if r.changed_this_week else " "
+        typer.echo(
+            f"{mark} {r.date} {r.unit_code:8} {r.owner:6} {r.phone:13} {r.plate:9} "
+            f"{r.start}~{r.end} {r.card or '-':12} {r.state}"
+        )
+
+
+def register(cli: Any) -> None:
+    cli.app.add_typer(parking_app, name="parking")
+    cli.report.command("parking")(report_parking_cmd)

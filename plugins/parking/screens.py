@@ -1,0 +1,422 @@
+"""Parking screens: the kiosk's card validity and renewal (QR through the billing plugin), and
+the desk panel (records, new rental, card issuance from the desk reader, loss, return, and the
+temporary fee calculator). Thin: each action calls one service function.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import Screen
+from textual.widget import Widget
+from textual.widgets import Button, Checkbox, Input, Label
+
+from kiosk.errors import Refused
+from kiosk.i18n import _
+from kiosk.identity import Actor
+from kiosk.money import format_fen
+from plugins.parking import service
+
+if TYPE_CHECKING:
+    from kiosk.context import KioskContext
+
+RENEW_MONTHS = (1, 3, 6)
+
+
+def _state_line(v: service.Validity) -> str:
+    if v.state == "valid":
+        return _("Valid until {end} ({days} days left)").format(end=v.end_date, days=v.days_left)
+    if v.state == "expired":
+        return _("Expired on {end}. Renew to use it again.").format(end=v.end_date)
+    return _("Not paid yet. Pay the rent to start the rental.")
+
+
+class ParkingScreen(Screen[None]):
+    BINDINGS = [("escape", "back", "Back")]
+    DEFAULT_CSS = """
+    ParkingScreen { align: center top; }
+    ParkingScreen .title { text-style: bold; padding: 1 2 0 2; }
+    ParkingScreen .line { padding: 0 2; }
+    ParkingScreen .message { color: $warning; padding: 0 2; }
+    ParkingScreen Horizontal { height: auto; padding: 0 1; }
+    ParkingScreen Button { margin: 0 1; }
+    """
+
+    def __init__(self, ctx: KioskContext) -> None:
+        super().__init__()
+        self.ctx = ctx
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+    def say(self, text: str) -> None:
+        self.query_one("#message", Label).update(text)
+
+    def renew_buttons(self, rental_id: int, rent_fen: int) -> Horizontal:
+        return Horizontal(
+            *[
+                Button(
+                    _("Renew {months} mo. {amount}").format(
+                        months=m, amount=format_fen(m * rent_fen)
+                    ),
+                    id=f"renew-{rental_id}-{m}",
+                    variant="primary" if m == 1 else "default",
+                )
+                for m in RENEW_MONTHS
+            ],
+            classes="renew",
+        )
+
+    def renter(self, unit_id: int) -> Actor | None:
+        actor = getattr(self.app, "actor", None)
+        if getattr(actor, "kind", "") == "resident" and actor.unit_id == unit_id:
+            return actor
+        return None
+
+    async def renew(self, rental_id: int, months: int, actor: Actor) -> None:
+        from plugins.billing import service as billing
+
+        try:
+            _view, bill_id = service.renew(self.ctx, actor, rental_id, months, "bill")
+            assert bill_id is not None
+            name = str(billing.config(self.ctx).get("kiosk_provider", "")) or next(
+                iter(billing.providers(self.ctx)), "sim"
+            )
+            order = billing.create_payment_order(self.ctx, actor, bill_id, name)
+        except Refused as exc:
+            self.say(exc.render(_))
+            return
+        await self.app.push_screen(RenewPayScreen(self.ctx, actor, order, rental_id))
+
+
+class ValidityScreen(ParkingScreen):
+    """A parking card was tapped: plate, validity, and renewal by QR."""
+
+    def __init__(self, ctx: KioskContext, validity: service.Validity) -> None:
+        super().__init__(ctx)
+        self.validity = validity
+
+    def compose(self) -> ComposeResult:
+        v = self.validity
+        yield Label(_("Monthly parking card"), classes="title")
+        yield Label(f"{v.plate}   {v.unit_code}   {v.holder}", classes="line", id="plate")
+        yield Label(_("Card no.") + f" {v.card_number}   {v.rental_number}", classes="line")
+        yield Label(_state_line(v), classes="line", id="validity")
+        rental = service.get_rental(self.ctx, v.rental_id)
+        yield Label(
+            _("Rent {amount} a month, added to your bill and paid by QR.").format(
+                amount=format_fen(rental.monthly_rent_fen)
+            ),
+            classes="line",
+        )
+        yield self.renew_buttons(v.rental_id, rental.monthly_rent_fen)
+        yield Horizontal(Button(_("Done"), id="back"))
+        yield Label("", id="message", classes="message")
+
+    async def on_button_pressed(self, event: Button.Pressed) -> None:
+        bid = event.button.id or ""
+        if bid.startswith("renew-"):
+            _r, rental, months = bid.split("-")
+            # The renter's own card identifies them (as a resident card would).
+            actor = self.renter(self.validity.unit_id) or _renter_actor(self.ctx, self.validity)
+            await self.renew(int(rental), int(months), actor)
+        else:
+            self.app.pop_screen()
+
+
+def _renter_actor(ctx: KioskContext, v: service.Validity) -> Actor:
+    from kiosk.db.models import Resident
+    from plugins.parking.models import ParkingRental
+
+    with ctx.database().read() as session:
+        rental = session.get(ParkingRental, v.rental_id)
+        resident = session.get(Resident, rental.resident_id) if rental else None
+        assert resident is not None
+        return Actor.of_resident(resident)
+
+
+class RentalsScreen(ParkingScreen):
+    """The tile: the household's monthly rentals, or how to get one and the hourly rate."""
+
+    def __init__(self, ctx: KioskContext, actor: Actor | None = None) -> None:
+        super().__init__(ctx)
+        self._actor = actor
+
+    @property
+    def actor(self) -> Actor:
+        actor = self._actor or getattr(self.app, "actor", None)
+        if actor is None or actor.kind != "resident" or actor.unit_id is None:
+            raise Refused("parking.who", "Tap your card or enter your unit and PIN first.")
+        return actor
+
+    def compose(self) -> ComposeResult:
+        yield Label(_("Monthly parking"), classes="title")
+        try:
+            unit_id = self.actor.unit_id
+        except Refused as exc:
+            yield Label(exc.render(_), classes="message")
+            yield Horizontal(Button(_("Back"), id="back"))
+            return
+        assert unit_id is not None
+        service.apply_paid_periods(self.ctx)
+        rentals = service.rentals_of_unit(self.ctx, unit_id)
+        with VerticalScroll():
+            if not rentals:
+                yield Label(
+                    _(
+                        "Your unit has no monthly parking. Owners and tenants can rent at the "
+                        "cashier with an ID card and driving licence."
+                    ),
+                    classes="line",
+                    id="none",
+                )
+            for r in rentals:
+                state = (
+                    _("valid until {end}").format(end=r.end_date)
+                    if r.paid
+                    else _("expired on {end}").format(end=r.end_date)
+                )
+                yield Label(f"{r.plate}  {r.number}  {state}", classes="line")
+                if r.pending_fen:
+                    yield Label(
+                        _("{amount} on your bill, waiting for payment.").format(
+                            amount=format_fen(r.pending_fen)
+                        ),
+                        classes="line",
+                    )
+                yield self.renew_buttons(r.id, r.monthly_rent_fen)
+            rule = service.ParkingRules.of(self.ctx).fee
+            yield Label(
+                _(
+                    "Visitors: {first} for the first {hours} h, {step} per started hour after, "
+                    "at most {cap} per 24 h."
+                ).format(
+                    first=format_fen(rule.first_fen),
+                    hours=rule.first_minutes // 60,
+                    step=format_fen(rule.step_fen),
+                    cap=format_fen(rule.cap_fen),
+                ),
+                classes="line",
+            )
+        yield Horizontal(Button(_("Back"), id="back"))
+        yield Label("", id="message", classes="message")
+
+    async def on_button_pressed(self, event: Button.Pressed) -> None:
+        bid = event.button.id or ""
+        if bid.startswith("renew-"):
+            _r, rental, months = bid.split("-")
+            await self.renew(int(rental), int(months), self.actor)
+        else:
+            self.app.pop_screen()
+
+
+def _pay_screen_base() -> Any:
+    from plugins.billing.screens import PayQRScreen
+
+    return PayQRScreen
+
+
+class RenewPayScreen(_pay_screen_base()):  # type: ignore[misc]
+    """The billing QR screen; once paid, the renewal is applied and its new end shown."""
+
+    def __init__(self, ctx: KioskContext, actor: Actor, order: Any, rental_id: int) -> None:
+        super().__init__(ctx, actor, order)
+        self.rental_id = rental_id
+
+    def check(self, query_provider: bool = False) -> None:
+        from plugins.billing import service as billing
+
+        try:
+            view = billing.order_status(self.ctx, self.order.out_trade_no)
+        except Refused:
+            view = None
+        if view is not None and view.status == "paid":
+            service.apply_paid_periods(self.ctx, self.rental_id)
+            self.app.switch_screen(RenewedScreen(self.ctx, self.rental_id, view.receipt_no))
+            return
+        super().check(query_provider)
+
+
+class RenewedScreen(ParkingScreen):
+    def __init__(self, ctx: KioskContext, rental_id: int, receipt_no: str) -> None:
+        super().__init__(ctx)
+        self.rental_id = rental_id
+        self.receipt_no = receipt_no
+
+    def compose(self) -> ComposeResult:
+        r = service.get_rental(self.ctx, self.rental_id)
+        yield Label(_("Paid. Thank you!"), classes="title", id="renewed")
+        yield Label(
+            _("{plate}: valid until {end}").format(plate=r.plate, end=r.end_date),
+            classes="line",
+            id="validity",
+        )
+        yield Label(_("Receipt no.") + f" {self.receipt_no}", classes="line")
+        yield Horizontal(Button(_("Done"), id="back", variant="primary"))
+        yield Label("", id="message", classes="message")
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.app.pop_screen()
+
+
+def entry_screen(ctx: KioskContext) -> Screen[None]:
+    """The tile (``needs_resident``): the identified household's rentals."""
+    return RentalsScreen(ctx)
+
+
+# -- desk -------------------------------------------------------------------------------------
+
+
+class ParkingDeskPanel(Widget):
+    """Desk (cashier): 月租办理记录, a new rental, the card on the desk reader (issue, lost,
+    replace, return), and the temporary fee calculator."""
+
+    DEFAULT_CSS = """
+    ParkingDeskPanel { height: auto; }
+    ParkingDeskPanel Horizontal { height: auto; }
+    ParkingDeskPanel Input { width: 1fr; }
+    ParkingDeskPanel .title { text-style: bold; margin-top: 1; }
+    ParkingDeskPanel .message { color: $warning; text-style: bold; }
+    """
+
+    def __init__(self, ctx: KioskContext, actor: Any = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.ctx = ctx
+        self._actor = actor
+        self.last_uid = ""
+
+    @property
+    def actor(self) -> Any:
+        return self._actor or getattr(self.app, "staff", None) or getattr(self.app, "actor", None)
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(_("Card on the desk reader"), classes="title")
+            yield Horizontal(
+                Input(placeholder=_("Tap a card, or type its number"), id="uid"),
+                Input(placeholder=_("Rental no., e.g. PK2026110001"), id="rental"),
+            )
+            yield Horizontal(
+                Button(_("Issue card"), id="issue", variant="primary"),
+                Button(_("Report lost"), id="lost"),
+                Button(_("Replace lost"), id="replace"),
+                Button(_("Return card"), id="return"),
+                Button(_("Look up"), id="lookup"),
+            )
+            yield Label("", id="card-info")
+            yield Label(_("New monthly rental"), classes="title")
+            yield Horizontal(
+                Input(placeholder=_("Unit, e.g. 3-1205"), id="unit"),
+                Input(placeholder=_("Renter's name (blank: the owner)"), id="renter"),
+                Input(placeholder=_("Plate, e.g. 粤B12345"), id="plate"),
+            )
+            yield Horizontal(
+                Input(placeholder=_("Car model"), id="model"),
+                Input(placeholder=_("Driving licence no."), id="licence"),
+                Input(value="1", placeholder=_("Months"), id="months"),
+            )
+            yield Horizontal(
+                Checkbox(_("ID card and driving licence checked"), id="checked"),
+                Button(_("Rent (cash)"), id="open-cash", variant="primary"),
+                Button(_("Rent (on bill)"), id="open-bill"),
+            )
+            yield Label(_("Temporary parking fee"), classes="title")
+            yield Horizontal(
+                Input(placeholder=_("Minutes parked"), id="minutes"),
+                Button(_("Fee"), id="fee"),
+                Label("", id="fee-result"),
+            )
+            yield Label("", id="message", classes="message")
+            yield Label(_("月租办理记录 (this week marked *)"), classes="title")
+            yield Label(self._records(), id="records")
+
+    def _records(self) -> str:
+        try:
+            rows = service.records(self.ctx, self.actor)
+        except Refused as exc:
+            return exc.render(_)
+        lines = [
+            f"{'*' if r.changed_this_week else ' '} {r.date} {r.unit_code:7} {r.owner} {r.phone} "
+            f"{r.plate} {r.start}~{r.end} {r.card or '-'} {_(r.state)}"
+            for r in rows[-12:]
+        ]
+        return "\n".join(lines) or _("No monthly rentals yet.")
+
+    def card_tapped(self, uid: str) -> None:
+        """The desk reader read a card (DeskApp forwards taps to panels that take cards)."""
+        self.last_uid = uid
+        self.query_one("#uid", Input).value = uid
+        self.say(_("Card {uid} read.").format(uid=uid))
+
+    def say(self, text: str) -> None:
+        self.query_one("#message", Label).update(text)
+
+    def _value(self, wid: str) -> str:
+        return self.query_one(f"#{wid}", Input).value.strip()
+
+    async def on_button_pressed(self, event: Button.Pressed) -> None:
+        bid = event.button.id or ""
+        uid, rental = self._value("uid"), self._value("rental")
+        try:
+            if bid == "issue":
+                card = service.issue_card(self.ctx, self.actor, rental, uid)
+                text = _("Card {card} issued for {rental}; deposit receipt {receipt}.").format(
+                    card=card.printed_number, rental=card.rental_number,
+                    receipt=card.deposit_receipt or "-",
+                )  # fmt: skip
+            elif bid == "lost":
+                card = service.report_lost(self.ctx, self.actor, uid)
+                text = _("Card {card} blocked as lost.").format(card=card.printed_number)
+            elif bid == "replace":
+                old = rental or self.last_uid
+                card = service.replace_lost_card(self.ctx, self.actor, old, uid)
+                text = _("Replacement card {card} issued for {rental}.").format(
+                    card=card.printed_number, rental=card.rental_number
+                )
+            elif bid == "return":
+                card = service.return_card(self.ctx, self.actor, uid)
+                text = _("Card {card} returned; deposit {state}.").format(
+                    card=card.printed_number, state=_(card.deposit_state)
+                )
+            elif bid == "lookup":
+                info = service.card_info(self.ctx, uid)
+                v = info.validity
+                assert v is not None
+                self.query_one("#card-info", Label).update(
+                    f"{v.plate} {v.unit_code} {v.holder} {v.rental_number} · {_state_line(v)}"
+                )
+                text = ""
+            elif bid in ("open-cash", "open-bill"):
+                months = self._value("months") or "1"
+                view = service.open_rental(
+                    self.ctx,
+                    self.actor,
+                    unit=self._value("unit"),
+                    renter=self._value("renter"),
+                    plate=self._value("plate"),
+                    car_model=self._value("model"),
+                    licence_no=self._value("licence"),
+                    identity_checked=self.query_one("#checked", Checkbox).value,
+                    months=int(months) if months.isdigit() else 0,
+                    method="cash" if bid == "open-cash" else "bill",
+                )
+                self.query_one("#rental", Input).value = view.number
+                text = _("Rental {number} opened, paid until {end}.").format(
+                    number=view.number, end=view.end_date
+                )
+            elif bid == "fee":
+                minutes = self._value("minutes")
+                fen = service.temporary_fee(
+                    self.ctx, int(minutes) if minutes.lstrip("-").isdigit() else -1
+                )
+                self.query_one("#fee-result", Label).update(format_fen(fen))
+                text = ""
+            else:
+                return
+        except Refused as exc:
+            self.say(exc.render(_))
+            return
+        self.query_one("#records", Label).update(self._records())
+        self.say(text)

@@ -1,0 +1,157 @@
+"""Parking in the real apps under Pilot: a card tap at the kiosk and renewal by QR, the desk
+issuing a card from its reader; snapshots in Chinese and English."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import select
+from textual.widgets import Button, Checkbox, Input, Label, TabbedContent
+
+from kiosk.context import KioskContext
+from kiosk.i18n import set_language
+from kiosk.identity import Actor
+from plugins.parking import service
+from plugins.parking.models import ParkingCard
+from tests.conftest import make_ctx
+from tests.plugins.parking.parking_helpers import BUTLER, CASHIER, resident_of
+
+VALID = "5A0000AB01"  # demo: 1-1001 粤B12345
+LAPSED = "5A0000AB02"  # demo: 2-502 粤BD12345
+
+
+@pytest.fixture
+def pctx(sqlite_demo_url: str) -> Iterator[KioskContext]:
+    ctx = make_ctx(sqlite_demo_url)
+    yield ctx
+    set_language("zh_CN")
+    ctx.database().dispose()
+
+
+def lobby(ctx: KioskContext, lang: str = "zh_CN"):  # type: ignore[no-untyped-def]
+    from kiosk.ui.lobby_app import LobbyApp
+
+    ctx.settings = dataclasses.replace(ctx.settings, language=lang)
+    return LobbyApp(ctx.settings, ctx=ctx, start_devices=False)
+
+
+def desk(ctx: KioskContext, lang: str = "zh_CN"):  # type: ignore[no-untyped-def]
+    from kiosk.ui.desk_app import DeskApp
+
+    ctx.settings = dataclasses.replace(ctx.settings, language=lang)
+    return DeskApp(ctx.settings, ctx=ctx)
+
+
+def text(app) -> str:  # type: ignore[no-untyped-def]
+    return "\n".join(str(w.render()) for w in app.screen.query(Label))
+
+
+async def test_a_lapsed_card_renews_by_qr_at_the_kiosk(pctx: KioskContext) -> None:
+    from plugins.billing import service as billing
+    from plugins.billing.gateway import shared_gateway
+
+    app = lobby(pctx, "en")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await app.present_card(LAPSED)
+        await pilot.pause()
+        assert type(app.screen).__name__ == "ValidityScreen"
+        assert "Expired on 2026-11-13" in text(app)
+        rental = app.screen.validity.rental_id
+        await pilot.click(f"#renew-{rental}-1")
+        await pilot.pause()
+        screen = app.screen
+        assert type(screen).__name__ == "RenewPayScreen"
+        assert screen.order.amount_fen >= 10000
+        billing.providers(pctx)
+        headers, body = shared_gateway(pctx.clock).pay(screen.order.out_trade_no)
+        assert billing.handle_notification(pctx, "sim", headers, body).verdict == "paid"
+        screen.check()
+        await pilot.pause()
+        assert type(app.screen).__name__ == "RenewedScreen"
+        assert "粤BD12345: valid until 2026-12-22" in text(app)
+    v = service.card_validity(pctx, LAPSED)
+    assert v is not None and v.state == "valid" and v.end_date == dt.date(2026, 12, 22)
+
+
+async def test_a_lost_card_is_refused_at_the_kiosk(pctx: KioskContext) -> None:
+    service.report_lost(pctx, BUTLER, VALID)
+    app = lobby(pctx, "en")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await app.present_card(VALID)
+        await pilot.pause()
+        assert type(app.screen).__name__ == "MessageScreen"
+        assert "reported lost and is blocked" in "\n".join(
+            str(w.render()) for w in app.screen.query("*")
+        )
+
+
+async def test_the_tile_lists_the_households_rentals(pctx: KioskContext) -> None:
+    app = lobby(pctx, "en")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        owner = resident_of(pctx, "1-1001")
+        app.actor = Actor.of_resident(owner)
+        await app.open_tile("parking")
+        await pilot.pause()
+        assert type(app.screen).__name__ == "RentalsScreen"
+        assert "粤B12345" in text(app) and "valid until" in text(app)
+
+
+async def test_the_desk_refuses_an_unchecked_renter_then_issues(pctx: KioskContext) -> None:
+    app = desk(pctx, "en")
+    owner = resident_of(pctx, "3-1205")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await app.logged_in(CASHIER)
+        await pilot.pause()
+        app.screen.query_one("#desk-tabs", TabbedContent).active = "tab-parking"
+        await pilot.pause()
+        for wid, value in dict(
+            unit="3-1205", renter=owner.name, plate="粤B66666", model="本田",
+            licence="440301198805051234", months="2",
+        ).items():  # fmt: skip
+            app.screen.query_one(f"#{wid}", Input).value = value
+        await pilot.click("#open-cash")
+        await pilot.pause()
+        assert "identity card and driving licence" in text(app)
+        app.screen.query_one("#checked", Checkbox).value = True
+        await pilot.pause()
+        app.screen.query_one("#open-cash", Button).press()
+        await pilot.pause()
+        await pilot.pause()
+        assert "opened, paid until 2027-01-22" in text(app), app.screen.query_one(
+            "#message", Label
+        ).render()
+        app.desk_card_tapped("5A00BEEF07")  # what the desk reader thread hands over
+        await pilot.pause()
+        assert app.screen.query_one("#uid", Input).value == "5A00BEEF07"
+        await pilot.click("#issue")
+        await pilot.pause()
+        assert "deposit receipt SJ" in text(app)
+    with pctx.database().read() as session:
+        card = session.scalar(select(ParkingCard).where(ParkingCard.uid_hex == "5A00BEEF07"))
+        assert card is not None and card.state == "active" and card.deposit_receipt
+
+
+@pytest.mark.parametrize("lang", ["zh_CN", "en"])
+def test_snapshot_validity(snap_compare, pctx: KioskContext, lang: str) -> None:
+    async def tap(pilot) -> None:  # type: ignore[no-untyped-def]
+        await pilot.app.present_card(VALID)
+        await pilot.pause()
+
+    assert snap_compare(lobby(pctx, lang), terminal_size=(80, 24), run_before=tap)
+
+
+@pytest.mark.parametrize("lang", ["zh_CN", "en"])
+def test_snapshot_desk_panel(snap_compare, pctx: KioskContext, lang: str) -> None:
+    async def open_panel(pilot) -> None:  # type: ignore[no-untyped-def]
+        await pilot.app.logged_in(CASHIER)
+        await pilot.pause()
+        pilot.app.screen.query_one("#desk-tabs", TabbedContent).active = "tab-parking"
+        await pilot.pause()
+
+    assert snap_compare(desk(pctx, lang), terminal_size=(120, 40), run_before=open_panel)

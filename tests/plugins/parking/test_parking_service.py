@@ -1,0 +1,359 @@
+"""Monthly rentals, the card lifecycle and the records, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+
+import pytest
+from sqlalchemy import func, select
+
+from kiosk.context import KioskContext
+from kiosk.db.models import Card, DeskAlert, Notification, PrintJob
+from kiosk.errors import Refused
+from kiosk.identity import Actor
+from kiosk.lobby import tap_card
+from plugins.billing.models import Deposit
+from plugins.parking import service
+from plugins.parking.models import ParkingCard
+from tests.plugins.parking.parking_helpers import BUTLER, CASHIER, open_cash, resident_of
+
+TODAY = dt.date(2026, 11, 23)  # the FixedClock's local date
+
+
+def wait_until(pred, timeout: float = 5.0) -> bool:  # type: ignore[no-untyped-def]
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if pred():
+            return True
+        time.sleep(0.01)
+    return bool(pred())
+
+
+def read_with_desk_reader(uid: str) -> str:
+    """The cashier taps ``uid`` on the desk's RDM6300 (simulated, on a pty): what it reads."""
+    from devices.cards import open_reader
+    from devices.sim import get_sim
+
+    seen: list[str] = []
+    lock = threading.Lock()
+
+    def on(event) -> None:  # type: ignore[no-untyped-def]
+        if event.kind == "tap" and event.uid:
+            with lock:
+                seen.append(event.uid)
+
+    name = f"desk-reader-{uid}"
+    reader = open_reader("sim://card?protocol=rdm6300&debounce=0", on, name=name)
+    reader.start()
+    try:
+        sim = get_sim(name)
+        assert wait_until(lambda: reader.stats.connected)
+        sim.tap(uid)
+        assert wait_until(lambda: bool(seen)), "the desk reader saw no card"
+        return seen[0]
+    finally:
+        reader.stop()
+
+
+def test_months_run_to_the_same_day_less_one() -> None:
+    assert service.period_end(dt.date(2026, 11, 23), 1) == dt.date(2026, 12, 22)
+    assert service.period_end(dt.date(2026, 11, 1), 1) == dt.date(2026, 11, 30)
+    assert service.period_end(dt.date(2026, 1, 31), 1) == dt.date(2026, 2, 27)
+    assert service.period_end(dt.date(2026, 12, 15), 3) == dt.date(2027, 3, 14)
+
+
+def test_cash_rental_is_paid_through_one_month_and_prints_a_receipt(ctx: KioskContext) -> None:
+    view = open_cash(ctx, months=2)
+    assert view.start_date == TODAY and view.end_date == dt.date(2027, 1, 22) and view.paid
+    assert view.licence == "4403**********1234" and "*" in view.phone
+    with ctx.database().read() as session:
+        kinds = session.scalars(select(PrintJob.kind)).all()
+    assert "parking-rent" in kinds
+
+
+@pytest.mark.parametrize(
+    ("change", "code"),
+    [
+        ({"identity_checked": False}, "parking.unchecked"),
+        ({"plate": "粤B1234"}, "parking.plate"),
+        ({"months": 0}, "parking.months"),
+        ({"months": 13}, "parking.months"),
+        ({"licence_no": " "}, "parking.licence"),
+        ({"method": "iou"}, "parking.method"),
+        ({"unit": "9-999"}, "parking.unit"),
+    ],
+)
+def test_bad_rental_input_is_refused(ctx: KioskContext, change: dict, code: str) -> None:  # type: ignore[type-arg]
+    owner = resident_of(ctx, "3-1205")
+    args = dict(
+        unit="3-1205", resident_id=owner.id, plate="粤B88888", car_model="x",
+        licence_no="440301199001011234", identity_checked=True, months=1, method="cash",
+    )  # fmt: skip
+    args.update(change)
+    with pytest.raises(Refused) as err:
+        service.open_rental(ctx, CASHIER, **args)  # type: ignore[arg-type]
+    assert err.value.code == code
+
+
+def test_only_owners_and_tenants_of_that_unit_may_rent(ctx: KioskContext) -> None:
+    stranger = resident_of(ctx, "2-803")
+    with pytest.raises(Refused) as err:
+        service.open_rental(
+            ctx, CASHIER, unit="3-1205", resident_id=stranger.id, plate="粤B88888",
+            car_model="x", licence_no="4403011990", identity_checked=True,
+        )  # fmt: skip
+    assert err.value.code == "parking.not_resident"
+    with ctx.database().read() as session:
+        from kiosk.db.models import Resident
+
+        occupant = session.scalar(select(Resident).where(Resident.role == "occupant").limit(1))
+        assert occupant is not None
+        unit = occupant.unit.code
+    with pytest.raises(Refused) as err:
+        service.open_rental(
+            ctx, CASHIER, unit=unit, resident_id=occupant.id, plate="粤B88888",
+            car_model="x", licence_no="4403011990", identity_checked=True,
+        )  # fmt: skip
+    assert err.value.code == "parking.role"
+    with pytest.raises(Refused) as err:
+        open_cash(ctx) if False else service.open_rental(
+            ctx, BUTLER, unit="3-1205", resident_id=resident_of(ctx, "3-1205").id,
+            plate="粤B88888", car_model="x", licence_no="4403011990", identity_checked=True,
+        )  # fmt: skip
+    assert err.value.code == "permission"
+
+
+def test_a_plate_can_have_one_open_rental(ctx: KioskContext) -> None:
+    open_cash(ctx, plate="粤B88888")
+    with pytest.raises(Refused) as err:
+        open_cash(ctx, unit="2-803", plate="粤b·88888")
+    assert err.value.code == "parking.plate_taken" and "3-1205" in err.value.render()
+
+
+def test_card_lifecycle_through_the_desk_reader(ctx: KioskContext) -> None:
+    rental = open_cash(ctx)
+    uid = read_with_desk_reader("00C0FFEE01")
+    card = service.issue_card(ctx, CASHIER, rental.number, uid)
+    assert card.state == "active" and card.deposit_receipt.startswith("SJ")
+    with ctx.database().read() as session:
+        deposit = session.scalar(select(Deposit).where(Deposit.receipt_no == card.deposit_receipt))
+        assert deposit is not None and deposit.amount_fen == 5000 and deposit.status == "held"
+    v = service.card_validity(ctx, uid)
+    assert v is not None and v.state == "valid" and v.end_date == dt.date(2026, 12, 22)
+    # the core tap path: the plugin claims the card
+    outcome = tap_card(ctx, uid)
+    assert outcome.kind == "plugin" and outcome.plugin is not None
+    assert outcome.plugin.kind == "parking.valid" and outcome.plugin.screen is not None
+
+    # the same card cannot be bound twice: refused naming the holder's unit
+    other = open_cash(ctx, unit="2-803", plate="粤A11111")
+    with pytest.raises(Refused) as err:
+        service.issue_card(ctx, CASHIER, other.number, uid)
+    assert err.value.code == "parking.card_bound" and "3-1205" in err.value.render()
+    # a resident's card is not blank either
+    with pytest.raises(Refused) as err:
+        service.issue_card(ctx, CASHIER, other.number, "3C00A1B2C3")
+    assert err.value.code == "parking.card_bound" and "3-1205" in err.value.render()
+    # one active card per rental
+    with pytest.raises(Refused) as err:
+        service.issue_card(ctx, CASHIER, rental.number, "00C0FFEE09")
+    assert err.value.code == "parking.has_card"
+
+    # lost: blocked at once, a tap is refused and alerts the desk, deposit forfeited
+    service.report_lost(ctx, BUTLER, uid)
+    outcome = tap_card(ctx, uid)
+    assert outcome.plugin is not None and outcome.plugin.refused
+    with ctx.database().read() as session:
+        assert (
+            session.scalar(
+                select(func.count())
+                .select_from(DeskAlert)
+                .where(DeskAlert.kind == "parking_card_lost")
+            )
+            == 1
+        )
+        assert (
+            session.scalar(select(Deposit.status).where(Deposit.receipt_no == card.deposit_receipt))
+            == "forfeited"
+        )
+    # replacement: same rental, the chain kept, a new deposit
+    new_uid = read_with_desk_reader("00C0FFEE02")
+    new = service.replace_lost_card(ctx, CASHIER, uid, new_uid)
+    assert new.replaces_id == card.id and new.deposit_receipt != card.deposit_receipt
+    chain = service.card_chain(ctx, rental.number)
+    assert [(c.uid_hex, c.state) for c in chain] == [
+        ("00C0FFEE01", "lost"),
+        ("00C0FFEE02", "active"),
+    ]
+    assert service.card_validity(ctx, new_uid).state == "valid"  # type: ignore[union-attr]
+
+    # return: deactivated, deposit refunded with a receipt, rental ended
+    back = service.return_card(ctx, CASHIER, new_uid)
+    assert back.state == "returned" and back.deposit_state == "refunded"
+    with ctx.database().read() as session:
+        dep = session.scalar(select(Deposit).where(Deposit.receipt_no == new.deposit_receipt))
+        assert dep is not None and dep.status == "refunded" and dep.refund_no
+        assert "billing-deposit-refund" in session.scalars(select(PrintJob.kind)).all()
+        assert session.scalar(select(Card.status).where(Card.uid_hex == new_uid)) == "returned"
+    assert service.get_rental(ctx, rental.number).state == "ended"
+    with pytest.raises(Refused):
+        service.return_card(ctx, CASHIER, new_uid)  # not twice
+    outcome = tap_card(ctx, new_uid)
+    assert outcome.plugin is not None and outcome.plugin.refused
+    # a returned card is blank again: it can be issued to another renter
+    reused = service.issue_card(ctx, CASHIER, other.number, new_uid)
+    assert reused.state == "active"
+
+
+def test_expiry_deactivates_and_renewal_by_bill_brings_it_back(ctx: KioskContext) -> None:
+    from plugins.billing import service as billing
+    from plugins.billing.models import Bill
+
+    rental = open_cash(ctx)
+    card = service.issue_card(ctx, CASHIER, rental.number, "00C0FFEE03")
+    clock = ctx.clock
+    clock.advance(days=30)  # type: ignore[attr-defined]  # 2026-12-23: one day past the end
+    v = service.card_validity(ctx, card.uid_hex)
+    assert v is not None and v.state == "expired" and v.end_date == dt.date(2026, 12, 22)
+    swept = service.sweep(ctx)
+    assert swept["expired_cards"] >= 1
+    with ctx.database().read() as session:
+        assert session.scalar(select(Card.status).where(Card.uid_hex == "00C0FFEE03")) == "expired"
+    # the renter renews at the kiosk: rent goes on the bill, applied once the bill is paid
+    renter = Actor(
+        "resident", rental_resident(ctx, rental.number), unit_id=unit_id_of(ctx, "3-1205")
+    )
+    view, bill_id = service.renew(ctx, renter, rental.number, 1)
+    assert bill_id is not None and view.pending_fen == 10000
+    assert service.card_validity(ctx, card.uid_hex).state == "expired"  # type: ignore[union-attr]
+    with ctx.database().read() as session:
+        owed = session.get(Bill, bill_id).balance_fen  # type: ignore[union-attr]
+    billing.record_desk_payment(ctx, CASHIER, bill_id, owed)
+    v = service.card_validity(ctx, card.uid_hex)  # the tap applies the paid period
+    assert v is not None and v.state == "valid"
+    assert v.end_date == dt.date(2027, 1, 22)  # lapsed: from today, not from the old end
+    assert service.apply_paid_periods(ctx) == 0  # applied exactly once
+    with ctx.database().read() as session:
+        assert session.scalar(select(Card.status).where(Card.uid_hex == "00C0FFEE03")) == "active"
+
+
+def rental_resident(ctx: KioskContext, number: str) -> int:
+    from plugins.parking.models import ParkingRental
+
+    with ctx.database().read() as session:
+        return session.scalar(
+            select(ParkingRental.resident_id).where(ParkingRental.number == number)
+        )  # type: ignore[return-value]
+
+
+def unit_id_of(ctx: KioskContext, code: str) -> int:
+    from kiosk.db.models import Unit
+
+    with ctx.database().read() as session:
+        return session.scalar(select(Unit.id).where(Unit.code == code))  # type: ignore[return-value]
+
+
+def test_a_resident_cannot_renew_anothers_rental_or_pay_cash(ctx: KioskContext) -> None:
+    rental = open_cash(ctx)
+    other = Actor("resident", 1, unit_id=unit_id_of(ctx, "2-803"))
+    with pytest.raises(Refused) as err:
+        service.renew(ctx, other, rental.number, 1)
+    assert err.value.code == "parking.not_yours"
+    own = Actor("resident", rental_resident(ctx, rental.number), unit_id=unit_id_of(ctx, "3-1205"))
+    with pytest.raises(Refused):
+        service.renew(ctx, own, rental.number, 1, "cash")
+
+
+def test_cash_renewal_at_the_desk_extends_from_the_paid_date(ctx: KioskContext) -> None:
+    rental = open_cash(ctx)
+    view, bill = service.renew(ctx, CASHIER, rental.number, 3, "cash")
+    assert bill is None and view.end_date == dt.date(2027, 3, 22)
+
+
+def test_reminder_once_before_expiry(ctx: KioskContext) -> None:
+    open_cash(ctx)
+    ctx.clock.advance(days=24)  # type: ignore[attr-defined]  # 6 days before 2026-12-22
+    first = service.sweep(ctx)
+    again = service.sweep(ctx)
+    assert first["reminded"] >= 1 and again["reminded"] == 0
+    with ctx.database().read() as session:
+        n = session.scalars(
+            select(Notification).where(Notification.template == "parking.expiring")
+        ).all()
+    assert len(n) == first["reminded"] and all("end_date" in x.payload for x in n)
+
+
+def test_records_are_masked_and_mark_this_weeks_changes(ctx: KioskContext) -> None:
+    rental = open_cash(ctx)
+    service.issue_card(ctx, CASHIER, rental.number, "00C0FFEE04")
+    rows = service.records(ctx, CASHIER)
+    mine = next(r for r in rows if r.plate == "粤B88888")
+    assert mine.changed_this_week and mine.card and "*" in mine.phone and "*" in mine.owner
+    demo = next(r for r in rows if r.plate == "粤B12345")  # the demo rental started 3 days ago
+    assert demo.changed_this_week is False or demo.date >= TODAY - dt.timedelta(
+        days=TODAY.weekday()
+    )
+    text = service.records_csv(ctx, CASHIER)
+    assert text.splitlines()[0].startswith("办理日期,车主,电话")
+    from kiosk.pii import find_unmasked
+
+    assert find_unmasked(text) == []
+    with pytest.raises(Refused):
+        service.records(ctx, Actor("resident", 1, unit_id=1))
+
+
+def test_binding_one_blank_card_from_two_desks_at_once(ctx: KioskContext) -> None:
+    a = open_cash(ctx, plate="粤B88881")
+    b = open_cash(ctx, unit="2-803", plate="粤B88882")
+    results: list[object] = []
+    barrier = threading.Barrier(2)
+
+    def issue(number: str) -> None:
+        barrier.wait()
+        try:
+            results.append(service.issue_card(ctx, CASHIER, number, "00C0FFEE05"))
+        except Refused as exc:
+            results.append(exc)
+
+    threads = [threading.Thread(target=issue, args=(n,)) for n in (a.number, b.number)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    won = [r for r in results if not isinstance(r, Refused)]
+    lost = [r for r in results if isinstance(r, Refused)]
+    assert len(won) == 1 and len(lost) == 1 and lost[0].code == "parking.card_bound"
+    with ctx.database().read() as session:
+        assert (
+            session.scalar(
+                select(func.count())
+                .select_from(ParkingCard)
+                .where(ParkingCard.uid_hex == "00C0FFEE05")
+            )
+            == 1
+        )
+        assert (
+            session.scalar(
+                select(func.count())
+                .select_from(Deposit)
+                .where(Deposit.source_ref.like("parking:card:%"))
+            )
+            == 1
+        )
+
+
+def test_the_renter_is_found_by_name_or_is_the_owner(ctx: KioskContext) -> None:
+    common = dict(plate="粤B77777", car_model="x", licence_no="4403011990", identity_checked=True)
+    view = service.open_rental(ctx, CASHIER, unit="3-1205", **common)  # type: ignore[arg-type]
+    assert view.holder == "王*明"
+    view = service.open_rental(
+        ctx, CASHIER, unit="3-1205", renter="Emily Wang", **{**common, "plate": "粤B77778"}
+    )  # type: ignore[arg-type]
+    assert view.holder.startswith("E")
+    with pytest.raises(Refused) as err:
+        service.open_rental(
+            ctx, CASHIER, unit="3-1205", renter="Nobody", **{**common, "plate": "粤B77779"}
+        )  # type: ignore[arg-type]
+    assert err.value.code == "parking.not_resident"
