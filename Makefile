@@ -33,6 +33,8 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	for b in startup cardtap receipt cardreader; do $(BIN)/kiosk bench $$b --json || exit 1; done
+	for db in sqlite postgresql; do \
+		$(BIN)/kiosk simulate --soak 5000 --faults --backend $$db --json || exit 1; done
 
 i18n: $(STAMP)
 	$(BIN)/pybabel compile -d kiosk/i18n/locale -D kiosk

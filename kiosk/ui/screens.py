@@ -337,7 +337,16 @@ class SimTapScreen(ModalScreen[None]):
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()
         if event.button.id == "tap":
-            from devices.sim import get_sim
-
-            get_sim(self.reader).tap(self.query_one("#uid", Input).value.strip())  # type: ignore[attr-defined]
+            self._tap()
         self.dismiss(None)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        """Enter in the number field taps, as the button does."""
+        event.stop()
+        self._tap()
+        self.dismiss(None)
+
+    def _tap(self) -> None:
+        from devices.sim import get_sim
+
+        get_sim(self.reader).tap(self.query_one("#uid", Input).value.strip())  # type: ignore[attr-defined]

@@ -236,7 +236,19 @@ class RenewPayScreen(_pay_screen_base()):  # type: ignore[misc]
             service.apply_paid_periods(self.ctx, self.rental_id)
             self.app.switch_screen(RenewedScreen(self.ctx, self.rental_id, view.receipt_no))
             return
+        if (view is not None and view.status == "closed") or self.remaining().total_seconds() <= 0:
+            service.cancel_unpaid(self.ctx, self.rental_id, "QR expired")
         super().check(query_provider)
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.action_back()
+
+    def action_back(self) -> None:
+        """Cancel: the rent put on the bill for this renewal is taken off again (unless the
+        payment arrived meanwhile, in which case it is applied)."""
+        service.cancel_unpaid(self.ctx, self.rental_id, "cancelled at the kiosk")
+        self.app.pop_screen()
 
 
 class RenewedScreen(ParkingScreen):

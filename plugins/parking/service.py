@@ -35,7 +35,14 @@ from kiosk import audit, printing
 from kiosk.clock import as_utc
 from kiosk.db.models import Card, Resident, Unit
 from kiosk.errors import Refused
-from kiosk.identity import Actor, card_forms, find_card, normalise_unit_code, require_role
+from kiosk.identity import (
+    SYSTEM,
+    Actor,
+    card_forms,
+    find_card,
+    normalise_unit_code,
+    require_role,
+)
 from kiosk.money import format_fen
 from kiosk.notify import queue_notification, raise_alert
 from kiosk.pii import mask_id_number, mask_name, mask_phone
@@ -471,6 +478,49 @@ def apply_paid_periods(ctx: KioskContext, rental_id: int | None = None) -> int:
             assert rental is not None
             applied += _apply(ctx, session, rental, period)
     return applied
+
+
+def cancel_unpaid(ctx: KioskContext, rental_id: int, reason: str = "not paid at the kiosk") -> int:
+    """Take back rent put on the bill but not paid (the resident cancelled the QR, or it
+    expired): a credit note for each pending period whose bill is still unpaid, and the period
+    cancelled. Returns how many were cancelled; a bill paid meanwhile is applied instead."""
+    from plugins.billing import service as billing
+    from plugins.billing.models import Bill, BillLine
+
+    if apply_paid_periods(ctx, rental_id):
+        return 0
+    with ctx.database().read() as session:
+        rows = session.execute(
+            select(ParkingPeriod.id, Bill.id, ParkingPeriod.amount_fen)
+            .join(BillLine, BillLine.id == ParkingPeriod.bill_line_id)
+            .join(Bill, Bill.id == BillLine.bill_id)
+            .where(
+                ParkingPeriod.rental_id == rental_id,
+                ParkingPeriod.state == "pending",
+                Bill.status != "paid",
+            )
+        ).all()
+    cancelled = 0
+    for period_id, bill_id, amount in rows:
+        with ctx.database().write() as session:
+            won = session.execute(
+                update(ParkingPeriod)
+                .where(ParkingPeriod.id == period_id, ParkingPeriod.state == "pending")
+                .values(state="cancelled")
+                .execution_options(synchronize_session=False)
+            ).rowcount  # type: ignore[attr-defined]
+            if not won:
+                continue
+            _audit(
+                ctx, session, "system", "parking.rent.cancelled", f"period:{period_id}",
+                {"amount_fen": amount, "reason": reason},
+            )  # fmt: skip
+        try:
+            billing.issue_credit_note(ctx, SYSTEM, bill_id, amount, f"parking renewal {reason}")
+        except Refused:
+            log.warning("could not credit parking period %s on bill %s", period_id, bill_id)
+        cancelled += 1
+    return cancelled
 
 
 def renew(
@@ -994,6 +1044,7 @@ def sweep(ctx: KioskContext) -> dict[str, int]:
 
 # -- records --------------------------------------------------------------------------------------
 
+STATE_ZH = {"open": "有效", "expired": "已过期", "ended": "已结束"}
 RECORD_COLUMNS = (
     "办理日期", "车主", "电话", "车型", "车牌", "月租起", "月租止", "月租卡号", "状态", "本周变更",
 )  # fmt: skip
@@ -1090,7 +1141,7 @@ def records_csv(ctx: KioskContext, actor: Actor, *, week_of: dt.date | None = No
         writer.writerow(
             [
                 r.date.isoformat(), r.owner, r.phone, r.car_model, r.plate, r.start.isoformat(),
-                r.end.isoformat() if r.end >= r.start else "", r.card, r.state,
+                r.end.isoformat() if r.end >= r.start else "", r.card, STATE_ZH.get(r.state, r.state),
                 "是" if r.changed_this_week else "",
             ]
         )  # fmt: skip

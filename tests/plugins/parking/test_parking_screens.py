@@ -155,3 +155,25 @@ def test_snapshot_desk_panel(snap_compare, pctx: KioskContext, lang: str) -> Non
         await pilot.pause()
 
     assert snap_compare(desk(pctx, lang), terminal_size=(120, 40), run_before=open_panel)
+
+
+async def test_cancelling_the_qr_takes_the_rent_off_the_bill(pctx: KioskContext) -> None:
+    from plugins.billing import service as billing
+
+    app = lobby(pctx, "en")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await app.present_card(LAPSED)
+        await pilot.pause()
+        rental = app.screen.validity.rental_id
+        await pilot.click(f"#renew-{rental}-3")
+        await pilot.pause()
+        assert type(app.screen).__name__ == "RenewPayScreen"
+        owed = sum(b.balance_fen for b in billing.open_bills(pctx, "2-502"))
+        assert owed >= 30000
+        await pilot.click("#back")
+        await pilot.pause()
+        assert type(app.screen).__name__ == "ValidityScreen"
+    assert sum(b.balance_fen for b in billing.open_bills(pctx, "2-502")) == owed - 30000
+    assert service.get_rental(pctx, rental).pending_fen == 0
+    assert service.card_validity(pctx, LAPSED).state == "expired"  # type: ignore[union-attr]
