@@ -93,3 +93,10 @@ def kiosk_desk_panels(ctx: Any) -> list[Any]:
         DeskPanel(id="umbrellas", title=N_("Umbrellas"), widget=_desk_panel, order=40,
                   roles=("butler", "security"))
     ]  # fmt: skip
+
+
+@hookimpl
+def kiosk_workload(ctx: Any) -> list[Any]:
+    from plugins.umbrellas.workload import UmbrellaRace
+
+    return UmbrellaRace().ops()
