@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING, Any
 
-from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
@@ -40,17 +39,9 @@ class QRBlock(Static):
         self.payload = payload
 
     def on_mount(self) -> None:
-        from devices.qr import HALFBLOCK_BG, HALFBLOCK_FG, QRCode
+        from kiosk.ui.widgets.qr import qr_text
 
-        rows = QRCode(self.payload, ec="M").halfblock_rows()
-        self.update(
-            Text(
-                "\n".join(rows),
-                style=f"{HALFBLOCK_FG} on {HALFBLOCK_BG}",
-                no_wrap=True,
-                overflow="crop",
-            )
-        )
+        self.update(qr_text(self.payload, ec="M"))
 
 
 def _refusal(exc: Refused) -> str:

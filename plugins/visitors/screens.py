@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING, Any
 
-from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
@@ -37,10 +36,9 @@ class PassQR(Static):
         self.payload = payload
 
     def on_mount(self) -> None:
-        from devices.qr import HALFBLOCK_BG, HALFBLOCK_FG, QRCode
+        from kiosk.ui.widgets.qr import qr_text
 
-        rows = QRCode(self.payload, ec="M").halfblock_rows()
-        self.update(Text("\n".join(rows), style=f"{HALFBLOCK_FG} on {HALFBLOCK_BG}"))
+        self.update(qr_text(self.payload, ec="M"))
 
 
 class VisitorScreen(Screen[None]):

@@ -13,6 +13,29 @@ from textual.widget import Widget
 from devices.qr import HALFBLOCK_BG, HALFBLOCK_FG, QRCode
 
 QR_STYLE = Style(color=HALFBLOCK_FG, bgcolor=HALFBLOCK_BG)
+LIGHT_STYLE = Style(color=HALFBLOCK_BG, bgcolor=HALFBLOCK_BG)
+
+
+def qr_text(payload: str, ec: str = "M") -> Text:
+    """The code as half-block rows with no blank cells: a light/light cell is a full block
+    drawn white, so every cell is a glyph of the cell's width. Renderers that collapse or
+    narrow spaces (librsvg turning a snapshot SVG into a PNG collapses leading non-breaking
+    spaces) then still draw every module in its place, and the quiet zone stays."""
+    matrix = QRCode(payload, ec=ec).matrix  # type: ignore[arg-type]
+    if len(matrix) % 2:
+        matrix = [*matrix, [False] * len(matrix[0])]
+    text = Text(no_wrap=True, overflow="crop")
+    for i in range(0, len(matrix), 2):
+        if i:
+            text.append("\n")
+        for top, bottom in zip(matrix[i], matrix[i + 1], strict=True):
+            if top and bottom:
+                text.append("█", QR_STYLE)
+            elif not top and not bottom:
+                text.append("█", LIGHT_STYLE)
+            else:
+                text.append("▀" if top else "▄", QR_STYLE)
+    return text
 
 
 class QRView(Widget):
@@ -25,7 +48,8 @@ class QRView(Widget):
     def __init__(self, payload: str, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self.payload = payload
-        self._rows = QRCode(payload).halfblock_rows()
+        self.ec = "M"
+        self._rows = QRCode(payload, ec=self.ec).halfblock_rows()
 
     def get_content_width(self, container, viewport) -> int:  # type: ignore[no-untyped-def]
         return len(self._rows[0]) if self._rows else 0
@@ -34,4 +58,4 @@ class QRView(Widget):
         return len(self._rows)
 
     def render(self) -> Text:
-        return Text("\n".join(self._rows), style=QR_STYLE, no_wrap=True, overflow="crop")
+        return qr_text(self.payload, self.ec)
