@@ -50,7 +50,10 @@ def seen_rows(rendered) -> list[str]:  # type: ignore[no-untyped-def]
     for line in rendered.split("\n"):
         chars = list(line.plain)
         for span in line.spans:
-            if span.style == LIGHT_STYLE:
+            # A rich Style (QRView) or a Textual content style (a Static's Content).
+            style = span.style
+            fg = getattr(style, "color", None) or getattr(style, "foreground", None)
+            if style == LIGHT_STYLE or str(getattr(fg, "hex", fg)).lower() in ("#ffffff", "white"):
                 for i in range(span.start, span.end):
                     chars[i] = " "
         rows.append("".join(chars))
