@@ -32,7 +32,7 @@ lint: $(STAMP)
 	$(BIN)/lint-imports
 
 bench: $(STAMP)
-	for b in startup cardtap receipt cardreader; do $(BIN)/kiosk bench $$b --json || exit 1; done
+	for b in startup cardtap receipt cardreader parking; do $(BIN)/kiosk bench $$b --json || exit 1; done
 	for db in sqlite postgresql; do \
 		$(BIN)/kiosk simulate --soak 5000 --faults --backend $$db --json || exit 1; done
 
