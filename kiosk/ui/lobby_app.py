@@ -379,8 +379,12 @@ class LobbyApp(App[None]):
         if outcome is None:
             return
         if outcome.kind == "resident" and outcome.actor is not None:
+            # The tap's lookup already read the unit and language: no second query.
             await self.identified(
-                outcome.actor, outcome.tap.unit_code if outcome.tap else "", self._pending_tile
+                outcome.actor,
+                outcome.tap.unit_code if outcome.tap else "",
+                self._pending_tile,
+                resident_language=outcome.tap.resident_language if outcome.tap else None,
             )
         elif outcome.kind == "staff":
             self.push_screen(StaffLoginScreen(who=uid))
