@@ -250,6 +250,30 @@ def audit_verify(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
 
 
 @app.command()
+def purge(
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Only count what would be anonymised.")
+    ] = False,
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Anonymise visitor and parcel PII past the [retention] days (closed records only)."""
+    settings = settings_or_exit(config)
+    from kiosk.db import retention
+
+    ctx = open_ctx(settings)
+    try:
+        report = retention.purge(ctx, dry_run=dry_run)
+    except retention.PurgeFailed as exc:
+        fail(f"purge failed: {exc}")
+    except Exception as exc:  # noqa: BLE001 - the reason is what the operator needs
+        fail(f"cannot purge: {type(exc).__name__}: {exc}")
+    finally:
+        ctx.database().dispose()
+    emit(report.as_dict(), as_json, report.summary())
+
+
+@app.command()
 def simulate(
     names: Annotated[list[str] | None, typer.Argument(help="Scenario names.")] = None,
     run_all: Annotated[bool, typer.Option("--all", help="Run every scenario.")] = False,

@@ -8,6 +8,7 @@ entry-point group (built-ins use the same group). Hooks receive ``ctx``, a
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
@@ -103,6 +104,22 @@ class WorkloadOp:
     check: Callable[[KioskContext], list[str]] | None = None
 
 
+@dataclass(frozen=True)
+class PurgeCount:
+    """What a retention purge did to one kind of record (or would do, on a dry run).
+
+    ``plugin`` and ``kind`` name it (``"visitors"``, ``"visitor_visit"``); ``count`` is how many
+    records were anonymised; ``before`` is the cutoff: records closed before it are purged;
+    ``days`` the retention setting it came from. Counts only -- never personal data.
+    """
+
+    plugin: str
+    kind: str
+    count: int
+    before: dt.datetime
+    days: int
+
+
 @hookspec
 def kiosk_tiles(ctx: KioskContext) -> list[Tile]:  # type: ignore[empty-body]
     """Return the home-screen tiles this plugin offers (a list; may be empty)."""
@@ -177,3 +194,17 @@ def kiosk_workload(ctx: KioskContext) -> list[WorkloadOp] | None:
     """Return operations this plugin adds to the mixed workload of ``kiosk bench concurrency``
     (taps, pickups, lends, payments...), each with the invariant check that proves no
     transaction was lost or applied twice."""
+
+
+@hookspec
+def kiosk_purge(
+    ctx: KioskContext, session: Any, now: dt.datetime, dry_run: bool
+) -> list[PurgeCount] | None:
+    """Retention (``kiosk purge``): anonymise this plugin's personal data -- names, phones, ID
+    numbers, plates, signatures, photos -- in records that were closed (visit ended, parcel
+    collected or returned, item released) before ``now`` minus the configured retention
+    (``ctx.settings.retention``). Keep the rows and their non-personal facts (units, times,
+    counts, amounts) so reports stay right; never touch open records; a second run finds
+    nothing. Work inside ``session``, the caller's one transaction, which also records the
+    single audit event; do not commit. With ``dry_run`` only count (the caller rolls back
+    anyway). Return one :class:`PurgeCount` per kind of record."""

@@ -136,3 +136,12 @@ def kiosk_workload(ctx: Any) -> list[Any]:
     from plugins.parcels.workload import ParcelRace
 
     return ParcelRace().ops()
+
+
+@hookimpl
+def kiosk_purge(ctx: Any, session: Any, now: Any, dry_run: bool) -> list[Any]:
+    """Parcels collected or returned, their releases and released stored items older than
+    ``retention.parcel_days`` lose names, phones and signatures (``kiosk purge``)."""
+    from plugins.parcels.service import purge_in
+
+    return purge_in(session, ctx, now, dry_run)

@@ -32,8 +32,10 @@ from sqlalchemy.orm import Session
 
 from kiosk import audit, printing
 from kiosk.clock import as_utc
+from kiosk.db import retention
 from kiosk.db.models import Resident, Unit
 from kiosk.errors import Refused
+from kiosk.hookspecs import PurgeCount
 from kiosk.identity import SYSTEM, Actor, normalise_unit_code, require_role
 from kiosk.notify import queue_notification, raise_alert
 from kiosk.pii import mask_name
@@ -1148,55 +1150,77 @@ def release_stored(
 
 # -- retention ----------------------------------------------------------------------------------
 
-ANONYMOUS = "已匿名"
+ANONYMOUS = retention.ANONYMOUS
+
+
+def purge_in(
+    session: Session, ctx: KioskContext, now: dt.datetime, dry_run: bool = False
+) -> list[PurgeCount]:
+    """Anonymise, inside ``session`` (hook ``kiosk_purge``), what was closed more than
+    ``retention.parcel_days`` ago: the recipient's name on collected and returned parcels, the
+    picker's name and signature (strokes and PNG) on releases, and the depositor's name and
+    phone, the claimant and the signature on released stored items. Tracking numbers, units,
+    shelves, times and counts stay; waiting parcels and stored items are never touched."""
+    days = ctx.settings.retention.parcel_days
+    before = retention.cutoff(now, days)
+    parcels = retention.anonymise(
+        session,
+        Parcel,
+        [
+            Parcel.status.in_(("released", "returned")),
+            func.coalesce(Parcel.released_at, Parcel.returned_at) < before,
+            Parcel.recipient_name != ANONYMOUS,
+        ],
+        {"recipient_name": ANONYMOUS},
+        dry_run,
+    )
+    releases = retention.anonymise(
+        session,
+        Release,
+        [Release.released_at < before, Release.picker_name != ANONYMOUS],
+        {"picker_name": ANONYMOUS, "signature_strokes": [], "signature_png": b""},
+        dry_run,
+    )
+    stored = retention.anonymise(
+        session,
+        StoredItem,
+        [
+            StoredItem.status == "released",
+            StoredItem.released_at < before,
+            StoredItem.depositor_name != ANONYMOUS,
+        ],
+        {
+            "depositor_name": ANONYMOUS,
+            "depositor_phone": "",
+            "released_to": ANONYMOUS,
+            "signature_strokes": None,
+            "signature_png": None,
+        },
+        dry_run,
+    )
+    return [
+        PurgeCount("parcels", "parcel", parcels, before, days),
+        PurgeCount("parcels", "parcel_release", releases, before, days),
+        PurgeCount("parcels", "storage_item", stored, before, days),
+    ]
 
 
 def purge_pii(ctx: KioskContext, actor: Actor = SYSTEM) -> dict[str, int]:
-    """Anonymise collected, returned and released records older than
-    ``retention.parcel_days``: recipient and picker names, signatures (strokes and PNG), the
-    depositor's name and phone. Tracking numbers, units, times and counts stay."""
+    """Parcels' part of ``kiosk purge`` on its own (``kiosk parcels purge``): see
+    :func:`purge_in`; audited with the counts."""
     now = ctx.clock.now()
-    cutoff = now - dt.timedelta(days=ctx.settings.retention.parcel_days)
     with ctx.database().write() as session:
-        parcels = session.execute(
-            update(Parcel)
-            .where(
-                Parcel.status != "waiting",
-                func.coalesce(Parcel.released_at, Parcel.returned_at) < cutoff,
-                Parcel.recipient_name != ANONYMOUS,
-            )
-            .values(recipient_name=ANONYMOUS)
-            .execution_options(synchronize_session=False)
-        ).rowcount  # type: ignore[attr-defined]
-        releases = session.execute(
-            update(Release)
-            .where(Release.released_at < cutoff, Release.picker_name != ANONYMOUS)
-            .values(picker_name=ANONYMOUS, signature_strokes=[], signature_png=b"")
-            .execution_options(synchronize_session=False)
-        ).rowcount  # type: ignore[attr-defined]
-        stored = session.execute(
-            update(StoredItem)
-            .where(
-                StoredItem.status == "released",
-                StoredItem.released_at < cutoff,
-                StoredItem.depositor_name != ANONYMOUS,
-            )
-            .values(
-                depositor_name=ANONYMOUS,
-                depositor_phone="",
-                released_to=ANONYMOUS,
-                signature_strokes=None,
-                signature_png=None,
-            )
-            .execution_options(synchronize_session=False)
-        ).rowcount  # type: ignore[attr-defined]
-        counts = {"parcels": int(parcels), "releases": int(releases), "stored": int(stored)}
+        parcels, releases, stored = (c.count for c in purge_in(session, ctx, now))
+        counts = {"parcels": parcels, "releases": releases, "stored": stored}
         audit.record(
             session,
             actor=actor.label,
             action="parcel.pii_purged",
             subject="parcel",
-            data={**counts, "before": cutoff.isoformat()},
+            data={
+                **counts,
+                "before": retention.cutoff(now, ctx.settings.retention.parcel_days).isoformat(),
+            },
             at=now,
             kiosk_id=ctx.kiosk_id,
         )

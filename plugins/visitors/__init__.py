@@ -105,3 +105,12 @@ def kiosk_scenarios() -> list[Any]:
     from plugins.visitors.scenarios import scenarios
 
     return scenarios()
+
+
+@hookimpl
+def kiosk_purge(ctx: Any, session: Any, now: Any, dry_run: bool) -> list[Any]:
+    """Visits and invites closed more than ``retention.visitor_days`` ago lose name, phone
+    and ID number (``kiosk purge``)."""
+    from plugins.visitors.service import purge_in
+
+    return purge_in(session, ctx, now, dry_run)

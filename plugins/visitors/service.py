@@ -12,7 +12,8 @@ in 来访人员登记表. The kiosk:
 - sign-out by scanning the pass (:func:`sign_out`), by the desk, or automatically at the end of
   the window (:func:`close_ended_visits`); :func:`inside_now`; :func:`daily_log_csv`;
 - the block list: a listed visitor's visit waits, silently, for the desk's approval;
-- retention: :func:`purge_pii` anonymises visits older than ``retention.visitor_days``.
+- retention: :func:`purge_in` (hook ``kiosk_purge``, ``kiosk purge``) anonymises visits and
+  invites closed more than ``retention.visitor_days`` ago.
 """
 
 from __future__ import annotations
@@ -26,13 +27,15 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from kiosk import audit, printing
 from kiosk.clock import as_utc
+from kiosk.db import retention
 from kiosk.db.models import Unit
 from kiosk.errors import Refused
+from kiosk.hookspecs import PurgeCount
 from kiosk.identity import SYSTEM, Actor, normalise_unit_code, require_role
 from kiosk.notify import queue_notification
 from kiosk.pii import mask_name, mask_phone
@@ -45,7 +48,7 @@ if TYPE_CHECKING:
 
 DESK_ROLES = ("butler", "security")
 _MOBILE = re.compile(r"1[3-9]\d{9}")
-ANONYMOUS = "已匿名"
+ANONYMOUS = retention.ANONYMOUS
 
 
 @dataclass(frozen=True)
@@ -952,31 +955,65 @@ def unblock(ctx: KioskContext, actor: Actor, entry_id: int) -> None:
         )
 
 
+def purge_in(
+    session: Session, ctx: KioskContext, now: dt.datetime, dry_run: bool = False
+) -> list[PurgeCount]:
+    """Anonymise visits and invites closed more than ``retention.visitor_days`` ago, inside
+    ``session`` (hook ``kiosk_purge``): the name becomes 已匿名, phone and ID number are erased;
+    unit, purpose, party size and times stay for the statistics.
+
+    Closed means: signed out (or the pass revoked), declined or timed out; an invite used,
+    revoked or past its window. A pending visit or a visitor still inside is never touched.
+    """
+    days = ctx.settings.retention.visitor_days
+    before = retention.cutoff(now, days)
+    visit_ended = or_(
+        and_(
+            Visit.status == "approved",
+            func.coalesce(Visit.signed_out_at, Visit.revoked_at) < before,
+        ),
+        and_(Visit.status.in_(("declined", "timed_out")), Visit.decided_at < before),
+    )
+    visits = retention.anonymise(
+        session,
+        Visit,
+        [Visit.anonymised_at.is_(None), visit_ended],
+        {"name": ANONYMOUS, "phone": "", "id_number": "", "anonymised_at": now},
+        dry_run,
+    )
+    invites = retention.anonymise(
+        session,
+        Invite,
+        [
+            Invite.anonymised_at.is_(None),
+            func.coalesce(Invite.used_at, Invite.revoked_at, Invite.valid_until) < before,
+        ],
+        {"visitor_name": ANONYMOUS, "visitor_phone": "", "anonymised_at": now},
+        dry_run,
+    )
+    return [
+        PurgeCount("visitors", "visitor_visit", visits, before, days),
+        PurgeCount("visitors", "visitor_invite", invites, before, days),
+    ]
+
+
 def purge_pii(ctx: KioskContext, actor: Actor = SYSTEM) -> dict[str, int]:
-    """Anonymise visits and invites older than ``retention.visitor_days``: the name becomes
-    已匿名, phone and ID number are erased; counts and times stay for statistics."""
+    """Visitors' part of ``kiosk purge`` on its own (``kiosk visitors purge``): see
+    :func:`purge_in`; audited with the counts."""
     now = ctx.clock.now()
-    cutoff = now - dt.timedelta(days=ctx.settings.retention.visitor_days)
     with ctx.database().write() as session:
-        visits = session.execute(
-            update(Visit)
-            .where(Visit.created_at < cutoff, Visit.anonymised_at.is_(None))
-            .values(name=ANONYMOUS, phone="", id_number="", anonymised_at=now)
-            .execution_options(synchronize_session=False)
-        ).rowcount  # type: ignore[attr-defined]
-        invites = session.execute(
-            update(Invite)
-            .where(Invite.created_at < cutoff, Invite.anonymised_at.is_(None))
-            .values(visitor_name=ANONYMOUS, visitor_phone="", anonymised_at=now)
-            .execution_options(synchronize_session=False)
-        ).rowcount  # type: ignore[attr-defined]
+        visits, invites = (c.count for c in purge_in(session, ctx, now))
         audit.record(
             session,
             actor=actor.label,
             action="visitor.pii_purged",
             subject="visitor_visit",
-            data={"visits": visits, "invites": invites, "before": cutoff.isoformat()},
+            data={
+                "visits": visits,
+                "invites": invites,
+                "before": retention.cutoff(now, ctx.settings.retention.visitor_days).isoformat(),
+            },
             at=now,
             kiosk_id=ctx.kiosk_id,
         )
-    return {"visits": int(visits), "invites": int(invites)}
+    return {"visits": visits, "invites": invites}
