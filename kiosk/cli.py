@@ -161,6 +161,42 @@ def desk(
 
 
 @app.command()
+def serve(
+    desk: Annotated[bool, typer.Option("--desk", help="Serve the butler desk.")] = False,
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="TCP port.")] = 8000,
+    host: Annotated[
+        str, typer.Option("--host", help="Address to bind (estate network only).")
+    ] = "127.0.0.1",
+    config: ConfigOpt = None,
+) -> None:
+    """Serve the butler desk to browsers (textual-serve); each session logs in with staff + PIN."""
+    if not desk:
+        typer.echo("kiosk: serve what? only --desk can be served", err=True)
+        raise typer.Exit(2)
+    settings = settings_or_exit(config)
+    warn_if_world_readable(settings)
+    from kiosk.ui.web import LOOPBACK, serve_desk
+
+    if host not in LOOPBACK:
+        typer.echo(
+            f"kiosk: warning: serving the desk on {host}:{port} over plain HTTP; it must be "
+            "reachable only on the estate network (firewall it off from everything else)",
+            err=True,
+        )
+    if settings.devices:
+        typer.echo(
+            f"kiosk: warning: every browser session opens this machine's devices "
+            f"({', '.join(sorted(settings.devices))}); serve a config without [devices]",
+            err=True,
+        )
+    source = None if settings.source.startswith("<") else str(Path(settings.source).resolve())
+    try:
+        serve_desk(source, host, port)
+    except OSError as exc:  # the port is taken, the address is not this machine's
+        fail(f"cannot serve on {host}:{port}: {exc.strerror or exc}")
+
+
+@app.command()
 def demo(
     config: Annotated[Path, typer.Option("--config", "-c", help="Demo config.")] = DEMO_CONFIG,
     no_run: Annotated[

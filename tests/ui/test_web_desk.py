@@ -1,0 +1,192 @@
+"""The butler desk in a browser: ``kiosk serve --desk`` driven by headless Chromium.
+
+Uses Debian's chromium (``/usr/bin/chromium``; ``make venv`` installs it when it can) through
+playwright. Without it the browser test skips with the reason, except under ``CI=true``
+where it fails: CI must show the desk works in a browser.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+IN_CI = os.environ.get("CI", "").lower() == "true"
+KIOSK = [sys.executable, "-c", "from kiosk.cli import main; main()"]
+ALERT = "Printer A-1 is out of paper"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def desk_config(tmp_path: Path, url: str) -> Path:
+    """A desk without devices, in English (the test reads the tab labels)."""
+    cfg = tmp_path / "desk.toml"
+    cfg.write_text(
+        '[estate]\nname = "阳光花园"\nname_en = "Sunshine Garden"\ntimezone = "Asia/Shanghai"\n'
+        '[kiosk]\nid = "web-desk"\nlobby = "A"\nlanguage = "en"\n'
+        f'[database]\nurl = "{url}"\n',
+        encoding="utf-8",
+    )
+    return cfg
+
+
+def clean_env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith("KIOSK_")}
+
+
+@pytest.fixture
+def served_desk(tmp_path: Path, sqlite_demo_url: str) -> Iterator[str]:
+    """``kiosk serve --desk`` on a free port over the demo estate, with one open alert for the
+    desk of lobby A; yields its URL."""
+    import datetime as dt
+
+    from kiosk.db import Database
+    from kiosk.notify import raise_alert
+
+    db = Database(sqlite_demo_url)
+    with db.write() as session:
+        raise_alert(
+            session, "printer", ALERT, at=dt.datetime.now(dt.UTC), severity="urgent", lobby="A"
+        )
+    db.dispose()
+    port = free_port()
+    log = (tmp_path / "serve.log").open("w+b")
+    server = subprocess.Popen(
+        [*KIOSK, "serve", "--desk", "--port", str(port)]
+        + ["--config", str(desk_config(tmp_path, sqlite_demo_url))],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=clean_env(),
+        start_new_session=True,  # its desk sessions are in its process group: stop them all
+    )
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.monotonic() + 15
+        while True:
+            if server.poll() is not None:
+                log.seek(0)
+                pytest.fail(f"kiosk serve exited {server.returncode}: {log.read().decode()}")
+            try:
+                with urllib.request.urlopen(url, timeout=1) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail("kiosk serve --desk did not answer within 15 s")
+            time.sleep(0.1)
+        yield url
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
+        log.close()
+
+
+def test_desk_in_headless_chromium_needs_staff_login(served_desk: str, tmp_path: Path) -> None:
+    if not CHROMIUM.exists():
+        message = f"{CHROMIUM} is missing (apt-get install chromium; `make venv` does as root)"
+        if IN_CI:
+            pytest.fail(message + " -- required under CI=true")
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    received: list[str] = []  # what the desk process wrote to the browser's terminal
+
+    def screen_text() -> str:
+        return "".join(received)
+
+    def on_websocket(ws):  # type: ignore[no-untyped-def]
+        ws.on(
+            "framereceived",
+            lambda data: received.append(
+                data.decode("utf-8", "replace") if isinstance(data, bytes) else data
+            ),
+        )
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 800})
+            page.route("**/fonts.googleapis.com/**", lambda route: route.abort())  # offline
+            page.on("websocket", on_websocket)
+            page.goto(served_desk)
+
+            def wait_for(text: str, seconds: float, since: int = 0) -> bool:
+                # Playwright delivers websocket frames only while it runs: poll through it.
+                deadline = time.monotonic() + seconds
+                while text not in "".join(received[since:]):
+                    if time.monotonic() > deadline:
+                        return False
+                    page.wait_for_timeout(100)
+                return True
+
+            assert wait_for("Staff number", 20), "the desk's login screen never appeared"
+            assert "Alerts" not in screen_text()  # nothing of the desk before the login
+            page.locator(".xterm-helper-textarea").focus()
+            page.keyboard.type("S001")
+            # Keys reach the focused widget before Tab moves the focus: wait for the PIN field
+            # to repaint focused (its placeholder, "PIN") before typing into it.
+            mark = len(received)
+            page.keyboard.press("Tab")
+            assert wait_for("IN", 5, since=mark), "the PIN field never took the focus"
+            mark = len(received)
+            page.keyboard.type("2580")
+            assert wait_for("••••", 5, since=mark), "the PIN did not go into the PIN field"
+            # The desk opens its database in a worker; a submit before that is ignored and
+            # leaves the PIN in place, so submitting again is safe.
+            mark = len(received)
+            for _attempt in range(15):
+                page.keyboard.press("Enter")
+                if wait_for("Alerts", 1, since=mark):
+                    break
+            else:
+                page.screenshot(path=str(tmp_path / "login-failed.png"))
+                pytest.fail("staff S001 / 2580 did not reach the desk: " + screen_text()[-500:])
+            assert wait_for("Log out", 5, since=mark)
+            # The alerts panel read the database in the desk's process.
+            assert wait_for(ALERT, 5, since=mark) and wait_for("1 open", 5, since=mark)
+            shot = tmp_path / "desk.png"
+            page.screenshot(path=str(shot))
+        finally:
+            browser.close()
+    assert shot.stat().st_size > 10_000
+    print(f"screenshot: {shot}")
+
+
+def test_serve_needs_desk_and_warns_off_loopback(tmp_path: Path, sqlite_demo_url: str) -> None:
+    cfg = str(desk_config(tmp_path, sqlite_demo_url))
+    bare = subprocess.run(
+        [*KIOSK, "serve", "--config", cfg], capture_output=True, text=True, env=clean_env()
+    )
+    assert bare.returncode == 2 and "only --desk" in bare.stderr
+    with socket.socket() as taken:  # a port in use: the warning, then a one-line refusal
+        taken.bind(("0.0.0.0", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        result = subprocess.run(
+            [*KIOSK, "serve", "--desk", "--host", "0.0.0.0", "--port", port, "--config", cfg],
+            capture_output=True,
+            text=True,
+            env=clean_env(),
+            timeout=60,
+        )
+    assert result.returncode == 1, result.stderr
+    assert "only on the estate network" in result.stderr
+    assert f"cannot serve on 0.0.0.0:{port}" in result.stderr
