@@ -81,11 +81,17 @@ class HomeScreen(KioskScreen):
             name=mask_name(app.actor.name), unit=app.actor_unit
         )
 
-    def show_identity(self) -> None:
+    def show_identity(self, _retries: int = 50) -> None:
         """Greet the identified resident (or nobody) without rebuilding the screen: a tap
-        must feel instant."""
-        self.query_one("#greeting", Label).update(self._greeting())
-        button = self.query_one("#identify", Button)
+        must feel instant. A tap can land while the home screen is being recomposed (the
+        plugins' tiles arriving); then it is shown once the new widgets are mounted."""
+        greeting, buttons = self.query("#greeting").results(Label), self.query("#identify")
+        label, button = next(greeting, None), next(buttons.results(Button), None)
+        if label is None or button is None:
+            if _retries:
+                self.call_after_refresh(self.show_identity, _retries - 1)
+            return
+        label.update(self._greeting())
         button.label = self._identity_label()
         button.variant = self._identity_variant()
 

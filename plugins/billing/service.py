@@ -1361,9 +1361,16 @@ def refund_deposit_in(
 
 
 def forfeit_deposit_in(
-    session: Session, ctx: KioskContext, actor: Actor, receipt_no: str, reason: str
+    session: Session,
+    ctx: KioskContext,
+    actor: Actor,
+    receipt_no: str,
+    reason: str,
+    *,
+    roles: tuple[str, ...] = ("manager",),
 ) -> Deposit:
     """Keep a held deposit (e.g. a lost card's) instead of refunding it, exactly once."""
+    require_role(actor, "forfeit a deposit", *roles)
     changed = session.execute(
         update(Deposit)
         .where(Deposit.receipt_no == receipt_no, Deposit.status == "held")

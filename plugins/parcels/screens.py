@@ -389,7 +389,7 @@ class StorageDeskPanel(Widget):
             Button(_("Store"), id="st-store", variant="primary"),
         )  # fmt: skip
         yield Horizontal(
-            Input(placeholder=_("Ticket"), id="st-ticket"),
+            Input(placeholder=_("Storage ticket"), id="st-ticket"),
             Input(placeholder=_("Collected by"), id="st-claimant"),
             Button(_("Give back"), id="st-release"),
         )

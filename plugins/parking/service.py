@@ -797,7 +797,7 @@ def report_lost(ctx: KioskContext, actor: Actor, uid: str) -> ParkingCardView:
             from plugins.billing import service as billing
 
             billing.forfeit_deposit_in(
-                session, ctx, actor, pcard.deposit_receipt, "parking card lost"
+                session, ctx, actor, pcard.deposit_receipt, "parking card lost", roles=BLOCK_ROLES
             )
             pcard.deposit_state = "forfeited"
         session.refresh(pcard)

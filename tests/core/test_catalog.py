@@ -44,3 +44,15 @@ def test_translations_keep_their_placeholders() -> None:
         want = {f for _, f, _, _ in fields.parse(msgid) if f}
         got = {f for _, f, _, _ in fields.parse(msgstr) if f}
         assert want == got, (msgid, msgstr)
+
+
+def test_catalogs_agree_where_they_share_a_message() -> None:
+    """Catalogs are merged into one table, so a msgid translated two ways would show either
+    depending on which plugin registered last: every shared msgid must read the same."""
+    seen: dict[str, dict[str, list[str]]] = {}
+    folders = [REPO / "kiosk" / "i18n" / "locale", *sorted((REPO / "plugins").glob("*/locale"))]
+    for folder in folders:
+        for po in folder.glob("zh_CN/LC_MESSAGES/*.po"):
+            for msgid, msgstr in parse_po(po.read_text("utf-8")).items():
+                seen.setdefault(msgid, {}).setdefault(msgstr, []).append(po.name)
+    assert {k: v for k, v in seen.items() if len(v) > 1} == {}
