@@ -62,6 +62,15 @@ def kiosk_card_presented(card: Any, ctx: Any) -> Any:
     return card_outcome(ctx, card.uid)
 
 
+@hookimpl
+def kiosk_purge(ctx: Any, session: Any, now: Any, dry_run: bool) -> list[Any]:
+    """Rentals ended more than ``[plugins.parking] retention_days`` (730) ago lose plate, car
+    model and licence (``kiosk purge``)."""
+    from plugins.parking.service import purge_in
+
+    return purge_in(session, ctx, now, dry_run)
+
+
 def _screen(ctx: Any) -> Any:
     from plugins.parking.screens import entry_screen
 

@@ -27,7 +27,7 @@ import zoneinfo
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -68,6 +68,7 @@ class ParkingRules:
     deposit_fen: int = 5000
     remind_days: int = 7
     max_months: int = 12
+    retention_days: int = 730
     renter_roles: tuple[str, ...] = ("owner", "tenant")
     fee: FeeRule = FeeRule()
 
@@ -75,7 +76,9 @@ class ParkingRules:
     def of(cls, ctx: KioskContext) -> ParkingRules:
         raw = ctx.settings.plugin("parking")
         ints = {}
-        for name in ("monthly_rent_fen", "deposit_fen", "remind_days", "max_months"):
+        for name in (
+            "monthly_rent_fen", "deposit_fen", "remind_days", "max_months", "retention_days"
+        ):  # fmt: skip
             value = raw.get(name, getattr(cls, name))
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 raise Refused(
@@ -1174,3 +1177,32 @@ def card_info(ctx: KioskContext, uid: str) -> CardInfo:
     return CardInfo(
         uid=uid, kind="parking", validity=validity, chain=card_chain(ctx, validity.rental_id)
     )
+
+
+# -- retention --------------------------------------------------------------------------------
+
+PURGED_PLATE = "-"
+
+
+def purge_in(session: Session, ctx: KioskContext, now: dt.datetime, dry_run: bool) -> list[Any]:
+    """Rentals ended more than ``retention_days`` ago lose their plate, car model and licence
+    (``kiosk purge``); dates, unit, rent and the card chain stay for the records."""
+    from kiosk.hookspecs import PurgeCount
+
+    days = ParkingRules.of(ctx).retention_days
+    before = now - dt.timedelta(days=days)
+    old = (
+        ParkingRental.state == "ended",
+        ParkingRental.ended_at < before,
+        ParkingRental.plate != PURGED_PLATE,
+    )
+    if dry_run:
+        count = session.scalar(select(func.count()).select_from(ParkingRental).where(*old)) or 0
+    else:
+        count = session.execute(
+            update(ParkingRental)
+            .where(*old)
+            .values(plate=PURGED_PLATE, car_model="", licence_masked="")
+            .execution_options(synchronize_session=False)
+        ).rowcount  # type: ignore[attr-defined]
+    return [PurgeCount("parking", "parking_rental", int(count), before, days)]

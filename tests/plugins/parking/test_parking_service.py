@@ -357,3 +357,24 @@ def test_the_renter_is_found_by_name_or_is_the_owner(ctx: KioskContext) -> None:
             ctx, CASHIER, unit="3-1205", renter="Nobody", **{**common, "plate": "粤B77779"}
         )  # type: ignore[arg-type]
     assert err.value.code == "parking.not_resident"
+
+
+def test_purge_clears_plates_of_rentals_ended_long_ago(ctx: KioskContext) -> None:
+    from plugins.parking.models import ParkingRental
+
+    rental = open_cash(ctx, plate="粤B55555")
+    card = service.issue_card(ctx, CASHIER, rental.number, "00C0FFEE06")
+    service.return_card(ctx, CASHIER, card.uid_hex)
+    open_cash(ctx, unit="2-803", plate="粤B55556")  # still open: never purged
+    later = ctx.clock.now() + dt.timedelta(days=731)  # type: ignore[attr-defined]
+    with ctx.database().write() as session:
+        dry = service.purge_in(session, ctx, later, dry_run=True)
+    assert dry[0].count == 1
+    with ctx.database().write() as session:
+        assert service.purge_in(session, ctx, ctx.clock.now(), dry_run=False)[0].count == 0
+        assert service.purge_in(session, ctx, later, dry_run=False)[0].count == 1
+    with ctx.database().write() as session:
+        assert service.purge_in(session, ctx, later, dry_run=False)[0].count == 0
+    with ctx.database().read() as session:
+        plates = set(session.scalars(select(ParkingRental.plate)))
+    assert "粤B55555" not in plates and "粤B55556" in plates
