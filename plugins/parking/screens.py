@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Button, Checkbox, Input, Label
@@ -286,7 +286,8 @@ class ParkingDeskPanel(Widget):
     replace, return), and the temporary fee calculator."""
 
     DEFAULT_CSS = """
-    ParkingDeskPanel { height: auto; }
+    ParkingDeskPanel { height: 1fr; }
+    ParkingDeskPanel > VerticalScroll { height: 1fr; }
     ParkingDeskPanel Horizontal { height: auto; }
     ParkingDeskPanel Input { width: 1fr; }
     ParkingDeskPanel .title { text-style: bold; margin-top: 1; }
@@ -304,7 +305,8 @@ class ParkingDeskPanel(Widget):
         return self._actor or getattr(self.app, "staff", None) or getattr(self.app, "actor", None)
 
     def compose(self) -> ComposeResult:
-        with Vertical():
+        with VerticalScroll():
+            yield Label("", id="message", classes="message")
             yield Label(_("Card on the desk reader"), classes="title")
             yield Horizontal(
                 Input(placeholder=_("Tap a card, or type its number"), id="uid"),
@@ -340,7 +342,6 @@ class ParkingDeskPanel(Widget):
                 Button(_("Fee"), id="fee"),
                 Label("", id="fee-result"),
             )
-            yield Label("", id="message", classes="message")
             yield Label(_("月租办理记录 (this week marked *)"), classes="title")
             yield Label(self._records(), id="records")
 
