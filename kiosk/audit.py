@@ -14,6 +14,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import event as sa_event
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
@@ -24,6 +25,8 @@ from kiosk.pii import mask_data
 GENESIS = "0" * 64
 # Any constant works; it only has to be the same for every process of the estate.
 _PG_AUDIT_LOCK = 0x4B494F534B
+# Session.info key: events recorded in the open transaction, chained when it commits.
+_PENDING = "kiosk.audit.pending"
 
 
 def _canonical_time(at: dt.datetime) -> str:
@@ -59,31 +62,77 @@ def record(
     at: dt.datetime,
     kiosk_id: str = "",
 ) -> AuditEvent:
-    """Append one event inside the caller's transaction (PII in ``data`` is masked first)."""
-    if session.get_bind().dialect.name == "postgresql":
-        # Serialise appenders across kiosks; released when the transaction ends.
-        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_AUDIT_LOCK})
-    session.flush()
-    last = session.execute(
-        select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
-    ).first()
-    seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
+    """Append one event inside the caller's transaction (PII in ``data`` is masked first).
+
+    The event is chained -- given its ``seq`` and hash and inserted -- when the transaction
+    commits, so the lock that orders appenders across kiosks is held only for the append and
+    the commit, not for the rest of the caller's work. Reading the returned event's ``seq``
+    before that chains it at once (as does :func:`seal`).
+    """
     payload = json.dumps(mask_data(data or {}), ensure_ascii=False, sort_keys=True, default=str)
-    at = as_utc(at)
     event = AuditEvent(
-        seq=seq,
-        at=at,
+        at=as_utc(at),
         actor=actor,
         action=action,
         subject=subject,
         data=payload,
         kiosk_id=kiosk_id,
-        prev_hash=prev,
-        hash=event_hash(prev, seq, at, actor, action, subject, payload, kiosk_id),
     )
-    session.add(event)
-    session.flush()
+    event.__dict__[_PENDING] = session  # for seal_pending (not a mapped attribute)
+    session.info.setdefault(_PENDING, []).append(event)
+    if session.in_nested_transaction():
+        # Inside a savepoint (the kiosk uses none): chain now, so that rolling the savepoint
+        # back takes its events with it.
+        seal(session)
     return event
+
+
+def seal(session: Session) -> None:
+    """Chain and insert the events recorded in this transaction (commit does it by itself).
+
+    On PostgreSQL a transaction-level advisory lock serialises appenders across kiosks; it is
+    released by the commit, so it is taken last: everything else is flushed first. On SQLite
+    the write transaction (``BEGIN IMMEDIATE``) already excludes other writers.
+    """
+    pending: list[AuditEvent] = session.info.pop(_PENDING, [])
+    if not pending:
+        return
+    session.flush()
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_AUDIT_LOCK})
+    last = session.execute(
+        select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
+    ).first()
+    seq, prev = (last[0], last[1]) if last else (0, GENESIS)
+    for event in pending:
+        seq += 1
+        event.seq, event.prev_hash = seq, prev
+        event.hash = prev = event_hash(
+            prev, seq, event.at, event.actor, event.action, event.subject, event.data,
+            event.kiosk_id,
+        )  # fmt: skip
+        event.__dict__.pop(_PENDING, None)
+    session.add_all(pending)
+    session.flush()
+
+
+def seal_pending(event: AuditEvent) -> None:
+    """Chain ``event`` (and the rest of its transaction's events) now: its ``seq`` is read."""
+    session = event.__dict__.get(_PENDING)
+    if session is not None and event in session.info.get(_PENDING, ()):
+        seal(session)
+
+
+@sa_event.listens_for(Session, "before_commit")
+def _seal_before_commit(session: Session) -> None:
+    seal(session)
+
+
+@sa_event.listens_for(Session, "after_transaction_end")
+def _forget_at_end(session: Session, transaction: Any) -> None:
+    # After a commit nothing is pending; after a rollback the events go with the changes.
+    if transaction.parent is None:
+        session.info.pop(_PENDING, None)
 
 
 @dataclass

@@ -1,20 +1,34 @@
 """The multi-kiosk workload behind ``kiosk bench concurrency``.
 
-N simulated kiosks (threads, each with its own engine and context, as separate kiosk processes
-would have) run a weighted mix of operations against one database; afterwards every operation's
-invariant check runs, plus the core's: the audit chain verifies and no audit event is missing.
-Plugins add operations through ``kiosk_workload``.
+N simulated kiosks run a weighted mix of operations against one database; afterwards every
+operation's invariant check runs, plus the core's: the audit chain verifies and no audit event
+is missing. Plugins add operations through ``kiosk_workload``.
+
+Each kiosk is a process of its own (forked after the operations' ``setup``, with its own engine
+and context), as on an estate where every kiosk is its own machine: as threads of one process
+the kiosks would take turns on one interpreter lock, and a transaction holding a database lock
+would wait for its turn while every other kiosk waited for the lock. A kiosk process sends back
+its timings and what :class:`CoreWorkload` needs for its checks, so plugin checks must work
+from the database (and from what ``setup`` prepared), not from counters kept during the run.
+
+Before the clock starts every kiosk runs each operation ``warmup`` times (not timed, but
+checked like the rest): a kiosk on duty is connected, has its code imported and its statements
+compiled; timing the first call of each would measure 32 cold starts at once. ``think_ms``
+(default 0: back to back) pauses each kiosk for an exponentially distributed time with that
+mean between operations, as a person at a kiosk would; the figures report it.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import multiprocessing
 import random
 import statistics
 import tempfile
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +56,19 @@ class CoreWorkload:
         self.jobs: list[int] = []
         self._lock = threading.Lock()
         self._queues: dict[str, Any] = {}
+
+    def outcome(self) -> dict[str, Any]:
+        """What the run did that the checks need (sent back from a kiosk process)."""
+        with self._lock:
+            return {"acks": list(self.acks), "calls": self.calls, "jobs": list(self.jobs)}
+
+    def absorb(self, outcomes: list[dict[str, Any]]) -> None:
+        """Add what kiosk processes did (their changes to this object stayed in them)."""
+        for o in outcomes:
+            if o:
+                self.acks += o["acks"]
+                self.calls += o["calls"]
+                self.jobs += o["jobs"]
 
     def ops(self) -> list[WorkloadOp]:
         return [
@@ -154,8 +181,17 @@ def run_workload(
     ops: int = 50,
     seed: int = 1,
     settings: Settings | None = None,
+    processes: bool = True,
+    think_ms: float = 0.0,
+    warmup: int = 1,
 ) -> dict[str, Any]:
-    """Run ``ops`` operations on each of ``kiosks`` simulated kiosks; figures and violations."""
+    """Run ``ops`` operations on each of ``kiosks`` simulated kiosks; figures and violations.
+
+    With ``processes`` (the default) every kiosk is a forked process, as on an estate where each
+    kiosk is its own machine: one process of N threads would serialise every kiosk's Python on
+    one interpreter lock and measure that queue instead of the database. ``processes=False``
+    runs them as threads of this process (for comparison, or where fork is unavailable).
+    """
     base = settings or Settings(source="<bench>", database_url=url)
     spool = Path(tempfile.mkdtemp(prefix="kiosk-bench-"))
     core = CoreWorkload(spool)
@@ -166,43 +202,60 @@ def run_workload(
             op.setup(main_ctx)
     with main_ctx.database().read() as s:
         audit_before = s.scalar(select(func.count()).select_from(AuditEvent)) or 0
-    latencies: dict[str, list[float]] = defaultdict(list)
-    changed: dict[str, int] = defaultdict(int)
-    errors: list[str] = []
-    lock = threading.Lock()
     weights = [op.weight for op in mix]
 
-    def kiosk(index: int) -> None:
+    def kiosk(index: int, ready: Any, go: Any) -> _KioskResult:
         settings_i = dataclasses.replace(base, kiosk_id=f"bench-{index}", lobby="A")
         ctx = KioskContext(
             settings=settings_i, clock=SystemClock(), db=Database(url), plugins=plugins
         )
+        result = _KioskResult()
         rng = random.Random(seed * 1000 + index)
         try:
+            # A kiosk on duty is connected, has its code imported and its statements compiled
+            # and prepared: it runs every operation ``warmup`` times before the clock starts
+            # (untimed; their changes are checked with the rest).
+            warm_rng = random.Random(seed * 1000 + index + 500_000)
+            for op in mix * warmup:
+                try:
+                    op.run(ctx, warm_rng)
+                except Exception as exc:  # noqa: BLE001 - every failure is a finding
+                    result.errors.append(f"{op.name} (warm-up): {type(exc).__name__}: {exc}")
+            ready()
+            go()
             for _ in range(ops):
                 op = rng.choices(mix, weights)[0]
                 start = time.perf_counter()
                 try:
                     did = op.run(ctx, rng)
                 except Exception as exc:  # noqa: BLE001 - every failure is a finding
-                    with lock:
-                        errors.append(f"{op.name}: {type(exc).__name__}: {exc}")
+                    result.errors.append(f"{op.name}: {type(exc).__name__}: {exc}")
                     continue
                 elapsed = (time.perf_counter() - start) * 1000
-                with lock:
-                    latencies[op.name].append(elapsed)
-                    changed[op.name] += int(did)
+                result.latencies.setdefault(op.name, []).append(elapsed)
+                result.changed[op.name] = result.changed.get(op.name, 0) + int(did)
+                if think_ms:
+                    time.sleep(rng.expovariate(1 / think_ms) / 1000)
         finally:
             ctx.database().dispose()
+        result.core = core.outcome()
+        return result
 
-    started = time.perf_counter()
-    threads = [threading.Thread(target=kiosk, args=(i,)) for i in range(kiosks)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    wall = time.perf_counter() - started
-    violations = list(errors)
+    if processes:
+        results, wall = _run_processes(kiosk, kiosks, main_ctx)
+    else:
+        results, wall = _run_threads(kiosk, kiosks)
+    latencies: dict[str, list[float]] = defaultdict(list)
+    changed: dict[str, int] = defaultdict(int)
+    violations: list[str] = []
+    for r in results:
+        for name, values in r.latencies.items():
+            latencies[name] += values
+        for name, n in r.changed.items():
+            changed[name] += n
+        violations += r.errors
+    if processes:  # threads shared ``core`` already
+        core.absorb([r.core for r in results])
     for op in mix:
         if op.check is not None:
             violations += op.check(main_ctx)
@@ -216,7 +269,10 @@ def run_workload(
     return {
         "backend": url.split(":", 1)[0],
         "kiosks": kiosks,
+        "kiosks_as": "processes" if processes else "threads",
         "ops_per_kiosk": ops,
+        "think_ms": think_ms,
+        "warmup_ops_per_kiosk": warmup * len(mix),
         "operations": len(every),
         "seconds": round(wall, 3),
         "ops_per_second": round(len(every) / wall, 1) if wall else None,
@@ -234,3 +290,73 @@ def run_workload(
         "audit_events_added": audit_after - audit_before,
         "violations": violations,
     }
+
+
+@dataclasses.dataclass
+class _KioskResult:
+    """What one simulated kiosk reports back (pickled from a kiosk process)."""
+
+    latencies: dict[str, list[float]] = dataclasses.field(default_factory=dict)
+    changed: dict[str, int] = dataclasses.field(default_factory=dict)
+    errors: list[str] = dataclasses.field(default_factory=list)
+    core: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+KioskFn = Callable[[int, Callable[[], object], Callable[[], object]], _KioskResult]
+
+
+def _run_threads(kiosk: KioskFn, kiosks: int) -> tuple[list[_KioskResult], float]:
+    barrier = threading.Barrier(kiosks + 1)
+    results: list[_KioskResult] = []
+    lock = threading.Lock()
+
+    def run(index: int) -> None:
+        r = kiosk(index, lambda: None, barrier.wait)
+        with lock:
+            results.append(r)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(kiosks)]
+    for t in threads:
+        t.start()
+    barrier.wait()
+    started = time.perf_counter()
+    for t in threads:
+        t.join()
+    return results, time.perf_counter() - started
+
+
+def _run_processes(
+    kiosk: KioskFn, kiosks: int, main_ctx: KioskContext
+) -> tuple[list[_KioskResult], float]:
+    mp = multiprocessing.get_context("fork")  # the kiosks inherit the workload's setup
+    ready, go = mp.Semaphore(0), mp.Event()
+    out: Any = mp.SimpleQueue()
+
+    def run(index: int) -> None:
+        try:
+            out.put(kiosk(index, ready.release, go.wait))
+        except BaseException as exc:  # noqa: BLE001 - reported, not lost with the process
+            r = _KioskResult()
+            r.errors.append(f"kiosk {index}: {type(exc).__name__}: {exc}")
+            ready.release()
+            out.put(r)
+
+    # No pooled connection may be shared with a child process.
+    main_ctx.database().dispose()
+    procs = [mp.Process(target=run, args=(i,), daemon=True) for i in range(kiosks)]
+    for p in procs:
+        p.start()
+    waiting = len(procs)
+    while waiting:
+        if ready.acquire(timeout=1):
+            waiting -= 1
+        elif any(p.exitcode not in (None, 0) for p in procs):
+            go.set()
+            raise RuntimeError("a kiosk process died before the run started")
+    started = time.perf_counter()
+    go.set()
+    results = [out.get() for _ in procs]
+    wall = time.perf_counter() - started
+    for p in procs:
+        p.join()
+    return results, wall

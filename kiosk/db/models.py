@@ -19,7 +19,9 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.sql import SQLColumnExpression
 
 from kiosk.db import Base
 
@@ -126,7 +128,8 @@ class AuditEvent(Base):
 
     __tablename__ = "audit_event"
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
-    seq: Mapped[int] = mapped_column(BigInteger, unique=True)
+    # The column is ``seq``; the attribute ``seq`` below also chains a pending event.
+    seq_: Mapped[int] = mapped_column("seq", BigInteger, unique=True)
     at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     actor: Mapped[str] = mapped_column(String(100))
     action: Mapped[str] = mapped_column(String(100))
@@ -135,6 +138,25 @@ class AuditEvent(Base):
     kiosk_id: Mapped[str] = mapped_column(String(64), default="")
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+
+    @hybrid_property
+    def seq(self) -> int:
+        """The event's place in the chain. ``audit.record`` chains events when their
+        transaction commits; reading ``seq`` before that chains them at once."""
+        if self.seq_ is None:
+            from kiosk.audit import seal_pending
+
+            seal_pending(self)
+        return self.seq_
+
+    @seq.inplace.setter
+    def _seq_setter(self, value: int) -> None:
+        self.seq_ = value
+
+    @seq.inplace.expression
+    @classmethod
+    def _seq_expression(cls) -> SQLColumnExpression[int]:
+        return cls.seq_
 
 
 class PrintJob(Base):

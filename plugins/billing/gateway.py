@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import secrets
 import threading
 import urllib.parse
@@ -58,10 +59,20 @@ class FakeGateway:
         self.requests: list[tuple[str, str]] = []
         self.deliver: Deliver | None = None
         self.lock = threading.Lock()
+        self._serve()
+
+    def _serve(self) -> None:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
+
+    def _after_fork(self) -> None:
+        """In a forked child (a kiosk process of ``kiosk bench concurrency``): the server
+        thread stayed in the parent, so serve on a port of our own, with the same keys."""
+        self.lock = threading.Lock()
+        self._server.socket.close()  # the child's copy; the parent keeps serving
+        self._serve()
 
     @property
     def url(self) -> str:
@@ -537,6 +548,16 @@ def _handler(gateway: FakeGateway) -> type[BaseHTTPRequestHandler]:
 
 _shared: FakeGateway | None = None
 _shared_lock = threading.Lock()
+
+
+def _after_fork_in_child() -> None:
+    global _shared_lock
+    _shared_lock = threading.Lock()
+    if _shared is not None:
+        _shared._after_fork()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def shared_gateway(clock: Clock | None = None) -> FakeGateway:

@@ -27,6 +27,11 @@ class BillRace:
     def setup(self, ctx: Any) -> None:
         from kiosk.db.models import Unit
         from plugins.billing import service
+        from plugins.billing.gateway import shared_gateway
+
+        # Start the simulated gateway (and make its RSA keys) before the clock runs: a kiosk
+        # has its provider set up long before anyone pays.
+        shared_gateway()
 
         with ctx.database().read() as s:
             units = list(s.scalars(select(Unit.id).order_by(Unit.id).limit(UNITS)))

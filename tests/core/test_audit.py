@@ -80,3 +80,36 @@ def test_pii_in_event_data_is_masked(db_url: str) -> None:
     assert "13812345678" not in row.data and "138****5678" in row.data
     assert "310101199001011234" not in row.data
     db.dispose()
+
+
+def test_events_are_chained_at_commit_in_order_and_seq_can_be_read_before(db_url: str) -> None:
+    db = Database(db_url)
+    _fill(db, 2)
+    with db.write() as s:
+        first = audit.record(s, actor="system", action="test.a", at=T0)
+        second = audit.record(s, actor="system", action="test.b", at=T0)
+        assert first.seq == 3  # reading seq chains the transaction's events now
+        third = audit.record(s, actor="system", action="test.c", at=T0)
+    assert (second.seq, third.seq) == (4, 5)  # the rest were chained by the commit
+    with db.read() as s:
+        assert audit.verify(s).events == 5
+        actions = s.scalars(select(AuditEvent.action).order_by(AuditEvent.seq)).all()
+    assert actions[2:] == ["test.a", "test.b", "test.c"]
+    db.dispose()
+
+
+def test_a_rolled_back_transaction_leaves_no_event_and_no_gap(db_url: str) -> None:
+    db = Database(db_url)
+    _fill(db, 1)
+    try:
+        with db.write() as s:
+            audit.record(s, actor="system", action="test.lost", at=T0)
+            raise RuntimeError("the change failed")
+    except RuntimeError:
+        pass
+    _fill(db, 1)
+    with db.read() as s:
+        result = audit.verify(s)
+        actions = s.scalars(select(AuditEvent.action)).all()
+    assert result.ok and result.events == 2 and "test.lost" not in actions
+    db.dispose()
