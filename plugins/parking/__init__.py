@@ -63,6 +63,14 @@ def kiosk_card_presented(card: Any, ctx: Any) -> Any:
 
 
 @hookimpl
+def kiosk_workload(ctx: Any) -> list[Any]:
+    """Desks racing to bind, return and tap the same few cards (``kiosk bench concurrency``)."""
+    from plugins.parking.workload import ParkingRace
+
+    return ParkingRace().ops()
+
+
+@hookimpl
 def kiosk_purge(ctx: Any, session: Any, now: Any, dry_run: bool) -> list[Any]:
     """Rentals ended more than ``[plugins.parking] retention_days`` (730) ago lose plate, car
     model and licence (``kiosk purge``)."""

@@ -23,6 +23,7 @@ import csv
 import datetime as dt
 import io
 import logging
+import secrets
 import zoneinfo
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -223,15 +224,10 @@ def rentals_of_unit(ctx: KioskContext, unit_id: int) -> list[RentalView]:
 # -- rentals ----------------------------------------------------------------------------------
 
 
-def _number(ctx: KioskContext, session: Session) -> str:
-    today = local_today(ctx)
-    prefix = f"PK{today:%Y%m}"
-    count = len(
-        session.scalars(
-            select(ParkingRental.id).where(ParkingRental.number.like(f"{prefix}%"))
-        ).all()
-    )
-    return f"{prefix}{count + 1:04d}"
+def _number(ctx: KioskContext, rental_id: int) -> str:
+    """``PK`` + month + the row id: unique without counting rows, so two desks opening rentals
+    at the same moment cannot both take the same number."""
+    return f"PK{local_today(ctx):%Y%m}{rental_id:04d}"
 
 
 def open_rental(
@@ -309,7 +305,7 @@ def open_rental(
             )
         today = local_today(ctx)
         rental = ParkingRental(
-            number=_number(ctx, session),
+            number=f"PKNEW{secrets.token_hex(8)}",  # numbered once the row has its id
             unit_id=the_unit.id,
             resident_id=resident.id,
             plate=the_plate,
@@ -325,6 +321,8 @@ def open_rental(
             created_by=actor.label,
         )
         session.add(rental)
+        session.flush()
+        rental.number = _number(ctx, rental.id)
         session.flush()
         _audit(
             ctx,

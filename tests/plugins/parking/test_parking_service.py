@@ -378,3 +378,21 @@ def test_purge_clears_plates_of_rentals_ended_long_ago(ctx: KioskContext) -> Non
     with ctx.database().read() as session:
         plates = set(session.scalars(select(ParkingRental.plate)))
     assert "粤B55555" not in plates and "粤B55556" in plates
+
+
+def test_two_desks_opening_rentals_at_once_get_distinct_numbers(ctx: KioskContext) -> None:
+    results: list[object] = []
+    barrier = threading.Barrier(4)
+    plates = ["粤B40001", "粤B40002", "粤B40003", "粤B40004"]
+
+    def rent(plate: str) -> None:
+        barrier.wait()
+        results.append(open_cash(ctx, plate=plate).number)
+
+    threads = [threading.Thread(target=rent, args=(p,)) for p in plates]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(results) == 4 and len(set(results)) == 4
+    assert all(str(n).startswith("PK202611") for n in results)

@@ -1,0 +1,155 @@
+"""Parking in ``kiosk bench concurrency`` and the soak: desks race to bind the same few blank
+cards to different rentals, report them lost and take them back, while kiosks tap them.
+Afterwards no card may be active on two rentals, no rental may hold two active cards, and
+every card issued has exactly one deposit and one audit event."""
+
+from __future__ import annotations
+
+import random
+from typing import TYPE_CHECKING
+
+from sqlalchemy import func, select
+
+from kiosk.db.models import AuditEvent, Resident, Unit
+from kiosk.errors import Refused
+from kiosk.hookspecs import WorkloadOp
+from kiosk.identity import Actor
+from plugins.parking import service
+from plugins.parking.models import ParkingCard, ParkingRental
+
+if TYPE_CHECKING:
+    from kiosk.context import KioskContext
+
+CASHIER = Actor("staff", 2, "陈收银", frozenset({"cashier"}))
+RENTALS = 6
+BLANKS = [f"7F0000{n:04X}" for n in range(1, 5)]
+# Refusals another desk's move explains; anything else fails the run.
+EXPECTED = {
+    "parking.card_bound", "parking.has_card", "parking.not_active", "parking.no_card",
+    "parking.ended", "parking.plate_taken",
+}  # fmt: skip
+
+
+class ParkingRace:
+    def __init__(self) -> None:
+        self.rentals: list[str] = []
+
+    def ops(self) -> list[WorkloadOp]:
+        return [
+            WorkloadOp("parking-issue", self.issue, weight=2, setup=self.setup, check=self.check),
+            WorkloadOp("parking-return", self.give_back, weight=1),
+            WorkloadOp("parking-tap", self.tap, weight=2),
+        ]
+
+    def setup(self, ctx: KioskContext) -> None:
+        with ctx.database().read() as s:
+            owners = s.execute(
+                select(Resident.id, Unit.code)
+                .join(Unit, Unit.id == Resident.unit_id)
+                .where(Resident.role == "owner", Resident.active.is_(True))
+                .order_by(Resident.id)
+                .limit(RENTALS)
+            ).all()
+        for n, (rid, code) in enumerate(owners):
+            plate = f"粤W{n:05d}"
+            with ctx.database().read() as s:
+                existing = s.scalar(
+                    select(ParkingRental.number).where(
+                        ParkingRental.plate == plate, ParkingRental.state == "open"
+                    )
+                )
+            if existing is None:
+                existing = service.open_rental(
+                    ctx, CASHIER, unit=code, resident_id=rid, plate=plate, car_model="",
+                    licence_no="440301199001011234", identity_checked=True, months=12,
+                ).number  # fmt: skip
+            self.rentals.append(existing)
+
+    def issue(self, ctx: KioskContext, rng: random.Random) -> bool:
+        if not self.rentals:
+            return False
+        try:
+            service.issue_card(ctx, CASHIER, rng.choice(self.rentals), rng.choice(BLANKS))
+        except Refused as exc:
+            assert exc.code in EXPECTED, exc.code
+            return False
+        return True
+
+    def give_back(self, ctx: KioskContext, rng: random.Random) -> bool:
+        try:
+            card = service.return_card(ctx, CASHIER, rng.choice(BLANKS))
+        except Refused as exc:
+            assert exc.code in EXPECTED, exc.code
+            return False
+        # The returned card's rental has ended: its household rents again (a new rental), so
+        # the race goes on with open rentals.
+        ended = service.get_rental(ctx, card.rental_number)
+        with ctx.database().read() as s:
+            rid = s.scalar(
+                select(ParkingRental.resident_id).where(ParkingRental.number == ended.number)
+            )
+        try:
+            again = service.open_rental(
+                ctx, CASHIER, unit=ended.unit_code, resident_id=rid,
+                plate=f"粤W{rng.randrange(10**5):05d}", car_model="",
+                licence_no="440301199001011234", identity_checked=True, months=12,
+            )  # fmt: skip
+        except Refused as exc:
+            assert exc.code in EXPECTED, exc.code
+        else:
+            self.rentals = [*(r for r in self.rentals if r != ended.number), again.number]
+        return True
+
+    def tap(self, ctx: KioskContext, rng: random.Random) -> bool:
+        service.card_validity(ctx, rng.choice(BLANKS))
+        return False
+
+    def check(self, ctx: KioskContext) -> list[str]:
+        problems: list[str] = []
+        with ctx.database().read() as s:
+            for uid, n in s.execute(
+                select(ParkingCard.uid_hex, func.count())
+                .where(ParkingCard.state == "active")
+                .group_by(ParkingCard.uid_hex)
+            ).all():
+                if n > 1:
+                    problems.append(f"parking card {uid} active on {n} rentals")
+            for rental, n in s.execute(
+                select(ParkingCard.rental_id, func.count())
+                .where(ParkingCard.state == "active")
+                .group_by(ParkingCard.rental_id)
+            ).all():
+                if n > 1:
+                    problems.append(f"rental {rental} holds {n} active cards")
+            from plugins.billing.models import Deposit
+
+            issued = s.scalar(select(func.count()).select_from(ParkingCard)) or 0
+            deposits = (
+                s.scalar(
+                    select(func.count())
+                    .select_from(Deposit)
+                    .where(Deposit.source_ref.like("parking:card:%"))
+                )
+                or 0
+            )
+            events = (
+                s.scalar(
+                    select(func.count())
+                    .select_from(AuditEvent)
+                    .where(AuditEvent.action == "parking.card.issued")
+                )
+                or 0
+            )
+            demo = (
+                s.scalar(
+                    select(func.count())
+                    .select_from(ParkingCard)
+                    .where(ParkingCard.deposit_state == "none")
+                )
+                or 0
+            )
+            if deposits != issued - demo:
+                problems.append(f"{issued - demo} parking cards issued but {deposits} deposits")
+            if events != issued - demo:
+                problems.append(f"{issued - demo} parking cards issued but {events} audit events")
+        return problems
