@@ -147,7 +147,8 @@ def dispatch_outbox(ctx: KioskContext, limit: int = 100) -> int:
                     n.template,
                     str(payload.get("message", n.template)),
                     at=ctx.clock.now(),
-                    lobby=ctx.lobby,
+                    # The lobby the message is about (a plugin may name it), else this one's.
+                    lobby=str(payload.get("lobby", ctx.lobby)),
                     kiosk_id=ctx.kiosk_id,
                 )
             n.state = "sent"

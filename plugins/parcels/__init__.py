@@ -45,7 +45,8 @@ def kiosk_startup(ctx: Any) -> None:
 
 @hookimpl
 def kiosk_seed_demo(session: Any, ctx: Any) -> list[str] | None:
-    """Two parcels waiting for 3-1205 (code 246810) and a named proxy, 李阿姨."""
+    """Two parcels waiting for 3-1205 (code 246810) at the seeding kiosk's lobby (A by
+    default), and a named proxy, 李阿姨."""
     from sqlalchemy import select
 
     from kiosk.db.models import Unit
@@ -63,6 +64,7 @@ def kiosk_seed_demo(session: Any, ctx: Any) -> list[str] | None:
         session.add(
             Parcel(
                 tracking_number=number,
+                lobby=ctx.settings.lobby or "A",
                 carrier=carrier,
                 unit_id=unit.id,
                 recipient_name="王小明",

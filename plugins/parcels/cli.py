@@ -75,6 +75,9 @@ def report_parcels(
     aging: Annotated[bool, typer.Option("--aging", help="Waiting items by age bucket.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
     as_csv: Annotated[bool, typer.Option("--csv", help="Print the items as CSV.")] = False,
+    lobby: Annotated[
+        str, typer.Option("--lobby", help="Only this lobby's shelves (default: every lobby).")
+    ] = "",
     config: ConfigOpt = None,
 ) -> None:
     """Parcel reports: --aging lists waiting items in 0-2 / 3-6 / 7-14 / 15+ day buckets."""
@@ -86,7 +89,7 @@ def report_parcels(
         raise typer.Exit(2)
     from plugins.parcels.service import aging_report
 
-    report = aging_report(_ctx(config))
+    report = aging_report(_ctx(config), lobby.strip() or None)
     if as_json:
         typer.echo(json.dumps(report, ensure_ascii=False, indent=2))
         return
@@ -102,6 +105,7 @@ def report_parcels(
             "reminded_3",
             "reminded_7",
             "escalated",
+            "lobby",
         ]
         writer = csv.DictWriter(out, fieldnames=fields, extrasaction="ignore", lineterminator="\n")
         writer.writeheader()
@@ -115,7 +119,7 @@ def report_parcels(
         if item["days"] >= 15:
             lines.append(
                 f"  overdue: {item['unit']} {item['tracking']} shelf {item['shelf'] or '-'} "
-                f"{item['days']} days"
+                f"lobby {item['lobby'] or '-'} {item['days']} days"
             )
     typer.echo("\n".join(lines))
 

@@ -1,7 +1,9 @@
 """Parcels and mail (邮件签收登记表), pickup codes, proxies, releases, item storage (物品寄存).
 
 Statuses are strings checked in the service layer; times are UTC; a release row keeps the
-signature (strokes JSON and a PNG) of the person who took the items.
+signature (strokes JSON and a PNG) of the person who took the items. Parcels and stored items
+belong to the lobby whose desk took them in (``lobby``); pickup codes, proxies and releases
+are per unit, estate-wide.
 """
 
 from __future__ import annotations
@@ -34,9 +36,13 @@ class Parcel(Base):
     __table_args__ = (
         Index("ix_parcel_unit_status", "unit_id", "status"),
         Index("ix_parcel_status_checked_in", "status", "checked_in_at"),
+        Index("ix_parcel_lobby_status", "lobby", "status"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     tracking_number: Mapped[str] = mapped_column(String(40), unique=True)
+    # The lobby whose shelf holds it (the checking-in desk's); "" = not tied to a lobby (rows
+    # from before p0002, bulk loads): every desk lists it and any kiosk may release it.
+    lobby: Mapped[str] = mapped_column(String(32), default="", server_default="")
     carrier: Mapped[str] = mapped_column(String(16), default="")
     unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"))
     recipient_name: Mapped[str] = mapped_column(String(100), default="")
@@ -118,6 +124,7 @@ class StoredItem(Base):
     __table_args__ = (Index("ix_storage_item_status", "status"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     ticket: Mapped[str] = mapped_column(String(16), unique=True)
+    lobby: Mapped[str] = mapped_column(String(32), default="", server_default="")  # as Parcel
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"))
     depositor_name: Mapped[str] = mapped_column(String(100))
     depositor_phone: Mapped[str] = mapped_column(String(32), default="")

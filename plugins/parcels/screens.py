@@ -161,14 +161,23 @@ class PickupScreen(ParcelScreen):
             yield Label(_("Parcels waiting for {unit}").format(unit=p.unit_code), classes="title")
             # Refusals show at the top: at 80x24 the bottom of the form scrolls away.
             yield Label("", id="message", classes="message")
-            if not p.parcels:
+            if not p.parcels and not p.elsewhere:
                 yield Label(_("Nothing is waiting for your unit."))
+            elif not p.parcels:
+                yield Label(_("Nothing is waiting for your unit at this lobby."))
             for item in p.parcels:
                 flags = "".join(f" [{_(f)}]" for f in item.flags)
                 yield Checkbox(
                     f"…{item.tracking_tail}  {item.carrier}  {_('shelf')} {item.shelf or '-'}{flags}",
                     value=True,
                     id=f"item-{item.id}",
+                )
+            # Items on another lobby's shelf: where they wait, never released here.
+            for item in p.elsewhere:
+                yield Label(
+                    f"…{item.tracking_tail}  {item.carrier}  "
+                    + _("at lobby {lobby}").format(lobby=item.lobby),
+                    classes="elsewhere",
                 )
             if p.picker is None:
                 yield Label(_("Who is collecting? (your name)"))
@@ -334,18 +343,25 @@ class ParcelsDeskPanel(Widget):
         self.refresh_report()
 
     def refresh_report(self) -> None:
-        report = service.aging_report(self.ctx)
+        # This desk's lobby; staff of no lobby (the manager) see every lobby, with the lobby.
+        scope = service.desk_lobby(self.ctx, self.actor)
+
+        def where(row: dict[str, Any]) -> str:
+            return "" if scope is not None else f"({row['lobby'] or '-'}) "
+
+        report = service.aging_report(self.ctx, scope)
         lines = [_("Parcels waiting: {n}").format(n=report["waiting"])]
         lines += [f"  {label}: {count}" for label, count in report["buckets"].items()]
         lines += [
-            f"  ! {i['unit']} …{i['tracking'][-6:]} {_('shelf')} {i['shelf'] or '-'} {i['days']}d"
+            f"  ! {where(i)}{i['unit']} …{i['tracking'][-6:]} {_('shelf')} {i['shelf'] or '-'}"
+            f" {i['days']}d"
             for i in report["items"]
             if i["days"] >= 15
         ]
-        stored = service.handover_checklist(self.ctx)
+        stored = service.handover_checklist(self.ctx, scope)
         lines.append(_("Items in storage: {n}").format(n=len(stored)))
         lines += [
-            f"  {'!' if s['overdue'] else ' '} {s['ticket']} {s['unit']} {s['item']}"
+            f"  {'!' if s['overdue'] else ' '} {where(s)}{s['ticket']} {s['unit']} {s['item']}"
             for s in stored
         ]
         self.query_one("#report", Static).update("\n".join(lines))
@@ -442,7 +458,9 @@ class StorageDeskPanel(Widget):
                 pad.clear()
                 self.say(_("Given back."))
             elif event.button.id == "st-check":
-                items = service.handover_checklist(self.ctx)
+                items = service.handover_checklist(
+                    self.ctx, service.desk_lobby(self.ctx, self.actor)
+                )
                 service.record_handover_check(
                     self.ctx,
                     self.actor,

@@ -14,6 +14,11 @@ recipient (a resident of the unit) or someone the household named, and must sign
 Aging (:func:`run_aging`): reminders at 3 and 7 days, desk escalation at 15, then
 :func:`return_to_sender`. Item storage: :func:`deposit`, :func:`handover_checklist`,
 :func:`record_handover_check`, :func:`release_stored`.
+
+Lobbies: a parcel (and a stored item) waits on the shelf of the lobby whose desk took it in
+(``ctx.lobby``). A kiosk releases only its own lobby's items and tells the resident where the
+others wait; a desk lists its own lobby's (:func:`desk_lobby`). Codes, proxies and residents
+are per unit, estate-wide. Lobby "" (rows from before the lobby column) belongs everywhere.
 """
 
 from __future__ import annotations
@@ -89,6 +94,25 @@ def _unit(session: Session, unit_code: str) -> Unit:
     if unit is None:
         raise Refused("unknown_unit", "There is no unit {unit}.", unit=unit_code.strip())
     return unit
+
+
+def desk_lobby(ctx: KioskContext, actor: Actor | None) -> str | None:
+    """The lobby a desk's lists show: the desk's own, or None (every lobby, each item with its
+    lobby shown) for staff of no lobby (``Staff.lobby`` "", e.g. the manager), the system, or
+    a desk configured without a lobby."""
+    if actor is not None and actor.kind in ("staff", "system") and not actor.lobby:
+        return None
+    return ctx.lobby or None
+
+
+def in_lobby(column: Any, lobby: str | None) -> list[Any]:
+    """Conditions for rows of ``lobby`` (with the ones tied to no lobby); none for None."""
+    return [] if lobby is None else [column.in_((lobby, ""))]
+
+
+def _here(ctx: KioskContext, lobby: str) -> bool:
+    """May this kiosk or desk hand out an item of ``lobby``?"""
+    return not ctx.lobby or lobby in (ctx.lobby, "")
 
 
 def _digest(unit_id: int, code: str) -> str:
@@ -172,6 +196,7 @@ def check_in(
                 )
             parcel = Parcel(
                 tracking_number=number,
+                lobby=ctx.lobby,
                 carrier=(carrier.strip().upper() or guess.carrier or "OTHER")[:16],
                 unit_id=unit.id,
                 recipient_name=recipient.strip()[:100],
@@ -199,6 +224,7 @@ def check_in(
                     "code": code,
                     "carrier": parcel.carrier,
                     "shelf": parcel.shelf,
+                    "lobby": parcel.lobby,
                     "perishable": perishable,
                     "oversize": oversize,
                 },
@@ -213,6 +239,7 @@ def check_in(
                     "carrier": parcel.carrier,
                     "unit": unit.code,
                     "shelf": parcel.shelf,
+                    "lobby": parcel.lobby,
                     "flags": _flags(parcel),
                 },
                 at=now,
@@ -262,6 +289,7 @@ class WaitingParcel:
     shelf: str
     flags: tuple[str, ...]
     checked_in_at: dt.datetime
+    lobby: str = ""  # whose shelf; "" = any lobby
 
     @property
     def tracking_tail(self) -> str:
@@ -280,7 +308,9 @@ class Picker:
 
 @dataclass(frozen=True)
 class Pickup:
-    """A pickup in progress at one kiosk (the screen holds it until release or idle reset)."""
+    """A pickup in progress at one kiosk (the screen holds it until release or idle reset).
+    ``parcels`` may be collected here; ``elsewhere`` wait at another lobby (shown, with the
+    lobby, never released here)."""
 
     unit_id: int
     unit_code: str
@@ -288,10 +318,12 @@ class Pickup:
     parcels: tuple[WaitingParcel, ...]
     code_id: int | None = None
     picker: Picker | None = None
+    elsewhere: tuple[WaitingParcel, ...] = ()
 
 
 def waiting_parcels(session: Session, unit_id: int) -> tuple[WaitingParcel, ...]:
-    """The unit's items waiting at the desk, oldest first (the lookup the bench measures)."""
+    """The unit's items waiting at any lobby's desk, oldest first (the lookup the bench
+    measures)."""
     rows = session.scalars(
         select(Parcel)
         .where(Parcel.unit_id == unit_id, Parcel.status == "waiting")
@@ -299,10 +331,24 @@ def waiting_parcels(session: Session, unit_id: int) -> tuple[WaitingParcel, ...]
     )
     return tuple(
         WaitingParcel(
-            p.id, p.tracking_number, p.carrier, p.shelf, tuple(_flags(p)), p.checked_in_at
+            p.id,
+            p.tracking_number,
+            p.carrier,
+            p.shelf,
+            tuple(_flags(p)),
+            p.checked_in_at,
+            p.lobby,
         )
         for p in rows
     )
+
+
+def _split(
+    ctx: KioskContext, items: tuple[WaitingParcel, ...]
+) -> tuple[tuple[WaitingParcel, ...], tuple[WaitingParcel, ...]]:
+    """(collectable at this kiosk's lobby, waiting at another lobby)."""
+    here = tuple(p for p in items if _here(ctx, p.lobby))
+    return here, tuple(p for p in items if not _here(ctx, p.lobby))
 
 
 def start_pickup_by_card(ctx: KioskContext, actor: Actor) -> Pickup:
@@ -312,9 +358,9 @@ def start_pickup_by_card(ctx: KioskContext, actor: Actor) -> Pickup:
     with ctx.database().read() as session:
         unit = session.get(Unit, actor.unit_id)
         assert unit is not None
-        parcels = waiting_parcels(session, unit.id)
+        parcels, elsewhere = _split(ctx, waiting_parcels(session, unit.id))
     picker = Picker("resident", actor.name, resident_id=actor.id)
-    return Pickup(unit.id, unit.code, "card", parcels, picker=picker)
+    return Pickup(unit.id, unit.code, "card", parcels, picker=picker, elsewhere=elsewhere)
 
 
 def start_pickup_by_code(ctx: KioskContext, unit_code: str, code: str) -> Pickup:
@@ -344,7 +390,8 @@ def start_pickup_by_code(ctx: KioskContext, unit_code: str, code: str) -> Pickup
         active = next((r for r in rows if r.status == "active"), None)
         if active is not None:
             guard.failures = 0
-            return Pickup(unit.id, unit.code, "code", waiting_parcels(session, unit.id), active.id)
+            parcels, elsewhere = _split(ctx, waiting_parcels(session, unit.id))
+            return Pickup(unit.id, unit.code, "code", parcels, active.id, elsewhere=elsewhere)
         if rows:
             used = rows[0]
             refusal = Refused(
@@ -438,8 +485,9 @@ def identify_picker(ctx: KioskContext, pickup: Pickup, name: str) -> Pickup:
             unit=pickup.unit_code,
         )
     return Pickup(
-        pickup.unit_id, pickup.unit_code, pickup.via, pickup.parcels, pickup.code_id, picker
-    )
+        pickup.unit_id, pickup.unit_code, pickup.via, pickup.parcels, pickup.code_id, picker,
+        pickup.elsewhere,
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -484,9 +532,10 @@ def release(
 ) -> ReleaseResult:
     """Release every chosen item at once, with the picker's signature: all or nothing.
 
-    The conditional update ``WHERE status='waiting'`` must change exactly as many rows as were
-    chosen; if another kiosk released one of them first, the whole pickup rolls back and is
-    refused. A code is consumed in the same transaction (``WHERE status='active'``).
+    The conditional update ``WHERE status='waiting'`` (and of this kiosk's lobby) must change
+    exactly as many rows as were chosen; if another kiosk released one of them first, or one
+    waits at another lobby, the whole pickup rolls back and is refused. A code is consumed in
+    the same transaction (``WHERE status='active'``).
     """
     if pickup.picker is None:
         raise Refused("picker_unknown", "Please say who is collecting first.")
@@ -533,6 +582,7 @@ def release(
                 Parcel.id.in_(chosen),
                 Parcel.unit_id == pickup.unit_id,
                 Parcel.status == "waiting",
+                *in_lobby(Parcel.lobby, ctx.lobby or None),
             )
             .values(status="released", released_at=now, release_id=rel.id)
             .returning(
@@ -541,6 +591,21 @@ def release(
             .execution_options(synchronize_session=False)
         ).all()
         if len(items) != len(chosen):
+            away = session.execute(
+                select(Parcel.tracking_number, Parcel.lobby).where(
+                    Parcel.id.in_(chosen),
+                    Parcel.unit_id == pickup.unit_id,
+                    Parcel.status == "waiting",
+                    Parcel.lobby.not_in((ctx.lobby, "")),
+                )
+            ).first()
+            if ctx.lobby and away is not None:
+                raise Refused(
+                    "parcel_elsewhere",
+                    "Item …{tail} waits at lobby {lobby}: collect it there. Nothing was released.",
+                    tail=away.tracking_number[-6:],
+                    lobby=away.lobby,
+                )
             raise Refused(
                 "already_released",
                 "Some of these items were just collected elsewhere. Nothing was released; "
@@ -736,7 +801,7 @@ def run_aging(ctx: KioskContext, actor: Actor = SYSTEM) -> AgingRun:
                 )
                 reminded[days] = reminded.get(days, 0) + len(ids)
         overdue = session.execute(
-            select(Parcel.id, Parcel.tracking_number, Parcel.shelf, Unit.code)
+            select(Parcel.id, Parcel.tracking_number, Parcel.shelf, Unit.code, Parcel.lobby)
             .join(Unit, Unit.id == Parcel.unit_id)
             .where(
                 Parcel.status == "waiting",
@@ -744,7 +809,7 @@ def run_aging(ctx: KioskContext, actor: Actor = SYSTEM) -> AgingRun:
                 Parcel.escalated_at.is_(None),
             )
         ).all()
-        for pid, number, shelf, code in overdue:
+        for pid, number, shelf, code, lobby in overdue:
             session.execute(
                 update(Parcel)
                 .where(Parcel.id == pid, Parcel.escalated_at.is_(None))
@@ -756,7 +821,7 @@ def run_aging(ctx: KioskContext, actor: Actor = SYSTEM) -> AgingRun:
                 f"parcel {number} for {code} (shelf {shelf or '-'}) waiting "
                 f"{rules.escalate_days}+ days: call the household or return to sender",
                 at=now,
-                lobby=ctx.lobby,
+                lobby=lobby,  # the desk whose shelf holds it ("" = every desk)
             )
             audit.record(
                 session,
@@ -772,12 +837,19 @@ def run_aging(ctx: KioskContext, actor: Actor = SYSTEM) -> AgingRun:
 
 
 def return_to_sender(ctx: KioskContext, actor: Actor, parcel_id: int, reason: str) -> None:
-    """Hand a waiting item back to the carrier, with the reason on record."""
+    """Hand a waiting item back to the carrier, with the reason on record (a desk of one
+    lobby: its own lobby's items)."""
     require_role(actor, "parcel.return", *DESK_ROLES)
     if not reason.strip():
         raise Refused("return_reason", "Give the reason for returning the item.")
     now = ctx.clock.now()
+    lobby = desk_lobby(ctx, actor)
     with ctx.database().write() as session:
+        where = session.scalar(select(Parcel.lobby).where(Parcel.id == parcel_id))
+        if lobby is not None and where not in (None, "", lobby):
+            raise Refused(
+                "parcel_at_lobby", "That item is at lobby {lobby}'s desk.", lobby=str(where)
+            )
         changed = session.execute(
             update(Parcel)
             .where(Parcel.id == parcel_id, Parcel.status == "waiting")
@@ -809,8 +881,9 @@ AGING_BUCKETS = (
 )
 
 
-def aging_report(ctx: KioskContext) -> dict[str, Any]:
-    """Waiting items by age bucket, the overdue ones listed, and returns on record."""
+def aging_report(ctx: KioskContext, lobby: str | None = None) -> dict[str, Any]:
+    """Waiting items by age bucket, the overdue ones listed, and returns on record; of one
+    lobby's desk (with the items tied to none), or of every lobby when ``lobby`` is None."""
     now = ctx.clock.now()
     with ctx.database().read() as session:
         rows = session.execute(
@@ -823,14 +896,17 @@ def aging_report(ctx: KioskContext) -> dict[str, Any]:
                 Parcel.reminded_3_at,
                 Parcel.reminded_7_at,
                 Parcel.escalated_at,
+                Parcel.lobby,
                 Unit.code,
             )
             .join(Unit, Unit.id == Parcel.unit_id)
-            .where(Parcel.status == "waiting")
+            .where(Parcel.status == "waiting", *in_lobby(Parcel.lobby, lobby))
             .order_by(Parcel.checked_in_at)
         ).all()
         returned = session.scalar(
-            select(func.count()).select_from(Parcel).where(Parcel.status == "returned")
+            select(func.count())
+            .select_from(Parcel)
+            .where(Parcel.status == "returned", *in_lobby(Parcel.lobby, lobby))
         )
     buckets = {label: 0 for _, _, label in AGING_BUCKETS}
     items = []
@@ -844,6 +920,7 @@ def aging_report(ctx: KioskContext) -> dict[str, Any]:
         items.append(
             {
                 "id": r.id,
+                "lobby": r.lobby,
                 "unit": r.code,
                 "tracking": r.tracking_number,
                 "carrier": r.carrier,
@@ -966,6 +1043,7 @@ def deposit(
             ticket = "J" + f"{secrets.randbelow(10**6):06d}"
         item = StoredItem(
             ticket=ticket,
+            lobby=ctx.lobby,
             unit_id=unit.id,
             depositor_name=" ".join(depositor_name.split()),
             depositor_phone=depositor_phone.strip(),
@@ -1016,19 +1094,21 @@ def deposit(
         return Deposit(item.id, ticket, job.id, receipt)
 
 
-def handover_checklist(ctx: KioskContext) -> list[dict[str, Any]]:
-    """Every item in storage for the shift handover, overdue ones flagged."""
+def handover_checklist(ctx: KioskContext, lobby: str | None = None) -> list[dict[str, Any]]:
+    """Every item in storage for the shift handover, overdue ones flagged: of one lobby's
+    desk (with the items tied to none), or of every lobby when ``lobby`` is None."""
     now = ctx.clock.now()
     with ctx.database().read() as session:
         rows = session.execute(
             select(StoredItem, Unit.code)
             .join(Unit, Unit.id == StoredItem.unit_id, isouter=True)
-            .where(StoredItem.status == "stored")
+            .where(StoredItem.status == "stored", *in_lobby(StoredItem.lobby, lobby))
             .order_by(StoredItem.deposited_at)
         ).all()
     return [
         {
             "id": item.id,
+            "lobby": item.lobby,
             "ticket": item.ticket,
             "unit": code or "",
             "depositor": mask_name(item.depositor_name),
@@ -1051,9 +1131,9 @@ def record_handover_check(
     note: str = "",
 ) -> int:
     """Record the daily check: each stored item marked ``ok`` or ``missing`` (or a remark).
-    Missing and overdue items alert the desk."""
+    Missing and overdue items alert the desk. A desk of one lobby checks its own shelves."""
     require_role(actor, "storage.check", *DESK_ROLES)
-    checklist = handover_checklist(ctx)
+    checklist = handover_checklist(ctx, desk_lobby(ctx, actor))
     unchecked = [c["ticket"] for c in checklist if c["id"] not in results]
     if unchecked:
         raise Refused(
@@ -1106,6 +1186,14 @@ def release_stored(
         item = session.scalar(select(StoredItem).where(StoredItem.ticket == ticket.strip().upper()))
         if item is None:
             raise Refused("storage_unknown", "No stored item has ticket {ticket}.", ticket=ticket)
+        lobby = desk_lobby(ctx, actor)
+        if lobby is not None and item.lobby not in ("", lobby):
+            raise Refused(
+                "storage_at_lobby",
+                "Ticket {ticket} is stored at lobby {lobby}'s desk.",
+                ticket=item.ticket,
+                lobby=item.lobby,
+            )
         wanted = " ".join(claimant_name.split()).casefold()
         names = {" ".join(item.depositor_name.split()).casefold()}
         if item.unit_id is not None:

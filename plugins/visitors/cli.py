@@ -28,6 +28,9 @@ def report_visitors(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
     as_csv: Annotated[bool, typer.Option("--csv", help="来访人员登记表 as CSV.")] = False,
+    lobby: Annotated[
+        str, typer.Option("--lobby", help="Only visits at this lobby (default: every lobby).")
+    ] = "",
     config: ConfigOpt = None,
 ) -> None:
     """The day's visitor log (来访人员登记表), names and phones masked."""
@@ -43,9 +46,9 @@ def report_visitors(
 
     ctx = _ctx(config)
     if as_csv:
-        typer.echo(daily_log_csv(ctx, when), nl=False)
+        typer.echo(daily_log_csv(ctx, when, lobby.strip() or None), nl=False)
         return
-    rows = daily_log(ctx, when)
+    rows = daily_log(ctx, when, lobby.strip() or None)
     if as_json:
         typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return

@@ -3,7 +3,9 @@
 A visit's ``status``: pending (host asked) -> approved | declined | timed_out; an approved visit
 has a pass (``pass_id``, signed in the QR) valid until ``valid_until``; ``signed_out_at`` ends
 it (at the kiosk, by the desk, or automatically at the end of the window); ``revoked_at`` voids
-the pass. PII (name, phone, ID number) is anonymised after the retention period.
+the pass. PII (name, phone, ID number) is anonymised after the retention period. A visit
+belongs to the lobby where it was registered (``lobby``); invites are estate-wide (valid at
+any lobby), the visit they open gets the redeeming kiosk's lobby.
 """
 
 from __future__ import annotations
@@ -25,9 +27,13 @@ class Visit(Base):
     __table_args__ = (
         Index("ix_visitor_visit_status_signed_out", "status", "signed_out_at"),
         Index("ix_visitor_visit_created_at", "created_at"),
+        Index("ix_visitor_visit_lobby_status", "lobby", "status"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(16))
+    # The lobby of the kiosk (or desk) where the visitor registered or redeemed the invite;
+    # "" = not tied to a lobby (visits from before v0002): every desk lists it.
+    lobby: Mapped[str] = mapped_column(String(32), default="", server_default="")
     name: Mapped[str] = mapped_column(String(100))
     phone: Mapped[str] = mapped_column(String(32), default="")
     id_number: Mapped[str] = mapped_column(String(32), default="")

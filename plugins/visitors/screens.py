@@ -298,22 +298,31 @@ class VisitorsDeskPanel(Static):
 
     async def reload(self) -> None:
         service.expire_pending(self.ctx)
+        # This desk's lobby; staff of no lobby (the manager) see every lobby, with the lobby.
+        scope = service.desk_lobby(self.ctx, self.actor)
+
+        def where(row: dict[str, Any]) -> str:
+            return "" if scope is not None else f"({row['lobby'] or '-'}) "
+
         box = self.query_one("#pending", VerticalScroll)
         # Awaited: the new rows reuse the ids of the ones being removed.
         await box.remove_children()
-        for p in service.pending_visits(self.ctx):
+        for p in service.pending_visits(self.ctx, scope):
             mark = " [!]" if p["blocked"] else ""
             box.mount(
                 Horizontal(
-                    Label(f"{p['since'][-5:]} {p['unit']} {p['visitor']} x{p['party_size']}{mark}"),
+                    Label(
+                        f"{p['since'][-5:]} {where(p)}{p['unit']} {p['visitor']} "
+                        f"x{p['party_size']}{mark}"
+                    ),
                     Button(_("Approve"), id=f"approve-{p['id']}", variant="success"),
                     Button(_("Decline"), id=f"decline-{p['id']}", variant="error"),
                 )
             )
-        inside = service.inside_now(self.ctx)
+        inside = service.inside_now(self.ctx, scope)
         self.query_one("#inside", Static).update(
             "\n".join(
-                f"{i['unit']} {i['visitor']} x{i['party_size']} → {i['until'][-5:]}"
+                f"{where(i)}{i['unit']} {i['visitor']} x{i['party_size']} → {i['until'][-5:]}"
                 + (" ✓ID" if i["id_checked"] else "")
                 for i in inside
             )
@@ -322,7 +331,7 @@ class VisitorsDeskPanel(Static):
         actions = self.query_one("#inside-actions", VerticalScroll)
         await actions.remove_children()
         for i in inside:
-            buttons: list[Widget] = [Label(f"{i['unit']} {i['visitor']}")]
+            buttons: list[Widget] = [Label(f"{where(i)}{i['unit']} {i['visitor']}")]
             if not i["id_checked"]:
                 buttons.append(Button(_("ID checked"), id=f"idcheck-{i['id']}"))
             buttons.append(Button(_("Sign out"), id=f"signout-{i['id']}"))

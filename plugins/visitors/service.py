@@ -14,6 +14,12 @@ in 来访人员登记表. The kiosk:
 - the block list: a listed visitor's visit waits, silently, for the desk's approval;
 - retention: :func:`purge_in` (hook ``kiosk_purge``, ``kiosk purge``) anonymises visits and
   invites closed more than ``retention.visitor_days`` ago.
+
+Lobbies: a visit belongs to the lobby where the visitor registered or redeemed the invite
+(``ctx.lobby``); a desk's pending list, "inside now" and log show its own lobby's visits
+(:func:`desk_lobby`; staff of no lobby see every lobby's). Invites are estate-wide: valid at any
+lobby. Passes, sign-out and the host's answer work estate-wide (a visitor may leave by another
+gate). Lobby "" (visits from before the lobby column) belongs to every desk.
 """
 
 from __future__ import annotations
@@ -91,6 +97,19 @@ class VisitView:
 
 def local_time(ctx: KioskContext, at: dt.datetime) -> str:
     return as_utc(at).astimezone(ZoneInfo(ctx.settings.estate.timezone)).strftime("%Y-%m-%d %H:%M")
+
+
+def desk_lobby(ctx: KioskContext, actor: Actor | None) -> str | None:
+    """The lobby a desk's lists show: the desk's own, or None (every lobby, each visit with
+    its lobby shown) for staff of no lobby (``Staff.lobby`` "", e.g. the manager), the system,
+    or a desk configured without a lobby."""
+    if actor is not None and actor.kind in ("staff", "system") and not actor.lobby:
+        return None
+    return ctx.lobby or None
+
+
+def _in_lobby(lobby: str | None) -> list[Any]:
+    return [] if lobby is None else [Visit.lobby.in_((lobby, ""))]
 
 
 def _unit(session: Session, unit_code: str) -> Unit:
@@ -221,6 +240,7 @@ def register_walkup(
             status="pending",
             held_for_desk=blocked is not None,
             kiosk_id=ctx.kiosk_id,
+            lobby=ctx.lobby,
             created_at=now,
         )
         session.add(v)
@@ -248,6 +268,7 @@ def register_walkup(
             unit_id=unit.id,
             payload={
                 "visit": v.id,
+                "lobby": v.lobby,
                 "message": (
                     f"visitor {mask_name(clean_name)} for {unit.code} is on the block list: "
                     "approve or decline at the desk"
@@ -376,18 +397,20 @@ def decide(
         return _view(ctx, session, v)
 
 
-def pending_visits(ctx: KioskContext) -> list[dict[str, Any]]:
-    """Visits waiting for an answer (the desk panel), held ones marked for the desk."""
+def pending_visits(ctx: KioskContext, lobby: str | None = None) -> list[dict[str, Any]]:
+    """Visits waiting for an answer (the desk panel), held ones marked for the desk: of one
+    lobby (with visits tied to none), or of every lobby when ``lobby`` is None."""
     with ctx.database().read() as session:
         rows = session.execute(
             select(Visit, Unit.code)
             .join(Unit, Unit.id == Visit.unit_id)
-            .where(Visit.status == "pending")
+            .where(Visit.status == "pending", *_in_lobby(lobby))
             .order_by(Visit.created_at)
         ).all()
     return [
         {
             "id": v.id,
+            "lobby": v.lobby,
             "unit": code,
             "visitor": mask_name(v.name),
             "phone": mask_phone(v.phone),
@@ -565,6 +588,7 @@ def redeem_invite(ctx: KioskContext, entered: str) -> VisitView:
             held_for_desk=blocked is not None,
             invite_id=invite.id,
             kiosk_id=ctx.kiosk_id,
+            lobby=ctx.lobby,
             created_at=now,
             decided_at=None if blocked else now,
             decided_by="" if blocked else "invite",
@@ -582,6 +606,7 @@ def redeem_invite(ctx: KioskContext, entered: str) -> VisitView:
                 unit_id=invite.unit_id,
                 payload={
                     "visit": v.id,
+                    "lobby": v.lobby,
                     "message": f"invited visitor {mask_name(v.name)} is on "
                     "the block list: approve or decline at the desk",
                 },
@@ -770,8 +795,9 @@ def close_ended_visits(ctx: KioskContext) -> int:
     return count
 
 
-def inside_now(ctx: KioskContext) -> list[dict[str, Any]]:
-    """Visitors with a live pass who have not signed out (masked)."""
+def inside_now(ctx: KioskContext, lobby: str | None = None) -> list[dict[str, Any]]:
+    """Visitors with a live pass who have not signed out (masked): who came in through
+    ``lobby`` (with visits tied to none), or through any lobby when ``lobby`` is None."""
     now = ctx.clock.now()
     with ctx.database().read() as session:
         rows = session.execute(
@@ -782,12 +808,14 @@ def inside_now(ctx: KioskContext) -> list[dict[str, Any]]:
                 Visit.signed_out_at.is_(None),
                 Visit.revoked_at.is_(None),
                 Visit.valid_until > now,
+                *_in_lobby(lobby),
             )
             .order_by(Visit.decided_at)
         ).all()
     return [
         {
             "id": v.id,
+            "lobby": v.lobby,
             "unit": code,
             "visitor": mask_name(v.name),
             "phone": mask_phone(v.phone),
@@ -835,11 +863,15 @@ LOG_COLUMNS = (
     "离开时间",
     "审批",
     "证件核验",
+    "大堂",
 )
 
 
-def daily_log(ctx: KioskContext, day: dt.date | None = None) -> list[dict[str, str]]:
-    """The day's visits (estate's local day) as rows of 来访人员登记表, PII masked."""
+def daily_log(
+    ctx: KioskContext, day: dt.date | None = None, lobby: str | None = None
+) -> list[dict[str, str]]:
+    """The day's visits (estate's local day) as rows of 来访人员登记表, PII masked, with the
+    lobby (大堂) last: of one lobby (with visits tied to none), or of every lobby (None)."""
     zone = ZoneInfo(ctx.settings.estate.timezone)
     day = day or as_utc(ctx.clock.now()).astimezone(zone).date()
     start = dt.datetime.combine(day, dt.time(0), zone).astimezone(dt.UTC)
@@ -848,7 +880,7 @@ def daily_log(ctx: KioskContext, day: dt.date | None = None) -> list[dict[str, s
         rows = session.execute(
             select(Visit, Unit.code)
             .join(Unit, Unit.id == Visit.unit_id)
-            .where(Visit.created_at >= start, Visit.created_at < end)
+            .where(Visit.created_at >= start, Visit.created_at < end, *_in_lobby(lobby))
             .order_by(Visit.created_at, Visit.id)
         ).all()
     decisions = {"approved": "同意", "declined": "拒绝", "timed_out": "超时", "pending": "待定"}
@@ -870,6 +902,7 @@ def daily_log(ctx: KioskContext, day: dt.date | None = None) -> list[dict[str, s
                         local_time(ctx, v.signed_out_at)[-5:] if v.signed_out_at else "",
                         decisions.get(v.status, v.status),
                         "是" if v.id_checked else "否",
+                        v.lobby,
                     ),
                     strict=True,
                 )
@@ -878,13 +911,13 @@ def daily_log(ctx: KioskContext, day: dt.date | None = None) -> list[dict[str, s
     return out
 
 
-def daily_log_csv(ctx: KioskContext, day: dt.date | None = None) -> str:
+def daily_log_csv(ctx: KioskContext, day: dt.date | None = None, lobby: str | None = None) -> str:
     """来访人员登记表 as CSV (UTF-8 with BOM so spreadsheet programs read the Chinese)."""
     out = io.StringIO()
     out.write("\ufeff")
     writer = csv.DictWriter(out, fieldnames=LOG_COLUMNS, lineterminator="\n")
     writer.writeheader()
-    writer.writerows(daily_log(ctx, day))
+    writer.writerows(daily_log(ctx, day, lobby))
     return out.getvalue()
 
 
