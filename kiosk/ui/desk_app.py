@@ -256,7 +256,10 @@ class DeskApp(App[None]):
     #form .actions { height: 3; margin-top: 1; }
     .message { color: $error; text-style: bold; }
     """
-    BINDINGS = [Binding("ctrl+q", "quit", "Quit", id="quit")]
+    BINDINGS = [
+        Binding("ctrl+q", "quit", "Quit", id="quit"),
+        Binding("f2", "sim_tap", "Simulated card tap (--sim only)", show=False, id="sim-tap"),
+    ]
 
     def __init__(
         self,
@@ -301,6 +304,15 @@ class DeskApp(App[None]):
         """A reader's thread saw a card: hand it to the UI thread."""
         if event.kind == "tap" and event.uid:
             self.call_from_thread(self.desk_card_tapped, event.uid)
+
+    def action_sim_tap(self) -> None:
+        """With simulated devices (``--sim``), F2 lays a card on the desk's simulated reader
+        (a blank card to issue, say); it travels the real serial path."""
+        if not self.sim or self.devices is None or not self.devices.readers:
+            return
+        from kiosk.ui.screens import SimTapScreen
+
+        self.push_screen(SimTapScreen(next(iter(self.devices.readers))))
 
     def desk_card_tapped(self, uid: str) -> None:
         """A card on the desk reader goes to every shown panel that takes cards

@@ -177,3 +177,41 @@ async def test_cancelling_the_qr_takes_the_rent_off_the_bill(pctx: KioskContext)
     assert sum(b.balance_fen for b in billing.open_bills(pctx, "2-502")) == owed - 30000
     assert service.get_rental(pctx, rental).pending_fen == 0
     assert service.card_validity(pctx, LAPSED).state == "expired"  # type: ignore[union-attr]
+
+
+async def test_f2_on_the_sim_desk_taps_its_own_reader_into_the_parking_panel(
+    pctx: KioskContext,
+) -> None:
+    """``kiosk desk --sim``: the desk starts its own simulated reader; F2 lays a card on it and
+    the frame travels the pty to the parking panel's card field."""
+    import asyncio
+    import time
+
+    from kiosk.ui.desk_app import DeskApp
+
+    pctx.settings = dataclasses.replace(
+        pctx.settings, language="en", devices={"card_reader": "sim://card?protocol=rdm6300"}
+    )
+    app = DeskApp(pctx.settings, ctx=pctx, sim=True, start_devices=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        deadline = time.monotonic() + 10
+        while app.devices is None and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        assert app.devices is not None and app.devices.readers
+        await app.logged_in(CASHIER)
+        await pilot.pause()
+        app.screen.query_one("#desk-tabs", TabbedContent).active = "tab-parking"
+        await pilot.pause()
+        await pilot.press("f2")
+        await pilot.pause()
+        assert type(app.screen).__name__ == "SimTapScreen"
+        app.screen.query_one("#uid", Input).value = "5A00BEEF09"
+        await pilot.press("enter")
+        while type(app.screen).__name__ == "SimTapScreen" and time.monotonic() < deadline:
+            await pilot.pause(0.05)
+        assert type(app.screen).__name__ == "DeskScreen"
+        field = app.screen.query_one("#uid", Input)
+        while field.value != "5A00BEEF09" and time.monotonic() < deadline:
+            await pilot.pause(0.05)
+        assert field.value == "5A00BEEF09"
+        app.devices.stop()
