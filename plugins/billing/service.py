@@ -1317,29 +1317,14 @@ def refund_deposit_in(
     the refund to another role use it (parking: the cashier refunds a returned card's deposit)."""
     require_role(actor, "refund a deposit", *roles)
     refund_no = _ref("TJ", ctx)
-    changed = session.execute(
-        update(Deposit)
-        .where(Deposit.receipt_no == receipt_no, Deposit.status == "held")
-        .values(
-            status="refunded",
-            refund_no=refund_no,
-            refunded_by=actor.label,
-            refunded_at=ctx.clock.now(),
-        )
-        .execution_options(synchronize_session=False)
-    ).rowcount  # type: ignore[attr-defined]
-    if not changed:
-        raise Refused(
-            "billing.deposit",
-            "Deposit {receipt} is not held (unknown or already refunded).",
-            receipt=receipt_no,
-        )
-    deposit = session.scalar(
-        select(Deposit)
-        .where(Deposit.receipt_no == receipt_no)
-        .execution_options(populate_existing=True)
+    deposit = _close_deposit(
+        session,
+        receipt_no,
+        status="refunded",
+        refund_no=refund_no,
+        refunded_by=actor.label,
+        refunded_at=ctx.clock.now(),
     )
-    assert deposit is not None
     unit = session.get(Unit, deposit.unit_id)
     assert unit is not None
     _audit(
@@ -1360,21 +1345,13 @@ def refund_deposit_in(
     return deposit
 
 
-def forfeit_deposit_in(
-    session: Session,
-    ctx: KioskContext,
-    actor: Actor,
-    receipt_no: str,
-    reason: str,
-    *,
-    roles: tuple[str, ...] = ("manager",),
-) -> Deposit:
-    """Keep a held deposit (e.g. a lost card's) instead of refunding it, exactly once."""
-    require_role(actor, "forfeit a deposit", *roles)
+def _close_deposit(session: Session, receipt_no: str, **values: Any) -> Deposit:
+    """Move a held deposit on (refunded, forfeited) exactly once: a conditional update, so two
+    desks cannot both refund it; refused when it is not held."""
     changed = session.execute(
         update(Deposit)
         .where(Deposit.receipt_no == receipt_no, Deposit.status == "held")
-        .values(status="forfeited", refunded_by=actor.label, refunded_at=ctx.clock.now())
+        .values(**values)
         .execution_options(synchronize_session=False)
     ).rowcount  # type: ignore[attr-defined]
     if not changed:
@@ -1389,6 +1366,27 @@ def forfeit_deposit_in(
         .execution_options(populate_existing=True)
     )
     assert deposit is not None
+    return deposit
+
+
+def forfeit_deposit_in(
+    session: Session,
+    ctx: KioskContext,
+    actor: Actor,
+    receipt_no: str,
+    reason: str,
+    *,
+    roles: tuple[str, ...] = ("manager",),
+) -> Deposit:
+    """Keep a held deposit (e.g. a lost card's) instead of refunding it, exactly once."""
+    require_role(actor, "forfeit a deposit", *roles)
+    deposit = _close_deposit(
+        session,
+        receipt_no,
+        status="forfeited",
+        refunded_by=actor.label,
+        refunded_at=ctx.clock.now(),
+    )
     _audit(
         ctx,
         session,

@@ -773,35 +773,45 @@ def _parking_card(session: Session, uid: str) -> tuple[Card, ParkingCard]:
     return card, pcard
 
 
+def _end_card(
+    ctx: KioskContext, session: Session, actor: Actor, uid: str, state: str
+) -> tuple[Card, ParkingCard]:
+    """Move the active card ``uid`` to ``state`` (lost, returned) exactly once, in the parking
+    table and in the core card table; refused when it is not active any more."""
+    card, pcard = _parking_card(session, uid)
+    won = session.execute(
+        update(ParkingCard)
+        .where(ParkingCard.id == pcard.id, ParkingCard.state == "active")
+        .values(state=state, ended_at=ctx.clock.now(), ended_by=actor.label)
+        .execution_options(synchronize_session=False)
+    ).rowcount  # type: ignore[attr-defined]
+    if not won:
+        raise Refused(
+            "parking.not_active", "Card {uid} is already {state}.", uid=uid, state=pcard.state
+        )
+    session.execute(
+        update(Card)
+        .where(Card.id == card.id)
+        .values(status=state)
+        .execution_options(synchronize_session=False)
+    )
+    session.refresh(pcard)
+    return card, pcard
+
+
 def report_lost(ctx: KioskContext, actor: Actor, uid: str) -> ParkingCardView:
     """Block a lost card at once (desk staff); its deposit is forfeited under the rules."""
     require_role(actor, "block a lost parking card", *BLOCK_ROLES)
     with ctx.database().write() as session:
-        card, pcard = _parking_card(session, uid)
-        won = session.execute(
-            update(ParkingCard)
-            .where(ParkingCard.id == pcard.id, ParkingCard.state == "active")
-            .values(state="lost", ended_at=ctx.clock.now(), ended_by=actor.label)
-            .execution_options(synchronize_session=False)
-        ).rowcount  # type: ignore[attr-defined]
-        if not won:
-            raise Refused(
-                "parking.not_active", "Card {uid} is already {state}.", uid=uid, state=pcard.state
-            )
-        session.execute(
-            update(Card)
-            .where(Card.id == card.id)
-            .values(status="lost")
-            .execution_options(synchronize_session=False)
-        )
-        if pcard.deposit_receipt:
+        _card, pcard = _end_card(ctx, session, actor, uid, "lost")
+        if pcard.deposit_receipt and pcard.deposit_state == "held":
             from plugins.billing import service as billing
 
             billing.forfeit_deposit_in(
                 session, ctx, actor, pcard.deposit_receipt, "parking card lost", roles=BLOCK_ROLES
             )
             pcard.deposit_state = "forfeited"
-        session.refresh(pcard)
+        session.flush()
         rental = session.get(ParkingRental, pcard.rental_id)
         _audit(
             ctx,
@@ -839,23 +849,7 @@ def return_card(
     rental ended when it has no other active card."""
     require_role(actor, "take back a parking card", *CASHIER)
     with ctx.database().write() as session:
-        card, pcard = _parking_card(session, uid)
-        won = session.execute(
-            update(ParkingCard)
-            .where(ParkingCard.id == pcard.id, ParkingCard.state == "active")
-            .values(state="returned", ended_at=ctx.clock.now(), ended_by=actor.label)
-            .execution_options(synchronize_session=False)
-        ).rowcount  # type: ignore[attr-defined]
-        if not won:
-            raise Refused(
-                "parking.not_active", "Card {uid} is already {state}.", uid=uid, state=pcard.state
-            )
-        session.execute(
-            update(Card)
-            .where(Card.id == card.id)
-            .values(status="returned")
-            .execution_options(synchronize_session=False)
-        )
+        _card, pcard = _end_card(ctx, session, actor, uid, "returned")
         if pcard.deposit_receipt and pcard.deposit_state == "held":
             from plugins.billing import service as billing
 
@@ -873,7 +867,6 @@ def return_card(
         if others is None:
             rental.state, rental.ended_at = "ended", ctx.clock.now()
         session.flush()
-        session.refresh(pcard)
         _audit(
             ctx,
             session,

@@ -18,6 +18,7 @@ from plugins.parking import service
 from plugins.parking.models import ParkingCard
 from tests.conftest import make_ctx
 from tests.plugins.parking.parking_helpers import BUTLER, CASHIER, resident_of
+from tests.ui.conftest import desk, lobby
 
 VALID = "5A0000AB01"  # demo: 1-1001 粤B12345
 LAPSED = "5A0000AB02"  # demo: 2-502 粤BD12345
@@ -29,20 +30,6 @@ def pctx(sqlite_demo_url: str) -> Iterator[KioskContext]:
     yield ctx
     set_language("zh_CN")
     ctx.database().dispose()
-
-
-def lobby(ctx: KioskContext, lang: str = "zh_CN"):  # type: ignore[no-untyped-def]
-    from kiosk.ui.lobby_app import LobbyApp
-
-    ctx.settings = dataclasses.replace(ctx.settings, language=lang)
-    return LobbyApp(ctx.settings, ctx=ctx, start_devices=False)
-
-
-def desk(ctx: KioskContext, lang: str = "zh_CN"):  # type: ignore[no-untyped-def]
-    from kiosk.ui.desk_app import DeskApp
-
-    ctx.settings = dataclasses.replace(ctx.settings, language=lang)
-    return DeskApp(ctx.settings, ctx=ctx)
 
 
 def text(app) -> str:  # type: ignore[no-untyped-def]

@@ -162,7 +162,8 @@ def test_card_lifecycle_through_the_desk_reader(ctx: KioskContext) -> None:
     assert err.value.code == "parking.has_card"
 
     # lost: blocked at once, a tap is refused and alerts the desk, deposit forfeited
-    service.report_lost(ctx, BUTLER, uid)
+    lost = service.report_lost(ctx, BUTLER, uid)
+    assert lost.state == "lost" and lost.deposit_state == "forfeited"
     outcome = tap_card(ctx, uid)
     assert outcome.plugin is not None and outcome.plugin.refused
     with ctx.database().read() as session:
