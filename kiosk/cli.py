@@ -72,8 +72,15 @@ def warn_if_world_readable(settings: Settings) -> None:
         mode = Path(settings.source).stat().st_mode
     except OSError:
         return
-    if mode & stat.S_IROTH and any(
-        k in json.dumps(settings.plugin_settings) for k in ("key", "secret", "password")
+    from sqlalchemy.engine import make_url
+
+    try:
+        db_password = bool(make_url(settings.database_url).password)
+    except Exception:  # noqa: BLE001 - a malformed URL is the config check's business
+        db_password = False
+    if mode & stat.S_IROTH and (
+        db_password
+        or any(k in json.dumps(settings.plugin_settings) for k in ("key", "secret", "password"))
     ):
         typer.echo(
             f"kiosk: warning: {settings.source} holds secrets and is world-readable (chmod 600 it)",
