@@ -127,7 +127,7 @@ def _measure(url: str, n: int, samples: int, plugins: Any) -> dict[str, Any]:
         ).scalar()
         base_card = session.execute(text("SELECT coalesce(max(id), 0) FROM card")).scalar()
     now = ctx.clock.now()
-    today = service.local_today(ctx)
+    today = ctx.today()
     rng = random.Random(8)
     rentals, cards, pcards, uids = [], [], [], []
     for i in range(n):

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
-from kiosk.clock import Clock, SystemClock
+from kiosk.clock import Clock, SystemClock, as_utc
 from kiosk.config import Settings
 
 if TYPE_CHECKING:
@@ -31,6 +33,19 @@ class KioskContext:
     @property
     def lobby(self) -> str:
         return self.settings.lobby
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The estate's time zone: dates and times are shown and reasoned about in it."""
+        return ZoneInfo(self.settings.estate.timezone)
+
+    def today(self) -> dt.date:
+        """Today in the estate's time zone (due dates, rent periods, reports)."""
+        return self.clock.now().astimezone(self.zone).date()
+
+    def local_time(self, at: dt.datetime) -> str:
+        """``at`` (stored UTC) in the estate's zone, as people read it on a slip or screen."""
+        return as_utc(at).astimezone(self.zone).strftime("%Y-%m-%d %H:%M")
 
     def database(self) -> Database:
         """The database, or a clear error when it has not been opened yet."""

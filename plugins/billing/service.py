@@ -84,7 +84,7 @@ def late_fee_rule(ctx: KioskContext) -> fees.LateFeeRule:
 
 def local_today(ctx: KioskContext) -> dt.date:
     """Today in the estate's time zone: due dates and statements are local dates."""
-    return ctx.clock.now().astimezone(zoneinfo.ZoneInfo(ctx.settings.estate.timezone)).date()
+    return ctx.today()
 
 
 def current_period(ctx: KioskContext) -> str:
@@ -456,11 +456,7 @@ def receipt_url(ctx: KioskContext, receipt_no: str) -> str:
 
 
 def _local(ctx: KioskContext, at: dt.datetime) -> str:
-    return (
-        as_utc(at)
-        .astimezone(zoneinfo.ZoneInfo(ctx.settings.estate.timezone))
-        .strftime("%Y-%m-%d %H:%M")
-    )
+    return ctx.local_time(at)
 
 
 def record_desk_payment(

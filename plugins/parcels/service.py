@@ -29,7 +29,6 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -121,8 +120,7 @@ def _digest(unit_id: int, code: str) -> str:
 
 def local_time(ctx: KioskContext, at: dt.datetime) -> str:
     """``at`` in the estate's zone, as people read it on a slip."""
-    zone = ZoneInfo(ctx.settings.estate.timezone)
-    return as_utc(at).astimezone(zone).strftime("%Y-%m-%d %H:%M")
+    return ctx.local_time(at)
 
 
 def _new_code(session: Session, unit_id: int) -> tuple[PickupCode, str]:

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from kiosk.db.models import Card, Resident, Unit
 from kiosk.identity import card_forms
 from plugins.parking.models import ParkingCard, ParkingPeriod, ParkingRental
-from plugins.parking.service import ParkingRules, local_today, period_end
+from plugins.parking.service import ParkingRules, period_end
 
 # unit, plate, car model, card UID as an RDM6300 reads it, months paid, days ago it started
 DEMO_RENTALS = (
@@ -21,7 +21,7 @@ DEMO_RENTALS = (
 
 def seed(session: Any, ctx: Any) -> list[str]:
     rules = ParkingRules.of(ctx)
-    today, now = local_today(ctx), ctx.clock.now()
+    today, now = ctx.today(), ctx.clock.now()
     lines = []
     for n, (code, plate, model, uid, months, ago) in enumerate(DEMO_RENTALS, start=1):
         unit = session.scalar(select(Unit).where(Unit.code == code))

@@ -67,8 +67,7 @@ def sources_of(target: str) -> tuple[str, ...]:
 
 
 def local_time(ctx: KioskContext, at: dt.datetime) -> str:
-    zone = ZoneInfo(ctx.settings.estate.timezone)
-    return as_utc(at).astimezone(zone).strftime("%Y-%m-%d %H:%M")
+    return ctx.local_time(at)
 
 
 def _zone(ctx: KioskContext) -> ZoneInfo:

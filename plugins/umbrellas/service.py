@@ -19,7 +19,6 @@ import datetime as dt
 import io
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -88,8 +87,7 @@ def late_fee(rules: CirculationRules, due_at: dt.datetime, returned_at: dt.datet
 
 
 def local_time(ctx: KioskContext, at: dt.datetime) -> str:
-    zone = ZoneInfo(ctx.settings.estate.timezone)
-    return as_utc(at).astimezone(zone).strftime("%Y-%m-%d %H:%M")
+    return ctx.local_time(at)
 
 
 def _audit(ctx: KioskContext, session: Session, actor: Actor, action: str, subject: str,

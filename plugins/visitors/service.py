@@ -96,7 +96,7 @@ class VisitView:
 
 
 def local_time(ctx: KioskContext, at: dt.datetime) -> str:
-    return as_utc(at).astimezone(ZoneInfo(ctx.settings.estate.timezone)).strftime("%Y-%m-%d %H:%M")
+    return ctx.local_time(at)
 
 
 def desk_lobby(ctx: KioskContext, actor: Actor | None) -> str | None:
