@@ -24,11 +24,10 @@ import datetime as dt
 import io
 import logging
 import secrets
-import zoneinfo
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -96,10 +95,6 @@ class ParkingRules:
         )
 
 
-def local_today(ctx: KioskContext) -> dt.date:
-    return ctx.clock.now().astimezone(zoneinfo.ZoneInfo(ctx.settings.estate.timezone)).date()
-
-
 def add_months(day: dt.date, months: int) -> dt.date:
     """``day`` moved by ``months`` calendar months, clamped to the end of a shorter month."""
     index = day.month - 1 + months
@@ -133,14 +128,6 @@ def _audit(
         data=data,
         at=ctx.clock.now(),
         kiosk_id=ctx.kiosk_id,
-    )
-
-
-def _local(ctx: KioskContext, at: dt.datetime) -> str:
-    return (
-        as_utc(at)
-        .astimezone(zoneinfo.ZoneInfo(ctx.settings.estate.timezone))
-        .strftime("%Y-%m-%d %H:%M")
     )
 
 
@@ -189,7 +176,7 @@ def _rental_view(ctx: KioskContext, session: Session, rental: ParkingRental) -> 
         start_date=rental.start_date,
         end_date=rental.end_date,
         state=rental.state,
-        paid=rental.end_date >= local_today(ctx),
+        paid=rental.end_date >= ctx.today(),
         card_number=(card.printed_number or card.uid_hex) if card else "",
         monthly_rent_fen=rental.monthly_rent_fen,
         pending_fen=sum(pending),
@@ -227,7 +214,7 @@ def rentals_of_unit(ctx: KioskContext, unit_id: int) -> list[RentalView]:
 def _number(ctx: KioskContext, rental_id: int) -> str:
     """``PK`` + month + the row id: unique without counting rows, so two desks opening rentals
     at the same moment cannot both take the same number."""
-    return f"PK{local_today(ctx):%Y%m}{rental_id:04d}"
+    return f"PK{ctx.today():%Y%m}{rental_id:04d}"
 
 
 def open_rental(
@@ -303,7 +290,7 @@ def open_rental(
                 number=taken.number,
                 unit=other.code if other else "?",
             )
-        today = local_today(ctx)
+        today = ctx.today()
         rental = ParkingRental(
             number=f"PKNEW{secrets.token_hex(8)}",  # numbered once the row has its id
             unit_id=the_unit.id,
@@ -411,7 +398,7 @@ def _apply(
     ctx: KioskContext, session: Session, rental: ParkingRental, period: ParkingPeriod
 ) -> bool:
     """Extend the rental by ``period`` exactly once (a conditional update guards the state)."""
-    today = local_today(ctx)
+    today = ctx.today()
     session.refresh(rental)
     first = max(rental.end_date + dt.timedelta(days=1), today)
     last = period_end(first, period.months)
@@ -579,7 +566,7 @@ def _rent_receipt(
     r.row(_("Months"), str(period.months)).row(_("Amount received"), format_fen(period.amount_fen))
     if period.from_date and period.to_date:
         r.row(_("Valid"), f"{period.from_date} ~ {period.to_date}")
-    r.row(_("Time"), _local(ctx, period.created_at))
+    r.row(_("Time"), ctx.local_time(period.created_at))
     r.text(_("Bring this receipt to the cashier for your IC card."), align="center")
     return r.cut()
 
@@ -625,7 +612,7 @@ def issue_card(
             session.refresh(rental)
             if rental.state != "open":
                 raise Refused("parking.ended", "Rental {number} has ended.", number=rental.number)
-            if rental.end_date < local_today(ctx):
+            if rental.end_date < ctx.today():
                 raise Refused(
                     "parking.unpaid",
                     "Rental {number} is not paid for today; take the rent first.",
@@ -900,17 +887,20 @@ class Validity:
     rental_number: str
     unit_id: int
     unit_code: str
+    resident_id: int
     holder: str  # masked
     plate: str
     card_number: str
     end_date: dt.date
     days_left: int
+    monthly_rent_fen: int
 
 
 def card_validity(ctx: KioskContext, uid: str, *, settle: bool = True) -> Validity | None:
     """The validity of a parking card, or None when ``uid`` is not a parking card. Expiry is
     decided here from the paid-through date (never from the card), so a lapsed card stops
-    working the day after its last paid day."""
+    working the day after its last paid day. One read; a write only when rent put on the bill
+    has been paid since and is applied first."""
     with ctx.database().read() as session:
         card = find_card(session, uid)
         if card is None or card.kind != "parking":
@@ -932,32 +922,33 @@ def card_validity(ctx: KioskContext, uid: str, *, settle: bool = True) -> Validi
                 ParkingPeriod.method == "bill",
             )
         )
-    if pending and apply_paid_periods(ctx, rental.id):
-        return card_validity(ctx, uid, settle=False)
-    with ctx.database().read() as session:
         unit = session.get(Unit, rental.unit_id)
         resident = session.get(Resident, rental.resident_id)
-        today = local_today(ctx)
-        if pcard.state != "active":
-            state = pcard.state
-        elif rental.end_date < rental.start_date:
-            state = "unpaid"
-        elif rental.end_date < today:
-            state = "expired"
-        else:
-            state = "valid"
-        return Validity(
-            state=state,
-            rental_id=rental.id,
-            rental_number=rental.number,
-            unit_id=rental.unit_id,
-            unit_code=unit.code if unit else "",
-            holder=mask_name(resident.name) if resident else "",
-            plate=rental.plate,
-            card_number=pcard.printed_number or pcard.uid_hex,
-            end_date=rental.end_date,
-            days_left=(rental.end_date - today).days,
-        )
+    if pending and apply_paid_periods(ctx, rental.id):
+        return card_validity(ctx, uid, settle=False)
+    today = ctx.today()
+    if pcard.state != "active":
+        state = pcard.state
+    elif rental.end_date < rental.start_date:
+        state = "unpaid"
+    elif rental.end_date < today:
+        state = "expired"
+    else:
+        state = "valid"
+    return Validity(
+        state=state,
+        rental_id=rental.id,
+        rental_number=rental.number,
+        unit_id=rental.unit_id,
+        unit_code=unit.code if unit else "",
+        resident_id=rental.resident_id,
+        holder=mask_name(resident.name) if resident else "",
+        plate=rental.plate,
+        card_number=pcard.printed_number or pcard.uid_hex,
+        end_date=rental.end_date,
+        days_left=(rental.end_date - today).days,
+        monthly_rent_fen=rental.monthly_rent_fen,
+    )
 
 
 def alert_blocked_tap(ctx: KioskContext, validity: Validity, uid: str) -> None:
@@ -982,7 +973,7 @@ def sweep(ctx: KioskContext) -> dict[str, int]:
     of lapsed rentals expired, remind renters ``remind_days`` before the end (once per end)."""
     rules = ParkingRules.of(ctx)
     applied = apply_paid_periods(ctx)
-    today = local_today(ctx)
+    today = ctx.today()
     with ctx.database().write() as session:
         lapsed = (
             select(ParkingCard.card_id)
@@ -1008,9 +999,22 @@ def sweep(ctx: KioskContext) -> dict[str, int]:
         ).all()
         reminded = 0
         for rental in due:
-            if rental.reminded_for == rental.end_date:
+            # Several kiosks sweep at start-up: only the one whose update marks this end date
+            # reminded sends the reminder (a plain read-then-set would let two of them send).
+            won = session.execute(
+                update(ParkingRental)
+                .where(
+                    ParkingRental.id == rental.id,
+                    or_(
+                        ParkingRental.reminded_for.is_(None),
+                        ParkingRental.reminded_for != ParkingRental.end_date,
+                    ),
+                )
+                .values(reminded_for=ParkingRental.end_date)
+                .execution_options(synchronize_session=False)
+            ).rowcount  # type: ignore[attr-defined]
+            if not won:
                 continue
-            rental.reminded_for = rental.end_date
             queue_notification(
                 session,
                 channel="sms",
@@ -1066,10 +1070,10 @@ def records(ctx: KioskContext, actor: Actor, *, week_of: dt.date | None = None) 
     ended in the last 7 days; ``changed_this_week`` marks what was opened, renewed, carded or
     ended since the Monday before ``week_of`` (default today)."""
     require_role(actor, "see the parking records", *RECORD_ROLES)
-    today = week_of or local_today(ctx)
+    today = week_of or ctx.today()
     monday = today - dt.timedelta(days=today.weekday())
-    since = dt.datetime.combine(monday, dt.time(), zoneinfo.ZoneInfo(ctx.settings.estate.timezone))
-    tz = zoneinfo.ZoneInfo(ctx.settings.estate.timezone)
+    tz = ctx.zone
+    since = dt.datetime.combine(monday, dt.time(), tz)
     rows: list[RecordRow] = []
     with ctx.database().read() as session:
         rentals = session.scalars(

@@ -397,3 +397,27 @@ def test_two_desks_opening_rentals_at_once_get_distinct_numbers(ctx: KioskContex
         t.join()
     assert len(results) == 4 and len(set(results)) == 4
     assert all(str(n).startswith("PK202611") for n in results)
+
+
+def test_kiosks_sweeping_at_once_send_one_reminder(ctx: KioskContext) -> None:
+    open_cash(ctx)
+    ctx.clock.advance(days=24)  # type: ignore[attr-defined]  # 6 days before the end
+    barrier = threading.Barrier(3)
+    counts: list[int] = []
+
+    def sweep() -> None:
+        barrier.wait()
+        counts.append(service.sweep(ctx)["reminded"])
+
+    threads = [threading.Thread(target=sweep) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    with ctx.database().read() as session:
+        sent = session.scalars(
+            select(Notification).where(Notification.template == "parking.expiring")
+        ).all()
+    plates = [n.payload["plate"] for n in sent]
+    assert "粤B88888" in plates and len(plates) == len(set(plates))  # one reminder per rental
+    assert sum(counts) == len(sent)
