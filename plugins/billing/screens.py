@@ -163,9 +163,7 @@ class BillsScreen(BillingScreen):
             return
         bill_id = int(event.button.id.removeprefix("pay-"))
         assert self.actor is not None
-        name = str(service.config(self.ctx).get("kiosk_provider", "")) or next(
-            iter(service.providers(self.ctx)), "sim"
-        )
+        name = service.kiosk_provider(self.ctx)
         try:
             order = service.create_payment_order(self.ctx, self.actor, bill_id, name)
         except Refused as exc:
@@ -235,16 +233,23 @@ class PayQRScreen(BillingScreen):
         except Exception:  # noqa: BLE001 - a provider hiccup must not end the screen
             view = None
         if view is not None and view.status == "paid":
-            self.app.switch_screen(PaidScreen(self.ctx, self.actor, view))
+            self.paid(view)
             return
         if view is not None and view.status == "closed" or self.remaining().total_seconds() <= 0:
             if view is not None and view.status == "pending":
                 service.expire_orders(self.ctx)
-            self.app.switch_screen(
-                ExpiredScreen(self.ctx, self.actor, view if view is not None else self.order)
-            )
+            self.closed(view if view is not None else self.order)
             return
         self.refresh_countdown()
+
+    def paid(self, view: Any) -> None:
+        """The payment arrived (a service paying through bills, e.g. parking rent, overrides
+        this to show its own outcome)."""
+        self.app.switch_screen(PaidScreen(self.ctx, self.actor, view))
+
+    def closed(self, order: Any) -> None:
+        """The order expired or was closed: nothing was taken."""
+        self.app.switch_screen(ExpiredScreen(self.ctx, self.actor, order))
 
 
 class PaidScreen(BillingScreen):

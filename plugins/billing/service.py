@@ -125,6 +125,12 @@ def use_providers(ctx: KioskContext, ready: Mapping[str, PaymentProvider]) -> No
         _providers[id(ctx)] = (weakref.ref(ctx), dict(ready), {})
 
 
+def kiosk_provider(ctx: KioskContext) -> str:
+    """The provider a kiosk's QR uses: ``kiosk_provider`` in ``[plugins.billing]``, else the
+    first configured one, else the simulator."""
+    return str(config(ctx).get("kiosk_provider", "")) or next(iter(providers(ctx)), "sim")
+
+
 def provider(ctx: KioskContext, name: str) -> PaymentProvider:
     found = providers(ctx).get(name)
     if found is None:

@@ -17,6 +17,7 @@ from kiosk.errors import Refused
 from kiosk.i18n import _
 from kiosk.identity import Actor
 from kiosk.money import format_fen
+from plugins.billing.screens import PayQRScreen
 from plugins.parking import service
 
 if TYPE_CHECKING:
@@ -81,10 +82,9 @@ class ParkingScreen(Screen[None]):
         try:
             _view, bill_id = service.renew(self.ctx, actor, rental_id, months, "bill")
             assert bill_id is not None
-            name = str(billing.config(self.ctx).get("kiosk_provider", "")) or next(
-                iter(billing.providers(self.ctx)), "sim"
+            order = billing.create_payment_order(
+                self.ctx, actor, bill_id, billing.kiosk_provider(self.ctx)
             )
-            order = billing.create_payment_order(self.ctx, actor, bill_id, name)
         except Refused as exc:
             self.say(exc.render(_))
             return
@@ -104,14 +104,13 @@ class ValidityScreen(ParkingScreen):
         yield Label(f"{v.plate}   {v.unit_code}   {v.holder}", classes="line", id="plate")
         yield Label(_("Card no.") + f" {v.card_number}   {v.rental_number}", classes="line")
         yield Label(_state_line(v), classes="line", id="validity")
-        rental = service.get_rental(self.ctx, v.rental_id)
         yield Label(
             _("Rent {amount} a month, added to your bill and paid by QR.").format(
-                amount=format_fen(rental.monthly_rent_fen)
+                amount=format_fen(v.monthly_rent_fen)
             ),
             classes="line",
         )
-        yield self.renew_buttons(v.rental_id, rental.monthly_rent_fen)
+        yield self.renew_buttons(v.rental_id, v.monthly_rent_fen)
         yield Horizontal(Button(_("Done"), id="back"))
         yield Label("", id="message", classes="message")
 
@@ -120,21 +119,11 @@ class ValidityScreen(ParkingScreen):
         if bid.startswith("renew-"):
             _r, rental, months = bid.split("-")
             # The renter's own card identifies them (as a resident card would).
-            actor = self.renter(self.validity.unit_id) or _renter_actor(self.ctx, self.validity)
+            v = self.validity
+            actor = self.renter(v.unit_id) or Actor("resident", v.resident_id, unit_id=v.unit_id)
             await self.renew(int(rental), int(months), actor)
         else:
             self.app.pop_screen()
-
-
-def _renter_actor(ctx: KioskContext, v: service.Validity) -> Actor:
-    from kiosk.db.models import Resident
-    from plugins.parking.models import ParkingRental
-
-    with ctx.database().read() as session:
-        rental = session.get(ParkingRental, v.rental_id)
-        resident = session.get(Resident, rental.resident_id) if rental else None
-        assert resident is not None
-        return Actor.of_resident(resident)
 
 
 class RentalsScreen(ParkingScreen):
@@ -212,33 +201,20 @@ class RentalsScreen(ParkingScreen):
             self.app.pop_screen()
 
 
-def _pay_screen_base() -> Any:
-    from plugins.billing.screens import PayQRScreen
-
-    return PayQRScreen
-
-
-class RenewPayScreen(_pay_screen_base()):  # type: ignore[misc]
+class RenewPayScreen(PayQRScreen):
     """The billing QR screen; once paid, the renewal is applied and its new end shown."""
 
     def __init__(self, ctx: KioskContext, actor: Actor, order: Any, rental_id: int) -> None:
         super().__init__(ctx, actor, order)
         self.rental_id = rental_id
 
-    def check(self, query_provider: bool = False) -> None:
-        from plugins.billing import service as billing
+    def paid(self, view: Any) -> None:
+        service.apply_paid_periods(self.ctx, self.rental_id)
+        self.app.switch_screen(RenewedScreen(self.ctx, self.rental_id, view.receipt_no))
 
-        try:
-            view = billing.order_status(self.ctx, self.order.out_trade_no)
-        except Refused:
-            view = None
-        if view is not None and view.status == "paid":
-            service.apply_paid_periods(self.ctx, self.rental_id)
-            self.app.switch_screen(RenewedScreen(self.ctx, self.rental_id, view.receipt_no))
-            return
-        if (view is not None and view.status == "closed") or self.remaining().total_seconds() <= 0:
-            service.cancel_unpaid(self.ctx, self.rental_id, "QR expired")
-        super().check(query_provider)
+    def closed(self, order: Any) -> None:
+        service.cancel_unpaid(self.ctx, self.rental_id, "QR expired")
+        super().closed(order)
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()

@@ -17,24 +17,20 @@ LIGHT_STYLE = Style(color=HALFBLOCK_BG, bgcolor=HALFBLOCK_BG)
 
 
 def qr_text(payload: str, ec: str = "M") -> Text:
-    """The code as half-block rows with no blank cells: a light/light cell is a full block
-    drawn white, so every cell is a glyph of the cell's width. Renderers that collapse or
-    narrow spaces (librsvg turning a snapshot SVG into a PNG collapses leading non-breaking
-    spaces) then still draw every module in its place, and the quiet zone stays."""
-    matrix = QRCode(payload, ec=ec).matrix  # type: ignore[arg-type]
-    if len(matrix) % 2:
-        matrix = [*matrix, [False] * len(matrix[0])]
+    """:meth:`devices.qr.QRCode.halfblock_rows` with no blank cells: a light pair (a space
+    there) is a full block drawn white, so every cell is a glyph of the cell's width.
+    Renderers that collapse or narrow spaces (librsvg turning a snapshot SVG into a PNG
+    collapses leading non-breaking spaces) then still draw every module in its place, and the
+    quiet zone stays."""
     text = Text(no_wrap=True, overflow="crop")
-    for i in range(0, len(matrix), 2):
+    for i, row in enumerate(QRCode(payload, ec=ec).halfblock_rows()):
         if i:
             text.append("\n")
-        for top, bottom in zip(matrix[i], matrix[i + 1], strict=True):
-            if top and bottom:
-                text.append("█", QR_STYLE)
-            elif not top and not bottom:
+        for cell in row:
+            if cell == " ":
                 text.append("█", LIGHT_STYLE)
             else:
-                text.append("▀" if top else "▄", QR_STYLE)
+                text.append(cell, QR_STYLE)
     return text
 
 
@@ -48,8 +44,8 @@ class QRView(Widget):
     def __init__(self, payload: str, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self.payload = payload
-        self.ec = "M"
-        self._rows = QRCode(payload, ec=self.ec).halfblock_rows()
+        self._text = qr_text(payload)  # encoded once, not on every render
+        self._rows = self._text.plain.split("\n")
 
     def get_content_width(self, container, viewport) -> int:  # type: ignore[no-untyped-def]
         return len(self._rows[0]) if self._rows else 0
@@ -58,4 +54,4 @@ class QRView(Widget):
         return len(self._rows)
 
     def render(self) -> Text:
-        return qr_text(self.payload, self.ec)
+        return self._text
