@@ -12,6 +12,7 @@ from kiosk.clock import FixedClock
 from plugins.billing import service
 from plugins.billing.providers import SimGateway
 from plugins.billing.screens import IdentifyScreen, PaidScreen, PayQRScreen, QRBlock
+from tests.qrscan import decode_halfblocks, seen_rows
 
 
 class Harness(App[None]):
@@ -40,41 +41,6 @@ def sctx(sqlite_demo_url, gateway):
     yield ctx
     set_language(before)
     ctx.database().dispose()
-
-
-def seen_rows(rendered) -> list[str]:  # type: ignore[no-untyped-def]
-    """The half-block rows a person sees: a block drawn white (a light pair) reads as blank."""
-    from kiosk.ui.widgets.qr import LIGHT_STYLE
-
-    rows = []
-    for line in rendered.split("\n"):
-        chars = list(line.plain)
-        for span in line.spans:
-            # A rich Style (QRView) or a Textual content style (a Static's Content).
-            style = span.style
-            fg = getattr(style, "color", None) or getattr(style, "foreground", None)
-            if style == LIGHT_STYLE or str(getattr(fg, "hex", fg)).lower() in ("#ffffff", "white"):
-                for i in range(span.start, span.end):
-                    chars[i] = " "
-        rows.append("".join(chars))
-    return rows
-
-
-def decode_halfblocks(rows: list[str]) -> list[str]:
-    """Read the QR a screen draws back into a picture and scan it (zxing-cpp)."""
-    import zxingcpp
-    from PIL import Image
-
-    dark = {" ": (0, 0), "▀": (1, 0), "▄": (0, 1), "█": (1, 1)}
-    scale = 6
-    img = Image.new("L", (len(rows[0]) * scale, len(rows) * 2 * scale), 255)
-    for y, row in enumerate(rows):
-        for x, ch in enumerate(row):
-            for half, on in enumerate(dark[ch]):
-                if on:
-                    top = (2 * y + half) * scale
-                    img.paste(0, (x * scale, top, (x + 1) * scale, top + scale))
-    return [r.text for r in zxingcpp.read_barcodes(img)]
 
 
 def _text(app) -> str:
