@@ -162,7 +162,8 @@ class LobbyApp(App[None]):
 
             self.devices = await asyncio.to_thread(start_devices, ctx, self._reader_event)
         if ctx.plugins is not None:
-            ctx.plugins.call("kiosk_startup", ctx=ctx)
+            # Off the UI thread: start-up hooks may touch the database (parking's sweep).
+            await asyncio.to_thread(ctx.plugins.call, "kiosk_startup", ctx=ctx)
         await self._recompose_all()
 
     def _collect_tiles(self) -> list[Tile]:
