@@ -37,7 +37,9 @@ lint: $(STAMP)
 	$(BIN)/lint-imports
 
 bench: $(STAMP)
-	for b in startup cardtap receipt cardreader parking; do $(BIN)/kiosk bench $$b --json || exit 1; done
+	for b in startup cardtap receipt cardreader parking concurrency; do \
+		$(BIN)/kiosk bench $$b --json || exit 1; done
+	$(BIN)/kiosk bench concurrency --backend postgresql --think-ms 0 --json
 	for db in sqlite postgresql; do \
 		$(BIN)/kiosk simulate --soak 5000 --faults --backend $$db --json || exit 1; done
 

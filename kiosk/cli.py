@@ -142,11 +142,11 @@ def _run_app(kind: str, settings: Settings, sim: bool) -> None:
     if kind == "lobby":
         from kiosk.ui.lobby_app import LobbyApp
 
-        LobbyApp(settings, sim=sim).run()
+        LobbyApp(settings, sim=sim, freeze_after_start=True).run()
     else:
         from kiosk.ui.desk_app import DeskApp
 
-        DeskApp(settings, sim=sim, start_devices=True).run()
+        DeskApp(settings, sim=sim, start_devices=True, freeze_after_start=True).run()
 
 
 @app.command()

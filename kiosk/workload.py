@@ -13,9 +13,11 @@ from the database (and from what ``setup`` prepared), not from counters kept dur
 
 Before the clock starts every kiosk runs each operation ``warmup`` times (not timed, but
 checked like the rest): a kiosk on duty is connected, has its code imported and its statements
-compiled; timing the first call of each would measure 32 cold starts at once. ``think_ms``
-(default 0: back to back) pauses each kiosk for an exponentially distributed time with that
-mean between operations, as a person at a kiosk would; the figures report it.
+compiled; timing the first call of each would measure 32 cold starts at once. Then, as a
+started kiosk does, it freezes its start-up objects (:mod:`kiosk.memory`). ``think_ms``
+(default 0: back to back) pauses each kiosk before every operation for an exponentially
+distributed time with that mean, as people come to a kiosk at random moments; the figures
+report it.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from kiosk.context import KioskContext
 from kiosk.db import Database
 from kiosk.db.models import AuditEvent, Card, DeskAlert, PrintJob
 from kiosk.hookspecs import WorkloadOp
+from kiosk.memory import freeze_start_up_objects
 from kiosk.notify import acknowledge
 from kiosk.plugins import KioskPlugins
 
@@ -221,9 +224,15 @@ def run_workload(
                     op.run(ctx, warm_rng)
                 except Exception as exc:  # noqa: BLE001 - every failure is a finding
                     result.errors.append(f"{op.name} (warm-up): {type(exc).__name__}: {exc}")
+            # As a kiosk does once it has started (see kiosk.memory).
+            freeze_start_up_objects()
             ready()
             go()
             for _ in range(ops):
+                if think_ms:
+                    # The pause comes first: people come to the kiosks at random moments; they
+                    # do not all press a button the instant the run starts.
+                    time.sleep(rng.expovariate(1 / think_ms) / 1000)
                 op = rng.choices(mix, weights)[0]
                 start = time.perf_counter()
                 try:
@@ -234,8 +243,6 @@ def run_workload(
                 elapsed = (time.perf_counter() - start) * 1000
                 result.latencies.setdefault(op.name, []).append(elapsed)
                 result.changed[op.name] = result.changed.get(op.name, 0) + int(did)
-                if think_ms:
-                    time.sleep(rng.expovariate(1 / think_ms) / 1000)
         finally:
             ctx.database().dispose()
         result.core = core.outcome()

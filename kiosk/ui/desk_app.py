@@ -267,12 +267,14 @@ class DeskApp(App[None]):
         ctx: KioskContext | None = None,
         sim: bool = False,
         start_devices: bool = False,
+        freeze_after_start: bool = False,
     ) -> None:
         super().__init__()
         self.settings = settings
         self.ctx = ctx
         self.sim = sim
         self.start_devices = start_devices
+        self.freeze_after_start = freeze_after_start  # as LobbyApp's
         self.devices: Any = None
         self.staff: Actor | None = None
         self._zone = ZoneInfo(settings.estate.timezone)
@@ -282,7 +284,7 @@ class DeskApp(App[None]):
         return DeskLoginScreen()
 
     def on_mount(self) -> None:
-        if self.ctx is None or self.start_devices:
+        if self.ctx is None or self.start_devices or self.freeze_after_start:
             self.run_worker(self._load, thread=True)
 
     def _load(self) -> None:
@@ -299,6 +301,11 @@ class DeskApp(App[None]):
         except Exception as exc:  # noqa: BLE001
             log.exception("desk start-up failed")
             self.call_from_thread(self.notify, str(exc), severity="error")
+            return
+        if self.freeze_after_start:  # see LobbyApp
+            from kiosk.memory import freeze_start_up_objects
+
+            freeze_start_up_objects()
 
     def _reader_event(self, event: Any) -> None:
         """A reader's thread saw a card: hand it to the UI thread."""

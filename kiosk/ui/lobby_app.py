@@ -97,12 +97,16 @@ class LobbyApp(App[None]):
         sim: bool = False,
         *,
         start_devices: bool = True,
+        freeze_after_start: bool = False,
     ) -> None:
         super().__init__()
         self.settings = settings
         self.ctx = ctx
         self.sim = sim
         self.start_devices = start_devices
+        # The process is the kiosk's own (``kiosk run``): once started, freeze what it holds
+        # (see kiosk.memory). Tests and simulations sharing a process leave it off.
+        self.freeze_after_start = freeze_after_start
         self.tiles: list[Tile] = []
         self.actor: Actor | None = None
         self.actor_unit = ""
@@ -165,6 +169,11 @@ class LobbyApp(App[None]):
             # Off the UI thread: start-up hooks may touch the database (parking's sweep).
             await asyncio.to_thread(ctx.plugins.call, "kiosk_startup", ctx=ctx)
         await self._recompose_all()
+        if self.freeze_after_start:
+            # Start-up is over: keep full garbage collections off the taps from now on.
+            from kiosk.memory import freeze_start_up_objects
+
+            self.call_after_refresh(freeze_start_up_objects)
 
     def _collect_tiles(self) -> list[Tile]:
         ctx = self.ctx

@@ -14,3 +14,22 @@ def test_kiosks_in_parallel_break_no_invariant(demo_url: str) -> None:
     assert changes > 0 and result["audit_events_added"] >= result["per_op"].get(
         "desk-call", {}
     ).get("state_changes", 0)
+
+
+def test_bench_command_pauses_between_operations_and_reports_the_target() -> None:
+    import json
+
+    from tests.core.test_cli import kiosk
+
+    out = kiosk(
+        "bench", "concurrency", "--kiosks", "3", "--ops", "4", "--think-ms", "20",
+        "--backend", "sqlite", "--json",
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    figures = json.loads(out.stdout)
+    run = figures["sqlite"]
+    assert run["kiosks"] == 3 and run["operations"] == 12 and run["think_ms"] == 20.0
+    assert run["kiosks_as"] == "processes" and run["violations"] == []
+    assert figures["violations"] == 0 and "p99 <= 50 ms" in figures["target"]
+    # Twelve operations with pauses averaging 20 ms take a while; back to back they would not.
+    assert run["seconds"] > 0.02

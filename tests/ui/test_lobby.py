@@ -324,3 +324,32 @@ async def test_signature_pad_refuses_empty_and_dot_marks(
         await pilot.pause()
         assert pad.is_meaningful() is meaningful
         assert pad.to_png().startswith(b"\x89PNG")
+
+
+async def test_the_kiosk_freezes_its_start_up_objects_once_started(ui_ctx: KioskContext) -> None:
+    import gc
+
+    from kiosk.ui.lobby_app import LobbyApp
+
+    assert gc.get_freeze_count() == 0
+    app = LobbyApp(ui_ctx.settings, ctx=ui_ctx, start_devices=False, freeze_after_start=True)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            for _ in range(40):
+                if gc.get_freeze_count():
+                    break
+                await pilot.pause(0.05)
+            # Full collections no longer walk what the kiosk holds since start-up.
+            assert gc.get_freeze_count() > 10_000
+            assert app.ctx is not None and not gc.is_finalized(app)
+    finally:
+        gc.unfreeze()  # the test process is not a kiosk
+
+
+async def test_tests_and_simulations_leave_the_collector_alone(ui_ctx: KioskContext) -> None:
+    import gc
+
+    app = lobby(ui_ctx)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause(0.2)
+        assert gc.get_freeze_count() == 0
