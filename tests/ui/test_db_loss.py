@@ -1,0 +1,146 @@
+"""Losing the database for real: the link between a kiosk and the estate's PostgreSQL server
+is cut (tests/netcut.py), mid-transaction and while idle, then restored.
+
+- A pickup cut off between its writes is rolled back by the server: nothing half-applied, the
+  audit chain intact, and the same pickup succeeds once the link is back.
+- The kiosk shows its out-of-service screen (the desk call still offered) and returns to the
+  home screen by itself within 5 s of the database coming back.
+
+(The SQLite variant, a database that cannot be opened, is in test_lobby.py.)
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import event, func, select
+from sqlalchemy.exc import DBAPIError
+
+from kiosk import audit
+from kiosk.clock import FixedClock
+from kiosk.config import Settings
+from kiosk.context import KioskContext
+from kiosk.db import Database
+from kiosk.db.models import AuditEvent, PrintJob
+from kiosk.plugins import load_plugins
+from kiosk.ui.screens import HomeScreen, OutOfServiceScreen
+from tests.conftest import PostgresDatabases
+from tests.core.test_crash import _waiting_parcel
+from tests.netcut import CuttableLink
+from tests.ui.test_lobby import SIZE, texts
+
+# How long the kiosk may take to come back once the database is reachable again.
+BACK_WITHIN_S = 5.0
+
+
+def _ctx(url: str, kiosk_id: str) -> KioskContext:
+    return KioskContext(
+        settings=Settings(database_url=url, kiosk_id=kiosk_id, lobby="A", source="<tests>"),
+        clock=FixedClock(),
+        db=Database(url),
+        plugins=load_plugins(),
+    )
+
+
+@pytest.fixture
+def estate(
+    postgres: PostgresDatabases,
+) -> Iterator[tuple[CuttableLink, KioskContext, KioskContext]]:
+    """(the link, a kiosk reaching the database through it, a direct view for checking)."""
+    url = postgres.fresh(seeded=True)
+    link, through = CuttableLink.to(url)
+    kiosk, direct = _ctx(through, "kiosk-behind-link"), _ctx(url, "checker")
+    yield link, kiosk, direct
+    kiosk.database().dispose()
+    direct.database().dispose()
+    link.close()
+
+
+def _count(ctx: KioskContext, model: Any, *where: Any) -> int:
+    with ctx.database().read() as s:
+        return int(s.scalar(select(func.count()).select_from(model).where(*where)) or 0)
+
+
+def test_a_pickup_cut_off_mid_transaction_leaves_nothing_half_done(
+    estate: tuple[CuttableLink, KioskContext, KioskContext],
+) -> None:
+    from plugins.parcels import service
+    from plugins.parcels.models import Parcel, Release
+
+    link, kiosk, direct = estate
+    p = _waiting_parcel(direct)
+    pickup = service.Pickup(
+        p["unit_id"],
+        p["unit_code"],
+        "card",
+        (),
+        picker=service.Picker("resident", p["name"], p["resident_id"]),
+    )
+    engine = kiosk.database().engine
+    seen: list[str] = []
+
+    def cut_at_the_audit_append(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        seen.append(statement.split()[0])
+        if statement.lstrip().upper().startswith("INSERT INTO AUDIT_EVENT"):
+            link.cut()  # the parcel's own writes are already on the server, uncommitted
+
+    event.listen(engine, "before_cursor_execute", cut_at_the_audit_append)
+    try:
+        with pytest.raises(DBAPIError):
+            service.release(kiosk, pickup, [p["parcel_id"]], p["strokes"])
+    finally:
+        event.remove(engine, "before_cursor_execute", cut_at_the_audit_append)
+    assert "UPDATE" in seen  # the cut came after the release had been written
+
+    # The server rolled the transaction back: the parcel still waits, nothing else stayed.
+    with direct.database().read() as s:
+        parcel = s.get(Parcel, p["parcel_id"])
+        assert parcel is not None and parcel.status == "waiting"
+        assert audit.verify(s).ok
+    assert _count(direct, Release) == 0
+    assert _count(direct, PrintJob, PrintJob.kind == "parcel-pickup") == 0
+    assert _count(direct, AuditEvent, AuditEvent.action == "parcel.released") == 0
+
+    # The link is back: the same pickup goes through, once.
+    link.restore()
+    done = service.release(kiosk, pickup, [p["parcel_id"]], p["strokes"])
+    assert done.print_job_id is not None
+    assert _count(direct, Parcel, Parcel.id == p["parcel_id"], Parcel.status == "released") == 1
+    assert _count(direct, Release) == 1
+    assert _count(direct, AuditEvent, AuditEvent.action == "parcel.released") == 1
+    with direct.database().read() as s:
+        assert audit.verify(s).ok
+
+
+async def test_the_kiosk_is_out_of_service_then_back_by_itself(
+    estate: tuple[CuttableLink, KioskContext, KioskContext],
+) -> None:
+    from kiosk.ui.lobby_app import LobbyApp
+
+    link, kiosk, _ = estate
+    app = LobbyApp(kiosk.settings, ctx=kiosk, start_devices=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert isinstance(app.screen, HomeScreen)
+        link.cut()
+        await app.present_card("3C00A1B2C3")
+        await pilot.pause()
+        assert isinstance(app.screen, OutOfServiceScreen)
+        shown = texts(app)
+        assert "呼叫前台" in shown  # the desk call is still offered
+        # Still out of service while the database stays away (the kiosk keeps retrying).
+        await pilot.pause(1.5)
+        assert isinstance(app.screen, OutOfServiceScreen)
+
+        link.restore()
+        back = time.monotonic()
+        while not isinstance(app.screen, HomeScreen) and time.monotonic() - back < BACK_WITHIN_S:
+            await pilot.pause(0.1)
+        assert isinstance(app.screen, HomeScreen), f"not back {BACK_WITHIN_S} s after the database"
+        # And it serves again: the same card now opens the resident's home.
+        await app.present_card("3C00A1B2C3")
+        await pilot.pause()
+        assert app.actor is not None and app.actor.kind == "resident"
