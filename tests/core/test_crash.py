@@ -179,6 +179,14 @@ def _waiting_parcel(ctx: KioskContext) -> dict[str, Any]:
         }
 
 
+def pickup_of(p: dict[str, Any]) -> Any:
+    """The resident of ``_waiting_parcel`` collecting it with their card."""
+    from plugins.parcels import service
+
+    picker = service.Picker("resident", p["name"], p["resident_id"])
+    return service.Pickup(p["unit_id"], p["unit_code"], "card", (), picker=picker)
+
+
 @pytest.mark.parametrize("point", ["before_commit", "after_commit"])
 def test_a_pickup_killed_mid_transaction_is_released_once(
     ctx: KioskContext, kiosk: Kiosk, point: str
@@ -289,14 +297,7 @@ def test_a_print_job_killed_while_printing_is_reprinted_once_marked_reprint(
     from plugins.parcels.models import Release
 
     p = _waiting_parcel(ctx)
-    pickup = service.Pickup(
-        p["unit_id"],
-        p["unit_code"],
-        "card",
-        (),
-        picker=service.Picker("resident", p["name"], p["resident_id"]),
-    )
-    done = service.release(ctx, pickup, [p["parcel_id"]], SIGNED)  # committed, slip queued
+    done = service.release(ctx, pickup_of(p), [p["parcel_id"]], SIGNED)  # committed, slip queued
     kiosk.crash("print", point)
     with ctx.database().read() as s:
         job = s.get(PrintJob, done.print_job_id)

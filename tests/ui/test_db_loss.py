@@ -28,7 +28,7 @@ from kiosk.db.models import AuditEvent, PrintJob
 from kiosk.plugins import load_plugins
 from kiosk.ui.screens import HomeScreen, OutOfServiceScreen
 from tests.conftest import PostgresDatabases
-from tests.core.test_crash import _waiting_parcel
+from tests.core.test_crash import _waiting_parcel, pickup_of
 from tests.netcut import CuttableLink
 from tests.ui.test_lobby import SIZE, texts
 
@@ -72,13 +72,7 @@ def test_a_pickup_cut_off_mid_transaction_leaves_nothing_half_done(
 
     link, kiosk, direct = estate
     p = _waiting_parcel(direct)
-    pickup = service.Pickup(
-        p["unit_id"],
-        p["unit_code"],
-        "card",
-        (),
-        picker=service.Picker("resident", p["name"], p["resident_id"]),
-    )
+    pickup = pickup_of(p)
     engine = kiosk.database().engine
     seen: list[str] = []
 
