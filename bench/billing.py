@@ -22,6 +22,7 @@ from typing import Any
 
 from sqlalchemy import insert, select
 
+from kiosk.benchkit import percentile
 from kiosk.clock import FixedClock
 from kiosk.config import Settings
 from kiosk.context import KioskContext
@@ -33,11 +34,6 @@ from plugins.billing import emv, service
 from plugins.billing.gateway import FakeGateway, FakeOrder
 from plugins.billing.models import Bill, PaymentOrder
 from plugins.billing.providers import AlipayPrecreate, WeChatNative
-
-
-def _p(values: list[float], q: float) -> float:
-    values = sorted(values)
-    return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
 
 
 def _setup(url: str, orders: int, gw: FakeGateway, clock: FixedClock) -> KioskContext:
@@ -159,9 +155,9 @@ def notifications(orders: int, url: str | None) -> dict[str, Any]:
     for name, ts in times.items():
         key = name.split("-")[0]
         out[f"notify_{key}_p50_ms"] = round(statistics.median(ts) * 1000, 2)
-        out[f"notify_{key}_p95_ms"] = round(_p(ts, 0.95) * 1000, 2)
-        out[f"verify_only_{key}_p95_ms"] = round(_p(verify[name], 0.95) * 1000, 3)
-    out["notify_duplicate_p95_ms"] = round(_p(dup_t, 0.95) * 1000, 2)
+        out[f"notify_{key}_p95_ms"] = round(percentile(ts, 0.95) * 1000, 2)
+        out[f"verify_only_{key}_p95_ms"] = round(percentile(verify[name], 0.95) * 1000, 3)
+    out["notify_duplicate_p95_ms"] = round(percentile(dup_t, 0.95) * 1000, 2)
     out["notify_target_p95_ms"] = 10
     out["notify_meets_target"] = all(out[f"notify_{n.split('-')[0]}_p95_ms"] <= 10 for n in times)
     return out

@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import insert
 
+from kiosk.benchkit import percentile
 from kiosk.clock import FixedClock
 from kiosk.config import Settings
 from kiosk.context import KioskContext
@@ -28,11 +29,6 @@ from kiosk.identity import card_forms
 from kiosk.plugins import load_plugins
 
 RESIDENTS = 100_000
-
-
-def _p(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 2)
 
 
 def build(url: str, residents: int, plugins: Any) -> list[str]:
@@ -107,10 +103,12 @@ def _stamp(stamps: list[float], painted: asyncio.Event) -> None:
 async def _ui_taps(ctx: KioskContext, uids: list[str], taps: int) -> list[float]:
     from kiosk.ui.lobby_app import LobbyApp
 
-    app = LobbyApp(ctx.settings, ctx=ctx, start_devices=False)
+    # As ``kiosk run`` starts it: start-up objects frozen once it has started (kiosk.memory).
+    app = LobbyApp(ctx.settings, ctx=ctx, start_devices=False, freeze_after_start=True)
     out = []
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
+        await pilot.pause(0.2)  # start-up is over
         rng = random.Random(3)
         for _ in range(taps):
             await app.reset_to_home()
@@ -160,13 +158,13 @@ def run(argv: list[str] | None = None) -> dict[str, Any]:
         "build_seconds": round(built, 1),
         "service_lookup_ms": {
             "p50": round(statistics.median(service), 2),
-            "p95": _p(service, 0.95),
+            "p95": round(percentile(service, 0.95), 2),
         },
         "tap_to_personalised_home_ms": {
             "p50": round(statistics.median(ui), 2),
-            "p95": _p(ui, 0.95),
+            "p95": round(percentile(ui, 0.95), 2),
             "taps": len(ui),
         },
         "target_p95_ms": 20,
-        "met": _p(ui, 0.95) <= 20,
+        "met": round(percentile(ui, 0.95), 2) <= 20,
     }

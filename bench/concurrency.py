@@ -25,48 +25,18 @@ a throw-away database is created and dropped.
 from __future__ import annotations
 
 import argparse
-import os
-import tempfile
-import uuid
-from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
-
-from kiosk.clock import SystemClock
-from kiosk.config import Settings
-from kiosk.context import KioskContext
-from kiosk.db import Database
-from kiosk.db.migrate import upgrade
-from kiosk.demo import seed_demo
+from kiosk.benchkit import BACKENDS, demo_database
 from kiosk.plugins import load_plugins
 from kiosk.workload import run_workload
-
-PG_ADMIN = os.environ.get(
-    "KIOSK_BENCH_DATABASE_URL",
-    os.environ.get("KIOSK_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"),
-)
-
-
-def _prepare(url: str, plugins: Any) -> None:
-    ctx = KioskContext(
-        settings=Settings(source="<bench>", database_url=url),
-        clock=SystemClock(),
-        db=Database(url),
-        plugins=plugins,
-    )
-    upgrade(ctx.database().engine, plugins)
-    with ctx.database().write() as session:
-        seed_demo(session, ctx)
-    ctx.database().dispose()
 
 
 def run(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(prog="kiosk bench concurrency")
     parser.add_argument("--kiosks", type=int, default=32)
     parser.add_argument("--ops", type=int, default=50)
-    parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
+    parser.add_argument("--backend", choices=BACKENDS, default="both")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--think-ms", type=float, default=1000.0)
     parser.add_argument("--threads", action="store_true")
@@ -74,28 +44,13 @@ def run(argv: list[str] | None = None) -> dict[str, Any]:
     plugins = load_plugins()
     mode = {"processes": not args.threads, "think_ms": args.think_ms}
     results: dict[str, Any] = {"target": "32 kiosks on PostgreSQL, 0 violations, p99 <= 50 ms"}
-    if args.backend in ("sqlite", "both"):
-        path = Path(tempfile.mkdtemp(prefix="kiosk-bench-")) / "bench.db"
-        url = f"sqlite:///{path}"
-        _prepare(url, plugins)
-        results["sqlite"] = run_workload(
-            url, plugins, kiosks=args.kiosks, ops=args.ops, seed=args.seed, **mode
-        )
-    if args.backend in ("postgresql", "both"):
-        admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-        name = f"kiosk_bench_{uuid.uuid4().hex[:8]}"
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        url = make_url(PG_ADMIN).set(database=name).render_as_string(hide_password=False)
-        try:
-            _prepare(url, plugins)
-            results["postgresql"] = run_workload(
-                url, plugins, kiosks=args.kiosks, ops=args.ops, seed=args.seed, **mode
-            )
-        finally:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
+
+    for backend in ("sqlite", "postgresql"):
+        if args.backend in (backend, "both"):
+            with demo_database(backend, plugins, "concurrency") as url:
+                results[backend] = run_workload(
+                    url, plugins, kiosks=args.kiosks, ops=args.ops, seed=args.seed, **mode
+                )
     results["violations"] = sum(
         len(r["violations"]) for k, r in results.items() if isinstance(r, dict)
     )

@@ -20,18 +20,13 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
 import random
-import statistics
-import tempfile
 import time
-import uuid
-from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import select, text
 
+from kiosk.benchkit import BACKENDS, bulk_load, on_backends, summary
 from kiosk.clock import SystemClock
 from kiosk.config import Settings
 from kiosk.context import KioskContext
@@ -41,10 +36,6 @@ from kiosk.db.models import Resident, Unit
 from kiosk.demo import seed_demo
 from kiosk.plugins import load_plugins
 
-PG_ADMIN = os.environ.get(
-    "KIOSK_BENCH_DATABASE_URL",
-    os.environ.get("KIOSK_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"),
-)
 WAITING_PER_UNIT = 5
 SIGNED = [[[2, 5], [4, 3], [6, 6], [9, 2], [12, 5]], [[13, 4], [16, 4]]]
 PARCEL_COLS = (
@@ -57,20 +48,6 @@ VISIT_COLS = (
     "held_for_desk", "kiosk_id", "created_at", "decided_at", "decided_by", "valid_until",
     "signed_out_at", "sign_out_by", "id_checked", "id_checked_by",
 )  # fmt: skip
-
-
-def _pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 3)
-
-
-def _summary(ms: list[float]) -> dict[str, float]:
-    return {
-        "p50_ms": _pct(ms, 0.50),
-        "p95_ms": _pct(ms, 0.95),
-        "p99_ms": _pct(ms, 0.99),
-        "mean_ms": round(statistics.fmean(ms), 3),
-    }
 
 
 def _parcel_rows(n: int, units: list[int], start: int, now: dt.datetime, rng: random.Random):
@@ -101,37 +78,6 @@ def _visit_rows(n: int, units: list[int], now: dt.datetime, rng: random.Random):
         )  # fmt: skip
 
 
-def _load(db: Database, table: str, cols: tuple[str, ...], rows: Any) -> None:
-    """Bulk insert below the ORM: COPY on PostgreSQL, executemany in chunks on SQLite."""
-    raw = db.engine.raw_connection()
-    try:
-        cur = raw.cursor()
-        if db.is_sqlite:
-            sql = f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
-            chunk: list[tuple[Any, ...]] = []
-            cur.execute("BEGIN")
-            for row in rows:
-                chunk.append(
-                    tuple(
-                        v.strftime("%Y-%m-%d %H:%M:%S.%f") if isinstance(v, dt.datetime) else v
-                        for v in row
-                    )  # fmt: skip
-                )
-                if len(chunk) == 50_000:
-                    cur.executemany(sql, chunk)
-                    chunk.clear()
-            if chunk:
-                cur.executemany(sql, chunk)
-            cur.execute("COMMIT")
-        else:
-            with cur.copy(f"COPY {table} ({', '.join(cols)}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
-            raw.commit()
-    finally:
-        raw.close()
-
-
 def _measure(url: str, n_parcels: int, n_visits: int, samples: int, plugins: Any) -> dict:
     from plugins.parcels import service
     from plugins.parcels.service import Picker, Pickup
@@ -156,10 +102,10 @@ def _measure(url: str, n_parcels: int, n_visits: int, samples: int, plugins: Any
         }
     now = ctx.clock.now()
     rng = random.Random(5)
-    _load(db, "parcel", PARCEL_COLS, _parcel_rows(n_parcels - WAITING_PER_UNIT * len(units),
+    bulk_load(db, "parcel", PARCEL_COLS, _parcel_rows(n_parcels - WAITING_PER_UNIT * len(units),
                                                   units, 0, now, rng))  # fmt: skip
-    _load(db, "parcel", PARCEL_COLS, _waiting_rows(units, WAITING_PER_UNIT, now))
-    _load(db, "visitor_visit", VISIT_COLS, _visit_rows(n_visits, units, now, rng))
+    bulk_load(db, "parcel", PARCEL_COLS, _waiting_rows(units, WAITING_PER_UNIT, now))
+    bulk_load(db, "visitor_visit", VISIT_COLS, _visit_rows(n_visits, units, now, rng))
     with db.engine.connect() as conn:
         conn.execute(text("ANALYZE"))
         conn.commit()
@@ -180,7 +126,7 @@ def _measure(url: str, n_parcels: int, n_visits: int, samples: int, plugins: Any
         lookup.append((time.perf_counter() - t) * 1000)
         assert found
     lookup = lookup[warm:]
-    out["unit_lookup_waiting"] = _summary(lookup)
+    out["unit_lookup_waiting"] = summary(lookup)
 
     with db.read() as session:
         codes = dict(session.execute(select(Unit.id, Unit.code)).tuples().all())
@@ -199,7 +145,7 @@ def _measure(url: str, n_parcels: int, n_visits: int, samples: int, plugins: Any
         service.release(ctx, pickup, [pid], SIGNED)
         pickup_ms.append((time.perf_counter() - t) * 1000)
     pickup_ms = pickup_ms[warm:]
-    out["pickup_transaction"] = _summary(pickup_ms)
+    out["pickup_transaction"] = summary(pickup_ms)
     out["samples"] = {"lookup": len(lookup), "pickup": len(pickup_ms)}
     out["target_lookup_p95_le_10ms"] = out["unit_lookup_waiting"]["p95_ms"] <= 10
     out["target_pickup_p95_le_20ms"] = out["pickup_transaction"]["p95_ms"] <= 20
@@ -212,7 +158,7 @@ def run(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--parcels", type=int, default=1_000_000)
     parser.add_argument("--visits", type=int, default=1_000_000)
     parser.add_argument("--samples", type=int, default=300)
-    parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
+    parser.add_argument("--backend", choices=BACKENDS, default="both")
     args = parser.parse_args(argv or [])
     plugins = load_plugins()
     samples = min(args.samples, WAITING_PER_UNIT * 216 * 9 // 10)
@@ -223,28 +169,13 @@ def run(argv: list[str] | None = None) -> dict[str, Any]:
         "pickup_includes": "signature check + PNG render, conditional update, release row, "
         "audit event (hash chain), print job, commit",
     }
-    if args.backend in ("sqlite", "both"):
-        path = Path(tempfile.mkdtemp(prefix="kiosk-bench-")) / "parcels.db"
-        result["sqlite"] = _measure(f"sqlite:///{path}", args.parcels, args.visits, samples,
-                                    plugins)  # fmt: skip
-        for p in path.parent.glob("parcels.db*"):
-            p.unlink()
-    if args.backend in ("postgresql", "both"):
-        name = f"kiosk_bench_{uuid.uuid4().hex[:8]}"
-        admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-        try:
-            with admin.connect() as conn:
-                conn.execute(text(f'CREATE DATABASE "{name}"'))
-        except Exception as exc:  # noqa: BLE001 - reported, SQLite figures still stand
-            result["postgresql"] = {"skipped": f"{type(exc).__name__}: {exc}"[:200]}
-        else:
-            url = make_url(PG_ADMIN).set(database=name).render_as_string(hide_password=False)
-            try:
-                result["postgresql"] = _measure(url, args.parcels, args.visits, samples, plugins)
-            finally:
-                with admin.connect() as conn:
-                    conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    result.update(
+        on_backends(
+            args.backend,
+            "parcels",
+            lambda url: _measure(url, args.parcels, args.visits, samples, plugins),
+        )
+    )
     return result
 
 

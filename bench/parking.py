@@ -17,18 +17,13 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
 import random
-import statistics
-import tempfile
 import time
-import uuid
-from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import select, text
 
+from kiosk.benchkit import BACKENDS, bulk_load, on_backends, summary
 from kiosk.clock import FixedClock
 from kiosk.config import Settings
 from kiosk.context import KioskContext
@@ -39,10 +34,6 @@ from kiosk.demo import seed_demo
 from kiosk.identity import card_forms
 from kiosk.plugins import load_plugins
 
-PG_ADMIN = os.environ.get(
-    "KIOSK_BENCH_DATABASE_URL",
-    os.environ.get("KIOSK_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"),
-)
 RENTAL_COLS = (
     "id", "number", "unit_id", "resident_id", "plate", "car_model", "licence_masked",
     "identity_checked", "checked_by", "monthly_rent_fen", "start_date", "end_date", "state",
@@ -56,49 +47,6 @@ PCARD_COLS = (
     "rental_id", "card_id", "uid_hex", "printed_number", "state", "deposit_receipt",
     "deposit_state", "issued_at", "issued_by", "ended_by",
 )  # fmt: skip
-
-
-def _pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 3)
-
-
-def _summary(ms: list[float]) -> dict[str, float]:
-    return {
-        "p50_ms": _pct(ms, 0.50),
-        "p95_ms": _pct(ms, 0.95),
-        "p99_ms": _pct(ms, 0.99),
-        "mean_ms": round(statistics.fmean(ms), 3),
-    }
-
-
-def _load(db: Database, table: str, cols: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
-    raw = db.engine.raw_connection()
-    try:
-        cur = raw.cursor()
-        if db.is_sqlite:
-            conv = [
-                tuple(
-                    v.strftime("%Y-%m-%d %H:%M:%S.%f")
-                    if isinstance(v, dt.datetime)
-                    else v.isoformat()
-                    if isinstance(v, dt.date)
-                    else v
-                    for v in row
-                )
-                for row in rows
-            ]
-            sql = f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
-            cur.execute("BEGIN")
-            cur.executemany(sql, conv)
-            cur.execute("COMMIT")
-        else:
-            with cur.copy(f"COPY {table} ({', '.join(cols)}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
-            raw.commit()
-    finally:
-        raw.close()
 
 
 def _measure(url: str, n: int, samples: int, plugins: Any) -> dict[str, Any]:
@@ -151,9 +99,9 @@ def _measure(url: str, n: int, samples: int, plugins: Any) -> dict[str, Any]:
             (rental_id, card_id, hex_uid, dec, "lost" if lost else "active", "", "none", now,
              "staff:2", "")
         )  # fmt: skip
-    _load(db, "parking_rental", RENTAL_COLS, rentals)
-    _load(db, "card", CARD_COLS, cards)
-    _load(db, "parking_card", PCARD_COLS, pcards)
+    bulk_load(db, "parking_rental", RENTAL_COLS, rentals)
+    bulk_load(db, "card", CARD_COLS, cards)
+    bulk_load(db, "parking_card", PCARD_COLS, pcards)
     if not db.is_sqlite:
         with db.engine.connect() as conn:
             for table in ("parking_rental", "card"):
@@ -190,8 +138,8 @@ def _measure(url: str, n: int, samples: int, plugins: Any) -> dict[str, Any]:
         tap.append((time.perf_counter() - t) * 1000)
         assert outcome.plugin is not None
         states[v.state] = states.get(v.state, 0) + 1
-    out["validity"] = _summary(validity[warm:])
-    out["tap"] = _summary(tap[warm:])
+    out["validity"] = summary(validity[warm:])
+    out["tap"] = summary(tap[warm:])
     out["answers"] = states
     out["samples"] = samples
     out["target_tap_p95_le_10ms"] = out["tap"]["p95_ms"] <= 10
@@ -203,7 +151,7 @@ def run(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(prog="kiosk bench parking")
     parser.add_argument("--cards", type=int, default=50_000)
     parser.add_argument("--samples", type=int, default=1000)
-    parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
+    parser.add_argument("--backend", choices=BACKENDS, default="both")
     args = parser.parse_args(argv or [])
     plugins = load_plugins()
     result: dict[str, Any] = {
@@ -211,27 +159,11 @@ def run(argv: list[str] | None = None) -> dict[str, Any]:
         "target": "card tap to validity answer p95 <= 10 ms with 50,000 cards",
         "note": "lost cards raise a desk alert per tap (a write); 1 card in 200 is lost",
     }
-    if args.backend in ("sqlite", "both"):
-        path = Path(tempfile.mkdtemp(prefix="kiosk-bench-")) / "parking.db"
-        result["sqlite"] = _measure(f"sqlite:///{path}", args.cards, args.samples, plugins)
-        for p in path.parent.glob("parking.db*"):
-            p.unlink()
-    if args.backend in ("postgresql", "both"):
-        name = f"kiosk_bench_{uuid.uuid4().hex[:8]}"
-        admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-        try:
-            with admin.connect() as conn:
-                conn.execute(text(f'CREATE DATABASE "{name}"'))
-        except Exception as exc:  # noqa: BLE001 - reported, SQLite figures still stand
-            result["postgresql"] = {"skipped": f"{type(exc).__name__}: {exc}"[:200]}
-        else:
-            url = make_url(PG_ADMIN).set(database=name).render_as_string(hide_password=False)
-            try:
-                result["postgresql"] = _measure(url, args.cards, args.samples, plugins)
-            finally:
-                with admin.connect() as conn:
-                    conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    result.update(
+        on_backends(
+            args.backend, "parking", lambda url: _measure(url, args.cards, args.samples, plugins)
+        )
+    )
     return result
 
 

@@ -21,18 +21,13 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
 import random
-import statistics
-import tempfile
 import time
-import uuid
-from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import select, text
 
+from kiosk.benchkit import BACKENDS, bulk_load, on_backends, summary
 from kiosk.clock import FixedClock
 from kiosk.config import Settings
 from kiosk.context import KioskContext
@@ -42,10 +37,6 @@ from kiosk.db.models import Unit
 from kiosk.demo import seed_demo
 from kiosk.plugins import load_plugins
 
-PG_ADMIN = os.environ.get(
-    "KIOSK_BENCH_DATABASE_URL",
-    os.environ.get("KIOSK_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"),
-)
 NOW = dt.datetime(2026, 11, 23, 2, 0, tzinfo=dt.UTC)
 COLS = (
     "number", "kind", "severity", "unit_id", "location", "category", "description", "reporter",
@@ -59,16 +50,6 @@ REPAIR_CATS = ["plumbing.leak", "plumbing.blocked_drain", "electrical.lighting",
                "common.cleaning", "plumbing.burst_pipe", "electrical.no_power"]  # fmt: skip
 COMPLAINT_CATS = ["complaint.noise", "complaint.service", "complaint.environment"]
 OPEN = ["new", "confirmed", "dispatched", "in_progress", "deferred", "completed", "reopened"]
-
-
-def _pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 3)
-
-
-def _summary(ms: list[float]) -> dict[str, float]:
-    return {"p50_ms": _pct(ms, 0.5), "p95_ms": _pct(ms, 0.95), "p99_ms": _pct(ms, 0.99),
-            "mean_ms": round(statistics.fmean(ms), 3)}  # fmt: skip
 
 
 def _rows(n: int, start: int, units: list[int], rng: random.Random, open_share: float):
@@ -108,34 +89,6 @@ def _clock(status: str, created: dt.datetime, responded: Any, respond: int, reso
     return ("resolve", created + dt.timedelta(minutes=resolve))
 
 
-def _load(db: Database, rows: Any) -> None:
-    raw = db.engine.raw_connection()
-    try:
-        cur = raw.cursor()
-        if db.is_sqlite:
-            sql = f"INSERT INTO repair_ticket ({', '.join(COLS)}) VALUES ({', '.join('?' * len(COLS))})"
-            chunk: list[tuple[Any, ...]] = []
-            cur.execute("BEGIN")
-            for row in rows:
-                chunk.append(tuple(
-                    v.strftime("%Y-%m-%d %H:%M:%S.%f") if isinstance(v, dt.datetime) else v
-                    for v in row
-                ))  # fmt: skip
-                if len(chunk) == 50_000:
-                    cur.executemany(sql, chunk)
-                    chunk.clear()
-            if chunk:
-                cur.executemany(sql, chunk)
-            cur.execute("COMMIT")
-        else:
-            with cur.copy(f"COPY repair_ticket ({', '.join(COLS)}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
-            raw.commit()
-    finally:
-        raw.close()
-
-
 def _analyze(db: Database) -> int:
     with db.engine.connect() as conn:
         conn.execute(text("ANALYZE"))
@@ -159,7 +112,7 @@ def _measure(url: str, n_panel: int, n_total: int, samples: int, plugins: Any) -
     with db.read() as session:
         units = list(session.scalars(select(Unit.id).order_by(Unit.id)))
     rng = random.Random(6)
-    _load(db, _rows(n_panel, 0, units, rng, open_share=0.05))
+    bulk_load(db, "repair_ticket", COLS, _rows(n_panel, 0, units, rng, open_share=0.05))
     out["panel_tickets_loaded"] = _analyze(db)
     out["panel_build_seconds"] = round(time.perf_counter() - t0, 1)
     warm = max(5, samples // 10)
@@ -168,13 +121,15 @@ def _measure(url: str, n_panel: int, n_total: int, samples: int, plugins: Any) -
         t = time.perf_counter()
         panel = service.sla_panel(ctx)
         ms.append((time.perf_counter() - t) * 1000)
-    out["sla_panel_refresh"] = _summary(ms[warm:])
+    out["sla_panel_refresh"] = summary(ms[warm:])
     out["sla_panel_open_tickets"] = panel.open_count
     out["target_panel_p95_le_50ms"] = out["sla_panel_refresh"]["p95_ms"] <= 50
 
     t0 = time.perf_counter()
     if n_total > n_panel:
-        _load(db, _rows(n_total - n_panel, n_panel, units, rng, open_share=0.0))
+        bulk_load(
+            db, "repair_ticket", COLS, _rows(n_total - n_panel, n_panel, units, rng, open_share=0.0)
+        )
     out["tickets_loaded"] = _analyze(db)
     out["report_build_seconds"] = round(time.perf_counter() - t0, 1)
     month = "2026-06"
@@ -184,7 +139,7 @@ def _measure(url: str, n_panel: int, n_total: int, samples: int, plugins: Any) -
         report = service.monthly_report(ctx, month)
         runs.append((time.perf_counter() - t) * 1000)
     out["monthly_report"] = {"month": month, "tickets_in_month": report["total"],
-                             **_summary(runs[1:])}  # fmt: skip
+                             **summary(runs[1:])}  # fmt: skip
     out["target_report_le_2s"] = out["monthly_report"]["p95_ms"] <= 2000
     db.dispose()
     return out
@@ -195,7 +150,7 @@ def run(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--tickets", type=int, default=1_000_000)
     parser.add_argument("--panel-tickets", type=int, default=100_000)
     parser.add_argument("--samples", type=int, default=200)
-    parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
+    parser.add_argument("--backend", choices=BACKENDS, default="both")
     args = parser.parse_args(argv or [])
     plugins = load_plugins()
     n_panel = min(args.panel_tickets, args.tickets)
@@ -207,28 +162,13 @@ def run(argv: list[str] | None = None) -> dict[str, Any]:
     }
     if args.tickets < 1_000_000 or n_panel < 100_000:
         result["note"] = "measured below the target sizes (see tickets / panel_tickets)"
-    if args.backend in ("sqlite", "both"):
-        path = Path(tempfile.mkdtemp(prefix="kiosk-bench-")) / "repairs.db"
-        result["sqlite"] = _measure(f"sqlite:///{path}", n_panel, args.tickets, args.samples,
-                                    plugins)  # fmt: skip
-        for p in path.parent.glob("repairs.db*"):
-            p.unlink()
-    if args.backend in ("postgresql", "both"):
-        name = f"kiosk_bench_{uuid.uuid4().hex[:8]}"
-        admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-        try:
-            with admin.connect() as conn:
-                conn.execute(text(f'CREATE DATABASE "{name}"'))
-        except Exception as exc:  # noqa: BLE001 - reported, SQLite figures still stand
-            result["postgresql"] = {"skipped": f"{type(exc).__name__}: {exc}"[:200]}
-        else:
-            url = make_url(PG_ADMIN).set(database=name).render_as_string(hide_password=False)
-            try:
-                result["postgresql"] = _measure(url, n_panel, args.tickets, args.samples, plugins)
-            finally:
-                with admin.connect() as conn:
-                    conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    result.update(
+        on_backends(
+            args.backend,
+            "repairs",
+            lambda url: _measure(url, n_panel, args.tickets, args.samples, plugins),
+        )
+    )
     return result
 
 

@@ -29,13 +29,11 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
-import os
 import queue
 import random
 import shutil
 import tempfile
 import time
-import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -67,10 +65,6 @@ ALERT_OF = {
     "cover_open": "printer_cover_open",
     "printer_unplugged": "printer_offline",
 }
-PG_ADMIN = os.environ.get(
-    "KIOSK_BENCH_DATABASE_URL",
-    os.environ.get("KIOSK_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"),
-)
 
 
 class Devices:
@@ -526,45 +520,10 @@ def run_soak(
 def soak_database(backend: str, plugins: KioskPlugins) -> Iterator[str]:
     """A throw-away demo estate: SQLite in a temporary folder, or a PostgreSQL database
     created next to ``KIOSK_BENCH_DATABASE_URL`` / ``KIOSK_TEST_DATABASE_URL`` and dropped."""
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
+    from kiosk.benchkit import demo_database
 
-    from kiosk.db.migrate import upgrade
-    from kiosk.demo import seed_demo
-
-    def prepare(url: str) -> None:
-        ctx = KioskContext(
-            settings=Settings(source="<soak>", database_url=url),
-            clock=FixedClock(),
-            db=Database(url),
-            plugins=plugins,
-        )
-        upgrade(ctx.database().engine, plugins)
-        with ctx.database().write() as session:
-            seed_demo(session, ctx)
-        ctx.database().dispose()
-
-    if backend == "sqlite":
-        folder = tempfile.mkdtemp(prefix="kiosk-soak-")
-        try:
-            url = f"sqlite:///{folder}/soak.db"
-            prepare(url)
-            yield url
-        finally:
-            shutil.rmtree(folder, ignore_errors=True)
-        return
-    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    name = f"kiosk_soak_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        url = make_url(PG_ADMIN).set(database=name).render_as_string(hide_password=False)
-        prepare(url)
+    with demo_database(backend, plugins, "soak", FixedClock()) as url:
         yield url
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 @contextlib.contextmanager

@@ -37,6 +37,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from kiosk import audit, lobby
+from kiosk.benchkit import percentile
 from kiosk.clock import SystemClock
 from kiosk.config import Settings
 from kiosk.context import KioskContext
@@ -169,13 +170,6 @@ class CoreWorkload:
         return problems
 
 
-def _percentile(values: list[float], q: float) -> float:
-    if not values:
-        return 0.0
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
-
-
 def run_workload(
     url: str,
     plugins: KioskPlugins,
@@ -284,13 +278,13 @@ def run_workload(
         "seconds": round(wall, 3),
         "ops_per_second": round(len(every) / wall, 1) if wall else None,
         "p50_ms": round(statistics.median(every), 2) if every else None,
-        "p99_ms": round(_percentile(every, 0.99), 2),
+        "p99_ms": round(percentile(every, 0.99), 2),
         "per_op": {
             name: {
                 "count": len(values),
                 "state_changes": changed[name],
                 "p50_ms": round(statistics.median(values), 2),
-                "p99_ms": round(_percentile(values, 0.99), 2),
+                "p99_ms": round(percentile(values, 0.99), 2),
             }
             for name, values in sorted(latencies.items())
         },

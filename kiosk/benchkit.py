@@ -1,0 +1,162 @@
+"""What the benchmarks (``bench/*.py``, loaded by path) and the soak share: percentile
+summaries, throw-away databases (empty or holding the demo estate) on either backend, and bulk
+loading below the ORM.
+
+PostgreSQL databases are created next to ``KIOSK_BENCH_DATABASE_URL``, else
+``KIOSK_TEST_DATABASE_URL``, else 127.0.0.1:5432/test, and dropped afterwards.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import os
+import shutil
+import statistics
+import tempfile
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from kiosk.clock import Clock, SystemClock
+from kiosk.config import Settings
+from kiosk.context import KioskContext
+from kiosk.db import Database
+from kiosk.plugins import KioskPlugins
+
+PG_ADMIN = os.environ.get(
+    "KIOSK_BENCH_DATABASE_URL",
+    os.environ.get("KIOSK_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"),
+)
+BACKENDS = ("sqlite", "postgresql", "both")
+
+
+class ScratchUnavailable(RuntimeError):
+    """The throw-away database could not be created (PostgreSQL unreachable, say)."""
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The nearest-rank ``q`` quantile (0 for no values)."""
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def summary(ms: list[float]) -> dict[str, float]:
+    """p50 / p95 / p99 / mean of timings in milliseconds."""
+    return {
+        "p50_ms": round(percentile(ms, 0.50), 3),
+        "p95_ms": round(percentile(ms, 0.95), 3),
+        "p99_ms": round(percentile(ms, 0.99), 3),
+        "mean_ms": round(statistics.fmean(ms), 3) if ms else 0.0,
+    }
+
+
+@contextlib.contextmanager
+def scratch_database(backend: str, name: str = "bench") -> Iterator[str]:
+    """An empty database for one run, gone afterwards: a file in a temporary folder, or a
+    PostgreSQL database beside :data:`PG_ADMIN` (:class:`ScratchUnavailable` if it can't be
+    made). Yields its URL."""
+    if backend == "sqlite":
+        folder = tempfile.mkdtemp(prefix=f"kiosk-{name}-")
+        try:
+            yield f"sqlite:///{folder}/{name}.db"
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+        return
+    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    db_name = f"kiosk_{name}_{uuid.uuid4().hex[:8]}"
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{db_name}"'))
+    except Exception as exc:
+        admin.dispose()
+        raise ScratchUnavailable(f"{type(exc).__name__}: {exc}"[:200]) from exc
+    try:
+        yield make_url(PG_ADMIN).set(database=db_name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@contextlib.contextmanager
+def demo_database(
+    backend: str, plugins: KioskPlugins, name: str = "bench", clock: Clock | None = None
+) -> Iterator[str]:
+    """A scratch database holding the migrated demo estate (seeded at ``clock``'s time)."""
+    from kiosk.db.migrate import upgrade
+    from kiosk.demo import seed_demo
+
+    with scratch_database(backend, name) as url:
+        ctx = KioskContext(
+            settings=Settings(source=f"<{name}>", database_url=url),
+            clock=clock or SystemClock(),
+            db=Database(url),
+            plugins=plugins,
+        )
+        upgrade(ctx.database().engine, plugins)
+        with ctx.database().write() as session:
+            seed_demo(session, ctx)
+        ctx.database().dispose()
+        yield url
+
+
+def on_backends(
+    choice: str, name: str, measure: Callable[[str], dict[str, Any]]
+) -> dict[str, dict[str, Any]]:
+    """``measure(url)`` on a scratch database of each backend ``choice`` names (``sqlite``,
+    ``postgresql`` or ``both``). An unreachable PostgreSQL is reported as skipped: the SQLite
+    figures still stand."""
+    results: dict[str, dict[str, Any]] = {}
+    for backend in ("sqlite", "postgresql"):
+        if choice not in (backend, "both"):
+            continue
+        try:
+            with scratch_database(backend, name) as url:
+                results[backend] = measure(url)
+        except ScratchUnavailable as exc:
+            results[backend] = {"skipped": str(exc)}
+    return results
+
+
+def _sqlite_value(v: Any) -> Any:
+    # As SQLAlchemy stores them in SQLite.
+    if isinstance(v, dt.datetime):
+        return v.strftime("%Y-%m-%d %H:%M:%S.%f")
+    if isinstance(v, dt.date):
+        return v.isoformat()
+    return v
+
+
+def bulk_load(
+    db: Database, table: str, cols: tuple[str, ...], rows: Iterable[tuple[Any, ...]]
+) -> None:
+    """Insert many rows below the ORM: COPY on PostgreSQL, ``executemany`` in chunks of
+    50,000 in one transaction on SQLite."""
+    raw = db.engine.raw_connection()
+    try:
+        cur: Any = raw.cursor()
+        if db.is_sqlite:
+            sql = f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
+            chunk: list[tuple[Any, ...]] = []
+            cur.execute("BEGIN")
+            for row in rows:
+                chunk.append(tuple(_sqlite_value(v) for v in row))
+                if len(chunk) == 50_000:
+                    cur.executemany(sql, chunk)
+                    chunk.clear()
+            if chunk:
+                cur.executemany(sql, chunk)
+            cur.execute("COMMIT")
+        else:
+            with cur.copy(f"COPY {table} ({', '.join(cols)}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            raw.commit()
+    finally:
+        raw.close()
