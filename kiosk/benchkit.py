@@ -89,8 +89,7 @@ def demo_database(
     backend: str, plugins: KioskPlugins, name: str = "bench", clock: Clock | None = None
 ) -> Iterator[str]:
     """A scratch database holding the migrated demo estate (seeded at ``clock``'s time)."""
-    from kiosk.db.migrate import upgrade
-    from kiosk.demo import seed_demo
+    from kiosk.demo import build_demo_database
 
     with scratch_database(backend, name) as url:
         ctx = KioskContext(
@@ -99,10 +98,7 @@ def demo_database(
             db=Database(url),
             plugins=plugins,
         )
-        upgrade(ctx.database().engine, plugins)
-        with ctx.database().write() as session:
-            seed_demo(session, ctx)
-        ctx.database().dispose()
+        build_demo_database(ctx)
         yield url
 
 

@@ -165,3 +165,15 @@ def seed_demo(session: Session, ctx: KioskContext) -> DemoCredentials:
         f"demo estate {estate.name}: 3 buildings, {unit_count} units, {resident_count} residents, {card_count} resident cards",
     )
     return creds
+
+
+def build_demo_database(ctx: KioskContext, *, seed: bool = True) -> None:
+    """Migrate ``ctx``'s (empty) database and seed the demo estate in it, then let go of its
+    connections: the throw-away estates of benchmarks, the soak, scenarios and tests."""
+    from kiosk.db.migrate import upgrade
+
+    upgrade(ctx.database().engine, ctx.plugins)
+    if seed:
+        with ctx.database().write() as session:
+            seed_demo(session, ctx)
+    ctx.database().dispose()

@@ -47,15 +47,9 @@ def make_ctx(
 
 
 def _migrate_and_maybe_seed(url: str, seed: bool) -> None:
-    from kiosk.db.migrate import upgrade
-    from kiosk.demo import seed_demo
+    from kiosk.demo import build_demo_database
 
-    ctx = make_ctx(url)
-    upgrade(ctx.database().engine, ctx.plugins)
-    if seed:
-        with ctx.database().write() as session:
-            seed_demo(session, ctx)
-    ctx.database().dispose()
+    build_demo_database(make_ctx(url), seed=seed)
 
 
 class PostgresDatabases:

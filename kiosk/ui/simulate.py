@@ -174,8 +174,7 @@ class _Template:
     def copy(cls, settings: Settings, plugins: Any, into: Path) -> str:
         if cls.path is None:
             from kiosk.db import Database
-            from kiosk.db.migrate import upgrade
-            from kiosk.demo import seed_demo
+            from kiosk.demo import build_demo_database
 
             folder = Path(tempfile.mkdtemp(prefix="kiosk-scenarios-"))
             url = f"sqlite:///{folder / 'template.db'}"
@@ -185,10 +184,7 @@ class _Template:
                 db=Database(url),
                 plugins=plugins,
             )
-            upgrade(ctx.database().engine, plugins)
-            with ctx.database().write() as session:
-                seed_demo(session, ctx)
-            ctx.database().dispose()
+            build_demo_database(ctx)
             cls.path = folder / "template.db"
         target = into / "kiosk.db"
         shutil.copyfile(cls.path, target)
