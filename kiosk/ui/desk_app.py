@@ -13,6 +13,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy.exc import SQLAlchemyError
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -53,6 +54,12 @@ class DeskLoginScreen(StaffLoginScreen):
             )
         except Refused as exc:
             self.query_one("#message", Label).update(exc.render(_))
+            return
+        except SQLAlchemyError as exc:
+            log.warning("desk login: database unavailable: %s", exc)
+            self.query_one("#message", Label).update(
+                _("The desk cannot reach its database. Please try again in a moment.")
+            )
             return
         await app.logged_in(actor)
 

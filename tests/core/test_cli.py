@@ -120,3 +120,23 @@ def test_every_command_has_help() -> None:
 def test_unknown_benchmark_is_refused() -> None:
     result = kiosk("bench", "nope")
     assert result.returncode == 1 and "no benchmark 'nope'" in result.stderr
+
+
+@pytest.mark.parametrize("shell", ["run", "desk"])
+def test_a_kiosk_or_desk_refuses_to_start_on_a_database_never_set_up(
+    shell: str, tmp_path: Path
+) -> None:
+    empty = f"sqlite:///{tmp_path / 'kiosk.db'}"
+    result = kiosk(shell, "--sim", env={"KIOSK_DATABASE_URL": empty})
+    assert result.returncode == 1
+    assert "is not set up" in result.stderr and "kiosk init" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_set_up_database_passes_the_start_check(demo_db: str) -> None:
+    from kiosk.cli import refuse_unprepared_database
+    from tests.conftest import settings_for
+
+    refuse_unprepared_database(settings_for(demo_db))  # returns: nothing missing
+    # Unreachable is not refused here: the kiosk starts out of service and retries.
+    refuse_unprepared_database(settings_for("postgresql+psycopg://nobody@127.0.0.1:1/none"))

@@ -40,6 +40,23 @@ async def test_a_wrong_pin_says_how_many_tries_are_left(ui_ctx: KioskContext) ->
         assert app.staff is None and "4 tries left" in texts(app)
 
 
+async def test_a_login_without_the_database_says_so_and_the_desk_stays_up(
+    ui_ctx: KioskContext,
+) -> None:
+    from kiosk.db import Database
+
+    good = ui_ctx.db
+    app = desk(ui_ctx)
+    async with app.run_test(size=(80, 24)) as pilot:
+        ui_ctx.db = Database("postgresql+psycopg://nobody@127.0.0.1:1/none")
+        await login(pilot)
+        await wait_for(pilot, lambda: "无法连接数据库" in texts(app))
+        assert app.is_running and app.staff is None
+        ui_ctx.db = good  # the database is back: the same login goes through
+        await login(pilot)
+        await wait_for(pilot, lambda: app.staff is not None)
+
+
 async def test_alerts_are_listed_and_acknowledged_once(ui_ctx: KioskContext) -> None:
     lobby_services.call_desk(ui_ctx, note="wheelchair at door B")
     app = desk(ui_ctx, "en")
