@@ -367,6 +367,13 @@ class DeskApp(App[None]):
             self.pop_screen()
         await self.screen.recompose()
 
+    def database_lost(self) -> None:
+        """A panel's work hit a lost database (see kiosk.ui.isolation): say so, stay up."""
+        self.notify(
+            _("The desk cannot reach its database. Please try again in a moment."),
+            severity="error",
+        )
+
     def _handle_exception(self, error: Exception) -> None:
         from kiosk.ui.isolation import handle_plugin_exception
 

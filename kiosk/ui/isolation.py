@@ -44,8 +44,42 @@ def plugin_of(error: BaseException, ctx: Any) -> str | None:
     return None
 
 
+def is_database_outage(error: BaseException) -> bool:
+    """Whether ``error`` (or what it wraps) is the database going away, not a bug."""
+    from sqlalchemy.exc import DBAPIError, OperationalError
+
+    from kiosk.db import DatabaseUnavailable
+
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, DatabaseUnavailable | OperationalError):
+            return True
+        if isinstance(current, DBAPIError) and current.connection_invalidated:
+            return True
+        wrapped = getattr(current, "error", None)  # textual's WorkerFailed
+        current = (
+            wrapped
+            if isinstance(wrapped, BaseException)
+            else (current.__cause__ or current.__context__)
+        )
+    return False
+
+
 def handle_plugin_exception(app: Any, error: Exception) -> bool:
-    """Contain ``error`` when a plugin raised it; True when handled (the app keeps running)."""
+    """Contain ``error`` when a plugin raised it; True when handled (the app keeps running).
+
+    A lost database is no plugin's fault: the plugin stays, and the app's ``database_lost()``
+    (out of service on the kiosk, a message on the desk) tells the person what happens.
+    """
+    if is_database_outage(error):
+        log.warning("database lost inside the app: %s", error)
+        lost = getattr(app, "database_lost", None)
+        if lost is not None:
+            app.call_later(lost)
+            return True
+        return False
     name = plugin_of(error, getattr(app, "ctx", None))
     if name is None:
         return False

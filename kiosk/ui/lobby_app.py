@@ -26,6 +26,7 @@ from textual.screen import ModalScreen, Screen
 from kiosk.config import Settings
 from kiosk.errors import Refused
 from kiosk.i18n import _, language, set_language
+from kiosk.ui.isolation import is_database_outage
 from kiosk.ui.screens import (
     HomeScreen,
     IdentifyScreen,
@@ -46,18 +47,6 @@ T = TypeVar("T")
 SWALLOWED_KEYS = ["ctrl+c", "ctrl+q", "ctrl+p", "ctrl+z", "ctrl+backslash"] + [
     f"f{i}" for i in range(1, 13) if i != 2
 ]
-
-
-def _is_db_error(exc: BaseException) -> bool:
-    from kiosk.db import DatabaseUnavailable
-
-    try:
-        from sqlalchemy.exc import DBAPIError, OperationalError
-    except ImportError:  # pragma: no cover
-        return isinstance(exc, DatabaseUnavailable)
-    if isinstance(exc, DBAPIError):
-        return bool(exc.connection_invalidated) or isinstance(exc, OperationalError)
-    return isinstance(exc, DatabaseUnavailable)
 
 
 class CardPresented(Message):
@@ -206,7 +195,7 @@ class LobbyApp(App[None]):
         except Refused:
             raise
         except Exception as exc:
-            if _is_db_error(exc):
+            if is_database_outage(exc):
                 log.warning("database lost: %s", exc)
                 self.out_of_service()
                 return None
@@ -487,6 +476,10 @@ class LobbyApp(App[None]):
 
         if not handle_plugin_exception(self, error):
             super()._handle_exception(error)
+
+    def database_lost(self) -> None:
+        """A screen's work hit a lost database (see kiosk.ui.isolation)."""
+        self.out_of_service()
 
     async def recover_from_plugin_error(self) -> None:
         self.tiles = self._collect_tiles()
