@@ -104,7 +104,7 @@ async def _ui_taps(ctx: KioskContext, uids: list[str], taps: int) -> list[float]
     from kiosk.ui.lobby_app import LobbyApp
 
     # As ``kiosk run`` starts it: start-up objects frozen once it has started (kiosk.memory).
-    app = LobbyApp(ctx.settings, ctx=ctx, start_devices=False, freeze_after_start=True)
+    app = LobbyApp(ctx.settings, ctx=ctx, start_devices=False, own_process=True)
     out = []
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()

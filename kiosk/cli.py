@@ -167,14 +167,16 @@ def refuse_unprepared_database(settings: Settings) -> None:
 def _run_app(kind: str, settings: Settings, sim: bool) -> None:
     warn_if_world_readable(settings)
     refuse_unprepared_database(settings)
+    shell: Any
     if kind == "lobby":
         from kiosk.ui.lobby_app import LobbyApp
 
-        LobbyApp(settings, sim=sim, freeze_after_start=True).run()
+        shell = LobbyApp(settings, sim=sim, own_process=True)
     else:
         from kiosk.ui.desk_app import DeskApp
 
-        DeskApp(settings, sim=sim, start_devices=True, freeze_after_start=True).run()
+        shell = DeskApp(settings, sim=sim, start_devices=True, own_process=True)
+    shell.run()
 
 
 @app.command()

@@ -274,14 +274,14 @@ class DeskApp(App[None]):
         ctx: KioskContext | None = None,
         sim: bool = False,
         start_devices: bool = False,
-        freeze_after_start: bool = False,
+        own_process: bool = False,
     ) -> None:
         super().__init__()
         self.settings = settings
         self.ctx = ctx
         self.sim = sim
         self.start_devices = start_devices
-        self.freeze_after_start = freeze_after_start  # as LobbyApp's
+        self.own_process = own_process  # as LobbyApp's
         self.devices: Any = None
         self.staff: Actor | None = None
         self._zone = ZoneInfo(settings.estate.timezone)
@@ -291,7 +291,11 @@ class DeskApp(App[None]):
         return DeskLoginScreen()
 
     def on_mount(self) -> None:
-        if self.ctx is None or self.start_devices or self.freeze_after_start:
+        if self.own_process:
+            from kiosk.ui.terminal import exit_when_terminal_lost
+
+            exit_when_terminal_lost(self)
+        if self.ctx is None or self.start_devices or self.own_process:
             self.run_worker(self._load, thread=True)
 
     def _load(self) -> None:
@@ -309,7 +313,7 @@ class DeskApp(App[None]):
             log.exception("desk start-up failed")
             self.call_from_thread(self.notify, str(exc), severity="error")
             return
-        if self.freeze_after_start:  # see LobbyApp
+        if self.own_process:  # see LobbyApp
             from kiosk.memory import freeze_start_up_objects
 
             freeze_start_up_objects()

@@ -86,16 +86,17 @@ class LobbyApp(App[None]):
         sim: bool = False,
         *,
         start_devices: bool = True,
-        freeze_after_start: bool = False,
+        own_process: bool = False,
     ) -> None:
         super().__init__()
         self.settings = settings
         self.ctx = ctx
         self.sim = sim
         self.start_devices = start_devices
-        # The process is the kiosk's own (``kiosk run``): once started, freeze what it holds
-        # (see kiosk.memory). Tests and simulations sharing a process leave it off.
-        self.freeze_after_start = freeze_after_start
+        # The process is the kiosk's own (``kiosk run``): once started it freezes what it holds
+        # (kiosk.memory), and it exits when its terminal goes (kiosk.ui.terminal). Tests and
+        # simulations sharing a process leave it off.
+        self.own_process = own_process
         self.tiles: list[Tile] = []
         self.actor: Actor | None = None
         self.actor_unit = ""
@@ -117,6 +118,10 @@ class LobbyApp(App[None]):
     def on_mount(self) -> None:
         self._ui_thread = threading.get_ident()
         self.set_interval(1.0, self._idle_check)
+        if self.own_process:
+            from kiosk.ui.terminal import exit_when_terminal_lost
+
+            exit_when_terminal_lost(self)
         if self.ctx is None:
             # After the first frame: importing the ORM and plugins in a thread competes for the
             # GIL with the first paint.
@@ -158,7 +163,7 @@ class LobbyApp(App[None]):
             # Off the UI thread: start-up hooks may touch the database (parking's sweep).
             await asyncio.to_thread(ctx.plugins.call, "kiosk_startup", ctx=ctx)
         await self._recompose_all()
-        if self.freeze_after_start:
+        if self.own_process:
             # Start-up is over: keep full garbage collections off the taps from now on.
             from kiosk.memory import freeze_start_up_objects
 

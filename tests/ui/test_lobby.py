@@ -332,7 +332,7 @@ async def test_the_kiosk_freezes_its_start_up_objects_once_started(ui_ctx: Kiosk
     from kiosk.ui.lobby_app import LobbyApp
 
     assert gc.get_freeze_count() == 0
-    app = LobbyApp(ui_ctx.settings, ctx=ui_ctx, start_devices=False, freeze_after_start=True)
+    app = LobbyApp(ui_ctx.settings, ctx=ui_ctx, start_devices=False, own_process=True)
     try:
         async with app.run_test(size=SIZE) as pilot:
             for _ in range(40):
