@@ -19,7 +19,9 @@ Lobbies: a visit belongs to the lobby where the visitor registered or redeemed t
 (``ctx.lobby``); a desk's pending list, "inside now" and log show its own lobby's visits
 (:func:`desk_lobby`; staff of no lobby see every lobby's). Invites are estate-wide: valid at any
 lobby. Passes, sign-out and the host's answer work estate-wide (a visitor may leave by another
-gate). Lobby "" (visits from before the lobby column) belongs to every desk.
+gate). Lobby "" (visits from before the lobby column) belongs to every desk. Only the desk of
+the visitor's lobby answers a walk-up or marks an ID as checked: its butler sees the visitor.
+Staff of no lobby may do both anywhere.
 """
 
 from __future__ import annotations
@@ -106,6 +108,18 @@ def desk_lobby(ctx: KioskContext, actor: Actor | None) -> str | None:
     if actor is not None and actor.kind in ("staff", "system") and not actor.lobby:
         return None
     return ctx.lobby or None
+
+
+def _at_this_desk(ctx: KioskContext, actor: Actor, v: Visit) -> None:
+    """A desk answers and checks the visitors standing at its own lobby: it cannot see the
+    others. Staff of no lobby (the manager) act for every lobby."""
+    lobby = desk_lobby(ctx, actor)
+    if lobby is not None and v.lobby not in (lobby, ""):
+        raise Refused(
+            "other_lobby",
+            "This visitor is at lobby {lobby}; the desk there answers.",
+            lobby=v.lobby,
+        )
 
 
 def _in_lobby(lobby: str | None) -> list[Any]:
@@ -364,6 +378,7 @@ def decide(
         is_host = actor.kind == "resident" and actor.unit_id == v.unit_id and not v.held_for_desk
         if not is_host:
             require_role(actor, "visitor.decide", *DESK_ROLES)
+            _at_this_desk(ctx, actor, v)
         if _time_out(ctx, session, v, now) or v.status == "timed_out":
             raise Refused(
                 "visit_timed_out",
@@ -833,6 +848,10 @@ def mark_id_checked(ctx: KioskContext, actor: Actor, visit_id: int) -> None:
     require_role(actor, "visitor.id_check", *DESK_ROLES)
     now = ctx.clock.now()
     with ctx.database().write() as session:
+        v = session.get(Visit, visit_id)
+        if v is None:
+            raise Refused("unknown_visit", "This visit is not known. Please see the desk.")
+        _at_this_desk(ctx, actor, v)
         changed = session.execute(
             update(Visit)
             .where(Visit.id == visit_id, Visit.id_checked.is_(False))

@@ -299,3 +299,22 @@ def test_the_b_kiosk_screen_and_the_desks_show_the_lobby(sqlite_demo_url: str) -
         set_language(before)
         a.database().dispose()
         b.database().dispose()
+
+
+def test_only_the_visitors_own_lobby_desk_answers_and_checks_the_id(
+    ctx: KioskContext, ctx_b: KioskContext
+) -> None:
+    b = visitors.register_walkup(ctx_b, name="钱七", phone="13800002222", unit_code="1-101",
+                                 purpose="送货")  # fmt: skip
+    # The desk of lobby A cannot see the visitor standing in lobby B.
+    for act in (
+        lambda: visitors.decide(ctx, BUTLER_A, b.id, approve=True),
+        lambda: visitors.mark_id_checked(ctx, BUTLER_A, b.id),
+    ):
+        with pytest.raises(Refused) as refused:
+            act()
+        assert refused.value.code == "other_lobby" and refused.value.params["lobby"] == "B"
+    assert visitors.visit_status(ctx, b.id).status == "pending"
+    visitors.mark_id_checked(ctx_b, BUTLER_B, b.id)
+    # The manager (no lobby of their own) may answer anywhere.
+    assert visitors.decide(ctx, MANAGER, b.id, approve=True).status == "approved"
