@@ -1084,34 +1084,37 @@ def records(ctx: KioskContext, actor: Actor, *, week_of: dt.date | None = None) 
             )
             .order_by(ParkingRental.created_at, ParkingRental.id)
         ).all()
+        ids = [r.id for r in rentals]
+        # What changed this week, and each rental's newest card: one query each, not per line.
+        renewed = set(
+            session.scalars(
+                select(ParkingPeriod.rental_id).where(
+                    ParkingPeriod.rental_id.in_(ids), ParkingPeriod.created_at >= since
+                )
+            )
+        )
+        carded = set(
+            session.scalars(
+                select(ParkingCard.rental_id).where(
+                    ParkingCard.rental_id.in_(ids),
+                    (ParkingCard.issued_at >= since) | (ParkingCard.ended_at >= since),
+                )
+            )
+        )
+        last_card_of: dict[int, ParkingCard] = {}
+        for card in session.scalars(
+            select(ParkingCard).where(ParkingCard.rental_id.in_(ids)).order_by(ParkingCard.id)
+        ):
+            last_card_of[card.rental_id] = card
         for rental in rentals:
             view = _rental_view(ctx, session, rental)
-            changed = as_utc(rental.created_at) >= since or bool(
-                rental.ended_at and as_utc(rental.ended_at) >= since
+            changed = (
+                as_utc(rental.created_at) >= since
+                or bool(rental.ended_at and as_utc(rental.ended_at) >= since)
+                or rental.id in renewed
+                or rental.id in carded
             )
-            if not changed:
-                changed = (
-                    session.scalar(
-                        select(ParkingPeriod.id).where(
-                            ParkingPeriod.rental_id == rental.id,
-                            ParkingPeriod.created_at >= since,
-                        )
-                    )
-                    is not None
-                    or session.scalar(
-                        select(ParkingCard.id).where(
-                            ParkingCard.rental_id == rental.id,
-                            (ParkingCard.issued_at >= since) | (ParkingCard.ended_at >= since),
-                        )
-                    )
-                    is not None
-                )
-            last_card = session.scalar(
-                select(ParkingCard)
-                .where(ParkingCard.rental_id == rental.id)
-                .order_by(ParkingCard.id.desc())
-                .limit(1)
-            )
+            last_card = last_card_of.get(rental.id)
             rows.append(
                 RecordRow(
                     date=as_utc(rental.created_at).astimezone(tz).date(),
