@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-_MOBILE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
+# A mainland mobile, also written with the country code (+86 / 0086 / 86, maybe a space or
+# dash after it): the code is kept, the number masked.
+_MOBILE = re.compile(r"(?<!\d)(?P<cc>(?:\+|00)?86[- ]?)?(?P<num>1[3-9]\d{9})(?!\d)")
 _ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])")
 PII_KEYS = frozenset({"phone", "id_number", "contact_phone", "licence_number", "driving_licence"})
 
@@ -45,12 +47,12 @@ def mask_name(name: str) -> str:
 def mask_text(text: str) -> str:
     """Mask every mobile and ID number found in free text (log lines, descriptions)."""
     text = _ID_NUMBER.sub(lambda m: mask_id_number(m.group(0)), text)
-    return _MOBILE.sub(lambda m: mask_phone(m.group(0)), text)
+    return _MOBILE.sub(lambda m: (m.group("cc") or "") + mask_phone(m.group("num")), text)
 
 
 def find_unmasked(text: str) -> list[str]:
     """Unmasked mobile or ID numbers in ``text`` (used by the PII scan of screens and exports)."""
-    return _ID_NUMBER.findall(text) + _MOBILE.findall(text)
+    return _ID_NUMBER.findall(text) + [m.group(0) for m in _MOBILE.finditer(text)]
 
 
 def mask_data(data: dict[str, Any]) -> dict[str, Any]:

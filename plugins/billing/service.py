@@ -38,6 +38,7 @@ from kiosk.i18n import _
 from kiosk.identity import Actor, normalise_unit_code, require_role
 from kiosk.money import MoneyError, format_fen, yuan
 from kiosk.notify import raise_alert
+from kiosk.pii import mask_text
 from kiosk.printing import submit
 from plugins.billing import fees
 from plugins.billing.models import (
@@ -247,7 +248,7 @@ def add_charge_in(
     line = BillLine(
         bill_id=bill.id,
         kind=kind,
-        description=description[:200],
+        description=mask_text(description)[:200],
         amount_fen=amount_fen,
         source_ref=source_ref,
         created_at=ctx.clock.now(),
@@ -1247,7 +1248,7 @@ def take_deposit_in(
         receipt_no=_ref("SJ", ctx),
         unit_id=the_unit.id,
         kind=kind[:32],
-        description=description[:200],
+        description=mask_text(description)[:200],
         amount_fen=amount_fen,
         method=method,
         status="held",

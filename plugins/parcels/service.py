@@ -42,7 +42,7 @@ from kiosk.errors import Refused
 from kiosk.hookspecs import PurgeCount
 from kiosk.identity import SYSTEM, Actor, normalise_unit_code, require_role
 from kiosk.notify import queue_notification, raise_alert
-from kiosk.pii import mask_name
+from kiosk.pii import mask_name, mask_text
 from plugins.parcels import signature
 from plugins.parcels.carriers import detect_carrier, is_valid_tracking, normalise_tracking
 from plugins.parcels.models import (
@@ -1045,7 +1045,7 @@ def deposit(
             unit_id=unit.id,
             depositor_name=" ".join(depositor_name.split()),
             depositor_phone=depositor_phone.strip(),
-            description=description.strip()[:200],
+            description=mask_text(description.strip())[:200],
             category=category,
             quantity=quantity,
             condition=condition.strip()[:200],
@@ -1148,7 +1148,7 @@ def record_handover_check(
             checked_by=actor.label,
             handed_to=handed_to.strip()[:100],
             items=lines,
-            note=note.strip()[:300],
+            note=mask_text(note.strip())[:300],
         )
         session.add(check)
         session.flush()

@@ -45,7 +45,7 @@ from kiosk.identity import (
 )
 from kiosk.money import format_fen
 from kiosk.notify import queue_notification, raise_alert
-from kiosk.pii import mask_id_number, mask_name, mask_phone
+from kiosk.pii import mask_id_number, mask_name, mask_phone, mask_text
 from plugins.parking.fees import FeeRule, parking_fee, validate_plate
 from plugins.parking.models import ParkingCard, ParkingPeriod, ParkingRental
 
@@ -296,7 +296,7 @@ def open_rental(
             unit_id=the_unit.id,
             resident_id=resident.id,
             plate=the_plate,
-            car_model=car_model.strip()[:64],
+            car_model=mask_text(car_model.strip())[:64],
             licence_masked=mask_id_number(licence_no.strip())[:32],
             identity_checked=True,
             checked_by=actor.label,

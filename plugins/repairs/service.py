@@ -37,7 +37,7 @@ from kiosk.errors import Refused
 from kiosk.identity import SYSTEM, Actor, normalise_unit_code, require_role
 from kiosk.money import format_fen
 from kiosk.notify import queue_notification, raise_alert
-from kiosk.pii import mask_phone
+from kiosk.pii import mask_phone, mask_text
 from plugins.repairs.models import KINDS, LOCATIONS, OPEN_STATUSES, SEVERITIES, RepairTicket
 from plugins.repairs.rules import Category, RepairRules
 
@@ -265,7 +265,7 @@ def file_ticket(
         t = RepairTicket(
             number=f"TMP{secrets.token_hex(8)}", kind=kind, severity=severity,
             unit_id=unit.id if unit else None, location=location, floor=floor,
-            category=cat.code, description=description,
+            category=cat.code, description=mask_text(description),
             reporter=reporter or (resident.name if resident else ""),
             reporter_id=resident.id if resident else None, received_by=received_by,
             contact_phone=phone or (resident.phone if resident else ""),

@@ -30,7 +30,7 @@ from kiosk.errors import Refused
 from kiosk.identity import SYSTEM, Actor, require_role
 from kiosk.money import format_fen
 from kiosk.notify import queue_notification, raise_alert
-from kiosk.pii import mask_name
+from kiosk.pii import mask_name, mask_text
 from plugins.umbrellas.models import (
     RETURN_CONDITIONS,
     UMBRELLA_KINDS,
@@ -210,7 +210,7 @@ def lend(ctx: KioskContext, actor: Actor, tag: str, condition_out: str = "intact
     """
     rules = CirculationRules.of(ctx)
     now = ctx.clock.now()
-    condition_out = (condition_out or "intact").strip()[:100]
+    condition_out = mask_text((condition_out or "intact").strip())[:100]
     with ctx.database().write() as session:
         resident = _borrower(session, rules, actor)
         # One household borrows at one kiosk at a time (PostgreSQL); SQLite writes are serial.

@@ -46,7 +46,7 @@ from kiosk.errors import Refused
 from kiosk.hookspecs import PurgeCount
 from kiosk.identity import SYSTEM, Actor, normalise_unit_code, require_role
 from kiosk.notify import queue_notification
-from kiosk.pii import mask_name, mask_phone
+from kiosk.pii import mask_name, mask_phone, mask_text
 from plugins.visitors import passes
 from plugins.visitors.models import BlockEntry, Invite, Visit
 
@@ -249,7 +249,7 @@ def register_walkup(
             phone=clean_phone,
             id_number=id_number.strip().upper(),
             unit_id=unit.id,
-            purpose=purpose.strip()[:100],
+            purpose=mask_text(purpose.strip())[:100],
             party_size=party_size,
             status="pending",
             held_for_desk=blocked is not None,
@@ -501,7 +501,7 @@ def create_invite(
             unit_id=unit.id,
             visitor_name=name,
             visitor_phone=phone,
-            purpose=purpose.strip()[:100],
+            purpose=mask_text(purpose.strip())[:100],
             party_size=party_size,
             valid_from=start,
             valid_until=end,

@@ -60,3 +60,12 @@ def test_masks() -> None:
 def test_masked_phone_is_never_found_unmasked(phone: str) -> None:
     assert find_unmasked(phone) == [phone]
     assert find_unmasked(mask_phone(phone)) == []
+
+
+def test_a_mobile_with_the_country_code_is_found_and_masked() -> None:
+    for written in ("+8613712345678", "8613712345678", "+86 13712345678", "0086-13712345678"):
+        assert find_unmasked(f"tel {written}.") == [written], written
+        masked = mask_text(f"tel {written}.")
+        assert masked.endswith("137****5678.") and find_unmasked(masked) == [], masked
+    # Longer digit runs are not phone numbers.
+    assert find_unmasked("order 186137123456789") == []
