@@ -32,6 +32,23 @@ def texts(app) -> str:  # type: ignore[no-untyped-def]
     return "\n".join(out)
 
 
+def plugin_whose_screen_raises(name: str, error: Exception):  # type: ignore[no-untyped-def]
+    """The plugins plus one named ``name`` whose tile opens a screen that raises ``error``.
+    The isolation finds a plugin by the file its code lives in (here: this test module)."""
+    from textual.screen import Screen
+
+    class Raises(Screen):
+        def on_mount(self) -> None:
+            raise error
+
+    class Plugin:
+        @hookimpl
+        def kiosk_tiles(self, ctx):
+            return [Tile(name, name.title(), lambda c: Raises())]
+
+    return load_plugins(extra={name: Plugin()})
+
+
 async def test_home_shows_plugin_tiles_estate_and_bar(ui_ctx: KioskContext) -> None:
     app = lobby(ui_ctx)
     async with app.run_test(size=SIZE) as pilot:
@@ -233,19 +250,7 @@ async def test_a_lost_database_shows_out_of_service_and_comes_back(ui_ctx: Kiosk
 
 
 async def test_a_plugin_screen_that_crashes_is_contained(ui_ctx: KioskContext) -> None:
-    from textual.screen import Screen
-
-    class Crashes(Screen):
-        def on_mount(self) -> None:
-            raise ZeroDivisionError("bug in a plugin screen")
-
-    class Buggy:
-        @hookimpl
-        def kiosk_tiles(self, ctx):
-            return [Tile("buggy", "Buggy", lambda c: Crashes())]
-
-    # The isolation finds the plugin by the file its code lives in (here: this test module).
-    ui_ctx.plugins = load_plugins(extra={"buggy": Buggy()})
+    ui_ctx.plugins = plugin_whose_screen_raises("buggy", ZeroDivisionError("a bug"))
     app = lobby(ui_ctx)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
@@ -359,18 +364,9 @@ async def test_a_plugin_screen_losing_the_database_is_an_outage_not_a_bug(
     ui_ctx: KioskContext,
 ) -> None:
     from sqlalchemy.exc import OperationalError
-    from textual.screen import Screen
 
-    class LosesTheDatabase(Screen):
-        def on_mount(self) -> None:
-            raise OperationalError("SELECT 1", {}, Exception("server closed the connection"))
-
-    class Flaky:
-        @hookimpl
-        def kiosk_tiles(self, ctx):
-            return [Tile("flaky", "Flaky", lambda c: LosesTheDatabase())]
-
-    ui_ctx.plugins = load_plugins(extra={"flaky": Flaky()})
+    lost = OperationalError("SELECT 1", {}, Exception("server closed the connection"))
+    ui_ctx.plugins = plugin_whose_screen_raises("flaky", lost)
     app = lobby(ui_ctx)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
