@@ -12,7 +12,7 @@ import datetime as dt
 import hashlib
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import event as sa_event
 from sqlalchemy import select, text
@@ -21,6 +21,10 @@ from sqlalchemy.orm import Session
 from kiosk.clock import as_utc
 from kiosk.db.models import AuditEvent
 from kiosk.pii import mask_data
+
+if TYPE_CHECKING:
+    from kiosk.context import KioskContext
+    from kiosk.identity import Actor
 
 GENESIS = "0" * 64
 # Any constant works; it only has to be the same for every process of the estate.
@@ -85,6 +89,26 @@ def record(
         # back takes its events with it.
         seal(session)
     return event
+
+
+def record_for(
+    ctx: KioskContext,
+    session: Session,
+    actor: Actor | str,
+    action: str,
+    subject: str = "",
+    data: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """:func:`record` by ``actor`` (or a label such as ``system``) at this kiosk, now."""
+    return record(
+        session,
+        actor=actor if isinstance(actor, str) else actor.label,
+        action=action,
+        subject=subject,
+        data=data,
+        at=ctx.clock.now(),
+        kiosk_id=ctx.kiosk_id,
+    )
 
 
 def seal(session: Session) -> None:

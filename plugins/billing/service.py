@@ -143,25 +143,6 @@ def _ref(prefix: str, ctx: KioskContext) -> str:
     return f"{prefix}{local_today(ctx):%Y%m%d}{secrets.token_hex(4).upper()}"
 
 
-def _audit(
-    ctx: KioskContext,
-    session: Session,
-    actor: Actor | str,
-    action: str,
-    subject: str,
-    data: dict[str, Any],
-) -> None:
-    audit.record(
-        session,
-        actor=actor if isinstance(actor, str) else actor.label,
-        action=action,
-        subject=subject,
-        data=data,
-        at=ctx.clock.now(),
-        kiosk_id=ctx.kiosk_id,
-    )
-
-
 # -- bills and charges -------------------------------------------------------------------------
 
 
@@ -260,7 +241,7 @@ def add_charge_in(
         .values(charged_fen=Bill.charged_fen + amount_fen, status="open", paid_at=None)
     )
     session.flush()
-    _audit(
+    audit.record_for(
         ctx,
         session,
         actor,
@@ -499,7 +480,7 @@ def record_desk_payment(
         session.add(payment)
         session.flush()
         _close_pending_if_settled(ctx, session, bill_id, except_order=None)
-        _audit(
+        audit.record_for(
             ctx,
             session,
             actor,
@@ -558,7 +539,7 @@ def issue_credit_note(
         session.add(note)
         session.flush()
         _close_pending_if_settled(ctx, session, bill_id, except_order=None)
-        _audit(
+        audit.record_for(
             ctx,
             session,
             actor,
@@ -663,7 +644,7 @@ def create_payment_order(
             )
             session.add(order)
             session.flush()
-            _audit(
+            audit.record_for(
                 ctx,
                 session,
                 actor,
@@ -731,7 +712,7 @@ def handle_notification(
                     detail=exc.reason[:300],
                 )
             )
-            _audit(
+            audit.record_for(
                 ctx,
                 session,
                 f"provider:{provider_name}",
@@ -819,7 +800,7 @@ def _settle_order(
         order.close_reason = "bill_already_paid"
         order.closed_at = ctx.clock.now()
         _flag_alert(ctx, session, order, "bill already settled; refund needed")
-        _audit(
+        audit.record_for(
             ctx,
             session,
             f"provider:{order.provider}",
@@ -842,7 +823,7 @@ def _settle_order(
     session.add(payment)
     session.flush()
     closed += _close_pending_if_settled(ctx, session, order.bill_id, except_order=order.id)
-    _audit(
+    audit.record_for(
         ctx,
         session,
         f"provider:{order.provider}",
@@ -881,13 +862,15 @@ def _not_won(
     actor = f"provider:{provider_name}"
     subject = f"order:{notice.out_trade_no}"
     if order is None or order.provider != provider_name:
-        _audit(ctx, session, actor, "billing.notice.rejected", subject, {"reason": "unknown order"})
+        audit.record_for(
+            ctx, session, actor, "billing.notice.rejected", subject, {"reason": "unknown order"}
+        )
         return "rejected", "unknown order"
     if order.provider_txn_id == notice.txn_id:
         return "duplicate", order.status
     if order.provider_txn_id is not None:
         _flag_alert(ctx, session, order, f"a second payment {notice.txn_id} for one order")
-        _audit(
+        audit.record_for(
             ctx,
             session,
             actor,
@@ -920,7 +903,7 @@ def _not_won(
         order,
         f"{flag}: got {format_fen(notice.amount_fen)} for {format_fen(order.amount_fen)}",
     )
-    _audit(
+    audit.record_for(
         ctx,
         session,
         actor,
@@ -1058,7 +1041,7 @@ def expire_orders(ctx: KioskContext) -> list[str]:
                 .execution_options(synchronize_session=False)
             ).rowcount  # type: ignore[attr-defined]
             if changed:
-                _audit(ctx, session, "system", "billing.order.expired", f"order:{no}", {})
+                audit.record_for(ctx, session, "system", "billing.order.expired", f"order:{no}", {})
                 closed.append(no)
     close_at_providers(ctx)
     return closed
@@ -1111,7 +1094,7 @@ def refund_payment(
         )
         session.add(refund)
         session.flush()
-        _audit(
+        audit.record_for(
             ctx,
             session,
             actor,
@@ -1154,7 +1137,7 @@ def refund_payment(
                 bill = session.get(Bill, payment.bill_id, populate_existing=True)
                 if bill is not None and bill.balance_fen == 0:
                     bill.status, bill.paid_at = "paid", ctx.clock.now()
-            _audit(
+            audit.record_for(
                 ctx,
                 session,
                 actor,
@@ -1198,7 +1181,7 @@ def refund_flagged_order(ctx: KioskContext, actor: Actor, out_trade_no: str, rea
             )
         )
         order.flag = order.flag + ":refunded"
-        _audit(
+        audit.record_for(
             ctx,
             session,
             actor,
@@ -1258,7 +1241,7 @@ def take_deposit_in(
     )
     session.add(deposit)
     session.flush()
-    _audit(
+    audit.record_for(
         ctx,
         session,
         actor,
@@ -1330,7 +1313,7 @@ def refund_deposit_in(
     )
     unit = session.get(Unit, deposit.unit_id)
     assert unit is not None
-    _audit(
+    audit.record_for(
         ctx,
         session,
         actor,
@@ -1390,7 +1373,7 @@ def forfeit_deposit_in(
         refunded_by=actor.label,
         refunded_at=ctx.clock.now(),
     )
-    _audit(
+    audit.record_for(
         ctx,
         session,
         actor,
@@ -1511,7 +1494,7 @@ def import_bills_csv(
                 seen_units.add(unit.code)
                 result.units.append(unit.code)
         result.bills = len(seen_units)
-        _audit(
+        audit.record_for(
             ctx,
             session,
             actor,

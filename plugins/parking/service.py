@@ -112,25 +112,6 @@ def temporary_fee(ctx: KioskContext, minutes: int) -> int:
     return parking_fee(minutes, ParkingRules.of(ctx).fee)
 
 
-def _audit(
-    ctx: KioskContext,
-    session: Session,
-    actor: Actor | str,
-    action: str,
-    subject: str,
-    data: dict[str, Any],
-) -> None:
-    audit.record(
-        session,
-        actor=actor if isinstance(actor, str) else actor.label,
-        action=action,
-        subject=subject,
-        data=data,
-        at=ctx.clock.now(),
-        kiosk_id=ctx.kiosk_id,
-    )
-
-
 # -- views ------------------------------------------------------------------------------------
 
 
@@ -311,7 +292,7 @@ def open_rental(
         session.flush()
         rental.number = _number(ctx, rental.id)
         session.flush()
-        _audit(
+        audit.record_for(
             ctx,
             session,
             actor,
@@ -382,7 +363,7 @@ def _take_rent(
             source_ref=f"parking:period:{period.id}",
         )
         period.bill_line_id = line.id
-        _audit(
+        audit.record_for(
             ctx,
             session,
             actor,
@@ -430,7 +411,7 @@ def _apply(
             .execution_options(synchronize_session=False)
         )
     session.refresh(rental)
-    _audit(
+    audit.record_for(
         ctx,
         session,
         "system" if period.method == "bill" else period.created_by,
@@ -499,10 +480,10 @@ def cancel_unpaid(ctx: KioskContext, rental_id: int, reason: str = "not paid at 
             ).rowcount  # type: ignore[attr-defined]
             if not won:
                 continue
-            _audit(
-                ctx, session, "system", "parking.rent.cancelled", f"period:{period_id}",
-                {"amount_fen": amount, "reason": reason},
-            )  # fmt: skip
+            audit.record_for(
+                          ctx, session, "system", "parking.rent.cancelled", f"period:{period_id}",
+                          {"amount_fen": amount, "reason": reason},
+                      )  # fmt: skip
         try:
             billing.issue_credit_note(ctx, SYSTEM, bill_id, amount, f"parking renewal {reason}")
         except Refused:
@@ -542,7 +523,7 @@ def renew(
 
             line = session.get(BillLine, period.bill_line_id)
             bill_id = line.bill_id if line else None
-        _audit(
+        audit.record_for(
             ctx,
             session,
             actor,
@@ -691,7 +672,7 @@ def issue_card(
                 pcard.deposit_receipt = deposit.receipt_no
             else:
                 pcard.deposit_state = "none"
-            _audit(
+            audit.record_for(
                 ctx,
                 session,
                 actor,
@@ -800,7 +781,7 @@ def report_lost(ctx: KioskContext, actor: Actor, uid: str) -> ParkingCardView:
             pcard.deposit_state = "forfeited"
         session.flush()
         rental = session.get(ParkingRental, pcard.rental_id)
-        _audit(
+        audit.record_for(
             ctx,
             session,
             actor,
@@ -854,7 +835,7 @@ def return_card(
         if others is None:
             rental.state, rental.ended_at = "ended", ctx.clock.now()
         session.flush()
-        _audit(
+        audit.record_for(
             ctx,
             session,
             actor,
@@ -1029,7 +1010,7 @@ def sweep(ctx: KioskContext) -> dict[str, int]:
             )
             reminded += 1
         if expired or reminded:
-            _audit(
+            audit.record_for(
                 ctx,
                 session,
                 "system",

@@ -74,12 +74,6 @@ def _zone(ctx: KioskContext) -> ZoneInfo:
     return ZoneInfo(ctx.settings.estate.timezone)
 
 
-def _audit(ctx: KioskContext, session: Session, actor: Actor, action: str, subject: str,
-           data: dict[str, Any] | None = None) -> None:  # fmt: skip
-    audit.record(session, actor=actor.label, action=action, subject=subject, data=data,
-                 at=ctx.clock.now(), kiosk_id=ctx.kiosk_id)  # fmt: skip
-
-
 def _ticket(session: Session, number: str) -> RepairTicket:
     t = session.scalar(select(RepairTicket).where(RepairTicket.number == number.strip().upper()))
     if t is None:
@@ -292,8 +286,8 @@ def file_ticket(
                                payload={"number": t.number, "category": cat.code,
                                         "where": where})  # fmt: skip
             t.notified_at = now
-        _audit(ctx, session, actor, "repair.filed", f"repair:{t.number}",
-               {"kind": kind, "category": cat.code, "emergency": emergency, "unit": where})  # fmt: skip
+        audit.record_for(ctx, session, actor, "repair.filed", f"repair:{t.number}",
+                         {"kind": kind, "category": cat.code, "emergency": emergency, "unit": where})  # fmt: skip
         view = _view(ctx, session, t)
         printing.submit(session, ticket_slip(ctx, view), kind="repair_ticket", at=now,
                         kiosk_id=ctx.kiosk_id)  # fmt: skip
@@ -354,8 +348,8 @@ def confirm(ctx: KioskContext, actor: Actor, number: str, *, severity: str | Non
         if t.kind != "repair" and t.responded_at is None:
             values["responded_at"] = now  # a complaint is answered when the desk confirms it
         _move(session, t, "confirmed", **values)
-        _audit(ctx, session, actor, "repair.confirmed", f"repair:{t.number}",
-               {"severity": t.severity})  # fmt: skip
+        audit.record_for(ctx, session, actor, "repair.confirmed", f"repair:{t.number}",
+                         {"severity": t.severity})  # fmt: skip
         return _view(ctx, session, t)
 
 
@@ -374,8 +368,8 @@ def quote(ctx: KioskContext, actor: Actor, number: str, price_fen: int) -> Ticke
         if t.status not in ("new", "confirmed", "deferred", "reopened", "in_progress"):
             raise _refuse_transition(t, "paid")
         t.paid, t.price_fen, t.consent_at = True, price_fen, None
-        _audit(ctx, session, actor, "repair.quoted", f"repair:{t.number}",
-               {"price_fen": price_fen})  # fmt: skip
+        audit.record_for(ctx, session, actor, "repair.quoted", f"repair:{t.number}",
+                         {"price_fen": price_fen})  # fmt: skip
         return _view(ctx, session, t)
 
 
@@ -396,8 +390,8 @@ def consent(ctx: KioskContext, actor: Actor, number: str, accepted: bool) -> Tic
             t.consent_at = now
         else:
             _move(session, t, "canceled", canceled_at=now, note="price declined")
-        _audit(ctx, session, actor, "repair.consent", f"repair:{t.number}",
-               {"accepted": accepted, "price_fen": t.price_fen})  # fmt: skip
+        audit.record_for(ctx, session, actor, "repair.consent", f"repair:{t.number}",
+                         {"accepted": accepted, "price_fen": t.price_fen})  # fmt: skip
         return _view(ctx, session, t)
 
 
@@ -418,8 +412,8 @@ def dispatch(ctx: KioskContext, actor: Actor, number: str, assignee: str = "") -
         queue_notification(session, channel="desk", template="repair_dispatched", at=now,
                            recipient=assignee or "engineering",
                            payload={"number": t.number, "category": t.category})  # fmt: skip
-        _audit(ctx, session, actor, "repair.dispatched", f"repair:{t.number}",
-               {"assignee": assignee})  # fmt: skip
+        audit.record_for(ctx, session, actor, "repair.dispatched", f"repair:{t.number}",
+                         {"assignee": assignee})  # fmt: skip
         return _view(ctx, session, t)
 
 
@@ -433,7 +427,7 @@ def start(ctx: KioskContext, actor: Actor, number: str) -> TicketView:
         if t.responded_at is None:
             values["responded_at"] = now
         _move(session, t, "in_progress", **values)
-        _audit(ctx, session, actor, "repair.started", f"repair:{t.number}")
+        audit.record_for(ctx, session, actor, "repair.started", f"repair:{t.number}")
         return _view(ctx, session, t)
 
 
@@ -458,8 +452,8 @@ def defer(ctx: KioskContext, actor: Actor, number: str, until: dt.datetime,
         queue_notification(session, channel="sms", template="repair_deferred", at=now,
                            unit_id=t.unit_id,
                            payload={"number": t.number, "until": local_time(ctx, until)})  # fmt: skip
-        _audit(ctx, session, actor, "repair.deferred", f"repair:{t.number}",
-               {"until": local_time(ctx, until), "reason": reason.strip()[:100]})  # fmt: skip
+        audit.record_for(ctx, session, actor, "repair.deferred", f"repair:{t.number}",
+                         {"until": local_time(ctx, until), "reason": reason.strip()[:100]})  # fmt: skip
         return _view(ctx, session, t)
 
 
@@ -510,8 +504,8 @@ def complete(ctx: KioskContext, actor: Actor, number: str, signature: Any, *,
         _move(session, t, "completed", **values)
         if charge:
             _charge(ctx, session, actor, t, charge)
-        _audit(ctx, session, actor, "repair.completed", f"repair:{t.number}",
-               {"charge_fen": charge})  # fmt: skip
+        audit.record_for(ctx, session, actor, "repair.completed", f"repair:{t.number}",
+                         {"charge_fen": charge})  # fmt: skip
         return _view(ctx, session, t)
 
 
@@ -559,7 +553,7 @@ def record_visit(ctx: KioskContext, actor: Actor, number: str, rating: int,
                         f"{t.number} escalated to the manager after a rating of {rating}",
                         at=now, severity="urgent", kiosk_id=ctx.kiosk_id)  # fmt: skip
             action = "repair.escalated"
-        _audit(ctx, session, actor, action, f"repair:{t.number}", {"rating": rating})
+        audit.record_for(ctx, session, actor, action, f"repair:{t.number}", {"rating": rating})
         return _view(ctx, session, t)
 
 
@@ -569,7 +563,7 @@ def close(ctx: KioskContext, actor: Actor, number: str) -> TicketView:
     with ctx.database().write() as session:
         t = _ticket(session, number)
         _move(session, t, "closed", closed_at=ctx.clock.now())
-        _audit(ctx, session, actor, "repair.closed", f"repair:{t.number}")
+        audit.record_for(ctx, session, actor, "repair.closed", f"repair:{t.number}")
         return _view(ctx, session, t)
 
 
@@ -579,7 +573,7 @@ def reopen(ctx: KioskContext, actor: Actor, number: str, reason: str) -> TicketV
     with ctx.database().write() as session:
         t = _ticket(session, number)
         _move(session, t, "reopened", reopen_count=t.reopen_count + 1, note=reason[:300])
-        _audit(ctx, session, actor, "repair.reopened", f"repair:{t.number}")
+        audit.record_for(ctx, session, actor, "repair.reopened", f"repair:{t.number}")
         return _view(ctx, session, t)
 
 
@@ -593,7 +587,7 @@ def cancel(ctx: KioskContext, actor: Actor, number: str, reason: str) -> TicketV
         else:
             require_role(actor, "cancel a ticket", *DESK_ROLES)
         _move(session, t, "canceled", canceled_at=ctx.clock.now(), note=reason[:300])
-        _audit(ctx, session, actor, "repair.canceled", f"repair:{t.number}")
+        audit.record_for(ctx, session, actor, "repair.canceled", f"repair:{t.number}")
         return _view(ctx, session, t)
 
 
@@ -683,7 +677,7 @@ def renotify_unclaimed(ctx: KioskContext) -> list[str]:
                                payload={"number": t.number})  # fmt: skip
             raise_alert(session, "repair_unclaimed", f"{t.number} not taken by engineering yet",
                         at=now, kiosk_id=ctx.kiosk_id)  # fmt: skip
-            _audit(ctx, session, SYSTEM, "repair.renotified", f"repair:{t.number}")
+            audit.record_for(ctx, session, SYSTEM, "repair.renotified", f"repair:{t.number}")
             out.append(t.number)
     return out
 
@@ -713,8 +707,8 @@ def daily_check(ctx: KioskContext) -> DailyCheck:
                         f"daily check: {len(back)} not returned ({', '.join(back[:10])}), "
                         f"{len(unvisited)} return visits due ({', '.join(unvisited[:10])})",
                         at=now, kiosk_id=ctx.kiosk_id)  # fmt: skip
-            _audit(ctx, session, SYSTEM, "repair.daily_check", "repairs",
-                   {"not_returned": len(back), "not_visited": len(unvisited)})  # fmt: skip
+            audit.record_for(ctx, session, SYSTEM, "repair.daily_check", "repairs",
+                             {"not_returned": len(back), "not_visited": len(unvisited)})  # fmt: skip
     return DailyCheck(back, unvisited)
 
 

@@ -90,12 +90,6 @@ def local_time(ctx: KioskContext, at: dt.datetime) -> str:
     return ctx.local_time(at)
 
 
-def _audit(ctx: KioskContext, session: Session, actor: Actor, action: str, subject: str,
-           data: dict[str, Any] | None = None) -> None:  # fmt: skip
-    audit.record(session, actor=actor.label, action=action, subject=subject, data=data,
-                 at=ctx.clock.now(), kiosk_id=ctx.kiosk_id)  # fmt: skip
-
-
 def _umbrella(session: Session, tag: str) -> Umbrella:
     row = session.scalar(select(Umbrella).where(Umbrella.tag == tag.strip().upper()))
     if row is None:
@@ -130,8 +124,8 @@ def add_umbrella(
                        condition=condition, state="available", added_at=ctx.clock.now())  # fmt: skip
         session.add(row)
         session.flush()
-        _audit(ctx, session, actor, "umbrella.added", f"umbrella:{tag}",
-               {"kind": kind, "price_fen": price_fen, "lobby": row.lobby})  # fmt: skip
+        audit.record_for(ctx, session, actor, "umbrella.added", f"umbrella:{tag}",
+                         {"kind": kind, "price_fen": price_fen, "lobby": row.lobby})  # fmt: skip
         return row.id
 
 
@@ -147,7 +141,7 @@ def retire(ctx: KioskContext, actor: Actor, tag: str) -> None:
         if not done:
             raise Refused("umbrellas.is_out", "Umbrella {tag} is lent; wait for its return.",
                           tag=row.tag)  # fmt: skip
-        _audit(ctx, session, actor, "umbrella.retired", f"umbrella:{row.tag}")
+        audit.record_for(ctx, session, actor, "umbrella.retired", f"umbrella:{row.tag}")
 
 
 # -- lending ----------------------------------------------------------------------------------
@@ -262,8 +256,8 @@ def lend(ctx: KioskContext, actor: Actor, tag: str, condition_out: str = "intact
         )  # fmt: skip
         session.add(loan)
         session.flush()
-        _audit(ctx, session, actor, "umbrella.lent", f"umbrella:{umbrella.tag}",
-               {"loan": loan.id, "unit": unit.code, "condition": condition_out})  # fmt: skip
+        audit.record_for(ctx, session, actor, "umbrella.lent", f"umbrella:{umbrella.tag}",
+                         {"loan": loan.id, "unit": unit.code, "condition": condition_out})  # fmt: skip
         view = LoanView(loan.id, umbrella.tag, umbrella.kind, unit.code, now, loan.due_at,
                         condition_out, umbrella.price_fen)  # fmt: skip
         printing.submit(session, lending_slip(ctx, view), kind="umbrella_loan", at=now,
@@ -358,9 +352,9 @@ def return_umbrella(
                 )  # fmt: skip
                 unit = session.get(Unit, loan.unit_id)
                 unit_code = unit.code if unit else ""
-                _audit(ctx, session, actor, "umbrella.returned", f"umbrella:{umbrella.tag}",
-                       {"loan": loan.id, "condition": condition, "late_fee_fen": fee,
-                        "compensation_fen": compensation})  # fmt: skip
+                audit.record_for(ctx, session, actor, "umbrella.returned", f"umbrella:{umbrella.tag}",
+                                 {"loan": loan.id, "condition": condition, "late_fee_fen": fee,
+                                  "compensation_fen": compensation})  # fmt: skip
                 if fee + compensation:
                     raise_alert(
                         session, "umbrella_charge",
@@ -425,8 +419,8 @@ def confirm_charge(ctx: KioskContext, actor: Actor, loan_id: int, *, waive: bool
             raise_alert(session, "umbrella_collect",
                         f"collect {format_fen(amount)} from {unit.code if unit else '?'} ({what})",
                         at=now, lobby=ctx.lobby, kiosk_id=ctx.kiosk_id)  # fmt: skip
-        _audit(ctx, session, actor, f"umbrella.charge.{target}", f"umbrella_loan:{loan.id}",
-               {"amount_fen": amount})  # fmt: skip
+        audit.record_for(ctx, session, actor, f"umbrella.charge.{target}", f"umbrella_loan:{loan.id}",
+                         {"amount_fen": amount})  # fmt: skip
         return target
 
 
@@ -441,7 +435,7 @@ def mark_paid_at_desk(ctx: KioskContext, actor: Actor, loan_id: int) -> None:
         if not done:
             raise Refused("umbrellas.not_desk", "Loan {loan} has nothing to pay at the desk.",
                           loan=loan_id)  # fmt: skip
-        _audit(ctx, session, actor, "umbrella.charge.paid", f"umbrella_loan:{loan_id}")
+        audit.record_for(ctx, session, actor, "umbrella.charge.paid", f"umbrella_loan:{loan_id}")
 
 
 # -- desk -------------------------------------------------------------------------------------
@@ -536,7 +530,7 @@ def send_reminders(ctx: KioskContext, actor: Actor = SYSTEM) -> list[int]:
                 session, channel="sms", template="umbrella_overdue", at=now, unit_id=loan.unit_id,
                 payload={"tag": umbrella.tag if umbrella else "", "due": local_time(ctx, loan.due_at)},
             )  # fmt: skip
-            _audit(ctx, session, actor, "umbrella.reminded", f"umbrella_loan:{loan.id}")
+            audit.record_for(ctx, session, actor, "umbrella.reminded", f"umbrella_loan:{loan.id}")
             sent.append(loan.id)
     return sent
 
