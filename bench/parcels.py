@@ -31,9 +31,8 @@ from kiosk.clock import SystemClock
 from kiosk.config import Settings
 from kiosk.context import KioskContext
 from kiosk.db import Database
-from kiosk.db.migrate import upgrade
 from kiosk.db.models import Resident, Unit
-from kiosk.demo import seed_demo
+from kiosk.demo import build_demo_database
 from kiosk.plugins import load_plugins
 
 WAITING_PER_UNIT = 5
@@ -91,9 +90,7 @@ def _measure(url: str, n_parcels: int, n_visits: int, samples: int, plugins: Any
     db = ctx.database()
     out: dict[str, Any] = {}
     t0 = time.perf_counter()
-    upgrade(db.engine, plugins)
-    with db.write() as session:
-        seed_demo(session, ctx)
+    build_demo_database(ctx)
     with db.read() as session:
         units = list(session.scalars(select(Unit.id).order_by(Unit.id)))
         picker_of = {

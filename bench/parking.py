@@ -28,9 +28,8 @@ from kiosk.clock import FixedClock
 from kiosk.config import Settings
 from kiosk.context import KioskContext
 from kiosk.db import Database
-from kiosk.db.migrate import upgrade
 from kiosk.db.models import Resident
-from kiosk.demo import seed_demo
+from kiosk.demo import build_demo_database
 from kiosk.identity import card_forms
 from kiosk.plugins import load_plugins
 
@@ -62,9 +61,7 @@ def _measure(url: str, n: int, samples: int, plugins: Any) -> dict[str, Any]:
     db = ctx.database()
     out: dict[str, Any] = {}
     t0 = time.perf_counter()
-    upgrade(db.engine, plugins)
-    with db.write() as session:
-        seed_demo(session, ctx)
+    build_demo_database(ctx)
     with db.read() as session:
         renters = [
             (r.id, r.unit_id)
