@@ -20,6 +20,7 @@ from kiosk.ui.widgets.keypad import Keypad
 
 if TYPE_CHECKING:
     from devices.printer import Receipt
+    from kiosk.context import KioskContext
     from kiosk.identity import Actor
 
 
@@ -38,6 +39,23 @@ class KioskScreen(Screen[Any]):
 
     def body(self) -> ComposeResult:
         yield from ()
+
+
+class ServiceScreen(Screen[None]):
+    """Base of a service plugin's screens: its context, Escape goes back, and :meth:`say`
+    shows a message (a refusal, a hint) in the screen's ``#message`` label."""
+
+    BINDINGS = [("escape", "back", "Back")]
+
+    def __init__(self, ctx: KioskContext) -> None:
+        super().__init__()
+        self.ctx = ctx
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+    def say(self, text: str) -> None:
+        self.query_one("#message", Label).update(text)
 
 
 class HomeScreen(KioskScreen):

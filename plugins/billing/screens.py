@@ -18,6 +18,7 @@ from textual.widgets import Button, Input, Label, Static
 from kiosk.errors import Refused
 from kiosk.i18n import _
 from kiosk.money import format_fen
+from kiosk.ui.screens import ServiceScreen
 
 if TYPE_CHECKING:
     from kiosk.context import KioskContext
@@ -48,10 +49,9 @@ def _refusal(exc: Refused) -> str:
     return exc.render(_)
 
 
-class BillingScreen(Screen[None]):
+class BillingScreen(ServiceScreen):
     """Base: a title line, a message line for refusals, Escape goes back."""
 
-    BINDINGS = [("escape", "back", "Back")]
     DEFAULT_CSS = """
     BillingScreen { align: center top; }
     BillingScreen .title { text-style: bold; padding: 1 2 0 2; }
@@ -60,15 +60,8 @@ class BillingScreen(Screen[None]):
     """
 
     def __init__(self, ctx: KioskContext, actor: Actor | None = None) -> None:
-        super().__init__()
-        self.ctx = ctx
+        super().__init__(ctx)
         self.actor = actor
-
-    def action_back(self) -> None:
-        self.app.pop_screen()
-
-    def say(self, text: str) -> None:
-        self.query_one("#message", Label).update(text)
 
 
 class IdentifyScreen(BillingScreen):

@@ -20,6 +20,7 @@ from textual.widgets import Button, Checkbox, Input, Label, Static
 
 from kiosk.errors import Refused
 from kiosk.i18n import _
+from kiosk.ui.screens import ServiceScreen
 from plugins.parcels import service, signature
 
 if TYPE_CHECKING:
@@ -81,10 +82,9 @@ class SignaturePad(Widget, can_focus=True):
         return Text("\n".join("".join(row) for row in grid))
 
 
-class ParcelScreen(Screen[None]):
+class ParcelScreen(ServiceScreen):
     """Base: a title, a message line for refusals, Escape goes back."""
 
-    BINDINGS = [("escape", "back", "Back")]
     DEFAULT_CSS = """
     ParcelScreen { align: center top; }
     ParcelScreen .title { text-style: bold; padding: 1 2 0 2; }
@@ -92,16 +92,6 @@ class ParcelScreen(Screen[None]):
     ParcelScreen Input { width: 40; }
     ParcelScreen Button { margin: 0 1; }
     """
-
-    def __init__(self, ctx: KioskContext) -> None:
-        super().__init__()
-        self.ctx = ctx
-
-    def action_back(self) -> None:
-        self.app.pop_screen()
-
-    def say(self, text: str) -> None:
-        self.query_one("#message", Label).update(text)
 
 
 class PickupCodeScreen(ParcelScreen):

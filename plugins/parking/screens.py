@@ -17,6 +17,7 @@ from kiosk.errors import Refused
 from kiosk.i18n import _
 from kiosk.identity import Actor
 from kiosk.money import format_fen
+from kiosk.ui.screens import ServiceScreen
 from plugins.billing.screens import PayQRScreen
 from plugins.parking import service
 
@@ -34,8 +35,7 @@ def _state_line(v: service.Validity) -> str:
     return _("Not paid yet. Pay the rent to start the rental.")
 
 
-class ParkingScreen(Screen[None]):
-    BINDINGS = [("escape", "back", "Back")]
+class ParkingScreen(ServiceScreen):
     DEFAULT_CSS = """
     ParkingScreen { align: center top; }
     ParkingScreen .title { text-style: bold; padding: 1 2 0 2; }
@@ -44,16 +44,6 @@ class ParkingScreen(Screen[None]):
     ParkingScreen Horizontal { height: auto; padding: 0 1; }
     ParkingScreen Button { margin: 0 1; }
     """
-
-    def __init__(self, ctx: KioskContext) -> None:
-        super().__init__()
-        self.ctx = ctx
-
-    def action_back(self) -> None:
-        self.app.pop_screen()
-
-    def say(self, text: str) -> None:
-        self.query_one("#message", Label).update(text)
 
     def renew_buttons(self, rental_id: int, rent_fen: int) -> Horizontal:
         return Horizontal(

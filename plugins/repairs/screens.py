@@ -17,6 +17,7 @@ from textual.widgets import Button, Input, Label
 
 from kiosk.errors import Refused
 from kiosk.i18n import _
+from kiosk.ui.screens import ServiceScreen
 from kiosk.ui.widgets import SignaturePad
 from plugins.repairs import service
 from plugins.repairs.rules import RepairRules
@@ -32,15 +33,13 @@ CSS = """
 """
 
 
-class RepairScreen(Screen[None]):
+class RepairScreen(ServiceScreen):
     """Category tiles (two levels), optional text, a slot, then submit."""
 
-    BINDINGS = [("escape", "back", "Back")]
     DEFAULT_CSS = CSS.format(name="RepairScreen") + "RepairScreen Input { width: 50; }"
 
     def __init__(self, ctx: KioskContext) -> None:
-        super().__init__()
-        self.ctx = ctx
+        super().__init__(ctx)
         self.rules = RepairRules.of(ctx)
         self.parent_code = ""
         self.category = ""
@@ -79,9 +78,6 @@ class RepairScreen(Screen[None]):
                 Button(_("Change"), id="change"),
             )
 
-    def say(self, text: str) -> None:
-        self.query_one("#message", Label).update(text)
-
     async def on_button_pressed(self, event: Button.Pressed) -> None:
         bid = event.button.id or ""
         if bid.startswith("cat-"):
@@ -116,9 +112,6 @@ class RepairScreen(Screen[None]):
             self.say(exc.render(_))
             return
         self.app.switch_screen(RepairFiledScreen(self.ctx, self.filed, cat.emergency))
-
-    def action_back(self) -> None:
-        self.app.pop_screen()
 
 
 class RepairFiledScreen(Screen[None]):

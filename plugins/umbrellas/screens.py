@@ -9,13 +9,13 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
-from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Button, Input, Label
 
 from kiosk.errors import Refused
 from kiosk.i18n import _
 from kiosk.money import format_fen
+from kiosk.ui.screens import ServiceScreen
 from plugins.umbrellas import service
 from plugins.umbrellas.models import Umbrella
 
@@ -23,10 +23,9 @@ if TYPE_CHECKING:
     from kiosk.context import KioskContext
 
 
-class UmbrellaScreen(Screen[None]):
+class UmbrellaScreen(ServiceScreen):
     """Borrow or return an umbrella (the resident was identified by card or unit + PIN)."""
 
-    BINDINGS = [("escape", "back", "Back")]
     DEFAULT_CSS = """
     UmbrellaScreen .title { text-style: bold; padding: 1 2 0 2; }
     UmbrellaScreen .message { color: $warning; padding: 0 2; }
@@ -37,8 +36,7 @@ class UmbrellaScreen(Screen[None]):
     """
 
     def __init__(self, ctx: KioskContext) -> None:
-        super().__init__()
-        self.ctx = ctx
+        super().__init__(ctx)
         self.last: Any = None
 
     @property
@@ -78,9 +76,6 @@ class UmbrellaScreen(Screen[None]):
                 Button(_("Lost"), id="return-lost"),
             )
 
-    def say(self, text: str) -> None:
-        self.query_one("#message", Label).update(text)
-
     async def on_button_pressed(self, event: Button.Pressed) -> None:
         bid = event.button.id or ""
         try:
@@ -107,9 +102,6 @@ class UmbrellaScreen(Screen[None]):
             return
         await self.recompose()
         self.say(message)
-
-    def action_back(self) -> None:
-        self.app.pop_screen()
 
 
 def umbrella_screen(ctx: KioskContext) -> UmbrellaScreen:

@@ -12,12 +12,12 @@ from typing import TYPE_CHECKING, Any
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Button, Input, Label, Static
 
 from kiosk.errors import Refused
 from kiosk.i18n import _
+from kiosk.ui.screens import ServiceScreen
 from plugins.visitors import service
 
 if TYPE_CHECKING:
@@ -41,8 +41,7 @@ class PassQR(Static):
         self.update(qr_text(self.payload, ec="M"))
 
 
-class VisitorScreen(Screen[None]):
-    BINDINGS = [("escape", "back", "Back")]
+class VisitorScreen(ServiceScreen):
     DEFAULT_CSS = """
     VisitorScreen { align: center top; }
     VisitorScreen .title { text-style: bold; padding: 1 2 0 2; }
@@ -51,16 +50,6 @@ class VisitorScreen(Screen[None]):
     VisitorScreen Button { margin: 0 1; }
     VisitorScreen #invite-qr { height: auto; }
     """
-
-    def __init__(self, ctx: KioskContext) -> None:
-        super().__init__()
-        self.ctx = ctx
-
-    def action_back(self) -> None:
-        self.app.pop_screen()
-
-    def say(self, text: str) -> None:
-        self.query_one("#message", Label).update(text)
 
 
 class WalkupScreen(VisitorScreen):
