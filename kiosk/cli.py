@@ -137,36 +137,8 @@ def init(
             typer.echo(line)
 
 
-def refuse_unprepared_database(settings: Settings) -> None:
-    """A kiosk or desk must not start on a database ``kiosk init`` has not set up: every tap
-    and login would fail on a missing table. An unreachable database is another matter: the
-    kiosk starts out of service and comes back by itself when the database does."""
-    from kiosk.db import Database
-    from kiosk.db.migrate import status
-    from kiosk.plugins import load_plugins
-
-    db = Database(settings.database_url)
-    try:
-        _applied, missing = status(db.engine, load_plugins(settings.plugins_disabled))
-    except Exception as exc:  # noqa: BLE001 - unreachable: the app shows out of service
-        logging.getLogger(__name__).warning(
-            "database not checked before start: %s: %s", type(exc).__name__, exc
-        )
-        return
-    finally:
-        db.dispose()
-    if missing:
-        where = db.engine.url.render_as_string(hide_password=True)
-        fail(
-            f"the database {where} is not set up (missing: {', '.join(missing)}). "
-            "Run 'kiosk init' (add --demo for the demo estate) with the same config, "
-            "or pass the kiosk's config with -c."
-        )
-
-
 def _run_app(kind: str, settings: Settings, sim: bool) -> None:
     warn_if_world_readable(settings)
-    refuse_unprepared_database(settings)
     shell: Any
     if kind == "lobby":
         from kiosk.ui.lobby_app import LobbyApp
@@ -177,6 +149,8 @@ def _run_app(kind: str, settings: Settings, sim: bool) -> None:
 
         shell = DeskApp(settings, sim=sim, start_devices=True, own_process=True)
     shell.run()
+    if shell.return_code:  # e.g. a database never set up: the shell said why as it left
+        raise typer.Exit(shell.return_code)
 
 
 @app.command()

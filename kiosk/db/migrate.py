@@ -83,3 +83,17 @@ def status(engine: Engine, plugins: KioskPlugins | None = None) -> tuple[list[st
         todo.extend(getattr(rev, "_all_down_revisions", rev.down_revision or ()) or ())
     known = {rev.revision for rev in script.walk_revisions()}
     return sorted(applied), sorted(known - applied)
+
+
+def not_set_up(engine: Engine, plugins: KioskPlugins | None = None) -> str | None:
+    """What to tell the person starting a kiosk or desk on a database ``kiosk init`` has not
+    set up (every tap and login would fail on a missing table), or None when it is current."""
+    _applied, missing = status(engine, plugins)
+    if not missing:
+        return None
+    where = engine.url.render_as_string(hide_password=True)
+    return (
+        f"kiosk: the database {where} is not set up (missing: {', '.join(missing)}). "
+        "Run 'kiosk init' (add --demo for the demo estate) with the same config, "
+        "or pass the kiosk's config with -c."
+    )

@@ -300,10 +300,21 @@ class DeskApp(App[None]):
 
     def _load(self) -> None:
         from kiosk.context import open_context
+        from kiosk.db.migrate import not_set_up
 
         try:
             if self.ctx is None:
-                self.ctx = open_context(self.settings)
+                ctx = open_context(self.settings)
+                try:
+                    problem = not_set_up(ctx.database().engine, ctx.plugins)
+                except SQLAlchemyError as exc:  # unreachable: a login says so until it is back
+                    log.warning("desk database not reachable at start: %s", exc)
+                    problem = None
+                if problem is not None:  # reachable but never set up: see LobbyApp._load
+                    log.error("%s", problem)
+                    self.call_from_thread(self.exit, None, 1, problem)
+                    return
+                self.ctx = ctx
             if self.start_devices and self.settings.devices:
                 from kiosk.hardware import start_devices
 

@@ -133,14 +133,21 @@ class LobbyApp(App[None]):
 
     def _load(self) -> None:
         from kiosk.context import open_context
+        from kiosk.db.migrate import not_set_up
 
         try:
             ctx = open_context(self.settings)
             if not self._ping(ctx):
                 raise ConnectionError("database unreachable")
+            problem = not_set_up(ctx.database().engine, ctx.plugins)
         except Exception as exc:  # noqa: BLE001 - any failure here means out of service
             log.exception("kiosk start-up failed")
             self.call_from_thread(self._start_failed, exc)
+            return
+        if problem is not None:
+            # Reachable but never set up: no tap could work. Say what to do, and leave.
+            log.error("%s", problem)
+            self.call_from_thread(self.exit, None, 1, problem)
             return
         self.ctx = ctx
         self.call_from_thread(self.call_later, self._loaded)

@@ -75,3 +75,19 @@ def test_kiosks_starting_together_migrate_once(postgres) -> None:
     assert len(versions) == len(set(versions))
     applied, pending = status(make_engine(url), plugins)
     assert "0001_core" in applied and pending == []
+
+
+def test_a_kiosk_is_told_when_its_database_was_never_set_up(db_url: str, tmp_path) -> None:
+    from kiosk.db import Database
+    from kiosk.db.migrate import not_set_up
+    from kiosk.plugins import load_plugins
+
+    plugins = load_plugins()
+    current = Database(db_url)
+    assert not_set_up(current.engine, plugins) is None
+    current.dispose()
+    empty = Database(f"sqlite:///{tmp_path / 'empty.db'}")
+    said = not_set_up(empty.engine, plugins)
+    empty.dispose()
+    assert said is not None and "is not set up" in said and "kiosk init" in said
+    assert "0001_core" in said

@@ -57,6 +57,24 @@ async def test_a_login_without_the_database_says_so_and_the_desk_stays_up(
         await wait_for(pilot, lambda: app.staff is not None)
 
 
+async def test_a_desk_started_without_its_database_stays_up_and_says_so(
+    ui_ctx: KioskContext,
+) -> None:
+    import dataclasses
+
+    from kiosk.ui.desk_app import DeskApp
+
+    away = dataclasses.replace(
+        ui_ctx.settings, database_url="postgresql+psycopg://nobody@127.0.0.1:1/none"
+    )
+    app = DeskApp(away)  # opens its own context, as kiosk desk does
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: app.ctx is not None)
+        await login(pilot)
+        await wait_for(pilot, lambda: "无法连接数据库" in texts(app))
+        assert app.is_running and app.staff is None
+
+
 async def test_alerts_are_listed_and_acknowledged_once(ui_ctx: KioskContext) -> None:
     lobby_services.call_desk(ui_ctx, note="wheelchair at door B")
     app = desk(ui_ctx, "en")
