@@ -27,7 +27,7 @@ from typing import Any
 from sqlalchemy import select, text
 
 from kiosk.benchkit import BACKENDS, bulk_load, on_backends, summary
-from kiosk.clock import SystemClock
+from kiosk.clock import clock_from_env
 from kiosk.config import Settings
 from kiosk.context import KioskContext
 from kiosk.db import Database
@@ -83,7 +83,7 @@ def _measure(url: str, n_parcels: int, n_visits: int, samples: int, plugins: Any
 
     ctx = KioskContext(
         settings=Settings(source="<bench>", database_url=url, kiosk_id="bench"),
-        clock=SystemClock(),
+        clock=clock_from_env(),
         db=Database(url),
         plugins=plugins,
     )

@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from kiosk.clock import Clock, SystemClock
+from kiosk.clock import Clock, clock_from_env
 from kiosk.config import Settings
 from kiosk.context import KioskContext
 from kiosk.db import Database
@@ -94,7 +94,7 @@ def demo_database(
     with scratch_database(backend, name) as url:
         ctx = KioskContext(
             settings=Settings(source=f"<{name}>", database_url=url),
-            clock=clock or SystemClock(),
+            clock=clock or clock_from_env(),
             db=Database(url),
             plugins=plugins,
         )

@@ -41,6 +41,20 @@ ConfigOpt = Annotated[
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
 
 
+@app.callback()
+def _root() -> None:
+    # KIOSK_NOW (the testing and replay clock) is checked once for every command: a bad value
+    # is a refusal naming it, not a traceback deep inside a service.
+    from kiosk.clock import NOW_ENV, parse_now
+
+    value = os.environ.get(NOW_ENV, "").strip()
+    if value:
+        try:
+            parse_now(value)
+        except ValueError as exc:
+            fail(str(exc))
+
+
 @dataclasses.dataclass
 class CommandRegistry:
     """What ``kiosk_register_commands`` receives: the root app and the report group."""
@@ -138,6 +152,14 @@ def init(
 
 
 def _run_app(kind: str, settings: Settings, sim: bool) -> None:
+    from kiosk.clock import NOW_ENV
+
+    if os.environ.get(NOW_ENV, "").strip() and not sim:
+        # A kiosk serving people keeps the real time: receipts, due dates and audit events
+        # would be wrong. The set clock is for simulated runs and replays only.
+        fail(
+            f"{NOW_ENV} is set: a {kind} on real devices keeps the real time (unset it, or add --sim)"
+        )
     warn_if_world_readable(settings)
     shell: Any
     if kind == "lobby":

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from kiosk.clock import Clock, SystemClock, as_utc
+from kiosk.clock import Clock, as_utc, clock_from_env
 from kiosk.config import Settings
 
 if TYPE_CHECKING:
@@ -20,7 +20,7 @@ class KioskContext:
     """One per process. ``db`` and ``plugins`` are filled in once loaded (the UI paints first)."""
 
     settings: Settings
-    clock: Clock = field(default_factory=SystemClock)
+    clock: Clock = field(default_factory=clock_from_env)
     db: Database | None = None
     plugins: KioskPlugins | None = None
     devices: dict[str, Any] = field(default_factory=dict)
@@ -61,7 +61,7 @@ def open_context(settings: Settings, clock: Clock | None = None, load: bool = Tr
     from kiosk.db import Database
     from kiosk.plugins import load_plugins
 
-    ctx = KioskContext(settings=settings, clock=clock or SystemClock())
+    ctx = KioskContext(settings=settings, clock=clock or clock_from_env())
     if load:
         ctx.plugins = load_plugins(settings.plugins_disabled)
         ctx.db = Database(settings.database_url)

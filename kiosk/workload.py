@@ -38,7 +38,7 @@ from sqlalchemy import func, select
 
 from kiosk import audit, lobby
 from kiosk.benchkit import percentile
-from kiosk.clock import SystemClock
+from kiosk.clock import clock_from_env
 from kiosk.config import Settings
 from kiosk.context import KioskContext
 from kiosk.db import Database
@@ -192,7 +192,9 @@ def run_workload(
     base = settings or Settings(source="<bench>", database_url=url)
     spool = Path(tempfile.mkdtemp(prefix="kiosk-bench-"))
     core = CoreWorkload(spool)
-    main_ctx = KioskContext(settings=base, clock=SystemClock(), db=Database(url), plugins=plugins)
+    main_ctx = KioskContext(
+        settings=base, clock=clock_from_env(), db=Database(url), plugins=plugins
+    )
     mix: list[WorkloadOp] = core.ops() + list(plugins.call_flat("kiosk_workload", ctx=main_ctx))
     for op in mix:
         if op.setup is not None:
@@ -204,7 +206,7 @@ def run_workload(
     def kiosk(index: int, ready: Any, go: Any) -> _KioskResult:
         settings_i = dataclasses.replace(base, kiosk_id=f"bench-{index}", lobby="A")
         ctx = KioskContext(
-            settings=settings_i, clock=SystemClock(), db=Database(url), plugins=plugins
+            settings=settings_i, clock=clock_from_env(), db=Database(url), plugins=plugins
         )
         result = _KioskResult()
         rng = random.Random(seed * 1000 + index)

@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from kiosk.clock import FixedClock
+from kiosk.clock import NOW_ENV, SCENARIO_START, FixedClock
 from kiosk.config import Settings
 from kiosk.context import KioskContext
 from kiosk.db import Database
@@ -27,6 +27,20 @@ PG_URL = os.environ.get(
     "KIOSK_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
 IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+@pytest.fixture(autouse=True)
+def _one_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every command a test runs, in process or as a subprocess, reads the same time as the
+    fixtures' FixedClock: a test never mixes the fixed clock with the wall clock, so the suite
+    passes on any date. A test that moves ``ctx.clock`` and then runs a command passes the
+    moved time itself (``now_env(ctx)``)."""
+    monkeypatch.setenv(NOW_ENV, SCENARIO_START.isoformat())
+
+
+def now_env(ctx: KioskContext) -> dict[str, str]:
+    """The environment that makes a command see ``ctx``'s clock (for ``CliRunner.invoke``)."""
+    return {NOW_ENV: ctx.clock.now().isoformat()}
 
 
 def settings_for(url: str, **overrides: object) -> Settings:
