@@ -116,15 +116,18 @@ def parking_fee(minutes: int, rule: FeeRule | None = None) -> int:
 
 PROVINCES = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼"
 _LETTER = "A-HJ-NP-Z"  # I and O are not used on plates
+# Regular: province, issuing letter, 5 serial characters of which at most 2 are letters (GA 36:
+# a serial uses no more than two letters), the last may be 挂学警港澳.
 _REGULAR = re.compile(rf"^[{PROVINCES}][{_LETTER}][{_LETTER}0-9]{{4}}[{_LETTER}0-9挂学警港澳]$")
-# New-energy (8 characters): small cars D/F then a letter or digit and 4 digits;
-# large vehicles 5 digits then D/F.
+# New-energy (8 characters), the current series: small cars carry the energy letter third
+# (D/A/B/C/E battery electric, F/G/H/J/K other new energy), then a letter or digit and 4
+# digits; large vehicles 5 digits then D (battery electric) or F (other).
 _NEW_ENERGY = re.compile(
-    rf"^[{PROVINCES}][{_LETTER}](?:[DF][{_LETTER}0-9][0-9]{{4}}|[0-9]{{5}}[DF])$"
+    rf"^[{PROVINCES}][{_LETTER}](?:[DABCEFGHJK][{_LETTER}0-9][0-9]{{4}}|[0-9]{{5}}[DF])$"
 )
 PLATE_FORMAT = (
-    "a province character, a letter, then 5 letters or digits (e.g. 粤B12345), "
-    "or 6 for a new-energy car (e.g. 粤BD12345)"
+    "a province character, a letter, then 5 letters or digits with at most 2 letters "
+    "(e.g. 粤B12345), or 6 for a new-energy car (e.g. 粤BD12345, 粤AF12345, 粤B12345D)"
 )
 
 
@@ -136,7 +139,10 @@ def normalise_plate(text: str) -> str:
 def validate_plate(text: str) -> str:
     """The normalised plate, or :class:`Refused` saying what a plate looks like."""
     plate = normalise_plate(text)
-    if _REGULAR.match(plate) or _NEW_ENERGY.match(plate):
+    if _NEW_ENERGY.match(plate):
+        return plate
+    regular = _REGULAR.match(plate)
+    if regular and sum("A" <= c <= "Z" for c in plate[2:7]) <= 2:
         return plate
     raise Refused(
         "parking.plate",

@@ -83,6 +83,34 @@ def test_mainland_plates_are_accepted_and_normalised(text: str, plate: str) -> N
     assert validate_plate(text) == plate
 
 
+@pytest.mark.parametrize("energy", list("DABCE"))
+def test_new_energy_small_car_plates_with_a_battery_letter_third_are_accepted(energy: str) -> None:
+    assert validate_plate(f"粤B{energy}12345") == f"粤B{energy}12345"
+    assert validate_plate(f"京A{energy}A1234") == f"京A{energy}A1234"
+
+
+@pytest.mark.parametrize("energy", list("FGHJK"))
+def test_new_energy_small_car_plates_with_another_energy_letter_third_are_accepted(
+    energy: str,
+) -> None:
+    assert validate_plate(f"沪A{energy}12345") == f"沪A{energy}12345"
+
+
+@pytest.mark.parametrize("last", ["D", "F"])
+def test_new_energy_large_vehicle_plates_end_with_d_or_f(last: str) -> None:
+    assert validate_plate(f"粤B12345{last}") == f"粤B12345{last}"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["粤BABCDE", "粤BXYZ12", "京AABCD1", "粤BLABCDE", "粤B12345A", "粤BL12345", "粤BDAB123"],
+)
+def test_letter_only_and_wrong_energy_letter_plates_are_refused(text: str) -> None:
+    with pytest.raises(Refused) as err:
+        validate_plate(text)
+    assert "province character" in err.value.render()
+
+
 @pytest.mark.parametrize(
     "text",
     ["", "粤B1234", "粤B1234567", "XB12345", "粤I12345", "粤BO2345", "粤BX12345", "粤B12345X"],
