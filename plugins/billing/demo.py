@@ -23,7 +23,7 @@ def _period(day: dt.date, months_back: int) -> str:
 
 
 def seed(session: Any, ctx: Any) -> list[str]:
-    today = ctx.clock.now().date()
+    today = ctx.today()  # the estate's date: periods and due dates are local
     rate = yuan(str(config(ctx).get("property_fee_per_m2", "2.50")))
     lines = []
     for code, months in (("3-1205", (1, 0)), ("1-101", (0,))):

@@ -54,6 +54,11 @@ from plugins.parcels.models import (
     StorageCheck,
     StoredItem,
 )
+from plugins.parcels.storage_rules import (
+    ALLOWED_CATEGORIES,
+    PROHIBITED_CATEGORIES,
+    storage_refusal,
+)
 
 if TYPE_CHECKING:
     from devices.printer import Receipt
@@ -940,39 +945,6 @@ def aging_report(ctx: KioskContext, lobby: str | None = None) -> dict[str, Any]:
 
 
 # -- item storage (物品寄存) --------------------------------------------------------------------
-
-# 000 "物品寄存": 易腐蚀食品、重要文件、现金、代金券、精密仪器、易破碎玻璃器皿、贵重物品 不予寄存.
-PROHIBITED_CATEGORIES = {
-    "perishable": "易腐食品 perishables",
-    "documents": "重要文件 important documents",
-    "cash": "现金 cash",
-    "vouchers": "代金券 vouchers",
-    "precision_instrument": "精密仪器 precision instruments",
-    "fragile_glass": "易碎玻璃器皿 fragile glass",
-    "valuables": "贵重物品 valuables",
-}
-ALLOWED_CATEGORIES = ("luggage", "bag", "box", "clothing", "books", "sports", "other")
-# Words in a description that reveal a prohibited item filed under an allowed category.
-PROHIBITED_WORDS = {
-    "perishable": ("生鲜", "海鲜", "水果", "蛋糕", "肉", "牛奶", "fresh", "food", "cake", "fruit"),
-    "documents": ("合同", "证件", "护照", "文件", "contract", "passport", "document"),
-    "cash": ("现金", "钱", "cash", "money"),
-    "vouchers": ("代金券", "购物卡", "礼品卡", "voucher", "gift card"),
-    "precision_instrument": ("仪器", "相机", "镜头", "camera", "lens", "instrument"),
-    "fragile_glass": ("玻璃", "瓷", "glass", "porcelain", "vase"),
-    "valuables": ("首饰", "珠宝", "黄金", "手表", "jewel", "gold", "watch", "laptop", "电脑"),
-}
-
-
-def storage_refusal(category: str, description: str) -> str | None:
-    """The prohibited category an item falls under, or None when it may be stored."""
-    if category in PROHIBITED_CATEGORIES:
-        return category
-    text = description.casefold()
-    for cat, words in PROHIBITED_WORDS.items():
-        if any(w in text for w in words):
-            return cat
-    return None
 
 
 @dataclass(frozen=True)
