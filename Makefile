@@ -5,6 +5,11 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 APT_CHROMIUM := DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null
 
+# Under libfaketime (`faketime DATE make test`), a faked monotonic clock makes every
+# Python lock wait with a timeout (queue.get(timeout=...)) block for ever: only the
+# wall clock is moved. Each process the recipes start reads this when it loads.
+export FAKETIME_DONT_FAKE_MONOTONIC := 1
+
 .PHONY: demo test test-anyday lint bench venv i18n clean snapshots
 
 $(STAMP): pyproject.toml
