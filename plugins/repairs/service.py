@@ -39,7 +39,7 @@ from kiosk.money import format_fen
 from kiosk.notify import queue_notification, raise_alert
 from kiosk.pii import mask_phone, mask_text
 from plugins.repairs.models import KINDS, LOCATIONS, OPEN_STATUSES, SEVERITIES, RepairTicket
-from plugins.repairs.rules import Category, RepairRules
+from plugins.repairs.rules import Category, RepairRules, emergency_signs
 
 if TYPE_CHECKING:
     from kiosk.context import KioskContext
@@ -254,7 +254,7 @@ def file_ticket(
                     raise Refused("repairs.unit", "There is no unit {unit}.", unit=unit_code)
         if unit is None and location == "in_home":
             raise Refused("repairs.no_unit", "An in-home repair needs the unit.")
-        emergency = cat.emergency or urgent
+        emergency = cat.emergency or urgent or bool(emergency_signs(description))
         clocks = rules.clocks(kind, severity, external)
         t = RepairTicket(
             number=f"TMP{secrets.token_hex(8)}", kind=kind, severity=severity,
@@ -278,20 +278,49 @@ def file_ticket(
         session.flush()
         where = unit.code if unit else f"common area, floor {floor}" if floor else "common area"
         if emergency:
-            message = f"EMERGENCY {t.number}: {cat.code} at {where}"
-            raise_alert(session, "repair_emergency", message, at=now, severity="urgent",
-                        lobby="", kiosk_id=ctx.kiosk_id)  # fmt: skip
-            queue_notification(session, channel="desk", template="repair_emergency", at=now,
-                               recipient="engineering",
-                               payload={"number": t.number, "category": cat.code,
-                                        "where": where})  # fmt: skip
-            t.notified_at = now
+            _call_emergency(ctx, session, t, cat.code, where, now)
         audit.record_for(ctx, session, actor, "repair.filed", f"repair:{t.number}",
                          {"kind": kind, "category": cat.code, "emergency": emergency, "unit": where})  # fmt: skip
         view = _view(ctx, session, t)
         printing.submit(session, ticket_slip(ctx, view), kind="repair_ticket", at=now,
                         kiosk_id=ctx.kiosk_id)  # fmt: skip
         return view
+
+
+def _call_emergency(ctx: KioskContext, session: Session, t: RepairTicket, category: str,
+                    where: str, now: dt.datetime) -> None:  # fmt: skip
+    """An emergency alerts the desk and calls engineering at once."""
+    message = f"EMERGENCY {t.number}: {category} at {where}"
+    raise_alert(session, "repair_emergency", message, at=now, severity="urgent",
+                lobby="", kiosk_id=ctx.kiosk_id)  # fmt: skip
+    queue_notification(session, channel="desk", template="repair_emergency", at=now,
+                       recipient="engineering",
+                       payload={"number": t.number, "category": category, "where": where})  # fmt: skip
+    t.notified_at = now
+
+
+def reclassify(ctx: KioskContext, actor: Actor, number: str, *, emergency: bool,
+               note: str = "") -> TicketView:  # fmt: skip
+    """The desk corrects the classification of an open ticket: an emergency the kiosk missed
+    calls engineering at once; an ordinary request filed as urgent stops being one."""
+    require_role(actor, "reclassify a ticket", *DESK_ROLES)
+    now = ctx.clock.now()
+    with ctx.database().write() as session:
+        t = _ticket(session, number)
+        if t.status not in OPEN_STATUSES:
+            raise _refuse_transition(t, "reclassified")
+        if t.emergency == emergency:
+            return _view(ctx, session, t)
+        t.emergency = emergency
+        if note:
+            t.note = note[:300]
+        if emergency:
+            unit = session.get(Unit, t.unit_id) if t.unit_id else None
+            where = unit.code if unit else "common area"
+            _call_emergency(ctx, session, t, t.category, where, now)
+        audit.record_for(ctx, session, actor, "repair.reclassified", f"repair:{t.number}",
+                         {"emergency": emergency})  # fmt: skip
+        return _view(ctx, session, t)
 
 
 def ticket_slip(ctx: KioskContext, view: TicketView) -> Any:

@@ -56,6 +56,28 @@ def remind_cmd(config: ConfigOpt = None) -> None:
     typer.echo(json.dumps({"reminded": send_reminders(_ctx(config))}))
 
 
+@umbrellas_app.command("replacement")
+def replacement_cmd(as_json: JsonOpt = False, config: ConfigOpt = None) -> None:
+    """上报物业部更换: damaged and lost umbrellas to replace."""
+    from kiosk.money import format_fen
+    from plugins.umbrellas.service import local_time, replacement_report
+
+    ctx = _ctx(config)
+    lines = replacement_report(ctx)
+    if as_json:
+        typer.echo(
+            json.dumps([dataclasses.asdict(x) for x in lines], ensure_ascii=False, default=str)
+        )
+        return
+    for x in lines:
+        when = local_time(ctx, x.reported_at) if x.reported_at else "-"
+        typer.echo(
+            f"{x.lobby} {x.tag} {x.kind} {x.state} {format_fen(x.price_fen)} {when} {x.unit_code}"
+        )
+    if not lines:
+        typer.echo("nothing to replace")
+
+
 @umbrellas_app.command("register")
 def register_cmd(
     staff: Annotated[str, typer.Option("--staff", help="Staff number, e.g. S001.")],

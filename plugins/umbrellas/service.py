@@ -129,6 +129,20 @@ def add_umbrella(
         return row.id
 
 
+def note_condition(ctx: KioskContext, actor: Actor, tag: str, condition: str) -> None:
+    """The butler records how an umbrella on the stand looks (a bent rib, a stained cover):
+    the next loan carries it, so that damage is never charged to the next household."""
+    require_role(actor, "note an umbrella's condition", *DESK_ROLES)
+    text = mask_text(condition.strip())[:100]
+    if not text:
+        raise Refused("umbrellas.condition", "Say how the umbrella looks.")
+    with ctx.database().write() as session:
+        row = _umbrella(session, tag)
+        row.condition = text
+        audit.record_for(ctx, session, actor, "umbrella.condition", f"umbrella:{row.tag}",
+                         {"condition": text})  # fmt: skip
+
+
 def retire(ctx: KioskContext, actor: Actor, tag: str) -> None:
     """Take an umbrella that is not out of service for good (butler)."""
     require_role(actor, "retire an umbrella", *DESK_ROLES)
@@ -142,6 +156,77 @@ def retire(ctx: KioskContext, actor: Actor, tag: str) -> None:
             raise Refused("umbrellas.is_out", "Umbrella {tag} is lent; wait for its return.",
                           tag=row.tag)  # fmt: skip
         audit.record_for(ctx, session, actor, "umbrella.retired", f"umbrella:{row.tag}")
+
+
+def replace_umbrella(ctx: KioskContext, actor: Actor, tag: str, new_tag: str) -> int:
+    """A damaged or lost umbrella is retired and a new one of the same kind and price takes
+    its place on the same lobby's stand (the replacement the property department made)."""
+    require_role(actor, "replace an umbrella", *DESK_ROLES)
+    with ctx.database().read() as session:
+        old = _umbrella(session, tag)
+        kind, price, lobby, old_tag, state = old.kind, old.price_fen, old.lobby, old.tag, old.state
+    if state not in ("damaged", "lost"):
+        raise Refused(
+            "umbrellas.not_reported",
+            "Umbrella {tag} is {state}: only a damaged or lost umbrella is replaced.",
+            tag=old_tag,
+            state=state,
+        )
+    new_id = add_umbrella(ctx, actor, tag=new_tag, kind=kind, price_fen=price, lobby=lobby)
+    with ctx.database().write() as session:
+        session.execute(
+            update(Umbrella)
+            .where(Umbrella.tag == old_tag, Umbrella.state.in_(("damaged", "lost")))
+            .values(state="retired")
+        )
+        audit.record_for(ctx, session, actor, "umbrella.replaced", f"umbrella:{old_tag}",
+                         {"by": new_tag.strip().upper()})  # fmt: skip
+    return new_id
+
+
+@dataclass(frozen=True)
+class ReplacementLine:
+    """One line of the replacement report (上报物业部更换)."""
+
+    tag: str
+    kind: str
+    lobby: str
+    state: str
+    price_fen: int
+    reported_at: dt.datetime | None
+    unit_code: str
+    condition_out: str
+
+
+def replacement_report(ctx: KioskContext, lobby: str | None = None) -> list[ReplacementLine]:
+    """Damaged and lost umbrellas waiting for the property department to replace them, with
+    the loan that reported each (when, which household, its condition when lent)."""
+    with ctx.database().read() as session:
+        q = select(Umbrella).where(Umbrella.state.in_(("damaged", "lost")))
+        if lobby:
+            q = q.where(Umbrella.lobby == lobby)
+        rows = list(session.scalars(q.order_by(Umbrella.lobby, Umbrella.tag)))
+        ids = [u.id for u in rows]
+        last: dict[int, tuple[UmbrellaLoan, str]] = {}
+        for loan, code in session.execute(
+            select(UmbrellaLoan, Unit.code)
+            .join(Unit, Unit.id == UmbrellaLoan.unit_id)
+            .where(UmbrellaLoan.umbrella_id.in_(ids), UmbrellaLoan.returned_at.is_not(None))
+            .order_by(UmbrellaLoan.returned_at)
+        ).all():
+            last[loan.umbrella_id] = (loan, code)
+        out = []
+        for u in rows:
+            loan_code = last.get(u.id)
+            out.append(
+                ReplacementLine(
+                    u.tag, u.kind, u.lobby, u.state, u.price_fen,
+                    loan_code[0].returned_at if loan_code else None,
+                    loan_code[1] if loan_code else "",
+                    loan_code[0].condition_out if loan_code else "",
+                )
+            )  # fmt: skip
+        return out
 
 
 # -- lending ----------------------------------------------------------------------------------
@@ -195,8 +280,23 @@ def owed_fen(session: Session, ctx: KioskContext, unit_id: int) -> int:
     return int(owed)
 
 
-def lend(ctx: KioskContext, actor: Actor, tag: str, condition_out: str = "intact") -> LoanView:
+def was_intact(condition: str) -> bool:
+    """Whether a recorded condition says the umbrella had nothing wrong with it."""
+    return condition.strip().casefold() in ("", "intact", "完好", "good")
+
+
+def condition_of(ctx: KioskContext, tag: str) -> str:
+    """The umbrella's recorded condition, shown to the resident to confirm before a loan."""
+    with ctx.database().read() as session:
+        return _umbrella(session, tag).condition or "intact"
+
+
+def lend(ctx: KioskContext, actor: Actor, tag: str, condition_out: str | None = None) -> LoanView:
     """Lend umbrella ``tag`` to the card-tapped (or unit + PIN) resident ``actor``.
+
+    The loan carries the umbrella's recorded condition (what the butler noted, which the
+    resident confirmed on screen), so damage that was already there is never charged; staff
+    lending at the desk may record a new ``condition_out``.
 
     Refused, with the reason, for someone who is not an owner or occupant, a household at its
     limit, with an overdue umbrella or an unpaid fee, and an umbrella that is not available
@@ -204,7 +304,7 @@ def lend(ctx: KioskContext, actor: Actor, tag: str, condition_out: str = "intact
     """
     rules = CirculationRules.of(ctx)
     now = ctx.clock.now()
-    condition_out = mask_text((condition_out or "intact").strip())[:100]
+    noted = mask_text(condition_out.strip())[:100] if condition_out else ""
     with ctx.database().write() as session:
         resident = _borrower(session, rules, actor)
         # One household borrows at one kiosk at a time (PostgreSQL); SQLite writes are serial.
@@ -239,6 +339,9 @@ def lend(ctx: KioskContext, actor: Actor, tag: str, condition_out: str = "intact
                 count=len(open_loans),
             )
         umbrella = _umbrella(session, tag)
+        condition_out = (noted if actor.kind == "staff" and noted else "") or (
+            umbrella.condition or "intact"
+        )
         taken = session.execute(
             update(Umbrella).where(Umbrella.id == umbrella.id, Umbrella.state == "available")
             .values(state="lent", condition=condition_out)
@@ -335,8 +438,20 @@ def return_umbrella(
             )
         )
         if umbrella.state in OUT and loan is not None:
+            if condition != "intact" and actor.kind != "staff" and actor.unit_id != loan.unit_id:
+                # Anyone may hand an umbrella back; only its household (or staff) can say
+                # it is damaged or lost, which puts a charge on that household.
+                raise Refused(
+                    "umbrellas.not_borrower",
+                    "Only the household that borrowed umbrella {tag} can report it damaged or "
+                    "lost. Please hand it to the desk.",
+                    tag=umbrella.tag,
+                )
             fee = late_fee(rules, loan.due_at, now)
-            compensation = umbrella.price_fen if condition in ("damaged", "lost") else 0
+            charged = condition == "lost" or (
+                condition == "damaged" and was_intact(loan.condition_out)
+            )
+            compensation = umbrella.price_fen if charged else 0
             new_state = {"intact": "available", "damaged": "damaged", "lost": "lost"}[condition]
             back = session.execute(
                 update(UmbrellaLoan).where(UmbrellaLoan.id == loan.id,

@@ -32,7 +32,8 @@ def _alerts(ctx: KioskContext, kind: str) -> list[str]:
 
 
 def test_an_owner_borrows_an_umbrella_and_its_condition_is_in_the_register(ctx) -> None:
-    loan = service.lend(ctx, resident(ctx, "张伟"), "u001", condition_out="intact, new cover")
+    service.note_condition(ctx, BUTLER, "U001", "intact, new cover")
+    loan = service.lend(ctx, resident(ctx, "张伟"), "u001")
     assert loan.tag == "U001" and loan.unit_code == "1-101"
     assert loan.due_at - loan.lent_at == dt.timedelta(hours=72)
     assert _state(ctx, "U001") == "lent"
