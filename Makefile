@@ -7,8 +7,11 @@ APT_CHROMIUM := DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/
 
 # Under libfaketime (`faketime DATE make test`), a faked monotonic clock makes every
 # Python lock wait with a timeout (queue.get(timeout=...)) block for ever: only the
-# wall clock is moved. Each process the recipes start reads this when it loads.
+# wall clock is moved. Each process the recipes start reads this when it loads; the
+# suite's PYTHONPATH adds tests/faketime, whose sitecustomize works around libfaketime's
+# broken absolute monotonic sleeps (it does nothing without libfaketime).
 export FAKETIME_DONT_FAKE_MONOTONIC := 1
+SUITE_ENV := PYTHONPATH=$(CURDIR)/tests/faketime$${PYTHONPATH:+:$$PYTHONPATH}
 
 .PHONY: demo test test-anyday lint bench venv i18n clean snapshots
 
@@ -29,7 +32,7 @@ demo: $(STAMP)
 
 # pytest exits 5 when it collected nothing; that is a failure of the suite, not a pass.
 test: $(STAMP)
-	@$(BIN)/python -m pytest -q $(PYTEST_ARGS); rc=$$?; \
+	@$(SUITE_ENV) $(BIN)/python -m pytest -q $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "no tests were collected"; exit 1; fi; exit $$rc
 
 # The suite once more on another day, more than a year away, late on the last day of a
@@ -43,7 +46,7 @@ test-anyday: $(STAMP)
 		{ $(APT_FAKETIME) || { apt-get update -q >/dev/null && $(APT_FAKETIME); }; }) || \
 		{ echo "test-anyday needs faketime (Debian package faketime)"; exit 1; }
 	@echo "the suite on $(ANYDAY) UTC"
-	@faketime '$(ANYDAY)' $(BIN)/python -m pytest -q $(PYTEST_ARGS); rc=$$?; \
+	@$(SUITE_ENV) faketime '$(ANYDAY)' $(BIN)/python -m pytest -q $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "no tests were collected"; exit 1; fi; exit $$rc
 
 snapshots: $(STAMP)
