@@ -232,3 +232,24 @@ def test_kiosk_billing_refunds_resolve_settles_stuck_refunds(
         assert s.scalar(select(func.count()).select_from(Refund)) == 1
         assert s.scalar(select(PaymentOrder.status)) == "paid"
     gateway.release()
+
+
+def test_the_kiosk_settles_refunds_left_requested_when_it_starts(
+    people, bctx, gateway, monkeypatch
+) -> None:
+    import plugins.billing as billing_plugin
+
+    _bill, order, payment = _paid(bctx, gateway, people)
+
+    def killed(*args, **kwargs):
+        raise Killed
+
+    monkeypatch.setattr(service, "_record_refund", killed)
+    with pytest.raises(Killed):
+        service.refund_payment(bctx, people.manager, payment.id, 1000, "overcharged")
+    monkeypatch.undo()
+    bctx.clock.advance(minutes=LATER_MINUTES)
+    billing_plugin.kiosk_startup(bctx)
+    [(number, status, _fen)], refunded, _balance = _ledger(bctx, payment.id)
+    assert (status, refunded) == ("done", 1000)
+    assert gateway.refunded(order.out_trade_no) == [(number, 1000)]
