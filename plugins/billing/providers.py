@@ -399,7 +399,9 @@ class SimGateway(GatewayProvider):
             gw = shared_gateway(self.clock)
             self.config.setdefault("secret", gw.bank_secret)
             self.config["base_url"] = gw.url
-        self.config.setdefault("secret", "")
+        if not self.config.get("secret"):
+            # An empty HMAC key: anyone could sign a "paid" notification.
+            raise ProviderError("provider sim: base_url configured without its secret")
 
     def _qr(self, out_trade_no: str, amount_fen: int, bill_number: str) -> str:
         return f"https://pay.sim.invalid/o/{out_trade_no}"

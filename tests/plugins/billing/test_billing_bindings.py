@@ -67,3 +67,12 @@ def test_a_query_answer_for_another_amount_is_not_taken(people, bctx, gateway, n
     bctx.clock.advance(hours=3)
     assert service.expire_orders(bctx) == [order.out_trade_no]
     assert _payments(bctx) == 0
+
+
+def test_a_sim_gateway_configured_without_its_secret_is_not_enabled() -> None:
+    from kiosk.clock import FixedClock
+    from plugins.billing.providers import BUILTIN, build_providers
+
+    cfg = {"providers_enabled": ["sim"], "providers": {"sim": {"base_url": "http://127.0.0.1:1"}}}
+    ready, problems = build_providers(list(BUILTIN), cfg, FixedClock())
+    assert ready == {} and "without its secret" in problems["sim"]
