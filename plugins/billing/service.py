@@ -696,7 +696,9 @@ def handle_notification(
 ) -> NoticeOutcome:
     """Verify and apply a provider's payment notification (what the notify endpoint calls).
 
-    Forged, tampered, replayed or malformed notices are rejected and audited. A verified notice
+    Forged, tampered, replayed or malformed notices are rejected and counted: the first of a
+    minute per provider is recorded and audited, the rest as one summary (a flood of forgeries
+    costs constant rows, see :func:`flush_rejections`). A verified notice
     pays its order exactly once; a repeat is a harmless ``duplicate``; an amount that differs
     from the order, or money for an order already closed, is ``flagged`` for the desk.
     """
