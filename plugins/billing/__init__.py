@@ -23,6 +23,19 @@ def kiosk_register_commands(cli: Any) -> None:
 
 
 @hookimpl
+def kiosk_startup(ctx: Any) -> None:
+    """Settle refunds left unconfirmed (an answer lost, a process killed midway)."""
+    from plugins.billing.service import resolve_refunds
+
+    try:
+        resolve_refunds(ctx)
+    except Exception:  # noqa: BLE001 - a provider down must not stop the kiosk
+        import logging
+
+        logging.getLogger(__name__).exception("refund sweep at start-up failed")
+
+
+@hookimpl
 def kiosk_models() -> list[str]:
     return ["plugins.billing.models"]
 

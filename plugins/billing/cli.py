@@ -209,11 +209,60 @@ def refund(
     if pid is None:
         raise Refused("billing.no_payment", "There is no payment {receipt}.", receipt=receipt)
     r = service.refund_payment(ctx, actor, pid, fen, reason)
+    note = (
+        "\n  the payment service has not confirmed it yet: it stays requested under this number"
+        " and is settled by `kiosk billing refunds resolve` (never sent under a new number)"
+        if r.status == "requested"
+        else ""
+    )
     _emit(
         {"refund_no": r.refund_no, "amount_fen": r.amount_fen, "status": r.status},
         as_json,
-        f"refund {r.refund_no}: {format_fen(r.amount_fen)} ({r.status})",
+        f"refund {r.refund_no}: {format_fen(r.amount_fen)} ({r.status}){note}",
     )
+
+
+refunds_app = typer.Typer(help="Refunds at the payment providers.", no_args_is_help=True)
+billing_app.add_typer(refunds_app, name="refunds")
+
+
+@refunds_app.command("resolve")
+def refunds_resolve(
+    older_than: Annotated[
+        int | None,
+        typer.Option(
+            "--older-than",
+            min=0,
+            help="Minutes a refund must have waited (default: refund_resolve_minutes, 10).",
+        ),
+    ] = None,
+    as_json: JsonOpt = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Settle refunds whose provider answer never came (a timeout, a process killed midway):
+    each is asked of its provider and recorded; one the provider never received is sent again
+    with its own number. Exit 1 while any is still unsettled."""
+    import dataclasses
+    import datetime as dt
+
+    from kiosk.money import format_fen
+    from plugins.billing import service
+
+    ctx = _ctx(config)
+    done = service.resolve_refunds(
+        ctx, None if older_than is None else dt.timedelta(minutes=older_than)
+    )
+    _emit(
+        [dataclasses.asdict(r) for r in done],
+        as_json,
+        "\n".join(
+            f"{r.refund_no} {r.out_trade_no} {format_fen(r.amount_fen)}: {r.before} -> {r.after}"
+            for r in done
+        )
+        or "no open refunds",
+    )
+    if any(r.after == "requested" for r in done):
+        raise typer.Exit(1)
 
 
 @billing_app.command("refund-flagged")
@@ -431,7 +480,7 @@ def notify_server(
     config: ConfigOpt = None,
 ) -> None:
     """Receive provider notifications on POST /notify/<provider> (behind the reverse proxy);
-    also closes expired orders every minute."""
+    also closes expired orders and settles unconfirmed refunds every minute."""
     import threading
 
     from plugins.billing import service
@@ -447,10 +496,11 @@ def notify_server(
 
     def expire_loop() -> None:
         while not stop.wait(60):
-            try:
-                service.expire_orders(ctx)
-            except Exception as exc:  # noqa: BLE001 - keep serving notifications
-                typer.echo(f"kiosk: expiring orders failed: {type(exc).__name__}", err=True)
+            for job in (service.expire_orders, service.resolve_refunds, service.flush_rejections):
+                try:
+                    job(ctx)
+                except Exception as exc:  # noqa: BLE001 - keep serving notifications
+                    typer.echo(f"kiosk: {job.__name__} failed: {type(exc).__name__}", err=True)
 
     threading.Thread(target=expire_loop, daemon=True).start()
     typer.echo(f"listening on http://{host}:{server.server_address[1]}/notify/<provider>")
@@ -461,6 +511,7 @@ def notify_server(
     finally:
         stop.set()
         server.server_close()
+        service.flush_rejections(ctx)
 
 
 def report_billing(

@@ -59,6 +59,12 @@ class FakeGateway:
         self.requests: list[tuple[str, str]] = []
         self.deliver: Deliver | None = None
         self.lock = threading.Lock()
+        # Tests: operations ("refund", "refund_query", "query") whose next answers are lost
+        # after the request was carried out (the client times out), and how many.
+        self.stalled: dict[str, int] = {}
+        # Tests: a query for the key is answered with the value's order (a mixed-up answer).
+        self.answer_as: dict[str, str] = {}
+        self.released = threading.Event()
         self._serve()
 
     def _serve(self) -> None:
@@ -81,9 +87,36 @@ class FakeGateway:
 
     def reset(self) -> None:
         """Forget every order (a fresh statement for the next test or demo run)."""
+        self.released.set()
         with self.lock:
             self.orders.clear()
             self.requests.clear()
+            self.stalled.clear()
+            self.answer_as.clear()
+        self.released = threading.Event()
+
+    def stall(self, operation: str, times: int = 1) -> None:
+        """Carry out the next ``times`` requests of ``operation`` (``refund``, ``refund_query``,
+        ``query``) but withhold their answers until :meth:`release` (or 10 s): the client
+        times out not knowing whether it happened."""
+        with self.lock:
+            self.stalled[operation] = self.stalled.get(operation, 0) + times
+
+    def release(self) -> None:
+        self.released.set()
+
+    def _stalls(self, method: str, path: str, body: bytes) -> bool:
+        op = _operation(method, path, body)
+        with self.lock:
+            if op and self.stalled.get(op, 0) > 0:
+                self.stalled[op] -= 1
+                return True
+        return False
+
+    def refunded(self, out_trade_no: str) -> list[tuple[str, int]]:
+        """The refunds the provider carried out for an order: (refund number, fen)."""
+        with self.lock:
+            return [(no, fen) for no, fen, _at in self.orders[out_trade_no].refunds]
 
     def stop(self) -> None:
         self._server.shutdown()
@@ -141,7 +174,11 @@ class FakeGateway:
         return notice
 
     def notification(
-        self, out_trade_no: str, amount_fen: int | None = None, at: dt.datetime | None = None
+        self,
+        out_trade_no: str,
+        amount_fen: int | None = None,
+        at: dt.datetime | None = None,
+        currency: str = "CNY",
     ) -> tuple[dict[str, str], bytes]:
         """The signed notification for a paid order (call again for a duplicate delivery)."""
         order = self.orders[out_trade_no]
@@ -173,7 +210,12 @@ class FakeGateway:
                 "trade_type": "NATIVE",
                 "trade_state": "SUCCESS",
                 "success_time": paid_at.astimezone(_CST).isoformat(timespec="seconds"),
-                "amount": {"total": amount, "payer_total": amount, "currency": "CNY"},
+                "amount": {
+                    "total": amount,
+                    "payer_total": amount,
+                    "currency": currency,
+                    "payer_currency": currency,
+                },
             }
             nonce = secrets.token_hex(6)
             text = json.dumps(
@@ -293,12 +335,14 @@ class FakeGateway:
                 )
                 return self._bank_answer(200, {"order_id": "G" + no})
             if method == "GET" and parts[:2] == ["v1", "orders"] and len(parts) == 3:
-                o = self.orders.get(urllib.parse.unquote(parts[2]))
+                asked = urllib.parse.unquote(parts[2])
+                o = self.orders.get(self.answer_as.get(asked, asked))
                 if o is None:
                     return self._bank_answer(404, {"error": "no such order"})
                 return self._bank_answer(
                     200,
                     {
+                        "out_trade_no": o.out_trade_no,
                         "status": o.status,
                         "txn_id": o.txn_id,
                         "amount_fen": o.amount_fen,
@@ -312,14 +356,35 @@ class FakeGateway:
                 return self._bank_answer(200, {"status": o.status if o else "closed"})
             if method == "POST" and parts == ["v1", "refunds"]:
                 o = self.orders[data["out_trade_no"]]
-                o.refunds.append((data["refund_no"], int(data["amount_fen"]), self.clock.now()))
+                _refund_once(o, data["refund_no"], int(data["amount_fen"]), self.clock.now())
                 return self._bank_answer(200, {"status": "done"})
+            if method == "GET" and parts[:2] == ["v1", "refunds"] and len(parts) == 3:
+                found = self._find_refund(urllib.parse.unquote(parts[2]))
+                if found is None:
+                    return self._bank_answer(404, {"error": "no such refund"})
+                o, (no, fen, _at) = found
+                return self._bank_answer(
+                    200,
+                    {
+                        "refund_no": no,
+                        "out_trade_no": o.out_trade_no,
+                        "amount_fen": fen,
+                        "status": "done",
+                    },
+                )
         if method == "GET" and parts == ["v1", "statement"]:
             query = urllib.parse.parse_qs(url.query)
             day = dt.date.fromisoformat(query["day"][0])
             merchant = query.get("merchant_id", [""])[0]
             return self._bank_answer(200, {"lines": self.statement_lines("bank", day, merchant)})
         return self._bank_answer(404, {"error": "unknown"})
+
+    def _find_refund(self, refund_no: str) -> tuple[FakeOrder, tuple[str, int, dt.datetime]] | None:
+        for o in self.orders.values():
+            for r in o.refunds:
+                if r[0] == refund_no:
+                    return o, r
+        return None
 
     def _bank_answer(self, status: int, data: dict[str, Any]) -> tuple[int, dict[str, str], bytes]:
         body = json.dumps(data).encode()
@@ -360,7 +425,8 @@ class FakeGateway:
                     200, {"code_url": f"weixin://wxpay/bizpayurl?pr={secrets.token_urlsafe(6)}"}
                 )
             if parts[:4] == ["v3", "pay", "transactions", "out-trade-no"]:
-                o = self.orders.get(urllib.parse.unquote(parts[4]))
+                asked = urllib.parse.unquote(parts[4])
+                o = self.orders.get(asked if method == "POST" else self.answer_as.get(asked, asked))
                 if o is None:
                     return self._wechat_answer(
                         404, {"code": "ORDER_NOT_EXIST", "message": "no order"}
@@ -371,9 +437,10 @@ class FakeGateway:
                     return self._wechat_answer(204, None)
                 state = {"pending": "NOTPAY", "paid": "SUCCESS", "closed": "CLOSED"}[o.status]
                 answer: dict[str, Any] = {
+                    "mchid": self.mchid,
                     "out_trade_no": o.out_trade_no,
                     "trade_state": state,
-                    "amount": {"total": o.amount_fen},
+                    "amount": {"total": o.amount_fen, "currency": "CNY"},
                 }
                 if o.paid_at:
                     answer |= {
@@ -383,11 +450,27 @@ class FakeGateway:
                 return self._wechat_answer(200, answer)
             if method == "POST" and url.path == "/v3/refund/domestic/refunds":
                 o = self.orders[data["out_trade_no"]]
-                o.refunds.append(
-                    (data["out_refund_no"], int(data["amount"]["refund"]), self.clock.now())
+                _refund_once(
+                    o, data["out_refund_no"], int(data["amount"]["refund"]), self.clock.now()
                 )
                 return self._wechat_answer(
                     200, {"status": "SUCCESS", "refund_id": "50" + secrets.token_hex(8)}
+                )
+            if method == "GET" and parts[:4] == ["v3", "refund", "domestic", "refunds"]:
+                found = self._find_refund(urllib.parse.unquote(parts[4]))
+                if found is None:
+                    return self._wechat_answer(
+                        404, {"code": "RESOURCE_NOT_EXISTS", "message": "no such refund"}
+                    )
+                o, (no, fen, _at) = found
+                return self._wechat_answer(
+                    200,
+                    {
+                        "out_refund_no": no,
+                        "out_trade_no": o.out_trade_no,
+                        "status": "SUCCESS",
+                        "amount": {"refund": fen, "currency": "CNY"},
+                    },
                 )
         if method == "GET" and url.path == "/v3/bill/tradebill":
             bill_date = urllib.parse.parse_qs(url.query)["bill_date"][0]
@@ -448,8 +531,16 @@ class FakeGateway:
                         "qr_code": f"https://qr.alipay.com/bax{secrets.token_hex(8)}",
                     },
                 )
-            if name in ("alipay.trade.query", "alipay.trade.close", "alipay.trade.refund"):
-                o = self.orders.get(biz["out_trade_no"])
+            if name in (
+                "alipay.trade.query",
+                "alipay.trade.close",
+                "alipay.trade.refund",
+                "alipay.trade.fastpay.refund.query",
+            ):
+                asked = biz["out_trade_no"]
+                o = self.orders.get(
+                    self.answer_as.get(asked, asked) if name == "alipay.trade.query" else asked
+                )
                 if o is None:
                     return self._alipay_answer(
                         key,
@@ -463,9 +554,24 @@ class FakeGateway:
                     if o.status == "pending":
                         o.status = "closed"
                     return self._alipay_answer(key, ok | {"out_trade_no": o.out_trade_no})
+                if name == "alipay.trade.fastpay.refund.query":
+                    found = self._find_refund(biz["out_request_no"])
+                    if found is None or found[0] is not o:
+                        return self._alipay_answer(key, ok)  # Alipay: 10000, no refund fields
+                    fen = found[1][1]
+                    return self._alipay_answer(
+                        key,
+                        ok
+                        | {
+                            "out_trade_no": o.out_trade_no,
+                            "out_request_no": biz["out_request_no"],
+                            "refund_amount": f"{fen // 100}.{fen % 100:02d}",
+                            "refund_status": "REFUND_SUCCESS",
+                        },
+                    )
                 if name == "alipay.trade.refund":
                     fen = int(Decimal(biz["refund_amount"]) * 100)
-                    o.refunds.append((biz["out_request_no"], fen, self.clock.now()))
+                    _refund_once(o, biz["out_request_no"], fen, self.clock.now())
                     return self._alipay_answer(
                         key, ok | {"fund_change": "Y", "refund_fee": biz["refund_amount"]}
                     )
@@ -503,6 +609,32 @@ class FakeGateway:
         )
 
 
+def _refund_once(order: FakeOrder, refund_no: str, fen: int, at: dt.datetime) -> None:
+    """Providers are idempotent on the merchant's refund number: asked again, they answer
+    again and refund nothing more."""
+    if not any(r[0] == refund_no for r in order.refunds):
+        order.refunds.append((refund_no, fen, at))
+
+
+def _operation(method: str, path: str, body: bytes) -> str:
+    """The operation a request asks for, across the three protocols (for :meth:`stall`)."""
+    url = urllib.parse.urlsplit(path).path
+    if url.startswith("/gateway.do"):
+        name = dict(urllib.parse.parse_qsl(body.decode("utf-8", "replace"))).get("method", "")
+        return {
+            "alipay.trade.refund": "refund",
+            "alipay.trade.fastpay.refund.query": "refund_query",
+            "alipay.trade.query": "query",
+        }.get(name, "")
+    if url in ("/v1/refunds", "/v3/refund/domestic/refunds") and method == "POST":
+        return "refund"
+    if url.startswith(("/v1/refunds/", "/v3/refund/domestic/refunds/")) and method == "GET":
+        return "refund_query"
+    if method == "GET" and url.startswith(("/v1/orders/", "/v3/pay/transactions/out-trade-no/")):
+        return "query"
+    return ""
+
+
 def _csv(lines: list[dict[str, Any]], txn_header: str) -> str:
     out = [
         f"交易时间,{txn_header},商户订单号,类型,{'应结订单金额' if '微信' in txn_header else '订单金额（元）'}"
@@ -527,6 +659,10 @@ def _handler(gateway: FakeGateway) -> type[BaseHTTPRequestHandler]:
                 )
             except Exception as exc:  # noqa: BLE001 - a fake: answer 500 rather than hang up
                 status, headers, data = 500, {}, repr(exc).encode()
+            if gateway._stalls(method, self.path, body):
+                gateway.released.wait(10)  # carried out; the answer is lost
+                self.close_connection = True
+                return
             self.send_response(status)
             for k, v in headers.items():
                 self.send_header(k, v)

@@ -176,7 +176,8 @@ class Deposit(Base):
 
 
 class NoticeLog(Base):
-    """Every provider notification received, accepted or not (forgeries and replays too)."""
+    """Every accepted provider notification; rejected ones (forgeries, replays) as the first
+    of each minute per provider plus one "N more rejected" summary row."""
 
     __tablename__ = "billing_notice"
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)

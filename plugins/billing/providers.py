@@ -13,10 +13,13 @@ keys are never logged and never appear in :meth:`PaymentProvider.describe`.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
+import logging
 import os
 import secrets
+import socket
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -29,6 +32,7 @@ from kiosk.clock import Clock, SystemClock
 from kiosk.money import yuan
 from plugins.billing import crypto, emv
 
+log = logging.getLogger(__name__)
 SECRET_WORDS = ("key", "secret", "password", "token")
 TOLERANCE_SECONDS = 300
 
@@ -80,7 +84,19 @@ class NotificationRejected(Exception):
 
 
 class ProviderError(Exception):
-    """The provider could not be reached or refused a request (detail for the log only)."""
+    """The provider could not be reached or refused a request (detail for the log only).
+
+    ``ambiguous`` says whether the provider may have carried the request out all the same: an
+    answer that timed out, a connection lost mid-answer, a 5xx, an answer not signed by the
+    provider. Only a request that never left (connection refused, unknown host) or a signed
+    refusal is unambiguous. A refund whose request was ambiguous is never treated as failed:
+    its state is asked of the provider, and it is only ever retried with the same number.
+    """
+
+    def __init__(self, message: str, *, ambiguous: bool = True, refused: bool = False) -> None:
+        self.ambiguous = ambiguous and not refused
+        self.refused = refused  # the provider answered, signed, that it will not do it
+        super().__init__(message)
 
 
 class PaymentProvider:
@@ -133,7 +149,15 @@ class PaymentProvider:
     def refund(
         self, *, out_trade_no: str, refund_no: str, amount_fen: int, total_fen: int, reason: str
     ) -> str:
-        """Ask for a refund; returns the provider's status (``done`` or ``processing``)."""
+        """Ask for a refund; returns the provider's status (``done`` or ``processing``).
+        Idempotent on ``refund_no`` at the provider: asking again with the same number never
+        refunds twice."""
+        raise NotImplementedError
+
+    def refund_state(self, out_trade_no: str, refund_no: str) -> str:
+        """What the provider knows of refund ``refund_no``: ``done``, ``processing``, ``failed``
+        (it will not happen) or ``absent`` (never received). Raises :class:`ProviderError`
+        when the provider cannot tell now."""
         raise NotImplementedError
 
     def statement(self, day: dt.date) -> list[StatementLine]:
@@ -167,7 +191,13 @@ class PaymentProvider:
         except urllib.error.HTTPError as exc:
             return exc.code, dict(exc.headers.items()), exc.read()
         except (urllib.error.URLError, OSError) as exc:
-            raise ProviderError(f"{self.name}: {method} {_strip_query(url)}: {exc}") from None
+            reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
+            # Only a request that never left is unambiguous; a timeout or a connection lost
+            # after sending may have been carried out.
+            never_sent = isinstance(reason, (ConnectionRefusedError, socket.gaierror))
+            raise ProviderError(
+                f"{self.name}: {method} {_strip_query(url)}: {exc}", ambiguous=not never_sent
+            ) from None
 
 
 def _strip_query(url: str) -> str:
@@ -208,7 +238,9 @@ class GatewayProvider(PaymentProvider):
         ):
             raise ProviderError(f"{self.name}: response to {path} is not signed by the gateway")
         if status >= 400:
-            raise ProviderError(f"{self.name}: {path} answered {status}")
+            raise ProviderError(
+                f"{self.name}: {_strip_query(path)} answered {status}", refused=status < 500
+            )
         return json.loads(data) if data else {}
 
     def _qr(self, out_trade_no: str, amount_fen: int, bill_number: str) -> str:
@@ -262,10 +294,14 @@ class GatewayProvider(PaymentProvider):
     def query(self, out_trade_no: str) -> OrderState:
         try:
             d = self._call("GET", f"/v1/orders/{urllib.parse.quote(out_trade_no)}")
-        except ProviderError:
+            _same_order(self.name, d.get("out_trade_no"), out_trade_no)
+            paid_at = dt.datetime.fromisoformat(d["paid_at"]) if d.get("paid_at") else None
+            return OrderState(
+                str(d["status"]), str(d.get("txn_id", "")), _int_fen(d.get("amount_fen")), paid_at
+            )
+        except (ProviderError, KeyError, ValueError, TypeError, AttributeError) as exc:
+            log.warning("query of %s at %s: %s", out_trade_no, self.name, exc)
             return OrderState("unknown")
-        paid_at = dt.datetime.fromisoformat(d["paid_at"]) if d.get("paid_at") else None
-        return OrderState(d["status"], d.get("txn_id", ""), int(d.get("amount_fen", 0)), paid_at)
 
     def close(self, out_trade_no: str) -> None:
         self._call("POST", f"/v1/orders/{urllib.parse.quote(out_trade_no)}/close", {"close": True})
@@ -279,6 +315,19 @@ class GatewayProvider(PaymentProvider):
             {"out_trade_no": out_trade_no, "refund_no": refund_no, "amount_fen": amount_fen},
         )
         return str(d.get("status", "done"))
+
+    def refund_state(self, out_trade_no: str, refund_no: str) -> str:
+        try:
+            d = self._call("GET", f"/v1/refunds/{urllib.parse.quote(refund_no, safe='')}")
+        except ProviderError as exc:
+            if exc.refused and "answered 404" in str(exc):
+                return "absent"
+            raise
+        if d.get("refund_no") != refund_no or d.get("out_trade_no") != out_trade_no:
+            raise ProviderError(f"{self.name}: refund answer is for another refund")
+        return {"done": "done", "processing": "processing", "failed": "failed"}.get(
+            str(d.get("status", "")), "processing"
+        )
 
     def statement(self, day: dt.date) -> list[StatementLine]:
         merchant = urllib.parse.quote(str(self.config.get("merchant_id", "")))
@@ -350,10 +399,19 @@ class SimGateway(GatewayProvider):
             gw = shared_gateway(self.clock)
             self.config.setdefault("secret", gw.bank_secret)
             self.config["base_url"] = gw.url
-        self.config.setdefault("secret", "")
+        if not self.config.get("secret"):
+            # An empty HMAC key: anyone could sign a "paid" notification.
+            raise ProviderError("provider sim: base_url configured without its secret")
 
     def _qr(self, out_trade_no: str, amount_fen: int, bill_number: str) -> str:
         return f"https://pay.sim.invalid/o/{out_trade_no}"
+
+
+def _same_order(name: str, answered: Any, asked: str) -> None:
+    """A query answer must be about the order asked for: a signed answer for another order
+    (replayed, or mixed up by a proxy) is not evidence about this one."""
+    if answered != asked:
+        raise ProviderError(f"{name}: query answer is for another order")
 
 
 def _int_fen(value: Any) -> int:
@@ -413,7 +471,13 @@ class WeChatNative(PaymentProvider):
         ):
             raise ProviderError(f"wechat-native: response to {_strip_query(path)} is not signed")
         if status >= 400:
-            raise ProviderError(f"wechat-native: {_strip_query(path)} answered {status}")
+            code = ""
+            with contextlib.suppress(ValueError, AttributeError):
+                code = str(json.loads(data).get("code", ""))
+            raise ProviderError(
+                f"wechat-native: {_strip_query(path)} answered {status} {code}".rstrip(),
+                refused=status < 500 and code not in ("SYSTEM_ERROR", "FREQUENCY_LIMITED"),
+            )
         return json.loads(data) if data else {}
 
     def create_order(
@@ -475,6 +539,10 @@ class WeChatNative(PaymentProvider):
             raise NotificationRejected(f"resource does not decrypt: {type(exc).__name__}") from None
         if tx.get("trade_state") != "SUCCESS" or tx.get("mchid") != self.config["mchid"]:
             raise NotificationRejected(f"not a success for this merchant ({tx.get('trade_state')})")
+        amount = tx.get("amount")
+        if not isinstance(amount, dict) or amount.get("currency") != "CNY":
+            # Bills are in yuan: 100 of another currency is not 100 fen.
+            raise NotificationRejected("the amount is not in CNY")
         try:
             return PaidNotice(
                 str(tx["out_trade_no"]),
@@ -497,15 +565,23 @@ class WeChatNative(PaymentProvider):
                 f"/v3/pay/transactions/out-trade-no/{urllib.parse.quote(out_trade_no)}"
                 f"?mchid={self.config['mchid']}",
             )
-        except ProviderError:
+            _same_order(self.name, d.get("out_trade_no"), out_trade_no)
+            if d.get("mchid", self.config["mchid"]) != self.config["mchid"]:
+                raise ProviderError("wechat-native: query answer is for another merchant")
+            amount = d.get("amount") or {}
+            if amount.get("currency", "CNY") != "CNY":
+                raise ProviderError("wechat-native: query answer is not in CNY")
+            state = {"SUCCESS": "paid", "NOTPAY": "pending", "USERPAYING": "pending"}.get(
+                d.get("trade_state", ""), "closed"
+            )
+            success = d.get("success_time")
+            paid_at = dt.datetime.fromisoformat(success) if success else None
+            return OrderState(
+                state, str(d.get("transaction_id", "")), _int_fen(amount.get("total")), paid_at
+            )
+        except (ProviderError, KeyError, ValueError, TypeError, AttributeError) as exc:
+            log.warning("query of %s at %s: %s", out_trade_no, self.name, exc)
             return OrderState("unknown")
-        state = {"SUCCESS": "paid", "NOTPAY": "pending", "USERPAYING": "pending"}.get(
-            d.get("trade_state", ""), "closed"
-        )
-        paid_at = dt.datetime.fromisoformat(d["success_time"]) if d.get("success_time") else None
-        return OrderState(
-            state, d.get("transaction_id", ""), int(d.get("amount", {}).get("total", 0)), paid_at
-        )
 
     def close(self, out_trade_no: str) -> None:
         self._call(
@@ -528,6 +604,19 @@ class WeChatNative(PaymentProvider):
             },
         )
         return "done" if d.get("status") == "SUCCESS" else "processing"
+
+    def refund_state(self, out_trade_no: str, refund_no: str) -> str:
+        try:
+            d = self._call(
+                "GET", f"/v3/refund/domestic/refunds/{urllib.parse.quote(refund_no, safe='')}"
+            )
+        except ProviderError as exc:
+            if exc.refused and "RESOURCE_NOT_EXISTS" in str(exc):
+                return "absent"
+            raise
+        if d.get("out_refund_no") != refund_no or d.get("out_trade_no") != out_trade_no:
+            raise ProviderError("wechat-native: refund answer is for another refund")
+        return {"SUCCESS": "done", "CLOSED": "failed"}.get(str(d.get("status")), "processing")
 
     def statement(self, day: dt.date) -> list[StatementLine]:
         d = self._call("GET", f"/v3/bill/tradebill?bill_date={day.isoformat()}&bill_type=ALL")
@@ -605,7 +694,9 @@ class AlipayPrecreate(PaymentProvider):
         answer: dict[str, Any] = json.loads(raw)
         if answer.get("code") != "10000":
             raise ProviderError(
-                f"alipay: {method} answered {answer.get('code')} {answer.get('sub_code', '')}"
+                f"alipay: {method} answered {answer.get('code')} {answer.get('sub_code', '')}",
+                refused=answer.get("code") != "20000"
+                and answer.get("sub_code") not in ("ACQ.SYSTEM_ERROR", "aop.ACQ.SYSTEM_ERROR"),
             )
         return answer
 
@@ -671,16 +762,18 @@ class AlipayPrecreate(PaymentProvider):
     def query(self, out_trade_no: str) -> OrderState:
         try:
             d = self._call("alipay.trade.query", {"out_trade_no": out_trade_no})
-        except ProviderError:
+            _same_order(self.name, d.get("out_trade_no"), out_trade_no)
+            state = {
+                "TRADE_SUCCESS": "paid",
+                "TRADE_FINISHED": "paid",
+                "WAIT_BUYER_PAY": "pending",
+            }.get(d.get("trade_status", ""), "closed")
+            return OrderState(
+                state, str(d.get("trade_no", "")), _strict_yuan(str(d["total_amount"]))
+            )
+        except (ProviderError, KeyError, ValueError, TypeError, ArithmeticError) as exc:
+            log.warning("query of %s at %s: %s", out_trade_no, self.name, exc)
             return OrderState("unknown")
-        state = {
-            "TRADE_SUCCESS": "paid",
-            "TRADE_FINISHED": "paid",
-            "WAIT_BUYER_PAY": "pending",
-        }.get(d.get("trade_status", ""), "closed")
-        return OrderState(
-            state, d.get("trade_no", ""), _strict_yuan(d.get("total_amount", "0") or "0")
-        )
 
     def close(self, out_trade_no: str) -> None:
         self._call("alipay.trade.close", {"out_trade_no": out_trade_no})
@@ -698,6 +791,19 @@ class AlipayPrecreate(PaymentProvider):
             },
         )
         return "done" if d.get("fund_change") == "Y" else "processing"
+
+    def refund_state(self, out_trade_no: str, refund_no: str) -> str:
+        d = self._call(
+            "alipay.trade.fastpay.refund.query",
+            {"out_trade_no": out_trade_no, "out_request_no": refund_no},
+        )
+        if not d.get("out_request_no") and not d.get("refund_amount"):
+            return "absent"  # Alipay answers 10000 without the refund when it has none
+        if d.get("out_request_no") != refund_no or d.get("out_trade_no") != out_trade_no:
+            raise ProviderError("alipay: refund answer is for another refund")
+        return (
+            "done" if d.get("refund_status", "REFUND_SUCCESS") == "REFUND_SUCCESS" else "processing"
+        )
 
     def statement(self, day: dt.date) -> list[StatementLine]:
         d = self._call(

@@ -55,6 +55,7 @@ from plugins.billing.models import (
 from plugins.billing.providers import (
     BUILTIN,
     NotificationRejected,
+    OrderState,
     PaidNotice,
     PaymentProvider,
     ProviderError,
@@ -695,7 +696,9 @@ def handle_notification(
 ) -> NoticeOutcome:
     """Verify and apply a provider's payment notification (what the notify endpoint calls).
 
-    Forged, tampered, replayed or malformed notices are rejected and audited. A verified notice
+    Forged, tampered, replayed or malformed notices are rejected and counted: the first of a
+    minute per provider is recorded and audited, the rest as one summary (a flood of forgeries
+    costs constant rows, see :func:`flush_rejections`). A verified notice
     pays its order exactly once; a repeat is a harmless ``duplicate``; an amount that differs
     from the order, or money for an order already closed, is ``flagged`` for the desk.
     """
@@ -703,28 +706,124 @@ def handle_notification(
     try:
         notice = prov.verify_notification(headers, body)
     except NotificationRejected as exc:
-        with ctx.database().write() as session:
-            session.add(
-                NoticeLog(
-                    provider=provider_name,
-                    received_at=ctx.clock.now(),
-                    verdict="rejected",
-                    detail=exc.reason[:300],
-                )
-            )
-            audit.record_for(
-                ctx,
-                session,
-                f"provider:{provider_name}",
-                "billing.notice.rejected",
-                f"provider:{provider_name}",
-                {"reason": exc.reason},
-            )
+        _note_rejection(ctx, provider_name, exc.reason)
         status, reply = prov.notification_reply(False)
         return NoticeOutcome("rejected", status, reply, detail=exc.reason)
     verdict, detail = apply_paid_notice(ctx, provider_name, notice)
     status, reply = prov.notification_reply(verdict != "rejected")
     return NoticeOutcome(verdict, status, reply, notice.out_trade_no, detail)
+
+
+REJECT_WINDOW = dt.timedelta(minutes=1)
+
+
+@dataclass
+class _Rejections:
+    """Rejected notices of one window per provider: the first is recorded (a notice row and
+    an audit event), the rest only counted and recorded as one summary when the window ends."""
+
+    since: dict[str, dt.datetime] = field(default_factory=dict)
+    more: dict[str, int] = field(default_factory=dict)
+    last: dict[str, str] = field(default_factory=dict)
+
+
+_rejections: dict[int, tuple[Any, _Rejections]] = {}
+_rejections_lock = threading.Lock()
+
+
+def _rejections_of(ctx: KioskContext) -> _Rejections:
+    for key in [k for k, v in _rejections.items() if v[0]() is None]:
+        del _rejections[key]
+    entry = _rejections.get(id(ctx))
+    if entry is None or entry[0]() is not ctx:
+        entry = (weakref.ref(ctx), _Rejections())
+        _rejections[id(ctx)] = entry
+    return entry[1]
+
+
+def _note_rejection(ctx: KioskContext, provider_name: str, reason: str) -> None:
+    """Count a rejected notice: a flood of forgeries costs O(1) rows per window, not one row
+    and one audit event each (a disk filler). The first of a window is recorded at once."""
+    now = ctx.clock.now()
+    with _rejections_lock:
+        r = _rejections_of(ctx)
+        since = r.since.get(provider_name)
+        first = since is None or now - since >= REJECT_WINDOW
+        summary = _take_summary(r, provider_name) if first else None
+        if first:
+            r.since[provider_name], r.more[provider_name] = now, 0
+        else:
+            r.more[provider_name] = r.more.get(provider_name, 0) + 1
+            r.last[provider_name] = reason
+    if first or summary:
+        with ctx.database().write() as session:
+            if summary:
+                _write_summary(ctx, session, provider_name, *summary)
+            if first:
+                log.warning("notification for %s rejected: %s", provider_name, reason[:100])
+                _write_rejection(ctx, session, provider_name, reason, {"reason": reason})
+
+
+def _take_summary(r: _Rejections, provider_name: str) -> tuple[int, dt.datetime, str] | None:
+    n = r.more.get(provider_name, 0)
+    if not n:
+        return None
+    r.more[provider_name] = 0
+    return n, r.since[provider_name], r.last.get(provider_name, "")
+
+
+def _write_summary(
+    ctx: KioskContext,
+    session: Session,
+    provider_name: str,
+    n: int,
+    since: dt.datetime,
+    last: str,
+) -> None:
+    log.warning("%d more notifications for %s rejected since %s", n, provider_name, since)
+    _write_rejection(
+        ctx,
+        session,
+        provider_name,
+        f"{n} more rejected since {as_utc(since).isoformat(timespec='seconds')}; last: {last}",
+        {"suppressed": n, "since": as_utc(since).isoformat(), "reason": last},
+    )
+
+
+def _write_rejection(
+    ctx: KioskContext, session: Session, provider_name: str, detail: str, data: dict[str, Any]
+) -> None:
+    session.add(
+        NoticeLog(
+            provider=provider_name,
+            received_at=ctx.clock.now(),
+            verdict="rejected",
+            detail=detail[:300],
+        )
+    )
+    audit.record_for(
+        ctx,
+        session,
+        f"provider:{provider_name}",
+        "billing.notice.rejected",
+        f"provider:{provider_name}",
+        data,
+    )
+
+
+def flush_rejections(ctx: KioskContext) -> int:
+    """Record the rejected notices counted but not yet written (one row per provider); the
+    notify server calls it every minute and when it stops. Returns how many were counted."""
+    with _rejections_lock:
+        r = _rejections_of(ctx)
+        pending = {name: _take_summary(r, name) for name in list(r.since)}
+        r.since.clear()
+    todo = {name: s for name, s in pending.items() if s}
+    if todo:
+        with ctx.database().write() as session:
+            for name, (n, since, last) in todo.items():
+                _write_summary(ctx, session, name, n, since, last)
+    return sum(s[0] for s in todo.values())
 
 
 def apply_paid_notice(ctx: KioskContext, provider_name: str, notice: PaidNotice) -> tuple[str, str]:
@@ -995,7 +1094,9 @@ def poll_order(ctx: KioskContext, out_trade_no: str) -> OrderView:
     current = order_status(ctx, out_trade_no)
     if current.status != "pending":
         return current
-    state = provider(ctx, current.provider).query(out_trade_no)
+    state = _bound(
+        provider(ctx, current.provider).query(out_trade_no), out_trade_no, current.amount_fen
+    )
     if state.status == "paid":
         apply_paid_notice(
             ctx,
@@ -1008,6 +1109,20 @@ def poll_order(ctx: KioskContext, out_trade_no: str) -> OrderView:
     return order_status(ctx, out_trade_no)
 
 
+def _bound(state: OrderState, out_trade_no: str, amount_fen: int) -> OrderState:
+    """A provider's "paid" answer counts only for the order's own amount (the provider checked
+    it is about this order number): an answer for another amount is not this order's."""
+    if state.status == "paid" and state.amount_fen != amount_fen:
+        log.warning(
+            "query of %s answered paid for %s, the order is for %s: ignored",
+            out_trade_no,
+            state.amount_fen,
+            amount_fen,
+        )
+        return OrderState("unknown")
+    return state
+
+
 def expire_orders(ctx: KioskContext) -> list[str]:
     """Close pending orders past their expiry. Each is queried first: one paid at the last
     minute is applied, not closed. Returns the numbers closed."""
@@ -1015,15 +1130,15 @@ def expire_orders(ctx: KioskContext) -> list[str]:
     with ctx.database().read() as session:
         due = list(
             session.execute(
-                select(PaymentOrder.out_trade_no, PaymentOrder.provider).where(
-                    PaymentOrder.status == "pending", PaymentOrder.expires_at <= now
-                )
+                select(
+                    PaymentOrder.out_trade_no, PaymentOrder.provider, PaymentOrder.amount_fen
+                ).where(PaymentOrder.status == "pending", PaymentOrder.expires_at <= now)
             )
         )
     closed = []
-    for no, prov_name in due:
+    for no, prov_name, amount_fen in due:
         prov = provider(ctx, prov_name)
-        state = prov.query(no)
+        state = _bound(prov.query(no), no, amount_fen)
         if state.status == "paid":
             apply_paid_notice(
                 ctx, prov_name, PaidNotice(no, state.txn_id, state.amount_fen, state.paid_at or now)
@@ -1050,11 +1165,22 @@ def expire_orders(ctx: KioskContext) -> list[str]:
 # -- refunds ---------------------------------------------------------------------------------
 
 
+REFUND_OPEN = ("requested", "processing")  # not settled at the provider yet
+REFUND_RESOLVE_MINUTES = 10
+
+
 def refund_payment(
     ctx: KioskContext, actor: Actor, payment_id: int, amount_fen: int, reason: str
 ) -> Refund:
     """Give money back for a payment (manager only): at the provider for QR payments, in
-    cash for desk payments. The bill owes the refunded amount again."""
+    cash for desk payments. The bill owes the refunded amount again.
+
+    A QR refund gets its number (``out_refund_no``) once, before the provider is asked, and
+    keeps it: when the provider's answer is lost (a timeout after it refunded), the refund
+    stays ``requested``, its state is asked of the provider, and it is only ever sent again
+    with the same number (providers refund a number once). Only a refund the provider never
+    received, or refused, is ``failed`` and undone. Returns the refund (``done``,
+    ``processing`` or ``requested``); a failed one is a refusal."""
     require_role(actor, "refund a payment", "manager")
     if amount_fen <= 0 or not reason.strip():
         raise Refused("billing.refund", "A refund needs a positive amount and a reason.")
@@ -1076,6 +1202,17 @@ def refund_payment(
         ).rowcount  # type: ignore[attr-defined]
         if not changed:
             raise Refused("billing.refund_too_much", "A refund cannot exceed what was paid.")
+        # After the update (which locks the payment's row): one unconfirmed refund at a time,
+        # so a manager retrying a refund whose answer was lost cannot send a second one.
+        if order is not None and session.scalar(
+            select(func.count())
+            .select_from(Refund)
+            .where(Refund.payment_id == payment_id, Refund.status == "requested")
+        ):
+            raise Refused(
+                "billing.refund_unconfirmed",
+                "A refund of this payment is still waiting for the payment service's answer; it is settled under its own number by: kiosk billing refunds resolve",
+            )
         session.execute(
             update(Bill)
             .where(Bill.id == payment.bill_id)
@@ -1102,64 +1239,189 @@ def refund_payment(
             f"payment:{payment.receipt_no}",
             {"amount_fen": amount_fen, "reason": reason, "refund_no": refund_no},
         )
-        refund_id = refund.id
     if order is not None:
-        try:
-            status = provider(ctx, order.provider).refund(
-                out_trade_no=order.out_trade_no,
-                refund_no=refund_no,
-                amount_fen=amount_fen,
-                total_fen=order.amount_fen,
-                reason=reason,
+        status = _send_refund(ctx, actor, refund_no, resend=False)
+        if status == "failed":
+            raise Refused(
+                "billing.refund_failed",
+                "The payment service did not take the refund; nothing was refunded. Try again later.",
             )
-        except ProviderError as exc:
-            log.warning("refund %s at %s failed: %s", refund_no, order.provider, exc)
-            status = "failed"
-        with ctx.database().write() as session:
-            row = session.get(Refund, refund_id)
-            assert row is not None
-            row.status = status
-            if status == "failed":
-                # Nothing left the estate's account: undo the reservation, the bill owes
-                # what it owed before. (The refund number is kept; a retry uses a new one.)
+    with ctx.database().read() as session:
+        row = session.scalar(select(Refund).where(Refund.refund_no == refund_no))
+        assert row is not None
+        return row
+
+
+def _send_refund(ctx: KioskContext, actor: Actor | str, refund_no: str, *, resend: bool) -> str:
+    """Ask the provider for refund ``refund_no`` (always that number) and record what is known:
+    returns ``done``, ``processing``, ``failed`` or ``requested`` (not known yet).
+
+    ``resend``: an earlier attempt's outcome is unknown, so the provider is asked about the
+    number first and it is sent again only when the provider never received it."""
+    with ctx.database().read() as session:
+        found = session.execute(
+            select(Refund, PaymentOrder)
+            .join(PaymentOrder, Refund.order_id == PaymentOrder.id)
+            .where(Refund.refund_no == refund_no)
+        ).first()
+    if found is None:
+        return "failed"
+    refund, order = found
+    total = order.amount_fen if refund.payment_id is not None else refund.amount_fen
+    try:
+        prov = provider(ctx, order.provider)
+    except Refused:
+        log.warning("refund %s: provider %s is not configured", refund_no, order.provider)
+        return refund.status
+    if resend:
+        state = _ask_refund(prov, order.out_trade_no, refund_no)
+        if state in ("done", "processing", "failed"):
+            return _record_refund(ctx, actor, refund_no, state)
+        if state == "unknown" or refund.status != "requested":
+            return refund.status
+        # absent: the provider never received it; send it (again) with the same number.
+    try:
+        status = prov.refund(
+            out_trade_no=order.out_trade_no,
+            refund_no=refund_no,
+            amount_fen=refund.amount_fen,
+            total_fen=total,
+            reason=refund.reason,
+        )
+    except (ProviderError, ValueError, KeyError) as exc:
+        log.warning("refund %s at %s: %s", refund_no, order.provider, exc)
+        sure = isinstance(exc, ProviderError) and not exc.ambiguous
+        refused = isinstance(exc, ProviderError) and exc.refused
+        if sure and (refused or not resend):
+            # Nothing left the estate's account: refused, or (first attempt) never sent.
+            return _record_refund(ctx, actor, refund_no, "failed")
+        if sure:
+            return "requested"  # unreachable now; the next resolve tries again
+        # The provider may have refunded: ask it, never assume either way.
+        state = _ask_refund(prov, order.out_trade_no, refund_no)
+        if state in ("done", "processing", "failed"):
+            return _record_refund(ctx, actor, refund_no, state)
+        _audit_refund(ctx, actor, refund_no, "requested")
+        return "requested"
+    return _record_refund(ctx, actor, refund_no, status if status in REFUND_OPEN else "done")
+
+
+def _ask_refund(prov: PaymentProvider, out_trade_no: str, refund_no: str) -> str:
+    """The provider's state of a refund, ``unknown`` when it cannot tell now."""
+    try:
+        return prov.refund_state(out_trade_no, refund_no)
+    except NotImplementedError:
+        return "absent"  # a provider without the query: resending the same number is safe
+    except (ProviderError, ValueError, KeyError) as exc:
+        log.warning("refund %s: state not known: %s", refund_no, exc)
+        return "unknown"
+
+
+def _audit_refund(ctx: KioskContext, actor: Actor | str, refund_no: str, status: str) -> None:
+    with ctx.database().write() as session:
+        audit.record_for(
+            ctx,
+            session,
+            actor,
+            "billing.refund.provider",
+            f"refund:{refund_no}",
+            {"status": status},
+        )
+
+
+def _record_refund(ctx: KioskContext, actor: Actor | str, refund_no: str, status: str) -> str:
+    """Record the provider's answer for an open refund, once (a conditional update); a failed
+    refund gives its reservation back: the payment's refundable amount and the bill's payment
+    (or, for a flagged order, the flag)."""
+    with ctx.database().write() as session:
+        changed = session.execute(
+            update(Refund)
+            .where(Refund.refund_no == refund_no, Refund.status.in_(REFUND_OPEN))
+            .values(status=status)
+            .execution_options(synchronize_session=False)
+        ).rowcount  # type: ignore[attr-defined]
+        refund = session.scalar(
+            select(Refund)
+            .where(Refund.refund_no == refund_no)
+            .execution_options(populate_existing=True)
+        )
+        assert refund is not None
+        if not changed:
+            return refund.status  # settled meanwhile by another process
+        if status == "failed":
+            if refund.payment_id is not None:
+                payment = session.get(Payment, refund.payment_id)
+                assert payment is not None
                 session.execute(
                     update(Payment)
-                    .where(Payment.id == payment_id)
-                    .values(refunded_fen=Payment.refunded_fen - amount_fen)
+                    .where(Payment.id == refund.payment_id)
+                    .values(refunded_fen=Payment.refunded_fen - refund.amount_fen)
                     .execution_options(synchronize_session=False)
                 )
                 session.execute(
                     update(Bill)
                     .where(Bill.id == payment.bill_id)
-                    .values(paid_fen=Bill.paid_fen + amount_fen)
+                    .values(paid_fen=Bill.paid_fen + refund.amount_fen)
                     .execution_options(synchronize_session=False)
                 )
                 bill = session.get(Bill, payment.bill_id, populate_existing=True)
                 if bill is not None and bill.balance_fen == 0:
                     bill.status, bill.paid_at = "paid", ctx.clock.now()
-            audit.record_for(
-                ctx,
-                session,
-                actor,
-                "billing.refund.provider",
-                f"refund:{refund_no}",
-                {"status": status},
-            )
-        if status != "failed":
-            return row
-        raise Refused(
-            "billing.refund_failed",
-            "The payment service did not take the refund; nothing was refunded. Try again later.",
+            elif refund.order_id is not None:
+                order = session.get(PaymentOrder, refund.order_id)
+                if order is not None and order.flag.endswith(":refunded"):
+                    order.flag = order.flag[: -len(":refunded")]
+        audit.record_for(
+            ctx,
+            session,
+            actor,
+            "billing.refund.provider",
+            f"refund:{refund_no}",
+            {"status": status},
         )
+        return status
+
+
+@dataclass(frozen=True)
+class RefundResolution:
+    refund_no: str
+    out_trade_no: str
+    amount_fen: int
+    before: str
+    after: str
+
+
+def resolve_refunds(
+    ctx: KioskContext, older_than: dt.timedelta | None = None
+) -> list[RefundResolution]:
+    """Settle refunds still open at the provider (``requested``: the answer was lost or the
+    process died midway; ``processing``): each is asked of its provider and recorded, and a
+    ``requested`` one the provider never received is sent again with its own number. Only
+    refunds older than ``older_than`` (``refund_resolve_minutes``, 10) are looked at, so one
+    being sent right now is left alone. Run by ``kiosk billing refunds resolve``, the notify
+    server every minute and the kiosk at start."""
+    if older_than is None:
+        minutes = int(config(ctx).get("refund_resolve_minutes", REFUND_RESOLVE_MINUTES))
+        older_than = dt.timedelta(minutes=minutes)
+    cutoff = ctx.clock.now() - older_than
     with ctx.database().read() as session:
-        row = session.get(Refund, refund_id)
-        assert row is not None
-        return row
+        rows = session.execute(
+            select(Refund.refund_no, Refund.status, Refund.amount_fen, PaymentOrder.out_trade_no)
+            .join(PaymentOrder, Refund.order_id == PaymentOrder.id)
+            .where(Refund.status.in_(REFUND_OPEN), Refund.refunded_at <= cutoff)
+            .order_by(Refund.id)
+        ).all()
+    out = []
+    for refund_no, before, amount, out_trade_no in rows:
+        after = _send_refund(ctx, "system", refund_no, resend=True)
+        out.append(RefundResolution(refund_no, out_trade_no, amount, before, after))
+    return out
 
 
 def refund_flagged_order(ctx: KioskContext, actor: Actor, out_trade_no: str, reason: str) -> str:
     """Return money received for a flagged order (wrong amount, paid after close, bill
-    already settled) at its provider. Manager only; returns the provider's status."""
+    already settled) at its provider. Manager only; returns the refund's status (``done``,
+    ``processing``, ``requested`` while the provider's answer is not known, ``failed``)."""
     require_role(actor, "refund a payment", "manager")
     with ctx.database().write() as session:
         order = session.scalar(
@@ -1169,6 +1431,14 @@ def refund_flagged_order(ctx: KioskContext, actor: Actor, out_trade_no: str, rea
             raise Refused("billing.not_flagged", "Only flagged payments are refunded this way.")
         amount = order.notified_amount_fen or order.amount_fen
         refund_no = _ref("TK", ctx)
+        changed = session.execute(
+            update(PaymentOrder)
+            .where(PaymentOrder.id == order.id, PaymentOrder.flag == order.flag)
+            .values(flag=order.flag + ":refunded")
+            .execution_options(synchronize_session=False)
+        ).rowcount  # type: ignore[attr-defined]
+        if not changed:
+            raise Refused("billing.not_flagged", "Only flagged payments are refunded this way.")
         session.add(
             Refund(
                 refund_no=refund_no,
@@ -1180,7 +1450,6 @@ def refund_flagged_order(ctx: KioskContext, actor: Actor, out_trade_no: str, rea
                 refunded_at=ctx.clock.now(),
             )
         )
-        order.flag = order.flag + ":refunded"
         audit.record_for(
             ctx,
             session,
@@ -1189,18 +1458,7 @@ def refund_flagged_order(ctx: KioskContext, actor: Actor, out_trade_no: str, rea
             f"order:{out_trade_no}",
             {"amount_fen": amount, "refund_no": refund_no},
         )
-        prov_name = order.provider
-    try:
-        return provider(ctx, prov_name).refund(
-            out_trade_no=out_trade_no,
-            refund_no=refund_no,
-            amount_fen=amount,
-            total_fen=amount,
-            reason=reason,
-        )
-    except ProviderError as exc:
-        log.warning("refund %s failed: %s", refund_no, exc)
-        return "failed"
+    return _send_refund(ctx, actor, refund_no, resend=False)
 
 
 # -- deposits (a separate ledger; 收据, not 发票) ------------------------------------------------
