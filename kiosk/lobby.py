@@ -280,8 +280,10 @@ def change_pin(ctx: KioskContext, actor: Actor, current: str, new: str) -> None:
     else:
         raise Refused("pin_owner", "Only staff and residents have PINs.")
     with ctx.database().write() as session:
-        holder: Staff | Resident | None = session.get(
-            Staff if actor.kind == "staff" else Resident, actor.id
+        holder: Staff | Resident | None = (
+            session.get(Staff, actor.id)
+            if actor.kind == "staff"
+            else session.get(Resident, actor.id)
         )
         assert holder is not None
         set_pin(holder, new, ctx.settings.staff)

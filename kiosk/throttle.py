@@ -52,6 +52,15 @@ def guard(session: Session, scope: str, key: str) -> LoginGuard:
     return session.scalars(query).one()
 
 
+def peek(session: Session, scope: str, key: str) -> LoginGuard | None:
+    """The guard without locking it (to check whether it is closed), or None."""
+    return session.scalars(
+        select(LoginGuard)
+        .where(LoginGuard.scope == scope, LoginGuard.key == key)
+        .execution_options(populate_existing=True)
+    ).first()
+
+
 def locked_until(g: LoginGuard, now: dt.datetime) -> dt.datetime | None:
     """When the guard opens again, or None when it is open now."""
     if g.locked_until is not None and as_utc(g.locked_until) > now:
