@@ -254,3 +254,33 @@ def test_changing_a_pin_checks_the_current_one_and_the_length(ctx) -> None:
     assert _refusal(lobby.change_pin, ctx, resident, "0101", "99").code == "pin_too_short"
     lobby.change_pin(ctx, resident, "0101", "4455")
     assert lobby.unit_login(ctx, "1-101", "4455").name == "张伟"
+
+
+def test_processes_of_one_kiosk_guessing_at_once_are_all_counted(ctx, other) -> None:
+    import threading
+
+    from kiosk.db.models import LoginGuard
+
+    procs = [_context(ctx, other, kiosk_id="kiosk-race") for _ in range(6)]
+    codes: list[str] = []
+
+    def guess(c: KioskContext, unit: str) -> None:
+        try:
+            lobby.unit_login(c, unit, "0000")
+        except Refused as exc:
+            codes.append(exc.code)
+
+    threads = [
+        threading.Thread(target=guess, args=(c, f"2-{i + 1}01")) for i, c in enumerate(procs)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert codes == ["wrong_pin"] * 6
+    with ctx.database().read() as s:
+        keypad = s.scalars(
+            select(LoginGuard).where(LoginGuard.scope == "keypad", LoginGuard.key == "kiosk-race")
+        ).one()
+    assert keypad.failures == 6 and len(keypad.recent) == 6
+    assert len(_alerts(ctx, "pin_guessing")) == 1
