@@ -44,6 +44,13 @@ class StaffPolicy:
     pin_min_length: int = 4
     max_attempts: int = 5
     lockout_minutes: int = 5
+    # Each lockout in a row doubles the next one, up to this (reset by a successful login).
+    lockout_max_minutes: int = 24 * 60
+    # Wrong PINs one kiosk may see in a window before each further one makes it wait (1 s,
+    # 2 s, 4 s ... up to the window); failures against this many accounts alert the desk.
+    kiosk_free_failures: int = 10
+    kiosk_window_minutes: int = 15
+    spray_accounts: int = 3
 
 
 @dataclass(frozen=True)
@@ -190,6 +197,10 @@ def parse_settings(data: dict[str, Any], source: str, base: Path | None = None) 
         pin_min_length=r.positive("staff", "pin_min_length", 4, 12),
         max_attempts=r.positive("staff", "max_attempts", 5, 100),
         lockout_minutes=r.positive("staff", "lockout_minutes", 5, 24 * 60),
+        lockout_max_minutes=r.positive("staff", "lockout_max_minutes", 24 * 60, 7 * 24 * 60),
+        kiosk_free_failures=r.positive("staff", "kiosk_free_failures", 10, 1000),
+        kiosk_window_minutes=r.positive("staff", "kiosk_window_minutes", 15, 24 * 60),
+        spray_accounts=r.positive("staff", "spray_accounts", 3, 100),
     )
     retention = RetentionSettings(
         visitor_days=r.positive("retention", "visitor_days", 180, 3650),

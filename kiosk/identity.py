@@ -1,13 +1,15 @@
 """Who is at the kiosk: residents, staff, cards, PINs and lockout, roles.
 
-PINs are hashed with ``hashlib.scrypt`` (the cost is stored in the hash). Wrong PINs count up;
-after ``max_attempts`` the account is locked for ``lockout_minutes``. Login functions return a
-result instead of raising so the caller's transaction commits the counter either way.
+PINs are hashed with ``hashlib.scrypt`` (the cost is stored in the hash) and set through
+:func:`set_pin` (digits, at least ``pin_min_length``). Wrong PINs count up against what is
+guessed at -- the unit (whichever holder's PIN), a staff account at a kiosk -- and against the
+kiosk's keypad (kiosk.throttle); after ``max_attempts`` the account is locked for
+``lockout_minutes``, doubling with each lockout in a row. Login functions return a result
+instead of raising so the caller's transaction commits the counters either way.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import hashlib
 import hmac
@@ -18,12 +20,13 @@ from dataclasses import dataclass, field
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, joinedload
 
-from kiosk.clock import as_utc
+from kiosk import throttle
 from kiosk.config import StaffPolicy
-from kiosk.db.models import Card, Resident, Staff, Unit
-from kiosk.errors import PermissionDenied
+from kiosk.db.models import Card, LoginGuard, Resident, Staff, Unit
+from kiosk.errors import PermissionDenied, Refused
 
 SCRYPT_N = 2**14
+MAX_PIN_LENGTH = 12
 
 
 @dataclass(frozen=True)
@@ -86,9 +89,43 @@ def verify_pin(pin: str, stored: str) -> bool:
     return hmac.compare_digest(computed.hex(), digest)
 
 
+def new_pin_problem(pin: str, policy: StaffPolicy) -> Refused | None:
+    """Why ``pin`` may not be set as a PIN (digits only, at least ``pin_min_length``), or None."""
+    if not pin.isascii() or not pin.isdigit():
+        return Refused("pin_digits", "A PIN is digits only.")
+    if len(pin) < policy.pin_min_length:
+        return Refused(
+            "pin_too_short", "A PIN needs at least {min} digits.", min=policy.pin_min_length
+        )
+    if len(pin) > MAX_PIN_LENGTH:
+        return Refused("pin_too_long", "A PIN has at most {max} digits.", max=MAX_PIN_LENGTH)
+    return None
+
+
+def set_pin(holder: Staff | Resident, pin: str, policy: StaffPolicy, n: int = SCRYPT_N) -> None:
+    """Give ``holder`` a new PIN; refuses one the policy does not allow (too short, not digits)."""
+    problem = new_pin_problem(pin, policy)
+    if problem is not None:
+        raise problem
+    holder.pin_hash = hash_pin(pin, n)
+
+
+# An unknown staff number is checked against this hash of no PIN at the default cost: one
+# scrypt, like a known number, and the same answer. (Its digest matches no known PIN; an
+# unknown number is refused whatever the check says.)
+_DUMMY_HASH = f"scrypt${SCRYPT_N}$8$1${'5a' * 16}${'00' * 32}"
+
+
 @dataclass(frozen=True)
 class LoginResult:
-    """Outcome of a PIN check. ``reason``: ok, unknown, wrong_pin, locked, inactive."""
+    """Outcome of a PIN check. ``reason``: ok, unknown (unit), wrong_pin, locked (the account),
+    throttled (this kiosk makes the next try wait until ``locked_until``).
+
+    ``account`` names what was guessed at for the audit (``unit:3-1205``, ``staff:S001``,
+    ``staff:?``); ``detail`` the real reason behind a staff refusal (unknown, inactive,
+    wrong_pin), which the person at the keypad is not told; ``keypad`` this kiosk's failure
+    count after this attempt.
+    """
 
     ok: bool
     reason: str
@@ -97,70 +134,171 @@ class LoginResult:
     staff: Staff | None = None
     resident: Resident | None = None
     just_locked: bool = False  # this attempt triggered the lockout (alert once, not per try)
+    account: str = ""
+    detail: str = ""
+    keypad: throttle.KeypadFailure | None = None
 
 
-def _check_pin(
-    holder: Staff | Resident, pin: str, now: dt.datetime, policy: StaffPolicy
-) -> LoginResult:
-    if holder.locked_until is not None and as_utc(holder.locked_until) > now:
-        return LoginResult(False, "locked", locked_until=as_utc(holder.locked_until))
-    if holder.pin_hash and verify_pin(pin, holder.pin_hash):
-        holder.failed_attempts = 0
-        holder.locked_until = None
-        return LoginResult(True, "ok")
-    holder.failed_attempts = (holder.failed_attempts or 0) + 1
-    remaining = policy.max_attempts - holder.failed_attempts
-    if remaining <= 0:
-        holder.failed_attempts = 0
-        holder.locked_until = now + dt.timedelta(minutes=policy.lockout_minutes)
-        return LoginResult(False, "locked", locked_until=holder.locked_until, just_locked=True)
-    return LoginResult(False, "wrong_pin", remaining=remaining)
+def _keypad_failed(
+    keypad: LoginGuard, now: dt.datetime, account: str, policy: StaffPolicy
+) -> throttle.KeypadFailure:
+    return throttle.keypad_failed(
+        keypad,
+        now,
+        account,
+        free=policy.kiosk_free_failures,
+        window_minutes=policy.kiosk_window_minutes,
+        spray_accounts=policy.spray_accounts,
+    )
+
+
+def _account_failed(g: LoginGuard, now: dt.datetime, policy: StaffPolicy) -> bool:
+    return throttle.account_failed(
+        g, now, policy.max_attempts, policy.lockout_minutes, policy.lockout_max_minutes
+    )
 
 
 def login_staff(
-    session: Session, who: str, pin: str, now: dt.datetime, policy: StaffPolicy
+    session: Session,
+    who: str,
+    pin: str,
+    now: dt.datetime,
+    policy: StaffPolicy,
+    kiosk_id: str = "",
 ) -> LoginResult:
-    """Staff login by staff number or card (any printed form of its UID) plus PIN."""
+    """Staff login by staff number or card (any printed form of its UID) plus PIN.
+
+    An unknown staff number, an inactive account and a wrong PIN get the same answer after the
+    same work (one scrypt check), and each locks after ``max_attempts``: the keypad does not
+    tell which staff numbers exist. Lockouts are per account *and kiosk*, so nobody can keep a
+    member of staff out of every desk by typing wrong PINs at one kiosk.
+    """
+    keypad = throttle.guard(session, "keypad", kiosk_id)
+    wait = throttle.locked_until(keypad, now)
+    if wait is not None:
+        return LoginResult(False, "throttled", locked_until=wait, account="staff:?")
     staff = session.scalar(select(Staff).where(Staff.number == who.strip()))
     if staff is None:
         card = find_card(session, who)
         if card is not None and card.staff_id is not None and card.status == "active":
             staff = session.get(Staff, card.staff_id)
-    if staff is None:
-        return LoginResult(False, "unknown")
-    if not staff.active:
-        return LoginResult(False, "inactive")
-    return dataclasses.replace(_check_pin(staff, pin, now, policy), staff=staff)
+    if staff is not None:
+        account, key = f"staff:{staff.number}", f"{kiosk_id}|staff:{staff.id}"
+    else:
+        account, key = "staff:?", f"{kiosk_id}|who:{who.strip().upper()[:64]}"
+    g = throttle.guard(session, "staff", key)
+    until = throttle.locked_until(g, now)
+    if until is not None:
+        return LoginResult(
+            False,
+            "locked",
+            locked_until=until,
+            staff=staff,
+            account=account,
+            detail="locked",
+            keypad=_keypad_failed(keypad, now, account, policy),
+        )
+    stored = staff.pin_hash if staff is not None and staff.pin_hash else _DUMMY_HASH
+    good = verify_pin(pin, stored)
+    if staff is not None and staff.active and good:
+        throttle.account_succeeded(g)
+        return LoginResult(True, "ok", staff=staff, account=account)
+    detail = "unknown" if staff is None else "inactive" if not staff.active else "wrong_pin"
+    just_locked = _account_failed(g, now, policy)
+    kf = _keypad_failed(keypad, now, account, policy)
+    if just_locked:
+        return LoginResult(
+            False,
+            "locked",
+            locked_until=throttle.locked_until(g, now),
+            staff=staff,
+            just_locked=True,
+            account=account,
+            detail=detail,
+            keypad=kf,
+        )
+    return LoginResult(
+        False,
+        "wrong_pin",
+        remaining=policy.max_attempts - g.failures,
+        staff=staff,
+        account=account,
+        detail=detail,
+        keypad=kf,
+    )
 
 
 def login_unit(
-    session: Session, unit_code: str, pin: str, now: dt.datetime, policy: StaffPolicy
+    session: Session,
+    unit_code: str,
+    pin: str,
+    now: dt.datetime,
+    policy: StaffPolicy,
+    kiosk_id: str = "",
 ) -> LoginResult:
-    """A resident identifies with unit + PIN (for those without a card at hand)."""
+    """A resident identifies with unit + PIN (for those without a card at hand).
+
+    A unit may have several PIN holders; the lockout is the unit's, not a holder's: every wrong
+    PIN counts against the unit, and while it is locked no holder's PIN opens it.
+    """
+    keypad = throttle.guard(session, "keypad", kiosk_id)
+    wait = throttle.locked_until(keypad, now)
+    if wait is not None:
+        return LoginResult(False, "throttled", locked_until=wait, account="unit:?")
     unit = session.scalar(select(Unit).where(Unit.code == normalise_unit_code(unit_code)))
-    if unit is None:
-        return LoginResult(False, "unknown")
-    residents = session.scalars(
-        select(Resident)
-        .where(Resident.unit_id == unit.id, Resident.active.is_(True), Resident.pin_hash != "")
-        .order_by(Resident.id)
-    ).all()
-    if not residents:
-        return LoginResult(False, "unknown")
-    # The unit's PIN belongs to its first PIN holder (the owner in the demo); the lockout counts
-    # on that person, so guessing cannot be spread across household members.
-    holder = residents[0]
-    for r in residents:
-        if (
-            r.pin_hash
-            and verify_pin(pin, r.pin_hash)
-            and not (r.locked_until is not None and as_utc(r.locked_until) > now)
-        ):
-            holder = r
-            break
-    result = _check_pin(holder, pin, now, policy)
+    residents = (
+        session.scalars(
+            select(Resident)
+            .where(Resident.unit_id == unit.id, Resident.active.is_(True), Resident.pin_hash != "")
+            .order_by(Resident.id)
+        ).all()
+        if unit is not None
+        else []
+    )
+    if unit is None or not residents:
+        account = "unit:?" if unit is None else f"unit:{unit.code}"
+        return LoginResult(
+            False,
+            "unknown",
+            account=account,
+            detail="unknown",
+            keypad=_keypad_failed(keypad, now, account, policy),
+        )
+    account = f"unit:{unit.code}"
+    g = throttle.guard(session, "unit", str(unit.id))
+    until = throttle.locked_until(g, now)
+    if until is not None:
+        return LoginResult(
+            False,
+            "locked",
+            locked_until=until,
+            account=account,
+            detail="locked",
+            keypad=_keypad_failed(keypad, now, account, policy),
+        )
+    holder = next((r for r in residents if verify_pin(pin, r.pin_hash)), None)
+    if holder is not None:
+        throttle.account_succeeded(g)
+        return LoginResult(True, "ok", resident=holder, account=account)
+    just_locked = _account_failed(g, now, policy)
+    kf = _keypad_failed(keypad, now, account, policy)
+    if just_locked:
+        return LoginResult(
+            False,
+            "locked",
+            locked_until=throttle.locked_until(g, now),
+            just_locked=True,
+            account=account,
+            detail="wrong_pin",
+            keypad=kf,
+        )
     return LoginResult(
-        result.ok, result.reason, result.remaining, result.locked_until, resident=holder
+        False,
+        "wrong_pin",
+        remaining=policy.max_attempts - g.failures,
+        account=account,
+        detail="wrong_pin",
+        keypad=kf,
     )
 
 

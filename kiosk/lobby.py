@@ -5,10 +5,12 @@ household file. Screens call these; so do the CLI, scenarios and tests.
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from kiosk import audit
 from kiosk.context import KioskContext
@@ -24,6 +26,7 @@ from kiosk.identity import (
     login_unit,
     normalise_unit_code,
     require_role,
+    set_pin,
 )
 from kiosk.notify import raise_alert
 from kiosk.pii import mask_id_number, mask_phone
@@ -109,43 +112,120 @@ def _alert(ctx: KioskContext, kind: str, message: str, severity: str = "warning"
         )
 
 
-def _login_message(result: LoginResult) -> str:
+def _login_message(result: LoginResult, staff: bool = False) -> str:
     if result.reason == "wrong_pin":
+        if staff:
+            return "Wrong PIN or staff number. {remaining} tries left."
         return "Wrong PIN. {remaining} tries left."
     if result.reason == "locked":
         return "Too many wrong PINs. Try again after {until}, or see the desk."
+    if result.reason == "throttled":
+        return "Too many wrong PINs at this kiosk. Please wait {seconds} seconds, or see the desk."
     return "Unknown unit or staff number. Please check and try again."
 
 
+def _refusal(ctx: KioskContext, result: LoginResult, staff: bool = False) -> Refused:
+    wait = 0
+    if result.reason == "throttled" and result.locked_until is not None:
+        wait = max(1, math.ceil((result.locked_until - ctx.clock.now()).total_seconds()))
+    return Refused(
+        result.reason,
+        _login_message(result, staff),
+        remaining=result.remaining,
+        until=_local_time(ctx, result),
+        seconds=wait,
+    )
+
+
+def _record_failure(
+    ctx: KioskContext, session: Session, result: LoginResult, action: str, subject: str
+) -> None:
+    """Audit a refused login (every one) and tell the desk when this kiosk sees guessing."""
+    now = ctx.clock.now()
+    data: dict[str, Any] = {"reason": result.reason}
+    if result.detail and result.detail != result.reason:
+        data["detail"] = result.detail
+    if result.locked_until is not None:
+        data["until"] = result.locked_until.isoformat()
+    if result.keypad is not None:
+        data["kiosk_failures"] = result.keypad.failures
+    audit.record(
+        session,
+        actor=f"kiosk:{ctx.kiosk_id}",
+        action=action,
+        subject=subject,
+        data=data,
+        at=now,
+        kiosk_id=ctx.kiosk_id,
+    )
+    kf = result.keypad
+    if kf is not None and kf.alert:
+        policy = ctx.settings.staff
+        raise_alert(
+            session,
+            "pin_guessing",
+            f"{kf.failures} wrong PINs for {kf.accounts} units/staff at kiosk {ctx.kiosk_id} "
+            f"within {policy.kiosk_window_minutes} min: someone may be guessing PINs",
+            at=now,
+            severity="urgent",
+            lobby=ctx.lobby,
+            kiosk_id=ctx.kiosk_id,
+        )
+        audit.record(
+            session,
+            actor=f"kiosk:{ctx.kiosk_id}",
+            action="kiosk.pin_guessing",
+            subject=f"kiosk:{ctx.kiosk_id}",
+            data={"failures": kf.failures, "accounts": kf.accounts},
+            at=now,
+            kiosk_id=ctx.kiosk_id,
+        )
+
+
 def unit_login(ctx: KioskContext, unit_code: str, pin: str) -> Actor:
-    """Resident identification by unit + PIN; raises :class:`Refused` with remaining tries."""
+    """Resident identification by unit + PIN; raises :class:`Refused` with remaining tries.
+
+    Every refusal is audited; locking a unit alerts the desk, and so does a kiosk where PINs
+    of several units fail (spraying).
+    """
     db = ctx.database()
+    now = ctx.clock.now()
     with db.write() as session:
-        result = login_unit(session, unit_code, pin, ctx.clock.now(), ctx.settings.staff)
+        result = login_unit(session, unit_code, pin, now, ctx.settings.staff, kiosk_id=ctx.kiosk_id)
         if result.ok and result.resident is not None:
             return Actor.of_resident(result.resident)
-        if result.just_locked and result.resident is not None:
+        _record_failure(ctx, session, result, "resident.pin_failed", result.account)
+        if result.just_locked:
             audit.record(
                 session,
                 actor=f"kiosk:{ctx.kiosk_id}",
                 action="resident.pin_locked",
-                subject=f"unit:{normalise_unit_code(unit_code)}",
-                at=ctx.clock.now(),
+                subject=result.account,
+                data={"until": result.locked_until.isoformat() if result.locked_until else ""},
+                at=now,
                 kiosk_id=ctx.kiosk_id,
             )
-    raise Refused(
-        result.reason,
-        _login_message(result),
-        remaining=result.remaining,
-        until=_local_time(ctx, result),
-    )
+            raise_alert(
+                session,
+                "unit_pin_locked",
+                f"{result.account.removeprefix('unit:')}: unit PIN login locked until "
+                f"{_local_time(ctx, result)} after wrong PINs at kiosk {ctx.kiosk_id}",
+                at=now,
+                lobby=ctx.lobby,
+                kiosk_id=ctx.kiosk_id,
+            )
+    raise _refusal(ctx, result)
 
 
 def staff_login(ctx: KioskContext, who: str, pin: str) -> Actor:
-    """Staff login by number or card + PIN (desk, kiosk exit); raises :class:`Refused`."""
+    """Staff login by number or card + PIN (desk, kiosk exit); raises :class:`Refused`.
+
+    Unknown numbers get the answer a wrong PIN gets; every refusal is audited.
+    """
     db = ctx.database()
+    now = ctx.clock.now()
     with db.write() as session:
-        result = login_staff(session, who, pin, ctx.clock.now(), ctx.settings.staff)
+        result = login_staff(session, who, pin, now, ctx.settings.staff, kiosk_id=ctx.kiosk_id)
         if result.ok and result.staff is not None:
             actor = Actor.of_staff(result.staff)
             audit.record(
@@ -153,25 +233,61 @@ def staff_login(ctx: KioskContext, who: str, pin: str) -> Actor:
                 actor=actor.label,
                 action="staff.login",
                 subject=f"staff:{result.staff.number}",
-                at=ctx.clock.now(),
+                at=now,
                 kiosk_id=ctx.kiosk_id,
             )
             return actor
-        if result.just_locked and result.staff is not None:
-            raise_alert(
+        _record_failure(ctx, session, result, "staff.login_failed", result.account)
+        if result.just_locked:
+            audit.record(
                 session,
-                "staff_locked",
-                f"staff {result.staff.number} locked after wrong PINs at {ctx.kiosk_id}",
-                at=ctx.clock.now(),
-                lobby=ctx.lobby,
+                actor=f"kiosk:{ctx.kiosk_id}",
+                action="staff.pin_locked",
+                subject=result.account,
+                data={"until": result.locked_until.isoformat() if result.locked_until else ""},
+                at=now,
                 kiosk_id=ctx.kiosk_id,
             )
-    raise Refused(
-        result.reason,
-        _login_message(result),
-        remaining=result.remaining,
-        until=_local_time(ctx, result),
-    )
+            if result.staff is not None:
+                raise_alert(
+                    session,
+                    "staff_locked",
+                    f"staff {result.staff.number} locked after wrong PINs at {ctx.kiosk_id}",
+                    at=now,
+                    lobby=ctx.lobby,
+                    kiosk_id=ctx.kiosk_id,
+                )
+    raise _refusal(ctx, result, staff=True)
+
+
+def change_pin(ctx: KioskContext, actor: Actor, current: str, new: str) -> None:
+    """A member of staff or a resident changes their own PIN (the current one first).
+
+    A new PIN shorter than ``pin_min_length`` (or not digits) is refused; a wrong current PIN
+    counts like a failed login.
+    """
+    if actor.kind == "staff" and actor.id is not None:
+        with ctx.database().read() as session:
+            staff = session.get(Staff, actor.id)
+            number = staff.number if staff is not None else ""
+        staff_login(ctx, number, current)
+    elif actor.kind == "resident" and actor.unit_id is not None:
+        with ctx.database().read() as session:
+            unit = session.get(Unit, actor.unit_id)
+            code = unit.code if unit is not None else ""
+        if unit_login(ctx, code, current).id != actor.id:
+            raise Refused("wrong_pin", "Enter your own current PIN.")
+    else:
+        raise Refused("pin_owner", "Only staff and residents have PINs.")
+    with ctx.database().write() as session:
+        holder: Staff | Resident | None = (
+            session.get(Staff, actor.id)
+            if actor.kind == "staff"
+            else session.get(Resident, actor.id)
+        )
+        assert holder is not None
+        set_pin(holder, new, ctx.settings.staff)
+        audit.record_for(ctx, session, actor, "pin.changed", actor.label)
 
 
 def _local_time(ctx: KioskContext, result: LoginResult) -> str:

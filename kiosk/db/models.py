@@ -206,3 +206,26 @@ class Notification(Base):
     state: Mapped[str] = mapped_column(String(16), default="pending")
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class LoginGuard(Base):
+    """Failed-attempt state of one thing people can guess at (see kiosk.throttle).
+
+    ``scope`` + ``key``: ``unit``/unit id (the unit's PINs, whichever holder), ``staff``/
+    account at one kiosk, ``keypad``/kiosk id (every PIN typed at that kiosk), ``invite``/kiosk
+    id and ``invite_space``/"" (invite codes typed at a kiosk, and estate-wide).
+    """
+
+    __tablename__ = "login_guard"
+    __table_args__ = (UniqueConstraint("scope", "key", name="uq_login_guard_scope_key"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scope: Mapped[str] = mapped_column(String(32))
+    key: Mapped[str] = mapped_column(String(200))
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    level: Mapped[int] = mapped_column(Integer, default=0)  # lockouts in a row
+    window_start: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    last_failure_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    alerted_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    # Accounts that failed here in the window, for spotting spraying: [[account, iso time]].
+    recent: Mapped[list] = mapped_column(JSON, default=list)

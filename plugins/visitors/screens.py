@@ -228,7 +228,7 @@ class CreateInviteScreen(VisitorScreen):
         self.say("")
         self.query_one("#code", Label).update(
             _("Invite code {code}: give it to your guest, or let them photograph the QR.").format(
-                code=invite.code
+                code=service.group_code(invite.code)
             )
         )
         box = self.query_one("#invite-qr", Vertical)

@@ -29,6 +29,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import math
 import re
 import secrets
 from dataclasses import dataclass
@@ -38,14 +39,14 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from kiosk import audit, printing
+from kiosk import audit, printing, throttle
 from kiosk.clock import as_utc
 from kiosk.db import retention
 from kiosk.db.models import Unit
 from kiosk.errors import Refused
 from kiosk.hookspecs import PurgeCount
 from kiosk.identity import SYSTEM, Actor, normalise_unit_code, require_role
-from kiosk.notify import queue_notification
+from kiosk.notify import queue_notification, raise_alert
 from kiosk.pii import mask_name, mask_phone, mask_text
 from plugins.visitors import passes
 from plugins.visitors.models import BlockEntry, Invite, Visit
@@ -67,6 +68,13 @@ class VisitorRules:
     pass_hours: int = 4
     max_party: int = 10
     max_invite_days: int = 7
+    # Typed invite codes: wrong ones one kiosk may see before each next try waits (1 s, 2 s ...
+    # up to the window), and wrong ones the estate accepts per window before typed codes are
+    # closed (QR invites still work: they are signed).
+    invite_kiosk_failures: int = 5
+    invite_kiosk_window_minutes: int = 15
+    invite_failure_budget: int = 30
+    invite_budget_minutes: int = 60
 
     @classmethod
     def of(cls, ctx: KioskContext) -> VisitorRules:
@@ -76,6 +84,10 @@ class VisitorRules:
             pass_hours=int(raw.get("pass_hours", 4)),
             max_party=int(raw.get("max_party", 10)),
             max_invite_days=int(raw.get("max_invite_days", 7)),
+            invite_kiosk_failures=int(raw.get("invite_kiosk_failures", 5)),
+            invite_kiosk_window_minutes=int(raw.get("invite_kiosk_window_minutes", 15)),
+            invite_failure_budget=int(raw.get("invite_failure_budget", 30)),
+            invite_budget_minutes=int(raw.get("invite_budget_minutes", 60)),
         )
 
 
@@ -441,6 +453,20 @@ def pending_visits(ctx: KioskContext, lobby: str | None = None) -> list[dict[str
 # -- invites ----------------------------------------------------------------------------------
 
 
+INVITE_DIGITS = 10  # 10^10 codes: digits only, typeable on the kiosk's numeric keypad
+
+
+def new_invite_code() -> str:
+    return f"{secrets.randbelow(10**INVITE_DIGITS):0{INVITE_DIGITS}d}"
+
+
+def group_code(code: str) -> str:
+    """How a code is shown to people: ``123 456 7890`` (typed with or without the spaces)."""
+    if len(code) != INVITE_DIGITS:
+        return code
+    return f"{code[:3]} {code[3:6]} {code[6:]}"
+
+
 @dataclass(frozen=True)
 class InviteCreated:
     id: int
@@ -493,9 +519,9 @@ def create_invite(
         if not (actor.kind == "resident" and actor.unit_id == unit.id):
             require_role(actor, "visitor.invite", *DESK_ROLES)
         active = set(session.scalars(select(Invite.code).where(Invite.status == "active")))
-        code = f"{secrets.randbelow(10**6):06d}"
+        code = new_invite_code()
         while code in active:
-            code = f"{secrets.randbelow(10**6):06d}"
+            code = new_invite_code()
         invite = Invite(
             code=code,
             unit_id=unit.id,
@@ -546,96 +572,205 @@ def create_invite(
         return InviteCreated(invite.id, code, qr)
 
 
-def redeem_invite(ctx: KioskContext, entered: str) -> VisitView:
-    """The visitor types the code or shows the QR: the pass at once, or the reason why not."""
-    text = entered.strip()
-    if text.upper().startswith(passes.PREFIX["invite"] + "."):
-        code = passes.verify(passes.pass_key(ctx), "invite", text)
-        if code is None:
-            raise Refused("invite_forged", "This QR code is not one of ours. Please see the desk.")
-    else:
-        code = re.sub(r"\s", "", text)
-    now = ctx.clock.now()
-    with ctx.database().write() as session:
-        invite = session.scalars(
-            select(Invite).where(Invite.code == code).order_by(Invite.id.desc()).limit(1)
-        ).first()
-        if invite is None:
-            raise Refused("invite_unknown", "No invite has this code. Check it or see the desk.")
-        if invite.status == "revoked":
-            raise Refused("invite_revoked", "This invite was cancelled by the host.")
-        if invite.status == "used":
-            raise Refused(
-                "invite_used",
-                "This invite was already used ({time}).",
-                time=local_time(ctx, invite.used_at or invite.created_at),
-            )
-        if now < as_utc(invite.valid_from):
-            raise Refused(
-                "invite_early",
-                "This invite is valid from {time}.",
-                time=local_time(ctx, invite.valid_from),
-            )
-        if now >= as_utc(invite.valid_until):
-            raise Refused(
-                "invite_expired",
-                "This invite expired at {time}.",
-                time=local_time(ctx, invite.valid_until),
-            )
-        used = session.execute(
-            update(Invite)
-            .where(Invite.id == invite.id, Invite.status == "active")
-            .values(status="used", used_at=now)
+def _invite_refusal(ctx: KioskContext, invite: Invite | None, now: dt.datetime) -> Refused | None:
+    if invite is None:
+        return Refused("invite_unknown", "No invite has this code. Check it or see the desk.")
+    if invite.status == "revoked":
+        return Refused("invite_revoked", "This invite was cancelled by the host.")
+    if invite.status == "used":
+        return Refused(
+            "invite_used",
+            "This invite was already used ({time}).",
+            time=local_time(ctx, invite.used_at or invite.created_at),
         )
-        if used.rowcount != 1:  # type: ignore[attr-defined]
-            raise Refused(
-                "invite_used", "This invite was already used ({time}).", time=local_time(ctx, now)
-            )
-        blocked = _blocked(session, invite.visitor_name, invite.visitor_phone, "")
-        v = Visit(
-            kind="invite",
-            name=invite.visitor_name,
-            phone=invite.visitor_phone,
-            unit_id=invite.unit_id,
-            purpose=invite.purpose,
-            party_size=invite.party_size,
-            status="pending" if blocked else "approved",
-            held_for_desk=blocked is not None,
-            invite_id=invite.id,
-            kiosk_id=ctx.kiosk_id,
-            lobby=ctx.lobby,
-            created_at=now,
-            decided_at=None if blocked else now,
-            decided_by="" if blocked else "invite",
+    if now < as_utc(invite.valid_from):
+        return Refused(
+            "invite_early",
+            "This invite is valid from {time}.",
+            time=local_time(ctx, invite.valid_from),
         )
-        session.add(v)
-        session.flush()
-        if blocked is None:
-            _issue_pass(ctx, session, v, as_utc(invite.valid_until), now)
-        else:
-            queue_notification(
-                session,
-                channel="desk",
-                template="visitor.held",
-                at=now,
-                unit_id=invite.unit_id,
-                payload={
-                    "visit": v.id,
-                    "lobby": v.lobby,
-                    "message": f"invited visitor {mask_name(v.name)} is on "
-                    "the block list: approve or decline at the desk",
-                },
-            )
-        audit.record(
+    if now >= as_utc(invite.valid_until):
+        return Refused(
+            "invite_expired",
+            "This invite expired at {time}.",
+            time=local_time(ctx, invite.valid_until),
+        )
+    return None
+
+
+def _typing_closed(ctx: KioskContext, session: Session, now: dt.datetime) -> Refused | None:
+    """Typed codes wait at a kiosk that saw too many wrong ones, and are closed estate-wide
+    when the estate's budget of wrong codes for the window is used up."""
+    estate = throttle.peek(session, "invite_space", "")
+    if estate is not None and throttle.locked_until(estate, now) is not None:
+        return Refused(
+            "invite_closed",
+            "Invite codes cannot be typed in just now. Scan the invite's QR code or see the desk.",
+        )
+    here = throttle.peek(session, "invite", ctx.kiosk_id)
+    until = throttle.locked_until(here, now) if here is not None else None
+    if until is not None:
+        return Refused(
+            "invite_throttled",
+            "Too many wrong invite codes at this kiosk. Please wait {seconds} seconds, "
+            "or see the desk.",
+            seconds=max(1, math.ceil((until - now).total_seconds())),
+        )
+    return None
+
+
+def _wrong_code(ctx: KioskContext, session: Session, now: dt.datetime, how: str) -> None:
+    """Count a wrong (or forged) code at this kiosk and against the estate's budget; tell the
+    desk when a kiosk starts backing off and when typed codes close."""
+    rules = VisitorRules.of(ctx)
+    here = throttle.keypad_failed(
+        throttle.guard(session, "invite", ctx.kiosk_id),
+        now,
+        "invite",
+        free=rules.invite_kiosk_failures,
+        window_minutes=rules.invite_kiosk_window_minutes,
+        spray_accounts=10**9,
+    )
+    if here.alert:
+        raise_alert(
             session,
-            actor="kiosk",
-            action="visitor.invite_redeemed",
-            subject=f"visitor_visit:{v.id}",
-            data={"invite": invite.id, "held": blocked is not None},
+            "invite_guessing",
+            f"{here.failures} wrong invite codes at kiosk {ctx.kiosk_id} within "
+            f"{rules.invite_kiosk_window_minutes} min: someone may be guessing codes",
             at=now,
+            severity="urgent",
+            lobby=ctx.lobby,
             kiosk_id=ctx.kiosk_id,
         )
-        return _view(ctx, session, v)
+    estate = throttle.guard(session, "invite_space", "")
+    closed = throttle.budget_failed(
+        estate, now, rules.invite_failure_budget, rules.invite_budget_minutes
+    )
+    if closed:
+        raise_alert(
+            session,
+            "invite_codes_closed",
+            f"{rules.invite_failure_budget} wrong invite codes across the estate within "
+            f"{rules.invite_budget_minutes} min: typed codes are closed until "
+            f"{local_time(ctx, as_utc(estate.locked_until or now))} (QR invites still work)",
+            at=now,
+            severity="urgent",
+            kiosk_id=ctx.kiosk_id,
+        )
+        audit.record_for(
+            ctx, session, "kiosk", "visitor.invite_codes_closed", "invite_space",
+            {"failures": estate.failures},
+        )  # fmt: skip
+    data: dict[str, Any] = {"how": how, "kiosk_failures": here.failures}
+    if here.wait_until is not None:
+        data["wait_until"] = here.wait_until.isoformat()
+    audit.record_for(ctx, session, "kiosk", "visitor.invite_refused", "invite:?", data)
+
+
+def redeem_invite(ctx: KioskContext, entered: str) -> VisitView:
+    """The visitor types the code or shows the QR: the pass at once, or the reason why not.
+
+    Typed codes are guarded against guessing (:func:`_typing_closed`, :func:`_wrong_code`);
+    every refusal is audited. A signed QR is not guessable and skips the typed-code limits.
+    """
+    text = entered.strip()
+    now = ctx.clock.now()
+    signed = text.upper().startswith(passes.PREFIX["invite"] + ".")
+    code = passes.verify(passes.pass_key(ctx), "invite", text) if signed else None
+    refusal: Refused | None = None
+    with ctx.database().write() as session:
+        if signed and code is None:
+            refusal = Refused(
+                "invite_forged", "This QR code is not one of ours. Please see the desk."
+            )
+            _wrong_code(ctx, session, now, "forged_qr")
+        if not signed:
+            code = re.sub(r"[\s-]", "", text)
+            if not code:
+                raise Refused("invite_empty", "Enter the invite code, or scan its QR.")
+            refusal = _typing_closed(ctx, session, now)
+            if refusal is not None:
+                audit.record_for(
+                    ctx, session, "kiosk", "visitor.invite_refused", "invite:?",
+                    {"how": refusal.code},
+                )  # fmt: skip
+        invite = None
+        if refusal is None:
+            invite = session.scalars(
+                select(Invite).where(Invite.code == code).order_by(Invite.id.desc()).limit(1)
+            ).first()
+            refusal = _invite_refusal(ctx, invite, now)
+            if invite is None:
+                _wrong_code(ctx, session, now, "unknown_code")
+            elif refusal is not None:
+                audit.record_for(
+                    ctx, session, "kiosk", "visitor.invite_refused",
+                    f"visitor_invite:{invite.id}", {"how": refusal.code},
+                )  # fmt: skip
+        if refusal is None and invite is not None:
+            used = session.execute(
+                update(Invite)
+                .where(Invite.id == invite.id, Invite.status == "active")
+                .values(status="used", used_at=now)
+            )
+            if used.rowcount != 1:  # type: ignore[attr-defined]
+                raise Refused(
+                    "invite_used",
+                    "This invite was already used ({time}).",
+                    time=local_time(ctx, now),
+                )
+            return _redeemed(ctx, session, invite, now)
+    assert refusal is not None
+    raise refusal
+
+
+def _redeemed(ctx: KioskContext, session: Session, invite: Invite, now: dt.datetime) -> VisitView:
+    """The invite becomes a visit: approved with its pass, or held for the desk."""
+    blocked = _blocked(session, invite.visitor_name, invite.visitor_phone, "")
+    v = Visit(
+        kind="invite",
+        name=invite.visitor_name,
+        phone=invite.visitor_phone,
+        unit_id=invite.unit_id,
+        purpose=invite.purpose,
+        party_size=invite.party_size,
+        status="pending" if blocked else "approved",
+        held_for_desk=blocked is not None,
+        invite_id=invite.id,
+        kiosk_id=ctx.kiosk_id,
+        lobby=ctx.lobby,
+        created_at=now,
+        decided_at=None if blocked else now,
+        decided_by="" if blocked else "invite",
+    )
+    session.add(v)
+    session.flush()
+    if blocked is None:
+        _issue_pass(ctx, session, v, as_utc(invite.valid_until), now)
+    else:
+        queue_notification(
+            session,
+            channel="desk",
+            template="visitor.held",
+            at=now,
+            unit_id=invite.unit_id,
+            payload={
+                "visit": v.id,
+                "lobby": v.lobby,
+                "message": f"invited visitor {mask_name(v.name)} is on "
+                "the block list: approve or decline at the desk",
+            },
+        )
+    audit.record(
+        session,
+        actor="kiosk",
+        action="visitor.invite_redeemed",
+        subject=f"visitor_visit:{v.id}",
+        data={"invite": invite.id, "held": blocked is not None},
+        at=now,
+        kiosk_id=ctx.kiosk_id,
+    )
+    return _view(ctx, session, v)
 
 
 def revoke_invite(ctx: KioskContext, actor: Actor, invite_id: int) -> None:

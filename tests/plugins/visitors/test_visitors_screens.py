@@ -223,5 +223,7 @@ def test_a_resident_creates_an_invite_at_the_kiosk_and_the_code_works(kctx) -> N
         return text
 
     text = asyncio.run(flow())
-    code = text.split("Invite code ")[1][:6]
+    shown = text.split("Invite code ")[1].split(":")[0]
+    assert shown == service.group_code(shown.replace(" ", "")) and len(shown) == 12
+    code = shown  # typed as shown, spaces and all
     assert service.redeem_invite(kctx, code).unit == "1-101"
