@@ -488,8 +488,23 @@ def complete(ctx: KioskContext, actor: Actor, number: str, signature: Any, *,
     with ctx.database().write() as session:
         t = _ticket(session, number)
         charge = (charge_fen if charge_fen is not None else t.price_fen) if t.paid else 0
-        if charge < 0:
+        if isinstance(charge, bool) or not isinstance(charge, int) or charge < 0:
             raise Refused("repairs.price", "A paid repair needs a positive price.")
+        if charge and t.consent_at is None:
+            # A quote made on site clears the consent: the resident agrees to the new price first.
+            raise Refused(
+                "repairs.no_consent",
+                "Ticket {number} is a paid repair ({price}): the resident must agree first.",
+                number=t.number, price=format_fen(t.price_fen),
+            )  # fmt: skip
+        if charge > t.price_fen:
+            # The resident agreed to price_fen, no more: a higher charge needs a new quote.
+            raise Refused(
+                "repairs.over_consent",
+                "The resident agreed to {price} for ticket {number}: charging {charge} needs "
+                "a new quote and the resident's consent.",
+                number=t.number, price=format_fen(t.price_fen), charge=format_fen(charge),
+            )  # fmt: skip
         if t.kind == "repair":
             local = as_utc(now).astimezone(zone)
             visit_due = dt.datetime.combine(local.date(), dt.time(23, 59), zone).astimezone(dt.UTC)
