@@ -50,6 +50,8 @@ class StaffPolicy:
 class RetentionSettings:
     visitor_days: int = 180
     parcel_days: int = 365
+    repair_days: int = 365
+    notification_days: int = 90
 
 
 @dataclass(frozen=True)
@@ -194,6 +196,8 @@ def parse_settings(data: dict[str, Any], source: str, base: Path | None = None) 
     retention = RetentionSettings(
         visitor_days=r.positive("retention", "visitor_days", 180, 3650),
         parcel_days=r.positive("retention", "parcel_days", 365, 3650),
+        repair_days=r.positive("retention", "repair_days", 365, 3650),
+        notification_days=r.positive("retention", "notification_days", 90, 3650),
     )
     plugins = r.section("plugins")
     disabled = tuple(r.get("plugins", "disabled", list, []))

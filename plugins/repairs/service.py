@@ -32,8 +32,10 @@ from sqlalchemy.orm import Session
 
 from kiosk import audit, printing
 from kiosk.clock import as_utc
+from kiosk.db import retention
 from kiosk.db.models import Resident, Unit
 from kiosk.errors import Refused
+from kiosk.hookspecs import PurgeCount
 from kiosk.identity import SYSTEM, Actor, normalise_unit_code, require_role
 from kiosk.money import format_fen
 from kiosk.notify import queue_notification, raise_alert
@@ -799,3 +801,40 @@ def monthly_report(ctx: KioskContext, month: str) -> dict[str, Any]:
 
 def by_category_items(by_cat: dict[str, int]) -> list[tuple[str, int]]:
     return list(by_cat.items())
+
+
+# -- retention ----------------------------------------------------------------------------------
+
+
+def purge_in(
+    session: Session, ctx: KioskContext, now: dt.datetime, dry_run: bool = False
+) -> list[PurgeCount]:
+    """Anonymise, inside ``session`` (hook ``kiosk_purge``), tickets finished (closed,
+    completed or canceled) more than ``retention.repair_days`` ago: the reporter becomes 已匿名,
+    the contact phone, the resident's signature and comments are erased and the description
+    (free text a resident may have filled with names and numbers) is replaced. Number, unit,
+    category, times, SLA results, charges and ratings stay for the monthly report; open
+    tickets are never touched."""
+    days = ctx.settings.retention.repair_days
+    before = retention.cutoff(now, days)
+    RT = RepairTicket
+    count = retention.anonymise(
+        session,
+        RT,
+        [
+            RT.status.in_(("closed", "completed", "canceled")),
+            func.coalesce(RT.closed_at, RT.canceled_at, RT.completed_at) < before,
+            RT.reporter != retention.ANONYMOUS,
+        ],
+        {
+            "reporter": retention.ANONYMOUS,
+            "reporter_id": None,
+            "contact_phone": "",
+            "description": retention.ANONYMOUS,
+            "rating_comment": "",
+            "note": "",
+            "signature": None,
+        },
+        dry_run,
+    )
+    return [PurgeCount("repairs", "repair_ticket", count, before, days)]
