@@ -17,7 +17,7 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 
-from kiosk.config import ConfigError, Settings, load_settings
+from kiosk.config import ConfigError, Settings, load_settings, redact, redact_url
 from kiosk.errors import Refused
 
 REPO = Path(__file__).resolve().parent.parent
@@ -124,8 +124,12 @@ def init(
         heads = upgrade(ctx.database().engine, ctx.plugins)
     except Exception as exc:  # noqa: BLE001 - the reason is what the operator needs
         logging.getLogger(__name__).debug("init failed", exc_info=True)
-        fail(f"cannot prepare the database {settings.database_url}: {type(exc).__name__}: {exc}")
-    typer.echo(f"database ready: {settings.database_url} (migrations: {', '.join(heads)})")
+        url = settings.database_url
+        reason = redact(str(exc), url)
+        fail(f"cannot prepare the database {redact_url(url)}: {type(exc).__name__}: {reason}")
+    typer.echo(
+        f"database ready: {redact_url(settings.database_url)} (migrations: {', '.join(heads)})"
+    )
     for failure in ctx.plugins.failures:
         typer.echo(f"warning: plugin {failure.plugin} disabled: {failure.error}", err=True)
     if demo:

@@ -9,6 +9,7 @@ what is expected, so the CLI can print a single line instead of a traceback.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -220,6 +221,35 @@ def parse_settings(data: dict[str, Any], source: str, base: Path | None = None) 
         plugins_disabled=disabled,
         plugin_settings=plugin_settings,
     )
+
+
+_URL_PASSWORD = re.compile(r"(?P<head>://[^:/@\s]*:)(?P<password>[^@\s]*)@")
+
+
+def redact_url(url: str) -> str:
+    """``url`` with its password shown as ``***``: for every place a URL is printed or logged
+    (``kiosk init``, ``kiosk doctor``, error messages)."""
+    try:
+        from sqlalchemy.engine import make_url
+
+        parsed = make_url(url)
+    except Exception:  # noqa: BLE001 - a malformed URL may still carry a password
+        return _URL_PASSWORD.sub(r"\g<head>***@", url)
+    return parsed.render_as_string(hide_password=True)
+
+
+def redact(text: str, url: str) -> str:
+    """``text`` (an error message that may quote the URL) without the URL's password."""
+    text = _URL_PASSWORD.sub(r"\g<head>***@", text)
+    try:
+        from sqlalchemy.engine import make_url
+
+        password = make_url(url).password
+    except Exception:  # noqa: BLE001
+        password = None
+    if password:
+        text = text.replace(str(password), "***")
+    return text
 
 
 def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kiosk.config import Settings
+from kiosk.config import Settings, redact, redact_url
 
 
 def run_checks(settings: Settings) -> list[dict[str, Any]]:
@@ -40,7 +40,9 @@ def run_checks(settings: Settings) -> list[dict[str, Any]]:
         db = Database(settings.database_url)
         with db.engine.connect() as conn:
             conn.execute(text("SELECT 1"))
-        checks.append({"check": "database", "ok": True, "detail": db.engine.url.render_as_string()})
+        checks.append(
+            {"check": "database", "ok": True, "detail": redact_url(settings.database_url)}
+        )
         _applied, missing = status(db.engine, plugins)
         checks.append(
             {
@@ -57,7 +59,8 @@ def run_checks(settings: Settings) -> list[dict[str, Any]]:
             {
                 "check": "database",
                 "ok": False,
-                "detail": f"unreachable: {type(exc).__name__}: {exc}",
+                "detail": f"unreachable: {type(exc).__name__}: "
+                + redact(str(exc), settings.database_url),
             }
         )
     checks.extend(_device_checks(settings))

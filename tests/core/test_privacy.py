@@ -4,6 +4,14 @@ insecure setting."""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+
+from sqlalchemy.engine import make_url
+
+from kiosk.config import redact, redact_url
 from kiosk.context import KioskContext
 from kiosk.db.models import DeskAlert
 from kiosk.notify import dispatch_outbox, open_alerts, queue_notification, raise_alert
@@ -38,3 +46,48 @@ def test_a_desk_notification_becomes_a_masked_alert(ctx: KioskContext) -> None:
     with ctx.database().read() as s:
         [alert] = [a for a in open_alerts(s, "A") if a.kind == "visitor.waiting"]
         assert alert.message == "visitor 139****5678 waiting for 3-1205"
+
+
+SECRET = "Hunter2-db-pw"
+
+
+def _kiosk(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    full = {k: v for k, v in os.environ.items() if not k.startswith("KIOSK_")}
+    full.update(env)
+    return subprocess.run(
+        [sys.executable, "-c", "from kiosk.cli import main; main()", *args],
+        capture_output=True,
+        text=True,
+        env=full,
+        timeout=180,
+    )
+
+
+def test_kiosk_init_never_prints_the_database_password(postgres) -> None:
+    url = make_url(postgres.fresh(False)).set(password=SECRET)  # trust auth ignores it
+    ready = _kiosk("init", "--db", url.render_as_string(hide_password=False), env={})
+    assert ready.returncode == 0, ready.stderr
+    assert "database ready: " in ready.stdout and ":***@" in ready.stdout
+    assert SECRET not in ready.stdout + ready.stderr
+    # Nor when the database cannot be reached (the reason quotes the URL), even in debug logs.
+    down = url.set(port=1).render_as_string(hide_password=False)
+    failed = _kiosk("init", "--db", down, env={"KIOSK_LOG_LEVEL": "DEBUG"})
+    assert failed.returncode == 1 and "cannot prepare the database" in failed.stderr
+    assert SECRET not in failed.stdout + failed.stderr
+
+
+def test_kiosk_doctor_never_prints_the_database_password() -> None:
+    down = f"postgresql+psycopg://kiosk:{SECRET}@127.0.0.1:1/kiosk"
+    result = _kiosk("doctor", "--json", env={"KIOSK_DATABASE_URL": down})
+    assert SECRET not in result.stdout + result.stderr
+    [check] = [c for c in json.loads(result.stdout)["checks"] if c["check"] == "database"]
+    assert not check["ok"] and "unreachable" in check["detail"]
+
+
+def test_redacted_urls_keep_everything_but_the_password() -> None:
+    assert redact_url(f"postgresql+psycopg://kiosk:{SECRET}@db/kiosk") == (
+        "postgresql+psycopg://kiosk:***@db/kiosk"
+    )
+    assert redact_url("sqlite:///var/kiosk.db") == "sqlite:///var/kiosk.db"
+    broken = f"postgresql://kiosk:{SECRET}@db:port/kiosk"  # make_url refuses it
+    assert SECRET not in redact_url(broken) and SECRET not in redact(f"bad {broken}", broken)
