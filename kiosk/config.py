@@ -8,6 +8,7 @@ what is expected, so the CLI can print a single line instead of a traceback.
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 import tomllib
@@ -84,6 +85,7 @@ class _Reader:
     def __init__(self, source: str, data: dict[str, Any]) -> None:
         self.source = source
         self.data = data
+        self.known: dict[str, set[str]] = {}
 
     def section(self, name: str) -> dict[str, Any]:
         value = self.data.get(name, {})
@@ -92,6 +94,7 @@ class _Reader:
         return value
 
     def get(self, section: str, key: str, kind: type, default: Any) -> Any:
+        self.known.setdefault(section, set()).add(key)
         table = self.section(section)
         if key not in table:
             return default
@@ -110,6 +113,22 @@ class _Reader:
                 self.source, f"{section}.{key}", f"expected a list of strings, got {value!r}"
             )
         return value
+
+    def refuse_unknown_keys(self, sections: tuple[str, ...]) -> None:
+        """A key nothing read is a typo (``langauge``) that would silently keep the default:
+        refuse it, naming the nearest valid key."""
+        for section in sections:
+            known = sorted(self.known.get(section, ()))
+            for key in self.section(section):
+                if key in known:
+                    continue
+                nearest = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+                hint = (
+                    f"did you mean {nearest[0]!r}?"
+                    if nearest
+                    else "expected one of " + ", ".join(known)
+                )
+                raise ConfigError(self.source, f"{section}.{key}", f"unknown key ({hint})")
 
     def positive(self, section: str, key: str, default: int, maximum: int = 10**9) -> int:
         value = self.get(section, key, int, default)
@@ -167,9 +186,8 @@ def parse_settings(data: dict[str, Any], source: str, base: Path | None = None) 
     kiosk_id = r.get("kiosk", "id", str, "kiosk-1")
     if not kiosk_id.strip():
         raise ConfigError(source, "kiosk.id", "expected a non-empty kiosk id")
-    url = os.environ.get("KIOSK_DATABASE_URL") or r.get(
-        "database", "url", str, DEFAULT_DATABASE_URL
-    )
+    file_url = r.get("database", "url", str, DEFAULT_DATABASE_URL)
+    url = os.environ.get("KIOSK_DATABASE_URL") or file_url
     if not url.startswith(("sqlite://", "postgresql://", "postgresql+psycopg://")):
         raise ConfigError(
             source,
@@ -206,7 +224,7 @@ def parse_settings(data: dict[str, Any], source: str, base: Path | None = None) 
     for k, v in plugins.items():
         if k != "disabled" and not isinstance(v, dict):
             raise ConfigError(source, f"plugins.{k}", "expected a table [plugins." + k + "]")
-    return Settings(
+    settings = Settings(
         source=source,
         estate=estate,
         kiosk_id=kiosk_id,
@@ -221,6 +239,10 @@ def parse_settings(data: dict[str, Any], source: str, base: Path | None = None) 
         plugins_disabled=disabled,
         plugin_settings=plugin_settings,
     )
+    # [devices] names devices and [plugins.*] belong to the plugins: only the core's own
+    # sections have a closed set of keys.
+    r.refuse_unknown_keys(("estate", "kiosk", "database", "staff", "retention"))
+    return settings
 
 
 _URL_PASSWORD = re.compile(r"(?P<head>://[^:/@\s]*:)(?P<password>[^@\s]*)@")
