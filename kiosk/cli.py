@@ -10,7 +10,6 @@ import inspect
 import json
 import logging
 import os
-import stat
 import sys
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
@@ -65,27 +64,14 @@ def settings_or_exit(config: Path | None, db: str | None = None) -> Settings:
 
 
 def warn_if_world_readable(settings: Settings) -> None:
-    """Config files may hold provider keys: others on the machine must not read them."""
-    if settings.source.startswith("<"):
-        return
-    try:
-        mode = Path(settings.source).stat().st_mode
-    except OSError:
-        return
-    from sqlalchemy.engine import make_url
+    """Config files hold PINs, provider keys and database passwords: a file that group or
+    others may read is logged as a warning (``kiosk run``, ``desk``, ``serve``; ``kiosk
+    doctor`` lists it with the other insecure settings)."""
+    from kiosk.hardening import config_mode_warning
 
-    try:
-        db_password = bool(make_url(settings.database_url).password)
-    except Exception:  # noqa: BLE001 - a malformed URL is the config check's business
-        db_password = False
-    if mode & stat.S_IROTH and (
-        db_password
-        or any(k in json.dumps(settings.plugin_settings) for k in ("key", "secret", "password"))
-    ):
-        typer.echo(
-            f"kiosk: warning: {settings.source} holds secrets and is world-readable (chmod 600 it)",
-            err=True,
-        )
+    line = config_mode_warning(settings)
+    if line:  # main() sends warnings to stderr; a kiosk's journal keeps them
+        logging.getLogger("kiosk").warning("config: %s", line)
 
 
 def open_ctx(settings: Settings, migrate: bool = False) -> Any:
@@ -258,8 +244,15 @@ def plugins(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
 
 
 @app.command()
-def doctor(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
-    """Check config, database and migrations, devices and plugins; exit 1 when any fails."""
+def doctor(
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+    sim: Annotated[
+        bool, typer.Option("--sim", help="A demo: simulated devices and payments are meant.")
+    ] = False,
+) -> None:
+    """Check config, database and migrations, devices and plugins; exit 1 when any fails.
+    Insecure settings (demo PINs, simulated payments, readable secrets...) are warned about."""
     from kiosk.doctor import run_checks
 
     try:
@@ -267,10 +260,13 @@ def doctor(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
     except ConfigError as exc:
         checks = [{"check": "config", "ok": False, "detail": str(exc)}]
     else:
-        warn_if_world_readable(settings)
-        checks = run_checks(settings)
+        checks = run_checks(settings, sim=sim)
     ok = all(c["ok"] for c in checks)
-    text = "\n".join(f"[{'ok' if c['ok'] else 'FAIL'}] {c['check']}: {c['detail']}" for c in checks)
+
+    def mark(c: dict[str, Any]) -> str:
+        return "FAIL" if not c["ok"] else "warn" if c.get("warning") else "ok"
+
+    text = "\n".join(f"[{mark(c)}] {c['check']}: {c['detail']}" for c in checks)
     emit({"ok": ok, "checks": checks}, as_json, text)
     if not ok:
         raise typer.Exit(1)
