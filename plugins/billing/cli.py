@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from kiosk.cli_staff import PinOpt, StaffOpt
+from kiosk.cli_staff import PinOpt, StaffOpt, resolve_pin
 
 emv_app = typer.Typer(help="EMV merchant-presented QR payloads.", no_args_is_help=True)
 
@@ -68,10 +68,10 @@ def _ctx(config: str | None) -> Any:
     )
 
 
-def _staff(ctx: Any, who: str, pin: str) -> Any:
+def _staff(ctx: Any, who: str, pin: str | None) -> Any:
     from kiosk.lobby import staff_login
 
-    return staff_login(ctx, who, pin)
+    return staff_login(ctx, who, resolve_pin(pin))
 
 
 def _emit(data: Any, as_json: bool, text: str) -> None:
