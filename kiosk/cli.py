@@ -10,14 +10,13 @@ import inspect
 import json
 import logging
 import os
-import stat
 import sys
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
 
-from kiosk.config import ConfigError, Settings, load_settings
+from kiosk.config import ConfigError, Settings, load_settings, redact, redact_url
 from kiosk.errors import Refused
 
 REPO = Path(__file__).resolve().parent.parent
@@ -79,27 +78,14 @@ def settings_or_exit(config: Path | None, db: str | None = None) -> Settings:
 
 
 def warn_if_world_readable(settings: Settings) -> None:
-    """Config files may hold provider keys: others on the machine must not read them."""
-    if settings.source.startswith("<"):
-        return
-    try:
-        mode = Path(settings.source).stat().st_mode
-    except OSError:
-        return
-    from sqlalchemy.engine import make_url
+    """Config files hold PINs, provider keys and database passwords: a file that group or
+    others may read is logged as a warning (``kiosk run``, ``desk``, ``serve``; ``kiosk
+    doctor`` lists it with the other insecure settings)."""
+    from kiosk.hardening import config_mode_warning
 
-    try:
-        db_password = bool(make_url(settings.database_url).password)
-    except Exception:  # noqa: BLE001 - a malformed URL is the config check's business
-        db_password = False
-    if mode & stat.S_IROTH and (
-        db_password
-        or any(k in json.dumps(settings.plugin_settings) for k in ("key", "secret", "password"))
-    ):
-        typer.echo(
-            f"kiosk: warning: {settings.source} holds secrets and is world-readable (chmod 600 it)",
-            err=True,
-        )
+    line = config_mode_warning(settings)
+    if line:  # main() sends warnings to stderr; a kiosk's journal keeps them
+        logging.getLogger("kiosk").warning("config: %s", line)
 
 
 def open_ctx(settings: Settings, migrate: bool = False) -> Any:
@@ -138,8 +124,12 @@ def init(
         heads = upgrade(ctx.database().engine, ctx.plugins)
     except Exception as exc:  # noqa: BLE001 - the reason is what the operator needs
         logging.getLogger(__name__).debug("init failed", exc_info=True)
-        fail(f"cannot prepare the database {settings.database_url}: {type(exc).__name__}: {exc}")
-    typer.echo(f"database ready: {settings.database_url} (migrations: {', '.join(heads)})")
+        url = settings.database_url
+        reason = redact(str(exc), url)
+        fail(f"cannot prepare the database {redact_url(url)}: {type(exc).__name__}: {reason}")
+    typer.echo(
+        f"database ready: {redact_url(settings.database_url)} (migrations: {', '.join(heads)})"
+    )
     for failure in ctx.plugins.failures:
         typer.echo(f"warning: plugin {failure.plugin} disabled: {failure.error}", err=True)
     if demo:
@@ -276,8 +266,15 @@ def plugins(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
 
 
 @app.command()
-def doctor(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
-    """Check config, database and migrations, devices and plugins; exit 1 when any fails."""
+def doctor(
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+    sim: Annotated[
+        bool, typer.Option("--sim", help="A demo: simulated devices and payments are meant.")
+    ] = False,
+) -> None:
+    """Check config, database and migrations, devices and plugins; exit 1 when any fails.
+    Insecure settings (demo PINs, simulated payments, readable secrets...) are warned about."""
     from kiosk.doctor import run_checks
 
     try:
@@ -285,10 +282,13 @@ def doctor(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
     except ConfigError as exc:
         checks = [{"check": "config", "ok": False, "detail": str(exc)}]
     else:
-        warn_if_world_readable(settings)
-        checks = run_checks(settings)
+        checks = run_checks(settings, sim=sim)
     ok = all(c["ok"] for c in checks)
-    text = "\n".join(f"[{'ok' if c['ok'] else 'FAIL'}] {c['check']}: {c['detail']}" for c in checks)
+
+    def mark(c: dict[str, Any]) -> str:
+        return "FAIL" if not c["ok"] else "warn" if c.get("warning") else "ok"
+
+    text = "\n".join(f"[{mark(c)}] {c['check']}: {c['detail']}" for c in checks)
     emit({"ok": ok, "checks": checks}, as_json, text)
     if not ok:
         raise typer.Exit(1)

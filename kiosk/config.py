@@ -8,7 +8,9 @@ what is expected, so the CLI can print a single line instead of a traceback.
 
 from __future__ import annotations
 
+import difflib
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,6 +59,8 @@ class StaffPolicy:
 class RetentionSettings:
     visitor_days: int = 180
     parcel_days: int = 365
+    repair_days: int = 365
+    notification_days: int = 90
 
 
 @dataclass(frozen=True)
@@ -88,6 +92,7 @@ class _Reader:
     def __init__(self, source: str, data: dict[str, Any]) -> None:
         self.source = source
         self.data = data
+        self.known: dict[str, set[str]] = {}
 
     def section(self, name: str) -> dict[str, Any]:
         value = self.data.get(name, {})
@@ -96,6 +101,7 @@ class _Reader:
         return value
 
     def get(self, section: str, key: str, kind: type, default: Any) -> Any:
+        self.known.setdefault(section, set()).add(key)
         table = self.section(section)
         if key not in table:
             return default
@@ -114,6 +120,22 @@ class _Reader:
                 self.source, f"{section}.{key}", f"expected a list of strings, got {value!r}"
             )
         return value
+
+    def refuse_unknown_keys(self, sections: tuple[str, ...]) -> None:
+        """A key nothing read is a typo (``langauge``) that would silently keep the default:
+        refuse it, naming the nearest valid key."""
+        for section in sections:
+            known = sorted(self.known.get(section, ()))
+            for key in self.section(section):
+                if key in known:
+                    continue
+                nearest = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+                hint = (
+                    f"did you mean {nearest[0]!r}?"
+                    if nearest
+                    else "expected one of " + ", ".join(known)
+                )
+                raise ConfigError(self.source, f"{section}.{key}", f"unknown key ({hint})")
 
     def positive(self, section: str, key: str, default: int, maximum: int = 10**9) -> int:
         value = self.get(section, key, int, default)
@@ -171,9 +193,8 @@ def parse_settings(data: dict[str, Any], source: str, base: Path | None = None) 
     kiosk_id = r.get("kiosk", "id", str, "kiosk-1")
     if not kiosk_id.strip():
         raise ConfigError(source, "kiosk.id", "expected a non-empty kiosk id")
-    url = os.environ.get("KIOSK_DATABASE_URL") or r.get(
-        "database", "url", str, DEFAULT_DATABASE_URL
-    )
+    file_url = r.get("database", "url", str, DEFAULT_DATABASE_URL)
+    url = os.environ.get("KIOSK_DATABASE_URL") or file_url
     if not url.startswith(("sqlite://", "postgresql://", "postgresql+psycopg://")):
         raise ConfigError(
             source,
@@ -205,6 +226,8 @@ def parse_settings(data: dict[str, Any], source: str, base: Path | None = None) 
     retention = RetentionSettings(
         visitor_days=r.positive("retention", "visitor_days", 180, 3650),
         parcel_days=r.positive("retention", "parcel_days", 365, 3650),
+        repair_days=r.positive("retention", "repair_days", 365, 3650),
+        notification_days=r.positive("retention", "notification_days", 90, 3650),
     )
     plugins = r.section("plugins")
     disabled = tuple(r.get("plugins", "disabled", list, []))
@@ -212,7 +235,7 @@ def parse_settings(data: dict[str, Any], source: str, base: Path | None = None) 
     for k, v in plugins.items():
         if k != "disabled" and not isinstance(v, dict):
             raise ConfigError(source, f"plugins.{k}", "expected a table [plugins." + k + "]")
-    return Settings(
+    settings = Settings(
         source=source,
         estate=estate,
         kiosk_id=kiosk_id,
@@ -227,6 +250,39 @@ def parse_settings(data: dict[str, Any], source: str, base: Path | None = None) 
         plugins_disabled=disabled,
         plugin_settings=plugin_settings,
     )
+    # [devices] names devices and [plugins.*] belong to the plugins: only the core's own
+    # sections have a closed set of keys.
+    r.refuse_unknown_keys(("estate", "kiosk", "database", "staff", "retention"))
+    return settings
+
+
+_URL_PASSWORD = re.compile(r"(?P<head>://[^:/@\s]*:)(?P<password>[^@\s]*)@")
+
+
+def redact_url(url: str) -> str:
+    """``url`` with its password shown as ``***``: for every place a URL is printed or logged
+    (``kiosk init``, ``kiosk doctor``, error messages)."""
+    try:
+        from sqlalchemy.engine import make_url
+
+        parsed = make_url(url)
+    except Exception:  # noqa: BLE001 - a malformed URL may still carry a password
+        return _URL_PASSWORD.sub(r"\g<head>***@", url)
+    return parsed.render_as_string(hide_password=True)
+
+
+def redact(text: str, url: str) -> str:
+    """``text`` (an error message that may quote the URL) without the URL's password."""
+    text = _URL_PASSWORD.sub(r"\g<head>***@", text)
+    try:
+        from sqlalchemy.engine import make_url
+
+        password = make_url(url).password
+    except Exception:  # noqa: BLE001
+        password = None
+    if password:
+        text = text.replace(str(password), "***")
+    return text
 
 
 def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from kiosk.config import Settings
+from kiosk.config import Settings, redact, redact_url
+
+if TYPE_CHECKING:
+    from kiosk.clock import Clock
 
 
-def run_checks(settings: Settings) -> list[dict[str, Any]]:
-    """Each check: ``{"check": name, "ok": bool, "detail": text}``; never raises."""
+def run_checks(
+    settings: Settings, *, sim: bool = False, clock: Clock | None = None
+) -> list[dict[str, Any]]:
+    """Each check: ``{"check": name, "ok": bool, "detail": text}``; never raises. Insecure
+    settings (:mod:`kiosk.hardening`) add ``"warning": True`` lines that do not fail; ``sim``
+    says simulated devices and payments are intended (a demo)."""
+    from kiosk import hardening
+    from kiosk.clock import SystemClock
+
     checks: list[dict[str, Any]] = [
         {"check": "config", "ok": True, "detail": f"{settings.source} (kiosk {settings.kiosk_id})"}
     ]
@@ -40,7 +50,9 @@ def run_checks(settings: Settings) -> list[dict[str, Any]]:
         db = Database(settings.database_url)
         with db.engine.connect() as conn:
             conn.execute(text("SELECT 1"))
-        checks.append({"check": "database", "ok": True, "detail": db.engine.url.render_as_string()})
+        checks.append(
+            {"check": "database", "ok": True, "detail": redact_url(settings.database_url)}
+        )
         _applied, missing = status(db.engine, plugins)
         checks.append(
             {
@@ -51,16 +63,20 @@ def run_checks(settings: Settings) -> list[dict[str, Any]]:
                 else f"pending: {', '.join(missing)} (run kiosk init)",
             }
         )
+        if not missing:
+            checks.extend(hardening.database_checks(db.engine, clock or SystemClock()))
         db.dispose()
     except Exception as exc:  # noqa: BLE001 - report, do not crash
         checks.append(
             {
                 "check": "database",
                 "ok": False,
-                "detail": f"unreachable: {type(exc).__name__}: {exc}",
+                "detail": f"unreachable: {type(exc).__name__}: "
+                + redact(str(exc), settings.database_url),
             }
         )
     checks.extend(_device_checks(settings))
+    checks.extend(hardening.config_checks(settings, names, sim))
     return checks
 
 

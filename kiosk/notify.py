@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from kiosk import audit
 from kiosk.db.models import DeskAlert, Notification
+from kiosk.pii import mask_text
 
 if TYPE_CHECKING:
     from kiosk.context import KioskContext
@@ -33,11 +34,20 @@ def raise_alert(
     lobby: str = "",
     kiosk_id: str = "",
 ) -> DeskAlert:
-    """Add an alert for the desk of ``lobby`` ("" = every desk)."""
+    """Add an alert for the desk of ``lobby`` ("" = every desk).
+
+    Phone and ID numbers in ``message`` are masked here, once: the alert is stored, shown on
+    every desk and kept after it is acknowledged, so the raw number never reaches any of them.
+    """
     if severity not in SEVERITIES:
         raise ValueError(f"severity must be one of {SEVERITIES}")
     alert = DeskAlert(
-        kind=kind, message=message, severity=severity, lobby=lobby, kiosk_id=kiosk_id, created_at=at
+        kind=kind,
+        message=mask_text(message)[:500],
+        severity=severity,
+        lobby=lobby,
+        kiosk_id=kiosk_id,
+        created_at=at,
     )
     session.add(alert)
     session.flush()

@@ -6,15 +6,42 @@ import re
 from typing import Any
 
 # A mainland mobile, also written with the country code (+86 / 0086 / 86, maybe a space or
-# dash after it): the code is kept, the number masked.
-_MOBILE = re.compile(r"(?<!\d)(?P<cc>(?:\+|00)?86[- ]?)?(?P<num>1[3-9]\d{9})(?!\d)")
-_ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])")
+# dash after it): the code is kept, the number masked. People group the 11 digits 3-4-4 with
+# spaces or dashes ("138 0013 8000", "138-0013-8000"): those are the same number.
+_MOBILE = re.compile(
+    r"(?<!\d)(?P<cc>(?:\+|00)?86[- ]?)?(?P<num>1[3-9]\d[- ]?\d{4}[- ]?\d{4})(?!\d)"
+)
+# Resident ID numbers: 18 characters (17 digits and a digit or X), and the old 15-digit form
+# still on some cards and records: area code, YYMMDD birth date, sequence. The date is checked
+# so that other 15-digit numbers (tracking numbers, order numbers) are not taken for IDs.
+_ID_NUMBER = re.compile(
+    r"(?<![0-9A-Za-z])"
+    r"(?:\d{17}[\dXx]|[1-8]\d{5}\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3})"
+    r"(?![0-9A-Za-z])"
+)
 PII_KEYS = frozenset({"phone", "id_number", "contact_phone", "licence_number", "driving_licence"})
 
 
+def _mask_digits(text: str, head: int, tail: int) -> str:
+    """Mask the digits of ``text`` but the first ``head`` and last ``tail``; separators stay."""
+    total = sum(c.isdigit() for c in text)
+    seen, out = 0, []
+    for c in text:
+        if c.isdigit():
+            out.append(c if seen < head or seen >= total - tail else "*")
+            seen += 1
+        else:
+            out.append(c)
+    return "".join(out)
+
+
 def mask_phone(phone: str) -> str:
-    """``13800000000`` -> ``138****0000``; shorter numbers keep only their last 4 digits."""
+    """``13800000000`` -> ``138****0000``, ``138 0013 8000`` -> ``138 **** 8000``; shorter
+    numbers keep only their last 4 digits."""
     d = phone.strip()
+    mobile = _MOBILE.fullmatch(d)
+    if mobile:
+        return (mobile.group("cc") or "") + _mask_digits(mobile.group("num"), 3, 4)
     if len(d) >= 11:
         return d[:3] + "*" * (len(d) - 7) + d[-4:]
     if len(d) > 4:
@@ -61,7 +88,9 @@ def mask_data(data: dict[str, Any]) -> dict[str, Any]:
     for key, value in data.items():
         if isinstance(value, str):
             if key in PII_KEYS:
-                out[key] = mask_id_number(value) if len(value) > 11 else mask_phone(value)
+                mobile = _MOBILE.fullmatch(value.strip())
+                id_like = not mobile and len(value.strip()) > 11
+                out[key] = mask_id_number(value) if id_like else mask_phone(value)
             else:
                 out[key] = mask_text(value)
         elif isinstance(value, dict):

@@ -1,5 +1,6 @@
 """Retention purge (``kiosk purge``): personal data of closed records is anonymised after the
-configured number of days (``[retention] visitor_days``, ``parcel_days``).
+configured number of days (``[retention] visitor_days``, ``parcel_days``, ``repair_days``,
+``notification_days``).
 
 The core opens one transaction, asks every plugin (hook ``kiosk_purge``) to anonymise its own
 records closed before its cutoff, and records ONE audit event, ``retention.purged``, with the
@@ -19,6 +20,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from kiosk import audit
+from kiosk.db.models import Notification
 from kiosk.hookspecs import PurgeCount
 
 if TYPE_CHECKING:
@@ -103,6 +105,33 @@ class PurgeReport:
         return "\n".join(lines)
 
 
+def purge_outbox(
+    session: Session, ctx: KioskContext, now: dt.datetime, dry_run: bool = False
+) -> PurgeCount:
+    """The core's own part: outbox rows older than ``retention.notification_days`` lose the
+    recipient (a phone number, an account) and the message body; channel, template, unit and
+    times stay. A message still pending after that long is stale: it is marked ``expired``
+    and never sent."""
+    days = ctx.settings.retention.notification_days
+    before = cutoff(now, days)
+    old = [Notification.created_at < before, Notification.recipient != ANONYMOUS]
+    done = anonymise(
+        session,
+        Notification,
+        [*old, Notification.state.notin_(("pending", "sending"))],
+        {"recipient": ANONYMOUS, "payload": {}},
+        dry_run,
+    )
+    stale = anonymise(
+        session,
+        Notification,
+        [*old, Notification.state.in_(("pending", "sending"))],
+        {"recipient": ANONYMOUS, "payload": {}, "state": "expired"},
+        dry_run,
+    )
+    return PurgeCount("kiosk", "notification", done + stale, before, days)
+
+
 def purge(ctx: KioskContext, *, dry_run: bool = False, actor: str = "system") -> PurgeReport:
     """Run every plugin's ``kiosk_purge`` in one transaction and audit it once.
 
@@ -125,6 +154,7 @@ def purge(ctx: KioskContext, *, dry_run: bool = False, actor: str = "system") ->
                 "; ".join(f"plugin {f.plugin}: {f.error.splitlines()[0]}" for f in failures)
                 + " (nothing was purged)"
             )
+        results.append(purge_outbox(session, ctx, now, dry_run))
         report.counts = sorted(
             (c for c in results if isinstance(c, PurgeCount)), key=lambda c: (c.plugin, c.kind)
         )

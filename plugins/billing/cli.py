@@ -9,6 +9,8 @@ from typing import Annotated, Any
 
 import typer
 
+from kiosk.cli_staff import PinOpt, StaffOpt, resolve_pin
+
 emv_app = typer.Typer(help="EMV merchant-presented QR payloads.", no_args_is_help=True)
 
 
@@ -56,13 +58,6 @@ billing_app = typer.Typer(
 )
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
 ConfigOpt = Annotated[str | None, typer.Option("--config", "-c", help="Config file.")]
-StaffOpt = Annotated[str, typer.Option("--staff", help="Staff number or card (e.g. S002).")]
-PinOpt = Annotated[
-    str,
-    typer.Option(
-        "--pin", envvar="KIOSK_STAFF_PIN", prompt=True, hide_input=True, help="Staff PIN."
-    ),
-]
 
 
 def _ctx(config: str | None) -> Any:
@@ -73,10 +68,10 @@ def _ctx(config: str | None) -> Any:
     )
 
 
-def _staff(ctx: Any, who: str, pin: str) -> Any:
+def _staff(ctx: Any, who: str, pin: str | None) -> Any:
     from kiosk.lobby import staff_login
 
-    return staff_login(ctx, who, pin)
+    return staff_login(ctx, who, resolve_pin(pin))
 
 
 def _emit(data: Any, as_json: bool, text: str) -> None:
@@ -103,7 +98,7 @@ def _bill_id(ctx: Any, number: str) -> int:
 def statement(
     unit: Annotated[str, typer.Argument(help="Unit, e.g. 3-1205.")],
     staff: StaffOpt,
-    pin: PinOpt,
+    pin: PinOpt = None,
     as_json: JsonOpt = False,
     config: ConfigOpt = None,
 ) -> None:
@@ -156,7 +151,7 @@ def pay(
     bill: Annotated[str, typer.Argument(help="Bill number, e.g. B202611-3-1205.")],
     amount: Annotated[str, typer.Argument(help="Amount in yuan, e.g. 120.50.")],
     staff: StaffOpt,
-    pin: PinOpt,
+    pin: PinOpt = None,
     method: Annotated[str, typer.Option("--method", help="cash or card.")] = "cash",
     as_json: JsonOpt = False,
     config: ConfigOpt = None,
@@ -185,7 +180,7 @@ def refund(
     amount: Annotated[str, typer.Argument(help="Amount in yuan.")],
     reason: Annotated[str, typer.Option("--reason", help="Why the money goes back.")],
     staff: StaffOpt,
-    pin: PinOpt,
+    pin: PinOpt = None,
     as_json: JsonOpt = False,
     config: ConfigOpt = None,
 ) -> None:
@@ -270,7 +265,7 @@ def refund_flagged(
     order: Annotated[str, typer.Argument(help="Payment order number (KO...).")],
     reason: Annotated[str, typer.Option("--reason", help="Why the money goes back.")],
     staff: StaffOpt,
-    pin: PinOpt,
+    pin: PinOpt = None,
     as_json: JsonOpt = False,
     config: ConfigOpt = None,
 ) -> None:
@@ -320,7 +315,7 @@ def charge(
     amount: Annotated[str, typer.Argument(help="Amount in yuan.")],
     description: Annotated[str, typer.Argument(help="What it is for.")],
     staff: StaffOpt,
-    pin: PinOpt,
+    pin: PinOpt = None,
     period: Annotated[
         str | None, typer.Option("--period", help="Month (default: this one).")
     ] = None,
@@ -345,7 +340,7 @@ def credit(
     amount: Annotated[str, typer.Argument(help="Amount in yuan.")],
     reason: Annotated[str, typer.Option("--reason", help="Why the bill is reduced.")],
     staff: StaffOpt,
-    pin: PinOpt,
+    pin: PinOpt = None,
     as_json: JsonOpt = False,
     config: ConfigOpt = None,
 ) -> None:
@@ -373,7 +368,7 @@ def deposit_take(
     kind: Annotated[str, typer.Argument(help="e.g. parking_card, renovation.")],
     amount: Annotated[str, typer.Argument(help="Amount in yuan.")],
     staff: StaffOpt,
-    pin: PinOpt,
+    pin: PinOpt = None,
     description: Annotated[str, typer.Option("--description", help="Note on the 收据.")] = "",
     method: Annotated[str, typer.Option("--method", help="cash or card.")] = "cash",
     as_json: JsonOpt = False,
@@ -400,7 +395,7 @@ def deposit_refund(
     receipt: Annotated[str, typer.Argument(help="Deposit receipt number (SJ...).")],
     reason: Annotated[str, typer.Option("--reason", help="Why it is given back.")],
     staff: StaffOpt,
-    pin: PinOpt,
+    pin: PinOpt = None,
     as_json: JsonOpt = False,
     config: ConfigOpt = None,
 ) -> None:
@@ -422,7 +417,7 @@ def import_csv(
     file: Annotated[str, typer.Argument(help="CSV: unit,kind,description,amount.")],
     period: Annotated[str, typer.Option("--period", help="Month, YYYY-MM.")],
     staff: StaffOpt,
-    pin: PinOpt,
+    pin: PinOpt = None,
     due: Annotated[str | None, typer.Option("--due", help="Due date YYYY-MM-DD.")] = None,
     as_json: JsonOpt = False,
     config: ConfigOpt = None,

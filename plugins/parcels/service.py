@@ -1020,7 +1020,7 @@ def deposit(
             description=mask_text(description.strip())[:200],
             category=category,
             quantity=quantity,
-            condition=condition.strip()[:200],
+            condition=mask_text(condition.strip())[:200],
             status="stored",
             deposited_at=now,
             deposited_by=actor.label,

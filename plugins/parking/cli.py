@@ -9,6 +9,8 @@ from typing import Annotated, Any
 
 import typer
 
+from kiosk.cli_staff import PinOpt, StaffOpt
+
 parking_app = typer.Typer(help="Parking: temporary fees, monthly cards.", no_args_is_help=True)
 ConfigOpt = Annotated[
     Path | None, typer.Option("--config", "-c", help="Config file (default: $KIOSK_CONFIG).")
@@ -97,8 +99,8 @@ def sweep_cmd(config: ConfigOpt = None) -> None:
 
 
 def report_parking_cmd(
-    staff: Annotated[str, typer.Option("--staff", help="Staff number, e.g. S002.")],
-    pin: Annotated[str, typer.Option("--pin", help="The staff PIN.")],
+    staff: StaffOpt,
+    pin: PinOpt = None,
     week: Annotated[
         bool, typer.Option("--week", help="The weekly copy for the garage cashier.")
     ] = True,

@@ -31,6 +31,15 @@ def kiosk_startup(ctx: Any) -> None:
 
 
 @hookimpl
+def kiosk_purge(ctx: Any, session: Any, now: Any, dry_run: bool) -> list[Any]:
+    """Tickets closed, completed or canceled more than ``retention.repair_days`` ago lose the
+    reporter, contact phone, description, comments and signature (``kiosk purge``)."""
+    from plugins.repairs.service import purge_in
+
+    return purge_in(session, ctx, now, dry_run)
+
+
+@hookimpl
 def kiosk_register_commands(cli: Any) -> None:
     from plugins.repairs.cli import register
 

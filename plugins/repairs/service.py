@@ -32,8 +32,10 @@ from sqlalchemy.orm import Session
 
 from kiosk import audit, printing
 from kiosk.clock import as_utc
+from kiosk.db import retention
 from kiosk.db.models import Resident, Unit
 from kiosk.errors import Refused
+from kiosk.hookspecs import PurgeCount
 from kiosk.identity import SYSTEM, Actor, normalise_unit_code, require_role
 from kiosk.money import format_fen
 from kiosk.notify import queue_notification, raise_alert
@@ -517,8 +519,23 @@ def complete(ctx: KioskContext, actor: Actor, number: str, signature: Any, *,
     with ctx.database().write() as session:
         t = _ticket(session, number)
         charge = (charge_fen if charge_fen is not None else t.price_fen) if t.paid else 0
-        if charge < 0:
+        if isinstance(charge, bool) or not isinstance(charge, int) or charge < 0:
             raise Refused("repairs.price", "A paid repair needs a positive price.")
+        if charge and t.consent_at is None:
+            # A quote made on site clears the consent: the resident agrees to the new price first.
+            raise Refused(
+                "repairs.no_consent",
+                "Ticket {number} is a paid repair ({price}): the resident must agree first.",
+                number=t.number, price=format_fen(t.price_fen),
+            )  # fmt: skip
+        if charge > t.price_fen:
+            # The resident agreed to price_fen, no more: a higher charge needs a new quote.
+            raise Refused(
+                "repairs.over_consent",
+                "The resident agreed to {price} for ticket {number}: charging {charge} needs "
+                "a new quote and the resident's consent.",
+                number=t.number, price=format_fen(t.price_fen), charge=format_fen(charge),
+            )  # fmt: skip
         if t.kind == "repair":
             local = as_utc(now).astimezone(zone)
             visit_due = dt.datetime.combine(local.date(), dt.time(23, 59), zone).astimezone(dt.UTC)
@@ -813,3 +830,40 @@ def monthly_report(ctx: KioskContext, month: str) -> dict[str, Any]:
 
 def by_category_items(by_cat: dict[str, int]) -> list[tuple[str, int]]:
     return list(by_cat.items())
+
+
+# -- retention ----------------------------------------------------------------------------------
+
+
+def purge_in(
+    session: Session, ctx: KioskContext, now: dt.datetime, dry_run: bool = False
+) -> list[PurgeCount]:
+    """Anonymise, inside ``session`` (hook ``kiosk_purge``), tickets finished (closed,
+    completed or canceled) more than ``retention.repair_days`` ago: the reporter becomes 已匿名,
+    the contact phone, the resident's signature and comments are erased and the description
+    (free text a resident may have filled with names and numbers) is replaced. Number, unit,
+    category, times, SLA results, charges and ratings stay for the monthly report; open
+    tickets are never touched."""
+    days = ctx.settings.retention.repair_days
+    before = retention.cutoff(now, days)
+    RT = RepairTicket
+    count = retention.anonymise(
+        session,
+        RT,
+        [
+            RT.status.in_(("closed", "completed", "canceled")),
+            func.coalesce(RT.closed_at, RT.canceled_at, RT.completed_at) < before,
+            RT.reporter != retention.ANONYMOUS,
+        ],
+        {
+            "reporter": retention.ANONYMOUS,
+            "reporter_id": None,
+            "contact_phone": "",
+            "description": retention.ANONYMOUS,
+            "rating_comment": "",
+            "note": "",
+            "signature": None,
+        },
+        dry_run,
+    )
+    return [PurgeCount("repairs", "repair_ticket", count, before, days)]

@@ -9,6 +9,8 @@ from typing import Annotated, Any
 
 import typer
 
+from kiosk.cli_staff import PinOpt, StaffOpt
+
 umbrellas_app = typer.Typer(help="Umbrella lending at the desk.", no_args_is_help=True)
 ConfigOpt = Annotated[
     Path | None, typer.Option("--config", "-c", help="Config file (default: $KIOSK_CONFIG).")
@@ -80,8 +82,8 @@ def replacement_cmd(as_json: JsonOpt = False, config: ConfigOpt = None) -> None:
 
 @umbrellas_app.command("register")
 def register_cmd(
-    staff: Annotated[str, typer.Option("--staff", help="Staff number, e.g. S001.")],
-    pin: Annotated[str, typer.Option("--pin", help="The staff PIN.")],
+    staff: StaffOpt,
+    pin: PinOpt = None,
     config: ConfigOpt = None,
 ) -> None:
     """The loan register (物品借取登记表) as CSV on stdout."""

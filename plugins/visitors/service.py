@@ -1150,7 +1150,10 @@ def purge_in(
     unit, purpose, party size and times stay for the statistics.
 
     Closed means: signed out (or the pass revoked), declined or timed out; an invite used,
-    revoked or past its window. A pending visit or a visitor still inside is never touched.
+    revoked or past its window. A visit nobody signed out counts as ended when its pass
+    expired (else when it was decided or registered) before the cutoff: a visitor "inside"
+    for longer than the retention is a forgotten sign-out, not a visit. A recent pending visit
+    or a visitor inside on a valid pass is never touched.
     """
     days = ctx.settings.retention.visitor_days
     before = retention.cutoff(now, days)
@@ -1160,6 +1163,13 @@ def purge_in(
             func.coalesce(Visit.signed_out_at, Visit.revoked_at) < before,
         ),
         and_(Visit.status.in_(("declined", "timed_out")), Visit.decided_at < before),
+        # Nobody signed the visitor out (or the host never answered): a pass that expired,
+        # or a registration, older than the retention is no visit in progress.
+        and_(
+            Visit.signed_out_at.is_(None),
+            Visit.revoked_at.is_(None),
+            func.coalesce(Visit.valid_until, Visit.decided_at, Visit.created_at) < before,
+        ),
     )
     visits = retention.anonymise(
         session,

@@ -50,6 +50,10 @@ def test_environment_overrides(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
         ('[devices]\nprinter = "sim://printer?paper=57"\n', "devices.printer", "58 or 80"),
         ('[estate]\ntimezone = "Mars/Base"\n', "estate.timezone", "IANA zone"),
         ('[kioks]\nid = "x"\n', "kioks", "unknown section"),
+        ('[kiosk]\nlangauge = "en"\n', "kiosk.langauge", "unknown key (did you mean 'language'?)"),
+        ("[retention]\nvisitor_day = 30\n", "retention.visitor_day", "'visitor_days'"),
+        ('[database]\nurI = "sqlite:///x.db"\n', "database.urI", "did you mean 'url'?"),
+        ("[staff]\nfoo = 1\n", "staff.foo", "expected one of lockout_minutes, max_attempts"),
         ("[staff]\nmax_attempts = 0\n", "staff.max_attempts", "from 1 to 100"),
         ('[plugins]\ndisabled = "parking"\n', "plugins.disabled", "list of strings"),
         ("[kiosk\n", "(syntax)", "invalid TOML"),
@@ -97,3 +101,18 @@ def test_any_parsed_document_gives_settings_or_config_error(data: dict) -> None:
         parse_settings(data, "fuzz.toml")
     except ConfigError as exc:
         assert str(exc).startswith("fuzz.toml: ")
+
+
+def test_a_misspelled_key_is_refused_even_when_the_environment_sets_the_database(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KIOSK_DATABASE_URL", "sqlite:///env.db")
+    cfg = tmp_path / "k.toml"
+    cfg.write_text('[database]\nurl = "sqlite:///file.db"\n[kiosk]\nidel_timeout = 30\n', "utf-8")
+    with pytest.raises(ConfigError) as err:
+        load_settings(cfg)
+    assert (err.value.source, err.value.key) == (str(cfg), "kiosk.idel_timeout")
+    assert "did you mean 'idle_timeout'?" in str(err.value)
+    # Plugin sections and device names are not the core's to close.
+    cfg.write_text('[devices]\nscale = "sim://printer"\n[plugins.x]\nanything = 1\n', "utf-8")
+    assert load_settings(cfg).plugin("x") == {"anything": 1}

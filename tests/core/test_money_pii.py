@@ -69,3 +69,53 @@ def test_a_mobile_with_the_country_code_is_found_and_masked() -> None:
         assert masked.endswith("137****5678.") and find_unmasked(masked) == [], masked
     # Longer digit runs are not phone numbers.
     assert find_unmasked("order 186137123456789") == []
+
+
+SPACED_MOBILES = (
+    ("138 0013 8000", "138 **** 8000"),
+    ("138-0013-8000", "138-****-8000"),
+    ("+86 138 0013 8000", "+86 138 **** 8000"),
+    ("+86-138-0013-8000", "+86-138-****-8000"),
+    ("0086 138 0013 8000", "0086 138 **** 8000"),
+    ("+86 13800138000", "+86 138****8000"),
+)
+
+
+@pytest.mark.parametrize(("written", "masked"), SPACED_MOBILES)
+def test_a_mobile_written_with_spaces_or_dashes_is_found_and_masked(
+    written: str, masked: str
+) -> None:
+    text = f"请联系 {written}，谢谢"
+    assert find_unmasked(text) == [written]
+    assert mask_text(text) == f"请联系 {masked}，谢谢"
+    assert find_unmasked(mask_text(text)) == []
+    assert mask_phone(written) == masked
+    assert mask_data({"phone": written}) == {"phone": masked}
+
+
+def test_an_old_15_digit_id_number_is_found_and_masked() -> None:
+    text = "身份证 310101900101123 已核验"
+    assert find_unmasked(text) == ["310101900101123"]
+    assert mask_text(text) == "身份证 3101*******1123 已核验"
+    assert find_unmasked(mask_text(text)) == []
+    assert mask_data({"id_number": "310101900101123"}) == {"id_number": "3101*******1123"}
+    # Other 15-digit numbers (no birth date inside) are not taken for ID numbers.
+    assert find_unmasked("运单 773012345678901") == []
+    assert find_unmasked("SF100000000000123") == []
+
+
+@given(
+    st.from_regex(r"1[3-9]\d", fullmatch=True),
+    st.from_regex(r"\d{4}", fullmatch=True),
+    st.from_regex(r"\d{4}", fullmatch=True),
+    st.sampled_from(["", " ", "-"]),
+    st.sampled_from(["", "+86 ", "+86-", "0086 ", "+86"]),
+)
+def test_every_grouping_of_a_mobile_is_masked(
+    head: str, mid: str, tail: str, sep: str, cc: str
+) -> None:
+    written = f"{cc}{head}{sep}{mid}{sep}{tail}"
+    assert find_unmasked(f"tel {written} ok") == [written]
+    masked = mask_text(f"tel {written} ok")
+    assert find_unmasked(masked) == []
+    assert masked == f"tel {cc}{head}{sep}****{sep}{tail} ok"

@@ -57,20 +57,33 @@ def _config(tmp_path: Path, body: str, mode: int) -> Path:
     ],
 )
 def test_a_world_readable_config_with_a_secret_is_warned_about(
-    tmp_path: Path, body: str, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, body: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     settings = load_settings(_config(tmp_path, body, 0o644))
-    warn_if_world_readable(settings)
-    assert "world-readable (chmod 600 it)" in capsys.readouterr().err
+    with caplog.at_level(logging.WARNING, logger="kiosk"):
+        warn_if_world_readable(settings)
+    assert "readable by group/others (mode 0644)" in caplog.text and "chmod 600" in caplog.text
+    caplog.clear()
     os.chmod(settings.source, 0o600)
     warn_if_world_readable(settings)
-    assert capsys.readouterr().err == ""
+    assert caplog.text == ""
 
 
-def test_a_config_without_secrets_is_not_nagged(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
-    settings = load_settings(_config(tmp_path, '[kiosk]\nid = "k1"\n', 0o644))
-    warn_if_world_readable(settings)
-    assert capsys.readouterr().err == ""
+@pytest.mark.parametrize("mode", [0o640, 0o604, 0o644])
+def test_a_config_readable_by_group_or_others_is_warned_about_when_the_kiosk_starts(
+    tmp_path: Path, mode: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = load_settings(_config(tmp_path, '[kiosk]\nid = "k1"\n', mode))
+    with caplog.at_level(logging.WARNING, logger="kiosk"):
+        warn_if_world_readable(settings)
+    assert f"(mode {mode:04o})" in caplog.text and settings.source in caplog.text
+
+
+def test_a_private_config_is_not_nagged(tmp_path, caplog) -> None:  # type: ignore[no-untyped-def]
+    settings = load_settings(_config(tmp_path, '[kiosk]\nid = "k1"\n', 0o600))
+    with caplog.at_level(logging.WARNING, logger="kiosk"):
+        warn_if_world_readable(settings)
+    assert caplog.text == ""
 
 
 def test_doctor_json_hides_the_database_password(tmp_path: Path) -> None:

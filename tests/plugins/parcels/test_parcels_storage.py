@@ -119,3 +119,20 @@ def test_aging_survives_a_clock_behind_the_check_in(ctx) -> None:  # type: ignor
     report = service.aging_report(ctx)
     first = service.AGING_BUCKETS[0][2]
     assert report["buckets"][first] == sum(report["buckets"].values()) >= 2
+
+
+@pytest.mark.parametrize(
+    "written", ["138 0013 8000", "138-0013-8000", "+86 138 0013 8000", "310101900101123"]
+)
+def test_a_phone_or_old_id_in_the_item_description_is_masked_on_the_storage_ticket(
+    ctx, written
+) -> None:
+    from kiosk.pii import find_unmasked
+
+    d = deposit(ctx, description=f"行李箱 owner {written}", condition=f"call {written}")
+    ticket = render_text(d.receipt)
+    assert written not in ticket and "行李箱" in ticket
+    assert find_unmasked(ticket) == []
+    with ctx.database().read() as s:
+        item = s.get(StoredItem, d.item_id)
+        assert written not in item.description and written not in item.condition

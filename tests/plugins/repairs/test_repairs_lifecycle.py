@@ -283,3 +283,49 @@ def test_the_desk_panel_follows_the_running_clock_through_the_lifecycle(ctx) -> 
     assert clock() == "resolve"
     ctx.clock.advance(hours=5)
     assert service.sla_panel(ctx).breached_resolve == 1
+
+
+def _paid_repair_on_site(ctx, category: str = "doors.lock") -> str:
+    wang = resident(ctx, "王小明")
+    t = service.file_ticket(ctx, wang, category=category)
+    service.confirm(ctx, BUTLER, t.number)
+    service.consent(ctx, wang, t.number, accepted=True)
+    service.dispatch(ctx, BUTLER, t.number)
+    service.start(ctx, ENGINEER, t.number)
+    return t.number
+
+
+def test_an_engineer_cannot_charge_more_than_the_resident_agreed_to(ctx) -> None:
+    from plugins.billing.models import BillLine
+
+    number = _paid_repair_on_site(ctx)  # the resident agreed to 120.00
+    with pytest.raises(Refused) as exc:
+        service.complete(ctx, ENGINEER, number, SIGNED, charge_fen=99_900)
+    assert exc.value.code == "repairs.over_consent"
+    assert "120.00" in str(exc.value) and "999.00" in str(exc.value)
+    with ctx.database().read() as s:
+        t = s.scalars(select(RepairTicket).where(RepairTicket.number == number)).one()
+        assert (t.status, t.charge_fen) == ("in_progress", 0)
+        assert not s.scalars(
+            select(BillLine).where(BillLine.source_ref == f"repair:{number}")
+        ).all()
+    # A lower charge than agreed is fine.
+    done = service.complete(ctx, ENGINEER, number, SIGNED, charge_fen=8_000)
+    assert done.status == "completed"
+    with ctx.database().read() as s:
+        line = s.scalars(select(BillLine).where(BillLine.source_ref == f"repair:{number}")).one()
+        assert line.amount_fen == 8_000
+
+
+def test_a_new_quote_on_site_needs_a_new_consent_before_completion(ctx) -> None:
+    number = _paid_repair_on_site(ctx)
+    service.quote(ctx, ENGINEER, number, 30_000)  # more parts than expected
+    with pytest.raises(Refused) as exc:
+        service.complete(ctx, ENGINEER, number, SIGNED, charge_fen=30_000)
+    assert exc.value.code == "repairs.no_consent"
+    service.consent(ctx, resident(ctx, "王小明"), number, accepted=True)
+    done = service.complete(ctx, ENGINEER, number, SIGNED, charge_fen=30_000)
+    assert done.status == "completed"
+    with ctx.database().read() as s:
+        t = s.scalars(select(RepairTicket).where(RepairTicket.number == number)).one()
+        assert t.charge_fen == 30_000
