@@ -113,3 +113,29 @@ def test_the_sim_console_taps_and_shows_what_was_printed() -> None:
     finally:
         for s in sims.values():
             s.stop()
+
+
+@pytest.mark.parametrize("url", ["tcp://[foo]:9100", "tcp://[::1:9100", "tcp://10.0.0.5:70000"])
+def test_a_malformed_url_in_the_config_is_one_line_exit_1(tmp_path: Path, url: str) -> None:
+    config = tmp_path / "kiosk.toml"
+    config.write_text(f'[devices]\nprinter = "{url}"\n', encoding="utf-8")
+    result = runner.invoke(app, ["devices", "list", "--config", str(config)])
+    assert result.exit_code == 1
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and url in lines[0] and "Traceback" not in result.output
+
+
+def test_decode_does_not_pass_terminal_escapes_through(tmp_path: Path) -> None:
+    payload = "\x1b]0;pwned\x07\x1b[2J\u009b31m"  # set title, clear screen, C1 CSI
+    body = b"1P0" + payload.encode()
+    qr = b"\x1d(k" + bytes([len(body), 0]) + body + b"\x1d(k\x03\x001Q0"
+    barcode = b"\x1dkI\x06{B\x1b[2J"
+    path = tmp_path / "evil.bin"
+    path.write_bytes(b"\x1b@" + qr + barcode)
+    result = runner.invoke(app, ["receipt", "decode", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "\x1b" not in result.stdout and "\x07" not in result.stdout
+    assert "\u009b" not in result.stdout
+    assert "[QR] \\x1b]0;pwned\\x07\\x1b[2J\\x9b31m" in result.stdout
+    assert "[barcode] ?[2J" in result.stdout
