@@ -139,6 +139,10 @@ def _decode_command(file: Path, png: Path | None, as_json: bool) -> None:
     lines += [f"[barcode] {b}" for b in decoded.barcodes]
     lines += [f"[image {i.width}x{i.height}]" for i in decoded.images]
     _emit(data, as_json, "\n".join(lines))
+    if not as_json:  # say when the stream was cut off at the end of a roll
+        for warning in decoded.warnings:
+            if "longer than a roll" in warning:
+                typer.echo(f"kiosk: warning: {warning}", err=True)
 
 
 FileArg = Annotated[Path, typer.Argument(help="ESC/POS byte stream (e.g. a file:// printer).")]
