@@ -96,9 +96,7 @@ def test_no_export_writes_csv_around_the_helper() -> None:
         text = path.read_text(encoding="utf-8")
         if re.search(r"csv\.(writer|DictWriter)\(", text):
             offenders.append(str(path.relative_to(ROOT)))
-    # The payment gateway simulator writes a provider's statement (read back, never opened in
-    # a spreadsheet by the office), from amounts and order numbers the kiosk made.
-    assert offenders == [] or offenders == ["plugins/billing/gateway.py"], offenders
+    assert offenders == [], offenders
 
 
 # -- each export, filled through the services -------------------------------------------------
