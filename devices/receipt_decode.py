@@ -4,22 +4,45 @@ Used by tests (a receipt sent to a ``file://`` or simulated printer decodes back
 Chinese text and QR payload), by ``kiosk receipt decode`` and by the desk's print preview.
 Commands we don't know are skipped by their documented lengths where possible and listed in
 ``warnings``; the decoder never raises on arbitrary bytes.
+
+The input may come from anywhere (``kiosk receipt decode FILE``), so what it may cost is bounded
+by the input and by the paper, never by the numbers written in it: a raster image holds only
+the rows the input carries and is at most :data:`MAX_DOTS` wide, the decoded printout is at
+most :data:`MAX_PAPER_DOTS` long (one roll; decoding stops there with a warning), lines are
+built in linear time, and the PNG preview is at most :data:`MAX_PNG_DOTS` long.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Literal
 
-from devices.printer.receipt import REPRINT_BANNER
-from devices.printer.text import char_width, text_width
+from devices.printer.receipt import PAPER_DOTS, REPRINT_BANNER
+from devices.printer.text import char_width
 
 if TYPE_CHECKING:
     from PIL import Image, ImageFont
 
 _EC_NAMES = {48: "L", 49: "M", 50: "Q", 51: "H"}
+# The widest paper (80 mm) in dots: a raster image wider than this cannot be printed.
+MAX_DOTS = max(PAPER_DOTS.values())
+# One 80 m roll at 8 dots per mm: the decoded printout never grows longer than this.
+MAX_PAPER_DOTS = 640_000
+# The PNG preview shows at most 2 m of paper (a 608 x 16,000 grey image is under 10 MB).
+MAX_PNG_DOTS = 16_000
+# Heights (dots) the preview gives each kind of item; the decoder spends its paper with them.
+LINE_DOTS, DOUBLE_LINE_DOTS, BARCODE_DOTS, CUT_DOTS, GAP_DOTS = 30, 58, 70, 20, 8
+_MIN_QR_DOTS = 29 * 2 + GAP_DOTS  # version 1 with its quiet zone, 2 dots per module
+_MAX_WARNINGS = 50
+_UNPRINTABLE = {c: "?" for c in [*range(0x20), 0x7F, 0xFFFD]}
+# Runs of bytes decoded in one go (a long line costs one string, not one per byte).
+_ASCII_RUN = re.compile(rb"[\x09\x20-\x7e]+")
+_HIGH_RUN = re.compile(rb"[\x80-\xff]+")
+# (bounded: the regex engine keeps state for every repetition of a group)
+_GB_PAIRS = re.compile(rb"(?:[\x81-\xfe][\x40-\xff]){1,4096}")
 # Lengths of fixed-size commands: total bytes including the prefix and command byte.
 _ESC_FIXED = {
     ord(c): n
@@ -122,6 +145,66 @@ class DecodedReceipt:
         }
 
 
+class _CharWidths(dict[str, int]):
+    """:func:`char_width` per character, remembered (the decoder meets at most the ~24,000
+    two-byte GB18030 characters and the 256 code page glyphs)."""
+
+    def __missing__(self, ch: str) -> int:
+        width = self[ch] = char_width(ch)
+        return width
+
+
+_CHAR_WIDTHS = _CharWidths()
+
+
+def _width(text: str) -> int:
+    """Columns ``text`` takes (as :func:`text_width`, in linear time with a small constant)."""
+    return len(text) if text.isascii() else sum(map(_CHAR_WIDTHS.__getitem__, text))
+
+
+def _wider_than(text: str, columns: int) -> bool:
+    """Whether ``text`` takes more than ``columns`` columns (stops as soon as it does)."""
+    if text.isascii() or len(text) <= columns // 2:
+        return len(text) > columns
+    used = 0
+    for ch in text:
+        used += _CHAR_WIDTHS[ch]
+        if used > columns:
+            return True
+    return False
+
+
+class _Line:
+    """The text line being printed, built in linear time: pieces are kept in a list and joined
+    once (single characters are compacted every :attr:`_BATCH` pieces)."""
+
+    _BATCH = 1024
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self.tail: list[str] = []
+        self.width = 0
+
+    def __bool__(self) -> bool:
+        return bool(self.parts or self.tail)
+
+    def add(self, text: str) -> None:
+        self.tail.append(text)
+        self.width += _width(text)
+        if len(self.tail) >= self._BATCH:
+            self.parts.append("".join(self.tail))
+            self.tail = []
+
+    def take(self) -> str:
+        text = "".join([*self.parts, *self.tail])
+        self.parts, self.tail, self.width = [], [], 0
+        return text
+
+
+class _PaperOut(Exception):
+    """The decoded printout used up a roll of paper: decoding stops."""
+
+
 class _Decoder:
     def __init__(self, data: bytes) -> None:
         self.data = data
@@ -130,27 +213,36 @@ class _Decoder:
         self.align = "left"
         self.double = False
         self.bold = False
-        self.line = ""
+        self.line = _Line()
         self.line_double = False
         self.line_bold = False
         self.line_align = "left"
         self.qr_module = 3
         self.qr_ec = "L"
         self.qr_data: str | None = None
+        self.paper_used = 0
 
     # -- helpers -------------------------------------------------------------------------------
 
     def warn(self, message: str) -> None:
-        if len(self.out.warnings) < 50:
+        if len(self.out.warnings) < _MAX_WARNINGS:
             self.out.warnings.append(message)
 
+    def spend(self, dots: int, at: int = -1) -> None:
+        """Use ``dots`` of paper for the next item; raises :class:`_PaperOut` past a roll."""
+        if self.paper_used + dots > MAX_PAPER_DOTS:
+            self.warn(f"the printout is longer than a roll ({MAX_PAPER_DOTS} dots); "
+                      f"the rest is not decoded")  # fmt: skip
+            raise _PaperOut
+        self.paper_used += dots
+
     def flush_line(self) -> None:
-        text = self.line.rstrip()
+        self.spend(DOUBLE_LINE_DOTS if self.line_double else LINE_DOTS)
+        text = self.line.take().rstrip()
         self.out.lines.append(text)
         self.out.items.append(
             ("text", TextLine(text, self.line_align, self.line_double, self.line_bold))
         )
-        self.line = ""
         self.line_double = self.double
         self.line_bold = self.bold
 
@@ -159,7 +251,7 @@ class _Decoder:
             self.line_align = self.align
             self.line_double = self.double
             self.line_bold = self.bold
-        self.line += ch
+        self.line.add(ch)
         self.line_double = self.line_double or self.double
 
     def flush_pending(self) -> None:
@@ -169,6 +261,14 @@ class _Decoder:
     # -- main loop -----------------------------------------------------------------------------
 
     def run(self) -> DecodedReceipt:
+        try:
+            self.loop()
+            self.flush_pending()
+        except _PaperOut:
+            pass
+        return self.out
+
+    def loop(self) -> None:
         d = self.data
         i = 0
         n = len(d)
@@ -185,26 +285,38 @@ class _Decoder:
                 i = self.fs(i)
             elif b == 0x10:
                 i = self.dle(i)
-            elif b == 0x09:
-                self.add_char(" " * (8 - text_width(self.line) % 8))
-                i += 1
-            elif b < 0x20 or b == 0x7F:
-                i += 1  # CR and other controls: nothing printed
+            elif b == 0x09 or 0x20 <= b < 0x7F:
+                run = _ASCII_RUN.match(d, i)
+                assert run is not None
+                text = run.group().decode("ascii")
+                if "\t" in text:  # tab stops every 8 columns, counted from the line's start
+                    lead = self.line.width % 8
+                    text = (" " * lead + text).expandtabs(8)[lead:]
+                self.add_char(text)
+                i = run.end()
             elif b < 0x80:
-                self.add_char(chr(b))
-                i += 1
-            elif self.chinese and 0x81 <= b <= 0xFE and i + 1 < n and d[i + 1] >= 0x40:
+                i += 1  # CR and other controls: nothing printed
+            elif self.chinese and (pairs := _GB_PAIRS.match(d, i)) is not None:
+                raw = pairs.group()
                 try:
-                    self.add_char(d[i : i + 2].decode("gb18030"))
-                except UnicodeDecodeError:
-                    self.add_char("?")
-                i += 2
-            else:
-                # Outside Chinese mode high bytes select the code page's glyphs (PC437 default).
+                    self.add_char(raw.decode("gb18030"))
+                except UnicodeDecodeError:  # one bad pair: decode them one by one
+                    for k in range(0, len(raw), 2):
+                        try:
+                            self.add_char(raw[k : k + 2].decode("gb18030"))
+                        except UnicodeDecodeError:
+                            self.add_char("?")
+                i = pairs.end()
+            elif self.chinese:
+                # A high byte that starts no two-byte character prints as its code page glyph.
                 self.add_char(bytes([b]).decode("cp437"))
                 i += 1
-        self.flush_pending()
-        return self.out
+            else:
+                # Outside Chinese mode high bytes select the code page's glyphs (PC437 default).
+                run = _HIGH_RUN.match(d, i)
+                assert run is not None
+                self.add_char(run.group().decode("cp437"))
+                i = run.end()
 
     def esc(self, i: int) -> int:
         d = self.data
@@ -228,7 +340,7 @@ class _Decoder:
         elif c == ord("d"):
             self.flush_pending()
             for _ in range(arg):
-                self.flush_line()
+                self.flush_line()  # stops at the end of the roll (spend)
         elif c == ord("*"):  # bit image: ESC * m nL nH d...
             if i + 4 >= len(d):
                 return len(d)
@@ -282,6 +394,7 @@ class _Decoder:
         c = d[i + 1]
         if c == ord("V"):
             self.flush_pending()
+            self.spend(CUT_DOTS)
             self.out.cuts += 1
             self.out.items.append(("cut", None))
             m = d[i + 2] if i + 2 < n else 0
@@ -331,15 +444,18 @@ class _Decoder:
                 return n
             size = d[i + 3]
             raw, nxt = d[i + 4 : i + 4 + size], i + 4 + size
-        text = raw.decode("ascii", "replace")
+        # Only printable ASCII is printed under a barcode (and shown by ``kiosk receipt decode``).
+        text = raw.decode("ascii", "replace").translate(_UNPRINTABLE)
         if m == 73 and len(text) >= 2 and text[0] == "{":
             text = text[2:]  # code set selection ({A {B {C)
         self.flush_pending()
+        self.spend(BARCODE_DOTS)
         self.out.barcodes.append(text)
         self.out.items.append(("barcode", text))
         return nxt
 
     def raster(self, i: int) -> int:
+        """``GS v 0 m xL xH yL yH d...``: an image holds only the rows the input carries."""
         d = self.data
         n = len(d)
         if i + 7 >= n:
@@ -347,16 +463,22 @@ class _Decoder:
         wb = d[i + 4] | d[i + 5] << 8
         height = d[i + 6] | d[i + 7] << 8
         start = i + 8
-        data = d[start : start + wb * height]
-        if len(data) < wb * height:
-            self.warn(f"raster image at {i} truncated")
-            data = data + bytes(wb * height - len(data))
+        end = start + wb * height
+        if not wb or not height:
+            return end
+        if wb * 8 > MAX_DOTS:
+            self.warn(f"raster image at {i} is {wb * 8} dots wide (paper: at most {MAX_DOTS})")
+            return end
+        rows = min(height, (n - start) // wb)
+        if rows < height:
+            self.warn(f"raster image at {i} truncated ({rows} of {height} rows)")
         self.flush_pending()
-        if wb and height:
-            image = RasterImage(wb * 8, height, data, self.align)
+        if rows:
+            self.spend(rows + GAP_DOTS)
+            image = RasterImage(wb * 8, rows, d[start : start + wb * rows], self.align)
             self.out.images.append(image)
             self.out.items.append(("image", image))
-        return start + wb * height
+        return end
 
     def qr(self, body: bytes) -> None:
         if len(body) < 2 or body[0] != 49:
@@ -373,6 +495,7 @@ class _Decoder:
                 self.warn("QR print without stored data")
                 return
             self.flush_pending()
+            self.spend(_MIN_QR_DOTS)
             self.out.qr_codes.append(self.qr_data)
             self.out.items.append(("qr", QRItem(self.qr_data, self.qr_module, self.qr_ec)))
 
@@ -421,37 +544,65 @@ def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
     return ImageFont.load_default()
 
 
+def _raster_to_image(image: RasterImage) -> Image.Image:
+    """The raster image as a grey PIL image (mode '1' bits are 1 = white, ESC/POS 1 = black)."""
+    from PIL import Image
+
+    inverted = image.data.translate(_INVERT)
+    return Image.frombytes("1", (image.width, image.height), inverted).convert("L")
+
+
+_INVERT = bytes(255 - b for b in range(256))
+
+
 def to_png(decoded: DecodedReceipt, paper_mm: int | None = None, margin: int = 16) -> Image.Image:
     """A preview image of the printout (white paper, black print; mode 'L').
 
     Text uses a CJK font when one is installed; QR codes are drawn as real modules (from the
-    payload, module size and EC level in the stream), so scanners decode the PNG.
+    payload, module size and EC level in the stream), so scanners decode the PNG. The image is
+    at most the paper wide and :data:`MAX_PNG_DOTS` long: what follows is left out.
     """
     from PIL import Image, ImageDraw
 
     from devices.qr import QRCode
 
     if paper_mm is None:
-        widest = max([text_width(line) for line in decoded.lines] + [0])
+        wide_text = any(_wider_than(line, 32) for line in decoded.lines)
         widest_img = max([img.width for img in decoded.images] + [0])
-        paper_mm = 80 if widest > 32 or widest_img > 384 else 58
+        paper_mm = 80 if wide_text or widest_img > 384 else 58
     dots = 576 if paper_mm == 80 else 384
 
     blocks: list[tuple[int, Any]] = []  # (height, payload)
+    matrices: dict[tuple[str, str], list[list[bool]] | None] = {}
+    total = 0
     for kind, item in decoded.items:
+        block: tuple[int, Any]
         if kind == "text":
-            blocks.append((58 if item.double else 30, item))
+            block = (DOUBLE_LINE_DOTS if item.double else LINE_DOTS, item)
         elif kind == "qr":
-            matrix = QRCode(item.payload, item.ec).matrix
-            scale = max(2, min(item.module_size, dots // len(matrix)))
-            blocks.append((len(matrix) * scale + 8, (matrix, scale)))
+            key = (item.payload, item.ec)
+            if key not in matrices:
+                try:
+                    matrices[key] = QRCode(item.payload, item.ec).matrix
+                except ValueError:  # more data than any QR symbol holds: not printable either
+                    matrices[key] = None
+            matrix = matrices[key]
+            if matrix is None:
+                block = (BARCODE_DOTS, "barcode:[QR too large]")
+            else:
+                scale = max(2, min(item.module_size, dots // len(matrix)))
+                block = (len(matrix) * scale + GAP_DOTS, (matrix, scale))
         elif kind == "image":
-            blocks.append((item.height + 8, item))
+            block = (item.height + GAP_DOTS, item)
         elif kind == "barcode":
-            blocks.append((70, f"barcode:{item}"))
-        elif kind == "cut":
-            blocks.append((20, "cut"))
-    height = sum(h for h, _ in blocks) + 2 * margin
+            block = (BARCODE_DOTS, f"barcode:{item}")
+        else:
+            block = (CUT_DOTS, "cut")
+        if total + block[0] > MAX_PNG_DOTS:
+            break
+        total += block[0]
+        blocks.append(block)
+    height = total + 2 * margin
     img = Image.new("L", (dots + 2 * margin, max(height, 2 * margin + 1)), 255)
     draw = ImageDraw.Draw(img)
     y = margin
@@ -459,18 +610,23 @@ def to_png(decoded: DecodedReceipt, paper_mm: int | None = None, margin: int = 1
         if isinstance(payload, TextLine):
             cell = CELL * (2 if payload.double else 1)
             font = _font(48 if payload.double else 24)
-            width = text_width(payload.text) * cell
-            x0 = margin + {"center": (dots - width) // 2, "right": dots - width}.get(
-                payload.align, 0
-            )
+            if _wider_than(payload.text, dots // cell):
+                x0 = margin  # a line wider than the paper starts at its left edge
+            else:
+                width = _width(payload.text) * cell
+                x0 = margin + {"center": (dots - width) // 2, "right": dots - width}.get(
+                    payload.align, 0
+                )
             col = 0
             for ch in payload.text:
+                if x0 + col * cell >= margin + dots:
+                    break  # past the edge of the paper
                 if ch != " ":
                     draw.text((x0 + col * cell, y), ch, fill=0, font=font)
                 col += char_width(ch)
         elif isinstance(payload, tuple):
             matrix, scale = payload
-            x0 = margin + (dots - len(matrix) * scale) // 2
+            x0 = margin + max(0, (dots - len(matrix) * scale) // 2)
             for r, row in enumerate(matrix):
                 for c, dark in enumerate(row):
                     if dark:
@@ -488,20 +644,12 @@ def to_png(decoded: DecodedReceipt, paper_mm: int | None = None, margin: int = 1
                 "center": (dots - payload.width) // 2,
                 "right": dots - payload.width,
             }.get(payload.align, 0)
-            raster = Image.new("L", (payload.width, payload.height), 255)
-            raster.putdata(
-                [
-                    0 if payload.pixel(x, yy) else 255
-                    for yy in range(payload.height)
-                    for x in range(payload.width)
-                ]
-            )
-            img.paste(raster, (max(margin, x0), y))
+            img.paste(_raster_to_image(payload), (max(margin, x0), y))
         elif payload == "cut":
             for x in range(margin, margin + dots, 12):
                 draw.line((x, y + 10, x + 6, y + 10), fill=0)
         elif isinstance(payload, str) and payload.startswith("barcode:"):
-            data = payload[len("barcode:") :]
+            data = payload[len("barcode:") :][: dots // 20]  # what fits on the paper
             for k, code in enumerate(data.encode("ascii", "replace")):
                 x = margin + dots // 2 - len(data) * 10 + k * 20
                 for bit in range(8):

@@ -102,9 +102,7 @@ def _check_options(name: str, kind: DeviceKind, options: dict[str, str]) -> None
             )
     if "paper" in options and options["paper"] not in {str(w) for w in PAPER_WIDTHS}:
         raise _fail(name, f"paper={options['paper']!r} (expected 58 or 80)")
-    if "baudrate" in options and (
-        not options["baudrate"].isdigit() or int(options["baudrate"]) not in BAUDRATES
-    ):
+    if "baudrate" in options and options["baudrate"] not in {str(b) for b in BAUDRATES}:
         raise _fail(
             name,
             f"baudrate={options['baudrate']!r} (expected one of {', '.join(map(str, BAUDRATES))})",
@@ -127,15 +125,27 @@ def _check_options(name: str, kind: DeviceKind, options: dict[str, str]) -> None
                 )
 
 
+def _shown(url: str, limit: int = 80) -> str:
+    """``url`` quoted for a one-line message (long ones cut)."""
+    return repr(url if len(url) <= limit else url[:limit] + "...")
+
+
 def parse_device_url(name: str, url: str) -> DeviceURL:
     """Parse and validate one configured device URL.
 
-    Raises :class:`DeviceURLError` naming the device and what was expected.
+    Raises :class:`DeviceURLError` naming the device and what was expected, and only that:
+    whatever the string, a bad URL is one line of error, never a traceback.
     """
     if not isinstance(url, str) or "://" not in url:
-        raise _fail(name, f"{url!r} is not a device URL (expected e.g. sim://printer)")
-    parts = urlsplit(url.strip())
-    scheme = parts.scheme.lower()
+        shown = _shown(url) if isinstance(url, str) else repr(url)
+        raise _fail(name, f"{shown} is not a device URL (expected e.g. sim://printer)")
+    if any(ch < " " or ch == "\x7f" for ch in url):
+        raise _fail(name, f"{_shown(url)} contains control characters")
+    try:
+        parts = urlsplit(url.strip())
+        scheme = parts.scheme.lower()
+    except ValueError as exc:  # 'Invalid IPv6 URL', bad characters under NFKC ...
+        raise _fail(name, f"malformed URL {_shown(url)} ({exc})") from None
     if scheme not in SCHEMES:
         raise _fail(name, f"unknown scheme {scheme!r} (expected {', '.join(SCHEMES)})")
     try:
@@ -159,16 +169,23 @@ def parse_device_url(name: str, url: str) -> DeviceURL:
         kind = "printer"
         try:
             host, port = parts.hostname or "", parts.port or 9100
-        except ValueError as exc:
-            raise _fail(name, f"bad port in {url!r} (expected tcp://HOST:PORT)") from exc
+        except ValueError:  # not a number, out of 0..65535, '[foo]' that is no IPv6 address
+            raise _fail(
+                name, f"bad host or port in {_shown(url)} (expected tcp://HOST:PORT)"
+            ) from None
         if not host:
-            raise _fail(name, f"no host in {url!r} (expected tcp://HOST:9100)")
+            raise _fail(name, f"no host in {_shown(url)} (expected tcp://HOST:9100)")
+        if parts.port == 0:
+            raise _fail(name, f"port 0 in {_shown(url)} (expected 1..65535, e.g. 9100)")
+        if parts.username is not None or parts.path not in ("", "/") or parts.fragment:
+            raise _fail(name, f"{_shown(url)} has more than a host and port (expected "
+                        "tcp://HOST:PORT)")  # fmt: skip
     else:  # serial, file
         path = parts.path
         if parts.netloc:  # serial://dev/ttyUSB0 (two slashes) is a common slip; say so
-            raise _fail(name, f"{url!r} has a host part (expected {scheme}:///absolute/path)")
+            raise _fail(name, f"{_shown(url)} has a host part (expected {scheme}:///absolute/path)")
         if not path.startswith("/"):
-            raise _fail(name, f"{url!r} needs an absolute path (expected {scheme}:///path)")
+            raise _fail(name, f"{_shown(url)} needs an absolute path (expected {scheme}:///path)")
         kind = "card" if scheme == "serial" and "protocol" in options else "printer"
 
     _check_options(name, kind, options)

@@ -118,6 +118,11 @@ def _decode_file(file: Path) -> Any:
     return decoded
 
 
+def _printable(text: str) -> str:
+    """``text`` for the terminal: control characters (ESC sequences in a QR payload) escaped."""
+    return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)
+
+
 def _decode_command(file: Path, png: Path | None, as_json: bool) -> None:
     decoded = _decode_file(file)
     if png is not None:
@@ -130,10 +135,14 @@ def _decode_command(file: Path, png: Path | None, as_json: bool) -> None:
     data = decoded.to_dict()
     if png is not None:
         data["png"] = str(png)
-    lines = [*decoded.lines, *(f"[QR] {q}" for q in decoded.qr_codes)]
+    lines = [*decoded.lines, *(f"[QR] {_printable(q)}" for q in decoded.qr_codes)]
     lines += [f"[barcode] {b}" for b in decoded.barcodes]
     lines += [f"[image {i.width}x{i.height}]" for i in decoded.images]
     _emit(data, as_json, "\n".join(lines))
+    if not as_json:  # say when the stream was cut off at the end of a roll
+        for warning in decoded.warnings:
+            if "longer than a roll" in warning:
+                typer.echo(f"kiosk: warning: {warning}", err=True)
 
 
 FileArg = Annotated[Path, typer.Argument(help="ESC/POS byte stream (e.g. a file:// printer).")]

@@ -3,13 +3,14 @@
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+
+from kiosk.export import csv_dict_writer
 
 parcels_app = typer.Typer(help="Parcels and mail at the desk.", no_args_is_help=True)
 ConfigOpt = Annotated[
@@ -107,7 +108,7 @@ def report_parcels(
             "escalated",
             "lobby",
         ]
-        writer = csv.DictWriter(out, fieldnames=fields, extrasaction="ignore", lineterminator="\n")
+        writer = csv_dict_writer(out, fields, extrasaction="ignore", lineterminator="\n")
         writer.writeheader()
         writer.writerows(report["items"])
         typer.echo(out.getvalue(), nl=False)

@@ -19,7 +19,6 @@ period is applied once, a deposit refunded once.
 from __future__ import annotations
 
 import calendar
-import csv
 import datetime as dt
 import io
 import logging
@@ -35,6 +34,7 @@ from kiosk import audit, printing
 from kiosk.clock import as_utc
 from kiosk.db.models import Card, Resident, Unit
 from kiosk.errors import Refused
+from kiosk.export import csv_writer
 from kiosk.identity import (
     SYSTEM,
     Actor,
@@ -1117,7 +1117,7 @@ def records(ctx: KioskContext, actor: Actor, *, week_of: dt.date | None = None) 
 
 def records_csv(ctx: KioskContext, actor: Actor, *, week_of: dt.date | None = None) -> str:
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = csv_writer(out)
     writer.writerow(RECORD_COLUMNS)
     for r in records(ctx, actor, week_of=week_of):
         writer.writerow(

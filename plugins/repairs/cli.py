@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import io
 import json
@@ -10,6 +9,8 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+
+from kiosk.export import csv_writer
 
 repairs_app = typer.Typer(help="Repair requests and complaints.", no_args_is_help=True)
 ConfigOpt = Annotated[
@@ -88,7 +89,7 @@ def report_repairs(
         return
     if as_csv:
         out = io.StringIO()
-        w = csv.writer(out, lineterminator="\n")
+        w = csv_writer(out, lineterminator="\n")
         w.writerow(["section", "key", "value"])
         for section in ("by_kind", "by_category", "by_status"):
             for key, n in report[section].items():

@@ -14,7 +14,6 @@ twice, cannot both succeed.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import io
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ from kiosk import audit, printing
 from kiosk.clock import as_utc
 from kiosk.db.models import Resident, Unit
 from kiosk.errors import Refused
+from kiosk.export import csv_writer
 from kiosk.identity import SYSTEM, Actor, require_role
 from kiosk.money import format_fen
 from kiosk.notify import queue_notification, raise_alert
@@ -674,7 +674,7 @@ def loan_register_csv(
         if until is not None:
             q = q.where(UmbrellaLoan.lent_at < until)
         out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\n")
+        writer = csv_writer(out, lineterminator="\n")
         writer.writerow(REGISTER_FIELDS)
         for ln, u, code, name in session.execute(q):
             writer.writerow([

@@ -26,7 +26,6 @@ Staff of no lobby may do both anywhere.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import io
 import math
@@ -44,6 +43,7 @@ from kiosk.clock import as_utc
 from kiosk.db import retention
 from kiosk.db.models import Unit
 from kiosk.errors import Refused
+from kiosk.export import csv_dict_writer
 from kiosk.hookspecs import PurgeCount
 from kiosk.identity import SYSTEM, Actor, normalise_unit_code, require_role
 from kiosk.notify import queue_notification, raise_alert
@@ -1069,7 +1069,7 @@ def daily_log_csv(ctx: KioskContext, day: dt.date | None = None, lobby: str | No
     """来访人员登记表 as CSV (UTF-8 with BOM so spreadsheet programs read the Chinese)."""
     out = io.StringIO()
     out.write("\ufeff")
-    writer = csv.DictWriter(out, fieldnames=LOG_COLUMNS, lineterminator="\n")
+    writer = csv_dict_writer(out, LOG_COLUMNS, lineterminator="\n")
     writer.writeheader()
     writer.writerows(daily_log(ctx, day, lobby))
     return out.getvalue()

@@ -113,3 +113,59 @@ def test_the_sim_console_taps_and_shows_what_was_printed() -> None:
     finally:
         for s in sims.values():
             s.stop()
+
+
+@pytest.mark.parametrize("url", ["tcp://[foo]:9100", "tcp://[::1:9100", "tcp://10.0.0.5:70000"])
+def test_a_malformed_url_in_the_config_is_one_line_exit_1(tmp_path: Path, url: str) -> None:
+    config = tmp_path / "kiosk.toml"
+    config.write_text(f'[devices]\nprinter = "{url}"\n', encoding="utf-8")
+    result = runner.invoke(app, ["devices", "list", "--config", str(config)])
+    assert result.exit_code == 1
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and url in lines[0] and "Traceback" not in result.output
+
+
+def test_decode_does_not_pass_terminal_escapes_through(tmp_path: Path) -> None:
+    payload = "\x1b]0;pwned\x07\x1b[2J\u009b31m"  # set title, clear screen, C1 CSI
+    body = b"1P0" + payload.encode()
+    qr = b"\x1d(k" + bytes([len(body), 0]) + body + b"\x1d(k\x03\x001Q0"
+    barcode = b"\x1dkI\x06{B\x1b[2J"
+    path = tmp_path / "evil.bin"
+    path.write_bytes(b"\x1b@" + qr + barcode)
+    result = runner.invoke(app, ["receipt", "decode", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "\x1b" not in result.stdout and "\x07" not in result.stdout
+    assert "\u009b" not in result.stdout
+    assert "[QR] \\x1b]0;pwned\\x07\\x1b[2J\\x9b31m" in result.stdout
+    assert "[barcode] ?[2J" in result.stdout
+
+
+def test_receipt_decode_of_a_hostile_file_is_bounded(tmp_path: Path) -> None:
+    import tracemalloc
+
+    from PIL import Image
+
+    from devices.receipt_decode import MAX_PNG_DOTS
+
+    # A raster row 524,280 dots wide (the printer skips its 64 KB), then 300 KB of "feed 255".
+    evil = tmp_path / "evil.bin"
+    evil.write_bytes(b"\x1dv0\x00\xff\xff\x01\x00" + b"x" * 0xFFFF + b"\x1bd\xff" * 100_000)
+    png = tmp_path / "evil.png"
+    tracemalloc.start()
+    try:
+        result = runner.invoke(app, ["receipt", "decode", str(evil), "--png", str(png), "--json"])
+        used = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert result.exit_code == 0, result.output
+    warnings = json.loads(result.stdout)["warnings"]
+    assert any("dots wide" in w for w in warnings)
+    assert any("longer than a roll" in w for w in warnings)
+    with Image.open(png) as image:
+        assert image.size[1] <= MAX_PNG_DOTS + 32
+    assert used < 64 * 2**20
+
+    result = runner.invoke(app, ["receipt", "decode", str(evil)])
+    assert result.exit_code == 0
+    assert result.stderr.startswith("kiosk: warning: the printout is longer than a roll")

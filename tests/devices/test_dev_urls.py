@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from devices.urls import DeviceURLError, parse_device_url
+from devices.urls import SCHEMES, DeviceURLError, parse_device_url
 
 
 @pytest.mark.parametrize(
@@ -48,3 +50,60 @@ def test_bad_urls_name_the_device_and_what_is_expected(url: str, fragment: str) 
         parse_device_url("printer", url)
     assert str(err.value).startswith("device 'printer': ")
     assert fragment in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("url", "fragment"),
+    [
+        ("tcp://[foo]:9100", "malformed URL 'tcp://[foo]:9100'"),
+        ("tcp://[::1:9100", "malformed URL 'tcp://[::1:9100' (Invalid IPv6 URL)"),
+        ("tcp://printer]:9100", "malformed URL"),
+        ("tcp://10.0.0.5:65536", "bad host or port in 'tcp://10.0.0.5:65536'"),
+        ("tcp://10.0.0.5:-1", "bad host or port in 'tcp://10.0.0.5:-1'"),
+        ("tcp://10.0.0.5:99999999999999999999", "bad host or port"),
+        ("tcp://10.0.0.5:0", "port 0 in 'tcp://10.0.0.5:0'"),
+        ("tcp://admin@10.0.0.5:9100", "has more than a host and port"),
+        ("tcp://10.0.0.5:9100/queue", "has more than a host and port"),
+        ("tcp://ｈ℀:9100", "malformed URL"),
+        ("gopher://printer", "unknown scheme 'gopher'"),
+        ("://printer", "unknown scheme ''"),
+        ("serial:///dev/ttyUSB0\x00", "contains control characters"),
+        ("serial:///dev/ttyUSB0?baudrate=９６００", "baudrate='９６００'"),
+        ("sim://printer?timeout=1e999", "timeout='1e999'"),
+    ],
+)
+def test_malformed_urls_are_one_line_naming_the_url(url: str, fragment: str) -> None:
+    with pytest.raises(DeviceURLError) as err:
+        parse_device_url("printer", url)
+    message = str(err.value)
+    assert message.startswith("device 'printer': ") and fragment in message
+    assert "\n" not in message
+    assert err.value.__cause__ is None or isinstance(err.value.__cause__, ValueError)
+
+
+def test_an_ipv6_printer_address_still_parses() -> None:
+    dev = parse_device_url("printer", "tcp://[fe80::1]:9100")
+    assert (dev.host, dev.port) == ("fe80::1", 9100)
+
+
+_URL_ALPHABET = st.sampled_from(list("[]:/?&=@#%.-_ ") + ["://", "tcp", "sim", "serial", "file"])
+_URLS = st.one_of(
+    st.text(),
+    st.builds(
+        "".join,
+        st.lists(st.one_of(_URL_ALPHABET, st.text(max_size=3), st.integers().map(str))),
+    ),
+    st.builds(lambda scheme, rest: f"{scheme}://{rest}", st.sampled_from(SCHEMES), st.text()),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_URLS)
+def test_any_string_parses_or_raises_only_the_url_error(url: str) -> None:
+    try:
+        dev = parse_device_url("printer", url)
+    except DeviceURLError as exc:
+        assert str(exc).startswith("device 'printer': ")
+    else:
+        assert dev.scheme in SCHEMES and dev.kind in ("printer", "card")
+        assert 0 <= dev.port <= 65535
