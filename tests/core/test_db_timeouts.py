@@ -140,7 +140,6 @@ def test_a_write_behind_a_held_sqlite_lock_gives_up_after_the_busy_timeout(
     locked_sqlite: str,
 ) -> None:
     from plugins.parcels import service
-
     from tests.core.test_crash import BUTLER
 
     kiosk = fast_ctx(locked_sqlite)
