@@ -7,7 +7,8 @@
 - SQLite: while another connection holds the write lock (``BEGIN IMMEDIATE``), a write gives
   up after ``busy_timeout`` with an outage, and interactive processes wait at most 5 s.
 
-Every failure is one the kiosk's out-of-service path recognises (``is_database_outage``).
+Every failure is one the kiosk recognises: a dead link is an outage (out-of-service screen), a
+timeout on a reachable database is "busy, try again" (tests/ui/test_db_loss.py shows both).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from kiosk.context import KioskContext, open_context
 from kiosk.db import Database
 from kiosk.lobby import UnknownCardCounter, tap_card
 from kiosk.plugins import load_plugins
-from kiosk.ui.isolation import is_database_outage
+from kiosk.ui.isolation import is_database_busy, is_database_outage
 from tests.conftest import IN_CI, PostgresDatabases, settings_for
 from tests.netcut import BlackHoleLink, PrivateNetworkUnavailable
 
@@ -106,7 +107,7 @@ def test_a_tap_over_a_black_holed_link_fails_instead_of_hanging(
             pytest.fail(f"the tap still hangs {bound} s after the link went dead")
         finally:
             link.restore()  # a hung call (without the limits) finishes, and the pool exits
-        assert is_database_outage(failed.value)
+        assert is_database_outage(failed.value) and not is_database_busy(failed.value)
         # The link is back: the same kiosk serves again.
         again = pool.submit(tap_card, kiosk, RESIDENT_CARD, UnknownCardCounter()).result(30)
         assert again.kind == "resident"
@@ -123,7 +124,7 @@ def test_the_server_cancels_a_statement_after_the_statement_timeout(
     finally:
         db.dispose()
     assert "statement timeout" in str(failed.value)
-    assert is_database_outage(failed.value)
+    assert is_database_busy(failed.value)  # the kiosk says "busy, try again"
 
 
 @pytest.fixture
@@ -155,7 +156,7 @@ def test_a_write_behind_a_held_sqlite_lock_gives_up_after_the_busy_timeout(
     finally:
         kiosk.database().dispose()
     assert "locked" in str(failed.value)
-    assert is_database_outage(failed.value)
+    assert is_database_busy(failed.value)  # the kiosk says "busy, try again"
     assert waited < FAST.busy_timeout + 5
 
 
