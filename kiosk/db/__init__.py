@@ -49,6 +49,11 @@ def normalise_url(url: str) -> str:
     return url
 
 
+# Engines made without settings (benchmarks, workload and soak runs, tools): the same dead-link
+# detection, but the waits of a batch job rather than of a person at a screen.
+BATCH_TIMEOUTS = DatabaseTimeouts(statement_timeout=60, busy_timeout=15)
+
+
 def postgres_connect_args(timeouts: DatabaseTimeouts) -> dict[str, Any]:
     """libpq parameters bounding every wait on a PostgreSQL connection."""
     return {
@@ -64,8 +69,12 @@ def postgres_connect_args(timeouts: DatabaseTimeouts) -> dict[str, Any]:
 
 
 def make_engine(url: str, timeouts: DatabaseTimeouts | None = None, **kwargs: Any) -> Engine:
-    """Create an engine with the pragmas and transaction behaviour the kiosk relies on."""
-    timeouts = timeouts or DatabaseTimeouts()
+    """Create an engine with the pragmas and transaction behaviour the kiosk relies on.
+
+    ``timeouts`` come from the settings (``[database]``, sized for a person waiting at a
+    kiosk or desk); without them, :data:`BATCH_TIMEOUTS`.
+    """
+    timeouts = timeouts or BATCH_TIMEOUTS
     busy_ms = timeouts.busy_timeout * 1000
     url = normalise_url(url)
     if url.startswith("sqlite"):

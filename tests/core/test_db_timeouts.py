@@ -168,3 +168,11 @@ def test_interactive_sqlite_waits_at_most_five_seconds(tmp_path: Path) -> None:
     finally:
         ctx.database().dispose()
     assert busy_ms is not None and 0 < busy_ms <= 5000
+    # A batch run without settings (benchmark, workload) may wait longer, but not forever.
+    batch = Database(ctx.settings.database_url)
+    try:
+        with batch.engine.connect() as conn:
+            batch_ms = conn.exec_driver_sql("PRAGMA busy_timeout").scalar()
+    finally:
+        batch.dispose()
+    assert batch_ms is not None and busy_ms < batch_ms <= 60_000
