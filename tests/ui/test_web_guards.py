@@ -196,3 +196,51 @@ async def test_every_response_carries_the_security_headers(served: Served) -> No
                 assert response.headers.get("X-Frame-Options") == "DENY", path
                 assert response.headers.get("X-Content-Type-Options") == "nosniff", path
                 assert response.headers.get("Referrer-Policy") == "no-referrer", path
+
+
+def test_desk_settings_are_read_and_a_bad_origin_is_a_clear_config_error() -> None:
+    from kiosk.config import ConfigError, parse_settings
+
+    desk = parse_settings(
+        {
+            "desk": {
+                "allowed_origins": ["https://Desk.Estate.lan/"],
+                "max_sessions": 2,
+                "idle_logout_minutes": 15,
+            }
+        },
+        "kiosk.toml",
+    ).desk
+    assert desk.allowed_origins == ("https://desk.estate.lan",)
+    assert (desk.max_sessions, desk.idle_logout_minutes) == (2, 15)
+    defaults = parse_settings({}, "kiosk.toml").desk
+    assert defaults.allowed_origins == () and 0 < defaults.max_sessions <= 4
+    with pytest.raises(ConfigError) as bad:
+        parse_settings({"desk": {"allowed_origins": ["desk.estate.lan/app"]}}, "kiosk.toml")
+    assert bad.value.key == "desk.allowed_origins" and "https://desk.estate.lan" in str(bad.value)
+    with pytest.raises(ConfigError):
+        parse_settings({"desk": {"max_sessions": 0}}, "kiosk.toml")
+
+
+def test_kiosk_serve_hands_the_desk_settings_to_the_server(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    import kiosk.ui.web
+    from kiosk.cli import app
+
+    cfg = tmp_path / "desk.toml"
+    cfg.write_text(
+        '[database]\nurl = "sqlite:///desk.db"\n'
+        '[desk]\nallowed_origins = ["https://desk.estate.lan"]\nmax_sessions = 2\n',
+        encoding="utf-8",
+    )
+    seen: list[tuple[Any, ...]] = []
+    monkeypatch.setattr(kiosk.ui.web, "serve_desk", lambda *args: seen.append(args))
+    for name in ("KIOSK_CONFIG", "KIOSK_DATABASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    result = CliRunner().invoke(app, ["serve", "--desk", "--config", str(cfg)])
+    assert result.exit_code == 0, result.output
+    (args,) = seen
+    assert args[1:] == ("127.0.0.1", 8000, ("https://desk.estate.lan",), 2)
