@@ -127,7 +127,7 @@ class PrivateNetwork:
         maker.join()
         if self._fd is None:
             raise PrivateNetworkUnavailable(f"unshare(CLONE_NEWNET): {problem[0]}")
-        self._ip("up")
+        self.restore()
 
     def enter(self) -> None:
         """Move the calling thread into the namespace (for good)."""
@@ -147,16 +147,25 @@ class PrivateNetwork:
         with self.executor(1) as pool:
             return pool.submit(fn, *args).result()
 
-    def _ip(self, state: str) -> None:
-        import subprocess
+    def _loopback(self, up: bool) -> None:
+        """``ip link set lo up|down`` inside the namespace (SIOCSIFFLAGS, no iproute2)."""
+        import fcntl
+        import struct
 
-        self.run(subprocess.run, ["ip", "link", "set", "lo", state], True)
+        def switch() -> None:
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+                request = struct.pack("16sh", b"lo", 0)
+                flags = struct.unpack("16sh", fcntl.ioctl(s, 0x8913, request))[1]  # SIOCGIFFLAGS
+                flags = flags | 0x1 if up else flags & ~0x1  # IFF_UP
+                fcntl.ioctl(s, 0x8914, struct.pack("16sh", b"lo", flags))  # SIOCSIFFLAGS
+
+        self.run(switch)
 
     def blackhole(self) -> None:
-        self._ip("down")
+        self._loopback(False)
 
     def restore(self) -> None:
-        self._ip("up")
+        self._loopback(True)
 
     def close(self) -> None:
         import os
