@@ -61,10 +61,15 @@ class DeskLoginScreen(StaffLoginScreen):
             self.query_one("#message", Label).update(exc.render(_))
             return
         except SQLAlchemyError as exc:
-            log.warning("desk login: database unavailable: %s", exc)
-            self.query_one("#message", Label).update(
-                _("The desk cannot reach its database. Please try again in a moment.")
-            )
+            from kiosk.ui.isolation import is_database_busy
+
+            if is_database_busy(exc):  # reachable, held up past the timeout: nothing is down
+                log.warning("desk login: database busy: %s", exc)
+                message = _("The database is busy. Please try again.")
+            else:
+                log.warning("desk login: database unavailable: %s", exc)
+                message = _("The desk cannot reach its database. Please try again in a moment.")
+            self.query_one("#message", Label).update(message)
             return
         await app.logged_in(actor)
 

@@ -168,3 +168,30 @@ async def test_a_desk_left_alone_logs_the_staff_member_out(ui_ctx: KioskContext)
         # The same login works again afterwards.
         await login(pilot)
         await wait_for(pilot, lambda: app.staff is not None)
+
+
+async def test_a_login_behind_a_held_write_lock_says_busy_and_works_after(
+    sqlite_demo_url: str,
+) -> None:
+    """Another process holds the SQLite write lock: the login (which records the attempt)
+    gives up after the busy timeout and says so; the desk stays up and the PIN works after."""
+    import sqlite3
+
+    from kiosk.ui.desk_app import DeskApp
+    from tests.core.test_db_timeouts import fast_ctx
+
+    ctx = fast_ctx(sqlite_demo_url)
+    holder = sqlite3.connect(sqlite_demo_url.removeprefix("sqlite:///"), isolation_level=None)
+    app = DeskApp(ctx.settings, ctx=ctx)
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            holder.execute("BEGIN IMMEDIATE")
+            await login(pilot)
+            await wait_for(pilot, lambda: "数据库繁忙" in texts(app), tries=200)
+            assert app.is_running and app.staff is None
+            holder.rollback()
+            await login(pilot)
+            await wait_for(pilot, lambda: app.staff is not None)
+    finally:
+        holder.close()
+        ctx.database().dispose()
