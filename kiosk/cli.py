@@ -198,6 +198,7 @@ def serve(
         raise typer.Exit(2)
     settings = settings_or_exit(config)
     warn_if_world_readable(settings)
+    from kiosk.i18n import set_language
     from kiosk.ui.web import LOOPBACK, serve_desk
 
     if host not in LOOPBACK:
@@ -213,8 +214,9 @@ def serve(
             err=True,
         )
     source = None if settings.source.startswith("<") else str(Path(settings.source).resolve())
+    set_language(settings.language)  # the server's own pages (all sessions in use)
     try:
-        serve_desk(source, host, port)
+        serve_desk(source, host, port, settings.desk.allowed_origins, settings.desk.max_sessions)
     except OSError as exc:  # the port is taken, the address is not this machine's
         fail(f"cannot serve on {host}:{port}: {exc.strerror or exc}")
 

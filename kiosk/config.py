@@ -64,6 +64,35 @@ class RetentionSettings:
 
 
 @dataclass(frozen=True)
+class DatabaseTimeouts:
+    """How long a database call may wait before it fails (seconds); the kiosk then shows its
+    out-of-service screen instead of freezing. ``[database]`` keys of the same names.
+
+    PostgreSQL: ``connect_timeout``, ``statement_timeout`` (server side), ``tcp_user_timeout``
+    and TCP keepalives (a link that silently drops packets fails within about
+    ``tcp_user_timeout``). SQLite: ``busy_timeout``, how long a write waits for another
+    writer's lock.
+    """
+
+    connect_timeout: int = 5
+    statement_timeout: int = 5
+    tcp_user_timeout: int = 10
+    keepalives_idle: int = 5
+    busy_timeout: int = 4
+
+
+@dataclass(frozen=True)
+class DeskWebSettings:
+    """``[desk]``: the butler desk served to browsers (``kiosk serve --desk``)."""
+
+    # Origins (scheme://host[:port]) besides the served address itself whose pages may open a
+    # desk session, e.g. "https://desk.estate.lan" behind a reverse proxy.
+    allowed_origins: tuple[str, ...] = ()
+    max_sessions: int = 4  # browser sessions at once; each is a desk process (~90 MB)
+    idle_logout_minutes: int = 10  # a logged-in desk with no key or click logs out
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything a kiosk or desk process needs to know, validated."""
 
@@ -75,6 +104,8 @@ class Settings:
     idle_timeout: int = 60
     unknown_card_alert_after: int = 3
     database_url: str = DEFAULT_DATABASE_URL
+    database_timeouts: DatabaseTimeouts = field(default_factory=DatabaseTimeouts)
+    desk: DeskWebSettings = field(default_factory=DeskWebSettings)
     devices: dict[str, str] = field(default_factory=dict)
     staff: StaffPolicy = field(default_factory=StaffPolicy)
     retention: RetentionSettings = field(default_factory=RetentionSettings)
@@ -148,7 +179,30 @@ class _Reader:
         return int(value)
 
 
-_KNOWN_SECTIONS = {"estate", "kiosk", "database", "devices", "staff", "retention", "plugins"}
+_KNOWN_SECTIONS = {
+    "estate",
+    "kiosk",
+    "database",
+    "devices",
+    "staff",
+    "retention",
+    "plugins",
+    "desk",
+}
+
+
+def _origin(source: str, value: str) -> str:
+    """``scheme://host[:port]`` as browsers send it in ``Origin`` (no path, no trailing /)."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.path not in ("", "/"):
+        raise ConfigError(
+            source,
+            "desk.allowed_origins",
+            f"expected origins such as https://desk.estate.lan, got {value!r}",
+        )
+    return f"{parts.scheme}://{parts.netloc}".lower()
 
 
 def _resolve_sqlite(url: str, base: Path | None) -> str:
@@ -229,6 +283,20 @@ def parse_settings(data: dict[str, Any], source: str, base: Path | None = None) 
         repair_days=r.positive("retention", "repair_days", 365, 3650),
         notification_days=r.positive("retention", "notification_days", 90, 3650),
     )
+    timeouts = DatabaseTimeouts(
+        connect_timeout=r.positive("database", "connect_timeout", 5, 60),
+        statement_timeout=r.positive("database", "statement_timeout", 5, 3600),
+        tcp_user_timeout=r.positive("database", "tcp_user_timeout", 10, 600),
+        keepalives_idle=r.positive("database", "keepalives_idle", 5, 600),
+        busy_timeout=r.positive("database", "busy_timeout", 4, 60),
+    )
+    desk = DeskWebSettings(
+        allowed_origins=tuple(
+            _origin(source, o) for o in r.get("desk", "allowed_origins", list, [])
+        ),
+        max_sessions=r.positive("desk", "max_sessions", 4, 64),
+        idle_logout_minutes=r.positive("desk", "idle_logout_minutes", 10, 24 * 60),
+    )
     plugins = r.section("plugins")
     disabled = tuple(r.get("plugins", "disabled", list, []))
     plugin_settings = {k: dict(v) for k, v in plugins.items() if isinstance(v, dict)}
@@ -244,6 +312,8 @@ def parse_settings(data: dict[str, Any], source: str, base: Path | None = None) 
         idle_timeout=r.positive("kiosk", "idle_timeout", 60, 3600),
         unknown_card_alert_after=r.positive("kiosk", "unknown_card_alert_after", 3, 100),
         database_url=_resolve_sqlite(url, base),
+        database_timeouts=timeouts,
+        desk=desk,
         devices=devices,
         staff=staff,
         retention=retention,

@@ -64,5 +64,5 @@ def open_context(settings: Settings, clock: Clock | None = None, load: bool = Tr
     ctx = KioskContext(settings=settings, clock=clock or clock_from_env())
     if load:
         ctx.plugins = load_plugins(settings.plugins_disabled)
-        ctx.db = Database(settings.database_url)
+        ctx.db = Database(settings.database_url, timeouts=settings.database_timeouts)
     return ctx

@@ -3,6 +3,12 @@
 SQLite (embedded default) runs in WAL mode with foreign keys on and a busy timeout; write
 transactions start with ``BEGIN IMMEDIATE`` so two kiosk processes never deadlock-retry on a
 read-then-write. PostgreSQL (psycopg 3) is the multi-kiosk database.
+
+No call waits without bound (:class:`~kiosk.config.DatabaseTimeouts`): a SQLite write gives up
+after ``busy_timeout``; on PostgreSQL the server cancels a statement after
+``statement_timeout``, and a link that silently drops packets is detected by the client's
+``tcp_user_timeout`` and keepalives (the server's own timeout cannot help when its answer never
+arrives). The failure is an ``OperationalError``: the kiosk's out-of-service path.
 """
 
 from __future__ import annotations
@@ -14,6 +20,8 @@ from typing import Any
 
 from sqlalchemy import Engine, MetaData, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+
+from kiosk.config import DatabaseTimeouts
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -41,15 +49,40 @@ def normalise_url(url: str) -> str:
     return url
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
-    """Create an engine with the pragmas and transaction behaviour the kiosk relies on."""
+# Engines made without settings (benchmarks, workload and soak runs, tools): the same dead-link
+# detection, but the waits of a batch job rather than of a person at a screen.
+BATCH_TIMEOUTS = DatabaseTimeouts(statement_timeout=60, busy_timeout=15)
+
+
+def postgres_connect_args(timeouts: DatabaseTimeouts) -> dict[str, Any]:
+    """libpq parameters bounding every wait on a PostgreSQL connection."""
+    return {
+        "connect_timeout": timeouts.connect_timeout,
+        "keepalives": 1,
+        "keepalives_idle": timeouts.keepalives_idle,
+        "keepalives_interval": max(1, min(timeouts.keepalives_idle, 2)),
+        "keepalives_count": 3,
+        # Unacknowledged data (or keepalive probes) for this long closes the connection.
+        "tcp_user_timeout": timeouts.tcp_user_timeout * 1000,
+        "options": f"-c statement_timeout={timeouts.statement_timeout * 1000}",
+    }
+
+
+def make_engine(url: str, timeouts: DatabaseTimeouts | None = None, **kwargs: Any) -> Engine:
+    """Create an engine with the pragmas and transaction behaviour the kiosk relies on.
+
+    ``timeouts`` come from the settings (``[database]``, sized for a person waiting at a
+    kiosk or desk); without them, :data:`BATCH_TIMEOUTS`.
+    """
+    timeouts = timeouts or BATCH_TIMEOUTS
+    busy_ms = timeouts.busy_timeout * 1000
     url = normalise_url(url)
     if url.startswith("sqlite"):
         path = url.split(":///", 1)[-1]
         if path and path != ":memory:":
             # A fresh kiosk creates its database folder rather than failing on first start.
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 15}, **kwargs)
+        engine = create_engine(url, connect_args={"timeout": timeouts.busy_timeout}, **kwargs)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -60,7 +93,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             if ":memory:" not in url:
                 cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA foreign_keys=ON")
-            cur.execute("PRAGMA busy_timeout=15000")
+            cur.execute(f"PRAGMA busy_timeout={busy_ms}")
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.close()
 
@@ -71,15 +104,17 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
         return engine
     kwargs.setdefault("pool_pre_ping", True)
-    return create_engine(url, connect_args={"connect_timeout": 5}, **kwargs)
+    return create_engine(url, connect_args=postgres_connect_args(timeouts), **kwargs)
 
 
 class Database:
     """Sessions for one database. ``write()`` for state changes, ``read()`` for lookups."""
 
-    def __init__(self, url: str, engine: Engine | None = None) -> None:
+    def __init__(
+        self, url: str, engine: Engine | None = None, timeouts: DatabaseTimeouts | None = None
+    ) -> None:
         self.url = normalise_url(url)
-        self.engine = engine or make_engine(self.url)
+        self.engine = engine or make_engine(self.url, timeouts)
         self._read = sessionmaker(self.engine, expire_on_commit=False)
         self._write = sessionmaker(
             self.engine.execution_options(kiosk_write=True), expire_on_commit=False

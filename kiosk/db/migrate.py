@@ -55,6 +55,8 @@ def upgrade(engine: Engine, plugins: KioskPlugins | None = None) -> list[str]:
     cfg = alembic_config(plugins)
     with engine.begin() as conn:
         if conn.dialect.name == "postgresql":
+            # A migration may rightly run longer than an interactive statement may.
+            conn.execute(text("SET LOCAL statement_timeout = 0"))
             conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_MIGRATE_LOCK})
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "heads")

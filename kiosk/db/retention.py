@@ -16,7 +16,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
 
 from kiosk import audit
@@ -144,6 +144,9 @@ def purge(ctx: KioskContext, *, dry_run: bool = False, actor: str = "system") ->
     failed_before = len(ctx.plugins.failures)
     db = ctx.database()
     with db.read() if dry_run else db.write() as session:
+        if not db.is_sqlite:
+            # A batch job over months of records: not bound by the interactive statement limit.
+            session.execute(text("SET LOCAL statement_timeout = 0"))
         results = ctx.plugins.call_flat(
             "kiosk_purge", ctx=ctx, session=session, now=now, dry_run=dry_run
         )

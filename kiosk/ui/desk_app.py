@@ -10,10 +10,13 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import SQLAlchemyError
+from textual import events
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -30,6 +33,8 @@ if TYPE_CHECKING:
     from kiosk.identity import Actor
 
 log = logging.getLogger(__name__)
+
+IDLE_CHECK_S = 5.0  # how often a logged-in desk looks at how long it has been left alone
 
 
 class DeskLoginScreen(StaffLoginScreen):
@@ -56,10 +61,15 @@ class DeskLoginScreen(StaffLoginScreen):
             self.query_one("#message", Label).update(exc.render(_))
             return
         except SQLAlchemyError as exc:
-            log.warning("desk login: database unavailable: %s", exc)
-            self.query_one("#message", Label).update(
-                _("The desk cannot reach its database. Please try again in a moment.")
-            )
+            from kiosk.ui.isolation import is_database_busy
+
+            if is_database_busy(exc):  # reachable, held up past the timeout: nothing is down
+                log.warning("desk login: database busy: %s", exc)
+                message = _("The database is busy. Please try again.")
+            else:
+                log.warning("desk login: database unavailable: %s", exc)
+                message = _("The desk cannot reach its database. Please try again in a moment.")
+            self.query_one("#message", Label).update(message)
             return
         await app.logged_in(actor)
 
@@ -285,12 +295,16 @@ class DeskApp(App[None]):
         self.devices: Any = None
         self.staff: Actor | None = None
         self._zone = ZoneInfo(settings.estate.timezone)
+        # Idle logout: seconds since the last key or click, on this (replaceable) clock.
+        self.monotonic: Callable[[], float] = time.monotonic
+        self._last_input = self.monotonic()
         set_language(settings.language)
 
     def get_default_screen(self) -> Screen[Any]:
         return DeskLoginScreen()
 
     def on_mount(self) -> None:
+        self.set_interval(IDLE_CHECK_S, self.idle_check)
         if self.own_process:
             from kiosk.ui.terminal import exit_when_terminal_lost
 
@@ -374,13 +388,34 @@ class DeskApp(App[None]):
         if actor.kind != "staff":
             return
         self.staff = actor
+        self._last_input = self.monotonic()
         await self.push_screen(DeskScreen())
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key | events.MouseDown | events.MouseScrollDown):
+            self._last_input = self.monotonic()
+        await super().on_event(event)
+
+    async def idle_check(self) -> None:
+        """Log out a staff member who left the desk: no key or click for the idle minutes."""
+        minutes = self.settings.desk.idle_logout_minutes
+        if self.staff is None or self.monotonic() - self._last_input < minutes * 60:
+            return
+        log.info("desk: %s logged out after %d idle minutes", self.staff.name, minutes)
+        await self.logout()
+        self.notify(
+            _("Logged out after {minutes} minutes without use.").format(minutes=minutes),
+            timeout=3600,
+        )
 
     async def logout(self) -> None:
         self.staff = None
         while len(self.screen_stack) > 1:
             self.pop_screen()
         await self.screen.recompose()
+        # Ready for the next person: the staff number field takes the keys.
+        for field in self.screen.query("#who").results(Input):
+            field.focus()
 
     def database_lost(self) -> None:
         """A panel's work hit a lost database (see kiosk.ui.isolation): say so, stay up."""

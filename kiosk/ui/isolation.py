@@ -44,6 +44,41 @@ def plugin_of(error: BaseException, ctx: Any) -> str | None:
     return None
 
 
+# PostgreSQL: query_canceled (statement_timeout), lock_not_available (lock_timeout).
+_BUSY_SQLSTATES = {"57014", "55P03"}
+
+
+def _chain(error: BaseException) -> list[BaseException]:
+    seen: list[BaseException] = []
+    current: BaseException | None = error
+    while current is not None and all(current is not e for e in seen):
+        seen.append(current)
+        wrapped = getattr(current, "error", None)  # textual's WorkerFailed
+        current = (
+            wrapped
+            if isinstance(wrapped, BaseException)
+            else (current.__cause__ or current.__context__)
+        )
+    return seen
+
+
+def is_database_busy(error: BaseException) -> bool:
+    """Whether ``error`` is the database reachable but too busy to answer in time: another
+    writer held the SQLite lock past ``busy_timeout``, or PostgreSQL cancelled the statement
+    after ``statement_timeout``. Worth trying again in a moment; not an outage."""
+    from sqlalchemy.exc import OperationalError
+
+    for e in _chain(error):
+        if isinstance(e, OperationalError):
+            orig = e.orig
+            if getattr(orig, "sqlstate", None) in _BUSY_SQLSTATES:
+                return True
+            text = str(orig).lower()
+            if "database is locked" in text or "database is busy" in text:
+                return True
+    return False
+
+
 def is_database_outage(error: BaseException) -> bool:
     """Whether ``error`` (or what it wraps) is the database going away, not a bug."""
     from sqlalchemy.exc import DBAPIError, OperationalError

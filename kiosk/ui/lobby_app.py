@@ -26,7 +26,7 @@ from textual.screen import ModalScreen, Screen
 from kiosk.config import Settings
 from kiosk.errors import Refused
 from kiosk.i18n import _, language, set_language
-from kiosk.ui.isolation import is_database_outage
+from kiosk.ui.isolation import is_database_busy, is_database_outage
 from kiosk.ui.screens import (
     HomeScreen,
     IdentifyScreen,
@@ -207,6 +207,11 @@ class LobbyApp(App[None]):
         except Refused:
             raise
         except Exception as exc:
+            if is_database_busy(exc):
+                # Reachable but held up past the timeout (another writer, a locked row).
+                log.warning("database busy: %s", exc)
+                self.push_screen(MessageScreen(_("The kiosk is busy. Please try again.")))
+                return None
             if is_database_outage(exc):
                 log.warning("database lost: %s", exc)
                 self.out_of_service()

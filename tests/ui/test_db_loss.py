@@ -6,11 +6,16 @@ is cut (tests/netcut.py), mid-transaction and while idle, then restored.
 - The kiosk shows its out-of-service screen (the desk call still offered) and returns to the
   home screen by itself within 5 s of the database coming back.
 
+- A link that silently drops packets fails a tap within the TCP user timeout (out of service,
+  not a frozen kiosk); a SQLite write lock held by another process gives "busy, try again"
+  after the busy timeout while the screen keeps running.
+
 (The SQLite variant, a database that cannot be opened, is in test_lobby.py.)
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -27,7 +32,7 @@ from kiosk.db import Database
 from kiosk.db.models import AuditEvent, PrintJob
 from kiosk.plugins import load_plugins
 from kiosk.ui.screens import HomeScreen, OutOfServiceScreen
-from tests.conftest import PostgresDatabases
+from tests.conftest import IN_CI, PostgresDatabases
 from tests.core.test_crash import _waiting_parcel, pickup_of
 from tests.netcut import CuttableLink
 from tests.ui.test_lobby import SIZE, texts
@@ -138,3 +143,105 @@ async def test_the_kiosk_is_out_of_service_then_back_by_itself(
         await app.present_card("3C00A1B2C3")
         await pilot.pause()
         assert app.actor is not None and app.actor.kind == "resident"
+
+
+# -- a database that does not answer in time ------------------------------------------------
+
+
+async def test_a_black_holed_link_puts_the_kiosk_out_of_service_not_frozen(
+    postgres: PostgresDatabases,
+) -> None:
+    """The link drops every packet (no reset: the kiosk cannot tell it is gone): the tap fails
+    within the TCP user timeout and the out-of-service screen comes up; when the link is back
+    the kiosk returns home by itself."""
+    from kiosk.ui.lobby_app import LobbyApp
+    from tests.core.test_db_timeouts import FAST, fast_ctx
+    from tests.netcut import BlackHoleLink, PrivateNetworkUnavailable
+
+    url = postgres.fresh(seeded=True)
+    try:
+        link, through = BlackHoleLink.to(url)
+    except PrivateNetworkUnavailable as exc:
+        if IN_CI:
+            pytest.fail(f"cannot make a private network for the black-hole link: {exc}")
+        pytest.skip(f"cannot make a private network (needs root): {exc}")
+    kiosk = fast_ctx(through)
+    pool = link.executor()
+    # The app's worker threads (asyncio.to_thread) are the ones inside the private network.
+    asyncio.get_running_loop().set_default_executor(pool)
+    app = LobbyApp(kiosk.settings, ctx=kiosk, start_devices=False)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await app.present_card("3C00A1B2C3")
+            assert app.actor is not None  # served through the link
+            await app.reset_to_home()
+            link.blackhole()
+            tap = asyncio.create_task(app.present_card("3C00A1B2C3"))
+            bound = 5 * FAST.tcp_user_timeout
+            ticks = 0
+            started = time.monotonic()
+            while not tap.done() and time.monotonic() - started < bound:
+                await asyncio.sleep(0.05)
+                ticks += 1
+            assert tap.done(), f"the tap still hangs {bound} s after the link went dead"
+            await tap
+            assert ticks >= 5  # the screen kept running while the tap waited
+            await pilot.pause()
+            assert isinstance(app.screen, OutOfServiceScreen)
+            assert "呼叫前台" in texts(app)
+
+            link.restore()
+            back = time.monotonic()
+            while (
+                not isinstance(app.screen, HomeScreen) and time.monotonic() - back < BACK_WITHIN_S
+            ):
+                await pilot.pause(0.1)
+            assert isinstance(app.screen, HomeScreen)
+    finally:
+        link.restore()
+        kiosk.database().dispose()
+        link.close()
+
+
+async def test_a_tap_behind_a_held_sqlite_lock_says_busy_and_the_screen_keeps_running(
+    sqlite_demo_url: str,
+) -> None:
+    """Another process holds the write lock (BEGIN IMMEDIATE); an unknown card's tap, which
+    writes the desk's alert, gives up after the busy timeout with "busy, try again", and the
+    kiosk's screen keeps running while it waits."""
+    import dataclasses
+    import sqlite3
+
+    from kiosk.ui.lobby_app import LobbyApp
+    from kiosk.ui.screens import MessageScreen
+    from tests.core.test_db_timeouts import FAST, fast_ctx
+
+    kiosk = fast_ctx(sqlite_demo_url)
+    kiosk.settings = dataclasses.replace(kiosk.settings, unknown_card_alert_after=1)
+    holder = sqlite3.connect(sqlite_demo_url.removeprefix("sqlite:///"), isolation_level=None)
+    app = LobbyApp(kiosk.settings, ctx=kiosk, start_devices=False)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause()
+            holder.execute("BEGIN IMMEDIATE")
+            tap = asyncio.create_task(app.present_card("DEADBEEF01"))
+            ticks = 0
+            started = time.monotonic()
+            while not tap.done() and time.monotonic() - started < FAST.busy_timeout + 9:
+                await asyncio.sleep(0.05)
+                ticks += 1
+            assert tap.done(), "the tap is still waiting for the lock"
+            await tap
+            assert ticks >= 3  # the event loop was not blocked by the wait
+            await pilot.pause()
+            assert isinstance(app.screen, MessageScreen)
+            assert "系统繁忙，请稍后再试" in texts(app)
+            assert app.is_running
+
+            holder.rollback()  # the other writer is done: the kiosk serves again
+            await app.reset_to_home()
+            await app.present_card("3C00A1B2C3")
+            assert app.actor is not None and app.actor.kind == "resident"
+    finally:
+        holder.close()
+        kiosk.database().dispose()

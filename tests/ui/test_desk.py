@@ -133,3 +133,65 @@ async def test_panels_follow_roles_and_failures_are_shown(ui_ctx: KioskContext) 
         app.screen.query_one("#desk-tabs").active = "tab-health"
         await pilot.pause()
         assert "broken" in texts(app) and "panel hook broke" in texts(app)
+
+
+async def test_a_desk_left_alone_logs_the_staff_member_out(ui_ctx: KioskContext) -> None:
+    import dataclasses
+
+    from kiosk.config import DeskWebSettings
+    from kiosk.ui.desk_app import DeskLoginScreen
+
+    ui_ctx.settings = dataclasses.replace(
+        ui_ctx.settings, desk=DeskWebSettings(idle_logout_minutes=2)
+    )
+    app = desk(ui_ctx, "en")
+    now = [1000.0]
+    app.monotonic = lambda: now[0]  # the desk's idle clock, moved by the test
+    async with app.run_test(size=(80, 24)) as pilot:
+        await login(pilot)
+        await wait_for(pilot, lambda: app.staff is not None)
+        now[0] += 119
+        await app.idle_check()
+        assert app.staff is not None  # not yet two minutes
+        await pilot.press("tab")  # working at the desk starts the count again
+        now[0] += 119
+        await app.idle_check()
+        assert app.staff is not None
+        now[0] += 2
+        await app.idle_check()
+        await pilot.pause()
+        assert app.staff is None and isinstance(app.screen, DeskLoginScreen)
+        assert "Alerts" not in texts(app)
+        assert any(
+            "Logged out after 2 minutes without use" in str(n.message) for n in app._notifications
+        )
+        # The same login works again afterwards.
+        await login(pilot)
+        await wait_for(pilot, lambda: app.staff is not None)
+
+
+async def test_a_login_behind_a_held_write_lock_says_busy_and_works_after(
+    sqlite_demo_url: str,
+) -> None:
+    """Another process holds the SQLite write lock: the login (which records the attempt)
+    gives up after the busy timeout and says so; the desk stays up and the PIN works after."""
+    import sqlite3
+
+    from kiosk.ui.desk_app import DeskApp
+    from tests.core.test_db_timeouts import fast_ctx
+
+    ctx = fast_ctx(sqlite_demo_url)
+    holder = sqlite3.connect(sqlite_demo_url.removeprefix("sqlite:///"), isolation_level=None)
+    app = DeskApp(ctx.settings, ctx=ctx)
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            holder.execute("BEGIN IMMEDIATE")
+            await login(pilot)
+            await wait_for(pilot, lambda: "数据库繁忙" in texts(app), tries=200)
+            assert app.is_running and app.staff is None
+            holder.rollback()
+            await login(pilot)
+            await wait_for(pilot, lambda: app.staff is not None)
+    finally:
+        holder.close()
+        ctx.database().dispose()

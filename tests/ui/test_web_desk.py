@@ -126,6 +126,8 @@ def test_desk_in_headless_chromium_needs_staff_login(served_desk: str, tmp_path:
             page = browser.new_page(viewport={"width": 1280, "height": 800})
             page.route("**/fonts.googleapis.com/**", lambda route: route.abort())  # offline
             page.on("websocket", on_websocket)
+            console: list[str] = []
+            page.on("console", lambda message: console.append(message.text))
             page.goto(served_desk)
 
             def wait_for(text: str, seconds: float, since: int = 0) -> bool:
@@ -164,6 +166,10 @@ def test_desk_in_headless_chromium_needs_staff_login(served_desk: str, tmp_path:
             assert wait_for(ALERT, 5, since=mark) and wait_for("1 open", 5, since=mark)
             shot = tmp_path / "desk.png"
             page.screenshot(path=str(shot))
+            # The desk's Content-Security-Policy leaves its own page working; it only keeps the
+            # page from fetching textual-serve's font stylesheet from the internet.
+            blocked = [m for m in console if "Content Security Policy" in m]
+            assert all("fonts.googleapis.com" in m for m in blocked), blocked
         finally:
             browser.close()
     assert shot.stat().st_size > 10_000
@@ -190,3 +196,46 @@ def test_serve_needs_desk_and_warns_off_loopback(tmp_path: Path, sqlite_demo_url
     assert result.returncode == 1, result.stderr
     assert "only on the estate network" in result.stderr
     assert f"cannot serve on 0.0.0.0:{port}" in result.stderr
+
+
+def test_served_desk_refuses_a_foreign_page_and_sends_its_headers(served_desk: str) -> None:
+    """``kiosk serve --desk`` as deployed: a foreign Origin gets 403 and starts no desk; the
+    desk's own page opens a session; the page carries the anti-framing headers."""
+    import asyncio
+
+    import aiohttp
+
+    own = served_desk.rstrip("/")
+    ws_url = own.replace("http:", "ws:") + "/ws"
+
+    async def attempt() -> tuple[int | None, bool, dict[str, str]]:
+        async with aiohttp.ClientSession() as http:
+            try:
+                await http.ws_connect(ws_url, headers={"Origin": "http://evil.example"})
+                foreign: int | None = None
+            except aiohttp.WSServerHandshakeError as exc:
+                foreign = exc.status
+            ws = await http.ws_connect(ws_url, headers={"Origin": own})
+            # The desk process paints its login screen into the session.
+            deadline = time.monotonic() + 30
+            painted = False
+            while not painted and time.monotonic() < deadline:
+                try:
+                    msg = await ws.receive(timeout=max(0.1, deadline - time.monotonic()))
+                except TimeoutError:
+                    break
+                if msg.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED):
+                    break
+                painted = msg.type in (aiohttp.WSMsgType.BINARY, aiohttp.WSMsgType.TEXT)
+            await ws.close()
+            async with http.get(served_desk) as page:
+                headers = dict(page.headers)
+        return foreign, painted, headers
+
+    foreign, painted, headers = asyncio.run(attempt())
+    assert foreign == 403
+    assert painted, "the desk's own page got no session"
+    assert "frame-ancestors 'none'" in headers["Content-Security-Policy"]
+    assert headers["X-Frame-Options"] == "DENY"
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert headers["Referrer-Policy"] == "no-referrer"
