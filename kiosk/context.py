@@ -64,5 +64,7 @@ def open_context(settings: Settings, clock: Clock | None = None, load: bool = Tr
     ctx = KioskContext(settings=settings, clock=clock or SystemClock())
     if load:
         ctx.plugins = load_plugins(settings.plugins_disabled)
-        ctx.db = Database(settings.database_url)
+        from kiosk.audit import key_for
+
+        ctx.db = Database(settings.database_url, audit_key=key_for(settings))
     return ctx
