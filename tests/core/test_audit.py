@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -372,3 +375,63 @@ def test_a_chain_from_before_the_key_stays_verifiable_and_its_prefix_anchored(
     assert not rewritten.ok and rewritten.kind == "rewritten" and rewritten.broken_seq == 4
     legacy_db.dispose()
     db.dispose()
+
+
+def _kiosk(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("KIOSK_")}
+    full_env.update(env)
+    return subprocess.run(
+        [sys.executable, "-c", "from kiosk.cli import main; main()", *args],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        timeout=120,
+    )
+
+
+def test_the_command_line_makes_the_key_checkpoints_and_names_each_attack(
+    db_url: str, tmp_path: Path
+) -> None:
+    cfg = tmp_path / "kiosk.toml"
+    cfg.write_text('[audit]\nkey_file = "keys/audit.key"\n', "utf-8")
+    env = {"KIOSK_DATABASE_URL": db_url}
+    init = _kiosk("init", "-c", str(cfg), env=env)
+    assert init.returncode == 0, init.stderr
+    key_path = tmp_path / "keys" / "audit.key"
+    assert f"audit key created: {key_path}" in init.stdout
+    assert stat.S_IMODE(key_path.stat().st_mode) == 0o600
+    assert "audit checkpoint: 0 events" in init.stdout
+    key = audit.load_key(key_path)
+    assert key is not None
+    db = Database(db_url, audit_key=key)
+    _fill(db, 3)
+    db.dispose()
+
+    cp = _kiosk("audit", "checkpoint", "-c", str(cfg), env=env)
+    assert cp.returncode == 0 and "audit checkpoint: 3 events" in cp.stdout, cp.stderr
+    ok = _kiosk("audit", "verify", "-c", str(cfg), env=env)
+    assert ok.returncode == 0
+    assert ok.stdout.strip() == "audit chain intact: 3 events (keyed, checkpoint at 3)"
+
+    attacker = Database(db_url)
+    with attacker.write() as s:
+        s.execute(delete(AuditEvent).where(AuditEvent.seq == 3))
+    attacker.dispose()
+    cut = _kiosk("audit", "verify", "-c", str(cfg), env=env)
+    assert cut.returncode == 1 and cut.stdout.count("\n") == 1
+    assert cut.stdout.startswith("audit chain BROKEN at event 3: the log holds 2 events")
+    assert "the tail was truncated" in cut.stdout
+    refused = _kiosk("audit", "checkpoint", "-c", str(cfg), env=env)
+    assert refused.returncode == 1 and "not checkpointed" in refused.stderr
+    assert len(key.checkpoints.read_text().splitlines()) == 2  # nothing appended
+
+    other = audit.create_key(tmp_path / "other.key")
+    wrong = _kiosk("audit", "verify", env={**env, "KIOSK_AUDIT_KEY_FILE": str(other.path)})
+    assert wrong.returncode == 1
+    assert "BROKEN at event 1: event does not verify with the audit key" in wrong.stdout
+
+    key.checkpoints.unlink()
+    lost = _kiosk("audit", "verify", "-c", str(cfg), env=env)
+    assert lost.returncode == 1 and lost.stdout.startswith(
+        "audit chain NOT ANCHORED: no checkpoint"
+    )
