@@ -109,6 +109,8 @@ def load_key(path: str | os.PathLike[str], checkpoint_every: int = 100) -> Audit
         secret = b""
     if len(secret) < 16:
         raise AuditKeyError(f"audit key {p} is not a key (expected 64 hex digits)")
+    if p.stat().st_mode & 0o077:
+        log.warning("audit key %s is readable by others: chmod 600 it", p)
     return AuditKey(secret, p, checkpoint_every)
 
 

@@ -151,16 +151,16 @@ def _resolve_sqlite(url: str, base: Path | None) -> str:
 def _audit_settings(r: _Reader, url: str, base: Path | None) -> AuditSettings:
     """``[audit] key_file`` (or ``$KIOSK_AUDIT_KEY_FILE``), relative to the config file.
 
-    Without one: ``audit.key`` beside the config file, else beside a SQLite database, else none.
+    Without one: ``audit.key`` beside a SQLite database, else beside the config file, else none.
     """
     key_file = os.environ.get("KIOSK_AUDIT_KEY_FILE") or r.get("audit", "key_file", str, "")
     if key_file:
         path = Path(key_file).expanduser()
         key_file = str((base / path).resolve() if base is not None else path)
-    elif r.source != "<defaults>" and base is not None:
-        key_file = str((base / "audit.key").resolve())
     elif url.startswith("sqlite:///") and url != "sqlite:///:memory:":
         key_file = str(Path(url[len("sqlite:///") :]).parent / "audit.key")
+    elif r.source != "<defaults>" and base is not None:
+        key_file = str((base / "audit.key").resolve())
     return AuditSettings(
         key_file=key_file,
         checkpoint_every=r.positive("audit", "checkpoint_every", 100, 10**6),
