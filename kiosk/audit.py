@@ -536,11 +536,12 @@ def verify(session: Session, batch: int = 5000, key: AuditKey | None = None) -> 
     newest = max(checkpoints, key=lambda c: c.count)
     result.checkpoint = newest.count
     if count < newest.count:
-        gone = (
-            "every event was deleted"
-            if count == 0
-            else (f"events {count + 1}-{newest.count} were deleted (the tail was truncated)")
-        )
+        if count == 0:
+            gone = "every event was deleted"
+        elif count + 1 == newest.count:
+            gone = f"event {newest.count} was deleted (the tail was truncated)"
+        else:
+            gone = f"events {count + 1}-{newest.count} were deleted (the tail was truncated)"
         result.ok, result.kind, result.broken_seq = False, "truncated", count + 1
         result.reason = (
             f"the log holds {count} events but the checkpoint of {newest.at} recorded "
