@@ -435,3 +435,47 @@ def test_the_command_line_makes_the_key_checkpoints_and_names_each_attack(
     assert lost.returncode == 1 and lost.stdout.startswith(
         "audit chain NOT ANCHORED: no checkpoint"
     )
+
+
+def test_the_write_path_costs_one_hmac_per_event(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db, key = _keyed(db_url, tmp_path, every=1000)
+    calls: list[int] = []
+    real_mac = audit.AuditKey.mac
+
+    def counting_mac(self: audit.AuditKey, body: bytes) -> str:
+        calls.append(len(body))
+        return real_mac(self, body)
+
+    monkeypatch.setattr(audit.AuditKey, "mac", counting_mac)
+    _fill(db, 4)
+    with db.write() as s:
+        for i in range(3):
+            audit.record(s, actor="system", action="test.batch", data={"i": i}, at=T0)
+    assert len(calls) == 7
+    db.dispose()
+
+
+def test_the_key_file_comes_from_config_or_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kiosk.config import load_settings
+
+    monkeypatch.delenv("KIOSK_AUDIT_KEY_FILE", raising=False)
+    monkeypatch.delenv("KIOSK_DATABASE_URL", raising=False)
+    cfg = tmp_path / "etc" / "kiosk.toml"
+    cfg.parent.mkdir()
+    cfg.write_text(
+        '[database]\nurl = "postgresql+psycopg://kiosk@db/kiosk"\n'
+        '[audit]\nkey_file = "../keys/audit.key"\ncheckpoint_every = 50\n',
+        "utf-8",
+    )
+    settings = load_settings(cfg)
+    assert settings.audit.key_file == str(tmp_path / "keys" / "audit.key")
+    assert settings.audit.checkpoint_every == 50
+    monkeypatch.setenv("KIOSK_AUDIT_KEY_FILE", str(tmp_path / "elsewhere.key"))
+    assert load_settings(cfg).audit.key_file == str(tmp_path / "elsewhere.key")
+    monkeypatch.delenv("KIOSK_AUDIT_KEY_FILE")
+    cfg.write_text('[database]\nurl = "sqlite:///../var/kiosk.db"\n', "utf-8")
+    assert load_settings(cfg).audit.key_file == str(tmp_path / "var" / "audit.key")
