@@ -1,17 +1,35 @@
-"""Append-only, hash-chained audit log.
+"""Append-only, hash-chained audit log, keyed and anchored by checkpoints.
 
 Every state change of every plugin records an :class:`~kiosk.db.models.AuditEvent` in the same
 transaction as the change itself, so a change is never without its event. Each event's hash is
-SHA-256 over the previous event's hash and the event's own fields; ``kiosk audit verify`` walks
-the chain and reports the first broken link.
+an HMAC-SHA256, under the audit key, over the previous event's hash and the event's own fields.
+The key lives in a file outside the database (``[audit] key_file``, mode 0600, made by
+``kiosk init``), so write access to the database is not enough to re-hash a rewritten chain or
+to append a forged event.
+
+Truncating the tail, or deleting every event, leaves a shorter chain that still links: so every
+``checkpoint_every`` events (and at ``kiosk audit checkpoint``, ``kiosk init``) the count and the
+head hash are appended, signed with the key, to a checkpoint file beside the key, which the
+database's users cannot reach. ``kiosk audit verify`` walks the chain and checks it against every
+checkpoint: fewer events than a checkpoint recorded, another hash at a checkpoint's position, an
+event that does not verify with the key, or no checkpoint at all -- one line each, exit 1.
+
+Chains from before the key (plain SHA-256, or a kiosk running without its key) stay verifiable:
+the chain may *start* with unkeyed events, up to the count recorded as ``legacy`` in the first
+checkpoint written when the key was made; every later event must be keyed.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import hmac
 import json
-from dataclasses import dataclass
+import logging
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import event as sa_event
@@ -23,14 +41,103 @@ from kiosk.db.models import AuditEvent
 from kiosk.pii import mask_data
 
 if TYPE_CHECKING:
+    from kiosk.config import Settings
     from kiosk.context import KioskContext
     from kiosk.identity import Actor
+
+log = logging.getLogger(__name__)
 
 GENESIS = "0" * 64
 # Any constant works; it only has to be the same for every process of the estate.
 _PG_AUDIT_LOCK = 0x4B494F534B
 # Session.info key: events recorded in the open transaction, chained when it commits.
 _PENDING = "kiosk.audit.pending"
+# Session.info key: the AuditKey (kiosk.db.Database puts it there); absent = unkeyed chain.
+KEY_INFO = "kiosk.audit.key"
+# Session.info key: a checkpoint to append once the transaction has committed.
+_CHECKPOINT_DUE = "kiosk.audit.checkpoint_due"
+_CHECKPOINT_TAG = "kiosk.audit.checkpoint"
+
+
+class AuditKeyError(Exception):
+    """The audit key or checkpoint file cannot be used (unreadable, malformed)."""
+
+
+@dataclass(frozen=True, eq=False)
+class AuditKey:
+    """The secret that keys the chain, and where it (and its checkpoint file) live."""
+
+    secret: bytes = field(repr=False)
+    path: Path
+    checkpoint_every: int = 100
+
+    @property
+    def checkpoints(self) -> Path:
+        """The append-only checkpoint file beside the key: ``audit.key`` -> ``audit.checkpoints``."""
+        return self.path.with_name(self.path.stem + ".checkpoints")
+
+    def mac(self, body: bytes) -> str:
+        return hmac.new(self.secret, body, hashlib.sha256).hexdigest()
+
+
+def create_key(path: str | os.PathLike[str], checkpoint_every: int = 100) -> AuditKey:
+    """Make a new random key file readable by its owner only (fails if one exists)."""
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    secret = secrets.token_bytes(32)
+    fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        os.write(fd, (secret.hex() + "\n").encode("ascii"))
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    return AuditKey(secret, p, checkpoint_every)
+
+
+def load_key(path: str | os.PathLike[str], checkpoint_every: int = 100) -> AuditKey | None:
+    """The key in ``path``; None when there is no such file; AuditKeyError when unusable."""
+    p = Path(path)
+    try:
+        raw = p.read_text("ascii").strip()
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise AuditKeyError(f"audit key {p} cannot be read: {exc}") from None
+    try:
+        secret = bytes.fromhex(raw)
+    except ValueError:
+        secret = b""
+    if len(secret) < 16:
+        raise AuditKeyError(f"audit key {p} is not a key (expected 64 hex digits)")
+    if p.stat().st_mode & 0o077:
+        log.warning("audit key %s is readable by others: chmod 600 it", p)
+    return AuditKey(secret, p, checkpoint_every)
+
+
+def key_for(settings: Settings) -> AuditKey | None:
+    """The key ``[audit]`` names, or None (no key file configured or made yet: unkeyed)."""
+    if not settings.audit.key_file:
+        return None
+    key = load_key(settings.audit.key_file, settings.audit.checkpoint_every)
+    if key is None:
+        log.warning(
+            "no audit key at %s: audit events are written unkeyed (run kiosk init)",
+            settings.audit.key_file,
+        )
+    return key
+
+
+def ensure_key(settings: Settings) -> tuple[AuditKey | None, bool]:
+    """(the configured key, whether it was just made); None when no key file is configured."""
+    if not settings.audit.key_file:
+        return None, False
+    key = load_key(settings.audit.key_file, settings.audit.checkpoint_every)
+    if key is not None:
+        return key, False
+    try:
+        return create_key(settings.audit.key_file, settings.audit.checkpoint_every), True
+    except FileExistsError:  # another process made it a moment ago
+        return load_key(settings.audit.key_file, settings.audit.checkpoint_every), False
 
 
 def _canonical_time(at: dt.datetime) -> str:
@@ -46,14 +153,145 @@ def event_hash(
     subject: str,
     data: str,
     kiosk_id: str,
+    key: AuditKey | None = None,
 ) -> str:
-    """The chain link: SHA-256 over the previous hash and this event's fields."""
+    """The chain link over the previous hash and this event's fields: HMAC-SHA256 under
+    ``key``; plain SHA-256 without one (chains from before the key)."""
     body = json.dumps(
         [prev_hash, seq, _canonical_time(at), actor, action, subject, data, kiosk_id],
         ensure_ascii=False,
         separators=(",", ":"),
+    ).encode("utf-8")
+    if key is not None:
+        return key.mac(body)
+    return hashlib.sha256(body).hexdigest()
+
+
+def _event_link(ev: AuditEvent, key: AuditKey | None) -> str:
+    return event_hash(
+        ev.prev_hash, ev.seq, ev.at, ev.actor, ev.action, ev.subject, ev.data, ev.kiosk_id, key
     )
-    return hashlib.sha256(body.encode("utf-8")).hexdigest()
+
+
+# -- checkpoints -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """One signed line of the checkpoint file: the chain had ``count`` events ending in ``head``."""
+
+    count: int
+    head: str
+    legacy: int
+    at: str
+    kiosk_id: str
+
+
+def _checkpoint_body(count: int, head: str, legacy: int, at: str, kiosk_id: str) -> bytes:
+    return json.dumps(
+        [_CHECKPOINT_TAG, count, head, legacy, at, kiosk_id],
+        ensure_ascii=False,
+        separators=(",", ":"),
+    ).encode("utf-8")
+
+
+def _parse_checkpoint(key: AuditKey, line: str, number: int) -> Checkpoint:
+    try:
+        doc = json.loads(line)
+        cp = Checkpoint(
+            count=int(doc["count"]),
+            head=str(doc["head"]),
+            legacy=int(doc["legacy"]),
+            at=str(doc["at"]),
+            kiosk_id=str(doc["kiosk"]),
+        )
+        sig = str(doc["sig"])
+    except (ValueError, KeyError, TypeError):
+        raise AuditKeyError(f"checkpoint line {number} of {key.checkpoints} is malformed") from None
+    expected = key.mac(_checkpoint_body(cp.count, cp.head, cp.legacy, cp.at, cp.kiosk_id))
+    if not hmac.compare_digest(expected, sig):
+        raise AuditKeyError(
+            f"checkpoint line {number} of {key.checkpoints} is not signed with the audit key "
+            "(forged or altered)"
+        )
+    return cp
+
+
+def read_checkpoints(key: AuditKey) -> list[Checkpoint] | None:
+    """Every checkpoint, in file order; None when there is no checkpoint file.
+
+    Raises AuditKeyError naming the first line that is malformed or not signed with the key.
+    """
+    try:
+        text_ = key.checkpoints.read_text("utf-8")
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise AuditKeyError(f"checkpoint file {key.checkpoints} cannot be read: {exc}") from None
+    return [
+        _parse_checkpoint(key, line, n)
+        for n, line in enumerate(text_.splitlines(), start=1)
+        if line.strip()
+    ]
+
+
+def write_checkpoint(
+    key: AuditKey,
+    count: int,
+    head: str,
+    legacy: int,
+    at: dt.datetime,
+    kiosk_id: str,
+    create: bool = False,
+) -> Checkpoint:
+    """Append one signed checkpoint line (O_APPEND: lines are only ever added).
+
+    Only ``create`` makes the file (``kiosk init``, ``kiosk audit checkpoint``): the periodic
+    checkpoints append to an existing file, so a deleted one stays missing and verify says so.
+    """
+    cp = Checkpoint(count, head, legacy, _canonical_time(at), kiosk_id)
+    sig = key.mac(_checkpoint_body(cp.count, cp.head, cp.legacy, cp.at, cp.kiosk_id))
+    line = json.dumps(
+        {"count": count, "head": head, "legacy": legacy, "at": cp.at, "kiosk": kiosk_id,
+         "sig": sig},
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )  # fmt: skip
+    flags = os.O_WRONLY | os.O_APPEND | (os.O_CREAT if create else 0)
+    fd = os.open(key.checkpoints, flags, 0o600)
+    try:
+        os.write(fd, (line + "\n").encode("utf-8"))
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    return cp
+
+
+def _first_checkpoint(key: AuditKey) -> Checkpoint | None:
+    """The file's first line only (its ``legacy`` holds for every later line); cheap."""
+    try:
+        with key.checkpoints.open(encoding="utf-8") as f:
+            first = f.readline()
+    except FileNotFoundError:
+        return None
+    return _parse_checkpoint(key, first, 1) if first.strip() else None
+
+
+def _append_periodic_checkpoint(
+    key: AuditKey, seq: int, head: str, at: dt.datetime, kiosk: str
+) -> None:
+    try:
+        first = _first_checkpoint(key)
+        if first is None:
+            log.warning(
+                "no audit checkpoint file at %s: not anchoring event %d (kiosk audit checkpoint)",
+                key.checkpoints,
+                seq,
+            )
+            return
+        write_checkpoint(key, seq, head, first.legacy, at, kiosk)
+    except (OSError, AuditKeyError) as exc:  # the change is committed: say so, do not undo it
+        log.error("audit checkpoint at event %d not written: %s", seq, exc)
 
 
 def record(
@@ -128,16 +366,22 @@ def seal(session: Session) -> None:
         select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
     ).first()
     seq, prev = (last[0], last[1]) if last else (0, GENESIS)
+    key: AuditKey | None = session.info.get(KEY_INFO)
+    first = seq + 1
     for event in pending:
         seq += 1
         event.seq, event.prev_hash = seq, prev
         event.hash = prev = event_hash(
             prev, seq, event.at, event.actor, event.action, event.subject, event.data,
-            event.kiosk_id,
+            event.kiosk_id, key,
         )  # fmt: skip
         event.__dict__.pop(_PENDING, None)
     session.add_all(pending)
     session.flush()
+    if key is not None and seq // key.checkpoint_every > (first - 1) // key.checkpoint_every:
+        # A multiple of checkpoint_every was reached: anchor the head once this commits.
+        last_event = pending[-1]
+        session.info[_CHECKPOINT_DUE] = (seq, prev, last_event.at, last_event.kiosk_id)
 
 
 def seal_pending(event: AuditEvent) -> None:
@@ -152,26 +396,69 @@ def _seal_before_commit(session: Session) -> None:
     seal(session)
 
 
+@sa_event.listens_for(Session, "after_commit")
+def _checkpoint_after_commit(session: Session) -> None:
+    due = session.info.pop(_CHECKPOINT_DUE, None)
+    key: AuditKey | None = session.info.get(KEY_INFO)
+    if due is not None and key is not None:
+        _append_periodic_checkpoint(key, *due)
+
+
 @sa_event.listens_for(Session, "after_transaction_end")
 def _forget_at_end(session: Session, transaction: Any) -> None:
     # After a commit nothing is pending; after a rollback the events go with the changes.
     if transaction.parent is None:
         session.info.pop(_PENDING, None)
+        session.info.pop(_CHECKPOINT_DUE, None)
 
 
 @dataclass
 class VerifyResult:
+    """What ``verify`` found. ``kind`` names the problem ("" when the chain holds):
+    missing, link, altered (keyed hash wrong), unkeyed (plain SHA-256 where the key is due),
+    rewritten (another hash at a checkpoint's position), truncated (fewer events than a
+    checkpoint), no-checkpoint, bad-checkpoint."""
+
     ok: bool
     events: int
     broken_seq: int | None = None
     reason: str = ""
+    kind: str = ""
+    keyed: bool = False
+    legacy: int = 0  # unkeyed events at the chain's start (from before the key)
+    checkpoint: int | None = None  # events recorded by the newest checkpoint
+    head: str = GENESIS  # hash of the last event verified
+    warnings: list[str] = field(default_factory=list)
 
 
-def verify(session: Session, batch: int = 5000) -> VerifyResult:
-    """Walk the chain in order; the first event whose link or hash does not match breaks it."""
+def verify(session: Session, batch: int = 5000, key: AuditKey | None = None) -> VerifyResult:
+    """Walk the chain in order and check it against the checkpoints; the first problem wins.
+
+    ``key`` defaults to the one the session's database holds. Without a key the chain is
+    checked as plain SHA-256 links only (and a warning says rewrites go unnoticed).
+    """
+    if key is None:
+        key = session.info.get(KEY_INFO)
+    checkpoints: list[Checkpoint] | None = None
+    if key is not None:
+        try:
+            checkpoints = read_checkpoints(key)
+        except AuditKeyError as exc:
+            return VerifyResult(False, 0, None, str(exc), "bad-checkpoint", keyed=True)
+    legacy_limit = checkpoints[0].legacy if checkpoints else None
+    at_position: dict[int, list[Checkpoint]] = {}
+    for cp in checkpoints or ():
+        at_position.setdefault(cp.count, []).append(cp)
+    for cp in at_position.get(0, ()):
+        if cp.head != GENESIS:
+            return _broken(
+                0, None, f"the checkpoint of {cp.at} is not of an empty log", "bad-checkpoint"
+            )
     prev = GENESIS
     expected_seq = 1
     count = 0
+    legacy = 0
+    keyed_seen = False
     last_seq = 0
     while True:
         rows = session.scalars(
@@ -181,21 +468,110 @@ def verify(session: Session, batch: int = 5000) -> VerifyResult:
             .limit(batch)
         ).all()
         if not rows:
-            return VerifyResult(ok=True, events=count)
+            break
         for ev in rows:
             if ev.seq != expected_seq:
-                return VerifyResult(False, count, ev.seq, f"event {expected_seq} is missing")
+                return _broken(count, ev.seq, f"event {expected_seq} is missing", "missing", key)
             if ev.prev_hash != prev:
-                return VerifyResult(
-                    False, count, ev.seq, "link to the previous event does not match"
+                return _broken(
+                    count, ev.seq, "link to the previous event does not match", "link", key
                 )
-            computed = event_hash(
-                ev.prev_hash, ev.seq, ev.at, ev.actor, ev.action, ev.subject, ev.data, ev.kiosk_id
-            )
-            if computed != ev.hash:
-                return VerifyResult(False, count, ev.seq, "event content does not match its hash")
+            if key is None:
+                if _event_link(ev, None) != ev.hash:
+                    return _broken(
+                        count, ev.seq, "event content does not match its hash", "altered"
+                    )
+            elif hmac.compare_digest(_event_link(ev, key), ev.hash):
+                keyed_seen = True
+            elif hmac.compare_digest(_event_link(ev, None), ev.hash):
+                may_be_legacy = (
+                    ev.seq <= legacy_limit if legacy_limit is not None else not keyed_seen
+                )
+                if not may_be_legacy:
+                    return _broken(
+                        count,
+                        ev.seq,
+                        "event is hashed without the audit key where a keyed hash is due "
+                        "(rewritten, forged, or written by a kiosk without the key)",
+                        "unkeyed",
+                        key,
+                    )
+                legacy += 1
+            else:
+                return _broken(
+                    count,
+                    ev.seq,
+                    "event does not verify with the audit key (altered or forged)",
+                    "altered",
+                    key,
+                )
+            for cp in at_position.get(ev.seq, ()):
+                if cp.head != ev.hash:
+                    return _broken(
+                        count,
+                        ev.seq,
+                        f"event differs from the checkpoint of {cp.at} (the chain was rewritten)",
+                        "rewritten",
+                        key,
+                    )
             prev = ev.hash
             expected_seq += 1
             count += 1
             last_seq = ev.seq
         session.expunge_all()
+    result = VerifyResult(True, count, keyed=key is not None, legacy=legacy, head=prev)
+    if key is None:
+        result.warnings.append(
+            "no audit key: the chain is unkeyed, so whoever can write to the database can "
+            "rewrite it unnoticed (kiosk init makes the key)"
+        )
+        return result
+    if not checkpoints:
+        result.ok, result.kind = False, "no-checkpoint"
+        result.reason = (
+            f"no checkpoint in {key.checkpoints}: deleting the newest events, or all of them, "
+            "would go unnoticed (kiosk audit checkpoint anchors the log)"
+        )
+        return result
+    newest = max(checkpoints, key=lambda c: c.count)
+    result.checkpoint = newest.count
+    if count < newest.count:
+        if count == 0:
+            gone = "every event was deleted"
+        elif count + 1 == newest.count:
+            gone = f"event {newest.count} was deleted (the tail was truncated)"
+        else:
+            gone = f"events {count + 1}-{newest.count} were deleted (the tail was truncated)"
+        result.ok, result.kind, result.broken_seq = False, "truncated", count + 1
+        result.reason = (
+            f"the log holds {count} events but the checkpoint of {newest.at} recorded "
+            f"{newest.count}: {gone}"
+        )
+    return result
+
+
+def _broken(
+    count: int, seq: int | None, reason: str, kind: str, key: AuditKey | None = None
+) -> VerifyResult:
+    return VerifyResult(False, count, seq, reason, kind, keyed=key is not None)
+
+
+def anchor(session: Session, key: AuditKey, at: dt.datetime, kiosk_id: str) -> VerifyResult:
+    """Verify the chain and append a checkpoint of its head (``kiosk audit checkpoint``).
+
+    Refuses (returns the failed result, writes nothing) unless the chain verifies; the one
+    failure it accepts is "no checkpoint yet", which this first checkpoint ends. The first
+    checkpoint fixes ``legacy``: the unkeyed events at the chain's start, from before the key.
+    """
+    result = verify(session, key=key)
+    if not result.ok and result.kind != "no-checkpoint":
+        return result
+    legacy = result.legacy
+    if result.kind == "no-checkpoint":
+        result.ok, result.kind, result.reason = True, "", ""
+    else:
+        first = _first_checkpoint(key)
+        legacy = first.legacy if first is not None else legacy
+    write_checkpoint(key, result.events, result.head, legacy, at, kiosk_id, create=True)
+    result.checkpoint = result.events
+    return result

@@ -117,6 +117,7 @@ def init(
 ) -> None:
     """Create or upgrade the database; with --demo, add the demo estate and print its PINs."""
     settings = settings_or_exit(config, db)
+    key = _prepare_audit_key(settings)
     try:
         ctx = open_ctx(settings)
         from kiosk.db.migrate import upgrade
@@ -130,6 +131,7 @@ def init(
     typer.echo(
         f"database ready: {redact_url(settings.database_url)} (migrations: {', '.join(heads)})"
     )
+    _anchor_audit(ctx, key)
     for failure in ctx.plugins.failures:
         typer.echo(f"warning: plugin {failure.plugin} disabled: {failure.error}", err=True)
     if demo:
@@ -230,7 +232,9 @@ def demo(
 ) -> None:
     """Demo database + simulated devices + lobby kiosk, in one command."""
     settings = settings_or_exit(config)
+    key = _prepare_audit_key(settings)
     ctx = open_ctx(settings, migrate=True)
+    _anchor_audit(ctx, key)
     from kiosk.demo import seed_demo
 
     with ctx.database().write() as session:
@@ -298,26 +302,95 @@ def doctor(
 
 @audit_app.command("verify")
 def audit_verify(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
-    """Walk the hash chain; exit 1 and name the first broken event when it does not hold."""
+    """Check the chain and its checkpoints; exit 1 with one line saying what does not hold."""
     settings = settings_or_exit(config)
     from kiosk import audit
 
-    ctx = open_ctx(settings)
     try:
+        ctx = open_ctx(settings)
         with ctx.database().read() as session:
             result = audit.verify(session)
+    except audit.AuditKeyError as exc:
+        fail(str(exc))
     except Exception as exc:  # noqa: BLE001
         fail(f"cannot read the audit log: {type(exc).__name__}: {exc}")
+    for warning in result.warnings:
+        typer.echo(f"kiosk: warning: {warning}", err=True)
     if result.ok:
-        emit(dataclasses.asdict(result), as_json, f"audit chain intact: {result.events} events")
+        anchored = f", checkpoint at {result.checkpoint}" if result.checkpoint is not None else ""
+        keyed = "keyed" if result.keyed else "UNKEYED"
+        emit(
+            dataclasses.asdict(result),
+            as_json,
+            f"audit chain intact: {result.events} events ({keyed}{anchored})",
+        )
         return
+    if result.kind == "no-checkpoint":
+        line = f"audit chain NOT ANCHORED: {result.reason} ({result.events} events verified)"
+    elif result.broken_seq is None:
+        line = f"audit chain BROKEN: {result.reason}"
+    else:
+        line = (
+            f"audit chain BROKEN at event {result.broken_seq}: {result.reason} "
+            f"({result.events} events before it verified)"
+        )
+    emit(dataclasses.asdict(result), as_json, line)
+    raise typer.Exit(1)
+
+
+@audit_app.command("checkpoint")
+def audit_checkpoint(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
+    """Verify the chain, then append its count and head, signed, to the checkpoint file (cron)."""
+    settings = settings_or_exit(config)
+    from kiosk import audit
+
+    try:
+        ctx = open_ctx(settings)
+        key = ctx.database().audit_key
+        if key is None:
+            fail(f"no audit key at {settings.audit.key_file or '[audit] key_file'} (kiosk init)")
+        with ctx.database().read() as session:
+            result = audit.anchor(session, key, ctx.clock.now(), ctx.kiosk_id)
+    except audit.AuditKeyError as exc:
+        fail(str(exc))
+    except OSError as exc:
+        fail(f"cannot write the checkpoint: {exc}")
+    if not result.ok:
+        fail(f"not checkpointed, the audit chain does not verify: {result.reason}")
     emit(
         dataclasses.asdict(result),
         as_json,
-        f"audit chain BROKEN at event {result.broken_seq}: {result.reason} "
-        f"({result.events} events before it verified)",
+        f"audit checkpoint: {result.events} events, head {result.head[:16]} -> {key.checkpoints}",
     )
-    raise typer.Exit(1)
+
+
+def _prepare_audit_key(settings: Settings) -> Any:
+    """``kiosk init``/``demo``: make the audit key when missing (before the database opens)."""
+    from kiosk import audit
+
+    try:
+        key, created = audit.ensure_key(settings)
+    except (audit.AuditKeyError, OSError) as exc:
+        fail(f"audit key: {exc}")
+    if key is None:
+        typer.echo("kiosk: warning: no [audit] key_file: the audit chain is unkeyed", err=True)
+    elif created:
+        typer.echo(f"audit key created: {key.path} (mode 0600; keep it off the database host)")
+    return key
+
+
+def _anchor_audit(ctx: Any, key: Any) -> None:
+    """The first checkpoint, when there is none: it fixes where keyed events begin."""
+    from kiosk import audit
+
+    if key is None or key.checkpoints.exists():
+        return
+    with ctx.database().read() as session:
+        result = audit.anchor(session, key, ctx.clock.now(), ctx.kiosk_id)
+    if result.ok:
+        typer.echo(f"audit checkpoint: {result.events} events -> {key.checkpoints}")
+    else:
+        typer.echo(f"kiosk: warning: audit chain not anchored: {result.reason}", err=True)
 
 
 @app.command()

@@ -1,9 +1,10 @@
 """Validated settings for one kiosk or desk.
 
-One TOML file (``config/kiosk.toml`` is the commented, production-shaped example) plus two
-environment overrides: ``KIOSK_CONFIG`` picks the file and ``KIOSK_DATABASE_URL`` replaces the
-database URL. Every problem is reported as one :class:`ConfigError` naming the file, the key and
-what is expected, so the CLI can print a single line instead of a traceback.
+One TOML file (``config/kiosk.toml`` is the commented, production-shaped example) plus three
+environment overrides: ``KIOSK_CONFIG`` picks the file, ``KIOSK_DATABASE_URL`` replaces the
+database URL and ``KIOSK_AUDIT_KEY_FILE`` the audit key file. Every problem is reported as one
+:class:`ConfigError` naming the file, the key and what is expected, so the CLI can print a single
+line instead of a traceback.
 """
 
 from __future__ import annotations
@@ -93,6 +94,17 @@ class DeskWebSettings:
 
 
 @dataclass(frozen=True)
+class AuditSettings:
+    """Where the audit key lives ("" = no key: an unkeyed chain) and how often to checkpoint.
+
+    The checkpoint file sits beside the key (``audit.key`` -> ``audit.checkpoints``).
+    """
+
+    key_file: str = ""
+    checkpoint_every: int = 100
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything a kiosk or desk process needs to know, validated."""
 
@@ -109,6 +121,7 @@ class Settings:
     devices: dict[str, str] = field(default_factory=dict)
     staff: StaffPolicy = field(default_factory=StaffPolicy)
     retention: RetentionSettings = field(default_factory=RetentionSettings)
+    audit: AuditSettings = field(default_factory=AuditSettings)
     plugins_disabled: tuple[str, ...] = ()
     plugin_settings: dict[str, dict[str, Any]] = field(default_factory=dict)
 
@@ -186,6 +199,7 @@ _KNOWN_SECTIONS = {
     "devices",
     "staff",
     "retention",
+    "audit",
     "plugins",
     "desk",
 }
@@ -214,6 +228,25 @@ def _resolve_sqlite(url: str, base: Path | None) -> str:
     if path.startswith("/"):
         return url
     return prefix + str((base / path).resolve())
+
+
+def _audit_settings(r: _Reader, url: str, base: Path | None) -> AuditSettings:
+    """``[audit] key_file`` (or ``$KIOSK_AUDIT_KEY_FILE``), relative to the config file.
+
+    Without one: ``audit.key`` beside a SQLite database, else beside the config file, else none.
+    """
+    key_file = os.environ.get("KIOSK_AUDIT_KEY_FILE") or r.get("audit", "key_file", str, "")
+    if key_file:
+        path = Path(key_file).expanduser()
+        key_file = str((base / path).resolve() if base is not None else path)
+    elif url.startswith("sqlite:///") and url != "sqlite:///:memory:":
+        key_file = str(Path(url[len("sqlite:///") :]).parent / "audit.key")
+    elif r.source != "<defaults>" and base is not None:
+        key_file = str((base / "audit.key").resolve())
+    return AuditSettings(
+        key_file=key_file,
+        checkpoint_every=r.positive("audit", "checkpoint_every", 100, 10**6),
+    )
 
 
 def parse_settings(data: dict[str, Any], source: str, base: Path | None = None) -> Settings:
@@ -297,6 +330,8 @@ def parse_settings(data: dict[str, Any], source: str, base: Path | None = None) 
         max_sessions=r.positive("desk", "max_sessions", 4, 64),
         idle_logout_minutes=r.positive("desk", "idle_logout_minutes", 10, 24 * 60),
     )
+    database_url = _resolve_sqlite(url, base)
+    audit = _audit_settings(r, database_url, base)
     plugins = r.section("plugins")
     disabled = tuple(r.get("plugins", "disabled", list, []))
     plugin_settings = {k: dict(v) for k, v in plugins.items() if isinstance(v, dict)}
@@ -311,12 +346,13 @@ def parse_settings(data: dict[str, Any], source: str, base: Path | None = None) 
         language=language,
         idle_timeout=r.positive("kiosk", "idle_timeout", 60, 3600),
         unknown_card_alert_after=r.positive("kiosk", "unknown_card_alert_after", 3, 100),
-        database_url=_resolve_sqlite(url, base),
+        database_url=database_url,
         database_timeouts=timeouts,
         desk=desk,
         devices=devices,
         staff=staff,
         retention=retention,
+        audit=audit,
         plugins_disabled=disabled,
         plugin_settings=plugin_settings,
     )

@@ -64,5 +64,11 @@ def open_context(settings: Settings, clock: Clock | None = None, load: bool = Tr
     ctx = KioskContext(settings=settings, clock=clock or clock_from_env())
     if load:
         ctx.plugins = load_plugins(settings.plugins_disabled)
-        ctx.db = Database(settings.database_url, timeouts=settings.database_timeouts)
+        from kiosk.audit import key_for
+
+        ctx.db = Database(
+            settings.database_url,
+            timeouts=settings.database_timeouts,
+            audit_key=key_for(settings),
+        )
     return ctx

@@ -111,13 +111,21 @@ class Database:
     """Sessions for one database. ``write()`` for state changes, ``read()`` for lookups."""
 
     def __init__(
-        self, url: str, engine: Engine | None = None, timeouts: DatabaseTimeouts | None = None
+        self,
+        url: str,
+        engine: Engine | None = None,
+        timeouts: DatabaseTimeouts | None = None,
+        audit_key: Any = None,
     ) -> None:
         self.url = normalise_url(url)
         self.engine = engine or make_engine(self.url, timeouts)
-        self._read = sessionmaker(self.engine, expire_on_commit=False)
+        # The audit key (kiosk.audit.AuditKey) rides in every session's info: sealing and
+        # verifying the chain find it there. None: an unkeyed chain.
+        self.audit_key = audit_key
+        info = {"kiosk.audit.key": audit_key} if audit_key is not None else None
+        self._read = sessionmaker(self.engine, expire_on_commit=False, info=info)
         self._write = sessionmaker(
-            self.engine.execution_options(kiosk_write=True), expire_on_commit=False
+            self.engine.execution_options(kiosk_write=True), expire_on_commit=False, info=info
         )
 
     @property
