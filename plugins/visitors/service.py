@@ -555,6 +555,8 @@ def redeem_invite(ctx: KioskContext, entered: str) -> VisitView:
             raise Refused("invite_forged", "This QR code is not one of ours. Please see the desk.")
     else:
         code = re.sub(r"\s", "", text)
+        if not (code.isascii() and code.isalnum()):  # codes are digits; a NUL breaks PostgreSQL
+            raise Refused("invite_unknown", "No invite has this code. Check it or see the desk.")
     now = ctx.clock.now()
     with ctx.database().write() as session:
         invite = session.scalars(
