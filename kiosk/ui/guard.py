@@ -9,11 +9,18 @@
   anything else is logged with its traceback and the person sees an out-of-service message
   (the desk call still works). Nothing technical is ever printed on the public screen: when the
   app cannot go on, it leaves with one plain line, never Textual's traceback with locals.
+- The log: Textual draws on the terminal's stderr, where ``kiosk``'s logging writes too; while a
+  shell runs, log records go to a file (:func:`logs_off_the_terminal`), so a traceback logged
+  for the office never lands on the kiosk's screen.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, ClassVar
 
 from textual import events
@@ -27,6 +34,58 @@ log = logging.getLogger(__name__)
 TEXTUAL_ACTIONS = frozenset({"focus_next", "focus_previous"})
 
 
+def log_file() -> Path:
+    """Where a shell's log goes: ``KIOSK_LOG_FILE``, else the user's state folder."""
+    explicit = os.environ.get("KIOSK_LOG_FILE")
+    if explicit:
+        return Path(explicit)
+    state = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(state) / "lobby-kiosk" / "kiosk.log"
+
+
+def _on_terminal(handler: logging.Handler) -> bool:
+    if isinstance(handler, logging.FileHandler) or not isinstance(handler, logging.StreamHandler):
+        return False
+    try:
+        return bool(handler.stream.isatty())
+    except (AttributeError, ValueError, OSError):
+        return False
+
+
+@contextmanager
+def logs_off_the_terminal(path: Path | None = None) -> Iterator[Path | None]:
+    """While the block runs, root log handlers that write to a terminal are replaced by one
+    writing to ``path`` (:func:`log_file`); afterwards they are put back. Yields the file, or
+    None when it could not be opened (the records are then dropped rather than drawn on the
+    screen)."""
+    root = logging.getLogger()
+    moved = [h for h in root.handlers if _on_terminal(h)]
+    if not moved:
+        yield None
+        return
+    target: Path | None = path or log_file()
+    replacement: logging.Handler
+    try:
+        assert target is not None
+        target.parent.mkdir(parents=True, exist_ok=True)
+        replacement = logging.FileHandler(target, encoding="utf-8")
+        replacement.setFormatter(
+            logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+        )
+    except OSError:
+        target, replacement = None, logging.NullHandler()
+    for handler in moved:
+        root.removeHandler(handler)
+    root.addHandler(replacement)
+    try:
+        yield target
+    finally:
+        root.removeHandler(replacement)
+        replacement.close()
+        for handler in moved:
+            root.addHandler(handler)
+
+
 class GuardedApp(App[None]):
     """Base of the lobby kiosk and the desk: the action allow-list and the failure path."""
 
@@ -36,6 +95,11 @@ class GuardedApp(App[None]):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.faults: list[BaseException] = []  # unexpected errors survived (the log has them)
+
+    def run(self, *args: Any, **kwargs: Any) -> None:
+        """Run on the terminal, the log kept off it (see :func:`logs_off_the_terminal`)."""
+        with logs_off_the_terminal():
+            return super().run(*args, **kwargs)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action not in self.ACTIONS:

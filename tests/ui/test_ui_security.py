@@ -153,7 +153,8 @@ async def test_a_pass_code_with_non_ascii_characters_is_refused(
         await settle(pilot, lambda: bool(app.tiles))
         await app.open_tile(tile)
         await settle(pilot, lambda: bool(app.screen.query(field)))
-        await pilot.click(field)
+        app.screen.query_one(field, Input).focus()
+        await pilot.pause()
         await pilot.press(*code, "enter")  # as a scanner (a keyboard) types it
         await settle(pilot, lambda: refusal in message_text(app))
         assert refusal in message_text(app)
@@ -283,3 +284,73 @@ def test_printable_replaces_control_characters_and_keeps_text() -> None:
         printable("\x1b[2J\x1b]0;t\x07\x9b31m\u202e") == "\ufffd[2J\ufffd]0;t\ufffd\ufffd31m\ufffd"
     )
     assert str(Label("\x1b[2J[b]x[/b]").visual) == "\ufffd[2J[b]x[/b]"
+
+
+def test_while_a_shell_runs_its_log_never_reaches_the_terminal(
+    ui_ctx: KioskContext, tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Textual draws on the terminal's stderr; a traceback logged there would be drawn over
+    the kiosk's screen. While the shell runs, the log goes to its file."""
+    import os
+
+    class Broken(Screen[None]):
+        def on_mount(self) -> None:
+            secret = "PIN-4321"
+            raise RuntimeError(f"bug near {secret}")
+
+    master, slave = os.openpty()
+    terminal = os.fdopen(slave, "w")
+    on_terminal = logging.StreamHandler(terminal)  # what basicConfig(stream=sys.stderr) makes
+    root = logging.getLogger()
+    root.addHandler(on_terminal)
+    monkeypatch.setenv("KIOSK_LOG_FILE", str(tmp_path / "kiosk.log"))
+    app = lobby(ui_ctx, "en")
+
+    async def person(pilot) -> None:  # type: ignore[no-untyped-def]
+        await settle(pilot, lambda: bool(app.tiles))
+        app.push_screen(Broken())
+        await settle(pilot, lambda: isinstance(app.screen, OutOfServiceScreen))
+        app.exit()
+
+    try:
+        app.run(headless=True, auto_pilot=person)
+        assert on_terminal in root.handlers, "put back once the shell has left"
+        terminal.flush()
+        os.set_blocking(master, False)
+        try:
+            drawn = os.read(master, 1 << 16)
+        except BlockingIOError:  # nothing was written to the terminal
+            drawn = b""
+    finally:
+        root.removeHandler(on_terminal)
+        terminal.close()
+        os.close(master)
+    assert app.faults and b"PIN-4321" not in drawn and b"Traceback" not in drawn
+    logged = (tmp_path / "kiosk.log").read_text("utf-8")
+    assert "unexpected error in the LobbyApp" in logged and "PIN-4321" in logged
+
+
+def test_every_screen_shows_text_through_the_plain_widgets() -> None:
+    """The kiosk's and the plugins' screens take Label, Static, Button and Checkbox from
+    kiosk.ui.widgets.text (markup off), never straight from textual.widgets."""
+    import ast
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[2]
+    files = [
+        *(repo / "kiosk" / "ui").rglob("*.py"),
+        *(repo / "plugins").glob("*/screens.py"),
+        *(repo / "plugins").glob("*/desk.py"),
+    ]
+    offenders = []
+    for path in files:
+        if path.name == "text.py" and path.parent.name == "widgets":
+            continue
+        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(
+                "textual.widgets"
+            ):
+                names = {a.name for a in node.names} & {"Label", "Static", "Button", "Checkbox"}
+                if names:
+                    offenders.append(f"{path.relative_to(repo)}: {sorted(names)}")
+    assert len(files) > 10 and offenders == []
