@@ -45,7 +45,12 @@ def plugin_of(error: BaseException, ctx: Any) -> str | None:
             for root, name in roots.items():
                 if frame.filename.startswith(root + "/"):
                     return name
-        current = current.__cause__ or current.__context__
+        wrapped = getattr(current, "error", None)  # textual's WorkerFailed: a plugin's worker
+        current = (
+            wrapped
+            if isinstance(wrapped, BaseException)
+            else (current.__cause__ or current.__context__)
+        )
     return None
 
 

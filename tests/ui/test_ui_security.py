@@ -354,3 +354,33 @@ def test_every_screen_shows_text_through_the_plain_widgets() -> None:
                 if names:
                     offenders.append(f"{path.relative_to(repo)}: {sorted(names)}")
     assert len(files) > 10 and offenders == []
+
+
+async def test_a_plugin_worker_that_raises_disables_its_plugin_not_the_kiosk(
+    ui_ctx: KioskContext,
+) -> None:
+    from kiosk.hookspecs import Tile, hookimpl
+    from kiosk.plugins import load_plugins
+
+    def crash() -> None:
+        raise KeyError("a bug in a worker")
+
+    class Working(Screen[None]):
+        def on_mount(self) -> None:
+            self.run_worker(crash, thread=True)
+
+    class Plugin:
+        @hookimpl
+        def kiosk_tiles(self, ctx):  # type: ignore[no-untyped-def]
+            return [Tile("busy", "Busy", lambda c: Working())]
+
+    ui_ctx.plugins = load_plugins(extra={"busy": Plugin()})
+    app = lobby(ui_ctx, "en")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, lambda: bool(app.screen.query("#tile-busy")))
+        await pilot.click("#tile-busy")
+        await settle(pilot, lambda: bool(ui_ctx.plugins.failures))
+        await settle(pilot, lambda: isinstance(app.screen, HomeScreen))
+        assert app.is_running and not app.faults
+        assert [f.plugin for f in ui_ctx.plugins.failures] == ["busy"]
+        assert "KeyError" not in texts(app)
