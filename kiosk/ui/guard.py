@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, ClassVar
@@ -95,6 +96,7 @@ class GuardedApp(App[None]):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.faults: list[BaseException] = []  # unexpected errors survived (the log has them)
+        self.left_after_fault = False
 
     def run(self, *args: Any, **kwargs: Any) -> None:
         """Run on the terminal, the log kept off it (see :func:`logs_off_the_terminal`)."""
@@ -139,11 +141,13 @@ class GuardedApp(App[None]):
     def _handle_exception(self, error: Exception) -> None:
         from kiosk.ui.isolation import broken_pump, handle_plugin_exception
 
-        if handle_plugin_exception(self, error):
+        # The loop that caught the error has stopped. When it is the app's own, nothing more
+        # can be shown or handled: leave (``run_until_left`` starts the kiosk again).
+        pump = broken_pump(error)
+        if pump is not self and handle_plugin_exception(self, error):
             return
         log.error("unexpected error in the %s", type(self).__name__, exc_info=error)
-        pump = broken_pump(error)
-        if self.is_running and self._running and pump is not self and self.screen_stack:
+        if self.is_running and pump is not self and self.screen_stack:
             self.faults.append(error)
             # Later, from the app's own loop: the broken one is still unwinding.
             self.call_later(self.show_fault, pump)
@@ -172,6 +176,7 @@ class GuardedApp(App[None]):
         from kiosk.i18n import _
 
         self._return_code = 1
+        self.left_after_fault = True
         if self._exception is None:  # run_test() raises it in tests, as Textual does
             self._exception = error  # type: ignore[assignment]
             self._exception_event.set()
@@ -187,3 +192,24 @@ class GuardedApp(App[None]):
         error = sys.exc_info()[1]
         log.error("fatal error", exc_info=error)
         self.leave_after(error or RuntimeError("fatal error"))
+
+
+def run_until_left(
+    build: Callable[[], GuardedApp], *, restarts: int = 3, window: float = 60.0, **run: Any
+) -> GuardedApp:
+    """Run the shell ``build()`` makes; when it left because of an error, start a new one, so
+    a public kiosk does not drop to the terminal's prompt. More than ``restarts`` faults
+    within ``window`` seconds is a kiosk that cannot work: then it stays down (exit code 1).
+    Returns the last shell."""
+    faults: list[float] = []
+    while True:
+        shell = build()
+        shell.run(**run)
+        if not shell.left_after_fault:
+            return shell
+        now = time.monotonic()
+        faults = [t for t in faults if now - t < window] + [now]
+        if len(faults) > restarts:
+            log.error("the shell failed %d times within %ss: giving up", len(faults), window)
+            return shell
+        log.error("the shell stopped after an error: starting it again")

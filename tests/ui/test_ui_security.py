@@ -384,3 +384,40 @@ async def test_a_plugin_worker_that_raises_disables_its_plugin_not_the_kiosk(
         assert app.is_running and not app.faults
         assert [f.plugin for f in ui_ctx.plugins.failures] == ["busy"]
         assert "KeyError" not in texts(app)
+
+
+def test_a_kiosk_that_stopped_after_an_error_starts_again_and_gives_up_on_a_loop(
+    ui_ctx: KioskContext,
+) -> None:
+    """``kiosk run`` must not leave a public terminal at a shell prompt after a crash."""
+    from kiosk.ui.guard import run_until_left
+
+    def boom() -> None:
+        raise RuntimeError("a bug in the app's own loop")
+
+    built = []
+
+    def build():  # type: ignore[no-untyped-def]
+        app = lobby(ui_ctx, "en")
+        built.append(app)
+        return app
+
+    async def crash_first(pilot) -> None:  # type: ignore[no-untyped-def]
+        app = pilot.app
+        if len(built) == 1:
+            app.call_later(boom)  # the app's own message loop stops
+        else:
+            app.exit_allowed = True
+            app.exit()
+
+    last = run_until_left(build, headless=True, auto_pilot=crash_first)
+    assert len(built) == 2 and built[0].left_after_fault and built[0].return_code == 1
+    assert last is built[1] and not last.left_after_fault and not last.return_code
+
+    built.clear()
+
+    async def always_crash(pilot) -> None:  # type: ignore[no-untyped-def]
+        pilot.app.call_later(boom)
+
+    last = run_until_left(build, restarts=2, headless=True, auto_pilot=always_crash)
+    assert len(built) == 3 and last.return_code == 1
