@@ -153,16 +153,19 @@ def _run_app(kind: str, settings: Settings, sim: bool) -> None:
             f"{NOW_ENV} is set: a {kind} on real devices keeps the real time (unset it, or add --sim)"
         )
     warn_if_world_readable(settings)
-    shell: Any
-    if kind == "lobby":
-        from kiosk.ui.lobby_app import LobbyApp
+    from kiosk.ui.guard import run_until_left
 
-        shell = LobbyApp(settings, sim=sim, own_process=True)
-    else:
+    def build() -> Any:
+        if kind == "lobby":
+            from kiosk.ui.lobby_app import LobbyApp
+
+            return LobbyApp(settings, sim=sim, own_process=True)
         from kiosk.ui.desk_app import DeskApp
 
-        shell = DeskApp(settings, sim=sim, start_devices=True, own_process=True)
-    shell.run()
+        return DeskApp(settings, sim=sim, start_devices=True, own_process=True)
+
+    # A shell that stopped after an error starts again: a kiosk never drops to a prompt.
+    shell = run_until_left(build)
     if shell.return_code:  # e.g. a database never set up: the shell said why as it left
         raise typer.Exit(shell.return_code)
 

@@ -696,9 +696,11 @@ def redeem_invite(ctx: KioskContext, entered: str) -> VisitView:
                 )  # fmt: skip
         invite = None
         if refusal is None:
-            invite = session.scalars(
-                select(Invite).where(Invite.code == code).order_by(Invite.id.desc()).limit(1)
-            ).first()
+            # Codes are digits: anything else (a NUL breaks PostgreSQL) matches no invite.
+            if code is not None and code.isascii() and code.isalnum():
+                invite = session.scalars(
+                    select(Invite).where(Invite.code == code).order_by(Invite.id.desc()).limit(1)
+                ).first()
             refusal = _invite_refusal(ctx, invite, now)
             if invite is None:
                 _wrong_code(ctx, session, now, "unknown_code")
