@@ -1,0 +1,127 @@
+"""Channels: the ``[notify]`` apprise URLs, filled per recipient, and one send through apprise.
+
+Every audience (``resident``, ``desk``, ``engineering``) has a list of apprise URLs. A URL may
+hold ``{unit}``, ``{phone}``, ``{email}`` and ``{name}``: they are filled per recipient, each
+value URL-quoted, and a URL whose placeholders cannot all be filled (no email on file) is not
+used for that recipient. The URLs are tried in order until one delivers, so a message reaches a
+recipient once; a resident's ``notify_channel`` ("email", "sms", or a scheme such as
+"wecombot") keeps only the URLs of that kind.
+
+apprise is imported lazily: the kiosk shells paint before anything heavy is imported.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from urllib.parse import quote
+
+log = logging.getLogger(__name__)
+
+PLACEHOLDERS = ("unit", "phone", "email", "name")
+_PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
+_SAMPLE = {"unit": "3-1205", "phone": "13800000000", "email": "a@example.com", "name": "Li"}
+AUDIENCES = ("resident", "desk", "engineering")
+
+
+def _apprise() -> object:
+    import apprise
+
+    # apprise logs the target URL (with its tokens) at INFO/DEBUG: keep it to warnings.
+    logging.getLogger("apprise").setLevel(logging.WARNING)
+    return apprise
+
+
+def placeholders(url: str) -> list[str]:
+    return _PLACEHOLDER.findall(url)
+
+
+def fill(url: str, values: Mapping[str, str]) -> str | None:
+    """``url`` with its placeholders filled (URL-quoted), or None when one has no value."""
+    missing = False
+
+    def sub(m: re.Match[str]) -> str:
+        nonlocal missing
+        value = str(values.get(m.group(1), "") or "").strip()
+        if not value:
+            missing = True
+            return ""
+        return quote(value, safe="")
+
+    filled = _PLACEHOLDER.sub(sub, url)
+    return None if missing else filled
+
+
+def kind(url: str) -> str:
+    """The kind a resident's ``notify_channel`` names: email, sms, or the URL's scheme."""
+    scheme = url.split("://", 1)[0].lower()
+    if scheme in ("mailto", "mailtos"):
+        return "email"
+    if "{phone}" in url:
+        return "sms"
+    return scheme
+
+
+def redact(url: str) -> str:
+    """A URL safe to print or log: scheme and host only (tokens, passwords, paths dropped)."""
+    scheme, _, rest = url.partition("://")
+    host = rest.split("/", 1)[0].split("?", 1)[0].rsplit("@", 1)[-1]
+    return f"{scheme}://{host}/…" if rest else scheme
+
+
+def check_url(url: str) -> str | None:
+    """None when apprise understands ``url``, else the reason (for the config error line)."""
+    if "://" not in url:
+        return f"expected an apprise URL such as mailto://… or json://host/path, got {redact(url)!r}"
+    unknown = sorted(set(placeholders(url)) - set(PLACEHOLDERS))
+    if unknown:
+        return (
+            f"unknown placeholder {{{unknown[0]}}} in {redact(url)} "
+            f"(expected {', '.join('{' + p + '}' for p in PLACEHOLDERS)})"
+        )
+    apprise = _apprise()
+    sample = fill(url, _SAMPLE)
+    assert sample is not None
+    if apprise.Apprise.instantiate(sample) is None:  # type: ignore[attr-defined]
+        scheme = url.split("://", 1)[0]
+        return f"apprise does not accept {redact(url)} (unknown scheme {scheme!r} or a malformed URL)"
+    return None
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """One person or team a message goes to: ``key`` identifies it in the outbox row."""
+
+    key: str
+    audience: str
+    language: str
+    values: dict[str, str] = field(default_factory=dict)
+    prefer: str = ""
+
+
+def targets(urls: tuple[str, ...], recipient: Recipient) -> list[str]:
+    """The filled URLs to try for ``recipient``, in order."""
+    out = []
+    for url in urls:
+        if recipient.prefer and kind(url) != recipient.prefer:
+            continue
+        filled = fill(url, recipient.values)
+        if filled is not None:
+            out.append(filled)
+    return out
+
+
+def send(url: str, title: str, body: str) -> tuple[bool, str]:
+    """Deliver one message to one filled URL: (delivered, reason when not)."""
+    apprise = _apprise()
+    target = apprise.Apprise()  # type: ignore[attr-defined]
+    if not target.add(url):
+        return False, f"{redact(url)}: not a valid apprise URL"
+    try:
+        ok = bool(target.notify(title=title, body=body))
+    except Exception as exc:  # noqa: BLE001 - a channel failure is a retry, never a crash
+        log.warning("channel %s raised %s", redact(url), type(exc).__name__)
+        return False, f"{redact(url)}: {type(exc).__name__}"
+    return ok, "" if ok else f"{redact(url)}: not delivered"
