@@ -116,6 +116,10 @@ def test(
     finally:
         ctx.database().dispose()
     data = {"notification": note_id, "state": state, "error": error, "dispatch": report.as_dict()}
-    _emit(data, as_json, f"test message #{note_id} to {code}: {state}" + (f" ({error})" if error else ""))
+    _emit(
+        data,
+        as_json,
+        f"test message #{note_id} to {code}: {state}" + (f" ({error})" if error else ""),
+    )
     if state != "sent":
         raise typer.Exit(1)

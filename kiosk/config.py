@@ -104,7 +104,9 @@ def _notify_settings(r: _Reader) -> NotifySettings:
                     raise ValueError(part)
         except ValueError:
             raise ConfigError(
-                r.source, "notify.quiet_hours", f"expected HH:MM-HH:MM such as 22:00-07:00, got {quiet!r}"
+                r.source,
+                "notify.quiet_hours",
+                f"expected HH:MM-HH:MM such as 22:00-07:00, got {quiet!r}",
             ) from None
     give_up = r.get("notify", "give_up_after", str, "24h").strip().lower()
     try:
@@ -113,11 +115,15 @@ def _notify_settings(r: _Reader) -> NotifySettings:
             raise ValueError(give_up)
     except (KeyError, ValueError):
         raise ConfigError(
-            r.source, "notify.give_up_after", f"expected a duration such as 30m, 24h or 2d, got {give_up!r}"
+            r.source,
+            "notify.give_up_after",
+            f"expected a duration such as 30m, 24h or 2d, got {give_up!r}",
         ) from None
     base = r.get("notify", "link_base", str, "").strip().rstrip("/")
     if base and not base.startswith(("http://", "https://")):
-        raise ConfigError(r.source, "notify.link_base", f"expected an http(s):// address, got {base!r}")
+        raise ConfigError(
+            r.source, "notify.link_base", f"expected an http(s):// address, got {base!r}"
+        )
     return NotifySettings(
         resident=urls["resident"],
         desk=urls["desk"],

@@ -120,7 +120,6 @@ def queue_notification(
     return n
 
 
-
 # Secrets a message may carry: kept only until the message is delivered or given up.
 SECRET_KEYS = ("code", "qr", "_links")
 LEASE = dt.timedelta(minutes=5)  # longer than one message's sends (apprise times out in seconds)
@@ -208,9 +207,7 @@ def _recipients(ctx: KioskContext, session: Session, n: Notification) -> list[Re
     unit_code = unit.code if unit is not None else str(payload.get("unit", ""))
     if n.channel == "desk":
         audience = "engineering" if n.template.startswith("repair") else "desk"
-        return [
-            Recipient(audience, audience, ctx.settings.language, {"unit": unit_code})
-        ]
+        return [Recipient(audience, audience, ctx.settings.language, {"unit": unit_code})]
     if n.recipient:  # a named phone (an invited visitor), not the unit's residents
         return [
             Recipient(
@@ -263,9 +260,7 @@ def _link_for(
     return kind, links[r.key]
 
 
-def _finish(
-    ctx: KioskContext, notification_id: int, me: str, values: dict[str, Any]
-) -> bool:
+def _finish(ctx: KioskContext, notification_id: int, me: str, values: dict[str, Any]) -> bool:
     """Write the outcome, if this dispatcher still holds the claim."""
     with ctx.database().write() as session:
         n = session.get(Notification, notification_id)
@@ -417,7 +412,9 @@ def _give_up(
     from kiosk.notify_messages import translate
 
     if none_reachable:
-        message = translate("Nobody in {unit} can be reached: {template} not delivered.", ctx.settings.language)
+        message = translate(
+            "Nobody in {unit} can be reached: {template} not delivered.", ctx.settings.language
+        )
     else:
         message = translate(
             "Message for the desk could not be delivered: {template} for {unit} "
@@ -475,9 +472,7 @@ def outbox_status(ctx: KioskContext) -> dict[str, Any]:
                 select(Notification.state, func.count()).group_by(Notification.state)
             ).all()
         )
-        due = session.scalar(
-            select(func.count()).select_from(Notification).where(_due(now))
-        )
+        due = session.scalar(select(func.count()).select_from(Notification).where(_due(now)))
         oldest = session.scalar(
             select(func.min(Notification.created_at)).where(
                 Notification.state.in_(("pending", "sending"))

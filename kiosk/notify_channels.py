@@ -74,7 +74,9 @@ def redact(url: str) -> str:
 def check_url(url: str) -> str | None:
     """None when apprise understands ``url``, else the reason (for the config error line)."""
     if "://" not in url:
-        return f"expected an apprise URL such as mailto://… or json://host/path, got {redact(url)!r}"
+        return (
+            f"expected an apprise URL such as mailto://… or json://host/path, got {redact(url)!r}"
+        )
     unknown = sorted(set(placeholders(url)) - set(PLACEHOLDERS))
     if unknown:
         return (
@@ -86,7 +88,9 @@ def check_url(url: str) -> str | None:
     assert sample is not None
     if apprise.Apprise.instantiate(sample) is None:  # type: ignore[attr-defined]
         scheme = url.split("://", 1)[0]
-        return f"apprise does not accept {redact(url)} (unknown scheme {scheme!r} or a malformed URL)"
+        return (
+            f"apprise does not accept {redact(url)} (unknown scheme {scheme!r} or a malformed URL)"
+        )
     return None
 
 

@@ -50,7 +50,9 @@ def secret_key(settings: Settings) -> bytes:
     if not key:
         global _warned
         if not _warned:
-            log.warning("no [notify] secret configured: links and code digests use a development key")
+            log.warning(
+                "no [notify] secret configured: links and code digests use a development key"
+            )
             _warned = True
         key = DEV_SECRET
     return key.encode("utf-8")
@@ -161,7 +163,11 @@ def _t(msgid: str, language: str) -> str:
 
 
 def _not_found(language: str) -> Page:
-    return Page(404, "404", f"<p>{html.escape(_t('This link is not valid. It may have expired or been used already.', language))}</p>")
+    return Page(
+        404,
+        "404",
+        f"<p>{html.escape(_t('This link is not valid. It may have expired or been used already.', language))}</p>",
+    )
 
 
 def _language(session: Session, subject: str, default: str) -> str:
@@ -203,7 +209,11 @@ def show(ctx: KioskContext, token: str) -> Page:
             except Exception:  # noqa: BLE001 - an unknown visit is a bad link
                 return _not_found(lang)
             if view.status != "pending":
-                return Page(200, _t("Visitor request", lang), f"<p>{html.escape(_t('The visit was already decided or has expired.', lang))}</p>")
+                return Page(
+                    200,
+                    _t("Visitor request", lang),
+                    f"<p>{html.escape(_t('The visit was already decided or has expired.', lang))}</p>",
+                )
             who = html.escape(str(getattr(view, "name", "") or ""))
             purpose = html.escape(str(getattr(view, "purpose", "") or ""))
             t = html.escape(token)
@@ -240,8 +250,16 @@ def answer(ctx: KioskContext, token: str, approve: bool) -> Page:
     try:
         visitors.decide(ctx, host, visit_id, approve, note="answered through a notification link")
     except Refused:
-        return Page(200, _t("Visitor request", lang), f"<p>{html.escape(_t('The visit was already decided or has expired.', lang))}</p>")
-    done = "Visitor approved. The visitor gets a pass at the kiosk." if approve else "Visitor declined."
+        return Page(
+            200,
+            _t("Visitor request", lang),
+            f"<p>{html.escape(_t('The visit was already decided or has expired.', lang))}</p>",
+        )
+    done = (
+        "Visitor approved. The visitor gets a pass at the kiosk."
+        if approve
+        else "Visitor declined."
+    )
     return Page(200, _t("Visitor request", lang), f"<p>{html.escape(_t(done, lang))}</p>")
 
 
@@ -288,7 +306,9 @@ def make_app(ctx: KioskContext) -> Any:
         choice = str(form.get("answer", ""))
         if choice not in ("approve", "decline"):
             return _respond(_not_found(ctx.settings.language))
-        page = await asyncio.to_thread(answer, ctx, request.match_info["token"], choice == "approve")
+        page = await asyncio.to_thread(
+            answer, ctx, request.match_info["token"], choice == "approve"
+        )
         return _respond(page)
 
     async def other(request: web.Request) -> web.StreamResponse:

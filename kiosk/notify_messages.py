@@ -31,7 +31,9 @@ class Template:
 TEMPLATES: dict[str, Template] = {
     "parcel.arrived": Template(
         N_("Parcel for {unit}"),
-        N_("A parcel ({carrier}) is waiting for {unit} at the lobby {lobby} desk. Pickup code: {code}"),
+        N_(
+            "A parcel ({carrier}) is waiting for {unit} at the lobby {lobby} desk. Pickup code: {code}"
+        ),
     ),
     "parcel.code_renewed": Template(
         N_("New pickup code for {unit}"),
@@ -43,13 +45,17 @@ TEMPLATES: dict[str, Template] = {
     ),
     "visitor.ask_host": Template(
         N_("Visitor for {unit}"),
-        N_("{visitor} (party of {party_size}) is at the lobby to visit {unit}: {purpose}. "
-           "Please answer within {answer_within_minutes} minutes."),
+        N_(
+            "{visitor} (party of {party_size}) is at the lobby to visit {unit}: {purpose}. "
+            "Please answer within {answer_within_minutes} minutes."
+        ),
         urgent=True,
     ),
     "visitor.invited": Template(
         N_("Your visit to {unit}"),
-        N_("You are invited to {unit} from {from} until {until}. Show this code at the kiosk: {code}"),
+        N_(
+            "You are invited to {unit} from {from} until {until}. Show this code at the kiosk: {code}"
+        ),
     ),
     "bill.issued": Template(
         N_("New bill for {unit}"),

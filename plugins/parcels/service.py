@@ -390,7 +390,10 @@ def start_pickup_by_code(ctx: KioskContext, unit_code: str, code: str) -> Pickup
             )
         rows = session.scalars(
             select(PickupCode)
-            .where(PickupCode.unit_id == unit.id, PickupCode.digest.in_((_digest(ctx, unit.id, code), _legacy_digest(unit.id, code))))
+            .where(
+                PickupCode.unit_id == unit.id,
+                PickupCode.digest.in_((_digest(ctx, unit.id, code), _legacy_digest(unit.id, code))),
+            )
             .order_by(PickupCode.id.desc())
         ).all()
         active = next((r for r in rows if r.status == "active"), None)
@@ -657,8 +660,7 @@ def release(
 
 
 def _renew_code_if_needed(
-    ctx: KioskContext,
-    session: Session, unit_id: int, unit_code: str, now: dt.datetime
+    ctx: KioskContext, session: Session, unit_id: int, unit_code: str, now: dt.datetime
 ) -> int | None:
     """Items left behind after a code pickup need a code of their own: send a fresh one when
     the unit has waiting items and no active code. Returns the notification id, if any."""
