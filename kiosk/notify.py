@@ -338,7 +338,11 @@ def _process(ctx: KioskContext, notification_id: int, me: str, report: DispatchR
                 continue  # nobody configured for it, or no address on file for this person
             kind, token = _link_for(ctx, session, n, r)
             title, body = render(
-                n.template, payload, r.language, url_for(ctx, token) if token else "", kind
+                n.template,
+                {"unit": r.values.get("unit", ""), **payload},
+                r.language,
+                url_for(ctx, token) if token else "",
+                kind,
             )
             todo.append((r, urls, title, body))
         created, template, attempts = as_utc(n.created_at), n.template, n.attempts

@@ -172,7 +172,7 @@ def _not_found(language: str) -> Page:
 
 def _language(session: Session, subject: str, default: str) -> str:
     parts = subject.split(":")
-    if len(parts) == 3 and parts[1] == "r" or len(parts) >= 4:
+    if len(parts) == 4 and parts[2] == "r":
         try:
             r = session.get(Resident, int(parts[-1]))
         except ValueError:
@@ -200,32 +200,30 @@ def show(ctx: KioskContext, token: str) -> Page:
                 f'<p class="code">{html.escape(code)}</p>'
                 f"<p>{html.escape(_t('Show this code at the lobby kiosk. This page shows it only once.', lang))}</p>",
             )
-        if link.purpose == "visit":
-            from plugins.visitors import service as visitors
+        purpose, subject = link.purpose, link.subject
+    if purpose == "visit":
+        from plugins.visitors import service as visitors
 
-            visit_id = int(link.subject.split(":")[1])
-            try:
-                view = visitors.visit_status(ctx, visit_id)
-            except Exception:  # noqa: BLE001 - an unknown visit is a bad link
-                return _not_found(lang)
-            if view.status != "pending":
-                return Page(
-                    200,
-                    _t("Visitor request", lang),
-                    f"<p>{html.escape(_t('The visit was already decided or has expired.', lang))}</p>",
-                )
-            who = html.escape(str(getattr(view, "name", "") or ""))
-            purpose = html.escape(str(getattr(view, "purpose", "") or ""))
-            t = html.escape(token)
+        try:
+            view = visitors.visit_status(ctx, int(subject.split(":")[1]))
+        except Exception:  # noqa: BLE001 - an unknown visit is a bad link
+            return _not_found(lang)
+        if view.status != "pending":
             return Page(
                 200,
                 _t("Visitor request", lang),
-                f"<p>{who} — {purpose}</p>"
-                f'<form method="post" action="/l/{t}">'
-                f'<button name="answer" value="approve">{html.escape(_t("Approve", lang))}</button> '
-                f'<button name="answer" value="decline">{html.escape(_t("Decline", lang))}</button>'
-                "</form>",
+                f"<p>{html.escape(_t('The visit was already decided or has expired.', lang))}</p>",
             )
+        t = html.escape(token)
+        return Page(
+            200,
+            _t("Visitor request", lang),
+            f"<p>{html.escape(view.name)} ({view.party_size}) — {html.escape(view.purpose)}</p>"
+            f'<form method="post" action="/l/{t}">'
+            f'<button name="answer" value="approve">{html.escape(_t("Approve", lang))}</button> '
+            f'<button name="answer" value="decline">{html.escape(_t("Decline", lang))}</button>'
+            "</form>",
+        )
     return _not_found(lang)
 
 
