@@ -41,6 +41,10 @@ def dispatch(
     config: ConfigOpt = None,
     as_json: JsonOpt = False,
     limit: Annotated[int, typer.Option("--limit", min=1, help="At most this many.")] = 500,
+    retry_now: Annotated[
+        bool,
+        typer.Option("--retry-now", help="Retry failed messages now (the channel is back)."),
+    ] = False,
 ) -> None:
     """Deliver every due message once; exit 1 when some are left pending (channel down)."""
     from kiosk.cli import fail
@@ -48,7 +52,7 @@ def dispatch(
 
     ctx = _ctx(config)
     try:
-        report = run_dispatch(ctx, limit)
+        report = run_dispatch(ctx, limit, retry_now=retry_now)
     except Exception as exc:  # noqa: BLE001 - the database is gone: say so in one line
         fail(f"cannot dispatch notifications: {type(exc).__name__}: {exc}")
     finally:

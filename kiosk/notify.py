@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, false, or_, select, update
 from sqlalchemy.orm import Session
 
 from kiosk import audit
@@ -188,11 +188,18 @@ class DispatchReport:
         )
 
 
-def _due(now: dt.datetime) -> Any:
+def _due(now: dt.datetime, retry_now: bool = False) -> Any:
     return or_(
         and_(
             Notification.state == "pending",
-            or_(Notification.next_attempt_at.is_(None), Notification.next_attempt_at <= now),
+            or_(
+                Notification.next_attempt_at.is_(None),
+                Notification.next_attempt_at <= now,
+                # The operator fixed the channel: failed messages need not wait out the backoff.
+                and_(Notification.attempts > 0, Notification.last_error != "")
+                if retry_now
+                else false(),
+            ),
         ),
         # A dispatcher that died mid-send: its lease ran out, the message is due again.
         and_(Notification.state == "sending", Notification.lease_until < now),
@@ -274,7 +281,13 @@ def _finish(ctx: KioskContext, notification_id: int, me: str, values: dict[str, 
         return True
 
 
-def _process(ctx: KioskContext, notification_id: int, me: str, report: DispatchReport) -> None:
+def _process(
+    ctx: KioskContext,
+    notification_id: int,
+    me: str,
+    report: DispatchReport,
+    retry_now: bool = False,
+) -> None:
     from kiosk.notify_channels import send, targets
     from kiosk.notify_links import url_for
     from kiosk.notify_messages import is_urgent, render
@@ -285,7 +298,7 @@ def _process(ctx: KioskContext, notification_id: int, me: str, report: DispatchR
     with db.write() as session:
         claimed = session.execute(
             update(Notification)
-            .where(Notification.id == notification_id, _due(now))
+            .where(Notification.id == notification_id, _due(now, retry_now))
             .values(
                 state="sending",
                 lease_until=now + LEASE,
@@ -440,8 +453,9 @@ def _give_up(
                     lobby=str((n.payload or {}).get("lobby", "")), kiosk_id=ctx.kiosk_id)  # fmt: skip
 
 
-def run_dispatch(ctx: KioskContext, limit: int = 100) -> DispatchReport:
-    """Deliver every due message (at most ``limit``); see the module's docstring."""
+def run_dispatch(ctx: KioskContext, limit: int = 100, retry_now: bool = False) -> DispatchReport:
+    """Deliver every due message (at most ``limit``); see the module's docstring. With
+    ``retry_now``, messages a channel failed are tried again without waiting out the backoff."""
     report = DispatchReport()
     me = f"{ctx.kiosk_id}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
     now = ctx.clock.now()
@@ -449,11 +463,14 @@ def run_dispatch(ctx: KioskContext, limit: int = 100) -> DispatchReport:
     with db.read() as session:
         ids = list(
             session.scalars(
-                select(Notification.id).where(_due(now)).order_by(Notification.id).limit(limit)
+                select(Notification.id)
+                .where(_due(now, retry_now))
+                .order_by(Notification.id)
+                .limit(limit)
             )
         )
     for notification_id in ids:
-        _process(ctx, notification_id, me, report)
+        _process(ctx, notification_id, me, report, retry_now)
     from kiosk.notify_links import scrub_expired
 
     scrub_expired(ctx)
