@@ -68,16 +68,25 @@ def status(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
     """Messages per state, how many are due, the oldest waiting one and the last errors."""
     from kiosk.notify import outbox_status
 
+    from kiosk.notify_channels import AUDIENCES, check_url
+
     ctx = _ctx(config)
     try:
         data = outbox_status(ctx)
     finally:
         ctx.database().dispose()
+    data["channel_problems"] = [
+        f"notify.{audience}: {problem}"
+        for audience in AUDIENCES
+        for url in getattr(ctx.settings.notify, audience)
+        if (problem := check_url(url, deep=True))
+    ]
     states = ", ".join(f"{k} {v}" for k, v in sorted(data["states"].items())) or "empty"
     lines = [f"outbox: {states}; due now {data['due']}"]
     if data["oldest_pending_minutes"] is not None:
         lines.append(f"oldest waiting: {data['oldest_pending_minutes']} min")
     lines += [f"  #{e['id']} {e['template']}: {e['error']}" for e in data["errors"]]
+    lines += [f"channel problem: {p}" for p in data["channel_problems"]]
     _emit(data, as_json, "\n".join(lines))
 
 

@@ -325,6 +325,9 @@ class DeskApp(App[None]):
             self.call_from_thread(self.notify, str(exc), severity="error")
             return
         if self.own_process:  # see LobbyApp
+            from kiosk.notify import start_dispatcher
+
+            self.dispatcher = start_dispatcher(self.ctx, interval=10.0)
             from kiosk.memory import freeze_start_up_objects
 
             freeze_start_up_objects()

@@ -169,6 +169,10 @@ class LobbyApp(App[None]):
         if ctx.plugins is not None:
             # Off the UI thread: start-up hooks may touch the database (parking's sweep).
             await asyncio.to_thread(ctx.plugins.call, "kiosk_startup", ctx=ctx)
+        if self.own_process:  # deliver the outbox (every kiosk and desk may: claims are leased)
+            from kiosk.notify import start_dispatcher
+
+            self.dispatcher = start_dispatcher(ctx, interval=10.0)
         await self._recompose_all()
         if self.own_process:
             # Start-up is over: keep full garbage collections off the taps from now on.

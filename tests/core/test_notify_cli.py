@@ -160,3 +160,32 @@ def test_a_config_with_channel_tokens_that_others_can_read_is_warned_about(
     config.chmod(0o644)
     result = kiosk("notify", "status", config=config)
     assert "world-readable" in result.stderr
+
+
+def test_the_scheme_list_checked_at_load_is_apprises() -> None:
+    import apprise
+
+    from kiosk.notify_channels import KNOWN_SCHEMES, check_url
+
+    schemes: set[str] = set()
+    for plugin in apprise.Apprise().details()["schemas"]:
+        for key in ("protocols", "secure_protocols"):
+            value = plugin.get(key) or ()
+            schemes.update([value] if isinstance(value, str) else value)
+    assert KNOWN_SCHEMES <= {s.lower() for s in schemes}
+    assert {"mailto", "json", "wecombot", "dingtalk"} <= KNOWN_SCHEMES
+    # A known scheme with its token missing passes the quick check; the deep one catches it.
+    assert check_url("wecombot://") is None
+    assert "cannot use" in (check_url("wecombot://", deep=True) or "")
+
+
+def test_status_names_a_channel_apprise_cannot_use(tmp_path: Path, sqlite_demo_url: str) -> None:
+    config = tmp_path / "kiosk.toml"
+    config.write_text(
+        f'[database]\nurl = "{sqlite_demo_url}"\n[notify]\ndesk = ["wecombot://"]\n', "utf-8"
+    )
+    config.chmod(0o600)
+    result = kiosk("notify", "status", "--json", config=config)
+    assert result.returncode == 0, result.stderr
+    problems = json.loads(result.stdout)["channel_problems"]
+    assert len(problems) == 1 and problems[0].startswith("notify.desk: apprise cannot use")
