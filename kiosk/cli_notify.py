@@ -67,7 +67,6 @@ def dispatch(
 def status(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
     """Messages per state, how many are due, the oldest waiting one and the last errors."""
     from kiosk.notify import outbox_status
-
     from kiosk.notify_channels import AUDIENCES, check_url
 
     ctx = _ctx(config)

@@ -26,32 +26,29 @@ _SAMPLE = {"unit": "3-1205", "phone": "13800000000", "email": "a@example.com", "
 AUDIENCES = ("resident", "desk", "engineering")
 # apprise's schemes (apprise 1.9-2.x), so a config is checked at load without importing apprise
 # (its plugins take ~0.9 s to load: the shells paint first). A test keeps it within apprise's.
-KNOWN_SCHEMES = frozenset(
-    """
-    46elks acs amqp amqps apprise apprises aprs atalk awswhatsapp azure bale bark barks
-    betterstack bluesky brevo bsky bulksms bulkvs burstsms chanify clickatell clicksend cliq
-    cm d7sms dapnet deltachat deltachats dingtalk discord dot eight00com elks emby embys
-    enigma2 enigma2s evolution evolutions exotel fcm feishu firehydrant flock flowtriq
-    flowtriqs fluxer fluxers form forms freemobile gchat github goalert goalerts gorush
-    gorushs gotify gotifys groundmail groupme guilded gupshup hassio hassios httpsms humhub
-    humhubs ifttt ilert incidentio infobip instagram irc ircs jellyfin jellyfins jira join
-    json jsons kakao kakaotalk kaleyra kavenegar klr kodi kodis kook kudosity kumulos
-    lametric lametrics lark lauther lfg line mailersend mailgun mailto mailtos mastodon
-    mastodons matrix matrixs misskey misskeys mmost mmosts mobilemessage mobilemsg msg91
-    msgbird ncloud nclouds nctalk nctalks nexmo nostr notica noticas notifiarr notifico
-    notificos notifyapp notifyre ntfy ntfys o365 octopush onebot onebots onesignal opsgenie
-    opsimate opsimates pagerduty pagertree parsep parseps pbul pinglet pinglets pingram pjet
-    pjets plivo postmark pover prowl psafer psafers push pushdeer pushdeers pushed pushme
-    pushplus pushward pushy qq reddit resend revolt ringc rocket rockets rsyslog ryver schan
-    sendgrid sendpulse serwersms ses session sessions seven sfr signal signalgrid signals
-    signl4 simplepush sinch slack smsc smseagle smseagles smsmanager smsmgr smstunnel
-    smtp2go sns sogs sparkpost spike splunk spugpush spush squadcast stackfield strmlabs
-    synology synologys syslog telesign telnyx tgram threema toot toots trigv trigvs tweet
-    twilio twist twitter vapid viber victorops voipms vonage webex wechat wecom wecombot
-    whapi whatsapp workflow workflows wpush wxpusher wxteams x xbmc xbmcs xmatters xml xmls
-    youlmk zalo zcliq zohocliq zoom zulip
-    """.split()
-)
+_SCHEMES = """
+46elks acs amqp amqps apprise apprises aprs atalk awswhatsapp azure bale bark barks betterstack
+bluesky brevo bsky bulksms bulkvs burstsms chanify clickatell clicksend cliq cm d7sms dapnet
+deltachat deltachats dingtalk discord dot eight00com elks emby embys enigma2 enigma2s evolution
+evolutions exotel fcm feishu firehydrant flock flowtriq flowtriqs fluxer fluxers form forms
+freemobile gchat github goalert goalerts gorush gorushs gotify gotifys groundmail groupme
+guilded gupshup hassio hassios httpsms humhub humhubs ifttt ilert incidentio infobip instagram
+irc ircs jellyfin jellyfins jira join json jsons kakao kakaotalk kaleyra kavenegar klr kodi
+kodis kook kudosity kumulos lametric lametrics lark lauther lfg line mailersend mailgun mailto
+mailtos mastodon mastodons matrix matrixs misskey misskeys mmost mmosts mobilemessage mobilemsg
+msg91 msgbird ncloud nclouds nctalk nctalks nexmo nostr notica noticas notifiarr notifico
+notificos notifyapp notifyre ntfy ntfys o365 octopush onebot onebots onesignal opsgenie opsimate
+opsimates pagerduty pagertree parsep parseps pbul pinglet pinglets pingram pjet pjets plivo
+postmark pover prowl psafer psafers push pushdeer pushdeers pushed pushme pushplus pushward
+pushy qq reddit resend revolt ringc rocket rockets rsyslog ryver schan sendgrid sendpulse
+serwersms ses session sessions seven sfr signal signalgrid signals signl4 simplepush sinch slack
+smsc smseagle smseagles smsmanager smsmgr smstunnel smtp2go sns sogs sparkpost spike splunk
+spugpush spush squadcast stackfield strmlabs synology synologys syslog telesign telnyx tgram
+threema toot toots trigv trigvs tweet twilio twist twitter vapid viber victorops voipms vonage
+webex wechat wecom wecombot whapi whatsapp workflow workflows wpush wxpusher wxteams x xbmc
+xbmcs xmatters xml xmls youlmk zalo zcliq zohocliq zoom zulip
+"""
+KNOWN_SCHEMES = frozenset(_SCHEMES.split())
 
 
 def _apprise() -> object:
