@@ -328,3 +328,21 @@ def test_the_plugin_hook_still_sees_each_message_once(ctx, webhook) -> None:
     ctx.clock.advance(seconds=31)
     run_dispatch(ctx)
     assert [e["template"] for e in seen] == ["parcel.arrived"]
+
+
+def test_the_shells_background_dispatcher_delivers_without_being_asked(ctx, webhook) -> None:
+    from kiosk.notify import start_dispatcher
+
+    configure(ctx, resident=(webhook.url("send/{phone}"),))
+    result = log_parcel(ctx)
+    worker = start_dispatcher(ctx, interval=0.05)
+    try:
+        with webhook._cond:
+            assert webhook._cond.wait_for(lambda: len(webhook.received) >= 2, timeout=20)
+    finally:
+        worker.stop()
+        worker.join(timeout=10)
+    assert not worker.is_alive()
+    with ctx.database().read() as s:
+        assert s.get(Notification, result.notification_id).state == "sent"
+    assert all(result.code in r.body["message"] for r in webhook.received)
