@@ -61,6 +61,9 @@ def run_checks(settings: Settings) -> list[dict[str, Any]]:
             }
         )
     checks.extend(_device_checks(settings))
+    from kiosk.notify_channels import doctor_checks
+
+    checks.extend(doctor_checks(settings))
     return checks
 
 

@@ -16,7 +16,11 @@ import logging
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
+
+if TYPE_CHECKING:
+    from kiosk.config import Settings
 
 log = logging.getLogger(__name__)
 
@@ -156,3 +160,30 @@ def send(url: str, title: str, body: str) -> tuple[bool, str]:
         log.warning("channel %s raised %s", redact(url), type(exc).__name__)
         return False, f"{redact(url)}: {type(exc).__name__}"
     return ok, "" if ok else f"{redact(url)}: not delivered"
+
+
+def doctor_checks(settings: Settings) -> list[dict[str, Any]]:
+    """``kiosk doctor``: channels apprise cannot use; channels without a secret (links and code
+    digests would use the public development key)."""
+    from kiosk.notify_links import using_dev_secret
+
+    n = settings.notify
+    if not n.configured:
+        return [{"check": "notify", "ok": True, "detail": "no [notify] channels: nothing is sent"}]
+    out = [
+        {"check": f"notify.{audience}", "ok": False, "detail": problem}
+        for audience in AUDIENCES
+        for url in getattr(n, audience)
+        if (problem := check_url(url, deep=True))
+    ]
+    if using_dev_secret(settings):
+        out.append(
+            {
+                "check": "notify secret",
+                "ok": False,
+                "detail": "no [notify] secret or $KIOSK_SECRET_KEY: links and pickup-code "
+                "digests use the public development key",
+            }
+        )
+    counts = ", ".join(f"{a} {len(getattr(n, a))}" for a in AUDIENCES)
+    return out or [{"check": "notify", "ok": True, "detail": f"channels: {counts}"}]

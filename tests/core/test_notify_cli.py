@@ -189,3 +189,22 @@ def test_status_names_a_channel_apprise_cannot_use(tmp_path: Path, sqlite_demo_u
     assert result.returncode == 0, result.stderr
     problems = json.loads(result.stdout)["channel_problems"]
     assert len(problems) == 1 and problems[0].startswith("notify.desk: apprise cannot use")
+
+
+def test_doctor_fails_channels_without_a_secret_or_that_apprise_cannot_use() -> None:
+    from kiosk.doctor import run_checks
+
+    def notify_checks(notify: dict) -> list[dict]:
+        settings = parse_settings({"notify": notify}, "kiosk.toml")
+        return [c for c in run_checks(settings) if c["check"].startswith("notify")]
+
+    env = os.environ.pop("KIOSK_SECRET_KEY", None)
+    try:
+        assert [c["ok"] for c in notify_checks({})] == [True]
+        bad = notify_checks({"desk": ["wecombot://"], "resident": ["json://gw.lan/{phone}"]})
+        assert {c["check"] for c in bad if not c["ok"]} == {"notify.desk", "notify secret"}
+        good = notify_checks({"resident": ["json://gw.lan/{phone}"], "secret": "s" * 32})
+        assert [c["ok"] for c in good] == [True]
+    finally:
+        if env is not None:
+            os.environ["KIOSK_SECRET_KEY"] = env
