@@ -258,6 +258,9 @@ def _link_for(
     elif n.template in ("parcel.arrived", "parcel.code_renewed") and rid and payload.get("code"):
         kind, subject = "parcel", f"parcel:{n.id}:r:{rid}"
         minutes, secret = 3 * 24 * 60, str(payload["code"])
+    elif n.template == "bill.issued" and rid and payload.get("bill"):
+        kind, subject = "bill", f"bill:{int(payload['bill'])}:r:{rid}"
+        minutes, secret = 14 * 24 * 60, ""
     else:
         return "", ""
     links = dict(payload.get("_links") or {})

@@ -10,6 +10,7 @@ forged, expired, used) gets the same 404 page.
   as that resident); the page's GET only shows the question, the POST decides.
 - ``parcel``: shows the pickup code once; the code is kept in the row only until then (or until
   the link expires, :func:`scrub_expired`).
+- ``bill``: creates a QR payment order for the bill (as that resident) and shows its QR, once.
 
 The secret (``[notify] secret`` or ``$KIOSK_SECRET_KEY``) also keys the digests of pickup codes
 (:func:`code_digest`); without one a development key is used and a warning logged.
@@ -200,7 +201,9 @@ def show(ctx: KioskContext, token: str) -> Page:
                 f'<p class="code">{html.escape(code)}</p>'
                 f"<p>{html.escape(_t('Show this code at the lobby kiosk. This page shows it only once.', lang))}</p>",
             )
-        purpose, subject = link.purpose, link.subject
+        purpose, subject, unit_id = link.purpose, link.subject, link.unit_id
+    if purpose == "bill":
+        return _bill_page(ctx, token, subject, unit_id, lang)
     if purpose == "visit":
         from plugins.visitors import service as visitors
 
@@ -225,6 +228,41 @@ def show(ctx: KioskContext, token: str) -> Page:
             "</form>",
         )
     return _not_found(lang)
+
+
+def _bill_page(ctx: KioskContext, token: str, subject: str, unit_id: int | None, lang: str) -> Page:
+    """A payment order for the bill, as the resident the link was sent to, and its QR; the
+    link is used up once the order is shown."""
+    import segno
+
+    from kiosk.errors import Refused
+    from kiosk.identity import Actor
+    from kiosk.money import format_fen
+    from plugins.billing import service as billing
+
+    parts = subject.split(":")
+    resident = Actor("resident", int(parts[3]), "", frozenset(), unit_id=unit_id)
+    try:
+        order = billing.create_payment_order(
+            ctx, resident, int(parts[1]), billing.kiosk_provider(ctx)
+        )
+    except Refused as exc:
+        return Page(
+            200,
+            _t("Pay your bill", lang),
+            f"<p>{html.escape(exc.render(lambda m: _t(m, lang)))}</p>",
+        )
+    with ctx.database().write() as session:
+        link = _live(ctx, session, token)
+        if link is None or not _use(session, link, ctx.clock.now(), "order"):
+            return _not_found(lang)
+    qr = segno.make(order.qr_content, error="m").svg_inline(scale=5)
+    return Page(
+        200,
+        _t("Pay your bill", lang),
+        f"<p>{html.escape(order.bill_number)}: {html.escape(format_fen(order.amount_fen))}</p>"
+        f"<p>{qr}</p><p>{html.escape(ctx.local_time(order.expires_at))}</p>",
+    )
 
 
 def answer(ctx: KioskContext, token: str, approve: bool) -> Page:

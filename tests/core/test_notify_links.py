@@ -207,3 +207,49 @@ async def test_the_approval_page_in_chromium(ctx, tmp_path) -> None:
         await browser.close()
     assert (tmp_path / "approve.png").stat().st_size > 1000
     assert visitors.visit_status(ctx, visit.id).status == "approved"
+
+
+async def test_a_bill_link_shows_its_pay_qr_once(ctx) -> None:
+    from notify_servers import Webhook
+
+    from kiosk.money import format_fen
+    from kiosk.notify import queue_notification
+    from plugins.billing import service as billing
+
+    bill = billing.open_bills(ctx, "3-1205")[0]
+    port = free_port()
+    hook = Webhook().start()
+    try:
+        configure(ctx, port, resident=(hook.url("send/{phone}"),))
+        with ctx.database().write() as s:
+            unit_id = s.scalar(select(Unit.id).where(Unit.code == "3-1205"))
+            queue_notification(
+                s,
+                channel="sms",
+                template="bill.issued",
+                at=ctx.clock.now(),
+                unit_id=unit_id,
+                payload={
+                    "bill": bill.id,
+                    "amount": format_fen(bill.due_now_fen),
+                    "period": bill.period,
+                    "due": bill.due_date.isoformat(),
+                },
+            )
+        assert run_dispatch(ctx).sent == 1
+        message = hook.received[0].body["message"]
+    finally:
+        hook.stop()
+    assert format_fen(bill.due_now_fen) in message
+    link = LINK.search(message).group(1)
+    async with LinkServer(ctx, port), aiohttp.ClientSession() as http:
+        async with http.get(link) as page:
+            body = await page.text()
+            assert page.status == 200 and "<svg" in body and bill.number in body
+        async with http.get(link) as page:
+            assert page.status == 404
+    with ctx.database().read() as s:
+        from plugins.billing.models import PaymentOrder
+
+        orders = s.scalars(select(PaymentOrder).where(PaymentOrder.bill_id == bill.id)).all()
+        assert len(orders) == 1 and orders[0].status == "pending"
