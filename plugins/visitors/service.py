@@ -46,6 +46,7 @@ from kiosk.errors import Refused
 from kiosk.hookspecs import PurgeCount
 from kiosk.identity import SYSTEM, Actor, normalise_unit_code, require_role
 from kiosk.notify import queue_notification
+from kiosk.notify_links import code_digest, secret_key
 from kiosk.pii import mask_name, mask_phone, mask_text
 from plugins.visitors import passes
 from plugins.visitors.models import BlockEntry, Invite, Visit
@@ -185,6 +186,12 @@ def pass_slip(ctx: KioskContext, v: Visit, unit_code: str) -> Receipt:
         .text("离开时请在自助机扫码登出 Scan at the kiosk when you leave")
         .cut()
     )
+
+
+def invite_digest(ctx: KioskContext, code: str) -> str:
+    """What ``Invite.code`` stores: a keyed digest of the 6-digit code (64 bits of an
+    HMAC-SHA256 with the estate's secret), so the table does not give the codes away."""
+    return code_digest(secret_key(ctx.settings), "invite", code)[:16]
 
 
 def _issue_pass(
@@ -494,10 +501,10 @@ def create_invite(
             require_role(actor, "visitor.invite", *DESK_ROLES)
         active = set(session.scalars(select(Invite.code).where(Invite.status == "active")))
         code = f"{secrets.randbelow(10**6):06d}"
-        while code in active:
+        while invite_digest(ctx, code) in active or code in active:
             code = f"{secrets.randbelow(10**6):06d}"
         invite = Invite(
-            code=code,
+            code=invite_digest(ctx, code),
             unit_id=unit.id,
             visitor_name=name,
             visitor_phone=phone,
@@ -558,7 +565,11 @@ def redeem_invite(ctx: KioskContext, entered: str) -> VisitView:
     now = ctx.clock.now()
     with ctx.database().write() as session:
         invite = session.scalars(
-            select(Invite).where(Invite.code == code).order_by(Invite.id.desc()).limit(1)
+            # Digests since codes were keyed; the plain code of an invite made before.
+            select(Invite)
+            .where(Invite.code.in_((invite_digest(ctx, code), code)))
+            .order_by(Invite.id.desc())
+            .limit(1)
         ).first()
         if invite is None:
             raise Refused("invite_unknown", "No invite has this code. Check it or see the desk.")

@@ -253,3 +253,32 @@ async def test_a_bill_link_shows_its_pay_qr_once(ctx) -> None:
 
         orders = s.scalars(select(PaymentOrder).where(PaymentOrder.bill_id == bill.id)).all()
         assert len(orders) == 1 and orders[0].status == "pending"
+
+
+def test_invite_codes_are_kept_as_keyed_digests(ctx) -> None:
+    import datetime as dt
+
+    from plugins.visitors import service as visitors
+    from plugins.visitors.models import Invite
+
+    with ctx.database().read() as s:
+        r = s.scalars(
+            select(Resident)
+            .join(Unit, Unit.id == Resident.unit_id)
+            .where(Unit.code == "3-1205", Resident.name == "王小明")
+        ).one()
+        host = Actor.of_resident(r)
+    start = ctx.clock.now()
+    invite = visitors.create_invite(
+        ctx,
+        host,
+        visitor_name="钱七",
+        valid_from=start,
+        valid_until=start + dt.timedelta(hours=2),
+    )
+    with ctx.database().read() as s:
+        stored = s.get(Invite, invite.id).code
+    assert stored != invite.code and invite.code not in stored
+    assert stored == visitors.invite_digest(ctx, invite.code)
+    # Typed or scanned, the code still gives the pass.
+    assert visitors.redeem_invite(ctx, invite.code).status == "approved"
