@@ -208,3 +208,46 @@ def test_doctor_fails_channels_without_a_secret_or_that_apprise_cannot_use() -> 
     finally:
         if env is not None:
             os.environ["KIOSK_SECRET_KEY"] = env
+
+
+def test_kiosk_serve_links_serves_the_pages_and_refuses_bad_tokens(
+    sqlite_demo_url: str, tmp_path: Path
+) -> None:
+    import signal
+    import socket
+    import time
+    import urllib.error
+    import urllib.request
+
+    from notify_servers import free_port
+
+    config = write_config(tmp_path / "kiosk.toml", sqlite_demo_url, Webhook())
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KIOSK_")}
+    env["KIOSK_CONFIG"] = str(config)
+    server = subprocess.Popen(
+        [*KIOSK, "serve", "--links", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:  # wait until it listens
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert server.poll() is None, server.stderr.read().decode()  # type: ignore[union-attr]
+                assert time.monotonic() < deadline, "kiosk serve --links did not start"
+                time.sleep(0.1)
+        for path in ("/l/AAAAAAAAAAAAAAAA.0123456789abcdef0123456789abcdef", "/", "/admin"):
+            with pytest.raises(urllib.error.HTTPError) as err:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10)
+            assert err.value.code == 404
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=10)
+    both = kiosk("serve", "--links", "--desk", config=config)
+    assert both.returncode == 2 and "--desk or --links" in both.stderr
