@@ -4,7 +4,7 @@ A template picks the few payload fields its recipient needs (the pickup code goe
 the message to that unit; a visitor's name arrives masked as the plugin queued it). Unknown
 templates fall back to the payload's ``message`` (desk notifications carry one) or the
 template's name: a plugin's new message kind is still delivered, if plainly.
-Catalog: ``kiosk/notify_locale/<lang>/LC_MESSAGES/notify.po``.
+Catalog: ``kiosk/i18n/notify_locale/<lang>/LC_MESSAGES/notify.po``.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any
 from kiosk import i18n
 from kiosk.i18n import N_
 
-i18n.register_catalog(Path(__file__).parent / "notify_locale", "notify")
+i18n.register_catalog(Path(__file__).parent / "i18n" / "notify_locale", "notify")
 
 
 @dataclass(frozen=True)
