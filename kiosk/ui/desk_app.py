@@ -359,6 +359,10 @@ class DeskApp(App[None]):
             self.devices.stop()
         self.exit()
 
+    async def on_unmount(self) -> None:
+        if getattr(self, "dispatcher", None) is not None:
+            self.dispatcher.stop()
+
     def local(self, when: dt.datetime) -> dt.datetime:
         from kiosk.clock import as_utc
 

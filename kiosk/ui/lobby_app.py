@@ -543,3 +543,5 @@ class LobbyApp(App[None]):
     async def on_unmount(self) -> None:
         if self.devices is not None:
             self.devices.stop()
+        if getattr(self, "dispatcher", None) is not None:
+            self.dispatcher.stop()
