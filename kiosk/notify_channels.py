@@ -97,6 +97,12 @@ def redact(url: str) -> str:
     """A URL safe to print or log: scheme and host only (tokens, passwords, paths dropped)."""
     scheme, _, rest = url.partition("://")
     host = rest.split("/", 1)[0].split("?", 1)[0].rsplit("@", 1)[-1]
+    # wecombot://KEY, dingtalk://TOKEN ...: the "host" is the secret. Names and addresses of
+    # machines have a dot or a port; anything else is not shown.
+    if not re.fullmatch(
+        r"[A-Za-z0-9.\-]*(\.[A-Za-z0-9\-]+|:\d+)|localhost|\[[0-9a-fA-F:.]+\](:\d+)?", host
+    ):
+        host = "…"
     return f"{scheme}://{host}/…" if rest else scheme
 
 
@@ -155,7 +161,11 @@ def send(url: str, title: str, body: str) -> tuple[bool, str]:
     if not target.add(url):
         return False, f"{redact(url)}: not a valid apprise URL"
     try:
-        ok = bool(target.notify(title=title, body=body))
+        # The body is plain text holding what people typed (a visitor's purpose): said so, apprise
+        # escapes it for HTML channels (email) instead of sending it as markup.
+        ok = bool(
+            target.notify(title=title, body=body, body_format=apprise.NotifyFormat.TEXT)  # type: ignore[attr-defined]
+        )
     except Exception as exc:  # noqa: BLE001 - a channel failure is a retry, never a crash
         log.warning("channel %s raised %s", redact(url), type(exc).__name__)
         return False, f"{redact(url)}: {type(exc).__name__}"

@@ -70,7 +70,8 @@ def code_digest(key: bytes, scope: str, code: str) -> str:
 
 
 def _mac(key: bytes, token_id: str) -> str:
-    return hmac.new(key, f"link:{token_id}".encode(), hashlib.sha256).hexdigest()[:MAC_HEX]
+    data = f"link:{token_id}".encode("utf-8", "replace")
+    return hmac.new(key, data, hashlib.sha256).hexdigest()[:MAC_HEX]
 
 
 def create_link(
@@ -109,7 +110,9 @@ def _token_id(ctx: KioskContext, token: str) -> str | None:
     token_id, _, mac = token.partition(".")
     if not token_id or len(token_id) > 32 or not mac:
         return None
-    if not hmac.compare_digest(mac.lower(), _mac(secret_key(ctx.settings), token_id)):
+    # Compared as bytes: compare_digest refuses non-ASCII str (a typed URL may hold anything).
+    expected = _mac(secret_key(ctx.settings), token_id).encode()
+    if not hmac.compare_digest(mac.lower().encode("utf-8", "replace"), expected):
         return None
     return token_id
 

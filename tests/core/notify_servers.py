@@ -85,6 +85,7 @@ class Mail:
     to: list[str]
     subject: str
     body: str
+    html: str = ""
 
 
 class SmtpServer:
@@ -102,7 +103,10 @@ class SmtpServer:
                 msg = email.message_from_bytes(envelope.content, policy=email.policy.default)
                 part = msg.get_body(preferencelist=("plain", "html"))
                 body = part.get_content() if part is not None else ""
-                server.mails.append(Mail(list(envelope.rcpt_tos), str(msg["subject"]), body))
+                html = "".join(
+                    p.get_content() for p in msg.walk() if p.get_content_type() == "text/html"
+                )
+                server.mails.append(Mail(list(envelope.rcpt_tos), str(msg["subject"]), body, html))
                 return "250 OK"
 
         self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port)

@@ -251,3 +251,17 @@ def test_kiosk_serve_links_serves_the_pages_and_refuses_bad_tokens(
         server.wait(timeout=10)
     both = kiosk("serve", "--links", "--desk", config=config)
     assert both.returncode == 2 and "--desk or --links" in both.stderr
+
+
+def test_channel_errors_never_show_tokens_or_passwords() -> None:
+    from kiosk.notify_channels import redact, send
+
+    for url, secret in (
+        ("wecombot://SECRETKEY123", "SECRETKEY123"),
+        ("dingtalk://TOKEN456/SIGN789", "TOKEN456"),
+        ("mailtos://user:PASSWORD@smtp.estate.example?to=a@b.c", "PASSWORD"),
+        ("json://user:PASSWORD@127.0.0.1:9/path/SECRETPATH", "SECRETPATH"),
+    ):
+        assert secret not in redact(url)
+    ok, why = send("json://user:PASSWORD@127.0.0.1:9/SECRETPATH?cto=0.5&rto=0.5", "t", "b")
+    assert not ok and "127.0.0.1:9" in why and "PASSWORD" not in why and "SECRETPATH" not in why

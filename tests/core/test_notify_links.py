@@ -112,7 +112,8 @@ async def test_bad_expired_and_forged_tokens_all_get_the_same_404(ctx) -> None:
     unknown = f"{base}/l/AAAAAAAAAAAAAAAA.{mac}"
     async with LinkServer(ctx, port), aiohttp.ClientSession() as http:
         bodies = set()
-        for url in (forged, unknown, f"{base}/l/x", f"{base}/", f"{base}/l/{token_id}"):
+        odd = f"{base}/l/{token_id}.%C3%A9%00"
+        for url in (forged, unknown, odd, f"{base}/l/x", f"{base}/", f"{base}/l/{token_id}"):
             async with http.get(url) as r:
                 assert r.status == 404
                 bodies.add(await r.text())
@@ -282,3 +283,31 @@ def test_invite_codes_are_kept_as_keyed_digests(ctx) -> None:
     assert stored == visitors.invite_digest(ctx, invite.code)
     # Typed or scanned, the code still gives the pass.
     assert visitors.redeem_invite(ctx, invite.code).status == "approved"
+
+
+async def test_what_a_visitor_typed_is_escaped_on_the_page_and_in_the_email(ctx) -> None:
+    from plugins.visitors import service as visitors
+
+    port = free_port()
+    with SmtpServer() as smtp:
+        configure(ctx, port, resident=(smtp.url(),))
+        give_emails(ctx)
+        visitors.register_walkup(
+            ctx,
+            name="赵六一",
+            phone="13912345678",
+            unit_code="3-1205",
+            purpose='<script>alert(1)</script><img src=x onerror="x">',
+        )
+        run_dispatch(ctx)
+        mail = smtp.mails[0]
+    # Sent as plain text, or as HTML with the visitor's text escaped: never live markup.
+    assert "<script>" not in mail.html and "<img" not in mail.html
+    assert "<script>" in mail.body  # the plain text says what was typed, harmlessly
+    link = LINK.search(mail.body).group(1)
+    async with LinkServer(ctx, port), aiohttp.ClientSession() as http:
+        async with http.get(link) as page:
+            html = await page.text()
+    assert page.status == 200 and "&lt;script&gt;" in html
+    assert "<script>" not in html and "<img" not in html
+    assert "script-src" not in page.headers["Content-Security-Policy"]  # no script at all
