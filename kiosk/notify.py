@@ -374,12 +374,15 @@ def _process(
         ctx.plugins.call("kiosk_notify", event=event)
     errors: list[str] = []
     for r, urls, title, body in todo:
-        for url in urls:
+        tried: list[str] = []
+        for url in urls:  # in order, until one delivers: a later one reaching them is enough
             ok, why = send(url, title, body)
             if ok:
                 done.add(r.key)
                 break
-            errors.append(why)
+            tried.append(why)
+        else:
+            errors.extend(tried)
     reached = [r for r in recipients if r.key in done]
     now = ctx.clock.now()
     if not errors:

@@ -346,3 +346,16 @@ def test_the_shells_background_dispatcher_delivers_without_being_asked(ctx, webh
     with ctx.database().read() as s:
         assert s.get(Notification, result.notification_id).state == "sent"
     assert all(result.code in r.body["message"] for r in webhook.received)
+
+
+def test_when_the_first_channel_is_down_the_next_one_delivers_and_that_is_enough(
+    ctx, webhook
+) -> None:
+    down = Webhook()  # never started
+    configure(ctx, resident=(down.url("wx/{phone}"), webhook.url("sms/{phone}")))
+    result = log_parcel(ctx)
+    report = run_dispatch(ctx)
+    assert report.sent == 1 and report.ok and report.retrying == 0
+    assert len(webhook.received) == len(phones(ctx, "3-1205"))
+    with ctx.database().read() as s:
+        assert s.get(Notification, result.notification_id).state == "sent"
