@@ -135,3 +135,28 @@ def test(
     )
     if state != "sent":
         raise typer.Exit(1)
+
+
+@notify_app.command("contact")
+def contact(
+    unit: Annotated[str, typer.Option("--unit", help="Unit code, e.g. 3-1205.")],
+    name: Annotated[str, typer.Option("--name", help="The resident's name as registered.")],
+    email: Annotated[
+        str | None, typer.Option("--email", help='Email address ("" to remove).')
+    ] = None,
+    channel: Annotated[
+        str | None,
+        typer.Option("--channel", help='Preferred channel: email, sms, a scheme, or "" (any).'),
+    ] = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Record where a resident is reached (the office's command; audited)."""
+    from kiosk.identity import SYSTEM
+    from kiosk.notify import set_contact
+
+    ctx = _ctx(config)
+    try:
+        set_contact(ctx, SYSTEM, unit, name, email=email, channel=channel)
+    finally:
+        ctx.database().dispose()
+    typer.echo(f"contact of {name.strip()} ({unit.strip()}) updated")

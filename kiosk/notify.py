@@ -550,3 +550,76 @@ def start_dispatcher(ctx: KioskContext, interval: float = 30.0) -> Dispatcher:
     worker = Dispatcher(ctx, interval)
     worker.start()
     return worker
+
+
+# -- where a resident is reached ---------------------------------------------------------------
+
+CONTACT_CHANNELS = ("", "email", "sms")
+_EMAIL = r"[^@\s<>\"',;]+@[^@\s<>\"',;]+\.[^@\s<>\"',;]+"
+
+
+def set_contact(
+    ctx: KioskContext,
+    actor: Any,
+    unit_code: str,
+    name: str,
+    *,
+    email: str | None = None,
+    channel: str | None = None,
+) -> None:
+    """Record a resident's email and preferred channel ("" = any, "email", "sms", or a channel
+    URL scheme such as "wecombot"); desk staff or the office, audited (the address masked)."""
+    import re
+
+    from kiosk.errors import Refused
+    from kiosk.identity import normalise_unit_code, require_role
+    from kiosk.notify_channels import KNOWN_SCHEMES
+
+    require_role(actor, "notify.contact", "butler", "manager")
+    values: dict[str, str] = {}
+    if email is not None:
+        clean = email.strip()
+        if clean and (len(clean) > 200 or not re.fullmatch(_EMAIL, clean)):
+            raise Refused("notify.bad_email", "{email} is not an email address.", email=clean[:60])
+        values["email"] = clean
+    if channel is not None:
+        chosen = channel.strip().lower()
+        if chosen not in CONTACT_CHANNELS and chosen not in KNOWN_SCHEMES:
+            raise Refused(
+                "notify.bad_channel",
+                "Unknown channel {channel}: use email, sms, or a channel's scheme.",
+                channel=chosen[:20],
+            )
+        values["notify_channel"] = chosen
+    with ctx.database().write() as session:
+        resident = session.scalar(
+            select(Resident)
+            .join(Unit, Unit.id == Resident.unit_id)
+            .where(
+                Unit.code == normalise_unit_code(unit_code),
+                Resident.name == name.strip(),
+                Resident.active.is_(True),
+            )
+        )
+        if resident is None:
+            raise Refused(
+                "notify.no_resident",
+                "No resident {name} lives in {unit}.",
+                name=name.strip()[:40],
+                unit=unit_code.strip()[:20],
+            )
+        for key, value in values.items():
+            setattr(resident, key, value)
+        audit.record_for(
+            ctx,
+            session,
+            actor,
+            "resident.contact_changed",
+            f"resident:{resident.id}",
+            {k: _mask_email(v) if k == "email" else v for k, v in values.items()},
+        )
+
+
+def _mask_email(address: str) -> str:
+    local, _, domain = address.partition("@")
+    return f"{local[:1]}***@{domain}" if domain else ""

@@ -265,3 +265,35 @@ def test_channel_errors_never_show_tokens_or_passwords() -> None:
         assert secret not in redact(url)
     ok, why = send("json://user:PASSWORD@127.0.0.1:9/SECRETPATH?cto=0.5&rto=0.5", "t", "b")
     assert not ok and "127.0.0.1:9" in why and "PASSWORD" not in why and "SECRETPATH" not in why
+
+
+def test_the_office_records_a_residents_email_and_channel(
+    sqlite_demo_url: str, tmp_path: Path
+) -> None:
+    config = write_config(tmp_path / "kiosk.toml", sqlite_demo_url, Webhook())
+    ok = kiosk(
+        "notify", "contact", "--unit", "3-1205", "--name", "Emily Wang",
+        "--email", "emily@home.test", "--channel", "email", config=config,
+    )  # fmt: skip
+    assert ok.returncode == 0, ok.stderr
+    db = Database(sqlite_demo_url)
+    with db.read() as s:
+        r = s.scalars(select(Resident).where(Resident.name == "Emily Wang")).one()
+        assert (r.email, r.notify_channel) == ("emily@home.test", "email")
+        from kiosk.db.models import AuditEvent
+
+        event = s.scalars(
+            select(AuditEvent).where(AuditEvent.action == "resident.contact_changed")
+        ).one()
+        assert "emily@home.test" not in event.data and "e***@home.test" in event.data
+    db.dispose()
+    for args, says in (
+        (("--email", "not-an-address<script>"), "is not an email address"),
+        (("--channel", "pigeon"), "Unknown channel"),
+    ):
+        bad = kiosk("notify", "contact", "--unit", "3-1205", "--name", "Emily Wang", *args,
+                    config=config)  # fmt: skip
+        assert bad.returncode == 1 and says in bad.stderr and "Traceback" not in bad.stderr
+    nobody = kiosk("notify", "contact", "--unit", "3-1205", "--name", "Nobody", "--email", "",
+                   config=config)  # fmt: skip
+    assert nobody.returncode == 1 and "No resident" in nobody.stderr
