@@ -83,6 +83,7 @@ async def test_a_walk_up_approved_from_the_emailed_link_gets_its_pass(ctx) -> No
             assert page.status == 200 and "approved" in await page.text()
         view = visitors.visit_status(ctx, visit.id)
         assert view.status == "approved" and view.qr.startswith("KP1.")
+        assert view.print_job_id is not None  # the pass slip waits at the visitor's kiosk
         # The kiosk's waiting screen sees the pass, and the pass checks out at the gate.
         assert visitors.check_pass(ctx, view.qr).id == visit.id
         async with http.post(link, data={"answer": "decline"}) as again:
