@@ -191,17 +191,30 @@ def desk(
 @app.command()
 def serve(
     desk: Annotated[bool, typer.Option("--desk", help="Serve the butler desk.")] = False,
+    links: Annotated[
+        bool, typer.Option("--links", help="Serve the one-time notification link pages.")
+    ] = False,
     port: Annotated[int, typer.Option("--port", min=1, max=65535, help="TCP port.")] = 8000,
     host: Annotated[
         str, typer.Option("--host", help="Address to bind (estate network only).")
     ] = "127.0.0.1",
     config: ConfigOpt = None,
 ) -> None:
-    """Serve the butler desk to browsers (textual-serve); each session logs in with staff + PIN."""
-    if not desk:
-        typer.echo("kiosk: serve what? only --desk can be served", err=True)
+    """Serve the butler desk to browsers (textual-serve); each session logs in with staff + PIN.
+    With --links, serve the pages notification links open (kiosk.notify_links)."""
+    if desk == links:
+        typer.echo("kiosk: serve what? pass --desk or --links", err=True)
         raise typer.Exit(2)
     settings = settings_or_exit(config)
+    if links:
+        from kiosk.notify_links import serve_links
+
+        warn_if_world_readable(settings)
+        try:
+            serve_links(open_ctx(settings), host, port)
+        except OSError as exc:
+            fail(f"cannot serve on {host}:{port}: {exc.strerror or exc}")
+        return
     warn_if_world_readable(settings)
     from kiosk.i18n import set_language
     from kiosk.ui.web import LOOPBACK, serve_desk
@@ -523,6 +536,9 @@ def _mount_optional() -> None:
         app.add_typer(receipt_app, name="receipt")
     except ImportError as exc:
         logging.getLogger(__name__).warning("device commands unavailable: %s", exc)
+    from kiosk.cli_notify import notify_app
+
+    app.add_typer(notify_app, name="notify")
     try:
         settings = load_settings()
     except ConfigError:

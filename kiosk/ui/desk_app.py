@@ -347,6 +347,9 @@ class DeskApp(GuardedApp):
             self.call_from_thread(self.notify, str(exc), severity="error")
             return
         if self.own_process:  # see LobbyApp
+            from kiosk.notify import start_dispatcher
+
+            self.dispatcher = start_dispatcher(self.ctx, interval=10.0)
             from kiosk.memory import freeze_start_up_objects
 
             freeze_start_up_objects()
@@ -377,6 +380,10 @@ class DeskApp(GuardedApp):
         if self.devices is not None:
             self.devices.stop()
         self.exit()
+
+    async def on_unmount(self) -> None:
+        if getattr(self, "dispatcher", None) is not None:
+            self.dispatcher.stop()
 
     def local(self, when: dt.datetime) -> dt.datetime:
         from kiosk.clock import as_utc

@@ -178,6 +178,10 @@ class LobbyApp(GuardedApp):
         if ctx.plugins is not None:
             # Off the UI thread: start-up hooks may touch the database (parking's sweep).
             await asyncio.to_thread(ctx.plugins.call, "kiosk_startup", ctx=ctx)
+        if self.own_process:  # deliver the outbox (every kiosk and desk may: claims are leased)
+            from kiosk.notify import start_dispatcher
+
+            self.dispatcher = start_dispatcher(ctx, interval=10.0)
         await self._recompose_all()
         if self.own_process:
             # Start-up is over: keep full garbage collections off the taps from now on.
@@ -559,3 +563,5 @@ class LobbyApp(GuardedApp):
     async def on_unmount(self) -> None:
         if self.devices is not None:
             self.devices.stop()
+        if getattr(self, "dispatcher", None) is not None:
+            self.dispatcher.stop()
