@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 from devices.printer.escpos import render_escpos
+from devices.printer.profiles import PrinterProfile
 from devices.printer.receipt import Receipt
 from devices.printer.status import PrinterStatus, dle_eot, query_status
 from devices.urls import DeviceURL, as_device_url
@@ -229,16 +230,52 @@ class Printer:
     ) -> None:
         self.url = url
         self.name = url.name
-        self.paper_mm = url.paper_mm
         self.timeout = url.timeout if timeout is None else timeout
-        self.qr_mode: Literal["native", "image"] = qr_mode or (
-            "image" if url.qr_mode == "image" else "native"
+        self._qr_mode: Literal["native", "image"] | None = qr_mode or (
+            "image" if url.qr_mode == "image" else None
         )
         self.transport = transport
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"<Printer {self.name!r} {self.transport.description}>"
+
+    @property
+    def profile(self) -> PrinterProfile | None:
+        """The python-escpos capability profile named by ``?profile=`` (loaded on first use:
+        python-escpos is imported then, in the print worker, not at start-up)."""
+        if not self.url.profile:
+            return None
+        from devices.printer.profiles import load_profile
+
+        return load_profile(self.url.profile)
+
+    @property
+    def paper_mm(self) -> int:
+        """58 or 80: the URL's ``paper=``, else the profile's width, else 80."""
+        if "paper" in self.url.options:
+            return self.url.paper_mm
+        profile = self.profile
+        return (profile.paper_mm if profile else None) or self.url.paper_mm
+
+    @property
+    def qr_mode(self) -> Literal["native", "image"]:
+        """'image' when asked for, or when the profile says the model has no native QR."""
+        if self._qr_mode is not None:
+            return self._qr_mode
+        profile = self.profile
+        return "image" if profile is not None and not profile.native_qr else "native"
+
+    def render(self, receipt: Receipt) -> bytes:
+        """ESC/POS bytes of ``receipt`` for this printer (paper, QR mode, profile)."""
+        profile = self.profile
+        return render_escpos(
+            receipt,
+            self.paper_mm,
+            self.qr_mode,
+            max_dots=profile.width_dots if profile else None,
+            cutter=profile.cut if profile else True,
+        )
 
     def _fail(self, what: str, exc: BaseException) -> str:
         self.transport.close()  # reopen on the next call: the port may come back
@@ -313,7 +350,7 @@ class Printer:
         Raises :class:`PrinterNotReady` (nothing sent) when the check fails, and
         :class:`PrinterError` when the transfer fails.
         """
-        data = render_escpos(receipt, self.paper_mm, self.qr_mode)
+        data = self.render(receipt)
         if check:
             status = self.status()
             if not status.ready:
