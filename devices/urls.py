@@ -80,6 +80,8 @@ class DeviceURL:
         """Card reader frame protocol ('wedge' for keyboard://, rdm6300 by default)."""
         if self.scheme == "keyboard":
             return "wedge"
+        if self.scheme == "pcsc":
+            return "pcsc"
         return self.options.get("protocol", "rdm6300")
 
     @property
@@ -123,9 +125,7 @@ def _fail(name: str, what: str) -> DeviceURLError:
     return DeviceURLError(f"device {name!r}: {what}")
 
 
-def _check_options(
-    name: str, kind: DeviceKind, options: dict[str, str], scheme: str = ""
-) -> None:
+def _check_options(name: str, kind: DeviceKind, options: dict[str, str], scheme: str = "") -> None:
     allowed = {"usb": _USB_OPTIONS, "pcsc": _PCSC_OPTIONS}.get(
         scheme, _PRINTER_OPTIONS if kind == "printer" else _CARD_OPTIONS
     )
@@ -210,9 +210,7 @@ def parse_device_url(name: str, url: str) -> DeviceURL:
     elif scheme == "pcsc":
         kind = "card"
         if parts.netloc or parts.path not in ("", "/") or parts.fragment:
-            raise _fail(
-                name, f"{_shown(url)} has more than options (expected pcsc://?reader=NAME)"
-            )
+            raise _fail(name, f"{_shown(url)} has more than options (expected pcsc://?reader=NAME)")
     elif scheme == "usb":
         kind = "printer"
         ids = _USB_ID.fullmatch(parts.netloc)
