@@ -21,11 +21,10 @@ The kind ('printer' or 'card') follows from the URL: ``sim://printer`` / ``sim:/
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Literal
 from urllib.parse import parse_qsl, urlsplit
-
-import re
 
 SCHEMES = ("sim", "serial", "tcp", "file", "keyboard", "usb", "pcsc")
 PROTOCOLS = ("rdm6300", "pn532", "rc5xx", "wiegand", "wedge")
