@@ -56,7 +56,7 @@ def _make_matrix(payload: str, ec: str) -> tuple[int, list[list[bool]]]:
     qr.add_data(payload.encode("utf-8"), optimize=0)
     try:
         qr.make(fit=True)
-    except qrcode.exceptions.DataOverflowError:
+    except (qrcode.exceptions.DataOverflowError, ValueError):  # ValueError: "version 41"
         raise ValueError(f"QR payload of {len(payload)} characters is too long") from None
     return int(qr.version), [[bool(v) for v in row] for row in qr.get_matrix()]
 
