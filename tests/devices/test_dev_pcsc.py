@@ -318,3 +318,39 @@ def test_malformed_pcsc_urls_are_refused_in_one_line(url: str, message: str) -> 
     with pytest.raises(DeviceURLError) as err:
         parse_device_url("desk", url)
     assert message in str(err.value) and "\n" not in str(err.value)
+
+
+class NoUidCard(VirtualCard):
+    """A card (or reader) that refuses GET DATA, or answers with a malformed UID."""
+
+    def __init__(self, reply: bytes, port: int) -> None:
+        super().__init__("00", port)
+        self.reply = reply
+
+    def answer(self, apdu: bytes) -> bytes:
+        return self.reply
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [b"\x6a\x81", b"\x90\x00", b"\x01" * 11 + b"\x90\x00", b"\x04\xa1\xb2\x63\x00"],
+    ids=["not-supported", "empty-uid", "uid-too-long", "warning-status"],
+)
+def test_a_card_without_a_readable_uid_is_no_tap(pcscd: Pcscd, reply: bytes) -> None:
+    events = Events()
+    reader = _reader(events)
+    reader.start()
+    try:
+        events.status("connected")
+        bad = NoUidCard(reply, pcscd.port)
+        bad.insert()
+        _until(lambda: reader.stats.garbled == 1, 10, "the bad answer was not counted")
+        bad.remove()
+        good = VirtualCard("0A0B0C0D", pcscd.port)  # the reader still works afterwards
+        good.insert()
+        tap = events.next(lambda e: e.kind == "tap")
+        good.remove()
+    finally:
+        reader.stop()
+    assert tap.uid == "0A0B0C0D" and reader.stats.taps == 1
+    assert not any(e.kind == "tap" and e.uid != "0A0B0C0D" for e in events.seen)
