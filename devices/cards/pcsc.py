@@ -107,7 +107,14 @@ class PcscReader:
         )
 
     def _run(self) -> None:
-        from smartcard import scard
+        try:
+            from smartcard import scard
+        except ImportError:  # the optional extra: pip install 'lobby-kiosk[pcsc]'
+            self._status(
+                "disconnected", "pyscard is not installed: pip install 'lobby-kiosk[pcsc]'"
+            )
+            log.error("card reader %r: pyscard is not installed (lobby-kiosk[pcsc])", self.name)
+            return
 
         self._scard = scard
         delay = self.backoff_min
@@ -272,8 +279,8 @@ def probe_pcsc(dev: DeviceURL) -> tuple[bool, str, dict[str, Any]]:
     """(ok, detail, extra) for ``kiosk devices probe``: service up, reader present, card in it."""
     try:
         from smartcard import scard
-    except ImportError as exc:  # pragma: no cover - pyscard is a dependency
-        return False, f"pyscard not installed: {exc}", {}
+    except ImportError:  # the optional extra
+        return False, "pyscard is not installed: pip install 'lobby-kiosk[pcsc]'", {}
     hresult, ctx = scard.SCardEstablishContext(scard.SCARD_SCOPE_USER)
     if hresult != scard.SCARD_S_SUCCESS:
         return False, "PC/SC service not reachable (is pcscd running?)", {}
