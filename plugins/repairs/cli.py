@@ -16,6 +16,7 @@ import typer
 
 from kiosk.cli_staff import PinOpt, StaffOpt, resolve_pin
 from kiosk.export import csv_writer
+from kiosk.i18n import N_
 
 repairs_app = typer.Typer(help="Repair requests and complaints.", no_args_is_help=True)
 ConfigOpt = Annotated[
@@ -119,12 +120,13 @@ def _when(ctx: Any, text: str, what: str) -> Any:
     from zoneinfo import ZoneInfo
 
     from kiosk.errors import Refused
+    from kiosk.i18n import _
 
     try:
         at = dt.datetime.fromisoformat(text.strip())
     except ValueError:
         raise Refused("repairs.when", "Write the {what} as YYYY-MM-DD HH:MM, not {text}.",
-                      what=what, text=text) from None  # fmt: skip
+                      what=_(what), text=text) from None  # fmt: skip
     if at.tzinfo is None:
         at = at.replace(tzinfo=ZoneInfo(ctx.settings.estate.timezone))
     return at.astimezone(dt.UTC)
@@ -173,7 +175,7 @@ def file_cmd(
             ctx, actor, category=category, unit_code=unit, description=description,
             location="common_area" if common_area else "in_home", floor=floor,
             building=building, reporter=reporter, contact_phone=phone,
-            appointment_at=_when(ctx, appointment, "appointment") if appointment else None,
+            appointment_at=_when(ctx, appointment, N_("appointment")) if appointment else None,
             urgent=urgent, external=external, severity=severity,
         )  # fmt: skip
 
@@ -311,7 +313,7 @@ def defer_cmd(
     from plugins.repairs import service
 
     _step(config, staff, pin, as_json, lambda ctx, a: service.defer(
-        ctx, a, number, _when(ctx, until, "date"), reason))  # fmt: skip
+        ctx, a, number, _when(ctx, until, N_("date")), reason))  # fmt: skip
 
 
 @repairs_app.command("complete")
