@@ -45,6 +45,8 @@ class RepairTicket(Base):
         Index("ix_repair_ticket_clock_due", "clock_due_at"),
         Index("ix_repair_ticket_event", "kind", "category", "building_id", "created_at"),
         Index("ix_repair_ticket_forward_due", "forward_due_at"),
+        Index("ix_repair_ticket_visit_due", "visit_due_at"),
+        Index("ix_repair_ticket_reply_due", "reply_due_at"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(24), unique=True)

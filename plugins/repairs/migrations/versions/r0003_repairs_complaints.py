@@ -58,9 +58,13 @@ def upgrade() -> None:
         ["kind", "category", "building_id", "created_at"],
     )
     op.create_index("ix_repair_ticket_forward_due", "repair_ticket", ["forward_due_at"])
+    op.create_index("ix_repair_ticket_visit_due", "repair_ticket", ["visit_due_at"])
+    op.create_index("ix_repair_ticket_reply_due", "repair_ticket", ["reply_due_at"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_repair_ticket_reply_due", table_name="repair_ticket")
+    op.drop_index("ix_repair_ticket_visit_due", table_name="repair_ticket")
     op.drop_index("ix_repair_ticket_forward_due", table_name="repair_ticket")
     op.drop_index("ix_repair_ticket_event", table_name="repair_ticket")
     with op.batch_alter_table("repair_ticket") as batch:
