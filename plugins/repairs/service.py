@@ -287,8 +287,10 @@ def file_ticket(
             cat.code in OUTAGE_CATEGORIES or any(s in OUTAGE_SIGNS for s in signs)
         )
         clocks = rules.clocks(kind, severity, external)
-        # A booked slot: the respond clock (and the ones after it) run from the slot.
-        base = as_utc(appointment_at) if appointment_at is not None and kind != "complaint" else now
+        # A booked slot: the respond clock (and the ones after it) run from the slot; an
+        # emergency does not wait for one.
+        booked = appointment_at is not None and kind != "complaint" and not emergency
+        base = as_utc(appointment_at) if booked and appointment_at is not None else now
         kiosk_filed = actor.kind == "resident"
         t = RepairTicket(
             number=f"TMP{secrets.token_hex(8)}", kind=kind, severity=severity,
@@ -428,7 +430,7 @@ def confirm(ctx: KioskContext, actor: Actor, number: str, *, severity: str | Non
 
 def _clock_base(t: RepairTicket) -> dt.datetime:
     """When the clocks start: the booked slot of a repair, else the filing."""
-    if t.appointment_at is not None and t.kind != "complaint":
+    if t.appointment_at is not None and t.kind != "complaint" and not t.emergency:
         return max(as_utc(t.appointment_at), as_utc(t.created_at))
     return as_utc(t.created_at)
 
@@ -1067,7 +1069,8 @@ def renotify_unclaimed(ctx: KioskContext) -> list[str]:
     RT = RepairTicket
     # A booked slot: nobody is expected before it, so no reminder until it has passed by the
     # same grace a dispatch gets.
-    booked_passed = or_(RT.appointment_at.is_(None), RT.appointment_at <= cutoff)
+    booked_passed = or_(RT.appointment_at.is_(None), RT.appointment_at <= cutoff,
+                        RT.emergency.is_(True))  # fmt: skip
     with ctx.database().write() as session:
         for t in list(session.scalars(
             select(RT).where(RT.status == "dispatched", RT.notified_at <= cutoff, booked_passed)

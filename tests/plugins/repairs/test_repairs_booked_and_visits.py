@@ -84,6 +84,18 @@ def test_engineering_is_not_renotified_while_the_booked_slot_is_in_the_future(ct
     assert _row(ctx, booked.number).renotify_count == 1
 
 
+def test_an_emergency_does_not_wait_for_a_booked_slot(ctx) -> None:
+    slot = _slot_hours_ahead(ctx, 2)
+    t = service.file_ticket(ctx, resident(ctx, "张伟"), category="plumbing.leak",
+                            appointment_at=slot, urgent=True)  # fmt: skip
+    row = _row(ctx, t.number)
+    assert _utc(row.respond_due_at) == ctx.clock.now() + dt.timedelta(minutes=5)
+    service.confirm(ctx, BUTLER, t.number)
+    service.dispatch(ctx, BUTLER, t.number)
+    ctx.clock.advance(minutes=11)
+    assert service.renotify_unclaimed(ctx) == [t.number]
+
+
 # -- return visits --------------------------------------------------------------------------------
 
 
