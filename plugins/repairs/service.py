@@ -474,12 +474,14 @@ def _report_up(ctx: KioskContext, session: Session, tickets: list[RepairTicket],
     grade = "major" if any(t.severity == "major" for t in tickets) else "important"
     why = {"graded": "graded", "event": "customers about one event", "outage": "wide outage",
            "unresolved": "unresolved after a week"}.get(reason, reason)  # fmt: skip
-    raise_alert(session, f"complaint_{grade}",
-                f"{grade} complaint {', '.join(numbers[:10])} ({why}): reported to the {superior}",
-                at=now, severity="urgent", kiosk_id=ctx.kiosk_id)  # fmt: skip
+    message = f"{grade} complaint {', '.join(numbers[:10])} ({why}): reported to the {superior}"
+    raise_alert(session, f"complaint_{grade}", message, at=now, severity="urgent",
+                kiosk_id=ctx.kiosk_id)  # fmt: skip
+    # Desk notifications carry their own text in ``message`` (the outbox shows it as is).
     queue_notification(session, channel="desk", template="complaint_reported_up", at=now,
                        recipient=superior,
-                       payload={"numbers": numbers, "severity": grade, "reason": reason})  # fmt: skip
+                       payload={"numbers": numbers, "severity": grade, "reason": reason,
+                                "message": message})  # fmt: skip
     for t in tickets:
         t.reported_up_at = now
     audit.record_for(ctx, session, SYSTEM, "complaint.reported_up", "repairs",
@@ -620,8 +622,11 @@ def _end_of_day(ctx: KioskContext, at: dt.datetime) -> dt.datetime:
 
 def _tell_complainant(session: Session, t: RepairTicket, template: str, text: str,
                       at: dt.datetime) -> None:  # fmt: skip
+    # To the complainant's own phone when known (not every resident of the unit).
     queue_notification(session, channel="sms", template=template, at=at, unit_id=t.unit_id,
-                       recipient=t.contact_phone, payload={"number": t.number, "text": text})  # fmt: skip
+                       recipient=t.contact_phone,
+                       payload={"number": t.number, "text": text,
+                                "message": f"[{t.number}] {text}"})  # fmt: skip
 
 
 def forward(ctx: KioskContext, actor: Actor, number: str, to: str) -> TicketView:
@@ -647,7 +652,9 @@ def forward(ctx: KioskContext, actor: Actor, number: str, to: str) -> TicketView
             t.forward_due_at
         )
         queue_notification(session, channel="desk", template="complaint_forwarded", at=now,
-                           recipient=to, payload={"number": t.number, "category": t.category})  # fmt: skip
+                           recipient=to, payload={"number": t.number, "category": t.category,
+                                                  "message": f"complaint {t.number} "
+                                                             f"({t.category}) for {to}"})  # fmt: skip
         audit.record_for(ctx, session, actor, "complaint.forwarded", f"repair:{t.number}",
                          {"to": to, "late": late, "first": first})  # fmt: skip
         session.flush()

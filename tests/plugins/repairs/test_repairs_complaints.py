@@ -297,6 +297,8 @@ def test_the_reply_time_is_recorded_and_the_complainant_told_the_same_day(ctx) -
     (told,) = _notices(ctx, "complaint_reply")
     assert told.channel == "sms" and told.payload["number"] == number
     assert told.payload["text"] == "已与邻居沟通，夜间不再施工"
+    # To the complainant's own phone, with the text the outbox sends.
+    assert told.recipient == "13812345678" and "已与邻居沟通" in told.payload["message"]
     ctx.clock.advance(days=1)
     assert number not in service.sla_panel(ctx).replies_late
 
