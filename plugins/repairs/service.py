@@ -255,6 +255,9 @@ def file_ticket(
     now = ctx.clock.now()
     if appointment_at is not None and as_utc(appointment_at) < now:
         raise Refused("repairs.appointment", "Please pick an appointment time in the future.")
+    if severity and actor.kind == "resident":
+        # Grading is the supervisor's: an important or major grade alerts the manager.
+        raise Refused("repairs.grade_staff", "The desk grades a complaint.")
     with ctx.database().write() as session:
         resident = None
         if actor.kind == "resident":

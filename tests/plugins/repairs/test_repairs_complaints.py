@@ -75,6 +75,11 @@ def test_grading_at_confirmation_reports_upward_too_and_the_clocks_follow(ctx) -
 
 def test_only_a_supervisor_grades_and_only_a_complaint_is_graded(ctx) -> None:
     t = _complaint(ctx, "2-803")
+    with pytest.raises(Refused) as exc:  # a resident cannot file a "major" to page the manager
+        service.file_ticket(ctx, resident(ctx, "刘芳"), category="complaint.noise",
+                            severity="major")  # fmt: skip
+    assert exc.value.code == "repairs.grade_staff"
+    assert _notices(ctx, "complaint_reported_up") == []
     with pytest.raises(Refused):
         service.grade(ctx, ENGINEER, t.number, "major")
     with pytest.raises(Refused):
