@@ -332,7 +332,7 @@ def file_ticket(
             _escalate_event(ctx, session, t, now, rules)
         if kind == "complaint" or outage:
             _escalate_outage(ctx, session, t.building_id, now, rules)
-        session.refresh(t)
+        session.flush()
         view = _view(ctx, session, t)
         printing.submit(session, ticket_slip(ctx, view), kind="repair_ticket", at=now,
                         kiosk_id=ctx.kiosk_id)  # fmt: skip

@@ -57,6 +57,13 @@ def test_important_and_major_complaints_alert_the_superior_when_graded(ctx, seve
     assert _row(ctx, t.number).reported_up_at is not None
 
 
+def test_a_complaint_filed_as_major_by_the_desk_is_reported_upward_at_once(ctx) -> None:
+    t = service.file_ticket(ctx, BUTLER, category="complaint.service", location="common_area",
+                            severity="major")  # fmt: skip
+    assert _row(ctx, t.number).reported_up_at is not None
+    assert any(t.number in m for m in _alerts(ctx, "complaint_major"))
+
+
 def test_a_minor_complaint_is_not_reported_upward(ctx) -> None:
     t = _complaint(ctx, "2-803")
     service.confirm(ctx, BUTLER, t.number, severity="minor")
