@@ -87,6 +87,23 @@ class QRCode:
         """Rows of modules (True = dark), including the 4-module quiet zone."""
         return [list(row) for row in self._build()[1]]
 
+    def to_svg(self, scale: int = 5) -> str:
+        """An inline ``<svg>`` (no XML declaration) for a web page: one path of dark modules
+        on white, the quiet zone included."""
+        m = self.matrix
+        size = len(m) * scale
+        dark = "".join(
+            f"M{x * scale},{y * scale}h{scale}v{scale}h-{scale}z"
+            for y, row in enumerate(m)
+            for x, on in enumerate(row)
+            if on
+        )
+        return (
+            f'<svg xmlns="http://www.w3.org/2000/svg" width="{size}" height="{size}" '
+            f'viewBox="0 0 {size} {size}"><rect width="{size}" height="{size}" fill="#fff"/>'
+            f'<path d="{dark}" fill="#000"/></svg>'
+        )
+
     def halfblock_rows(self) -> list[str]:
         """Terminal rows, two module rows per text row.
 

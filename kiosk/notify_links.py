@@ -236,8 +236,7 @@ def show(ctx: KioskContext, token: str) -> Page:
 def _bill_page(ctx: KioskContext, token: str, subject: str, unit_id: int | None, lang: str) -> Page:
     """A payment order for the bill, as the resident the link was sent to, and its QR; the
     link is used up once the order is shown."""
-    import segno
-
+    from devices.qr import QRCode
     from kiosk.errors import Refused
     from kiosk.identity import Actor
     from kiosk.money import format_fen
@@ -259,7 +258,7 @@ def _bill_page(ctx: KioskContext, token: str, subject: str, unit_id: int | None,
         link = _live(ctx, session, token)
         if link is None or not _use(session, link, ctx.clock.now(), "order"):
             return _not_found(lang)
-    qr = segno.make(order.qr_content, error="m").svg_inline(scale=5)
+    qr = QRCode(order.qr_content, ec="M").to_svg(scale=5)
     return Page(
         200,
         _t("Pay your bill", lang),
