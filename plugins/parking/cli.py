@@ -41,7 +41,7 @@ def fee_cmd(
     as_json: JsonOpt = False,
     config: ConfigOpt = None,
 ) -> None:
-    """The temporary parking fee for a stay (the estate's rule from [plugins.parking])."""
+    """The temporary parking fee for a stay (the estate's rule from \\[plugins.parking])."""
     from kiosk.context import KioskContext
     from kiosk.errors import Refused
     from kiosk.money import format_fen
