@@ -118,7 +118,7 @@ def report_parking_cmd(
 
     ctx = _ctx(config)
     try:
-        actor = staff_login(ctx, staff, pin)
+        actor = staff_login(ctx, staff, pin or "")  # resolve_pin always gives a str
         if as_csv:
             typer.echo(records_csv(ctx, actor), nl=False)
             return

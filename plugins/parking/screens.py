@@ -62,7 +62,7 @@ class ParkingScreen(ServiceScreen):
 
     def renter(self, unit_id: int) -> Actor | None:
         actor = getattr(self.app, "actor", None)
-        if getattr(actor, "kind", "") == "resident" and actor.unit_id == unit_id:
+        if getattr(actor, "kind", "") == "resident" and getattr(actor, "unit_id", None) == unit_id:
             return actor
         return None
 
