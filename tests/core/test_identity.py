@@ -233,3 +233,16 @@ def test_wiegand_26_printed_forms_parse() -> None:
     assert wiegand26_suffix("256,1") is None
     assert wiegand26_suffix("1,65536") is None
     assert wiegand26_suffix("abc") is None
+
+
+def test_the_ambiguous_card_refusal_reads_in_chinese() -> None:
+    from kiosk.i18n import gettext, set_language
+    from kiosk.identity import AmbiguousCard
+
+    refusal = AmbiguousCard("0012345678", [1, 2])
+    set_language("zh_CN")
+    try:
+        assert refusal.render(gettext) == "此卡号与多张卡匹配，无法确认身份，请到前台办理。"
+    finally:
+        set_language("zh_CN")
+    assert refusal.code == "card_ambiguous" and refusal.card_ids == [1, 2]
