@@ -4,6 +4,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 APT_CHROMIUM := DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null
+# Devices: pyscard builds against libpcsclite (with swig); the PC/SC tests run a real pcscd
+# with vsmartcard's virtual reader (vpcd); zbarimg scans the printed QR codes in the tests.
+DEVICE_DEBS := libpcsclite-dev swig pcscd vsmartcard-vpcd python3-virtualsmartcard zbar-tools
+APT_DEVICES := DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(DEVICE_DEBS) >/dev/null
 
 # Under libfaketime (`faketime DATE make test`), a faked monotonic clock makes every
 # Python lock wait with a timeout (queue.get(timeout=...)) block for ever: only the
@@ -18,12 +22,17 @@ SUITE_ENV := PYTHONPATH=$(CURDIR)/tests/faketime$${PYTHONPATH:+:$$PYTHONPATH}
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip >/dev/null 2>&1 || true
+	dpkg -s $(DEVICE_DEBS) >/dev/null 2>&1 || (command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && \
+		{ $(APT_DEVICES) || { apt-get update -q >/dev/null && $(APT_DEVICES); }; }) || \
+		echo "note: $(DEVICE_DEBS) not installed (pyscard needs libpcsclite-dev and swig to build)"
 	$(BIN)/python -m pip install -q -e '.[dev,postgres]'
 	@# Debian's chromium for the browser-desk test (tests/ui/test_web_desk.py); it skips without it.
 	command -v chromium >/dev/null || (command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && \
 		{ $(APT_CHROMIUM) || { apt-get update -q >/dev/null && $(APT_CHROMIUM); }; }) || \
 		echo "note: chromium not installed (the browser-desk test will skip)"
-	touch $(STAMP)
+	@# The stamp takes pyproject.toml's time, not the clock's: under `faketime` a stamp in the
+	@# future would hide the next change of dependencies.
+	touch -r pyproject.toml $(STAMP)
 
 venv: $(STAMP)
 

@@ -41,12 +41,20 @@ def probe_device(name: str, url: DeviceURL | str, timeout: float = 0.3) -> Probe
         from devices.printer import open_printer
 
         printer = open_printer(dev, timeout=timeout, connect_timeout=max(timeout, 1.0))
+        extra: dict[str, Any] = {"transport": printer.transport.description}
         try:
             status = printer.status()
+            profile = printer.profile
+            if profile is not None:
+                extra["profile"] = profile.to_dict()
+                extra["qr"] = printer.qr_mode
         finally:
             printer.close()
+        detail = status.reason
+        if profile is not None:
+            detail = f"{detail} [{profile.summary()}]" if detail else profile.summary()
         return ProbeResult(
-            name, dev.url, "printer", status.ready, status.reason, status=status.to_dict()
+            name, dev.url, "printer", status.ready, detail, status=status.to_dict(), extra=extra
         )
     return _probe_reader(dev, timeout)
 
@@ -54,6 +62,11 @@ def probe_device(name: str, url: DeviceURL | str, timeout: float = 0.3) -> Probe
 def _probe_reader(dev: DeviceURL, timeout: float) -> ProbeResult:
     if dev.scheme == "keyboard":
         return ProbeResult(dev.name, dev.url, "card", True, "keyboard wedge: keys come from the UI")
+    if dev.scheme == "pcsc":
+        from devices.cards.pcsc import probe_pcsc
+
+        ok, detail, extra = probe_pcsc(dev)
+        return ProbeResult(dev.name, dev.url, "card", ok, detail, extra=extra)
     import serial
 
     from devices.cards import pn532

@@ -1,6 +1,6 @@
 """One QR model for every output: terminal half-blocks, ESC/POS (native and raster), PNG.
 
-The matrix comes from segno; the ESC/POS native form sends only the payload and lets the
+The matrix comes from the ``qrcode`` library; the ESC/POS native form sends only the payload and lets the
 printer draw the symbol (a few dozen bytes), the raster form sends the modules as an image
 (kilobytes) for printers without ``GS ( k``.
 """
@@ -10,7 +10,9 @@ from __future__ import annotations
 import io
 from typing import TYPE_CHECKING
 
-import segno
+import qrcode
+import qrcode.constants
+import qrcode.exceptions
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -23,6 +25,12 @@ HALFBLOCK_BG = "#ffffff"
 EC_LEVELS = ("L", "M", "Q", "H")
 # GS ( k function 169 takes '0'..'3' for L, M, Q, H.
 _EC_BYTE = {"L": 48, "M": 49, "Q": 50, "H": 51}
+_EC_QRCODE = {
+    "L": qrcode.constants.ERROR_CORRECT_L,
+    "M": qrcode.constants.ERROR_CORRECT_M,
+    "Q": qrcode.constants.ERROR_CORRECT_Q,
+    "H": qrcode.constants.ERROR_CORRECT_H,
+}
 _HALFBLOCK = {
     (False, False): " ",
     (True, False): "▀",
@@ -37,6 +45,22 @@ def _gs_k(fn: int, payload: bytes) -> bytes:
     return b"\x1d(k" + bytes([size & 0xFF, size >> 8, 49, fn]) + payload
 
 
+def _make_matrix(payload: str, ec: str) -> tuple[int, list[list[bool]]]:
+    """Version and module rows (with quiet zone) for ``payload`` at exactly level ``ec``.
+
+    Exactly the level asked for: the printer's native QR uses the level we send, so the
+    matrix shown on screen and the printed symbol stay the same size. The payload is encoded
+    as UTF-8 bytes, as ``GS ( k`` receives it.
+    """
+    qr = qrcode.QRCode(version=None, error_correction=_EC_QRCODE[ec], border=QUIET_ZONE)
+    qr.add_data(payload.encode("utf-8"), optimize=0)
+    try:
+        qr.make(fit=True)
+    except (qrcode.exceptions.DataOverflowError, ValueError):  # ValueError: "version 41"
+        raise ValueError(f"QR payload of {len(payload)} characters is too long") from None
+    return int(qr.version), [[bool(v) for v in row] for row in qr.get_matrix()]
+
+
 class QRCode:
     """A QR code for ``payload`` with error correction ``ec`` (L, M, Q or H)."""
 
@@ -45,19 +69,23 @@ class QRCode:
             raise ValueError(f"QR error level {ec!r} (expected one of L, M, Q, H)")
         self.payload = payload
         self.ec = ec
-        # boost_error off: the printer's native QR uses exactly the level we send, so the
-        # matrix shown on screen and the printed symbol stay the same size.
-        self._qr = segno.make_qr(payload, error=ec, boost_error=False)
+        self._built: tuple[int, list[list[bool]]] | None = None
+
+    def _build(self) -> tuple[int, list[list[bool]]]:
+        # Built on first use: the native ESC/POS form needs only the payload.
+        if self._built is None:
+            self._built = _make_matrix(self.payload, self.ec)
+        return self._built
 
     @property
     def version(self) -> int:
         """QR version (1..40)."""
-        return int(self._qr.version)
+        return self._build()[0]
 
     @property
     def matrix(self) -> list[list[bool]]:
         """Rows of modules (True = dark), including the 4-module quiet zone."""
-        return [[bool(v) for v in row] for row in self._qr.matrix_iter(scale=1, border=QUIET_ZONE)]
+        return [list(row) for row in self._build()[1]]
 
     def halfblock_rows(self) -> list[str]:
         """Terminal rows, two module rows per text row.

@@ -10,18 +10,23 @@ Accepted forms::
     sim://card?protocol=rdm6300            simulated card reader
     serial:///dev/ttyUSB1?protocol=pn532   card reader on a serial port
     keyboard://                            keyboard-wedge card reader (keys come from the UI)
+    usb://04b8:0e15?profile=TM-T20II       USB receipt printer (pyusb, via python-escpos)
+    pcsc://?reader=ACS%20ACR122U           PC/SC desk reader (pyscard); no reader = the first
+    tcp://10.0.0.5:9100?profile=POS-5890   any printer URL can name a python-escpos profile
 
 The kind ('printer' or 'card') follows from the URL: ``sim://printer`` / ``sim://card``, a
-``protocol`` option or the ``keyboard`` scheme mean a card reader, everything else a printer.
+``protocol`` option or the ``keyboard`` / ``pcsc`` scheme mean a card reader, everything else
+(``usb`` included) a printer.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Literal
 from urllib.parse import parse_qsl, urlsplit
 
-SCHEMES = ("sim", "serial", "tcp", "file", "keyboard")
+SCHEMES = ("sim", "serial", "tcp", "file", "keyboard", "usb", "pcsc")
 PROTOCOLS = ("rdm6300", "pn532", "rc5xx", "wiegand", "wedge")
 PAPER_WIDTHS = (58, 80)
 QR_MODES = ("native", "image")
@@ -30,8 +35,11 @@ BAUDRATES = (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200)
 DeviceKind = Literal["printer", "card"]
 
 # Which options each kind understands; anything else is a typo worth reporting at startup.
-_PRINTER_OPTIONS = {"paper", "baudrate", "timeout", "qr"}
+_PRINTER_OPTIONS = {"paper", "baudrate", "timeout", "qr", "profile"}
 _CARD_OPTIONS = {"protocol", "baudrate", "debounce"}
+_USB_OPTIONS = {"paper", "timeout", "qr", "profile", "interface"}
+_PCSC_OPTIONS = {"reader", "debounce"}
+_USB_ID = re.compile(r"([0-9a-fA-F]{4}):([0-9a-fA-F]{4})")
 
 
 class DeviceURLError(ValueError):
@@ -71,6 +79,8 @@ class DeviceURL:
         """Card reader frame protocol ('wedge' for keyboard://, rdm6300 by default)."""
         if self.scheme == "keyboard":
             return "wedge"
+        if self.scheme == "pcsc":
+            return "pcsc"
         return self.options.get("protocol", "rdm6300")
 
     @property
@@ -84,6 +94,27 @@ class DeviceURL:
         return self.options.get("qr", "native")
 
     @property
+    def profile(self) -> str:
+        """python-escpos printer profile name ('' = none: our defaults)."""
+        return self.options.get("profile", "")
+
+    @property
+    def usb_ids(self) -> tuple[int, int]:
+        """(vendor, product) of a ``usb://VID:PID`` URL."""
+        vid, _, pid = self.host.partition(":")
+        return int(vid, 16), int(pid, 16)
+
+    @property
+    def usb_interface(self) -> int:
+        """USB interface number whose bulk endpoints carry the printer data (0 by default)."""
+        return int(self.options.get("interface", "0"))
+
+    @property
+    def reader(self) -> str:
+        """PC/SC reader name ('' = the first reader present)."""
+        return self.options.get("reader", "")
+
+    @property
     def debounce(self) -> float:
         """Seconds a held card counts as one tap (1.0 when not given)."""
         return float(self.options.get("debounce", "1.0"))
@@ -93,13 +124,29 @@ def _fail(name: str, what: str) -> DeviceURLError:
     return DeviceURLError(f"device {name!r}: {what}")
 
 
-def _check_options(name: str, kind: DeviceKind, options: dict[str, str]) -> None:
-    allowed = _PRINTER_OPTIONS if kind == "printer" else _CARD_OPTIONS
+def _check_options(name: str, kind: DeviceKind, options: dict[str, str], scheme: str = "") -> None:
+    allowed = {"usb": _USB_OPTIONS, "pcsc": _PCSC_OPTIONS}.get(
+        scheme, _PRINTER_OPTIONS if kind == "printer" else _CARD_OPTIONS
+    )
+    what = f"a {scheme}:// {kind}" if scheme in ("usb", "pcsc") else f"a {kind}"
     for key in options:
         if key not in allowed:
             raise _fail(
-                name, f"unknown option {key!r} for a {kind} (expected {', '.join(sorted(allowed))})"
+                name, f"unknown option {key!r} for {what} (expected {', '.join(sorted(allowed))})"
             )
+    if "profile" in options:
+        from devices.printer.profiles import ProfileError, check_profile_name
+
+        try:
+            check_profile_name(options["profile"])
+        except ProfileError as exc:
+            raise _fail(name, str(exc)) from None
+    if "interface" in options and not (
+        options["interface"].isdigit() and 0 <= int(options["interface"]) <= 255
+    ):
+        raise _fail(name, f"interface={options['interface']!r} (expected a number 0..255)")
+    if "reader" in options and not options["reader"].strip():
+        raise _fail(name, "reader= is empty (expected a PC/SC reader name, or leave it out)")
     if "paper" in options and options["paper"] not in {str(w) for w in PAPER_WIDTHS}:
         raise _fail(name, f"paper={options['paper']!r} (expected 58 or 80)")
     if "baudrate" in options and options["baudrate"] not in {str(b) for b in BAUDRATES}:
@@ -159,6 +206,21 @@ def parse_device_url(name: str, url: str) -> DeviceURL:
     port = 0
     if scheme == "keyboard":
         kind = "card"
+    elif scheme == "pcsc":
+        kind = "card"
+        if parts.netloc or parts.path not in ("", "/") or parts.fragment:
+            raise _fail(name, f"{_shown(url)} has more than options (expected pcsc://?reader=NAME)")
+    elif scheme == "usb":
+        kind = "printer"
+        ids = _USB_ID.fullmatch(parts.netloc)
+        if ids is None or parts.path not in ("", "/") or parts.fragment:
+            raise _fail(
+                name, f"{_shown(url)} is not usb://VID:PID (expected e.g. usb://04b8:0e15, "
+                "four hex digits each, as lsusb shows them)"
+            )  # fmt: skip
+        host = f"{ids.group(1).lower()}:{ids.group(2).lower()}"
+        if host.startswith("0000:") or host.endswith(":0000"):
+            raise _fail(name, f"{_shown(url)}: vendor and product ids cannot be 0000")
     elif scheme == "sim":
         target = (parts.netloc or parts.path.strip("/")).lower()
         if target not in ("printer", "card"):
@@ -188,7 +250,7 @@ def parse_device_url(name: str, url: str) -> DeviceURL:
             raise _fail(name, f"{_shown(url)} needs an absolute path (expected {scheme}:///path)")
         kind = "card" if scheme == "serial" and "protocol" in options else "printer"
 
-    _check_options(name, kind, options)
+    _check_options(name, kind, options, scheme)
     return DeviceURL(
         name=name,
         url=url,

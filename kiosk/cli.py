@@ -153,16 +153,19 @@ def _run_app(kind: str, settings: Settings, sim: bool) -> None:
             f"{NOW_ENV} is set: a {kind} on real devices keeps the real time (unset it, or add --sim)"
         )
     warn_if_world_readable(settings)
-    shell: Any
-    if kind == "lobby":
-        from kiosk.ui.lobby_app import LobbyApp
+    from kiosk.ui.guard import run_until_left
 
-        shell = LobbyApp(settings, sim=sim, own_process=True)
-    else:
+    def build() -> Any:
+        if kind == "lobby":
+            from kiosk.ui.lobby_app import LobbyApp
+
+            return LobbyApp(settings, sim=sim, own_process=True)
         from kiosk.ui.desk_app import DeskApp
 
-        shell = DeskApp(settings, sim=sim, start_devices=True, own_process=True)
-    shell.run()
+        return DeskApp(settings, sim=sim, start_devices=True, own_process=True)
+
+    # A shell that stopped after an error starts again: a kiosk never drops to a prompt.
+    shell = run_until_left(build)
     if shell.return_code:  # e.g. a database never set up: the shell said why as it left
         raise typer.Exit(shell.return_code)
 
@@ -188,17 +191,30 @@ def desk(
 @app.command()
 def serve(
     desk: Annotated[bool, typer.Option("--desk", help="Serve the butler desk.")] = False,
+    links: Annotated[
+        bool, typer.Option("--links", help="Serve the one-time notification link pages.")
+    ] = False,
     port: Annotated[int, typer.Option("--port", min=1, max=65535, help="TCP port.")] = 8000,
     host: Annotated[
         str, typer.Option("--host", help="Address to bind (estate network only).")
     ] = "127.0.0.1",
     config: ConfigOpt = None,
 ) -> None:
-    """Serve the butler desk to browsers (textual-serve); each session logs in with staff + PIN."""
-    if not desk:
-        typer.echo("kiosk: serve what? only --desk can be served", err=True)
+    """Serve the butler desk to browsers (textual-serve); each session logs in with staff + PIN.
+    With --links, serve the pages notification links open (kiosk.notify_links)."""
+    if desk == links:
+        typer.echo("kiosk: serve what? pass --desk or --links", err=True)
         raise typer.Exit(2)
     settings = settings_or_exit(config)
+    if links:
+        from kiosk.notify_links import serve_links
+
+        warn_if_world_readable(settings)
+        try:
+            serve_links(open_ctx(settings), host, port)
+        except OSError as exc:
+            fail(f"cannot serve on {host}:{port}: {exc.strerror or exc}")
+        return
     warn_if_world_readable(settings)
     from kiosk.i18n import set_language
     from kiosk.ui.web import LOOPBACK, serve_desk
@@ -520,6 +536,9 @@ def _mount_optional() -> None:
         app.add_typer(receipt_app, name="receipt")
     except ImportError as exc:
         logging.getLogger(__name__).warning("device commands unavailable: %s", exc)
+    from kiosk.cli_notify import notify_app
+
+    app.add_typer(notify_app, name="notify")
     try:
         settings = load_settings()
     except ConfigError:

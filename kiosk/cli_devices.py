@@ -64,18 +64,56 @@ def list_devices(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
         try:
             dev = parse_device_url(name, url)
             rows.append({"name": name, "url": url, "kind": dev.kind, "scheme": dev.scheme,
+                         "transport": _transport(dev), "profile": dev.profile,
+                         "reader": dev.reader if dev.scheme == "pcsc" else "",
                          "valid": True, "error": ""})  # fmt: skip
         except DeviceURLError as exc:
-            rows.append({"name": name, "url": url, "kind": "?", "scheme": "?", "valid": False,
+            rows.append({"name": name, "url": url, "kind": "?", "scheme": "?", "transport": "?",
+                         "profile": "", "reader": "", "valid": False,
                          "error": str(exc)})  # fmt: skip
-    text = "\n".join(
-        f"{r['name']:12} {r['kind']:8} {r['url']}" + (f"  !! {r['error']}" if r["error"] else "")
-        for r in rows
-    )
+
+    def line(r: dict[str, Any]) -> str:
+        extra = "".join(
+            f"  {key}={r[key]}"
+            for key in ("transport", "profile", "reader")
+            if r[key] and r["valid"]
+        )
+        return f"{r['name']:12} {r['kind']:8} {r['url']}{extra}" + (
+            f"  !! {r['error']}" if r["error"] else ""
+        )
+
+    text = "\n".join(line(r) for r in rows)
     _emit({"devices": rows}, as_json, text or "no devices configured")
     bad = [r for r in rows if not r["valid"]]
     if bad:
         _fail(str(bad[0]["error"]))
+
+
+def _transport(dev: Any) -> str:
+    """How the kiosk reaches the device, in a few words (no I/O)."""
+    if dev.scheme == "usb":
+        vendor, product = dev.usb_ids
+        return f"usb {vendor:04x}:{product:04x} (pyusb)"
+    if dev.scheme == "pcsc":
+        return "pcsc (pyscard)"
+    if dev.scheme == "tcp":
+        return f"tcp {dev.host}:{dev.port}"
+    if dev.scheme == "serial":
+        return f"serial {dev.path}"
+    return dev.scheme
+
+
+@devices_app.command("profiles")
+def profiles(as_json: JsonOpt = False) -> None:
+    """Printer profiles known to python-escpos (use one with ``?profile=NAME``)."""
+    from devices.printer.profiles import load_profile, profile_names
+
+    found = [load_profile(name) for name in profile_names()]
+    _emit(
+        {"profiles": [p.to_dict() for p in found]},
+        as_json,
+        "\n".join(p.summary() for p in found) or "python-escpos is not installed",
+    )
 
 
 @devices_app.command("probe")
@@ -96,7 +134,9 @@ def probe(
         devices = {name: devices[name]}
     results = probe_all(devices, timeout)
     text = "\n".join(
-        f"{r.name:12} {r.kind:8} {'ok ' if r.ok else 'FAIL'} {r.detail}" for r in results
+        f"{r.name:12} {r.kind:8} {'ok ' if r.ok else 'FAIL'} {r.detail}"
+        + (f"  ({r.extra['transport']})" if r.extra.get("transport") else "")
+        for r in results
     )
     _emit({"devices": [r.to_dict() for r in results]}, as_json, text or "no devices configured")
     failed = [r for r in results if not r.ok]

@@ -105,6 +105,90 @@ class AuditSettings:
 
 
 @dataclass(frozen=True)
+class NotifySettings:
+    """``[notify]``: apprise URLs per audience (``{unit}``, ``{phone}``, ``{email}``, ``{name}``
+    filled per recipient), quiet hours for non-urgent messages, when to give up, links."""
+
+    resident: tuple[str, ...] = ()
+    desk: tuple[str, ...] = ()
+    engineering: tuple[str, ...] = ()
+    quiet_hours: str = ""  # "22:00-07:00" in the estate's zone; "" = none
+    give_up_after: int = 24 * 3600  # seconds
+    link_base: str = ""  # e.g. "https://kiosk.estate.lan:8090": where `kiosk serve --links` is
+    link_minutes: int = 30
+    secret: str = ""  # keys link signatures and code digests (else $KIOSK_SECRET_KEY)
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.resident or self.desk or self.engineering)
+
+
+_DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def _notify_settings(r: _Reader) -> NotifySettings:
+    known = {f for f in NotifySettings.__dataclass_fields__}
+    table = r.section("notify")
+    for key in table:
+        if key not in known:
+            raise ConfigError(
+                r.source, f"notify.{key}", "unknown key (expected " + ", ".join(sorted(known)) + ")"
+            )
+    urls: dict[str, tuple[str, ...]] = {}
+    for audience in ("resident", "desk", "engineering"):
+        value = r.get("notify", audience, list, [])
+        for url in value:
+            from kiosk.notify_channels import check_url
+
+            problem = check_url(url)
+            if problem:
+                raise ConfigError(r.source, f"notify.{audience}", problem)
+        urls[audience] = tuple(value)
+    quiet = r.get("notify", "quiet_hours", str, "").strip()
+    if quiet:
+        parts = quiet.split("-")
+        try:
+            if len(parts) != 2:
+                raise ValueError(quiet)
+            for part in parts:
+                hh, mm = part.strip().split(":")
+                if not (0 <= int(hh) < 24 and 0 <= int(mm) < 60):
+                    raise ValueError(part)
+        except ValueError:
+            raise ConfigError(
+                r.source,
+                "notify.quiet_hours",
+                f"expected HH:MM-HH:MM such as 22:00-07:00, got {quiet!r}",
+            ) from None
+    give_up = r.get("notify", "give_up_after", str, "24h").strip().lower()
+    try:
+        seconds = int(give_up[:-1]) * _DURATION_UNITS[give_up[-1:]]
+        if seconds <= 0:
+            raise ValueError(give_up)
+    except (KeyError, ValueError):
+        raise ConfigError(
+            r.source,
+            "notify.give_up_after",
+            f"expected a duration such as 30m, 24h or 2d, got {give_up!r}",
+        ) from None
+    base = r.get("notify", "link_base", str, "").strip().rstrip("/")
+    if base and not base.startswith(("http://", "https://")):
+        raise ConfigError(
+            r.source, "notify.link_base", f"expected an http(s):// address, got {base!r}"
+        )
+    return NotifySettings(
+        resident=urls["resident"],
+        desk=urls["desk"],
+        engineering=urls["engineering"],
+        quiet_hours=quiet,
+        give_up_after=seconds,
+        link_base=base,
+        link_minutes=r.positive("notify", "link_minutes", 30, 7 * 24 * 60),
+        secret=r.get("notify", "secret", str, ""),
+    )
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything a kiosk or desk process needs to know, validated."""
 
@@ -124,6 +208,7 @@ class Settings:
     audit: AuditSettings = field(default_factory=AuditSettings)
     plugins_disabled: tuple[str, ...] = ()
     plugin_settings: dict[str, dict[str, Any]] = field(default_factory=dict)
+    notify: NotifySettings = field(default_factory=NotifySettings)
 
     def plugin(self, name: str) -> dict[str, Any]:
         """The ``[plugins.NAME]`` section (empty when absent)."""
@@ -202,6 +287,7 @@ _KNOWN_SECTIONS = {
     "audit",
     "plugins",
     "desk",
+    "notify",
 }
 
 
@@ -355,6 +441,7 @@ def parse_settings(data: dict[str, Any], source: str, base: Path | None = None) 
         audit=audit,
         plugins_disabled=disabled,
         plugin_settings=plugin_settings,
+        notify=_notify_settings(r),
     )
     # [devices] names devices and [plugins.*] belong to the plugins: only the core's own
     # sections have a closed set of keys.

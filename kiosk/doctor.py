@@ -77,6 +77,9 @@ def run_checks(
         )
     checks.extend(_device_checks(settings))
     checks.extend(hardening.config_checks(settings, names, sim))
+    from kiosk.notify_channels import doctor_checks
+
+    checks.extend(doctor_checks(settings))
     return checks
 
 

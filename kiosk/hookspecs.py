@@ -180,7 +180,12 @@ def kiosk_idle_reset(ctx: KioskContext) -> None:
 
 @hookspec
 def kiosk_notify(event: dict[str, Any]) -> None:
-    """Observe an event the core publishes (``{"kind": ..., ...}``), e.g. to send a message."""
+    """Observe an event the core publishes (``{"kind": ..., ...}``), e.g. to send a message.
+
+    Each outbox message is published once, as ``{"kind": "notification", "id", "channel",
+    "template", "unit_id", "recipient", "payload"}``, at its first delivery attempt; the core
+    delivers it through the ``[notify]`` channels as well (docs/notify.md). The payload may hold
+    a pickup or invite code: deliver it, never store or log it."""
 
 
 @hookspec

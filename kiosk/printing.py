@@ -194,7 +194,7 @@ class PrintQueue:
             return JobOutcome(job_id, job.state if job else "missing", job.reason if job else "")
 
     def _attempt(self, job_id: int) -> JobOutcome:
-        from devices.printer import PrinterError, render_escpos
+        from devices.printer import PrinterError
 
         now = self.clock.now()
         with self.db.write() as session:
@@ -219,7 +219,7 @@ class PrintQueue:
         from devices.printer import Receipt
 
         receipt = Receipt.from_dict(document)
-        data = render_escpos(receipt, self.printer.paper_mm, self.printer.qr_mode)
+        data = self.printer.render(receipt)
         try:
             result = self.printer.send(data)
         except PrinterError as exc:

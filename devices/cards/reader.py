@@ -17,13 +17,16 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from devices.cards import pn532, rc5xx, rdm6300, wedge, wiegand
 from devices.cards.common import ParseResult
 from devices.cards.reader_events import ReaderEvent, ReaderStats
 from devices.cards.wedge import KeyboardWedge
 from devices.urls import DeviceURL, as_device_url
+
+if TYPE_CHECKING:
+    from devices.cards.pcsc import PcscReader
 
 log = logging.getLogger(__name__)
 
@@ -207,16 +210,20 @@ def open_reader(
     *,
     name: str = "card",
     **options: Any,
-) -> CardReader | KeyboardWedge:
+) -> CardReader | KeyboardWedge | PcscReader:
     """A reader for ``url`` (not started: call ``start()``).
 
     ``serial://`` and ``sim://card`` give a :class:`CardReader` (``sim://`` starts an
-    in-process simulator); ``keyboard://`` gives a :class:`KeyboardWedge` the UI feeds keys to.
+    in-process simulator); ``pcsc://`` a :class:`devices.cards.pcsc.PcscReader`; ``keyboard://`` gives a :class:`KeyboardWedge` the UI feeds keys to.
     ``options`` go to the constructor (timeouts, backoff, debounce; see :class:`CardReader`).
     """
     dev = as_device_url(url, name)
     if dev.kind != "card":
         raise ValueError(f"device {dev.name!r}: {dev.url} is a printer, not a card reader")
+    if dev.scheme == "pcsc":
+        from devices.cards.pcsc import PcscReader
+
+        return PcscReader(dev, on_event, **options)
     if dev.scheme == "keyboard":
         return KeyboardWedge(on_event, name=dev.name, debounce=dev.debounce, **options)
     if dev.scheme == "sim":

@@ -6,12 +6,13 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-EventKind = Literal["tap", "status"]
+EventKind = Literal["tap", "status", "removed"]
 
 
 @dataclass(frozen=True)
 class ReaderEvent:
-    """A tap (``uid`` set, raw hex) or a status change (``status``: 'connected',
+    """A tap (``uid`` set, raw hex), a card leaving the field (``removed``, PC/SC readers), or
+    a status change (``status``: 'connected',
     'disconnected', 'stopped'; ``detail`` says why).
 
     ``text`` is the number as the reader printed it, when that differs from the hex UID (wedge

@@ -1,10 +1,13 @@
-"""The printer adapter: one :class:`Printer` per configured URL, over serial, TCP, file or a sim.
+"""The printer adapter: one :class:`Printer` per configured URL, over serial, TCP, USB, file or
+a sim.
 
 Transports are written on pyserial and sockets directly rather than python-escpos' classes:
 status needs "flush input, write 3 bytes, read exactly one byte within a short timeout", which
 escpos' ``Serial``/``Network`` don't offer (they wait for the full timeout, read stale bytes,
 and ``Network`` can block for a minute), and importing escpos costs 0.3 s and reconfigures the
-root logger. Encoding is ours too (see :mod:`devices.printer.escpos`).
+root logger. Encoding is ours too (see :mod:`devices.printer.escpos`). python-escpos is used
+for what it does well, loaded only when a printer needs it: its printer capability profiles
+(:mod:`devices.printer.profiles`) and its USB transport (:class:`UsbTransport`).
 
 "Confirmed" (``SendResult.confirmed``) means: every byte was written and drained to the wire,
 and afterwards the printer answered ``DLE EOT 1`` (and 4) saying it is online with paper. A
@@ -27,6 +30,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 from devices.printer.escpos import render_escpos
+from devices.printer.profiles import PrinterProfile
 from devices.printer.receipt import Receipt
 from devices.printer.status import PrinterStatus, dle_eot, query_status
 from devices.urls import DeviceURL, as_device_url
@@ -216,6 +220,121 @@ class FileTransport:
         pass
 
 
+class UsbTransport:
+    """A USB receipt printer (printer class, bulk endpoints) through python-escpos' ``Usb``
+    (pyusb): it finds the device by vendor/product id, detaches the kernel driver and sets the
+    configuration. Writes and our status query go straight to the bulk endpoints of the
+    configured interface: stale bytes are drained from the IN endpoint, ``DLE EOT n`` is
+    written and the first byte read within the short timeout (python-escpos' own status
+    reads wait the full timeout and take a stale byte as the answer).
+    """
+
+    has_status = True
+
+    def __init__(
+        self,
+        vendor: int,
+        product: int,
+        interface: int = 0,
+        profile: str = "",
+        write_timeout: float = 30.0,
+    ) -> None:
+        self.vendor, self.product, self.interface = vendor, product, interface
+        self.profile = profile
+        self.write_timeout = write_timeout
+        self.description = f"usb {vendor:04x}:{product:04x} interface {interface}"
+        self._printer: Any = None
+        self._out = 0x01
+        self._in: int | None = None
+
+    def _open(self) -> Any:
+        if self._printer is not None:
+            return self._printer.device
+        from devices.printer.profiles import escpos_quietly, import_escpos
+
+        printer_mod = import_escpos("printer")
+        exceptions = import_escpos("exceptions")
+        with escpos_quietly():
+            printer = printer_mod.Usb(
+                self.vendor,
+                self.product,
+                timeout=int(self.write_timeout * 1000),
+                profile=self.profile or None,
+            )
+            try:
+                printer.open()
+            except exceptions.Error:  # DeviceNotFoundError: unplugged, no permission
+                raise OSError(
+                    f"USB printer {self.vendor:04x}:{self.product:04x} not found or not "
+                    "accessible (unplugged, or no permission on the USB device)"
+                ) from None
+        device = printer.device
+        if device is None:
+            raise OSError(f"USB printer {self.vendor:04x}:{self.product:04x} not found")
+        self._find_endpoints(device)
+        printer.out_ep = self._out
+        if self._in is not None:
+            printer.in_ep = self._in
+        self._printer = printer
+        return device
+
+    def _find_endpoints(self, device: Any) -> None:
+        import usb.util
+
+        try:
+            intf = device.get_active_configuration()[(self.interface, 0)]
+        except (KeyError, IndexError) as exc:
+            raise OSError(f"USB printer has no interface {self.interface}") from exc
+        out_ep = in_ep = None
+        for ep in intf:
+            direction = usb.util.endpoint_direction(ep.bEndpointAddress)
+            bulk = usb.util.endpoint_type(ep.bmAttributes) == usb.util.ENDPOINT_TYPE_BULK
+            if bulk and direction == usb.util.ENDPOINT_OUT and out_ep is None:
+                out_ep = ep.bEndpointAddress
+            elif bulk and direction == usb.util.ENDPOINT_IN and in_ep is None:
+                in_ep = ep.bEndpointAddress
+        if out_ep is None:
+            raise OSError(f"USB interface {self.interface} has no bulk OUT endpoint")
+        self._out, self._in = out_ep, in_ep
+        self.has_status = in_ep is not None
+
+    def write(self, data: bytes) -> None:
+        self._open().write(self._out, data, int(self.write_timeout * 1000))
+
+    def drain(self) -> None:
+        pass  # the bulk write returned: the printer's USB side has the bytes
+
+    def ask(self, n: int, timeout: float) -> int | None:
+        import usb.core
+
+        device = self._open()
+        if self._in is None:
+            return None
+        for _ in range(16):  # discard stale answers (a previous query that timed out)
+            try:
+                if not device.read(self._in, 64, 1):
+                    break
+            except usb.core.USBTimeoutError:
+                break
+        device.write(self._out, dle_eot(n), int(self.write_timeout * 1000))
+        try:
+            answer = device.read(self._in, 64, max(1, int(timeout * 1000)))
+        except usb.core.USBTimeoutError:
+            return None
+        return int(answer[0]) if len(answer) else None
+
+    def wire_seconds(self, size: int) -> float:
+        return 0.0
+
+    def close(self) -> None:
+        printer, self._printer = self._printer, None
+        if printer is not None:
+            from devices.printer.profiles import escpos_quietly
+
+            with escpos_quietly(), contextlib.suppress(Exception):
+                printer.close()
+
+
 class Printer:
     """A receipt printer behind a URL. Thread-safe: one job or status query at a time."""
 
@@ -229,16 +348,52 @@ class Printer:
     ) -> None:
         self.url = url
         self.name = url.name
-        self.paper_mm = url.paper_mm
         self.timeout = url.timeout if timeout is None else timeout
-        self.qr_mode: Literal["native", "image"] = qr_mode or (
-            "image" if url.qr_mode == "image" else "native"
+        self._qr_mode: Literal["native", "image"] | None = qr_mode or (
+            "image" if url.qr_mode == "image" else None
         )
         self.transport = transport
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"<Printer {self.name!r} {self.transport.description}>"
+
+    @property
+    def profile(self) -> PrinterProfile | None:
+        """The python-escpos capability profile named by ``?profile=`` (loaded on first use:
+        python-escpos is imported then, in the print worker, not at start-up)."""
+        if not self.url.profile:
+            return None
+        from devices.printer.profiles import load_profile
+
+        return load_profile(self.url.profile)
+
+    @property
+    def paper_mm(self) -> int:
+        """58 or 80: the URL's ``paper=``, else the profile's width, else 80."""
+        if "paper" in self.url.options:
+            return self.url.paper_mm
+        profile = self.profile
+        return (profile.paper_mm if profile else None) or self.url.paper_mm
+
+    @property
+    def qr_mode(self) -> Literal["native", "image"]:
+        """'image' when asked for, or when the profile says the model has no native QR."""
+        if self._qr_mode is not None:
+            return self._qr_mode
+        profile = self.profile
+        return "image" if profile is not None and not profile.native_qr else "native"
+
+    def render(self, receipt: Receipt) -> bytes:
+        """ESC/POS bytes of ``receipt`` for this printer (paper, QR mode, profile)."""
+        profile = self.profile
+        return render_escpos(
+            receipt,
+            self.paper_mm,
+            self.qr_mode,
+            max_dots=profile.width_dots if profile else None,
+            cutter=profile.cut if profile else True,
+        )
 
     def _fail(self, what: str, exc: BaseException) -> str:
         self.transport.close()  # reopen on the next call: the port may come back
@@ -313,7 +468,7 @@ class Printer:
         Raises :class:`PrinterNotReady` (nothing sent) when the check fails, and
         :class:`PrinterError` when the transfer fails.
         """
-        data = render_escpos(receipt, self.paper_mm, self.qr_mode)
+        data = self.render(receipt)
         if check:
             status = self.status()
             if not status.ready:
@@ -357,6 +512,9 @@ def open_printer(
         transport = TcpTransport(dev.host, dev.port, connect_timeout, write_timeout)
     elif dev.scheme == "file":
         transport = FileTransport(dev.path)
+    elif dev.scheme == "usb":
+        vendor, product = dev.usb_ids
+        transport = UsbTransport(vendor, product, dev.usb_interface, dev.profile, write_timeout)
     elif dev.scheme == "sim":
         from devices.sim import ensure_sim
 

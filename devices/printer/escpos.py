@@ -106,14 +106,20 @@ def render_escpos(
     receipt: Receipt,
     paper_mm: int = 80,
     qr_mode: Literal["native", "image"] = "native",
+    *,
+    max_dots: int | None = None,
+    cutter: bool = True,
 ) -> bytes:
     """Encode ``receipt`` for a 58 or 80 mm ESC/POS printer.
 
     Text is laid out here (CJK characters take two of the 32 / 48 columns) so the printout
     matches :func:`devices.printer.receipt.render_text`. QR codes use ``GS ( k`` natively or a
     ``GS v 0`` raster image with ``qr_mode="image"`` (for printers without native QR).
+    A printer profile narrows the raster to its printable width (``max_dots``) and, for a
+    model without a cutter (``cutter=False``), turns cuts into a feed to the tear bar.
     """
     width = columns_for(paper_mm)
+    dots = PAPER_DOTS[paper_mm] if max_dots is None else min(max_dots, PAPER_DOTS[paper_mm])
     out = bytearray(INIT)
     if receipt.reprint:
         out += ALIGN["center"] + BOLD_ON + encode_text(REPRINT_BANNER) + LF + BOLD_OFF
@@ -138,7 +144,7 @@ def render_escpos(
             code = QRCode(block.payload, block.ec)
             out += ALIGN["center"]
             if qr_mode == "image":
-                out += code.to_escpos_raster(block.module_size, PAPER_DOTS[paper_mm])
+                out += code.to_escpos_raster(block.module_size, dots)
             else:
                 out += code.to_escpos_native(block.module_size)
             out += LF + ALIGN["left"]
@@ -147,5 +153,8 @@ def render_escpos(
         elif isinstance(block, Feed):
             out += ESC + b"d" + bytes([block.lines])
         elif isinstance(block, Cut):
-            out += CUT_PARTIAL if block.partial else CUT_FULL
+            if not cutter:
+                out += ESC + b"d\x04"  # no cutter: feed past the tear bar
+            else:
+                out += CUT_PARTIAL if block.partial else CUT_FULL
     return bytes(out)

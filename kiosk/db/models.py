@@ -78,6 +78,10 @@ class Resident(Base):
     phone: Mapped[str] = mapped_column(String(32), default="")
     id_number: Mapped[str] = mapped_column(String(32), default="")
     language: Mapped[str] = mapped_column(String(8), default="zh_CN")
+    # Where notifications go (kiosk.notify_channels): "" = the first [notify] resident URL
+    # that can be filled and delivers; else only URLs of that kind ("email", "sms", ...).
+    email: Mapped[str] = mapped_column(String(200), default="")
+    notify_channel: Mapped[str] = mapped_column(String(16), default="")
     pin_hash: Mapped[str] = mapped_column(String(200), default="")
     failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
@@ -206,6 +210,32 @@ class Notification(Base):
     state: Mapped[str] = mapped_column(String(16), default="pending")
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    # Delivery (kiosk.notify.dispatch_outbox): due time (backoff, quiet hours), the claim's
+    # lease, recipients already reached, when it was given up, and the last channel error.
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    lease_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    claimed_by: Mapped[str] = mapped_column(String(64), default="")
+    delivered: Mapped[list] = mapped_column(JSON, default=list)
+    failed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    last_error: Mapped[str] = mapped_column(String(200), default="")
+
+
+class NotifyLink(Base):
+    """A one-time link in a notification (kiosk.notify_links): only its id is in the URL's
+    signed token; ``secret`` (a code to show) is scrubbed once used or expired."""
+
+    __tablename__ = "notify_link"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_id: Mapped[str] = mapped_column(String(32), unique=True)
+    purpose: Mapped[str] = mapped_column(String(16))
+    subject: Mapped[str] = mapped_column(String(64), default="")
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"))
+    secret: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    outcome: Mapped[str] = mapped_column(String(16), default="")
 
 
 class LoginGuard(Base):

@@ -15,18 +15,21 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from rich.text import Text
 from sqlalchemy.exc import SQLAlchemyError
 from textual import events
-from textual.app import App, ComposeResult
+from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Button, DataTable, Input, Label, Static, TabbedContent, TabPane
+from textual.widgets import DataTable, Input, TabbedContent, TabPane
 
 from kiosk.config import Settings
 from kiosk.errors import Refused
 from kiosk.i18n import LANGUAGES, _, language, set_language
+from kiosk.ui.guard import TEXTUAL_ACTIONS, GuardedApp
 from kiosk.ui.screens import StaffLoginScreen
+from kiosk.ui.widgets.text import Button, Label, Static, printable
 
 if TYPE_CHECKING:
     from kiosk.context import KioskContext
@@ -143,7 +146,10 @@ class AlertsPanel(Vertical):
         for alert_id, at, kind, message, severity in rows:
             local = app.local(at).strftime("%m-%d %H:%M")
             mark = "‼ " if severity == "urgent" else ""
-            table.add_row(local, mark + kind, message, key=str(alert_id))
+            # Rich Text, not str: a DataTable parses markup in strings.
+            table.add_row(
+                local, Text(printable(mark + kind)), Text(printable(message)), key=str(alert_id)
+            )
         self.query_one("#alerts-count", Label).update(_("{n} open").format(n=len(rows)))
 
     async def on_button_pressed(self, event: Button.Pressed) -> None:
@@ -262,8 +268,10 @@ class DeskScreen(Screen[None]):
                 yield HealthPanel()
 
 
-class DeskApp(App[None]):
+class DeskApp(GuardedApp):
     """The butler desk."""
+
+    ACTIONS = TEXTUAL_ACTIONS | {"quit", "help_quit", "sim_tap", "toggle_language"}
 
     TITLE = "Butler desk"
     ENABLE_COMMAND_PALETTE = False
@@ -339,6 +347,9 @@ class DeskApp(App[None]):
             self.call_from_thread(self.notify, str(exc), severity="error")
             return
         if self.own_process:  # see LobbyApp
+            from kiosk.notify import start_dispatcher
+
+            self.dispatcher = start_dispatcher(self.ctx, interval=10.0)
             from kiosk.memory import freeze_start_up_objects
 
             freeze_start_up_objects()
@@ -369,6 +380,10 @@ class DeskApp(App[None]):
         if self.devices is not None:
             self.devices.stop()
         self.exit()
+
+    async def on_unmount(self) -> None:
+        if getattr(self, "dispatcher", None) is not None:
+            self.dispatcher.stop()
 
     def local(self, when: dt.datetime) -> dt.datetime:
         from kiosk.clock import as_utc
@@ -424,11 +439,9 @@ class DeskApp(App[None]):
             severity="error",
         )
 
-    def _handle_exception(self, error: Exception) -> None:
-        from kiosk.ui.isolation import handle_plugin_exception
-
-        if not handle_plugin_exception(self, error):
-            super()._handle_exception(error)
+    def action_help_quit(self) -> None:
+        """ctrl+c: say how to leave (Textual's own message is markup)."""
+        self.notify(_("Press ctrl+q to quit the desk."))
 
     async def action_toggle_language(self) -> None:
         set_language("en" if language() == "zh_CN" else "zh_CN")

@@ -4,7 +4,12 @@ Textual ends the app on any unhandled exception in a widget's handler. A kiosk m
 dark because one service's screen or desk panel has a bug: an exception raised from a plugin's
 code is recorded as a :class:`kiosk.plugins.PluginFailure` (shown on the desk and by
 ``kiosk doctor``), logged with its traceback, and the person is told to use the desk; an
-exception from the core itself still ends the app, as it should.
+exception from the core itself is the shell's to handle (:mod:`kiosk.ui.guard`).
+
+A person's bad input is not a broken plugin: a :class:`kiosk.errors.Refused` that escaped a
+handler, a ``ValueError`` (a parser's way of saying no, ``UnicodeError`` included) or a markup
+error (text shown with markup by mistake) is a refusal: logged, the person told, the plugin
+kept (see :func:`is_input_refusal`).
 """
 
 from __future__ import annotations
@@ -40,7 +45,12 @@ def plugin_of(error: BaseException, ctx: Any) -> str | None:
             for root, name in roots.items():
                 if frame.filename.startswith(root + "/"):
                     return name
-        current = current.__cause__ or current.__context__
+        wrapped = getattr(current, "error", None)  # textual's WorkerFailed: a plugin's worker
+        current = (
+            wrapped
+            if isinstance(wrapped, BaseException)
+            else (current.__cause__ or current.__context__)
+        )
     return None
 
 
@@ -102,6 +112,42 @@ def is_database_outage(error: BaseException) -> bool:
     return False
 
 
+def is_input_refusal(error: BaseException) -> bool:
+    """Whether ``error`` says "this input cannot be used" rather than "this code is broken"."""
+    from rich.errors import MarkupError as RichMarkupError
+    from textual.markup import MarkupError
+
+    from kiosk.errors import Refused
+
+    wrapped = getattr(error, "error", None)  # textual's WorkerFailed
+    if isinstance(wrapped, BaseException):
+        error = wrapped
+    return isinstance(error, Refused | ValueError | MarkupError | RichMarkupError)
+
+
+def broken_pump(error: BaseException) -> Any:
+    """The widget, screen or app whose message loop caught ``error`` (and so stopped), if known.
+
+    Textual calls ``App._handle_exception`` from inside the loop that caught the error and then
+    leaves that loop: the first frame of the traceback is that loop's, ``self`` its owner.
+    """
+    tb = error.__traceback__
+    return tb.tb_frame.f_locals.get("self") if tb is not None else None
+
+
+def refusal_text(error: BaseException) -> str:
+    """What to tell the person about input that was refused."""
+    from kiosk.errors import Refused
+    from kiosk.i18n import _
+
+    wrapped = getattr(error, "error", None)
+    if isinstance(wrapped, Refused):
+        error = wrapped
+    if isinstance(error, Refused):
+        return error.render(_)
+    return _("This input cannot be used. Please check it and try again, or see the desk.")
+
+
 def handle_plugin_exception(app: Any, error: Exception) -> bool:
     """Contain ``error`` when a plugin raised it; True when handled (the app keeps running).
 
@@ -115,6 +161,14 @@ def handle_plugin_exception(app: Any, error: Exception) -> bool:
             app.call_later(lost)
             return True
         return False
+    if is_input_refusal(error) and broken_pump(error) is not app:
+        log.warning("input refused inside the app: %r", error, exc_info=error)
+        refuse = getattr(app, "refuse_input", None)
+        if refuse is None:
+            app.notify(refusal_text(error), severity="warning")
+        else:
+            app.call_later(refuse, refusal_text(error), broken_pump(error))
+        return True
     name = plugin_of(error, getattr(app, "ctx", None))
     if name is None:
         return False

@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 from zoneinfo import ZoneInfo
 
 from textual import events
-from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.screen import ModalScreen, Screen
@@ -26,6 +25,7 @@ from textual.screen import ModalScreen, Screen
 from kiosk.config import Settings
 from kiosk.errors import Refused
 from kiosk.i18n import _, language, set_language
+from kiosk.ui.guard import TEXTUAL_ACTIONS, GuardedApp
 from kiosk.ui.isolation import is_database_busy, is_database_outage
 from kiosk.ui.screens import (
     HomeScreen,
@@ -57,8 +57,17 @@ class CardPresented(Message):
         self.uid = uid
 
 
-class LobbyApp(App[None]):
+class LobbyApp(GuardedApp):
     """The resident-facing kiosk."""
+
+    ACTIONS = TEXTUAL_ACTIONS | {
+        "swallow",
+        "sim_tap",
+        "toggle_language",
+        "call_desk",
+        "go_home",
+        "quit",
+    }
 
     # Absolute, so subclasses defined elsewhere (tests, benchmarks) find it too.
     CSS_PATH = Path(__file__).parent / "lobby.tcss"
@@ -169,6 +178,10 @@ class LobbyApp(App[None]):
         if ctx.plugins is not None:
             # Off the UI thread: start-up hooks may touch the database (parking's sweep).
             await asyncio.to_thread(ctx.plugins.call, "kiosk_startup", ctx=ctx)
+        if self.own_process:  # deliver the outbox (every kiosk and desk may: claims are leased)
+            from kiosk.notify import start_dispatcher
+
+            self.dispatcher = start_dispatcher(ctx, interval=10.0)
         await self._recompose_all()
         if self.own_process:
             # Start-up is over: keep full garbage collections off the taps from now on.
@@ -488,11 +501,17 @@ class LobbyApp(App[None]):
     async def action_go_home(self) -> None:
         await self.reset_to_home()
 
-    def _handle_exception(self, error: Exception) -> None:
-        from kiosk.ui.isolation import handle_plugin_exception
+    def show_fault(self, broken: Any = None) -> None:
+        """An unexpected error (logged by the guard): out of service until the idle reset."""
+        self.drop_broken_screen(broken)
+        if not isinstance(self.screen, OutOfServiceScreen):
+            self.push_screen(OutOfServiceScreen(fault=True))
 
-        if not handle_plugin_exception(self, error):
-            super()._handle_exception(error)
+    async def refuse_input(self, message: str, broken: Any = None) -> None:
+        """Input a handler could not use (see kiosk.ui.isolation): say why. A screen whose
+        message loop the error stopped cannot take input any more: back to the one below it."""
+        self.drop_broken_screen(broken)
+        self.push_screen(MessageScreen(message))
 
     def database_lost(self) -> None:
         """A screen's work hit a lost database (see kiosk.ui.isolation)."""
@@ -544,3 +563,5 @@ class LobbyApp(App[None]):
     async def on_unmount(self) -> None:
         if self.devices is not None:
             self.devices.stop()
+        if getattr(self, "dispatcher", None) is not None:
+            self.dispatcher.stop()

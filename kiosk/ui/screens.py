@@ -10,13 +10,14 @@ from typing import TYPE_CHECKING, Any
 from textual.app import ComposeResult
 from textual.containers import Center, Grid, Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Button, Input, Label, Static
+from textual.widgets import Input
 
 from kiosk.errors import Refused
 from kiosk.i18n import _
 from kiosk.pii import mask_name
 from kiosk.ui.widgets.chrome import KioskBar
 from kiosk.ui.widgets.keypad import Keypad
+from kiosk.ui.widgets.text import Button, Label, Static, plain
 
 if TYPE_CHECKING:
     from devices.printer import Receipt
@@ -55,7 +56,8 @@ class ServiceScreen(Screen[None]):
         self.app.pop_screen()
 
     def say(self, text: str) -> None:
-        self.query_one("#message", Label).update(text)
+        """Show ``text`` as plain text: a refusal can carry what the person typed."""
+        self.query_one("#message", Label).update(plain(text))
 
 
 class HomeScreen(KioskScreen):
@@ -318,16 +320,26 @@ class SlipScreen(KioskScreen):
 
 
 class OutOfServiceScreen(KioskScreen):
-    """Shown while the database cannot be reached; retries and goes home by itself."""
+    """Shown while the database cannot be reached (retries and goes home by itself), or after
+    an unexpected error (``fault``: home again at the idle timeout). Never any detail: the log
+    has it; the bar's "Call the desk" works."""
+
+    def __init__(self, fault: bool = False) -> None:
+        super().__init__()
+        self.fault = fault
 
     def body(self) -> ComposeResult:
         with Center(id="oos"):
             yield Label(_("Out of service"), classes="title")
-            yield Label(_("The kiosk cannot reach its database. It will be back by itself."))
+            if self.fault:
+                yield Label(_("Something went wrong. The kiosk will be back shortly."))
+            else:
+                yield Label(_("The kiosk cannot reach its database. It will be back by itself."))
             yield Label(_("Please call the desk if you need help now."))
 
     def on_mount(self) -> None:
-        self.set_interval(1.0, self._retry)
+        if not self.fault:
+            self.set_interval(1.0, self._retry)
 
     async def _retry(self) -> None:
         app: Any = self.app

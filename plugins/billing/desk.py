@@ -8,12 +8,13 @@ from typing import Any
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Button, Input, Label, Static
+from textual.widgets import Input
 
 from kiosk.errors import Refused
 from kiosk.i18n import _
 from kiosk.identity import Actor
 from kiosk.money import format_fen
+from kiosk.ui.widgets.text import Button, Label, Static
 
 DESK_READER = Actor("staff", None, "desk", frozenset({"butler"}))
 

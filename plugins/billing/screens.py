@@ -13,12 +13,13 @@ from typing import TYPE_CHECKING, Any
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Button, Input, Label, Static
+from textual.widgets import Input
 
 from kiosk.errors import Refused
 from kiosk.i18n import _
 from kiosk.money import format_fen
 from kiosk.ui.screens import ServiceScreen
+from kiosk.ui.widgets.text import Button, Label, Static
 
 if TYPE_CHECKING:
     from kiosk.context import KioskContext

@@ -76,7 +76,10 @@ def kiosk_seed_demo(session: Any, ctx: Any) -> list[str] | None:
         )
     session.add(
         PickupCode(
-            unit_id=unit.id, digest=_digest(unit.id, DEMO_CODE), status="active", created_at=now
+            unit_id=unit.id,
+            digest=_digest(ctx, unit.id, DEMO_CODE),
+            status="active",
+            created_at=now,
         )
     )
     session.add(Proxy(unit_id=unit.id, name=DEMO_PROXY, created_by="demo", created_at=now))

@@ -16,11 +16,12 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Button, Checkbox, Input, Label, Static
+from textual.widgets import Input
 
 from kiosk.errors import Refused
 from kiosk.i18n import _
 from kiosk.ui.screens import ServiceScreen
+from kiosk.ui.widgets.text import Button, Checkbox, Label, Static
 from plugins.parcels import service, signature
 
 if TYPE_CHECKING:

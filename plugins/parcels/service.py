@@ -42,6 +42,7 @@ from kiosk.errors import Refused
 from kiosk.hookspecs import PurgeCount
 from kiosk.identity import SYSTEM, Actor, normalise_unit_code, require_role
 from kiosk.notify import queue_notification, raise_alert
+from kiosk.notify_links import code_digest, secret_key
 from kiosk.pii import mask_name, mask_text
 from plugins.parcels import signature
 from plugins.parcels.carriers import detect_carrier, is_valid_tracking, normalise_tracking
@@ -119,7 +120,14 @@ def _here(ctx: KioskContext, lobby: str) -> bool:
     return not ctx.lobby or lobby in (ctx.lobby, "")
 
 
-def _digest(unit_id: int, code: str) -> str:
+def _digest(ctx: KioskContext, unit_id: int, code: str) -> str:
+    """Keyed digest of a pickup code: a copy of the database alone does not give the codes
+    back (an unkeyed hash of a 6-digit code is undone by trying all million)."""
+    return code_digest(secret_key(ctx.settings), f"parcel:{unit_id}", code)
+
+
+def _legacy_digest(unit_id: int, code: str) -> str:
+    """Unkeyed digests of codes sent before they were keyed; still accepted until used."""
     return hashlib.sha256(f"{unit_id}:{code.strip()}".encode()).hexdigest()
 
 
@@ -128,7 +136,7 @@ def local_time(ctx: KioskContext, at: dt.datetime) -> str:
     return ctx.local_time(at)
 
 
-def _new_code(session: Session, unit_id: int) -> tuple[PickupCode, str]:
+def _new_code(ctx: KioskContext, session: Session, unit_id: int) -> tuple[PickupCode, str]:
     """A fresh code, different from the unit's other active codes."""
     taken = set(
         session.scalars(
@@ -139,9 +147,9 @@ def _new_code(session: Session, unit_id: int) -> tuple[PickupCode, str]:
     )
     while True:
         code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
-        if _digest(unit_id, code) not in taken:
+        if _digest(ctx, unit_id, code) not in taken:
             break
-    row = PickupCode(unit_id=unit_id, digest=_digest(unit_id, code), status="active")
+    row = PickupCode(unit_id=unit_id, digest=_digest(ctx, unit_id, code), status="active")
     return row, code
 
 
@@ -212,7 +220,7 @@ def check_in(
                 checked_in_by=actor.label,
             )
             session.add(parcel)
-            code_row, code = _new_code(session, unit.id)
+            code_row, code = _new_code(ctx, session, unit.id)
             code_row.created_at = now
             session.add(code_row)
             session.flush()
@@ -387,7 +395,10 @@ def start_pickup_by_code(ctx: KioskContext, unit_code: str, code: str) -> Pickup
             )
         rows = session.scalars(
             select(PickupCode)
-            .where(PickupCode.unit_id == unit.id, PickupCode.digest == _digest(unit.id, code))
+            .where(
+                PickupCode.unit_id == unit.id,
+                PickupCode.digest.in_((_digest(ctx, unit.id, code), _legacy_digest(unit.id, code))),
+            )
             .order_by(PickupCode.id.desc())
         ).all()
         active = next((r for r in rows if r.status == "active"), None)
@@ -630,7 +641,7 @@ def release(
         )
         new_code = None
         if pickup.code_id is not None:
-            new_code = _renew_code_if_needed(session, pickup.unit_id, pickup.unit_code, now)
+            new_code = _renew_code_if_needed(ctx, session, pickup.unit_id, pickup.unit_code, now)
         receipt = pickup_slip(ctx, pickup.unit_code, picker, items, now)
         job = printing.submit(session, receipt, kind="parcel-pickup", at=now, kiosk_id=ctx.kiosk_id)
         rel.print_job_id = job.id
@@ -654,7 +665,7 @@ def release(
 
 
 def _renew_code_if_needed(
-    session: Session, unit_id: int, unit_code: str, now: dt.datetime
+    ctx: KioskContext, session: Session, unit_id: int, unit_code: str, now: dt.datetime
 ) -> int | None:
     """Items left behind after a code pickup need a code of their own: send a fresh one when
     the unit has waiting items and no active code. Returns the notification id, if any."""
@@ -670,7 +681,7 @@ def _renew_code_if_needed(
     )
     if not waiting or active:
         return None
-    row, code = _new_code(session, unit_id)
+    row, code = _new_code(ctx, session, unit_id)
     row.created_at = now
     session.add(row)
     note = queue_notification(

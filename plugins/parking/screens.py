@@ -11,13 +11,14 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Button, Checkbox, Input, Label
+from textual.widgets import Input
 
 from kiosk.errors import Refused
 from kiosk.i18n import _
 from kiosk.identity import Actor
 from kiosk.money import format_fen
 from kiosk.ui.screens import ServiceScreen
+from kiosk.ui.widgets.text import Button, Checkbox, Label
 from plugins.billing.screens import PayQRScreen
 from plugins.parking import service
 

@@ -1,4 +1,8 @@
-"""``kiosk report repairs --month YYYY-MM`` and ``kiosk repairs sla|renotify|daily-check``."""
+"""``kiosk report repairs --month YYYY-MM``, ``kiosk repairs sla|renotify|sweep|daily-check``
+and the lifecycle steps as the desk takes them (``file``, ``confirm``, ``grade``, ``reclassify``,
+``quote``, ``consent``, ``dispatch``, ``start``, ``defer``, ``complete``, ``visit``, ``close``,
+``reopen``, ``judge``, ``forward``, ``reply``, ``list``): each acts as a signed-in staff member
+(``--staff`` and the PIN) and prints the ticket (``--json``: one JSON document)."""
 
 from __future__ import annotations
 
@@ -10,7 +14,9 @@ from typing import Annotated, Any
 
 import typer
 
+from kiosk.cli_staff import PinOpt, StaffOpt, resolve_pin
 from kiosk.export import csv_writer
+from kiosk.i18n import N_
 
 repairs_app = typer.Typer(help="Repair requests and complaints.", no_args_is_help=True)
 ConfigOpt = Annotated[
@@ -53,10 +59,408 @@ def renotify_cmd(config: ConfigOpt = None) -> None:
 
 @repairs_app.command("daily-check")
 def daily_check_cmd(config: ConfigOpt = None) -> None:
-    """The 17:00 check: slips not returned and return visits not done (run from cron)."""
+    """The 17:00 check: slips not returned, return visits not done or late, complaints not
+    forwarded or answered in time; stale complaints become major (run from cron)."""
     from plugins.repairs.service import daily_check
 
     typer.echo(json.dumps(dataclasses.asdict(daily_check(_ctx(config)))))
+
+
+@repairs_app.command("sweep")
+def sweep_cmd(config: ConfigOpt = None) -> None:
+    """The SLA sweep (every few minutes from cron): reminders, stale complaints made major,
+    missed deadlines."""
+    from plugins.repairs.service import sweep
+
+    typer.echo(json.dumps(sweep(_ctx(config)), ensure_ascii=False))
+
+
+# -- the lifecycle, step by step ----------------------------------------------------------------
+
+NumberArg = Annotated[str, typer.Argument(help="Ticket number, e.g. R261202-00001.")]
+
+
+def _fail(message: str) -> None:
+    typer.echo(f"kiosk: {message}", err=True)
+    raise typer.Exit(1)
+
+
+def _step(config: Path | None, staff: str, pin: str | None, as_json: bool, act: Any) -> None:
+    """Sign in, run one service step, print the ticket; a refusal is a message, exit 1."""
+    from kiosk.errors import Refused
+    from kiosk.lobby import staff_login
+
+    try:
+        ctx = _ctx(config)
+        actor = staff_login(ctx, staff, resolve_pin(pin))
+        result = act(ctx, actor)
+    except Refused as exc:
+        _fail(exc.render())
+        return
+    _emit(result, as_json)
+
+
+def _emit(result: Any, as_json: bool) -> None:
+    rows = result if isinstance(result, list) else [result]
+    if as_json:
+        data = [dataclasses.asdict(r) for r in rows]
+        doc = data if isinstance(result, list) else data[0]
+        typer.echo(json.dumps(doc, ensure_ascii=False, indent=2, default=str))
+        return
+    for r in rows:
+        flags = " ".join(x for x in ("EMERGENCY" if r.emergency else "", r.severity) if x)
+        typer.echo(
+            f"{r.number} {r.kind} {r.status} {r.unit_code or '-'} {r.category} {flags}".rstrip()
+        )
+
+
+def _when(ctx: Any, text: str, what: str) -> Any:
+    """A local time as the desk types it (``2026-12-02 14:00``) -> UTC."""
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    from kiosk.errors import Refused
+    from kiosk.i18n import _
+
+    try:
+        at = dt.datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise Refused("repairs.when", "Write the {what} as YYYY-MM-DD HH:MM, not {text}.",
+                      what=_(what), text=text) from None  # fmt: skip
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=ZoneInfo(ctx.settings.estate.timezone))
+    return at.astimezone(dt.UTC)
+
+
+def _fen(amount: str) -> int:
+    from kiosk.errors import Refused
+    from kiosk.money import MoneyError, yuan
+
+    try:
+        return int(yuan(amount))
+    except MoneyError:
+        raise Refused("repairs.amount", "{amount} is not an amount.", amount=amount) from None
+
+
+@repairs_app.command("file")
+def file_cmd(
+    category: Annotated[str, typer.Option("--category", help="Category code, e.g. plumbing.leak.")],
+    staff: StaffOpt,
+    pin: PinOpt = None,
+    unit: Annotated[str, typer.Option("--unit", help="Unit, e.g. 3-1205.")] = "",
+    description: Annotated[str, typer.Option("--description", help="What is wrong.")] = "",
+    common_area: Annotated[
+        bool, typer.Option("--common-area", help="In a common area, not in the home.")
+    ] = False,
+    floor: Annotated[int | None, typer.Option("--floor", help="Floor of a common area.")] = None,
+    building: Annotated[str, typer.Option("--building", help="Building of a common area.")] = "",
+    reporter: Annotated[str, typer.Option("--reporter", help="Who reports it.")] = "",
+    phone: Annotated[str, typer.Option("--phone", help="Contact phone.")] = "",
+    appointment: Annotated[
+        str, typer.Option("--appointment", help="Booked slot, local YYYY-MM-DD HH:MM.")
+    ] = "",
+    urgent: Annotated[
+        bool, typer.Option("--urgent", help="The resident says it is urgent.")
+    ] = False,
+    external: Annotated[bool, typer.Option("--external", help="Needs an outside party.")] = False,
+    severity: Annotated[str, typer.Option("--severity", help="Complaint grade.")] = "",
+    as_json: JsonOpt = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Register a request taken at the desk (a call or a visit)."""
+    from plugins.repairs import service
+
+    def act(ctx: Any, actor: Any) -> Any:
+        return service.file_ticket(
+            ctx, actor, category=category, unit_code=unit, description=description,
+            location="common_area" if common_area else "in_home", floor=floor,
+            building=building, reporter=reporter, contact_phone=phone,
+            appointment_at=_when(ctx, appointment, N_("appointment")) if appointment else None,
+            urgent=urgent, external=external, severity=severity,
+        )  # fmt: skip
+
+    _step(config, staff, pin, as_json, act)
+
+
+@repairs_app.command("confirm")
+def confirm_cmd(
+    number: NumberArg,
+    staff: StaffOpt,
+    pin: PinOpt = None,
+    severity: Annotated[
+        str | None, typer.Option("--severity", help="Complaint grade: minor, important, major.")
+    ] = None,
+    external: Annotated[
+        bool | None, typer.Option("--external/--in-house", help="Needs an outside party.")
+    ] = None,
+    note: Annotated[str, typer.Option("--note")] = "",
+    as_json: JsonOpt = False,
+    config: ConfigOpt = None,
+) -> None:
+    """The desk confirms the request with the resident (a complaint may be graded here)."""
+    from plugins.repairs import service
+
+    _step(config, staff, pin, as_json, lambda ctx, a: service.confirm(
+        ctx, a, number, severity=severity, external=external, note=note))  # fmt: skip
+
+
+@repairs_app.command("grade")
+def grade_cmd(
+    number: NumberArg,
+    severity: Annotated[str, typer.Argument(help="minor, important or major.")],
+    staff: StaffOpt,
+    pin: PinOpt = None,
+    as_json: JsonOpt = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Grade a complaint; important and major are reported to the superior at once."""
+    from plugins.repairs import service
+
+    _step(config, staff, pin, as_json, lambda ctx, a: service.grade(ctx, a, number, severity))
+
+
+@repairs_app.command("reclassify")
+def reclassify_cmd(
+    number: NumberArg,
+    staff: StaffOpt,
+    pin: PinOpt = None,
+    emergency: Annotated[
+        bool, typer.Option("--emergency/--ordinary", help="Emergency or ordinary request.")
+    ] = True,
+    note: Annotated[str, typer.Option("--note")] = "",
+    as_json: JsonOpt = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Correct the classification (an emergency missed calls engineering at once)."""
+    from plugins.repairs import service
+
+    _step(config, staff, pin, as_json, lambda ctx, a: service.reclassify(
+        ctx, a, number, emergency=emergency, note=note))  # fmt: skip
+
+
+@repairs_app.command("quote")
+def quote_cmd(
+    number: NumberArg,
+    amount: Annotated[str, typer.Argument(help="Price in yuan, e.g. 80.00.")],
+    staff: StaffOpt,
+    pin: PinOpt = None,
+    as_json: JsonOpt = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Make it a paid repair at this price (the resident must consent before dispatch)."""
+    from plugins.repairs import service
+
+    _step(config, staff, pin, as_json, lambda ctx, a: service.quote(ctx, a, number, _fen(amount)))
+
+
+@repairs_app.command("consent")
+def consent_cmd(
+    number: NumberArg,
+    staff: StaffOpt,
+    pin: PinOpt = None,
+    accepted: Annotated[
+        bool, typer.Option("--accept/--decline", help="The resident agrees or declines.")
+    ] = True,
+    as_json: JsonOpt = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Record the resident's answer to the price (declining cancels the ticket)."""
+    from plugins.repairs import service
+
+    _step(config, staff, pin, as_json, lambda ctx, a: service.consent(ctx, a, number, accepted))
+
+
+@repairs_app.command("dispatch")
+def dispatch_cmd(
+    number: NumberArg,
+    staff: StaffOpt,
+    pin: PinOpt = None,
+    to: Annotated[str, typer.Option("--to", help="Engineer or department.")] = "",
+    as_json: JsonOpt = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Hand the ticket to engineering (or the department concerned)."""
+    from plugins.repairs import service
+
+    _step(config, staff, pin, as_json, lambda ctx, a: service.dispatch(ctx, a, number, to))
+
+
+@repairs_app.command("start")
+def start_cmd(
+    number: NumberArg,
+    staff: StaffOpt,
+    pin: PinOpt = None,
+    as_json: JsonOpt = False,
+    config: ConfigOpt = None,
+) -> None:
+    """On site: the work starts (stops the respond clock)."""
+    from plugins.repairs import service
+
+    _step(config, staff, pin, as_json, lambda ctx, a: service.start(ctx, a, number))
+
+
+@repairs_app.command("defer")
+def defer_cmd(
+    number: NumberArg,
+    staff: StaffOpt,
+    until: Annotated[str, typer.Option("--until", help="Local YYYY-MM-DD HH:MM.")],
+    reason: Annotated[str, typer.Option("--reason", help="Why it waits.")],
+    pin: PinOpt = None,
+    as_json: JsonOpt = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Postpone the work to a committed date; the resident is told."""
+    from plugins.repairs import service
+
+    _step(config, staff, pin, as_json, lambda ctx, a: service.defer(
+        ctx, a, number, _when(ctx, until, N_("date")), reason))  # fmt: skip
+
+
+@repairs_app.command("complete")
+def complete_cmd(
+    number: NumberArg,
+    staff: StaffOpt,
+    signature: Annotated[
+        str, typer.Option("--signature", help="The resident's strokes as JSON, or @file.")
+    ],
+    pin: PinOpt = None,
+    charge: Annotated[
+        str | None, typer.Option("--charge", help="Charge in yuan (at most the agreed price).")
+    ] = None,
+    as_json: JsonOpt = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Work done, signed by the resident; a paid repair is charged."""
+    from kiosk.errors import Refused
+    from plugins.repairs import service
+
+    def act(ctx: Any, actor: Any) -> Any:
+        text = signature
+        if text.startswith("@"):
+            try:
+                text = Path(text[1:]).read_text(encoding="utf-8")
+            except OSError:
+                raise Refused("repairs.signature_file", "Cannot read the signature file.") from None
+        try:
+            strokes = json.loads(text)
+        except ValueError:
+            strokes = None
+        return service.complete(ctx, actor, number, strokes,
+                                charge_fen=None if charge is None else _fen(charge))  # fmt: skip
+
+    _step(config, staff, pin, as_json, act)
+
+
+@repairs_app.command("visit")
+def visit_cmd(
+    number: NumberArg,
+    rating: Annotated[int, typer.Argument(help="The resident's rating, 1-5.")],
+    staff: StaffOpt,
+    pin: PinOpt = None,
+    comment: Annotated[str, typer.Option("--comment")] = "",
+    as_json: JsonOpt = False,
+    config: ConfigOpt = None,
+) -> None:
+    """The return visit: a low rating reopens a repair or escalates a complaint."""
+    from plugins.repairs import service
+
+    _step(config, staff, pin, as_json, lambda ctx, a: service.record_visit(
+        ctx, a, number, rating, comment))  # fmt: skip
+
+
+@repairs_app.command("close")
+def close_cmd(
+    number: NumberArg,
+    staff: StaffOpt,
+    pin: PinOpt = None,
+    as_json: JsonOpt = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Close a completed ticket without a visit answer."""
+    from plugins.repairs import service
+
+    _step(config, staff, pin, as_json, lambda ctx, a: service.close(ctx, a, number))
+
+
+@repairs_app.command("reopen")
+def reopen_cmd(
+    number: NumberArg,
+    staff: StaffOpt,
+    reason: Annotated[str, typer.Option("--reason", help="What came back.")],
+    pin: PinOpt = None,
+    as_json: JsonOpt = False,
+    config: ConfigOpt = None,
+) -> None:
+    """The problem came back: reopen a completed or closed ticket."""
+    from plugins.repairs import service
+
+    _step(config, staff, pin, as_json, lambda ctx, a: service.reopen(ctx, a, number, reason))
+
+
+@repairs_app.command("judge")
+def judge_cmd(
+    number: NumberArg,
+    staff: StaffOpt,
+    valid: Annotated[bool, typer.Option("--valid/--invalid", help="The supervisor's judgement.")],
+    pin: PinOpt = None,
+    explanation: Annotated[
+        str, typer.Option("--explanation", help="Why (required for an invalid complaint).")
+    ] = "",
+    as_json: JsonOpt = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Judge a complaint valid or invalid; an invalid one closes with its explanation."""
+    from plugins.repairs import service
+
+    _step(config, staff, pin, as_json, lambda ctx, a: service.judge(
+        ctx, a, number, valid, explanation))  # fmt: skip
+
+
+@repairs_app.command("forward")
+def forward_cmd(
+    number: NumberArg,
+    staff: StaffOpt,
+    to: Annotated[str, typer.Option("--to", help="Who takes it over.")],
+    pin: PinOpt = None,
+    as_json: JsonOpt = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Forward a complaint not settled on the spot (within 10 minutes of hearing it)."""
+    from plugins.repairs import service
+
+    _step(config, staff, pin, as_json, lambda ctx, a: service.forward(ctx, a, number, to))
+
+
+@repairs_app.command("reply")
+def reply_cmd(
+    number: NumberArg,
+    text: Annotated[str, typer.Argument(help="What the complainant is told.")],
+    staff: StaffOpt,
+    pin: PinOpt = None,
+    as_json: JsonOpt = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Tell the complainant the result (recorded with its time; sent by SMS)."""
+    from plugins.repairs import service
+
+    _step(config, staff, pin, as_json, lambda ctx, a: service.reply(ctx, a, number, text))
+
+
+@repairs_app.command("list")
+def list_cmd(
+    staff: StaffOpt,
+    pin: PinOpt = None,
+    status: Annotated[str, typer.Option("--status", help="Only this status.")] = "",
+    kind: Annotated[str, typer.Option("--kind", help="repair, complaint or suggestion.")] = "",
+    limit: Annotated[int, typer.Option("--limit")] = 100,
+    as_json: JsonOpt = False,
+    config: ConfigOpt = None,
+) -> None:
+    """The desk's list of tickets, newest first (phones masked)."""
+    from plugins.repairs import service
+
+    _step(config, staff, pin, as_json, lambda ctx, a: service.list_tickets(
+        ctx, a, status=status, kind=kind, limit=limit))  # fmt: skip
 
 
 REPORT_FIELDS = ["section", "key", "count"]
@@ -96,7 +500,7 @@ def report_repairs(
                 w.writerow([section.removeprefix("by_"), key, n])
         for key in ("total", "sla_measured", "sla_met", "sla_met_pct", "rated",
                     "average_rating", "paid_repairs", "paid_charges_fen", "emergencies",
-                    "reopens"):  # fmt: skip
+                    "reopens", "return_visits_late"):  # fmt: skip
             w.writerow(["summary", key, "" if report[key] is None else report[key]])
         typer.echo(out.getvalue(), nl=False)
         return
@@ -111,6 +515,7 @@ def report_repairs(
         f"  SLA met: {pct} ({report['sla_met']} of {report['sla_measured']})",
         f"  average rating: {avg} ({report['rated']} rated)",
         f"  paid repairs: {report['paid_repairs']}, charges {format_fen(report['paid_charges_fen'])}",
+        f"  return visits late: {report['return_visits_late']}",
     ]
     typer.echo("\n".join(lines))
 

@@ -43,6 +43,10 @@ class RepairTicket(Base):
         Index("ix_repair_ticket_unit", "unit_id", "created_at"),
         Index("ix_repair_ticket_clock", "clock", "clock_due_at"),
         Index("ix_repair_ticket_clock_due", "clock_due_at"),
+        Index("ix_repair_ticket_event", "kind", "category", "building_id", "created_at"),
+        Index("ix_repair_ticket_forward_due", "forward_due_at"),
+        Index("ix_repair_ticket_visit_due", "visit_due_at"),
+        Index("ix_repair_ticket_reply_due", "reply_due_at"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(24), unique=True)
@@ -97,3 +101,22 @@ class RepairTicket(Base):
     rating: Mapped[int | None] = mapped_column(Integer)
     rating_comment: Mapped[str] = mapped_column(String(300), default="")
     escalated_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    # Where the event happened, for grouping complaints about one event and outages: the unit's
+    # building, or the building named for a common area (NULL: not known).
+    building_id: Mapped[int | None] = mapped_column(ForeignKey("building.id"))
+    # A repair reporting a loss of water or power (what makes a sudden wide outage).
+    outage: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Complaints (000 投诉): forwarded within 10 minutes by whoever heard it; judged valid or
+    # invalid with an explanation; why it became major; the reply to the complainant.
+    forward_due_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    forwarded_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    forwarded_to: Mapped[str] = mapped_column(String(100), default="")
+    valid: Mapped[bool | None] = mapped_column(Boolean)
+    judged_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    judged_by: Mapped[str] = mapped_column(String(100), default="")
+    explanation: Mapped[str] = mapped_column(String(300), default="")
+    major_reason: Mapped[str] = mapped_column(String(16), default="")
+    reported_up_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    reply_due_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    replied_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    reply_text: Mapped[str] = mapped_column(String(500), default="")

@@ -118,6 +118,42 @@ DEFAULT_SLA: dict[str, dict[str, int]] = {
 }
 
 
+# Complaints (000 投诉). Five or more customers about one event make every complaint about it
+# major: "one event" is the same complaint category in the same area (the unit's building, or
+# the building named for a common area; a common area without a building groups by floor)
+# within ``event_window_minutes``. A sudden wide outage is ``outage_threshold`` or more repairs
+# reporting no water or no power (the category, or the words of the description) in one
+# building within ``outage_window_minutes``: the open complaints from that building filed
+# since shortly before it (one outage window) become major. A complaint not judged invalid and
+# still unresolved ``major_after_days`` after filing becomes major too.
+OUTAGE_CATEGORIES = ("plumbing.no_water", "electrical.no_power")
+OUTAGE_SIGNS = ("no_water", "no_power")
+
+
+@dataclass(frozen=True)
+class ComplaintRules:
+    forward_minutes: int = 10
+    event_threshold: int = 5
+    event_window_minutes: int = 1440
+    outage_threshold: int = 3
+    outage_window_minutes: int = 60
+    major_after_days: int = 7
+    superior: str = "manager"  # who important and major complaints are reported to
+
+    @classmethod
+    def of(cls, raw: dict[str, Any]) -> ComplaintRules:
+        d = cls()
+        return cls(
+            forward_minutes=int(raw.get("forward_minutes", d.forward_minutes)),
+            event_threshold=max(2, int(raw.get("event_threshold", d.event_threshold))),
+            event_window_minutes=int(raw.get("event_window_minutes", d.event_window_minutes)),
+            outage_threshold=max(2, int(raw.get("outage_threshold", d.outage_threshold))),
+            outage_window_minutes=int(raw.get("outage_window_minutes", d.outage_window_minutes)),
+            major_after_days=int(raw.get("major_after_days", d.major_after_days)),
+            superior=str(raw.get("superior", d.superior)),
+        )
+
+
 @dataclass(frozen=True)
 class RepairRules:
     categories: dict[str, Category]
@@ -126,6 +162,7 @@ class RepairRules:
     low_rating: int = 2  # a rating at or below this reopens a repair / escalates a complaint
     daily_check_hour: int = 17
     slots: tuple[str, ...] = ("09:00", "11:00", "14:00", "16:00", "19:00")
+    complaints: ComplaintRules = ComplaintRules()
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -157,6 +194,7 @@ class RepairRules:
             low_rating=int(raw.get("low_rating", 2)),
             daily_check_hour=int(raw.get("daily_check_hour", 17)),
             slots=tuple(raw.get("slots", cls.slots)),
+            complaints=ComplaintRules.of(dict(raw.get("complaints", {}))),
         )
 
     def children(self, parent: str = "", kind: str | None = None) -> list[Category]:

@@ -13,12 +13,13 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Button, Input, Label
+from textual.widgets import Input
 
 from kiosk.errors import Refused
 from kiosk.i18n import _
 from kiosk.ui.screens import ServiceScreen
 from kiosk.ui.widgets import SignaturePad
+from kiosk.ui.widgets.text import Button, Label
 from plugins.repairs import service
 from plugins.repairs.rules import RepairRules
 

@@ -23,17 +23,17 @@ from __future__ import annotations
 import datetime as dt
 import re
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import case, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from kiosk import audit, printing
 from kiosk.clock import as_utc
 from kiosk.db import retention
-from kiosk.db.models import Resident, Unit
+from kiosk.db.models import Building, Resident, Unit
 from kiosk.errors import Refused
 from kiosk.hookspecs import PurgeCount
 from kiosk.identity import SYSTEM, Actor, normalise_unit_code, require_role
@@ -41,13 +41,21 @@ from kiosk.money import format_fen
 from kiosk.notify import queue_notification, raise_alert
 from kiosk.pii import mask_phone, mask_text
 from plugins.repairs.models import KINDS, LOCATIONS, OPEN_STATUSES, SEVERITIES, RepairTicket
-from plugins.repairs.rules import Category, RepairRules, emergency_signs
+from plugins.repairs.rules import (
+    OUTAGE_CATEGORIES,
+    OUTAGE_SIGNS,
+    Category,
+    RepairRules,
+    emergency_signs,
+)
 
 if TYPE_CHECKING:
     from kiosk.context import KioskContext
 
 DESK_ROLES = ("butler",)
 WORK_ROLES = ("engineer", "butler")
+SUPERVISOR_ROLES = ("butler", "manager")  # judge, grade and answer complaints
+STAFF_ROLES = ("butler", "engineer", "security", "cashier", "manager")
 
 # status -> statuses it may move to
 TRANSITIONS: dict[str, tuple[str, ...]] = {
@@ -91,9 +99,10 @@ def _refuse_transition(t: RepairTicket, target: str) -> Refused:
     )  # fmt: skip
 
 
-def _move(session: Session, t: RepairTicket, target: str, **values: Any) -> None:
+def _move(session: Session, t: RepairTicket, target: str, *,
+          sources: tuple[str, ...] | None = None, **values: Any) -> None:  # fmt: skip
     """The conditional update every transition goes through."""
-    allowed = sources_of(target)
+    allowed = sources_of(target) if sources is None else sources
     if t.status not in allowed:
         raise _refuse_transition(t, target)
     values.update(_running_clock(t, target, values))
@@ -151,6 +160,9 @@ class TicketView:
     created_at: dt.datetime
     reopen_count: int
     severity: str
+    major_reason: str = ""
+    valid: bool | None = None
+    explanation: str = ""
 
 
 def _view(ctx: KioskContext, session: Session, t: RepairTicket) -> TicketView:
@@ -159,7 +171,7 @@ def _view(ctx: KioskContext, session: Session, t: RepairTicket) -> TicketView:
         t.number, t.kind, t.status, unit.code if unit else "", t.category, t.description,
         t.emergency, t.paid, t.price_fen, mask_phone(t.contact_phone) if t.contact_phone else "",
         local_time(ctx, t.appointment_at) if t.appointment_at else "", as_utc(t.created_at),
-        t.reopen_count, t.severity,
+        t.reopen_count, t.severity, t.major_reason, t.valid, t.explanation,
     )  # fmt: skip
 
 
@@ -216,8 +228,13 @@ def file_ticket(
     urgent: bool = False,
     external: bool = False,
     severity: str = "",
+    building: str = "",
 ) -> TicketView:
-    """Register a request (a resident at the kiosk, or the desk taking a call or a visit)."""
+    """Register a request (a resident at the kiosk, or the desk taking a call or a visit).
+
+    A booked appointment starts the repair clocks at the slot: the resident is not home
+    before it. A complaint's 10-minute forward clock starts now; one filed at the kiosk goes
+    to the desk at once. ``building`` names the building of a common area."""
     rules = RepairRules.of(ctx)
     cat: Category | None = rules.categories.get(category)
     if cat is None:
@@ -238,6 +255,9 @@ def file_ticket(
     now = ctx.clock.now()
     if appointment_at is not None and as_utc(appointment_at) < now:
         raise Refused("repairs.appointment", "Please pick an appointment time in the future.")
+    if severity and actor.kind == "resident":
+        # Grading is the supervisor's: an important or major grade alerts the manager.
+        raise Refused("repairs.grade_staff", "The desk grades a complaint.")
     with ctx.database().write() as session:
         resident = None
         if actor.kind == "resident":
@@ -256,8 +276,25 @@ def file_ticket(
                     raise Refused("repairs.unit", "There is no unit {unit}.", unit=unit_code)
         if unit is None and location == "in_home":
             raise Refused("repairs.no_unit", "An in-home repair needs the unit.")
-        emergency = cat.emergency or urgent or bool(emergency_signs(description))
+        building_id = unit.building_id if unit else None
+        if building_id is None and building.strip():
+            building_id = session.scalar(
+                select(Building.id).where(Building.code == building.strip())
+            )
+            if building_id is None:
+                raise Refused("repairs.building", "There is no building {building}.",
+                              building=building.strip())  # fmt: skip
+        signs = emergency_signs(description)
+        emergency = cat.emergency or urgent or bool(signs)
+        outage = kind == "repair" and (
+            cat.code in OUTAGE_CATEGORIES or any(s in OUTAGE_SIGNS for s in signs)
+        )
         clocks = rules.clocks(kind, severity, external)
+        # A booked slot: the respond clock (and the ones after it) run from the slot; an
+        # emergency does not wait for one.
+        booked = appointment_at is not None and kind != "complaint" and not emergency
+        base = as_utc(appointment_at) if booked and appointment_at is not None else now
+        kiosk_filed = actor.kind == "resident"
         t = RepairTicket(
             number=f"TMP{secrets.token_hex(8)}", kind=kind, severity=severity,
             unit_id=unit.id if unit else None, location=location, floor=floor,
@@ -267,11 +304,17 @@ def file_ticket(
             contact_phone=phone or (resident.phone if resident else ""),
             appointment_at=appointment_at, emergency=emergency, external=external,
             paid=cat.price_fen > 0, price_fen=cat.price_fen, status="new", created_at=now,
-            respond_due_at=now + dt.timedelta(minutes=clocks["respond"]),
-            solve_due_at=now + dt.timedelta(minutes=clocks["solve"]) if "solve" in clocks else None,
-            resolve_due_at=now + dt.timedelta(minutes=clocks["resolve"]),
+            respond_due_at=base + dt.timedelta(minutes=clocks["respond"]),
+            solve_due_at=base + dt.timedelta(minutes=clocks["solve"]) if "solve" in clocks else None,
+            resolve_due_at=base + dt.timedelta(minutes=clocks["resolve"]),
             note="", assignee="", rating_comment="", clock="respond",
+            building_id=building_id, outage=outage, forwarded_to="", judged_by="",
+            explanation="", major_reason="", reply_text="",
         )  # fmt: skip
+        if kind == "complaint":
+            t.forward_due_at = now + dt.timedelta(minutes=rules.complaints.forward_minutes)
+            if kiosk_filed:  # the kiosk cannot settle it: the desk has it at once
+                t.forwarded_at, t.forwarded_to = now, "desk"
         t.clock_due_at = t.respond_due_at
         session.add(t)
         session.flush()
@@ -283,6 +326,13 @@ def file_ticket(
             _call_emergency(ctx, session, t, cat.code, where, now)
         audit.record_for(ctx, session, actor, "repair.filed", f"repair:{t.number}",
                          {"kind": kind, "category": cat.code, "emergency": emergency, "unit": where})  # fmt: skip
+        if severity in ("important", "major"):
+            _report_up(ctx, session, [t], "graded", now, rules)
+        if kind == "complaint":
+            _escalate_event(ctx, session, t, now, rules)
+        if kind == "complaint" or outage:
+            _escalate_outage(ctx, session, t.building_id, now, rules)
+        session.flush()
         view = _view(ctx, session, t)
         printing.submit(session, ticket_slip(ctx, view), kind="repair_ticket", at=now,
                         kiosk_id=ctx.kiosk_id)  # fmt: skip
@@ -362,26 +412,310 @@ def confirm(ctx: KioskContext, actor: Actor, number: str, *, severity: str | Non
         values: dict[str, Any] = {"confirmed_at": now}
         if note:
             values["note"] = note[:300]
-        if severity is not None or external is not None:
-            if severity is not None and (severity not in SEVERITIES[1:] or t.kind != "complaint"):
-                raise Refused("repairs.severity",
-                              "Only a complaint is graded minor, important or major.")  # fmt: skip
-            sev = severity if severity is not None else t.severity
-            ext = external if external is not None else t.external
-            clocks = rules.clocks(t.kind, sev, ext)
-            created = as_utc(t.created_at)
-            values.update(severity=sev, external=ext,
-                          respond_due_at=created + dt.timedelta(minutes=clocks["respond"]),
-                          resolve_due_at=created + dt.timedelta(minutes=clocks["resolve"]))  # fmt: skip
-            if sev == "major":
-                raise_alert(session, "complaint_major", f"major complaint {t.number}",
-                            at=now, severity="urgent", kiosk_id=ctx.kiosk_id)  # fmt: skip
+        if severity is not None and (severity not in SEVERITIES[1:] or t.kind != "complaint"):
+            raise Refused("repairs.severity",
+                          "Only a complaint is graded minor, important or major.")  # fmt: skip
+        if t.status not in sources_of("confirmed"):
+            raise _refuse_transition(t, "confirmed")
+        if external is not None and external != t.external:
+            t.external = external
+            _set_clocks(t, rules)
+        if severity is not None:
+            _set_severity(ctx, session, t, severity, "graded", now, rules)
+        session.flush()
         if t.kind != "repair" and t.responded_at is None:
             values["responded_at"] = now  # a complaint is answered when the desk confirms it
         _move(session, t, "confirmed", **values)
         audit.record_for(ctx, session, actor, "repair.confirmed", f"repair:{t.number}",
                          {"severity": t.severity})  # fmt: skip
         return _view(ctx, session, t)
+
+
+def _clock_base(t: RepairTicket) -> dt.datetime:
+    """When the clocks start: the booked slot of a repair, else the filing."""
+    if t.appointment_at is not None and t.kind != "complaint" and not t.emergency:
+        return max(as_utc(t.appointment_at), as_utc(t.created_at))
+    return as_utc(t.created_at)
+
+
+def _set_clocks(t: RepairTicket, rules: RepairRules) -> None:
+    """Deadlines after a change of grade or of external work; the running clock follows."""
+    clocks = rules.clocks(t.kind, t.severity, t.external)
+    base = _clock_base(t)
+    t.respond_due_at = base + dt.timedelta(minutes=clocks["respond"])
+    t.resolve_due_at = base + dt.timedelta(minutes=clocks["resolve"])
+    if t.clock == "respond":
+        t.clock_due_at = t.respond_due_at
+    elif t.clock == "resolve" and not t.reopen_count:
+        t.clock_due_at = t.resolve_due_at
+
+
+def _set_severity(ctx: KioskContext, session: Session, t: RepairTicket, severity: str,
+                  reason: str, now: dt.datetime, rules: RepairRules, *,
+                  report: bool = True) -> bool:  # fmt: skip
+    """Grade a complaint; important and major are reported to the superior at once (000).
+    Returns whether the grade changed."""
+    if severity == t.severity:
+        return False
+    rank = {"": 0, "minor": 1, "important": 2, "major": 3}
+    raised = rank[severity] > rank[t.severity]
+    t.severity = severity
+    t.major_reason = reason if severity == "major" else ""
+    _set_clocks(t, rules)
+    if report and raised and severity in ("important", "major"):
+        _report_up(ctx, session, [t], reason, now, rules)
+    return True
+
+
+def _report_up(ctx: KioskContext, session: Session, tickets: list[RepairTicket], reason: str,
+               now: dt.datetime, rules: RepairRules) -> None:  # fmt: skip
+    """Important and major complaints go to the superior at once: a desk alert and a notice."""
+    if not tickets:
+        return
+    superior = rules.complaints.superior
+    numbers = [t.number for t in tickets]
+    grade = "major" if any(t.severity == "major" for t in tickets) else "important"
+    why = {"graded": "graded", "event": "customers about one event", "outage": "wide outage",
+           "unresolved": "unresolved after a week"}.get(reason, reason)  # fmt: skip
+    message = f"{grade} complaint {', '.join(numbers[:10])} ({why}): reported to the {superior}"
+    raise_alert(session, f"complaint_{grade}", message, at=now, severity="urgent",
+                kiosk_id=ctx.kiosk_id)  # fmt: skip
+    # Desk notifications carry their own text in ``message`` (the outbox shows it as is).
+    queue_notification(session, channel="desk", template="complaint_reported_up", at=now,
+                       recipient=superior,
+                       payload={"numbers": numbers, "severity": grade, "reason": reason,
+                                "message": message})  # fmt: skip
+    for t in tickets:
+        t.reported_up_at = now
+    audit.record_for(ctx, session, SYSTEM, "complaint.reported_up", "repairs",
+                     {"numbers": numbers, "severity": grade, "reason": reason})  # fmt: skip
+
+
+def _make_major(ctx: KioskContext, session: Session, tickets: list[RepairTicket], reason: str,
+                now: dt.datetime, rules: RepairRules) -> list[str]:  # fmt: skip
+    changed = [t for t in tickets
+               if t.severity != "major" and _set_severity(ctx, session, t, "major", reason, now,
+                                                          rules, report=False)]  # fmt: skip
+    if changed:
+        session.flush()
+        _report_up(ctx, session, changed, reason, now, rules)
+    return [t.number for t in changed]
+
+
+def _counts(RT: type[RepairTicket]) -> Any:
+    """A complaint that still counts: not withdrawn, not judged invalid."""
+    return (RT.status != "canceled") & or_(RT.valid.is_(None), RT.valid.is_(True))
+
+
+def _escalate_event(ctx: KioskContext, session: Session, t: RepairTicket, now: dt.datetime,
+                    rules: RepairRules) -> list[str]:  # fmt: skip
+    """Five or more customers about one event (same category, same area, within the window):
+    every complaint about it becomes major."""
+    RT = RepairTicket
+    cr = rules.complaints
+    if t.building_id is not None:
+        area = RT.building_id == t.building_id
+    elif t.location == "common_area" and t.floor is not None:
+        area = RT.building_id.is_(None) & (RT.location == "common_area") & (RT.floor == t.floor)
+    else:
+        return []
+    since = now - dt.timedelta(minutes=cr.event_window_minutes)
+    group = list(session.scalars(
+        select(RT).where(RT.kind == "complaint", RT.category == t.category, area,
+                         RT.created_at >= since, _counts(RT)).order_by(RT.id)
+    ))  # fmt: skip
+    customers = {c.reporter_id or c.contact_phone or f"ticket:{c.id}" for c in group}
+    if len(customers) < cr.event_threshold:
+        return []
+    return _make_major(ctx, session, [c for c in group if c.status in OPEN_STATUSES], "event",
+                       now, rules)  # fmt: skip
+
+
+def _escalate_outage(ctx: KioskContext, session: Session, building_id: int | None,
+                     now: dt.datetime, rules: RepairRules) -> list[str]:  # fmt: skip
+    """A sudden wide outage (``outage_threshold`` no-water / no-power repairs in one building
+    within ``outage_window_minutes``) makes the building's open complaints major."""
+    if building_id is None:
+        return []
+    RT = RepairTicket
+    cr = rules.complaints
+    window = dt.timedelta(minutes=cr.outage_window_minutes)
+    starts = list(session.scalars(
+        select(RT.created_at).where(RT.outage.is_(True), RT.building_id == building_id,
+                                    RT.status != "canceled", RT.created_at >= now - window)
+    ))  # fmt: skip
+    if len(starts) < cr.outage_threshold:
+        return []
+    since = min(as_utc(x) for x in starts) - window
+    related = list(session.scalars(
+        select(RT).where(RT.kind == "complaint", RT.building_id == building_id,
+                         RT.status.in_(OPEN_STATUSES), RT.created_at >= since, _counts(RT))
+        .order_by(RT.id)
+    ))  # fmt: skip
+    return _make_major(ctx, session, related, "outage", now, rules)
+
+
+def grade(ctx: KioskContext, actor: Actor, number: str, severity: str) -> TicketView:
+    """The supervisor grades a complaint minor / important / major (the clocks follow the
+    grade); important and major are reported to the superior at once."""
+    require_role(actor, "grade a complaint", *SUPERVISOR_ROLES)
+    if severity not in SEVERITIES[1:]:
+        raise Refused("repairs.severity", "Only a complaint is graded minor, important or major.")
+    rules = RepairRules.of(ctx)
+    now = ctx.clock.now()
+    with ctx.database().write() as session:
+        t = _ticket(session, number)
+        if t.kind != "complaint":
+            raise Refused(
+                "repairs.severity", "Only a complaint is graded minor, important or major."
+            )
+        if t.status not in OPEN_STATUSES:
+            raise _refuse_transition(t, "graded")
+        before = t.severity
+        _set_severity(ctx, session, t, severity, "graded", now, rules)
+        audit.record_for(ctx, session, actor, "complaint.graded", f"repair:{t.number}",
+                         {"from": before, "severity": severity})  # fmt: skip
+        session.flush()
+        return _view(ctx, session, t)
+
+
+def judge(ctx: KioskContext, actor: Actor, number: str, valid: bool,
+          explanation: str) -> TicketView:  # fmt: skip
+    """The supervisor judges a complaint valid or invalid. An invalid one needs the
+    explanation: it closes with it, and the complainant is told."""
+    require_role(actor, "judge a complaint", *SUPERVISOR_ROLES)
+    explanation = explanation.strip()
+    if not valid and not explanation:
+        raise Refused("repairs.explanation", "An invalid complaint needs an explanation.")
+    if len(explanation) > 300:
+        raise Refused(
+            "repairs.explanation_long", "Please keep the explanation under 300 characters."
+        )
+    now = ctx.clock.now()
+    with ctx.database().write() as session:
+        t = _ticket(session, number)
+        if t.kind != "complaint":
+            raise Refused("repairs.not_complaint", "Ticket {number} is not a complaint.",
+                          number=t.number)  # fmt: skip
+        if t.status not in OPEN_STATUSES:
+            raise _refuse_transition(t, "judged")
+        text = mask_text(explanation)
+        t.valid, t.judged_at, t.judged_by, t.explanation = (
+            valid,
+            now,
+            actor.name or actor.label,
+            text,
+        )
+        session.flush()
+        if not valid:
+            _move(session, t, "closed", sources=OPEN_STATUSES, closed_at=now, resolved_at=now,
+                  reply_due_at=_end_of_day(ctx, now), replied_at=now, reply_text=text,
+                  responded_at=t.responded_at or now)  # fmt: skip
+            _tell_complainant(session, t, "complaint_invalid", text, now)
+        audit.record_for(ctx, session, actor, "complaint.judged", f"repair:{t.number}",
+                         {"valid": valid, "explanation": text[:100]})  # fmt: skip
+        return _view(ctx, session, t)
+
+
+def _end_of_day(ctx: KioskContext, at: dt.datetime) -> dt.datetime:
+    zone = _zone(ctx)
+    day = as_utc(at).astimezone(zone).date() + dt.timedelta(days=1)
+    return dt.datetime.combine(day, dt.time(), zone).astimezone(dt.UTC) - dt.timedelta(seconds=1)
+
+
+def _tell_complainant(session: Session, t: RepairTicket, template: str, text: str,
+                      at: dt.datetime) -> None:  # fmt: skip
+    # To the complainant's own phone when known (not every resident of the unit).
+    queue_notification(session, channel="sms", template=template, at=at, unit_id=t.unit_id,
+                       recipient=t.contact_phone,
+                       payload={"number": t.number, "text": text,
+                                "message": f"[{t.number}] {text}"})  # fmt: skip
+
+
+def forward(ctx: KioskContext, actor: Actor, number: str, to: str) -> TicketView:
+    """Whoever heard a complaint and cannot settle it forwards it (within 10 minutes of
+    filing; a later forward is recorded as late)."""
+    require_role(actor, "forward a complaint", *STAFF_ROLES)
+    to = to.strip()
+    if not to or len(to) > 100:
+        raise Refused("repairs.forward_to", "Say who the complaint goes to.")
+    now = ctx.clock.now()
+    with ctx.database().write() as session:
+        t = _ticket(session, number)
+        if t.kind != "complaint":
+            raise Refused("repairs.not_complaint", "Ticket {number} is not a complaint.",
+                          number=t.number)  # fmt: skip
+        if t.status not in OPEN_STATUSES:
+            raise _refuse_transition(t, "forwarded")
+        first = t.forwarded_at is None
+        if first:
+            t.forwarded_at = now
+        t.forwarded_to = to
+        late = t.forward_due_at is not None and as_utc(t.forwarded_at or now) > as_utc(
+            t.forward_due_at
+        )
+        queue_notification(session, channel="desk", template="complaint_forwarded", at=now,
+                           recipient=to, payload={"number": t.number, "category": t.category,
+                                                  "message": f"complaint {t.number} "
+                                                             f"({t.category}) for {to}"})  # fmt: skip
+        audit.record_for(ctx, session, actor, "complaint.forwarded", f"repair:{t.number}",
+                         {"to": to, "late": late, "first": first})  # fmt: skip
+        session.flush()
+        return _view(ctx, session, t)
+
+
+def reply(ctx: KioskContext, actor: Actor, number: str, text: str) -> TicketView:
+    """The complainant hears the result (the same day it is handled): the reply is recorded
+    with its time and sent to the complainant."""
+    require_role(actor, "reply to a complaint", *SUPERVISOR_ROLES)
+    text = text.strip()
+    if not text:
+        raise Refused("repairs.reply_empty", "Write the reply to the complainant.")
+    if len(text) > 500:
+        raise Refused("repairs.reply_long", "Please keep the reply under 500 characters.")
+    now = ctx.clock.now()
+    with ctx.database().write() as session:
+        t = _ticket(session, number)
+        if t.status == "canceled":
+            raise _refuse_transition(t, "replied")
+        t.replied_at, t.reply_text = now, mask_text(text)
+        late = t.reply_due_at is not None and now > as_utc(t.reply_due_at)
+        _tell_complainant(session, t, "complaint_reply", t.reply_text, now)
+        audit.record_for(ctx, session, actor, "complaint.replied", f"repair:{t.number}",
+                         {"late": late})  # fmt: skip
+        session.flush()
+        return _view(ctx, session, t)
+
+
+def escalation_sweep(ctx: KioskContext) -> list[str]:
+    """Complaints not judged invalid and still unresolved ``major_after_days`` after filing
+    become major (with an alert to the superior). Run by ``kiosk repairs sweep`` and the
+    daily check."""
+    rules = RepairRules.of(ctx)
+    now = ctx.clock.now()
+    RT = RepairTicket
+    before = now - dt.timedelta(days=rules.complaints.major_after_days)
+    with ctx.database().write() as session:
+        stale = list(session.scalars(
+            select(RT).where(RT.kind == "complaint", RT.status.in_(OPEN_STATUSES),
+                             RT.resolved_at.is_(None), RT.severity != "major",
+                             RT.created_at <= before, _counts(RT)).order_by(RT.id)
+        ))  # fmt: skip
+        return _make_major(ctx, session, stale, "unresolved", now, rules)
+
+
+def list_tickets(ctx: KioskContext, actor: Actor, *, status: str = "", kind: str = "",
+                 limit: int = 100) -> list[TicketView]:  # fmt: skip
+    """The desk's list, newest first (phones masked)."""
+    require_role(actor, "list tickets", *STAFF_ROLES)
+    RT = RepairTicket
+    q = select(RT).order_by(RT.id.desc()).limit(max(1, min(limit, 1000)))
+    if status:
+        q = q.where(RT.status == status)
+    if kind:
+        q = q.where(RT.kind == kind)
+    with ctx.database().read() as session:
+        return [_view(ctx, session, t) for t in session.scalars(q)]
 
 
 def price_list(ctx: KioskContext) -> list[tuple[str, str, int]]:
@@ -438,8 +772,11 @@ def dispatch(ctx: KioskContext, actor: Actor, number: str, assignee: str = "") -
                 "Ticket {number} is a paid repair ({price}): the resident must agree first.",
                 number=t.number, price=format_fen(t.price_fen),
             )  # fmt: skip
+        extra: dict[str, Any] = {}
+        if t.kind == "complaint" and t.forwarded_at is None:  # handed on: that is the forward
+            extra = {"forwarded_at": now, "forwarded_to": assignee[:100] or "engineering"}
         _move(session, t, "dispatched", dispatched_at=now, notified_at=now,
-              assignee=assignee[:100] or t.assignee)  # fmt: skip
+              assignee=assignee[:100] or t.assignee, **extra)  # fmt: skip
         queue_notification(session, channel="desk", template="repair_dispatched", at=now,
                            recipient=assignee or "engineering",
                            payload={"number": t.number, "category": t.category})  # fmt: skip
@@ -544,6 +881,8 @@ def complete(ctx: KioskContext, actor: Actor, number: str, signature: Any, *,
         values: dict[str, Any] = {"completed_at": now, "signature": [list(s) for s in signature],
                                   "signed_at": now, "visit_due_at": visit_due,
                                   "charge_fen": charge}  # fmt: skip
+        if t.kind == "complaint":  # handled: the complainant hears the result today
+            values["reply_due_at"] = _end_of_day(ctx, now)
         if t.resolved_at is None:
             values["resolved_at"] = now
             values["sla_met"] = _met(t, now, t.responded_at or now)
@@ -660,6 +999,35 @@ class SlaPanel:
     breached_resolve: int
     visits_due: int
     timers: list[Timer]
+    visits_late: list[str] = field(default_factory=list)  # return visit past its deadline
+    forwards_late: list[str] = field(default_factory=list)  # complaint not forwarded in 10 min
+    replies_late: list[str] = field(default_factory=list)  # complainant not told the same day
+
+
+LATE_DAYS = 7  # how far back the desk's lists of missed deadlines reach
+
+
+def _late(session: Session, now: dt.datetime, limit: int = 50) -> dict[str, list[str]]:
+    """Deadlines of the procedure missed in the last week (due then, and not done, or done
+    after the deadline): return visits, complaint forwards, replies to the complainant. Each
+    is a range on an indexed deadline column, so the panel stays fast with a long history."""
+    RT = RepairTicket
+    since = now - dt.timedelta(days=LATE_DAYS)
+
+    def numbers(due: Any, done: Any, pending: Any) -> list[str]:
+        return list(session.scalars(
+            select(RT.number)
+            .where(due >= since, due < now, or_(done.is_(None) & pending, done > due))
+            .order_by(due).limit(limit)
+        ))  # fmt: skip
+
+    return {
+        "visits_late": numbers(RT.visit_due_at, RT.visited_at, RT.status == "completed"),
+        "forwards_late": numbers(
+            RT.forward_due_at, RT.forwarded_at, RT.status.in_(OPEN_STATUSES)
+        ),  # fmt: skip
+        "replies_late": numbers(RT.reply_due_at, RT.replied_at, RT.status != "canceled"),
+    }
 
 
 def sla_panel(ctx: KioskContext, limit: int = 50) -> SlaPanel:
@@ -687,6 +1055,7 @@ def sla_panel(ctx: KioskContext, limit: int = 50) -> SlaPanel:
             .where(RT.clock_due_at.is_not(None))
             .order_by(RT.clock_due_at).limit(limit)
         ).all()  # fmt: skip
+        late = _late(session, now)
     timers = []
     for number, kind, status, code, category, emergency, running, due, solve_due in rows:
         clock, at = running or "", as_utc(due or now)
@@ -696,23 +1065,29 @@ def sla_panel(ctx: KioskContext, limit: int = 50) -> SlaPanel:
                             at, int((at - now).total_seconds())))  # fmt: skip
     timers.sort(key=lambda t: (not t.emergency, t.due_at))
     return SlaPanel(int(open_count or 0), int(breached.get("respond", 0)),
-                    int(breached.get("resolve", 0)), int(visits or 0), timers)  # fmt: skip
+                    int(breached.get("resolve", 0)), int(visits or 0), timers, **late)  # fmt: skip
 
 
 def renotify_unclaimed(ctx: KioskContext) -> list[str]:
     """Dispatched tickets nobody started within ``renotify_minutes`` of the last notice: notify
-    engineering again (procedure: the desk urges when the slip was not collected)."""
+    engineering again (procedure: the desk urges when the slip was not collected). A booked
+    ticket is not urged while its slot is in the future."""
     rules = RepairRules.of(ctx)
     now = ctx.clock.now()
     cutoff = now - dt.timedelta(minutes=rules.renotify_minutes)
     out = []
+    RT = RepairTicket
+    # A booked slot: nobody is expected before it, so no reminder until it has passed by the
+    # same grace a dispatch gets.
+    booked_passed = or_(RT.appointment_at.is_(None), RT.appointment_at <= cutoff,
+                        RT.emergency.is_(True))  # fmt: skip
     with ctx.database().write() as session:
-        RT = RepairTicket
         for t in list(session.scalars(
-            select(RT).where(RT.status == "dispatched", RT.notified_at <= cutoff)
+            select(RT).where(RT.status == "dispatched", RT.notified_at <= cutoff, booked_passed)
         )):  # fmt: skip
             done = session.execute(
-                update(RT).where(RT.id == t.id, RT.status == "dispatched", RT.notified_at <= cutoff)
+                update(RT).where(RT.id == t.id, RT.status == "dispatched", RT.notified_at <= cutoff,
+                                 booked_passed)
                 .values(notified_at=now, renotify_count=RT.renotify_count + 1)
                 .execution_options(synchronize_session=False)
             ).rowcount  # type: ignore[attr-defined]  # fmt: skip
@@ -732,14 +1107,21 @@ def renotify_unclaimed(ctx: KioskContext) -> list[str]:
 class DailyCheck:
     not_returned: list[str]  # slips still with engineering (not completed)
     not_visited: list[str]  # completed, return visit not done
+    visits_late: list[str] = field(default_factory=list)
+    forwards_late: list[str] = field(default_factory=list)
+    replies_late: list[str] = field(default_factory=list)
+    made_major: list[str] = field(default_factory=list)  # complaints unresolved after a week
 
 
 def daily_check(ctx: KioskContext) -> DailyCheck:
-    """The 17:00 check: tickets filed today or earlier that are not back, and visits not done;
-    one desk alert lists them."""
+    """The 17:00 check: tickets filed today or earlier that are not back, visits not done,
+    the procedure's deadlines missed (return visits, complaint forwards and replies); stale
+    complaints become major. One desk alert lists them."""
+    made_major = escalation_sweep(ctx)
     now = ctx.clock.now()
     RT = RepairTicket
     with ctx.database().write() as session:
+        late = _late(session, now)
         back = list(session.scalars(
             select(RT.number).where(RT.status.in_(("dispatched", "in_progress")),
                                     RT.created_at <= now).order_by(RT.id)
@@ -748,14 +1130,27 @@ def daily_check(ctx: KioskContext) -> DailyCheck:
             select(RT.number).where(RT.status == "completed", RT.visited_at.is_(None))
             .order_by(RT.id)
         ))  # fmt: skip
-        if back or unvisited:
+        if back or unvisited or any(late.values()):
+            extra = "".join(f", {len(v)} {k.replace('_', ' ')} ({', '.join(v[:10])})"
+                            for k, v in late.items() if v)  # fmt: skip
             raise_alert(session, "repair_daily_check",
                         f"daily check: {len(back)} not returned ({', '.join(back[:10])}), "
-                        f"{len(unvisited)} return visits due ({', '.join(unvisited[:10])})",
-                        at=now, kiosk_id=ctx.kiosk_id)  # fmt: skip
+                        f"{len(unvisited)} return visits due ({', '.join(unvisited[:10])})"
+                        f"{extra}", at=now, kiosk_id=ctx.kiosk_id)  # fmt: skip
             audit.record_for(ctx, session, SYSTEM, "repair.daily_check", "repairs",
-                             {"not_returned": len(back), "not_visited": len(unvisited)})  # fmt: skip
-    return DailyCheck(back, unvisited)
+                             {"not_returned": len(back), "not_visited": len(unvisited),
+                              **{k: len(v) for k, v in late.items()}})  # fmt: skip
+    return DailyCheck(back, unvisited, made_major=made_major, **late)
+
+
+def sweep(ctx: KioskContext) -> dict[str, Any]:
+    """The SLA sweep (``kiosk repairs sweep``, every few minutes from cron): remind engineering
+    of unclaimed tickets, make stale complaints major, and list the deadlines missed."""
+    renotified = renotify_unclaimed(ctx)
+    made_major = escalation_sweep(ctx)
+    with ctx.database().read() as session:
+        late = _late(session, ctx.clock.now())
+    return {"renotified": renotified, "made_major": made_major, **late}
 
 
 # -- monthly report ---------------------------------------------------------------------------
@@ -782,8 +1177,10 @@ def month_bounds(ctx: KioskContext, month: str) -> tuple[dt.datetime, dt.datetim
 
 def monthly_report(ctx: KioskContext, month: str) -> dict[str, Any]:
     """Counts by category, kind and status of tickets filed in ``month``; SLA met % over the
-    tickets whose clocks stopped; average rating; paid-repair charges."""
+    tickets whose clocks stopped; average rating; paid-repair charges; return visits made
+    after their deadline (or still not made and overdue)."""
     start_at, end_at = month_bounds(ctx, month)
+    now = ctx.clock.now()
     RT = RepairTicket
     in_month = (RT.created_at >= start_at) & (RT.created_at < end_at)
     with ctx.database().read() as session:
@@ -809,6 +1206,16 @@ def monthly_report(ctx: KioskContext, month: str) -> dict[str, Any]:
                 func.coalesce(func.sum(RT.reopen_count), 0),
             ).where(in_month)
         ).one()  # fmt: skip
+        # A return visit made after its deadline, or not made (closed without one, or still
+        # waiting) when the deadline passed.
+        late_visit = RT.visit_due_at.is_not(None) & or_(
+            RT.visited_at > RT.visit_due_at,
+            RT.visited_at.is_(None) & (RT.closed_at > RT.visit_due_at),
+            RT.visited_at.is_(None) & RT.closed_at.is_(None) & (RT.visit_due_at < now),
+        )
+        visits_late = session.scalar(
+            select(func.coalesce(func.sum(case((late_visit, 1), else_=0)), 0)).where(in_month)
+        )
     total = sum(by_status.values())
     return {
         "month": month,
@@ -825,6 +1232,7 @@ def monthly_report(ctx: KioskContext, month: str) -> dict[str, Any]:
         "paid_charges_fen": int(charges),
         "emergencies": int(emergencies),
         "reopens": int(reopens),
+        "return_visits_late": int(visits_late or 0),
     }
 
 

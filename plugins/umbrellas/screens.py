@@ -10,12 +10,13 @@ from sqlalchemy import select
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.widget import Widget
-from textual.widgets import Button, Input, Label
+from textual.widgets import Input
 
 from kiosk.errors import Refused
 from kiosk.i18n import _
 from kiosk.money import format_fen
 from kiosk.ui.screens import ServiceScreen
+from kiosk.ui.widgets.text import Button, Label
 from plugins.umbrellas import service
 from plugins.umbrellas.models import Umbrella
 

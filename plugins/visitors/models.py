@@ -64,7 +64,7 @@ class Invite(Base):
     __tablename__ = "visitor_invite"
     __table_args__ = (Index("ix_visitor_invite_code_status", "code", "status"),)
     id: Mapped[int] = mapped_column(primary_key=True)
-    code: Mapped[str] = mapped_column(String(16))
+    code: Mapped[str] = mapped_column(String(16))  # keyed digest (service.invite_digest)
     unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), index=True)
     visitor_name: Mapped[str] = mapped_column(String(100))
     visitor_phone: Mapped[str] = mapped_column(String(32), default="")

@@ -48,12 +48,23 @@ def sign(key: bytes, kind: str, ident: str) -> str:
     return f"{PREFIX[kind]}.{ident}.{_mac(key, kind, ident)}"
 
 
+_HEX = frozenset("0123456789abcdef")
+
+
 def verify(key: bytes, kind: str, payload: str) -> str | None:
-    """The id inside a genuine payload of ``kind``, or None (wrong kind, malformed, forged)."""
+    """The id inside a genuine payload of ``kind``, or None (wrong kind, malformed, forged).
+
+    Total over any text a scanner or a person can type: anything but a well-formed payload is
+    None, never an exception (``hmac.compare_digest`` raises on non-ASCII text, ``encode`` on
+    a lone surrogate)."""
     parts = payload.strip().split(".")
-    if len(parts) != 3 or parts[0].upper() != PREFIX[kind] or not parts[1]:
+    if len(parts) != 3 or parts[0].upper() != PREFIX[kind]:
         return None
     ident, mac = parts[1], parts[2].lower()
+    if not ident or not ident.isascii() or not ident.isprintable():
+        return None
+    if len(mac) != MAC_HEX or not set(mac) <= _HEX:
+        return None
     if not hmac.compare_digest(mac, _mac(key, kind, ident)):
         return None
     return ident

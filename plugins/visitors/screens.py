@@ -13,11 +13,12 @@ from typing import TYPE_CHECKING, Any
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widget import Widget
-from textual.widgets import Button, Input, Label, Static
+from textual.widgets import Input
 
 from kiosk.errors import Refused
 from kiosk.i18n import _
 from kiosk.ui.screens import ServiceScreen
+from kiosk.ui.widgets.text import Button, Label, Static
 from plugins.visitors import service
 
 if TYPE_CHECKING:

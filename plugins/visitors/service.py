@@ -47,6 +47,7 @@ from kiosk.export import csv_dict_writer
 from kiosk.hookspecs import PurgeCount
 from kiosk.identity import SYSTEM, Actor, normalise_unit_code, require_role
 from kiosk.notify import queue_notification, raise_alert
+from kiosk.notify_links import code_digest, secret_key
 from kiosk.pii import mask_name, mask_phone, mask_text
 from plugins.visitors import passes
 from plugins.visitors.models import BlockEntry, Invite, Visit
@@ -197,6 +198,12 @@ def pass_slip(ctx: KioskContext, v: Visit, unit_code: str) -> Receipt:
         .text("离开时请在自助机扫码登出 Scan at the kiosk when you leave")
         .cut()
     )
+
+
+def invite_digest(ctx: KioskContext, code: str) -> str:
+    """What ``Invite.code`` stores: a keyed digest of the 6-digit code (64 bits of an
+    HMAC-SHA256 with the estate's secret), so the table does not give the codes away."""
+    return code_digest(secret_key(ctx.settings), "invite", code)[:16]
 
 
 def _issue_pass(
@@ -569,10 +576,10 @@ def create_invite(
             require_role(actor, "visitor.invite", *DESK_ROLES)
         active = set(session.scalars(select(Invite.code).where(Invite.status == "active")))
         code = new_invite_code()
-        while code in active:
+        while invite_digest(ctx, code) in active or code in active:
             code = new_invite_code()
         invite = Invite(
-            code=code,
+            code=invite_digest(ctx, code),
             unit_id=unit.id,
             visitor_name=name,
             visitor_phone=phone,
@@ -745,9 +752,15 @@ def redeem_invite(ctx: KioskContext, entered: str) -> VisitView:
                 )  # fmt: skip
         invite = None
         if refusal is None:
-            invite = session.scalars(
-                select(Invite).where(Invite.code == code).order_by(Invite.id.desc()).limit(1)
-            ).first()
+            # Codes are digits: anything else (a NUL breaks PostgreSQL) matches no invite.
+            if code is not None and code.isascii() and code.isalnum():
+                invite = session.scalars(
+                    # Digests since codes were keyed; the plain code of an invite made before.
+                    select(Invite)
+                    .where(Invite.code.in_((invite_digest(ctx, code), code)))
+                    .order_by(Invite.id.desc())
+                    .limit(1)
+                ).first()
             refusal = _invite_refusal(ctx, invite, now)
             if invite is None:
                 _wrong_code(ctx, session, now, "unknown_code")

@@ -53,7 +53,7 @@ def test_environment_overrides(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
         ('[kiosk]\nlangauge = "en"\n', "kiosk.langauge", "unknown key (did you mean 'language'?)"),
         ("[retention]\nvisitor_day = 30\n", "retention.visitor_day", "'visitor_days'"),
         ('[database]\nurI = "sqlite:///x.db"\n', "database.urI", "did you mean 'url'?"),
-        ("[staff]\nfoo = 1\n", "staff.foo", "expected one of lockout_minutes, max_attempts"),
+        ("[staff]\nfoo = 1\n", "staff.foo", "lockout_minutes, max_attempts, pin_min_length"),
         ("[staff]\nmax_attempts = 0\n", "staff.max_attempts", "from 1 to 100"),
         ('[plugins]\ndisabled = "parking"\n', "plugins.disabled", "list of strings"),
         ("[kiosk\n", "(syntax)", "invalid TOML"),

@@ -33,7 +33,7 @@ def test_documented_url_forms_parse(url: str, scheme: str, kind: str, attrs: dic
 @pytest.mark.parametrize(
     ("url", "fragment"),
     [
-        ("ftp://x", "unknown scheme 'ftp' (expected sim, serial, tcp, file, keyboard)"),
+        ("ftp://x", "unknown scheme 'ftp' (expected sim, serial, tcp, file, keyboard, usb, pcsc)"),
         ("sim://printer?paper=57", "paper='57' (expected 58 or 80)"),
         ("serial:///dev/ttyUSB0?baudrate=fast", "baudrate='fast'"),
         ("serial:///dev/ttyUSB1?protocol=mifare", "protocol='mifare'"),

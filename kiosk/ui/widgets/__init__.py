@@ -1,7 +1,7 @@
 """Widgets shared by the shells and the plugins' screens.
 
 Imported lazily by name (``from kiosk.ui.widgets import QRView``): the QR and signature
-widgets pull in segno and PIL, which the home screen's first paint does not need.
+widgets pull in qrcode and PIL, which the home screen's first paint does not need.
 """
 
 from __future__ import annotations

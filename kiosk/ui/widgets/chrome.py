@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal
-from textual.widgets import Button, Label
 
 from kiosk.i18n import LANGUAGES, _, language
+from kiosk.ui.widgets.text import Button, Label
 
 
 class KioskBar(Horizontal):

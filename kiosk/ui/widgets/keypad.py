@@ -5,7 +5,9 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.containers import Grid
 from textual.message import Message
-from textual.widgets import Button, Input
+from textual.widgets import Input
+
+from kiosk.ui.widgets.text import Button
 
 DIGITS = ("1", "2", "3", "4", "5", "6", "7", "8", "9", "-", "0", "⌫")
 
