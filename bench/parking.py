@@ -85,7 +85,9 @@ def _measure(url: str, n: int, samples: int, plugins: Any) -> dict[str, Any]:
             (rental_id, f"PKB{i:08d}", unit, rid, plate, "", "", True, "staff:2", 10000, start,
              end, "open", now, "staff:2")
         )  # fmt: skip
-        uid = f"7E{i:08X}"
+        # Spread like real chips' UIDs (an odd multiplier: all distinct). Tiny sequential UIDs
+        # would make a card's decimal read, as a 5-byte hex UID, another card of the batch.
+        uid = f"7E{(0x9E3779B1 * (i + 1)) % 2**32:08X}"
         hex_uid, dec, rev = card_forms(uid)
         uids.append(uid)
         lost = i % 200 == 0

@@ -417,7 +417,7 @@ def purge(
     config: ConfigOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Anonymise visitor and parcel PII past the [retention] days (closed records only)."""
+    """Anonymise visitor and parcel PII past the \\[retention] days (closed records only)."""
     settings = settings_or_exit(config)
     from kiosk.db import retention
 

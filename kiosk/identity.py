@@ -325,28 +325,86 @@ def card_forms(uid_hex: str) -> tuple[str, str, str]:
     return clean, dec, rev
 
 
+class AmbiguousCard(Refused):
+    """A typed or printed card number that reads as two different cards: the desk decides."""
+
+    def __init__(self, text: str, card_ids: list[int]) -> None:
+        super().__init__(
+            "card_ambiguous",
+            "This card number matches more than one card. Please see the desk.",
+            number=text,
+        )
+        self.text = text
+        self.card_ids = card_ids
+
+
+# Wiegand-26 "facility,number" as printed on fobs: 123,45678 / 123,045678 / 123/45678.
+_W26_PAIR = re.compile(r"^(\d{1,3})[,/](\d{1,6})$")
+_HEX_SEPARATORS = re.compile(r"[:\-]")
+
+
+def wiegand26_suffix(text: str) -> str | None:
+    """The hex of the 3 bytes a Wiegand-26 reader reports (facility + number) for a printed
+    ``facility,number`` pair (leading zeros allowed) or the 8 digits ``FFFNNNNN`` some fobs
+    print without the comma; None when ``text`` is neither or out of range."""
+    m = _W26_PAIR.match(text)
+    if m is None and len(text) == 8 and text.isascii() and text.isdigit():
+        m = re.match(r"^(\d{3})(\d{5})$", text)
+    if m is None:
+        return None
+    facility, number = int(m.group(1)), int(m.group(2))
+    if facility > 255 or number > 65535:
+        return None
+    return f"{facility:02X}{number:04X}"
+
+
 def find_card(session: Session, text: str, *, with_owner: bool = False) -> Card | None:
-    """Find a card by raw UID (hex) or any printed form (decimal, reversed, printed number).
+    """Find a card by raw UID (hex) or any printed form (decimal, reversed, printed number,
+    Wiegand-26 facility + number or its 3 bytes as hex).
+
+    A card whose raw UID is exactly ``text`` always wins: an all-digit UID must not log in as
+    another card whose printed decimal reads the same. Otherwise, when the printed forms match
+    two different cards, :class:`AmbiguousCard` (a :class:`Refused`) is raised and the caller
+    sends the person to the desk; it never picks one.
 
     ``with_owner`` loads its resident (and unit) or staff member in the same query: a tap
     needs them, and three round trips to the database cost more than the joins.
     """
     value = text.strip().replace(" ", "").upper()
-    if not value:
+    if not value or len(value) > 64:
         return None
-    conditions = [Card.uid_hex == value, Card.printed_number == value]
-    if value.isdigit():
+    hex_value = _HEX_SEPARATORS.sub("", value)
+    if hex_value.startswith("0X"):
+        hex_value = hex_value[2:]
+    is_hex = re.fullmatch(r"[0-9A-F]+", hex_value) is not None
+    conditions = [Card.printed_number == value]
+    if is_hex:
+        conditions.append(Card.uid_hex == hex_value)
+    if value.isascii() and value.isdigit() and len(value) <= 20:
         conditions += [Card.uid_dec == value.zfill(10), Card.uid_dec_rev == value.zfill(10)]
-    if re.fullmatch(r"[0-9A-F]{8,20}", value):
+    if is_hex and 8 <= len(hex_value) <= 20:
         # The same chip read by another reader: an EM4100 frame carries 5 bytes where a 13.56 MHz
         # reader gives 4, so the last 4 bytes (what card faces print) identify it.
-        conditions.append(Card.uid_dec == card_forms(value)[1])
-    query = select(Card).where(or_(*conditions)).limit(1)
+        conditions.append(Card.uid_dec == card_forms(hex_value)[1])
+    w26 = wiegand26_suffix(value)
+    # The 3 bytes a Wiegand-26 reader reports, as hex.
+    w26_suffixes = {hex_value} if is_hex and len(hex_value) == 6 else set()
+    if w26 is not None:
+        w26_suffixes.add(w26)
+    for suffix in w26_suffixes:  # hex digits only: no LIKE wildcards
+        conditions.append(Card.uid_hex.like(f"%{suffix}"))
+    query = select(Card).where(or_(*conditions)).order_by(Card.id).limit(20)
     if with_owner:
         query = query.options(
             joinedload(Card.resident).joinedload(Resident.unit), joinedload(Card.staff)
         )
-    return session.scalars(query).first()
+    cards = list(session.scalars(query).unique())
+    exact = [c for c in cards if is_hex and c.uid_hex == hex_value]
+    if exact:
+        return exact[0]
+    if len(cards) > 1:
+        raise AmbiguousCard(text.strip()[:64], [c.id for c in cards])
+    return cards[0] if cards else None
 
 
 @dataclass(frozen=True)

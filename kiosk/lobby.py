@@ -19,6 +19,7 @@ from kiosk.errors import Refused
 from kiosk.hookspecs import CardOutcome
 from kiosk.identity import (
     Actor,
+    AmbiguousCard,
     CardTapResult,
     LoginResult,
     identify_card,
@@ -61,10 +62,16 @@ def tap_card(ctx: KioskContext, uid: str, counter: UnknownCardCounter | None = N
     """
     db = ctx.database()
     counter = counter if counter is not None else UnknownCardCounter()
-    with db.read() as session:
-        tap = identify_card(session, uid)
-        staff = session.get(Staff, tap.staff_id) if tap.staff_id is not None else None
-        resident = session.get(Resident, tap.resident_id) if tap.resident_id is not None else None
+    try:
+        with db.read() as session:
+            tap = identify_card(session, uid)
+            staff = session.get(Staff, tap.staff_id) if tap.staff_id is not None else None
+            resident = (
+                session.get(Resident, tap.resident_id) if tap.resident_id is not None else None
+            )
+    except AmbiguousCard as amb:
+        _ambiguous_card_alert(ctx, amb)
+        return TapOutcome("refused", amb.message, alerted=True)
     claimed = ctx.plugins.first("kiosk_card_presented", card=tap, ctx=ctx) if ctx.plugins else None
     if claimed is not None:
         counter.count = 0
@@ -97,6 +104,18 @@ def tap_card(ctx: KioskContext, uid: str, counter: UnknownCardCounter | None = N
     if resident is not None and resident.active:
         return TapOutcome("resident", "", actor=Actor.of_resident(resident), tap=tap)
     return TapOutcome("refused", "Card not recognised. Please see the desk.", tap=tap)
+
+
+def _ambiguous_card_alert(ctx: KioskContext, amb: AmbiguousCard) -> None:
+    """Tell the desk that a typed/printed card number matched several cards (and was refused)."""
+    log.warning("ambiguous card number %r at %s: cards %s", amb.text, ctx.kiosk_id, amb.card_ids)
+    ids = ", ".join(str(i) for i in amb.card_ids)
+    _alert(
+        ctx,
+        "ambiguous_card",
+        f"card number {amb.text!r} at kiosk {ctx.kiosk_id} matches several cards (ids {ids}): "
+        "refused; check the cards' registered numbers",
+    )
 
 
 def _alert(ctx: KioskContext, kind: str, message: str, severity: str = "warning") -> None:
@@ -224,39 +243,43 @@ def staff_login(ctx: KioskContext, who: str, pin: str) -> Actor:
     """
     db = ctx.database()
     now = ctx.clock.now()
-    with db.write() as session:
-        result = login_staff(session, who, pin, now, ctx.settings.staff, kiosk_id=ctx.kiosk_id)
-        if result.ok and result.staff is not None:
-            actor = Actor.of_staff(result.staff)
-            audit.record(
-                session,
-                actor=actor.label,
-                action="staff.login",
-                subject=f"staff:{result.staff.number}",
-                at=now,
-                kiosk_id=ctx.kiosk_id,
-            )
-            return actor
-        _record_failure(ctx, session, result, "staff.login_failed", result.account)
-        if result.just_locked:
-            audit.record(
-                session,
-                actor=f"kiosk:{ctx.kiosk_id}",
-                action="staff.pin_locked",
-                subject=result.account,
-                data={"until": result.locked_until.isoformat() if result.locked_until else ""},
-                at=now,
-                kiosk_id=ctx.kiosk_id,
-            )
-            if result.staff is not None:
-                raise_alert(
+    try:
+        with db.write() as session:
+            result = login_staff(session, who, pin, now, ctx.settings.staff, kiosk_id=ctx.kiosk_id)
+            if result.ok and result.staff is not None:
+                actor = Actor.of_staff(result.staff)
+                audit.record(
                     session,
-                    "staff_locked",
-                    f"staff {result.staff.number} locked after wrong PINs at {ctx.kiosk_id}",
+                    actor=actor.label,
+                    action="staff.login",
+                    subject=f"staff:{result.staff.number}",
                     at=now,
-                    lobby=ctx.lobby,
                     kiosk_id=ctx.kiosk_id,
                 )
+                return actor
+            _record_failure(ctx, session, result, "staff.login_failed", result.account)
+            if result.just_locked:
+                audit.record(
+                    session,
+                    actor=f"kiosk:{ctx.kiosk_id}",
+                    action="staff.pin_locked",
+                    subject=result.account,
+                    data={"until": result.locked_until.isoformat() if result.locked_until else ""},
+                    at=now,
+                    kiosk_id=ctx.kiosk_id,
+                )
+                if result.staff is not None:
+                    raise_alert(
+                        session,
+                        "staff_locked",
+                        f"staff {result.staff.number} locked after wrong PINs at {ctx.kiosk_id}",
+                        at=now,
+                        lobby=ctx.lobby,
+                        kiosk_id=ctx.kiosk_id,
+                    )
+    except AmbiguousCard as amb:
+        _ambiguous_card_alert(ctx, amb)
+        raise
     raise _refusal(ctx, result, staff=True)
 
 

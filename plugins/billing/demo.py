@@ -23,6 +23,11 @@ def _period(day: dt.date, months_back: int) -> str:
 
 
 def seed(session: Any, ctx: Any) -> list[str]:
+    # The parking lines use the parking plugin's rules ([plugins.parking] monthly_rent_fen,
+    # deposit_fen), so the demo bill shows what this estate charges.
+    from plugins.parking.service import ParkingRules
+
+    parking = ParkingRules.of(ctx)
     today = ctx.today()  # the estate's date: periods and due dates are local
     rate = yuan(str(config(ctx).get("property_fee_per_m2", "2.50")))
     lines = []
@@ -51,7 +56,7 @@ def seed(session: Any, ctx: Any) -> list[str]:
                     SYSTEM,
                     unit.id,
                     "parking_rent",
-                    30000,
+                    parking.monthly_rent_fen,
                     f"车位租金 {period}",
                     source_ref=f"demo:{code}:{period}:pk",
                     period=period,
@@ -80,7 +85,7 @@ def seed(session: Any, ctx: Any) -> list[str]:
             cashier,
             unit.id,
             "parking_card",
-            10000,
+            parking.deposit_fen,
             "停车卡押金",
             source_ref="demo:deposit:3-1205",
         )

@@ -41,7 +41,7 @@ def fee_cmd(
     as_json: JsonOpt = False,
     config: ConfigOpt = None,
 ) -> None:
-    """The temporary parking fee for a stay (the estate's rule from [plugins.parking])."""
+    """The temporary parking fee for a stay (the estate's rule from \\[plugins.parking])."""
     from kiosk.context import KioskContext
     from kiosk.errors import Refused
     from kiosk.money import format_fen
@@ -82,7 +82,10 @@ def card_cmd(
         return
     v = info.validity
     assert v is not None
-    typer.echo(f"card {v.card_number}: {v.state}, paid through {v.end_date}")
+    if v.state == "unpaid":
+        typer.echo(f"card {v.card_number}: payment pending (no month paid yet)")
+    else:
+        typer.echo(f"card {v.card_number}: {v.state}, paid through {v.end_date}")
     typer.echo(f"rental {v.rental_number}  unit {v.unit_code}  holder {v.holder}  plate {v.plate}")
     for c in info.chain:
         typer.echo(
@@ -111,11 +114,11 @@ def report_parking_cmd(
     """月租办理记录: every open rental and what changed this week (names and phones masked)."""
     from kiosk.errors import Refused
     from kiosk.lobby import staff_login
-    from plugins.parking.service import records, records_csv
+    from plugins.parking.service import records, records_csv, state_label
 
     ctx = _ctx(config)
     try:
-        actor = staff_login(ctx, staff, pin)
+        actor = staff_login(ctx, staff, pin or "")  # resolve_pin always gives a str
         if as_csv:
             typer.echo(records_csv(ctx, actor), nl=False)
             return
@@ -132,7 +135,7 @@ def report_parking_cmd(
         mark = "*" if r.changed_this_week else " "
         typer.echo(
             f"{mark} {r.date} {r.unit_code:8} {r.owner:6} {r.phone:13} {r.plate:9} "
-            f"{r.start}~{r.end} {r.card or '-':12} {r.state}"
+            f"{r.start}~{r.end} {r.card or '-':12} {state_label(r.state)}"
         )
 
 

@@ -33,7 +33,7 @@ def _state_line(v: service.Validity) -> str:
         return _("Valid until {end} ({days} days left)").format(end=v.end_date, days=v.days_left)
     if v.state == "expired":
         return _("Expired on {end}. Renew to use it again.").format(end=v.end_date)
-    return _("Not paid yet. Pay the rent to start the rental.")
+    return _("Payment pending. Pay the rent to start the rental.")
 
 
 class ParkingScreen(ServiceScreen):
@@ -63,7 +63,7 @@ class ParkingScreen(ServiceScreen):
 
     def renter(self, unit_id: int) -> Actor | None:
         actor = getattr(self.app, "actor", None)
-        if getattr(actor, "kind", "") == "resident" and actor.unit_id == unit_id:
+        if getattr(actor, "kind", "") == "resident" and getattr(actor, "unit_id", None) == unit_id:
             return actor
         return None
 
@@ -153,11 +153,12 @@ class RentalsScreen(ParkingScreen):
                     id="none",
                 )
             for r in rentals:
-                state = (
-                    _("valid until {end}").format(end=r.end_date)
-                    if r.paid
-                    else _("expired on {end}").format(end=r.end_date)
-                )
+                if r.paid:
+                    state = _("valid until {end}").format(end=r.end_date)
+                elif r.shown_state == "unpaid":
+                    state = _("payment pending")
+                else:
+                    state = _("expired on {end}").format(end=r.end_date)
                 yield Label(f"{r.plate}  {r.number}  {state}", classes="line")
                 if r.pending_fen:
                     yield Label(
@@ -319,7 +320,7 @@ class ParkingDeskPanel(Widget):
             return exc.render(_)
         lines = [
             f"{'*' if r.changed_this_week else ' '} {r.date} {r.unit_code:7} {r.owner} {r.phone} "
-            f"{r.plate} {r.start}~{r.end} {r.card or '-'} {_(r.state)}"
+            f"{r.plate} {r.start}~{r.end} {r.card or '-'} {_(service.state_label(r.state))}"
             for r in rows[-12:]
         ]
         return "\n".join(lines) or _("No monthly rentals yet.")

@@ -133,6 +133,25 @@ class RentalView:
     monthly_rent_fen: int
     pending_fen: int  # rent billed but not paid yet
 
+    @property
+    def shown_state(self) -> str:
+        """open, unpaid (never paid: payment pending), expired (paid once, lapsed) or ended."""
+        return rental_state(self.state, self.start_date, self.end_date, self.paid)
+
+
+def rental_state(state: str, start: dt.date, end: dt.date, paid: bool) -> str:
+    """What a rental's state is called where it is shown: an open rental not paid through today
+    is ``unpaid`` (payment pending) while no month was ever paid (it ends before it starts),
+    and ``expired`` once paid months have run out."""
+    if state != "open" or paid:
+        return state
+    return "unpaid" if end < start else "expired"
+
+
+def state_label(state: str) -> str:
+    """How a shown state reads (an English msgid; zh_CN in the plugin's catalog, STATE_ZH)."""
+    return {"unpaid": "payment pending"}.get(state, state)
+
 
 def _rental_view(ctx: KioskContext, session: Session, rental: ParkingRental) -> RentalView:
     unit = session.get(Unit, rental.unit_id)
@@ -1023,7 +1042,7 @@ def sweep(ctx: KioskContext) -> dict[str, int]:
 
 # -- records --------------------------------------------------------------------------------------
 
-STATE_ZH = {"open": "有效", "expired": "已过期", "ended": "已结束"}
+STATE_ZH = {"open": "有效", "unpaid": "待缴费", "expired": "已过期", "ended": "已结束"}
 RECORD_COLUMNS = (
     "办理日期", "车主", "电话", "车型", "车牌", "月租起", "月租止", "月租卡号", "状态", "本周变更",
 )  # fmt: skip
@@ -1107,7 +1126,7 @@ def records(ctx: KioskContext, actor: Actor, *, week_of: dt.date | None = None) 
                     end=rental.end_date,
                     card=view.card_number
                     or ((last_card.printed_number or last_card.uid_hex) if last_card else ""),
-                    state=rental.state if view.paid or rental.state != "open" else "expired",
+                    state=view.shown_state,
                     changed_this_week=changed,
                     unit_code=view.unit_code,
                 )

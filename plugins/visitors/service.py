@@ -365,6 +365,35 @@ def visit_status(ctx: KioskContext, visit_id: int) -> VisitView:
         return _view(ctx, session, v)
 
 
+def stop_waiting(ctx: KioskContext, visit_id: int) -> VisitView:
+    """The kiosk gives up waiting for the host (the visitor left the waiting screen): a walk-up
+    still pending is stored as ``timed_out`` at once, so a late answer cannot issue a pass that
+    nobody collects. A visit held for the desk stays with the desk."""
+    now = ctx.clock.now()
+    with ctx.database().write() as session:
+        v = session.get(Visit, visit_id)
+        if v is None:
+            raise Refused("unknown_visit", "This visit is not known. Please see the desk.")
+        if not _time_out(ctx, session, v, now) and v.status == "pending" and not v.held_for_desk:
+            changed = session.execute(
+                update(Visit)
+                .where(Visit.id == v.id, Visit.status == "pending")
+                .values(status="timed_out", decided_at=now, decided_by="kiosk")
+            )
+            if changed.rowcount == 1:  # type: ignore[attr-defined]
+                audit.record(
+                    session,
+                    actor="kiosk",
+                    action="visitor.timed_out",
+                    subject=f"visitor_visit:{v.id}",
+                    data={"by": "kiosk"},
+                    at=now,
+                    kiosk_id=ctx.kiosk_id,
+                )
+                session.refresh(v)
+        return _view(ctx, session, v)
+
+
 def expire_pending(ctx: KioskContext) -> int:
     """Time out every visit whose host did not answer (the desk panel runs this)."""
     now = ctx.clock.now()
@@ -387,7 +416,11 @@ def decide(
     ctx: KioskContext, actor: Actor, visit_id: int, approve: bool, note: str = ""
 ) -> VisitView:
     """The host (a resident of the unit) or the desk approves or declines a waiting visit.
-    Approval issues the pass and queues its slip at the visitor's kiosk."""
+    Approval issues the pass and queues its slip at the visitor's kiosk.
+
+    An answer that comes after ``host_timeout_minutes`` is refused, and the visit is stored as
+    ``timed_out`` in the same step (committed before the refusal), never left ``pending`` or
+    turned into ``declined``."""
     rules = VisitorRules.of(ctx)
     now = ctx.clock.now()
     with ctx.database().write() as session:
@@ -398,37 +431,53 @@ def decide(
         if not is_host:
             require_role(actor, "visitor.decide", *DESK_ROLES)
             _at_this_desk(ctx, actor, v)
-        if _time_out(ctx, session, v, now) or v.status == "timed_out":
-            raise Refused(
-                "visit_timed_out",
-                "The visitor waited too long and was told to see the desk.",
-            )
-        changed = session.execute(
-            update(Visit)
-            .where(Visit.id == v.id, Visit.status == "pending")
-            .values(
-                status="approved" if approve else "declined",
-                decided_at=now,
-                decided_by=actor.label,
-            )
+        timed_out = _time_out(ctx, session, v, now) or v.status == "timed_out"
+        if not timed_out:
+            return _decide_in(ctx, session, v, actor, approve, note, rules, now)
+    # Outside the transaction: the timeout above is committed, then the answer is refused.
+    raise Refused(
+        "visit_timed_out",
+        "The visitor waited too long and was told to see the desk.",
+    )
+
+
+def _decide_in(
+    ctx: KioskContext,
+    session: Session,
+    v: Visit,
+    actor: Actor,
+    approve: bool,
+    note: str,
+    rules: VisitorRules,
+    now: dt.datetime,
+) -> VisitView:
+    """Record the answer to a visit still pending (the caller checked the timeout)."""
+    changed = session.execute(
+        update(Visit)
+        .where(Visit.id == v.id, Visit.status == "pending")
+        .values(
+            status="approved" if approve else "declined",
+            decided_at=now,
+            decided_by=actor.label,
         )
-        if changed.rowcount != 1:  # type: ignore[attr-defined]
-            raise Refused(
-                "visit_decided", "This visit was already answered ({status}).", status=v.status
-            )
-        session.refresh(v)
-        if approve:
-            _issue_pass(ctx, session, v, now + dt.timedelta(hours=rules.pass_hours), now)
-        audit.record(
-            session,
-            actor=actor.label,
-            action="visitor.approved" if approve else "visitor.declined",
-            subject=f"visitor_visit:{v.id}",
-            data={"note": note[:200], "held": v.held_for_desk},
-            at=now,
-            kiosk_id=ctx.kiosk_id,
+    )
+    if changed.rowcount != 1:  # type: ignore[attr-defined]
+        raise Refused(
+            "visit_decided", "This visit was already answered ({status}).", status=v.status
         )
-        return _view(ctx, session, v)
+    session.refresh(v)
+    if approve:
+        _issue_pass(ctx, session, v, now + dt.timedelta(hours=rules.pass_hours), now)
+    audit.record(
+        session,
+        actor=actor.label,
+        action="visitor.approved" if approve else "visitor.declined",
+        subject=f"visitor_visit:{v.id}",
+        data={"note": note[:200], "held": v.held_for_desk},
+        at=now,
+        kiosk_id=ctx.kiosk_id,
+    )
+    return _view(ctx, session, v)
 
 
 def pending_visits(ctx: KioskContext, lobby: str | None = None) -> list[dict[str, Any]]:

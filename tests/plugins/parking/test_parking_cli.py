@@ -47,3 +47,31 @@ def test_weekly_report_csv_is_masked_and_needs_staff(ctx: KioskContext, tmp_path
     assert find_unmasked(out.output) == []
     out = CliRunner().invoke(cli(), [*args, "--staff", "S002", "--pin", "0000"])
     assert out.exit_code == 1 and "Wrong PIN" in out.output
+
+
+def test_the_weekly_report_shows_an_unpaid_new_rental_as_payment_pending(
+    ctx: KioskContext, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    from plugins.parking import service
+    from tests.plugins.parking.parking_helpers import CASHIER, resident_of
+
+    service.open_rental(
+        ctx,
+        CASHIER,
+        unit="3-1205",
+        resident_id=resident_of(ctx, "3-1205").id,
+        plate="粤B66666",
+        car_model="大众 朗逸",
+        licence_no="440301199001011234",
+        identity_checked=True,
+        method="bill",
+    )
+    cfg = config_for(ctx, tmp_path)
+    login = ["--staff", "S002", "--pin", "1357", "-c", cfg]
+    out = CliRunner().invoke(cli(), ["report", "parking", "--week", *login])
+    assert out.exit_code == 0, out.output
+    (line,) = [ln for ln in out.output.splitlines() if "粤B66666" in ln]
+    assert line.endswith("payment pending") and "expired" not in line
+    out = CliRunner().invoke(cli(), ["report", "parking", "--week", "--csv", *login])
+    (row,) = [r for r in csv.reader(io.StringIO(out.output)) if r[4] == "粤B66666"]
+    assert row[8] == "待缴费"

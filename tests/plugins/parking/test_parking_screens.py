@@ -209,3 +209,25 @@ async def test_f2_on_the_sim_desk_taps_its_own_reader_into_the_parking_panel(
             await pilot.pause(0.05)
         assert field.value == "5A00BEEF09"
         app.devices.stop()
+
+
+@pytest.mark.parametrize(
+    ("lang", "wording"),
+    [
+        ("zh_CN", "待缴费。缴纳月租后开始生效。"),
+        ("en", "Payment pending. Pay the rent to start the rental."),
+    ],
+)
+def test_an_unpaid_card_tap_says_payment_pending(
+    pctx: KioskContext, lang: str, wording: str
+) -> None:
+    from plugins.parking.screens import _state_line
+
+    v = service.card_validity(pctx, VALID)
+    assert v is not None
+    # A card on a rental with no month paid yet (it ends the day before it starts).
+    unpaid = dataclasses.replace(v, state="unpaid", end_date=dt.date(2026, 11, 22))
+    set_language(lang)
+    line = _state_line(unpaid)
+    assert line == wording
+    assert "过期" not in line and "xpired" not in line

@@ -421,3 +421,32 @@ def test_kiosks_sweeping_at_once_send_one_reminder(ctx: KioskContext) -> None:
     plates = [n.payload["plate"] for n in sent]
     assert "粤B88888" in plates and len(plates) == len(set(plates))  # one reminder per rental
     assert sum(counts) == len(sent)
+
+
+def test_an_unpaid_new_rental_is_shown_as_payment_pending_not_expired(ctx: KioskContext) -> None:
+    # A rental whose first month went on the bill and is not paid yet: 待缴费, never 已过期.
+    owner = resident_of(ctx, "3-1205")
+    pending = service.open_rental(
+        ctx,
+        CASHIER,
+        unit="3-1205",
+        resident_id=owner.id,
+        plate="粤B77777",
+        car_model="比亚迪 汉",
+        licence_no="440301199001011234",
+        identity_checked=True,
+        months=1,
+        method="bill",
+    )
+    assert not pending.paid and pending.end_date < pending.start_date
+    assert service.get_rental(ctx, pending.number).shown_state == "unpaid"
+    rows = {r.plate: r for r in service.records(ctx, CASHIER)}
+    assert rows["粤B77777"].state == "unpaid"
+    assert rows["粤BD12345"].state == "expired"  # the demo rental whose paid months ran out
+    csv_rows = {
+        line.split(",")[4]: line.split(",")
+        for line in service.records_csv(ctx, CASHIER).splitlines()
+    }
+    assert csv_rows["粤B77777"][8] == "待缴费"
+    assert csv_rows["粤BD12345"][8] == "已过期"
+    assert service.state_label("unpaid") == "payment pending"

@@ -260,3 +260,52 @@ def test_every_signed_pass_verifies_and_no_other_key_accepts_it(ident: str) -> N
     assert passes.verify(b"estate-key", "pass", payload) == ident
     assert passes.verify(b"other-key", "pass", payload) is None
     assert passes.verify(b"estate-key", "pass", payload.lower()) == ident  # scanners may lower-case
+
+
+def _stored(ctx, visit_id: int) -> tuple[str, str]:
+    with ctx.database().read() as s:
+        v = s.get(Visit, visit_id)
+        return v.status, v.decided_by
+
+
+@pytest.mark.parametrize("approve", [False, True])
+def test_a_walk_up_answered_after_the_hosts_timeout_is_stored_as_timed_out(ctx, approve) -> None:
+    v = walk_up(ctx, name="孙八")
+    ctx.clock.advance(minutes=5)  # host_timeout_minutes: nobody polled in between
+    assert _stored(ctx, v.id)[0] == "pending"
+    with pytest.raises(Refused) as err:
+        service.decide(ctx, host(ctx, "王小明"), v.id, approve=approve)
+    assert err.value.code == "visit_timed_out"
+    # The refusal did not roll the timeout back: the record says timed_out at once.
+    assert _stored(ctx, v.id) == ("timed_out", "timeout")
+    assert service.visit_status(ctx, v.id).status == "timed_out"
+    assert service.pending_visits(ctx, None) == []
+    with ctx.database().read() as s:
+        events = s.scalars(
+            select(AuditEvent.action).where(AuditEvent.subject == f"visitor_visit:{v.id}")
+        ).all()
+        jobs = s.scalars(select(PrintJob).where(PrintJob.kind == "visitor-pass")).all()
+    assert "visitor.timed_out" in events
+    assert "visitor.declined" not in events and "visitor.approved" not in events
+    assert jobs == []
+    # The desk answering later is refused the same way; the state stays timed_out.
+    with pytest.raises(Refused) as err:
+        service.decide(ctx, BUTLER, v.id, approve=False)
+    assert err.value.code == "visit_timed_out"
+    assert _stored(ctx, v.id)[0] == "timed_out"
+
+
+def test_a_walk_up_the_kiosk_gives_up_on_is_timed_out_at_once(ctx) -> None:
+    v = walk_up(ctx, name="周九")
+    ctx.clock.advance(minutes=1)  # before the host's timeout: the visitor walked away
+    assert service.stop_waiting(ctx, v.id).status == "timed_out"
+    assert _stored(ctx, v.id) == ("timed_out", "kiosk")
+    with pytest.raises(Refused) as err:
+        service.decide(ctx, host(ctx, "王小明"), v.id, approve=True)
+    assert err.value.code == "visit_timed_out"
+    with ctx.database().read() as s:
+        assert s.scalars(select(PrintJob).where(PrintJob.kind == "visitor-pass")).all() == []
+    # An answered visit is not changed by the kiosk giving up.
+    answered = walk_up(ctx, name="吴十")
+    service.decide(ctx, host(ctx, "王小明"), answered.id, approve=False)
+    assert service.stop_waiting(ctx, answered.id).status == "declined"
