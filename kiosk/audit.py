@@ -120,7 +120,9 @@ def key_for(settings: Settings) -> AuditKey | None:
         return None
     key = load_key(settings.audit.key_file, settings.audit.checkpoint_every)
     if key is None:
-        log.warning(
+        # Every command opens the key: the operator hears of a missing one from `kiosk doctor`
+        # and `kiosk audit verify`, not as an extra line on every refusal.
+        log.info(
             "no audit key at %s: audit events are written unkeyed (run kiosk init)",
             settings.audit.key_file,
         )

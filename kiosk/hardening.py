@@ -100,6 +100,17 @@ def config_checks(settings: Settings, plugins: list[str], sim: bool) -> list[dic
                     "and can be forged; set a long random pass_key (or KIOSK_VISITOR_PASS_KEY)",
                 )
             )
+    key_file = settings.audit.key_file
+    if not key_file or not Path(key_file).exists():
+        out.append(
+            warning(
+                "audit.key_file",
+                f"no audit key{' at ' + key_file if key_file else ''}: audit events are written "
+                "unkeyed, so whoever can write to the database can rewrite them; run kiosk init",
+            )
+        )
+    elif _readable_by_others(Path(key_file)) is not None:
+        out.append(warning("audit.key_file", f"{key_file} is readable by others: chmod 600 it"))
     if settings.database_url.startswith("sqlite:///") and ":memory:" not in settings.database_url:
         path = Path(settings.database_url[len("sqlite:///") :])
         mode = _readable_by_others(path)

@@ -113,8 +113,15 @@ pass_key = "8c1f0a4e3b7d42e9a1c5f6b0d2e47a93"
 """
 
 
-def write_config(tmp_path: Path, url: str, body: str = SECURE, mode: int = 0o600) -> Path:
+def write_config(
+    tmp_path: Path, url: str, body: str = SECURE, mode: int = 0o600, audit_key: bool = True
+) -> Path:
     path = tmp_path / "kiosk.toml"
+    if audit_key:  # a private audit key outside the database, as kiosk init makes one
+        key = tmp_path / "audit.key"
+        key.write_text("ab" * 32, "ascii")
+        os.chmod(key, 0o600)
+        body += f'[audit]\nkey_file = "{key}"\n'
     path.write_text(f'[database]\nurl = "{url}"\n{body}', "utf-8")
     os.chmod(path, mode)
     return path
@@ -145,6 +152,14 @@ def estate(sqlite_demo_url: str, monkeypatch: pytest.MonkeyPatch) -> KioskContex
 def test_a_safely_configured_kiosk_has_no_warnings(estate: KioskContext, tmp_path: Path) -> None:
     settings = load_settings(write_config(tmp_path, estate.settings.database_url))
     assert warnings(settings, estate.clock) == {}
+
+
+def test_doctor_warns_when_audit_events_would_be_written_unkeyed(
+    estate: KioskContext, tmp_path: Path
+) -> None:
+    settings = load_settings(write_config(tmp_path, estate.settings.database_url, audit_key=False))
+    found = warnings(settings, estate.clock)
+    assert list(found) == ["audit.key_file"] and "unkeyed" in found["audit.key_file"]
 
 
 def test_doctor_warns_about_a_config_readable_by_group_or_others(
