@@ -325,17 +325,15 @@ class ParcelsDeskPanel(Widget):
         value = {i.id: i.value for i in self.query(Input)}
         pad = self.query_one("#rel-pad", SignaturePad)
         try:
-            with self.ctx.database().read() as session:
-                unit = service._unit(session, value["rel-unit"])
-                here, _away = service._split(self.ctx, service.waiting_parcels(session, unit.id))
+            unit_code, here = service.waiting_here(self.ctx, value["rel-unit"])
             if not here:
                 raise Refused(
-                    "nothing_waiting", "Nothing is waiting for {unit} here.", unit=unit.code
+                    "nothing_waiting", "Nothing is waiting for {unit} here.", unit=unit_code
                 )
             done = service.release_at_desk(
                 self.ctx,
                 self.actor,
-                unit.code,
+                unit_code,
                 [p.id for p in here],
                 value["rel-picker"],
                 pad.strokes,
