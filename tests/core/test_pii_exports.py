@@ -156,7 +156,15 @@ def populate(ctx: KioskContext) -> None:
         ctx, BUTLER, unit_code="1-101", depositor_name="张伟", description="行李箱 suitcase",
         category="luggage", expected_pickup_at=pickup_by, depositor_phone=DEPOSITOR_PHONE,
     )  # fmt: skip
-    parcels.release_stored(ctx, BUTLER, ticket=stored.ticket, claimant_name="张伟", strokes=SIGNED)
+    parcels.release_stored(
+        ctx,
+        BUTLER,
+        ticket=stored.ticket,
+        claimant_name="张伟",
+        strokes=SIGNED,
+        id_last4="1234",
+        condition="intact",
+    )
     parcels.deposit(
         ctx, BUTLER, unit_code="2-803", depositor_name="刘芳",
         description=f"纸箱 box, 取件人电话 {SECOND_DEPOSITOR_PHONE}",

@@ -93,7 +93,7 @@ async def _draw_and_collect(kctx) -> None:
         await pilot.press(*DEMO_CODE, "enter")
         await pilot.pause()
         assert isinstance(app.screen, PickupScreen)
-        app.screen.query_one("#picker").value = "Emily Wang"
+        app.screen.query_one("#picker").value = "王小明"  # the addressee of both
         await pilot.click("#confirm")  # not signed yet
         await pilot.pause()
         assert "Please sign with your finger on the pad." in _text(app)
@@ -105,7 +105,7 @@ async def _draw_and_collect(kctx) -> None:
         assert isinstance(app.screen, PickupDoneScreen)
         assert "Collected 2 items" in _text(app)
         slip = str(app.screen.query_one("#slip", Static).render())
-        assert "3-1205" in slip and "E**** W***" in slip
+        assert "3-1205" in slip and "王*明" in slip
 
 
 @pytest.mark.parametrize("scenario", ["parcels-pickup", "parcels-proxy"])
@@ -223,6 +223,8 @@ def test_the_desk_stores_an_item_and_gives_it_back_against_a_signature(kctx) -> 
             ticket = message(app).split("ticket ")[1].rstrip(".")
             app.query_one("#st-ticket", Input).value = ticket
             app.query_one("#st-claimant", Input).value = "张伟"
+            app.query_one("#st-id", Input).value = "123X"
+            app.query_one("#st-condition", Input).value = "完好 intact"
             await draw_signature(pilot, app.query_one("#st-pad", SignaturePad))
             await pilot.click("#st-release")
             await pilot.pause()
