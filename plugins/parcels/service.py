@@ -11,9 +11,21 @@ recipient (a resident of the unit) or someone the household named, and must sign
    ``WHERE status='waiting'`` whose row count must equal the number chosen (else all rolls
    back), the release row with the signature, the audit event and the slip's print job.
 
+Who may take what (:func:`may_collect`, 000 "确认邮件收件人与领取人一致"): an item naming its
+addressee goes to the addressee, or to a proxy named for them (or for the whole household);
+an item naming nobody goes to any resident of the unit or its proxies. The kiosk refuses the
+rest, and every ID-check item, and tells the desk; :func:`release_at_desk` hands them out
+with the last 4 characters of the ID seen (never the whole number), and a butler may
+override the addressee rule with a reason (audited, alerted, in the register). Every pickup,
+kiosk or desk, is signed (so "signature required" holds for every item). Proxies
+(:func:`add_proxy`) collect at the kiosk with the unit's pickup code (the household forwarded
+it) and their name, or at the desk with an ID; a card opens only its holder's own unit.
+
 Aging (:func:`run_aging`): reminders at 3 and 7 days, desk escalation at 15, then
-:func:`return_to_sender`. Item storage: :func:`deposit`, :func:`handover_checklist`,
-:func:`record_handover_check`, :func:`release_stored`.
+:func:`return_to_sender` (state ``returned``, the household told). The 邮件签收登记表 is
+:func:`parcel_register`. Item storage: :func:`deposit`, :func:`handover_checklist`,
+:func:`record_handover_check`, :func:`release_stored` (the claimant's ID, last 4, and the
+item's condition required), :func:`storage_register`.
 
 Lobbies: a parcel (and a stored item) waits on the shelf of the lobby whose desk took it in
 (``ctx.lobby``). A kiosk releases only its own lobby's items and tells the resident where the
