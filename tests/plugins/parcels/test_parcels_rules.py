@@ -471,3 +471,15 @@ def test_cli_storage_release_needs_the_id_last4_and_the_condition(
     assert "****1234" in text.stdout and "完好" in text.stdout
     both = _run(ctx, monkeypatch, "report", "parcels", "--storage", "--register")
     assert both.exit_code == 2
+
+
+def test_the_register_csv_neutralises_formulas_in_what_people_typed(ctx, monkeypatch) -> None:
+    import csv
+    import io
+
+    p = check_in(ctx, "SF3000000000013", unit="1-101", recipient="张伟")
+    service.return_to_sender(ctx, BUTLER, p.parcel_id, '=HYPERLINK("http://x")')
+    reg = _run(ctx, monkeypatch, "report", "parcels", "--register", "--csv")
+    rows = list(csv.DictReader(io.StringIO(reg.stdout)))
+    row = next(r for r in rows if r["tracking"] == "SF3000000000013")
+    assert row["return_reason"].startswith("'=")

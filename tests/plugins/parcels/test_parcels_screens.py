@@ -235,3 +235,47 @@ def test_the_desk_stores_an_item_and_gives_it_back_against_a_signature(kctx) -> 
             assert message(app) == "Handover recorded: 0 items."
 
     asyncio.run(flow())
+
+
+def test_the_desk_flags_an_id_check_item_and_releases_it_only_with_the_id_last4(kctx) -> None:
+    from parcels_helpers import BUTLER
+    from sqlalchemy import select
+    from textual.widgets import Input
+
+    from plugins.parcels.models import Parcel, Release
+    from plugins.parcels.screens import ParcelsDeskPanel
+
+    class Desk(App[None]):
+        def compose(self):
+            yield ParcelsDeskPanel(kctx, BUTLER)
+
+    def said(app, wid: str) -> str:
+        return str(app.query_one(f"#{wid}", Label).render())
+
+    async def flow() -> None:
+        app = Desk()
+        async with app.run_test(size=(140, 70)) as pilot:
+            app.query_one("#tracking", Input).value = "JT0001234567891"
+            app.query_one("#unit", Input).value = "1-101"
+            app.query_one("#recipient", Input).value = "张伟"
+            await pilot.click("#id_check")
+            await pilot.click("#checkin")
+            await pilot.pause()
+            assert "Logged JT0001234567891" in said(app, "message")
+            app.query_one("#rel-unit", Input).value = "1-101"
+            app.query_one("#rel-picker", Input).value = "张伟"
+            await draw_signature(pilot, app.query_one("#rel-pad", SignaturePad))
+            await pilot.click("#rel-release")
+            await pilot.pause()
+            assert "last 4 characters" in said(app, "rel-message")
+            app.query_one("#rel-id", Input).value = "0420"
+            await pilot.click("#rel-release")
+            await pilot.pause()
+            assert said(app, "rel-message") == "Released 1 items."
+
+    asyncio.run(flow())
+    with kctx.database().read() as s:
+        parcel = s.scalars(select(Parcel).where(Parcel.tracking_number == "JT0001234567891")).one()
+        assert parcel.id_check and parcel.status == "released"
+        rel = s.get(Release, parcel.release_id)
+        assert (rel.via, rel.id_last4, rel.staff) == ("desk", "0420", BUTLER.label)
