@@ -155,11 +155,14 @@ class PickupScreen(ParcelScreen):
                 yield Label(_("Nothing is waiting for your unit."))
             elif not p.parcels:
                 yield Label(_("Nothing is waiting for your unit at this lobby."))
+            desk = service.desk_only(self.ctx, p)
             for item in p.parcels:
                 flags = "".join(f" [{_(f)}]" for f in item.flags)
+                where = f" ({_('collect at the desk')})" if item.id in desk else ""
                 yield Checkbox(
-                    f"…{item.tracking_tail}  {item.carrier}  {_('shelf')} {item.shelf or '-'}{flags}",
-                    value=True,
+                    f"…{item.tracking_tail}  {item.carrier}  {_('shelf')} {item.shelf or '-'}"
+                    f"{flags}{where}",
+                    value=item.id not in desk,
                     id=f"item-{item.id}",
                 )
             # Items on another lobby's shelf: where they wait, never released here.

@@ -588,6 +588,21 @@ def _kiosk_refusal(
     return None
 
 
+def desk_only(ctx: KioskContext, pickup: Pickup) -> frozenset[int]:
+    """The listed items this picker cannot take at the kiosk (ID check, or addressed to
+    someone else): the screen leaves them unticked and says to see the desk."""
+    if pickup.picker is None:
+        return frozenset(p.id for p in pickup.parcels if "id_check" in p.flags)
+    picker = pickup.picker
+    with ctx.database().read() as session:
+        return frozenset(
+            p.id
+            for p in pickup.parcels
+            if "id_check" in p.flags
+            or not may_collect(session, pickup.unit_id, picker, p.recipient)
+        )
+
+
 @dataclass(frozen=True)
 class ReleaseResult:
     release_id: int

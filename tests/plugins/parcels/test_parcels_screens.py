@@ -279,3 +279,23 @@ def test_the_desk_flags_an_id_check_item_and_releases_it_only_with_the_id_last4(
         assert parcel.id_check and parcel.status == "released"
         rel = s.get(Release, parcel.release_id)
         assert (rel.via, rel.id_last4, rel.staff) == ("desk", "0420", BUTLER.label)
+
+
+def test_another_residents_items_are_left_unticked_and_sent_to_the_desk(kctx) -> None:
+    from parcels_helpers import resident
+    from textual.widgets import Checkbox
+
+    from plugins.parcels import service
+
+    pickup = service.start_pickup_by_card(kctx, resident(kctx, "Emily Wang"))
+
+    async def flow() -> list[tuple[bool, str]]:
+        app = Harness(kctx, PickupScreen(kctx, pickup))
+        async with app.run_test(size=(100, 40)) as pilot:
+            await pilot.pause()
+            return [(c.value, str(c.label)) for c in app.screen.query(Checkbox)]
+
+    boxes = asyncio.run(flow())
+    # The demo household's two items are addressed to 王小明.
+    assert len(boxes) == 2 and all(not ticked for ticked, _ in boxes)
+    assert all("collect at the desk" in label for _, label in boxes)
