@@ -1,27 +1,226 @@
-"""``kiosk report parcels --aging`` and ``kiosk parcels carrier|aging``: thin typer commands over
-:mod:`plugins.parcels.service`."""
+"""``kiosk report parcels --aging|--register|--storage`` and ``kiosk parcels carrier|aging|
+proxy|return-to-sender|storage-release``: thin typer commands over :mod:`plugins.parcels.service`.
+
+Commands that act as a person take ``--staff`` and the PIN (``kiosk.cli_staff``: ``--pin``,
+``$KIOSK_PIN`` or a hidden prompt); refusals print ``kiosk: <message>`` and exit 1."""
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
+from kiosk.cli_staff import PinOpt, StaffOpt, resolve_pin
+from kiosk.errors import Refused
 from kiosk.export import csv_dict_writer
 
 parcels_app = typer.Typer(help="Parcels and mail at the desk.", no_args_is_help=True)
+proxy_app = typer.Typer(
+    help="Named proxies who may collect a unit's parcels (--staff and a PIN).",
+    no_args_is_help=True,
+)
+parcels_app.add_typer(proxy_app, name="proxy")
 ConfigOpt = Annotated[
     Path | None, typer.Option("--config", "-c", help="Config file (default: $KIOSK_CONFIG).")
 ]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
 
 
 def _ctx(config: Path | None) -> Any:
     from kiosk.cli import open_ctx, settings_or_exit
 
     return open_ctx(settings_or_exit(config))
+
+
+def _staff(ctx: Any, who: str, pin: str | None) -> Any:
+    from kiosk.lobby import staff_login
+
+    return staff_login(ctx, who, resolve_pin(pin))
+
+
+@contextmanager
+def _refusals() -> Iterator[None]:
+    """A refusal (bad input, wrong PIN, missing role) is a message and exit 1, not a trace."""
+    from kiosk.i18n import _
+
+    try:
+        yield
+    except Refused as exc:
+        typer.echo(f"kiosk: {exc.render(_)}", err=True)
+        raise typer.Exit(1) from None
+
+
+def _emit(data: Any, as_json: bool, text: str) -> None:
+    if as_json:
+        typer.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+    else:
+        typer.echo(text)
+
+
+@proxy_app.command("add")
+def proxy_add(
+    unit: Annotated[str, typer.Argument(help="Unit, e.g. 3-1205.")],
+    name: Annotated[str, typer.Argument(help="The proxy's name.")],
+    staff: StaffOpt,
+    pin: PinOpt = None,
+    phone: Annotated[str, typer.Option("--phone", help="The proxy's phone.")] = "",
+    for_resident: Annotated[
+        str,
+        typer.Option(
+            "--for", help="The resident (name or id) they collect for; default: the household."
+        ),
+    ] = "",
+    until: Annotated[
+        str, typer.Option("--until", help="Last day (YYYY-MM-DD, estate time); default: none.")
+    ] = "",
+    as_json: JsonOpt = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Name a proxy for a resident of the unit (or, without --for, the whole household)."""
+    from plugins.parcels.service import add_proxy
+
+    ctx = _ctx(config)
+    with _refusals():
+        end = _until(ctx, until)
+        proxy_id = add_proxy(
+            ctx, _staff(ctx, staff, pin), unit, name, phone,
+            resident=for_resident.strip() or None, until=end,
+        )  # fmt: skip
+    _emit({"id": proxy_id, "unit": unit.strip()}, as_json, f"proxy {proxy_id} added for {unit}")
+
+
+def _until(ctx: Any, day: str) -> dt.datetime | None:
+    """The end of ``day`` in the estate's zone (a proxy valid "until the 5th" works all day)."""
+    if not day.strip():
+        return None
+    try:
+        date = dt.date.fromisoformat(day.strip())
+    except ValueError:
+        raise Refused("proxy_until_format", "Give the date as YYYY-MM-DD.") from None
+    end = dt.datetime.combine(date + dt.timedelta(days=1), dt.time(), tzinfo=ctx.zone)
+    return end.astimezone(dt.UTC)
+
+
+@proxy_app.command("remove")
+def proxy_remove(
+    proxy_id: Annotated[int, typer.Argument(help="The proxy's id (see `proxy list`).")],
+    staff: StaffOpt,
+    pin: PinOpt = None,
+    unit: Annotated[str, typer.Option("--unit", help="Check it belongs to this unit.")] = "",
+    as_json: JsonOpt = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Withdraw a proxy (kept on record with who removed it and when)."""
+    from plugins.parcels.service import remove_proxy
+
+    ctx = _ctx(config)
+    with _refusals():
+        remove_proxy(ctx, _staff(ctx, staff, pin), proxy_id, unit)
+    _emit({"id": proxy_id, "removed": True}, as_json, f"proxy {proxy_id} removed")
+
+
+@proxy_app.command("list")
+def proxy_list(
+    unit: Annotated[str, typer.Argument(help="Unit, e.g. 3-1205.")],
+    staff: StaffOpt,
+    pin: PinOpt = None,
+    show_all: Annotated[
+        bool, typer.Option("--all", help="Include removed and expired proxies.")
+    ] = False,
+    as_json: JsonOpt = False,
+    config: ConfigOpt = None,
+) -> None:
+    """The unit's proxies: name, for whom, phone (masked), until."""
+    from kiosk.identity import require_role
+    from plugins.parcels.service import DESK_ROLES, list_proxies
+
+    ctx = _ctx(config)
+    with _refusals():
+        require_role(_staff(ctx, staff, pin), "parcel.list_proxies", *DESK_ROLES)
+        rows = list_proxies(ctx, unit, include_inactive=show_all)
+    lines = [
+        f"{r['id']:>4} {r['name']} for {r['for']} {r['phone'] or '-'}"
+        f" until {r['until'] or '-'}{'' if r['valid'] else ' (not valid)'}"
+        for r in rows
+    ]
+    _emit(rows, as_json, "\n".join(lines) or f"no proxies for {unit}")
+
+
+@parcels_app.command("return-to-sender")
+def return_cmd(
+    tracking: Annotated[str, typer.Argument(help="The item's tracking number.")],
+    staff: StaffOpt,
+    pin: PinOpt = None,
+    reason: Annotated[str, typer.Option("--reason", help="Why it goes back.")] = "",
+    as_json: JsonOpt = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Hand a waiting item back to the carrier: state returned, the household told."""
+    from sqlalchemy import select
+
+    from plugins.parcels.carriers import normalise_tracking
+    from plugins.parcels.models import Parcel
+    from plugins.parcels.service import return_to_sender
+
+    ctx = _ctx(config)
+    number = normalise_tracking(tracking)
+    with _refusals():
+        actor = _staff(ctx, staff, pin)
+        with ctx.database().read() as session:
+            parcel_id = session.scalar(select(Parcel.id).where(Parcel.tracking_number == number))
+        if parcel_id is None:
+            raise Refused("parcel_unknown", "There is no parcel {id}.", id=number)
+        return_to_sender(ctx, actor, parcel_id, reason)
+    _emit(
+        {"id": parcel_id, "tracking": number, "status": "returned"},
+        as_json,
+        f"{number} returned to sender",
+    )
+
+
+@parcels_app.command("storage-release")
+def storage_release(
+    ticket: Annotated[str, typer.Argument(help="The storage ticket, e.g. J123456.")],
+    staff: StaffOpt,
+    pin: PinOpt = None,
+    claimant: Annotated[str, typer.Option("--claimant", help="Who collects.")] = "",
+    id_last4: Annotated[
+        str, typer.Option("--id-last4", help="Last 4 characters of the claimant's ID.")
+    ] = "",
+    condition: Annotated[
+        str, typer.Option("--condition", help="The item's condition as handed back.")
+    ] = "",
+    signature_file: Annotated[
+        Path | None,
+        typer.Option("--signature", help="The claimant's signature: strokes JSON from a pad."),
+    ] = None,
+    as_json: JsonOpt = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Give a stored item back: the claimant's ID (last 4), the condition and a signature."""
+    from plugins.parcels.service import release_stored
+
+    strokes: Any = []
+    if signature_file is not None:
+        try:
+            strokes = json.loads(signature_file.read_text("utf-8"))
+        except (OSError, ValueError):
+            typer.echo(f"kiosk: cannot read a signature from {signature_file}", err=True)
+            raise typer.Exit(1) from None
+    ctx = _ctx(config)
+    with _refusals():
+        item_id = release_stored(
+            ctx, _staff(ctx, staff, pin), ticket=ticket, claimant_name=claimant,
+            strokes=strokes, id_last4=id_last4, condition=condition,
+        )  # fmt: skip
+    _emit({"id": item_id, "ticket": ticket.strip().upper(), "status": "released"}, as_json,
+          f"{ticket.strip().upper()} given back")  # fmt: skip
 
 
 @parcels_app.command("carrier")
@@ -74,6 +273,12 @@ def purge(config: ConfigOpt = None) -> None:
 
 def report_parcels(
     aging: Annotated[bool, typer.Option("--aging", help="Waiting items by age bucket.")] = False,
+    register: Annotated[
+        bool, typer.Option("--register", help="The 邮件签收登记表: every item and how it left.")
+    ] = False,
+    storage: Annotated[
+        bool, typer.Option("--storage", help="The storage register (物品寄存).")
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
     as_csv: Annotated[bool, typer.Option("--csv", help="Print the items as CSV.")] = False,
     lobby: Annotated[
@@ -81,13 +286,18 @@ def report_parcels(
     ] = "",
     config: ConfigOpt = None,
 ) -> None:
-    """Parcel reports: --aging lists waiting items in 0-2 / 3-6 / 7-14 / 15+ day buckets."""
-    if not aging:
-        typer.echo("kiosk: choose a report: --aging", err=True)
+    """Parcel reports: --aging lists waiting items in 0-2 / 3-6 / 7-14 / 15+ day buckets;
+    --register the 邮件签收登记表; --storage the storage register (names masked, IDs as the last
+    4 characters only)."""
+    if aging + register + storage != 1:
+        typer.echo("kiosk: choose one report: --aging, --register or --storage", err=True)
         raise typer.Exit(2)
     if as_json and as_csv:
         typer.echo("kiosk: --json and --csv are exclusive", err=True)
         raise typer.Exit(2)
+    if register or storage:
+        _register_report(register, lobby, as_json, as_csv, config)
+        return
     from plugins.parcels.service import aging_report
 
     report = aging_report(_ctx(config), lobby.strip() or None)
@@ -123,6 +333,52 @@ def report_parcels(
                 f"lobby {item['lobby'] or '-'} {item['days']} days"
             )
     typer.echo("\n".join(lines))
+
+
+def _register_report(
+    parcels: bool, lobby: str, as_json: bool, as_csv: bool, config: Path | None
+) -> None:
+    from plugins.parcels import service
+
+    ctx = _ctx(config)
+    scope = lobby.strip() or None
+    if parcels:
+        rows = service.parcel_register(ctx, scope)
+        fields: tuple[str, ...] = service.REGISTER_FIELDS
+    else:
+        rows = service.storage_register(ctx, scope)
+        fields = service.STORAGE_REGISTER_FIELDS
+    if as_json:
+        typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    if as_csv:
+        out = io.StringIO()
+        writer = csv_dict_writer(out, list(fields), extrasaction="ignore", lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+        typer.echo(out.getvalue(), nl=False)
+        return
+    if parcels:
+        lines = [
+            f"{r['checked_in']} {r['unit']} {r['tracking']} {r['carrier']} {r['status']}"
+            + (f" {r['released']} {r['picker']} ({r['via']})" if r["released"] else "")
+            + (f" id {r['id_checked']}" if r["id_checked"] else "")
+            + (f" override: {r['override']}" if r["override"] else "")
+            + (f" {r['returned']} returned: {r['return_reason']}" if r["returned"] else "")
+            for r in rows
+        ]
+    else:
+        lines = [
+            f"{r['ticket']} {r['unit']} {r['item']} x{r['quantity']} {r['status']} in {r['in']}"
+            + (
+                f" out {r['released']} to {r['released_to']} id {r['claimant_id']}"
+                f" condition: {r['condition_out']}"
+                if r["released"]
+                else ""
+            )
+            for r in rows
+        ]
+    typer.echo("\n".join(lines) or "nothing on record")
 
 
 def register(cli: Any) -> None:

@@ -19,6 +19,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     String,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -50,6 +51,8 @@ class Parcel(Base):
     perishable: Mapped[bool] = mapped_column(Boolean, default=False)
     signature_required: Mapped[bool] = mapped_column(Boolean, default=False)
     oversize: Mapped[bool] = mapped_column(Boolean, default=False)
+    # 000 "必要时请领取人出示身份证核实": only the desk releases it, after seeing an ID.
+    id_check: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     status: Mapped[str] = mapped_column(String(16), default="waiting")
     checked_in_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     checked_in_by: Mapped[str] = mapped_column(String(100), default="")
@@ -91,11 +94,17 @@ class Proxy(Base):
     __tablename__ = "parcel_proxy"
     id: Mapped[int] = mapped_column(primary_key=True)
     unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), index=True)
+    # Whose parcels: one resident's (their addressed items and the unit's unaddressed ones),
+    # or None = the whole household's (named at the desk).
+    resident_id: Mapped[int | None] = mapped_column(ForeignKey("resident.id"))
     name: Mapped[str] = mapped_column(String(100))
     phone: Mapped[str] = mapped_column(String(32), default="")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     created_by: Mapped[str] = mapped_column(String(100), default="")
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    removed_by: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    removed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class Release(Base):
@@ -108,13 +117,18 @@ class Release(Base):
     picker_resident_id: Mapped[int | None] = mapped_column(ForeignKey("resident.id"))
     picker_proxy_id: Mapped[int | None] = mapped_column(ForeignKey("parcel_proxy.id"))
     picker_name: Mapped[str] = mapped_column(String(100))
-    via: Mapped[str] = mapped_column(String(16))  # card / code
+    via: Mapped[str] = mapped_column(String(16))  # card / code / desk
     item_count: Mapped[int] = mapped_column(Integer)
     released_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     kiosk_id: Mapped[str] = mapped_column(String(64), default="")
     signature_strokes: Mapped[list] = mapped_column(JSON)
     signature_png: Mapped[bytes] = mapped_column(LargeBinary)
     print_job_id: Mapped[int | None] = mapped_column(ForeignKey("print_job.id"))
+    # A desk release: the staff member, the last 4 characters of the ID they saw (never more),
+    # and why a picker who is not the addressee (nor their proxy) was let through.
+    staff: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    id_last4: Mapped[str] = mapped_column(String(4), default="", server_default="")
+    override_reason: Mapped[str] = mapped_column(String(200), default="", server_default="")
 
 
 class StoredItem(Base):
@@ -139,6 +153,10 @@ class StoredItem(Base):
     released_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     released_by: Mapped[str] = mapped_column(String(100), default="")
     released_to: Mapped[str] = mapped_column(String(100), default="")
+    # 000 "有效证件登记, 核实所寄存物品的完好情况": at release, the last 4 characters of the
+    # claimant's ID (never more) and the item's condition as handed back.
+    claimant_id_last4: Mapped[str] = mapped_column(String(4), default="", server_default="")
+    release_condition: Mapped[str] = mapped_column(String(200), default="", server_default="")
     signature_strokes: Mapped[list | None] = mapped_column(JSON)
     signature_png: Mapped[bytes | None] = mapped_column(LargeBinary)
 

@@ -156,11 +156,14 @@ class PickupScreen(ParcelScreen):
                 yield Label(_("Nothing is waiting for your unit."))
             elif not p.parcels:
                 yield Label(_("Nothing is waiting for your unit at this lobby."))
+            desk = service.desk_only(self.ctx, p)
             for item in p.parcels:
                 flags = "".join(f" [{_(f)}]" for f in item.flags)
+                where = f" ({_('collect at the desk')})" if item.id in desk else ""
                 yield Checkbox(
-                    f"…{item.tracking_tail}  {item.carrier}  {_('shelf')} {item.shelf or '-'}{flags}",
-                    value=True,
+                    f"…{item.tracking_tail}  {item.carrier}  {_('shelf')} {item.shelf or '-'}"
+                    f"{flags}{where}",
+                    value=item.id not in desk,
                     id=f"item-{item.id}",
                 )
             # Items on another lobby's shelf: where they wait, never released here.
@@ -279,9 +282,23 @@ class ParcelsDeskPanel(Widget):
             Checkbox(_("perishable"), id="perishable"),
             Checkbox(_("signature"), id="signature"),
             Checkbox(_("oversize"), id="oversize"),
+            Checkbox(_("id_check"), id="id_check"),
             Button(_("Check in"), id="checkin", variant="primary"),
         )
         yield Label("", id="message", classes="message")
+        # Release at the desk: ID-check items, proxies, pickers the kiosk sent here.
+        yield Label(_("Release at the desk"), classes="title")
+        yield Horizontal(
+            Input(placeholder=_("Your unit, e.g. 3-1205"), id="rel-unit"),
+            Input(placeholder=_("Collected by"), id="rel-picker"),
+            Input(placeholder=_("ID last 4"), id="rel-id", max_length=4),
+        )
+        yield Horizontal(
+            Input(placeholder=_("Override reason (butler)"), id="rel-override"),
+            Button(_("Release"), id="rel-release"),
+        )
+        yield SignaturePad(id="rel-pad")
+        yield Label("", id="rel-message", classes="message")
         yield Static("", id="report")
 
     def on_mount(self) -> None:
@@ -300,6 +317,41 @@ class ParcelsDeskPanel(Widget):
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "checkin":
             self.check_in()
+        elif event.button.id == "rel-release":
+            self.release_at_desk()
+
+    def release_at_desk(self) -> None:
+        """Every item of the unit waiting at this desk, to the named picker, signed."""
+        say = self.query_one("#rel-message", Label).update
+        if self.actor is None:
+            say(_("Log in at the desk first."))
+            return
+        value = {i.id: i.value for i in self.query(Input)}
+        pad = self.query_one("#rel-pad", SignaturePad)
+        try:
+            unit_code, here = service.waiting_here(self.ctx, value["rel-unit"])
+            if not here:
+                raise Refused(
+                    "nothing_waiting", "Nothing is waiting for {unit} here.", unit=unit_code
+                )
+            done = service.release_at_desk(
+                self.ctx,
+                self.actor,
+                unit_code,
+                [p.id for p in here],
+                value["rel-picker"],
+                pad.strokes,
+                id_last4=value["rel-id"],
+                override_reason=value["rel-override"],
+            )
+        except Refused as exc:
+            say(exc.render(_))
+            return
+        pad.clear()
+        for name in ("rel-picker", "rel-id", "rel-override"):
+            self.query_one(f"#{name}", Input).value = ""
+        say(_("Released {count} items.").format(count=len(done.parcel_ids)))
+        self.refresh_report()
 
     def check_in(self) -> None:
         say = self.query_one("#message", Label).update
@@ -319,6 +371,7 @@ class ParcelsDeskPanel(Widget):
                 perishable=bool(flag["perishable"]),
                 signature_required=bool(flag["signature"]),
                 oversize=bool(flag["oversize"]),
+                id_check=bool(flag["id_check"]),
             )
         except Refused as exc:
             say(exc.render(_))
@@ -398,6 +451,10 @@ class StorageDeskPanel(Widget):
         yield Horizontal(
             Input(placeholder=_("Storage ticket"), id="st-ticket"),
             Input(placeholder=_("Collected by"), id="st-claimant"),
+            Input(placeholder=_("ID last 4"), id="st-id", max_length=4),
+        )
+        yield Horizontal(
+            Input(placeholder=_("Condition at pickup"), id="st-condition"),
             Button(_("Give back"), id="st-release"),
         )
         yield SignaturePad(id="st-pad")
@@ -445,8 +502,12 @@ class StorageDeskPanel(Widget):
                     ticket=self._value("st-ticket"),
                     claimant_name=self._value("st-claimant"),
                     strokes=pad.strokes,
+                    id_last4=self._value("st-id"),
+                    condition=self._value("st-condition"),
                 )
                 pad.clear()
+                for wid in ("st-ticket", "st-claimant", "st-id", "st-condition"):
+                    self.query_one(f"#{wid}", Input).value = ""
                 self.say(_("Given back."))
             elif event.button.id == "st-check":
                 items = service.handover_checklist(

@@ -11,9 +11,21 @@ recipient (a resident of the unit) or someone the household named, and must sign
    ``WHERE status='waiting'`` whose row count must equal the number chosen (else all rolls
    back), the release row with the signature, the audit event and the slip's print job.
 
+Who may take what (:func:`may_collect`, 000 "确认邮件收件人与领取人一致"): an item naming its
+addressee goes to the addressee, or to a proxy named for them (or for the whole household);
+an item naming nobody goes to any resident of the unit or its proxies. The kiosk refuses the
+rest, and every ID-check item, and tells the desk; :func:`release_at_desk` hands them out
+with the last 4 characters of the ID seen (never the whole number), and a butler may
+override the addressee rule with a reason (audited, alerted, in the register). Every pickup,
+kiosk or desk, is signed (so "signature required" holds for every item). Proxies
+(:func:`add_proxy`) collect at the kiosk with the unit's pickup code (the household forwarded
+it) and their name, or at the desk with an ID; a card opens only its holder's own unit.
+
 Aging (:func:`run_aging`): reminders at 3 and 7 days, desk escalation at 15, then
-:func:`return_to_sender`. Item storage: :func:`deposit`, :func:`handover_checklist`,
-:func:`record_handover_check`, :func:`release_stored`.
+:func:`return_to_sender` (state ``returned``, the household told). The 邮件签收登记表 is
+:func:`parcel_register`. Item storage: :func:`deposit`, :func:`handover_checklist`,
+:func:`record_handover_check`, :func:`release_stored` (the claimant's ID, last 4, and the
+item's condition required), :func:`storage_register`.
 
 Lobbies: a parcel (and a stored item) waits on the shelf of the lobby whose desk took it in
 (``ctx.lobby``). A kiosk releases only its own lobby's items and tells the resident where the
@@ -25,6 +37,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -43,7 +56,7 @@ from kiosk.hookspecs import PurgeCount
 from kiosk.identity import SYSTEM, Actor, normalise_unit_code, require_role
 from kiosk.notify import queue_notification, raise_alert
 from kiosk.notify_links import code_digest, secret_key
-from kiosk.pii import mask_name, mask_text
+from kiosk.pii import mask_name, mask_phone, mask_text
 from plugins.parcels import signature
 from plugins.parcels.carriers import detect_carrier, is_valid_tracking, normalise_tracking
 from plugins.parcels.models import (
@@ -181,8 +194,12 @@ def check_in(
     perishable: bool = False,
     signature_required: bool = False,
     oversize: bool = False,
+    id_check: bool = False,
 ) -> CheckInResult:
-    """Log one item at the desk (a row of 邮件签收登记表) and send the unit a pickup code."""
+    """Log one item at the desk (a row of 邮件签收登记表) and send the unit a pickup code.
+
+    ``recipient`` names the addressee: then only they (or a proxy named for them) collect it.
+    ``id_check``: only the desk releases it, after seeing the picker's ID."""
     require_role(actor, "parcel.check_in", *DESK_ROLES)
     number = normalise_tracking(tracking)
     if not is_valid_tracking(number):
@@ -215,6 +232,7 @@ def check_in(
                 perishable=perishable,
                 signature_required=signature_required,
                 oversize=oversize,
+                id_check=id_check,
                 status="waiting",
                 checked_in_at=now,
                 checked_in_by=actor.label,
@@ -238,6 +256,7 @@ def check_in(
                     "lobby": parcel.lobby,
                     "perishable": perishable,
                     "oversize": oversize,
+                    "id_check": id_check,
                 },
             )
             audit.record(
@@ -284,6 +303,7 @@ def _flags(p: Parcel) -> list[str]:
             ("perishable", p.perishable),
             ("signature", p.signature_required),
             ("oversize", p.oversize),
+            ("id_check", p.id_check),
         )
         if on
     ]
@@ -301,6 +321,7 @@ class WaitingParcel:
     flags: tuple[str, ...]
     checked_in_at: dt.datetime
     lobby: str = ""  # whose shelf; "" = any lobby
+    recipient: str = field(default="", repr=False)  # the addressee, never shown at the kiosk
 
     @property
     def tracking_tail(self) -> str:
@@ -349,6 +370,7 @@ def waiting_parcels(session: Session, unit_id: int) -> tuple[WaitingParcel, ...]
             tuple(_flags(p)),
             p.checked_in_at,
             p.lobby,
+            p.recipient_name,
         )
         for p in rows
     )
@@ -360,6 +382,14 @@ def _split(
     """(collectable at this kiosk's lobby, waiting at another lobby)."""
     here = tuple(p for p in items if _here(ctx, p.lobby))
     return here, tuple(p for p in items if not _here(ctx, p.lobby))
+
+
+def waiting_here(ctx: KioskContext, unit_code: str) -> tuple[str, tuple[WaitingParcel, ...]]:
+    """(the unit's code, its items this desk or kiosk may hand out)."""
+    with ctx.database().read() as session:
+        unit = _unit(session, unit_code)
+        here, _elsewhere = _split(ctx, waiting_parcels(session, unit.id))
+    return unit.code, here
 
 
 def start_pickup_by_card(ctx: KioskContext, actor: Actor) -> Pickup:
@@ -471,7 +501,9 @@ def identify_picker(ctx: KioskContext, pickup: Pickup, name: str) -> Pickup:
                 (
                     p
                     for p in session.scalars(
-                        select(Proxy).where(Proxy.unit_id == pickup.unit_id, Proxy.active.is_(True))
+                        select(Proxy)
+                        .where(Proxy.unit_id == pickup.unit_id, *proxy_valid(ctx.clock.now()))
+                        .order_by(Proxy.id)
                     )
                     if " ".join(p.name.split()).casefold() == wanted
                 ),
@@ -504,6 +536,84 @@ def identify_picker(ctx: KioskContext, pickup: Pickup, name: str) -> Pickup:
     )  # fmt: skip
 
 
+def _norm(name: str) -> str:
+    return " ".join(name.split()).casefold()
+
+
+def proxy_valid(now: dt.datetime) -> list[Any]:
+    """Conditions for a proxy that may collect now: not removed, not expired."""
+    return [Proxy.active.is_(True), (Proxy.until.is_(None)) | (Proxy.until > now)]
+
+
+def may_collect(session: Session, unit_id: int, picker: Picker, recipient: str) -> bool:
+    """000 "确认邮件收件人与领取人一致": an item naming its addressee goes to the addressee or
+    a proxy named for them (or for the whole household, when the addressee lives in the
+    unit); an item naming nobody goes to any resident of the unit or its proxies."""
+    wanted = _norm(recipient)
+    if not wanted:
+        return picker.kind in ("resident", "proxy")
+    if picker.kind == "resident":
+        return _norm(picker.name) == wanted
+    if picker.kind != "proxy" or picker.proxy_id is None:
+        return False
+    proxy = session.get(Proxy, picker.proxy_id)
+    if proxy is None or proxy.unit_id != unit_id:
+        return False
+    residents = session.scalars(
+        select(Resident).where(Resident.unit_id == unit_id, Resident.active.is_(True))
+    ).all()
+    addressees = {r.id for r in residents if _norm(r.name) == wanted}
+    if proxy.resident_id is None:
+        return bool(addressees)
+    return proxy.resident_id in addressees
+
+
+def _kiosk_refusal(
+    ctx: KioskContext, pickup: Pickup, picker: Picker, chosen: tuple[int, ...]
+) -> Refused | None:
+    """Why the kiosk may not hand out these items to this picker (then the desk is told)."""
+    with ctx.database().read() as session:
+        rows = session.execute(
+            select(Parcel.id, Parcel.tracking_number, Parcel.recipient_name, Parcel.id_check)
+            .where(Parcel.id.in_(chosen), Parcel.unit_id == pickup.unit_id)
+            .order_by(Parcel.id)
+        ).all()
+        for row in rows:
+            tail = row.tracking_number[-6:]
+            if row.id_check:
+                return Refused(
+                    "id_check_desk",
+                    "Item …{tail} needs an ID check: please collect it at the desk with your ID. "
+                    "Nothing was released.",
+                    tail=tail,
+                )
+            if not may_collect(session, pickup.unit_id, picker, row.recipient_name):
+                return Refused(
+                    "not_addressee",
+                    "Item …{tail} is addressed to someone else in {unit}: only the addressee or "
+                    "a proxy named for them may collect it. Please see the desk. "
+                    "Nothing was released.",
+                    tail=tail,
+                    unit=pickup.unit_code,
+                )
+    return None
+
+
+def desk_only(ctx: KioskContext, pickup: Pickup) -> frozenset[int]:
+    """The listed items this picker cannot take at the kiosk (ID check, or addressed to
+    someone else): the screen leaves them unticked and says to see the desk."""
+    if pickup.picker is None:
+        return frozenset(p.id for p in pickup.parcels if "id_check" in p.flags)
+    picker = pickup.picker
+    with ctx.database().read() as session:
+        return frozenset(
+            p.id
+            for p in pickup.parcels
+            if "id_check" in p.flags
+            or not may_collect(session, pickup.unit_id, picker, p.recipient)
+        )
+
+
 @dataclass(frozen=True)
 class ReleaseResult:
     release_id: int
@@ -513,7 +623,12 @@ class ReleaseResult:
 
 
 def pickup_slip(
-    ctx: KioskContext, unit_code: str, picker: Picker, items: Sequence[Any], at: dt.datetime
+    ctx: KioskContext,
+    unit_code: str,
+    picker: Picker,
+    items: Sequence[Any],
+    at: dt.datetime,
+    desk: bool = False,
 ) -> Receipt:
     """The pickup slip: items, time, the picker (masked)."""
     from devices.printer import Receipt
@@ -535,6 +650,8 @@ def pickup_slip(
     )
     if any(p.oversize for p in items):
         receipt.text("大件请到服务台领取 Oversize items: collect at the desk")
+    if desk:
+        return receipt.text("已签名 Signed at the desk").cut()
     return receipt.text("已签名 Signed at the kiosk").cut()
 
 
@@ -560,6 +677,29 @@ def release(
     png = signature.to_png(strokes)
     now = ctx.clock.now()
     picker = pickup.picker
+    refusal = _kiosk_refusal(ctx, pickup, picker, chosen)
+    if refusal is not None:
+        with ctx.database().write() as session:
+            raise_alert(
+                session,
+                "parcel_to_desk",
+                f"{pickup.unit_code}: {refusal.code} at kiosk {ctx.kiosk_id} "
+                f"({picker.kind} {mask_name(picker.name)}); release at the desk",
+                at=now,
+                severity="info",
+                lobby=ctx.lobby,
+                kiosk_id=ctx.kiosk_id,
+            )
+            audit.record(
+                session,
+                actor=f"{picker.kind}:{picker.resident_id or picker.proxy_id}",
+                action="parcel.pickup_refused",
+                subject=f"unit:{pickup.unit_id}",
+                data={"reason": refusal.code, "parcels": list(chosen), "via": pickup.via},
+                at=now,
+                kiosk_id=ctx.kiosk_id,
+            )
+        raise refusal
     with ctx.database().write() as session:
         if pickup.code_id is not None:
             used = session.execute(
@@ -573,95 +713,272 @@ def release(
                     "This code was already used ({time}). Each code works once; see the desk.",
                     time=local_time(ctx, now),
                 )
-        rel = Release(
-            unit_id=pickup.unit_id,
-            picker_kind=picker.kind,
-            picker_resident_id=picker.resident_id,
-            picker_proxy_id=picker.proxy_id,
-            picker_name=picker.name,
-            via=pickup.via,
-            item_count=len(chosen),
-            released_at=now,
-            kiosk_id=ctx.kiosk_id,
-            signature_strokes=strokes,
-            signature_png=png,
-        )
-        session.add(rel)
-        session.flush()
-        # One statement changes and returns the chosen items; fewer rows than chosen means
-        # another kiosk took one first, and the raise below rolls the whole pickup back.
-        items = session.execute(
-            update(Parcel)
-            .where(
-                Parcel.id.in_(chosen),
-                Parcel.unit_id == pickup.unit_id,
-                Parcel.status == "waiting",
-                *in_lobby(Parcel.lobby, ctx.lobby or None),
-            )
-            .values(status="released", released_at=now, release_id=rel.id)
-            .returning(
-                Parcel.id, Parcel.tracking_number, Parcel.carrier, Parcel.shelf, Parcel.oversize
-            )
-            .execution_options(synchronize_session=False)
-        ).all()
-        if len(items) != len(chosen):
-            away = session.execute(
-                select(Parcel.tracking_number, Parcel.lobby).where(
-                    Parcel.id.in_(chosen),
-                    Parcel.unit_id == pickup.unit_id,
-                    Parcel.status == "waiting",
-                    Parcel.lobby.not_in((ctx.lobby, "")),
-                )
-            ).first()
-            if ctx.lobby and away is not None:
-                raise Refused(
-                    "parcel_elsewhere",
-                    "Item …{tail} waits at lobby {lobby}: collect it there. Nothing was released.",
-                    tail=away.tracking_number[-6:],
-                    lobby=away.lobby,
-                )
-            raise Refused(
-                "already_released",
-                "Some of these items were just collected elsewhere. Nothing was released; "
-                "please start again.",
-            )
-        items = sorted(items, key=lambda p: p.id)
-        # Nothing left to collect: the unit's other codes have nothing to open.
-        session.execute(
-            update(PickupCode)
-            .where(
-                PickupCode.unit_id == pickup.unit_id,
-                PickupCode.status == "active",
-                ~select(Parcel.id)
-                .where(Parcel.unit_id == pickup.unit_id, Parcel.status == "waiting")
-                .exists(),
-            )
-            .values(status="spent", used_at=now)
-            .execution_options(synchronize_session=False)
-        )
-        new_code = None
-        if pickup.code_id is not None:
-            new_code = _renew_code_if_needed(ctx, session, pickup.unit_id, pickup.unit_code, now)
-        receipt = pickup_slip(ctx, pickup.unit_code, picker, items, now)
-        job = printing.submit(session, receipt, kind="parcel-pickup", at=now, kiosk_id=ctx.kiosk_id)
-        rel.print_job_id = job.id
-        audit.record(
+        return _release_rows(
             session,
-            actor=f"{picker.kind}:{picker.resident_id or picker.proxy_id}",
-            action="parcel.released",
-            subject=f"parcel_release:{rel.id}",
-            data={
-                "unit": pickup.unit_code,
-                "parcels": list(chosen),
-                "via": pickup.via,
-                "picker": mask_name(picker.name),
-                "print_job": job.id,
-                "code_renewed": new_code is not None,
-            },
-            at=now,
-            kiosk_id=ctx.kiosk_id,
+            ctx,
+            unit_id=pickup.unit_id,
+            unit_code=pickup.unit_code,
+            picker=picker,
+            via=pickup.via,
+            chosen=chosen,
+            strokes=strokes,
+            png=png,
+            now=now,
+            actor_label=f"{picker.kind}:{picker.resident_id or picker.proxy_id}",
+            renew_code=pickup.code_id is not None,
         )
-        return ReleaseResult(rel.id, chosen, job.id, receipt)
+
+
+def _release_rows(
+    session: Session,
+    ctx: KioskContext,
+    *,
+    unit_id: int,
+    unit_code: str,
+    picker: Picker,
+    via: str,
+    chosen: tuple[int, ...],
+    strokes: Any,
+    png: bytes,
+    now: dt.datetime,
+    actor_label: str,
+    renew_code: bool,
+    staff: str = "",
+    id_last4: str = "",
+    override_reason: str = "",
+) -> ReleaseResult:
+    """The release row, the conditional update of the chosen items (all or nothing), the
+    unit's spent codes, the slip and the audit event, inside the caller's transaction."""
+    rel = Release(
+        unit_id=unit_id,
+        picker_kind=picker.kind,
+        picker_resident_id=picker.resident_id,
+        picker_proxy_id=picker.proxy_id,
+        picker_name=picker.name,
+        via=via,
+        item_count=len(chosen),
+        released_at=now,
+        kiosk_id=ctx.kiosk_id,
+        signature_strokes=strokes,
+        signature_png=png,
+        staff=staff,
+        id_last4=id_last4,
+        override_reason=override_reason,
+    )
+    session.add(rel)
+    session.flush()
+    # One statement changes and returns the chosen items; fewer rows than chosen means
+    # another kiosk took one first, and the raise below rolls the whole pickup back.
+    items = session.execute(
+        update(Parcel)
+        .where(
+            Parcel.id.in_(chosen),
+            Parcel.unit_id == unit_id,
+            Parcel.status == "waiting",
+            *in_lobby(Parcel.lobby, ctx.lobby or None),
+        )
+        .values(status="released", released_at=now, release_id=rel.id)
+        .returning(Parcel.id, Parcel.tracking_number, Parcel.carrier, Parcel.shelf, Parcel.oversize)
+        .execution_options(synchronize_session=False)
+    ).all()
+    if len(items) != len(chosen):
+        away = session.execute(
+            select(Parcel.tracking_number, Parcel.lobby).where(
+                Parcel.id.in_(chosen),
+                Parcel.unit_id == unit_id,
+                Parcel.status == "waiting",
+                Parcel.lobby.not_in((ctx.lobby, "")),
+            )
+        ).first()
+        if ctx.lobby and away is not None:
+            raise Refused(
+                "parcel_elsewhere",
+                "Item …{tail} waits at lobby {lobby}: collect it there. Nothing was released.",
+                tail=away.tracking_number[-6:],
+                lobby=away.lobby,
+            )
+        raise Refused(
+            "already_released",
+            "Some of these items were just collected elsewhere. Nothing was released; "
+            "please start again.",
+        )
+    items = sorted(items, key=lambda p: p.id)
+    # Nothing left to collect: the unit's other codes have nothing to open.
+    session.execute(
+        update(PickupCode)
+        .where(
+            PickupCode.unit_id == unit_id,
+            PickupCode.status == "active",
+            ~select(Parcel.id)
+            .where(Parcel.unit_id == unit_id, Parcel.status == "waiting")
+            .exists(),
+        )
+        .values(status="spent", used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    new_code = None
+    if renew_code:
+        new_code = _renew_code_if_needed(ctx, session, unit_id, unit_code, now)
+    receipt = pickup_slip(ctx, unit_code, picker, items, now, desk=bool(staff))
+    job = printing.submit(session, receipt, kind="parcel-pickup", at=now, kiosk_id=ctx.kiosk_id)
+    rel.print_job_id = job.id
+    audit.record(
+        session,
+        actor=actor_label,
+        action="parcel.released",
+        subject=f"parcel_release:{rel.id}",
+        data={
+            "unit": unit_code,
+            "parcels": list(chosen),
+            "via": via,
+            "picker": mask_name(picker.name),
+            "print_job": job.id,
+            "code_renewed": new_code is not None,
+            **({"staff": staff, "id_checked": bool(id_last4)} if staff else {}),
+            **({"override": override_reason} if override_reason else {}),
+        },
+        at=now,
+        kiosk_id=ctx.kiosk_id,
+    )
+    return ReleaseResult(rel.id, chosen, job.id, receipt)
+
+
+ID_LAST4 = re.compile(r"[0-9]{3}[0-9X]")
+
+
+def clean_id_last4(value: str) -> str:
+    """The last 4 characters of an ID document as typed at the desk ("" when none). Only
+    those 4 are ever kept: a longer entry (a whole ID number) is refused, not cut."""
+    v = value.strip().upper()
+    if v and not ID_LAST4.fullmatch(v):
+        raise Refused(
+            "id_last4",
+            "Enter only the last 4 characters of the ID (digits, or X last), not the whole number.",
+        )
+    return v
+
+
+def release_at_desk(
+    ctx: KioskContext,
+    actor: Actor,
+    unit_code: str,
+    parcel_ids: list[int] | tuple[int, ...],
+    picker_name: str,
+    strokes: Any,
+    *,
+    id_last4: str = "",
+    override_reason: str = "",
+) -> ReleaseResult:
+    """The desk hands out items (ID-check items, proxies, those the kiosk sent here), with the
+    picker's signature; all or nothing as at the kiosk.
+
+    - An item with the ID-check flag needs the last 4 characters of the ID the staff saw.
+    - The picker must be the addressee (or a proxy named for them) of every addressed item,
+      unless a butler overrides with a reason (and records the ID): audited, on the alert
+      list, shown in the register.
+    - A proxy, or anyone let through by an override, shows an ID (last 4 recorded)."""
+    require_role(actor, "parcel.release_desk", *DESK_ROLES)
+    chosen = tuple(dict.fromkeys(int(i) for i in parcel_ids))
+    if not chosen:
+        raise Refused("nothing_chosen", "Choose at least one item to collect.")
+    last4 = clean_id_last4(id_last4)
+    reason = mask_text(" ".join(override_reason.split()))[:200]
+    strokes = signature.require_signature(strokes)
+    png = signature.to_png(strokes)
+    now = ctx.clock.now()
+    with ctx.database().write() as session:
+        unit = _unit(session, unit_code)
+        wanted = _norm(picker_name)
+        if not wanted:
+            raise Refused("picker_unknown", "Enter the name of the person collecting.")
+        resident = next(
+            (
+                r
+                for r in session.scalars(
+                    select(Resident)
+                    .where(Resident.unit_id == unit.id, Resident.active.is_(True))
+                    .order_by(Resident.id)
+                )
+                if _norm(r.name) == wanted
+            ),
+            None,
+        )
+        proxy = None
+        if resident is None:
+            proxy = next(
+                (
+                    p
+                    for p in session.scalars(
+                        select(Proxy)
+                        .where(Proxy.unit_id == unit.id, *proxy_valid(now))
+                        .order_by(Proxy.id)
+                    )
+                    if _norm(p.name) == wanted
+                ),
+                None,
+            )
+        if resident is not None:
+            picker = Picker("resident", resident.name, resident_id=resident.id)
+        elif proxy is not None:
+            picker = Picker("proxy", proxy.name, proxy_id=proxy.id)
+        else:
+            picker = Picker("other", " ".join(picker_name.split())[:100])
+        rows = session.execute(
+            select(Parcel.id, Parcel.tracking_number, Parcel.recipient_name, Parcel.id_check)
+            .where(Parcel.id.in_(chosen), Parcel.unit_id == unit.id)
+            .order_by(Parcel.id)
+        ).all()
+        if len(rows) != len(chosen):
+            raise Refused(
+                "not_this_unit", "Some of these items are not for {unit}.", unit=unit.code
+            )
+        strangers = [r for r in rows if not may_collect(session, unit.id, picker, r.recipient_name)]
+        if strangers and not reason:
+            raise Refused(
+                "not_addressee",
+                "Item …{tail} is addressed to someone else: only the addressee or a proxy "
+                "named for them may collect it, unless a butler overrides with a reason.",
+                tail=strangers[0].tracking_number[-6:],
+            )
+        if reason:
+            require_role(actor, "parcel.override", "butler")
+        if reason and not strangers:
+            reason = ""  # nothing to override: no override on record
+        needs_id = reason or picker.kind != "resident" or any(r.id_check for r in rows)
+        if needs_id and not last4:
+            raise Refused(
+                "id_required",
+                "Check the picker's ID and enter its last 4 characters before releasing.",
+            )
+        result = _release_rows(
+            session,
+            ctx,
+            unit_id=unit.id,
+            unit_code=unit.code,
+            picker=picker,
+            via="desk",
+            chosen=chosen,
+            strokes=strokes,
+            png=png,
+            now=now,
+            actor_label=actor.label,
+            renew_code=False,
+            staff=actor.label,
+            id_last4=last4,
+            override_reason=reason,
+        )
+        if reason:
+            raise_alert(
+                session,
+                "parcel_override",
+                f"{unit.code}: {len(strangers)} addressed item(s) released at the desk to "
+                f"{mask_name(picker.name)} by {actor.label} (override: {reason})",
+                at=now,
+                severity="info",
+                lobby=ctx.lobby,
+                kiosk_id=ctx.kiosk_id,
+            )
+        return result
 
 
 def _renew_code_if_needed(
@@ -723,20 +1040,86 @@ def print_slip(ctx: KioskContext, job_id: int, receipt: Receipt) -> SlipOutcome:
 # -- proxies ----------------------------------------------------------------------------------
 
 
-def add_proxy(ctx: KioskContext, actor: Actor, unit_code: str, name: str, phone: str = "") -> int:
-    """A household names someone who may collect its parcels (a resident of the unit or the
-    desk records it)."""
-    if not name.strip():
+def _proxy_resident(session: Session, unit: Unit, who: str | int | None) -> Resident | None:
+    """The active resident of ``unit`` named by id or by name, None for None/""."""
+    if who is None or (isinstance(who, str) and not who.strip()):
+        return None
+    rows = session.scalars(
+        select(Resident)
+        .where(Resident.unit_id == unit.id, Resident.active.is_(True))
+        .order_by(Resident.id)
+    ).all()
+    if isinstance(who, int) or (isinstance(who, str) and who.strip().isdigit()):
+        found = next((r for r in rows if r.id == int(who)), None)
+    else:
+        found = next((r for r in rows if _norm(r.name) == _norm(str(who))), None)
+    if found is None:
+        raise Refused(
+            "proxy_resident", "{who} is not a resident of {unit}.", who=str(who), unit=unit.code
+        )
+    return found
+
+
+def add_proxy(
+    ctx: KioskContext,
+    actor: Actor,
+    unit_code: str,
+    name: str,
+    phone: str = "",
+    *,
+    resident: str | int | None = None,
+    until: dt.datetime | None = None,
+) -> int:
+    """Name someone who may collect parcels for a resident of the unit (``resident``, by
+    name or id), until ``until`` or removal.
+
+    A resident (card tap) names proxies for themselves only. The desk may name one for a
+    resident or, with no ``resident``, for the whole household (then it collects every
+    resident's items). A proxy collects at the kiosk with the unit's pickup code (the code the
+    household forwarded is its consent) or at the desk with an ID (last 4 recorded); a card
+    opens only its holder's own unit, never someone else's."""
+    clean = " ".join(name.split())[:100]
+    if not clean:
         raise Refused("proxy_name", "Enter the proxy's name.")
     now = ctx.clock.now()
+    if until is not None and as_utc(until) <= now:
+        raise Refused("proxy_until", "The end date of a proxy must be in the future.")
     with ctx.database().write() as session:
         unit = _unit(session, unit_code)
-        if not (actor.kind == "resident" and actor.unit_id == unit.id):
+        for_whom = _proxy_resident(session, unit, resident)
+        if actor.kind == "resident" and actor.unit_id == unit.id:
+            if for_whom is None:
+                for_whom = session.get(Resident, actor.id)
+            if for_whom is None or for_whom.id != actor.id:
+                raise Refused(
+                    "proxy_for_other",
+                    "You can name proxies for yourself only; the desk records the others.",
+                )
+        else:
             require_role(actor, "parcel.add_proxy", *DESK_ROLES)
+        if any(
+            _norm(p.name) == _norm(clean)
+            for p in session.scalars(
+                select(Proxy).where(Proxy.unit_id == unit.id, *proxy_valid(now))
+            )
+        ) or any(
+            _norm(r.name) == _norm(clean)
+            for r in session.scalars(
+                select(Resident).where(Resident.unit_id == unit.id, Resident.active.is_(True))
+            )
+        ):
+            raise Refused(
+                "proxy_exists",
+                "{name} is already named for {unit} (or lives there); remove that one first.",
+                name=clean,
+                unit=unit.code,
+            )
         proxy = Proxy(
             unit_id=unit.id,
-            name=" ".join(name.split())[:100],
+            resident_id=for_whom.id if for_whom is not None else None,
+            name=clean,
             phone=phone.strip()[:32],
+            until=as_utc(until) if until is not None else None,
             created_by=actor.label,
             created_at=now,
         )
@@ -747,11 +1130,81 @@ def add_proxy(ctx: KioskContext, actor: Actor, unit_code: str, name: str, phone:
             actor=actor.label,
             action="parcel.proxy_added",
             subject=f"parcel_proxy:{proxy.id}",
-            data={"unit": unit.code, "name": mask_name(proxy.name), "phone": proxy.phone},
+            data={
+                "unit": unit.code,
+                "name": mask_name(proxy.name),
+                "phone": proxy.phone,
+                "for": f"resident:{proxy.resident_id}" if proxy.resident_id else "household",
+                "until": proxy.until.isoformat() if proxy.until else None,
+            },
             at=now,
             kiosk_id=ctx.kiosk_id,
         )
         return proxy.id
+
+
+def remove_proxy(ctx: KioskContext, actor: Actor, proxy_id: int, unit_code: str = "") -> None:
+    """Withdraw a proxy (the row stays, with who removed it and when). A resident removes
+    their own proxies; the desk any of the unit's."""
+    now = ctx.clock.now()
+    with ctx.database().write() as session:
+        proxy = session.get(Proxy, int(proxy_id))
+        unit = _unit(session, unit_code) if unit_code.strip() else None
+        if proxy is None or (unit is not None and proxy.unit_id != unit.id):
+            raise Refused("proxy_unknown", "There is no proxy {id} for that unit.", id=proxy_id)
+        own = actor.kind == "resident" and proxy.resident_id == actor.id
+        if not own:
+            require_role(actor, "parcel.remove_proxy", *DESK_ROLES)
+        changed = session.execute(
+            update(Proxy)
+            .where(Proxy.id == proxy.id, Proxy.active.is_(True))
+            .values(active=False, removed_by=actor.label, removed_at=now)
+        )
+        if changed.rowcount != 1:  # type: ignore[attr-defined]
+            raise Refused("proxy_removed", "That proxy was already removed.")
+        audit.record(
+            session,
+            actor=actor.label,
+            action="parcel.proxy_removed",
+            subject=f"parcel_proxy:{proxy.id}",
+            data={"unit_id": proxy.unit_id, "name": mask_name(proxy.name)},
+            at=now,
+            kiosk_id=ctx.kiosk_id,
+        )
+
+
+def list_proxies(
+    ctx: KioskContext, unit_code: str, include_inactive: bool = False
+) -> list[dict[str, Any]]:
+    """The unit's proxies for the desk: name, whose (a resident, masked, or the household),
+    phone masked, until, and whether they may collect now."""
+    now = ctx.clock.now()
+    with ctx.database().read() as session:
+        unit = _unit(session, unit_code)
+        rows = session.execute(
+            select(Proxy, Resident.name)
+            .join(Resident, Resident.id == Proxy.resident_id, isouter=True)
+            .where(Proxy.unit_id == unit.id)
+            .order_by(Proxy.id)
+        ).all()
+    out = []
+    for proxy, resident_name in rows:
+        valid = proxy.active and (proxy.until is None or as_utc(proxy.until) > now)
+        if not valid and not include_inactive:
+            continue
+        out.append(
+            {
+                "id": proxy.id,
+                "unit": unit.code,
+                "name": proxy.name,
+                "for": mask_name(resident_name) if resident_name else "household",
+                "phone": mask_phone(proxy.phone) if proxy.phone else "",
+                "until": local_time(ctx, proxy.until) if proxy.until else "",
+                "valid": bool(valid),
+                "removed": local_time(ctx, proxy.removed_at) if proxy.removed_at else "",
+            }
+        )
+    return out
 
 
 # -- aging ------------------------------------------------------------------------------------
@@ -851,37 +1304,63 @@ def run_aging(ctx: KioskContext, actor: Actor = SYSTEM) -> AgingRun:
 
 
 def return_to_sender(ctx: KioskContext, actor: Actor, parcel_id: int, reason: str) -> None:
-    """Hand a waiting item back to the carrier, with the reason on record (a desk of one
-    lobby: its own lobby's items)."""
+    """Hand a waiting item back to the carrier (15+ days unclaimed, refused, wrong address):
+    state ``returned`` with who, when and why, in the 邮件签收登记表 (:func:`parcel_register`);
+    the household is told, and its pickup codes are spent when nothing else waits. A desk of
+    one lobby returns its own lobby's items."""
     require_role(actor, "parcel.return", *DESK_ROLES)
-    if not reason.strip():
+    why = mask_text(" ".join(reason.split()))[:200]
+    if not why:
         raise Refused("return_reason", "Give the reason for returning the item.")
     now = ctx.clock.now()
     lobby = desk_lobby(ctx, actor)
     with ctx.database().write() as session:
-        where = session.scalar(select(Parcel.lobby).where(Parcel.id == parcel_id))
-        if lobby is not None and where not in (None, "", lobby):
+        parcel = session.get(Parcel, int(parcel_id))
+        if parcel is None:
+            raise Refused("parcel_unknown", "There is no parcel {id}.", id=parcel_id)
+        if lobby is not None and parcel.lobby not in ("", lobby):
             raise Refused(
-                "parcel_at_lobby", "That item is at lobby {lobby}'s desk.", lobby=str(where)
+                "parcel_at_lobby", "That item is at lobby {lobby}'s desk.", lobby=parcel.lobby
             )
         changed = session.execute(
             update(Parcel)
-            .where(Parcel.id == parcel_id, Parcel.status == "waiting")
-            .values(
-                status="returned",
-                returned_at=now,
-                returned_by=actor.label,
-                return_reason=reason.strip()[:200],
-            )
+            .where(Parcel.id == parcel.id, Parcel.status == "waiting")
+            .values(status="returned", returned_at=now, returned_by=actor.label, return_reason=why)
         )
         if changed.rowcount != 1:  # type: ignore[attr-defined]
             raise Refused("not_waiting", "That item is no longer waiting at the desk.")
+        session.execute(
+            update(PickupCode)
+            .where(
+                PickupCode.unit_id == parcel.unit_id,
+                PickupCode.status == "active",
+                ~select(Parcel.id)
+                .where(Parcel.unit_id == parcel.unit_id, Parcel.status == "waiting")
+                .exists(),
+            )
+            .values(status="spent", used_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        unit = session.get(Unit, parcel.unit_id)
+        note = queue_notification(
+            session,
+            channel="sms",
+            template="parcel.returned",
+            at=now,
+            unit_id=parcel.unit_id,
+            payload={
+                "unit": unit.code if unit is not None else "",
+                "tracking_tail": parcel.tracking_number[-6:],
+                "carrier": parcel.carrier,
+                "reason": why,
+            },
+        )
         audit.record(
             session,
             actor=actor.label,
             action="parcel.returned",
-            subject=f"parcel:{parcel_id}",
-            data={"reason": reason.strip()[:200]},
+            subject=f"parcel:{parcel.id}",
+            data={"reason": why, "tracking": parcel.tracking_number, "notification": note.id},
             at=now,
             kiosk_id=ctx.kiosk_id,
         )
@@ -953,6 +1432,59 @@ def aging_report(ctx: KioskContext, lobby: str | None = None) -> dict[str, Any]:
         "returned": int(returned or 0),
         "items": items,
     }
+
+
+REGISTER_FIELDS = (
+    "id", "lobby", "checked_in", "tracking", "carrier", "unit", "recipient", "shelf", "flags",
+    "status", "released", "picker", "picker_kind", "via", "staff", "id_checked", "override",
+    "returned", "returned_by", "return_reason",
+)  # fmt: skip
+
+
+def _last4(value: str) -> str:
+    return f"****{value}" if value else ""
+
+
+def parcel_register(ctx: KioskContext, lobby: str | None = None) -> list[dict[str, Any]]:
+    """The 邮件签收登记表: every item logged (of one lobby's desk with the items tied to none,
+    or of every lobby), oldest first, with how it left: collected (by whom, masked; kiosk or
+    desk; the ID's last 4 as ``****1234``; an override's reason) or returned to sender (by
+    whom, when, why)."""
+    with ctx.database().read() as session:
+        rows = session.execute(
+            select(Parcel, Unit.code, Release)
+            .join(Unit, Unit.id == Parcel.unit_id)
+            .join(Release, Release.id == Parcel.release_id, isouter=True)
+            .where(*in_lobby(Parcel.lobby, lobby))
+            .order_by(Parcel.checked_in_at, Parcel.id)
+        ).all()
+    out = []
+    for p, code, rel in rows:
+        out.append(
+            {
+                "id": p.id,
+                "lobby": p.lobby,
+                "checked_in": local_time(ctx, p.checked_in_at),
+                "tracking": p.tracking_number,
+                "carrier": p.carrier,
+                "unit": code,
+                "recipient": mask_name(p.recipient_name) if p.recipient_name else "",
+                "shelf": p.shelf,
+                "flags": " ".join(_flags(p)),
+                "status": p.status,
+                "released": local_time(ctx, p.released_at) if p.released_at else "",
+                "picker": mask_name(rel.picker_name) if rel is not None else "",
+                "picker_kind": rel.picker_kind if rel is not None else "",
+                "via": rel.via if rel is not None else "",
+                "staff": rel.staff if rel is not None else "",
+                "id_checked": _last4(rel.id_last4) if rel is not None else "",
+                "override": mask_text(rel.override_reason) if rel is not None else "",
+                "returned": local_time(ctx, p.returned_at) if p.returned_at else "",
+                "returned_by": p.returned_by,
+                "return_reason": mask_text(p.return_reason),
+            }
+        )
+    return out
 
 
 # -- item storage (物品寄存) --------------------------------------------------------------------
@@ -1156,10 +1688,32 @@ def record_handover_check(
 
 
 def release_stored(
-    ctx: KioskContext, actor: Actor, *, ticket: str, claimant_name: str, strokes: Any
+    ctx: KioskContext,
+    actor: Actor,
+    *,
+    ticket: str,
+    claimant_name: str,
+    strokes: Any,
+    id_last4: str,
+    condition: str,
 ) -> int:
-    """Give a stored item back to its depositor (or a resident of the unit), with signature."""
+    """Give a stored item back to its depositor (or a resident of the unit), with signature.
+
+    000 "物品寄存" 4: the claimant's ID is registered (the last 4 characters, never more) and
+    the item's condition checked with them: both are required and kept on the record."""
     require_role(actor, "storage.release", *DESK_ROLES)
+    last4 = clean_id_last4(id_last4)
+    if not last4:
+        raise Refused(
+            "storage_id_required",
+            "Check the claimant's ID and enter its last 4 characters before giving the item back.",
+        )
+    state = mask_text(" ".join(condition.split()))[:200]
+    if not state:
+        raise Refused(
+            "storage_condition",
+            "Check the item with the claimant and note its condition (e.g. intact).",
+        )
     strokes = signature.require_signature(strokes)
     png = signature.to_png(strokes)
     now = ctx.clock.now()
@@ -1199,6 +1753,8 @@ def release_stored(
                 released_at=now,
                 released_by=actor.label,
                 released_to=" ".join(claimant_name.split())[:100],
+                claimant_id_last4=last4,
+                release_condition=state,
                 signature_strokes=strokes,
                 signature_png=png,
             )
@@ -1210,11 +1766,56 @@ def release_stored(
             actor=actor.label,
             action="storage.released",
             subject=f"storage_item:{item.id}",
-            data={"ticket": item.ticket, "to": mask_name(claimant_name)},
+            data={
+                "ticket": item.ticket,
+                "to": mask_name(claimant_name),
+                "id_checked": True,
+                "condition": state,
+            },
             at=now,
             kiosk_id=ctx.kiosk_id,
         )
         return item.id
+
+
+STORAGE_REGISTER_FIELDS = (
+    "ticket", "lobby", "unit", "depositor", "item", "category", "quantity", "condition_in",
+    "in", "expected", "status", "released", "released_to", "claimant_id", "condition_out",
+    "released_by",
+)  # fmt: skip
+
+
+def storage_register(ctx: KioskContext, lobby: str | None = None) -> list[dict[str, Any]]:
+    """The storage register (物品寄存登记): every item, stored or given back, with the
+    claimant's ID as ``****1234`` and the condition at deposit and at release."""
+    with ctx.database().read() as session:
+        rows = session.execute(
+            select(StoredItem, Unit.code)
+            .join(Unit, Unit.id == StoredItem.unit_id, isouter=True)
+            .where(*in_lobby(StoredItem.lobby, lobby))
+            .order_by(StoredItem.deposited_at, StoredItem.id)
+        ).all()
+    return [
+        {
+            "ticket": i.ticket,
+            "lobby": i.lobby,
+            "unit": code or "",
+            "depositor": mask_name(i.depositor_name),
+            "item": i.description,
+            "category": i.category,
+            "quantity": i.quantity,
+            "condition_in": i.condition,
+            "in": local_time(ctx, i.deposited_at),
+            "expected": local_time(ctx, i.expected_pickup_at),
+            "status": i.status,
+            "released": local_time(ctx, i.released_at) if i.released_at else "",
+            "released_to": mask_name(i.released_to) if i.released_to else "",
+            "claimant_id": _last4(i.claimant_id_last4),
+            "condition_out": i.release_condition,
+            "released_by": i.released_by,
+        }
+        for i, code in rows
+    ]
 
 
 # -- retention ----------------------------------------------------------------------------------
@@ -1247,7 +1848,7 @@ def purge_in(
         session,
         Release,
         [Release.released_at < before, Release.picker_name != ANONYMOUS],
-        {"picker_name": ANONYMOUS, "signature_strokes": [], "signature_png": b""},
+        {"picker_name": ANONYMOUS, "signature_strokes": [], "signature_png": b"", "id_last4": ""},
         dry_run,
     )
     stored = retention.anonymise(
@@ -1262,6 +1863,7 @@ def purge_in(
             "depositor_name": ANONYMOUS,
             "depositor_phone": "",
             "released_to": ANONYMOUS,
+            "claimant_id_last4": "",
             "signature_strokes": None,
             "signature_png": None,
         },

@@ -177,9 +177,17 @@ def test_storage_belongs_to_the_desk_that_took_it(ctx: KioskContext, ctx_b: Kios
     parcels.record_handover_check(ctx_b, BUTLER_B, handed_to="夜班", results={})
     with pytest.raises(Refused) as refused:
         parcels.release_stored(ctx_b, BUTLER_B, ticket=kept.ticket, claimant_name="张伟",
-                               strokes=SIGNED)  # fmt: skip
+                               strokes=SIGNED, id_last4="1234", condition="intact")  # fmt: skip
     assert refused.value.code == "storage_at_lobby"
-    parcels.release_stored(ctx, BUTLER_A, ticket=kept.ticket, claimant_name="张伟", strokes=SIGNED)
+    parcels.release_stored(
+        ctx,
+        BUTLER_A,
+        ticket=kept.ticket,
+        claimant_name="张伟",
+        strokes=SIGNED,
+        id_last4="1234",
+        condition="intact",
+    )
 
 
 # -- visitors --------------------------------------------------------------------------------

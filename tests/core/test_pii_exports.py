@@ -156,7 +156,15 @@ def populate(ctx: KioskContext) -> None:
         ctx, BUTLER, unit_code="1-101", depositor_name="张伟", description="行李箱 suitcase",
         category="luggage", expected_pickup_at=pickup_by, depositor_phone=DEPOSITOR_PHONE,
     )  # fmt: skip
-    parcels.release_stored(ctx, BUTLER, ticket=stored.ticket, claimant_name="张伟", strokes=SIGNED)
+    parcels.release_stored(
+        ctx,
+        BUTLER,
+        ticket=stored.ticket,
+        claimant_name="张伟",
+        strokes=SIGNED,
+        id_last4="1234",
+        condition="intact",
+    )
     parcels.deposit(
         ctx, BUTLER, unit_code="2-803", depositor_name="刘芳",
         description=f"纸箱 box, 取件人电话 {SECOND_DEPOSITOR_PHONE}",
@@ -239,6 +247,14 @@ EXPORTS = (
     Export(("report", "parcels", "--aging", "--csv"), "SF1000000000002"),
     Export(("report", "parcels", "--aging", "--json"), "SF1000000000002"),
     Export(("report", "parcels", "--aging"), "SF1000000000009"),
+    Export(("report", "parcels", "--register", "--csv"), "refused by the recipient"),
+    Export(("report", "parcels", "--register", "--json"), "YT1234567890123"),
+    Export(("report", "parcels", "--register"), "YT1234567890123"),
+    Export(("report", "parcels", "--storage", "--csv"), "****1234"),
+    Export(("report", "parcels", "--storage", "--json"), "****1234"),
+    Export(("report", "parcels", "--storage"), "****1234"),
+    Export(("parcels", "proxy", "list", "2-803", "--json", *BUTLER_LOGIN), "177****0123"),
+    Export(("parcels", "proxy", "list", "2-803", *BUTLER_LOGIN), "177****0123"),
     Export(("report", "parking", "--week", "--csv", *CASHIER_LOGIN), "粤B88888"),
     Export(("report", "parking", "--week", "--json", *CASHIER_LOGIN), "粤B88888"),
     Export(("report", "parking", "--week", *CASHIER_LOGIN), "粤B88888"),

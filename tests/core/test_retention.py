@@ -144,7 +144,15 @@ def populate(ctx: KioskContext) -> Estate:
         expected_pickup_at=ctx.clock.now() + dt.timedelta(hours=5),
         depositor_phone=OLD_PHONE,
     )
-    parcels.release_stored(ctx, BUTLER, ticket=stored.ticket, claimant_name="张伟", strokes=SIGNED)
+    parcels.release_stored(
+        ctx,
+        BUTLER,
+        ticket=stored.ticket,
+        claimant_name="张伟",
+        strokes=SIGNED,
+        id_last4="1234",
+        condition="intact",
+    )
     still_stored = parcels.deposit(
         ctx,
         BUTLER,

@@ -254,9 +254,9 @@ def test_the_demo_household_has_parcels_a_code_and_a_proxy(ctx) -> None:
 def test_items_left_behind_after_a_code_pickup_get_a_fresh_code(ctx) -> None:
     from plugins.parcels import DEMO_CODE
 
-    # The demo household has two items and one code; Emily takes one and leaves the other.
+    # The demo household has two items for 王小明 and one code; he takes one, leaves one.
     pickup = service.start_pickup_by_code(ctx, "3-1205", DEMO_CODE)
-    pickup = service.identify_picker(ctx, pickup, "Emily Wang")
+    pickup = service.identify_picker(ctx, pickup, "王小明")
     first, left = pickup.parcels
     service.release(ctx, pickup, [first.id], SIGNED)
     with ctx.database().read() as s:

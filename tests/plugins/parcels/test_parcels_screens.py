@@ -93,7 +93,7 @@ async def _draw_and_collect(kctx) -> None:
         await pilot.press(*DEMO_CODE, "enter")
         await pilot.pause()
         assert isinstance(app.screen, PickupScreen)
-        app.screen.query_one("#picker").value = "Emily Wang"
+        app.screen.query_one("#picker").value = "王小明"  # the addressee of both
         await pilot.click("#confirm")  # not signed yet
         await pilot.pause()
         assert "Please sign with your finger on the pad." in _text(app)
@@ -105,7 +105,7 @@ async def _draw_and_collect(kctx) -> None:
         assert isinstance(app.screen, PickupDoneScreen)
         assert "Collected 2 items" in _text(app)
         slip = str(app.screen.query_one("#slip", Static).render())
-        assert "3-1205" in slip and "E**** W***" in slip
+        assert "3-1205" in slip and "王*明" in slip
 
 
 @pytest.mark.parametrize("scenario", ["parcels-pickup", "parcels-proxy"])
@@ -223,6 +223,8 @@ def test_the_desk_stores_an_item_and_gives_it_back_against_a_signature(kctx) -> 
             ticket = message(app).split("ticket ")[1].rstrip(".")
             app.query_one("#st-ticket", Input).value = ticket
             app.query_one("#st-claimant", Input).value = "张伟"
+            app.query_one("#st-id", Input).value = "123X"
+            app.query_one("#st-condition", Input).value = "完好 intact"
             await draw_signature(pilot, app.query_one("#st-pad", SignaturePad))
             await pilot.click("#st-release")
             await pilot.pause()
@@ -233,3 +235,67 @@ def test_the_desk_stores_an_item_and_gives_it_back_against_a_signature(kctx) -> 
             assert message(app) == "Handover recorded: 0 items."
 
     asyncio.run(flow())
+
+
+def test_the_desk_flags_an_id_check_item_and_releases_it_only_with_the_id_last4(kctx) -> None:
+    from parcels_helpers import BUTLER
+    from sqlalchemy import select
+    from textual.widgets import Input
+
+    from plugins.parcels.models import Parcel, Release
+    from plugins.parcels.screens import ParcelsDeskPanel
+
+    class Desk(App[None]):
+        def compose(self):
+            yield ParcelsDeskPanel(kctx, BUTLER)
+
+    def said(app, wid: str) -> str:
+        return str(app.query_one(f"#{wid}", Label).render())
+
+    async def flow() -> None:
+        app = Desk()
+        async with app.run_test(size=(140, 70)) as pilot:
+            app.query_one("#tracking", Input).value = "JT0001234567891"
+            app.query_one("#unit", Input).value = "1-101"
+            app.query_one("#recipient", Input).value = "张伟"
+            await pilot.click("#id_check")
+            await pilot.click("#checkin")
+            await pilot.pause()
+            assert "Logged JT0001234567891" in said(app, "message")
+            app.query_one("#rel-unit", Input).value = "1-101"
+            app.query_one("#rel-picker", Input).value = "张伟"
+            await draw_signature(pilot, app.query_one("#rel-pad", SignaturePad))
+            await pilot.click("#rel-release")
+            await pilot.pause()
+            assert "last 4 characters" in said(app, "rel-message")
+            app.query_one("#rel-id", Input).value = "0420"
+            await pilot.click("#rel-release")
+            await pilot.pause()
+            assert said(app, "rel-message") == "Released 1 items."
+
+    asyncio.run(flow())
+    with kctx.database().read() as s:
+        parcel = s.scalars(select(Parcel).where(Parcel.tracking_number == "JT0001234567891")).one()
+        assert parcel.id_check and parcel.status == "released"
+        rel = s.get(Release, parcel.release_id)
+        assert (rel.via, rel.id_last4, rel.staff) == ("desk", "0420", BUTLER.label)
+
+
+def test_another_residents_items_are_left_unticked_and_sent_to_the_desk(kctx) -> None:
+    from parcels_helpers import resident
+    from textual.widgets import Checkbox
+
+    from plugins.parcels import service
+
+    pickup = service.start_pickup_by_card(kctx, resident(kctx, "Emily Wang"))
+
+    async def flow() -> list[tuple[bool, str]]:
+        app = Harness(kctx, PickupScreen(kctx, pickup))
+        async with app.run_test(size=(100, 40)) as pilot:
+            await pilot.pause()
+            return [(c.value, str(c.label)) for c in app.screen.query(Checkbox)]
+
+    boxes = asyncio.run(flow())
+    # The demo household's two items are addressed to 王小明.
+    assert len(boxes) == 2 and all(not ticked for ticked, _ in boxes)
+    assert all("collect at the desk" in label for _, label in boxes)

@@ -69,16 +69,41 @@ def test_deposit_prints_a_ticket_and_release_needs_the_owner_and_a_signature(ctx
     ticket = render_text(d.receipt)
     assert d.ticket in ticket and "张*" in ticket and "13912345678" not in ticket
     with pytest.raises(Refused) as err:
-        service.release_stored(ctx, BUTLER, ticket=d.ticket, claimant_name="路人甲", strokes=SIGNED)
+        service.release_stored(
+            ctx,
+            BUTLER,
+            ticket=d.ticket,
+            claimant_name="路人甲",
+            strokes=SIGNED,
+            id_last4="1234",
+            condition="intact",
+        )
     assert err.value.code == "storage_not_owner"
     with pytest.raises(Refused) as err:
-        service.release_stored(ctx, BUTLER, ticket=d.ticket, claimant_name="张伟", strokes=DOT)
+        service.release_stored(
+            ctx,
+            BUTLER,
+            ticket=d.ticket,
+            claimant_name="张伟",
+            strokes=DOT,
+            id_last4="1234",
+            condition="intact",
+        )
     assert err.value.code == "signature_missing"
     service.release_stored(
-        ctx, BUTLER, ticket=d.ticket.lower(), claimant_name="张伟", strokes=SIGNED
-    )
+        ctx, BUTLER, ticket=d.ticket.lower(), claimant_name="张伟", strokes=SIGNED,
+        id_last4="1234", condition="intact",
+    )  # fmt: skip
     with pytest.raises(Refused) as err:
-        service.release_stored(ctx, BUTLER, ticket=d.ticket, claimant_name="张伟", strokes=SIGNED)
+        service.release_stored(
+            ctx,
+            BUTLER,
+            ticket=d.ticket,
+            claimant_name="张伟",
+            strokes=SIGNED,
+            id_last4="1234",
+            condition="intact",
+        )
     assert err.value.code == "storage_released"
     with ctx.database().read() as s:
         item = s.get(StoredItem, d.item_id)
