@@ -92,6 +92,13 @@ class ServiceScreen(KioskScreen):
 
     NAV = True
     BINDINGS = [("escape", "back", "Back")]
+    # Text wraps at the screen's edge instead of running off it (80 columns, English).
+    DEFAULT_CSS = """
+    ServiceScreen .title, ServiceScreen .hint, ServiceScreen .line,
+    ServiceScreen VerticalScroll > Label, ServiceScreen Vertical > Label {
+        width: 100%; height: auto;
+    }
+    """
 
     def __init__(self, ctx: KioskContext | None = None) -> None:
         super().__init__()
