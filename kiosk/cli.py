@@ -246,7 +246,12 @@ def demo(
         typer.echo(line)
     ctx.database().dispose()
     if not no_run:
-        _run_app("lobby", settings, sim=True)
+        try:
+            _run_app("lobby", settings, sim=True)
+        finally:
+            # The kiosk's screen covered the cheat sheet: show it again on the way out.
+            for line in creds.lines:
+                typer.echo(line)
 
 
 # -- inspection -----------------------------------------------------------------------------

@@ -47,7 +47,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 IDLE_WARNING_SECONDS = 10  # "Still there?" this long before the idle reset
 SWALLOWED_KEYS = ["ctrl+c", "ctrl+q", "ctrl+p", "ctrl+z", "ctrl+backslash"] + [
-    f"f{i}" for i in range(1, 13) if i != 2
+    f"f{i}" for i in range(1, 13) if i not in (2, 3)
 ]
 
 
@@ -65,6 +65,7 @@ class LobbyApp(GuardedApp):
     ACTIONS = TEXTUAL_ACTIONS | {
         "swallow",
         "sim_tap",
+        "sim_pay",
         "toggle_language",
         "call_desk",
         "go_home",
@@ -87,6 +88,14 @@ class LobbyApp(GuardedApp):
             show=False,
             priority=True,
             id="sim-tap",
+        ),
+        Binding(
+            "f3",
+            "sim_pay",
+            "Simulated payment of the QR on screen (--sim only)",
+            show=False,
+            priority=True,
+            id="sim-pay",
         ),
     ]
 
@@ -572,6 +581,13 @@ class LobbyApp(GuardedApp):
         from kiosk.ui.screens import SimTapScreen
 
         self.push_screen(SimTapScreen(next(iter(self.devices.readers))))
+
+    async def action_sim_pay(self) -> None:
+        """With ``--sim``, F3 pays the QR on screen with the simulated wallet (a screen showing
+        a payment code offers ``sim_pay``); without it F3 does nothing, like other F-keys."""
+        pay = getattr(self.screen, "sim_pay", None)
+        if self.sim and pay is not None:
+            await pay()
 
     def action_swallow(self) -> None:
         """ctrl+c, ctrl+q and the F-keys do nothing on a kiosk."""

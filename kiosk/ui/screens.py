@@ -44,6 +44,11 @@ class KioskScreen(Screen[Any]):
 
     def compose(self) -> ComposeResult:
         yield KioskBar()
+        if getattr(self.app, "sim", False):
+            yield Label(
+                _("Demo: F2 = tap a card, F3 = pay the QR on screen (simulated wallet)"),
+                id="sim-hint",
+            )
         if self.NAV:
             yield NavBar(list(self.actions()))
         yield from self.body()
@@ -67,7 +72,7 @@ class KioskScreen(Screen[Any]):
         label.set_class(not ok, "error")
         label.set_class(ok, "ok")
 
-    def action_back(self) -> None:
+    async def action_back(self) -> None:
         if len(self.app.screen_stack) > 1:
             self.app.pop_screen()
 

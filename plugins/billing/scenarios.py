@@ -45,7 +45,7 @@ async def _open_qr(run: Any) -> Any:
         await run.app.push_screen(BillsScreen(run.ctx, actor))
     await run.pilot.pause()
     await run.click(f"#pay-{bills[0].id}")
-    for _ in range(300):  # the order is created off the UI thread
+    for _attempt in range(300):  # the order is created off the UI thread
         if isinstance(run.app.screen, PayQRScreen):
             break
         await run.pilot.pause(0.01)

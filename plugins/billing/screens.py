@@ -261,6 +261,31 @@ class PayQRScreen(BillingScreen):
         """The order expired or was closed: nothing was taken."""
         self.app.switch_screen(ExpiredScreen(self.ctx, self.actor, order))
 
+    async def sim_pay(self) -> bool:
+        """Demo (``--sim``, F3): the simulated wallet pays the code on screen. The simulated
+        gateway marks the order paid and sends its signed notice, which goes through the
+        same verification as a real provider's (delivered by the gateway when it is wired to
+        the notify server, else handed to it here)."""
+        from plugins.billing import service
+        from plugins.billing.gateway import shared_gateway
+
+        def pay() -> None:
+            service.providers(self.ctx)  # the sim provider starts the shared gateway
+            gateway = shared_gateway(self.ctx.clock)
+            if self.order.out_trade_no not in gateway.orders:
+                raise Refused("billing.sim_only", "Only a simulated payment code can be paid here.")
+            headers, body = gateway.pay(self.order.out_trade_no)
+            if gateway.deliver is None:
+                service.handle_notification(self.ctx, self.order.provider, headers, body)
+
+        try:
+            await self.call(pay)
+        except Refused as exc:
+            self.say(_refusal(exc))
+            return False
+        self.check()
+        return True
+
     @on(Button.Pressed, "#cancel")
     async def _cancel(self, event: Button.Pressed) -> None:
         event.stop()

@@ -161,8 +161,8 @@ class RepairFiledScreen(ServiceScreen):
         return [Button(_("Done"), id="done", variant="primary")]
 
     @on(Button.Pressed, "#done")
-    def _done(self) -> None:
-        self.action_back()
+    async def _done(self) -> None:
+        await self.run_action("back")
 
 
 class RepairSignScreen(ServiceScreen):

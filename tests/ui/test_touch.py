@@ -51,7 +51,7 @@ async def test_every_tile_has_the_bar_a_back_home_and_fits_80x24(
         for tile in tiles:
             await app.present_card(RESIDENT_CARD)
             await to_language(app, pilot, lang)
-            await settle(pilot, lambda: bool(app.screen.query(f"#tile-{tile}")))
+            await settle(pilot, lambda t=tile: bool(app.screen.query(f"#tile-{t}")))
             await pilot.click(f"#tile-{tile}")
             await settle(pilot, lambda: not isinstance(app.screen, HomeScreen))
             await pilot.pause()
@@ -153,8 +153,36 @@ async def test_the_reader_is_back_only_after_it_was_lost(ui_ctx: KioskContext) -
         app._reader_changed("reader0", "connected", "")
         await pilot.pause()
         assert any("not connected" in t for t in toasts())
-        assert any("The card reader is back." == t for t in toasts())
+        assert any(t == "The card reader is back." for t in toasts())
 
 
 def teardown_module() -> None:
     set_language("zh_CN")
+
+
+@pytest.mark.parametrize("sim", [True, False])
+async def test_f3_pays_the_qr_on_screen_only_in_a_simulation(
+    ui_ctx: KioskContext, sim: bool
+) -> None:
+    from plugins.billing import service
+    from plugins.billing.screens import PaidScreen, PayQRScreen
+
+    app = lobby(ui_ctx, "en")
+    app.sim = sim
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot, lambda: bool(app.screen.query("#tile-billing")))
+        assert bool(app.screen.query("#sim-hint")) is sim
+        await app.present_card(RESIDENT_CARD)
+        await to_language(app, pilot, "en")
+        await pilot.click("#tile-billing")
+        await settle(pilot, lambda: bool(app.screen.query(".pay")))
+        await pilot.click(f"#{app.screen.query('.pay').first().id}")
+        await settle(pilot, lambda: isinstance(app.screen, PayQRScreen))
+        order = app.screen.order
+        await pilot.press("f3")
+        await settle(pilot, lambda: isinstance(app.screen, PaidScreen), tries=60)
+        status = service.order_status(ui_ctx, order.out_trade_no).status
+        if sim:
+            assert isinstance(app.screen, PaidScreen) and status == "paid"
+        else:
+            assert isinstance(app.screen, PayQRScreen) and status == "pending"
