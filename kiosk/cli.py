@@ -246,6 +246,9 @@ def demo(
         typer.echo(line)
     ctx.database().dispose()
     if not no_run:
+        # Simulated printers keep each slip (bytes and a PNG): `kiosk receipt last` shows it.
+        os.environ.setdefault("KIOSK_RECEIPTS_DIR", str(Path("var/receipts").resolve()))
+        typer.echo(f"printed slips are kept in {os.environ['KIOSK_RECEIPTS_DIR']}")
         try:
             _run_app("lobby", settings, sim=True)
         finally:
