@@ -186,3 +186,31 @@ async def test_f3_pays_the_qr_on_screen_only_in_a_simulation(
             assert isinstance(app.screen, PaidScreen) and status == "paid"
         else:
             assert isinstance(app.screen, PayQRScreen) and status == "pending"
+
+
+async def test_the_bar_and_back_survive_a_screen_rebuilding_itself(ui_ctx: KioskContext) -> None:
+    """Umbrellas after a loan, repairs after a category tap: the screen recomposes, and the
+    bar and the foot are part of it."""
+    app = lobby(ui_ctx, "en")
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(pilot, lambda: bool(app.screen.query("#tile-umbrellas")))
+        await app.present_card(RESIDENT_CARD)
+        await to_language(app, pilot, "en")
+        await pilot.click("#tile-umbrellas")
+        await settle(pilot, lambda: bool(app.screen.query("#lend-U001")))
+        await pilot.click("#lend-U001")
+        await settle(pilot, lambda: bool(app.screen.query("#confirm-lend")))
+        await pilot.click("#confirm-lend")
+        await settle(pilot, lambda: bool(app.screen.query("#return-U001")))
+        assert app.screen.query(KioskBar) and app.screen.query("#nav-back")
+        assert "U001 is yours" in str(app.screen.query_one("#message").visual)
+        await pilot.click("#nav-home")
+        await settle(pilot, lambda: isinstance(app.screen, HomeScreen))
+        await app.present_card(RESIDENT_CARD)
+        await to_language(app, pilot, "en")
+        await pilot.click("#tile-repairs")
+        await settle(pilot, lambda: bool(app.screen.query(".cat")))
+        await pilot.click(f"#{app.screen.query('.cat').first().id}")
+        await pilot.pause()
+        assert app.screen.query(KioskBar) and app.screen.query("#nav-back")
+        assert not outside(app.screen), outside(app.screen)
