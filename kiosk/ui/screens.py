@@ -12,6 +12,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.containers import Center, Grid, Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
+from textual.widget import Widget
 from textual.widgets import Input
 
 from kiosk.errors import Refused
@@ -41,16 +42,20 @@ class KioskScreen(Screen[Any]):
     (:meth:`actions`) and a touch-sized Back and Home, docked so they never scroll away."""
 
     NAV = False
+    BACK_HOME = True  # the foot's Back and Home (off where there is nowhere to go back to)
+
+    def top_bar(self) -> Widget:
+        return KioskBar()
 
     def compose(self) -> ComposeResult:
-        yield KioskBar()
+        yield self.top_bar()
         if getattr(self.app, "sim", False):
             yield Label(
                 _("Demo: F2 = tap a card, F3 = pay the QR on screen (simulated wallet)"),
                 id="sim-hint",
             )
         if self.NAV:
-            yield NavBar(list(self.actions()))
+            yield NavBar(list(self.actions()), back_home=self.BACK_HOME)
         yield from self.body()
 
     def body(self) -> ComposeResult:
@@ -68,7 +73,7 @@ class KioskScreen(Screen[Any]):
         if label is None:
             return
         label.update(plain(text))
-        label.set_class(bool(text), "shown")
+        label.set_class(bool(text), "shown")  # for a plain Label in a screen's own body
         label.set_class(not ok, "error")
         label.set_class(ok, "ok")
 

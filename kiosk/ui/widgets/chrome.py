@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 
@@ -50,6 +52,15 @@ class KioskBar(Horizontal):
             await self.app.run_action("call_desk")
 
 
+class MessageLine(Label):
+    """The foot's message line: shown while it has something to say (whoever updates it),
+    in the error colour unless :meth:`KioskScreen.say` marks a success."""
+
+    def update(self, content: Any = "", *, layout: bool = True) -> None:
+        super().update(content, layout=layout)
+        self.set_class(bool(str(content)), "shown")
+
+
 class NavBar(Vertical):
     """The foot of every service screen, docked so it never scrolls away: the message line
     (a refusal, a confirmation), the screen's own primary buttons, and a touch-sized Back and
@@ -66,14 +77,16 @@ class NavBar(Vertical):
     NavBar #nav-spacer { width: 1fr; }
     """
 
-    def __init__(self, actions: list[Button] | None = None) -> None:
+    def __init__(self, actions: list[Button] | None = None, *, back_home: bool = True) -> None:
         super().__init__(id="nav")
         self._actions = actions or []
+        self._back_home = back_home
 
     def compose(self) -> ComposeResult:
-        yield Label("", id="message", classes="message")
+        yield MessageLine("", id="message", classes="message error")
         with Horizontal(id="nav-row"):
             yield from self._actions
             yield Label("", id="nav-spacer")
-            yield Button(_("Back"), id="nav-back")
-            yield Button(_("Home"), id="nav-home")
+            if self._back_home:
+                yield Button(_("Back"), id="nav-back")
+                yield Button(_("Home"), id="nav-home")
