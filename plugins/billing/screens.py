@@ -7,6 +7,7 @@ The QR is drawn from :class:`devices.qr.QRCode` half-block rows in explicit ``#0
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
@@ -225,23 +226,38 @@ class PayQRScreen(BillingScreen):
             _("Valid for {minutes}:{seconds:02d}").format(minutes=left // 60, seconds=left % 60)
         )
 
-    def tick(self) -> None:
-        """Look for the payment: the database every tick, the provider every few."""
+    async def tick(self) -> None:
+        """Look for the payment, off the UI thread: the database every tick, the provider
+        every few (a network call)."""
         if self._leaving:
             return
         self._ticks += 1
-        self.check(query_provider=self._ticks % QUERY_EVERY == 0)
-
-    def check(self, query_provider: bool = False) -> None:
-        from plugins.billing import service
-
+        query = self._ticks % QUERY_EVERY == 0
         try:
-            if query_provider:
-                view = service.poll_order(self.ctx, self.order.out_trade_no)
-            else:
-                view = service.order_status(self.ctx, self.order.out_trade_no)
+            view = await asyncio.to_thread(self._fetch, query)
         except Exception:  # noqa: BLE001 - a provider hiccup must not end the screen
             view = None
+        if not self._leaving and self.is_current:
+            self._apply(view)
+
+    def _fetch(self, query_provider: bool) -> Any:
+        from plugins.billing import service
+
+        if query_provider:
+            return service.poll_order(self.ctx, self.order.out_trade_no)
+        return service.order_status(self.ctx, self.order.out_trade_no)
+
+    def check(self, query_provider: bool = False) -> None:
+        """Look for the payment now (on the calling thread)."""
+        try:
+            view = self._fetch(query_provider)
+        except Exception:  # noqa: BLE001 - a provider hiccup must not end the screen
+            view = None
+        self._apply(view)
+
+    def _apply(self, view: Any) -> None:
+        from plugins.billing import service
+
         if view is not None and view.status == "paid":
             self.paid(view)
             return

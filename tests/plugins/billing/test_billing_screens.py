@@ -227,3 +227,34 @@ def _resident3(ctx):
 
 def test_the_desk_panel_lists_payments_to_refund_and_shows_a_statement(sctx, gateway) -> None:
     asyncio.run(_desk(sctx, gateway))
+
+
+async def _the_pin_check_and_the_polling_run_off_the_ui_thread(sctx, monkeypatch) -> None:
+    import threading
+
+    import kiosk.lobby
+
+    threads: dict[str, int] = {}
+    real_login, real_status = kiosk.lobby.unit_login, service.order_status
+
+    def login(*args):
+        threads["unit_login"] = threading.get_ident()
+        return real_login(*args)
+
+    def status(*args):
+        threads["order_status"] = threading.get_ident()
+        return real_status(*args)
+
+    monkeypatch.setattr(kiosk.lobby, "unit_login", login)
+    monkeypatch.setattr(service, "order_status", status)
+    app = Harness(sctx)
+    async with app.run_test(size=(120, 40)) as pilot:
+        ui = threading.get_ident()
+        qr_screen = await _to_qr(app, pilot)
+        await qr_screen.tick()
+        assert set(threads) == {"unit_login", "order_status"}
+        assert ui not in threads.values()  # the scrypt hash and the database, not the loop
+
+
+def test_the_pin_check_and_the_polling_run_off_the_ui_thread(sctx, monkeypatch) -> None:
+    asyncio.run(_the_pin_check_and_the_polling_run_off_the_ui_thread(sctx, monkeypatch))
