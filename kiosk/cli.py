@@ -259,7 +259,15 @@ def demo(
         typer.echo(line)
     ctx.database().dispose()
     if not no_run:
-        _run_app("lobby", settings, sim=True)
+        # Simulated printers keep each slip (bytes and a PNG): `kiosk receipt last` shows it.
+        os.environ.setdefault("KIOSK_RECEIPTS_DIR", str(Path("var/receipts").resolve()))
+        typer.echo(f"printed slips are kept in {os.environ['KIOSK_RECEIPTS_DIR']}")
+        try:
+            _run_app("lobby", settings, sim=True)
+        finally:
+            # The kiosk's screen covered the cheat sheet: show it again on the way out.
+            for line in creds.lines:
+                typer.echo(line)
 
 
 # -- inspection -----------------------------------------------------------------------------

@@ -201,6 +201,29 @@ def receipt_decode(file: FileArg, png: PngOpt = None, as_json: JsonOpt = False) 
     _decode_command(file, png, as_json)
 
 
+@receipt_app.command("last")
+def receipt_last(
+    png: PngOpt = None,
+    directory: Annotated[
+        Path | None,
+        typer.Option("--dir", help="Where simulated printers keep slips (default var/receipts)."),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """The latest slip a simulated printer printed (kept by ``kiosk demo``): text and QR."""
+    import os
+
+    from devices.sim.printer import RECEIPTS_ENV
+
+    where = directory or Path(os.environ.get(RECEIPTS_ENV) or "var/receipts")
+    slips = sorted(p for p in where.glob("*.bin") if p.stem.isdigit())
+    if not slips:
+        _fail(f"no slips in {where} (simulated printers keep them while `kiosk demo` runs)")
+    if not as_json:
+        typer.echo(f"{slips[-1]}:")
+    _decode_command(slips[-1], png, as_json)
+
+
 @devices_app.command("sim")
 def sim(
     printer: Annotated[

@@ -62,11 +62,29 @@ def _id_number(rng: random.Random) -> str:
     return body + rng.choice("0123456789X")
 
 
+def cheat_sheet() -> list[str]:
+    """The demo's people, cards and PINs, and the keys of the simulation (printed by
+    ``kiosk demo`` before the kiosk starts and again when it exits)."""
+    lines = [f"staff {n} {name} ({roles}): PIN {pin}, card {uid}"
+             for n, name, roles, pin, uid in DEMO_STAFF]  # fmt: skip
+    lines += [
+        f"resident {name} ({role}, {code}): card {uid}"
+        + (f", unit PIN {unit_pin(code)}" if role == "owner" else "")
+        for code, name, role, uid in DEMO_RESIDENTS
+    ]
+    lines.append(
+        f"every unit's PIN is its room number in 4 digits (3-1205 -> {unit_pin('3-1205')})"
+    )
+    lines.append("keys: F2 taps a card on the simulated reader, F3 pays the QR on screen")
+    return lines
+
+
 def seed_demo(session: Session, ctx: KioskContext) -> DemoCredentials:
     """Fill an empty database with the demo estate (no-op, with a note, when data exists)."""
     creds = DemoCredentials()
     if session.scalar(select(func.count()).select_from(Estate)):
         creds.lines.append("demo estate already present; nothing added")
+        creds.lines.extend(cheat_sheet())
         return creds
     rng = random.Random(20261123)
     settings = ctx.settings
@@ -138,16 +156,8 @@ def seed_demo(session: Session, ctx: KioskContext) -> DemoCredentials:
         session.add(staff)
         session.flush()
         session.add(new_card(uid, "staff", staff_id=staff.id))
-        creds.lines.append(f"staff {number} {name} ({roles}): PIN {pin}, card {uid}")
     session.flush()
-    for code, name, role, uid in DEMO_RESIDENTS:
-        creds.lines.append(
-            f"resident {name} ({role}, {code}): card {uid}"
-            + (f", unit PIN {unit_pin(code)}" if role == "owner" else "")
-        )
-    creds.lines.append(
-        f"every unit's PIN is its room number in 4 digits (3-1205 -> {unit_pin('3-1205')})"
-    )
+    creds.lines.extend(cheat_sheet())
     audit.record(
         session,
         actor="system",

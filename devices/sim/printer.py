@@ -7,14 +7,36 @@ all, like a printer that is off), ``slow`` (9600-baud pacing), unplug/replug (pt
 
 from __future__ import annotations
 
+import logging
+import os
 import socket
 import threading
 import time
+from pathlib import Path
 
 from devices.printer.status import encode_answers
 from devices.sim.pty import PtyDevice
 
 FAULTS = ("paper_out", "paper_near_end", "cover_open", "error", "offline", "slow")
+RECEIPTS_ENV = "KIOSK_RECEIPTS_DIR"  # where simulated printers keep each slip (a demo aid)
+CUT = b"\x1dV"  # GS V: the paper is cut, the slip is complete
+log = logging.getLogger(__name__)
+
+
+def spool_slip(directory: Path, data: bytes) -> Path:
+    """Keep one printed slip: its ESC/POS bytes as ``NNNNNN.bin`` (numbered, no clock) and a
+    PNG preview beside it (``devices.receipt_decode``). Returns the .bin path."""
+    directory.mkdir(parents=True, exist_ok=True)
+    numbers = [int(p.stem) for p in directory.glob("*.bin") if p.stem.isdigit()]
+    path = directory / f"{max(numbers, default=0) + 1:06d}.bin"
+    path.write_bytes(data)
+    try:
+        from devices.receipt_decode import decode_escpos, to_png
+
+        to_png(decode_escpos(data)).save(path.with_suffix(".png"), format="PNG")
+    except Exception as exc:  # noqa: BLE001 - the preview is a convenience
+        log.warning("no PNG preview for %s: %s", path, exc)
+    return path
 
 
 class PrinterModel:
@@ -30,6 +52,9 @@ class PrinterModel:
         self.status_queries = 0
         self._tail = b""
         self._cond = threading.Condition()
+        spool = os.environ.get(RECEIPTS_ENV, "")
+        self.spool_dir: Path | None = Path(spool) if spool else None
+        self._slip = bytearray()
 
     def set_fault(self, fault: str, on: bool = True) -> None:
         """Switch a fault on or off (one of :data:`FAULTS`)."""
@@ -69,7 +94,21 @@ class PrinterModel:
         with self._cond:
             self.received += data
             self._cond.notify_all()
+        if self.spool_dir is not None:
+            self._spool(data)
         return bytes(answers)
+
+    def _spool(self, data: bytes) -> None:
+        """Collect a slip's bytes; at the cut, keep it in :attr:`spool_dir`."""
+        self._slip += data
+        cut = self._slip.rfind(CUT)
+        if cut < 0 or self.spool_dir is None:
+            return
+        slip, self._slip = bytes(self._slip), bytearray()
+        try:
+            spool_slip(self.spool_dir, slip)
+        except OSError as exc:
+            log.warning("cannot keep the slip in %s: %s", self.spool_dir, exc)
 
     def answers(self) -> dict[int, int]:
         """The DLE EOT 1..4 answers for the current state."""

@@ -22,6 +22,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import DataTable, Input, TabbedContent, TabPane
 
 from kiosk.config import Settings
@@ -43,9 +44,10 @@ IDLE_CHECK_S = 5.0  # how often a logged-in desk looks at how long it has been l
 class DeskLoginScreen(StaffLoginScreen):
     """The same card/number + PIN form as the kiosk's, leading to the desk."""
 
-    def compose(self) -> ComposeResult:
-        yield DeskBar()
-        yield from self.body()
+    BACK_HOME = False  # the desk's first screen: nowhere to go back to
+
+    def top_bar(self) -> Widget:
+        return DeskBar()
 
     async def _submit(self) -> None:
         from kiosk.lobby import staff_login

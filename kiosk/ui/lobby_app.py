@@ -30,6 +30,7 @@ from kiosk.ui.isolation import is_database_busy, is_database_outage
 from kiosk.ui.screens import (
     HomeScreen,
     IdentifyScreen,
+    IdleWarningScreen,
     MessageScreen,
     OutOfServiceScreen,
     SlipScreen,
@@ -44,8 +45,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+IDLE_WARNING_SECONDS = 10  # "Still there?" this long before the idle reset
 SWALLOWED_KEYS = ["ctrl+c", "ctrl+q", "ctrl+p", "ctrl+z", "ctrl+backslash"] + [
-    f"f{i}" for i in range(1, 13) if i != 2
+    f"f{i}" for i in range(1, 13) if i not in (2, 3)
 ]
 
 
@@ -63,6 +65,7 @@ class LobbyApp(GuardedApp):
     ACTIONS = TEXTUAL_ACTIONS | {
         "swallow",
         "sim_tap",
+        "sim_pay",
         "toggle_language",
         "call_desk",
         "go_home",
@@ -85,6 +88,14 @@ class LobbyApp(GuardedApp):
             show=False,
             priority=True,
             id="sim-tap",
+        ),
+        Binding(
+            "f3",
+            "sim_pay",
+            "Simulated payment of the QR on screen (--sim only)",
+            show=False,
+            priority=True,
+            id="sim-pay",
         ),
     ]
 
@@ -447,13 +458,15 @@ class LobbyApp(GuardedApp):
             self.call_from_thread(action, *args)
 
     def _reader_changed(self, device: str, status: str, detail: str) -> None:
+        was = self.reader_status.get(device)
         self.reader_status[device] = status
-        if status == "disconnected":
+        if status == "disconnected" and was != "disconnected":
             self.notify(
                 _("The card reader is not connected. Use Unit + PIN, or see the desk."),
                 severity="warning",
             )
-        elif status == "connected" and device in self.reader_status:
+        elif status == "connected" and was == "disconnected":
+            # Only after it was lost: the first "connected" at start-up is no news.
             self.notify(_("The card reader is back."))
 
     # -- idle, keys, language ----------------------------------------------------------------
@@ -473,15 +486,35 @@ class LobbyApp(GuardedApp):
                 wedge.feed(event.key)  # a complete number arrives through _reader_event
         await super().on_event(event)
 
-    async def _idle_check(self) -> None:
-        if time.monotonic() - self._last_input < self.settings.idle_timeout:
-            return
-        if (
+    def _session_open(self) -> bool:
+        """Something the idle reset would clear: a screen over home, a resident, a language."""
+        return (
             len(self.screen_stack) > 1
             or self.actor is not None
             or language() != self.settings.language
-        ):
-            await self.reset_to_home()
+        )
+
+    def idle_warning_seconds(self) -> int:
+        return max(1, min(IDLE_WARNING_SECONDS, self.settings.idle_timeout // 3))
+
+    async def _idle_check(self) -> None:
+        left = self.settings.idle_timeout - (time.monotonic() - self._last_input)
+        warning = self.screen if isinstance(self.screen, IdleWarningScreen) else None
+        if left > self.idle_warning_seconds():
+            if warning is not None:
+                warning.dismiss(None)  # a touch arrived
+            return
+        if not self._session_open():
+            return
+        if left > 0:
+            if isinstance(self.screen, OutOfServiceScreen):
+                return
+            if warning is None:
+                self.push_screen(IdleWarningScreen(int(left + 0.5)))
+            else:
+                warning.count(int(left + 0.5))
+            return
+        await self.reset_to_home()
 
     async def reset_to_home(self) -> None:
         """Back to home: forget the resident and every input; tell the plugins."""
@@ -552,6 +585,13 @@ class LobbyApp(GuardedApp):
         from kiosk.ui.screens import SimTapScreen
 
         self.push_screen(SimTapScreen(next(iter(self.devices.readers))))
+
+    async def action_sim_pay(self) -> None:
+        """With ``--sim``, F3 pays the QR on screen with the simulated wallet (a screen showing
+        a payment code offers ``sim_pay``); without it F3 does nothing, like other F-keys."""
+        pay = getattr(self.screen, "sim_pay", None)
+        if self.sim and pay is not None:
+            await pay()
 
     def action_swallow(self) -> None:
         """ctrl+c, ctrl+q and the F-keys do nothing on a kiosk."""

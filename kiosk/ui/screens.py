@@ -5,19 +5,24 @@ screens that do not compose one), so "call the desk" and the language toggle are
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any, TypeVar
 
+from textual import on
 from textual.app import ComposeResult
 from textual.containers import Center, Grid, Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
+from textual.widget import Widget
 from textual.widgets import Input
 
 from kiosk.errors import Refused
-from kiosk.i18n import _
+from kiosk.i18n import _, language
 from kiosk.pii import mask_name
-from kiosk.ui.widgets.chrome import KioskBar
+from kiosk.ui.widgets.chrome import KioskBar, NavBar
 from kiosk.ui.widgets.keypad import Keypad
 from kiosk.ui.widgets.text import Button, Label, Static, plain
+
+T = TypeVar("T")
 
 if TYPE_CHECKING:
     from devices.printer import Receipt
@@ -32,32 +37,100 @@ def no_focus(button: Button) -> Button:
 
 
 class KioskScreen(Screen[Any]):
-    """A screen with the kiosk bar on top."""
+    """A screen with the kiosk bar on top. With ``NAV`` (every screen but home) it also has
+    the :class:`NavBar` at the foot: the message line, the screen's primary buttons
+    (:meth:`actions`) and a touch-sized Back and Home, docked so they never scroll away."""
+
+    NAV = False
+    BACK_HOME = True  # the foot's Back and Home (off where there is nowhere to go back to)
+
+    def top_bar(self) -> Widget:
+        return KioskBar()
 
     def compose(self) -> ComposeResult:
-        yield KioskBar()
+        yield self.top_bar()
+        if getattr(self.app, "sim", False):
+            yield Label(
+                _("Demo: F2 = tap a card, F3 = pay the QR on screen (simulated wallet)"),
+                id="sim-hint",
+            )
+        if self.NAV:
+            yield NavBar(list(self.actions()), back_home=self.BACK_HOME)
         yield from self.body()
 
     def body(self) -> ComposeResult:
         yield from ()
 
+    def actions(self) -> Iterable[Button]:
+        """The screen's primary buttons, shown in the foot next to Back and Home."""
+        return ()
 
-class ServiceScreen(Screen[None]):
-    """Base of a service plugin's screens: its context, Escape goes back, and :meth:`say`
-    shows a message (a refusal, a hint) in the screen's ``#message`` label."""
+    def say(self, text: str, *, ok: bool = False) -> None:
+        """Show ``text`` on the message line as plain text (a refusal can carry what the
+        person typed); ``ok`` for a success, in the success colour."""
+        found = self.query("#message").results(Label)
+        label = next(found, None)
+        if label is None:
+            return
+        label.update(plain(text))
+        label.set_class(bool(text), "shown")  # for a plain Label in a screen's own body
+        label.set_class(not ok, "error")
+        label.set_class(ok, "ok")
 
+    async def action_back(self) -> None:
+        if len(self.app.screen_stack) > 1:
+            self.app.pop_screen()
+
+    @on(Button.Pressed, "#nav-back")
+    async def _nav_back(self, event: Button.Pressed) -> None:
+        event.stop()
+        await self.run_action("back")
+
+    @on(Button.Pressed, "#nav-home")
+    async def _nav_home(self, event: Button.Pressed) -> None:
+        event.stop()
+        await self.app.run_action("go_home")
+
+
+class ServiceScreen(KioskScreen):
+    """Base of every service screen (the shell's and the plugins'): the bar on top, the foot
+    with the message line, Back and Home; Escape goes back; :meth:`say` shows a message and
+    :meth:`call` runs a service function off the UI thread through the shell's
+    ``app.service`` (a lost database shows out of service; :class:`Refused` passes through).
+
+    Subclasses compose their content in :meth:`body`, not ``compose``."""
+
+    NAV = True
     BINDINGS = [("escape", "back", "Back")]
+    # Text wraps at the screen's edge instead of running off it (80 columns, English).
+    DEFAULT_CSS = """
+    ServiceScreen .title, ServiceScreen .hint, ServiceScreen .line,
+    ServiceScreen VerticalScroll > Label, ServiceScreen Vertical > Label {
+        width: 100%; height: auto;
+    }
+    """
 
-    def __init__(self, ctx: KioskContext) -> None:
+    def __init__(self, ctx: KioskContext | None = None) -> None:
         super().__init__()
-        self.ctx = ctx
+        self._ctx = ctx
 
-    def action_back(self) -> None:
-        self.app.pop_screen()
+    @property
+    def ctx(self) -> KioskContext:
+        ctx = self._ctx if self._ctx is not None else getattr(self.app, "ctx", None)
+        assert ctx is not None
+        return ctx
 
-    def say(self, text: str) -> None:
-        """Show ``text`` as plain text: a refusal can carry what the person typed."""
-        self.query_one("#message", Label).update(plain(text))
+    @ctx.setter
+    def ctx(self, value: KioskContext) -> None:
+        self._ctx = value
+
+    async def call(self, fn: Callable[..., T], *args: Any) -> T | None:
+        """``fn(*args)`` on a worker thread; None when the shell took over (outage, busy)."""
+        service = getattr(self.app, "service", None)
+        if service is not None:
+            result: T | None = await service(fn, *args)
+            return result
+        return await asyncio.to_thread(fn, *args)
 
 
 class HomeScreen(KioskScreen):
@@ -72,19 +145,27 @@ class HomeScreen(KioskScreen):
         elif not tiles:
             yield Label(_("No services are available here. Please see the desk."), id="empty")
         else:
+            english = language() != "zh_CN"
             with Grid(id="tiles"):
                 for tile in tiles:
-                    label = f"{tile.icon} {_(tile.title)}".strip()
+                    # The icons are Chinese glyphs: in English they would read as noise.
+                    icon = "" if english else tile.icon
+                    label = f"{icon} {_(tile.title)}".strip()
                     yield Button(label, id=f"tile-{tile.id}", classes="tile")
+            self.call_after_refresh(self.size_tiles)
         with Horizontal(id="home-actions"):
             # One button that changes its label, not two that swap: no layout pass on a tap.
             yield Button(self._identity_label(), id="identify", variant=self._identity_variant())
             yield Button(_("Staff"), id="staff")
 
     def on_resize(self, event: Any) -> None:
-        """Tiles as big as the screen allows: 3 rows at 80x24, taller on a big panel."""
+        self.size_tiles()
+
+    def size_tiles(self) -> None:
+        """Tiles as big as the screen allows: 3 rows at 80x24, taller on a big panel. Run on
+        a resize and whenever the tiles are composed again (plugins loaded, language)."""
         grid = self.query("#tiles")
-        if not grid:
+        if not grid or not self.size.height:
             return
         rows = max(1, -(-len(self.query(".tile")) // 3))
         free = self.size.height - 3 - 3 - 3  # bar, greeting, actions
@@ -121,20 +202,36 @@ class HomeScreen(KioskScreen):
     def _identity_variant(self) -> Any:
         return "default" if getattr(self.app, "actor", None) is None else "primary"
 
-    async def on_button_pressed(self, event: Button.Pressed) -> None:
+    @on(Button.Pressed, ".tile")
+    async def _tile(self, event: Button.Pressed) -> None:
         app: Any = self.app
-        bid = event.button.id or ""
-        if bid.startswith("tile-"):
-            await app.open_tile(bid.removeprefix("tile-"))
-        elif bid == "identify" and app.actor is None:
+        await app.open_tile((event.button.id or "").removeprefix("tile-"))
+
+    @on(Button.Pressed, "#identify")
+    async def _identify(self) -> None:
+        app: Any = self.app
+        if app.actor is None:
             app.push_screen(IdentifyScreen())
-        elif bid == "identify":
+        else:
             await app.reset_to_home()  # "Done": the resident leaves
-        elif bid == "staff":
-            app.push_screen(StaffLoginScreen())
+
+    @on(Button.Pressed, "#staff")
+    def _staff(self) -> None:
+        self.app.push_screen(StaffLoginScreen())
 
 
-class IdentifyScreen(KioskScreen):
+def pin_form(title: str, first: Input, pin: Input) -> ComposeResult:
+    """Title, the two fields and the keypad beside them: fits 80x24 with the bar and the foot
+    (message line and OK always visible)."""
+    with Horizontal(id="pin-form"):
+        with Vertical(id="fields"):
+            yield Label(title, classes="title")
+            yield first
+            yield pin
+        yield Keypad()
+
+
+class IdentifyScreen(ServiceScreen):
     """Unit + PIN for residents without their card; the keypad works by touch alone."""
 
     def __init__(self, then: Any = None) -> None:
@@ -142,15 +239,14 @@ class IdentifyScreen(KioskScreen):
         self.then = then
 
     def body(self) -> ComposeResult:
-        with Center(), Vertical(id="form"):
-            yield Label(_("Tap your card, or enter your unit and PIN."), classes="title")
-            yield Input(placeholder=_("Unit, e.g. 3-1205"), id="unit")
-            yield Input(placeholder=_("PIN"), password=True, id="pin")
-            yield Keypad()
-            with Horizontal(classes="actions"):
-                yield no_focus(Button(_("OK"), id="ok", variant="primary"))
-                yield no_focus(Button(_("Back"), id="back"))
-            yield Label("", id="message", classes="message")
+        yield from pin_form(
+            _("Tap your card, or enter your unit and PIN."),
+            Input(placeholder=_("Unit, e.g. 3-1205"), id="unit"),
+            Input(placeholder=_("PIN"), password=True, id="pin"),
+        )
+
+    def actions(self) -> Iterable[Button]:
+        return [no_focus(Button(_("OK"), id="ok", variant="primary"))]
 
     def on_mount(self) -> None:
         self.query_one("#unit", Input).focus()
@@ -161,11 +257,9 @@ class IdentifyScreen(KioskScreen):
         else:
             await self._submit()
 
-    async def on_button_pressed(self, event: Button.Pressed) -> None:
-        if event.button.id == "back":
-            self.app.pop_screen()
-        elif event.button.id == "ok":
-            await self._submit()
+    @on(Button.Pressed, "#ok")
+    async def _ok(self) -> None:
+        await self._submit()
 
     async def _submit(self) -> None:
         from kiosk.lobby import unit_login
@@ -176,16 +270,16 @@ class IdentifyScreen(KioskScreen):
         pin = pin_input.value
         pin_input.value = ""
         try:
-            actor = await app.service(unit_login, app.ctx, unit, pin)
+            actor = await self.call(unit_login, app.ctx, unit, pin)
         except Refused as exc:
-            self.query_one("#message", Label).update(exc.render(_))
+            self.say(exc.render(_))
             return
         if actor is None:
             return
         await app.identified(actor, unit_code=unit.strip().upper(), then=self.then)
 
 
-class StaffLoginScreen(KioskScreen):
+class StaffLoginScreen(ServiceScreen):
     """Staff card or number + PIN: the only way to the staff menu and out of the kiosk."""
 
     def __init__(self, who: str = "") -> None:
@@ -193,18 +287,14 @@ class StaffLoginScreen(KioskScreen):
         self.who = who
 
     def body(self) -> ComposeResult:
-        with Center():
-            with Vertical(id="form"):
-                yield Label(
-                    _("Staff: tap your card or enter your number, then your PIN."), classes="title"
-                )
-                yield Input(value=self.who, placeholder=_("Staff number"), id="who")
-                yield Input(placeholder=_("PIN"), password=True, id="pin")
-                yield Keypad()
-                with Horizontal(classes="actions"):
-                    yield no_focus(Button(_("OK"), id="ok", variant="primary"))
-                    yield no_focus(Button(_("Back"), id="back"))
-                yield Label("", id="message", classes="message")
+        yield from pin_form(
+            _("Staff: tap your card or enter your number, then your PIN."),
+            Input(value=self.who, placeholder=_("Staff number"), id="who"),
+            Input(placeholder=_("PIN"), password=True, id="pin"),
+        )
+
+    def actions(self) -> Iterable[Button]:
+        return [no_focus(Button(_("OK"), id="ok", variant="primary"))]
 
     def on_mount(self) -> None:
         self.query_one("#pin" if self.who else "#who", Input).focus()
@@ -215,11 +305,9 @@ class StaffLoginScreen(KioskScreen):
         else:
             await self._submit()
 
-    async def on_button_pressed(self, event: Button.Pressed) -> None:
-        if event.button.id == "back":
-            self.app.pop_screen()
-        elif event.button.id == "ok":
-            await self._submit()
+    @on(Button.Pressed, "#ok")
+    async def _ok(self) -> None:
+        await self._submit()
 
     async def _submit(self) -> None:
         from kiosk.lobby import staff_login
@@ -229,17 +317,15 @@ class StaffLoginScreen(KioskScreen):
         pin = pin_input.value
         pin_input.value = ""
         try:
-            actor = await app.service(
-                staff_login, app.ctx, self.query_one("#who", Input).value, pin
-            )
+            actor = await self.call(staff_login, app.ctx, self.query_one("#who", Input).value, pin)
         except Refused as exc:
-            self.query_one("#message", Label).update(exc.render(_))
+            self.say(exc.render(_))
             return
         if actor is not None:
             self.app.switch_screen(StaffMenuScreen(actor))
 
 
-class StaffMenuScreen(KioskScreen):
+class StaffMenuScreen(ServiceScreen):
     """What staff can do at a lobby kiosk: see its health, leave the kiosk."""
 
     def __init__(self, actor: Actor) -> None:
@@ -252,17 +338,18 @@ class StaffMenuScreen(KioskScreen):
             yield Label(_("Staff: {name}").format(name=self.actor.name), classes="title")
             for line in app.health_lines():
                 yield Label(line, classes="health")
-            with Horizontal(classes="actions"):
-                yield Button(_("Exit kiosk"), id="exit", variant="error")
-                yield Button(_("Back"), id="back", variant="primary")
 
-    async def on_button_pressed(self, event: Button.Pressed) -> None:
+    def actions(self) -> Iterable[Button]:
+        return [Button(_("Exit kiosk"), id="exit", variant="error")]
+
+    @on(Button.Pressed, "#exit")
+    def _exit(self) -> None:
         app: Any = self.app
-        if event.button.id == "exit":
-            app.exit_allowed = True
-            app.exit()
-        elif event.button.id == "back":
-            await app.reset_to_home()
+        app.exit_allowed = True
+        app.exit()
+
+    async def action_back(self) -> None:
+        await self.app.run_action("go_home")
 
 
 class MessageScreen(ModalScreen[None]):
@@ -289,7 +376,7 @@ class MessageScreen(ModalScreen[None]):
         self.dismiss(None)
 
 
-class SlipScreen(KioskScreen):
+class SlipScreen(ServiceScreen):
     """The slip on screen when the printer cannot print it: its text and its QR codes."""
 
     def __init__(self, receipt: Receipt, reason: str = "") -> None:
@@ -312,11 +399,13 @@ class SlipScreen(KioskScreen):
                 for block in self.receipt.blocks:
                     if isinstance(block, QR):
                         yield QRView(block.payload)
-            yield Button(_("Done"), id="done", variant="primary")
 
-    async def on_button_pressed(self, event: Button.Pressed) -> None:
-        if event.button.id == "done":
-            await self.app.run_action("go_home")
+    def actions(self) -> Iterable[Button]:
+        return [Button(_("Done"), id="done", variant="primary")]
+
+    @on(Button.Pressed, "#done")
+    async def _done(self) -> None:
+        await self.app.run_action("go_home")
 
 
 class OutOfServiceScreen(KioskScreen):
@@ -386,3 +475,47 @@ class SimTapScreen(ModalScreen[None]):
         from devices.sim import get_sim
 
         get_sim(self.reader).tap(self.query_one("#uid", Input).value.strip())  # type: ignore[attr-defined]
+
+
+class IdleWarningScreen(ModalScreen[None]):
+    """Before the idle reset: "Still there?" with the seconds left; a touch anywhere (or a
+    key) keeps the session."""
+
+    DEFAULT_CSS = """
+    IdleWarningScreen { align: center middle; }
+    IdleWarningScreen > Vertical { width: 44; max-width: 95%; height: auto;
+                                   border: thick $warning; background: $surface; padding: 1 2; }
+    IdleWarningScreen Label { width: 100%; content-align: center middle; }
+    IdleWarningScreen #idle-title { text-style: bold; }
+    IdleWarningScreen Button { width: 100%; margin-top: 1; }
+    """
+
+    def __init__(self, seconds: int) -> None:
+        super().__init__()
+        self.seconds = seconds
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(_("Still there?"), id="idle-title")
+            yield Label(self._left(), id="idle-left")
+            yield Button(_("I'm still here"), id="stay", variant="primary")
+
+    def _left(self) -> str:
+        return _("Starting over in {seconds} s. Touch the screen to stay.").format(
+            seconds=max(0, self.seconds)
+        )
+
+    def count(self, seconds: int) -> None:
+        self.seconds = seconds
+        self.query_one("#idle-left", Label).update(self._left())
+
+    def on_mouse_down(self) -> None:
+        self.dismiss(None)
+
+    def on_key(self) -> None:
+        self.dismiss(None)
+
+    @on(Button.Pressed, "#stay")
+    def _stay(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.dismiss(None)

@@ -45,7 +45,10 @@ async def _open_qr(run: Any) -> Any:
         await run.app.push_screen(BillsScreen(run.ctx, actor))
     await run.pilot.pause()
     await run.click(f"#pay-{bills[0].id}")
-    await run.pilot.pause()
+    for _attempt in range(300):  # the order is created off the UI thread
+        if isinstance(run.app.screen, PayQRScreen):
+            break
+        await run.pilot.pause(0.01)
     screen = run.app.screen
     assert isinstance(screen, PayQRScreen), f"expected the QR screen, got {type(screen).__name__}"
     run.note(f"QR shown for order {screen.order.out_trade_no} ({screen.order.amount_fen} fen)")

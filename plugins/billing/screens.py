@@ -7,9 +7,12 @@ The QR is drawn from :class:`devices.qr.QRCode` half-block rows in explicit ``#0
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
@@ -51,12 +54,11 @@ def _refusal(exc: Refused) -> str:
 
 
 class BillingScreen(ServiceScreen):
-    """Base: a title line, a message line for refusals, Escape goes back."""
+    """Base: a title line; the message line, Back and Home are the shell's foot."""
 
     DEFAULT_CSS = """
     BillingScreen { align: center top; }
     BillingScreen .title { text-style: bold; padding: 1 2 0 2; }
-    BillingScreen .message { color: $warning; padding: 0 2; }
     BillingScreen Button { margin: 0 1; }
     """
 
@@ -68,15 +70,19 @@ class BillingScreen(ServiceScreen):
 class IdentifyScreen(BillingScreen):
     """Unit + PIN (a card tap is handled by the lobby shell before this screen)."""
 
-    def compose(self) -> ComposeResult:
-        yield Label(_("Pay bills: who are you?"), classes="title")
-        yield Label(_("Tap your card, or enter your unit and PIN."), classes="hint")
-        yield Input(placeholder=_("Unit, e.g. 3-1205"), id="unit")
-        yield Input(placeholder=_("PIN"), password=True, id="pin")
-        with Horizontal():
-            yield Button(_("Continue"), id="go", variant="primary")
-            yield Button(_("Back"), id="back")
-        yield Label("", id="message", classes="message")
+    def body(self) -> ComposeResult:
+        from kiosk.ui.screens import pin_form
+
+        yield from pin_form(
+            _("Pay bills: tap your card, or enter your unit and PIN."),
+            Input(placeholder=_("Unit, e.g. 3-1205"), id="unit"),
+            Input(placeholder=_("PIN"), password=True, id="pin"),
+        )
+
+    def actions(self) -> Iterable[Button]:
+        button = Button(_("Continue"), id="go", variant="primary")
+        button.can_focus = False  # the field being typed into keeps the focus
+        return [button]
 
     def on_mount(self) -> None:
         # The lobby shell may have identified the resident already (card tap, unit + PIN).
@@ -85,28 +91,32 @@ class IdentifyScreen(BillingScreen):
             if getattr(actor, "kind", "") == "resident" and getattr(actor, "unit_id", None):
                 self.app.switch_screen(BillsScreen(self.ctx, actor))
                 return
+        self.query_one("#unit", Input).focus()
 
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        if event.button.id == "back":
-            self.app.pop_screen()
-            return
-        self.login()
+    @on(Button.Pressed, "#go")
+    async def _go(self) -> None:
+        await self.login()
 
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        self.login()
+    async def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "unit":
+            self.query_one("#pin", Input).focus()
+        else:
+            await self.login()
 
-    def login(self) -> None:
+    async def login(self) -> None:
+        """Unit + PIN on a worker thread: the PIN check is a deliberately slow hash."""
         from kiosk.lobby import unit_login
 
         unit = self.query_one("#unit", Input).value
-        pin = self.query_one("#pin", Input).value
+        pin_input = self.query_one("#pin", Input)
+        pin, pin_input.value = pin_input.value, ""
         try:
-            actor = unit_login(self.ctx, unit, pin)
+            actor = await self.call(unit_login, self.ctx, unit, pin)
         except Refused as exc:
-            self.query_one("#pin", Input).value = ""
             self.say(_refusal(exc))
             return
-        self.app.switch_screen(BillsScreen(self.ctx, actor))
+        if actor is not None:
+            self.app.switch_screen(BillsScreen(self.ctx, actor))
 
 
 class BillsScreen(BillingScreen):
@@ -114,9 +124,10 @@ class BillsScreen(BillingScreen):
 
     DEFAULT_CSS = """
     BillsScreen .bill { padding: 0 2; }
+    BillsScreen .pay { margin: 0 2 1 2; }
     """
 
-    def compose(self) -> ComposeResult:
+    def body(self) -> ComposeResult:
         from plugins.billing import service
 
         assert self.actor is not None and self.actor.unit_id is not None
@@ -125,7 +136,7 @@ class BillsScreen(BillingScreen):
             bills = service.open_bills(self.ctx, self.actor.unit_id)
         except Refused as exc:
             bills = []
-            yield Label(_refusal(exc), classes="message")
+            yield Label(_refusal(exc), classes="refusal")
         with VerticalScroll():
             if not bills:
                 yield Label(_("Nothing to pay. Thank you!"), id="nothing")
@@ -144,59 +155,63 @@ class BillsScreen(BillingScreen):
                 yield Button(
                     _("Pay {amount}").format(amount=format_fen(b.due_now_fen)),
                     id=f"pay-{b.id}",
+                    classes="pay",
                     variant="primary",
                 )
-        yield Button(_("Back"), id="back")
-        yield Label("", id="message", classes="message")
 
-    def on_button_pressed(self, event: Button.Pressed) -> None:
+    @on(Button.Pressed, ".pay")
+    async def _pay(self, event: Button.Pressed) -> None:
         from plugins.billing import service
 
-        if event.button.id == "back" or not event.button.id:
-            self.app.pop_screen()
-            return
-        bill_id = int(event.button.id.removeprefix("pay-"))
+        bill_id = int((event.button.id or "").removeprefix("pay-"))
         assert self.actor is not None
         name = service.kiosk_provider(self.ctx)
         try:
-            order = service.create_payment_order(self.ctx, self.actor, bill_id, name)
+            order = await self.call(
+                service.create_payment_order, self.ctx, self.actor, bill_id, name
+            )
         except Refused as exc:
             self.say(_refusal(exc))
             return
-        self.app.push_screen(PayQRScreen(self.ctx, self.actor, order))
+        if order is not None:
+            self.app.push_screen(PayQRScreen(self.ctx, self.actor, order))
 
 
 class PayQRScreen(BillingScreen):
-    """The QR to scan, the amount, a countdown; switches to the paid screen on payment."""
+    """The QR to scan, the amount, a countdown; switches to the paid screen on payment.
+    Cancel (or Back) closes the order, so the code on screen can no longer be paid."""
 
     DEFAULT_CSS = """
     PayQRScreen .title { padding: 0 2; }
+    PayQRScreen #qr-scroll { height: 1fr; }
     PayQRScreen #qr-row { height: auto; }
     PayQRScreen #facts { padding: 0 2; width: 1fr; height: auto; }
-    PayQRScreen #facts Button { margin: 1 0 0 0; }
     """
 
     def __init__(self, ctx: KioskContext, actor: Actor | None, order: Any) -> None:
         super().__init__(ctx, actor)
         self.order = order
         self._ticks = 0
+        self._leaving = False
 
-    def compose(self) -> ComposeResult:
+    def body(self) -> ComposeResult:
         from plugins.billing import service
 
-        yield Label(_("Scan to pay"), classes="title")
-        with Horizontal(id="qr-row"):
-            yield QRBlock(self.order.qr_content, id="qr")
-            with Vertical(id="facts"):
-                yield Label(_("Bill") + f": {self.order.bill_number}")
-                yield Label(_("Amount") + f": {format_fen(self.order.amount_fen)}", id="amount")
-                if self.order.late_fee_fen:
-                    yield Label(_("Late fee") + f": {format_fen(self.order.late_fee_fen)}")
-                yield Label(_("Pay with") + f": {service.provider_label(self.order.provider)}")
-                yield Label("", id="countdown")
-                yield Label(_("Order") + f": {self.order.out_trade_no}")
-                yield Button(_("Cancel"), id="back")
-        yield Label("", id="message", classes="message")
+        with VerticalScroll(id="qr-scroll"):
+            with Horizontal(id="qr-row"):
+                yield QRBlock(self.order.qr_content, id="qr")
+                with Vertical(id="facts"):
+                    yield Label(_("Scan to pay"), classes="title")
+                    yield Label(_("Bill") + f": {self.order.bill_number}")
+                    yield Label(_("Amount") + f": {format_fen(self.order.amount_fen)}", id="amount")
+                    if self.order.late_fee_fen:
+                        yield Label(_("Late fee") + f": {format_fen(self.order.late_fee_fen)}")
+                    yield Label(_("Pay with") + f": {service.provider_label(self.order.provider)}")
+                    yield Label("", id="countdown")
+                    yield Label(_("Order") + f": {self.order.out_trade_no}")
+
+    def actions(self) -> Iterable[Button]:
+        return [Button(_("Cancel"), id="cancel", variant="error")]
 
     def on_mount(self) -> None:
         self.refresh_countdown()
@@ -211,21 +226,38 @@ class PayQRScreen(BillingScreen):
             _("Valid for {minutes}:{seconds:02d}").format(minutes=left // 60, seconds=left % 60)
         )
 
-    def tick(self) -> None:
-        """Look for the payment: the database every tick, the provider every few."""
+    async def tick(self) -> None:
+        """Look for the payment, off the UI thread: the database every tick, the provider
+        every few (a network call)."""
+        if self._leaving:
+            return
         self._ticks += 1
-        self.check(query_provider=self._ticks % QUERY_EVERY == 0)
-
-    def check(self, query_provider: bool = False) -> None:
-        from plugins.billing import service
-
+        query = self._ticks % QUERY_EVERY == 0
         try:
-            if query_provider:
-                view = service.poll_order(self.ctx, self.order.out_trade_no)
-            else:
-                view = service.order_status(self.ctx, self.order.out_trade_no)
+            view = await asyncio.to_thread(self._fetch, query)
         except Exception:  # noqa: BLE001 - a provider hiccup must not end the screen
             view = None
+        if not self._leaving and self.is_current:
+            self._apply(view)
+
+    def _fetch(self, query_provider: bool) -> Any:
+        from plugins.billing import service
+
+        if query_provider:
+            return service.poll_order(self.ctx, self.order.out_trade_no)
+        return service.order_status(self.ctx, self.order.out_trade_no)
+
+    def check(self, query_provider: bool = False) -> None:
+        """Look for the payment now (on the calling thread)."""
+        try:
+            view = self._fetch(query_provider)
+        except Exception:  # noqa: BLE001 - a provider hiccup must not end the screen
+            view = None
+        self._apply(view)
+
+    def _apply(self, view: Any) -> None:
+        from plugins.billing import service
+
         if view is not None and view.status == "paid":
             self.paid(view)
             return
@@ -245,6 +277,61 @@ class PayQRScreen(BillingScreen):
         """The order expired or was closed: nothing was taken."""
         self.app.switch_screen(ExpiredScreen(self.ctx, self.actor, order))
 
+    async def sim_pay(self) -> bool:
+        """Demo (``--sim``, F3): the simulated wallet pays the code on screen. The simulated
+        gateway marks the order paid and sends its signed notice, which goes through the
+        same verification as a real provider's (delivered by the gateway when it is wired to
+        the notify server, else handed to it here)."""
+        from plugins.billing import service
+        from plugins.billing.gateway import shared_gateway
+
+        def pay() -> None:
+            service.providers(self.ctx)  # the sim provider starts the shared gateway
+            gateway = shared_gateway(self.ctx.clock)
+            if self.order.out_trade_no not in gateway.orders:
+                raise Refused("billing.sim_only", "Only a simulated payment code can be paid here.")
+            headers, body = gateway.pay(self.order.out_trade_no)
+            if gateway.deliver is None:
+                service.handle_notification(self.ctx, self.order.provider, headers, body)
+
+        try:
+            await self.call(pay)
+        except Refused as exc:
+            self.say(_refusal(exc))
+            return False
+        self.check()
+        return True
+
+    @on(Button.Pressed, "#cancel")
+    async def _cancel(self, event: Button.Pressed) -> None:
+        event.stop()
+        await self.run_action("back")
+
+    async def action_back(self) -> None:
+        """Cancel: the order is closed (at the provider too), then back. A payment that
+        arrived meanwhile is applied instead, and the paid screen shown."""
+        from plugins.billing import service
+
+        if self._leaving:
+            return
+        self._leaving = True
+        try:
+            view = await self.call(service.cancel_order, self.ctx, self.order.out_trade_no)
+        except Refused as exc:
+            self._leaving = False
+            self.say(_refusal(exc))
+            return
+        if view is None:
+            return  # the shell took over (out of service)
+        if view.status == "paid":
+            self.paid(view)
+            return
+        self.cancelled()
+
+    def cancelled(self) -> None:
+        """The order is closed: back to where the payment started."""
+        self.app.pop_screen()
+
 
 class PaidScreen(BillingScreen):
     """Payment confirmed: receipt number, the receipt printed (or shown), e-receipt QR."""
@@ -253,26 +340,28 @@ class PaidScreen(BillingScreen):
     PaidScreen .title { padding: 0 2; }
     PaidScreen #qr-row { height: auto; }
     PaidScreen #facts { padding: 0 2; width: 1fr; height: auto; }
-    PaidScreen #facts Button { margin: 1 0 0 0; }
     """
 
     def __init__(self, ctx: KioskContext, actor: Actor | None, order: Any) -> None:
         super().__init__(ctx, actor)
         self.order = order
 
-    def compose(self) -> ComposeResult:
+    def body(self) -> ComposeResult:
         from plugins.billing import service
 
-        yield Label(_("Paid. Thank you!"), classes="title", id="paid")
-        with Horizontal(id="qr-row"):
-            yield QRBlock(service.receipt_url(self.ctx, self.order.receipt_no), id="receipt-qr")
-            with Vertical(id="facts"):
-                yield Label(_("Amount") + f": {format_fen(self.order.amount_fen)}")
-                yield Label(_("Receipt no.") + f": {self.order.receipt_no}", id="receipt-no")
-                yield Label(self._print(), id="print-state")
-                yield Label(_("Scan for the e-receipt."))
-                yield Button(_("Done"), id="back", variant="primary")
-        yield Label("", id="message", classes="message")
+        with VerticalScroll():
+            yield Label(_("Paid. Thank you!"), classes="title", id="paid")
+            with Horizontal(id="qr-row"):
+                url = service.receipt_url(self.ctx, self.order.receipt_no)
+                yield QRBlock(url, id="receipt-qr")
+                with Vertical(id="facts"):
+                    yield Label(_("Amount") + f": {format_fen(self.order.amount_fen)}")
+                    yield Label(_("Receipt no.") + f": {self.order.receipt_no}", id="receipt-no")
+                    yield Label(self._print(), id="print-state")
+                    yield Label(_("Scan for the e-receipt."))
+
+    def actions(self) -> Iterable[Button]:
+        return [Button(_("Done"), id="done", variant="primary")]
 
     def _print(self) -> str:
         from plugins.billing import service
@@ -285,7 +374,8 @@ class PaidScreen(BillingScreen):
             return _("Please take your receipt.")
         return _("The printer cannot print now; your receipt is kept and the desk can reprint it.")
 
-    def on_button_pressed(self, event: Button.Pressed) -> None:
+    @on(Button.Pressed, "#done")
+    def _done(self) -> None:
         self.app.pop_screen()
 
 
@@ -296,7 +386,7 @@ class ExpiredScreen(BillingScreen):
         super().__init__(ctx, actor)
         self.order = order
 
-    def compose(self) -> ComposeResult:
+    def body(self) -> ComposeResult:
         if getattr(self.order, "flag", ""):
             # Money arrived but could not be applied (wrong amount, bill settled elsewhere).
             yield Label(_("This payment could not be applied."), classes="title", id="flagged")
@@ -304,11 +394,6 @@ class ExpiredScreen(BillingScreen):
         else:
             yield Label(_("This payment code has expired."), classes="title", id="expired")
             yield Label(_("Nothing was charged. Start again to get a new code."))
-        yield Button(_("Back"), id="back", variant="primary")
-        yield Label("", id="message", classes="message")
-
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        self.app.pop_screen()
 
 
 def entry_screen(ctx: KioskContext, actor: Actor | None = None) -> Screen[None]:

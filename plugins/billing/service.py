@@ -1162,6 +1162,46 @@ def expire_orders(ctx: KioskContext) -> list[str]:
     return closed
 
 
+def cancel_order(ctx: KioskContext, out_trade_no: str) -> OrderView:
+    """The payer pressed Cancel on the QR screen: close the pending order here and at its
+    provider, so the code on screen can no longer be paid. The provider is asked first: an
+    order paid at the last second is applied, not closed (its view then says "paid")."""
+    current = order_status(ctx, out_trade_no)
+    if current.status != "pending":
+        return current
+    prov = provider(ctx, current.provider)
+    try:
+        state = _bound(prov.query(out_trade_no), out_trade_no, current.amount_fen)
+    except ProviderError as exc:
+        log.warning("query of %s at %s failed: %s", out_trade_no, current.provider, exc)
+        state = OrderState("unknown")
+    if state.status == "paid":
+        now = ctx.clock.now()
+        apply_paid_notice(
+            ctx,
+            current.provider,
+            PaidNotice(out_trade_no, state.txn_id, state.amount_fen, state.paid_at or now),
+        )
+        close_at_providers(ctx)
+        return order_status(ctx, out_trade_no)
+    try:
+        prov.close(out_trade_no)
+    except ProviderError as exc:
+        log.warning("closing %s at %s failed: %s", out_trade_no, current.provider, exc)
+    with ctx.database().write() as session:
+        changed = session.execute(
+            update(PaymentOrder)
+            .where(PaymentOrder.out_trade_no == out_trade_no, PaymentOrder.status == "pending")
+            .values(status="closed", close_reason="cancelled", closed_at=ctx.clock.now())
+            .execution_options(synchronize_session=False)
+        ).rowcount  # type: ignore[attr-defined]
+        if changed:
+            audit.record_for(
+                ctx, session, "system", "billing.order.cancelled", f"order:{out_trade_no}", {}
+            )
+    return order_status(ctx, out_trade_no)
+
+
 # -- refunds ---------------------------------------------------------------------------------
 
 

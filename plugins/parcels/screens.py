@@ -8,10 +8,11 @@ cell coordinates from mouse events; a touch screen arrives as mouse events).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
-from textual import events
+from textual import events, on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
@@ -89,8 +90,8 @@ class ParcelScreen(ServiceScreen):
     DEFAULT_CSS = """
     ParcelScreen { align: center top; }
     ParcelScreen .title { text-style: bold; padding: 1 2 0 2; }
-    ParcelScreen .message { color: $warning; padding: 0 2; }
-    ParcelScreen Input { width: 40; }
+    ParcelScreen .hint { padding: 0 2; }
+    ParcelScreen Input { width: 40; max-width: 100%; }
     ParcelScreen Button { margin: 0 1; }
     """
 
@@ -99,44 +100,50 @@ class PickupCodeScreen(ParcelScreen):
     """Unit + pickup code, for those without their card. When the lobby shell already knows
     the resident (a card tap before the tile), their items open at once."""
 
-    def on_mount(self) -> None:
+    async def on_mount(self) -> None:
         actor = getattr(self.app, "actor", None)
         if actor is not None and getattr(actor, "kind", "") == "resident":
             try:
-                pickup = service.start_pickup_by_card(self.ctx, actor)
+                pickup = await self.call(service.start_pickup_by_card, self.ctx, actor)
             except Refused as exc:
                 self.say(exc.render(_))
                 return
-            self.app.switch_screen(PickupScreen(self.ctx, pickup))
+            if pickup is not None:
+                self.app.switch_screen(PickupScreen(self.ctx, pickup))
 
-    def compose(self) -> ComposeResult:
+    def body(self) -> ComposeResult:
         yield Label(_("Collect parcels"), classes="title")
-        yield Label(_("Enter your unit and the pickup code from the message."))
-        yield Input(placeholder=_("Your unit, e.g. 3-1205"), id="unit")
-        yield Input(placeholder=_("Pickup code"), id="code", password=True)
-        yield Horizontal(Button(_("Next"), id="next", variant="primary"))
-        yield Label("", id="message", classes="message")
+        from kiosk.ui.screens import pin_form
 
-    def on_input_submitted(self, event: Input.Submitted) -> None:
+        yield from pin_form(
+            _("Enter your unit and the pickup code from the message."),
+            Input(placeholder=_("Your unit, e.g. 3-1205"), id="unit"),
+            Input(placeholder=_("Pickup code"), id="code", password=True),
+        )
+
+    def actions(self) -> Iterable[Button]:
+        button = Button(_("Next"), id="next", variant="primary")
+        button.can_focus = False  # the field being typed into keeps the focus
+        return [button]
+
+    async def on_input_submitted(self, event: Input.Submitted) -> None:
         if event.input.id == "unit":
             self.query_one("#code", Input).focus()
         else:
-            self._next()
+            await self._next()
 
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        if event.button.id == "next":
-            self._next()
-
-    def _next(self) -> None:
+    @on(Button.Pressed, "#next")
+    async def _next(self) -> None:
         unit = self.query_one("#unit", Input).value
-        code = self.query_one("#code", Input).value
+        code_input = self.query_one("#code", Input)
+        code, code_input.value = code_input.value, ""
         try:
-            pickup = service.start_pickup_by_code(self.ctx, unit, code)
+            pickup = await self.call(service.start_pickup_by_code, self.ctx, unit, code)
         except Refused as exc:
-            self.query_one("#code", Input).value = ""
             self.say(exc.render(_))
             return
-        self.app.push_screen(PickupScreen(self.ctx, pickup))
+        if pickup is not None:
+            self.app.push_screen(PickupScreen(self.ctx, pickup))
 
 
 class PickupScreen(ParcelScreen):
@@ -146,12 +153,11 @@ class PickupScreen(ParcelScreen):
         super().__init__(ctx)
         self.pickup = pickup
 
-    def compose(self) -> ComposeResult:
+    def body(self) -> ComposeResult:
         p = self.pickup
         with VerticalScroll():
             yield Label(_("Parcels waiting for {unit}").format(unit=p.unit_code), classes="title")
             # Refusals show at the top: at 80x24 the bottom of the form scrolls away.
-            yield Label("", id="message", classes="message")
             if not p.parcels and not p.elsewhere:
                 yield Label(_("Nothing is waiting for your unit."))
             elif not p.parcels:
@@ -178,10 +184,10 @@ class PickupScreen(ParcelScreen):
                 yield Input(placeholder=_("Name"), id="picker")
             yield Label(_("Sign below with your finger"))
             yield SignaturePad(id="pad")
-            yield Horizontal(
-                Button(_("Confirm and collect"), id="confirm", variant="primary"),
-                Button(_("Clear signature"), id="clear"),
-            )
+            yield Horizontal(Button(_("Clear signature"), id="clear"))
+
+    def actions(self) -> Iterable[Button]:
+        return [Button(_("Confirm and collect"), id="confirm", variant="primary")]
 
     def chosen(self) -> list[int]:
         return [
@@ -190,26 +196,30 @@ class PickupScreen(ParcelScreen):
             if self.query_one(f"#item-{item.id}", Checkbox).value
         ]
 
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        if event.button.id == "clear":
-            self.query_one(SignaturePad).clear()
-        elif event.button.id == "confirm":
-            self.confirm()
+    @on(Button.Pressed, "#clear")
+    def _clear(self) -> None:
+        self.query_one(SignaturePad).clear()
 
-    def confirm(self) -> None:
+    @on(Button.Pressed, "#confirm")
+    async def confirm(self) -> None:
         pad = self.query_one(SignaturePad)
+        pickup = self.pickup
+        picker = self.query_one("#picker", Input).value if pickup.picker is None else ""
+        chosen, strokes = self.chosen(), [list(s) for s in pad.strokes]
+
+        def release() -> tuple[Any, Any]:
+            named = pickup if pickup.picker is not None else (
+                service.identify_picker(self.ctx, pickup, picker))  # fmt: skip
+            done = service.release(self.ctx, named, chosen, strokes)
+            return done, service.print_slip(self.ctx, done.print_job_id, done.receipt)
+
         try:
-            pickup = self.pickup
-            if pickup.picker is None:
-                pickup = service.identify_picker(
-                    self.ctx, pickup, self.query_one("#picker", Input).value
-                )
-            done = service.release(self.ctx, pickup, self.chosen(), pad.strokes)
+            result = await self.call(release)
         except Refused as exc:
             self.say(exc.render(_))
             return
-        slip = service.print_slip(self.ctx, done.print_job_id, done.receipt)
-        self.app.switch_screen(PickupDoneScreen(self.ctx, done, slip))
+        if result is not None:
+            self.app.switch_screen(PickupDoneScreen(self.ctx, *result))
 
 
 class PickupDoneScreen(ParcelScreen):
@@ -222,20 +232,23 @@ class PickupDoneScreen(ParcelScreen):
         self.done = done
         self.slip = slip
 
-    def compose(self) -> ComposeResult:
-        yield Label(
-            _("Collected {count} items. Thank you!").format(count=len(self.done.parcel_ids)),
-            classes="title",
-        )
-        if self.slip.printed:
-            yield Label(_("Please take your slip."))
-        else:
-            yield Label(_("The printer cannot print now; here is your slip:"), id="noslip")
-            yield Static(self.slip.text, id="slip")
-        yield Horizontal(Button(_("Done"), id="done", variant="primary"))
-        yield Label("", id="message", classes="message")
+    def body(self) -> ComposeResult:
+        with VerticalScroll():
+            yield Label(
+                _("Collected {count} items. Thank you!").format(count=len(self.done.parcel_ids)),
+                classes="title",
+            )
+            if self.slip.printed:
+                yield Label(_("Please take your slip."))
+            else:
+                yield Label(_("The printer cannot print now; here is your slip:"), id="noslip")
+                yield Static(self.slip.text, id="slip")
 
-    def on_button_pressed(self, event: Button.Pressed) -> None:
+    def actions(self) -> Iterable[Button]:
+        return [Button(_("Done"), id="done", variant="primary")]
+
+    @on(Button.Pressed, "#done")
+    def _done(self) -> None:
         self.app.pop_screen()
 
 

@@ -5,8 +5,10 @@ temporary fee calculator). Thin: each action calls one service function.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
@@ -41,9 +43,11 @@ class ParkingScreen(ServiceScreen):
     ParkingScreen { align: center top; }
     ParkingScreen .title { text-style: bold; padding: 1 2 0 2; }
     ParkingScreen .line { padding: 0 2; }
-    ParkingScreen .message { color: $warning; padding: 0 2; }
     ParkingScreen Horizontal { height: auto; padding: 0 1; }
     ParkingScreen Button { margin: 0 1; }
+    ParkingScreen .renew { layout: grid; grid-size: 2; grid-rows: 3; grid-gutter: 0 1;
+                           height: auto; padding: 0 1; }
+    ParkingScreen .renew Button { width: 100%; margin: 0; }
     """
 
     def renew_buttons(self, rental_id: int, rent_fen: int) -> Horizontal:
@@ -54,6 +58,7 @@ class ParkingScreen(ServiceScreen):
                         months=m, amount=format_fen(m * rent_fen)
                     ),
                     id=f"renew-{rental_id}-{m}",
+                    classes="renew-button",
                     variant="primary" if m == 1 else "default",
                 )
                 for m in RENEW_MONTHS
@@ -70,16 +75,20 @@ class ParkingScreen(ServiceScreen):
     async def renew(self, rental_id: int, months: int, actor: Actor) -> None:
         from plugins.billing import service as billing
 
-        try:
+        def renew_on_bill() -> Any:
             _view, bill_id = service.renew(self.ctx, actor, rental_id, months, "bill")
             assert bill_id is not None
-            order = billing.create_payment_order(
+            return billing.create_payment_order(
                 self.ctx, actor, bill_id, billing.kiosk_provider(self.ctx)
             )
+
+        try:
+            order = await self.call(renew_on_bill)
         except Refused as exc:
             self.say(exc.render(_))
             return
-        await self.app.push_screen(RenewPayScreen(self.ctx, actor, order, rental_id))
+        if order is not None:
+            await self.app.push_screen(RenewPayScreen(self.ctx, actor, order, rental_id))
 
 
 class ValidityScreen(ParkingScreen):
@@ -89,7 +98,7 @@ class ValidityScreen(ParkingScreen):
         super().__init__(ctx)
         self.validity = validity
 
-    def compose(self) -> ComposeResult:
+    def body(self) -> ComposeResult:
         v = self.validity
         yield Label(_("Monthly parking card"), classes="title")
         yield Label(f"{v.plate}   {v.unit_code}   {v.holder}", classes="line", id="plate")
@@ -102,19 +111,21 @@ class ValidityScreen(ParkingScreen):
             classes="line",
         )
         yield self.renew_buttons(v.rental_id, v.monthly_rent_fen)
-        yield Horizontal(Button(_("Done"), id="back"))
-        yield Label("", id="message", classes="message")
 
-    async def on_button_pressed(self, event: Button.Pressed) -> None:
-        bid = event.button.id or ""
-        if bid.startswith("renew-"):
-            _r, rental, months = bid.split("-")
-            # The renter's own card identifies them (as a resident card would).
-            v = self.validity
-            actor = self.renter(v.unit_id) or Actor("resident", v.resident_id, unit_id=v.unit_id)
-            await self.renew(int(rental), int(months), actor)
-        else:
-            self.app.pop_screen()
+    def actions(self) -> Iterable[Button]:
+        return [Button(_("Done"), id="done", variant="primary")]
+
+    @on(Button.Pressed, "#done")
+    def _done(self) -> None:
+        self.app.pop_screen()
+
+    @on(Button.Pressed, ".renew-button")
+    async def _renew(self, event: Button.Pressed) -> None:
+        _r, rental, months = (event.button.id or "").split("-")
+        # The renter's own card identifies them (as a resident card would).
+        v = self.validity
+        actor = self.renter(v.unit_id) or Actor("resident", v.resident_id, unit_id=v.unit_id)
+        await self.renew(int(rental), int(months), actor)
 
 
 class RentalsScreen(ParkingScreen):
@@ -131,13 +142,12 @@ class RentalsScreen(ParkingScreen):
             raise Refused("parking.who", "Tap your card or enter your unit and PIN first.")
         return actor
 
-    def compose(self) -> ComposeResult:
+    def body(self) -> ComposeResult:
         yield Label(_("Monthly parking"), classes="title")
         try:
             unit_id = self.actor.unit_id
         except Refused as exc:
-            yield Label(exc.render(_), classes="message")
-            yield Horizontal(Button(_("Back"), id="back"))
+            yield Label(exc.render(_), classes="refusal")
             return
         assert unit_id is not None
         service.apply_paid_periods(self.ctx)
@@ -181,16 +191,11 @@ class RentalsScreen(ParkingScreen):
                 ),
                 classes="line",
             )
-        yield Horizontal(Button(_("Back"), id="back"))
-        yield Label("", id="message", classes="message")
 
-    async def on_button_pressed(self, event: Button.Pressed) -> None:
-        bid = event.button.id or ""
-        if bid.startswith("renew-"):
-            _r, rental, months = bid.split("-")
-            await self.renew(int(rental), int(months), self.actor)
-        else:
-            self.app.pop_screen()
+    @on(Button.Pressed, ".renew-button")
+    async def _renew(self, event: Button.Pressed) -> None:
+        _r, rental, months = (event.button.id or "").split("-")
+        await self.renew(int(rental), int(months), self.actor)
 
 
 class RenewPayScreen(PayQRScreen):
@@ -208,13 +213,9 @@ class RenewPayScreen(PayQRScreen):
         service.cancel_unpaid(self.ctx, self.rental_id, "QR expired")
         super().closed(order)
 
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        event.stop()
-        self.action_back()
-
-    def action_back(self) -> None:
-        """Cancel: the rent put on the bill for this renewal is taken off again (unless the
-        payment arrived meanwhile, in which case it is applied)."""
+    def cancelled(self) -> None:
+        """Cancelled (the order is closed): the rent put on the bill for this renewal is
+        taken off again (unless the payment arrived meanwhile, in which case it is applied)."""
         service.cancel_unpaid(self.ctx, self.rental_id, "cancelled at the kiosk")
         self.app.pop_screen()
 
@@ -225,7 +226,7 @@ class RenewedScreen(ParkingScreen):
         self.rental_id = rental_id
         self.receipt_no = receipt_no
 
-    def compose(self) -> ComposeResult:
+    def body(self) -> ComposeResult:
         r = service.get_rental(self.ctx, self.rental_id)
         yield Label(_("Paid. Thank you!"), classes="title", id="renewed")
         yield Label(
@@ -234,10 +235,12 @@ class RenewedScreen(ParkingScreen):
             id="validity",
         )
         yield Label(_("Receipt no.") + f" {self.receipt_no}", classes="line")
-        yield Horizontal(Button(_("Done"), id="back", variant="primary"))
-        yield Label("", id="message", classes="message")
 
-    def on_button_pressed(self, event: Button.Pressed) -> None:
+    def actions(self) -> Iterable[Button]:
+        return [Button(_("Done"), id="done", variant="primary")]
+
+    @on(Button.Pressed, "#done")
+    def _done(self) -> None:
         self.app.pop_screen()
 
 

@@ -6,12 +6,12 @@ action; refusals shown translated."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from textual import events
+from textual import events, on
 from textual.app import ComposeResult
-from textual.containers import Horizontal, VerticalScroll
-from textual.screen import Screen
+from textual.containers import Grid, Horizontal, VerticalScroll
 from textual.widget import Widget
 from textual.widgets import Input
 
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
 CSS = """
 {name} .title {{ text-style: bold; padding: 1 2 0 2; }}
-{name} .message {{ color: $warning; padding: 0 2; }}
+{name} .hint {{ padding: 0 2; }}
 {name} Button {{ margin: 0 1; min-width: 10; }}
 {name} Horizontal {{ height: auto; }}
 """
@@ -37,7 +37,15 @@ CSS = """
 class RepairScreen(ServiceScreen):
     """Category tiles (two levels), optional text, a slot, then submit."""
 
-    DEFAULT_CSS = CSS.format(name="RepairScreen") + "RepairScreen Input { width: 50; }"
+    DEFAULT_CSS = (
+        CSS.format(name="RepairScreen")
+        + """
+    RepairScreen Input { width: 100%; margin: 0 2; }
+    RepairScreen .choices { grid-size: 3; grid-rows: 3; grid-gutter: 0 1; height: auto;
+                            padding: 0 2; }
+    RepairScreen .choices Button { width: 100%; margin: 0; }
+    """
+    )
 
     def __init__(self, ctx: KioskContext) -> None:
         super().__init__(ctx)
@@ -48,136 +56,152 @@ class RepairScreen(ServiceScreen):
         self.slots = service.appointment_slots(ctx, days=2)[:5]
         self.filed: service.TicketView | None = None
 
-    def compose(self) -> ComposeResult:
+    def body(self) -> ComposeResult:
         with VerticalScroll():
             yield Label(_("Report a repair or give feedback"), classes="title")
-            yield Label("", id="message", classes="message")
             picked = self.rules.categories.get(self.category)
             if picked is None:
-                yield Label(_("What is it about?"))
-                with Horizontal(id="tiles"):
+                yield Label(_("What is it about?"), classes="hint")
+                with Grid(id="tiles", classes="choices"):
                     for c in self.rules.children(self.parent_code):
                         label = ("⚠ " if c.emergency else "") + _(c.title)
-                        yield Button(label, id=f"cat-{c.code.replace('.', '--')}")
-                    if self.parent_code:
-                        yield Button(_("Back"), id="up")
+                        yield Button(label, id=f"cat-{c.code.replace('.', '--')}", classes="cat")
                 return
-            yield Label(_("You chose: {what}").format(what=_(picked.title)))
+            yield Label(_("You chose: {what}").format(what=_(picked.title)), classes="hint")
             if picked.price_fen:
                 from kiosk.money import format_fen
 
                 yield Label(_("Paid repair: {price} (you agree before work starts)").format(
-                    price=format_fen(picked.price_fen)))  # fmt: skip
+                    price=format_fen(picked.price_fen)), classes="hint")  # fmt: skip
             yield Input(placeholder=_("Describe it (optional)"), id="description")
             if picked.kind == "repair" and not picked.emergency:
-                yield Label(_("When may we come?"))
-                with Horizontal(id="slots"):
+                yield Label(_("When may we come?"), classes="hint")
+                with Grid(id="slots", classes="choices"):
                     for i, at in enumerate(self.slots):
-                        yield Button(service.local_time(self.ctx, at)[5:], id=f"slot-{i}")
-            yield Horizontal(
-                Button(_("Send"), id="send", variant="primary"),
-                Button(_("Change"), id="change"),
-            )
+                        yield Button(
+                            service.local_time(self.ctx, at)[5:], id=f"slot-{i}", classes="slot"
+                        )
 
-    async def on_button_pressed(self, event: Button.Pressed) -> None:
-        bid = event.button.id or ""
-        if bid.startswith("cat-"):
-            code = bid.removeprefix("cat-").replace("--", ".")
-            if self.rules.children(code):
-                self.parent_code = code
-            else:
-                self.category = code
-            await self.recompose()
-        elif bid == "up":
-            self.parent_code = self.rules.categories[self.parent_code].parent
-            await self.recompose()
-        elif bid == "change":
+    def actions(self) -> Iterable[Button]:
+        if self.category:
+            return [Button(_("Send"), id="send", variant="primary")]
+        return ()
+
+    async def action_back(self) -> None:
+        """One step back: from the form to the categories, from a sub-category up a level,
+        from the top back home."""
+        if self.category:
             self.category, self.slot = "", None
-            await self.recompose()
-        elif bid.startswith("slot-"):
-            self.slot = self.slots[int(bid.removeprefix("slot-"))]
-            self.say(_("Appointment: {at}").format(at=service.local_time(self.ctx, self.slot)))
-        elif bid == "send":
-            self.send()
+        elif self.parent_code:
+            self.parent_code = self.rules.categories[self.parent_code].parent
+        else:
+            self.app.pop_screen()
+            return
+        await self.recompose()
 
-    def send(self) -> None:
+    @on(Button.Pressed, ".cat")
+    async def _category(self, event: Button.Pressed) -> None:
+        code = (event.button.id or "").removeprefix("cat-").replace("--", ".")
+        if self.rules.children(code):
+            self.parent_code = code
+        else:
+            self.category = code
+        await self.recompose()
+
+    @on(Button.Pressed, ".slot")
+    def _slot(self, event: Button.Pressed) -> None:
+        self.slot = self.slots[int((event.button.id or "").removeprefix("slot-"))]
+        self.say(_("Appointment: {at}").format(at=service.local_time(self.ctx, self.slot)), ok=True)
+
+    @on(Button.Pressed, "#send")
+    async def send(self) -> None:
         description = self.query_one("#description", Input).value
         cat = self.rules.categories[self.category]
         try:
-            self.filed = service.file_ticket(
-                self.ctx, self.app.actor, category=self.category, description=description,  # type: ignore[attr-defined]
-                appointment_at=self.slot,
-                location="common_area" if self.category.startswith("common") else "in_home",
+            filed = await self.call(
+                lambda: service.file_ticket(
+                    self.ctx, self.app.actor, category=self.category,  # type: ignore[attr-defined]
+                    description=description, appointment_at=self.slot,
+                    location="common_area" if self.category.startswith("common") else "in_home",
+                )
             )  # fmt: skip
         except Refused as exc:
             self.say(exc.render(_))
             return
-        self.app.switch_screen(RepairFiledScreen(self.ctx, self.filed, cat.emergency))
+        if filed is None:
+            return
+        self.filed = filed
+        self.app.switch_screen(RepairFiledScreen(self.ctx, filed, cat.emergency))
 
 
-class RepairFiledScreen(Screen[None]):
+class RepairFiledScreen(ServiceScreen):
     """The ticket number (also on the slip)."""
 
-    BINDINGS = [("escape", "back", "Back")]
-    DEFAULT_CSS = CSS.format(name="RepairFiledScreen")
+    DEFAULT_CSS = (
+        CSS.format(name="RepairFiledScreen")
+        + """
+    RepairFiledScreen .urgent { color: $error; text-style: bold; padding: 0 2; }
+    """
+    )
 
     def __init__(self, ctx: KioskContext, ticket: service.TicketView, emergency: bool) -> None:
-        super().__init__()
-        self.ctx, self.ticket, self.emergency = ctx, ticket, emergency
+        super().__init__(ctx)
+        self.ticket, self.emergency = ticket, emergency
 
-    def compose(self) -> ComposeResult:
+    def body(self) -> ComposeResult:
         yield Label(_("Ticket {number} is registered.").format(number=self.ticket.number),
                     classes="title", id="number")  # fmt: skip
         if self.ticket.emergency:
-            yield Label(_("Emergency: engineering has been called."), classes="message")
+            yield Label(_("Emergency: engineering has been called."), classes="urgent")
         if self.ticket.appointment:
-            yield Label(_("Appointment: {at}").format(at=self.ticket.appointment))
-        yield Label(_("Take your slip. We will call you back after the work."))
-        yield Button(_("Done"), id="done", variant="primary")
+            yield Label(_("Appointment: {at}").format(at=self.ticket.appointment), classes="hint")
+        yield Label(_("Take your slip. We will call you back after the work."), classes="hint")
 
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        self.action_back()
+    def actions(self) -> Iterable[Button]:
+        return [Button(_("Done"), id="done", variant="primary")]
 
-    def action_back(self) -> None:
-        self.app.pop_screen()
+    @on(Button.Pressed, "#done")
+    async def _done(self) -> None:
+        await self.run_action("back")
 
 
-class RepairSignScreen(Screen[None]):
+class RepairSignScreen(ServiceScreen):
     """The engineer finished: the resident checks the work and signs to complete the ticket."""
 
-    BINDINGS = [("escape", "back", "Back")]
     DEFAULT_CSS = CSS.format(name="RepairSignScreen")
 
     def __init__(self, ctx: KioskContext, number: str, staff: Any) -> None:
-        super().__init__()
-        self.ctx, self.number, self.staff = ctx, number, staff
+        super().__init__(ctx)
+        self.number, self.staff = number, staff
         self.done: service.TicketView | None = None
 
-    def compose(self) -> ComposeResult:
+    def body(self) -> ComposeResult:
         t = service.get_ticket(self.ctx, self.number)
         yield Label(_("Ticket {number}: sign to confirm the work is done").format(
             number=t.number), classes="title")  # fmt: skip
-        yield Label("", id="message", classes="message")
         yield SignaturePad(id="pad")
-        yield Horizontal(
-            Button(_("Confirm"), id="confirm", variant="primary"),
-            Button(_("Clear signature"), id="clear"),
-        )
+        yield Horizontal(Button(_("Clear signature"), id="clear"))
 
-    def on_button_pressed(self, event: Button.Pressed) -> None:
+    def actions(self) -> Iterable[Button]:
+        return [Button(_("Confirm"), id="confirm", variant="primary")]
+
+    @on(Button.Pressed, "#clear")
+    def _clear(self) -> None:
+        self.query_one(SignaturePad).clear()
+
+    @on(Button.Pressed, "#confirm")
+    async def _confirm(self) -> None:
         pad = self.query_one(SignaturePad)
-        if event.button.id == "clear":
-            pad.clear()
-            return
         try:
-            self.done = service.complete(self.ctx, self.staff, self.number, pad.to_json())
+            done = await self.call(
+                service.complete, self.ctx, self.staff, self.number, pad.to_json()
+            )
         except Refused as exc:
-            self.query_one("#message", Label).update(exc.render(_))
+            self.say(exc.render(_))
             return
-        self.query_one("#message", Label).update(_("Thank you. The work is complete."))
-
-    def action_back(self) -> None:
-        self.app.pop_screen()
+        if done is not None:
+            self.done = done
+            self.say(_("Thank you. The work is complete."), ok=True)
 
 
 class RepairsDeskPanel(Widget):

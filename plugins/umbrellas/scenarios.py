@@ -23,25 +23,38 @@ async def _open(run: Any) -> Any:
         await run.app.open_tile("umbrellas")
     if not isinstance(run.app.screen, UmbrellaScreen):
         await run.app.push_screen(UmbrellaScreen(run.ctx))
-    for _ in range(3):
-        await run.pilot.pause()
+    await _settle(run, "#lend-U001")
     return run.app.screen
 
 
-async def _return(run: Any, condition: str) -> Any:
-    from textual.widgets import Input
+async def _lend(run: Any, tag: str) -> None:
+    """Tap the umbrella on the stand, then confirm its recorded condition."""
+    await run.click(f"#lend-{tag}")
+    await _settle(run, "#confirm-lend")
+    await run.click("#confirm-lend")
+    await _settle(run, f"#return-{tag}")
 
-    run.app.screen.query_one("#tag", Input).value = "U001"
-    await run.click(f"#return-{condition}")
-    await run.pilot.pause()
+
+async def _settle(run: Any, selector: str) -> None:
+    for _ in range(50):
+        if run.app.screen.query(selector):
+            return
+        await run.pilot.pause(0.02)
+
+
+async def _return(run: Any, condition: str) -> Any:
+    """The household's loan listed with its Return button, then how it is."""
+    await run.click("#return-U001")
+    await _settle(run, f"#cond-{condition}")
+    await run.click(f"#cond-{condition}")
+    await _settle(run, "#lend-U001")
     return run.app.screen
 
 
 async def lend_return(run: Any) -> None:
     """Card tap -> borrow U001 -> return it intact: the stand has it again."""
     screen = await _open(run)
-    await run.click("#lend-U001")
-    await run.pilot.pause()
+    await _lend(run, "U001")
     assert run.app.screen.last is not None and run.app.screen.last.tag == "U001", "not lent"
     run.note(f"lent U001 to {screen.last.unit_code}, due {screen.last.due_at:%Y-%m-%d %H:%M} UTC")
     back = (await _return(run, "intact")).last
@@ -55,8 +68,7 @@ async def damage(run: Any) -> None:
     from plugins.umbrellas import service
 
     await _open(run)
-    await run.click("#lend-U001")
-    await run.pilot.pause()
+    await _lend(run, "U001")
     back = (await _return(run, "damaged")).last
     assert back.compensation_fen == 6800, back
     run.note(f"returned U001 damaged: {back.compensation_fen} fen owed, awaiting the butler")

@@ -1,14 +1,17 @@
-"""Kiosk screens for umbrellas: the household's loans, the umbrellas on the stand (tap one to
-borrow it), and returning one by its tag with the condition declared. Thin: one service call
-per action; refusals shown translated."""
+"""Kiosk screens for umbrellas: the household's loans, each with a Return button (then how it
+is: intact, damaged, lost), and the umbrellas on the stand (tap one, see its recorded condition,
+confirm and borrow). All by touch: no tag to type (a scanner may still type one). Thin: one
+service call per action, off the UI thread; refusals shown translated."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
+from textual import on
 from textual.app import ComposeResult
-from textual.containers import Horizontal, VerticalScroll
+from textual.containers import Grid, Horizontal, VerticalScroll
 from textual.widget import Widget
 from textual.widgets import Input
 
@@ -18,10 +21,23 @@ from kiosk.money import format_fen
 from kiosk.ui.screens import ServiceScreen
 from kiosk.ui.widgets.text import Button, Label
 from plugins.umbrellas import service
-from plugins.umbrellas.models import Umbrella
+from plugins.umbrellas.models import RETURN_CONDITIONS, Umbrella
 
 if TYPE_CHECKING:
     from kiosk.context import KioskContext
+
+
+@dataclass
+class StandView:
+    """What the screen shows, read in one go off the UI thread."""
+
+    loans: list[Any] = field(default_factory=list)
+    stand: list[tuple[str, str, int]] = field(default_factory=list)
+
+
+def condition_text(condition: str) -> str:
+    """A recorded condition: the known words translated, a butler's note shown as written."""
+    return _(condition) if condition in ("intact", "damaged", "lost", "worn") else condition
 
 
 class UmbrellaScreen(ServiceScreen):
@@ -29,16 +45,24 @@ class UmbrellaScreen(ServiceScreen):
 
     DEFAULT_CSS = """
     UmbrellaScreen .title { text-style: bold; padding: 1 2 0 2; }
-    UmbrellaScreen .message { color: $warning; padding: 0 2; }
+    UmbrellaScreen .hint { padding: 0 2; }
     UmbrellaScreen Button { margin: 0 1; }
-    UmbrellaScreen Input { width: 24; }
+    UmbrellaScreen Input { width: 30; margin: 0 2; }
     UmbrellaScreen Horizontal { height: auto; }
-    UmbrellaScreen #stand Button { width: auto; min-width: 8; }
+    UmbrellaScreen .loan { padding: 0 2; height: auto; }
+    UmbrellaScreen .loan Label { width: 1fr; height: 3; content-align: left middle; }
+    UmbrellaScreen #stand { grid-size: 4; grid-rows: 3; grid-gutter: 0 1; height: auto;
+                            padding: 0 2; }
+    UmbrellaScreen #stand Button { width: 100%; margin: 0; }
     """
 
     def __init__(self, ctx: KioskContext) -> None:
         super().__init__(ctx)
         self.last: Any = None
+        self.view = StandView()
+        self.returning = ""  # the tag being returned: the condition step
+        self.lending = ""  # the tag chosen on the stand: the confirm step
+        self.lending_condition = ""
 
     @property
     def actor(self) -> Any:
@@ -56,53 +80,147 @@ class UmbrellaScreen(ServiceScreen):
                 )
             ]
 
-    def compose(self) -> ComposeResult:
+    def read(self, actor: Any) -> StandView:
+        loans = service.loans_of(self.ctx, actor) if actor is not None else []
+        return StandView(loans, self.available())
+
+    async def reload(self) -> None:
+        view = await self.call(self.read, self.actor)
+        if view is not None:
+            self.view = view
+        await self.recompose()
+
+    async def on_mount(self) -> None:
+        await self.reload()
+
+    def body(self) -> ComposeResult:
         with VerticalScroll():
             yield Label(_("Umbrellas"), classes="title")
-            yield Label("", id="message", classes="message")
-            loans = service.loans_of(self.ctx, self.actor) if self.actor else []
-            if loans:
-                yield Label(_("Your household has:"))
-                for ln in loans:
-                    yield Label(f"  {ln.tag}  {_('due')} {service.local_time(self.ctx, ln.due_at)}")
-            yield Label(_("Tap an umbrella to borrow it:"))
-            with Horizontal(id="stand"):
-                for tag, kind, _price in self.available():
-                    yield Button(f"{tag} {_(kind)}", id=f"lend-{tag}")
-            yield Label(_("Returning? Enter the tag and say how it is:"))
-            yield Input(placeholder=_("Tag, e.g. U001"), id="tag")
-            yield Horizontal(
-                Button(_("Intact"), id="return-intact", variant="primary"),
-                Button(_("Damaged"), id="return-damaged"),
-                Button(_("Lost"), id="return-lost"),
-            )
-
-    async def on_button_pressed(self, event: Button.Pressed) -> None:
-        bid = event.button.id or ""
-        try:
-            if bid.startswith("lend-"):
-                self.last = service.lend(self.ctx, self.actor, bid.removeprefix("lend-"))
-                message = _("Umbrella {tag} is yours until {due}. Return it at any kiosk.").format(
-                    tag=self.last.tag, due=service.local_time(self.ctx, self.last.due_at)
-                )
-            elif bid.startswith("return-"):
-                from kiosk.identity import Actor
-
-                who = self.actor or Actor("kiosk")
-                tag = self.query_one("#tag", Input).value
-                self.last = service.return_umbrella(self.ctx, who, tag, bid.removeprefix("return-"))
-                message = _("Thank you, umbrella {tag} is back.").format(tag=self.last.tag)
-                if self.last.owed_fen:
-                    message += " " + _("{amount} is owed; the desk will confirm it.").format(
-                        amount=format_fen(self.last.owed_fen)
-                    )
+            if self.returning:
+                yield from self._condition_step()
+            elif self.lending:
+                yield from self._confirm_step()
             else:
-                return
+                yield from self._overview()
+
+    def _overview(self) -> ComposeResult:
+        if self.view.loans:
+            yield Label(_("Your household has:"), classes="hint")
+            for ln in self.view.loans:
+                due = service.local_time(self.ctx, ln.due_at)
+                with Horizontal(classes="loan"):
+                    yield Label(f"{ln.tag}  {_('due')} {due}")
+                    yield Button(
+                        _("Return {tag}").format(tag=ln.tag),
+                        id=f"return-{ln.tag}",
+                        classes="return",
+                        variant="primary",
+                    )
+        yield Label(_("Tap an umbrella to borrow it:"), classes="hint")
+        if not self.view.stand:
+            yield Label(_("No umbrellas on the stand right now."), classes="hint", id="empty")
+        with Grid(id="stand"):
+            for tag, kind, _price in self.view.stand:
+                yield Button(f"{tag} {_(kind)}", id=f"lend-{tag}", classes="lend")
+        yield Label(_("Returning someone else's? Scan its tag:"), classes="hint")
+        yield Input(placeholder=_("Tag, e.g. U001"), id="tag")
+
+    def _condition_step(self) -> ComposeResult:
+        yield Label(_("Returning umbrella {tag}. How is it?").format(tag=self.returning),
+                    classes="hint", id="returning")  # fmt: skip
+        with Horizontal(classes="loan"):
+            for condition in RETURN_CONDITIONS:
+                yield Button(
+                    _(condition.capitalize()),
+                    id=f"cond-{condition}",
+                    classes="condition",
+                    variant="primary" if condition == "intact" else "default",
+                )
+
+    def _confirm_step(self) -> ComposeResult:
+        yield Label(_("Umbrella {tag}").format(tag=self.lending), classes="hint")
+        yield Label(
+            _("Recorded condition: {condition}").format(
+                condition=condition_text(self.lending_condition)
+            ),
+            classes="hint",
+            id="condition",
+        )
+        yield Label(_("Check the umbrella. If it does not match, see the desk."), classes="hint")
+        yield Button(_("Confirm and borrow"), id="confirm-lend", variant="primary")
+
+    async def action_back(self) -> None:
+        """Back from a step to the overview; from the overview, back home."""
+        if self.returning or self.lending:
+            self.returning = self.lending = ""
+            await self.recompose()
+            return
+        self.app.pop_screen()
+
+    @on(Button.Pressed, ".lend")
+    async def _choose(self, event: Button.Pressed) -> None:
+        tag = (event.button.id or "").removeprefix("lend-")
+        try:
+            condition = await self.call(service.condition_of, self.ctx, tag)
         except Refused as exc:
             self.say(exc.render(_))
             return
+        if condition is None:
+            return
+        self.lending, self.lending_condition = tag, condition
         await self.recompose()
-        self.say(message)
+
+    @on(Button.Pressed, "#confirm-lend")
+    async def _lend(self) -> None:
+        try:
+            loan = await self.call(service.lend, self.ctx, self.actor, self.lending)
+        except Refused as exc:
+            self.say(exc.render(_))
+            return
+        if loan is None:
+            return
+        self.last, self.lending = loan, ""
+        await self.reload()
+        self.say(
+            _("Umbrella {tag} is yours until {due}. Return it at any kiosk.").format(
+                tag=loan.tag, due=service.local_time(self.ctx, loan.due_at)
+            ),
+            ok=True,
+        )
+
+    @on(Button.Pressed, ".return")
+    async def _return(self, event: Button.Pressed) -> None:
+        self.returning = (event.button.id or "").removeprefix("return-")
+        await self.recompose()
+
+    async def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "tag" and event.value.strip():
+            self.returning = event.value.strip()
+            await self.recompose()
+
+    @on(Button.Pressed, ".condition")
+    async def _condition(self, event: Button.Pressed) -> None:
+        from kiosk.identity import Actor
+
+        condition = (event.button.id or "").removeprefix("cond-")
+        who = self.actor or Actor("kiosk")
+        tag, self.returning = self.returning, ""
+        try:
+            back = await self.call(service.return_umbrella, self.ctx, who, tag, condition)
+        except Refused as exc:
+            await self.recompose()
+            self.say(exc.render(_))
+            return
+        if back is None:
+            return
+        self.last = back
+        await self.reload()
+        message = _("Thank you, umbrella {tag} is back.").format(tag=back.tag)
+        if back.owed_fen:
+            message += " " + _("{amount} is owed; the desk will confirm it.").format(
+                amount=format_fen(back.owed_fen)
+            )
+        self.say(message, ok=True)
 
 
 def umbrella_screen(ctx: KioskContext) -> UmbrellaScreen:

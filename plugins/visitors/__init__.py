@@ -82,8 +82,8 @@ def kiosk_tiles(ctx: Any) -> list[Any]:
              audience="all", icon="访"),
         Tile(id="visitors-invite", title=N_("I have an invite"), screen=_invite, order=11,
              audience="all", icon="邀"),
-        Tile(id="visitors-signout", title=N_("Sign out"), screen=_sign_out, order=12,
-             audience="all", icon="出"),
+        Tile(id="visitors-signout", title=N_("Visitor sign-out"), screen=_sign_out, order=12,
+             audience="all", icon="离"),
         Tile(id="visitors-create-invite", title=N_("Invite a visitor"), screen=_create_invite,
              order=13, audience="resident", icon="请", needs_resident=True),
     ]  # fmt: skip

@@ -66,13 +66,16 @@ async def walkup(run: Any) -> None:
         await run.click(field)
         await run.press(*text)
     await run.click("#submit")
-    await run.pilot.pause()
+    for _ in range(300):  # the registration runs off the UI thread
+        if isinstance(run.app.screen, WaitingScreen):
+            break
+        await run.pilot.pause(0.01)
     waiting = run.app.screen
     assert isinstance(waiting, WaitingScreen), f"expected the waiting screen, got {waiting}"
     run.note(f"visit {waiting.visit.id}: asking the host of 3-1205")
     service.decide(run.ctx, _host(run), waiting.visit.id, approve=True)
     run.note("host 王小明 approves")
-    waiting.check()
+    await waiting.check()
     await run.pilot.pause()
     screen = run.app.screen
     assert isinstance(screen, PassScreen), f"expected the pass, got {screen}"

@@ -8,8 +8,10 @@ a keyboard wedge, so "scan the pass" is an Input that receives the QR text and a
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widget import Widget
@@ -46,50 +48,67 @@ class VisitorScreen(ServiceScreen):
     DEFAULT_CSS = """
     VisitorScreen { align: center top; }
     VisitorScreen .title { text-style: bold; padding: 1 2 0 2; }
-    VisitorScreen .message { color: $warning; padding: 0 2; }
-    VisitorScreen Input { width: 40; }
+    VisitorScreen .hint { padding: 0 2; }
+    VisitorScreen .field { padding: 0 2; height: auto; }
+    VisitorScreen .field Label { width: 24; height: 3; content-align: left middle; }
+    VisitorScreen .field Input { width: 1fr; max-width: 44; }
+    VisitorScreen Input { width: 40; max-width: 100%; }
     VisitorScreen Button { margin: 0 1; }
     VisitorScreen #invite-qr { height: auto; }
     """
 
 
+def field_row(label: str, field: Input) -> Horizontal:
+    """A labelled field: the label says what a pre-filled value ("1", "3") is."""
+    return Horizontal(Label(label), field, classes="field")
+
+
 class WalkupScreen(VisitorScreen):
     """Register a visit: name, mobile, unit, purpose, party size."""
 
-    def compose(self) -> ComposeResult:
+    def body(self) -> ComposeResult:
         with VerticalScroll():
             yield Label(_("Visitor registration"), classes="title")
-            yield Input(placeholder=_("Your name"), id="name")
-            yield Input(placeholder=_("Mobile number"), id="phone")
-            yield Input(placeholder=_("Unit to visit, e.g. 3-1205"), id="unit")
-            yield Input(placeholder=_("Purpose of the visit"), id="purpose")
-            yield Input(value="1", placeholder=_("Number of people"), id="party")
-            yield Horizontal(Button(_("Ask the host"), id="submit", variant="primary"))
-            yield Label("", id="message", classes="message")
+            yield field_row(_("Your name"), Input(placeholder=_("Your name"), id="name"))
+            yield field_row(_("Mobile number"), Input(placeholder=_("Mobile number"), id="phone"))
+            yield field_row(
+                _("Unit to visit"), Input(placeholder=_("Unit to visit, e.g. 3-1205"), id="unit")
+            )
+            yield field_row(
+                _("Purpose of the visit"),
+                Input(placeholder=_("Purpose of the visit"), id="purpose"),
+            )
+            yield field_row(
+                _("Number of people"),
+                Input(value="1", placeholder=_("Number of people"), id="party"),
+            )
 
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        if event.button.id == "submit":
-            self.submit()
+    def actions(self) -> Iterable[Button]:
+        return [Button(_("Ask the host"), id="submit", variant="primary")]
 
-    def submit(self) -> None:
+    @on(Button.Pressed, "#submit")
+    async def submit(self) -> None:
         value = {i.id: i.value for i in self.query(Input)}
         try:
             party = int(value["party"] or "1")
         except ValueError:
             party = 0
         try:
-            visit = service.register_walkup(
-                self.ctx,
-                name=value["name"],
-                phone=value["phone"],
-                unit_code=value["unit"],
-                purpose=value["purpose"],
-                party_size=party,
+            visit = await self.call(
+                lambda: service.register_walkup(
+                    self.ctx,
+                    name=value["name"],
+                    phone=value["phone"],
+                    unit_code=value["unit"],
+                    purpose=value["purpose"],
+                    party_size=party,
+                )
             )
         except Refused as exc:
             self.say(exc.render(_))
             return
-        self.app.switch_screen(WaitingScreen(self.ctx, visit))
+        if visit is not None:
+            self.app.switch_screen(WaitingScreen(self.ctx, visit))
 
 
 class WaitingScreen(VisitorScreen):
@@ -99,19 +118,21 @@ class WaitingScreen(VisitorScreen):
         super().__init__(ctx)
         self.visit = visit
 
-    def compose(self) -> ComposeResult:
+    def body(self) -> ComposeResult:
         yield Label(_("Visitor registration"), classes="title")
         yield Label(
             _("We are asking {unit}. Please wait a moment.").format(unit=self.visit.unit),
             id="status",
+            classes="hint",
         )
-        yield Label("", id="message", classes="message")
 
     def on_mount(self) -> None:
         self.set_interval(POLL_SECONDS, self.check)
 
-    def check(self) -> None:
-        visit = service.visit_status(self.ctx, self.visit.id)
+    async def check(self) -> None:
+        visit = await self.call(service.visit_status, self.ctx, self.visit.id)
+        if visit is None or not self.is_current:
+            return
         if visit.status == "approved":
             self.app.switch_screen(PassScreen(self.ctx, visit))
         elif visit.status in ("declined", "timed_out"):
@@ -123,21 +144,31 @@ class WaitingScreen(VisitorScreen):
 class PassScreen(VisitorScreen):
     """The pass: printed, and shown on screen (so a printer fault never strands a visitor)."""
 
+    DEFAULT_CSS = """
+    PassScreen #pass-row { height: auto; }
+    PassScreen #pass-facts { width: 1fr; height: auto; }
+    """
+
     def __init__(self, ctx: KioskContext, visit: service.VisitView) -> None:
         super().__init__(ctx)
         self.visit = visit
 
-    def compose(self) -> ComposeResult:
+    def body(self) -> ComposeResult:
         v = self.visit
         until = service.local_time(self.ctx, v.valid_until) if v.valid_until else ""
         with VerticalScroll():
-            yield Label(_("Welcome! Your visitor pass"), classes="title")
-            yield Label(f"{v.name}  ·  {v.unit}  ·  {_('valid until')} {until}", id="pass")
-            yield PassQR(v.qr, id="qr")
-            yield Label(_("Scan it at the kiosk when you leave."))
-            yield Label("", id="printed")
-            yield Horizontal(Button(_("Done"), id="done", variant="primary"))
-            yield Label("", id="message", classes="message")
+            with Horizontal(id="pass-row"):
+                yield PassQR(v.qr, id="qr")
+                with Vertical(id="pass-facts"):
+                    yield Label(_("Welcome! Your visitor pass"), classes="title")
+                    yield Label(v.name, classes="hint", id="pass")
+                    yield Label(v.unit, classes="hint")
+                    yield Label(f"{_('valid until')} {until}", classes="hint")
+                    yield Label(_("Scan it at the kiosk when you leave."), classes="hint")
+                    yield Label("", id="printed", classes="hint")
+
+    def actions(self) -> Iterable[Button]:
+        return [Button(_("Done"), id="done", variant="primary")]
 
     def on_mount(self) -> None:
         queue = self.ctx.printing
@@ -150,32 +181,35 @@ class PassScreen(VisitorScreen):
             _("The printer cannot print now: show this screen at the gate or photograph the QR.")
         )
 
-    def on_button_pressed(self, event: Button.Pressed) -> None:
+    @on(Button.Pressed, "#done")
+    def _done(self) -> None:
         self.app.pop_screen()
 
 
 class InviteScreen(VisitorScreen):
     """Type the invite code or scan its QR: the pass at once."""
 
-    def compose(self) -> ComposeResult:
+    def body(self) -> ComposeResult:
         yield Label(_("I have an invite"), classes="title")
+        yield Label(_("Type the invite code, or scan its QR."), classes="hint")
         yield Input(placeholder=_("Invite code, or scan the QR"), id="code")
-        yield Horizontal(Button(_("Get my pass"), id="redeem", variant="primary"))
-        yield Label("", id="message", classes="message")
 
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        self.redeem()
+    def actions(self) -> Iterable[Button]:
+        return [Button(_("Get my pass"), id="redeem", variant="primary")]
 
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        if event.button.id == "redeem":
-            self.redeem()
+    async def on_input_submitted(self, event: Input.Submitted) -> None:
+        await self.redeem()
 
-    def redeem(self) -> None:
+    @on(Button.Pressed, "#redeem")
+    async def redeem(self) -> None:
+        code = self.query_one("#code", Input)
+        typed, code.value = code.value, ""
         try:
-            visit = service.redeem_invite(self.ctx, self.query_one("#code", Input).value)
+            visit = await self.call(service.redeem_invite, self.ctx, typed)
         except Refused as exc:
-            self.query_one("#code", Input).value = ""
             self.say(exc.render(_))
+            return
+        if visit is None:
             return
         if visit.status == "approved":
             self.app.switch_screen(PassScreen(self.ctx, visit))
@@ -186,22 +220,24 @@ class InviteScreen(VisitorScreen):
 class CreateInviteScreen(VisitorScreen):
     """A resident (identified by card or unit + PIN) invites a guest: code and QR to send."""
 
-    def compose(self) -> ComposeResult:
+    def body(self) -> ComposeResult:
         with VerticalScroll():
             yield Label(_("Invite a visitor"), classes="title")
-            yield Input(placeholder=_("Guest's name"), id="guest")
-            yield Input(placeholder=_("Guest's mobile (optional, the code is sent there)"),
-                        id="guest-phone")  # fmt: skip
-            yield Input(value="3", placeholder=_("Valid for how many hours"), id="hours")
-            yield Horizontal(Button(_("Create invite"), id="create", variant="primary"))
-            yield Label("", id="message", classes="message")
-            yield Label("", id="code")
+            yield field_row(_("Guest's name"), Input(placeholder=_("Guest's name"), id="guest"))
+            yield field_row(_("Guest's mobile"), Input(
+                placeholder=_("Guest's mobile (optional, the code is sent there)"),
+                id="guest-phone"))  # fmt: skip
+            yield field_row(
+                _("Valid for (hours)"),
+                Input(value="3", placeholder=_("Valid for how many hours"), id="hours"),
+            )
+            yield Label("", id="code", classes="hint")
             yield Vertical(id="invite-qr")
 
-    async def on_button_pressed(self, event: Button.Pressed) -> None:
-        if event.button.id == "create":
-            await self.create()
+    def actions(self) -> Iterable[Button]:
+        return [Button(_("Create invite"), id="create", variant="primary")]
 
+    @on(Button.Pressed, "#create")
     async def create(self) -> None:
         actor = getattr(self.app, "actor", None)
         if actor is None:
@@ -215,16 +251,20 @@ class CreateInviteScreen(VisitorScreen):
         now = self.ctx.clock.now()
 
         try:
-            invite = service.create_invite(
-                self.ctx,
-                actor,
-                visitor_name=value["guest"],
-                visitor_phone=value["guest-phone"],
-                valid_from=now,
-                valid_until=now + dt.timedelta(hours=hours),
+            invite = await self.call(
+                lambda: service.create_invite(
+                    self.ctx,
+                    actor,
+                    visitor_name=value["guest"],
+                    visitor_phone=value["guest-phone"],
+                    valid_from=now,
+                    valid_until=now + dt.timedelta(hours=hours),
+                )
             )
         except Refused as exc:
             self.say(exc.render(_))
+            return
+        if invite is None:
             return
         self.say("")
         self.query_one("#code", Label).update(
@@ -238,21 +278,22 @@ class CreateInviteScreen(VisitorScreen):
 
 
 class SignOutScreen(VisitorScreen):
-    """Scan the pass on the way out."""
+    """A visitor leaving scans the pass (a scanner types its text and Enter)."""
 
-    def compose(self) -> ComposeResult:
-        yield Label(_("Sign out"), classes="title")
+    def body(self) -> ComposeResult:
+        yield Label(_("Visitor sign-out"), classes="title")
+        yield Label(_("Hold your visitor pass QR under the scanner."), classes="hint")
         yield Input(placeholder=_("Scan your pass"), id="pass")
-        yield Label("", id="message", classes="message")
 
-    def on_input_submitted(self, event: Input.Submitted) -> None:
+    async def on_input_submitted(self, event: Input.Submitted) -> None:
         event.input.value = ""
         try:
-            service.sign_out(self.ctx, event.value)
+            done = await self.call(service.sign_out, self.ctx, event.value)
         except Refused as exc:
             self.say(exc.render(_))
             return
-        self.say(_("Goodbye, thank you for visiting."))
+        if done is not None:
+            self.say(_("Goodbye, thank you for visiting."), ok=True)
 
 
 class VisitorsDeskPanel(Static):

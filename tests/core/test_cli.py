@@ -39,6 +39,9 @@ def test_init_is_idempotent(demo_db: str) -> None:
     again = kiosk("init", "--demo", "--db", demo_db)
     assert again.returncode == 0
     assert "already present" in again.stdout
+    # The cheat sheet again: a second `make demo` still says who to log in as.
+    assert "staff S001 李管家 (butler): PIN 2580" in again.stdout
+    assert "F3 pays the QR on screen" in again.stdout
 
 
 def test_plugins_json_is_one_document() -> None:

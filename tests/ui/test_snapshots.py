@@ -77,3 +77,65 @@ def test_desk_household(
         await pilot.pause()
 
     assert snap_compare(desk(shell_ctx, lang), terminal_size=size, run_before=login)
+
+
+TILES = [
+    "visitors",
+    "visitors-invite",
+    "visitors-signout",
+    "visitors-create-invite",
+    "parcels",
+    "repairs",
+    "umbrellas",
+    "billing",
+    "parking",
+]
+
+
+@pytest.mark.parametrize("size", SIZES, ids=["80x24", "120x40"])
+@pytest.mark.parametrize("lang", LANGS)
+@pytest.mark.parametrize("tile", TILES)
+def test_lobby_service_screen(
+    snap_compare, ui_ctx: KioskContext, tile: str, lang: str, size: tuple[int, int]
+) -> None:
+    """Every service screen inside the real lobby (real plugin tiles, the bar, the foot),
+    opened with a finger after a card tap."""
+
+    async def open_tile(pilot) -> None:  # type: ignore[no-untyped-def]
+        from kiosk.i18n import language
+
+        app = pilot.app
+        for _ in range(200):
+            if app.screen.query(f"#tile-{tile}"):
+                break
+            await pilot.pause(0.02)
+        await app.present_card("3C00A1B2C3")
+        if language() != lang:
+            await app.run_action("toggle_language")
+        await pilot.pause()
+        await pilot.click(f"#tile-{tile}")
+        for _ in range(200):
+            if type(app.screen).__name__ != "HomeScreen" and not app.screen.query(".loading"):
+                break
+            await pilot.pause(0.02)
+        await pilot.pause(0.2)  # screens that load their content after mounting
+
+    assert snap_compare(lobby(ui_ctx, lang), terminal_size=size, run_before=open_tile)
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_lobby_staff_login_and_still_there(
+    snap_compare, shell_ctx: KioskContext, lang: str
+) -> None:
+    async def staff(pilot) -> None:  # type: ignore[no-untyped-def]
+        import time
+
+        await pilot.pause()
+        await pilot.click("#staff")
+        await pilot.pause()
+        app = pilot.app
+        app._last_input = time.monotonic() - app.settings.idle_timeout + 5
+        await app._idle_check()
+        await pilot.pause()
+
+    assert snap_compare(lobby(shell_ctx, lang), terminal_size=(80, 24), run_before=staff)

@@ -130,7 +130,9 @@ async def test_a_closing_tag_typed_as_an_umbrella_tag_is_a_refusal(ui_ctx: Kiosk
         await app.open_tile("umbrellas")
         await settle(pilot, lambda: bool(app.screen.query("#tag")))
         app.screen.query_one("#tag", Input).value = CLOSING
-        app.screen.query_one("#return-intact").press()  # below the stand: may need a scroll
+        await app.screen.query_one("#tag", Input).action_submit()  # as a scanner's Enter
+        await settle(pilot, lambda: bool(app.screen.query("#cond-intact")))
+        app.screen.query_one("#cond-intact").press()
         await settle(pilot, lambda: CLOSING in message_text(app))
         assert CLOSING in message_text(app)
         assert app.is_running and "umbrellas" in plugin_names(ui_ctx)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from textual.app import ComposeResult
-from textual.containers import Horizontal
+from textual.containers import Horizontal, Vertical
 
 from kiosk.i18n import LANGUAGES, _, language
 from kiosk.ui.widgets.text import Button, Label
@@ -48,3 +50,43 @@ class KioskBar(Horizontal):
             await self.app.run_action("toggle_language")
         elif event.button.id == "call-desk":
             await self.app.run_action("call_desk")
+
+
+class MessageLine(Label):
+    """The foot's message line: shown while it has something to say (whoever updates it),
+    in the error colour unless :meth:`KioskScreen.say` marks a success."""
+
+    def update(self, content: Any = "", *, layout: bool = True) -> None:
+        super().update(content, layout=layout)
+        self.set_class(bool(str(content)), "shown")
+
+
+class NavBar(Vertical):
+    """The foot of every service screen, docked so it never scrolls away: the message line
+    (a refusal, a confirmation), the screen's own primary buttons, and a touch-sized Back and
+    Home. A screen adds its buttons with ``actions()``."""
+
+    DEFAULT_CSS = """
+    NavBar { dock: bottom; height: auto; padding: 0 1; background: $boost; }
+    NavBar #message { width: 100%; height: auto; padding: 0 1; display: none; }
+    NavBar #message.shown { display: block; }
+    NavBar #message.error { color: $error; text-style: bold; }
+    NavBar #message.ok { color: $success; text-style: bold; }
+    NavBar #nav-row { height: 3; width: 100%; }
+    NavBar #nav-row Button { min-width: 12; height: 3; margin: 0 1 0 0; }
+    NavBar #nav-spacer { width: 1fr; }
+    """
+
+    def __init__(self, actions: list[Button] | None = None, *, back_home: bool = True) -> None:
+        super().__init__(id="nav")
+        self._actions = actions or []
+        self._back_home = back_home
+
+    def compose(self) -> ComposeResult:
+        yield MessageLine("", id="message", classes="message error")
+        with Horizontal(id="nav-row"):
+            yield from self._actions
+            yield Label("", id="nav-spacer")
+            if self._back_home:
+                yield Button(_("Back"), id="nav-back")
+                yield Button(_("Home"), id="nav-home")

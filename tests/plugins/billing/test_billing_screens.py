@@ -47,16 +47,24 @@ def _text(app) -> str:
     return "\n".join(str(w.render()) for w in app.screen.query(Label))
 
 
+async def until(pilot, condition, tries: int = 300) -> None:
+    """Service calls run on a worker thread: wait for their outcome on screen."""
+    for _ in range(tries):
+        if condition():
+            return
+        await pilot.pause(0.01)
+
+
 async def _to_qr(app, pilot) -> PayQRScreen:
     await pilot.click("#unit")
     await pilot.press(*"3-1205")
     await pilot.click("#pin")
     await pilot.press(*"1205", "enter")
-    await pilot.pause()
+    await until(pilot, lambda: "B202610-3-1205" in _text(app))
     assert "B202610-3-1205" in _text(app) and "late fee" in _text(app)
-    first = app.screen.query("Button").first()
+    first = app.screen.query(".pay").first()
     await pilot.click(f"#{first.id}")
-    await pilot.pause()
+    await until(pilot, lambda: isinstance(app.screen, PayQRScreen))
     assert isinstance(app.screen, PayQRScreen)
     return app.screen
 
@@ -92,7 +100,7 @@ async def _a_wrong_pin_is_refused_on_the_screen(sctx) -> None:
         await pilot.press(*"3-1205")
         await pilot.click("#pin")
         await pilot.press(*"0000", "enter")
-        await pilot.pause()
+        await until(pilot, lambda: "Wrong PIN" in _text(app))
         assert isinstance(app.screen, IdentifyScreen)
         assert "Wrong PIN" in _text(app)
 
@@ -106,6 +114,32 @@ async def _the_qr_expires_after_two_hours_and_nothing_is_charged(sctx, gateway) 
         await pilot.pause()
         assert "expired" in _text(app)
         assert service.order_status(sctx, qr_screen.order.out_trade_no).status == "closed"
+
+
+async def _cancel_on_the_qr_closes_the_order_and_goes_back(sctx, gateway) -> None:
+    from plugins.billing.models import PaymentOrder
+    from plugins.billing.screens import BillsScreen
+
+    app = Harness(sctx)
+    async with app.run_test(size=(80, 24)) as pilot:
+        qr_screen = await _to_qr(app, pilot)
+        order = qr_screen.order
+        cancel = app.screen.query_one("#cancel")
+        assert cancel.region and app.screen.region.contains_region(cancel.region)
+        await pilot.click("#cancel")
+        await until(pilot, lambda: isinstance(app.screen, BillsScreen))
+        assert isinstance(app.screen, BillsScreen)
+        assert service.order_status(sctx, order.out_trade_no).status == "closed"
+        with sctx.database().read() as session:
+            row = session.query(PaymentOrder).filter_by(out_trade_no=order.out_trade_no).one()
+            assert row.close_reason == "cancelled"
+        # The closed code cannot be paid any more: a late notice is not applied to the bill.
+        outcome = service.handle_notification(sctx, "sim", *gateway.pay(order.out_trade_no))
+        assert outcome.verdict != "paid"
+
+
+def test_cancel_on_the_qr_closes_the_order_and_goes_back(sctx, gateway) -> None:
+    asyncio.run(_cancel_on_the_qr_closes_the_order_and_goes_back(sctx, gateway))
 
 
 def test_a_resident_identifies_chooses_a_bill_and_sees_paid_when_the_notice_arrives(
@@ -134,7 +168,7 @@ async def _chinese_bills(sctx) -> None:
         await pilot.press(*"3-1205")
         await pilot.click("#pin")
         await pilot.press(*"1205", "enter")
-        await pilot.pause()
+        await until(pilot, lambda: "待缴账单" in _text(app))
         assert "待缴账单" in _text(app) and "滞纳金" in _text(app)
 
 
@@ -193,3 +227,34 @@ def _resident3(ctx):
 
 def test_the_desk_panel_lists_payments_to_refund_and_shows_a_statement(sctx, gateway) -> None:
     asyncio.run(_desk(sctx, gateway))
+
+
+async def _the_pin_check_and_the_polling_run_off_the_ui_thread(sctx, monkeypatch) -> None:
+    import threading
+
+    import kiosk.lobby
+
+    threads: dict[str, int] = {}
+    real_login, real_status = kiosk.lobby.unit_login, service.order_status
+
+    def login(*args):
+        threads["unit_login"] = threading.get_ident()
+        return real_login(*args)
+
+    def status(*args):
+        threads["order_status"] = threading.get_ident()
+        return real_status(*args)
+
+    monkeypatch.setattr(kiosk.lobby, "unit_login", login)
+    monkeypatch.setattr(service, "order_status", status)
+    app = Harness(sctx)
+    async with app.run_test(size=(120, 40)) as pilot:
+        ui = threading.get_ident()
+        qr_screen = await _to_qr(app, pilot)
+        await qr_screen.tick()
+        assert set(threads) == {"unit_login", "order_status"}
+        assert ui not in threads.values()  # the scrypt hash and the database, not the loop
+
+
+def test_the_pin_check_and_the_polling_run_off_the_ui_thread(sctx, monkeypatch) -> None:
+    asyncio.run(_the_pin_check_and_the_polling_run_off_the_ui_thread(sctx, monkeypatch))

@@ -49,7 +49,7 @@ async def test_a_lapsed_card_renews_by_qr_at_the_kiosk(pctx: KioskContext) -> No
         assert "Expired on 2026-11-13" in text(app)
         rental = app.screen.validity.rental_id
         await pilot.click(f"#renew-{rental}-1")
-        await pilot.pause()
+        await settle(pilot, lambda: type(app.screen).__name__ == "RenewPayScreen")
         screen = app.screen
         assert type(screen).__name__ == "RenewPayScreen"
         assert screen.order.amount_fen >= 10000
@@ -151,6 +151,14 @@ def test_snapshot_desk_panel(snap_compare, pctx: KioskContext, lang: str) -> Non
     assert snap_compare(desk(pctx, lang), terminal_size=(120, 40), run_before=open_panel)
 
 
+async def settle(pilot, condition, tries: int = 300) -> None:  # type: ignore[no-untyped-def]
+    """Service calls run on a worker thread: wait for their outcome on screen."""
+    for _ in range(tries):
+        if condition():
+            return
+        await pilot.pause(0.01)
+
+
 async def test_cancelling_the_qr_takes_the_rent_off_the_bill(pctx: KioskContext) -> None:
     from plugins.billing import service as billing
 
@@ -161,12 +169,12 @@ async def test_cancelling_the_qr_takes_the_rent_off_the_bill(pctx: KioskContext)
         await pilot.pause()
         rental = app.screen.validity.rental_id
         await pilot.click(f"#renew-{rental}-3")
-        await pilot.pause()
+        await settle(pilot, lambda: type(app.screen).__name__ == "RenewPayScreen")
         assert type(app.screen).__name__ == "RenewPayScreen"
         owed = sum(b.balance_fen for b in billing.open_bills(pctx, "2-502"))
         assert owed >= 30000
-        await pilot.click("#back")
-        await pilot.pause()
+        await pilot.click("#cancel")
+        await settle(pilot, lambda: type(app.screen).__name__ == "ValidityScreen")
         assert type(app.screen).__name__ == "ValidityScreen"
     assert sum(b.balance_fen for b in billing.open_bills(pctx, "2-502")) == owed - 30000
     assert service.get_rental(pctx, rental).pending_fen == 0

@@ -12,6 +12,7 @@ from textual.widgets import Input, Label
 from umbrellas_helpers import resident
 
 from kiosk.clock import FixedClock
+from plugins.umbrellas import service
 from plugins.umbrellas.scenarios import scenarios
 from plugins.umbrellas.screens import UmbrellaScreen
 
@@ -62,31 +63,51 @@ def _text(app) -> str:
     return "\n".join(str(w.render()) for w in app.screen.query(Label))
 
 
-def test_a_resident_borrows_from_the_stand_and_returns_it_damaged(kctx) -> None:
+async def until(pilot, condition, tries: int = 300) -> None:
+    """Service calls run on a worker thread: wait for their outcome on screen."""
+    for _ in range(tries):
+        if condition():
+            return
+        await pilot.pause(0.01)
+
+
+def test_a_resident_confirms_the_condition_borrows_and_returns_it_damaged_by_touch(kctx) -> None:
     async def go() -> None:
         app = Harness(kctx, resident(kctx, "张伟"))
-        async with app.run_test(size=(120, 40)) as pilot:
-            await pilot.pause()
+        async with app.run_test(size=(80, 24)) as pilot:
+            await until(pilot, lambda: bool(app.screen.query("#lend-U002")))
             await pilot.click("#lend-U002")
-            await pilot.pause()
-            assert "U002 is yours" in _text(app)
-            assert "U002" in _text(app)  # now listed under the household's umbrellas
-            app.screen.query_one("#tag", Input).value = "U002"
-            await pilot.click("#return-damaged")
-            await pilot.pause()
+            await until(pilot, lambda: bool(app.screen.query("#confirm-lend")))
+            # The recorded condition is shown before anything is lent.
+            assert "Recorded condition: intact" in _text(app)
+            assert service.loans_of(kctx, app.actor) == []
+            await pilot.click("#confirm-lend")
+            await until(pilot, lambda: "U002 is yours" in _text(app))
+            message = app.screen.query_one("#message")
+            assert message.has_class("ok") and not message.has_class("error")
+            # Listed under the household's umbrellas, with its own Return button: no typing.
+            await until(pilot, lambda: bool(app.screen.query("#return-U002")))
+            await pilot.click("#return-U002")
+            await until(pilot, lambda: bool(app.screen.query("#cond-damaged")))
+            assert "Returning umbrella U002" in _text(app)
+            await pilot.click("#cond-damaged")
+            await until(pilot, lambda: "￥68.00 is owed" in _text(app))
             assert "￥68.00 is owed" in _text(app)
+            assert service.loans_of(kctx, app.actor) == []
 
     asyncio.run(go())
 
 
-def test_a_refusal_is_shown_and_nothing_is_lent(kctx) -> None:
+def test_a_scanned_tag_not_on_loan_is_refused(kctx) -> None:
     async def go() -> None:
         app = Harness(kctx, resident(kctx, "张伟"))
         async with app.run_test(size=(120, 40)) as pilot:
-            await pilot.pause()
-            app.screen.query_one("#tag", Input).value = "U003"
-            await pilot.click("#return-intact")
-            await pilot.pause()
+            await until(pilot, lambda: bool(app.screen.query("#tag")))
+            app.screen.query_one("#tag", Input).focus()
+            await pilot.press(*"U003", "enter")
+            await until(pilot, lambda: bool(app.screen.query("#cond-intact")))
+            await pilot.click("#cond-intact")
+            await until(pilot, lambda: "not on loan" in _text(app))
             assert "not on loan" in _text(app)
 
     asyncio.run(go())

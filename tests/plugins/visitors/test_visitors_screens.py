@@ -80,19 +80,25 @@ def test_walk_up_waits_for_the_host_then_shows_the_pass(kctx) -> None:
             await pilot.click("#phone")
             await pilot.press(*"12345")
             await pilot.click("#submit")
-            await pilot.pause()
+            for _ in range(300):
+                if "Enter an 11-digit mobile number." in _text(app):
+                    break
+                await pilot.pause(0.01)
             assert "Enter an 11-digit mobile number." in _text(app)
             app.screen.query_one("#phone").value = "13912345678"
             app.screen.query_one("#unit").value = "3-1205"
             app.screen.query_one("#purpose").value = "delivery of a sofa"
             await pilot.pause(0.3)  # a button ignores a second press within its active effect
             await pilot.click("#submit")
-            await pilot.pause()
+            for _ in range(300):
+                if isinstance(app.screen, WaitingScreen):
+                    break
+                await pilot.pause(0.01)
             waiting = app.screen
             assert isinstance(waiting, WaitingScreen), _text(app)
             assert "We are asking 3-1205" in _text(app)
             service.decide(kctx, host(kctx, "王小明"), waiting.visit.id, approve=True)
-            waiting.check()
+            await waiting.check()
             await pilot.pause()
             assert isinstance(app.screen, PassScreen)
             assert "A**** W***" in _text(app) and "13912345678" not in _text(app)

@@ -1,0 +1,216 @@
+"""What a resident meets with a finger alone, at 80x24, in Chinese and English: every service
+screen keeps the bar ("Call the desk", the language) and a Back that leads home, nothing lies
+outside the screen, a wrong PIN's message is in view; the idle warning; the reader's toasts."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from textual.widget import Widget
+
+from kiosk.context import KioskContext
+from kiosk.i18n import _, language, set_language
+from kiosk.ui.screens import HomeScreen, IdentifyScreen, IdleWarningScreen, ServiceScreen
+from kiosk.ui.widgets.chrome import KioskBar, NavBar
+from tests.ui.conftest import lobby
+from tests.ui.test_ui_security import settle
+
+SMALL = (80, 24)
+RESIDENT_CARD = "3C00A1B2C3"  # 王小明, 3-1205
+
+
+def outside(screen: Widget) -> list[str]:
+    """Visible widgets whose region is not inside the screen's (cut at an edge)."""
+    bad = []
+    for widget in screen.query("*"):
+        if not widget.display or not widget.visible:
+            continue
+        region = widget.region
+        if region.area and not screen.region.contains_region(region):
+            bad.append(f"{widget!r} at {region}")
+    return bad
+
+
+async def to_language(app, pilot, lang: str) -> None:  # type: ignore[no-untyped-def]
+    if language() != lang:
+        await app.run_action("toggle_language")
+        await pilot.pause()
+
+
+@pytest.mark.parametrize("lang", ["zh_CN", "en"])
+async def test_every_tile_has_the_bar_a_back_home_and_fits_80x24(
+    ui_ctx: KioskContext, lang: str
+) -> None:
+    app = lobby(ui_ctx, lang)
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(pilot, lambda: bool(app.tiles) and bool(app.screen.query(".tile")))
+        tiles = [t.id for t in app.tiles]
+        assert len(tiles) >= 8
+        assert not outside(app.screen), outside(app.screen)
+        for tile in tiles:
+            await app.present_card(RESIDENT_CARD)
+            await to_language(app, pilot, lang)
+            await settle(pilot, lambda t=tile: bool(app.screen.query(f"#tile-{t}")))
+            await pilot.click(f"#tile-{tile}")
+            await settle(pilot, lambda: not isinstance(app.screen, HomeScreen))
+            await pilot.pause()
+            screen = app.screen
+            assert isinstance(screen, ServiceScreen), (tile, screen)
+            desk = screen.query_one(KioskBar).query_one("#call-desk")
+            assert str(desk.label) == _("Call the desk")
+            assert screen.region.contains_region(desk.region), tile
+            back = screen.query_one(NavBar).query_one("#nav-back")
+            assert str(back.label) == _("Back") and back.region.height >= 3
+            assert screen.region.contains_region(back.region), tile
+            assert not outside(screen), (tile, outside(screen))
+            await pilot.click("#nav-back")
+            await settle(pilot, lambda: isinstance(app.screen, HomeScreen))
+            assert isinstance(app.screen, HomeScreen), tile
+
+
+@pytest.mark.parametrize("lang", ["zh_CN", "en"])
+async def test_a_wrong_pin_message_is_in_view_at_80x24(ui_ctx: KioskContext, lang: str) -> None:
+    app = lobby(ui_ctx, lang)
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(pilot, lambda: bool(app.tiles))
+        await pilot.click("#identify")
+        await settle(pilot, lambda: isinstance(app.screen, IdentifyScreen))
+        await pilot.pause()
+        screen = app.screen
+        for key in "3-1205":  # the on-screen keypad only
+            await pilot.click("#key-dash" if key == "-" else f"#key-{key}")
+        screen.query_one("#pin").focus()
+        for key in "0000":
+            await pilot.click(f"#key-{key}")
+        await pilot.click("#ok")
+        message = screen.query_one("#message")
+        await settle(pilot, lambda: bool(str(message.visual)))
+        await pilot.pause()
+        assert str(message.visual) == _("Wrong PIN. {remaining} tries left.").format(remaining=4)
+        assert message.has_class("error")
+        assert message.region.area and screen.region.contains_region(message.region)
+        ok = screen.query_one("#ok")
+        assert screen.region.contains_region(ok.region)
+        assert not outside(screen), outside(screen)
+
+
+async def test_home_tiles_grow_on_a_bigger_screen_and_keep_it_after_a_language_toggle(
+    ui_ctx: KioskContext,
+) -> None:
+    app = lobby(ui_ctx, "zh_CN")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot, lambda: bool(app.screen.query(".tile")))
+        await pilot.pause()
+        assert app.screen.query(".tile").first().region.height > 3
+        await app.run_action("toggle_language")
+        await settle(pilot, lambda: bool(app.screen.query(".tile")))
+        await pilot.pause()
+        tile = app.screen.query(".tile").first()
+        assert tile.region.height > 3
+        # English labels carry no Chinese glyph as an icon, and are not cut.
+        for button in app.screen.query(".tile"):
+            label = str(button.label)
+            assert label == label.encode("ascii", "ignore").decode(), label
+            assert len(label) <= button.content_region.width, label
+
+
+async def test_still_there_warns_before_the_idle_reset_and_a_touch_stays(
+    ui_ctx: KioskContext,
+) -> None:
+    app = lobby(ui_ctx, "zh_CN")
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(pilot, lambda: bool(app.tiles))
+        await app.present_card(RESIDENT_CARD)
+        assert app.actor is not None
+        timeout = app.settings.idle_timeout
+        app._last_input = time.monotonic() - timeout + 5  # five seconds left
+        await app._idle_check()
+        await pilot.pause()
+        assert isinstance(app.screen, IdleWarningScreen)
+        assert "还在吗" in str(app.screen.query_one("#idle-title").visual)
+        await pilot.click("#stay")
+        await pilot.pause()
+        assert not isinstance(app.screen, IdleWarningScreen) and app.actor is not None
+        app._last_input = time.monotonic() - timeout - 1
+        await app._idle_check()
+        await pilot.pause()
+        assert app.actor is None and isinstance(app.screen, HomeScreen)
+
+
+async def test_the_reader_is_back_only_after_it_was_lost(ui_ctx: KioskContext) -> None:
+    app = lobby(ui_ctx, "en")
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(pilot, lambda: bool(app.tiles))
+
+        def toasts() -> list[str]:
+            return [str(n.message) for n in app._notifications]
+
+        app._reader_changed("reader0", "connected", "")
+        await pilot.pause()
+        assert not any("back" in t for t in toasts())
+        app._reader_changed("reader0", "disconnected", "")
+        app._reader_changed("reader0", "connected", "")
+        await pilot.pause()
+        assert any("not connected" in t for t in toasts())
+        assert any(t == "The card reader is back." for t in toasts())
+
+
+def teardown_module() -> None:
+    set_language("zh_CN")
+
+
+@pytest.mark.parametrize("sim", [True, False])
+async def test_f3_pays_the_qr_on_screen_only_in_a_simulation(
+    ui_ctx: KioskContext, sim: bool
+) -> None:
+    from plugins.billing import service
+    from plugins.billing.screens import PaidScreen, PayQRScreen
+
+    app = lobby(ui_ctx, "en")
+    app.sim = sim
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot, lambda: bool(app.screen.query("#tile-billing")))
+        assert bool(app.screen.query("#sim-hint")) is sim
+        await app.present_card(RESIDENT_CARD)
+        await to_language(app, pilot, "en")
+        await pilot.click("#tile-billing")
+        await settle(pilot, lambda: bool(app.screen.query(".pay")))
+        await pilot.click(f"#{app.screen.query('.pay').first().id}")
+        await settle(pilot, lambda: isinstance(app.screen, PayQRScreen))
+        order = app.screen.order
+        await pilot.press("f3")
+        await settle(pilot, lambda: isinstance(app.screen, PaidScreen), tries=60)
+        status = service.order_status(ui_ctx, order.out_trade_no).status
+        if sim:
+            assert isinstance(app.screen, PaidScreen) and status == "paid"
+        else:
+            assert isinstance(app.screen, PayQRScreen) and status == "pending"
+
+
+async def test_the_bar_and_back_survive_a_screen_rebuilding_itself(ui_ctx: KioskContext) -> None:
+    """Umbrellas after a loan, repairs after a category tap: the screen recomposes, and the
+    bar and the foot are part of it."""
+    app = lobby(ui_ctx, "en")
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(pilot, lambda: bool(app.screen.query("#tile-umbrellas")))
+        await app.present_card(RESIDENT_CARD)
+        await to_language(app, pilot, "en")
+        await pilot.click("#tile-umbrellas")
+        await settle(pilot, lambda: bool(app.screen.query("#lend-U001")))
+        await pilot.click("#lend-U001")
+        await settle(pilot, lambda: bool(app.screen.query("#confirm-lend")))
+        await pilot.click("#confirm-lend")
+        await settle(pilot, lambda: bool(app.screen.query("#return-U001")))
+        assert app.screen.query(KioskBar) and app.screen.query("#nav-back")
+        assert "U001 is yours" in str(app.screen.query_one("#message").visual)
+        await pilot.click("#nav-home")
+        await settle(pilot, lambda: isinstance(app.screen, HomeScreen))
+        await app.present_card(RESIDENT_CARD)
+        await to_language(app, pilot, "en")
+        await pilot.click("#tile-repairs")
+        await settle(pilot, lambda: bool(app.screen.query(".cat")))
+        await pilot.click(f"#{app.screen.query('.cat').first().id}")
+        await pilot.pause()
+        assert app.screen.query(KioskBar) and app.screen.query("#nav-back")
+        assert not outside(app.screen), outside(app.screen)
