@@ -195,3 +195,83 @@ async def test_a_login_behind_a_held_write_lock_says_busy_and_works_after(
     finally:
         holder.close()
         ctx.database().dispose()
+
+
+# -- a live desk ------------------------------------------------------------------------------
+
+
+def _full_ctx(ui_ctx: KioskContext) -> KioskContext:
+    ui_ctx.plugins = load_plugins()
+    return ui_ctx
+
+
+async def test_a_walk_up_registered_at_a_kiosk_appears_on_an_open_desk_at_the_next_poll(
+    ui_ctx: KioskContext,
+) -> None:
+    from plugins.visitors import service as visitors
+
+    from sqlalchemy import event
+
+    app = desk(_full_ctx(ui_ctx), "en")
+    app.poll_seconds = 3600  # the test is the clock: it calls the poll
+    rings: list[int] = []
+    app.bell = lambda: rings.append(1)  # type: ignore[method-assign]
+    statements: list[str] = []
+    event.listen(
+        ui_ctx.database().engine,
+        "before_cursor_execute",
+        lambda *args: statements.append(args[2]),
+    )
+    async with app.run_test(size=(100, 30)) as pilot:
+        await login(pilot)
+        await wait_for(pilot, lambda: app.staff is not None)
+        await app.screen.desk_poll()  # the first tick takes stock
+        shown = "3-1205 Z**** W**"  # the desk sees the name masked
+        assert shown not in texts(app)
+        visitors.register_walkup(
+            ui_ctx, name="Zhang Wei", phone="13800138000", unit_code="3-1205", purpose="visit"
+        )
+        polls = app.screen.polls
+        await app.screen.desk_poll()  # the next tick (every second): nobody pressed anything
+        await pilot.pause()
+        assert app.screen.polls == polls + 1
+        assert shown in texts(app)
+        statements.clear()
+        await app.screen.desk_poll()  # nothing changed: one statement for the whole desk
+        queries = [q for q in statements if q.lstrip().upper().startswith("SELECT")]
+        assert len(queries) == 1
+        assert all(t in queries[0] for t in ("desk_alert", "visitor_visit", "parcel", "repair"))
+        assert rings and any("Z**** W**" in str(n.message) for n in app._notifications)
+        # Approving asks first; No leaves the visit waiting.
+        app.screen.query_one("#desk-tabs").active = "tab-visitors"
+        await pilot.pause()
+        button = next(b for b in app.screen.query("Button") if (b.id or "").startswith("approve-"))
+        visit_id = int(button.id.partition("-")[2])
+        await pilot.click(f"#{button.id}")
+        await pilot.pause()
+        await pilot.click("#confirm-no")
+        await pilot.pause()
+        assert visitors.visit_status(ui_ctx, visit_id).status == "pending"
+        await pilot.click(f"#{button.id}")
+        await pilot.pause()
+        await pilot.click("#confirm-yes")
+        await wait_for(pilot, lambda: visitors.visit_status(ui_ctx, visit_id).status == "approved")
+
+
+async def test_an_urgent_alert_rings_and_shows_at_the_next_poll(ui_ctx: KioskContext) -> None:
+    app = desk(ui_ctx, "en")
+    app.poll_seconds = 3600
+    rings: list[int] = []
+    app.bell = lambda: rings.append(1)  # type: ignore[method-assign]
+    async with app.run_test(size=(100, 30)) as pilot:
+        await login(pilot)
+        await wait_for(pilot, lambda: app.staff is not None)
+        await app.screen.desk_poll()
+        lobby_services.call_desk(ui_ctx, note="lift stuck")
+        await app.screen.desk_poll()
+        await pilot.pause()
+        assert "lift stuck" in table_text(app) and "Call for help" in table_text(app)
+        assert rings == [1]
+        assert any(n.severity == "error" for n in app._notifications)
+        await app.screen.desk_poll()  # nothing new: no second ring
+        assert rings == [1]
