@@ -275,3 +275,104 @@ async def test_an_urgent_alert_rings_and_shows_at_the_next_poll(ui_ctx: KioskCon
         assert any(n.severity == "error" for n in app._notifications)
         await app.screen.desk_poll()  # nothing new: no second ring
         assert rings == [1]
+
+
+# -- repairs at the desk ----------------------------------------------------------------------
+
+
+async def _step(pilot, app, step: str, answer: str = "confirm-yes", fill=None) -> None:  # type: ignore[no-untyped-def]
+    """Press a ticket's next-step button, fill its dialog, answer."""
+    await wait_for(pilot, lambda: bool(app.screen.query(f"#rp-{step}")))
+    app.screen.query_one(f"#rp-{step}").press()
+    await wait_for(pilot, lambda: bool(app.screen.query(f"#{answer}")))
+    if fill is not None:
+        await fill(app.screen)
+    await press(pilot, app, answer)
+
+
+async def press(pilot, app, button: str) -> None:  # type: ignore[no-untyped-def]
+    app.screen.query_one(f"#{button}").press()
+    await pilot.pause()
+
+
+async def test_a_ticket_goes_from_a_phone_call_to_closed_through_the_desk_buttons(
+    ui_ctx: KioskContext,
+) -> None:
+    from textual.widgets import Input, Select
+
+    from plugins.repairs import service as repairs
+    from plugins.repairs.screens import draw_signature
+
+    app = desk(_full_ctx(ui_ctx), "en")
+    app.poll_seconds = 3600
+    async with app.run_test(size=(120, 40)) as pilot:
+        await login(pilot)
+        await wait_for(pilot, lambda: app.staff is not None)
+        app.screen.query_one("#desk-tabs").active = "tab-repairs"
+        await pilot.pause()
+
+        async def phoned_in(dialog) -> None:  # type: ignore[no-untyped-def]
+            dialog.query_one("#field-unit", Input).value = "3-1205"
+            dialog.query_one("#field-category", Select).value = "plumbing.leak"
+            dialog.query_one("#field-description", Input).value = "kitchen tap drips"
+            dialog.query_one("#field-contact", Input).value = "13800138000"
+
+        app.screen.query_one("#rp-new").press()
+        await wait_for(pilot, lambda: bool(app.screen.query("#form-ok")))
+        await phoned_in(app.screen)
+        await press(pilot, app, "form-ok")
+        await wait_for(pilot, lambda: "Request filed" in texts(app))
+        panel = app.screen.query_one("RepairsDeskPanel")
+        number = panel.selected
+        assert number and repairs.get_ticket(ui_ctx, number).status == "new"
+        assert "Leaking tap or pipe" in table_text(app) and "plumbing.leak" not in texts(app)
+
+        async def status(want: str) -> None:
+            await wait_for(pilot, lambda: repairs.get_ticket(ui_ctx, number).status == want)
+
+        await _step(pilot, app, "confirm")
+        await status("confirmed")
+
+        async def price(dialog) -> None:  # type: ignore[no-untyped-def]
+            dialog.query_one("#field-price", Input).value = "80"
+
+        await _step(pilot, app, "quote", "form-ok", price)
+        await wait_for(pilot, lambda: repairs.get_ticket(ui_ctx, number).price_fen == 8000)
+
+        async def agrees(dialog) -> None:  # type: ignore[no-untyped-def]
+            dialog.query_one("#field-answer", Select).value = "yes"
+
+        await _step(pilot, app, "consent", "form-ok", agrees)
+        await wait_for(pilot, lambda: "consent: yes" in texts(app))
+        await _step(pilot, app, "dispatch", "form-ok")  # the one engineer is preselected
+        await status("dispatched")
+        await _step(pilot, app, "start")
+        await status("in_progress")
+
+        async def empty_pad(dialog) -> None:  # type: ignore[no-untyped-def]
+            pass
+
+        # An empty pad is no signature: the dialog stays and says so.
+        await _step(pilot, app, "complete", "form-ok", empty_pad)
+        assert "Please sign on the pad" in texts(app)
+        assert repairs.get_ticket(ui_ctx, number).status == "in_progress"
+        await draw_signature(pilot, app.screen.query_one("#field-signature"))
+        await press(pilot, app, "form-ok")
+        await status("completed")
+
+        async def rating(dialog) -> None:  # type: ignore[no-untyped-def]
+            dialog.query_one("#field-rating", Select).value = "5"
+
+        await _step(pilot, app, "visit", "form-ok", rating)
+        await status("closed")
+    from kiosk.db.models import AuditEvent
+
+    with ui_ctx.database().read() as s:
+        actions = [
+            a
+            for (a,) in s.query(AuditEvent.action).filter(
+                AuditEvent.subject == f"repair:{number}", AuditEvent.actor == "staff:1"
+            )
+        ]
+    for done in ("filed", "confirmed", "quoted", "consent", "dispatched", "completed", "closed"):
+        assert f"repair.{done}" in actions
