@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import threading
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -507,6 +508,8 @@ class DeskApp(GuardedApp):
         # Idle logout: seconds since the last key or click, on this (replaceable) clock.
         self.monotonic: Callable[[], float] = time.monotonic
         self.poll_seconds = POLL_S  # the live desk's tick (tests drive the poll themselves)
+        self._started = threading.Lock()
+        self.plugins_started = False
         self._last_input = self.monotonic()
         set_language(settings.language)
 
@@ -594,9 +597,24 @@ class DeskApp(GuardedApp):
         ]
         return sorted(allowed, key=lambda p: (p.order, p.id))
 
+    def start_plugins(self) -> None:
+        """The plugins' start-up hooks, once (their catalogs: a desk in Chinese needs them;
+        parking's sweep, billing's refund check), off the UI thread: they may use the
+        database."""
+        with self._started:
+            if self.plugins_started or self.ctx is None or self.ctx.plugins is None:
+                return
+            try:
+                self.ctx.plugins.call("kiosk_startup", ctx=self.ctx)
+            except SQLAlchemyError as exc:  # the database is away: try again at the next login
+                log.warning("desk start-up hooks: %s", exc)
+                return
+            self.plugins_started = True
+
     async def logged_in(self, actor: Actor) -> None:
         if actor.kind != "staff":
             return
+        await asyncio.to_thread(self.start_plugins)
         self.staff = actor
         self._last_input = self.monotonic()
         await self.push_screen(DeskScreen())

@@ -376,3 +376,56 @@ async def test_a_ticket_goes_from_a_phone_call_to_closed_through_the_desk_button
         ]
     for done in ("filed", "confirmed", "quoted", "consent", "dispatched", "completed", "closed"):
         assert f"repair.{done}" in actions
+
+
+# -- a Chinese desk speaks Chinese ------------------------------------------------------------
+
+ENGLISH_PANEL_WORDS = (
+    "Alerts", "Household", "Visitors", "Parcels", "Repairs", "Umbrellas", "Parking", "System",
+    "SLA", "timers", "Open ", "late", "min left", "asks for help", "connected",
+    "Acknowledge", "Search", "Approve", "Decline", "waiting", "Inside", "Check in", "Log out",
+    "Quit", "Refresh", "Unit", "Status", "Category", "Due", "Confirm", "Dispatch", "Call for",
+    "EMERGENCY", "open", "Time", "Kind", "Message", "Plugins",
+)  # fmt: skip
+RAW_CODE = r"\b[a-z]+[._][a-z_]+\b"  # plumbing.leak, desk_call, parking_card, in_progress
+
+
+async def test_a_chinese_desk_shows_no_english_words_or_raw_codes_on_any_tab(
+    ui_ctx: KioskContext,
+) -> None:
+    import re
+
+    from plugins.repairs import service as repairs
+    from plugins.visitors import service as visitors
+
+    ctx = _full_ctx(ui_ctx)
+    lobby_services.call_desk(ctx, note="轮椅在B门")
+    with ctx.database().read() as s:
+        from kiosk.identity import Actor
+
+        actor = Actor.of_staff(s.query(__import__("kiosk.db.models").db.models.Staff).first())
+    repairs.file_ticket(ctx, actor, category="plumbing.leak", unit_code="3-1205")
+    repairs.file_ticket(ctx, actor, category="plumbing.burst_pipe", unit_code="3-1205")
+    visitors.register_walkup(
+        ctx, name="张伟", phone="13800138000", unit_code="3-1205", purpose="探亲"
+    )
+    app = desk(ctx, "zh_CN")
+    app.poll_seconds = 3600
+    async with app.run_test(size=(120, 40)) as pilot:
+        await login(pilot)
+        await wait_for(pilot, lambda: app.staff is not None)
+        await pilot.pause(0.3)
+        tabs = [pane.id for pane in app.screen.query("TabPane")]
+        assert {"tab-alerts", "tab-visitors", "tab-repairs", "tab-health"} <= set(tabs)
+        problems = []
+        for tab in tabs:
+            app.screen.query_one("#desk-tabs").active = tab
+            await pilot.pause(0.2)
+            shown = texts(app) + "\n" + table_text(app)
+            shown = re.sub(r"Plugins loaded:.*|已加载插件[:：].*", "", shown)  # plugin names
+            shown = re.sub(r"<[\w.]+ object at 0x[0-9a-f]+>", "", shown)  # not text
+            for word in ENGLISH_PANEL_WORDS:
+                if word in shown:
+                    problems.append((tab, word))
+            problems += [(tab, code) for code in re.findall(RAW_CODE, shown)]
+        assert " | ".join(sorted(set(p[1] for p in problems))) == ""
