@@ -173,7 +173,7 @@ def next_steps(t: DeskTicket, roles: frozenset[str] | set[str]) -> list[str]:
 
 
 def yuan_to_fen(text: str) -> int | None:
-    """"120" or "120.50" yuan as fen; None for anything else (negative, words, 3 decimals)."""
+    """ "120" or "120.50" yuan as fen; None for anything else (negative, words, 3 decimals)."""
     try:
         value = Decimal(text.strip().removeprefix("¥").removeprefix("￥"))
     except InvalidOperation:

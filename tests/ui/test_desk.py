@@ -429,3 +429,27 @@ async def test_a_chinese_desk_shows_no_english_words_or_raw_codes_on_any_tab(
                     problems.append((tab, word))
             problems += [(tab, code) for code in re.findall(RAW_CODE, shown)]
         assert " | ".join(sorted(set(p[1] for p in problems))) == ""
+
+
+def test_a_deposit_receipt_names_what_the_deposit_is_for_in_chinese(ui_ctx: KioskContext) -> None:
+    import json
+
+    from sqlalchemy import select
+
+    from kiosk.db.models import PrintJob, Staff
+    from kiosk.i18n import set_language
+    from kiosk.identity import Actor
+    from plugins.billing import service as billing
+
+    ctx = _full_ctx(ui_ctx)
+    ctx.plugins.call("kiosk_startup", ctx=ctx)
+    set_language("zh_CN")
+    with ctx.database().read() as s:
+        cashier = Actor.of_staff(s.scalars(select(Staff).where(Staff.number == "S005")).one())
+    billing.take_deposit(ctx, cashier, "3-1205", "parking_card", 10000, "")
+    with ctx.database().read() as s:
+        doc = s.scalars(select(PrintJob.document).where(PrintJob.kind == "billing-deposit")).all()[
+            -1
+        ]
+    text = json.dumps(doc, ensure_ascii=False)
+    assert "停车卡" in text and "parking_card" not in text
