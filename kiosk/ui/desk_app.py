@@ -128,6 +128,27 @@ class DeskLoginScreen(StaffLoginScreen):
         yield DeskBar()
         yield from self.body()
 
+    def body(self) -> ComposeResult:
+        from textual.containers import Center
+
+        from kiosk.ui.widgets.keypad import Keypad
+
+        # The message (a wrong PIN, tries left) right under the title: on an 80x24 terminal
+        # a line below the keypad is below the fold.
+        with Center():
+            with Vertical(id="form"):
+                yield Label(
+                    _("Staff: tap your card or enter your number, then your PIN."), classes="title"
+                )
+                yield Label("", id="message", classes="message")
+                yield Input(value=self.who, placeholder=_("Staff number"), id="who")
+                yield Input(placeholder=_("PIN"), password=True, id="pin")
+                yield Keypad()
+                with Horizontal(classes="actions"):
+                    ok = Button(_("OK"), id="ok", variant="primary")
+                    ok.can_focus = False
+                    yield ok
+
     async def _submit(self) -> None:
         from kiosk.lobby import staff_login
 

@@ -453,3 +453,54 @@ def test_a_deposit_receipt_names_what_the_deposit_is_for_in_chinese(ui_ctx: Kios
         ]
     text = json.dumps(doc, ensure_ascii=False)
     assert "停车卡" in text and "parking_card" not in text
+
+
+# -- an 80x24 desk ----------------------------------------------------------------------------
+
+
+async def test_on_80x24_the_wrong_pin_line_is_on_screen_and_every_tab_is_reachable(
+    ui_ctx: KioskContext,
+) -> None:
+    from textual.widgets import Tab
+
+    app = desk(_full_ctx(ui_ctx), "zh_CN")
+    app.poll_seconds = 3600
+    async with app.run_test(size=(80, 24)) as pilot:
+        await login(pilot, pin="1111")
+        message = app.screen.query_one("#message")
+        assert "还可" in str(message.render()) or "次" in str(message.render())
+        assert 0 <= message.region.y < 24 and message.region.height >= 1
+        await login(pilot)
+        await wait_for(pilot, lambda: app.staff is not None)
+        await pilot.pause()
+        tabs = list(app.screen.query(Tab))
+        assert len(tabs) >= 8
+        assert all(t.region.right <= 80 and t.region.width > 0 for t in tabs)  # none cut off
+        footer = "\n".join(str(w.render()) for w in app.screen.query("FooterKey"))
+        assert "退出" in footer and "刷新" in footer
+        # The footer's keys work: ctrl+l logs out, the staff number field takes the keys.
+        await pilot.press("ctrl+l")
+        await pilot.pause()
+        assert app.staff is None and app.focused is not None and app.focused.id == "who"
+
+
+async def test_the_desk_rental_form_masks_the_driving_licence_once_entered(
+    ui_ctx: KioskContext,
+) -> None:
+    from textual.widgets import Input
+
+    app = desk(_full_ctx(ui_ctx), "en")
+    app.poll_seconds = 3600
+    async with app.run_test(size=(120, 40)) as pilot:
+        await login(pilot, "S005", "1470")  # the manager: every panel
+        await wait_for(pilot, lambda: app.staff is not None)
+        app.screen.query_one("#desk-tabs").active = "tab-parking"
+        await pilot.pause()
+        field = app.screen.query_one("#licence", Input)
+        field.focus()
+        await pilot.press(*"440301199001011234")
+        assert "440301199001011234" in str(field.render_line(0).text)
+        app.screen.query_one("#months", Input).focus()
+        await pilot.pause()
+        assert field.value == "440301199001011234"
+        assert "440301199001011234" not in texts(app) + str(field.render_line(0).text)
