@@ -322,13 +322,17 @@ class AlertsPanel(Vertical):
 class HouseholdPanel(Vertical):
     """Search a unit, see its household file (residents, roles, masked contacts, cards)."""
 
-    DEFAULT_CSS = "HouseholdPanel Horizontal { height: 3; } HouseholdPanel #hf { height: 1fr; }"
+    DEFAULT_CSS = """
+    HouseholdPanel Horizontal { height: 3; }
+    HouseholdPanel VerticalScroll { height: 1fr; }
+    """
 
     def compose(self) -> ComposeResult:
         with Horizontal():
             yield Input(placeholder=_("Unit, e.g. 3-1205"), id="hf-unit")
             yield Button(_("Search"), id="hf-search", variant="primary")
-        yield Static("", id="hf")
+        with VerticalScroll():
+            yield Static("", id="hf")
 
     async def on_input_submitted(self, event: Input.Submitted) -> None:
         await self._search()
@@ -364,7 +368,20 @@ class HouseholdPanel(Vertical):
                     number=c["number"], kind=_(c["kind"]), status=_(c["status"]), holder=c["holder"]
                 )
             )
+        # The plugins' parts: repairs and complaints, visits, parcels, loans, bills.
+        sections = await asyncio.to_thread(self._sections, hf.unit_code)
+        for section in sorted(sections, key=lambda x: (x.order, x.title)):
+            lines.append(_(section.title))
+            lines += [f"  {line}" for line in section.lines]
         out.update("\n".join(lines))
+
+    def _sections(self, unit_code: str) -> list[Any]:
+        app: Any = self.app
+        if app.ctx.plugins is None:
+            return []
+        return list(
+            app.ctx.plugins.call_flat("kiosk_household_sections", ctx=app.ctx, unit_code=unit_code)
+        )
 
 
 class HealthPanel(VerticalScroll):

@@ -85,3 +85,10 @@ def kiosk_scenarios() -> list[Any]:
     from plugins.repairs.scenarios import scenarios
 
     return scenarios()
+
+
+@hookimpl
+def kiosk_household_sections(ctx: Any, unit_code: str) -> list[Any]:
+    from plugins.repairs.desk import household_section
+
+    return [household_section(ctx, unit_code)]

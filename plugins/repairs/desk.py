@@ -580,3 +580,26 @@ def _variant(step: str) -> Any:
 
 def panel(ctx: KioskContext) -> RepairsDeskPanel:
     return RepairsDeskPanel(ctx)
+
+
+def household_section(ctx: KioskContext, unit_code: str) -> Any:
+    """The unit's repairs and complaints (the last 10, open ones first) for the household file."""
+    from kiosk.hookspecs import HouseholdSection
+
+    titles = category_titles(ctx)
+    RT = RepairTicket
+    with ctx.database().read() as s:
+        rows = s.execute(
+            select(RT.number, RT.kind, RT.category, RT.status, RT.created_at)
+            .join(Unit, Unit.id == RT.unit_id)
+            .where(Unit.code == unit_code)
+            .order_by(RT.status.in_(LISTED).desc(), RT.id.desc())
+            .limit(10)
+        ).all()
+    zone = service._zone(ctx)
+    lines = tuple(
+        f"{number}  {as_utc(at).astimezone(zone):%Y-%m-%d}  {_(KIND_TITLES.get(kind, N_('Repair')))}"
+        f"  {_(titles.get(category, N_('Other')))}  {status_title(status)}"
+        for number, kind, category, status, at in rows
+    )
+    return HouseholdSection(N_("Repairs and complaints"), lines or (_("none"),), order=30)

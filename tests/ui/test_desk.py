@@ -504,3 +504,38 @@ async def test_the_desk_rental_form_masks_the_driving_licence_once_entered(
         await pilot.pause()
         assert field.value == "440301199001011234"
         assert "440301199001011234" not in texts(app) + str(field.render_line(0).text)
+
+
+async def test_the_household_file_shows_the_units_repairs_visits_parcels_loans_and_bills(
+    ui_ctx: KioskContext,
+) -> None:
+    from sqlalchemy import select
+
+    from kiosk.db.models import Staff
+    from kiosk.identity import Actor
+    from plugins.repairs import service as repairs
+    from plugins.visitors import service as visitors
+
+    ctx = _full_ctx(ui_ctx)
+    with ctx.database().read() as s:
+        butler = Actor.of_staff(s.scalars(select(Staff).where(Staff.number == "S001")).one())
+    ticket = repairs.file_ticket(ctx, butler, category="plumbing.leak", unit_code="3-1205")
+    visitors.register_walkup(
+        ctx, name="张伟", phone="13800138000", unit_code="3-1205", purpose="探亲"
+    )
+    app = desk(ctx, "zh_CN")
+    app.poll_seconds = 3600
+    async with app.run_test(size=(120, 40)) as pilot:
+        await login(pilot)
+        await wait_for(pilot, lambda: app.staff is not None)
+        app.screen.query_one("#desk-tabs").active = "tab-household"
+        await pilot.pause()
+        await pilot.click("#hf-unit")
+        await pilot.press(*"3-1205", "enter")
+        await wait_for(pilot, lambda: "报修与投诉" in texts(app))
+        shown = texts(app)
+        for part in ("访客", "待领快递", "借出的雨伞", "欠费账单"):
+            assert part in shown
+        assert ticket.number in shown and "水龙头或水管漏水" in shown and "新建" in shown
+        assert "张*" in shown and "张伟" not in shown  # the visitor's name masked
+        assert "plumbing.leak" not in shown and find_unmasked(shown) == []
