@@ -231,12 +231,12 @@ class AlertsPanel(Vertical):
 
     def desk_watch(self) -> list[Any]:
         """What the desk's poll asks about alerts: the newest id and how many are open."""
-        from sqlalchemy import func, select
+        from sqlalchemy import func, select, true
 
         from kiosk.db.models import DeskAlert
 
         app: Any = self.app
-        mine = DeskAlert.lobby.in_((app.settings.lobby, "")) if app.settings.lobby else True
+        mine = DeskAlert.lobby.in_((app.settings.lobby, "")) if app.settings.lobby else true()
         return [
             select(func.max(DeskAlert.id)).where(mine),
             select(func.count(DeskAlert.id)).where(mine, DeskAlert.acknowledged_at.is_(None)),

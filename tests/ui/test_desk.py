@@ -208,9 +208,9 @@ def _full_ctx(ui_ctx: KioskContext) -> KioskContext:
 async def test_a_walk_up_registered_at_a_kiosk_appears_on_an_open_desk_at_the_next_poll(
     ui_ctx: KioskContext,
 ) -> None:
-    from plugins.visitors import service as visitors
-
     from sqlalchemy import event
+
+    from plugins.visitors import service as visitors
 
     app = desk(_full_ctx(ui_ctx), "en")
     app.poll_seconds = 3600  # the test is the clock: it calls the poll
