@@ -539,3 +539,43 @@ async def test_the_household_file_shows_the_units_repairs_visits_parcels_loans_a
         assert ticket.number in shown and "水龙头或水管漏水" in shown and "新建" in shown
         assert "张*" in shown and "张伟" not in shown  # the visitor's name masked
         assert "plumbing.leak" not in shown and find_unmasked(shown) == []
+
+
+async def test_an_engineer_sees_my_tickets_and_can_start_and_complete_only(
+    ui_ctx: KioskContext,
+) -> None:
+    from sqlalchemy import select
+
+    from kiosk.db.models import Staff
+    from kiosk.identity import Actor
+    from plugins.repairs import service as repairs
+    from plugins.repairs.screens import draw_signature
+
+    ctx = _full_ctx(ui_ctx)
+    with ctx.database().read() as s:
+        butler = Actor.of_staff(s.scalars(select(Staff).where(Staff.number == "S001")).one())
+    mine = repairs.file_ticket(ctx, butler, category="plumbing.leak", unit_code="3-1205")
+    other = repairs.file_ticket(ctx, butler, category="plumbing.leak", unit_code="3-1205")
+    repairs.confirm(ctx, butler, mine.number)
+    repairs.dispatch(ctx, butler, mine.number, "赵工程")
+    app = desk(ctx, "en")
+    app.poll_seconds = 3600
+    async with app.run_test(size=(120, 40)) as pilot:
+        await login(pilot, "S003", "8642")  # 赵工程, engineer
+        await wait_for(pilot, lambda: app.staff is not None)
+        app.screen.query_one("#desk-tabs").active = "tab-repairs"
+        await wait_for(pilot, lambda: mine.number in table_text(app))
+        assert other.number not in table_text(app)  # not dispatched to anyone: not "mine"
+        assert not app.screen.query("#rp-new") and "My tickets: 1" in texts(app)
+        buttons = {b.id for b in app.screen.query("#rp-actions Button")}
+        assert buttons == {"rp-start", "rp-defer"}  # no confirm, dispatch, cancel, close
+        await _step(pilot, app, "start")
+        await wait_for(pilot, lambda: repairs.get_ticket(ctx, mine.number).status == "in_progress")
+
+        async def sign(dialog) -> None:  # type: ignore[no-untyped-def]
+            await draw_signature(pilot, dialog.query_one("#field-signature"))
+
+        await _step(pilot, app, "complete", "form-ok", sign)
+        await wait_for(pilot, lambda: repairs.get_ticket(ctx, mine.number).status == "completed")
+        buttons = {b.id for b in app.screen.query("#rp-actions Button")}
+        assert "rp-visit" not in buttons and "rp-close" not in buttons  # the desk's, not his
