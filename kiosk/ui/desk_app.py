@@ -12,14 +12,14 @@ import datetime as dt
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from rich.text import Text
 from sqlalchemy.exc import SQLAlchemyError
 from textual import events
-from textual.app import ComposeResult
+from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
@@ -417,6 +417,7 @@ class DeskScreen(Screen[None]):
         self._bindings.bind("ctrl+q", "app.quit", _("Quit"))
         self._bindings.bind("ctrl+l", "logout", _("Log out"))
         self._bindings.bind("f5", "poll", _("Refresh"))
+        self._bindings.bind("ctrl+p", "app.command_palette", _("Commands"))
         self._stamps: dict[Any, tuple[Any, ...]] = {}
         self._poll_lock = asyncio.Lock()
         self.polls = 0  # statements sent by the poll (one per tick)
@@ -440,7 +441,33 @@ class DeskScreen(Screen[None]):
                         )
             with TabPane(_("System"), id="tab-health"):
                 yield HealthPanel()
-        yield Footer()
+        yield Footer(show_command_palette=False)
+
+    def show_tab(self, pane_id: str) -> None:
+        self.query_one("#desk-tabs", TabbedContent).active = pane_id
+
+    def commands(self) -> Iterable[SystemCommand]:
+        """The desk's commands for the palette (ctrl+p): every tab, refresh, log out, the
+        language, and what the panels offer (``desk_commands()``)."""
+        from functools import partial
+
+        app: Any = self.app
+        tabs = self.query_one("#desk-tabs", TabbedContent)
+        for pane in self.query(TabPane):
+            if pane.id is None:
+                continue
+            title = tabs.get_tab(pane.id).label_text
+            yield SystemCommand(
+                _("Go to {tab}").format(tab=title), "", partial(self.show_tab, pane.id)
+            )
+        for widget in self.query("*"):
+            offered = getattr(widget, "desk_commands", None)
+            if callable(offered):
+                for title, callback in offered():
+                    yield SystemCommand(title, "", callback)
+        yield SystemCommand(_("Refresh"), "", self.desk_poll)
+        yield SystemCommand(_("Switch language"), "", app.action_toggle_language)
+        yield SystemCommand(_("Log out"), "", app.logout)
 
     def on_mount(self) -> None:
         app: Any = self.app
@@ -511,10 +538,12 @@ class DeskScreen(Screen[None]):
 class DeskApp(GuardedApp):
     """The butler desk."""
 
-    ACTIONS = TEXTUAL_ACTIONS | {"quit", "help_quit", "sim_tap", "toggle_language"}
+    ACTIONS = TEXTUAL_ACTIONS | {
+        "quit", "help_quit", "sim_tap", "toggle_language", "command_palette",
+    }  # fmt: skip
 
     TITLE = "Butler desk"
-    ENABLE_COMMAND_PALETTE = False
+    ENABLE_COMMAND_PALETTE = True  # the desk's own commands only (get_system_commands)
     CSS = """
     #form { width: 60; max-width: 100%; height: auto; padding: 0 1; }
     #form .title { text-style: bold; margin-bottom: 1; }
@@ -553,6 +582,12 @@ class DeskApp(GuardedApp):
 
     def get_default_screen(self) -> Screen[Any]:
         return DeskLoginScreen()
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        """Only the desk's commands, and only once someone is logged in (Textual's own -
+        themes, screenshots, quit without the devices stopped - are not offered)."""
+        if isinstance(screen, DeskScreen) and self.staff is not None:
+            yield from screen.commands()
 
     def on_mount(self) -> None:
         self.set_interval(IDLE_CHECK_S, self.idle_check)

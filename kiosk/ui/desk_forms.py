@@ -104,7 +104,7 @@ class FormDialog(ModalScreen[dict[str, Any] | None]):
                     if f.kind == "choice":
                         yield Select(
                             list(f.options),
-                            value=f.value if f.value else Select.BLANK,
+                            value=f.value if f.value else Select.NULL,
                             id=f"field-{f.id}",
                             prompt=_("Choose"),
                         )
@@ -124,7 +124,7 @@ class FormDialog(ModalScreen[dict[str, Any] | None]):
             if isinstance(widget, SignaturePad):
                 out[f.id] = widget.to_json()
             elif isinstance(widget, Select):
-                out[f.id] = "" if widget.value is Select.BLANK else str(widget.value)
+                out[f.id] = "" if widget.value is Select.NULL else str(widget.value)
             elif isinstance(widget, Checkbox):
                 out[f.id] = bool(widget.value)
             elif isinstance(widget, Input):

@@ -235,6 +235,12 @@ class RepairsDeskPanel(Vertical):
         table.add_columns(_("No."), _("Unit"), _("Category"), _("Status"), _("Due"))
         await self.reload()
 
+    def desk_commands(self) -> list[tuple[str, Any]]:
+        """For the desk's command palette."""
+        if self.engineer_only:
+            return []
+        return [(_("File a phoned-in request"), self.file_request)]
+
     # -- the live desk --------------------------------------------------------------------
 
     def desk_watch(self) -> list[Any]:

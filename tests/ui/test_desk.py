@@ -579,3 +579,23 @@ async def test_an_engineer_sees_my_tickets_and_can_start_and_complete_only(
         await wait_for(pilot, lambda: repairs.get_ticket(ctx, mine.number).status == "completed")
         buttons = {b.id for b in app.screen.query("#rp-actions Button")}
         assert "rp-visit" not in buttons and "rp-close" not in buttons  # the desk's, not his
+
+
+async def test_the_command_palette_offers_the_desk_actions_only(ui_ctx: KioskContext) -> None:
+    from textual.command import CommandPalette
+
+    app = desk(_full_ctx(ui_ctx), "zh_CN")
+    app.poll_seconds = 3600
+    async with app.run_test(size=(100, 30)) as pilot:
+        assert list(app.get_system_commands(app.screen)) == []  # nobody logged in: nothing
+        await login(pilot)
+        await wait_for(pilot, lambda: app.staff is not None)
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        assert "转到 报修" in titles and "登记来电报修" in titles and "退出登录" in titles
+        assert not any("theme" in t.lower() or "screenshot" in t.lower() for t in titles)
+        await pilot.press("ctrl+p")
+        await wait_for(pilot, lambda: isinstance(app.screen, CommandPalette))
+        await pilot.press(*"转到 报修")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.screen.query_one("#desk-tabs").active == "tab-repairs")
