@@ -1,5 +1,6 @@
 """Every tab of the butler desk, in both languages, at 80x24 and 120x40 (the manager, who sees
-every panel (the household file: tests/ui/test_snapshots.py), over the demo estate with a phoned-in repair and a call for help).
+every panel, over the demo estate with a phoned-in repair and a call for help); the household
+file's are in tests/ui/test_snapshots.py.
 
 Regenerate after an intended change with
 ``pytest tests/ui/test_desk_snapshots.py --snapshot-update`` and look at the report.
