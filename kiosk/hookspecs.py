@@ -55,6 +55,16 @@ class DeskPanel:
 
 
 @dataclass(frozen=True)
+class HouseholdSection:
+    """A plugin's part of a unit's household file (一户一档) at the desk: a title (a msgid)
+    and lines already in the reader's language, personal data masked."""
+
+    title: str
+    lines: tuple[str, ...]
+    order: int = 100
+
+
+@dataclass(frozen=True)
 class CardOutcome:
     """What a card tap means, as decided by a plugin (first non-None answer wins)."""
 
@@ -135,6 +145,12 @@ def kiosk_card_presented(card: Any, ctx: KioskContext) -> CardOutcome | None:  #
 @hookspec
 def kiosk_desk_panels(ctx: KioskContext) -> list[DeskPanel]:  # type: ignore[empty-body]
     """Return the butler-desk panels this plugin offers (queues, today's work, SLA timers)."""
+
+
+@hookspec
+def kiosk_household_sections(ctx: KioskContext, unit_code: str) -> list[HouseholdSection]:  # type: ignore[empty-body]
+    """Return this plugin's sections of the household file of ``unit_code`` (normalised):
+    its repairs, visits, parcels, loans, bills. Called after the core checked the role."""
 
 
 @hookspec

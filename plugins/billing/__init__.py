@@ -117,3 +117,10 @@ def kiosk_desk_panels(ctx: Any) -> list[Any]:
             roles=("cashier", "butler", "manager"),
         )
     ]
+
+
+@hookimpl
+def kiosk_household_sections(ctx: Any, unit_code: str) -> list[Any]:
+    from plugins.billing.household import household_section
+
+    return [household_section(ctx, unit_code)]

@@ -11,7 +11,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Input
 
 from kiosk.errors import Refused
-from kiosk.i18n import _
+from kiosk.i18n import N_, _
 from kiosk.identity import Actor
 from kiosk.money import format_fen
 from kiosk.ui.widgets.text import Button, Label, Static
@@ -74,15 +74,29 @@ class BillingDeskPanel(Vertical):
         for b in st.bills:
             late = f" +{format_fen(b.late_fee_now_fen)}" if b.late_fee_now_fen else ""
             lines.append(
-                f"  {b.number}  {b.due_date}  {b.status}  {format_fen(b.balance_fen)}{late}"
+                f"  {b.number}  {b.due_date}  {state(b.status)}  {format_fen(b.balance_fen)}{late}"
             )
         for p in st.payments:
-            lines.append(f"  {p['receipt_no']}  {p['method']}  {format_fen(p['amount_fen'])}")
+            method = _(METHODS.get(p["method"], N_("Other")))
+            lines.append(f"  {p['receipt_no']}  {method}  {format_fen(p['amount_fen'])}")
         for d in st.deposits:
             lines.append(
-                f"  {d['receipt_no']}  {d['kind']}  {format_fen(d['amount_fen'])}  {d['status']}"
+                f"  {d['receipt_no']}  {service.deposit_kind_title(d['kind'])}  "
+                f"{format_fen(d['amount_fen'])}  {state(d['status'])}"
             )
         self.query_one("#statement", Static).update("\n".join(lines))
+
+
+STATES: dict[str, str] = {
+    "open": N_("Unpaid"), "paid": N_("Paid"), "closed": N_("Closed"), "held": N_("Held"),
+    "refunded": N_("Refunded"), "forfeited": N_("Forfeited"), "pending": N_("Pending"),
+    "expired": N_("Expired"), "done": N_("Done"), "requested": N_("Requested"),
+}  # fmt: skip
+METHODS: dict[str, str] = {"cash": N_("Cash"), "qr": N_("QR code"), "card": N_("Bank card")}
+
+
+def state(code: str) -> str:
+    return _(STATES.get(code, N_("Other")))
 
 
 def panel(ctx: Any) -> BillingDeskPanel:

@@ -34,7 +34,7 @@ from kiosk import audit
 from kiosk.clock import as_utc
 from kiosk.db.models import Unit
 from kiosk.errors import Refused
-from kiosk.i18n import _
+from kiosk.i18n import N_, _
 from kiosk.identity import Actor, normalise_unit_code, require_role
 from kiosk.money import MoneyError, format_fen, yuan
 from kiosk.notify import raise_alert
@@ -1682,6 +1682,15 @@ def forfeit_deposit_in(
     return deposit
 
 
+DEPOSIT_KINDS: dict[str, str] = {"parking_card": N_("Parking card"), "key": N_("Key"),
+                                  "umbrella": N_("Umbrella")}  # fmt: skip
+
+
+def deposit_kind_title(kind: str) -> str:
+    """What a deposit is for, in the reader's language (never the stored code)."""
+    return _(DEPOSIT_KINDS.get(kind, N_("Other deposit")))
+
+
 def _deposit_receipt(ctx: KioskContext, deposit: Deposit, unit: Unit, refund: bool) -> Receipt:
     from devices.printer import Receipt
 
@@ -1693,7 +1702,11 @@ def _deposit_receipt(ctx: KioskContext, deposit: Deposit, unit: Unit, refund: bo
     )
     if refund:
         r.row(_("For deposit"), deposit.receipt_no)
-    r.row(_("Deposit"), deposit.kind + (f" {deposit.description}" if deposit.description else ""))
+    r.row(
+        _("Deposit"),
+        deposit_kind_title(deposit.kind)
+        + (f" {deposit.description}" if deposit.description else ""),
+    )
     r.row(_("Amount refunded") if refund else _("Amount received"), format_fen(deposit.amount_fen))
     r.row(
         _("Time"),

@@ -317,6 +317,20 @@ class ParcelsDeskPanel(Widget):
     def on_mount(self) -> None:
         self.refresh_report()
 
+    def desk_watch(self) -> list[Any]:
+        """For the desk's live poll: the newest parcel and how many are waiting."""
+        from sqlalchemy import func, select
+
+        from plugins.parcels.models import Parcel
+
+        return [
+            select(func.max(Parcel.id)),
+            select(func.count(Parcel.id)).where(Parcel.status == "waiting"),
+        ]
+
+    def desk_changed(self, old: tuple[Any, ...], new: tuple[Any, ...]) -> None:
+        self.refresh_report()
+
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if event.input.id == "tracking":
             from plugins.parcels.carriers import detect_carrier

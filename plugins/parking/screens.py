@@ -275,6 +275,14 @@ class ParkingDeskPanel(Widget):
     def actor(self) -> Any:
         return self._actor or getattr(self.app, "staff", None) or getattr(self.app, "actor", None)
 
+    def on_descendant_focus(self, event: Any) -> None:
+        if getattr(event.widget, "id", None) == "licence":
+            event.widget.password = False
+
+    def on_descendant_blur(self, event: Any) -> None:
+        if getattr(event.widget, "id", None) == "licence":
+            event.widget.password = True
+
     def compose(self) -> ComposeResult:
         with VerticalScroll():
             yield Label("", id="message", classes="message")
@@ -299,7 +307,8 @@ class ParkingDeskPanel(Widget):
             )
             yield Horizontal(
                 Input(placeholder=_("Car model"), id="model"),
-                Input(placeholder=_("Driving licence no."), id="licence"),
+                # Shown while typed, masked once the field is left (a screen others can see).
+                Input(placeholder=_("Driving licence no."), id="licence", password=True),
                 Input(value="1", placeholder=_("Months"), id="months"),
             )
             yield Horizontal(

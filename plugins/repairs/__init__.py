@@ -53,7 +53,7 @@ def _screen(ctx: Any) -> Any:
 
 
 def _desk_panel(ctx: Any) -> Any:
-    from plugins.repairs.screens import RepairsDeskPanel
+    from plugins.repairs.desk import RepairsDeskPanel
 
     return RepairsDeskPanel(ctx)
 
@@ -75,7 +75,7 @@ def kiosk_desk_panels(ctx: Any) -> list[Any]:
     from kiosk.i18n import N_
 
     return [
-        DeskPanel(id="repairs", title=N_("Repairs: SLA timers"), widget=_desk_panel, order=30,
+        DeskPanel(id="repairs", title=N_("Repairs"), widget=_desk_panel, order=30,
                   roles=("butler", "engineer"))
     ]  # fmt: skip
 
@@ -85,3 +85,10 @@ def kiosk_scenarios() -> list[Any]:
     from plugins.repairs.scenarios import scenarios
 
     return scenarios()
+
+
+@hookimpl
+def kiosk_household_sections(ctx: Any, unit_code: str) -> list[Any]:
+    from plugins.repairs.desk import household_section
+
+    return [household_section(ctx, unit_code)]

@@ -100,3 +100,10 @@ def kiosk_workload(ctx: Any) -> list[Any]:
     from plugins.umbrellas.workload import UmbrellaRace
 
     return UmbrellaRace().ops()
+
+
+@hookimpl
+def kiosk_household_sections(ctx: Any, unit_code: str) -> list[Any]:
+    from plugins.umbrellas.household import household_section
+
+    return [household_section(ctx, unit_code)]

@@ -327,6 +327,37 @@ class VisitorsDeskPanel(Static):
     async def on_mount(self) -> None:
         await self.reload()
 
+    def desk_watch(self) -> list[Any]:
+        """For the desk's live poll: the newest visit and how many wait for an answer."""
+        from sqlalchemy import func, select
+
+        from plugins.visitors.models import Visit
+
+        return [
+            select(func.max(Visit.id)),
+            select(func.count(Visit.id)).where(Visit.status == "pending"),
+            select(func.count(Visit.id)).where(Visit.signed_out_at.is_(None)),
+        ]
+
+    async def desk_changed(self, old: tuple[Any, ...], new: tuple[Any, ...]) -> None:
+        """A walk-up registered at a kiosk (or a visit answered elsewhere): show it now; a new
+        visitor waiting for an answer rings and says so."""
+        await self.reload()
+        since = old[0] or 0
+        scope = service.desk_lobby(self.ctx, self.actor)
+        waiting = [p for p in service.pending_visits(self.ctx, scope) if p["id"] > since]
+        if waiting:
+            first = waiting[0]
+            self.app.bell()
+            self.app.notify(
+                _("{visitor} is waiting to visit {unit}: approve or decline.").format(
+                    visitor=first["visitor"], unit=first["unit"]
+                ),
+                title=_("New visitor"),
+                severity="warning",
+                timeout=30,
+            )
+
     async def reload(self) -> None:
         service.expire_pending(self.ctx)
         # This desk's lobby; staff of no lobby (the manager) see every lobby, with the lobby.
@@ -375,13 +406,34 @@ class VisitorsDeskPanel(Static):
         if self.actor is None:
             self.query_one("#message", Label).update(_("Log in at the desk first."))
             return
+        if action == "idcheck":
+            await self._act(action, int(visit_id))
+            return
+        from kiosk.ui.desk_forms import ConfirmDialog
+
+        question = {
+            "approve": _("Let this visitor in?"),
+            "decline": _("Decline this visit? The visitor is told at the kiosk."),
+            "signout": _("Sign this visitor out?"),
+        }[action]
+
+        async def answered(yes: bool | None) -> None:
+            if yes:
+                await self._act(action, int(visit_id))
+
+        self.app.push_screen(
+            ConfirmDialog(question, yes=str(event.button.label), danger=action == "decline"),
+            answered,
+        )
+
+    async def _act(self, action: str, visit_id: int) -> None:
         try:
             if action == "idcheck":
-                service.mark_id_checked(self.ctx, self.actor, int(visit_id))
+                service.mark_id_checked(self.ctx, self.actor, visit_id)
             elif action == "signout":
-                service.sign_out_by_desk(self.ctx, self.actor, int(visit_id))
+                service.sign_out_by_desk(self.ctx, self.actor, visit_id)
             else:
-                service.decide(self.ctx, self.actor, int(visit_id), approve=action == "approve")
+                service.decide(self.ctx, self.actor, visit_id, approve=action == "approve")
         except Refused as exc:
             self.query_one("#message", Label).update(exc.render(_))
         await self.reload()

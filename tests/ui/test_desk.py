@@ -195,3 +195,407 @@ async def test_a_login_behind_a_held_write_lock_says_busy_and_works_after(
     finally:
         holder.close()
         ctx.database().dispose()
+
+
+# -- a live desk ------------------------------------------------------------------------------
+
+
+def _full_ctx(ui_ctx: KioskContext) -> KioskContext:
+    ui_ctx.plugins = load_plugins()
+    return ui_ctx
+
+
+async def test_a_walk_up_registered_at_a_kiosk_appears_on_an_open_desk_at_the_next_poll(
+    ui_ctx: KioskContext,
+) -> None:
+    from sqlalchemy import event
+
+    from plugins.visitors import service as visitors
+
+    app = desk(_full_ctx(ui_ctx), "en")
+    app.poll_seconds = 3600  # the test is the clock: it calls the poll
+    rings: list[int] = []
+    app.bell = lambda: rings.append(1)  # type: ignore[method-assign]
+    statements: list[str] = []
+    event.listen(
+        ui_ctx.database().engine,
+        "before_cursor_execute",
+        lambda *args: statements.append(args[2]),
+    )
+    async with app.run_test(size=(100, 30)) as pilot:
+        await login(pilot)
+        await wait_for(pilot, lambda: app.staff is not None)
+        await app.screen.desk_poll()  # the first tick takes stock
+        shown = "3-1205 Z**** W**"  # the desk sees the name masked
+        assert shown not in texts(app)
+        visitors.register_walkup(
+            ui_ctx, name="Zhang Wei", phone="13800138000", unit_code="3-1205", purpose="visit"
+        )
+        polls = app.screen.polls
+        await app.screen.desk_poll()  # the next tick (every second): nobody pressed anything
+        await pilot.pause()
+        assert app.screen.polls == polls + 1
+        assert shown in texts(app)
+        statements.clear()
+        await app.screen.desk_poll()  # nothing changed: one statement for the whole desk
+        queries = [q for q in statements if q.lstrip().upper().startswith("SELECT")]
+        assert len(queries) == 1
+        assert all(t in queries[0] for t in ("desk_alert", "visitor_visit", "parcel", "repair"))
+        assert rings and any("Z**** W**" in str(n.message) for n in app._notifications)
+        # Approving asks first; No leaves the visit waiting.
+        app.screen.query_one("#desk-tabs").active = "tab-visitors"
+        await pilot.pause()
+        button = next(b for b in app.screen.query("Button") if (b.id or "").startswith("approve-"))
+        visit_id = int(button.id.partition("-")[2])
+        await pilot.click(f"#{button.id}")
+        await pilot.pause()
+        await pilot.click("#confirm-no")
+        await pilot.pause()
+        assert visitors.visit_status(ui_ctx, visit_id).status == "pending"
+        await pilot.click(f"#{button.id}")
+        await pilot.pause()
+        await pilot.click("#confirm-yes")
+        await wait_for(pilot, lambda: visitors.visit_status(ui_ctx, visit_id).status == "approved")
+
+
+async def test_an_urgent_alert_rings_and_shows_at_the_next_poll(ui_ctx: KioskContext) -> None:
+    app = desk(ui_ctx, "en")
+    app.poll_seconds = 3600
+    rings: list[int] = []
+    app.bell = lambda: rings.append(1)  # type: ignore[method-assign]
+    async with app.run_test(size=(100, 30)) as pilot:
+        await login(pilot)
+        await wait_for(pilot, lambda: app.staff is not None)
+        await app.screen.desk_poll()
+        lobby_services.call_desk(ui_ctx, note="lift stuck")
+        await app.screen.desk_poll()
+        await pilot.pause()
+        assert "lift stuck" in table_text(app) and "Call for help" in table_text(app)
+        assert rings == [1]
+        assert any(n.severity == "error" for n in app._notifications)
+        await app.screen.desk_poll()  # nothing new: no second ring
+        assert rings == [1]
+
+
+# -- repairs at the desk ----------------------------------------------------------------------
+
+
+async def _step(pilot, app, step: str, answer: str = "confirm-yes", fill=None) -> None:  # type: ignore[no-untyped-def]
+    """Press a ticket's next-step button, fill its dialog, answer."""
+    await wait_for(pilot, lambda: bool(app.screen.query(f"#rp-{step}")))
+    app.screen.query_one(f"#rp-{step}").press()
+    await wait_for(pilot, lambda: bool(app.screen.query(f"#{answer}")))
+    if fill is not None:
+        await fill(app.screen)
+    await press(pilot, app, answer)
+
+
+async def press(pilot, app, button: str) -> None:  # type: ignore[no-untyped-def]
+    app.screen.query_one(f"#{button}").press()
+    await pilot.pause()
+
+
+async def test_a_ticket_goes_from_a_phone_call_to_closed_through_the_desk_buttons(
+    ui_ctx: KioskContext,
+) -> None:
+    from textual.widgets import Input, Select
+
+    from plugins.repairs import service as repairs
+    from plugins.repairs.screens import draw_signature
+
+    app = desk(_full_ctx(ui_ctx), "en")
+    app.poll_seconds = 3600
+    async with app.run_test(size=(120, 40)) as pilot:
+        await login(pilot)
+        await wait_for(pilot, lambda: app.staff is not None)
+        app.screen.query_one("#desk-tabs").active = "tab-repairs"
+        await pilot.pause()
+
+        async def phoned_in(dialog) -> None:  # type: ignore[no-untyped-def]
+            dialog.query_one("#field-unit", Input).value = "3-1205"
+            dialog.query_one("#field-category", Select).value = "plumbing.leak"
+            dialog.query_one("#field-description", Input).value = "kitchen tap drips"
+            dialog.query_one("#field-contact", Input).value = "13800138000"
+
+        app.screen.query_one("#rp-new").press()
+        await wait_for(pilot, lambda: bool(app.screen.query("#form-ok")))
+        await phoned_in(app.screen)
+        await press(pilot, app, "form-ok")
+        await wait_for(pilot, lambda: "Request filed" in texts(app))
+        panel = app.screen.query_one("RepairsDeskPanel")
+        number = panel.selected
+        assert number and repairs.get_ticket(ui_ctx, number).status == "new"
+        assert "Leaking tap or pipe" in table_text(app) and "plumbing.leak" not in texts(app)
+
+        async def status(want: str) -> None:
+            await wait_for(pilot, lambda: repairs.get_ticket(ui_ctx, number).status == want)
+
+        await _step(pilot, app, "confirm")
+        await status("confirmed")
+
+        async def price(dialog) -> None:  # type: ignore[no-untyped-def]
+            dialog.query_one("#field-price", Input).value = "80"
+
+        await _step(pilot, app, "quote", "form-ok", price)
+        await wait_for(pilot, lambda: repairs.get_ticket(ui_ctx, number).price_fen == 8000)
+
+        async def agrees(dialog) -> None:  # type: ignore[no-untyped-def]
+            dialog.query_one("#field-answer", Select).value = "yes"
+
+        await _step(pilot, app, "consent", "form-ok", agrees)
+        await wait_for(pilot, lambda: "consent: yes" in texts(app))
+        await _step(pilot, app, "dispatch", "form-ok")  # the one engineer is preselected
+        await status("dispatched")
+        await _step(pilot, app, "start")
+        await status("in_progress")
+
+        async def empty_pad(dialog) -> None:  # type: ignore[no-untyped-def]
+            pass
+
+        # An empty pad is no signature: the dialog stays and says so.
+        await _step(pilot, app, "complete", "form-ok", empty_pad)
+        assert "Please sign on the pad" in texts(app)
+        assert repairs.get_ticket(ui_ctx, number).status == "in_progress"
+        await draw_signature(pilot, app.screen.query_one("#field-signature"))
+        await press(pilot, app, "form-ok")
+        await status("completed")
+
+        async def rating(dialog) -> None:  # type: ignore[no-untyped-def]
+            dialog.query_one("#field-rating", Select).value = "5"
+
+        await _step(pilot, app, "visit", "form-ok", rating)
+        await status("closed")
+    from kiosk.db.models import AuditEvent
+
+    with ui_ctx.database().read() as s:
+        actions = [
+            a
+            for (a,) in s.query(AuditEvent.action).filter(
+                AuditEvent.subject == f"repair:{number}", AuditEvent.actor == "staff:1"
+            )
+        ]
+    for done in ("filed", "confirmed", "quoted", "consent", "dispatched", "completed", "closed"):
+        assert f"repair.{done}" in actions
+
+
+# -- a Chinese desk speaks Chinese ------------------------------------------------------------
+
+ENGLISH_PANEL_WORDS = (
+    "Alerts", "Household", "Visitors", "Parcels", "Repairs", "Umbrellas", "Parking", "System",
+    "SLA", "timers", "Open ", "late", "min left", "asks for help", "connected",
+    "Acknowledge", "Search", "Approve", "Decline", "waiting", "Inside", "Check in", "Log out",
+    "Quit", "Refresh", "Unit", "Status", "Category", "Due", "Confirm", "Dispatch", "Call for",
+    "EMERGENCY", "open", "Time", "Kind", "Message", "Plugins",
+)  # fmt: skip
+RAW_CODE = r"\b[a-z]+[._][a-z_]+\b"  # plumbing.leak, desk_call, parking_card, in_progress
+
+
+async def test_a_chinese_desk_shows_no_english_words_or_raw_codes_on_any_tab(
+    ui_ctx: KioskContext,
+) -> None:
+    import re
+
+    from plugins.repairs import service as repairs
+    from plugins.visitors import service as visitors
+
+    ctx = _full_ctx(ui_ctx)
+    lobby_services.call_desk(ctx, note="轮椅在B门")
+    with ctx.database().read() as s:
+        from kiosk.identity import Actor
+
+        actor = Actor.of_staff(s.query(__import__("kiosk.db.models").db.models.Staff).first())
+    repairs.file_ticket(ctx, actor, category="plumbing.leak", unit_code="3-1205")
+    repairs.file_ticket(ctx, actor, category="plumbing.burst_pipe", unit_code="3-1205")
+    visitors.register_walkup(
+        ctx, name="张伟", phone="13800138000", unit_code="3-1205", purpose="探亲"
+    )
+    app = desk(ctx, "zh_CN")
+    app.poll_seconds = 3600
+    async with app.run_test(size=(120, 40)) as pilot:
+        await login(pilot)
+        await wait_for(pilot, lambda: app.staff is not None)
+        await pilot.pause(0.3)
+        tabs = [pane.id for pane in app.screen.query("TabPane")]
+        assert {"tab-alerts", "tab-visitors", "tab-repairs", "tab-health"} <= set(tabs)
+        problems = []
+        for tab in tabs:
+            app.screen.query_one("#desk-tabs").active = tab
+            await pilot.pause(0.2)
+            shown = texts(app) + "\n" + table_text(app)
+            shown = re.sub(r"Plugins loaded:.*|已加载插件[:：].*", "", shown)  # plugin names
+            shown = re.sub(r"<[\w.]+ object at 0x[0-9a-f]+>", "", shown)  # not text
+            for word in ENGLISH_PANEL_WORDS:
+                if word in shown:
+                    problems.append((tab, word))
+            problems += [(tab, code) for code in re.findall(RAW_CODE, shown)]
+        assert " | ".join(sorted(set(p[1] for p in problems))) == ""
+
+
+def test_a_deposit_receipt_names_what_the_deposit_is_for_in_chinese(ui_ctx: KioskContext) -> None:
+    import json
+
+    from sqlalchemy import select
+
+    from kiosk.db.models import PrintJob, Staff
+    from kiosk.i18n import set_language
+    from kiosk.identity import Actor
+    from plugins.billing import service as billing
+
+    ctx = _full_ctx(ui_ctx)
+    ctx.plugins.call("kiosk_startup", ctx=ctx)
+    set_language("zh_CN")
+    with ctx.database().read() as s:
+        cashier = Actor.of_staff(s.scalars(select(Staff).where(Staff.number == "S005")).one())
+    billing.take_deposit(ctx, cashier, "3-1205", "parking_card", 10000, "")
+    with ctx.database().read() as s:
+        doc = s.scalars(select(PrintJob.document).where(PrintJob.kind == "billing-deposit")).all()[
+            -1
+        ]
+    text = json.dumps(doc, ensure_ascii=False)
+    assert "停车卡" in text and "parking_card" not in text
+
+
+# -- an 80x24 desk ----------------------------------------------------------------------------
+
+
+async def test_on_80x24_the_wrong_pin_line_is_on_screen_and_every_tab_is_reachable(
+    ui_ctx: KioskContext,
+) -> None:
+    from textual.widgets import Tab
+
+    app = desk(_full_ctx(ui_ctx), "zh_CN")
+    app.poll_seconds = 3600
+    async with app.run_test(size=(80, 24)) as pilot:
+        await login(pilot, pin="1111")
+        message = app.screen.query_one("#message")
+        assert "还可" in str(message.render()) or "次" in str(message.render())
+        assert 0 <= message.region.y < 24 and message.region.height >= 1
+        await login(pilot)
+        await wait_for(pilot, lambda: app.staff is not None)
+        await pilot.pause()
+        tabs = list(app.screen.query(Tab))
+        assert len(tabs) >= 8
+        assert all(t.region.right <= 80 and t.region.width > 0 for t in tabs)  # none cut off
+        footer = "\n".join(str(w.render()) for w in app.screen.query("FooterKey"))
+        assert "退出" in footer and "刷新" in footer
+        # The footer's keys work: ctrl+l logs out, the staff number field takes the keys.
+        await pilot.press("ctrl+l")
+        await pilot.pause()
+        assert app.staff is None and app.focused is not None and app.focused.id == "who"
+
+
+async def test_the_desk_rental_form_masks_the_driving_licence_once_entered(
+    ui_ctx: KioskContext,
+) -> None:
+    from textual.widgets import Input
+
+    app = desk(_full_ctx(ui_ctx), "en")
+    app.poll_seconds = 3600
+    async with app.run_test(size=(120, 40)) as pilot:
+        await login(pilot, "S005", "1470")  # the manager: every panel
+        await wait_for(pilot, lambda: app.staff is not None)
+        app.screen.query_one("#desk-tabs").active = "tab-parking"
+        await pilot.pause()
+        field = app.screen.query_one("#licence", Input)
+        field.focus()
+        await pilot.press(*"440301199001011234")
+        assert "440301199001011234" in str(field.render_line(0).text)
+        app.screen.query_one("#months", Input).focus()
+        await pilot.pause()
+        assert field.value == "440301199001011234"
+        assert "440301199001011234" not in texts(app) + str(field.render_line(0).text)
+
+
+async def test_the_household_file_shows_the_units_repairs_visits_parcels_loans_and_bills(
+    ui_ctx: KioskContext,
+) -> None:
+    from sqlalchemy import select
+
+    from kiosk.db.models import Staff
+    from kiosk.identity import Actor
+    from plugins.repairs import service as repairs
+    from plugins.visitors import service as visitors
+
+    ctx = _full_ctx(ui_ctx)
+    with ctx.database().read() as s:
+        butler = Actor.of_staff(s.scalars(select(Staff).where(Staff.number == "S001")).one())
+    ticket = repairs.file_ticket(ctx, butler, category="plumbing.leak", unit_code="3-1205")
+    visitors.register_walkup(
+        ctx, name="张伟", phone="13800138000", unit_code="3-1205", purpose="探亲"
+    )
+    app = desk(ctx, "zh_CN")
+    app.poll_seconds = 3600
+    async with app.run_test(size=(120, 40)) as pilot:
+        await login(pilot)
+        await wait_for(pilot, lambda: app.staff is not None)
+        app.screen.query_one("#desk-tabs").active = "tab-household"
+        await pilot.pause()
+        await pilot.click("#hf-unit")
+        await pilot.press(*"3-1205", "enter")
+        await wait_for(pilot, lambda: "报修与投诉" in texts(app))
+        shown = texts(app)
+        for part in ("访客", "待领快递", "借出的雨伞", "欠费账单"):
+            assert part in shown
+        assert ticket.number in shown and "水龙头或水管漏水" in shown and "新建" in shown
+        assert "张*" in shown and "张伟" not in shown  # the visitor's name masked
+        assert "plumbing.leak" not in shown and find_unmasked(shown) == []
+
+
+async def test_an_engineer_sees_my_tickets_and_can_start_and_complete_only(
+    ui_ctx: KioskContext,
+) -> None:
+    from sqlalchemy import select
+
+    from kiosk.db.models import Staff
+    from kiosk.identity import Actor
+    from plugins.repairs import service as repairs
+    from plugins.repairs.screens import draw_signature
+
+    ctx = _full_ctx(ui_ctx)
+    with ctx.database().read() as s:
+        butler = Actor.of_staff(s.scalars(select(Staff).where(Staff.number == "S001")).one())
+    mine = repairs.file_ticket(ctx, butler, category="plumbing.leak", unit_code="3-1205")
+    other = repairs.file_ticket(ctx, butler, category="plumbing.leak", unit_code="3-1205")
+    repairs.confirm(ctx, butler, mine.number)
+    repairs.dispatch(ctx, butler, mine.number, "赵工程")
+    app = desk(ctx, "en")
+    app.poll_seconds = 3600
+    async with app.run_test(size=(120, 40)) as pilot:
+        await login(pilot, "S003", "8642")  # 赵工程, engineer
+        await wait_for(pilot, lambda: app.staff is not None)
+        app.screen.query_one("#desk-tabs").active = "tab-repairs"
+        await wait_for(pilot, lambda: mine.number in table_text(app))
+        assert other.number not in table_text(app)  # not dispatched to anyone: not "mine"
+        assert not app.screen.query("#rp-new") and "My tickets: 1" in texts(app)
+        buttons = {b.id for b in app.screen.query("#rp-actions Button")}
+        assert buttons == {"rp-start", "rp-defer"}  # no confirm, dispatch, cancel, close
+        await _step(pilot, app, "start")
+        await wait_for(pilot, lambda: repairs.get_ticket(ctx, mine.number).status == "in_progress")
+
+        async def sign(dialog) -> None:  # type: ignore[no-untyped-def]
+            await draw_signature(pilot, dialog.query_one("#field-signature"))
+
+        await _step(pilot, app, "complete", "form-ok", sign)
+        await wait_for(pilot, lambda: repairs.get_ticket(ctx, mine.number).status == "completed")
+        buttons = {b.id for b in app.screen.query("#rp-actions Button")}
+        assert "rp-visit" not in buttons and "rp-close" not in buttons  # the desk's, not his
+
+
+async def test_the_command_palette_offers_the_desk_actions_only(ui_ctx: KioskContext) -> None:
+    from textual.command import CommandPalette
+
+    app = desk(_full_ctx(ui_ctx), "zh_CN")
+    app.poll_seconds = 3600
+    async with app.run_test(size=(100, 30)) as pilot:
+        assert list(app.get_system_commands(app.screen)) == []  # nobody logged in: nothing
+        await login(pilot)
+        await wait_for(pilot, lambda: app.staff is not None)
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        assert "转到 报修" in titles and "登记来电报修" in titles and "退出登录" in titles
+        assert not any("theme" in t.lower() or "screenshot" in t.lower() for t in titles)
+        await pilot.press("ctrl+p")
+        await wait_for(pilot, lambda: isinstance(app.screen, CommandPalette))
+        await pilot.press(*"转到 报修")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.screen.query_one("#desk-tabs").active == "tab-repairs")

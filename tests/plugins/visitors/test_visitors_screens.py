@@ -145,6 +145,9 @@ def test_the_desk_panel_approves_a_waiting_visit(kctx) -> None:
             await pilot.pause()
             await pilot.click(f"#approve-{v.id}")
             await pilot.pause()
+            app.screen.query_one("#confirm-yes", Button).press()  # the desk asks first
+            await pilot.pause()
+            await pilot.pause()
             inside = str(app.query_one("#inside").render())
             assert "3-1205 赵*一" in inside
             await pilot.pause()
@@ -152,6 +155,9 @@ def test_the_desk_panel_approves_a_waiting_visit(kctx) -> None:
             await pilot.pause()
             assert "✓ID" in str(app.query_one("#inside").render())
             app.query_one(f"#signout-{v.id}", Button).press()
+            await pilot.pause()
+            app.screen.query_one("#confirm-yes", Button).press()
+            await pilot.pause()
             await pilot.pause()
             assert str(app.query_one("#inside").render()) == "-"
 

@@ -1,0 +1,151 @@
+"""Desk dialogs: a yes/no confirmation and a small form (inputs, choices, a signature pad).
+
+Every destructive desk action asks first (:class:`ConfirmDialog`); a step that needs data
+(a price, a reason, the resident's signature) asks in a :class:`FormDialog`. Both are modal:
+the answer comes back through ``push_screen(dialog, callback)``; Escape or Cancel is ``None``
+/ ``False``, so nothing is done.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Input, Select
+
+from kiosk.i18n import _
+from kiosk.ui.widgets.signature import SignaturePad
+from kiosk.ui.widgets.text import Button, Checkbox, Label
+
+DIALOG_CSS = """
+{name} {{ align: center middle; }}
+{name} > Vertical {{ width: 70; max-width: 100%; height: auto; max-height: 100%;
+    border: thick $primary; background: $surface; padding: 0 1; }}
+{name} .question {{ text-style: bold; margin-bottom: 1; }}
+{name} .message {{ color: $error; text-style: bold; }}
+{name} Horizontal {{ height: auto; }}
+{name} Button {{ margin-right: 1; }}
+{name} SignaturePad {{ height: 8; border: round $accent; }}
+"""
+
+
+class ConfirmDialog(ModalScreen[bool]):
+    """Ask before acting: Yes (``#confirm-yes``) or No (``#confirm-no``, Escape)."""
+
+    DEFAULT_CSS = DIALOG_CSS.format(name="ConfirmDialog")
+    BINDINGS = [Binding("escape", "dismiss(False)", show=False)]
+
+    def __init__(self, question: str, yes: str = "", danger: bool = False) -> None:
+        super().__init__()
+        self.question = question
+        self.yes = yes
+        self.danger = danger
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(self.question, classes="question")
+            with Horizontal():
+                yield Button(
+                    self.yes or _("Yes"),
+                    id="confirm-yes",
+                    variant="error" if self.danger else "primary",
+                )
+                yield Button(_("No"), id="confirm-no")
+
+    def on_mount(self) -> None:
+        self.query_one("#confirm-no", Button).focus()  # Enter on a stray key does nothing harmful
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.dismiss(event.button.id == "confirm-yes")
+
+
+@dataclass(frozen=True)
+class Field:
+    """One entry of a form: ``kind`` is text, secret (shown masked), choice, check or
+    signature; ``options`` are (label, value) pairs of a choice."""
+
+    id: str
+    label: str
+    kind: str = "text"
+    options: tuple[tuple[str, str], ...] = field(default=())
+    value: str = ""
+
+
+class FormDialog(ModalScreen[dict[str, Any] | None]):
+    """A short form; OK (``#form-ok``) returns ``{field id: value}``; a signature is its strokes.
+
+    ``check`` (optional) looks at the answers and returns a message to show instead of
+    closing (the service still decides; this only catches an empty pad or field early)."""
+
+    DEFAULT_CSS = DIALOG_CSS.format(name="FormDialog")
+    BINDINGS = [Binding("escape", "dismiss(None)", show=False)]
+
+    def __init__(self, title: str, fields: list[Field], ok: str = "", check: Any = None) -> None:
+        super().__init__()
+        self.title_text = title
+        self.fields = fields
+        self.ok = ok
+        self.check = check
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(self.title_text, classes="question")
+            with VerticalScroll():
+                for f in self.fields:
+                    if f.kind == "check":
+                        yield Checkbox(f.label, value=f.value == "1", id=f"field-{f.id}")
+                        continue
+                    yield Label(f.label)
+                    if f.kind == "choice":
+                        yield Select(
+                            list(f.options),
+                            value=f.value if f.value else Select.NULL,
+                            id=f"field-{f.id}",
+                            prompt=_("Choose"),
+                        )
+                    elif f.kind == "signature":
+                        yield SignaturePad(id=f"field-{f.id}")
+                    else:
+                        yield Input(value=f.value, password=f.kind == "secret", id=f"field-{f.id}")
+            yield Label("", id="form-message", classes="message")
+            with Horizontal():
+                yield Button(self.ok or _("OK"), id="form-ok", variant="primary")
+                yield Button(_("Cancel"), id="form-cancel")
+
+    def answers(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for f in self.fields:
+            widget = self.query_one(f"#field-{f.id}")
+            if isinstance(widget, SignaturePad):
+                out[f.id] = widget.to_json()
+            elif isinstance(widget, Select):
+                out[f.id] = "" if widget.value is Select.NULL else str(widget.value)
+            elif isinstance(widget, Checkbox):
+                out[f.id] = bool(widget.value)
+            elif isinstance(widget, Input):
+                out[f.id] = widget.value
+        return out
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self._ok()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        if event.button.id == "form-ok":
+            self._ok()
+        elif event.button.id == "form-cancel":
+            self.dismiss(None)
+
+    def _ok(self) -> None:
+        answers = self.answers()
+        problem = self.check(answers) if self.check is not None else None
+        if problem:
+            self.query_one("#form-message", Label).update(problem)
+            return
+        self.dismiss(answers)

@@ -1,0 +1,24 @@
+"""The bills' part of a unit's household file at the desk."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from kiosk.hookspecs import HouseholdSection
+from kiosk.i18n import N_, _
+from kiosk.money import format_fen
+from plugins.billing.service import open_bills
+
+if TYPE_CHECKING:
+    from kiosk.context import KioskContext
+
+
+def household_section(ctx: KioskContext, unit_code: str) -> HouseholdSection:
+    """Bills the unit still owes (number, period, balance)."""
+    lines = tuple(
+        _("Bill {number} ({period}) owes {amount}").format(
+            number=b.number, period=b.period, amount=format_fen(b.balance_fen)
+        )
+        for b in open_bills(ctx, unit_code)
+    )
+    return HouseholdSection(N_("Bills owed"), lines or (_("none"),), order=50)

@@ -1,0 +1,71 @@
+"""Every tab of the butler desk, in both languages, at 80x24 and 120x40 (the manager, who sees
+every panel, over the demo estate with a phoned-in repair and a call for help); the household
+file's are in tests/ui/test_snapshots.py.
+
+Regenerate after an intended change with
+``pytest tests/ui/test_desk_snapshots.py --snapshot-update`` and look at the report.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from kiosk import lobby as lobby_services
+from kiosk.context import KioskContext
+from kiosk.plugins import load_plugins
+from tests.ui.conftest import desk
+
+LANGS = ["zh_CN", "en"]
+SIZES = [(80, 24), (120, 40)]
+TABS = [
+    "alerts", "visitors", "parcels", "storage", "repairs", "umbrellas",
+    "billing", "parking", "health",
+]  # fmt: skip
+
+
+@pytest.fixture
+def desk_ctx(ui_ctx: KioskContext) -> KioskContext:
+    from sqlalchemy import select
+
+    from kiosk.db.models import Staff
+    from kiosk.identity import Actor
+    from plugins.repairs import service as repairs
+
+    ui_ctx.plugins = load_plugins()
+    with ui_ctx.database().read() as s:
+        butler = Actor.of_staff(s.scalars(select(Staff).where(Staff.number == "S001")).one())
+    repairs.file_ticket(
+        ui_ctx, butler, category="plumbing.leak", unit_code="3-1205", description="厨房水龙头"
+    )
+    lobby_services.call_desk(ui_ctx, note="B门轮椅")
+    return ui_ctx
+
+
+@pytest.mark.parametrize("size", SIZES, ids=["80x24", "120x40"])
+@pytest.mark.parametrize("lang", LANGS)
+@pytest.mark.parametrize("tab", TABS)
+def test_desk_tab(
+    snap_compare, desk_ctx: KioskContext, tab: str, lang: str, size: tuple[int, int]
+) -> None:
+    async def open_tab(pilot) -> None:  # type: ignore[no-untyped-def]
+        await pilot.pause()
+        await pilot.press(*"S005", "enter", *"1470", "enter")
+        for _ in range(100):
+            if type(pilot.app.screen).__name__ == "DeskScreen":
+                break
+            await pilot.pause(0.05)
+        pilot.app.screen.query_one("#desk-tabs").active = f"tab-{tab}"
+        if tab == "household":
+            await pilot.click("#hf-unit")
+            await pilot.press(*"3-1205", "enter")
+            for _ in range(100):
+                if "3-1205" in str(pilot.app.screen.query_one("#hf").render()):
+                    break
+                await pilot.pause(0.05)
+        await pilot.pause(0.3)
+        pilot.app.screen.query_one("#desk-tabs").focus()  # no blinking cursor in a field
+        await pilot.pause()
+
+    app = desk(desk_ctx, lang)
+    app.poll_seconds = 3600
+    assert snap_compare(app, terminal_size=size, run_before=open_tab)
