@@ -159,7 +159,7 @@ def test_a_config_with_channel_tokens_that_others_can_read_is_warned_about(
     config = write_config(tmp_path / "kiosk.toml", sqlite_demo_url, hook)
     config.chmod(0o644)
     result = kiosk("notify", "status", config=config)
-    assert "world-readable" in result.stderr
+    assert "readable by group/others" in result.stderr
 
 
 def test_the_scheme_list_checked_at_load_is_apprises() -> None:

@@ -181,7 +181,7 @@ def test_serve_needs_desk_and_warns_off_loopback(tmp_path: Path, sqlite_demo_url
     bare = subprocess.run(
         [*KIOSK, "serve", "--config", cfg], capture_output=True, text=True, env=clean_env()
     )
-    assert bare.returncode == 2 and "only --desk" in bare.stderr
+    assert bare.returncode == 2 and "pass --desk or --links" in bare.stderr
     with socket.socket() as taken:  # a port in use: the warning, then a one-line refusal
         taken.bind(("0.0.0.0", 0))
         taken.listen()
