@@ -130,26 +130,8 @@ class DeskLoginScreen(StaffLoginScreen):
     def top_bar(self) -> Widget:
         return DeskBar()
 
-    def body(self) -> ComposeResult:
-        from textual.containers import Center
-
-        from kiosk.ui.widgets.keypad import Keypad
-
-        # The message (a wrong PIN, tries left) right under the title: on an 80x24 terminal
-        # a line below the keypad is below the fold.
-        with Center():
-            with Vertical(id="form"):
-                yield Label(
-                    _("Staff: tap your card or enter your number, then your PIN."), classes="title"
-                )
-                yield Label("", id="message", classes="message")
-                yield Input(value=self.who, placeholder=_("Staff number"), id="who")
-                yield Input(placeholder=_("PIN"), password=True, id="pin")
-                yield Keypad()
-                with Horizontal(classes="actions"):
-                    ok = Button(_("OK"), id="ok", variant="primary")
-                    ok.can_focus = False
-                    yield ok
+    # The body is the kiosk's staff form (fields beside the keypad); the message line and OK
+    # sit in the fixed foot, so a wrong PIN is in view on 80x24.
 
     async def _submit(self) -> None:
         from kiosk.lobby import staff_login

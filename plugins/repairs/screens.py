@@ -19,7 +19,7 @@ from kiosk.errors import Refused
 from kiosk.i18n import _
 from kiosk.ui.screens import ServiceScreen
 from kiosk.ui.widgets import SignaturePad
-from kiosk.ui.widgets.text import Button, Label
+from kiosk.ui.widgets.text import Button, Checkbox, Label
 from plugins.repairs import service
 from plugins.repairs.rules import RepairRules
 
@@ -75,6 +75,8 @@ class RepairScreen(ServiceScreen):
                     price=format_fen(picked.price_fen)), classes="hint")  # fmt: skip
             yield Input(placeholder=_("Describe it (optional)"), id="description")
             if picked.kind == "repair" and not picked.emergency:
+                # The resident's own word makes it an emergency (000): engineering is called.
+                yield Checkbox(_("Urgent: it cannot wait"), id="urgent")
                 yield Label(_("When may we come?"), classes="hint")
                 with Grid(id="slots", classes="choices"):
                     for i, at in enumerate(self.slots):
@@ -116,12 +118,12 @@ class RepairScreen(ServiceScreen):
     @on(Button.Pressed, "#send")
     async def send(self) -> None:
         description = self.query_one("#description", Input).value
-        cat = self.rules.categories[self.category]
+        urgent = any(box.value for box in self.query("#urgent").results(Checkbox))
         try:
             filed = await self.call(
                 lambda: service.file_ticket(
                     self.ctx, self.app.actor, category=self.category,  # type: ignore[attr-defined]
-                    description=description, appointment_at=self.slot,
+                    description=description, appointment_at=self.slot, urgent=urgent,
                     location="common_area" if self.category.startswith("common") else "in_home",
                 )
             )  # fmt: skip
@@ -131,7 +133,7 @@ class RepairScreen(ServiceScreen):
         if filed is None:
             return
         self.filed = filed
-        self.app.switch_screen(RepairFiledScreen(self.ctx, filed, cat.emergency))
+        self.app.switch_screen(RepairFiledScreen(self.ctx, filed, filed.emergency))
 
 
 class RepairFiledScreen(ServiceScreen):

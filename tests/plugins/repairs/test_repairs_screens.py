@@ -88,6 +88,25 @@ def test_a_resident_files_a_paid_repair_in_a_few_taps(kctx) -> None:
     asyncio.run(go())
 
 
+def test_the_kiosk_offers_urgent_and_an_urgent_repair_calls_engineering(kctx) -> None:
+    async def go() -> None:
+        app = Harness(kctx, resident(kctx, "张伟"), RepairScreen(kctx))
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause()
+            await pilot.click("#cat-doors")
+            await pilot.pause()
+            await pilot.click("#cat-doors--window")
+            await pilot.pause()
+            assert "Urgent: it cannot wait" in str(app.screen.query_one("#urgent").label)
+            app.screen.query_one("#urgent").value = True
+            await pilot.click("#send")
+            await pilot.pause()
+            assert isinstance(app.screen, RepairFiledScreen)
+            assert app.screen.ticket.emergency
+
+    asyncio.run(go())
+
+
 def test_completion_needs_a_drawn_signature(kctx) -> None:
     t = service.file_ticket(kctx, resident(kctx, "张伟"), category="plumbing.leak")
     service.confirm(kctx, BUTLER, t.number)
