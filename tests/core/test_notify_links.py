@@ -198,7 +198,14 @@ async def test_the_approval_page_in_chromium(ctx, tmp_path) -> None:
         mail = next(m for m in smtp.mails if m.to == ["wang@home.test"])
     link = LINK.search(mail.body).group(1)
     async with LinkServer(ctx, port), async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=str(CHROMIUM), headless=True)
+        # The browser is not ours: under `faketime` (make test-anyday) libfaketime preloaded
+        # into Chromium's processes stalls the page load, so the browser keeps the real clock.
+        real_clock = {
+            k: v for k, v in os.environ.items() if not k.startswith(("LD_PRELOAD", "FAKETIME"))
+        }
+        browser = await pw.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, env=real_clock
+        )
         page = await browser.new_page(viewport={"width": 390, "height": 640})
         await page.goto(link)
         await page.screenshot(path=str(tmp_path / "approve.png"))
