@@ -13,7 +13,6 @@ is written unchanged (sums over refunds keep working); every other cell starting
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import io
 import re
 from decimal import Decimal
@@ -26,6 +25,7 @@ from kiosk.export import FORMULA_PREFIXES, csv_dict_writer, csv_writer, safe_cel
 from plugins.parking import service as parking
 from plugins.umbrellas import service as umbrellas
 from plugins.visitors import service as visitors
+from tests.conftest import now_env
 from tests.core.test_cli import kiosk
 from tests.core.test_pii_exports import resident
 from tests.core.test_retention import BUTLER
@@ -148,8 +148,8 @@ def test_cli_reports_neutralise_parcels_and_repairs(ctx: KioskContext) -> None:
     ctx.clock.advance(days=4)
     url = ctx.database().engine.url.render_as_string(hide_password=False)
     ctx.database().dispose()
-    env = {"KIOSK_DATABASE_URL": url}
-    month = dt.date.today().strftime("%Y-%m")
+    env = {"KIOSK_DATABASE_URL": url, **now_env(ctx)}  # the commands see the fixture's clock
+    month = ctx.today().strftime("%Y-%m")
     result = kiosk("report", "parcels", "--aging", "--csv", env=env)
     assert result.returncode == 0, result.stderr
     assert_no_formula(result.stdout)
