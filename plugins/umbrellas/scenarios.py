@@ -35,11 +35,18 @@ async def _lend(run: Any, tag: str) -> None:
     await _settle(run, f"#return-{tag}")
 
 
-async def _settle(run: Any, selector: str) -> None:
-    for _ in range(50):
-        if run.app.screen.query(selector):
+async def _settle(run: Any, selector: str, seconds: float = 10.0) -> None:
+    """Wait for ``selector`` on the screen: the screen reads and writes off the UI thread,
+    which a loaded machine can hold up for seconds."""
+    await _until(run, lambda: bool(run.app.screen.query(selector)), selector, seconds)
+
+
+async def _until(run: Any, done: Any, what: str, seconds: float = 10.0) -> None:
+    for _ in range(int(seconds / 0.02)):
+        if done():
             return
         await run.pilot.pause(0.02)
+    raise AssertionError(f"{what}: not there within {seconds:.0f} s")
 
 
 async def _return(run: Any, condition: str) -> Any:
@@ -47,8 +54,12 @@ async def _return(run: Any, condition: str) -> Any:
     await run.click("#return-U001")
     await _settle(run, f"#cond-{condition}")
     await run.click(f"#cond-{condition}")
-    await _settle(run, "#lend-U001")
-    return run.app.screen
+    from plugins.umbrellas.service import ReturnResult
+
+    screen = run.app.screen
+    await _until(run, lambda: isinstance(screen.last, ReturnResult), "the return")
+    await _until(run, lambda: not screen.query("#return-U001"), "the stand read again")
+    return screen
 
 
 async def lend_return(run: Any) -> None:

@@ -128,7 +128,8 @@ async def test_a_closing_tag_typed_as_an_umbrella_tag_is_a_refusal(ui_ctx: Kiosk
         await settle(pilot, lambda: bool(app.tiles))
         await app.present_card("3C00A1B2C3")  # a resident: the umbrellas tile needs one
         await app.open_tile("umbrellas")
-        await settle(pilot, lambda: bool(app.screen.query("#tag")))
+        # The stand loads off the UI thread and redraws the screen: type once it has.
+        await settle(pilot, lambda: bool(app.screen.query("#lend-U001")))
         app.screen.query_one("#tag", Input).value = CLOSING
         await app.screen.query_one("#tag", Input).action_submit()  # as a scanner's Enter
         await settle(pilot, lambda: bool(app.screen.query("#cond-intact")))

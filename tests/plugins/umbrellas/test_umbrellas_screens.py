@@ -102,7 +102,8 @@ def test_a_scanned_tag_not_on_loan_is_refused(kctx) -> None:
     async def go() -> None:
         app = Harness(kctx, resident(kctx, "张伟"))
         async with app.run_test(size=(120, 40)) as pilot:
-            await until(pilot, lambda: bool(app.screen.query("#tag")))
+            # The stand loads off the UI thread and redraws the screen: type once it has.
+            await until(pilot, lambda: bool(app.screen.query("#lend-U001")))
             app.screen.query_one("#tag", Input).focus()
             await pilot.press(*"U003", "enter")
             await until(pilot, lambda: bool(app.screen.query("#cond-intact")))
