@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from devices.urls import DeviceURLError, parse_device_url
 
-LANGUAGES = ("zh_CN", "en")
+LANGUAGES = ("zh_CN", "en", "ja", "ko")
 STAFF_ROLES = ("butler", "cashier", "engineer", "security", "manager")
 DEFAULT_DATABASE_URL = "sqlite:///kiosk.db"
 
@@ -197,6 +197,8 @@ class Settings:
     kiosk_id: str = "kiosk-1"
     lobby: str = "A"
     language: str = "zh_CN"
+    # The languages the kiosk's toggle cycles through, the configured language first.
+    languages: tuple[str, ...] = ("zh_CN", "en")
     idle_timeout: int = 60
     unknown_card_alert_after: int = 3
     database_url: str = DEFAULT_DATABASE_URL
@@ -363,6 +365,17 @@ def parse_settings(data: dict[str, Any], source: str, base: Path | None = None) 
         raise ConfigError(
             source, "kiosk.language", f"expected one of {', '.join(LANGUAGES)}, got {language!r}"
         )
+    languages = tuple(r.get("kiosk", "languages", list, ["zh_CN", "en"]))
+    unknown = [lang for lang in languages if lang not in LANGUAGES]
+    if unknown or not languages:
+        raise ConfigError(
+            source,
+            "kiosk.languages",
+            f"expected a list from {', '.join(LANGUAGES)}, got {list(languages)!r}",
+        )
+    if language not in languages:
+        languages = (language, *languages)
+    languages = tuple(dict.fromkeys(languages))
     kiosk_id = r.get("kiosk", "id", str, "kiosk-1")
     if not kiosk_id.strip():
         raise ConfigError(source, "kiosk.id", "expected a non-empty kiosk id")
@@ -430,6 +443,7 @@ def parse_settings(data: dict[str, Any], source: str, base: Path | None = None) 
         kiosk_id=kiosk_id,
         lobby=r.get("kiosk", "lobby", str, "A"),
         language=language,
+        languages=languages,
         idle_timeout=r.positive("kiosk", "idle_timeout", 60, 3600),
         unknown_card_alert_after=r.positive("kiosk", "unknown_card_alert_after", 3, 100),
         database_url=database_url,

@@ -1,4 +1,4 @@
-"""Translations: Chinese first, English; switched at runtime.
+"""Translations: Chinese first, English; Japanese and Korean for guests; switched at runtime.
 
 Message ids are English. Catalogs are gettext ``.po`` files read directly (no compile step):
 the core's in ``kiosk/i18n/locale``, and each plugin registers its own folder with
@@ -11,7 +11,7 @@ import ast
 from collections.abc import Callable
 from pathlib import Path
 
-LANGUAGES: dict[str, str] = {"zh_CN": "中文", "en": "English"}
+LANGUAGES: dict[str, str] = {"zh_CN": "中文", "en": "English", "ja": "日本語", "ko": "한국어"}
 DEFAULT_LANGUAGE = "zh_CN"
 _HERE = Path(__file__).parent / "locale"
 
@@ -80,8 +80,18 @@ def on_language_change(listener: Callable[[str], None]) -> None:
 
 
 def gettext(msgid: str) -> str:
-    """``msgid`` in the current language (English msgids fall through for ``en``)."""
+    """``msgid`` in the current language. English msgids fall through for ``en``, and for
+    Japanese and Korean where a text has no translation yet (the visitor path has one)."""
     return _catalogs.get(_language, {}).get(msgid, msgid)
+
+
+def next_language(languages: tuple[str, ...] | list[str], current: str | None = None) -> str:
+    """The language after ``current`` in ``languages`` (a kiosk's toggle cycles through the
+    configured ones); the first when ``current`` is not among them."""
+    current = current or _language
+    if current not in languages:
+        return languages[0]
+    return languages[(list(languages).index(current) + 1) % len(languages)]
 
 
 def N_(msgid: str) -> str:

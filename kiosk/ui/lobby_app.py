@@ -24,7 +24,7 @@ from textual.screen import ModalScreen, Screen
 
 from kiosk.config import Settings
 from kiosk.errors import Refused
-from kiosk.i18n import _, language, set_language
+from kiosk.i18n import _, language, next_language, set_language
 from kiosk.ui.guard import TEXTUAL_ACTIONS, GuardedApp
 from kiosk.ui.isolation import is_database_busy, is_database_outage
 from kiosk.ui.screens import (
@@ -555,7 +555,7 @@ class LobbyApp(GuardedApp):
         await self.reset_to_home()
 
     async def action_toggle_language(self) -> None:
-        set_language("en" if language() == "zh_CN" else "zh_CN")
+        set_language(next_language(self.settings.languages))
         await self._recompose_all()
 
     async def action_call_desk(self) -> None:

@@ -43,7 +43,9 @@ def test_environment_overrides(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     [
         ("[kiosk]\nidle_timeout = -5\n", "kiosk.idle_timeout", "from 1 to 3600"),
         ("[kiosk]\nidle_timeout = true\n", "kiosk.idle_timeout", "an integer"),
-        ('[kiosk]\nlanguage = "fr"\n', "kiosk.language", "zh_CN, en"),
+        ('[kiosk]\nlanguage = "fr"\n', "kiosk.language", "zh_CN, en, ja, ko"),
+        ('[kiosk]\nlanguages = ["en", "fr"]\n', "kiosk.languages", "zh_CN, en, ja, ko"),
+        ("[kiosk]\nlanguages = []\n", "kiosk.languages", "a list from"),
         ('[database]\nurl = "mysql://x"\n', "database.url", "sqlite:///PATH"),
         ("[devices]\nprinter = 5\n", "devices.printer", "device URL"),
         ('[devices]\nprinter = "ftp://x"\n', "devices.printer", "unknown scheme 'ftp'"),
@@ -70,6 +72,23 @@ def test_bad_config_names_file_key_and_expectation(
     assert err.value.source == str(cfg)
     assert err.value.key == key
     assert expected in err.value.expected
+
+
+def test_the_toggle_cycles_through_the_configured_languages_the_configured_one_first(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kiosk.i18n import next_language
+
+    monkeypatch.delenv("KIOSK_DATABASE_URL", raising=False)
+    cfg = tmp_path / "k.toml"
+    cfg.write_text('[kiosk]\nlanguage = "ko"\nlanguages = ["zh_CN", "en", "ja"]\n', "utf-8")
+    s = load_settings(cfg)
+    assert s.languages == ("ko", "zh_CN", "en", "ja")
+    order = ["ko"]
+    for _step in range(4):
+        order.append(next_language(s.languages, order[-1]))
+    assert order == ["ko", "zh_CN", "en", "ja", "ko"]
+    assert load_settings(REPO / "config" / "kiosk.toml").languages[:2] == ("zh_CN", "en")
 
 
 def test_missing_file_is_a_config_error(tmp_path: Path) -> None:

@@ -24,7 +24,8 @@ def lobby(ctx: KioskContext, language: str = "zh_CN"):  # type: ignore[no-untype
 
     from kiosk.ui.lobby_app import LobbyApp
 
-    ctx.settings = dataclasses.replace(ctx.settings, language=language)
+    languages = tuple(dict.fromkeys((*ctx.settings.languages, language)))
+    ctx.settings = dataclasses.replace(ctx.settings, language=language, languages=languages)
     return LobbyApp(ctx.settings, ctx=ctx, start_devices=False)
 
 

@@ -1,6 +1,7 @@
-"""What a resident meets with a finger alone, at 80x24, in Chinese and English: every service
-screen keeps the bar ("Call the desk", the language) and a Back that leads home, nothing lies
-outside the screen, a wrong PIN's message is in view; the idle warning; the reader's toasts."""
+"""What a resident meets with a finger alone, at 80x24, in Chinese and English (and in Japanese
+and Korean, the guests' languages): every service screen keeps the bar ("Call the desk", the
+language) and a Back that leads home, nothing lies outside the screen, a wrong PIN's message is
+in view; the idle warning; the reader's toasts."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from kiosk.i18n import _, language, set_language
 from kiosk.ui.screens import HomeScreen, IdentifyScreen, IdleWarningScreen, ServiceScreen
 from kiosk.ui.widgets.chrome import KioskBar, NavBar
 from tests.ui.conftest import lobby
+from tests.ui.test_lobby import texts
 from tests.ui.test_ui_security import settle
 
 SMALL = (80, 24)
@@ -33,12 +35,14 @@ def outside(screen: Widget) -> list[str]:
 
 
 async def to_language(app, pilot, lang: str) -> None:  # type: ignore[no-untyped-def]
-    if language() != lang:
+    for _turn in app.settings.languages:
+        if language() == lang:
+            return
         await app.run_action("toggle_language")
         await pilot.pause()
 
 
-@pytest.mark.parametrize("lang", ["zh_CN", "en"])
+@pytest.mark.parametrize("lang", ["zh_CN", "en", "ja", "ko"])
 async def test_every_tile_has_the_bar_a_back_home_and_fits_80x24(
     ui_ctx: KioskContext, lang: str
 ) -> None:
@@ -214,3 +218,37 @@ async def test_the_bar_and_back_survive_a_screen_rebuilding_itself(ui_ctx: Kiosk
         await pilot.pause()
         assert app.screen.query(KioskBar) and app.screen.query("#nav-back")
         assert not outside(app.screen), outside(app.screen)
+
+
+async def test_the_toggle_cycles_the_kiosks_languages_and_a_guest_registers_in_theirs(
+    ui_ctx: KioskContext,
+) -> None:
+    """The butler standard serves Japanese and Korean guests: with four languages configured
+    the toggle goes 中文 -> English -> 日本語 -> 한국어 -> 中文, naming the next one, and the
+    visitor walk-up speaks the guest's language at 80x24."""
+    import dataclasses
+
+    ui_ctx.settings = dataclasses.replace(ui_ctx.settings, languages=("zh_CN", "en", "ja", "ko"))
+    app = lobby(ui_ctx, "zh_CN")
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(pilot, lambda: bool(app.screen.query("#tile-visitors")))
+        seen = []
+        for _turn in range(4):
+            seen.append((language(), str(app.screen.query_one("#lang-toggle").label)))
+            await pilot.click("#lang-toggle")
+            await pilot.pause()
+        assert seen == [("zh_CN", "English"), ("en", "日本語"), ("ja", "한국어"), ("ko", "中文")]
+        assert language() == "zh_CN"
+        for lang in ("ja", "ko"):
+            await to_language(app, pilot, lang)
+            await pilot.click("#tile-visitors")
+            await settle(pilot, lambda: not isinstance(app.screen, HomeScreen))
+            await pilot.pause()
+            screen = app.screen
+            assert str(screen.query_one("#call-desk").label) == _("Call the desk")
+            assert _("Call the desk") != "Call the desk", lang  # translated, not the fallback
+            title = _("Visitor registration")
+            assert title != "Visitor registration" and title in texts(app), lang
+            assert not outside(screen), (lang, outside(screen))
+            await pilot.click("#nav-back")
+            await settle(pilot, lambda: isinstance(app.screen, HomeScreen))

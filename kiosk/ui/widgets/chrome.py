@@ -7,12 +7,12 @@ from typing import Any
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 
-from kiosk.i18n import LANGUAGES, _, language
+from kiosk.i18n import LANGUAGES, _, language, next_language
 from kiosk.ui.widgets.text import Button, Label
 
 
 class KioskBar(Horizontal):
-    """Estate name and clock on the left; 中文/English and "Call the desk" on the right."""
+    """Estate name and clock on the left; the language toggle and "Call the desk" on the right."""
 
     DEFAULT_CSS = """
     KioskBar { height: 3; background: $primary-background; dock: top; padding: 0 1; }
@@ -29,8 +29,10 @@ class KioskBar(Horizontal):
             name = settings.estate.name if language() == "zh_CN" else settings.estate.name_en
         yield Label(name, id="estate")
         yield Label(self._time(), id="clock")
-        other = "en" if language() == "zh_CN" else "zh_CN"
-        yield Button(LANGUAGES[other], id="lang-toggle")
+        languages = settings.languages if settings is not None else ("zh_CN", "en")
+        # The toggle names the language it switches to, in that language (中文 / English /
+        # 日本語 / 한국어), cycling through the kiosk's configured languages.
+        yield Button(LANGUAGES[next_language(languages)], id="lang-toggle")
         yield Button(_("Call the desk"), id="call-desk", variant="warning")
 
     def on_mount(self) -> None:

@@ -199,7 +199,7 @@ SCREENS = {
 }
 
 
-@pytest.mark.parametrize("lang", ["zh_CN", "en"])
+@pytest.mark.parametrize("lang", ["zh_CN", "en", "ja", "ko"])  # guests: Japanese, Korean
 @pytest.mark.parametrize(
     ("screen", "size"),
     [("walkup", (80, 24)), ("walkup", (120, 40)), ("invite", (80, 24)), ("pass", (80, 40))],
