@@ -104,15 +104,22 @@ class QRCode:
             f'<path d="{dark}" fill="#000"/></svg>'
         )
 
-    def halfblock_rows(self) -> list[str]:
+    def halfblock_rows(self, quiet: int = QUIET_ZONE) -> list[str]:
         """Terminal rows, two module rows per text row.
 
         Each character is one of ``'▀'`` (top dark), ``'▄'`` (bottom dark), ``'█'`` (both)
         and ``' '`` (neither), so the whole block is drawn with ONE style: foreground
         :data:`HALFBLOCK_FG` (black) on background :data:`HALFBLOCK_BG` (white).
         An odd last module row is paired with a light row (it lies in the quiet zone).
+        ``quiet`` narrows the light margin (at least 2 modules, which phone scanners read)
+        where a small screen has no room for the standard 4.
         """
+        if not 2 <= quiet <= QUIET_ZONE:
+            raise ValueError(f"quiet zone of {quiet} modules (expected 2 to {QUIET_ZONE})")
         m = self.matrix
+        if quiet < QUIET_ZONE:
+            cut = QUIET_ZONE - quiet
+            m = [row[cut:-cut] for row in m[cut:-cut]]
         if len(m) % 2:
             m = [*m, [False] * len(m[0])]
         return [

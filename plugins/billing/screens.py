@@ -22,7 +22,8 @@ from kiosk.errors import Refused
 from kiosk.i18n import _
 from kiosk.money import format_fen
 from kiosk.ui.screens import ServiceScreen
-from kiosk.ui.widgets.text import Button, Label, Static
+from kiosk.ui.widgets.qr import FittedQR
+from kiosk.ui.widgets.text import Button, Label
 
 if TYPE_CHECKING:
     from kiosk.context import KioskContext
@@ -32,21 +33,8 @@ POLL_SECONDS = 1.0
 QUERY_EVERY = 5  # ticks between asking the provider itself (a lost notification)
 
 
-class QRBlock(Static):
-    """A QR code as half-block rows, black on white, quiet zone included."""
-
-    DEFAULT_CSS = """
-    QRBlock { width: auto; height: auto; }
-    """
-
-    def __init__(self, payload: str, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.payload = payload
-
-    def on_mount(self) -> None:
-        from kiosk.ui.widgets.qr import qr_text
-
-        self.update(qr_text(self.payload, ec="M"))
+class QRBlock(FittedQR):
+    """A QR code as half-block rows, black on white, quiet zone included; fitted to the screen."""
 
 
 def _refusal(exc: Refused) -> str:

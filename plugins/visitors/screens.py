@@ -20,6 +20,7 @@ from textual.widgets import Input
 from kiosk.errors import Refused
 from kiosk.i18n import _
 from kiosk.ui.screens import ServiceScreen
+from kiosk.ui.widgets.qr import FittedQR
 from kiosk.ui.widgets.text import Button, Label, Static
 from plugins.visitors import service
 
@@ -29,19 +30,8 @@ if TYPE_CHECKING:
 POLL_SECONDS = 1.0
 
 
-class PassQR(Static):
-    """The pass QR as half-block rows, black on white (named colours come out grey)."""
-
-    DEFAULT_CSS = "PassQR { width: auto; height: auto; }"
-
-    def __init__(self, payload: str, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.payload = payload
-
-    def on_mount(self) -> None:
-        from kiosk.ui.widgets.qr import qr_text
-
-        self.update(qr_text(self.payload, ec="M"))
+class PassQR(FittedQR):
+    """The pass QR as half-block rows, black on white; fitted to the screen."""
 
 
 class VisitorScreen(ServiceScreen):

@@ -252,3 +252,37 @@ async def test_the_toggle_cycles_the_kiosks_languages_and_a_guest_registers_in_t
             assert not outside(screen), (lang, outside(screen))
             await pilot.click("#nav-back")
             await settle(pilot, lambda: isinstance(app.screen, HomeScreen))
+
+
+@pytest.mark.parametrize("lang", ["zh_CN", "en"])
+async def test_the_payment_qr_is_whole_above_the_foot_at_80x24_and_scans(
+    ui_ctx: KioskContext, lang: str
+) -> None:
+    """18 rows lie between the bar and the foot at 80x24: the code is drawn smaller (level L,
+    a 2-module margin) rather than cut, and a scanner reads it against the dark screen."""
+    from plugins.billing.screens import PayQRScreen, QRBlock
+    from tests.qrscan import decode_halfblocks, seen_rows
+
+    app = lobby(ui_ctx, lang)
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(pilot, lambda: bool(app.screen.query("#tile-billing")))
+        await app.present_card(RESIDENT_CARD)
+        await to_language(app, pilot, lang)
+        await pilot.click("#tile-billing")
+        await settle(pilot, lambda: bool(app.screen.query(".pay")))
+        await pilot.click(f"#{app.screen.query('.pay').first().id}")
+        await settle(pilot, lambda: isinstance(app.screen, PayQRScreen))
+        qr = app.screen.query_one(QRBlock)
+        await settle(pilot, lambda: qr.rows <= 18)
+        await pilot.pause()
+        foot = app.screen.query_one(NavBar).region
+        assert qr.region.height == qr.rows <= 18
+        assert app.screen.region.contains_region(qr.region) and qr.region.bottom <= foot.y
+        rows = seen_rows(qr.render())
+        dark = " " * (len(rows[0]) + 8)  # the dark screen around the code, as a phone sees it
+        framed = (
+            [dark.replace(" ", "█")] * 2
+            + [f"████{r}████" for r in rows]
+            + [dark.replace(" ", "█")] * 2
+        )
+        assert decode_halfblocks(framed) == [app.screen.order.qr_content]
