@@ -8,8 +8,7 @@ putting a charge on the account:
 - deposits (a parking card's 押金): :func:`take_deposit_in`, :func:`refund_deposit_in`,
   :func:`forfeit_deposit_in`, :func:`count_deposits`;
 - what is still open or already paid for a set of charge references (:func:`open_fen`,
-  :func:`paid_references`, :func:`open_bills_of`), and taking back an unpaid charge
-  (:func:`withdraw_charge`);
+  :func:`paid_references`), and taking back an unpaid charge (:func:`withdraw_charge`);
 - paying a chosen set of charges by QR (:func:`pay_charges`) and the kiosk screen that shows
   the QR (:func:`pay_qr_screen_class`, imported only when called: importing this module does
   not import textual);
@@ -22,7 +21,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from kiosk.errors import Refused
 
@@ -112,14 +111,15 @@ def count_deposits(session: Session, source_prefix: str) -> int:
 
 
 def open_fen(session: Session, references: list[str]) -> int:
-    """What is still owed for the charges ``references`` (their lines on unpaid bills)."""
+    """What is still owed for the charges ``references`` (not paid on their own, on bills
+    not settled)."""
     from plugins.billing.models import Bill, BillLine
 
     if not references:
         return 0
     return int(
         session.scalar(
-            select(func.coalesce(func.sum(BillLine.amount_fen), 0))
+            select(func.coalesce(func.sum(BillLine.amount_fen - BillLine.paid_fen), 0))
             .join(Bill, Bill.id == BillLine.bill_id)
             .where(BillLine.source_ref.in_(references), Bill.status != "paid")
         )
@@ -128,7 +128,8 @@ def open_fen(session: Session, references: list[str]) -> int:
 
 
 def paid_references(session: Session, references: list[str]) -> set[str]:
-    """Which of ``references`` are paid (the bill holding the charge is settled)."""
+    """Which of ``references`` are paid: on their own (an order for chosen charges) or with
+    their whole bill."""
     from plugins.billing.models import Bill, BillLine
 
     if not references:
@@ -137,44 +138,42 @@ def paid_references(session: Session, references: list[str]) -> set[str]:
         session.scalars(
             select(BillLine.source_ref)
             .join(Bill, Bill.id == BillLine.bill_id)
-            .where(BillLine.source_ref.in_(references), Bill.status == "paid")
+            .where(
+                BillLine.source_ref.in_(references),
+                or_(Bill.status == "paid", BillLine.paid_fen >= BillLine.amount_fen),
+            )
         )
     )
 
 
-def open_bills_of(session: Session, references: list[str]) -> list[int]:
-    """The ids of the unpaid bills holding ``references``, oldest first."""
+def _open_lines(session: Session, references: list[str]) -> list[tuple[int, int, int]]:
+    """(bill id, line id, amount) of the unpaid charges ``references``, oldest bill first."""
     from plugins.billing.models import Bill, BillLine
 
     if not references:
         return []
-    return list(
-        session.scalars(
-            select(Bill.id)
-            .join(BillLine, BillLine.bill_id == Bill.id)
-            .where(BillLine.source_ref.in_(references), Bill.status != "paid")
-            .group_by(Bill.id, Bill.period)
-            .order_by(Bill.period)
-        )
-    )
+    rows = session.execute(
+        select(Bill.id, BillLine.id, BillLine.amount_fen)
+        .join(Bill, Bill.id == BillLine.bill_id)
+        .where(BillLine.source_ref.in_(references), Bill.status != "paid", BillLine.paid_fen == 0)
+        .order_by(Bill.period, BillLine.id)
+    ).all()
+    return [(b, ln, amount) for b, ln, amount in rows]
 
 
 def withdraw_charge(ctx: KioskContext, actor: Actor, reference: str, reason: str) -> bool:
     """Take an unpaid charge back (a credit note for its amount on its bill); False when it
-    is paid, unknown, or the bill no longer owes that much."""
-    from plugins.billing.models import Bill, BillLine
+    is paid, unknown, or the bill no longer owes that much. Call it once per charge, guarded
+    by your own state change (parking: the period pending -> cancelled)."""
     from plugins.billing.service import issue_credit_note
 
     with ctx.database().read() as session:
-        row = session.execute(
-            select(Bill.id, BillLine.amount_fen)
-            .join(Bill, Bill.id == BillLine.bill_id)
-            .where(BillLine.source_ref == reference, Bill.status != "paid")
-        ).first()
-    if row is None:
+        found = _open_lines(session, [reference])
+    if not found:
         return False
+    bill_id, _line, amount = found[0]
     try:
-        issue_credit_note(ctx, actor, row[0], row[1], reason)
+        issue_credit_note(ctx, actor, bill_id, amount, reason)
     except Refused:
         return False
     return True
@@ -184,17 +183,25 @@ def withdraw_charge(ctx: KioskContext, actor: Actor, reference: str, reason: str
 
 
 def pay_charges(ctx: KioskContext, actor: Actor, references: list[str]) -> OrderView:
-    """A QR payment order (the kiosk's provider) for the charges ``references``: today the
-    order covers the bill holding them (one bill; refused when they sit on several)."""
+    """A QR payment order (the kiosk's provider) for exactly the charges ``references``
+    (a parking renewal: its rent alone, not the rest of the month's bill). They must be on
+    one bill; refused when nothing is owed for them."""
     from plugins.billing import service
 
     with ctx.database().read() as session:
-        bills = open_bills_of(session, references)
-    if not bills:
+        found = _open_lines(session, references)
+    if not found:
         raise Refused("billing.settled", "Nothing is owed for this.")
+    bills = {bill for bill, _line, _amount in found}
     if len(bills) > 1:
         raise Refused("billing.several_bills", "Please pay these bills at the desk.")
-    return service.create_payment_order(ctx, actor, bills[0], service.kiosk_provider(ctx))
+    return service.create_payment_order(
+        ctx,
+        actor,
+        found[0][0],
+        service.kiosk_provider(ctx),
+        line_ids=[line for _bill, line, _amount in found],
+    )
 
 
 def pay_qr_screen_class() -> type[Any]:

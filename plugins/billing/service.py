@@ -23,7 +23,7 @@ import secrets
 import threading
 import weakref
 import zoneinfo
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -586,14 +586,32 @@ def _order_view(session: Session, order: PaymentOrder) -> OrderView:
     )
 
 
+def _chosen_lines(session: Session, bill: Bill, line_ids: Sequence[int]) -> int:
+    """What the chosen lines of ``bill`` come to; refused when one is not on it or was paid."""
+    lines = session.scalars(
+        select(BillLine).where(BillLine.id.in_(set(line_ids)), BillLine.bill_id == bill.id)
+    ).all()
+    if len(lines) != len(set(line_ids)) or any(ln.kind == "late_fee" for ln in lines):
+        raise Refused("billing.no_line", "This charge is not on bill {number}.", number=bill.number)
+    if any(ln.paid_fen for ln in lines):
+        raise Refused("billing.settled", "Bill {number} is already paid.", number=bill.number)
+    return sum(ln.amount_fen for ln in lines)
+
+
 def create_payment_order(
-    ctx: KioskContext, actor: Actor, bill_id: int, provider_name: str = "sim"
+    ctx: KioskContext,
+    actor: Actor,
+    bill_id: int,
+    provider_name: str = "sim",
+    line_ids: Sequence[int] = (),
 ) -> OrderView:
-    """A QR payment order for everything the bill owes today (late fee included).
+    """A QR payment order for everything the bill owes today (late fee included), or, with
+    ``line_ids``, for exactly those charges of the bill (a parking renewal alone; the late
+    fee and the other lines stay on the bill).
 
     The provider is asked first (outside any transaction: it may be a network call); the order
     is then stored pending, expiring after ``order_minutes`` (120). Several kiosks may hold
-    orders for the same bill; the first one paid closes the others.
+    orders for the same bill; the first one paid closes the others it overlaps.
     """
     prov = provider(ctx, provider_name)
     today, rule, now = local_today(ctx), late_fee_rule(ctx), ctx.clock.now()
@@ -607,8 +625,12 @@ def create_payment_order(
             require_role(actor, "create a payment order", *DESK_ROLES, "butler")
         if bill.balance_fen <= 0:
             raise Refused("billing.settled", "Bill {number} is already paid.", number=bill.number)
-        fee, _days = late_fee_now(bill, today, rule)
-        amount, number, unit_id = bill.balance_fen + fee, bill.number, bill.unit_id
+        if line_ids:
+            fee, amount = 0, _chosen_lines(session, bill, line_ids)
+        else:
+            fee, _days = late_fee_now(bill, today, rule)
+            amount = bill.balance_fen + fee
+        number, unit_id = bill.number, bill.unit_id
     out_trade_no = f"KO{now:%Y%m%d%H%M%S}{secrets.token_hex(4).upper()}"
     expires = now + order_lifetime(ctx)
     try:
@@ -628,11 +650,20 @@ def create_payment_order(
     with ctx.database().write() as session:
         # Another kiosk (or the cashier) may have changed the bill while the provider answered.
         fresh = session.get(Bill, bill_id, populate_existing=True)
-        if fresh is not None and fresh.balance_fen > 0 and fresh.balance_fen + fee == amount:
+        if fresh is not None and line_ids:
+            try:
+                unchanged = _chosen_lines(session, fresh, line_ids) == amount
+            except Refused:
+                unchanged = False
+            unchanged = unchanged and fresh.balance_fen >= amount
+        else:
+            unchanged = fresh is not None and fresh.balance_fen + fee == amount
+        if fresh is not None and fresh.balance_fen > 0 and unchanged:
             order = PaymentOrder(
                 out_trade_no=out_trade_no,
                 bill_id=bill_id,
                 unit_id=unit_id,
+                line_ids=",".join(str(i) for i in sorted(set(line_ids))),
                 provider=provider_name,
                 amount_fen=amount,
                 late_fee_fen=fee,
@@ -656,6 +687,7 @@ def create_payment_order(
                     "amount_fen": amount,
                     "late_fee_fen": fee,
                     "provider": provider_name,
+                    "lines": sorted(set(line_ids)),
                 },
             )
             return _order_view(session, order)
@@ -891,7 +923,15 @@ def _settle_order(
 ) -> tuple[str, str]:
     bill = session.get(Bill, order.bill_id)
     assert bill is not None
-    if not _apply_payment(ctx, session, order.bill_id, order.amount_fen, order.late_fee_fen):
+    lines = order_lines(order)
+    # An order for chosen charges takes them first, each once: a second order for the same
+    # charge (another kiosk) finds them paid and is flagged for a refund like a settled bill.
+    taken = lines and _take_lines(session, lines)
+    if (lines and not taken) or not _apply_payment(
+        ctx, session, order.bill_id, order.amount_fen, order.late_fee_fen
+    ):
+        if taken:
+            _release_lines(session, lines)
         # Paid at the desk (or by another order) meanwhile: the money must go back, and the
         # order is not "paid" (no receipt, nothing applied) but closed with a flag.
         order.flag = "bill_already_paid"
@@ -922,6 +962,8 @@ def _settle_order(
     session.add(payment)
     session.flush()
     closed += _close_pending_if_settled(ctx, session, order.bill_id, except_order=order.id)
+    if lines:
+        closed += _close_overlapping(ctx, session, order)
     audit.record_for(
         ctx,
         session,
@@ -1044,6 +1086,61 @@ def _close_pending_if_settled(
     if except_order is not None:
         q = q.where(PaymentOrder.id != except_order)
     numbers = list(session.scalars(q))
+    if numbers:
+        session.execute(
+            update(PaymentOrder)
+            .where(PaymentOrder.out_trade_no.in_(numbers), PaymentOrder.status == "pending")
+            .values(status="closed", close_reason=SUPERSEDED, closed_at=ctx.clock.now())
+            .execution_options(synchronize_session=False)
+        )
+    return numbers
+
+
+def order_lines(order: PaymentOrder) -> list[int]:
+    """The bill lines an order pays ([] = the whole bill)."""
+    return [int(i) for i in order.line_ids.split(",") if i]
+
+
+def _take_lines(session: Session, line_ids: list[int]) -> bool:
+    """Mark the chosen lines paid: all of them or none. The caller holds the bill (row lock
+    on PostgreSQL, BEGIN IMMEDIATE on SQLite), so no other payment moves them meanwhile."""
+    unpaid = session.scalar(
+        select(func.count())
+        .select_from(BillLine)
+        .where(BillLine.id.in_(line_ids), BillLine.paid_fen == 0)
+    )
+    if unpaid != len(line_ids):
+        return False
+    session.execute(
+        update(BillLine)
+        .where(BillLine.id.in_(line_ids), BillLine.paid_fen == 0)
+        .values(paid_fen=BillLine.amount_fen)
+        .execution_options(synchronize_session=False)
+    )
+    return True
+
+
+def _release_lines(session: Session, line_ids: list[int]) -> None:
+    session.execute(
+        update(BillLine)
+        .where(BillLine.id.in_(line_ids))
+        .values(paid_fen=0)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _close_overlapping(ctx: KioskContext, session: Session, paid: PaymentOrder) -> list[str]:
+    """After an order for chosen charges is paid, the bill's pending orders that counted on
+    them (a whole-bill order, an order sharing a line) can no longer be paid: close them."""
+    mine = set(order_lines(paid))
+    pending = session.scalars(
+        select(PaymentOrder).where(
+            PaymentOrder.bill_id == paid.bill_id,
+            PaymentOrder.status == "pending",
+            PaymentOrder.id != paid.id,
+        )
+    ).all()
+    numbers = [o.out_trade_no for o in pending if not o.line_ids or mine & set(order_lines(o))]
     if numbers:
         session.execute(
             update(PaymentOrder)
