@@ -5,8 +5,8 @@ hook), so a service works without billing. This module adds what a service needs
 putting a charge on the account:
 
 - whether billing runs here (:func:`available`): without it a service collects by hand;
-- deposits (a parking card's 押金): :func:`take_deposit_in`, :func:`refund_deposit_in`,
-  :func:`forfeit_deposit_in`, :func:`count_deposits`;
+- deposits (a parking card's 押金): :func:`take_deposit_in`, :func:`end_deposit_in` (refunded
+  or forfeited), :func:`count_deposits`;
 - what is still open or already paid for a set of charge references (:func:`open_fen`,
   :func:`paid_references`), and taking back an unpaid charge (:func:`withdraw_charge`);
 - paying a chosen set of charges by QR (:func:`pay_charges`) and the kiosk screen that shows
@@ -63,34 +63,22 @@ def take_deposit_in(
     return deposit.receipt_no
 
 
-def refund_deposit_in(
+def end_deposit_in(
     session: Session,
     ctx: KioskContext,
     actor: Actor,
     receipt_no: str,
     reason: str,
     *,
+    forfeit: bool = False,
     roles: tuple[str, ...] = ("manager",),
 ) -> None:
-    """Give a held deposit back, exactly once, inside the caller's transaction."""
-    from plugins.billing.service import refund_deposit_in as refund
+    """Give a held deposit back (a refund 收据 is queued), or with ``forfeit`` keep it (a lost
+    card's), exactly once, inside the caller's transaction."""
+    from plugins.billing import service
 
-    refund(session, ctx, actor, receipt_no, reason, roles=roles)
-
-
-def forfeit_deposit_in(
-    session: Session,
-    ctx: KioskContext,
-    actor: Actor,
-    receipt_no: str,
-    reason: str,
-    *,
-    roles: tuple[str, ...] = ("manager",),
-) -> None:
-    """Keep a held deposit (a lost card's), exactly once, inside the caller's transaction."""
-    from plugins.billing.service import forfeit_deposit_in as forfeit
-
-    forfeit(session, ctx, actor, receipt_no, reason, roles=roles)
+    end = service.forfeit_deposit_in if forfeit else service.refund_deposit_in
+    end(session, ctx, actor, receipt_no, reason, roles=roles)
 
 
 def count_deposits(session: Session, source_prefix: str) -> int:

@@ -1,11 +1,13 @@
 """Billing service: headless (no textual), used by the kiosk screens, the desk, the CLI and
 other plugins alike.
 
-Public API for other plugins (see docs/billing.md):
+Not for other plugins: they charge through the core (:func:`kiosk.charges.charge`, which
+reaches :func:`add_charge_in` through the ``kiosk_charge`` hook) and use
+:mod:`plugins.billing.api` for the rest (docs/billing.md).
 
 - :func:`add_charge` / :func:`add_charge_in` — put a charge line (umbrella compensation, repair
   charge, parking rent, ...) on a unit's bill for a month; idempotent on ``source_ref``.
-- :func:`create_payment_order` — a QR payment order for a bill; returns the QR content.
+- :func:`create_payment_order` — a QR payment order for a bill, or for chosen lines of it.
 - :func:`take_deposit_in` — receive a deposit (e.g. a parking card's) into the deposit ledger.
 
 Every state change takes an :class:`~kiosk.identity.Actor`, checks roles, records an audit
@@ -1085,7 +1087,11 @@ def _close_pending_if_settled(
     )
     if except_order is not None:
         q = q.where(PaymentOrder.id != except_order)
-    numbers = list(session.scalars(q))
+    return _supersede(ctx, session, list(session.scalars(q)))
+
+
+def _supersede(ctx: KioskContext, session: Session, numbers: list[str]) -> list[str]:
+    """Close pending orders another payment made unpayable (the provider is told later)."""
     if numbers:
         session.execute(
             update(PaymentOrder)
@@ -1140,15 +1146,11 @@ def _close_overlapping(ctx: KioskContext, session: Session, paid: PaymentOrder) 
             PaymentOrder.id != paid.id,
         )
     ).all()
-    numbers = [o.out_trade_no for o in pending if not o.line_ids or mine & set(order_lines(o))]
-    if numbers:
-        session.execute(
-            update(PaymentOrder)
-            .where(PaymentOrder.out_trade_no.in_(numbers), PaymentOrder.status == "pending")
-            .values(status="closed", close_reason=SUPERSEDED, closed_at=ctx.clock.now())
-            .execution_options(synchronize_session=False)
-        )
-    return numbers
+    return _supersede(
+        ctx,
+        session,
+        [o.out_trade_no for o in pending if not o.line_ids or mine & set(order_lines(o))],
+    )
 
 
 SUPERSEDED = "superseded"  # closed here; the provider still has to be told

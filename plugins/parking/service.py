@@ -783,9 +783,10 @@ def report_lost(ctx: KioskContext, actor: Actor, uid: str) -> ParkingCardView:
     with ctx.database().write() as session:
         _card, pcard = _end_card(ctx, session, actor, uid, "lost")
         if pcard.deposit_receipt and pcard.deposit_state == "held":
-            billing.forfeit_deposit_in(
-                session, ctx, actor, pcard.deposit_receipt, "parking card lost", roles=BLOCK_ROLES
-            )
+            billing.end_deposit_in(
+                session, ctx, actor, pcard.deposit_receipt, "parking card lost",
+                forfeit=True, roles=BLOCK_ROLES,
+            )  # fmt: skip
             pcard.deposit_state = "forfeited"
         session.flush()
         rental = session.get(ParkingRental, pcard.rental_id)
@@ -827,7 +828,7 @@ def return_card(
     with ctx.database().write() as session:
         _card, pcard = _end_card(ctx, session, actor, uid, "returned")
         if pcard.deposit_receipt and pcard.deposit_state == "held":
-            billing.refund_deposit_in(
+            billing.end_deposit_in(
                 session, ctx, actor, pcard.deposit_receipt, reason, roles=CASHIER
             )
             pcard.deposit_state = "refunded"
