@@ -77,6 +77,8 @@ def run_checks(
         )
     checks.extend(_device_checks(settings))
     checks.extend(hardening.config_checks(settings, names, sim))
+    for found in plugins.call_flat("kiosk_doctor_checks", settings=settings, sim=sim):
+        checks.append(hardening.warning(found.key, found.message))
     from kiosk.notify_channels import doctor_checks
 
     checks.extend(doctor_checks(settings))

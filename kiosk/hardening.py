@@ -5,8 +5,8 @@ fail the doctor (a demo kiosk is allowed to be a demo), but a production kiosk s
 
 - a config file (PINs, provider keys, database passwords) readable by group or others;
 - simulated devices (``sim://``) while not running with ``--sim``;
-- the simulated payment gateway among ``[plugins.billing] providers_enabled`` (the default);
-- visitor passes signed with the public development key (no ``pass_key``);
+- what the plugins warn about (``kiosk_doctor_checks``): the billing plugin's simulated
+  payment gateway among ``providers_enabled``, the visitors plugin's development pass key;
 - the demo estate: staff whose demo PIN (2580, 1357, ...) still opens the desk;
 - a SQLite database file readable by group or others;
 - retention that never runs: no ``kiosk purge`` in the last week.
@@ -15,7 +15,6 @@ fail the doctor (a demo kiosk is allowed to be a demo), but a production kiosk s
 from __future__ import annotations
 
 import datetime as dt
-import os
 import stat
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -72,34 +71,6 @@ def config_checks(settings: Settings, plugins: list[str], sim: bool) -> list[dic
                         "(or run the demo with --sim)",
                     )
                 )
-    if "billing" in plugins:
-        billing = settings.plugin("billing")
-        enabled = billing.get("providers_enabled", ["sim"])
-        if not sim and isinstance(enabled, list) and "sim" in enabled:
-            default = "" if "providers_enabled" in billing else " (the default)"
-            out.append(
-                warning(
-                    "plugins.billing.providers_enabled",
-                    f"includes the simulated payment gateway 'sim'{default}: payments are not "
-                    'real; list only the estate\'s providers (e.g. ["wechat", "alipay"])',
-                )
-            )
-    if "visitors" in plugins:
-        try:
-            from plugins.visitors.passes import DEV_KEY
-        except ImportError:  # the built-in plugin is not installed: nothing to compare with
-            DEV_KEY = ""
-        key = str(settings.plugin("visitors").get("pass_key", "")) or os.environ.get(
-            "KIOSK_VISITOR_PASS_KEY", ""
-        )
-        if not key or key == DEV_KEY:
-            out.append(
-                warning(
-                    "plugins.visitors.pass_key",
-                    "unset or the development key: visitor passes are signed with a public key "
-                    "and can be forged; set a long random pass_key (or KIOSK_VISITOR_PASS_KEY)",
-                )
-            )
     key_file = settings.audit.key_file
     if not key_file or not Path(key_file).exists():
         out.append(

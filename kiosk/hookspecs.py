@@ -112,6 +112,90 @@ class WorkloadOp:
     weight: int = 1
     setup: Callable[[KioskContext], None] | None = None
     check: Callable[[KioskContext], list[str]] | None = None
+    faults: tuple[WorkloadFault, ...] = ()
+
+
+@dataclass(frozen=True)
+class WorkloadFault:
+    """A fault a plugin injects into ``kiosk simulate --soak --faults`` (e.g. a payment
+    provider delivering a notification again).
+
+    ``ready(ctx)`` says whether it can be injected now (there is something to act on);
+    ``inject(ctx, rng)`` injects it and returns the problems it found (empty: survived).
+    """
+
+    name: str
+    ready: Callable[[KioskContext], bool]
+    inject: Callable[[KioskContext, Any], list[str]]
+
+
+@dataclass(frozen=True)
+class Charge:
+    """Money a unit owes for a service (a paid repair, an umbrella fee, parking rent), as the
+    core helper :func:`kiosk.charges.charge` hands it to ``kiosk_charge``.
+
+    ``reference`` names the source (``"repair:R2026..."``): a charge with the same reference
+    lands once. ``kind`` is one of ``property_fee parking_rent utilities repair umbrella
+    other``; ``period`` (``YYYY-MM``) puts it on that month's account, None on the current one.
+    """
+
+    unit_id: int
+    kind: str
+    amount_fen: int
+    reference: str
+    description: str
+    actor: Any
+    period: str | None = None
+
+
+@dataclass(frozen=True)
+class ChargeTaken:
+    """A plugin's answer to ``kiosk_charge``: it recorded the charge under ``reference``;
+    ``record_id`` is its own id for it (billing: the bill line)."""
+
+    plugin: str
+    reference: str
+    record_id: int
+
+
+@dataclass(frozen=True)
+class LinkPage:
+    """What a notification link shows: ``title`` and ``paragraphs`` as plain text already in
+    the reader's language (the core escapes them), a ``qr`` content to draw after them and
+    ``footer`` paragraphs below it, ``choices``
+    (value, label) posted back as ``answer``; ``use`` marks the link used with that outcome
+    (a page shown once); ``found`` False shows the core's "not valid" page."""
+
+    title: str = ""
+    paragraphs: tuple[str, ...] = ()
+    qr: str = ""
+    footer: tuple[str, ...] = ()
+    choices: tuple[tuple[str, str], ...] = ()
+    use: str = ""
+    found: bool = True
+
+
+@dataclass(frozen=True)
+class LinkAction:
+    """What a notification link of ``purpose`` does (``kiosk serve --links``).
+
+    ``show(ctx, subject, unit_id, t)`` answers the GET; ``answer(ctx, subject, unit_id,
+    choice, t)`` the POST after the core marked the link used with ``choice``. ``t``
+    translates a msgid into the link's language."""
+
+    purpose: str
+    show: Callable[[KioskContext, str, int | None, Callable[[str], str]], LinkPage]
+    answer: (
+        Callable[[KioskContext, str, int | None, str, Callable[[str], str]], LinkPage] | None
+    ) = None
+
+
+@dataclass(frozen=True)
+class DoctorWarning:
+    """A setting ``kiosk doctor`` warns about: ``key`` (``plugins.visitors.pass_key``) and why."""
+
+    key: str
+    message: str
 
 
 @dataclass(frozen=True)
@@ -229,3 +313,26 @@ def kiosk_purge(
     nothing. Work inside ``session``, the caller's one transaction, which also records the
     single audit event; do not commit. With ``dry_run`` only count (the caller rolls back
     anyway). Return one :class:`PurgeCount` per kind of record."""
+
+
+@hookspec(firstresult=True)
+def kiosk_charge(ctx: KioskContext, session: Any, charge: Charge) -> ChargeTaken | None:
+    """Record ``charge`` (a :class:`Charge`) on the unit's account inside ``session``, the
+    caller's transaction (so the charge and the caller's change commit together; do not
+    commit), and return a :class:`ChargeTaken`; the same ``reference`` charged again returns
+    the first record. Return None to leave it. Call it through :func:`kiosk.charges.charge`,
+    which raises a desk alert for the butler to collect by hand when no plugin takes it."""
+
+
+@hookspec
+def kiosk_link_actions(ctx: KioskContext) -> list[LinkAction]:  # type: ignore[empty-body]
+    """Return what this plugin's notification links do (a :class:`LinkAction` per purpose,
+    e.g. ``visit``: approve or decline; ``bill``: a payment QR)."""
+
+
+@hookspec
+def kiosk_doctor_checks(settings: Any, sim: bool) -> list[DoctorWarning]:  # type: ignore[empty-body]
+    """Return warnings about this plugin's settings for ``kiosk doctor`` (e.g. a development
+    key or a simulated gateway left in production). ``settings`` is the
+    :class:`kiosk.config.Settings` checked; ``sim`` says simulated devices and payments are
+    intended (a demo)."""

@@ -6,11 +6,11 @@ altered token is refused before the database is asked). The row holds the purpos
 and when it was used: a link works once and only until it expires. Every bad token (unknown,
 forged, expired, used) gets the same 404 page.
 
-- ``visit``: the host approves or declines a walk-up visitor (``plugins.visitors.service.decide``
-  as that resident); the page's GET only shows the question, the POST decides.
 - ``parcel``: shows the pickup code once; the code is kept in the row only until then (or until
   the link expires, :func:`scrub_expired`).
-- ``bill``: creates a QR payment order for the bill (as that resident) and shows its QR, once.
+- any other purpose is a plugin's (``kiosk_link_actions``): the visitors plugin's ``visit``
+  (the host approves or declines a walk-up visitor; the GET only shows the question, the POST
+  decides), the billing plugin's ``bill`` (a QR payment order for the bill, shown once).
 
 The secret (``[notify] secret`` or ``$KIOSK_SECRET_KEY``) also keys the digests of pickup codes
 (:func:`code_digest`); without one a development key is used and a warning logged.
@@ -32,6 +32,7 @@ from sqlalchemy import select, update
 
 from kiosk.clock import as_utc
 from kiosk.db.models import NotifyLink, Resident
+from kiosk.hookspecs import LinkAction, LinkPage
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -205,100 +206,63 @@ def show(ctx: KioskContext, token: str) -> Page:
                 f"<p>{html.escape(_t('Show this code at the lobby kiosk. This page shows it only once.', lang))}</p>",
             )
         purpose, subject, unit_id = link.purpose, link.subject, link.unit_id
-    if purpose == "bill":
-        return _bill_page(ctx, token, subject, unit_id, lang)
-    if purpose == "visit":
-        from plugins.visitors import service as visitors
+    action = _actions(ctx).get(purpose)
+    if action is None:
+        return _not_found(lang)
+    page = action.show(ctx, subject, unit_id, lambda msgid: _t(msgid, lang))
+    return _render(ctx, token, page, lang)
 
-        try:
-            view = visitors.visit_status(ctx, int(subject.split(":")[1]))
-        except Exception:  # noqa: BLE001 - an unknown visit is a bad link
-            return _not_found(lang)
-        if view.status != "pending":
-            return Page(
-                200,
-                _t("Visitor request", lang),
-                f"<p>{html.escape(_t('The visit was already decided or has expired.', lang))}</p>",
-            )
+
+def _actions(ctx: KioskContext) -> dict[str, LinkAction]:
+    """What each purpose of link does, as the plugins declare it (``kiosk_link_actions``)."""
+    if ctx.plugins is None:
+        return {}
+    return {a.purpose: a for a in ctx.plugins.call_flat("kiosk_link_actions", ctx=ctx)}
+
+
+def _render(ctx: KioskContext, token: str, page: LinkPage, lang: str) -> Page:
+    """A plugin's page as HTML, every text escaped; a page shown once uses the link up."""
+    if not page.found:
+        return _not_found(lang)
+    if page.use:
+        with ctx.database().write() as session:
+            link = _live(ctx, session, token)
+            if link is None or not _use(session, link, ctx.clock.now(), page.use):
+                return _not_found(lang)
+    body = "".join(f"<p>{html.escape(p)}</p>" for p in page.paragraphs)
+    if page.qr:
+        from devices.qr import QRCode
+
+        body += f"<p>{QRCode(page.qr, ec='M').to_svg(scale=5)}</p>"
+    body += "".join(f"<p>{html.escape(p)}</p>" for p in page.footer)
+    if page.choices:
         t = html.escape(token)
-        return Page(
-            200,
-            _t("Visitor request", lang),
-            f"<p>{html.escape(view.name)} ({view.party_size}) — {html.escape(view.purpose)}</p>"
-            f'<form method="post" action="/l/{t}">'
-            f'<button name="answer" value="approve">{html.escape(_t("Approve", lang))}</button> '
-            f'<button name="answer" value="decline">{html.escape(_t("Decline", lang))}</button>'
-            "</form>",
+        buttons = " ".join(
+            f'<button name="answer" value="{html.escape(value)}">{html.escape(label)}</button>'
+            for value, label in page.choices
         )
-    return _not_found(lang)
-
-
-def _bill_page(ctx: KioskContext, token: str, subject: str, unit_id: int | None, lang: str) -> Page:
-    """A payment order for the bill, as the resident the link was sent to, and its QR; the
-    link is used up once the order is shown."""
-    from devices.qr import QRCode
-    from kiosk.errors import Refused
-    from kiosk.identity import Actor
-    from kiosk.money import format_fen
-    from plugins.billing import service as billing
-
-    parts = subject.split(":")
-    resident = Actor("resident", int(parts[3]), "", frozenset(), unit_id=unit_id)
-    try:
-        order = billing.create_payment_order(
-            ctx, resident, int(parts[1]), billing.kiosk_provider(ctx)
-        )
-    except Refused as exc:
-        return Page(
-            200,
-            _t("Pay your bill", lang),
-            f"<p>{html.escape(exc.render(lambda m: _t(m, lang)))}</p>",
-        )
-    with ctx.database().write() as session:
-        link = _live(ctx, session, token)
-        if link is None or not _use(session, link, ctx.clock.now(), "order"):
-            return _not_found(lang)
-    qr = QRCode(order.qr_content, ec="M").to_svg(scale=5)
-    return Page(
-        200,
-        _t("Pay your bill", lang),
-        f"<p>{html.escape(order.bill_number)}: {html.escape(format_fen(order.amount_fen))}</p>"
-        f"<p>{qr}</p><p>{html.escape(ctx.local_time(order.expires_at))}</p>",
-    )
+        body += f'<form method="post" action="/l/{t}">{buttons}</form>'
+    return Page(200, page.title, body)
 
 
 def answer(ctx: KioskContext, token: str, approve: bool) -> Page:
-    """POST on a visit link: decide as the host the link was sent to; the link is used up."""
-    from kiosk.errors import Refused
-    from kiosk.identity import Actor
-
+    """POST on a link with choices (a visit): the plugin decides as the resident the link was
+    sent to, after the link is used up."""
     lang = ctx.settings.language
+    choice = "approved" if approve else "declined"
     with ctx.database().write() as session:
         link = _live(ctx, session, token)
-        if link is None or link.purpose != "visit":
+        if link is None:
+            return _not_found(lang)
+        action = _actions(ctx).get(link.purpose)
+        if action is None or action.answer is None:
             return _not_found(lang)
         lang = _language(session, link.subject, lang)
-        if not _use(session, link, ctx.clock.now(), "approved" if approve else "declined"):
+        if not _use(session, link, ctx.clock.now(), choice):
             return _not_found(lang)
-        parts = link.subject.split(":")
-        visit_id, resident_id, unit_id = int(parts[1]), int(parts[3]), link.unit_id
-    from plugins.visitors import service as visitors
-
-    host = Actor("resident", resident_id, "", frozenset(), unit_id=unit_id)
-    try:
-        visitors.decide(ctx, host, visit_id, approve, note="answered through a notification link")
-    except Refused:
-        return Page(
-            200,
-            _t("Visitor request", lang),
-            f"<p>{html.escape(_t('The visit was already decided or has expired.', lang))}</p>",
-        )
-    done = (
-        "Visitor approved. The visitor gets a pass at the kiosk."
-        if approve
-        else "Visitor declined."
-    )
-    return Page(200, _t("Visitor request", lang), f"<p>{html.escape(_t(done, lang))}</p>")
+        subject, unit_id = link.subject, link.unit_id
+    page = action.answer(ctx, subject, unit_id, choice, lambda msgid: _t(msgid, lang))
+    return _render(ctx, token, page, lang)
 
 
 # -- the web server -----------------------------------------------------------------------

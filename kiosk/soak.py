@@ -10,7 +10,8 @@ pickups, umbrella lends and returns, bill payments) or, with ``faults``, injects
 - printer: paper out, cover open, cable pulled, cable pulled in the middle of a job; each
   lasts a few steps, a receipt is printed while it lasts, then the printer is mended;
 - card reader: unplugged for a few steps then replugged, garbled frames, noise, half a frame;
-- payments: a provider delivers a notification again (billing plugin).
+- the plugins' own faults, declared with their workload (``WorkloadOp.faults``): the billing
+  plugin's provider delivering a payment notification again.
 
 A fault is *survived* when the kiosk came through it as it must: nothing printed while the
 printer could not print, the receipt queued and printed once the printer was back (marked
@@ -48,7 +49,7 @@ from kiosk.config import Settings
 from kiosk.context import KioskContext
 from kiosk.db import Database
 from kiosk.db.models import AuditEvent, DeskAlert, PrintJob
-from kiosk.hookspecs import WorkloadOp
+from kiosk.hookspecs import WorkloadFault, WorkloadOp
 from kiosk.plugins import KioskPlugins
 from kiosk.printing import PrintQueue, submit
 from kiosk.workload import CoreWorkload
@@ -59,7 +60,6 @@ MAX_FAULT_STEPS = 6
 WAIT = 10.0  # seconds to wait for a device event before calling it lost (never reached when well)
 PRINTER_FAULTS = ("paper_out", "cover_open", "printer_unplugged", "printer_unplugged_mid_job")
 READER_FAULTS = ("reader_unplugged", "garbled_frame", "noise", "partial_frame")
-NOTICE_FAULTS = ("duplicate_notice",)
 ALERT_OF = {
     "paper_out": "printer_paper_out",
     "cover_open": "printer_cover_open",
@@ -155,6 +155,8 @@ class Soak(CoreWorkload):
         self.taps = Counter[str]()
         self.soak_jobs: dict[int, str] = {}  # job id -> the marker its receipt carries
         self.interrupted: set[int] = set()
+        # The plugins' own faults (a payment notification delivered again...), by name.
+        self.plugin_faults: dict[str, WorkloadFault] = {}
         with ctx.database().read() as s:
             self.jobs_before = s.scalar(select(func.max(PrintJob.id))) or 0
 
@@ -228,8 +230,7 @@ class Soak(CoreWorkload):
             kinds += PRINTER_FAULTS
         if "reader" not in self.active:
             kinds += READER_FAULTS
-        if self._paid_orders():
-            kinds += NOTICE_FAULTS
+        kinds += [name for name, f in self.plugin_faults.items() if f.ready(self.ctx)]
         return kinds
 
     def inject(self, step: int) -> None:
@@ -275,8 +276,8 @@ class Soak(CoreWorkload):
             }[kind]
             self._survive(fault, self._tap_check(fault, before=junk))
             return
-        elif kind == "duplicate_notice":
-            self._duplicate_notice(fault)
+        elif kind in self.plugin_faults:
+            fault.problems += self.plugin_faults[kind].inject(self.ctx, self.rng)
             self._survive(fault, True)
             return
         # A printer fault: a receipt is printed while it lasts.
@@ -350,50 +351,6 @@ class Soak(CoreWorkload):
             if not self.queue.process_once():
                 return
 
-    def _paid_orders(self) -> list[str]:
-        if self.ctx.plugins is None or self.ctx.plugins.pm.get_plugin("billing") is None:
-            return []
-        from plugins.billing.gateway import shared_gateway
-        from plugins.billing.models import PaymentOrder
-
-        known = shared_gateway(self.clock).orders
-        with self.ctx.database().read() as s:
-            paid = s.scalars(
-                select(PaymentOrder.out_trade_no)
-                .where(PaymentOrder.status == "paid", PaymentOrder.provider == "sim")
-                .order_by(PaymentOrder.id)
-            )
-            return [n for n in paid if n in known]
-
-    def _duplicate_notice(self, fault: Fault) -> None:
-        """The provider delivers a paid order's notification again (1-3 times)."""
-        from plugins.billing import service
-        from plugins.billing.gateway import shared_gateway
-        from plugins.billing.models import Bill, Payment, PaymentOrder
-
-        out_trade_no = self.rng.choice(self._paid_orders())
-
-        def money() -> tuple[Any, ...]:
-            with self.ctx.database().read() as s:
-                bill_id = s.scalar(
-                    select(PaymentOrder.bill_id).where(PaymentOrder.out_trade_no == out_trade_no)
-                )
-                return (
-                    s.scalar(select(Bill.paid_fen).where(Bill.id == bill_id)),
-                    s.scalar(select(func.count()).select_from(Payment)),
-                    s.scalar(select(func.coalesce(func.sum(Payment.amount_fen), 0))),
-                )
-
-        before = money()
-        gateway = shared_gateway(self.clock)
-        for _ in range(self.rng.randint(1, 3)):
-            headers, body = gateway.notification(out_trade_no)
-            verdict = service.handle_notification(self.ctx, "sim", headers, body).verdict
-            if verdict != "duplicate":
-                fault.problems.append(f"notice again for {out_trade_no}: {verdict}")
-        if money() != before:
-            fault.problems.append(f"notice again for {out_trade_no} moved money: {money()}")
-
     # -- the end ----------------------------------------------------------------------------------
 
     def check_print_jobs(self) -> list[str]:
@@ -442,6 +399,7 @@ def run_soak(
     changed: Counter[str] = Counter()
     try:
         mix = soak.core_ops() + list(plugins.call_flat("kiosk_workload", ctx=ctx))
+        soak.plugin_faults = {f.name: f for op in mix for f in op.faults}
         for op in mix:
             if op.setup is not None:
                 op.setup(ctx)
@@ -496,7 +454,7 @@ def run_soak(
         "faults_survived": sum(soak.survived.values()),
         "faults": {
             kind: {"injected": soak.injected[kind], "survived": soak.survived[kind]}
-            for kind in PRINTER_FAULTS + READER_FAULTS + NOTICE_FAULTS
+            for kind in PRINTER_FAULTS + READER_FAULTS + tuple(soak.plugin_faults)
         },
         "per_op": {
             name: {"count": ops_run[name], "state_changes": changed[name]}

@@ -64,6 +64,7 @@ ALERT_KINDS: dict[str, str] = {
     "billing.payment_flagged": N_("Payment flagged"),
     "umbrella_charge": N_("Umbrella charge"),
     "umbrella_collect": N_("Umbrella to collect"),
+    "charge_collect": N_("Charge to collect"),
     "invite_guessing": N_("Invite code guessing"),
     "parcel_code_locked": N_("Pickup codes locked"),
     "parcel_picker_unknown": N_("Unknown parcel picker"),
@@ -81,6 +82,11 @@ _ALERT_PATTERNS: dict[str, tuple[str, str]] = {
     "repair_emergency": (
         r"EMERGENCY (?P<number>\S+): (?P<category>\S+) at (?P<where>.*)",
         N_("Emergency {number}: {category}, {where}"),
+    ),
+    # kiosk.charges: a charge nobody took (no billing) for the desk to collect by hand.
+    "charge_collect": (
+        r"collect (?P<amount>\S+) from (?P<unit>\S+) \((?P<what>.*)\)",
+        N_("Collect {amount} from {unit} ({what})"),
     ),
 }
 

@@ -36,6 +36,34 @@ def kiosk_startup(ctx: Any) -> None:
 
 
 @hookimpl
+def kiosk_charge(ctx: Any, session: Any, charge: Any) -> Any:
+    """A charge from any service becomes a line on the unit's bill (idempotent on its
+    reference)."""
+    from kiosk.hookspecs import ChargeTaken
+    from plugins.billing.service import add_charge_in
+
+    line = add_charge_in(
+        session,
+        ctx,
+        charge.actor,
+        charge.unit_id,
+        charge.kind,
+        charge.amount_fen,
+        charge.description,
+        source_ref=charge.reference,
+        period=charge.period,
+    )
+    return ChargeTaken("billing", charge.reference, line.id)
+
+
+@hookimpl
+def kiosk_link_actions(ctx: Any) -> list[Any]:
+    from plugins.billing.links import link_actions
+
+    return link_actions()
+
+
+@hookimpl
 def kiosk_models() -> list[str]:
     return ["plugins.billing.models"]
 
@@ -124,3 +152,22 @@ def kiosk_household_sections(ctx: Any, unit_code: str) -> list[Any]:
     from plugins.billing.household import household_section
 
     return [household_section(ctx, unit_code)]
+
+
+@hookimpl
+def kiosk_doctor_checks(settings: Any, sim: bool) -> list[Any]:
+    """The simulated gateway among the enabled providers: payments there are not real."""
+    from kiosk.hookspecs import DoctorWarning
+
+    billing = settings.plugin("billing")
+    enabled = billing.get("providers_enabled", ["sim"])
+    if sim or not isinstance(enabled, list) or "sim" not in enabled:
+        return []
+    default = "" if "providers_enabled" in billing else " (the default)"
+    return [
+        DoctorWarning(
+            "plugins.billing.providers_enabled",
+            f"includes the simulated payment gateway 'sim'{default}: payments are not "
+            'real; list only the estate\'s providers (e.g. ["wechat", "alipay"])',
+        )
+    ]

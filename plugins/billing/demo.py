@@ -14,6 +14,9 @@ from kiosk.money import format_fen, yuan
 from plugins.billing import fees
 from plugins.billing.service import add_charge_in, bill_for, config, take_deposit_in
 
+DEMO_RENT_FEN = 10000  # the parking plugin's default monthly rent
+DEMO_DEPOSIT_FEN = 5000  # and card deposit
+
 
 def _period(day: dt.date, months_back: int) -> str:
     y, m = day.year, day.month - months_back
@@ -23,11 +26,12 @@ def _period(day: dt.date, months_back: int) -> str:
 
 
 def seed(session: Any, ctx: Any) -> list[str]:
-    # The parking lines use the parking plugin's rules ([plugins.parking] monthly_rent_fen,
-    # deposit_fen), so the demo bill shows what this estate charges.
-    from plugins.parking.service import ParkingRules
-
-    parking = ParkingRules.of(ctx)
+    # The parking lines use the estate's parking settings ([plugins.parking] monthly_rent_fen,
+    # deposit_fen; the parking plugin's defaults otherwise), read from the config rather than
+    # the parking plugin, so the demo bill shows what this estate charges without it.
+    parking = ctx.settings.plugin("parking")
+    monthly_rent_fen = int(parking.get("monthly_rent_fen", DEMO_RENT_FEN))
+    deposit_fen = int(parking.get("deposit_fen", DEMO_DEPOSIT_FEN))
     today = ctx.today()  # the estate's date: periods and due dates are local
     rate = yuan(str(config(ctx).get("property_fee_per_m2", "2.50")))
     lines = []
@@ -56,7 +60,7 @@ def seed(session: Any, ctx: Any) -> list[str]:
                     SYSTEM,
                     unit.id,
                     "parking_rent",
-                    parking.monthly_rent_fen,
+                    monthly_rent_fen,
                     f"车位租金 {period}",
                     source_ref=f"demo:{code}:{period}:pk",
                     period=period,
@@ -85,7 +89,7 @@ def seed(session: Any, ctx: Any) -> list[str]:
             cashier,
             unit.id,
             "parking_card",
-            parking.deposit_fen,
+            deposit_fen,
             "停车卡押金",
             source_ref="demo:deposit:3-1205",
         )

@@ -81,6 +81,9 @@ class BillLine(Base):
     # Who asked for it ("umbrellas:loan:12", "csv:2026-11"): a charge from a source lands once.
     source_ref: Mapped[str] = mapped_column(String(100), default="", index=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    # Paid on its own by an order for chosen charges (the bill may still owe the rest); a
+    # line of a paid bill is paid whatever this says.
+    paid_fen: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     bill: Mapped[Bill] = relationship(back_populates="lines")
 
 
@@ -106,6 +109,8 @@ class PaymentOrder(Base):
     out_trade_no: Mapped[str] = mapped_column(String(40), unique=True)
     bill_id: Mapped[int] = mapped_column(ForeignKey("billing_bill.id"), index=True)
     unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), index=True)
+    # The bill lines this order pays, "12,13" ("" = everything the bill owes).
+    line_ids: Mapped[str] = mapped_column(String(400), default="", server_default="")
     provider: Mapped[str] = mapped_column(String(32))
     amount_fen: Mapped[int] = mapped_column(BigInteger)
     late_fee_fen: Mapped[int] = mapped_column(BigInteger, default=0)

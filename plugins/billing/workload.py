@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from kiosk.hookspecs import WorkloadOp
+from kiosk.hookspecs import WorkloadFault, WorkloadOp
 from kiosk.identity import SYSTEM
 
 UNITS = 24
@@ -22,7 +22,16 @@ class BillRace:
         self.lock = threading.Lock()
 
     def ops(self) -> list[WorkloadOp]:
-        return [WorkloadOp("bill-pay-qr", self.pay, weight=2, setup=self.setup, check=self.check)]
+        return [
+            WorkloadOp(
+                "bill-pay-qr",
+                self.pay,
+                weight=2,
+                setup=self.setup,
+                check=self.check,
+                faults=(WorkloadFault("duplicate_notice", paid_orders_exist, duplicate_notice),),
+            )
+        ]
 
     def setup(self, ctx: Any) -> None:
         from kiosk.db.models import Unit
@@ -97,3 +106,55 @@ class BillRace:
         if orders_paid != qr_payments:
             problems.append(f"{orders_paid} paid orders but {qr_payments} QR payments")
         return problems
+
+
+def _paid_orders(ctx: Any) -> list[str]:
+    """Orders paid through the simulated gateway this process started (it can sign again)."""
+    from plugins.billing.gateway import shared_gateway
+    from plugins.billing.models import PaymentOrder
+
+    known = shared_gateway(ctx.clock).orders
+    with ctx.database().read() as s:
+        paid = s.scalars(
+            select(PaymentOrder.out_trade_no)
+            .where(PaymentOrder.status == "paid", PaymentOrder.provider == "sim")
+            .order_by(PaymentOrder.id)
+        )
+        return [n for n in paid if n in known]
+
+
+def paid_orders_exist(ctx: Any) -> bool:
+    return bool(_paid_orders(ctx))
+
+
+def duplicate_notice(ctx: Any, rng: random.Random) -> list[str]:
+    """The provider delivers a paid order's notification again (1-3 times): each must be
+    answered ``duplicate`` and move no money. Returns the problems found."""
+    from plugins.billing import service
+    from plugins.billing.gateway import shared_gateway
+    from plugins.billing.models import Bill, Payment, PaymentOrder
+
+    out_trade_no = rng.choice(_paid_orders(ctx))
+
+    def money() -> tuple[Any, ...]:
+        with ctx.database().read() as s:
+            bill_id = s.scalar(
+                select(PaymentOrder.bill_id).where(PaymentOrder.out_trade_no == out_trade_no)
+            )
+            return (
+                s.scalar(select(Bill.paid_fen).where(Bill.id == bill_id)),
+                s.scalar(select(func.count()).select_from(Payment)),
+                s.scalar(select(func.coalesce(func.sum(Payment.amount_fen), 0))),
+            )
+
+    problems: list[str] = []
+    before = money()
+    gateway = shared_gateway(ctx.clock)
+    for _ in range(rng.randint(1, 3)):
+        headers, body = gateway.notification(out_trade_no)
+        verdict = service.handle_notification(ctx, "sim", headers, body).verdict
+        if verdict != "duplicate":
+            problems.append(f"notice again for {out_trade_no}: {verdict}")
+    if money() != before:
+        problems.append(f"notice again for {out_trade_no} moved money: {money()}")
+    return problems

@@ -5,6 +5,7 @@ temporary fee calculator). Thin: each action calls one service function.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -21,7 +22,7 @@ from kiosk.identity import Actor
 from kiosk.money import format_fen
 from kiosk.ui.screens import ServiceScreen
 from kiosk.ui.widgets.text import Button, Checkbox, Label
-from plugins.billing.screens import PayQRScreen
+from plugins.billing import api as billing
 from plugins.parking import service
 
 if TYPE_CHECKING:
@@ -73,22 +74,22 @@ class ParkingScreen(ServiceScreen):
         return None
 
     async def renew(self, rental_id: int, months: int, actor: Actor) -> None:
-        from plugins.billing import service as billing
-
         def renew_on_bill() -> Any:
-            _view, bill_id = service.renew(self.ctx, actor, rental_id, months, "bill")
-            assert bill_id is not None
-            return billing.create_payment_order(
-                self.ctx, actor, bill_id, billing.kiosk_provider(self.ctx)
-            )
+            _view, reference = service.renew(self.ctx, actor, rental_id, months, "bill")
+            if reference is None:
+                return None  # nothing takes charges here: the desk collects the rent
+            # The QR is for this renewal's charge alone, not everything the unit owes.
+            return billing.pay_charges(self.ctx, actor, [reference])
 
         try:
             order = await self.call(renew_on_bill)
         except Refused as exc:
             self.say(exc.render(_))
             return
-        if order is not None:
-            await self.app.push_screen(RenewPayScreen(self.ctx, actor, order, rental_id))
+        if order is None:
+            self.say(_("Please pay the rent at the desk; the desk has been told."))
+            return
+        await self.app.push_screen(renew_pay_screen(self.ctx, actor, order, rental_id))
 
 
 class ValidityScreen(ParkingScreen):
@@ -198,26 +199,36 @@ class RentalsScreen(ParkingScreen):
         await self.renew(int(rental), int(months), self.actor)
 
 
-class RenewPayScreen(PayQRScreen):
-    """The billing QR screen; once paid, the renewal is applied and its new end shown."""
+def renew_pay_screen(ctx: KioskContext, actor: Actor, order: Any, rental_id: int) -> Any:
+    """The billing plugin's QR screen for a renewal (its class made on first use: the
+    billing screens are imported only when someone renews)."""
+    return _renew_pay_screen_class()(ctx, actor, order, rental_id)
 
-    def __init__(self, ctx: KioskContext, actor: Actor, order: Any, rental_id: int) -> None:
-        super().__init__(ctx, actor, order)
-        self.rental_id = rental_id
 
-    def paid(self, view: Any) -> None:
-        service.apply_paid_periods(self.ctx, self.rental_id)
-        self.app.switch_screen(RenewedScreen(self.ctx, self.rental_id, view.receipt_no))
+@functools.cache
+def _renew_pay_screen_class() -> type[Any]:
+    class RenewPayScreen(billing.pay_qr_screen_class()):  # type: ignore[misc]
+        """The billing QR screen; once paid, the renewal is applied and its new end shown."""
 
-    def closed(self, order: Any) -> None:
-        service.cancel_unpaid(self.ctx, self.rental_id, "QR expired")
-        super().closed(order)
+        def __init__(self, ctx: KioskContext, actor: Actor, order: Any, rental_id: int) -> None:
+            super().__init__(ctx, actor, order)
+            self.rental_id = rental_id
 
-    def cancelled(self) -> None:
-        """Cancelled (the order is closed): the rent put on the bill for this renewal is
-        taken off again (unless the payment arrived meanwhile, in which case it is applied)."""
-        service.cancel_unpaid(self.ctx, self.rental_id, "cancelled at the kiosk")
-        self.app.pop_screen()
+        def paid(self, view: Any) -> None:
+            service.apply_paid_periods(self.ctx, self.rental_id)
+            self.app.switch_screen(RenewedScreen(self.ctx, self.rental_id, view.receipt_no))
+
+        def closed(self, order: Any) -> None:
+            service.cancel_unpaid(self.ctx, self.rental_id, "QR expired")
+            super().closed(order)
+
+        def cancelled(self) -> None:
+            """Cancelled (the order is closed): the rent put on the account for this renewal
+            is taken off again (unless the payment arrived meanwhile: then it is applied)."""
+            service.cancel_unpaid(self.ctx, self.rental_id, "cancelled at the kiosk")
+            self.app.pop_screen()
+
+    return RenewPayScreen
 
 
 class RenewedScreen(ParkingScreen):

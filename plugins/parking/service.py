@@ -30,7 +30,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from kiosk import audit, printing
+from kiosk import audit, charges, printing
 from kiosk.clock import as_utc
 from kiosk.db.models import Card, Resident, Unit
 from kiosk.errors import Refused
@@ -46,6 +46,7 @@ from kiosk.identity import (
 from kiosk.money import format_fen
 from kiosk.notify import queue_notification, raise_alert
 from kiosk.pii import mask_id_number, mask_name, mask_phone, mask_text
+from plugins.billing import api as billing
 from plugins.parking.fees import FeeRule, parking_fee, validate_plate
 from plugins.parking.models import ParkingCard, ParkingPeriod, ParkingRental
 
@@ -369,29 +370,37 @@ def _take_rent(
             kiosk_id=ctx.kiosk_id,
         )
     else:
-        from plugins.billing import service as billing
-
-        line = billing.add_charge_in(
-            session,
+        taken = charges.charge(
             ctx,
+            session,
             actor,
             rental.unit_id,
             "parking_rent",
             amount,
+            period_reference(period.id),
             f"parking {rental.plate} x{months}",
-            source_ref=f"parking:period:{period.id}",
         )
-        period.bill_line_id = line.id
+        if taken is None:
+            # Nothing takes charges here (no billing): the desk was alerted to collect the
+            # rent by hand (a cash renewal), so this period will never be paid on a bill.
+            period.state = "cancelled"
+        else:
+            period.bill_line_id = taken.record_id
         audit.record_for(
             ctx,
             session,
             actor,
-            "parking.rent.billed",
+            "parking.rent.billed" if taken else "parking.rent.to_desk",
             f"rental:{rental.number}",
-            {"months": months, "amount_fen": amount, "line": line.id},
+            {"months": months, "amount_fen": amount, "line": taken.record_id if taken else None},
         )
     session.flush()
     return period
+
+
+def period_reference(period_id: int) -> str:
+    """How a billed rent period is named on the unit's account (``kiosk_charge``)."""
+    return f"parking:period:{period_id}"
 
 
 def _apply(
@@ -441,23 +450,23 @@ def _apply(
     return True
 
 
-def apply_paid_periods(ctx: KioskContext, rental_id: int | None = None) -> int:
-    """Apply billed rent whose bill has been paid (by QR, at the desk, by anyone): returns how
-    many periods were applied. Cheap when nothing is pending (one indexed read)."""
-    from plugins.billing.models import Bill, BillLine
-
-    query = (
-        select(ParkingPeriod.id)
-        .join(BillLine, BillLine.id == ParkingPeriod.bill_line_id)
-        .join(Bill, Bill.id == BillLine.bill_id)
-        .where(ParkingPeriod.state == "pending", Bill.status == "paid")
+def _billed_pending(session: Session, rental_id: int | None) -> list[ParkingPeriod]:
+    query = select(ParkingPeriod).where(
+        ParkingPeriod.state == "pending", ParkingPeriod.bill_line_id.is_not(None)
     )
     if rental_id is not None:
         query = query.where(ParkingPeriod.rental_id == rental_id)
+    return list(session.scalars(query))
+
+
+def apply_paid_periods(ctx: KioskContext, rental_id: int | None = None) -> int:
+    """Apply billed rent whose charge has been paid (by QR, at the desk, by anyone): returns
+    how many periods were applied. Cheap when nothing is pending (one indexed read)."""
     with ctx.database().read() as session:
-        ids = session.scalars(query).all()
+        pending = {period_reference(p.id): p.id for p in _billed_pending(session, rental_id)}
+        paid = billing.paid_references(session, list(pending)) if pending else set()
     applied = 0
-    for pid in ids:
+    for pid in sorted(pending[ref] for ref in paid):
         with ctx.database().write() as session:
             period = session.get(ParkingPeriod, pid)
             if period is None or period.state != "pending":
@@ -470,26 +479,15 @@ def apply_paid_periods(ctx: KioskContext, rental_id: int | None = None) -> int:
 
 def cancel_unpaid(ctx: KioskContext, rental_id: int, reason: str = "not paid at the kiosk") -> int:
     """Take back rent put on the bill but not paid (the resident cancelled the QR, or it
-    expired): a credit note for each pending period whose bill is still unpaid, and the period
-    cancelled. Returns how many were cancelled; a bill paid meanwhile is applied instead."""
-    from plugins.billing import service as billing
-    from plugins.billing.models import Bill, BillLine
-
+    expired): the charge withdrawn (a credit note) for each pending period still unpaid, and
+    the period cancelled. Returns how many were cancelled; a period paid meanwhile is applied
+    instead."""
     if apply_paid_periods(ctx, rental_id):
         return 0
     with ctx.database().read() as session:
-        rows = session.execute(
-            select(ParkingPeriod.id, Bill.id, ParkingPeriod.amount_fen)
-            .join(BillLine, BillLine.id == ParkingPeriod.bill_line_id)
-            .join(Bill, Bill.id == BillLine.bill_id)
-            .where(
-                ParkingPeriod.rental_id == rental_id,
-                ParkingPeriod.state == "pending",
-                Bill.status != "paid",
-            )
-        ).all()
+        rows = [(p.id, p.amount_fen) for p in _billed_pending(session, rental_id)]
     cancelled = 0
-    for period_id, bill_id, amount in rows:
+    for period_id, amount in rows:
         with ctx.database().write() as session:
             won = session.execute(
                 update(ParkingPeriod)
@@ -503,19 +501,20 @@ def cancel_unpaid(ctx: KioskContext, rental_id: int, reason: str = "not paid at 
                           ctx, session, "system", "parking.rent.cancelled", f"period:{period_id}",
                           {"amount_fen": amount, "reason": reason},
                       )  # fmt: skip
-        try:
-            billing.issue_credit_note(ctx, SYSTEM, bill_id, amount, f"parking renewal {reason}")
-        except Refused:
-            log.warning("could not credit parking period %s on bill %s", period_id, bill_id)
+        if not billing.withdraw_charge(
+            ctx, SYSTEM, period_reference(period_id), f"parking renewal {reason}"
+        ):
+            log.warning("could not withdraw the charge for parking period %s", period_id)
         cancelled += 1
     return cancelled
 
 
 def renew(
     ctx: KioskContext, actor: Actor, rental_ref: int | str, months: int, method: str = "bill"
-) -> tuple[RentalView, int | None]:
+) -> tuple[RentalView, str | None]:
     """Pay ``months`` more rent. Staff (cashier): cash (applied now) or bill. A resident (the
-    kiosk): on the unit's bill only, applied when the bill is paid; returns the bill id to pay."""
+    kiosk): on the unit's account only, applied once paid; returns the charge's reference
+    to pay (None when paid in cash, or when nothing takes charges and the desk collects it)."""
     rules = ParkingRules.of(ctx)
     _check_months(months, rules)
     if actor.kind == "resident":
@@ -536,12 +535,7 @@ def renew(
                 number=rental.number,
             )
         period = _take_rent(ctx, session, actor, rental, months, method)
-        bill_id = None
-        if period.bill_line_id is not None:
-            from plugins.billing.models import BillLine
-
-            line = session.get(BillLine, period.bill_line_id)
-            bill_id = line.bill_id if line else None
+        reference = period_reference(period.id) if period.bill_line_id is not None else None
         audit.record_for(
             ctx,
             session,
@@ -550,7 +544,7 @@ def renew(
             f"rental:{rental.number}",
             {"months": months, "method": method, "amount_fen": period.amount_fen},
         )
-        return _rental_view(ctx, session, rental), bill_id
+        return _rental_view(ctx, session, rental), reference
 
 
 def _rent_receipt(
@@ -675,10 +669,8 @@ def issue_card(
             )
             session.add(pcard)
             session.flush()
-            if rules.deposit_fen:
-                from plugins.billing import service as billing
-
-                deposit = billing.take_deposit_in(
+            if rules.deposit_fen and billing.available(ctx):
+                pcard.deposit_receipt = billing.take_deposit_in(
                     session,
                     ctx,
                     actor,
@@ -688,8 +680,7 @@ def issue_card(
                     f"{rental.plate} {pcard.printed_number}",
                     source_ref=f"parking:card:{pcard.id}",
                 )
-                pcard.deposit_receipt = deposit.receipt_no
-            else:
+            else:  # no deposit rule, or no deposit ledger here (billing not installed)
                 pcard.deposit_state = "none"
             audit.record_for(
                 ctx,
@@ -792,11 +783,10 @@ def report_lost(ctx: KioskContext, actor: Actor, uid: str) -> ParkingCardView:
     with ctx.database().write() as session:
         _card, pcard = _end_card(ctx, session, actor, uid, "lost")
         if pcard.deposit_receipt and pcard.deposit_state == "held":
-            from plugins.billing import service as billing
-
-            billing.forfeit_deposit_in(
-                session, ctx, actor, pcard.deposit_receipt, "parking card lost", roles=BLOCK_ROLES
-            )
+            billing.end_deposit_in(
+                session, ctx, actor, pcard.deposit_receipt, "parking card lost",
+                forfeit=True, roles=BLOCK_ROLES,
+            )  # fmt: skip
             pcard.deposit_state = "forfeited"
         session.flush()
         rental = session.get(ParkingRental, pcard.rental_id)
@@ -838,9 +828,7 @@ def return_card(
     with ctx.database().write() as session:
         _card, pcard = _end_card(ctx, session, actor, uid, "returned")
         if pcard.deposit_receipt and pcard.deposit_state == "held":
-            from plugins.billing import service as billing
-
-            billing.refund_deposit_in(
+            billing.end_deposit_in(
                 session, ctx, actor, pcard.deposit_receipt, reason, roles=CASHIER
             )
             pcard.deposit_state = "refunded"

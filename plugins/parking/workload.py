@@ -14,6 +14,7 @@ from kiosk.db.models import AuditEvent, Resident, Unit
 from kiosk.errors import Refused
 from kiosk.hookspecs import WorkloadOp
 from kiosk.identity import Actor
+from plugins.billing import api as billing
 from plugins.parking import service
 from plugins.parking.models import ParkingCard, ParkingRental
 
@@ -121,17 +122,8 @@ class ParkingRace:
             ).all():
                 if n > 1:
                     problems.append(f"rental {rental} holds {n} active cards")
-            from plugins.billing.models import Deposit
-
             issued = s.scalar(select(func.count()).select_from(ParkingCard)) or 0
-            deposits = (
-                s.scalar(
-                    select(func.count())
-                    .select_from(Deposit)
-                    .where(Deposit.source_ref.like("parking:card:%"))
-                )
-                or 0
-            )
+            deposits = billing.count_deposits(s, "parking:card:") if billing.available(ctx) else 0
             events = (
                 s.scalar(
                     select(func.count())

@@ -30,7 +30,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import case, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from kiosk import audit, printing
+from kiosk import audit, charges, printing
 from kiosk.clock import as_utc
 from kiosk.db import retention
 from kiosk.db.models import Building, Resident, Unit
@@ -895,16 +895,15 @@ def complete(ctx: KioskContext, actor: Actor, number: str, signature: Any, *,
 
 
 def _charge(ctx: KioskContext, session: Session, actor: Actor, t: RepairTicket, fen: int) -> None:
-    billing = ctx.plugins is not None and ctx.plugins.pm.get_plugin("billing") is not None
-    if billing and t.unit_id is not None:
-        from plugins.billing.service import add_charge_in
-
-        add_charge_in(session, ctx, actor, t.unit_id, "repair", fen,
-                      f"paid repair {t.number} ({t.category})", source_ref=f"repair:{t.number}")  # fmt: skip
+    """A paid repair goes on the unit's account (the desk collects it when nothing takes
+    charges, or the repair has no unit)."""
+    message = f"collect {format_fen(fen)} for paid repair {t.number}"
+    if t.unit_id is not None:
+        charges.charge(ctx, session, actor, t.unit_id, "repair", fen, f"repair:{t.number}",
+                       f"paid repair {t.number} ({t.category})", collect_message=message)  # fmt: skip
     else:
-        raise_alert(session, "repair_collect",
-                    f"collect {format_fen(fen)} for paid repair {t.number}",
-                    at=ctx.clock.now(), kiosk_id=ctx.kiosk_id)  # fmt: skip
+        raise_alert(session, "repair_collect", message, at=ctx.clock.now(),
+                    kiosk_id=ctx.kiosk_id)  # fmt: skip
 
 
 def record_visit(ctx: KioskContext, actor: Actor, number: str, rating: int,

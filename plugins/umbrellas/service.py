@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from kiosk import audit, printing
+from kiosk import audit, charges, printing
 from kiosk.clock import as_utc
 from kiosk.db.models import Resident, Unit
 from kiosk.errors import Refused
@@ -31,6 +31,7 @@ from kiosk.identity import SYSTEM, Actor, require_role
 from kiosk.money import format_fen
 from kiosk.notify import queue_notification, raise_alert
 from kiosk.pii import mask_name, mask_text
+from plugins.billing import api as billing
 from plugins.umbrellas.models import (
     RETURN_CONDITIONS,
     UMBRELLA_KINDS,
@@ -95,10 +96,6 @@ def _umbrella(session: Session, tag: str) -> Umbrella:
     if row is None:
         raise Refused("umbrellas.unknown", "There is no umbrella {tag}.", tag=tag.strip())
     return row
-
-
-def billing_installed(ctx: KioskContext) -> bool:
-    return ctx.plugins is not None and ctx.plugins.pm.get_plugin("billing") is not None
 
 
 # -- stock ------------------------------------------------------------------------------------
@@ -260,9 +257,7 @@ def owed_fen(session: Session, ctx: KioskContext, unit_id: int) -> int:
         select(func.coalesce(func.sum(UmbrellaLoan.late_fee_fen + UmbrellaLoan.compensation_fen), 0))
         .where(UmbrellaLoan.unit_id == unit_id, UmbrellaLoan.fee_status.in_(("pending", "desk")))
     ) or 0  # fmt: skip
-    if billing_installed(ctx):
-        from plugins.billing.models import Bill, BillLine
-
+    if billing.available(ctx):
         billed_refs = [
             f"umbrella_loan:{i}"
             for i in session.scalars(
@@ -271,12 +266,7 @@ def owed_fen(session: Session, ctx: KioskContext, unit_id: int) -> int:
                 )
             )
         ]
-        if billed_refs:
-            owed += session.scalar(
-                select(func.coalesce(func.sum(BillLine.amount_fen), 0))
-                .join(Bill, Bill.id == BillLine.bill_id)
-                .where(BillLine.source_ref.in_(billed_refs), Bill.status != "paid")
-            ) or 0  # fmt: skip
+        owed += billing.open_fen(session, billed_refs)
     return int(owed)
 
 
@@ -505,7 +495,7 @@ def confirm_charge(ctx: KioskContext, actor: Actor, loan_id: int, *, waive: bool
         loan = session.get(UmbrellaLoan, loan_id)
         if loan is None:
             raise Refused("umbrellas.no_loan", "There is no umbrella loan {loan}.", loan=loan_id)
-        target = "waived" if waive else ("billed" if billing_installed(ctx) else "desk")
+        target = "waived" if waive else "billed"
         done = session.execute(
             update(UmbrellaLoan).where(UmbrellaLoan.id == loan.id,
                                        UmbrellaLoan.fee_status == "pending")
@@ -524,16 +514,14 @@ def confirm_charge(ctx: KioskContext, actor: Actor, loan_id: int, *, waive: bool
                 if loan.compensation_fen else "",
             ) if part
         )  # fmt: skip
-        if target == "billed":
-            from plugins.billing.service import add_charge_in
-
-            add_charge_in(session, ctx, actor, loan.unit_id, "umbrella", amount, what,
-                          source_ref=f"umbrella_loan:{loan.id}")  # fmt: skip
-        elif target == "desk":
-            unit = session.get(Unit, loan.unit_id)
-            raise_alert(session, "umbrella_collect",
-                        f"collect {format_fen(amount)} from {unit.code if unit else '?'} ({what})",
-                        at=now, lobby=ctx.lobby, kiosk_id=ctx.kiosk_id)  # fmt: skip
+        if target == "billed" and not charges.charge(
+            ctx, session, actor, loan.unit_id, "umbrella", amount, f"umbrella_loan:{loan.id}", what
+        ):
+            # Nothing takes charges here (no billing): the desk was alerted to collect it.
+            target = "desk"
+            session.execute(
+                update(UmbrellaLoan).where(UmbrellaLoan.id == loan.id).values(fee_status="desk")
+            )
         audit.record_for(ctx, session, actor, f"umbrella.charge.{target}", f"umbrella_loan:{loan.id}",
                          {"amount_fen": amount})  # fmt: skip
         return target

@@ -121,3 +121,32 @@ def kiosk_household_sections(ctx: Any, unit_code: str) -> list[Any]:
     from plugins.visitors.household import household_section
 
     return [household_section(ctx, unit_code)]
+
+
+@hookimpl
+def kiosk_link_actions(ctx: Any) -> list[Any]:
+    from plugins.visitors.links import link_actions
+
+    return link_actions()
+
+
+@hookimpl
+def kiosk_doctor_checks(settings: Any, sim: bool) -> list[Any]:
+    """Passes signed with the public development key (or none) can be forged."""
+    import os
+
+    from kiosk.hookspecs import DoctorWarning
+    from plugins.visitors.passes import DEV_KEY
+
+    key = str(settings.plugin("visitors").get("pass_key", "")) or os.environ.get(
+        "KIOSK_VISITOR_PASS_KEY", ""
+    )
+    if key and key != DEV_KEY:
+        return []
+    return [
+        DoctorWarning(
+            "plugins.visitors.pass_key",
+            "unset or the development key: visitor passes are signed with a public key "
+            "and can be forged; set a long random pass_key (or KIOSK_VISITOR_PASS_KEY)",
+        )
+    ]

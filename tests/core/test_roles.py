@@ -18,7 +18,14 @@ from kiosk.errors import PermissionDenied, Refused
 from kiosk.identity import Actor
 
 ROOT = Path(__file__).resolve().parents[2]
-SERVICES = sorted((ROOT / "plugins").glob("*/service.py"))
+# A service is a module (plugins/x/service.py) or a package of them (plugins/billing/service/).
+SERVICES = sorted([*ROOT.glob("plugins/*/service.py"), *ROOT.glob("plugins/*/service/*.py")])
+
+
+def plugin_of(path: Path) -> str:
+    return path.relative_to(ROOT / "plugins").parts[0]
+
+
 # Functions residents may call for their own unit; they check the unit (and, for staff, the
 # role) after reading what the request refers to. The plugins' own tests cover those checks.
 RESIDENT_FACING = {
@@ -54,7 +61,7 @@ def role_checked() -> list[tuple[str, str]]:
                 and not node.name.startswith("_")
                 and "require_role(" in (ast.get_source_segment(src, node) or "")
             ):
-                out.append((path.parent.name, node.name))
+                out.append((plugin_of(path), node.name))
     return out
 
 
@@ -117,7 +124,7 @@ def test_every_state_changing_function_with_an_actor_checks_it() -> None:
             body = ast.get_source_segment(src, node) or ""
             writes = "write()" in body or "_in(" in body
             checks = "require_role(" in body or "actor.kind" in body or "_can_" in body
-            key = (path.parent.name, node.name)
+            key = (plugin_of(path), node.name)
             if "actor" in params and writes and not checks and key not in DELEGATES:
                 missing.append(key)
     assert missing == []

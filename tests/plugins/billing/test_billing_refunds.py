@@ -15,6 +15,7 @@ from plugins.billing import cli as billing_cli
 from plugins.billing import service
 from plugins.billing.models import Bill, Payment, PaymentOrder, Refund
 from plugins.billing.providers import BUILTIN
+from plugins.billing.service import refunds
 
 LATER_MINUTES = service.REFUND_RESOLVE_MINUTES + 1
 
@@ -104,15 +105,15 @@ def test_a_refund_killed_after_the_provider_call_is_settled_by_resolve(
     people, bctx, gateway, monkeypatch
 ) -> None:
     _bill, order, payment = _paid(bctx, gateway, people)
-    real = service._record_refund
+    real = refunds._record_refund
 
     def killed(*args, **kwargs):  # the process dies between the answer and the commit
         raise Killed
 
-    monkeypatch.setattr(service, "_record_refund", killed)
+    monkeypatch.setattr(refunds, "_record_refund", killed)
     with pytest.raises(Killed):
         service.refund_payment(bctx, people.manager, payment.id, 1000, "overcharged")
-    monkeypatch.setattr(service, "_record_refund", real)
+    monkeypatch.setattr(refunds, "_record_refund", real)
     [(number, status, fen)], refunded, balance = _ledger(bctx, payment.id)
     assert (status, fen, refunded, balance) == ("requested", 1000, 1000, 1000)
     assert gateway.refunded(order.out_trade_no) == [(number, 1000)]
@@ -244,7 +245,7 @@ def test_the_kiosk_settles_refunds_left_requested_when_it_starts(
     def killed(*args, **kwargs):
         raise Killed
 
-    monkeypatch.setattr(service, "_record_refund", killed)
+    monkeypatch.setattr(refunds, "_record_refund", killed)
     with pytest.raises(Killed):
         service.refund_payment(bctx, people.manager, payment.id, 1000, "overcharged")
     monkeypatch.undo()

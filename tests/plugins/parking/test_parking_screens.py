@@ -37,9 +37,13 @@ def text(app) -> str:  # type: ignore[no-untyped-def]
 
 
 async def test_a_lapsed_card_renews_by_qr_at_the_kiosk(pctx: KioskContext) -> None:
+    """The QR is for the renewal alone (one month, ￥100), not the rest of the month's bill,
+    which still owes its property fee afterwards."""
+    from kiosk.identity import SYSTEM
     from plugins.billing import service as billing
     from plugins.billing.gateway import shared_gateway
 
+    billing.add_charge(pctx, SYSTEM, "2-502", "property_fee", 23456, "物业费", source_ref="t:pf")
     app = lobby(pctx, "en")
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
@@ -52,7 +56,7 @@ async def test_a_lapsed_card_renews_by_qr_at_the_kiosk(pctx: KioskContext) -> No
         await settle(pilot, lambda: type(app.screen).__name__ == "RenewPayScreen")
         screen = app.screen
         assert type(screen).__name__ == "RenewPayScreen"
-        assert screen.order.amount_fen >= 10000
+        assert screen.order.amount_fen == 10000
         billing.providers(pctx)
         headers, body = shared_gateway(pctx.clock).pay(screen.order.out_trade_no)
         assert billing.handle_notification(pctx, "sim", headers, body).verdict == "paid"
@@ -62,6 +66,7 @@ async def test_a_lapsed_card_renews_by_qr_at_the_kiosk(pctx: KioskContext) -> No
         assert "粤BD12345: valid until 2026-12-22" in text(app)
     v = service.card_validity(pctx, LAPSED)
     assert v is not None and v.state == "valid" and v.end_date == dt.date(2026, 12, 22)
+    assert [b.balance_fen for b in billing.open_bills(pctx, "2-502")] == [23456]
 
 
 async def test_a_lost_card_is_refused_at_the_kiosk(pctx: KioskContext) -> None:

@@ -210,7 +210,7 @@ def test_card_lifecycle_through_the_desk_reader(ctx: KioskContext) -> None:
 
 def test_expiry_deactivates_and_renewal_by_bill_brings_it_back(ctx: KioskContext) -> None:
     from plugins.billing import service as billing
-    from plugins.billing.models import Bill
+    from plugins.billing.models import Bill, BillLine
 
     rental = open_cash(ctx)
     card = service.issue_card(ctx, CASHIER, rental.number, "00C0FFEE03")
@@ -226,10 +226,11 @@ def test_expiry_deactivates_and_renewal_by_bill_brings_it_back(ctx: KioskContext
     renter = Actor(
         "resident", rental_resident(ctx, rental.number), unit_id=unit_id_of(ctx, "3-1205")
     )
-    view, bill_id = service.renew(ctx, renter, rental.number, 1)
-    assert bill_id is not None and view.pending_fen == 10000
+    view, reference = service.renew(ctx, renter, rental.number, 1)
+    assert reference is not None and view.pending_fen == 10000
     assert service.card_validity(ctx, card.uid_hex).state == "expired"  # type: ignore[union-attr]
     with ctx.database().read() as session:
+        bill_id = session.scalar(select(BillLine.bill_id).where(BillLine.source_ref == reference))
         owed = session.get(Bill, bill_id).balance_fen  # type: ignore[union-attr]
     billing.record_desk_payment(ctx, CASHIER, bill_id, owed)
     v = service.card_validity(ctx, card.uid_hex)  # the tap applies the paid period
