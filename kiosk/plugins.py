@@ -64,12 +64,21 @@ class KioskPlugins:
                                 module, f"unknown hook {hook_caller.name!r} (typo?)"
                             )
         except Exception as exc:  # a broken plugin must never take the kiosk down
-            if self.pm.is_registered(module):
-                self.pm.unregister(module)
-            self._fail(name, "validate", exc)
+            self.disable(name, "validate", exc, plugin=module)
             return False
         self._dists[name] = version
         return True
+
+    def disable(
+        self, name: str, stage: str, exc: BaseException, plugin: object | None = None
+    ) -> None:
+        """The one way a failing plugin goes: the failure is recorded (the desk and ``kiosk
+        doctor`` show it) and the plugin unregistered, so its tiles, panels and hooks are gone
+        until the next start. ``plugin`` is the object when it may not be registered yet."""
+        self._fail(name, stage, exc)
+        found = plugin if plugin is not None else self.pm.get_plugin(name)
+        if found is not None and self.pm.is_registered(found):
+            self.pm.unregister(found)
 
     def _fail(self, name: str, stage: str, exc: BaseException) -> None:
         log.error("plugin %s disabled (%s): %s", name, stage, exc, exc_info=exc)
@@ -92,10 +101,7 @@ class KioskPlugins:
             try:
                 value = impl.function(**args)
             except Exception as exc:
-                self._fail(impl.plugin_name, hook, exc)
-                plugin = self.pm.get_plugin(impl.plugin_name)
-                if plugin is not None:
-                    self.pm.unregister(plugin)
+                self.disable(impl.plugin_name, hook, exc)
                 continue
             if value is not None:
                 results.append(value)
@@ -113,10 +119,7 @@ class KioskPlugins:
             try:
                 value = impl.function(**args)
             except Exception as exc:
-                self._fail(impl.plugin_name, hook, exc)
-                plugin = self.pm.get_plugin(impl.plugin_name)
-                if plugin is not None:
-                    self.pm.unregister(plugin)
+                self.disable(impl.plugin_name, hook, exc)
                 continue
             if value is not None:
                 return value

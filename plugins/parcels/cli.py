@@ -66,7 +66,7 @@ def _until(ctx: Any, day: str) -> dt.datetime | None:
     try:
         date = dt.date.fromisoformat(day.strip())
     except ValueError:
-        raise Refused("proxy_until_format", "Give the date as YYYY-MM-DD.") from None
+        raise Refused("parcels.proxy_until_format", "Give the date as YYYY-MM-DD.") from None
     end = dt.datetime.combine(date + dt.timedelta(days=1), dt.time(), tzinfo=ctx.zone)
     return end.astimezone(dt.UTC)
 
@@ -139,7 +139,7 @@ def return_cmd(
         with ctx.database().read() as session:
             parcel_id = session.scalar(select(Parcel.id).where(Parcel.tracking_number == number))
         if parcel_id is None:
-            raise Refused("parcel_unknown", "There is no parcel {id}.", id=number)
+            raise Refused("parcels.unknown", "There is no parcel {id}.", id=number)
         return_to_sender(ctx, actor, parcel_id, reason)
     emit(
         {"id": parcel_id, "tracking": number, "status": "returned"},

@@ -51,7 +51,7 @@ def remind_cmd(config: ConfigOpt = None) -> None:
 def replacement_cmd(as_json: JsonOpt = False, config: ConfigOpt = None) -> None:
     """上报物业部更换: damaged and lost umbrellas to replace."""
     from kiosk.money import format_fen
-    from plugins.umbrellas.service import local_time, replacement_report
+    from plugins.umbrellas.service import replacement_report
 
     ctx = context(config)
     lines = replacement_report(ctx)
@@ -61,7 +61,7 @@ def replacement_cmd(as_json: JsonOpt = False, config: ConfigOpt = None) -> None:
         )
         return
     for x in lines:
-        when = local_time(ctx, x.reported_at) if x.reported_at else "-"
+        when = ctx.local_time(x.reported_at) if x.reported_at else "-"
         typer.echo(
             f"{x.lobby} {x.tag} {x.kind} {x.state} {format_fen(x.price_fen)} {when} {x.unit_code}"
         )

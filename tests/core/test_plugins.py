@@ -36,6 +36,19 @@ def test_every_hook_has_a_docstring_and_a_docs_entry(hook: str) -> None:
     assert f"### `{hook}" in docs, f"docs/plugins.md lacks a section for {hook}"
 
 
+def _callers_source() -> str:
+    """The core's and the built-in plugins' code, without the hook declarations."""
+    files = [*(REPO / "kiosk").rglob("*.py"), *(REPO / "plugins").rglob("*.py")]
+    return "\n".join(f.read_text("utf-8") for f in files if f != REPO / "kiosk" / "hookspecs.py")
+
+
+@pytest.mark.parametrize("hook", HOOKS)
+def test_every_hook_is_called_somewhere(hook: str) -> None:
+    """A hook nothing calls is a promise to plugin authors that nothing keeps: the core (or a
+    plugin) must call it by name, through ``KioskPlugins.call`` / ``call_flat`` / ``first``."""
+    assert f'"{hook}"' in _callers_source(), f"nothing calls {hook}: call it or remove it"
+
+
 class Good:
     @hookimpl
     def kiosk_tiles(self, ctx):
