@@ -98,6 +98,7 @@ from plugins.parcels.storage import (
     storage_register,
     store_item,
 )
+from plugins.parcels.storage_rules import ALLOWED_CATEGORIES
 
 if TYPE_CHECKING:
     from devices.printer import Receipt
@@ -105,6 +106,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AGING_BUCKETS",
+    "ALLOWED_CATEGORIES",
     "CODE_DIGITS",
     "DESK_ROLES",
     "ID_LAST4",

@@ -168,7 +168,7 @@ def test_parcels_from_before_the_lobby_column_belong_to_every_lobby(
 
 def test_storage_belongs_to_the_desk_that_took_it(ctx: KioskContext, ctx_b: KioskContext) -> None:
     later = ctx.clock.now() + dt.timedelta(hours=24)
-    kept = parcels.deposit(ctx, BUTLER_A, unit_code="1-101", depositor_name="张伟",
+    kept = parcels.store_item(ctx, BUTLER_A, unit_code="1-101", depositor_name="张伟",
                            description="行李箱", category="luggage", expected_pickup_at=later)  # fmt: skip
     assert [i["ticket"] for i in parcels.handover_checklist(ctx, "A")] == [kept.ticket]
     assert parcels.handover_checklist(ctx_b, "B") == []
@@ -263,7 +263,7 @@ def test_the_b_kiosk_screen_and_the_desks_show_the_lobby(sqlite_demo_url: str) -
     clock = FixedClock()
     a = KioskContext(settings_for(sqlite_demo_url), clock, Database(sqlite_demo_url))
     b = KioskContext(settings_for(sqlite_demo_url, lobby="B"), clock, Database(sqlite_demo_url))
-    parcels.deposit(a, BUTLER_A, unit_code="1-101", depositor_name="张伟", description="行李箱",
+    parcels.store_item(a, BUTLER_A, unit_code="1-101", depositor_name="张伟", description="行李箱",
                     category="luggage", expected_pickup_at=clock.now() + dt.timedelta(hours=5))  # fmt: skip
 
     class Harness(App[None]):

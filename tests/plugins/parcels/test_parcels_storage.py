@@ -15,7 +15,7 @@ from plugins.parcels import service
 from plugins.parcels.models import StorageCheck, StoredItem
 
 
-def deposit(ctx, **kw):
+def store(ctx, **kw):
     args = dict(
         unit_code="1-101",
         depositor_name="张伟",
@@ -46,7 +46,7 @@ def deposit(ctx, **kw):
 )
 def test_prohibited_items_are_refused(ctx, category: str, description: str) -> None:
     with pytest.raises(Refused) as err:
-        deposit(ctx, category=category, description=description)
+        store(ctx, category=category, description=description)
     assert err.value.code == "parcels.storage_prohibited"
     with ctx.database().read() as s:
         assert s.scalar(select(StoredItem)) is None
@@ -54,18 +54,18 @@ def test_prohibited_items_are_refused(ctx, category: str, description: str) -> N
 
 def test_storage_is_temporary_and_for_residents_only(ctx) -> None:
     with pytest.raises(Refused) as err:
-        deposit(ctx, expected_pickup_at=ctx.clock.now() + dt.timedelta(days=30))
+        store(ctx, expected_pickup_at=ctx.clock.now() + dt.timedelta(days=30))
     assert err.value.code == "parcels.storage_pickup_time"
     with pytest.raises(Refused) as err:
-        deposit(ctx, expected_pickup_at=ctx.clock.now() - dt.timedelta(hours=1))
+        store(ctx, expected_pickup_at=ctx.clock.now() - dt.timedelta(hours=1))
     assert err.value.code == "parcels.storage_pickup_time"
     with pytest.raises(Refused) as err:
-        deposit(ctx, depositor_name="路人甲")
+        store(ctx, depositor_name="路人甲")
     assert err.value.code == "parcels.storage_not_resident"
 
 
 def test_deposit_prints_a_ticket_and_release_needs_the_owner_and_a_signature(ctx) -> None:
-    d = deposit(ctx)
+    d = store(ctx)
     ticket = render_text(d.receipt)
     assert d.ticket in ticket and "张*" in ticket and "13912345678" not in ticket
     with pytest.raises(Refused) as err:
@@ -111,8 +111,8 @@ def test_deposit_prints_a_ticket_and_release_needs_the_owner_and_a_signature(ctx
 
 
 def test_the_daily_handover_checks_every_item_and_flags_overdue_ones(ctx) -> None:
-    a = deposit(ctx)
-    b = deposit(
+    a = store(ctx)
+    b = store(
         ctx,
         description="一袋书 books",
         category="books",
@@ -154,7 +154,7 @@ def test_a_phone_or_old_id_in_the_item_description_is_masked_on_the_storage_tick
 ) -> None:
     from kiosk.pii import find_unmasked
 
-    d = deposit(ctx, description=f"行李箱 owner {written}", condition=f"call {written}")
+    d = store(ctx, description=f"行李箱 owner {written}", condition=f"call {written}")
     ticket = render_text(d.receipt)
     assert written not in ticket and "行李箱" in ticket
     assert find_unmasked(ticket) == []

@@ -73,7 +73,7 @@ def test_invite_codes_are_ten_digits_and_typed_as_shown(ctx) -> None:
 def test_guessing_codes_at_one_kiosk_backs_off_alerts_and_is_audited(ctx) -> None:
     typed, scanned = _invite(ctx), _invite(ctx, "Carol Wu")
     wrong = _wrong_codes(typed, scanned)
-    assert [_try(ctx, next(wrong)) for _ in range(6)] == ["invite_unknown"] * 6
+    assert [_try(ctx, next(wrong)) for _ in range(6)] == ["visitors.invite_unknown"] * 6
     # Past five wrong codes the kiosk makes the next try wait, even with the right code.
     with pytest.raises(Refused) as err:
         service.redeem_invite(ctx, typed.code)
@@ -111,7 +111,7 @@ def test_a_brute_force_across_kiosks_closes_typed_codes_estate_wide(ctx) -> None
     rules = service.VisitorRules()
     kiosks = [_at(ctx, f"kiosk-{k}") for k in range(rules.invite_failure_budget)]
     # An attacker moves from kiosk to kiosk, staying under each kiosk's limit.
-    assert [_try(k, next(wrong)) for k in kiosks] == ["invite_unknown"] * len(kiosks)
+    assert [_try(k, next(wrong)) for k in kiosks] == ["visitors.invite_unknown"] * len(kiosks)
     assert _count(ctx, DeskAlert, kind="invite_guessing") == 0  # no kiosk saw more than one
     # The budget is spent: no kiosk takes a typed code, not even the right one.
     fresh = _at(ctx, "kiosk-fresh")
