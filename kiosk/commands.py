@@ -33,6 +33,8 @@ __all__ = [
     "as_staff",
     "emit",
     "fail",
+    "one_format",
+    "usage_error",
     "open_ctx",
     "refusals",
     "run_as_staff",
@@ -51,6 +53,18 @@ def fail(message: str) -> NoReturn:
     """Refuse with a one-line reason on stderr and exit 1."""
     typer.echo(f"kiosk: {message}", err=True)
     raise typer.Exit(1)
+
+
+def usage_error(message: str) -> NoReturn:
+    """A command used the wrong way: the reason on stderr and exit 2."""
+    typer.echo(f"kiosk: {message}", err=True)
+    raise typer.Exit(2)
+
+
+def one_format(as_json: bool, as_csv: bool) -> None:
+    """``--json`` and ``--csv`` of a report exclude each other (a usage error)."""
+    if as_json and as_csv:
+        usage_error("--json and --csv are exclusive")
 
 
 def settings_or_exit(config: Path | None, db: str | None = None) -> Settings:

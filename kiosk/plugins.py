@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import traceback
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from importlib.metadata import EntryPoint, entry_points
 from types import ModuleType
@@ -91,9 +92,9 @@ class KioskPlugins:
             )
         )
 
-    def call(self, hook: str, **kwargs: Any) -> list[Any]:
-        """Call ``hook`` on every plugin, isolating each; returns the non-None results."""
-        results: list[Any] = []
+    def _answers(self, hook: str, kwargs: dict[str, Any]) -> Iterator[Any]:
+        """Each plugin's non-None answer to ``hook``, in registration order; a plugin whose
+        hook raises is disabled and skipped."""
         caller: pluggy.HookCaller = getattr(self.pm.hook, hook)
         # pluggy calls the last registered first; keep registration order for stable output.
         for impl in list(reversed(caller.get_hookimpls())):
@@ -104,26 +105,20 @@ class KioskPlugins:
                 self.disable(impl.plugin_name, hook, exc)
                 continue
             if value is not None:
-                results.append(value)
-        return results
+                yield value
+
+    def call(self, hook: str, **kwargs: Any) -> list[Any]:
+        """Call ``hook`` on every plugin, isolating each; returns the non-None results."""
+        return list(self._answers(hook, kwargs))
 
     def call_flat(self, hook: str, **kwargs: Any) -> list[Any]:
         """Like :meth:`call` for hooks returning lists: one flat list."""
         return [item for result in self.call(hook, **kwargs) for item in result]
 
     def first(self, hook: str, **kwargs: Any) -> Any:
-        """Call a firstresult hook with isolation: the first non-None answer, or None."""
-        caller: pluggy.HookCaller = getattr(self.pm.hook, hook)
-        for impl in list(reversed(caller.get_hookimpls())):
-            args = {name: kwargs[name] for name in impl.argnames if name in kwargs}
-            try:
-                value = impl.function(**args)
-            except Exception as exc:
-                self.disable(impl.plugin_name, hook, exc)
-                continue
-            if value is not None:
-                return value
-        return None
+        """Call a firstresult hook with isolation: the first non-None answer, or None (the
+        plugins after it are not asked)."""
+        return next(self._answers(hook, kwargs), None)
 
     def info(self) -> list[PluginInfo]:
         """Loaded plugins with their module, distribution version and implemented hooks."""

@@ -14,7 +14,18 @@ from typing import Annotated, Any
 
 import typer
 
-from kiosk.commands import ConfigOpt, JsonOpt, PinOpt, StaffOpt, context, emit, refusals, sign_in
+from kiosk.commands import (
+    ConfigOpt,
+    JsonOpt,
+    PinOpt,
+    StaffOpt,
+    context,
+    emit,
+    one_format,
+    refusals,
+    sign_in,
+    usage_error,
+)
 from kiosk.errors import Refused
 from kiosk.export import csv_dict_writer
 from kiosk.i18n import _
@@ -254,11 +265,8 @@ def report_parcels(
     --register the 邮件签收登记表; --storage the storage register (names masked, IDs as the last
     4 characters only)."""
     if aging + register + storage != 1:
-        typer.echo("kiosk: choose one report: --aging, --register or --storage", err=True)
-        raise typer.Exit(2)
-    if as_json and as_csv:
-        typer.echo("kiosk: --json and --csv are exclusive", err=True)
-        raise typer.Exit(2)
+        usage_error("choose one report: --aging, --register or --storage")
+    one_format(as_json, as_csv)
     if register or storage:
         _register_report(register, lobby, as_json, as_csv, config)
         return

@@ -14,7 +14,17 @@ from typing import Annotated, Any
 
 import typer
 
-from kiosk.commands import ConfigOpt, JsonOpt, PinOpt, StaffOpt, as_staff, context, refusals
+from kiosk.commands import (
+    ConfigOpt,
+    JsonOpt,
+    PinOpt,
+    StaffOpt,
+    as_staff,
+    context,
+    one_format,
+    refusals,
+    usage_error,
+)
 from kiosk.export import csv_writer
 from kiosk.i18n import N_
 
@@ -453,11 +463,8 @@ def report_repairs(
     from plugins.repairs.service import monthly_report
 
     if not month:
-        typer.echo("kiosk: choose the month: --month YYYY-MM", err=True)
-        raise typer.Exit(2)
-    if as_json and as_csv:
-        typer.echo("kiosk: --json and --csv are exclusive", err=True)
-        raise typer.Exit(2)
+        usage_error("choose the month: --month YYYY-MM")
+    one_format(as_json, as_csv)
     with refusals():
         report = monthly_report(context(config), month)
     if as_json:

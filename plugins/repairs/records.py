@@ -18,25 +18,6 @@ from plugins.repairs.models import RepairTicket
 if TYPE_CHECKING:
     from kiosk.context import KioskContext
 
-DESK_ROLES = ("butler",)
-WORK_ROLES = ("engineer", "butler")
-SUPERVISOR_ROLES = ("butler", "manager")  # judge, grade and answer complaints
-STAFF_ROLES = ("butler", "engineer", "security", "cashier", "manager")
-
-# status -> statuses it may move to
-TRANSITIONS: dict[str, tuple[str, ...]] = {
-    "new": ("confirmed", "deferred", "canceled"),
-    "confirmed": ("dispatched", "deferred", "canceled"),
-    "dispatched": ("in_progress", "deferred", "canceled"),
-    "in_progress": ("completed", "deferred"),
-    "deferred": ("confirmed", "dispatched", "in_progress", "canceled"),
-    "completed": ("closed", "reopened"),
-    "closed": ("reopened",),
-    "reopened": ("confirmed", "dispatched", "in_progress", "canceled"),
-    "canceled": (),
-}
-PREFIX = {"repair": "R", "complaint": "C", "suggestion": "S"}
-
 
 # -- monthly report ---------------------------------------------------------------------------
 

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from kiosk.commands import ConfigOpt, JsonOpt, context
+from kiosk.commands import ConfigOpt, JsonOpt, context, one_format, usage_error
 
 visitors_app = typer.Typer(help="Visitors: passes, sign-out, retention.", no_args_is_help=True)
 
@@ -26,14 +26,11 @@ def report_visitors(
     config: ConfigOpt = None,
 ) -> None:
     """The day's visitor log (来访人员登记表), names and phones masked."""
-    if as_json and as_csv:
-        typer.echo("kiosk: --json and --csv are exclusive", err=True)
-        raise typer.Exit(2)
+    one_format(as_json, as_csv)
     try:
         when = dt.date.fromisoformat(day) if day else None
     except ValueError:
-        typer.echo(f"kiosk: --day {day!r} is not a date (YYYY-MM-DD)", err=True)
-        raise typer.Exit(2) from None
+        usage_error(f"--day {day!r} is not a date (YYYY-MM-DD)")
     from plugins.visitors.service import LOG_COLUMNS, daily_log, daily_log_csv
 
     ctx = context(config)

@@ -38,7 +38,6 @@ from sqlalchemy.orm import Session
 
 from kiosk import audit, printing, throttle
 from kiosk.clock import as_utc
-from kiosk.db import retention
 from kiosk.db.models import Unit
 from kiosk.errors import Refused
 from kiosk.identity import Actor, require_role, unit_by_code
@@ -49,6 +48,8 @@ from kiosk.pii import mask_name, mask_phone, mask_text
 from plugins.visitors import passes
 from plugins.visitors.models import BlockEntry, Invite, Visit
 from plugins.visitors.records import (
+    ANONYMOUS,
+    DESK_ROLES,
     LOG_COLUMNS,
     block,
     daily_log,
@@ -63,6 +64,8 @@ if TYPE_CHECKING:
     from kiosk.context import KioskContext
 
 __all__ = [
+    "ANONYMOUS",
+    "DESK_ROLES",
     "LOG_COLUMNS",
     "block",
     "daily_log",
@@ -74,9 +77,7 @@ __all__ = [
     "unblock",
 ]
 
-DESK_ROLES = ("butler", "security")
 _MOBILE = re.compile(r"1[3-9]\d{9}")
-ANONYMOUS = retention.ANONYMOUS
 
 
 @dataclass(frozen=True)
