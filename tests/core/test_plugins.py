@@ -67,6 +67,15 @@ class UnknownHook:
         return []
 
 
+def test_disabling_a_plugin_records_why_and_takes_its_hooks_away() -> None:
+    plugins = load_plugins(extra={"good": Good()})
+    plugins.disable("good", "screen", RuntimeError("a bug in its screen"))
+    assert plugins.pm.get_plugin("good") is None
+    assert "good" not in [t.id for t in plugins.call_flat("kiosk_tiles", ctx=None)]
+    (failure,) = [f for f in plugins.failures if f.plugin == "good"]
+    assert failure.stage == "screen" and "a bug in its screen" in failure.error
+
+
 def test_a_hook_that_raises_disables_only_its_plugin() -> None:
     plugins = load_plugins(extra={"good": Good(), "bad": RaisesInHook()})
     tiles = plugins.call_flat("kiosk_tiles", ctx=None)
