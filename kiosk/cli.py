@@ -12,10 +12,12 @@ import logging
 import os
 import sys
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import typer
 
+from kiosk import commands
+from kiosk.commands import ConfigOpt, JsonOpt, emit, fail, open_ctx, settings_or_exit
 from kiosk.config import ConfigError, Settings, load_settings, redact, redact_url
 from kiosk.errors import Refused
 
@@ -34,11 +36,6 @@ report_app = typer.Typer(help="Reports for the office (plugins add theirs).", no
 app.add_typer(audit_app, name="audit")
 app.add_typer(report_app, name="report")
 
-ConfigOpt = Annotated[
-    Path | None, typer.Option("--config", "-c", help="Config file (default: $KIOSK_CONFIG).")
-]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
-
 
 @app.callback()
 def _root() -> None:
@@ -56,25 +53,12 @@ def _root() -> None:
 
 @dataclasses.dataclass
 class CommandRegistry:
-    """What ``kiosk_register_commands`` receives: the root app and the report group."""
+    """What ``kiosk_register_commands`` receives: the root app, the report group, and what
+    every command shares (:mod:`kiosk.commands`: options, context, refusals, staff sign-in)."""
 
     app: typer.Typer
     report: typer.Typer
-
-
-def fail(message: str) -> NoReturn:
-    """Refuse with a one-line reason on stderr and exit 1."""
-    typer.echo(f"kiosk: {message}", err=True)
-    raise typer.Exit(1)
-
-
-def settings_or_exit(config: Path | None, db: str | None = None) -> Settings:
-    try:
-        if db:
-            os.environ["KIOSK_DATABASE_URL"] = db
-        return load_settings(config)
-    except ConfigError as exc:
-        fail(f"bad config: {exc}")
+    shared: Any = commands
 
 
 def warn_if_world_readable(settings: Settings) -> None:
@@ -86,24 +70,6 @@ def warn_if_world_readable(settings: Settings) -> None:
     line = config_mode_warning(settings)
     if line:  # main() sends warnings to stderr; a kiosk's journal keeps them
         logging.getLogger("kiosk").warning("config: %s", line)
-
-
-def open_ctx(settings: Settings, migrate: bool = False) -> Any:
-    from kiosk.context import open_context
-
-    ctx = open_context(settings)
-    if migrate:
-        from kiosk.db.migrate import upgrade
-
-        upgrade(ctx.database().engine, ctx.plugins)
-    return ctx
-
-
-def emit(data: Any, as_json: bool, text: str) -> None:
-    if as_json:
-        typer.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
-    else:
-        typer.echo(text)
 
 
 # -- set-up ---------------------------------------------------------------------------------

@@ -9,22 +9,15 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import typer
 
+from kiosk.commands import ConfigOpt, JsonOpt
+from kiosk.commands import fail as _fail
+
 devices_app = typer.Typer(help="Printers and card readers: list, probe, decode, simulate.")
 receipt_app = typer.Typer(help="Receipts: decode an ESC/POS byte stream.")
-
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
-ConfigOpt = Annotated[
-    Path | None, typer.Option("--config", "-c", help="Config file (default: $KIOSK_CONFIG).")
-]
-
-
-def _fail(message: str) -> NoReturn:
-    typer.echo(f"kiosk: {message}", err=True)
-    raise typer.Exit(1)
 
 
 def _emit(data: Any, as_json: bool, text: str) -> None:

@@ -6,34 +6,24 @@ Exit codes: ``dispatch`` 0 when every due message was delivered (or held for qui
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
+from kiosk.commands import ConfigOpt, JsonOpt, fail, open_ctx, settings_or_exit
+from kiosk.commands import emit as _emit
+
 notify_app = typer.Typer(help="Notifications: deliver the outbox, its state, a test message.",
                          no_args_is_help=True)  # fmt: skip
 
-ConfigOpt = Annotated[
-    Path | None, typer.Option("--config", "-c", help="Config file (default: $KIOSK_CONFIG).")
-]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
-
 
 def _ctx(config: Path | None) -> Any:
-    from kiosk.cli import open_ctx, settings_or_exit, warn_if_world_readable
+    from kiosk.cli import warn_if_world_readable
 
     settings = settings_or_exit(config)
     warn_if_world_readable(settings)
     return open_ctx(settings)
-
-
-def _emit(data: Any, as_json: bool, text: str) -> None:
-    if as_json:
-        typer.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
-    else:
-        typer.echo(text)
 
 
 @notify_app.command("dispatch")
@@ -47,7 +37,6 @@ def dispatch(
     ] = False,
 ) -> None:
     """Deliver every due message once; exit 1 when some are left pending (channel down)."""
-    from kiosk.cli import fail
     from kiosk.notify import run_dispatch
 
     ctx = _ctx(config)
@@ -98,7 +87,6 @@ def test(
     """Queue a test message to a unit's residents and deliver it now."""
     from sqlalchemy import select
 
-    from kiosk.cli import fail
     from kiosk.db.models import Unit
     from kiosk.identity import normalise_unit_code
     from kiosk.notify import queue_notification, run_dispatch

@@ -76,14 +76,6 @@ class CardOutcome:
 
 
 @dataclass(frozen=True)
-class ReceiptSection:
-    """Lines a plugin adds to a receipt of another service (e.g. a notice on every slip)."""
-
-    lines: tuple[str, ...]
-    order: int = 100
-
-
-@dataclass(frozen=True)
 class Scenario:
     """A scripted run of the real app for ``kiosk simulate``.
 
@@ -235,11 +227,6 @@ def kiosk_desk_panels(ctx: KioskContext) -> list[DeskPanel]:  # type: ignore[emp
 def kiosk_household_sections(ctx: KioskContext, unit_code: str) -> list[HouseholdSection]:  # type: ignore[empty-body]
     """Return this plugin's sections of the household file of ``unit_code`` (normalised):
     its repairs, visits, parcels, loans, bills. Called after the core checked the role."""
-
-
-@hookspec
-def kiosk_receipt(kind: str, record: Any, ctx: KioskContext) -> ReceiptSection | None:  # type: ignore[empty-body]
-    """Add a section to a receipt of ``kind`` (e.g. "parcel-pickup") about ``record``."""
 
 
 @hookspec

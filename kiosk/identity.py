@@ -311,6 +311,15 @@ def normalise_unit_code(text: str) -> str:
     return f"{m.group(1)}-{m.group(2)}".upper() if m else text.strip().upper()
 
 
+def unit_by_code(session: Session, unit_code: str) -> Unit:
+    """The unit a person typed (any form :func:`normalise_unit_code` reads), or the one refusal
+    every service gives for a unit that does not exist (code ``unknown_unit``)."""
+    unit = session.scalar(select(Unit).where(Unit.code == normalise_unit_code(unit_code)))
+    if unit is None:
+        raise Refused("unknown_unit", "There is no unit {unit}.", unit=unit_code.strip()[:20])
+    return unit
+
+
 # -- cards ----------------------------------------------------------------------------------
 
 

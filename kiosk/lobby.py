@@ -25,9 +25,9 @@ from kiosk.identity import (
     identify_card,
     login_staff,
     login_unit,
-    normalise_unit_code,
     require_role,
     set_pin,
+    unit_by_code,
 )
 from kiosk.notify import raise_alert
 from kiosk.pii import mask_id_number, mask_phone
@@ -314,11 +314,7 @@ def change_pin(ctx: KioskContext, actor: Actor, current: str, new: str) -> None:
 
 
 def _local_time(ctx: KioskContext, result: LoginResult) -> str:
-    if result.locked_until is None:
-        return ""
-    from zoneinfo import ZoneInfo
-
-    return result.locked_until.astimezone(ZoneInfo(ctx.settings.estate.timezone)).strftime("%H:%M")
+    return "" if result.locked_until is None else ctx.local_time(result.locked_until)[-5:]
 
 
 def call_desk(ctx: KioskContext, actor: Actor | None = None, note: str = "") -> None:
@@ -360,11 +356,8 @@ class HouseholdFile:
 def household_file(ctx: KioskContext, actor: Actor, unit_code: str) -> HouseholdFile:
     """The household file of a unit, for desk staff only (checked here, not only in the UI)."""
     require_role(actor, "view household file", "butler", "cashier", "security")
-    code = normalise_unit_code(unit_code)
     with ctx.database().read() as session:
-        unit = session.scalar(select(Unit).where(Unit.code == code))
-        if unit is None:
-            raise Refused("unknown_unit", "No unit {unit} in this estate.", unit=code)
+        unit = unit_by_code(session, unit_code)
         hf = HouseholdFile(
             unit_code=unit.code,
             building=unit.building.code,
@@ -392,3 +385,21 @@ def household_file(ctx: KioskContext, actor: Actor, unit_code: str) -> Household
                     }
                 )
         return hf
+
+
+# -- lobby scope ------------------------------------------------------------------------------
+
+
+def desk_lobby(ctx: KioskContext, actor: Actor | None) -> str | None:
+    """The lobby a desk's lists show: the desk's own, or None (every lobby, each row with its
+    lobby shown) for staff of no lobby (``Staff.lobby`` "", e.g. the manager), the system, or
+    a desk configured without a lobby."""
+    if actor is not None and actor.kind in ("staff", "system") and not actor.lobby:
+        return None
+    return ctx.lobby or None
+
+
+def in_lobby(column: Any, lobby: str | None) -> list[Any]:
+    """Conditions for rows of ``lobby`` (with the ones tied to no lobby, lobby ""); none for
+    None (every lobby)."""
+    return [] if lobby is None else [column.in_((lobby, ""))]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import traceback
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from importlib.metadata import EntryPoint, entry_points
 from types import ModuleType
@@ -64,12 +65,21 @@ class KioskPlugins:
                                 module, f"unknown hook {hook_caller.name!r} (typo?)"
                             )
         except Exception as exc:  # a broken plugin must never take the kiosk down
-            if self.pm.is_registered(module):
-                self.pm.unregister(module)
-            self._fail(name, "validate", exc)
+            self.disable(name, "validate", exc, plugin=module)
             return False
         self._dists[name] = version
         return True
+
+    def disable(
+        self, name: str, stage: str, exc: BaseException, plugin: object | None = None
+    ) -> None:
+        """The one way a failing plugin goes: the failure is recorded (the desk and ``kiosk
+        doctor`` show it) and the plugin unregistered, so its tiles, panels and hooks are gone
+        until the next start. ``plugin`` is the object when it may not be registered yet."""
+        self._fail(name, stage, exc)
+        found = plugin if plugin is not None else self.pm.get_plugin(name)
+        if found is not None and self.pm.is_registered(found):
+            self.pm.unregister(found)
 
     def _fail(self, name: str, stage: str, exc: BaseException) -> None:
         log.error("plugin %s disabled (%s): %s", name, stage, exc, exc_info=exc)
@@ -82,9 +92,9 @@ class KioskPlugins:
             )
         )
 
-    def call(self, hook: str, **kwargs: Any) -> list[Any]:
-        """Call ``hook`` on every plugin, isolating each; returns the non-None results."""
-        results: list[Any] = []
+    def _answers(self, hook: str, kwargs: dict[str, Any]) -> Iterator[Any]:
+        """Each plugin's non-None answer to ``hook``, in registration order; a plugin whose
+        hook raises is disabled and skipped."""
         caller: pluggy.HookCaller = getattr(self.pm.hook, hook)
         # pluggy calls the last registered first; keep registration order for stable output.
         for impl in list(reversed(caller.get_hookimpls())):
@@ -92,35 +102,23 @@ class KioskPlugins:
             try:
                 value = impl.function(**args)
             except Exception as exc:
-                self._fail(impl.plugin_name, hook, exc)
-                plugin = self.pm.get_plugin(impl.plugin_name)
-                if plugin is not None:
-                    self.pm.unregister(plugin)
+                self.disable(impl.plugin_name, hook, exc)
                 continue
             if value is not None:
-                results.append(value)
-        return results
+                yield value
+
+    def call(self, hook: str, **kwargs: Any) -> list[Any]:
+        """Call ``hook`` on every plugin, isolating each; returns the non-None results."""
+        return list(self._answers(hook, kwargs))
 
     def call_flat(self, hook: str, **kwargs: Any) -> list[Any]:
         """Like :meth:`call` for hooks returning lists: one flat list."""
         return [item for result in self.call(hook, **kwargs) for item in result]
 
     def first(self, hook: str, **kwargs: Any) -> Any:
-        """Call a firstresult hook with isolation: the first non-None answer, or None."""
-        caller: pluggy.HookCaller = getattr(self.pm.hook, hook)
-        for impl in list(reversed(caller.get_hookimpls())):
-            args = {name: kwargs[name] for name in impl.argnames if name in kwargs}
-            try:
-                value = impl.function(**args)
-            except Exception as exc:
-                self._fail(impl.plugin_name, hook, exc)
-                plugin = self.pm.get_plugin(impl.plugin_name)
-                if plugin is not None:
-                    self.pm.unregister(plugin)
-                continue
-            if value is not None:
-                return value
-        return None
+        """Call a firstresult hook with isolation: the first non-None answer, or None (the
+        plugins after it are not asked)."""
+        return next(self._answers(hook, kwargs), None)
 
     def info(self) -> list[PluginInfo]:
         """Loaded plugins with their module, distribution version and implemented hooks."""

@@ -173,21 +173,9 @@ def handle_plugin_exception(app: Any, error: Exception) -> bool:
     if name is None:
         return False
     from kiosk.i18n import _
-    from kiosk.plugins import PluginFailure
 
-    log.error("plugin %s failed inside the app", name, exc_info=error)
-    app.ctx.plugins.failures.append(
-        PluginFailure(
-            name,
-            "screen",
-            f"{type(error).__name__}: {error}",
-            "".join(traceback.format_exception(error)),
-        )
-    )
     # Disabled like a plugin whose hook raised: its tiles and panels go away until restart.
-    plugin = app.ctx.plugins.pm.get_plugin(name)
-    if plugin is not None:
-        app.ctx.plugins.pm.unregister(plugin)
+    app.ctx.plugins.disable(name, "screen", error)
     app.notify(_("This service is not available now. Please see the desk."), severity="error")
     recover = getattr(app, "recover_from_plugin_error", None)
     if recover is not None:

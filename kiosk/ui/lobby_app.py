@@ -26,14 +26,13 @@ from kiosk.config import Settings
 from kiosk.errors import Refused
 from kiosk.i18n import _, language, next_language, set_language
 from kiosk.ui.guard import TEXTUAL_ACTIONS, GuardedApp
-from kiosk.ui.isolation import is_database_busy, is_database_outage
+from kiosk.ui.isolation import is_database_busy, is_database_outage, plugin_of
 from kiosk.ui.screens import (
     HomeScreen,
     IdentifyScreen,
     IdleWarningScreen,
     MessageScreen,
     OutOfServiceScreen,
-    SlipScreen,
     StaffLoginScreen,
 )
 from kiosk.ui.widgets.chrome import KioskBar
@@ -336,19 +335,13 @@ class LobbyApp(GuardedApp):
             self.push_screen(
                 MessageScreen(_("This service is not available now. Please see the desk."))
             )
-            if self.ctx.plugins is not None:
-                from kiosk.plugins import PluginFailure
-
-                self.ctx.plugins.failures.append(
-                    PluginFailure(tile_id, "screen", f"{type(exc).__name__}: {exc}")
-                )
+            name = plugin_of(exc, self.ctx)
+            if name is not None and self.ctx.plugins is not None:
+                self.ctx.plugins.disable(name, "screen", exc)
+                self.tiles = self._collect_tiles()
             return
         if screen is not None:
             self.push_screen(screen)
-
-    def show_slip(self, receipt: Any, reason: str = "") -> None:
-        """What a plugin calls when its receipt could not be printed."""
-        self.push_screen(SlipScreen(receipt, reason))
 
     # -- identification ----------------------------------------------------------------------
 

@@ -9,20 +9,15 @@ from typing import Annotated, Any
 
 import typer
 
-from kiosk.cli_staff import PinOpt, StaffOpt, resolve_pin
+from kiosk.commands import ConfigOpt, JsonOpt, PinOpt, StaffOpt, context, emit, fail, sign_in
 
 emv_app = typer.Typer(help="EMV merchant-presented QR payloads.", no_args_is_help=True)
-
-
-def _fail(message: str) -> None:
-    typer.echo(f"kiosk: {message}", err=True)
-    raise typer.Exit(1)
 
 
 @emv_app.command("decode")
 def emv_decode(
     payload: Annotated[str, typer.Argument(help="The QR payload text.")],
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+    as_json: JsonOpt = False,
     strict: Annotated[
         bool, typer.Option("--strict", help="Also require EMVCo's 52, 59 and 60.")
     ] = False,
@@ -35,7 +30,7 @@ def emv_decode(
     except emv.EMVError as exc:
         if as_json:
             typer.echo(json.dumps({"valid": False, "tag": exc.tag, "reason": exc.reason}))
-        _fail(exc.render())
+        fail(exc.render())
         return
     data = emv.as_dict(qr, warnings)
     if as_json:
@@ -56,29 +51,6 @@ billing_app = typer.Typer(
     help="Bills, payments, deposits and refunds (state changes need --staff and a PIN).",
     no_args_is_help=True,
 )
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
-ConfigOpt = Annotated[str | None, typer.Option("--config", "-c", help="Config file.")]
-
-
-def _ctx(config: str | None) -> Any:
-    from kiosk.cli import open_ctx, settings_or_exit
-
-    return open_ctx(
-        settings_or_exit(None if config is None else __import__("pathlib").Path(config))
-    )
-
-
-def _staff(ctx: Any, who: str, pin: str | None) -> Any:
-    from kiosk.lobby import staff_login
-
-    return staff_login(ctx, who, resolve_pin(pin))
-
-
-def _emit(data: Any, as_json: bool, text: str) -> None:
-    if as_json:
-        typer.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
-    else:
-        typer.echo(text)
 
 
 def _bill_id(ctx: Any, number: str) -> int:
@@ -106,8 +78,8 @@ def statement(
     from kiosk.money import format_fen
     from plugins.billing import service
 
-    ctx = _ctx(config)
-    st = service.unit_statement(ctx, _staff(ctx, staff, pin), unit)
+    ctx = context(config)
+    st = service.unit_statement(ctx, sign_in(ctx, staff, pin), unit)
     data = {
         "unit": st.unit_code,
         "owed_fen": st.owed_fen,
@@ -143,7 +115,7 @@ def statement(
         f"  deposit {d['receipt_no']} {d['kind']} {format_fen(d['amount_fen'])} {d['status']}"
         for d in st.deposits
     ]
-    _emit(data, as_json, "\n".join(lines))
+    emit(data, as_json, "\n".join(lines))
 
 
 @billing_app.command("pay")
@@ -163,11 +135,11 @@ def pay(
     try:
         fen = yuan(amount)
     except MoneyError:
-        _fail(f"{amount!r} is not an amount")
+        fail(f"{amount!r} is not an amount")
         return
-    ctx = _ctx(config)
-    p = service.record_desk_payment(ctx, _staff(ctx, staff, pin), _bill_id(ctx, bill), fen, method)
-    _emit(
+    ctx = context(config)
+    p = service.record_desk_payment(ctx, sign_in(ctx, staff, pin), _bill_id(ctx, bill), fen, method)
+    emit(
         {"receipt_no": p.receipt_no, "amount_fen": p.amount_fen, "late_fee_fen": p.late_fee_fen},
         as_json,
         f"paid {format_fen(p.amount_fen)} on {bill}: receipt {p.receipt_no}",
@@ -195,10 +167,10 @@ def refund(
     try:
         fen = yuan(amount)
     except MoneyError:
-        _fail(f"{amount!r} is not an amount")
+        fail(f"{amount!r} is not an amount")
         return
-    ctx = _ctx(config)
-    actor = _staff(ctx, staff, pin)
+    ctx = context(config)
+    actor = sign_in(ctx, staff, pin)
     with ctx.database().read() as session:
         pid = session.scalar(select(Payment.id).where(Payment.receipt_no == receipt.strip()))
     if pid is None:
@@ -210,7 +182,7 @@ def refund(
         if r.status == "requested"
         else ""
     )
-    _emit(
+    emit(
         {"refund_no": r.refund_no, "amount_fen": r.amount_fen, "status": r.status},
         as_json,
         f"refund {r.refund_no}: {format_fen(r.amount_fen)} ({r.status}){note}",
@@ -243,11 +215,11 @@ def refunds_resolve(
     from kiosk.money import format_fen
     from plugins.billing import service
 
-    ctx = _ctx(config)
+    ctx = context(config)
     done = service.resolve_refunds(
         ctx, None if older_than is None else dt.timedelta(minutes=older_than)
     )
-    _emit(
+    emit(
         [dataclasses.asdict(r) for r in done],
         as_json,
         "\n".join(
@@ -272,9 +244,9 @@ def refund_flagged(
     """Send back money that arrived but could not be applied (manager only)."""
     from plugins.billing import service
 
-    ctx = _ctx(config)
-    status = service.refund_flagged_order(ctx, _staff(ctx, staff, pin), order, reason)
-    _emit({"order": order, "status": status}, as_json, f"refund of {order}: {status}")
+    ctx = context(config)
+    status = service.refund_flagged_order(ctx, sign_in(ctx, staff, pin), order, reason)
+    emit({"order": order, "status": status}, as_json, f"refund of {order}: {status}")
 
 
 @billing_app.command("flagged")
@@ -285,8 +257,8 @@ def flagged(as_json: JsonOpt = False, config: ConfigOpt = None) -> None:
     from kiosk.money import format_fen
     from plugins.billing import service
 
-    rows = service.flagged_orders(_ctx(config))
-    _emit(
+    rows = service.flagged_orders(context(config))
+    emit(
         [dataclasses.asdict(r) for r in rows],
         as_json,
         "\n".join(
@@ -304,8 +276,7 @@ def _fen(amount: str) -> int:
     try:
         return yuan(amount)
     except MoneyError:
-        _fail(f"{amount!r} is not an amount")
-        raise  # unreachable: _fail exits
+        fail(f"{amount!r} is not an amount")
 
 
 @billing_app.command("charge")
@@ -327,11 +298,11 @@ def charge(
     from plugins.billing import service
 
     fen = _fen(amount)
-    ctx = _ctx(config)
+    ctx = context(config)
     line_id = service.add_charge(
-        ctx, _staff(ctx, staff, pin), unit, kind, fen, description, period=period
+        ctx, sign_in(ctx, staff, pin), unit, kind, fen, description, period=period
     )
-    _emit({"line_id": line_id, "amount_fen": fen}, as_json, f"charged {format_fen(fen)} to {unit}")
+    emit({"line_id": line_id, "amount_fen": fen}, as_json, f"charged {format_fen(fen)} to {unit}")
 
 
 @billing_app.command("credit")
@@ -349,9 +320,11 @@ def credit(
     from plugins.billing import service
 
     fen = _fen(amount)
-    ctx = _ctx(config)
-    note = service.issue_credit_note(ctx, _staff(ctx, staff, pin), _bill_id(ctx, bill), fen, reason)
-    _emit(
+    ctx = context(config)
+    note = service.issue_credit_note(
+        ctx, sign_in(ctx, staff, pin), _bill_id(ctx, bill), fen, reason
+    )
+    emit(
         {"number": note.number, "amount_fen": note.amount_fen},
         as_json,
         f"credit note {note.number}: {format_fen(note.amount_fen)} off {bill}",
@@ -379,11 +352,11 @@ def deposit_take(
     from plugins.billing import service
 
     fen = _fen(amount)
-    ctx = _ctx(config)
+    ctx = context(config)
     dep = service.take_deposit(
-        ctx, _staff(ctx, staff, pin), unit, kind, fen, description, method=method
+        ctx, sign_in(ctx, staff, pin), unit, kind, fen, description, method=method
     )
-    _emit(
+    emit(
         {"receipt_no": dep.receipt_no, "amount_fen": dep.amount_fen},
         as_json,
         f"deposit {dep.receipt_no}: {format_fen(dep.amount_fen)} from {unit}",
@@ -403,9 +376,9 @@ def deposit_refund(
     from kiosk.money import format_fen
     from plugins.billing import service
 
-    ctx = _ctx(config)
-    dep = service.refund_deposit(ctx, _staff(ctx, staff, pin), receipt, reason)
-    _emit(
+    ctx = context(config)
+    dep = service.refund_deposit(ctx, sign_in(ctx, staff, pin), receipt, reason)
+    emit(
         {"receipt_no": dep.receipt_no, "refund_no": dep.refund_no, "amount_fen": dep.amount_fen},
         as_json,
         f"deposit {dep.receipt_no} refunded ({dep.refund_no}): {format_fen(dep.amount_fen)}",
@@ -432,11 +405,11 @@ def import_csv(
         text = Path(file).read_text(encoding="utf-8")
         due_date = dt.date.fromisoformat(due) if due else None
     except (OSError, UnicodeDecodeError, ValueError) as exc:
-        _fail(f"cannot read {file}: {exc}")
+        fail(f"cannot read {file}: {exc}")
         return
-    ctx = _ctx(config)
-    r = service.import_bills_csv(ctx, _staff(ctx, staff, pin), text, period, due_date)
-    _emit(
+    ctx = context(config)
+    r = service.import_bills_csv(ctx, sign_in(ctx, staff, pin), text, period, due_date)
+    emit(
         r.__dict__,
         as_json,
         f"imported {r.lines} lines on {r.bills} bills for {r.period}: {format_fen(r.total_fen)}",
@@ -448,9 +421,9 @@ def expire(as_json: JsonOpt = False, config: ConfigOpt = None) -> None:
     """Close payment orders past their expiry (asking each provider first)."""
     from plugins.billing import service
 
-    ctx = _ctx(config)
+    ctx = context(config)
     closed = service.expire_orders(ctx)
-    _emit({"closed": closed}, as_json, f"closed {len(closed)} expired orders")
+    emit({"closed": closed}, as_json, f"closed {len(closed)} expired orders")
 
 
 @billing_app.command("providers")
@@ -458,9 +431,9 @@ def list_providers(as_json: JsonOpt = False, config: ConfigOpt = None) -> None:
     """The enabled payment providers and their (redacted) configuration."""
     from plugins.billing import service
 
-    ctx = _ctx(config)
+    ctx = context(config)
     data = {name: p.describe() for name, p in service.providers(ctx).items()}
-    _emit(
+    emit(
         data,
         as_json,
         "\n".join(f"{n}: {json.dumps(d, ensure_ascii=False)}" for n, d in data.items())
@@ -481,11 +454,11 @@ def notify_server(
     from plugins.billing import service
     from plugins.billing.notify_server import make_server
 
-    ctx = _ctx(config)
+    ctx = context(config)
     try:
         server = make_server(ctx, host, port)
     except OSError as exc:
-        _fail(f"cannot listen on {host}:{port}: {exc}")
+        fail(f"cannot listen on {host}:{port}: {exc}")
         return
     stop = threading.Event()
 
@@ -528,7 +501,7 @@ def report_billing(
     except ValueError:
         typer.echo(f"kiosk: --day {day!r} is not a date (YYYY-MM-DD)", err=True)
         raise typer.Exit(2) from None
-    ctx = _ctx(config)
+    ctx = context(config)
     rec = service.reconcile(ctx, SYSTEM, the_day)
     data = {
         "day": the_day.isoformat(),
@@ -549,7 +522,7 @@ def report_billing(
         )
     for name, why in rec.unavailable.items():
         lines.append(f"  UNAVAILABLE {name}: {why}")
-    _emit(data, as_json, "\n".join(lines))
+    emit(data, as_json, "\n".join(lines))
     if not rec.ok:
         raise typer.Exit(1)
 

@@ -9,16 +9,26 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from kiosk.cli_staff import PinOpt, StaffOpt, resolve_pin
+from kiosk.commands import (
+    ConfigOpt,
+    JsonOpt,
+    PinOpt,
+    StaffOpt,
+    context,
+    emit,
+    one_format,
+    refusals,
+    sign_in,
+    usage_error,
+)
 from kiosk.errors import Refused
 from kiosk.export import csv_dict_writer
+from kiosk.i18n import _
 
 parcels_app = typer.Typer(help="Parcels and mail at the desk.", no_args_is_help=True)
 proxy_app = typer.Typer(
@@ -26,41 +36,6 @@ proxy_app = typer.Typer(
     no_args_is_help=True,
 )
 parcels_app.add_typer(proxy_app, name="proxy")
-ConfigOpt = Annotated[
-    Path | None, typer.Option("--config", "-c", help="Config file (default: $KIOSK_CONFIG).")
-]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
-
-
-def _ctx(config: Path | None) -> Any:
-    from kiosk.cli import open_ctx, settings_or_exit
-
-    return open_ctx(settings_or_exit(config))
-
-
-def _staff(ctx: Any, who: str, pin: str | None) -> Any:
-    from kiosk.lobby import staff_login
-
-    return staff_login(ctx, who, resolve_pin(pin))
-
-
-@contextmanager
-def _refusals() -> Iterator[None]:
-    """A refusal (bad input, wrong PIN, missing role) is a message and exit 1, not a trace."""
-    from kiosk.i18n import _
-
-    try:
-        yield
-    except Refused as exc:
-        typer.echo(f"kiosk: {exc.render(_)}", err=True)
-        raise typer.Exit(1) from None
-
-
-def _emit(data: Any, as_json: bool, text: str) -> None:
-    if as_json:
-        typer.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
-    else:
-        typer.echo(text)
 
 
 @proxy_app.command("add")
@@ -85,14 +60,14 @@ def proxy_add(
     """Name a proxy for a resident of the unit (or, without --for, the whole household)."""
     from plugins.parcels.service import add_proxy
 
-    ctx = _ctx(config)
-    with _refusals():
+    ctx = context(config)
+    with refusals(_):
         end = _until(ctx, until)
         proxy_id = add_proxy(
-            ctx, _staff(ctx, staff, pin), unit, name, phone,
+            ctx, sign_in(ctx, staff, pin), unit, name, phone,
             resident=for_resident.strip() or None, until=end,
         )  # fmt: skip
-    _emit({"id": proxy_id, "unit": unit.strip()}, as_json, f"proxy {proxy_id} added for {unit}")
+    emit({"id": proxy_id, "unit": unit.strip()}, as_json, f"proxy {proxy_id} added for {unit}")
 
 
 def _until(ctx: Any, day: str) -> dt.datetime | None:
@@ -102,7 +77,7 @@ def _until(ctx: Any, day: str) -> dt.datetime | None:
     try:
         date = dt.date.fromisoformat(day.strip())
     except ValueError:
-        raise Refused("proxy_until_format", "Give the date as YYYY-MM-DD.") from None
+        raise Refused("parcels.proxy_until_format", "Give the date as YYYY-MM-DD.") from None
     end = dt.datetime.combine(date + dt.timedelta(days=1), dt.time(), tzinfo=ctx.zone)
     return end.astimezone(dt.UTC)
 
@@ -119,10 +94,10 @@ def proxy_remove(
     """Withdraw a proxy (kept on record with who removed it and when)."""
     from plugins.parcels.service import remove_proxy
 
-    ctx = _ctx(config)
-    with _refusals():
-        remove_proxy(ctx, _staff(ctx, staff, pin), proxy_id, unit)
-    _emit({"id": proxy_id, "removed": True}, as_json, f"proxy {proxy_id} removed")
+    ctx = context(config)
+    with refusals(_):
+        remove_proxy(ctx, sign_in(ctx, staff, pin), proxy_id, unit)
+    emit({"id": proxy_id, "removed": True}, as_json, f"proxy {proxy_id} removed")
 
 
 @proxy_app.command("list")
@@ -140,16 +115,16 @@ def proxy_list(
     from kiosk.identity import require_role
     from plugins.parcels.service import DESK_ROLES, list_proxies
 
-    ctx = _ctx(config)
-    with _refusals():
-        require_role(_staff(ctx, staff, pin), "parcel.list_proxies", *DESK_ROLES)
+    ctx = context(config)
+    with refusals(_):
+        require_role(sign_in(ctx, staff, pin), "parcel.list_proxies", *DESK_ROLES)
         rows = list_proxies(ctx, unit, include_inactive=show_all)
     lines = [
         f"{r['id']:>4} {r['name']} for {r['for']} {r['phone'] or '-'}"
         f" until {r['until'] or '-'}{'' if r['valid'] else ' (not valid)'}"
         for r in rows
     ]
-    _emit(rows, as_json, "\n".join(lines) or f"no proxies for {unit}")
+    emit(rows, as_json, "\n".join(lines) or f"no proxies for {unit}")
 
 
 @parcels_app.command("return-to-sender")
@@ -168,16 +143,16 @@ def return_cmd(
     from plugins.parcels.models import Parcel
     from plugins.parcels.service import return_to_sender
 
-    ctx = _ctx(config)
+    ctx = context(config)
     number = normalise_tracking(tracking)
-    with _refusals():
-        actor = _staff(ctx, staff, pin)
+    with refusals(_):
+        actor = sign_in(ctx, staff, pin)
         with ctx.database().read() as session:
             parcel_id = session.scalar(select(Parcel.id).where(Parcel.tracking_number == number))
         if parcel_id is None:
-            raise Refused("parcel_unknown", "There is no parcel {id}.", id=number)
+            raise Refused("parcels.unknown", "There is no parcel {id}.", id=number)
         return_to_sender(ctx, actor, parcel_id, reason)
-    _emit(
+    emit(
         {"id": parcel_id, "tracking": number, "status": "returned"},
         as_json,
         f"{number} returned to sender",
@@ -213,20 +188,20 @@ def storage_release(
         except (OSError, ValueError):
             typer.echo(f"kiosk: cannot read a signature from {signature_file}", err=True)
             raise typer.Exit(1) from None
-    ctx = _ctx(config)
-    with _refusals():
+    ctx = context(config)
+    with refusals(_):
         item_id = release_stored(
-            ctx, _staff(ctx, staff, pin), ticket=ticket, claimant_name=claimant,
+            ctx, sign_in(ctx, staff, pin), ticket=ticket, claimant_name=claimant,
             strokes=strokes, id_last4=id_last4, condition=condition,
         )  # fmt: skip
-    _emit({"id": item_id, "ticket": ticket.strip().upper(), "status": "released"}, as_json,
+    emit({"id": item_id, "ticket": ticket.strip().upper(), "status": "released"}, as_json,
           f"{ticket.strip().upper()} given back")  # fmt: skip
 
 
 @parcels_app.command("carrier")
 def carrier(
     number: Annotated[str, typer.Argument(help="A tracking number as scanned or typed.")],
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Guess the carrier from a tracking number's format (exit 1 when it is not one)."""
     from plugins.parcels.carriers import detect_carrier, is_valid_tracking, normalise_tracking
@@ -252,7 +227,7 @@ def aging(config: ConfigOpt = None) -> None:
     """Send the 3- and 7-day reminders and escalate 15-day items to the desk (run daily)."""
     from plugins.parcels.service import run_aging
 
-    result = run_aging(_ctx(config))
+    result = run_aging(context(config))
     typer.echo(
         json.dumps(
             {
@@ -268,7 +243,7 @@ def purge(config: ConfigOpt = None) -> None:
     """Anonymise names and signatures older than retention.parcel_days (run daily)."""
     from plugins.parcels.service import purge_pii
 
-    typer.echo(json.dumps(purge_pii(_ctx(config))))
+    typer.echo(json.dumps(purge_pii(context(config))))
 
 
 def report_parcels(
@@ -279,7 +254,7 @@ def report_parcels(
     storage: Annotated[
         bool, typer.Option("--storage", help="The storage register (物品寄存).")
     ] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+    as_json: JsonOpt = False,
     as_csv: Annotated[bool, typer.Option("--csv", help="Print the items as CSV.")] = False,
     lobby: Annotated[
         str, typer.Option("--lobby", help="Only this lobby's shelves (default: every lobby).")
@@ -290,17 +265,14 @@ def report_parcels(
     --register the 邮件签收登记表; --storage the storage register (names masked, IDs as the last
     4 characters only)."""
     if aging + register + storage != 1:
-        typer.echo("kiosk: choose one report: --aging, --register or --storage", err=True)
-        raise typer.Exit(2)
-    if as_json and as_csv:
-        typer.echo("kiosk: --json and --csv are exclusive", err=True)
-        raise typer.Exit(2)
+        usage_error("choose one report: --aging, --register or --storage")
+    one_format(as_json, as_csv)
     if register or storage:
         _register_report(register, lobby, as_json, as_csv, config)
         return
     from plugins.parcels.service import aging_report
 
-    report = aging_report(_ctx(config), lobby.strip() or None)
+    report = aging_report(context(config), lobby.strip() or None)
     if as_json:
         typer.echo(json.dumps(report, ensure_ascii=False, indent=2))
         return
@@ -340,7 +312,7 @@ def _register_report(
 ) -> None:
     from plugins.parcels import service
 
-    ctx = _ctx(config)
+    ctx = context(config)
     scope = lobby.strip() or None
     if parcels:
         rows = service.parcel_register(ctx, scope)

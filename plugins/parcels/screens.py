@@ -359,7 +359,7 @@ class ParcelsDeskPanel(Widget):
             unit_code, here = service.waiting_here(self.ctx, value["rel-unit"])
             if not here:
                 raise Refused(
-                    "nothing_waiting", "Nothing is waiting for {unit} here.", unit=unit_code
+                    "parcels.nothing_waiting", "Nothing is waiting for {unit} here.", unit=unit_code
                 )
             done = service.release_at_desk(
                 self.ctx,
@@ -511,7 +511,7 @@ class StorageDeskPanel(Widget):
                     hours = int(self._value("st-hours") or "24")
                 except ValueError:
                     hours = 0
-                d = service.deposit(
+                d = service.store_item(
                     self.ctx,
                     self.actor,
                     unit_code=self._value("st-unit"),

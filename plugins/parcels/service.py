@@ -1,4 +1,4 @@
-"""Parcels and mail (邮件签收) and item storage (物品寄存), headless.
+"""Parcels and mail (邮件签收), headless.
 
 Procedure (000 "邮件签收"): every item is logged at the desk; the person collecting must be the
 recipient (a resident of the unit) or someone the household named, and must sign. The kiosk:
@@ -23,9 +23,9 @@ it) and their name, or at the desk with an ID; a card opens only its holder's ow
 
 Aging (:func:`run_aging`): reminders at 3 and 7 days, desk escalation at 15, then
 :func:`return_to_sender` (state ``returned``, the household told). The 邮件签收登记表 is
-:func:`parcel_register`. Item storage: :func:`deposit`, :func:`handover_checklist`,
-:func:`record_handover_check`, :func:`release_stored` (the claimant's ID, last 4, and the
-item's condition required), :func:`storage_register`.
+:func:`parcel_register` (both in :mod:`plugins.parcels.aging`). Item storage is
+:mod:`plugins.parcels.storage`; proxies :mod:`plugins.parcels.proxies`; settings and shared
+checks :mod:`plugins.parcels.rules`. Their names are re-exported here.
 
 Lobbies: a parcel (and a stored item) waits on the shelf of the lobby whose desk took it in
 (``ctx.lobby``). A kiosk releases only its own lobby's items and tells the resident where the
@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import re
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -53,11 +52,21 @@ from kiosk.db import retention
 from kiosk.db.models import Resident, Unit
 from kiosk.errors import Refused
 from kiosk.hookspecs import PurgeCount
-from kiosk.identity import SYSTEM, Actor, normalise_unit_code, require_role
+from kiosk.identity import SYSTEM, Actor, require_role, unit_by_code
+from kiosk.lobby import desk_lobby, in_lobby
 from kiosk.notify import queue_notification, raise_alert
 from kiosk.notify_links import code_digest, secret_key
-from kiosk.pii import mask_name, mask_phone, mask_text
+from kiosk.pii import mask_name, mask_text
 from plugins.parcels import signature
+from plugins.parcels.aging import (
+    AGING_BUCKETS,
+    REGISTER_FIELDS,
+    AgingRun,
+    aging_report,
+    parcel_register,
+    return_to_sender,
+    run_aging,
+)
 from plugins.parcels.carriers import detect_carrier, is_valid_tracking, normalise_tracking
 from plugins.parcels.models import (
     CodeGuard,
@@ -65,72 +74,70 @@ from plugins.parcels.models import (
     PickupCode,
     Proxy,
     Release,
-    StorageCheck,
     StoredItem,
 )
-from plugins.parcels.storage_rules import (
-    ALLOWED_CATEGORIES,
-    PROHIBITED_CATEGORIES,
-    storage_refusal,
+from plugins.parcels.proxies import add_proxy, list_proxies, remove_proxy
+from plugins.parcels.rules import (
+    CODE_DIGITS,
+    DESK_ROLES,
+    ID_LAST4,
+    ParcelRules,
+    clean_id_last4,
+    flags,
+    masked_last4,
+    norm_name,
+    proxy_valid,
+    served_here,
 )
+from plugins.parcels.storage import (
+    STORAGE_REGISTER_FIELDS,
+    StorageTicket,
+    handover_checklist,
+    record_handover_check,
+    release_stored,
+    storage_register,
+    store_item,
+)
+from plugins.parcels.storage_rules import ALLOWED_CATEGORIES
 
 if TYPE_CHECKING:
     from devices.printer import Receipt
     from kiosk.context import KioskContext
 
-DESK_ROLES = ("butler", "security")
-CODE_DIGITS = 6
-
-
-@dataclass(frozen=True)
-class ParcelRules:
-    """``[plugins.parcels]`` settings with the procedure's defaults."""
-
-    reminder_days: tuple[int, ...] = (3, 7)
-    escalate_days: int = 15
-    max_code_failures: int = 5
-    code_lock_minutes: int = 10
-    storage_max_days: int = 7
-
-    @classmethod
-    def of(cls, ctx: KioskContext) -> ParcelRules:
-        raw = ctx.settings.plugin("parcels")
-        return cls(
-            reminder_days=tuple(int(d) for d in raw.get("reminder_days", (3, 7))),
-            escalate_days=int(raw.get("escalate_days", 15)),
-            max_code_failures=int(raw.get("max_code_failures", 5)),
-            code_lock_minutes=int(raw.get("code_lock_minutes", 10)),
-            storage_max_days=int(raw.get("storage_max_days", 7)),
-        )
-
+__all__ = [
+    "AGING_BUCKETS",
+    "ALLOWED_CATEGORIES",
+    "CODE_DIGITS",
+    "DESK_ROLES",
+    "ID_LAST4",
+    "REGISTER_FIELDS",
+    "STORAGE_REGISTER_FIELDS",
+    "AgingRun",
+    "ParcelRules",
+    "StorageTicket",
+    "add_proxy",
+    "aging_report",
+    "clean_id_last4",
+    "desk_lobby",
+    "flags",
+    "handover_checklist",
+    "served_here",
+    "in_lobby",
+    "list_proxies",
+    "masked_last4",
+    "norm_name",
+    "parcel_register",
+    "proxy_valid",
+    "record_handover_check",
+    "release_stored",
+    "remove_proxy",
+    "return_to_sender",
+    "run_aging",
+    "storage_register",
+    "store_item",
+]
 
 # -- helpers ----------------------------------------------------------------------------------
-
-
-def _unit(session: Session, unit_code: str) -> Unit:
-    unit = session.scalar(select(Unit).where(Unit.code == normalise_unit_code(unit_code)))
-    if unit is None:
-        raise Refused("unknown_unit", "There is no unit {unit}.", unit=unit_code.strip())
-    return unit
-
-
-def desk_lobby(ctx: KioskContext, actor: Actor | None) -> str | None:
-    """The lobby a desk's lists show: the desk's own, or None (every lobby, each item with its
-    lobby shown) for staff of no lobby (``Staff.lobby`` "", e.g. the manager), the system, or
-    a desk configured without a lobby."""
-    if actor is not None and actor.kind in ("staff", "system") and not actor.lobby:
-        return None
-    return ctx.lobby or None
-
-
-def in_lobby(column: Any, lobby: str | None) -> list[Any]:
-    """Conditions for rows of ``lobby`` (with the ones tied to no lobby); none for None."""
-    return [] if lobby is None else [column.in_((lobby, ""))]
-
-
-def _here(ctx: KioskContext, lobby: str) -> bool:
-    """May this kiosk or desk hand out an item of ``lobby``?"""
-    return not ctx.lobby or lobby in (ctx.lobby, "")
 
 
 def _digest(ctx: KioskContext, unit_id: int, code: str) -> str:
@@ -142,11 +149,6 @@ def _digest(ctx: KioskContext, unit_id: int, code: str) -> str:
 def _legacy_digest(unit_id: int, code: str) -> str:
     """Unkeyed digests of codes sent before they were keyed; still accepted until used."""
     return hashlib.sha256(f"{unit_id}:{code.strip()}".encode()).hexdigest()
-
-
-def local_time(ctx: KioskContext, at: dt.datetime) -> str:
-    """``at`` in the estate's zone, as people read it on a slip."""
-    return ctx.local_time(at)
 
 
 def _new_code(ctx: KioskContext, session: Session, unit_id: int) -> tuple[PickupCode, str]:
@@ -204,7 +206,7 @@ def check_in(
     number = normalise_tracking(tracking)
     if not is_valid_tracking(number):
         raise Refused(
-            "bad_tracking",
+            "parcels.bad_tracking",
             "{number} is not a tracking number (8-30 letters and digits). Scan it again.",
             number=tracking.strip()[:40],
         )
@@ -212,15 +214,15 @@ def check_in(
     now = ctx.clock.now()
     try:
         with ctx.database().write() as session:
-            unit = _unit(session, unit_code)
+            unit = unit_by_code(session, unit_code)
             existing = session.scalar(select(Parcel).where(Parcel.tracking_number == number))
             if existing is not None:
                 raise Refused(
-                    "duplicate_tracking",
+                    "parcels.duplicate_tracking",
                     "Tracking number {number} is already logged ({status}, {at}).",
                     number=number,
                     status=existing.status,
-                    at=local_time(ctx, existing.checked_in_at),
+                    at=ctx.local_time(existing.checked_in_at),
                 )
             parcel = Parcel(
                 tracking_number=number,
@@ -259,21 +261,20 @@ def check_in(
                     "id_check": id_check,
                 },
             )
-            audit.record(
+            audit.record_for(
+                ctx,
                 session,
-                actor=actor.label,
-                action="parcel.checked_in",
-                subject=f"parcel:{parcel.id}",
-                data={
+                actor.label,
+                "parcel.checked_in",
+                f"parcel:{parcel.id}",
+                {
                     "tracking": number,
                     "carrier": parcel.carrier,
                     "unit": unit.code,
                     "shelf": parcel.shelf,
                     "lobby": parcel.lobby,
-                    "flags": _flags(parcel),
+                    "flags": flags(parcel),
                 },
-                at=now,
-                kiosk_id=ctx.kiosk_id,
             )
             result = CheckInResult(
                 parcel.id,
@@ -287,26 +288,13 @@ def check_in(
     except IntegrityError:
         # Two desks scanned the same item at once: the unique index decided.
         raise Refused(
-            "duplicate_tracking",
+            "parcels.duplicate_tracking",
             "Tracking number {number} is already logged ({status}, {at}).",
             number=number,
             status="waiting",
-            at=local_time(ctx, now),
+            at=ctx.local_time(now),
         ) from None
     return result
-
-
-def _flags(p: Parcel) -> list[str]:
-    return [
-        name
-        for name, on in (
-            ("perishable", p.perishable),
-            ("signature", p.signature_required),
-            ("oversize", p.oversize),
-            ("id_check", p.id_check),
-        )
-        if on
-    ]
 
 
 # -- pickup -----------------------------------------------------------------------------------
@@ -367,7 +355,7 @@ def waiting_parcels(session: Session, unit_id: int) -> tuple[WaitingParcel, ...]
             p.tracking_number,
             p.carrier,
             p.shelf,
-            tuple(_flags(p)),
+            tuple(flags(p)),
             p.checked_in_at,
             p.lobby,
             p.recipient_name,
@@ -380,14 +368,14 @@ def _split(
     ctx: KioskContext, items: tuple[WaitingParcel, ...]
 ) -> tuple[tuple[WaitingParcel, ...], tuple[WaitingParcel, ...]]:
     """(collectable at this kiosk's lobby, waiting at another lobby)."""
-    here = tuple(p for p in items if _here(ctx, p.lobby))
-    return here, tuple(p for p in items if not _here(ctx, p.lobby))
+    here = tuple(p for p in items if served_here(ctx, p.lobby))
+    return here, tuple(p for p in items if not served_here(ctx, p.lobby))
 
 
 def waiting_here(ctx: KioskContext, unit_code: str) -> tuple[str, tuple[WaitingParcel, ...]]:
     """(the unit's code, its items this desk or kiosk may hand out)."""
     with ctx.database().read() as session:
-        unit = _unit(session, unit_code)
+        unit = unit_by_code(session, unit_code)
         here, _elsewhere = _split(ctx, waiting_parcels(session, unit.id))
     return unit.code, here
 
@@ -395,7 +383,7 @@ def waiting_here(ctx: KioskContext, unit_code: str) -> tuple[str, tuple[WaitingP
 def start_pickup_by_card(ctx: KioskContext, actor: Actor) -> Pickup:
     """A resident tapped their card: their unit's waiting items; they are the picker."""
     if actor.kind != "resident" or actor.unit_id is None:
-        raise Refused("not_resident", "Please tap a resident card, or enter unit and code.")
+        raise Refused("parcels.not_resident", "Please tap a resident card, or enter unit and code.")
     with ctx.database().read() as session:
         unit = session.get(Unit, actor.unit_id)
         assert unit is not None
@@ -411,17 +399,17 @@ def start_pickup_by_code(ctx: KioskContext, unit_code: str, code: str) -> Pickup
     now = ctx.clock.now()
     refusal: Refused | None = None
     with ctx.database().write() as session:
-        unit = _unit(session, unit_code)
+        unit = unit_by_code(session, unit_code)
         guard = session.get(CodeGuard, unit.id, with_for_update=True)
         if guard is None:
             guard = CodeGuard(unit_id=unit.id, failures=0)
             session.add(guard)
         if guard.locked_until is not None and as_utc(guard.locked_until) > now:
             raise Refused(
-                "code_locked",
+                "parcels.code_locked",
                 "Too many wrong codes for {unit}. Try again after {time} or see the desk.",
                 unit=unit.code,
-                time=local_time(ctx, guard.locked_until)[-5:],
+                time=ctx.local_time(guard.locked_until)[-5:],
             )
         rows = session.scalars(
             select(PickupCode)
@@ -439,12 +427,12 @@ def start_pickup_by_code(ctx: KioskContext, unit_code: str, code: str) -> Pickup
         if rows:
             used = rows[0]
             refusal = Refused(
-                "code_used",
+                "parcels.code_used",
                 "This code was already used ({time}). Each code works once; see the desk.",
-                time=local_time(ctx, used.used_at or used.created_at),
+                time=ctx.local_time(used.used_at or used.created_at),
             )
         else:
-            refusal = Refused("code_wrong", "Wrong pickup code for {unit}.", unit=unit.code)
+            refusal = Refused("parcels.code_wrong", "Wrong pickup code for {unit}.", unit=unit.code)
         guard.failures = (guard.failures or 0) + 1
         data: dict[str, Any] = {"reason": refusal.code, "failures": guard.failures}
         if guard.failures >= rules.max_code_failures:
@@ -461,20 +449,12 @@ def start_pickup_by_code(ctx: KioskContext, unit_code: str, code: str) -> Pickup
             )
             data["locked_until"] = guard.locked_until.isoformat()
             refusal = Refused(
-                "code_locked",
+                "parcels.code_locked",
                 "Too many wrong codes for {unit}. Try again after {time} or see the desk.",
                 unit=unit.code,
-                time=local_time(ctx, guard.locked_until)[-5:],
+                time=ctx.local_time(guard.locked_until)[-5:],
             )
-        audit.record(
-            session,
-            actor="kiosk",
-            action="parcel.code_refused",
-            subject=f"unit:{unit.id}",
-            data=data,
-            at=now,
-            kiosk_id=ctx.kiosk_id,
-        )
+        audit.record_for(ctx, session, "kiosk", "parcel.code_refused", f"unit:{unit.id}", data)
     raise refusal
 
 
@@ -526,7 +506,7 @@ def identify_picker(ctx: KioskContext, pickup: Pickup, name: str) -> Pickup:
                 kiosk_id=ctx.kiosk_id,
             )
         raise Refused(
-            "not_recipient",
+            "parcels.not_recipient",
             "Only a resident of {unit} or a proxy they named may collect. Please see the desk.",
             unit=pickup.unit_code,
         )
@@ -536,24 +516,15 @@ def identify_picker(ctx: KioskContext, pickup: Pickup, name: str) -> Pickup:
     )  # fmt: skip
 
 
-def _norm(name: str) -> str:
-    return " ".join(name.split()).casefold()
-
-
-def proxy_valid(now: dt.datetime) -> list[Any]:
-    """Conditions for a proxy that may collect now: not removed, not expired."""
-    return [Proxy.active.is_(True), (Proxy.until.is_(None)) | (Proxy.until > now)]
-
-
 def may_collect(session: Session, unit_id: int, picker: Picker, recipient: str) -> bool:
     """000 "确认邮件收件人与领取人一致": an item naming its addressee goes to the addressee or
     a proxy named for them (or for the whole household, when the addressee lives in the
     unit); an item naming nobody goes to any resident of the unit or its proxies."""
-    wanted = _norm(recipient)
+    wanted = norm_name(recipient)
     if not wanted:
         return picker.kind in ("resident", "proxy")
     if picker.kind == "resident":
-        return _norm(picker.name) == wanted
+        return norm_name(picker.name) == wanted
     if picker.kind != "proxy" or picker.proxy_id is None:
         return False
     proxy = session.get(Proxy, picker.proxy_id)
@@ -562,7 +533,7 @@ def may_collect(session: Session, unit_id: int, picker: Picker, recipient: str) 
     residents = session.scalars(
         select(Resident).where(Resident.unit_id == unit_id, Resident.active.is_(True))
     ).all()
-    addressees = {r.id for r in residents if _norm(r.name) == wanted}
+    addressees = {r.id for r in residents if norm_name(r.name) == wanted}
     if proxy.resident_id is None:
         return bool(addressees)
     return proxy.resident_id in addressees
@@ -582,14 +553,14 @@ def _kiosk_refusal(
             tail = row.tracking_number[-6:]
             if row.id_check:
                 return Refused(
-                    "id_check_desk",
+                    "parcels.id_check_desk",
                     "Item …{tail} needs an ID check: please collect it at the desk with your ID. "
                     "Nothing was released.",
                     tail=tail,
                 )
             if not may_collect(session, pickup.unit_id, picker, row.recipient_name):
                 return Refused(
-                    "not_addressee",
+                    "parcels.not_addressee",
                     "Item …{tail} is addressed to someone else in {unit}: only the addressee or "
                     "a proxy named for them may collect it. Please see the desk. "
                     "Nothing was released.",
@@ -638,7 +609,7 @@ def pickup_slip(
         Receipt()
         .title("包裹取件凭条 Parcel pickup")
         .row("单元 Unit", unit_code)
-        .row("时间 Time", local_time(ctx, at))
+        .row("时间 Time", ctx.local_time(at))
         .row("取件人 Picker", who)
         .rule()
         .table(
@@ -669,10 +640,10 @@ def release(
     the same transaction (``WHERE status='active'``).
     """
     if pickup.picker is None:
-        raise Refused("picker_unknown", "Please say who is collecting first.")
+        raise Refused("parcels.picker_unknown", "Please say who is collecting first.")
     chosen = tuple(dict.fromkeys(int(i) for i in parcel_ids))
     if not chosen:
-        raise Refused("nothing_chosen", "Choose at least one item to collect.")
+        raise Refused("parcels.nothing_chosen", "Choose at least one item to collect.")
     strokes = signature.require_signature(strokes)
     png = signature.to_png(strokes)
     now = ctx.clock.now()
@@ -690,14 +661,13 @@ def release(
                 lobby=ctx.lobby,
                 kiosk_id=ctx.kiosk_id,
             )
-            audit.record(
+            audit.record_for(
+                ctx,
                 session,
-                actor=f"{picker.kind}:{picker.resident_id or picker.proxy_id}",
-                action="parcel.pickup_refused",
-                subject=f"unit:{pickup.unit_id}",
-                data={"reason": refusal.code, "parcels": list(chosen), "via": pickup.via},
-                at=now,
-                kiosk_id=ctx.kiosk_id,
+                f"{picker.kind}:{picker.resident_id or picker.proxy_id}",
+                "parcel.pickup_refused",
+                f"unit:{pickup.unit_id}",
+                {"reason": refusal.code, "parcels": list(chosen), "via": pickup.via},
             )
         raise refusal
     with ctx.database().write() as session:
@@ -709,9 +679,9 @@ def release(
             )
             if used.rowcount != 1:  # type: ignore[attr-defined]
                 raise Refused(
-                    "code_used",
+                    "parcels.code_used",
                     "This code was already used ({time}). Each code works once; see the desk.",
-                    time=local_time(ctx, now),
+                    time=ctx.local_time(now),
                 )
         return _release_rows(
             session,
@@ -792,13 +762,13 @@ def _release_rows(
         ).first()
         if ctx.lobby and away is not None:
             raise Refused(
-                "parcel_elsewhere",
+                "parcels.elsewhere",
                 "Item …{tail} waits at lobby {lobby}: collect it there. Nothing was released.",
                 tail=away.tracking_number[-6:],
                 lobby=away.lobby,
             )
         raise Refused(
-            "already_released",
+            "parcels.already_released",
             "Some of these items were just collected elsewhere. Nothing was released; "
             "please start again.",
         )
@@ -843,21 +813,6 @@ def _release_rows(
     return ReleaseResult(rel.id, chosen, job.id, receipt)
 
 
-ID_LAST4 = re.compile(r"[0-9]{3}[0-9X]")
-
-
-def clean_id_last4(value: str) -> str:
-    """The last 4 characters of an ID document as typed at the desk ("" when none). Only
-    those 4 are ever kept: a longer entry (a whole ID number) is refused, not cut."""
-    v = value.strip().upper()
-    if v and not ID_LAST4.fullmatch(v):
-        raise Refused(
-            "id_last4",
-            "Enter only the last 4 characters of the ID (digits, or X last), not the whole number.",
-        )
-    return v
-
-
 def release_at_desk(
     ctx: KioskContext,
     actor: Actor,
@@ -880,17 +835,17 @@ def release_at_desk(
     require_role(actor, "parcel.release_desk", *DESK_ROLES)
     chosen = tuple(dict.fromkeys(int(i) for i in parcel_ids))
     if not chosen:
-        raise Refused("nothing_chosen", "Choose at least one item to collect.")
+        raise Refused("parcels.nothing_chosen", "Choose at least one item to collect.")
     last4 = clean_id_last4(id_last4)
     reason = mask_text(" ".join(override_reason.split()))[:200]
     strokes = signature.require_signature(strokes)
     png = signature.to_png(strokes)
     now = ctx.clock.now()
     with ctx.database().write() as session:
-        unit = _unit(session, unit_code)
-        wanted = _norm(picker_name)
+        unit = unit_by_code(session, unit_code)
+        wanted = norm_name(picker_name)
         if not wanted:
-            raise Refused("picker_unknown", "Enter the name of the person collecting.")
+            raise Refused("parcels.picker_unknown", "Enter the name of the person collecting.")
         resident = next(
             (
                 r
@@ -899,7 +854,7 @@ def release_at_desk(
                     .where(Resident.unit_id == unit.id, Resident.active.is_(True))
                     .order_by(Resident.id)
                 )
-                if _norm(r.name) == wanted
+                if norm_name(r.name) == wanted
             ),
             None,
         )
@@ -913,7 +868,7 @@ def release_at_desk(
                         .where(Proxy.unit_id == unit.id, *proxy_valid(now))
                         .order_by(Proxy.id)
                     )
-                    if _norm(p.name) == wanted
+                    if norm_name(p.name) == wanted
                 ),
                 None,
             )
@@ -930,12 +885,12 @@ def release_at_desk(
         ).all()
         if len(rows) != len(chosen):
             raise Refused(
-                "not_this_unit", "Some of these items are not for {unit}.", unit=unit.code
+                "parcels.not_this_unit", "Some of these items are not for {unit}.", unit=unit.code
             )
         strangers = [r for r in rows if not may_collect(session, unit.id, picker, r.recipient_name)]
         if strangers and not reason:
             raise Refused(
-                "not_addressee",
+                "parcels.not_addressee",
                 "Item …{tail} is addressed to someone else: only the addressee or a proxy "
                 "named for them may collect it, unless a butler overrides with a reason.",
                 tail=strangers[0].tracking_number[-6:],
@@ -947,7 +902,7 @@ def release_at_desk(
         needs_id = reason or picker.kind != "resident" or any(r.id_check for r in rows)
         if needs_id and not last4:
             raise Refused(
-                "id_required",
+                "parcels.id_required",
                 "Check the picker's ID and enter its last 4 characters before releasing.",
             )
         result = _release_rows(
@@ -1037,787 +992,6 @@ def print_slip(ctx: KioskContext, job_id: int, receipt: Receipt) -> SlipOutcome:
     return SlipOutcome(False, state, render_text(receipt, qr="payload"))
 
 
-# -- proxies ----------------------------------------------------------------------------------
-
-
-def _proxy_resident(session: Session, unit: Unit, who: str | int | None) -> Resident | None:
-    """The active resident of ``unit`` named by id or by name, None for None/""."""
-    if who is None or (isinstance(who, str) and not who.strip()):
-        return None
-    rows = session.scalars(
-        select(Resident)
-        .where(Resident.unit_id == unit.id, Resident.active.is_(True))
-        .order_by(Resident.id)
-    ).all()
-    if isinstance(who, int) or (isinstance(who, str) and who.strip().isdigit()):
-        found = next((r for r in rows if r.id == int(who)), None)
-    else:
-        found = next((r for r in rows if _norm(r.name) == _norm(str(who))), None)
-    if found is None:
-        raise Refused(
-            "proxy_resident", "{who} is not a resident of {unit}.", who=str(who), unit=unit.code
-        )
-    return found
-
-
-def add_proxy(
-    ctx: KioskContext,
-    actor: Actor,
-    unit_code: str,
-    name: str,
-    phone: str = "",
-    *,
-    resident: str | int | None = None,
-    until: dt.datetime | None = None,
-) -> int:
-    """Name someone who may collect parcels for a resident of the unit (``resident``, by
-    name or id), until ``until`` or removal.
-
-    A resident (card tap) names proxies for themselves only. The desk may name one for a
-    resident or, with no ``resident``, for the whole household (then it collects every
-    resident's items). A proxy collects at the kiosk with the unit's pickup code (the code the
-    household forwarded is its consent) or at the desk with an ID (last 4 recorded); a card
-    opens only its holder's own unit, never someone else's."""
-    clean = " ".join(name.split())[:100]
-    if not clean:
-        raise Refused("proxy_name", "Enter the proxy's name.")
-    now = ctx.clock.now()
-    if until is not None and as_utc(until) <= now:
-        raise Refused("proxy_until", "The end date of a proxy must be in the future.")
-    with ctx.database().write() as session:
-        unit = _unit(session, unit_code)
-        for_whom = _proxy_resident(session, unit, resident)
-        if actor.kind == "resident" and actor.unit_id == unit.id:
-            if for_whom is None:
-                for_whom = session.get(Resident, actor.id)
-            if for_whom is None or for_whom.id != actor.id:
-                raise Refused(
-                    "proxy_for_other",
-                    "You can name proxies for yourself only; the desk records the others.",
-                )
-        else:
-            require_role(actor, "parcel.add_proxy", *DESK_ROLES)
-        if any(
-            _norm(p.name) == _norm(clean)
-            for p in session.scalars(
-                select(Proxy).where(Proxy.unit_id == unit.id, *proxy_valid(now))
-            )
-        ) or any(
-            _norm(r.name) == _norm(clean)
-            for r in session.scalars(
-                select(Resident).where(Resident.unit_id == unit.id, Resident.active.is_(True))
-            )
-        ):
-            raise Refused(
-                "proxy_exists",
-                "{name} is already named for {unit} (or lives there); remove that one first.",
-                name=clean,
-                unit=unit.code,
-            )
-        proxy = Proxy(
-            unit_id=unit.id,
-            resident_id=for_whom.id if for_whom is not None else None,
-            name=clean,
-            phone=phone.strip()[:32],
-            until=as_utc(until) if until is not None else None,
-            created_by=actor.label,
-            created_at=now,
-        )
-        session.add(proxy)
-        session.flush()
-        audit.record(
-            session,
-            actor=actor.label,
-            action="parcel.proxy_added",
-            subject=f"parcel_proxy:{proxy.id}",
-            data={
-                "unit": unit.code,
-                "name": mask_name(proxy.name),
-                "phone": proxy.phone,
-                "for": f"resident:{proxy.resident_id}" if proxy.resident_id else "household",
-                "until": proxy.until.isoformat() if proxy.until else None,
-            },
-            at=now,
-            kiosk_id=ctx.kiosk_id,
-        )
-        return proxy.id
-
-
-def remove_proxy(ctx: KioskContext, actor: Actor, proxy_id: int, unit_code: str = "") -> None:
-    """Withdraw a proxy (the row stays, with who removed it and when). A resident removes
-    their own proxies; the desk any of the unit's."""
-    now = ctx.clock.now()
-    with ctx.database().write() as session:
-        proxy = session.get(Proxy, int(proxy_id))
-        unit = _unit(session, unit_code) if unit_code.strip() else None
-        if proxy is None or (unit is not None and proxy.unit_id != unit.id):
-            raise Refused("proxy_unknown", "There is no proxy {id} for that unit.", id=proxy_id)
-        own = actor.kind == "resident" and proxy.resident_id == actor.id
-        if not own:
-            require_role(actor, "parcel.remove_proxy", *DESK_ROLES)
-        changed = session.execute(
-            update(Proxy)
-            .where(Proxy.id == proxy.id, Proxy.active.is_(True))
-            .values(active=False, removed_by=actor.label, removed_at=now)
-        )
-        if changed.rowcount != 1:  # type: ignore[attr-defined]
-            raise Refused("proxy_removed", "That proxy was already removed.")
-        audit.record(
-            session,
-            actor=actor.label,
-            action="parcel.proxy_removed",
-            subject=f"parcel_proxy:{proxy.id}",
-            data={"unit_id": proxy.unit_id, "name": mask_name(proxy.name)},
-            at=now,
-            kiosk_id=ctx.kiosk_id,
-        )
-
-
-def list_proxies(
-    ctx: KioskContext, unit_code: str, include_inactive: bool = False
-) -> list[dict[str, Any]]:
-    """The unit's proxies for the desk: name, whose (a resident, masked, or the household),
-    phone masked, until, and whether they may collect now."""
-    now = ctx.clock.now()
-    with ctx.database().read() as session:
-        unit = _unit(session, unit_code)
-        rows = session.execute(
-            select(Proxy, Resident.name)
-            .join(Resident, Resident.id == Proxy.resident_id, isouter=True)
-            .where(Proxy.unit_id == unit.id)
-            .order_by(Proxy.id)
-        ).all()
-    out = []
-    for proxy, resident_name in rows:
-        valid = proxy.active and (proxy.until is None or as_utc(proxy.until) > now)
-        if not valid and not include_inactive:
-            continue
-        out.append(
-            {
-                "id": proxy.id,
-                "unit": unit.code,
-                "name": proxy.name,
-                "for": mask_name(resident_name) if resident_name else "household",
-                "phone": mask_phone(proxy.phone) if proxy.phone else "",
-                "until": local_time(ctx, proxy.until) if proxy.until else "",
-                "valid": bool(valid),
-                "removed": local_time(ctx, proxy.removed_at) if proxy.removed_at else "",
-            }
-        )
-    return out
-
-
-# -- aging ------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class AgingRun:
-    reminded: dict[int, int]  # days -> parcels reminded
-    escalated: int
-
-
-def run_aging(ctx: KioskContext, actor: Actor = SYSTEM) -> AgingRun:
-    """Remind units of items waiting 3 and 7 days (one message per unit), escalate to the desk
-    at 15. Each reminder is sent once per item (the conditional update decides)."""
-    rules = ParcelRules.of(ctx)
-    now = ctx.clock.now()
-    reminded: dict[int, int] = {}
-    escalated = 0
-    with ctx.database().write() as session:
-        # The older threshold first, so an item found at 8 days gets one message, not two.
-        for days in sorted(rules.reminder_days, reverse=True):
-            column = Parcel.reminded_7_at if days >= 7 else Parcel.reminded_3_at
-            rows = session.execute(
-                select(Parcel.id, Parcel.unit_id, Unit.code)
-                .join(Unit, Unit.id == Parcel.unit_id)
-                .where(
-                    Parcel.status == "waiting",
-                    Parcel.checked_in_at <= now - dt.timedelta(days=days),
-                    column.is_(None),
-                )
-            ).all()
-            by_unit: dict[tuple[int, str], list[int]] = {}
-            for pid, unit_id, code in rows:
-                by_unit.setdefault((unit_id, code), []).append(pid)
-            for (unit_id, code), ids in by_unit.items():
-                values: dict[str, Any] = {column.key: now}
-                if days >= 7:
-                    values["reminded_3_at"] = func.coalesce(Parcel.reminded_3_at, now)
-                session.execute(
-                    update(Parcel)
-                    .where(Parcel.id.in_(ids), column.is_(None))
-                    .values(**values)
-                    .execution_options(synchronize_session=False)
-                )
-                queue_notification(
-                    session,
-                    channel="sms",
-                    template="parcel.reminder",
-                    at=now,
-                    unit_id=unit_id,
-                    payload={"unit": code, "days": days, "count": len(ids)},
-                )
-                audit.record(
-                    session,
-                    actor=actor.label,
-                    action="parcel.reminded",
-                    subject=f"unit:{unit_id}",
-                    data={"days": days, "parcels": ids},
-                    at=now,
-                    kiosk_id=ctx.kiosk_id,
-                )
-                reminded[days] = reminded.get(days, 0) + len(ids)
-        overdue = session.execute(
-            select(Parcel.id, Parcel.tracking_number, Parcel.shelf, Unit.code, Parcel.lobby)
-            .join(Unit, Unit.id == Parcel.unit_id)
-            .where(
-                Parcel.status == "waiting",
-                Parcel.checked_in_at <= now - dt.timedelta(days=rules.escalate_days),
-                Parcel.escalated_at.is_(None),
-            )
-        ).all()
-        for pid, number, shelf, code, lobby in overdue:
-            session.execute(
-                update(Parcel)
-                .where(Parcel.id == pid, Parcel.escalated_at.is_(None))
-                .values(escalated_at=now)
-            )
-            raise_alert(
-                session,
-                "parcel_overdue",
-                f"parcel {number} for {code} (shelf {shelf or '-'}) waiting "
-                f"{rules.escalate_days}+ days: call the household or return to sender",
-                at=now,
-                lobby=lobby,  # the desk whose shelf holds it ("" = every desk)
-            )
-            audit.record(
-                session,
-                actor=actor.label,
-                action="parcel.escalated",
-                subject=f"parcel:{pid}",
-                data={"unit": code},
-                at=now,
-                kiosk_id=ctx.kiosk_id,
-            )
-            escalated += 1
-    return AgingRun(reminded, escalated)
-
-
-def return_to_sender(ctx: KioskContext, actor: Actor, parcel_id: int, reason: str) -> None:
-    """Hand a waiting item back to the carrier (15+ days unclaimed, refused, wrong address):
-    state ``returned`` with who, when and why, in the 邮件签收登记表 (:func:`parcel_register`);
-    the household is told, and its pickup codes are spent when nothing else waits. A desk of
-    one lobby returns its own lobby's items."""
-    require_role(actor, "parcel.return", *DESK_ROLES)
-    why = mask_text(" ".join(reason.split()))[:200]
-    if not why:
-        raise Refused("return_reason", "Give the reason for returning the item.")
-    now = ctx.clock.now()
-    lobby = desk_lobby(ctx, actor)
-    with ctx.database().write() as session:
-        parcel = session.get(Parcel, int(parcel_id))
-        if parcel is None:
-            raise Refused("parcel_unknown", "There is no parcel {id}.", id=parcel_id)
-        if lobby is not None and parcel.lobby not in ("", lobby):
-            raise Refused(
-                "parcel_at_lobby", "That item is at lobby {lobby}'s desk.", lobby=parcel.lobby
-            )
-        changed = session.execute(
-            update(Parcel)
-            .where(Parcel.id == parcel.id, Parcel.status == "waiting")
-            .values(status="returned", returned_at=now, returned_by=actor.label, return_reason=why)
-        )
-        if changed.rowcount != 1:  # type: ignore[attr-defined]
-            raise Refused("not_waiting", "That item is no longer waiting at the desk.")
-        session.execute(
-            update(PickupCode)
-            .where(
-                PickupCode.unit_id == parcel.unit_id,
-                PickupCode.status == "active",
-                ~select(Parcel.id)
-                .where(Parcel.unit_id == parcel.unit_id, Parcel.status == "waiting")
-                .exists(),
-            )
-            .values(status="spent", used_at=now)
-            .execution_options(synchronize_session=False)
-        )
-        unit = session.get(Unit, parcel.unit_id)
-        note = queue_notification(
-            session,
-            channel="sms",
-            template="parcel.returned",
-            at=now,
-            unit_id=parcel.unit_id,
-            payload={
-                "unit": unit.code if unit is not None else "",
-                "tracking_tail": parcel.tracking_number[-6:],
-                "carrier": parcel.carrier,
-                "reason": why,
-            },
-        )
-        audit.record(
-            session,
-            actor=actor.label,
-            action="parcel.returned",
-            subject=f"parcel:{parcel.id}",
-            data={"reason": why, "tracking": parcel.tracking_number, "notification": note.id},
-            at=now,
-            kiosk_id=ctx.kiosk_id,
-        )
-
-
-AGING_BUCKETS = (
-    (0, 2, "0-2 days"),
-    (3, 6, "3-6 days"),
-    (7, 14, "7-14 days"),
-    (15, None, "15+ days"),
-)
-
-
-def aging_report(ctx: KioskContext, lobby: str | None = None) -> dict[str, Any]:
-    """Waiting items by age bucket, the overdue ones listed, and returns on record; of one
-    lobby's desk (with the items tied to none), or of every lobby when ``lobby`` is None."""
-    now = ctx.clock.now()
-    with ctx.database().read() as session:
-        rows = session.execute(
-            select(
-                Parcel.id,
-                Parcel.tracking_number,
-                Parcel.carrier,
-                Parcel.shelf,
-                Parcel.checked_in_at,
-                Parcel.reminded_3_at,
-                Parcel.reminded_7_at,
-                Parcel.escalated_at,
-                Parcel.lobby,
-                Unit.code,
-            )
-            .join(Unit, Unit.id == Parcel.unit_id)
-            .where(Parcel.status == "waiting", *in_lobby(Parcel.lobby, lobby))
-            .order_by(Parcel.checked_in_at)
-        ).all()
-        returned = session.scalar(
-            select(func.count())
-            .select_from(Parcel)
-            .where(Parcel.status == "returned", *in_lobby(Parcel.lobby, lobby))
-        )
-    buckets = {label: 0 for _, _, label in AGING_BUCKETS}
-    items = []
-    for r in rows:
-        # A kiosk whose clock runs behind the desk that checked the parcel in must not crash.
-        days = max(0, (now - as_utc(r.checked_in_at)).days)
-        label = next(
-            lb for lo, hi, lb in AGING_BUCKETS if days >= lo and (hi is None or days <= hi)
-        )
-        buckets[label] += 1
-        items.append(
-            {
-                "id": r.id,
-                "lobby": r.lobby,
-                "unit": r.code,
-                "tracking": r.tracking_number,
-                "carrier": r.carrier,
-                "shelf": r.shelf,
-                "days": days,
-                "bucket": label,
-                "reminded_3": r.reminded_3_at is not None,
-                "reminded_7": r.reminded_7_at is not None,
-                "escalated": r.escalated_at is not None,
-            }
-        )
-    return {
-        "as_of": as_utc(now).isoformat(),
-        "waiting": len(items),
-        "buckets": buckets,
-        "returned": int(returned or 0),
-        "items": items,
-    }
-
-
-REGISTER_FIELDS = (
-    "id", "lobby", "checked_in", "tracking", "carrier", "unit", "recipient", "shelf", "flags",
-    "status", "released", "picker", "picker_kind", "via", "staff", "id_checked", "override",
-    "returned", "returned_by", "return_reason",
-)  # fmt: skip
-
-
-def _last4(value: str) -> str:
-    return f"****{value}" if value else ""
-
-
-def parcel_register(ctx: KioskContext, lobby: str | None = None) -> list[dict[str, Any]]:
-    """The 邮件签收登记表: every item logged (of one lobby's desk with the items tied to none,
-    or of every lobby), oldest first, with how it left: collected (by whom, masked; kiosk or
-    desk; the ID's last 4 as ``****1234``; an override's reason) or returned to sender (by
-    whom, when, why)."""
-    with ctx.database().read() as session:
-        rows = session.execute(
-            select(Parcel, Unit.code, Release)
-            .join(Unit, Unit.id == Parcel.unit_id)
-            .join(Release, Release.id == Parcel.release_id, isouter=True)
-            .where(*in_lobby(Parcel.lobby, lobby))
-            .order_by(Parcel.checked_in_at, Parcel.id)
-        ).all()
-    out = []
-    for p, code, rel in rows:
-        out.append(
-            {
-                "id": p.id,
-                "lobby": p.lobby,
-                "checked_in": local_time(ctx, p.checked_in_at),
-                "tracking": p.tracking_number,
-                "carrier": p.carrier,
-                "unit": code,
-                "recipient": mask_name(p.recipient_name) if p.recipient_name else "",
-                "shelf": p.shelf,
-                "flags": " ".join(_flags(p)),
-                "status": p.status,
-                "released": local_time(ctx, p.released_at) if p.released_at else "",
-                "picker": mask_name(rel.picker_name) if rel is not None else "",
-                "picker_kind": rel.picker_kind if rel is not None else "",
-                "via": rel.via if rel is not None else "",
-                "staff": rel.staff if rel is not None else "",
-                "id_checked": _last4(rel.id_last4) if rel is not None else "",
-                "override": mask_text(rel.override_reason) if rel is not None else "",
-                "returned": local_time(ctx, p.returned_at) if p.returned_at else "",
-                "returned_by": p.returned_by,
-                "return_reason": mask_text(p.return_reason),
-            }
-        )
-    return out
-
-
-# -- item storage (物品寄存) --------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Deposit:
-    item_id: int
-    ticket: str
-    print_job_id: int
-    receipt: Receipt = field(repr=False)
-
-
-def deposit(
-    ctx: KioskContext,
-    actor: Actor,
-    *,
-    unit_code: str,
-    depositor_name: str,
-    description: str,
-    category: str,
-    expected_pickup_at: dt.datetime,
-    quantity: int = 1,
-    condition: str = "",
-    depositor_phone: str = "",
-) -> Deposit:
-    """Take an item into temporary storage at the desk (owners and occupants only)."""
-    require_role(actor, "storage.deposit", *DESK_ROLES)
-    rules = ParcelRules.of(ctx)
-    now = ctx.clock.now()
-    bad = storage_refusal(category, description)
-    if bad is not None:
-        raise Refused(
-            "storage_prohibited",
-            "{what} cannot be stored at the desk.",
-            what=PROHIBITED_CATEGORIES[bad],
-        )
-    if category not in ALLOWED_CATEGORIES:
-        raise Refused(
-            "storage_category",
-            "Unknown category {category} (expected {allowed}).",
-            category=category,
-            allowed=", ".join(ALLOWED_CATEGORIES),
-        )
-    if not description.strip() or quantity < 1:
-        raise Refused("storage_description", "Describe the item and how many pieces.")
-    expected = as_utc(expected_pickup_at)
-    if expected <= now or expected > now + dt.timedelta(days=rules.storage_max_days):
-        raise Refused(
-            "storage_pickup_time",
-            "The pickup time must be within the next {days} days (temporary storage only).",
-            days=rules.storage_max_days,
-        )
-    with ctx.database().write() as session:
-        unit = _unit(session, unit_code)
-        names = {
-            " ".join(r.name.split()).casefold()
-            for r in session.scalars(
-                select(Resident).where(Resident.unit_id == unit.id, Resident.active.is_(True))
-            )
-        }
-        if " ".join(depositor_name.split()).casefold() not in names:
-            raise Refused(
-                "storage_not_resident",
-                "Storage is for owners and occupants of the estate only.",
-            )
-        ticket = "J" + f"{secrets.randbelow(10**6):06d}"
-        while session.scalar(select(StoredItem.id).where(StoredItem.ticket == ticket)):
-            ticket = "J" + f"{secrets.randbelow(10**6):06d}"
-        item = StoredItem(
-            ticket=ticket,
-            lobby=ctx.lobby,
-            unit_id=unit.id,
-            depositor_name=" ".join(depositor_name.split()),
-            depositor_phone=depositor_phone.strip(),
-            description=mask_text(description.strip())[:200],
-            category=category,
-            quantity=quantity,
-            condition=mask_text(condition.strip())[:200],
-            status="stored",
-            deposited_at=now,
-            deposited_by=actor.label,
-            expected_pickup_at=expected,
-        )
-        session.add(item)
-        session.flush()
-        from devices.printer import Receipt
-
-        receipt = (
-            Receipt()
-            .title("物品寄存凭条 Storage ticket")
-            .row("凭条号 Ticket", ticket)
-            .row("单元 Unit", unit.code)
-            .row("寄存人 Depositor", mask_name(item.depositor_name))
-            .row("物品 Item", f"{item.description} x{quantity}")
-            .row("寄存时间 In", local_time(ctx, now))
-            .row("预计取件 Pickup by", local_time(ctx, expected))
-            .barcode(ticket)
-            .text("取件时请出示本凭条并签名 Show this ticket and sign to collect")
-            .cut()
-        )
-        job = printing.submit(
-            session, receipt, kind="storage-ticket", at=now, kiosk_id=ctx.kiosk_id
-        )
-        audit.record(
-            session,
-            actor=actor.label,
-            action="storage.deposited",
-            subject=f"storage_item:{item.id}",
-            data={
-                "ticket": ticket,
-                "unit": unit.code,
-                "category": category,
-                "quantity": quantity,
-                "phone": item.depositor_phone,
-            },
-            at=now,
-            kiosk_id=ctx.kiosk_id,
-        )
-        return Deposit(item.id, ticket, job.id, receipt)
-
-
-def handover_checklist(ctx: KioskContext, lobby: str | None = None) -> list[dict[str, Any]]:
-    """Every item in storage for the shift handover, overdue ones flagged: of one lobby's
-    desk (with the items tied to none), or of every lobby when ``lobby`` is None."""
-    now = ctx.clock.now()
-    with ctx.database().read() as session:
-        rows = session.execute(
-            select(StoredItem, Unit.code)
-            .join(Unit, Unit.id == StoredItem.unit_id, isouter=True)
-            .where(StoredItem.status == "stored", *in_lobby(StoredItem.lobby, lobby))
-            .order_by(StoredItem.deposited_at)
-        ).all()
-    return [
-        {
-            "id": item.id,
-            "lobby": item.lobby,
-            "ticket": item.ticket,
-            "unit": code or "",
-            "depositor": mask_name(item.depositor_name),
-            "item": item.description,
-            "quantity": item.quantity,
-            "in": local_time(ctx, item.deposited_at),
-            "expected": local_time(ctx, item.expected_pickup_at),
-            "overdue": as_utc(item.expected_pickup_at) < now,
-        }
-        for item, code in rows
-    ]
-
-
-def record_handover_check(
-    ctx: KioskContext,
-    actor: Actor,
-    *,
-    handed_to: str,
-    results: dict[int, str],
-    note: str = "",
-) -> int:
-    """Record the daily check: each stored item marked ``ok`` or ``missing`` (or a remark).
-    Missing and overdue items alert the desk. A desk of one lobby checks its own shelves."""
-    require_role(actor, "storage.check", *DESK_ROLES)
-    checklist = handover_checklist(ctx, desk_lobby(ctx, actor))
-    unchecked = [c["ticket"] for c in checklist if c["id"] not in results]
-    if unchecked:
-        raise Refused(
-            "storage_unchecked",
-            "Check every stored item before handing over ({tickets} not checked).",
-            tickets=", ".join(unchecked),
-        )
-    now = ctx.clock.now()
-    lines = [{**c, "result": results[c["id"]]} for c in checklist]
-    problems = [line["ticket"] for line in lines if line["result"] != "ok" or line["overdue"]]
-    with ctx.database().write() as session:
-        check = StorageCheck(
-            checked_at=now,
-            checked_by=actor.label,
-            handed_to=handed_to.strip()[:100],
-            items=lines,
-            note=mask_text(note.strip())[:300],
-        )
-        session.add(check)
-        session.flush()
-        if problems:
-            raise_alert(
-                session,
-                "storage_check",
-                f"storage handover: check items {', '.join(problems)} (missing, damaged or overdue)",
-                at=now,
-                lobby=ctx.lobby,
-            )
-        audit.record(
-            session,
-            actor=actor.label,
-            action="storage.checked",
-            subject=f"storage_check:{check.id}",
-            data={"items": len(lines), "problems": problems, "handed_to": check.handed_to},
-            at=now,
-            kiosk_id=ctx.kiosk_id,
-        )
-        return check.id
-
-
-def release_stored(
-    ctx: KioskContext,
-    actor: Actor,
-    *,
-    ticket: str,
-    claimant_name: str,
-    strokes: Any,
-    id_last4: str,
-    condition: str,
-) -> int:
-    """Give a stored item back to its depositor (or a resident of the unit), with signature.
-
-    000 "物品寄存" 4: the claimant's ID is registered (the last 4 characters, never more) and
-    the item's condition checked with them: both are required and kept on the record."""
-    require_role(actor, "storage.release", *DESK_ROLES)
-    last4 = clean_id_last4(id_last4)
-    if not last4:
-        raise Refused(
-            "storage_id_required",
-            "Check the claimant's ID and enter its last 4 characters before giving the item back.",
-        )
-    state = mask_text(" ".join(condition.split()))[:200]
-    if not state:
-        raise Refused(
-            "storage_condition",
-            "Check the item with the claimant and note its condition (e.g. intact).",
-        )
-    strokes = signature.require_signature(strokes)
-    png = signature.to_png(strokes)
-    now = ctx.clock.now()
-    with ctx.database().write() as session:
-        item = session.scalar(select(StoredItem).where(StoredItem.ticket == ticket.strip().upper()))
-        if item is None:
-            raise Refused("storage_unknown", "No stored item has ticket {ticket}.", ticket=ticket)
-        lobby = desk_lobby(ctx, actor)
-        if lobby is not None and item.lobby not in ("", lobby):
-            raise Refused(
-                "storage_at_lobby",
-                "Ticket {ticket} is stored at lobby {lobby}'s desk.",
-                ticket=item.ticket,
-                lobby=item.lobby,
-            )
-        wanted = " ".join(claimant_name.split()).casefold()
-        names = {" ".join(item.depositor_name.split()).casefold()}
-        if item.unit_id is not None:
-            names |= {
-                " ".join(r.name.split()).casefold()
-                for r in session.scalars(
-                    select(Resident).where(
-                        Resident.unit_id == item.unit_id, Resident.active.is_(True)
-                    )
-                )
-            }
-        if wanted not in names:
-            raise Refused(
-                "storage_not_owner",
-                "Only the depositor or a resident of the unit may collect this item.",
-            )
-        changed = session.execute(
-            update(StoredItem)
-            .where(StoredItem.id == item.id, StoredItem.status == "stored")
-            .values(
-                status="released",
-                released_at=now,
-                released_by=actor.label,
-                released_to=" ".join(claimant_name.split())[:100],
-                claimant_id_last4=last4,
-                release_condition=state,
-                signature_strokes=strokes,
-                signature_png=png,
-            )
-        )
-        if changed.rowcount != 1:  # type: ignore[attr-defined]
-            raise Refused("storage_released", "This item was already collected.")
-        audit.record(
-            session,
-            actor=actor.label,
-            action="storage.released",
-            subject=f"storage_item:{item.id}",
-            data={
-                "ticket": item.ticket,
-                "to": mask_name(claimant_name),
-                "id_checked": True,
-                "condition": state,
-            },
-            at=now,
-            kiosk_id=ctx.kiosk_id,
-        )
-        return item.id
-
-
-STORAGE_REGISTER_FIELDS = (
-    "ticket", "lobby", "unit", "depositor", "item", "category", "quantity", "condition_in",
-    "in", "expected", "status", "released", "released_to", "claimant_id", "condition_out",
-    "released_by",
-)  # fmt: skip
-
-
-def storage_register(ctx: KioskContext, lobby: str | None = None) -> list[dict[str, Any]]:
-    """The storage register (物品寄存登记): every item, stored or given back, with the
-    claimant's ID as ``****1234`` and the condition at deposit and at release."""
-    with ctx.database().read() as session:
-        rows = session.execute(
-            select(StoredItem, Unit.code)
-            .join(Unit, Unit.id == StoredItem.unit_id, isouter=True)
-            .where(*in_lobby(StoredItem.lobby, lobby))
-            .order_by(StoredItem.deposited_at, StoredItem.id)
-        ).all()
-    return [
-        {
-            "ticket": i.ticket,
-            "lobby": i.lobby,
-            "unit": code or "",
-            "depositor": mask_name(i.depositor_name),
-            "item": i.description,
-            "category": i.category,
-            "quantity": i.quantity,
-            "condition_in": i.condition,
-            "in": local_time(ctx, i.deposited_at),
-            "expected": local_time(ctx, i.expected_pickup_at),
-            "status": i.status,
-            "released": local_time(ctx, i.released_at) if i.released_at else "",
-            "released_to": mask_name(i.released_to) if i.released_to else "",
-            "claimant_id": _last4(i.claimant_id_last4),
-            "condition_out": i.release_condition,
-            "released_by": i.released_by,
-        }
-        for i, code in rows
-    ]
-
-
 # -- retention ----------------------------------------------------------------------------------
 
 ANONYMOUS = retention.ANONYMOUS
@@ -1883,16 +1057,15 @@ def purge_pii(ctx: KioskContext, actor: Actor = SYSTEM) -> dict[str, int]:
     with ctx.database().write() as session:
         parcels, releases, stored = (c.count for c in purge_in(session, ctx, now))
         counts = {"parcels": parcels, "releases": releases, "stored": stored}
-        audit.record(
+        audit.record_for(
+            ctx,
             session,
-            actor=actor.label,
-            action="parcel.pii_purged",
-            subject="parcel",
-            data={
+            actor.label,
+            "parcel.pii_purged",
+            "parcel",
+            {
                 **counts,
                 "before": retention.cutoff(now, ctx.settings.retention.parcel_days).isoformat(),
             },
-            at=now,
-            kiosk_id=ctx.kiosk_id,
         )
     return counts

@@ -24,7 +24,7 @@ def clean_strokes(raw: Any) -> Strokes:
         strokes = [[[int(p[0]), int(p[1])] for p in stroke] for stroke in raw or []]
     except (TypeError, ValueError, IndexError, KeyError):
         raise Refused(
-            "signature_invalid", "The signature could not be read. Please sign again."
+            "parcels.signature_invalid", "The signature could not be read. Please sign again."
         ) from None
     return [s for s in strokes if s]
 
@@ -43,7 +43,7 @@ def require_signature(raw: Any) -> Strokes:
     """Clean strokes, or :class:`Refused` when empty or one dot."""
     strokes = clean_strokes(raw)
     if not is_meaningful(strokes):
-        raise Refused("signature_missing", "Please sign with your finger on the pad.")
+        raise Refused("parcels.signature_missing", "Please sign with your finger on the pad.")
     return strokes
 
 

@@ -56,7 +56,7 @@ class ParcelRace:
         try:
             service.release(ctx, pickup, [parcel_id], SIGNED)
         except Refused as exc:
-            assert exc.code == "already_released", exc.code
+            assert exc.code == "parcels.already_released", exc.code
             return False
         return True
 

@@ -4,35 +4,22 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from kiosk.cli_staff import PinOpt, StaffOpt
+from kiosk.commands import (
+    ConfigOpt,
+    JsonOpt,
+    PinOpt,
+    StaffOpt,
+    as_staff,
+    context,
+    refusals,
+    settings_or_exit,
+)
 
 parking_app = typer.Typer(help="Parking: temporary fees, monthly cards.", no_args_is_help=True)
-ConfigOpt = Annotated[
-    Path | None, typer.Option("--config", "-c", help="Config file (default: $KIOSK_CONFIG).")
-]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
-
-
-def _settings(config: Path | None) -> Any:
-    from kiosk.cli import settings_or_exit
-
-    return settings_or_exit(config)
-
-
-def _ctx(config: Path | None) -> Any:
-    from kiosk.cli import open_ctx
-
-    return open_ctx(_settings(config))
-
-
-def _fail(message: str) -> None:
-    typer.echo(f"kiosk: {message}", err=True)
-    raise typer.Exit(1)
 
 
 @parking_app.command("fee")
@@ -43,18 +30,14 @@ def fee_cmd(
 ) -> None:
     """The temporary parking fee for a stay (the estate's rule from \\[plugins.parking])."""
     from kiosk.context import KioskContext
-    from kiosk.errors import Refused
     from kiosk.money import format_fen
     from plugins.parking.service import ParkingRules
 
-    try:
-        rules = ParkingRules.of(KioskContext(_settings(config)))
+    with refusals():
+        rules = ParkingRules.of(KioskContext(settings_or_exit(config)))
         from plugins.parking.fees import parking_fee
 
         fen = parking_fee(minutes, rules.fee)
-    except Refused as exc:
-        _fail(exc.render())
-        return
     if as_json:
         typer.echo(json.dumps({"minutes": minutes, "fee_fen": fen, "fee": f"{fen / 100:.2f}"}))
     else:
@@ -68,14 +51,10 @@ def card_cmd(
     config: ConfigOpt = None,
 ) -> None:
     """A parking card's holder (masked), plate, validity and its chain of cards."""
-    from kiosk.errors import Refused
     from plugins.parking.service import card_info
 
-    try:
-        info = card_info(_ctx(config), uid)
-    except Refused as exc:
-        _fail(exc.render())
-        return
+    with refusals():
+        info = card_info(context(config), uid)
     data = dataclasses.asdict(info)
     if as_json:
         typer.echo(json.dumps(data, ensure_ascii=False, default=str))
@@ -98,7 +77,7 @@ def sweep_cmd(config: ConfigOpt = None) -> None:
     """Apply paid renewals, expire lapsed cards, send reminders (run daily from cron)."""
     from plugins.parking.service import sweep
 
-    typer.echo(json.dumps(sweep(_ctx(config))))
+    typer.echo(json.dumps(sweep(context(config))))
 
 
 def report_parking_cmd(
@@ -112,19 +91,11 @@ def report_parking_cmd(
     config: ConfigOpt = None,
 ) -> None:
     """月租办理记录: every open rental and what changed this week (names and phones masked)."""
-    from kiosk.errors import Refused
-    from kiosk.lobby import staff_login
     from plugins.parking.service import records, records_csv, state_label
 
-    ctx = _ctx(config)
-    try:
-        actor = staff_login(ctx, staff, pin or "")  # resolve_pin always gives a str
-        if as_csv:
-            typer.echo(records_csv(ctx, actor), nl=False)
-            return
-        rows = records(ctx, actor)
-    except Refused as exc:
-        _fail(exc.render())
+    _ctx, rows = as_staff(config, staff, pin, records_csv if as_csv else records)
+    if as_csv:
+        typer.echo(rows, nl=False)
         return
     if as_json:
         typer.echo(

@@ -40,21 +40,32 @@ from kiosk.identity import (
     Actor,
     card_forms,
     find_card,
-    normalise_unit_code,
     require_role,
+    unit_by_code,
 )
 from kiosk.money import format_fen
 from kiosk.notify import queue_notification, raise_alert
-from kiosk.pii import mask_id_number, mask_name, mask_phone, mask_text
+from kiosk.pii import mask_id_number, mask_name, mask_text
 from plugins.billing import api as billing
 from plugins.parking.fees import FeeRule, parking_fee, validate_plate
 from plugins.parking.models import ParkingCard, ParkingPeriod, ParkingRental
+from plugins.parking.views import (
+    RentalView,
+    find_rental,
+    get_rental,
+    rental_state,
+    rental_view,
+    rentals_of_unit,
+    state_label,
+)
 
 if TYPE_CHECKING:
     from devices.printer import Receipt
     from kiosk.context import KioskContext
 
 log = logging.getLogger(__name__)
+
+__all__ = ["RentalView", "get_rental", "rental_state", "rentals_of_unit", "state_label"]
 
 CASHIER = ("cashier",)
 BLOCK_ROLES = ("cashier", "butler", "security")
@@ -113,102 +124,6 @@ def temporary_fee(ctx: KioskContext, minutes: int) -> int:
     return parking_fee(minutes, ParkingRules.of(ctx).fee)
 
 
-# -- views ------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class RentalView:
-    id: int
-    number: str
-    unit_code: str
-    holder: str  # masked
-    phone: str  # masked
-    plate: str
-    car_model: str
-    licence: str  # masked
-    start_date: dt.date
-    end_date: dt.date
-    state: str
-    paid: bool  # paid through today or later
-    card_number: str
-    monthly_rent_fen: int
-    pending_fen: int  # rent billed but not paid yet
-
-    @property
-    def shown_state(self) -> str:
-        """open, unpaid (never paid: payment pending), expired (paid once, lapsed) or ended."""
-        return rental_state(self.state, self.start_date, self.end_date, self.paid)
-
-
-def rental_state(state: str, start: dt.date, end: dt.date, paid: bool) -> str:
-    """What a rental's state is called where it is shown: an open rental not paid through today
-    is ``unpaid`` (payment pending) while no month was ever paid (it ends before it starts),
-    and ``expired`` once paid months have run out."""
-    if state != "open" or paid:
-        return state
-    return "unpaid" if end < start else "expired"
-
-
-def state_label(state: str) -> str:
-    """How a shown state reads (an English msgid; zh_CN in the plugin's catalog, STATE_ZH)."""
-    return {"unpaid": "payment pending"}.get(state, state)
-
-
-def _rental_view(ctx: KioskContext, session: Session, rental: ParkingRental) -> RentalView:
-    unit = session.get(Unit, rental.unit_id)
-    resident = session.get(Resident, rental.resident_id)
-    card = session.scalar(
-        select(ParkingCard).where(ParkingCard.rental_id == rental.id, ParkingCard.state == "active")
-    )
-    pending = session.scalars(
-        select(ParkingPeriod.amount_fen).where(
-            ParkingPeriod.rental_id == rental.id, ParkingPeriod.state == "pending"
-        )
-    ).all()
-    return RentalView(
-        id=rental.id,
-        number=rental.number,
-        unit_code=unit.code if unit else "",
-        holder=mask_name(resident.name) if resident else "",
-        phone=mask_phone(resident.phone) if resident else "",
-        plate=rental.plate,
-        car_model=rental.car_model,
-        licence=rental.licence_masked,
-        start_date=rental.start_date,
-        end_date=rental.end_date,
-        state=rental.state,
-        paid=rental.end_date >= ctx.today(),
-        card_number=(card.printed_number or card.uid_hex) if card else "",
-        monthly_rent_fen=rental.monthly_rent_fen,
-        pending_fen=sum(pending),
-    )
-
-
-def _rental(session: Session, ref: int | str) -> ParkingRental:
-    if isinstance(ref, int) or str(ref).isdigit() and not str(ref).startswith("PK"):
-        rental = session.get(ParkingRental, int(ref))
-    else:
-        rental = session.scalar(select(ParkingRental).where(ParkingRental.number == str(ref)))
-    if rental is None:
-        raise Refused("parking.no_rental", "There is no parking rental {ref}.", ref=ref)
-    return rental
-
-
-def get_rental(ctx: KioskContext, ref: int | str) -> RentalView:
-    with ctx.database().read() as session:
-        return _rental_view(ctx, session, _rental(session, ref))
-
-
-def rentals_of_unit(ctx: KioskContext, unit_id: int) -> list[RentalView]:
-    with ctx.database().read() as session:
-        rows = session.scalars(
-            select(ParkingRental)
-            .where(ParkingRental.unit_id == unit_id, ParkingRental.state == "open")
-            .order_by(ParkingRental.id)
-        ).all()
-        return [_rental_view(ctx, session, r) for r in rows]
-
-
 # -- rentals ----------------------------------------------------------------------------------
 
 
@@ -254,9 +169,7 @@ def open_rental(
     if method not in ("cash", "bill"):
         raise Refused("parking.method", "{method} is not cash or bill.", method=method)
     with ctx.database().write() as session:
-        the_unit = session.scalar(select(Unit).where(Unit.code == normalise_unit_code(unit)))
-        if the_unit is None:
-            raise Refused("parking.unit", "There is no unit {unit}.", unit=unit)
+        the_unit = unit_by_code(session, unit)
         if resident_id is None:
             named = select(Resident).where(Resident.unit_id == the_unit.id, Resident.active)
             if renter.strip():
@@ -321,7 +234,7 @@ def open_rental(
             {"unit": the_unit.code, "plate": the_plate, "months": months, "method": method},
         )
         _take_rent(ctx, session, actor, rental, months, method)
-        return _rental_view(ctx, session, rental)
+        return rental_view(ctx, session, rental)
 
 
 def _check_months(months: int, rules: ParkingRules) -> None:
@@ -525,7 +438,7 @@ def renew(
         if method not in ("cash", "bill"):
             raise Refused("parking.method", "{method} is not cash or bill.", method=method)
     with ctx.database().write() as session:
-        rental = _rental(session, rental_ref)
+        rental = find_rental(session, rental_ref)
         if actor.kind == "resident" and rental.unit_id != actor.unit_id:
             raise Refused("parking.not_yours", "This parking rental belongs to another unit.")
         if rental.state != "open":
@@ -544,7 +457,7 @@ def renew(
             f"rental:{rental.number}",
             {"months": months, "method": method, "amount_fen": period.amount_fen},
         )
-        return _rental_view(ctx, session, rental), reference
+        return rental_view(ctx, session, rental), reference
 
 
 def _rent_receipt(
@@ -595,7 +508,7 @@ def issue_card(
     hex_uid, dec, rev = card_forms(uid)
     try:
         with ctx.database().write() as session:
-            rental = _rental(session, rental_ref)
+            rental = find_rental(session, rental_ref)
             # Lock the rental row first (PostgreSQL): two cashiers cannot both give it a card.
             session.execute(
                 update(ParkingRental)
@@ -856,7 +769,7 @@ def return_card(
 def card_chain(ctx: KioskContext, rental_ref: int | str) -> list[ParkingCardView]:
     """Every card a rental has had, oldest first (lost ones and their replacements)."""
     with ctx.database().read() as session:
-        rental = _rental(session, rental_ref)
+        rental = find_rental(session, rental_ref)
         rows = session.scalars(
             select(ParkingCard).where(ParkingCard.rental_id == rental.id).order_by(ParkingCard.id)
         ).all()
@@ -1095,7 +1008,7 @@ def records(ctx: KioskContext, actor: Actor, *, week_of: dt.date | None = None) 
         ):
             last_card_of[card.rental_id] = card
         for rental in rentals:
-            view = _rental_view(ctx, session, rental)
+            view = rental_view(ctx, session, rental)
             changed = (
                 as_utc(rental.created_at) >= since
                 or bool(rental.ended_at and as_utc(rental.ended_at) >= since)

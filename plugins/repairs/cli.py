@@ -14,21 +14,21 @@ from typing import Annotated, Any
 
 import typer
 
-from kiosk.cli_staff import PinOpt, StaffOpt, resolve_pin
+from kiosk.commands import (
+    ConfigOpt,
+    JsonOpt,
+    PinOpt,
+    StaffOpt,
+    as_staff,
+    context,
+    one_format,
+    refusals,
+    usage_error,
+)
 from kiosk.export import csv_writer
 from kiosk.i18n import N_
 
 repairs_app = typer.Typer(help="Repair requests and complaints.", no_args_is_help=True)
-ConfigOpt = Annotated[
-    Path | None, typer.Option("--config", "-c", help="Config file (default: $KIOSK_CONFIG).")
-]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
-
-
-def _ctx(config: Path | None) -> Any:
-    from kiosk.cli import open_ctx, settings_or_exit
-
-    return open_ctx(settings_or_exit(config))
 
 
 @repairs_app.command("sla")
@@ -36,7 +36,7 @@ def sla_cmd(as_json: JsonOpt = False, config: ConfigOpt = None) -> None:
     """The desk's SLA panel: breaches and the most urgent running clocks."""
     from plugins.repairs.service import sla_panel
 
-    panel = sla_panel(_ctx(config))
+    panel = sla_panel(context(config))
     if as_json:
         typer.echo(json.dumps(dataclasses.asdict(panel), ensure_ascii=False, default=str))
         return
@@ -54,7 +54,7 @@ def renotify_cmd(config: ConfigOpt = None) -> None:
     """Notify engineering again about dispatched tickets nobody took (run every few minutes)."""
     from plugins.repairs.service import renotify_unclaimed
 
-    typer.echo(json.dumps({"renotified": renotify_unclaimed(_ctx(config))}))
+    typer.echo(json.dumps({"renotified": renotify_unclaimed(context(config))}))
 
 
 @repairs_app.command("daily-check")
@@ -63,7 +63,7 @@ def daily_check_cmd(config: ConfigOpt = None) -> None:
     forwarded or answered in time; stale complaints become major (run from cron)."""
     from plugins.repairs.service import daily_check
 
-    typer.echo(json.dumps(dataclasses.asdict(daily_check(_ctx(config)))))
+    typer.echo(json.dumps(dataclasses.asdict(daily_check(context(config)))))
 
 
 @repairs_app.command("sweep")
@@ -72,7 +72,7 @@ def sweep_cmd(config: ConfigOpt = None) -> None:
     missed deadlines."""
     from plugins.repairs.service import sweep
 
-    typer.echo(json.dumps(sweep(_ctx(config)), ensure_ascii=False))
+    typer.echo(json.dumps(sweep(context(config)), ensure_ascii=False))
 
 
 # -- the lifecycle, step by step ----------------------------------------------------------------
@@ -80,23 +80,9 @@ def sweep_cmd(config: ConfigOpt = None) -> None:
 NumberArg = Annotated[str, typer.Argument(help="Ticket number, e.g. R261202-00001.")]
 
 
-def _fail(message: str) -> None:
-    typer.echo(f"kiosk: {message}", err=True)
-    raise typer.Exit(1)
-
-
 def _step(config: Path | None, staff: str, pin: str | None, as_json: bool, act: Any) -> None:
     """Sign in, run one service step, print the ticket; a refusal is a message, exit 1."""
-    from kiosk.errors import Refused
-    from kiosk.lobby import staff_login
-
-    try:
-        ctx = _ctx(config)
-        actor = staff_login(ctx, staff, resolve_pin(pin))
-        result = act(ctx, actor)
-    except Refused as exc:
-        _fail(exc.render())
-        return
+    _ctx, result = as_staff(config, staff, pin, act)
     _emit(result, as_json)
 
 
@@ -473,21 +459,14 @@ def report_repairs(
     config: ConfigOpt = None,
 ) -> None:
     """Monthly statistics: counts by category and status, SLA met %, average rating, charges."""
-    from kiosk.errors import Refused
     from kiosk.money import format_fen
     from plugins.repairs.service import monthly_report
 
     if not month:
-        typer.echo("kiosk: choose the month: --month YYYY-MM", err=True)
-        raise typer.Exit(2)
-    if as_json and as_csv:
-        typer.echo("kiosk: --json and --csv are exclusive", err=True)
-        raise typer.Exit(2)
-    try:
-        report = monthly_report(_ctx(config), month)
-    except Refused as exc:
-        typer.echo(f"kiosk: {exc.render()}", err=True)
-        raise typer.Exit(1) from None
+        usage_error("choose the month: --month YYYY-MM")
+    one_format(as_json, as_csv)
+    with refusals():
+        report = monthly_report(context(config), month)
     if as_json:
         typer.echo(json.dumps(report, ensure_ascii=False, indent=2))
         return

@@ -602,7 +602,7 @@ def household_section(ctx: KioskContext, unit_code: str) -> Any:
             .order_by(RT.status.in_(LISTED).desc(), RT.id.desc())
             .limit(10)
         ).all()
-    zone = service._zone(ctx)
+    zone = ctx.zone
     lines = tuple(
         f"{number}  {as_utc(at).astimezone(zone):%Y-%m-%d}  {_(KIND_TITLES.get(kind, N_('Repair')))}"
         f"  {_(titles.get(category, N_('Other')))}  {status_title(status)}"

@@ -80,9 +80,7 @@ class RepairScreen(ServiceScreen):
                 yield Label(_("When may we come?"), classes="hint")
                 with Grid(id="slots", classes="choices"):
                     for i, at in enumerate(self.slots):
-                        yield Button(
-                            service.local_time(self.ctx, at)[5:], id=f"slot-{i}", classes="slot"
-                        )
+                        yield Button(self.ctx.local_time(at)[5:], id=f"slot-{i}", classes="slot")
 
     def actions(self) -> Iterable[Button]:
         if self.category:
@@ -113,7 +111,7 @@ class RepairScreen(ServiceScreen):
     @on(Button.Pressed, ".slot")
     def _slot(self, event: Button.Pressed) -> None:
         self.slot = self.slots[int((event.button.id or "").removeprefix("slot-"))]
-        self.say(_("Appointment: {at}").format(at=service.local_time(self.ctx, self.slot)), ok=True)
+        self.say(_("Appointment: {at}").format(at=self.ctx.local_time(self.slot)), ok=True)
 
     @on(Button.Pressed, "#send")
     async def send(self) -> None:

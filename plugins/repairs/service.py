@@ -21,26 +21,23 @@ a transition the lifecycle does not allow is refused.
 from __future__ import annotations
 
 import datetime as dt
-import re
 import secrets
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
 
-from sqlalchemy import case, func, or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from kiosk import audit, charges, printing
 from kiosk.clock import as_utc
-from kiosk.db import retention
 from kiosk.db.models import Building, Resident, Unit
 from kiosk.errors import Refused
-from kiosk.hookspecs import PurgeCount
-from kiosk.identity import SYSTEM, Actor, normalise_unit_code, require_role
+from kiosk.identity import SYSTEM, Actor, require_role, unit_by_code
 from kiosk.money import format_fen
 from kiosk.notify import queue_notification, raise_alert
 from kiosk.pii import mask_phone, mask_text
 from plugins.repairs.models import KINDS, LOCATIONS, OPEN_STATUSES, SEVERITIES, RepairTicket
+from plugins.repairs.records import by_category_items, month_bounds, monthly_report, purge_in
 from plugins.repairs.rules import (
     OUTAGE_CATEGORIES,
     OUTAGE_SIGNS,
@@ -51,6 +48,8 @@ from plugins.repairs.rules import (
 
 if TYPE_CHECKING:
     from kiosk.context import KioskContext
+
+__all__ = ["by_category_items", "month_bounds", "monthly_report", "purge_in"]
 
 DESK_ROLES = ("butler",)
 WORK_ROLES = ("engineer", "butler")
@@ -74,14 +73,6 @@ PREFIX = {"repair": "R", "complaint": "C", "suggestion": "S"}
 
 def sources_of(target: str) -> tuple[str, ...]:
     return tuple(s for s, targets in TRANSITIONS.items() if target in targets)
-
-
-def local_time(ctx: KioskContext, at: dt.datetime) -> str:
-    return ctx.local_time(at)
-
-
-def _zone(ctx: KioskContext) -> ZoneInfo:
-    return ZoneInfo(ctx.settings.estate.timezone)
 
 
 def _ticket(session: Session, number: str) -> RepairTicket:
@@ -170,7 +161,7 @@ def _view(ctx: KioskContext, session: Session, t: RepairTicket) -> TicketView:
     return TicketView(
         t.number, t.kind, t.status, unit.code if unit else "", t.category, t.description,
         t.emergency, t.paid, t.price_fen, mask_phone(t.contact_phone) if t.contact_phone else "",
-        local_time(ctx, t.appointment_at) if t.appointment_at else "", as_utc(t.created_at),
+        ctx.local_time(t.appointment_at) if t.appointment_at else "", as_utc(t.created_at),
         t.reopen_count, t.severity, t.major_reason, t.valid, t.explanation,
     )  # fmt: skip
 
@@ -198,7 +189,7 @@ def tickets_of(ctx: KioskContext, actor: Actor) -> list[TicketView]:
 def appointment_slots(ctx: KioskContext, days: int = 3) -> list[dt.datetime]:
     """Bookable slots (UTC) from now on, from the configured local slot times."""
     rules = RepairRules.of(ctx)
-    zone = _zone(ctx)
+    zone = ctx.zone
     now = ctx.clock.now()
     today = as_utc(now).astimezone(zone).date()
     out = []
@@ -269,11 +260,7 @@ def file_ticket(
             received_by = actor.name or actor.label
             unit = None
             if unit_code:
-                unit = session.scalar(
-                    select(Unit).where(Unit.code == normalise_unit_code(unit_code))
-                )
-                if unit is None:
-                    raise Refused("repairs.unit", "There is no unit {unit}.", unit=unit_code)
+                unit = unit_by_code(session, unit_code)
         if unit is None and location == "in_home":
             raise Refused("repairs.no_unit", "An in-home repair needs the unit.")
         building_id = unit.building_id if unit else None
@@ -318,7 +305,7 @@ def file_ticket(
         t.clock_due_at = t.respond_due_at
         session.add(t)
         session.flush()
-        day = as_utc(now).astimezone(_zone(ctx)).strftime("%y%m%d")
+        day = as_utc(now).astimezone(ctx.zone).strftime("%y%m%d")
         t.number = f"{PREFIX[kind]}{day}-{t.id:05d}"
         session.flush()
         where = unit.code if unit else f"common area, floor {floor}" if floor else "common area"
@@ -386,7 +373,7 @@ def ticket_slip(ctx: KioskContext, view: TicketView) -> Any:
     if view.unit_code:
         r.row(_("Unit"), view.unit_code)
     r.row(_("What"), _(cat.title) if cat else view.category)
-    r.row(_("Filed"), local_time(ctx, view.created_at))
+    r.row(_("Filed"), ctx.local_time(view.created_at))
     if view.appointment:
         r.row(_("Appointment"), view.appointment)
     if view.phone:
@@ -618,7 +605,7 @@ def judge(ctx: KioskContext, actor: Actor, number: str, valid: bool,
 
 
 def _end_of_day(ctx: KioskContext, at: dt.datetime) -> dt.datetime:
-    zone = _zone(ctx)
+    zone = ctx.zone
     day = as_utc(at).astimezone(zone).date() + dt.timedelta(days=1)
     return dt.datetime.combine(day, dt.time(), zone).astimezone(dt.UTC) - dt.timedelta(seconds=1)
 
@@ -819,9 +806,9 @@ def defer(ctx: KioskContext, actor: Actor, number: str, until: dt.datetime,
         _move(session, t, "deferred", **values)
         queue_notification(session, channel="sms", template="repair_deferred", at=now,
                            unit_id=t.unit_id,
-                           payload={"number": t.number, "until": local_time(ctx, until)})  # fmt: skip
+                           payload={"number": t.number, "until": ctx.local_time(until)})  # fmt: skip
         audit.record_for(ctx, session, actor, "repair.deferred", f"repair:{t.number}",
-                         {"until": local_time(ctx, until), "reason": reason.strip()[:100]})  # fmt: skip
+                         {"until": ctx.local_time(until), "reason": reason.strip()[:100]})  # fmt: skip
         return _view(ctx, session, t)
 
 
@@ -852,7 +839,7 @@ def complete(ctx: KioskContext, actor: Actor, number: str, signature: Any, *,
     if not signature_is_meaningful(signature):
         raise Refused("repairs.signature", "Please sign on the pad; a dot is not a signature.")
     now = ctx.clock.now()
-    zone = _zone(ctx)
+    zone = ctx.zone
     with ctx.database().write() as session:
         t = _ticket(session, number)
         charge = (charge_fen if charge_fen is not None else t.price_fen) if t.paid else 0
@@ -1150,127 +1137,3 @@ def sweep(ctx: KioskContext) -> dict[str, Any]:
     with ctx.database().read() as session:
         late = _late(session, ctx.clock.now())
     return {"renotified": renotified, "made_major": made_major, **late}
-
-
-# -- monthly report ---------------------------------------------------------------------------
-
-
-def month_bounds(ctx: KioskContext, month: str) -> tuple[dt.datetime, dt.datetime]:
-    """UTC bounds of a local calendar month ``YYYY-MM``."""
-    match = re.fullmatch(r"(\d{4})-(\d{2})", month.strip())
-    try:
-        if match is None or not 1900 <= int(match[1]) <= 9000:
-            raise ValueError(month)
-        year, mon = int(match[1]), int(match[2])
-        first = dt.date(year, mon, 1)
-    except ValueError:
-        raise Refused("repairs.month", "A month is written YYYY-MM, not {month}.",
-                      month=month) from None  # fmt: skip
-    nxt = dt.date(year + (mon == 12), mon % 12 + 1, 1)
-    zone = _zone(ctx)
-    return (
-        dt.datetime.combine(first, dt.time(), zone).astimezone(dt.UTC),
-        dt.datetime.combine(nxt, dt.time(), zone).astimezone(dt.UTC),
-    )
-
-
-def monthly_report(ctx: KioskContext, month: str) -> dict[str, Any]:
-    """Counts by category, kind and status of tickets filed in ``month``; SLA met % over the
-    tickets whose clocks stopped; average rating; paid-repair charges; return visits made
-    after their deadline (or still not made and overdue)."""
-    start_at, end_at = month_bounds(ctx, month)
-    now = ctx.clock.now()
-    RT = RepairTicket
-    in_month = (RT.created_at >= start_at) & (RT.created_at < end_at)
-    with ctx.database().read() as session:
-        by_cat: dict[str, int] = {}
-        by_status: dict[str, int] = {}
-        by_kind: dict[str, int] = {}
-        for cat, kind, status, n in session.execute(
-            select(RT.category, RT.kind, RT.status, func.count())
-            .where(in_month).group_by(RT.category, RT.kind, RT.status)
-        ):  # fmt: skip
-            by_cat[cat] = by_cat.get(cat, 0) + n
-            by_status[status] = by_status.get(status, 0) + n
-            by_kind[kind] = by_kind.get(kind, 0) + n
-        measured, met, rated, rating_sum, charges, paid_n, emergencies, reopens = session.execute(
-            select(
-                func.count(RT.sla_met),
-                func.coalesce(func.sum(case((RT.sla_met.is_(True), 1), else_=0)), 0),
-                func.count(RT.rating),
-                func.coalesce(func.sum(RT.rating), 0),
-                func.coalesce(func.sum(RT.charge_fen), 0),
-                func.coalesce(func.sum(case((RT.charge_fen > 0, 1), else_=0)), 0),
-                func.coalesce(func.sum(case((RT.emergency.is_(True), 1), else_=0)), 0),
-                func.coalesce(func.sum(RT.reopen_count), 0),
-            ).where(in_month)
-        ).one()  # fmt: skip
-        # A return visit made after its deadline, or not made (closed without one, or still
-        # waiting) when the deadline passed.
-        late_visit = RT.visit_due_at.is_not(None) & or_(
-            RT.visited_at > RT.visit_due_at,
-            RT.visited_at.is_(None) & (RT.closed_at > RT.visit_due_at),
-            RT.visited_at.is_(None) & RT.closed_at.is_(None) & (RT.visit_due_at < now),
-        )
-        visits_late = session.scalar(
-            select(func.coalesce(func.sum(case((late_visit, 1), else_=0)), 0)).where(in_month)
-        )
-    total = sum(by_status.values())
-    return {
-        "month": month,
-        "total": total,
-        "by_kind": dict(sorted(by_kind.items())),
-        "by_category": dict(sorted(by_category_items(by_cat))),
-        "by_status": dict(sorted(by_status.items())),
-        "sla_measured": int(measured),
-        "sla_met": int(met),
-        "sla_met_pct": round(100.0 * met / measured, 1) if measured else None,
-        "rated": int(rated),
-        "average_rating": round(rating_sum / rated, 2) if rated else None,
-        "paid_repairs": int(paid_n),
-        "paid_charges_fen": int(charges),
-        "emergencies": int(emergencies),
-        "reopens": int(reopens),
-        "return_visits_late": int(visits_late or 0),
-    }
-
-
-def by_category_items(by_cat: dict[str, int]) -> list[tuple[str, int]]:
-    return list(by_cat.items())
-
-
-# -- retention ----------------------------------------------------------------------------------
-
-
-def purge_in(
-    session: Session, ctx: KioskContext, now: dt.datetime, dry_run: bool = False
-) -> list[PurgeCount]:
-    """Anonymise, inside ``session`` (hook ``kiosk_purge``), tickets finished (closed,
-    completed or canceled) more than ``retention.repair_days`` ago: the reporter becomes 已匿名,
-    the contact phone, the resident's signature and comments are erased and the description
-    (free text a resident may have filled with names and numbers) is replaced. Number, unit,
-    category, times, SLA results, charges and ratings stay for the monthly report; open
-    tickets are never touched."""
-    days = ctx.settings.retention.repair_days
-    before = retention.cutoff(now, days)
-    RT = RepairTicket
-    count = retention.anonymise(
-        session,
-        RT,
-        [
-            RT.status.in_(("closed", "completed", "canceled")),
-            func.coalesce(RT.closed_at, RT.canceled_at, RT.completed_at) < before,
-            RT.reporter != retention.ANONYMOUS,
-        ],
-        {
-            "reporter": retention.ANONYMOUS,
-            "reporter_id": None,
-            "contact_phone": "",
-            "description": retention.ANONYMOUS,
-            "rating_comment": "",
-            "note": "",
-            "signature": None,
-        },
-        dry_run,
-    )
-    return [PurgeCount("repairs", "repair_ticket", count, before, days)]

@@ -4,24 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
 import typer
 
-from kiosk.cli_staff import PinOpt, StaffOpt
+from kiosk.commands import ConfigOpt, JsonOpt, PinOpt, StaffOpt, as_staff, context
 
 umbrellas_app = typer.Typer(help="Umbrella lending at the desk.", no_args_is_help=True)
-ConfigOpt = Annotated[
-    Path | None, typer.Option("--config", "-c", help="Config file (default: $KIOSK_CONFIG).")
-]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
-
-
-def _ctx(config: Path | None) -> Any:
-    from kiosk.cli import open_ctx, settings_or_exit
-
-    return open_ctx(settings_or_exit(config))
 
 
 @umbrellas_app.command("stock")
@@ -29,7 +18,7 @@ def stock_cmd(as_json: JsonOpt = False, config: ConfigOpt = None) -> None:
     """Umbrellas per lobby and state."""
     from plugins.umbrellas.service import stock
 
-    data = stock(_ctx(config))
+    data = stock(context(config))
     if as_json:
         typer.echo(json.dumps(data, ensure_ascii=False))
         return
@@ -42,7 +31,7 @@ def overdue_cmd(as_json: JsonOpt = False, config: ConfigOpt = None) -> None:
     """Loans past their due time (borrowers masked)."""
     from plugins.umbrellas.service import overdue_loans
 
-    rows = [dataclasses.asdict(r) for r in overdue_loans(_ctx(config))]
+    rows = [dataclasses.asdict(r) for r in overdue_loans(context(config))]
     if as_json:
         typer.echo(json.dumps(rows, ensure_ascii=False, default=str))
         return
@@ -55,16 +44,16 @@ def remind_cmd(config: ConfigOpt = None) -> None:
     """Remind households with overdue umbrellas (at most daily; run from cron)."""
     from plugins.umbrellas.service import send_reminders
 
-    typer.echo(json.dumps({"reminded": send_reminders(_ctx(config))}))
+    typer.echo(json.dumps({"reminded": send_reminders(context(config))}))
 
 
 @umbrellas_app.command("replacement")
 def replacement_cmd(as_json: JsonOpt = False, config: ConfigOpt = None) -> None:
     """上报物业部更换: damaged and lost umbrellas to replace."""
     from kiosk.money import format_fen
-    from plugins.umbrellas.service import local_time, replacement_report
+    from plugins.umbrellas.service import replacement_report
 
-    ctx = _ctx(config)
+    ctx = context(config)
     lines = replacement_report(ctx)
     if as_json:
         typer.echo(
@@ -72,7 +61,7 @@ def replacement_cmd(as_json: JsonOpt = False, config: ConfigOpt = None) -> None:
         )
         return
     for x in lines:
-        when = local_time(ctx, x.reported_at) if x.reported_at else "-"
+        when = ctx.local_time(x.reported_at) if x.reported_at else "-"
         typer.echo(
             f"{x.lobby} {x.tag} {x.kind} {x.state} {format_fen(x.price_fen)} {when} {x.unit_code}"
         )
@@ -87,17 +76,10 @@ def register_cmd(
     config: ConfigOpt = None,
 ) -> None:
     """The loan register (物品借取登记表) as CSV on stdout."""
-    from kiosk.errors import Refused
-    from kiosk.lobby import staff_login
     from plugins.umbrellas.service import loan_register_csv
 
-    ctx = _ctx(config)
-    try:
-        actor = staff_login(ctx, staff, pin)
-        typer.echo(loan_register_csv(ctx, actor), nl=False)
-    except Refused as exc:
-        typer.echo(f"kiosk: {exc.render()}", err=True)
-        raise typer.Exit(1) from None
+    _ctx, text = as_staff(config, staff, pin, loan_register_csv)
+    typer.echo(text, nl=False)
 
 
 def register(cli: Any) -> None:

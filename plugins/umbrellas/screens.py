@@ -107,7 +107,7 @@ class UmbrellaScreen(ServiceScreen):
         if self.view.loans:
             yield Label(_("Your household has:"), classes="hint")
             for ln in self.view.loans:
-                due = service.local_time(self.ctx, ln.due_at)
+                due = self.ctx.local_time(ln.due_at)
                 with Horizontal(classes="loan"):
                     yield Label(f"{ln.tag}  {_('due')} {due}")
                     yield Button(
@@ -183,7 +183,7 @@ class UmbrellaScreen(ServiceScreen):
         await self.reload()
         self.say(
             _("Umbrella {tag} is yours until {due}. Return it at any kiosk.").format(
-                tag=loan.tag, due=service.local_time(self.ctx, loan.due_at)
+                tag=loan.tag, due=self.ctx.local_time(loan.due_at)
             ),
             ok=True,
         )

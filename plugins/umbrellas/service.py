@@ -87,10 +87,6 @@ def late_fee(rules: CirculationRules, due_at: dt.datetime, returned_at: dt.datet
     return min(days * rules.late_fee_per_day_fen, rules.late_fee_cap_fen)
 
 
-def local_time(ctx: KioskContext, at: dt.datetime) -> str:
-    return ctx.local_time(at)
-
-
 def _umbrella(session: Session, tag: str) -> Umbrella:
     row = session.scalar(select(Umbrella).where(Umbrella.tag == tag.strip().upper()))
     if row is None:
@@ -313,7 +309,7 @@ def lend(ctx: KioskContext, actor: Actor, tag: str, condition_out: str | None = 
             raise Refused(
                 "umbrellas.overdue",
                 "Your household has an overdue umbrella (due {due}). Please return it first.",
-                due=local_time(ctx, overdue[0].due_at),
+                due=ctx.local_time(overdue[0].due_at),
             )
         owed = owed_fen(session, ctx, unit.id)
         if owed:
@@ -368,8 +364,8 @@ def lending_slip(ctx: KioskContext, view: LoanView) -> Any:
         .row(_("Umbrella"), view.tag)
         .row(_("Unit"), view.unit_code)
         .row(_("Condition"), view.condition_out)
-        .row(_("Lent"), local_time(ctx, view.lent_at))
-        .row(_("Due"), local_time(ctx, view.due_at))
+        .row(_("Lent"), ctx.local_time(view.lent_at))
+        .row(_("Due"), ctx.local_time(view.due_at))
         .text(_("Return it at any kiosk of the estate."))
         .cut()
     )
@@ -631,7 +627,7 @@ def send_reminders(ctx: KioskContext, actor: Actor = SYSTEM) -> list[int]:
             umbrella = session.get(Umbrella, loan.umbrella_id)
             queue_notification(
                 session, channel="sms", template="umbrella_overdue", at=now, unit_id=loan.unit_id,
-                payload={"tag": umbrella.tag if umbrella else "", "due": local_time(ctx, loan.due_at)},
+                payload={"tag": umbrella.tag if umbrella else "", "due": ctx.local_time(loan.due_at)},
             )  # fmt: skip
             audit.record_for(ctx, session, actor, "umbrella.reminded", f"umbrella_loan:{loan.id}")
             sent.append(loan.id)
@@ -666,9 +662,9 @@ def loan_register_csv(
         writer.writerow(REGISTER_FIELDS)
         for ln, u, code, name in session.execute(q):
             writer.writerow([
-                ln.id, u.tag, u.kind, code, mask_name(name or ""), local_time(ctx, ln.lent_at),
-                ln.condition_out, local_time(ctx, ln.due_at),
-                local_time(ctx, ln.returned_at) if ln.returned_at else "", ln.condition_in,
+                ln.id, u.tag, u.kind, code, mask_name(name or ""), ctx.local_time(ln.lent_at),
+                ln.condition_out, ctx.local_time(ln.due_at),
+                ctx.local_time(ln.returned_at) if ln.returned_at else "", ln.condition_in,
                 format_fen(ln.late_fee_fen) if ln.late_fee_fen else "",
                 format_fen(ln.compensation_fen) if ln.compensation_fen else "",
                 ln.fee_status, ln.confirmed_by,

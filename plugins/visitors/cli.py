@@ -5,28 +5,20 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
+from kiosk.commands import ConfigOpt, JsonOpt, context, one_format, usage_error
+
 visitors_app = typer.Typer(help="Visitors: passes, sign-out, retention.", no_args_is_help=True)
-ConfigOpt = Annotated[
-    Path | None, typer.Option("--config", "-c", help="Config file (default: $KIOSK_CONFIG).")
-]
-
-
-def _ctx(config: Path | None) -> Any:
-    from kiosk.cli import open_ctx, settings_or_exit
-
-    return open_ctx(settings_or_exit(config))
 
 
 def report_visitors(
     day: Annotated[
         str | None, typer.Option("--day", help="YYYY-MM-DD (default: today, estate time).")
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+    as_json: JsonOpt = False,
     as_csv: Annotated[bool, typer.Option("--csv", help="来访人员登记表 as CSV.")] = False,
     lobby: Annotated[
         str, typer.Option("--lobby", help="Only visits at this lobby (default: every lobby).")
@@ -34,17 +26,14 @@ def report_visitors(
     config: ConfigOpt = None,
 ) -> None:
     """The day's visitor log (来访人员登记表), names and phones masked."""
-    if as_json and as_csv:
-        typer.echo("kiosk: --json and --csv are exclusive", err=True)
-        raise typer.Exit(2)
+    one_format(as_json, as_csv)
     try:
         when = dt.date.fromisoformat(day) if day else None
     except ValueError:
-        typer.echo(f"kiosk: --day {day!r} is not a date (YYYY-MM-DD)", err=True)
-        raise typer.Exit(2) from None
+        usage_error(f"--day {day!r} is not a date (YYYY-MM-DD)")
     from plugins.visitors.service import LOG_COLUMNS, daily_log, daily_log_csv
 
-    ctx = _ctx(config)
+    ctx = context(config)
     if as_csv:
         typer.echo(daily_log_csv(ctx, when, lobby.strip() or None), nl=False)
         return
@@ -62,7 +51,7 @@ def close(config: ConfigOpt = None) -> None:
     """Sign out visitors whose window has ended and time out unanswered requests."""
     from plugins.visitors.service import close_ended_visits, expire_pending
 
-    ctx = _ctx(config)
+    ctx = context(config)
     typer.echo(
         json.dumps({"signed_out": close_ended_visits(ctx), "timed_out": expire_pending(ctx)})
     )
@@ -73,7 +62,7 @@ def purge(config: ConfigOpt = None) -> None:
     """Anonymise visitor PII older than retention.visitor_days (run daily)."""
     from plugins.visitors.service import purge_pii
 
-    typer.echo(json.dumps(purge_pii(_ctx(config))))
+    typer.echo(json.dumps(purge_pii(context(config))))
 
 
 def register(cli: Any) -> None:

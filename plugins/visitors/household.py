@@ -11,7 +11,6 @@ from kiosk.hookspecs import HouseholdSection
 from kiosk.i18n import N_, _
 from kiosk.pii import mask_name
 from plugins.visitors.models import Visit
-from plugins.visitors.service import local_time
 
 if TYPE_CHECKING:
     from kiosk.context import KioskContext
@@ -33,7 +32,7 @@ def household_section(ctx: KioskContext, unit_code: str) -> HouseholdSection:
             .limit(10)
         ).all()
         lines = tuple(
-            f"{local_time(ctx, v.created_at)}  {mask_name(v.name)} x{v.party_size}  "
+            f"{ctx.local_time(v.created_at)}  {mask_name(v.name)} x{v.party_size}  "
             f"{_(STATES.get(v.status, N_('other')))}"
             for v in rows
         )

@@ -112,7 +112,7 @@ async def invite(run: Any) -> None:
         service.redeem_invite(run.ctx, inv.code)
     except Refused as exc:
         run.note(f"second use refused: {exc.code}")
-        assert exc.code == "invite_used"
+        assert exc.code == "visitors.invite_used"
     else:
         raise AssertionError("an invite worked twice")
 

@@ -145,7 +145,7 @@ class PassScreen(VisitorScreen):
 
     def body(self) -> ComposeResult:
         v = self.visit
-        until = service.local_time(self.ctx, v.valid_until) if v.valid_until else ""
+        until = self.ctx.local_time(v.valid_until) if v.valid_until else ""
         with VerticalScroll():
             with Horizontal(id="pass-row"):
                 yield PassQR(v.qr, id="qr")

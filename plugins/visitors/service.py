@@ -27,38 +27,57 @@ Staff of no lobby may do both anywhere.
 from __future__ import annotations
 
 import datetime as dt
-import io
 import math
 import re
 import secrets
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from kiosk import audit, printing, throttle
 from kiosk.clock import as_utc
-from kiosk.db import retention
 from kiosk.db.models import Unit
 from kiosk.errors import Refused
-from kiosk.export import csv_dict_writer
-from kiosk.hookspecs import PurgeCount
-from kiosk.identity import SYSTEM, Actor, normalise_unit_code, require_role
+from kiosk.identity import Actor, require_role, unit_by_code
+from kiosk.lobby import desk_lobby, in_lobby
 from kiosk.notify import queue_notification, raise_alert
 from kiosk.notify_links import code_digest, secret_key
 from kiosk.pii import mask_name, mask_phone, mask_text
 from plugins.visitors import passes
 from plugins.visitors.models import BlockEntry, Invite, Visit
+from plugins.visitors.records import (
+    ANONYMOUS,
+    DESK_ROLES,
+    LOG_COLUMNS,
+    block,
+    daily_log,
+    daily_log_csv,
+    purge_in,
+    purge_pii,
+    unblock,
+)
 
 if TYPE_CHECKING:
     from devices.printer import Receipt
     from kiosk.context import KioskContext
 
-DESK_ROLES = ("butler", "security")
+__all__ = [
+    "ANONYMOUS",
+    "DESK_ROLES",
+    "LOG_COLUMNS",
+    "block",
+    "daily_log",
+    "daily_log_csv",
+    "desk_lobby",
+    "in_lobby",
+    "purge_in",
+    "purge_pii",
+    "unblock",
+]
+
 _MOBILE = re.compile(r"1[3-9]\d{9}")
-ANONYMOUS = retention.ANONYMOUS
 
 
 @dataclass(frozen=True)
@@ -110,40 +129,16 @@ class VisitView:
     print_job_id: int | None
 
 
-def local_time(ctx: KioskContext, at: dt.datetime) -> str:
-    return ctx.local_time(at)
-
-
-def desk_lobby(ctx: KioskContext, actor: Actor | None) -> str | None:
-    """The lobby a desk's lists show: the desk's own, or None (every lobby, each visit with
-    its lobby shown) for staff of no lobby (``Staff.lobby`` "", e.g. the manager), the system,
-    or a desk configured without a lobby."""
-    if actor is not None and actor.kind in ("staff", "system") and not actor.lobby:
-        return None
-    return ctx.lobby or None
-
-
 def _at_this_desk(ctx: KioskContext, actor: Actor, v: Visit) -> None:
     """A desk answers and checks the visitors standing at its own lobby: it cannot see the
     others. Staff of no lobby (the manager) act for every lobby."""
     lobby = desk_lobby(ctx, actor)
     if lobby is not None and v.lobby not in (lobby, ""):
         raise Refused(
-            "other_lobby",
+            "visitors.other_lobby",
             "This visitor is at lobby {lobby}; the desk there answers.",
             lobby=v.lobby,
         )
-
-
-def _in_lobby(lobby: str | None) -> list[Any]:
-    return [] if lobby is None else [Visit.lobby.in_((lobby, ""))]
-
-
-def _unit(session: Session, unit_code: str) -> Unit:
-    unit = session.scalar(select(Unit).where(Unit.code == normalise_unit_code(unit_code)))
-    if unit is None:
-        raise Refused("unknown_unit", "There is no unit {unit}.", unit=unit_code.strip())
-    return unit
 
 
 def _view(ctx: KioskContext, session: Session, v: Visit) -> VisitView:
@@ -193,7 +188,7 @@ def pass_slip(ctx: KioskContext, v: Visit, unit_code: str) -> Receipt:
         .row("访客 Visitor", mask_name(v.name))
         .row("人数 Party", str(v.party_size))
         .row("到访 Unit", unit_code)
-        .row("有效至 Valid until", local_time(ctx, v.valid_until))
+        .row("有效至 Valid until", ctx.local_time(v.valid_until))
         .qr(passes.sign(passes.pass_key(ctx), "pass", v.pass_id))
         .text("离开时请在自助机扫码登出 Scan at the kiosk when you leave")
         .cut()
@@ -229,13 +224,13 @@ def _issue_pass(
 def _check_visitor(name: str, phone: str, party_size: int, rules: VisitorRules) -> tuple[str, str]:
     clean_name = " ".join(name.split())
     if not clean_name or len(clean_name) > 50:
-        raise Refused("visitor_name", "Enter the visitor's name.")
+        raise Refused("visitors.name", "Enter the visitor's name.")
     clean_phone = re.sub(r"[\s-]", "", phone)
     if not _MOBILE.fullmatch(clean_phone):
-        raise Refused("visitor_phone", "Enter an 11-digit mobile number.")
+        raise Refused("visitors.phone", "Enter an 11-digit mobile number.")
     if not 1 <= party_size <= rules.max_party:
         raise Refused(
-            "party_size",
+            "visitors.party_size",
             "Party size must be 1 to {max}; larger groups see the desk.",
             max=rules.max_party,
         )
@@ -257,10 +252,10 @@ def register_walkup(
     rules = VisitorRules.of(ctx)
     clean_name, clean_phone = _check_visitor(name, phone, party_size, rules)
     if not purpose.strip():
-        raise Refused("visitor_purpose", "Say what the visit is for.")
+        raise Refused("visitors.purpose", "Say what the visit is for.")
     now = ctx.clock.now()
     with ctx.database().write() as session:
-        unit = _unit(session, unit_code)
+        unit = unit_by_code(session, unit_code)
         blocked = _blocked(session, clean_name, clean_phone, id_number.strip())
         v = Visit(
             kind="walkup",
@@ -310,20 +305,19 @@ def register_walkup(
                 ),
             },
         )
-        audit.record(
+        audit.record_for(
+            ctx,
             session,
-            actor="kiosk",
-            action="visitor.registered",
-            subject=f"visitor_visit:{v.id}",
-            data={
+            "kiosk",
+            "visitor.registered",
+            f"visitor_visit:{v.id}",
+            {
                 "unit": unit.code,
                 "name": mask_name(clean_name),
                 "phone": clean_phone,
                 "party_size": party_size,
                 "held": blocked is not None,
             },
-            at=now,
-            kiosk_id=ctx.kiosk_id,
         )
         return _view(ctx, session, v)
 
@@ -360,7 +354,7 @@ def visit_status(ctx: KioskContext, visit_id: int) -> VisitView:
     with ctx.database().write() as session:
         v = session.get(Visit, visit_id)
         if v is None:
-            raise Refused("unknown_visit", "This visit is not known. Please see the desk.")
+            raise Refused("visitors.unknown_visit", "This visit is not known. Please see the desk.")
         _time_out(ctx, session, v, now)
         return _view(ctx, session, v)
 
@@ -373,7 +367,7 @@ def stop_waiting(ctx: KioskContext, visit_id: int) -> VisitView:
     with ctx.database().write() as session:
         v = session.get(Visit, visit_id)
         if v is None:
-            raise Refused("unknown_visit", "This visit is not known. Please see the desk.")
+            raise Refused("visitors.unknown_visit", "This visit is not known. Please see the desk.")
         if not _time_out(ctx, session, v, now) and v.status == "pending" and not v.held_for_desk:
             changed = session.execute(
                 update(Visit)
@@ -381,14 +375,13 @@ def stop_waiting(ctx: KioskContext, visit_id: int) -> VisitView:
                 .values(status="timed_out", decided_at=now, decided_by="kiosk")
             )
             if changed.rowcount == 1:  # type: ignore[attr-defined]
-                audit.record(
+                audit.record_for(
+                    ctx,
                     session,
-                    actor="kiosk",
-                    action="visitor.timed_out",
-                    subject=f"visitor_visit:{v.id}",
-                    data={"by": "kiosk"},
-                    at=now,
-                    kiosk_id=ctx.kiosk_id,
+                    "kiosk",
+                    "visitor.timed_out",
+                    f"visitor_visit:{v.id}",
+                    {"by": "kiosk"},
                 )
                 session.refresh(v)
         return _view(ctx, session, v)
@@ -426,7 +419,7 @@ def decide(
     with ctx.database().write() as session:
         v = session.get(Visit, visit_id)
         if v is None:
-            raise Refused("unknown_visit", "This visit is not known. Please see the desk.")
+            raise Refused("visitors.unknown_visit", "This visit is not known. Please see the desk.")
         is_host = actor.kind == "resident" and actor.unit_id == v.unit_id and not v.held_for_desk
         if not is_host:
             require_role(actor, "visitor.decide", *DESK_ROLES)
@@ -436,7 +429,7 @@ def decide(
             return _decide_in(ctx, session, v, actor, approve, note, rules, now)
     # Outside the transaction: the timeout above is committed, then the answer is refused.
     raise Refused(
-        "visit_timed_out",
+        "visitors.visit_timed_out",
         "The visitor waited too long and was told to see the desk.",
     )
 
@@ -463,7 +456,7 @@ def _decide_in(
     )
     if changed.rowcount != 1:  # type: ignore[attr-defined]
         raise Refused(
-            "visit_decided", "This visit was already answered ({status}).", status=v.status
+            "visitors.visit_decided", "This visit was already answered ({status}).", status=v.status
         )
     session.refresh(v)
     if approve:
@@ -487,7 +480,7 @@ def pending_visits(ctx: KioskContext, lobby: str | None = None) -> list[dict[str
         rows = session.execute(
             select(Visit, Unit.code)
             .join(Unit, Unit.id == Visit.unit_id)
-            .where(Visit.status == "pending", *_in_lobby(lobby))
+            .where(Visit.status == "pending", *in_lobby(Visit.lobby, lobby))
             .order_by(Visit.created_at)
         ).all()
     return [
@@ -499,7 +492,7 @@ def pending_visits(ctx: KioskContext, lobby: str | None = None) -> list[dict[str
             "phone": mask_phone(v.phone),
             "party_size": v.party_size,
             "purpose": v.purpose,
-            "since": local_time(ctx, v.created_at),
+            "since": ctx.local_time(v.created_at),
             "blocked": v.held_for_desk,
         }
         for v, code in rows
@@ -549,19 +542,19 @@ def create_invite(
     now = ctx.clock.now()
     if end <= start or end <= now or end - start > dt.timedelta(days=rules.max_invite_days):
         raise Refused(
-            "invite_window",
+            "visitors.invite_window",
             "The invite must end after it starts, in the future, within {days} days.",
             days=rules.max_invite_days,
         )
     name = " ".join(visitor_name.split())
     if not name:
-        raise Refused("visitor_name", "Enter the visitor's name.")
+        raise Refused("visitors.name", "Enter the visitor's name.")
     phone = re.sub(r"[\s-]", "", visitor_phone)
     if phone and not _MOBILE.fullmatch(phone):
-        raise Refused("visitor_phone", "Enter an 11-digit mobile number.")
+        raise Refused("visitors.phone", "Enter an 11-digit mobile number.")
     if not 1 <= party_size <= rules.max_party:
         raise Refused(
-            "party_size",
+            "visitors.party_size",
             "Party size must be 1 to {max}; larger groups see the desk.",
             max=rules.max_party,
         )
@@ -571,7 +564,7 @@ def create_invite(
             own = session.get(Unit, actor.unit_id)
             assert own is not None
             unit_code = own.code
-        unit = _unit(session, unit_code)
+        unit = unit_by_code(session, unit_code)
         if not (actor.kind == "resident" and actor.unit_id == unit.id):
             require_role(actor, "visitor.invite", *DESK_ROLES)
         active = set(session.scalars(select(Invite.code).where(Invite.status == "active")))
@@ -606,50 +599,51 @@ def create_invite(
                     "code": code,
                     "qr": qr,
                     "unit": unit.code,
-                    "from": local_time(ctx, start),
-                    "until": local_time(ctx, end),
+                    "from": ctx.local_time(start),
+                    "until": ctx.local_time(end),
                 },
             )
-        audit.record(
+        audit.record_for(
+            ctx,
             session,
-            actor=actor.label,
-            action="visitor.invited",
-            subject=f"visitor_invite:{invite.id}",
-            data={
+            actor.label,
+            "visitor.invited",
+            f"visitor_invite:{invite.id}",
+            {
                 "unit": unit.code,
                 "name": mask_name(name),
                 "phone": phone,
                 "from": start.isoformat(),
                 "until": end.isoformat(),
             },
-            at=now,
-            kiosk_id=ctx.kiosk_id,
         )
         return InviteCreated(invite.id, code, qr)
 
 
 def _invite_refusal(ctx: KioskContext, invite: Invite | None, now: dt.datetime) -> Refused | None:
     if invite is None:
-        return Refused("invite_unknown", "No invite has this code. Check it or see the desk.")
+        return Refused(
+            "visitors.invite_unknown", "No invite has this code. Check it or see the desk."
+        )
     if invite.status == "revoked":
-        return Refused("invite_revoked", "This invite was cancelled by the host.")
+        return Refused("visitors.invite_revoked", "This invite was cancelled by the host.")
     if invite.status == "used":
         return Refused(
-            "invite_used",
+            "visitors.invite_used",
             "This invite was already used ({time}).",
-            time=local_time(ctx, invite.used_at or invite.created_at),
+            time=ctx.local_time(invite.used_at or invite.created_at),
         )
     if now < as_utc(invite.valid_from):
         return Refused(
-            "invite_early",
+            "visitors.invite_early",
             "This invite is valid from {time}.",
-            time=local_time(ctx, invite.valid_from),
+            time=ctx.local_time(invite.valid_from),
         )
     if now >= as_utc(invite.valid_until):
         return Refused(
-            "invite_expired",
+            "visitors.invite_expired",
             "This invite expired at {time}.",
-            time=local_time(ctx, invite.valid_until),
+            time=ctx.local_time(invite.valid_until),
         )
     return None
 
@@ -660,14 +654,14 @@ def _typing_closed(ctx: KioskContext, session: Session, now: dt.datetime) -> Ref
     estate = throttle.peek(session, "invite_space", "")
     if estate is not None and throttle.locked_until(estate, now) is not None:
         return Refused(
-            "invite_closed",
+            "visitors.invite_closed",
             "Invite codes cannot be typed in just now. Scan the invite's QR code or see the desk.",
         )
     here = throttle.peek(session, "invite", ctx.kiosk_id)
     until = throttle.locked_until(here, now) if here is not None else None
     if until is not None:
         return Refused(
-            "invite_throttled",
+            "visitors.invite_throttled",
             "Too many wrong invite codes at this kiosk. Please wait {seconds} seconds, "
             "or see the desk.",
             seconds=max(1, math.ceil((until - now).total_seconds())),
@@ -708,7 +702,7 @@ def _wrong_code(ctx: KioskContext, session: Session, now: dt.datetime, how: str)
             "invite_codes_closed",
             f"{rules.invite_failure_budget} wrong invite codes across the estate within "
             f"{rules.invite_budget_minutes} min: typed codes are closed until "
-            f"{local_time(ctx, as_utc(estate.locked_until or now))} (QR invites still work)",
+            f"{ctx.local_time(as_utc(estate.locked_until or now))} (QR invites still work)",
             at=now,
             severity="urgent",
             kiosk_id=ctx.kiosk_id,
@@ -737,13 +731,13 @@ def redeem_invite(ctx: KioskContext, entered: str) -> VisitView:
     with ctx.database().write() as session:
         if signed and code is None:
             refusal = Refused(
-                "invite_forged", "This QR code is not one of ours. Please see the desk."
+                "visitors.invite_forged", "This QR code is not one of ours. Please see the desk."
             )
             _wrong_code(ctx, session, now, "forged_qr")
         if not signed:
             code = re.sub(r"[\s-]", "", text)
             if not code:
-                raise Refused("invite_empty", "Enter the invite code, or scan its QR.")
+                raise Refused("visitors.invite_empty", "Enter the invite code, or scan its QR.")
             refusal = _typing_closed(ctx, session, now)
             if refusal is not None:
                 audit.record_for(
@@ -777,9 +771,9 @@ def redeem_invite(ctx: KioskContext, entered: str) -> VisitView:
             )
             if used.rowcount != 1:  # type: ignore[attr-defined]
                 raise Refused(
-                    "invite_used",
+                    "visitors.invite_used",
                     "This invite was already used ({time}).",
-                    time=local_time(ctx, now),
+                    time=ctx.local_time(now),
                 )
             return _redeemed(ctx, session, invite, now)
     assert refusal is not None
@@ -841,7 +835,9 @@ def revoke_invite(ctx: KioskContext, actor: Actor, invite_id: int) -> None:
     with ctx.database().write() as session:
         invite = session.get(Invite, invite_id)
         if invite is None:
-            raise Refused("invite_unknown", "No invite has this code. Check it or see the desk.")
+            raise Refused(
+                "visitors.invite_unknown", "No invite has this code. Check it or see the desk."
+            )
         if not (actor.kind == "resident" and actor.unit_id == invite.unit_id):
             require_role(actor, "visitor.revoke", *DESK_ROLES)
         changed = session.execute(
@@ -851,17 +847,12 @@ def revoke_invite(ctx: KioskContext, actor: Actor, invite_id: int) -> None:
         )
         if changed.rowcount != 1:  # type: ignore[attr-defined]
             raise Refused(
-                "invite_not_active",
+                "visitors.invite_not_active",
                 "This invite can no longer be cancelled ({status}).",
                 status=invite.status,
             )
-        audit.record(
-            session,
-            actor=actor.label,
-            action="visitor.invite_revoked",
-            subject=f"visitor_invite:{invite_id}",
-            at=now,
-            kiosk_id=ctx.kiosk_id,
+        audit.record_for(
+            ctx, session, actor.label, "visitor.invite_revoked", f"visitor_invite:{invite_id}"
         )
 
 
@@ -871,10 +862,14 @@ def revoke_invite(ctx: KioskContext, actor: Actor, invite_id: int) -> None:
 def _visit_of_pass(ctx: KioskContext, session: Session, payload: str) -> Visit:
     pass_id = passes.verify(passes.pass_key(ctx), "pass", payload)
     if pass_id is None:
-        raise Refused("pass_invalid", "This is not a valid visitor pass. Please see the desk.")
+        raise Refused(
+            "visitors.pass_invalid", "This is not a valid visitor pass. Please see the desk."
+        )
     v = session.scalar(select(Visit).where(Visit.pass_id == pass_id))
     if v is None:
-        raise Refused("pass_invalid", "This is not a valid visitor pass. Please see the desk.")
+        raise Refused(
+            "visitors.pass_invalid", "This is not a valid visitor pass. Please see the desk."
+        )
     return v
 
 
@@ -884,18 +879,18 @@ def check_pass(ctx: KioskContext, payload: str) -> VisitView:
     with ctx.database().read() as session:
         v = _visit_of_pass(ctx, session, payload)
         if v.revoked_at is not None:
-            raise Refused("pass_revoked", "This pass was cancelled. Please see the desk.")
+            raise Refused("visitors.pass_revoked", "This pass was cancelled. Please see the desk.")
         if v.signed_out_at is not None:
             raise Refused(
-                "pass_used",
+                "visitors.pass_used",
                 "This pass was already used to sign out ({time}).",
-                time=local_time(ctx, v.signed_out_at),
+                time=ctx.local_time(v.signed_out_at),
             )
         if v.valid_until is None or now >= as_utc(v.valid_until):
             raise Refused(
-                "pass_expired",
+                "visitors.pass_expired",
                 "This pass expired at {time}.",
-                time=local_time(ctx, v.valid_until or now),
+                time=ctx.local_time(v.valid_until or now),
             )
         return _view(ctx, session, v)
 
@@ -912,18 +907,12 @@ def sign_out(ctx: KioskContext, payload: str) -> VisitView:
         )
         if changed.rowcount != 1:  # type: ignore[attr-defined]
             raise Refused(
-                "pass_used",
+                "visitors.pass_used",
                 "This pass was already used to sign out ({time}).",
-                time=local_time(ctx, v.signed_out_at or now),
+                time=ctx.local_time(v.signed_out_at or now),
             )
-        audit.record(
-            session,
-            actor="kiosk",
-            action="visitor.signed_out",
-            subject=f"visitor_visit:{v.id}",
-            data={"by": "kiosk"},
-            at=now,
-            kiosk_id=ctx.kiosk_id,
+        audit.record_for(
+            ctx, session, "kiosk", "visitor.signed_out", f"visitor_visit:{v.id}", {"by": "kiosk"}
         )
         session.refresh(v)
         return _view(ctx, session, v)
@@ -940,15 +929,14 @@ def sign_out_by_desk(ctx: KioskContext, actor: Actor, visit_id: int) -> None:
             .values(signed_out_at=now, sign_out_by="desk")
         )
         if changed.rowcount != 1:  # type: ignore[attr-defined]
-            raise Refused("not_inside", "This visitor is not signed in.")
-        audit.record(
+            raise Refused("visitors.not_inside", "This visitor is not signed in.")
+        audit.record_for(
+            ctx,
             session,
-            actor=actor.label,
-            action="visitor.signed_out",
-            subject=f"visitor_visit:{visit_id}",
-            data={"by": "desk"},
-            at=now,
-            kiosk_id=ctx.kiosk_id,
+            actor.label,
+            "visitor.signed_out",
+            f"visitor_visit:{visit_id}",
+            {"by": "desk"},
         )
 
 
@@ -963,15 +951,14 @@ def revoke_pass(ctx: KioskContext, actor: Actor, visit_id: int, reason: str = ""
             .values(revoked_at=now)
         )
         if changed.rowcount != 1:  # type: ignore[attr-defined]
-            raise Refused("pass_revoked", "This pass was cancelled. Please see the desk.")
-        audit.record(
+            raise Refused("visitors.pass_revoked", "This pass was cancelled. Please see the desk.")
+        audit.record_for(
+            ctx,
             session,
-            actor=actor.label,
-            action="visitor.pass_revoked",
-            subject=f"visitor_visit:{visit_id}",
-            data={"reason": reason[:200]},
-            at=now,
-            kiosk_id=ctx.kiosk_id,
+            actor.label,
+            "visitor.pass_revoked",
+            f"visitor_visit:{visit_id}",
+            {"reason": reason[:200]},
         )
 
 
@@ -994,14 +981,13 @@ def close_ended_visits(ctx: KioskContext) -> int:
                 .values(signed_out_at=until, sign_out_by="auto")
             )
             if changed.rowcount == 1:  # type: ignore[attr-defined]
-                audit.record(
+                audit.record_for(
+                    ctx,
                     session,
-                    actor="system",
-                    action="visitor.signed_out",
-                    subject=f"visitor_visit:{visit_id}",
-                    data={"by": "auto"},
-                    at=now,
-                    kiosk_id=ctx.kiosk_id,
+                    "system",
+                    "visitor.signed_out",
+                    f"visitor_visit:{visit_id}",
+                    {"by": "auto"},
                 )
                 count += 1
     return count
@@ -1020,7 +1006,7 @@ def inside_now(ctx: KioskContext, lobby: str | None = None) -> list[dict[str, An
                 Visit.signed_out_at.is_(None),
                 Visit.revoked_at.is_(None),
                 Visit.valid_until > now,
-                *_in_lobby(lobby),
+                *in_lobby(Visit.lobby, lobby),
             )
             .order_by(Visit.decided_at)
         ).all()
@@ -1032,8 +1018,8 @@ def inside_now(ctx: KioskContext, lobby: str | None = None) -> list[dict[str, An
             "visitor": mask_name(v.name),
             "phone": mask_phone(v.phone),
             "party_size": v.party_size,
-            "since": local_time(ctx, v.decided_at or v.created_at),
-            "until": local_time(ctx, v.valid_until) if v.valid_until else "",
+            "since": ctx.local_time(v.decided_at or v.created_at),
+            "until": ctx.local_time(v.valid_until) if v.valid_until else "",
             "id_checked": v.id_checked,
         }
         for v, code in rows
@@ -1043,11 +1029,10 @@ def inside_now(ctx: KioskContext, lobby: str | None = None) -> list[dict[str, An
 def mark_id_checked(ctx: KioskContext, actor: Actor, visit_id: int) -> None:
     """The desk saw the visitor's ID (必要时请出示身份证)."""
     require_role(actor, "visitor.id_check", *DESK_ROLES)
-    now = ctx.clock.now()
     with ctx.database().write() as session:
         v = session.get(Visit, visit_id)
         if v is None:
-            raise Refused("unknown_visit", "This visit is not known. Please see the desk.")
+            raise Refused("visitors.unknown_visit", "This visit is not known. Please see the desk.")
         _at_this_desk(ctx, actor, v)
         changed = session.execute(
             update(Visit)
@@ -1055,224 +1040,7 @@ def mark_id_checked(ctx: KioskContext, actor: Actor, visit_id: int) -> None:
             .values(id_checked=True, id_checked_by=actor.label)
         )
         if changed.rowcount != 1:  # type: ignore[attr-defined]
-            raise Refused("id_checked", "This visitor's ID is already marked as checked.")
-        audit.record(
-            session,
-            actor=actor.label,
-            action="visitor.id_checked",
-            subject=f"visitor_visit:{visit_id}",
-            at=now,
-            kiosk_id=ctx.kiosk_id,
+            raise Refused("visitors.id_checked", "This visitor's ID is already marked as checked.")
+        audit.record_for(
+            ctx, session, actor.label, "visitor.id_checked", f"visitor_visit:{visit_id}"
         )
-
-
-# -- 来访人员登记表 -----------------------------------------------------------------------------
-
-LOG_COLUMNS = (
-    "日期",
-    "访客姓名",
-    "联系电话",
-    "来访单元",
-    "来访事由",
-    "人数",
-    "进入时间",
-    "离开时间",
-    "审批",
-    "证件核验",
-    "大堂",
-)
-
-
-def daily_log(
-    ctx: KioskContext, day: dt.date | None = None, lobby: str | None = None
-) -> list[dict[str, str]]:
-    """The day's visits (estate's local day) as rows of 来访人员登记表, PII masked, with the
-    lobby (大堂) last: of one lobby (with visits tied to none), or of every lobby (None)."""
-    zone = ZoneInfo(ctx.settings.estate.timezone)
-    day = day or as_utc(ctx.clock.now()).astimezone(zone).date()
-    start = dt.datetime.combine(day, dt.time(0), zone).astimezone(dt.UTC)
-    end = start + dt.timedelta(days=1)
-    with ctx.database().read() as session:
-        rows = session.execute(
-            select(Visit, Unit.code)
-            .join(Unit, Unit.id == Visit.unit_id)
-            .where(Visit.created_at >= start, Visit.created_at < end, *_in_lobby(lobby))
-            .order_by(Visit.created_at, Visit.id)
-        ).all()
-    decisions = {"approved": "同意", "declined": "拒绝", "timed_out": "超时", "pending": "待定"}
-    out = []
-    for v, code in rows:
-        entered = v.decided_at if v.status == "approved" else None
-        out.append(
-            dict(
-                zip(
-                    LOG_COLUMNS,
-                    (
-                        day.isoformat(),
-                        mask_name(v.name),
-                        mask_phone(v.phone),
-                        code,
-                        v.purpose,
-                        str(v.party_size),
-                        local_time(ctx, entered)[-5:] if entered else "",
-                        local_time(ctx, v.signed_out_at)[-5:] if v.signed_out_at else "",
-                        decisions.get(v.status, v.status),
-                        "是" if v.id_checked else "否",
-                        v.lobby,
-                    ),
-                    strict=True,
-                )
-            )
-        )
-    return out
-
-
-def daily_log_csv(ctx: KioskContext, day: dt.date | None = None, lobby: str | None = None) -> str:
-    """来访人员登记表 as CSV (UTF-8 with BOM so spreadsheet programs read the Chinese)."""
-    out = io.StringIO()
-    out.write("\ufeff")
-    writer = csv_dict_writer(out, LOG_COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(daily_log(ctx, day, lobby))
-    return out.getvalue()
-
-
-# -- block list, retention ------------------------------------------------------------------------
-
-
-def block(
-    ctx: KioskContext,
-    actor: Actor,
-    *,
-    name: str = "",
-    phone: str = "",
-    id_number: str = "",
-    reason: str = "",
-) -> int:
-    """Put someone on the block list (their visits then wait for the desk, silently)."""
-    require_role(actor, "visitor.block", *DESK_ROLES)
-    phone = re.sub(r"[\s-]", "", phone)
-    if not (name.strip() or phone or id_number.strip()):
-        raise Refused("block_empty", "Give a name, phone or ID number to block.")
-    now = ctx.clock.now()
-    with ctx.database().write() as session:
-        entry = BlockEntry(
-            name=" ".join(name.split()),
-            phone=phone,
-            id_number=id_number.strip().upper(),
-            reason=reason.strip()[:200],
-            created_by=actor.label,
-            created_at=now,
-        )
-        session.add(entry)
-        session.flush()
-        audit.record(
-            session,
-            actor=actor.label,
-            action="visitor.blocked",
-            subject=f"visitor_block:{entry.id}",
-            data={
-                "name": mask_name(entry.name),
-                "phone": phone,
-                "id_number": entry.id_number,
-                "reason": entry.reason,
-            },
-            at=now,
-            kiosk_id=ctx.kiosk_id,
-        )
-        return entry.id
-
-
-def unblock(ctx: KioskContext, actor: Actor, entry_id: int) -> None:
-    require_role(actor, "visitor.block", *DESK_ROLES)
-    now = ctx.clock.now()
-    with ctx.database().write() as session:
-        changed = session.execute(
-            update(BlockEntry)
-            .where(BlockEntry.id == entry_id, BlockEntry.active.is_(True))
-            .values(active=False)
-        )
-        if changed.rowcount != 1:  # type: ignore[attr-defined]
-            raise Refused("block_unknown", "No such block-list entry.")
-        audit.record(
-            session,
-            actor=actor.label,
-            action="visitor.unblocked",
-            subject=f"visitor_block:{entry_id}",
-            at=now,
-            kiosk_id=ctx.kiosk_id,
-        )
-
-
-def purge_in(
-    session: Session, ctx: KioskContext, now: dt.datetime, dry_run: bool = False
-) -> list[PurgeCount]:
-    """Anonymise visits and invites closed more than ``retention.visitor_days`` ago, inside
-    ``session`` (hook ``kiosk_purge``): the name becomes 已匿名, phone and ID number are erased;
-    unit, purpose, party size and times stay for the statistics.
-
-    Closed means: signed out (or the pass revoked), declined or timed out; an invite used,
-    revoked or past its window. A visit nobody signed out counts as ended when its pass
-    expired (else when it was decided or registered) before the cutoff: a visitor "inside"
-    for longer than the retention is a forgotten sign-out, not a visit. A recent pending visit
-    or a visitor inside on a valid pass is never touched.
-    """
-    days = ctx.settings.retention.visitor_days
-    before = retention.cutoff(now, days)
-    visit_ended = or_(
-        and_(
-            Visit.status == "approved",
-            func.coalesce(Visit.signed_out_at, Visit.revoked_at) < before,
-        ),
-        and_(Visit.status.in_(("declined", "timed_out")), Visit.decided_at < before),
-        # Nobody signed the visitor out (or the host never answered): a pass that expired,
-        # or a registration, older than the retention is no visit in progress.
-        and_(
-            Visit.signed_out_at.is_(None),
-            Visit.revoked_at.is_(None),
-            func.coalesce(Visit.valid_until, Visit.decided_at, Visit.created_at) < before,
-        ),
-    )
-    visits = retention.anonymise(
-        session,
-        Visit,
-        [Visit.anonymised_at.is_(None), visit_ended],
-        {"name": ANONYMOUS, "phone": "", "id_number": "", "anonymised_at": now},
-        dry_run,
-    )
-    invites = retention.anonymise(
-        session,
-        Invite,
-        [
-            Invite.anonymised_at.is_(None),
-            func.coalesce(Invite.used_at, Invite.revoked_at, Invite.valid_until) < before,
-        ],
-        {"visitor_name": ANONYMOUS, "visitor_phone": "", "anonymised_at": now},
-        dry_run,
-    )
-    return [
-        PurgeCount("visitors", "visitor_visit", visits, before, days),
-        PurgeCount("visitors", "visitor_invite", invites, before, days),
-    ]
-
-
-def purge_pii(ctx: KioskContext, actor: Actor = SYSTEM) -> dict[str, int]:
-    """Visitors' part of ``kiosk purge`` on its own (``kiosk visitors purge``): see
-    :func:`purge_in`; audited with the counts."""
-    now = ctx.clock.now()
-    with ctx.database().write() as session:
-        visits, invites = (c.count for c in purge_in(session, ctx, now))
-        audit.record(
-            session,
-            actor=actor.label,
-            action="visitor.pii_purged",
-            subject="visitor_visit",
-            data={
-                "visits": visits,
-                "invites": invites,
-                "before": retention.cutoff(now, ctx.settings.retention.visitor_days).isoformat(),
-            },
-            at=now,
-            kiosk_id=ctx.kiosk_id,
-        )
-    return {"visits": visits, "invites": invites}

@@ -206,7 +206,7 @@ def test_a_pickup_killed_mid_transaction_is_released_once(
 
     result = kiosk.restart("pickup", pickup=pickup)
     # The resident taps again: refused when the first pickup had committed, done otherwise.
-    assert result["release"] == ("already_released" if committed else "released")
+    assert result["release"] == ("parcels.already_released" if committed else "released")
     assert count(ctx, Parcel, Parcel.id == pickup["parcel_id"], Parcel.status == "released") == 1
     assert count(ctx, Release) == 1
     assert count(ctx, AuditEvent, AuditEvent.action == "parcel.released") == 1

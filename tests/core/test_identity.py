@@ -14,6 +14,7 @@ from kiosk.identity import (
     hash_pin,
     normalise_unit_code,
     require_role,
+    unit_by_code,
     verify_pin,
 )
 from kiosk.notify import open_alerts
@@ -35,6 +36,16 @@ def test_unit_codes_normalise() -> None:
     assert normalise_unit_code("3栋1205") == "3-1205"
     assert normalise_unit_code(" 3-1205 ") == "3-1205"
     assert normalise_unit_code("3 1205") == "3-1205"
+
+
+def test_every_service_finds_a_unit_one_way_and_refuses_an_unknown_one_alike(
+    ctx: KioskContext,
+) -> None:
+    with ctx.database().read() as session:
+        assert unit_by_code(session, "3栋1205").code == unit_by_code(session, " 3-1205 ").code
+        with pytest.raises(Refused) as err:
+            unit_by_code(session, " 9-999 ")
+    assert err.value.code == "unknown_unit" and err.value.render() == "There is no unit 9-999."
 
 
 def test_resident_card_is_recognised_in_any_printed_form(ctx: KioskContext) -> None:

@@ -83,7 +83,7 @@ def test_each_desk_lists_its_own_lobbys_parcels(ctx: KioskContext, ctx_b: KioskC
     # Desk B cannot return lobby A's item to the carrier; desk A can.
     with pytest.raises(Refused) as refused:
         parcels.return_to_sender(ctx_b, BUTLER_B, a.parcel_id, "refused by household")
-    assert refused.value.code == "parcel_at_lobby" and refused.value.params["lobby"] == "A"
+    assert refused.value.code == "parcels.at_lobby" and refused.value.params["lobby"] == "A"
     parcels.return_to_sender(ctx, BUTLER_A, a.parcel_id, "refused by household")
     assert _status(ctx, a.parcel_id) == "returned"
 
@@ -102,7 +102,7 @@ def test_a_b_kiosk_says_where_a_parcels_wait_and_releases_none(
                             picker=at_b.picker)  # fmt: skip
     with pytest.raises(Refused) as refused:
         parcels.release(ctx_b, forged, ids, SIGNED)
-    assert refused.value.code == "parcel_elsewhere" and refused.value.params["lobby"] == "A"
+    assert refused.value.code == "parcels.elsewhere" and refused.value.params["lobby"] == "A"
     assert {_status(ctx, i) for i in ids} == {"waiting"}
     # At lobby A the same resident collects them.
     at_a = parcels.start_pickup_by_card(ctx, _wang(ctx))
@@ -168,7 +168,7 @@ def test_parcels_from_before_the_lobby_column_belong_to_every_lobby(
 
 def test_storage_belongs_to_the_desk_that_took_it(ctx: KioskContext, ctx_b: KioskContext) -> None:
     later = ctx.clock.now() + dt.timedelta(hours=24)
-    kept = parcels.deposit(ctx, BUTLER_A, unit_code="1-101", depositor_name="张伟",
+    kept = parcels.store_item(ctx, BUTLER_A, unit_code="1-101", depositor_name="张伟",
                            description="行李箱", category="luggage", expected_pickup_at=later)  # fmt: skip
     assert [i["ticket"] for i in parcels.handover_checklist(ctx, "A")] == [kept.ticket]
     assert parcels.handover_checklist(ctx_b, "B") == []
@@ -178,7 +178,7 @@ def test_storage_belongs_to_the_desk_that_took_it(ctx: KioskContext, ctx_b: Kios
     with pytest.raises(Refused) as refused:
         parcels.release_stored(ctx_b, BUTLER_B, ticket=kept.ticket, claimant_name="张伟",
                                strokes=SIGNED, id_last4="1234", condition="intact")  # fmt: skip
-    assert refused.value.code == "storage_at_lobby"
+    assert refused.value.code == "parcels.storage_at_lobby"
     parcels.release_stored(
         ctx,
         BUTLER_A,
@@ -263,7 +263,7 @@ def test_the_b_kiosk_screen_and_the_desks_show_the_lobby(sqlite_demo_url: str) -
     clock = FixedClock()
     a = KioskContext(settings_for(sqlite_demo_url), clock, Database(sqlite_demo_url))
     b = KioskContext(settings_for(sqlite_demo_url, lobby="B"), clock, Database(sqlite_demo_url))
-    parcels.deposit(a, BUTLER_A, unit_code="1-101", depositor_name="张伟", description="行李箱",
+    parcels.store_item(a, BUTLER_A, unit_code="1-101", depositor_name="张伟", description="行李箱",
                     category="luggage", expected_pickup_at=clock.now() + dt.timedelta(hours=5))  # fmt: skip
 
     class Harness(App[None]):
@@ -321,7 +321,7 @@ def test_only_the_visitors_own_lobby_desk_answers_and_checks_the_id(
     ):
         with pytest.raises(Refused) as refused:
             act()
-        assert refused.value.code == "other_lobby" and refused.value.params["lobby"] == "B"
+        assert refused.value.code == "visitors.other_lobby" and refused.value.params["lobby"] == "B"
     assert visitors.visit_status(ctx, b.id).status == "pending"
     visitors.mark_id_checked(ctx_b, BUTLER_B, b.id)
     # The manager (no lobby of their own) may answer anywhere.

@@ -152,7 +152,7 @@ def populate(ctx: KioskContext) -> None:
     ).parcel_id
     parcels.return_to_sender(ctx, BUTLER, returned, "refused by the recipient")
     pickup_by = ctx.clock.now() + dt.timedelta(hours=5)
-    stored = parcels.deposit(
+    stored = parcels.store_item(
         ctx, BUTLER, unit_code="1-101", depositor_name="张伟", description="行李箱 suitcase",
         category="luggage", expected_pickup_at=pickup_by, depositor_phone=DEPOSITOR_PHONE,
     )  # fmt: skip
@@ -165,7 +165,7 @@ def populate(ctx: KioskContext) -> None:
         id_last4="1234",
         condition="intact",
     )
-    parcels.deposit(
+    parcels.store_item(
         ctx, BUTLER, unit_code="2-803", depositor_name="刘芳",
         description=f"纸箱 box, 取件人电话 {SECOND_DEPOSITOR_PHONE}",
         category="box", expected_pickup_at=pickup_by, depositor_phone=SECOND_DEPOSITOR_PHONE,

@@ -36,6 +36,19 @@ def test_every_hook_has_a_docstring_and_a_docs_entry(hook: str) -> None:
     assert f"### `{hook}" in docs, f"docs/plugins.md lacks a section for {hook}"
 
 
+def _callers_source() -> str:
+    """The core's and the built-in plugins' code, without the hook declarations."""
+    files = [*(REPO / "kiosk").rglob("*.py"), *(REPO / "plugins").rglob("*.py")]
+    return "\n".join(f.read_text("utf-8") for f in files if f != REPO / "kiosk" / "hookspecs.py")
+
+
+@pytest.mark.parametrize("hook", HOOKS)
+def test_every_hook_is_called_somewhere(hook: str) -> None:
+    """A hook nothing calls is a promise to plugin authors that nothing keeps: the core (or a
+    plugin) must call it by name, through ``KioskPlugins.call`` / ``call_flat`` / ``first``."""
+    assert f'"{hook}"' in _callers_source(), f"nothing calls {hook}: call it or remove it"
+
+
 class Good:
     @hookimpl
     def kiosk_tiles(self, ctx):
@@ -52,6 +65,15 @@ class UnknownHook:
     @hookimpl
     def kiosk_tiels(self, ctx):  # a typo: must be rejected at load time
         return []
+
+
+def test_disabling_a_plugin_records_why_and_takes_its_hooks_away() -> None:
+    plugins = load_plugins(extra={"good": Good()})
+    plugins.disable("good", "screen", RuntimeError("a bug in its screen"))
+    assert plugins.pm.get_plugin("good") is None
+    assert "good" not in [t.id for t in plugins.call_flat("kiosk_tiles", ctx=None)]
+    (failure,) = [f for f in plugins.failures if f.plugin == "good"]
+    assert failure.stage == "screen" and "a bug in its screen" in failure.error
 
 
 def test_a_hook_that_raises_disables_only_its_plugin() -> None:

@@ -134,7 +134,7 @@ def populate(ctx: KioskContext) -> Estate:
         ctx, BUTLER, tracking="SF1000000000003", unit_code="1-101", recipient="张伟"
     ).parcel_id
     parcels.return_to_sender(ctx, BUTLER, returned, "refused by the recipient")
-    stored = parcels.deposit(
+    stored = parcels.store_item(
         ctx,
         BUTLER,
         unit_code="1-101",
@@ -153,7 +153,7 @@ def populate(ctx: KioskContext) -> Estate:
         id_last4="1234",
         condition="intact",
     )
-    still_stored = parcels.deposit(
+    still_stored = parcels.store_item(
         ctx,
         BUTLER,
         unit_code="1-101",

@@ -217,7 +217,7 @@ def test_kiosk_billing_refunds_resolve_settles_stuck_refunds(
     gateway.stall("refund_query")
     refund = service.refund_payment(bctx, people.manager, payment.id, 1000, "overcharged")
     assert refund.status == "requested"
-    monkeypatch.setattr(billing_cli, "_ctx", lambda config: bctx)
+    monkeypatch.setattr(billing_cli, "context", lambda config: bctx)
     out = CliRunner().invoke(billing_cli.billing_app, ["refunds", "resolve", "--json"])
     assert out.exit_code == 0 and json.loads(out.output) == []  # not old enough yet
     gateway.stall("refund_query")  # the provider still cannot say: exit 1, still requested

@@ -51,7 +51,7 @@ def test_twenty_kiosk_threads_release_the_same_parcel_exactly_once(ctx: KioskCon
     for k in kiosks:
         k.database().dispose()
     assert outcomes.count("released") == 1, outcomes
-    assert set(outcomes) == {"released", "already_released"}
+    assert set(outcomes) == {"released", "parcels.already_released"}
     with ctx.database().read() as s:
         assert s.get(Parcel, parcel.parcel_id).status == "released"
         assert s.scalar(select(func.count()).select_from(Release)) == 1

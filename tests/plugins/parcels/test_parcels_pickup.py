@@ -40,7 +40,7 @@ def test_a_duplicate_tracking_number_is_caught(ctx) -> None:
     check_in(ctx)
     with pytest.raises(Refused) as err:
         check_in(ctx, number="SF 1000 0000 0000 1", unit="2-803")
-    assert err.value.code == "duplicate_tracking"
+    assert err.value.code == "parcels.duplicate_tracking"
     with ctx.database().read() as s:
         assert (
             s.scalar(
@@ -57,7 +57,7 @@ def test_only_desk_staff_log_parcels_and_bad_input_is_refused(ctx) -> None:
         service.check_in(ctx, CASHIER, tracking="SF1000000000001", unit_code="1-101")
     with pytest.raises(Refused) as err:
         check_in(ctx, number="12-34")
-    assert err.value.code == "bad_tracking"
+    assert err.value.code == "parcels.bad_tracking"
     with pytest.raises(Refused) as err:
         check_in(ctx, unit="9-999")
     assert err.value.code == "unknown_unit"
@@ -105,7 +105,7 @@ def test_unit_and_code_then_a_named_proxy_collects(ctx) -> None:
     # The code worked once.
     with pytest.raises(Refused) as err:
         service.start_pickup_by_code(ctx, "1-101", r.code)
-    assert err.value.code == "code_used"
+    assert err.value.code == "parcels.code_used"
 
 
 def test_someone_not_named_by_the_household_is_sent_to_the_desk(ctx) -> None:
@@ -113,12 +113,12 @@ def test_someone_not_named_by_the_household_is_sent_to_the_desk(ctx) -> None:
     pickup = service.start_pickup_by_code(ctx, "1-101", r.code)
     with pytest.raises(Refused) as err:
         service.identify_picker(ctx, pickup, "陌生人")
-    assert err.value.code == "not_recipient" and "desk" in err.value.render()
+    assert err.value.code == "parcels.not_recipient" and "desk" in err.value.render()
     with ctx.database().read() as s:
         assert s.scalar(select(DeskAlert).where(DeskAlert.kind == "parcel_picker_unknown"))
     with pytest.raises(Refused) as err:
         service.release(ctx, pickup, [r.parcel_id], SIGNED)
-    assert err.value.code == "picker_unknown"
+    assert err.value.code == "parcels.picker_unknown"
 
 
 @pytest.mark.parametrize("strokes", [[], DOT, [[[3, 3], [3, 4], [4, 3]]], "nonsense"])
@@ -127,7 +127,7 @@ def test_an_empty_or_one_dot_signature_is_refused_and_nothing_is_released(ctx, s
     pickup = service.start_pickup_by_card(ctx, resident(ctx, "张伟"))
     with pytest.raises(Refused) as err:
         service.release(ctx, pickup, [r.parcel_id], strokes)
-    assert err.value.code in ("signature_missing", "signature_invalid")
+    assert err.value.code in ("parcels.signature_missing", "parcels.signature_invalid")
     with ctx.database().read() as s:
         assert s.get(Parcel, r.parcel_id).status == "waiting"
 
@@ -141,7 +141,7 @@ def test_a_pickup_is_all_or_nothing(ctx) -> None:
     # The second kiosk still shows both; one is gone, so neither is released.
     with pytest.raises(Refused) as err:
         service.release(ctx, second, [a.parcel_id, b.parcel_id], SIGNED)
-    assert err.value.code == "already_released"
+    assert err.value.code == "parcels.already_released"
     with ctx.database().read() as s:
         assert s.get(Parcel, a.parcel_id).status == "waiting"
         assert s.scalar(select(func.count()).select_from(Release)) == 1
@@ -166,14 +166,14 @@ def test_five_wrong_codes_lock_the_unit_for_ten_minutes_and_alert_the_desk(ctx) 
     for _ in range(4):
         with pytest.raises(Refused) as err:
             service.start_pickup_by_code(ctx, "1-101", wrong)
-        assert err.value.code == "code_wrong"
+        assert err.value.code == "parcels.code_wrong"
     with pytest.raises(Refused) as err:
         service.start_pickup_by_code(ctx, "1-101", wrong)
-    assert err.value.code == "code_locked"
+    assert err.value.code == "parcels.code_locked"
     # Locked: even the right code waits.
     with pytest.raises(Refused) as err:
         service.start_pickup_by_code(ctx, "1-101", r.code)
-    assert err.value.code == "code_locked"
+    assert err.value.code == "parcels.code_locked"
     with ctx.database().read() as s:
         alerts = s.scalars(select(DeskAlert).where(DeskAlert.kind == "parcel_code_locked")).all()
         assert len(alerts) == 1 and "1-101" in alerts[0].message

@@ -56,18 +56,18 @@ def test_an_addressed_parcel_goes_only_to_its_addressee_at_the_kiosk(ctx) -> Non
     assert mine.parcel_id in [p.id for p in emily.parcels]
     with pytest.raises(Refused) as err:
         service.release(ctx, emily, [mine.parcel_id], SIGNED)
-    assert err.value.code == "not_addressee" and "desk" in err.value.render()
+    assert err.value.code == "parcels.not_addressee" and "desk" in err.value.render()
     assert "王小明" not in err.value.render()  # the kiosk does not say whose it is
     assert status(ctx, mine.parcel_id) == "waiting"
-    assert any("not_addressee" in m for m in alerts(ctx, "parcel_to_desk"))
-    assert audit_actions(ctx, "parcel.pickup_refused")[-1]["reason"] == "not_addressee"
+    assert any("parcels.not_addressee" in m for m in alerts(ctx, "parcel_to_desk"))
+    assert audit_actions(ctx, "parcel.pickup_refused")[-1]["reason"] == "parcels.not_addressee"
     # With the unit's code and her own name: the same refusal.
     by_code = service.identify_picker(
         ctx, service.start_pickup_by_code(ctx, "3-1205", mine.code), "Emily Wang"
     )
     with pytest.raises(Refused) as err:
         service.release(ctx, by_code, [mine.parcel_id], SIGNED)
-    assert err.value.code == "not_addressee"
+    assert err.value.code == "parcels.not_addressee"
     with ctx.database().read() as s:
         assert s.get(PickupCode, by_code.code_id).status == "active"  # nothing consumed
     # The addressee himself collects.
@@ -101,7 +101,7 @@ def test_a_proxy_named_for_the_addressee_collects_and_one_named_for_another_resi
     assert nanny.picker.kind == "proxy"
     with pytest.raises(Refused) as err:
         service.release(ctx, nanny, [mine.parcel_id], SIGNED)
-    assert err.value.code == "not_addressee"
+    assert err.value.code == "parcels.not_addressee"
     driver = service.identify_picker(
         ctx, service.start_pickup_by_code(ctx, "3-1205", mine.code), "周司机"
     )
@@ -116,17 +116,17 @@ def test_a_resident_names_proxies_for_themselves_only_and_only_staff_name_househ
 ) -> None:
     with pytest.raises(Refused) as err:
         service.add_proxy(ctx, resident(ctx, "Emily Wang"), "3-1205", "Friend", resident="王小明")
-    assert err.value.code == "proxy_for_other"
+    assert err.value.code == "parcels.proxy_for_other"
     with pytest.raises(PermissionDenied):  # a resident of another unit
         service.add_proxy(ctx, resident(ctx, "张伟"), "3-1205", "Friend")
     with pytest.raises(PermissionDenied):
         service.add_proxy(ctx, CASHIER, "3-1205", "Friend")
     with pytest.raises(Refused) as err:
         service.add_proxy(ctx, BUTLER, "3-1205", "Friend", resident="路人甲")
-    assert err.value.code == "proxy_resident"
+    assert err.value.code == "parcels.proxy_resident"
     with pytest.raises(Refused) as err:  # the demo's household proxy already has that name
         service.add_proxy(ctx, BUTLER, "3-1205", "李阿姨")
-    assert err.value.code == "proxy_exists"
+    assert err.value.code == "parcels.proxy_exists"
     household = service.add_proxy(ctx, BUTLER, "2-803", "钱代取", "17755550123")
     listed = service.list_proxies(ctx, "2-803")
     assert [(p["id"], p["for"], p["phone"]) for p in listed] == [
@@ -151,7 +151,7 @@ def test_a_household_proxy_collects_for_residents_and_a_removed_or_expired_one_d
     )
     with pytest.raises(Refused) as err:
         service.release(ctx, pickup, [stranger.parcel_id], SIGNED)
-    assert err.value.code == "not_addressee"
+    assert err.value.code == "parcels.not_addressee"
     # A proxy until tomorrow works today, not the day after; a removed one never again.
     temp = service.add_proxy(
         ctx,
@@ -170,7 +170,7 @@ def test_a_household_proxy_collects_for_residents_and_a_removed_or_expired_one_d
     ctx.clock.advance(days=2)
     with pytest.raises(Refused) as err:
         service.identify_picker(ctx, service.start_pickup_by_code(ctx, "3-1205", b.code), "临时工")
-    assert err.value.code == "not_recipient"
+    assert err.value.code == "parcels.not_recipient"
     with ctx.database().read() as s:
         demo = s.scalar(select(Proxy.id).where(Proxy.name == DEMO_PROXY))
     with pytest.raises(PermissionDenied):
@@ -180,7 +180,7 @@ def test_a_household_proxy_collects_for_residents_and_a_removed_or_expired_one_d
         service.identify_picker(
             ctx, service.start_pickup_by_code(ctx, "3-1205", b.code), DEMO_PROXY
         )
-    assert err.value.code == "not_recipient"
+    assert err.value.code == "parcels.not_recipient"
     assert service.list_proxies(ctx, "3-1205") == []
     gone = service.list_proxies(ctx, "3-1205", include_inactive=True)
     assert {p["name"]: p["valid"] for p in gone} == {DEMO_PROXY: False, "临时工": False}
@@ -193,13 +193,13 @@ def test_the_desk_overrides_the_addressee_rule_only_as_a_butler_with_a_reason_an
     mine = check_in(ctx, "SF3000000000007")
     with pytest.raises(Refused) as err:
         service.release_at_desk(ctx, BUTLER, "3-1205", [mine.parcel_id], "Emily Wang", SIGNED)
-    assert err.value.code == "not_addressee"
+    assert err.value.code == "parcels.not_addressee"
     with pytest.raises(Refused) as err:
         service.release_at_desk(
             ctx, BUTLER, "3-1205", [mine.parcel_id], "Emily Wang", SIGNED,
             override_reason="王小明 phoned: his wife collects",
         )  # fmt: skip
-    assert err.value.code == "id_required"
+    assert err.value.code == "parcels.id_required"
     with pytest.raises(PermissionDenied):
         service.release_at_desk(
             ctx, GUARD, "3-1205", [mine.parcel_id], "Emily Wang", SIGNED,
@@ -227,7 +227,7 @@ def test_a_proxy_collects_at_the_desk_after_showing_an_id(ctx) -> None:
     service.add_proxy(ctx, BUTLER, "3-1205", "周司机", resident="王小明")
     with pytest.raises(Refused) as err:
         service.release_at_desk(ctx, GUARD, "3-1205", [mine.parcel_id], "周司机", SIGNED)
-    assert err.value.code == "id_required"
+    assert err.value.code == "parcels.id_required"
     done = service.release_at_desk(
         ctx, GUARD, "3-1205", [mine.parcel_id], "周司机", SIGNED, id_last4="0017"
     )
@@ -245,10 +245,10 @@ def test_signature_required_parcels_need_a_signature_at_the_kiosk_and_the_desk(c
     for strokes in ([], DOT, None):
         with pytest.raises(Refused) as err:
             service.release(ctx, service.start_pickup_by_card(ctx, me), [signed.parcel_id], strokes)
-        assert err.value.code == "signature_missing"
+        assert err.value.code == "parcels.signature_missing"
     with pytest.raises(Refused) as err:
         service.release_at_desk(ctx, BUTLER, "3-1205", [signed.parcel_id], "王小明", DOT)
-    assert err.value.code == "signature_missing"
+    assert err.value.code == "parcels.signature_missing"
     assert status(ctx, signed.parcel_id) == "waiting"
     done = service.release(ctx, service.start_pickup_by_card(ctx, me), [signed.parcel_id], SIGNED)
     with ctx.database().read() as s:
@@ -264,17 +264,17 @@ def test_an_id_check_parcel_is_refused_at_the_kiosk_and_released_at_the_desk_wit
     assert "id_check" in next(p for p in pickup.parcels if p.id == checked.parcel_id).flags
     with pytest.raises(Refused) as err:
         service.release(ctx, pickup, [checked.parcel_id], SIGNED)
-    assert err.value.code == "id_check_desk" and "desk" in err.value.render()
-    assert any("id_check_desk" in m for m in alerts(ctx, "parcel_to_desk"))
+    assert err.value.code == "parcels.id_check_desk" and "desk" in err.value.render()
+    assert any("parcels.id_check_desk" in m for m in alerts(ctx, "parcel_to_desk"))
     # The desk: no ID, or a whole ID number typed, is refused; nothing is kept of it.
     with pytest.raises(Refused) as err:
         service.release_at_desk(ctx, BUTLER, "3-1205", [checked.parcel_id], "王小明", SIGNED)
-    assert err.value.code == "id_required"
+    assert err.value.code == "parcels.id_required"
     with pytest.raises(Refused) as err:
         service.release_at_desk(
             ctx, BUTLER, "3-1205", [checked.parcel_id], "王小明", SIGNED, id_last4=FULL_ID
         )
-    assert err.value.code == "id_last4"
+    assert err.value.code == "parcels.id_last4"
     assert status(ctx, checked.parcel_id) == "waiting"
     done = service.release_at_desk(
         ctx, BUTLER, "3-1205", [checked.parcel_id], "王小明", SIGNED, id_last4=" 123x "
@@ -297,7 +297,7 @@ def test_return_to_sender_is_a_step_with_state_returned_a_notice_and_a_register_
         service.return_to_sender(ctx, CASHIER, old.parcel_id, "unclaimed 15 days")
     with pytest.raises(Refused) as err:
         service.return_to_sender(ctx, BUTLER, old.parcel_id, "  ")
-    assert err.value.code == "return_reason"
+    assert err.value.code == "parcels.return_reason"
     service.return_to_sender(ctx, BUTLER, old.parcel_id, "unclaimed 15 days, call 13912345678")
     with ctx.database().read() as s:
         parcel = s.get(Parcel, old.parcel_id)
@@ -315,10 +315,10 @@ def test_return_to_sender_is_a_step_with_state_returned_a_notice_and_a_register_
     assert row["status"] == "returned" and row["returned"] and "unclaimed" in row["return_reason"]
     with pytest.raises(Refused) as err:
         service.return_to_sender(ctx, BUTLER, old.parcel_id, "again")
-    assert err.value.code == "not_waiting"
+    assert err.value.code == "parcels.not_waiting"
     with pytest.raises(Refused) as err:
         service.start_pickup_by_code(ctx, "1-101", old.code)
-    assert err.value.code == "code_used"
+    assert err.value.code == "parcels.code_used"
     pickup = service.start_pickup_by_card(ctx, resident(ctx, "张伟"))
     assert old.parcel_id not in [p.id for p in pickup.parcels]
 
@@ -327,7 +327,7 @@ def test_return_to_sender_is_a_step_with_state_returned_a_notice_and_a_register_
 
 
 def _deposit(ctx):
-    return service.deposit(
+    return service.store_item(
         ctx, BUTLER, unit_code="1-101", depositor_name="张伟", description="行李箱 suitcase",
         category="luggage", expected_pickup_at=ctx.clock.now() + dt.timedelta(hours=5),
         condition="左侧有划痕 scratch on the left",
@@ -338,10 +338,10 @@ def test_a_storage_pickup_records_the_claimants_id_last4_and_the_items_condition
     d = _deposit(ctx)
     base = dict(ticket=d.ticket, claimant_name="张伟", strokes=SIGNED)
     for kw, code in (
-        ({"id_last4": "", "condition": "完好"}, "storage_id_required"),
-        ({"id_last4": FULL_ID, "condition": "完好"}, "id_last4"),
-        ({"id_last4": "12", "condition": "完好"}, "id_last4"),
-        ({"id_last4": "1234", "condition": "  "}, "storage_condition"),
+        ({"id_last4": "", "condition": "完好"}, "parcels.storage_id_required"),
+        ({"id_last4": FULL_ID, "condition": "完好"}, "parcels.id_last4"),
+        ({"id_last4": "12", "condition": "完好"}, "parcels.id_last4"),
+        ({"id_last4": "1234", "condition": "  "}, "parcels.storage_condition"),
     ):
         with pytest.raises(Refused) as err:
             service.release_stored(ctx, BUTLER, **base, **kw)

@@ -3,8 +3,6 @@ and the scenarios ``kiosk simulate`` runs (against a stand-in for the runner).""
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 from textual.app import App
 from textual.widgets import Label, Static
@@ -20,60 +18,11 @@ from plugins.parcels.screens import (
     SignaturePad,
     draw_signature,
 )
+from tests.screens import Harness, Run, button_ready, screen_text
 
 
-class Harness(App[None]):
-    """A bare app standing in for the lobby shell."""
-
-    def __init__(self, ctx, first=None) -> None:
-        super().__init__()
-        self.ctx = ctx
-        self.first = first
-
-    def on_mount(self) -> None:
-        if self.first is not None:
-            self.push_screen(self.first)
-
-
-class Run:
-    """What a scenario gets from ``kiosk simulate`` (the parts these scenarios use)."""
-
-    def __init__(self, app, pilot, ctx) -> None:
-        self.app, self.pilot, self.ctx = app, pilot, ctx
-        self.transcript: list[str] = []
-
-    async def tap(self, uid: str) -> None:
-        self.note(f"tap {uid}")
-
-    async def click(self, selector: str) -> None:
-        await self.pilot.click(selector)
-
-    async def press(self, *keys: str) -> None:
-        await self.pilot.press(*keys)
-
-    def note(self, text: str) -> None:
-        self.transcript.append(text)
-
-
-@pytest.fixture
-def kctx(sqlite_demo_url):
-    from kiosk.i18n import language, set_language
-    from tests.conftest import make_ctx
-
-    ctx = make_ctx(sqlite_demo_url, clock=FixedClock())
-    before = language()
-    set_language("en")
-    yield ctx
-    set_language(before)
-    ctx.database().dispose()
-
-
-def _text(app) -> str:
-    return "\n".join(str(w.render()) for w in app.screen.query(Label))
-
-
-def test_a_drawn_signature_collects_the_items_and_paper_out_shows_the_slip(kctx) -> None:
-    asyncio.run(_draw_and_collect(kctx))
+async def test_a_drawn_signature_collects_the_items_and_paper_out_shows_the_slip(kctx) -> None:
+    await _draw_and_collect(kctx)
 
 
 async def _draw_and_collect(kctx) -> None:
@@ -89,28 +38,28 @@ async def _draw_and_collect(kctx) -> None:
         await pilot.click("#code")
         await pilot.press(*"000000", "enter")
         await pilot.pause()
-        assert "Wrong pickup code for 3-1205." in _text(app)
+        assert "Wrong pickup code for 3-1205." in screen_text(app)
         await pilot.press(*DEMO_CODE, "enter")
         await pilot.pause()
         assert isinstance(app.screen, PickupScreen)
         app.screen.query_one("#picker").value = "王小明"  # the addressee of both
         await pilot.click("#confirm")  # not signed yet
         await pilot.pause()
-        assert "Please sign with your finger on the pad." in _text(app)
+        assert "Please sign with your finger on the pad." in screen_text(app)
         pad = app.screen.query_one(SignaturePad)
         await draw_signature(pilot, pad)
         assert pad.is_meaningful() and "█" in str(pad.render())
         await pilot.click("#confirm")
         await pilot.pause()
         assert isinstance(app.screen, PickupDoneScreen)
-        assert "Collected 2 items" in _text(app)
+        assert "Collected 2 items" in screen_text(app)
         slip = str(app.screen.query_one("#slip", Static).render())
         assert "3-1205" in slip and "王*明" in slip
 
 
 @pytest.mark.parametrize("scenario", ["parcels-pickup", "parcels-proxy"])
-def test_scenarios_run_and_their_transcripts_show_the_decoded_slip(kctx, scenario) -> None:
-    run = asyncio.run(_scenario(kctx, scenario))
+async def test_scenarios_run_and_their_transcripts_show_the_decoded_slip(kctx, scenario) -> None:
+    run = await _scenario(kctx, scenario)
     text = "\n".join(run.transcript)
     assert "printed slip" in text and "包裹取件凭条" in text and "3-1205" in text
 
@@ -149,7 +98,7 @@ def test_snapshot(snap_compare, sqlite_demo_url, screen, size, lang) -> None:
         ctx.database().dispose()
 
 
-def test_the_desk_scans_a_parcel_in_and_sees_it_waiting(kctx) -> None:
+async def test_the_desk_scans_a_parcel_in_and_sees_it_waiting(kctx) -> None:
     from parcels_helpers import BUTLER
     from textual.widgets import Input
 
@@ -176,12 +125,12 @@ def test_the_desk_scans_a_parcel_in_and_sees_it_waiting(kctx) -> None:
             report = str(app.query_one("#report", Static).render())
         return carrier, message, report
 
-    carrier, message, report = asyncio.run(flow())
+    carrier, message, report = await flow()
     assert carrier == "JT" and "Logged JT0001234567890 (JT) for 1-101" in message
     assert "Parcels waiting: 3" in report  # the demo household's two and this one
 
 
-def test_a_resident_already_identified_by_card_goes_straight_to_their_items(kctx) -> None:
+async def test_a_resident_already_identified_by_card_goes_straight_to_their_items(kctx) -> None:
     from parcels_helpers import resident
 
     async def flow() -> type:
@@ -192,10 +141,10 @@ def test_a_resident_already_identified_by_card_goes_straight_to_their_items(kctx
             await pilot.pause()
             return type(app.screen)
 
-    assert asyncio.run(flow()) is PickupScreen
+    assert await flow() is PickupScreen
 
 
-def test_the_desk_stores_an_item_and_gives_it_back_against_a_signature(kctx) -> None:
+async def test_the_desk_stores_an_item_and_gives_it_back_against_a_signature(kctx) -> None:
     from parcels_helpers import BUTLER
     from textual.widgets import Input
 
@@ -208,36 +157,33 @@ def test_the_desk_stores_an_item_and_gives_it_back_against_a_signature(kctx) -> 
     def message(app) -> str:
         return str(app.query_one("#st-message", Label).render())
 
-    async def flow() -> None:
-        app = Desk()
-        async with app.run_test(size=(120, 50)) as pilot:
-            for wid, text in (("st-unit", "1-101"), ("st-name", "张伟"), ("st-item", "一箱海鲜")):
-                app.query_one(f"#{wid}", Input).value = text
-            await pilot.click("#st-store")
-            await pilot.pause()
-            assert "cannot be stored" in message(app)
-            app.query_one("#st-item", Input).value = "行李箱 suitcase"
-            await pilot.pause(0.3)
-            await pilot.click("#st-store")
-            await pilot.pause()
-            ticket = message(app).split("ticket ")[1].rstrip(".")
-            app.query_one("#st-ticket", Input).value = ticket
-            app.query_one("#st-claimant", Input).value = "张伟"
-            app.query_one("#st-id", Input).value = "123X"
-            app.query_one("#st-condition", Input).value = "完好 intact"
-            await draw_signature(pilot, app.query_one("#st-pad", SignaturePad))
-            await pilot.click("#st-release")
-            await pilot.pause()
-            assert message(app) == "Given back."
-            app.query_one("#st-handover", Input).value = "孙保安"
-            await pilot.click("#st-check")
-            await pilot.pause()
-            assert message(app) == "Handover recorded: 0 items."
-
-    asyncio.run(flow())
+    app = Desk()
+    async with app.run_test(size=(120, 50)) as pilot:
+        for wid, text in (("st-unit", "1-101"), ("st-name", "张伟"), ("st-item", "一箱海鲜")):
+            app.query_one(f"#{wid}", Input).value = text
+        await pilot.click("#st-store")
+        await pilot.pause()
+        assert "cannot be stored" in message(app)
+        app.query_one("#st-item", Input).value = "行李箱 suitcase"
+        await button_ready(pilot, app, "#st-store")
+        await pilot.click("#st-store")
+        await pilot.pause()
+        ticket = message(app).split("ticket ")[1].rstrip(".")
+        app.query_one("#st-ticket", Input).value = ticket
+        app.query_one("#st-claimant", Input).value = "张伟"
+        app.query_one("#st-id", Input).value = "123X"
+        app.query_one("#st-condition", Input).value = "完好 intact"
+        await draw_signature(pilot, app.query_one("#st-pad", SignaturePad))
+        await pilot.click("#st-release")
+        await pilot.pause()
+        assert message(app) == "Given back."
+        app.query_one("#st-handover", Input).value = "孙保安"
+        await pilot.click("#st-check")
+        await pilot.pause()
+        assert message(app) == "Handover recorded: 0 items."
 
 
-def test_the_desk_flags_an_id_check_item_and_releases_it_only_with_the_id_last4(kctx) -> None:
+async def test_the_desk_flags_an_id_check_item_and_releases_it_only_with_the_id_last4(kctx) -> None:
     from parcels_helpers import BUTLER
     from sqlalchemy import select
     from textual.widgets import Input
@@ -252,31 +198,26 @@ def test_the_desk_flags_an_id_check_item_and_releases_it_only_with_the_id_last4(
     def said(app, wid: str) -> str:
         return str(app.query_one(f"#{wid}", Label).render())
 
-    async def flow() -> None:
-        app = Desk()
-        async with app.run_test(size=(140, 70)) as pilot:
-            app.query_one("#tracking", Input).value = "JT0001234567891"
-            app.query_one("#unit", Input).value = "1-101"
-            app.query_one("#recipient", Input).value = "张伟"
-            await pilot.click("#id_check")
-            await pilot.click("#checkin")
-            await pilot.pause()
-            assert "Logged JT0001234567891" in said(app, "message")
-            app.query_one("#rel-unit", Input).value = "1-101"
-            app.query_one("#rel-picker", Input).value = "张伟"
-            await draw_signature(pilot, app.query_one("#rel-pad", SignaturePad))
-            await pilot.click("#rel-release")
-            await pilot.pause()
-            assert "last 4 characters" in said(app, "rel-message")
-            app.query_one("#rel-id", Input).value = "0420"
-            release = app.query_one("#rel-release")
-            while release.has_class("-active"):  # a button ignores a press while it flashes
-                await pilot.pause(0.05)
-            await pilot.click("#rel-release")
-            await pilot.pause()
-            assert said(app, "rel-message") == "Released 1 items."
-
-    asyncio.run(flow())
+    app = Desk()
+    async with app.run_test(size=(140, 70)) as pilot:
+        app.query_one("#tracking", Input).value = "JT0001234567891"
+        app.query_one("#unit", Input).value = "1-101"
+        app.query_one("#recipient", Input).value = "张伟"
+        await pilot.click("#id_check")
+        await pilot.click("#checkin")
+        await pilot.pause()
+        assert "Logged JT0001234567891" in said(app, "message")
+        app.query_one("#rel-unit", Input).value = "1-101"
+        app.query_one("#rel-picker", Input).value = "张伟"
+        await draw_signature(pilot, app.query_one("#rel-pad", SignaturePad))
+        await pilot.click("#rel-release")
+        await pilot.pause()
+        assert "last 4 characters" in said(app, "rel-message")
+        app.query_one("#rel-id", Input).value = "0420"
+        await button_ready(pilot, app, "#rel-release")
+        await pilot.click("#rel-release")
+        await pilot.pause()
+        assert said(app, "rel-message") == "Released 1 items."
     with kctx.database().read() as s:
         parcel = s.scalars(select(Parcel).where(Parcel.tracking_number == "JT0001234567891")).one()
         assert parcel.id_check and parcel.status == "released"
@@ -284,7 +225,7 @@ def test_the_desk_flags_an_id_check_item_and_releases_it_only_with_the_id_last4(
         assert (rel.via, rel.id_last4, rel.staff) == ("desk", "0420", BUTLER.label)
 
 
-def test_another_residents_items_are_left_unticked_and_sent_to_the_desk(kctx) -> None:
+async def test_another_residents_items_are_left_unticked_and_sent_to_the_desk(kctx) -> None:
     from parcels_helpers import resident
     from textual.widgets import Checkbox
 
@@ -298,7 +239,7 @@ def test_another_residents_items_are_left_unticked_and_sent_to_the_desk(kctx) ->
             await pilot.pause()
             return [(c.value, str(c.label)) for c in app.screen.query(Checkbox)]
 
-    boxes = asyncio.run(flow())
+    boxes = await flow()
     # The demo household's two items are addressed to 王小明.
     assert len(boxes) == 2 and all(not ticked for ticked, _ in boxes)
     assert all("collect at the desk" in label for _, label in boxes)

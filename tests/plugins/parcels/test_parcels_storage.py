@@ -15,7 +15,7 @@ from plugins.parcels import service
 from plugins.parcels.models import StorageCheck, StoredItem
 
 
-def deposit(ctx, **kw):
+def store(ctx, **kw):
     args = dict(
         unit_code="1-101",
         depositor_name="张伟",
@@ -25,7 +25,7 @@ def deposit(ctx, **kw):
         depositor_phone="13912345678",
     )
     args.update(kw)
-    return service.deposit(ctx, BUTLER, **args)
+    return service.store_item(ctx, BUTLER, **args)
 
 
 @pytest.mark.parametrize(
@@ -46,26 +46,26 @@ def deposit(ctx, **kw):
 )
 def test_prohibited_items_are_refused(ctx, category: str, description: str) -> None:
     with pytest.raises(Refused) as err:
-        deposit(ctx, category=category, description=description)
-    assert err.value.code == "storage_prohibited"
+        store(ctx, category=category, description=description)
+    assert err.value.code == "parcels.storage_prohibited"
     with ctx.database().read() as s:
         assert s.scalar(select(StoredItem)) is None
 
 
 def test_storage_is_temporary_and_for_residents_only(ctx) -> None:
     with pytest.raises(Refused) as err:
-        deposit(ctx, expected_pickup_at=ctx.clock.now() + dt.timedelta(days=30))
-    assert err.value.code == "storage_pickup_time"
+        store(ctx, expected_pickup_at=ctx.clock.now() + dt.timedelta(days=30))
+    assert err.value.code == "parcels.storage_pickup_time"
     with pytest.raises(Refused) as err:
-        deposit(ctx, expected_pickup_at=ctx.clock.now() - dt.timedelta(hours=1))
-    assert err.value.code == "storage_pickup_time"
+        store(ctx, expected_pickup_at=ctx.clock.now() - dt.timedelta(hours=1))
+    assert err.value.code == "parcels.storage_pickup_time"
     with pytest.raises(Refused) as err:
-        deposit(ctx, depositor_name="路人甲")
-    assert err.value.code == "storage_not_resident"
+        store(ctx, depositor_name="路人甲")
+    assert err.value.code == "parcels.storage_not_resident"
 
 
 def test_deposit_prints_a_ticket_and_release_needs_the_owner_and_a_signature(ctx) -> None:
-    d = deposit(ctx)
+    d = store(ctx)
     ticket = render_text(d.receipt)
     assert d.ticket in ticket and "张*" in ticket and "13912345678" not in ticket
     with pytest.raises(Refused) as err:
@@ -78,7 +78,7 @@ def test_deposit_prints_a_ticket_and_release_needs_the_owner_and_a_signature(ctx
             id_last4="1234",
             condition="intact",
         )
-    assert err.value.code == "storage_not_owner"
+    assert err.value.code == "parcels.storage_not_owner"
     with pytest.raises(Refused) as err:
         service.release_stored(
             ctx,
@@ -89,7 +89,7 @@ def test_deposit_prints_a_ticket_and_release_needs_the_owner_and_a_signature(ctx
             id_last4="1234",
             condition="intact",
         )
-    assert err.value.code == "signature_missing"
+    assert err.value.code == "parcels.signature_missing"
     service.release_stored(
         ctx, BUTLER, ticket=d.ticket.lower(), claimant_name="张伟", strokes=SIGNED,
         id_last4="1234", condition="intact",
@@ -104,15 +104,15 @@ def test_deposit_prints_a_ticket_and_release_needs_the_owner_and_a_signature(ctx
             id_last4="1234",
             condition="intact",
         )
-    assert err.value.code == "storage_released"
+    assert err.value.code == "parcels.storage_released"
     with ctx.database().read() as s:
         item = s.get(StoredItem, d.item_id)
         assert item.status == "released" and item.signature_png.startswith(b"\x89PNG")
 
 
 def test_the_daily_handover_checks_every_item_and_flags_overdue_ones(ctx) -> None:
-    a = deposit(ctx)
-    b = deposit(
+    a = store(ctx)
+    b = store(
         ctx,
         description="一袋书 books",
         category="books",
@@ -125,7 +125,7 @@ def test_the_daily_handover_checks_every_item_and_flags_overdue_ones(ctx) -> Non
         service.record_handover_check(
             ctx, BUTLER, handed_to="夜班 孙保安", results={a.item_id: "ok"}
         )
-    assert err.value.code == "storage_unchecked" and b.ticket in err.value.render()
+    assert err.value.code == "parcels.storage_unchecked" and b.ticket in err.value.render()
     check_id = service.record_handover_check(
         ctx, BUTLER, handed_to="夜班 孙保安", results={a.item_id: "ok", b.item_id: "ok"}
     )
@@ -154,7 +154,7 @@ def test_a_phone_or_old_id_in_the_item_description_is_masked_on_the_storage_tick
 ) -> None:
     from kiosk.pii import find_unmasked
 
-    d = deposit(ctx, description=f"行李箱 owner {written}", condition=f"call {written}")
+    d = store(ctx, description=f"行李箱 owner {written}", condition=f"call {written}")
     ticket = render_text(d.receipt)
     assert written not in ticket and "行李箱" in ticket
     assert find_unmasked(ticket) == []

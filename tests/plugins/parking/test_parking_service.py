@@ -82,7 +82,7 @@ def test_cash_rental_is_paid_through_one_month_and_prints_a_receipt(ctx: KioskCo
         ({"months": 13}, "parking.months"),
         ({"licence_no": " "}, "parking.licence"),
         ({"method": "iou"}, "parking.method"),
-        ({"unit": "9-999"}, "parking.unit"),
+        ({"unit": "9-999"}, "unknown_unit"),
     ],
 )
 def test_bad_rental_input_is_refused(ctx: KioskContext, change: dict, code: str) -> None:  # type: ignore[type-arg]

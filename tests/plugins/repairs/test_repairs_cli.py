@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
+from kiosk import commands
 from kiosk.db.models import AuditEvent
 from plugins.repairs import cli as repairs_cli
 
@@ -21,7 +22,8 @@ SIGNATURE = json.dumps([[[2, 5], [4, 3], [6, 6], [9, 2], [12, 5]], [[13, 4], [16
 
 @pytest.fixture
 def run(ctx, monkeypatch):
-    monkeypatch.setattr(repairs_cli, "_ctx", lambda config: ctx)
+    monkeypatch.setattr(repairs_cli, "context", lambda config: ctx)
+    monkeypatch.setattr(commands, "context", lambda config: ctx)
 
     def invoke(*args: str, ok: bool = True) -> dict | list | str:
         out = CliRunner().invoke(repairs_cli.repairs_app, list(args))

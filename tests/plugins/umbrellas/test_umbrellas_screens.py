@@ -4,8 +4,6 @@ and English."""
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 from textual.app import App
 from textual.widgets import Input, Label
@@ -15,117 +13,57 @@ from kiosk.clock import FixedClock
 from plugins.umbrellas import service
 from plugins.umbrellas.scenarios import scenarios
 from plugins.umbrellas.screens import UmbrellaScreen
+from tests.screens import Harness, Run, screen_text, wait_until
 
 
-class Harness(App[None]):
-    """A bare app standing in for the lobby shell (the resident already identified)."""
-
-    def __init__(self, ctx, actor=None) -> None:
-        super().__init__()
-        self.ctx, self.actor = ctx, actor
-
-    def on_mount(self) -> None:
-        self.push_screen(UmbrellaScreen(self.ctx))
-
-
-class Run:
-    def __init__(self, app, pilot, ctx) -> None:
-        self.app, self.pilot, self.ctx = app, pilot, ctx
-        self.transcript: list[str] = []
-
-    async def tap(self, uid: str) -> None:
-        self.note(f"tap {uid}")
-
-    async def click(self, selector: str) -> None:
-        await self.pilot.click(selector)
-
-    async def press(self, *keys: str) -> None:
-        await self.pilot.press(*keys)
-
-    def note(self, text: str) -> None:
-        self.transcript.append(text)
+async def test_a_resident_confirms_the_condition_borrows_and_returns_it_damaged_by_touch(
+    kctx,
+) -> None:
+    app = Harness(kctx, UmbrellaScreen(kctx), resident(kctx, "张伟"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, lambda: bool(app.screen.query("#lend-U002")))
+        await pilot.click("#lend-U002")
+        await wait_until(pilot, lambda: bool(app.screen.query("#confirm-lend")))
+        # The recorded condition is shown before anything is lent.
+        assert "Recorded condition: intact" in screen_text(app)
+        assert service.loans_of(kctx, app.actor) == []
+        await pilot.click("#confirm-lend")
+        await wait_until(pilot, lambda: "U002 is yours" in screen_text(app))
+        message = app.screen.query_one("#message")
+        assert message.has_class("ok") and not message.has_class("error")
+        # Listed under the household's umbrellas, with its own Return button: no typing.
+        await wait_until(pilot, lambda: bool(app.screen.query("#return-U002")))
+        await pilot.click("#return-U002")
+        await wait_until(pilot, lambda: bool(app.screen.query("#cond-damaged")))
+        assert "Returning umbrella U002" in screen_text(app)
+        await pilot.click("#cond-damaged")
+        await wait_until(pilot, lambda: "￥68.00 is owed" in screen_text(app))
+        assert "￥68.00 is owed" in screen_text(app)
+        assert service.loans_of(kctx, app.actor) == []
 
 
-@pytest.fixture
-def kctx(sqlite_demo_url):
-    from kiosk.i18n import language, set_language
-    from tests.conftest import make_ctx
-
-    ctx = make_ctx(sqlite_demo_url, clock=FixedClock())
-    before = language()
-    set_language("en")
-    yield ctx
-    set_language(before)
-    ctx.database().dispose()
-
-
-def _text(app) -> str:
-    return "\n".join(str(w.render()) for w in app.screen.query(Label))
-
-
-async def until(pilot, condition, tries: int = 300) -> None:
-    """Service calls run on a worker thread: wait for their outcome on screen."""
-    for _ in range(tries):
-        if condition():
-            return
-        await pilot.pause(0.01)
-
-
-def test_a_resident_confirms_the_condition_borrows_and_returns_it_damaged_by_touch(kctx) -> None:
-    async def go() -> None:
-        app = Harness(kctx, resident(kctx, "张伟"))
-        async with app.run_test(size=(80, 24)) as pilot:
-            await until(pilot, lambda: bool(app.screen.query("#lend-U002")))
-            await pilot.click("#lend-U002")
-            await until(pilot, lambda: bool(app.screen.query("#confirm-lend")))
-            # The recorded condition is shown before anything is lent.
-            assert "Recorded condition: intact" in _text(app)
-            assert service.loans_of(kctx, app.actor) == []
-            await pilot.click("#confirm-lend")
-            await until(pilot, lambda: "U002 is yours" in _text(app))
-            message = app.screen.query_one("#message")
-            assert message.has_class("ok") and not message.has_class("error")
-            # Listed under the household's umbrellas, with its own Return button: no typing.
-            await until(pilot, lambda: bool(app.screen.query("#return-U002")))
-            await pilot.click("#return-U002")
-            await until(pilot, lambda: bool(app.screen.query("#cond-damaged")))
-            assert "Returning umbrella U002" in _text(app)
-            await pilot.click("#cond-damaged")
-            await until(pilot, lambda: "￥68.00 is owed" in _text(app))
-            assert "￥68.00 is owed" in _text(app)
-            assert service.loans_of(kctx, app.actor) == []
-
-    asyncio.run(go())
-
-
-def test_a_scanned_tag_not_on_loan_is_refused(kctx) -> None:
-    async def go() -> None:
-        app = Harness(kctx, resident(kctx, "张伟"))
-        async with app.run_test(size=(120, 40)) as pilot:
-            # The stand loads off the UI thread and redraws the screen: type once it has.
-            await until(pilot, lambda: bool(app.screen.query("#lend-U001")))
-            app.screen.query_one("#tag", Input).focus()
-            await pilot.press(*"U003", "enter")
-            await until(pilot, lambda: bool(app.screen.query("#cond-intact")))
-            await pilot.click("#cond-intact")
-            await until(pilot, lambda: "not on loan" in _text(app))
-            assert "not on loan" in _text(app)
-
-    asyncio.run(go())
+async def test_a_scanned_tag_not_on_loan_is_refused(kctx) -> None:
+    app = Harness(kctx, UmbrellaScreen(kctx), resident(kctx, "张伟"))
+    async with app.run_test(size=(120, 40)) as pilot:
+        # The stand loads off the UI thread and redraws the screen: type once it has.
+        await wait_until(pilot, lambda: bool(app.screen.query("#lend-U001")))
+        app.screen.query_one("#tag", Input).focus()
+        await pilot.press(*"U003", "enter")
+        await wait_until(pilot, lambda: bool(app.screen.query("#cond-intact")))
+        await pilot.click("#cond-intact")
+        await wait_until(pilot, lambda: "not on loan" in screen_text(app))
+        assert "not on loan" in screen_text(app)
 
 
 @pytest.mark.parametrize("name", ["umbrellas-lend-return", "umbrellas-damage"])
-def test_the_simulate_scenarios_pass(kctx, name) -> None:
+async def test_the_simulate_scenarios_pass(kctx, name) -> None:
     scenario = next(s for s in scenarios() if s.name == name)
 
-    async def go() -> None:
-        app = Harness(kctx)
-        async with app.run_test(size=(120, 40)) as pilot:
-            run = Run(app, pilot, kctx)
-            await scenario.run(run)
-            assert run.transcript
-
-    asyncio.run(go())
+    app = Harness(kctx, UmbrellaScreen(kctx))
+    async with app.run_test(size=(120, 40)) as pilot:
+        run = Run(app, pilot, kctx)
+        await scenario.run(run)
+        assert run.transcript
 
 
 @pytest.mark.parametrize("size", [(80, 24), (120, 40)])
@@ -140,13 +78,15 @@ def test_snapshot(snap_compare, sqlite_demo_url, size, lang) -> None:
     before = language()
     set_language(lang)
     try:
-        assert snap_compare(Harness(ctx, resident(ctx, "张伟")), terminal_size=size)
+        assert snap_compare(
+            Harness(ctx, UmbrellaScreen(ctx), resident(ctx, "张伟")), terminal_size=size
+        )
     finally:
         set_language(before)
         ctx.database().dispose()
 
 
-def test_the_desk_confirms_a_damaged_umbrella_and_sends_reminders(kctx) -> None:
+async def test_the_desk_confirms_a_damaged_umbrella_and_sends_reminders(kctx) -> None:
     from umbrellas_helpers import BUTLER
 
     from plugins.umbrellas import service
@@ -162,17 +102,14 @@ def test_the_desk_confirms_a_damaged_umbrella_and_sends_reminders(kctx) -> None:
         def compose(self):
             yield UmbrellasDeskPanel(kctx, BUTLER)
 
-    async def go() -> None:
-        app = Desk()
-        async with app.run_test(size=(120, 40)) as pilot:
-            await pilot.pause()
-            text = "\n".join(str(w.render()) for w in app.query(Label))
-            assert "Overdue: 1" in text and "U002" in text and "damaged 1" in text
-            await pilot.click(f"#confirm-{loan.loan_id}")
-            await pilot.pause()
-            await pilot.click("#remind")
-            await pilot.pause()
-            text = "\n".join(str(w.render()) for w in app.query(Label))
-            assert "1 reminders sent." in text and f"#confirm-{loan.loan_id}" not in text
-
-    asyncio.run(go())
+    app = Desk()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        text = "\n".join(str(w.render()) for w in app.query(Label))
+        assert "Overdue: 1" in text and "U002" in text and "damaged 1" in text
+        await pilot.click(f"#confirm-{loan.loan_id}")
+        await pilot.pause()
+        await pilot.click("#remind")
+        await pilot.pause()
+        text = "\n".join(str(w.render()) for w in app.query(Label))
+        assert "1 reminders sent." in text and f"#confirm-{loan.loan_id}" not in text

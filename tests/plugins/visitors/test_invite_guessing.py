@@ -67,17 +67,17 @@ def test_invite_codes_are_ten_digits_and_typed_as_shown(ctx) -> None:
     assert shown == f"{codes[0][:3]} {codes[0][3:6]} {codes[0][6:]}"
     assert _try(ctx, shown) == "ok"
     assert _try(ctx, "-".join(service.group_code(codes[1]).split())) == "ok"
-    assert _try(ctx, "   ") == "invite_empty"
+    assert _try(ctx, "   ") == "visitors.invite_empty"
 
 
 def test_guessing_codes_at_one_kiosk_backs_off_alerts_and_is_audited(ctx) -> None:
     typed, scanned = _invite(ctx), _invite(ctx, "Carol Wu")
     wrong = _wrong_codes(typed, scanned)
-    assert [_try(ctx, next(wrong)) for _ in range(6)] == ["invite_unknown"] * 6
+    assert [_try(ctx, next(wrong)) for _ in range(6)] == ["visitors.invite_unknown"] * 6
     # Past five wrong codes the kiosk makes the next try wait, even with the right code.
     with pytest.raises(Refused) as err:
         service.redeem_invite(ctx, typed.code)
-    assert err.value.code == "invite_throttled" and err.value.params["seconds"] == 1
+    assert err.value.code == "visitors.invite_throttled" and err.value.params["seconds"] == 1
     with ctx.database().read() as s:
         (alert,) = s.scalars(select(DeskAlert).where(DeskAlert.kind == "invite_guessing"))
     assert "test-kiosk" in alert.message and alert.severity == "urgent" and alert.lobby == "A"
@@ -85,7 +85,7 @@ def test_guessing_codes_at_one_kiosk_backs_off_alerts_and_is_audited(ctx) -> Non
     waits = []
     for _ in range(4):
         ctx.clock.advance(seconds=waits[-1] if waits else 1)
-        assert _try(ctx, next(wrong)) == "invite_unknown"
+        assert _try(ctx, next(wrong)) == "visitors.invite_unknown"
         with pytest.raises(Refused) as err:
             service.redeem_invite(ctx, typed.code)
         waits.append(err.value.params["seconds"])
@@ -100,7 +100,7 @@ def test_guessing_codes_at_one_kiosk_backs_off_alerts_and_is_audited(ctx) -> Non
         ).all()
     assert len(refused) == 10 + 5
     assert sum('"unknown_code"' in e.data for e in refused) == 10
-    assert sum('"invite_throttled"' in e.data for e in refused) == 5
+    assert sum('"visitors.invite_throttled"' in e.data for e in refused) == 5
     assert all("1234" not in e.data + e.subject for e in refused)
     assert _count(ctx, DeskAlert, kind="invite_guessing") == 1
 
@@ -111,12 +111,12 @@ def test_a_brute_force_across_kiosks_closes_typed_codes_estate_wide(ctx) -> None
     rules = service.VisitorRules()
     kiosks = [_at(ctx, f"kiosk-{k}") for k in range(rules.invite_failure_budget)]
     # An attacker moves from kiosk to kiosk, staying under each kiosk's limit.
-    assert [_try(k, next(wrong)) for k in kiosks] == ["invite_unknown"] * len(kiosks)
+    assert [_try(k, next(wrong)) for k in kiosks] == ["visitors.invite_unknown"] * len(kiosks)
     assert _count(ctx, DeskAlert, kind="invite_guessing") == 0  # no kiosk saw more than one
     # The budget is spent: no kiosk takes a typed code, not even the right one.
     fresh = _at(ctx, "kiosk-fresh")
-    assert _try(fresh, typed.code) == "invite_closed"
-    assert _try(fresh, next(wrong)) == "invite_closed"
+    assert _try(fresh, typed.code) == "visitors.invite_closed"
+    assert _try(fresh, next(wrong)) == "visitors.invite_closed"
     (alert,) = [a for a in _all_alerts(ctx) if a.kind == "invite_codes_closed"]
     assert alert.severity == "urgent" and alert.lobby == "" and "QR" in alert.message
     assert _count(ctx, AuditEvent, action="visitor.invite_codes_closed") == 1

@@ -3,12 +3,11 @@ answers; and the scenarios ``kiosk simulate`` runs (against a stand-in for the r
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 
 import pytest
 from textual.app import App
-from textual.widgets import Button, Label
+from textual.widgets import Button
 from visitors_helpers import BUTLER, host
 
 from kiosk.clock import FixedClock
@@ -22,115 +21,57 @@ from plugins.visitors.screens import (
     WaitingScreen,
     WalkupScreen,
 )
+from tests.screens import Harness, Run, button_ready, screen_text, wait_until
 
 
-class Harness(App[None]):
-    def __init__(self, ctx, first=None, actor=None) -> None:
-        super().__init__()
-        self.ctx = ctx
-        self.first = first
-        self.actor = actor
-
-    def on_mount(self) -> None:
-        if self.first is not None:
-            self.push_screen(self.first)
-
-
-class Run:
-    def __init__(self, app, pilot, ctx) -> None:
-        self.app, self.pilot, self.ctx = app, pilot, ctx
-        self.transcript: list[str] = []
-
-    async def tap(self, uid: str) -> None:
-        self.note(f"tap {uid}")
-
-    async def click(self, selector: str) -> None:
-        await self.pilot.click(selector)
-
-    async def press(self, *keys: str) -> None:
-        await self.pilot.press(*keys)
-
-    def note(self, text: str) -> None:
-        self.transcript.append(text)
-
-
-@pytest.fixture
-def kctx(sqlite_demo_url):
-    from kiosk.i18n import language, set_language
-    from tests.conftest import make_ctx
-
-    ctx = make_ctx(sqlite_demo_url, clock=FixedClock())
-    before = language()
-    set_language("en")
-    yield ctx
-    set_language(before)
-    ctx.database().dispose()
+async def test_walk_up_waits_for_the_host_then_shows_the_pass(kctx) -> None:
+    app = Harness(kctx, WalkupScreen(kctx))
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.click("#name")
+        await pilot.press(*"Alice Wong")
+        await pilot.click("#phone")
+        await pilot.press(*"12345")
+        await pilot.click("#submit")
+        await wait_until(pilot, lambda: "Enter an 11-digit mobile number." in screen_text(app))
+        assert "Enter an 11-digit mobile number." in screen_text(app)
+        app.screen.query_one("#phone").value = "13912345678"
+        app.screen.query_one("#unit").value = "3-1205"
+        app.screen.query_one("#purpose").value = "delivery of a sofa"
+        await button_ready(pilot, app, "#submit")
+        await pilot.click("#submit")
+        await wait_until(pilot, lambda: isinstance(app.screen, WaitingScreen))
+        waiting = app.screen
+        assert isinstance(waiting, WaitingScreen), screen_text(app)
+        assert "We are asking 3-1205" in screen_text(app)
+        service.decide(kctx, host(kctx, "王小明"), waiting.visit.id, approve=True)
+        await waiting.check()
+        await pilot.pause()
+        assert isinstance(app.screen, PassScreen)
+        assert "A**** W***" in screen_text(app) and "13912345678" not in screen_text(app)
+        rows = str(app.screen.query_one(PassQR).render()).splitlines()
+        assert rows and set("".join(rows)) <= set(" ▀▄█")
+        assert "The printer cannot print now" in screen_text(app)  # no printer in this harness
 
 
-def _text(app) -> str:
-    return "\n".join(str(w.render()) for w in app.screen.query(Label))
-
-
-def test_walk_up_waits_for_the_host_then_shows_the_pass(kctx) -> None:
-    async def flow() -> None:
-        app = Harness(kctx, WalkupScreen(kctx))
-        async with app.run_test(size=(100, 40)) as pilot:
-            await pilot.click("#name")
-            await pilot.press(*"Alice Wong")
-            await pilot.click("#phone")
-            await pilot.press(*"12345")
-            await pilot.click("#submit")
-            for _ in range(300):
-                if "Enter an 11-digit mobile number." in _text(app):
-                    break
-                await pilot.pause(0.01)
-            assert "Enter an 11-digit mobile number." in _text(app)
-            app.screen.query_one("#phone").value = "13912345678"
-            app.screen.query_one("#unit").value = "3-1205"
-            app.screen.query_one("#purpose").value = "delivery of a sofa"
-            await pilot.pause(0.3)  # a button ignores a second press within its active effect
-            await pilot.click("#submit")
-            for _ in range(300):
-                if isinstance(app.screen, WaitingScreen):
-                    break
-                await pilot.pause(0.01)
-            waiting = app.screen
-            assert isinstance(waiting, WaitingScreen), _text(app)
-            assert "We are asking 3-1205" in _text(app)
-            service.decide(kctx, host(kctx, "王小明"), waiting.visit.id, approve=True)
-            await waiting.check()
-            await pilot.pause()
-            assert isinstance(app.screen, PassScreen)
-            assert "A**** W***" in _text(app) and "13912345678" not in _text(app)
-            rows = str(app.screen.query_one(PassQR).render()).splitlines()
-            assert rows and set("".join(rows)) <= set(" ▀▄█")
-            assert "The printer cannot print now" in _text(app)  # no printer in this harness
-
-    asyncio.run(flow())
-
-
-def test_an_invite_code_gives_the_pass_and_a_wrong_one_says_why(kctx) -> None:
+async def test_an_invite_code_gives_the_pass_and_a_wrong_one_says_why(kctx) -> None:
     now = kctx.clock.now()
     inv = service.create_invite(
         kctx, BUTLER, unit_code="1-101", visitor_name="Bob Lee",
         valid_from=now, valid_until=now + dt.timedelta(hours=2),
     )  # fmt: skip
 
-    async def flow() -> None:
-        app = Harness(kctx, InviteScreen(kctx))
-        async with app.run_test(size=(100, 40)) as pilot:
-            await pilot.click("#code")
-            await pilot.press(*("000000" if inv.code != "000000" else "111111"), "enter")
-            await pilot.pause()
-            assert "No invite has this code." in _text(app)
-            await pilot.press(*inv.code, "enter")
-            await pilot.pause()
-            assert isinstance(app.screen, PassScreen) and "B** L**" in _text(app)
-
-    asyncio.run(flow())
+    app = Harness(kctx, InviteScreen(kctx))
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.click("#code")
+        await pilot.press(*("000000" if inv.code != "000000" else "111111"), "enter")
+        await pilot.pause()
+        assert "No invite has this code." in screen_text(app)
+        await pilot.press(*inv.code, "enter")
+        await pilot.pause()
+        assert isinstance(app.screen, PassScreen) and "B** L**" in screen_text(app)
 
 
-def test_the_desk_panel_approves_a_waiting_visit(kctx) -> None:
+async def test_the_desk_panel_approves_a_waiting_visit(kctx) -> None:
     v = service.register_walkup(
         kctx, name="赵六一", phone="13912345678", unit_code="3-1205", purpose="探亲"
     )
@@ -139,35 +80,32 @@ def test_the_desk_panel_approves_a_waiting_visit(kctx) -> None:
         def compose(self):
             yield VisitorsDeskPanel(kctx, BUTLER)
 
-    async def flow() -> None:
-        app = Desk()
-        async with app.run_test(size=(100, 30)) as pilot:
-            await pilot.pause()
-            await pilot.click(f"#approve-{v.id}")
-            await pilot.pause()
-            app.screen.query_one("#confirm-yes", Button).press()  # the desk asks first
-            await pilot.pause()
-            await pilot.pause()
-            inside = str(app.query_one("#inside").render())
-            assert "3-1205 赵*一" in inside
-            await pilot.pause()
-            app.query_one(f"#idcheck-{v.id}", Button).press()
-            await pilot.pause()
-            assert "✓ID" in str(app.query_one("#inside").render())
-            app.query_one(f"#signout-{v.id}", Button).press()
-            await pilot.pause()
-            app.screen.query_one("#confirm-yes", Button).press()
-            await pilot.pause()
-            await pilot.pause()
-            assert str(app.query_one("#inside").render()) == "-"
-
-    asyncio.run(flow())
+    app = Desk()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        await pilot.click(f"#approve-{v.id}")
+        await pilot.pause()
+        app.screen.query_one("#confirm-yes", Button).press()  # the desk asks first
+        await pilot.pause()
+        await pilot.pause()
+        inside = str(app.query_one("#inside").render())
+        assert "3-1205 赵*一" in inside
+        await pilot.pause()
+        app.query_one(f"#idcheck-{v.id}", Button).press()
+        await pilot.pause()
+        assert "✓ID" in str(app.query_one("#inside").render())
+        app.query_one(f"#signout-{v.id}", Button).press()
+        await pilot.pause()
+        app.screen.query_one("#confirm-yes", Button).press()
+        await pilot.pause()
+        await pilot.pause()
+        assert str(app.query_one("#inside").render()) == "-"
     after = service.visit_status(kctx, v.id)
     assert after.status == "approved" and after.signed_out
 
 
 @pytest.mark.parametrize("name", ["visitors-walkup", "visitors-invite"])
-def test_scenarios_run_and_their_transcripts_show_the_decoded_pass(kctx, name) -> None:
+async def test_scenarios_run_and_their_transcripts_show_the_decoded_pass(kctx, name) -> None:
     found = {s.name: s for s in scenarios()}[name]
 
     async def flow() -> Run:
@@ -177,7 +115,7 @@ def test_scenarios_run_and_their_transcripts_show_the_decoded_pass(kctx, name) -
             await found.run(run)
         return run
 
-    text = "\n".join(asyncio.run(flow()).transcript)
+    text = "\n".join((await flow()).transcript)
     assert "访客通行证" in text and "3-1205" in text and "[QR] KP1." in text
 
 
@@ -220,7 +158,7 @@ def test_snapshot(snap_compare, sqlite_demo_url, screen, size, lang) -> None:
         ctx.database().dispose()
 
 
-def test_a_resident_creates_an_invite_at_the_kiosk_and_the_code_works(kctx) -> None:
+async def test_a_resident_creates_an_invite_at_the_kiosk_and_the_code_works(kctx) -> None:
     from plugins.visitors.screens import CreateInviteScreen
 
     async def flow() -> str:
@@ -230,11 +168,11 @@ def test_a_resident_creates_an_invite_at_the_kiosk_and_the_code_works(kctx) -> N
             await pilot.press(*"Bob Lee")
             await pilot.click("#create")
             await pilot.pause()
-            text = _text(app)
+            text = screen_text(app)
             assert app.screen.query(PassQR)
         return text
 
-    text = asyncio.run(flow())
+    text = await flow()
     shown = text.split("Invite code ")[1].split(":")[0]
     assert shown == service.group_code(shown.replace(" ", "")) and len(shown) == 12
     code = shown  # typed as shown, spaces and all

@@ -55,10 +55,10 @@ def test_a_declined_or_unanswered_visit_gets_no_pass(ctx) -> None:
     assert service.visit_status(ctx, waiting.id).status == "timed_out"
     with pytest.raises(Refused) as err:
         service.decide(ctx, host(ctx, "王小明"), waiting.id, approve=True)
-    assert err.value.code == "visit_timed_out"
+    assert err.value.code == "visitors.visit_timed_out"
     with pytest.raises(Refused) as err:
         service.decide(ctx, host(ctx, "王小明"), declined.id, approve=True)
-    assert err.value.code == "visit_decided"
+    assert err.value.code == "visitors.visit_decided"
 
 
 def test_only_the_host_or_the_desk_may_answer(ctx) -> None:
@@ -73,10 +73,10 @@ def test_only_the_host_or_the_desk_may_answer(ctx) -> None:
 @pytest.mark.parametrize(
     ("kw", "code"),
     [
-        ({"name": " "}, "visitor_name"),
-        ({"phone": "12345"}, "visitor_phone"),
-        ({"party_size": 0}, "party_size"),
-        ({"party_size": 11}, "party_size"),
+        ({"name": " "}, "visitors.name"),
+        ({"phone": "12345"}, "visitors.phone"),
+        ({"party_size": 0}, "visitors.party_size"),
+        ({"party_size": 11}, "visitors.party_size"),
         ({"unit": "9-999"}, "unknown_unit"),
     ],
 )
@@ -103,7 +103,7 @@ def test_an_invite_gives_the_pass_at_once_and_works_once(ctx) -> None:
     assert v.status == "approved" and v.qr and v.valid_until == now + dt.timedelta(hours=3)
     with pytest.raises(Refused) as err:
         service.redeem_invite(ctx, inv.code)
-    assert err.value.code == "invite_used"
+    assert err.value.code == "visitors.invite_used"
     with ctx.database().read() as s:
         sms = s.scalar(select(Notification).where(Notification.template == "visitor.invited"))
         assert sms.recipient == "13700001111" and sms.payload["code"] == inv.code
@@ -121,11 +121,11 @@ def test_invite_codes_outside_their_window_revoked_or_forged_are_refused(ctx) ->
     )
     with pytest.raises(Refused) as err:
         service.redeem_invite(ctx, later.code)
-    assert err.value.code == "invite_early"
+    assert err.value.code == "visitors.invite_early"
     ctx.clock.advance(hours=2)
     with pytest.raises(Refused) as err:
         service.redeem_invite(ctx, later.code)
-    assert err.value.code == "invite_expired"
+    assert err.value.code == "visitors.invite_expired"
     now = ctx.clock.now()
     revoked = service.create_invite(
         ctx,
@@ -138,14 +138,14 @@ def test_invite_codes_outside_their_window_revoked_or_forged_are_refused(ctx) ->
     service.revoke_invite(ctx, host(ctx, "张伟"), revoked.id)
     with pytest.raises(Refused) as err:
         service.redeem_invite(ctx, revoked.code)
-    assert err.value.code == "invite_revoked"
+    assert err.value.code == "visitors.invite_revoked"
     forged = revoked.qr[:-4] + ("0000" if not revoked.qr.endswith("0000") else "1111")
     with pytest.raises(Refused) as err:
         service.redeem_invite(ctx, forged)
-    assert err.value.code == "invite_forged"
+    assert err.value.code == "visitors.invite_forged"
     with pytest.raises(Refused) as err:
         service.redeem_invite(ctx, "999999" if revoked.code != "999999" else "888888")
-    assert err.value.code in ("invite_unknown", "invite_expired")
+    assert err.value.code in ("visitors.invite_unknown", "visitors.invite_expired")
     with pytest.raises(PermissionDenied):
         service.create_invite(
             ctx,
@@ -164,15 +164,15 @@ def test_sign_out_by_pass_once_and_automatically_at_the_end_of_the_window(ctx) -
     service.sign_out(ctx, a.qr)
     with pytest.raises(Refused) as err:
         service.sign_out(ctx, a.qr)
-    assert err.value.code == "pass_used"
+    assert err.value.code == "visitors.pass_used"
     with pytest.raises(Refused) as err:
         service.check_pass(ctx, a.qr)
-    assert err.value.code == "pass_used"
+    assert err.value.code == "visitors.pass_used"
     assert [row["id"] for row in service.inside_now(ctx)] == [b.id]
     ctx.clock.advance(hours=4)
     with pytest.raises(Refused) as err:
         service.check_pass(ctx, b.qr)
-    assert err.value.code == "pass_expired"
+    assert err.value.code == "visitors.pass_expired"
     assert service.close_ended_visits(ctx) == 1 and service.close_ended_visits(ctx) == 0
     with ctx.database().read() as s:
         assert s.get(Visit, b.id).sign_out_by == "auto"
@@ -183,11 +183,11 @@ def test_a_revoked_or_forged_pass_is_refused(ctx) -> None:
     v = service.decide(ctx, BUTLER, walk_up(ctx).id, approve=True)
     with pytest.raises(Refused) as err:
         service.check_pass(ctx, v.qr.replace("KP1.", "KP1.0"))
-    assert err.value.code == "pass_invalid"
+    assert err.value.code == "visitors.pass_invalid"
     service.revoke_pass(ctx, BUTLER, v.id, "left with the wrong people")
     with pytest.raises(Refused) as err:
         service.check_pass(ctx, v.qr)
-    assert err.value.code == "pass_revoked"
+    assert err.value.code == "visitors.pass_revoked"
 
 
 def test_a_blocked_visitor_waits_silently_for_the_desk(ctx) -> None:
@@ -275,7 +275,7 @@ def test_a_walk_up_answered_after_the_hosts_timeout_is_stored_as_timed_out(ctx, 
     assert _stored(ctx, v.id)[0] == "pending"
     with pytest.raises(Refused) as err:
         service.decide(ctx, host(ctx, "王小明"), v.id, approve=approve)
-    assert err.value.code == "visit_timed_out"
+    assert err.value.code == "visitors.visit_timed_out"
     # The refusal did not roll the timeout back: the record says timed_out at once.
     assert _stored(ctx, v.id) == ("timed_out", "timeout")
     assert service.visit_status(ctx, v.id).status == "timed_out"
@@ -291,7 +291,7 @@ def test_a_walk_up_answered_after_the_hosts_timeout_is_stored_as_timed_out(ctx, 
     # The desk answering later is refused the same way; the state stays timed_out.
     with pytest.raises(Refused) as err:
         service.decide(ctx, BUTLER, v.id, approve=False)
-    assert err.value.code == "visit_timed_out"
+    assert err.value.code == "visitors.visit_timed_out"
     assert _stored(ctx, v.id)[0] == "timed_out"
 
 
@@ -302,7 +302,7 @@ def test_a_walk_up_the_kiosk_gives_up_on_is_timed_out_at_once(ctx) -> None:
     assert _stored(ctx, v.id) == ("timed_out", "kiosk")
     with pytest.raises(Refused) as err:
         service.decide(ctx, host(ctx, "王小明"), v.id, approve=True)
-    assert err.value.code == "visit_timed_out"
+    assert err.value.code == "visitors.visit_timed_out"
     with ctx.database().read() as s:
         assert s.scalars(select(PrintJob).where(PrintJob.kind == "visitor-pass")).all() == []
     # An answered visit is not changed by the kiosk giving up.

@@ -1,0 +1,146 @@
+"""What every ``kiosk`` command shares, core and plugins alike: the ``--config`` and ``--json``
+options, opening the context, refusing in one line (exit 1), printing text or one JSON document,
+and the staff sign-in of commands that act as a person.
+
+A plugin's ``cli.py`` imports these (they are also on the :class:`kiosk.cli.CommandRegistry` its
+``kiosk_register_commands`` receives), so the exit codes and messages are the same everywhere:
+0 success, 1 refused or invalid input (``kiosk: <reason>`` on stderr), 2 usage error.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+
+import typer
+
+from kiosk.cli_staff import PinOpt, StaffOpt, resolve_pin
+from kiosk.config import ConfigError, load_settings
+from kiosk.errors import Refused
+
+if TYPE_CHECKING:
+    from kiosk.config import Settings
+
+__all__ = [
+    "ConfigOpt",
+    "JsonOpt",
+    "PinOpt",
+    "StaffOpt",
+    "as_staff",
+    "emit",
+    "fail",
+    "one_format",
+    "usage_error",
+    "open_ctx",
+    "refusals",
+    "run_as_staff",
+    "settings_or_exit",
+    "sign_in",
+    "context",
+]
+
+ConfigOpt = Annotated[
+    Path | None, typer.Option("--config", "-c", help="Config file (default: $KIOSK_CONFIG).")
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
+
+
+def fail(message: str) -> NoReturn:
+    """Refuse with a one-line reason on stderr and exit 1."""
+    typer.echo(f"kiosk: {message}", err=True)
+    raise typer.Exit(1)
+
+
+def usage_error(message: str) -> NoReturn:
+    """A command used the wrong way: the reason on stderr and exit 2."""
+    typer.echo(f"kiosk: {message}", err=True)
+    raise typer.Exit(2)
+
+
+def one_format(as_json: bool, as_csv: bool) -> None:
+    """``--json`` and ``--csv`` of a report exclude each other (a usage error)."""
+    if as_json and as_csv:
+        usage_error("--json and --csv are exclusive")
+
+
+def settings_or_exit(config: Path | None, db: str | None = None) -> Settings:
+    """The settings of ``config`` (or ``$KIOSK_CONFIG``); a bad file is a refusal, not a trace."""
+    try:
+        if db:
+            os.environ["KIOSK_DATABASE_URL"] = db
+        return load_settings(config)
+    except ConfigError as exc:
+        fail(f"bad config: {exc}")
+
+
+def open_ctx(settings: Settings, migrate: bool = False) -> Any:
+    """A loaded context (database and plugins) for ``settings``; ``migrate`` upgrades first."""
+    from kiosk.context import open_context
+
+    ctx = open_context(settings)
+    if migrate:
+        from kiosk.db.migrate import upgrade
+
+        upgrade(ctx.database().engine, ctx.plugins)
+    return ctx
+
+
+def context(config: Path | str | None) -> Any:
+    """The loaded context of a command's ``--config``."""
+    return open_ctx(settings_or_exit(None if config is None else Path(config)))
+
+
+def emit(data: Any, as_json: bool, text: str) -> None:
+    """Print ``data`` as one JSON document with ``--json``, else ``text``."""
+    if as_json:
+        typer.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+    else:
+        typer.echo(text)
+
+
+@contextmanager
+def refusals(translate: Callable[[str], str] | None = None) -> Iterator[None]:
+    """A refusal (bad input, wrong PIN, missing role) is a message and exit 1, not a trace;
+    ``translate`` (``kiosk.i18n._``) gives it in the current language, else in English."""
+    try:
+        yield
+    except Refused as exc:
+        fail(exc.render(translate))
+
+
+def sign_in(ctx: Any, who: str, pin: str | None) -> Any:
+    """The staff member ``who`` signed in with ``pin`` (asked for when not given)."""
+    from kiosk.lobby import staff_login
+
+    return staff_login(ctx, who, resolve_pin(pin))
+
+
+def as_staff(
+    config: Path | str | None,
+    who: str,
+    pin: str | None,
+    act: Callable[[Any, Any], Any],
+    translate: Callable[[str], str] | None = None,
+) -> tuple[Any, Any]:
+    """The step most desk commands are: open the context, sign ``who`` in, run ``act(ctx,
+    actor)``; a refusal anywhere is ``kiosk: <reason>`` and exit 1. Returns (ctx, result)."""
+    with refusals(translate):
+        ctx = context(config)
+        return ctx, act(ctx, sign_in(ctx, who, pin))
+
+
+def run_as_staff(
+    config: Path | str | None,
+    who: str,
+    pin: str | None,
+    as_json: bool,
+    act: Callable[[Any, Any], Any],
+    text: Callable[[Any], str] = str,
+) -> None:
+    """:func:`as_staff`, then print the result: JSON as it is, else ``text(result)``."""
+    _ctx, result = as_staff(config, who, pin, act)
+    emit(result, as_json, text(result))
