@@ -68,13 +68,31 @@ class ParkingRace:
 
     def issue(self, ctx: KioskContext, rng: random.Random) -> bool:
         if not self.rentals:
-            return False
+            self.rentals = self._open_rentals(ctx)
+            if not self.rentals:
+                return False
         try:
             service.issue_card(ctx, CASHIER, rng.choice(self.rentals), rng.choice(BLANKS))
         except Refused as exc:
             assert exc.code in EXPECTED, exc.code
+            if exc.code in ("parking.ended", "parking.not_active"):
+                # Another kiosk's desk ended that rental and opened a new one: this kiosk's
+                # list is stale. Without this, each kiosk's list ends up all ended rentals and
+                # the race stops issuing (and so returning) anything at all.
+                self.rentals = self._open_rentals(ctx)
             return False
         return True
+
+    @staticmethod
+    def _open_rentals(ctx: KioskContext) -> list[str]:
+        with ctx.database().read() as s:
+            return list(
+                s.scalars(
+                    select(ParkingRental.number)
+                    .where(ParkingRental.state == "open", ParkingRental.plate.like("粤W%"))
+                    .order_by(ParkingRental.id)
+                )
+            )
 
     def give_back(self, ctx: KioskContext, rng: random.Random) -> bool:
         try:
