@@ -338,15 +338,17 @@ def record_for(
     action: str,
     subject: str = "",
     data: dict[str, Any] | None = None,
+    at: dt.datetime | None = None,
 ) -> AuditEvent:
-    """:func:`record` by ``actor`` (or a label such as ``system``) at this kiosk, now."""
+    """:func:`record` by ``actor`` (or a label such as ``system``) at this kiosk, now (or at
+    ``at``, the time the caller's change took effect)."""
     return record(
         session,
         actor=actor if isinstance(actor, str) else actor.label,
         action=action,
         subject=subject,
         data=data,
-        at=ctx.clock.now(),
+        at=ctx.clock.now() if at is None else at,
         kiosk_id=ctx.kiosk_id,
     )
 

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
-from kiosk.commands import ConfigOpt, JsonOpt, fail, open_ctx, settings_or_exit
+from kiosk.commands import ConfigOpt, JsonOpt, fail, open_ctx, refusals, settings_or_exit
 from kiosk.commands import emit as _emit
 
 notify_app = typer.Typer(help="Notifications: deliver the outbox, its state, a test message.",
@@ -85,19 +85,14 @@ def test(
     as_json: JsonOpt = False,
 ) -> None:
     """Queue a test message to a unit's residents and deliver it now."""
-    from sqlalchemy import select
-
-    from kiosk.db.models import Unit
-    from kiosk.identity import normalise_unit_code
+    from kiosk.identity import unit_by_code
     from kiosk.notify import queue_notification, run_dispatch
 
     ctx = _ctx(config)
     try:
-        code = normalise_unit_code(unit)
-        with ctx.database().write() as session:
-            row = session.scalar(select(Unit).where(Unit.code == code))
-            if row is None:
-                fail(f"no unit {unit.strip()[:32]!r}")
+        with refusals(), ctx.database().write() as session:
+            row = unit_by_code(session, unit)
+            code = row.code
             note = queue_notification(
                 session,
                 channel="sms",

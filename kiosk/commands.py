@@ -9,8 +9,10 @@ A plugin's ``cli.py`` imports these (they are also on the :class:`kiosk.cli.Comm
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
+import typing
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -40,6 +42,7 @@ __all__ = [
     "run_as_staff",
     "settings_or_exit",
     "sign_in",
+    "staff_command",
     "context",
 ]
 
@@ -144,3 +147,45 @@ def run_as_staff(
     """:func:`as_staff`, then print the result: JSON as it is, else ``text(result)``."""
     _ctx, result = as_staff(config, who, pin, act)
     emit(result, as_json, text(result))
+
+
+def staff_command(
+    app: typer.Typer, name: str, show: Callable[[Any, bool], None]
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register ``step(ctx, actor, ...)`` as the command ``name`` of ``app`` acting as a signed-in
+    staff member: besides the step's own parameters (typer annotations, after ``ctx`` and
+    ``actor``) it takes ``--staff``, the PIN, ``--json`` and ``--config``, runs the step through
+    :func:`as_staff` and prints the result with ``show(result, as_json)``. The step's docstring
+    is the command's help."""
+
+    def register(step: Callable[..., Any]) -> Callable[..., Any]:
+        hints = typing.get_type_hints(step, include_extras=True)
+        own = [
+            p.replace(annotation=hints[p.name])
+            for p in list(inspect.signature(step).parameters.values())[2:]
+        ]
+        kw = inspect.Parameter.KEYWORD_ONLY
+        shared = [
+            inspect.Parameter("staff", kw, annotation=StaffOpt),
+            inspect.Parameter("pin", kw, annotation=PinOpt, default=None),
+            inspect.Parameter("as_json", kw, annotation=JsonOpt, default=False),
+            inspect.Parameter("config", kw, annotation=ConfigOpt, default=None),
+        ]
+        params = [p.replace(kind=kw) for p in own if p.default is p.empty]
+        params += shared[:1] + [p.replace(kind=kw) for p in own if p.default is not p.empty]
+        params += shared[1:]
+
+        def command(**values: Any) -> None:
+            who, pin = values.pop("staff"), values.pop("pin")
+            as_json, config = values.pop("as_json"), values.pop("config")
+            _ctx, result = as_staff(config, who, pin, lambda ctx, a: step(ctx, a, **values))
+            show(result, as_json)
+
+        command.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+        command.__annotations__ = {p.name: p.annotation for p in params}
+        command.__doc__ = step.__doc__
+        command.__name__ = f"{step.__name__}_cmd"
+        app.command(name)(command)
+        return step
+
+    return register

@@ -316,7 +316,7 @@ def unit_by_code(session: Session, unit_code: str) -> Unit:
     every service gives for a unit that does not exist (code ``unknown_unit``)."""
     unit = session.scalar(select(Unit).where(Unit.code == normalise_unit_code(unit_code)))
     if unit is None:
-        raise Refused("unknown_unit", "There is no unit {unit}.", unit=unit_code.strip()[:20])
+        raise Refused("unknown_unit", "There is no unit {unit}.", unit=unit_code.strip())
     return unit
 
 

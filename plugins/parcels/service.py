@@ -792,12 +792,13 @@ def _release_rows(
     receipt = pickup_slip(ctx, unit_code, picker, items, now, desk=bool(staff))
     job = printing.submit(session, receipt, kind="parcel-pickup", at=now, kiosk_id=ctx.kiosk_id)
     rel.print_job_id = job.id
-    audit.record(
+    audit.record_for(
+        ctx,
         session,
-        actor=actor_label,
-        action="parcel.released",
-        subject=f"parcel_release:{rel.id}",
-        data={
+        actor_label,
+        "parcel.released",
+        f"parcel_release:{rel.id}",
+        {
             "unit": unit_code,
             "parcels": list(chosen),
             "via": via,
@@ -808,7 +809,6 @@ def _release_rows(
             **({"override": override_reason} if override_reason else {}),
         },
         at=now,
-        kiosk_id=ctx.kiosk_id,
     )
     return ReleaseResult(rel.id, chosen, job.id, receipt)
 

@@ -17,12 +17,10 @@ import typer
 from kiosk.commands import (
     ConfigOpt,
     JsonOpt,
-    PinOpt,
-    StaffOpt,
-    as_staff,
     context,
     one_format,
     refusals,
+    staff_command,
     usage_error,
 )
 from kiosk.export import csv_writer
@@ -80,12 +78,6 @@ def sweep_cmd(config: ConfigOpt = None) -> None:
 NumberArg = Annotated[str, typer.Argument(help="Ticket number, e.g. R261202-00001.")]
 
 
-def _step(config: Path | None, staff: str, pin: str | None, as_json: bool, act: Any) -> None:
-    """Sign in, run one service step, print the ticket; a refusal is a message, exit 1."""
-    _ctx, result = as_staff(config, staff, pin, act)
-    _emit(result, as_json)
-
-
 def _emit(result: Any, as_json: bool) -> None:
     rows = result if isinstance(result, list) else [result]
     if as_json:
@@ -128,11 +120,17 @@ def _fen(amount: str) -> int:
         raise Refused("repairs.amount", "{amount} is not an amount.", amount=amount) from None
 
 
-@repairs_app.command("file")
-def file_cmd(
+def _service() -> Any:
+    from plugins.repairs import service
+
+    return service
+
+
+@staff_command(repairs_app, "file", _emit)
+def file_step(
+    ctx: Any,
+    actor: Any,
     category: Annotated[str, typer.Option("--category", help="Category code, e.g. plumbing.leak.")],
-    staff: StaffOpt,
-    pin: PinOpt = None,
     unit: Annotated[str, typer.Option("--unit", help="Unit, e.g. 3-1205.")] = "",
     description: Annotated[str, typer.Option("--description", help="What is wrong.")] = "",
     common_area: Annotated[
@@ -150,29 +148,22 @@ def file_cmd(
     ] = False,
     external: Annotated[bool, typer.Option("--external", help="Needs an outside party.")] = False,
     severity: Annotated[str, typer.Option("--severity", help="Complaint grade.")] = "",
-    as_json: JsonOpt = False,
-    config: ConfigOpt = None,
-) -> None:
+) -> Any:
     """Register a request taken at the desk (a call or a visit)."""
-    from plugins.repairs import service
-
-    def act(ctx: Any, actor: Any) -> Any:
-        return service.file_ticket(
-            ctx, actor, category=category, unit_code=unit, description=description,
-            location="common_area" if common_area else "in_home", floor=floor,
-            building=building, reporter=reporter, contact_phone=phone,
-            appointment_at=_when(ctx, appointment, N_("appointment")) if appointment else None,
-            urgent=urgent, external=external, severity=severity,
-        )  # fmt: skip
-
-    _step(config, staff, pin, as_json, act)
+    return _service().file_ticket(
+        ctx, actor, category=category, unit_code=unit, description=description,
+        location="common_area" if common_area else "in_home", floor=floor,
+        building=building, reporter=reporter, contact_phone=phone,
+        appointment_at=_when(ctx, appointment, N_("appointment")) if appointment else None,
+        urgent=urgent, external=external, severity=severity,
+    )  # fmt: skip
 
 
-@repairs_app.command("confirm")
-def confirm_cmd(
+@staff_command(repairs_app, "confirm", _emit)
+def confirm_step(
+    ctx: Any,
+    actor: Any,
     number: NumberArg,
-    staff: StaffOpt,
-    pin: PinOpt = None,
     severity: Annotated[
         str | None, typer.Option("--severity", help="Complaint grade: minor, important, major.")
     ] = None,
@@ -180,273 +171,193 @@ def confirm_cmd(
         bool | None, typer.Option("--external/--in-house", help="Needs an outside party.")
     ] = None,
     note: Annotated[str, typer.Option("--note")] = "",
-    as_json: JsonOpt = False,
-    config: ConfigOpt = None,
-) -> None:
+) -> Any:
     """The desk confirms the request with the resident (a complaint may be graded here)."""
-    from plugins.repairs import service
-
-    _step(config, staff, pin, as_json, lambda ctx, a: service.confirm(
-        ctx, a, number, severity=severity, external=external, note=note))  # fmt: skip
+    return _service().confirm(ctx, actor, number, severity=severity, external=external, note=note)
 
 
-@repairs_app.command("grade")
-def grade_cmd(
+@staff_command(repairs_app, "grade", _emit)
+def grade_step(
+    ctx: Any,
+    actor: Any,
     number: NumberArg,
     severity: Annotated[str, typer.Argument(help="minor, important or major.")],
-    staff: StaffOpt,
-    pin: PinOpt = None,
-    as_json: JsonOpt = False,
-    config: ConfigOpt = None,
-) -> None:
+) -> Any:
     """Grade a complaint; important and major are reported to the superior at once."""
-    from plugins.repairs import service
-
-    _step(config, staff, pin, as_json, lambda ctx, a: service.grade(ctx, a, number, severity))
+    return _service().grade(ctx, actor, number, severity)
 
 
-@repairs_app.command("reclassify")
-def reclassify_cmd(
+@staff_command(repairs_app, "reclassify", _emit)
+def reclassify_step(
+    ctx: Any,
+    actor: Any,
     number: NumberArg,
-    staff: StaffOpt,
-    pin: PinOpt = None,
     emergency: Annotated[
         bool, typer.Option("--emergency/--ordinary", help="Emergency or ordinary request.")
     ] = True,
     note: Annotated[str, typer.Option("--note")] = "",
-    as_json: JsonOpt = False,
-    config: ConfigOpt = None,
-) -> None:
+) -> Any:
     """Correct the classification (an emergency missed calls engineering at once)."""
-    from plugins.repairs import service
-
-    _step(config, staff, pin, as_json, lambda ctx, a: service.reclassify(
-        ctx, a, number, emergency=emergency, note=note))  # fmt: skip
+    return _service().reclassify(ctx, actor, number, emergency=emergency, note=note)
 
 
-@repairs_app.command("quote")
-def quote_cmd(
+@staff_command(repairs_app, "quote", _emit)
+def quote_step(
+    ctx: Any,
+    actor: Any,
     number: NumberArg,
     amount: Annotated[str, typer.Argument(help="Price in yuan, e.g. 80.00.")],
-    staff: StaffOpt,
-    pin: PinOpt = None,
-    as_json: JsonOpt = False,
-    config: ConfigOpt = None,
-) -> None:
+) -> Any:
     """Make it a paid repair at this price (the resident must consent before dispatch)."""
-    from plugins.repairs import service
-
-    _step(config, staff, pin, as_json, lambda ctx, a: service.quote(ctx, a, number, _fen(amount)))
+    return _service().quote(ctx, actor, number, _fen(amount))
 
 
-@repairs_app.command("consent")
-def consent_cmd(
+@staff_command(repairs_app, "consent", _emit)
+def consent_step(
+    ctx: Any,
+    actor: Any,
     number: NumberArg,
-    staff: StaffOpt,
-    pin: PinOpt = None,
     accepted: Annotated[
         bool, typer.Option("--accept/--decline", help="The resident agrees or declines.")
     ] = True,
-    as_json: JsonOpt = False,
-    config: ConfigOpt = None,
-) -> None:
+) -> Any:
     """Record the resident's answer to the price (declining cancels the ticket)."""
-    from plugins.repairs import service
-
-    _step(config, staff, pin, as_json, lambda ctx, a: service.consent(ctx, a, number, accepted))
+    return _service().consent(ctx, actor, number, accepted)
 
 
-@repairs_app.command("dispatch")
-def dispatch_cmd(
+@staff_command(repairs_app, "dispatch", _emit)
+def dispatch_step(
+    ctx: Any,
+    actor: Any,
     number: NumberArg,
-    staff: StaffOpt,
-    pin: PinOpt = None,
     to: Annotated[str, typer.Option("--to", help="Engineer or department.")] = "",
-    as_json: JsonOpt = False,
-    config: ConfigOpt = None,
-) -> None:
+) -> Any:
     """Hand the ticket to engineering (or the department concerned)."""
-    from plugins.repairs import service
-
-    _step(config, staff, pin, as_json, lambda ctx, a: service.dispatch(ctx, a, number, to))
+    return _service().dispatch(ctx, actor, number, to)
 
 
-@repairs_app.command("start")
-def start_cmd(
-    number: NumberArg,
-    staff: StaffOpt,
-    pin: PinOpt = None,
-    as_json: JsonOpt = False,
-    config: ConfigOpt = None,
-) -> None:
+@staff_command(repairs_app, "start", _emit)
+def start_step(ctx: Any, actor: Any, number: NumberArg) -> Any:
     """On site: the work starts (stops the respond clock)."""
-    from plugins.repairs import service
-
-    _step(config, staff, pin, as_json, lambda ctx, a: service.start(ctx, a, number))
+    return _service().start(ctx, actor, number)
 
 
-@repairs_app.command("defer")
-def defer_cmd(
+@staff_command(repairs_app, "defer", _emit)
+def defer_step(
+    ctx: Any,
+    actor: Any,
     number: NumberArg,
-    staff: StaffOpt,
     until: Annotated[str, typer.Option("--until", help="Local YYYY-MM-DD HH:MM.")],
     reason: Annotated[str, typer.Option("--reason", help="Why it waits.")],
-    pin: PinOpt = None,
-    as_json: JsonOpt = False,
-    config: ConfigOpt = None,
-) -> None:
+) -> Any:
     """Postpone the work to a committed date; the resident is told."""
-    from plugins.repairs import service
-
-    _step(config, staff, pin, as_json, lambda ctx, a: service.defer(
-        ctx, a, number, _when(ctx, until, N_("date")), reason))  # fmt: skip
+    return _service().defer(ctx, actor, number, _when(ctx, until, N_("date")), reason)
 
 
-@repairs_app.command("complete")
-def complete_cmd(
+@staff_command(repairs_app, "complete", _emit)
+def complete_step(
+    ctx: Any,
+    actor: Any,
     number: NumberArg,
-    staff: StaffOpt,
     signature: Annotated[
         str, typer.Option("--signature", help="The resident's strokes as JSON, or @file.")
     ],
-    pin: PinOpt = None,
     charge: Annotated[
         str | None, typer.Option("--charge", help="Charge in yuan (at most the agreed price).")
     ] = None,
-    as_json: JsonOpt = False,
-    config: ConfigOpt = None,
-) -> None:
+) -> Any:
     """Work done, signed by the resident; a paid repair is charged."""
     from kiosk.errors import Refused
-    from plugins.repairs import service
 
-    def act(ctx: Any, actor: Any) -> Any:
-        text = signature
-        if text.startswith("@"):
-            try:
-                text = Path(text[1:]).read_text(encoding="utf-8")
-            except OSError:
-                raise Refused("repairs.signature_file", "Cannot read the signature file.") from None
+    text = signature
+    if text.startswith("@"):
         try:
-            strokes = json.loads(text)
-        except ValueError:
-            strokes = None
-        return service.complete(ctx, actor, number, strokes,
-                                charge_fen=None if charge is None else _fen(charge))  # fmt: skip
+            text = Path(text[1:]).read_text(encoding="utf-8")
+        except OSError:
+            raise Refused("repairs.signature_file", "Cannot read the signature file.") from None
+    try:
+        strokes = json.loads(text)
+    except ValueError:
+        strokes = None
+    return _service().complete(ctx, actor, number, strokes,
+                               charge_fen=None if charge is None else _fen(charge))  # fmt: skip
 
-    _step(config, staff, pin, as_json, act)
 
-
-@repairs_app.command("visit")
-def visit_cmd(
+@staff_command(repairs_app, "visit", _emit)
+def visit_step(
+    ctx: Any,
+    actor: Any,
     number: NumberArg,
     rating: Annotated[int, typer.Argument(help="The resident's rating, 1-5.")],
-    staff: StaffOpt,
-    pin: PinOpt = None,
     comment: Annotated[str, typer.Option("--comment")] = "",
-    as_json: JsonOpt = False,
-    config: ConfigOpt = None,
-) -> None:
+) -> Any:
     """The return visit: a low rating reopens a repair or escalates a complaint."""
-    from plugins.repairs import service
-
-    _step(config, staff, pin, as_json, lambda ctx, a: service.record_visit(
-        ctx, a, number, rating, comment))  # fmt: skip
+    return _service().record_visit(ctx, actor, number, rating, comment)
 
 
-@repairs_app.command("close")
-def close_cmd(
-    number: NumberArg,
-    staff: StaffOpt,
-    pin: PinOpt = None,
-    as_json: JsonOpt = False,
-    config: ConfigOpt = None,
-) -> None:
+@staff_command(repairs_app, "close", _emit)
+def close_step(ctx: Any, actor: Any, number: NumberArg) -> Any:
     """Close a completed ticket without a visit answer."""
-    from plugins.repairs import service
-
-    _step(config, staff, pin, as_json, lambda ctx, a: service.close(ctx, a, number))
+    return _service().close(ctx, actor, number)
 
 
-@repairs_app.command("reopen")
-def reopen_cmd(
+@staff_command(repairs_app, "reopen", _emit)
+def reopen_step(
+    ctx: Any,
+    actor: Any,
     number: NumberArg,
-    staff: StaffOpt,
     reason: Annotated[str, typer.Option("--reason", help="What came back.")],
-    pin: PinOpt = None,
-    as_json: JsonOpt = False,
-    config: ConfigOpt = None,
-) -> None:
+) -> Any:
     """The problem came back: reopen a completed or closed ticket."""
-    from plugins.repairs import service
-
-    _step(config, staff, pin, as_json, lambda ctx, a: service.reopen(ctx, a, number, reason))
+    return _service().reopen(ctx, actor, number, reason)
 
 
-@repairs_app.command("judge")
-def judge_cmd(
+@staff_command(repairs_app, "judge", _emit)
+def judge_step(
+    ctx: Any,
+    actor: Any,
     number: NumberArg,
-    staff: StaffOpt,
     valid: Annotated[bool, typer.Option("--valid/--invalid", help="The supervisor's judgement.")],
-    pin: PinOpt = None,
     explanation: Annotated[
         str, typer.Option("--explanation", help="Why (required for an invalid complaint).")
     ] = "",
-    as_json: JsonOpt = False,
-    config: ConfigOpt = None,
-) -> None:
+) -> Any:
     """Judge a complaint valid or invalid; an invalid one closes with its explanation."""
-    from plugins.repairs import service
-
-    _step(config, staff, pin, as_json, lambda ctx, a: service.judge(
-        ctx, a, number, valid, explanation))  # fmt: skip
+    return _service().judge(ctx, actor, number, valid, explanation)
 
 
-@repairs_app.command("forward")
-def forward_cmd(
+@staff_command(repairs_app, "forward", _emit)
+def forward_step(
+    ctx: Any,
+    actor: Any,
     number: NumberArg,
-    staff: StaffOpt,
     to: Annotated[str, typer.Option("--to", help="Who takes it over.")],
-    pin: PinOpt = None,
-    as_json: JsonOpt = False,
-    config: ConfigOpt = None,
-) -> None:
+) -> Any:
     """Forward a complaint not settled on the spot (within 10 minutes of hearing it)."""
-    from plugins.repairs import service
-
-    _step(config, staff, pin, as_json, lambda ctx, a: service.forward(ctx, a, number, to))
+    return _service().forward(ctx, actor, number, to)
 
 
-@repairs_app.command("reply")
-def reply_cmd(
+@staff_command(repairs_app, "reply", _emit)
+def reply_step(
+    ctx: Any,
+    actor: Any,
     number: NumberArg,
     text: Annotated[str, typer.Argument(help="What the complainant is told.")],
-    staff: StaffOpt,
-    pin: PinOpt = None,
-    as_json: JsonOpt = False,
-    config: ConfigOpt = None,
-) -> None:
+) -> Any:
     """Tell the complainant the result (recorded with its time; sent by SMS)."""
-    from plugins.repairs import service
-
-    _step(config, staff, pin, as_json, lambda ctx, a: service.reply(ctx, a, number, text))
+    return _service().reply(ctx, actor, number, text)
 
 
-@repairs_app.command("list")
-def list_cmd(
-    staff: StaffOpt,
-    pin: PinOpt = None,
+@staff_command(repairs_app, "list", _emit)
+def list_step(
+    ctx: Any,
+    actor: Any,
     status: Annotated[str, typer.Option("--status", help="Only this status.")] = "",
     kind: Annotated[str, typer.Option("--kind", help="repair, complaint or suggestion.")] = "",
     limit: Annotated[int, typer.Option("--limit")] = 100,
-    as_json: JsonOpt = False,
-    config: ConfigOpt = None,
-) -> None:
+) -> Any:
     """The desk's list of tickets, newest first (phones masked)."""
-    from plugins.repairs import service
-
-    _step(config, staff, pin, as_json, lambda ctx, a: service.list_tickets(
-        ctx, a, status=status, kind=kind, limit=limit))  # fmt: skip
+    return _service().list_tickets(ctx, actor, status=status, kind=kind, limit=limit)
 
 
 REPORT_FIELDS = ["section", "key", "count"]

@@ -335,13 +335,8 @@ def _time_out(ctx: KioskContext, session: Session, v: Visit, now: dt.datetime) -
         .values(status="timed_out", decided_at=now, decided_by="timeout")
     )
     if changed.rowcount == 1:  # type: ignore[attr-defined]
-        audit.record(
-            session,
-            actor="system",
-            action="visitor.timed_out",
-            subject=f"visitor_visit:{v.id}",
-            at=now,
-            kiosk_id=ctx.kiosk_id,
+        audit.record_for(
+            ctx, session, "system", "visitor.timed_out", f"visitor_visit:{v.id}", at=now
         )
         session.refresh(v)
         return True
@@ -461,15 +456,10 @@ def _decide_in(
     session.refresh(v)
     if approve:
         _issue_pass(ctx, session, v, now + dt.timedelta(hours=rules.pass_hours), now)
-    audit.record(
-        session,
-        actor=actor.label,
-        action="visitor.approved" if approve else "visitor.declined",
-        subject=f"visitor_visit:{v.id}",
-        data={"note": note[:200], "held": v.held_for_desk},
-        at=now,
-        kiosk_id=ctx.kiosk_id,
-    )
+    audit.record_for(
+        ctx, session, actor, "visitor.approved" if approve else "visitor.declined",
+        f"visitor_visit:{v.id}", {"note": note[:200], "held": v.held_for_desk}, at=now,
+    )  # fmt: skip
     return _view(ctx, session, v)
 
 
@@ -817,15 +807,10 @@ def _redeemed(ctx: KioskContext, session: Session, invite: Invite, now: dt.datet
                 "the block list: approve or decline at the desk",
             },
         )
-    audit.record(
-        session,
-        actor="kiosk",
-        action="visitor.invite_redeemed",
-        subject=f"visitor_visit:{v.id}",
-        data={"invite": invite.id, "held": blocked is not None},
-        at=now,
-        kiosk_id=ctx.kiosk_id,
-    )
+    audit.record_for(
+        ctx, session, "kiosk", "visitor.invite_redeemed", f"visitor_visit:{v.id}",
+        {"invite": invite.id, "held": blocked is not None}, at=now,
+    )  # fmt: skip
     return _view(ctx, session, v)
 
 

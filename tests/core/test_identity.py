@@ -120,7 +120,7 @@ def test_household_file_is_for_staff_only_and_masked(ctx: KioskContext) -> None:
     hf = lobby.household_file(ctx, butler, "3栋1205")
     assert {r["name"] for r in hf.residents} == {"王小明", "Emily Wang"}
     assert all("****" in r["phone"] and "**********" in r["id_number"] for r in hf.residents)
-    with pytest.raises(Refused, match="No unit"):
+    with pytest.raises(Refused, match="There is no unit 9-9999."):
         lobby.household_file(ctx, butler, "9-9999")
 
 

@@ -16,6 +16,7 @@ from kiosk.i18n import _, language
 from kiosk.plugins import load_plugins
 from kiosk.ui.screens import HomeScreen, IdentifyScreen, MessageScreen, OutOfServiceScreen
 from kiosk.ui.widgets import KioskBar, QRView, SignaturePad
+from tests.screens import wait_until
 from tests.ui.conftest import lobby
 
 SIZE = (80, 24)
@@ -261,6 +262,30 @@ async def test_a_plugin_screen_that_crashes_is_contained(ui_ctx: KioskContext) -
         assert isinstance(app.screen, HomeScreen)
         assert any(f.plugin == "buggy" for f in ui_ctx.plugins.failures)
         assert not app.screen.query("#tile-buggy")
+
+
+async def test_a_tile_whose_screen_cannot_be_built_disables_its_plugin(
+    ui_ctx: KioskContext,
+) -> None:
+    def broken_factory(ctx: KioskContext) -> None:
+        raise RuntimeError("no screen today")
+
+    class Plugin:
+        @hookimpl
+        def kiosk_tiles(self, ctx):  # type: ignore[no-untyped-def]
+            return [Tile("broken", "Broken", broken_factory)]
+
+    ui_ctx.plugins = load_plugins(extra={"broken": Plugin()})
+    app = lobby(ui_ctx)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.click("#tile-broken")
+        await wait_until(pilot, lambda: isinstance(app.screen, MessageScreen), "the desk message")
+        assert app.is_running
+        (failure,) = [f for f in ui_ctx.plugins.failures if f.plugin == "broken"]
+        assert failure.stage == "screen" and "no screen today" in failure.error
+        assert ui_ctx.plugins.pm.get_plugin("broken") is None
+        assert "broken" not in [t.id for t in app.tiles]
 
 
 async def test_the_qr_on_screen_decodes(ui_ctx: KioskContext) -> None:

@@ -2,28 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 from textual.app import App
-from textual.widgets import Label
 
 from kiosk.clock import FixedClock
 from plugins.billing import service
 from plugins.billing.providers import SimGateway
 from plugins.billing.screens import IdentifyScreen, PaidScreen, PayQRScreen, QRBlock
 from tests.qrscan import decode_halfblocks, seen_rows
-
-
-class Harness(App[None]):
-    """A bare app standing in for the lobby shell."""
-
-    def __init__(self, ctx) -> None:
-        super().__init__()
-        self.ctx = ctx
-
-    def on_mount(self) -> None:
-        self.push_screen(IdentifyScreen(self.ctx))
+from tests.screens import Harness, screen_text, wait_until
 
 
 @pytest.fixture
@@ -43,28 +30,16 @@ def sctx(sqlite_demo_url, gateway):
     ctx.database().dispose()
 
 
-def _text(app) -> str:
-    return "\n".join(str(w.render()) for w in app.screen.query(Label))
-
-
-async def until(pilot, condition, tries: int = 300) -> None:
-    """Service calls run on a worker thread: wait for their outcome on screen."""
-    for _ in range(tries):
-        if condition():
-            return
-        await pilot.pause(0.01)
-
-
 async def _to_qr(app, pilot) -> PayQRScreen:
     await pilot.click("#unit")
     await pilot.press(*"3-1205")
     await pilot.click("#pin")
     await pilot.press(*"1205", "enter")
-    await until(pilot, lambda: "B202610-3-1205" in _text(app))
-    assert "B202610-3-1205" in _text(app) and "late fee" in _text(app)
+    await wait_until(pilot, lambda: "B202610-3-1205" in screen_text(app))
+    assert "B202610-3-1205" in screen_text(app) and "late fee" in screen_text(app)
     first = app.screen.query(".pay").first()
     await pilot.click(f"#{first.id}")
-    await until(pilot, lambda: isinstance(app.screen, PayQRScreen))
+    await wait_until(pilot, lambda: isinstance(app.screen, PayQRScreen))
     assert isinstance(app.screen, PayQRScreen)
     return app.screen
 
@@ -72,47 +47,47 @@ async def _to_qr(app, pilot) -> PayQRScreen:
 async def _a_resident_identifies_chooses_a_bill_and_sees_paid_when_the_notice_arrives(
     sctx, gateway
 ) -> None:
-    app = Harness(sctx)
+    app = Harness(sctx, IdentifyScreen(sctx))
     async with app.run_test(size=(120, 40)) as pilot:
         qr_screen = await _to_qr(app, pilot)
         rows = seen_rows(qr_screen.query_one(QRBlock).render())
         assert rows and set("".join(rows)) <= set(" ▀▄█")
         assert decode_halfblocks(rows) == [qr_screen.order.qr_content]
-        assert "Valid for 120:00" in _text(app)
+        assert "Valid for 120:00" in screen_text(app)
         order = qr_screen.order
         outcome = service.handle_notification(sctx, "sim", *gateway.pay(order.out_trade_no))
         assert outcome.verdict == "paid"
         qr_screen.check()
         await pilot.pause()
         assert isinstance(app.screen, PaidScreen)
-        assert "Paid. Thank you!" in _text(app)
+        assert "Paid. Thank you!" in screen_text(app)
         receipt_rows = seen_rows(app.screen.query_one(QRBlock).render())
         assert decode_halfblocks(receipt_rows) == [
             service.receipt_url(sctx, app.screen.order.receipt_no)
         ]
-        assert app.screen.order.receipt_no in _text(app)
+        assert app.screen.order.receipt_no in screen_text(app)
 
 
 async def _a_wrong_pin_is_refused_on_the_screen(sctx) -> None:
-    app = Harness(sctx)
+    app = Harness(sctx, IdentifyScreen(sctx))
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.click("#unit")
         await pilot.press(*"3-1205")
         await pilot.click("#pin")
         await pilot.press(*"0000", "enter")
-        await until(pilot, lambda: "Wrong PIN" in _text(app))
+        await wait_until(pilot, lambda: "Wrong PIN" in screen_text(app))
         assert isinstance(app.screen, IdentifyScreen)
-        assert "Wrong PIN" in _text(app)
+        assert "Wrong PIN" in screen_text(app)
 
 
 async def _the_qr_expires_after_two_hours_and_nothing_is_charged(sctx, gateway) -> None:
-    app = Harness(sctx)
+    app = Harness(sctx, IdentifyScreen(sctx))
     async with app.run_test(size=(120, 40)) as pilot:
         qr_screen = await _to_qr(app, pilot)
         sctx.clock.advance(hours=2, seconds=1)
         qr_screen.check()
         await pilot.pause()
-        assert "expired" in _text(app)
+        assert "expired" in screen_text(app)
         assert service.order_status(sctx, qr_screen.order.out_trade_no).status == "closed"
 
 
@@ -120,14 +95,14 @@ async def _cancel_on_the_qr_closes_the_order_and_goes_back(sctx, gateway) -> Non
     from plugins.billing.models import PaymentOrder
     from plugins.billing.screens import BillsScreen
 
-    app = Harness(sctx)
+    app = Harness(sctx, IdentifyScreen(sctx))
     async with app.run_test(size=(80, 24)) as pilot:
         qr_screen = await _to_qr(app, pilot)
         order = qr_screen.order
         cancel = app.screen.query_one("#cancel")
         assert cancel.region and app.screen.region.contains_region(cancel.region)
         await pilot.click("#cancel")
-        await until(pilot, lambda: isinstance(app.screen, BillsScreen))
+        await wait_until(pilot, lambda: isinstance(app.screen, BillsScreen))
         assert isinstance(app.screen, BillsScreen)
         assert service.order_status(sctx, order.out_trade_no).status == "closed"
         with sctx.database().read() as session:
@@ -138,46 +113,44 @@ async def _cancel_on_the_qr_closes_the_order_and_goes_back(sctx, gateway) -> Non
         assert outcome.verdict != "paid"
 
 
-def test_cancel_on_the_qr_closes_the_order_and_goes_back(sctx, gateway) -> None:
-    asyncio.run(_cancel_on_the_qr_closes_the_order_and_goes_back(sctx, gateway))
+async def test_cancel_on_the_qr_closes_the_order_and_goes_back(sctx, gateway) -> None:
+    await _cancel_on_the_qr_closes_the_order_and_goes_back(sctx, gateway)
 
 
-def test_a_resident_identifies_chooses_a_bill_and_sees_paid_when_the_notice_arrives(
+async def test_a_resident_identifies_chooses_a_bill_and_sees_paid_when_the_notice_arrives(
     sctx, gateway
 ) -> None:
-    asyncio.run(
-        _a_resident_identifies_chooses_a_bill_and_sees_paid_when_the_notice_arrives(sctx, gateway)
-    )
+    await _a_resident_identifies_chooses_a_bill_and_sees_paid_when_the_notice_arrives(sctx, gateway)
 
 
-def test_a_wrong_pin_is_refused_on_the_screen(sctx) -> None:
-    asyncio.run(_a_wrong_pin_is_refused_on_the_screen(sctx))
+async def test_a_wrong_pin_is_refused_on_the_screen(sctx) -> None:
+    await _a_wrong_pin_is_refused_on_the_screen(sctx)
 
 
-def test_the_qr_expires_after_two_hours_and_nothing_is_charged(sctx, gateway) -> None:
-    asyncio.run(_the_qr_expires_after_two_hours_and_nothing_is_charged(sctx, gateway))
+async def test_the_qr_expires_after_two_hours_and_nothing_is_charged(sctx, gateway) -> None:
+    await _the_qr_expires_after_two_hours_and_nothing_is_charged(sctx, gateway)
 
 
 async def _chinese_bills(sctx) -> None:
     from kiosk.i18n import set_language
 
     set_language("zh_CN")
-    app = Harness(sctx)
+    app = Harness(sctx, IdentifyScreen(sctx))
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.click("#unit")
         await pilot.press(*"3-1205")
         await pilot.click("#pin")
         await pilot.press(*"1205", "enter")
-        await until(pilot, lambda: "待缴账单" in _text(app))
-        assert "待缴账单" in _text(app) and "滞纳金" in _text(app)
+        await wait_until(pilot, lambda: "待缴账单" in screen_text(app))
+        assert "待缴账单" in screen_text(app) and "滞纳金" in screen_text(app)
 
 
-def test_the_bills_screen_speaks_chinese_first(sctx) -> None:
-    asyncio.run(_chinese_bills(sctx))
+async def test_the_bills_screen_speaks_chinese_first(sctx) -> None:
+    await _chinese_bills(sctx)
 
 
 async def _flagged(sctx, gateway) -> None:
-    app = Harness(sctx)
+    app = Harness(sctx, IdentifyScreen(sctx))
     async with app.run_test(size=(120, 40)) as pilot:
         qr_screen = await _to_qr(app, pilot)
         no = qr_screen.order.out_trade_no
@@ -185,12 +158,14 @@ async def _flagged(sctx, gateway) -> None:
         service.handle_notification(sctx, "sim", *gateway.pay(no, amount_fen=wrong))
         qr_screen.check()
         await pilot.pause()
-        assert "could not be applied" in _text(app)
-        assert "Nothing was charged" not in _text(app)
+        assert "could not be applied" in screen_text(app)
+        assert "Nothing was charged" not in screen_text(app)
 
 
-def test_a_payment_that_cannot_be_applied_says_so_and_sends_to_the_desk(sctx, gateway) -> None:
-    asyncio.run(_flagged(sctx, gateway))
+async def test_a_payment_that_cannot_be_applied_says_so_and_sends_to_the_desk(
+    sctx, gateway
+) -> None:
+    await _flagged(sctx, gateway)
 
 
 async def _desk(sctx, gateway) -> None:
@@ -225,8 +200,8 @@ def _resident3(ctx):
         return Actor.of_resident(r)
 
 
-def test_the_desk_panel_lists_payments_to_refund_and_shows_a_statement(sctx, gateway) -> None:
-    asyncio.run(_desk(sctx, gateway))
+async def test_the_desk_panel_lists_payments_to_refund_and_shows_a_statement(sctx, gateway) -> None:
+    await _desk(sctx, gateway)
 
 
 async def _the_pin_check_and_the_polling_run_off_the_ui_thread(sctx, monkeypatch) -> None:
@@ -247,7 +222,7 @@ async def _the_pin_check_and_the_polling_run_off_the_ui_thread(sctx, monkeypatch
 
     monkeypatch.setattr(kiosk.lobby, "unit_login", login)
     monkeypatch.setattr(service, "order_status", status)
-    app = Harness(sctx)
+    app = Harness(sctx, IdentifyScreen(sctx))
     async with app.run_test(size=(120, 40)) as pilot:
         ui = threading.get_ident()
         qr_screen = await _to_qr(app, pilot)
@@ -256,5 +231,5 @@ async def _the_pin_check_and_the_polling_run_off_the_ui_thread(sctx, monkeypatch
         assert ui not in threads.values()  # the scrypt hash and the database, not the loop
 
 
-def test_the_pin_check_and_the_polling_run_off_the_ui_thread(sctx, monkeypatch) -> None:
-    asyncio.run(_the_pin_check_and_the_polling_run_off_the_ui_thread(sctx, monkeypatch))
+async def test_the_pin_check_and_the_polling_run_off_the_ui_thread(sctx, monkeypatch) -> None:
+    await _the_pin_check_and_the_polling_run_off_the_ui_thread(sctx, monkeypatch)
