@@ -84,7 +84,7 @@ def message(desk: Any) -> str:
 
 def deposits_taken(run: Any) -> bool:
     """Whether card deposits are taken here (the billing plugin keeps their ledger)."""
-    from plugins.billing import api as billing
+    import plugins.billing.api as billing
 
     return billing.available(run.ctx)
 
@@ -126,7 +126,7 @@ async def issue(run: Any) -> None:
 async def renew(run: Any) -> None:
     """A lapsed card tapped at the kiosk says when it expired; renew 1 month by QR; the new
     end date shows once the payment arrives."""
-    from plugins.billing import api as billing
+    import plugins.billing.api as billing
 
     await run.tap(LAPSED_CARD)
     await run.expect_screen("ValidityScreen")

@@ -16,13 +16,13 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Input
 
+import plugins.billing.api as billing
 from kiosk.errors import Refused
 from kiosk.i18n import _
 from kiosk.identity import Actor
 from kiosk.money import format_fen
 from kiosk.ui.screens import ServiceScreen
 from kiosk.ui.widgets.text import Button, Checkbox, Label
-from plugins.billing import api as billing
 from plugins.parking import service
 
 if TYPE_CHECKING:

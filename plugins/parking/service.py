@@ -30,6 +30,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+import plugins.billing.api as billing
 from kiosk import audit, charges, printing
 from kiosk.clock import as_utc
 from kiosk.db.models import Card, Resident, Unit
@@ -46,7 +47,6 @@ from kiosk.identity import (
 from kiosk.money import format_fen
 from kiosk.notify import queue_notification, raise_alert
 from kiosk.pii import mask_id_number, mask_name, mask_text
-from plugins.billing import api as billing
 from plugins.parking.fees import FeeRule, parking_fee, validate_plate
 from plugins.parking.models import ParkingCard, ParkingPeriod, ParkingRental
 from plugins.parking.views import (

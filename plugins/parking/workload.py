@@ -10,11 +10,11 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 
+import plugins.billing.api as billing
 from kiosk.db.models import AuditEvent, Resident, Unit
 from kiosk.errors import Refused
 from kiosk.hookspecs import WorkloadOp
 from kiosk.identity import Actor
-from plugins.billing import api as billing
 from plugins.parking import service
 from plugins.parking.models import ParkingCard, ParkingRental
 

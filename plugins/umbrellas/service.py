@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+import plugins.billing.api as billing
 from kiosk import audit, charges, printing
 from kiosk.clock import as_utc
 from kiosk.db.models import Resident, Unit
@@ -31,7 +32,6 @@ from kiosk.identity import SYSTEM, Actor, require_role
 from kiosk.money import format_fen
 from kiosk.notify import queue_notification, raise_alert
 from kiosk.pii import mask_name, mask_text
-from plugins.billing import api as billing
 from plugins.umbrellas.models import (
     RETURN_CONDITIONS,
     UMBRELLA_KINDS,
