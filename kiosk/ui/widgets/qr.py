@@ -13,9 +13,9 @@ from rich.text import Text
 from textual.containers import ScrollableContainer
 from textual.css.query import NoMatches
 from textual.widget import Widget
-from textual.widgets import Static
 
 from devices.qr import HALFBLOCK_BG, HALFBLOCK_FG, QUIET_ZONE, QRCode
+from kiosk.ui.widgets.text import Static
 
 QR_STYLE = Style(color=HALFBLOCK_FG, bgcolor=HALFBLOCK_BG)
 LIGHT_STYLE = Style(color=HALFBLOCK_BG, bgcolor=HALFBLOCK_BG)
