@@ -79,7 +79,7 @@ async def language_switch(run: Any) -> None:
     run.note("switched to English")
     # The toggle cycles through the kiosk's languages (中文 → English → 日本語 → 한국어 in
     # the demo) and comes back to Chinese after the last one.
-    for _ in range(len(run.app.settings.languages) - 1):
+    for _step in range(len(run.app.settings.languages) - 1):
         await run.click("#lang-toggle")
     await run.expect_text("呼叫前台")
     run.note(f"back to Chinese after {len(run.app.settings.languages)} languages")
