@@ -184,6 +184,20 @@ def return_to_sender(ctx: KioskContext, actor: Actor, parcel_id: int, reason: st
         )
 
 
+def return_by_tracking(ctx: KioskContext, actor: Actor, tracking: str, reason: str) -> int:
+    """:func:`return_to_sender` for the item with this tracking number (as scanned or typed);
+    returns the parcel's id."""
+    from plugins.parcels.carriers import normalise_tracking
+
+    number = normalise_tracking(tracking)
+    with ctx.database().read() as session:
+        parcel_id = session.scalar(select(Parcel.id).where(Parcel.tracking_number == number))
+    if parcel_id is None:
+        raise Refused("parcels.unknown", "There is no parcel {id}.", id=number or "-")
+    return_to_sender(ctx, actor, parcel_id, reason)
+    return int(parcel_id)
+
+
 AGING_BUCKETS = (
     (0, 2, "0-2 days"),
     (3, 6, "3-6 days"),

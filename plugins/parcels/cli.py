@@ -6,7 +6,6 @@ Commands that act as a person take ``--staff`` and the PIN (``kiosk.cli_staff``:
 
 from __future__ import annotations
 
-import datetime as dt
 import io
 import json
 from pathlib import Path
@@ -26,7 +25,6 @@ from kiosk.commands import (
     sign_in,
     usage_error,
 )
-from kiosk.errors import Refused
 from kiosk.export import csv_dict_writer
 from kiosk.i18n import _
 
@@ -58,28 +56,16 @@ def proxy_add(
     config: ConfigOpt = None,
 ) -> None:
     """Name a proxy for a resident of the unit (or, without --for, the whole household)."""
-    from plugins.parcels.service import add_proxy
+    from plugins.parcels.service import add_proxy, proxy_until
 
     ctx = context(config)
     with refusals(_):
-        end = _until(ctx, until)
+        end = proxy_until(ctx, until)
         proxy_id = add_proxy(
             ctx, sign_in(ctx, staff, pin), unit, name, phone,
             resident=for_resident.strip() or None, until=end,
         )  # fmt: skip
     emit({"id": proxy_id, "unit": unit.strip()}, as_json, f"proxy {proxy_id} added for {unit}")
-
-
-def _until(ctx: Any, day: str) -> dt.datetime | None:
-    """The end of ``day`` in the estate's zone (a proxy valid "until the 5th" works all day)."""
-    if not day.strip():
-        return None
-    try:
-        date = dt.date.fromisoformat(day.strip())
-    except ValueError:
-        raise Refused("parcels.proxy_until_format", "Give the date as YYYY-MM-DD.") from None
-    end = dt.datetime.combine(date + dt.timedelta(days=1), dt.time(), tzinfo=ctx.zone)
-    return end.astimezone(dt.UTC)
 
 
 @proxy_app.command("remove")
@@ -137,21 +123,13 @@ def return_cmd(
     config: ConfigOpt = None,
 ) -> None:
     """Hand a waiting item back to the carrier: state returned, the household told."""
-    from sqlalchemy import select
-
     from plugins.parcels.carriers import normalise_tracking
-    from plugins.parcels.models import Parcel
-    from plugins.parcels.service import return_to_sender
+    from plugins.parcels.service import return_by_tracking
 
     ctx = context(config)
     number = normalise_tracking(tracking)
     with refusals(_):
-        actor = sign_in(ctx, staff, pin)
-        with ctx.database().read() as session:
-            parcel_id = session.scalar(select(Parcel.id).where(Parcel.tracking_number == number))
-        if parcel_id is None:
-            raise Refused("parcels.unknown", "There is no parcel {id}.", id=number)
-        return_to_sender(ctx, actor, parcel_id, reason)
+        parcel_id = return_by_tracking(ctx, sign_in(ctx, staff, pin), number, reason)
     emit(
         {"id": parcel_id, "tracking": number, "status": "returned"},
         as_json,

@@ -64,6 +64,7 @@ from plugins.parcels.aging import (
     AgingRun,
     aging_report,
     parcel_register,
+    return_by_tracking,
     return_to_sender,
     run_aging,
 )
@@ -76,7 +77,7 @@ from plugins.parcels.models import (
     Release,
     StoredItem,
 )
-from plugins.parcels.proxies import add_proxy, list_proxies, remove_proxy
+from plugins.parcels.proxies import add_proxy, list_proxies, proxy_until, remove_proxy
 from plugins.parcels.rules import (
     CODE_DIGITS,
     DESK_ROLES,
@@ -130,7 +131,9 @@ __all__ = [
     "proxy_valid",
     "record_handover_check",
     "release_stored",
+    "proxy_until",
     "remove_proxy",
+    "return_by_tracking",
     "return_to_sender",
     "run_aging",
     "storage_register",

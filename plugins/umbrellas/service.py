@@ -141,6 +141,8 @@ def retire(ctx: KioskContext, actor: Actor, tag: str) -> None:
     require_role(actor, "retire an umbrella", *DESK_ROLES)
     with ctx.database().write() as session:
         row = _umbrella(session, tag)
+        if row.state == "retired":
+            raise Refused("umbrellas.retired", "Umbrella {tag} is already retired.", tag=row.tag)
         done = session.execute(
             update(Umbrella).where(Umbrella.id == row.id, Umbrella.state.not_in(OUT))
             .values(state="retired")
