@@ -13,6 +13,7 @@ from kiosk import audit
 from kiosk.clock import as_utc
 from kiosk.db.models import Unit
 from kiosk.errors import Refused
+from kiosk.i18n import N_
 from kiosk.identity import SYSTEM, Actor, require_role
 from kiosk.lobby import desk_lobby, in_lobby
 from kiosk.notify import queue_notification, raise_alert
@@ -110,8 +111,16 @@ def run_aging(ctx: KioskContext, actor: Actor = SYSTEM) -> AgingRun:
             raise_alert(
                 session,
                 "parcel_overdue",
-                f"parcel {number} for {code} (shelf {shelf or '-'}) waiting "
-                f"{rules.escalate_days}+ days: call the household or return to sender",
+                N_(
+                    "parcel {number} for {unit} (shelf {shelf}) waiting {days}+ days: call the "
+                    "household or return to sender"
+                ),
+                params={
+                    "number": number,
+                    "unit": code,
+                    "shelf": shelf or "-",
+                    "days": rules.escalate_days,
+                },  # fmt: skip
                 at=now,
                 lobby=lobby,  # the desk whose shelf holds it ("" = every desk)
             )

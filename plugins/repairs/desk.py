@@ -232,7 +232,7 @@ class RepairsDeskPanel(DeskActions, Vertical):
 
     async def on_mount(self) -> None:
         table = self.query_one("#rp-table", DataTable)
-        table.add_columns(_("No."), _("Unit"), _("Category"), _("Status"), _("Due"))
+        table.add_columns(_("No."), _("Unit"), _("Category"), _("Status"), _("Deadline"))
         await self.reload()
 
     def desk_commands(self) -> list[tuple[str, Any]]:

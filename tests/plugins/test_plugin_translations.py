@@ -17,7 +17,9 @@ ROOT = Path(__file__).resolve().parents[2] / "plugins"
 def msgids(folder: Path) -> set[str]:
     """English msgids passed to _() / N_(), Refused(code, msgid) and CardOutcome(message=)."""
     out: set[str] = set()
-    for path in folder.glob("*.py"):
+    for path in folder.rglob("*.py"):
+        if "migrations" in path.parts:
+            continue
         for node in ast.walk(ast.parse(path.read_text())):
             if not isinstance(node, ast.Call):
                 continue
