@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
-from kiosk.cli_staff import PinOpt, StaffOpt, resolve_pin
+from kiosk.cli_staff import PIN_ENV, PinOpt, StaffOpt, resolve_pin
 from kiosk.config import ConfigError, load_settings
 from kiosk.errors import Refused
 
@@ -29,12 +29,17 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ConfigOpt",
+    "HtmlOpt",
+    "HtmlPinOpt",
+    "HtmlStaffOpt",
     "JsonOpt",
+    "LangOpt",
     "PinOpt",
     "StaffOpt",
     "as_staff",
     "emit",
     "fail",
+    "html_report",
     "one_format",
     "usage_error",
     "open_ctx",
@@ -50,6 +55,26 @@ ConfigOpt = Annotated[
     Path | None, typer.Option("--config", "-c", help="Config file (default: $KIOSK_CONFIG).")
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
+HtmlOpt = Annotated[
+    Path | None,
+    typer.Option("--html", help="Write the report with its charts to this HTML file (staff)."),
+]
+# A report whose table needs no sign-in takes the staff and PIN for --html only: the PIN is
+# asked for when the chart report is written, not on every table.
+HtmlStaffOpt = Annotated[
+    str | None, typer.Option("--staff", help="Staff number or card (a manager), for --html.")
+]
+HtmlPinOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--pin", envvar=[PIN_ENV], show_envvar=False,
+        help=f"Staff PIN for --html (or ${PIN_ENV}; asked for when left out).",
+    ),
+]  # fmt: skip
+LangOpt = Annotated[
+    str | None,
+    typer.Option("--lang", help="Language of the report: zh_CN or en (default: the desk's)."),
+]
 
 
 def fail(message: str) -> NoReturn:
@@ -189,3 +214,35 @@ def staff_command(
         return step
 
     return register
+
+
+def html_report(
+    config: Path | str | None,
+    who: str | None,
+    pin: str | None,
+    path: Path,
+    month: str | None,
+    lang: str | None,
+    report: str = "",
+    as_json: bool = False,
+) -> None:
+    """``kiosk report ... --html FILE``: sign the manager in, write the report of ``month``
+    (``report``'s figures, or every plugin's) drawn by :mod:`kiosk.reports` in ``lang`` (or
+    the desk's language), and say where it went."""
+    from kiosk.i18n import _, set_language
+
+    if not who:
+        usage_error("--html needs the staff member: --staff S005 (a manager)")
+    settings = settings_or_exit(None if config is None else Path(config))
+    try:
+        set_language(lang or settings.language)
+    except ValueError as exc:
+        usage_error(str(exc))
+    from kiosk.reports import write_report
+
+    with refusals(_):
+        ctx = open_ctx(settings)
+        actor = sign_in(ctx, who, pin)
+        figures = write_report(ctx, actor, str(path), month, report)
+    data = {"html": str(path), "figures": [f.key for f in figures]}
+    emit(data, as_json, f"report written: {path} ({len(figures)} figures)")

@@ -157,3 +157,11 @@ def kiosk_household_sections(ctx: Any, unit_code: str) -> list[Any]:
     from plugins.parcels.household import household_section
 
     return [household_section(ctx, unit_code)]
+
+
+@hookimpl
+def kiosk_report_figures(ctx: Any, period: Any) -> list[Any]:
+    """Waiting parcels by age at the month's end, and parcels in and out by week."""
+    from plugins.parcels.figures import report_figures
+
+    return report_figures(ctx, period)

@@ -118,3 +118,11 @@ def kiosk_desk_panels(ctx: Any) -> list[Any]:
         DeskPanel(id="parking", title=N_("Parking"), widget=_desk_panel, order=60,
                   roles=("cashier", "butler", "security"))
     ]  # fmt: skip
+
+
+@hookimpl
+def kiosk_report_figures(ctx: Any, period: Any) -> list[Any]:
+    """Rentals open by month; rentals opened, ended and lapsed by month."""
+    from plugins.parking.figures import report_figures
+
+    return report_figures(ctx, period)

@@ -92,3 +92,13 @@ def kiosk_household_sections(ctx: Any, unit_code: str) -> list[Any]:
     from plugins.repairs.desk import household_section
 
     return [household_section(ctx, unit_code)]
+
+
+@hookimpl
+def kiosk_report_figures(ctx: Any, period: Any) -> list[Any]:
+    """Timeliness (及时率) by week and month, rework (返修率), complaints by grade."""
+    from kiosk.i18n import register_catalog
+    from plugins.repairs.figures import report_figures
+
+    register_catalog(HERE / "locale", "repairs")  # a report run from the command line
+    return report_figures(ctx, period)

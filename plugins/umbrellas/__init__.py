@@ -107,3 +107,13 @@ def kiosk_household_sections(ctx: Any, unit_code: str) -> list[Any]:
     from plugins.umbrellas.household import household_section
 
     return [household_section(ctx, unit_code)]
+
+
+@hookimpl
+def kiosk_report_figures(ctx: Any, period: Any) -> list[Any]:
+    """The umbrella stock by state and lobby, and loans and returns by week."""
+    from kiosk.i18n import register_catalog
+    from plugins.umbrellas.figures import report_figures
+
+    register_catalog(HERE / "locale", "umbrellas")  # a report run from the command line
+    return report_figures(ctx, period)
