@@ -229,20 +229,24 @@ def html_report(
     """``kiosk report ... --html FILE``: sign the manager in, write the report of ``month``
     (``report``'s figures, or every plugin's) drawn by :mod:`kiosk.reports` in ``lang`` (or
     the desk's language), and say where it went."""
-    from kiosk.i18n import _, set_language
+    from kiosk.i18n import _, language, set_language
 
     if not who:
         usage_error("--html needs the staff member: --staff S005 (a manager)")
     settings = settings_or_exit(None if config is None else Path(config))
+    before = language()
     try:
         set_language(lang or settings.language)
     except ValueError as exc:
         usage_error(str(exc))
     from kiosk.reports import write_report
 
-    with refusals(_):
-        ctx = open_ctx(settings)
-        actor = sign_in(ctx, who, pin)
-        figures = write_report(ctx, actor, str(path), month, report)
+    try:
+        with refusals(_):
+            ctx = open_ctx(settings)
+            actor = sign_in(ctx, who, pin)
+            figures = write_report(ctx, actor, str(path), month, report)
+    finally:
+        set_language(before)  # a command run in process (tests) leaves the language as it was
     data = {"html": str(path), "figures": [f.key for f in figures]}
     emit(data, as_json, f"report written: {path} ({len(figures)} figures)")
