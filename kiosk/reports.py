@@ -16,6 +16,7 @@ import html
 import io
 import logging
 import re
+import warnings
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -40,6 +41,7 @@ CJK_FONTS = (
     "WenQuanYi Micro Hei",
     "Droid Sans Fallback",
 )
+_NO_FONT_LOGGED: list[bool] = []  # say once per process that Chinese cannot be drawn
 PALETTE = ("#2f6db5", "#e08a2c", "#3f9b5a", "#c8453b", "#8a63b8", "#7f7f7f")
 
 
@@ -128,7 +130,8 @@ def cjk_font() -> str | None:
 
 def _style() -> Any:
     font = cjk_font()
-    if font is None:
+    if font is None and not _NO_FONT_LOGGED:
+        _NO_FONT_LOGGED.append(True)
         log.warning("no CJK font found (install fonts-noto-cjk): Chinese labels may not show")
     families = ([font] if font else []) + ["DejaVu Sans"]
     return {
@@ -148,7 +151,9 @@ def figure_png(figure: ReportFigure) -> bytes:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    with matplotlib.rc_context(_style()):
+    with matplotlib.rc_context(_style()), warnings.catch_warnings():
+        # Without a CJK font (logged once by _style) each missing glyph would warn again.
+        warnings.filterwarnings("ignore", "Glyph .* missing from font", UserWarning)
         fig = Figure(figsize=(6.4, 3.4), dpi=100)
         FigureCanvasAgg(fig)
         ax = fig.add_subplot()
