@@ -354,22 +354,14 @@ def audit_checkpoint(config: ConfigOpt = None, as_json: JsonOpt = False) -> None
     )
 
 
-@report_app.command("month")
-def report_month(
-    html_file: Annotated[Path, typer.Option("--html", help="Write the report to this HTML file.")],
-    staff: commands.StaffOpt,
-    pin: commands.PinOpt = None,
-    month: Annotated[
-        str | None, typer.Option("--month", help="YYYY-MM (default: this month, estate time).")
-    ] = None,
-    lang: commands.LangOpt = None,
-    as_json: JsonOpt = False,
-    config: ConfigOpt = None,
-) -> None:
-    """The manager's monthly report with charts: every plugin's figures (repairs timeliness
+report_app.command("month")(
+    commands.html_report_command(
+        "",
+        """The manager's monthly report with charts: every plugin's figures (repairs timeliness
     and rework, complaints by grade, parcel aging, umbrella stock, parking rentals) in one
-    HTML file to open in a browser. Managers only."""
-    commands.html_report(config, staff, pin, html_file, month, lang, as_json=as_json)
+    HTML file to open in a browser. Managers only.""",
+    )
+)
 
 
 def _prepare_audit_key(settings: Settings) -> Any:

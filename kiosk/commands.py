@@ -34,12 +34,14 @@ __all__ = [
     "HtmlStaffOpt",
     "JsonOpt",
     "LangOpt",
+    "MonthOpt",
     "PinOpt",
     "StaffOpt",
     "as_staff",
     "emit",
     "fail",
     "html_report",
+    "html_report_command",
     "one_format",
     "usage_error",
     "open_ctx",
@@ -71,6 +73,9 @@ HtmlPinOpt = Annotated[
         help=f"Staff PIN for --html (or ${PIN_ENV}; asked for when left out).",
     ),
 ]  # fmt: skip
+MonthOpt = Annotated[
+    str | None, typer.Option("--month", help="YYYY-MM (default: this month, estate time).")
+]
 LangOpt = Annotated[
     str | None,
     typer.Option("--lang", help="Language of the report: zh_CN or en (default: the desk's)."),
@@ -250,3 +255,26 @@ def html_report(
         set_language(before)  # a command run in process (tests) leaves the language as it was
     data = {"html": str(path), "figures": [f.key for f in figures]}
     emit(data, as_json, f"report written: {path} ({len(figures)} figures)")
+
+
+def html_report_command(report: str, doc: str) -> Callable[..., None]:
+    """A ``kiosk report <report>`` command that only draws: ``--html FILE`` (required),
+    ``--staff`` and the PIN (a manager), ``--month``, ``--lang``, ``--json``, ``--config``;
+    ``report`` "" is every plugin's figures (``kiosk report month``)."""
+
+    def command(
+        html_file: Annotated[
+            Path, typer.Option("--html", help="Write the report to this HTML file.")
+        ],
+        staff: StaffOpt,
+        pin: PinOpt = None,
+        month: MonthOpt = None,
+        lang: LangOpt = None,
+        as_json: JsonOpt = False,
+        config: ConfigOpt = None,
+    ) -> None:
+        html_report(config, staff, pin, html_file, month, lang, report, as_json)
+
+    command.__doc__ = doc
+    command.__name__ = f"report_{report or 'month'}"
+    return command

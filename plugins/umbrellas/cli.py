@@ -8,7 +8,15 @@ from typing import Any
 
 import typer
 
-from kiosk.commands import ConfigOpt, JsonOpt, PinOpt, StaffOpt, as_staff, context
+from kiosk.commands import (
+    ConfigOpt,
+    JsonOpt,
+    PinOpt,
+    StaffOpt,
+    as_staff,
+    context,
+    html_report_command,
+)
 
 umbrellas_app = typer.Typer(help="Umbrella lending at the desk.", no_args_is_help=True)
 
@@ -84,3 +92,9 @@ def register_cmd(
 
 def register(cli: Any) -> None:
     cli.app.add_typer(umbrellas_app, name="umbrellas")
+    report = html_report_command(
+        "umbrellas",
+        "The umbrella stock by state and lobby and the month's loans by week, as charts in an "
+        "HTML file (--html FILE; a manager).",
+    )
+    cli.report.command("umbrellas")(report)
