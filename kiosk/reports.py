@@ -121,6 +121,20 @@ def cjk_font() -> str | None:
     """The name of an installed font with Chinese glyphs (Noto Sans CJK first), or None."""
     from matplotlib import font_manager
 
+    found = _known_cjk(font_manager)
+    if found is None:
+        # Installed after matplotlib cached its font list: add the font files themselves.
+        for path in font_manager.findSystemFonts():
+            if any(mark in path for mark in ("CJK", "wqy", "DroidSansFallback")):
+                try:
+                    font_manager.fontManager.addfont(path)
+                except (OSError, RuntimeError, ValueError):
+                    continue
+        found = _known_cjk(font_manager)
+    return found
+
+
+def _known_cjk(font_manager: Any) -> str | None:
     names = {f.name for f in font_manager.fontManager.ttflist}
     for name in CJK_FONTS:
         if name in names:
