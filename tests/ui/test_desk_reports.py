@@ -10,13 +10,22 @@ from tests.ui.test_desk import login, table_text, wait_for
 from tests.ui.test_lobby import texts
 
 
-async def test_a_butler_has_no_reports_tab(ui_ctx: KioskContext) -> None:
+def english_desk(ui_ctx: KioskContext):  # type: ignore[no-untyped-def]
     ui_ctx.plugins = load_plugins()
     app = desk(ui_ctx, "en")
     app.poll_seconds = 3600
+    return app
+
+
+async def signed_in(pilot, who: str, pin: str) -> None:  # type: ignore[no-untyped-def]
+    await login(pilot, who, pin)
+    await wait_for(pilot, lambda: pilot.app.staff is not None)
+
+
+async def test_a_butler_has_no_reports_tab(ui_ctx: KioskContext) -> None:
+    app = english_desk(ui_ctx)
     async with app.run_test(size=(80, 24)) as pilot:
-        await login(pilot, "S001", "2580")
-        await wait_for(pilot, lambda: app.staff is not None)
+        await signed_in(pilot, "S001", "2580")
         await pilot.pause()
         assert "tab-reports" not in {pane.id for pane in app.screen.query("TabPane")}
         assert not app.screen.query("ReportsPanel")
@@ -27,12 +36,9 @@ async def test_the_manager_reads_the_months_figures_and_goes_back_a_month(
 ) -> None:
     from kiosk.ui.desk_reports import ReportsPanel
 
-    ui_ctx.plugins = load_plugins()
-    app = desk(ui_ctx, "en")
-    app.poll_seconds = 3600
+    app = english_desk(ui_ctx)
     async with app.run_test(size=(80, 24)) as pilot:
-        await login(pilot, "S005", "1470")
-        await wait_for(pilot, lambda: app.staff is not None)
+        await signed_in(pilot, "S005", "1470")
         app.screen.query_one("#desk-tabs").active = "tab-reports"
         panel = app.screen.query_one(ReportsPanel)
         await wait_for(pilot, lambda: panel.loads == 1, tries=200)
