@@ -218,7 +218,12 @@ def _draw(ax: Any, figure: ReportFigure) -> None:
         width = 0.8 / count
         xs = [p - 0.4 + width * (n + 0.5) for p in positions]
         bars = ax.bar(xs, heights, width, color=color, label=series.label)
-        ax.bar_label(bars, labels=[format_value(v, figure.unit) for v in values], fontsize=8)
+        # A rate's 0% is a result; a count's 0 and "nothing measured" are left unlabelled.
+        shown = [v is not None and (v != 0 or figure.unit == "%") for v in values]
+        labels = [
+            format_value(v, figure.unit) if s else "" for v, s in zip(values, shown, strict=True)
+        ]
+        ax.bar_label(bars, labels=labels, fontsize=8)
     ax.set_xticks(positions, list(figure.categories))
     if len(positions) > 6:
         ax.tick_params(axis="x", labelrotation=30)

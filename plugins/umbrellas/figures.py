@@ -20,10 +20,10 @@ if TYPE_CHECKING:
 # The states a manager counts (retired umbrellas are out of the stock).
 STOCK_STATES = (
     ("available", N_("In the stand")),
-    ("lent", N_("lent")),
-    ("overdue", N_("overdue")),
-    ("lost", N_("lost")),
-    ("damaged", N_("damaged")),
+    ("lent", N_("On loan")),
+    ("overdue", N_("Overdue")),
+    ("lost", N_("Lost")),
+    ("damaged", N_("Damaged")),
 )
 
 
