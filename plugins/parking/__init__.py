@@ -126,3 +126,11 @@ def kiosk_alert_kinds() -> dict[str, str]:
     return {
         "parking_card_lost": N_("Lost parking card"),
     }
+
+
+@hookimpl
+def kiosk_report_figures(ctx: Any, period: Any) -> list[Any]:
+    """Rentals open by month; rentals opened, ended and lapsed by month."""
+    from plugins.parking.figures import report_figures
+
+    return report_figures(ctx, period)
