@@ -134,3 +134,10 @@ def kiosk_report_figures(ctx: Any, period: Any) -> list[Any]:
     from plugins.parking.figures import report_figures
 
     return report_figures(ctx, period)
+
+
+@hookimpl
+def kiosk_household_sections(ctx: Any, unit_code: str) -> list[Any]:
+    from plugins.parking.household import household_section
+
+    return [household_section(ctx, unit_code)]
