@@ -140,7 +140,7 @@ class HomeScreen(KioskScreen):
         app: Any = self.app
         yield Label(self._greeting(), id="greeting")
         tiles = app.tiles
-        if app.ctx is None:
+        if app.ctx is None and not tiles:  # the tiles come before the database is open
             yield Label(_("Services are starting…"), id="empty")
         elif not tiles:
             yield Label(_("No services are available here. Please see the desk."), id="empty")
