@@ -134,11 +134,26 @@ class ServiceScreen(KioskScreen):
 
 
 class HomeScreen(KioskScreen):
-    """Large tiles from the plugins; a greeting once a resident is identified."""
+    """Large tiles from the plugins; a greeting once a resident is identified; the plugins'
+    current notices in a strip under it (``kiosk_home_notices``)."""
+
+    notices_shown: list[Any] = []  # replaced on each compose, never mutated
 
     def body(self) -> ComposeResult:
         app: Any = self.app
         yield Label(self._greeting(), id="greeting")
+        notices = app.visible_notices() if hasattr(app, "visible_notices") else []
+        self.notices_shown = notices
+        if notices:
+            # The notice strip: at most two lines (each opens what it is about), then "+N".
+            with Vertical(id="notices"):
+                shown = notices[: 2 if len(notices) <= 2 else 1]
+                for n, notice in enumerate(shown):
+                    yield Button(f"▶ {_(notice.text)}", id=f"notice-{n}", classes="notice",
+                                 compact=True)  # fmt: skip
+                if len(notices) > len(shown):
+                    more = _("{count} more notices").format(count=len(notices) - len(shown))
+                    yield Button(f"▶ {more}", id="notice-more", classes="notice", compact=True)
         tiles = app.tiles
         if app.ctx is None:
             yield Label(_("Services are starting…"), id="empty")
@@ -168,7 +183,8 @@ class HomeScreen(KioskScreen):
         if not grid or not self.size.height:
             return
         rows = max(1, -(-len(self.query(".tile")) // 3))
-        free = self.size.height - 3 - 3 - 3  # bar, greeting, actions
+        strip = len(self.query(".notice"))
+        free = self.size.height - 3 - 3 - 3 - strip  # bar, greeting, actions, notices
         height = max(3, min(7, (free - (rows - 1)) // rows))
         grid.first().styles.grid_rows = str(height)
         for tile in self.query(".tile"):
@@ -206,6 +222,11 @@ class HomeScreen(KioskScreen):
     async def _tile(self, event: Button.Pressed) -> None:
         app: Any = self.app
         await app.open_tile((event.button.id or "").removeprefix("tile-"))
+
+    @on(Button.Pressed, ".notice")
+    async def _notice(self, event: Button.Pressed) -> None:
+        app: Any = self.app
+        await app.open_notice((event.button.id or "").removeprefix("notice-"))
 
     @on(Button.Pressed, "#identify")
     async def _identify(self) -> None:
@@ -350,6 +371,23 @@ class StaffMenuScreen(ServiceScreen):
 
     async def action_back(self) -> None:
         await self.app.run_action("go_home")
+
+
+class NoticeListScreen(ServiceScreen):
+    """Every line of the home screen's notice strip, when more than fit on it: each opens
+    what it is about."""
+
+    def body(self) -> ComposeResult:
+        app: Any = self.app
+        with VerticalScroll():
+            yield Label(_("Notices"), classes="title")
+            for n, notice in enumerate(app.visible_notices()):
+                yield Button(_(notice.text), id=f"notice-{n}", classes="notice-line")
+
+    @on(Button.Pressed, ".notice-line")
+    async def _open(self, event: Button.Pressed) -> None:
+        app: Any = self.app
+        await app.open_notice((event.button.id or "").removeprefix("notice-"))
 
 
 class MessageScreen(ModalScreen[None]):
