@@ -270,6 +270,9 @@ class IdentifyScreen(ServiceScreen):
         return [no_focus(Button(_("OK"), id="ok", variant="primary"))]
 
     def on_mount(self) -> None:
+        if self.then:  # a card tap instead of unit + PIN continues to the same service
+            app: Any = self.app
+            app._pending_tile = self.then
         self.query_one("#unit", Input).focus()
 
     async def on_input_submitted(self, event: Input.Submitted) -> None:
