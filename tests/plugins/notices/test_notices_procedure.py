@@ -107,7 +107,7 @@ def test_a_notice_to_everyone_needs_no_signature_and_a_withdrawn_one_none_either
 
 
 def test_the_issue_register_lists_date_number_title_content_department_formula_safe(ctx) -> None:
-    first = _published(ctx, "=HYPERLINK(\"http://x\")", households=True)
+    first = _published(ctx, '=HYPERLINK("http://x")', households=True)
     service.mark_read(ctx, resident(ctx, "刘芳"), first.id)
     with pytest.raises(PermissionDenied):
         service.register_csv(ctx, CASHIER)
@@ -118,5 +118,7 @@ def test_the_issue_register_lists_date_number_title_content_department_formula_s
     assert line[2].startswith("'=")  # a spreadsheet shows it, never runs it
     assert line[-1] == "1"
     with ctx.database().read() as s:
-        actions = set(s.scalars(select(AuditEvent.action).where(AuditEvent.action.like("notice.%"))))
+        actions = set(
+            s.scalars(select(AuditEvent.action).where(AuditEvent.action.like("notice.%")))
+        )
     assert {"notice.drafted", "notice.approved", "notice.published", "notice.read"} <= actions
