@@ -21,6 +21,12 @@ async def _until(run: Any, done: Any, what: str, seconds: float = 10.0) -> None:
     raise AssertionError(f"{what}: not there within {seconds:.0f} s")
 
 
+def _shown(run: Any, selector: str) -> bool:
+    """``selector`` is on the screen and laid out (a click lands on it)."""
+    found = run.app.screen.query(selector)
+    return bool(found) and found.first().region.width > 0
+
+
 async def publish_and_read(run: Any) -> None:
     """The butler drafts a notice to households, the manager approves it (numbered), it is
     published; the home screen shows it; a resident taps a card, opens it and signs: the
@@ -49,9 +55,11 @@ async def publish_and_read(run: Any) -> None:
             run.app.actor = Actor.of_resident(session.get(Resident, card.resident_id))
     if hasattr(run.app, "open_tile"):
         await run.app.open_tile("notices")
-    if not isinstance(run.app.screen, NoticesScreen):
+    if isinstance(run.app.screen, NoticesScreen):
+        await run.app.screen.reload()  # a bare harness showed the list before it was published
+    else:
         await run.app.push_screen(NoticesScreen(ctx))
-    await _until(run, lambda: bool(run.app.screen.query(f"#open-{notice_id}")), "the notice")
+    await _until(run, lambda: _shown(run, f"#open-{notice_id}"), "the notice")
     await run.click(f"#open-{notice_id}")
     await _until(run, lambda: bool(run.app.screen.query("#sign")), "the sign button")
     await run.click("#sign")
