@@ -229,8 +229,10 @@ class LobbyApp(GuardedApp):
         not the strip was read again since."""
         if self.ctx is None:
             return []
+        from kiosk.clock import as_utc
+
         now = self.ctx.clock.now()
-        return [n for n in self.home_notices if n.until is None or now < n.until]
+        return [n for n in self.home_notices if n.until is None or now < as_utc(n.until)]
 
     async def refresh_notices(self) -> None:
         """Read the strip again; rebuild the home screen when what it shows changed and

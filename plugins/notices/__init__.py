@@ -81,6 +81,7 @@ def kiosk_tiles(ctx: Any) -> list[Any]:
 @hookimpl
 def kiosk_home_notices(ctx: Any, lobby: str) -> list[Any]:
     """The notices on show in ``lobby``: number and title, down at their expiry."""
+    from kiosk.clock import as_utc
     from kiosk.hookspecs import HomeNotice
     from plugins.notices.service import current
 
@@ -93,7 +94,7 @@ def kiosk_home_notices(ctx: Any, lobby: str) -> list[Any]:
         return screen
 
     return [
-        HomeNotice(id=f"notice-{n.id}", text=f"{n.number} {n.title}", until=n.expires_at,
+        HomeNotice(id=f"notice-{n.id}", text=f"{n.number} {n.title}", until=n.expires_at and as_utc(n.expires_at),
                    screen=opener(n.id), order=10)
         for n in current(ctx, lobby or None)
     ]  # fmt: skip

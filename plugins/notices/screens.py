@@ -169,7 +169,7 @@ class NoticesDeskPanel(Widget):
     NoticesDeskPanel Horizontal { height: auto; }
     NoticesDeskPanel #n-title { width: 1fr; }
     NoticesDeskPanel #n-body { width: 1fr; }
-    NoticesDeskPanel #n-days { width: 12; }
+    NoticesDeskPanel #n-days { width: 20; }
     NoticesDeskPanel .row Label { width: 1fr; height: 3; content-align: left middle; }
     NoticesDeskPanel .message { color: $warning; }
     """
