@@ -228,7 +228,6 @@ def _shown(now: dt.datetime) -> list[object]:
     """Conditions of a notice on show at ``now``: published, not yet expired."""
     return [
         Notice.status == "published",
-        Notice.published_at <= now,
         (Notice.expires_at.is_(None)) | (Notice.expires_at > now),
     ]
 
