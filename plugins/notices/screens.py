@@ -198,7 +198,7 @@ class NoticesDeskPanel(Widget):
                 signed = f"  {_('read by {count}').format(count=n.read)}" if n.households else ""
                 yield Label(f"{n.number or '#' + str(n.id)} {_(n.status)} {n.title}{signed}")
                 if n.status == "draft":
-                    yield Button(_("Approve"), id=f"approve-{n.id}", classes="step")
+                    yield Button(_("Approve notice"), id=f"approve-{n.id}", classes="step")
                 elif n.status == "approved":
                     yield Button(_("Publish"), id=f"publish-{n.id}", classes="step")
                 elif n.status == "published":

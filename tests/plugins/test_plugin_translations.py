@@ -37,7 +37,7 @@ def fields(text: str) -> set[str]:
     return {f for _, f, _, _ in string.Formatter().parse(text) if f}
 
 
-@pytest.mark.parametrize("plugin", ["umbrellas", "repairs", "parking", "notices"])
+@pytest.mark.parametrize("plugin", ["umbrellas", "repairs", "parking", "notices", "surveys"])
 def test_every_message_is_translated(plugin: str) -> None:
     folder = ROOT / plugin
     catalog = parse_po((folder / "locale/zh_CN/LC_MESSAGES" / f"{plugin}.po").read_text("utf-8"))
