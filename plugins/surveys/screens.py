@@ -44,7 +44,7 @@ class SurveyScreen(ServiceScreen):
     SurveyScreen .title { text-style: bold; padding: 0 2; }
     SurveyScreen .hint { padding: 0 2; }
     SurveyScreen #scores { height: auto; padding: 0 1; }
-    SurveyScreen .score { width: 1fr; margin: 0 1; }
+    SurveyScreen .score { width: 1fr; min-width: 5; margin: 0 1; }
     SurveyScreen #comment { margin: 0 2; width: 1fr; }
     """
 
@@ -118,10 +118,14 @@ class SurveyScreen(ServiceScreen):
                 classes="hint",
             )
             yield Label(q.text, classes="title", id="question")
+            yield Label(
+                _("1 = {low} … 5 = {high}").format(low=score_word(1), high=score_word(5)),
+                classes="hint",
+            )
             with Horizontal(id="scores"):
                 for s in service.SCORES:
                     yield Button(
-                        f"{s} {score_word(s)}",
+                        str(s),
                         id=f"score-{s}",
                         classes="score",
                         variant="primary" if self.scores.get(q.id) == s else "default",
