@@ -1,0 +1,62 @@
+"""``kiosk surveys ...`` and ``kiosk report surveys`` as the manager and the desk use them."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+from surveys_helpers import resident
+from typer.testing import CliRunner
+
+from kiosk.context import KioskContext
+from plugins.surveys import service
+
+
+def cli():  # type: ignore[no-untyped-def]
+    from kiosk.cli import CommandRegistry, app, report_app
+    from plugins.surveys.cli import register
+
+    if not any(g.name == "surveys" for g in app.registered_groups):
+        register(CommandRegistry(app=app, report=report_app))
+    return app
+
+
+def config_for(ctx: KioskContext, tmp_path: Path) -> str:
+    path = tmp_path / "kiosk.toml"
+    path.write_text(f'[database]\nurl = "{ctx.settings.database_url}"\n', "utf-8")
+    return str(path)
+
+
+def test_the_manager_sets_a_survey_and_the_report_shows_coverage(
+    ctx: KioskContext, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    cfg = ["-c", config_for(ctx, tmp_path)]
+    today = ctx.today().isoformat()
+    args = ["surveys", "create", "--title", "秋季调查", "--question", "保洁", "--question", "保安",
+            "--opens", today, "--closes", today, "--json"]  # fmt: skip
+    out = CliRunner().invoke(cli(), [*args, "--staff", "S001", "--pin", "2580", *cfg])
+    assert out.exit_code == 1 and "needs the role manager" in out.output
+    out = CliRunner().invoke(cli(), [*args, "--staff", "S005", "--pin", "1470", *cfg])
+    assert out.exit_code == 0, out.output
+    created = json.loads(out.output)
+    assert [q["text"] for q in created["questions"]] == ["保洁", "保安"]
+    survey = next(s for s in service.surveys(ctx) if s.id == created["id"])
+    service.answer(ctx, resident(ctx, "张伟"), survey.id, {q.id: 1 for q in survey.questions})
+
+    report = ["report", "surveys", "--survey", str(survey.id)]
+    out = CliRunner().invoke(cli(), [*report, "--json", *cfg])
+    assert out.exit_code == 0, out.output
+    data = json.loads(out.output)
+    assert data["answered"] == 1 and data["households"] == 216 and data["target_pct"] == 60
+    assert [q["low"] for q in data["questions"]] == [1, 1]
+    out = CliRunner().invoke(cli(), [*report, "--csv", *cfg])
+    rows = list(csv.reader(io.StringIO(out.output)))
+    assert rows[0] == service.RESULTS_HEADER and rows[1][1] == "保洁"
+    out = CliRunner().invoke(cli(), [*report, *cfg])
+    assert "answered by 1 of 216 households" in out.output and "not reached" in out.output
+    out = CliRunner().invoke(cli(), [*report, "--json", "--csv", *cfg])
+    assert out.exit_code == 2
+    out = CliRunner().invoke(cli(), ["report", "surveys", "--survey", "999", *cfg])
+    assert out.exit_code == 1 and "There is no survey 999" in out.output
