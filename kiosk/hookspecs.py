@@ -247,6 +247,12 @@ def kiosk_desk_panels(ctx: KioskContext) -> list[DeskPanel]:  # type: ignore[emp
 
 
 @hookspec
+def kiosk_alert_kinds() -> dict[str, str]:  # type: ignore[empty-body]
+    """Name the desk-alert kinds this plugin raises: ``{kind: N_("Title")}``. The desk shows
+    the translated title in its alert list (an unnamed kind shows as "Alert", never raw)."""
+
+
+@hookspec
 def kiosk_household_sections(ctx: KioskContext, unit_code: str) -> list[HouseholdSection]:  # type: ignore[empty-body]
     """Return this plugin's sections of the household file of ``unit_code`` (normalised):
     its repairs, visits, parcels, loans, bills. Called after the core checked the role."""

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from kiosk.hookspecs import hookimpl
-from kiosk.i18n import register_catalog
+from kiosk.i18n import N_, register_catalog
 
 HERE = Path(__file__).parent
 register_catalog(HERE / "locale", "parking")
@@ -118,3 +118,11 @@ def kiosk_desk_panels(ctx: Any) -> list[Any]:
         DeskPanel(id="parking", title=N_("Parking"), widget=_desk_panel, order=60,
                   roles=("cashier", "butler", "security"))
     ]  # fmt: skip
+
+
+@hookimpl
+def kiosk_alert_kinds() -> dict[str, str]:
+    """The desk-alert kinds this plugin raises, as the desk titles them."""
+    return {
+        "parking_card_lost": N_("Lost parking card"),
+    }
