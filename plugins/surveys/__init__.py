@@ -101,6 +101,14 @@ def _desk_panel(ctx: Any) -> Any:
 
 
 @hookimpl
+def kiosk_alert_kinds() -> dict[str, str]:
+    """A low score (1-2) to follow up."""
+    from kiosk.i18n import N_
+
+    return {"survey_low_score": N_("Low satisfaction score")}
+
+
+@hookimpl
 def kiosk_desk_panels(ctx: Any) -> list[Any]:
     from kiosk.hookspecs import DeskPanel
     from kiosk.i18n import N_

@@ -27,6 +27,7 @@ from kiosk.clock import as_utc
 from kiosk.db.models import Unit
 from kiosk.errors import Refused
 from kiosk.export import csv_writer
+from kiosk.i18n import N_
 from kiosk.identity import Actor, require_role
 from kiosk.notify import raise_alert
 from kiosk.pii import mask_text
@@ -216,8 +217,11 @@ def answer(
                     low += 1
                     raise_alert(
                         session, "survey_low_score",
-                        f"{survey.title} · {unit.code if unit else '?'} · Q{q.position} {q.text}: "
-                        f"{scores[q.id]}/5" + (f" — {note}" if note else ""),
+                        N_("{unit} scored question {n} of {survey} ({question}) {score}/5: "
+                           "{comment}"),
+                        params={"unit": unit.code if unit else "?", "n": q.position,
+                                "survey": survey.title, "question": q.text,
+                                "score": scores[q.id], "comment": note or "-"},
                         at=now, kiosk_id=ctx.kiosk_id,
                     )  # fmt: skip
             audit.record_for(ctx, session, actor, "survey.answered", f"survey:{survey_id}",
