@@ -6,26 +6,17 @@ from __future__ import annotations
 import csv
 import io
 import json
-from pathlib import Path
 
 from typer.testing import CliRunner
 
 from kiosk.context import KioskContext
+from tests.plugins.demo_people import cli_with, config_for
 
 
 def cli():  # type: ignore[no-untyped-def]
-    from kiosk.cli import CommandRegistry, app, report_app
     from plugins.notices.cli import register
 
-    if not any(g.name == "notices" for g in app.registered_groups):
-        register(CommandRegistry(app=app, report=report_app))
-    return app
-
-
-def config_for(ctx: KioskContext, tmp_path: Path) -> str:
-    path = tmp_path / "kiosk.toml"
-    path.write_text(f'[database]\nurl = "{ctx.settings.database_url}"\n', "utf-8")
-    return str(path)
+    return cli_with("notices", register)
 
 
 def run(*args: str) -> object:

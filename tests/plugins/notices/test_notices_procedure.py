@@ -10,13 +10,13 @@ import datetime as dt
 import io
 
 import pytest
-from notices_helpers import BUTLER, CASHIER, MANAGER, resident
 from sqlalchemy import select
 
 from kiosk.context import KioskContext
 from kiosk.db.models import AuditEvent
 from kiosk.errors import PermissionDenied, Refused
 from plugins.notices import service
+from tests.plugins.demo_people import BUTLER, CASHIER, MANAGER, resident
 
 
 def _published(ctx: KioskContext, title: str = "停水通知", **kw) -> service.NoticeView:  # type: ignore[no-untyped-def]

@@ -6,7 +6,6 @@ English at 80x24 and 120x40."""
 from __future__ import annotations
 
 import pytest
-from notices_helpers import BUTLER, MANAGER, resident
 from textual.app import App
 from textual.widgets import Input
 
@@ -14,6 +13,7 @@ from kiosk.clock import FixedClock
 from plugins.notices import service
 from plugins.notices.scenarios import scenarios
 from plugins.notices.screens import NoticesDeskPanel, NoticesScreen
+from tests.plugins.demo_people import BUTLER, MANAGER, resident
 from tests.screens import Harness, Run, screen_text, wait_until
 
 

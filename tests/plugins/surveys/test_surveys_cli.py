@@ -5,28 +5,18 @@ from __future__ import annotations
 import csv
 import io
 import json
-from pathlib import Path
 
-from surveys_helpers import resident
 from typer.testing import CliRunner
 
 from kiosk.context import KioskContext
 from plugins.surveys import service
+from tests.plugins.demo_people import cli_with, config_for, resident
 
 
 def cli():  # type: ignore[no-untyped-def]
-    from kiosk.cli import CommandRegistry, app, report_app
     from plugins.surveys.cli import register
 
-    if not any(g.name == "surveys" for g in app.registered_groups):
-        register(CommandRegistry(app=app, report=report_app))
-    return app
-
-
-def config_for(ctx: KioskContext, tmp_path: Path) -> str:
-    path = tmp_path / "kiosk.toml"
-    path.write_text(f'[database]\nurl = "{ctx.settings.database_url}"\n', "utf-8")
-    return str(path)
+    return cli_with("surveys", register)
 
 
 def test_the_manager_sets_a_survey_and_the_report_shows_coverage(

@@ -10,12 +10,12 @@ import io
 
 import pytest
 from sqlalchemy import select
-from surveys_helpers import BUTLER, MANAGER, resident
 
 from kiosk.context import KioskContext
 from kiosk.db.models import DeskAlert
 from kiosk.errors import PermissionDenied, Refused
 from plugins.surveys import service
+from tests.plugins.demo_people import BUTLER, MANAGER, resident
 
 QUESTIONS = ["前台服务态度", "环境卫生"]
 

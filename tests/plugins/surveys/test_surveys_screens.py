@@ -5,13 +5,13 @@ a household that answered is thanked, not asked again; the desk panel shows the 
 from __future__ import annotations
 
 import pytest
-from surveys_helpers import MANAGER, resident
 from textual.app import App
 
 from kiosk.clock import FixedClock
 from plugins.surveys import service
 from plugins.surveys.scenarios import scenarios
 from plugins.surveys.screens import SurveyScreen, SurveysDeskPanel
+from tests.plugins.demo_people import MANAGER, resident
 from tests.screens import Harness, Run, screen_text, wait_until
 
 
