@@ -178,15 +178,27 @@ class HomeScreen(KioskScreen):
 
     def size_tiles(self) -> None:
         """Tiles as big as the screen allows: 3 rows at 80x24, taller on a big panel. Run on
-        a resize and whenever the tiles are composed again (plugins loaded, language)."""
+        a resize and whenever the tiles are composed again (plugins loaded, language). When
+        the rows do not fit (many services, the notice strip, the demo's hint line), the gap
+        between rows goes first, then the greeting's blank lines, so every tile stays on the
+        screen at its touch size."""
         grid = self.query("#tiles")
         if not grid or not self.size.height:
             return
         rows = max(1, -(-len(self.query(".tile")) // 3))
-        strip = len(self.query(".notice"))
-        free = self.size.height - 3 - 3 - 3 - strip  # bar, greeting, actions, notices
-        height = max(3, min(7, (free - (rows - 1)) // rows))
+        strip = len(self.query(".notice")) + len(self.query("#sim-hint"))
+        free = self.size.height - 3 - 3 - strip  # bar, actions, notices (and the demo hint)
+        greeting, gutter = 3, 1
+        if rows * 3 + (rows - 1) > free - greeting:
+            gutter = 0
+        if rows * 3 > free - greeting:
+            greeting = 1
+        free -= greeting
+        height = max(3, min(7, (free - (rows - 1) * gutter) // rows))
+        grid.first().styles.grid_gutter_horizontal = gutter
         grid.first().styles.grid_rows = str(height)
+        for label in self.query("#greeting"):
+            label.styles.height = greeting
         for tile in self.query(".tile"):
             tile.styles.height = height
 

@@ -19,12 +19,13 @@ SIZE = (80, 24)
 class Lines:
     """A stand-in plugin with nine tiles and the given strip lines."""
 
-    def __init__(self, *notices: HomeNotice) -> None:
+    def __init__(self, *notices: HomeNotice, tiles: int = 9) -> None:
         self.notices = list(notices)
+        self.tiles = tiles
 
     @hookimpl
     def kiosk_tiles(self, ctx):  # type: ignore[no-untyped-def]
-        return [Tile(f"t{i}", f"Service {i}", lambda c: None, order=i) for i in range(9)]
+        return [Tile(f"t{i}", f"Service {i}", lambda c: None, order=i) for i in range(self.tiles)]
 
     @hookimpl
     def kiosk_home_notices(self, ctx, lobby):  # type: ignore[no-untyped-def]
@@ -40,8 +41,8 @@ def _laid_out(app, selector: str) -> bool:  # type: ignore[no-untyped-def]
     return bool(found) and found.first().region.width > 0
 
 
-def _with(ctx: KioskContext, *notices: HomeNotice) -> Lines:
-    plugin = Lines(*notices)
+def _with(ctx: KioskContext, *notices: HomeNotice, tiles: int = 9) -> Lines:
+    plugin = Lines(*notices, tiles=tiles)
     ctx.plugins = load_plugins(disabled=[p.name for p in load_plugins().info()],
                                extra={"lines": plugin})  # fmt: skip
     return plugin
@@ -85,3 +86,15 @@ async def test_a_tap_opens_the_line_and_more_lines_are_one_tap_away(ui_ctx) -> N
         await pilot.click("#notice-more")
         await wait_until(pilot, lambda: isinstance(app.screen, NoticeListScreen), "the list")
         assert len(app.screen.query(".notice-line")) == 3
+
+
+async def test_thirteen_services_and_two_notice_lines_still_fit_80x24_at_touch_size(ui_ctx) -> None:
+    _with(ui_ctx, HomeNotice("a", "停水通知"), HomeNotice("b", "电梯维保"), tiles=13)
+    app = lobby(ui_ctx)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: len(_strip(app)) == 2, "the strip")
+        await pilot.pause()
+        tiles = list(app.screen.query(".tile"))
+        actions = app.screen.query_one("#home-actions").region
+        assert len(tiles) == 13
+        assert all(t.region.height >= 3 and t.region.bottom <= actions.y for t in tiles)
