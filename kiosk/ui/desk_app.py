@@ -415,6 +415,11 @@ class DeskScreen(Screen[None]):
                         yield Label(
                             _("This panel failed: {error}").format(error=exc), classes="failure"
                         )
+            if app.staff is not None and "manager" in app.staff.roles:
+                from kiosk.ui.desk_reports import ReportsPanel
+
+                with TabPane(_("Reports"), id="tab-reports"):
+                    yield ReportsPanel()
             with TabPane(_("System"), id="tab-health"):
                 yield HealthPanel()
         yield Footer(show_command_palette=False)

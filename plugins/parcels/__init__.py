@@ -170,3 +170,11 @@ def kiosk_alert_kinds() -> dict[str, str]:
         "parcel_to_desk": N_("Parcel to release at the desk"),
         "parcel_override": N_("Parcel released by override"),
     }
+
+
+@hookimpl
+def kiosk_report_figures(ctx: Any, period: Any) -> list[Any]:
+    """Waiting parcels by age at the month's end, and parcels in and out by week."""
+    from plugins.parcels.figures import report_figures
+
+    return report_figures(ctx, period)

@@ -17,11 +17,17 @@ import typer
 
 from kiosk.commands import (
     ConfigOpt,
+    HtmlOpt,
+    HtmlPinOpt,
+    HtmlStaffOpt,
     JsonOpt,
+    LangOpt,
+    MonthOpt,
     PinOpt,
     StaffOpt,
     context,
     emit,
+    html_report,
     one_format,
     refusals,
     sign_in,
@@ -352,11 +358,20 @@ def report_parcels(
     lobby: Annotated[
         str, typer.Option("--lobby", help="Only this lobby's shelves (default: every lobby).")
     ] = "",
+    html: HtmlOpt = None,
+    staff: HtmlStaffOpt = None,
+    pin: HtmlPinOpt = None,
+    month: MonthOpt = None,
+    lang: LangOpt = None,
     config: ConfigOpt = None,
 ) -> None:
     """Parcel reports: --aging lists waiting items in 0-2 / 3-6 / 7-14 / 15+ day buckets;
     --register the 邮件签收登记表; --storage the storage register (names masked, IDs as the last
-    4 characters only)."""
+    4 characters only); --html FILE (a manager: --staff) the charts of the month: waiting
+    parcels by age at its end, parcels in and out by week."""
+    if html is not None:
+        html_report(config, staff, pin, html, month, lang, "parcels", as_json)
+        return
     if aging + register + storage != 1:
         usage_error("choose one report: --aging, --register or --storage")
     one_format(as_json, as_csv)

@@ -126,3 +126,18 @@ def kiosk_alert_kinds() -> dict[str, str]:
     return {
         "parking_card_lost": N_("Lost parking card"),
     }
+
+
+@hookimpl
+def kiosk_report_figures(ctx: Any, period: Any) -> list[Any]:
+    """Rentals open by month; rentals opened, ended and lapsed by month."""
+    from plugins.parking.figures import report_figures
+
+    return report_figures(ctx, period)
+
+
+@hookimpl
+def kiosk_household_sections(ctx: Any, unit_code: str) -> list[Any]:
+    from plugins.parking.household import household_section
+
+    return [household_section(ctx, unit_code)]

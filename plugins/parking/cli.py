@@ -12,12 +12,16 @@ import typer
 
 from kiosk.commands import (
     ConfigOpt,
+    HtmlOpt,
     JsonOpt,
+    LangOpt,
+    MonthOpt,
     PinOpt,
     StaffOpt,
     as_staff,
     context,
     emit,
+    html_report,
     refusals,
     settings_or_exit,
     staff_command,
@@ -92,10 +96,18 @@ def report_parking_cmd(
     ] = True,
     as_csv: Annotated[bool, typer.Option("--csv", help="CSV on stdout.")] = False,
     as_json: JsonOpt = False,
+    html: HtmlOpt = None,
+    month: MonthOpt = None,
+    lang: LangOpt = None,
     config: ConfigOpt = None,
 ) -> None:
-    """月租办理记录: every open rental and what changed this week (names and phones masked)."""
+    """月租办理记录: every open rental and what changed this week (names and phones masked).
+    With --html FILE (a manager), the charts: rentals open, opened, ended and lapsed by month."""
     from plugins.parking.service import records, records_csv, state_label
+
+    if html is not None:
+        html_report(config, staff, pin, html, month, lang, "parking", as_json)
+        return
 
     _ctx, rows = as_staff(config, staff, pin, records_csv if as_csv else records)
     if as_csv:

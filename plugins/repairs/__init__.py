@@ -111,3 +111,13 @@ def kiosk_alert_kinds() -> dict[str, str]:
         "complaint_reported_up": N_("Complaint reported up"),
         "complaint_forwarded": N_("Complaint forwarded"),
     }
+
+
+@hookimpl
+def kiosk_report_figures(ctx: Any, period: Any) -> list[Any]:
+    """Timeliness (及时率) by week and month, rework (返修率), complaints by grade."""
+    from kiosk.i18n import register_catalog
+    from plugins.repairs.figures import report_figures
+
+    register_catalog(HERE / "locale", "repairs")  # a report run from the command line
+    return report_figures(ctx, period)

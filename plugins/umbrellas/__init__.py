@@ -118,3 +118,13 @@ def kiosk_alert_kinds() -> dict[str, str]:
         "umbrella_collect": N_("Umbrella to collect"),
         "umbrella_not_lent": N_("Umbrella not on loan"),
     }
+
+
+@hookimpl
+def kiosk_report_figures(ctx: Any, period: Any) -> list[Any]:
+    """The umbrella stock by state and lobby, and loans and returns by week."""
+    from kiosk.i18n import register_catalog
+    from plugins.umbrellas.figures import report_figures
+
+    register_catalog(HERE / "locale", "umbrellas")  # a report run from the command line
+    return report_figures(ctx, period)

@@ -17,6 +17,7 @@ from kiosk.commands import (
     as_staff,
     context,
     emit,
+    html_report_command,
     staff_command,
 )
 
@@ -161,3 +162,9 @@ def replace_step(
 
 def register(cli: Any) -> None:
     cli.app.add_typer(umbrellas_app, name="umbrellas")
+    report = html_report_command(
+        "umbrellas",
+        "The umbrella stock by state and lobby and the month's loans by week, as charts in an "
+        "HTML file (--html FILE; a manager).",
+    )
+    cli.report.command("umbrellas")(report)

@@ -532,14 +532,6 @@ async def test_the_household_file_shows_the_units_repairs_visits_parcels_loans_a
     visitors.register_walkup(
         ctx, name="张伟", phone="13800138000", unit_code="3-1205", purpose="探亲"
     )
-    from kiosk.notify import run_dispatch
-
-    run_dispatch(ctx)  # the desk's messages (a visitor waiting) become alerts
-    with ctx.database().read() as s:
-        from kiosk.db.models import DeskAlert
-
-        kinds = {a.kind for a in s.query(DeskAlert)}
-    assert {"desk_call", "repair_emergency", "visitor.waiting"} <= kinds
     app = desk(ctx, "zh_CN")
     app.poll_seconds = 3600
     async with app.run_test(size=(120, 40)) as pilot:
@@ -556,6 +548,11 @@ async def test_the_household_file_shows_the_units_repairs_visits_parcels_loans_a
         assert ticket.number in shown and "水龙头或水管漏水" in shown and "新建" in shown
         assert "张*" in shown and "张伟" not in shown  # the visitor's name masked
         assert "plumbing.leak" not in shown and find_unmasked(shown) == []
+        # The unit with a monthly parking rental shows it with its card.
+        app.screen.query_one("#hf-unit").value = "1-1001"
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: "月租停车" in texts(app))
+        assert "粤B12345 已缴至" in texts(app)
 
 
 async def test_an_engineer_sees_my_tickets_and_can_start_and_complete_only(
