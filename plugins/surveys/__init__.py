@@ -101,6 +101,16 @@ def _desk_panel(ctx: Any) -> Any:
 
 
 @hookimpl
+def kiosk_report_figures(ctx: Any, period: Any) -> list[Any]:
+    """The latest survey's average per question and its scores, with the coverage."""
+    from kiosk.i18n import register_catalog
+    from plugins.surveys.figures import report_figures
+
+    register_catalog(HERE / "locale", "surveys")  # a report run from the command line
+    return report_figures(ctx, period)
+
+
+@hookimpl
 def kiosk_alert_kinds() -> dict[str, str]:
     """A low score (1-2) to follow up."""
     from kiosk.i18n import N_

@@ -10,7 +10,19 @@ from typing import Annotated, Any
 
 import typer
 
-from kiosk.commands import ConfigOpt, JsonOpt, context, one_format, refusals, staff_command
+from kiosk.commands import (
+    ConfigOpt,
+    HtmlOpt,
+    HtmlPinOpt,
+    HtmlStaffOpt,
+    JsonOpt,
+    LangOpt,
+    context,
+    html_report,
+    one_format,
+    refusals,
+    staff_command,
+)
 
 surveys_app = typer.Typer(help="Satisfaction surveys (满意度调查).", no_args_is_help=True)
 
@@ -96,10 +108,20 @@ def report_surveys(
     ] = None,
     as_json: JsonOpt = False,
     as_csv: Annotated[bool, typer.Option("--csv", help="Print the statistics as CSV.")] = False,
+    html: HtmlOpt = None,
+    staff: HtmlStaffOpt = None,
+    pin: HtmlPinOpt = None,
+    month: Annotated[str | None, typer.Option("--month", help="With --html: YYYY-MM.")] = None,
+    lang: LangOpt = None,
     config: ConfigOpt = None,
 ) -> None:
-    """满意度调查统计表: coverage (target 60 % of households) and results per question."""
+    """满意度调查统计表: coverage (target 60 % of households) and results per question.
+    With --html FILE (a manager: --staff), the charts of the latest survey opened by the end of
+    --month: the average per question and the spread of the scores."""
     one_format(as_json, as_csv)
+    if html is not None:
+        html_report(config, staff, pin, html, month, lang, "surveys", as_json)
+        return
     service = _service()
     with refusals():
         ctx = context(config)
@@ -123,7 +145,8 @@ def report_surveys(
 @surveys_app.command("results")
 def results_cmd(survey_id: IdArg, as_json: JsonOpt = False, config: ConfigOpt = None) -> None:
     """Coverage and results per question of one survey."""
-    report_surveys(survey=survey_id, as_json=as_json, as_csv=False, config=config)
+    report_surveys(survey=survey_id, as_json=as_json, as_csv=False, html=None, staff=None,
+                   pin=None, month=None, lang=None, config=config)  # fmt: skip
 
 
 def register(cli: Any) -> None:

@@ -50,3 +50,15 @@ def test_the_manager_sets_a_survey_and_the_report_shows_coverage(
     assert out.exit_code == 2
     out = CliRunner().invoke(cli(), ["report", "surveys", "--survey", "999", *cfg])
     assert out.exit_code == 1 and "There is no survey 999" in out.output
+
+
+def test_the_report_draws_the_latest_survey_for_the_manager(ctx: KioskContext, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    (survey,) = service.open_surveys(ctx)  # the demo survey
+    service.answer(ctx, resident(ctx, "刘芳"), survey.id, {q.id: 2 for q in survey.questions})
+    page = tmp_path / "surveys.html"
+    args = ["report", "surveys", "--html", str(page), "--json", "-c", config_for(ctx, tmp_path)]
+    out = CliRunner().invoke(cli(), [*args, "--staff", "S005", "--pin", "1470"])
+    assert out.exit_code == 0, out.output
+    assert json.loads(out.output)["figures"] == ["surveys.average", "surveys.scores"]
+    text = page.read_text("utf-8")
+    assert "年度物业服务满意度调查" in text and "data:image/png;base64," in text
