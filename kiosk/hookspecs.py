@@ -65,6 +65,21 @@ class HouseholdSection:
 
 
 @dataclass(frozen=True)
+class HomeNotice:
+    """A short line on the lobby home screen's notice strip (a current notice, an open survey).
+
+    ``text`` is shown as plain text, as given (already in the reader's language, or an English
+    msgid translated at render time); ``until`` (UTC) takes it down by itself at that time,
+    with no job to run; ``screen(ctx)``, when set, opens what the line is about on a tap."""
+
+    id: str
+    text: str
+    until: dt.datetime | None = None
+    screen: Callable[[KioskContext], Any] | None = None
+    order: int = 100
+
+
+@dataclass(frozen=True)
 class CardOutcome:
     """What a card tap means, as decided by a plugin (first non-None answer wins)."""
 
@@ -284,6 +299,14 @@ class ReportFigure:
 @hookspec
 def kiosk_tiles(ctx: KioskContext) -> list[Tile]:  # type: ignore[empty-body]
     """Return the home-screen tiles this plugin offers (a list; may be empty)."""
+
+
+@hookspec
+def kiosk_home_notices(ctx: KioskContext, lobby: str) -> list[HomeNotice]:  # type: ignore[empty-body]
+    """Return short lines for the home screen's notice strip of ``lobby`` (a current notice,
+    an open survey): :class:`HomeNotice` items, each taken down at its ``until``. Called off
+    the UI thread when the kiosk starts, returns home and every minute while idle: keep it
+    to one quick query and import nothing heavy."""
 
 
 @hookspec(firstresult=True)

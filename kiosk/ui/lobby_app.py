@@ -32,6 +32,7 @@ from kiosk.ui.screens import (
     IdentifyScreen,
     IdleWarningScreen,
     MessageScreen,
+    NoticeListScreen,
     OutOfServiceScreen,
     StaffLoginScreen,
 )
@@ -39,12 +40,13 @@ from kiosk.ui.widgets.chrome import KioskBar
 
 if TYPE_CHECKING:
     from kiosk.context import KioskContext
-    from kiosk.hookspecs import Tile
+    from kiosk.hookspecs import HomeNotice, Tile
     from kiosk.identity import Actor
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 IDLE_WARNING_SECONDS = 10  # "Still there?" this long before the idle reset
+NOTICES_SECONDS = 60  # the home screen's notice strip is read again this often while idle
 SWALLOWED_KEYS = ["ctrl+c", "ctrl+q", "ctrl+p", "ctrl+z", "ctrl+backslash"] + [
     f"f{i}" for i in range(1, 13) if i not in (2, 3)
 ]
@@ -117,6 +119,8 @@ class LobbyApp(GuardedApp):
         # simulations sharing a process leave it off.
         self.own_process = own_process
         self.tiles: list[Tile] = []
+        self.home_notices: list[HomeNotice] = []
+        self._notices_read = time.monotonic()
         self.actor: Actor | None = None
         self.actor_unit = ""
         self.exit_allowed = False
@@ -211,6 +215,7 @@ class LobbyApp(GuardedApp):
         assert ctx is not None
         self._counter = UnknownCardCounter()
         self.tiles = self._collect_tiles()
+        self.home_notices = await asyncio.to_thread(self._collect_notices)
         if self.start_devices and ctx.settings.devices:
             from kiosk.hardware import start_devices
 
@@ -239,6 +244,65 @@ class LobbyApp(GuardedApp):
             if t.audience in ("resident", "all")
         ]
         return sorted(tiles, key=lambda t: (t.order, t.id))
+
+    def _collect_notices(self) -> list[HomeNotice]:
+        """The plugins' lines for the notice strip (off the UI thread: they read the database)."""
+        ctx = self.ctx
+        self._notices_read = time.monotonic()
+        if ctx is None or ctx.plugins is None:
+            return []
+        found = ctx.plugins.call_flat("kiosk_home_notices", ctx=ctx, lobby=ctx.lobby)
+        return sorted(found, key=lambda n: (n.order, n.id))
+
+    def visible_notices(self) -> list[HomeNotice]:
+        """The strip's lines still current: one past its ``until`` is down at once, whether or
+        not the strip was read again since."""
+        if self.ctx is None:
+            return []
+        from kiosk.clock import as_utc
+
+        now = self.ctx.clock.now()
+        return [n for n in self.home_notices if n.until is None or now < as_utc(n.until)]
+
+    async def refresh_notices(self) -> None:
+        """Read the strip again; rebuild the home screen when what it shows changed and
+        nobody is using the kiosk."""
+        self.home_notices = await asyncio.to_thread(self._collect_notices)
+        if not self._session_open():
+            await self._show_notices()
+
+    async def _show_notices(self) -> None:
+        home = self.screen_stack[0]
+        if (
+            isinstance(home, HomeScreen)
+            and home.is_mounted
+            and home.notices_shown != self.visible_notices()
+        ):
+            await home.recompose()
+
+    async def open_notice(self, which: str) -> None:
+        """A line of the strip was tapped: its screen, or every line when it was "+N"."""
+        if self.ctx is None:
+            return
+        if which == "more":
+            self.push_screen(NoticeListScreen())
+            return
+        notices = self.visible_notices()
+        if not which.isdigit() or int(which) >= len(notices):
+            return
+        notice = notices[int(which)]
+        if notice.screen is None:
+            return
+        try:
+            screen = notice.screen(self.ctx)
+        except Exception:  # a plugin's screen factory must not take the kiosk down
+            log.exception("notice %s failed", notice.id)
+            self.push_screen(
+                MessageScreen(_("This service is not available now. Please see the desk."))
+            )
+            return
+        if screen is not None:
+            self.push_screen(screen)
 
     # -- helpers for screens --------------------------------------------------------------
 
@@ -524,6 +588,15 @@ class LobbyApp(GuardedApp):
         return max(1, min(IDLE_WARNING_SECONDS, self.settings.idle_timeout // 3))
 
     async def _idle_check(self) -> None:
+        if (
+            self.ctx is not None
+            and not self._session_open()
+            and time.monotonic() - self._notices_read >= NOTICES_SECONDS
+        ):
+            self._notices_read = time.monotonic()
+            self.run_worker(self.refresh_notices(), exclusive=True, group="notices")
+        elif self.ctx is not None and not self._session_open():
+            await self._show_notices()  # a notice whose time is up comes down at once
         left = self.settings.idle_timeout - (time.monotonic() - self._last_input)
         warning = self.screen if isinstance(self.screen, IdleWarningScreen) else None
         if left > self.idle_warning_seconds():
@@ -552,6 +625,7 @@ class LobbyApp(GuardedApp):
             self.pop_screen()
         if self.ctx is not None and self.ctx.plugins is not None:
             self.ctx.plugins.call("kiosk_idle_reset", ctx=self.ctx)
+            self.home_notices = await asyncio.to_thread(self._collect_notices)
         if language() != self.settings.language:
             set_language(self.settings.language)
         # Rebuilt, not just updated: nothing half-typed survives on any screen.

@@ -133,12 +133,48 @@ class ServiceScreen(KioskScreen):
         return await asyncio.to_thread(fn, *args)
 
 
+def tile_plan(tiles: int, lines: int, screen_height: int) -> tuple[int, int, int]:
+    """(greeting height, gap between rows, tile height) for ``tiles`` in rows of three under
+    ``lines`` of notices (and the demo's hint line): as big as the screen allows -- 3 rows at
+    80x24, taller on a big panel. When the rows do not fit (many services, the notice strip),
+    the gap between rows goes first, then the greeting's blank lines, so that every tile stays
+    on the screen at its touch size (3 lines)."""
+    rows = max(1, -(-tiles // 3))
+    free = screen_height - 3 - 3 - lines  # bar, actions, notices
+    greeting, gutter = 3, 1
+    if rows * 3 + (rows - 1) > free - greeting:
+        gutter = 0
+    if rows * 3 > free - greeting:
+        greeting = 1
+    free -= greeting
+    return greeting, gutter, max(3, min(7, (free - (rows - 1) * gutter) // rows))
+
+
 class HomeScreen(KioskScreen):
-    """Large tiles from the plugins; a greeting once a resident is identified."""
+    """Large tiles from the plugins; a greeting once a resident is identified; the plugins'
+    current notices in a strip under it (``kiosk_home_notices``)."""
+
+    notices_shown: list[Any] = []  # replaced on each compose, never mutated
 
     def body(self) -> ComposeResult:
         app: Any = self.app
-        yield Label(self._greeting(), id="greeting")
+        notices = app.visible_notices() if hasattr(app, "visible_notices") else []
+        self.notices_shown = notices
+        lines = min(len(notices), 2) + (1 if getattr(app, "sim", False) else 0)
+        greeting_height, gutter, height = tile_plan(len(app.tiles), lines, app.size.height)
+        greeting = Label(self._greeting(), id="greeting")
+        greeting.styles.height = greeting_height
+        yield greeting
+        if notices:
+            # The notice strip: at most two lines (each opens what it is about), then "+N".
+            with Vertical(id="notices"):
+                shown = notices[: 2 if len(notices) <= 2 else 1]
+                for n, notice in enumerate(shown):
+                    yield Button(f"▶ {_(notice.text)}", id=f"notice-{n}", classes="notice",
+                                 compact=True)  # fmt: skip
+                if len(notices) > len(shown):
+                    more = _("{count} more notices").format(count=len(notices) - len(shown))
+                    yield Button(f"▶ {more}", id="notice-more", classes="notice", compact=True)
         tiles = app.tiles
         if app.ctx is None and not tiles:  # the tiles come before the database is open
             yield Label(_("Services are starting…"), id="empty")
@@ -146,13 +182,18 @@ class HomeScreen(KioskScreen):
             yield Label(_("No services are available here. Please see the desk."), id="empty")
         else:
             english = language() != "zh_CN"
-            with Grid(id="tiles"):
+            # Sized as they are composed, not after the first frame: a tap on a tile just
+            # drawn must land on that tile.
+            with Grid(id="tiles") as grid:
+                grid.styles.grid_gutter_horizontal = gutter
+                grid.styles.grid_rows = str(height)
                 for tile in tiles:
                     # The icons are Chinese glyphs: in English they would read as noise.
                     icon = "" if english else tile.icon
                     label = f"{icon} {_(tile.title)}".strip()
-                    yield Button(label, id=f"tile-{tile.id}", classes="tile")
-            self.call_after_refresh(self.size_tiles)
+                    button = Button(label, id=f"tile-{tile.id}", classes="tile")
+                    button.styles.height = height
+                    yield button
         with Horizontal(id="home-actions"):
             # One button that changes its label, not two that swap: no layout pass on a tap.
             yield Button(self._identity_label(), id="identify", variant=self._identity_variant())
@@ -162,15 +203,16 @@ class HomeScreen(KioskScreen):
         self.size_tiles()
 
     def size_tiles(self) -> None:
-        """Tiles as big as the screen allows: 3 rows at 80x24, taller on a big panel. Run on
-        a resize and whenever the tiles are composed again (plugins loaded, language)."""
+        """Size the tiles again for the screen's new size (a resize)."""
         grid = self.query("#tiles")
         if not grid or not self.size.height:
             return
-        rows = max(1, -(-len(self.query(".tile")) // 3))
-        free = self.size.height - 3 - 3 - 3  # bar, greeting, actions
-        height = max(3, min(7, (free - (rows - 1)) // rows))
+        lines = len(self.query(".notice")) + len(self.query("#sim-hint"))
+        greeting, gutter, height = tile_plan(len(self.query(".tile")), lines, self.size.height)
+        grid.first().styles.grid_gutter_horizontal = gutter
         grid.first().styles.grid_rows = str(height)
+        for label in self.query("#greeting"):
+            label.styles.height = greeting
         for tile in self.query(".tile"):
             tile.styles.height = height
 
@@ -206,6 +248,11 @@ class HomeScreen(KioskScreen):
     async def _tile(self, event: Button.Pressed) -> None:
         app: Any = self.app
         await app.open_tile((event.button.id or "").removeprefix("tile-"))
+
+    @on(Button.Pressed, ".notice")
+    async def _notice(self, event: Button.Pressed) -> None:
+        app: Any = self.app
+        await app.open_notice((event.button.id or "").removeprefix("notice-"))
 
     @on(Button.Pressed, "#identify")
     async def _identify(self) -> None:
@@ -249,6 +296,9 @@ class IdentifyScreen(ServiceScreen):
         return [no_focus(Button(_("OK"), id="ok", variant="primary"))]
 
     def on_mount(self) -> None:
+        if self.then:  # a card tap instead of unit + PIN continues to the same service
+            app: Any = self.app
+            app._pending_tile = self.then
         self.query_one("#unit", Input).focus()
 
     async def on_input_submitted(self, event: Input.Submitted) -> None:
@@ -350,6 +400,23 @@ class StaffMenuScreen(ServiceScreen):
 
     async def action_back(self) -> None:
         await self.app.run_action("go_home")
+
+
+class NoticeListScreen(ServiceScreen):
+    """Every line of the home screen's notice strip, when more than fit on it: each opens
+    what it is about."""
+
+    def body(self) -> ComposeResult:
+        app: Any = self.app
+        with VerticalScroll():
+            yield Label(_("Notices"), classes="title")
+            for n, notice in enumerate(app.visible_notices()):
+                yield Button(_(notice.text), id=f"notice-{n}", classes="notice-line")
+
+    @on(Button.Pressed, ".notice-line")
+    async def _open(self, event: Button.Pressed) -> None:
+        app: Any = self.app
+        await app.open_notice((event.button.id or "").removeprefix("notice-"))
 
 
 class MessageScreen(ModalScreen[None]):

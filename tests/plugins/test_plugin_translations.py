@@ -40,7 +40,8 @@ def fields(text: str) -> set[str]:
 
 
 @pytest.mark.parametrize(
-    "plugin", ["umbrellas", "repairs", "parking", "parcels", "visitors", "billing"]
+    "plugin",
+    ["umbrellas", "repairs", "parking", "parcels", "visitors", "billing", "notices", "surveys"],
 )
 def test_every_message_is_translated(plugin: str) -> None:
     folder = ROOT / plugin

@@ -61,6 +61,15 @@ class FixedTiles:
             )
         ]
 
+    @_hookimpl
+    def kiosk_home_notices(self, ctx, lobby):  # type: ignore[no-untyped-def]
+        from kiosk.hookspecs import HomeNotice
+
+        return [
+            HomeNotice(id="water", text="Water off on 5 December, 9:00-12:00 (building 3)"),
+            HomeNotice(id="lift", text="Lift maintenance, building 1", until=ctx.clock.now()),
+        ]
+
 
 STAND_IN_ZH = {
     "Visitor registration": "访客登记",
@@ -68,6 +77,8 @@ STAND_IN_ZH = {
     "Repairs and feedback": "报修与投诉",
     "Pay bills": "缴费",
     "Umbrellas": "借还雨伞",
+    "Water off on 5 December, 9:00-12:00 (building 3)": "12月5日9:00-12:00停水（3号楼）",
+    "Lift maintenance, building 1": "1号楼电梯维保",
 }
 
 

@@ -1,0 +1,148 @@
+"""``kiosk notices list|current|draft|approve|publish|withdraw|reads|register``: thin typer
+commands over the service. The steps act as a signed-in staff member (``--staff`` and the PIN)
+and print the notice (``--json``: one JSON document)."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+from typing import Annotated, Any
+
+import typer
+
+from kiosk.commands import ConfigOpt, JsonOpt, PinOpt, StaffOpt, as_staff, context, staff_command
+
+notices_app = typer.Typer(
+    help="Notices (通知): draft, approve, publish, register.", no_args_is_help=True
+)
+
+IdArg = Annotated[int, typer.Argument(help="The notice's id (kiosk notices list).")]
+
+
+def _service() -> Any:
+    from plugins.notices import service
+
+    return service
+
+
+def _line(n: Any) -> str:
+    signed = f" read by {n.read}" if n.households else ""
+    return f"{n.id} {n.number or '-'} {n.status} {n.title}{signed}"
+
+
+def _emit(result: Any, as_json: bool) -> None:
+    rows = result if isinstance(result, list) else [result]
+    if as_json:
+        data = [dataclasses.asdict(r) for r in rows]
+        doc = data if isinstance(result, list) else data[0]
+        typer.echo(json.dumps(doc, ensure_ascii=False, indent=2, default=str))
+        return
+    for r in rows:
+        typer.echo(_line(r))
+
+
+@notices_app.command("list")
+def list_cmd(
+    status: Annotated[
+        str, typer.Option("--status", help="draft, approved, published, withdrawn.")
+    ] = "",
+    as_json: JsonOpt = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Notices, newest first, with how many households read them."""
+    _emit(_service().notices(context(config), status or None), as_json)
+
+
+@notices_app.command("current")
+def current_cmd(
+    lobby: Annotated[str, typer.Option("--lobby", help="Only this lobby's.")] = "",
+    as_json: JsonOpt = False,
+    config: ConfigOpt = None,
+) -> None:
+    """The notices on show now (expired ones are down by their date)."""
+    _emit(_service().current(context(config), lobby or None), as_json)
+
+
+def _day(text: str) -> dt.date | None:
+    from kiosk.errors import Refused
+
+    if not text:
+        return None
+    try:
+        return dt.date.fromisoformat(text.strip())
+    except ValueError:
+        raise Refused(
+            "notices.date", "Write the date as YYYY-MM-DD, not {text}.", text=text
+        ) from None
+
+
+@staff_command(notices_app, "draft", _emit)
+def draft_step(
+    ctx: Any,
+    actor: Any,
+    title: Annotated[str, typer.Option("--title", help="The notice's title.")],
+    body: Annotated[str, typer.Option("--body", help="The notice's text.")] = "",
+    lobby: Annotated[
+        list[str] | None, typer.Option("--lobby", help="A lobby it concerns (repeat); none: all.")
+    ] = None,
+    households: Annotated[
+        bool, typer.Option("--households", help="Addressed to households: they sign at the kiosk.")
+    ] = False,
+    expires: Annotated[str, typer.Option("--expires", help="Last day on show, YYYY-MM-DD.")] = "",
+    department: Annotated[str, typer.Option("--department", help="Issuing department.")] = "",
+) -> Any:
+    """Draft a notice (butler); the manager approves it before anyone sees it."""
+    service = _service()
+    notice_id = service.draft(ctx, actor, title=title, body=body, lobbies=tuple(lobby or ()),
+                              households=households, expires_on=_day(expires),
+                              department=department)  # fmt: skip
+    return service.notice(ctx, notice_id)
+
+
+@staff_command(notices_app, "approve", _emit)
+def approve_step(ctx: Any, actor: Any, notice_id: IdArg) -> Any:
+    """Approve a draft (the manager): it is numbered and dated."""
+    return _service().approve(ctx, actor, notice_id)
+
+
+@staff_command(notices_app, "publish", _emit)
+def publish_step(ctx: Any, actor: Any, notice_id: IdArg) -> Any:
+    """Publish an approved notice to its lobbies' kiosks."""
+    return _service().publish(ctx, actor, notice_id)
+
+
+@staff_command(notices_app, "withdraw", _emit)
+def withdraw_step(ctx: Any, actor: Any, notice_id: IdArg) -> Any:
+    """Take a published notice down before its date."""
+    _service().withdraw(ctx, actor, notice_id)
+    return _service().notice(ctx, notice_id)
+
+
+@notices_app.command("reads")
+def reads_cmd(notice_id: IdArg, as_json: JsonOpt = False, config: ConfigOpt = None) -> None:
+    """Households that read a notice, of those it concerns, and the units still to sign."""
+    from kiosk.commands import refusals
+
+    with refusals():
+        count = _service().read_count(context(config), notice_id)
+    if as_json:
+        typer.echo(json.dumps(dataclasses.asdict(count), ensure_ascii=False))
+        return
+    typer.echo(f"{count.number}: read by {count.read} of {count.households} households")
+
+
+@notices_app.command("register")
+def register_cmd(
+    staff: StaffOpt,
+    pin: PinOpt = None,
+    year: Annotated[int | None, typer.Option("--year", help="The year; default this year.")] = None,
+    config: ConfigOpt = None,
+) -> None:
+    """The issue register (发文登记) as CSV on stdout."""
+    _ctx, text = as_staff(config, staff, pin, lambda c, a: _service().register_csv(c, a, year))
+    typer.echo(text, nl=False)
+
+
+def register(cli: Any) -> None:
+    cli.app.add_typer(notices_app, name="notices")

@@ -1,0 +1,154 @@
+"""``kiosk surveys create|list|close|results`` and ``kiosk report surveys``: thin typer commands
+over the service (``--staff`` and the PIN for the manager's steps, ``--json`` everywhere)."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+from typing import Annotated, Any
+
+import typer
+
+from kiosk.commands import (
+    ConfigOpt,
+    HtmlOpt,
+    HtmlPinOpt,
+    HtmlStaffOpt,
+    JsonOpt,
+    LangOpt,
+    context,
+    html_report,
+    one_format,
+    refusals,
+    staff_command,
+)
+
+surveys_app = typer.Typer(help="Satisfaction surveys (满意度调查).", no_args_is_help=True)
+
+IdArg = Annotated[int, typer.Argument(help="The survey's id (kiosk surveys list).")]
+
+
+def _service() -> Any:
+    from plugins.surveys import service
+
+    return service
+
+
+def _day(text: str, what: str) -> dt.date:
+    from kiosk.errors import Refused
+
+    try:
+        return dt.date.fromisoformat(text.strip())
+    except ValueError:
+        raise Refused(
+            "surveys.date", "Write the date as YYYY-MM-DD, not {text}.", text=text
+        ) from None
+
+
+def _show(result: Any, as_json: bool) -> None:
+    rows = result if isinstance(result, list) else [result]
+    if as_json:
+        data = [dataclasses.asdict(r) for r in rows]
+        typer.echo(json.dumps(data if isinstance(result, list) else data[0], ensure_ascii=False,
+                              indent=2, default=str))  # fmt: skip
+        return
+    for s in rows:
+        typer.echo(f"{s.id} {s.title} {s.opens_at:%Y-%m-%d} - {s.closes_at:%Y-%m-%d} UTC, "
+                   f"{len(s.questions)} questions")  # fmt: skip
+
+
+@staff_command(surveys_app, "create", _show)
+def create_step(
+    ctx: Any,
+    actor: Any,
+    title: Annotated[str, typer.Option("--title", help="The survey's title.")],
+    question: Annotated[
+        list[str], typer.Option("--question", help="A question (repeat), scored 1-5.")
+    ],
+    opens: Annotated[str, typer.Option("--opens", help="First day, YYYY-MM-DD.")],
+    closes: Annotated[str, typer.Option("--closes", help="Last day, YYYY-MM-DD.")],
+) -> Any:
+    """Set a survey and the days it is open (the manager)."""
+    service = _service()
+    survey_id = service.create(ctx, actor, title=title, questions=list(question),
+                               opens_on=_day(opens, "opens"), closes_on=_day(closes, "closes"))  # fmt: skip
+    return next(s for s in service.surveys(ctx) if s.id == survey_id)
+
+
+@staff_command(surveys_app, "close", _show)
+def close_step(ctx: Any, actor: Any, survey_id: IdArg) -> Any:
+    """Close an open survey now (the manager)."""
+    service = _service()
+    service.close(ctx, actor, survey_id)
+    return next(s for s in service.surveys(ctx) if s.id == survey_id)
+
+
+@surveys_app.command("list")
+def list_cmd(as_json: JsonOpt = False, config: ConfigOpt = None) -> None:
+    """Surveys, newest first."""
+    _show(_service().surveys(context(config)), as_json)
+
+
+def _results_text(r: Any) -> str:
+    lines = [
+        f"{r.title}: answered by {r.answered} of {r.households} households "
+        f"({r.coverage_pct}%; target {r.target_pct}%: {'reached' if r.reached else 'not reached'})"
+    ]
+    for q in r.questions:
+        avg = "-" if q.average is None else f"{q.average:.2f}"
+        counts = " ".join(f"{s}:{n}" for s, n in q.scores.items())
+        lines.append(f"  {q.position}. {q.text}: average {avg} ({counts}), low {q.low}")
+    return "\n".join(lines)
+
+
+def report_surveys(
+    survey: Annotated[
+        int | None, typer.Option("--survey", help="The survey; default the latest.")
+    ] = None,
+    as_json: JsonOpt = False,
+    as_csv: Annotated[bool, typer.Option("--csv", help="Print the statistics as CSV.")] = False,
+    html: HtmlOpt = None,
+    staff: HtmlStaffOpt = None,
+    pin: HtmlPinOpt = None,
+    month: Annotated[str | None, typer.Option("--month", help="With --html: YYYY-MM.")] = None,
+    lang: LangOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """满意度调查统计表: coverage (target 60 % of households) and results per question.
+    With --html FILE (a manager: --staff), the charts of the latest survey opened by the end of
+    --month: the average per question and the spread of the scores."""
+    one_format(as_json, as_csv)
+    if html is not None:
+        html_report(config, staff, pin, html, month, lang, "surveys", as_json)
+        return
+    service = _service()
+    with refusals():
+        ctx = context(config)
+        if survey is None:
+            latest = service.surveys(ctx, limit=1)
+            if not latest:
+                from kiosk.errors import Refused
+
+                raise Refused("surveys.none", "There is no survey yet.")
+            survey = latest[0].id
+        r = service.results(ctx, survey)
+        if as_csv:
+            typer.echo(service.results_csv(ctx, survey), nl=False)
+            return
+    if as_json:
+        typer.echo(json.dumps(dataclasses.asdict(r), ensure_ascii=False, indent=2, default=str))
+        return
+    typer.echo(_results_text(r))
+
+
+@surveys_app.command("results")
+def results_cmd(survey_id: IdArg, as_json: JsonOpt = False, config: ConfigOpt = None) -> None:
+    """Coverage and results per question of one survey."""
+    report_surveys(survey=survey_id, as_json=as_json, as_csv=False, html=None, staff=None,
+                   pin=None, month=None, lang=None, config=config)  # fmt: skip
+
+
+def register(cli: Any) -> None:
+    cli.app.add_typer(surveys_app, name="surveys")
+    cli.report.command("surveys")(report_surveys)
