@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 def describe(view: Any) -> str:
     """One line for a pass: number, unit, reason and status in the reader's language."""
     return (f"{view.number} {view.unit_code} {_(service.reason_label(view.reason))} "
-            f"{_(view.status)}")  # fmt: skip
+            f"{_(service.status_label(view.status))}")  # fmt: skip
 
 
 class ReleaseRequestScreen(ServiceScreen):
@@ -158,6 +158,7 @@ class ReleasesDeskPanel(_DeskWidget):
         yield Input(placeholder=_("What the owner said, or why refused"), id="note")
         if not service.billing.available(self.ctx):
             yield Checkbox(_("Move-out: the cashier says nothing is owed"), id="fees")
+        yield Label(_("Butler: sign below, then Approve"))
         yield SignaturePad(id="pad")
         yield Label("", id="message", classes="message")
 
@@ -213,6 +214,7 @@ class GateExitPanel(_DeskWidget):
             Button(_("Check"), id="check"),
             Button(_("Record exit"), id="exit", variant="primary"),
         )
+        yield Label(_("Guard: check the items, sign below, then Record exit"))
         yield SignaturePad(id="pad")
         yield Label("", id="message", classes="message")
 

@@ -31,6 +31,7 @@ from kiosk.clock import as_utc
 from kiosk.db.models import Resident, Unit
 from kiosk.errors import Refused
 from kiosk.export import csv_writer
+from kiosk.i18n import N_
 from kiosk.identity import Actor, require_role
 from kiosk.money import format_fen
 from kiosk.pii import mask_name, mask_text
@@ -321,9 +322,19 @@ def pass_slip(ctx: KioskContext, view: PassView, part: str = "customer") -> Any:
     )
 
 
+REASON_LABELS = {"move_out": N_("Move-out"), "temporary": N_("Items carried out")}
+STATUS_LABELS = {"requested": N_("waiting"), "approved": N_("approved"), "used": N_("used"),
+                 "refused": N_("refused")}  # fmt: skip
+
+
 def reason_label(reason: str) -> str:
     """The msgid for a reason code (the desk shows no raw codes)."""
-    return {"move_out": "Move-out", "temporary": "Items carried out"}.get(reason, reason)
+    return REASON_LABELS.get(reason, reason)
+
+
+def status_label(status: str) -> str:
+    """The msgid for a status code."""
+    return STATUS_LABELS.get(status, status)
 
 
 # -- the gate ---------------------------------------------------------------------------------
