@@ -1,5 +1,5 @@
-"""Every message a resident or the desk may see from the umbrellas, repairs, parking and releases
-plugins has a Chinese translation in the plugin's catalog, with the same placeholders."""
+"""Every message a resident or the desk may see from the umbrellas, repairs, parking, releases and
+keys plugins has a Chinese translation in the plugin's catalog, with the same placeholders."""
 
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ def fields(text: str) -> set[str]:
     return {f for _, f, _, _ in string.Formatter().parse(text) if f}
 
 
-@pytest.mark.parametrize("plugin", ["umbrellas", "repairs", "parking", "releases"])
+@pytest.mark.parametrize("plugin", ["umbrellas", "repairs", "parking", "releases", "keys"])
 def test_every_message_is_translated(plugin: str) -> None:
     folder = ROOT / plugin
     catalog = parse_po((folder / "locale/zh_CN/LC_MESSAGES" / f"{plugin}.po").read_text("utf-8"))

@@ -1,0 +1,102 @@
+"""The desk's key custody panel: the keys in their boxes (and who holds the ones out, overdue
+marked), and a handover form: key number, person, ID, the accompanying staff member for a
+viewing, the signature; *Out for a viewing*, *Out (contractor)*, *Back*. Refusals translated."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.widget import Widget
+from textual.widgets import Input
+
+from kiosk.errors import Refused
+from kiosk.i18n import _
+from kiosk.ui.widgets.signature import SignaturePad
+from kiosk.ui.widgets.text import Button, Label
+from plugins.keys import service
+
+if TYPE_CHECKING:
+    from kiosk.context import KioskContext
+
+
+def describe(k: Any) -> str:
+    """One line per key: number, unit, label, box/slot, state (and holder, overdue)."""
+    line = (
+        f"{k.number} {k.unit_code} {k.label} {k.box}/{k.slot} {_(service.STATUS_LABELS[k.status])}"
+    )
+    if k.holder:
+        line += f" · {k.holder} · {_(service.PURPOSE_LABELS[k.purpose])}"
+    if k.overdue:
+        line += " · " + _("overdue")
+    return line
+
+
+class KeysDeskPanel(Widget):
+    """Key custody at the desk; alerts for keys out too long are raised when it is shown."""
+
+    DEFAULT_CSS = """
+    KeysDeskPanel { height: auto; }
+    KeysDeskPanel Horizontal { height: auto; }
+    KeysDeskPanel Input { width: 1fr; }
+    KeysDeskPanel SignaturePad { height: 6; }
+    KeysDeskPanel .message { color: $warning; }
+    """
+
+    def __init__(self, ctx: KioskContext, actor: Any = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.ctx = ctx
+        self._actor = actor
+
+    @property
+    def actor(self) -> Any:
+        return self._actor or getattr(self.app, "staff", None) or getattr(self.app, "actor", None)
+
+    def compose(self) -> ComposeResult:
+        held = service.keys(self.ctx)
+        late = sum(1 for k in held if k.overdue)
+        yield Label(_("Keys in custody: {count}, overdue: {late}").format(count=len(held),
+                                                                         late=late))  # fmt: skip
+        for k in held[:6]:
+            yield Label(describe(k))
+        with Horizontal():
+            yield Input(placeholder=_("Key, e.g. K0001"), id="key")
+            yield Input(placeholder=_("Staff going along"), id="with")
+        with Horizontal():
+            yield Input(placeholder=_("Who takes it"), id="person")
+            yield Input(placeholder=_("ID number (kept masked)"), id="idno")
+        yield Horizontal(
+            Button(_("Out for a viewing"), id="out-viewing", variant="primary"),
+            Button(_("Out (contractor)"), id="out-contractor"),
+            Button(_("Back"), id="back-key"),
+        )
+        yield Label(_("The person taking or returning the key signs below"))
+        yield SignaturePad(id="pad")
+        yield Label("", id="message", classes="message")
+
+    def on_mount(self) -> None:
+        if self.actor is not None:
+            service.alert_overdue(self.ctx, self.actor)
+
+    async def on_button_pressed(self, event: Button.Pressed) -> None:
+        bid = event.button.id or ""
+        value = {i.id: i.value for i in self.query(Input)}
+        strokes = self.query_one(SignaturePad).to_json()
+        try:
+            if bid.startswith("out-"):
+                k = service.hand_out(
+                    self.ctx, self.actor, value["key"], person=value["person"],
+                    id_number=value["idno"], purpose=bid.removeprefix("out-"),
+                    signature=strokes, accompanied_by=value["with"],
+                )  # fmt: skip
+                text = _("Key {number} handed over.").format(number=k.number)
+            elif bid == "back-key":
+                k = service.hand_back(self.ctx, self.actor, value["key"], strokes)
+                text = _("Key {number} is back in box {box}.").format(number=k.number, box=k.box)
+            else:
+                return
+        except Refused as exc:
+            text = exc.render(_)
+        await self.recompose()
+        self.query_one("#message", Label).update(text)

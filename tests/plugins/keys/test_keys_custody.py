@@ -1,0 +1,121 @@
+"""钥匙委托管理: the desk keeps keys of vacant units only, on the owner's authorisation, each
+numbered in a locked box and slot; every handover out and back records the person, their ID
+(masked) and signature; a viewing goes only with a staff member; a key out too long raises a
+desk alert; the register is a CSV."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from kiosk.db.models import DeskAlert
+from kiosk.errors import PermissionDenied, Refused
+from kiosk.identity import Actor
+from plugins.keys import service
+from plugins.keys.models import KeyHandover
+
+BUTLER = Actor("staff", 1, "李管家", frozenset({"butler"}))
+GUARD = Actor("staff", 4, "孙保安", frozenset({"security"}))
+SIGNED = [[[2, 1], [6, 3], [10, 2], [14, 4], [18, 1]]]
+ID = "310101199001011234"
+
+
+def take(ctx, unit: str = "1-101", **kw) -> list[str]:
+    return service.take_into_custody(
+        ctx, BUTLER, unit_code=unit, labels=kw.pop("labels", ["入户门", "信箱"]), box="B1",
+        slot="07", owner="张伟", authorisation="钥匙委托书 2026-12", vacant=kw.pop("vacant", True),
+    )  # fmt: skip
+
+
+def out(ctx, number: str, **kw):
+    return service.hand_out(
+        ctx, BUTLER, number, person=kw.pop("person", "陈看房"), id_number=kw.pop("id", ID),
+        purpose=kw.pop("purpose", "viewing"), signature=kw.pop("signature", SIGNED),
+        accompanied_by=kw.pop("accompanied_by", "S005"),
+    )  # fmt: skip
+
+
+def test_keys_of_a_vacant_unit_are_numbered_and_kept_in_a_box(kctx) -> None:
+    assert take(kctx) == ["K0001", "K0002"]
+    held = service.keys(kctx, "1-101")
+    assert [(k.number, k.label, k.box, k.slot, k.status) for k in held] == [
+        ("K0001", "入户门", "B1", "07", "in_box"),
+        ("K0002", "信箱", "B1", "07", "in_box"),
+    ]
+    assert take(kctx, labels=["车库"]) == ["K0003"]
+
+
+def test_only_vacant_units_are_taken_into_custody(kctx) -> None:
+    with pytest.raises(Refused) as err:
+        take(kctx, vacant=False)
+    assert err.value.code == "keys.not_vacant"
+    with pytest.raises(Refused) as err:  # Emily Wang rents 3-1205: someone lives there
+        take(kctx, "3-1205")
+    assert err.value.code == "keys.not_vacant_unit"
+
+
+def test_a_viewing_goes_only_with_a_staff_member_who_is_recorded(kctx) -> None:
+    (number, _second) = take(kctx)
+    with pytest.raises(Refused) as err:
+        out(kctx, number, accompanied_by="")
+    assert err.value.code == "keys.unaccompanied"
+    with pytest.raises(Refused) as err:
+        out(kctx, number, accompanied_by="S999")  # nobody of that number
+    assert err.value.code == "keys.unaccompanied"
+    view = out(kctx, number)
+    assert view.status == "out" and view.accompanied_by == "S005 周经理"
+    assert view.holder != "陈看房"  # masked on every list
+
+
+def test_every_handover_out_and_back_is_signed_with_the_id_masked(kctx) -> None:
+    number = take(kctx)[0]
+    with pytest.raises(Refused) as err:
+        out(kctx, number, signature=[])
+    assert err.value.code == "keys.signature_missing"
+    with pytest.raises(Refused):
+        out(kctx, number, id="")
+    out(kctx, number, purpose="contractor", accompanied_by="")
+    with pytest.raises(Refused) as err:  # one key, one holder
+        out(kctx, number)
+    assert err.value.code == "keys.not_in_box"
+    back = service.hand_back(kctx, BUTLER, number, SIGNED)
+    assert back.status == "in_box" and back.holder == ""
+    with pytest.raises(Refused) as err:
+        service.hand_back(kctx, BUTLER, number, SIGNED)
+    assert err.value.code == "keys.not_out"
+    with kctx.database().read() as s:
+        (h,) = s.scalars(select(KeyHandover)).all()
+        assert ID not in h.id_masked and h.id_masked.endswith("1234")
+        assert h.out_png and h.back_png and h.back_at is not None
+
+
+def test_a_key_out_too_long_raises_one_desk_alert(kctx) -> None:
+    number = take(kctx)[0]
+    out(kctx, number)
+    assert service.alert_overdue(kctx) == []
+    kctx.clock.advance(hours=5)  # max_out_hours = 4
+    assert [k.number for k in service.overdue(kctx)] == [number]
+    assert service.alert_overdue(kctx) == [number]
+    assert service.alert_overdue(kctx) == []  # once per handover
+    with kctx.database().read() as s:
+        alerts = s.scalars(select(DeskAlert).where(DeskAlert.kind == "key_overdue")).all()
+        assert len(alerts) == 1 and number in alerts[0].message
+
+
+def test_only_the_butler_keeps_keys(kctx) -> None:
+    number = take(kctx)[0]
+    with pytest.raises(PermissionDenied):
+        service.hand_out(kctx, GUARD, number, person="x", id_number=ID, purpose="contractor",
+                         signature=SIGNED)  # fmt: skip
+
+
+def test_the_register_lists_keys_and_handovers_masked(kctx) -> None:
+    number = take(kctx, labels=["=cmd|' /C calc'!A0"])[0]
+    out(kctx, number)
+    service.hand_back(kctx, BUTLER, number, SIGNED)
+    text = service.register_csv(kctx, BUTLER)
+    lines = text.splitlines()
+    assert lines[0].startswith("key,unit,label,box,slot")
+    assert number in lines[1] and "S005 周经理" in lines[1] and "out back" in lines[1]
+    assert ID not in text and "陈看房" not in text and "张伟" not in text
+    assert "'=cmd" in text
