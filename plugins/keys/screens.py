@@ -1,6 +1,6 @@
 """The desk's key custody panel: the keys in their boxes (and who holds the ones out, overdue
 marked), and a handover form: key number, person, ID, the accompanying staff member for a
-viewing, the signature; *Out for a viewing*, *Out (contractor)*, *Back*. Refusals translated."""
+viewing, the signature; *Out for a viewing*, *Out (contractor)*, *Key returned*. Refusals translated."""
 
 from __future__ import annotations
 
@@ -69,7 +69,7 @@ class KeysDeskPanel(Widget):
         yield Horizontal(
             Button(_("Out for a viewing"), id="out-viewing", variant="primary"),
             Button(_("Out (contractor)"), id="out-contractor"),
-            Button(_("Back"), id="back-key"),
+            Button(_("Key returned"), id="back-key"),
         )
         yield Label(_("The person taking or returning the key signs below"))
         yield SignaturePad(id="pad")
