@@ -19,7 +19,7 @@ LANGS = ["zh_CN", "en"]
 SIZES = [(80, 24), (120, 40)]
 TABS = [
     "alerts", "visitors", "parcels", "storage", "repairs", "umbrellas",
-    "billing", "parking", "health",
+    "billing", "parking", "releases", "gate", "keys", "health",
 ]  # fmt: skip
 
 

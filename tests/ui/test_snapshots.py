@@ -89,6 +89,7 @@ TILES = [
     "umbrellas",
     "billing",
     "parking",
+    "releases",
 ]
 
 

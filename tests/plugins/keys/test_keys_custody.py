@@ -35,85 +35,85 @@ def out(ctx, number: str, **kw):
     )  # fmt: skip
 
 
-def test_keys_of_a_vacant_unit_are_numbered_and_kept_in_a_box(kctx) -> None:
-    assert take(kctx) == ["K0001", "K0002"]
-    held = service.keys(kctx, "1-101")
+def test_keys_of_a_vacant_unit_are_numbered_and_kept_in_a_box(ctx) -> None:
+    assert take(ctx) == ["K0001", "K0002"]
+    held = service.keys(ctx, "1-101")
     assert [(k.number, k.label, k.box, k.slot, k.status) for k in held] == [
         ("K0001", "入户门", "B1", "07", "in_box"),
         ("K0002", "信箱", "B1", "07", "in_box"),
     ]
-    assert take(kctx, labels=["车库"]) == ["K0003"]
+    assert take(ctx, labels=["车库"]) == ["K0003"]
 
 
-def test_only_vacant_units_are_taken_into_custody(kctx) -> None:
+def test_only_vacant_units_are_taken_into_custody(ctx) -> None:
     with pytest.raises(Refused) as err:
-        take(kctx, vacant=False)
+        take(ctx, vacant=False)
     assert err.value.code == "keys.not_vacant"
     with pytest.raises(Refused) as err:  # Emily Wang rents 3-1205: someone lives there
-        take(kctx, "3-1205")
+        take(ctx, "3-1205")
     assert err.value.code == "keys.not_vacant_unit"
 
 
-def test_a_viewing_goes_only_with_a_staff_member_who_is_recorded(kctx) -> None:
-    (number, _second) = take(kctx)
+def test_a_viewing_goes_only_with_a_staff_member_who_is_recorded(ctx) -> None:
+    (number, _second) = take(ctx)
     with pytest.raises(Refused) as err:
-        out(kctx, number, accompanied_by="")
+        out(ctx, number, accompanied_by="")
     assert err.value.code == "keys.unaccompanied"
     with pytest.raises(Refused) as err:
-        out(kctx, number, accompanied_by="S999")  # nobody of that number
+        out(ctx, number, accompanied_by="S999")  # nobody of that number
     assert err.value.code == "keys.unaccompanied"
-    view = out(kctx, number)
+    view = out(ctx, number)
     assert view.status == "out" and view.accompanied_by == "S005 周经理"
     assert view.holder != "陈看房"  # masked on every list
 
 
-def test_every_handover_out_and_back_is_signed_with_the_id_masked(kctx) -> None:
-    number = take(kctx)[0]
+def test_every_handover_out_and_back_is_signed_with_the_id_masked(ctx) -> None:
+    number = take(ctx)[0]
     with pytest.raises(Refused) as err:
-        out(kctx, number, signature=[])
+        out(ctx, number, signature=[])
     assert err.value.code == "keys.signature_missing"
     with pytest.raises(Refused):
-        out(kctx, number, id="")
-    out(kctx, number, purpose="contractor", accompanied_by="")
+        out(ctx, number, id="")
+    out(ctx, number, purpose="contractor", accompanied_by="")
     with pytest.raises(Refused) as err:  # one key, one holder
-        out(kctx, number)
+        out(ctx, number)
     assert err.value.code == "keys.not_in_box"
-    back = service.hand_back(kctx, BUTLER, number, SIGNED)
+    back = service.hand_back(ctx, BUTLER, number, SIGNED)
     assert back.status == "in_box" and back.holder == ""
     with pytest.raises(Refused) as err:
-        service.hand_back(kctx, BUTLER, number, SIGNED)
+        service.hand_back(ctx, BUTLER, number, SIGNED)
     assert err.value.code == "keys.not_out"
-    with kctx.database().read() as s:
+    with ctx.database().read() as s:
         (h,) = s.scalars(select(KeyHandover)).all()
         assert ID not in h.id_masked and h.id_masked.endswith("1234")
         assert h.out_png and h.back_png and h.back_at is not None
 
 
-def test_a_key_out_too_long_raises_one_desk_alert(kctx) -> None:
-    number = take(kctx)[0]
-    out(kctx, number)
-    assert service.alert_overdue(kctx) == []
-    kctx.clock.advance(hours=5)  # max_out_hours = 4
-    assert [k.number for k in service.overdue(kctx)] == [number]
-    assert service.alert_overdue(kctx) == [number]
-    assert service.alert_overdue(kctx) == []  # once per handover
-    with kctx.database().read() as s:
+def test_a_key_out_too_long_raises_one_desk_alert(ctx) -> None:
+    number = take(ctx)[0]
+    out(ctx, number)
+    assert service.alert_overdue(ctx) == []
+    ctx.clock.advance(hours=5)  # max_out_hours = 4
+    assert [k.number for k in service.overdue(ctx)] == [number]
+    assert service.alert_overdue(ctx) == [number]
+    assert service.alert_overdue(ctx) == []  # once per handover
+    with ctx.database().read() as s:
         alerts = s.scalars(select(DeskAlert).where(DeskAlert.kind == "key_overdue")).all()
         assert len(alerts) == 1 and number in alerts[0].message
 
 
-def test_only_the_butler_keeps_keys(kctx) -> None:
-    number = take(kctx)[0]
+def test_only_the_butler_keeps_keys(ctx) -> None:
+    number = take(ctx)[0]
     with pytest.raises(PermissionDenied):
-        service.hand_out(kctx, GUARD, number, person="x", id_number=ID, purpose="contractor",
+        service.hand_out(ctx, GUARD, number, person="x", id_number=ID, purpose="contractor",
                          signature=SIGNED)  # fmt: skip
 
 
-def test_the_register_lists_keys_and_handovers_masked(kctx) -> None:
-    number = take(kctx, labels=["=cmd|' /C calc'!A0"])[0]
-    out(kctx, number)
-    service.hand_back(kctx, BUTLER, number, SIGNED)
-    text = service.register_csv(kctx, BUTLER)
+def test_the_register_lists_keys_and_handovers_masked(ctx) -> None:
+    number = take(ctx, labels=["=cmd|' /C calc'!A0"])[0]
+    out(ctx, number)
+    service.hand_back(ctx, BUTLER, number, SIGNED)
+    text = service.register_csv(ctx, BUTLER)
     lines = text.splitlines()
     assert lines[0].startswith("key,unit,label,box,slot")
     assert number in lines[1] and "S005 周经理" in lines[1] and "out back" in lines[1]

@@ -37,114 +37,114 @@ def signers(ctx, pass_id: int) -> list[str]:
         )
 
 
-def test_an_owner_carries_items_out_the_guard_records_the_exit_once(kctx) -> None:
-    view = ask(kctx, "刘芳")
+def test_an_owner_carries_items_out_the_guard_records_the_exit_once(ctx) -> None:
+    view = ask(ctx, "刘芳")
     assert view.status == "requested" and view.owner_confirmed  # the owner asked herself
     assert view.unit_code == "2-803" and view.qr == ""  # no code before the butler approves
 
-    approved = service.approve(kctx, BUTLER, view.id, SIGNED)
+    approved = service.approve(ctx, BUTLER, view.id, SIGNED)
     assert approved.status == "approved" and approved.qr.startswith("KR1.")
     assert approved.fees_check == ""  # not a move-out: no fee check
-    with kctx.database().read() as s:  # two parts: the archive copy and the customer's
+    with ctx.database().read() as s:  # two parts: the archive copy and the customer's
         jobs = s.scalars(select(PrintJob).where(PrintJob.kind == "release_pass")).all()
         assert len(jobs) == 2
         assert approved.qr in json.dumps(jobs[1].document, ensure_ascii=False)
 
-    assert service.check_pass(kctx, GUARD, approved.qr).items == "沙发一张, 纸箱3个"
-    out = service.record_exit(kctx, GUARD, approved.qr, SIGNED)
+    assert service.check_pass(ctx, GUARD, approved.qr).items == "沙发一张, 纸箱3个"
+    out = service.record_exit(ctx, GUARD, approved.qr, SIGNED)
     assert out.status == "used" and out.guard == GUARD.label
-    assert signers(kctx, view.id) == ["applicant", "butler", "guard"]
+    assert signers(ctx, view.id) == ["applicant", "butler", "guard"]
 
     with pytest.raises(Refused) as again:
-        service.record_exit(kctx, GUARD, approved.qr, SIGNED)
+        service.record_exit(ctx, GUARD, approved.qr, SIGNED)
     assert again.value.code == "releases.used"
 
 
-def test_a_tenants_pass_waits_for_the_owners_word_by_phone(kctx) -> None:
-    view = ask(kctx, "Emily Wang")
+def test_a_tenants_pass_waits_for_the_owners_word_by_phone(ctx) -> None:
+    view = ask(ctx, "Emily Wang")
     assert not view.owner_confirmed
     with pytest.raises(Refused) as err:
-        service.approve(kctx, BUTLER, view.id, SIGNED)
+        service.approve(ctx, BUTLER, view.id, SIGNED)
     assert err.value.code == "releases.owner"
     with pytest.raises(Refused):  # the call must be written down
-        service.confirm_owner(kctx, BUTLER, view.id, "  ")
-    noted = service.confirm_owner(kctx, BUTLER, view.id, "10:32 业主电话同意")
+        service.confirm_owner(ctx, BUTLER, view.id, "  ")
+    noted = service.confirm_owner(ctx, BUTLER, view.id, "10:32 业主电话同意")
     assert noted.owner_confirmed and "同意" in noted.owner_note
-    assert service.approve(kctx, BUTLER, view.id, SIGNED).status == "approved"
+    assert service.approve(ctx, BUTLER, view.id, SIGNED).status == "approved"
 
 
-def test_a_move_out_leaves_only_when_the_unit_owes_nothing(kctx) -> None:
+def test_a_move_out_leaves_only_when_the_unit_owes_nothing(ctx) -> None:
     # 3-1205 has open bills in the demo estate; 2-803 has none.
-    owing = ask(kctx, "王小明", "move_out")
-    assert service.fees_open(kctx, owing.id) > 0
+    owing = ask(ctx, "王小明", "move_out")
+    assert service.fees_open(ctx, owing.id) > 0
     with pytest.raises(Refused) as err:
-        service.approve(kctx, BUTLER, owing.id, SIGNED)
+        service.approve(ctx, BUTLER, owing.id, SIGNED)
     assert err.value.code == "releases.fees_open" and "3-1205" in str(err.value.params)
-    clear = ask(kctx, "刘芳", "move_out")
-    assert service.approve(kctx, BUTLER, clear.id, SIGNED).fees_check == "billing"
+    clear = ask(ctx, "刘芳", "move_out")
+    assert service.approve(ctx, BUTLER, clear.id, SIGNED).fees_check == "billing"
 
 
-def test_without_billing_the_butler_confirms_the_fees_by_hand(kctx, monkeypatch) -> None:
+def test_without_billing_the_butler_confirms_the_fees_by_hand(ctx, monkeypatch) -> None:
     monkeypatch.setattr(service.billing, "available", lambda ctx: False)
-    view = ask(kctx, "王小明", "move_out")
-    assert service.fees_open(kctx, view.id) is None
+    view = ask(ctx, "王小明", "move_out")
+    assert service.fees_open(ctx, view.id) is None
     with pytest.raises(Refused) as err:
-        service.approve(kctx, BUTLER, view.id, SIGNED)
+        service.approve(ctx, BUTLER, view.id, SIGNED)
     assert err.value.code == "releases.fees_by_hand"
-    done = service.approve(kctx, BUTLER, view.id, SIGNED, fees_cleared_by_hand=True)
+    done = service.approve(ctx, BUTLER, view.id, SIGNED, fees_cleared_by_hand=True)
     assert done.fees_check == "by_hand"
 
 
-def test_forged_refused_and_expired_codes_let_nothing_out(kctx) -> None:
-    view = service.approve(kctx, BUTLER, ask(kctx, "刘芳").id, SIGNED)
+def test_forged_refused_and_expired_codes_let_nothing_out(ctx) -> None:
+    view = service.approve(ctx, BUTLER, ask(ctx, "刘芳").id, SIGNED)
     for forged in (view.qr[:-1] + ("0" if view.qr[-1] != "0" else "1"), "KR1.abc.def", "",
                    "KP1." + view.qr[4:], "放行"):  # fmt: skip
         with pytest.raises(Refused) as err:
-            service.record_exit(kctx, GUARD, forged, SIGNED)
+            service.record_exit(ctx, GUARD, forged, SIGNED)
         assert err.value.code == "releases.forged"
-    refused = ask(kctx, "张伟")
-    service.refuse(kctx, BUTLER, refused.id, "业主联系不上")
+    refused = ask(ctx, "张伟")
+    service.refuse(ctx, BUTLER, refused.id, "业主联系不上")
     with pytest.raises(Refused):  # a refused request is not approved later
-        service.approve(kctx, BUTLER, refused.id, SIGNED)
+        service.approve(ctx, BUTLER, refused.id, SIGNED)
 
-    kctx.clock.advance(days=2)  # valid on its leaving day only (valid_days = 0)
+    ctx.clock.advance(days=2)  # valid on its leaving day only (valid_days = 0)
     with pytest.raises(Refused) as err:
-        service.record_exit(kctx, GUARD, view.qr, SIGNED)
+        service.record_exit(ctx, GUARD, view.qr, SIGNED)
     assert err.value.code == "releases.expired"
 
 
-def test_bad_requests_are_refused_with_a_reason(kctx) -> None:
+def test_bad_requests_are_refused_with_a_reason(ctx) -> None:
     with pytest.raises(Refused) as err:
-        ask(kctx, "刘芳", signature=[[[1, 1]]])  # a dot is no signature
+        ask(ctx, "刘芳", signature=[[[1, 1]]])  # a dot is no signature
     assert err.value.code == "releases.signature_missing"
     with pytest.raises(Refused) as err:
-        ask(kctx, "刘芳", items="   ")
+        ask(ctx, "刘芳", items="   ")
     assert err.value.code == "releases.items"
     with pytest.raises(Refused) as err:
-        ask(kctx, "刘芳", leave_on=kctx.today() - dt.timedelta(days=1))
+        ask(ctx, "刘芳", leave_on=ctx.today() - dt.timedelta(days=1))
     assert err.value.code == "releases.leave_on"
     with pytest.raises(Refused) as err:
-        ask(kctx, "刘芳", reason="smuggling")
+        ask(ctx, "刘芳", reason="smuggling")
     assert err.value.code == "releases.reason"
 
 
-def test_only_the_gate_records_an_exit_and_only_the_butler_approves(kctx) -> None:
+def test_only_the_gate_records_an_exit_and_only_the_butler_approves(ctx) -> None:
     from kiosk.errors import PermissionDenied
 
-    view = ask(kctx, "刘芳")
+    view = ask(ctx, "刘芳")
     with pytest.raises(PermissionDenied):
-        service.approve(kctx, GUARD, view.id, SIGNED)
+        service.approve(ctx, GUARD, view.id, SIGNED)
     with pytest.raises(PermissionDenied):
-        service.record_exit(kctx, resident(kctx, "刘芳"), "KR1.x.y", SIGNED)
+        service.record_exit(ctx, resident(ctx, "刘芳"), "KR1.x.y", SIGNED)
 
 
-def test_the_register_lists_every_pass_with_masked_names_and_its_signers(kctx) -> None:
-    view = service.approve(kctx, BUTLER, ask(kctx, "刘芳", carrier="=HYPERLINK()").id, SIGNED)
-    service.record_exit(kctx, GUARD, view.qr, SIGNED)
-    text = service.register_csv(kctx, BUTLER)
+def test_the_register_lists_every_pass_with_masked_names_and_its_signers(ctx) -> None:
+    view = service.approve(ctx, BUTLER, ask(ctx, "刘芳", carrier="=HYPERLINK()").id, SIGNED)
+    service.record_exit(ctx, GUARD, view.qr, SIGNED)
+    text = service.register_csv(ctx, BUTLER)
     lines = text.splitlines()
     assert lines[0].startswith("pass,unit,applicant")
     assert view.number in lines[1] and "刘芳" not in text and "applicant butler guard" in text
     assert "'=" in text  # formula escaped by the core's export helper
-    with kctx.database().read() as s:
+    with ctx.database().read() as s:
         assert s.scalar(select(func.count()).select_from(ReleaseSignature)) == 3
