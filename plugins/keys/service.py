@@ -40,7 +40,11 @@ DESK_ROLES = ("butler",)
 LIVING = ("tenant", "occupant")  # someone living there: the unit is not vacant
 PURPOSE_LABELS = {"viewing": N_("Viewing"), "contractor": N_("Contractor"),
                   "owner": N_("Owner")}  # fmt: skip
-STATUS_LABELS = {"in_box": N_("in the box"), "out": N_("out"), "returned": N_("given back to the owner")}
+STATUS_LABELS = {
+    "in_box": N_("in the box"),
+    "out": N_("out"),
+    "returned": N_("given back to the owner"),
+}
 
 
 def max_out_hours(ctx: KioskContext) -> int:
