@@ -56,3 +56,12 @@ def kiosk_scenarios() -> list[Any]:
     from plugins.keys.scenarios import scenarios
 
     return scenarios()
+
+
+@hookimpl
+def kiosk_purge(ctx: Any, session: Any, now: Any, dry_run: bool) -> list[Any]:
+    """Handovers back more than ``[plugins.keys] retention_days`` ago lose the person's name,
+    ID and signatures (``kiosk purge``)."""
+    from plugins.keys.service import purge_in
+
+    return purge_in(session, ctx, now, dry_run)

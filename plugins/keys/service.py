@@ -310,3 +310,26 @@ def register_csv(ctx: KioskContext, actor: Actor) -> str:
                          t(h.back_at) if h.back_at else "", h.back_by, signed]  # fmt: skip
             writer.writerow(line)
         return out.getvalue()
+
+
+# -- retention ---------------------------------------------------------------------------------
+
+ANONYMOUS = "-"
+
+
+def purge_in(session: Session, ctx: KioskContext, now: dt.datetime, dry_run: bool) -> list[Any]:
+    """Handovers back more than ``[plugins.keys] retention_days`` (365) ago lose the person's
+    name, masked ID and both signatures (``kiosk purge``); key, times, purpose and the
+    accompanying staff member stay."""
+    from kiosk.db.retention import anonymise
+    from kiosk.hookspecs import PurgeCount
+
+    days = int(ctx.settings.plugin(PLUGIN).get("retention_days", 365))
+    before = now - dt.timedelta(days=days)
+    count = anonymise(
+        session, KeyHandover,
+        [KeyHandover.back_at < before, KeyHandover.person != ANONYMOUS],
+        {"person": ANONYMOUS, "id_masked": "", "out_strokes": [], "out_png": b"",
+         "back_strokes": None, "back_png": None}, dry_run,
+    )  # fmt: skip
+    return [PurgeCount(PLUGIN, "key_handover", count, before, days)]

@@ -101,3 +101,12 @@ def kiosk_doctor_checks(settings: Any, sim: bool) -> list[Any]:
             "and can be forged; set a long random pass_key (or KIOSK_RELEASE_PASS_KEY)",
         )
     ]
+
+
+@hookimpl
+def kiosk_purge(ctx: Any, session: Any, now: Any, dry_run: bool) -> list[Any]:
+    """Passes closed more than ``[plugins.releases] retention_days`` ago lose names and
+    signatures (``kiosk purge``)."""
+    from plugins.releases.service import purge_in
+
+    return purge_in(session, ctx, now, dry_run)

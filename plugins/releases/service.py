@@ -465,3 +465,40 @@ def register_csv(
                 p.guard, " ".join(signed.get(p.id, [])),
             ])  # fmt: skip
         return out.getvalue()
+
+
+# -- retention ---------------------------------------------------------------------------------
+
+ANONYMOUS = "-"
+
+
+def purge_in(session: Session, ctx: KioskContext, now: dt.datetime, dry_run: bool) -> list[Any]:
+    """Passes closed (used, refused, or expired unused) more than ``[plugins.releases]
+    retention_days`` (365) ago lose the applicant's and carrier's names, the owner's words and
+    the three signatures (``kiosk purge``); unit, items, reason, dates and who approved stay."""
+    from sqlalchemy import and_, or_
+
+    from kiosk.db.retention import anonymise
+    from kiosk.hookspecs import PurgeCount
+
+    days = int(ctx.settings.plugin(PLUGIN).get("retention_days", 365))
+    before = now - dt.timedelta(days=days)
+    closed = or_(
+        and_(ReleasePass.status == "used", ReleasePass.exited_at < before),
+        and_(ReleasePass.status == "refused", ReleasePass.requested_at < before),
+        and_(ReleasePass.status == "approved", ReleasePass.expires_at < before),
+    )
+    old = select(ReleasePass.id).where(closed)
+    signatures = anonymise(
+        session, ReleaseSignature,
+        [ReleaseSignature.pass_id.in_(old), ReleaseSignature.name != ANONYMOUS],
+        {"name": ANONYMOUS, "strokes": [], "png": b""}, dry_run,
+    )  # fmt: skip
+    passes = anonymise(
+        session, ReleasePass, [closed, ReleasePass.applicant != ANONYMOUS],
+        {"applicant": ANONYMOUS, "carrier": ANONYMOUS, "owner_note": ""}, dry_run,
+    )  # fmt: skip
+    return [
+        PurgeCount(PLUGIN, "release_pass", passes, before, days),
+        PurgeCount(PLUGIN, "release_signature", signatures, before, days),
+    ]

@@ -119,3 +119,20 @@ def test_the_register_lists_keys_and_handovers_masked(ctx) -> None:
     assert number in lines[1] and "S005 周经理" in lines[1] and "out back" in lines[1]
     assert ID not in text and "陈看房" not in text and "张伟" not in text
     assert "'=cmd" in text
+
+
+def test_a_year_after_the_key_came_back_the_holder_is_purged(ctx) -> None:
+    import datetime as dt
+
+    number = take(ctx)[0]
+    out(ctx, number)
+    service.hand_back(ctx, BUTLER, number, SIGNED)
+    later = ctx.clock.now() + dt.timedelta(days=366)
+    with ctx.database().write() as s:
+        assert [c.count for c in service.purge_in(s, ctx, later, dry_run=False)] == [1]
+    with ctx.database().write() as s:
+        assert [c.count for c in service.purge_in(s, ctx, later, dry_run=False)] == [0]
+    with ctx.database().read() as s:
+        (h,) = s.scalars(select(KeyHandover)).all()
+        assert h.person == "-" and h.id_masked == "" and h.out_png == b""
+        assert h.accompanied_by == "S005 周经理"  # the facts stay

@@ -148,3 +148,21 @@ def test_the_register_lists_every_pass_with_masked_names_and_its_signers(ctx) ->
     assert "'=" in text  # formula escaped by the core's export helper
     with ctx.database().read() as s:
         assert s.scalar(select(func.count()).select_from(ReleaseSignature)) == 3
+
+
+def test_a_year_after_the_exit_names_and_signatures_are_purged(ctx) -> None:
+    view = service.approve(ctx, BUTLER, ask(ctx, "刘芳").id, SIGNED)
+    service.record_exit(ctx, GUARD, view.qr, SIGNED)
+    waiting = ask(ctx, "张伟")  # open: never touched
+    later = ctx.clock.now() + dt.timedelta(days=366)
+    with ctx.database().write() as s:
+        counts = {c.kind: c.count for c in service.purge_in(s, ctx, later, dry_run=False)}
+    assert counts == {"release_pass": 1, "release_signature": 3}
+    with ctx.database().write() as s:  # a second run finds nothing
+        assert all(c.count == 0 for c in service.purge_in(s, ctx, later, dry_run=False))
+    text = service.register_csv(ctx, BUTLER)
+    assert view.number in text and "沙发一张" in text  # the facts stay
+    with ctx.database().read() as s:
+        sigs = s.scalars(select(ReleaseSignature).where(ReleaseSignature.pass_id == view.id)).all()
+        assert all(sig.png == b"" and sig.strokes == [] for sig in sigs)
+    assert service.waiting(ctx)[0].id == waiting.id
