@@ -65,3 +65,10 @@ def kiosk_purge(ctx: Any, session: Any, now: Any, dry_run: bool) -> list[Any]:
     from plugins.keys.service import purge_in
 
     return purge_in(session, ctx, now, dry_run)
+
+
+@hookimpl
+def kiosk_household_sections(ctx: Any, unit_code: str) -> list[Any]:
+    from plugins.keys.household import household_section
+
+    return [household_section(ctx, unit_code)]

@@ -21,18 +21,6 @@ if TYPE_CHECKING:
     from kiosk.context import KioskContext
 
 
-def describe(k: Any) -> str:
-    """One line per key: number, unit, label, box/slot, state (and holder, overdue)."""
-    line = (
-        f"{k.number} {k.unit_code} {k.label} {k.box}/{k.slot} {_(service.STATUS_LABELS[k.status])}"
-    )
-    if k.holder:
-        line += f" · {k.holder} · {_(service.PURPOSE_LABELS[k.purpose])}"
-    if k.overdue:
-        line += " · " + _("overdue")
-    return line
-
-
 class KeysDeskPanel(Widget):
     """Key custody at the desk; alerts for keys out too long are raised when it is shown."""
 
@@ -59,7 +47,7 @@ class KeysDeskPanel(Widget):
         yield Label(_("Keys in custody: {count}, overdue: {late}").format(count=len(held),
                                                                          late=late))  # fmt: skip
         for k in held[:6]:
-            yield Label(describe(k))
+            yield Label(service.key_line(k))
         with Horizontal():
             yield Input(placeholder=_("Key, e.g. K0001"), id="key")
             yield Input(placeholder=_("Staff going along"), id="with")

@@ -73,6 +73,19 @@ class KeyView:
     overdue: bool
 
 
+def key_line(k: KeyView) -> str:
+    """One line per key in the reader's language: number, unit, label, box/slot, state (and
+    the holder, masked, why, overdue)."""
+    from kiosk.i18n import _
+
+    line = f"{k.number} {k.unit_code} {k.label} {k.box}/{k.slot} {_(STATUS_LABELS[k.status])}"
+    if k.holder:
+        line += f" · {k.holder} · {_(PURPOSE_LABELS[k.purpose])}"
+    if k.overdue:
+        line += " · " + _("overdue")
+    return line
+
+
 def _text(value: str, limit: int, code: str, message: str) -> str:
     text = " ".join(value.split())
     if not text or len(text) > limit:

@@ -425,6 +425,11 @@ def passes_of(ctx: KioskContext, actor: Actor) -> list[PassView]:
     return _list(ctx, ReleasePass.unit_id == actor.unit_id, limit=5)
 
 
+def recent_of_unit(ctx: KioskContext, unit_code: str, limit: int = 3) -> list[PassView]:
+    """A unit's latest passes (the household file's section)."""
+    return _list(ctx, Unit.code == unit_code.strip(), limit=limit)
+
+
 REGISTER_FIELDS = ["pass", "unit", "applicant", "role", "carrier", "items", "reason",
                    "leave_on", "requested_at", "owner_confirmed_at", "owner_note", "fees_check",
                    "status", "approved_by", "approved_at", "expires_at", "exited_at", "guard",

@@ -136,3 +136,14 @@ def test_a_year_after_the_key_came_back_the_holder_is_purged(ctx) -> None:
         (h,) = s.scalars(select(KeyHandover)).all()
         assert h.person == "-" and h.id_masked == "" and h.out_png == b""
         assert h.accompanied_by == "S005 周经理"  # the facts stay
+
+
+def test_the_household_file_lists_the_units_keys(kctx) -> None:
+    """In English (the ``kctx`` fixture): the lines are in the reader's language."""
+    from plugins.keys.household import household_section
+
+    number = take(kctx)[0]
+    out(kctx, number)
+    (first, second) = household_section(kctx, "1-101").lines
+    assert first.startswith(f"{number} 1-101 入户门 B1/07 out · 陈*") and "Viewing" in first
+    assert "in the box" in second

@@ -166,3 +166,13 @@ def test_a_year_after_the_exit_names_and_signatures_are_purged(ctx) -> None:
         sigs = s.scalars(select(ReleaseSignature).where(ReleaseSignature.pass_id == view.id)).all()
         assert all(sig.png == b"" and sig.strokes == [] for sig in sigs)
     assert service.waiting(ctx)[0].id == waiting.id
+
+
+def test_the_household_file_lists_the_units_latest_passes(kctx) -> None:
+    """In English (the ``kctx`` fixture): the lines are in the reader's language."""
+    from plugins.releases.household import household_section
+
+    view = ask(kctx, "刘芳", "move_out")
+    section = household_section(kctx, "2-803")
+    assert section.lines == (f"{view.number} Move-out waiting {kctx.today()}",)
+    assert household_section(kctx, "1-101").lines == ("none",)
