@@ -1,27 +1,23 @@
 """The desk's key custody panel: the keys in their boxes (and who holds the ones out, overdue
 marked), and a handover form: key number, person, ID, the accompanying staff member for a
-viewing, the signature; *Out for a viewing*, *Out (contractor)*, *Key returned*. Refusals translated."""
+viewing, the signature; *Out for a viewing*, *Out (contractor)*, *Key returned*. Refusals
+translated."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 from textual.app import ComposeResult
 from textual.containers import Horizontal
-from textual.widget import Widget
 from textual.widgets import Input
 
 from kiosk.errors import Refused
 from kiosk.i18n import _
+from kiosk.ui.widgets.panel import DeskPanelWidget
 from kiosk.ui.widgets.signature import SignaturePad
 from kiosk.ui.widgets.text import Button, Label
 from plugins.keys import service
 
-if TYPE_CHECKING:
-    from kiosk.context import KioskContext
 
-
-class KeysDeskPanel(Widget):
+class KeysDeskPanel(DeskPanelWidget):
     """Key custody at the desk; alerts for keys out too long are raised when it is shown."""
 
     DEFAULT_CSS = """
@@ -31,15 +27,6 @@ class KeysDeskPanel(Widget):
     KeysDeskPanel SignaturePad { height: 6; }
     KeysDeskPanel .message { color: $warning; }
     """
-
-    def __init__(self, ctx: KioskContext, actor: Any = None, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.ctx = ctx
-        self._actor = actor
-
-    @property
-    def actor(self) -> Any:
-        return self._actor or getattr(self.app, "staff", None) or getattr(self.app, "actor", None)
 
     def compose(self) -> ComposeResult:
         held = service.keys(self.ctx)
@@ -86,5 +73,4 @@ class KeysDeskPanel(Widget):
                 return
         except Refused as exc:
             text = exc.render(_)
-        await self.recompose()
-        self.query_one("#message", Label).update(text)
+        await self.show(text)

@@ -12,12 +12,12 @@ from typing import TYPE_CHECKING, Any
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
-from textual.widget import Widget
 from textual.widgets import Input
 
 from kiosk.errors import Refused
 from kiosk.i18n import _
 from kiosk.ui.screens import ServiceScreen
+from kiosk.ui.widgets.panel import DeskPanelWidget
 from kiosk.ui.widgets.signature import SignaturePad
 from kiosk.ui.widgets.text import Button, Checkbox, Label
 from plugins.releases import service
@@ -116,24 +116,7 @@ class ReleaseRequestScreen(ServiceScreen):
         )
 
 
-class _DeskWidget(Widget):
-    """A desk panel: the context, and the signed-in staff member acting."""
-
-    def __init__(self, ctx: KioskContext, actor: Any = None, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.ctx = ctx
-        self._actor = actor
-
-    @property
-    def actor(self) -> Any:
-        return self._actor or getattr(self.app, "staff", None) or getattr(self.app, "actor", None)
-
-    async def show(self, text: str) -> None:
-        await self.recompose()
-        self.query_one("#message", Label).update(text)
-
-
-class ReleasesDeskPanel(_DeskWidget):
+class ReleasesDeskPanel(DeskPanelWidget):
     """The butler's approvals: each waiting request with its owner's word and fee check."""
 
     DEFAULT_CSS = """
@@ -189,7 +172,7 @@ class ReleasesDeskPanel(_DeskWidget):
         await self.show(text)
 
 
-class GateExitPanel(_DeskWidget):
+class GateExitPanel(DeskPanelWidget):
     """The guard's gate: scan or type the code, check the items, sign, record the exit."""
 
     DEFAULT_CSS = """
@@ -244,6 +227,5 @@ class GateExitPanel(_DeskWidget):
         except Refused as exc:
             self.checked = None
             text = exc.render(_)
-        await self.recompose()
+        await self.show(text)
         self.query_one("#code", Input).value = code
-        self.query_one("#message", Label).update(text)
