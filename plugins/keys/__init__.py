@@ -48,7 +48,7 @@ def kiosk_desk_panels(ctx: Any) -> list[Any]:
     from kiosk.hookspecs import DeskPanel
     from kiosk.i18n import N_
 
-    return [DeskPanel(id="keys", title=N_("Keys"), widget=_desk_panel, order=47, roles=("butler",))]
+    return [DeskPanel(id="keys", title=N_("Keys"), widget=_desk_panel, order=82, roles=("butler",))]
 
 
 @hookimpl

@@ -72,9 +72,9 @@ def kiosk_desk_panels(ctx: Any) -> list[Any]:
     from kiosk.i18n import N_
 
     return [
-        DeskPanel(id="releases", title=N_("Item passes"), widget=_approvals, order=45,
+        DeskPanel(id="releases", title=N_("Item passes"), widget=_approvals, order=80,
                   roles=("butler",)),
-        DeskPanel(id="gate", title=N_("Gate exit"), widget=_gate, order=46,
+        DeskPanel(id="gate", title=N_("Gate exit"), widget=_gate, order=81,
                   roles=("security", "butler")),
     ]  # fmt: skip
 

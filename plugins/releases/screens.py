@@ -87,6 +87,9 @@ class ReleaseRequestScreen(ServiceScreen):
 
     @on(Button.Pressed, "#submit")
     async def _submit(self) -> None:
+        if self.actor is None:
+            self.say(_("Release passes are for residents. Please tap your card first."))
+            return
         value = {i.id: i.value for i in self.query(Input)}
         strokes = self.query_one(SignaturePad).to_json()
         try:

@@ -419,7 +419,7 @@ async def test_a_chinese_desk_shows_no_english_words_or_raw_codes_on_any_tab(
         assert {"tab-alerts", "tab-visitors", "tab-repairs", "tab-health"} <= set(tabs)
         problems = []
         for tab in tabs:
-            app.screen.query_one("#desk-tabs").active = tab
+            app.screen.show_tab(tab)
             await pilot.pause(0.2)
             shown = texts(app) + "\n" + table_text(app)
             shown = re.sub(r"Plugins loaded:.*|已加载插件[:：].*", "", shown)  # plugin names
@@ -473,9 +473,16 @@ async def test_on_80x24_the_wrong_pin_line_is_on_screen_and_every_tab_is_reachab
         await login(pilot)
         await wait_for(pilot, lambda: app.staff is not None)
         await pilot.pause()
-        tabs = list(app.screen.query(Tab))
+        tabs = list(app.screen.query("#desk-tabs > ContentTabs Tab").results(Tab))
         assert len(tabs) >= 8
         assert all(t.region.right <= 80 and t.region.width > 0 for t in tabs)  # none cut off
+        # Tabs that do not fit go under 更多 (More), on a bar of their own that fits too.
+        nested = list(app.screen.query("#desk-more > ContentTabs Tab").results(Tab))
+        assert nested and [t.label_text for t in tabs][-2:] == ["更多", "系统"]
+        for tab in nested:
+            app.screen.show_tab(tab.id.removeprefix("--content-tab-"))
+            await pilot.pause()
+            assert 0 < tab.region.width and tab.region.right <= 80 and tab.region.y > 0
         footer = "\n".join(str(w.render()) for w in app.screen.query("FooterKey"))
         assert "退出" in footer and "刷新" in footer
         # The footer's keys work: ctrl+l logs out, the staff number field takes the keys.

@@ -54,7 +54,7 @@ def test_desk_tab(
             if type(pilot.app.screen).__name__ == "DeskScreen":
                 break
             await pilot.pause(0.05)
-        pilot.app.screen.query_one("#desk-tabs").active = f"tab-{tab}"
+        pilot.app.screen.show_tab(f"tab-{tab}")
         if tab == "household":
             await pilot.click("#hf-unit")
             await pilot.press(*"3-1205", "enter")
