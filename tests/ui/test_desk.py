@@ -482,7 +482,7 @@ async def test_on_80x24_the_wrong_pin_line_is_on_screen_and_every_tab_is_reachab
         for tab in nested:
             app.screen.show_tab(tab.id.removeprefix("--content-tab-"))
             await pilot.pause()
-            assert 0 < tab.region.width and tab.region.right <= 80 and tab.region.y > 0
+            assert tab.region.width > 0 and tab.region.right <= 80 and tab.region.y > 0
         footer = "\n".join(str(w.render()) for w in app.screen.query("FooterKey"))
         assert "退出" in footer and "刷新" in footer
         # The footer's keys work: ctrl+l logs out, the staff number field takes the keys.
