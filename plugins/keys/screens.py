@@ -5,6 +5,8 @@ translated."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Input
@@ -53,6 +55,27 @@ class KeysDeskPanel(DeskPanelWidget):
     def on_mount(self) -> None:
         if self.actor is not None:
             service.alert_overdue(self.ctx, self.actor)
+
+    def desk_watch(self) -> list[Any]:
+        """For the desk's live poll: the last handover, and how many keys are out too long."""
+        from sqlalchemy import func, select
+
+        from plugins.keys.models import KeyHandover
+
+        now = self.ctx.clock.now()
+        return [
+            select(func.max(KeyHandover.id)),
+            select(func.count(KeyHandover.id)).where(
+                KeyHandover.back_at.is_(None), KeyHandover.due_back_at < now
+            ),
+        ]
+
+    async def desk_changed(self, old: tuple[Any, ...], new: tuple[Any, ...]) -> None:
+        """A key went over its time: raise the desk alert and ring; read the list again."""
+        if (new[1] or 0) > (old[1] or 0):
+            service.alert_overdue(self.ctx, self.actor)
+            self.app.bell()
+        await self.recompose()
 
     async def on_button_pressed(self, event: Button.Pressed) -> None:
         bid = event.button.id or ""

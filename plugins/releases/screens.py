@@ -148,6 +148,28 @@ class ReleasesDeskPanel(DeskPanelWidget):
         yield SignaturePad(id="pad")
         yield Label("", id="message", classes="message")
 
+    def desk_watch(self) -> list[Any]:
+        """For the desk's live poll: the newest pass and how many wait for the butler."""
+        from sqlalchemy import func, select
+
+        from plugins.releases.models import ReleasePass
+
+        return [
+            select(func.max(ReleasePass.id)),
+            select(func.count(ReleasePass.id)).where(ReleasePass.status == "requested"),
+        ]
+
+    async def desk_changed(self, old: tuple[Any, ...], new: tuple[Any, ...]) -> None:
+        """A resident asked at a kiosk (ring), or another desk decided: read the list again,
+        keeping what the butler typed and drew."""
+        if (new[0] or 0) > (old[0] or 0):
+            self.app.bell()
+        note = self.query_one("#note", Input).value
+        strokes = self.query_one(SignaturePad).strokes
+        await self.recompose()
+        self.query_one("#note", Input).value = note
+        self.query_one(SignaturePad).strokes = strokes
+
     async def on_button_pressed(self, event: Button.Pressed) -> None:
         what, _sep, ident = (event.button.id or "").partition("-")
         if not ident.isdigit():

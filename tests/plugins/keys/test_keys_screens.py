@@ -93,3 +93,30 @@ def test_snapshot(snap_compare, sqlite_demo_url, lang) -> None:
     finally:
         set_language(before)
         ctx.database().dispose()
+
+
+async def test_a_key_going_over_its_time_alerts_the_open_desk_at_the_next_poll(kctx) -> None:
+    from sqlalchemy import select
+
+    from kiosk.db.models import DeskAlert
+
+    number = take(kctx)
+    service.hand_out(kctx, BUTLER, number, person="陈看房", id_number="310101199001011234",
+                     purpose="viewing", signature=SIGNED, accompanied_by="S005")  # fmt: skip
+    app = Desk(kctx)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        panel = app.query_one(KeysDeskPanel)
+
+        def poll() -> tuple:
+            with kctx.database().read() as s:
+                return tuple(s.scalar(q) for q in panel.desk_watch())
+
+        before = poll()
+        kctx.clock.advance(hours=5)
+        after = poll()
+        assert after[1] == before[1] + 1
+        await panel.desk_changed(before, after)
+        await wait_until(pilot, lambda: "overdue: 1" in text(app))
+    with kctx.database().read() as s:
+        assert s.scalars(select(DeskAlert).where(DeskAlert.kind == "key_overdue")).all()

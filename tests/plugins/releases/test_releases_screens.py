@@ -148,3 +148,31 @@ def test_snapshot_desk(snap_compare, sqlite_demo_url, lang, panel) -> None:
     finally:
         set_language(before)
         ctx.database().dispose()
+
+
+async def test_a_request_at_the_kiosk_shows_on_the_open_desk_at_the_next_poll(kctx) -> None:
+    class Desk(App[None]):
+        def compose(self):
+            yield ReleasesDeskPanel(kctx, BUTLER)
+
+    app = Desk()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        panel = app.query_one(ReleasesDeskPanel)
+
+        def poll() -> tuple:
+            with kctx.database().read() as s:
+                return tuple(s.scalar(q) for q in panel.desk_watch())
+
+        before = poll()
+        assert "Waiting for approval: 0" in panel_text(app)
+        app.query_one("#note", Input).value = "half typed"
+        service.request_pass(
+            kctx, resident(kctx, "刘芳"), carrier="老李", items="沙发", reason="temporary",
+            leave_on=None, signature=SIGNED,
+        )  # fmt: skip
+        after = poll()
+        assert after != before
+        await panel.desk_changed(before, after)
+        await wait_until(pilot, lambda: "Waiting for approval: 1" in panel_text(app))
+        assert app.query_one("#note", Input).value == "half typed"  # what the butler typed stays
