@@ -4,6 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 APT_CHROMIUM := DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null
+APT_CJK_FONTS := DEBIAN_FRONTEND=noninteractive apt-get install -y -q fonts-noto-cjk >/dev/null
 # Devices: pyscard builds against libpcsclite (with swig); the PC/SC tests run a real pcscd
 # with vsmartcard's virtual reader (vpcd); zbarimg scans the printed QR codes in the tests.
 DEVICE_DEBS := libpcsclite-dev swig pcscd vsmartcard-vpcd python3-virtualsmartcard zbar-tools
@@ -30,6 +31,10 @@ $(STAMP): pyproject.toml
 	command -v chromium >/dev/null || (command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && \
 		{ $(APT_CHROMIUM) || { apt-get update -q >/dev/null && $(APT_CHROMIUM); }; }) || \
 		echo "note: chromium not installed (the browser-desk test will skip)"
+	@# Chinese glyphs for the report charts (kiosk/reports.py) and the report pages in Chromium.
+	dpkg -s fonts-noto-cjk >/dev/null 2>&1 || (command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && \
+		{ $(APT_CJK_FONTS) || { apt-get update -q >/dev/null && $(APT_CJK_FONTS); }; }) || \
+		echo "note: fonts-noto-cjk not installed (report charts draw Chinese labels as boxes)"
 	@# The stamp takes pyproject.toml's time, not the clock's: under `faketime` a stamp in the
 	@# future would hide the next change of dependencies.
 	touch -r pyproject.toml $(STAMP)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from kiosk.db.models import Unit
 from kiosk.errors import Refused
 from kiosk.hookspecs import Charge, ChargeTaken
+from kiosk.i18n import N_
 from kiosk.money import format_fen
 from kiosk.notify import raise_alert
 
@@ -39,12 +40,14 @@ def charge(
     *,
     period: str | None = None,
     collect_message: str = "",
+    collect_params: dict[str, Any] | None = None,
 ) -> ChargeTaken | None:
     """Put ``amount_fen`` on unit ``unit_id``'s account inside ``session`` (not committed).
 
     Returns what the plugin that took it recorded, or None when no plugin takes charges: then
-    a desk alert asks the butler to collect it (``collect_message``, or a line naming the
-    unit, the amount and ``description``). A charge with the same ``reference`` lands once.
+    a desk alert asks the butler to collect it (``collect_message``, an English message id
+    with ``{amount}``, ``{unit}``, ``{what}`` and ``collect_params``; by default a line naming
+    the unit, the amount and ``description``). A charge with the same ``reference`` lands once.
     """
     if isinstance(amount_fen, bool) or not isinstance(amount_fen, int) or amount_fen <= 0:
         raise Refused("charges.amount", "A charge must be a positive amount.")
@@ -57,13 +60,16 @@ def charge(
     if taken is not None:
         return taken  # type: ignore[no-any-return]
     unit = session.get(Unit, unit_id)
-    message = collect_message or (
-        f"collect {format_fen(amount_fen)} from {unit.code if unit else unit_id} ({description})"
-    )
     raise_alert(
         session,
         COLLECT_ALERTS.get(kind, COLLECT_ALERT),
-        message,
+        collect_message or N_("collect {amount} from {unit} ({what})"),
+        params={
+            "amount": format_fen(amount_fen),
+            "unit": unit.code if unit else unit_id,
+            "what": description,
+            **(collect_params or {}),
+        },
         at=ctx.clock.now(),
         lobby=ctx.lobby,
         kiosk_id=ctx.kiosk_id,

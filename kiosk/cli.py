@@ -354,6 +354,16 @@ def audit_checkpoint(config: ConfigOpt = None, as_json: JsonOpt = False) -> None
     )
 
 
+report_app.command("month")(
+    commands.html_report_command(
+        "",
+        """The manager's monthly report with charts: every plugin's figures (repairs timeliness
+    and rework, complaints by grade, parcel aging, umbrella stock, parking rentals) in one
+    HTML file to open in a browser. Managers only.""",
+    )
+)
+
+
 def _prepare_audit_key(settings: Settings) -> Any:
     """``kiosk init``/``demo``: make the audit key when missing (before the database opens)."""
     from kiosk import audit

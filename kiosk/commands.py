@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
-from kiosk.cli_staff import PinOpt, StaffOpt, resolve_pin
+from kiosk.cli_staff import PIN_ENV, PinOpt, StaffOpt, resolve_pin
 from kiosk.config import ConfigError, load_settings
 from kiosk.errors import Refused
 
@@ -29,12 +29,19 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ConfigOpt",
+    "HtmlOpt",
+    "HtmlPinOpt",
+    "HtmlStaffOpt",
     "JsonOpt",
+    "LangOpt",
+    "MonthOpt",
     "PinOpt",
     "StaffOpt",
     "as_staff",
     "emit",
     "fail",
+    "html_report",
+    "html_report_command",
     "one_format",
     "usage_error",
     "open_ctx",
@@ -54,6 +61,29 @@ ConfigOpt = Annotated[
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
 SignatureOpt = Annotated[
     str, typer.Option("--signature", help="The signer's strokes from a pad as JSON, or @file.")
+]
+HtmlOpt = Annotated[
+    Path | None,
+    typer.Option("--html", help="Write the report with its charts to this HTML file (staff)."),
+]
+# A report whose table needs no sign-in takes the staff and PIN for --html only: the PIN is
+# asked for when the chart report is written, not on every table.
+HtmlStaffOpt = Annotated[
+    str | None, typer.Option("--staff", help="Staff number or card (a manager), for --html.")
+]
+HtmlPinOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--pin", envvar=[PIN_ENV], show_envvar=False,
+        help=f"Staff PIN for --html (or ${PIN_ENV}; asked for when left out).",
+    ),
+]  # fmt: skip
+MonthOpt = Annotated[
+    str | None, typer.Option("--month", help="YYYY-MM (default: this month, estate time).")
+]
+LangOpt = Annotated[
+    str | None,
+    typer.Option("--lang", help="Language of the report: zh_CN or en (default: the desk's)."),
 ]
 
 
@@ -194,6 +224,65 @@ def staff_command(
         return step
 
     return register
+
+
+def html_report(
+    config: Path | str | None,
+    who: str | None,
+    pin: str | None,
+    path: Path,
+    month: str | None,
+    lang: str | None,
+    report: str = "",
+    as_json: bool = False,
+) -> None:
+    """``kiosk report ... --html FILE``: sign the manager in, write the report of ``month``
+    (``report``'s figures, or every plugin's) drawn by :mod:`kiosk.reports` in ``lang`` (or
+    the desk's language), and say where it went."""
+    from kiosk.i18n import _, language, set_language
+
+    if not who:
+        usage_error("--html needs the staff member: --staff S005 (a manager)")
+    settings = settings_or_exit(None if config is None else Path(config))
+    before = language()
+    try:
+        set_language(lang or settings.language)
+    except ValueError as exc:
+        usage_error(str(exc))
+    from kiosk.reports import write_report
+
+    try:
+        with refusals(_):
+            ctx = open_ctx(settings)
+            actor = sign_in(ctx, who, pin)
+            figures = write_report(ctx, actor, str(path), month, report)
+    finally:
+        set_language(before)  # a command run in process (tests) leaves the language as it was
+    data = {"html": str(path), "figures": [f.key for f in figures]}
+    emit(data, as_json, f"report written: {path} ({len(figures)} figures)")
+
+
+def html_report_command(report: str, doc: str) -> Callable[..., None]:
+    """A ``kiosk report <report>`` command that only draws: ``--html FILE`` (required),
+    ``--staff`` and the PIN (a manager), ``--month``, ``--lang``, ``--json``, ``--config``;
+    ``report`` "" is every plugin's figures (``kiosk report month``)."""
+
+    def command(
+        html_file: Annotated[
+            Path, typer.Option("--html", help="Write the report to this HTML file.")
+        ],
+        staff: StaffOpt,
+        pin: PinOpt = None,
+        month: MonthOpt = None,
+        lang: LangOpt = None,
+        as_json: JsonOpt = False,
+        config: ConfigOpt = None,
+    ) -> None:
+        html_report(config, staff, pin, html_file, month, lang, report, as_json)
+
+    command.__doc__ = doc
+    command.__name__ = f"report_{report or 'month'}"
+    return command
 
 
 def read_strokes(text: str) -> Any:

@@ -206,6 +206,81 @@ class PurgeCount:
     days: int
 
 
+@dataclass(frozen=True)
+class ReportPeriod:
+    """The month a manager's report covers (``kiosk report month --month 2026-11``): ``month``
+    as ``YYYY-MM``, its local calendar days ``first_day``..``last_day``, their UTC bounds
+    ``start`` (inclusive) and ``end`` (exclusive), and ``as_of``, the report's "now" (the end of
+    a past month, the clock's time in the current one). Built by
+    :func:`kiosk.reports.report_period`; its ``weeks()`` and ``months_back(n)`` give the
+    buckets most figures are drawn over."""
+
+    month: str
+    first_day: dt.date
+    last_day: dt.date
+    start: dt.datetime
+    end: dt.datetime
+    as_of: dt.datetime
+    zone: Any = None
+
+    def weeks(self) -> list[tuple[str, dt.datetime, dt.datetime]]:
+        """The month cut into Monday-to-Sunday weeks (the first and last clipped to the month):
+        ``(label "MM-DD", start, end)`` in UTC, labelled by each week's first day."""
+        out = []
+        day = self.first_day
+        while day <= self.last_day:
+            nxt = min(day + dt.timedelta(days=7 - day.weekday()), self.last_day + dt.timedelta(1))
+            out.append((day.strftime("%m-%d"), self._utc(day), self._utc(nxt)))
+            day = nxt
+        return out
+
+    def months_back(self, n: int) -> list[tuple[str, dt.datetime, dt.datetime]]:
+        """The ``n`` months ending with this one, oldest first: ``(YYYY-MM, start, end)`` UTC."""
+        out = []
+        year, mon = self.first_day.year, self.first_day.month
+        for _ in range(n):
+            first = dt.date(year, mon, 1)
+            nxt = dt.date(year + (mon == 12), mon % 12 + 1, 1)
+            out.append((first.strftime("%Y-%m"), self._utc(first), self._utc(nxt)))
+            year, mon = (year - 1, 12) if mon == 1 else (year, mon - 1)
+        return out[::-1]
+
+    def _utc(self, day: dt.date) -> dt.datetime:
+        return dt.datetime.combine(day, dt.time(), self.zone).astimezone(dt.UTC)
+
+
+@dataclass(frozen=True)
+class ReportSeries:
+    """One row of numbers of a :class:`ReportFigure`: its label (the legend) and one value per
+    category (None: nothing to measure, drawn as a gap and shown as "-")."""
+
+    label: str
+    values: tuple[float | None, ...]
+
+
+@dataclass(frozen=True)
+class ReportFigure:
+    """A figure of the manager's report, as data: the core draws it (a chart in ``kiosk report
+    ... --html``, a table on the desk's Reports tab); plugins never draw.
+
+    ``key`` is stable (``repairs.timeliness_weekly``) for scripts and tests; ``report`` the
+    report it belongs to (the plugin's name: ``kiosk report repairs --html``). ``title``,
+    ``categories``, the series' labels, ``unit`` and ``note`` are texts already in the
+    reader's language (the core sets it before calling the hook). ``kind`` is ``bar``,
+    ``line`` or ``stacked`` (bars of the series stacked); ``unit`` is ``%`` for a rate
+    (drawn on a 0-100 axis) or a word for counts."""
+
+    key: str
+    report: str
+    title: str
+    kind: Literal["bar", "line", "stacked"]
+    categories: tuple[str, ...]
+    series: tuple[ReportSeries, ...]
+    unit: str = ""
+    note: str = ""
+    order: int = 100
+
+
 @hookspec
 def kiosk_tiles(ctx: KioskContext) -> list[Tile]:  # type: ignore[empty-body]
     """Return the home-screen tiles this plugin offers (a list; may be empty)."""
@@ -221,6 +296,12 @@ def kiosk_card_presented(card: Any, ctx: KioskContext) -> CardOutcome | None:  #
 @hookspec
 def kiosk_desk_panels(ctx: KioskContext) -> list[DeskPanel]:  # type: ignore[empty-body]
     """Return the butler-desk panels this plugin offers (queues, today's work, SLA timers)."""
+
+
+@hookspec
+def kiosk_alert_kinds() -> dict[str, str]:  # type: ignore[empty-body]
+    """Name the desk-alert kinds this plugin raises: ``{kind: N_("Title")}``. The desk shows
+    the translated title in its alert list (an unnamed kind shows as "Alert", never raw)."""
 
 
 @hookspec
@@ -323,3 +404,12 @@ def kiosk_doctor_checks(settings: Any, sim: bool) -> list[DoctorWarning]:  # typ
     key or a simulated gateway left in production). ``settings`` is the
     :class:`kiosk.config.Settings` checked; ``sim`` says simulated devices and payments are
     intended (a demo)."""
+
+
+@hookspec
+def kiosk_report_figures(ctx: KioskContext, period: ReportPeriod) -> list[ReportFigure]:  # type: ignore[empty-body]
+    """Return this plugin's figures for the manager's report of ``period`` (a
+    :class:`ReportPeriod`) as data (:class:`ReportFigure`): counts and rates, never drawings
+    or personal data. Texts in the current language (set by the caller). Called by
+    ``kiosk report month|<plugin> --html`` and the desk's Reports tab, after the core checked
+    the staff member is a manager."""

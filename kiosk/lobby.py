@@ -17,6 +17,7 @@ from kiosk.context import KioskContext
 from kiosk.db.models import Card, Resident, Staff, Unit
 from kiosk.errors import Refused
 from kiosk.hookspecs import CardOutcome
+from kiosk.i18n import N_
 from kiosk.identity import (
     Actor,
     AmbiguousCard,
@@ -84,7 +85,8 @@ def tap_card(ctx: KioskContext, uid: str, counter: UnknownCardCounter | None = N
             _alert(
                 ctx,
                 "unknown_card",
-                f"{counter.count} unknown card taps at kiosk {ctx.kiosk_id} (last UID {uid})",
+                N_("{count} unknown card taps at kiosk {kiosk} (last UID {uid})"),
+                {"count": counter.count, "kiosk": ctx.kiosk_id, "uid": uid},
             )
             counter.count = 0
         return TapOutcome(
@@ -96,7 +98,8 @@ def tap_card(ctx: KioskContext, uid: str, counter: UnknownCardCounter | None = N
             _alert(
                 ctx,
                 "blocked_card",
-                f"a {tap.status} card ({tap.uid}) was tapped at kiosk {ctx.kiosk_id}",
+                N_("a {status} card ({uid}) was tapped at kiosk {kiosk}"),
+                {"status": tap.status, "uid": tap.uid, "kiosk": ctx.kiosk_id},
             )
         return TapOutcome("refused", "This card is {status}. Please see the desk.", tap=tap)
     if staff is not None and staff.active:
@@ -113,17 +116,23 @@ def _ambiguous_card_alert(ctx: KioskContext, amb: AmbiguousCard) -> None:
     _alert(
         ctx,
         "ambiguous_card",
-        f"card number {amb.text!r} at kiosk {ctx.kiosk_id} matches several cards (ids {ids}): "
-        "refused; check the cards' registered numbers",
+        N_(
+            "card number {number} at kiosk {kiosk} matches several cards (ids {ids}): "
+            "refused; check the cards' registered numbers"
+        ),
+        {"number": repr(amb.text), "kiosk": ctx.kiosk_id, "ids": ids},
     )
 
 
-def _alert(ctx: KioskContext, kind: str, message: str, severity: str = "warning") -> None:
+def _alert(
+    ctx: KioskContext, kind: str, message: str, params: dict[str, Any], severity: str = "warning"
+) -> None:
     with ctx.database().write() as session:
         raise_alert(
             session,
             kind,
             message,
+            params=params,
             at=ctx.clock.now(),
             severity=severity,
             lobby=ctx.lobby,
@@ -183,8 +192,16 @@ def _record_failure(
         raise_alert(
             session,
             "pin_guessing",
-            f"{kf.failures} wrong PINs for {kf.accounts} units/staff at kiosk {ctx.kiosk_id} "
-            f"within {policy.kiosk_window_minutes} min: someone may be guessing PINs",
+            N_(
+                "{failures} wrong PINs for {accounts} units/staff at kiosk {kiosk} "
+                "within {minutes} min: someone may be guessing PINs"
+            ),
+            params={
+                "failures": kf.failures,
+                "accounts": kf.accounts,
+                "kiosk": ctx.kiosk_id,
+                "minutes": policy.kiosk_window_minutes,
+            },  # fmt: skip
             at=now,
             severity="urgent",
             lobby=ctx.lobby,
@@ -227,8 +244,12 @@ def unit_login(ctx: KioskContext, unit_code: str, pin: str) -> Actor:
             raise_alert(
                 session,
                 "unit_pin_locked",
-                f"{result.account.removeprefix('unit:')}: unit PIN login locked until "
-                f"{_local_time(ctx, result)} after wrong PINs at kiosk {ctx.kiosk_id}",
+                N_("{unit}: unit PIN login locked until {until} after wrong PINs at kiosk {kiosk}"),
+                params={
+                    "unit": result.account.removeprefix("unit:"),
+                    "until": _local_time(ctx, result),
+                    "kiosk": ctx.kiosk_id,
+                },  # fmt: skip
                 at=now,
                 lobby=ctx.lobby,
                 kiosk_id=ctx.kiosk_id,
@@ -272,7 +293,8 @@ def staff_login(ctx: KioskContext, who: str, pin: str) -> Actor:
                     raise_alert(
                         session,
                         "staff_locked",
-                        f"staff {result.staff.number} locked after wrong PINs at {ctx.kiosk_id}",
+                        N_("staff {number} locked after wrong PINs at {kiosk}"),
+                        params={"number": result.staff.number, "kiosk": ctx.kiosk_id},
                         at=now,
                         lobby=ctx.lobby,
                         kiosk_id=ctx.kiosk_id,
@@ -319,7 +341,6 @@ def _local_time(ctx: KioskContext, result: LoginResult) -> str:
 
 def call_desk(ctx: KioskContext, actor: Actor | None = None, note: str = "") -> None:
     """ "Call the desk" from any screen: an urgent alert at this lobby's desk."""
-    who = f" by {actor.label}" if actor else ""
     with ctx.database().write() as session:
         audit.record(
             session,
@@ -333,7 +354,14 @@ def call_desk(ctx: KioskContext, actor: Actor | None = None, note: str = "") -> 
         raise_alert(
             session,
             "desk_call",
-            f"kiosk {ctx.kiosk_id} asks for help{who}" + (f": {note}" if note else ""),
+            N_("kiosk {kiosk} asks for help by {who}: {note}")
+            if actor and note
+            else N_("kiosk {kiosk} asks for help by {who}")
+            if actor
+            else N_("kiosk {kiosk} asks for help: {note}")
+            if note
+            else N_("kiosk {kiosk} asks for help"),
+            params={"kiosk": ctx.kiosk_id, "who": actor.label if actor else "", "note": note},
             at=ctx.clock.now(),
             severity="urgent",
             lobby=ctx.lobby,

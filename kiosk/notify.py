@@ -22,6 +22,7 @@ import logging
 import os
 import threading
 import uuid
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -32,6 +33,7 @@ from sqlalchemy.orm import Session
 from kiosk import audit
 from kiosk.clock import as_utc
 from kiosk.db.models import DeskAlert, Notification, Resident, Unit
+from kiosk.i18n import N_
 from kiosk.pii import mask_text
 
 if TYPE_CHECKING:
@@ -43,6 +45,20 @@ log = logging.getLogger(__name__)
 SEVERITIES = ("info", "warning", "urgent")
 
 
+class _Kept(dict[str, str]):
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+def fill(template: str, params: Mapping[str, str]) -> str:
+    """``template.format(**params)``; a placeholder without a value stays as written, and a
+    template that is not a format string is returned as it is (an alert is never lost)."""
+    try:
+        return template.format_map(_Kept(params))
+    except (ValueError, IndexError, AttributeError):
+        return template
+
+
 def raise_alert(
     session: Session,
     kind: str,
@@ -52,17 +68,34 @@ def raise_alert(
     severity: str = "warning",
     lobby: str = "",
     kiosk_id: str = "",
+    params: Mapping[str, Any] | None = None,
 ) -> DeskAlert:
     """Add an alert for the desk of ``lobby`` ("" = every desk).
 
-    Phone and ID numbers in ``message`` are masked here, once: the alert is stored, shown on
-    every desk and kept after it is acknowledged, so the raw number never reaches any of them.
+    With ``params``, ``message`` is an English message id with ``{placeholders}`` (mark it
+    with ``N_`` so that it is translated): the desk shows ``_(message).format(**params)`` in
+    its staff's language, each string value translated too when it is itself a message id
+    (a category title, a state), and the English text is stored beside it for logs and
+    exports. Without ``params`` the message is stored as given (shown as it is).
+
+    Phone and ID numbers in the message and the values are masked here, once: the alert is
+    stored, shown on every desk and kept after it is acknowledged, so the raw number never
+    reaches any of them.
     """
     if severity not in SEVERITIES:
         raise ValueError(f"severity must be one of {SEVERITIES}")
+    values = {str(k): mask_text(str(v))[:200] for k, v in (params or {}).items()}
+    # A value may itself be a message id with the same placeholders (a refusal's wording).
+    text = (
+        fill(message, {k: fill(v, values) for k, v in values.items()})
+        if params is not None
+        else message
+    )
     alert = DeskAlert(
         kind=kind,
-        message=mask_text(message)[:500],
+        message=mask_text(text)[:500],
+        msgid=message[:300] if params is not None else "",
+        params=values,
         severity=severity,
         lobby=lobby,
         kiosk_id=kiosk_id,
@@ -343,11 +376,16 @@ def _process(
             "recipient": n.recipient,
             "payload": {k: v for k, v in payload.items() if k != "_links"},
         }
-        if first and n.channel == "desk":
+        # ``"alert": False``: the service raised the desk's alert itself (the message goes
+        # to its recipient, e.g. engineering, without a second line on every desk).
+        if first and n.channel == "desk" and payload.get("alert", True) is not False:
+            # A plugin's desk message: ``message`` (an English message id) with ``params``.
+            params = payload.get("params")
             raise_alert(
                 session,
                 n.template,
                 str(payload.get("message", n.template))[:500],
+                params=params if isinstance(params, dict) else None,
                 at=now,
                 # The lobby the message is about (a plugin may name it), else this one's.
                 lobby=str(payload.get("lobby", ctx.lobby)),
@@ -442,21 +480,16 @@ def _give_up(
     delivered: list[str] | None = None,
     none_reachable: bool = False,
 ) -> None:
-    from kiosk.notify_messages import translate
 
     if none_reachable:
-        message = translate(
-            "Nobody in {unit} can be reached: {template} not delivered.", ctx.settings.language
-        )
+        message = N_("Nobody in {unit} can be reached: {template} not delivered.")
     else:
-        message = translate(
+        message = N_(
             "Message for the desk could not be delivered: {template} for {unit} "
-            "(tried {attempts} times since {since}).",
-            ctx.settings.language,
+            "(tried {attempts} times since {since})."
         )
-    text = message.format(
-        template=template, unit=unit_code or "-", attempts=attempts, since=ctx.local_time(since)
-    )
+    params = {"template": template, "unit": unit_code or "-", "attempts": attempts,
+              "since": ctx.local_time(since)}  # fmt: skip
     with ctx.database().write() as session:
         n = session.get(Notification, notification_id)
         if n is None or n.state != "sending" or n.claimed_by != me:
@@ -465,7 +498,7 @@ def _give_up(
         n.delivered = delivered or list(n.delivered or [])
         n.payload = scrubbed(dict(n.payload or {}))
         n.lease_until = None
-        raise_alert(session, "notify.given_up", text[:500], at=now, severity="warning",
+        raise_alert(session, "notify.given_up", message, params=params, at=now, severity="warning",
                     lobby=str((n.payload or {}).get("lobby", "")), kiosk_id=ctx.kiosk_id)  # fmt: skip
 
 

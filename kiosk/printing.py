@@ -32,6 +32,7 @@ from kiosk import audit
 from kiosk.clock import Clock, as_utc
 from kiosk.db import Database
 from kiosk.db.models import DeskAlert, PrintJob
+from kiosk.i18n import N_
 from kiosk.notify import raise_alert
 
 if TYPE_CHECKING:
@@ -289,7 +290,8 @@ class PrintQueue:
                 raise_alert(
                     s,
                     kind,
-                    f"printer {self.name} at kiosk {self.kiosk_id}: {status.reason}",
+                    N_("printer {printer} at kiosk {kiosk}: {reason}"),
+                    params={"printer": self.name, "kiosk": self.kiosk_id, "reason": status.reason},
                     at=self.clock.now(),
                     lobby=self.lobby,
                     kiosk_id=self.kiosk_id,

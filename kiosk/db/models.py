@@ -192,6 +192,10 @@ class DeskAlert(Base):
     kind: Mapped[str] = mapped_column(String(64))
     severity: Mapped[str] = mapped_column(String(16), default="info")
     message: Mapped[str] = mapped_column(String(500))
+    # The wording as an English message id with {placeholders} and their values (masked), for
+    # the desk to show in its own language; "" for an alert stored before there was one.
+    msgid: Mapped[str] = mapped_column(String(300), default="")
+    params: Mapped[dict] = mapped_column(JSON, default=dict)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     acknowledged_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     acknowledged_by: Mapped[str] = mapped_column(String(100), default="")

@@ -45,6 +45,8 @@ POLL_S = 1.0  # how often an open desk asks the database what changed (one query
 # Alert kinds as the desk shows them (the stored kind is a code).
 ALERT_KINDS: dict[str, str] = {
     "desk_call": N_("Call for help"),
+    "unknown_card": N_("Unknown card"),
+    "ambiguous_card": N_("Card number matches several cards"),
     "blocked_card": N_("Blocked card tapped"),
     "pin_guessing": N_("PIN guessing"),
     "unit_pin_locked": N_("Unit PIN locked"),
@@ -53,24 +55,9 @@ ALERT_KINDS: dict[str, str] = {
     "printer_paper_out": N_("Printer out of paper"),
     "printer_paper_low": N_("Printer paper low"),
     "device_offline": N_("Device offline"),
-    "repair_emergency": N_("Repair emergency"),
-    "complaint_major": N_("Major complaint"),
-    "repair_collect": N_("Collect a repair charge"),
-    "repair_reopened": N_("Repair reopened"),
-    "complaint_escalated": N_("Complaint escalated"),
-    "repair_unclaimed": N_("Repair not taken"),
-    "repair_daily_check": N_("Repairs daily check"),
-    "parking_card_lost": N_("Lost parking card"),
-    "billing.payment_flagged": N_("Payment flagged"),
-    "umbrella_charge": N_("Umbrella charge"),
-    "umbrella_collect": N_("Umbrella to collect"),
     "charge_collect": N_("Charge to collect"),
-    "invite_guessing": N_("Invite code guessing"),
-    "parcel_code_locked": N_("Pickup codes locked"),
-    "parcel_picker_unknown": N_("Unknown parcel picker"),
-    "parcel_overdue": N_("Parcel overdue"),
-    "storage_check": N_("Storage check"),
-}
+    "notify.given_up": N_("Message not delivered"),
+}  # the core's own; each plugin names its kinds through the hook kiosk_alert_kinds
 
 
 _ALERT_PATTERNS: dict[str, tuple[str, str]] = {
@@ -91,9 +78,16 @@ _ALERT_PATTERNS: dict[str, tuple[str, str]] = {
 }
 
 
-def alert_message(kind: str, message: str) -> str:
-    """An alert's stored (English) message in the desk's language, for the kinds whose wording
-    is known; the details (unit, kiosk, a note someone typed) are kept as they are."""
+def alert_message(kind: str, message: str, msgid: str = "", params: Any = None) -> str:
+    """An alert in the desk's language: its message id with its values (each value that is
+    itself a message id, such as a category title, translated too); an alert stored before
+    alerts had one is matched against the old English wordings; else the message as stored."""
+    if msgid:
+        from kiosk.notify import fill
+
+        raw = {k: str(v) for k, v in (params or {}).items()}
+        values = {k: fill(_(v), raw) if v else v for k, v in raw.items()}
+        return " ".join(fill(_(msgid), values).split())
     import re
 
     if language() == "en" or kind not in _ALERT_PATTERNS:
@@ -103,29 +97,16 @@ def alert_message(kind: str, message: str) -> str:
     if found is None:
         return message
     parts = {k: v or "" for k, v in found.groupdict().items()}
-    if "category" in parts:
-        parts["category"] = category_title(parts["category"])
     if parts.get("where") == "common area":
         parts["where"] = _("common area")
     return " ".join(_(template).format(**parts).split())
 
 
-def category_title(code: str) -> str:
-    """A repair category code (``plumbing.leak``) as its translated title, via the plugin."""
-    try:
-        from importlib import import_module
-
-        titles = import_module("plugins.repairs.desk").category_titles()
-        return _(titles[code]) if code in titles else code
-    except Exception:  # noqa: BLE001  (no repairs plugin: the code is what there is)
-        return code
-
-
-def alert_title(kind: str) -> str:
-    """The translated title of an alert kind; an unknown kind is named, never shown raw."""
-    if kind in ALERT_KINDS:
-        return _(ALERT_KINDS[kind])
-    return _("Alert")
+def alert_title(kind: str, kinds: dict[str, str] | None = None) -> str:
+    """The translated title of an alert kind (the core's, or ``kinds`` the plugins named);
+    an unknown kind is named "Alert", never shown raw."""
+    title = (kinds or {}).get(kind) or ALERT_KINDS.get(kind)
+    return _(title) if title else _("Alert")
 
 
 class DeskLoginScreen(StaffLoginScreen):
@@ -249,7 +230,8 @@ class AlertsPanel(Vertical):
         app: Any = self.app
         urgent = [r for r in fresh if r[4] == "urgent"]
         first = (urgent or fresh)[0]
-        text = f"{alert_title(first[2])}: {alert_message(first[2], first[3])}"
+        title = alert_title(first[2], app.alert_kinds())
+        text = f"{title}: {alert_message(first[2], first[3], *first[5:])}"
         if urgent:
             app.bell()
             app.notify(text, title=_("Urgent alert"), severity="error", timeout=30)
@@ -262,7 +244,7 @@ class AlertsPanel(Vertical):
         app: Any = self.app
         with app.ctx.database().read() as s:
             return [
-                (a.id, a.created_at, a.kind, a.message, a.severity)
+                (a.id, a.created_at, a.kind, a.message, a.severity, a.msgid, a.params)
                 for a in open_alerts(s, app.settings.lobby)
             ]
 
@@ -270,14 +252,18 @@ class AlertsPanel(Vertical):
         app: Any = self.app
         table = self.query_one(DataTable)
         table.clear()
-        for alert_id, at, kind, message, severity in rows:
+        kinds = app.alert_kinds()
+        for alert_id, at, kind, message, severity, msgid, params in rows:
             local = app.local(at).strftime("%m-%d %H:%M")
             urgent = severity == "urgent"
             # Rich Text, not str: a DataTable parses markup in strings.
             table.add_row(
                 local,
-                Text(("‼ " if urgent else "") + alert_title(kind), "bold red" if urgent else ""),
-                Text(printable(alert_message(kind, message))),
+                Text(
+                    ("‼ " if urgent else "") + alert_title(kind, kinds),
+                    "bold red" if urgent else "",
+                ),
+                Text(printable(alert_message(kind, message, msgid, params))),
                 key=str(alert_id),
             )
         self.query_one("#alerts-count", Label).update(_("{n} open").format(n=len(rows)))
@@ -427,6 +413,11 @@ class DeskScreen(Screen[None]):
                 with TabPane(_("More"), id="tab-more"), TabbedContent(id="desk-more"):
                     for panel in more:
                         yield from self._pane(panel)
+            if app.staff is not None and "manager" in app.staff.roles:
+                from kiosk.ui.desk_reports import ReportsPanel
+
+                with TabPane(_("Reports"), id="tab-reports"):
+                    yield ReportsPanel()
             with TabPane(_("System"), id="tab-health"):
                 yield HealthPanel()
         yield Footer(show_command_palette=False)
@@ -451,7 +442,11 @@ class DeskScreen(Screen[None]):
 
         # Less the screen's scroll bar (2 cells) when a panel is taller than the screen.
         room = (self.app.size.width or 80) - 2
-        room -= sum(map(width, ("Alerts", "Household", "System")))
+        app: Any = self.app
+        fixed = ["Alerts", "Household", "System"]
+        if app.staff is not None and "manager" in app.staff.roles:
+            fixed.append("Reports")
+        room -= sum(map(width, fixed))
         if sum(width(p.title) for p in panels) <= room:
             return panels, []
         room -= width("More")
@@ -610,6 +605,7 @@ class DeskApp(GuardedApp):
         self.poll_seconds = POLL_S  # the live desk's tick (tests drive the poll themselves)
         self._started = threading.Lock()
         self.plugins_started = False
+        self._alert_kinds: dict[str, str] | None = None
         self._last_input = self.monotonic()
         set_language(settings.language)
 
@@ -700,6 +696,16 @@ class DeskApp(GuardedApp):
         from kiosk.clock import as_utc
 
         return as_utc(when).astimezone(self._zone)
+
+    def alert_kinds(self) -> dict[str, str]:
+        """Alert kind -> title msgid, as the plugins name them (asked once)."""
+        if self._alert_kinds is None:
+            kinds: dict[str, str] = {}
+            if self.ctx is not None and self.ctx.plugins is not None:
+                for answer in self.ctx.plugins.call("kiosk_alert_kinds"):
+                    kinds.update(answer)
+            self._alert_kinds = kinds
+        return self._alert_kinds
 
     def panels(self) -> list[Any]:
         if self.ctx is None or self.ctx.plugins is None or self.staff is None:

@@ -17,6 +17,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Input, Select
 
+from kiosk.errors import Refused
 from kiosk.i18n import _
 from kiosk.ui.widgets.signature import SignaturePad
 from kiosk.ui.widgets.text import Button, Checkbox, Label
@@ -149,3 +150,70 @@ class FormDialog(ModalScreen[dict[str, Any] | None]):
             self.query_one("#form-message", Label).update(problem)
             return
         self.dismiss(answers)
+
+
+class DeskActions:
+    """What a desk panel needs to act: say a line, ask first, fill a form, call the service.
+
+    Mixed into a panel (a Textual widget with ``app``, ``run_worker`` and ``query_one``). The
+    panel's message line is the :class:`Label` with id ``MESSAGE_ID``; after an action the
+    panel's ``reload()`` runs (or, without one, the panel is composed again) so that what the
+    butler sees is what the database holds. A refusal is said in the desk's language; nothing
+    else is caught (a bug is logged by Textual, not hidden)."""
+
+    MESSAGE_ID = "message"
+
+    def say(self, text: str) -> None:
+        panel: Any = self
+        panel.query_one(f"#{self.MESSAGE_ID}", Label).update(text)
+
+    async def after_action(self) -> None:
+        panel: Any = self
+        reload = getattr(panel, "reload", None)
+        if reload is not None:
+            await reload()
+        else:
+            await panel.recompose()
+
+    def desk_run(self, done: str, call: Any) -> None:
+        """Call the service in a worker; say ``done`` or the refusal; show the new state."""
+        panel: Any = self
+
+        async def go() -> None:
+            try:
+                call()
+            except Refused as exc:
+                text = exc.render(_)
+            else:
+                text = done
+            await self.after_action()
+            self.say(text)
+
+        panel.run_worker(go(), group="desk-action")
+
+    def desk_confirm(self, question: str, done: str, call: Any, danger: bool = False) -> None:
+        """Ask first (No has the focus); on Yes, :meth:`desk_run`."""
+        panel: Any = self
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.desk_run(done, call)
+
+        panel.app.push_screen(ConfirmDialog(question, danger=danger), answered)
+
+    def desk_form(self, title: str, fields: list[Field], then: Any, check: Any = None) -> None:
+        """Ask for the fields; on OK, ``then(answers)``."""
+        panel: Any = self
+
+        def answered(values: dict[str, Any] | None) -> None:
+            if values is not None:
+                then(values)
+
+        panel.app.push_screen(FormDialog(title, fields, check=check), answered)
+
+    def logged_in(self) -> bool:
+        """False (and says so) when nobody is logged in at the desk."""
+        if getattr(self, "actor", None) is None:
+            self.say(_("Log in at the desk first."))
+            return False
+        return True

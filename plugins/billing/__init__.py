@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from kiosk.hookspecs import hookimpl
-from kiosk.i18n import register_catalog
+from kiosk.i18n import N_, register_catalog
 
 HERE = Path(__file__).parent
 register_catalog(HERE / "locale", "billing")
@@ -171,3 +171,11 @@ def kiosk_doctor_checks(settings: Any, sim: bool) -> list[Any]:
             'real; list only the estate\'s providers (e.g. ["wechat", "alipay"])',
         )
     ]
+
+
+@hookimpl
+def kiosk_alert_kinds() -> dict[str, str]:
+    """The desk-alert kinds this plugin raises, as the desk titles them."""
+    return {
+        "billing.payment_flagged": N_("Payment flagged"),
+    }

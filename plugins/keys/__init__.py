@@ -72,3 +72,11 @@ def kiosk_household_sections(ctx: Any, unit_code: str) -> list[Any]:
     from plugins.keys.household import household_section
 
     return [household_section(ctx, unit_code)]
+
+
+@hookimpl
+def kiosk_alert_kinds() -> dict[str, str]:
+    """The desk-alert kinds this plugin raises, as the desk titles them."""
+    from kiosk.i18n import N_
+
+    return {"key_overdue": N_("Key not back")}

@@ -283,8 +283,8 @@ def alert_overdue(ctx: KioskContext, actor: Actor = SYSTEM) -> list[str]:
             ).rowcount  # type: ignore[attr-defined]  # fmt: skip
             if not claimed:
                 continue
-            raise_alert(session, "key_overdue",
-                        f"key {number} of {code} out since {ctx.local_time(out_at)}: not back",
+            raise_alert(session, "key_overdue", N_("key {number} of {unit} out since {since}: not back"),
+                        params={"number": number, "unit": code, "since": ctx.local_time(out_at)},
                         at=now, lobby=ctx.lobby, kiosk_id=ctx.kiosk_id)  # fmt: skip
             audit.record_for(ctx, session, actor, "keys.overdue", f"key:{number}")
             raised.append(number)

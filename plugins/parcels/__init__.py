@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from kiosk.hookspecs import hookimpl
-from kiosk.i18n import register_catalog
+from kiosk.i18n import N_, register_catalog
 
 HERE = Path(__file__).parent
 # Parsing one small .po file is cheap; registering on import makes every screen, CLI and test
@@ -157,3 +157,24 @@ def kiosk_household_sections(ctx: Any, unit_code: str) -> list[Any]:
     from plugins.parcels.household import household_section
 
     return [household_section(ctx, unit_code)]
+
+
+@hookimpl
+def kiosk_alert_kinds() -> dict[str, str]:
+    """The desk-alert kinds this plugin raises, as the desk titles them."""
+    return {
+        "parcel_code_locked": N_("Pickup codes locked"),
+        "parcel_picker_unknown": N_("Unknown parcel picker"),
+        "parcel_overdue": N_("Parcel overdue"),
+        "storage_check": N_("Storage check"),
+        "parcel_to_desk": N_("Parcel to release at the desk"),
+        "parcel_override": N_("Parcel released by override"),
+    }
+
+
+@hookimpl
+def kiosk_report_figures(ctx: Any, period: Any) -> list[Any]:
+    """Waiting parcels by age at the month's end, and parcels in and out by week."""
+    from plugins.parcels.figures import report_figures
+
+    return report_figures(ctx, period)

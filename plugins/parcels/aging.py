@@ -13,6 +13,7 @@ from kiosk import audit
 from kiosk.clock import as_utc
 from kiosk.db.models import Unit
 from kiosk.errors import Refused
+from kiosk.i18n import N_
 from kiosk.identity import SYSTEM, Actor, require_role
 from kiosk.lobby import desk_lobby, in_lobby
 from kiosk.notify import queue_notification, raise_alert
@@ -110,8 +111,16 @@ def run_aging(ctx: KioskContext, actor: Actor = SYSTEM) -> AgingRun:
             raise_alert(
                 session,
                 "parcel_overdue",
-                f"parcel {number} for {code} (shelf {shelf or '-'}) waiting "
-                f"{rules.escalate_days}+ days: call the household or return to sender",
+                N_(
+                    "parcel {number} for {unit} (shelf {shelf}) waiting {days}+ days: call the "
+                    "household or return to sender"
+                ),
+                params={
+                    "number": number,
+                    "unit": code,
+                    "shelf": shelf or "-",
+                    "days": rules.escalate_days,
+                },  # fmt: skip
                 at=now,
                 lobby=lobby,  # the desk whose shelf holds it ("" = every desk)
             )
@@ -182,6 +191,20 @@ def return_to_sender(ctx: KioskContext, actor: Actor, parcel_id: int, reason: st
             f"parcel:{parcel.id}",
             {"reason": why, "tracking": parcel.tracking_number, "notification": note.id},
         )
+
+
+def return_by_tracking(ctx: KioskContext, actor: Actor, tracking: str, reason: str) -> int:
+    """:func:`return_to_sender` for the item with this tracking number (as scanned or typed);
+    returns the parcel's id."""
+    from plugins.parcels.carriers import normalise_tracking
+
+    number = normalise_tracking(tracking)
+    with ctx.database().read() as session:
+        parcel_id = session.scalar(select(Parcel.id).where(Parcel.tracking_number == number))
+    if parcel_id is None:
+        raise Refused("parcels.unknown", "There is no parcel {id}.", id=number or "-")
+    return_to_sender(ctx, actor, parcel_id, reason)
+    return int(parcel_id)
 
 
 AGING_BUCKETS = (

@@ -1,5 +1,6 @@
 """``kiosk report parcels --aging|--register|--storage`` and ``kiosk parcels carrier|aging|
-proxy|return-to-sender|storage-release``: thin typer commands over :mod:`plugins.parcels.service`.
+check-in|release|proxy|return-to-sender|store|storage-release|handover``: thin typer commands
+over :mod:`plugins.parcels.service`.
 
 Commands that act as a person take ``--staff`` and the PIN (``kiosk.cli_staff``: ``--pin``,
 ``$KIOSK_PIN`` or a hidden prompt); refusals print ``kiosk: <message>`` and exit 1."""
@@ -16,14 +17,21 @@ import typer
 
 from kiosk.commands import (
     ConfigOpt,
+    HtmlOpt,
+    HtmlPinOpt,
+    HtmlStaffOpt,
     JsonOpt,
+    LangOpt,
+    MonthOpt,
     PinOpt,
     StaffOpt,
     context,
     emit,
+    html_report,
     one_format,
     refusals,
     sign_in,
+    staff_command,
     usage_error,
 )
 from kiosk.errors import Refused
@@ -58,28 +66,16 @@ def proxy_add(
     config: ConfigOpt = None,
 ) -> None:
     """Name a proxy for a resident of the unit (or, without --for, the whole household)."""
-    from plugins.parcels.service import add_proxy
+    from plugins.parcels.service import add_proxy, proxy_until
 
     ctx = context(config)
     with refusals(_):
-        end = _until(ctx, until)
+        end = proxy_until(ctx, until)
         proxy_id = add_proxy(
             ctx, sign_in(ctx, staff, pin), unit, name, phone,
             resident=for_resident.strip() or None, until=end,
         )  # fmt: skip
     emit({"id": proxy_id, "unit": unit.strip()}, as_json, f"proxy {proxy_id} added for {unit}")
-
-
-def _until(ctx: Any, day: str) -> dt.datetime | None:
-    """The end of ``day`` in the estate's zone (a proxy valid "until the 5th" works all day)."""
-    if not day.strip():
-        return None
-    try:
-        date = dt.date.fromisoformat(day.strip())
-    except ValueError:
-        raise Refused("parcels.proxy_until_format", "Give the date as YYYY-MM-DD.") from None
-    end = dt.datetime.combine(date + dt.timedelta(days=1), dt.time(), tzinfo=ctx.zone)
-    return end.astimezone(dt.UTC)
 
 
 @proxy_app.command("remove")
@@ -137,26 +133,129 @@ def return_cmd(
     config: ConfigOpt = None,
 ) -> None:
     """Hand a waiting item back to the carrier: state returned, the household told."""
-    from sqlalchemy import select
-
     from plugins.parcels.carriers import normalise_tracking
-    from plugins.parcels.models import Parcel
-    from plugins.parcels.service import return_to_sender
+    from plugins.parcels.service import return_by_tracking
 
     ctx = context(config)
     number = normalise_tracking(tracking)
     with refusals(_):
-        actor = sign_in(ctx, staff, pin)
-        with ctx.database().read() as session:
-            parcel_id = session.scalar(select(Parcel.id).where(Parcel.tracking_number == number))
-        if parcel_id is None:
-            raise Refused("parcels.unknown", "There is no parcel {id}.", id=number)
-        return_to_sender(ctx, actor, parcel_id, reason)
+        parcel_id = return_by_tracking(ctx, sign_in(ctx, staff, pin), number, reason)
     emit(
         {"id": parcel_id, "tracking": number, "status": "returned"},
         as_json,
         f"{number} returned to sender",
     )
+
+
+def _show(result: Any, as_json: bool) -> None:
+    emit(result, as_json, " ".join(f"{k}: {v}" for k, v in result.items() if v not in ("", None)))
+
+
+def _signature(path: Path | None) -> Any:
+    """Strokes JSON from a pad (a file), or nothing (the service then asks for one)."""
+    if path is None:
+        return []
+    try:
+        return json.loads(path.read_text("utf-8"))
+    except (OSError, ValueError):
+        raise Refused("parcels.signature_file", "Cannot read a signature from {path}.",
+                      path=str(path)) from None  # fmt: skip
+
+
+SignatureOpt = Annotated[
+    Path | None,
+    typer.Option("--signature", help="The collector's signature: strokes JSON from a pad."),
+]
+
+
+@staff_command(parcels_app, "check-in", _show)
+def check_in_step(
+    ctx: Any,
+    actor: Any,
+    tracking: Annotated[str, typer.Argument(help="The tracking number (as scanned).")],
+    unit: Annotated[str, typer.Option("--unit", help="Unit, e.g. 3-1205.")],
+    recipient: Annotated[str, typer.Option("--recipient", help="Addressee, if named.")] = "",
+    shelf: Annotated[str, typer.Option("--shelf", help="Where it is kept.")] = "",
+    perishable: Annotated[bool, typer.Option("--perishable")] = False,
+    signature: Annotated[bool, typer.Option("--signature-required")] = False,
+    oversize: Annotated[bool, typer.Option("--oversize")] = False,
+    id_check: Annotated[bool, typer.Option("--id-check", help="Release only on ID.")] = False,
+) -> Any:
+    """Log an item at the desk (邮件签收登记表) and send the unit its pickup code."""
+    from plugins.parcels.service import check_in
+
+    r = check_in(
+        ctx, actor, tracking=tracking, unit_code=unit, recipient=recipient, shelf=shelf,
+        perishable=perishable, signature_required=signature, oversize=oversize,
+        id_check=id_check,
+    )  # fmt: skip
+    return {"tracking": r.tracking_number, "carrier": r.carrier, "unit": r.unit_code}
+
+
+@staff_command(parcels_app, "release", _show)
+def release_step(
+    ctx: Any,
+    actor: Any,
+    unit: Annotated[str, typer.Argument(help="Unit, e.g. 3-1205.")],
+    picker: Annotated[str, typer.Option("--picker", help="Who collects.")],
+    signature_file: SignatureOpt = None,
+    id_last4: Annotated[str, typer.Option("--id-last4", help="Last 4 of the ID seen.")] = "",
+    override: Annotated[
+        str, typer.Option("--override", help="A butler's reason to release addressed items.")
+    ] = "",
+) -> Any:
+    """Release every item of the unit waiting at this desk to the picker, signed."""
+    from plugins.parcels.service import release_at_desk, waiting_here
+
+    unit_code, here = waiting_here(ctx, unit)
+    if not here:
+        raise Refused("parcels.nothing_waiting", "Nothing is waiting for {unit} here.",
+                      unit=unit_code)  # fmt: skip
+    done = release_at_desk(
+        ctx, actor, unit_code, [p.id for p in here], picker, _signature(signature_file),
+        id_last4=id_last4, override_reason=override,
+    )  # fmt: skip
+    return {"unit": unit_code, "released": len(done.parcel_ids)}
+
+
+@staff_command(parcels_app, "store", _show)
+def store_step(
+    ctx: Any,
+    actor: Any,
+    unit: Annotated[str, typer.Option("--unit", help="Unit, e.g. 3-1205.")],
+    depositor: Annotated[str, typer.Option("--depositor", help="Who leaves it.")],
+    item: Annotated[str, typer.Option("--item", help="What it is.")],
+    category: Annotated[str, typer.Option("--category", help="Kind of item.")] = "other",
+    hours: Annotated[int, typer.Option("--hours", help="Collected within hours.")] = 24,
+    condition: Annotated[str, typer.Option("--condition", help="How it looks.")] = "",
+    phone: Annotated[str, typer.Option("--phone", help="Depositor's phone.")] = "",
+) -> Any:
+    """Take an item into storage (物品寄存): a ticket to collect it with."""
+    from plugins.parcels.service import store_item
+
+    ticket = store_item(
+        ctx, actor, unit_code=unit, depositor_name=depositor, description=item,
+        category=category, expected_pickup_at=ctx.clock.now() + dt.timedelta(hours=hours),
+        condition=condition, depositor_phone=phone,
+    )  # fmt: skip
+    return {"ticket": ticket.ticket, "unit": unit.strip()}
+
+
+@staff_command(parcels_app, "handover", _show)
+def handover_step(
+    ctx: Any,
+    actor: Any,
+    to: Annotated[str, typer.Option("--to", help="The colleague taking over the shift.")],
+    note: Annotated[str, typer.Option("--note")] = "",
+) -> Any:
+    """Record the shift handover of storage: every stored item present."""
+    from plugins.parcels.service import desk_lobby, handover_checklist, record_handover_check
+
+    items = handover_checklist(ctx, desk_lobby(ctx, actor))
+    check = record_handover_check(
+        ctx, actor, handed_to=to, results={i["id"]: "ok" for i in items}, note=note
+    )
+    return {"check": check, "items": len(items)}
 
 
 @parcels_app.command("storage-release")
@@ -259,11 +358,20 @@ def report_parcels(
     lobby: Annotated[
         str, typer.Option("--lobby", help="Only this lobby's shelves (default: every lobby).")
     ] = "",
+    html: HtmlOpt = None,
+    staff: HtmlStaffOpt = None,
+    pin: HtmlPinOpt = None,
+    month: MonthOpt = None,
+    lang: LangOpt = None,
     config: ConfigOpt = None,
 ) -> None:
     """Parcel reports: --aging lists waiting items in 0-2 / 3-6 / 7-14 / 15+ day buckets;
     --register the 邮件签收登记表; --storage the storage register (names masked, IDs as the last
-    4 characters only)."""
+    4 characters only); --html FILE (a manager: --staff) the charts of the month: waiting
+    parcels by age at its end, parcels in and out by week."""
+    if html is not None:
+        html_report(config, staff, pin, html, month, lang, "parcels", as_json)
+        return
     if aging + register + storage != 1:
         usage_error("choose one report: --aging, --register or --storage")
     one_format(as_json, as_csv)

@@ -54,6 +54,19 @@ def _proxy_resident(session: Session, unit: Unit, who: str | int | None) -> Resi
     return found
 
 
+def proxy_until(ctx: KioskContext, day: str) -> dt.datetime | None:
+    """The end of ``day`` (YYYY-MM-DD) in the estate's zone: a proxy valid "until the 5th" works
+    all day; None for an empty day (no end)."""
+    if not day.strip():
+        return None
+    try:
+        date = dt.date.fromisoformat(day.strip())
+    except ValueError:
+        raise Refused("parcels.proxy_until_format", "Give the date as YYYY-MM-DD.") from None
+    end = dt.datetime.combine(date + dt.timedelta(days=1), dt.time(), tzinfo=ctx.zone)
+    return end.astimezone(dt.UTC)
+
+
 def add_proxy(
     ctx: KioskContext,
     actor: Actor,

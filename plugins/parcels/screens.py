@@ -20,7 +20,8 @@ from textual.widget import Widget
 from textual.widgets import Input
 
 from kiosk.errors import Refused
-from kiosk.i18n import _
+from kiosk.i18n import N_, _
+from kiosk.ui.desk_forms import DeskActions, Field
 from kiosk.ui.screens import ServiceScreen
 from kiosk.ui.widgets.text import Button, Checkbox, Label, Static
 from plugins.parcels import service, signature
@@ -260,9 +261,10 @@ def entry_screen(ctx: KioskContext, actor: Actor | None = None) -> Screen[None]:
     return PickupCodeScreen(ctx)
 
 
-class ParcelsDeskPanel(Widget):
+class ParcelsDeskPanel(DeskActions, Widget):
     """Desk: check in an item (the scanner types the number and Enter), items waiting by age
-    bucket with the ones to chase (15+ days), and what is in storage."""
+    bucket with the ones to chase (15+ days), and what is in storage; name a proxy for a
+    household, hand an item back to the carrier."""
 
     DEFAULT_CSS = """
     ParcelsDeskPanel { height: auto; }
@@ -299,6 +301,12 @@ class ParcelsDeskPanel(Widget):
             Button(_("Check in"), id="checkin", variant="primary"),
         )
         yield Label("", id="message", classes="message")
+        with Horizontal(id="parcel-actions"):
+            for bid, title in (("proxy-add", N_("Name a proxy")),
+                               ("return-sender", N_("Return to sender"))):  # fmt: skip
+                button = Button(_(title), id=bid)
+                button.compact = True
+                yield button
         # Release at the desk: ID-check items, proxies, pickers the kiosk sent here.
         yield Label(_("Release at the desk"), classes="title")
         yield Horizontal(
@@ -342,10 +350,64 @@ class ParcelsDeskPanel(Widget):
             self.query_one("#unit", Input).focus()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
-        if event.button.id == "checkin":
+        if event.button.id in ("proxy-add", "return-sender"):
+            event.stop()
+            if self.logged_in():
+                (self.ask_proxy if event.button.id == "proxy-add" else self.ask_return)()
+        elif event.button.id == "checkin":
             self.check_in()
         elif event.button.id == "rel-release":
             self.release_at_desk()
+
+    async def after_action(self) -> None:
+        self.refresh_report()
+
+    def desk_commands(self) -> list[tuple[str, Any]]:
+        """For the desk's command palette."""
+        return [(_("Name a proxy"), self.ask_proxy), (_("Return to sender"), self.ask_return)]
+
+    def ask_proxy(self) -> None:
+        """A person the household names to collect its parcels (until a day, or for good)."""
+        a = self.actor
+
+        def add(v: dict[str, Any]) -> None:
+            def call() -> None:
+                until = service.proxy_until(self.ctx, v["until"])
+                service.add_proxy(self.ctx, a, v["unit"], v["name"], v["phone"], until=until)
+
+            self.desk_run(
+                _("{name} may now collect for {unit}.").format(name=v["name"].strip(),
+                                                               unit=v["unit"].strip()),
+                call,
+            )  # fmt: skip
+
+        self.desk_form(
+            _("Name a proxy"),
+            [Field("unit", _("Your unit, e.g. 3-1205")), Field("name", _("The proxy's name")),
+             Field("phone", _("The proxy's phone")),
+             Field("until", _("Last day (YYYY-MM-DD), empty: no end"))],
+            add,
+        )  # fmt: skip
+
+    def ask_return(self) -> None:
+        """Hand an item back to the carrier: the reason, then a confirmation."""
+        a = self.actor
+
+        def confirm(v: dict[str, Any]) -> None:
+            self.desk_confirm(
+                _("Return {tracking} to the carrier? The household is told.").format(
+                    tracking=v["tracking"].strip()
+                ),
+                _("Returned to sender."),
+                lambda: service.return_by_tracking(self.ctx, a, v["tracking"], v["reason"]),
+                danger=True,
+            )
+
+        self.desk_form(
+            _("Return to sender"),
+            [Field("tracking", _("Scan the tracking number")), Field("reason", _("Reason"))],
+            confirm,
+        )
 
     def release_at_desk(self) -> None:
         """Every item of the unit waiting at this desk, to the named picker, signed."""

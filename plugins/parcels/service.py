@@ -52,6 +52,7 @@ from kiosk.db import retention
 from kiosk.db.models import Resident, Unit
 from kiosk.errors import Refused
 from kiosk.hookspecs import PurgeCount
+from kiosk.i18n import N_
 from kiosk.identity import SYSTEM, Actor, require_role, unit_by_code
 from kiosk.lobby import desk_lobby, in_lobby
 from kiosk.notify import queue_notification, raise_alert
@@ -64,6 +65,7 @@ from plugins.parcels.aging import (
     AgingRun,
     aging_report,
     parcel_register,
+    return_by_tracking,
     return_to_sender,
     run_aging,
 )
@@ -76,7 +78,7 @@ from plugins.parcels.models import (
     Release,
     StoredItem,
 )
-from plugins.parcels.proxies import add_proxy, list_proxies, remove_proxy
+from plugins.parcels.proxies import add_proxy, list_proxies, proxy_until, remove_proxy
 from plugins.parcels.rules import (
     CODE_DIGITS,
     DESK_ROLES,
@@ -130,7 +132,9 @@ __all__ = [
     "proxy_valid",
     "record_handover_check",
     "release_stored",
+    "proxy_until",
     "remove_proxy",
+    "return_by_tracking",
     "return_to_sender",
     "run_aging",
     "storage_register",
@@ -441,8 +445,16 @@ def start_pickup_by_code(ctx: KioskContext, unit_code: str, code: str) -> Pickup
             raise_alert(
                 session,
                 "parcel_code_locked",
-                f"{rules.max_code_failures} wrong pickup codes for {unit.code} at kiosk "
-                f"{ctx.kiosk_id}; codes locked for {rules.code_lock_minutes} min",
+                N_(
+                    "{failures} wrong pickup codes for {unit} at kiosk {kiosk}; codes locked "
+                    "for {minutes} min"
+                ),
+                params={
+                    "failures": rules.max_code_failures,
+                    "unit": unit.code,
+                    "kiosk": ctx.kiosk_id,
+                    "minutes": rules.code_lock_minutes,
+                },  # fmt: skip
                 at=now,
                 lobby=ctx.lobby,
                 kiosk_id=ctx.kiosk_id,
@@ -498,8 +510,8 @@ def identify_picker(ctx: KioskContext, pickup: Pickup, name: str) -> Pickup:
             raise_alert(
                 session,
                 "parcel_picker_unknown",
-                f"someone not named for {pickup.unit_code} tried to collect parcels at kiosk "
-                f"{ctx.kiosk_id}",
+                N_("someone not named for {unit} tried to collect parcels at kiosk {kiosk}"),
+                params={"unit": pickup.unit_code, "kiosk": ctx.kiosk_id},
                 at=ctx.clock.now(),
                 severity="info",
                 lobby=ctx.lobby,
@@ -654,8 +666,15 @@ def release(
             raise_alert(
                 session,
                 "parcel_to_desk",
-                f"{pickup.unit_code}: {refusal.code} at kiosk {ctx.kiosk_id} "
-                f"({picker.kind} {mask_name(picker.name)}); release at the desk",
+                N_("{unit}: {reason} at kiosk {kiosk} ({picker}); release at the desk"),
+                # The refusal's own wording, with its values (the desk translates both).
+                params={
+                    **refusal.params,
+                    "unit": pickup.unit_code,
+                    "reason": refusal.message,
+                    "kiosk": ctx.kiosk_id,
+                    "picker": mask_name(picker.name),
+                },  # fmt: skip
                 at=now,
                 severity="info",
                 lobby=ctx.lobby,
@@ -926,8 +945,17 @@ def release_at_desk(
             raise_alert(
                 session,
                 "parcel_override",
-                f"{unit.code}: {len(strangers)} addressed item(s) released at the desk to "
-                f"{mask_name(picker.name)} by {actor.label} (override: {reason})",
+                N_(
+                    "{unit}: {count} addressed item(s) released at the desk to {picker} by "
+                    "{staff} (override: {reason})"
+                ),
+                params={
+                    "unit": unit.code,
+                    "count": len(strangers),
+                    "picker": mask_name(picker.name),
+                    "staff": actor.label,
+                    "reason": reason,
+                },  # fmt: skip
                 at=now,
                 severity="info",
                 lobby=ctx.lobby,

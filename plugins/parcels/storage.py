@@ -18,6 +18,7 @@ from kiosk import audit, printing
 from kiosk.clock import as_utc
 from kiosk.db.models import Resident, Unit
 from kiosk.errors import Refused
+from kiosk.i18n import N_
 from kiosk.identity import Actor, require_role, unit_by_code
 from kiosk.lobby import desk_lobby, in_lobby
 from kiosk.notify import raise_alert
@@ -227,7 +228,8 @@ def record_handover_check(
             raise_alert(
                 session,
                 "storage_check",
-                f"storage handover: check items {', '.join(problems)} (missing, damaged or overdue)",
+                N_("storage handover: check items {items} (missing, damaged or overdue)"),
+                params={"items": ", ".join(problems)},
                 at=now,
                 lobby=ctx.lobby,
             )

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from kiosk.hookspecs import hookimpl
-from kiosk.i18n import register_catalog
+from kiosk.i18n import N_, register_catalog
 
 HERE = Path(__file__).parent
 register_catalog(HERE / "locale", "parking")
@@ -118,3 +118,26 @@ def kiosk_desk_panels(ctx: Any) -> list[Any]:
         DeskPanel(id="parking", title=N_("Parking"), widget=_desk_panel, order=60,
                   roles=("cashier", "butler", "security"))
     ]  # fmt: skip
+
+
+@hookimpl
+def kiosk_alert_kinds() -> dict[str, str]:
+    """The desk-alert kinds this plugin raises, as the desk titles them."""
+    return {
+        "parking_card_lost": N_("Lost parking card"),
+    }
+
+
+@hookimpl
+def kiosk_report_figures(ctx: Any, period: Any) -> list[Any]:
+    """Rentals open by month; rentals opened, ended and lapsed by month."""
+    from plugins.parking.figures import report_figures
+
+    return report_figures(ctx, period)
+
+
+@hookimpl
+def kiosk_household_sections(ctx: Any, unit_code: str) -> list[Any]:
+    from plugins.parking.household import household_section
+
+    return [household_section(ctx, unit_code)]

@@ -1,4 +1,6 @@
-"""``kiosk parking fee|card|sweep`` and ``kiosk report parking``: thin commands over the service."""
+"""``kiosk parking fee|card|sweep``, the cashier's desk steps (``rent``, ``renew``, ``issue``,
+``lost``, ``replace``, ``return``: ``--staff``, the PIN, ``--json``) and ``kiosk report
+parking``: thin commands over the service."""
 
 from __future__ import annotations
 
@@ -10,13 +12,19 @@ import typer
 
 from kiosk.commands import (
     ConfigOpt,
+    HtmlOpt,
     JsonOpt,
+    LangOpt,
+    MonthOpt,
     PinOpt,
     StaffOpt,
     as_staff,
     context,
+    emit,
+    html_report,
     refusals,
     settings_or_exit,
+    staff_command,
 )
 
 parking_app = typer.Typer(help="Parking: temporary fees, monthly cards.", no_args_is_help=True)
@@ -88,10 +96,18 @@ def report_parking_cmd(
     ] = True,
     as_csv: Annotated[bool, typer.Option("--csv", help="CSV on stdout.")] = False,
     as_json: JsonOpt = False,
+    html: HtmlOpt = None,
+    month: MonthOpt = None,
+    lang: LangOpt = None,
     config: ConfigOpt = None,
 ) -> None:
-    """月租办理记录: every open rental and what changed this week (names and phones masked)."""
+    """月租办理记录: every open rental and what changed this week (names and phones masked).
+    With --html FILE (a manager), the charts: rentals open, opened, ended and lapsed by month."""
     from plugins.parking.service import records, records_csv, state_label
+
+    if html is not None:
+        html_report(config, staff, pin, html, month, lang, "parking", as_json)
+        return
 
     _ctx, rows = as_staff(config, staff, pin, records_csv if as_csv else records)
     if as_csv:
@@ -108,6 +124,97 @@ def report_parking_cmd(
             f"{mark} {r.date} {r.unit_code:8} {r.owner:6} {r.phone:13} {r.plate:9} "
             f"{r.start}~{r.end} {r.card or '-':12} {state_label(r.state)}"
         )
+
+
+def _show(result: Any, as_json: bool) -> None:
+    data = dataclasses.asdict(result) if dataclasses.is_dataclass(result) else result
+    emit(data, as_json, " ".join(f"{k}: {v}" for k, v in data.items() if v not in ("", None)))
+
+
+def _service() -> Any:
+    from plugins.parking import service
+
+    return service
+
+
+UidArg = Annotated[str, typer.Argument(help="The card's UID as the reader gives it.")]
+RentalArg = Annotated[str, typer.Argument(help="The rental's number (or id).")]
+
+
+@staff_command(parking_app, "rent", _show)
+def rent_step(
+    ctx: Any,
+    actor: Any,
+    unit: Annotated[str, typer.Option("--unit", help="Unit, e.g. 3-1205.")],
+    plate: Annotated[str, typer.Option("--plate", help="Plate, e.g. 粤B12345.")],
+    licence: Annotated[str, typer.Option("--licence", help="Driving licence number.")],
+    checked: Annotated[
+        bool, typer.Option("--id-checked", help="ID card and driving licence checked.")
+    ] = False,
+    renter: Annotated[str, typer.Option("--renter", help="Owner or tenant of the unit.")] = "",
+    car_model: Annotated[str, typer.Option("--car-model", help="Make and model.")] = "",
+    months: Annotated[int, typer.Option("--months", help="Whole months.")] = 1,
+    method: Annotated[str, typer.Option("--method", help="cash or bill.")] = "cash",
+) -> Any:
+    """Open a monthly rental (月租) for an owner or tenant of the unit."""
+    return _service().open_rental(
+        ctx, actor, unit=unit, renter=renter, plate=plate, car_model=car_model,
+        licence_no=licence, identity_checked=checked, months=months, method=method,
+    )  # fmt: skip
+
+
+@staff_command(parking_app, "renew", _show)
+def renew_step(
+    ctx: Any,
+    actor: Any,
+    rental: RentalArg,
+    months: Annotated[int, typer.Option("--months", help="Whole months.")] = 1,
+    method: Annotated[str, typer.Option("--method", help="cash or bill.")] = "cash",
+) -> Any:
+    """Renew a rental for whole months, in cash (at once) or on the unit's bill."""
+    view, reference = _service().renew(ctx, actor, rental, months, method)
+    return {**dataclasses.asdict(view), "charge": reference or ""}
+
+
+@staff_command(parking_app, "issue", _show)
+def issue_step(
+    ctx: Any,
+    actor: Any,
+    rental: RentalArg,
+    uid: UidArg,
+    printed: Annotated[str, typer.Option("--printed", help="Number printed on the card.")] = "",
+) -> Any:
+    """Issue a card for a paid rental (the deposit is taken with a 收据)."""
+    return _service().issue_card(ctx, actor, rental, uid, printed)
+
+
+@staff_command(parking_app, "lost", _show)
+def lost_step(ctx: Any, actor: Any, uid: UidArg) -> Any:
+    """Block a lost card at once (its deposit is forfeited)."""
+    return _service().report_lost(ctx, actor, uid)
+
+
+@staff_command(parking_app, "replace", _show)
+def replace_step(
+    ctx: Any,
+    actor: Any,
+    old: Annotated[str, typer.Argument(help="The lost card's UID.")],
+    new: Annotated[str, typer.Argument(help="The new card's UID.")],
+    printed: Annotated[str, typer.Option("--printed", help="Number printed on the card.")] = "",
+) -> Any:
+    """A new card in a lost one's place (the chain is kept)."""
+    return _service().replace_lost_card(ctx, actor, old, new, printed)
+
+
+@staff_command(parking_app, "return", _show)
+def return_step(
+    ctx: Any,
+    actor: Any,
+    uid: UidArg,
+    reason: Annotated[str, typer.Option("--reason", help="Why it comes back.")] = "rental ended",
+) -> Any:
+    """Take a card back: the deposit is refunded with a refund 收据 and the rental ends."""
+    return _service().return_card(ctx, actor, uid, reason)
 
 
 def register(cli: Any) -> None:

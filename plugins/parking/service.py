@@ -36,6 +36,7 @@ from kiosk.clock import as_utc
 from kiosk.db.models import Card, Resident, Unit
 from kiosk.errors import Refused
 from kiosk.export import csv_writer
+from kiosk.i18n import N_
 from kiosk.identity import (
     SYSTEM,
     Actor,
@@ -858,8 +859,13 @@ def alert_blocked_tap(ctx: KioskContext, validity: Validity, uid: str) -> None:
         raise_alert(
             session,
             "parking_card_lost",
-            f"lost parking card {validity.card_number} ({validity.plate}, {validity.unit_code}) "
-            f"tapped at kiosk {ctx.kiosk_id}",
+            N_("lost parking card {card} ({plate}, {unit}) tapped at kiosk {kiosk}"),
+            params={
+                "card": validity.card_number,
+                "plate": validity.plate,
+                "unit": validity.unit_code,
+                "kiosk": ctx.kiosk_id,
+            },  # fmt: skip
             at=ctx.clock.now(),
             lobby=ctx.lobby,
             kiosk_id=ctx.kiosk_id,

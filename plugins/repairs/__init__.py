@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from kiosk.hookspecs import hookimpl
+from kiosk.i18n import N_
 
 HERE = Path(__file__).parent
 
@@ -92,3 +93,31 @@ def kiosk_household_sections(ctx: Any, unit_code: str) -> list[Any]:
     from plugins.repairs.desk import household_section
 
     return [household_section(ctx, unit_code)]
+
+
+@hookimpl
+def kiosk_alert_kinds() -> dict[str, str]:
+    """The desk-alert kinds this plugin raises, as the desk titles them."""
+    return {
+        "repair_emergency": N_("Repair emergency"),
+        "complaint_major": N_("Major complaint"),
+        "complaint_important": N_("Important complaint"),
+        "repair_collect": N_("Collect a repair charge"),
+        "repair_reopened": N_("Repair reopened"),
+        "complaint_escalated": N_("Complaint escalated"),
+        "repair_unclaimed": N_("Repair not taken"),
+        "repair_daily_check": N_("Repairs daily check"),
+        "repair_dispatched": N_("Repair dispatched"),
+        "complaint_reported_up": N_("Complaint reported up"),
+        "complaint_forwarded": N_("Complaint forwarded"),
+    }
+
+
+@hookimpl
+def kiosk_report_figures(ctx: Any, period: Any) -> list[Any]:
+    """Timeliness (及时率) by week and month, rework (返修率), complaints by grade."""
+    from kiosk.i18n import register_catalog
+    from plugins.repairs.figures import report_figures
+
+    register_catalog(HERE / "locale", "repairs")  # a report run from the command line
+    return report_figures(ctx, period)

@@ -16,8 +16,13 @@ import typer
 
 from kiosk.commands import (
     ConfigOpt,
+    HtmlOpt,
+    HtmlPinOpt,
+    HtmlStaffOpt,
     JsonOpt,
+    LangOpt,
     context,
+    html_report,
     one_format,
     refusals,
     staff_command,
@@ -367,12 +372,22 @@ def report_repairs(
     month: Annotated[str | None, typer.Option("--month", help="The month, YYYY-MM.")] = None,
     as_json: JsonOpt = False,
     as_csv: Annotated[bool, typer.Option("--csv", help="Print the figures as CSV.")] = False,
+    html: HtmlOpt = None,
+    staff: HtmlStaffOpt = None,
+    pin: HtmlPinOpt = None,
+    lang: LangOpt = None,
     config: ConfigOpt = None,
 ) -> None:
-    """Monthly statistics: counts by category and status, SLA met %, average rating, charges."""
+    """Monthly statistics: counts by category and status, SLA met %, average rating, charges.
+    With --html FILE (a manager: --staff), the charts: timeliness (及时率) by week and month,
+    rework (返修率), complaints by grade (default: this month)."""
     from kiosk.money import format_fen
     from plugins.repairs.service import monthly_report
 
+    if html is not None:
+        one_format(as_json, as_csv)
+        html_report(config, staff, pin, html, month, lang, "repairs", as_json)
+        return
     if not month:
         usage_error("choose the month: --month YYYY-MM")
     one_format(as_json, as_csv)

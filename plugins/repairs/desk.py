@@ -21,10 +21,9 @@ from textual.widgets import DataTable
 
 from kiosk.clock import as_utc
 from kiosk.db.models import Staff, Unit
-from kiosk.errors import Refused
 from kiosk.i18n import N_, _
 from kiosk.money import format_fen
-from kiosk.ui.desk_forms import ConfirmDialog, Field, FormDialog
+from kiosk.ui.desk_forms import DeskActions, Field
 from kiosk.ui.widgets.text import Button, Label, Static
 from plugins.repairs import service
 from plugins.repairs.models import OPEN_STATUSES, RepairTicket
@@ -184,7 +183,7 @@ def yuan_to_fen(text: str) -> int | None:
     return int(fen)
 
 
-class RepairsDeskPanel(Vertical):
+class RepairsDeskPanel(DeskActions, Vertical):
     """Desk: the ticket list (number, unit, category, status, due), the selected ticket and
     its next steps; "file a phoned-in request". Live through the desk's poll."""
 
@@ -199,6 +198,7 @@ class RepairsDeskPanel(Vertical):
     RepairsDeskPanel .message { color: $warning; text-style: bold; }
     RepairsDeskPanel #rp-summary { padding: 0 1; }
     """
+    MESSAGE_ID = "rp-message"
 
     def __init__(self, ctx: KioskContext, actor: Any = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -232,7 +232,7 @@ class RepairsDeskPanel(Vertical):
 
     async def on_mount(self) -> None:
         table = self.query_one("#rp-table", DataTable)
-        table.add_columns(_("No."), _("Unit"), _("Category"), _("Status"), _("Due"))
+        table.add_columns(_("No."), _("Unit"), _("Category"), _("Status"), _("Deadline"))
         await self.reload()
 
     def desk_commands(self) -> list[tuple[str, Any]]:
@@ -256,9 +256,6 @@ class RepairsDeskPanel(Vertical):
         await self.reload()
 
     # -- showing ----------------------------------------------------------------------------
-
-    def say(self, text: str) -> None:
-        self.query_one("#rp-message", Label).update(text)
 
     async def reload(self) -> None:
         if self.actor is None:
@@ -351,49 +348,21 @@ class RepairsDeskPanel(Vertical):
             return
         getattr(self, f"ask_{step}")(t)
 
-    def _run(self, done: str, call: Any) -> None:
-        """Call the service; say what happened (a refusal in the desk's language); reload."""
-
-        async def go() -> None:
-            try:
-                call()
-            except Refused as exc:
-                self.say(exc.render(_))
-            else:
-                self.say(done)
-            await self.reload()
-
-        self.run_worker(go(), group="repairs-step")
-
-    def _confirm(self, question: str, done: str, call: Any, danger: bool = False) -> None:
-        def answered(yes: bool | None) -> None:
-            if yes:
-                self._run(done, call)
-
-        self.app.push_screen(ConfirmDialog(question, danger=danger), answered)
-
-    def _form(self, title: str, fields: list[Field], then: Any, check: Any = None) -> None:
-        def answered(values: dict[str, Any] | None) -> None:
-            if values is not None:
-                then(values)
-
-        self.app.push_screen(FormDialog(title, fields, check=check), answered)
-
     def ask_confirm(self, t: DeskTicket) -> None:
         a, n = self.actor, t.number
         if t.kind != "complaint":
-            self._confirm(
+            self.desk_confirm(
                 _("Confirm ticket {number} with the resident?").format(number=n),
                 _("Ticket {number} confirmed.").format(number=n),
                 lambda: service.confirm(self.ctx, a, n),
             )
             return
         grades = tuple((_(title), code) for code, title in SEVERITY_TITLES.items())
-        self._form(
+        self.desk_form(
             _("Grade complaint {number}").format(number=n),
             [Field("severity", _("Grade"), "choice", grades, t.severity or "minor"),
              Field("note", _("Note"))],
-            lambda v: self._run(
+            lambda v: self.desk_run(
                 _("Ticket {number} confirmed.").format(number=n),
                 lambda: service.confirm(self.ctx, a, n, severity=v["severity"] or "minor",
                                         note=v["note"]),
@@ -406,10 +375,10 @@ class RepairsDeskPanel(Vertical):
         def check(v: dict[str, Any]) -> str | None:
             return None if yuan_to_fen(v["price"]) else _("Enter a price in yuan, e.g. 80.")
 
-        self._form(
+        self.desk_form(
             _("Quote a price for ticket {number}").format(number=n),
             [Field("price", _("Price (yuan)"))],
-            lambda v: self._run(
+            lambda v: self.desk_run(
                 _("Quoted; the resident's consent is needed."),
                 lambda: service.quote(self.ctx, a, n, yuan_to_fen(v["price"]) or 0),
             ),
@@ -419,10 +388,10 @@ class RepairsDeskPanel(Vertical):
     def ask_consent(self, t: DeskTicket) -> None:
         a, n = self.actor, t.number
         answers = ((_("The resident agrees"), "yes"), (_("The resident declines (cancels)"), "no"))
-        self._form(
+        self.desk_form(
             _("Resident's answer to the price {price}").format(price=format_fen(t.price_fen)),
             [Field("answer", _("Answer"), "choice", answers)],
-            lambda v: self._run(
+            lambda v: self.desk_run(
                 _("The resident's answer is recorded."),
                 lambda: service.consent(self.ctx, a, n, v["answer"] == "yes"),
             ),
@@ -434,11 +403,11 @@ class RepairsDeskPanel(Vertical):
         with self.ctx.database().read() as s:
             staff = [(p.name, p.role_set) for p in s.scalars(select(Staff).where(Staff.active))]
         engineers = tuple((name, name) for name, roles in staff if "engineer" in roles)
-        self._form(
+        self.desk_form(
             _("Dispatch ticket {number}").format(number=n),
             [Field("assignee", _("Engineer"), "choice", engineers,
                    engineers[0][1] if engineers else "")],
-            lambda v: self._run(
+            lambda v: self.desk_run(
                 _("Ticket {number} dispatched.").format(number=n),
                 lambda: service.dispatch(self.ctx, a, n, v["assignee"]),
             ),
@@ -446,7 +415,7 @@ class RepairsDeskPanel(Vertical):
 
     def ask_start(self, t: DeskTicket) -> None:
         a, n = self.actor, t.number
-        self._confirm(
+        self.desk_confirm(
             _("Start work on ticket {number} now?").format(number=n),
             _("Work on ticket {number} started.").format(number=n),
             lambda: service.start(self.ctx, a, n),
@@ -458,12 +427,12 @@ class RepairsDeskPanel(Vertical):
 
         def go(v: dict[str, Any]) -> None:
             until = self.ctx.clock.now() + dt.timedelta(days=int(v["days"] or 1))
-            self._run(
+            self.desk_run(
                 _("Ticket {number} deferred.").format(number=n),
                 lambda: service.defer(self.ctx, a, n, until, v["reason"]),
             )
 
-        self._form(
+        self.desk_form(
             _("Defer ticket {number}").format(number=n),
             [Field("reason", _("Reason (parts, contractor …)")),
              Field("days", _("For"), "choice", days, "1")],
@@ -479,10 +448,10 @@ class RepairsDeskPanel(Vertical):
                 return None
             return _("Please sign on the pad; a dot is not a signature.")
 
-        self._form(
+        self.desk_form(
             _("Ticket {number}: the resident signs that the work is done").format(number=n),
             [Field("signature", _("Resident's signature"), "signature")],
-            lambda v: self._run(
+            lambda v: self.desk_run(
                 _("Ticket {number} completed.").format(number=n),
                 lambda: service.complete(self.ctx, a, n, v["signature"]),
             ),
@@ -492,10 +461,10 @@ class RepairsDeskPanel(Vertical):
     def ask_visit(self, t: DeskTicket) -> None:
         a, n = self.actor, t.number
         ratings = tuple((f"{r} ★", str(r)) for r in (5, 4, 3, 2, 1))
-        self._form(
+        self.desk_form(
             _("Return visit for ticket {number}").format(number=n),
             [Field("rating", _("Rating"), "choice", ratings, "5"), Field("comment", _("Comment"))],
-            lambda v: self._run(
+            lambda v: self.desk_run(
                 _("Return visit recorded."),
                 lambda: service.record_visit(self.ctx, a, n, int(v["rating"] or 5), v["comment"]),
             ),
@@ -503,7 +472,7 @@ class RepairsDeskPanel(Vertical):
 
     def ask_close(self, t: DeskTicket) -> None:
         a, n = self.actor, t.number
-        self._confirm(
+        self.desk_confirm(
             _("Close ticket {number} without a return visit?").format(number=n),
             _("Ticket {number} closed.").format(number=n),
             lambda: service.close(self.ctx, a, n),
@@ -518,16 +487,18 @@ class RepairsDeskPanel(Vertical):
 
     def _reason(self, t: DeskTicket, title: str, done: str, call: Any) -> None:
         a, n = self.actor, t.number
-        self._form(
+        self.desk_form(
             title.format(number=n),
             [Field("reason", _("Reason"))],
-            lambda v: self._run(done.format(number=n), lambda: call(self.ctx, a, n, v["reason"])),
+            lambda v: self.desk_run(
+                done.format(number=n), lambda: call(self.ctx, a, n, v["reason"])
+            ),
             lambda v: None if v["reason"].strip() else _("Please give a reason."),
         )
 
     def ask_emergency(self, t: DeskTicket) -> None:
         a, n = self.actor, t.number
-        self._confirm(
+        self.desk_confirm(
             _("Treat ticket {number} as an emergency? Engineering is called at once.").format(
                 number=n
             ),
@@ -538,7 +509,7 @@ class RepairsDeskPanel(Vertical):
 
     def ask_not_emergency(self, t: DeskTicket) -> None:
         a, n = self.actor, t.number
-        self._confirm(
+        self.desk_confirm(
             _("Ticket {number} is not an emergency?").format(number=n),
             _("Ticket {number} is no longer an emergency.").format(number=n),
             lambda: service.reclassify(self.ctx, a, n, emergency=False),
@@ -562,9 +533,9 @@ class RepairsDeskPanel(Vertical):
                 )  # fmt: skip
                 self.selected = view.number
 
-            self._run(_("Request filed."), call)
+            self.desk_run(_("Request filed."), call)
 
-        self._form(
+        self.desk_form(
             _("File a phoned-in request"),
             [Field("unit", _("Unit (blank: a common area)")),
              Field("category", _("What is the problem?"), "choice", choices),

@@ -32,6 +32,7 @@ from kiosk import audit, charges, printing
 from kiosk.clock import as_utc
 from kiosk.db.models import Building, Resident, Unit
 from kiosk.errors import Refused
+from kiosk.i18n import N_
 from kiosk.identity import SYSTEM, Actor, require_role, unit_by_code
 from kiosk.money import format_fen
 from kiosk.notify import queue_notification, raise_alert
@@ -329,13 +330,21 @@ def file_ticket(
 def _call_emergency(ctx: KioskContext, session: Session, t: RepairTicket, category: str,
                     where: str, now: dt.datetime) -> None:  # fmt: skip
     """An emergency alerts the desk and calls engineering at once."""
-    message = f"EMERGENCY {t.number}: {category} at {where}"
-    raise_alert(session, "repair_emergency", message, at=now, severity="urgent",
+    message = N_("EMERGENCY {number}: {category} at {where}")
+    params = {"number": t.number, "category": _category_title(ctx, category), "where": where}
+    raise_alert(session, "repair_emergency", message, params=params, at=now, severity="urgent",
                 lobby="", kiosk_id=ctx.kiosk_id)  # fmt: skip
     queue_notification(session, channel="desk", template="repair_emergency", at=now,
                        recipient="engineering",
-                       payload={"number": t.number, "category": category, "where": where})  # fmt: skip
+                       payload={"number": t.number, "category": category, "where": where,
+                                "message": message, "params": params, "alert": False})  # fmt: skip
     t.notified_at = now
+
+
+def _category_title(ctx: KioskContext, code: str) -> str:
+    """A category code's title (an English message id the desk translates)."""
+    found = RepairRules.of(ctx).categories.get(code)
+    return found.title if found is not None else code
 
 
 def reclassify(ctx: KioskContext, actor: Actor, number: str, *, emergency: bool,
@@ -462,16 +471,20 @@ def _report_up(ctx: KioskContext, session: Session, tickets: list[RepairTicket],
     superior = rules.complaints.superior
     numbers = [t.number for t in tickets]
     grade = "major" if any(t.severity == "major" for t in tickets) else "important"
-    why = {"graded": "graded", "event": "customers about one event", "outage": "wide outage",
-           "unresolved": "unresolved after a week"}.get(reason, reason)  # fmt: skip
-    message = f"{grade} complaint {', '.join(numbers[:10])} ({why}): reported to the {superior}"
-    raise_alert(session, f"complaint_{grade}", message, at=now, severity="urgent",
-                kiosk_id=ctx.kiosk_id)  # fmt: skip
-    # Desk notifications carry their own text in ``message`` (the outbox shows it as is).
+    why = {"graded": N_("graded"), "event": N_("customers about one event"),
+           "outage": N_("wide outage"), "unresolved": N_("unresolved after a week")
+           }.get(reason, reason)  # fmt: skip
+    message = (N_("major complaint {numbers} ({why}): reported to the {superior}")
+               if grade == "major" else
+               N_("important complaint {numbers} ({why}): reported to the {superior}"))  # fmt: skip
+    params = {"numbers": ", ".join(numbers[:10]), "why": why, "superior": superior}
+    raise_alert(session, f"complaint_{grade}", message, params=params, at=now,
+                severity="urgent", kiosk_id=ctx.kiosk_id)  # fmt: skip
+    # Desk notifications carry their own text: ``message`` (a message id) with ``params``.
     queue_notification(session, channel="desk", template="complaint_reported_up", at=now,
                        recipient=superior,
                        payload={"numbers": numbers, "severity": grade, "reason": reason,
-                                "message": message})  # fmt: skip
+                                "message": message, "params": params, "alert": False})  # fmt: skip
     for t in tickets:
         t.reported_up_at = now
     audit.record_for(ctx, session, SYSTEM, "complaint.reported_up", "repairs",
@@ -642,9 +655,12 @@ def forward(ctx: KioskContext, actor: Actor, number: str, to: str) -> TicketView
             t.forward_due_at
         )
         queue_notification(session, channel="desk", template="complaint_forwarded", at=now,
-                           recipient=to, payload={"number": t.number, "category": t.category,
-                                                  "message": f"complaint {t.number} "
-                                                             f"({t.category}) for {to}"})  # fmt: skip
+                           recipient=to, payload={
+                               "number": t.number, "category": t.category,
+                               "message": N_("complaint {number} ({category}) for {to}"),
+                               "params": {"number": t.number, "to": to,
+                                          "category": _category_title(ctx, t.category)},
+                           })  # fmt: skip
         audit.record_for(ctx, session, actor, "complaint.forwarded", f"repair:{t.number}",
                          {"to": to, "late": late, "first": first})  # fmt: skip
         session.flush()
@@ -766,7 +782,10 @@ def dispatch(ctx: KioskContext, actor: Actor, number: str, assignee: str = "") -
               assignee=assignee[:100] or t.assignee, **extra)  # fmt: skip
         queue_notification(session, channel="desk", template="repair_dispatched", at=now,
                            recipient=assignee or "engineering",
-                           payload={"number": t.number, "category": t.category})  # fmt: skip
+                           payload={"number": t.number, "category": t.category,
+                                    "message": N_("{number} dispatched: {category}"),
+                                    "params": {"number": t.number,
+                                               "category": _category_title(ctx, t.category)}})  # fmt: skip
         audit.record_for(ctx, session, actor, "repair.dispatched", f"repair:{t.number}",
                          {"assignee": assignee})  # fmt: skip
         return _view(ctx, session, t)
@@ -884,12 +903,14 @@ def complete(ctx: KioskContext, actor: Actor, number: str, signature: Any, *,
 def _charge(ctx: KioskContext, session: Session, actor: Actor, t: RepairTicket, fen: int) -> None:
     """A paid repair goes on the unit's account (the desk collects it when nothing takes
     charges, or the repair has no unit)."""
-    message = f"collect {format_fen(fen)} for paid repair {t.number}"
+    message = N_("collect {amount} for paid repair {number}")
+    params = {"amount": format_fen(fen), "number": t.number}
     if t.unit_id is not None:
         charges.charge(ctx, session, actor, t.unit_id, "repair", fen, f"repair:{t.number}",
-                       f"paid repair {t.number} ({t.category})", collect_message=message)  # fmt: skip
+                       f"paid repair {t.number} ({t.category})", collect_message=message,
+                       collect_params=params)  # fmt: skip
     else:
-        raise_alert(session, "repair_collect", message, at=ctx.clock.now(),
+        raise_alert(session, "repair_collect", message, params=params, at=ctx.clock.now(),
                     kiosk_id=ctx.kiosk_id)  # fmt: skip
 
 
@@ -914,14 +935,16 @@ def record_visit(ctx: KioskContext, actor: Actor, number: str, rating: int,
         elif t.kind == "repair":
             _move(session, t, "reopened", reopen_count=t.reopen_count + 1, **values)
             raise_alert(session, "repair_reopened",
-                        f"{t.number} reopened after a rating of {rating}", at=now,
+                        N_("{number} reopened after a rating of {rating}"),
+                        params={"number": t.number, "rating": rating}, at=now,
                         kiosk_id=ctx.kiosk_id)  # fmt: skip
             action = "repair.reopened"
         else:
             _move(session, t, "reopened", reopen_count=t.reopen_count + 1, escalated_at=now,
                   **values)  # fmt: skip
             raise_alert(session, "complaint_escalated",
-                        f"{t.number} escalated to the manager after a rating of {rating}",
+                        N_("{number} escalated to the manager after a rating of {rating}"),
+                        params={"number": t.number, "rating": rating},
                         at=now, severity="urgent", kiosk_id=ctx.kiosk_id)  # fmt: skip
             action = "repair.escalated"
         audit.record_for(ctx, session, actor, action, f"repair:{t.number}", {"rating": rating})
@@ -1079,10 +1102,12 @@ def renotify_unclaimed(ctx: KioskContext) -> list[str]:
             ).rowcount  # type: ignore[attr-defined]  # fmt: skip
             if not done:
                 continue
+            message = N_("{number} not taken by engineering yet")
             queue_notification(session, channel="desk", template="repair_unclaimed", at=now,
                                recipient=t.assignee or "engineering",
-                               payload={"number": t.number})  # fmt: skip
-            raise_alert(session, "repair_unclaimed", f"{t.number} not taken by engineering yet",
+                               payload={"number": t.number, "message": message,
+                                        "params": {"number": t.number}, "alert": False})  # fmt: skip
+            raise_alert(session, "repair_unclaimed", message, params={"number": t.number},
                         at=now, kiosk_id=ctx.kiosk_id)  # fmt: skip
             audit.record_for(ctx, session, SYSTEM, "repair.renotified", f"repair:{t.number}")
             out.append(t.number)
@@ -1117,12 +1142,18 @@ def daily_check(ctx: KioskContext) -> DailyCheck:
             .order_by(RT.id)
         ))  # fmt: skip
         if back or unvisited or any(late.values()):
-            extra = "".join(f", {len(v)} {k.replace('_', ' ')} ({', '.join(v[:10])})"
-                            for k, v in late.items() if v)  # fmt: skip
             raise_alert(session, "repair_daily_check",
-                        f"daily check: {len(back)} not returned ({', '.join(back[:10])}), "
-                        f"{len(unvisited)} return visits due ({', '.join(unvisited[:10])})"
-                        f"{extra}", at=now, kiosk_id=ctx.kiosk_id)  # fmt: skip
+                        N_("daily check: {back} not returned ({back_list}), {due} return visits "
+                           "due ({due_list}); late this week: {visits} visits ({visits_list}), "
+                           "{forwards} forwards ({forwards_list}), {replies} replies "
+                           "({replies_list})"),
+                        params={"back": len(back), "back_list": ", ".join(back[:10]) or "-",
+                                "due": len(unvisited),
+                                "due_list": ", ".join(unvisited[:10]) or "-",
+                                **{k.removesuffix("s_late") + "s": len(v) for k, v in late.items()},
+                                **{k.removesuffix("s_late") + "s_list": ", ".join(v[:10]) or "-"
+                                   for k, v in late.items()}},
+                        at=now, kiosk_id=ctx.kiosk_id)  # fmt: skip
             audit.record_for(ctx, session, SYSTEM, "repair.daily_check", "repairs",
                              {"not_returned": len(back), "not_visited": len(unvisited),
                               **{k: len(v) for k, v in late.items()}})  # fmt: skip

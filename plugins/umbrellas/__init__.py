@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from kiosk.hookspecs import hookimpl
+from kiosk.i18n import N_
 
 HERE = Path(__file__).parent
 
@@ -107,3 +108,23 @@ def kiosk_household_sections(ctx: Any, unit_code: str) -> list[Any]:
     from plugins.umbrellas.household import household_section
 
     return [household_section(ctx, unit_code)]
+
+
+@hookimpl
+def kiosk_alert_kinds() -> dict[str, str]:
+    """The desk-alert kinds this plugin raises, as the desk titles them."""
+    return {
+        "umbrella_charge": N_("Umbrella charge"),
+        "umbrella_collect": N_("Umbrella to collect"),
+        "umbrella_not_lent": N_("Umbrella not on loan"),
+    }
+
+
+@hookimpl
+def kiosk_report_figures(ctx: Any, period: Any) -> list[Any]:
+    """The umbrella stock by state and lobby, and loans and returns by week."""
+    from kiosk.i18n import register_catalog
+    from plugins.umbrellas.figures import report_figures
+
+    register_catalog(HERE / "locale", "umbrellas")  # a report run from the command line
+    return report_figures(ctx, period)

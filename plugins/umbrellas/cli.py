@@ -1,14 +1,25 @@
-"""``kiosk umbrellas stock|overdue|remind|register``: thin typer commands over the service."""
+"""``kiosk umbrellas stock|overdue|remind|register|add|condition|retire|replace``: thin typer
+commands over the service; the stock commands act as a signed-in butler (``--staff``, the PIN)."""
 
 from __future__ import annotations
 
 import dataclasses
 import json
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 
-from kiosk.commands import ConfigOpt, JsonOpt, PinOpt, StaffOpt, as_staff, context
+from kiosk.commands import (
+    ConfigOpt,
+    JsonOpt,
+    PinOpt,
+    StaffOpt,
+    as_staff,
+    context,
+    emit,
+    html_report_command,
+    staff_command,
+)
 
 umbrellas_app = typer.Typer(help="Umbrella lending at the desk.", no_args_is_help=True)
 
@@ -82,5 +93,78 @@ def register_cmd(
     typer.echo(text, nl=False)
 
 
+TagArg = Annotated[str, typer.Argument(help="The umbrella's tag, e.g. U-0007.")]
+
+
+def _done(result: Any, as_json: bool) -> None:
+    emit(result, as_json, " ".join(f"{k}: {v}" for k, v in result.items()))
+
+
+def _service() -> Any:
+    from plugins.umbrellas import service
+
+    return service
+
+
+@staff_command(umbrellas_app, "add", _done)
+def add_step(
+    ctx: Any,
+    actor: Any,
+    tag: TagArg,
+    price: Annotated[str, typer.Option("--price", help="Original price in yuan, e.g. 35.")],
+    kind: Annotated[str, typer.Option("--kind", help="long or short.")] = "long",
+    lobby: Annotated[str, typer.Option("--lobby", help="Whose stand (default: this one).")] = "",
+) -> Any:
+    """Put a new umbrella on a lobby's stand."""
+    from kiosk.errors import Refused
+    from kiosk.money import MoneyError, yuan
+
+    try:
+        fen = yuan(price)
+    except MoneyError:
+        raise Refused("umbrellas.price", "The original price must be a positive amount.") from None
+    umbrella_id = _service().add_umbrella(
+        ctx, actor, tag=tag, kind=kind, price_fen=fen, lobby=lobby.strip()
+    )
+    return {"id": umbrella_id, "tag": tag.strip().upper(), "state": "available"}
+
+
+@staff_command(umbrellas_app, "condition", _done)
+def condition_step(
+    ctx: Any,
+    actor: Any,
+    tag: TagArg,
+    condition: Annotated[str, typer.Argument(help="How it looks, e.g. 'one bent rib'.")],
+) -> Any:
+    """Record how an umbrella on the stand looks (the next loan carries it)."""
+    _service().note_condition(ctx, actor, tag, condition)
+    return {"tag": tag.strip().upper(), "condition": condition.strip()}
+
+
+@staff_command(umbrellas_app, "retire", _done)
+def retire_step(ctx: Any, actor: Any, tag: TagArg) -> Any:
+    """Take an umbrella out of service for good (not while it is lent)."""
+    _service().retire(ctx, actor, tag)
+    return {"tag": tag.strip().upper(), "state": "retired"}
+
+
+@staff_command(umbrellas_app, "replace", _done)
+def replace_step(
+    ctx: Any,
+    actor: Any,
+    tag: TagArg,
+    new_tag: Annotated[str, typer.Argument(help="The new umbrella's tag.")],
+) -> Any:
+    """A damaged or lost umbrella is retired and a new one of its kind takes its place."""
+    new_id = _service().replace_umbrella(ctx, actor, tag, new_tag)
+    return {"replaced": tag.strip().upper(), "id": new_id, "tag": new_tag.strip().upper()}
+
+
 def register(cli: Any) -> None:
     cli.app.add_typer(umbrellas_app, name="umbrellas")
+    report = html_report_command(
+        "umbrellas",
+        "The umbrella stock by state and lobby and the month's loans by week, as charts in an "
+        "HTML file (--html FILE; a manager).",
+    )
+    cli.report.command("umbrellas")(report)

@@ -16,12 +16,13 @@ from textual.widget import Widget
 from textual.widgets import Input
 
 from kiosk.errors import Refused
-from kiosk.i18n import _
-from kiosk.money import format_fen
+from kiosk.i18n import N_, _
+from kiosk.money import MoneyError, format_fen, yuan
+from kiosk.ui.desk_forms import DeskActions, Field
 from kiosk.ui.screens import ServiceScreen
 from kiosk.ui.widgets.text import Button, Label
 from plugins.umbrellas import service
-from plugins.umbrellas.models import RETURN_CONDITIONS, Umbrella
+from plugins.umbrellas.models import RETURN_CONDITIONS, UMBRELLA_KINDS, Umbrella
 
 if TYPE_CHECKING:
     from kiosk.context import KioskContext
@@ -227,12 +228,32 @@ def umbrella_screen(ctx: KioskContext) -> UmbrellaScreen:
     return UmbrellaScreen(ctx)
 
 
-class UmbrellasDeskPanel(Widget):
-    """Desk: stock per state, overdue loans (remind), and charges waiting for confirmation."""
+STOCK_ACTIONS: dict[str, str] = {
+    "um-add": N_("Add an umbrella"),
+    "um-condition": N_("Note condition"),
+    "um-retire": N_("Retire"),
+    "um-replace": N_("Replace"),
+}
+
+
+def _price(text: str) -> int | None:
+    """A price typed in yuan as fen; None unless it is a positive amount."""
+    try:
+        fen = yuan(text)
+    except MoneyError:
+        return None
+    return fen if 0 < fen <= 10**7 else None
+
+
+class UmbrellasDeskPanel(DeskActions, Widget):
+    """Desk: stock per state, overdue loans (remind), charges waiting for confirmation, the
+    damaged and lost umbrellas to replace, and the stock itself: add an umbrella, note how one
+    looks, retire one, put a new one in a damaged or lost one's place."""
 
     DEFAULT_CSS = """
     UmbrellasDeskPanel { height: auto; }
     UmbrellasDeskPanel Horizontal { height: auto; }
+    UmbrellasDeskPanel #um-stock-actions Button { margin-right: 1; }
     UmbrellasDeskPanel .message { color: $warning; }
     """
 
@@ -250,6 +271,11 @@ class UmbrellasDeskPanel(Widget):
             yield Label(
                 f"{lobby}: " + "  ".join(f"{_(k)} {v}" for k, v in states.items()), id="stock"
             )
+        with Horizontal(id="um-stock-actions"):
+            for bid, title in STOCK_ACTIONS.items():
+                button = Button(_(title), id=bid)
+                button.compact = True
+                yield button
         late = service.overdue_loans(self.ctx)
         yield Label(_("Overdue: {count}").format(count=len(late)), classes="title")
         for r in late[:10]:
@@ -262,10 +288,87 @@ class UmbrellasDeskPanel(Widget):
                 Button(_("Confirm"), id=f"confirm-{c['loan']}", variant="primary"),
                 Button(_("Waive"), id=f"waive-{c['loan']}"),
             )
+        replace = service.replacement_report(self.ctx)
+        if replace:
+            yield Label(_("To replace: {count}").format(count=len(replace)), classes="title")
+            for x in replace[:5]:
+                yield Label(f"  {x.lobby} {x.tag} {_(x.kind)} {_(x.state)}")
         yield Label("", id="message", classes="message")
+
+    def desk_commands(self) -> list[tuple[str, Any]]:
+        """For the desk's command palette."""
+        return [(_(title), getattr(self, f"ask_{bid.removeprefix('um-')}"))
+                for bid, title in STOCK_ACTIONS.items()]  # fmt: skip
+
+    def ask_add(self) -> None:
+        kinds = tuple((_(k), k) for k in UMBRELLA_KINDS)
+
+        def check(v: dict[str, Any]) -> str | None:
+            return None if _price(v["price"]) else _("Enter the price in yuan, e.g. 35.")
+
+        def add(v: dict[str, Any]) -> None:
+            tag = v["tag"].strip().upper()
+            self.desk_run(
+                _("Umbrella {tag} is on the stand.").format(tag=tag),
+                lambda: service.add_umbrella(self.ctx, self.actor, tag=tag,
+                                             kind=v["kind"] or "long",
+                                             price_fen=_price(v["price"]) or 0),
+            )  # fmt: skip
+
+        self.desk_form(
+            _("Add an umbrella"),
+            [Field("tag", _("Tag")), Field("kind", _("Kind"), "choice", kinds, "long"),
+             Field("price", _("Original price (yuan)"))],
+            add, check,
+        )  # fmt: skip
+
+    def ask_condition(self) -> None:
+        self.desk_form(
+            _("Note how an umbrella looks"),
+            [Field("tag", _("Tag")), Field("condition", _("Condition, e.g. a bent rib"))],
+            lambda v: self.desk_run(
+                _("Noted."), lambda: service.note_condition(self.ctx, self.actor, v["tag"],
+                                                            v["condition"]),
+            ),
+        )  # fmt: skip
+
+    def ask_retire(self) -> None:
+        def retire(v: dict[str, Any]) -> None:
+            tag = v["tag"].strip().upper()
+            self.desk_confirm(
+                _("Take umbrella {tag} out of service for good?").format(tag=tag),
+                _("Umbrella {tag} retired.").format(tag=tag),
+                lambda: service.retire(self.ctx, self.actor, tag),
+                danger=True,
+            )
+
+        self.desk_form(_("Retire an umbrella"), [Field("tag", _("Tag"))], retire)
+
+    def ask_replace(self) -> None:
+        waiting = tuple(
+            (f"{x.tag} {_(x.state)}", x.tag) for x in service.replacement_report(self.ctx)
+        )
+        if not waiting:
+            self.say(_("No damaged or lost umbrella is waiting to be replaced."))
+            return
+        self.desk_form(
+            _("Replace a damaged or lost umbrella"),
+            [Field("old", _("Umbrella to replace"), "choice", waiting, waiting[0][1]),
+             Field("new", _("Tag of the new umbrella"))],
+            lambda v: self.desk_run(
+                _("Umbrella {old} replaced by {new}.").format(old=v["old"],
+                                                             new=v["new"].strip().upper()),
+                lambda: service.replace_umbrella(self.ctx, self.actor, v["old"], v["new"]),
+            ),
+        )  # fmt: skip
 
     async def on_button_pressed(self, event: Button.Pressed) -> None:
         bid = event.button.id or ""
+        if bid in STOCK_ACTIONS:
+            event.stop()
+            if self.logged_in():
+                getattr(self, f"ask_{bid.removeprefix('um-')}")()
+            return
         try:
             if bid == "remind":
                 sent = service.send_reminders(self.ctx, self.actor)

@@ -28,6 +28,7 @@ from kiosk.clock import as_utc
 from kiosk.db.models import Resident, Unit
 from kiosk.errors import Refused
 from kiosk.export import csv_writer
+from kiosk.i18n import N_
 from kiosk.identity import SYSTEM, Actor, require_role
 from kiosk.money import format_fen
 from kiosk.notify import queue_notification, raise_alert
@@ -141,6 +142,8 @@ def retire(ctx: KioskContext, actor: Actor, tag: str) -> None:
     require_role(actor, "retire an umbrella", *DESK_ROLES)
     with ctx.database().write() as session:
         row = _umbrella(session, tag)
+        if row.state == "retired":
+            raise Refused("umbrellas.retired", "Umbrella {tag} is already retired.", tag=row.tag)
         done = session.execute(
             update(Umbrella).where(Umbrella.id == row.id, Umbrella.state.not_in(OUT))
             .values(state="retired")
@@ -459,8 +462,10 @@ def return_umbrella(
                 if fee + compensation:
                     raise_alert(
                         session, "umbrella_charge",
-                        f"umbrella {umbrella.tag} returned {condition} by {unit_code}: "
-                        f"{format_fen(fee + compensation)} to confirm (loan {loan.id})",
+                        N_("umbrella {tag} returned {condition} by {unit}: {amount} to confirm "
+                           "(loan {loan})"),
+                        params={"tag": umbrella.tag, "condition": condition, "unit": unit_code,
+                                "amount": format_fen(fee + compensation), "loan": loan.id},
                         at=now, lobby=ctx.lobby, kiosk_id=ctx.kiosk_id,
                     )  # fmt: skip
                 return ReturnResult(loan.id, umbrella.tag, unit_code, condition, fee, compensation)
@@ -468,7 +473,8 @@ def return_umbrella(
     with db.write() as session:
         raise_alert(
             session, "umbrella_not_lent",
-            f"umbrella {the_tag} ({state}) was handed back at kiosk {ctx.kiosk_id} but is not lent",
+            N_("umbrella {tag} ({state}) was handed back at kiosk {kiosk} but is not lent"),
+            params={"tag": the_tag, "state": state, "kiosk": ctx.kiosk_id},
             at=now, lobby=ctx.lobby, kiosk_id=ctx.kiosk_id,
         )  # fmt: skip
     raise Refused(

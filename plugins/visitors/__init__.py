@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from kiosk.hookspecs import hookimpl
-from kiosk.i18n import register_catalog
+from kiosk.i18n import N_, register_catalog
 
 HERE = Path(__file__).parent
 # Parsing one small .po file is cheap; registering on import makes every screen, CLI and test
@@ -146,3 +146,14 @@ def kiosk_doctor_checks(settings: Any, sim: bool) -> list[Any]:
             "and can be forged; set a long random pass_key (or KIOSK_VISITOR_PASS_KEY)",
         )
     ]
+
+
+@hookimpl
+def kiosk_alert_kinds() -> dict[str, str]:
+    """The desk-alert kinds this plugin raises, as the desk titles them."""
+    return {
+        "invite_guessing": N_("Invite code guessing"),
+        "invite_codes_closed": N_("Invite codes closed"),
+        "visitor.waiting": N_("Visitor waiting"),
+        "visitor.held": N_("Visitor on the block list"),
+    }

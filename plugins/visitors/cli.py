@@ -1,5 +1,7 @@
-"""``kiosk report visitors`` (来访人员登记表), ``kiosk visitors close|purge``: thin typer
-commands over :mod:`plugins.visitors.service`."""
+"""``kiosk report visitors`` (来访人员登记表), ``kiosk visitors close|purge``, and the desk's
+steps as commands acting as a signed-in staff member (``--staff``, the PIN): ``pending``,
+``approve``, ``decline``, ``sign-out``, ``block``, ``unblock``, ``blocklist``. Thin typer commands
+over :mod:`plugins.visitors.service`."""
 
 from __future__ import annotations
 
@@ -9,7 +11,15 @@ from typing import Annotated, Any
 
 import typer
 
-from kiosk.commands import ConfigOpt, JsonOpt, context, one_format, usage_error
+from kiosk.commands import (
+    ConfigOpt,
+    JsonOpt,
+    context,
+    emit,
+    one_format,
+    staff_command,
+    usage_error,
+)
 
 visitors_app = typer.Typer(help="Visitors: passes, sign-out, retention.", no_args_is_help=True)
 
@@ -63,6 +73,89 @@ def purge(config: ConfigOpt = None) -> None:
     from plugins.visitors.service import purge_pii
 
     typer.echo(json.dumps(purge_pii(context(config))))
+
+
+VisitArg = Annotated[int, typer.Argument(help="The visit's id (see `kiosk visitors pending`).")]
+
+
+def _service() -> Any:
+    from plugins.visitors import service
+
+    return service
+
+
+def _show(result: Any, as_json: bool) -> None:
+    if isinstance(result, list):
+        emit(result, as_json, "\n".join(" ".join(str(v) for v in r.values()) for r in result)
+             or "none")  # fmt: skip
+    else:
+        emit(result, as_json, " ".join(f"{k}: {v}" for k, v in result.items()))
+
+
+@staff_command(visitors_app, "pending", _show)
+def pending_step(ctx: Any, actor: Any) -> Any:
+    """Visits waiting for an answer at this staff member's lobby (names and phones masked)."""
+    service = _service()
+    from kiosk.identity import require_role
+
+    require_role(actor, "visitor.decide", *service.DESK_ROLES)
+    return service.pending_visits(ctx, service.desk_lobby(ctx, actor))
+
+
+def _decided(view: Any) -> dict[str, Any]:
+    return {"id": view.id, "status": view.status}
+
+
+@staff_command(visitors_app, "approve", _show)
+def approve_step(ctx: Any, actor: Any, visit: VisitArg) -> Any:
+    """Let a waiting visitor in: the pass is issued and printed at the visitor's kiosk."""
+    return _decided(_service().decide(ctx, actor, visit, approve=True))
+
+
+@staff_command(visitors_app, "decline", _show)
+def decline_step(
+    ctx: Any, actor: Any, visit: VisitArg,
+    note: Annotated[str, typer.Option("--note", help="Why (kept on the record).")] = "",
+) -> Any:  # fmt: skip
+    """Decline a waiting visit; the visitor is told at the kiosk."""
+    return _decided(_service().decide(ctx, actor, visit, approve=False, note=note))
+
+
+@staff_command(visitors_app, "sign-out", _show)
+def sign_out_step(ctx: Any, actor: Any, visit: VisitArg) -> Any:
+    """Sign a visitor out at the desk."""
+    _service().sign_out_by_desk(ctx, actor, visit)
+    return {"id": visit, "signed_out": True}
+
+
+@staff_command(visitors_app, "block", _show)
+def block_step(
+    ctx: Any,
+    actor: Any,
+    name: Annotated[str, typer.Option("--name", help="The person's name.")] = "",
+    phone: Annotated[str, typer.Option("--phone", help="Their phone.")] = "",
+    id_number: Annotated[str, typer.Option("--id-number", help="Their ID number.")] = "",
+    reason: Annotated[str, typer.Option("--reason", help="Why.")] = "",
+) -> Any:
+    """Put someone on the block list: their visits wait, silently, for the desk."""
+    entry = _service().block(ctx, actor, name=name, phone=phone, id_number=id_number, reason=reason)
+    return {"id": entry, "blocked": True}
+
+
+@staff_command(visitors_app, "unblock", _show)
+def unblock_step(
+    ctx: Any, actor: Any,
+    entry: Annotated[int, typer.Argument(help="The entry's id (see `blocklist`).")],
+) -> Any:  # fmt: skip
+    """Remove an entry from the block list (kept on record, inactive)."""
+    _service().unblock(ctx, actor, entry)
+    return {"id": entry, "blocked": False}
+
+
+@staff_command(visitors_app, "blocklist", _show)
+def blocklist_step(ctx: Any, actor: Any) -> Any:
+    """The active block list (masked)."""
+    return _service().block_list(ctx, actor)
 
 
 def register(cli: Any) -> None:

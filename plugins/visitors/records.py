@@ -1,5 +1,5 @@
 """The visitor log (来访人员登记表: :func:`daily_log`, :func:`daily_log_csv`), the block list
-(:func:`block`, :func:`unblock`) and the retention purge (:func:`purge_in`, :func:`purge_pii`)
+(:func:`block`, :func:`unblock`, :func:`block_list`) and the retention purge (:func:`purge_in`, :func:`purge_pii`)
 of the visitors plugin; re-exported by :mod:`plugins.visitors.service`."""
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from kiosk.export import csv_dict_writer
 from kiosk.hookspecs import PurgeCount
 from kiosk.identity import SYSTEM, Actor, require_role
 from kiosk.lobby import in_lobby
-from kiosk.pii import mask_name, mask_phone
+from kiosk.pii import mask_id_number, mask_name, mask_phone
 from plugins.visitors.models import BlockEntry, Invite, Visit
 
 if TYPE_CHECKING:
@@ -162,6 +162,27 @@ def unblock(ctx: KioskContext, actor: Actor, entry_id: int) -> None:
         audit.record_for(
             ctx, session, actor.label, "visitor.unblocked", f"visitor_block:{entry_id}"
         )
+
+
+def block_list(ctx: KioskContext, actor: Actor) -> list[dict[str, object]]:
+    """The active block list for the desk, newest first: name, phone and ID number masked."""
+    require_role(actor, "visitor.block", *DESK_ROLES)
+    with ctx.database().read() as session:
+        rows = session.scalars(
+            select(BlockEntry).where(BlockEntry.active.is_(True)).order_by(BlockEntry.id.desc())
+        ).all()
+        return [
+            {
+                "id": e.id,
+                "name": mask_name(e.name) if e.name else "",
+                "phone": mask_phone(e.phone) if e.phone else "",
+                "id_number": mask_id_number(e.id_number) if e.id_number else "",
+                "reason": e.reason,
+                "since": ctx.local_time(e.created_at),
+                "by": e.created_by,
+            }
+            for e in rows
+        ]
 
 
 def purge_in(

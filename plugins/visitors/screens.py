@@ -19,6 +19,7 @@ from textual.widgets import Input
 
 from kiosk.errors import Refused
 from kiosk.i18n import _
+from kiosk.ui.desk_forms import ConfirmDialog, DeskActions, Field
 from kiosk.ui.screens import ServiceScreen
 from kiosk.ui.widgets.qr import FittedQR
 from kiosk.ui.widgets.text import Button, Label, Static
@@ -286,8 +287,9 @@ class SignOutScreen(VisitorScreen):
             self.say(_("Goodbye, thank you for visiting."), ok=True)
 
 
-class VisitorsDeskPanel(Static):
-    """Desk: visits waiting for an answer (approve / decline), and who is inside now."""
+class VisitorsDeskPanel(DeskActions, Static):
+    """Desk: visits waiting for an answer (approve / decline), who is inside now, and the block
+    list (add someone; remove an entry)."""
 
     DEFAULT_CSS = """
     VisitorsDeskPanel { height: auto; }
@@ -312,6 +314,11 @@ class VisitorsDeskPanel(Static):
         yield Label(_("Inside now"), classes="title")
         yield Static("", id="inside")
         yield VerticalScroll(id="inside-actions")
+        yield Label(_("Block list"), classes="title")
+        add = Button(_("Add to block list"), id="block-add")
+        add.compact = True
+        yield add
+        yield VerticalScroll(id="blocks")
         yield Label("", id="message", classes="message")
 
     async def on_mount(self) -> None:
@@ -388,19 +395,58 @@ class VisitorsDeskPanel(Static):
                 buttons.append(Button(_("ID checked"), id=f"idcheck-{i['id']}"))
             buttons.append(Button(_("Sign out"), id=f"signout-{i['id']}"))
             actions.mount(Horizontal(*buttons))
+        blocks = self.query_one("#blocks", VerticalScroll)
+        await blocks.remove_children()
+        if self.actor is not None:
+            for b in service.block_list(self.ctx, self.actor):
+                who = " ".join(x for x in (b["name"], b["phone"], b["id_number"]) if x)
+                remove = Button(_("Remove"), id=f"unblock-{b['id']}")
+                remove.compact = True
+                blocks.mount(Horizontal(Label(f"{who} ({b['reason'] or '-'}) "), remove))
+
+    def desk_commands(self) -> list[tuple[str, Any]]:
+        """For the desk's command palette."""
+        return [(_("Add to block list"), self.ask_block)]
+
+    def ask_block(self) -> None:
+        """Someone whose visits must wait for the desk (the visitor is not told)."""
+        a = self.actor
+        self.desk_form(
+            _("Add to block list"),
+            [Field("name", _("Name")), Field("phone", _("Phone")),
+             Field("id_number", _("ID number")), Field("reason", _("Reason"))],
+            lambda v: self.desk_run(
+                _("Added to the block list: their visits now wait for the desk."),
+                lambda: service.block(self.ctx, a, name=v["name"], phone=v["phone"],
+                                      id_number=v["id_number"], reason=v["reason"]),
+            ),
+        )  # fmt: skip
+
+    def ask_unblock(self, entry_id: int) -> None:
+        a = self.actor
+        self.desk_confirm(
+            _("Remove this entry from the block list?"),
+            _("Removed from the block list."),
+            lambda: service.unblock(self.ctx, a, entry_id),
+            danger=True,
+        )
 
     async def on_button_pressed(self, event: Button.Pressed) -> None:
         action, _sep, visit_id = (event.button.id or "").partition("-")
-        if action not in ("approve", "decline", "idcheck", "signout"):
+        if action not in ("approve", "decline", "idcheck", "signout", "block", "unblock"):
             return
-        if self.actor is None:
-            self.query_one("#message", Label).update(_("Log in at the desk first."))
+        event.stop()
+        if not self.logged_in():
+            return
+        if action == "block":
+            self.ask_block()
+            return
+        if action == "unblock":
+            self.ask_unblock(int(visit_id))
             return
         if action == "idcheck":
             await self._act(action, int(visit_id))
             return
-        from kiosk.ui.desk_forms import ConfirmDialog
-
         question = {
             "approve": _("Let this visitor in?"),
             "decline": _("Decline this visit? The visitor is told at the kiosk."),

@@ -40,6 +40,7 @@ from kiosk import audit, printing, throttle
 from kiosk.clock import as_utc
 from kiosk.db.models import Unit
 from kiosk.errors import Refused
+from kiosk.i18n import N_
 from kiosk.identity import Actor, require_role, unit_by_code
 from kiosk.lobby import desk_lobby, in_lobby
 from kiosk.notify import queue_notification, raise_alert
@@ -52,6 +53,7 @@ from plugins.visitors.records import (
     DESK_ROLES,
     LOG_COLUMNS,
     block,
+    block_list,
     daily_log,
     daily_log_csv,
     purge_in,
@@ -68,6 +70,7 @@ __all__ = [
     "DESK_ROLES",
     "LOG_COLUMNS",
     "block",
+    "block_list",
     "daily_log",
     "daily_log_csv",
     "desk_lobby",
@@ -298,11 +301,14 @@ def register_walkup(
                 "visit": v.id,
                 "lobby": v.lobby,
                 "message": (
-                    f"visitor {mask_name(clean_name)} for {unit.code} is on the block list: "
-                    "approve or decline at the desk"
+                    N_(
+                        "visitor {visitor} for {unit} is on the block list: approve or decline "
+                        "at the desk"
+                    )
                     if blocked is not None
-                    else f"visitor {mask_name(clean_name)} for {unit.code} waits for the host"
+                    else N_("visitor {visitor} for {unit} waits for the host")
                 ),
+                "params": {"visitor": mask_name(clean_name), "unit": unit.code},
             },
         )
         audit.record_for(
@@ -675,8 +681,15 @@ def _wrong_code(ctx: KioskContext, session: Session, now: dt.datetime, how: str)
         raise_alert(
             session,
             "invite_guessing",
-            f"{here.failures} wrong invite codes at kiosk {ctx.kiosk_id} within "
-            f"{rules.invite_kiosk_window_minutes} min: someone may be guessing codes",
+            N_(
+                "{failures} wrong invite codes at kiosk {kiosk} within {minutes} min: "
+                "someone may be guessing codes"
+            ),
+            params={
+                "failures": here.failures,
+                "kiosk": ctx.kiosk_id,
+                "minutes": rules.invite_kiosk_window_minutes,
+            },  # fmt: skip
             at=now,
             severity="urgent",
             lobby=ctx.lobby,
@@ -690,9 +703,15 @@ def _wrong_code(ctx: KioskContext, session: Session, now: dt.datetime, how: str)
         raise_alert(
             session,
             "invite_codes_closed",
-            f"{rules.invite_failure_budget} wrong invite codes across the estate within "
-            f"{rules.invite_budget_minutes} min: typed codes are closed until "
-            f"{ctx.local_time(as_utc(estate.locked_until or now))} (QR invites still work)",
+            N_(
+                "{failures} wrong invite codes across the estate within {minutes} min: typed "
+                "codes are closed until {until} (QR invites still work)"
+            ),
+            params={
+                "failures": rules.invite_failure_budget,
+                "minutes": rules.invite_budget_minutes,
+                "until": ctx.local_time(as_utc(estate.locked_until or now)),
+            },  # fmt: skip
             at=now,
             severity="urgent",
             kiosk_id=ctx.kiosk_id,
@@ -803,8 +822,10 @@ def _redeemed(ctx: KioskContext, session: Session, invite: Invite, now: dt.datet
             payload={
                 "visit": v.id,
                 "lobby": v.lobby,
-                "message": f"invited visitor {mask_name(v.name)} is on "
-                "the block list: approve or decline at the desk",
+                "message": N_(
+                    "invited visitor {visitor} is on the block list: approve or decline at the desk"
+                ),
+                "params": {"visitor": mask_name(v.name)},
             },
         )
     audit.record_for(

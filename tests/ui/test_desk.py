@@ -385,7 +385,8 @@ ENGLISH_PANEL_WORDS = (
     "SLA", "timers", "Open ", "late", "min left", "asks for help", "connected",
     "Acknowledge", "Search", "Approve", "Decline", "waiting", "Inside", "Check in", "Log out",
     "Quit", "Refresh", "Unit", "Status", "Category", "Due", "Confirm", "Dispatch", "Call for",
-    "EMERGENCY", "open", "Time", "Kind", "Message", "Plugins",
+    "EMERGENCY", "open", "Time", "Kind", "Message", "Plugins", "Deadline", "umbrella",
+    "block list", "Return to sender", "proxy", "Retire", "Replace", "waits for the host",
 )  # fmt: skip
 RAW_CODE = r"\b[a-z]+[._][a-z_]+\b"  # plumbing.leak, desk_call, parking_card, in_progress
 
@@ -409,6 +410,14 @@ async def test_a_chinese_desk_shows_no_english_words_or_raw_codes_on_any_tab(
     visitors.register_walkup(
         ctx, name="张伟", phone="13800138000", unit_code="3-1205", purpose="探亲"
     )
+    from kiosk.notify import run_dispatch
+
+    run_dispatch(ctx)  # the desk's messages (a visitor waiting) become alerts
+    with ctx.database().read() as s:
+        from kiosk.db.models import DeskAlert
+
+        kinds = {a.kind for a in s.query(DeskAlert)}
+    assert {"desk_call", "repair_emergency", "visitor.waiting"} <= kinds
     app = desk(ctx, "zh_CN")
     app.poll_seconds = 3600
     async with app.run_test(size=(120, 40)) as pilot:
@@ -546,6 +555,11 @@ async def test_the_household_file_shows_the_units_repairs_visits_parcels_loans_a
         assert ticket.number in shown and "水龙头或水管漏水" in shown and "新建" in shown
         assert "张*" in shown and "张伟" not in shown  # the visitor's name masked
         assert "plumbing.leak" not in shown and find_unmasked(shown) == []
+        # The unit with a monthly parking rental shows it with its card.
+        app.screen.query_one("#hf-unit").value = "1-1001"
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: "月租停车" in texts(app))
+        assert "粤B12345 已缴至" in texts(app)
 
 
 async def test_an_engineer_sees_my_tickets_and_can_start_and_complete_only(

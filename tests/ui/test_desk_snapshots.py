@@ -19,7 +19,7 @@ LANGS = ["zh_CN", "en"]
 SIZES = [(80, 24), (120, 40)]
 TABS = [
     "alerts", "visitors", "parcels", "storage", "repairs", "umbrellas",
-    "billing", "parking", "releases", "gate", "keys", "health",
+    "billing", "parking", "releases", "gate", "keys", "reports", "health",
 ]  # fmt: skip
 
 
@@ -62,6 +62,11 @@ def test_desk_tab(
                 if "3-1205" in str(pilot.app.screen.query_one("#hf").render()):
                     break
                 await pilot.pause(0.05)
+        if tab == "reports":  # the month's figures load in a worker
+            for _ in range(200):
+                if pilot.app.screen.query_one("ReportsPanel").loads:
+                    break
+                await pilot.pause(0.05)
         await pilot.pause(0.3)
         pilot.app.screen.query_one("#desk-tabs").focus()  # no blinking cursor in a field
         await pilot.pause()
@@ -69,3 +74,53 @@ def test_desk_tab(
     app = desk(desk_ctx, lang)
     app.poll_seconds = 3600
     assert snap_compare(app, terminal_size=size, run_before=open_tab)
+
+
+async def _logged_in(pilot, tab: str) -> None:  # type: ignore[no-untyped-def]
+    await pilot.pause()
+    await pilot.press(*"S005", "enter", *"1470", "enter")
+    for _ in range(100):
+        if type(pilot.app.screen).__name__ == "DeskScreen":
+            break
+        await pilot.pause(0.05)
+    pilot.app.screen.query_one("#desk-tabs").active = f"tab-{tab}"
+    await pilot.pause(0.3)
+
+
+async def _wait_for(pilot, selector: str) -> None:  # type: ignore[no-untyped-def]
+    for _ in range(100):
+        if pilot.app.screen.query(selector):
+            return
+        await pilot.pause(0.05)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=["80x24", "120x40"])
+@pytest.mark.parametrize("lang", LANGS)
+@pytest.mark.parametrize("screen", ["login", "wrong-pin", "form", "confirm"])
+def test_desk_screen(
+    snap_compare, desk_ctx: KioskContext, screen: str, lang: str, size: tuple[int, int]
+) -> None:
+    """The desk's other screens: the login (and a wrong PIN), a form dialog (adding an
+    umbrella) and a confirmation (retiring one), over the tab they belong to."""
+
+    async def show(pilot) -> None:  # type: ignore[no-untyped-def]
+        if screen == "login":
+            await pilot.pause(0.3)
+            return
+        if screen == "wrong-pin":
+            await pilot.pause()
+            await pilot.press(*"S005", "enter", *"0000", "enter")
+            await pilot.pause(0.5)
+            return
+        await _logged_in(pilot, "umbrellas")
+        pilot.app.screen.query_one("#um-add" if screen == "form" else "#um-retire").press()
+        await _wait_for(pilot, "#form-ok")
+        if screen == "confirm":
+            pilot.app.screen.query_one("#field-tag").value = "U001"
+            pilot.app.screen.query_one("#form-ok").press()
+            await _wait_for(pilot, "#confirm-yes")
+        await pilot.pause(0.3)
+
+    app = desk(desk_ctx, lang)
+    app.poll_seconds = 3600
+    assert snap_compare(app, terminal_size=size, run_before=show)

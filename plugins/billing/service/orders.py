@@ -18,7 +18,7 @@ from kiosk import audit
 from kiosk.clock import as_utc
 from kiosk.db.models import Unit
 from kiosk.errors import Refused
-from kiosk.i18n import _
+from kiosk.i18n import N_, _
 from kiosk.identity import Actor, require_role
 from kiosk.money import format_fen
 from kiosk.notify import raise_alert
@@ -629,7 +629,9 @@ def _settle_order(
         order.status = "closed"
         order.close_reason = "bill_already_paid"
         order.closed_at = ctx.clock.now()
-        _flag_alert(ctx, session, order, "bill already settled; refund needed")
+        _flag_alert(
+            ctx, session, order, N_("payment order {order}: bill already settled; refund needed")
+        )
         audit.record_for(
             ctx,
             session,
@@ -701,7 +703,13 @@ def _not_won(
     if order.provider_txn_id == notice.txn_id:
         return "duplicate", order.status
     if order.provider_txn_id is not None:
-        _flag_alert(ctx, session, order, f"a second payment {notice.txn_id} for one order")
+        _flag_alert(
+            ctx,
+            session,
+            order,
+            N_("payment order {order}: a second payment {txn} for one order"),
+            txn=notice.txn_id,
+        )
         audit.record_for(
             ctx,
             session,
@@ -733,7 +741,11 @@ def _not_won(
         ctx,
         session,
         order,
-        f"{flag}: got {format_fen(notice.amount_fen)} for {format_fen(order.amount_fen)}",
+        N_("payment order {order}: wrong amount: got {got} for {want}")
+        if flag == "amount_mismatch"
+        else N_("payment order {order}: paid after it was closed: got {got} for {want}"),
+        got=format_fen(notice.amount_fen),
+        want=format_fen(order.amount_fen),
     )
     audit.record_for(
         ctx,
@@ -751,11 +763,15 @@ def _not_won(
     return "flagged", flag
 
 
-def _flag_alert(ctx: KioskContext, session: Session, order: PaymentOrder, what: str) -> None:
+def _flag_alert(
+    ctx: KioskContext, session: Session, order: PaymentOrder, what: str, **values: str
+) -> None:
+    """``what`` is a message id with ``{order}`` and the ``values``' placeholders."""
     raise_alert(
         session,
         "billing.payment_flagged",
-        f"payment order {order.out_trade_no}: {what}",
+        what,
+        params={"order": order.out_trade_no, **values},
         at=ctx.clock.now(),
         severity="warning",
         kiosk_id=order.kiosk_id,

@@ -59,7 +59,7 @@ def test_an_addressed_parcel_goes_only_to_its_addressee_at_the_kiosk(ctx) -> Non
     assert err.value.code == "parcels.not_addressee" and "desk" in err.value.render()
     assert "王小明" not in err.value.render()  # the kiosk does not say whose it is
     assert status(ctx, mine.parcel_id) == "waiting"
-    assert any("parcels.not_addressee" in m for m in alerts(ctx, "parcel_to_desk"))
+    assert any("addressed to someone else" in m for m in alerts(ctx, "parcel_to_desk"))
     assert audit_actions(ctx, "parcel.pickup_refused")[-1]["reason"] == "parcels.not_addressee"
     # With the unit's code and her own name: the same refusal.
     by_code = service.identify_picker(
@@ -265,7 +265,7 @@ def test_an_id_check_parcel_is_refused_at_the_kiosk_and_released_at_the_desk_wit
     with pytest.raises(Refused) as err:
         service.release(ctx, pickup, [checked.parcel_id], SIGNED)
     assert err.value.code == "parcels.id_check_desk" and "desk" in err.value.render()
-    assert any("parcels.id_check_desk" in m for m in alerts(ctx, "parcel_to_desk"))
+    assert any("needs an ID check" in m for m in alerts(ctx, "parcel_to_desk"))
     # The desk: no ID, or a whole ID number typed, is refused; nothing is kept of it.
     with pytest.raises(Refused) as err:
         service.release_at_desk(ctx, BUTLER, "3-1205", [checked.parcel_id], "王小明", SIGNED)

@@ -129,7 +129,7 @@ def test_a_repair_return_visit_is_due_the_same_day_and_a_late_one_shows(ctx) -> 
         alert = s.scalars(
             select(DeskAlert.message).where(DeskAlert.kind == "repair_daily_check")
         ).one()
-    assert late in alert and "visits late" in alert
+    assert late in alert and "late this week: 1 visits" in alert
     report = service.monthly_report(ctx, _month(ctx))
     assert report["return_visits_late"] == 1
     service.record_visit(ctx, BUTLER, late, 4)  # made late: still counted in the month
