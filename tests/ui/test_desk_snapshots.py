@@ -83,7 +83,7 @@ async def _logged_in(pilot, tab: str) -> None:  # type: ignore[no-untyped-def]
         if type(pilot.app.screen).__name__ == "DeskScreen":
             break
         await pilot.pause(0.05)
-    pilot.app.screen.query_one("#desk-tabs").active = f"tab-{tab}"
+    pilot.app.screen.show_tab(f"tab-{tab}")
     await pilot.pause(0.3)
 
 
