@@ -51,12 +51,17 @@ __all__ = [
     "sign_in",
     "staff_command",
     "context",
+    "SignatureOpt",
+    "read_strokes",
 ]
 
 ConfigOpt = Annotated[
     Path | None, typer.Option("--config", "-c", help="Config file (default: $KIOSK_CONFIG).")
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
+SignatureOpt = Annotated[
+    str, typer.Option("--signature", help="The signer's strokes from a pad as JSON, or @file.")
+]
 HtmlOpt = Annotated[
     Path | None,
     typer.Option("--html", help="Write the report with its charts to this HTML file (staff)."),
@@ -278,3 +283,17 @@ def html_report_command(report: str, doc: str) -> Callable[..., None]:
     command.__doc__ = doc
     command.__name__ = f"report_{report or 'month'}"
     return command
+
+
+def read_strokes(text: str) -> Any:
+    """A ``--signature`` value: strokes JSON, or ``@file`` holding it. Unreadable JSON gives
+    None, which the service's signature check refuses; an unreadable file is refused here."""
+    if text.startswith("@"):
+        try:
+            text = Path(text[1:]).read_text(encoding="utf-8")
+        except OSError:
+            raise Refused("kiosk.signature_file", "Cannot read the signature file.") from None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None

@@ -400,21 +400,19 @@ class DeskScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         app: Any = self.app
+        shown, more = self.fit_tabs(app.panels())
         yield DeskBar()
         with TabbedContent(id="desk-tabs"):
             with TabPane(_("Alerts"), id="tab-alerts"):
                 yield AlertsPanel()
             with TabPane(_("Household"), id="tab-household"):
                 yield HouseholdPanel()
-            for panel in app.panels():
-                with TabPane(_(panel.title), id=f"tab-{panel.id}"):
-                    try:
-                        yield panel.widget(app.ctx)
-                    except Exception as exc:  # a broken panel must not take the desk down
-                        log.exception("desk panel %s failed", panel.id)
-                        yield Label(
-                            _("This panel failed: {error}").format(error=exc), classes="failure"
-                        )
+            for panel in shown:
+                yield from self._pane(panel)
+            if more:
+                with TabPane(_("More"), id="tab-more"), TabbedContent(id="desk-more"):
+                    for panel in more:
+                        yield from self._pane(panel)
             if app.staff is not None and "manager" in app.staff.roles:
                 from kiosk.ui.desk_reports import ReportsPanel
 
@@ -424,8 +422,57 @@ class DeskScreen(Screen[None]):
                 yield HealthPanel()
         yield Footer(show_command_palette=False)
 
+    def _pane(self, panel: Any) -> ComposeResult:
+        app: Any = self.app
+        with TabPane(_(panel.title), id=f"tab-{panel.id}"):
+            try:
+                yield panel.widget(app.ctx)
+            except Exception as exc:  # a broken panel must not take the desk down
+                log.exception("desk panel %s failed", panel.id)
+                yield Label(_("This panel failed: {error}").format(error=exc), classes="failure")
+
+    def fit_tabs(self, panels: list[Any]) -> tuple[list[Any], list[Any]]:
+        """The panels whose tabs fit on the bar in this width and language, and the rest,
+        which go under a *More* tab with a bar of their own (no tab is ever cut off: at 80
+        columns in Chinese the bar holds about ten)."""
+        from rich.cells import cell_len
+
+        def width(title: str) -> int:
+            return cell_len(_(title)) + 2  # a tab's padding: one cell either side
+
+        # Less the screen's scroll bar (2 cells) when a panel is taller than the screen.
+        room = (self.app.size.width or 80) - 2
+        app: Any = self.app
+        fixed = ["Alerts", "Household", "System"]
+        if app.staff is not None and "manager" in app.staff.roles:
+            fixed.append("Reports")
+        room -= sum(map(width, fixed))
+        if sum(width(p.title) for p in panels) <= room:
+            return panels, []
+        room -= width("More")
+        shown: list[Any] = []
+        for panel in panels:
+            if width(panel.title) > room:
+                break
+            shown.append(panel)
+            room -= width(panel.title)
+        return shown, panels[len(shown) :]
+
     def show_tab(self, pane_id: str) -> None:
+        """Open the tab ``pane_id`` (``tab-<panel id>``), under *More* when it is there."""
+        inner = self.query("#desk-more").results(TabbedContent)
+        nested = next(inner, None)
+        if nested is not None and nested.query(f"#{pane_id}"):
+            self.query_one("#desk-tabs", TabbedContent).active = "tab-more"
+            nested.active = pane_id
+            return
         self.query_one("#desk-tabs", TabbedContent).active = pane_id
+
+    def active_tab(self) -> str:
+        """The pane shown: the one under *More* when *More* is open."""
+        active = self.query_one("#desk-tabs", TabbedContent).active
+        nested = next(self.query("#desk-more").results(TabbedContent), None)
+        return nested.active if active == "tab-more" and nested is not None else active
 
     def commands(self) -> Iterable[SystemCommand]:
         """The desk's commands for the palette (ctrl+p): every tab, refresh, log out, the
@@ -433,10 +480,10 @@ class DeskScreen(Screen[None]):
         from functools import partial
 
         app: Any = self.app
-        tabs = self.query_one("#desk-tabs", TabbedContent)
         for pane in self.query(TabPane):
-            if pane.id is None:
+            if pane.id is None or pane.id == "tab-more":
                 continue
+            tabs = next(a for a in pane.ancestors if isinstance(a, TabbedContent))
             title = tabs.get_tab(pane.id).label_text
             yield SystemCommand(
                 _("Go to {tab}").format(tab=title), "", partial(self.show_tab, pane.id)
@@ -731,9 +778,9 @@ class DeskApp(GuardedApp):
     async def action_toggle_language(self) -> None:
         set_language("en" if language() == "zh_CN" else "zh_CN")
         if isinstance(self.screen, DeskScreen):
-            active = self.screen.query_one("#desk-tabs", TabbedContent).active
+            active = self.screen.active_tab()
             await self.switch_screen(DeskScreen())
             if active:
-                self.screen.query_one("#desk-tabs", TabbedContent).active = active
+                self.screen.show_tab(active)
         else:
             await self.screen.recompose()

@@ -109,7 +109,7 @@ async def desk_login(run: Any) -> None:
         await desk.type("2580")
         await desk.press("enter")
         await desk.expect_screen("DeskScreen")
-        desk.app.screen.query_one("#desk-tabs").active = "tab-household"
+        desk.app.screen.show_tab("tab-household")
         await desk.settle()
         await desk.click("#hf-unit")
         await desk.type("3-1205")

@@ -8,7 +8,8 @@ putting a charge on the account:
 - deposits (a parking card's 押金): :func:`take_deposit_in`, :func:`end_deposit_in` (refunded
   or forfeited), :func:`count_deposits`;
 - what is still open or already paid for a set of charge references (:func:`open_fen`,
-  :func:`paid_references`), and taking back an unpaid charge (:func:`withdraw_charge`);
+  :func:`paid_references`), and what a unit still owes in all (:func:`unit_open_fen`, the
+  fees a move-out must clear), and taking back an unpaid charge (:func:`withdraw_charge`);
 - paying a chosen set of charges by QR (:func:`pay_charges`) and the kiosk screen that shows
   the QR (:func:`pay_qr_screen_class`, imported only when called: importing this module does
   not import textual);
@@ -110,6 +111,21 @@ def open_fen(session: Session, references: list[str]) -> int:
             select(func.coalesce(func.sum(BillLine.amount_fen - BillLine.paid_fen), 0))
             .join(Bill, Bill.id == BillLine.bill_id)
             .where(BillLine.source_ref.in_(references), Bill.status != "paid")
+        )
+        or 0
+    )
+
+
+def unit_open_fen(session: Session, unit_id: int) -> int:
+    """What unit ``unit_id`` still owes on all its bills not settled (charges less credits and
+    payments, late fees crystallised so far included): nothing open is 0."""
+    from plugins.billing.models import Bill
+
+    return int(
+        session.scalar(
+            select(
+                func.coalesce(func.sum(Bill.charged_fen - Bill.credited_fen - Bill.paid_fen), 0)
+            ).where(Bill.unit_id == unit_id, Bill.status != "paid")
         )
         or 0
     )

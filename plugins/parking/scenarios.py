@@ -22,7 +22,6 @@ SPARE_CARD = "5A00BEEF02"
 @contextlib.asynccontextmanager
 async def cashier_desk(run: Any) -> AsyncIterator[Any]:
     """The desk app logged in as the cashier, with its own simulated reader; parking tab open."""
-    from textual.widgets import TabbedContent
 
     from devices.cards import open_reader
 
@@ -32,7 +31,7 @@ async def cashier_desk(run: Any) -> AsyncIterator[Any]:
         # The desk's login form is the kiosk's (covered by the core scenarios); log in directly.
         await desk.app.logged_in(staff_login(run.ctx, *CASHIER))
         await desk.settle()
-        desk.app.screen.query_one("#desk-tabs", TabbedContent).active = "tab-parking"
+        desk.app.screen.show_tab("tab-parking")
         await desk.settle()
         desk.note("desk: cashier 陈收银 logged in, parking tab")
         reader = open_reader(

@@ -133,15 +133,11 @@ def kiosk_link_actions(ctx: Any) -> list[Any]:
 @hookimpl
 def kiosk_doctor_checks(settings: Any, sim: bool) -> list[Any]:
     """Passes signed with the public development key (or none) can be forged."""
-    import os
-
     from kiosk.hookspecs import DoctorWarning
-    from plugins.visitors.passes import DEV_KEY
+    from kiosk.signing import uses_dev_key
+    from plugins.visitors.passes import KEY_SETTING
 
-    key = str(settings.plugin("visitors").get("pass_key", "")) or os.environ.get(
-        "KIOSK_VISITOR_PASS_KEY", ""
-    )
-    if key and key != DEV_KEY:
+    if not uses_dev_key(settings, *KEY_SETTING):
         return []
     return [
         DoctorWarning(

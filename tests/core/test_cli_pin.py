@@ -17,6 +17,8 @@ COMMANDS = [
     ("plugins.umbrellas.cli", "umbrellas", ["umbrellas", "register"], "S001", "2580", "borrower"),
     ("plugins.parking.cli", "parking", ["report", "parking", "--csv"], "S002", "1357", "车牌"),
     ("plugins.billing.cli", "billing", ["billing", "statement", "1-101"], "S002", "1357", "1-101"),
+    ("plugins.releases.cli", "releases", ["releases", "register"], "S004", "9753", "carrier"),
+    ("plugins.keys.cli", "keys", ["keys", "register"], "S001", "2580", "accompanied_by"),
 ]
 IDS = [c[1] for c in COMMANDS]
 

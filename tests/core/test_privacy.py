@@ -110,6 +110,8 @@ printer = "tcp://10.0.0.9:9100"
 providers_enabled = ["emv_static"]
 [plugins.visitors]
 pass_key = "8c1f0a4e3b7d42e9a1c5f6b0d2e47a93"
+[plugins.releases]
+pass_key = "5d2b9e71c4a84f06b3e1a7c90f62d815"
 """
 
 

@@ -33,6 +33,7 @@ RESIDENT_FACING = {
     ("parcels", "add_proxy"), ("parking", "renew"), ("repairs", "file_ticket"),
     ("repairs", "consent"), ("repairs", "cancel"), ("visitors", "decide"),
     ("visitors", "create_invite"), ("visitors", "revoke_invite"),
+    ("releases", "request_pass"),
 }  # fmt: skip
 # State-changing functions that take an actor and check it in the function they delegate to
 # (or in a helper), or are system jobs whose actor defaults to the system.

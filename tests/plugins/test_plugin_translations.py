@@ -41,7 +41,10 @@ def fields(text: str) -> set[str]:
 
 @pytest.mark.parametrize(
     "plugin",
-    ["umbrellas", "repairs", "parking", "parcels", "visitors", "billing", "notices", "surveys"],
+    [
+        "umbrellas", "repairs", "parking", "parcels", "visitors", "billing", "notices", "surveys",
+        "releases", "keys",
+    ],
 )
 def test_every_message_is_translated(plugin: str) -> None:
     folder = ROOT / plugin

@@ -1,6 +1,7 @@
-"""Parking, umbrellas and repairs without the billing plugin (``[plugins] disabled =
-["billing"]``): they load, their scenarios pass, and a charge becomes a desk alert for the
-butler to collect by hand instead of a line on a bill."""
+"""Parking, umbrellas, repairs, item release passes and key custody without the billing plugin
+(``[plugins] disabled = ["billing"]``): they load, their scenarios pass, a charge becomes a desk
+alert for the butler to collect by hand instead of a line on a bill, and a move-out's fees are
+confirmed by hand."""
 
 from __future__ import annotations
 
@@ -19,13 +20,14 @@ from plugins.billing.models import BillLine
 from tests.conftest import make_ctx
 
 REPO = Path(__file__).resolve().parents[2]
-SERVICES = ("parking", "repairs", "umbrellas")
+SERVICES = ("parking", "repairs", "umbrellas", "releases", "keys")
 SCENARIOS = (
     "parking-issue",
     "parking-renew",
     "parking-return",
     "umbrellas-damage",
     "repairs-lifecycle",
+    "releases.move_out_pass",
 )
 BUTLER = Actor("staff", 1, "butler", frozenset({"butler"}))
 

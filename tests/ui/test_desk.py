@@ -98,7 +98,7 @@ async def test_household_file_is_masked(ui_ctx: KioskContext) -> None:
     app = desk(ui_ctx, "en")
     async with app.run_test(size=(120, 40)) as pilot:
         await login(pilot)
-        app.screen.query_one("#desk-tabs").active = "tab-household"
+        app.screen.show_tab("tab-household")
         await pilot.pause()
         await pilot.click("#hf-unit")
         await pilot.press(*"3-1205", "enter")
@@ -130,7 +130,7 @@ async def test_panels_follow_roles_and_failures_are_shown(ui_ctx: KioskContext) 
         await login(pilot)  # S001 is a butler, not a cashier
         tabs = {pane.id for pane in app.screen.query("TabPane")}
         assert "tab-open" in tabs and "tab-cash" not in tabs
-        app.screen.query_one("#desk-tabs").active = "tab-health"
+        app.screen.show_tab("tab-health")
         await pilot.pause()
         assert "broken" in texts(app) and "panel hook broke" in texts(app)
 
@@ -243,7 +243,7 @@ async def test_a_walk_up_registered_at_a_kiosk_appears_on_an_open_desk_at_the_ne
         assert all(t in queries[0] for t in ("desk_alert", "visitor_visit", "parcel", "repair"))
         assert rings and any("Z**** W**" in str(n.message) for n in app._notifications)
         # Approving asks first; No leaves the visit waiting.
-        app.screen.query_one("#desk-tabs").active = "tab-visitors"
+        app.screen.show_tab("tab-visitors")
         await pilot.pause()
         button = next(b for b in app.screen.query("Button") if (b.id or "").startswith("approve-"))
         visit_id = int(button.id.partition("-")[2])
@@ -308,7 +308,7 @@ async def test_a_ticket_goes_from_a_phone_call_to_closed_through_the_desk_button
     async with app.run_test(size=(120, 40)) as pilot:
         await login(pilot)
         await wait_for(pilot, lambda: app.staff is not None)
-        app.screen.query_one("#desk-tabs").active = "tab-repairs"
+        app.screen.show_tab("tab-repairs")
         await pilot.pause()
 
         async def phoned_in(dialog) -> None:  # type: ignore[no-untyped-def]
@@ -428,7 +428,7 @@ async def test_a_chinese_desk_shows_no_english_words_or_raw_codes_on_any_tab(
         assert {"tab-alerts", "tab-visitors", "tab-repairs", "tab-health"} <= set(tabs)
         problems = []
         for tab in tabs:
-            app.screen.query_one("#desk-tabs").active = tab
+            app.screen.show_tab(tab)
             await pilot.pause(0.2)
             shown = texts(app) + "\n" + table_text(app)
             shown = re.sub(r"Plugins loaded:.*|已加载插件[:：].*", "", shown)  # plugin names
@@ -482,9 +482,16 @@ async def test_on_80x24_the_wrong_pin_line_is_on_screen_and_every_tab_is_reachab
         await login(pilot)
         await wait_for(pilot, lambda: app.staff is not None)
         await pilot.pause()
-        tabs = list(app.screen.query(Tab))
+        tabs = list(app.screen.query("#desk-tabs > ContentTabs Tab").results(Tab))
         assert len(tabs) >= 8
         assert all(t.region.right <= 80 and t.region.width > 0 for t in tabs)  # none cut off
+        # Tabs that do not fit go under 更多 (More), on a bar of their own that fits too.
+        nested = list(app.screen.query("#desk-more > ContentTabs Tab").results(Tab))
+        assert nested and [t.label_text for t in tabs][-2:] == ["更多", "系统"]
+        for tab in nested:
+            app.screen.show_tab(tab.id.removeprefix("--content-tab-"))
+            await pilot.pause()
+            assert tab.region.width > 0 and tab.region.right <= 80 and tab.region.y > 0
         footer = "\n".join(str(w.render()) for w in app.screen.query("FooterKey"))
         assert "退出" in footer and "刷新" in footer
         # The footer's keys work: ctrl+l logs out, the staff number field takes the keys.
@@ -503,7 +510,7 @@ async def test_the_desk_rental_form_masks_the_driving_licence_once_entered(
     async with app.run_test(size=(120, 40)) as pilot:
         await login(pilot, "S005", "1470")  # the manager: every panel
         await wait_for(pilot, lambda: app.staff is not None)
-        app.screen.query_one("#desk-tabs").active = "tab-parking"
+        app.screen.show_tab("tab-parking")
         await pilot.pause()
         field = app.screen.query_one("#licence", Input)
         field.focus()
@@ -537,7 +544,7 @@ async def test_the_household_file_shows_the_units_repairs_visits_parcels_loans_a
     async with app.run_test(size=(120, 40)) as pilot:
         await login(pilot)
         await wait_for(pilot, lambda: app.staff is not None)
-        app.screen.query_one("#desk-tabs").active = "tab-household"
+        app.screen.show_tab("tab-household")
         await pilot.pause()
         await pilot.click("#hf-unit")
         await pilot.press(*"3-1205", "enter")
@@ -577,7 +584,7 @@ async def test_an_engineer_sees_my_tickets_and_can_start_and_complete_only(
     async with app.run_test(size=(120, 40)) as pilot:
         await login(pilot, "S003", "8642")  # 赵工程, engineer
         await wait_for(pilot, lambda: app.staff is not None)
-        app.screen.query_one("#desk-tabs").active = "tab-repairs"
+        app.screen.show_tab("tab-repairs")
         await wait_for(pilot, lambda: mine.number in table_text(app))
         assert other.number not in table_text(app)  # not dispatched to anyone: not "mine"
         assert not app.screen.query("#rp-new") and "My tickets: 1" in texts(app)

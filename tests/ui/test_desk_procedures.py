@@ -21,7 +21,7 @@ BUTLER = Actor("staff", 1, "李管家", frozenset({"butler"}))
 async def open_tab(pilot: Any, app: Any, tab: str) -> None:
     await login(pilot)
     await wait_for(pilot, lambda: app.staff is not None)
-    app.screen.query_one("#desk-tabs").active = f"tab-{tab}"
+    app.screen.show_tab(f"tab-{tab}")
     await pilot.pause()
 
 

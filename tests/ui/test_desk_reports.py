@@ -39,7 +39,7 @@ async def test_the_manager_reads_the_months_figures_and_goes_back_a_month(
     app = english_desk(ui_ctx)
     async with app.run_test(size=(80, 24)) as pilot:
         await signed_in(pilot, "S005", "1470")
-        app.screen.query_one("#desk-tabs").active = "tab-reports"
+        app.screen.show_tab("tab-reports")
         panel = app.screen.query_one(ReportsPanel)
         await wait_for(pilot, lambda: panel.loads == 1, tries=200)
         assert panel.month == "2026-11"  # the fixtures' clock: 23 November 2026

@@ -19,7 +19,7 @@ LANGS = ["zh_CN", "en"]
 SIZES = [(80, 24), (120, 40)]
 TABS = [
     "alerts", "visitors", "parcels", "storage", "repairs", "umbrellas",
-    "billing", "parking", "notices", "surveys", "reports", "health",
+    "billing", "parking", "notices", "surveys", "releases", "gate", "keys", "reports", "health",
 ]  # fmt: skip
 
 
@@ -54,7 +54,7 @@ def test_desk_tab(
             if type(pilot.app.screen).__name__ == "DeskScreen":
                 break
             await pilot.pause(0.05)
-        pilot.app.screen.query_one("#desk-tabs").active = f"tab-{tab}"
+        pilot.app.screen.show_tab(f"tab-{tab}")
         if tab == "household":
             await pilot.click("#hf-unit")
             await pilot.press(*"3-1205", "enter")
@@ -83,7 +83,7 @@ async def _logged_in(pilot, tab: str) -> None:  # type: ignore[no-untyped-def]
         if type(pilot.app.screen).__name__ == "DeskScreen":
             break
         await pilot.pause(0.05)
-    pilot.app.screen.query_one("#desk-tabs").active = f"tab-{tab}"
+    pilot.app.screen.show_tab(f"tab-{tab}")
     await pilot.pause(0.3)
 
 

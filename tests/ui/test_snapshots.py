@@ -66,7 +66,7 @@ def test_desk_household(
             if type(pilot.app.screen).__name__ == "DeskScreen":
                 break
             await pilot.pause(0.05)
-        pilot.app.screen.query_one("#desk-tabs").active = "tab-household"
+        pilot.app.screen.show_tab("tab-household")
         await pilot.pause()
         await pilot.click("#hf-unit")
         await pilot.press(*"3-1205", "enter")
@@ -89,6 +89,7 @@ TILES = [
     "umbrellas",
     "billing",
     "parking",
+    "releases",
 ]
 
 

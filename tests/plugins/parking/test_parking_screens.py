@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import select
-from textual.widgets import Button, Checkbox, Input, Label, TabbedContent
+from textual.widgets import Button, Checkbox, Input, Label
 
 from kiosk.context import KioskContext
 from kiosk.i18n import set_language
@@ -100,7 +100,7 @@ async def test_the_desk_refuses_an_unchecked_renter_then_issues(pctx: KioskConte
     async with app.run_test(size=(120, 40)) as pilot:
         await app.logged_in(CASHIER)
         await pilot.pause()
-        app.screen.query_one("#desk-tabs", TabbedContent).active = "tab-parking"
+        app.screen.show_tab("tab-parking")
         await pilot.pause()
         for wid, value in dict(
             unit="3-1205", renter=owner.name, plate="粤B66666", model="本田",
@@ -150,7 +150,7 @@ def test_snapshot_desk_panel(snap_compare, pctx: KioskContext, lang: str) -> Non
     async def open_panel(pilot) -> None:  # type: ignore[no-untyped-def]
         await pilot.app.logged_in(CASHIER)
         await pilot.pause()
-        pilot.app.screen.query_one("#desk-tabs", TabbedContent).active = "tab-parking"
+        pilot.app.screen.show_tab("tab-parking")
         await pilot.pause()
 
     assert snap_compare(desk(pctx, lang), terminal_size=(120, 40), run_before=open_panel)
@@ -207,7 +207,7 @@ async def test_f2_on_the_sim_desk_taps_its_own_reader_into_the_parking_panel(
         assert app.devices is not None and app.devices.readers
         await app.logged_in(CASHIER)
         await pilot.pause()
-        app.screen.query_one("#desk-tabs", TabbedContent).active = "tab-parking"
+        app.screen.show_tab("tab-parking")
         await pilot.pause()
         await pilot.press("f2")
         await pilot.pause()

@@ -1,0 +1,126 @@
+"""``kiosk keys list|take|out|back|sweep|register``: the custody register's steps as a
+signed-in staff member (``--staff`` and the PIN); ``--json`` prints one JSON document."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Annotated, Any
+
+import typer
+
+from kiosk.commands import (
+    ConfigOpt,
+    JsonOpt,
+    PinOpt,
+    SignatureOpt,
+    StaffOpt,
+    as_staff,
+    context,
+    read_strokes,
+    staff_command,
+)
+
+keys_app = typer.Typer(help="Key custody for vacant units (钥匙委托管理).", no_args_is_help=True)
+KeyArg = Annotated[str, typer.Argument(help="Key number, e.g. K0001.")]
+
+
+def _service() -> Any:
+    from plugins.keys import service
+
+    return service
+
+
+def _line(k: Any) -> str:
+    where = f"{k.box}/{k.slot}"
+    held = f" {k.holder} ({k.purpose}{', ' + k.accompanied_by if k.accompanied_by else ''})"
+    late = " OVERDUE" if k.overdue else ""
+    return f"{k.number} {k.unit_code} {k.label} {where} {k.status}{held if k.holder else ''}{late}"
+
+
+def _emit(result: Any, as_json: bool) -> None:
+    rows = result if isinstance(result, list) else [result]
+    if as_json:
+        data = [r if isinstance(r, str) else dataclasses.asdict(r) for r in rows]
+        typer.echo(json.dumps(data if isinstance(result, list) else data[0],
+                              ensure_ascii=False, default=str))  # fmt: skip
+        return
+    for r in rows:
+        typer.echo(r if isinstance(r, str) else _line(r))
+
+
+@keys_app.command("list")
+def list_cmd(
+    unit: Annotated[str, typer.Option("--unit", help="Only this unit.")] = "",
+    as_json: JsonOpt = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Keys in custody: where each is, who holds one that is out, which are overdue."""
+    rows = _service().keys(context(config), unit)
+    _emit(rows, as_json)
+    if not rows and not as_json:
+        typer.echo("no keys in custody")
+
+
+@staff_command(keys_app, "take", _emit)
+def take_step(
+    ctx: Any,
+    actor: Any,
+    unit: Annotated[str, typer.Option("--unit", help="The vacant unit, e.g. 1-101.")],
+    key: Annotated[list[str], typer.Option("--key", help="A key's label; repeat per key.")],
+    box: Annotated[str, typer.Option("--box", help="The locked key box.")],
+    slot: Annotated[str, typer.Option("--slot", help="The slot in the box.")],
+    owner: Annotated[str, typer.Option("--owner", help="The owner who authorises.")],
+    authorisation: Annotated[
+        str, typer.Option("--authorisation", help="The owner's authorisation (form, date).")
+    ],
+    vacant: Annotated[bool, typer.Option("--vacant", help="The unit is vacant.")] = False,
+) -> Any:
+    """Take a vacant unit's keys into custody on the owner's authorisation."""
+    return _service().take_into_custody(
+        ctx, actor, unit_code=unit, labels=key, box=box, slot=slot, owner=owner,
+        authorisation=authorisation, vacant=vacant,
+    )  # fmt: skip
+
+
+@staff_command(keys_app, "out", _emit)
+def out_step(
+    ctx: Any,
+    actor: Any,
+    number: KeyArg,
+    person: Annotated[str, typer.Option("--person", help="Who takes the key.")],
+    id_number: Annotated[str, typer.Option("--id", help="Their ID number (kept masked).")],
+    purpose: Annotated[str, typer.Option("--purpose", help="viewing, contractor or owner.")],
+    signature: SignatureOpt,
+    accompanied_by: Annotated[
+        str, typer.Option("--with", help="Staff number going along (a viewing needs one).")
+    ] = "",
+) -> Any:
+    """Hand a key over, signed; a viewing names the accompanying staff member."""
+    return _service().hand_out(
+        ctx, actor, number, person=person, id_number=id_number, purpose=purpose,
+        signature=read_strokes(signature), accompanied_by=accompanied_by,
+    )  # fmt: skip
+
+
+@staff_command(keys_app, "back", _emit)
+def back_step(ctx: Any, actor: Any, number: KeyArg, signature: SignatureOpt) -> Any:
+    """A key is back in its box, signed by the person returning it."""
+    return _service().hand_back(ctx, actor, number, read_strokes(signature))
+
+
+@keys_app.command("sweep")
+def sweep_cmd(config: ConfigOpt = None) -> None:
+    """Raise a desk alert for every key out too long (run from cron)."""
+    typer.echo(json.dumps({"alerted": _service().alert_overdue(context(config))}))
+
+
+@keys_app.command("register")
+def register_cmd(staff: StaffOpt, pin: PinOpt = None, config: ConfigOpt = None) -> None:
+    """The custody register (钥匙委托管理清册) as CSV on stdout."""
+    _ctx, text = as_staff(config, staff, pin, _service().register_csv)
+    typer.echo(text, nl=False)
+
+
+def register(cli: Any) -> None:
+    cli.app.add_typer(keys_app, name="keys")

@@ -1,0 +1,59 @@
+"""Key custody (钥匙委托管理清册): the keys the desk holds for vacant units, and every handover.
+
+A key is ``in_box`` (locked in its box and slot) or ``out`` (handed over, not yet back); it
+is ``returned`` when custody ends and the owner took it home. Times UTC.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, LargeBinary, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from kiosk.db import Base
+
+KEY_STATES = ("in_box", "out", "returned")
+PURPOSES = ("viewing", "contractor", "owner")
+
+
+class CustodyKey(Base):
+    """One numbered key of a vacant unit, kept in a locked box and slot, on the owner's word."""
+
+    __tablename__ = "custody_key"
+    __table_args__ = (Index("ix_custody_key_unit_status", "unit_id", "status"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(16), unique=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"))
+    label: Mapped[str] = mapped_column(String(100), default="")
+    box: Mapped[str] = mapped_column(String(16), default="")
+    slot: Mapped[str] = mapped_column(String(16), default="")
+    status: Mapped[str] = mapped_column(String(16), default="in_box")
+    owner: Mapped[str] = mapped_column(String(100), default="")
+    authorisation: Mapped[str] = mapped_column(String(200), default="")
+    taken_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    taken_by: Mapped[str] = mapped_column(String(100), default="")
+
+
+class KeyHandover(Base):
+    """One handover out and back: who took the key (ID masked), why, the accompanying staff
+    member for a viewing, and both signatures."""
+
+    __tablename__ = "key_handover"
+    __table_args__ = (Index("ix_key_handover_open", "key_id", "back_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key_id: Mapped[int] = mapped_column(ForeignKey("custody_key.id"))
+    person: Mapped[str] = mapped_column(String(100))
+    id_masked: Mapped[str] = mapped_column(String(32), default="")
+    purpose: Mapped[str] = mapped_column(String(16))
+    accompanied_by: Mapped[str] = mapped_column(String(100), default="")
+    out_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    out_by: Mapped[str] = mapped_column(String(100), default="")
+    out_strokes: Mapped[list] = mapped_column(JSON)
+    out_png: Mapped[bytes] = mapped_column(LargeBinary)
+    due_back_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    back_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    back_by: Mapped[str] = mapped_column(String(100), default="")
+    back_strokes: Mapped[list | None] = mapped_column(JSON)
+    back_png: Mapped[bytes | None] = mapped_column(LargeBinary)
+    alerted_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))

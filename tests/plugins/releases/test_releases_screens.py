@@ -1,0 +1,178 @@
+"""The release-pass screens headless under Pilot: a resident asks for a move-out pass by touch
+and signs on the pad; the butler approves at the desk; the guard types the code, signs and
+records the exit; the ``kiosk simulate`` scenarios; snapshots at 80x24 in Chinese and English."""
+
+from __future__ import annotations
+
+import pytest
+from releases_helpers import BUTLER, GUARD, SIGNED, resident
+from textual.app import App
+from textual.widgets import Input, Label
+
+from kiosk.clock import FixedClock
+from kiosk.ui.widgets.signature import SignaturePad
+from plugins.releases import service
+from plugins.releases.scenarios import scenarios
+from plugins.releases.screens import GateExitPanel, ReleaseRequestScreen, ReleasesDeskPanel
+from tests.screens import Harness, Run, screen_text, wait_until
+
+
+def panel_text(app: App) -> str:
+    return "\n".join(str(w.render()) for w in app.query(Label))
+
+
+async def test_a_resident_asks_for_a_move_out_pass_and_signs_on_the_pad(kctx) -> None:
+    app = Harness(kctx, ReleaseRequestScreen(kctx), resident(kctx, "刘芳"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, lambda: bool(app.screen.query("#carrier")))
+        app.screen.query_one("#carrier", Input).value = "老李搬家"
+        app.screen.query_one("#items", Input).value = "沙发, 纸箱6个"
+        await pilot.click("#reason-move_out")
+        await pilot.click("#submit")  # not signed yet: refused, nothing filed
+        await wait_until(pilot, lambda: "Please sign" in screen_text(app))
+        assert service.passes_of(kctx, app.actor) == []
+        pad = app.screen.query_one(SignaturePad)
+        await pilot.mouse_down(pad, offset=(3, 2))
+        for x in range(4, 20, 2):
+            await pilot.hover(pad, offset=(x, 2 + x % 3))
+        await pilot.mouse_up(pad, offset=(20, 3))
+        if not pad.is_meaningful():  # a headless pilot may drop moves: draw as a finger would
+            pad.strokes = [[(2, 1), (6, 3), (10, 2), (14, 4), (18, 1), (20, 3)]]
+        await pilot.click("#submit")
+        await wait_until(pilot, lambda: app.screen.last is not None, "the request")
+        assert "is asked for" in screen_text(app)
+        (mine,) = service.passes_of(kctx, app.actor)
+        assert mine.reason == "move_out" and mine.status == "requested"
+
+
+async def test_the_butler_approves_and_the_guard_records_the_exit_at_the_desk(kctx) -> None:
+    view = service.request_pass(
+        kctx, resident(kctx, "Emily Wang"), carrier="Emily Wang", items="书桌", reason="temporary",
+        leave_on=None, signature=SIGNED,
+    )  # fmt: skip
+
+    class Desk(App[None]):
+        def compose(self):
+            yield ReleasesDeskPanel(kctx, BUTLER)
+
+    app = Desk()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        assert "Waiting for approval: 1" in panel_text(app)
+        app.query_one(SignaturePad).strokes = [[tuple(p) for p in s] for s in SIGNED]
+        await pilot.click(f"#approve-{view.id}")  # a tenant's: the owner first
+        await wait_until(pilot, lambda: "phone the owner" in panel_text(app))
+        app.query_one("#note", Input).value = "10:32 业主电话同意"
+        await pilot.click(f"#owner-{view.id}")
+        await wait_until(pilot, lambda: "owner's word is recorded" in panel_text(app))
+        app.query_one(SignaturePad).strokes = [[tuple(p) for p in s] for s in SIGNED]
+        await pilot.click(f"#approve-{view.id}")
+        await wait_until(pilot, lambda: "approved and printed" in panel_text(app))
+    (approved,) = service.approved(kctx)
+
+    class Gate(App[None]):
+        def compose(self):
+            yield GateExitPanel(kctx, GUARD)
+
+    app = Gate()
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.query_one("#code", Input).value = approved.qr
+        await pilot.click("#check")
+        await wait_until(pilot, lambda: "is valid" in panel_text(app))
+        assert "书桌" in panel_text(app)
+        await pilot.click("#exit")  # the guard has not signed
+        await wait_until(pilot, lambda: "Please sign" in panel_text(app))
+        app.query_one(SignaturePad).strokes = [[tuple(p) for p in s] for s in SIGNED]
+        await pilot.click("#exit")
+        await wait_until(pilot, lambda: "exit recorded" in panel_text(app))
+        app.query_one("#code", Input).value = approved.qr
+        await pilot.click("#check")
+        await wait_until(pilot, lambda: "already used" in panel_text(app))
+
+
+@pytest.mark.parametrize("name", ["releases.move_out_pass", "releases.forged_code"])
+async def test_the_simulate_scenarios_pass(kctx, name) -> None:
+    scenario = next(s for s in scenarios() if s.name == name)
+    app = Harness(kctx, None)
+    async with app.run_test(size=(80, 24)) as pilot:
+        run = Run(app, pilot, kctx)
+        await scenario.run(run)
+        assert run.transcript
+
+
+def _snap_ctx(url: str, lang: str):
+    from kiosk.i18n import register_catalog, set_language
+    from plugins.releases import HERE
+    from tests.conftest import make_ctx
+
+    register_catalog(HERE / "locale", "releases")
+    set_language(lang)
+    return make_ctx(url, clock=FixedClock())
+
+
+@pytest.mark.parametrize("lang", ["zh_CN", "en"])
+def test_snapshot_request(snap_compare, sqlite_demo_url, lang) -> None:
+    from kiosk.i18n import language, set_language
+
+    before = language()
+    ctx = _snap_ctx(sqlite_demo_url, lang)
+    try:
+        app = Harness(ctx, ReleaseRequestScreen(ctx), resident(ctx, "刘芳"))
+        assert snap_compare(app, terminal_size=(80, 24))
+    finally:
+        set_language(before)
+        ctx.database().dispose()
+
+
+@pytest.mark.parametrize("lang", ["zh_CN", "en"])
+@pytest.mark.parametrize("panel", ["approvals", "gate"])
+def test_snapshot_desk(snap_compare, sqlite_demo_url, lang, panel) -> None:
+    from kiosk.i18n import language, set_language
+
+    before = language()
+    ctx = _snap_ctx(sqlite_demo_url, lang)
+    service.request_pass(
+        ctx, resident(ctx, "Emily Wang"), carrier="Emily Wang", items="书桌, 椅子2把",
+        reason="move_out", leave_on=None, signature=SIGNED,
+    )  # fmt: skip
+
+    class Desk(App[None]):
+        def compose(self):
+            if panel == "approvals":
+                yield ReleasesDeskPanel(ctx, BUTLER)
+            else:
+                yield GateExitPanel(ctx, GUARD)
+
+    try:
+        assert snap_compare(Desk(), terminal_size=(80, 24))
+    finally:
+        set_language(before)
+        ctx.database().dispose()
+
+
+async def test_a_request_at_the_kiosk_shows_on_the_open_desk_at_the_next_poll(kctx) -> None:
+    class Desk(App[None]):
+        def compose(self):
+            yield ReleasesDeskPanel(kctx, BUTLER)
+
+    app = Desk()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        panel = app.query_one(ReleasesDeskPanel)
+
+        def poll() -> tuple:
+            with kctx.database().read() as s:
+                return tuple(s.scalar(q) for q in panel.desk_watch())
+
+        before = poll()
+        assert "Waiting for approval: 0" in panel_text(app)
+        app.query_one("#note", Input).value = "half typed"
+        service.request_pass(
+            kctx, resident(kctx, "刘芳"), carrier="老李", items="沙发", reason="temporary",
+            leave_on=None, signature=SIGNED,
+        )  # fmt: skip
+        after = poll()
+        assert after != before
+        await panel.desk_changed(before, after)
+        await wait_until(pilot, lambda: "Waiting for approval: 1" in panel_text(app))
+        assert app.query_one("#note", Input).value == "half typed"  # what the butler typed stays
