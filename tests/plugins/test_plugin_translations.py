@@ -42,8 +42,16 @@ def fields(text: str) -> set[str]:
 @pytest.mark.parametrize(
     "plugin",
     [
-        "umbrellas", "repairs", "parking", "parcels", "visitors", "billing", "notices", "surveys",
-        "releases", "keys",
+        "umbrellas",
+        "repairs",
+        "parking",
+        "parcels",
+        "visitors",
+        "billing",
+        "notices",
+        "surveys",
+        "releases",
+        "keys",
     ],
 )
 def test_every_message_is_translated(plugin: str) -> None:
