@@ -110,30 +110,11 @@ def init(
 
 
 def _run_app(kind: str, settings: Settings, sim: bool) -> None:
-    from kiosk.clock import NOW_ENV
+    from kiosk.shell import start
 
-    if os.environ.get(NOW_ENV, "").strip() and not sim:
-        # A kiosk serving people keeps the real time: receipts, due dates and audit events
-        # would be wrong. The set clock is for simulated runs and replays only.
-        fail(
-            f"{NOW_ENV} is set: a {kind} on real devices keeps the real time (unset it, or add --sim)"
-        )
-    warn_if_world_readable(settings)
-    from kiosk.ui.guard import run_until_left
-
-    def build() -> Any:
-        if kind == "lobby":
-            from kiosk.ui.lobby_app import LobbyApp
-
-            return LobbyApp(settings, sim=sim, own_process=True)
-        from kiosk.ui.desk_app import DeskApp
-
-        return DeskApp(settings, sim=sim, start_devices=True, own_process=True)
-
-    # A shell that stopped after an error starts again: a kiosk never drops to a prompt.
-    shell = run_until_left(build)
-    if shell.return_code:  # e.g. a database never set up: the shell said why as it left
-        raise typer.Exit(shell.return_code)
+    code = start(kind, settings, sim)
+    if code:  # e.g. a database never set up: the shell said why as it left
+        raise typer.Exit(code)
 
 
 @app.command()

@@ -58,17 +58,36 @@ class KioskContext:
 
 def open_context(settings: Settings, clock: Clock | None = None, load: bool = True) -> KioskContext:
     """Build a context with the database and plugins loaded (CLI, tests, headless runs)."""
-    from kiosk.db import Database
+    ctx = (
+        plugin_context(settings, clock)
+        if load
+        else KioskContext(settings, clock or clock_from_env())
+    )
+    if load:
+        attach_database(ctx)
+    return ctx
+
+
+def plugin_context(settings: Settings, clock: Clock | None = None) -> KioskContext:
+    """A context with the plugins loaded and no database yet: enough for the home screen's
+    tiles (declared by the plugins' light modules), which a kiosk shows before the ORM is
+    imported."""
     from kiosk.plugins import load_plugins
 
     ctx = KioskContext(settings=settings, clock=clock or clock_from_env())
-    if load:
-        ctx.plugins = load_plugins(settings.plugins_disabled)
-        from kiosk.audit import key_for
+    ctx.plugins = load_plugins(settings.plugins_disabled)
+    return ctx
 
-        ctx.db = Database(
-            settings.database_url,
-            timeouts=settings.database_timeouts,
-            audit_key=key_for(settings),
-        )
+
+def attach_database(ctx: KioskContext) -> KioskContext:
+    """Open the context's database (imports SQLAlchemy: the slow part of a start)."""
+    from kiosk.audit import key_for
+    from kiosk.db import Database
+
+    settings = ctx.settings
+    ctx.db = Database(
+        settings.database_url,
+        timeouts=settings.database_timeouts,
+        audit_key=key_for(settings),
+    )
     return ctx

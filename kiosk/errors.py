@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from kiosk.i18n import N_
+
 
 class Refused(Exception):
     """An action refused for a reason the user can understand and act on."""
@@ -27,13 +29,28 @@ class Refused(Exception):
             return text
 
 
+# Roles as a person reads them (the stored role is a code).
+ROLE_TITLES: dict[str, str] = {
+    "butler": N_("butler"),
+    "cashier": N_("cashier"),
+    "engineer": N_("engineer"),
+    "security": N_("security guard"),
+    "manager": N_("manager"),
+}
+
+
 class PermissionDenied(Refused):
-    """The actor lacks the role this action needs."""
+    """The actor lacks the role this action needs. ``action`` (what was tried, for the log)
+    is kept on the exception; the person reads which role may do it, in their language."""
 
     def __init__(self, action: str, needed: tuple[str, ...]) -> None:
+        self.action = action
+        self.needed = tuple(needed)
         super().__init__(
-            "permission",
-            "Not allowed: {action} needs the role {roles}.",
-            action=action,
-            roles=" / ".join(needed),
+            "permission", "Not allowed: this needs the role {roles}.", roles=" / ".join(needed)
         )
+
+    def render(self, translate: Any = None) -> str:
+        t = translate or (lambda text: text)
+        roles = " / ".join(t(ROLE_TITLES.get(r, r)) for r in self.needed)
+        return str(t(self.message)).format(roles=roles)

@@ -6,17 +6,16 @@ advisory lock, so the schema is created once and the others find it current.
 
 from __future__ import annotations
 
+import ast
 import importlib
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, inspect, text
 
 if TYPE_CHECKING:
+    from alembic.config import Config
+
     from kiosk.plugins import KioskPlugins
 
 HERE = Path(__file__).parent / "migrations"
@@ -40,6 +39,8 @@ def plugin_sources(plugins: KioskPlugins | None) -> tuple[list[str], list[str]]:
 
 
 def alembic_config(plugins: KioskPlugins | None = None) -> Config:
+    from alembic.config import Config  # Alembic only when a migration may run (slow import)
+
     folders, models = plugin_sources(plugins)
     cfg = Config()
     cfg.set_main_option("script_location", str(HERE))
@@ -52,6 +53,9 @@ def alembic_config(plugins: KioskPlugins | None = None) -> Config:
 
 def upgrade(engine: Engine, plugins: KioskPlugins | None = None) -> list[str]:
     """Bring the database to every branch's head; returns the heads now applied."""
+    from alembic import command
+    from alembic.runtime.migration import MigrationContext
+
     cfg = alembic_config(plugins)
     with engine.begin() as conn:
         if conn.dialect.name == "postgresql":
@@ -70,6 +74,9 @@ def status(engine: Engine, plugins: KioskPlugins | None = None) -> tuple[list[st
     core's revision there, so "applied" is everything reachable from the stored leaves through
     down-revisions and dependencies.
     """
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
     cfg = alembic_config(plugins)
     script = ScriptDirectory.from_config(cfg)
     with engine.connect() as conn:
@@ -90,7 +97,9 @@ def status(engine: Engine, plugins: KioskPlugins | None = None) -> tuple[list[st
 def not_set_up(engine: Engine, plugins: KioskPlugins | None = None) -> str | None:
     """What to tell the person starting a kiosk or desk on a database ``kiosk init`` has not
     set up (every tap and login would fail on a missing table), or None when it is current."""
-    _applied, missing = status(engine, plugins)
+    missing = _missing_fast(engine, plugins)
+    if missing is None:  # a version file the quick reading does not understand: ask Alembic
+        _applied, missing = status(engine, plugins)
     if not missing:
         return None
     where = engine.url.render_as_string(hide_password=True)
@@ -99,3 +108,61 @@ def not_set_up(engine: Engine, plugins: KioskPlugins | None = None) -> str | Non
         "Run 'kiosk init' (add --demo for the demo estate) with the same config, "
         "or pass the kiosk's config with -c."
     )
+
+
+def _revisions(folders: list[str]) -> dict[str, tuple[str, ...]] | None:
+    """revision -> the revisions it follows (down revisions and ``depends_on``), read from the
+    version files' assignments without importing Alembic; None when a file is not plain."""
+    graph: dict[str, tuple[str, ...]] = {}
+    for folder in folders:
+        for path in sorted(Path(folder).glob("*.py")):
+            values: dict[str, object] = {}
+            for node in ast.parse(path.read_text("utf-8")).body:
+                target: ast.expr
+                value: ast.expr | None
+                if isinstance(node, ast.AnnAssign):
+                    target, value = node.target, node.value
+                elif isinstance(node, ast.Assign):
+                    target, value = node.targets[0], node.value
+                else:
+                    continue
+                if (
+                    isinstance(target, ast.Name)
+                    and target.id in ("revision", "down_revision", "depends_on")
+                    and value is not None
+                ):
+                    try:
+                        values[target.id] = ast.literal_eval(value)
+                    except ValueError:
+                        return None
+            rev = values.get("revision")
+            if not isinstance(rev, str):
+                return None
+            follows: list[str] = []
+            for key in ("down_revision", "depends_on"):
+                v = values.get(key)
+                follows += [v] if isinstance(v, str) else list(v or ())  # type: ignore[call-overload]
+            graph[rev] = tuple(follows)
+    return graph
+
+
+def _missing_fast(engine: Engine, plugins: KioskPlugins | None) -> list[str] | None:
+    """:func:`status`'s missing revisions from the version table and the files (no Alembic
+    import: a kiosk's start stays quick); None when the files need Alembic to be read."""
+    folders, _models = plugin_sources(plugins)
+    graph = _revisions([str(HERE / "versions"), *folders])
+    if graph is None:
+        return None
+    with engine.connect() as conn:
+        if not inspect(conn).has_table("alembic_version"):
+            return sorted(graph)
+        current = [r for (r,) in conn.execute(text("SELECT version_num FROM alembic_version"))]
+    applied: set[str] = set()
+    todo = list(current)
+    while todo:
+        rev = todo.pop()
+        if rev in applied or rev not in graph:
+            continue
+        applied.add(rev)
+        todo.extend(graph[rev])
+    return sorted(set(graph) - applied)

@@ -176,7 +176,7 @@ class HomeScreen(KioskScreen):
                     more = _("{count} more notices").format(count=len(notices) - len(shown))
                     yield Button(f"▶ {more}", id="notice-more", classes="notice", compact=True)
         tiles = app.tiles
-        if app.ctx is None:
+        if app.ctx is None and not tiles:  # the tiles come before the database is open
             yield Label(_("Services are starting…"), id="empty")
         elif not tiles:
             yield Label(_("No services are available here. Please see the desk."), id="empty")

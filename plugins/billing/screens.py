@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import logging
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     from kiosk.context import KioskContext
     from kiosk.identity import Actor
 
+log = logging.getLogger(__name__)
 POLL_SECONDS = 1.0
 QUERY_EVERY = 5  # ticks between asking the provider itself (a lost notification)
 
@@ -319,6 +321,27 @@ class PayQRScreen(BillingScreen):
     def cancelled(self) -> None:
         """The order is closed: back to where the payment started."""
         self.app.pop_screen()
+
+    def on_unmount(self) -> None:
+        """Left without Cancel (the kiosk went home after the idle time, the shell took over):
+        the code on screen is closed too, off the UI thread, so that nobody pays a code whose
+        result no one sees. A payment that arrived meanwhile is applied, not lost; an order
+        already paid or closed is left as it is."""
+        if self._leaving:
+            return
+        self._leaving = True
+        import threading
+
+        from plugins.billing import service
+
+        def close() -> None:
+            try:
+                service.cancel_order(self.ctx, self.order.out_trade_no)
+            except Exception:  # noqa: BLE001 - the order expires by itself in any case
+                log.warning("closing order %s after the screen left", self.order.out_trade_no,
+                            exc_info=True)  # fmt: skip
+
+        threading.Thread(target=close, name="close-order", daemon=True).start()
 
 
 class PaidScreen(BillingScreen):

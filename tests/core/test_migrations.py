@@ -91,3 +91,25 @@ def test_a_kiosk_is_told_when_its_database_was_never_set_up(db_url: str, tmp_pat
     empty.dispose()
     assert said is not None and "is not set up" in said and "kiosk init" in said
     assert "0001_core" in said
+
+
+def test_the_quick_start_check_reads_the_versions_as_alembic_does(tmp_path) -> None:
+    """A kiosk checks its schema without importing Alembic: the same missing revisions as
+    Alembic's own reading, on a database behind by a migration and on a current one."""
+    from sqlalchemy import text
+
+    from kiosk.db.migrate import _missing_fast
+
+    plugins = load_plugins()
+    engine = make_engine(f"sqlite:///{tmp_path / 'k.db'}")
+    assert _missing_fast(engine, plugins) == status(engine, plugins)[1] != []
+    upgrade(engine, plugins)
+    assert _missing_fast(engine, plugins) == status(engine, plugins)[1] == []
+    with engine.begin() as conn:  # as if the core's last migration had not run yet
+        conn.execute(
+            text("UPDATE alembic_version SET version_num = '0003_notify' "
+                 "WHERE version_num = '0004_alert_text'")
+        )  # fmt: skip
+    missing = _missing_fast(engine, plugins)
+    assert missing == status(engine, plugins)[1] == ["0004_alert_text"]
+    engine.dispose()

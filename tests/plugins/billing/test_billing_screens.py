@@ -113,6 +113,22 @@ async def _cancel_on_the_qr_closes_the_order_and_goes_back(sctx, gateway) -> Non
         assert outcome.verdict != "paid"
 
 
+async def test_a_qr_left_on_screen_when_the_kiosk_goes_home_is_closed(sctx, gateway) -> None:
+    """The resident walked away: the idle reset takes the kiosk home, and the code that was on
+    screen can no longer be paid (nobody would see the result)."""
+    app = Harness(sctx, IdentifyScreen(sctx))
+    async with app.run_test(size=(120, 40)) as pilot:
+        qr_screen = await _to_qr(app, pilot)
+        order = qr_screen.order
+        app.pop_screen()  # what going home does to the screens above the first
+        await wait_until(
+            pilot, lambda: service.order_status(sctx, order.out_trade_no).status == "closed"
+        )
+    assert service.order_status(sctx, order.out_trade_no).status == "closed"
+    outcome = service.handle_notification(sctx, "sim", *gateway.pay(order.out_trade_no))
+    assert outcome.verdict != "paid"
+
+
 async def test_cancel_on_the_qr_closes_the_order_and_goes_back(sctx, gateway) -> None:
     await _cancel_on_the_qr_closes_the_order_and_goes_back(sctx, gateway)
 

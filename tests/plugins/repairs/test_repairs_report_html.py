@@ -19,7 +19,6 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from kiosk.clock import FixedClock
-from kiosk.i18n import language, set_language
 from kiosk.identity import Actor
 from kiosk.reports import collect_figures, report_period
 from plugins.repairs.models import RepairTicket
@@ -51,14 +50,6 @@ def _cli():
     if not any(g.name == "repairs" for g in app.registered_groups):
         register(CommandRegistry(app=app, report=report_app))
     return app
-
-
-@pytest.fixture
-def english():
-    before = language()
-    set_language("en")
-    yield
-    set_language(before)
 
 
 def test_the_timeliness_figures_match_the_tickets(ctx, english) -> None:
