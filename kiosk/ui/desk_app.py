@@ -385,7 +385,9 @@ class DeskScreen(Screen[None]):
     DEFAULT_CSS = """
     DeskScreen .failure { color: $error; }
     DeskScreen Tabs { overflow-x: auto; }
+    DeskScreen.-narrow Tab { padding: 0 1 0 0; }
     """
+    NARROW = 100  # below this width the tabs keep one space between them, not two
 
     def __init__(self) -> None:
         super().__init__()
@@ -499,7 +501,11 @@ class DeskScreen(Screen[None]):
 
     def on_mount(self) -> None:
         app: Any = self.app
+        self.set_class(app.size.width < self.NARROW, "-narrow")
         self.set_interval(app.poll_seconds, self.desk_poll)
+
+    def on_resize(self, event: Any) -> None:
+        self.set_class(event.size.width < self.NARROW, "-narrow")
 
     async def action_logout(self) -> None:
         app: Any = self.app

@@ -122,3 +122,10 @@ def kiosk_desk_panels(ctx: Any) -> list[Any]:
         DeskPanel(id="notices", title=N_("Notices"), widget=_desk_panel, order=80,
                   roles=("butler",))
     ]  # fmt: skip
+
+
+@hookimpl
+def kiosk_household_sections(ctx: Any, unit_code: str) -> list[Any]:
+    from plugins.notices.household import household_section
+
+    return [household_section(ctx, unit_code)]

@@ -1,4 +1,4 @@
-"""``kiosk report parcels|parking|umbrellas --html FILE``: each plugin's page of charts, for a
+"""``kiosk report parcels|parking|umbrellas|surveys --html FILE``: each plugin's page of charts, for a
 manager, in the language asked for (the repairs page has its own tests, with Chromium)."""
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ def _cli(plugin: str):  # type: ignore[no-untyped-def]
         ("parcels", ["parcels.aging", "parcels.weekly"], "待取包裹滞留天数"),
         ("parking", ["parking.active", "parking.changes"], "在租停车月卡"),
         ("umbrellas", ["umbrellas.stock", "umbrellas.weekly"], "雨伞库存"),
+        ("surveys", ["surveys.average", "surveys.scores"], "各题平均分"),
     ],
 )
 def test_a_plugins_report_page_holds_its_charts(
@@ -42,4 +43,4 @@ def test_a_plugins_report_page_holds_its_charts(
     assert page.count('src="data:image/png;base64,') == len(keys)
     assert all(f'id="{key}"' in page for key in keys) and title in page
     cashier = CliRunner().invoke(_cli(plugin), [*args, "--staff", "S002", "--pin", "1357"])
-    assert cashier.exit_code == 1 and "manager" in cashier.stderr
+    assert cashier.exit_code == 1 and "经理" in cashier.stderr  # the role, in the page's language

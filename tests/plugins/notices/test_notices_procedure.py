@@ -122,3 +122,13 @@ def test_the_issue_register_lists_date_number_title_content_department_formula_s
             s.scalars(select(AuditEvent.action).where(AuditEvent.action.like("notice.%")))
         )
     assert {"notice.drafted", "notice.approved", "notice.published", "notice.read"} <= actions
+
+
+def test_the_household_file_says_which_notices_the_unit_signed_and_which_to_hand_over(ctx) -> None:
+    from plugins.notices.household import household_section
+
+    signed = _published(ctx, "入户检查", households=True)
+    service.mark_read(ctx, resident(ctx, "刘芳"), signed.id)
+    lines = household_section(ctx, "2-803").lines
+    assert any(signed.number in line and "signed 2026" in line for line in lines)
+    assert any(line.endswith("not signed yet") for line in household_section(ctx, "1-101").lines)
