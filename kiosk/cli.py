@@ -533,3 +533,21 @@ def main() -> None:
     except ConfigError as exc:
         typer.echo(f"kiosk: bad config: {exc}", err=True)
         sys.exit(1)
+    except Exception as exc:
+        # A database that is not there or not set up is a sentence, not a trace (the log,
+        # with KIOSK_LOG_LEVEL=DEBUG, keeps the detail).
+        from sqlalchemy.exc import DBAPIError
+
+        if not isinstance(exc, DBAPIError):
+            raise
+        logging.getLogger("kiosk").debug("database error", exc_info=True)
+        text = str(exc.orig).lower()
+        if "no such table" in text or "does not exist" in text and "relation" in text:
+            typer.echo(
+                "kiosk: the database is not set up for this command: run 'kiosk init' with "
+                "the same config (or pass the right one with -c / $KIOSK_CONFIG)",
+                err=True,
+            )
+        else:
+            typer.echo(f"kiosk: the database refused: {str(exc.orig).splitlines()[0]}", err=True)
+        sys.exit(1)

@@ -135,3 +135,19 @@ def test_a_kiosk_or_desk_refuses_to_start_on_a_database_never_set_up(
     assert result.returncode == 1
     assert "is not set up" in said and "kiosk init" in said
     assert "Traceback" not in said
+
+
+def test_a_command_on_a_database_never_set_up_says_to_run_init(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """No table yet: one line saying what to do, exit 1, no trace."""
+    import subprocess
+    import sys
+
+    config = tmp_path / "kiosk.toml"
+    config.write_text(f'[database]\nurl = "sqlite:///{tmp_path / "new.db"}"\n', "utf-8")
+    result = subprocess.run(
+        [sys.executable, "-c", "from kiosk.shell import main; main()",
+         "report", "parcels", "--aging", "-c", str(config)],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert "kiosk init" in result.stderr and "Traceback" not in result.stderr

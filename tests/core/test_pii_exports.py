@@ -41,6 +41,9 @@ MONTH = "2026-11"
 # The demo staff (kiosk/demo.py DEMO_STAFF): S001 butler, S002 cashier.
 BUTLER_LOGIN = ("--staff", "S001", "--pin", "2580")
 CASHIER_LOGIN = ("--staff", "S002", "--pin", "1357")
+MANAGER_LOGIN = ("--staff", "S005", "--pin", "1470")
+# The manager's picture reports write HTML to a file: /dev/stdout puts the page in the scan.
+HTML_OUT = ("--html", "/dev/stdout", "--month", MONTH, *MANAGER_LOGIN)
 CARD_UID = "00C0FFEE01"  # the parking card issued (and kept) below
 RETURNED_CARD_UID = "00C0FFEE02"
 
@@ -265,6 +268,16 @@ EXPORTS = (
     Export(("report", "billing", "--day", DAY, "--json"), DAY, (0, 1)),
     Export(("report", "billing", "--day", DAY), DAY, (0, 1)),
     # registers and lists
+    Export(
+        ("report", "repairs", "--month", MONTH, "--html", "/dev/stdout", *MANAGER_LOGIN), "<html"
+    ),  # fmt: skip
+    Export(("report", "umbrellas", *HTML_OUT), "<html"),
+    Export(("report", "parcels", *HTML_OUT), "<html"),
+    Export(("report", "parking", *HTML_OUT), "<html"),
+    Export(("report", "month", *HTML_OUT), "<html"),
+    Export(("report", "surveys", "--json"), '"households"'),
+    Export(("report", "surveys", "--csv"), ","),
+    Export(("report", "surveys"), "%"),
     Export(("umbrellas", "register", *BUTLER_LOGIN), "U001"),
     Export(("umbrellas", "overdue"), "U002"),
     Export(("umbrellas", "overdue", "--json"), "U002"),

@@ -137,7 +137,7 @@ def test_report_month_writes_every_plugins_figures(ctx, tmp_path: Path, monkeypa
     assert runner.invoke(app, [*args, "--lang", "xx"]).exit_code == 2
     butler = ["report", "month", "--html", str(tmp_path / "b.html"), "--staff", "S001"]
     refused = runner.invoke(app, [*butler, "--pin", "2580"])
-    assert refused.exit_code == 1 and "manager" in refused.stderr
+    assert refused.exit_code == 1 and "经理" in refused.stderr
 
 
 def test_matplotlib_is_imported_only_to_draw(sqlite_demo_url: str) -> None:

@@ -82,7 +82,7 @@ def test_only_a_manager_draws_the_report(ctx, tmp_path: Path, monkeypatch) -> No
     runner = CliRunner()
     butler = ["report", "repairs", "--html", str(out), "--staff", "S001", "--pin", "2580"]
     refused = runner.invoke(_cli(), butler)
-    assert refused.exit_code == 1 and "manager" in refused.stderr and not out.exists()
+    assert refused.exit_code == 1 and "经理" in refused.stderr and not out.exists()
     nobody = runner.invoke(_cli(), ["report", "repairs", "--html", str(out)])
     assert nobody.exit_code == 2 and "--staff" in nobody.stderr
 
