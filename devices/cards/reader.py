@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import termios
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from devices.cards import pn532, rc5xx, rdm6300, wedge, wiegand
 from devices.cards.common import ParseResult
-from devices.cards.reader_events import ReaderEvent, ReaderStats
+from devices.cards.reader_events import ReaderEvent, ReaderStats, ReaderThread
 from devices.cards.wedge import KeyboardWedge
 from devices.urls import DeviceURL, as_device_url
 
@@ -59,7 +58,7 @@ PROTOCOLS: dict[str, Protocol] = {
 }
 
 
-class CardReader:
+class CardReader(ReaderThread):
     """A serial card reader on its own thread. Create with :func:`open_reader`."""
 
     def __init__(
@@ -91,49 +90,13 @@ class CardReader:
         self.backoff_max = backoff_max
         self.clock = clock
         self.stats = ReaderStats()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._last_uid: str | None = None
-        self._last_seen = float("-inf")
+        self._init_thread()
 
     def __repr__(self) -> str:
         return f"<CardReader {self.name!r} {self.protocol.name} {self.path}>"
 
-    def start(self) -> None:
-        """Start the reader thread (returns at once; 'connected' arrives as an event)."""
-        if self._thread and self._thread.is_alive():
-            return
-        self._stop.clear()
-        self._thread = threading.Thread(
-            target=self._run, name=f"card-reader-{self.name}", daemon=True
-        )
-        self._thread.start()
-
-    def stop(self, timeout: float = 2.0) -> None:
-        """Stop the thread and close the port."""
-        self._stop.set()
-        if self._thread:
-            self._thread.join(timeout)
-            self._thread = None
-
-    @property
-    def running(self) -> bool:
-        """Whether the thread is alive."""
-        return bool(self._thread and self._thread.is_alive())
-
-    def _emit(self, event: ReaderEvent) -> None:
-        try:
-            self.on_event(event)
-        except Exception:  # a broken handler must not kill the reader thread
-            log.exception("card reader %r: on_event handler failed", self.name)
-
-    def _status(self, status: str, detail: str = "") -> None:
-        self.stats.connected = status == "connected"
-        self._emit(
-            ReaderEvent(
-                self.name, "status", status=status, detail=detail, protocol=self.protocol.name
-            )
-        )
+    def _protocol(self) -> str:
+        return self.protocol.name
 
     def _run(self) -> None:
         import serial
@@ -195,13 +158,7 @@ class CardReader:
 
     def _seen(self, uid: str, now: float) -> None:
         self.stats.frames += 1
-        if uid == self._last_uid and now - self._last_seen < self.debounce:
-            self.stats.debounced += 1
-            self._last_seen = now  # still held: extend the window
-            return
-        self._last_uid, self._last_seen = uid, now
-        self.stats.taps += 1
-        self._emit(ReaderEvent(self.name, "tap", uid=uid, protocol=self.protocol.name, at=now))
+        super()._seen(uid, now)
 
 
 def open_reader(

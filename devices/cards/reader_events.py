@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import logging
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
+
+log = logging.getLogger(__name__)
 
 EventKind = Literal["tap", "status", "removed"]
 
@@ -48,3 +53,76 @@ class ReaderStats:
     def to_dict(self) -> dict[str, Any]:
         """JSON-serialisable form."""
         return asdict(self)
+
+
+class ReaderThread:
+    """What every threaded reader (serial, PC/SC) does the same way: start and stop its thread,
+    hand events to the one callback (a broken handler must not kill the thread), report status
+    and debounce taps. A subclass sets ``name``, ``on_event``, ``debounce``, ``clock`` and
+    ``stats``, calls :meth:`_init_thread`, and implements ``_run`` and :meth:`_protocol`."""
+
+    name: str
+    on_event: Callable[[ReaderEvent], None]
+    debounce: float
+    clock: Callable[[], float]
+    stats: ReaderStats
+    thread_prefix = "card-reader"
+
+    def _init_thread(self) -> None:
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._last_uid: str | None = None
+        self._last_seen = float("-inf")
+
+    def _protocol(self) -> str:
+        raise NotImplementedError
+
+    def _run(self) -> None:
+        raise NotImplementedError
+
+    def start(self) -> None:
+        """Start the reader thread (returns at once; 'connected' arrives as an event)."""
+        if self._thread and self._thread.is_alive():
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(
+            target=self._run, name=f"{self.thread_prefix}-{self.name}", daemon=True
+        )
+        self._thread.start()
+
+    def stop(self, timeout: float = 2.0) -> None:
+        """Stop the thread (it closes what it opened on its way out)."""
+        self._stop.set()
+        if self._thread:
+            self._thread.join(timeout)
+            self._thread = None
+
+    @property
+    def running(self) -> bool:
+        """Whether the thread is alive."""
+        return bool(self._thread and self._thread.is_alive())
+
+    def _emit(self, event: ReaderEvent) -> None:
+        try:
+            self.on_event(event)
+        except Exception:  # a broken handler must not kill the reader thread
+            log.exception("card reader %r: on_event handler failed", self.name)
+
+    def _status(self, status: str, detail: str = "") -> None:
+        self.stats.connected = status == "connected"
+        self._emit(
+            ReaderEvent(
+                self.name, "status", status=status, detail=detail, protocol=self._protocol()
+            )
+        )
+
+    def _seen(self, uid: str, now: float) -> None:
+        """A card read at ``now``: a tap, unless it is the same card still held (or shown again)
+        within ``debounce`` seconds."""
+        if uid == self._last_uid and now - self._last_seen < self.debounce:
+            self.stats.debounced += 1
+            self._last_seen = now  # still held: extend the window
+            return
+        self._last_uid, self._last_seen = uid, now
+        self.stats.taps += 1
+        self._emit(ReaderEvent(self.name, "tap", uid=uid, protocol=self._protocol(), at=now))
