@@ -21,7 +21,7 @@ from textual.widgets import Input
 
 from kiosk.errors import Refused
 from kiosk.i18n import N_, _
-from kiosk.ui.desk_forms import DeskActions, Field
+from kiosk.ui.desk_forms import DeskActions, DeskStaff, Field
 from kiosk.ui.screens import ServiceScreen
 from kiosk.ui.widgets.text import Button, Checkbox, Label, Static
 from plugins.parcels import service, signature
@@ -272,16 +272,6 @@ class ParcelsDeskPanel(DeskActions, Widget):
     ParcelsDeskPanel .message { color: $warning; }
     """
 
-    def __init__(self, ctx: KioskContext, actor: Any = None, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.ctx = ctx
-        self._actor = actor
-
-    @property
-    def actor(self) -> Any:
-        """The staff member logged in at the desk (given, or the desk app's)."""
-        return self._actor or getattr(self.app, "actor", None) or getattr(self.app, "staff", None)
-
     def compose(self) -> ComposeResult:
         yield Label(_("Check in a parcel"), classes="title")
         yield Horizontal(
@@ -500,7 +490,7 @@ class ParcelsDeskPanel(DeskActions, Widget):
         self.query_one("#report", Static).update("\n".join(lines))
 
 
-class StorageDeskPanel(Widget):
+class StorageDeskPanel(DeskStaff, Widget):
     """Desk: take an item into storage, give one back against its ticket and a signature, and
     record the handover check (every item present)."""
 
@@ -510,15 +500,6 @@ class StorageDeskPanel(Widget):
     StorageDeskPanel Horizontal { height: auto; }
     StorageDeskPanel .message { color: $warning; }
     """
-
-    def __init__(self, ctx: KioskContext, actor: Any = None, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.ctx = ctx
-        self._actor = actor
-
-    @property
-    def actor(self) -> Any:
-        return self._actor or getattr(self.app, "actor", None) or getattr(self.app, "staff", None)
 
     def compose(self) -> ComposeResult:
         from textual.widgets import Select
