@@ -83,6 +83,17 @@ def _ticket(session: Session, number: str) -> RepairTicket:
     return t
 
 
+def _open_complaint(session: Session, number: str, target: str) -> RepairTicket:
+    """The complaint ``number``, still open so that it can become ``target``."""
+    t = _ticket(session, number)
+    if t.kind != "complaint":
+        raise Refused("repairs.not_complaint", "Ticket {number} is not a complaint.",
+                      number=t.number)  # fmt: skip
+    if t.status not in OPEN_STATUSES:
+        raise _refuse_transition(t, target)
+    return t
+
+
 def _refuse_transition(t: RepairTicket, target: str) -> Refused:
     return Refused(
         "repairs.transition",
@@ -593,12 +604,7 @@ def judge(ctx: KioskContext, actor: Actor, number: str, valid: bool,
         )
     now = ctx.clock.now()
     with ctx.database().write() as session:
-        t = _ticket(session, number)
-        if t.kind != "complaint":
-            raise Refused("repairs.not_complaint", "Ticket {number} is not a complaint.",
-                          number=t.number)  # fmt: skip
-        if t.status not in OPEN_STATUSES:
-            raise _refuse_transition(t, "judged")
+        t = _open_complaint(session, number, "judged")
         text = mask_text(explanation)
         t.valid, t.judged_at, t.judged_by, t.explanation = (
             valid,
@@ -641,12 +647,7 @@ def forward(ctx: KioskContext, actor: Actor, number: str, to: str) -> TicketView
         raise Refused("repairs.forward_to", "Say who the complaint goes to.")
     now = ctx.clock.now()
     with ctx.database().write() as session:
-        t = _ticket(session, number)
-        if t.kind != "complaint":
-            raise Refused("repairs.not_complaint", "Ticket {number} is not a complaint.",
-                          number=t.number)  # fmt: skip
-        if t.status not in OPEN_STATUSES:
-            raise _refuse_transition(t, "forwarded")
+        t = _open_complaint(session, number, "forwarded")
         first = t.forwarded_at is None
         if first:
             t.forwarded_at = now

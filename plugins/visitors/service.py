@@ -480,19 +480,26 @@ def pending_visits(ctx: KioskContext, lobby: str | None = None) -> list[dict[str
             .order_by(Visit.created_at)
         ).all()
     return [
-        {
-            "id": v.id,
-            "lobby": v.lobby,
-            "unit": code,
-            "visitor": mask_name(v.name),
-            "phone": mask_phone(v.phone),
-            "party_size": v.party_size,
+        _visitor_row(v, code)
+        | {
             "purpose": v.purpose,
             "since": ctx.local_time(v.created_at),
             "blocked": v.held_for_desk,
         }
         for v, code in rows
     ]
+
+
+def _visitor_row(v: Visit, unit_code: str) -> dict[str, Any]:
+    """A visit as the desk's lists show it: who (masked), for which unit, through which lobby."""
+    return {
+        "id": v.id,
+        "lobby": v.lobby,
+        "unit": unit_code,
+        "visitor": mask_name(v.name),
+        "phone": mask_phone(v.phone),
+        "party_size": v.party_size,
+    }
 
 
 # -- invites ----------------------------------------------------------------------------------
@@ -1017,13 +1024,8 @@ def inside_now(ctx: KioskContext, lobby: str | None = None) -> list[dict[str, An
             .order_by(Visit.decided_at)
         ).all()
     return [
-        {
-            "id": v.id,
-            "lobby": v.lobby,
-            "unit": code,
-            "visitor": mask_name(v.name),
-            "phone": mask_phone(v.phone),
-            "party_size": v.party_size,
+        _visitor_row(v, code)
+        | {
             "since": ctx.local_time(v.decided_at or v.created_at),
             "until": ctx.local_time(v.valid_until) if v.valid_until else "",
             "id_checked": v.id_checked,
