@@ -83,6 +83,17 @@ def _ticket(session: Session, number: str) -> RepairTicket:
     return t
 
 
+def _own_ticket(session: Session, actor: Actor, number: str, action: str) -> RepairTicket:
+    """The ticket ``number`` for its own household, or for the desk doing ``action``."""
+    t = _ticket(session, number)
+    if actor.kind == "resident":
+        if actor.unit_id != t.unit_id:
+            raise Refused("repairs.not_yours", "This ticket belongs to another household.")
+    else:
+        require_role(actor, action, *DESK_ROLES)
+    return t
+
+
 def _open_complaint(session: Session, number: str, target: str) -> RepairTicket:
     """The complaint ``number``, still open so that it can become ``target``."""
     t = _ticket(session, number)
@@ -747,12 +758,7 @@ def consent(ctx: KioskContext, actor: Actor, number: str, accepted: bool) -> Tic
     declining cancels the ticket."""
     now = ctx.clock.now()
     with ctx.database().write() as session:
-        t = _ticket(session, number)
-        if actor.kind == "resident":
-            if actor.unit_id != t.unit_id:
-                raise Refused("repairs.not_yours", "This ticket belongs to another household.")
-        else:
-            require_role(actor, "record consent", *DESK_ROLES)
+        t = _own_ticket(session, actor, number, "record consent")
         if not t.paid:
             raise Refused("repairs.not_paid", "Ticket {number} is free of charge.", number=t.number)
         if accepted:
@@ -975,12 +981,7 @@ def reopen(ctx: KioskContext, actor: Actor, number: str, reason: str) -> TicketV
 def cancel(ctx: KioskContext, actor: Actor, number: str, reason: str) -> TicketView:
     """Withdraw a ticket (the resident's own, or by the desk)."""
     with ctx.database().write() as session:
-        t = _ticket(session, number)
-        if actor.kind == "resident":
-            if actor.unit_id != t.unit_id:
-                raise Refused("repairs.not_yours", "This ticket belongs to another household.")
-        else:
-            require_role(actor, "cancel a ticket", *DESK_ROLES)
+        t = _own_ticket(session, actor, number, "cancel a ticket")
         _move(session, t, "canceled", canceled_at=ctx.clock.now(), note=reason[:300])
         audit.record_for(ctx, session, actor, "repair.canceled", f"repair:{t.number}")
         return _view(ctx, session, t)

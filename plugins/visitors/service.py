@@ -335,18 +335,32 @@ def _time_out(ctx: KioskContext, session: Session, v: Visit, now: dt.datetime) -
         return False
     if now < as_utc(v.created_at) + dt.timedelta(minutes=rules.host_timeout_minutes):
         return False
+    return _mark_timed_out(ctx, session, v, now, "timeout", "system", None)
+
+
+def _mark_timed_out(
+    ctx: KioskContext,
+    session: Session,
+    v: Visit,
+    now: dt.datetime,
+    by: str,
+    actor: str,
+    data: dict[str, Any] | None,
+) -> bool:
+    """Store a visit still pending as timed out (``by`` the host's timeout or the kiosk), once
+    even when two kiosks race: True when this call did it."""
     changed = session.execute(
         update(Visit)
         .where(Visit.id == v.id, Visit.status == "pending")
-        .values(status="timed_out", decided_at=now, decided_by="timeout")
+        .values(status="timed_out", decided_at=now, decided_by=by)
     )
-    if changed.rowcount == 1:  # type: ignore[attr-defined]
-        audit.record_for(
-            ctx, session, "system", "visitor.timed_out", f"visitor_visit:{v.id}", at=now
-        )
-        session.refresh(v)
-        return True
-    return False
+    if changed.rowcount != 1:  # type: ignore[attr-defined]
+        return False
+    audit.record_for(
+        ctx, session, actor, "visitor.timed_out", f"visitor_visit:{v.id}", data, at=now
+    )
+    session.refresh(v)
+    return True
 
 
 def visit_status(ctx: KioskContext, visit_id: int) -> VisitView:
@@ -370,21 +384,7 @@ def stop_waiting(ctx: KioskContext, visit_id: int) -> VisitView:
         if v is None:
             raise Refused("visitors.unknown_visit", "This visit is not known. Please see the desk.")
         if not _time_out(ctx, session, v, now) and v.status == "pending" and not v.held_for_desk:
-            changed = session.execute(
-                update(Visit)
-                .where(Visit.id == v.id, Visit.status == "pending")
-                .values(status="timed_out", decided_at=now, decided_by="kiosk")
-            )
-            if changed.rowcount == 1:  # type: ignore[attr-defined]
-                audit.record_for(
-                    ctx,
-                    session,
-                    "kiosk",
-                    "visitor.timed_out",
-                    f"visitor_visit:{v.id}",
-                    {"by": "kiosk"},
-                )
-                session.refresh(v)
+            _mark_timed_out(ctx, session, v, now, "kiosk", "kiosk", {"by": "kiosk"})
         return _view(ctx, session, v)
 
 
