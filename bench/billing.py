@@ -22,11 +22,9 @@ from typing import Any
 
 from sqlalchemy import insert, select
 
-from kiosk.benchkit import percentile
+from kiosk.benchkit import bench_context, percentile
 from kiosk.clock import FixedClock
-from kiosk.config import Settings
 from kiosk.context import KioskContext
-from kiosk.db import Database
 from kiosk.db.migrate import upgrade
 from kiosk.db.models import Building, Estate, Unit
 from kiosk.plugins import load_plugins
@@ -37,12 +35,7 @@ from plugins.billing.providers import AlipayPrecreate, WeChatNative
 
 
 def _setup(url: str, orders: int, gw: FakeGateway, clock: FixedClock) -> KioskContext:
-    ctx = KioskContext(
-        settings=Settings(database_url=url, kiosk_id="bench", source="<bench>"),
-        clock=clock,
-        db=Database(url),
-        plugins=load_plugins(),
-    )
+    ctx = bench_context(url, load_plugins(), clock)
     upgrade(ctx.database().engine, ctx.plugins)
     now = clock.now()
     names = ("wechat-native", "alipay-precreate")
