@@ -23,6 +23,7 @@ from kiosk.errors import Refused
 from kiosk.i18n import N_, _
 from kiosk.ui.desk_forms import DeskActions, DeskStaff, Field
 from kiosk.ui.screens import ServiceScreen
+from kiosk.ui.widgets.signature import draw_strokes
 from kiosk.ui.widgets.text import Button, Checkbox, Label, Static
 from plugins.parcels import service, signature
 
@@ -598,13 +599,5 @@ SIGNATURE_STROKES = ([(2, 4), (5, 1), (8, 5), (11, 2), (14, 4)], [(16, 3), (22, 
 
 
 async def draw_signature(pilot: Any, pad: SignaturePad, strokes: Any = SIGNATURE_STROKES) -> None:
-    """Sign on the pad as a finger would: MouseDown, MouseMoves, MouseUp per stroke (Pilot
-    has no drag, so the events are posted to the pad directly)."""
-    for stroke in strokes:
-        (x, y), rest = stroke[0], stroke[1:]
-        # widget, x, y, delta_x, delta_y, button, shift, meta, ctrl
-        pad.post_message(events.MouseDown(pad, x, y, 0, 0, 1, False, False, False))
-        for x, y in rest:
-            pad.post_message(events.MouseMove(pad, x, y, 0, 0, 1, False, False, False))
-        pad.post_message(events.MouseUp(pad, x, y, 0, 0, 1, False, False, False))
-        await pilot.pause()
+    """Sign on the pad with these test strokes (see :func:`kiosk.ui.widgets.signature.draw_strokes`)."""
+    await draw_strokes(pilot, pad, strokes)
