@@ -84,9 +84,7 @@ class PcscReader(ReaderThread):
             return
 
         self._scard = scard
-        delay = self.backoff_min
-        state = ""
-        ever_connected = False
+        self._link_begins()
         ctx: Any = None
         while not self._stop.is_set():
             try:
@@ -97,24 +95,14 @@ class PcscReader(ReaderThread):
                 if exc.service and ctx is not None:
                     self._release(ctx)
                     ctx = None
-                if state != "disconnected":
-                    state = "disconnected"
-                    self._status("disconnected", str(exc))
-                self._stop.wait(delay)
-                delay = min(delay * 2, self.backoff_max)
+                self._cannot_open(str(exc))
                 continue
-            if ever_connected:
-                self.stats.reconnects += 1
-            ever_connected = True
-            delay = self.backoff_min
-            state = "connected"
             self.reader_in_use = reader
-            self._status("connected", f"PC/SC reader {reader!r}")
+            self._opened(f"PC/SC reader {reader!r}")
             try:
                 self._session(ctx, reader)
             except _Lost as exc:
-                state = "disconnected"
-                self._status("disconnected", str(exc))
+                self._lost(str(exc))
                 if exc.service:
                     self._release(ctx)
                     ctx = None

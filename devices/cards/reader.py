@@ -101,30 +101,18 @@ class CardReader(ReaderThread):
     def _run(self) -> None:
         import serial
 
-        delay = self.backoff_min
-        state = ""
-        ever_connected = False
+        self._link_begins()
         while not self._stop.is_set():
             try:
                 port = serial.Serial(self.path, self.baudrate, timeout=self.read_timeout)
             except (serial.SerialException, OSError, ValueError, termios.error) as exc:
-                if state != "disconnected":
-                    state = "disconnected"
-                    self._status("disconnected", f"cannot open {self.path}: {exc}")
-                self._stop.wait(delay)
-                delay = min(delay * 2, self.backoff_max)
+                self._cannot_open(f"cannot open {self.path}: {exc}")
                 continue
-            if ever_connected:
-                self.stats.reconnects += 1
-            ever_connected = True
-            delay = self.backoff_min
-            state = "connected"
-            self._status("connected", f"{self.path} @ {self.baudrate}")
+            self._opened(f"{self.path} @ {self.baudrate}")
             try:
                 self._session(port)
             except (serial.SerialException, OSError, ValueError, termios.error) as exc:
-                state = "disconnected"
-                self._status("disconnected", f"lost {self.path}: {exc}")
+                self._lost(f"lost {self.path}: {exc}")
             finally:
                 with contextlib.suppress(serial.SerialException, OSError):
                     port.close()

@@ -66,6 +66,8 @@ class ReaderThread:
     debounce: float
     clock: Callable[[], float]
     stats: ReaderStats
+    backoff_min: float
+    backoff_max: float
     thread_prefix = "card-reader"
 
     def _init_thread(self) -> None:
@@ -101,6 +103,36 @@ class ReaderThread:
     def running(self) -> bool:
         """Whether the thread is alive."""
         return bool(self._thread and self._thread.is_alive())
+
+    # The link to the device, as ``_run`` opens it, loses it and opens it again with backoff.
+
+    def _link_begins(self) -> None:
+        self._link = ""
+        self._ever_connected = False
+        self._delay = self.backoff_min
+
+    def _cannot_open(self, detail: str) -> None:
+        """Opening failed: say 'disconnected' once, then wait before the next try (each wait
+        twice the last, up to ``backoff_max``)."""
+        if self._link != "disconnected":
+            self._link = "disconnected"
+            self._status("disconnected", detail)
+        self._stop.wait(self._delay)
+        self._delay = min(self._delay * 2, self.backoff_max)
+
+    def _opened(self, detail: str) -> None:
+        """Open: say 'connected' (a reconnect when it was open before) and reset the backoff."""
+        if self._ever_connected:
+            self.stats.reconnects += 1
+        self._ever_connected = True
+        self._delay = self.backoff_min
+        self._link = "connected"
+        self._status("connected", detail)
+
+    def _lost(self, detail: str) -> None:
+        """The open link went away: say 'disconnected' (the next failure to open stays quiet)."""
+        self._link = "disconnected"
+        self._status("disconnected", detail)
 
     def _emit(self, event: ReaderEvent) -> None:
         try:
