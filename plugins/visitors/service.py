@@ -224,6 +224,15 @@ def _issue_pass(
 # -- walk-up ----------------------------------------------------------------------------------
 
 
+def _check_party(party_size: int, rules: VisitorRules) -> None:
+    if not 1 <= party_size <= rules.max_party:
+        raise Refused(
+            "visitors.party_size",
+            "Party size must be 1 to {max}; larger groups see the desk.",
+            max=rules.max_party,
+        )
+
+
 def _check_visitor(name: str, phone: str, party_size: int, rules: VisitorRules) -> tuple[str, str]:
     clean_name = " ".join(name.split())
     if not clean_name or len(clean_name) > 50:
@@ -231,12 +240,7 @@ def _check_visitor(name: str, phone: str, party_size: int, rules: VisitorRules) 
     clean_phone = re.sub(r"[\s-]", "", phone)
     if not _MOBILE.fullmatch(clean_phone):
         raise Refused("visitors.phone", "Enter an 11-digit mobile number.")
-    if not 1 <= party_size <= rules.max_party:
-        raise Refused(
-            "visitors.party_size",
-            "Party size must be 1 to {max}; larger groups see the desk.",
-            max=rules.max_party,
-        )
+    _check_party(party_size, rules)
     return clean_name, clean_phone
 
 
@@ -555,12 +559,7 @@ def create_invite(
     phone = re.sub(r"[\s-]", "", visitor_phone)
     if phone and not _MOBILE.fullmatch(phone):
         raise Refused("visitors.phone", "Enter an 11-digit mobile number.")
-    if not 1 <= party_size <= rules.max_party:
-        raise Refused(
-            "visitors.party_size",
-            "Party size must be 1 to {max}; larger groups see the desk.",
-            max=rules.max_party,
-        )
+    _check_party(party_size, rules)
     key = passes.pass_key(ctx)
     with ctx.database().write() as session:
         if not unit_code and actor.kind == "resident" and actor.unit_id is not None:
