@@ -135,6 +135,12 @@ def emit(data: Any, as_json: bool, text: str) -> None:
         typer.echo(text)
 
 
+def said(result: tuple[Any, str], as_json: bool) -> None:
+    """The ``show`` of a :func:`staff_command` step that returns ``(data, text)``: the data
+    with ``--json``, else the text."""
+    emit(result[0], as_json, result[1])
+
+
 @contextmanager
 def refusals(translate: Callable[[str], str] | None = None) -> Iterator[None]:
     """A refusal (bad input, wrong PIN, missing role) is a message and exit 1, not a trace;

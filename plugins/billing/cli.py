@@ -9,7 +9,18 @@ from typing import Annotated, Any
 
 import typer
 
-from kiosk.commands import ConfigOpt, JsonOpt, PinOpt, StaffOpt, context, emit, fail, sign_in
+from kiosk.commands import (
+    ConfigOpt,
+    JsonOpt,
+    PinOpt,
+    StaffOpt,
+    context,
+    emit,
+    fail,
+    said,
+    sign_in,
+    staff_command,
+)
 
 emv_app = typer.Typer(help="EMV merchant-presented QR payloads.", no_args_is_help=True)
 
@@ -66,20 +77,15 @@ def _bill_id(ctx: Any, number: str) -> int:
     return int(found)
 
 
-@billing_app.command("statement")
+@staff_command(billing_app, "statement", said)
 def statement(
-    unit: Annotated[str, typer.Argument(help="Unit, e.g. 3-1205.")],
-    staff: StaffOpt,
-    pin: PinOpt = None,
-    as_json: JsonOpt = False,
-    config: ConfigOpt = None,
-) -> None:
+    ctx: Any, actor: Any, unit: Annotated[str, typer.Argument(help="Unit, e.g. 3-1205.")]
+) -> tuple[Any, str]:
     """A unit's bills (with today's late fee), payments and deposits."""
     from kiosk.money import format_fen
     from plugins.billing import service
 
-    ctx = context(config)
-    st = service.unit_statement(ctx, sign_in(ctx, staff, pin), unit)
+    st = service.unit_statement(ctx, actor, unit)
     data = {
         "unit": st.unit_code,
         "owed_fen": st.owed_fen,
@@ -115,7 +121,7 @@ def statement(
         f"  deposit {d['receipt_no']} {d['kind']} {format_fen(d['amount_fen'])} {d['status']}"
         for d in st.deposits
     ]
-    emit(data, as_json, "\n".join(lines))
+    return data, "\n".join(lines)
 
 
 @billing_app.command("pay")
@@ -232,21 +238,18 @@ def refunds_resolve(
         raise typer.Exit(1)
 
 
-@billing_app.command("refund-flagged")
+@staff_command(billing_app, "refund-flagged", said)
 def refund_flagged(
+    ctx: Any,
+    actor: Any,
     order: Annotated[str, typer.Argument(help="Payment order number (KO...).")],
     reason: Annotated[str, typer.Option("--reason", help="Why the money goes back.")],
-    staff: StaffOpt,
-    pin: PinOpt = None,
-    as_json: JsonOpt = False,
-    config: ConfigOpt = None,
-) -> None:
+) -> tuple[Any, str]:
     """Send back money that arrived but could not be applied (manager only)."""
     from plugins.billing import service
 
-    ctx = context(config)
-    status = service.refund_flagged_order(ctx, sign_in(ctx, staff, pin), order, reason)
-    emit({"order": order, "status": status}, as_json, f"refund of {order}: {status}")
+    status = service.refund_flagged_order(ctx, actor, order, reason)
+    return {"order": order, "status": status}, f"refund of {order}: {status}"
 
 
 @billing_app.command("flagged")
@@ -363,24 +366,20 @@ def deposit_take(
     )
 
 
-@deposit_app.command("refund")
+@staff_command(deposit_app, "refund", said)
 def deposit_refund(
+    ctx: Any,
+    actor: Any,
     receipt: Annotated[str, typer.Argument(help="Deposit receipt number (SJ...).")],
     reason: Annotated[str, typer.Option("--reason", help="Why it is given back.")],
-    staff: StaffOpt,
-    pin: PinOpt = None,
-    as_json: JsonOpt = False,
-    config: ConfigOpt = None,
-) -> None:
+) -> tuple[Any, str]:
     """Give a deposit back, once (manager); a refund 收据 is printed."""
     from kiosk.money import format_fen
     from plugins.billing import service
 
-    ctx = context(config)
-    dep = service.refund_deposit(ctx, sign_in(ctx, staff, pin), receipt, reason)
-    emit(
+    dep = service.refund_deposit(ctx, actor, receipt, reason)
+    return (
         {"receipt_no": dep.receipt_no, "refund_no": dep.refund_no, "amount_fen": dep.amount_fen},
-        as_json,
         f"deposit {dep.receipt_no} refunded ({dep.refund_no}): {format_fen(dep.amount_fen)}",
     )
 

@@ -30,6 +30,7 @@ from kiosk.commands import (
     html_report,
     one_format,
     refusals,
+    said,
     sign_in,
     staff_command,
     usage_error,
@@ -44,11 +45,6 @@ proxy_app = typer.Typer(
     no_args_is_help=True,
 )
 parcels_app.add_typer(proxy_app, name="proxy")
-
-
-def _said(result: tuple[Any, str], as_json: bool) -> None:
-    """A step's (data, text): the data with ``--json``, else the text."""
-    emit(result[0], as_json, result[1])
 
 
 @proxy_app.command("add")
@@ -83,7 +79,7 @@ def proxy_add(
     emit({"id": proxy_id, "unit": unit.strip()}, as_json, f"proxy {proxy_id} added for {unit}")
 
 
-@staff_command(proxy_app, "remove", _said, _)
+@staff_command(proxy_app, "remove", said, _)
 def proxy_remove(
     ctx: Any,
     actor: Any,
@@ -97,7 +93,7 @@ def proxy_remove(
     return {"id": proxy_id, "removed": True}, f"proxy {proxy_id} removed"
 
 
-@staff_command(proxy_app, "list", _said, _)
+@staff_command(proxy_app, "list", said, _)
 def proxy_list(
     ctx: Any,
     actor: Any,
@@ -120,7 +116,7 @@ def proxy_list(
     return rows, "\n".join(lines) or f"no proxies for {unit}"
 
 
-@staff_command(parcels_app, "return-to-sender", _said, _)
+@staff_command(parcels_app, "return-to-sender", said, _)
 def return_step(
     ctx: Any,
     actor: Any,
