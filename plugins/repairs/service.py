@@ -157,8 +157,8 @@ def _running_clock(t: RepairTicket, target: str, values: dict[str, Any]) -> dict
 
 
 @dataclass(frozen=True)
-class TicketView:
-    """What screens and the CLI show; the phone is masked."""
+class TicketFacts:
+    """What every view of a ticket starts with: which one, whose, what, and what it costs."""
 
     number: str
     kind: str
@@ -169,6 +169,12 @@ class TicketView:
     emergency: bool
     paid: bool
     price_fen: int
+
+
+@dataclass(frozen=True)
+class TicketView(TicketFacts):
+    """What screens and the CLI show; the phone is masked."""
+
     phone: str
     appointment: str
     created_at: dt.datetime
