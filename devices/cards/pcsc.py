@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from devices.cards.reader_events import ReaderEvent, ReaderStats, ReaderThread
+from devices.cards.reader_events import ReaderEvent, ReaderThread
 from devices.urls import DeviceURL
 
 log = logging.getLogger(__name__)
@@ -54,18 +54,10 @@ class PcscReader(ReaderThread):
         backoff_max: float = 2.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.url = url
-        self.name = url.name
+        self._init_thread(url, on_event, debounce, backoff_min, backoff_max, clock)
         self.reader_name = url.reader
-        self.debounce = url.debounce if debounce is None else debounce
-        self.on_event = on_event
         self.wait_ms = wait_ms
-        self.backoff_min = backoff_min
-        self.backoff_max = backoff_max
-        self.clock = clock
-        self.stats = ReaderStats()
         self.reader_in_use = ""
-        self._init_thread()
 
     def __repr__(self) -> str:
         return f"<PcscReader {self.name!r} {self.reader_name or '(first reader)'}>"

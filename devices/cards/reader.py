@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from devices.cards import pn532, rc5xx, rdm6300, wedge, wiegand
 from devices.cards.common import ParseResult
-from devices.cards.reader_events import ReaderEvent, ReaderStats, ReaderThread
+from devices.cards.reader_events import ReaderEvent, ReaderThread
 from devices.cards.wedge import KeyboardWedge
 from devices.urls import DeviceURL, as_device_url
 
@@ -76,21 +76,13 @@ class CardReader(ReaderThread):
         backoff_max: float = 2.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.url = url
-        self.name = url.name
+        self._init_thread(url, on_event, debounce, backoff_min, backoff_max, clock)
         self.path = path
         self.protocol = PROTOCOLS[url.protocol]
         self.baudrate = baudrate or int(url.options.get("baudrate", self.protocol.baudrate))
-        self.debounce = url.debounce if debounce is None else debounce
-        self.on_event = on_event
         self.read_timeout = read_timeout
         self.frame_timeout = frame_timeout
         self.poll_interval = poll_interval
-        self.backoff_min = backoff_min
-        self.backoff_max = backoff_max
-        self.clock = clock
-        self.stats = ReaderStats()
-        self._init_thread()
 
     def __repr__(self) -> str:
         return f"<CardReader {self.name!r} {self.protocol.name} {self.path}>"

@@ -7,7 +7,10 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from devices.urls import DeviceURL
 
 log = logging.getLogger(__name__)
 
@@ -58,8 +61,8 @@ class ReaderStats:
 class ReaderThread:
     """What every threaded reader (serial, PC/SC) does the same way: start and stop its thread,
     hand events to the one callback (a broken handler must not kill the thread), report status
-    and debounce taps. A subclass sets ``name``, ``on_event``, ``debounce``, ``clock`` and
-    ``stats``, calls :meth:`_init_thread`, and implements ``_run`` and :meth:`_protocol`."""
+    and debounce taps. A subclass calls :meth:`_init_thread` and implements ``_run`` and
+    :meth:`_protocol`."""
 
     name: str
     on_event: Callable[[ReaderEvent], None]
@@ -70,7 +73,25 @@ class ReaderThread:
     backoff_max: float
     thread_prefix = "card-reader"
 
-    def _init_thread(self) -> None:
+    def _init_thread(
+        self,
+        url: DeviceURL,
+        on_event: Callable[[ReaderEvent], None],
+        debounce: float | None,
+        backoff_min: float,
+        backoff_max: float,
+        clock: Callable[[], float],
+    ) -> None:
+        """What every reader keeps: its device, callback, debounce (the URL's unless given),
+        backoff and clock, its counters, and its (not yet started) thread."""
+        self.url = url
+        self.name = url.name
+        self.on_event = on_event
+        self.debounce = url.debounce if debounce is None else debounce
+        self.backoff_min = backoff_min
+        self.backoff_max = backoff_max
+        self.clock = clock
+        self.stats = ReaderStats()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._last_uid: str | None = None
