@@ -64,6 +64,15 @@ billing_app = typer.Typer(
 )
 
 
+def _fen(amount: str) -> int:
+    from kiosk.money import MoneyError, yuan
+
+    try:
+        return yuan(amount)
+    except MoneyError:
+        fail(f"{amount!r} is not an amount")
+
+
 def _bill_id(ctx: Any, number: str) -> int:
     from sqlalchemy import select
 
@@ -135,14 +144,10 @@ def pay(
     config: ConfigOpt = None,
 ) -> None:
     """Record a cash or card payment taken by the cashier (a receipt is printed)."""
-    from kiosk.money import MoneyError, format_fen, yuan
+    from kiosk.money import format_fen
     from plugins.billing import service
 
-    try:
-        fen = yuan(amount)
-    except MoneyError:
-        fail(f"{amount!r} is not an amount")
-        return
+    fen = _fen(amount)
     ctx = context(config)
     p = service.record_desk_payment(ctx, sign_in(ctx, staff, pin), _bill_id(ctx, bill), fen, method)
     emit(
@@ -166,15 +171,11 @@ def refund(
     from sqlalchemy import select
 
     from kiosk.errors import Refused
-    from kiosk.money import MoneyError, format_fen, yuan
+    from kiosk.money import format_fen
     from plugins.billing import service
     from plugins.billing.models import Payment
 
-    try:
-        fen = yuan(amount)
-    except MoneyError:
-        fail(f"{amount!r} is not an amount")
-        return
+    fen = _fen(amount)
     ctx = context(config)
     actor = sign_in(ctx, staff, pin)
     with ctx.database().read() as session:
@@ -271,15 +272,6 @@ def flagged(as_json: JsonOpt = False, config: ConfigOpt = None) -> None:
         )
         or "nothing to refund",
     )
-
-
-def _fen(amount: str) -> int:
-    from kiosk.money import MoneyError, yuan
-
-    try:
-        return yuan(amount)
-    except MoneyError:
-        fail(f"{amount!r} is not an amount")
 
 
 @billing_app.command("charge")
