@@ -18,9 +18,8 @@ from typing import Any
 
 from sqlalchemy import insert
 
-from kiosk.benchkit import percentile
+from kiosk.benchkit import bench_context, percentile
 from kiosk.clock import FixedClock
-from kiosk.config import Settings
 from kiosk.context import KioskContext
 from kiosk.db import Database
 from kiosk.db.migrate import upgrade
@@ -134,12 +133,7 @@ def run(argv: list[str] | None = None) -> dict[str, Any]:
     started = time.perf_counter()
     uids = build(url, residents, plugins)
     built = time.perf_counter() - started
-    ctx = KioskContext(
-        settings=Settings(source="<bench>", database_url=url),
-        clock=FixedClock(),
-        db=Database(url),
-        plugins=plugins,
-    )
+    ctx = bench_context(url, plugins, FixedClock(), kiosk_id=None)
     from kiosk.lobby import tap_card
 
     rng = random.Random(5)

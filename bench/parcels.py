@@ -26,13 +26,8 @@ from typing import Any
 
 from sqlalchemy import select, text
 
-from kiosk.benchkit import BACKENDS, bulk_load, on_backends, summary
-from kiosk.clock import clock_from_env
-from kiosk.config import Settings
-from kiosk.context import KioskContext
-from kiosk.db import Database
+from kiosk.benchkit import BACKENDS, bench_context, bulk_load, on_backends, summary
 from kiosk.db.models import Resident, Unit
-from kiosk.demo import build_demo_database
 from kiosk.plugins import load_plugins
 
 WAITING_PER_UNIT = 5
@@ -81,16 +76,10 @@ def _measure(url: str, n_parcels: int, n_visits: int, samples: int, plugins: Any
     from plugins.parcels import service
     from plugins.parcels.service import Picker, Pickup
 
-    ctx = KioskContext(
-        settings=Settings(source="<bench>", database_url=url, kiosk_id="bench"),
-        clock=clock_from_env(),
-        db=Database(url),
-        plugins=plugins,
-    )
+    t0 = time.perf_counter()
+    ctx = bench_context(url, plugins, None, demo=True)
     db = ctx.database()
     out: dict[str, Any] = {}
-    t0 = time.perf_counter()
-    build_demo_database(ctx)
     with db.read() as session:
         units = list(session.scalars(select(Unit.id).order_by(Unit.id)))
         picker_of = {

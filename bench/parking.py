@@ -23,13 +23,9 @@ from typing import Any
 
 from sqlalchemy import select, text
 
-from kiosk.benchkit import BACKENDS, bulk_load, on_backends, summary
+from kiosk.benchkit import BACKENDS, bench_context, bulk_load, on_backends, summary
 from kiosk.clock import FixedClock
-from kiosk.config import Settings
-from kiosk.context import KioskContext
-from kiosk.db import Database
 from kiosk.db.models import Resident
-from kiosk.demo import build_demo_database
 from kiosk.identity import card_forms
 from kiosk.plugins import load_plugins
 
@@ -52,16 +48,10 @@ def _measure(url: str, n: int, samples: int, plugins: Any) -> dict[str, Any]:
     from kiosk.lobby import tap_card
     from plugins.parking import service
 
-    ctx = KioskContext(
-        settings=Settings(source="<bench>", database_url=url, kiosk_id="bench"),
-        clock=FixedClock(),
-        db=Database(url),
-        plugins=plugins,
-    )
+    t0 = time.perf_counter()
+    ctx = bench_context(url, plugins, FixedClock(), demo=True)
     db = ctx.database()
     out: dict[str, Any] = {}
-    t0 = time.perf_counter()
-    build_demo_database(ctx)
     with db.read() as session:
         renters = [
             (r.id, r.unit_id)

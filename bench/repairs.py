@@ -27,13 +27,10 @@ from typing import Any
 
 from sqlalchemy import select, text
 
-from kiosk.benchkit import BACKENDS, bulk_load, on_backends, summary
+from kiosk.benchkit import BACKENDS, bench_context, bulk_load, on_backends, summary
 from kiosk.clock import FixedClock
-from kiosk.config import Settings
-from kiosk.context import KioskContext
 from kiosk.db import Database
 from kiosk.db.models import Unit
-from kiosk.demo import build_demo_database
 from kiosk.plugins import load_plugins
 
 NOW = dt.datetime(2026, 11, 23, 2, 0, tzinfo=dt.UTC)
@@ -100,12 +97,10 @@ def _analyze(db: Database) -> int:
 def _measure(url: str, n_panel: int, n_total: int, samples: int, plugins: Any) -> dict:
     from plugins.repairs import service
 
-    ctx = KioskContext(settings=Settings(source="<bench>", database_url=url, kiosk_id="bench"),
-                       clock=FixedClock(NOW), db=Database(url), plugins=plugins)  # fmt: skip
+    t0 = time.perf_counter()
+    ctx = bench_context(url, plugins, FixedClock(NOW), demo=True)
     db = ctx.database()
     out: dict[str, Any] = {}
-    t0 = time.perf_counter()
-    build_demo_database(ctx)
     with db.read() as session:
         units = list(session.scalars(select(Unit.id).order_by(Unit.id)))
     rng = random.Random(6)

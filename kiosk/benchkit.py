@@ -9,6 +9,7 @@ PostgreSQL databases are created next to ``KIOSK_BENCH_DATABASE_URL``, else
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import os
 import shutil
@@ -92,14 +93,33 @@ def demo_database(
     from kiosk.demo import build_demo_database
 
     with scratch_database(backend, name) as url:
-        ctx = KioskContext(
-            settings=Settings(source=f"<{name}>", database_url=url),
-            clock=clock or clock_from_env(),
-            db=Database(url),
-            plugins=plugins,
-        )
-        build_demo_database(ctx)
+        build_demo_database(bench_context(url, plugins, clock, name=name, kiosk_id=None))
         yield url
+
+
+def bench_context(
+    url: str,
+    plugins: KioskPlugins,
+    clock: Clock | None = None,
+    *,
+    name: str = "bench",
+    kiosk_id: str | None = "bench",
+    demo: bool = False,
+) -> KioskContext:
+    """A context on the scratch database ``url`` (settings from ``<name>``, acting as kiosk
+    ``kiosk_id``, or the default kiosk) at ``clock``'s time, else the environment's; with
+    ``demo`` the database is migrated and seeded with the demo estate first."""
+    settings = Settings(source=f"<{name}>", database_url=url)
+    if kiosk_id is not None:
+        settings = dataclasses.replace(settings, kiosk_id=kiosk_id)
+    ctx = KioskContext(
+        settings=settings, clock=clock or clock_from_env(), db=Database(url), plugins=plugins
+    )
+    if demo:
+        from kiosk.demo import build_demo_database
+
+        build_demo_database(ctx)
+    return ctx
 
 
 def on_backends(

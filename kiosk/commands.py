@@ -140,6 +140,12 @@ def emit(data: Any, as_json: bool, text: str) -> None:
         typer.echo(text)
 
 
+def said(result: tuple[Any, str], as_json: bool) -> None:
+    """The ``show`` of a :func:`staff_command` step that returns ``(data, text)``: the data
+    with ``--json``, else the text."""
+    emit(result[0], as_json, result[1])
+
+
 @contextmanager
 def refusals(translate: Callable[[str], str] | None = None) -> Iterator[None]:
     """A refusal (bad input, wrong PIN, missing role) is a message and exit 1, not a trace;
@@ -185,13 +191,16 @@ def run_as_staff(
 
 
 def staff_command(
-    app: typer.Typer, name: str, show: Callable[[Any, bool], None]
+    app: typer.Typer,
+    name: str,
+    show: Callable[[Any, bool], None],
+    translate: Callable[[str], str] | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register ``step(ctx, actor, ...)`` as the command ``name`` of ``app`` acting as a signed-in
     staff member: besides the step's own parameters (typer annotations, after ``ctx`` and
     ``actor``) it takes ``--staff``, the PIN, ``--json`` and ``--config``, runs the step through
-    :func:`as_staff` and prints the result with ``show(result, as_json)``. The step's docstring
-    is the command's help."""
+    :func:`as_staff` (refusals in ``translate``'s language) and prints the result with
+    ``show(result, as_json)``. The step's docstring is the command's help."""
 
     def register(step: Callable[..., Any]) -> Callable[..., Any]:
         hints = typing.get_type_hints(step, include_extras=True)
@@ -213,7 +222,9 @@ def staff_command(
         def command(**values: Any) -> None:
             who, pin = values.pop("staff"), values.pop("pin")
             as_json, config = values.pop("as_json"), values.pop("config")
-            _ctx, result = as_staff(config, who, pin, lambda ctx, a: step(ctx, a, **values))
+            _ctx, result = as_staff(
+                config, who, pin, lambda ctx, a: step(ctx, a, **values), translate
+            )
             show(result, as_json)
 
         command.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]

@@ -152,6 +152,41 @@ def _keypad_failed(
     )
 
 
+def _wrong_pin(
+    g: LoginGuard,
+    keypad: LoginGuard,
+    now: dt.datetime,
+    account: str,
+    policy: StaffPolicy,
+    detail: str,
+    staff: Staff | None = None,
+) -> LoginResult:
+    """A refused PIN, counted against the account and this kiosk's keypad: a lock when it was
+    one too many, else the tries left."""
+    just_locked = _account_failed(g, now, policy)
+    kf = _keypad_failed(keypad, now, account, policy)
+    if just_locked:
+        return LoginResult(
+            False,
+            "locked",
+            locked_until=throttle.locked_until(g, now),
+            staff=staff,
+            just_locked=True,
+            account=account,
+            detail=detail,
+            keypad=kf,
+        )
+    return LoginResult(
+        False,
+        "wrong_pin",
+        remaining=policy.max_attempts - g.failures,
+        staff=staff,
+        account=account,
+        detail=detail,
+        keypad=kf,
+    )
+
+
 def _account_failed(g: LoginGuard, now: dt.datetime, policy: StaffPolicy) -> bool:
     return throttle.account_failed(
         g, now, policy.max_attempts, policy.lockout_minutes, policy.lockout_max_minutes
@@ -204,28 +239,7 @@ def login_staff(
         throttle.account_succeeded(g)
         return LoginResult(True, "ok", staff=staff, account=account)
     detail = "unknown" if staff is None else "inactive" if not staff.active else "wrong_pin"
-    just_locked = _account_failed(g, now, policy)
-    kf = _keypad_failed(keypad, now, account, policy)
-    if just_locked:
-        return LoginResult(
-            False,
-            "locked",
-            locked_until=throttle.locked_until(g, now),
-            staff=staff,
-            just_locked=True,
-            account=account,
-            detail=detail,
-            keypad=kf,
-        )
-    return LoginResult(
-        False,
-        "wrong_pin",
-        remaining=policy.max_attempts - g.failures,
-        staff=staff,
-        account=account,
-        detail=detail,
-        keypad=kf,
-    )
+    return _wrong_pin(g, keypad, now, account, policy, detail, staff)
 
 
 def login_unit(
@@ -280,26 +294,7 @@ def login_unit(
     if holder is not None:
         throttle.account_succeeded(g)
         return LoginResult(True, "ok", resident=holder, account=account)
-    just_locked = _account_failed(g, now, policy)
-    kf = _keypad_failed(keypad, now, account, policy)
-    if just_locked:
-        return LoginResult(
-            False,
-            "locked",
-            locked_until=throttle.locked_until(g, now),
-            just_locked=True,
-            account=account,
-            detail="wrong_pin",
-            keypad=kf,
-        )
-    return LoginResult(
-        False,
-        "wrong_pin",
-        remaining=policy.max_attempts - g.failures,
-        account=account,
-        detail="wrong_pin",
-        keypad=kf,
-    )
+    return _wrong_pin(g, keypad, now, account, policy, "wrong_pin")
 
 
 _UNIT_RE = re.compile(r"^\s*(\w+)\s*[-#栋号/ ]\s*(\w+)\s*(?:室)?\s*$")

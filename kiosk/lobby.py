@@ -4,6 +4,7 @@ household file. Screens call these; so do the CLI, scenarios and tests.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import math
 from dataclasses import dataclass, field
@@ -165,6 +166,27 @@ def _refusal(ctx: KioskContext, result: LoginResult, staff: bool = False) -> Ref
     )
 
 
+def _by_this_kiosk(
+    ctx: KioskContext,
+    session: Session,
+    action: str,
+    subject: str,
+    data: dict[str, Any],
+    at: dt.datetime,
+) -> None:
+    """An audit event whose actor is this kiosk itself (nobody is signed in yet)."""
+    audit.record(session, actor=f"kiosk:{ctx.kiosk_id}", action=action, subject=subject,
+                 data=data, at=at, kiosk_id=ctx.kiosk_id)  # fmt: skip
+
+
+def _record_lock(
+    ctx: KioskContext, session: Session, result: LoginResult, action: str, at: dt.datetime
+) -> None:
+    """The account that wrong PINs just locked, and until when."""
+    until = result.locked_until.isoformat() if result.locked_until else ""
+    _by_this_kiosk(ctx, session, action, result.account, {"until": until}, at)
+
+
 def _record_failure(
     ctx: KioskContext, session: Session, result: LoginResult, action: str, subject: str
 ) -> None:
@@ -177,15 +199,7 @@ def _record_failure(
         data["until"] = result.locked_until.isoformat()
     if result.keypad is not None:
         data["kiosk_failures"] = result.keypad.failures
-    audit.record(
-        session,
-        actor=f"kiosk:{ctx.kiosk_id}",
-        action=action,
-        subject=subject,
-        data=data,
-        at=now,
-        kiosk_id=ctx.kiosk_id,
-    )
+    _by_this_kiosk(ctx, session, action, subject, data, now)
     kf = result.keypad
     if kf is not None and kf.alert:
         policy = ctx.settings.staff
@@ -207,15 +221,10 @@ def _record_failure(
             lobby=ctx.lobby,
             kiosk_id=ctx.kiosk_id,
         )
-        audit.record(
-            session,
-            actor=f"kiosk:{ctx.kiosk_id}",
-            action="kiosk.pin_guessing",
-            subject=f"kiosk:{ctx.kiosk_id}",
-            data={"failures": kf.failures, "accounts": kf.accounts},
-            at=now,
-            kiosk_id=ctx.kiosk_id,
-        )
+        _by_this_kiosk(
+            ctx, session, "kiosk.pin_guessing", f"kiosk:{ctx.kiosk_id}",
+            {"failures": kf.failures, "accounts": kf.accounts}, now,
+        )  # fmt: skip
 
 
 def unit_login(ctx: KioskContext, unit_code: str, pin: str) -> Actor:
@@ -232,15 +241,7 @@ def unit_login(ctx: KioskContext, unit_code: str, pin: str) -> Actor:
             return Actor.of_resident(result.resident)
         _record_failure(ctx, session, result, "resident.pin_failed", result.account)
         if result.just_locked:
-            audit.record(
-                session,
-                actor=f"kiosk:{ctx.kiosk_id}",
-                action="resident.pin_locked",
-                subject=result.account,
-                data={"until": result.locked_until.isoformat() if result.locked_until else ""},
-                at=now,
-                kiosk_id=ctx.kiosk_id,
-            )
+            _record_lock(ctx, session, result, "resident.pin_locked", now)
             raise_alert(
                 session,
                 "unit_pin_locked",
@@ -280,15 +281,7 @@ def staff_login(ctx: KioskContext, who: str, pin: str) -> Actor:
                 return actor
             _record_failure(ctx, session, result, "staff.login_failed", result.account)
             if result.just_locked:
-                audit.record(
-                    session,
-                    actor=f"kiosk:{ctx.kiosk_id}",
-                    action="staff.pin_locked",
-                    subject=result.account,
-                    data={"until": result.locked_until.isoformat() if result.locked_until else ""},
-                    at=now,
-                    kiosk_id=ctx.kiosk_id,
-                )
+                _record_lock(ctx, session, result, "staff.pin_locked", now)
                 if result.staff is not None:
                     raise_alert(
                         session,

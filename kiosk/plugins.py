@@ -8,11 +8,14 @@ plugin that fails to import, implements an unknown hook, or whose hook raises is
 
 from __future__ import annotations
 
+import importlib
 import logging
+import sys
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from importlib.metadata import EntryPoint, entry_points
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -170,3 +173,49 @@ def load_plugins(
     for name, obj in (extra or {}).items():
         plugins.register(obj, name)
     return plugins
+
+
+# -- for plugin packages ------------------------------------------------------------------------
+
+
+def lazy(target: str) -> Callable[..., Any]:
+    """``"package.module:name"`` as a function that imports the module when it is first called
+    and passes its arguments on: a tile's ``screen`` or a desk panel's ``widget`` named without
+    importing Textual (or the plugin's services) while the kiosk loads its plugins."""
+    module, _, name = target.partition(":")
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        return getattr(importlib.import_module(module), name)(*args, **kwargs)
+
+    call.__name__ = call.__qualname__ = name
+    call.__doc__ = f"{target}, imported when called."
+    return call
+
+
+def plugin_package(
+    package: str,
+) -> tuple[Callable[[], list[str]], Callable[[], list[str]]]:
+    """What a plugin package laid out like the built-in ones gets from the core: its message
+    catalog (``<package>/locale``, domain = the package's last name) registered now, so that
+    every screen, CLI and test that loads the plugin speaks Chinese without waiting for
+    ``kiosk_startup`` (parsing one small .po file is cheap), and its ``kiosk_models``
+    (``<package>.models``) and ``kiosk_migrations`` (``<package>/migrations/versions``). In the
+    package's ``__init__.py``::
+
+        kiosk_models, kiosk_migrations = plugin_package(__name__)
+    """
+    from kiosk.i18n import register_catalog
+
+    here = Path(sys.modules[package].__file__ or "").parent
+    register_catalog(here / "locale", package.rpartition(".")[2])
+    versions = str(here / "migrations" / "versions")
+
+    @hookspecs.hookimpl
+    def kiosk_models() -> list[str]:
+        return [f"{package}.models"]
+
+    @hookspecs.hookimpl
+    def kiosk_migrations() -> list[str]:
+        return [versions]
+
+    return kiosk_models, kiosk_migrations

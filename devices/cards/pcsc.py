@@ -17,12 +17,11 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
-from devices.cards.reader_events import ReaderEvent, ReaderStats
+from devices.cards.reader_events import ReaderEvent, ReaderThread
 from devices.urls import DeviceURL
 
 log = logging.getLogger(__name__)
@@ -39,8 +38,10 @@ class _Lost(Exception):
         self.service = service
 
 
-class PcscReader:
+class PcscReader(ReaderThread):
     """A PC/SC reader on its own thread. Create with :func:`devices.cards.open_reader`."""
+
+    thread_prefix = "pcsc"
 
     def __init__(
         self,
@@ -53,58 +54,16 @@ class PcscReader:
         backoff_max: float = 2.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.url = url
-        self.name = url.name
+        self._init_thread(url, on_event, debounce, backoff_min, backoff_max, clock)
         self.reader_name = url.reader
-        self.debounce = url.debounce if debounce is None else debounce
-        self.on_event = on_event
         self.wait_ms = wait_ms
-        self.backoff_min = backoff_min
-        self.backoff_max = backoff_max
-        self.clock = clock
-        self.stats = ReaderStats()
         self.reader_in_use = ""
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._last_uid: str | None = None
-        self._last_seen = float("-inf")
 
     def __repr__(self) -> str:
         return f"<PcscReader {self.name!r} {self.reader_name or '(first reader)'}>"
 
-    # -- thread --------------------------------------------------------------------------------
-
-    def start(self) -> None:
-        """Start the reader thread (returns at once; 'connected' arrives as an event)."""
-        if self._thread and self._thread.is_alive():
-            return
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name=f"pcsc-{self.name}", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout: float = 2.0) -> None:
-        """Stop the thread (within one status wait)."""
-        self._stop.set()
-        if self._thread:
-            self._thread.join(timeout)
-            self._thread = None
-
-    @property
-    def running(self) -> bool:
-        """Whether the thread is alive."""
-        return bool(self._thread and self._thread.is_alive())
-
-    def _emit(self, event: ReaderEvent) -> None:
-        try:
-            self.on_event(event)
-        except Exception:  # a broken handler must not kill the reader thread
-            log.exception("card reader %r: on_event handler failed", self.name)
-
-    def _status(self, status: str, detail: str = "") -> None:
-        self.stats.connected = status == "connected"
-        self._emit(
-            ReaderEvent(self.name, "status", status=status, detail=detail, protocol=PROTOCOL)
-        )
+    def _protocol(self) -> str:
+        return PROTOCOL
 
     def _run(self) -> None:
         try:
@@ -117,9 +76,7 @@ class PcscReader:
             return
 
         self._scard = scard
-        delay = self.backoff_min
-        state = ""
-        ever_connected = False
+        self._link_begins()
         ctx: Any = None
         while not self._stop.is_set():
             try:
@@ -130,24 +87,14 @@ class PcscReader:
                 if exc.service and ctx is not None:
                     self._release(ctx)
                     ctx = None
-                if state != "disconnected":
-                    state = "disconnected"
-                    self._status("disconnected", str(exc))
-                self._stop.wait(delay)
-                delay = min(delay * 2, self.backoff_max)
+                self._cannot_open(str(exc))
                 continue
-            if ever_connected:
-                self.stats.reconnects += 1
-            ever_connected = True
-            delay = self.backoff_min
-            state = "connected"
             self.reader_in_use = reader
-            self._status("connected", f"PC/SC reader {reader!r}")
+            self._opened(f"PC/SC reader {reader!r}")
             try:
                 self._session(ctx, reader)
             except _Lost as exc:
-                state = "disconnected"
-                self._status("disconnected", str(exc))
+                self._lost(str(exc))
                 if exc.service:
                     self._release(ctx)
                     ctx = None
@@ -264,15 +211,6 @@ class PcscReader:
             self.stats.garbled += 1
             return None
         return bytes(response[:-2]).hex().upper()
-
-    def _seen(self, uid: str, now: float) -> None:
-        if uid == self._last_uid and now - self._last_seen < self.debounce:
-            self.stats.debounced += 1
-            self._last_seen = now
-            return
-        self._last_uid, self._last_seen = uid, now
-        self.stats.taps += 1
-        self._emit(ReaderEvent(self.name, "tap", uid=uid, protocol=PROTOCOL, at=now))
 
 
 def probe_pcsc(dev: DeviceURL) -> tuple[bool, str, dict[str, Any]]:

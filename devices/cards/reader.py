@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import termios
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from devices.cards import pn532, rc5xx, rdm6300, wedge, wiegand
 from devices.cards.common import ParseResult
-from devices.cards.reader_events import ReaderEvent, ReaderStats
+from devices.cards.reader_events import ReaderEvent, ReaderThread
 from devices.cards.wedge import KeyboardWedge
 from devices.urls import DeviceURL, as_device_url
 
@@ -59,7 +58,7 @@ PROTOCOLS: dict[str, Protocol] = {
 }
 
 
-class CardReader:
+class CardReader(ReaderThread):
     """A serial card reader on its own thread. Create with :func:`open_reader`."""
 
     def __init__(
@@ -77,91 +76,35 @@ class CardReader:
         backoff_max: float = 2.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.url = url
-        self.name = url.name
+        self._init_thread(url, on_event, debounce, backoff_min, backoff_max, clock)
         self.path = path
         self.protocol = PROTOCOLS[url.protocol]
         self.baudrate = baudrate or int(url.options.get("baudrate", self.protocol.baudrate))
-        self.debounce = url.debounce if debounce is None else debounce
-        self.on_event = on_event
         self.read_timeout = read_timeout
         self.frame_timeout = frame_timeout
         self.poll_interval = poll_interval
-        self.backoff_min = backoff_min
-        self.backoff_max = backoff_max
-        self.clock = clock
-        self.stats = ReaderStats()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._last_uid: str | None = None
-        self._last_seen = float("-inf")
 
     def __repr__(self) -> str:
         return f"<CardReader {self.name!r} {self.protocol.name} {self.path}>"
 
-    def start(self) -> None:
-        """Start the reader thread (returns at once; 'connected' arrives as an event)."""
-        if self._thread and self._thread.is_alive():
-            return
-        self._stop.clear()
-        self._thread = threading.Thread(
-            target=self._run, name=f"card-reader-{self.name}", daemon=True
-        )
-        self._thread.start()
-
-    def stop(self, timeout: float = 2.0) -> None:
-        """Stop the thread and close the port."""
-        self._stop.set()
-        if self._thread:
-            self._thread.join(timeout)
-            self._thread = None
-
-    @property
-    def running(self) -> bool:
-        """Whether the thread is alive."""
-        return bool(self._thread and self._thread.is_alive())
-
-    def _emit(self, event: ReaderEvent) -> None:
-        try:
-            self.on_event(event)
-        except Exception:  # a broken handler must not kill the reader thread
-            log.exception("card reader %r: on_event handler failed", self.name)
-
-    def _status(self, status: str, detail: str = "") -> None:
-        self.stats.connected = status == "connected"
-        self._emit(
-            ReaderEvent(
-                self.name, "status", status=status, detail=detail, protocol=self.protocol.name
-            )
-        )
+    def _protocol(self) -> str:
+        return self.protocol.name
 
     def _run(self) -> None:
         import serial
 
-        delay = self.backoff_min
-        state = ""
-        ever_connected = False
+        self._link_begins()
         while not self._stop.is_set():
             try:
                 port = serial.Serial(self.path, self.baudrate, timeout=self.read_timeout)
             except (serial.SerialException, OSError, ValueError, termios.error) as exc:
-                if state != "disconnected":
-                    state = "disconnected"
-                    self._status("disconnected", f"cannot open {self.path}: {exc}")
-                self._stop.wait(delay)
-                delay = min(delay * 2, self.backoff_max)
+                self._cannot_open(f"cannot open {self.path}: {exc}")
                 continue
-            if ever_connected:
-                self.stats.reconnects += 1
-            ever_connected = True
-            delay = self.backoff_min
-            state = "connected"
-            self._status("connected", f"{self.path} @ {self.baudrate}")
+            self._opened(f"{self.path} @ {self.baudrate}")
             try:
                 self._session(port)
             except (serial.SerialException, OSError, ValueError, termios.error) as exc:
-                state = "disconnected"
-                self._status("disconnected", f"lost {self.path}: {exc}")
+                self._lost(f"lost {self.path}: {exc}")
             finally:
                 with contextlib.suppress(serial.SerialException, OSError):
                     port.close()
@@ -195,13 +138,7 @@ class CardReader:
 
     def _seen(self, uid: str, now: float) -> None:
         self.stats.frames += 1
-        if uid == self._last_uid and now - self._last_seen < self.debounce:
-            self.stats.debounced += 1
-            self._last_seen = now  # still held: extend the window
-            return
-        self._last_uid, self._last_seen = uid, now
-        self.stats.taps += 1
-        self._emit(ReaderEvent(self.name, "tap", uid=uid, protocol=self.protocol.name, at=now))
+        super()._seen(uid, now)
 
 
 def open_reader(

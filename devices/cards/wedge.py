@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from devices.cards.common import ParseResult, uid_bytes
+from devices.cards.common import ParseResult, parse_lines, uid_bytes
 from devices.cards.reader_events import ReaderEvent, ReaderStats
 from devices.cards.uid import uid_from_decimal
 
@@ -26,28 +26,11 @@ def build_line(uid: str) -> bytes:
 
 def parse(buf: bytes) -> ParseResult[str]:
     """UIDs (hex) of the complete digit lines in ``buf``."""
-    uids: list[str] = []
-    dropped = 0
-    start = 0
-    for i, b in enumerate(buf):
-        if b in (0x0A, 0x0D):
-            line = buf[start:i]
-            start = i + 1
-            if not line:
-                continue
-            uid = (
-                uid_from_decimal(line.decode("ascii", "replace"))
-                if len(line) >= MIN_DIGITS
-                else None
-            )
-            if uid is None:
-                dropped += 1
-            else:
-                uids.append(uid)
-    rest = buf[start:]
-    if len(rest) > MAX_LINE:
-        return ParseResult(uids, b"", dropped + 1)
-    return ParseResult(uids, rest, dropped)
+    return parse_lines(buf, _decode, MAX_LINE)
+
+
+def _decode(line: str) -> str | None:
+    return uid_from_decimal(line) if len(line) >= MIN_DIGITS else None
 
 
 class KeyboardWedge:

@@ -8,7 +8,7 @@ A line is either the raw bit string (26 or 34 ``0``/``1`` characters) or the con
 
 from __future__ import annotations
 
-from devices.cards.common import ParseResult, uid_bytes, uid_hex
+from devices.cards.common import ParseResult, parse_lines, uid_bytes, uid_hex
 
 MAX_LINE = 64
 
@@ -66,21 +66,4 @@ def decode_line(line: str) -> str | None:
 
 def parse(buf: bytes) -> ParseResult[str]:
     """UIDs of the complete lines (CR and/or LF terminated) in ``buf``."""
-    uids: list[str] = []
-    dropped = 0
-    start = 0
-    for i, b in enumerate(buf):
-        if b in (0x0A, 0x0D):
-            line = buf[start:i]
-            start = i + 1
-            if not line:
-                continue
-            uid = decode_line(line.decode("ascii", "replace"))
-            if uid is None:
-                dropped += 1
-            else:
-                uids.append(uid)
-    rest = buf[start:]
-    if len(rest) > MAX_LINE:  # no terminator in sight: noise, not a line
-        return ParseResult(uids, b"", dropped + 1)
-    return ParseResult(uids, rest, dropped)
+    return parse_lines(buf, decode_line, MAX_LINE)

@@ -152,7 +152,23 @@ class FormDialog(ModalScreen[dict[str, Any] | None]):
         self.dismiss(answers)
 
 
-class DeskActions:
+class DeskStaff:
+    """A desk panel's context and the staff member it acts for: the one it was given, else the
+    desk app's (``actor``, or ``staff``). Mixed in before the Textual widget class."""
+
+    def __init__(self, ctx: Any, actor: Any = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.ctx = ctx
+        self._actor = actor
+
+    @property
+    def actor(self) -> Any:
+        """The staff member logged in at the desk (given, or the desk app's)."""
+        app = getattr(self, "app", None)
+        return self._actor or getattr(app, "actor", None) or getattr(app, "staff", None)
+
+
+class DeskActions(DeskStaff):
     """What a desk panel needs to act: say a line, ask first, fill a form, call the service.
 
     Mixed into a panel (a Textual widget with ``app``, ``run_worker`` and ``query_one``). The

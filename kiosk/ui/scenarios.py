@@ -133,6 +133,53 @@ async def call_desk(run: Any) -> None:
     run.note(f"desk alerted: {alert.message}")
 
 
+# -- for the plugins' scenarios -------------------------------------------------------------
+
+
+def demo_resident(run: Any) -> Any:
+    """The demo resident 王小明 (card ``RESIDENT``) as an actor, as the shell identifies them."""
+    from kiosk.db.models import Resident
+    from kiosk.identity import Actor, identify_card
+
+    with run.ctx.database().read() as session:
+        card = identify_card(session, RESIDENT)
+        resident = session.get(Resident, card.resident_id)
+        assert resident is not None, "demo resident 王小明 is missing"
+        return Actor.of_resident(resident)
+
+
+async def open_tile(run: Any, tile_id: str, fallback: Any) -> None:
+    """Through the home-screen tile when the lobby shell offers it, else push ``fallback()``."""
+    if hasattr(run.app, "open_tile"):
+        await run.app.open_tile(tile_id)
+    else:
+        await run.app.push_screen(fallback())
+    for _pause in range(3):
+        await run.pilot.pause()
+
+
+def note_slip(run: Any, job_id: int, qr: bool = False) -> list[str]:
+    """Decode the print job as the printer would receive it and put its lines (and with ``qr``
+    its QR codes) in the transcript."""
+    from devices.printer import render_escpos
+    from devices.receipt_decode import decode_escpos
+    from kiosk.db.models import PrintJob
+    from kiosk.printing import receipt_of
+
+    with run.ctx.database().read() as session:
+        job = session.get(PrintJob, job_id)
+        assert job is not None, f"print job {job_id} is missing"
+        receipt = receipt_of(job)
+    decoded = decode_escpos(render_escpos(receipt, 58))
+    run.note(f"printed slip (job {job_id}, {job.kind}):")
+    for line in decoded.lines:
+        if line.strip():
+            run.note("  | " + line)
+    for code in decoded.qr_codes if qr else ():
+        run.note(f"  | [QR] {code}")
+    return decoded.lines
+
+
 def core_scenarios() -> list[Scenario]:
     return [
         Scenario(

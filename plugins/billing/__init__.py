@@ -8,11 +8,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from kiosk.hookspecs import hookimpl
-from kiosk.i18n import N_, register_catalog
+from kiosk.hookspecs import DeskPanel, Tile, hookimpl
+from kiosk.i18n import N_
+from kiosk.plugins import lazy, plugin_package
 
 HERE = Path(__file__).parent
-register_catalog(HERE / "locale", "billing")
+kiosk_models, kiosk_migrations = plugin_package(__name__)
 
 
 @hookimpl
@@ -64,16 +65,6 @@ def kiosk_link_actions(ctx: Any) -> list[Any]:
 
 
 @hookimpl
-def kiosk_models() -> list[str]:
-    return ["plugins.billing.models"]
-
-
-@hookimpl
-def kiosk_migrations() -> list[str]:
-    return [str(HERE / "migrations" / "versions")]
-
-
-@hookimpl
 def kiosk_payment_providers() -> list[Any]:
     from plugins.billing.providers import BUILTIN
 
@@ -87,22 +78,13 @@ def kiosk_seed_demo(session: Any, ctx: Any) -> list[str] | None:
     return seed(session, ctx)
 
 
-def _bills_screen(ctx: Any) -> Any:
-    from plugins.billing.screens import entry_screen
-
-    return entry_screen(ctx)
-
-
 @hookimpl
 def kiosk_tiles(ctx: Any) -> list[Any]:
-    from kiosk.hookspecs import Tile
-    from kiosk.i18n import N_
-
     return [
         Tile(
             id="billing",
             title=N_("Pay bills"),
-            screen=_bills_screen,
+            screen=lazy("plugins.billing.screens:entry_screen"),
             order=40,
             audience="resident",
             icon="￥",
@@ -125,22 +107,13 @@ def kiosk_workload(ctx: Any) -> list[Any]:
     return BillRace().ops()
 
 
-def _desk_panel(ctx: Any) -> Any:
-    from plugins.billing.desk import panel
-
-    return panel(ctx)
-
-
 @hookimpl
 def kiosk_desk_panels(ctx: Any) -> list[Any]:
-    from kiosk.hookspecs import DeskPanel
-    from kiosk.i18n import N_
-
     return [
         DeskPanel(
             id="billing",
             title=N_("Bills"),
-            widget=_desk_panel,
+            widget=lazy("plugins.billing.desk:panel"),
             order=40,
             roles=("cashier", "butler", "manager"),
         )

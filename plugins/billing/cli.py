@@ -9,7 +9,18 @@ from typing import Annotated, Any
 
 import typer
 
-from kiosk.commands import ConfigOpt, JsonOpt, PinOpt, StaffOpt, context, emit, fail, sign_in
+from kiosk.commands import (
+    ConfigOpt,
+    JsonOpt,
+    PinOpt,
+    StaffOpt,
+    context,
+    emit,
+    fail,
+    said,
+    sign_in,
+    staff_command,
+)
 
 emv_app = typer.Typer(help="EMV merchant-presented QR payloads.", no_args_is_help=True)
 
@@ -53,6 +64,15 @@ billing_app = typer.Typer(
 )
 
 
+def _fen(amount: str) -> int:
+    from kiosk.money import MoneyError, yuan
+
+    try:
+        return yuan(amount)
+    except MoneyError:
+        fail(f"{amount!r} is not an amount")
+
+
 def _bill_id(ctx: Any, number: str) -> int:
     from sqlalchemy import select
 
@@ -66,20 +86,15 @@ def _bill_id(ctx: Any, number: str) -> int:
     return int(found)
 
 
-@billing_app.command("statement")
+@staff_command(billing_app, "statement", said)
 def statement(
-    unit: Annotated[str, typer.Argument(help="Unit, e.g. 3-1205.")],
-    staff: StaffOpt,
-    pin: PinOpt = None,
-    as_json: JsonOpt = False,
-    config: ConfigOpt = None,
-) -> None:
+    ctx: Any, actor: Any, unit: Annotated[str, typer.Argument(help="Unit, e.g. 3-1205.")]
+) -> tuple[Any, str]:
     """A unit's bills (with today's late fee), payments and deposits."""
     from kiosk.money import format_fen
     from plugins.billing import service
 
-    ctx = context(config)
-    st = service.unit_statement(ctx, sign_in(ctx, staff, pin), unit)
+    st = service.unit_statement(ctx, actor, unit)
     data = {
         "unit": st.unit_code,
         "owed_fen": st.owed_fen,
@@ -115,7 +130,7 @@ def statement(
         f"  deposit {d['receipt_no']} {d['kind']} {format_fen(d['amount_fen'])} {d['status']}"
         for d in st.deposits
     ]
-    emit(data, as_json, "\n".join(lines))
+    return data, "\n".join(lines)
 
 
 @billing_app.command("pay")
@@ -129,14 +144,10 @@ def pay(
     config: ConfigOpt = None,
 ) -> None:
     """Record a cash or card payment taken by the cashier (a receipt is printed)."""
-    from kiosk.money import MoneyError, format_fen, yuan
+    from kiosk.money import format_fen
     from plugins.billing import service
 
-    try:
-        fen = yuan(amount)
-    except MoneyError:
-        fail(f"{amount!r} is not an amount")
-        return
+    fen = _fen(amount)
     ctx = context(config)
     p = service.record_desk_payment(ctx, sign_in(ctx, staff, pin), _bill_id(ctx, bill), fen, method)
     emit(
@@ -160,15 +171,11 @@ def refund(
     from sqlalchemy import select
 
     from kiosk.errors import Refused
-    from kiosk.money import MoneyError, format_fen, yuan
+    from kiosk.money import format_fen
     from plugins.billing import service
     from plugins.billing.models import Payment
 
-    try:
-        fen = yuan(amount)
-    except MoneyError:
-        fail(f"{amount!r} is not an amount")
-        return
+    fen = _fen(amount)
     ctx = context(config)
     actor = sign_in(ctx, staff, pin)
     with ctx.database().read() as session:
@@ -232,21 +239,18 @@ def refunds_resolve(
         raise typer.Exit(1)
 
 
-@billing_app.command("refund-flagged")
+@staff_command(billing_app, "refund-flagged", said)
 def refund_flagged(
+    ctx: Any,
+    actor: Any,
     order: Annotated[str, typer.Argument(help="Payment order number (KO...).")],
     reason: Annotated[str, typer.Option("--reason", help="Why the money goes back.")],
-    staff: StaffOpt,
-    pin: PinOpt = None,
-    as_json: JsonOpt = False,
-    config: ConfigOpt = None,
-) -> None:
+) -> tuple[Any, str]:
     """Send back money that arrived but could not be applied (manager only)."""
     from plugins.billing import service
 
-    ctx = context(config)
-    status = service.refund_flagged_order(ctx, sign_in(ctx, staff, pin), order, reason)
-    emit({"order": order, "status": status}, as_json, f"refund of {order}: {status}")
+    status = service.refund_flagged_order(ctx, actor, order, reason)
+    return {"order": order, "status": status}, f"refund of {order}: {status}"
 
 
 @billing_app.command("flagged")
@@ -268,15 +272,6 @@ def flagged(as_json: JsonOpt = False, config: ConfigOpt = None) -> None:
         )
         or "nothing to refund",
     )
-
-
-def _fen(amount: str) -> int:
-    from kiosk.money import MoneyError, yuan
-
-    try:
-        return yuan(amount)
-    except MoneyError:
-        fail(f"{amount!r} is not an amount")
 
 
 @billing_app.command("charge")
@@ -363,24 +358,20 @@ def deposit_take(
     )
 
 
-@deposit_app.command("refund")
+@staff_command(deposit_app, "refund", said)
 def deposit_refund(
+    ctx: Any,
+    actor: Any,
     receipt: Annotated[str, typer.Argument(help="Deposit receipt number (SJ...).")],
     reason: Annotated[str, typer.Option("--reason", help="Why it is given back.")],
-    staff: StaffOpt,
-    pin: PinOpt = None,
-    as_json: JsonOpt = False,
-    config: ConfigOpt = None,
-) -> None:
+) -> tuple[Any, str]:
     """Give a deposit back, once (manager); a refund 收据 is printed."""
     from kiosk.money import format_fen
     from plugins.billing import service
 
-    ctx = context(config)
-    dep = service.refund_deposit(ctx, sign_in(ctx, staff, pin), receipt, reason)
-    emit(
+    dep = service.refund_deposit(ctx, actor, receipt, reason)
+    return (
         {"receipt_no": dep.receipt_no, "refund_no": dep.refund_no, "amount_fen": dep.amount_fen},
-        as_json,
         f"deposit {dep.receipt_no} refunded ({dep.refund_no}): {format_fen(dep.amount_fen)}",
     )
 

@@ -12,20 +12,9 @@ from typing import Any
 
 from kiosk.hookspecs import Scenario
 from kiosk.i18n import _
+from kiosk.ui.scenarios import demo_resident
 
 RESIDENT_CARD = "3C00A1B2C3"  # 王小明, owner of 3-1205 (demo estate)
-
-
-def _resident(run: Any) -> Any:
-    from kiosk.identity import Actor, identify_card
-
-    with run.ctx.database().read() as session:
-        card = identify_card(session, RESIDENT_CARD)
-        from kiosk.db.models import Resident
-
-        resident = session.get(Resident, card.resident_id)
-        assert resident is not None, "demo resident 王小明 is missing"
-        return Actor.of_resident(resident)
 
 
 async def _open_qr(run: Any) -> Any:
@@ -34,7 +23,7 @@ async def _open_qr(run: Any) -> Any:
     from plugins.billing.screens import BillsScreen, PayQRScreen
 
     await run.tap(RESIDENT_CARD)
-    actor = _resident(run)
+    actor = demo_resident(run)
     bills = service.open_bills(run.ctx, actor.unit_id)
     assert bills, "the demo unit 3-1205 has no open bills"
     run.note(f"3-1205 owes {len(bills)} bills; oldest {bills[0].number} +late fee")

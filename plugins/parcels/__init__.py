@@ -8,25 +8,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from kiosk.hookspecs import hookimpl
-from kiosk.i18n import N_, register_catalog
+from kiosk.hookspecs import DeskPanel, Tile, hookimpl
+from kiosk.i18n import N_
+from kiosk.plugins import lazy, plugin_package
 
 HERE = Path(__file__).parent
-# Parsing one small .po file is cheap; registering on import makes every screen, CLI and test
-# that loads the plugin speak Chinese without waiting for kiosk_startup.
-register_catalog(HERE / "locale", "parcels")
+kiosk_models, kiosk_migrations = plugin_package(__name__)
 DEMO_CODE = "246810"
 DEMO_PROXY = "李阿姨"
-
-
-@hookimpl
-def kiosk_models() -> list[str]:
-    return ["plugins.parcels.models"]
-
-
-@hookimpl
-def kiosk_migrations() -> list[str]:
-    return [str(HERE / "migrations" / "versions")]
 
 
 @hookimpl
@@ -34,13 +23,6 @@ def kiosk_register_commands(cli: Any) -> None:
     from plugins.parcels.cli import register
 
     register(cli)
-
-
-@hookimpl
-def kiosk_startup(ctx: Any) -> None:
-    from kiosk.i18n import register_catalog
-
-    register_catalog(HERE / "locale", "parcels")
 
 
 @hookimpl
@@ -87,44 +69,23 @@ def kiosk_seed_demo(session: Any, ctx: Any) -> list[str] | None:
     return [f"parcels: 2 waiting for 3-1205, pickup code {DEMO_CODE}, proxy {DEMO_PROXY}"]
 
 
-def _pickup(ctx: Any, actor: Any = None) -> Any:
-    from plugins.parcels.screens import entry_screen
-
-    return entry_screen(ctx, actor)
-
-
-def _desk_panel(ctx: Any) -> Any:
-    from plugins.parcels.screens import ParcelsDeskPanel
-
-    return ParcelsDeskPanel(ctx)
-
-
 @hookimpl
 def kiosk_tiles(ctx: Any) -> list[Any]:
-    from kiosk.hookspecs import Tile
-    from kiosk.i18n import N_
-
     return [
-        Tile(id="parcels", title=N_("Collect parcels"), screen=_pickup, order=20,
+        Tile(id="parcels", title=N_("Collect parcels"),
+             screen=lazy("plugins.parcels.screens:entry_screen"), order=20,
              audience="resident", icon="件")
     ]  # fmt: skip
 
 
-def _storage_panel(ctx: Any) -> Any:
-    from plugins.parcels.screens import StorageDeskPanel
-
-    return StorageDeskPanel(ctx)
-
-
 @hookimpl
 def kiosk_desk_panels(ctx: Any) -> list[Any]:
-    from kiosk.hookspecs import DeskPanel
-    from kiosk.i18n import N_
-
     return [
-        DeskPanel(id="parcels", title=N_("Parcels and storage"), widget=_desk_panel, order=20,
+        DeskPanel(id="parcels", title=N_("Parcels and storage"),
+                  widget=lazy("plugins.parcels.screens:ParcelsDeskPanel"), order=20,
                   roles=("butler", "security")),
-        DeskPanel(id="storage", title=N_("Item storage"), widget=_storage_panel, order=21,
+        DeskPanel(id="storage", title=N_("Item storage"),
+                  widget=lazy("plugins.parcels.screens:StorageDeskPanel"), order=21,
                   roles=("butler", "security")),
     ]  # fmt: skip
 

@@ -30,6 +30,7 @@ from kiosk.commands import (
     html_report,
     one_format,
     refusals,
+    said,
     sign_in,
     staff_command,
     usage_error,
@@ -78,72 +79,58 @@ def proxy_add(
     emit({"id": proxy_id, "unit": unit.strip()}, as_json, f"proxy {proxy_id} added for {unit}")
 
 
-@proxy_app.command("remove")
+@staff_command(proxy_app, "remove", said, _)
 def proxy_remove(
+    ctx: Any,
+    actor: Any,
     proxy_id: Annotated[int, typer.Argument(help="The proxy's id (see `proxy list`).")],
-    staff: StaffOpt,
-    pin: PinOpt = None,
     unit: Annotated[str, typer.Option("--unit", help="Check it belongs to this unit.")] = "",
-    as_json: JsonOpt = False,
-    config: ConfigOpt = None,
-) -> None:
+) -> tuple[Any, str]:
     """Withdraw a proxy (kept on record with who removed it and when)."""
     from plugins.parcels.service import remove_proxy
 
-    ctx = context(config)
-    with refusals(_):
-        remove_proxy(ctx, sign_in(ctx, staff, pin), proxy_id, unit)
-    emit({"id": proxy_id, "removed": True}, as_json, f"proxy {proxy_id} removed")
+    remove_proxy(ctx, actor, proxy_id, unit)
+    return {"id": proxy_id, "removed": True}, f"proxy {proxy_id} removed"
 
 
-@proxy_app.command("list")
+@staff_command(proxy_app, "list", said, _)
 def proxy_list(
+    ctx: Any,
+    actor: Any,
     unit: Annotated[str, typer.Argument(help="Unit, e.g. 3-1205.")],
-    staff: StaffOpt,
-    pin: PinOpt = None,
     show_all: Annotated[
         bool, typer.Option("--all", help="Include removed and expired proxies.")
     ] = False,
-    as_json: JsonOpt = False,
-    config: ConfigOpt = None,
-) -> None:
+) -> tuple[Any, str]:
     """The unit's proxies: name, for whom, phone (masked), until."""
     from kiosk.identity import require_role
     from plugins.parcels.service import DESK_ROLES, list_proxies
 
-    ctx = context(config)
-    with refusals(_):
-        require_role(sign_in(ctx, staff, pin), "parcel.list_proxies", *DESK_ROLES)
-        rows = list_proxies(ctx, unit, include_inactive=show_all)
+    require_role(actor, "parcel.list_proxies", *DESK_ROLES)
+    rows = list_proxies(ctx, unit, include_inactive=show_all)
     lines = [
         f"{r['id']:>4} {r['name']} for {r['for']} {r['phone'] or '-'}"
         f" until {r['until'] or '-'}{'' if r['valid'] else ' (not valid)'}"
         for r in rows
     ]
-    emit(rows, as_json, "\n".join(lines) or f"no proxies for {unit}")
+    return rows, "\n".join(lines) or f"no proxies for {unit}"
 
 
-@parcels_app.command("return-to-sender")
-def return_cmd(
+@staff_command(parcels_app, "return-to-sender", said, _)
+def return_step(
+    ctx: Any,
+    actor: Any,
     tracking: Annotated[str, typer.Argument(help="The item's tracking number.")],
-    staff: StaffOpt,
-    pin: PinOpt = None,
     reason: Annotated[str, typer.Option("--reason", help="Why it goes back.")] = "",
-    as_json: JsonOpt = False,
-    config: ConfigOpt = None,
-) -> None:
+) -> tuple[Any, str]:
     """Hand a waiting item back to the carrier: state returned, the household told."""
     from plugins.parcels.carriers import normalise_tracking
     from plugins.parcels.service import return_by_tracking
 
-    ctx = context(config)
     number = normalise_tracking(tracking)
-    with refusals(_):
-        parcel_id = return_by_tracking(ctx, sign_in(ctx, staff, pin), number, reason)
-    emit(
-        {"id": parcel_id, "tracking": number, "status": "returned"},
-        as_json,
-        f"{number} returned to sender",
+    parcel_id = return_by_tracking(ctx, actor, number, reason)
+    return {"id": parcel_id, "tracking": number, "status": "returned"}, (
+        f"{number} returned to sender"
     )
 
 

@@ -10,48 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from kiosk.hookspecs import Scenario
+from kiosk.ui.scenarios import demo_resident, note_slip, open_tile
 
 RESIDENT_CARD = "3C00A1B2C3"  # 王小明, owner of 3-1205 (demo estate)
-
-
-def note_slip(run: Any, job_id: int) -> list[str]:
-    """Decode the print job as the printer would receive it and put it in the transcript."""
-    from devices.printer import render_escpos
-    from devices.receipt_decode import decode_escpos
-    from kiosk.db.models import PrintJob
-    from kiosk.printing import receipt_of
-
-    with run.ctx.database().read() as session:
-        job = session.get(PrintJob, job_id)
-        assert job is not None, f"print job {job_id} is missing"
-        receipt = receipt_of(job)
-    decoded = decode_escpos(render_escpos(receipt, 58))
-    run.note(f"printed slip (job {job_id}, {job.kind}):")
-    for line in decoded.lines:
-        if line.strip():
-            run.note("  | " + line)
-    return decoded.lines
-
-
-async def open_tile(run: Any, tile_id: str, fallback: Any) -> None:
-    """Through the home-screen tile when the lobby shell offers it, else push the screen."""
-    if hasattr(run.app, "open_tile"):
-        await run.app.open_tile(tile_id)
-    else:
-        await run.app.push_screen(fallback())
-    for _ in range(3):
-        await run.pilot.pause()
-
-
-def _resident(run: Any) -> Any:
-    from kiosk.db.models import Resident
-    from kiosk.identity import Actor, identify_card
-
-    with run.ctx.database().read() as session:
-        card = identify_card(session, RESIDENT_CARD)
-        resident = session.get(Resident, card.resident_id)
-        assert resident is not None, "demo resident 王小明 is missing"
-        return Actor.of_resident(resident)
 
 
 async def _sign_and_confirm(run: Any) -> Any:
@@ -73,8 +34,8 @@ async def pickup(run: Any) -> None:
 
     await run.tap(RESIDENT_CARD)
     if getattr(run.app, "actor", None) is None:  # a bare harness: identify as the shell would
-        run.app.actor = _resident(run)
-    await open_tile(run, "parcels", lambda: entry_screen(run.ctx, _resident(run)))
+        run.app.actor = demo_resident(run)
+    await open_tile(run, "parcels", lambda: entry_screen(run.ctx, demo_resident(run)))
     screen = run.app.screen
     assert isinstance(screen, PickupScreen), f"expected the items, got {screen}"
     assert screen.pickup.parcels, "nothing waiting for 3-1205 (demo estate)"

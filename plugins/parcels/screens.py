@@ -21,8 +21,9 @@ from textual.widgets import Input
 
 from kiosk.errors import Refused
 from kiosk.i18n import N_, _
-from kiosk.ui.desk_forms import DeskActions, Field
+from kiosk.ui.desk_forms import DeskActions, DeskStaff, Field
 from kiosk.ui.screens import ServiceScreen
+from kiosk.ui.widgets.signature import draw_strokes
 from kiosk.ui.widgets.text import Button, Checkbox, Label, Static
 from plugins.parcels import service, signature
 
@@ -272,16 +273,6 @@ class ParcelsDeskPanel(DeskActions, Widget):
     ParcelsDeskPanel .message { color: $warning; }
     """
 
-    def __init__(self, ctx: KioskContext, actor: Any = None, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.ctx = ctx
-        self._actor = actor
-
-    @property
-    def actor(self) -> Any:
-        """The staff member logged in at the desk (given, or the desk app's)."""
-        return self._actor or getattr(self.app, "actor", None) or getattr(self.app, "staff", None)
-
     def compose(self) -> ComposeResult:
         yield Label(_("Check in a parcel"), classes="title")
         yield Horizontal(
@@ -500,7 +491,7 @@ class ParcelsDeskPanel(DeskActions, Widget):
         self.query_one("#report", Static).update("\n".join(lines))
 
 
-class StorageDeskPanel(Widget):
+class StorageDeskPanel(DeskStaff, Widget):
     """Desk: take an item into storage, give one back against its ticket and a signature, and
     record the handover check (every item present)."""
 
@@ -510,15 +501,6 @@ class StorageDeskPanel(Widget):
     StorageDeskPanel Horizontal { height: auto; }
     StorageDeskPanel .message { color: $warning; }
     """
-
-    def __init__(self, ctx: KioskContext, actor: Any = None, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.ctx = ctx
-        self._actor = actor
-
-    @property
-    def actor(self) -> Any:
-        return self._actor or getattr(self.app, "actor", None) or getattr(self.app, "staff", None)
 
     def compose(self) -> ComposeResult:
         from textual.widgets import Select
@@ -617,13 +599,5 @@ SIGNATURE_STROKES = ([(2, 4), (5, 1), (8, 5), (11, 2), (14, 4)], [(16, 3), (22, 
 
 
 async def draw_signature(pilot: Any, pad: SignaturePad, strokes: Any = SIGNATURE_STROKES) -> None:
-    """Sign on the pad as a finger would: MouseDown, MouseMoves, MouseUp per stroke (Pilot
-    has no drag, so the events are posted to the pad directly)."""
-    for stroke in strokes:
-        (x, y), rest = stroke[0], stroke[1:]
-        # widget, x, y, delta_x, delta_y, button, shift, meta, ctrl
-        pad.post_message(events.MouseDown(pad, x, y, 0, 0, 1, False, False, False))
-        for x, y in rest:
-            pad.post_message(events.MouseMove(pad, x, y, 0, 0, 1, False, False, False))
-        pad.post_message(events.MouseUp(pad, x, y, 0, 0, 1, False, False, False))
-        await pilot.pause()
+    """Sign on the pad with these test strokes (see :func:`kiosk.ui.widgets.signature.draw_strokes`)."""
+    await draw_strokes(pilot, pad, strokes)

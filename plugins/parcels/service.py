@@ -470,42 +470,42 @@ def start_pickup_by_code(ctx: KioskContext, unit_code: str, code: str) -> Pickup
     raise refusal
 
 
+def named_picker(session: Session, unit_id: int, wanted: str, now: dt.datetime) -> Picker | None:
+    """Who ``wanted`` (a :func:`norm_name`) is for the unit: one of its active residents, else
+    one of its valid proxies; None when neither."""
+    resident = next(
+        (
+            r
+            for r in session.scalars(
+                select(Resident)
+                .where(Resident.unit_id == unit_id, Resident.active.is_(True))
+                .order_by(Resident.id)
+            )
+            if norm_name(r.name) == wanted
+        ),
+        None,
+    )
+    if resident is not None:
+        return Picker("resident", resident.name, resident_id=resident.id)
+    proxy = next(
+        (
+            p
+            for p in session.scalars(
+                select(Proxy).where(Proxy.unit_id == unit_id, *proxy_valid(now)).order_by(Proxy.id)
+            )
+            if norm_name(p.name) == wanted
+        ),
+        None,
+    )
+    return None if proxy is None else Picker("proxy", proxy.name, proxy_id=proxy.id)
+
+
 def identify_picker(ctx: KioskContext, pickup: Pickup, name: str) -> Pickup:
     """The person at the kiosk says who they are: a resident of the unit or a named proxy.
     Anyone else is sent to the desk (and the desk is told)."""
-    wanted = " ".join(name.split()).casefold()
     with ctx.database().read() as session:
-        resident = next(
-            (
-                r
-                for r in session.scalars(
-                    select(Resident).where(
-                        Resident.unit_id == pickup.unit_id, Resident.active.is_(True)
-                    )
-                )
-                if " ".join(r.name.split()).casefold() == wanted
-            ),
-            None,
-        )
-        proxy = None
-        if resident is None and wanted:
-            proxy = next(
-                (
-                    p
-                    for p in session.scalars(
-                        select(Proxy)
-                        .where(Proxy.unit_id == pickup.unit_id, *proxy_valid(ctx.clock.now()))
-                        .order_by(Proxy.id)
-                    )
-                    if " ".join(p.name.split()).casefold() == wanted
-                ),
-                None,
-            )
-    if resident is not None:
-        picker = Picker("resident", resident.name, resident_id=resident.id)
-    elif proxy is not None:
-        picker = Picker("proxy", proxy.name, proxy_id=proxy.id)
-    else:
+        picker = named_picker(session, pickup.unit_id, norm_name(name), ctx.clock.now())
+    if picker is None:
         with ctx.database().write() as session:
             raise_alert(
                 session,
@@ -865,38 +865,9 @@ def release_at_desk(
         wanted = norm_name(picker_name)
         if not wanted:
             raise Refused("parcels.picker_unknown", "Enter the name of the person collecting.")
-        resident = next(
-            (
-                r
-                for r in session.scalars(
-                    select(Resident)
-                    .where(Resident.unit_id == unit.id, Resident.active.is_(True))
-                    .order_by(Resident.id)
-                )
-                if norm_name(r.name) == wanted
-            ),
-            None,
+        picker = named_picker(session, unit.id, wanted, now) or Picker(
+            "other", " ".join(picker_name.split())[:100]
         )
-        proxy = None
-        if resident is None:
-            proxy = next(
-                (
-                    p
-                    for p in session.scalars(
-                        select(Proxy)
-                        .where(Proxy.unit_id == unit.id, *proxy_valid(now))
-                        .order_by(Proxy.id)
-                    )
-                    if norm_name(p.name) == wanted
-                ),
-                None,
-            )
-        if resident is not None:
-            picker = Picker("resident", resident.name, resident_id=resident.id)
-        elif proxy is not None:
-            picker = Picker("proxy", proxy.name, proxy_id=proxy.id)
-        else:
-            picker = Picker("other", " ".join(picker_name.split())[:100])
         rows = session.execute(
             select(Parcel.id, Parcel.tracking_number, Parcel.recipient_name, Parcel.id_check)
             .where(Parcel.id.in_(chosen), Parcel.unit_id == unit.id)

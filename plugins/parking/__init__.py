@@ -8,21 +8,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from kiosk.hookspecs import hookimpl
-from kiosk.i18n import N_, register_catalog
+from kiosk.hookspecs import DeskPanel, Tile, hookimpl
+from kiosk.i18n import N_
+from kiosk.plugins import lazy, plugin_package
 
 HERE = Path(__file__).parent
-register_catalog(HERE / "locale", "parking")
-
-
-@hookimpl
-def kiosk_models() -> list[str]:
-    return ["plugins.parking.models"]
-
-
-@hookimpl
-def kiosk_migrations() -> list[str]:
-    return [str(HERE / "migrations" / "versions")]
+kiosk_models, kiosk_migrations = plugin_package(__name__)
 
 
 @hookimpl
@@ -79,19 +70,11 @@ def kiosk_purge(ctx: Any, session: Any, now: Any, dry_run: bool) -> list[Any]:
     return purge_in(session, ctx, now, dry_run)
 
 
-def _screen(ctx: Any) -> Any:
-    from plugins.parking.screens import entry_screen
-
-    return entry_screen(ctx)
-
-
 @hookimpl
 def kiosk_tiles(ctx: Any) -> list[Any]:
-    from kiosk.hookspecs import Tile
-    from kiosk.i18n import N_
-
     return [
-        Tile(id="parking", title=N_("Monthly parking"), screen=_screen, order=60,
+        Tile(id="parking", title=N_("Monthly parking"),
+             screen=lazy("plugins.parking.screens:entry_screen"), order=60,
              audience="resident", icon="车", needs_resident=True)
     ]  # fmt: skip
 
@@ -103,19 +86,11 @@ def kiosk_scenarios() -> list[Any]:
     return scenarios()
 
 
-def _desk_panel(ctx: Any) -> Any:
-    from plugins.parking.screens import ParkingDeskPanel
-
-    return ParkingDeskPanel(ctx)
-
-
 @hookimpl
 def kiosk_desk_panels(ctx: Any) -> list[Any]:
-    from kiosk.hookspecs import DeskPanel
-    from kiosk.i18n import N_
-
     return [
-        DeskPanel(id="parking", title=N_("Parking"), widget=_desk_panel, order=60,
+        DeskPanel(id="parking", title=N_("Parking"),
+                  widget=lazy("plugins.parking.screens:ParkingDeskPanel"), order=60,
                   roles=("cashier", "butler", "security"))
     ]  # fmt: skip
 

@@ -8,27 +8,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from kiosk.hookspecs import hookimpl
+from kiosk.hookspecs import DeskPanel, Tile, hookimpl
 from kiosk.i18n import N_
+from kiosk.plugins import lazy, plugin_package
 
 HERE = Path(__file__).parent
-
-
-@hookimpl
-def kiosk_models() -> list[str]:
-    return ["plugins.repairs.models"]
-
-
-@hookimpl
-def kiosk_migrations() -> list[str]:
-    return [str(HERE / "migrations" / "versions")]
-
-
-@hookimpl
-def kiosk_startup(ctx: Any) -> None:
-    from kiosk.i18n import register_catalog
-
-    register_catalog(HERE / "locale", "repairs")
+kiosk_models, kiosk_migrations = plugin_package(__name__)
 
 
 @hookimpl
@@ -47,36 +32,20 @@ def kiosk_register_commands(cli: Any) -> None:
     register(cli)
 
 
-def _screen(ctx: Any) -> Any:
-    from plugins.repairs.screens import RepairScreen
-
-    return RepairScreen(ctx)
-
-
-def _desk_panel(ctx: Any) -> Any:
-    from plugins.repairs.desk import RepairsDeskPanel
-
-    return RepairsDeskPanel(ctx)
-
-
 @hookimpl
 def kiosk_tiles(ctx: Any) -> list[Any]:
-    from kiosk.hookspecs import Tile
-    from kiosk.i18n import N_
-
     return [
-        Tile(id="repairs", title=N_("Repairs and feedback"), screen=_screen, order=30,
+        Tile(id="repairs", title=N_("Repairs and feedback"),
+             screen=lazy("plugins.repairs.screens:RepairScreen"), order=30,
              audience="resident", icon="修", needs_resident=True)
     ]  # fmt: skip
 
 
 @hookimpl
 def kiosk_desk_panels(ctx: Any) -> list[Any]:
-    from kiosk.hookspecs import DeskPanel
-    from kiosk.i18n import N_
-
     return [
-        DeskPanel(id="repairs", title=N_("Repairs"), widget=_desk_panel, order=30,
+        DeskPanel(id="repairs", title=N_("Repairs"),
+                  widget=lazy("plugins.repairs.desk:RepairsDeskPanel"), order=30,
                   roles=("butler", "engineer"))
     ]  # fmt: skip
 
@@ -116,8 +85,6 @@ def kiosk_alert_kinds() -> dict[str, str]:
 @hookimpl
 def kiosk_report_figures(ctx: Any, period: Any) -> list[Any]:
     """Timeliness (及时率) by week and month, rework (返修率), complaints by grade."""
-    from kiosk.i18n import register_catalog
     from plugins.repairs.figures import report_figures
 
-    register_catalog(HERE / "locale", "repairs")  # a report run from the command line
     return report_figures(ctx, period)

@@ -83,18 +83,9 @@ def status_title(status: str) -> str:
 
 
 @dataclass(frozen=True)
-class DeskTicket:
+class DeskTicket(service.TicketFacts):
     """One row of the desk's list, with what the next steps depend on."""
 
-    number: str
-    kind: str
-    status: str
-    unit_code: str
-    category: str
-    description: str
-    emergency: bool
-    paid: bool
-    price_fen: int
     consented: bool
     assignee: str
     severity: str

@@ -9,7 +9,7 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from textual import events, on
+from textual import on
 from textual.app import ComposeResult
 from textual.containers import Grid, Horizontal, VerticalScroll
 from textual.widget import Widget
@@ -19,6 +19,7 @@ from kiosk.errors import Refused
 from kiosk.i18n import _
 from kiosk.ui.screens import ServiceScreen
 from kiosk.ui.widgets import SignaturePad
+from kiosk.ui.widgets.signature import draw_strokes
 from kiosk.ui.widgets.text import Button, Checkbox, Label
 from plugins.repairs import service
 from plugins.repairs.rules import RepairRules
@@ -234,12 +235,5 @@ SIGNATURE_STROKES = [[(2, 5), (4, 3), (6, 6), (9, 2), (12, 5), (14, 3)], [(15, 4
 
 
 async def draw_signature(pilot: Any, pad: SignaturePad, strokes: Any = SIGNATURE_STROKES) -> None:
-    """Sign as a finger would: MouseDown, MouseMoves, MouseUp per stroke (Pilot has no drag,
-    so the events are posted to the pad directly)."""
-    for stroke in strokes:
-        (x, y), rest = stroke[0], stroke[1:]
-        pad.post_message(events.MouseDown(pad, x, y, 0, 0, 1, False, False, False))
-        for x, y in rest:
-            pad.post_message(events.MouseMove(pad, x, y, 0, 0, 1, False, False, False))
-        pad.post_message(events.MouseUp(pad, x, y, 0, 0, 1, False, False, False))
-        await pilot.pause()
+    """Sign on the pad with these test strokes (see :func:`kiosk.ui.widgets.signature.draw_strokes`)."""
+    await draw_strokes(pilot, pad, strokes)

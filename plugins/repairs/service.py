@@ -83,6 +83,28 @@ def _ticket(session: Session, number: str) -> RepairTicket:
     return t
 
 
+def _own_ticket(session: Session, actor: Actor, number: str, action: str) -> RepairTicket:
+    """The ticket ``number`` for its own household, or for the desk doing ``action``."""
+    t = _ticket(session, number)
+    if actor.kind == "resident":
+        if actor.unit_id != t.unit_id:
+            raise Refused("repairs.not_yours", "This ticket belongs to another household.")
+    else:
+        require_role(actor, action, *DESK_ROLES)
+    return t
+
+
+def _open_complaint(session: Session, number: str, target: str) -> RepairTicket:
+    """The complaint ``number``, still open so that it can become ``target``."""
+    t = _ticket(session, number)
+    if t.kind != "complaint":
+        raise Refused("repairs.not_complaint", "Ticket {number} is not a complaint.",
+                      number=t.number)  # fmt: skip
+    if t.status not in OPEN_STATUSES:
+        raise _refuse_transition(t, target)
+    return t
+
+
 def _refuse_transition(t: RepairTicket, target: str) -> Refused:
     return Refused(
         "repairs.transition",
@@ -135,8 +157,8 @@ def _running_clock(t: RepairTicket, target: str, values: dict[str, Any]) -> dict
 
 
 @dataclass(frozen=True)
-class TicketView:
-    """What screens and the CLI show; the phone is masked."""
+class TicketFacts:
+    """What every view of a ticket starts with: which one, whose, what, and what it costs."""
 
     number: str
     kind: str
@@ -147,6 +169,12 @@ class TicketView:
     emergency: bool
     paid: bool
     price_fen: int
+
+
+@dataclass(frozen=True)
+class TicketView(TicketFacts):
+    """What screens and the CLI show; the phone is masked."""
+
     phone: str
     appointment: str
     created_at: dt.datetime
@@ -593,12 +621,7 @@ def judge(ctx: KioskContext, actor: Actor, number: str, valid: bool,
         )
     now = ctx.clock.now()
     with ctx.database().write() as session:
-        t = _ticket(session, number)
-        if t.kind != "complaint":
-            raise Refused("repairs.not_complaint", "Ticket {number} is not a complaint.",
-                          number=t.number)  # fmt: skip
-        if t.status not in OPEN_STATUSES:
-            raise _refuse_transition(t, "judged")
+        t = _open_complaint(session, number, "judged")
         text = mask_text(explanation)
         t.valid, t.judged_at, t.judged_by, t.explanation = (
             valid,
@@ -641,12 +664,7 @@ def forward(ctx: KioskContext, actor: Actor, number: str, to: str) -> TicketView
         raise Refused("repairs.forward_to", "Say who the complaint goes to.")
     now = ctx.clock.now()
     with ctx.database().write() as session:
-        t = _ticket(session, number)
-        if t.kind != "complaint":
-            raise Refused("repairs.not_complaint", "Ticket {number} is not a complaint.",
-                          number=t.number)  # fmt: skip
-        if t.status not in OPEN_STATUSES:
-            raise _refuse_transition(t, "forwarded")
+        t = _open_complaint(session, number, "forwarded")
         first = t.forwarded_at is None
         if first:
             t.forwarded_at = now
@@ -746,12 +764,7 @@ def consent(ctx: KioskContext, actor: Actor, number: str, accepted: bool) -> Tic
     declining cancels the ticket."""
     now = ctx.clock.now()
     with ctx.database().write() as session:
-        t = _ticket(session, number)
-        if actor.kind == "resident":
-            if actor.unit_id != t.unit_id:
-                raise Refused("repairs.not_yours", "This ticket belongs to another household.")
-        else:
-            require_role(actor, "record consent", *DESK_ROLES)
+        t = _own_ticket(session, actor, number, "record consent")
         if not t.paid:
             raise Refused("repairs.not_paid", "Ticket {number} is free of charge.", number=t.number)
         if accepted:
@@ -974,12 +987,7 @@ def reopen(ctx: KioskContext, actor: Actor, number: str, reason: str) -> TicketV
 def cancel(ctx: KioskContext, actor: Actor, number: str, reason: str) -> TicketView:
     """Withdraw a ticket (the resident's own, or by the desk)."""
     with ctx.database().write() as session:
-        t = _ticket(session, number)
-        if actor.kind == "resident":
-            if actor.unit_id != t.unit_id:
-                raise Refused("repairs.not_yours", "This ticket belongs to another household.")
-        else:
-            require_role(actor, "cancel a ticket", *DESK_ROLES)
+        t = _own_ticket(session, actor, number, "cancel a ticket")
         _move(session, t, "canceled", canceled_at=ctx.clock.now(), note=reason[:300])
         audit.record_for(ctx, session, actor, "repair.canceled", f"repair:{t.number}")
         return _view(ctx, session, t)

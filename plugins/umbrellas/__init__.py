@@ -8,27 +8,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from kiosk.hookspecs import hookimpl
+from kiosk.hookspecs import DeskPanel, Tile, hookimpl
 from kiosk.i18n import N_
+from kiosk.plugins import lazy, plugin_package
 
 HERE = Path(__file__).parent
-
-
-@hookimpl
-def kiosk_models() -> list[str]:
-    return ["plugins.umbrellas.models"]
-
-
-@hookimpl
-def kiosk_migrations() -> list[str]:
-    return [str(HERE / "migrations" / "versions")]
-
-
-@hookimpl
-def kiosk_startup(ctx: Any) -> None:
-    from kiosk.i18n import register_catalog
-
-    register_catalog(HERE / "locale", "umbrellas")
+kiosk_models, kiosk_migrations = plugin_package(__name__)
 
 
 @hookimpl
@@ -55,19 +40,11 @@ def kiosk_seed_demo(session: Any, ctx: Any) -> list[str] | None:
     return ["umbrellas: U001-U006 available in the lobby"]
 
 
-def _screen(ctx: Any) -> Any:
-    from plugins.umbrellas.screens import umbrella_screen
-
-    return umbrella_screen(ctx)
-
-
 @hookimpl
 def kiosk_tiles(ctx: Any) -> list[Any]:
-    from kiosk.hookspecs import Tile
-    from kiosk.i18n import N_
-
     return [
-        Tile(id="umbrellas", title=N_("Umbrellas"), screen=_screen, order=40,
+        Tile(id="umbrellas", title=N_("Umbrellas"),
+             screen=lazy("plugins.umbrellas.screens:umbrella_screen"), order=40,
              audience="resident", icon="伞", needs_resident=True)
     ]  # fmt: skip
 
@@ -79,19 +56,11 @@ def kiosk_scenarios() -> list[Any]:
     return scenarios()
 
 
-def _desk_panel(ctx: Any) -> Any:
-    from plugins.umbrellas.screens import UmbrellasDeskPanel
-
-    return UmbrellasDeskPanel(ctx)
-
-
 @hookimpl
 def kiosk_desk_panels(ctx: Any) -> list[Any]:
-    from kiosk.hookspecs import DeskPanel
-    from kiosk.i18n import N_
-
     return [
-        DeskPanel(id="umbrellas", title=N_("Umbrellas"), widget=_desk_panel, order=40,
+        DeskPanel(id="umbrellas", title=N_("Umbrellas"),
+                  widget=lazy("plugins.umbrellas.screens:UmbrellasDeskPanel"), order=40,
                   roles=("butler", "security"))
     ]  # fmt: skip
 
@@ -123,8 +92,6 @@ def kiosk_alert_kinds() -> dict[str, str]:
 @hookimpl
 def kiosk_report_figures(ctx: Any, period: Any) -> list[Any]:
     """The umbrella stock by state and lobby, and loans and returns by week."""
-    from kiosk.i18n import register_catalog
     from plugins.umbrellas.figures import report_figures
 
-    register_catalog(HERE / "locale", "umbrellas")  # a report run from the command line
     return report_figures(ctx, period)

@@ -5,20 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 from kiosk.hookspecs import Scenario
+from kiosk.ui.scenarios import demo_resident
 
 RESIDENT_CARD = "3C00A1B2C3"  # 王小明, owner of 3-1205 (demo estate)
 
 
 async def _open(run: Any) -> Any:
-    from kiosk.db.models import Resident
-    from kiosk.identity import Actor, identify_card
     from plugins.umbrellas.screens import UmbrellaScreen
 
     await run.tap(RESIDENT_CARD)
     if getattr(run.app, "actor", None) is None:  # a bare harness: identify as the shell would
-        with run.ctx.database().read() as session:
-            card = identify_card(session, RESIDENT_CARD)
-            run.app.actor = Actor.of_resident(session.get(Resident, card.resident_id))
+        run.app.actor = demo_resident(run)
     if hasattr(run.app, "open_tile"):
         await run.app.open_tile("umbrellas")
     if not isinstance(run.app.screen, UmbrellaScreen):

@@ -257,15 +257,6 @@ class UmbrellasDeskPanel(DeskActions, Widget):
     UmbrellasDeskPanel .message { color: $warning; }
     """
 
-    def __init__(self, ctx: KioskContext, actor: Any = None, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.ctx = ctx
-        self._actor = actor
-
-    @property
-    def actor(self) -> Any:
-        return self._actor or getattr(self.app, "actor", None) or getattr(self.app, "staff", None)
-
     def compose(self) -> ComposeResult:
         for lobby, states in sorted(service.stock(self.ctx).items()):
             yield Label(

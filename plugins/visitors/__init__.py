@@ -9,23 +9,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from kiosk.hookspecs import hookimpl
-from kiosk.i18n import N_, register_catalog
+from kiosk.hookspecs import DeskPanel, Tile, hookimpl
+from kiosk.i18n import N_
+from kiosk.plugins import lazy, plugin_package
 
 HERE = Path(__file__).parent
-# Parsing one small .po file is cheap; registering on import makes every screen, CLI and test
-# that loads the plugin speak Chinese without waiting for kiosk_startup.
-register_catalog(HERE / "locale", "visitors")
-
-
-@hookimpl
-def kiosk_models() -> list[str]:
-    return ["plugins.visitors.models"]
-
-
-@hookimpl
-def kiosk_migrations() -> list[str]:
-    return [str(HERE / "migrations" / "versions")]
+kiosk_models, kiosk_migrations = plugin_package(__name__)
+SCREENS = "plugins.visitors.screens:"
 
 
 @hookimpl
@@ -36,66 +26,25 @@ def kiosk_register_commands(cli: Any) -> None:
 
 
 @hookimpl
-def kiosk_startup(ctx: Any) -> None:
-    from kiosk.i18n import register_catalog
-
-    register_catalog(HERE / "locale", "visitors")
-
-
-def _walkup(ctx: Any) -> Any:
-    from plugins.visitors.screens import WalkupScreen
-
-    return WalkupScreen(ctx)
-
-
-def _invite(ctx: Any) -> Any:
-    from plugins.visitors.screens import InviteScreen
-
-    return InviteScreen(ctx)
-
-
-def _create_invite(ctx: Any) -> Any:
-    from plugins.visitors.screens import CreateInviteScreen
-
-    return CreateInviteScreen(ctx)
-
-
-def _sign_out(ctx: Any) -> Any:
-    from plugins.visitors.screens import SignOutScreen
-
-    return SignOutScreen(ctx)
-
-
-def _desk_panel(ctx: Any) -> Any:
-    from plugins.visitors.screens import VisitorsDeskPanel
-
-    return VisitorsDeskPanel(ctx)
-
-
-@hookimpl
 def kiosk_tiles(ctx: Any) -> list[Any]:
-    from kiosk.hookspecs import Tile
-    from kiosk.i18n import N_
-
     return [
-        Tile(id="visitors", title=N_("Visitor registration"), screen=_walkup, order=10,
-             audience="all", icon="访"),
-        Tile(id="visitors-invite", title=N_("I have an invite"), screen=_invite, order=11,
-             audience="all", icon="邀"),
-        Tile(id="visitors-signout", title=N_("Visitor sign-out"), screen=_sign_out, order=12,
-             audience="all", icon="离"),
-        Tile(id="visitors-create-invite", title=N_("Invite a visitor"), screen=_create_invite,
-             order=13, audience="resident", icon="请", needs_resident=True),
+        Tile(id="visitors", title=N_("Visitor registration"), screen=lazy(SCREENS + "WalkupScreen"),
+             order=10, audience="all", icon="访"),
+        Tile(id="visitors-invite", title=N_("I have an invite"),
+             screen=lazy(SCREENS + "InviteScreen"), order=11, audience="all", icon="邀"),
+        Tile(id="visitors-signout", title=N_("Visitor sign-out"),
+             screen=lazy(SCREENS + "SignOutScreen"), order=12, audience="all", icon="离"),
+        Tile(id="visitors-create-invite", title=N_("Invite a visitor"),
+             screen=lazy(SCREENS + "CreateInviteScreen"), order=13, audience="resident",
+             icon="请", needs_resident=True),
     ]  # fmt: skip
 
 
 @hookimpl
 def kiosk_desk_panels(ctx: Any) -> list[Any]:
-    from kiosk.hookspecs import DeskPanel
-    from kiosk.i18n import N_
-
     return [
-        DeskPanel(id="visitors", title=N_("Visitors"), widget=_desk_panel, order=10,
+        DeskPanel(id="visitors", title=N_("Visitors"), widget=lazy(SCREENS + "VisitorsDeskPanel"),
+                  order=10,
                   roles=("butler", "security"))
     ]  # fmt: skip
 

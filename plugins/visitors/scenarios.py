@@ -7,36 +7,7 @@ import datetime as dt
 from typing import Any
 
 from kiosk.hookspecs import Scenario
-
-
-def note_slip(run: Any, job_id: int) -> list[str]:
-    from devices.printer import render_escpos
-    from devices.receipt_decode import decode_escpos
-    from kiosk.db.models import PrintJob
-    from kiosk.printing import receipt_of
-
-    with run.ctx.database().read() as session:
-        job = session.get(PrintJob, job_id)
-        assert job is not None, f"print job {job_id} is missing"
-        receipt = receipt_of(job)
-    decoded = decode_escpos(render_escpos(receipt, 58))
-    run.note(f"printed slip (job {job_id}, {job.kind}):")
-    for line in decoded.lines:
-        if line.strip():
-            run.note("  | " + line)
-    for qr in decoded.qr_codes:
-        run.note(f"  | [QR] {qr}")
-    return decoded.lines
-
-
-async def open_tile(run: Any, tile_id: str, fallback: Any) -> None:
-    """Through the home-screen tile when the lobby shell offers it, else push the screen."""
-    if hasattr(run.app, "open_tile"):
-        await run.app.open_tile(tile_id)
-    else:
-        await run.app.push_screen(fallback())
-    for _ in range(3):
-        await run.pilot.pause()
+from kiosk.ui.scenarios import note_slip, open_tile
 
 
 def _host(run: Any) -> Any:
@@ -80,7 +51,7 @@ async def walkup(run: Any) -> None:
     screen = run.app.screen
     assert isinstance(screen, PassScreen), f"expected the pass, got {screen}"
     assert screen.visit.print_job_id is not None
-    lines = note_slip(run, screen.visit.print_job_id)
+    lines = note_slip(run, screen.visit.print_job_id, qr=True)
     assert any("赵*一" in line for line in lines) and not any("赵六一" in x for x in lines)
     service.sign_out(run.ctx, screen.visit.qr)
     run.note("signed out with the pass QR")
@@ -107,7 +78,7 @@ async def invite(run: Any) -> None:
     screen = run.app.screen
     assert isinstance(screen, PassScreen), f"expected the pass, got {screen}"
     assert screen.visit.print_job_id is not None
-    note_slip(run, screen.visit.print_job_id)
+    note_slip(run, screen.visit.print_job_id, qr=True)
     try:
         service.redeem_invite(run.ctx, inv.code)
     except Refused as exc:

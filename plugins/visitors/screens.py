@@ -298,16 +298,6 @@ class VisitorsDeskPanel(DeskActions, Static):
     VisitorsDeskPanel Horizontal Label { padding: 1 1 0 0; }
     """
 
-    def __init__(self, ctx: KioskContext, actor: Any = None, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.ctx = ctx
-        self._actor = actor
-
-    @property
-    def actor(self) -> Any:
-        """The staff member logged in at the desk (given, or the desk app's)."""
-        return self._actor or getattr(self.app, "actor", None) or getattr(self.app, "staff", None)
-
     def compose(self) -> ComposeResult:
         yield Label(_("Visitors waiting for an answer"), classes="title")
         yield VerticalScroll(id="pending")

@@ -224,6 +224,15 @@ def _issue_pass(
 # -- walk-up ----------------------------------------------------------------------------------
 
 
+def _check_party(party_size: int, rules: VisitorRules) -> None:
+    if not 1 <= party_size <= rules.max_party:
+        raise Refused(
+            "visitors.party_size",
+            "Party size must be 1 to {max}; larger groups see the desk.",
+            max=rules.max_party,
+        )
+
+
 def _check_visitor(name: str, phone: str, party_size: int, rules: VisitorRules) -> tuple[str, str]:
     clean_name = " ".join(name.split())
     if not clean_name or len(clean_name) > 50:
@@ -231,12 +240,7 @@ def _check_visitor(name: str, phone: str, party_size: int, rules: VisitorRules) 
     clean_phone = re.sub(r"[\s-]", "", phone)
     if not _MOBILE.fullmatch(clean_phone):
         raise Refused("visitors.phone", "Enter an 11-digit mobile number.")
-    if not 1 <= party_size <= rules.max_party:
-        raise Refused(
-            "visitors.party_size",
-            "Party size must be 1 to {max}; larger groups see the desk.",
-            max=rules.max_party,
-        )
+    _check_party(party_size, rules)
     return clean_name, clean_phone
 
 
@@ -335,18 +339,32 @@ def _time_out(ctx: KioskContext, session: Session, v: Visit, now: dt.datetime) -
         return False
     if now < as_utc(v.created_at) + dt.timedelta(minutes=rules.host_timeout_minutes):
         return False
+    return _mark_timed_out(ctx, session, v, now, "timeout", "system", None)
+
+
+def _mark_timed_out(
+    ctx: KioskContext,
+    session: Session,
+    v: Visit,
+    now: dt.datetime,
+    by: str,
+    actor: str,
+    data: dict[str, Any] | None,
+) -> bool:
+    """Store a visit still pending as timed out (``by`` the host's timeout or the kiosk), once
+    even when two kiosks race: True when this call did it."""
     changed = session.execute(
         update(Visit)
         .where(Visit.id == v.id, Visit.status == "pending")
-        .values(status="timed_out", decided_at=now, decided_by="timeout")
+        .values(status="timed_out", decided_at=now, decided_by=by)
     )
-    if changed.rowcount == 1:  # type: ignore[attr-defined]
-        audit.record_for(
-            ctx, session, "system", "visitor.timed_out", f"visitor_visit:{v.id}", at=now
-        )
-        session.refresh(v)
-        return True
-    return False
+    if changed.rowcount != 1:  # type: ignore[attr-defined]
+        return False
+    audit.record_for(
+        ctx, session, actor, "visitor.timed_out", f"visitor_visit:{v.id}", data, at=now
+    )
+    session.refresh(v)
+    return True
 
 
 def visit_status(ctx: KioskContext, visit_id: int) -> VisitView:
@@ -370,21 +388,7 @@ def stop_waiting(ctx: KioskContext, visit_id: int) -> VisitView:
         if v is None:
             raise Refused("visitors.unknown_visit", "This visit is not known. Please see the desk.")
         if not _time_out(ctx, session, v, now) and v.status == "pending" and not v.held_for_desk:
-            changed = session.execute(
-                update(Visit)
-                .where(Visit.id == v.id, Visit.status == "pending")
-                .values(status="timed_out", decided_at=now, decided_by="kiosk")
-            )
-            if changed.rowcount == 1:  # type: ignore[attr-defined]
-                audit.record_for(
-                    ctx,
-                    session,
-                    "kiosk",
-                    "visitor.timed_out",
-                    f"visitor_visit:{v.id}",
-                    {"by": "kiosk"},
-                )
-                session.refresh(v)
+            _mark_timed_out(ctx, session, v, now, "kiosk", "kiosk", {"by": "kiosk"})
         return _view(ctx, session, v)
 
 
@@ -480,19 +484,26 @@ def pending_visits(ctx: KioskContext, lobby: str | None = None) -> list[dict[str
             .order_by(Visit.created_at)
         ).all()
     return [
-        {
-            "id": v.id,
-            "lobby": v.lobby,
-            "unit": code,
-            "visitor": mask_name(v.name),
-            "phone": mask_phone(v.phone),
-            "party_size": v.party_size,
+        _visitor_row(v, code)
+        | {
             "purpose": v.purpose,
             "since": ctx.local_time(v.created_at),
             "blocked": v.held_for_desk,
         }
         for v, code in rows
     ]
+
+
+def _visitor_row(v: Visit, unit_code: str) -> dict[str, Any]:
+    """A visit as the desk's lists show it: who (masked), for which unit, through which lobby."""
+    return {
+        "id": v.id,
+        "lobby": v.lobby,
+        "unit": unit_code,
+        "visitor": mask_name(v.name),
+        "phone": mask_phone(v.phone),
+        "party_size": v.party_size,
+    }
 
 
 # -- invites ----------------------------------------------------------------------------------
@@ -548,12 +559,7 @@ def create_invite(
     phone = re.sub(r"[\s-]", "", visitor_phone)
     if phone and not _MOBILE.fullmatch(phone):
         raise Refused("visitors.phone", "Enter an 11-digit mobile number.")
-    if not 1 <= party_size <= rules.max_party:
-        raise Refused(
-            "visitors.party_size",
-            "Party size must be 1 to {max}; larger groups see the desk.",
-            max=rules.max_party,
-        )
+    _check_party(party_size, rules)
     key = passes.pass_key(ctx)
     with ctx.database().write() as session:
         if not unit_code and actor.kind == "resident" and actor.unit_id is not None:
@@ -1017,13 +1023,8 @@ def inside_now(ctx: KioskContext, lobby: str | None = None) -> list[dict[str, An
             .order_by(Visit.decided_at)
         ).all()
     return [
-        {
-            "id": v.id,
-            "lobby": v.lobby,
-            "unit": code,
-            "visitor": mask_name(v.name),
-            "phone": mask_phone(v.phone),
-            "party_size": v.party_size,
+        _visitor_row(v, code)
+        | {
             "since": ctx.local_time(v.decided_at or v.created_at),
             "until": ctx.local_time(v.valid_until) if v.valid_until else "",
             "id_checked": v.id_checked,

@@ -85,3 +85,17 @@ class SignaturePad(Widget):
                 if 0 <= x < w and 0 <= y < h:
                     grid[y][x] = "•"
         return Text("\n".join("".join(row) for row in grid))
+
+
+async def draw_strokes(pilot: Any, pad: Widget, strokes: Any) -> None:
+    """Sign on ``pad`` as a finger would (tests and ``kiosk simulate``): MouseDown, MouseMoves,
+    MouseUp per stroke of ``(x, y)`` points. Pilot has no drag, so the events are posted to the
+    pad directly."""
+    for stroke in strokes:
+        (x, y), rest = stroke[0], stroke[1:]
+        # widget, x, y, delta_x, delta_y, button, shift, meta, ctrl
+        pad.post_message(events.MouseDown(pad, x, y, 0, 0, 1, False, False, False))
+        for x, y in rest:
+            pad.post_message(events.MouseMove(pad, x, y, 0, 0, 1, False, False, False))
+        pad.post_message(events.MouseUp(pad, x, y, 0, 0, 1, False, False, False))
+        await pilot.pause()

@@ -77,13 +77,7 @@ def take_deposit_in(
         f"deposit:{deposit.receipt_no}",
         {"unit": the_unit.code, "kind": kind, "amount_fen": amount_fen},
     )
-    submit(
-        session,
-        _deposit_receipt(ctx, deposit, the_unit, refund=False),
-        kind="billing-deposit",
-        at=ctx.clock.now(),
-        kiosk_id=ctx.kiosk_id,
-    )
+    _queue_receipt(session, ctx, deposit, the_unit, refund=False)
     return deposit
 
 
@@ -149,13 +143,7 @@ def refund_deposit_in(
         f"deposit:{receipt_no}",
         {"amount_fen": deposit.amount_fen, "reason": reason, "refund_no": refund_no},
     )
-    submit(
-        session,
-        _deposit_receipt(ctx, deposit, unit, refund=True),
-        kind="billing-deposit-refund",
-        at=ctx.clock.now(),
-        kiosk_id=ctx.kiosk_id,
-    )
+    _queue_receipt(session, ctx, deposit, unit, refund=True)
     return deposit
 
 
@@ -219,6 +207,19 @@ DEPOSIT_KINDS: dict[str, str] = {"parking_card": N_("Parking card"), "key": N_("
 def deposit_kind_title(kind: str) -> str:
     """What a deposit is for, in the reader's language (never the stored code)."""
     return _(DEPOSIT_KINDS.get(kind, N_("Other deposit")))
+
+
+def _queue_receipt(
+    session: Session, ctx: KioskContext, deposit: Deposit, unit: Unit, *, refund: bool
+) -> None:
+    """The deposit's 收据, or its refund's, on the print queue."""
+    submit(
+        session,
+        _deposit_receipt(ctx, deposit, unit, refund=refund),
+        kind="billing-deposit-refund" if refund else "billing-deposit",
+        at=ctx.clock.now(),
+        kiosk_id=ctx.kiosk_id,
+    )
 
 
 def _deposit_receipt(ctx: KioskContext, deposit: Deposit, unit: Unit, refund: bool) -> Receipt:

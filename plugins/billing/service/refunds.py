@@ -25,6 +25,8 @@ from plugins.billing.providers import (
 from plugins.billing.service.bills import _ref, config, provider
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from kiosk.context import KioskContext
 
 
@@ -189,14 +191,16 @@ def _ask_refund(prov: PaymentProvider, out_trade_no: str, refund_no: str) -> str
 
 def _audit_refund(ctx: KioskContext, actor: Actor | str, refund_no: str, status: str) -> None:
     with ctx.database().write() as session:
-        audit.record_for(
-            ctx,
-            session,
-            actor,
-            "billing.refund.provider",
-            f"refund:{refund_no}",
-            {"status": status},
-        )
+        _audit_refund_in(ctx, session, actor, refund_no, status)
+
+
+def _audit_refund_in(
+    ctx: KioskContext, session: Session, actor: Actor | str, refund_no: str, status: str
+) -> None:
+    """The provider's answer about a refund, in the audit log."""
+    audit.record_for(
+        ctx, session, actor, "billing.refund.provider", f"refund:{refund_no}", {"status": status}
+    )
 
 
 def _record_refund(ctx: KioskContext, actor: Actor | str, refund_no: str, status: str) -> str:
@@ -241,14 +245,7 @@ def _record_refund(ctx: KioskContext, actor: Actor | str, refund_no: str, status
                 order = session.get(PaymentOrder, refund.order_id)
                 if order is not None and order.flag.endswith(":refunded"):
                     order.flag = order.flag[: -len(":refunded")]
-        audit.record_for(
-            ctx,
-            session,
-            actor,
-            "billing.refund.provider",
-            f"refund:{refund_no}",
-            {"status": status},
-        )
+        _audit_refund_in(ctx, session, actor, refund_no, status)
         return status
 
 
