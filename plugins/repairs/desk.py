@@ -192,9 +192,7 @@ class RepairsDeskPanel(DeskActions, Vertical):
     MESSAGE_ID = "rp-message"
 
     def __init__(self, ctx: KioskContext, actor: Any = None, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.ctx = ctx
-        self._actor = actor
+        super().__init__(ctx, actor, **kwargs)
         self.selected: str | None = None
 
     @property

@@ -68,6 +68,8 @@ def test_desk_tab(
                     break
                 await pilot.pause(0.05)
         await pilot.pause(0.3)
+        # A panel that failed to build shows a line instead: never a snapshot to keep.
+        assert not pilot.app.screen.query(".failure"), f"the {tab} panel failed to build"
         pilot.app.screen.query_one("#desk-tabs").focus()  # no blinking cursor in a field
         await pilot.pause()
 
