@@ -41,7 +41,8 @@ def test_sim_devices_from_settings(ctx: KioskContext) -> None:
                 kiosk_id=ctx.kiosk_id,
                 printer="hw_printer",
             )
-        assert running.queue("hw_printer").print_now(job.id).state == "printed"
+        # The queue's own worker may take the job first (a busy machine): either way it prints.
+        assert running.queue("hw_printer").print_now(job.id).state in ("printed", "taken")
         sim = get_sim("hw_printer")
         sim.wait_for(1)  # type: ignore[attr-defined]
         assert "测试" in decode_escpos(sim.received).text  # type: ignore[attr-defined]
