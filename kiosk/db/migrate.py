@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import importlib
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -81,17 +82,34 @@ def status(engine: Engine, plugins: KioskPlugins | None = None) -> tuple[list[st
     script = ScriptDirectory.from_config(cfg)
     with engine.connect() as conn:
         current = MigrationContext.configure(conn).get_current_heads()
+
+    def follows(revision: str) -> tuple[str, ...] | None:
+        rev = script.get_revision(revision)
+        if rev is None:
+            return None
+        # _all_down_revisions = down revisions plus resolved depends_on.
+        return tuple(getattr(rev, "_all_down_revisions", rev.down_revision or ()) or ())
+
+    applied = _reachable(current, follows)
+    known = {rev.revision for rev in script.walk_revisions()}
+    return sorted(applied), sorted(known - applied)
+
+
+def _reachable(current: Iterable[str], follows: Callable[[str], Iterable[str] | None]) -> set[str]:
+    """The revisions applied: the stored leaves and everything they follow (``follows`` gives
+    a revision's down revisions and dependencies, None for one the code does not know)."""
     applied: set[str] = set()
     todo = list(current)
     while todo:
-        rev = script.get_revision(todo.pop())
-        if rev is None or rev.revision in applied:
+        rev = todo.pop()
+        if rev in applied:
             continue
-        applied.add(rev.revision)
-        # _all_down_revisions = down revisions plus resolved depends_on.
-        todo.extend(getattr(rev, "_all_down_revisions", rev.down_revision or ()) or ())
-    known = {rev.revision for rev in script.walk_revisions()}
-    return sorted(applied), sorted(known - applied)
+        before = follows(rev)
+        if before is None:
+            continue
+        applied.add(rev)
+        todo.extend(before)
+    return applied
 
 
 def not_set_up(engine: Engine, plugins: KioskPlugins | None = None) -> str | None:
@@ -157,12 +175,4 @@ def _missing_fast(engine: Engine, plugins: KioskPlugins | None) -> list[str] | N
         if not inspect(conn).has_table("alembic_version"):
             return sorted(graph)
         current = [r for (r,) in conn.execute(text("SELECT version_num FROM alembic_version"))]
-    applied: set[str] = set()
-    todo = list(current)
-    while todo:
-        rev = todo.pop()
-        if rev in applied or rev not in graph:
-            continue
-        applied.add(rev)
-        todo.extend(graph[rev])
-    return sorted(set(graph) - applied)
+    return sorted(set(graph) - _reachable(current, graph.get))
