@@ -12,7 +12,7 @@ import importlib
 import logging
 import sys
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
@@ -219,3 +219,174 @@ def plugin_package(
         return [versions]
 
     return kiosk_models, kiosk_migrations
+
+
+# The modules of a package laid out like the built-in ones, by the name ``plugin_hooks`` knows
+# them by in ``standard``: which function of which module answers which hook.
+STANDARD_HOOKS = {
+    "commands": ("register_commands", "cli:register"),
+    "scenarios": ("scenarios", "scenarios:scenarios"),
+    "household": ("household_sections", "household:household_section"),
+    "purge": ("purge", "service:purge_in"),
+    "figures": ("report_figures", "figures:report_figures"),
+    "demo": ("seed_demo", "demo:seed"),
+    "links": ("link_actions", "links:link_actions"),
+}
+
+
+def plugin_hooks(
+    package: str,
+    standard: Iterable[str] = (),
+    *,
+    tiles: Sequence[hookspecs.Tile] = (),
+    desk_panels: Sequence[hookspecs.DeskPanel] = (),
+    alert_kinds: Mapping[str, str] | None = None,
+    **targets: str,
+) -> dict[str, Callable[..., Any]]:
+    """The hooks a plugin package answers the way every other does, ready for the package's
+    namespace: what :func:`plugin_package` gives (``kiosk_models``, ``kiosk_migrations``, the
+    catalog), the fixed ``tiles``, ``desk_panels`` and ``alert_kinds`` (name screens and panels
+    with :func:`lazy`), and the hooks that call a function of one of the package's modules,
+    imported when the hook is first called (loading the plugin imports none of them). In the
+    package's ``__init__.py``::
+
+        globals().update(plugin_hooks(__name__, ("commands", "purge"), tiles=[Tile(...)]))
+
+    ``standard`` names the modules laid out like the built-in ones (:data:`STANDARD_HOOKS`);
+    a keyword names the function ``"module:name"`` of a hook, as it is called:
+
+    - ``register_commands``: ``register(cli)`` (standard ``commands``: ``cli:register``);
+    - ``scenarios``: ``scenarios()``, the list of scenarios;
+    - ``household_sections``: ``household_section(ctx, unit_code)``, the one section;
+    - ``purge``: ``purge_in(session, ctx, now, dry_run)``, the purge counts;
+    - ``report_figures``: ``report_figures(ctx, period)``;
+    - ``seed_demo``: ``seed(session, ctx)``, the lines to print;
+    - ``link_actions``: ``link_actions()``;
+    - ``workload``: a class whose ``ops()`` are the workload's operations;
+    - ``startup_sweep``: ``sweep(ctx)`` at start-up (``kiosk_startup``), which must not stop the
+      kiosk: its failure is logged.
+
+    Hooks a package answers in its own way stay ``@hookimpl`` functions beside this.
+    """
+    for name in standard:
+        keyword, where = STANDARD_HOOKS[name]
+        targets.setdefault(keyword, where)
+    models, migrations = plugin_package(package)
+    hooks: dict[str, Callable[..., Any]] = {
+        "kiosk_models": models,
+        "kiosk_migrations": migrations,
+    }
+
+    def hook(fn: Callable[..., Any]) -> None:
+        fn.__module__ = package
+        fn.__qualname__ = fn.__name__
+        hooks[fn.__name__] = hookspecs.hookimpl(fn)
+
+    call = {keyword: lazy(f"{package}.{where}") for keyword, where in targets.items()}
+    unknown = set(call) - set(_FORWARDS)
+    if unknown:
+        raise TypeError(f"plugin_hooks: unknown hook keyword(s) {sorted(unknown)}")
+    for keyword, target in call.items():
+        hook(_FORWARDS[keyword](target))
+    if tiles:
+        fixed_tiles = tuple(tiles)
+
+        def kiosk_tiles(ctx: Any) -> list[hookspecs.Tile]:
+            return list(fixed_tiles)
+
+        hook(kiosk_tiles)
+    if desk_panels:
+        fixed_panels = tuple(desk_panels)
+
+        def kiosk_desk_panels(ctx: Any) -> list[hookspecs.DeskPanel]:
+            return list(fixed_panels)
+
+        hook(kiosk_desk_panels)
+    if alert_kinds:
+        kinds = dict(alert_kinds)
+
+        def kiosk_alert_kinds() -> dict[str, str]:
+            return dict(kinds)
+
+        hook(kiosk_alert_kinds)
+    return hooks
+
+
+def _register_commands(register: Callable[..., Any]) -> Callable[..., Any]:
+    def kiosk_register_commands(cli: Any) -> None:
+        register(cli)
+
+    return kiosk_register_commands
+
+
+def _scenarios(scenarios: Callable[..., Any]) -> Callable[..., Any]:
+    def kiosk_scenarios() -> list[Any]:
+        return list(scenarios())
+
+    return kiosk_scenarios
+
+
+def _household_sections(section: Callable[..., Any]) -> Callable[..., Any]:
+    def kiosk_household_sections(ctx: Any, unit_code: str) -> list[Any]:
+        return [section(ctx, unit_code)]
+
+    return kiosk_household_sections
+
+
+def _purge(purge_in: Callable[..., Any]) -> Callable[..., Any]:
+    def kiosk_purge(ctx: Any, session: Any, now: Any, dry_run: bool) -> Any:
+        return purge_in(session, ctx, now, dry_run)
+
+    return kiosk_purge
+
+
+def _report_figures(figures: Callable[..., Any]) -> Callable[..., Any]:
+    def kiosk_report_figures(ctx: Any, period: Any) -> Any:
+        return figures(ctx, period)
+
+    return kiosk_report_figures
+
+
+def _seed_demo(seed: Callable[..., Any]) -> Callable[..., Any]:
+    def kiosk_seed_demo(session: Any, ctx: Any) -> Any:
+        return seed(session, ctx)
+
+    return kiosk_seed_demo
+
+
+def _link_actions(actions: Callable[..., Any]) -> Callable[..., Any]:
+    def kiosk_link_actions(ctx: Any) -> Any:
+        return actions()
+
+    return kiosk_link_actions
+
+
+def _workload(race: Callable[..., Any]) -> Callable[..., Any]:
+    def kiosk_workload(ctx: Any) -> Any:
+        return race().ops()
+
+    return kiosk_workload
+
+
+def _startup_sweep(sweep: Callable[..., Any]) -> Callable[..., Any]:
+    def kiosk_startup(ctx: Any) -> None:
+        try:
+            sweep(ctx)
+        except Exception:  # a provider or the database down must not stop the kiosk
+            log.exception("%s at start-up failed", sweep.__name__)
+
+    return kiosk_startup
+
+
+# How each hook of ``plugin_hooks`` calls the package's function it names.
+_FORWARDS: dict[str, Callable[[Callable[..., Any]], Callable[..., Any]]] = {
+    "register_commands": _register_commands,
+    "scenarios": _scenarios,
+    "household_sections": _household_sections,
+    "purge": _purge,
+    "report_figures": _report_figures,
+    "seed_demo": _seed_demo,
+    "link_actions": _link_actions,
+    "workload": _workload,
+    "startup_sweep": _startup_sweep,
+}

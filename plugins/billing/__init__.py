@@ -10,30 +10,28 @@ from typing import Any
 
 from kiosk.hookspecs import DeskPanel, Tile, hookimpl
 from kiosk.i18n import N_
-from kiosk.plugins import lazy, plugin_package
+from kiosk.plugins import lazy, plugin_hooks
 
 HERE = Path(__file__).parent
-kiosk_models, kiosk_migrations = plugin_package(__name__)
-
-
-@hookimpl
-def kiosk_register_commands(cli: Any) -> None:
-    from plugins.billing.cli import register
-
-    register(cli)
-
-
-@hookimpl
-def kiosk_startup(ctx: Any) -> None:
-    """Settle refunds left unconfirmed (an answer lost, a process killed midway)."""
-    from plugins.billing.service import resolve_refunds
-
-    try:
-        resolve_refunds(ctx)
-    except Exception:  # noqa: BLE001 - a provider down must not stop the kiosk
-        import logging
-
-        logging.getLogger(__name__).exception("refund sweep at start-up failed")
+globals().update(
+    plugin_hooks(
+        __name__,
+        ("commands", "scenarios", "household", "demo", "links"),
+        tiles=[
+            Tile(id="billing", title=N_("Pay bills"),
+                 screen=lazy("plugins.billing.screens:entry_screen"), order=40,
+                 audience="resident", icon="￥", needs_resident=True),
+        ],
+        desk_panels=[
+            DeskPanel(id="billing", title=N_("Bills"), widget=lazy("plugins.billing.desk:panel"),
+                      order=40, roles=("cashier", "butler", "manager")),
+        ],
+        alert_kinds={"billing.payment_flagged": N_("Payment flagged")},
+        workload="workload:BillRace",
+        # Settle refunds left unconfirmed (an answer lost, a process killed midway).
+        startup_sweep="service:resolve_refunds",
+    )
+)  # fmt: skip
 
 
 @hookimpl
@@ -58,73 +56,10 @@ def kiosk_charge(ctx: Any, session: Any, charge: Any) -> Any:
 
 
 @hookimpl
-def kiosk_link_actions(ctx: Any) -> list[Any]:
-    from plugins.billing.links import link_actions
-
-    return link_actions()
-
-
-@hookimpl
 def kiosk_payment_providers() -> list[Any]:
     from plugins.billing.providers import BUILTIN
 
     return list(BUILTIN)
-
-
-@hookimpl
-def kiosk_seed_demo(session: Any, ctx: Any) -> list[str] | None:
-    from plugins.billing.demo import seed
-
-    return seed(session, ctx)
-
-
-@hookimpl
-def kiosk_tiles(ctx: Any) -> list[Any]:
-    return [
-        Tile(
-            id="billing",
-            title=N_("Pay bills"),
-            screen=lazy("plugins.billing.screens:entry_screen"),
-            order=40,
-            audience="resident",
-            icon="￥",
-            needs_resident=True,
-        )
-    ]
-
-
-@hookimpl
-def kiosk_scenarios() -> list[Any]:
-    from plugins.billing.scenarios import scenarios
-
-    return scenarios()
-
-
-@hookimpl
-def kiosk_workload(ctx: Any) -> list[Any]:
-    from plugins.billing.workload import BillRace
-
-    return BillRace().ops()
-
-
-@hookimpl
-def kiosk_desk_panels(ctx: Any) -> list[Any]:
-    return [
-        DeskPanel(
-            id="billing",
-            title=N_("Bills"),
-            widget=lazy("plugins.billing.desk:panel"),
-            order=40,
-            roles=("cashier", "butler", "manager"),
-        )
-    ]
-
-
-@hookimpl
-def kiosk_household_sections(ctx: Any, unit_code: str) -> list[Any]:
-    from plugins.billing.household import household_section
-
-    return [household_section(ctx, unit_code)]
 
 
 @hookimpl
@@ -144,11 +79,3 @@ def kiosk_doctor_checks(settings: Any, sim: bool) -> list[Any]:
             'real; list only the estate\'s providers (e.g. ["wechat", "alipay"])',
         )
     ]
-
-
-@hookimpl
-def kiosk_alert_kinds() -> dict[str, str]:
-    """The desk-alert kinds this plugin raises, as the desk titles them."""
-    return {
-        "billing.payment_flagged": N_("Payment flagged"),
-    }

@@ -5,36 +5,30 @@ Hook implementations only; the service and screens are imported inside the hooks
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-from kiosk.hookspecs import hookimpl
+from kiosk.hookspecs import DeskPanel, Tile, hookimpl
+from kiosk.i18n import N_
+from kiosk.plugins import lazy, plugin_hooks
 
 HERE = Path(__file__).parent
-
-
-@hookimpl
-def kiosk_models() -> list[str]:
-    return ["plugins.notices.models"]
-
-
-@hookimpl
-def kiosk_migrations() -> list[str]:
-    return [str(HERE / "migrations" / "versions")]
-
-
-@hookimpl
-def kiosk_startup(ctx: Any) -> None:
-    from kiosk.i18n import register_catalog
-
-    register_catalog(HERE / "locale", "notices")
-
-
-@hookimpl
-def kiosk_register_commands(cli: Any) -> None:
-    from plugins.notices.cli import register
-
-    register(cli)
+NOTICES_SCREEN = lazy("plugins.notices.screens:NoticesScreen")
+globals().update(
+    plugin_hooks(
+        __name__,
+        ("commands", "scenarios", "household"),
+        tiles=[
+            Tile(id="notices", title=N_("Notices"), screen=NOTICES_SCREEN, order=90, audience="all", icon="告"),
+        ],
+        desk_panels=[
+            DeskPanel(id="notices", title=N_("Notices"),
+                      widget=lazy("plugins.notices.screens:NoticesDeskPanel"), order=80,
+                      roles=("butler",)),
+        ],
+    )
+)  # fmt: skip
 
 
 @hookimpl
@@ -61,23 +55,6 @@ def kiosk_seed_demo(session: Any, ctx: Any) -> list[str] | None:
     return ["notices: a water-cut notice on every lobby's home screen"]
 
 
-def _list_screen(ctx: Any) -> Any:
-    from plugins.notices.screens import NoticesScreen
-
-    return NoticesScreen(ctx)
-
-
-@hookimpl
-def kiosk_tiles(ctx: Any) -> list[Any]:
-    from kiosk.hookspecs import Tile
-    from kiosk.i18n import N_
-
-    return [
-        Tile(id="notices", title=N_("Notices"), screen=_list_screen, order=90, audience="all",
-             icon="告")
-    ]  # fmt: skip
-
-
 @hookimpl
 def kiosk_home_notices(ctx: Any, lobby: str) -> list[Any]:
     """The notices on show in ``lobby``: number and title, down at their expiry."""
@@ -85,47 +62,8 @@ def kiosk_home_notices(ctx: Any, lobby: str) -> list[Any]:
     from kiosk.hookspecs import HomeNotice
     from plugins.notices.service import current
 
-    def opener(notice_id: int) -> Any:
-        def screen(c: Any) -> Any:
-            from plugins.notices.screens import NoticesScreen
-
-            return NoticesScreen(c, notice_id)
-
-        return screen
-
     return [
         HomeNotice(id=f"notice-{n.id}", text=f"{n.number} {n.title}", until=n.expires_at and as_utc(n.expires_at),
-                   screen=opener(n.id), order=10)
+                   screen=partial(NOTICES_SCREEN, notice_id=n.id), order=10)
         for n in current(ctx, lobby or None)
     ]  # fmt: skip
-
-
-@hookimpl
-def kiosk_scenarios() -> list[Any]:
-    from plugins.notices.scenarios import scenarios
-
-    return scenarios()
-
-
-def _desk_panel(ctx: Any) -> Any:
-    from plugins.notices.screens import NoticesDeskPanel
-
-    return NoticesDeskPanel(ctx)
-
-
-@hookimpl
-def kiosk_desk_panels(ctx: Any) -> list[Any]:
-    from kiosk.hookspecs import DeskPanel
-    from kiosk.i18n import N_
-
-    return [
-        DeskPanel(id="notices", title=N_("Notices"), widget=_desk_panel, order=80,
-                  roles=("butler",))
-    ]  # fmt: skip
-
-
-@hookimpl
-def kiosk_household_sections(ctx: Any, unit_code: str) -> list[Any]:
-    from plugins.notices.household import household_section
-
-    return [household_section(ctx, unit_code)]

@@ -10,19 +10,39 @@ from typing import Any
 
 from kiosk.hookspecs import DeskPanel, Tile, hookimpl
 from kiosk.i18n import N_
-from kiosk.plugins import lazy, plugin_package
+from kiosk.plugins import lazy, plugin_hooks
 
 HERE = Path(__file__).parent
-kiosk_models, kiosk_migrations = plugin_package(__name__)
 DEMO_CODE = "246810"
 DEMO_PROXY = "李阿姨"
-
-
-@hookimpl
-def kiosk_register_commands(cli: Any) -> None:
-    from plugins.parcels.cli import register
-
-    register(cli)
+globals().update(
+    plugin_hooks(
+        __name__,
+        ("commands", "scenarios", "household", "purge", "figures"),
+        tiles=[
+            Tile(id="parcels", title=N_("Collect parcels"),
+                 screen=lazy("plugins.parcels.screens:entry_screen"), order=20,
+                 audience="resident", icon="件"),
+        ],
+        desk_panels=[
+            DeskPanel(id="parcels", title=N_("Parcels and storage"),
+                      widget=lazy("plugins.parcels.screens:ParcelsDeskPanel"), order=20,
+                      roles=("butler", "security")),
+            DeskPanel(id="storage", title=N_("Item storage"),
+                      widget=lazy("plugins.parcels.screens:StorageDeskPanel"), order=21,
+                      roles=("butler", "security")),
+        ],
+        alert_kinds={
+            "parcel_code_locked": N_("Pickup codes locked"),
+            "parcel_picker_unknown": N_("Unknown parcel picker"),
+            "parcel_overdue": N_("Parcel overdue"),
+            "storage_check": N_("Storage check"),
+            "parcel_to_desk": N_("Parcel to release at the desk"),
+            "parcel_override": N_("Parcel released by override"),
+        },
+        workload="workload:ParcelRace",
+    )
+)  # fmt: skip
 
 
 @hookimpl
@@ -67,75 +87,3 @@ def kiosk_seed_demo(session: Any, ctx: Any) -> list[str] | None:
     session.add(Proxy(unit_id=unit.id, name=DEMO_PROXY, created_by="demo", created_at=now))
     session.flush()
     return [f"parcels: 2 waiting for 3-1205, pickup code {DEMO_CODE}, proxy {DEMO_PROXY}"]
-
-
-@hookimpl
-def kiosk_tiles(ctx: Any) -> list[Any]:
-    return [
-        Tile(id="parcels", title=N_("Collect parcels"),
-             screen=lazy("plugins.parcels.screens:entry_screen"), order=20,
-             audience="resident", icon="件")
-    ]  # fmt: skip
-
-
-@hookimpl
-def kiosk_desk_panels(ctx: Any) -> list[Any]:
-    return [
-        DeskPanel(id="parcels", title=N_("Parcels and storage"),
-                  widget=lazy("plugins.parcels.screens:ParcelsDeskPanel"), order=20,
-                  roles=("butler", "security")),
-        DeskPanel(id="storage", title=N_("Item storage"),
-                  widget=lazy("plugins.parcels.screens:StorageDeskPanel"), order=21,
-                  roles=("butler", "security")),
-    ]  # fmt: skip
-
-
-@hookimpl
-def kiosk_scenarios() -> list[Any]:
-    from plugins.parcels.scenarios import scenarios
-
-    return scenarios()
-
-
-@hookimpl
-def kiosk_workload(ctx: Any) -> list[Any]:
-    from plugins.parcels.workload import ParcelRace
-
-    return ParcelRace().ops()
-
-
-@hookimpl
-def kiosk_purge(ctx: Any, session: Any, now: Any, dry_run: bool) -> list[Any]:
-    """Parcels collected or returned, their releases and released stored items older than
-    ``retention.parcel_days`` lose names, phones and signatures (``kiosk purge``)."""
-    from plugins.parcels.service import purge_in
-
-    return purge_in(session, ctx, now, dry_run)
-
-
-@hookimpl
-def kiosk_household_sections(ctx: Any, unit_code: str) -> list[Any]:
-    from plugins.parcels.household import household_section
-
-    return [household_section(ctx, unit_code)]
-
-
-@hookimpl
-def kiosk_alert_kinds() -> dict[str, str]:
-    """The desk-alert kinds this plugin raises, as the desk titles them."""
-    return {
-        "parcel_code_locked": N_("Pickup codes locked"),
-        "parcel_picker_unknown": N_("Unknown parcel picker"),
-        "parcel_overdue": N_("Parcel overdue"),
-        "storage_check": N_("Storage check"),
-        "parcel_to_desk": N_("Parcel to release at the desk"),
-        "parcel_override": N_("Parcel released by override"),
-    }
-
-
-@hookimpl
-def kiosk_report_figures(ctx: Any, period: Any) -> list[Any]:
-    """Waiting parcels by age at the month's end, and parcels in and out by week."""
-    from plugins.parcels.figures import report_figures
-
-    return report_figures(ctx, period)

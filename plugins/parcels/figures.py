@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
 
 def report_figures(ctx: KioskContext, period: ReportPeriod) -> list[ReportFigure]:
+    """Waiting parcels by age at the month's end, and parcels in and out by week."""
     as_of, weeks = period.as_of, period.weeks()
     P = Parcel
     with ctx.database().read() as session:

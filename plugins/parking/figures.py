@@ -21,6 +21,7 @@ TREND_MONTHS = 6
 
 
 def report_figures(ctx: KioskContext, period: ReportPeriod) -> list[ReportFigure]:
+    """Rentals open by month; rentals opened, ended and lapsed by month."""
     months = period.months_back(TREND_MONTHS)
     R = ParkingRental
     with ctx.database().read() as session:

@@ -8,82 +8,28 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from kiosk.hookspecs import hookimpl
+from kiosk.hookspecs import DeskPanel, Tile, hookimpl
+from kiosk.i18n import N_
+from kiosk.plugins import lazy, plugin_hooks
 
 HERE = Path(__file__).parent
-
-
-@hookimpl
-def kiosk_models() -> list[str]:
-    return ["plugins.releases.models"]
-
-
-@hookimpl
-def kiosk_migrations() -> list[str]:
-    return [str(HERE / "migrations" / "versions")]
-
-
-@hookimpl
-def kiosk_startup(ctx: Any) -> None:
-    from kiosk.i18n import register_catalog
-
-    register_catalog(HERE / "locale", "releases")
-
-
-@hookimpl
-def kiosk_register_commands(cli: Any) -> None:
-    from plugins.releases.cli import register
-
-    register(cli)
-
-
-def _screen(ctx: Any) -> Any:
-    from plugins.releases.screens import ReleaseRequestScreen
-
-    return ReleaseRequestScreen(ctx)
-
-
-@hookimpl
-def kiosk_tiles(ctx: Any) -> list[Any]:
-    from kiosk.hookspecs import Tile
-    from kiosk.i18n import N_
-
-    return [
-        Tile(id="releases", title=N_("Item pass"), screen=_screen, order=45,
-             audience="resident", icon="出", needs_resident=True)
-    ]  # fmt: skip
-
-
-def _approvals(ctx: Any) -> Any:
-    from plugins.releases.screens import ReleasesDeskPanel
-
-    return ReleasesDeskPanel(ctx)
-
-
-def _gate(ctx: Any) -> Any:
-    from plugins.releases.screens import GateExitPanel
-
-    return GateExitPanel(ctx)
-
-
-@hookimpl
-def kiosk_desk_panels(ctx: Any) -> list[Any]:
-    from kiosk.hookspecs import DeskPanel
-    from kiosk.i18n import N_
-
-    return [
-        DeskPanel(id="releases", title=N_("Item passes"), widget=_approvals, order=80,
-                  roles=("butler",)),
-        DeskPanel(id="gate", title=N_("Gate exit"), widget=_gate, order=81,
-                  roles=("security", "butler")),
-    ]  # fmt: skip
-
-
-@hookimpl
-def kiosk_scenarios() -> list[Any]:
-    from plugins.releases.scenarios import scenarios
-
-    return scenarios()
+SCREENS = "plugins.releases.screens:"
+globals().update(
+    plugin_hooks(
+        __name__,
+        ("commands", "scenarios", "household", "purge"),
+        tiles=[
+            Tile(id="releases", title=N_("Item pass"), screen=lazy(SCREENS + "ReleaseRequestScreen"),
+                 order=45, audience="resident", icon="出", needs_resident=True),
+        ],
+        desk_panels=[
+            DeskPanel(id="releases", title=N_("Item passes"),
+                      widget=lazy(SCREENS + "ReleasesDeskPanel"), order=80, roles=("butler",)),
+            DeskPanel(id="gate", title=N_("Gate exit"), widget=lazy(SCREENS + "GateExitPanel"),
+                      order=81, roles=("security", "butler")),
+        ],
+    )
+)  # fmt: skip
 
 
 @hookimpl
@@ -101,19 +47,3 @@ def kiosk_doctor_checks(settings: Any, sim: bool) -> list[Any]:
             "and can be forged; set a long random pass_key (or KIOSK_RELEASE_PASS_KEY)",
         )
     ]
-
-
-@hookimpl
-def kiosk_purge(ctx: Any, session: Any, now: Any, dry_run: bool) -> list[Any]:
-    """Passes closed more than ``[plugins.releases] retention_days`` ago lose names and
-    signatures (``kiosk purge``)."""
-    from plugins.releases.service import purge_in
-
-    return purge_in(session, ctx, now, dry_run)
-
-
-@hookimpl
-def kiosk_household_sections(ctx: Any, unit_code: str) -> list[Any]:
-    from plugins.releases.household import household_section
-
-    return [household_section(ctx, unit_code)]

@@ -36,6 +36,7 @@ def rate(part: int, whole: int) -> float | None:
 
 
 def report_figures(ctx: KioskContext, period: ReportPeriod) -> list[ReportFigure]:
+    """Timeliness (及时率) by week and month, rework (返修率), complaints by grade."""
     months = period.months_back(TREND_MONTHS)
     weeks = period.weeks()
     RT = RepairTicket

@@ -10,33 +10,29 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from kiosk.hookspecs import hookimpl
+from kiosk.hookspecs import DeskPanel, Tile, hookimpl
+from kiosk.i18n import N_
+from kiosk.plugins import lazy, plugin_hooks
 
 HERE = Path(__file__).parent
-
-
-@hookimpl
-def kiosk_models() -> list[str]:
-    return ["plugins.surveys.models"]
-
-
-@hookimpl
-def kiosk_migrations() -> list[str]:
-    return [str(HERE / "migrations" / "versions")]
-
-
-@hookimpl
-def kiosk_startup(ctx: Any) -> None:
-    from kiosk.i18n import register_catalog
-
-    register_catalog(HERE / "locale", "surveys")
-
-
-@hookimpl
-def kiosk_register_commands(cli: Any) -> None:
-    from plugins.surveys.cli import register
-
-    register(cli)
+globals().update(
+    plugin_hooks(
+        __name__,
+        ("commands", "scenarios", "figures"),
+        tiles=[
+            Tile(id="surveys", title=N_("Satisfaction survey"),
+                 screen=lazy("plugins.surveys.screens:SurveyScreen"), order=95,
+                 audience="resident", icon="评", needs_resident=True),
+        ],
+        desk_panels=[
+            DeskPanel(id="surveys", title=N_("Surveys"),
+                      widget=lazy("plugins.surveys.screens:SurveysDeskPanel"), order=85,
+                      roles=("butler",)),
+        ],
+        # A low score (1-2) to follow up.
+        alert_kinds={"survey_low_score": N_("Low satisfaction score")},
+    )
+)  # fmt: skip
 
 
 @hookimpl
@@ -68,62 +64,3 @@ DEMO_QUESTIONS = (
     "环境卫生与绿化",
     "安全秩序与停车管理",
 )
-
-
-def _screen(ctx: Any) -> Any:
-    from plugins.surveys.screens import SurveyScreen
-
-    return SurveyScreen(ctx)
-
-
-@hookimpl
-def kiosk_tiles(ctx: Any) -> list[Any]:
-    from kiosk.hookspecs import Tile
-    from kiosk.i18n import N_
-
-    return [
-        Tile(id="surveys", title=N_("Satisfaction survey"), screen=_screen, order=95,
-             audience="resident", icon="评", needs_resident=True)
-    ]  # fmt: skip
-
-
-@hookimpl
-def kiosk_scenarios() -> list[Any]:
-    from plugins.surveys.scenarios import scenarios
-
-    return scenarios()
-
-
-def _desk_panel(ctx: Any) -> Any:
-    from plugins.surveys.screens import SurveysDeskPanel
-
-    return SurveysDeskPanel(ctx)
-
-
-@hookimpl
-def kiosk_report_figures(ctx: Any, period: Any) -> list[Any]:
-    """The latest survey's average per question and its scores, with the coverage."""
-    from kiosk.i18n import register_catalog
-    from plugins.surveys.figures import report_figures
-
-    register_catalog(HERE / "locale", "surveys")  # a report run from the command line
-    return report_figures(ctx, period)
-
-
-@hookimpl
-def kiosk_alert_kinds() -> dict[str, str]:
-    """A low score (1-2) to follow up."""
-    from kiosk.i18n import N_
-
-    return {"survey_low_score": N_("Low satisfaction score")}
-
-
-@hookimpl
-def kiosk_desk_panels(ctx: Any) -> list[Any]:
-    from kiosk.hookspecs import DeskPanel
-    from kiosk.i18n import N_
-
-    return [
-        DeskPanel(id="surveys", title=N_("Surveys"), widget=_desk_panel, order=85,
-                  roles=("butler",))
-    ]  # fmt: skip

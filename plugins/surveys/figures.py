@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
 
 def report_figures(ctx: KioskContext, period: ReportPeriod) -> list[ReportFigure]:
+    """The latest survey's average per question and its scores, with the coverage."""
     with ctx.database().read() as session:
         survey_id = session.scalar(
             select(Survey.id).where(Survey.opens_at < period.end).order_by(Survey.id.desc())

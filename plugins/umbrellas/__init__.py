@@ -10,17 +10,31 @@ from typing import Any
 
 from kiosk.hookspecs import DeskPanel, Tile, hookimpl
 from kiosk.i18n import N_
-from kiosk.plugins import lazy, plugin_package
+from kiosk.plugins import lazy, plugin_hooks
 
 HERE = Path(__file__).parent
-kiosk_models, kiosk_migrations = plugin_package(__name__)
-
-
-@hookimpl
-def kiosk_register_commands(cli: Any) -> None:
-    from plugins.umbrellas.cli import register
-
-    register(cli)
+globals().update(
+    plugin_hooks(
+        __name__,
+        ("commands", "scenarios", "household", "figures"),
+        tiles=[
+            Tile(id="umbrellas", title=N_("Umbrellas"),
+                 screen=lazy("plugins.umbrellas.screens:umbrella_screen"), order=40,
+                 audience="resident", icon="伞", needs_resident=True),
+        ],
+        desk_panels=[
+            DeskPanel(id="umbrellas", title=N_("Umbrellas"),
+                      widget=lazy("plugins.umbrellas.screens:UmbrellasDeskPanel"), order=40,
+                      roles=("butler", "security")),
+        ],
+        alert_kinds={
+            "umbrella_charge": N_("Umbrella charge"),
+            "umbrella_collect": N_("Umbrella to collect"),
+            "umbrella_not_lent": N_("Umbrella not on loan"),
+        },
+        workload="workload:UmbrellaRace",
+    )
+)  # fmt: skip
 
 
 @hookimpl
@@ -38,60 +52,3 @@ def kiosk_seed_demo(session: Any, ctx: Any) -> list[str] | None:
         )  # fmt: skip
     session.flush()
     return ["umbrellas: U001-U006 available in the lobby"]
-
-
-@hookimpl
-def kiosk_tiles(ctx: Any) -> list[Any]:
-    return [
-        Tile(id="umbrellas", title=N_("Umbrellas"),
-             screen=lazy("plugins.umbrellas.screens:umbrella_screen"), order=40,
-             audience="resident", icon="伞", needs_resident=True)
-    ]  # fmt: skip
-
-
-@hookimpl
-def kiosk_scenarios() -> list[Any]:
-    from plugins.umbrellas.scenarios import scenarios
-
-    return scenarios()
-
-
-@hookimpl
-def kiosk_desk_panels(ctx: Any) -> list[Any]:
-    return [
-        DeskPanel(id="umbrellas", title=N_("Umbrellas"),
-                  widget=lazy("plugins.umbrellas.screens:UmbrellasDeskPanel"), order=40,
-                  roles=("butler", "security"))
-    ]  # fmt: skip
-
-
-@hookimpl
-def kiosk_workload(ctx: Any) -> list[Any]:
-    from plugins.umbrellas.workload import UmbrellaRace
-
-    return UmbrellaRace().ops()
-
-
-@hookimpl
-def kiosk_household_sections(ctx: Any, unit_code: str) -> list[Any]:
-    from plugins.umbrellas.household import household_section
-
-    return [household_section(ctx, unit_code)]
-
-
-@hookimpl
-def kiosk_alert_kinds() -> dict[str, str]:
-    """The desk-alert kinds this plugin raises, as the desk titles them."""
-    return {
-        "umbrella_charge": N_("Umbrella charge"),
-        "umbrella_collect": N_("Umbrella to collect"),
-        "umbrella_not_lent": N_("Umbrella not on loan"),
-    }
-
-
-@hookimpl
-def kiosk_report_figures(ctx: Any, period: Any) -> list[Any]:
-    """The umbrella stock by state and lobby, and loans and returns by week."""
-    from plugins.umbrellas.figures import report_figures
-
-    return report_figures(ctx, period)

@@ -28,6 +28,7 @@ STOCK_STATES = (
 
 
 def report_figures(ctx: KioskContext, period: ReportPeriod) -> list[ReportFigure]:
+    """The umbrella stock by state and lobby, and loans and returns by week."""
     by_lobby = stock(ctx)
     weeks = period.weeks()
     L = UmbrellaLoan
