@@ -124,7 +124,9 @@ def test_the_issue_register_lists_date_number_title_content_department_formula_s
     assert {"notice.drafted", "notice.approved", "notice.published", "notice.read"} <= actions
 
 
-def test_the_household_file_says_which_notices_the_unit_signed_and_which_to_hand_over(ctx) -> None:
+def test_the_household_file_says_which_notices_the_unit_signed_and_which_to_hand_over(
+    ctx, english
+) -> None:
     from plugins.notices.household import household_section
 
     signed = _published(ctx, "入户检查", households=True)
