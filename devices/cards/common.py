@@ -59,3 +59,58 @@ def uid_bytes(uid: str) -> bytes:
     if not cleaned or len(cleaned) % 2:
         raise ValueError(f"UID {uid!r} (expected an even number of hex digits)")
     return bytes.fromhex(cleaned)
+
+
+def xor(data: bytes) -> int:
+    """XOR of the bytes: the check byte of the RDM6300 and RC5xx frames."""
+    x = 0
+    for b in data:
+        x ^= b
+    return x
+
+
+# What reading a frame at a start marker gives :func:`scan_frames`: None, the frame is not all
+# there yet (the caller keeps it for the next read); else the item (None when the frame is
+# consumed without one), whether the bytes were a bad frame (dropped and counted), and where
+# to look next.
+Step = tuple[T | None, bool, int] | None
+
+
+def scan_frames(
+    buf: bytes, start: bytes, read: Callable[[bytes, int], Step[T]], padding: bytes = b""
+) -> ParseResult[T]:
+    """The frames of a binary protocol whose frames begin with the marker ``start``: bytes
+    before a marker are dropped and counted (one count per run; ``padding`` bytes alone are
+    legal filler), a tail that may be the beginning of a marker split across reads is kept,
+    and ``read(buf, i)`` reads the frame at each marker (see :data:`Step`)."""
+    items: list[T] = []
+    dropped = 0
+    i = 0
+    n = len(buf)
+    while i < n:
+        j = buf.find(start, i)
+        if j < 0:
+            keep = _marker_tail(buf[i:], start)
+            if buf[i : n - keep].strip(padding):
+                dropped += 1
+            return ParseResult(items, buf[n - keep :], dropped)
+        if buf[i:j].strip(padding):
+            dropped += 1
+        i = j
+        step = read(buf, i)
+        if step is None:
+            return ParseResult(items, buf[i:], dropped)
+        item, bad, i = step
+        dropped += bad
+        if item is not None:
+            items.append(item)
+    return ParseResult(items, b"", dropped)
+
+
+def _marker_tail(buf: bytes, start: bytes) -> int:
+    """How many bytes at the end of ``buf`` may be the beginning of ``start``, split across
+    reads (0 for a one-byte marker)."""
+    for k in range(len(start) - 1, 0, -1):
+        if len(buf) >= k and start.startswith(buf[-k:]):
+            return k
+    return 0

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from devices.cards.common import ParseResult, uid_bytes, uid_hex
+from devices.cards.common import ParseResult, Step, scan_frames, uid_bytes, uid_hex
 
 PREAMBLE = b"\x00\x00\xff"
 ACK = b"\x00\x00\xff\x00\xff\x00"
@@ -103,55 +103,31 @@ def target_uid(frame: Frame) -> str | None:
 
 
 def parse_frames(buf: bytes) -> ParseResult[Frame]:
-    """Frames in ``buf``; bytes before a preamble (e.g. wakeup 0x55s) are dropped and counted."""
-    frames: list[Frame] = []
-    dropped = 0
-    i = 0
+    """Frames in ``buf``; bytes before a preamble (e.g. wakeup 0x55s) are dropped and counted
+    (zeros are legal padding before a preamble)."""
+    return scan_frames(buf, PREAMBLE, _read_frame, padding=b"\x00")
+
+
+def _read_frame(buf: bytes, i: int) -> Step[Frame]:
+    """The frame at the preamble at ``i`` (see :func:`devices.cards.common.scan_frames`)."""
     n = len(buf)
-    while i < n:
-        j = buf.find(PREAMBLE, i)
-        if j < 0:
-            # Keep a tail that may be the start of a preamble split across reads.
-            keep = next((k for k in (2, 1) if n - i >= k and PREAMBLE.startswith(buf[n - k :])), 0)
-            if n - keep > i and buf[i : n - keep].strip(b"\x00"):
-                dropped += 1
-            return ParseResult(frames, buf[n - keep :], dropped)
-        if buf[i:j].strip(b"\x00"):  # zeros are legal padding before a preamble
-            dropped += 1
-        i = j
-        if n - i < 6:
-            return ParseResult(frames, buf[i:], dropped)
-        length, lcs = buf[i + 3], buf[i + 4]
-        if (length, lcs) == (0x00, 0xFF):
-            if buf[i + 5] == 0x00:
-                frames.append(Frame("ack"))
-            else:
-                dropped += 1
-            i += 6
-            continue
-        if (length, lcs) == (0xFF, 0x00):
-            if buf[i + 5] == 0x00:
-                frames.append(Frame("nack"))
-            else:
-                dropped += 1
-            i += 6
-            continue
-        if (length + lcs) & 0xFF or length == 0:
-            dropped += 1  # bad length checksum (also extended frames, which we never ask for)
-            i += 3
-            continue
-        end = i + 5 + length + 2
-        if n < end:
-            return ParseResult(frames, buf[i:], dropped)
-        body = buf[i + 5 : i + 5 + length]
-        dcs = buf[i + 5 + length]
-        if (sum(body) + dcs) & 0xFF or buf[end - 1] != 0x00:
-            dropped += 1
-            i += 3
-            continue
-        frames.append(Frame("data", body[0], bytes(body[1:])))
-        i = end
-    return ParseResult(frames, b"", dropped)
+    if n - i < 6:
+        return None
+    length, lcs = buf[i + 3], buf[i + 4]
+    short = {(0x00, 0xFF): "ack", (0xFF, 0x00): "nack"}.get((length, lcs))
+    if short is not None:
+        good = buf[i + 5] == 0x00
+        return (Frame(short) if good else None), not good, i + 6
+    if (length + lcs) & 0xFF or length == 0:
+        return None, True, i + 3  # bad length checksum (also extended frames, never asked for)
+    end = i + 5 + length + 2
+    if n < end:
+        return None
+    body = buf[i + 5 : i + 5 + length]
+    dcs = buf[i + 5 + length]
+    if (sum(body) + dcs) & 0xFF or buf[end - 1] != 0x00:
+        return None, True, i + 3
+    return Frame("data", body[0], bytes(body[1:])), False, end
 
 
 def parse(buf: bytes) -> ParseResult[str]:

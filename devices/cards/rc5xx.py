@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from devices.cards.common import ParseResult, uid_bytes, uid_hex
+from devices.cards.common import ParseResult, Step, scan_frames, uid_bytes, uid_hex, xor
 
 HEADER = b"\xaa\xbb"
 FUNC_ANTICOLL = 0x0202
@@ -30,17 +30,10 @@ class Frame:
     data: bytes
 
 
-def _xor(data: bytes) -> int:
-    x = 0
-    for b in data:
-        x ^= b
-    return x
-
-
 def build_frame(node: int, function: int, data: bytes = b"") -> bytes:
     """An ``AA BB`` frame, with 0xAA stuffing."""
     body = node.to_bytes(2, "little") + function.to_bytes(2, "little") + data
-    body += bytes([_xor(body)])
+    body += bytes([xor(body)])
     raw = len(body).to_bytes(2, "little") + body
     return HEADER + raw.replace(b"\xaa", b"\xaa\x00")
 
@@ -52,64 +45,42 @@ def build_uid_frame(uid: str, node: int = 0) -> bytes:
 
 def parse_frames(buf: bytes) -> ParseResult[Frame]:
     """Frames in ``buf`` (see :mod:`devices.cards.common`)."""
-    frames: list[Frame] = []
-    dropped = 0
-    i = 0
+    return scan_frames(buf, HEADER, _read_frame)
+
+
+def _read_frame(buf: bytes, i: int) -> Step[Frame]:
+    """The frame at the header at ``i``: unstuffed after the header until LEN is known and
+    satisfied (see :func:`devices.cards.common.scan_frames`)."""
     n = len(buf)
-    while i < n:
-        j = buf.find(HEADER, i)
-        if j < 0:
-            keep = 1 if buf[-1] == 0xAA else 0
-            if n - keep > i:
-                dropped += 1
-            return ParseResult(frames, buf[n - keep :], dropped)
-        if j > i:
-            dropped += 1
-        i = j
-        # Unstuff after the header until LEN is known and satisfied.
-        k = i + 2
-        raw = bytearray()
-        need: int | None = None
-        bad = False
-        while k < n:
-            b = buf[k]
-            if b == 0xAA:
-                if k + 1 >= n:
-                    break  # the stuffing byte hasn't arrived yet
-                if buf[k + 1] != 0x00:
-                    bad = True  # an unstuffed AA: a new frame starts here
-                    break
-                k += 2
-            else:
-                k += 1
-            raw.append(b)
-            if need is None and len(raw) == 2:
-                need = int.from_bytes(raw, "little")
-                if need < 5 or need > 512:
-                    bad = True
-                    break
-            if need is not None and len(raw) == 2 + need:
-                break
-        if bad:
-            dropped += 1
-            i += 2
-            continue
-        if need is None or len(raw) < 2 + need:
-            return ParseResult(frames, buf[i:], dropped)
-        body = bytes(raw[2:])
-        if _xor(body[:-1]) != body[-1]:
-            dropped += 1
-            i = k
-            continue
-        frames.append(
-            Frame(
-                int.from_bytes(body[0:2], "little"),
-                int.from_bytes(body[2:4], "little"),
-                body[4:-1],
-            )
-        )
-        i = k
-    return ParseResult(frames, b"", dropped)
+    k = i + 2
+    raw = bytearray()
+    need: int | None = None
+    while k < n:
+        b = buf[k]
+        if b == 0xAA:
+            if k + 1 >= n:
+                break  # the stuffing byte hasn't arrived yet
+            if buf[k + 1] != 0x00:
+                return None, True, i + 2  # an unstuffed AA: a new frame starts here
+            k += 2
+        else:
+            k += 1
+        raw.append(b)
+        if need is None and len(raw) == 2:
+            need = int.from_bytes(raw, "little")
+            if need < 5 or need > 512:
+                return None, True, i + 2
+        if need is not None and len(raw) == 2 + need:
+            break
+    if need is None or len(raw) < 2 + need:
+        return None
+    body = bytes(raw[2:])
+    if xor(body[:-1]) != body[-1]:
+        return None, True, k
+    frame = Frame(
+        int.from_bytes(body[0:2], "little"), int.from_bytes(body[2:4], "little"), body[4:-1]
+    )
+    return frame, False, k
 
 
 def parse(buf: bytes) -> ParseResult[str]:

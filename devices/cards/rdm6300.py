@@ -6,19 +6,11 @@ Frame: ``02`` + 10 ASCII hex digits (5 UID bytes) + 2 ASCII hex digits (XOR of t
 
 from __future__ import annotations
 
-from devices.cards.common import ParseResult, uid_bytes, uid_hex
+from devices.cards.common import ParseResult, Step, scan_frames, uid_bytes, uid_hex, xor
 
 STX, ETX = 0x02, 0x03
 FRAME_LEN = 14
 _HEXDIGITS = frozenset(b"0123456789ABCDEFabcdef")
-
-
-def checksum(uid: bytes) -> int:
-    """XOR of the UID bytes."""
-    x = 0
-    for b in uid:
-        x ^= b
-    return x
 
 
 def build_frame(uid: str) -> bytes:
@@ -27,7 +19,7 @@ def build_frame(uid: str) -> bytes:
     if len(data) > 5:
         raise ValueError(f"EM4100 UID {uid!r} (expected at most 5 bytes)")
     data = data.rjust(5, b"\x00")
-    body = (uid_hex(data) + f"{checksum(data):02X}").encode("ascii")
+    body = (uid_hex(data) + f"{xor(data):02X}").encode("ascii")
     return bytes([STX]) + body + bytes([ETX])
 
 
@@ -39,43 +31,26 @@ def decode_frame(frame: bytes) -> str | None:
     if not all(b in _HEXDIGITS for b in body):
         return None
     data = bytes.fromhex(body[:10].decode("ascii"))
-    if checksum(data) != int(body[10:], 16):
+    if xor(data) != int(body[10:], 16):
         return None
     return uid_hex(data)
 
 
 def parse(buf: bytes) -> ParseResult[str]:
     """UIDs of the complete frames in ``buf`` (see :mod:`devices.cards.common`)."""
-    uids: list[str] = []
-    dropped = 0
-    i = 0
-    n = len(buf)
-    while i < n:
-        if buf[i] != STX:
-            j = buf.find(bytes([STX]), i)
-            dropped += 1
-            if j < 0:
-                return ParseResult(uids, b"", dropped)
-            i = j
-            continue
-        if n - i < FRAME_LEN:
-            # A frame start that can't be a frame (a second STX, a non-hex byte) is garbage now,
-            # not later: keep only a tail that could still complete.
-            tail = buf[i + 1 :]
-            bad = next((k for k, b in enumerate(tail) if b not in _HEXDIGITS), None)
-            if bad is None:
-                return ParseResult(uids, buf[i:], dropped)
-            dropped += 1
-            i = i + 1 + bad
-            continue
-        uid = decode_frame(buf[i : i + FRAME_LEN])
-        if uid is None:
-            dropped += 1
-            j = buf.find(bytes([STX]), i + 1)
-            if j < 0:
-                return ParseResult(uids, b"", dropped)
-            i = j
-            continue
-        uids.append(uid)
-        i += FRAME_LEN
-    return ParseResult(uids, b"", dropped)
+    return scan_frames(buf, bytes([STX]), _read_frame)
+
+
+def _read_frame(buf: bytes, i: int) -> Step[str]:
+    """The UID of the frame at the STX at ``i`` (see :func:`devices.cards.common.scan_frames`)."""
+    if len(buf) - i < FRAME_LEN:
+        # A frame start that can't be a frame (a second STX, a non-hex byte) is garbage now,
+        # not later: keep only a tail that could still complete.
+        tail = buf[i + 1 :]
+        bad = next((k for k, b in enumerate(tail) if b not in _HEXDIGITS), None)
+        return None if bad is None else (None, True, i + 1 + bad)
+    uid = decode_frame(buf[i : i + FRAME_LEN])
+    if uid is None:
+        j = buf.find(bytes([STX]), i + 1)
+        return None, True, j if j >= 0 else len(buf)
+    return uid, False, i + FRAME_LEN
