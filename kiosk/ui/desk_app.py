@@ -14,7 +14,6 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
 
 from rich.text import Text
 from sqlalchemy.exc import SQLAlchemyError
@@ -29,7 +28,7 @@ from textual.widgets import DataTable, Footer, Input, TabbedContent, TabPane
 from kiosk.config import Settings
 from kiosk.errors import Refused
 from kiosk.i18n import LANGUAGES, N_, _, language, set_language
-from kiosk.ui.guard import TEXTUAL_ACTIONS, GuardedApp
+from kiosk.ui.guard import TEXTUAL_ACTIONS, ShellApp
 from kiosk.ui.screens import StaffLoginScreen
 from kiosk.ui.widgets.text import Button, Label, Static, printable
 
@@ -569,7 +568,7 @@ class DeskScreen(Screen[None]):
             self._stamps = seen
 
 
-class DeskApp(GuardedApp):
+class DeskApp(ShellApp):
     """The butler desk."""
 
     ACTIONS = TEXTUAL_ACTIONS | {
@@ -597,15 +596,8 @@ class DeskApp(GuardedApp):
         start_devices: bool = False,
         own_process: bool = False,
     ) -> None:
-        super().__init__()
-        self.settings = settings
-        self.ctx = ctx
-        self.sim = sim
-        self.start_devices = start_devices
-        self.own_process = own_process  # as LobbyApp's
-        self.devices: Any = None
+        super().__init__(settings, ctx, sim, start_devices, own_process)
         self.staff: Actor | None = None
-        self._zone = ZoneInfo(settings.estate.timezone)
         # Idle logout: seconds since the last key or click, on this (replaceable) clock.
         self.monotonic: Callable[[], float] = time.monotonic
         self.poll_seconds = POLL_S  # the live desk's tick (tests drive the poll themselves)
@@ -613,7 +605,6 @@ class DeskApp(GuardedApp):
         self.plugins_started = False
         self._alert_kinds: dict[str, str] | None = None
         self._last_input = self.monotonic()
-        set_language(settings.language)
 
     def get_default_screen(self) -> Screen[Any]:
         return DeskLoginScreen()

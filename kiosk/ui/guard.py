@@ -22,12 +22,18 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
+from zoneinfo import ZoneInfo
 
 from textual import events
 from textual.app import App
 
+from kiosk.i18n import set_language
 from kiosk.ui.widgets.text import printable
+
+if TYPE_CHECKING:
+    from kiosk.config import Settings
+    from kiosk.context import KioskContext
 
 log = logging.getLogger(__name__)
 
@@ -213,3 +219,30 @@ def run_until_left(
             log.error("the shell failed %d times within %ss: giving up", len(faults), window)
             return shell
         log.error("the shell stopped after an error: starting it again")
+
+
+class ShellApp(GuardedApp):
+    """What the lobby kiosk and the desk hold alike: the settings, the context (None until the
+    shell opened its own), the simulated-devices flag, whether the shell starts its devices,
+    and whether the process is the shell's own (``kiosk run``, ``kiosk desk``): once started it
+    freezes what it holds (:mod:`kiosk.memory`), and it exits when its terminal goes
+    (:mod:`kiosk.ui.terminal`); tests and simulations sharing a process leave it off. The
+    estate's language is set from the settings."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        ctx: KioskContext | None,
+        sim: bool,
+        start_devices: bool,
+        own_process: bool,
+    ) -> None:
+        super().__init__()
+        self.settings = settings
+        self.ctx = ctx
+        self.sim = sim
+        self.start_devices = start_devices
+        self.own_process = own_process
+        self.devices: Any = None
+        self._zone = ZoneInfo(settings.estate.timezone)
+        set_language(settings.language)

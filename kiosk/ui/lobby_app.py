@@ -15,7 +15,6 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
-from zoneinfo import ZoneInfo
 
 from textual import events
 from textual.binding import Binding, BindingType
@@ -25,7 +24,7 @@ from textual.screen import ModalScreen, Screen
 from kiosk.config import Settings
 from kiosk.errors import Refused
 from kiosk.i18n import _, language, next_language, set_language
-from kiosk.ui.guard import TEXTUAL_ACTIONS, GuardedApp
+from kiosk.ui.guard import TEXTUAL_ACTIONS, ShellApp
 from kiosk.ui.isolation import is_database_busy, is_database_outage, plugin_of
 from kiosk.ui.screens import (
     HomeScreen,
@@ -60,7 +59,7 @@ class CardPresented(Message):
         self.uid = uid
 
 
-class LobbyApp(GuardedApp):
+class LobbyApp(ShellApp):
     """The resident-facing kiosk."""
 
     ACTIONS = TEXTUAL_ACTIONS | {
@@ -109,30 +108,19 @@ class LobbyApp(GuardedApp):
         start_devices: bool = True,
         own_process: bool = False,
     ) -> None:
-        super().__init__()
-        self.settings = settings
-        self.ctx = ctx
-        self.sim = sim
-        self.start_devices = start_devices
-        # The process is the kiosk's own (``kiosk run``): once started it freezes what it holds
-        # (kiosk.memory), and it exits when its terminal goes (kiosk.ui.terminal). Tests and
-        # simulations sharing a process leave it off.
-        self.own_process = own_process
+        super().__init__(settings, ctx, sim, start_devices, own_process)
         self.tiles: list[Tile] = []
         self.home_notices: list[HomeNotice] = []
         self._notices_read = time.monotonic()
         self.actor: Actor | None = None
         self.actor_unit = ""
         self.exit_allowed = False
-        self.devices: Any = None
         self.reader_status: dict[str, str] = {}
         self._last_input = time.monotonic()
         self.taps_handled = 0  # scenarios wait on this to know a tap went all the way through
         self._counter: Any = None
         self._pending_tile: str | None = None
         self._tiles_painted = threading.Event()  # the first tiles are on screen
-        self._zone = ZoneInfo(settings.estate.timezone)
-        set_language(settings.language)
 
     # -- start-up -------------------------------------------------------------------------
 

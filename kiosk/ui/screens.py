@@ -278,8 +278,53 @@ def pin_form(title: str, first: Input, pin: Input) -> ComposeResult:
         yield Keypad()
 
 
-class IdentifyScreen(ServiceScreen):
+class PinFormScreen(ServiceScreen):
+    """Who (a unit, a staff number) and a PIN beside the keypad: Enter in the first field goes
+    to the PIN, Enter in the PIN or OK signs in. The PIN field is emptied at every try and a
+    refusal is shown in the message line."""
+
+    FIRST = ""  # the first field's id
+
+    def actions(self) -> Iterable[Button]:
+        return [no_focus(Button(_("OK"), id="ok", variant="primary"))]
+
+    async def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == self.FIRST:
+            self.query_one("#pin", Input).focus()
+        else:
+            await self._submit()
+
+    @on(Button.Pressed, "#ok")
+    async def _ok(self) -> None:
+        await self._submit()
+
+    async def _submit(self) -> None:
+        app: Any = self.app
+        who = self.query_one(f"#{self.FIRST}", Input).value
+        pin_input = self.query_one("#pin", Input)
+        pin = pin_input.value
+        pin_input.value = ""
+        try:
+            actor = await self.call(self.login, app.ctx, who, pin)
+        except Refused as exc:
+            self.say(exc.render(_))
+            return
+        if actor is not None:
+            await self.signed_in(actor, who)
+
+    def login(self, ctx: Any, who: str, pin: str) -> Actor | None:
+        """The actor signed in by ``who`` and ``pin`` (run off the UI thread), or None."""
+        raise NotImplementedError
+
+    async def signed_in(self, actor: Actor, who: str) -> None:
+        """Where the screen goes once ``actor`` is signed in."""
+        raise NotImplementedError
+
+
+class IdentifyScreen(PinFormScreen):
     """Unit + PIN for residents without their card; the keypad works by touch alone."""
+
+    FIRST = "unit"
 
     def __init__(self, then: Any = None) -> None:
         super().__init__()
@@ -292,45 +337,26 @@ class IdentifyScreen(ServiceScreen):
             Input(placeholder=_("PIN"), password=True, id="pin"),
         )
 
-    def actions(self) -> Iterable[Button]:
-        return [no_focus(Button(_("OK"), id="ok", variant="primary"))]
-
     def on_mount(self) -> None:
         if self.then:  # a card tap instead of unit + PIN continues to the same service
             app: Any = self.app
             app._pending_tile = self.then
         self.query_one("#unit", Input).focus()
 
-    async def on_input_submitted(self, event: Input.Submitted) -> None:
-        if event.input.id == "unit":
-            self.query_one("#pin", Input).focus()
-        else:
-            await self._submit()
-
-    @on(Button.Pressed, "#ok")
-    async def _ok(self) -> None:
-        await self._submit()
-
-    async def _submit(self) -> None:
+    def login(self, ctx: Any, who: str, pin: str) -> Actor | None:
         from kiosk.lobby import unit_login
 
+        return unit_login(ctx, who, pin)
+
+    async def signed_in(self, actor: Actor, who: str) -> None:
         app: Any = self.app
-        unit = self.query_one("#unit", Input).value
-        pin_input = self.query_one("#pin", Input)
-        pin = pin_input.value
-        pin_input.value = ""
-        try:
-            actor = await self.call(unit_login, app.ctx, unit, pin)
-        except Refused as exc:
-            self.say(exc.render(_))
-            return
-        if actor is None:
-            return
-        await app.identified(actor, unit_code=unit.strip().upper(), then=self.then)
+        await app.identified(actor, unit_code=who.strip().upper(), then=self.then)
 
 
-class StaffLoginScreen(ServiceScreen):
+class StaffLoginScreen(PinFormScreen):
     """Staff card or number + PIN: the only way to the staff menu and out of the kiosk."""
+
+    FIRST = "who"
 
     def __init__(self, who: str = "") -> None:
         super().__init__()
@@ -343,36 +369,16 @@ class StaffLoginScreen(ServiceScreen):
             Input(placeholder=_("PIN"), password=True, id="pin"),
         )
 
-    def actions(self) -> Iterable[Button]:
-        return [no_focus(Button(_("OK"), id="ok", variant="primary"))]
-
     def on_mount(self) -> None:
         self.query_one("#pin" if self.who else "#who", Input).focus()
 
-    async def on_input_submitted(self, event: Input.Submitted) -> None:
-        if event.input.id == "who":
-            self.query_one("#pin", Input).focus()
-        else:
-            await self._submit()
-
-    @on(Button.Pressed, "#ok")
-    async def _ok(self) -> None:
-        await self._submit()
-
-    async def _submit(self) -> None:
+    def login(self, ctx: Any, who: str, pin: str) -> Actor | None:
         from kiosk.lobby import staff_login
 
-        app: Any = self.app
-        pin_input = self.query_one("#pin", Input)
-        pin = pin_input.value
-        pin_input.value = ""
-        try:
-            actor = await self.call(staff_login, app.ctx, self.query_one("#who", Input).value, pin)
-        except Refused as exc:
-            self.say(exc.render(_))
-            return
-        if actor is not None:
-            self.app.switch_screen(StaffMenuScreen(actor))
+        return staff_login(ctx, who, pin)
+
+    async def signed_in(self, actor: Actor, who: str) -> None:
+        self.app.switch_screen(StaffMenuScreen(actor))
 
 
 class StaffMenuScreen(ServiceScreen):
