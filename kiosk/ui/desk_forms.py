@@ -233,3 +233,9 @@ class DeskActions(DeskStaff):
             self.say(_("Log in at the desk first."))
             return False
         return True
+
+    async def show(self, text: str) -> None:
+        """The panel composed again from the database, then ``text`` in its message line."""
+        panel: Any = self
+        await panel.recompose()
+        self.say(text)

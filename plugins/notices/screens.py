@@ -18,6 +18,7 @@ from textual.widgets import Input
 
 from kiosk.errors import Refused
 from kiosk.i18n import _
+from kiosk.ui.desk_forms import DeskStaff
 from kiosk.ui.screens import ServiceScreen
 from kiosk.ui.widgets.text import Button, Checkbox, Label
 from plugins.notices import service
@@ -161,7 +162,7 @@ class NoticesScreen(ServiceScreen):
         )
 
 
-class NoticesDeskPanel(Widget):
+class NoticesDeskPanel(DeskStaff, Widget):
     """Desk: draft a notice; approve (manager), publish, withdraw; households that read it."""
 
     DEFAULT_CSS = """
@@ -174,15 +175,7 @@ class NoticesDeskPanel(Widget):
     NoticesDeskPanel .message { color: $warning; }
     """
 
-    def __init__(self, ctx: KioskContext, actor: Any = None, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.ctx = ctx
-        self._actor = actor
-        self.message = ""
-
-    @property
-    def actor(self) -> Any:
-        return self._actor or getattr(self.app, "staff", None) or getattr(self.app, "actor", None)
+    message = ""  # the outcome of the last action, shown above the list
 
     def compose(self) -> ComposeResult:
         with Horizontal():

@@ -21,7 +21,7 @@ from textual.widgets import Input
 
 from kiosk.errors import Refused
 from kiosk.i18n import N_, _
-from kiosk.ui.desk_forms import DeskActions, DeskStaff, Field
+from kiosk.ui.desk_forms import DeskActions, Field
 from kiosk.ui.screens import ServiceScreen
 from kiosk.ui.widgets.signature import draw_strokes
 from kiosk.ui.widgets.text import Button, Checkbox, Label, Static
@@ -491,7 +491,7 @@ class ParcelsDeskPanel(DeskActions, Widget):
         self.query_one("#report", Static).update("\n".join(lines))
 
 
-class StorageDeskPanel(DeskStaff, Widget):
+class StorageDeskPanel(DeskActions, Widget):
     """Desk: take an item into storage, give one back against its ticket and a signature, and
     record the handover check (every item present)."""
 
@@ -501,6 +501,7 @@ class StorageDeskPanel(DeskStaff, Widget):
     StorageDeskPanel Horizontal { height: auto; }
     StorageDeskPanel .message { color: $warning; }
     """
+    MESSAGE_ID = "st-message"
 
     def compose(self) -> ComposeResult:
         from textual.widgets import Select
@@ -535,9 +536,6 @@ class StorageDeskPanel(DeskStaff, Widget):
         )
         yield Label("", id="st-message", classes="message")
 
-    def say(self, text: str) -> None:
-        self.query_one("#st-message", Label).update(text)
-
     def _value(self, wid: str) -> str:
         return self.query_one(f"#{wid}", Input).value
 
@@ -546,8 +544,7 @@ class StorageDeskPanel(DeskStaff, Widget):
 
         from textual.widgets import Select
 
-        if self.actor is None:
-            self.say(_("Log in at the desk first."))
+        if not self.logged_in():
             return
         try:
             if event.button.id == "st-store":

@@ -21,6 +21,7 @@ from kiosk.errors import Refused
 from kiosk.i18n import _
 from kiosk.identity import Actor
 from kiosk.money import format_fen
+from kiosk.ui.desk_forms import DeskActions
 from kiosk.ui.screens import ServiceScreen
 from kiosk.ui.widgets.text import Button, Checkbox, Label
 from plugins.parking import service
@@ -263,7 +264,7 @@ def entry_screen(ctx: KioskContext) -> Screen[None]:
 # -- desk -------------------------------------------------------------------------------------
 
 
-class ParkingDeskPanel(Widget):
+class ParkingDeskPanel(DeskActions, Widget):
     """Desk (cashier): 月租办理记录, a new rental, the card on the desk reader (issue, lost,
     replace, return), and the temporary fee calculator."""
 
@@ -276,15 +277,7 @@ class ParkingDeskPanel(Widget):
     ParkingDeskPanel .message { color: $warning; text-style: bold; }
     """
 
-    def __init__(self, ctx: KioskContext, actor: Any = None, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.ctx = ctx
-        self._actor = actor
-        self.last_uid = ""
-
-    @property
-    def actor(self) -> Any:
-        return self._actor or getattr(self.app, "staff", None) or getattr(self.app, "actor", None)
+    last_uid = ""  # the card last read on the desk reader
 
     def on_descendant_focus(self, event: Any) -> None:
         if getattr(event.widget, "id", None) == "licence":
@@ -353,9 +346,6 @@ class ParkingDeskPanel(Widget):
         self.last_uid = uid
         self.query_one("#uid", Input).value = uid
         self.say(_("Card {uid} read.").format(uid=uid))
-
-    def say(self, text: str) -> None:
-        self.query_one("#message", Label).update(text)
 
     def _value(self, wid: str) -> str:
         return self.query_one(f"#{wid}", Input).value.strip()

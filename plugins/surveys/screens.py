@@ -19,6 +19,7 @@ from textual.widgets import Input
 
 from kiosk.errors import Refused
 from kiosk.i18n import _
+from kiosk.ui.desk_forms import DeskStaff
 from kiosk.ui.screens import ServiceScreen
 from kiosk.ui.widgets.text import Button, Label
 from plugins.surveys import service
@@ -192,7 +193,7 @@ def survey_screen(ctx: KioskContext) -> SurveyScreen:
     return SurveyScreen(ctx)
 
 
-class SurveysDeskPanel(Widget):
+class SurveysDeskPanel(DeskStaff, Widget):
     """Desk: coverage against the target and the average per question of recent surveys."""
 
     DEFAULT_CSS = """
@@ -202,15 +203,7 @@ class SurveysDeskPanel(Widget):
     SurveysDeskPanel .message { color: $warning; }
     """
 
-    def __init__(self, ctx: KioskContext, actor: Any = None, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.ctx = ctx
-        self._actor = actor
-        self.message = ""
-
-    @property
-    def actor(self) -> Any:
-        return self._actor or getattr(self.app, "staff", None) or getattr(self.app, "actor", None)
+    message = ""  # the outcome of the last action, shown above the surveys
 
     def compose(self) -> ComposeResult:
         now = self.ctx.clock.now()

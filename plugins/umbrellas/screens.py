@@ -374,5 +374,4 @@ class UmbrellasDeskPanel(DeskActions, Widget):
                 return
         except Refused as exc:
             text = exc.render(_)
-        await self.recompose()
-        self.query_one("#message", Label).update(text)
+        await self.show(text)
