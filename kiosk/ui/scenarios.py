@@ -136,15 +136,16 @@ async def call_desk(run: Any) -> None:
 # -- for the plugins' scenarios -------------------------------------------------------------
 
 
-def demo_resident(run: Any) -> Any:
-    """The demo resident 王小明 (card ``RESIDENT``) as an actor, as the shell identifies them."""
+def demo_resident(run: Any, card_uid: str = RESIDENT) -> Any:
+    """The demo resident of ``card_uid`` (王小明's card ``RESIDENT`` by default) as an actor, as
+    the shell identifies them."""
     from kiosk.db.models import Resident
     from kiosk.identity import Actor, identify_card
 
     with run.ctx.database().read() as session:
-        card = identify_card(session, RESIDENT)
+        card = identify_card(session, card_uid)
         resident = session.get(Resident, card.resident_id)
-        assert resident is not None, "demo resident 王小明 is missing"
+        assert resident is not None, f"the demo resident of card {card_uid} is missing"
         return Actor.of_resident(resident)
 
 
@@ -199,3 +200,30 @@ def core_scenarios() -> list[Scenario]:
         Scenario("call-desk", "'call the desk' raises an urgent desk alert", call_desk),
         Scenario("desk-login", "butler logs in and opens a masked household file", desk_login),
     ]
+
+
+async def tap_resident(run: Any, card_uid: str = RESIDENT) -> None:
+    """Tap ``card_uid`` on the reader; in a bare harness (no lobby shell to identify the
+    resident), identify them as the shell would."""
+    await run.tap(card_uid)
+    if getattr(run.app, "actor", None) is None:
+        run.app.actor = demo_resident(run, card_uid)
+
+
+async def until(run: Any, done: Any, what: str, seconds: float = 10.0) -> None:
+    """Wait for ``done()``: the screens read and write off the UI thread, which a loaded
+    machine can hold up for seconds. Fails saying ``what`` was not there."""
+    for _pause in range(int(seconds / 0.02)):
+        if done():
+            return
+        await run.pilot.pause(0.02)
+    raise AssertionError(f"{what}: not there within {seconds:.0f} s")
+
+
+def laid_out(run: Any, selector: str, enabled: bool = False) -> bool:
+    """``selector`` is on the screen and laid out (a click lands on it), and with ``enabled``
+    not disabled."""
+    found = run.app.screen.query(selector)
+    if not found or found.first().region.width <= 0:
+        return False
+    return not (enabled and found.first().disabled)

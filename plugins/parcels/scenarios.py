@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from kiosk.hookspecs import Scenario
-from kiosk.ui.scenarios import demo_resident, note_slip, open_tile
+from kiosk.ui.scenarios import demo_resident, note_slip, open_tile, tap_resident
 
 RESIDENT_CARD = "3C00A1B2C3"  # 王小明, owner of 3-1205 (demo estate)
 
@@ -32,9 +32,7 @@ async def pickup(run: Any) -> None:
     """Card tap -> the unit's waiting items -> signature -> one release -> slip."""
     from plugins.parcels.screens import PickupScreen, entry_screen
 
-    await run.tap(RESIDENT_CARD)
-    if getattr(run.app, "actor", None) is None:  # a bare harness: identify as the shell would
-        run.app.actor = demo_resident(run)
+    await tap_resident(run, RESIDENT_CARD)
     await open_tile(run, "parcels", lambda: entry_screen(run.ctx, demo_resident(run)))
     screen = run.app.screen
     assert isinstance(screen, PickupScreen), f"expected the items, got {screen}"

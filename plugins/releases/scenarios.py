@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from kiosk.hookspecs import Scenario
+from kiosk.ui.scenarios import tap_resident, until
 
 RESIDENT_CARD = "04D5E6F7"  # 刘芳, owner of 2-803 (demo estate: nothing owed)
 BUTLER = ("S001", "butler")
@@ -22,29 +23,15 @@ def _staff(run: Any, number: str) -> Any:
         return Actor.of_staff(session.scalars(select(Staff).where(Staff.number == number)).one())
 
 
-async def _until(run: Any, done: Any, what: str, seconds: float = 10.0) -> None:
-    for _ in range(int(seconds / 0.02)):
-        if done():
-            return
-        await run.pilot.pause(0.02)
-    raise AssertionError(f"{what}: not there within {seconds:.0f} s")
-
-
 async def _open(run: Any) -> Any:
-    from kiosk.db.models import Resident
-    from kiosk.identity import Actor, identify_card
     from plugins.releases.screens import ReleaseRequestScreen
 
-    await run.tap(RESIDENT_CARD)
-    if getattr(run.app, "actor", None) is None:  # a bare harness: identify as the shell would
-        with run.ctx.database().read() as session:
-            card = identify_card(session, RESIDENT_CARD)
-            run.app.actor = Actor.of_resident(session.get(Resident, card.resident_id))
+    await tap_resident(run, RESIDENT_CARD)
     if hasattr(run.app, "open_tile"):
         await run.app.open_tile("releases")
     if not isinstance(run.app.screen, ReleaseRequestScreen):
         await run.app.push_screen(ReleaseRequestScreen(run.ctx))
-    await _until(run, lambda: bool(run.app.screen.query("#carrier")), "the request form")
+    await until(run, lambda: bool(run.app.screen.query("#carrier")), "the request form")
     return run.app.screen
 
 
@@ -62,7 +49,7 @@ async def move_out_pass(run: Any) -> None:
     pad = screen.query_one(SignaturePad)
     pad.strokes = [[tuple(p) for p in s] for s in STROKES]
     await run.click("#submit")
-    await _until(run, lambda: screen.last is not None, "the request")
+    await until(run, lambda: screen.last is not None, "the request")
     view = screen.last
     assert view.reason == "move_out" and view.status == "requested", view
     run.note(f"asked for {view.number} ({view.unit_code}, move-out)")

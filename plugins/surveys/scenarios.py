@@ -5,29 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from kiosk.hookspecs import Scenario
+from kiosk.ui.scenarios import laid_out, tap_resident, until
 
 RESIDENT_CARD = "04A1B2C3"  # 张伟, owner of 1-101 (demo estate)
-
-
-async def _until(run: Any, done: Any, what: str, seconds: float = 10.0) -> None:
-    for _ in range(int(seconds / 0.02)):
-        if done():
-            return
-        await run.pilot.pause(0.02)
-    raise AssertionError(f"{what}: not there within {seconds:.0f} s")
-
-
-def _ready(run: Any, selector: str) -> bool:
-    """``selector`` is on the screen, laid out and enabled (a click lands on it)."""
-    found = run.app.screen.query(selector)
-    return bool(found) and found.first().region.width > 0 and not found.first().disabled
 
 
 async def _open(run: Any) -> Any:
     import datetime as dt
 
-    from kiosk.db.models import Resident
-    from kiosk.identity import Actor, identify_card
+    from kiosk.identity import Actor
     from plugins.surveys import service
     from plugins.surveys.screens import SurveyScreen
 
@@ -36,11 +22,7 @@ async def _open(run: Any) -> Any:
         manager = Actor("staff", 5, "周经理", frozenset({"manager"}))
         service.create(ctx, manager, title="满意度调查", questions=["服务态度", "环境卫生"],
                        opens_on=ctx.today(), closes_on=ctx.today() + dt.timedelta(days=7))  # fmt: skip
-    await run.tap(RESIDENT_CARD)
-    if getattr(run.app, "actor", None) is None:  # a bare harness: identify as the shell would
-        with ctx.database().read() as session:
-            card = identify_card(session, RESIDENT_CARD)
-            run.app.actor = Actor.of_resident(session.get(Resident, card.resident_id))
+    await tap_resident(run, RESIDENT_CARD)
     if hasattr(run.app, "open_tile"):
         await run.app.open_tile("surveys")
     if not isinstance(run.app.screen, SurveyScreen):
@@ -60,17 +42,19 @@ async def answer_once(run: Any) -> None:
     survey = await _open(run)
     for n, _q in enumerate(survey.questions):
         score = 2 if n == 0 else 5
-        await _until(run, lambda s=score: _ready(run, f"#score-{s}"), f"question {n + 1}")
+        await until(
+            run, lambda s=score: laid_out(run, f"#score-{s}", enabled=True), f"question {n + 1}"
+        )
         await run.click(f"#score-{score}")
         if n == 0:
-            await _until(run, lambda: _ready(run, "#comment"), "the comment field")
+            await until(run, lambda: laid_out(run, "#comment", enabled=True), "the comment field")
             await run.click("#comment")
             await run.press(*"slow")
         last = n == len(survey.questions) - 1
         button = "#send" if last else "#next"
-        await _until(run, lambda b=button: _ready(run, b), button)
+        await until(run, lambda b=button: laid_out(run, b, enabled=True), button)
         await run.click(button)
-    await _until(run, lambda: bool(run.app.screen.query("#done")), "the thanks")
+    await until(run, lambda: bool(run.app.screen.query("#done")), "the thanks")
     r = service.results(run.ctx, survey.id)
     assert r.answered == 1 and r.questions[0].low == 1, r
     with run.ctx.database().read() as session:
@@ -81,7 +65,7 @@ async def answer_once(run: Any) -> None:
     run.note(f"answered: coverage {r.answered}/{r.households}; low score alert: {alerts[0]}")
     run.app.pop_screen()
     await run.app.push_screen(SurveyScreen(run.ctx))
-    await _until(run, lambda: bool(run.app.screen.query("#done")), "already answered")
+    await until(run, lambda: bool(run.app.screen.query("#done")), "already answered")
     run.note("a second attempt is thanked, not asked again")
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from kiosk.hookspecs import Scenario
-from kiosk.ui.scenarios import demo_resident
+from kiosk.ui.scenarios import tap_resident, until
 
 RESIDENT_CARD = "3C00A1B2C3"  # 王小明, owner of 3-1205 (demo estate)
 
@@ -13,9 +13,7 @@ RESIDENT_CARD = "3C00A1B2C3"  # 王小明, owner of 3-1205 (demo estate)
 async def _open(run: Any) -> Any:
     from plugins.umbrellas.screens import UmbrellaScreen
 
-    await run.tap(RESIDENT_CARD)
-    if getattr(run.app, "actor", None) is None:  # a bare harness: identify as the shell would
-        run.app.actor = demo_resident(run)
+    await tap_resident(run, RESIDENT_CARD)
     if hasattr(run.app, "open_tile"):
         await run.app.open_tile("umbrellas")
     if not isinstance(run.app.screen, UmbrellaScreen):
@@ -35,15 +33,7 @@ async def _lend(run: Any, tag: str) -> None:
 async def _settle(run: Any, selector: str, seconds: float = 10.0) -> None:
     """Wait for ``selector`` on the screen: the screen reads and writes off the UI thread,
     which a loaded machine can hold up for seconds."""
-    await _until(run, lambda: bool(run.app.screen.query(selector)), selector, seconds)
-
-
-async def _until(run: Any, done: Any, what: str, seconds: float = 10.0) -> None:
-    for _ in range(int(seconds / 0.02)):
-        if done():
-            return
-        await run.pilot.pause(0.02)
-    raise AssertionError(f"{what}: not there within {seconds:.0f} s")
+    await until(run, lambda: bool(run.app.screen.query(selector)), selector, seconds)
 
 
 async def _return(run: Any, condition: str) -> Any:
@@ -54,8 +44,8 @@ async def _return(run: Any, condition: str) -> Any:
     from plugins.umbrellas.service import ReturnResult
 
     screen = run.app.screen
-    await _until(run, lambda: isinstance(screen.last, ReturnResult), "the return")
-    await _until(run, lambda: not screen.query("#return-U001"), "the stand read again")
+    await until(run, lambda: isinstance(screen.last, ReturnResult), "the return")
+    await until(run, lambda: not screen.query("#return-U001"), "the stand read again")
     return screen
 
 
