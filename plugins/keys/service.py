@@ -29,6 +29,7 @@ from kiosk.i18n import N_
 from kiosk.identity import SYSTEM, Actor, require_role
 from kiosk.notify import raise_alert
 from kiosk.pii import mask_id_number, mask_name, mask_text
+from kiosk.plugin_settings import whole_number
 from kiosk.signatures import require_signature, to_png
 from plugins.keys.models import PURPOSES, CustodyKey, KeyHandover
 
@@ -49,10 +50,7 @@ STATUS_LABELS = {
 
 def max_out_hours(ctx: KioskContext) -> int:
     """``[plugins.keys] max_out_hours`` (default 4): longer out raises a desk alert."""
-    hours = int(ctx.settings.plugin(PLUGIN).get("max_out_hours", 4))
-    if hours < 1:
-        raise ValueError("[plugins.keys] max_out_hours must be at least 1")
-    return hours
+    return whole_number(PLUGIN, ctx.settings.plugin(PLUGIN), "max_out_hours", 4, minimum=1)
 
 
 @dataclass(frozen=True)
@@ -337,7 +335,7 @@ def purge_in(session: Session, ctx: KioskContext, now: dt.datetime, dry_run: boo
     from kiosk.db.retention import anonymise
     from kiosk.hookspecs import PurgeCount
 
-    days = int(ctx.settings.plugin(PLUGIN).get("retention_days", 365))
+    days = whole_number(PLUGIN, ctx.settings.plugin(PLUGIN), "retention_days", 365)
     before = now - dt.timedelta(days=days)
     count = anonymise(
         session, KeyHandover,

@@ -48,6 +48,7 @@ from kiosk.identity import (
 from kiosk.money import format_fen
 from kiosk.notify import queue_notification, raise_alert
 from kiosk.pii import mask_id_number, mask_name, mask_text
+from kiosk.plugin_settings import rules_from
 from plugins.parking.fees import FeeRule, parking_fee, validate_plate
 from plugins.parking.models import ParkingCard, ParkingPeriod, ParkingRental
 from plugins.parking.views import (
@@ -88,24 +89,7 @@ class ParkingRules:
     @classmethod
     def of(cls, ctx: KioskContext) -> ParkingRules:
         raw = ctx.settings.plugin("parking")
-        ints = {}
-        for name in (
-            "monthly_rent_fen", "deposit_fen", "remind_days", "max_months", "retention_days"
-        ):  # fmt: skip
-            value = raw.get(name, getattr(cls, name))
-            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-                raise Refused(
-                    "parking.config",
-                    "plugins.parking.{name} must be a whole number >= 0, not {value!r}.",
-                    name=name,
-                    value=value,
-                )
-            ints[name] = value
-        return cls(
-            **ints,
-            renter_roles=tuple(raw.get("renter_roles", cls.renter_roles)),
-            fee=FeeRule.of(raw),
-        )
+        return rules_from(cls, "parking", raw, fee=FeeRule.of(raw))
 
 
 def add_months(day: dt.date, months: int) -> dt.date:

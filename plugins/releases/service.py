@@ -35,6 +35,7 @@ from kiosk.i18n import N_
 from kiosk.identity import Actor, require_role
 from kiosk.money import format_fen
 from kiosk.pii import mask_name, mask_text
+from kiosk.plugin_settings import whole_number
 from kiosk.signatures import require_signature, to_png
 from plugins.releases.models import REASONS, ReleasePass, ReleaseSignature
 
@@ -57,10 +58,7 @@ def pass_key(ctx: KioskContext) -> bytes:
 
 def valid_days(ctx: KioskContext) -> int:
     """How many days after its leaving day a pass still opens the gate (0: that day only)."""
-    days = int(ctx.settings.plugin(PLUGIN).get("valid_days", 0))
-    if days < 0:
-        raise ValueError("[plugins.releases] valid_days must not be negative")
-    return days
+    return whole_number(PLUGIN, ctx.settings.plugin(PLUGIN), "valid_days", 0)
 
 
 @dataclass(frozen=True)
@@ -486,7 +484,7 @@ def purge_in(session: Session, ctx: KioskContext, now: dt.datetime, dry_run: boo
     from kiosk.db.retention import anonymise
     from kiosk.hookspecs import PurgeCount
 
-    days = int(ctx.settings.plugin(PLUGIN).get("retention_days", 365))
+    days = whole_number(PLUGIN, ctx.settings.plugin(PLUGIN), "retention_days", 365)
     before = now - dt.timedelta(days=days)
     closed = or_(
         and_(ReleasePass.status == "used", ReleasePass.exited_at < before),

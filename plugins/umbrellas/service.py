@@ -33,6 +33,7 @@ from kiosk.identity import SYSTEM, Actor, require_role
 from kiosk.money import format_fen
 from kiosk.notify import queue_notification, raise_alert
 from kiosk.pii import mask_name, mask_text
+from kiosk.plugin_settings import rules_from
 from plugins.umbrellas.models import (
     RETURN_CONDITIONS,
     UMBRELLA_KINDS,
@@ -61,21 +62,13 @@ class CirculationRules:
 
     @classmethod
     def of(cls, ctx: KioskContext) -> CirculationRules:
-        raw = ctx.settings.plugin("umbrellas")
-        rules = cls(
-            loan_hours=int(raw.get("loan_hours", cls.loan_hours)),
-            max_per_household=int(raw.get("max_per_household", cls.max_per_household)),
-            grace_hours=int(raw.get("grace_hours", cls.grace_hours)),
-            late_fee_per_day_fen=int(raw.get("late_fee_per_day_fen", cls.late_fee_per_day_fen)),
-            late_fee_cap_fen=int(raw.get("late_fee_cap_fen", cls.late_fee_cap_fen)),
-            lend_roles=tuple(raw.get("lend_roles", cls.lend_roles)),
+        """The rules; periods and limits are at least 1, fees at least 0."""
+        return rules_from(
+            cls,
+            "umbrellas",
+            ctx.settings.plugin("umbrellas"),
+            minimum={"loan_hours": 1, "max_per_household": 1},
         )
-        if (
-            min(rules.loan_hours, rules.max_per_household) < 1
-            or min(rules.grace_hours, rules.late_fee_per_day_fen, rules.late_fee_cap_fen) < 0
-        ):
-            raise ValueError("[plugins.umbrellas]: periods, limits and fees must not be negative")
-        return rules
 
 
 def late_fee(rules: CirculationRules, due_at: dt.datetime, returned_at: dt.datetime) -> int:

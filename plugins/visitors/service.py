@@ -46,6 +46,7 @@ from kiosk.lobby import desk_lobby, in_lobby
 from kiosk.notify import queue_notification, raise_alert
 from kiosk.notify_links import code_digest, secret_key
 from kiosk.pii import mask_name, mask_phone, mask_text
+from kiosk.plugin_settings import rules_from
 from plugins.visitors import passes
 from plugins.visitors.models import BlockEntry, Invite, Visit
 from plugins.visitors.records import (
@@ -101,17 +102,7 @@ class VisitorRules:
 
     @classmethod
     def of(cls, ctx: KioskContext) -> VisitorRules:
-        raw = ctx.settings.plugin("visitors")
-        return cls(
-            host_timeout_minutes=int(raw.get("host_timeout_minutes", 5)),
-            pass_hours=int(raw.get("pass_hours", 4)),
-            max_party=int(raw.get("max_party", 10)),
-            max_invite_days=int(raw.get("max_invite_days", 7)),
-            invite_kiosk_failures=int(raw.get("invite_kiosk_failures", 5)),
-            invite_kiosk_window_minutes=int(raw.get("invite_kiosk_window_minutes", 15)),
-            invite_failure_budget=int(raw.get("invite_failure_budget", 30)),
-            invite_budget_minutes=int(raw.get("invite_budget_minutes", 60)),
-        )
+        return rules_from(cls, "visitors", ctx.settings.plugin("visitors"))
 
 
 @dataclass(frozen=True)
