@@ -67,7 +67,9 @@ def test_a_field_without_a_readable_default_must_be_given() -> None:
 
 
 @given(st.integers(0, 10**6), st.integers(0, 10**6))
-def test_whole_number_takes_exactly_the_numbers_at_least_the_minimum(value: int, least: int) -> None:
+def test_whole_number_takes_exactly_the_numbers_at_least_the_minimum(
+    value: int, least: int
+) -> None:
     if value >= least:
         assert whole_number("demo", {"n": value}, "n", least, least) == value
     else:

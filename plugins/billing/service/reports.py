@@ -16,7 +16,7 @@ from kiosk import audit
 from kiosk.clock import as_utc
 from kiosk.db.models import Unit
 from kiosk.errors import Refused
-from kiosk.identity import Actor, require_role
+from kiosk.identity import Actor, require_role, unit_by_code
 from kiosk.money import MoneyError, yuan
 from plugins.billing import fees
 from plugins.billing.models import (
@@ -34,7 +34,6 @@ from plugins.billing.providers import (
 from plugins.billing.service.bills import (
     BillView,
     _check_period,
-    _unit,
     add_charge_in,
     bill_for,
     config,
@@ -100,7 +99,7 @@ def import_bills_csv(
                 raise Refused("billing.csv_row", "Line {n}: expected 4 columns.", n=n)
             unit_code, kind, description, amount_text = (c.strip() for c in row[:4])
             try:
-                unit = _unit(session, unit_code)
+                unit = unit_by_code(session, unit_code)
             except Refused:
                 raise Refused(
                     "billing.csv_row", "Line {n}: there is no unit {unit}.", n=n, unit=unit_code
@@ -172,7 +171,7 @@ def unit_statement(ctx: KioskContext, actor: Actor, unit: str | int) -> UnitStat
     """A unit's bills, payments and deposits (desk staff, or the unit's own resident)."""
     today, rule = local_today(ctx), late_fee_rule(ctx)
     with ctx.database().read() as session:
-        the_unit = _unit(session, unit)
+        the_unit = unit_by_code(session, unit)
         if actor.kind == "resident":
             if actor.unit_id != the_unit.id:
                 raise Refused("billing.not_yours", "This bill belongs to another unit.")
