@@ -16,12 +16,11 @@ from kiosk.identity import Actor, require_role, unit_by_code
 from kiosk.money import format_fen
 from kiosk.pii import mask_text
 from kiosk.printing import submit
-from kiosk.writes import in_own_transaction
+from kiosk.writes import change_once, in_own_transaction
 from plugins.billing.models import (
     Deposit,
 )
 from plugins.billing.service.bills import DESK_ROLES, _ref
-from plugins.billing.service.orders import _local
 
 if TYPE_CHECKING:
     from devices.printer import Receipt
@@ -124,18 +123,18 @@ refund_deposit = in_own_transaction(refund_deposit_in)
 def _close_deposit(session: Session, receipt_no: str, **values: Any) -> Deposit:
     """Move a held deposit on (refunded, forfeited) exactly once: a conditional update, so two
     desks cannot both refund it; refused when it is not held."""
-    changed = session.execute(
+    change_once(
+        session,
         update(Deposit)
         .where(Deposit.receipt_no == receipt_no, Deposit.status == "held")
         .values(**values)
-        .execution_options(synchronize_session=False)
-    ).rowcount  # type: ignore[attr-defined]
-    if not changed:
-        raise Refused(
+        .execution_options(synchronize_session=False),
+        Refused(
             "billing.deposit",
             "Deposit {receipt} is not held (unknown or already refunded).",
             receipt=receipt_no,
-        )
+        ),
+    )
     deposit = session.scalar(
         select(Deposit)
         .where(Deposit.receipt_no == receipt_no)
@@ -215,6 +214,8 @@ def _deposit_receipt(ctx: KioskContext, deposit: Deposit, unit: Unit, refund: bo
     r.row(_("Amount refunded") if refund else _("Amount received"), format_fen(deposit.amount_fen))
     r.row(
         _("Time"),
-        _local(ctx, deposit.refunded_at if refund and deposit.refunded_at else deposit.received_at),
+        ctx.local_time(
+            deposit.refunded_at if refund and deposit.refunded_at else deposit.received_at
+        ),
     )
     return r.cut()

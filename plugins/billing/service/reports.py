@@ -6,7 +6,6 @@ import csv
 import datetime as dt
 import io
 import logging
-import zoneinfo
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -241,8 +240,7 @@ def reconcile(ctx: KioskContext, actor: Actor, day: dt.date) -> Reconciliation:
     """Compare the day's QR payments and refunds with each provider's statement and list
     every difference: missing on either side, or amounts that differ."""
     require_role(actor, "reconcile payments", "cashier")
-    tz = zoneinfo.ZoneInfo(ctx.settings.estate.timezone)
-    start = dt.datetime.combine(day, dt.time(), tz).astimezone(dt.UTC)
+    start = dt.datetime.combine(day, dt.time(), ctx.zone).astimezone(dt.UTC)
     end = start + dt.timedelta(days=1)
     rec = Reconciliation(day=day)
     with ctx.database().read() as session:
