@@ -117,22 +117,23 @@ def _run_app(kind: str, settings: Settings, sim: bool) -> None:
         raise typer.Exit(code)
 
 
-@app.command()
-def run(
-    config: ConfigOpt = None,
-    sim: Annotated[bool, typer.Option("--sim", help="Use simulated devices.")] = False,
-) -> None:
-    """Start the lobby kiosk."""
-    _run_app("lobby", settings_or_exit(config), sim)
+def _shell_command(kind: str, doc: str) -> Any:
+    """``kiosk run`` or ``kiosk desk``: start the ``kind`` shell with ``--config`` and ``--sim``."""
+
+    def command(
+        config: ConfigOpt = None,
+        sim: Annotated[bool, typer.Option("--sim", help="Use simulated devices.")] = False,
+    ) -> None:
+        _run_app(kind, settings_or_exit(config), sim)
+
+    command.__doc__ = doc
+    return command
 
 
-@app.command()
-def desk(
-    config: ConfigOpt = None,
-    sim: Annotated[bool, typer.Option("--sim", help="Use simulated devices.")] = False,
-) -> None:
-    """Start the butler desk (staff card or number + PIN)."""
-    _run_app("desk", settings_or_exit(config), sim)
+run = app.command("run")(_shell_command("lobby", "Start the lobby kiosk."))
+desk = app.command("desk")(
+    _shell_command("desk", "Start the butler desk (staff card or number + PIN).")
+)
 
 
 @app.command()

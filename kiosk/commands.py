@@ -9,6 +9,8 @@ A plugin's ``cli.py`` imports these (they are also on the :class:`kiosk.cli.Comm
 
 from __future__ import annotations
 
+import dataclasses
+import importlib
 import inspect
 import json
 import os
@@ -37,17 +39,27 @@ __all__ = [
     "MonthOpt",
     "PinOpt",
     "StaffOpt",
+    "AmountArg",
+    "NoteOpt",
+    "UnitArg",
+    "UnitOpt",
+    "as_data",
     "as_staff",
     "emit",
     "fail",
     "html_report",
     "html_report_command",
+    "lazy_module",
     "one_format",
+    "print_text",
     "usage_error",
     "open_ctx",
     "refusals",
     "run_as_staff",
+    "said",
     "settings_or_exit",
+    "show_fields",
+    "show_records",
     "sign_in",
     "staff_command",
     "context",
@@ -195,12 +207,16 @@ def staff_command(
     name: str,
     show: Callable[[Any, bool], None],
     translate: Callable[[str], str] | None = None,
+    *,
+    json_option: bool = True,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register ``step(ctx, actor, ...)`` as the command ``name`` of ``app`` acting as a signed-in
     staff member: besides the step's own parameters (typer annotations, after ``ctx`` and
     ``actor``) it takes ``--staff``, the PIN, ``--json`` and ``--config``, runs the step through
     :func:`as_staff` (refusals in ``translate``'s language) and prints the result with
-    ``show(result, as_json)``. The step's docstring is the command's help."""
+    ``show(result, as_json)``. The step's docstring is the command's help. A command whose
+    output has one form only (a CSV register: ``show`` :func:`print_text`) takes no ``--json``
+    (``json_option=False``)."""
 
     def register(step: Callable[..., Any]) -> Callable[..., Any]:
         hints = typing.get_type_hints(step, include_extras=True)
@@ -215,13 +231,15 @@ def staff_command(
             inspect.Parameter("as_json", kw, annotation=JsonOpt, default=False),
             inspect.Parameter("config", kw, annotation=ConfigOpt, default=None),
         ]
+        if not json_option:
+            del shared[2]
         params = [p.replace(kind=kw) for p in own if p.default is p.empty]
         params += shared[:1] + [p.replace(kind=kw) for p in own if p.default is not p.empty]
         params += shared[1:]
 
         def command(**values: Any) -> None:
             who, pin = values.pop("staff"), values.pop("pin")
-            as_json, config = values.pop("as_json"), values.pop("config")
+            as_json, config = values.pop("as_json", False), values.pop("config")
             _ctx, result = as_staff(
                 config, who, pin, lambda ctx, a: step(ctx, a, **values), translate
             )
@@ -308,3 +326,64 @@ def read_strokes(text: str) -> Any:
         return json.loads(text)
     except ValueError:
         return None
+
+
+# -- what plugin commands print, and the options several of them declare ------------------------
+
+
+def as_data(value: Any) -> Any:
+    """``value`` as JSON takes it: a dataclass as its dict, a list item by item."""
+    if isinstance(value, list):
+        return [as_data(v) for v in value]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    return value
+
+
+def show_fields(result: Any, as_json: bool) -> None:
+    """The ``show`` of a :func:`staff_command` step that returns a record (a dict or a
+    dataclass): the record as JSON with ``--json``, else ``key: value`` on one line, empty
+    fields left out. A list of records is a line of values each (``none`` when empty)."""
+    data = as_data(result)
+    if isinstance(data, list):
+        text = "\n".join(" ".join(str(v) for v in row.values()) for row in data) or "none"
+    else:
+        text = " ".join(f"{k}: {v}" for k, v in data.items() if v not in ("", None))
+    emit(data, as_json, text)
+
+
+def show_records(
+    line: Callable[[Any], str], *, indent: int | None = 2, empty: str = ""
+) -> Callable[[Any, bool], None]:
+    """A ``show`` for commands that give a record (a dataclass) or a list of them: JSON (the
+    record, or the list), else ``line(record)`` for each (a text row as it is) and ``empty``
+    when the list is."""
+
+    def show(result: Any, as_json: bool) -> None:
+        rows = result if isinstance(result, list) else [result]
+        if as_json:
+            typer.echo(json.dumps(as_data(result), ensure_ascii=False, indent=indent, default=str))
+            return
+        for row in rows:
+            typer.echo(row if isinstance(row, str) else line(row))
+        if not rows and empty:
+            typer.echo(empty)
+
+    return show
+
+
+def print_text(text: str, _as_json: bool = False) -> None:
+    """The ``show`` of a step that returns a document ready to print (a CSV register)."""
+    typer.echo(text, nl=False)
+
+
+def lazy_module(name: str) -> Callable[[], Any]:
+    """The module ``name``, imported when first asked for: a plugin's commands load its service
+    only when one of them runs (``kiosk --help`` stays quick)."""
+    return lambda: importlib.import_module(name)
+
+
+UnitOpt = Annotated[str, typer.Option("--unit", help="Unit, e.g. 3-1205.")]
+UnitArg = Annotated[str, typer.Argument(help="Unit, e.g. 3-1205.")]
+AmountArg = Annotated[str, typer.Argument(help="Amount in yuan.")]
+NoteOpt = Annotated[str, typer.Option("--note", help="A note kept on the record.")]

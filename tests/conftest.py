@@ -7,8 +7,10 @@ fail: CI must run the suite on both databases.
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,6 +29,11 @@ PG_URL = os.environ.get(
     "KIOSK_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
 IN_CI = os.environ.get("CI", "").lower() == "true"
+
+# Kiosks the suite starts (``kiosk run`` on a pty) remember their tiles under the cache
+# folder (kiosk/ui/tile_memory.py): one of the suite's own, never the user's.
+os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="kiosk-tests-cache-")
+atexit.register(shutil.rmtree, os.environ["XDG_CACHE_HOME"], True)
 
 
 @pytest.fixture(autouse=True)

@@ -21,6 +21,28 @@ _folders: list[Path] = []
 _listeners: list[Callable[[str], None]] = []
 
 
+_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\"}
+
+
+def _unquote(line: str) -> str:
+    """The text of a .po string literal; the common escapes are read here (this runs for every
+    line of every catalog at start-up), anything rarer by Python's own literal reader."""
+    body = line[1:-1]
+    if len(line) < 2 or not line.endswith('"'):
+        return str(ast.literal_eval(line))  # malformed: its error, as before
+    if "\\" not in body and '"' not in body:
+        return body
+    out, i = [], 0
+    while i < len(body):
+        ch = body[i]
+        nxt = body[i + 1 : i + 2] if ch == "\\" else ""
+        if ch == '"' or (ch == "\\" and nxt not in _ESCAPES):
+            return str(ast.literal_eval(line))  # unusual: Python's reader decides
+        out.append(_ESCAPES[nxt] if nxt else ch)
+        i += 2 if nxt else 1
+    return "".join(out)
+
+
 def parse_po(text: str) -> dict[str, str]:
     """msgid -> msgstr of a .po file (plural forms and contexts are not used by the kiosk)."""
     entries: dict[str, str] = {}
@@ -45,7 +67,7 @@ def parse_po(text: str) -> dict[str, str]:
             key, line = "msgstr", line[7:]
             current["msgstr"] = []
         if line.startswith('"') and key:
-            current.setdefault(key, []).append(ast.literal_eval(line))
+            current.setdefault(key, []).append(_unquote(line))
     flush()
     return entries
 
@@ -59,6 +81,20 @@ def register_catalog(folder: Path | str, domain: str | None = None) -> None:
     for lang in LANGUAGES:
         for po in sorted((path / lang / "LC_MESSAGES").glob(f"{domain or '*'}.po")):
             _catalogs.setdefault(lang, {}).update(parse_po(po.read_text("utf-8")))
+
+
+def remember_translations(lang: str, texts: dict[str, str]) -> None:
+    """Translations known before their catalog is registered (the home's remembered tile
+    titles, :mod:`kiosk.ui.tile_memory`); a catalog registered later takes precedence."""
+    catalog = _catalogs.setdefault(lang, {})
+    for msgid, msgstr in texts.items():
+        if msgstr and msgstr != msgid:
+            catalog.setdefault(msgid, msgstr)
+
+
+def translate(lang: str, msgid: str) -> str:
+    """``msgid`` in ``lang``, whatever the current language."""
+    return _catalogs.get(lang, {}).get(msgid, msgid)
 
 
 def set_language(lang: str) -> None:

@@ -133,6 +133,11 @@ class LobbyApp(GuardedApp):
         self._tiles_painted = threading.Event()  # the first tiles are on screen
         self._zone = ZoneInfo(settings.estate.timezone)
         set_language(settings.language)
+        if ctx is None and own_process:
+            # A kiosk starting again shows last start's tiles with its first frame.
+            from kiosk.ui.tile_memory import remembered
+
+            self.tiles = remembered(settings)
 
     # -- start-up -------------------------------------------------------------------------
 
@@ -147,6 +152,8 @@ class LobbyApp(GuardedApp):
 
             exit_when_terminal_lost(self)
         if self.ctx is None:
+            if self.tiles:  # remembered: they are in the first frame
+                self.call_after_refresh(self._tiles_shown)
             # After the first frame: importing the ORM and plugins in a thread competes for the
             # GIL with the first paint.
             self.call_after_refresh(
@@ -162,7 +169,8 @@ class LobbyApp(GuardedApp):
             # The plugins first (light modules, no ORM): their tiles go on the home screen
             # while the database is opened; a tile pressed meanwhile says "still starting".
             ctx = plugin_context(self.settings)
-            self.call_from_thread(self._show_tiles, ctx)  # type: ignore[arg-type]
+            tiles = self._collect_tiles(ctx)
+            self.call_from_thread(self._show_tiles, tiles)  # type: ignore[arg-type]
             # Importing the ORM holds the GIL for a while: let the tiles paint first.
             self._tiles_painted.wait(timeout=1.0)
             attach_database(ctx)
@@ -183,13 +191,19 @@ class LobbyApp(GuardedApp):
         self.ctx = ctx
         self.call_from_thread(self.call_later, self._loaded)
 
-    async def _show_tiles(self, ctx: KioskContext) -> None:
-        """The tiles, before the database is open (nothing else of the home needs it)."""
+    async def _show_tiles(self, tiles: list[Tile]) -> None:
+        """The plugins' tiles, before the database is open (nothing else of the home needs
+        it); the home is composed again only when they differ from the remembered ones."""
         home = self.screen_stack[0] if self.screen_stack else None
         if self.ctx is not None or not (isinstance(home, HomeScreen) and home.is_attached):
             self._tiles_painted.set()
             return
-        self.tiles = self._collect_tiles(ctx)
+        from kiosk.ui.tile_memory import signature
+
+        same = signature(tiles) == signature(self.tiles)
+        self.tiles = tiles
+        if same and self.tiles and self._tiles_painted.is_set():
+            return
         await home.recompose()
         self.call_after_refresh(self._tiles_shown)
 
@@ -214,7 +228,11 @@ class LobbyApp(GuardedApp):
         ctx = self.ctx
         assert ctx is not None
         self._counter = UnknownCardCounter()
-        self.tiles = self._collect_tiles()
+        from kiosk.ui.tile_memory import signature
+
+        tiles = self._collect_tiles()
+        tiles_changed = signature(tiles) != signature(self.tiles)
+        self.tiles = tiles
         self.home_notices = await asyncio.to_thread(self._collect_notices)
         if self.start_devices and ctx.settings.devices:
             from kiosk.hardware import start_devices
@@ -223,16 +241,31 @@ class LobbyApp(GuardedApp):
         if ctx.plugins is not None:
             # Off the UI thread: start-up hooks may touch the database (parking's sweep).
             await asyncio.to_thread(ctx.plugins.call, "kiosk_startup", ctx=ctx)
+        if self.own_process:  # for the next start's first frame (titles in every language)
+            from kiosk.ui.tile_memory import remember
+
+            await asyncio.to_thread(remember, self.settings, tiles)
         if self.own_process:  # deliver the outbox (every kiosk and desk may: claims are leased)
             from kiosk.notify import start_dispatcher
 
             self.dispatcher = start_dispatcher(ctx, interval=10.0)
-        await self._recompose_all()
+        if tiles_changed or self.home_notices or not self._home_is_current():
+            await self._recompose_all()
         if self.own_process:
             # Start-up is over: keep full garbage collections off the taps from now on.
             from kiosk.memory import freeze_start_up_objects
 
             self.call_after_refresh(freeze_start_up_objects)
+
+    def _home_is_current(self) -> bool:
+        """Only the home is open and it already shows the loaded kiosk's tiles: composing it
+        again once the database is open would change nothing."""
+        if len(self.screen_stack) != 1:
+            return False
+        home = self.screen_stack[0]
+        return (
+            isinstance(home, HomeScreen) and bool(home.query(".tile")) and not home.query("#empty")
+        )
 
     def _collect_tiles(self, ctx: KioskContext | None = None) -> list[Tile]:
         ctx = ctx or self.ctx

@@ -10,16 +10,16 @@ from typing import Annotated, Any
 import typer
 
 from kiosk.commands import (
+    AmountArg,
     ConfigOpt,
     JsonOpt,
-    PinOpt,
-    StaffOpt,
+    UnitArg,
     context,
     emit,
     fail,
     said,
-    sign_in,
     staff_command,
+    usage_error,
 )
 
 emv_app = typer.Typer(help="EMV merchant-presented QR payloads.", no_args_is_help=True)
@@ -87,9 +87,7 @@ def _bill_id(ctx: Any, number: str) -> int:
 
 
 @staff_command(billing_app, "statement", said)
-def statement(
-    ctx: Any, actor: Any, unit: Annotated[str, typer.Argument(help="Unit, e.g. 3-1205.")]
-) -> tuple[Any, str]:
+def statement(ctx: Any, actor: Any, unit: UnitArg) -> tuple[Any, str]:
     """A unit's bills (with today's late fee), payments and deposits."""
     from kiosk.money import format_fen
     from plugins.billing import service
@@ -133,40 +131,33 @@ def statement(
     return data, "\n".join(lines)
 
 
-@billing_app.command("pay")
+@staff_command(billing_app, "pay", said)
 def pay(
+    ctx: Any,
+    actor: Any,
     bill: Annotated[str, typer.Argument(help="Bill number, e.g. B202611-3-1205.")],
-    amount: Annotated[str, typer.Argument(help="Amount in yuan, e.g. 120.50.")],
-    staff: StaffOpt,
-    pin: PinOpt = None,
+    amount: AmountArg,
     method: Annotated[str, typer.Option("--method", help="cash or card.")] = "cash",
-    as_json: JsonOpt = False,
-    config: ConfigOpt = None,
-) -> None:
+) -> tuple[Any, str]:
     """Record a cash or card payment taken by the cashier (a receipt is printed)."""
     from kiosk.money import format_fen
     from plugins.billing import service
 
-    fen = _fen(amount)
-    ctx = context(config)
-    p = service.record_desk_payment(ctx, sign_in(ctx, staff, pin), _bill_id(ctx, bill), fen, method)
-    emit(
+    p = service.record_desk_payment(ctx, actor, _bill_id(ctx, bill), _fen(amount), method)
+    return (
         {"receipt_no": p.receipt_no, "amount_fen": p.amount_fen, "late_fee_fen": p.late_fee_fen},
-        as_json,
         f"paid {format_fen(p.amount_fen)} on {bill}: receipt {p.receipt_no}",
     )
 
 
-@billing_app.command("refund")
+@staff_command(billing_app, "refund", said)
 def refund(
+    ctx: Any,
+    actor: Any,
     receipt: Annotated[str, typer.Argument(help="Payment receipt number (SK...).")],
-    amount: Annotated[str, typer.Argument(help="Amount in yuan.")],
+    amount: AmountArg,
     reason: Annotated[str, typer.Option("--reason", help="Why the money goes back.")],
-    staff: StaffOpt,
-    pin: PinOpt = None,
-    as_json: JsonOpt = False,
-    config: ConfigOpt = None,
-) -> None:
+) -> tuple[Any, str]:
     """Refund (part of) a payment: manager only; QR payments go back through their provider."""
     from sqlalchemy import select
 
@@ -176,8 +167,6 @@ def refund(
     from plugins.billing.models import Payment
 
     fen = _fen(amount)
-    ctx = context(config)
-    actor = sign_in(ctx, staff, pin)
     with ctx.database().read() as session:
         pid = session.scalar(select(Payment.id).where(Payment.receipt_no == receipt.strip()))
     if pid is None:
@@ -189,9 +178,8 @@ def refund(
         if r.status == "requested"
         else ""
     )
-    emit(
+    return (
         {"refund_no": r.refund_no, "amount_fen": r.amount_fen, "status": r.status},
-        as_json,
         f"refund {r.refund_no}: {format_fen(r.amount_fen)} ({r.status}){note}",
     )
 
@@ -274,54 +262,42 @@ def flagged(as_json: JsonOpt = False, config: ConfigOpt = None) -> None:
     )
 
 
-@billing_app.command("charge")
+@staff_command(billing_app, "charge", said)
 def charge(
-    unit: Annotated[str, typer.Argument(help="Unit, e.g. 3-1205.")],
+    ctx: Any,
+    actor: Any,
+    unit: UnitArg,
     kind: Annotated[str, typer.Argument(help="repair, umbrella, parking_rent, utilities, other.")],
-    amount: Annotated[str, typer.Argument(help="Amount in yuan.")],
+    amount: AmountArg,
     description: Annotated[str, typer.Argument(help="What it is for.")],
-    staff: StaffOpt,
-    pin: PinOpt = None,
     period: Annotated[
         str | None, typer.Option("--period", help="Month (default: this one).")
     ] = None,
-    as_json: JsonOpt = False,
-    config: ConfigOpt = None,
-) -> None:
+) -> tuple[Any, str]:
     """Add a charge line to a unit's bill (repair, umbrella compensation, parking rent...)."""
     from kiosk.money import format_fen
     from plugins.billing import service
 
     fen = _fen(amount)
-    ctx = context(config)
-    line_id = service.add_charge(
-        ctx, sign_in(ctx, staff, pin), unit, kind, fen, description, period=period
-    )
-    emit({"line_id": line_id, "amount_fen": fen}, as_json, f"charged {format_fen(fen)} to {unit}")
+    line_id = service.add_charge(ctx, actor, unit, kind, fen, description, period=period)
+    return {"line_id": line_id, "amount_fen": fen}, f"charged {format_fen(fen)} to {unit}"
 
 
-@billing_app.command("credit")
+@staff_command(billing_app, "credit", said)
 def credit(
+    ctx: Any,
+    actor: Any,
     bill: Annotated[str, typer.Argument(help="Bill number.")],
-    amount: Annotated[str, typer.Argument(help="Amount in yuan.")],
+    amount: AmountArg,
     reason: Annotated[str, typer.Option("--reason", help="Why the bill is reduced.")],
-    staff: StaffOpt,
-    pin: PinOpt = None,
-    as_json: JsonOpt = False,
-    config: ConfigOpt = None,
-) -> None:
+) -> tuple[Any, str]:
     """Issue a credit note (红冲) reducing a bill: manager only."""
     from kiosk.money import format_fen
     from plugins.billing import service
 
-    fen = _fen(amount)
-    ctx = context(config)
-    note = service.issue_credit_note(
-        ctx, sign_in(ctx, staff, pin), _bill_id(ctx, bill), fen, reason
-    )
-    emit(
+    note = service.issue_credit_note(ctx, actor, _bill_id(ctx, bill), _fen(amount), reason)
+    return (
         {"number": note.number, "amount_fen": note.amount_fen},
-        as_json,
         f"credit note {note.number}: {format_fen(note.amount_fen)} off {bill}",
     )
 
@@ -330,30 +306,23 @@ deposit_app = typer.Typer(help="Deposits (押金): their own ledger and 收据."
 billing_app.add_typer(deposit_app, name="deposit")
 
 
-@deposit_app.command("take")
+@staff_command(deposit_app, "take", said)
 def deposit_take(
+    ctx: Any,
+    actor: Any,
     unit: Annotated[str, typer.Argument(help="Unit.")],
     kind: Annotated[str, typer.Argument(help="e.g. parking_card, renovation.")],
-    amount: Annotated[str, typer.Argument(help="Amount in yuan.")],
-    staff: StaffOpt,
-    pin: PinOpt = None,
+    amount: AmountArg,
     description: Annotated[str, typer.Option("--description", help="Note on the 收据.")] = "",
     method: Annotated[str, typer.Option("--method", help="cash or card.")] = "cash",
-    as_json: JsonOpt = False,
-    config: ConfigOpt = None,
-) -> None:
+) -> tuple[Any, str]:
     """Receive a deposit (cashier); a 收据 is printed."""
     from kiosk.money import format_fen
     from plugins.billing import service
 
-    fen = _fen(amount)
-    ctx = context(config)
-    dep = service.take_deposit(
-        ctx, sign_in(ctx, staff, pin), unit, kind, fen, description, method=method
-    )
-    emit(
+    dep = service.take_deposit(ctx, actor, unit, kind, _fen(amount), description, method=method)
+    return (
         {"receipt_no": dep.receipt_no, "amount_fen": dep.amount_fen},
-        as_json,
         f"deposit {dep.receipt_no}: {format_fen(dep.amount_fen)} from {unit}",
     )
 
@@ -376,16 +345,14 @@ def deposit_refund(
     )
 
 
-@billing_app.command("import")
+@staff_command(billing_app, "import", said)
 def import_csv(
+    ctx: Any,
+    actor: Any,
     file: Annotated[str, typer.Argument(help="CSV: unit,kind,description,amount.")],
     period: Annotated[str, typer.Option("--period", help="Month, YYYY-MM.")],
-    staff: StaffOpt,
-    pin: PinOpt = None,
     due: Annotated[str | None, typer.Option("--due", help="Due date YYYY-MM-DD.")] = None,
-    as_json: JsonOpt = False,
-    config: ConfigOpt = None,
-) -> None:
+) -> tuple[Any, str]:
     """Import a month's bills from CSV (all rows or none; a month only once)."""
     import datetime as dt
 
@@ -397,12 +364,9 @@ def import_csv(
         due_date = dt.date.fromisoformat(due) if due else None
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         fail(f"cannot read {file}: {exc}")
-        return
-    ctx = context(config)
-    r = service.import_bills_csv(ctx, sign_in(ctx, staff, pin), text, period, due_date)
-    emit(
+    r = service.import_bills_csv(ctx, actor, text, period, due_date)
+    return (
         r.__dict__,
-        as_json,
         f"imported {r.lines} lines on {r.bills} bills for {r.period}: {format_fen(r.total_fen)}",
     )
 
@@ -490,8 +454,7 @@ def report_billing(
     try:
         the_day = dt.date.fromisoformat(day)
     except ValueError:
-        typer.echo(f"kiosk: --day {day!r} is not a date (YYYY-MM-DD)", err=True)
-        raise typer.Exit(2) from None
+        usage_error(f"--day {day!r} is not a date (YYYY-MM-DD)")
     ctx = context(config)
     rec = service.reconcile(ctx, SYSTEM, the_day)
     data = {

@@ -3,7 +3,6 @@ signed-in staff member (``--staff`` and the PIN); ``--json`` prints one JSON doc
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from typing import Annotated, Any
 
@@ -12,12 +11,12 @@ import typer
 from kiosk.commands import (
     ConfigOpt,
     JsonOpt,
-    PinOpt,
     SignatureOpt,
-    StaffOpt,
-    as_staff,
     context,
+    lazy_module,
+    print_text,
     read_strokes,
+    show_records,
     staff_command,
 )
 
@@ -25,10 +24,7 @@ keys_app = typer.Typer(help="Key custody for vacant units (钥匙委托管理)."
 KeyArg = Annotated[str, typer.Argument(help="Key number, e.g. K0001.")]
 
 
-def _service() -> Any:
-    from plugins.keys import service
-
-    return service
+_service = lazy_module("plugins.keys.service")
 
 
 def _line(k: Any) -> str:
@@ -38,15 +34,7 @@ def _line(k: Any) -> str:
     return f"{k.number} {k.unit_code} {k.label} {where} {k.status}{held if k.holder else ''}{late}"
 
 
-def _emit(result: Any, as_json: bool) -> None:
-    rows = result if isinstance(result, list) else [result]
-    if as_json:
-        data = [r if isinstance(r, str) else dataclasses.asdict(r) for r in rows]
-        typer.echo(json.dumps(data if isinstance(result, list) else data[0],
-                              ensure_ascii=False, default=str))  # fmt: skip
-        return
-    for r in rows:
-        typer.echo(r if isinstance(r, str) else _line(r))
+_emit = show_records(_line, indent=None)
 
 
 @keys_app.command("list")
@@ -56,10 +44,9 @@ def list_cmd(
     config: ConfigOpt = None,
 ) -> None:
     """Keys in custody: where each is, who holds one that is out, which are overdue."""
-    rows = _service().keys(context(config), unit)
-    _emit(rows, as_json)
-    if not rows and not as_json:
-        typer.echo("no keys in custody")
+    show_records(_line, indent=None, empty="no keys in custody")(
+        _service().keys(context(config), unit), as_json
+    )
 
 
 @staff_command(keys_app, "take", _emit)
@@ -115,11 +102,10 @@ def sweep_cmd(config: ConfigOpt = None) -> None:
     typer.echo(json.dumps({"alerted": _service().alert_overdue(context(config))}))
 
 
-@keys_app.command("register")
-def register_cmd(staff: StaffOpt, pin: PinOpt = None, config: ConfigOpt = None) -> None:
+@staff_command(keys_app, "register", print_text, json_option=False)
+def register_step(ctx: Any, actor: Any) -> str:
     """The custody register (钥匙委托管理清册) as CSV on stdout."""
-    _ctx, text = as_staff(config, staff, pin, _service().register_csv)
-    typer.echo(text, nl=False)
+    return str(_service().register_csv(ctx, actor))
 
 
 def register(cli: Any) -> None:

@@ -11,7 +11,16 @@ from typing import Annotated, Any
 
 import typer
 
-from kiosk.commands import ConfigOpt, JsonOpt, PinOpt, StaffOpt, as_staff, context, staff_command
+from kiosk.commands import (
+    ConfigOpt,
+    JsonOpt,
+    context,
+    lazy_module,
+    print_text,
+    refusals,
+    show_records,
+    staff_command,
+)
 
 notices_app = typer.Typer(
     help="Notices (通知): draft, approve, publish, register.", no_args_is_help=True
@@ -20,10 +29,7 @@ notices_app = typer.Typer(
 IdArg = Annotated[int, typer.Argument(help="The notice's id (kiosk notices list).")]
 
 
-def _service() -> Any:
-    from plugins.notices import service
-
-    return service
+_service = lazy_module("plugins.notices.service")
 
 
 def _line(n: Any) -> str:
@@ -31,15 +37,7 @@ def _line(n: Any) -> str:
     return f"{n.id} {n.number or '-'} {n.status} {n.title}{signed}"
 
 
-def _emit(result: Any, as_json: bool) -> None:
-    rows = result if isinstance(result, list) else [result]
-    if as_json:
-        data = [dataclasses.asdict(r) for r in rows]
-        doc = data if isinstance(result, list) else data[0]
-        typer.echo(json.dumps(doc, ensure_ascii=False, indent=2, default=str))
-        return
-    for r in rows:
-        typer.echo(_line(r))
+_emit = show_records(_line)
 
 
 @notices_app.command("list")
@@ -122,8 +120,6 @@ def withdraw_step(ctx: Any, actor: Any, notice_id: IdArg) -> Any:
 @notices_app.command("reads")
 def reads_cmd(notice_id: IdArg, as_json: JsonOpt = False, config: ConfigOpt = None) -> None:
     """Households that read a notice, of those it concerns, and the units still to sign."""
-    from kiosk.commands import refusals
-
     with refusals():
         count = _service().read_count(context(config), notice_id)
     if as_json:
@@ -132,16 +128,14 @@ def reads_cmd(notice_id: IdArg, as_json: JsonOpt = False, config: ConfigOpt = No
     typer.echo(f"{count.number}: read by {count.read} of {count.households} households")
 
 
-@notices_app.command("register")
-def register_cmd(
-    staff: StaffOpt,
-    pin: PinOpt = None,
+@staff_command(notices_app, "register", print_text, json_option=False)
+def register_step(
+    ctx: Any,
+    actor: Any,
     year: Annotated[int | None, typer.Option("--year", help="The year; default this year.")] = None,
-    config: ConfigOpt = None,
-) -> None:
+) -> str:
     """The issue register (发文登记) as CSV on stdout."""
-    _ctx, text = as_staff(config, staff, pin, lambda c, a: _service().register_csv(c, a, year))
-    typer.echo(text, nl=False)
+    return str(_service().register_csv(ctx, actor, year))
 
 
 def register(cli: Any) -> None:

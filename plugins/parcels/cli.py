@@ -23,15 +23,14 @@ from kiosk.commands import (
     JsonOpt,
     LangOpt,
     MonthOpt,
-    PinOpt,
-    StaffOpt,
+    NoteOpt,
+    UnitArg,
+    UnitOpt,
     context,
-    emit,
     html_report,
     one_format,
-    refusals,
     said,
-    sign_in,
+    show_fields,
     staff_command,
     usage_error,
 )
@@ -47,12 +46,12 @@ proxy_app = typer.Typer(
 parcels_app.add_typer(proxy_app, name="proxy")
 
 
-@proxy_app.command("add")
+@staff_command(proxy_app, "add", said, _)
 def proxy_add(
-    unit: Annotated[str, typer.Argument(help="Unit, e.g. 3-1205.")],
+    ctx: Any,
+    actor: Any,
+    unit: UnitArg,
     name: Annotated[str, typer.Argument(help="The proxy's name.")],
-    staff: StaffOpt,
-    pin: PinOpt = None,
     phone: Annotated[str, typer.Option("--phone", help="The proxy's phone.")] = "",
     for_resident: Annotated[
         str,
@@ -63,20 +62,14 @@ def proxy_add(
     until: Annotated[
         str, typer.Option("--until", help="Last day (YYYY-MM-DD, estate time); default: none.")
     ] = "",
-    as_json: JsonOpt = False,
-    config: ConfigOpt = None,
-) -> None:
+) -> tuple[Any, str]:
     """Name a proxy for a resident of the unit (or, without --for, the whole household)."""
     from plugins.parcels.service import add_proxy, proxy_until
 
-    ctx = context(config)
-    with refusals(_):
-        end = proxy_until(ctx, until)
-        proxy_id = add_proxy(
-            ctx, sign_in(ctx, staff, pin), unit, name, phone,
-            resident=for_resident.strip() or None, until=end,
-        )  # fmt: skip
-    emit({"id": proxy_id, "unit": unit.strip()}, as_json, f"proxy {proxy_id} added for {unit}")
+    end = proxy_until(ctx, until)
+    proxy_id = add_proxy(ctx, actor, unit, name, phone, resident=for_resident.strip() or None,
+                         until=end)  # fmt: skip
+    return {"id": proxy_id, "unit": unit.strip()}, f"proxy {proxy_id} added for {unit}"
 
 
 @staff_command(proxy_app, "remove", said, _)
@@ -97,7 +90,7 @@ def proxy_remove(
 def proxy_list(
     ctx: Any,
     actor: Any,
-    unit: Annotated[str, typer.Argument(help="Unit, e.g. 3-1205.")],
+    unit: UnitArg,
     show_all: Annotated[
         bool, typer.Option("--all", help="Include removed and expired proxies.")
     ] = False,
@@ -134,10 +127,6 @@ def return_step(
     )
 
 
-def _show(result: Any, as_json: bool) -> None:
-    emit(result, as_json, " ".join(f"{k}: {v}" for k, v in result.items() if v not in ("", None)))
-
-
 def _signature(path: Path | None) -> Any:
     """Strokes JSON from a pad (a file), or nothing (the service then asks for one)."""
     if path is None:
@@ -151,16 +140,16 @@ def _signature(path: Path | None) -> Any:
 
 SignatureOpt = Annotated[
     Path | None,
-    typer.Option("--signature", help="The collector's signature: strokes JSON from a pad."),
+    typer.Option("--signature", help="The signer's signature: strokes JSON from a pad."),
 ]
 
 
-@staff_command(parcels_app, "check-in", _show)
+@staff_command(parcels_app, "check-in", show_fields)
 def check_in_step(
     ctx: Any,
     actor: Any,
     tracking: Annotated[str, typer.Argument(help="The tracking number (as scanned).")],
-    unit: Annotated[str, typer.Option("--unit", help="Unit, e.g. 3-1205.")],
+    unit: UnitOpt,
     recipient: Annotated[str, typer.Option("--recipient", help="Addressee, if named.")] = "",
     shelf: Annotated[str, typer.Option("--shelf", help="Where it is kept.")] = "",
     perishable: Annotated[bool, typer.Option("--perishable")] = False,
@@ -179,11 +168,11 @@ def check_in_step(
     return {"tracking": r.tracking_number, "carrier": r.carrier, "unit": r.unit_code}
 
 
-@staff_command(parcels_app, "release", _show)
+@staff_command(parcels_app, "release", show_fields)
 def release_step(
     ctx: Any,
     actor: Any,
-    unit: Annotated[str, typer.Argument(help="Unit, e.g. 3-1205.")],
+    unit: UnitArg,
     picker: Annotated[str, typer.Option("--picker", help="Who collects.")],
     signature_file: SignatureOpt = None,
     id_last4: Annotated[str, typer.Option("--id-last4", help="Last 4 of the ID seen.")] = "",
@@ -205,11 +194,11 @@ def release_step(
     return {"unit": unit_code, "released": len(done.parcel_ids)}
 
 
-@staff_command(parcels_app, "store", _show)
+@staff_command(parcels_app, "store", show_fields)
 def store_step(
     ctx: Any,
     actor: Any,
-    unit: Annotated[str, typer.Option("--unit", help="Unit, e.g. 3-1205.")],
+    unit: UnitOpt,
     depositor: Annotated[str, typer.Option("--depositor", help="Who leaves it.")],
     item: Annotated[str, typer.Option("--item", help="What it is.")],
     category: Annotated[str, typer.Option("--category", help="Kind of item.")] = "other",
@@ -228,12 +217,12 @@ def store_step(
     return {"ticket": ticket.ticket, "unit": unit.strip()}
 
 
-@staff_command(parcels_app, "handover", _show)
+@staff_command(parcels_app, "handover", show_fields)
 def handover_step(
     ctx: Any,
     actor: Any,
     to: Annotated[str, typer.Option("--to", help="The colleague taking over the shift.")],
-    note: Annotated[str, typer.Option("--note")] = "",
+    note: NoteOpt = "",
 ) -> Any:
     """Record the shift handover of storage: every stored item present."""
     from plugins.parcels.service import desk_lobby, handover_checklist, record_handover_check
@@ -245,11 +234,11 @@ def handover_step(
     return {"check": check, "items": len(items)}
 
 
-@parcels_app.command("storage-release")
+@staff_command(parcels_app, "storage-release", said, _)
 def storage_release(
+    ctx: Any,
+    actor: Any,
     ticket: Annotated[str, typer.Argument(help="The storage ticket, e.g. J123456.")],
-    staff: StaffOpt,
-    pin: PinOpt = None,
     claimant: Annotated[str, typer.Option("--claimant", help="Who collects.")] = "",
     id_last4: Annotated[
         str, typer.Option("--id-last4", help="Last 4 characters of the claimant's ID.")
@@ -257,31 +246,17 @@ def storage_release(
     condition: Annotated[
         str, typer.Option("--condition", help="The item's condition as handed back.")
     ] = "",
-    signature_file: Annotated[
-        Path | None,
-        typer.Option("--signature", help="The claimant's signature: strokes JSON from a pad."),
-    ] = None,
-    as_json: JsonOpt = False,
-    config: ConfigOpt = None,
-) -> None:
+    signature_file: SignatureOpt = None,
+) -> tuple[Any, str]:
     """Give a stored item back: the claimant's ID (last 4), the condition and a signature."""
     from plugins.parcels.service import release_stored
 
-    strokes: Any = []
-    if signature_file is not None:
-        try:
-            strokes = json.loads(signature_file.read_text("utf-8"))
-        except (OSError, ValueError):
-            typer.echo(f"kiosk: cannot read a signature from {signature_file}", err=True)
-            raise typer.Exit(1) from None
-    ctx = context(config)
-    with refusals(_):
-        item_id = release_stored(
-            ctx, sign_in(ctx, staff, pin), ticket=ticket, claimant_name=claimant,
-            strokes=strokes, id_last4=id_last4, condition=condition,
-        )  # fmt: skip
-    emit({"id": item_id, "ticket": ticket.strip().upper(), "status": "released"}, as_json,
-          f"{ticket.strip().upper()} given back")  # fmt: skip
+    item_id = release_stored(
+        ctx, actor, ticket=ticket, claimant_name=claimant, strokes=_signature(signature_file),
+        id_last4=id_last4, condition=condition,
+    )  # fmt: skip
+    number = ticket.strip().upper()
+    return {"id": item_id, "ticket": number, "status": "released"}, f"{number} given back"
 
 
 @parcels_app.command("carrier")

@@ -18,12 +18,14 @@ from kiosk.commands import (
     MonthOpt,
     PinOpt,
     StaffOpt,
+    UnitOpt,
     as_staff,
     context,
-    emit,
     html_report,
+    lazy_module,
     refusals,
     settings_or_exit,
+    show_fields,
     staff_command,
 )
 
@@ -126,26 +128,18 @@ def report_parking_cmd(
         )
 
 
-def _show(result: Any, as_json: bool) -> None:
-    data = dataclasses.asdict(result) if dataclasses.is_dataclass(result) else result
-    emit(data, as_json, " ".join(f"{k}: {v}" for k, v in data.items() if v not in ("", None)))
-
-
-def _service() -> Any:
-    from plugins.parking import service
-
-    return service
+_service = lazy_module("plugins.parking.service")
 
 
 UidArg = Annotated[str, typer.Argument(help="The card's UID as the reader gives it.")]
 RentalArg = Annotated[str, typer.Argument(help="The rental's number (or id).")]
 
 
-@staff_command(parking_app, "rent", _show)
+@staff_command(parking_app, "rent", show_fields)
 def rent_step(
     ctx: Any,
     actor: Any,
-    unit: Annotated[str, typer.Option("--unit", help="Unit, e.g. 3-1205.")],
+    unit: UnitOpt,
     plate: Annotated[str, typer.Option("--plate", help="Plate, e.g. 粤B12345.")],
     licence: Annotated[str, typer.Option("--licence", help="Driving licence number.")],
     checked: Annotated[
@@ -163,7 +157,7 @@ def rent_step(
     )  # fmt: skip
 
 
-@staff_command(parking_app, "renew", _show)
+@staff_command(parking_app, "renew", show_fields)
 def renew_step(
     ctx: Any,
     actor: Any,
@@ -176,7 +170,7 @@ def renew_step(
     return {**dataclasses.asdict(view), "charge": reference or ""}
 
 
-@staff_command(parking_app, "issue", _show)
+@staff_command(parking_app, "issue", show_fields)
 def issue_step(
     ctx: Any,
     actor: Any,
@@ -188,13 +182,13 @@ def issue_step(
     return _service().issue_card(ctx, actor, rental, uid, printed)
 
 
-@staff_command(parking_app, "lost", _show)
+@staff_command(parking_app, "lost", show_fields)
 def lost_step(ctx: Any, actor: Any, uid: UidArg) -> Any:
     """Block a lost card at once (its deposit is forfeited)."""
     return _service().report_lost(ctx, actor, uid)
 
 
-@staff_command(parking_app, "replace", _show)
+@staff_command(parking_app, "replace", show_fields)
 def replace_step(
     ctx: Any,
     actor: Any,
@@ -206,7 +200,7 @@ def replace_step(
     return _service().replace_lost_card(ctx, actor, old, new, printed)
 
 
-@staff_command(parking_app, "return", _show)
+@staff_command(parking_app, "return", show_fields)
 def return_step(
     ctx: Any,
     actor: Any,

@@ -4,9 +4,7 @@ pass (``--json``: one JSON document)."""
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
-import json
 from typing import Annotated, Any
 
 import typer
@@ -14,12 +12,13 @@ import typer
 from kiosk.commands import (
     ConfigOpt,
     JsonOpt,
-    PinOpt,
     SignatureOpt,
-    StaffOpt,
-    as_staff,
+    UnitOpt,
     context,
+    lazy_module,
+    print_text,
     read_strokes,
+    show_records,
     staff_command,
 )
 
@@ -27,19 +26,15 @@ releases_app = typer.Typer(help="Item release passes (物品放行条).", no_arg
 PassArg = Annotated[int, typer.Argument(help="Pass number without FX, e.g. 12 for FX000012.")]
 
 
-def _service() -> Any:
-    from plugins.releases import service
-
-    return service
+_service = lazy_module("plugins.releases.service")
 
 
-def _emit(view: Any, as_json: bool) -> None:
-    if as_json:
-        typer.echo(json.dumps(dataclasses.asdict(view), ensure_ascii=False, default=str))
-        return
-    typer.echo(f"{view.number} {view.unit_code} {view.reason} {view.status}: {view.items}")
-    if view.qr:
-        typer.echo(f"  code {view.qr}")
+def _line(view: Any) -> str:
+    code = f"\n  code {view.qr}" if view.qr else ""
+    return f"{view.number} {view.unit_code} {view.reason} {view.status}: {view.items}{code}"
+
+
+_emit = show_records(_line, indent=None)
 
 
 @releases_app.command("list")
@@ -48,21 +43,14 @@ def list_cmd(as_json: JsonOpt = False, config: ConfigOpt = None) -> None:
     service = _service()
     ctx = context(config)
     rows = service.waiting(ctx) + service.approved(ctx)
-    if as_json:
-        typer.echo(json.dumps([dataclasses.asdict(r) for r in rows], ensure_ascii=False,
-                              default=str))  # fmt: skip
-        return
-    for r in rows:
-        _emit(r, False)
-    if not rows:
-        typer.echo("no passes waiting")
+    show_records(_line, indent=None, empty="no passes waiting")(rows, as_json)
 
 
 @staff_command(releases_app, "request", _emit)
 def request_step(
     ctx: Any,
     actor: Any,
-    unit: Annotated[str, typer.Option("--unit", help="The unit, e.g. 3-1205.")],
+    unit: UnitOpt,
     applicant: Annotated[str, typer.Option("--applicant", help="Who asks (a resident).")],
     carrier: Annotated[str, typer.Option("--carrier", help="Who carries the items out.")],
     items: Annotated[str, typer.Option("--items", help="What leaves.")],
@@ -140,11 +128,10 @@ def exit_step(
     return _service().record_exit(ctx, actor, code, read_strokes(signature))
 
 
-@releases_app.command("register")
-def register_cmd(staff: StaffOpt, pin: PinOpt = None, config: ConfigOpt = None) -> None:
+@staff_command(releases_app, "register", print_text, json_option=False)
+def register_step(ctx: Any, actor: Any) -> str:
     """The pass register (物品放行条存档) as CSV on stdout."""
-    _ctx, text = as_staff(config, staff, pin, _service().register_csv)
-    typer.echo(text, nl=False)
+    return str(_service().register_csv(ctx, actor))
 
 
 def register(cli: Any) -> None:

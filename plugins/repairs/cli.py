@@ -9,7 +9,6 @@ from __future__ import annotations
 import dataclasses
 import io
 import json
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -21,10 +20,16 @@ from kiosk.commands import (
     HtmlStaffOpt,
     JsonOpt,
     LangOpt,
+    NoteOpt,
+    SignatureOpt,
+    UnitOpt,
     context,
     html_report,
+    lazy_module,
     one_format,
+    read_strokes,
     refusals,
+    show_records,
     staff_command,
     usage_error,
 )
@@ -83,18 +88,12 @@ def sweep_cmd(config: ConfigOpt = None) -> None:
 NumberArg = Annotated[str, typer.Argument(help="Ticket number, e.g. R261202-00001.")]
 
 
-def _emit(result: Any, as_json: bool) -> None:
-    rows = result if isinstance(result, list) else [result]
-    if as_json:
-        data = [dataclasses.asdict(r) for r in rows]
-        doc = data if isinstance(result, list) else data[0]
-        typer.echo(json.dumps(doc, ensure_ascii=False, indent=2, default=str))
-        return
-    for r in rows:
-        flags = " ".join(x for x in ("EMERGENCY" if r.emergency else "", r.severity) if x)
-        typer.echo(
-            f"{r.number} {r.kind} {r.status} {r.unit_code or '-'} {r.category} {flags}".rstrip()
-        )
+def _line(r: Any) -> str:
+    flags = " ".join(x for x in ("EMERGENCY" if r.emergency else "", r.severity) if x)
+    return f"{r.number} {r.kind} {r.status} {r.unit_code or '-'} {r.category} {flags}".rstrip()
+
+
+_emit = show_records(_line)
 
 
 def _when(ctx: Any, text: str, what: str) -> Any:
@@ -125,10 +124,7 @@ def _fen(amount: str) -> int:
         raise Refused("repairs.amount", "{amount} is not an amount.", amount=amount) from None
 
 
-def _service() -> Any:
-    from plugins.repairs import service
-
-    return service
+_service = lazy_module("plugins.repairs.service")
 
 
 @staff_command(repairs_app, "file", _emit)
@@ -136,7 +132,7 @@ def file_step(
     ctx: Any,
     actor: Any,
     category: Annotated[str, typer.Option("--category", help="Category code, e.g. plumbing.leak.")],
-    unit: Annotated[str, typer.Option("--unit", help="Unit, e.g. 3-1205.")] = "",
+    unit: UnitOpt = "",
     description: Annotated[str, typer.Option("--description", help="What is wrong.")] = "",
     common_area: Annotated[
         bool, typer.Option("--common-area", help="In a common area, not in the home.")
@@ -175,7 +171,7 @@ def confirm_step(
     external: Annotated[
         bool | None, typer.Option("--external/--in-house", help="Needs an outside party.")
     ] = None,
-    note: Annotated[str, typer.Option("--note")] = "",
+    note: NoteOpt = "",
 ) -> Any:
     """The desk confirms the request with the resident (a complaint may be graded here)."""
     return _service().confirm(ctx, actor, number, severity=severity, external=external, note=note)
@@ -200,7 +196,7 @@ def reclassify_step(
     emergency: Annotated[
         bool, typer.Option("--emergency/--ordinary", help="Emergency or ordinary request.")
     ] = True,
-    note: Annotated[str, typer.Option("--note")] = "",
+    note: NoteOpt = "",
 ) -> Any:
     """Correct the classification (an emergency missed calls engineering at once)."""
     return _service().reclassify(ctx, actor, number, emergency=emergency, note=note)
@@ -264,27 +260,13 @@ def complete_step(
     ctx: Any,
     actor: Any,
     number: NumberArg,
-    signature: Annotated[
-        str, typer.Option("--signature", help="The resident's strokes as JSON, or @file.")
-    ],
+    signature: SignatureOpt,
     charge: Annotated[
         str | None, typer.Option("--charge", help="Charge in yuan (at most the agreed price).")
     ] = None,
 ) -> Any:
     """Work done, signed by the resident; a paid repair is charged."""
-    from kiosk.errors import Refused
-
-    text = signature
-    if text.startswith("@"):
-        try:
-            text = Path(text[1:]).read_text(encoding="utf-8")
-        except OSError:
-            raise Refused("repairs.signature_file", "Cannot read the signature file.") from None
-    try:
-        strokes = json.loads(text)
-    except ValueError:
-        strokes = None
-    return _service().complete(ctx, actor, number, strokes,
+    return _service().complete(ctx, actor, number, read_strokes(signature),
                                charge_fen=None if charge is None else _fen(charge))  # fmt: skip
 
 

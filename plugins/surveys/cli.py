@@ -19,8 +19,10 @@ from kiosk.commands import (
     LangOpt,
     context,
     html_report,
+    lazy_module,
     one_format,
     refusals,
+    show_records,
     staff_command,
 )
 
@@ -29,10 +31,7 @@ surveys_app = typer.Typer(help="Satisfaction surveys (满意度调查).", no_arg
 IdArg = Annotated[int, typer.Argument(help="The survey's id (kiosk surveys list).")]
 
 
-def _service() -> Any:
-    from plugins.surveys import service
-
-    return service
+_service = lazy_module("plugins.surveys.service")
 
 
 def _day(text: str, what: str) -> dt.date:
@@ -46,16 +45,12 @@ def _day(text: str, what: str) -> dt.date:
         ) from None
 
 
-def _show(result: Any, as_json: bool) -> None:
-    rows = result if isinstance(result, list) else [result]
-    if as_json:
-        data = [dataclasses.asdict(r) for r in rows]
-        typer.echo(json.dumps(data if isinstance(result, list) else data[0], ensure_ascii=False,
-                              indent=2, default=str))  # fmt: skip
-        return
-    for s in rows:
-        typer.echo(f"{s.id} {s.title} {s.opens_at:%Y-%m-%d} - {s.closes_at:%Y-%m-%d} UTC, "
-                   f"{len(s.questions)} questions")  # fmt: skip
+def _line(s: Any) -> str:
+    return (f"{s.id} {s.title} {s.opens_at:%Y-%m-%d} - {s.closes_at:%Y-%m-%d} UTC, "
+            f"{len(s.questions)} questions")  # fmt: skip
+
+
+_show = show_records(_line)
 
 
 @staff_command(surveys_app, "create", _show)

@@ -12,12 +12,11 @@ import typer
 from kiosk.commands import (
     ConfigOpt,
     JsonOpt,
-    PinOpt,
-    StaffOpt,
-    as_staff,
     context,
-    emit,
     html_report_command,
+    lazy_module,
+    print_text,
+    show_fields,
     staff_command,
 )
 
@@ -80,33 +79,19 @@ def replacement_cmd(as_json: JsonOpt = False, config: ConfigOpt = None) -> None:
         typer.echo("nothing to replace")
 
 
-@umbrellas_app.command("register")
-def register_cmd(
-    staff: StaffOpt,
-    pin: PinOpt = None,
-    config: ConfigOpt = None,
-) -> None:
-    """The loan register (物品借取登记表) as CSV on stdout."""
-    from plugins.umbrellas.service import loan_register_csv
+_service = lazy_module("plugins.umbrellas.service")
 
-    _ctx, text = as_staff(config, staff, pin, loan_register_csv)
-    typer.echo(text, nl=False)
+
+@staff_command(umbrellas_app, "register", print_text, json_option=False)
+def register_step(ctx: Any, actor: Any) -> str:
+    """The loan register (物品借取登记表) as CSV on stdout."""
+    return str(_service().loan_register_csv(ctx, actor))
 
 
 TagArg = Annotated[str, typer.Argument(help="The umbrella's tag, e.g. U-0007.")]
 
 
-def _done(result: Any, as_json: bool) -> None:
-    emit(result, as_json, " ".join(f"{k}: {v}" for k, v in result.items()))
-
-
-def _service() -> Any:
-    from plugins.umbrellas import service
-
-    return service
-
-
-@staff_command(umbrellas_app, "add", _done)
+@staff_command(umbrellas_app, "add", show_fields)
 def add_step(
     ctx: Any,
     actor: Any,
@@ -129,7 +114,7 @@ def add_step(
     return {"id": umbrella_id, "tag": tag.strip().upper(), "state": "available"}
 
 
-@staff_command(umbrellas_app, "condition", _done)
+@staff_command(umbrellas_app, "condition", show_fields)
 def condition_step(
     ctx: Any,
     actor: Any,
@@ -141,14 +126,14 @@ def condition_step(
     return {"tag": tag.strip().upper(), "condition": condition.strip()}
 
 
-@staff_command(umbrellas_app, "retire", _done)
+@staff_command(umbrellas_app, "retire", show_fields)
 def retire_step(ctx: Any, actor: Any, tag: TagArg) -> Any:
     """Take an umbrella out of service for good (not while it is lent)."""
     _service().retire(ctx, actor, tag)
     return {"tag": tag.strip().upper(), "state": "retired"}
 
 
-@staff_command(umbrellas_app, "replace", _done)
+@staff_command(umbrellas_app, "replace", show_fields)
 def replace_step(
     ctx: Any,
     actor: Any,

@@ -15,8 +15,9 @@ from kiosk.commands import (
     ConfigOpt,
     JsonOpt,
     context,
-    emit,
+    lazy_module,
     one_format,
+    show_fields,
     staff_command,
     usage_error,
 )
@@ -78,21 +79,10 @@ def purge(config: ConfigOpt = None) -> None:
 VisitArg = Annotated[int, typer.Argument(help="The visit's id (see `kiosk visitors pending`).")]
 
 
-def _service() -> Any:
-    from plugins.visitors import service
-
-    return service
+_service = lazy_module("plugins.visitors.service")
 
 
-def _show(result: Any, as_json: bool) -> None:
-    if isinstance(result, list):
-        emit(result, as_json, "\n".join(" ".join(str(v) for v in r.values()) for r in result)
-             or "none")  # fmt: skip
-    else:
-        emit(result, as_json, " ".join(f"{k}: {v}" for k, v in result.items()))
-
-
-@staff_command(visitors_app, "pending", _show)
+@staff_command(visitors_app, "pending", show_fields)
 def pending_step(ctx: Any, actor: Any) -> Any:
     """Visits waiting for an answer at this staff member's lobby (names and phones masked)."""
     service = _service()
@@ -106,13 +96,13 @@ def _decided(view: Any) -> dict[str, Any]:
     return {"id": view.id, "status": view.status}
 
 
-@staff_command(visitors_app, "approve", _show)
+@staff_command(visitors_app, "approve", show_fields)
 def approve_step(ctx: Any, actor: Any, visit: VisitArg) -> Any:
     """Let a waiting visitor in: the pass is issued and printed at the visitor's kiosk."""
     return _decided(_service().decide(ctx, actor, visit, approve=True))
 
 
-@staff_command(visitors_app, "decline", _show)
+@staff_command(visitors_app, "decline", show_fields)
 def decline_step(
     ctx: Any, actor: Any, visit: VisitArg,
     note: Annotated[str, typer.Option("--note", help="Why (kept on the record).")] = "",
@@ -121,14 +111,14 @@ def decline_step(
     return _decided(_service().decide(ctx, actor, visit, approve=False, note=note))
 
 
-@staff_command(visitors_app, "sign-out", _show)
+@staff_command(visitors_app, "sign-out", show_fields)
 def sign_out_step(ctx: Any, actor: Any, visit: VisitArg) -> Any:
     """Sign a visitor out at the desk."""
     _service().sign_out_by_desk(ctx, actor, visit)
     return {"id": visit, "signed_out": True}
 
 
-@staff_command(visitors_app, "block", _show)
+@staff_command(visitors_app, "block", show_fields)
 def block_step(
     ctx: Any,
     actor: Any,
@@ -142,7 +132,7 @@ def block_step(
     return {"id": entry, "blocked": True}
 
 
-@staff_command(visitors_app, "unblock", _show)
+@staff_command(visitors_app, "unblock", show_fields)
 def unblock_step(
     ctx: Any, actor: Any,
     entry: Annotated[int, typer.Argument(help="The entry's id (see `blocklist`).")],
@@ -152,7 +142,7 @@ def unblock_step(
     return {"id": entry, "blocked": False}
 
 
-@staff_command(visitors_app, "blocklist", _show)
+@staff_command(visitors_app, "blocklist", show_fields)
 def blocklist_step(ctx: Any, actor: Any) -> Any:
     """The active block list (masked)."""
     return _service().block_list(ctx, actor)
