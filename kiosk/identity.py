@@ -306,12 +306,15 @@ def normalise_unit_code(text: str) -> str:
     return f"{m.group(1)}-{m.group(2)}".upper() if m else text.strip().upper()
 
 
-def unit_by_code(session: Session, unit_code: str) -> Unit:
-    """The unit a person typed (any form :func:`normalise_unit_code` reads), or the one refusal
-    every service gives for a unit that does not exist (code ``unknown_unit``)."""
-    unit = session.scalar(select(Unit).where(Unit.code == normalise_unit_code(unit_code)))
+def unit_by_code(session: Session, unit_code: str | int) -> Unit:
+    """The unit a person typed (any form :func:`normalise_unit_code` reads) or a unit's id, or
+    the one refusal every service gives for a unit that does not exist (code ``unknown_unit``)."""
+    if isinstance(unit_code, int):
+        unit = session.get(Unit, unit_code)
+    else:
+        unit = session.scalar(select(Unit).where(Unit.code == normalise_unit_code(unit_code)))
     if unit is None:
-        raise Refused("unknown_unit", "There is no unit {unit}.", unit=unit_code.strip())
+        raise Refused("unknown_unit", "There is no unit {unit}.", unit=str(unit_code).strip())
     return unit
 
 

@@ -26,10 +26,12 @@ from kiosk.db.models import Resident, Staff, Unit
 from kiosk.errors import Refused
 from kiosk.export import csv_writer
 from kiosk.i18n import N_
-from kiosk.identity import SYSTEM, Actor, require_role
+from kiosk.identity import SYSTEM, Actor, normalise_unit_code, require_role, unit_by_code
 from kiosk.notify import raise_alert
 from kiosk.pii import mask_id_number, mask_name, mask_text
+from kiosk.plugin_settings import whole_number
 from kiosk.signatures import require_signature, to_png
+from kiosk.writes import change_once
 from plugins.keys.models import PURPOSES, CustodyKey, KeyHandover
 
 if TYPE_CHECKING:
@@ -49,10 +51,7 @@ STATUS_LABELS = {
 
 def max_out_hours(ctx: KioskContext) -> int:
     """``[plugins.keys] max_out_hours`` (default 4): longer out raises a desk alert."""
-    hours = int(ctx.settings.plugin(PLUGIN).get("max_out_hours", 4))
-    if hours < 1:
-        raise ValueError("[plugins.keys] max_out_hours must be at least 1")
-    return hours
+    return whole_number(PLUGIN, ctx.settings.plugin(PLUGIN), "max_out_hours", 4, minimum=1)
 
 
 @dataclass(frozen=True)
@@ -122,9 +121,7 @@ def take_into_custody(
         raise Refused("keys.none", "Name at least one key, e.g. entrance door.")
     now = ctx.clock.now()
     with ctx.database().write() as session:
-        unit = session.scalar(select(Unit).where(Unit.code == unit_code.strip()))
-        if unit is None:
-            raise Refused("keys.unit", "There is no unit {unit}.", unit=unit_code.strip())
+        unit = unit_by_code(session, unit_code)
         living = session.scalar(
             select(func.count()).select_from(Resident)
             .where(Resident.unit_id == unit.id, Resident.active.is_(True), Resident.role.in_(LIVING))
@@ -185,13 +182,12 @@ def hand_out(
                     "A viewing is accompanied by a staff member: enter their staff number.",
                 )
             companion = _accompanying(session, accompanied_by)
-        done = session.execute(
+        change_once(
+            session,
             update(CustodyKey).where(CustodyKey.id == key.id, CustodyKey.status == "in_box")
-            .values(status="out")
-        ).rowcount  # type: ignore[attr-defined]  # fmt: skip
-        if not done:
-            raise Refused("keys.not_in_box", "Key {number} is not in its box.",
-                          number=key.number)  # fmt: skip
+            .values(status="out"),
+            Refused("keys.not_in_box", "Key {number} is not in its box.", number=key.number),
+        )  # fmt: skip
         due = now + dt.timedelta(hours=max_out_hours(ctx))
         session.add(KeyHandover(
             key_id=key.id, person=person, id_masked=mask_id_number(id_number.strip())[:32],
@@ -211,12 +207,12 @@ def hand_back(ctx: KioskContext, actor: Actor, number: str, signature: Any) -> K
     now = ctx.clock.now()
     with ctx.database().write() as session:
         key = _key(session, number)
-        done = session.execute(
+        change_once(
+            session,
             update(CustodyKey).where(CustodyKey.id == key.id, CustodyKey.status == "out")
-            .values(status="in_box")
-        ).rowcount  # type: ignore[attr-defined]  # fmt: skip
-        if not done:
-            raise Refused("keys.not_out", "Key {number} is not out.", number=key.number)
+            .values(status="in_box"),
+            Refused("keys.not_out", "Key {number} is not out.", number=key.number),
+        )  # fmt: skip
         session.execute(
             update(KeyHandover).where(KeyHandover.key_id == key.id, KeyHandover.back_at.is_(None))
             .values(back_at=now, back_by=actor.label, back_strokes=strokes,
@@ -252,7 +248,7 @@ def keys(ctx: KioskContext, unit_code: str = "") -> list[KeyView]:
     with ctx.database().read() as session:
         where = [CustodyKey.status != "returned"]
         if unit_code:
-            where.append(Unit.code == unit_code.strip())
+            where.append(Unit.code == normalise_unit_code(unit_code))
         return _views(ctx, session, *where)
 
 
@@ -337,7 +333,7 @@ def purge_in(session: Session, ctx: KioskContext, now: dt.datetime, dry_run: boo
     from kiosk.db.retention import anonymise
     from kiosk.hookspecs import PurgeCount
 
-    days = int(ctx.settings.plugin(PLUGIN).get("retention_days", 365))
+    days = whole_number(PLUGIN, ctx.settings.plugin(PLUGIN), "retention_days", 365)
     before = now - dt.timedelta(days=days)
     count = anonymise(
         session, KeyHandover,

@@ -29,7 +29,9 @@ from kiosk.clock import as_utc
 from kiosk.db.models import Building, Unit
 from kiosk.errors import Refused
 from kiosk.export import csv_writer
+from kiosk.households import household_done, household_has, household_of
 from kiosk.identity import Actor, require_role
+from kiosk.writes import change_once
 from plugins.notices.models import Notice, NoticeRead
 
 if TYPE_CHECKING:
@@ -165,14 +167,14 @@ def _approve(ctx: KioskContext, session: Session, actor: Actor, notice_id: int) 
     year = as_utc(now).astimezone(ctx.zone).year
     seq = (session.scalar(select(func.max(Notice.seq)).where(Notice.year == year)) or 0) + 1
     number = number_of(short_name(ctx), year, seq)
-    done = session.execute(
+    change_once(
+        session,
         update(Notice).where(Notice.id == notice_id, Notice.status == "draft")
         .values(status="approved", year=year, seq=seq, number=number,
-                approved_by=actor.name or actor.label, approved_at=now)
-    ).rowcount  # type: ignore[attr-defined]  # fmt: skip
-    if not done:
-        raise Refused("notices.not_draft", "Notice {id} is {status}: only a draft is approved.",
-                      id=notice_id, status="approved")  # fmt: skip
+                approved_by=actor.name or actor.label, approved_at=now),
+        Refused("notices.not_draft", "Notice {id} is {status}: only a draft is approved.",
+                id=notice_id, status="approved"),
+    )  # fmt: skip
     session.flush()
     audit.record_for(ctx, session, actor, "notice.approved", f"notice:{notice_id}",
                      {"number": number})  # fmt: skip
@@ -192,14 +194,14 @@ def publish(ctx: KioskContext, actor: Actor, notice_id: int) -> NoticeView:
                           id=notice_id, status=row.status)  # fmt: skip
         if row.expires_at is not None and as_utc(row.expires_at) <= now:
             raise Refused("notices.expired", "The notice would expire before it is shown.")
-        done = session.execute(
+        change_once(
+            session,
             update(Notice).where(Notice.id == notice_id, Notice.status == "approved")
-            .values(status="published", published_at=now)
-        ).rowcount  # type: ignore[attr-defined]  # fmt: skip
-        if not done:
-            raise Refused("notices.not_approved",
-                          "Notice {id} is {status}: only an approved notice is published.",
-                          id=notice_id, status="published")  # fmt: skip
+            .values(status="published", published_at=now),
+            Refused("notices.not_approved",
+                    "Notice {id} is {status}: only an approved notice is published.",
+                    id=notice_id, status="published"),
+        )  # fmt: skip
         audit.record_for(ctx, session, actor, "notice.published", f"notice:{notice_id}",
                          {"number": row.number, "lobbies": row.lobbies})  # fmt: skip
         session.refresh(row)
@@ -211,12 +213,12 @@ def withdraw(ctx: KioskContext, actor: Actor, notice_id: int) -> None:
     require_role(actor, "withdraw a notice", *DRAFT_ROLES)
     with ctx.database().write() as session:
         row = _notice(session, notice_id)
-        done = session.execute(
+        change_once(
+            session,
             update(Notice).where(Notice.id == notice_id, Notice.status == "published")
-            .values(status="withdrawn", withdrawn_at=ctx.clock.now())
-        ).rowcount  # type: ignore[attr-defined]  # fmt: skip
-        if not done:
-            raise Refused("notices.not_published", "Notice {id} is not on show.", id=notice_id)
+            .values(status="withdrawn", withdrawn_at=ctx.clock.now()),
+            Refused("notices.not_published", "Notice {id} is not on show.", id=notice_id),
+        )  # fmt: skip
         audit.record_for(ctx, session, actor, "notice.withdrawn", f"notice:{notice_id}",
                          {"number": row.number})  # fmt: skip
 
@@ -280,25 +282,14 @@ def notices(ctx: KioskContext, status: str | None = None, limit: int = 50) -> li
 
 def has_read(ctx: KioskContext, actor: Actor | None, notice_id: int) -> bool:
     """Whether the household of ``actor`` has read the notice."""
-    if actor is None or actor.unit_id is None:
-        return False
-    with ctx.database().read() as session:
-        return (
-            session.scalar(
-                select(NoticeRead.id).where(
-                    NoticeRead.notice_id == notice_id, NoticeRead.unit_id == actor.unit_id
-                )
-            )
-            is not None
-        )
+    return household_done(ctx, actor, NoticeRead, notice_id=notice_id)
 
 
 def mark_read(ctx: KioskContext, actor: Actor, notice_id: int) -> bool:
     """The resident identified by card (or unit + PIN) has read a notice addressed to
     households: recorded once for the household. True when recorded now, False when the
     household had already read it."""
-    if actor.kind != "resident" or actor.unit_id is None:
-        raise Refused("notices.who", "Tap your card first, so we know your household.")
+    unit_id = household_of(actor, "notices")
     now = ctx.clock.now()
     try:
         with ctx.database().write() as session:
@@ -308,20 +299,13 @@ def mark_read(ctx: KioskContext, actor: Actor, notice_id: int) -> bool:
                 raise Refused("notices.not_shown", "This notice is no longer on show.")
             if not row.households:
                 raise Refused("notices.no_signing", "This notice needs no signature.")
-            if (
-                session.scalar(
-                    select(NoticeRead.id).where(
-                        NoticeRead.notice_id == notice_id, NoticeRead.unit_id == actor.unit_id
-                    )
-                )
-                is not None
-            ):
+            if household_has(session, NoticeRead, unit_id, notice_id=notice_id):
                 return False
-            session.add(NoticeRead(notice_id=notice_id, unit_id=actor.unit_id,
-                                   resident_id=actor.id, read_at=now, kiosk=ctx.kiosk_id))  # fmt: skip
+            session.add(NoticeRead(notice_id=notice_id, unit_id=unit_id, resident_id=actor.id,
+                                   read_at=now, kiosk=ctx.kiosk_id))  # fmt: skip
             session.flush()
             audit.record_for(ctx, session, actor, "notice.read", f"notice:{notice_id}",
-                             {"unit_id": actor.unit_id})  # fmt: skip
+                             {"unit_id": unit_id})  # fmt: skip
             return True
     except IntegrityError:
         return False  # another member of the household signed at another kiosk just now

@@ -18,6 +18,7 @@ from kiosk.identity import SYSTEM, Actor, require_role
 from kiosk.lobby import desk_lobby, in_lobby
 from kiosk.notify import queue_notification, raise_alert
 from kiosk.pii import mask_name, mask_text
+from kiosk.writes import change_once
 from plugins.parcels.models import (
     Parcel,
     PickupCode,
@@ -150,13 +151,13 @@ def return_to_sender(ctx: KioskContext, actor: Actor, parcel_id: int, reason: st
             raise Refused(
                 "parcels.at_lobby", "That item is at lobby {lobby}'s desk.", lobby=parcel.lobby
             )
-        changed = session.execute(
+        change_once(
+            session,
             update(Parcel)
             .where(Parcel.id == parcel.id, Parcel.status == "waiting")
-            .values(status="returned", returned_at=now, returned_by=actor.label, return_reason=why)
+            .values(status="returned", returned_at=now, returned_by=actor.label, return_reason=why),
+            Refused("parcels.not_waiting", "That item is no longer waiting at the desk."),
         )
-        if changed.rowcount != 1:  # type: ignore[attr-defined]
-            raise Refused("parcels.not_waiting", "That item is no longer waiting at the desk.")
         session.execute(
             update(PickupCode)
             .where(

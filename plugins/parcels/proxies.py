@@ -15,6 +15,7 @@ from kiosk.db.models import Resident, Unit
 from kiosk.errors import Refused
 from kiosk.identity import Actor, require_role, unit_by_code
 from kiosk.pii import mask_name, mask_phone
+from kiosk.writes import change_once
 from plugins.parcels.models import (
     Proxy,
 )
@@ -163,13 +164,13 @@ def remove_proxy(ctx: KioskContext, actor: Actor, proxy_id: int, unit_code: str 
         own = actor.kind == "resident" and proxy.resident_id == actor.id
         if not own:
             require_role(actor, "parcel.remove_proxy", *DESK_ROLES)
-        changed = session.execute(
+        change_once(
+            session,
             update(Proxy)
             .where(Proxy.id == proxy.id, Proxy.active.is_(True))
-            .values(active=False, removed_by=actor.label, removed_at=now)
+            .values(active=False, removed_by=actor.label, removed_at=now),
+            Refused("parcels.proxy_removed", "That proxy was already removed."),
         )
-        if changed.rowcount != 1:  # type: ignore[attr-defined]
-            raise Refused("parcels.proxy_removed", "That proxy was already removed.")
         audit.record_for(
             ctx,
             session,

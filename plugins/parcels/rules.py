@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from kiosk.errors import Refused
+from kiosk.plugin_settings import rules_from
 from plugins.parcels.models import Parcel, Proxy
 
 if TYPE_CHECKING:
@@ -31,14 +32,7 @@ class ParcelRules:
 
     @classmethod
     def of(cls, ctx: KioskContext) -> ParcelRules:
-        raw = ctx.settings.plugin("parcels")
-        return cls(
-            reminder_days=tuple(int(d) for d in raw.get("reminder_days", (3, 7))),
-            escalate_days=int(raw.get("escalate_days", 15)),
-            max_code_failures=int(raw.get("max_code_failures", 5)),
-            code_lock_minutes=int(raw.get("code_lock_minutes", 10)),
-            storage_max_days=int(raw.get("storage_max_days", 7)),
-        )
+        return rules_from(cls, "parcels", ctx.settings.plugin("parcels"))
 
 
 def served_here(ctx: KioskContext, lobby: str) -> bool:

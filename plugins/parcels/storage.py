@@ -23,6 +23,7 @@ from kiosk.identity import Actor, require_role, unit_by_code
 from kiosk.lobby import desk_lobby, in_lobby
 from kiosk.notify import raise_alert
 from kiosk.pii import mask_name, mask_text
+from kiosk.writes import change_once
 from plugins.parcels import signature
 from plugins.parcels.models import (
     StorageCheck,
@@ -304,7 +305,8 @@ def release_stored(
                 "parcels.storage_not_owner",
                 "Only the depositor or a resident of the unit may collect this item.",
             )
-        changed = session.execute(
+        change_once(
+            session,
             update(StoredItem)
             .where(StoredItem.id == item.id, StoredItem.status == "stored")
             .values(
@@ -316,10 +318,9 @@ def release_stored(
                 release_condition=state,
                 signature_strokes=strokes,
                 signature_png=png,
-            )
+            ),
+            Refused("parcels.storage_released", "This item was already collected."),
         )
-        if changed.rowcount != 1:  # type: ignore[attr-defined]
-            raise Refused("parcels.storage_released", "This item was already collected.")
         audit.record_for(
             ctx,
             session,

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kiosk.errors import Refused
+from kiosk.plugin_settings import rules_from
 
 ROUNDINGS = ("started", "completed")
 
@@ -48,34 +49,13 @@ class FeeRule:
     @classmethod
     def of(cls, raw: dict[str, Any]) -> FeeRule:
         """The rule from ``[plugins.parking]``; a bad value raises :class:`Refused` naming it."""
-        values: dict[str, Any] = {}
-        for name in cls.__dataclass_fields__:
-            if name not in raw:
-                continue
-            value = raw[name]
-            if name == "rounding":
-                if value not in ROUNDINGS:
-                    raise Refused(
-                        "parking.config",
-                        "plugins.parking.rounding must be one of {expected}, not {value!r}.",
-                        expected=", ".join(ROUNDINGS),
-                        value=value,
-                    )
-            elif not isinstance(value, int) or isinstance(value, bool) or value < 0:
-                raise Refused(
-                    "parking.config",
-                    "plugins.parking.{name} must be a whole number >= 0, not {value!r}.",
-                    name=name,
-                    value=value,
-                )
-            values[name] = value
-        rule = cls(**values)
-        if min(rule.first_minutes, rule.step_minutes, rule.cap_window_minutes) < 1:
-            raise Refused(
-                "parking.config",
-                "plugins.parking: first_minutes, step_minutes and cap_window_minutes must be >= 1.",
-            )
-        return rule
+        return rules_from(
+            cls,
+            "parking",
+            raw,
+            minimum={"first_minutes": 1, "step_minutes": 1, "cap_window_minutes": 1},
+            choices={"rounding": ROUNDINGS},
+        )
 
 
 def _window_fee(minutes: int, rule: FeeRule) -> int:

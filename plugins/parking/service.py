@@ -48,6 +48,8 @@ from kiosk.identity import (
 from kiosk.money import format_fen
 from kiosk.notify import queue_notification, raise_alert
 from kiosk.pii import mask_id_number, mask_name, mask_text
+from kiosk.plugin_settings import rules_from
+from kiosk.writes import change_once
 from plugins.parking.fees import FeeRule, parking_fee, validate_plate
 from plugins.parking.models import ParkingCard, ParkingPeriod, ParkingRental
 from plugins.parking.views import (
@@ -88,24 +90,7 @@ class ParkingRules:
     @classmethod
     def of(cls, ctx: KioskContext) -> ParkingRules:
         raw = ctx.settings.plugin("parking")
-        ints = {}
-        for name in (
-            "monthly_rent_fen", "deposit_fen", "remind_days", "max_months", "retention_days"
-        ):  # fmt: skip
-            value = raw.get(name, getattr(cls, name))
-            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-                raise Refused(
-                    "parking.config",
-                    "plugins.parking.{name} must be a whole number >= 0, not {value!r}.",
-                    name=name,
-                    value=value,
-                )
-            ints[name] = value
-        return cls(
-            **ints,
-            renter_roles=tuple(raw.get("renter_roles", cls.renter_roles)),
-            fee=FeeRule.of(raw),
-        )
+        return rules_from(cls, "parking", raw, fee=FeeRule.of(raw))
 
 
 def add_months(day: dt.date, months: int) -> dt.date:
@@ -547,14 +532,14 @@ def issue_card(
                         "This card is already bound to unit {unit}; use a blank card.",
                         unit=_holder_unit(session, card),
                     )
-                won = session.execute(
+                change_once(
+                    session,
                     update(Card)
                     .where(Card.id == card.id, Card.status == "returned")
                     .values(status="active", resident_id=rental.resident_id, staff_id=None)
-                    .execution_options(synchronize_session=False)
-                ).rowcount  # type: ignore[attr-defined]
-                if not won:
-                    raise Refused("parking.card_bound", "This card was just bound elsewhere.")
+                    .execution_options(synchronize_session=False),
+                    Refused("parking.card_bound", "This card was just bound elsewhere."),
+                )
                 if printed_number:
                     card.printed_number = printed_number[:32]
             else:
@@ -671,16 +656,14 @@ def _end_card(
     """Move the active card ``uid`` to ``state`` (lost, returned) exactly once, in the parking
     table and in the core card table; refused when it is not active any more."""
     card, pcard = _parking_card(session, uid)
-    won = session.execute(
+    change_once(
+        session,
         update(ParkingCard)
         .where(ParkingCard.id == pcard.id, ParkingCard.state == "active")
         .values(state=state, ended_at=ctx.clock.now(), ended_by=actor.label)
-        .execution_options(synchronize_session=False)
-    ).rowcount  # type: ignore[attr-defined]
-    if not won:
-        raise Refused(
-            "parking.not_active", "Card {uid} is already {state}.", uid=uid, state=pcard.state
-        )
+        .execution_options(synchronize_session=False),
+        Refused("parking.not_active", "Card {uid} is already {state}.", uid=uid, state=pcard.state),
+    )
     session.execute(
         update(Card)
         .where(Card.id == card.id)

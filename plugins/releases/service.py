@@ -32,10 +32,12 @@ from kiosk.db.models import Resident, Unit
 from kiosk.errors import Refused
 from kiosk.export import csv_writer
 from kiosk.i18n import N_
-from kiosk.identity import Actor, require_role
+from kiosk.identity import Actor, normalise_unit_code, require_role, unit_by_code
 from kiosk.money import format_fen
 from kiosk.pii import mask_name, mask_text
+from kiosk.plugin_settings import whole_number
 from kiosk.signatures import require_signature, to_png
+from kiosk.writes import change_once
 from plugins.releases.models import REASONS, ReleasePass, ReleaseSignature
 
 if TYPE_CHECKING:
@@ -57,10 +59,7 @@ def pass_key(ctx: KioskContext) -> bytes:
 
 def valid_days(ctx: KioskContext) -> int:
     """How many days after its leaving day a pass still opens the gate (0: that day only)."""
-    days = int(ctx.settings.plugin(PLUGIN).get("valid_days", 0))
-    if days < 0:
-        raise ValueError("[plugins.releases] valid_days must not be negative")
-    return days
+    return whole_number(PLUGIN, ctx.settings.plugin(PLUGIN), "valid_days", 0)
 
 
 @dataclass(frozen=True)
@@ -113,6 +112,17 @@ def _pass(session: Session, pass_id: int) -> tuple[ReleasePass, str]:
     return row[0], row[1]
 
 
+def _decide(session: Session, p: ReleasePass, **values: Any) -> None:
+    """Move a pass waiting for the desk on (owner confirmed, approved, refused), once."""
+    change_once(
+        session,
+        update(ReleasePass).where(ReleasePass.id == p.id, ReleasePass.status == "requested")
+        .values(**values),
+        Refused("releases.not_requested", "Pass {number} is no longer waiting.",
+                number=number_of(p.id)),
+    )  # fmt: skip
+
+
 def _sign(session: Session, now: dt.datetime, p: ReleasePass, signer: str, name: str,
           strokes: Any) -> None:  # fmt: skip
     clean = require_signature(strokes, PLUGIN)
@@ -159,18 +169,16 @@ def request_pass(
             if resident is None or not resident.active:
                 raise Refused("releases.not_resident",
                               "Release passes are for residents. Please tap your card first.")  # fmt: skip
-            unit = session.get(Unit, resident.unit_id)
+            unit = unit_by_code(session, resident.unit_id)
             name, role, resident_id = resident.name, resident.role, resident.id
         else:
-            unit = session.scalar(select(Unit).where(Unit.code == unit_code.strip()))
+            unit = unit_by_code(session, unit_code)
             name = _text(applicant, 100, "releases.applicant", "Enter the applicant's name (at most {limit} characters).")  # fmt: skip
             found = session.scalar(
-                select(Resident).where(Resident.unit_id == (unit.id if unit else -1),
-                                       Resident.name == name, Resident.active.is_(True))
+                select(Resident).where(Resident.unit_id == unit.id, Resident.name == name,
+                                       Resident.active.is_(True))
             )  # fmt: skip
             role, resident_id = (found.role, found.id) if found else ("other", None)
-        if unit is None:
-            raise Refused("releases.unit", "There is no unit {unit}.", unit=unit_code.strip())
         p = ReleasePass(
             code=secrets.token_hex(5), unit_id=unit.id, resident_id=resident_id, applicant=name,
             applicant_role=role, carrier=carrier, items=mask_text(items), reason=reason,
@@ -195,13 +203,7 @@ def confirm_owner(ctx: KioskContext, actor: Actor, pass_id: int, note: str) -> P
     now = ctx.clock.now()
     with ctx.database().write() as session:
         p, code = _pass(session, pass_id)
-        done = session.execute(
-            update(ReleasePass).where(ReleasePass.id == p.id, ReleasePass.status == "requested")
-            .values(owner_confirmed_at=now, owner_note=mask_text(said))
-        ).rowcount  # type: ignore[attr-defined]  # fmt: skip
-        if not done:
-            raise Refused("releases.not_requested", "Pass {number} is no longer waiting.",
-                          number=number_of(p.id))  # fmt: skip
+        _decide(session, p, owner_confirmed_at=now, owner_note=mask_text(said))
         audit.record_for(ctx, session, actor, "release.owner_confirmed", f"release_pass:{p.id}")
         session.refresh(p)
         return _view(ctx, p, code)
@@ -262,14 +264,8 @@ def approve(
                 fees = "by_hand"
         last = (p.leave_on or ctx.today()) + dt.timedelta(days=valid_days(ctx) + 1)
         expires = dt.datetime.combine(last, dt.time(), tzinfo=ctx.zone).astimezone(dt.UTC)
-        done = session.execute(
-            update(ReleasePass).where(ReleasePass.id == p.id, ReleasePass.status == "requested")
-            .values(status="approved", approved_by=actor.label, approved_at=now,
-                    expires_at=expires, fees_check=fees)
-        ).rowcount  # type: ignore[attr-defined]  # fmt: skip
-        if not done:
-            raise Refused("releases.not_requested", "Pass {number} is no longer waiting.",
-                          number=number_of(p.id))  # fmt: skip
+        _decide(session, p, status="approved", approved_by=actor.label, approved_at=now,
+                expires_at=expires, fees_check=fees)  # fmt: skip
         session.refresh(p)
         _sign(session, now, p, "butler", actor.label, signature)
         audit.record_for(ctx, session, actor, "release.approved", f"release_pass:{p.id}",
@@ -287,13 +283,7 @@ def refuse(ctx: KioskContext, actor: Actor, pass_id: int, reason: str) -> PassVi
     why = _text(reason, 200, "releases.refuse_reason", "Say why (at most {limit} characters).")
     with ctx.database().write() as session:
         p, code = _pass(session, pass_id)
-        done = session.execute(
-            update(ReleasePass).where(ReleasePass.id == p.id, ReleasePass.status == "requested")
-            .values(status="refused", refused_reason=mask_text(why))
-        ).rowcount  # type: ignore[attr-defined]  # fmt: skip
-        if not done:
-            raise Refused("releases.not_requested", "Pass {number} is no longer waiting.",
-                          number=number_of(p.id))  # fmt: skip
+        _decide(session, p, status="refused", refused_reason=mask_text(why))
         audit.record_for(ctx, session, actor, "release.refused", f"release_pass:{p.id}")
         session.refresh(p)
         return _view(ctx, p, code)
@@ -382,13 +372,13 @@ def record_exit(ctx: KioskContext, actor: Actor, text: str, signature: Any) -> P
     now = ctx.clock.now()
     with ctx.database().write() as session:
         p, code = _scanned(ctx, session, text)
-        done = session.execute(
+        change_once(
+            session,
             update(ReleasePass).where(ReleasePass.id == p.id, ReleasePass.status == "approved")
-            .values(status="used", exited_at=now, guard=actor.label)
-        ).rowcount  # type: ignore[attr-defined]  # fmt: skip
-        if not done:
-            raise Refused("releases.used", "Pass {number} was already used at {time}: a pass "
-                          "lets items out once.", number=number_of(p.id), time="")  # fmt: skip
+            .values(status="used", exited_at=now, guard=actor.label),
+            Refused("releases.used", "Pass {number} was already used at {time}: a pass "
+                    "lets items out once.", number=number_of(p.id), time=""),
+        )  # fmt: skip
         session.refresh(p)
         _sign(session, now, p, "guard", actor.label, signature)
         audit.record_for(ctx, session, actor, "release.exited", f"release_pass:{p.id}",
@@ -427,7 +417,7 @@ def passes_of(ctx: KioskContext, actor: Actor) -> list[PassView]:
 
 def recent_of_unit(ctx: KioskContext, unit_code: str, limit: int = 3) -> list[PassView]:
     """A unit's latest passes (the household file's section)."""
-    return _list(ctx, Unit.code == unit_code.strip(), limit=limit)
+    return _list(ctx, Unit.code == normalise_unit_code(unit_code), limit=limit)
 
 
 REGISTER_FIELDS = ["pass", "unit", "applicant", "role", "carrier", "items", "reason",
@@ -486,7 +476,7 @@ def purge_in(session: Session, ctx: KioskContext, now: dt.datetime, dry_run: boo
     from kiosk.db.retention import anonymise
     from kiosk.hookspecs import PurgeCount
 
-    days = int(ctx.settings.plugin(PLUGIN).get("retention_days", 365))
+    days = whole_number(PLUGIN, ctx.settings.plugin(PLUGIN), "retention_days", 365)
     before = now - dt.timedelta(days=days)
     closed = or_(
         and_(ReleasePass.status == "used", ReleasePass.exited_at < before),

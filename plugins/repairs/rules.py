@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from kiosk.i18n import N_
+from kiosk.plugin_settings import rules_from
 
 if TYPE_CHECKING:
     from kiosk.context import KioskContext
@@ -142,15 +143,12 @@ class ComplaintRules:
 
     @classmethod
     def of(cls, raw: dict[str, Any]) -> ComplaintRules:
-        d = cls()
-        return cls(
-            forward_minutes=int(raw.get("forward_minutes", d.forward_minutes)),
-            event_threshold=max(2, int(raw.get("event_threshold", d.event_threshold))),
-            event_window_minutes=int(raw.get("event_window_minutes", d.event_window_minutes)),
-            outage_threshold=max(2, int(raw.get("outage_threshold", d.outage_threshold))),
-            outage_window_minutes=int(raw.get("outage_window_minutes", d.outage_window_minutes)),
-            major_after_days=int(raw.get("major_after_days", d.major_after_days)),
-            superior=str(raw.get("superior", d.superior)),
+        """``[plugins.repairs.complaints]``; an event or an outage takes at least 2 reports."""
+        return rules_from(
+            cls,
+            "repairs.complaints",
+            raw,
+            minimum={"event_threshold": 2, "outage_threshold": 2},
         )
 
 
@@ -187,13 +185,12 @@ class RepairRules:
         sla = {k: dict(v) for k, v in DEFAULT_SLA.items()}
         for key, clocks in dict(raw.get("sla", {})).items():
             sla.setdefault(key, {}).update({k: int(v) for k, v in dict(clocks).items()})
-        return cls(
+        return rules_from(
+            cls,
+            "repairs",
+            raw,
             categories=cats,
             sla=sla,
-            renotify_minutes=int(raw.get("renotify_minutes", 10)),
-            low_rating=int(raw.get("low_rating", 2)),
-            daily_check_hour=int(raw.get("daily_check_hour", 17)),
-            slots=tuple(raw.get("slots", cls.slots)),
             complaints=ComplaintRules.of(dict(raw.get("complaints", {}))),
         )
 

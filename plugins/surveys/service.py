@@ -27,10 +27,12 @@ from kiosk.clock import as_utc
 from kiosk.db.models import Unit
 from kiosk.errors import Refused
 from kiosk.export import csv_writer
+from kiosk.households import household_done, household_has, household_of
 from kiosk.i18n import N_
 from kiosk.identity import Actor, require_role
 from kiosk.notify import raise_alert
 from kiosk.pii import mask_text
+from kiosk.writes import change_once
 from plugins.surveys.models import Survey, SurveyAnswer, SurveyQuestion, SurveyResponse
 
 if TYPE_CHECKING:
@@ -119,13 +121,13 @@ def close(ctx: KioskContext, actor: Actor, survey_id: int) -> None:
     require_role(actor, "close a survey", *SET_ROLES)
     now = ctx.clock.now()
     with ctx.database().write() as session:
-        done = session.execute(
+        change_once(
+            session,
             update(Survey)
             .where(Survey.id == survey_id, Survey.closes_at > now)
-            .values(closes_at=now)
-        ).rowcount  # type: ignore[attr-defined]
-        if not done:
-            raise Refused("surveys.closed", "This survey is closed.")
+            .values(closes_at=now),
+            Refused("surveys.closed", "This survey is closed."),
+        )
         audit.record_for(ctx, session, actor, "survey.closed", f"survey:{survey_id}")
 
 
@@ -150,17 +152,8 @@ def surveys(ctx: KioskContext, limit: int = 20) -> list[SurveyView]:
 
 
 def has_answered(ctx: KioskContext, actor: Actor | None, survey_id: int) -> bool:
-    if actor is None or actor.unit_id is None:
-        return False
-    with ctx.database().read() as session:
-        return (
-            session.scalar(
-                select(SurveyResponse.id).where(
-                    SurveyResponse.survey_id == survey_id, SurveyResponse.unit_id == actor.unit_id
-                )
-            )
-            is not None
-        )
+    """Whether the household of ``actor`` has answered the survey."""
+    return household_done(ctx, actor, SurveyResponse, survey_id=survey_id)
 
 
 def _already() -> Refused:
@@ -174,8 +167,7 @@ def answer(
     """A resident (card tap or unit + PIN) answers for the household: a score 1-5 for every
     question and an optional comment. Once per household; a low score (1-2) raises a desk
     alert to follow up. Returns the number of low scores."""
-    if actor.kind != "resident" or actor.unit_id is None:
-        raise Refused("surveys.who", "Tap your card first, so we know your household.")
+    unit_id = household_of(actor, "surveys")
     comments = comments or {}
     now = ctx.clock.now()
     try:
@@ -185,15 +177,7 @@ def answer(
                 raise Refused("surveys.unknown", "There is no survey {id}.", id=survey_id)
             if not as_utc(survey.opens_at) <= now < as_utc(survey.closes_at):
                 raise Refused("surveys.closed", "This survey is closed.")
-            if (
-                session.scalar(
-                    select(SurveyResponse.id).where(
-                        SurveyResponse.survey_id == survey_id,
-                        SurveyResponse.unit_id == actor.unit_id,
-                    )
-                )
-                is not None
-            ):
+            if household_has(session, SurveyResponse, unit_id, survey_id=survey_id):
                 raise _already()
             questions = session.scalars(
                 select(SurveyQuestion).where(SurveyQuestion.survey_id == survey_id)
@@ -203,11 +187,11 @@ def answer(
             if missing:
                 raise Refused("surveys.score", "Please give question {n} a score from 1 to 5.",
                               n=missing[0])  # fmt: skip
-            response = SurveyResponse(survey_id=survey_id, unit_id=actor.unit_id,
+            response = SurveyResponse(survey_id=survey_id, unit_id=unit_id,
                                       resident_id=actor.id, answered_at=now, kiosk=ctx.kiosk_id)  # fmt: skip
             session.add(response)
             session.flush()
-            unit = session.get(Unit, actor.unit_id)
+            unit = session.get(Unit, unit_id)
             low = 0
             for q in questions:
                 note = mask_text(comments.get(q.id, "").strip())[:COMMENT_MAX]
@@ -225,7 +209,7 @@ def answer(
                         at=now, kiosk_id=ctx.kiosk_id,
                     )  # fmt: skip
             audit.record_for(ctx, session, actor, "survey.answered", f"survey:{survey_id}",
-                             {"unit_id": actor.unit_id, "low": low})  # fmt: skip
+                             {"unit_id": unit_id, "low": low})  # fmt: skip
             return low
     except IntegrityError:
         # Someone else of the household answered at another kiosk at the same moment.

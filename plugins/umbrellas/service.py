@@ -33,6 +33,8 @@ from kiosk.identity import SYSTEM, Actor, require_role
 from kiosk.money import format_fen
 from kiosk.notify import queue_notification, raise_alert
 from kiosk.pii import mask_name, mask_text
+from kiosk.plugin_settings import rules_from
+from kiosk.writes import change_once
 from plugins.umbrellas.models import (
     RETURN_CONDITIONS,
     UMBRELLA_KINDS,
@@ -61,21 +63,13 @@ class CirculationRules:
 
     @classmethod
     def of(cls, ctx: KioskContext) -> CirculationRules:
-        raw = ctx.settings.plugin("umbrellas")
-        rules = cls(
-            loan_hours=int(raw.get("loan_hours", cls.loan_hours)),
-            max_per_household=int(raw.get("max_per_household", cls.max_per_household)),
-            grace_hours=int(raw.get("grace_hours", cls.grace_hours)),
-            late_fee_per_day_fen=int(raw.get("late_fee_per_day_fen", cls.late_fee_per_day_fen)),
-            late_fee_cap_fen=int(raw.get("late_fee_cap_fen", cls.late_fee_cap_fen)),
-            lend_roles=tuple(raw.get("lend_roles", cls.lend_roles)),
+        """The rules; periods and limits are at least 1, fees at least 0."""
+        return rules_from(
+            cls,
+            "umbrellas",
+            ctx.settings.plugin("umbrellas"),
+            minimum={"loan_hours": 1, "max_per_household": 1},
         )
-        if (
-            min(rules.loan_hours, rules.max_per_household) < 1
-            or min(rules.grace_hours, rules.late_fee_per_day_fen, rules.late_fee_cap_fen) < 0
-        ):
-            raise ValueError("[plugins.umbrellas]: periods, limits and fees must not be negative")
-        return rules
 
 
 def late_fee(rules: CirculationRules, due_at: dt.datetime, returned_at: dt.datetime) -> int:
@@ -144,13 +138,12 @@ def retire(ctx: KioskContext, actor: Actor, tag: str) -> None:
         row = _umbrella(session, tag)
         if row.state == "retired":
             raise Refused("umbrellas.retired", "Umbrella {tag} is already retired.", tag=row.tag)
-        done = session.execute(
+        change_once(
+            session,
             update(Umbrella).where(Umbrella.id == row.id, Umbrella.state.not_in(OUT))
-            .values(state="retired")
-        ).rowcount  # type: ignore[attr-defined]  # fmt: skip
-        if not done:
-            raise Refused("umbrellas.is_out", "Umbrella {tag} is lent; wait for its return.",
-                          tag=row.tag)  # fmt: skip
+            .values(state="retired"),
+            Refused("umbrellas.is_out", "Umbrella {tag} is lent; wait for its return.", tag=row.tag),
+        )  # fmt: skip
         audit.record_for(ctx, session, actor, "umbrella.retired", f"umbrella:{row.tag}")
 
 
@@ -498,14 +491,14 @@ def confirm_charge(ctx: KioskContext, actor: Actor, loan_id: int, *, waive: bool
         if loan is None:
             raise Refused("umbrellas.no_loan", "There is no umbrella loan {loan}.", loan=loan_id)
         target = "waived" if waive else "billed"
-        done = session.execute(
+        change_once(
+            session,
             update(UmbrellaLoan).where(UmbrellaLoan.id == loan.id,
                                        UmbrellaLoan.fee_status == "pending")
-            .values(fee_status=target, confirmed_by=actor.label, confirmed_at=now)
-        ).rowcount  # type: ignore[attr-defined]  # fmt: skip
-        if not done:
-            raise Refused("umbrellas.not_pending",
-                          "Nothing is waiting to be confirmed for loan {loan}.", loan=loan_id)  # fmt: skip
+            .values(fee_status=target, confirmed_by=actor.label, confirmed_at=now),
+            Refused("umbrellas.not_pending", "Nothing is waiting to be confirmed for loan {loan}.",
+                    loan=loan_id),
+        )  # fmt: skip
         umbrella = session.get(Umbrella, loan.umbrella_id)
         tag = umbrella.tag if umbrella else "?"
         amount = loan.late_fee_fen + loan.compensation_fen
@@ -533,13 +526,12 @@ def mark_paid_at_desk(ctx: KioskContext, actor: Actor, loan_id: int) -> None:
     """The desk took the money for a desk item (no billing plugin)."""
     require_role(actor, "take an umbrella payment", "butler", "cashier")
     with ctx.database().write() as session:
-        done = session.execute(
+        change_once(
+            session,
             update(UmbrellaLoan).where(UmbrellaLoan.id == loan_id, UmbrellaLoan.fee_status == "desk")
-            .values(fee_status="paid")
-        ).rowcount  # type: ignore[attr-defined]  # fmt: skip
-        if not done:
-            raise Refused("umbrellas.not_desk", "Loan {loan} has nothing to pay at the desk.",
-                          loan=loan_id)  # fmt: skip
+            .values(fee_status="paid"),
+            Refused("umbrellas.not_desk", "Loan {loan} has nothing to pay at the desk.", loan=loan_id),
+        )  # fmt: skip
         audit.record_for(ctx, session, actor, "umbrella.charge.paid", f"umbrella_loan:{loan_id}")
 
 

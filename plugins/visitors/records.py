@@ -8,13 +8,11 @@ import datetime as dt
 import io
 import re
 from typing import TYPE_CHECKING
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from kiosk import audit
-from kiosk.clock import as_utc
 from kiosk.db import retention
 from kiosk.db.models import Unit
 from kiosk.errors import Refused
@@ -23,6 +21,7 @@ from kiosk.hookspecs import PurgeCount
 from kiosk.identity import SYSTEM, Actor, require_role
 from kiosk.lobby import in_lobby
 from kiosk.pii import mask_id_number, mask_name, mask_phone
+from kiosk.writes import change_once
 from plugins.visitors.models import BlockEntry, Invite, Visit
 
 if TYPE_CHECKING:
@@ -55,9 +54,8 @@ def daily_log(
 ) -> list[dict[str, str]]:
     """The day's visits (estate's local day) as rows of 来访人员登记表, PII masked, with the
     lobby (大堂) last: of one lobby (with visits tied to none), or of every lobby (None)."""
-    zone = ZoneInfo(ctx.settings.estate.timezone)
-    day = day or as_utc(ctx.clock.now()).astimezone(zone).date()
-    start = dt.datetime.combine(day, dt.time(0), zone).astimezone(dt.UTC)
+    day = day or ctx.today()
+    start = dt.datetime.combine(day, dt.time(0), ctx.zone).astimezone(dt.UTC)
     end = start + dt.timedelta(days=1)
     with ctx.database().read() as session:
         rows = session.execute(
@@ -152,13 +150,13 @@ def block(
 def unblock(ctx: KioskContext, actor: Actor, entry_id: int) -> None:
     require_role(actor, "visitor.block", *DESK_ROLES)
     with ctx.database().write() as session:
-        changed = session.execute(
+        change_once(
+            session,
             update(BlockEntry)
             .where(BlockEntry.id == entry_id, BlockEntry.active.is_(True))
-            .values(active=False)
+            .values(active=False),
+            Refused("visitors.block_unknown", "No such block-list entry."),
         )
-        if changed.rowcount != 1:  # type: ignore[attr-defined]
-            raise Refused("visitors.block_unknown", "No such block-list entry.")
         audit.record_for(
             ctx, session, actor.label, "visitor.unblocked", f"visitor_block:{entry_id}"
         )

@@ -46,6 +46,8 @@ from kiosk.lobby import desk_lobby, in_lobby
 from kiosk.notify import queue_notification, raise_alert
 from kiosk.notify_links import code_digest, secret_key
 from kiosk.pii import mask_name, mask_phone, mask_text
+from kiosk.plugin_settings import rules_from
+from kiosk.writes import change_once
 from plugins.visitors import passes
 from plugins.visitors.models import BlockEntry, Invite, Visit
 from plugins.visitors.records import (
@@ -101,17 +103,7 @@ class VisitorRules:
 
     @classmethod
     def of(cls, ctx: KioskContext) -> VisitorRules:
-        raw = ctx.settings.plugin("visitors")
-        return cls(
-            host_timeout_minutes=int(raw.get("host_timeout_minutes", 5)),
-            pass_hours=int(raw.get("pass_hours", 4)),
-            max_party=int(raw.get("max_party", 10)),
-            max_invite_days=int(raw.get("max_invite_days", 7)),
-            invite_kiosk_failures=int(raw.get("invite_kiosk_failures", 5)),
-            invite_kiosk_window_minutes=int(raw.get("invite_kiosk_window_minutes", 15)),
-            invite_failure_budget=int(raw.get("invite_failure_budget", 30)),
-            invite_budget_minutes=int(raw.get("invite_budget_minutes", 60)),
-        )
+        return rules_from(cls, "visitors", ctx.settings.plugin("visitors"))
 
 
 @dataclass(frozen=True)
@@ -450,19 +442,19 @@ def _decide_in(
     now: dt.datetime,
 ) -> VisitView:
     """Record the answer to a visit still pending (the caller checked the timeout)."""
-    changed = session.execute(
+    change_once(
+        session,
         update(Visit)
         .where(Visit.id == v.id, Visit.status == "pending")
         .values(
             status="approved" if approve else "declined",
             decided_at=now,
             decided_by=actor.label,
-        )
-    )
-    if changed.rowcount != 1:  # type: ignore[attr-defined]
-        raise Refused(
+        ),
+        Refused(
             "visitors.visit_decided", "This visit was already answered ({status}).", status=v.status
-        )
+        ),
+    )
     session.refresh(v)
     if approve:
         _issue_pass(ctx, session, v, now + dt.timedelta(hours=rules.pass_hours), now)
@@ -779,17 +771,17 @@ def redeem_invite(ctx: KioskContext, entered: str) -> VisitView:
                     f"visitor_invite:{invite.id}", {"how": refusal.code},
                 )  # fmt: skip
         if refusal is None and invite is not None:
-            used = session.execute(
+            change_once(
+                session,
                 update(Invite)
                 .where(Invite.id == invite.id, Invite.status == "active")
-                .values(status="used", used_at=now)
-            )
-            if used.rowcount != 1:  # type: ignore[attr-defined]
-                raise Refused(
+                .values(status="used", used_at=now),
+                Refused(
                     "visitors.invite_used",
                     "This invite was already used ({time}).",
                     time=ctx.local_time(now),
-                )
+                ),
+            )
             return _redeemed(ctx, session, invite, now)
     assert refusal is not None
     raise refusal
@@ -852,17 +844,17 @@ def revoke_invite(ctx: KioskContext, actor: Actor, invite_id: int) -> None:
             )
         if not (actor.kind == "resident" and actor.unit_id == invite.unit_id):
             require_role(actor, "visitor.revoke", *DESK_ROLES)
-        changed = session.execute(
+        change_once(
+            session,
             update(Invite)
             .where(Invite.id == invite_id, Invite.status == "active")
-            .values(status="revoked", revoked_at=now)
-        )
-        if changed.rowcount != 1:  # type: ignore[attr-defined]
-            raise Refused(
+            .values(status="revoked", revoked_at=now),
+            Refused(
                 "visitors.invite_not_active",
                 "This invite can no longer be cancelled ({status}).",
                 status=invite.status,
-            )
+            ),
+        )
         audit.record_for(
             ctx, session, actor.label, "visitor.invite_revoked", f"visitor_invite:{invite_id}"
         )
@@ -912,17 +904,17 @@ def sign_out(ctx: KioskContext, payload: str) -> VisitView:
     now = ctx.clock.now()
     with ctx.database().write() as session:
         v = _visit_of_pass(ctx, session, payload)
-        changed = session.execute(
+        change_once(
+            session,
             update(Visit)
             .where(Visit.id == v.id, Visit.signed_out_at.is_(None))
-            .values(signed_out_at=now, sign_out_by="kiosk")
-        )
-        if changed.rowcount != 1:  # type: ignore[attr-defined]
-            raise Refused(
+            .values(signed_out_at=now, sign_out_by="kiosk"),
+            Refused(
                 "visitors.pass_used",
                 "This pass was already used to sign out ({time}).",
                 time=ctx.local_time(v.signed_out_at or now),
-            )
+            ),
+        )
         audit.record_for(
             ctx, session, "kiosk", "visitor.signed_out", f"visitor_visit:{v.id}", {"by": "kiosk"}
         )
@@ -935,13 +927,13 @@ def sign_out_by_desk(ctx: KioskContext, actor: Actor, visit_id: int) -> None:
     require_role(actor, "visitor.sign_out", *DESK_ROLES)
     now = ctx.clock.now()
     with ctx.database().write() as session:
-        changed = session.execute(
+        change_once(
+            session,
             update(Visit)
             .where(Visit.id == visit_id, Visit.status == "approved", Visit.signed_out_at.is_(None))
-            .values(signed_out_at=now, sign_out_by="desk")
+            .values(signed_out_at=now, sign_out_by="desk"),
+            Refused("visitors.not_inside", "This visitor is not signed in."),
         )
-        if changed.rowcount != 1:  # type: ignore[attr-defined]
-            raise Refused("visitors.not_inside", "This visitor is not signed in.")
         audit.record_for(
             ctx,
             session,
@@ -957,13 +949,13 @@ def revoke_pass(ctx: KioskContext, actor: Actor, visit_id: int, reason: str = ""
     require_role(actor, "visitor.revoke", *DESK_ROLES)
     now = ctx.clock.now()
     with ctx.database().write() as session:
-        changed = session.execute(
+        change_once(
+            session,
             update(Visit)
             .where(Visit.id == visit_id, Visit.pass_id.is_not(None), Visit.revoked_at.is_(None))
-            .values(revoked_at=now)
+            .values(revoked_at=now),
+            Refused("visitors.pass_revoked", "This pass was cancelled. Please see the desk."),
         )
-        if changed.rowcount != 1:  # type: ignore[attr-defined]
-            raise Refused("visitors.pass_revoked", "This pass was cancelled. Please see the desk.")
         audit.record_for(
             ctx,
             session,
@@ -1041,13 +1033,13 @@ def mark_id_checked(ctx: KioskContext, actor: Actor, visit_id: int) -> None:
         if v is None:
             raise Refused("visitors.unknown_visit", "This visit is not known. Please see the desk.")
         _at_this_desk(ctx, actor, v)
-        changed = session.execute(
+        change_once(
+            session,
             update(Visit)
             .where(Visit.id == visit_id, Visit.id_checked.is_(False))
-            .values(id_checked=True, id_checked_by=actor.label)
+            .values(id_checked=True, id_checked_by=actor.label),
+            Refused("visitors.id_checked", "This visitor's ID is already marked as checked."),
         )
-        if changed.rowcount != 1:  # type: ignore[attr-defined]
-            raise Refused("visitors.id_checked", "This visitor's ID is already marked as checked.")
         audit.record_for(
             ctx, session, actor.label, "visitor.id_checked", f"visitor_visit:{visit_id}"
         )

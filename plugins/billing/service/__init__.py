@@ -56,9 +56,6 @@ from plugins.billing.service.bills import (
     _ref as _ref,
 )
 from plugins.billing.service.bills import (
-    _unit as _unit,
-)
-from plugins.billing.service.bills import (
     add_charge as add_charge,
 )
 from plugins.billing.service.bills import (

@@ -17,8 +17,9 @@ from sqlalchemy.orm import Session
 from kiosk import audit
 from kiosk.db.models import Unit
 from kiosk.errors import Refused
-from kiosk.identity import Actor, normalise_unit_code, require_role
+from kiosk.identity import Actor, require_role, unit_by_code
 from kiosk.pii import mask_text
+from kiosk.writes import in_own_transaction
 from plugins.billing import fees
 from plugins.billing.models import (
     LINE_KINDS,
@@ -119,16 +120,6 @@ def _ref(prefix: str, ctx: KioskContext) -> str:
 # -- bills and charges -------------------------------------------------------------------------
 
 
-def _unit(session: Session, unit: str | int) -> Unit:
-    if isinstance(unit, int):
-        found = session.get(Unit, unit)
-    else:
-        found = session.scalar(select(Unit).where(Unit.code == normalise_unit_code(unit)))
-    if found is None:
-        raise Refused("billing.unit", "There is no unit {unit}.", unit=str(unit))
-    return found
-
-
 def _due_date(ctx: KioskContext, period: str) -> dt.date:
     year, month = (int(x) for x in period.split("-"))
     day = int(config(ctx).get("due_day", 25))
@@ -192,7 +183,7 @@ def add_charge_in(
         raise Refused("billing.kind", "{kind} is not a kind of charge.", kind=kind)
     if not isinstance(amount_fen, int) or isinstance(amount_fen, bool) or amount_fen <= 0:
         raise Refused("billing.amount", "A charge must be a positive amount.")
-    the_unit = _unit(session, unit)
+    the_unit = unit_by_code(session, unit)
     _can_charge(actor, the_unit)
     if source_ref:
         existing = session.scalar(select(BillLine).where(BillLine.source_ref == source_ref))
@@ -225,31 +216,8 @@ def add_charge_in(
     return line
 
 
-def add_charge(
-    ctx: KioskContext,
-    actor: Actor,
-    unit: str | int,
-    kind: str,
-    amount_fen: int,
-    description: str,
-    *,
-    source_ref: str = "",
-    period: str | None = None,
-) -> int:
-    """Add a charge line in its own transaction; returns the line id (see :func:`add_charge_in`)."""
-    with ctx.database().write() as session:
-        line = add_charge_in(
-            session,
-            ctx,
-            actor,
-            unit,
-            kind,
-            amount_fen,
-            description,
-            source_ref=source_ref,
-            period=period,
-        )
-        return line.id
+# In its own transaction, answering the new (or earlier) line's id.
+add_charge = in_own_transaction(add_charge_in, then=lambda line: line.id)
 
 
 @dataclass(frozen=True)
@@ -322,7 +290,7 @@ def open_bills(ctx: KioskContext, unit: str | int) -> list[BillView]:
     """A unit's bills still owing, oldest first, with today's late fee."""
     today, rule = local_today(ctx), late_fee_rule(ctx)
     with ctx.database().read() as session:
-        the_unit = _unit(session, unit)
+        the_unit = unit_by_code(session, unit)
         bills = session.scalars(
             select(Bill)
             .where(Bill.unit_id == the_unit.id, Bill.status == "open")

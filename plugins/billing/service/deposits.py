@@ -12,15 +12,15 @@ from kiosk import audit
 from kiosk.db.models import Unit
 from kiosk.errors import Refused
 from kiosk.i18n import N_, _
-from kiosk.identity import Actor, require_role
+from kiosk.identity import Actor, require_role, unit_by_code
 from kiosk.money import format_fen
 from kiosk.pii import mask_text
 from kiosk.printing import submit
+from kiosk.writes import change_once, in_own_transaction
 from plugins.billing.models import (
     Deposit,
 )
-from plugins.billing.service.bills import DESK_ROLES, _ref, _unit
-from plugins.billing.service.orders import _local
+from plugins.billing.service.bills import DESK_ROLES, _ref
 
 if TYPE_CHECKING:
     from devices.printer import Receipt
@@ -50,7 +50,7 @@ def take_deposit_in(
     require_role(actor, "take a deposit", *DESK_ROLES)
     if amount_fen <= 0:
         raise Refused("billing.amount", "A deposit must be a positive amount.")
-    the_unit = _unit(session, unit)
+    the_unit = unit_by_code(session, unit)
     if source_ref:
         existing = session.scalar(select(Deposit).where(Deposit.source_ref == source_ref))
         if existing is not None:
@@ -79,37 +79,6 @@ def take_deposit_in(
     )
     _queue_receipt(session, ctx, deposit, the_unit, refund=False)
     return deposit
-
-
-def take_deposit(
-    ctx: KioskContext,
-    actor: Actor,
-    unit: str | int,
-    kind: str,
-    amount_fen: int,
-    description: str = "",
-    *,
-    method: str = "cash",
-    source_ref: str = "",
-) -> Deposit:
-    with ctx.database().write() as session:
-        return take_deposit_in(
-            session,
-            ctx,
-            actor,
-            unit,
-            kind,
-            amount_fen,
-            description,
-            method=method,
-            source_ref=source_ref,
-        )
-
-
-def refund_deposit(ctx: KioskContext, actor: Actor, receipt_no: str, reason: str) -> Deposit:
-    """Give a deposit back (manager), exactly once; a refund 收据 is queued."""
-    with ctx.database().write() as session:
-        return refund_deposit_in(session, ctx, actor, receipt_no, reason)
 
 
 def refund_deposit_in(
@@ -147,21 +116,25 @@ def refund_deposit_in(
     return deposit
 
 
+take_deposit = in_own_transaction(take_deposit_in)
+refund_deposit = in_own_transaction(refund_deposit_in)
+
+
 def _close_deposit(session: Session, receipt_no: str, **values: Any) -> Deposit:
     """Move a held deposit on (refunded, forfeited) exactly once: a conditional update, so two
     desks cannot both refund it; refused when it is not held."""
-    changed = session.execute(
+    change_once(
+        session,
         update(Deposit)
         .where(Deposit.receipt_no == receipt_no, Deposit.status == "held")
         .values(**values)
-        .execution_options(synchronize_session=False)
-    ).rowcount  # type: ignore[attr-defined]
-    if not changed:
-        raise Refused(
+        .execution_options(synchronize_session=False),
+        Refused(
             "billing.deposit",
             "Deposit {receipt} is not held (unknown or already refunded).",
             receipt=receipt_no,
-        )
+        ),
+    )
     deposit = session.scalar(
         select(Deposit)
         .where(Deposit.receipt_no == receipt_no)
@@ -241,6 +214,8 @@ def _deposit_receipt(ctx: KioskContext, deposit: Deposit, unit: Unit, refund: bo
     r.row(_("Amount refunded") if refund else _("Amount received"), format_fen(deposit.amount_fen))
     r.row(
         _("Time"),
-        _local(ctx, deposit.refunded_at if refund and deposit.refunded_at else deposit.received_at),
+        ctx.local_time(
+            deposit.refunded_at if refund and deposit.refunded_at else deposit.received_at
+        ),
     )
     return r.cut()

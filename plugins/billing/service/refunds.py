@@ -12,6 +12,7 @@ from sqlalchemy import func, select, update
 from kiosk import audit
 from kiosk.errors import Refused
 from kiosk.identity import Actor, require_role
+from kiosk.writes import change_once
 from plugins.billing.models import (
     Bill,
     Payment,
@@ -63,17 +64,17 @@ def refund_payment(
         order = session.get(PaymentOrder, payment.order_id) if payment.order_id else None
     refund_no = _ref("TK", ctx)
     with ctx.database().write() as session:
-        changed = session.execute(
+        change_once(
+            session,
             update(Payment)
             .where(
                 Payment.id == payment_id,
                 Payment.amount_fen - Payment.refunded_fen >= amount_fen,
             )
             .values(refunded_fen=Payment.refunded_fen + amount_fen)
-            .execution_options(synchronize_session=False)
-        ).rowcount  # type: ignore[attr-defined]
-        if not changed:
-            raise Refused("billing.refund_too_much", "A refund cannot exceed what was paid.")
+            .execution_options(synchronize_session=False),
+            Refused("billing.refund_too_much", "A refund cannot exceed what was paid."),
+        )
         # After the update (which locks the payment's row): one unconfirmed refund at a time,
         # so a manager retrying a refund whose answer was lost cannot send a second one.
         if order is not None and session.scalar(
@@ -298,14 +299,14 @@ def refund_flagged_order(ctx: KioskContext, actor: Actor, out_trade_no: str, rea
             raise Refused("billing.not_flagged", "Only flagged payments are refunded this way.")
         amount = order.notified_amount_fen or order.amount_fen
         refund_no = _ref("TK", ctx)
-        changed = session.execute(
+        change_once(
+            session,
             update(PaymentOrder)
             .where(PaymentOrder.id == order.id, PaymentOrder.flag == order.flag)
             .values(flag=order.flag + ":refunded")
-            .execution_options(synchronize_session=False)
-        ).rowcount  # type: ignore[attr-defined]
-        if not changed:
-            raise Refused("billing.not_flagged", "Only flagged payments are refunded this way.")
+            .execution_options(synchronize_session=False),
+            Refused("billing.not_flagged", "Only flagged payments are refunded this way."),
+        )
         session.add(
             Refund(
                 refund_no=refund_no,

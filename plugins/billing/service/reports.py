@@ -6,7 +6,6 @@ import csv
 import datetime as dt
 import io
 import logging
-import zoneinfo
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -16,7 +15,7 @@ from kiosk import audit
 from kiosk.clock import as_utc
 from kiosk.db.models import Unit
 from kiosk.errors import Refused
-from kiosk.identity import Actor, require_role
+from kiosk.identity import Actor, require_role, unit_by_code
 from kiosk.money import MoneyError, yuan
 from plugins.billing import fees
 from plugins.billing.models import (
@@ -34,7 +33,6 @@ from plugins.billing.providers import (
 from plugins.billing.service.bills import (
     BillView,
     _check_period,
-    _unit,
     add_charge_in,
     bill_for,
     config,
@@ -100,7 +98,7 @@ def import_bills_csv(
                 raise Refused("billing.csv_row", "Line {n}: expected 4 columns.", n=n)
             unit_code, kind, description, amount_text = (c.strip() for c in row[:4])
             try:
-                unit = _unit(session, unit_code)
+                unit = unit_by_code(session, unit_code)
             except Refused:
                 raise Refused(
                     "billing.csv_row", "Line {n}: there is no unit {unit}.", n=n, unit=unit_code
@@ -172,7 +170,7 @@ def unit_statement(ctx: KioskContext, actor: Actor, unit: str | int) -> UnitStat
     """A unit's bills, payments and deposits (desk staff, or the unit's own resident)."""
     today, rule = local_today(ctx), late_fee_rule(ctx)
     with ctx.database().read() as session:
-        the_unit = _unit(session, unit)
+        the_unit = unit_by_code(session, unit)
         if actor.kind == "resident":
             if actor.unit_id != the_unit.id:
                 raise Refused("billing.not_yours", "This bill belongs to another unit.")
@@ -242,8 +240,7 @@ def reconcile(ctx: KioskContext, actor: Actor, day: dt.date) -> Reconciliation:
     """Compare the day's QR payments and refunds with each provider's statement and list
     every difference: missing on either side, or amounts that differ."""
     require_role(actor, "reconcile payments", "cashier")
-    tz = zoneinfo.ZoneInfo(ctx.settings.estate.timezone)
-    start = dt.datetime.combine(day, dt.time(), tz).astimezone(dt.UTC)
+    start = dt.datetime.combine(day, dt.time(), ctx.zone).astimezone(dt.UTC)
     end = start + dt.timedelta(days=1)
     rec = Reconciliation(day=day)
     with ctx.database().read() as session:
