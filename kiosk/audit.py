@@ -28,6 +28,8 @@ import json
 import logging
 import os
 import secrets
+import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -57,6 +59,15 @@ KEY_INFO = "kiosk.audit.key"
 # Session.info key: a checkpoint to append once the transaction has committed.
 _CHECKPOINT_DUE = "kiosk.audit.checkpoint_due"
 _CHECKPOINT_TAG = "kiosk.audit.checkpoint"
+# Seconds this thread spent in the statement that takes the chain head (see lock_wait_seconds).
+_lock_wait = threading.local()
+
+
+def lock_wait_seconds() -> float:
+    """Seconds this thread has spent, since it started, in the statement that takes the audit
+    chain's head: the wait for other appenders' commits plus one round trip. The benchmarks
+    read it before and after an operation."""
+    return float(getattr(_lock_wait, "seconds", 0.0))
 
 
 class AuditKeyError(Exception):
@@ -364,8 +375,10 @@ def seal(session: Session) -> None:
     if not pending:
         return
     session.flush()
+    started = time.perf_counter()
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_AUDIT_LOCK})
+    _lock_wait.seconds = lock_wait_seconds() + time.perf_counter() - started
     last = session.execute(
         select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
     ).first()
