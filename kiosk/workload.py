@@ -362,8 +362,8 @@ def _count_round_trips(engine: Engine) -> _RoundTrips:
         def _wrap(dbapi_conn: Any, _record: Any) -> None:
             # Every answer psycopg waits for passes through Connection.wait; the BEGIN it sends
             # before a transaction's first statement is waited for inside the same call. A
-            # commit or rollback outside a transaction sends nothing (the kiosk's connections
-            # are never in autocommit, so idle before and after means nothing was sent).
+            # commit or rollback outside a transaction sends nothing: idle before and after
+            # means nothing was sent, but for a statement in autocommit (the pool's ping).
             wait = dbapi_conn.wait
 
             def counted(*args: Any, **kwargs: Any) -> Any:
@@ -371,8 +371,10 @@ def _count_round_trips(engine: Engine) -> _RoundTrips:
                 try:
                     return wait(*args, **kwargs)
                 finally:
-                    now_idle = dbapi_conn.info.transaction_status == idle
-                    trips.count += 0 if was_idle and now_idle else 1 + int(was_idle)
+                    if dbapi_conn.autocommit:  # a pool's ping: one statement, no transaction
+                        trips.count += 1
+                    elif not (was_idle and dbapi_conn.info.transaction_status == idle):
+                        trips.count += 1 + int(was_idle)
 
             dbapi_conn.wait = counted
 
