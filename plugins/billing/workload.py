@@ -19,6 +19,7 @@ UNITS = 24
 class BillRace:
     def __init__(self) -> None:
         self.bills: list[int] = []
+        self.units: dict[int, int] = {}  # bill id -> unit id
         self.lock = threading.Lock()
 
     def ops(self) -> list[WorkloadOp]:
@@ -49,11 +50,18 @@ class BillRace:
                 ctx, SYSTEM, unit_id, "other", 1000 + i, "bench", source_ref=f"bench:{unit_id}"
             )
         with ctx.database().read() as s:
-            from plugins.billing.models import BillLine
+            from plugins.billing.models import Bill, BillLine
 
-            self.bills = sorted(
-                set(s.scalars(select(BillLine.bill_id).where(BillLine.source_ref.like("bench:%"))))
+            self.units = dict(
+                s.execute(
+                    select(Bill.id, Bill.unit_id).where(
+                        Bill.id.in_(
+                            select(BillLine.bill_id).where(BillLine.source_ref.like("bench:%"))
+                        )
+                    )
+                ).all()
             )
+            self.bills = sorted(self.units)
 
     def pay(self, ctx: Any, rng: random.Random) -> bool:
         from kiosk.errors import Refused
@@ -64,7 +72,14 @@ class BillRace:
         try:
             order = service.create_payment_order(ctx, SYSTEM, bill_id, "sim")
         except Refused:
-            return False  # already paid by another kiosk
+            # Already paid by another kiosk. The unit's next charge arrives on the same bill
+            # (it opens again), so the race goes on paying: without it the few bills are all
+            # paid in the warm-up of a large run and every later payment is a refusal.
+            service.add_charge(
+                ctx, SYSTEM, self.units[bill_id], "other", 1000 + rng.randrange(1000), "bench",
+                source_ref=f"bench:again:{bill_id}:{rng.getrandbits(64):016x}",
+            )  # fmt: skip
+            return False
         gw = shared_gateway()
         headers, body = gw.pay(order.out_trade_no)
         verdict = service.handle_notification(ctx, "sim", headers, body).verdict
