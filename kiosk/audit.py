@@ -22,6 +22,7 @@ checkpoint written when the key was made; every later event must be keyed.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import hmac
 import json
@@ -34,8 +35,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import bindparam, func, literal, select, true
 from sqlalchemy import event as sa_event
-from sqlalchemy import func, literal, select, true
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -200,6 +201,38 @@ _TAKE_HEAD = (
     .where(_HEAD.c.id == 1)
 )
 _TAKE_HEAD_PG = _TAKE_HEAD.with_for_update(of=_HEAD)
+_MOVE_HEAD = (
+    _HEAD.update()
+    .where(_HEAD.c.id == 1)
+    .values(seq=bindparam("head_seq"), hash=bindparam("head_hash"))
+)
+_EVENT_COLUMNS = (
+    "seq",
+    "at",
+    "actor",
+    "action",
+    "subject",
+    "data",
+    "kiosk_id",
+    "prev_hash",
+    "hash",
+)
+
+
+@functools.lru_cache(maxsize=8)
+def _append_pg(n: int) -> Any:
+    """``WITH added AS (INSERT INTO audit_event VALUES <n rows>) UPDATE audit_head ...``: the
+    same statement object for the same number of events, so it is compiled once."""
+    # One single-row INSERT per event: a multi-row VALUES is compiled afresh at every call.
+    added = [
+        _EVENTS.insert()
+        .values({c: bindparam(f"{c}_{i}", type_=_EVENTS.c[c].type) for c in _EVENT_COLUMNS})
+        .cte(f"added_{i}")
+        for i in range(n)
+    ]
+    return _MOVE_HEAD.add_cte(*added)
+
+
 _MAKE_HEAD_VALUES = select(
     literal(1),
     func.coalesce(_TAIL.with_only_columns(_EVENTS.c.seq).scalar_subquery(), 0),
@@ -440,12 +473,12 @@ def seal(session: Session) -> None:
              "subject": event.subject, "data": event.data, "kiosk_id": event.kiosk_id,
              "prev_hash": event.prev_hash, "hash": event.hash}
         )  # fmt: skip
-    new_head = _HEAD.update().where(_HEAD.c.id == 1).values(seq=seq, hash=prev)
     if postgres:  # one statement: the events ride in a data-modifying WITH
-        conn.execute(new_head.add_cte(_EVENTS.insert().values(rows).cte("added")))
+        params = {f"{name}_{i}": value for i, row in enumerate(rows) for name, value in row.items()}
+        conn.execute(_append_pg(len(rows)), {**params, "head_seq": seq, "head_hash": prev})
     else:
         conn.execute(_EVENTS.insert(), rows)
-        conn.execute(new_head)
+        conn.execute(_MOVE_HEAD, {"head_seq": seq, "head_hash": prev})
     if key is not None and seq // key.checkpoint_every > (first - 1) // key.checkpoint_every:
         # A multiple of checkpoint_every was reached: anchor the head once this commits.
         last_event = pending[-1]
