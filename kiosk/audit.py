@@ -33,9 +33,9 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import bindparam, func, literal, select, true
+from sqlalchemy import Table, bindparam, func, literal, select, true
 from sqlalchemy import event as sa_event
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -189,8 +189,8 @@ def _event_link(ev: AuditEvent, key: AuditKey | None) -> str:
 
 # -- the chain's head ------------------------------------------------------------------------
 
-_HEAD = AuditHead.__table__
-_EVENTS = AuditEvent.__table__
+_HEAD = cast(Table, AuditHead.__table__)
+_EVENTS = cast(Table, AuditEvent.__table__)
 _TAIL = select(_EVENTS.c.seq, _EVENTS.c.hash).order_by(_EVENTS.c.seq.desc()).limit(1)
 _TAIL_SQ = _TAIL.subquery("tail")
 # The head row and the chain's last event, in one statement; on PostgreSQL it waits for, and
