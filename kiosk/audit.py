@@ -22,22 +22,27 @@ checkpoint written when the key was made; every later event must be keyed.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import hmac
 import json
 import logging
 import os
 import secrets
+import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
+from sqlalchemy import Table, bindparam, func, literal, select, true
 from sqlalchemy import event as sa_event
-from sqlalchemy import select, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from kiosk.clock import as_utc
-from kiosk.db.models import AuditEvent
+from kiosk.db.models import AuditEvent, AuditHead
 from kiosk.pii import mask_data
 
 if TYPE_CHECKING:
@@ -48,8 +53,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 GENESIS = "0" * 64
-# Any constant works; it only has to be the same for every process of the estate.
-_PG_AUDIT_LOCK = 0x4B494F534B
 # Session.info key: events recorded in the open transaction, chained when it commits.
 _PENDING = "kiosk.audit.pending"
 # Session.info key: the AuditKey (kiosk.db.Database puts it there); absent = unkeyed chain.
@@ -57,6 +60,15 @@ KEY_INFO = "kiosk.audit.key"
 # Session.info key: a checkpoint to append once the transaction has committed.
 _CHECKPOINT_DUE = "kiosk.audit.checkpoint_due"
 _CHECKPOINT_TAG = "kiosk.audit.checkpoint"
+# Seconds this thread spent in the statement that takes the chain head (see lock_wait_seconds).
+_lock_wait = threading.local()
+
+
+def lock_wait_seconds() -> float:
+    """Seconds this thread has spent, since it started, in the statement that takes the audit
+    chain's head: the wait for other appenders' commits plus one round trip. The benchmarks
+    read it before and after an operation."""
+    return float(getattr(_lock_wait, "seconds", 0.0))
 
 
 class AuditKeyError(Exception):
@@ -173,6 +185,67 @@ def _event_link(ev: AuditEvent, key: AuditKey | None) -> str:
     return event_hash(
         ev.prev_hash, ev.seq, ev.at, ev.actor, ev.action, ev.subject, ev.data, ev.kiosk_id, key
     )
+
+
+# -- the chain's head ------------------------------------------------------------------------
+
+_HEAD = cast(Table, AuditHead.__table__)
+_EVENTS = cast(Table, AuditEvent.__table__)
+_TAIL = select(_EVENTS.c.seq, _EVENTS.c.hash).order_by(_EVENTS.c.seq.desc()).limit(1)
+_TAIL_SQ = _TAIL.subquery("tail")
+# The head row and the chain's last event, in one statement; on PostgreSQL it waits for, and
+# then holds, the head row's lock (a concurrent appender's committed head is the row it reads).
+_TAKE_HEAD = (
+    select(_HEAD.c.seq, _HEAD.c.hash, _TAIL_SQ.c.seq, _TAIL_SQ.c.hash)
+    .select_from(_HEAD.outerjoin(_TAIL_SQ, true()))
+    .where(_HEAD.c.id == 1)
+)
+_TAKE_HEAD_PG = _TAKE_HEAD.with_for_update(of=_HEAD)
+_MOVE_HEAD = (
+    _HEAD.update()
+    .where(_HEAD.c.id == 1)
+    .values(seq=bindparam("head_seq"), hash=bindparam("head_hash"))
+)
+_EVENT_COLUMNS = (
+    "seq",
+    "at",
+    "actor",
+    "action",
+    "subject",
+    "data",
+    "kiosk_id",
+    "prev_hash",
+    "hash",
+)
+
+
+@functools.lru_cache(maxsize=8)
+def _append_pg(n: int) -> Any:
+    """``WITH added AS (INSERT INTO audit_event VALUES <n rows>) UPDATE audit_head ...``: the
+    same statement object for the same number of events, so it is compiled once."""
+    # One single-row INSERT per event: a multi-row VALUES is compiled afresh at every call.
+    added = [
+        _EVENTS.insert()
+        .values({c: bindparam(f"{c}_{i}", type_=_EVENTS.c[c].type) for c in _EVENT_COLUMNS})
+        .cte(f"added_{i}")
+        for i in range(n)
+    ]
+    return _MOVE_HEAD.add_cte(*added)
+
+
+_MAKE_HEAD_VALUES = select(
+    literal(1),
+    func.coalesce(_TAIL.with_only_columns(_EVENTS.c.seq).scalar_subquery(), 0),
+    func.coalesce(_TAIL.with_only_columns(_EVENTS.c.hash).scalar_subquery(), GENESIS),
+)
+_MAKE_HEAD_PG = (
+    pg_insert(_HEAD).from_select(["id", "seq", "hash"], _MAKE_HEAD_VALUES).on_conflict_do_nothing()
+)
+_MAKE_HEAD_SQLITE = (
+    sqlite_insert(_HEAD)
+    .from_select(["id", "seq", "hash"], _MAKE_HEAD_VALUES)
+    .on_conflict_do_nothing()
+)
 
 
 # -- checkpoints -----------------------------------------------------------------------------
@@ -356,22 +429,37 @@ def record_for(
 def seal(session: Session) -> None:
     """Chain and insert the events recorded in this transaction (commit does it by itself).
 
-    On PostgreSQL a transaction-level advisory lock serialises appenders across kiosks; it is
-    released by the commit, so it is taken last: everything else is flushed first. On SQLite
-    the write transaction (``BEGIN IMMEDIATE``) already excludes other writers.
+    The chain's head is one row (:class:`~kiosk.db.models.AuditHead`); the transaction's other
+    changes are flushed first, then one statement takes the head's row lock and reads it (with
+    the chain's last event, to check them against each other), one writes the events and the
+    new head, and the commit releases the lock: appenders on every kiosk queue for the head row
+    for those two statements only. On SQLite the write transaction (``BEGIN IMMEDIATE``)
+    already excludes other writers.
+
+    Should the head row and the last event disagree -- on PostgreSQL another appender committed
+    after the statement's snapshot was taken and before its lock was granted, or events were
+    deleted or added behind the kiosk's back -- the last event, read again now that the lock is
+    held, is the truth, as it was before the head row existed (``verify`` finds such tampering).
     """
     pending: list[AuditEvent] = session.info.pop(_PENDING, [])
     if not pending:
         return
     session.flush()
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_AUDIT_LOCK})
-    last = session.execute(
-        select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
-    ).first()
-    seq, prev = (last[0], last[1]) if last else (0, GENESIS)
+    conn = session.connection()
+    postgres = conn.dialect.name == "postgresql"
+    started = time.perf_counter()
+    row = conn.execute(_TAKE_HEAD_PG if postgres else _TAKE_HEAD).first()
+    if row is None:  # a database without its head row: make it (once, whoever is first)
+        conn.execute(_MAKE_HEAD_PG if postgres else _MAKE_HEAD_SQLITE)
+        row = conn.execute(_TAKE_HEAD_PG if postgres else _TAKE_HEAD).one()
+    _lock_wait.seconds = lock_wait_seconds() + time.perf_counter() - started
+    seq, prev, tail_seq, tail_hash = row
+    if (seq, prev) != (tail_seq or 0, tail_hash or GENESIS):
+        last = conn.execute(_TAIL).first()
+        seq, prev = (last[0], last[1]) if last else (0, GENESIS)
     key: AuditKey | None = session.info.get(KEY_INFO)
     first = seq + 1
+    rows = []
     for event in pending:
         seq += 1
         event.seq, event.prev_hash = seq, prev
@@ -380,8 +468,17 @@ def seal(session: Session) -> None:
             event.kiosk_id, key,
         )  # fmt: skip
         event.__dict__.pop(_PENDING, None)
-    session.add_all(pending)
-    session.flush()
+        rows.append(
+            {"seq": seq, "at": event.at, "actor": event.actor, "action": event.action,
+             "subject": event.subject, "data": event.data, "kiosk_id": event.kiosk_id,
+             "prev_hash": event.prev_hash, "hash": event.hash}
+        )  # fmt: skip
+    if postgres:  # one statement: the events ride in a data-modifying WITH
+        params = {f"{name}_{i}": value for i, row in enumerate(rows) for name, value in row.items()}
+        conn.execute(_append_pg(len(rows)), {**params, "head_seq": seq, "head_hash": prev})
+    else:
+        conn.execute(_EVENTS.insert(), rows)
+        conn.execute(_MOVE_HEAD, {"head_seq": seq, "head_hash": prev})
     if key is not None and seq // key.checkpoint_every > (first - 1) // key.checkpoint_every:
         # A multiple of checkpoint_every was reached: anchor the head once this commits.
         last_event = pending[-1]

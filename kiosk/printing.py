@@ -180,16 +180,11 @@ class PrintQueue:
         return [self._attempt(job_id) for job_id in due]
 
     def print_now(self, job_id: int) -> JobOutcome:
-        """Try one job right away (the screen waits for it to decide whether to show the slip)."""
-        with self.db.write() as session:
-            session.execute(
-                update(PrintJob)
-                .where(PrintJob.id == job_id, PrintJob.state == "queued")
-                .values(next_attempt_at=self.clock.now())
-            )
-        outcomes = self.process_once([job_id])
-        if outcomes:
-            return outcomes[0]
+        """Try one job right away (the screen waits for it to decide whether to show the slip):
+        claimed at once if still queued, whatever its next attempt time; otherwise its state."""
+        outcome = self._attempt(job_id)
+        if outcome.state != "taken":
+            return outcome
         with self.db.read() as session:
             job = session.get(PrintJob, job_id)
             return JobOutcome(job_id, job.state if job else "missing", job.reason if job else "")
@@ -202,6 +197,8 @@ class PrintQueue:
             job = session.get(PrintJob, job_id)
             if job is None:
                 return JobOutcome(job_id, "missing")
+            if job.printer != self.name or job.kiosk_id != self.kiosk_id:
+                return JobOutcome(job_id, "taken")  # another queue's job: not this one's to print
             if now - as_utc(job.created_at) > self.expire_after and job.state == "queued":
                 job.state, job.reason, job.updated_at = "expired", "not printed in time", now
                 return JobOutcome(job_id, "expired", job.reason)

@@ -18,6 +18,14 @@ started kiosk does, it freezes its start-up objects (:mod:`kiosk.memory`). ``thi
 (default 0: back to back) pauses each kiosk before every operation for an exponentially
 distributed time with that mean, as people come to a kiosk at random moments; the figures
 report it.
+
+Besides latency, each operation is metered in its kiosk: ``cpu_ms`` is the user + system CPU
+time of the kiosk process over the operation (of the kiosk's thread with ``processes=False``),
+``round_trips`` the exchanges with the database (on PostgreSQL each answer the client waits for,
+the ``BEGIN`` psycopg sends before a transaction's first statement included; on SQLite each
+statement, ``BEGIN``, ``COMMIT`` and ``ROLLBACK``), and ``lock_wait_ms`` the time in the
+statement that takes the audit chain's head (:func:`kiosk.audit.lock_wait_seconds`), for the
+operations that append to the chain.
 """
 
 from __future__ import annotations
@@ -34,7 +42,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Engine, event, func, select
 
 from kiosk import audit, lobby
 from kiosk.benchkit import percentile
@@ -208,6 +216,8 @@ def run_workload(
         ctx = KioskContext(
             settings=settings_i, clock=clock_from_env(), db=Database(url), plugins=plugins
         )
+        trips = _count_round_trips(ctx.database().engine)
+        cpu = time.process_time if processes else time.thread_time
         result = _KioskResult()
         rng = random.Random(seed * 1000 + index)
         try:
@@ -230,6 +240,8 @@ def run_workload(
                     # do not all press a button the instant the run starts.
                     time.sleep(rng.expovariate(1 / think_ms) / 1000)
                 op = rng.choices(mix, weights)[0]
+                trips_before, lock_before = trips.count, audit.lock_wait_seconds()
+                cpu_before = cpu()
                 start = time.perf_counter()
                 try:
                     did = op.run(ctx, rng)
@@ -237,7 +249,13 @@ def run_workload(
                     result.errors.append(f"{op.name}: {type(exc).__name__}: {exc}")
                     continue
                 elapsed = (time.perf_counter() - start) * 1000
+                cpu_ms = (cpu() - cpu_before) * 1000
+                lock_ms = (audit.lock_wait_seconds() - lock_before) * 1000
                 result.latencies.setdefault(op.name, []).append(elapsed)
+                result.cpu_ms.setdefault(op.name, []).append(cpu_ms)
+                result.round_trips.setdefault(op.name, []).append(trips.count - trips_before)
+                if lock_ms:
+                    result.lock_wait_ms.setdefault(op.name, []).append(lock_ms)
                 result.changed[op.name] = result.changed.get(op.name, 0) + int(did)
         finally:
             ctx.database().dispose()
@@ -249,11 +267,20 @@ def run_workload(
     else:
         results, wall = _run_threads(kiosk, kiosks)
     latencies: dict[str, list[float]] = defaultdict(list)
+    cpu_ms: dict[str, list[float]] = defaultdict(list)
+    round_trips: dict[str, list[int]] = defaultdict(list)
+    lock_wait: dict[str, list[float]] = defaultdict(list)
     changed: dict[str, int] = defaultdict(int)
     violations: list[str] = []
     for r in results:
         for name, values in r.latencies.items():
             latencies[name] += values
+        for name, values in r.cpu_ms.items():
+            cpu_ms[name] += values
+        for name, counts in r.round_trips.items():
+            round_trips[name] += counts
+        for name, values in r.lock_wait_ms.items():
+            lock_wait[name] += values
         for name, n in r.changed.items():
             changed[name] += n
         violations += r.errors
@@ -269,6 +296,8 @@ def run_workload(
         violations.append(f"audit chain broken at {verdict.broken_seq}: {verdict.reason}")
     main_ctx.database().dispose()
     every = [v for values in latencies.values() for v in values]
+    every_cpu = [v for values in cpu_ms.values() for v in values]
+    every_lock = [v for values in lock_wait.values() for v in values]
     return {
         "backend": url.split(":", 1)[0],
         "kiosks": kiosks,
@@ -281,12 +310,19 @@ def run_workload(
         "ops_per_second": round(len(every) / wall, 1) if wall else None,
         "p50_ms": round(statistics.median(every), 2) if every else None,
         "p99_ms": round(percentile(every, 0.99), 2),
+        "cpu_ms_per_op": _mean(every_cpu),
+        "round_trips_per_op": _mean([n for counts in round_trips.values() for n in counts]),
+        "lock_wait_ms": _spread(every_lock),
         "per_op": {
             name: {
                 "count": len(values),
                 "state_changes": changed[name],
                 "p50_ms": round(statistics.median(values), 2),
                 "p99_ms": round(percentile(values, 0.99), 2),
+                "cpu_ms_per_op": _mean(cpu_ms[name]),
+                "round_trips": _mean(round_trips[name]),
+                "round_trips_max": max(round_trips[name], default=0),
+                "lock_wait_ms": _spread(lock_wait[name]),
             }
             for name, values in sorted(latencies.items())
         },
@@ -295,11 +331,72 @@ def run_workload(
     }
 
 
+def _mean(values: list[float] | list[int]) -> float | None:
+    return round(statistics.fmean(values), 2) if values else None
+
+
+def _spread(ms: list[float]) -> dict[str, Any]:
+    """p50 / p99 of lock waits, and how many operations took the lock."""
+    return {
+        "operations": len(ms),
+        "p50_ms": round(percentile(ms, 0.50), 3),
+        "p99_ms": round(percentile(ms, 0.99), 3),
+    }
+
+
+class _RoundTrips:
+    """Counts the exchanges with the database on one engine (see the module's docstring)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+
+def _count_round_trips(engine: Engine) -> _RoundTrips:
+    trips = _RoundTrips()
+    if engine.dialect.name == "postgresql":
+        from psycopg.pq import TransactionStatus
+
+        idle = TransactionStatus.IDLE
+
+        @event.listens_for(engine, "connect")
+        def _wrap(dbapi_conn: Any, _record: Any) -> None:
+            # Every answer psycopg waits for passes through Connection.wait; the BEGIN it sends
+            # before a transaction's first statement is waited for inside the same call. A
+            # commit or rollback outside a transaction sends nothing: idle before and after
+            # means nothing was sent, but for a statement in autocommit (the pool's ping).
+            wait = dbapi_conn.wait
+
+            def counted(*args: Any, **kwargs: Any) -> Any:
+                was_idle = dbapi_conn.info.transaction_status == idle
+                try:
+                    return wait(*args, **kwargs)
+                finally:
+                    if dbapi_conn.autocommit:  # a pool's ping: one statement, no transaction
+                        trips.count += 1
+                    elif not (was_idle and dbapi_conn.info.transaction_status == idle):
+                        trips.count += 1 + int(was_idle)
+
+            dbapi_conn.wait = counted
+
+    else:
+
+        def _one(*_args: Any, **_kwargs: Any) -> None:
+            trips.count += 1
+
+        event.listen(engine, "before_cursor_execute", _one)
+        event.listen(engine, "commit", _one)
+        event.listen(engine, "rollback", _one)
+    return trips
+
+
 @dataclasses.dataclass
 class _KioskResult:
     """What one simulated kiosk reports back (pickled from a kiosk process)."""
 
     latencies: dict[str, list[float]] = dataclasses.field(default_factory=dict)
+    cpu_ms: dict[str, list[float]] = dataclasses.field(default_factory=dict)
+    round_trips: dict[str, list[int]] = dataclasses.field(default_factory=dict)
+    lock_wait_ms: dict[str, list[float]] = dataclasses.field(default_factory=dict)
     changed: dict[str, int] = dataclasses.field(default_factory=dict)
     errors: list[str] = dataclasses.field(default_factory=list)
     core: dict[str, Any] = dataclasses.field(default_factory=dict)

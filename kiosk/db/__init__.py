@@ -13,12 +13,14 @@ arrives). The failure is an ``OperationalError``: the kiosk's out-of-service pat
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, MetaData, create_engine, event
+from sqlalchemy import exc as exc_mod
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 from kiosk.config import DatabaseTimeouts
@@ -103,8 +105,36 @@ def make_engine(url: str, timeouts: DatabaseTimeouts | None = None, **kwargs: An
             conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
         return engine
-    kwargs.setdefault("pool_pre_ping", True)
-    return create_engine(url, connect_args=postgres_connect_args(timeouts), **kwargs)
+    engine = create_engine(url, connect_args=postgres_connect_args(timeouts), **kwargs)
+    if not kwargs.get("pool_pre_ping"):
+        _ping_when_idle(engine)
+    return engine
+
+
+# A pooled connection back from use this recently is taken again without a ping.
+PING_AFTER_IDLE_S = 1.0
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """Ping a pooled connection on checkout when it sat idle for over
+    :data:`PING_AFTER_IDLE_S` (a server restart or a cut link shows there, and the pool takes
+    a fresh connection instead), not when it was checked in a moment ago by the same
+    operation: an operation's second and later sessions cost no extra round trip."""
+
+    @event.listens_for(engine, "checkin")
+    def _checked_in(_dbapi_conn: Any, record: Any) -> None:
+        record.info["kiosk.idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get("kiosk.idle_since")
+        if since is None or time.monotonic() - since <= PING_AFTER_IDLE_S:
+            return  # a new connection, or one in use a moment ago
+        try:
+            engine.dialect.do_ping(dbapi_conn)
+        except engine.dialect.loaded_dbapi.Error as exc:
+            # The pool discards this connection and checks out another (as pool_pre_ping).
+            raise exc_mod.DisconnectionError(str(exc)) from exc
 
 
 class Database:

@@ -127,6 +127,17 @@ class Card(Base):
     staff: Mapped[Staff | None] = relationship(back_populates="cards")
 
 
+class AuditHead(Base):
+    """The audit chain's head in one small row (``id`` 1): the ``seq`` and ``hash`` of its last
+    event. An appender takes the row's lock and reads it in one statement (``SELECT ... FOR
+    UPDATE``), writes its events and the new head in the next, and commits (see kiosk.audit)."""
+
+    __tablename__ = "audit_head"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    hash: Mapped[str] = mapped_column(String(64))
+
+
 class AuditEvent(Base):
     """Append-only, hash-chained log of every state change (see kiosk.audit)."""
 

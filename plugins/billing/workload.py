@@ -14,11 +14,16 @@ from kiosk.hookspecs import WorkloadFault, WorkloadOp
 from kiosk.identity import SYSTEM
 
 UNITS = 24
+# Each unit gets a bill for this many months (the current one and the next): enough unpaid
+# bills that a 32-kiosk run still pays real bills after its warm-up, few enough that kiosks
+# often pick the same one.
+MONTHS = 4
 
 
 class BillRace:
     def __init__(self) -> None:
-        self.bills: list[int] = []
+        self.bills: list[int] = []  # those this kiosk has not yet found paid
+        self.checked: list[int] = []  # every bill of the race (checked afterwards)
         self.lock = threading.Lock()
 
     def ops(self) -> list[WorkloadOp]:
@@ -44,27 +49,41 @@ class BillRace:
 
         with ctx.database().read() as s:
             units = list(s.scalars(select(Unit.id).order_by(Unit.id).limit(UNITS)))
-        for i, unit_id in enumerate(units):
-            service.add_charge(
-                ctx, SYSTEM, unit_id, "other", 1000 + i, "bench", source_ref=f"bench:{unit_id}"
-            )
+        year, month = (int(x) for x in service.current_period(ctx).split("-"))
+        for k in range(MONTHS):
+            y, m = divmod(year * 12 + month - 1 + k, 12)
+            period = f"{y:04d}-{m + 1:02d}"
+            for i, unit_id in enumerate(units):
+                service.add_charge(
+                    ctx, SYSTEM, unit_id, "other", 1000 + i, "bench",
+                    source_ref=f"bench:{unit_id}:{period}", period=period,
+                )  # fmt: skip
         with ctx.database().read() as s:
             from plugins.billing.models import BillLine
 
-            self.bills = sorted(
+            self.checked = sorted(
                 set(s.scalars(select(BillLine.bill_id).where(BillLine.source_ref.like("bench:%"))))
             )
+        self.bills = list(self.checked)
 
     def pay(self, ctx: Any, rng: random.Random) -> bool:
         from kiosk.errors import Refused
         from plugins.billing import service
         from plugins.billing.gateway import shared_gateway
 
-        bill_id = rng.choice(self.bills)
+        with self.lock:
+            if not self.bills:
+                return False
+            bill_id = rng.choice(self.bills)
         try:
             order = service.create_payment_order(ctx, SYSTEM, bill_id, "sim")
         except Refused:
-            return False  # already paid by another kiosk
+            # Paid by another kiosk: this kiosk picks among the others from now on (without
+            # it, a large run pays every bill in its warm-up and then only meets refusals).
+            with self.lock:
+                if bill_id in self.bills:
+                    self.bills.remove(bill_id)
+            return False
         gw = shared_gateway()
         headers, body = gw.pay(order.out_trade_no)
         verdict = service.handle_notification(ctx, "sim", headers, body).verdict
@@ -78,7 +97,7 @@ class BillRace:
 
         problems = []
         with ctx.database().read() as s:
-            for bill in s.scalars(select(Bill).where(Bill.id.in_(self.bills))):
+            for bill in s.scalars(select(Bill).where(Bill.id.in_(self.checked))):
                 paid = s.scalar(
                     select(func.coalesce(func.sum(Payment.amount_fen), 0)).where(
                         Payment.bill_id == bill.id

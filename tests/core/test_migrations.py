@@ -107,9 +107,9 @@ def test_the_quick_start_check_reads_the_versions_as_alembic_does(tmp_path) -> N
     assert _missing_fast(engine, plugins) == status(engine, plugins)[1] == []
     with engine.begin() as conn:  # as if the core's last migration had not run yet
         conn.execute(
-            text("UPDATE alembic_version SET version_num = '0003_notify' "
-                 "WHERE version_num = '0004_alert_text'")
+            text("UPDATE alembic_version SET version_num = '0004_alert_text' "
+                 "WHERE version_num = '0005_audit_head'")
         )  # fmt: skip
     missing = _missing_fast(engine, plugins)
-    assert missing == status(engine, plugins)[1] == ["0004_alert_text"]
+    assert missing == status(engine, plugins)[1] == ["0005_audit_head"]
     engine.dispose()
