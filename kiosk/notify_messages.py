@@ -98,7 +98,7 @@ LINK_LINE = {
 
 def translate(msgid: str, language: str) -> str:
     """``msgid`` in ``language`` without switching the process's language (the kiosk's UI)."""
-    return i18n._catalogs.get(language, {}).get(msgid, msgid)
+    return i18n.translate(language, msgid)
 
 
 class _Blank(dict[str, Any]):

@@ -118,7 +118,7 @@ def on_language_change(listener: Callable[[str], None]) -> None:
 def gettext(msgid: str) -> str:
     """``msgid`` in the current language. English msgids fall through for ``en``, and for
     Japanese and Korean where a text has no translation yet (the visitor path has one)."""
-    return _catalogs.get(_language, {}).get(msgid, msgid)
+    return translate(_language, msgid)
 
 
 def next_language(languages: tuple[str, ...] | list[str], current: str | None = None) -> str:

@@ -229,12 +229,13 @@ class LobbyApp(ShellApp):
         if ctx.plugins is not None:
             # Off the UI thread: start-up hooks may touch the database (parking's sweep).
             await asyncio.to_thread(ctx.plugins.call, "kiosk_startup", ctx=ctx)
-        if self.own_process:  # for the next start's first frame (titles in every language)
+        if self.own_process:
+            from kiosk.notify import start_dispatcher
             from kiosk.ui.tile_memory import remember
 
+            # For the next start's first frame (titles in every language).
             await asyncio.to_thread(remember, self.settings, tiles)
-        if self.own_process:  # deliver the outbox (every kiosk and desk may: claims are leased)
-            from kiosk.notify import start_dispatcher
+            # Deliver the outbox (every kiosk and desk may: claims are leased).
 
             self.dispatcher = start_dispatcher(ctx, interval=10.0)
         if tiles_changed or self.home_notices or not self._home_is_current():
