@@ -18,7 +18,6 @@ throw-away database is created and dropped.
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import random
 import time
@@ -26,7 +25,7 @@ from typing import Any
 
 from sqlalchemy import select, text
 
-from kiosk.benchkit import BACKENDS, bench_context, bulk_load, on_backends, summary
+from kiosk.benchkit import backend_options, bench_context, bulk_load, on_backends, summary
 from kiosk.db.models import Resident, Unit
 from kiosk.plugins import load_plugins
 
@@ -140,12 +139,7 @@ def _measure(url: str, n_parcels: int, n_visits: int, samples: int, plugins: Any
 
 
 def run(argv: list[str] | None = None) -> dict[str, Any]:
-    parser = argparse.ArgumentParser(prog="kiosk bench parcels")
-    parser.add_argument("--parcels", type=int, default=1_000_000)
-    parser.add_argument("--visits", type=int, default=1_000_000)
-    parser.add_argument("--samples", type=int, default=300)
-    parser.add_argument("--backend", choices=BACKENDS, default="both")
-    args = parser.parse_args(argv or [])
+    args = backend_options("parcels", argv, parcels=1_000_000, visits=1_000_000, samples=300)
     plugins = load_plugins()
     samples = min(args.samples, WAITING_PER_UNIT * 216 * 9 // 10)
     result: dict[str, Any] = {

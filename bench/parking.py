@@ -15,7 +15,6 @@ KIOSK_TEST_DATABASE_URL, else 127.0.0.1:5432/test; a throw-away database is made
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import random
 import time
@@ -23,7 +22,7 @@ from typing import Any
 
 from sqlalchemy import select, text
 
-from kiosk.benchkit import BACKENDS, bench_context, bulk_load, on_backends, summary
+from kiosk.benchkit import backend_options, bench_context, bulk_load, on_backends, summary
 from kiosk.clock import FixedClock
 from kiosk.db.models import Resident
 from kiosk.identity import card_forms
@@ -137,11 +136,7 @@ def _measure(url: str, n: int, samples: int, plugins: Any) -> dict[str, Any]:
 
 
 def run(argv: list[str] | None = None) -> dict[str, Any]:
-    parser = argparse.ArgumentParser(prog="kiosk bench parking")
-    parser.add_argument("--cards", type=int, default=50_000)
-    parser.add_argument("--samples", type=int, default=1000)
-    parser.add_argument("--backend", choices=BACKENDS, default="both")
-    args = parser.parse_args(argv or [])
+    args = backend_options("parking", argv, cards=50_000, samples=1000)
     plugins = load_plugins()
     result: dict[str, Any] = {
         "cards": args.cards,

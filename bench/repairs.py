@@ -19,7 +19,6 @@ throw-away database is created and dropped.
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import random
 import time
@@ -27,7 +26,7 @@ from typing import Any
 
 from sqlalchemy import select, text
 
-from kiosk.benchkit import BACKENDS, bench_context, bulk_load, on_backends, summary
+from kiosk.benchkit import backend_options, bench_context, bulk_load, on_backends, summary
 from kiosk.clock import FixedClock
 from kiosk.db import Database
 from kiosk.db.models import Unit
@@ -138,12 +137,7 @@ def _measure(url: str, n_panel: int, n_total: int, samples: int, plugins: Any) -
 
 
 def run(argv: list[str] | None = None) -> dict[str, Any]:
-    parser = argparse.ArgumentParser(prog="kiosk bench repairs")
-    parser.add_argument("--tickets", type=int, default=1_000_000)
-    parser.add_argument("--panel-tickets", type=int, default=100_000)
-    parser.add_argument("--samples", type=int, default=200)
-    parser.add_argument("--backend", choices=BACKENDS, default="both")
-    args = parser.parse_args(argv or [])
+    args = backend_options("repairs", argv, tickets=1_000_000, panel_tickets=100_000, samples=200)
     plugins = load_plugins()
     n_panel = min(args.panel_tickets, args.tickets)
     result: dict[str, Any] = {

@@ -221,12 +221,22 @@ class _Decoder:
         self.qr_ec = "L"
         self.qr_data: str | None = None
         self.paper_used = 0
+        # The command introduced by each prefix byte, called with the byte after the prefix.
+        self.commands = {0x1B: self.esc, 0x1D: self.gs, 0x1C: self.fs, 0x10: self.dle}
 
     # -- helpers -------------------------------------------------------------------------------
 
     def warn(self, message: str) -> None:
         if len(self.out.warnings) < _MAX_WARNINGS:
             self.out.warnings.append(message)
+
+    def fixed_end(self, prefix: str, lengths: dict[int, int], i: int, c: int) -> int:
+        """Where the fixed-size command ``c`` at ``i`` ends (by ``lengths``); an unknown one
+        is warned about and taken as two bytes."""
+        if c not in lengths:
+            self.warn(f"unknown {prefix} 0x{c:02X} at {i}")
+            return i + 2
+        return i + lengths[c]
 
     def spend(self, dots: int, at: int = -1) -> None:
         """Use ``dots`` of paper for the next item; raises :class:`_PaperOut` past a roll."""
@@ -277,14 +287,8 @@ class _Decoder:
             if b == 0x0A:
                 self.flush_line()
                 i += 1
-            elif b == 0x1B:
-                i = self.esc(i)
-            elif b == 0x1D:
-                i = self.gs(i)
-            elif b == 0x1C:
-                i = self.fs(i)
-            elif b == 0x10:
-                i = self.dle(i)
+            elif b in self.commands:
+                i = n if i + 1 >= n else self.commands[b](i, d[i + 1])
             elif b == 0x09 or 0x20 <= b < 0x7F:
                 run = _ASCII_RUN.match(d, i)
                 assert run is not None
@@ -318,11 +322,8 @@ class _Decoder:
                 self.add_char(run.group().decode("cp437"))
                 i = run.end()
 
-    def esc(self, i: int) -> int:
+    def esc(self, i: int, c: int) -> int:
         d = self.data
-        if i + 1 >= len(d):
-            return len(d)
-        c = d[i + 1]
         arg = d[i + 2] if i + 2 < len(d) else 0
         if c == ord("@"):
             self.chinese = False
@@ -351,32 +352,18 @@ class _Decoder:
         elif c == ord("D"):  # tab stops, NUL-terminated
             end = d.find(b"\x00", i + 2)
             return len(d) if end < 0 else end + 1
-        elif c not in _ESC_FIXED:
-            self.warn(f"unknown ESC 0x{c:02X} at {i}")
-            return i + 2
-        return i + _ESC_FIXED.get(c, 2)
+        return self.fixed_end("ESC", _ESC_FIXED, i, c)
 
-    def fs(self, i: int) -> int:
-        d = self.data
-        if i + 1 >= len(d):
-            return len(d)
-        c = d[i + 1]
+    def fs(self, i: int, c: int) -> int:
         if c == ord("&"):
             self.chinese = True
         elif c == ord("."):
             self.chinese = False
         elif c == ord("2"):  # user-defined Chinese character: c1 c2 + 72 bytes
             return i + 76
-        elif c not in _FS_FIXED:
-            self.warn(f"unknown FS 0x{c:02X} at {i}")
-            return i + 2
-        return i + _FS_FIXED.get(c, 2)
+        return self.fixed_end("FS", _FS_FIXED, i, c)
 
-    def dle(self, i: int) -> int:
-        d = self.data
-        if i + 1 >= len(d):
-            return len(d)
-        c = d[i + 1]
+    def dle(self, i: int, c: int) -> int:
         if c == 0x04:
             self.out.status_queries += 1
             return i + 3
@@ -386,12 +373,9 @@ class _Decoder:
             return i + 5
         return i + 1  # a lone DLE is not a command
 
-    def gs(self, i: int) -> int:
+    def gs(self, i: int, c: int) -> int:
         d = self.data
         n = len(d)
-        if i + 1 >= n:
-            return n
-        c = d[i + 1]
         if c == ord("V"):
             self.flush_pending()
             self.spend(CUT_DOTS)
@@ -423,10 +407,7 @@ class _Decoder:
         if c == ord("!"):
             arg = d[i + 2] if i + 2 < n else 0
             self.double = bool(arg & 0x11)
-        if c not in _GS_FIXED:
-            self.warn(f"unknown GS 0x{c:02X} at {i}")
-            return i + 2
-        return i + _GS_FIXED[c]
+        return self.fixed_end("GS", _GS_FIXED, i, c)
 
     def barcode(self, i: int) -> int:
         d = self.data

@@ -22,8 +22,9 @@ The kind ('printer' or 'card') follows from the URL: ``sim://printer`` / ``sim:/
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Generic, Literal, TypeVar, overload
 from urllib.parse import parse_qsl, urlsplit
 
 SCHEMES = ("sim", "serial", "tcp", "file", "keyboard", "usb", "pcsc")
@@ -33,6 +34,7 @@ QR_MODES = ("native", "image")
 BAUDRATES = (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200)
 
 DeviceKind = Literal["printer", "card"]
+T = TypeVar("T")
 
 # Which options each kind understands; anything else is a typo worth reporting at startup.
 _PRINTER_OPTIONS = {"paper", "baudrate", "timeout", "qr", "profile"}
@@ -44,6 +46,23 @@ _USB_ID = re.compile(r"([0-9a-fA-F]{4}):([0-9a-fA-F]{4})")
 
 class DeviceURLError(ValueError):
     """A device URL that cannot be used; the message names the device and what is expected."""
+
+
+class _Option(Generic[T]):
+    """A read-only typed attribute of :class:`DeviceURL` for one query option: ``convert`` of
+    the option's string, or of ``default`` when the URL does not give it."""
+
+    def __init__(self, key: str, default: str, convert: Callable[[str], T], doc: str) -> None:
+        self.key, self.default, self.convert, self.__doc__ = key, default, convert, doc
+
+    @overload
+    def __get__(self, url: None, owner: type[DeviceURL]) -> _Option[T]: ...
+    @overload
+    def __get__(self, url: DeviceURL, owner: type[DeviceURL]) -> T: ...
+    def __get__(self, url: DeviceURL | None, owner: type[DeviceURL]) -> T | _Option[T]:
+        if url is None:
+            return self
+        return self.convert(url.options.get(self.key, self.default))
 
 
 @dataclass(frozen=True)
@@ -64,15 +83,28 @@ class DeviceURL:
     port: int = 0
     options: dict[str, str] = field(default_factory=dict)
 
-    @property
-    def paper_mm(self) -> int:
-        """Paper width in mm (58 or 80; 80 when not given)."""
-        return int(self.options.get("paper", "80"))
-
-    @property
-    def baudrate(self) -> int:
-        """Serial speed (9600 when not given)."""
-        return int(self.options.get("baudrate", "9600"))
+    # Typed options (see :class:`_Option`): the value given, else the default.
+    paper_mm = _Option("paper", "80", int, "Paper width in mm (58 or 80; 80 when not given).")
+    baudrate = _Option("baudrate", "9600", int, "Serial speed (9600 when not given).")
+    timeout = _Option(
+        "timeout", "0.3", float, "Status/answer timeout in seconds (0.3 when not given)."
+    )
+    qr_mode = _Option(
+        "qr", "native", str, "'native' (GS ( k, default) or 'image' (raster) QR codes."
+    )
+    profile = _Option(
+        "profile", "", str, "python-escpos printer profile name ('' = none: our defaults)."
+    )
+    usb_interface = _Option(
+        "interface",
+        "0",
+        int,
+        "USB interface number whose bulk endpoints carry the printer data (0 by default).",
+    )
+    reader = _Option("reader", "", str, "PC/SC reader name ('' = the first reader present).")
+    debounce = _Option(
+        "debounce", "1.0", float, "Seconds a held card counts as one tap (1.0 when not given)."
+    )
 
     @property
     def protocol(self) -> str:
@@ -84,40 +116,10 @@ class DeviceURL:
         return self.options.get("protocol", "rdm6300")
 
     @property
-    def timeout(self) -> float:
-        """Status/answer timeout in seconds (0.3 when not given)."""
-        return float(self.options.get("timeout", "0.3"))
-
-    @property
-    def qr_mode(self) -> str:
-        """'native' (GS ( k, default) or 'image' (raster) QR codes."""
-        return self.options.get("qr", "native")
-
-    @property
-    def profile(self) -> str:
-        """python-escpos printer profile name ('' = none: our defaults)."""
-        return self.options.get("profile", "")
-
-    @property
     def usb_ids(self) -> tuple[int, int]:
         """(vendor, product) of a ``usb://VID:PID`` URL."""
         vid, _, pid = self.host.partition(":")
         return int(vid, 16), int(pid, 16)
-
-    @property
-    def usb_interface(self) -> int:
-        """USB interface number whose bulk endpoints carry the printer data (0 by default)."""
-        return int(self.options.get("interface", "0"))
-
-    @property
-    def reader(self) -> str:
-        """PC/SC reader name ('' = the first reader present)."""
-        return self.options.get("reader", "")
-
-    @property
-    def debounce(self) -> float:
-        """Seconds a held card counts as one tap (1.0 when not given)."""
-        return float(self.options.get("debounce", "1.0"))
 
 
 def _fail(name: str, what: str) -> DeviceURLError:

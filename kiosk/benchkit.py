@@ -8,6 +8,7 @@ PostgreSQL databases are created next to ``KIOSK_BENCH_DATABASE_URL``, else
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import dataclasses
 import datetime as dt
@@ -138,6 +139,17 @@ def on_backends(
         except ScratchUnavailable as exc:
             results[backend] = {"skipped": str(exc)}
     return results
+
+
+def backend_options(name: str, argv: list[str] | None, **sizes: int) -> argparse.Namespace:
+    """The options of ``kiosk bench <name>`` measured by :func:`on_backends`: one whole-number
+    option a keyword (``panel_tickets=100_000`` is ``--panel-tickets``, default 100,000), in
+    that order, then ``--backend``."""
+    parser = argparse.ArgumentParser(prog=f"kiosk bench {name}")
+    for size, default in sizes.items():
+        parser.add_argument("--" + size.replace("_", "-"), type=int, default=default)
+    parser.add_argument("--backend", choices=BACKENDS, default="both")
+    return parser.parse_args(argv or [])
 
 
 def _sqlite_value(v: Any) -> Any:

@@ -16,7 +16,7 @@ from kiosk.errors import Refused
 from kiosk.hookspecs import Charge, ChargeTaken
 from kiosk.i18n import N_
 from kiosk.money import format_fen
-from kiosk.notify import raise_alert
+from kiosk.notify import raise_kiosk_alert
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -60,18 +60,16 @@ def charge(
     if taken is not None:
         return taken  # type: ignore[no-any-return]
     unit = session.get(Unit, unit_id)
-    raise_alert(
+    raise_kiosk_alert(
+        ctx,
         session,
         COLLECT_ALERTS.get(kind, COLLECT_ALERT),
         collect_message or N_("collect {amount} from {unit} ({what})"),
-        params={
+        {
             "amount": format_fen(amount_fen),
             "unit": unit.code if unit else unit_id,
             "what": description,
             **(collect_params or {}),
         },
-        at=ctx.clock.now(),
-        lobby=ctx.lobby,
-        kiosk_id=ctx.kiosk_id,
     )
     return None

@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -272,20 +273,38 @@ def doctor(
         raise typer.Exit(1)
 
 
-@audit_app.command("verify")
-def audit_verify(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
-    """Check the chain and its checkpoints; exit 1 with one line saying what does not hold."""
-    settings = settings_or_exit(config)
+def _on_audit_log(
+    config: Path | None,
+    step: Callable[[Any, Any], Any],
+    failure: type[Exception],
+    cannot: Callable[[Exception], str],
+) -> Any:
+    """``step(ctx, session)`` on the audit log of ``config``'s database; a missing or wrong
+    audit key, or a ``failure`` (``cannot`` says what it means), is a refusal."""
     from kiosk import audit
 
+    settings = settings_or_exit(config)
     try:
         ctx = open_ctx(settings)
         with ctx.database().read() as session:
-            result = audit.verify(session)
+            return step(ctx, session)
     except audit.AuditKeyError as exc:
         fail(str(exc))
-    except Exception as exc:  # noqa: BLE001
-        fail(f"cannot read the audit log: {type(exc).__name__}: {exc}")
+    except failure as exc:  # verify: anything that stops reading; checkpoint: the file
+        fail(cannot(exc))
+
+
+@audit_app.command("verify")
+def audit_verify(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
+    """Check the chain and its checkpoints; exit 1 with one line saying what does not hold."""
+    from kiosk import audit
+
+    result = _on_audit_log(
+        config,
+        lambda ctx, session: audit.verify(session),
+        Exception,
+        lambda exc: f"cannot read the audit log: {type(exc).__name__}: {exc}",
+    )
     for warning in result.warnings:
         typer.echo(f"kiosk: warning: {warning}", err=True)
     if result.ok:
@@ -313,20 +332,18 @@ def audit_verify(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
 @audit_app.command("checkpoint")
 def audit_checkpoint(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
     """Verify the chain, then append its count and head, signed, to the checkpoint file (cron)."""
-    settings = settings_or_exit(config)
     from kiosk import audit
 
-    try:
-        ctx = open_ctx(settings)
+    def anchor(ctx: Any, session: Any) -> Any:
         key = ctx.database().audit_key
         if key is None:
-            fail(f"no audit key at {settings.audit.key_file or '[audit] key_file'} (kiosk init)")
-        with ctx.database().read() as session:
-            result = audit.anchor(session, key, ctx.clock.now(), ctx.kiosk_id)
-    except audit.AuditKeyError as exc:
-        fail(str(exc))
-    except OSError as exc:
-        fail(f"cannot write the checkpoint: {exc}")
+            where = ctx.settings.audit.key_file or "[audit] key_file"
+            fail(f"no audit key at {where} (kiosk init)")
+        return key, audit.anchor(session, key, ctx.clock.now(), ctx.kiosk_id)
+
+    key, result = _on_audit_log(
+        config, anchor, OSError, lambda exc: f"cannot write the checkpoint: {exc}"
+    )
     if not result.ok:
         fail(f"not checkpointed, the audit chain does not verify: {result.reason}")
     emit(

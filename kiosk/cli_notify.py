@@ -6,6 +6,8 @@ Exit codes: ``dispatch`` 0 when every due message was delivered (or held for qui
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -18,12 +20,21 @@ notify_app = typer.Typer(help="Notifications: deliver the outbox, its state, a t
                          no_args_is_help=True)  # fmt: skip
 
 
-def _ctx(config: Path | None) -> Any:
+@contextmanager
+def _opened(config: Path | None) -> Iterator[Any]:
+    """The context of ``config`` for one command; its database connections are closed after."""
     from kiosk.cli import warn_if_world_readable
 
     settings = settings_or_exit(config)
     warn_if_world_readable(settings)
-    return open_ctx(settings)
+    ctx = open_ctx(settings)
+    try:
+        yield ctx
+    finally:
+        ctx.database().dispose()
+
+
+UnitCodeOpt = Annotated[str, typer.Option("--unit", help="Unit code, e.g. 3-1205.")]
 
 
 @notify_app.command("dispatch")
@@ -39,13 +50,11 @@ def dispatch(
     """Deliver every due message once; exit 1 when some are left pending (channel down)."""
     from kiosk.notify import run_dispatch
 
-    ctx = _ctx(config)
-    try:
-        report = run_dispatch(ctx, limit, retry_now=retry_now)
-    except Exception as exc:  # noqa: BLE001 - the database is gone: say so in one line
-        fail(f"cannot dispatch notifications: {type(exc).__name__}: {exc}")
-    finally:
-        ctx.database().dispose()
+    with _opened(config) as ctx:
+        try:
+            report = run_dispatch(ctx, limit, retry_now=retry_now)
+        except Exception as exc:  # noqa: BLE001 - the database is gone: say so in one line
+            fail(f"cannot dispatch notifications: {type(exc).__name__}: {exc}")
     text = report.summary() + "".join(f"\n  {e}" for e in report.errors)
     _emit(report.as_dict(), as_json, text)
     if not report.ok:
@@ -58,11 +67,8 @@ def status(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
     from kiosk.notify import outbox_status
     from kiosk.notify_channels import AUDIENCES, check_url
 
-    ctx = _ctx(config)
-    try:
+    with _opened(config) as ctx:
         data = outbox_status(ctx)
-    finally:
-        ctx.database().dispose()
     data["channel_problems"] = [
         f"notify.{audience}: {problem}"
         for audience in AUDIENCES
@@ -79,17 +85,12 @@ def status(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
 
 
 @notify_app.command("test")
-def test(
-    unit: Annotated[str, typer.Option("--unit", help="Unit code, e.g. 3-1205.")],
-    config: ConfigOpt = None,
-    as_json: JsonOpt = False,
-) -> None:
+def test(unit: UnitCodeOpt, config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
     """Queue a test message to a unit's residents and deliver it now."""
     from kiosk.identity import unit_by_code
     from kiosk.notify import queue_notification, run_dispatch
 
-    ctx = _ctx(config)
-    try:
+    with _opened(config) as ctx:
         with refusals(), ctx.database().write() as session:
             row = unit_by_code(session, unit)
             code = row.code
@@ -108,8 +109,6 @@ def test(
         with ctx.database().read() as session:
             n = session.get(Notification, note_id)
             state, error = (n.state, n.last_error) if n else ("missing", "")
-    finally:
-        ctx.database().dispose()
     data = {"notification": note_id, "state": state, "error": error, "dispatch": report.as_dict()}
     _emit(
         data,
@@ -122,7 +121,7 @@ def test(
 
 @notify_app.command("contact")
 def contact(
-    unit: Annotated[str, typer.Option("--unit", help="Unit code, e.g. 3-1205.")],
+    unit: UnitCodeOpt,
     name: Annotated[str, typer.Option("--name", help="The resident's name as registered.")],
     email: Annotated[
         str | None, typer.Option("--email", help='Email address ("" to remove).')
@@ -137,9 +136,6 @@ def contact(
     from kiosk.identity import SYSTEM
     from kiosk.notify import set_contact
 
-    ctx = _ctx(config)
-    try:
+    with _opened(config) as ctx:
         set_contact(ctx, SYSTEM, unit, name, email=email, channel=channel)
-    finally:
-        ctx.database().dispose()
     typer.echo(f"contact of {name.strip()} ({unit.strip()}) updated")

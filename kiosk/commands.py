@@ -10,6 +10,7 @@ A plugin's ``cli.py`` imports these (they are also on the :class:`kiosk.cli.Comm
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import importlib
 import inspect
 import json
@@ -34,6 +35,7 @@ __all__ = [
     "HtmlOpt",
     "HtmlPinOpt",
     "HtmlStaffOpt",
+    "Into",
     "JsonOpt",
     "LangOpt",
     "MonthOpt",
@@ -45,10 +47,13 @@ __all__ = [
     "UnitOpt",
     "as_data",
     "as_staff",
+    "chart_report",
+    "day_option",
     "emit",
     "fail",
     "html_report",
     "html_report_command",
+    "job_command",
     "lazy_module",
     "one_format",
     "print_text",
@@ -61,9 +66,12 @@ __all__ = [
     "show_fields",
     "show_records",
     "sign_in",
+    "service_steps",
     "staff_command",
+    "typed_day",
     "context",
     "SignatureOpt",
+    "read_command",
     "read_strokes",
 ]
 
@@ -71,9 +79,6 @@ ConfigOpt = Annotated[
     Path | None, typer.Option("--config", "-c", help="Config file (default: $KIOSK_CONFIG).")
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
-SignatureOpt = Annotated[
-    str, typer.Option("--signature", help="The signer's strokes from a pad as JSON, or @file.")
-]
 HtmlOpt = Annotated[
     Path | None,
     typer.Option("--html", help="Write the report with its charts to this HTML file (staff)."),
@@ -144,10 +149,11 @@ def context(config: Path | str | None) -> Any:
     return open_ctx(settings_or_exit(None if config is None else Path(config)))
 
 
-def emit(data: Any, as_json: bool, text: str) -> None:
-    """Print ``data`` as one JSON document with ``--json``, else ``text``."""
+def emit(data: Any, as_json: bool, text: str, indent: int | None = 2) -> None:
+    """Print ``data`` as one JSON document with ``--json`` (on one line with ``indent`` None),
+    else ``text``."""
     if as_json:
-        typer.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+        typer.echo(json.dumps(data, ensure_ascii=False, indent=indent, default=str))
     else:
         typer.echo(text)
 
@@ -219,40 +225,164 @@ def staff_command(
     (``json_option=False``)."""
 
     def register(step: Callable[..., Any]) -> Callable[..., Any]:
-        hints = typing.get_type_hints(step, include_extras=True)
-        own = [
-            p.replace(annotation=hints[p.name])
-            for p in list(inspect.signature(step).parameters.values())[2:]
-        ]
-        kw = inspect.Parameter.KEYWORD_ONLY
-        shared = [
-            inspect.Parameter("staff", kw, annotation=StaffOpt),
-            inspect.Parameter("pin", kw, annotation=PinOpt, default=None),
-            inspect.Parameter("as_json", kw, annotation=JsonOpt, default=False),
-            inspect.Parameter("config", kw, annotation=ConfigOpt, default=None),
-        ]
-        if not json_option:
-            del shared[2]
-        params = [p.replace(kind=kw) for p in own if p.default is p.empty]
-        params += shared[:1] + [p.replace(kind=kw) for p in own if p.default is not p.empty]
-        params += shared[1:]
-
-        def command(**values: Any) -> None:
-            who, pin = values.pop("staff"), values.pop("pin")
-            as_json, config = values.pop("as_json", False), values.pop("config")
-            _ctx, result = as_staff(
-                config, who, pin, lambda ctx, a: step(ctx, a, **values), translate
-            )
-            show(result, as_json)
-
-        command.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
-        command.__annotations__ = {p.name: p.annotation for p in params}
-        command.__doc__ = step.__doc__
-        command.__name__ = f"{step.__name__}_cmd"
-        app.command(name)(command)
+        own = _typed_parameters(step)[2:]
+        _mount_staff_step(app, name, step, own, show, translate, json_option)
         return step
 
     return register
+
+
+def service_steps(
+    app: typer.Typer,
+    service: Callable[[], Any],
+    show: Callable[[Any, bool], None],
+    translate: Callable[[str], str] | None = None,
+    *,
+    json_option: bool = True,
+) -> Callable[[str], Callable[[Callable[..., None]], Callable[..., None]]]:
+    """Declare ``app``'s steps that are one call of the ``service`` module (a
+    :func:`lazy_module`): ``@step(name)`` on ``def method(...)``, a signature and a docstring
+    with no body, registers the :func:`staff_command` ``name`` with those parameters and that
+    help, which runs ``service().method(ctx, actor, ...)`` and shows what it returns. The
+    declaration mirrors the method's signature: its parameters are passed in order, those after
+    a ``*`` by name, each as typed or as its :class:`Into` makes it (strokes, fen, a date). A
+    step that needs more (the context to read a value, a result reshaped for the desk) is a
+    :func:`staff_command` of its own. ``@step(name, document=True)`` declares a method that
+    returns a document ready to print (a CSV register): it is printed as it is, and the command
+    takes no ``--json``."""
+
+    def step(
+        name: str, *, document: bool = False
+    ) -> Callable[[Callable[..., None]], Callable[..., None]]:
+        def register(declaration: Callable[..., None]) -> Callable[..., None]:
+            method = declaration.__name__
+            own = _typed_parameters(declaration)
+            in_order = [p.name for p in own if p.kind is not p.KEYWORD_ONLY]
+
+            def call(ctx: Any, actor: Any, **values: Any) -> Any:
+                args = [values.pop(key) for key in in_order]
+                return getattr(service(), method)(ctx, actor, *args, **values)
+
+            call.__doc__, call.__name__ = declaration.__doc__, method
+            if document:
+                _mount_staff_step(app, name, call, own, print_text, translate, False)
+            else:
+                _mount_staff_step(app, name, call, own, show, translate, json_option)
+            return declaration
+
+        return register
+
+    return step
+
+
+def job_command(
+    app: typer.Typer, name: str
+) -> Callable[[Callable[[Any], Any]], Callable[[Any], Any]]:
+    """Register ``job(ctx)`` as the command ``name`` of ``app`` that cron (or a person) runs: it
+    takes ``--config`` only and prints what the job returns as one line of JSON (a dataclass as
+    its dict). The job's docstring is the command's help."""
+
+    def register(job: Callable[[Any], Any]) -> Callable[[Any], Any]:
+        def command(config: ConfigOpt = None) -> None:
+            typer.echo(json.dumps(as_data(job(context(config))), ensure_ascii=False))
+
+        command.__doc__ = job.__doc__
+        command.__name__ = f"{job.__name__}_cmd"
+        app.command(name)(command)
+        return job
+
+    return register
+
+
+def _typed_parameters(function: Callable[..., Any]) -> list[inspect.Parameter]:
+    """``function``'s parameters with their annotations resolved (``Annotated`` kept)."""
+    hints = typing.get_type_hints(function, include_extras=True)
+    parameters = inspect.signature(function).parameters.values()
+    return [p.replace(annotation=hints[p.name]) for p in parameters]
+
+
+def read_command(
+    app: typer.Typer, name: str, show: Callable[[Any, bool], None]
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register ``read(ctx, ...)`` as the command ``name`` of ``app`` that reads without a
+    sign-in: besides the read's own parameters (typer annotations, after ``ctx``) it takes
+    ``--json`` and ``--config``, runs the read on the context of ``--config`` and prints the
+    result with ``show(result, as_json)``. The read's docstring is the command's help."""
+
+    def register(read: Callable[..., Any]) -> Callable[..., Any]:
+        kw = inspect.Parameter.KEYWORD_ONLY
+        params = [p.replace(kind=kw) for p in _typed_parameters(read)[1:]]
+        params += [
+            inspect.Parameter("as_json", kw, annotation=JsonOpt, default=False),
+            inspect.Parameter("config", kw, annotation=ConfigOpt, default=None),
+        ]
+
+        def command(**values: Any) -> None:
+            as_json, config = values.pop("as_json"), values.pop("config")
+            show(read(context(config), **values), as_json)
+
+        app.command(name)(_with_signature(command, params, read.__doc__, f"{read.__name__}_cmd"))
+        return read
+
+    return register
+
+
+def _with_signature(
+    command: Callable[..., None], params: list[inspect.Parameter], doc: str | None, name: str
+) -> Callable[..., None]:
+    """``command`` (which takes ``**values``) as typer is to see it: ``params`` its
+    parameters, ``doc`` its help, ``name`` its name."""
+    command.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+    command.__annotations__ = {p.name: p.annotation for p in params}
+    command.__doc__ = doc
+    command.__name__ = name
+    return command
+
+
+def _mount_staff_step(
+    app: typer.Typer,
+    name: str,
+    step: Callable[..., Any],
+    own: list[inspect.Parameter],
+    show: Callable[[Any, bool], None],
+    translate: Callable[[str], str] | None,
+    json_option: bool,
+) -> None:
+    """The command ``name`` of :func:`staff_command`: the ``own`` parameters without a default,
+    ``--staff``, those with a default, then the PIN, ``--json`` and ``--config``; a parameter
+    annotated :class:`Into` reaches ``step`` converted."""
+    kw = inspect.Parameter.KEYWORD_ONLY
+    shared = [
+        inspect.Parameter("staff", kw, annotation=StaffOpt),
+        inspect.Parameter("pin", kw, annotation=PinOpt, default=None),
+        inspect.Parameter("as_json", kw, annotation=JsonOpt, default=False),
+        inspect.Parameter("config", kw, annotation=ConfigOpt, default=None),
+    ]
+    if not json_option:
+        del shared[2]
+    params = [p.replace(kind=kw) for p in own if p.default is p.empty]
+    params += shared[:1] + [p.replace(kind=kw) for p in own if p.default is not p.empty]
+    params += shared[1:]
+    conversions = {
+        p.name: meta.convert
+        for p in own
+        for meta in getattr(p.annotation, "__metadata__", ())
+        if isinstance(meta, Into)
+    }
+
+    def act(ctx: Any, actor: Any, values: dict[str, Any]) -> Any:
+        for key, convert in conversions.items():
+            if values[key] is not None:
+                values[key] = convert(values[key])
+        return step(ctx, actor, **values)
+
+    def command(**values: Any) -> None:
+        who, pin = values.pop("staff"), values.pop("pin")
+        as_json, config = values.pop("as_json", False), values.pop("config")
+        _ctx, result = as_staff(config, who, pin, lambda ctx, a: act(ctx, a, values), translate)
+        show(result, as_json)
+
+    app.command(name)(_with_signature(command, params, step.__doc__, f"{step.__name__}_cmd"))
 
 
 def html_report(
@@ -314,6 +444,55 @@ def html_report_command(report: str, doc: str) -> Callable[..., None]:
     return command
 
 
+def chart_report(
+    report: str, month_help: str = ""
+) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """``kiosk report <report>`` printing its table, and drawing its charts with ``--html FILE``:
+    the command gains ``--html``, ``--staff`` and the PIN (a manager, asked for with --html
+    only), ``--month`` (``month_help``, else :data:`MonthOpt`'s) and ``--lang``, before
+    ``--config``; an option the table declares itself stays where it is. With ``--html`` the
+    charts are written by :func:`html_report` in place of the table (``--json`` and ``--csv``
+    still exclude each other)."""
+
+    def decorate(table: Callable[..., None]) -> Callable[..., None]:
+        own = _typed_parameters(table)
+        names = [p.name for p in own]
+        month: Any = MonthOpt
+        if month_help:
+            month = Annotated[str | None, typer.Option("--month", help=month_help)]
+        kw = inspect.Parameter.KEYWORD_ONLY
+        options = [("html", HtmlOpt), ("staff", HtmlStaffOpt), ("pin", HtmlPinOpt)]
+        options += [("month", month), ("lang", LangOpt)]
+        chart = [
+            inspect.Parameter(name, kw, annotation=annotation, default=None)
+            for name, annotation in options
+            if name not in names
+        ]
+        at = names.index("config")
+        params = [p.replace(kind=kw) for p in own[:at]] + chart
+        params += [p.replace(kind=kw) for p in own[at:]]
+
+        def command(**values: Any) -> None:
+            if values["html"] is None:
+                table(**{name: values[name] for name in names})
+                return
+            one_format(values["as_json"], values.get("as_csv", False))
+            html_report(
+                values["config"],
+                values["staff"],
+                values["pin"],
+                values["html"],
+                values["month"],
+                values["lang"],
+                report,
+                values["as_json"],
+            )
+
+        return _with_signature(command, params, table.__doc__, table.__name__)
+
+    return decorate
+
+
 def read_strokes(text: str) -> Any:
     """A ``--signature`` value: strokes JSON, or ``@file`` holding it. Unreadable JSON gives
     None, which the service's signature check refuses; an unreadable file is refused here."""
@@ -326,6 +505,23 @@ def read_strokes(text: str) -> Any:
         return json.loads(text)
     except ValueError:
         return None
+
+
+def typed_day(text: str, code: str) -> dt.date:
+    """A day as a staff step's option gives it (``YYYY-MM-DD``, spaces around it ignored);
+    anything else is refused under ``code``, saying how to write it."""
+    try:
+        return dt.date.fromisoformat(text.strip())
+    except ValueError:
+        raise Refused(code, "Write the date as YYYY-MM-DD, not {text}.", text=text) from None
+
+
+def day_option(text: str) -> dt.date:
+    """A report's ``--day`` (``YYYY-MM-DD``); anything else is a usage error."""
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        usage_error(f"--day {text!r} is not a date (YYYY-MM-DD)")
 
 
 # -- what plugin commands print, and the options several of them declare ------------------------
@@ -383,6 +579,20 @@ def lazy_module(name: str) -> Callable[[], Any]:
     return lambda: importlib.import_module(name)
 
 
+@dataclasses.dataclass(frozen=True)
+class Into:
+    """``Annotated`` metadata of a staff step's parameter: the step receives ``convert(value)``,
+    not the text typed (a value left out as None stays None). It runs after the sign-in, so
+    what it refuses is a one-line refusal like the step's own."""
+
+    convert: Callable[[Any], Any]
+
+
+SignatureOpt = Annotated[
+    str,
+    typer.Option("--signature", help="The signer's strokes from a pad as JSON, or @file."),
+    Into(read_strokes),
+]
 UnitOpt = Annotated[str, typer.Option("--unit", help="Unit, e.g. 3-1205.")]
 UnitArg = Annotated[str, typer.Argument(help="Unit, e.g. 3-1205.")]
 AmountArg = Annotated[str, typer.Argument(help="Amount in yuan.")]

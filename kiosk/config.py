@@ -13,9 +13,9 @@ import difflib
 import os
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from devices.urls import DeviceURLError, parse_device_url
@@ -23,6 +23,8 @@ from devices.urls import DeviceURLError, parse_device_url
 LANGUAGES = ("zh_CN", "en", "ja", "ko")
 STAFF_ROLES = ("butler", "cashier", "engineer", "security", "manager")
 DEFAULT_DATABASE_URL = "sqlite:///kiosk.db"
+
+T = TypeVar("T")
 
 
 class ConfigError(Exception):
@@ -35,6 +37,11 @@ class ConfigError(Exception):
         super().__init__(f"{source}: {key}: {expected}")
 
 
+def _bounded(default: int, maximum: int) -> int:
+    """A settings field that the file may set to a whole number from 1 to ``maximum``."""
+    return field(default=default, metadata={"maximum": maximum})
+
+
 @dataclass(frozen=True)
 class EstateSettings:
     name: str = "阳光花园"
@@ -44,24 +51,24 @@ class EstateSettings:
 
 @dataclass(frozen=True)
 class StaffPolicy:
-    pin_min_length: int = 4
-    max_attempts: int = 5
-    lockout_minutes: int = 5
+    pin_min_length: int = _bounded(4, 12)
+    max_attempts: int = _bounded(5, 100)
+    lockout_minutes: int = _bounded(5, 24 * 60)
     # Each lockout in a row doubles the next one, up to this (reset by a successful login).
-    lockout_max_minutes: int = 24 * 60
+    lockout_max_minutes: int = _bounded(24 * 60, 7 * 24 * 60)
     # Wrong PINs one kiosk may see in a window before each further one makes it wait (1 s,
     # 2 s, 4 s ... up to the window); failures against this many accounts alert the desk.
-    kiosk_free_failures: int = 10
-    kiosk_window_minutes: int = 15
-    spray_accounts: int = 3
+    kiosk_free_failures: int = _bounded(10, 1000)
+    kiosk_window_minutes: int = _bounded(15, 24 * 60)
+    spray_accounts: int = _bounded(3, 100)
 
 
 @dataclass(frozen=True)
 class RetentionSettings:
-    visitor_days: int = 180
-    parcel_days: int = 365
-    repair_days: int = 365
-    notification_days: int = 90
+    visitor_days: int = _bounded(180, 3650)
+    parcel_days: int = _bounded(365, 3650)
+    repair_days: int = _bounded(365, 3650)
+    notification_days: int = _bounded(90, 3650)
 
 
 @dataclass(frozen=True)
@@ -75,11 +82,11 @@ class DatabaseTimeouts:
     writer's lock.
     """
 
-    connect_timeout: int = 5
-    statement_timeout: int = 5
-    tcp_user_timeout: int = 10
-    keepalives_idle: int = 5
-    busy_timeout: int = 4
+    connect_timeout: int = _bounded(5, 60)
+    statement_timeout: int = _bounded(5, 3600)
+    tcp_user_timeout: int = _bounded(10, 600)
+    keepalives_idle: int = _bounded(5, 600)
+    busy_timeout: int = _bounded(4, 60)
 
 
 @dataclass(frozen=True)
@@ -89,8 +96,10 @@ class DeskWebSettings:
     # Origins (scheme://host[:port]) besides the served address itself whose pages may open a
     # desk session, e.g. "https://desk.estate.lan" behind a reverse proxy.
     allowed_origins: tuple[str, ...] = ()
-    max_sessions: int = 4  # browser sessions at once; each is a desk process (~90 MB)
-    idle_logout_minutes: int = 10  # a logged-in desk with no key or click logs out
+    # Browser sessions at once; each is a desk process (~90 MB).
+    max_sessions: int = _bounded(4, 64)
+    # A logged-in desk with no key or click logs out.
+    idle_logout_minutes: int = _bounded(10, 24 * 60)
 
 
 @dataclass(frozen=True)
@@ -101,7 +110,7 @@ class AuditSettings:
     """
 
     key_file: str = ""
-    checkpoint_every: int = 100
+    checkpoint_every: int = _bounded(100, 10**6)
 
 
 @dataclass(frozen=True)
@@ -268,6 +277,16 @@ class _Reader:
                 )
                 raise ConfigError(self.source, f"{section}.{key}", f"unknown key ({hint})")
 
+    def bounded(self, cls: type[T], section: str, **given: Any) -> T:
+        """``cls`` with each field declared by :func:`_bounded` read from ``[section]`` (its
+        default when the key is not set) and the other fields from ``given``."""
+        values = dict(given)
+        for f in fields(cls):  # type: ignore[arg-type]
+            if "maximum" in f.metadata:
+                default = cast(int, f.default)
+                values[f.name] = self.positive(section, f.name, default, f.metadata["maximum"])
+        return cls(**values)
+
     def positive(self, section: str, key: str, default: int, maximum: int = 10**9) -> int:
         value = self.get(section, key, int, default)
         if not 0 < value <= maximum:
@@ -331,10 +350,7 @@ def _audit_settings(r: _Reader, url: str, base: Path | None) -> AuditSettings:
         key_file = str(Path(url[len("sqlite:///") :]).parent / "audit.key")
     elif r.source != "<defaults>" and base is not None:
         key_file = str((base / "audit.key").resolve())
-    return AuditSettings(
-        key_file=key_file,
-        checkpoint_every=r.positive("audit", "checkpoint_every", 100, 10**6),
-    )
+    return r.bounded(AuditSettings, "audit", key_file=key_file)
 
 
 def parse_settings(data: dict[str, Any], source: str, base: Path | None = None) -> Settings:
@@ -400,34 +416,12 @@ def parse_settings(data: dict[str, Any], source: str, base: Path | None = None) 
         except DeviceURLError as exc:
             raise ConfigError(source, f"devices.{name}", str(exc)) from None
         devices[name] = value
-    staff = StaffPolicy(
-        pin_min_length=r.positive("staff", "pin_min_length", 4, 12),
-        max_attempts=r.positive("staff", "max_attempts", 5, 100),
-        lockout_minutes=r.positive("staff", "lockout_minutes", 5, 24 * 60),
-        lockout_max_minutes=r.positive("staff", "lockout_max_minutes", 24 * 60, 7 * 24 * 60),
-        kiosk_free_failures=r.positive("staff", "kiosk_free_failures", 10, 1000),
-        kiosk_window_minutes=r.positive("staff", "kiosk_window_minutes", 15, 24 * 60),
-        spray_accounts=r.positive("staff", "spray_accounts", 3, 100),
-    )
-    retention = RetentionSettings(
-        visitor_days=r.positive("retention", "visitor_days", 180, 3650),
-        parcel_days=r.positive("retention", "parcel_days", 365, 3650),
-        repair_days=r.positive("retention", "repair_days", 365, 3650),
-        notification_days=r.positive("retention", "notification_days", 90, 3650),
-    )
-    timeouts = DatabaseTimeouts(
-        connect_timeout=r.positive("database", "connect_timeout", 5, 60),
-        statement_timeout=r.positive("database", "statement_timeout", 5, 3600),
-        tcp_user_timeout=r.positive("database", "tcp_user_timeout", 10, 600),
-        keepalives_idle=r.positive("database", "keepalives_idle", 5, 600),
-        busy_timeout=r.positive("database", "busy_timeout", 4, 60),
-    )
-    desk = DeskWebSettings(
-        allowed_origins=tuple(
-            _origin(source, o) for o in r.get("desk", "allowed_origins", list, [])
-        ),
-        max_sessions=r.positive("desk", "max_sessions", 4, 64),
-        idle_logout_minutes=r.positive("desk", "idle_logout_minutes", 10, 24 * 60),
+    staff = r.bounded(StaffPolicy, "staff")
+    retention = r.bounded(RetentionSettings, "retention")
+    timeouts = r.bounded(DatabaseTimeouts, "database")
+    origins = r.get("desk", "allowed_origins", list, [])
+    desk = r.bounded(
+        DeskWebSettings, "desk", allowed_origins=tuple(_origin(source, o) for o in origins)
     )
     database_url = _resolve_sqlite(url, base)
     audit = _audit_settings(r, database_url, base)

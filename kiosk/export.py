@@ -15,6 +15,8 @@ refunds and corrections still add up in a sum.
 from __future__ import annotations
 
 import csv
+import datetime as dt
+import io
 import re
 from collections.abc import Collection, Iterable, Mapping
 from decimal import Decimal
@@ -65,6 +67,25 @@ class SafeDictWriter(csv.DictWriter):  # type: ignore[type-arg]
 def csv_writer(out: IO[str], **kwargs: Any) -> SafeWriter:
     """A CSV writer for an export (use instead of :func:`csv.writer`)."""
     return SafeWriter(out, **kwargs)
+
+
+def csv_text(header: Iterable[Any], rows: Iterable[Iterable[Any]]) -> str:
+    """An export as CSV text: ``header``, then ``rows``, each line ending in ``\\n``."""
+    out = io.StringIO()
+    writer = csv_writer(out, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return out.getvalue()
+
+
+def in_period(query: Any, column: Any, since: dt.datetime | None, until: dt.datetime | None) -> Any:
+    """``query`` narrowed to rows whose ``column`` is from ``since`` (inclusive) to ``until``
+    (exclusive); an open end where either is None."""
+    if since is not None:
+        query = query.where(column >= since)
+    if until is not None:
+        query = query.where(column < until)
+    return query
 
 
 def csv_dict_writer(out: IO[str], fieldnames: Collection[str], **kwargs: Any) -> SafeDictWriter:

@@ -111,7 +111,10 @@ class WorkloadOp:
     True when it changed state, False when it was refused as expected (e.g. the parcel was
     already released by another kiosk). ``check(ctx)`` runs once at the end and returns the
     invariant violations it finds (e.g. "parcel 12 released twice"); an empty list is good.
-    ``setup(ctx)`` prepares data before the run.
+    ``setup(ctx)`` prepares data before the run. ``after(ctx, rng)``, when given, runs right
+    after each ``run`` outside the meters: it restores what the race needs to go on (e.g. a
+    household whose parking card was returned rents again) and is another operation, not a
+    part of this one's latency, CPU or round trips.
     """
 
     name: str
@@ -120,6 +123,7 @@ class WorkloadOp:
     setup: Callable[[KioskContext], None] | None = None
     check: Callable[[KioskContext], list[str]] | None = None
     faults: tuple[WorkloadFault, ...] = ()
+    after: Callable[[KioskContext, Any], None] | None = None
 
 
 @dataclass(frozen=True)

@@ -16,13 +16,14 @@ import hmac
 import os
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import or_, select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy import String, bindparam, or_, select
+from sqlalchemy.orm import Session
 
 from kiosk import throttle
 from kiosk.config import StaffPolicy
-from kiosk.db.models import Card, LoginGuard, Resident, Staff, Unit
+from kiosk.db.models import Card, LoginGuard, Resident, Staff, Unit, role_set_of
 from kiosk.errors import PermissionDenied, Refused
 
 SCRYPT_N = 2**14
@@ -92,13 +93,13 @@ def verify_pin(pin: str, stored: str) -> bool:
 def new_pin_problem(pin: str, policy: StaffPolicy) -> Refused | None:
     """Why ``pin`` may not be set as a PIN (digits only, at least ``pin_min_length``), or None."""
     if not pin.isascii() or not pin.isdigit():
-        return Refused("pin_digits", "A PIN is digits only.")
+        return Refused("pin.digits", "A PIN is digits only.")
     if len(pin) < policy.pin_min_length:
         return Refused(
-            "pin_too_short", "A PIN needs at least {min} digits.", min=policy.pin_min_length
+            "pin.too_short", "A PIN needs at least {min} digits.", min=policy.pin_min_length
         )
     if len(pin) > MAX_PIN_LENGTH:
-        return Refused("pin_too_long", "A PIN has at most {max} digits.", max=MAX_PIN_LENGTH)
+        return Refused("pin.too_long", "A PIN has at most {max} digits.", max=MAX_PIN_LENGTH)
     return None
 
 
@@ -149,6 +150,30 @@ def _keypad_failed(
         free=policy.kiosk_free_failures,
         window_minutes=policy.kiosk_window_minutes,
         spray_accounts=policy.spray_accounts,
+    )
+
+
+def _while_locked(
+    g: LoginGuard,
+    keypad: LoginGuard,
+    now: dt.datetime,
+    account: str,
+    policy: StaffPolicy,
+    staff: Staff | None = None,
+) -> LoginResult | None:
+    """The refusal of a try while the account is locked (None when it is not): no PIN is
+    checked, and the try still counts against this kiosk's keypad."""
+    until = throttle.locked_until(g, now)
+    if until is None:
+        return None
+    return LoginResult(
+        False,
+        "locked",
+        locked_until=until,
+        staff=staff,
+        account=account,
+        detail="locked",
+        keypad=_keypad_failed(keypad, now, account, policy),
     )
 
 
@@ -222,17 +247,9 @@ def login_staff(
     else:
         account, key = "staff:?", f"{kiosk_id}|who:{who.strip().upper()[:64]}"
     g = throttle.guard(session, "staff", key)
-    until = throttle.locked_until(g, now)
-    if until is not None:
-        return LoginResult(
-            False,
-            "locked",
-            locked_until=until,
-            staff=staff,
-            account=account,
-            detail="locked",
-            keypad=_keypad_failed(keypad, now, account, policy),
-        )
+    locked = _while_locked(g, keypad, now, account, policy, staff)
+    if locked is not None:
+        return locked
     stored = staff.pin_hash if staff is not None and staff.pin_hash else _DUMMY_HASH
     good = verify_pin(pin, stored)
     if staff is not None and staff.active and good:
@@ -280,16 +297,9 @@ def login_unit(
         )
     account = f"unit:{unit.code}"
     g = throttle.guard(session, "unit", str(unit.id))
-    until = throttle.locked_until(g, now)
-    if until is not None:
-        return LoginResult(
-            False,
-            "locked",
-            locked_until=until,
-            account=account,
-            detail="locked",
-            keypad=_keypad_failed(keypad, now, account, policy),
-        )
+    locked = _while_locked(g, keypad, now, account, policy)
+    if locked is not None:
+        return locked
     holder = next((r for r in residents if verify_pin(pin, r.pin_hash)), None)
     if holder is not None:
         throttle.account_succeeded(g)
@@ -308,13 +318,13 @@ def normalise_unit_code(text: str) -> str:
 
 def unit_by_code(session: Session, unit_code: str | int) -> Unit:
     """The unit a person typed (any form :func:`normalise_unit_code` reads) or a unit's id, or
-    the one refusal every service gives for a unit that does not exist (code ``unknown_unit``)."""
+    the one refusal every service gives for a unit that does not exist (code ``unit.unknown``)."""
     if isinstance(unit_code, int):
         unit = session.get(Unit, unit_code)
     else:
         unit = session.scalar(select(Unit).where(Unit.code == normalise_unit_code(unit_code)))
     if unit is None:
-        raise Refused("unknown_unit", "There is no unit {unit}.", unit=str(unit_code).strip())
+        raise Refused("unit.unknown", "There is no unit {unit}.", unit=str(unit_code).strip())
     return unit
 
 
@@ -365,18 +375,61 @@ def wiegand26_suffix(text: str) -> str | None:
     return f"{facility:02X}{number:04X}"
 
 
-def find_card(session: Session, text: str, *, with_owner: bool = False) -> Card | None:
-    """Find a card by raw UID (hex) or any printed form (decimal, reversed, printed number,
-    Wiegand-26 facility + number or its 3 bytes as hex).
+def _card_match(with_suffix: bool) -> Any:
+    """The one WHERE clause every card lookup uses, built once: each printed form is a bound
+    parameter, None where ``text`` cannot be that form (``= NULL`` matches nothing). The
+    Wiegand-26 suffixes (``LIKE '%...'``, which no index serves) are in a second variant, for
+    the six-hex-digit and facility,number forms only."""
+    forms = [
+        Card.printed_number == bindparam("printed", type_=String),
+        Card.uid_hex == bindparam("hex", type_=String),
+        Card.uid_dec == bindparam("dec", type_=String),
+        Card.uid_dec_rev == bindparam("dec", type_=String),
+        Card.uid_dec == bindparam("tail_dec", type_=String),
+    ]
+    if with_suffix:
+        forms += [
+            Card.uid_hex.like(bindparam("suffix_a", type_=String)),
+            Card.uid_hex.like(bindparam("suffix_b", type_=String)),
+        ]
+    return or_(*forms)
 
-    A card whose raw UID is exactly ``text`` always wins: an all-digit UID must not log in as
-    another card whose printed decimal reads the same. Otherwise, when the printed forms match
-    two different cards, :class:`AmbiguousCard` (a :class:`Refused`) is raised and the caller
-    sends the person to the desk; it never picks one.
 
-    ``with_owner`` loads its resident (and unit) or staff member in the same query: a tap
-    needs them, and three round trips to the database cost more than the joins.
-    """
+_MATCH = {with_suffix: _card_match(with_suffix) for with_suffix in (False, True)}
+_FIND = {k: select(Card).where(m).order_by(Card.id).limit(20) for k, m in _MATCH.items()}
+# A tap needs the card and its owner's few columns, not three loaded objects.
+_TAP_COLUMNS = (
+    Card.id,
+    Card.uid_hex,
+    Card.kind,
+    Card.status,
+    Resident.id.label("resident_id"),
+    Resident.name.label("resident_name"),
+    Resident.language,
+    Resident.active.label("resident_active"),
+    Unit.id.label("unit_id"),
+    Unit.code.label("unit_code"),
+    Staff.id.label("staff_id"),
+    Staff.name.label("staff_name"),
+    Staff.roles,
+    Staff.lobby,
+    Staff.active.label("staff_active"),
+)
+_TAP = {
+    k: select(*_TAP_COLUMNS)
+    .outerjoin(Resident, Resident.id == Card.resident_id)
+    .outerjoin(Unit, Unit.id == Resident.unit_id)
+    .outerjoin(Staff, Staff.id == Card.staff_id)
+    .where(m)
+    .order_by(Card.id)
+    .limit(20)
+    for k, m in _MATCH.items()
+}
+
+
+def _card_forms_of(text: str) -> tuple[str, dict[str, str | None]] | None:
+    """The hex form of ``text`` (or "") and the parameters of :data:`_MATCH`; None when
+    ``text`` cannot be a card."""
     value = text.strip().replace(" ", "").upper()
     if not value or len(value) > 64:
         return None
@@ -384,34 +437,53 @@ def find_card(session: Session, text: str, *, with_owner: bool = False) -> Card 
     if hex_value.startswith("0X"):
         hex_value = hex_value[2:]
     is_hex = re.fullmatch(r"[0-9A-F]+", hex_value) is not None
-    conditions = [Card.printed_number == value]
-    if is_hex:
-        conditions.append(Card.uid_hex == hex_value)
-    if value.isascii() and value.isdigit() and len(value) <= 20:
-        conditions += [Card.uid_dec == value.zfill(10), Card.uid_dec_rev == value.zfill(10)]
-    if is_hex and 8 <= len(hex_value) <= 20:
-        # The same chip read by another reader: an EM4100 frame carries 5 bytes where a 13.56 MHz
-        # reader gives 4, so the last 4 bytes (what card faces print) identify it.
-        conditions.append(Card.uid_dec == card_forms(hex_value)[1])
+    params: dict[str, str | None] = {
+        "printed": value,
+        "hex": hex_value if is_hex else None,
+        "dec": value.zfill(10)
+        if value.isascii() and value.isdigit() and len(value) <= 20
+        else None,
+        # The same chip read by another reader: an EM4100 frame carries 5 bytes where a
+        # 13.56 MHz reader gives 4, so the last 4 bytes (what card faces print) identify it.
+        "tail_dec": card_forms(hex_value)[1] if is_hex and 8 <= len(hex_value) <= 20 else None,
+    }
     w26 = wiegand26_suffix(value)
-    # The 3 bytes a Wiegand-26 reader reports, as hex.
-    w26_suffixes = {hex_value} if is_hex and len(hex_value) == 6 else set()
+    # The 3 bytes a Wiegand-26 reader reports, as hex (hex digits only: no LIKE wildcards).
+    suffixes = {hex_value} if is_hex and len(hex_value) == 6 else set()
     if w26 is not None:
-        w26_suffixes.add(w26)
-    for suffix in w26_suffixes:  # hex digits only: no LIKE wildcards
-        conditions.append(Card.uid_hex.like(f"%{suffix}"))
-    query = select(Card).where(or_(*conditions)).order_by(Card.id).limit(20)
-    if with_owner:
-        query = query.options(
-            joinedload(Card.resident).joinedload(Resident.unit), joinedload(Card.staff)
-        )
-    cards = list(session.scalars(query).unique())
-    exact = [c for c in cards if is_hex and c.uid_hex == hex_value]
+        suffixes.add(w26)
+    if suffixes:
+        first, *rest = sorted(suffixes)
+        params["suffix_a"] = f"%{first}"
+        params["suffix_b"] = f"%{rest[0] if rest else first}"
+    return (hex_value if is_hex else ""), params
+
+
+def _one_card(rows: list[Any], text: str, hex_value: str) -> Any:
+    """The card ``text`` names among ``rows`` (anything with ``id`` and ``uid_hex``)."""
+    exact = [r for r in rows if hex_value and r.uid_hex == hex_value]
     if exact:
         return exact[0]
-    if len(cards) > 1:
-        raise AmbiguousCard(text.strip()[:64], [c.id for c in cards])
-    return cards[0] if cards else None
+    if len(rows) > 1:
+        raise AmbiguousCard(text.strip()[:64], [r.id for r in rows])
+    return rows[0] if rows else None
+
+
+def find_card(session: Session, text: str) -> Card | None:
+    """Find a card by raw UID (hex) or any printed form (decimal, reversed, printed number,
+    Wiegand-26 facility + number or its 3 bytes as hex).
+
+    A card whose raw UID is exactly ``text`` always wins: an all-digit UID must not log in as
+    another card whose printed decimal reads the same. Otherwise, when the printed forms match
+    two different cards, :class:`AmbiguousCard` (a :class:`Refused`) is raised and the caller
+    sends the person to the desk; it never picks one.
+    """
+    forms = _card_forms_of(text)
+    if forms is None:
+        return None
+    hex_value, params = forms
+    rows = list(session.scalars(_FIND["suffix_a" in params], params))
+    return _one_card(rows, text, hex_value)  # type: ignore[no-any-return]
 
 
 @dataclass(frozen=True)
@@ -430,29 +502,49 @@ class CardTapResult:
     unit_code: str = ""
     staff_id: int | None = None
     staff_name: str = ""
+    resident_active: bool = False
+    staff_roles: str = ""
+    staff_lobby: str = ""
+    staff_active: bool = False
+
+    def actor(self) -> Actor | None:
+        """The active staff member or resident who owns the card, as an :class:`Actor`."""
+        if self.staff_id is not None and self.staff_active:
+            roles = role_set_of(self.staff_roles)
+            return Actor("staff", self.staff_id, self.staff_name, roles, lobby=self.staff_lobby)
+        if self.resident_id is not None and self.resident_active:
+            return Actor("resident", self.resident_id, self.resident_name, unit_id=self.unit_id)
+        return None
 
 
 def identify_card(session: Session, uid: str) -> CardTapResult:
-    """Look a tapped UID up; unknown cards come back with ``known=False``."""
-    card = find_card(session, uid, with_owner=True)
-    if card is None:
+    """Look a tapped UID up, with its owner, in one statement; unknown cards come back with
+    ``known=False``."""
+    forms = _card_forms_of(uid)
+    if forms is None:
         return CardTapResult(uid=uid, known=False)
-    resident = card.resident
-    unit = resident.unit if resident is not None else None
-    staff = card.staff
+    hex_value, params = forms
+    rows = list(session.connection().execute(_TAP["suffix_a" in params], params))
+    row = _one_card(rows, uid, hex_value)
+    if row is None:
+        return CardTapResult(uid=uid, known=False)
     return CardTapResult(
         uid=uid,
         known=True,
-        card_id=card.id,
-        kind=card.kind,
-        status=card.status,
-        resident_id=resident.id if resident else None,
-        resident_name=resident.name if resident else "",
-        resident_language=resident.language if resident else "",
-        unit_id=unit.id if unit else None,
-        unit_code=unit.code if unit else "",
-        staff_id=staff.id if staff else None,
-        staff_name=staff.name if staff else "",
+        card_id=row.id,
+        kind=row.kind,
+        status=row.status,
+        resident_id=row.resident_id,
+        resident_name=row.resident_name or "",
+        resident_language=row.language or "",
+        resident_active=bool(row.resident_active),
+        unit_id=row.unit_id,
+        unit_code=row.unit_code or "",
+        staff_id=row.staff_id,
+        staff_name=row.staff_name or "",
+        staff_roles=row.roles or "",
+        staff_lobby=row.lobby or "",
+        staff_active=bool(row.staff_active),
     )
 
 

@@ -31,7 +31,7 @@ from kiosk.identity import (
     set_pin,
     unit_by_code,
 )
-from kiosk.notify import raise_alert
+from kiosk.notify import raise_kiosk_alert
 from kiosk.pii import mask_id_number, mask_phone
 
 log = logging.getLogger(__name__)
@@ -67,10 +67,6 @@ def tap_card(ctx: KioskContext, uid: str, counter: UnknownCardCounter | None = N
     try:
         with db.read() as session:
             tap = identify_card(session, uid)
-            staff = session.get(Staff, tap.staff_id) if tap.staff_id is not None else None
-            resident = (
-                session.get(Resident, tap.resident_id) if tap.resident_id is not None else None
-            )
     except AmbiguousCard as amb:
         _ambiguous_card_alert(ctx, amb)
         return TapOutcome("refused", amb.message, alerted=True)
@@ -103,10 +99,9 @@ def tap_card(ctx: KioskContext, uid: str, counter: UnknownCardCounter | None = N
                 {"status": tap.status, "uid": tap.uid, "kiosk": ctx.kiosk_id},
             )
         return TapOutcome("refused", "This card is {status}. Please see the desk.", tap=tap)
-    if staff is not None and staff.active:
-        return TapOutcome("staff", "", actor=Actor.of_staff(staff), tap=tap)
-    if resident is not None and resident.active:
-        return TapOutcome("resident", "", actor=Actor.of_resident(resident), tap=tap)
+    actor = tap.actor()
+    if actor is not None:
+        return TapOutcome(actor.kind, "", actor=actor, tap=tap)
     return TapOutcome("refused", "Card not recognised. Please see the desk.", tap=tap)
 
 
@@ -129,16 +124,7 @@ def _alert(
     ctx: KioskContext, kind: str, message: str, params: dict[str, Any], severity: str = "warning"
 ) -> None:
     with ctx.database().write() as session:
-        raise_alert(
-            session,
-            kind,
-            message,
-            params=params,
-            at=ctx.clock.now(),
-            severity=severity,
-            lobby=ctx.lobby,
-            kiosk_id=ctx.kiosk_id,
-        )
+        raise_kiosk_alert(ctx, session, kind, message, params, severity=severity)
 
 
 def _login_message(result: LoginResult, staff: bool = False) -> str:
@@ -158,7 +144,7 @@ def _refusal(ctx: KioskContext, result: LoginResult, staff: bool = False) -> Ref
     if result.reason == "throttled" and result.locked_until is not None:
         wait = max(1, math.ceil((result.locked_until - ctx.clock.now()).total_seconds()))
     return Refused(
-        result.reason,
+        f"login.{result.reason}",
         _login_message(result, staff),
         remaining=result.remaining,
         until=_local_time(ctx, result),
@@ -203,23 +189,22 @@ def _record_failure(
     kf = result.keypad
     if kf is not None and kf.alert:
         policy = ctx.settings.staff
-        raise_alert(
+        raise_kiosk_alert(
+            ctx,
             session,
             "pin_guessing",
             N_(
                 "{failures} wrong PINs for {accounts} units/staff at kiosk {kiosk} "
                 "within {minutes} min: someone may be guessing PINs"
             ),
-            params={
+            {
                 "failures": kf.failures,
                 "accounts": kf.accounts,
                 "kiosk": ctx.kiosk_id,
                 "minutes": policy.kiosk_window_minutes,
-            },  # fmt: skip
+            },
             at=now,
             severity="urgent",
-            lobby=ctx.lobby,
-            kiosk_id=ctx.kiosk_id,
         )
         _by_this_kiosk(
             ctx, session, "kiosk.pin_guessing", f"kiosk:{ctx.kiosk_id}",
@@ -242,18 +227,17 @@ def unit_login(ctx: KioskContext, unit_code: str, pin: str) -> Actor:
         _record_failure(ctx, session, result, "resident.pin_failed", result.account)
         if result.just_locked:
             _record_lock(ctx, session, result, "resident.pin_locked", now)
-            raise_alert(
+            raise_kiosk_alert(
+                ctx,
                 session,
                 "unit_pin_locked",
                 N_("{unit}: unit PIN login locked until {until} after wrong PINs at kiosk {kiosk}"),
-                params={
+                {
                     "unit": result.account.removeprefix("unit:"),
                     "until": _local_time(ctx, result),
                     "kiosk": ctx.kiosk_id,
-                },  # fmt: skip
+                },
                 at=now,
-                lobby=ctx.lobby,
-                kiosk_id=ctx.kiosk_id,
             )
     raise _refusal(ctx, result)
 
@@ -283,14 +267,13 @@ def staff_login(ctx: KioskContext, who: str, pin: str) -> Actor:
             if result.just_locked:
                 _record_lock(ctx, session, result, "staff.pin_locked", now)
                 if result.staff is not None:
-                    raise_alert(
+                    raise_kiosk_alert(
+                        ctx,
                         session,
                         "staff_locked",
                         N_("staff {number} locked after wrong PINs at {kiosk}"),
-                        params={"number": result.staff.number, "kiosk": ctx.kiosk_id},
+                        {"number": result.staff.number, "kiosk": ctx.kiosk_id},
                         at=now,
-                        lobby=ctx.lobby,
-                        kiosk_id=ctx.kiosk_id,
                     )
     except AmbiguousCard as amb:
         _ambiguous_card_alert(ctx, amb)
@@ -314,9 +297,9 @@ def change_pin(ctx: KioskContext, actor: Actor, current: str, new: str) -> None:
             unit = session.get(Unit, actor.unit_id)
             code = unit.code if unit is not None else ""
         if unit_login(ctx, code, current).id != actor.id:
-            raise Refused("wrong_pin", "Enter your own current PIN.")
+            raise Refused("pin.wrong", "Enter your own current PIN.")
     else:
-        raise Refused("pin_owner", "Only staff and residents have PINs.")
+        raise Refused("pin.owner", "Only staff and residents have PINs.")
     with ctx.database().write() as session:
         holder: Staff | Resident | None = (
             session.get(Staff, actor.id)
@@ -344,7 +327,8 @@ def call_desk(ctx: KioskContext, actor: Actor | None = None, note: str = "") -> 
             at=ctx.clock.now(),
             kiosk_id=ctx.kiosk_id,
         )
-        raise_alert(
+        raise_kiosk_alert(
+            ctx,
             session,
             "desk_call",
             N_("kiosk {kiosk} asks for help by {who}: {note}")
@@ -354,11 +338,8 @@ def call_desk(ctx: KioskContext, actor: Actor | None = None, note: str = "") -> 
             else N_("kiosk {kiosk} asks for help: {note}")
             if note
             else N_("kiosk {kiosk} asks for help"),
-            params={"kiosk": ctx.kiosk_id, "who": actor.label if actor else "", "note": note},
-            at=ctx.clock.now(),
+            {"kiosk": ctx.kiosk_id, "who": actor.label if actor else "", "note": note},
             severity="urgent",
-            lobby=ctx.lobby,
-            kiosk_id=ctx.kiosk_id,
         )
 
 

@@ -24,10 +24,10 @@ import threading
 import uuid
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, false, or_, select, update
+from sqlalchemy import Table, and_, bindparam, false, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from kiosk import audit
@@ -57,6 +57,15 @@ def fill(template: str, params: Mapping[str, str]) -> str:
         return template.format_map(_Kept(params))
     except (ValueError, IndexError, AttributeError):
         return template
+
+
+_ALERTS = cast(Table, DeskAlert.__table__)
+_INSERT_ALERT = insert(_ALERTS).returning(_ALERTS.c.id)
+_ACKNOWLEDGE = (
+    update(_ALERTS)
+    .where(_ALERTS.c.id == bindparam("alert_id"), _ALERTS.c.acknowledged_at.is_(None))
+    .values(acknowledged_at=bindparam("at"), acknowledged_by=bindparam("by"))
+)
 
 
 def raise_alert(
@@ -91,19 +100,45 @@ def raise_alert(
         if params is not None
         else message
     )
-    alert = DeskAlert(
-        kind=kind,
-        message=mask_text(text)[:500],
-        msgid=message[:300] if params is not None else "",
-        params=values,
+    row = {
+        "kind": kind,
+        "message": mask_text(text)[:500],
+        "msgid": message[:300] if params is not None else "",
+        "params": values,
+        "severity": severity,
+        "lobby": lobby,
+        "kiosk_id": kiosk_id,
+        "created_at": at,
+        "acknowledged_at": None,
+        "acknowledged_by": "",
+    }
+    # One INSERT ... RETURNING, off the ORM's unit of work: the alert comes back detached.
+    alert_id = session.connection().execute(_INSERT_ALERT, row).scalar_one()
+    return DeskAlert(id=alert_id, **row)
+
+
+def raise_kiosk_alert(
+    ctx: KioskContext,
+    session: Session,
+    kind: str,
+    message: str,
+    params: Mapping[str, Any],
+    *,
+    at: dt.datetime | None = None,
+    severity: str = "warning",
+) -> DeskAlert:
+    """:func:`raise_alert` about something at this kiosk, for its lobby's desk (at ``at``, else
+    now)."""
+    return raise_alert(
+        session,
+        kind,
+        message,
+        params=params,
+        at=at or ctx.clock.now(),
         severity=severity,
-        lobby=lobby,
-        kiosk_id=kiosk_id,
-        created_at=at,
+        lobby=ctx.lobby,
+        kiosk_id=ctx.kiosk_id,
     )
-    session.add(alert)
-    session.flush()
-    return alert
 
 
 def open_alerts(session: Session, lobby: str | None = None, limit: int = 50) -> list[DeskAlert]:
@@ -118,11 +153,7 @@ def acknowledge(
     session: Session, alert_id: int, by: str, at: dt.datetime, kiosk_id: str = ""
 ) -> bool:
     """Mark an alert seen (audited); False when it was already acknowledged (by another desk)."""
-    result = session.execute(
-        update(DeskAlert)
-        .where(DeskAlert.id == alert_id, DeskAlert.acknowledged_at.is_(None))
-        .values(acknowledged_at=at, acknowledged_by=by)
-    )
+    result = session.connection().execute(_ACKNOWLEDGE, {"alert_id": alert_id, "at": at, "by": by})
     if not result.rowcount:  # type: ignore[attr-defined]
         return False
     audit.record(

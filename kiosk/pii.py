@@ -7,9 +7,11 @@ from typing import Any
 
 # A mainland mobile, also written with the country code (+86 / 0086 / 86, maybe a space or
 # dash after it): the code is kept, the number masked. People group the 11 digits 3-4-4 with
-# spaces or dashes ("138 0013 8000", "138-0013-8000"): those are the same number.
+# spaces or dashes ("138 0013 8000", "138-0013-8000"): those are the same number. A run of
+# digits inside a longer word of letters and digits (a hex token in a QR code) is no number.
 _MOBILE = re.compile(
-    r"(?<!\d)(?P<cc>(?:\+|00)?86[- ]?)?(?P<num>1[3-9]\d[- ]?\d{4}[- ]?\d{4})(?!\d)"
+    r"(?<![0-9A-Za-z])(?P<cc>(?:\+|00)?86[- ]?)?(?P<num>1[3-9]\d[- ]?\d{4}[- ]?\d{4})"
+    r"(?![0-9A-Za-z])"
 )
 # Resident ID numbers: 18 characters (17 digits and a digit or X), and the old 15-digit form
 # still on some cards and records: area code, YYMMDD birth date, sequence. The date is checked

@@ -1,8 +1,9 @@
 """A plugin's ``[plugins.<name>]`` settings, read one way by every service.
 
-A service declares its rules as a frozen dataclass whose defaults are the procedure's; it
-reads them with :func:`rules_from` (or one value with :func:`whole_number`). A value of the
-wrong kind is refused with the code ``<plugin>.config`` and a message naming the key, so a
+A service declares its rules as a frozen dataclass whose defaults are the procedure's (a
+field that must be more than 0, or one of a few words, says so with :func:`at_least` or
+:func:`one_of`); it reads them with :func:`rules_from` (or one value with
+:func:`whole_number`). A value of the wrong kind is refused with the code ``<plugin>.config`` and a message naming the key, so a
 bad configuration is one clear line, not a traceback.
 """
 
@@ -10,9 +11,12 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Self, TypeVar
 
 from kiosk.errors import Refused
+
+if TYPE_CHECKING:
+    from kiosk.context import KioskContext
 
 T = TypeVar("T")
 
@@ -38,6 +42,17 @@ def whole_number(
     return value
 
 
+def at_least(minimum: int, *, default: T) -> T:
+    """A rules field of whole numbers (one, or a tuple of them) that may be set no lower than
+    ``minimum``."""
+    return dataclasses.field(default=default, metadata={"minimum": minimum})
+
+
+def one_of(choices: tuple[str, ...], *, default: str) -> str:
+    """A rules field of text that may be set only to one of ``choices``."""
+    return dataclasses.field(default=default, metadata={"choices": choices})
+
+
 def _one(plugin: str, name: str, value: Any, like: Any, least: int, choices: Any) -> Any:
     """``value`` checked to be of the kind of ``like`` (a whole number or text)."""
     if isinstance(like, int):
@@ -59,25 +74,20 @@ def rules_from(
     cls: type[T],
     plugin: str,
     raw: Mapping[str, Any],
-    *,
-    minimum: Mapping[str, int] | None = None,
-    choices: Mapping[str, tuple[str, ...]] | None = None,
     **given: Any,
 ) -> T:
     """``cls`` (a frozen dataclass of rules with a default for every field) from ``raw``, the
     ``[plugins.<plugin>]`` section (or a table inside it): each field the section sets, else
-    the default. The default says what a value must be: a whole number >= 0 (or
-    ``minimum[name]``), text (one of ``choices[name]`` where given), or a list of either (a
+    the default. The default says what a value must be: a whole number >= 0 (or the minimum
+    of :func:`at_least`), text (one of the choices of :func:`one_of`), or a list of either (a
     tuple). Fields passed in ``given`` are not read (a nested rule, a computed table), nor
     fields without a plain default (a default factory)."""
-    minimum = minimum or {}
-    choices = choices or {}
     values: dict[str, Any] = dict(given)
     for f in dataclasses.fields(cls):  # type: ignore[arg-type]
         if f.name in given or f.name not in raw or f.default is dataclasses.MISSING:
             continue
         value, default = raw[f.name], f.default
-        least, allowed = minimum.get(f.name, 0), choices.get(f.name)
+        least, allowed = f.metadata.get("minimum", 0), f.metadata.get("choices")
         if not isinstance(default, tuple | int | str):
             raise TypeError(f"{cls.__name__}.{f.name}: pass it in given=")
         if not isinstance(default, tuple):
@@ -89,3 +99,13 @@ def rules_from(
             message = "plugins.{plugin}.{name} must be a list, not {value!r}."
             raise _refused(plugin, f.name, message, value)
     return cls(**values)
+
+
+class PluginRules:
+    """Base of a plugin's rules dataclass read whole from ``[plugins.<PLUGIN>]``."""
+
+    PLUGIN: ClassVar[str]
+
+    @classmethod
+    def of(cls, ctx: KioskContext) -> Self:
+        return rules_from(cls, cls.PLUGIN, ctx.settings.plugin(cls.PLUGIN))

@@ -415,6 +415,8 @@ def run_soak(
                 ops_run[op.name] += 1
                 try:
                     changed[op.name] += int(op.run(ctx, rng))
+                    if op.after is not None:
+                        op.after(ctx, rng)
                 except Exception as exc:  # noqa: BLE001 - every failure is a finding
                     soak.violations.append(f"step {step} {op.name}: {type(exc).__name__}: {exc}")
             soak.queue.process_once()

@@ -228,6 +228,8 @@ def run_workload(
             for op in mix * warmup:
                 try:
                     op.run(ctx, warm_rng)
+                    if op.after is not None:
+                        op.after(ctx, warm_rng)
                 except Exception as exc:  # noqa: BLE001 - every failure is a finding
                     result.errors.append(f"{op.name} (warm-up): {type(exc).__name__}: {exc}")
             # As a kiosk does once it has started (see kiosk.memory).
@@ -257,6 +259,11 @@ def run_workload(
                 if lock_ms:
                     result.lock_wait_ms.setdefault(op.name, []).append(lock_ms)
                 result.changed[op.name] = result.changed.get(op.name, 0) + int(did)
+                if op.after is not None:  # unmetered: what the race needs to go on
+                    try:
+                        op.after(ctx, rng)
+                    except Exception as exc:  # noqa: BLE001 - every failure is a finding
+                        result.errors.append(f"{op.name} (after): {type(exc).__name__}: {exc}")
         finally:
             ctx.database().dispose()
         result.core = core.outcome()
@@ -351,6 +358,12 @@ class _RoundTrips:
         self.count = 0
 
 
+# psycopg's generators that, on a connection in autocommit, send nothing to the server.
+_SEND_NOTHING_IN_AUTOCOMMIT = frozenset(
+    {"_set_autocommit_gen", "_set_isolation_level_gen", "_commit_gen", "_rollback_gen"}
+)
+
+
 def _count_round_trips(engine: Engine) -> _RoundTrips:
     trips = _RoundTrips()
     if engine.dialect.name == "postgresql":
@@ -363,16 +376,18 @@ def _count_round_trips(engine: Engine) -> _RoundTrips:
             # Every answer psycopg waits for passes through Connection.wait; the BEGIN it sends
             # before a transaction's first statement is waited for inside the same call. A
             # commit or rollback outside a transaction sends nothing: idle before and after
-            # means nothing was sent, but for a statement in autocommit (the pool's ping).
+            # means nothing was sent, but for a statement in autocommit (the pool's ping, a
+            # read session's statements). Switching autocommit or the isolation level, and a
+            # commit or rollback, in autocommit, wait for nothing either.
             wait = dbapi_conn.wait
 
-            def counted(*args: Any, **kwargs: Any) -> Any:
+            def counted(gen: Any, *args: Any, **kwargs: Any) -> Any:
                 was_idle = dbapi_conn.info.transaction_status == idle
                 try:
-                    return wait(*args, **kwargs)
+                    return wait(gen, *args, **kwargs)
                 finally:
-                    if dbapi_conn.autocommit:  # a pool's ping: one statement, no transaction
-                        trips.count += 1
+                    if dbapi_conn.autocommit:
+                        trips.count += gen.__name__ not in _SEND_NOTHING_IN_AUTOCOMMIT
                     elif not (was_idle and dbapi_conn.info.transaction_status == idle):
                         trips.count += 1 + int(was_idle)
 

@@ -39,7 +39,9 @@ class Run:
         self.note(f"tap {uid}")
 
     async def click(self, selector: str) -> None:
-        await self.pilot.click(selector)
+        from kiosk.ui.scenarios import click
+
+        await click(self.app, self.pilot, selector)
 
     async def press(self, *keys: str) -> None:
         await self.pilot.press(*keys)
@@ -54,14 +56,30 @@ def screen_text(app: App[Any]) -> str:
 
 
 async def wait_until(
-    pilot: Any, condition: Callable[[], object], what: str = "", tries: int = 500
+    pilot: Any, condition: Callable[[], object], what: str = "", tries: int = 2000
 ) -> None:
-    """Let the app run until ``condition()`` holds; fail saying ``what`` did not happen."""
+    """Let the app run until ``condition()`` holds; fail saying ``what`` did not happen (after
+    some 20 s: a loaded machine may take seconds over a PIN's scrypt or a worker's query)."""
     for _ in range(tries):
         if condition():
             return
         await pilot.pause(0.01)
     raise AssertionError(f"gave up waiting for {what or condition}")
+
+
+def message_shown(app: App[Any]) -> bool:
+    """The screen on top shows something in its message line (a refusal, a result)."""
+    found = app.screen.query("#message")
+    return bool(found) and bool(str(found.first().render()).strip())
+
+
+def steady_cursor(app: App[Any]) -> None:
+    """A focused field's cursor drawn steadily: a snapshot taken while it blinks would show it
+    or not by the time the machine took to get there."""
+    from textual.widgets import Input
+
+    for field in app.screen.query(Input):
+        field.cursor_blink = False
 
 
 async def button_ready(pilot: Any, app: App[Any], selector: str) -> None:

@@ -27,7 +27,7 @@ import logging
 import os
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -125,16 +125,7 @@ class PrinterProfile:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-serialisable form."""
-        return {
-            "name": self.name,
-            "vendor": self.vendor,
-            "width_dots": self.width_dots,
-            "width_mm": self.width_mm,
-            "native_qr": self.native_qr,
-            "cut": self.cut,
-            "buzzer": self.buzzer,
-            "code_pages": list(self.code_pages),
-        }
+        return {**asdict(self), "code_pages": list(self.code_pages)}
 
     def summary(self) -> str:
         """One line: ``TM-T20II (Epson, 576 dots, native QR, cut, buzzer)``."""

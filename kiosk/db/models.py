@@ -6,12 +6,12 @@ Enums are stored as strings (checked in the service layer), times as UTC, money 
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated
 
 from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
@@ -29,6 +29,10 @@ RESIDENT_ROLES = ("owner", "tenant", "occupant")
 CARD_KINDS = ("resident", "staff", "parking")
 CARD_STATUSES = ("active", "blocked", "lost", "expired", "returned")
 PRINT_STATES = ("queued", "sending", "printed", "failed", "expired")
+
+
+# A person's name as a row records it (who checked, approved, collected), "" until someone did.
+Person = Annotated[str, mapped_column(String(100), default="")]
 
 
 def utcnow() -> dt.datetime:
@@ -84,11 +88,16 @@ class Resident(Base):
     notify_channel: Mapped[str] = mapped_column(String(16), default="")
     pin_hash: Mapped[str] = mapped_column(String(200), default="")
     failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
-    locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    locked_until: Mapped[dt.datetime | None]
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     unit: Mapped[Unit] = relationship(back_populates="residents")
     cards: Mapped[list[Card]] = relationship(back_populates="resident")
+
+
+def role_set_of(roles: str) -> frozenset[str]:
+    """The roles of a staff member's comma-separated ``roles`` column."""
+    return frozenset(r.strip() for r in roles.split(",") if r.strip())
 
 
 class Staff(Base):
@@ -100,13 +109,13 @@ class Staff(Base):
     lobby: Mapped[str] = mapped_column(String(32), default="")  # "" = every lobby
     pin_hash: Mapped[str] = mapped_column(String(200))
     failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
-    locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    locked_until: Mapped[dt.datetime | None]
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     cards: Mapped[list[Card]] = relationship(back_populates="staff")
 
     @property
     def role_set(self) -> frozenset[str]:
-        return frozenset(r.strip() for r in self.roles.split(",") if r.strip())
+        return role_set_of(self.roles)
 
 
 class Card(Base):
@@ -122,7 +131,7 @@ class Card(Base):
     status: Mapped[str] = mapped_column(String(16), default="active")
     resident_id: Mapped[int | None] = mapped_column(ForeignKey("resident.id"), index=True)
     staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), index=True)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     resident: Mapped[Resident | None] = relationship(back_populates="cards")
     staff: Mapped[Staff | None] = relationship(back_populates="cards")
 
@@ -145,7 +154,7 @@ class AuditEvent(Base):
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     # The column is ``seq``; the attribute ``seq`` below also chains a pending event.
     seq_: Mapped[int] = mapped_column("seq", BigInteger, unique=True)
-    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    at: Mapped[dt.datetime]
     actor: Mapped[str] = mapped_column(String(100))
     action: Mapped[str] = mapped_column(String(100))
     subject: Mapped[str] = mapped_column(String(200), default="")
@@ -188,9 +197,9 @@ class PrintJob(Base):
     reason: Mapped[str] = mapped_column(String(200), default="")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     reprint_of: Mapped[int | None] = mapped_column(ForeignKey("print_job.id"))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    next_attempt_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    next_attempt_at: Mapped[dt.datetime | None]
 
 
 class DeskAlert(Base):
@@ -207,9 +216,9 @@ class DeskAlert(Base):
     # the desk to show in its own language; "" for an alert stored before there was one.
     msgid: Mapped[str] = mapped_column(String(300), default="")
     params: Mapped[dict] = mapped_column(JSON, default=dict)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    acknowledged_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    acknowledged_by: Mapped[str] = mapped_column(String(100), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    acknowledged_at: Mapped[dt.datetime | None]
+    acknowledged_by: Mapped[Person]
 
 
 class Notification(Base):
@@ -219,20 +228,20 @@ class Notification(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     channel: Mapped[str] = mapped_column(String(32))
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"))
-    recipient: Mapped[str] = mapped_column(String(100), default="")
+    recipient: Mapped[Person]
     template: Mapped[str] = mapped_column(String(64))
     payload: Mapped[dict] = mapped_column(JSON, default=dict)
     state: Mapped[str] = mapped_column(String(16), default="pending")
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[dt.datetime | None]
     # Delivery (kiosk.notify.dispatch_outbox): due time (backoff, quiet hours), the claim's
     # lease, recipients already reached, when it was given up, and the last channel error.
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    next_attempt_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    lease_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    next_attempt_at: Mapped[dt.datetime | None]
+    lease_until: Mapped[dt.datetime | None]
     claimed_by: Mapped[str] = mapped_column(String(64), default="")
     delivered: Mapped[list] = mapped_column(JSON, default=list)
-    failed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    failed_at: Mapped[dt.datetime | None]
     last_error: Mapped[str] = mapped_column(String(200), default="")
 
 
@@ -247,9 +256,9 @@ class NotifyLink(Base):
     subject: Mapped[str] = mapped_column(String(64), default="")
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"))
     secret: Mapped[str] = mapped_column(String(200), default="")
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
-    used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[dt.datetime]
+    used_at: Mapped[dt.datetime | None]
     outcome: Mapped[str] = mapped_column(String(16), default="")
 
 
@@ -268,9 +277,9 @@ class LoginGuard(Base):
     key: Mapped[str] = mapped_column(String(200))
     failures: Mapped[int] = mapped_column(Integer, default=0)
     level: Mapped[int] = mapped_column(Integer, default=0)  # lockouts in a row
-    window_start: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    last_failure_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    alerted_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    window_start: Mapped[dt.datetime | None]
+    last_failure_at: Mapped[dt.datetime | None]
+    locked_until: Mapped[dt.datetime | None]
+    alerted_at: Mapped[dt.datetime | None]
     # Accounts that failed here in the window, for spotting spraying: [[account, iso time]].
     recent: Mapped[list] = mapped_column(JSON, default=list)

@@ -13,8 +13,9 @@ still inside, a parcel still waiting) are never touched, and a second run finds 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
@@ -22,6 +23,7 @@ from sqlalchemy.orm import Session
 from kiosk import audit
 from kiosk.db.models import Notification
 from kiosk.hookspecs import PurgeCount
+from kiosk.identity import SYSTEM, Actor
 
 if TYPE_CHECKING:
     from sqlalchemy.sql import ColumnElement
@@ -132,6 +134,43 @@ def purge_outbox(
     return PurgeCount("kiosk", "notification", done + stale, before, days)
 
 
+def counted(plugin: str, before: dt.datetime, days: int, **counts: int) -> list[PurgeCount]:
+    """A plugin's ``purge_in`` answer: one :class:`PurgeCount` a kind (``kind=count``, in
+    this order) of ``plugin``, all with the same cutoff ``before``, ``days`` back."""
+    return [PurgeCount(plugin, kind, count, before, days) for kind, count in counts.items()]
+
+
+class PluginPurge(Protocol):
+    def __call__(self, ctx: KioskContext, actor: Actor = SYSTEM) -> dict[str, int]: ...
+
+
+def one_plugin_purge(
+    purge_in: Callable[[Session, KioskContext, dt.datetime], list[PurgeCount]],
+    names: tuple[str, ...],
+    action: str,
+    subject: str,
+) -> PluginPurge:
+    """A plugin's part of :func:`purge` on its own (``kiosk <plugin> purge``): its
+    ``purge_pii(ctx, actor=SYSTEM)``, which runs ``purge_in`` in a transaction of its own,
+    audited by ``actor`` as ``action`` with the counts (named by ``names``, in ``purge_in``'s
+    order) and the cutoff ``purge_in`` used, and returns the counts."""
+
+    def purge_pii(ctx: KioskContext, actor: Actor = SYSTEM) -> dict[str, int]:
+        """The plugin's part of ``kiosk purge`` on its own, audited with the counts."""
+        now = ctx.clock.now()
+        with ctx.database().write() as session:
+            found = purge_in(session, ctx, now)
+            counts = dict(zip(names, (c.count for c in found), strict=True))
+            before = found[0].before.isoformat()
+            audit.record_for(
+                ctx, session, actor.label, action, subject, {**counts, "before": before}
+            )
+        return counts
+
+    purge_pii.__module__, purge_pii.__qualname__ = purge_in.__module__, "purge_pii"
+    return purge_pii
+
+
 def purge(ctx: KioskContext, *, dry_run: bool = False, actor: str = "system") -> PurgeReport:
     """Run every plugin's ``kiosk_purge`` in one transaction and audit it once.
 
@@ -143,7 +182,8 @@ def purge(ctx: KioskContext, *, dry_run: bool = False, actor: str = "system") ->
     report = PurgeReport(dry_run=dry_run, at=now)
     failed_before = len(ctx.plugins.failures)
     db = ctx.database()
-    with db.read() if dry_run else db.write() as session:
+    # A dry run writes what a purge would and rolls it back: it needs its transaction.
+    with db.read(transaction=True) if dry_run else db.write() as session:
         if not db.is_sqlite:
             # A batch job over months of records: not bound by the interactive statement limit.
             session.execute(text("SET LOCAL statement_timeout = 0"))

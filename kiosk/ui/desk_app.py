@@ -33,7 +33,6 @@ from kiosk.ui.screens import StaffLoginScreen
 from kiosk.ui.widgets.text import Button, Label, Static, printable
 
 if TYPE_CHECKING:
-    from kiosk.context import KioskContext
     from kiosk.identity import Actor
 
 log = logging.getLogger(__name__)
@@ -123,7 +122,10 @@ class DeskLoginScreen(StaffLoginScreen):
         from kiosk.lobby import staff_login
 
         app: Any = self.app
-        if app.ctx is None:
+        if app.ctx is None:  # the database is still being opened: the PIN stays for a retry
+            self.query_one("#message", Label).update(
+                _("The desk is still starting. Please try again in a moment.")
+            )
             return
         pin_input = self.query_one("#pin", Input)
         pin = pin_input.value
@@ -588,15 +590,9 @@ class DeskApp(ShellApp):
         Binding("f2", "sim_tap", "Simulated card tap (--sim only)", show=False, id="sim-tap"),
     ]
 
-    def __init__(
-        self,
-        settings: Settings,
-        ctx: KioskContext | None = None,
-        sim: bool = False,
-        start_devices: bool = False,
-        own_process: bool = False,
-    ) -> None:
-        super().__init__(settings, ctx, sim, start_devices, own_process)
+    def __init__(self, settings: Settings, *args: Any, **kwargs: Any) -> None:
+        """:class:`ShellApp`'s parameters; the desk starts its devices only when told."""
+        super().__init__(settings, *args, **kwargs)
         self.staff: Actor | None = None
         # Idle logout: seconds since the last key or click, on this (replaceable) clock.
         self.monotonic: Callable[[], float] = time.monotonic

@@ -9,7 +9,7 @@ the answer comes back through ``push_screen(dialog, callback)``; Escape or Cance
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -21,6 +21,8 @@ from kiosk.errors import Refused
 from kiosk.i18n import _
 from kiosk.ui.widgets.signature import SignaturePad
 from kiosk.ui.widgets.text import Button, Checkbox, Label
+
+T = TypeVar("T")
 
 DIALOG_CSS = """
 {name} {{ align: center middle; }}
@@ -34,28 +36,47 @@ DIALOG_CSS = """
 """
 
 
-class ConfirmDialog(ModalScreen[bool]):
+class DeskDialog(ModalScreen[T]):
+    """The frame of a desk dialog: its question (or title) in bold, what it asks
+    (:meth:`content`, nothing for a plain question), then its buttons in a row
+    (:meth:`buttons`). Each dialog styles itself with ``DIALOG_CSS`` under its own name."""
+
+    def __init__(self, question: str) -> None:
+        super().__init__()
+        self.question = question
+
+    def content(self) -> ComposeResult:
+        yield from ()
+
+    def buttons(self) -> ComposeResult:
+        raise NotImplementedError
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(self.question, classes="question")
+            yield from self.content()
+            with Horizontal():
+                yield from self.buttons()
+
+
+class ConfirmDialog(DeskDialog[bool]):
     """Ask before acting: Yes (``#confirm-yes``) or No (``#confirm-no``, Escape)."""
 
     DEFAULT_CSS = DIALOG_CSS.format(name="ConfirmDialog")
     BINDINGS = [Binding("escape", "dismiss(False)", show=False)]
 
     def __init__(self, question: str, yes: str = "", danger: bool = False) -> None:
-        super().__init__()
-        self.question = question
+        super().__init__(question)
         self.yes = yes
         self.danger = danger
 
-    def compose(self) -> ComposeResult:
-        with Vertical():
-            yield Label(self.question, classes="question")
-            with Horizontal():
-                yield Button(
-                    self.yes or _("Yes"),
-                    id="confirm-yes",
-                    variant="error" if self.danger else "primary",
-                )
-                yield Button(_("No"), id="confirm-no")
+    def buttons(self) -> ComposeResult:
+        yield Button(
+            self.yes or _("Yes"),
+            id="confirm-yes",
+            variant="error" if self.danger else "primary",
+        )
+        yield Button(_("No"), id="confirm-no")
 
     def on_mount(self) -> None:
         self.query_one("#confirm-no", Button).focus()  # Enter on a stray key does nothing harmful
@@ -77,7 +98,7 @@ class Field:
     value: str = ""
 
 
-class FormDialog(ModalScreen[dict[str, Any] | None]):
+class FormDialog(DeskDialog[dict[str, Any] | None]):
     """A short form; OK (``#form-ok``) returns ``{field id: value}``; a signature is its strokes.
 
     ``check`` (optional) looks at the answers and returns a message to show instead of
@@ -87,36 +108,34 @@ class FormDialog(ModalScreen[dict[str, Any] | None]):
     BINDINGS = [Binding("escape", "dismiss(None)", show=False)]
 
     def __init__(self, title: str, fields: list[Field], ok: str = "", check: Any = None) -> None:
-        super().__init__()
-        self.title_text = title
+        super().__init__(title)
         self.fields = fields
         self.ok = ok
         self.check = check
 
-    def compose(self) -> ComposeResult:
-        with Vertical():
-            yield Label(self.title_text, classes="question")
-            with VerticalScroll():
-                for f in self.fields:
-                    if f.kind == "check":
-                        yield Checkbox(f.label, value=f.value == "1", id=f"field-{f.id}")
-                        continue
-                    yield Label(f.label)
-                    if f.kind == "choice":
-                        yield Select(
-                            list(f.options),
-                            value=f.value if f.value else Select.NULL,
-                            id=f"field-{f.id}",
-                            prompt=_("Choose"),
-                        )
-                    elif f.kind == "signature":
-                        yield SignaturePad(id=f"field-{f.id}")
-                    else:
-                        yield Input(value=f.value, password=f.kind == "secret", id=f"field-{f.id}")
-            yield Label("", id="form-message", classes="message")
-            with Horizontal():
-                yield Button(self.ok or _("OK"), id="form-ok", variant="primary")
-                yield Button(_("Cancel"), id="form-cancel")
+    def content(self) -> ComposeResult:
+        with VerticalScroll():
+            for f in self.fields:
+                if f.kind == "check":
+                    yield Checkbox(f.label, value=f.value == "1", id=f"field-{f.id}")
+                    continue
+                yield Label(f.label)
+                if f.kind == "choice":
+                    yield Select(
+                        list(f.options),
+                        value=f.value if f.value else Select.NULL,
+                        id=f"field-{f.id}",
+                        prompt=_("Choose"),
+                    )
+                elif f.kind == "signature":
+                    yield SignaturePad(id=f"field-{f.id}")
+                else:
+                    yield Input(value=f.value, password=f.kind == "secret", id=f"field-{f.id}")
+        yield Label("", id="form-message", classes="message")
+
+    def buttons(self) -> ComposeResult:
+        yield Button(self.ok or _("OK"), id="form-ok", variant="primary")
+        yield Button(_("Cancel"), id="form-cancel")
 
     def answers(self) -> dict[str, Any]:
         out: dict[str, Any] = {}

@@ -229,19 +229,23 @@ class ShellApp(GuardedApp):
     (:mod:`kiosk.ui.terminal`); tests and simulations sharing a process leave it off. The
     estate's language is set from the settings."""
 
+    # Whether the shell starts its devices when not told (the lobby does, the desk does not).
+    START_DEVICES = False
+
     def __init__(
         self,
         settings: Settings,
-        ctx: KioskContext | None,
-        sim: bool,
-        start_devices: bool,
-        own_process: bool,
+        ctx: KioskContext | None = None,
+        sim: bool = False,
+        *,
+        start_devices: bool | None = None,
+        own_process: bool = False,
     ) -> None:
         super().__init__()
         self.settings = settings
         self.ctx = ctx
         self.sim = sim
-        self.start_devices = start_devices
+        self.start_devices = self.START_DEVICES if start_devices is None else start_devices
         self.own_process = own_process
         self.devices: Any = None
         self._zone = ZoneInfo(settings.estate.timezone)

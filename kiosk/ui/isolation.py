@@ -24,6 +24,23 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 
+def _chain(error: BaseException) -> list[BaseException]:
+    """``error`` and what it wraps, outermost first: textual's ``WorkerFailed`` around a
+    worker's error, else the cause or context (a StopIteration inside a handler surfaces as
+    RuntimeError); each once, so a cycle ends the chain."""
+    seen: list[BaseException] = []
+    current: BaseException | None = error
+    while current is not None and all(current is not e for e in seen):
+        seen.append(current)
+        wrapped = getattr(current, "error", None)
+        current = (
+            wrapped
+            if isinstance(wrapped, BaseException)
+            else (current.__cause__ or current.__context__)
+        )
+    return seen
+
+
 def plugin_of(error: BaseException, ctx: Any) -> str | None:
     """The name of the plugin whose code raised ``error``, if any."""
     if ctx is None or ctx.plugins is None:
@@ -36,40 +53,16 @@ def plugin_of(error: BaseException, ctx: Any) -> str | None:
         path = getattr(module, "__file__", None)
         if path:
             roots[str(Path(path).parent)] = name
-    seen: set[int] = set()
-    current: BaseException | None = error
-    # Follow the chain too: e.g. a StopIteration inside a handler surfaces as RuntimeError.
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
+    for current in _chain(error):
         for frame in reversed(traceback.extract_tb(current.__traceback__)):
             for root, name in roots.items():
                 if frame.filename.startswith(root + "/"):
                     return name
-        wrapped = getattr(current, "error", None)  # textual's WorkerFailed: a plugin's worker
-        current = (
-            wrapped
-            if isinstance(wrapped, BaseException)
-            else (current.__cause__ or current.__context__)
-        )
     return None
 
 
 # PostgreSQL: query_canceled (statement_timeout), lock_not_available (lock_timeout).
 _BUSY_SQLSTATES = {"57014", "55P03"}
-
-
-def _chain(error: BaseException) -> list[BaseException]:
-    seen: list[BaseException] = []
-    current: BaseException | None = error
-    while current is not None and all(current is not e for e in seen):
-        seen.append(current)
-        wrapped = getattr(current, "error", None)  # textual's WorkerFailed
-        current = (
-            wrapped
-            if isinstance(wrapped, BaseException)
-            else (current.__cause__ or current.__context__)
-        )
-    return seen
 
 
 def is_database_busy(error: BaseException) -> bool:
@@ -95,20 +88,11 @@ def is_database_outage(error: BaseException) -> bool:
 
     from kiosk.db import DatabaseUnavailable
 
-    seen: set[int] = set()
-    current: BaseException | None = error
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        if isinstance(current, DatabaseUnavailable | OperationalError):
+    for e in _chain(error):
+        if isinstance(e, DatabaseUnavailable | OperationalError):
             return True
-        if isinstance(current, DBAPIError) and current.connection_invalidated:
+        if isinstance(e, DBAPIError) and e.connection_invalidated:
             return True
-        wrapped = getattr(current, "error", None)  # textual's WorkerFailed
-        current = (
-            wrapped
-            if isinstance(wrapped, BaseException)
-            else (current.__cause__ or current.__context__)
-        )
     return False
 
 

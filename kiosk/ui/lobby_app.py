@@ -99,16 +99,11 @@ class LobbyApp(ShellApp):
         ),
     ]
 
-    def __init__(
-        self,
-        settings: Settings,
-        ctx: KioskContext | None = None,
-        sim: bool = False,
-        *,
-        start_devices: bool = True,
-        own_process: bool = False,
-    ) -> None:
-        super().__init__(settings, ctx, sim, start_devices, own_process)
+    START_DEVICES = True
+
+    def __init__(self, settings: Settings, *args: Any, **kwargs: Any) -> None:
+        """:class:`ShellApp`'s parameters; the kiosk starts its devices unless told not to."""
+        super().__init__(settings, *args, **kwargs)
         self.tiles: list[Tile] = []
         self.home_notices: list[HomeNotice] = []
         self._notices_read = time.monotonic()
@@ -121,7 +116,7 @@ class LobbyApp(ShellApp):
         self._counter: Any = None
         self._pending_tile: str | None = None
         self._tiles_painted = threading.Event()  # the first tiles are on screen
-        if ctx is None and own_process:
+        if self.ctx is None and self.own_process:
             # A kiosk starting again shows last start's tiles with its first frame.
             from kiosk.ui.tile_memory import remembered
 

@@ -210,14 +210,64 @@ async def tap_resident(run: Any, card_uid: str = RESIDENT) -> None:
         run.app.actor = demo_resident(run, card_uid)
 
 
-async def until(run: Any, done: Any, what: str, seconds: float = 10.0) -> None:
+async def open_as_resident(run: Any, card_uid: str, tile_id: str, screen_class: Any) -> None:
+    """Tap ``card_uid`` (:func:`tap_resident`) and open the service: through its home-screen
+    tile when the lobby shell offers it; ``screen_class(run.ctx)`` pushed when that did not
+    show one (a bare harness)."""
+    await tap_resident(run, card_uid)
+    if hasattr(run.app, "open_tile"):
+        await run.app.open_tile(tile_id)
+    if not isinstance(run.app.screen, screen_class):
+        await run.app.push_screen(screen_class(run.ctx))
+
+
+async def until(run: Any, done: Any, what: str, seconds: float = 30.0) -> None:
     """Wait for ``done()``: the screens read and write off the UI thread, which a loaded
-    machine can hold up for seconds. Fails saying ``what`` was not there."""
-    for _pause in range(int(seconds / 0.02)):
-        if done():
-            return
+    machine can hold up for many seconds (a worker's database write behind a test suite or
+    two). Returns as soon as it holds; fails after ``seconds`` of the clock (not of pauses,
+    which a loaded machine stretches) saying ``what`` was not there."""
+    deadline = time.monotonic() + seconds
+    while not done():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what}: not there within {seconds:.0f} s")
         await run.pilot.pause(0.02)
-    raise AssertionError(f"{what}: not there within {seconds:.0f} s")
+
+
+async def click(app: Any, pilot: Any, selector: str, seconds: float = 30.0) -> None:
+    """Click ``selector`` as a finger would, once it is laid out where it is drawn.
+
+    The pilot clicks at the screen position the widget's region gives; a widget just mounted
+    (a screen recomposed after a worker's answer) can still have the region of before its
+    layout, and on a loaded machine the click then lands on whatever is there -- nothing, or
+    another button. So: wait for the screen to take its messages, for the widget to have a
+    place, and for that place to be the widget's; fail after ``seconds`` of the clock."""
+    from textual.errors import NoWidget
+
+    deadline = time.monotonic() + seconds
+    while True:
+        await pilot.pause()
+        found = app.screen.query(selector)
+        if found:
+            widget = found.first()
+            region = widget.region
+            try:
+                hit = app.get_widget_at(*region.offset)[0] if region.area else None
+            except NoWidget:
+                hit = None
+            if hit is not None and (hit is widget or widget in hit.ancestors):
+                await pilot.click(widget)  # once: it lands where the widget is drawn
+                return
+            widget.scroll_visible(animate=False)  # below the fold: as a finger scrolls
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{selector}: not there to click within {seconds:.0f} s")
+        await pilot.pause(0.02)
+
+
+async def screen_shown(run: Any, screen_class: Any, what: str) -> Any:
+    """The ``screen_class`` screen once it is up (opened off the UI thread), :func:`until`
+    saying ``what`` was not there."""
+    await until(run, lambda: isinstance(run.app.screen, screen_class), what)
+    return run.app.screen
 
 
 def laid_out(run: Any, selector: str, enabled: bool = False) -> bool:

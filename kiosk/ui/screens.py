@@ -96,7 +96,8 @@ class ServiceScreen(KioskScreen):
     """Base of every service screen (the shell's and the plugins'): the bar on top, the foot
     with the message line, Back and Home; Escape goes back; :meth:`say` shows a message and
     :meth:`call` runs a service function off the UI thread through the shell's
-    ``app.service`` (a lost database shows out of service; :class:`Refused` passes through).
+    ``app.service`` (a lost database shows out of service; :class:`Refused` passes through,
+    or :meth:`attempt` says it).
 
     Subclasses compose their content in :meth:`body`, not ``compose``."""
 
@@ -131,6 +132,28 @@ class ServiceScreen(KioskScreen):
             result: T | None = await service(fn, *args)
             return result
         return await asyncio.to_thread(fn, *args)
+
+    async def attempt(self, fn: Callable[..., T], *args: Any) -> T | None:
+        """:meth:`call`, a :class:`Refused` said on the message line: None then too, so the
+        caller goes on only with a result."""
+        try:
+            return await self.call(fn, *args)
+        except Refused as exc:
+            self.say(exc.render(_))
+            return None
+
+
+class SignatureScreen(ServiceScreen):
+    """A service screen that ends in a signature: :meth:`signature` composes the pad (given
+    with ``id="pad"``) and under it the Clear signature button (``#clear``) that wipes it."""
+
+    def signature(self, pad: Widget) -> ComposeResult:
+        yield pad
+        yield Horizontal(Button(_("Clear signature"), id="clear"))
+
+    @on(Button.Pressed, "#clear")
+    def _clear(self) -> None:
+        self.query_one("#pad").clear()  # type: ignore[attr-defined]
 
 
 def tile_plan(tiles: int, lines: int, screen_height: int) -> tuple[int, int, int]:
@@ -304,11 +327,7 @@ class PinFormScreen(ServiceScreen):
         pin_input = self.query_one("#pin", Input)
         pin = pin_input.value
         pin_input.value = ""
-        try:
-            actor = await self.call(self.login, app.ctx, who, pin)
-        except Refused as exc:
-            self.say(exc.render(_))
-            return
+        actor = await self.attempt(self.login, app.ctx, who, pin)
         if actor is not None:
             await self.signed_in(actor, who)
 

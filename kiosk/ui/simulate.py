@@ -106,7 +106,9 @@ class ScenarioRun:
         await self.press(*list(text))
 
     async def click(self, selector: str) -> None:
-        await self.pilot.click(selector)
+        from kiosk.ui.scenarios import click
+
+        await click(self.app, self.pilot, selector)
         await self.settle()
 
     def screen_text(self) -> str:
@@ -243,7 +245,7 @@ async def run_scenarios(names: list[str] | None, settings: Settings) -> list[Sce
     unknown = [n for n in chosen if n not in scenarios]
     if unknown:
         raise Refused(
-            "unknown_scenario",
+            "simulate.unknown_scenario",
             "Unknown scenario {names}; see kiosk simulate --list.",
             names=", ".join(unknown),
         )

@@ -78,8 +78,7 @@ def end_deposit_in(
     card's), exactly once, inside the caller's transaction."""
     from plugins.billing import service
 
-    end = service.forfeit_deposit_in if forfeit else service.refund_deposit_in
-    end(session, ctx, actor, receipt_no, reason, roles=roles)
+    service.end_deposit_in(session, ctx, actor, receipt_no, reason, forfeit=forfeit, roles=roles)
 
 
 def count_deposits(session: Session, source_prefix: str) -> int:

@@ -15,11 +15,12 @@ from kiosk.commands import (
     JsonOpt,
     UnitArg,
     context,
+    day_option,
     emit,
     fail,
+    read_command,
     said,
     staff_command,
-    usage_error,
 )
 
 emv_app = typer.Typer(help="EMV merchant-presented QR payloads.", no_args_is_help=True)
@@ -63,6 +64,8 @@ billing_app = typer.Typer(
     no_args_is_help=True,
 )
 
+MethodOpt = Annotated[str, typer.Option("--method", help="cash or card.")]
+
 
 def _fen(amount: str) -> int:
     from kiosk.money import MoneyError, yuan
@@ -73,17 +76,24 @@ def _fen(amount: str) -> int:
         fail(f"{amount!r} is not an amount")
 
 
-def _bill_id(ctx: Any, number: str) -> int:
+def _id_of(ctx: Any, number_column: Any, number: str) -> int | None:
+    """The id of the row whose ``number_column`` (a bill's number, a receipt's) is ``number``."""
     from sqlalchemy import select
 
+    model = number_column.class_
+    with ctx.database().read() as session:
+        found = session.scalar(select(model.id).where(number_column == number.strip()))
+    return None if found is None else int(found)
+
+
+def _bill_id(ctx: Any, number: str) -> int:
     from kiosk.errors import Refused
     from plugins.billing.models import Bill
 
-    with ctx.database().read() as session:
-        found = session.scalar(select(Bill.id).where(Bill.number == number.strip()))
+    found = _id_of(ctx, Bill.number, number)
     if found is None:
         raise Refused("billing.no_bill", "There is no bill {number}.", number=number)
-    return int(found)
+    return found
 
 
 @staff_command(billing_app, "statement", said)
@@ -137,7 +147,7 @@ def pay(
     actor: Any,
     bill: Annotated[str, typer.Argument(help="Bill number, e.g. B202611-3-1205.")],
     amount: AmountArg,
-    method: Annotated[str, typer.Option("--method", help="cash or card.")] = "cash",
+    method: MethodOpt = "cash",
 ) -> tuple[Any, str]:
     """Record a cash or card payment taken by the cashier (a receipt is printed)."""
     from kiosk.money import format_fen
@@ -159,16 +169,13 @@ def refund(
     reason: Annotated[str, typer.Option("--reason", help="Why the money goes back.")],
 ) -> tuple[Any, str]:
     """Refund (part of) a payment: manager only; QR payments go back through their provider."""
-    from sqlalchemy import select
-
     from kiosk.errors import Refused
     from kiosk.money import format_fen
     from plugins.billing import service
     from plugins.billing.models import Payment
 
     fen = _fen(amount)
-    with ctx.database().read() as session:
-        pid = session.scalar(select(Payment.id).where(Payment.receipt_no == receipt.strip()))
+    pid = _id_of(ctx, Payment.receipt_no, receipt)
     if pid is None:
         raise Refused("billing.no_payment", "There is no payment {receipt}.", receipt=receipt)
     r = service.refund_payment(ctx, actor, pid, fen, reason)
@@ -241,25 +248,20 @@ def refund_flagged(
     return {"order": order, "status": status}, f"refund of {order}: {status}"
 
 
-@billing_app.command("flagged")
-def flagged(as_json: JsonOpt = False, config: ConfigOpt = None) -> None:
+@read_command(billing_app, "flagged", said)
+def flagged(ctx: Any) -> tuple[Any, str]:
     """Payments received that could not be applied and still wait for a refund."""
     import dataclasses
 
     from kiosk.money import format_fen
     from plugins.billing import service
 
-    rows = service.flagged_orders(context(config))
-    emit(
-        [dataclasses.asdict(r) for r in rows],
-        as_json,
-        "\n".join(
-            f"{r.out_trade_no} {r.unit_code} {r.provider} {r.flag} "
-            f"{format_fen(r.received_fen if r.received_fen is not None else r.order_fen)}"
-            for r in rows
-        )
-        or "nothing to refund",
-    )
+    rows = service.flagged_orders(ctx)
+    return [dataclasses.asdict(r) for r in rows], "\n".join(
+        f"{r.out_trade_no} {r.unit_code} {r.provider} {r.flag} "
+        f"{format_fen(r.received_fen if r.received_fen is not None else r.order_fen)}"
+        for r in rows
+    ) or "nothing to refund"
 
 
 @staff_command(billing_app, "charge", said)
@@ -314,7 +316,7 @@ def deposit_take(
     kind: Annotated[str, typer.Argument(help="e.g. parking_card, renovation.")],
     amount: AmountArg,
     description: Annotated[str, typer.Option("--description", help="Note on the 收据.")] = "",
-    method: Annotated[str, typer.Option("--method", help="cash or card.")] = "cash",
+    method: MethodOpt = "cash",
 ) -> tuple[Any, str]:
     """Receive a deposit (cashier); a 收据 is printed."""
     from kiosk.money import format_fen
@@ -371,29 +373,24 @@ def import_csv(
     )
 
 
-@billing_app.command("expire")
-def expire(as_json: JsonOpt = False, config: ConfigOpt = None) -> None:
+@read_command(billing_app, "expire", said)
+def expire(ctx: Any) -> tuple[Any, str]:
     """Close payment orders past their expiry (asking each provider first)."""
     from plugins.billing import service
 
-    ctx = context(config)
     closed = service.expire_orders(ctx)
-    emit({"closed": closed}, as_json, f"closed {len(closed)} expired orders")
+    return {"closed": closed}, f"closed {len(closed)} expired orders"
 
 
-@billing_app.command("providers")
-def list_providers(as_json: JsonOpt = False, config: ConfigOpt = None) -> None:
+@read_command(billing_app, "providers", said)
+def list_providers(ctx: Any) -> tuple[Any, str]:
     """The enabled payment providers and their (redacted) configuration."""
     from plugins.billing import service
 
-    ctx = context(config)
     data = {name: p.describe() for name, p in service.providers(ctx).items()}
-    emit(
-        data,
-        as_json,
-        "\n".join(f"{n}: {json.dumps(d, ensure_ascii=False)}" for n, d in data.items())
-        or "no providers",
-    )
+    return data, "\n".join(
+        f"{n}: {json.dumps(d, ensure_ascii=False)}" for n, d in data.items()
+    ) or "no providers"
 
 
 @billing_app.command("notify-server")
@@ -445,16 +442,12 @@ def report_billing(
     """Reconcile a day's QR payments and refunds against every provider's statement; exit 1
     when anything differs (each mismatch listed)."""
     import dataclasses
-    import datetime as dt
 
     from kiosk.identity import SYSTEM
     from kiosk.money import format_fen
     from plugins.billing import service
 
-    try:
-        the_day = dt.date.fromisoformat(day)
-    except ValueError:
-        usage_error(f"--day {day!r} is not a date (YYYY-MM-DD)")
+    the_day = day_option(day)
     ctx = context(config)
     rec = service.reconcile(ctx, SYSTEM, the_day)
     data = {
@@ -486,3 +479,29 @@ def register(cli: object) -> None:
     cli.app.add_typer(emv_app, name="emv")  # type: ignore[attr-defined]
     cli.app.add_typer(billing_app, name="billing")  # type: ignore[attr-defined]
     cli.report.command("billing")(report_billing)  # type: ignore[attr-defined]
+
+
+@staff_command(billing_app, "pay-arrears", said)
+def pay_arrears(
+    ctx: Any, actor: Any, unit: UnitArg, amount: AmountArg, method: MethodOpt = "cash"
+) -> tuple[Any, str]:
+    """Take one cash or card payment for all of a unit's open bills, oldest first (one
+    receipt lists each bill); refused unless AMOUNT, what was counted, is what the unit owes
+    in all today."""
+    from kiosk.money import format_fen
+    from plugins.billing import service
+
+    paid = service.record_desk_arrears_payment(ctx, actor, unit, _fen(amount), method)
+    return (
+        [
+            {
+                "receipt_no": p.receipt_no,
+                "bill_id": p.bill_id,
+                "amount_fen": p.amount_fen,
+                "late_fee_fen": p.late_fee_fen,
+            }
+            for p in paid
+        ],
+        f"paid {format_fen(sum(p.amount_fen for p in paid))} on {len(paid)} bills of {unit}: "
+        f"receipts {', '.join(p.receipt_no for p in paid)}",
+    )

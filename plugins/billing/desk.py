@@ -1,9 +1,11 @@
-"""The billing panel of the butler/cashier desk: a unit's statement on demand, and payments
-that arrived but could not be applied (to refund). Read-only: money moves through the
-service functions (``kiosk billing pay/refund`` or the cashier's screens)."""
+"""The billing panel of the butler/cashier desk: a unit's statement on demand; the cashier
+takes one cash or card payment for everything the unit owes (all its open bills, oldest
+first, one receipt printed), as ``kiosk billing pay-arrears`` does; and payments that arrived
+but could not be applied (to refund)."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from textual.app import ComposeResult
@@ -22,12 +24,18 @@ DESK_READER = Actor("staff", None, "desk", frozenset({"butler"}))
 class BillingDeskPanel(Vertical):
     DEFAULT_CSS = """
     BillingDeskPanel { height: auto; padding: 0 1; }
-    BillingDeskPanel #statement, BillingDeskPanel #flagged { padding: 0 1; }
+    BillingDeskPanel #statement, BillingDeskPanel #flagged, BillingDeskPanel #taken {
+        padding: 0 1;
+    }
+    BillingDeskPanel Horizontal { height: auto; }
+    BillingDeskPanel #desk-unit, BillingDeskPanel #desk-amount { width: 1fr; }
     """
 
     def __init__(self, ctx: Any) -> None:
         super().__init__(id="billing-desk")
         self.ctx = ctx
+        self.unit = ""  # the unit whose statement is shown: a payment is taken for it
+        self.owed_fen = 0
 
     def compose(self) -> ComposeResult:
         yield Label(_("Bills"), classes="title")
@@ -35,6 +43,11 @@ class BillingDeskPanel(Vertical):
             yield Input(placeholder=_("Unit, e.g. 3-1205"), id="desk-unit")
             yield Button(_("Statement"), id="desk-statement")
         yield Static("", id="statement")
+        with Horizontal(id="desk-take"):
+            yield Input(placeholder=_("Amount counted"), id="desk-amount", restrict=r"[0-9.]*")
+            yield Button(_("Cash"), id="desk-cash", variant="primary")
+            yield Button(_("Bank card"), id="desk-card")
+        yield Static("", id="taken")
         yield Label(_("Payments to refund"), classes="title")
         yield Static(self._flagged(), id="flagged")
 
@@ -45,27 +58,79 @@ class BillingDeskPanel(Vertical):
         if not rows:
             return _("None.")
         return "\n".join(
-            f"{r.unit_code}  {r.out_trade_no}  {r.provider}  {r.flag}  "
+            f"{r.unit_code}  {r.out_trade_no}  {r.provider}  {flag_title(r.flag)}  "
             f"{format_fen(r.received_fen if r.received_fen is not None else r.order_fen)}"
             for r in rows
         )
 
-    def on_button_pressed(self, event: Button.Pressed) -> None:
+    def on_mount(self) -> None:
+        self.query_one("#desk-take").display = False
+
+    async def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "desk-statement":
+            event.stop()
             self.show(self.query_one("#desk-unit", Input).value)
+        elif event.button.id in ("desk-cash", "desk-card"):
+            event.stop()
+            await self.take("cash" if event.button.id == "desk-cash" else "card")
 
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        self.show(event.value)
+    async def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        if event.input.id == "desk-unit":
+            self.show(event.value)
+        elif event.input.id == "desk-amount":
+            await self.take("cash")
 
-    def show(self, unit: str) -> None:
+    def _actor(self) -> Actor:
+        return getattr(self.app, "staff", None) or DESK_READER
+
+    async def take(self, method: str) -> None:
+        """Take what the cashier counted for everything the shown unit owes; the service
+        refuses any other amount, and a person without the cashier's role."""
+        from kiosk.money import MoneyError, yuan
         from plugins.billing import service
 
-        actor = getattr(self.app, "staff", None) or DESK_READER
+        said = self.query_one("#taken", Static)
+        field = self.query_one("#desk-amount", Input)
+        if not self.unit or not self.owed_fen:
+            return
         try:
-            st = service.unit_statement(self.ctx, actor, unit)
+            amount = yuan(field.value)
+        except MoneyError:
+            said.update(_("Type the amount counted, e.g. {amount}.").format(
+                amount=f"{self.owed_fen // 100}.{self.owed_fen % 100:02d}"))  # fmt: skip
+            return
+        unit = self.unit
+        try:
+            paid = await asyncio.to_thread(
+                service.record_desk_arrears_payment, self.ctx, self._actor(), unit, amount, method
+            )
         except Refused as exc:
+            said.update(exc.render(_))
+            return
+        field.value = ""
+        said.update(
+            _("Took {amount} for {n} bills of {unit}; receipts {receipts} (printing).").format(
+                amount=format_fen(sum(p.amount_fen for p in paid)),
+                n=len(paid), unit=unit, receipts=", ".join(p.receipt_no for p in paid),
+            )
+        )  # fmt: skip
+        self.show(unit, keep_said=True)
+
+    def show(self, unit: str, keep_said: bool = False) -> None:
+        from plugins.billing import service
+
+        if not keep_said:
+            self.query_one("#taken", Static).update("")
+        try:
+            st = service.unit_statement(self.ctx, self._actor(), unit)
+        except Refused as exc:
+            self.unit, self.owed_fen = "", 0
+            self.query_one("#desk-take").display = False
             self.query_one("#statement", Static).update(exc.render(_))
             return
+        self.unit, self.owed_fen = st.unit_code, st.owed_fen
+        self.query_one("#desk-take").display = st.owed_fen > 0
         lines = [
             _("Unit {unit} owes {amount} today").format(
                 unit=st.unit_code, amount=format_fen(st.owed_fen)
@@ -93,6 +158,18 @@ STATES: dict[str, str] = {
     "expired": N_("Expired"), "done": N_("Done"), "requested": N_("Requested"),
 }  # fmt: skip
 METHODS: dict[str, str] = {"cash": N_("Cash"), "qr": N_("QR code"), "card": N_("Bank card")}
+
+
+# What an order's flag (models.ORDER_FLAGS) says to the staff.
+FLAGS: dict[str, str] = {
+    "amount_mismatch": N_("Amount differs from the order"),
+    "paid_after_close": N_("Paid after the order closed"),
+    "bill_already_paid": N_("Bill was already paid"),
+}
+
+
+def flag_title(code: str) -> str:
+    return _(FLAGS.get(code, N_("Other")))
 
 
 def state(code: str) -> str:

@@ -8,10 +8,12 @@ memory; :meth:`FakeGateway.pay` plays the payer scanning the QR and returns (and
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
 import secrets
+import socket
 import threading
 import urllib.parse
 from collections.abc import Callable
@@ -68,6 +70,7 @@ class FakeGateway:
         self._serve()
 
     def _serve(self) -> None:
+        self._connections: set[socket.socket] = set()  # the clients' open connections
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -78,6 +81,8 @@ class FakeGateway:
         thread stayed in the parent, so serve on a port of our own, with the same keys."""
         self.lock = threading.Lock()
         self._server.socket.close()  # the child's copy; the parent keeps serving
+        for conn in self._connections:
+            conn.close()  # the child's copies of the parent's clients, not shut down
         self._serve()
 
     @property
@@ -121,6 +126,12 @@ class FakeGateway:
     def stop(self) -> None:
         self._server.shutdown()
         self._server.server_close()
+        # A stopped gateway answers no more: not on the connections its clients keep either.
+        with self.lock:
+            connections, self._connections = list(self._connections), set()
+        for conn in connections:
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
 
     def provider_config(self, name: str) -> dict[str, str]:
         """Client-side configuration of provider ``name`` against this gateway."""
@@ -650,6 +661,24 @@ def _csv(lines: list[dict[str, Any]], txn_header: str) -> str:
 
 def _handler(gateway: FakeGateway) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
+        # Keep-alive, as a provider's API serves: a client sends its requests on one
+        # connection. An idle one is closed after a minute.
+        protocol_version = "HTTP/1.1"
+        timeout = 60
+        # An answer's head and body leave in one write (flushed after each request): two
+        # small writes on a kept connection wait on the client's delayed ACK (40 ms).
+        wbufsize = -1
+
+        def setup(self) -> None:
+            super().setup()
+            with gateway.lock:
+                gateway._connections.add(self.connection)
+
+        def finish(self) -> None:
+            with gateway.lock:
+                gateway._connections.discard(self.connection)
+            super().finish()
+
         def _serve(self, method: str) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""

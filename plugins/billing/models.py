@@ -109,7 +109,8 @@ class PaymentOrder(Base):
     out_trade_no: Mapped[str] = mapped_column(String(40), unique=True)
     bill_id: Mapped[int] = mapped_column(ForeignKey("billing_bill.id"), index=True)
     unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), index=True)
-    # The bill lines this order pays, "12,13" ("" = everything the bill owes).
+    # The bill lines this order pays, "12,13" ("" = everything the bill owes). An order for a
+    # household's arrears lists its bills in billing_order_bill; bill_id is the oldest of them.
     line_ids: Mapped[str] = mapped_column(String(400), default="", server_default="")
     provider: Mapped[str] = mapped_column(String(32))
     amount_fen: Mapped[int] = mapped_column(BigInteger)
@@ -128,14 +129,29 @@ class PaymentOrder(Base):
     closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
 
+class OrderBill(Base):
+    """One of the bills an order for a household's arrears pays, and its share: what the bill
+    owed when the order was made, late fee included (``late_fee_fen`` of it)."""
+
+    __tablename__ = "billing_order_bill"
+    __table_args__ = (UniqueConstraint("order_id", "bill_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("billing_order.id"))
+    bill_id: Mapped[int] = mapped_column(ForeignKey("billing_bill.id"), index=True)
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    late_fee_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
 class Payment(Base):
-    """Money received against a bill: a paid QR order, or cash / card at the cashier."""
+    """Money received against a bill: a paid QR order, or cash / card at the cashier. An order
+    for several bills pays each with its own payment (at most one per bill and order)."""
 
     __tablename__ = "billing_payment"
+    __table_args__ = (UniqueConstraint("bill_id", "order_id"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     receipt_no: Mapped[str] = mapped_column(String(40), unique=True)
     bill_id: Mapped[int] = mapped_column(ForeignKey("billing_bill.id"), index=True)
-    order_id: Mapped[int | None] = mapped_column(ForeignKey("billing_order.id"), unique=True)
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("billing_order.id"), index=True)
     method: Mapped[str] = mapped_column(String(16))
     provider: Mapped[str] = mapped_column(String(32), default="")
     amount_fen: Mapped[int] = mapped_column(BigInteger)

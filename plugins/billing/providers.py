@@ -15,11 +15,15 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import http.client
 import json
 import logging
 import os
 import secrets
+import select
 import socket
+import sys
+import threading
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -183,8 +187,38 @@ class PaymentProvider:
         body: bytes | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> tuple[int, dict[str, str], bytes]:
-        req = urllib.request.Request(url, data=body, method=method, headers=dict(headers or {}))
+        parts = urllib.parse.urlsplit(url)
         timeout = float(self.config.get("timeout", 5))
+        kept = self.__dict__.get("_kept")
+        if kept is None:
+            kept = self.__dict__.setdefault("_kept", _KeptAlive())
+        conn = kept.connection(parts, timeout)
+        if conn is None:  # through a proxy, or not HTTP: urllib, a connection per request
+            return self._http_once(method, url, body, headers, timeout)
+        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        sent = {"User-Agent": _USER_AGENT, **(headers or {})}
+        try:
+            conn.request(method, target, body=body, headers=sent)
+            resp = conn.getresponse()
+            data = resp.read()
+        except (http.client.HTTPException, OSError) as exc:
+            kept.drop(parts)
+            # A kept connection the provider had closed is found before sending (see
+            # _KeptAlive.connection): what fails here is as ambiguous as with urllib.
+            raise self._failed(method, url, exc, exc) from None
+        if resp.will_close:
+            kept.drop(parts)
+        return resp.status, dict(resp.headers.items()), data
+
+    def _http_once(
+        self,
+        method: str,
+        url: str,
+        body: bytes | None,
+        headers: Mapping[str, str] | None,
+        timeout: float,
+    ) -> tuple[int, dict[str, str], bytes]:
+        req = urllib.request.Request(url, data=body, method=method, headers=dict(headers or {}))
         try:
             with urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310 - configured URL
                 return resp.status, dict(resp.headers.items()), resp.read()
@@ -192,12 +226,66 @@ class PaymentProvider:
             return exc.code, dict(exc.headers.items()), exc.read()
         except (urllib.error.URLError, OSError) as exc:
             reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
-            # Only a request that never left is unambiguous; a timeout or a connection lost
-            # after sending may have been carried out.
-            never_sent = isinstance(reason, (ConnectionRefusedError, socket.gaierror))
-            raise ProviderError(
-                f"{self.name}: {method} {_strip_query(url)}: {exc}", ambiguous=not never_sent
-            ) from None
+            raise self._failed(method, url, exc, reason) from None
+
+    def _failed(self, method: str, url: str, exc: Exception, reason: object) -> ProviderError:
+        """The request failed on the way (``reason``: why, under ``exc``). Only a request that
+        never left is unambiguous; a timeout or a connection lost after sending may have been
+        carried out."""
+        never_sent = isinstance(reason, (ConnectionRefusedError, socket.gaierror))
+        return ProviderError(
+            f"{self.name}: {method} {_strip_query(url)}: {exc}", ambiguous=not never_sent
+        )
+
+
+# What urllib sends as User-Agent (some providers refuse a request without one).
+_USER_AGENT = f"Python-urllib/{sys.version_info[0]}.{sys.version_info[1]}"
+
+
+class _KeptAlive(threading.local):
+    """A provider's HTTP connections, one per origin and thread, kept open between requests
+    (a payment's order, query and close do not each pay for a new connection). In a forked
+    process the parent's connections are left alone and new ones made."""
+
+    def __init__(self) -> None:
+        self.pid = os.getpid()
+        self.open: dict[tuple[str, str], http.client.HTTPConnection] = {}
+        self.direct: dict[tuple[str, str], bool] = {}
+
+    def connection(
+        self, parts: urllib.parse.SplitResult, timeout: float
+    ) -> http.client.HTTPConnection | None:
+        """The origin's kept connection, or a new one; None where urllib must carry the
+        request (a proxy applies, or the scheme is not HTTP)."""
+        if self.pid != os.getpid():
+            self.pid, self.open = os.getpid(), {}  # the parent's sockets: not ours to use
+        origin = (parts.scheme, parts.netloc)
+        conn = self.open.get(origin)
+        if conn is not None:
+            sock = conn.sock
+            # An idle connection with something to read was closed by the provider (or
+            # holds a stray answer): not reused, so the request is not sent into it.
+            if sock is None or select.select([sock], [], [], 0)[0]:
+                self.drop(parts)
+            else:
+                sock.settimeout(timeout)
+                return conn
+        direct = self.direct.get(origin)
+        if direct is None:
+            direct = self.direct[origin] = parts.scheme in ("http", "https") and (
+                parts.scheme not in urllib.request.getproxies()
+                or bool(urllib.request.proxy_bypass(parts.hostname or ""))
+            )
+        if not direct:
+            return None
+        cls = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+        conn = self.open[origin] = cls(parts.netloc, timeout=timeout)
+        return conn
+
+    def drop(self, parts: urllib.parse.SplitResult) -> None:
+        conn = self.open.pop((parts.scheme, parts.netloc), None)
+        if conn is not None:
+            conn.close()
 
 
 def _strip_query(url: str) -> str:

@@ -12,7 +12,7 @@ from typing import Any
 
 from kiosk.hookspecs import Scenario
 from kiosk.i18n import _
-from kiosk.ui.scenarios import demo_resident
+from kiosk.ui.scenarios import demo_resident, screen_shown
 
 RESIDENT_CARD = "3C00A1B2C3"  # 王小明, owner of 3-1205 (demo estate)
 
@@ -34,12 +34,7 @@ async def _open_qr(run: Any) -> Any:
         await run.app.push_screen(BillsScreen(run.ctx, actor))
     await run.pilot.pause()
     await run.click(f"#pay-{bills[0].id}")
-    for _attempt in range(300):  # the order is created off the UI thread
-        if isinstance(run.app.screen, PayQRScreen):
-            break
-        await run.pilot.pause(0.01)
-    screen = run.app.screen
-    assert isinstance(screen, PayQRScreen), f"expected the QR screen, got {type(screen).__name__}"
+    screen = await screen_shown(run, PayQRScreen, "the QR screen")
     run.note(f"QR shown for order {screen.order.out_trade_no} ({screen.order.amount_fen} fen)")
     return screen
 

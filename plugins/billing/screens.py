@@ -13,6 +13,7 @@ import logging
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from rich.cells import cell_len
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -110,11 +111,12 @@ class IdentifyScreen(BillingScreen):
 
 
 class BillsScreen(BillingScreen):
-    """A household's open bills with today's late fee; choose one to pay."""
+    """A household's open bills with today's late fee; choose one to pay, or (more than one
+    open) all of them with one code."""
 
     DEFAULT_CSS = """
     BillsScreen .bill { padding: 0 2; }
-    BillsScreen .pay { margin: 0 2 1 2; }
+    BillsScreen .pay, BillsScreen #pay-all { margin: 0 2 1 2; }
     """
 
     def body(self) -> ComposeResult:
@@ -130,6 +132,14 @@ class BillsScreen(BillingScreen):
         with VerticalScroll():
             if not bills:
                 yield Label(_("Nothing to pay. Thank you!"), id="nothing")
+            if len(bills) > 1:
+                yield Button(
+                    _("Pay all arrears ({count} bills, {amount})").format(
+                        count=len(bills), amount=format_fen(sum(b.due_now_fen for b in bills))
+                    ),
+                    id="pay-all",
+                    variant="primary",
+                )
             for b in bills:
                 late = ""
                 if b.late_fee_now_fen:
@@ -154,12 +164,23 @@ class BillsScreen(BillingScreen):
         from plugins.billing import service
 
         bill_id = int((event.button.id or "").removeprefix("pay-"))
+        await self._show_qr(service.create_payment_order, bill_id)
+
+    @on(Button.Pressed, "#pay-all")
+    async def _pay_all(self) -> None:
+        from plugins.billing import service
+
+        assert self.actor is not None
+        await self._show_qr(service.create_arrears_order, self.actor.unit_id)
+
+    async def _show_qr(self, create_order: Any, what: Any) -> None:
+        """Create the order (``what``: a bill, or the unit for all its arrears); show its QR."""
+        from plugins.billing import service
+
         assert self.actor is not None
         name = service.kiosk_provider(self.ctx)
         try:
-            order = await self.call(
-                service.create_payment_order, self.ctx, self.actor, bill_id, name
-            )
+            order = await self.call(create_order, self.ctx, self.actor, what, name)
         except Refused as exc:
             self.say(_refusal(exc))
             return
@@ -192,13 +213,19 @@ class PayQRScreen(BillingScreen):
                 yield QRBlock(self.order.qr_content, id="qr")
                 with Vertical(id="facts"):
                     yield Label(_("Scan to pay"), classes="title")
-                    yield Label(_("Bill") + f": {self.order.bill_number}")
+                    yield Label(self._bills())
                     yield Label(_("Amount") + f": {format_fen(self.order.amount_fen)}", id="amount")
                     if self.order.late_fee_fen:
                         yield Label(_("Late fee") + f": {format_fen(self.order.late_fee_fen)}")
                     yield Label(_("Pay with") + f": {service.provider_label(self.order.provider)}")
                     yield Label("", id="countdown")
                     yield Label(_("Order") + f": {self.order.out_trade_no}")
+
+    def _bills(self) -> str:
+        numbers = getattr(self.order, "bill_numbers", ())
+        if len(numbers) > 1:
+            return _("Bills") + ": " + ", ".join(numbers)
+        return _("Bill") + f": {self.order.bill_number}"
 
     def actions(self) -> Iterable[Button]:
         return [Button(_("Cancel"), id="cancel", variant="error")]
@@ -368,6 +395,10 @@ class PaidScreen(BillingScreen):
                 with Vertical(id="facts"):
                     yield Label(_("Amount") + f": {format_fen(self.order.amount_fen)}")
                     yield Label(_("Receipt no.") + f": {self.order.receipt_no}", id="receipt-no")
+                    # An order of arrears: the receipts of its other bills, under the first.
+                    indent = " " * cell_len(_("Receipt no.") + ": ")
+                    for more in getattr(self.order, "receipt_nos", ())[1:]:
+                        yield Label(indent + more, classes="more-receipt")
                     yield Label(self._print(), id="print-state")
                     yield Label(_("Scan for the e-receipt."))
 

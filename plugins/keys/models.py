@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, LargeBinary, String
+from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kiosk.db import Base
+from kiosk.db.models import Person
 
 KEY_STATES = ("in_box", "out", "returned")
 PURPOSES = ("viewing", "contractor", "owner")
@@ -29,10 +30,10 @@ class CustodyKey(Base):
     box: Mapped[str] = mapped_column(String(16), default="")
     slot: Mapped[str] = mapped_column(String(16), default="")
     status: Mapped[str] = mapped_column(String(16), default="in_box")
-    owner: Mapped[str] = mapped_column(String(100), default="")
+    owner: Mapped[Person]
     authorisation: Mapped[str] = mapped_column(String(200), default="")
-    taken_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
-    taken_by: Mapped[str] = mapped_column(String(100), default="")
+    taken_at: Mapped[dt.datetime]
+    taken_by: Mapped[Person]
 
 
 class KeyHandover(Base):
@@ -46,14 +47,14 @@ class KeyHandover(Base):
     person: Mapped[str] = mapped_column(String(100))
     id_masked: Mapped[str] = mapped_column(String(32), default="")
     purpose: Mapped[str] = mapped_column(String(16))
-    accompanied_by: Mapped[str] = mapped_column(String(100), default="")
-    out_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
-    out_by: Mapped[str] = mapped_column(String(100), default="")
+    accompanied_by: Mapped[Person]
+    out_at: Mapped[dt.datetime]
+    out_by: Mapped[Person]
     out_strokes: Mapped[list] = mapped_column(JSON)
     out_png: Mapped[bytes] = mapped_column(LargeBinary)
-    due_back_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
-    back_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    back_by: Mapped[str] = mapped_column(String(100), default="")
+    due_back_at: Mapped[dt.datetime]
+    back_at: Mapped[dt.datetime | None]
+    back_by: Mapped[Person]
     back_strokes: Mapped[list | None] = mapped_column(JSON)
     back_png: Mapped[bytes | None] = mapped_column(LargeBinary)
-    alerted_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    alerted_at: Mapped[dt.datetime | None]

@@ -13,7 +13,6 @@ Race-prone steps are conditional updates: one key cannot be handed out twice at 
 from __future__ import annotations
 
 import datetime as dt
-import io
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -24,7 +23,7 @@ from kiosk import audit
 from kiosk.clock import as_utc
 from kiosk.db.models import Resident, Staff, Unit
 from kiosk.errors import Refused
-from kiosk.export import csv_writer
+from kiosk.export import csv_text
 from kiosk.i18n import N_
 from kiosk.identity import SYSTEM, Actor, normalise_unit_code, require_role, unit_by_code
 from kiosk.notify import raise_alert
@@ -182,12 +181,10 @@ def hand_out(
                     "A viewing is accompanied by a staff member: enter their staff number.",
                 )
             companion = _accompanying(session, accompanied_by)
-        change_once(
-            session,
-            update(CustodyKey).where(CustodyKey.id == key.id, CustodyKey.status == "in_box")
-            .values(status="out"),
-            Refused("keys.not_in_box", "Key {number} is not in its box.", number=key.number),
-        )  # fmt: skip
+        not_in_box = Refused(
+            "keys.not_in_box", "Key {number} is not in its box.", number=key.number
+        )
+        _move(session, key, "in_box", "out", not_in_box)
         due = now + dt.timedelta(hours=max_out_hours(ctx))
         session.add(KeyHandover(
             key_id=key.id, person=person, id_masked=mask_id_number(id_number.strip())[:32],
@@ -207,12 +204,8 @@ def hand_back(ctx: KioskContext, actor: Actor, number: str, signature: Any) -> K
     now = ctx.clock.now()
     with ctx.database().write() as session:
         key = _key(session, number)
-        change_once(
-            session,
-            update(CustodyKey).where(CustodyKey.id == key.id, CustodyKey.status == "out")
-            .values(status="in_box"),
-            Refused("keys.not_out", "Key {number} is not out.", number=key.number),
-        )  # fmt: skip
+        not_out = Refused("keys.not_out", "Key {number} is not out.", number=key.number)
+        _move(session, key, "out", "in_box", not_out)
         session.execute(
             update(KeyHandover).where(KeyHandover.key_id == key.id, KeyHandover.back_at.is_(None))
             .values(back_at=now, back_by=actor.label, back_strokes=strokes,
@@ -220,6 +213,13 @@ def hand_back(ctx: KioskContext, actor: Actor, number: str, signature: Any) -> K
         )  # fmt: skip
         audit.record_for(ctx, session, actor, "keys.back", f"key:{key.number}")
         return _views(ctx, session, CustodyKey.id == key.id)[0]
+
+
+def _move(session: Session, key: CustodyKey, was: str, to: str, refusal: Refused) -> None:
+    """Key ``key`` from status ``was`` to ``to``; ``refusal`` when it is no longer ``was`` (another
+    desk moved it first)."""
+    where = (CustodyKey.id == key.id, CustodyKey.status == was)
+    change_once(session, update(CustodyKey).where(*where).values(status=to), refusal)
 
 
 def _views(ctx: KioskContext, session: Session, *where: Any) -> list[KeyView]:
@@ -304,9 +304,7 @@ def register_csv(ctx: KioskContext, actor: Actor) -> str:
             .outerjoin(KeyHandover, KeyHandover.key_id == CustodyKey.id)
             .order_by(CustodyKey.number, KeyHandover.id)
         ).all()  # fmt: skip
-        out = io.StringIO()
-        writer = csv_writer(out, lineterminator="\n")
-        writer.writerow(REGISTER_FIELDS)
+        lines = []
         for k, code, h in rows:
             line = [k.number, code, k.label, k.box, k.slot, mask_name(k.owner), k.authorisation,
                     t(k.taken_at), k.taken_by]  # fmt: skip
@@ -317,8 +315,8 @@ def register_csv(ctx: KioskContext, actor: Actor) -> str:
                 line += [mask_name(h.person), h.id_masked, h.purpose, h.accompanied_by,
                          t(h.out_at), h.out_by, t(h.due_back_at),
                          t(h.back_at) if h.back_at else "", h.back_by, signed]  # fmt: skip
-            writer.writerow(line)
-        return out.getvalue()
+            lines.append(line)
+        return csv_text(REGISTER_FIELDS, lines)
 
 
 # -- retention ---------------------------------------------------------------------------------

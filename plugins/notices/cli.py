@@ -5,7 +5,6 @@ and print the notice (``--json``: one JSON document)."""
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import json
 from typing import Annotated, Any
 
@@ -16,10 +15,12 @@ from kiosk.commands import (
     JsonOpt,
     context,
     lazy_module,
-    print_text,
+    read_command,
     refusals,
+    service_steps,
     show_records,
     staff_command,
+    typed_day,
 )
 
 notices_app = typer.Typer(
@@ -40,39 +41,23 @@ def _line(n: Any) -> str:
 _emit = show_records(_line)
 
 
-@notices_app.command("list")
-def list_cmd(
+@read_command(notices_app, "list", _emit)
+def notices(
+    ctx: Any,
     status: Annotated[
         str, typer.Option("--status", help="draft, approved, published, withdrawn.")
     ] = "",
-    as_json: JsonOpt = False,
-    config: ConfigOpt = None,
-) -> None:
+) -> Any:
     """Notices, newest first, with how many households read them."""
-    _emit(_service().notices(context(config), status or None), as_json)
+    return _service().notices(ctx, status or None)
 
 
-@notices_app.command("current")
-def current_cmd(
-    lobby: Annotated[str, typer.Option("--lobby", help="Only this lobby's.")] = "",
-    as_json: JsonOpt = False,
-    config: ConfigOpt = None,
-) -> None:
+@read_command(notices_app, "current", _emit)
+def current(
+    ctx: Any, lobby: Annotated[str, typer.Option("--lobby", help="Only this lobby's.")] = ""
+) -> Any:
     """The notices on show now (expired ones are down by their date)."""
-    _emit(_service().current(context(config), lobby or None), as_json)
-
-
-def _day(text: str) -> dt.date | None:
-    from kiosk.errors import Refused
-
-    if not text:
-        return None
-    try:
-        return dt.date.fromisoformat(text.strip())
-    except ValueError:
-        raise Refused(
-            "notices.date", "Write the date as YYYY-MM-DD, not {text}.", text=text
-        ) from None
+    return _service().current(ctx, lobby or None)
 
 
 @staff_command(notices_app, "draft", _emit)
@@ -93,21 +78,23 @@ def draft_step(
     """Draft a notice (butler); the manager approves it before anyone sees it."""
     service = _service()
     notice_id = service.draft(ctx, actor, title=title, body=body, lobbies=tuple(lobby or ()),
-                              households=households, expires_on=_day(expires),
+                              households=households,
+                              expires_on=typed_day(expires, "notices.date") if expires else None,
                               department=department)  # fmt: skip
     return service.notice(ctx, notice_id)
 
 
-@staff_command(notices_app, "approve", _emit)
-def approve_step(ctx: Any, actor: Any, notice_id: IdArg) -> Any:
+step = service_steps(notices_app, _service, _emit)
+
+
+@step("approve")
+def approve(notice_id: IdArg) -> None:
     """Approve a draft (the manager): it is numbered and dated."""
-    return _service().approve(ctx, actor, notice_id)
 
 
-@staff_command(notices_app, "publish", _emit)
-def publish_step(ctx: Any, actor: Any, notice_id: IdArg) -> Any:
+@step("publish")
+def publish(notice_id: IdArg) -> None:
     """Publish an approved notice to its lobbies' kiosks."""
-    return _service().publish(ctx, actor, notice_id)
 
 
 @staff_command(notices_app, "withdraw", _emit)
@@ -128,14 +115,11 @@ def reads_cmd(notice_id: IdArg, as_json: JsonOpt = False, config: ConfigOpt = No
     typer.echo(f"{count.number}: read by {count.read} of {count.households} households")
 
 
-@staff_command(notices_app, "register", print_text, json_option=False)
-def register_step(
-    ctx: Any,
-    actor: Any,
+@step("register", document=True)
+def register_csv(
     year: Annotated[int | None, typer.Option("--year", help="The year; default this year.")] = None,
-) -> str:
+) -> None:
     """The issue register (发文登记) as CSV on stdout."""
-    return str(_service().register_csv(ctx, actor, year))
 
 
 def register(cli: Any) -> None:

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kiosk.db import Base
+from kiosk.db.models import Person
 
 NOTICE_STATUSES = ("draft", "approved", "published", "withdrawn")
 
@@ -34,13 +35,13 @@ class Notice(Base):
     year: Mapped[int | None] = mapped_column(Integer)
     seq: Mapped[int | None] = mapped_column(Integer)
     number: Mapped[str] = mapped_column(String(64), default="")
-    drafted_by: Mapped[str] = mapped_column(String(100), default="")
-    drafted_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
-    approved_by: Mapped[str] = mapped_column(String(100), default="")
-    approved_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    published_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    withdrawn_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    drafted_by: Mapped[Person]
+    drafted_at: Mapped[dt.datetime]
+    approved_by: Mapped[Person]
+    approved_at: Mapped[dt.datetime | None]
+    published_at: Mapped[dt.datetime | None]
+    expires_at: Mapped[dt.datetime | None]
+    withdrawn_at: Mapped[dt.datetime | None]
 
 
 class NoticeRead(Base):
@@ -52,5 +53,5 @@ class NoticeRead(Base):
     notice_id: Mapped[int] = mapped_column(ForeignKey("notice.id"), index=True)
     unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"))
     resident_id: Mapped[int | None] = mapped_column(ForeignKey("resident.id"))
-    read_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    read_at: Mapped[dt.datetime]
     kiosk: Mapped[str] = mapped_column(String(64), default="")

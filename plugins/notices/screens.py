@@ -146,11 +146,7 @@ class NoticesScreen(ServiceScreen):
     async def _sign(self) -> None:
         if self.view is None:
             return
-        try:
-            done = await self.call(service.mark_read, self.ctx, self.actor, self.view.id)
-        except Refused as exc:
-            self.say(exc.render(_))
-            return
+        done = await self.attempt(service.mark_read, self.ctx, self.actor, self.view.id)
         if done is None:
             return
         await self.reload()

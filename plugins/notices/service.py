@@ -16,7 +16,6 @@ notice); the number is unique per year, so two approvals at once cannot share on
 from __future__ import annotations
 
 import datetime as dt
-import io
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -28,7 +27,7 @@ from kiosk import audit
 from kiosk.clock import as_utc
 from kiosk.db.models import Building, Unit
 from kiosk.errors import Refused
-from kiosk.export import csv_writer
+from kiosk.export import csv_text
 from kiosk.households import household_done, household_has, household_of
 from kiosk.identity import Actor, require_role
 from kiosk.writes import change_once
@@ -368,9 +367,7 @@ def register_csv(ctx: KioskContext, actor: Actor, year: int | None = None) -> st
                 select(NoticeRead.notice_id, func.count()).group_by(NoticeRead.notice_id)
             )
         }
-        out = io.StringIO()
-        w = csv_writer(out, lineterminator="\n")
-        w.writerow(REGISTER_HEADER)
+        lines = []
         for n in rows:
             issued = (
                 as_utc(n.approved_at).astimezone(ctx.zone).date().isoformat()
@@ -381,9 +378,9 @@ def register_csv(ctx: KioskContext, actor: Actor, year: int | None = None) -> st
                 (as_utc(n.expires_at) - dt.timedelta(seconds=1)).astimezone(ctx.zone).date().isoformat()
                 if n.expires_at else ""
             )  # fmt: skip
-            w.writerow([issued, n.number, n.title, n.body, n.department, n.lobbies or "*",
-                        expires, n.status, counts.get(n.id, 0) if n.households else ""])  # fmt: skip
+            lines.append([issued, n.number, n.title, n.body, n.department, n.lobbies or "*",
+                          expires, n.status, counts.get(n.id, 0) if n.households else ""])  # fmt: skip
     with ctx.database().write() as session:
         audit.record_for(ctx, session, actor, "notice.register", f"year:{year}",
                          {"lines": len(rows)})  # fmt: skip
-    return out.getvalue()
+    return csv_text(REGISTER_HEADER, lines)

@@ -17,17 +17,13 @@ import typer
 
 from kiosk.commands import (
     ConfigOpt,
-    HtmlOpt,
-    HtmlPinOpt,
-    HtmlStaffOpt,
     JsonOpt,
-    LangOpt,
-    MonthOpt,
     NoteOpt,
     UnitArg,
     UnitOpt,
+    chart_report,
     context,
-    html_report,
+    job_command,
     one_format,
     said,
     show_fields,
@@ -283,30 +279,27 @@ def carrier(
         )
 
 
-@parcels_app.command("aging")
-def aging(config: ConfigOpt = None) -> None:
+@job_command(parcels_app, "aging")
+def aging(ctx: Any) -> Any:
     """Send the 3- and 7-day reminders and escalate 15-day items to the desk (run daily)."""
     from plugins.parcels.service import run_aging
 
-    result = run_aging(context(config))
-    typer.echo(
-        json.dumps(
-            {
-                "reminded": {str(k): v for k, v in result.reminded.items()},
-                "escalated": result.escalated,
-            }
-        )
-    )
+    result = run_aging(ctx)
+    return {
+        "reminded": {str(k): v for k, v in result.reminded.items()},
+        "escalated": result.escalated,
+    }
 
 
-@parcels_app.command("purge")
-def purge(config: ConfigOpt = None) -> None:
+@job_command(parcels_app, "purge")
+def purge(ctx: Any) -> Any:
     """Anonymise names and signatures older than retention.parcel_days (run daily)."""
     from plugins.parcels.service import purge_pii
 
-    typer.echo(json.dumps(purge_pii(context(config))))
+    return purge_pii(ctx)
 
 
+@chart_report("parcels")
 def report_parcels(
     aging: Annotated[bool, typer.Option("--aging", help="Waiting items by age bucket.")] = False,
     register: Annotated[
@@ -320,20 +313,12 @@ def report_parcels(
     lobby: Annotated[
         str, typer.Option("--lobby", help="Only this lobby's shelves (default: every lobby).")
     ] = "",
-    html: HtmlOpt = None,
-    staff: HtmlStaffOpt = None,
-    pin: HtmlPinOpt = None,
-    month: MonthOpt = None,
-    lang: LangOpt = None,
     config: ConfigOpt = None,
 ) -> None:
     """Parcel reports: --aging lists waiting items in 0-2 / 3-6 / 7-14 / 15+ day buckets;
     --register the 邮件签收登记表; --storage the storage register (names masked, IDs as the last
     4 characters only); --html FILE (a manager: --staff) the charts of the month: waiting
     parcels by age at its end, parcels in and out by week."""
-    if html is not None:
-        html_report(config, staff, pin, html, month, lang, "parcels", as_json)
-        return
     if aging + register + storage != 1:
         usage_error("choose one report: --aging, --register or --storage")
     one_format(as_json, as_csv)

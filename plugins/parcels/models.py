@@ -13,7 +13,6 @@ import datetime as dt
 from sqlalchemy import (
     JSON,
     Boolean,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
@@ -24,6 +23,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kiosk.db import Base
+from kiosk.db.models import Person
 
 PARCEL_STATUSES = ("waiting", "released", "returned")
 CODE_STATUSES = ("active", "used", "spent")
@@ -46,7 +46,7 @@ class Parcel(Base):
     lobby: Mapped[str] = mapped_column(String(32), default="", server_default="")
     carrier: Mapped[str] = mapped_column(String(16), default="")
     unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"))
-    recipient_name: Mapped[str] = mapped_column(String(100), default="")
+    recipient_name: Mapped[Person]
     shelf: Mapped[str] = mapped_column(String(16), default="")
     perishable: Mapped[bool] = mapped_column(Boolean, default=False)
     signature_required: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -54,15 +54,15 @@ class Parcel(Base):
     # 000 "必要时请领取人出示身份证核实": only the desk releases it, after seeing an ID.
     id_check: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     status: Mapped[str] = mapped_column(String(16), default="waiting")
-    checked_in_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
-    checked_in_by: Mapped[str] = mapped_column(String(100), default="")
-    reminded_3_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    reminded_7_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    escalated_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    checked_in_at: Mapped[dt.datetime]
+    checked_in_by: Mapped[Person]
+    reminded_3_at: Mapped[dt.datetime | None]
+    reminded_7_at: Mapped[dt.datetime | None]
+    escalated_at: Mapped[dt.datetime | None]
     release_id: Mapped[int | None] = mapped_column(ForeignKey("parcel_release.id"), index=True)
-    released_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    returned_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    returned_by: Mapped[str] = mapped_column(String(100), default="")
+    released_at: Mapped[dt.datetime | None]
+    returned_at: Mapped[dt.datetime | None]
+    returned_by: Mapped[Person]
     return_reason: Mapped[str] = mapped_column(String(200), default="")
 
 
@@ -75,8 +75,8 @@ class PickupCode(Base):
     unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"))
     digest: Mapped[str] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(16), default="active")
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
-    used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[dt.datetime]
+    used_at: Mapped[dt.datetime | None]
 
 
 class CodeGuard(Base):
@@ -85,7 +85,7 @@ class CodeGuard(Base):
     __tablename__ = "parcel_code_guard"
     unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), primary_key=True)
     failures: Mapped[int] = mapped_column(Integer, default=0)
-    locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    locked_until: Mapped[dt.datetime | None]
 
 
 class Proxy(Base):
@@ -100,11 +100,11 @@ class Proxy(Base):
     name: Mapped[str] = mapped_column(String(100))
     phone: Mapped[str] = mapped_column(String(32), default="")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    created_by: Mapped[str] = mapped_column(String(100), default="")
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    until: Mapped[dt.datetime | None]
+    created_by: Mapped[Person]
+    created_at: Mapped[dt.datetime]
     removed_by: Mapped[str] = mapped_column(String(100), default="", server_default="")
-    removed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    removed_at: Mapped[dt.datetime | None]
 
 
 class Release(Base):
@@ -119,7 +119,7 @@ class Release(Base):
     picker_name: Mapped[str] = mapped_column(String(100))
     via: Mapped[str] = mapped_column(String(16))  # card / code / desk
     item_count: Mapped[int] = mapped_column(Integer)
-    released_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    released_at: Mapped[dt.datetime]
     kiosk_id: Mapped[str] = mapped_column(String(64), default="")
     signature_strokes: Mapped[list] = mapped_column(JSON)
     signature_png: Mapped[bytes] = mapped_column(LargeBinary)
@@ -147,12 +147,12 @@ class StoredItem(Base):
     quantity: Mapped[int] = mapped_column(Integer, default=1)
     condition: Mapped[str] = mapped_column(String(200), default="")
     status: Mapped[str] = mapped_column(String(16), default="stored")
-    deposited_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
-    deposited_by: Mapped[str] = mapped_column(String(100), default="")
-    expected_pickup_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
-    released_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    released_by: Mapped[str] = mapped_column(String(100), default="")
-    released_to: Mapped[str] = mapped_column(String(100), default="")
+    deposited_at: Mapped[dt.datetime]
+    deposited_by: Mapped[Person]
+    expected_pickup_at: Mapped[dt.datetime]
+    released_at: Mapped[dt.datetime | None]
+    released_by: Mapped[Person]
+    released_to: Mapped[Person]
     # 000 "有效证件登记, 核实所寄存物品的完好情况": at release, the last 4 characters of the
     # claimant's ID (never more) and the item's condition as handed back.
     claimant_id_last4: Mapped[str] = mapped_column(String(4), default="", server_default="")
@@ -166,8 +166,8 @@ class StorageCheck(Base):
 
     __tablename__ = "storage_check"
     id: Mapped[int] = mapped_column(primary_key=True)
-    checked_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    checked_at: Mapped[dt.datetime]
     checked_by: Mapped[str] = mapped_column(String(100))
-    handed_to: Mapped[str] = mapped_column(String(100), default="")
+    handed_to: Mapped[Person]
     items: Mapped[list] = mapped_column(JSON)
     note: Mapped[str] = mapped_column(String(300), default="")

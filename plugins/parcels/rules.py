@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from kiosk.errors import Refused
-from kiosk.plugin_settings import rules_from
+from kiosk.plugin_settings import PluginRules
 from plugins.parcels.models import Parcel, Proxy
 
 if TYPE_CHECKING:
@@ -21,18 +21,16 @@ CODE_DIGITS = 6
 
 
 @dataclass(frozen=True)
-class ParcelRules:
+class ParcelRules(PluginRules):
     """``[plugins.parcels]`` settings with the procedure's defaults."""
+
+    PLUGIN = "parcels"
 
     reminder_days: tuple[int, ...] = (3, 7)
     escalate_days: int = 15
     max_code_failures: int = 5
     code_lock_minutes: int = 10
     storage_max_days: int = 7
-
-    @classmethod
-    def of(cls, ctx: KioskContext) -> ParcelRules:
-        return rules_from(cls, "parcels", ctx.settings.plugin("parcels"))
 
 
 def served_here(ctx: KioskContext, lobby: str) -> bool:

@@ -8,7 +8,7 @@ cell coordinates from mouse events; a touch screen arrives as mouse events).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
@@ -22,7 +22,7 @@ from textual.widgets import Input
 from kiosk.errors import Refused
 from kiosk.i18n import N_, _
 from kiosk.ui.desk_forms import DeskActions, Field
-from kiosk.ui.screens import ServiceScreen
+from kiosk.ui.screens import ServiceScreen, SignatureScreen
 from kiosk.ui.widgets.signature import draw_strokes
 from kiosk.ui.widgets.text import Button, Checkbox, Label, Static
 from plugins.parcels import service, signature
@@ -105,11 +105,7 @@ class PickupCodeScreen(ParcelScreen):
     async def on_mount(self) -> None:
         actor = getattr(self.app, "actor", None)
         if actor is not None and getattr(actor, "kind", "") == "resident":
-            try:
-                pickup = await self.call(service.start_pickup_by_card, self.ctx, actor)
-            except Refused as exc:
-                self.say(exc.render(_))
-                return
+            pickup = await self.attempt(service.start_pickup_by_card, self.ctx, actor)
             if pickup is not None:
                 self.app.switch_screen(PickupScreen(self.ctx, pickup))
 
@@ -139,16 +135,12 @@ class PickupCodeScreen(ParcelScreen):
         unit = self.query_one("#unit", Input).value
         code_input = self.query_one("#code", Input)
         code, code_input.value = code_input.value, ""
-        try:
-            pickup = await self.call(service.start_pickup_by_code, self.ctx, unit, code)
-        except Refused as exc:
-            self.say(exc.render(_))
-            return
+        pickup = await self.attempt(service.start_pickup_by_code, self.ctx, unit, code)
         if pickup is not None:
             self.app.push_screen(PickupScreen(self.ctx, pickup))
 
 
-class PickupScreen(ParcelScreen):
+class PickupScreen(ParcelScreen, SignatureScreen):
     """The unit's waiting items, who collects, and the signature."""
 
     def __init__(self, ctx: KioskContext, pickup: service.Pickup) -> None:
@@ -185,8 +177,7 @@ class PickupScreen(ParcelScreen):
                 yield Label(_("Who is collecting? (your name)"))
                 yield Input(placeholder=_("Name"), id="picker")
             yield Label(_("Sign below with your finger"))
-            yield SignaturePad(id="pad")
-            yield Horizontal(Button(_("Clear signature"), id="clear"))
+            yield from self.signature(SignaturePad(id="pad"))
 
     def actions(self) -> Iterable[Button]:
         return [Button(_("Confirm and collect"), id="confirm", variant="primary")]
@@ -197,10 +188,6 @@ class PickupScreen(ParcelScreen):
             for item in self.pickup.parcels
             if self.query_one(f"#item-{item.id}", Checkbox).value
         ]
-
-    @on(Button.Pressed, "#clear")
-    def _clear(self) -> None:
-        self.query_one(SignaturePad).clear()
 
     @on(Button.Pressed, "#confirm")
     async def confirm(self) -> None:
@@ -215,11 +202,7 @@ class PickupScreen(ParcelScreen):
             done = service.release(self.ctx, named, chosen, strokes)
             return done, service.print_slip(self.ctx, done.print_job_id, done.receipt)
 
-        try:
-            result = await self.call(release)
-        except Refused as exc:
-            self.say(exc.render(_))
-            return
+        result = await self.attempt(release)
         if result is not None:
             self.app.switch_screen(PickupDoneScreen(self.ctx, *result))
 
@@ -262,6 +245,26 @@ def entry_screen(ctx: KioskContext, actor: Actor | None = None) -> Screen[None]:
     return PickupCodeScreen(ctx)
 
 
+def give_out_form(
+    prefix: str, what: tuple[str, str], collector: str, note: tuple[str, str], button: str
+) -> ComposeResult:
+    """The desk's form for giving items out against a signature (a release, a stored item
+    given back): ``#<prefix>-<what>`` (which items: a unit, a ticket), who collects them
+    (``#<prefix>-<collector>``) and the last 4 of their ID (``#<prefix>-id``), a note
+    (``#<prefix>-<note>``) beside the button ``#<prefix>-release``, then the collector's
+    signature ``#<prefix>-pad``. ``what`` and ``note`` are (id, placeholder msgid)."""
+    yield Horizontal(
+        Input(placeholder=_(what[1]), id=f"{prefix}-{what[0]}"),
+        Input(placeholder=_("Collected by"), id=f"{prefix}-{collector}"),
+        Input(placeholder=_("ID last 4"), id=f"{prefix}-id", max_length=4),
+    )
+    yield Horizontal(
+        Input(placeholder=_(note[1]), id=f"{prefix}-{note[0]}"),
+        Button(_(button), id=f"{prefix}-release"),
+    )
+    yield SignaturePad(id=f"{prefix}-pad")
+
+
 class ParcelsDeskPanel(DeskActions, Widget):
     """Desk: check in an item (the scanner types the number and Enter), items waiting by age
     bucket with the ones to chase (15+ days), and what is in storage; name a proxy for a
@@ -300,16 +303,8 @@ class ParcelsDeskPanel(DeskActions, Widget):
                 yield button
         # Release at the desk: ID-check items, proxies, pickers the kiosk sent here.
         yield Label(_("Release at the desk"), classes="title")
-        yield Horizontal(
-            Input(placeholder=_("Your unit, e.g. 3-1205"), id="rel-unit"),
-            Input(placeholder=_("Collected by"), id="rel-picker"),
-            Input(placeholder=_("ID last 4"), id="rel-id", max_length=4),
-        )
-        yield Horizontal(
-            Input(placeholder=_("Override reason (butler)"), id="rel-override"),
-            Button(_("Release"), id="rel-release"),
-        )
-        yield SignaturePad(id="rel-pad")
+        yield from give_out_form("rel", ("unit", N_("Your unit, e.g. 3-1205")), "picker",
+                                 ("override", N_("Override reason (butler)")), N_("Release"))  # fmt: skip
         yield Label("", id="rel-message", classes="message")
         yield Static("", id="report")
 
@@ -400,13 +395,21 @@ class ParcelsDeskPanel(DeskActions, Widget):
             confirm,
         )
 
-    def release_at_desk(self) -> None:
-        """Every item of the unit waiting at this desk, to the named picker, signed."""
-        say = self.query_one("#rel-message", Label).update
+    def _typed(self, message: str) -> tuple[Callable[[str], None], dict[str | None, str]] | None:
+        """How to say something on the message line ``message`` and what the panel's inputs
+        hold (by id); None, said there, when nobody is logged in at the desk."""
+        say = self.query_one(f"#{message}", Label).update
         if self.actor is None:
             say(_("Log in at the desk first."))
+            return None
+        return say, {i.id: i.value for i in self.query(Input)}
+
+    def release_at_desk(self) -> None:
+        """Every item of the unit waiting at this desk, to the named picker, signed."""
+        typed = self._typed("rel-message")
+        if typed is None:
             return
-        value = {i.id: i.value for i in self.query(Input)}
+        say, value = typed
         pad = self.query_one("#rel-pad", SignaturePad)
         try:
             unit_code, here = service.waiting_here(self.ctx, value["rel-unit"])
@@ -434,11 +437,10 @@ class ParcelsDeskPanel(DeskActions, Widget):
         self.refresh_report()
 
     def check_in(self) -> None:
-        say = self.query_one("#message", Label).update
-        if self.actor is None:
-            say(_("Log in at the desk first."))
+        typed = self._typed("message")
+        if typed is None:
             return
-        value = {i.id: i.value for i in self.query(Input)}
+        say, value = typed
         flag = {c.id: c.value for c in self.query(Checkbox)}
         try:
             result = service.check_in(
@@ -520,16 +522,8 @@ class StorageDeskPanel(DeskActions, Widget):
             Input(value="24", placeholder=_("Pickup within hours"), id="st-hours"),
             Button(_("Store"), id="st-store", variant="primary"),
         )  # fmt: skip
-        yield Horizontal(
-            Input(placeholder=_("Storage ticket"), id="st-ticket"),
-            Input(placeholder=_("Collected by"), id="st-claimant"),
-            Input(placeholder=_("ID last 4"), id="st-id", max_length=4),
-        )
-        yield Horizontal(
-            Input(placeholder=_("Condition at pickup"), id="st-condition"),
-            Button(_("Give back"), id="st-release"),
-        )
-        yield SignaturePad(id="st-pad")
+        yield from give_out_form("st", ("ticket", N_("Storage ticket")), "claimant",
+                                 ("condition", N_("Condition at pickup")), N_("Give back"))  # fmt: skip
         yield Horizontal(
             Input(placeholder=_("Handed over to"), id="st-handover"),
             Button(_("Handover: all present"), id="st-check"),

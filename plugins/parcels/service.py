@@ -40,9 +40,9 @@ import hashlib
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn, cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -53,7 +53,7 @@ from kiosk.db.models import Resident, Unit
 from kiosk.errors import Refused
 from kiosk.hookspecs import PurgeCount
 from kiosk.i18n import N_
-from kiosk.identity import SYSTEM, Actor, require_role, unit_by_code
+from kiosk.identity import Actor, require_role, unit_by_code
 from kiosk.lobby import desk_lobby, in_lobby
 from kiosk.notify import queue_notification, raise_alert
 from kiosk.notify_links import code_digest, secret_key
@@ -155,8 +155,9 @@ def _legacy_digest(unit_id: int, code: str) -> str:
     return hashlib.sha256(f"{unit_id}:{code.strip()}".encode()).hexdigest()
 
 
-def _new_code(ctx: KioskContext, session: Session, unit_id: int) -> tuple[PickupCode, str]:
-    """A fresh code, different from the unit's other active codes."""
+def _new_code(ctx: KioskContext, session: Session, unit_id: int, now: dt.datetime) -> str:
+    """A fresh code for the unit, different from its other active codes: its row (the digest)
+    is added to ``session``, issued ``now``; the code itself is returned, for the message."""
     taken = set(
         session.scalars(
             select(PickupCode.digest).where(
@@ -168,8 +169,12 @@ def _new_code(ctx: KioskContext, session: Session, unit_id: int) -> tuple[Pickup
         code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
         if _digest(ctx, unit_id, code) not in taken:
             break
-    row = PickupCode(unit_id=unit_id, digest=_digest(ctx, unit_id, code), status="active")
-    return row, code
+    session.add(
+        PickupCode(
+            unit_id=unit_id, digest=_digest(ctx, unit_id, code), status="active", created_at=now
+        )
+    )
+    return code
 
 
 # -- check-in ---------------------------------------------------------------------------------
@@ -244,9 +249,7 @@ def check_in(
                 checked_in_by=actor.label,
             )
             session.add(parcel)
-            code_row, code = _new_code(ctx, session, unit.id)
-            code_row.created_at = now
-            session.add(code_row)
+            code = _new_code(ctx, session, unit.id, now)
             session.flush()
             note = queue_notification(
                 session,
@@ -299,6 +302,66 @@ def check_in(
             at=ctx.local_time(now),
         ) from None
     return result
+
+
+# -- release statements -----------------------------------------------------------------------
+
+_PARCELS = cast(Table, Parcel.__table__)
+_RELEASES = cast(Table, Release.__table__)
+_CODES = cast(Table, PickupCode.__table__)
+_CHOSEN = _PARCELS.c.id.in_(bindparam("ids", expanding=True))
+
+# The chosen items of a unit, with what a release checks and prints on the slip.
+_CHOSEN_ITEMS = (
+    select(
+        _PARCELS.c.id,
+        _PARCELS.c.tracking_number,
+        _PARCELS.c.recipient_name,
+        _PARCELS.c.id_check,
+        _PARCELS.c.status,
+        _PARCELS.c.lobby,
+        _PARCELS.c.carrier,
+        _PARCELS.c.shelf,
+        _PARCELS.c.oversize,
+    )
+    .where(_CHOSEN, _PARCELS.c.unit_id == bindparam("unit_id"))
+    .order_by(_PARCELS.c.id)
+)
+# Which chosen item of a unit waits at another lobby than this kiosk's.
+_CHOSEN_WAITING_AWAY = select(_PARCELS.c.tracking_number, _PARCELS.c.lobby).where(
+    _CHOSEN,
+    _PARCELS.c.unit_id == bindparam("unit_id"),
+    _PARCELS.c.status == "waiting",
+    _PARCELS.c.lobby.not_in([bindparam("lobby"), ""]),
+)
+# Consumes a pickup code: changes a row only while the code is still active.
+_USE_CODE = (
+    update(_CODES)
+    .where(_CODES.c.id == bindparam("code_id"), _CODES.c.status == "active")
+    .values(status="used", used_at=bindparam("b_now"))
+)
+# Records one pickup; answers its id.
+_INSERT_RELEASE = insert(_RELEASES).returning(_RELEASES.c.id)
+# Releases the chosen items of a unit that still wait (any lobby's); answers how many.
+_RELEASE_ITEMS = (
+    update(_PARCELS)
+    .where(_CHOSEN, _PARCELS.c.unit_id == bindparam("b_unit"), _PARCELS.c.status == "waiting")
+    .values(status="released", released_at=bindparam("b_now"), release_id=bindparam("b_release"))
+)
+# As above, of the items on this lobby's shelf (or tied to no lobby).
+_RELEASE_ITEMS_OF_LOBBY = _RELEASE_ITEMS.where(_PARCELS.c.lobby.in_([bindparam("b_lobby"), ""]))
+# Spends the unit's active codes once none of its items waits any more.
+_SPEND_CODES = (
+    update(_CODES)
+    .where(
+        _CODES.c.unit_id == bindparam("b_unit"),
+        _CODES.c.status == "active",
+        ~select(_PARCELS.c.id)
+        .where(_PARCELS.c.unit_id == bindparam("b_unit"), _PARCELS.c.status == "waiting")
+        .exists(),
+    )
+    .values(status="spent", used_at=bindparam("b_now"))
+)
 
 
 # -- pickup -----------------------------------------------------------------------------------
@@ -552,34 +615,65 @@ def may_collect(session: Session, unit_id: int, picker: Picker, recipient: str) 
 
 
 def _kiosk_refusal(
-    ctx: KioskContext, pickup: Pickup, picker: Picker, chosen: tuple[int, ...]
+    session: Session, pickup: Pickup, picker: Picker, items: Sequence[Any]
 ) -> Refused | None:
     """Why the kiosk may not hand out these items to this picker (then the desk is told)."""
-    with ctx.database().read() as session:
-        rows = session.execute(
-            select(Parcel.id, Parcel.tracking_number, Parcel.recipient_name, Parcel.id_check)
-            .where(Parcel.id.in_(chosen), Parcel.unit_id == pickup.unit_id)
-            .order_by(Parcel.id)
-        ).all()
-        for row in rows:
-            tail = row.tracking_number[-6:]
-            if row.id_check:
-                return Refused(
-                    "parcels.id_check_desk",
-                    "Item …{tail} needs an ID check: please collect it at the desk with your ID. "
-                    "Nothing was released.",
-                    tail=tail,
-                )
-            if not may_collect(session, pickup.unit_id, picker, row.recipient_name):
-                return Refused(
-                    "parcels.not_addressee",
-                    "Item …{tail} is addressed to someone else in {unit}: only the addressee or "
-                    "a proxy named for them may collect it. Please see the desk. "
-                    "Nothing was released.",
-                    tail=tail,
-                    unit=pickup.unit_code,
-                )
+    for row in items:
+        tail = row.tracking_number[-6:]
+        if row.id_check:
+            return Refused(
+                "parcels.id_check_desk",
+                "Item …{tail} needs an ID check: please collect it at the desk with your ID. "
+                "Nothing was released.",
+                tail=tail,
+            )
+        if not may_collect(session, pickup.unit_id, picker, row.recipient_name):
+            return Refused(
+                "parcels.not_addressee",
+                "Item …{tail} is addressed to someone else in {unit}: only the addressee or "
+                "a proxy named for them may collect it. Please see the desk. "
+                "Nothing was released.",
+                tail=tail,
+                unit=pickup.unit_code,
+            )
     return None
+
+
+def _send_to_desk(
+    ctx: KioskContext,
+    session: Session,
+    pickup: Pickup,
+    picker: Picker,
+    chosen: tuple[int, ...],
+    refusal: Refused,
+    now: dt.datetime,
+) -> None:
+    """Tell the desk why the kiosk refused this pickup, and audit the refusal."""
+    raise_alert(
+        session,
+        "parcel_to_desk",
+        N_("{unit}: {reason} at kiosk {kiosk} ({picker}); release at the desk"),
+        # The refusal's own wording, with its values (the desk translates both).
+        params={
+            **refusal.params,
+            "unit": pickup.unit_code,
+            "reason": refusal.message,
+            "kiosk": ctx.kiosk_id,
+            "picker": mask_name(picker.name),
+        },  # fmt: skip
+        at=now,
+        severity="info",
+        lobby=ctx.lobby,
+        kiosk_id=ctx.kiosk_id,
+    )
+    audit.record_for(
+        ctx,
+        session,
+        f"{picker.kind}:{picker.resident_id or picker.proxy_id}",
+        "parcel.pickup_refused",
+        f"unit:{pickup.unit_id}",
+        {"reason": refusal.code, "parcels": list(chosen), "via": pickup.via},
+    )
 
 
 def desk_only(ctx: KioskContext, pickup: Pickup) -> frozenset[int]:
@@ -657,65 +751,76 @@ def release(
     if not chosen:
         raise Refused("parcels.nothing_chosen", "Choose at least one item to collect.")
     strokes = signature.require_signature(strokes)
-    png = signature.to_png(strokes)
     now = ctx.clock.now()
     picker = pickup.picker
-    refusal = _kiosk_refusal(ctx, pickup, picker, chosen)
-    if refusal is not None:
-        with ctx.database().write() as session:
-            raise_alert(
-                session,
-                "parcel_to_desk",
-                N_("{unit}: {reason} at kiosk {kiosk} ({picker}); release at the desk"),
-                # The refusal's own wording, with its values (the desk translates both).
-                params={
-                    **refusal.params,
-                    "unit": pickup.unit_code,
-                    "reason": refusal.message,
-                    "kiosk": ctx.kiosk_id,
-                    "picker": mask_name(picker.name),
-                },  # fmt: skip
-                at=now,
-                severity="info",
-                lobby=ctx.lobby,
-                kiosk_id=ctx.kiosk_id,
-            )
-            audit.record_for(
-                ctx,
-                session,
-                f"{picker.kind}:{picker.resident_id or picker.proxy_id}",
-                "parcel.pickup_refused",
-                f"unit:{pickup.unit_id}",
-                {"reason": refusal.code, "parcels": list(chosen), "via": pickup.via},
-            )
-        raise refusal
     with ctx.database().write() as session:
-        if pickup.code_id is not None:
-            used = session.execute(
-                update(PickupCode)
-                .where(PickupCode.id == pickup.code_id, PickupCode.status == "active")
-                .values(status="used", used_at=now)
+        items = _chosen_items(session, pickup.unit_id, chosen)
+        refusal = _kiosk_refusal(session, pickup, picker, items)
+        if refusal is None:
+            if pickup.code_id is not None:
+                _use_code(ctx, session, pickup.code_id, now)
+            return _release_rows(
+                session,
+                ctx,
+                unit_id=pickup.unit_id,
+                unit_code=pickup.unit_code,
+                picker=picker,
+                via=pickup.via,
+                chosen=chosen,
+                items=items,
+                strokes=strokes,
+                now=now,
+                actor_label=f"{picker.kind}:{picker.resident_id or picker.proxy_id}",
+                renew_code=pickup.code_id is not None,
             )
-            if used.rowcount != 1:  # type: ignore[attr-defined]
-                raise Refused(
-                    "parcels.code_used",
-                    "This code was already used ({time}). Each code works once; see the desk.",
-                    time=ctx.local_time(now),
-                )
-        return _release_rows(
-            session,
-            ctx,
-            unit_id=pickup.unit_id,
-            unit_code=pickup.unit_code,
-            picker=picker,
-            via=pickup.via,
-            chosen=chosen,
-            strokes=strokes,
-            png=png,
-            now=now,
-            actor_label=f"{picker.kind}:{picker.resident_id or picker.proxy_id}",
-            renew_code=pickup.code_id is not None,
+        _send_to_desk(ctx, session, pickup, picker, chosen, refusal, now)
+    raise refusal
+
+
+def _chosen_items(session: Session, unit_id: int, chosen: tuple[int, ...]) -> Sequence[Any]:
+    return session.connection().execute(_CHOSEN_ITEMS, {"ids": chosen, "unit_id": unit_id}).all()
+
+
+def _use_code(ctx: KioskContext, session: Session, code_id: int, now: dt.datetime) -> None:
+    used = session.connection().execute(_USE_CODE, {"code_id": code_id, "b_now": now})
+    if used.rowcount != 1:
+        raise Refused(
+            "parcels.code_used",
+            "This code was already used ({time}). Each code works once; see the desk.",
+            time=ctx.local_time(now),
         )
+
+
+def _all_waiting_here(ctx: KioskContext, items: Sequence[Any], chosen: tuple[int, ...]) -> bool:
+    """Whether every chosen item is the unit's, still waiting, on this lobby's shelf."""
+    return len(items) == len(chosen) and all(
+        row.status == "waiting" and served_here(ctx, row.lobby) for row in items
+    )
+
+
+def _refuse_release(
+    session: Session, ctx: KioskContext, unit_id: int, chosen: tuple[int, ...]
+) -> NoReturn:
+    """Nothing is released: say where an item waits when it is at another lobby."""
+    away = None
+    if ctx.lobby:
+        away = (
+            session.connection()
+            .execute(_CHOSEN_WAITING_AWAY, {"ids": chosen, "unit_id": unit_id, "lobby": ctx.lobby})
+            .first()
+        )
+    if away is not None:
+        raise Refused(
+            "parcels.elsewhere",
+            "Item …{tail} waits at lobby {lobby}: collect it there. Nothing was released.",
+            tail=away.tracking_number[-6:],
+            lobby=away.lobby,
+        )
+    raise Refused(
+        "parcels.already_released",
+        "Some of these items were just collected elsewhere. Nothing was released; "
+        "please start again.",
+    )
 
 
 def _release_rows(
@@ -727,8 +832,8 @@ def _release_rows(
     picker: Picker,
     via: str,
     chosen: tuple[int, ...],
+    items: Sequence[Any],
     strokes: Any,
-    png: bytes,
     now: dt.datetime,
     actor_label: str,
     renew_code: bool,
@@ -736,87 +841,51 @@ def _release_rows(
     id_last4: str = "",
     override_reason: str = "",
 ) -> ReleaseResult:
-    """The release row, the conditional update of the chosen items (all or nothing), the
-    unit's spent codes, the slip and the audit event, inside the caller's transaction."""
-    rel = Release(
-        unit_id=unit_id,
-        picker_kind=picker.kind,
-        picker_resident_id=picker.resident_id,
-        picker_proxy_id=picker.proxy_id,
-        picker_name=picker.name,
-        via=via,
-        item_count=len(chosen),
-        released_at=now,
-        kiosk_id=ctx.kiosk_id,
-        signature_strokes=strokes,
-        signature_png=png,
-        staff=staff,
-        id_last4=id_last4,
-        override_reason=override_reason,
-    )
-    session.add(rel)
-    session.flush()
-    # One statement changes and returns the chosen items; fewer rows than chosen means
-    # another kiosk took one first, and the raise below rolls the whole pickup back.
-    items = session.execute(
-        update(Parcel)
-        .where(
-            Parcel.id.in_(chosen),
-            Parcel.unit_id == unit_id,
-            Parcel.status == "waiting",
-            *in_lobby(Parcel.lobby, ctx.lobby or None),
-        )
-        .values(status="released", released_at=now, release_id=rel.id)
-        .returning(Parcel.id, Parcel.tracking_number, Parcel.carrier, Parcel.shelf, Parcel.oversize)
-        .execution_options(synchronize_session=False)
-    ).all()
-    if len(items) != len(chosen):
-        away = session.execute(
-            select(Parcel.tracking_number, Parcel.lobby).where(
-                Parcel.id.in_(chosen),
-                Parcel.unit_id == unit_id,
-                Parcel.status == "waiting",
-                Parcel.lobby.not_in((ctx.lobby, "")),
-            )
-        ).first()
-        if ctx.lobby and away is not None:
-            raise Refused(
-                "parcels.elsewhere",
-                "Item …{tail} waits at lobby {lobby}: collect it there. Nothing was released.",
-                tail=away.tracking_number[-6:],
-                lobby=away.lobby,
-            )
-        raise Refused(
-            "parcels.already_released",
-            "Some of these items were just collected elsewhere. Nothing was released; "
-            "please start again.",
-        )
-    items = sorted(items, key=lambda p: p.id)
-    # Nothing left to collect: the unit's other codes have nothing to open.
-    session.execute(
-        update(PickupCode)
-        .where(
-            PickupCode.unit_id == unit_id,
-            PickupCode.status == "active",
-            ~select(Parcel.id)
-            .where(Parcel.unit_id == unit_id, Parcel.status == "waiting")
-            .exists(),
-        )
-        .values(status="spent", used_at=now)
-        .execution_options(synchronize_session=False)
-    )
+    """The slip, the release row, the conditional update of the chosen items (all or
+    nothing), the unit's spent codes and the audit event, inside the caller's transaction.
+    ``items`` are the chosen items as read in this transaction (:data:`_CHOSEN_ITEMS`)."""
+    if not _all_waiting_here(ctx, items, chosen):
+        _refuse_release(session, ctx, unit_id, chosen)
+    receipt = pickup_slip(ctx, unit_code, picker, items, now, desk=bool(staff))
+    job = printing.submit(session, receipt, kind="parcel-pickup", at=now, kiosk_id=ctx.kiosk_id)
+    release_row = {
+        "unit_id": unit_id,
+        "picker_kind": picker.kind,
+        "picker_resident_id": picker.resident_id,
+        "picker_proxy_id": picker.proxy_id,
+        "picker_name": picker.name,
+        "via": via,
+        "item_count": len(chosen),
+        "released_at": now,
+        "kiosk_id": ctx.kiosk_id,
+        "signature_strokes": strokes,
+        "signature_png": signature.to_png(strokes),
+        "print_job_id": job.id,
+        "staff": staff,
+        "id_last4": id_last4,
+        "override_reason": override_reason,
+    }
+    connection = session.connection()
+    release_id = connection.execute(_INSERT_RELEASE, release_row).scalar_one()
+    # Fewer rows than chosen means another kiosk took one first since the read above: the
+    # raise rolls the whole pickup back.
+    released = connection.execute(
+        _RELEASE_ITEMS_OF_LOBBY if ctx.lobby else _RELEASE_ITEMS,
+        {"ids": chosen, "b_unit": unit_id, "b_lobby": ctx.lobby, "b_now": now,
+         "b_release": release_id},
+    )  # fmt: skip
+    if released.rowcount != len(chosen):
+        _refuse_release(session, ctx, unit_id, chosen)
+    connection.execute(_SPEND_CODES, {"b_unit": unit_id, "b_now": now})
     new_code = None
     if renew_code:
         new_code = _renew_code_if_needed(ctx, session, unit_id, unit_code, now)
-    receipt = pickup_slip(ctx, unit_code, picker, items, now, desk=bool(staff))
-    job = printing.submit(session, receipt, kind="parcel-pickup", at=now, kiosk_id=ctx.kiosk_id)
-    rel.print_job_id = job.id
     audit.record_for(
         ctx,
         session,
         actor_label,
         "parcel.released",
-        f"parcel_release:{rel.id}",
+        f"parcel_release:{release_id}",
         {
             "unit": unit_code,
             "parcels": list(chosen),
@@ -829,7 +898,7 @@ def _release_rows(
         },
         at=now,
     )
-    return ReleaseResult(rel.id, chosen, job.id, receipt)
+    return ReleaseResult(release_id, chosen, job.id, receipt)
 
 
 def release_at_desk(
@@ -858,7 +927,6 @@ def release_at_desk(
     last4 = clean_id_last4(id_last4)
     reason = mask_text(" ".join(override_reason.split()))[:200]
     strokes = signature.require_signature(strokes)
-    png = signature.to_png(strokes)
     now = ctx.clock.now()
     with ctx.database().write() as session:
         unit = unit_by_code(session, unit_code)
@@ -868,11 +936,7 @@ def release_at_desk(
         picker = named_picker(session, unit.id, wanted, now) or Picker(
             "other", " ".join(picker_name.split())[:100]
         )
-        rows = session.execute(
-            select(Parcel.id, Parcel.tracking_number, Parcel.recipient_name, Parcel.id_check)
-            .where(Parcel.id.in_(chosen), Parcel.unit_id == unit.id)
-            .order_by(Parcel.id)
-        ).all()
+        rows = _chosen_items(session, unit.id, chosen)
         if len(rows) != len(chosen):
             raise Refused(
                 "parcels.not_this_unit", "Some of these items are not for {unit}.", unit=unit.code
@@ -903,8 +967,8 @@ def release_at_desk(
             picker=picker,
             via="desk",
             chosen=chosen,
+            items=rows,
             strokes=strokes,
-            png=png,
             now=now,
             actor_label=actor.label,
             renew_code=False,
@@ -952,9 +1016,7 @@ def _renew_code_if_needed(
     )
     if not waiting or active:
         return None
-    row, code = _new_code(ctx, session, unit_id)
-    row.created_at = now
-    session.add(row)
+    code = _new_code(ctx, session, unit_id, now)
     note = queue_notification(
         session,
         channel="sms",
@@ -1042,29 +1104,12 @@ def purge_in(
         },
         dry_run,
     )
-    return [
-        PurgeCount("parcels", "parcel", parcels, before, days),
-        PurgeCount("parcels", "parcel_release", releases, before, days),
-        PurgeCount("parcels", "storage_item", stored, before, days),
-    ]
+    return retention.counted(
+        "parcels", before, days, parcel=parcels, parcel_release=releases, storage_item=stored
+    )
 
 
-def purge_pii(ctx: KioskContext, actor: Actor = SYSTEM) -> dict[str, int]:
-    """Parcels' part of ``kiosk purge`` on its own (``kiosk parcels purge``): see
-    :func:`purge_in`; audited with the counts."""
-    now = ctx.clock.now()
-    with ctx.database().write() as session:
-        parcels, releases, stored = (c.count for c in purge_in(session, ctx, now))
-        counts = {"parcels": parcels, "releases": releases, "stored": stored}
-        audit.record_for(
-            ctx,
-            session,
-            actor.label,
-            "parcel.pii_purged",
-            "parcel",
-            {
-                **counts,
-                "before": retention.cutoff(now, ctx.settings.retention.parcel_days).isoformat(),
-            },
-        )
-    return counts
+# Its part of ``kiosk purge`` on its own (``kiosk parcels purge``), audited with the counts.
+purge_pii = retention.one_plugin_purge(
+    purge_in, ("parcels", "releases", "stored"), "parcel.pii_purged", "parcel"
+)

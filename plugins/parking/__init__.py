@@ -43,4 +43,4 @@ def kiosk_card_presented(card: Any, ctx: Any) -> Any:
         return None
     from plugins.parking.taps import card_outcome
 
-    return card_outcome(ctx, card.uid)
+    return card_outcome(ctx, card.uid, getattr(card, "card_id", None))

@@ -12,18 +12,17 @@ import typer
 
 from kiosk.commands import (
     ConfigOpt,
-    HtmlOpt,
     JsonOpt,
-    LangOpt,
-    MonthOpt,
     PinOpt,
     StaffOpt,
     UnitOpt,
     as_staff,
+    chart_report,
     context,
-    html_report,
+    job_command,
     lazy_module,
     refusals,
+    service_steps,
     settings_or_exit,
     show_fields,
     staff_command,
@@ -82,14 +81,13 @@ def card_cmd(
         )
 
 
-@parking_app.command("sweep")
-def sweep_cmd(config: ConfigOpt = None) -> None:
+@job_command(parking_app, "sweep")
+def sweep(ctx: Any) -> Any:
     """Apply paid renewals, expire lapsed cards, send reminders (run daily from cron)."""
-    from plugins.parking.service import sweep
-
-    typer.echo(json.dumps(sweep(context(config))))
+    return _service().sweep(ctx)
 
 
+@chart_report("parking")
 def report_parking_cmd(
     staff: StaffOpt,
     pin: PinOpt = None,
@@ -98,18 +96,11 @@ def report_parking_cmd(
     ] = True,
     as_csv: Annotated[bool, typer.Option("--csv", help="CSV on stdout.")] = False,
     as_json: JsonOpt = False,
-    html: HtmlOpt = None,
-    month: MonthOpt = None,
-    lang: LangOpt = None,
     config: ConfigOpt = None,
 ) -> None:
     """月租办理记录: every open rental and what changed this week (names and phones masked).
     With --html FILE (a manager), the charts: rentals open, opened, ended and lapsed by month."""
     from plugins.parking.service import records, records_csv, state_label
-
-    if html is not None:
-        html_report(config, staff, pin, html, month, lang, "parking", as_json)
-        return
 
     _ctx, rows = as_staff(config, staff, pin, records_csv if as_csv else records)
     if as_csv:
@@ -133,28 +124,27 @@ _service = lazy_module("plugins.parking.service")
 
 UidArg = Annotated[str, typer.Argument(help="The card's UID as the reader gives it.")]
 RentalArg = Annotated[str, typer.Argument(help="The rental's number (or id).")]
+PrintedOpt = Annotated[str, typer.Option("--printed", help="Number printed on the card.")]
 
 
-@staff_command(parking_app, "rent", show_fields)
-def rent_step(
-    ctx: Any,
-    actor: Any,
+step = service_steps(parking_app, _service, show_fields)
+
+
+@step("rent")
+def open_rental(
+    *,
     unit: UnitOpt,
     plate: Annotated[str, typer.Option("--plate", help="Plate, e.g. 粤B12345.")],
-    licence: Annotated[str, typer.Option("--licence", help="Driving licence number.")],
-    checked: Annotated[
+    licence_no: Annotated[str, typer.Option("--licence", help="Driving licence number.")],
+    identity_checked: Annotated[
         bool, typer.Option("--id-checked", help="ID card and driving licence checked.")
     ] = False,
     renter: Annotated[str, typer.Option("--renter", help="Owner or tenant of the unit.")] = "",
     car_model: Annotated[str, typer.Option("--car-model", help="Make and model.")] = "",
     months: Annotated[int, typer.Option("--months", help="Whole months.")] = 1,
     method: Annotated[str, typer.Option("--method", help="cash or bill.")] = "cash",
-) -> Any:
+) -> None:
     """Open a monthly rental (月租) for an owner or tenant of the unit."""
-    return _service().open_rental(
-        ctx, actor, unit=unit, renter=renter, plate=plate, car_model=car_model,
-        licence_no=licence, identity_checked=checked, months=months, method=method,
-    )  # fmt: skip
 
 
 @staff_command(parking_app, "renew", show_fields)
@@ -170,45 +160,31 @@ def renew_step(
     return {**dataclasses.asdict(view), "charge": reference or ""}
 
 
-@staff_command(parking_app, "issue", show_fields)
-def issue_step(
-    ctx: Any,
-    actor: Any,
-    rental: RentalArg,
-    uid: UidArg,
-    printed: Annotated[str, typer.Option("--printed", help="Number printed on the card.")] = "",
-) -> Any:
+@step("issue")
+def issue_card(rental: RentalArg, uid: UidArg, printed: PrintedOpt = "") -> None:
     """Issue a card for a paid rental (the deposit is taken with a 收据)."""
-    return _service().issue_card(ctx, actor, rental, uid, printed)
 
 
-@staff_command(parking_app, "lost", show_fields)
-def lost_step(ctx: Any, actor: Any, uid: UidArg) -> Any:
+@step("lost")
+def report_lost(uid: UidArg) -> None:
     """Block a lost card at once (its deposit is forfeited)."""
-    return _service().report_lost(ctx, actor, uid)
 
 
-@staff_command(parking_app, "replace", show_fields)
-def replace_step(
-    ctx: Any,
-    actor: Any,
+@step("replace")
+def replace_lost_card(
     old: Annotated[str, typer.Argument(help="The lost card's UID.")],
     new: Annotated[str, typer.Argument(help="The new card's UID.")],
-    printed: Annotated[str, typer.Option("--printed", help="Number printed on the card.")] = "",
-) -> Any:
+    printed: PrintedOpt = "",
+) -> None:
     """A new card in a lost one's place (the chain is kept)."""
-    return _service().replace_lost_card(ctx, actor, old, new, printed)
 
 
-@staff_command(parking_app, "return", show_fields)
-def return_step(
-    ctx: Any,
-    actor: Any,
+@step("return")
+def return_card(
     uid: UidArg,
     reason: Annotated[str, typer.Option("--reason", help="Why it comes back.")] = "rental ended",
-) -> Any:
+) -> None:
     """Take a card back: the deposit is refunded with a refund 收据 and the rental ends."""
-    return _service().return_card(ctx, actor, uid, reason)
 
 
 def register(cli: Any) -> None:

@@ -29,33 +29,27 @@ from dataclasses import dataclass
 from typing import Any
 
 from kiosk.errors import Refused
-from kiosk.plugin_settings import rules_from
+from kiosk.plugin_settings import at_least, one_of, rules_from
 
 ROUNDINGS = ("started", "completed")
 
 
 @dataclass(frozen=True)
 class FeeRule:
-    first_minutes: int = 120
+    first_minutes: int = at_least(1, default=120)
     first_fen: int = 200
-    step_minutes: int = 60
+    step_minutes: int = at_least(1, default=60)
     step_fen: int = 100
-    rounding: str = "started"
+    rounding: str = one_of(ROUNDINGS, default="started")
     grace_minutes: int = 0
     cap_fen: int = 600
-    cap_window_minutes: int = 1440
+    cap_window_minutes: int = at_least(1, default=1440)
     max_minutes: int = 90 * 1440
 
     @classmethod
     def of(cls, raw: dict[str, Any]) -> FeeRule:
         """The rule from ``[plugins.parking]``; a bad value raises :class:`Refused` naming it."""
-        return rules_from(
-            cls,
-            "parking",
-            raw,
-            minimum={"first_minutes": 1, "step_minutes": 1, "cap_window_minutes": 1},
-            choices={"rounding": ROUNDINGS},
-        )
+        return rules_from(cls, "parking", raw)
 
 
 def _window_fee(minutes: int, rule: FeeRule) -> int:

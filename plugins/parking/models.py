@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Index, Integer, String
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kiosk.db import Base
+from kiosk.db.models import Person
 
 RENTAL_STATES = ("open", "ended")
 # active: the card in use; lost: reported lost (blocked at once, replaced by a new card);
@@ -40,15 +41,15 @@ class ParkingRental(Base):
     # Only the masked licence number is kept: the cashier checked the document itself.
     licence_masked: Mapped[str] = mapped_column(String(32), default="")
     identity_checked: Mapped[bool] = mapped_column(Boolean, default=False)
-    checked_by: Mapped[str] = mapped_column(String(100), default="")
+    checked_by: Mapped[Person]
     monthly_rent_fen: Mapped[int] = mapped_column(Integer)
     start_date: Mapped[dt.date] = mapped_column(Date)
     # Paid through this date (inclusive); before the first payment it is start_date - 1 day.
     end_date: Mapped[dt.date] = mapped_column(Date)
     state: Mapped[str] = mapped_column(String(16), default="open")
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[dt.datetime]
     created_by: Mapped[str] = mapped_column(String(100))
-    ended_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    ended_at: Mapped[dt.datetime | None]
     reminded_for: Mapped[dt.date | None] = mapped_column(Date)
 
 
@@ -66,10 +67,10 @@ class ParkingCard(Base):
     deposit_receipt: Mapped[str] = mapped_column(String(40), default="")
     deposit_state: Mapped[str] = mapped_column(String(16), default="held")
     replaces_id: Mapped[int | None] = mapped_column(ForeignKey("parking_card.id"))
-    issued_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    issued_at: Mapped[dt.datetime]
     issued_by: Mapped[str] = mapped_column(String(100))
-    ended_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    ended_by: Mapped[str] = mapped_column(String(100), default="")
+    ended_at: Mapped[dt.datetime | None]
+    ended_by: Mapped[Person]
 
 
 class ParkingPeriod(Base):
@@ -88,6 +89,6 @@ class ParkingPeriod(Base):
     bill_line_id: Mapped[int | None] = mapped_column(Integer, index=True)
     from_date: Mapped[dt.date | None] = mapped_column(Date)
     to_date: Mapped[dt.date | None] = mapped_column(Date)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[dt.datetime]
     created_by: Mapped[str] = mapped_column(String(100))
-    applied_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    applied_at: Mapped[dt.datetime | None]

@@ -20,42 +20,43 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
-import io
 import logging
+import re
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import Integer, Row, String, and_, bindparam, exists, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 import plugins.billing.api as billing
 from kiosk import audit, charges, printing
-from kiosk.clock import as_utc
 from kiosk.db.models import Card, Resident, Unit
 from kiosk.errors import Refused
-from kiosk.export import csv_writer
 from kiosk.i18n import N_
 from kiosk.identity import (
     SYSTEM,
     Actor,
+    CardTapResult,
     card_forms,
     find_card,
+    identify_card,
     require_role,
     unit_by_code,
 )
 from kiosk.money import format_fen
-from kiosk.notify import queue_notification, raise_alert
+from kiosk.notify import raise_kiosk_alert
 from kiosk.pii import mask_id_number, mask_name, mask_text
 from kiosk.plugin_settings import rules_from
-from kiosk.writes import change_once
 from plugins.parking.fees import FeeRule, parking_fee, validate_plate
 from plugins.parking.models import ParkingCard, ParkingPeriod, ParkingRental
 from plugins.parking.views import (
     RentalView,
     find_rental,
     get_rental,
+    is_rental_id,
+    no_rental,
     rental_state,
     rental_view,
     rentals_of_unit,
@@ -63,6 +64,8 @@ from plugins.parking.views import (
 )
 
 if TYPE_CHECKING:
+    from sqlalchemy import Update
+
     from devices.printer import Receipt
     from kiosk.context import KioskContext
 
@@ -176,41 +179,37 @@ def open_rental(
                 "Monthly parking is for owners and tenants; a {role} pays the hourly rate.",
                 role=resident.role,
             )
-        taken = session.scalar(
-            select(ParkingRental).where(
-                ParkingRental.plate == the_plate, ParkingRental.state == "open"
-            )
-        )
+        taken = session.connection().execute(_OPEN_RENTAL_OF_PLATE, {"plate": the_plate}).first()
         if taken is not None:
-            other = session.get(Unit, taken.unit_id)
             raise Refused(
                 "parking.plate_taken",
                 "{plate} already has a monthly rental ({number}, unit {unit}).",
                 plate=the_plate,
                 number=taken.number,
-                unit=other.code if other else "?",
+                unit=taken.code or "?",
             )
         today = ctx.today()
-        rental = ParkingRental(
-            number=f"PKNEW{secrets.token_hex(8)}",  # numbered once the row has its id
-            unit_id=the_unit.id,
-            resident_id=resident.id,
-            plate=the_plate,
-            car_model=mask_text(car_model.strip())[:64],
-            licence_masked=mask_id_number(licence_no.strip())[:32],
-            identity_checked=True,
-            checked_by=actor.label,
-            monthly_rent_fen=rules.monthly_rent_fen,
-            start_date=today,
-            end_date=today - dt.timedelta(days=1),
-            state="open",
-            created_at=ctx.clock.now(),
-            created_by=actor.label,
+        rental = _insert_rental(
+            ctx,
+            session,
+            {
+                "unit_id": the_unit.id,
+                "resident_id": resident.id,
+                "plate": the_plate,
+                "car_model": mask_text(car_model.strip())[:64],
+                "licence_masked": mask_id_number(licence_no.strip())[:32],
+                "identity_checked": True,
+                "checked_by": actor.label,
+                "monthly_rent_fen": rules.monthly_rent_fen,
+                "start_date": today,
+                "end_date": today - dt.timedelta(days=1),
+                "state": "open",
+                "created_at": ctx.clock.now(),
+                "created_by": actor.label,
+                "ended_at": None,
+                "reminded_for": None,
+            },
         )
-        session.add(rental)
-        session.flush()
-        rental.number = _number(ctx, rental.id)
-        session.flush()
         audit.record_for(
             ctx,
             session,
@@ -219,7 +218,9 @@ def open_rental(
             f"rental:{rental.number}",
             {"unit": the_unit.code, "plate": the_plate, "months": months, "method": method},
         )
-        _take_rent(ctx, session, actor, rental, months, method)
+        period = _take_rent(ctx, session, actor, rental, months, method)
+        if period.to_date is not None:
+            rental.end_date = period.to_date
         return rental_view(ctx, session, rental)
 
 
@@ -236,6 +237,76 @@ def _check_months(months: int, rules: ParkingRules) -> None:
         )
 
 
+def _set_one(model: Any, column: str) -> Update:
+    """The update of one ``column`` of the ``model`` row ``row_id`` to ``value``, built once."""
+    return update(model).where(model.id == bindparam("row_id")).values({column: bindparam("value")})
+
+
+def _set_while(model: Any, was: str, values: dict[str, Any]) -> Update:
+    """The update of the ``model`` row ``row_id`` to ``values`` while its state is still
+    ``was`` (its row count says whether this caller made the change), built once."""
+    return update(model).where(model.id == bindparam("row_id"), model.state == was).values(values)
+
+
+# The open rental of a plate, if any, with its unit.
+_OPEN_RENTAL_OF_PLATE = (
+    select(ParkingRental.number, Unit.code)
+    .outerjoin(Unit, Unit.id == ParkingRental.unit_id)
+    .where(ParkingRental.plate == bindparam("plate"), ParkingRental.state == "open")
+    .limit(1)
+)
+_INSERT_RENTAL = insert(ParkingRental).returning(ParkingRental.id)
+_SET_RENTAL_NUMBER = _set_one(ParkingRental, "number")
+_INSERT_PERIOD = insert(ParkingPeriod).returning(ParkingPeriod.id)
+_SET_RECEIPT_NO = _set_one(ParkingPeriod, "receipt_no")
+# A billed period: its bill line, or cancelled when nothing took the charge.
+_SET_BILLED = (
+    update(ParkingPeriod)
+    .where(ParkingPeriod.id == bindparam("period_id"))
+    .values(state=bindparam("b_state"), bill_line_id=bindparam("b_bill_line_id"))
+)
+# What applying a period to a rental starts from.
+_RENTAL_END = select(ParkingRental.end_date, ParkingRental.number).where(
+    ParkingRental.id == bindparam("rental_id")
+)
+# A pending period applied, unless another desk or kiosk applied it first.
+_APPLY_PERIOD = _set_while(
+    ParkingPeriod,
+    "pending",
+    {
+        "state": "applied",
+        "from_date": bindparam("b_from"),
+        "to_date": bindparam("b_to"),
+        "applied_at": bindparam("at"),
+    },
+)
+_EXTEND_RENTAL = _set_one(ParkingRental, "end_date")
+# The expired core cards of a rental's active parking cards working again.
+_REACTIVATE_CARDS = (
+    update(Card)
+    .where(
+        Card.id.in_(
+            select(ParkingCard.card_id).where(
+                ParkingCard.rental_id == bindparam("rental_id"), ParkingCard.state == "active"
+            )
+        ),
+        Card.status == "expired",
+    )
+    .values(status="active")
+)
+
+
+def _insert_rental(ctx: KioskContext, session: Session, row: dict[str, Any]) -> ParkingRental:
+    """The rental ``row`` written and numbered; returned as a detached object."""
+    # Numbered once the row has its id; the placeholder only keeps the number unique till then.
+    placeholder = {**row, "number": f"PKNEW{secrets.token_hex(8)}"}
+    connection = session.connection()
+    rental_id = connection.execute(_INSERT_RENTAL, placeholder).scalar_one()
+    number = _number(ctx, rental_id)
+    connection.execute(_SET_RENTAL_NUMBER, {"row_id": rental_id, "value": number})
+    return ParkingRental(id=rental_id, **{**row, "number": number})
+
+
 def _take_rent(
     ctx: KioskContext,
     session: Session,
@@ -244,22 +315,32 @@ def _take_rent(
     months: int,
     method: str,
 ) -> ParkingPeriod:
+    """A period of ``months`` rent taken: in cash applied now (a receipt prints), or put on
+    the unit's bill. Returns it as a detached object."""
     amount = rental.monthly_rent_fen * months
-    period = ParkingPeriod(
-        rental_id=rental.id,
-        months=months,
-        amount_fen=amount,
-        method=method,
-        state="pending",
-        created_at=ctx.clock.now(),
-        created_by=actor.label,
-    )
-    session.add(period)
-    session.flush()
+    row = {
+        "rental_id": rental.id,
+        "months": months,
+        "amount_fen": amount,
+        "method": method,
+        "state": "pending",
+        "receipt_no": "",
+        "bill_line_id": None,
+        "from_date": None,
+        "to_date": None,
+        "created_at": ctx.clock.now(),
+        "created_by": actor.label,
+        "applied_at": None,
+    }
+    connection = session.connection()
+    period = ParkingPeriod(id=connection.execute(_INSERT_PERIOD, row).scalar_one(), **row)
     if method == "cash":
         period.receipt_no = f"YZ{ctx.clock.now():%Y%m%d%H%M%S}{period.id:05d}"
-        _apply(ctx, session, rental, period)
-        session.refresh(period)
+        connection.execute(_SET_RECEIPT_NO, {"row_id": period.id, "value": period.receipt_no})
+        applied = _apply(ctx, session, period)
+        if applied is not None:
+            period.state = "applied"
+            period.from_date, period.to_date, period.applied_at = applied
         unit = session.get(Unit, rental.unit_id)
         printing.submit(
             session,
@@ -285,6 +366,14 @@ def _take_rent(
             period.state = "cancelled"
         else:
             period.bill_line_id = taken.record_id
+        connection.execute(
+            _SET_BILLED,
+            {
+                "period_id": period.id,
+                "b_state": period.state,
+                "b_bill_line_id": period.bill_line_id,
+            },
+        )
         audit.record_for(
             ctx,
             session,
@@ -293,7 +382,6 @@ def _take_rent(
             f"rental:{rental.number}",
             {"months": months, "amount_fen": amount, "line": taken.record_id if taken else None},
         )
-    session.flush()
     return period
 
 
@@ -303,50 +391,33 @@ def period_reference(period_id: int) -> str:
 
 
 def _apply(
-    ctx: KioskContext, session: Session, rental: ParkingRental, period: ParkingPeriod
-) -> bool:
-    """Extend the rental by ``period`` exactly once (a conditional update guards the state)."""
+    ctx: KioskContext, session: Session, period: ParkingPeriod
+) -> tuple[dt.date, dt.date, dt.datetime] | None:
+    """Extend the rental by ``period`` exactly once (a conditional update guards the state):
+    the period's first and last days and when it was applied, None when it was already."""
     today = ctx.today()
-    session.refresh(rental)
-    first = max(rental.end_date + dt.timedelta(days=1), today)
+    end, number = session.connection().execute(_RENTAL_END, {"rental_id": period.rental_id}).one()
+    first = max(end + dt.timedelta(days=1), today)
     last = period_end(first, period.months)
-    won = session.execute(
-        update(ParkingPeriod)
-        .where(ParkingPeriod.id == period.id, ParkingPeriod.state == "pending")
-        .values(state="applied", from_date=first, to_date=last, applied_at=ctx.clock.now())
-        .execution_options(synchronize_session=False)
-    ).rowcount  # type: ignore[attr-defined]
+    at = ctx.clock.now()
+    connection = session.connection()
+    won = connection.execute(
+        _APPLY_PERIOD, {"row_id": period.id, "b_from": first, "b_to": last, "at": at}
+    ).rowcount
     if not won:
-        return False
-    session.execute(
-        update(ParkingRental)
-        .where(ParkingRental.id == rental.id)
-        .values(end_date=last)
-        .execution_options(synchronize_session=False)
-    )
+        return None
+    connection.execute(_EXTEND_RENTAL, {"row_id": period.rental_id, "value": last})
     # A renewed card works again (the sweep marks the core card expired when a rental lapses).
-    card_ids = session.scalars(
-        select(ParkingCard.card_id).where(
-            ParkingCard.rental_id == rental.id, ParkingCard.state == "active"
-        )
-    ).all()
-    if card_ids:
-        session.execute(
-            update(Card)
-            .where(Card.id.in_(card_ids), Card.status == "expired")
-            .values(status="active")
-            .execution_options(synchronize_session=False)
-        )
-    session.refresh(rental)
+    connection.execute(_REACTIVATE_CARDS, {"rental_id": period.rental_id})
     audit.record_for(
         ctx,
         session,
         "system" if period.method == "bill" else period.created_by,
         "parking.rent.applied",
-        f"rental:{rental.number}",
+        f"rental:{number}",
         {"months": period.months, "from": first.isoformat(), "to": last.isoformat()},
     )
-    return True
+    return first, last, at
 
 
 def _billed_pending(session: Session, rental_id: int | None) -> list[ParkingPeriod]:
@@ -370,9 +441,7 @@ def apply_paid_periods(ctx: KioskContext, rental_id: int | None = None) -> int:
             period = session.get(ParkingPeriod, pid)
             if period is None or period.state != "pending":
                 continue
-            rental = session.get(ParkingRental, period.rental_id)
-            assert rental is not None
-            applied += _apply(ctx, session, rental, period)
+            applied += _apply(ctx, session, period) is not None
     return applied
 
 
@@ -434,6 +503,8 @@ def renew(
                 number=rental.number,
             )
         period = _take_rent(ctx, session, actor, rental, months, method)
+        if period.to_date is not None:
+            session.refresh(rental)
         reference = period_reference(period.id) if period.bill_line_id is not None else None
         audit.record_for(
             ctx,
@@ -467,12 +538,91 @@ def _rent_receipt(
 # -- cards ------------------------------------------------------------------------------------
 
 
-def _holder_unit(session: Session, card: Card) -> str:
-    resident = session.get(Resident, card.resident_id) if card.resident_id else None
-    unit = session.get(Unit, resident.unit_id) if resident else None
-    if unit is not None:
-        return unit.code
+# A rental locked for issuing a card (PostgreSQL: two cashiers cannot both give it one), with
+# what issuing checks and writes; by id or by number.
+_LOCK_RENTAL = {
+    by_id: update(ParkingRental)
+    .where(
+        ParkingRental.id == bindparam("ref", type_=Integer)
+        if by_id
+        else ParkingRental.number == bindparam("ref", type_=String)
+    )
+    .values(state=ParkingRental.state)
+    .returning(
+        ParkingRental.id,
+        ParkingRental.number,
+        ParkingRental.state,
+        ParkingRental.end_date,
+        ParkingRental.unit_id,
+        ParkingRental.resident_id,
+        ParkingRental.plate,
+    )
+    for by_id in (False, True)
+}
+# Read once the rental is locked, in one statement: the card the rental holds now, if any, and
+# the card tapped -- the one whose raw UID is exactly the desk reader's hex, which wins over
+# other cards' printed forms (kiosk.identity.find_card) -- with its holder's unit, if known.
+_HELD = aliased(ParkingCard)
+_ISSUE_CHECK = (
+    select(
+        _HELD.id.label("held_id"),
+        _HELD.printed_number.label("held_printed"),
+        _HELD.uid_hex.label("held_uid"),
+        Card.id.label("card_id"),
+        Card.kind,
+        Card.status,
+        Card.staff_id,
+        Unit.code.label("unit_code"),
+    )
+    .select_from(ParkingRental)
+    .outerjoin(_HELD, and_(_HELD.rental_id == ParkingRental.id, _HELD.state == "active"))
+    .outerjoin(Card, Card.uid_hex == bindparam("uid_hex"))
+    .outerjoin(Resident, Resident.id == Card.resident_id)
+    .outerjoin(Unit, Unit.id == Resident.unit_id)
+    .where(ParkingRental.id == bindparam("rental_id"))
+    .limit(1)
+)
+# A returned parking card bound again, unless another desk took it first; answers the card's
+# printed number (kept when no new one is given).
+_REBIND_CARD = (
+    update(Card)
+    .where(Card.id == bindparam("card_id"), Card.status == "returned")
+    .values(
+        status="active",
+        resident_id=bindparam("b_resident_id"),
+        staff_id=None,
+        printed_number=func.coalesce(bindparam("b_printed", type_=String), Card.printed_number),
+    )
+    .returning(Card.printed_number)
+)
+_INSERT_CARD = insert(Card).returning(Card.id)
+_INSERT_BINDING = insert(ParkingCard).returning(ParkingCard.id)
+# The deposit receipt of a card just issued (its deposit names the binding's id).
+_SET_DEPOSIT_RECEIPT = _set_one(ParkingCard, "deposit_receipt")
+
+
+# A card as issuing sees it: its id, kind, status, staff owner and resident owner's unit code.
+_FoundCard = CardTapResult | Row[Any]
+
+
+def _holder_unit(card: _FoundCard) -> str:
+    """Whom a bound card belongs to, as a refusal names it: its resident's unit, else staff."""
+    if card.unit_code:
+        return card.unit_code
     return "staff" if card.staff_id else "?"
+
+
+def _lock_rental(session: Session, ref: int | str) -> Any:
+    """The rental ``ref`` names, locked for this transaction; refused when there is none."""
+    by_id = is_rental_id(ref)
+    row = (
+        session.connection()
+        .execute(_LOCK_RENTAL[by_id], {"ref": int(ref) if by_id else str(ref)})
+        .first()
+    )
+    if row is None:
+        raise no_rental(ref)
+    return row
 
 
 def issue_card(
@@ -494,15 +644,7 @@ def issue_card(
     hex_uid, dec, rev = card_forms(uid)
     try:
         with ctx.database().write() as session:
-            rental = find_rental(session, rental_ref)
-            # Lock the rental row first (PostgreSQL): two cashiers cannot both give it a card.
-            session.execute(
-                update(ParkingRental)
-                .where(ParkingRental.id == rental.id)
-                .values(state=ParkingRental.state)
-                .execution_options(synchronize_session=False)
-            )
-            session.refresh(rental)
+            rental = _lock_rental(session, rental_ref)
             if rental.state != "open":
                 raise Refused("parking.ended", "Rental {number} has ended.", number=rental.number)
             if rental.end_date < ctx.today():
@@ -511,76 +653,52 @@ def issue_card(
                     "Rental {number} is not paid for today; take the rent first.",
                     number=rental.number,
                 )
-            active = session.scalar(
-                select(ParkingCard).where(
-                    ParkingCard.rental_id == rental.id, ParkingCard.state == "active"
-                )
+            check = (
+                session.connection()
+                .execute(_ISSUE_CHECK, {"rental_id": rental.id, "uid_hex": hex_uid})
+                .one()
             )
-            if active is not None and active.id != replaces:
+            if check.held_id is not None and check.held_id != replaces:
                 raise Refused(
                     "parking.has_card",
                     "Rental {number} already has card {card}; report it lost to replace it.",
                     number=rental.number,
-                    card=active.printed_number or active.uid_hex,
+                    card=check.held_printed or check.held_uid,
                 )
-            card = find_card(session, hex_uid)
-            if card is not None:
-                reusable = card.kind == "parking" and card.status == "returned"
-                if not reusable:
-                    raise Refused(
-                        "parking.card_bound",
-                        "This card is already bound to unit {unit}; use a blank card.",
-                        unit=_holder_unit(session, card),
-                    )
-                change_once(
-                    session,
-                    update(Card)
-                    .where(Card.id == card.id, Card.status == "returned")
-                    .values(status="active", resident_id=rental.resident_id, staff_id=None)
-                    .execution_options(synchronize_session=False),
-                    Refused("parking.card_bound", "This card was just bound elsewhere."),
-                )
-                if printed_number:
-                    card.printed_number = printed_number[:32]
-            else:
-                card = Card(
-                    uid_hex=hex_uid,
-                    uid_dec=dec,
-                    uid_dec_rev=rev,
-                    printed_number=(printed_number or dec)[:32],
-                    kind="parking",
-                    status="active",
-                    resident_id=rental.resident_id,
-                    created_at=ctx.clock.now(),
-                )
-                session.add(card)
-                session.flush()
-            pcard = ParkingCard(
+            # No card has that UID: it may still be known by another printed form.
+            card = check if check.card_id is not None else identify_card(session, hex_uid)
+            card_id, printed = _bind_card(
+                ctx, session, rental.resident_id, (hex_uid, dec, rev), printed_number, card
+            )
+            takes_deposit = bool(rules.deposit_fen and billing.available(ctx))
+            binding = _Binding(
+                id=0,
+                rental_number=rental.number,
                 rental_id=rental.id,
-                card_id=card.id,
                 uid_hex=hex_uid,
-                printed_number=card.printed_number,
+                printed_number=printed,
                 state="active",
-                deposit_state="held",
+                deposit_receipt="",
+                deposit_state="held" if takes_deposit else "none",
                 replaces_id=replaces,
                 issued_at=ctx.clock.now(),
-                issued_by=actor.label,
             )
-            session.add(pcard)
-            session.flush()
-            if rules.deposit_fen and billing.available(ctx):
-                pcard.deposit_receipt = billing.take_deposit_in(
+            binding = _insert_binding(session, binding, card_id, actor)
+            if takes_deposit:
+                receipt = billing.take_deposit_in(
                     session,
                     ctx,
                     actor,
                     rental.unit_id,
                     "parking_card",
                     rules.deposit_fen,
-                    f"{rental.plate} {pcard.printed_number}",
-                    source_ref=f"parking:card:{pcard.id}",
+                    f"{rental.plate} {printed}",
+                    source_ref=f"parking:card:{binding.id}",
                 )
-            else:  # no deposit rule, or no deposit ledger here (billing not installed)
-                pcard.deposit_state = "none"
+                session.connection().execute(
+                    _SET_DEPOSIT_RECEIPT, {"row_id": binding.id, "value": receipt}
+                )
+                binding = replace(binding, deposit_receipt=receipt)
             audit.record_for(
                 ctx,
                 session,
@@ -588,23 +706,105 @@ def issue_card(
                 "parking.card.issued",
                 f"rental:{rental.number}",
                 {
-                    "card": pcard.printed_number,
+                    "card": printed,
                     "uid": hex_uid,
                     "replaces": replaces,
-                    "deposit": pcard.deposit_receipt,
+                    "deposit": binding.deposit_receipt,
                 },
             )
-            return _card_view(ctx, session, pcard)
+            return binding.view(rental.number)
     except IntegrityError:
         # Another desk inserted the same UID a moment ago: the unique key refused ours.
         with ctx.database().read() as session:
-            card = find_card(session, hex_uid)
-            unit = _holder_unit(session, card) if card else "?"
+            unit = _holder_unit(identify_card(session, hex_uid))
         raise Refused(
             "parking.card_bound",
             "This card is already bound to unit {unit}; use a blank card.",
             unit=unit,
         ) from None
+
+
+def _bind_card(
+    ctx: KioskContext,
+    session: Session,
+    resident_id: int,
+    forms: tuple[str, str, str],
+    printed_number: str,
+    card: _FoundCard,
+) -> tuple[int, str]:
+    """The core card of ``forms`` (hex, decimal, reversed) -- ``card``, as the caller found it
+    -- made the resident's active parking card: a returned parking card bound again, or a blank
+    one registered. Returns its id and printed number; refused when the card is bound to
+    someone already."""
+    hex_uid, dec, rev = forms
+    if card.card_id is None:
+        printed = (printed_number or dec)[:32]
+        card_id = (
+            session.connection()
+            .execute(
+                _INSERT_CARD,
+                {
+                    "uid_hex": hex_uid,
+                    "uid_dec": dec,
+                    "uid_dec_rev": rev,
+                    "printed_number": printed,
+                    "kind": "parking",
+                    "status": "active",
+                    "resident_id": resident_id,
+                    "staff_id": None,
+                    "created_at": ctx.clock.now(),
+                },
+            )
+            .scalar_one()
+        )
+        return card_id, printed
+    if not (card.kind == "parking" and card.status == "returned"):
+        raise Refused(
+            "parking.card_bound",
+            "This card is already bound to unit {unit}; use a blank card.",
+            unit=_holder_unit(card),
+        )
+    rebound = (
+        session.connection()
+        .execute(
+            _REBIND_CARD,
+            {
+                "card_id": card.card_id,
+                "b_resident_id": resident_id,
+                "b_printed": printed_number[:32] or None,
+            },
+        )
+        .first()
+    )
+    if rebound is None:
+        raise Refused("parking.card_bound", "This card was just bound elsewhere.")
+    return card.card_id, rebound.printed_number
+
+
+def _insert_binding(session: Session, binding: _Binding, card_id: int, actor: Actor) -> _Binding:
+    """``binding`` written (its deposit receipt still to come); returned with its id."""
+    binding_id = (
+        session.connection()
+        .execute(
+            _INSERT_BINDING,
+            {
+                "rental_id": binding.rental_id,
+                "card_id": card_id,
+                "uid_hex": binding.uid_hex,
+                "printed_number": binding.printed_number,
+                "state": binding.state,
+                "deposit_receipt": binding.deposit_receipt,
+                "deposit_state": binding.deposit_state,
+                "replaces_id": binding.replaces_id,
+                "issued_at": binding.issued_at,
+                "issued_by": actor.label,
+                "ended_at": None,
+                "ended_by": "",
+            },
+        )
+        .scalar_one()
+    )
+    return replace(binding, id=binding_id)
 
 
 @dataclass(frozen=True)
@@ -620,82 +820,196 @@ class ParkingCardView:
     issued_at: dt.datetime
 
 
-def _card_view(ctx: KioskContext, session: Session, pcard: ParkingCard) -> ParkingCardView:
-    rental = session.get(ParkingRental, pcard.rental_id)
-    return ParkingCardView(
-        id=pcard.id,
-        rental_number=rental.number if rental else "",
-        uid_hex=pcard.uid_hex,
-        printed_number=pcard.printed_number,
-        state=pcard.state,
-        deposit_receipt=pcard.deposit_receipt,
-        deposit_state=pcard.deposit_state,
-        replaces_id=pcard.replaces_id,
-        issued_at=pcard.issued_at,
+def _card_view(card: Any, rental_number: str) -> ParkingCardView:
+    """What the desk is shown of a parking card (a ``parking_card`` row or a binding)."""
+    shown = {
+        f.name: getattr(card, f.name) for f in fields(ParkingCardView) if f.name != "rental_number"
+    }
+    return ParkingCardView(rental_number=rental_number, **shown)
+
+
+@dataclass(frozen=True)
+class _Binding(ParkingCardView):
+    """A parking card's binding to a rental (a ``parking_card`` row) as the desk's card
+    operations read and write it: what the desk is shown, and the rental's id."""
+
+    rental_id: int = 0
+
+    @property
+    def holds_deposit(self) -> bool:
+        return bool(self.deposit_receipt) and self.deposit_state == "held"
+
+    def view(self, rental_number: str) -> ParkingCardView:
+        return _card_view(self, rental_number)
+
+
+# The latest binding of a core card.
+_BINDING_COLUMNS = (
+    ParkingCard.id,
+    ParkingCard.rental_id,
+    ParkingCard.uid_hex,
+    ParkingCard.printed_number,
+    ParkingCard.state,
+    ParkingCard.deposit_receipt,
+    ParkingCard.deposit_state,
+    ParkingCard.replaces_id,
+    ParkingCard.issued_at,
+)
+# The latest binding of a core card.
+_LATEST_BINDING = (
+    select(*_BINDING_COLUMNS)
+    .where(ParkingCard.card_id == bindparam("card_id"))
+    .order_by(ParkingCard.id.desc())
+    .limit(1)
+)
+# The latest binding of the card whose raw UID is exactly the hex a desk reader gives, with the
+# card's id: such a card is the one the UID names, whatever other cards' printed forms say
+# (kiosk.identity.find_card), so no lookup by the other forms is needed.
+_LATEST_BINDING_OF_UID = (
+    select(ParkingCard.card_id, *_BINDING_COLUMNS)
+    .join(Card, Card.id == ParkingCard.card_id)
+    .where(Card.uid_hex == bindparam("uid_hex"))
+    .order_by(ParkingCard.id.desc())
+    .limit(1)
+)
+_RAW_UID = re.compile(r"[0-9A-F]+")
+_SET_CARD_STATUS = _set_one(Card, "status")
+# An active binding ended (lost, returned) with its deposit's fate, unless it ended already.
+_END_BINDING = _set_while(
+    ParkingCard,
+    "active",
+    {
+        "state": bindparam("b_state"),
+        "deposit_state": bindparam("b_deposit_state"),
+        "ended_at": bindparam("at"),
+        "ended_by": bindparam("by"),
+    },
+)
+# A rental ended when none of its cards is active any more; answers its number when it was.
+_END_RENTAL_WITHOUT_CARDS = (
+    update(ParkingRental)
+    .where(
+        ParkingRental.id == bindparam("rental_id"),
+        ~exists().where(ParkingCard.rental_id == ParkingRental.id, ParkingCard.state == "active"),
     )
+    .values(state="ended", ended_at=bindparam("at"))
+    .returning(ParkingRental.number)
+)
+# A rental's number.
+_RENTAL_NUMBER = select(ParkingRental.number).where(ParkingRental.id == bindparam("rental_id"))
 
 
-def _parking_card(session: Session, uid: str) -> tuple[Card, ParkingCard]:
-    card = find_card(session, uid)
-    pcard = None
-    if card is not None:
-        pcard = session.scalar(
-            select(ParkingCard)
-            .where(ParkingCard.card_id == card.id)
-            .order_by(ParkingCard.id.desc())
-            .limit(1)
-        )
-    if card is None or pcard is None:
+def _parking_card(session: Session, uid: str) -> tuple[int, _Binding]:
+    """The core card ``uid`` names (its id) and its latest binding; refused when it is not a
+    parking card. A raw UID (what the desk reader gives) is one read."""
+    raw = uid.strip().upper()
+    if _RAW_UID.fullmatch(raw):
+        read = session.connection().execute(_LATEST_BINDING_OF_UID, {"uid_hex": raw}).first()
+        if read is not None:
+            binding = dict(read._mapping)
+            return binding.pop("card_id"), _Binding(rental_number="", **binding)
+    card = identify_card(session, uid)
+    row = None
+    if card.card_id is not None:
+        row = session.connection().execute(_LATEST_BINDING, {"card_id": card.card_id}).first()
+    if card.card_id is None or row is None:
         raise Refused("parking.no_card", "Card {uid} is not a parking card.", uid=uid)
-    return card, pcard
+    return card.card_id, _Binding(rental_number="", **row._mapping)
+
+
+def _not_active(uid: str, state: str) -> Refused:
+    return Refused("parking.not_active", "Card {uid} is already {state}.", uid=uid, state=state)
+
+
+def _end_binding(
+    ctx: KioskContext, session: Session, actor: Actor, binding: _Binding, state: str, deposit: str
+) -> _Binding | None:
+    """``binding`` moved to ``state`` with its deposit's fate, unless it is not active any more
+    (None: another desk ended it first)."""
+    held = binding.holds_deposit
+    ended = replace(binding, state=state, deposit_state=deposit if held else binding.deposit_state)
+    changed = session.connection().execute(
+        _END_BINDING,
+        {
+            "row_id": binding.id,
+            "b_state": state,
+            "b_deposit_state": ended.deposit_state,
+            "at": ctx.clock.now(),
+            "by": actor.label,
+        },
+    )
+    return ended if changed.rowcount == 1 else None
 
 
 def _end_card(
-    ctx: KioskContext, session: Session, actor: Actor, uid: str, state: str
-) -> tuple[Card, ParkingCard]:
+    ctx: KioskContext,
+    session: Session,
+    actor: Actor,
+    uid: str,
+    state: str,
+    deposit: str,
+    locked_rental: int | None = None,
+    read: tuple[int, _Binding] | None = None,
+) -> tuple[_Binding, bool]:
     """Move the active card ``uid`` to ``state`` (lost, returned) exactly once, in the parking
-    table and in the core card table; refused when it is not active any more."""
-    card, pcard = _parking_card(session, uid)
-    change_once(
-        session,
-        update(ParkingCard)
-        .where(ParkingCard.id == pcard.id, ParkingCard.state == "active")
-        .values(state=state, ended_at=ctx.clock.now(), ended_by=actor.label)
-        .execution_options(synchronize_session=False),
-        Refused("parking.not_active", "Card {uid} is already {state}.", uid=uid, state=pcard.state),
-    )
-    session.execute(
-        update(Card)
-        .where(Card.id == card.id)
-        .values(status=state)
-        .execution_options(synchronize_session=False)
-    )
-    session.refresh(pcard)
-    return card, pcard
+    table and in the core card table; refused when it is not active any more. A deposit it
+    holds is marked ``deposit`` (refunded, forfeited): returns the ended binding and whether it
+    held one, for the caller to end in the deposit ledger.
+
+    ``read``: the card's id and binding as the caller read them (else they are read here).
+    ``locked_rental``: the rental the caller locked, as it saw the card's binding before the
+    lock. Should the card have been returned and issued to another rental in between, it is
+    refused rather than ended: ending it would lock that other rental after this card's rows,
+    the opposite order of issue_card, and two desks could deadlock. (Issued again to the same
+    rental, the new binding is ended.)"""
+    card_id, binding = read if read is not None else _parking_card(session, uid)
+    _not_moved(binding, locked_rental, uid)
+    ended = _end_binding(ctx, session, actor, binding, state, deposit)
+    if ended is None and locked_rental is not None:
+        # Changed between the caller's read and its lock: as it is now.
+        row = session.connection().execute(_LATEST_BINDING, {"card_id": card_id}).one()
+        binding = _Binding(rental_number="", **row._mapping)
+        _not_moved(binding, locked_rental, uid)
+        ended = _end_binding(ctx, session, actor, binding, state, deposit)
+    if ended is None:
+        raise _not_active(uid, binding.state)
+    session.connection().execute(_SET_CARD_STATUS, {"row_id": card_id, "value": state})
+    return ended, binding.holds_deposit
+
+
+def _not_moved(binding: _Binding, locked_rental: int | None, uid: str) -> None:
+    if locked_rental is not None and binding.rental_id != locked_rental:
+        raise Refused(
+            "parking.card_moved",
+            "Card {uid} was just returned and issued again at another desk; tap it again.",
+            uid=uid,
+        )
+
+
+def _rental_number(session: Session, rental_id: int) -> str:
+    return session.connection().scalar(_RENTAL_NUMBER, {"rental_id": rental_id}) or ""
 
 
 def report_lost(ctx: KioskContext, actor: Actor, uid: str) -> ParkingCardView:
     """Block a lost card at once (desk staff); its deposit is forfeited under the rules."""
     require_role(actor, "block a lost parking card", *BLOCK_ROLES)
     with ctx.database().write() as session:
-        _card, pcard = _end_card(ctx, session, actor, uid, "lost")
-        if pcard.deposit_receipt and pcard.deposit_state == "held":
+        binding, held = _end_card(ctx, session, actor, uid, "lost", "forfeited")
+        if held:
             billing.end_deposit_in(
-                session, ctx, actor, pcard.deposit_receipt, "parking card lost",
+                session, ctx, actor, binding.deposit_receipt, "parking card lost",
                 forfeit=True, roles=BLOCK_ROLES,
             )  # fmt: skip
-            pcard.deposit_state = "forfeited"
-        session.flush()
-        rental = session.get(ParkingRental, pcard.rental_id)
+        number = _rental_number(session, binding.rental_id)
         audit.record_for(
             ctx,
             session,
             actor,
             "parking.card.lost",
-            f"rental:{rental.number if rental else ''}",
-            {"card": pcard.printed_number, "uid": pcard.uid_hex},
+            f"rental:{number}",
+            {"card": binding.printed_number, "uid": binding.uid_hex},
         )
-        return _card_view(ctx, session, pcard)
+        return binding.view(number)
 
 
 def replace_lost_card(
@@ -705,8 +1019,8 @@ def replace_lost_card(
     cards is kept (``replaces_id``) and a new deposit is taken."""
     require_role(actor, "replace a parking card", *CASHIER)
     with ctx.database().read() as session:
-        _card, pcard = _parking_card(session, old_uid)
-        rental_id, state, old_id = pcard.rental_id, pcard.state, pcard.id
+        _card, binding = _parking_card(session, old_uid)
+        rental_id, state, old_id = binding.rental_id, binding.state, binding.id
     if state == "active":
         report_lost(ctx, actor, old_uid)
     elif state != "lost":
@@ -723,31 +1037,39 @@ def return_card(
     rental ended when it has no other active card."""
     require_role(actor, "take back a parking card", *CASHIER)
     with ctx.database().write() as session:
-        _card, pcard = _end_card(ctx, session, actor, uid, "returned")
-        if pcard.deposit_receipt and pcard.deposit_state == "held":
-            billing.end_deposit_in(
-                session, ctx, actor, pcard.deposit_receipt, reason, roles=CASHIER
-            )
-            pcard.deposit_state = "refunded"
-        rental = session.get(ParkingRental, pcard.rental_id)
-        assert rental is not None
-        others = session.scalar(
-            select(ParkingCard.id).where(
-                ParkingCard.rental_id == rental.id, ParkingCard.state == "active"
-            )
+        # The rental first, as issue_card takes it: a card issued to it meanwhile by another
+        # desk has then committed, and the check below that ends the rental sees it.
+        read = _parking_card(session, uid)
+        current = read[1]
+        if current.state != "active":  # nothing to lock: already returned (or lost) when read
+            raise _not_active(uid, current.state)
+        rental = _lock_rental(session, current.rental_id)
+        binding, held = _end_card(
+            ctx, session, actor, uid, "returned", "refunded", current.rental_id, read
         )
-        if others is None:
-            rental.state, rental.ended_at = "ended", ctx.clock.now()
-        session.flush()
+        if held:
+            billing.end_deposit_in(
+                session, ctx, actor, binding.deposit_receipt, reason, roles=CASHIER
+            )
+        number = (
+            session.connection()
+            .execute(
+                _END_RENTAL_WITHOUT_CARDS, {"rental_id": binding.rental_id, "at": ctx.clock.now()}
+            )
+            .scalar()
+        )
+        ended = number is not None
+        if number is None:
+            number = rental.number
         audit.record_for(
             ctx,
             session,
             actor,
             "parking.card.returned",
-            f"rental:{rental.number}",
-            {"card": pcard.printed_number, "deposit": pcard.deposit_state, "ended": others is None},
+            f"rental:{number}",
+            {"card": binding.printed_number, "deposit": binding.deposit_state, "ended": ended},
         )
-        return _card_view(ctx, session, pcard)
+        return binding.view(number)
 
 
 def card_chain(ctx: KioskContext, rental_ref: int | str) -> list[ParkingCardView]:
@@ -757,7 +1079,7 @@ def card_chain(ctx: KioskContext, rental_ref: int | str) -> list[ParkingCardView
         rows = session.scalars(
             select(ParkingCard).where(ParkingCard.rental_id == rental.id).order_by(ParkingCard.id)
         ).all()
-        return [_card_view(ctx, session, p) for p in rows]
+        return [_card_view(p, rental.number) for p in rows]
 
 
 # -- taps -------------------------------------------------------------------------------------
@@ -781,262 +1103,101 @@ class Validity:
     monthly_rent_fen: int
 
 
-def card_validity(ctx: KioskContext, uid: str, *, settle: bool = True) -> Validity | None:
+# A tap's answer in one statement: the card's latest binding, its rental, unit and holder, and
+# whether rent put on the bill may have been paid since.
+_VALIDITY = (
+    select(
+        ParkingCard.state,
+        ParkingCard.printed_number,
+        ParkingCard.uid_hex,
+        ParkingRental.id,
+        ParkingRental.number,
+        ParkingRental.unit_id,
+        ParkingRental.resident_id,
+        ParkingRental.plate,
+        ParkingRental.start_date,
+        ParkingRental.end_date,
+        ParkingRental.monthly_rent_fen,
+        Unit.code,
+        Resident.name,
+        exists()
+        .where(
+            ParkingPeriod.rental_id == ParkingRental.id,
+            ParkingPeriod.state == "pending",
+            ParkingPeriod.method == "bill",
+        )
+        .label("pending"),
+    )
+    .join(ParkingRental, ParkingRental.id == ParkingCard.rental_id)
+    .outerjoin(Unit, Unit.id == ParkingRental.unit_id)
+    .outerjoin(Resident, Resident.id == ParkingRental.resident_id)
+    .where(ParkingCard.card_id == bindparam("card_id"))
+    .order_by(ParkingCard.id.desc())
+    .limit(1)
+)
+
+
+def card_validity(
+    ctx: KioskContext, uid: str, *, settle: bool = True, card_id: int | None = None
+) -> Validity | None:
     """The validity of a parking card, or None when ``uid`` is not a parking card. Expiry is
     decided here from the paid-through date (never from the card), so a lapsed card stops
-    working the day after its last paid day. One read; a write only when rent put on the bill
-    has been paid since and is applied first."""
+    working the day after its last paid day. One read (``card_id``: the parking card a tap
+    already found); a write only when rent put on the bill has been paid since and is applied
+    first."""
     with ctx.database().read() as session:
-        card = find_card(session, uid)
-        if card is None or card.kind != "parking":
-            return None
-        pcard = session.scalar(
-            select(ParkingCard)
-            .where(ParkingCard.card_id == card.id)
-            .order_by(ParkingCard.id.desc())
-            .limit(1)
-        )
-        if pcard is None:
-            return None
-        rental = session.get(ParkingRental, pcard.rental_id)
-        assert rental is not None
-        pending = settle and session.scalar(
-            select(ParkingPeriod.id).where(
-                ParkingPeriod.rental_id == rental.id,
-                ParkingPeriod.state == "pending",
-                ParkingPeriod.method == "bill",
-            )
-        )
-        unit = session.get(Unit, rental.unit_id)
-        resident = session.get(Resident, rental.resident_id)
-    if pending and apply_paid_periods(ctx, rental.id):
-        return card_validity(ctx, uid, settle=False)
+        if card_id is None:
+            card = find_card(session, uid)
+            if card is None or card.kind != "parking":
+                return None
+            card_id = card.id
+        row = session.connection().execute(_VALIDITY, {"card_id": card_id}).first()
+    if row is None:
+        return None
+    (card_state, printed, uid_hex, rental_id, number, unit_id, resident_id, plate, start,
+     end, rent, unit_code, holder, pending) = row  # fmt: skip
+    if settle and pending and apply_paid_periods(ctx, rental_id):
+        return card_validity(ctx, uid, settle=False, card_id=card_id)
     today = ctx.today()
-    if pcard.state != "active":
-        state = pcard.state
-    elif rental.end_date < rental.start_date:
+    if card_state != "active":
+        state = card_state
+    elif end < start:
         state = "unpaid"
-    elif rental.end_date < today:
+    elif end < today:
         state = "expired"
     else:
         state = "valid"
     return Validity(
         state=state,
-        rental_id=rental.id,
-        rental_number=rental.number,
-        unit_id=rental.unit_id,
-        unit_code=unit.code if unit else "",
-        resident_id=rental.resident_id,
-        holder=mask_name(resident.name) if resident else "",
-        plate=rental.plate,
-        card_number=pcard.printed_number or pcard.uid_hex,
-        end_date=rental.end_date,
-        days_left=(rental.end_date - today).days,
-        monthly_rent_fen=rental.monthly_rent_fen,
+        rental_id=rental_id,
+        rental_number=number,
+        unit_id=unit_id,
+        unit_code=unit_code or "",
+        resident_id=resident_id,
+        holder=mask_name(holder) if holder else "",
+        plate=plate,
+        card_number=printed or uid_hex,
+        end_date=end,
+        days_left=(end - today).days,
+        monthly_rent_fen=rent,
     )
 
 
 def alert_blocked_tap(ctx: KioskContext, validity: Validity, uid: str) -> None:
     """A lost (blocked) parking card was presented: tell the desk."""
     with ctx.database().write() as session:
-        raise_alert(
+        raise_kiosk_alert(
+            ctx,
             session,
             "parking_card_lost",
             N_("lost parking card {card} ({plate}, {unit}) tapped at kiosk {kiosk}"),
-            params={
+            {
                 "card": validity.card_number,
                 "plate": validity.plate,
                 "unit": validity.unit_code,
                 "kiosk": ctx.kiosk_id,
-            },  # fmt: skip
-            at=ctx.clock.now(),
-            lobby=ctx.lobby,
-            kiosk_id=ctx.kiosk_id,
+            },
         )
-
-
-# -- sweep: expiry and reminders -----------------------------------------------------------------
-
-
-def sweep(ctx: KioskContext) -> dict[str, int]:
-    """Run from cron (``kiosk parking sweep``) and at kiosk start: apply paid bills, mark cards
-    of lapsed rentals expired, remind renters ``remind_days`` before the end (once per end)."""
-    rules = ParkingRules.of(ctx)
-    applied = apply_paid_periods(ctx)
-    today = ctx.today()
-    with ctx.database().write() as session:
-        lapsed = (
-            select(ParkingCard.card_id)
-            .join(ParkingRental, ParkingRental.id == ParkingCard.rental_id)
-            .where(
-                ParkingCard.state == "active",
-                ParkingRental.state == "open",
-                ParkingRental.end_date < today,
-            )
-        )
-        expired = session.execute(
-            update(Card)
-            .where(Card.id.in_(lapsed), Card.status == "active")
-            .values(status="expired")
-            .execution_options(synchronize_session=False)
-        ).rowcount  # type: ignore[attr-defined]
-        due = session.scalars(
-            select(ParkingRental).where(
-                ParkingRental.state == "open",
-                ParkingRental.end_date >= today,
-                ParkingRental.end_date <= today + dt.timedelta(days=rules.remind_days),
-            )
-        ).all()
-        reminded = 0
-        for rental in due:
-            # Several kiosks sweep at start-up: only the one whose update marks this end date
-            # reminded sends the reminder (a plain read-then-set would let two of them send).
-            won = session.execute(
-                update(ParkingRental)
-                .where(
-                    ParkingRental.id == rental.id,
-                    or_(
-                        ParkingRental.reminded_for.is_(None),
-                        ParkingRental.reminded_for != ParkingRental.end_date,
-                    ),
-                )
-                .values(reminded_for=ParkingRental.end_date)
-                .execution_options(synchronize_session=False)
-            ).rowcount  # type: ignore[attr-defined]
-            if not won:
-                continue
-            queue_notification(
-                session,
-                channel="sms",
-                template="parking.expiring",
-                at=ctx.clock.now(),
-                unit_id=rental.unit_id,
-                payload={
-                    "plate": rental.plate,
-                    "end_date": rental.end_date.isoformat(),
-                    "rent": format_fen(rental.monthly_rent_fen),
-                },
-            )
-            reminded += 1
-        if expired or reminded:
-            audit.record_for(
-                ctx,
-                session,
-                "system",
-                "parking.sweep",
-                "parking",
-                {"expired_cards": expired, "reminded": reminded, "applied": applied},
-            )
-    return {"applied": applied, "expired_cards": expired, "reminded": reminded}
-
-
-# -- records --------------------------------------------------------------------------------------
-
-STATE_ZH = {"open": "有效", "unpaid": "待缴费", "expired": "已过期", "ended": "已结束"}
-RECORD_COLUMNS = (
-    "办理日期", "车主", "电话", "车型", "车牌", "月租起", "月租止", "月租卡号", "状态", "本周变更",
-)  # fmt: skip
-
-
-@dataclass(frozen=True)
-class RecordRow:
-    """One line of the 月租办理记录 (phone and name masked)."""
-
-    date: dt.date
-    owner: str
-    phone: str
-    car_model: str
-    plate: str
-    start: dt.date
-    end: dt.date
-    card: str
-    state: str
-    changed_this_week: bool
-    unit_code: str
-
-
-def records(ctx: KioskContext, actor: Actor, *, week_of: dt.date | None = None) -> list[RecordRow]:
-    """The 月租办理记录 as the garage cashier's weekly copy: every open rental and every rental
-    ended in the last 7 days; ``changed_this_week`` marks what was opened, renewed, carded or
-    ended since the Monday before ``week_of`` (default today)."""
-    require_role(actor, "see the parking records", *RECORD_ROLES)
-    today = week_of or ctx.today()
-    monday = today - dt.timedelta(days=today.weekday())
-    tz = ctx.zone
-    since = dt.datetime.combine(monday, dt.time(), tz)
-    rows: list[RecordRow] = []
-    with ctx.database().read() as session:
-        rentals = session.scalars(
-            select(ParkingRental)
-            .where(
-                (ParkingRental.state == "open")
-                | (ParkingRental.ended_at >= since - dt.timedelta(days=7))
-            )
-            .order_by(ParkingRental.created_at, ParkingRental.id)
-        ).all()
-        ids = [r.id for r in rentals]
-        # What changed this week, and each rental's newest card: one query each, not per line.
-        renewed = set(
-            session.scalars(
-                select(ParkingPeriod.rental_id).where(
-                    ParkingPeriod.rental_id.in_(ids), ParkingPeriod.created_at >= since
-                )
-            )
-        )
-        carded = set(
-            session.scalars(
-                select(ParkingCard.rental_id).where(
-                    ParkingCard.rental_id.in_(ids),
-                    (ParkingCard.issued_at >= since) | (ParkingCard.ended_at >= since),
-                )
-            )
-        )
-        last_card_of: dict[int, ParkingCard] = {}
-        for card in session.scalars(
-            select(ParkingCard).where(ParkingCard.rental_id.in_(ids)).order_by(ParkingCard.id)
-        ):
-            last_card_of[card.rental_id] = card
-        for rental in rentals:
-            view = rental_view(ctx, session, rental)
-            changed = (
-                as_utc(rental.created_at) >= since
-                or bool(rental.ended_at and as_utc(rental.ended_at) >= since)
-                or rental.id in renewed
-                or rental.id in carded
-            )
-            last_card = last_card_of.get(rental.id)
-            rows.append(
-                RecordRow(
-                    date=as_utc(rental.created_at).astimezone(tz).date(),
-                    owner=view.holder,
-                    phone=view.phone,
-                    car_model=rental.car_model,
-                    plate=rental.plate,
-                    start=rental.start_date,
-                    end=rental.end_date,
-                    card=view.card_number
-                    or ((last_card.printed_number or last_card.uid_hex) if last_card else ""),
-                    state=view.shown_state,
-                    changed_this_week=changed,
-                    unit_code=view.unit_code,
-                )
-            )
-    return rows
-
-
-def records_csv(ctx: KioskContext, actor: Actor, *, week_of: dt.date | None = None) -> str:
-    out = io.StringIO()
-    writer = csv_writer(out)
-    writer.writerow(RECORD_COLUMNS)
-    for r in records(ctx, actor, week_of=week_of):
-        writer.writerow(
-            [
-                r.date.isoformat(), r.owner, r.phone, r.car_model, r.plate, r.start.isoformat(),
-                r.end.isoformat() if r.end >= r.start else "", r.card, STATE_ZH.get(r.state, r.state),
-                "是" if r.changed_this_week else "",
-            ]
-        )  # fmt: skip
-    return out.getvalue()
 
 
 @dataclass(frozen=True)
@@ -1067,30 +1228,18 @@ def card_info(ctx: KioskContext, uid: str) -> CardInfo:
     )
 
 
-# -- retention --------------------------------------------------------------------------------
+# The sweep, the weekly records and retention live in plugins.parking.records; their names
+# stay here (the plugin's hooks and callers use service.sweep, service.records, service.purge_in).
+from plugins.parking.records import (  # noqa: E402
+    PURGED_PLATE,
+    RECORD_COLUMNS,
+    STATE_ZH,
+    RecordRow,
+    purge_in,
+    records,
+    records_csv,
+    sweep,
+)
 
-PURGED_PLATE = "-"
-
-
-def purge_in(session: Session, ctx: KioskContext, now: dt.datetime, dry_run: bool) -> list[Any]:
-    """Rentals ended more than ``retention_days`` ago lose their plate, car model and licence
-    (``kiosk purge``); dates, unit, rent and the card chain stay for the records."""
-    from kiosk.hookspecs import PurgeCount
-
-    days = ParkingRules.of(ctx).retention_days
-    before = now - dt.timedelta(days=days)
-    old = (
-        ParkingRental.state == "ended",
-        ParkingRental.ended_at < before,
-        ParkingRental.plate != PURGED_PLATE,
-    )
-    if dry_run:
-        count = session.scalar(select(func.count()).select_from(ParkingRental).where(*old)) or 0
-    else:
-        count = session.execute(
-            update(ParkingRental)
-            .where(*old)
-            .values(plate=PURGED_PLATE, car_model="", licence_masked="")
-            .execution_options(synchronize_session=False)
-        ).rowcount  # type: ignore[attr-defined]
-    return [PurgeCount("parking", "parking_rental", int(count), before, days)]
+__all__ += ["PURGED_PLATE", "RECORD_COLUMNS", "STATE_ZH", "RecordRow", "purge_in", "records"]
+__all__ += ["records_csv", "sweep"]

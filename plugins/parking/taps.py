@@ -11,10 +11,10 @@ if TYPE_CHECKING:
     from kiosk.context import KioskContext
 
 
-def card_outcome(ctx: KioskContext, uid: str) -> CardOutcome | None:
+def card_outcome(ctx: KioskContext, uid: str, card_id: int | None = None) -> CardOutcome | None:
     """Valid, expired or unpaid -> the validity screen (renewal offered); lost -> refused and
-    the desk alerted; returned -> refused."""
-    validity = service.card_validity(ctx, uid)
+    the desk alerted; returned -> refused. ``card_id``: the card the tap found."""
+    validity = service.card_validity(ctx, uid, card_id=card_id)
     if validity is None:
         return None
     data: dict[str, Any] = {

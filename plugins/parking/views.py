@@ -8,9 +8,10 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
+from kiosk.db import read_views
 from kiosk.db.models import Resident, Unit
 from kiosk.errors import Refused
 from kiosk.pii import mask_name, mask_phone
@@ -60,17 +61,25 @@ def state_label(state: str) -> str:
     return {"unpaid": "payment pending"}.get(state, state)
 
 
+# A rental's active card (its printed number, else its UID) and the rent billed but not paid.
+_CARD_AND_PENDING = select(
+    select(func.coalesce(func.nullif(ParkingCard.printed_number, ""), ParkingCard.uid_hex))
+    .where(ParkingCard.rental_id == bindparam("rental_id"), ParkingCard.state == "active")
+    .order_by(ParkingCard.id)
+    .limit(1)
+    .scalar_subquery(),
+    select(func.coalesce(func.sum(ParkingPeriod.amount_fen), 0))
+    .where(ParkingPeriod.rental_id == bindparam("rental_id"), ParkingPeriod.state == "pending")
+    .scalar_subquery(),
+)
+
+
 def rental_view(ctx: KioskContext, session: Session, rental: ParkingRental) -> RentalView:
     unit = session.get(Unit, rental.unit_id)
     resident = session.get(Resident, rental.resident_id)
-    card = session.scalar(
-        select(ParkingCard).where(ParkingCard.rental_id == rental.id, ParkingCard.state == "active")
+    card_number, pending = (
+        session.connection().execute(_CARD_AND_PENDING, {"rental_id": rental.id}).one()
     )
-    pending = session.scalars(
-        select(ParkingPeriod.amount_fen).where(
-            ParkingPeriod.rental_id == rental.id, ParkingPeriod.state == "pending"
-        )
-    ).all()
     return RentalView(
         id=rental.id,
         number=rental.number,
@@ -84,19 +93,28 @@ def rental_view(ctx: KioskContext, session: Session, rental: ParkingRental) -> R
         end_date=rental.end_date,
         state=rental.state,
         paid=rental.end_date >= ctx.today(),
-        card_number=(card.printed_number or card.uid_hex) if card else "",
+        card_number=card_number or "",
         monthly_rent_fen=rental.monthly_rent_fen,
-        pending_fen=sum(pending),
+        pending_fen=pending,
     )
 
 
+def is_rental_id(ref: int | str) -> bool:
+    """Whether ``ref`` names a rental by its id (else by its ``PK...`` number)."""
+    return isinstance(ref, int) or str(ref).isdigit() and not str(ref).startswith("PK")
+
+
+def no_rental(ref: int | str) -> Refused:
+    return Refused("parking.no_rental", "There is no parking rental {ref}.", ref=ref)
+
+
 def find_rental(session: Session, ref: int | str) -> ParkingRental:
-    if isinstance(ref, int) or str(ref).isdigit() and not str(ref).startswith("PK"):
+    if is_rental_id(ref):
         rental = session.get(ParkingRental, int(ref))
     else:
         rental = session.scalar(select(ParkingRental).where(ParkingRental.number == str(ref)))
     if rental is None:
-        raise Refused("parking.no_rental", "There is no parking rental {ref}.", ref=ref)
+        raise no_rental(ref)
     return rental
 
 
@@ -106,10 +124,9 @@ def get_rental(ctx: KioskContext, ref: int | str) -> RentalView:
 
 
 def rentals_of_unit(ctx: KioskContext, unit_id: int) -> list[RentalView]:
-    with ctx.database().read() as session:
-        rows = session.scalars(
-            select(ParkingRental)
-            .where(ParkingRental.unit_id == unit_id, ParkingRental.state == "open")
-            .order_by(ParkingRental.id)
-        ).all()
-        return [rental_view(ctx, session, r) for r in rows]
+    open_rentals = (
+        select(ParkingRental)
+        .where(ParkingRental.unit_id == unit_id, ParkingRental.state == "open")
+        .order_by(ParkingRental.id)
+    )
+    return read_views(ctx, open_rentals, rental_view)

@@ -6,11 +6,14 @@ every card issued has exactly one deposit and one audit event."""
 from __future__ import annotations
 
 import random
-from typing import TYPE_CHECKING
+import threading
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
+from sqlalchemy.orm import Session
 
 import plugins.billing.api as billing
+from kiosk import lobby
 from kiosk.db.models import AuditEvent, Resident, Unit
 from kiosk.errors import Refused
 from kiosk.hookspecs import WorkloadOp
@@ -27,18 +30,44 @@ BLANKS = [f"7F0000{n:04X}" for n in range(1, 5)]
 # Refusals another desk's move explains; anything else fails the run.
 EXPECTED = {
     "parking.card_bound", "parking.has_card", "parking.not_active", "parking.no_card",
-    "parking.ended", "parking.plate_taken",
+    "parking.ended", "parking.plate_taken", "parking.card_moved",
 }  # fmt: skip
+
+
+# The unit and renter of a rental, by its number.
+_HOUSEHOLD_OF = (
+    select(Unit.code, ParkingRental.resident_id)
+    .join(Unit, Unit.id == ParkingRental.unit_id)
+    .where(ParkingRental.number == bindparam("number"))
+)
+
+
+def _shared_by_active_cards(s: Session, column: Any) -> list[tuple[Any, int]]:
+    """Each value of ``column`` that more than one active card has, with how many have it."""
+    rows = s.execute(
+        select(column, func.count())
+        .where(ParkingCard.state == "active")
+        .group_by(column)
+        .having(func.count() > 1)
+    ).all()
+    return [(value, n) for value, n in rows]
+
+
+def _rows(s: Session, model: Any, *where: Any) -> int:
+    """How many rows of ``model`` match ``where``."""
+    return s.scalar(select(func.count()).select_from(model).where(*where)) or 0
 
 
 class ParkingRace:
     def __init__(self) -> None:
         self.rentals: list[str] = []
+        self.returned: dict[int, str] = {}  # a kiosk's (thread's) last returned rental
+        self.lock = threading.Lock()
 
     def ops(self) -> list[WorkloadOp]:
         return [
             WorkloadOp("parking-issue", self.issue, weight=2, setup=self.setup, check=self.check),
-            WorkloadOp("parking-return", self.give_back, weight=1),
+            WorkloadOp("parking-return", self.give_back, weight=1, after=self.rent_again),
             WorkloadOp("parking-tap", self.tap, weight=2),
         ]
 
@@ -95,69 +124,63 @@ class ParkingRace:
             )
 
     def give_back(self, ctx: KioskContext, rng: random.Random) -> bool:
+        """A parking card handed back at the desk (the timed operation: only the return)."""
         try:
             card = service.return_card(ctx, CASHIER, rng.choice(BLANKS))
         except Refused as exc:
             assert exc.code in EXPECTED, exc.code
             return False
-        # The returned card's rental has ended: its household rents again (a new rental), so
-        # the race goes on with open rentals.
-        ended = service.get_rental(ctx, card.rental_number)
+        with self.lock:
+            self.returned[threading.get_ident()] = card.rental_number
+        return True
+
+    def rent_again(self, ctx: KioskContext, rng: random.Random) -> None:
+        """After a return (untimed, see ``WorkloadOp.after``): the returned card's rental has
+        ended, and its household rents again -- a new rental -- so the race goes on with open
+        rentals to issue cards for."""
+        with self.lock:
+            number = self.returned.pop(threading.get_ident(), None)
+        if number is None:
+            return
         with ctx.database().read() as s:
-            rid = s.scalar(
-                select(ParkingRental.resident_id).where(ParkingRental.number == ended.number)
-            )
+            unit, rid = s.connection().execute(_HOUSEHOLD_OF, {"number": number}).one()
         try:
             again = service.open_rental(
-                ctx, CASHIER, unit=ended.unit_code, resident_id=rid,
+                ctx, CASHIER, unit=unit, resident_id=rid,
                 plate=f"粤W{rng.randrange(10**5):05d}", car_model="",
                 licence_no="440301199001011234", identity_checked=True, months=12,
             )  # fmt: skip
         except Refused as exc:
             assert exc.code in EXPECTED, exc.code
         else:
-            self.rentals = [*(r for r in self.rentals if r != ended.number), again.number]
-        return True
+            self.rentals = [*(r for r in self.rentals if r != number), again.number]
 
     def tap(self, ctx: KioskContext, rng: random.Random) -> bool:
-        service.card_validity(ctx, rng.choice(BLANKS))
-        return False
+        """A card tapped at a kiosk, as the lobby takes it; a lost card alerts the desk."""
+        outcome = lobby.tap_card(ctx, rng.choice(BLANKS))
+        return outcome.plugin is not None and outcome.plugin.kind == "parking.lost"
 
     def check(self, ctx: KioskContext) -> list[str]:
         problems: list[str] = []
         with ctx.database().read() as s:
-            for uid, n in s.execute(
-                select(ParkingCard.uid_hex, func.count())
-                .where(ParkingCard.state == "active")
-                .group_by(ParkingCard.uid_hex)
-            ).all():
-                if n > 1:
-                    problems.append(f"parking card {uid} active on {n} rentals")
-            for rental, n in s.execute(
-                select(ParkingCard.rental_id, func.count())
-                .where(ParkingCard.state == "active")
-                .group_by(ParkingCard.rental_id)
-            ).all():
-                if n > 1:
-                    problems.append(f"rental {rental} holds {n} active cards")
-            issued = s.scalar(select(func.count()).select_from(ParkingCard)) or 0
+            for uid, n in _shared_by_active_cards(s, ParkingCard.uid_hex):
+                problems.append(f"parking card {uid} active on {n} rentals")
+            for rental, n in _shared_by_active_cards(s, ParkingCard.rental_id):
+                problems.append(f"rental {rental} holds {n} active cards")
+            ended_with_card = _rows(
+                s,
+                ParkingCard,
+                ParkingCard.state == "active",
+                ParkingCard.rental_id.in_(
+                    select(ParkingRental.id).where(ParkingRental.state == "ended")
+                ),
+            )
+            if ended_with_card:
+                problems.append(f"{ended_with_card} active cards on ended rentals")
+            issued = _rows(s, ParkingCard)
             deposits = billing.count_deposits(s, "parking:card:") if billing.available(ctx) else 0
-            events = (
-                s.scalar(
-                    select(func.count())
-                    .select_from(AuditEvent)
-                    .where(AuditEvent.action == "parking.card.issued")
-                )
-                or 0
-            )
-            demo = (
-                s.scalar(
-                    select(func.count())
-                    .select_from(ParkingCard)
-                    .where(ParkingCard.deposit_state == "none")
-                )
-                or 0
-            )
+            events = _rows(s, AuditEvent, AuditEvent.action == "parking.card.issued")
+            demo = _rows(s, ParkingCard, ParkingCard.deposit_state == "none")
             if deposits != issued - demo:
                 problems.append(f"{issued - demo} parking cards issued but {deposits} deposits")
             if events != issued - demo:

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, Date, DateTime, ForeignKey, Index, LargeBinary, String, Text
+from sqlalchemy import JSON, Date, ForeignKey, Index, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kiosk.db import Base
+from kiosk.db.models import Person
 
 PASS_STATES = ("requested", "approved", "used", "refused")
 REASONS = ("move_out", "temporary")
@@ -28,27 +29,27 @@ class ReleasePass(Base):
     code: Mapped[str] = mapped_column(String(16), unique=True)  # the id inside the signed QR
     unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), index=True)
     resident_id: Mapped[int | None] = mapped_column(ForeignKey("resident.id"))
-    applicant: Mapped[str] = mapped_column(String(100), default="")
+    applicant: Mapped[Person]
     applicant_role: Mapped[str] = mapped_column(String(16), default="")
     carrier: Mapped[str] = mapped_column(String(100), default="")
     items: Mapped[str] = mapped_column(Text, default="")
     reason: Mapped[str] = mapped_column(String(16), default="temporary")
     leave_on: Mapped[dt.date | None] = mapped_column(Date)
-    requested_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    requested_at: Mapped[dt.datetime]
     requested_kiosk: Mapped[str] = mapped_column(String(64), default="")
     status: Mapped[str] = mapped_column(String(16), default="requested")
     # The owner's confirmation (a tenant's or helper's pass): when, by whom, what was said.
-    owner_confirmed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    owner_confirmed_at: Mapped[dt.datetime | None]
     owner_note: Mapped[str] = mapped_column(String(200), default="")
     # A move-out's fee check: "" (not a move-out), "billing" (nothing open), "by_hand" (no
     # billing plugin here: the butler checked with the cashier).
     fees_check: Mapped[str] = mapped_column(String(16), default="")
-    approved_by: Mapped[str] = mapped_column(String(100), default="")
-    approved_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    approved_by: Mapped[Person]
+    approved_at: Mapped[dt.datetime | None]
+    expires_at: Mapped[dt.datetime | None]
     refused_reason: Mapped[str] = mapped_column(String(200), default="")
-    exited_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    guard: Mapped[str] = mapped_column(String(100), default="")
+    exited_at: Mapped[dt.datetime | None]
+    guard: Mapped[Person]
 
 
 class ReleaseSignature(Base):
@@ -60,6 +61,6 @@ class ReleaseSignature(Base):
     pass_id: Mapped[int] = mapped_column(ForeignKey("release_pass.id"))
     signer: Mapped[str] = mapped_column(String(16))
     name: Mapped[str] = mapped_column(String(100), default="")
-    signed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    signed_at: Mapped[dt.datetime]
     strokes: Mapped[list] = mapped_column(JSON)
     png: Mapped[bytes] = mapped_column(LargeBinary)

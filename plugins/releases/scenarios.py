@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from kiosk.hookspecs import Scenario
-from kiosk.ui.scenarios import tap_resident, until
+from kiosk.ui.scenarios import open_as_resident, until
 
 RESIDENT_CARD = "04D5E6F7"  # 刘芳, owner of 2-803 (demo estate: nothing owed)
 BUTLER = ("S001", "butler")
@@ -26,11 +26,7 @@ def _staff(run: Any, number: str) -> Any:
 async def _open(run: Any) -> Any:
     from plugins.releases.screens import ReleaseRequestScreen
 
-    await tap_resident(run, RESIDENT_CARD)
-    if hasattr(run.app, "open_tile"):
-        await run.app.open_tile("releases")
-    if not isinstance(run.app.screen, ReleaseRequestScreen):
-        await run.app.push_screen(ReleaseRequestScreen(run.ctx))
+    await open_as_resident(run, RESIDENT_CARD, "releases", ReleaseRequestScreen)
     await until(run, lambda: bool(run.app.screen.query("#carrier")), "the request form")
     return run.app.screen
 

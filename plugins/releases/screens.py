@@ -97,16 +97,12 @@ class ReleaseRequestScreen(ServiceScreen):
         except ValueError:
             self.say(_("Write the leaving day as YYYY-MM-DD."))
             return
-        try:
-            view = await self.call(
-                lambda: service.request_pass(
-                    self.ctx, self.actor, carrier=value["carrier"], items=value["items"],
-                    reason=self.reason, leave_on=day, signature=strokes,
-                )
-            )  # fmt: skip
-        except Refused as exc:
-            self.say(exc.render(_))
-            return
+        view = await self.attempt(
+            lambda: service.request_pass(
+                self.ctx, self.actor, carrier=value["carrier"], items=value["items"],
+                reason=self.reason, leave_on=day, signature=strokes,
+            )
+        )  # fmt: skip
         if view is None:
             return
         self.last = view
@@ -119,15 +115,19 @@ class ReleaseRequestScreen(ServiceScreen):
         )
 
 
+# The butler's and the guard's panels: a short form under each pass, a small pad to sign.
+DESK_CSS = """
+{name} {{ height: auto; }}
+{name} Horizontal {{ height: auto; }}
+{name} SignaturePad {{ height: 6; }}
+{name} .message {{ color: $warning; }}
+"""
+
+
 class ReleasesDeskPanel(DeskPanelWidget):
     """The butler's approvals: each waiting request with its owner's word and fee check."""
 
-    DEFAULT_CSS = """
-    ReleasesDeskPanel { height: auto; }
-    ReleasesDeskPanel Horizontal { height: auto; }
-    ReleasesDeskPanel SignaturePad { height: 6; }
-    ReleasesDeskPanel .message { color: $warning; }
-    """
+    DEFAULT_CSS = DESK_CSS.format(name="ReleasesDeskPanel")
 
     def compose(self) -> ComposeResult:
         waiting = service.waiting(self.ctx)
@@ -200,12 +200,7 @@ class ReleasesDeskPanel(DeskPanelWidget):
 class GateExitPanel(DeskPanelWidget):
     """The guard's gate: scan or type the code, check the items, sign, record the exit."""
 
-    DEFAULT_CSS = """
-    GateExitPanel { height: auto; }
-    GateExitPanel Horizontal { height: auto; }
-    GateExitPanel SignaturePad { height: 6; }
-    GateExitPanel .message { color: $warning; }
-    """
+    DEFAULT_CSS = DESK_CSS.format(name="GateExitPanel")
 
     def __init__(self, ctx: KioskContext, actor: Any = None, **kwargs: Any) -> None:
         super().__init__(ctx, actor, **kwargs)

@@ -17,7 +17,6 @@ recording the same exit, cannot both succeed.
 from __future__ import annotations
 
 import datetime as dt
-import io
 import secrets
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -30,7 +29,7 @@ from kiosk import audit, printing, signing
 from kiosk.clock import as_utc
 from kiosk.db.models import Resident, Unit
 from kiosk.errors import Refused
-from kiosk.export import csv_writer
+from kiosk.export import csv_text, in_period
 from kiosk.i18n import N_
 from kiosk.identity import Actor, normalise_unit_code, require_role, unit_by_code
 from kiosk.money import format_fen
@@ -437,29 +436,25 @@ def register_csv(
             select(ReleasePass, Unit.code).join(Unit, Unit.id == ReleasePass.unit_id)
             .order_by(ReleasePass.id)
         )  # fmt: skip
-        if since is not None:
-            q = q.where(ReleasePass.requested_at >= since)
-        if until is not None:
-            q = q.where(ReleasePass.requested_at < until)
+        q = in_period(q, ReleasePass.requested_at, since, until)
         signed: dict[int, list[str]] = {}
         for pid, signer in session.execute(
             select(ReleaseSignature.pass_id, ReleaseSignature.signer).order_by(ReleaseSignature.id)
         ):
             signed.setdefault(pid, []).append(signer)
-        out = io.StringIO()
-        writer = csv_writer(out, lineterminator="\n")
-        writer.writerow(REGISTER_FIELDS)
-        for p, code in session.execute(q):
-            t = ctx.local_time
-            writer.writerow([
+        t = ctx.local_time
+        rows = (
+            [
                 number_of(p.id), code, mask_name(p.applicant), p.applicant_role,
                 mask_name(p.carrier), p.items, p.reason, p.leave_on or "", t(p.requested_at),
                 t(p.owner_confirmed_at) if p.owner_confirmed_at else "", p.owner_note,
                 p.fees_check, p.status, p.approved_by, t(p.approved_at) if p.approved_at else "",
                 t(p.expires_at) if p.expires_at else "", t(p.exited_at) if p.exited_at else "",
                 p.guard, " ".join(signed.get(p.id, [])),
-            ])  # fmt: skip
-        return out.getvalue()
+            ]
+            for p, code in session.execute(q)
+        )  # fmt: skip
+        return csv_text(REGISTER_FIELDS, rows)
 
 
 # -- retention ---------------------------------------------------------------------------------
@@ -473,8 +468,7 @@ def purge_in(session: Session, ctx: KioskContext, now: dt.datetime, dry_run: boo
     the three signatures (``kiosk purge``); unit, items, reason, dates and who approved stay."""
     from sqlalchemy import and_, or_
 
-    from kiosk.db.retention import anonymise
-    from kiosk.hookspecs import PurgeCount
+    from kiosk.db.retention import anonymise, counted
 
     days = whole_number(PLUGIN, ctx.settings.plugin(PLUGIN), "retention_days", 365)
     before = now - dt.timedelta(days=days)
@@ -493,7 +487,4 @@ def purge_in(session: Session, ctx: KioskContext, now: dt.datetime, dry_run: boo
         session, ReleasePass, [closed, ReleasePass.applicant != ANONYMOUS],
         {"applicant": ANONYMOUS, "carrier": ANONYMOUS, "owner_note": ""}, dry_run,
     )  # fmt: skip
-    return [
-        PurgeCount(PLUGIN, "release_pass", passes, before, days),
-        PurgeCount(PLUGIN, "release_signature", signatures, before, days),
-    ]
+    return counted(PLUGIN, before, days, release_pass=passes, release_signature=signatures)

@@ -15,20 +15,20 @@ import typer
 
 from kiosk.commands import (
     ConfigOpt,
-    HtmlOpt,
-    HtmlPinOpt,
-    HtmlStaffOpt,
+    Into,
     JsonOpt,
-    LangOpt,
     NoteOpt,
     SignatureOpt,
     UnitOpt,
+    chart_report,
     context,
-    html_report,
+    emit,
+    job_command,
     lazy_module,
     one_format,
-    read_strokes,
+    read_command,
     refusals,
+    service_steps,
     show_records,
     staff_command,
     usage_error,
@@ -37,50 +37,44 @@ from kiosk.export import csv_writer
 from kiosk.i18n import N_
 
 repairs_app = typer.Typer(help="Repair requests and complaints.", no_args_is_help=True)
+_service = lazy_module("plugins.repairs.service")
 
 
-@repairs_app.command("sla")
-def sla_cmd(as_json: JsonOpt = False, config: ConfigOpt = None) -> None:
-    """The desk's SLA panel: breaches and the most urgent running clocks."""
-    from plugins.repairs.service import sla_panel
-
-    panel = sla_panel(context(config))
-    if as_json:
-        typer.echo(json.dumps(dataclasses.asdict(panel), ensure_ascii=False, default=str))
-        return
-    typer.echo(
+def _show_sla(panel: Any, as_json: bool) -> None:
+    lines = [
         f"open {panel.open_count}, respond breached {panel.breached_respond}, "
         f"resolve breached {panel.breached_resolve}, visits due {panel.visits_due}"
-    )
+    ]
     for t in panel.timers:
         mark = "BREACHED" if t.seconds_left < 0 else f"{t.seconds_left // 60} min left"
-        typer.echo(f"  {t.number} {t.unit_code or '-'} {t.category} {t.clock}: {mark}")
+        lines.append(f"  {t.number} {t.unit_code or '-'} {t.category} {t.clock}: {mark}")
+    emit(dataclasses.asdict(panel), as_json, "\n".join(lines), indent=None)
 
 
-@repairs_app.command("renotify")
-def renotify_cmd(config: ConfigOpt = None) -> None:
+@read_command(repairs_app, "sla", _show_sla)
+def sla(ctx: Any) -> Any:
+    """The desk's SLA panel: breaches and the most urgent running clocks."""
+    return _service().sla_panel(ctx)
+
+
+@job_command(repairs_app, "renotify")
+def renotify(ctx: Any) -> Any:
     """Notify engineering again about dispatched tickets nobody took (run every few minutes)."""
-    from plugins.repairs.service import renotify_unclaimed
-
-    typer.echo(json.dumps({"renotified": renotify_unclaimed(context(config))}))
+    return {"renotified": _service().renotify_unclaimed(ctx)}
 
 
-@repairs_app.command("daily-check")
-def daily_check_cmd(config: ConfigOpt = None) -> None:
+@job_command(repairs_app, "daily-check")
+def daily_check(ctx: Any) -> Any:
     """The 17:00 check: slips not returned, return visits not done or late, complaints not
     forwarded or answered in time; stale complaints become major (run from cron)."""
-    from plugins.repairs.service import daily_check
-
-    typer.echo(json.dumps(dataclasses.asdict(daily_check(context(config)))))
+    return _service().daily_check(ctx)
 
 
-@repairs_app.command("sweep")
-def sweep_cmd(config: ConfigOpt = None) -> None:
+@job_command(repairs_app, "sweep")
+def sweep(ctx: Any) -> Any:
     """The SLA sweep (every few minutes from cron): reminders, stale complaints made major,
     missed deadlines."""
-    from plugins.repairs.service import sweep
-
-    typer.echo(json.dumps(sweep(context(config)), ensure_ascii=False))
+    return _service().sweep(ctx)
 
 
 # -- the lifecycle, step by step ----------------------------------------------------------------
@@ -124,9 +118,6 @@ def _fen(amount: str) -> int:
         raise Refused("repairs.amount", "{amount} is not an amount.", amount=amount) from None
 
 
-_service = lazy_module("plugins.repairs.service")
-
-
 @staff_command(repairs_app, "file", _emit)
 def file_step(
     ctx: Any,
@@ -160,11 +151,13 @@ def file_step(
     )  # fmt: skip
 
 
-@staff_command(repairs_app, "confirm", _emit)
-def confirm_step(
-    ctx: Any,
-    actor: Any,
+step = service_steps(repairs_app, _service, _emit)
+
+
+@step("confirm")
+def confirm(
     number: NumberArg,
+    *,
     severity: Annotated[
         str | None, typer.Option("--severity", help="Complaint grade: minor, important, major.")
     ] = None,
@@ -172,75 +165,58 @@ def confirm_step(
         bool | None, typer.Option("--external/--in-house", help="Needs an outside party.")
     ] = None,
     note: NoteOpt = "",
-) -> Any:
+) -> None:
     """The desk confirms the request with the resident (a complaint may be graded here)."""
-    return _service().confirm(ctx, actor, number, severity=severity, external=external, note=note)
 
 
-@staff_command(repairs_app, "grade", _emit)
-def grade_step(
-    ctx: Any,
-    actor: Any,
-    number: NumberArg,
-    severity: Annotated[str, typer.Argument(help="minor, important or major.")],
-) -> Any:
+@step("grade")
+def grade(
+    number: NumberArg, severity: Annotated[str, typer.Argument(help="minor, important or major.")]
+) -> None:
     """Grade a complaint; important and major are reported to the superior at once."""
-    return _service().grade(ctx, actor, number, severity)
 
 
-@staff_command(repairs_app, "reclassify", _emit)
-def reclassify_step(
-    ctx: Any,
-    actor: Any,
+@step("reclassify")
+def reclassify(
     number: NumberArg,
+    *,
     emergency: Annotated[
         bool, typer.Option("--emergency/--ordinary", help="Emergency or ordinary request.")
     ] = True,
     note: NoteOpt = "",
-) -> Any:
+) -> None:
     """Correct the classification (an emergency missed calls engineering at once)."""
-    return _service().reclassify(ctx, actor, number, emergency=emergency, note=note)
 
 
-@staff_command(repairs_app, "quote", _emit)
-def quote_step(
-    ctx: Any,
-    actor: Any,
+@step("quote")
+def quote(
     number: NumberArg,
-    amount: Annotated[str, typer.Argument(help="Price in yuan, e.g. 80.00.")],
-) -> Any:
+    amount: Annotated[str, typer.Argument(help="Price in yuan, e.g. 80.00."), Into(_fen)],
+) -> None:
     """Make it a paid repair at this price (the resident must consent before dispatch)."""
-    return _service().quote(ctx, actor, number, _fen(amount))
 
 
-@staff_command(repairs_app, "consent", _emit)
-def consent_step(
-    ctx: Any,
-    actor: Any,
+@step("consent")
+def consent(
     number: NumberArg,
     accepted: Annotated[
         bool, typer.Option("--accept/--decline", help="The resident agrees or declines.")
     ] = True,
-) -> Any:
+) -> None:
     """Record the resident's answer to the price (declining cancels the ticket)."""
-    return _service().consent(ctx, actor, number, accepted)
 
 
-@staff_command(repairs_app, "dispatch", _emit)
-def dispatch_step(
-    ctx: Any,
-    actor: Any,
+@step("dispatch")
+def dispatch(
     number: NumberArg,
     to: Annotated[str, typer.Option("--to", help="Engineer or department.")] = "",
-) -> Any:
+) -> None:
     """Hand the ticket to engineering (or the department concerned)."""
-    return _service().dispatch(ctx, actor, number, to)
 
 
-@staff_command(repairs_app, "start", _emit)
-def start_step(ctx: Any, actor: Any, number: NumberArg) -> Any:
+@step("start")
+def start(number: NumberArg) -> None:
     """On site: the work starts (stops the respond clock)."""
-    return _service().start(ctx, actor, number)
 
 
 @staff_command(repairs_app, "defer", _emit)
@@ -255,109 +231,84 @@ def defer_step(
     return _service().defer(ctx, actor, number, _when(ctx, until, N_("date")), reason)
 
 
-@staff_command(repairs_app, "complete", _emit)
-def complete_step(
-    ctx: Any,
-    actor: Any,
+@step("complete")
+def complete(
     number: NumberArg,
     signature: SignatureOpt,
-    charge: Annotated[
-        str | None, typer.Option("--charge", help="Charge in yuan (at most the agreed price).")
+    *,
+    charge_fen: Annotated[
+        str | None,
+        typer.Option("--charge", help="Charge in yuan (at most the agreed price)."),
+        Into(_fen),
     ] = None,
-) -> Any:
+) -> None:
     """Work done, signed by the resident; a paid repair is charged."""
-    return _service().complete(ctx, actor, number, read_strokes(signature),
-                               charge_fen=None if charge is None else _fen(charge))  # fmt: skip
 
 
-@staff_command(repairs_app, "visit", _emit)
-def visit_step(
-    ctx: Any,
-    actor: Any,
+@step("visit")
+def record_visit(
     number: NumberArg,
     rating: Annotated[int, typer.Argument(help="The resident's rating, 1-5.")],
     comment: Annotated[str, typer.Option("--comment")] = "",
-) -> Any:
+) -> None:
     """The return visit: a low rating reopens a repair or escalates a complaint."""
-    return _service().record_visit(ctx, actor, number, rating, comment)
 
 
-@staff_command(repairs_app, "close", _emit)
-def close_step(ctx: Any, actor: Any, number: NumberArg) -> Any:
+@step("close")
+def close(number: NumberArg) -> None:
     """Close a completed ticket without a visit answer."""
-    return _service().close(ctx, actor, number)
 
 
-@staff_command(repairs_app, "reopen", _emit)
-def reopen_step(
-    ctx: Any,
-    actor: Any,
-    number: NumberArg,
-    reason: Annotated[str, typer.Option("--reason", help="What came back.")],
-) -> Any:
+@step("reopen")
+def reopen(
+    number: NumberArg, reason: Annotated[str, typer.Option("--reason", help="What came back.")]
+) -> None:
     """The problem came back: reopen a completed or closed ticket."""
-    return _service().reopen(ctx, actor, number, reason)
 
 
-@staff_command(repairs_app, "judge", _emit)
-def judge_step(
-    ctx: Any,
-    actor: Any,
+@step("judge")
+def judge(
     number: NumberArg,
     valid: Annotated[bool, typer.Option("--valid/--invalid", help="The supervisor's judgement.")],
     explanation: Annotated[
         str, typer.Option("--explanation", help="Why (required for an invalid complaint).")
     ] = "",
-) -> Any:
+) -> None:
     """Judge a complaint valid or invalid; an invalid one closes with its explanation."""
-    return _service().judge(ctx, actor, number, valid, explanation)
 
 
-@staff_command(repairs_app, "forward", _emit)
-def forward_step(
-    ctx: Any,
-    actor: Any,
-    number: NumberArg,
-    to: Annotated[str, typer.Option("--to", help="Who takes it over.")],
-) -> Any:
+@step("forward")
+def forward(
+    number: NumberArg, to: Annotated[str, typer.Option("--to", help="Who takes it over.")]
+) -> None:
     """Forward a complaint not settled on the spot (within 10 minutes of hearing it)."""
-    return _service().forward(ctx, actor, number, to)
 
 
-@staff_command(repairs_app, "reply", _emit)
-def reply_step(
-    ctx: Any,
-    actor: Any,
-    number: NumberArg,
-    text: Annotated[str, typer.Argument(help="What the complainant is told.")],
-) -> Any:
+@step("reply")
+def reply(
+    number: NumberArg, text: Annotated[str, typer.Argument(help="What the complainant is told.")]
+) -> None:
     """Tell the complainant the result (recorded with its time; sent by SMS)."""
-    return _service().reply(ctx, actor, number, text)
 
 
-@staff_command(repairs_app, "list", _emit)
-def list_step(
-    ctx: Any,
-    actor: Any,
+@step("list")
+def list_tickets(
+    *,
     status: Annotated[str, typer.Option("--status", help="Only this status.")] = "",
     kind: Annotated[str, typer.Option("--kind", help="repair, complaint or suggestion.")] = "",
     limit: Annotated[int, typer.Option("--limit")] = 100,
-) -> Any:
+) -> None:
     """The desk's list of tickets, newest first (phones masked)."""
-    return _service().list_tickets(ctx, actor, status=status, kind=kind, limit=limit)
 
 
 REPORT_FIELDS = ["section", "key", "count"]
 
 
+@chart_report("repairs")
 def report_repairs(
     month: Annotated[str | None, typer.Option("--month", help="The month, YYYY-MM.")] = None,
     as_json: JsonOpt = False,
     as_csv: Annotated[bool, typer.Option("--csv", help="Print the figures as CSV.")] = False,
-    html: HtmlOpt = None,
-    staff: HtmlStaffOpt = None,
-    pin: HtmlPinOpt = None,
-    lang: LangOpt = None,
     config: ConfigOpt = None,
 ) -> None:
     """Monthly statistics: counts by category and status, SLA met %, average rating, charges.
@@ -366,10 +317,6 @@ def report_repairs(
     from kiosk.money import format_fen
     from plugins.repairs.service import monthly_report
 
-    if html is not None:
-        one_format(as_json, as_csv)
-        html_report(config, staff, pin, html, month, lang, "repairs", as_json)
-        return
     if not month:
         usage_error("choose the month: --month YYYY-MM")
     one_format(as_json, as_csv)

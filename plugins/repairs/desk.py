@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
@@ -340,10 +341,11 @@ class RepairsDeskPanel(DeskActions, Vertical):
     def ask_confirm(self, t: DeskTicket) -> None:
         a, n = self.actor, t.number
         if t.kind != "complaint":
-            self.desk_confirm(
-                _("Confirm ticket {number} with the resident?").format(number=n),
-                _("Ticket {number} confirmed.").format(number=n),
-                lambda: service.confirm(self.ctx, a, n),
+            self._yes_or_no(
+                t,
+                _("Confirm ticket {number} with the resident?"),
+                _("Ticket {number} confirmed."),
+                service.confirm,
             )
             return
         grades = tuple((_(title), code) for code, title in SEVERITY_TITLES.items())
@@ -403,11 +405,11 @@ class RepairsDeskPanel(DeskActions, Vertical):
         )  # fmt: skip
 
     def ask_start(self, t: DeskTicket) -> None:
-        a, n = self.actor, t.number
-        self.desk_confirm(
-            _("Start work on ticket {number} now?").format(number=n),
-            _("Work on ticket {number} started.").format(number=n),
-            lambda: service.start(self.ctx, a, n),
+        self._yes_or_no(
+            t,
+            _("Start work on ticket {number} now?"),
+            _("Work on ticket {number} started."),
+            service.start,
         )
 
     def ask_defer(self, t: DeskTicket) -> None:
@@ -460,11 +462,11 @@ class RepairsDeskPanel(DeskActions, Vertical):
         )
 
     def ask_close(self, t: DeskTicket) -> None:
-        a, n = self.actor, t.number
-        self.desk_confirm(
-            _("Close ticket {number} without a return visit?").format(number=n),
-            _("Ticket {number} closed.").format(number=n),
-            lambda: service.close(self.ctx, a, n),
+        self._yes_or_no(
+            t,
+            _("Close ticket {number} without a return visit?"),
+            _("Ticket {number} closed."),
+            service.close,
             danger=True,
         )
 
@@ -486,22 +488,33 @@ class RepairsDeskPanel(DeskActions, Vertical):
         )
 
     def ask_emergency(self, t: DeskTicket) -> None:
-        a, n = self.actor, t.number
-        self.desk_confirm(
-            _("Treat ticket {number} as an emergency? Engineering is called at once.").format(
-                number=n
-            ),
-            _("Ticket {number} is an emergency.").format(number=n),
-            lambda: service.reclassify(self.ctx, a, n, emergency=True),
+        self._yes_or_no(
+            t,
+            _("Treat ticket {number} as an emergency? Engineering is called at once."),
+            _("Ticket {number} is an emergency."),
+            partial(service.reclassify, emergency=True),
             danger=True,
         )
 
     def ask_not_emergency(self, t: DeskTicket) -> None:
+        self._yes_or_no(
+            t,
+            _("Ticket {number} is not an emergency?"),
+            _("Ticket {number} is no longer an emergency."),
+            partial(service.reclassify, emergency=False),
+        )
+
+    def _yes_or_no(
+        self, t: DeskTicket, question: str, done: str, call: Any, *, danger: bool = False
+    ) -> None:
+        """Ask ``question`` about ticket ``t``; on yes, ``call(ctx, actor, number)`` and say
+        ``done`` (both with ``{number}``)."""
         a, n = self.actor, t.number
         self.desk_confirm(
-            _("Ticket {number} is not an emergency?").format(number=n),
-            _("Ticket {number} is no longer an emergency.").format(number=n),
-            lambda: service.reclassify(self.ctx, a, n, emergency=False),
+            question.format(number=n),
+            done.format(number=n),
+            lambda: call(self.ctx, a, n),
+            danger=danger,
         )
 
     def file_request(self) -> None:

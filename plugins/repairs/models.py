@@ -11,10 +11,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kiosk.db import Base
+from kiosk.db.models import Person
 
 KINDS = ("repair", "complaint", "suggestion")
 SEVERITIES = ("", "minor", "important", "major")
@@ -57,50 +58,50 @@ class RepairTicket(Base):
     floor: Mapped[int | None] = mapped_column(Integer)
     category: Mapped[str] = mapped_column(String(64))
     description: Mapped[str] = mapped_column(String(500), default="")
-    reporter: Mapped[str] = mapped_column(String(100), default="")
+    reporter: Mapped[Person]
     reporter_id: Mapped[int | None] = mapped_column(ForeignKey("resident.id"))
-    received_by: Mapped[str] = mapped_column(String(100), default="")
+    received_by: Mapped[Person]
     contact_phone: Mapped[str] = mapped_column(String(32), default="")
-    appointment_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    appointment_at: Mapped[dt.datetime | None]
     emergency: Mapped[bool] = mapped_column(Boolean, default=False)
     external: Mapped[bool] = mapped_column(Boolean, default=False)
     paid: Mapped[bool] = mapped_column(Boolean, default=False)
     price_fen: Mapped[int] = mapped_column(Integer, default=0)
-    consent_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    consent_at: Mapped[dt.datetime | None]
     charge_fen: Mapped[int] = mapped_column(Integer, default=0)
     status: Mapped[str] = mapped_column(String(16), default="new")
-    assignee: Mapped[str] = mapped_column(String(100), default="")
+    assignee: Mapped[Person]
     reopen_count: Mapped[int] = mapped_column(Integer, default=0)
     renotify_count: Mapped[int] = mapped_column(Integer, default=0)
-    notified_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
-    confirmed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    dispatched_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    started_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    deferred_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    deferred_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    completed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    canceled_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    notified_at: Mapped[dt.datetime | None]
+    created_at: Mapped[dt.datetime]
+    confirmed_at: Mapped[dt.datetime | None]
+    dispatched_at: Mapped[dt.datetime | None]
+    started_at: Mapped[dt.datetime | None]
+    deferred_at: Mapped[dt.datetime | None]
+    deferred_until: Mapped[dt.datetime | None]
+    completed_at: Mapped[dt.datetime | None]
+    closed_at: Mapped[dt.datetime | None]
+    canceled_at: Mapped[dt.datetime | None]
     note: Mapped[str] = mapped_column(String(300), default="")
     # SLA clocks: deadlines fixed at filing; when each stopped; met or not (None = running).
-    respond_due_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
-    solve_due_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    resolve_due_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
-    responded_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    resolved_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    respond_due_at: Mapped[dt.datetime]
+    solve_due_at: Mapped[dt.datetime | None]
+    resolve_due_at: Mapped[dt.datetime]
+    responded_at: Mapped[dt.datetime | None]
+    resolved_at: Mapped[dt.datetime | None]
     sla_met: Mapped[bool | None] = mapped_column(Boolean)
     # The clock running now (respond / resolve / committed) and its deadline; NULL when none
     # runs. Kept by every transition so the desk panel reads one index in deadline order.
     clock: Mapped[str | None] = mapped_column(String(12))
-    clock_due_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    clock_due_at: Mapped[dt.datetime | None]
     signature: Mapped[Any] = mapped_column(JSON, default=None, nullable=True)
-    signed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    visit_due_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    visited_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    signed_at: Mapped[dt.datetime | None]
+    visit_due_at: Mapped[dt.datetime | None]
+    visited_at: Mapped[dt.datetime | None]
     rating: Mapped[int | None] = mapped_column(Integer)
     rating_comment: Mapped[str] = mapped_column(String(300), default="")
-    escalated_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    escalated_at: Mapped[dt.datetime | None]
     # Where the event happened, for grouping complaints about one event and outages: the unit's
     # building, or the building named for a common area (NULL: not known).
     building_id: Mapped[int | None] = mapped_column(ForeignKey("building.id"))
@@ -108,15 +109,15 @@ class RepairTicket(Base):
     outage: Mapped[bool] = mapped_column(Boolean, default=False)
     # Complaints (000 投诉): forwarded within 10 minutes by whoever heard it; judged valid or
     # invalid with an explanation; why it became major; the reply to the complainant.
-    forward_due_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    forwarded_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    forward_due_at: Mapped[dt.datetime | None]
+    forwarded_at: Mapped[dt.datetime | None]
     forwarded_to: Mapped[str] = mapped_column(String(100), default="")
     valid: Mapped[bool | None] = mapped_column(Boolean)
-    judged_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    judged_by: Mapped[str] = mapped_column(String(100), default="")
+    judged_at: Mapped[dt.datetime | None]
+    judged_by: Mapped[Person]
     explanation: Mapped[str] = mapped_column(String(300), default="")
     major_reason: Mapped[str] = mapped_column(String(16), default="")
-    reported_up_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    reply_due_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    replied_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    reported_up_at: Mapped[dt.datetime | None]
+    reply_due_at: Mapped[dt.datetime | None]
+    replied_at: Mapped[dt.datetime | None]
     reply_text: Mapped[str] = mapped_column(String(500), default="")

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from kiosk.i18n import N_
-from kiosk.plugin_settings import rules_from
+from kiosk.plugin_settings import at_least, rules_from
 
 if TYPE_CHECKING:
     from kiosk.context import KioskContext
@@ -134,9 +134,9 @@ OUTAGE_SIGNS = ("no_water", "no_power")
 @dataclass(frozen=True)
 class ComplaintRules:
     forward_minutes: int = 10
-    event_threshold: int = 5
+    event_threshold: int = at_least(2, default=5)
     event_window_minutes: int = 1440
-    outage_threshold: int = 3
+    outage_threshold: int = at_least(2, default=3)
     outage_window_minutes: int = 60
     major_after_days: int = 7
     superior: str = "manager"  # who important and major complaints are reported to
@@ -144,12 +144,7 @@ class ComplaintRules:
     @classmethod
     def of(cls, raw: dict[str, Any]) -> ComplaintRules:
         """``[plugins.repairs.complaints]``; an event or an outage takes at least 2 reports."""
-        return rules_from(
-            cls,
-            "repairs.complaints",
-            raw,
-            minimum={"event_threshold": 2, "outage_threshold": 2},
-        )
+        return rules_from(cls, "repairs.complaints", raw)
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from kiosk.hookspecs import Scenario
-from kiosk.ui.scenarios import demo_resident
+from kiosk.ui.scenarios import open_as_resident
 
 RESIDENT_CARD = "3C00A1B2C3"  # 王小明, owner of 3-1205 (demo estate)
 
@@ -13,13 +13,7 @@ RESIDENT_CARD = "3C00A1B2C3"  # 王小明, owner of 3-1205 (demo estate)
 async def _open(run: Any) -> Any:
     from plugins.repairs.screens import RepairScreen
 
-    await run.tap(RESIDENT_CARD)
-    if getattr(run.app, "actor", None) is None:
-        run.app.actor = demo_resident(run)
-    if hasattr(run.app, "open_tile"):
-        await run.app.open_tile("repairs")
-    if not isinstance(run.app.screen, RepairScreen):
-        await run.app.push_screen(RepairScreen(run.ctx))
+    await open_as_resident(run, RESIDENT_CARD, "repairs", RepairScreen)
     for _ in range(3):
         await run.pilot.pause()
     return run.app.screen

@@ -11,13 +11,12 @@ from typing import TYPE_CHECKING, Any
 
 from textual import on
 from textual.app import ComposeResult
-from textual.containers import Grid, Horizontal, VerticalScroll
+from textual.containers import Grid, VerticalScroll
 from textual.widget import Widget
 from textual.widgets import Input
 
-from kiosk.errors import Refused
 from kiosk.i18n import _
-from kiosk.ui.screens import ServiceScreen
+from kiosk.ui.screens import ServiceScreen, SignatureScreen
 from kiosk.ui.widgets import SignaturePad
 from kiosk.ui.widgets.signature import draw_strokes
 from kiosk.ui.widgets.text import Button, Checkbox, Label
@@ -118,17 +117,13 @@ class RepairScreen(ServiceScreen):
     async def send(self) -> None:
         description = self.query_one("#description", Input).value
         urgent = any(box.value for box in self.query("#urgent").results(Checkbox))
-        try:
-            filed = await self.call(
-                lambda: service.file_ticket(
-                    self.ctx, self.app.actor, category=self.category,  # type: ignore[attr-defined]
-                    description=description, appointment_at=self.slot, urgent=urgent,
-                    location="common_area" if self.category.startswith("common") else "in_home",
-                )
-            )  # fmt: skip
-        except Refused as exc:
-            self.say(exc.render(_))
-            return
+        filed = await self.attempt(
+            lambda: service.file_ticket(
+                self.ctx, self.app.actor, category=self.category,  # type: ignore[attr-defined]
+                description=description, appointment_at=self.slot, urgent=urgent,
+                location="common_area" if self.category.startswith("common") else "in_home",
+            )
+        )  # fmt: skip
         if filed is None:
             return
         self.filed = filed
@@ -166,7 +161,7 @@ class RepairFiledScreen(ServiceScreen):
         await self.run_action("back")
 
 
-class RepairSignScreen(ServiceScreen):
+class RepairSignScreen(SignatureScreen):
     """The engineer finished: the resident checks the work and signs to complete the ticket."""
 
     DEFAULT_CSS = CSS.format(name="RepairSignScreen")
@@ -180,26 +175,17 @@ class RepairSignScreen(ServiceScreen):
         t = service.get_ticket(self.ctx, self.number)
         yield Label(_("Ticket {number}: sign to confirm the work is done").format(
             number=t.number), classes="title")  # fmt: skip
-        yield SignaturePad(id="pad")
-        yield Horizontal(Button(_("Clear signature"), id="clear"))
+        yield from self.signature(SignaturePad(id="pad"))
 
     def actions(self) -> Iterable[Button]:
         return [Button(_("Confirm"), id="confirm", variant="primary")]
 
-    @on(Button.Pressed, "#clear")
-    def _clear(self) -> None:
-        self.query_one(SignaturePad).clear()
-
     @on(Button.Pressed, "#confirm")
     async def _confirm(self) -> None:
         pad = self.query_one(SignaturePad)
-        try:
-            done = await self.call(
-                service.complete, self.ctx, self.staff, self.number, pad.to_json()
-            )
-        except Refused as exc:
-            self.say(exc.render(_))
-            return
+        done = await self.attempt(
+            service.complete, self.ctx, self.staff, self.number, pad.to_json()
+        )
         if done is not None:
             self.done = done
             self.say(_("Thank you. The work is complete."), ok=True)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +31,7 @@ from sqlalchemy.orm import Session
 
 from kiosk import audit, charges, printing
 from kiosk.clock import as_utc
+from kiosk.db import read_views
 from kiosk.db.models import Building, Resident, Unit
 from kiosk.errors import Refused
 from kiosk.i18n import N_
@@ -94,10 +96,19 @@ def _own_ticket(session: Session, actor: Actor, number: str, action: str) -> Rep
     return t
 
 
-def _open_complaint(session: Session, number: str, target: str) -> RepairTicket:
-    """The complaint ``number``, still open so that it can become ``target``."""
+def _not_gradable() -> Refused:
+    return Refused("repairs.severity", "Only a complaint is graded minor, important or major.")
+
+
+def _open_complaint(
+    session: Session, number: str, target: str, refusal: Callable[[], Refused] | None = None
+) -> RepairTicket:
+    """The complaint ``number``, still open so that it can become ``target``; another kind of
+    ticket is refused with ``refusal()`` (else: not a complaint)."""
     t = _ticket(session, number)
     if t.kind != "complaint":
+        if refusal is not None:
+            raise refusal()
         raise Refused("repairs.not_complaint", "Ticket {number} is not a complaint.",
                       number=t.number)  # fmt: skip
     if t.status not in OPEN_STATUSES:
@@ -202,14 +213,13 @@ def get_ticket(ctx: KioskContext, number: str) -> TicketView:
 
 def tickets_of(ctx: KioskContext, actor: Actor) -> list[TicketView]:
     """A household's open or unvisited tickets (the lobby shows only the actor's own unit)."""
-    with ctx.database().read() as session:
-        rows = session.scalars(
-            select(RepairTicket)
-            .where(RepairTicket.unit_id == actor.unit_id,
-                   RepairTicket.status.not_in(("closed", "canceled")))
-            .order_by(RepairTicket.id)
-        )  # fmt: skip
-        return [_view(ctx, session, t) for t in rows]
+    unfinished = (
+        select(RepairTicket)
+        .where(RepairTicket.unit_id == actor.unit_id,
+               RepairTicket.status.not_in(("closed", "canceled")))
+        .order_by(RepairTicket.id)
+    )  # fmt: skip
+    return read_views(ctx, unfinished, _view)
 
 
 # -- filing -----------------------------------------------------------------------------------
@@ -265,7 +275,7 @@ def file_ticket(
     if location not in LOCATIONS:
         raise Refused("repairs.location", "Say whether it is in the home or in a common area.")
     if severity not in SEVERITIES or (severity and kind != "complaint"):
-        raise Refused("repairs.severity", "Only a complaint is graded minor, important or major.")
+        raise _not_gradable()
     description = description.strip()
     if len(description) > 500:
         raise Refused("repairs.description", "Please keep the description under 500 characters.")
@@ -437,8 +447,7 @@ def confirm(ctx: KioskContext, actor: Actor, number: str, *, severity: str | Non
         if note:
             values["note"] = note[:300]
         if severity is not None and (severity not in SEVERITIES[1:] or t.kind != "complaint"):
-            raise Refused("repairs.severity",
-                          "Only a complaint is graded minor, important or major.")  # fmt: skip
+            raise _not_gradable()
         if t.status not in sources_of("confirmed"):
             raise _refuse_transition(t, "confirmed")
         if external is not None and external != t.external:
@@ -588,17 +597,11 @@ def grade(ctx: KioskContext, actor: Actor, number: str, severity: str) -> Ticket
     grade); important and major are reported to the superior at once."""
     require_role(actor, "grade a complaint", *SUPERVISOR_ROLES)
     if severity not in SEVERITIES[1:]:
-        raise Refused("repairs.severity", "Only a complaint is graded minor, important or major.")
+        raise _not_gradable()
     rules = RepairRules.of(ctx)
     now = ctx.clock.now()
     with ctx.database().write() as session:
-        t = _ticket(session, number)
-        if t.kind != "complaint":
-            raise Refused(
-                "repairs.severity", "Only a complaint is graded minor, important or major."
-            )
-        if t.status not in OPEN_STATUSES:
-            raise _refuse_transition(t, "graded")
+        t = _open_complaint(session, number, "graded", _not_gradable)
         before = t.severity
         _set_severity(ctx, session, t, severity, "graded", now, rules)
         audit.record_for(ctx, session, actor, "complaint.graded", f"repair:{t.number}",
@@ -735,8 +738,7 @@ def list_tickets(ctx: KioskContext, actor: Actor, *, status: str = "", kind: str
         q = q.where(RT.status == status)
     if kind:
         q = q.where(RT.kind == kind)
-    with ctx.database().read() as session:
-        return [_view(ctx, session, t) for t in session.scalars(q)]
+    return read_views(ctx, q, _view)
 
 
 def price_list(ctx: KioskContext) -> list[tuple[str, str, int]]:

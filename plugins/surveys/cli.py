@@ -4,7 +4,6 @@ over the service (``--staff`` and the PIN for the manager's steps, ``--json`` ev
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import json
 from typing import Annotated, Any
 
@@ -12,18 +11,16 @@ import typer
 
 from kiosk.commands import (
     ConfigOpt,
-    HtmlOpt,
-    HtmlPinOpt,
-    HtmlStaffOpt,
     JsonOpt,
-    LangOpt,
+    chart_report,
     context,
-    html_report,
     lazy_module,
     one_format,
+    read_command,
     refusals,
     show_records,
     staff_command,
+    typed_day,
 )
 
 surveys_app = typer.Typer(help="Satisfaction surveys (满意度调查).", no_args_is_help=True)
@@ -32,17 +29,6 @@ IdArg = Annotated[int, typer.Argument(help="The survey's id (kiosk surveys list)
 
 
 _service = lazy_module("plugins.surveys.service")
-
-
-def _day(text: str, what: str) -> dt.date:
-    from kiosk.errors import Refused
-
-    try:
-        return dt.date.fromisoformat(text.strip())
-    except ValueError:
-        raise Refused(
-            "surveys.date", "Write the date as YYYY-MM-DD, not {text}.", text=text
-        ) from None
 
 
 def _line(s: Any) -> str:
@@ -67,7 +53,8 @@ def create_step(
     """Set a survey and the days it is open (the manager)."""
     service = _service()
     survey_id = service.create(ctx, actor, title=title, questions=list(question),
-                               opens_on=_day(opens, "opens"), closes_on=_day(closes, "closes"))  # fmt: skip
+                               opens_on=typed_day(opens, "surveys.date"),
+                               closes_on=typed_day(closes, "surveys.date"))  # fmt: skip
     return next(s for s in service.surveys(ctx) if s.id == survey_id)
 
 
@@ -79,10 +66,10 @@ def close_step(ctx: Any, actor: Any, survey_id: IdArg) -> Any:
     return next(s for s in service.surveys(ctx) if s.id == survey_id)
 
 
-@surveys_app.command("list")
-def list_cmd(as_json: JsonOpt = False, config: ConfigOpt = None) -> None:
+@read_command(surveys_app, "list", _show)
+def surveys(ctx: Any) -> Any:
     """Surveys, newest first."""
-    _show(_service().surveys(context(config)), as_json)
+    return _service().surveys(ctx)
 
 
 def _results_text(r: Any) -> str:
@@ -97,26 +84,19 @@ def _results_text(r: Any) -> str:
     return "\n".join(lines)
 
 
+@chart_report("surveys", month_help="With --html: YYYY-MM.")
 def report_surveys(
     survey: Annotated[
         int | None, typer.Option("--survey", help="The survey; default the latest.")
     ] = None,
     as_json: JsonOpt = False,
     as_csv: Annotated[bool, typer.Option("--csv", help="Print the statistics as CSV.")] = False,
-    html: HtmlOpt = None,
-    staff: HtmlStaffOpt = None,
-    pin: HtmlPinOpt = None,
-    month: Annotated[str | None, typer.Option("--month", help="With --html: YYYY-MM.")] = None,
-    lang: LangOpt = None,
     config: ConfigOpt = None,
 ) -> None:
     """满意度调查统计表: coverage (target 60 % of households) and results per question.
     With --html FILE (a manager: --staff), the charts of the latest survey opened by the end of
     --month: the average per question and the spread of the scores."""
     one_format(as_json, as_csv)
-    if html is not None:
-        html_report(config, staff, pin, html, month, lang, "surveys", as_json)
-        return
     service = _service()
     with refusals():
         ctx = context(config)

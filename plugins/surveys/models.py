@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import DateTime, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kiosk.db import Base
+from kiosk.db.models import Person
 
 
 class Survey(Base):
@@ -17,10 +18,10 @@ class Survey(Base):
     __tablename__ = "survey"
     id: Mapped[int] = mapped_column(primary_key=True)
     title: Mapped[str] = mapped_column(String(200))
-    opens_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
-    closes_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
-    created_by: Mapped[str] = mapped_column(String(100), default="")
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    opens_at: Mapped[dt.datetime]
+    closes_at: Mapped[dt.datetime]
+    created_by: Mapped[Person]
+    created_at: Mapped[dt.datetime]
 
 
 class SurveyQuestion(Base):
@@ -43,7 +44,7 @@ class SurveyResponse(Base):
     survey_id: Mapped[int] = mapped_column(ForeignKey("survey.id"))
     unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"))
     resident_id: Mapped[int | None] = mapped_column(ForeignKey("resident.id"))
-    answered_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    answered_at: Mapped[dt.datetime]
     kiosk: Mapped[str] = mapped_column(String(64), default="")
 
 

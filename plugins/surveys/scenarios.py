@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from kiosk.hookspecs import Scenario
-from kiosk.ui.scenarios import laid_out, tap_resident, until
+from kiosk.ui.scenarios import laid_out, open_as_resident, until
 
 RESIDENT_CARD = "04A1B2C3"  # 张伟, owner of 1-101 (demo estate)
 
@@ -22,11 +22,7 @@ async def _open(run: Any) -> Any:
         manager = Actor("staff", 5, "周经理", frozenset({"manager"}))
         service.create(ctx, manager, title="满意度调查", questions=["服务态度", "环境卫生"],
                        opens_on=ctx.today(), closes_on=ctx.today() + dt.timedelta(days=7))  # fmt: skip
-    await tap_resident(run, RESIDENT_CARD)
-    if hasattr(run.app, "open_tile"):
-        await run.app.open_tile("surveys")
-    if not isinstance(run.app.screen, SurveyScreen):
-        await run.app.push_screen(SurveyScreen(ctx))
+    await open_as_resident(run, RESIDENT_CARD, "surveys", SurveyScreen)
     return service.open_surveys(ctx)[0]
 
 

@@ -174,12 +174,8 @@ class SurveyScreen(ServiceScreen):
         self._keep_comment()
         if self.survey is None:
             return
-        try:
-            low = await self.call(service.answer, self.ctx, self.actor, self.survey.id,
-                                  self.scores, self.comments)  # fmt: skip
-        except Refused as exc:
-            self.say(exc.render(_))
-            return
+        low = await self.attempt(service.answer, self.ctx, self.actor, self.survey.id,
+                                 self.scores, self.comments)  # fmt: skip
         if low is None:
             return
         self.sent = True

@@ -15,9 +15,8 @@ The butler takes it from the desk's alerts (and files a complaint in repairs if 
 from __future__ import annotations
 
 import datetime as dt
-import io
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -26,7 +25,7 @@ from kiosk import audit
 from kiosk.clock import as_utc
 from kiosk.db.models import Unit
 from kiosk.errors import Refused
-from kiosk.export import csv_writer
+from kiosk.export import csv_text
 from kiosk.households import household_done, household_has, household_of
 from kiosk.i18n import N_
 from kiosk.identity import Actor, require_role
@@ -287,13 +286,12 @@ RESULTS_HEADER = ["题号", "问题", "答卷数", "平均分", "1分", "2分", 
 def results_csv(ctx: KioskContext, survey_id: int) -> str:
     """The statistics table as CSV (formula-safe): one line per question, then the coverage."""
     r = results(ctx, survey_id)
-    out = io.StringIO()
-    w = csv_writer(out, lineterminator="\n")
-    w.writerow(RESULTS_HEADER)
-    for q in r.questions:
-        w.writerow([q.position, q.text, q.answers, "" if q.average is None else q.average,
-                    *(q.scores[s] for s in SCORES), q.low])  # fmt: skip
-    w.writerow([])
-    w.writerow(["覆盖率", f"{r.answered}/{r.households}", f"{r.coverage_pct}%",
-                f"目标 {r.target_pct}%", "达到" if r.reached else "未达到"])  # fmt: skip
-    return out.getvalue()
+    rows: list[list[Any]] = [
+        [q.position, q.text, q.answers, "" if q.average is None else q.average,
+         *(q.scores[s] for s in SCORES), q.low]
+        for q in r.questions
+    ]  # fmt: skip
+    rows.append([])
+    rows.append(["覆盖率", f"{r.answered}/{r.households}", f"{r.coverage_pct}%",
+                 f"目标 {r.target_pct}%", "达到" if r.reached else "未达到"])  # fmt: skip
+    return csv_text(RESULTS_HEADER, rows)

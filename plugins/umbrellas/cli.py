@@ -14,13 +14,15 @@ from kiosk.commands import (
     JsonOpt,
     context,
     html_report_command,
+    job_command,
     lazy_module,
-    print_text,
+    service_steps,
     show_fields,
     staff_command,
 )
 
 umbrellas_app = typer.Typer(help="Umbrella lending at the desk.", no_args_is_help=True)
+_service = lazy_module("plugins.umbrellas.service")
 
 
 @umbrellas_app.command("stock")
@@ -49,12 +51,10 @@ def overdue_cmd(as_json: JsonOpt = False, config: ConfigOpt = None) -> None:
         typer.echo(f"{r['tag']} {r['unit_code']} {r['borrower']} {r['days_late']} days late")
 
 
-@umbrellas_app.command("remind")
-def remind_cmd(config: ConfigOpt = None) -> None:
+@job_command(umbrellas_app, "remind")
+def remind(ctx: Any) -> Any:
     """Remind households with overdue umbrellas (at most daily; run from cron)."""
-    from plugins.umbrellas.service import send_reminders
-
-    typer.echo(json.dumps({"reminded": send_reminders(context(config))}))
+    return {"reminded": _service().send_reminders(ctx)}
 
 
 @umbrellas_app.command("replacement")
@@ -79,13 +79,12 @@ def replacement_cmd(as_json: JsonOpt = False, config: ConfigOpt = None) -> None:
         typer.echo("nothing to replace")
 
 
-_service = lazy_module("plugins.umbrellas.service")
+step = service_steps(umbrellas_app, _service, show_fields)
 
 
-@staff_command(umbrellas_app, "register", print_text, json_option=False)
-def register_step(ctx: Any, actor: Any) -> str:
+@step("register", document=True)
+def loan_register_csv() -> None:
     """The loan register (物品借取登记表) as CSV on stdout."""
-    return str(_service().loan_register_csv(ctx, actor))
 
 
 TagArg = Annotated[str, typer.Argument(help="The umbrella's tag, e.g. U-0007.")]

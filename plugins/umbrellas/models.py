@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import DateTime, ForeignKey, Index, Integer, String
+from sqlalchemy import ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kiosk.db import Base
+from kiosk.db.models import Person
 
 UMBRELLA_STATES = ("available", "lent", "overdue", "damaged", "lost", "retired")
 UMBRELLA_KINDS = ("long", "short")
@@ -32,7 +33,7 @@ class Umbrella(Base):
     price_fen: Mapped[int] = mapped_column(Integer, default=0)
     condition: Mapped[str] = mapped_column(String(100), default="intact")
     state: Mapped[str] = mapped_column(String(16), default="available")
-    added_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    added_at: Mapped[dt.datetime]
 
 
 class UmbrellaLoan(Base):
@@ -48,16 +49,16 @@ class UmbrellaLoan(Base):
     umbrella_id: Mapped[int] = mapped_column(ForeignKey("umbrella.id"))
     unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"))
     resident_id: Mapped[int | None] = mapped_column(ForeignKey("resident.id"))
-    lent_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
-    due_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    lent_at: Mapped[dt.datetime]
+    due_at: Mapped[dt.datetime]
     lent_kiosk: Mapped[str] = mapped_column(String(64), default="")
     condition_out: Mapped[str] = mapped_column(String(100), default="intact")
-    returned_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    returned_at: Mapped[dt.datetime | None]
     returned_kiosk: Mapped[str] = mapped_column(String(64), default="")
     condition_in: Mapped[str] = mapped_column(String(16), default="")
     late_fee_fen: Mapped[int] = mapped_column(Integer, default=0)
     compensation_fen: Mapped[int] = mapped_column(Integer, default=0)
     fee_status: Mapped[str] = mapped_column(String(16), default="none")
-    confirmed_by: Mapped[str] = mapped_column(String(100), default="")
-    confirmed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    reminded_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    confirmed_by: Mapped[Person]
+    confirmed_at: Mapped[dt.datetime | None]
+    reminded_at: Mapped[dt.datetime | None]

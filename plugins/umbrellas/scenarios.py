@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from kiosk.hookspecs import Scenario
-from kiosk.ui.scenarios import tap_resident, until
+from kiosk.ui.scenarios import open_as_resident, until
 
 RESIDENT_CARD = "3C00A1B2C3"  # 王小明, owner of 3-1205 (demo estate)
 
@@ -13,11 +13,7 @@ RESIDENT_CARD = "3C00A1B2C3"  # 王小明, owner of 3-1205 (demo estate)
 async def _open(run: Any) -> Any:
     from plugins.umbrellas.screens import UmbrellaScreen
 
-    await tap_resident(run, RESIDENT_CARD)
-    if hasattr(run.app, "open_tile"):
-        await run.app.open_tile("umbrellas")
-    if not isinstance(run.app.screen, UmbrellaScreen):
-        await run.app.push_screen(UmbrellaScreen(run.ctx))
+    await open_as_resident(run, RESIDENT_CARD, "umbrellas", UmbrellaScreen)
     await _settle(run, "#lend-U001")
     return run.app.screen
 

@@ -161,11 +161,7 @@ class UmbrellaScreen(ServiceScreen):
     @on(Button.Pressed, ".lend")
     async def _choose(self, event: Button.Pressed) -> None:
         tag = (event.button.id or "").removeprefix("lend-")
-        try:
-            condition = await self.call(service.condition_of, self.ctx, tag)
-        except Refused as exc:
-            self.say(exc.render(_))
-            return
+        condition = await self.attempt(service.condition_of, self.ctx, tag)
         if condition is None:
             return
         self.lending, self.lending_condition = tag, condition
@@ -173,11 +169,7 @@ class UmbrellaScreen(ServiceScreen):
 
     @on(Button.Pressed, "#confirm-lend")
     async def _lend(self) -> None:
-        try:
-            loan = await self.call(service.lend, self.ctx, self.actor, self.lending)
-        except Refused as exc:
-            self.say(exc.render(_))
-            return
+        loan = await self.attempt(service.lend, self.ctx, self.actor, self.lending)
         if loan is None:
             return
         self.last, self.lending = loan, ""

@@ -15,11 +15,10 @@ twice, cannot both succeed.
 from __future__ import annotations
 
 import datetime as dt
-import io
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import String, Table, and_, bindparam, case, func, insert, select, update
 from sqlalchemy.orm import Session
 
 import plugins.billing.api as billing
@@ -27,13 +26,13 @@ from kiosk import audit, charges, printing
 from kiosk.clock import as_utc
 from kiosk.db.models import Resident, Unit
 from kiosk.errors import Refused
-from kiosk.export import csv_writer
+from kiosk.export import csv_text, in_period
 from kiosk.i18n import N_
 from kiosk.identity import SYSTEM, Actor, require_role
 from kiosk.money import format_fen
 from kiosk.notify import queue_notification, raise_alert
 from kiosk.pii import mask_name, mask_text
-from kiosk.plugin_settings import rules_from
+from kiosk.plugin_settings import PluginRules, at_least
 from kiosk.writes import change_once
 from plugins.umbrellas.models import (
     RETURN_CONDITIONS,
@@ -51,25 +50,18 @@ OUT = ("lent", "overdue")
 
 
 @dataclass(frozen=True)
-class CirculationRules:
-    """``[plugins.umbrellas]`` with the defaults an estate starts from."""
+class CirculationRules(PluginRules):
+    """``[plugins.umbrellas]`` with the defaults an estate starts from; periods and limits are
+    at least 1, fees at least 0."""
 
-    loan_hours: int = 72
-    max_per_household: int = 2
+    PLUGIN = "umbrellas"
+
+    loan_hours: int = at_least(1, default=72)
+    max_per_household: int = at_least(1, default=2)
     grace_hours: int = 24
     late_fee_per_day_fen: int = 200
     late_fee_cap_fen: int = 2000
     lend_roles: tuple[str, ...] = ("owner", "tenant", "occupant")
-
-    @classmethod
-    def of(cls, ctx: KioskContext) -> CirculationRules:
-        """The rules; periods and limits are at least 1, fees at least 0."""
-        return rules_from(
-            cls,
-            "umbrellas",
-            ctx.settings.plugin("umbrellas"),
-            minimum={"loan_hours": 1, "max_per_household": 1},
-        )
 
 
 def late_fee(rules: CirculationRules, due_at: dt.datetime, returned_at: dt.datetime) -> int:
@@ -82,11 +74,31 @@ def late_fee(rules: CirculationRules, due_at: dt.datetime, returned_at: dt.datet
     return min(days * rules.late_fee_per_day_fen, rules.late_fee_cap_fen)
 
 
+_UMBRELLAS = cast(Table, Umbrella.__table__)
+_LOANS = cast(Table, UmbrellaLoan.__table__)
+# The umbrella a tag names.
+_BY_TAG = select(Umbrella).where(Umbrella.tag == bindparam("tag"))
+# Whether a tag names an umbrella at all.
+_KNOWN_TAG = select(_UMBRELLAS.c.tag).where(_UMBRELLAS.c.tag == bindparam("tag"))
+
+
+def _unknown(tag: str) -> Refused:
+    return Refused("umbrellas.unknown", "There is no umbrella {tag}.", tag=tag.strip())
+
+
 def _umbrella(session: Session, tag: str) -> Umbrella:
-    row = session.scalar(select(Umbrella).where(Umbrella.tag == tag.strip().upper()))
+    row = session.scalar(_BY_TAG, {"tag": tag.strip().upper()})
     if row is None:
-        raise Refused("umbrellas.unknown", "There is no umbrella {tag}.", tag=tag.strip())
+        raise _unknown(tag)
     return row
+
+
+def _known_tag(session: Session, tag: str) -> str:
+    """The tag of the umbrella ``tag`` names, refused when there is none."""
+    known = session.connection().execute(_KNOWN_TAG, {"tag": tag.strip().upper()}).scalar()
+    if known is None:
+        raise _unknown(tag)
+    return str(known)
 
 
 # -- stock ------------------------------------------------------------------------------------
@@ -233,33 +245,79 @@ class LoanView:
     price_fen: int
 
 
-def _borrower(session: Session, rules: CirculationRules, actor: Actor) -> Resident:
-    resident = session.get(Resident, actor.id) if actor.kind == "resident" else None
-    if resident is None or not resident.active or resident.role not in rules.lend_roles:
+# Who borrows: the resident's role and household, whose row is locked so that one household
+# borrows at one kiosk at a time (PostgreSQL); SQLite writes are serial.
+_BORROWER = (
+    select(Resident.active, Resident.role, Unit.id.label("unit_id"), Unit.code)
+    .join(Unit, Unit.id == Resident.unit_id)
+    .where(Resident.id == bindparam("resident_id"))
+    .with_for_update(of=Unit)
+)
+# What a household has out and owes: its open loans, the earliest due time among them, its
+# umbrella fees not paid yet (pending or at the desk) and how many of its fees are on a bill.
+_HOUSEHOLD = select(
+    func.count(case((_LOANS.c.returned_at.is_(None), 1))).label("open_loans"),
+    func.min(case((_LOANS.c.returned_at.is_(None), _LOANS.c.due_at))).label("first_due"),
+    func.coalesce(
+        func.sum(
+            case(
+                (
+                    _LOANS.c.fee_status.in_(("pending", "desk")),
+                    _LOANS.c.late_fee_fen + _LOANS.c.compensation_fen,
+                )
+            )
+        ),
+        0,
+    ).label("unpaid_fen"),
+    func.count(case((_LOANS.c.fee_status == "billed", 1))).label("billed_loans"),
+).where(_LOANS.c.unit_id == bindparam("unit_id"))
+# The household's loans whose fees went on a bill.
+_BILLED_LOANS = select(_LOANS.c.id).where(
+    _LOANS.c.unit_id == bindparam("unit_id"), _LOANS.c.fee_status == "billed"
+)
+# Take an available umbrella by its tag: it goes out in the condition staff noted, else in its
+# recorded one ("intact" when none is recorded), which the loan carries.
+_TAKE = (
+    update(_UMBRELLAS)
+    .where(_UMBRELLAS.c.tag == bindparam("b_tag"), _UMBRELLAS.c.state == "available")
+    .values(
+        state="lent",
+        condition=func.coalesce(
+            bindparam("b_noted", type_=String), func.nullif(_UMBRELLAS.c.condition, ""), "intact"
+        ),
+    )
+    .returning(_UMBRELLAS.c.id, _UMBRELLAS.c.tag, _UMBRELLAS.c.kind, _UMBRELLAS.c.price_fen,
+               _UMBRELLAS.c.condition)
+)  # fmt: skip
+_INSERT_LOAN = insert(_LOANS).returning(_LOANS.c.id)
+
+
+def _borrower(session: Session, rules: CirculationRules, actor: Actor) -> Any:
+    """The borrowing resident's household (``unit_id``, ``code``), locked for this loan."""
+    row = (
+        session.connection().execute(_BORROWER, {"resident_id": actor.id}).first()
+        if actor.kind == "resident"
+        else None
+    )
+    if row is None or not row.active or row.role not in rules.lend_roles:
         raise Refused(
             "umbrellas.not_resident",
             "Umbrellas are lent to owners and occupants only. Please see the desk.",
         )
-    return resident
+    return row
 
 
-def owed_fen(session: Session, ctx: KioskContext, unit_id: int) -> int:
-    """Umbrella fees the household has not paid yet (pending, at the desk, or on an open bill)."""
-    owed = session.scalar(
-        select(func.coalesce(func.sum(UmbrellaLoan.late_fee_fen + UmbrellaLoan.compensation_fen), 0))
-        .where(UmbrellaLoan.unit_id == unit_id, UmbrellaLoan.fee_status.in_(("pending", "desk")))
-    ) or 0  # fmt: skip
-    if billing.available(ctx):
+def _owed(session: Session, ctx: KioskContext, unit_id: int, household: Any) -> int:
+    """Umbrella fees the household has not paid yet (pending, at the desk, or on an open bill),
+    from its :data:`_HOUSEHOLD` row: its bill is read only when some of its fees went on one."""
+    owed = int(household.unpaid_fen or 0)
+    if household.billed_loans and billing.available(ctx):
         billed_refs = [
             f"umbrella_loan:{i}"
-            for i in session.scalars(
-                select(UmbrellaLoan.id).where(
-                    UmbrellaLoan.unit_id == unit_id, UmbrellaLoan.fee_status == "billed"
-                )
-            )
+            for i in session.connection().scalars(_BILLED_LOANS, {"unit_id": unit_id})
         ]
         owed += billing.open_fen(session, billed_refs)
-    return int(owed)
+    return owed
 
 
 def was_intact(condition: str) -> bool:
@@ -288,63 +346,58 @@ def lend(ctx: KioskContext, actor: Actor, tag: str, condition_out: str | None = 
     now = ctx.clock.now()
     noted = mask_text(condition_out.strip())[:100] if condition_out else ""
     with ctx.database().write() as session:
-        resident = _borrower(session, rules, actor)
-        # One household borrows at one kiosk at a time (PostgreSQL); SQLite writes are serial.
-        unit = session.scalars(
-            select(Unit).where(Unit.id == resident.unit_id).with_for_update()
-        ).one()
-        open_loans = list(
-            session.scalars(
-                select(UmbrellaLoan).where(
-                    UmbrellaLoan.unit_id == unit.id, UmbrellaLoan.returned_at.is_(None)
-                )
-            )
-        )
-        overdue = [ln for ln in open_loans if as_utc(ln.due_at) < now]
-        if overdue:
+        household = _borrower(session, rules, actor)
+        standing = session.connection().execute(_HOUSEHOLD, {"unit_id": household.unit_id}).one()
+        if standing.first_due is not None and as_utc(standing.first_due) < now:
             raise Refused(
                 "umbrellas.overdue",
                 "Your household has an overdue umbrella (due {due}). Please return it first.",
-                due=ctx.local_time(overdue[0].due_at),
+                due=ctx.local_time(standing.first_due),
             )
-        owed = owed_fen(session, ctx, unit.id)
+        owed = _owed(session, ctx, household.unit_id, standing)
         if owed:
             raise Refused(
                 "umbrellas.owing",
                 "Your household owes {amount} for umbrellas. Please pay at the desk first.",
                 amount=format_fen(owed),
             )
-        if len(open_loans) >= rules.max_per_household:
+        if standing.open_loans >= rules.max_per_household:
             raise Refused(
                 "umbrellas.limit",
                 "Your household already has {count} umbrellas, the most it may borrow.",
-                count=len(open_loans),
+                count=standing.open_loans,
             )
-        umbrella = _umbrella(session, tag)
-        condition_out = (noted if actor.kind == "staff" and noted else "") or (
-            umbrella.condition or "intact"
+        noted_by_staff = noted if actor.kind == "staff" and noted else None
+        umbrella = (
+            session.connection()
+            .execute(_TAKE, {"b_tag": tag.strip().upper(), "b_noted": noted_by_staff})
+            .first()
         )
-        taken = session.execute(
-            update(Umbrella).where(Umbrella.id == umbrella.id, Umbrella.state == "available")
-            .values(state="lent", condition=condition_out)
-        ).rowcount  # type: ignore[attr-defined]  # fmt: skip
-        if not taken:
+        if umbrella is None:
             raise Refused(
                 "umbrellas.not_available",
                 "Umbrella {tag} is not available. Please take another one.",
-                tag=umbrella.tag,
+                tag=_known_tag(session, tag),
             )
-        loan = UmbrellaLoan(
-            umbrella_id=umbrella.id, unit_id=unit.id, resident_id=resident.id, lent_at=now,
-            due_at=now + dt.timedelta(hours=rules.loan_hours), lent_kiosk=ctx.kiosk_id,
-            condition_out=condition_out, condition_in="", fee_status="none",
+        due = now + dt.timedelta(hours=rules.loan_hours)
+        loan_id = (
+            session.connection()
+            .execute(
+                _INSERT_LOAN,
+                {
+                    "umbrella_id": umbrella.id, "unit_id": household.unit_id,
+                    "resident_id": actor.id, "lent_at": now, "due_at": due,
+                    "lent_kiosk": ctx.kiosk_id, "condition_out": umbrella.condition,
+                    "condition_in": "", "fee_status": "none",
+                },
+            )
+            .scalar_one()
         )  # fmt: skip
-        session.add(loan)
-        session.flush()
         audit.record_for(ctx, session, actor, "umbrella.lent", f"umbrella:{umbrella.tag}",
-                         {"loan": loan.id, "unit": unit.code, "condition": condition_out})  # fmt: skip
-        view = LoanView(loan.id, umbrella.tag, umbrella.kind, unit.code, now, loan.due_at,
-                        condition_out, umbrella.price_fen)  # fmt: skip
+                         {"loan": loan_id, "unit": household.code,
+                          "condition": umbrella.condition})  # fmt: skip
+        view = LoanView(loan_id, umbrella.tag, umbrella.kind, household.code, now, due,
+                        umbrella.condition, umbrella.price_fen)  # fmt: skip
         printing.submit(session, lending_slip(ctx, view), kind="umbrella_loan", at=now,
                         kiosk_id=ctx.kiosk_id)  # fmt: skip
         return view
@@ -398,6 +451,37 @@ class ReturnResult:
         return self.late_fee_fen + self.compensation_fen
 
 
+# The umbrella a tag names, with its open loan (if any) and that loan's household.
+_HANDED_BACK = (
+    select(
+        Umbrella.id, Umbrella.tag, Umbrella.state, Umbrella.price_fen, Umbrella.lobby,
+        UmbrellaLoan.id.label("loan_id"), UmbrellaLoan.unit_id, UmbrellaLoan.due_at,
+        UmbrellaLoan.condition_out, Unit.code.label("unit_code"),
+    )
+    .outerjoin(UmbrellaLoan, and_(UmbrellaLoan.umbrella_id == Umbrella.id,
+                                  UmbrellaLoan.returned_at.is_(None)))
+    .outerjoin(Unit, Unit.id == UmbrellaLoan.unit_id)
+    .where(Umbrella.tag == bindparam("tag"))
+)  # fmt: skip
+# Close a loan that is still open (a second return of it changes nothing).
+_CLOSE_LOAN = (
+    update(_LOANS)
+    .where(_LOANS.c.id == bindparam("b_loan"), _LOANS.c.returned_at.is_(None))
+    .values(
+        returned_at=bindparam("b_at"), returned_kiosk=bindparam("b_kiosk"),
+        condition_in=bindparam("b_condition"), late_fee_fen=bindparam("b_fee"),
+        compensation_fen=bindparam("b_compensation"), fee_status=bindparam("b_fee_status"),
+    )
+)  # fmt: skip
+# Put a lent umbrella back on a lobby's stand (or out of service) in its returned condition.
+_PUT_BACK = (
+    update(_UMBRELLAS)
+    .where(_UMBRELLAS.c.id == bindparam("b_umbrella"), _UMBRELLAS.c.state.in_(OUT))
+    .values(state=bindparam("b_state"), condition=bindparam("b_condition"),
+            lobby=bindparam("b_lobby"))
+)  # fmt: skip
+
+
 def return_umbrella(
     ctx: KioskContext, actor: Actor, tag: str, condition: str = "intact"
 ) -> ReturnResult:
@@ -411,70 +495,74 @@ def return_umbrella(
         raise Refused("umbrellas.condition", "Say whether the umbrella is intact, damaged or lost.")
     rules = CirculationRules.of(ctx)
     now = ctx.clock.now()
-    db = ctx.database()
-    with db.write() as session:
-        umbrella = _umbrella(session, tag)
-        loan = session.scalar(
-            select(UmbrellaLoan).where(
-                UmbrellaLoan.umbrella_id == umbrella.id, UmbrellaLoan.returned_at.is_(None)
-            )
-        )
-        if umbrella.state in OUT and loan is not None:
-            if condition != "intact" and actor.kind != "staff" and actor.unit_id != loan.unit_id:
+    with ctx.database().write() as session:
+        row = session.connection().execute(_HANDED_BACK, {"tag": tag.strip().upper()}).first()
+        if row is None:
+            raise _unknown(tag)
+        if row.state in OUT and row.loan_id is not None:
+            if condition != "intact" and actor.kind != "staff" and actor.unit_id != row.unit_id:
                 # Anyone may hand an umbrella back; only its household (or staff) can say
                 # it is damaged or lost, which puts a charge on that household.
                 raise Refused(
                     "umbrellas.not_borrower",
                     "Only the household that borrowed umbrella {tag} can report it damaged or "
                     "lost. Please hand it to the desk.",
-                    tag=umbrella.tag,
+                    tag=row.tag,
                 )
-            fee = late_fee(rules, loan.due_at, now)
-            charged = condition == "lost" or (
-                condition == "damaged" and was_intact(loan.condition_out)
-            )
-            compensation = umbrella.price_fen if charged else 0
-            new_state = {"intact": "available", "damaged": "damaged", "lost": "lost"}[condition]
-            back = session.execute(
-                update(UmbrellaLoan).where(UmbrellaLoan.id == loan.id,
-                                           UmbrellaLoan.returned_at.is_(None))
-                .values(returned_at=now, returned_kiosk=ctx.kiosk_id, condition_in=condition,
-                        late_fee_fen=fee, compensation_fen=compensation,
-                        fee_status="pending" if fee + compensation else "none")
-            ).rowcount  # type: ignore[attr-defined]  # fmt: skip
-            if back:
-                session.execute(
-                    update(Umbrella).where(Umbrella.id == umbrella.id, Umbrella.state.in_(OUT))
-                    .values(state=new_state, condition=condition, lobby=ctx.lobby or umbrella.lobby)
-                )  # fmt: skip
-                unit = session.get(Unit, loan.unit_id)
-                unit_code = unit.code if unit else ""
-                audit.record_for(ctx, session, actor, "umbrella.returned", f"umbrella:{umbrella.tag}",
-                                 {"loan": loan.id, "condition": condition, "late_fee_fen": fee,
-                                  "compensation_fen": compensation})  # fmt: skip
-                if fee + compensation:
-                    raise_alert(
-                        session, "umbrella_charge",
-                        N_("umbrella {tag} returned {condition} by {unit}: {amount} to confirm "
-                           "(loan {loan})"),
-                        params={"tag": umbrella.tag, "condition": condition, "unit": unit_code,
-                                "amount": format_fen(fee + compensation), "loan": loan.id},
-                        at=now, lobby=ctx.lobby, kiosk_id=ctx.kiosk_id,
-                    )  # fmt: skip
-                return ReturnResult(loan.id, umbrella.tag, unit_code, condition, fee, compensation)
-        state, the_tag = umbrella.state, umbrella.tag
-    with db.write() as session:
+            result = _take_back(ctx, session, actor, row, condition, rules, now)
+            if result is not None:
+                return result
         raise_alert(
             session, "umbrella_not_lent",
             N_("umbrella {tag} ({state}) was handed back at kiosk {kiosk} but is not lent"),
-            params={"tag": the_tag, "state": state, "kiosk": ctx.kiosk_id},
+            params={"tag": row.tag, "state": row.state, "kiosk": ctx.kiosk_id},
             at=now, lobby=ctx.lobby, kiosk_id=ctx.kiosk_id,
         )  # fmt: skip
     raise Refused(
         "umbrellas.not_lent",
         "Umbrella {tag} is not on loan. Please hand it to the desk.",
-        tag=the_tag,
+        tag=row.tag,
     )
+
+
+def _take_back(
+    ctx: KioskContext, session: Session, actor: Actor, row: Any, condition: str,
+    rules: CirculationRules, now: dt.datetime,
+) -> ReturnResult | None:  # fmt: skip
+    """Close the open loan of :data:`_HANDED_BACK`'s ``row`` and put its umbrella back; None
+    when another kiosk took it back first."""
+    fee = late_fee(rules, row.due_at, now)
+    charged = condition == "lost" or (condition == "damaged" and was_intact(row.condition_out))
+    compensation = row.price_fen if charged else 0
+    conn = session.connection()
+    back = conn.execute(
+        _CLOSE_LOAN,
+        {"b_loan": row.loan_id, "b_at": now, "b_kiosk": ctx.kiosk_id, "b_condition": condition,
+         "b_fee": fee, "b_compensation": compensation,
+         "b_fee_status": "pending" if fee + compensation else "none"},
+    ).rowcount  # fmt: skip
+    if not back:
+        return None
+    new_state = {"intact": "available", "damaged": "damaged", "lost": "lost"}[condition]
+    conn.execute(
+        _PUT_BACK,
+        {"b_umbrella": row.id, "b_state": new_state, "b_condition": condition,
+         "b_lobby": ctx.lobby or row.lobby},
+    )  # fmt: skip
+    unit_code = row.unit_code or ""
+    audit.record_for(ctx, session, actor, "umbrella.returned", f"umbrella:{row.tag}",
+                     {"loan": row.loan_id, "condition": condition, "late_fee_fen": fee,
+                      "compensation_fen": compensation})  # fmt: skip
+    if fee + compensation:
+        raise_alert(
+            session, "umbrella_charge",
+            N_("umbrella {tag} returned {condition} by {unit}: {amount} to confirm "
+               "(loan {loan})"),
+            params={"tag": row.tag, "condition": condition, "unit": unit_code,
+                    "amount": format_fen(fee + compensation), "loan": row.loan_id},
+            at=now, lobby=ctx.lobby, kiosk_id=ctx.kiosk_id,
+        )  # fmt: skip
+    return ReturnResult(row.loan_id, row.tag, unit_code, condition, fee, compensation)
 
 
 # -- fees ------------------------------------------------------------------------------------
@@ -651,23 +739,18 @@ def loan_register_csv(
             .outerjoin(Resident, Resident.id == UmbrellaLoan.resident_id)
             .order_by(UmbrellaLoan.id)
         )
-        if since is not None:
-            q = q.where(UmbrellaLoan.lent_at >= since)
-        if until is not None:
-            q = q.where(UmbrellaLoan.lent_at < until)
-        out = io.StringIO()
-        writer = csv_writer(out, lineterminator="\n")
-        writer.writerow(REGISTER_FIELDS)
-        for ln, u, code, name in session.execute(q):
-            writer.writerow([
+        rows = (
+            [
                 ln.id, u.tag, u.kind, code, mask_name(name or ""), ctx.local_time(ln.lent_at),
                 ln.condition_out, ctx.local_time(ln.due_at),
                 ctx.local_time(ln.returned_at) if ln.returned_at else "", ln.condition_in,
                 format_fen(ln.late_fee_fen) if ln.late_fee_fen else "",
                 format_fen(ln.compensation_fen) if ln.compensation_fen else "",
                 ln.fee_status, ln.confirmed_by,
-            ])  # fmt: skip
-        return out.getvalue()
+            ]
+            for ln, u, code, name in session.execute(in_period(q, UmbrellaLoan.lent_at, since, until))
+        )  # fmt: skip
+        return csv_text(REGISTER_FIELDS, rows)
 
 
 def pending_charges(ctx: KioskContext) -> list[dict[str, Any]]:

@@ -22,6 +22,13 @@ if TYPE_CHECKING:
 BORROWERS = 8
 # A refusal another kiosk's move (or the household's own limit) explains; anything else fails.
 EXPECTED = {"umbrellas.not_available", "umbrellas.limit", "umbrellas.not_lent"}
+# The umbrellas out on loan, with who borrowed each.
+_OUT_ON_LOAN = (
+    select(Umbrella.tag, UmbrellaLoan.resident_id, UmbrellaLoan.unit_id)
+    .join(UmbrellaLoan, UmbrellaLoan.umbrella_id == Umbrella.id)
+    .where(UmbrellaLoan.returned_at.is_(None))
+    .order_by(Umbrella.tag)
+)
 
 
 class UmbrellaRace:
@@ -67,12 +74,7 @@ class UmbrellaRace:
 
     def give_back(self, ctx: KioskContext, rng: random.Random) -> bool:
         with ctx.database().read() as s:
-            out = s.execute(
-                select(Umbrella.tag, UmbrellaLoan.resident_id, UmbrellaLoan.unit_id)
-                .join(UmbrellaLoan, UmbrellaLoan.umbrella_id == Umbrella.id)
-                .where(UmbrellaLoan.returned_at.is_(None))
-                .order_by(Umbrella.tag)
-            ).all()
+            out = s.connection().execute(_OUT_ON_LOAN).all()
         if not out:
             return False
         tag, resident_id, unit_id = rng.choice(out)

@@ -5,7 +5,6 @@ over :mod:`plugins.visitors.service`."""
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from typing import Annotated, Any
 
@@ -15,11 +14,13 @@ from kiosk.commands import (
     ConfigOpt,
     JsonOpt,
     context,
+    day_option,
+    job_command,
     lazy_module,
     one_format,
+    service_steps,
     show_fields,
     staff_command,
-    usage_error,
 )
 
 visitors_app = typer.Typer(help="Visitors: passes, sign-out, retention.", no_args_is_help=True)
@@ -38,10 +39,7 @@ def report_visitors(
 ) -> None:
     """The day's visitor log (来访人员登记表), names and phones masked."""
     one_format(as_json, as_csv)
-    try:
-        when = dt.date.fromisoformat(day) if day else None
-    except ValueError:
-        usage_error(f"--day {day!r} is not a date (YYYY-MM-DD)")
+    when = day_option(day) if day else None
     from plugins.visitors.service import LOG_COLUMNS, daily_log, daily_log_csv
 
     ctx = context(config)
@@ -57,23 +55,20 @@ def report_visitors(
         typer.echo(" | ".join(row.values()))
 
 
-@visitors_app.command("close")
-def close(config: ConfigOpt = None) -> None:
+@job_command(visitors_app, "close")
+def close(ctx: Any) -> Any:
     """Sign out visitors whose window has ended and time out unanswered requests."""
     from plugins.visitors.service import close_ended_visits, expire_pending
 
-    ctx = context(config)
-    typer.echo(
-        json.dumps({"signed_out": close_ended_visits(ctx), "timed_out": expire_pending(ctx)})
-    )
+    return {"signed_out": close_ended_visits(ctx), "timed_out": expire_pending(ctx)}
 
 
-@visitors_app.command("purge")
-def purge(config: ConfigOpt = None) -> None:
+@job_command(visitors_app, "purge")
+def purge(ctx: Any) -> Any:
     """Anonymise visitor PII older than retention.visitor_days (run daily)."""
     from plugins.visitors.service import purge_pii
 
-    typer.echo(json.dumps(purge_pii(context(config))))
+    return purge_pii(ctx)
 
 
 VisitArg = Annotated[int, typer.Argument(help="The visit's id (see `kiosk visitors pending`).")]
@@ -142,10 +137,9 @@ def unblock_step(
     return {"id": entry, "blocked": False}
 
 
-@staff_command(visitors_app, "blocklist", show_fields)
-def blocklist_step(ctx: Any, actor: Any) -> Any:
+@service_steps(visitors_app, _service, show_fields)("blocklist")
+def block_list() -> None:
     """The active block list (masked)."""
-    return _service().block_list(ctx, actor)
 
 
 def register(cli: Any) -> None:

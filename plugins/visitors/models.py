@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, String
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kiosk.db import Base
+from kiosk.db.models import Person
 
 VISIT_STATUSES = ("pending", "approved", "declined", "timed_out")
 VISIT_KINDS = ("walkup", "invite")
@@ -44,18 +45,18 @@ class Visit(Base):
     held_for_desk: Mapped[bool] = mapped_column(Boolean, default=False)
     invite_id: Mapped[int | None] = mapped_column(ForeignKey("visitor_invite.id"))
     kiosk_id: Mapped[str] = mapped_column(String(64), default="")
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
-    decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    decided_by: Mapped[str] = mapped_column(String(100), default="")
+    created_at: Mapped[dt.datetime]
+    decided_at: Mapped[dt.datetime | None]
+    decided_by: Mapped[Person]
     pass_id: Mapped[str | None] = mapped_column(String(32), unique=True)
-    valid_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    valid_until: Mapped[dt.datetime | None]
     print_job_id: Mapped[int | None] = mapped_column(ForeignKey("print_job.id"))
-    signed_out_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    signed_out_at: Mapped[dt.datetime | None]
     sign_out_by: Mapped[str] = mapped_column(String(16), default="")  # kiosk / desk / auto
-    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[dt.datetime | None]
     id_checked: Mapped[bool] = mapped_column(Boolean, default=False)
-    id_checked_by: Mapped[str] = mapped_column(String(100), default="")
-    anonymised_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    id_checked_by: Mapped[Person]
+    anonymised_at: Mapped[dt.datetime | None]
 
 
 class Invite(Base):
@@ -70,14 +71,14 @@ class Invite(Base):
     visitor_phone: Mapped[str] = mapped_column(String(32), default="")
     purpose: Mapped[str] = mapped_column(String(100), default="")
     party_size: Mapped[int] = mapped_column(Integer, default=1)
-    valid_from: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
-    valid_until: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    valid_from: Mapped[dt.datetime]
+    valid_until: Mapped[dt.datetime]
     status: Mapped[str] = mapped_column(String(16), default="active")
     created_by: Mapped[str] = mapped_column(String(100))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
-    used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    anonymised_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[dt.datetime]
+    used_at: Mapped[dt.datetime | None]
+    revoked_at: Mapped[dt.datetime | None]
+    anonymised_at: Mapped[dt.datetime | None]
 
 
 class BlockEntry(Base):
@@ -91,4 +92,4 @@ class BlockEntry(Base):
     reason: Mapped[str] = mapped_column(String(200), default="")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_by: Mapped[str] = mapped_column(String(100))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[dt.datetime]

@@ -18,7 +18,7 @@ from kiosk.db.models import Unit
 from kiosk.errors import Refused
 from kiosk.export import csv_dict_writer
 from kiosk.hookspecs import PurgeCount
-from kiosk.identity import SYSTEM, Actor, require_role
+from kiosk.identity import Actor, require_role
 from kiosk.lobby import in_lobby
 from kiosk.pii import mask_id_number, mask_name, mask_phone
 from kiosk.writes import change_once
@@ -229,28 +229,10 @@ def purge_in(
         {"visitor_name": ANONYMOUS, "visitor_phone": "", "anonymised_at": now},
         dry_run,
     )
-    return [
-        PurgeCount("visitors", "visitor_visit", visits, before, days),
-        PurgeCount("visitors", "visitor_invite", invites, before, days),
-    ]
+    return retention.counted("visitors", before, days, visitor_visit=visits, visitor_invite=invites)
 
 
-def purge_pii(ctx: KioskContext, actor: Actor = SYSTEM) -> dict[str, int]:
-    """Visitors' part of ``kiosk purge`` on its own (``kiosk visitors purge``): see
-    :func:`purge_in`; audited with the counts."""
-    now = ctx.clock.now()
-    with ctx.database().write() as session:
-        visits, invites = (c.count for c in purge_in(session, ctx, now))
-        audit.record_for(
-            ctx,
-            session,
-            actor.label,
-            "visitor.pii_purged",
-            "visitor_visit",
-            {
-                "visits": visits,
-                "invites": invites,
-                "before": retention.cutoff(now, ctx.settings.retention.visitor_days).isoformat(),
-            },
-        )
-    return {"visits": visits, "invites": invites}
+# Its part of ``kiosk purge`` on its own (``kiosk visitors purge``), audited with the counts.
+purge_pii = retention.one_plugin_purge(
+    purge_in, ("visits", "invites"), "visitor.pii_purged", "visitor_visit"
+)

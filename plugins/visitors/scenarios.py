@@ -7,7 +7,7 @@ import datetime as dt
 from typing import Any
 
 from kiosk.hookspecs import Scenario
-from kiosk.ui.scenarios import note_slip, open_tile
+from kiosk.ui.scenarios import note_slip, open_tile, screen_shown
 
 
 def _host(run: Any) -> Any:
@@ -37,12 +37,7 @@ async def walkup(run: Any) -> None:
         await run.click(field)
         await run.press(*text)
     await run.click("#submit")
-    for _ in range(300):  # the registration runs off the UI thread
-        if isinstance(run.app.screen, WaitingScreen):
-            break
-        await run.pilot.pause(0.01)
-    waiting = run.app.screen
-    assert isinstance(waiting, WaitingScreen), f"expected the waiting screen, got {waiting}"
+    waiting = await screen_shown(run, WaitingScreen, "the waiting screen")
     run.note(f"visit {waiting.visit.id}: asking the host of 3-1205")
     service.decide(run.ctx, _host(run), waiting.visit.id, approve=True)
     run.note("host 王小明 approves")

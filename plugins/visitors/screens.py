@@ -84,20 +84,16 @@ class WalkupScreen(VisitorScreen):
             party = int(value["party"] or "1")
         except ValueError:
             party = 0
-        try:
-            visit = await self.call(
-                lambda: service.register_walkup(
-                    self.ctx,
-                    name=value["name"],
-                    phone=value["phone"],
-                    unit_code=value["unit"],
-                    purpose=value["purpose"],
-                    party_size=party,
-                )
+        visit = await self.attempt(
+            lambda: service.register_walkup(
+                self.ctx,
+                name=value["name"],
+                phone=value["phone"],
+                unit_code=value["unit"],
+                purpose=value["purpose"],
+                party_size=party,
             )
-        except Refused as exc:
-            self.say(exc.render(_))
-            return
+        )
         if visit is not None:
             self.app.switch_screen(WaitingScreen(self.ctx, visit))
 
@@ -195,11 +191,7 @@ class InviteScreen(VisitorScreen):
     async def redeem(self) -> None:
         code = self.query_one("#code", Input)
         typed, code.value = code.value, ""
-        try:
-            visit = await self.call(service.redeem_invite, self.ctx, typed)
-        except Refused as exc:
-            self.say(exc.render(_))
-            return
+        visit = await self.attempt(service.redeem_invite, self.ctx, typed)
         if visit is None:
             return
         if visit.status == "approved":
@@ -241,20 +233,16 @@ class CreateInviteScreen(VisitorScreen):
             hours = 0
         now = self.ctx.clock.now()
 
-        try:
-            invite = await self.call(
-                lambda: service.create_invite(
-                    self.ctx,
-                    actor,
-                    visitor_name=value["guest"],
-                    visitor_phone=value["guest-phone"],
-                    valid_from=now,
-                    valid_until=now + dt.timedelta(hours=hours),
-                )
+        invite = await self.attempt(
+            lambda: service.create_invite(
+                self.ctx,
+                actor,
+                visitor_name=value["guest"],
+                visitor_phone=value["guest-phone"],
+                valid_from=now,
+                valid_until=now + dt.timedelta(hours=hours),
             )
-        except Refused as exc:
-            self.say(exc.render(_))
-            return
+        )
         if invite is None:
             return
         self.say("")
@@ -278,11 +266,7 @@ class SignOutScreen(VisitorScreen):
 
     async def on_input_submitted(self, event: Input.Submitted) -> None:
         event.input.value = ""
-        try:
-            done = await self.call(service.sign_out, self.ctx, event.value)
-        except Refused as exc:
-            self.say(exc.render(_))
-            return
+        done = await self.attempt(service.sign_out, self.ctx, event.value)
         if done is not None:
             self.say(_("Goodbye, thank you for visiting."), ok=True)
 

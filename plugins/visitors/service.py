@@ -43,10 +43,10 @@ from kiosk.errors import Refused
 from kiosk.i18n import N_
 from kiosk.identity import Actor, require_role, unit_by_code
 from kiosk.lobby import desk_lobby, in_lobby
-from kiosk.notify import queue_notification, raise_alert
+from kiosk.notify import queue_notification, raise_alert, raise_kiosk_alert
 from kiosk.notify_links import code_digest, secret_key
 from kiosk.pii import mask_name, mask_phone, mask_text
-from kiosk.plugin_settings import rules_from
+from kiosk.plugin_settings import PluginRules
 from kiosk.writes import change_once
 from plugins.visitors import passes
 from plugins.visitors.models import BlockEntry, Invite, Visit
@@ -64,6 +64,8 @@ from plugins.visitors.records import (
 )
 
 if TYPE_CHECKING:
+    from sqlalchemy.sql import ColumnElement
+
     from devices.printer import Receipt
     from kiosk.context import KioskContext
 
@@ -86,8 +88,10 @@ _MOBILE = re.compile(r"1[3-9]\d{9}")
 
 
 @dataclass(frozen=True)
-class VisitorRules:
+class VisitorRules(PluginRules):
     """``[plugins.visitors]`` settings with defaults."""
+
+    PLUGIN = "visitors"
 
     host_timeout_minutes: int = 5
     pass_hours: int = 4
@@ -100,10 +104,6 @@ class VisitorRules:
     invite_kiosk_window_minutes: int = 15
     invite_failure_budget: int = 30
     invite_budget_minutes: int = 60
-
-    @classmethod
-    def of(cls, ctx: KioskContext) -> VisitorRules:
-        return rules_from(cls, "visitors", ctx.settings.plugin("visitors"))
 
 
 @dataclass(frozen=True)
@@ -236,6 +236,26 @@ def _check_visitor(name: str, phone: str, party_size: int, rules: VisitorRules) 
     return clean_name, clean_phone
 
 
+def _tell_desk(
+    session: Session,
+    v: Visit,
+    template: str,
+    message: str,
+    params: dict[str, Any],
+    now: dt.datetime,
+) -> None:
+    """Tell the desk of the visit's lobby about visit ``v``: ``message`` (an ``N_`` message
+    id, translated at the desk) with ``params``."""
+    queue_notification(
+        session,
+        channel="desk",
+        template=template,
+        at=now,
+        unit_id=v.unit_id,
+        payload={"visit": v.id, "lobby": v.lobby, "message": message, "params": params},
+    )
+
+
 def register_walkup(
     ctx: KioskContext,
     *,
@@ -287,25 +307,20 @@ def register_walkup(
                     "answer_within_minutes": rules.host_timeout_minutes,
                 },
             )
-        queue_notification(
+        _tell_desk(
             session,
-            channel="desk",
-            template="visitor.held" if blocked is not None else "visitor.waiting",
-            at=now,
-            unit_id=unit.id,
-            payload={
-                "visit": v.id,
-                "lobby": v.lobby,
-                "message": (
-                    N_(
-                        "visitor {visitor} for {unit} is on the block list: approve or decline "
-                        "at the desk"
-                    )
-                    if blocked is not None
-                    else N_("visitor {visitor} for {unit} waits for the host")
-                ),
-                "params": {"visitor": mask_name(clean_name), "unit": unit.code},
-            },
+            v,
+            "visitor.held" if blocked is not None else "visitor.waiting",
+            (
+                N_(
+                    "visitor {visitor} for {unit} is on the block list: approve or decline "
+                    "at the desk"
+                )
+                if blocked is not None
+                else N_("visitor {visitor} for {unit} waits for the host")
+            ),
+            {"visitor": mask_name(clean_name), "unit": unit.code},
+            now,
         )
         audit.record_for(
             ctx,
@@ -676,22 +691,21 @@ def _wrong_code(ctx: KioskContext, session: Session, now: dt.datetime, how: str)
         spray_accounts=10**9,
     )
     if here.alert:
-        raise_alert(
+        raise_kiosk_alert(
+            ctx,
             session,
             "invite_guessing",
             N_(
                 "{failures} wrong invite codes at kiosk {kiosk} within {minutes} min: "
                 "someone may be guessing codes"
             ),
-            params={
+            {
                 "failures": here.failures,
                 "kiosk": ctx.kiosk_id,
                 "minutes": rules.invite_kiosk_window_minutes,
-            },  # fmt: skip
+            },
             at=now,
             severity="urgent",
-            lobby=ctx.lobby,
-            kiosk_id=ctx.kiosk_id,
         )
     estate = throttle.guard(session, "invite_space", "")
     closed = throttle.budget_failed(
@@ -811,20 +825,13 @@ def _redeemed(ctx: KioskContext, session: Session, invite: Invite, now: dt.datet
     if blocked is None:
         _issue_pass(ctx, session, v, as_utc(invite.valid_until), now)
     else:
-        queue_notification(
+        _tell_desk(
             session,
-            channel="desk",
-            template="visitor.held",
-            at=now,
-            unit_id=invite.unit_id,
-            payload={
-                "visit": v.id,
-                "lobby": v.lobby,
-                "message": N_(
-                    "invited visitor {visitor} is on the block list: approve or decline at the desk"
-                ),
-                "params": {"visitor": mask_name(v.name)},
-            },
+            v,
+            "visitor.held",
+            N_("invited visitor {visitor} is on the block list: approve or decline at the desk"),
+            {"visitor": mask_name(v.name)},
+            now,
         )
     audit.record_for(
         ctx, session, "kiosk", "visitor.invite_redeemed", f"visitor_visit:{v.id}",
@@ -922,48 +929,47 @@ def sign_out(ctx: KioskContext, payload: str) -> VisitView:
         return _view(ctx, session, v)
 
 
+def _desk_changes_visit(
+    ctx: KioskContext,
+    actor: Actor,
+    visit_id: int,
+    still: tuple[ColumnElement[bool], ...],
+    values: dict[str, Any],
+    refusal: Refused,
+    action: str,
+    data: dict[str, Any],
+) -> None:
+    """The desk's change of visit ``visit_id``, made once while the visit is ``still`` so (else
+    ``refusal``), in its own transaction, audited as ``action`` with ``data``."""
+    with ctx.database().write() as session:
+        change_once(
+            session, update(Visit).where(Visit.id == visit_id, *still).values(**values), refusal
+        )
+        audit.record_for(ctx, session, actor.label, action, f"visitor_visit:{visit_id}", data)
+
+
 def sign_out_by_desk(ctx: KioskContext, actor: Actor, visit_id: int) -> None:
     """The desk signs a visitor out (left without scanning)."""
     require_role(actor, "visitor.sign_out", *DESK_ROLES)
-    now = ctx.clock.now()
-    with ctx.database().write() as session:
-        change_once(
-            session,
-            update(Visit)
-            .where(Visit.id == visit_id, Visit.status == "approved", Visit.signed_out_at.is_(None))
-            .values(signed_out_at=now, sign_out_by="desk"),
-            Refused("visitors.not_inside", "This visitor is not signed in."),
-        )
-        audit.record_for(
-            ctx,
-            session,
-            actor.label,
-            "visitor.signed_out",
-            f"visitor_visit:{visit_id}",
-            {"by": "desk"},
-        )
+    _desk_changes_visit(
+        ctx, actor, visit_id,
+        (Visit.status == "approved", Visit.signed_out_at.is_(None)),
+        {"signed_out_at": ctx.clock.now(), "sign_out_by": "desk"},
+        Refused("visitors.not_inside", "This visitor is not signed in."),
+        "visitor.signed_out", {"by": "desk"},
+    )  # fmt: skip
 
 
 def revoke_pass(ctx: KioskContext, actor: Actor, visit_id: int, reason: str = "") -> None:
     """The desk cancels a pass (the visitor must leave or come back to the desk)."""
     require_role(actor, "visitor.revoke", *DESK_ROLES)
-    now = ctx.clock.now()
-    with ctx.database().write() as session:
-        change_once(
-            session,
-            update(Visit)
-            .where(Visit.id == visit_id, Visit.pass_id.is_not(None), Visit.revoked_at.is_(None))
-            .values(revoked_at=now),
-            Refused("visitors.pass_revoked", "This pass was cancelled. Please see the desk."),
-        )
-        audit.record_for(
-            ctx,
-            session,
-            actor.label,
-            "visitor.pass_revoked",
-            f"visitor_visit:{visit_id}",
-            {"reason": reason[:200]},
-        )
+    _desk_changes_visit(
+        ctx, actor, visit_id,
+        (Visit.pass_id.is_not(None), Visit.revoked_at.is_(None)),
+        {"revoked_at": ctx.clock.now()},
+        Refused("visitors.pass_revoked", "This pass was cancelled. Please see the desk."),
+        "visitor.pass_revoked", {"reason": reason[:200]},
+    )  # fmt: skip
 
 
 def close_ended_visits(ctx: KioskContext) -> int:

@@ -84,6 +84,17 @@ def test_audit_verify_detects_a_corrupted_row(demo_db: str, tmp_path: Path) -> N
     assert "BROKEN at event 1" in bad.stdout
 
 
+def test_audit_checkpoint_without_a_key_is_one_line_and_exit_1(
+    demo_db: str, tmp_path: Path
+) -> None:
+    copy = tmp_path / "keyless.db"  # the demo's key stays beside the demo database
+    copy.write_bytes(Path(demo_db.removeprefix("sqlite:///")).read_bytes())
+    result = kiosk("audit", "checkpoint", env={"KIOSK_DATABASE_URL": f"sqlite:///{copy}"})
+    assert result.returncode == 1, result.stdout
+    assert result.stderr.startswith("kiosk: no audit key at ")
+    assert result.stderr.endswith(" (kiosk init)\n") and result.stderr.count("\n") == 1
+
+
 def test_bad_config_is_one_line_and_exit_1(tmp_path: Path) -> None:
     cfg = tmp_path / "bad.toml"
     cfg.write_text("[kiosk]\nidle_timeout = 'soon'\n", "utf-8")

@@ -45,7 +45,7 @@ def test_every_service_finds_a_unit_one_way_and_refuses_an_unknown_one_alike(
         assert unit_by_code(session, "3栋1205").code == unit_by_code(session, " 3-1205 ").code
         with pytest.raises(Refused) as err:
             unit_by_code(session, " 9-999 ")
-    assert err.value.code == "unknown_unit" and err.value.render() == "There is no unit 9-999."
+    assert err.value.code == "unit.unknown" and err.value.render() == "There is no unit 9-999."
 
 
 def test_resident_card_is_recognised_in_any_printed_form(ctx: KioskContext) -> None:
@@ -80,11 +80,11 @@ def test_unit_pin_counts_down_then_locks(ctx: KioskContext) -> None:
     assert remaining == [4, 3, 2, 1]
     with pytest.raises(Refused) as err:
         lobby.unit_login(ctx, "3-1205", "0000")
-    assert err.value.code == "locked"
+    assert err.value.code == "login.locked"
     # Locked: even the right PIN is refused until the lockout ends.
     with pytest.raises(Refused) as err:
         lobby.unit_login(ctx, "3-1205", "1205")
-    assert err.value.code == "locked"
+    assert err.value.code == "login.locked"
     ctx.clock.advance(minutes=6)  # type: ignore[attr-defined]
     assert lobby.unit_login(ctx, "3-1205", "1205").name == "王小明"
 
@@ -95,7 +95,7 @@ def test_staff_lockout_after_five_wrong_pins_alerts_the_desk(ctx: KioskContext) 
         with pytest.raises(Refused) as err:
             lobby.staff_login(ctx, "S001", "0000")
         codes.append(err.value.code)
-    assert codes == ["wrong_pin"] * 4 + ["locked"]
+    assert codes == ["login.wrong_pin"] * 4 + ["login.locked"]
     with pytest.raises(Refused):
         lobby.staff_login(ctx, "S001", "2580")
     with ctx.database().read() as s:

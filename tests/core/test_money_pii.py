@@ -104,6 +104,17 @@ def test_an_old_15_digit_id_number_is_found_and_masked() -> None:
     assert find_unmasked("SF100000000000123") == []
 
 
+def test_digits_inside_a_token_are_no_phone_number() -> None:
+    """A random hex token (a visitor pass's QR) may hold eleven digits in a row that read like
+    a mobile: inside a word of letters and digits they are no number, and stay as they are;
+    beside Chinese text or punctuation a mobile is still found and masked."""
+    token = "KP1.b336d14945971178.5798518979cb6aaa305943b4"
+    assert find_unmasked(token) == []
+    assert mask_text(token) == token
+    assert mask_text("王先生13800138000转前台") == "王先生138****8000转前台"
+    assert mask_text("Tel:13800138000.") == "Tel:138****8000."
+
+
 @given(
     st.from_regex(r"1[3-9]\d", fullmatch=True),
     st.from_regex(r"\d{4}", fullmatch=True),

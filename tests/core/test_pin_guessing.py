@@ -79,10 +79,10 @@ def _second_pin_holder(ctx: KioskContext, pin: str = "7777") -> None:
 def test_a_unit_with_two_pin_holders_locks_as_a_unit_and_tells_the_desk(ctx) -> None:
     _second_pin_holder(ctx)
     codes = [_refusal(lobby.unit_login, ctx, "3-1205", f"{n:04d}").code for n in range(5)]
-    assert codes == ["wrong_pin"] * 4 + ["locked"]
+    assert codes == ["login.wrong_pin"] * 4 + ["login.locked"]
     # Guessing goes on while the unit is locked: refused, counted, and no holder's PIN opens it.
     for guess in ("0005", "0006", "7777", "1205"):
-        assert _refusal(lobby.unit_login, ctx, "3-1205", guess).code == "locked"
+        assert _refusal(lobby.unit_login, ctx, "3-1205", guess).code == "login.locked"
     failed = _events(ctx, "resident.pin_failed", "unit:3-1205")
     assert len(failed) == 9
     assert [e.data.count('"locked"') for e in failed[4:]] == [1] * 5
@@ -101,10 +101,10 @@ def test_failures_against_either_holder_count_on_the_unit(ctx, other) -> None:
     _second_pin_holder(ctx, "7777")
     for guess in ("7770", "7771", "1200", "7772", "1201"):
         _refusal(lobby.unit_login, ctx, "3-1205", guess)
-    assert _refusal(lobby.unit_login, ctx, "3-1205", "7777").code == "locked"
+    assert _refusal(lobby.unit_login, ctx, "3-1205", "7777").code == "login.locked"
     # Another kiosk's process sees the same lock (the state is in the database).
     desk = _context(ctx, other, kiosk_id="kiosk-2")
-    assert _refusal(lobby.unit_login, desk, "3-1205", "1205").code == "locked"
+    assert _refusal(lobby.unit_login, desk, "3-1205", "1205").code == "login.locked"
 
 
 def test_lockouts_in_a_row_double_until_a_success(ctx, other) -> None:
@@ -113,7 +113,7 @@ def test_lockouts_in_a_row_double_until_a_success(ctx, other) -> None:
         for _ in range(5):
             _refusal(lobby.unit_login, kiosk, "1-101", "0000")
         ctx.clock.advance(minutes=round_minutes - 1)
-        assert _refusal(lobby.unit_login, kiosk, "1-101", "0101").code == "locked"
+        assert _refusal(lobby.unit_login, kiosk, "1-101", "0101").code == "login.locked"
         ctx.clock.advance(minutes=1, seconds=1)
     assert lobby.unit_login(kiosk, "1-101", "0101").name == "张伟"
     # The success reset the escalation: the next lockout is the short one again.
@@ -152,7 +152,7 @@ def test_unknown_and_known_staff_numbers_do_the_same_work_and_get_the_same_answe
             assert checks == [str(identity.SCRYPT_N)], who  # one scrypt, at the same cost
         answers[who] = seen
     assert answers["S001"] == answers["S999"] == answers["S003"]
-    assert [code for code, _ in answers["S999"]] == ["wrong_pin"] * 4 + ["locked"]
+    assert [code for code, _ in answers["S999"]] == ["login.wrong_pin"] * 4 + ["login.locked"]
     assert "staff number" in answers["S999"][0][1]
     # Every failure is audited with what really happened; the keypad was not told.
     failed = _events(ctx, "staff.login_failed")
@@ -165,7 +165,7 @@ def test_a_staff_lockout_holds_at_that_kiosk_only_and_escalates(ctx, other) -> N
     kiosk = _context(ctx, other, kiosk_free_failures=1000)
     for _ in range(5):
         _refusal(lobby.staff_login, kiosk, "S001", "0000")
-    assert _refusal(lobby.staff_login, kiosk, "S001", "2580").code == "locked"
+    assert _refusal(lobby.staff_login, kiosk, "S001", "2580").code == "login.locked"
     assert len(_alerts(ctx, "staff_locked")) == 1
     assert len(_events(ctx, "staff.pin_locked", "staff:S001")) == 1
     # Whoever locked S001 at the lobby kiosk cannot keep them out of the desk.
@@ -176,7 +176,7 @@ def test_a_staff_lockout_holds_at_that_kiosk_only_and_escalates(ctx, other) -> N
     for _ in range(5):
         _refusal(lobby.staff_login, kiosk, "S001", "0000")
     ctx.clock.advance(minutes=9)
-    assert _refusal(lobby.staff_login, kiosk, "S001", "2580").code == "locked"
+    assert _refusal(lobby.staff_login, kiosk, "S001", "2580").code == "login.locked"
     ctx.clock.advance(minutes=1, seconds=1)
     assert lobby.staff_login(kiosk, "S001", "2580").name == "李管家"
 
@@ -188,15 +188,15 @@ def test_spraying_unit_pins_from_one_kiosk_backs_off_and_alerts_the_desk(ctx, ot
     units = [f"1-{floor}0{room}" for floor in range(1, 7) for room in (1, 2)]
     # One guess per unit: no unit gets near its own lockout.
     codes = [_refusal(lobby.unit_login, ctx, u, "0000").code for u in units[:10]]
-    assert codes == ["wrong_pin"] * 10
+    assert codes == ["login.wrong_pin"] * 10
     (alert,) = _alerts(ctx, "pin_guessing")  # three units failed: the desk is told, once
     assert "kiosk test-kiosk" in alert.message and alert.severity == "urgent"
     assert len(_events(ctx, "kiosk.pin_guessing")) == 1
     # The eleventh failure makes the kiosk wait; waiting is enforced for every process of it.
-    assert _refusal(lobby.unit_login, ctx, units[10], "0000").code == "wrong_pin"
+    assert _refusal(lobby.unit_login, ctx, units[10], "0000").code == "login.wrong_pin"
     again = _context(ctx, other)  # a second process of the same kiosk
     err = _refusal(lobby.unit_login, again, "3-1205", "1205")  # even a right PIN waits
-    assert err.code == "throttled" and err.params["seconds"] == 1
+    assert err.code == "login.throttled" and err.params["seconds"] == 1
     waits = []
     for unit in units[11:] + ["2-101", "2-102", "2-201"]:
         ctx.clock.advance(seconds=waits[-1] if waits else 1)
@@ -213,7 +213,7 @@ def test_spraying_unit_pins_from_one_kiosk_backs_off_and_alerts_the_desk(ctx, ot
     ctx.clock.advance(seconds=16)
     assert lobby.unit_login(ctx, "3-1205", "1205").name == "王小明"
     _refusal(lobby.unit_login, ctx, "2-202", "0000")
-    assert _refusal(lobby.unit_login, ctx, "3-1205", "1205").code == "throttled"
+    assert _refusal(lobby.unit_login, ctx, "3-1205", "1205").code == "login.throttled"
     # A quiet window starts the count again.
     ctx.clock.advance(minutes=16)
     assert lobby.unit_login(ctx, "3-1205", "1205").name == "王小明"
@@ -223,7 +223,7 @@ def test_staff_number_spraying_is_throttled_too(ctx) -> None:
     for n in range(10):
         _refusal(lobby.staff_login, ctx, f"S{100 + n}", "0000")
     _refusal(lobby.staff_login, ctx, "S001", "0000")
-    assert _refusal(lobby.staff_login, ctx, "S001", "2580").code == "throttled"
+    assert _refusal(lobby.staff_login, ctx, "S001", "2580").code == "login.throttled"
     assert len(_alerts(ctx, "pin_guessing")) == 1
 
 
@@ -232,7 +232,7 @@ def test_staff_number_spraying_is_throttled_too(ctx) -> None:
 
 def test_a_pin_shorter_than_the_policy_is_refused() -> None:
     staff = Staff(number="S9", name="x", pin_hash="")
-    for pin, code in (("123", "pin_too_short"), ("12a4", "pin_digits"), ("１２３４", "pin_digits")):
+    for pin, code in (("123", "pin.too_short"), ("12a4", "pin.digits"), ("１２３４", "pin.digits")):
         with pytest.raises(Refused) as err:
             set_pin(staff, pin, StaffPolicy(), n=2**10)
         assert err.value.code == code
@@ -245,13 +245,13 @@ def test_a_pin_shorter_than_the_policy_is_refused() -> None:
 
 def test_changing_a_pin_checks_the_current_one_and_the_length(ctx) -> None:
     butler = lobby.staff_login(ctx, "S001", "2580")
-    assert _refusal(lobby.change_pin, ctx, butler, "2580", "12").code == "pin_too_short"
-    assert _refusal(lobby.change_pin, ctx, butler, "0000", "123456").code == "wrong_pin"
+    assert _refusal(lobby.change_pin, ctx, butler, "2580", "12").code == "pin.too_short"
+    assert _refusal(lobby.change_pin, ctx, butler, "0000", "123456").code == "login.wrong_pin"
     lobby.change_pin(ctx, butler, "2580", "975310")
     assert lobby.staff_login(ctx, "S001", "975310").name == "李管家"
     assert len(_events(ctx, "pin.changed", butler.label)) == 1
     resident = lobby.unit_login(ctx, "1-101", "0101")
-    assert _refusal(lobby.change_pin, ctx, resident, "0101", "99").code == "pin_too_short"
+    assert _refusal(lobby.change_pin, ctx, resident, "0101", "99").code == "pin.too_short"
     lobby.change_pin(ctx, resident, "0101", "4455")
     assert lobby.unit_login(ctx, "1-101", "4455").name == "张伟"
 
@@ -277,7 +277,7 @@ def test_processes_of_one_kiosk_guessing_at_once_are_all_counted(ctx, other) -> 
         t.start()
     for t in threads:
         t.join()
-    assert codes == ["wrong_pin"] * 6
+    assert codes == ["login.wrong_pin"] * 6
     with ctx.database().read() as s:
         keypad = s.scalars(
             select(LoginGuard).where(LoginGuard.scope == "keypad", LoginGuard.key == "kiosk-race")

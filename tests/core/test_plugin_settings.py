@@ -10,16 +10,22 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from kiosk.errors import Refused
-from kiosk.plugin_settings import rules_from, whole_number
+from kiosk.plugin_settings import at_least, one_of, rules_from, whole_number
 
 
 @dataclass(frozen=True)
 class Rules:
     hours: int = 4
     days: tuple[int, ...] = (3, 7)
-    mode: str = "started"
+    mode: str = one_of(("started", "completed"), default="started")
     roles: tuple[str, ...] = ("owner",)
     nested: object = None
+
+
+@dataclass(frozen=True)
+class AtLeastOne:
+    hours: int = at_least(1, default=4)
+    days: tuple[int, ...] = at_least(1, default=(3, 7))
 
 
 def test_unset_keys_keep_the_defaults_and_set_ones_are_taken() -> None:
@@ -49,16 +55,17 @@ def test_given_fields_are_not_read_from_the_section() -> None:
 )
 def test_a_bad_value_is_refused_naming_the_key(raw: dict[str, object], key: str) -> None:
     with pytest.raises(Refused) as err:
-        rules_from(Rules, "demo", raw, choices={"mode": ("started", "completed")})
+        rules_from(Rules, "demo", raw)
     assert err.value.code == "demo.config"
     assert f"plugins.demo.{key} must be" in err.value.render()
 
 
 def test_a_minimum_applies_to_the_key_and_to_each_item_of_a_list() -> None:
     with pytest.raises(Refused, match="hours must be a whole number >= 1"):
-        rules_from(Rules, "demo", {"hours": 0}, minimum={"hours": 1})
+        rules_from(AtLeastOne, "demo", {"hours": 0})
     with pytest.raises(Refused, match="days must be a whole number >= 1"):
-        rules_from(Rules, "demo", {"days": [2, 0]}, minimum={"days": 1})
+        rules_from(AtLeastOne, "demo", {"days": [2, 0]})
+    assert rules_from(AtLeastOne, "demo", {"hours": 1, "days": [1]}) == AtLeastOne(1, (1,))
 
 
 def test_a_field_without_a_readable_default_must_be_given() -> None:

@@ -91,9 +91,9 @@ class Pcscd:
                 stderr=subprocess.STDOUT,
             )
         # Ready when a client can list readers (and vpcd listens, when configured).
-        _until(self._up, 10, "pcscd did not come up")
+        _until(self._up, 30, "pcscd did not come up")
         if reader:
-            _until(self._vpcd_listens, 10, "vpcd did not open its port")
+            _until(self._vpcd_listens, 30, "vpcd did not open its port")
 
     def _up(self) -> bool:
         assert self.proc is not None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from kiosk import lobby as lobby_services
 from kiosk.context import KioskContext
 from kiosk.hookspecs import DeskPanel, hookimpl
@@ -73,6 +75,26 @@ async def test_a_desk_started_without_its_database_stays_up_and_says_so(
         await login(pilot)
         await wait_for(pilot, lambda: "无法连接数据库" in texts(app))
         assert app.is_running and app.staff is None
+
+
+async def test_a_login_before_the_desk_has_its_database_says_it_is_starting(
+    ui_ctx: KioskContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A PIN submitted while the desk still opens its database is not lost in silence: the desk
+    says it is starting and keeps the PIN; once the database is open the same OK logs in."""
+    from textual.widgets import Input
+
+    from kiosk.ui.desk_app import DeskApp
+
+    monkeypatch.setattr(DeskApp, "_load", lambda self: None)  # the database not open yet
+    app = DeskApp(ui_ctx.settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await login(pilot)
+        await wait_for(pilot, lambda: "前台系统正在启动" in texts(app))
+        assert app.staff is None and app.screen.query_one("#pin", Input).value == "2580"
+        app.ctx = ui_ctx  # opened
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.staff is not None)
 
 
 async def test_alerts_are_listed_and_acknowledged_once(ui_ctx: KioskContext) -> None:

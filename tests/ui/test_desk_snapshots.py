@@ -13,6 +13,7 @@ import pytest
 from kiosk import lobby as lobby_services
 from kiosk.context import KioskContext
 from kiosk.plugins import load_plugins
+from tests.screens import message_shown, steady_cursor, wait_until
 from tests.ui.conftest import desk
 
 LANGS = ["zh_CN", "en"]
@@ -50,23 +51,20 @@ def test_desk_tab(
     async def open_tab(pilot) -> None:  # type: ignore[no-untyped-def]
         await pilot.pause()
         await pilot.press(*"S005", "enter", *"1470", "enter")
-        for _ in range(100):
-            if type(pilot.app.screen).__name__ == "DeskScreen":
-                break
-            await pilot.pause(0.05)
+        await wait_until(pilot, lambda: _on_desk(pilot), "the desk after signing in")
         pilot.app.screen.show_tab(f"tab-{tab}")
         if tab == "household":
             await pilot.click("#hf-unit")
             await pilot.press(*"3-1205", "enter")
-            for _ in range(100):
-                if "3-1205" in str(pilot.app.screen.query_one("#hf").render()):
-                    break
-                await pilot.pause(0.05)
+            await wait_until(
+                pilot,
+                lambda: "3-1205" in str(pilot.app.screen.query_one("#hf").render()),
+                "the household file of 3-1205",
+            )
         if tab == "reports":  # the month's figures load in a worker
-            for _ in range(200):
-                if pilot.app.screen.query_one("ReportsPanel").loads:
-                    break
-                await pilot.pause(0.05)
+            await wait_until(
+                pilot, lambda: pilot.app.screen.query_one("ReportsPanel").loads, "the figures"
+            )
         await pilot.pause(0.3)
         # A panel that failed to build shows a line instead: never a snapshot to keep.
         assert not pilot.app.screen.query(".failure"), f"the {tab} panel failed to build"
@@ -78,22 +76,20 @@ def test_desk_tab(
     assert snap_compare(app, terminal_size=size, run_before=open_tab)
 
 
+def _on_desk(pilot) -> bool:  # type: ignore[no-untyped-def]
+    return type(pilot.app.screen).__name__ == "DeskScreen"
+
+
 async def _logged_in(pilot, tab: str) -> None:  # type: ignore[no-untyped-def]
     await pilot.pause()
     await pilot.press(*"S005", "enter", *"1470", "enter")
-    for _ in range(100):
-        if type(pilot.app.screen).__name__ == "DeskScreen":
-            break
-        await pilot.pause(0.05)
+    await wait_until(pilot, lambda: _on_desk(pilot), "the desk after signing in")
     pilot.app.screen.show_tab(f"tab-{tab}")
     await pilot.pause(0.3)
 
 
 async def _wait_for(pilot, selector: str) -> None:  # type: ignore[no-untyped-def]
-    for _ in range(100):
-        if pilot.app.screen.query(selector):
-            return
-        await pilot.pause(0.05)
+    await wait_until(pilot, lambda: pilot.app.screen.query(selector), selector)
 
 
 @pytest.mark.parametrize("size", SIZES, ids=["80x24", "120x40"])
@@ -112,7 +108,9 @@ def test_desk_screen(
         if screen == "wrong-pin":
             await pilot.pause()
             await pilot.press(*"S005", "enter", *"0000", "enter")
-            await pilot.pause(0.5)
+            await wait_until(pilot, lambda: message_shown(pilot.app), "the wrong-PIN refusal")
+            steady_cursor(pilot.app)
+            await pilot.pause()
             return
         await _logged_in(pilot, "umbrellas")
         pilot.app.screen.query_one("#um-add" if screen == "form" else "#um-retire").press()

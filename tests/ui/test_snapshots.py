@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 
 from kiosk.context import KioskContext
+from tests.screens import message_shown, steady_cursor, wait_until
 from tests.ui.conftest import desk, lobby
 
 LANGS = ["zh_CN", "en"]
@@ -41,6 +42,8 @@ def test_lobby_unit_pin(snap_compare, shell_ctx: KioskContext, lang: str) -> Non
         await pilot.click("#identify")
         await pilot.pause()
         await pilot.press(*"3-1205", "enter", *"0000", "enter")
+        await wait_until(pilot, lambda: message_shown(pilot.app), "the wrong-PIN refusal")
+        steady_cursor(pilot.app)
         await pilot.pause()
 
     assert snap_compare(lobby(shell_ctx, lang), terminal_size=(80, 24), run_before=identify)
@@ -62,18 +65,16 @@ def test_desk_household(
     async def login(pilot) -> None:  # type: ignore[no-untyped-def]
         await pilot.pause()
         await pilot.press(*"S001", "enter", *"2580", "enter")
-        for _ in range(60):
-            if type(pilot.app.screen).__name__ == "DeskScreen":
-                break
-            await pilot.pause(0.05)
+        await wait_until(pilot, lambda: type(pilot.app.screen).__name__ == "DeskScreen", "the desk")
         pilot.app.screen.show_tab("tab-household")
         await pilot.pause()
         await pilot.click("#hf-unit")
         await pilot.press(*"3-1205", "enter")
-        for _ in range(60):
-            if "3-1205" in str(pilot.app.screen.query_one("#hf").render()):
-                break
-            await pilot.pause(0.05)
+        await wait_until(
+            pilot,
+            lambda: "3-1205" in str(pilot.app.screen.query_one("#hf").render()),
+            "the household file of 3-1205",
+        )
         await pilot.pause()
 
     assert snap_compare(desk(shell_ctx, lang), terminal_size=size, run_before=login)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 
 import pytest
 from textual.screen import Screen
@@ -23,13 +24,13 @@ PUSH = "[@click=app.push_screen('x')]X[/]"
 CLOSING = "[/x]"
 
 
-async def settle(pilot, until, tries: int = 200) -> None:  # type: ignore[no-untyped-def]
-    """Let the app run until ``until()`` holds (or give up). A plain sleep, not
-    ``pilot.pause()``: that waits for every widget of the screen, and a screen whose message
-    loop an error stopped never answers."""
-    for _attempt in range(tries):
-        if until():
-            return
+async def settle(pilot, until, tries: int = 400) -> None:  # type: ignore[no-untyped-def]
+    """Let the app run until ``until()`` holds (or give up after some 20 s: a loaded machine
+    may take seconds over a worker's queries; the caller's assertions then say what is
+    missing). A plain sleep, not ``pilot.pause()``: that waits for every widget of the screen,
+    and a screen whose message loop an error stopped never answers."""
+    deadline = time.monotonic() + tries * 0.05
+    while not until() and time.monotonic() < deadline:
         await asyncio.sleep(0.05)
 
 
@@ -39,7 +40,10 @@ def plugin_names(ctx: KioskContext) -> set[str]:
 
 
 def message_text(app) -> str:  # type: ignore[no-untyped-def]
-    return str(app.screen.query_one("#message").visual)
+    """The screen's message line; empty while the screen is between two compositions (a
+    refusal redraws it: waiting on this must not fail on the moment it has no message yet)."""
+    found = app.screen.query("#message")
+    return str(found.first().visual) if found else ""
 
 
 async def walk_up_with_unit(app, pilot, unit: str) -> None:  # type: ignore[no-untyped-def]

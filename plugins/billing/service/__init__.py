@@ -8,6 +8,8 @@ reaches :func:`add_charge_in` through the ``kiosk_charge`` hook) and use
 - :func:`add_charge` / :func:`add_charge_in` — put a charge line (umbrella compensation, repair
   charge, parking rent, ...) on a unit's bill for a month; idempotent on ``source_ref``.
 - :func:`create_payment_order` — a QR payment order for a bill, or for chosen lines of it.
+- :func:`create_arrears_order` / :func:`record_desk_arrears_payment` — all of a household's
+  open bills paid at once, oldest first, by QR or at the desk.
 - :func:`take_deposit_in` — receive a deposit (e.g. a parking card's) into the deposit ledger.
 
 Every state change takes an :class:`~kiosk.identity.Actor`, checks roles, records an audit
@@ -15,10 +17,18 @@ event in the same transaction, and race-prone changes are conditional updates: a
 pending -> paid exactly once, a bill can never take more money than it is owed.
 
 A package along its sections: :mod:`.bills` (configuration, bills and charges),
-:mod:`.orders` (paying a bill, QR payment orders), :mod:`.refunds`, :mod:`.deposits`,
-:mod:`.reports` (CSV import, statements, reconciliation); every name is re-exported here.
+:mod:`.orders` (paying a bill, QR payment orders), :mod:`.rejections` (rejected
+notices counted per provider), :mod:`.arrears` (all open bills at once),
+:mod:`.receipts`, :mod:`.refunds`, :mod:`.deposits`, :mod:`.reports` (CSV import,
+statements, reconciliation); every name is re-exported here.
 """
 
+from plugins.billing.service.arrears import (
+    create_arrears_order as create_arrears_order,
+)
+from plugins.billing.service.arrears import (
+    record_desk_arrears_payment as record_desk_arrears_payment,
+)
 from plugins.billing.service.bills import (
     CHARGE_ROLES as CHARGE_ROLES,
 )
@@ -89,6 +99,9 @@ from plugins.billing.service.bills import (
     open_bills as open_bills,
 )
 from plugins.billing.service.bills import (
+    open_bills_in as open_bills_in,
+)
+from plugins.billing.service.bills import (
     order_lifetime as order_lifetime,
 )
 from plugins.billing.service.bills import (
@@ -116,22 +129,16 @@ from plugins.billing.service.deposits import (
     deposit_kind_title as deposit_kind_title,
 )
 from plugins.billing.service.deposits import (
-    forfeit_deposit_in as forfeit_deposit_in,
+    end_deposit_in as end_deposit_in,
 )
 from plugins.billing.service.deposits import (
     refund_deposit as refund_deposit,
-)
-from plugins.billing.service.deposits import (
-    refund_deposit_in as refund_deposit_in,
 )
 from plugins.billing.service.deposits import (
     take_deposit as take_deposit,
 )
 from plugins.billing.service.deposits import (
     take_deposit_in as take_deposit_in,
-)
-from plugins.billing.service.orders import (
-    REJECT_WINDOW as REJECT_WINDOW,
 )
 from plugins.billing.service.orders import (
     SUPERSEDED as SUPERSEDED,
@@ -161,34 +168,13 @@ from plugins.billing.service.orders import (
     _close_pending_if_settled as _close_pending_if_settled,
 )
 from plugins.billing.service.orders import (
-    _flag_alert as _flag_alert,
-)
-from plugins.billing.service.orders import (
-    _local as _local,
+    _flag_order as _flag_order,
 )
 from plugins.billing.service.orders import (
     _not_won as _not_won,
 )
 from plugins.billing.service.orders import (
-    _note_rejection as _note_rejection,
-)
-from plugins.billing.service.orders import (
     _order_view as _order_view,
-)
-from plugins.billing.service.orders import (
-    _payment_receipt as _payment_receipt,
-)
-from plugins.billing.service.orders import (
-    _Rejections as _Rejections,
-)
-from plugins.billing.service.orders import (
-    _rejections as _rejections,
-)
-from plugins.billing.service.orders import (
-    _rejections_lock as _rejections_lock,
-)
-from plugins.billing.service.orders import (
-    _rejections_of as _rejections_of,
 )
 from plugins.billing.service.orders import (
     _release_lines as _release_lines,
@@ -203,15 +189,6 @@ from plugins.billing.service.orders import (
     _take_lines as _take_lines,
 )
 from plugins.billing.service.orders import (
-    _take_summary as _take_summary,
-)
-from plugins.billing.service.orders import (
-    _write_rejection as _write_rejection,
-)
-from plugins.billing.service.orders import (
-    _write_summary as _write_summary,
-)
-from plugins.billing.service.orders import (
     apply_paid_notice as apply_paid_notice,
 )
 from plugins.billing.service.orders import (
@@ -224,10 +201,10 @@ from plugins.billing.service.orders import (
     create_payment_order as create_payment_order,
 )
 from plugins.billing.service.orders import (
-    expire_orders as expire_orders,
+    desk_payment_in as desk_payment_in,
 )
 from plugins.billing.service.orders import (
-    flush_rejections as flush_rejections,
+    expire_orders as expire_orders,
 )
 from plugins.billing.service.orders import (
     handle_notification as handle_notification,
@@ -248,10 +225,19 @@ from plugins.billing.service.orders import (
     provider_label as provider_label,
 )
 from plugins.billing.service.orders import (
-    receipt_url as receipt_url,
-)
-from plugins.billing.service.orders import (
     record_desk_payment as record_desk_payment,
+)
+from plugins.billing.service.receipts import (
+    _local as _local,
+)
+from plugins.billing.service.receipts import (
+    arrears_receipt as arrears_receipt,
+)
+from plugins.billing.service.receipts import (
+    payment_receipt as payment_receipt,
+)
+from plugins.billing.service.receipts import (
+    receipt_url as receipt_url,
 )
 from plugins.billing.service.refunds import (
     REFUND_OPEN as REFUND_OPEN,
@@ -282,6 +268,36 @@ from plugins.billing.service.refunds import (
 )
 from plugins.billing.service.refunds import (
     resolve_refunds as resolve_refunds,
+)
+from plugins.billing.service.rejections import (
+    REJECT_WINDOW as REJECT_WINDOW,
+)
+from plugins.billing.service.rejections import (
+    _note_rejection as _note_rejection,
+)
+from plugins.billing.service.rejections import (
+    _Rejections as _Rejections,
+)
+from plugins.billing.service.rejections import (
+    _rejections as _rejections,
+)
+from plugins.billing.service.rejections import (
+    _rejections_lock as _rejections_lock,
+)
+from plugins.billing.service.rejections import (
+    _rejections_of as _rejections_of,
+)
+from plugins.billing.service.rejections import (
+    _take_summary as _take_summary,
+)
+from plugins.billing.service.rejections import (
+    _write_rejection as _write_rejection,
+)
+from plugins.billing.service.rejections import (
+    _write_summary as _write_summary,
+)
+from plugins.billing.service.rejections import (
+    flush_rejections as flush_rejections,
 )
 from plugins.billing.service.reports import (
     CSV_COLUMNS as CSV_COLUMNS,

@@ -290,13 +290,17 @@ def open_bills(ctx: KioskContext, unit: str | int) -> list[BillView]:
     """A unit's bills still owing, oldest first, with today's late fee."""
     today, rule = local_today(ctx), late_fee_rule(ctx)
     with ctx.database().read() as session:
-        the_unit = unit_by_code(session, unit)
-        bills = session.scalars(
-            select(Bill)
-            .where(Bill.unit_id == the_unit.id, Bill.status == "open")
-            .order_by(Bill.period)
-        ).all()
-        return [view(session, b, today, rule) for b in bills if b.balance_fen > 0]
+        return open_bills_in(session, unit_by_code(session, unit).id, today, rule)
+
+
+def open_bills_in(
+    session: Session, unit_id: int, today: dt.date, rule: fees.LateFeeRule
+) -> list[BillView]:
+    """:func:`open_bills` inside the caller's transaction."""
+    bills = session.scalars(
+        select(Bill).where(Bill.unit_id == unit_id, Bill.status == "open").order_by(Bill.period)
+    ).all()
+    return [view(session, b, today, rule) for b in bills if b.balance_fen > 0]
 
 
 def get_bill(ctx: KioskContext, bill_id: int) -> BillView:

@@ -2,16 +2,31 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import secrets
-import threading
-import weakref
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any, NamedTuple, TypedDict, cast
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import (
+    BigInteger,
+    Date,
+    DateTime,
+    Integer,
+    Table,
+    bindparam,
+    case,
+    exists,
+    func,
+    insert,
+    select,
+    true,
+    union,
+    update,
+)
+from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
 from kiosk import audit
@@ -28,6 +43,7 @@ from plugins.billing.models import (
     BillLine,
     CreditNote,
     NoticeLog,
+    OrderBill,
     Payment,
     PaymentOrder,
 )
@@ -41,13 +57,14 @@ from plugins.billing.providers import (
 from plugins.billing.service.bills import (
     DESK_ROLES,
     _ref,
-    config,
     late_fee_now,
     late_fee_rule,
     local_today,
     order_lifetime,
     provider,
 )
+from plugins.billing.service.receipts import payment_receipt
+from plugins.billing.service.rejections import _note_rejection
 
 if TYPE_CHECKING:
     from devices.printer import Receipt
@@ -56,6 +73,178 @@ if TYPE_CHECKING:
 
 # One logger for the billing service, whichever module logs.
 log = logging.getLogger("plugins.billing.service")
+
+_BILLS = cast(Table, Bill.__table__)
+_ORDERS = cast(Table, PaymentOrder.__table__)
+_ORDER_BILLS = cast(Table, OrderBill.__table__)
+_NOTICES = cast(Table, NoticeLog.__table__)
+_LINES = cast(Table, BillLine.__table__)
+_PAYMENTS = cast(Table, Payment.__table__)
+_UNITS = cast(Table, Unit.__table__)
+
+SUPERSEDED = "superseded"  # closed here; the provider still has to be told
+SUPERSEDED_DONE = "superseded+provider"
+
+_late_fee = bindparam("b_late_fee", type_=BigInteger)
+_amount = bindparam("b_amount", type_=BigInteger)
+_owed_after = _BILLS.c.charged_fen + _late_fee - _BILLS.c.credited_fen - _BILLS.c.paid_fen - _amount
+# Crystallise a late fee and take a payment, unless the bill owes less: the bill as it is then.
+_PAY_BILL = (
+    update(_BILLS)
+    .where(_BILLS.c.id == bindparam("bill_id"), _owed_after >= 0)
+    .values(
+        charged_fen=_BILLS.c.charged_fen + _late_fee,
+        late_fee_fen=_BILLS.c.late_fee_fen + _late_fee,
+        paid_fen=_BILLS.c.paid_fen + _amount,
+        late_fee_through=bindparam("b_today", type_=Date),
+        # Settled by this payment -> paid, in the same statement.
+        status=case((_owed_after == 0, "paid"), else_=_BILLS.c.status),
+        paid_at=case(
+            (_owed_after == 0, bindparam("b_now", type_=DateTime(timezone=True))),
+            else_=_BILLS.c.paid_at,
+        ),
+    )
+    .returning(*_BILLS.c)
+)
+_BILL_COLUMNS = _BILLS.c.keys()
+# A bill's row as it is now (to compute what it owes, not to change it).
+_BILL_BY_ID = select(_BILLS).where(_BILLS.c.id == bindparam("bill_id"))
+_INSERT_ORDER = insert(_ORDERS).returning(_ORDERS.c.id)
+_owes = _BILLS.c.charged_fen - _BILLS.c.credited_fen - _BILLS.c.paid_fen
+_ORDER_COLUMNS = [c.name for c in _ORDERS.c if c.name != "id"]
+# Store an order for a whole bill unless the bill changed since its amount was worked out
+# (it owes nothing now, or another amount before today's late fee): its id, or nothing.
+_INSERT_ORDER_IF_OWES = (
+    insert(_ORDERS)
+    .from_select(
+        _ORDER_COLUMNS,
+        select(*(bindparam(f"v_{c}", type_=_ORDERS.c[c].type) for c in _ORDER_COLUMNS)).where(
+            _BILLS.c.id == bindparam("b_bill_id"),
+            _owes > 0,
+            _owes == bindparam("b_owes", type_=BigInteger),
+        ),
+    )
+    .returning(_ORDERS.c.id)
+)
+_INSERT_LINE = insert(_LINES)
+_INSERT_PAYMENT = insert(_PAYMENTS).returning(_PAYMENTS.c.id)
+_pending_on_bill = (_ORDERS.c.status == "pending") & (
+    (_ORDERS.c.bill_id == bindparam("b_bill_id"))
+    | _ORDERS.c.id.in_(
+        select(_ORDER_BILLS.c.order_id).where(_ORDER_BILLS.c.bill_id == bindparam("b_bill_id"))
+    )
+)
+# The pending orders that pay a bill: its own, and orders of arrears covering it.
+_PENDING_ORDERS_ON = select(_ORDERS.c.id, _ORDERS.c.out_trade_no, _ORDERS.c.line_ids).where(
+    _pending_on_bill
+)
+_except_order = bindparam("except_order", type_=Integer)
+_pending_but = _pending_on_bill & (_except_order.is_(None) | (_ORDERS.c.id != _except_order))
+# _PAY_BILL, and whether other orders (but one, if given) still pend on the bill then: those
+# a settling payment closes (an order stored after this statement met a bill still owing).
+_PAY_BILL_NOTING_PENDING = _PAY_BILL.returning(exists().where(_pending_but).label("others_pending"))
+_paid = _PAY_BILL_NOTING_PENDING.cte("paid")
+_PAYMENT_COLUMNS = [c.name for c in _PAYMENTS.c if c.name not in ("id", "bill_id")]
+_recorded = (
+    insert(_PAYMENTS)
+    .from_select(
+        ["bill_id", *_PAYMENT_COLUMNS],
+        select(
+            _paid.c.id,
+            *(bindparam(f"p_{c}", type_=_PAYMENTS.c[c].type) for c in _PAYMENT_COLUMNS),
+        ),
+    )
+    .returning(_PAYMENTS.c.id)
+    .cte("recorded")
+)
+# PostgreSQL: _PAY_BILL_NOTING_PENDING and the payment's row in one statement (nothing is
+# recorded when the bill owes less): the bill, others_pending and the payment's id.
+_PAY_BILL_RECORDED = select(_paid, _recorded.c.id.label("payment_id")).select_from(
+    _paid.join(_recorded, true())  # one row each, or none
+)
+# Close the pending orders that pay a bill (but one, if given): their numbers.
+_SUPERSEDE_PENDING_ON = (
+    update(_ORDERS)
+    .where(_pending_but)
+    .values(status="closed", close_reason=SUPERSEDED, closed_at=bindparam("b_closed_at"))
+    .returning(_ORDERS.c.out_trade_no)
+)
+# Close pending orders another payment made unpayable.
+_SUPERSEDE = (
+    update(_ORDERS)
+    .where(
+        _ORDERS.c.out_trade_no.in_(bindparam("numbers", expanding=True)),
+        _ORDERS.c.status == "pending",
+    )
+    .values(status="closed", close_reason=SUPERSEDED, closed_at=bindparam("b_closed_at"))
+)
+
+_order_numbered = _ORDERS.c.out_trade_no == bindparam("b_out_trade_no")
+# An order's row as it is now, by its number.
+_ORDER_BY_NUMBER = select(_ORDERS).where(_order_numbered)
+# Lock the bills an order pays (its own, and for an order of arrears every one it covers),
+# by id, whoever locks several; with the order as it was then (a repeated notice is known
+# by it without trying to win the order).
+_ORDER_SEEN = _ORDERS.alias("seen")
+_LOCK_BILLS_OF_ORDER = (
+    select(_BILLS.c.id, _ORDER_SEEN.c.provider, _ORDER_SEEN.c.provider_txn_id, _ORDER_SEEN.c.status)
+    .join_from(_BILLS, _ORDER_SEEN, _ORDER_SEEN.c.out_trade_no == bindparam("b_out_trade_no"))
+    .where(
+        _BILLS.c.id.in_(
+            union(
+                select(_ORDERS.c.bill_id).where(_order_numbered),
+                select(_ORDER_BILLS.c.bill_id)
+                .join(_ORDERS, _ORDERS.c.id == _ORDER_BILLS.c.order_id)
+                .where(_order_numbered),
+            )
+        )
+    )
+    .order_by(_BILLS.c.id)
+    .with_for_update(of=_BILLS)
+)
+_INSERT_NOTICE = insert(_NOTICES)
+# A pending order of this provider and amount becomes paid: its row when the notice won it.
+_WIN_ORDER = (
+    update(_ORDERS)
+    .where(
+        _order_numbered,
+        _ORDERS.c.provider == bindparam("b_provider"),
+        _ORDERS.c.status == "pending",
+        _ORDERS.c.amount_fen == bindparam("b_amount_fen"),
+    )
+    .values(
+        status="paid",
+        provider_txn_id=bindparam("b_txn_id"),
+        notified_amount_fen=bindparam("b_amount_fen"),
+        paid_at=bindparam("b_paid_at"),
+    )
+    .returning(
+        *_ORDERS.c,
+        # Whether it is an order of arrears (it lists its bills); not correlated with the
+        # updated row, which SQLite's RETURNING would name ambiguously.
+        exists()
+        .where(
+            _ORDER_BILLS.c.order_id == select(_ORDERS.c.id).where(_order_numbered).scalar_subquery()
+        )
+        .label("of_arrears"),
+        # The code of its unit, for the receipt (not correlated either).
+        select(_UNITS.c.code)
+        .where(_UNITS.c.id == select(_ORDERS.c.unit_id).where(_order_numbered).scalar_subquery())
+        .scalar_subquery()
+        .label("unit_code"),
+    )
+)
+# Close an order whose money came for a bill settled meanwhile.
+_FLAG_SETTLED_ELSEWHERE = (
+    update(_ORDERS)
+    .where(_ORDERS.c.id == bindparam("order_id"))
+    .values(
+        flag="bill_already_paid",
+        status="closed",
+        close_reason="bill_already_paid",
+        closed_at=bindparam("b_closed_at"),
+    )
+)
 
 
 # -- paying a bill (shared by QR notifications and the cashier) -------------------------------
@@ -67,133 +256,189 @@ def _apply_payment(
     bill_id: int,
     amount_fen: int,
     late_fee_fen: int,
-) -> bool:
+) -> Bill | None:
     """Crystallise ``late_fee_fen`` as a line and take ``amount_fen``, in one conditional
-    update: False (nothing changed) when the bill owes less than that by now."""
+    update: the bill as it is then (not loaded into the session), or None (nothing changed)
+    when the bill owes less than that by now."""
+    paid = _pay_bill(ctx, session, bill_id, amount_fen, late_fee_fen, _PAY_BILL, {})
+    return None if paid is None else Bill(**paid._mapping)
+
+
+def _apply_order_payment(
+    ctx: KioskContext,
+    session: Session,
+    order: PaymentOrder,
+) -> tuple[Bill, bool, Payment] | None:
+    """:func:`_apply_payment` of a QR order for its bill and its payment's row
+    (:func:`record_qr_payment`; on PostgreSQL in the same statement), and whether other
+    orders still pend on the bill (those a settling payment closes)."""
+    pending = {"b_bill_id": order.bill_id, "except_order": order.id}
+    amounts = (order.amount_fen, order.late_fee_fen)
+    if session.get_bind().dialect.name == "postgresql":
+        values = _payment_values(ctx, order.bill_id, amounts, "qr", _by_provider(order), order)
+        recorded = {f"p_{c}": values[c] for c in _PAYMENT_COLUMNS}
+        paid = _pay_bill(
+            ctx, session, order.bill_id, *amounts, _PAY_BILL_RECORDED, pending | recorded
+        )
+        if paid is None:
+            return None
+        payment = Payment(id=paid.payment_id, **values)
+    else:
+        paid = _pay_bill(ctx, session, order.bill_id, *amounts, _PAY_BILL_NOTING_PENDING, pending)
+        if paid is None:
+            return None
+        payment = record_qr_payment(ctx, session, order, order.bill_id, *amounts)
+    bill = Bill(**dict(zip(_BILL_COLUMNS, paid[: len(_BILL_COLUMNS)], strict=True)))
+    return bill, bool(paid.others_pending), payment
+
+
+def _pay_bill(
+    ctx: KioskContext,
+    session: Session,
+    bill_id: int,
+    amount_fen: int,
+    late_fee_fen: int,
+    statement: Any,
+    extra: dict[str, Any],
+) -> Row[Any] | None:
     now, today = ctx.clock.now(), local_today(ctx)
-    owed_after = Bill.charged_fen + late_fee_fen - Bill.credited_fen - Bill.paid_fen - amount_fen
-    result = session.execute(
-        update(Bill)
-        .where(Bill.id == bill_id, owed_after >= 0)
-        .values(
-            charged_fen=Bill.charged_fen + late_fee_fen,
-            late_fee_fen=Bill.late_fee_fen + late_fee_fen,
-            paid_fen=Bill.paid_fen + amount_fen,
-            late_fee_through=today,
-            # Settled by this payment -> paid, in the same statement.
-            status=case((owed_after == 0, "paid"), else_=Bill.status),
-            paid_at=case((owed_after == 0, now), else_=Bill.paid_at),
+    paid = (
+        session.connection()
+        .execute(
+            statement,
+            {
+                "bill_id": bill_id,
+                "b_late_fee": late_fee_fen,
+                "b_amount": amount_fen,
+                "b_today": today,
+                "b_now": now,
+                **extra,
+            },
         )
-        .execution_options(synchronize_session=False)
+        .first()
     )
-    if not result.rowcount:  # type: ignore[attr-defined]
-        return False
+    if paid is None:
+        return None
     if late_fee_fen:
-        session.add(
-            BillLine(
-                bill_id=bill_id,
-                kind="late_fee",
-                description=f"late fee to {today.isoformat()}",
-                amount_fen=late_fee_fen,
-                created_at=now,
-            )
+        session.connection().execute(
+            _INSERT_LINE,
+            {
+                "bill_id": bill_id,
+                "kind": "late_fee",
+                "description": f"late fee to {today.isoformat()}",
+                "amount_fen": late_fee_fen,
+                "created_at": now,
+            },
         )
-    session.flush()
-    return True
-
-
-def _payment_receipt(
-    ctx: KioskContext, session: Session, payment: Payment, bill: Bill, method_label: str
-) -> Receipt:
-    from devices.printer import Receipt
-
-    unit = session.get(Unit, bill.unit_id)  # the bill was refreshed after the payment
-    receipt = (
-        Receipt()
-        .title(_("Payment receipt"))
-        .row(_("Estate"), ctx.settings.estate.name)
-        .row(_("Unit"), unit.code if unit else "")
-        .row(_("Bill"), bill.number)
-        .row(_("Period"), bill.period)
-        .row(_("Receipt no."), payment.receipt_no)
-        .row(_("Paid by"), method_label)
-    )
-    if payment.late_fee_fen:
-        receipt.row(_("Late fee"), format_fen(payment.late_fee_fen))
-    receipt.row(_("Amount paid"), format_fen(payment.amount_fen))
-    receipt.row(_("Still owed"), format_fen(bill.balance_fen))
-    receipt.row(_("Time"), _local(ctx, payment.paid_at))
-    receipt.rule()
-    receipt.qr(receipt_url(ctx, payment.receipt_no))
-    receipt.text(_("Scan for the e-receipt."), align="center")
-    return receipt.cut()
-
-
-def receipt_url(ctx: KioskContext, receipt_no: str) -> str:
-    """Where the e-invoice / e-receipt for ``receipt_no`` is found (configurable)."""
-    pattern = str(config(ctx).get("receipt_url", "https://estate.invalid/r/{receipt_no}"))
-    return pattern.format(receipt_no=receipt_no)
-
-
-def _local(ctx: KioskContext, at: dt.datetime) -> str:
-    return ctx.local_time(at)
+    return paid
 
 
 def record_desk_payment(
     ctx: KioskContext, actor: Actor, bill_id: int, amount_fen: int, method: str = "cash"
 ) -> Payment:
     """The cashier takes cash or a card payment (whole or partial) for a bill; receipt queued."""
-    require_role(actor, "take a payment", *DESK_ROLES)
-    if method not in ("cash", "card"):
-        raise Refused("billing.method", "{method} is not cash or card.", method=method)
+    _can_take_at_desk(actor, method)
     if amount_fen <= 0:
         raise Refused("billing.amount", "A payment must be a positive amount.")
     with ctx.database().write() as session:
-        bill = session.get(Bill, bill_id)
-        if bill is None:
-            raise Refused("billing.no_bill", "There is no such bill.")
-        fee, _days = late_fee_now(bill, local_today(ctx), late_fee_rule(ctx))
-        if not _apply_payment(ctx, session, bill_id, amount_fen, fee):
-            raise Refused(
-                "billing.too_much",
-                "The bill owes {owed}; {amount} is more than that.",
-                owed=format_fen(bill.balance_fen + fee),
-                amount=format_fen(amount_fen),
-            )
-        payment = Payment(
-            receipt_no=_ref("SK", ctx),
-            bill_id=bill_id,
-            method=method,
-            amount_fen=amount_fen,
-            late_fee_fen=fee,
-            received_by=actor.label,
-            paid_at=ctx.clock.now(),
-        )
-        session.add(payment)
-        session.flush()
-        _close_pending_if_settled(ctx, session, bill_id, except_order=None)
-        audit.record_for(
+        payment, bill = desk_payment_in(ctx, session, actor, bill_id, amount_fen, method)
+        submit_receipt(
             ctx,
             session,
-            actor,
-            "billing.payment.desk",
-            f"bill:{bill.number}",
-            {
-                "amount_fen": amount_fen,
-                "late_fee_fen": fee,
-                "method": method,
-                "receipt": payment.receipt_no,
-            },
-        )
-        submit(
-            session,
-            _payment_receipt(ctx, session, payment, bill, _(method.capitalize())),
-            kind="billing-payment",
-            at=ctx.clock.now(),
-            kiosk_id=ctx.kiosk_id,
+            payment_receipt(ctx, session, payment, bill, _(method.capitalize())),
+            ctx.kiosk_id,
         )
     close_at_providers(ctx)
     return payment
+
+
+def _can_take_at_desk(actor: Actor, method: str) -> None:
+    """Only the cashier takes money at the desk, in cash or by card."""
+    require_role(actor, "take a payment", *DESK_ROLES)
+    if method not in ("cash", "card"):
+        raise Refused("billing.method", "{method} is not cash or card.", method=method)
+
+
+def desk_payment_in(
+    ctx: KioskContext, session: Session, actor: Actor, bill_id: int, amount_fen: int, method: str
+) -> tuple[Payment, Bill]:
+    """Take ``amount_fen`` for a bill at the desk inside the caller's transaction (today's late
+    fee crystallised first); refused when the bill owes less. No receipt yet."""
+    _can_take_at_desk(actor, method)
+    bill = session.get(Bill, bill_id)
+    if bill is None:
+        raise Refused("billing.no_bill", "There is no such bill.")
+    fee, _days = late_fee_now(bill, local_today(ctx), late_fee_rule(ctx))
+    if not _apply_payment(ctx, session, bill_id, amount_fen, fee):
+        raise Refused(
+            "billing.too_much",
+            "The bill owes {owed}; {amount} is more than that.",
+            owed=format_fen(bill.balance_fen + fee),
+            amount=format_fen(amount_fen),
+        )
+    payment = record_payment(
+        ctx, session, bill_id, amount_fen, fee, method=method, received_by=actor.label
+    )
+    _close_pending_if_settled(ctx, session, bill_id, except_order=None)
+    audit.record_for(
+        ctx,
+        session,
+        actor,
+        "billing.payment.desk",
+        f"bill:{bill.number}",
+        {
+            "amount_fen": amount_fen,
+            "late_fee_fen": fee,
+            "method": method,
+            "receipt": payment.receipt_no,
+        },
+    )
+    return payment, bill
+
+
+def record_payment(
+    ctx: KioskContext,
+    session: Session,
+    bill_id: int,
+    amount_fen: int,
+    late_fee_fen: int,
+    *,
+    method: str,
+    received_by: str,
+    order: PaymentOrder | None = None,
+) -> Payment:
+    """The payment row of money just applied to a bill (:func:`_apply_payment`), written by
+    one ``INSERT ... RETURNING``; the payment comes back as a detached object with its id."""
+    values = _payment_values(ctx, bill_id, (amount_fen, late_fee_fen), method, received_by, order)
+    payment_id = session.connection().execute(_INSERT_PAYMENT, values).scalar_one()
+    return Payment(id=payment_id, **values)
+
+
+def _payment_values(
+    ctx: KioskContext,
+    bill_id: int,
+    amounts: tuple[int, int],
+    method: str,
+    received_by: str,
+    order: PaymentOrder | None,
+) -> dict[str, Any]:
+    """The columns of a payment of ``amounts`` (amount, late fee in it) for a bill."""
+    return {
+        "receipt_no": _ref("SK", ctx),
+        "bill_id": bill_id,
+        "order_id": order.id if order else None,
+        "method": method,
+        "provider": order.provider if order else "",
+        "amount_fen": amounts[0],
+        "late_fee_fen": amounts[1],
+        "refunded_fen": 0,
+        "received_by": received_by,
+        "paid_at": ctx.clock.now(),
+    }
+
+
+def submit_receipt(ctx: KioskContext, session: Session, receipt: Receipt, kiosk_id: str) -> None:
+    submit(session, receipt, kind="billing-payment", at=ctx.clock.now(), kiosk_id=kiosk_id)
 
 
 def issue_credit_note(
@@ -258,23 +503,53 @@ class OrderView:
     expires_at: dt.datetime
     flag: str = ""
     receipt_no: str = ""
+    # An order of arrears: every bill it pays, oldest first (bill_number is the first).
+    bill_numbers: tuple[str, ...] = ()
+    # Once paid: the receipt of every bill it paid, oldest bill first (receipt_no is the first).
+    receipt_nos: tuple[str, ...] = ()
 
 
 def _order_view(session: Session, order: PaymentOrder) -> OrderView:
+    from plugins.billing.service.arrears import order_shares
+
     bill = session.get(Bill, order.bill_id)
-    payment = session.scalar(select(Payment).where(Payment.order_id == order.id))
+    receipts = tuple(
+        session.scalars(
+            select(Payment.receipt_no).where(Payment.order_id == order.id).order_by(Payment.id)
+        )
+    )
+    view = _view_of(
+        order,
+        bill.number if bill else "",
+        receipts[0] if receipts else "",
+        tuple(b.number for _share, b in order_shares(session, order.id)),
+    )
+    return replace(view, receipt_nos=receipts)
+
+
+def _view_of(
+    order: PaymentOrder, bill_number: str, receipt_no: str = "", bill_numbers: tuple[str, ...] = ()
+) -> OrderView:
+    """The view of ``order``; a one-bill order just stored has no receipt nor bills of arrears."""
     return OrderView(
+        bill_numbers=bill_numbers,
         out_trade_no=order.out_trade_no,
         provider=order.provider,
-        bill_number=bill.number if bill else "",
+        bill_number=bill_number,
         amount_fen=order.amount_fen,
         late_fee_fen=order.late_fee_fen,
         qr_content=order.qr_content,
         status=order.status,
         expires_at=as_utc(order.expires_at),
         flag=order.flag,
-        receipt_no=payment.receipt_no if payment else "",
+        receipt_no=receipt_no,
     )
+
+
+def _bill_as_is(session: Session, bill_id: int) -> Bill | None:
+    """Bill ``bill_id`` as it is now, not loaded into the session."""
+    row = session.connection().execute(_BILL_BY_ID, {"bill_id": bill_id}).first()
+    return None if row is None else Bill(**row._mapping)
 
 
 def _chosen_lines(session: Session, bill: Bill, line_ids: Sequence[int]) -> int:
@@ -304,16 +579,12 @@ def create_payment_order(
     is then stored pending, expiring after ``order_minutes`` (120). Several kiosks may hold
     orders for the same bill; the first one paid closes the others it overlaps.
     """
-    prov = provider(ctx, provider_name)
-    today, rule, now = local_today(ctx), late_fee_rule(ctx), ctx.clock.now()
+    today, rule = local_today(ctx), late_fee_rule(ctx)
     with ctx.database().read() as session:
-        bill = session.get(Bill, bill_id)
+        bill = _bill_as_is(session, bill_id)
         if bill is None:
             raise Refused("billing.no_bill", "There is no such bill.")
-        if actor.kind == "resident" and actor.unit_id != bill.unit_id:
-            raise Refused("billing.not_yours", "This bill belongs to another unit.")
-        if actor.kind == "staff":
-            require_role(actor, "create a payment order", *DESK_ROLES, "butler")
+        _can_order_for(actor, bill.unit_id)
         if bill.balance_fen <= 0:
             raise Refused("billing.settled", "Bill {number} is already paid.", number=bill.number)
         if line_ids:
@@ -322,12 +593,86 @@ def create_payment_order(
             fee, _days = late_fee_now(bill, today, rule)
             amount = bill.balance_fen + fee
         number, unit_id = bill.number, bill.unit_id
+    placed = place_at_provider(ctx, provider_name, amount, number)
+    lines = sorted(set(line_ids))
+    pays = OrderPays(
+        bill_id=bill_id, unit_id=unit_id, late_fee_fen=fee, line_ids=",".join(map(str, lines))
+    )
+    details = {"bill": number, "lines": lines}
+    with ctx.database().write() as session:
+        # Another kiosk (or the cashier) may have changed the bill while the provider answered.
+        if not line_ids:
+            # Checked by the insert itself: the bill still owes what the order asks, less fee.
+            values = _order_values(ctx, placed, pays)
+            order_id = (
+                session.connection()
+                .execute(
+                    _INSERT_ORDER_IF_OWES,
+                    {f"v_{k}": v for k, v in values.items()}
+                    | {"b_bill_id": bill_id, "b_owes": amount - fee},
+                )
+                .scalar()
+            )
+            if order_id is not None:
+                order = _order_stored(ctx, session, actor, order_id, values, details)
+                return _view_of(order, number)
+        else:
+            fresh = _bill_as_is(session, bill_id)
+            try:
+                unchanged = fresh is not None and _chosen_lines(session, fresh, line_ids) == amount
+            except Refused:
+                unchanged = False
+            if (
+                fresh is not None
+                and fresh.balance_fen > 0
+                and fresh.balance_fen >= amount
+                and unchanged
+            ):
+                order = store_order(ctx, session, actor, placed, pays, details)
+                return _view_of(order, number)
+    drop_at_provider(ctx, placed)
+    raise Refused(
+        "billing.changed",
+        "Bill {number} was just paid or changed elsewhere; please look again.",
+        number=number,
+    )
+
+
+def _can_order_for(actor: Actor, unit_id: int) -> None:
+    """A resident pays for their own unit; staff at the desk or a butler for any."""
+    if actor.kind == "resident" and actor.unit_id != unit_id:
+        raise Refused("billing.not_yours", "This bill belongs to another unit.")
+    if actor.kind == "staff":
+        require_role(actor, "create a payment order", *DESK_ROLES, "butler")
+
+
+@dataclass(frozen=True)
+class PlacedOrder:
+    """An order the provider has taken (and can be paid there), not yet stored here (its
+    fields are the order's columns of the same names)."""
+
+    out_trade_no: str
+    provider: str
+    amount_fen: int
+    qr_content: str
+    provider_order_id: str
+    created_at: dt.datetime
+    expires_at: dt.datetime
+
+
+def place_at_provider(
+    ctx: KioskContext, provider_name: str, amount_fen: int, number: str
+) -> PlacedOrder:
+    """Ask the provider for an order of ``amount_fen`` for bill ``number`` (outside any
+    transaction: it may be a network call); refused when it does not answer."""
+    prov = provider(ctx, provider_name)
+    now = ctx.clock.now()
     out_trade_no = f"KO{now:%Y%m%d%H%M%S}{secrets.token_hex(4).upper()}"
     expires = now + order_lifetime(ctx)
     try:
         created = prov.create_order(
             out_trade_no=out_trade_no,
-            amount_fen=amount,
+            amount_fen=amount_fen,
             description=f"{ctx.settings.estate.name} {number}",
             bill_number=number,
             expires_at=expires,
@@ -338,59 +683,89 @@ def create_payment_order(
             "billing.provider_down",
             "The payment service is not answering; please pay at the desk or try again.",
         ) from None
-    with ctx.database().write() as session:
-        # Another kiosk (or the cashier) may have changed the bill while the provider answered.
-        fresh = session.get(Bill, bill_id, populate_existing=True)
-        if fresh is not None and line_ids:
-            try:
-                unchanged = _chosen_lines(session, fresh, line_ids) == amount
-            except Refused:
-                unchanged = False
-            unchanged = unchanged and fresh.balance_fen >= amount
-        else:
-            unchanged = fresh is not None and fresh.balance_fen + fee == amount
-        if fresh is not None and fresh.balance_fen > 0 and unchanged:
-            order = PaymentOrder(
-                out_trade_no=out_trade_no,
-                bill_id=bill_id,
-                unit_id=unit_id,
-                line_ids=",".join(str(i) for i in sorted(set(line_ids))),
-                provider=provider_name,
-                amount_fen=amount,
-                late_fee_fen=fee,
-                status="pending",
-                qr_content=created.qr_content,
-                provider_order_id=created.provider_order_id,
-                kiosk_id=ctx.kiosk_id,
-                created_at=now,
-                expires_at=expires,
-            )
-            session.add(order)
-            session.flush()
-            audit.record_for(
-                ctx,
-                session,
-                actor,
-                "billing.order.created",
-                f"order:{out_trade_no}",
-                {
-                    "bill": number,
-                    "amount_fen": amount,
-                    "late_fee_fen": fee,
-                    "provider": provider_name,
-                    "lines": sorted(set(line_ids)),
-                },
-            )
-            return _order_view(session, order)
-    try:
-        prov.close(out_trade_no)
-    except ProviderError as exc:
-        log.warning("closing %s at %s failed: %s", out_trade_no, provider_name, exc)
-    raise Refused(
-        "billing.changed",
-        "Bill {number} was just paid or changed elsewhere; please look again.",
-        number=number,
+    return PlacedOrder(
+        out_trade_no,
+        provider_name,
+        amount_fen,
+        created.qr_content,
+        created.provider_order_id,
+        now,
+        expires,
     )
+
+
+class OrderPays(TypedDict):
+    """What a stored order pays: its bill (for arrears the oldest), its unit, the late fee in
+    its amount, and its chosen lines ("" for whole bills)."""
+
+    bill_id: int
+    unit_id: int
+    late_fee_fen: int
+    line_ids: str
+
+
+def drop_at_provider(ctx: KioskContext, placed: PlacedOrder) -> None:
+    """Close an order the provider took but that is not stored here (the bills changed)."""
+    try:
+        provider(ctx, placed.provider).close(placed.out_trade_no)
+    except ProviderError as exc:
+        log.warning("closing %s at %s failed: %s", placed.out_trade_no, placed.provider, exc)
+
+
+def store_order(
+    ctx: KioskContext,
+    session: Session,
+    actor: Actor,
+    placed: PlacedOrder,
+    pays: OrderPays,
+    details: dict[str, Any],
+) -> PaymentOrder:
+    """Store a placed order, pending, and audit it (``details`` name what it pays). One
+    ``INSERT ... RETURNING id``; the order comes back as a detached object with its id."""
+    values = _order_values(ctx, placed, pays)
+    order_id = session.connection().execute(_INSERT_ORDER, values).scalar_one()
+    return _order_stored(ctx, session, actor, order_id, values, details)
+
+
+def _order_values(ctx: KioskContext, placed: PlacedOrder, pays: OrderPays) -> dict[str, Any]:
+    """The columns of a placed order stored pending."""
+    return {
+        **{f.name: getattr(placed, f.name) for f in dataclasses.fields(placed)},
+        **pays,
+        "status": "pending",
+        "close_reason": "",
+        "flag": "",
+        "provider_txn_id": None,
+        "notified_amount_fen": None,
+        "kiosk_id": ctx.kiosk_id,
+        "paid_at": None,
+        "closed_at": None,
+    }
+
+
+def _order_stored(
+    ctx: KioskContext,
+    session: Session,
+    actor: Actor,
+    order_id: int,
+    values: dict[str, Any],
+    details: dict[str, Any],
+) -> PaymentOrder:
+    """The order just stored with ``values``, audited."""
+    audit.record_for(
+        ctx,
+        session,
+        actor,
+        "billing.order.created",
+        f"order:{values['out_trade_no']}",
+        {
+            **details,
+            "amount_fen": values["amount_fen"],
+            "late_fee_fen": values["late_fee_fen"],
+            "provider": values["provider"],
+        },
+    )
+    return PaymentOrder(id=order_id, **values)
 
 
 def order_status(ctx: KioskContext, out_trade_no: str) -> OrderView:
@@ -437,172 +812,93 @@ def handle_notification(
     return NoticeOutcome(verdict, status, reply, notice.out_trade_no, detail)
 
 
-REJECT_WINDOW = dt.timedelta(minutes=1)
-
-
-@dataclass
-class _Rejections:
-    """Rejected notices of one window per provider: the first is recorded (a notice row and
-    an audit event), the rest only counted and recorded as one summary when the window ends."""
-
-    since: dict[str, dt.datetime] = field(default_factory=dict)
-    more: dict[str, int] = field(default_factory=dict)
-    last: dict[str, str] = field(default_factory=dict)
-
-
-_rejections: dict[int, tuple[Any, _Rejections]] = {}
-_rejections_lock = threading.Lock()
-
-
-def _rejections_of(ctx: KioskContext) -> _Rejections:
-    for key in [k for k, v in _rejections.items() if v[0]() is None]:
-        del _rejections[key]
-    entry = _rejections.get(id(ctx))
-    if entry is None or entry[0]() is not ctx:
-        entry = (weakref.ref(ctx), _Rejections())
-        _rejections[id(ctx)] = entry
-    return entry[1]
-
-
-def _note_rejection(ctx: KioskContext, provider_name: str, reason: str) -> None:
-    """Count a rejected notice: a flood of forgeries costs O(1) rows per window, not one row
-    and one audit event each (a disk filler). The first of a window is recorded at once."""
-    now = ctx.clock.now()
-    with _rejections_lock:
-        r = _rejections_of(ctx)
-        since = r.since.get(provider_name)
-        first = since is None or now - since >= REJECT_WINDOW
-        summary = _take_summary(r, provider_name) if first else None
-        if first:
-            r.since[provider_name], r.more[provider_name] = now, 0
-        else:
-            r.more[provider_name] = r.more.get(provider_name, 0) + 1
-            r.last[provider_name] = reason
-    if first or summary:
-        with ctx.database().write() as session:
-            if summary:
-                _write_summary(ctx, session, provider_name, *summary)
-            if first:
-                log.warning("notification for %s rejected: %s", provider_name, reason[:100])
-                _write_rejection(ctx, session, provider_name, reason, {"reason": reason})
-
-
-def _take_summary(r: _Rejections, provider_name: str) -> tuple[int, dt.datetime, str] | None:
-    n = r.more.get(provider_name, 0)
-    if not n:
-        return None
-    r.more[provider_name] = 0
-    return n, r.since[provider_name], r.last.get(provider_name, "")
-
-
-def _write_summary(
-    ctx: KioskContext,
-    session: Session,
-    provider_name: str,
-    n: int,
-    since: dt.datetime,
-    last: str,
-) -> None:
-    log.warning("%d more notifications for %s rejected since %s", n, provider_name, since)
-    _write_rejection(
-        ctx,
-        session,
-        provider_name,
-        f"{n} more rejected since {as_utc(since).isoformat(timespec='seconds')}; last: {last}",
-        {"suppressed": n, "since": as_utc(since).isoformat(), "reason": last},
-    )
-
-
-def _write_rejection(
-    ctx: KioskContext, session: Session, provider_name: str, detail: str, data: dict[str, Any]
-) -> None:
-    session.add(
-        NoticeLog(
-            provider=provider_name,
-            received_at=ctx.clock.now(),
-            verdict="rejected",
-            detail=detail[:300],
-        )
-    )
-    audit.record_for(
-        ctx,
-        session,
-        f"provider:{provider_name}",
-        "billing.notice.rejected",
-        f"provider:{provider_name}",
-        data,
-    )
-
-
-def flush_rejections(ctx: KioskContext) -> int:
-    """Record the rejected notices counted but not yet written (one row per provider); the
-    notify server calls it every minute and when it stops. Returns how many were counted."""
-    with _rejections_lock:
-        r = _rejections_of(ctx)
-        pending = {name: _take_summary(r, name) for name in list(r.since)}
-        r.since.clear()
-    todo = {name: s for name, s in pending.items() if s}
-    if todo:
-        with ctx.database().write() as session:
-            for name, (n, since, last) in todo.items():
-                _write_summary(ctx, session, name, n, since, last)
-    return sum(s[0] for s in todo.values())
-
-
 def apply_paid_notice(ctx: KioskContext, provider_name: str, notice: PaidNotice) -> tuple[str, str]:
     """Apply a verified notice (from a notification or a query); (verdict, detail)."""
     now = ctx.clock.now()
     with ctx.database().write() as session:
-        # Lock order: the bill first, then its orders, the same as a desk payment; otherwise
-        # two notices for two orders of one bill deadlock on PostgreSQL.
-        # (SQLite needs no row lock: its write transactions are serialised by BEGIN IMMEDIATE.)
-        if session.get_bind().dialect.name == "postgresql":
-            bill_id = session.scalar(
-                select(PaymentOrder.bill_id).where(PaymentOrder.out_trade_no == notice.out_trade_no)
-            )
-            if bill_id is not None:
-                session.execute(select(Bill.id).where(Bill.id == bill_id).with_for_update())
-        won = session.execute(
-            update(PaymentOrder)
-            .where(
-                PaymentOrder.out_trade_no == notice.out_trade_no,
-                PaymentOrder.provider == provider_name,
-                PaymentOrder.status == "pending",
-                PaymentOrder.amount_fen == notice.amount_fen,
-            )
-            .values(
-                status="paid",
-                provider_txn_id=notice.txn_id,
-                notified_amount_fen=notice.amount_fen,
-                paid_at=now,
-            )
-            .execution_options(synchronize_session=False)
-        ).rowcount  # type: ignore[attr-defined]
-        order = session.scalar(
-            select(PaymentOrder)
-            .where(PaymentOrder.out_trade_no == notice.out_trade_no)
-            .execution_options(populate_existing=True)
-        )
+        # Lock order: the bills first, then their orders, the same as a desk payment;
+        # otherwise two notices for two orders of one bill deadlock on PostgreSQL.
+        seen = lock_bills_of_order(session, notice.out_trade_no)
         closed: list[str] = []
-        if won:
-            assert order is not None
-            verdict, detail = _settle_order(ctx, session, order, notice, closed)
-        else:
-            verdict, detail = _not_won(ctx, session, provider_name, order, notice)
-        session.add(
-            NoticeLog(
-                provider=provider_name,
-                received_at=now,
-                verdict=verdict,
-                out_trade_no=notice.out_trade_no[:40],
-                txn_id=notice.txn_id[:64],
-                amount_fen=notice.amount_fen,
-                detail=detail[:300],
+        if seen is not None and seen.provider == provider_name and seen.txn_id == notice.txn_id:
+            # Paid (or flagged) by this very transaction before: a txn id is never taken back.
+            verdict, detail = "duplicate", seen.status
+        elif (
+            won := session.connection()
+            .execute(
+                _WIN_ORDER,
+                {
+                    "b_out_trade_no": notice.out_trade_no,
+                    "b_provider": provider_name,
+                    "b_amount_fen": notice.amount_fen,
+                    "b_txn_id": notice.txn_id,
+                    "b_paid_at": now,
+                },
             )
+            .first()
+        ) is not None:
+            *columns, of_arrears, unit_code = won
+            order = PaymentOrder(**dict(zip(_ORDERS.c.keys(), columns, strict=True)))
+            verdict, detail = _settle_order(
+                ctx, session, order, notice, closed, of_arrears, unit_code
+            )
+        else:
+            known = (
+                session.connection()
+                .execute(_ORDER_BY_NUMBER, {"b_out_trade_no": notice.out_trade_no})
+                .first()
+            )
+            verdict, detail = _not_won(
+                ctx,
+                session,
+                provider_name,
+                None if known is None else PaymentOrder(**known._mapping),
+                notice,
+            )
+        session.connection().execute(
+            _INSERT_NOTICE,
+            {
+                "provider": provider_name,
+                "received_at": now,
+                "verdict": verdict,
+                "out_trade_no": notice.out_trade_no[:40],
+                "txn_id": notice.txn_id[:64],
+                "amount_fen": notice.amount_fen,
+                "detail": detail[:300],
+            },
         )
     if closed:  # after the commit: the provider may be slow
         close_at_providers(ctx)
     return verdict, detail
+
+
+def lock_bills(session: Session, bill_ids: Sequence[int]) -> None:
+    """Lock the bills' rows, in one order (by id) whoever locks several. SQLite needs no row
+    lock: its write transactions are serialised by BEGIN IMMEDIATE."""
+    if bill_ids and session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            select(Bill.id).where(Bill.id.in_(bill_ids)).order_by(Bill.id).with_for_update()
+        )
+
+
+class OrderSeen(NamedTuple):
+    """An order as it was when its bills were locked."""
+
+    provider: str
+    txn_id: str | None
+    status: str
+
+
+def lock_bills_of_order(session: Session, out_trade_no: str) -> OrderSeen | None:
+    """Lock the bills an order pays, as :func:`lock_bills` does, in one statement: on
+    PostgreSQL the order as it was then (None: no such order, or SQLite, which needs no
+    lock)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return None
+    row = (
+        session.connection().execute(_LOCK_BILLS_OF_ORDER, {"b_out_trade_no": out_trade_no}).first()
+    )
+    return None if row is None else OrderSeen(*row[1:])
 
 
 def _settle_order(
@@ -611,74 +907,108 @@ def _settle_order(
     order: PaymentOrder,
     notice: PaidNotice,
     closed: list[str],
+    of_arrears: bool,
+    unit_code: str | None,
 ) -> tuple[str, str]:
-    bill = session.get(Bill, order.bill_id)
-    assert bill is not None
+    from plugins.billing.service.arrears import order_shares, settle_arrears_order
+
+    if of_arrears:
+        shares = order_shares(session, order.id)
+        return settle_arrears_order(ctx, session, order, notice, shares, closed)
     lines = order_lines(order)
     # An order for chosen charges takes them first, each once: a second order for the same
     # charge (another kiosk) finds them paid and is flagged for a refund like a settled bill.
     taken = lines and _take_lines(session, lines)
-    if (lines and not taken) or not _apply_payment(
-        ctx, session, order.bill_id, order.amount_fen, order.late_fee_fen
-    ):
+    paid = _apply_order_payment(ctx, session, order) if not lines or taken else None
+    if paid is None:
         if taken:
             _release_lines(session, lines)
-        # Paid at the desk (or by another order) meanwhile: the money must go back, and the
-        # order is not "paid" (no receipt, nothing applied) but closed with a flag.
-        order.flag = "bill_already_paid"
-        order.status = "closed"
-        order.close_reason = "bill_already_paid"
-        order.closed_at = ctx.clock.now()
-        _flag_alert(
-            ctx, session, order, N_("payment order {order}: bill already settled; refund needed")
-        )
-        audit.record_for(
-            ctx,
-            session,
-            f"provider:{order.provider}",
-            "billing.order.flagged",
-            f"order:{order.out_trade_no}",
-            {"flag": order.flag, "txn": notice.txn_id, "amount_fen": notice.amount_fen},
-        )
-        return "flagged", order.flag
-    payment = Payment(
-        receipt_no=_ref("SK", ctx),
-        bill_id=order.bill_id,
-        order_id=order.id,
-        method="qr",
-        provider=order.provider,
-        amount_fen=order.amount_fen,
-        late_fee_fen=order.late_fee_fen,
-        received_by=f"provider:{order.provider}",
-        paid_at=ctx.clock.now(),
+        return flag_settled_elsewhere(ctx, session, order, notice)
+    bill, others_pending, payment = paid
+    if others_pending:  # else there is nothing to close
+        closed += _close_pending_of_paid(ctx, session, bill, except_order=order.id)
+        if lines:
+            closed += _close_overlapping(ctx, session, order)
+    record_order_paid(
+        ctx,
+        session,
+        order,
+        notice,
+        payment_receipt(
+            ctx, session, payment, bill, provider_label(order.provider), unit_code=unit_code
+        ),
+        {"bill": bill.number, "receipt": payment.receipt_no, "closed_orders": closed},
     )
-    session.add(payment)
-    session.flush()
-    closed += _close_pending_if_settled(ctx, session, order.bill_id, except_order=order.id)
-    if lines:
-        closed += _close_overlapping(ctx, session, order)
+    return "paid", payment.receipt_no
+
+
+def record_qr_payment(
+    ctx: KioskContext,
+    session: Session,
+    order: PaymentOrder,
+    bill_id: int,
+    amount_fen: int,
+    late_fee_fen: int,
+) -> Payment:
+    """The payment of a paid QR order (or of its share for one bill) just applied."""
+    return record_payment(
+        ctx,
+        session,
+        bill_id,
+        amount_fen,
+        late_fee_fen,
+        method="qr",
+        received_by=_by_provider(order),
+        order=order,
+    )
+
+
+def _by_provider(order: PaymentOrder) -> str:
+    """Who received a QR order's money."""
+    return f"provider:{order.provider}"
+
+
+def record_order_paid(
+    ctx: KioskContext,
+    session: Session,
+    order: PaymentOrder,
+    notice: PaidNotice,
+    receipt: Receipt,
+    details: dict[str, Any],
+) -> None:
+    """Audit a paid order (``details`` name what it paid) and queue its receipt."""
     audit.record_for(
         ctx,
         session,
         f"provider:{order.provider}",
         "billing.order.paid",
         f"order:{order.out_trade_no}",
-        {
-            "bill": bill.number,
-            "amount_fen": order.amount_fen,
-            "txn": notice.txn_id,
-            "receipt": payment.receipt_no,
-            "closed_orders": closed,
-        },
+        {"amount_fen": order.amount_fen, "txn": notice.txn_id, **details},
     )
-    submit(
+    submit_receipt(ctx, session, receipt, order.kiosk_id or ctx.kiosk_id)
+
+
+def flag_settled_elsewhere(
+    ctx: KioskContext, session: Session, order: PaymentOrder, notice: PaidNotice
+) -> tuple[str, str]:
+    """Paid at the desk (or by another order) meanwhile: the money must go back, and the
+    order is not "paid" (no receipt, nothing applied) but closed with a flag. ``order`` is
+    the row the notice won, not loaded into the session: it is updated here as well."""
+    order.flag = "bill_already_paid"
+    order.status = "closed"
+    order.close_reason = "bill_already_paid"
+    order.closed_at = ctx.clock.now()
+    session.connection().execute(
+        _FLAG_SETTLED_ELSEWHERE, {"order_id": order.id, "b_closed_at": order.closed_at}
+    )
+    return _flag_order(
+        ctx,
         session,
-        _payment_receipt(ctx, session, payment, bill, provider_label(order.provider)),
-        kind="billing-payment",
-        at=ctx.clock.now(),
-        kiosk_id=order.kiosk_id or ctx.kiosk_id,
+        order,
+        notice,
+        order.flag,
+        N_("payment order {order}: bill already settled; refund needed"),
     )
-    return "paid", payment.receipt_no
 
 
 def provider_label(name: str) -> str:
@@ -703,22 +1033,15 @@ def _not_won(
     if order.provider_txn_id == notice.txn_id:
         return "duplicate", order.status
     if order.provider_txn_id is not None:
-        _flag_alert(
+        return _flag_order(
             ctx,
             session,
             order,
+            notice,
+            "second_payment",
             N_("payment order {order}: a second payment {txn} for one order"),
             txn=notice.txn_id,
         )
-        audit.record_for(
-            ctx,
-            session,
-            actor,
-            "billing.order.flagged",
-            subject,
-            {"flag": "second_payment", "txn": notice.txn_id, "amount_fen": notice.amount_fen},
-        )
-        return "flagged", "second_payment"
     # Money arrived for an order that cannot take it: wrong amount, or already closed.
     flag = "amount_mismatch" if order.status == "pending" else "paid_after_close"
     changed = session.execute(
@@ -737,36 +1060,35 @@ def _not_won(
     ).rowcount  # type: ignore[attr-defined]
     if not changed:
         return "duplicate", "flagged before"
-    _flag_alert(
+    return _flag_order(
         ctx,
         session,
         order,
+        notice,
+        flag,
         N_("payment order {order}: wrong amount: got {got} for {want}")
         if flag == "amount_mismatch"
         else N_("payment order {order}: paid after it was closed: got {got} for {want}"),
+        audited={"order_amount_fen": order.amount_fen},
         got=format_fen(notice.amount_fen),
         want=format_fen(order.amount_fen),
     )
-    audit.record_for(
-        ctx,
-        session,
-        actor,
-        "billing.order.flagged",
-        subject,
-        {
-            "flag": flag,
-            "txn": notice.txn_id,
-            "amount_fen": notice.amount_fen,
-            "order_amount_fen": order.amount_fen,
-        },
-    )
-    return "flagged", flag
 
 
-def _flag_alert(
-    ctx: KioskContext, session: Session, order: PaymentOrder, what: str, **values: str
-) -> None:
-    """``what`` is a message id with ``{order}`` and the ``values``' placeholders."""
+def _flag_order(
+    ctx: KioskContext,
+    session: Session,
+    order: PaymentOrder,
+    notice: PaidNotice,
+    flag: str,
+    what: str,
+    *,
+    audited: dict[str, Any] | None = None,
+    **values: str,
+) -> tuple[str, str]:
+    """Money the order cannot take: the desk's alert (``what`` is a message id with
+    ``{order}`` and the ``values``' placeholders) and the audit event of the provider's
+    notice, with ``audited`` added to what it records. Answers the verdict."""
     raise_alert(
         session,
         "billing.payment_flagged",
@@ -776,6 +1098,15 @@ def _flag_alert(
         severity="warning",
         kiosk_id=order.kiosk_id,
     )
+    audit.record_for(
+        ctx,
+        session,
+        f"provider:{order.provider}",
+        "billing.order.flagged",
+        f"order:{order.out_trade_no}",
+        {"flag": flag, "txn": notice.txn_id, "amount_fen": notice.amount_fen, **(audited or {})},
+    )
+    return "flagged", flag
 
 
 def _close_pending_if_settled(
@@ -785,31 +1116,47 @@ def _close_pending_if_settled(
     bill = session.get(Bill, bill_id)
     assert bill is not None
     session.refresh(bill)
+    return _close_pending_of_paid(ctx, session, bill, except_order)
+
+
+def _close_pending_of_paid(
+    ctx: KioskContext, session: Session, bill: Bill, except_order: int | None
+) -> list[str]:
+    """:func:`_close_pending_if_settled` for a bill as a payment just left it."""
     if bill.balance_fen > 0:
         return []
-    q = select(PaymentOrder.out_trade_no).where(
-        PaymentOrder.bill_id == bill_id, PaymentOrder.status == "pending"
+    return list(
+        session.connection()
+        .execute(
+            _SUPERSEDE_PENDING_ON,
+            {"b_bill_id": bill.id, "except_order": except_order, "b_closed_at": ctx.clock.now()},
+        )
+        .scalars()
     )
-    if except_order is not None:
-        q = q.where(PaymentOrder.id != except_order)
-    return _supersede(ctx, session, list(session.scalars(q)))
+
+
+def _pending_orders_on(session: Session, bill_id: int) -> Sequence[Row[int, str, str]]:
+    """The pending orders that pay ``bill_id``: (id, out_trade_no, line_ids) of its own, and
+    of orders of arrears covering it."""
+    return session.connection().execute(_PENDING_ORDERS_ON, {"b_bill_id": bill_id}).all()
 
 
 def _supersede(ctx: KioskContext, session: Session, numbers: list[str]) -> list[str]:
     """Close pending orders another payment made unpayable (the provider is told later)."""
     if numbers:
-        session.execute(
-            update(PaymentOrder)
-            .where(PaymentOrder.out_trade_no.in_(numbers), PaymentOrder.status == "pending")
-            .values(status="closed", close_reason=SUPERSEDED, closed_at=ctx.clock.now())
-            .execution_options(synchronize_session=False)
+        session.connection().execute(
+            _SUPERSEDE, {"numbers": numbers, "b_closed_at": ctx.clock.now()}
         )
     return numbers
 
 
 def order_lines(order: PaymentOrder) -> list[int]:
     """The bill lines an order pays ([] = the whole bill)."""
-    return [int(i) for i in order.line_ids.split(",") if i]
+    return _lines_in(order.line_ids)
+
+
+def _lines_in(line_ids: str) -> list[int]:
+    return [int(i) for i in line_ids.split(",") if i]
 
 
 def _take_lines(session: Session, line_ids: list[int]) -> bool:
@@ -844,22 +1191,12 @@ def _close_overlapping(ctx: KioskContext, session: Session, paid: PaymentOrder) 
     """After an order for chosen charges is paid, the bill's pending orders that counted on
     them (a whole-bill order, an order sharing a line) can no longer be paid: close them."""
     mine = set(order_lines(paid))
-    pending = session.scalars(
-        select(PaymentOrder).where(
-            PaymentOrder.bill_id == paid.bill_id,
-            PaymentOrder.status == "pending",
-            PaymentOrder.id != paid.id,
-        )
-    ).all()
+    pending = [o for o in _pending_orders_on(session, paid.bill_id) if o.id != paid.id]
     return _supersede(
         ctx,
         session,
-        [o.out_trade_no for o in pending if not o.line_ids or mine & set(order_lines(o))],
+        [o.out_trade_no for o in pending if not o.line_ids or mine & set(_lines_in(o.line_ids))],
     )
-
-
-SUPERSEDED = "superseded"  # closed here; the provider still has to be told
-SUPERSEDED_DONE = "superseded+provider"
 
 
 def close_at_providers(ctx: KioskContext) -> int:

@@ -128,8 +128,15 @@ def test_cli_refusals_are_one_line_with_exit_1(cli_db: str) -> None:
         db=cli_db,
     )
     assert refund.returncode == 1
+    assert refund.stderr == "kiosk: There is no payment SK0.\n"
+    no_bill = kiosk(
+        "billing", "pay", " B190001-9-999 ", "1", "--staff", "S002", "--pin", "1357", db=cli_db
+    )
+    assert no_bill.returncode == 1
+    assert no_bill.stderr == "kiosk: There is no bill  B190001-9-999 .\n"
     bad_day = kiosk("report", "billing", "--day", "yesterday", db=cli_db)
     assert bad_day.returncode == 2
+    assert bad_day.stderr == "kiosk: --day 'yesterday' is not a date (YYYY-MM-DD)\n"
 
 
 def test_report_billing_json_and_providers_never_print_secrets(cli_db: str) -> None:
@@ -207,3 +214,22 @@ def test_charges_credit_notes_and_deposits_from_the_command_line(cli_db: str) ->
     assert again.returncode == 1
     bad = kiosk("billing", "charge", "2-803", "repair", "abc", "x", *s1, db=cli_db)
     assert bad.returncode == 1 and "not an amount" in bad.stderr
+
+
+def test_the_cashier_takes_cash_for_all_arrears_from_the_command_line(cli_db: str) -> None:
+    cashier = ("--staff", "S002", "--pin", "1357")
+    st = json.loads(kiosk("billing", "statement", "3-1205", *cashier, "--json", db=cli_db).stdout)
+    open_bills = [b for b in st["bills"] if b["balance_fen"] > 0]
+    assert len(open_bills) > 1
+    owed = st["owed_fen"]
+    yuan = f"{owed // 100}.{owed % 100:02d}"
+
+    paid = kiosk("billing", "pay-arrears", "3-1205", yuan, *cashier, "--json", db=cli_db)
+
+    assert paid.returncode == 0, paid.stderr
+    payments = json.loads(paid.stdout)
+    assert len(payments) == len(open_bills)
+    assert sum(p["amount_fen"] for p in payments) == owed
+    again = kiosk("billing", "pay-arrears", "3-1205", yuan, *cashier, db=cli_db)
+    assert again.returncode == 1 and again.stderr.count("\n") == 1
+    assert "owes nothing" in again.stderr

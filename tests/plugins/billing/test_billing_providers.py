@@ -286,3 +286,33 @@ def test_random_posts_to_any_provider_are_rejected_cleanly(gateway, body, header
         prov = cls(gateway.provider_config(cls.name), clock)
         with pytest.raises(NotificationRejected):
             prov.verify_notification(headers, body)
+
+
+# -- the connection a provider keeps ----------------------------------------------------------
+
+
+def test_a_provider_keeps_its_connection_and_a_stopped_gateway_answers_no_more() -> None:
+    import socket
+    import time
+
+    gw = FakeGateway(key_bits=1024)
+    try:
+        prov = SimGateway(gw.provider_config("sim"), FixedClock())
+        gw.clock = prov.clock
+        for no in ("KEEP1", "KEEP2", "KEEP3"):
+            assert _order(prov, no).qr_content.endswith(no)
+        assert len(gw._connections) == 1  # three orders, one connection
+        # The gateway closes it while idle: the next request goes on a new one, unharmed.
+        for conn in list(gw._connections):
+            conn.shutdown(socket.SHUT_RDWR)
+        for _ in range(100):
+            if not gw._connections:
+                break
+            time.sleep(0.01)
+        assert prov.query("KEEP1").status == "pending"
+    finally:
+        gw.stop()
+    # Stopped, it answers on no connection, the kept one included; the request never left.
+    with pytest.raises(ProviderError) as refused:
+        _order(prov, "KEEP4")
+    assert not refused.value.ambiguous

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import pytest
@@ -22,6 +23,14 @@ ORDER = OrderView(
     status="paid",
     expires_at=dt.datetime(2026, 11, 23, 4, 0, tzinfo=dt.UTC),
     receipt_no="SK20261123A1B2C3D4",
+)
+ARREARS = dataclasses.replace(
+    ORDER,
+    bill_number="B202610-3-1205",
+    bill_numbers=("B202610-3-1205", "B202611-3-1205"),
+    amount_fen=75317,
+    late_fee_fen=567,
+    status="pending",
 )
 
 
@@ -61,6 +70,7 @@ def _resident(ctx):
 SCREENS = {
     "bills": lambda ctx: BillsScreen(ctx, _resident(ctx)),
     "qr": lambda ctx: PayQRScreen(ctx, None, ORDER),
+    "arrears-qr": lambda ctx: PayQRScreen(ctx, None, ARREARS),
     "paid": lambda ctx: PaidScreen(ctx, None, ORDER),
     "expired": lambda ctx: ExpiredScreen(ctx, None, ORDER),
 }

@@ -60,7 +60,7 @@ def test_only_desk_staff_log_parcels_and_bad_input_is_refused(ctx) -> None:
     assert err.value.code == "parcels.bad_tracking"
     with pytest.raises(Refused) as err:
         check_in(ctx, unit="9-999")
-    assert err.value.code == "unknown_unit"
+    assert err.value.code == "unit.unknown"
 
 
 def test_resident_taps_card_signs_and_collects_everything_at_once(ctx) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import threading
 import time
 
@@ -82,7 +83,7 @@ def test_cash_rental_is_paid_through_one_month_and_prints_a_receipt(ctx: KioskCo
         ({"months": 13}, "parking.months"),
         ({"licence_no": " "}, "parking.licence"),
         ({"method": "iou"}, "parking.method"),
-        ({"unit": "9-999"}, "unknown_unit"),
+        ({"unit": "9-999"}, "unit.unknown"),
     ],
 )
 def test_bad_rental_input_is_refused(ctx: KioskContext, change: dict, code: str) -> None:  # type: ignore[type-arg]
@@ -206,6 +207,60 @@ def test_card_lifecycle_through_the_desk_reader(ctx: KioskContext) -> None:
     # a returned card is blank again: it can be issued to another renter
     reused = service.issue_card(ctx, CASHIER, other.number, new_uid)
     assert reused.state == "active"
+    # A return that read the card on its old rental, before another desk returned it and
+    # issued it again, and then locked that old rental: refused, not ended -- ending it would
+    # lock the new rental after the card's rows, the opposite order of issue_card (deadlock).
+    from plugins.parking.models import ParkingRental
+
+    with pytest.raises(Refused) as err, ctx.database().write() as session:
+        old_id = session.scalar(
+            select(ParkingRental.id).where(ParkingRental.number == rental.number)
+        )
+        service._end_card(ctx, session, CASHIER, new_uid, "returned", "refunded", old_id)
+    assert err.value.code == "parking.card_moved" and "tap it again" in err.value.render()
+    assert service.card_validity(ctx, new_uid).state == "valid"  # type: ignore[union-attr]
+
+
+def test_a_return_whose_read_went_stale_before_its_lock_is_refused_or_already_done(
+    ctx: KioskContext,
+) -> None:
+    """A return reads the card, then locks its rental. Returned at another desk in between:
+    "already returned", nothing changed. Returned and issued to another rental in between:
+    refused (parking.card_moved), the new binding left active."""
+    from plugins.parking.models import ParkingRental
+
+    first = open_cash(ctx)
+    second = open_cash(ctx, unit="2-803", plate="粤A11111")
+    uid = "00C0FFEE21"
+    service.issue_card(ctx, CASHIER, first.number, uid)
+    with ctx.database().read() as session:
+        stale = service._parking_card(session, uid)
+        first_id = session.scalar(
+            select(ParkingRental.id).where(ParkingRental.number == first.number)
+        )
+    assert stale[1].state == "active" and stale[1].rental_id == first_id
+    service.return_card(ctx, CASHIER, uid)
+    with pytest.raises(Refused) as err, ctx.database().write() as session:
+        service._end_card(ctx, session, CASHIER, uid, "returned", "refunded", first_id, stale)
+    assert err.value.code == "parking.not_active" and "returned" in err.value.render()
+
+    service.issue_card(ctx, CASHIER, second.number, uid)
+    with pytest.raises(Refused) as err, ctx.database().write() as session:
+        service._end_card(ctx, session, CASHIER, uid, "returned", "refunded", first_id, stale)
+    assert err.value.code == "parking.card_moved"
+    assert service.card_validity(ctx, uid).state == "valid"  # type: ignore[union-attr]
+    back = service.return_card(ctx, CASHIER, uid)
+    assert back.rental_number == second.number and back.deposit_state == "refunded"
+    with ctx.database().read() as session:
+        refund = session.scalars(
+            select(PrintJob.document)
+            .where(PrintJob.kind == "billing-deposit-refund")
+            .order_by(PrintJob.id.desc())
+        ).first()
+    assert "2-803" in json.dumps(refund, ensure_ascii=False)  # the receipt names the unit
+    with pytest.raises(Refused) as err:
+        service.return_card(ctx, CASHIER, uid)
+    assert err.value.code == "parking.not_active" and "returned" in err.value.render()
 
 
 def test_expiry_deactivates_and_renewal_by_bill_brings_it_back(ctx: KioskContext) -> None:

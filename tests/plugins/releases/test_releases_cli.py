@@ -19,8 +19,7 @@ SIGNATURE = json.dumps([[[2, 5], [4, 3], [6, 6], [9, 2], [12, 5]]])
 
 @pytest.fixture
 def run(ctx, monkeypatch):
-    for module in (releases_cli, keys_cli, commands):
-        monkeypatch.setattr(module, "context", lambda config: ctx)
+    monkeypatch.setattr(commands, "context", lambda config: ctx)  # every command opens it there
 
     def invoke(app, *args: str, ok: bool = True):  # type: ignore[no-untyped-def]
         out = CliRunner().invoke(app, list(args))

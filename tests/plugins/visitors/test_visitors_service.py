@@ -77,7 +77,7 @@ def test_only_the_host_or_the_desk_may_answer(ctx) -> None:
         ({"phone": "12345"}, "visitors.phone"),
         ({"party_size": 0}, "visitors.party_size"),
         ({"party_size": 11}, "visitors.party_size"),
-        ({"unit": "9-999"}, "unknown_unit"),
+        ({"unit": "9-999"}, "unit.unknown"),
     ],
 )
 def test_bad_walk_up_input_is_refused_and_records_nothing(ctx, kw, code) -> None:
