@@ -54,7 +54,7 @@ def to_png(strokes: Strokes, scale: int = 8, margin: int = 2) -> bytes:
     """Black lines on white, ``scale`` pixels per pad cell."""
     from PIL import Image, ImageDraw
 
-    points = [p for s in strokes for p in s]
+    points = [p for s in strokes for p in s] or [[0, 0]]  # an empty pad: a blank image
     min_x = min(p[0] for p in points) - margin
     min_y = min(p[1] for p in points) - margin
     width = (max(p[0] for p in points) - min_x + margin + 1) * scale

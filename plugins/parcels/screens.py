@@ -2,8 +2,7 @@
 who is collecting -> signature -> one release -> slip (or its content on screen).
 
 Thin: each screen collects input, calls one service function, shows the result. The signature
-pad is a small widget here until the shared one in ``kiosk.ui`` lands (same idea: strokes of
-cell coordinates from mouse events; a touch screen arrives as mouse events).
+pad is the shared one (:mod:`kiosk.ui.widgets.signature`), 40x8 here.
 """
 
 from __future__ import annotations
@@ -11,8 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from rich.text import Text
-from textual import events, on
+from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
@@ -23,67 +21,22 @@ from kiosk.errors import Refused
 from kiosk.i18n import N_, _
 from kiosk.ui.desk_forms import DeskActions, Field
 from kiosk.ui.screens import ServiceScreen, SignatureScreen
-from kiosk.ui.widgets.signature import draw_strokes
+from kiosk.ui.widgets.signature import SignaturePad, draw_strokes
 from kiosk.ui.widgets.text import Button, Checkbox, Label, Static
-from plugins.parcels import service, signature
+from plugins.parcels import service
 
 if TYPE_CHECKING:
     from kiosk.context import KioskContext
     from kiosk.identity import Actor
 
 
-class SignaturePad(Widget, can_focus=True):
-    """Draw with the mouse (or a finger): each press-drag-release is one stroke."""
-
-    DEFAULT_CSS = """
-    SignaturePad { width: 40; height: 8; border: round $accent; background: #ffffff; color: #000000; }
-    """
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.strokes: list[list[list[int]]] = []
-        self._drawing = False
-
-    def clear(self) -> None:
-        self.strokes = []
-        self.refresh()
-
-    def is_meaningful(self) -> bool:
-        return signature.is_meaningful(self.strokes)
-
-    def _point(self, event: events.MouseEvent) -> list[int]:
-        return [int(event.x), int(event.y)]
-
-    def on_mouse_down(self, event: events.MouseDown) -> None:
-        self._drawing = True
-        self.capture_mouse()
-        self.strokes.append([self._point(event)])
-        self.refresh()
-
-    def on_mouse_move(self, event: events.MouseMove) -> None:
-        if self._drawing and self.strokes:
-            point = self._point(event)
-            if point != self.strokes[-1][-1]:
-                self.strokes[-1].append(point)
-                self.refresh()
-
-    def on_mouse_up(self, event: events.MouseUp) -> None:
-        if self._drawing:
-            self._drawing = False
-            self.release_mouse()
-
-    def render(self) -> Text:
-        width, height = max(1, self.content_size.width), max(1, self.content_size.height)
-        grid = [[" "] * width for _ in range(height)]
-        for stroke in self.strokes:
-            for (x0, y0), (x1, y1) in zip(stroke, stroke[1:] or stroke, strict=False):
-                steps = max(abs(x1 - x0), abs(y1 - y0), 1)
-                for i in range(steps + 1):
-                    x = round(x0 + (x1 - x0) * i / steps)
-                    y = round(y0 + (y1 - y0) * i / steps)
-                    if 0 <= x < width and 0 <= y < height:
-                        grid[y][x] = "█"
-        return Text("\n".join("".join(row) for row in grid))
+# A parcel's flags as people read them (the codes are the service's).
+FLAG_LABELS = {
+    "perishable": N_("Perishable"),
+    "signature": N_("Needs a signature"),
+    "oversize": N_("Oversize"),
+    "id_check": N_("ID check"),
+}
 
 
 class ParcelScreen(ServiceScreen):
@@ -95,6 +48,7 @@ class ParcelScreen(ServiceScreen):
     ParcelScreen .hint { padding: 0 2; }
     ParcelScreen Input { width: 40; max-width: 100%; }
     ParcelScreen Button { margin: 0 1; }
+    ParcelScreen SignaturePad { width: 40; height: 8; }
     """
 
 
@@ -158,7 +112,7 @@ class PickupScreen(ParcelScreen, SignatureScreen):
                 yield Label(_("Nothing is waiting for your unit at this lobby."))
             desk = service.desk_only(self.ctx, p)
             for item in p.parcels:
-                flags = "".join(f" [{_(f)}]" for f in item.flags)
+                flags = "".join(f" [{_(FLAG_LABELS.get(f, f))}]" for f in item.flags)
                 where = f" ({_('collect at the desk')})" if item.id in desk else ""
                 yield Checkbox(
                     f"…{item.tracking_tail}  {item.carrier}  {_('shelf')} {item.shelf or '-'}"
@@ -194,7 +148,7 @@ class PickupScreen(ParcelScreen, SignatureScreen):
         pad = self.query_one(SignaturePad)
         pickup = self.pickup
         picker = self.query_one("#picker", Input).value if pickup.picker is None else ""
-        chosen, strokes = self.chosen(), [list(s) for s in pad.strokes]
+        chosen, strokes = self.chosen(), pad.to_json()
 
         def release() -> tuple[Any, Any]:
             named = pickup if pickup.picker is not None else (
@@ -272,8 +226,11 @@ class ParcelsDeskPanel(DeskActions, Widget):
 
     DEFAULT_CSS = """
     ParcelsDeskPanel { height: auto; }
-    ParcelsDeskPanel Input { width: 30; }
+    ParcelsDeskPanel Input { width: 1fr; max-width: 30; }
+    ParcelsDeskPanel #carrier { width: auto; padding: 1 1; }
+    ParcelsDeskPanel Horizontal { height: auto; }
     ParcelsDeskPanel .message { color: $warning; }
+    ParcelsDeskPanel SignaturePad { width: 40; height: 8; }
     """
 
     def compose(self) -> ComposeResult:
@@ -281,6 +238,7 @@ class ParcelsDeskPanel(DeskActions, Widget):
         yield Horizontal(
             Input(placeholder=_("Scan the tracking number"), id="tracking"),
             Label("", id="carrier"),
+            Button(_("Check in"), id="checkin", variant="primary"),
         )
         yield Horizontal(
             Input(placeholder=_("Your unit, e.g. 3-1205"), id="unit"),
@@ -288,11 +246,7 @@ class ParcelsDeskPanel(DeskActions, Widget):
             Input(placeholder=_("Shelf"), id="shelf"),
         )
         yield Horizontal(
-            Checkbox(_("perishable"), id="perishable"),
-            Checkbox(_("signature"), id="signature"),
-            Checkbox(_("oversize"), id="oversize"),
-            Checkbox(_("id_check"), id="id_check"),
-            Button(_("Check in"), id="checkin", variant="primary"),
+            *(Checkbox(_(label), id=flag) for flag, label in FLAG_LABELS.items()),
         )
         yield Label("", id="message", classes="message")
         with Horizontal(id="parcel-actions"):
@@ -423,7 +377,7 @@ class ParcelsDeskPanel(DeskActions, Widget):
                 unit_code,
                 [p.id for p in here],
                 value["rel-picker"],
-                pad.strokes,
+                pad.to_json(),
                 id_last4=value["rel-id"],
                 override_reason=value["rel-override"],
             )
@@ -502,6 +456,7 @@ class StorageDeskPanel(DeskActions, Widget):
     StorageDeskPanel Input { width: 26; }
     StorageDeskPanel Horizontal { height: auto; }
     StorageDeskPanel .message { color: $warning; }
+    StorageDeskPanel SignaturePad { width: 40; height: 8; }
     """
     MESSAGE_ID = "st-message"
 
@@ -563,7 +518,7 @@ class StorageDeskPanel(DeskActions, Widget):
                     self.actor,
                     ticket=self._value("st-ticket"),
                     claimant_name=self._value("st-claimant"),
-                    strokes=pad.strokes,
+                    strokes=pad.to_json(),
                     id_last4=self._value("st-id"),
                     condition=self._value("st-condition"),
                 )

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
-from kiosk import audit, charges, printing
+from kiosk import audit, charges, printing, signatures
 from kiosk.clock import as_utc
 from kiosk.db import read_views
 from kiosk.db.models import Building, Resident, Unit
@@ -853,16 +853,12 @@ def _met(t: RepairTicket, resolved: dt.datetime, responded: dt.datetime) -> bool
 
 
 def signature_is_meaningful(strokes: Any) -> bool:
-    """At least three points spread over more than a cell: an empty pad or a dot is no
-    signature."""
+    """The core's rule (:func:`kiosk.signatures.is_meaningful`): an empty pad, a dot or
+    anything that is not strokes of points is no signature."""
     try:
-        points = [(float(p[0]), float(p[1])) for stroke in strokes for p in stroke]
-    except (TypeError, ValueError, IndexError):
+        return signatures.is_meaningful(signatures.clean_strokes(strokes, "repairs"))
+    except Refused:
         return False
-    if len(points) < 3:
-        return False
-    xs, ys = [p[0] for p in points], [p[1] for p in points]
-    return max(max(xs) - min(xs), max(ys) - min(ys)) >= 2
 
 
 def complete(ctx: KioskContext, actor: Actor, number: str, signature: Any, *,

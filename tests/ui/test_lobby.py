@@ -356,6 +356,38 @@ async def test_signature_pad_refuses_empty_and_dot_marks(
         assert pad.to_png().startswith(b"\x89PNG")
 
 
+async def test_a_stroke_is_recorded_once_on_the_pad_it_was_drawn_on() -> None:
+    """A pad's mouse events stop there: bubbled up to the app they were forwarded again by
+    screen position, recording every stroke twice, or on the pad at the top left."""
+    from textual.app import App
+    from textual.containers import Vertical
+
+    from kiosk.ui.widgets.signature import draw_strokes
+
+    class TwoPads(App):
+        def compose(self):
+            with Vertical():
+                yield SignaturePad(id="top")
+                yield SignaturePad(id="bottom")
+
+    strokes = [[(2, 1), (4, 2), (6, 3)], [(8, 1), (9, 1)]]
+    app = TwoPads()
+    async with app.run_test(size=(40, 24)) as pilot:
+        top, bottom = app.query_one("#top", SignaturePad), app.query_one("#bottom", SignaturePad)
+        await draw_strokes(pilot, bottom, strokes)
+        await wait_until(pilot, lambda: len(bottom.strokes) >= 2, "two strokes")
+        await pilot.pause()
+        assert bottom.strokes == strokes
+        assert top.strokes == []
+        await draw_strokes(pilot, top, strokes[:1])
+        await pilot.pause()
+        assert top.strokes == strokes[:1] and bottom.strokes == strokes
+        assert bottom.to_json() == [[[2, 1], [4, 2], [6, 3]], [[8, 1], [9, 1]]]
+        # drawn as lines through the points, black on white
+        assert str(bottom.render()).count("█") >= 6
+        assert bottom.styles.background.hex == "#FFFFFF" and bottom.styles.color.hex == "#000000"
+
+
 async def test_the_kiosk_freezes_its_start_up_objects_once_started(ui_ctx: KioskContext) -> None:
     import gc
 

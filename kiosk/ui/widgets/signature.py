@@ -1,4 +1,9 @@
-"""A signature pad: strokes drawn with a finger or the mouse (touch arrives as mouse events)."""
+"""A signature pad: strokes drawn with a finger or the mouse (touch arrives as mouse events).
+
+One pad for every service that takes a signature (a parcel pickup, a repair's sign-off, an item
+release pass, a key handover, the desk's signature fields). What counts as a signature is the
+core's rule (:func:`kiosk.signatures.is_meaningful`), the same one the services check again.
+"""
 
 from __future__ import annotations
 
@@ -8,14 +13,20 @@ from rich.text import Text
 from textual import events
 from textual.widget import Widget
 
+from kiosk import signatures
+
 Point = tuple[int, int]
 
 
 class SignaturePad(Widget):
-    """Records strokes (lists of cell points); ``is_meaningful`` refuses empty or one-dot marks."""
+    """Records strokes (lists of cell points); each press-drag-release is one stroke, drawn as
+    a line through its points. Paper-white with black ink on every theme."""
 
     DEFAULT_CSS = """
-    SignaturePad { border: round $accent; height: 10; width: 1fr; background: $surface; }
+    SignaturePad {
+        border: round $accent; height: 10; width: 1fr;
+        background: #ffffff; color: #000000;
+    }
     """
     can_focus = True
 
@@ -28,62 +39,52 @@ class SignaturePad(Widget):
         self.strokes = []
         self.refresh()
 
-    def is_meaningful(self, min_points: int = 6, min_span: int = 3) -> bool:
-        """More than a tap: enough points, spread over some width or height."""
-        points = [p for stroke in self.strokes for p in stroke]
-        if len(set(points)) < min_points:
-            return False
-        xs = [x for x, _ in points]
-        ys = [y for _, y in points]
-        return (max(xs) - min(xs)) + (max(ys) - min(ys)) >= min_span
+    def is_meaningful(self) -> bool:
+        """More than a tap or a dot (:func:`kiosk.signatures.is_meaningful`)."""
+        return signatures.is_meaningful(self.strokes)
 
     def to_json(self) -> list[list[list[int]]]:
         return [[[x, y] for x, y in stroke] for stroke in self.strokes]
 
     def to_png(self, scale: int = 8) -> bytes:
-        """The strokes as a PNG (stored with the record it signs)."""
-        import io
+        """The strokes as a PNG, black on white (:func:`kiosk.signatures.to_png`)."""
+        return signatures.to_png(self.to_json(), scale=scale)
 
-        from PIL import Image, ImageDraw
-
-        width = max((self.size.width or 40), 1) * scale
-        height = max((self.size.height or 10), 1) * scale * 2
-        img = Image.new("L", (width, height), 255)
-        draw = ImageDraw.Draw(img)
-        for stroke in self.strokes:
-            pts = [(x * scale + scale // 2, y * scale * 2 + scale) for x, y in stroke]
-            if len(pts) == 1:
-                draw.point(pts[0], fill=0)
-            else:
-                draw.line(pts, fill=0, width=max(2, scale // 3))
-        out = io.BytesIO()
-        img.save(out, "PNG")
-        return out.getvalue()
-
+    # The pad's mouse events stop here: a bubbled mouse event reaching the app is forwarded
+    # again by its screen position, to whatever widget is there (the same pad, drawing each
+    # stroke twice, or another one).
     def on_mouse_down(self, event: events.MouseDown) -> None:
+        event.stop()
         self._drawing = True
         self.capture_mouse()
-        self.strokes.append([(event.x, event.y)])
+        self.strokes.append([(int(event.x), int(event.y))])
         self.refresh()
 
     def on_mouse_move(self, event: events.MouseMove) -> None:
+        event.stop()
         if self._drawing and self.strokes:
-            point = (event.x, event.y)
+            point = (int(event.x), int(event.y))
             if self.strokes[-1][-1] != point:
                 self.strokes[-1].append(point)
                 self.refresh()
 
     def on_mouse_up(self, event: events.MouseUp) -> None:
-        self._drawing = False
-        self.release_mouse()
+        event.stop()
+        if self._drawing:
+            self._drawing = False
+            self.release_mouse()
 
     def render(self) -> Any:
-        w, h = max(self.content_size.width, 1), max(self.content_size.height, 1)
-        grid = [[" "] * w for _ in range(h)]
+        width, height = max(self.content_size.width, 1), max(self.content_size.height, 1)
+        grid = [[" "] * width for _ in range(height)]
         for stroke in self.strokes:
-            for x, y in stroke:
-                if 0 <= x < w and 0 <= y < h:
-                    grid[y][x] = "•"
+            for (x0, y0), (x1, y1) in zip(stroke, stroke[1:] or stroke, strict=False):
+                steps = max(abs(x1 - x0), abs(y1 - y0), 1)
+                for i in range(steps + 1):
+                    x = round(x0 + (x1 - x0) * i / steps)
+                    y = round(y0 + (y1 - y0) * i / steps)
+                    if 0 <= x < width and 0 <= y < height:
+                        grid[y][x] = "█"
         return Text("\n".join("".join(row) for row in grid))
 
 

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from repairs_helpers import BUTLER, DOT, ENGINEER, SIGNED, resident
 from sqlalchemy import func, select
 
+from kiosk import signatures
 from kiosk.db.models import AuditEvent, DeskAlert, Notification, PrintJob
 from kiosk.errors import Refused
 from plugins.repairs import service
@@ -253,14 +254,21 @@ def test_an_unclaimed_ticket_is_renotified_and_the_1700_check_lists_open_slips(c
 
 @given(st.lists(st.lists(st.tuples(st.integers(0, 80), st.integers(0, 24)), max_size=5),
                 max_size=4))  # fmt: skip
-def test_a_signature_needs_three_points_spread_over_two_cells(strokes) -> None:
+def test_a_signature_needs_three_points_spread_over_three_cells(strokes) -> None:
+    """The sign-off takes the core's rule, as every other signature does."""
     points = [p for s in strokes for p in s]
     ok = signature_is_meaningful(strokes)
+    assert ok is signatures.is_meaningful(strokes)
     if len(points) < 3 or len(set(points)) == 1:
         assert not ok
     if ok:
         xs, ys = [p[0] for p in points], [p[1] for p in points]
-        assert max(max(xs) - min(xs), max(ys) - min(ys)) >= 2
+        assert max(max(xs) - min(xs), max(ys) - min(ys)) >= signatures.MIN_EXTENT
+
+
+@pytest.mark.parametrize("garbage", [None, "x", [["ab"]], [[(1,)]], [[{"x": 1}]]])
+def test_a_signature_that_is_not_strokes_is_no_signature(garbage) -> None:
+    assert signature_is_meaningful(garbage) is False
 
 
 def test_the_desk_panel_follows_the_running_clock_through_the_lifecycle(ctx) -> None:
