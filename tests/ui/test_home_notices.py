@@ -9,6 +9,7 @@ import datetime as dt
 from kiosk.context import KioskContext
 from kiosk.hookspecs import HomeNotice, Tile, hookimpl
 from kiosk.plugins import load_plugins
+from kiosk.ui.scenarios import click
 from kiosk.ui.screens import MessageScreen, NoticeListScreen
 from tests.screens import wait_until
 from tests.ui.conftest import lobby
@@ -79,11 +80,11 @@ async def test_a_tap_opens_the_line_and_more_lines_are_one_tap_away(ui_ctx) -> N
     async with app.run_test(size=SIZE) as pilot:
         await wait_until(pilot, lambda: bool(_strip(app)), "the strip")
         assert _strip(app) == ["▶ Notice 0", "▶ 2 more notices"]
-        await pilot.click("#notice-0")
+        await click(app, pilot, "#notice-0")
         await wait_until(pilot, lambda: opened == ["n0"], "the first notice")
         await app.reset_to_home()
         await wait_until(pilot, lambda: _laid_out(app, "#notice-more"), "the strip again")
-        await pilot.click("#notice-more")
+        await click(app, pilot, "#notice-more")
         await wait_until(pilot, lambda: isinstance(app.screen, NoticeListScreen), "the list")
         assert len(app.screen.query(".notice-line")) == 3
 

@@ -14,6 +14,7 @@ from kiosk.db import Database
 from kiosk.hookspecs import Tile, hookimpl
 from kiosk.i18n import _, language
 from kiosk.plugins import load_plugins
+from kiosk.ui.scenarios import click
 from kiosk.ui.screens import HomeScreen, IdentifyScreen, MessageScreen, OutOfServiceScreen
 from kiosk.ui.widgets import KioskBar, QRView, SignaturePad
 from tests.screens import wait_until
@@ -106,25 +107,25 @@ async def test_an_unknown_card_is_refused_with_a_reason(ui_ctx: KioskContext) ->
 async def test_unit_and_pin_with_the_on_screen_keypad_alone(ui_ctx: KioskContext) -> None:
     app = lobby(ui_ctx)
     async with app.run_test(size=(80, 30)) as pilot:
-        await pilot.click("#identify")
+        await click(app, pilot, "#identify")
         await pilot.pause()
         assert isinstance(app.screen, IdentifyScreen)
-        await pilot.click("#unit")
+        await click(app, pilot, "#unit")
         for key in ("3", "dash", "1", "2", "0", "5"):
-            await pilot.click(f"#key-{key}")
-        await pilot.click("#pin")
+            await click(app, pilot, f"#key-{key}")
+        await click(app, pilot, "#pin")
         for key in "0000":
-            await pilot.click(f"#key-{key}")
-        await pilot.click("#ok")
+            await click(app, pilot, f"#key-{key}")
+        await click(app, pilot, "#ok")
         await pilot.pause()
         assert "4" in str(app.screen.query_one("#message").render())
         assert app.screen.query_one("#pin").value == ""  # a refused PIN is cleared
-        await pilot.click("#pin")
+        await click(app, pilot, "#pin")
         for key in "1205":
-            await pilot.click(f"#key-{key}")
-        await pilot.click("#key-back")
-        await pilot.click("#key-5")
-        await pilot.click("#ok")
+            await click(app, pilot, f"#key-{key}")
+        await click(app, pilot, "#key-back")
+        await click(app, pilot, "#key-5")
+        await click(app, pilot, "#ok")
         await pilot.pause()
         assert isinstance(app.screen, HomeScreen) and app.actor is not None
 
@@ -148,7 +149,7 @@ async def test_a_tile_needing_a_resident_asks_first_then_opens(ui_ctx: KioskCont
     app = lobby(ui_ctx)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
-        await pilot.click("#tile-mine")
+        await click(app, pilot, "#tile-mine")
         await pilot.pause()
         assert isinstance(app.screen, IdentifyScreen) and not opened
         await app.present_card("3C00A1B2C3")
@@ -161,7 +162,7 @@ async def test_idle_timeout_clears_the_resident_inputs_and_language(ui_ctx: Kios
     async with app.run_test(size=SIZE) as pilot:
         await app.present_card("3C00A1B2C4")
         await pilot.pause()
-        await pilot.click("#staff")
+        await click(app, pilot, "#staff")
         await pilot.press("S", "0")
         assert language() == "en" and len(app.screen_stack) == 2
         app._last_input = time.monotonic() - app.settings.idle_timeout - 1
@@ -181,9 +182,9 @@ async def test_any_key_or_touch_keeps_the_kiosk_awake(ui_ctx: KioskContext) -> N
 async def test_language_switches_live_on_every_screen(ui_ctx: KioskContext) -> None:
     app = lobby(ui_ctx)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.click("#identify")
+        await click(app, pilot, "#identify")
         await pilot.pause()
-        await pilot.click("#lang-toggle")
+        await click(app, pilot, "#lang-toggle")
         await pilot.pause()
         assert "Call the desk" in texts(app) and "Unit + PIN" not in texts(app)
         assert _("Tap your card, or enter your unit and PIN.") in texts(app)
@@ -199,13 +200,13 @@ async def test_ctrl_c_ctrl_q_and_f_keys_do_not_leave_the_kiosk(ui_ctx: KioskCont
             await pilot.press(key)
         await pilot.pause()
         assert app.is_running and isinstance(app.screen, HomeScreen)
-        await pilot.click("#staff")
+        await click(app, pilot, "#staff")
         await pilot.press(*"S001", "enter", *"9999", "enter")
         await pilot.pause()
         assert "4" in str(app.screen.query_one("#message").render()) and app.is_running
         await pilot.press(*"2580", "enter")
         await pilot.pause()
-        await pilot.click("#exit")
+        await click(app, pilot, "#exit")
         await pilot.pause()
     assert app.exit_allowed
 
@@ -224,7 +225,7 @@ async def test_call_the_desk_from_a_plugin_screen(ui_ctx: KioskContext) -> None:
         await pilot.pause()
         await pilot.pause()
         assert app.screen.query(KioskBar), "the app adds the bar to plugin screens"
-        await pilot.click("#call-desk")
+        await click(app, pilot, "#call-desk")
         await pilot.pause()
         assert isinstance(app.screen, MessageScreen)
     from kiosk.notify import open_alerts
@@ -255,7 +256,7 @@ async def test_a_plugin_screen_that_crashes_is_contained(ui_ctx: KioskContext) -
     app = lobby(ui_ctx)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
-        await pilot.click("#tile-buggy")
+        await click(app, pilot, "#tile-buggy")
         for _ in range(20):
             await pilot.pause(0.05)
         assert app.is_running
@@ -279,7 +280,7 @@ async def test_a_tile_whose_screen_cannot_be_built_disables_its_plugin(
     app = lobby(ui_ctx)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
-        await pilot.click("#tile-broken")
+        await click(app, pilot, "#tile-broken")
         await wait_until(pilot, lambda: isinstance(app.screen, MessageScreen), "the desk message")
         assert app.is_running
         (failure,) = [f for f in ui_ctx.plugins.failures if f.plugin == "broken"]
@@ -427,7 +428,7 @@ async def test_a_plugin_screen_losing_the_database_is_an_outage_not_a_bug(
     app = lobby(ui_ctx)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
-        await pilot.click("#tile-flaky")
+        await click(app, pilot, "#tile-flaky")
         out_of_service = False
         for _ in range(20):
             await pilot.pause(0.05)

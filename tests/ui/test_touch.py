@@ -12,6 +12,7 @@ from textual.widget import Widget
 
 from kiosk.context import KioskContext
 from kiosk.i18n import _, language, set_language
+from kiosk.ui.scenarios import click
 from kiosk.ui.screens import HomeScreen, IdentifyScreen, IdleWarningScreen, ServiceScreen
 from kiosk.ui.widgets.chrome import KioskBar, NavBar
 from tests.ui.conftest import lobby
@@ -56,7 +57,7 @@ async def test_every_tile_has_the_bar_a_back_home_and_fits_80x24(
             await app.present_card(RESIDENT_CARD)
             await to_language(app, pilot, lang)
             await settle(pilot, lambda t=tile: bool(app.screen.query(f"#tile-{t}")))
-            await pilot.click(f"#tile-{tile}")
+            await click(app, pilot, f"#tile-{tile}")
             await settle(pilot, lambda: not isinstance(app.screen, HomeScreen))
             await pilot.pause()
             screen = app.screen
@@ -68,7 +69,7 @@ async def test_every_tile_has_the_bar_a_back_home_and_fits_80x24(
             assert str(back.label) == _("Back") and back.region.height >= 3
             assert screen.region.contains_region(back.region), tile
             assert not outside(screen), (tile, outside(screen))
-            await pilot.click("#nav-back")
+            await click(app, pilot, "#nav-back")
             await settle(pilot, lambda: isinstance(app.screen, HomeScreen))
             assert isinstance(app.screen, HomeScreen), tile
 
@@ -78,16 +79,16 @@ async def test_a_wrong_pin_message_is_in_view_at_80x24(ui_ctx: KioskContext, lan
     app = lobby(ui_ctx, lang)
     async with app.run_test(size=SMALL) as pilot:
         await settle(pilot, lambda: bool(app.tiles))
-        await pilot.click("#identify")
+        await click(app, pilot, "#identify")
         await settle(pilot, lambda: isinstance(app.screen, IdentifyScreen))
         await pilot.pause()
         screen = app.screen
         for key in "3-1205":  # the on-screen keypad only
-            await pilot.click("#key-dash" if key == "-" else f"#key-{key}")
+            await click(app, pilot, "#key-dash" if key == "-" else f"#key-{key}")
         screen.query_one("#pin").focus()
         for key in "0000":
-            await pilot.click(f"#key-{key}")
-        await pilot.click("#ok")
+            await click(app, pilot, f"#key-{key}")
+        await click(app, pilot, "#ok")
         message = screen.query_one("#message")
         await settle(pilot, lambda: bool(str(message.visual)))
         await pilot.pause()
@@ -133,7 +134,7 @@ async def test_still_there_warns_before_the_idle_reset_and_a_touch_stays(
         await pilot.pause()
         assert isinstance(app.screen, IdleWarningScreen)
         assert "还在吗" in str(app.screen.query_one("#idle-title").visual)
-        await pilot.click("#stay")
+        await click(app, pilot, "#stay")
         await pilot.pause()
         assert not isinstance(app.screen, IdleWarningScreen) and app.actor is not None
         app._last_input = time.monotonic() - timeout - 1
@@ -178,9 +179,9 @@ async def test_f3_pays_the_qr_on_screen_only_in_a_simulation(
         assert bool(app.screen.query("#sim-hint")) is sim
         await app.present_card(RESIDENT_CARD)
         await to_language(app, pilot, "en")
-        await pilot.click("#tile-billing")
+        await click(app, pilot, "#tile-billing")
         await settle(pilot, lambda: bool(app.screen.query(".pay")))
-        await pilot.click(f"#{app.screen.query('.pay').first().id}")
+        await click(app, pilot, f"#{app.screen.query('.pay').first().id}")
         await settle(pilot, lambda: isinstance(app.screen, PayQRScreen))
         order = app.screen.order
         await pilot.press("f3")
@@ -201,21 +202,21 @@ async def test_the_bar_and_back_survive_a_screen_rebuilding_itself(ui_ctx: Kiosk
         await settle(pilot, lambda: bool(app.screen.query("#tile-umbrellas")))
         await app.present_card(RESIDENT_CARD)
         await to_language(app, pilot, "en")
-        await pilot.click("#tile-umbrellas")
+        await click(app, pilot, "#tile-umbrellas")
         await settle(pilot, lambda: bool(app.screen.query("#lend-U001")))
-        await pilot.click("#lend-U001")
+        await click(app, pilot, "#lend-U001")
         await settle(pilot, lambda: bool(app.screen.query("#confirm-lend")))
-        await pilot.click("#confirm-lend")
+        await click(app, pilot, "#confirm-lend")
         await settle(pilot, lambda: bool(app.screen.query("#return-U001")))
         assert app.screen.query(KioskBar) and app.screen.query("#nav-back")
         assert "U001 is yours" in str(app.screen.query_one("#message").visual)
-        await pilot.click("#nav-home")
+        await click(app, pilot, "#nav-home")
         await settle(pilot, lambda: isinstance(app.screen, HomeScreen))
         await app.present_card(RESIDENT_CARD)
         await to_language(app, pilot, "en")
-        await pilot.click("#tile-repairs")
+        await click(app, pilot, "#tile-repairs")
         await settle(pilot, lambda: bool(app.screen.query(".cat")))
-        await pilot.click(f"#{app.screen.query('.cat').first().id}")
+        await click(app, pilot, f"#{app.screen.query('.cat').first().id}")
         await pilot.pause()
         assert app.screen.query(KioskBar) and app.screen.query("#nav-back")
         assert not outside(app.screen), outside(app.screen)
@@ -236,13 +237,13 @@ async def test_the_toggle_cycles_the_kiosks_languages_and_a_guest_registers_in_t
         seen = []
         for _turn in range(4):
             seen.append((language(), str(app.screen.query_one("#lang-toggle").label)))
-            await pilot.click("#lang-toggle")
+            await click(app, pilot, "#lang-toggle")
             await pilot.pause()
         assert seen == [("zh_CN", "English"), ("en", "日本語"), ("ja", "한국어"), ("ko", "中文")]
         assert language() == "zh_CN"
         for lang in ("ja", "ko"):
             await to_language(app, pilot, lang)
-            await pilot.click("#tile-visitors")
+            await click(app, pilot, "#tile-visitors")
             await settle(pilot, lambda: not isinstance(app.screen, HomeScreen))
             await pilot.pause()
             screen = app.screen
@@ -251,7 +252,7 @@ async def test_the_toggle_cycles_the_kiosks_languages_and_a_guest_registers_in_t
             title = _("Visitor registration")
             assert title != "Visitor registration" and title in texts(app), lang
             assert not outside(screen), (lang, outside(screen))
-            await pilot.click("#nav-back")
+            await click(app, pilot, "#nav-back")
             await settle(pilot, lambda: isinstance(app.screen, HomeScreen))
 
 
@@ -269,9 +270,9 @@ async def test_the_payment_qr_is_whole_above_the_foot_at_80x24_and_scans(
         await settle(pilot, lambda: bool(app.screen.query("#tile-billing")))
         await app.present_card(RESIDENT_CARD)
         await to_language(app, pilot, lang)
-        await pilot.click("#tile-billing")
+        await click(app, pilot, "#tile-billing")
         await settle(pilot, lambda: bool(app.screen.query(".pay")))
-        await pilot.click(f"#{app.screen.query('.pay').first().id}")
+        await click(app, pilot, f"#{app.screen.query('.pay').first().id}")
         await settle(pilot, lambda: isinstance(app.screen, PayQRScreen))
         qr = app.screen.query_one(QRBlock)
         await settle(pilot, lambda: qr.rows <= 18)
