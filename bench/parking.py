@@ -4,7 +4,7 @@ A demo estate with N parking cards (default 50,000), each bound to its own month
 third of them lapsed, a few hundred lost), loaded with bulk inserts, then a card tap measured
 two ways:
 
-- validity: :func:`plugins.parking.service.card_validity` (card by any printed form, its
+- validity: :func:`plugins.parking.taps.card_validity` (card by any printed form, its
   parking card, rental, unit and holder; pending renewals checked);
 - tap: :func:`kiosk.lobby.tap_card`, the kiosk's whole path from a UID to the answer (core card
   lookup, the ``kiosk_card_presented`` hook chain, the parking plugin's answer).
@@ -45,7 +45,7 @@ PCARD_COLS = (
 
 def _measure(url: str, n: int, samples: int, plugins: Any) -> dict[str, Any]:
     from kiosk.lobby import tap_card
-    from plugins.parking import service
+    from plugins.parking import service, taps
 
     t0 = time.perf_counter()
     ctx = bench_context(url, plugins, FixedClock(), demo=True)
@@ -118,7 +118,7 @@ def _measure(url: str, n: int, samples: int, plugins: Any) -> dict[str, Any]:
         # Half the taps use a printed form (the decimal on the card face), as typed at a desk.
         probe = uid if k % 2 else card_forms(uid)[1]
         t = time.perf_counter()
-        v = service.card_validity(ctx, probe)
+        v = taps.card_validity(ctx, probe)
         validity.append((time.perf_counter() - t) * 1000)
         assert v is not None
         t = time.perf_counter()

@@ -60,7 +60,7 @@ def card_cmd(
     config: ConfigOpt = None,
 ) -> None:
     """A parking card's holder (masked), plate, validity and its chain of cards."""
-    from plugins.parking.service import card_info
+    from plugins.parking.taps import card_info
 
     with refusals():
         info = card_info(context(config), uid)

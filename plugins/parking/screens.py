@@ -24,7 +24,7 @@ from kiosk.money import format_fen
 from kiosk.ui.desk_forms import DeskActions
 from kiosk.ui.screens import ServiceScreen
 from kiosk.ui.widgets.text import Button, Checkbox, Label
-from plugins.parking import service
+from plugins.parking import service, taps
 
 if TYPE_CHECKING:
     from kiosk.context import KioskContext
@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 RENEW_MONTHS = (1, 3, 6)
 
 
-def _state_line(v: service.Validity) -> str:
+def _state_line(v: taps.Validity) -> str:
     if v.state == "valid":
         return _("Valid until {end} ({days} days left)").format(end=v.end_date, days=v.days_left)
     if v.state == "expired":
@@ -96,7 +96,7 @@ class ParkingScreen(ServiceScreen):
 class ValidityScreen(ParkingScreen):
     """A parking card was tapped: plate, validity, and renewal by QR."""
 
-    def __init__(self, ctx: KioskContext, validity: service.Validity) -> None:
+    def __init__(self, ctx: KioskContext, validity: taps.Validity) -> None:
         super().__init__(ctx)
         self.validity = validity
 
@@ -375,7 +375,7 @@ class ParkingDeskPanel(DeskActions, Widget):
                     card=card.printed_number, state=_(card.deposit_state)
                 )
             elif bid == "lookup":
-                info = service.card_info(self.ctx, uid)
+                info = taps.card_info(self.ctx, uid)
                 v = info.validity
                 assert v is not None
                 self.query_one("#card-info", Label).update(

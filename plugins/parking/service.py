@@ -34,20 +34,17 @@ import plugins.billing.api as billing
 from kiosk import audit, charges, printing
 from kiosk.db.models import Card, Resident, Unit
 from kiosk.errors import Refused
-from kiosk.i18n import N_
 from kiosk.identity import (
     SYSTEM,
     Actor,
     CardTapResult,
     card_forms,
-    find_card,
     identify_card,
     require_role,
     unit_by_code,
 )
 from kiosk.money import format_fen
-from kiosk.notify import raise_kiosk_alert
-from kiosk.pii import mask_id_number, mask_name, mask_text
+from kiosk.pii import mask_id_number, mask_text
 from kiosk.plugin_settings import rules_from
 from plugins.parking.fees import FeeRule, parking_fee, validate_plate
 from plugins.parking.models import ParkingCard, ParkingPeriod, ParkingRental
@@ -1080,152 +1077,6 @@ def card_chain(ctx: KioskContext, rental_ref: int | str) -> list[ParkingCardView
             select(ParkingCard).where(ParkingCard.rental_id == rental.id).order_by(ParkingCard.id)
         ).all()
         return [_card_view(p, rental.number) for p in rows]
-
-
-# -- taps -------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Validity:
-    """What a parking card tap answers: ``state`` is valid, expired, unpaid, lost, returned."""
-
-    state: str
-    rental_id: int
-    rental_number: str
-    unit_id: int
-    unit_code: str
-    resident_id: int
-    holder: str  # masked
-    plate: str
-    card_number: str
-    end_date: dt.date
-    days_left: int
-    monthly_rent_fen: int
-
-
-# A tap's answer in one statement: the card's latest binding, its rental, unit and holder, and
-# whether rent put on the bill may have been paid since.
-_VALIDITY = (
-    select(
-        ParkingCard.state,
-        ParkingCard.printed_number,
-        ParkingCard.uid_hex,
-        ParkingRental.id,
-        ParkingRental.number,
-        ParkingRental.unit_id,
-        ParkingRental.resident_id,
-        ParkingRental.plate,
-        ParkingRental.start_date,
-        ParkingRental.end_date,
-        ParkingRental.monthly_rent_fen,
-        Unit.code,
-        Resident.name,
-        exists()
-        .where(
-            ParkingPeriod.rental_id == ParkingRental.id,
-            ParkingPeriod.state == "pending",
-            ParkingPeriod.method == "bill",
-        )
-        .label("pending"),
-    )
-    .join(ParkingRental, ParkingRental.id == ParkingCard.rental_id)
-    .outerjoin(Unit, Unit.id == ParkingRental.unit_id)
-    .outerjoin(Resident, Resident.id == ParkingRental.resident_id)
-    .where(ParkingCard.card_id == bindparam("card_id"))
-    .order_by(ParkingCard.id.desc())
-    .limit(1)
-)
-
-
-def card_validity(
-    ctx: KioskContext, uid: str, *, settle: bool = True, card_id: int | None = None
-) -> Validity | None:
-    """The validity of a parking card, or None when ``uid`` is not a parking card. Expiry is
-    decided here from the paid-through date (never from the card), so a lapsed card stops
-    working the day after its last paid day. One read (``card_id``: the parking card a tap
-    already found); a write only when rent put on the bill has been paid since and is applied
-    first."""
-    with ctx.database().read() as session:
-        if card_id is None:
-            card = find_card(session, uid)
-            if card is None or card.kind != "parking":
-                return None
-            card_id = card.id
-        row = session.connection().execute(_VALIDITY, {"card_id": card_id}).first()
-    if row is None:
-        return None
-    (card_state, printed, uid_hex, rental_id, number, unit_id, resident_id, plate, start,
-     end, rent, unit_code, holder, pending) = row  # fmt: skip
-    if settle and pending and apply_paid_periods(ctx, rental_id):
-        return card_validity(ctx, uid, settle=False, card_id=card_id)
-    today = ctx.today()
-    if card_state != "active":
-        state = card_state
-    elif end < start:
-        state = "unpaid"
-    elif end < today:
-        state = "expired"
-    else:
-        state = "valid"
-    return Validity(
-        state=state,
-        rental_id=rental_id,
-        rental_number=number,
-        unit_id=unit_id,
-        unit_code=unit_code or "",
-        resident_id=resident_id,
-        holder=mask_name(holder) if holder else "",
-        plate=plate,
-        card_number=printed or uid_hex,
-        end_date=end,
-        days_left=(end - today).days,
-        monthly_rent_fen=rent,
-    )
-
-
-def alert_blocked_tap(ctx: KioskContext, validity: Validity, uid: str) -> None:
-    """A lost (blocked) parking card was presented: tell the desk."""
-    with ctx.database().write() as session:
-        raise_kiosk_alert(
-            ctx,
-            session,
-            "parking_card_lost",
-            N_("lost parking card {card} ({plate}, {unit}) tapped at kiosk {kiosk}"),
-            {
-                "card": validity.card_number,
-                "plate": validity.plate,
-                "unit": validity.unit_code,
-                "kiosk": ctx.kiosk_id,
-            },
-        )
-
-
-@dataclass(frozen=True)
-class CardInfo:
-    """``kiosk parking card UID``: holder, plate, validity, and the card's chain."""
-
-    uid: str
-    kind: str
-    validity: Validity | None
-    chain: list[ParkingCardView]
-
-
-def card_info(ctx: KioskContext, uid: str) -> CardInfo:
-    validity = card_validity(ctx, uid)
-    if validity is None:
-        with ctx.database().read() as session:
-            card = find_card(session, uid)
-        if card is None:
-            raise Refused("parking.unknown_card", "Card {uid} is not known.", uid=uid)
-        raise Refused(
-            "parking.no_card",
-            "Card {uid} is a {kind} card, not a parking card.",
-            uid=uid,
-            kind=card.kind,
-        )
-    return CardInfo(
-        uid=uid, kind="parking", validity=validity, chain=card_chain(ctx, validity.rental_id)
-    )
 
 
 # The sweep, the weekly records and retention live in plugins.parking.records; their names

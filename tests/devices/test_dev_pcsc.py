@@ -282,7 +282,7 @@ def test_probe_names_the_reader(pcscd: Pcscd) -> None:
 
 def test_parking_card_issued_at_the_desk_through_pcsc(pcscd: Pcscd, ctx) -> None:  # type: ignore[no-untyped-def]
     from kiosk.lobby import tap_card
-    from plugins.parking import service
+    from plugins.parking import service, taps
     from tests.plugins.parking.parking_helpers import CASHIER, open_cash
 
     rental = open_cash(ctx)
@@ -300,7 +300,7 @@ def test_parking_card_issued_at_the_desk_through_pcsc(pcscd: Pcscd, ctx) -> None
     assert uid == "04C0FFEE1234AB"
     card = service.issue_card(ctx, CASHIER, rental.number, uid)
     assert card.state == "active" and card.uid_hex == "04C0FFEE1234AB"
-    validity = service.card_validity(ctx, uid)
+    validity = taps.card_validity(ctx, uid)
     assert validity is not None and validity.state == "valid"
     outcome = tap_card(ctx, uid)  # the card now opens the car park
     assert outcome.plugin is not None and not outcome.plugin.refused

@@ -17,7 +17,8 @@ event in the same transaction, and race-prone changes are conditional updates: a
 pending -> paid exactly once, a bill can never take more money than it is owed.
 
 A package along its sections: :mod:`.bills` (configuration, bills and charges),
-:mod:`.orders` (paying a bill, QR payment orders), :mod:`.rejections` (rejected
+:mod:`.orders` (paying a bill, QR payment orders), :mod:`.closing` (orders polled,
+expired, cancelled), :mod:`.desk` (cash and card at the desk, credit notes), :mod:`.rejections` (rejected
 notices counted per provider), :mod:`.arrears` (all open bills at once),
 :mod:`.receipts`, :mod:`.refunds`, :mod:`.deposits`, :mod:`.reports` (CSV import,
 statements, reconciliation); every name is re-exported here.
@@ -116,6 +117,18 @@ from plugins.billing.service.bills import (
 from plugins.billing.service.bills import (
     view as view,
 )
+from plugins.billing.service.closing import (
+    _bound as _bound,
+)
+from plugins.billing.service.closing import (
+    cancel_order as cancel_order,
+)
+from plugins.billing.service.closing import (
+    expire_orders as expire_orders,
+)
+from plugins.billing.service.closing import (
+    poll_order as poll_order,
+)
 from plugins.billing.service.deposits import (
     DEPOSIT_KINDS as DEPOSIT_KINDS,
 )
@@ -140,6 +153,15 @@ from plugins.billing.service.deposits import (
 from plugins.billing.service.deposits import (
     take_deposit_in as take_deposit_in,
 )
+from plugins.billing.service.desk import (
+    desk_payment_in as desk_payment_in,
+)
+from plugins.billing.service.desk import (
+    issue_credit_note as issue_credit_note,
+)
+from plugins.billing.service.desk import (
+    record_desk_payment as record_desk_payment,
+)
 from plugins.billing.service.orders import (
     SUPERSEDED as SUPERSEDED,
 )
@@ -154,9 +176,6 @@ from plugins.billing.service.orders import (
 )
 from plugins.billing.service.orders import (
     _apply_payment as _apply_payment,
-)
-from plugins.billing.service.orders import (
-    _bound as _bound,
 )
 from plugins.billing.service.orders import (
     _chosen_lines as _chosen_lines,
@@ -192,25 +211,13 @@ from plugins.billing.service.orders import (
     apply_paid_notice as apply_paid_notice,
 )
 from plugins.billing.service.orders import (
-    cancel_order as cancel_order,
-)
-from plugins.billing.service.orders import (
     close_at_providers as close_at_providers,
 )
 from plugins.billing.service.orders import (
     create_payment_order as create_payment_order,
 )
 from plugins.billing.service.orders import (
-    desk_payment_in as desk_payment_in,
-)
-from plugins.billing.service.orders import (
-    expire_orders as expire_orders,
-)
-from plugins.billing.service.orders import (
     handle_notification as handle_notification,
-)
-from plugins.billing.service.orders import (
-    issue_credit_note as issue_credit_note,
 )
 from plugins.billing.service.orders import (
     order_lines as order_lines,
@@ -219,13 +226,7 @@ from plugins.billing.service.orders import (
     order_status as order_status,
 )
 from plugins.billing.service.orders import (
-    poll_order as poll_order,
-)
-from plugins.billing.service.orders import (
     provider_label as provider_label,
-)
-from plugins.billing.service.orders import (
-    record_desk_payment as record_desk_payment,
 )
 from plugins.billing.service.receipts import (
     _local as _local,

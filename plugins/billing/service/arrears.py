@@ -29,16 +29,15 @@ from plugins.billing.service.bills import (
     local_today,
     open_bills_in,
 )
+from plugins.billing.service.desk import _can_take_at_desk, desk_payment_in
 from plugins.billing.service.orders import (
     OrderPays,
     OrderView,
     _apply_payment,
     _can_order_for,
-    _can_take_at_desk,
     _close_pending_of_paid,
     _order_view,
     close_at_providers,
-    desk_payment_in,
     drop_at_provider,
     flag_settled_elsewhere,
     lock_bills,

@@ -41,7 +41,6 @@ from kiosk.printing import submit
 from plugins.billing.models import (
     Bill,
     BillLine,
-    CreditNote,
     NoticeLog,
     OrderBill,
     Payment,
@@ -50,7 +49,6 @@ from plugins.billing.models import (
 from plugins.billing.providers import (
     BUILTIN,
     NotificationRejected,
-    OrderState,
     PaidNotice,
     ProviderError,
 )
@@ -333,69 +331,6 @@ def _pay_bill(
     return paid
 
 
-def record_desk_payment(
-    ctx: KioskContext, actor: Actor, bill_id: int, amount_fen: int, method: str = "cash"
-) -> Payment:
-    """The cashier takes cash or a card payment (whole or partial) for a bill; receipt queued."""
-    _can_take_at_desk(actor, method)
-    if amount_fen <= 0:
-        raise Refused("billing.amount", "A payment must be a positive amount.")
-    with ctx.database().write() as session:
-        payment, bill = desk_payment_in(ctx, session, actor, bill_id, amount_fen, method)
-        submit_receipt(
-            ctx,
-            session,
-            payment_receipt(ctx, session, payment, bill, _(method.capitalize())),
-            ctx.kiosk_id,
-        )
-    close_at_providers(ctx)
-    return payment
-
-
-def _can_take_at_desk(actor: Actor, method: str) -> None:
-    """Only the cashier takes money at the desk, in cash or by card."""
-    require_role(actor, "take a payment", *DESK_ROLES)
-    if method not in ("cash", "card"):
-        raise Refused("billing.method", "{method} is not cash or card.", method=method)
-
-
-def desk_payment_in(
-    ctx: KioskContext, session: Session, actor: Actor, bill_id: int, amount_fen: int, method: str
-) -> tuple[Payment, Bill]:
-    """Take ``amount_fen`` for a bill at the desk inside the caller's transaction (today's late
-    fee crystallised first); refused when the bill owes less. No receipt yet."""
-    _can_take_at_desk(actor, method)
-    bill = session.get(Bill, bill_id)
-    if bill is None:
-        raise Refused("billing.no_bill", "There is no such bill.")
-    fee, _days = late_fee_now(bill, local_today(ctx), late_fee_rule(ctx))
-    if not _apply_payment(ctx, session, bill_id, amount_fen, fee):
-        raise Refused(
-            "billing.too_much",
-            "The bill owes {owed}; {amount} is more than that.",
-            owed=format_fen(bill.balance_fen + fee),
-            amount=format_fen(amount_fen),
-        )
-    payment = record_payment(
-        ctx, session, bill_id, amount_fen, fee, method=method, received_by=actor.label
-    )
-    _close_pending_if_settled(ctx, session, bill_id, except_order=None)
-    audit.record_for(
-        ctx,
-        session,
-        actor,
-        "billing.payment.desk",
-        f"bill:{bill.number}",
-        {
-            "amount_fen": amount_fen,
-            "late_fee_fen": fee,
-            "method": method,
-            "receipt": payment.receipt_no,
-        },
-    )
-    return payment, bill
-
-
 def record_payment(
     ctx: KioskContext,
     session: Session,
@@ -439,53 +374,6 @@ def _payment_values(
 
 def submit_receipt(ctx: KioskContext, session: Session, receipt: Receipt, kiosk_id: str) -> None:
     submit(session, receipt, kind="billing-payment", at=ctx.clock.now(), kiosk_id=kiosk_id)
-
-
-def issue_credit_note(
-    ctx: KioskContext, actor: Actor, bill_id: int, amount_fen: int, reason: str
-) -> CreditNote:
-    """Reduce a bill (红冲) for a stated reason; never below what was paid. Manager only."""
-    require_role(actor, "issue a credit note", "manager")
-    if amount_fen <= 0 or not reason.strip():
-        raise Refused("billing.credit", "A credit note needs a positive amount and a reason.")
-    with ctx.database().write() as session:
-        result = session.execute(
-            update(Bill)
-            .where(
-                Bill.id == bill_id,
-                Bill.charged_fen - Bill.credited_fen - Bill.paid_fen >= amount_fen,
-            )
-            .values(credited_fen=Bill.credited_fen + amount_fen)
-            .execution_options(synchronize_session=False)
-        )
-        if not result.rowcount:  # type: ignore[attr-defined]
-            raise Refused("billing.credit_too_much", "A credit note cannot exceed what is owed.")
-        bill = session.get(Bill, bill_id)
-        assert bill is not None
-        session.refresh(bill)
-        if bill.balance_fen == 0:
-            bill.status, bill.paid_at = "paid", ctx.clock.now()
-        note = CreditNote(
-            number=_ref("HC", ctx),
-            bill_id=bill_id,
-            amount_fen=amount_fen,
-            reason=reason[:200],
-            issued_by=actor.label,
-            issued_at=ctx.clock.now(),
-        )
-        session.add(note)
-        session.flush()
-        _close_pending_if_settled(ctx, session, bill_id, except_order=None)
-        audit.record_for(
-            ctx,
-            session,
-            actor,
-            "billing.credit_note",
-            f"bill:{bill.number}",
-            {"amount_fen": amount_fen, "reason": reason, "number": note.number},
-        )
-    close_at_providers(ctx)
-    return note
 
 
 # -- QR payment orders -----------------------------------------------------------------------
@@ -1227,117 +1115,3 @@ def close_at_providers(ctx: KioskContext) -> int:
             )
         done += 1
     return done
-
-
-def poll_order(ctx: KioskContext, out_trade_no: str) -> OrderView:
-    """Ask the provider about a pending order (the kiosk polls while the QR is shown, so a
-    payment lands even when the notification never reaches an on-premises kiosk)."""
-    current = order_status(ctx, out_trade_no)
-    if current.status != "pending":
-        return current
-    state = _bound(
-        provider(ctx, current.provider).query(out_trade_no), out_trade_no, current.amount_fen
-    )
-    if state.status == "paid":
-        apply_paid_notice(
-            ctx,
-            current.provider,
-            PaidNotice(
-                out_trade_no, state.txn_id, state.amount_fen, state.paid_at or ctx.clock.now()
-            ),
-        )
-        close_at_providers(ctx)
-    return order_status(ctx, out_trade_no)
-
-
-def _bound(state: OrderState, out_trade_no: str, amount_fen: int) -> OrderState:
-    """A provider's "paid" answer counts only for the order's own amount (the provider checked
-    it is about this order number): an answer for another amount is not this order's."""
-    if state.status == "paid" and state.amount_fen != amount_fen:
-        log.warning(
-            "query of %s answered paid for %s, the order is for %s: ignored",
-            out_trade_no,
-            state.amount_fen,
-            amount_fen,
-        )
-        return OrderState("unknown")
-    return state
-
-
-def expire_orders(ctx: KioskContext) -> list[str]:
-    """Close pending orders past their expiry. Each is queried first: one paid at the last
-    minute is applied, not closed. Returns the numbers closed."""
-    now = ctx.clock.now()
-    with ctx.database().read() as session:
-        due = list(
-            session.execute(
-                select(
-                    PaymentOrder.out_trade_no, PaymentOrder.provider, PaymentOrder.amount_fen
-                ).where(PaymentOrder.status == "pending", PaymentOrder.expires_at <= now)
-            )
-        )
-    closed = []
-    for no, prov_name, amount_fen in due:
-        prov = provider(ctx, prov_name)
-        state = _bound(prov.query(no), no, amount_fen)
-        if state.status == "paid":
-            apply_paid_notice(
-                ctx, prov_name, PaidNotice(no, state.txn_id, state.amount_fen, state.paid_at or now)
-            )
-            continue
-        try:
-            prov.close(no)
-        except ProviderError as exc:
-            log.warning("closing %s at %s failed: %s", no, prov_name, exc)
-        with ctx.database().write() as session:
-            changed = session.execute(
-                update(PaymentOrder)
-                .where(PaymentOrder.out_trade_no == no, PaymentOrder.status == "pending")
-                .values(status="closed", close_reason="expired", closed_at=now)
-                .execution_options(synchronize_session=False)
-            ).rowcount  # type: ignore[attr-defined]
-            if changed:
-                audit.record_for(ctx, session, "system", "billing.order.expired", f"order:{no}", {})
-                closed.append(no)
-    close_at_providers(ctx)
-    return closed
-
-
-def cancel_order(ctx: KioskContext, out_trade_no: str) -> OrderView:
-    """The payer pressed Cancel on the QR screen: close the pending order here and at its
-    provider, so the code on screen can no longer be paid. The provider is asked first: an
-    order paid at the last second is applied, not closed (its view then says "paid")."""
-    current = order_status(ctx, out_trade_no)
-    if current.status != "pending":
-        return current
-    prov = provider(ctx, current.provider)
-    try:
-        state = _bound(prov.query(out_trade_no), out_trade_no, current.amount_fen)
-    except ProviderError as exc:
-        log.warning("query of %s at %s failed: %s", out_trade_no, current.provider, exc)
-        state = OrderState("unknown")
-    if state.status == "paid":
-        now = ctx.clock.now()
-        apply_paid_notice(
-            ctx,
-            current.provider,
-            PaidNotice(out_trade_no, state.txn_id, state.amount_fen, state.paid_at or now),
-        )
-        close_at_providers(ctx)
-        return order_status(ctx, out_trade_no)
-    try:
-        prov.close(out_trade_no)
-    except ProviderError as exc:
-        log.warning("closing %s at %s failed: %s", out_trade_no, current.provider, exc)
-    with ctx.database().write() as session:
-        changed = session.execute(
-            update(PaymentOrder)
-            .where(PaymentOrder.out_trade_no == out_trade_no, PaymentOrder.status == "pending")
-            .values(status="closed", close_reason="cancelled", closed_at=ctx.clock.now())
-            .execution_options(synchronize_session=False)
-        ).rowcount  # type: ignore[attr-defined]
-        if changed:
-            audit.record_for(
-                ctx, session, "system", "billing.order.cancelled", f"order:{out_trade_no}", {}
-            )
-    return order_status(ctx, out_trade_no)

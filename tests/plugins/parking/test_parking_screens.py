@@ -14,7 +14,7 @@ from textual.widgets import Button, Checkbox, Input, Label
 from kiosk.context import KioskContext
 from kiosk.i18n import set_language
 from kiosk.identity import Actor
-from plugins.parking import service
+from plugins.parking import service, taps
 from plugins.parking.models import ParkingCard
 from tests.conftest import make_ctx
 from tests.plugins.parking.parking_helpers import BUTLER, CASHIER, resident_of
@@ -64,7 +64,7 @@ async def test_a_lapsed_card_renews_by_qr_at_the_kiosk(pctx: KioskContext) -> No
         await pilot.pause()
         assert type(app.screen).__name__ == "RenewedScreen"
         assert "粤BD12345: valid until 2026-12-22" in text(app)
-    v = service.card_validity(pctx, LAPSED)
+    v = taps.card_validity(pctx, LAPSED)
     assert v is not None and v.state == "valid" and v.end_date == dt.date(2026, 12, 22)
     assert [b.balance_fen for b in billing.open_bills(pctx, "2-502")] == [23456]
 
@@ -183,7 +183,7 @@ async def test_cancelling_the_qr_takes_the_rent_off_the_bill(pctx: KioskContext)
         assert type(app.screen).__name__ == "ValidityScreen"
     assert sum(b.balance_fen for b in billing.open_bills(pctx, "2-502")) == owed - 30000
     assert service.get_rental(pctx, rental).pending_fen == 0
-    assert service.card_validity(pctx, LAPSED).state == "expired"  # type: ignore[union-attr]
+    assert taps.card_validity(pctx, LAPSED).state == "expired"  # type: ignore[union-attr]
 
 
 async def test_f2_on_the_sim_desk_taps_its_own_reader_into_the_parking_panel(
@@ -236,7 +236,7 @@ def test_an_unpaid_card_tap_says_payment_pending(
 ) -> None:
     from plugins.parking.screens import _state_line
 
-    v = service.card_validity(pctx, VALID)
+    v = taps.card_validity(pctx, VALID)
     assert v is not None
     # A card on a rental with no month paid yet (it ends the day before it starts).
     unpaid = dataclasses.replace(v, state="unpaid", end_date=dt.date(2026, 11, 22))

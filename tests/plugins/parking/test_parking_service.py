@@ -16,7 +16,7 @@ from kiosk.errors import Refused
 from kiosk.identity import Actor
 from kiosk.lobby import tap_card
 from plugins.billing.models import Deposit
-from plugins.parking import service
+from plugins.parking import service, taps
 from plugins.parking.models import ParkingCard
 from tests.plugins.parking.parking_helpers import BUTLER, CASHIER, open_cash, resident_of
 
@@ -141,7 +141,7 @@ def test_card_lifecycle_through_the_desk_reader(ctx: KioskContext) -> None:
     with ctx.database().read() as session:
         deposit = session.scalar(select(Deposit).where(Deposit.receipt_no == card.deposit_receipt))
         assert deposit is not None and deposit.amount_fen == 5000 and deposit.status == "held"
-    v = service.card_validity(ctx, uid)
+    v = taps.card_validity(ctx, uid)
     assert v is not None and v.state == "valid" and v.end_date == dt.date(2026, 12, 22)
     # the core tap path: the plugin claims the card
     outcome = tap_card(ctx, uid)
@@ -189,7 +189,7 @@ def test_card_lifecycle_through_the_desk_reader(ctx: KioskContext) -> None:
         ("00C0FFEE01", "lost"),
         ("00C0FFEE02", "active"),
     ]
-    assert service.card_validity(ctx, new_uid).state == "valid"  # type: ignore[union-attr]
+    assert taps.card_validity(ctx, new_uid).state == "valid"  # type: ignore[union-attr]
 
     # return: deactivated, deposit refunded with a receipt, rental ended
     back = service.return_card(ctx, CASHIER, new_uid)
@@ -218,7 +218,7 @@ def test_card_lifecycle_through_the_desk_reader(ctx: KioskContext) -> None:
         )
         service._end_card(ctx, session, CASHIER, new_uid, "returned", "refunded", old_id)
     assert err.value.code == "parking.card_moved" and "tap it again" in err.value.render()
-    assert service.card_validity(ctx, new_uid).state == "valid"  # type: ignore[union-attr]
+    assert taps.card_validity(ctx, new_uid).state == "valid"  # type: ignore[union-attr]
 
 
 def test_a_return_whose_read_went_stale_before_its_lock_is_refused_or_already_done(
@@ -248,7 +248,7 @@ def test_a_return_whose_read_went_stale_before_its_lock_is_refused_or_already_do
     with pytest.raises(Refused) as err, ctx.database().write() as session:
         service._end_card(ctx, session, CASHIER, uid, "returned", "refunded", first_id, stale)
     assert err.value.code == "parking.card_moved"
-    assert service.card_validity(ctx, uid).state == "valid"  # type: ignore[union-attr]
+    assert taps.card_validity(ctx, uid).state == "valid"  # type: ignore[union-attr]
     back = service.return_card(ctx, CASHIER, uid)
     assert back.rental_number == second.number and back.deposit_state == "refunded"
     with ctx.database().read() as session:
@@ -271,7 +271,7 @@ def test_expiry_deactivates_and_renewal_by_bill_brings_it_back(ctx: KioskContext
     card = service.issue_card(ctx, CASHIER, rental.number, "00C0FFEE03")
     clock = ctx.clock
     clock.advance(days=30)  # type: ignore[attr-defined]  # 2026-12-23: one day past the end
-    v = service.card_validity(ctx, card.uid_hex)
+    v = taps.card_validity(ctx, card.uid_hex)
     assert v is not None and v.state == "expired" and v.end_date == dt.date(2026, 12, 22)
     swept = service.sweep(ctx)
     assert swept["expired_cards"] >= 1
@@ -283,12 +283,12 @@ def test_expiry_deactivates_and_renewal_by_bill_brings_it_back(ctx: KioskContext
     )
     view, reference = service.renew(ctx, renter, rental.number, 1)
     assert reference is not None and view.pending_fen == 10000
-    assert service.card_validity(ctx, card.uid_hex).state == "expired"  # type: ignore[union-attr]
+    assert taps.card_validity(ctx, card.uid_hex).state == "expired"  # type: ignore[union-attr]
     with ctx.database().read() as session:
         bill_id = session.scalar(select(BillLine.bill_id).where(BillLine.source_ref == reference))
         owed = session.get(Bill, bill_id).balance_fen  # type: ignore[union-attr]
     billing.record_desk_payment(ctx, CASHIER, bill_id, owed)
-    v = service.card_validity(ctx, card.uid_hex)  # the tap applies the paid period
+    v = taps.card_validity(ctx, card.uid_hex)  # the tap applies the paid period
     assert v is not None and v.state == "valid"
     assert v.end_date == dt.date(2027, 1, 22)  # lapsed: from today, not from the old end
     assert service.apply_paid_periods(ctx) == 0  # applied exactly once
