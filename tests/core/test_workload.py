@@ -10,6 +10,11 @@ def test_kiosks_in_parallel_break_no_invariant(demo_url: str) -> None:
     result = run_workload(demo_url, load_plugins(), kiosks=6, ops=12, seed=7)
     assert result["violations"] == []
     assert result["operations"] == 6 * 12
+    # The kiosk's thread is metered apart from its process (which also hosts the simulated
+    # payment provider's server): never more than the process, and both for every kind.
+    for name, op in result["per_op"].items():
+        assert op["cpu_ms_per_op"] is not None and op["process_cpu_ms_per_op"] is not None, name
+        assert op["cpu_ms_per_op"] <= op["process_cpu_ms_per_op"] + 0.01, (name, op)
     changes = sum(op["state_changes"] for op in result["per_op"].values())
     assert changes > 0 and result["audit_events_added"] >= result["per_op"].get(
         "desk-call", {}
