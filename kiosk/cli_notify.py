@@ -13,7 +13,15 @@ from typing import Annotated, Any
 
 import typer
 
-from kiosk.commands import ConfigOpt, JsonOpt, fail, open_ctx, refusals, settings_or_exit
+from kiosk.commands import (
+    ConfigOpt,
+    JsonOpt,
+    UnitOpt,
+    fail,
+    open_ctx,
+    refusals,
+    settings_or_exit,
+)
 from kiosk.commands import emit as _emit
 
 notify_app = typer.Typer(help="Notifications: deliver the outbox, its state, a test message.",
@@ -32,9 +40,6 @@ def _opened(config: Path | None) -> Iterator[Any]:
         yield ctx
     finally:
         ctx.database().dispose()
-
-
-UnitCodeOpt = Annotated[str, typer.Option("--unit", help="Unit code, e.g. 3-1205.")]
 
 
 @notify_app.command("dispatch")
@@ -85,7 +90,7 @@ def status(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
 
 
 @notify_app.command("test")
-def test(unit: UnitCodeOpt, config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
+def test(unit: UnitOpt, config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
     """Queue a test message to a unit's residents and deliver it now."""
     from kiosk.identity import unit_by_code
     from kiosk.notify import queue_notification, run_dispatch
@@ -121,7 +126,7 @@ def test(unit: UnitCodeOpt, config: ConfigOpt = None, as_json: JsonOpt = False) 
 
 @notify_app.command("contact")
 def contact(
-    unit: UnitCodeOpt,
+    unit: UnitOpt,
     name: Annotated[str, typer.Option("--name", help="The resident's name as registered.")],
     email: Annotated[
         str | None, typer.Option("--email", help='Email address ("" to remove).')

@@ -32,12 +32,14 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ConfigOpt",
+    "CsvOpt",
     "HtmlOpt",
     "HtmlPinOpt",
     "HtmlStaffOpt",
     "Into",
     "JsonOpt",
     "LangOpt",
+    "LobbyOpt",
     "MonthOpt",
     "PinOpt",
     "StaffOpt",
@@ -51,6 +53,7 @@ __all__ = [
     "day_option",
     "emit",
     "fail",
+    "fields_of",
     "html_report",
     "html_report_command",
     "job_command",
@@ -79,6 +82,8 @@ ConfigOpt = Annotated[
     Path | None, typer.Option("--config", "-c", help="Config file (default: $KIOSK_CONFIG).")
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
+# A report's --csv excludes --json (one_format).
+CsvOpt = Annotated[bool, typer.Option("--csv", help="Print the report as CSV.")]
 HtmlOpt = Annotated[
     Path | None,
     typer.Option("--html", help="Write the report with its charts to this HTML file (staff)."),
@@ -536,6 +541,12 @@ def as_data(value: Any) -> Any:
     return value
 
 
+def fields_of(record: Any, *names: str) -> dict[str, Any]:
+    """The fields ``names`` of ``record`` (a row, a view), in that order: what a command prints
+    of a record whose JSON keys are its own field names."""
+    return {name: getattr(record, name) for name in names}
+
+
 def show_fields(result: Any, as_json: bool) -> None:
     """The ``show`` of a :func:`staff_command` step that returns a record (a dict or a
     dataclass): the record as JSON with ``--json``, else ``key: value`` on one line, empty
@@ -597,3 +608,4 @@ UnitOpt = Annotated[str, typer.Option("--unit", help="Unit, e.g. 3-1205.")]
 UnitArg = Annotated[str, typer.Argument(help="Unit, e.g. 3-1205.")]
 AmountArg = Annotated[str, typer.Argument(help="Amount in yuan.")]
 NoteOpt = Annotated[str, typer.Option("--note", help="A note kept on the record.")]
+LobbyOpt = Annotated[str, typer.Option("--lobby", help="Only this lobby (default: every lobby).")]

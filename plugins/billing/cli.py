@@ -18,6 +18,7 @@ from kiosk.commands import (
     day_option,
     emit,
     fail,
+    fields_of,
     read_command,
     said,
     staff_command,
@@ -65,6 +66,8 @@ billing_app = typer.Typer(
 )
 
 MethodOpt = Annotated[str, typer.Option("--method", help="cash or card.")]
+BillArg = Annotated[str, typer.Argument(help="Bill number, e.g. B202611-3-1205.")]
+RefundReasonOpt = Annotated[str, typer.Option("--reason", help="Why the money goes back.")]
 
 
 def _fen(amount: str) -> int:
@@ -145,7 +148,7 @@ def statement(ctx: Any, actor: Any, unit: UnitArg) -> tuple[Any, str]:
 def pay(
     ctx: Any,
     actor: Any,
-    bill: Annotated[str, typer.Argument(help="Bill number, e.g. B202611-3-1205.")],
+    bill: BillArg,
     amount: AmountArg,
     method: MethodOpt = "cash",
 ) -> tuple[Any, str]:
@@ -155,7 +158,7 @@ def pay(
 
     p = service.record_desk_payment(ctx, actor, _bill_id(ctx, bill), _fen(amount), method)
     return (
-        {"receipt_no": p.receipt_no, "amount_fen": p.amount_fen, "late_fee_fen": p.late_fee_fen},
+        fields_of(p, "receipt_no", "amount_fen", "late_fee_fen"),
         f"paid {format_fen(p.amount_fen)} on {bill}: receipt {p.receipt_no}",
     )
 
@@ -166,7 +169,7 @@ def refund(
     actor: Any,
     receipt: Annotated[str, typer.Argument(help="Payment receipt number (SK...).")],
     amount: AmountArg,
-    reason: Annotated[str, typer.Option("--reason", help="Why the money goes back.")],
+    reason: RefundReasonOpt,
 ) -> tuple[Any, str]:
     """Refund (part of) a payment: manager only; QR payments go back through their provider."""
     from kiosk.errors import Refused
@@ -186,7 +189,7 @@ def refund(
         else ""
     )
     return (
-        {"refund_no": r.refund_no, "amount_fen": r.amount_fen, "status": r.status},
+        fields_of(r, "refund_no", "amount_fen", "status"),
         f"refund {r.refund_no}: {format_fen(r.amount_fen)} ({r.status}){note}",
     )
 
@@ -239,7 +242,7 @@ def refund_flagged(
     ctx: Any,
     actor: Any,
     order: Annotated[str, typer.Argument(help="Payment order number (KO...).")],
-    reason: Annotated[str, typer.Option("--reason", help="Why the money goes back.")],
+    reason: RefundReasonOpt,
 ) -> tuple[Any, str]:
     """Send back money that arrived but could not be applied (manager only)."""
     from plugins.billing import service
@@ -289,7 +292,7 @@ def charge(
 def credit(
     ctx: Any,
     actor: Any,
-    bill: Annotated[str, typer.Argument(help="Bill number.")],
+    bill: BillArg,
     amount: AmountArg,
     reason: Annotated[str, typer.Option("--reason", help="Why the bill is reduced.")],
 ) -> tuple[Any, str]:
@@ -299,7 +302,7 @@ def credit(
 
     note = service.issue_credit_note(ctx, actor, _bill_id(ctx, bill), _fen(amount), reason)
     return (
-        {"number": note.number, "amount_fen": note.amount_fen},
+        fields_of(note, "number", "amount_fen"),
         f"credit note {note.number}: {format_fen(note.amount_fen)} off {bill}",
     )
 
@@ -312,7 +315,7 @@ billing_app.add_typer(deposit_app, name="deposit")
 def deposit_take(
     ctx: Any,
     actor: Any,
-    unit: Annotated[str, typer.Argument(help="Unit.")],
+    unit: UnitArg,
     kind: Annotated[str, typer.Argument(help="e.g. parking_card, renovation.")],
     amount: AmountArg,
     description: Annotated[str, typer.Option("--description", help="Note on the 收据.")] = "",
@@ -324,7 +327,7 @@ def deposit_take(
 
     dep = service.take_deposit(ctx, actor, unit, kind, _fen(amount), description, method=method)
     return (
-        {"receipt_no": dep.receipt_no, "amount_fen": dep.amount_fen},
+        fields_of(dep, "receipt_no", "amount_fen"),
         f"deposit {dep.receipt_no}: {format_fen(dep.amount_fen)} from {unit}",
     )
 
@@ -342,7 +345,7 @@ def deposit_refund(
 
     dep = service.refund_deposit(ctx, actor, receipt, reason)
     return (
-        {"receipt_no": dep.receipt_no, "refund_no": dep.refund_no, "amount_fen": dep.amount_fen},
+        fields_of(dep, "receipt_no", "refund_no", "amount_fen"),
         f"deposit {dep.receipt_no} refunded ({dep.refund_no}): {format_fen(dep.amount_fen)}",
     )
 
@@ -493,15 +496,7 @@ def pay_arrears(
 
     paid = service.record_desk_arrears_payment(ctx, actor, unit, _fen(amount), method)
     return (
-        [
-            {
-                "receipt_no": p.receipt_no,
-                "bill_id": p.bill_id,
-                "amount_fen": p.amount_fen,
-                "late_fee_fen": p.late_fee_fen,
-            }
-            for p in paid
-        ],
+        [fields_of(p, "receipt_no", "bill_id", "amount_fen", "late_fee_fen") for p in paid],
         f"paid {format_fen(sum(p.amount_fen for p in paid))} on {len(paid)} bills of {unit}: "
         f"receipts {', '.join(p.receipt_no for p in paid)}",
     )

@@ -13,6 +13,7 @@ import typer
 from kiosk.commands import (
     ConfigOpt,
     JsonOpt,
+    LobbyOpt,
     context,
     lazy_module,
     read_command,
@@ -53,9 +54,7 @@ def notices(
 
 
 @read_command(notices_app, "current", _emit)
-def current(
-    ctx: Any, lobby: Annotated[str, typer.Option("--lobby", help="Only this lobby's.")] = ""
-) -> Any:
+def current(ctx: Any, lobby: LobbyOpt = "") -> Any:
     """The notices on show now (expired ones are down by their date)."""
     return _service().current(ctx, lobby or None)
 

@@ -17,7 +17,9 @@ import typer
 
 from kiosk.commands import (
     ConfigOpt,
+    CsvOpt,
     JsonOpt,
+    LobbyOpt,
     NoteOpt,
     UnitArg,
     UnitOpt,
@@ -299,6 +301,29 @@ def purge(ctx: Any) -> Any:
     return purge_pii(ctx)
 
 
+AGING_FIELDS = (
+    "unit",
+    "tracking",
+    "carrier",
+    "shelf",
+    "days",
+    "bucket",
+    "reminded_3",
+    "reminded_7",
+    "escalated",
+    "lobby",
+)
+
+
+def _print_csv(rows: list[dict[str, Any]], fields: tuple[str, ...]) -> None:
+    """``rows`` as CSV on stdout: a header of ``fields``, then each row's values of them."""
+    out = io.StringIO()
+    writer = csv_dict_writer(out, fields, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    typer.echo(out.getvalue(), nl=False)
+
+
 @chart_report("parcels")
 def report_parcels(
     aging: Annotated[bool, typer.Option("--aging", help="Waiting items by age bucket.")] = False,
@@ -309,10 +334,8 @@ def report_parcels(
         bool, typer.Option("--storage", help="The storage register (物品寄存).")
     ] = False,
     as_json: JsonOpt = False,
-    as_csv: Annotated[bool, typer.Option("--csv", help="Print the items as CSV.")] = False,
-    lobby: Annotated[
-        str, typer.Option("--lobby", help="Only this lobby's shelves (default: every lobby).")
-    ] = "",
+    as_csv: CsvOpt = False,
+    lobby: LobbyOpt = "",
     config: ConfigOpt = None,
 ) -> None:
     """Parcel reports: --aging lists waiting items in 0-2 / 3-6 / 7-14 / 15+ day buckets;
@@ -332,23 +355,7 @@ def report_parcels(
         typer.echo(json.dumps(report, ensure_ascii=False, indent=2))
         return
     if as_csv:
-        out = io.StringIO()
-        fields = [
-            "unit",
-            "tracking",
-            "carrier",
-            "shelf",
-            "days",
-            "bucket",
-            "reminded_3",
-            "reminded_7",
-            "escalated",
-            "lobby",
-        ]
-        writer = csv_dict_writer(out, fields, extrasaction="ignore", lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(report["items"])
-        typer.echo(out.getvalue(), nl=False)
+        _print_csv(report["items"], AGING_FIELDS)
         return
     lines = [f"waiting parcels as of {report['as_of']}: {report['waiting']}"]
     lines += [f"  {label:>10}: {count}" for label, count in report["buckets"].items()]
@@ -379,11 +386,7 @@ def _register_report(
         typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
     if as_csv:
-        out = io.StringIO()
-        writer = csv_dict_writer(out, list(fields), extrasaction="ignore", lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
-        typer.echo(out.getvalue(), nl=False)
+        _print_csv(rows, fields)
         return
     if parcels:
         lines = [

@@ -12,6 +12,7 @@ import typer
 
 from kiosk.commands import (
     ConfigOpt,
+    CsvOpt,
     JsonOpt,
     PinOpt,
     StaffOpt,
@@ -94,7 +95,7 @@ def report_parking_cmd(
     week: Annotated[
         bool, typer.Option("--week", help="The weekly copy for the garage cashier.")
     ] = True,
-    as_csv: Annotated[bool, typer.Option("--csv", help="CSV on stdout.")] = False,
+    as_csv: CsvOpt = False,
     as_json: JsonOpt = False,
     config: ConfigOpt = None,
 ) -> None:
@@ -125,6 +126,8 @@ _service = lazy_module("plugins.parking.service")
 UidArg = Annotated[str, typer.Argument(help="The card's UID as the reader gives it.")]
 RentalArg = Annotated[str, typer.Argument(help="The rental's number (or id).")]
 PrintedOpt = Annotated[str, typer.Option("--printed", help="Number printed on the card.")]
+MonthsOpt = Annotated[int, typer.Option("--months", help="Whole months.")]
+PayMethodOpt = Annotated[str, typer.Option("--method", help="cash or bill.")]
 
 
 step = service_steps(parking_app, _service, show_fields)
@@ -141,8 +144,8 @@ def open_rental(
     ] = False,
     renter: Annotated[str, typer.Option("--renter", help="Owner or tenant of the unit.")] = "",
     car_model: Annotated[str, typer.Option("--car-model", help="Make and model.")] = "",
-    months: Annotated[int, typer.Option("--months", help="Whole months.")] = 1,
-    method: Annotated[str, typer.Option("--method", help="cash or bill.")] = "cash",
+    months: MonthsOpt = 1,
+    method: PayMethodOpt = "cash",
 ) -> None:
     """Open a monthly rental (月租) for an owner or tenant of the unit."""
 
@@ -152,8 +155,8 @@ def renew_step(
     ctx: Any,
     actor: Any,
     rental: RentalArg,
-    months: Annotated[int, typer.Option("--months", help="Whole months.")] = 1,
-    method: Annotated[str, typer.Option("--method", help="cash or bill.")] = "cash",
+    months: MonthsOpt = 1,
+    method: PayMethodOpt = "cash",
 ) -> Any:
     """Renew a rental for whole months, in cash (at once) or on the unit's bill."""
     view, reference = _service().renew(ctx, actor, rental, months, method)

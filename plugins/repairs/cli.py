@@ -15,6 +15,7 @@ import typer
 
 from kiosk.commands import (
     ConfigOpt,
+    CsvOpt,
     Into,
     JsonOpt,
     NoteOpt,
@@ -308,7 +309,7 @@ REPORT_FIELDS = ["section", "key", "count"]
 def report_repairs(
     month: Annotated[str | None, typer.Option("--month", help="The month, YYYY-MM.")] = None,
     as_json: JsonOpt = False,
-    as_csv: Annotated[bool, typer.Option("--csv", help="Print the figures as CSV.")] = False,
+    as_csv: CsvOpt = False,
     config: ConfigOpt = None,
 ) -> None:
     """Monthly statistics: counts by category and status, SLA met %, average rating, charges.

@@ -11,6 +11,7 @@ import typer
 
 from kiosk.commands import (
     ConfigOpt,
+    CsvOpt,
     JsonOpt,
     chart_report,
     context,
@@ -39,6 +40,11 @@ def _line(s: Any) -> str:
 _show = show_records(_line)
 
 
+def _survey(ctx: Any, survey_id: int) -> Any:
+    """The survey ``survey_id`` as ``kiosk surveys list`` shows it."""
+    return next(s for s in _service().surveys(ctx) if s.id == survey_id)
+
+
 @staff_command(surveys_app, "create", _show)
 def create_step(
     ctx: Any,
@@ -51,19 +57,17 @@ def create_step(
     closes: Annotated[str, typer.Option("--closes", help="Last day, YYYY-MM-DD.")],
 ) -> Any:
     """Set a survey and the days it is open (the manager)."""
-    service = _service()
-    survey_id = service.create(ctx, actor, title=title, questions=list(question),
-                               opens_on=typed_day(opens, "surveys.date"),
-                               closes_on=typed_day(closes, "surveys.date"))  # fmt: skip
-    return next(s for s in service.surveys(ctx) if s.id == survey_id)
+    survey_id = _service().create(ctx, actor, title=title, questions=list(question),
+                                  opens_on=typed_day(opens, "surveys.date"),
+                                  closes_on=typed_day(closes, "surveys.date"))  # fmt: skip
+    return _survey(ctx, survey_id)
 
 
 @staff_command(surveys_app, "close", _show)
 def close_step(ctx: Any, actor: Any, survey_id: IdArg) -> Any:
     """Close an open survey now (the manager)."""
-    service = _service()
-    service.close(ctx, actor, survey_id)
-    return next(s for s in service.surveys(ctx) if s.id == survey_id)
+    _service().close(ctx, actor, survey_id)
+    return _survey(ctx, survey_id)
 
 
 @read_command(surveys_app, "list", _show)
@@ -90,7 +94,7 @@ def report_surveys(
         int | None, typer.Option("--survey", help="The survey; default the latest.")
     ] = None,
     as_json: JsonOpt = False,
-    as_csv: Annotated[bool, typer.Option("--csv", help="Print the statistics as CSV.")] = False,
+    as_csv: CsvOpt = False,
     config: ConfigOpt = None,
 ) -> None:
     """满意度调查统计表: coverage (target 60 % of households) and results per question.

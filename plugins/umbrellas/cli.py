@@ -16,8 +16,10 @@ from kiosk.commands import (
     html_report_command,
     job_command,
     lazy_module,
+    read_command,
     service_steps,
     show_fields,
+    show_records,
     staff_command,
 )
 
@@ -38,17 +40,14 @@ def stock_cmd(as_json: JsonOpt = False, config: ConfigOpt = None) -> None:
         typer.echo(f"{lobby}: " + ", ".join(f"{k} {v}" for k, v in states.items()))
 
 
-@umbrellas_app.command("overdue")
-def overdue_cmd(as_json: JsonOpt = False, config: ConfigOpt = None) -> None:
-    """Loans past their due time (borrowers masked)."""
-    from plugins.umbrellas.service import overdue_loans
+def _overdue_line(r: Any) -> str:
+    return f"{r.tag} {r.unit_code} {r.borrower} {r.days_late} days late"
 
-    rows = [dataclasses.asdict(r) for r in overdue_loans(context(config))]
-    if as_json:
-        typer.echo(json.dumps(rows, ensure_ascii=False, default=str))
-        return
-    for r in rows:
-        typer.echo(f"{r['tag']} {r['unit_code']} {r['borrower']} {r['days_late']} days late")
+
+@read_command(umbrellas_app, "overdue", show_records(_overdue_line, indent=None))
+def overdue(ctx: Any) -> Any:
+    """Loans past their due time (borrowers masked)."""
+    return _service().overdue_loans(ctx)
 
 
 @job_command(umbrellas_app, "remind")
@@ -90,6 +89,11 @@ def loan_register_csv() -> None:
 TagArg = Annotated[str, typer.Argument(help="The umbrella's tag, e.g. U-0007.")]
 
 
+def _tag(text: str) -> str:
+    """A tag as the service keeps it (spaces dropped, upper case: u-0007 is U-0007)."""
+    return text.strip().upper()
+
+
 @staff_command(umbrellas_app, "add", show_fields)
 def add_step(
     ctx: Any,
@@ -110,7 +114,7 @@ def add_step(
     umbrella_id = _service().add_umbrella(
         ctx, actor, tag=tag, kind=kind, price_fen=fen, lobby=lobby.strip()
     )
-    return {"id": umbrella_id, "tag": tag.strip().upper(), "state": "available"}
+    return {"id": umbrella_id, "tag": _tag(tag), "state": "available"}
 
 
 @staff_command(umbrellas_app, "condition", show_fields)
@@ -122,14 +126,14 @@ def condition_step(
 ) -> Any:
     """Record how an umbrella on the stand looks (the next loan carries it)."""
     _service().note_condition(ctx, actor, tag, condition)
-    return {"tag": tag.strip().upper(), "condition": condition.strip()}
+    return {"tag": _tag(tag), "condition": condition.strip()}
 
 
 @staff_command(umbrellas_app, "retire", show_fields)
 def retire_step(ctx: Any, actor: Any, tag: TagArg) -> Any:
     """Take an umbrella out of service for good (not while it is lent)."""
     _service().retire(ctx, actor, tag)
-    return {"tag": tag.strip().upper(), "state": "retired"}
+    return {"tag": _tag(tag), "state": "retired"}
 
 
 @staff_command(umbrellas_app, "replace", show_fields)
@@ -141,7 +145,7 @@ def replace_step(
 ) -> Any:
     """A damaged or lost umbrella is retired and a new one of its kind takes its place."""
     new_id = _service().replace_umbrella(ctx, actor, tag, new_tag)
-    return {"replaced": tag.strip().upper(), "id": new_id, "tag": new_tag.strip().upper()}
+    return {"replaced": _tag(tag), "id": new_id, "tag": _tag(new_tag)}
 
 
 def register(cli: Any) -> None:

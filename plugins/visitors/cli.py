@@ -12,7 +12,9 @@ import typer
 
 from kiosk.commands import (
     ConfigOpt,
+    CsvOpt,
     JsonOpt,
+    LobbyOpt,
     context,
     day_option,
     job_command,
@@ -31,10 +33,8 @@ def report_visitors(
         str | None, typer.Option("--day", help="YYYY-MM-DD (default: today, estate time).")
     ] = None,
     as_json: JsonOpt = False,
-    as_csv: Annotated[bool, typer.Option("--csv", help="来访人员登记表 as CSV.")] = False,
-    lobby: Annotated[
-        str, typer.Option("--lobby", help="Only visits at this lobby (default: every lobby).")
-    ] = "",
+    as_csv: CsvOpt = False,
+    lobby: LobbyOpt = "",
     config: ConfigOpt = None,
 ) -> None:
     """The day's visitor log (来访人员登记表), names and phones masked."""
