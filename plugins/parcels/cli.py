@@ -25,6 +25,7 @@ from kiosk.commands import (
     UnitOpt,
     chart_report,
     context,
+    fail,
     job_command,
     one_format,
     said,
@@ -267,10 +268,7 @@ def carrier(
 
     clean = normalise_tracking(number)
     if not is_valid_tracking(clean):
-        typer.echo(
-            f"kiosk: {number!r} is not a tracking number (8-30 letters and digits)", err=True
-        )
-        raise typer.Exit(1)
+        fail(f"{number!r} is not a tracking number (8-30 letters and digits)")
     guess = detect_carrier(clean)
     data = {"number": clean, "carrier": guess.carrier, "candidates": list(guess.candidates)}
     if as_json:
