@@ -8,6 +8,7 @@ import pytest
 
 from devices.cards import CardReader, KeyboardWedge, ReaderEvent, open_reader
 from devices.sim import SimCardReader, get_sim
+from tests.waiting import wait_until
 
 PROTOCOLS = ["rdm6300", "pn532", "rc5xx", "wiegand", "wedge"]
 EXPECTED = {
@@ -62,7 +63,7 @@ def uid_for(protocol: str) -> str:
 
 
 @pytest.mark.parametrize("protocol", PROTOCOLS)
-def test_a_tap_arrives_as_one_event_with_the_raw_uid(protocol: str, wait_until) -> None:
+def test_a_tap_arrives_as_one_event_with_the_raw_uid(protocol: str) -> None:
     reader, sim, events = start_reader(protocol)
     try:
         assert wait_until(lambda: "connected" in events.statuses())
@@ -76,7 +77,7 @@ def test_a_tap_arrives_as_one_event_with_the_raw_uid(protocol: str, wait_until) 
 
 
 @pytest.mark.parametrize("protocol", PROTOCOLS)
-def test_garbled_and_truncated_frames_are_dropped_and_counted(protocol: str, wait_until) -> None:
+def test_garbled_and_truncated_frames_are_dropped_and_counted(protocol: str) -> None:
     reader, sim, events = start_reader(protocol)
     try:
         assert wait_until(lambda: reader.stats.connected)
@@ -91,7 +92,7 @@ def test_garbled_and_truncated_frames_are_dropped_and_counted(protocol: str, wai
 
 
 @pytest.mark.parametrize("protocol", ["rdm6300", "rc5xx", "wiegand", "wedge"])
-def test_a_frame_split_across_reads_is_put_back_together(protocol: str, wait_until) -> None:
+def test_a_frame_split_across_reads_is_put_back_together(protocol: str) -> None:
     reader, sim, events = start_reader(protocol)
     try:
         assert wait_until(lambda: reader.stats.connected)
@@ -103,7 +104,7 @@ def test_a_frame_split_across_reads_is_put_back_together(protocol: str, wait_unt
 
 
 @pytest.mark.parametrize("protocol", ["rdm6300", "pn532"])
-def test_a_card_held_on_the_reader_is_one_tap(protocol: str, wait_until) -> None:
+def test_a_card_held_on_the_reader_is_one_tap(protocol: str) -> None:
     reader, sim, events = start_reader(protocol, debounce=1.0)
     try:
         assert wait_until(lambda: reader.stats.connected)
@@ -118,7 +119,7 @@ def test_a_card_held_on_the_reader_is_one_tap(protocol: str, wait_until) -> None
         reader.stop()
 
 
-def test_two_different_cards_are_two_taps(wait_until) -> None:
+def test_two_different_cards_are_two_taps() -> None:
     reader, sim, events = start_reader("rdm6300")
     try:
         assert wait_until(lambda: reader.stats.connected)
@@ -130,7 +131,7 @@ def test_two_different_cards_are_two_taps(wait_until) -> None:
 
 
 @pytest.mark.parametrize("protocol", ["rdm6300", "pn532"])
-def test_an_unplugged_reader_reconnects_by_itself(protocol: str, wait_until) -> None:
+def test_an_unplugged_reader_reconnects_by_itself(protocol: str) -> None:
     # A PN532 reports a card at every poll while it is held: the debounce makes the held card
     # one tap (with none, the taps grow every 30 ms and "exactly one" is a race with the poll).
     # The card stays a second, as a hand does, so a busy machine's reader still polls it.
@@ -149,7 +150,7 @@ def test_an_unplugged_reader_reconnects_by_itself(protocol: str, wait_until) -> 
         reader.stop()
 
 
-def test_a_reader_missing_at_startup_connects_when_plugged_in(wait_until) -> None:
+def test_a_reader_missing_at_startup_connects_when_plugged_in() -> None:
     reader, sim, events = start_reader("rc5xx")
     try:
         assert wait_until(lambda: reader.stats.connected)
@@ -164,7 +165,7 @@ def test_a_reader_missing_at_startup_connects_when_plugged_in(wait_until) -> Non
         reader.stop()
 
 
-def test_a_failing_handler_does_not_kill_the_reader(wait_until) -> None:
+def test_a_failing_handler_does_not_kill_the_reader() -> None:
     seen: list[str | None] = []
 
     def handler(event: ReaderEvent) -> None:
@@ -186,7 +187,7 @@ def test_a_failing_handler_does_not_kill_the_reader(wait_until) -> None:
         reader.stop()
 
 
-def test_pn532_answers_firmware_and_polling_like_the_chip(wait_until) -> None:
+def test_pn532_answers_firmware_and_polling_like_the_chip() -> None:
     reader, sim, events = start_reader("pn532")
     try:
         assert wait_until(lambda: 0x4A in sim.commands)

@@ -24,6 +24,7 @@ from devices.cards import ReaderEvent, open_reader
 from devices.cards.pcsc import GET_UID, PcscReader
 from devices.sim.vicc import VirtualCard
 from devices.urls import DeviceURLError, parse_device_url
+from tests.waiting import wait_until
 
 VPCD_DRIVER = Path("/usr/lib/pcsc/drivers/serial/libifdvpcd.so")
 PCSCD_PID = Path("/run/pcscd/pcscd.pid")
@@ -91,9 +92,9 @@ class Pcscd:
                 stderr=subprocess.STDOUT,
             )
         # Ready when a client can list readers (and vpcd listens, when configured).
-        _until(self._up, 30, "pcscd did not come up")
+        assert wait_until(self._up, 30), "pcscd did not come up"
         if reader:
-            _until(self._vpcd_listens, 30, "vpcd did not open its port")
+            assert wait_until(self._vpcd_listens, 30), "vpcd did not open its port"
 
     def _up(self) -> bool:
         assert self.proc is not None
@@ -135,14 +136,6 @@ class Pcscd:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait(5)
-
-
-def _until(cond: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not cond():
-        if time.monotonic() > deadline:
-            raise AssertionError(what)
-        time.sleep(0.05)
 
 
 @pytest.fixture
@@ -344,7 +337,7 @@ def test_a_card_without_a_readable_uid_is_no_tap(pcscd: Pcscd, reply: bytes) -> 
         events.status("connected")
         bad = NoUidCard(reply, pcscd.port)
         bad.insert()
-        _until(lambda: reader.stats.garbled == 1, 10, "the bad answer was not counted")
+        assert wait_until(lambda: reader.stats.garbled == 1), "the bad answer was not counted"
         bad.remove()
         good = VirtualCard("0A0B0C0D", pcscd.port)  # the reader still works afterwards
         good.insert()

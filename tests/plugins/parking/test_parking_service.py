@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import threading
-import time
 
 import pytest
 from sqlalchemy import func, select
@@ -19,17 +18,9 @@ from plugins.billing.models import Deposit
 from plugins.parking import service, taps
 from plugins.parking.models import ParkingCard
 from tests.plugins.parking.parking_helpers import BUTLER, CASHIER, open_cash, resident_of
+from tests.waiting import wait_until
 
 TODAY = dt.date(2026, 11, 23)  # the FixedClock's local date
-
-
-def wait_until(pred, timeout: float = 5.0) -> bool:  # type: ignore[no-untyped-def]
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if pred():
-            return True
-        time.sleep(0.01)
-    return bool(pred())
 
 
 def read_with_desk_reader(uid: str) -> str:
