@@ -250,9 +250,7 @@ def test_residents_cards_and_bills_are_estate_wide(ctx: KioskContext, ctx_b: Kio
 # -- what the screens show (SQLite, headless) -----------------------------------------------
 
 
-def test_the_b_kiosk_screen_and_the_desks_show_the_lobby(sqlite_demo_url: str) -> None:
-    import asyncio
-
+async def test_the_b_kiosk_screen_and_the_desks_show_the_lobby(sqlite_demo_url: str) -> None:
     from textual.app import App
     from textual.widgets import Checkbox, Label, Static
 
@@ -295,13 +293,13 @@ def test_the_b_kiosk_screen_and_the_desks_show_the_lobby(sqlite_demo_url: str) -
     before = language()
     set_language("en")
     try:
-        shown = asyncio.run(kiosk_b())
+        shown = await kiosk_b()
         assert "Nothing is waiting for your unit at this lobby." in shown
         assert shown.count("at lobby A") == 2
-        assert "Items in storage: 0" in asyncio.run(desk(b, BUTLER_B))
-        manager = asyncio.run(desk(b, MANAGER))
+        assert "Items in storage: 0" in await desk(b, BUTLER_B)
+        manager = await desk(b, MANAGER)
         assert "Items in storage: 1" in manager and "(A) J" in manager
-        butler_a = asyncio.run(desk(a, BUTLER_A))
+        butler_a = await desk(a, BUTLER_A)
         assert "Items in storage: 1" in butler_a and "(A)" not in butler_a
     finally:
         set_language(before)

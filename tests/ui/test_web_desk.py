@@ -244,11 +244,11 @@ def test_serve_needs_desk_and_warns_off_loopback(tmp_path: Path, sqlite_demo_url
     assert f"cannot serve on 0.0.0.0:{port}" in result.stderr
 
 
-def test_served_desk_refuses_a_foreign_page_and_sends_its_headers(served_desk: str) -> None:
+async def test_served_desk_refuses_a_foreign_page_and_sends_its_headers(
+    served_desk: str,
+) -> None:
     """``kiosk serve --desk`` as deployed: a foreign Origin gets 403 and starts no desk; the
     desk's own page opens a session; the page carries the anti-framing headers."""
-    import asyncio
-
     import aiohttp
 
     own = served_desk.rstrip("/")
@@ -278,7 +278,7 @@ def test_served_desk_refuses_a_foreign_page_and_sends_its_headers(served_desk: s
                 headers = dict(page.headers)
         return foreign, painted, headers
 
-    foreign, painted, headers = asyncio.run(attempt())
+    foreign, painted, headers = await attempt()
     assert foreign == 403
     assert painted, "the desk's own page got no session"
     assert "frame-ancestors 'none'" in headers["Content-Security-Policy"]

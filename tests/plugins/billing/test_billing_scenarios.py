@@ -3,7 +3,6 @@ shell's ScenarioRun (same attributes), so they are proven before the shell lands
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import pytest
@@ -52,22 +51,19 @@ def demo_ctx(sqlite_demo_url):
     ctx.database().dispose()
 
 
-def _run(ctx: Any, scenario: Any) -> list[str]:
-    async def go() -> list[str]:
-        app: App[None] = App()
-        async with app.run_test(size=(120, 40)) as pilot:
-            run = StandInRun(app, pilot, ctx)
-            await scenario.run(run)
-            return run.transcript
-
-    return asyncio.run(go())
+async def _run(ctx: Any, scenario: Any) -> list[str]:
+    app: App[None] = App()
+    async with app.run_test(size=(120, 40)) as pilot:
+        run = StandInRun(app, pilot, ctx)
+        await scenario.run(run)
+        return run.transcript
 
 
 @pytest.mark.parametrize(
     "name", ["billing-pay-qr", "billing-duplicate-notice", "billing-expired-order"]
 )
-def test_the_billing_scenario_passes(demo_ctx, name: str) -> None:
+async def test_the_billing_scenario_passes(demo_ctx, name: str) -> None:
     found = {s.name: s for s in scenarios.scenarios()}
-    transcript = _run(demo_ctx, found[name])
+    transcript = await _run(demo_ctx, found[name])
     assert transcript and transcript[0] == "tap 3C00A1B2C3"
     assert service.providers(demo_ctx).keys() == {"sim"}
