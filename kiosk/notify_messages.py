@@ -26,6 +26,8 @@ class Template:
     title: str
     body: str
     urgent: bool = False  # sent during quiet hours too
+    # Payload values that are msgids (a carrier's name), put in the recipient's language.
+    translated: tuple[str, ...] = ()
 
 
 TEMPLATES: dict[str, Template] = {
@@ -34,6 +36,7 @@ TEMPLATES: dict[str, Template] = {
         N_(
             "A parcel ({carrier}) is waiting for {unit} at the lobby {lobby} desk. Pickup code: {code}"
         ),
+        translated=("carrier",),
     ),
     "parcel.code_renewed": Template(
         N_("New pickup code for {unit}"),
@@ -42,6 +45,14 @@ TEMPLATES: dict[str, Template] = {
     "parcel.reminder": Template(
         N_("Parcels waiting for {unit}"),
         N_("{count} item(s) for {unit} have waited {days} days at the desk. Please collect them."),
+    ),
+    "parcel.returned": Template(
+        N_("Parcel returned for {unit}"),
+        N_(
+            "The item ending {tracking_tail} ({carrier}) for {unit} went back to the carrier: "
+            "{reason}"
+        ),
+        translated=("carrier",),
     ),
     "visitor.ask_host": Template(
         N_("Visitor for {unit}"),
@@ -126,6 +137,9 @@ def render(
         text = str(payload.get("message") or template)
         return template, text
     values = {k: v for k, v in payload.items() if isinstance(v, str | int | float)}
+    for key in t.translated:
+        if isinstance(values.get(key), str):
+            values[key] = translate(values[key], language)
     title = _format(translate(t.title, language), values)
     body = _format(translate(t.body, language), values)
     if link and link_kind in LINK_LINE:

@@ -19,6 +19,7 @@ from kiosk.lobby import desk_lobby, in_lobby
 from kiosk.notify import queue_notification, raise_alert
 from kiosk.pii import mask_name, mask_text
 from kiosk.writes import change_once
+from plugins.parcels.carriers import carrier_name
 from plugins.parcels.models import (
     Parcel,
     PickupCode,
@@ -180,7 +181,7 @@ def return_to_sender(ctx: KioskContext, actor: Actor, parcel_id: int, reason: st
             payload={
                 "unit": unit.code if unit is not None else "",
                 "tracking_tail": parcel.tracking_number[-6:],
-                "carrier": parcel.carrier,
+                "carrier": carrier_name(parcel.carrier),
                 "reason": why,
             },
         )
@@ -209,10 +210,10 @@ def return_by_tracking(ctx: KioskContext, actor: Actor, tracking: str, reason: s
 
 
 AGING_BUCKETS = (
-    (0, 2, "0-2 days"),
-    (3, 6, "3-6 days"),
-    (7, 14, "7-14 days"),
-    (15, None, "15+ days"),
+    (0, 2, N_("0-2 days")),
+    (3, 6, N_("3-6 days")),
+    (7, 14, N_("7-14 days")),
+    (15, None, N_("15+ days")),
 )
 
 

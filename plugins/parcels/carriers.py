@@ -32,7 +32,22 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from kiosk.i18n import N_
+
 CARRIERS = ("SF", "JD", "JT", "YTO", "EMS", "ZTO", "STO", "YUNDA", "OTHER")
+# What people call them (the code is what is stored and exported); msgids, translated where
+# shown: the desk, the resident's screen, the arrival message in the resident's language.
+CARRIER_NAMES = {
+    "SF": N_("SF Express"),
+    "JD": N_("JD Logistics"),
+    "JT": N_("J&T Express"),
+    "YTO": N_("YTO Express"),
+    "EMS": N_("EMS (China Post)"),
+    "ZTO": N_("ZTO Express"),
+    "STO": N_("STO Express"),
+    "YUNDA": N_("Yunda Express"),
+    "OTHER": N_("Other carrier"),
+}
 
 _PREFIXED: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("SF", re.compile(r"SF\d{12,15}")),
@@ -61,6 +76,12 @@ class CarrierGuess:
     @property
     def certain(self) -> bool:
         return bool(self.carrier)
+
+
+def carrier_name(code: str) -> str:
+    """The carrier's name (a msgid: pass it through ``_()``) for a stored code; a code typed
+    at the desk that is not one of ours is shown as typed."""
+    return CARRIER_NAMES.get(code, code)
 
 
 def normalise_tracking(raw: str) -> str:

@@ -24,6 +24,7 @@ from kiosk.ui.screens import ServiceScreen, SignatureScreen
 from kiosk.ui.widgets.signature import SignaturePad, draw_strokes
 from kiosk.ui.widgets.text import Button, Checkbox, Label, Static
 from plugins.parcels import service
+from plugins.parcels.carriers import carrier_name
 
 if TYPE_CHECKING:
     from kiosk.context import KioskContext
@@ -115,7 +116,7 @@ class PickupScreen(ParcelScreen, SignatureScreen):
                 flags = "".join(f" [{_(FLAG_LABELS.get(f, f))}]" for f in item.flags)
                 where = f" ({_('collect at the desk')})" if item.id in desk else ""
                 yield Checkbox(
-                    f"…{item.tracking_tail}  {item.carrier}  {_('shelf')} {item.shelf or '-'}"
+                    f"…{item.tracking_tail}  {_(carrier_name(item.carrier))}  {_('shelf')} {item.shelf or '-'}"
                     f"{flags}{where}",
                     value=item.id not in desk,
                     id=f"item-{item.id}",
@@ -123,7 +124,7 @@ class PickupScreen(ParcelScreen, SignatureScreen):
             # Items on another lobby's shelf: where they wait, never released here.
             for item in p.elsewhere:
                 yield Label(
-                    f"…{item.tracking_tail}  {item.carrier}  "
+                    f"…{item.tracking_tail}  {_(carrier_name(item.carrier))}  "
                     + _("at lobby {lobby}").format(lobby=item.lobby),
                     classes="elsewhere",
                 )
@@ -285,7 +286,9 @@ class ParcelsDeskPanel(DeskActions, Widget):
 
             guess = detect_carrier(event.value)
             self.query_one("#carrier", Label).update(
-                guess.carrier or _("carrier?") + " " + "/".join(guess.candidates)
+                _(carrier_name(guess.carrier))
+                if guess.carrier
+                else _("carrier?") + " " + "/".join(_(carrier_name(c)) for c in guess.candidates)
             )
             self.query_one("#unit", Input).focus()
 
@@ -414,7 +417,9 @@ class ParcelsDeskPanel(DeskActions, Widget):
             return
         say(
             _("Logged {number} ({carrier}) for {unit}; the pickup code was sent.").format(
-                number=result.tracking_number, carrier=result.carrier, unit=result.unit_code
+                number=result.tracking_number,
+                carrier=_(carrier_name(result.carrier)),
+                unit=result.unit_code,
             )
         )
         for name in ("tracking", "recipient", "shelf"):
@@ -431,10 +436,10 @@ class ParcelsDeskPanel(DeskActions, Widget):
 
         report = service.aging_report(self.ctx, scope)
         lines = [_("Parcels waiting: {n}").format(n=report["waiting"])]
-        lines += [f"  {label}: {count}" for label, count in report["buckets"].items()]
+        lines += [f"  {_(label)}: {count}" for label, count in report["buckets"].items()]
         lines += [
-            f"  ! {where(i)}{i['unit']} …{i['tracking'][-6:]} {_('shelf')} {i['shelf'] or '-'}"
-            f" {i['days']}d"
+            f"  ! {where(i)}{i['unit']} …{i['tracking'][-6:]} {_('shelf')} {i['shelf'] or '-'} "
+            + _("{days} days").format(days=i["days"])
             for i in report["items"]
             if i["days"] >= 15
         ]

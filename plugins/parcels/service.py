@@ -52,7 +52,7 @@ from kiosk.db import retention
 from kiosk.db.models import Resident, Unit
 from kiosk.errors import Refused
 from kiosk.hookspecs import PurgeCount
-from kiosk.i18n import N_
+from kiosk.i18n import N_, translate
 from kiosk.identity import Actor, require_role, unit_by_code
 from kiosk.lobby import desk_lobby, in_lobby
 from kiosk.notify import queue_notification, raise_alert
@@ -69,7 +69,12 @@ from plugins.parcels.aging import (
     return_to_sender,
     run_aging,
 )
-from plugins.parcels.carriers import detect_carrier, is_valid_tracking, normalise_tracking
+from plugins.parcels.carriers import (
+    carrier_name,
+    detect_carrier,
+    is_valid_tracking,
+    normalise_tracking,
+)
 from plugins.parcels.models import (
     CodeGuard,
     Parcel,
@@ -260,7 +265,7 @@ def check_in(
                 payload={
                     "unit": unit.code,
                     "code": code,
-                    "carrier": parcel.carrier,
+                    "carrier": carrier_name(parcel.carrier),
                     "shelf": parcel.shelf,
                     "lobby": parcel.lobby,
                     "perishable": perishable,
@@ -720,7 +725,14 @@ def pickup_slip(
         .rule()
         .table(
             ["单号 No.", "快递", "货架"],
-            [["…" + p.tracking_number[-6:], p.carrier, p.shelf or "-"] for p in items],
+            [
+                [
+                    "…" + p.tracking_number[-6:],
+                    translate("zh_CN", carrier_name(p.carrier)),
+                    p.shelf or "-",
+                ]
+                for p in items
+            ],  # fmt: skip
         )
         .rule()
         .row("件数 Items", str(len(items)))

@@ -9,6 +9,7 @@ from sqlalchemy import func, select, update
 from devices.printer import render_text
 from kiosk.db.models import AuditEvent, DeskAlert, Notification, PrintJob
 from kiosk.errors import PermissionDenied, Refused
+from kiosk.notify_messages import render
 from kiosk.printing import JobOutcome
 from plugins.parcels import service
 from plugins.parcels.models import Parcel, PickupCode, Release
@@ -29,6 +30,9 @@ def test_desk_logs_a_scanned_parcel_and_the_unit_gets_a_code(ctx) -> None:
         note = s.get(Notification, result.notification_id)
         assert parcel.status == "waiting" and parcel.shelf == "A2" and parcel.perishable
         assert note.template == "parcel.arrived" and note.payload["code"] == result.code
+        # The carrier by name, in the resident's language (never the stored code).
+        assert "顺丰速运" in render(note.template, note.payload, "zh_CN")[1]
+        assert "(SF Express)" in render(note.template, note.payload, "en")[1]
         assert len(result.code) == 6 and result.code.isdigit()
         # Only a digest of the code is kept; the audit log never sees it.
         assert result.code not in s.scalars(select(PickupCode.digest)).all()

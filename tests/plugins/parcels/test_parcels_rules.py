@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 from kiosk.db.models import AuditEvent, DeskAlert, Notification
 from kiosk.errors import PermissionDenied, Refused
 from kiosk.identity import Actor
+from kiosk.notify_messages import render
 from plugins.parcels import service
 from plugins.parcels.models import Parcel, PickupCode, Proxy, Release, StoredItem
 
@@ -307,6 +308,10 @@ def test_return_to_sender_is_a_step_with_state_returned_a_notice_and_a_register_
             select(Notification).where(Notification.template == "parcel.returned")
         ).one()
         assert note.unit_id == parcel.unit_id and note.payload["tracking_tail"] == "000010"
+        # The household is told in words, the carrier by name, in its language.
+        title, body = render(note.template, note.payload, "zh_CN")
+        assert title == "1-101 的包裹已退回" and "顺丰速运" in body and "000010" in body
+        assert "parcel.returned" not in title + body
         # Nothing else waits for 1-101: its codes open nothing any more.
         assert {c.status for c in s.scalars(select(PickupCode).where(
             PickupCode.unit_id == parcel.unit_id))} <= {"spent", "used"}  # fmt: skip

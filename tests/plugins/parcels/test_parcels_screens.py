@@ -126,7 +126,7 @@ async def test_the_desk_scans_a_parcel_in_and_sees_it_waiting(kctx) -> None:
         return carrier, message, report
 
     carrier, message, report = await flow()
-    assert carrier == "JT" and "Logged JT0001234567890 (JT) for 1-101" in message
+    assert carrier == "J&T Express" and "Logged JT0001234567890 (J&T Express) for 1-101" in message
     assert "Parcels waiting: 3" in report  # the demo household's two and this one
 
 
