@@ -15,6 +15,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -33,6 +34,13 @@ PRINT_STATES = ("queued", "sending", "printed", "failed", "expired")
 
 # A person's name as a row records it (who checked, approved, collected), "" until someone did.
 Person = Annotated[str, mapped_column(String(100), default="")]
+# Who did what the row records (created, issued, received it): known when the row is written.
+Actor = Annotated[str, mapped_column(String(100))]
+# The unit a row belongs to; ``= mapped_column(index=True)`` where rows are looked up by it.
+UnitRef = Annotated[int, mapped_column(ForeignKey("unit.id"))]
+# A signature as kiosk.signatures takes it from a pad: its strokes, and the PNG drawn from them.
+SignatureStrokes = Annotated[list, mapped_column(JSON)]
+SignaturePng = Annotated[bytes, mapped_column(LargeBinary)]
 
 
 def utcnow() -> dt.datetime:
@@ -76,7 +84,7 @@ class Unit(Base):
 class Resident(Base):
     __tablename__ = "resident"
     id: Mapped[int] = mapped_column(primary_key=True)
-    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), index=True)
+    unit_id: Mapped[UnitRef] = mapped_column(index=True)
     name: Mapped[str] = mapped_column(String(100))
     role: Mapped[str] = mapped_column(String(16), default="owner")
     phone: Mapped[str] = mapped_column(String(32), default="")
@@ -155,7 +163,7 @@ class AuditEvent(Base):
     # The column is ``seq``; the attribute ``seq`` below also chains a pending event.
     seq_: Mapped[int] = mapped_column("seq", BigInteger, unique=True)
     at: Mapped[dt.datetime]
-    actor: Mapped[str] = mapped_column(String(100))
+    actor: Mapped[Actor]
     action: Mapped[str] = mapped_column(String(100))
     subject: Mapped[str] = mapped_column(String(200), default="")
     data: Mapped[str] = mapped_column(Text, default="{}")
@@ -227,7 +235,7 @@ class Notification(Base):
     __tablename__ = "notification"
     id: Mapped[int] = mapped_column(primary_key=True)
     channel: Mapped[str] = mapped_column(String(32))
-    unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"))
+    unit_id: Mapped[UnitRef | None]
     recipient: Mapped[Person]
     template: Mapped[str] = mapped_column(String(64))
     payload: Mapped[dict] = mapped_column(JSON, default=dict)
@@ -254,7 +262,7 @@ class NotifyLink(Base):
     token_id: Mapped[str] = mapped_column(String(32), unique=True)
     purpose: Mapped[str] = mapped_column(String(16))
     subject: Mapped[str] = mapped_column(String(64), default="")
-    unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"))
+    unit_id: Mapped[UnitRef | None]
     secret: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[dt.datetime]

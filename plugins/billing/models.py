@@ -13,7 +13,6 @@ import datetime as dt
 from sqlalchemy import (
     BigInteger,
     Date,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
@@ -24,6 +23,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from kiosk.db import Base
+from kiosk.db.models import Actor, Person, UnitRef
 
 LINE_KINDS = (
     "property_fee",
@@ -48,7 +48,7 @@ class Bill(Base):
     __table_args__ = (UniqueConstraint("unit_id", "period"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(40), unique=True)
-    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), index=True)
+    unit_id: Mapped[UnitRef] = mapped_column(index=True)
     period: Mapped[str] = mapped_column(String(7))
     due_date: Mapped[dt.date] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(16), default="open")
@@ -59,8 +59,8 @@ class Bill(Base):
     late_fee_fen: Mapped[int] = mapped_column(BigInteger, default=0)
     # Late fee is accrued up to this date (the due date until a payment crystallises it).
     late_fee_through: Mapped[dt.date | None] = mapped_column(Date)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
-    paid_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[dt.datetime]
+    paid_at: Mapped[dt.datetime | None]
     lines: Mapped[list[BillLine]] = relationship(back_populates="bill", order_by="BillLine.id")
 
     @property
@@ -80,7 +80,7 @@ class BillLine(Base):
     amount_fen: Mapped[int] = mapped_column(BigInteger)
     # Who asked for it ("umbrellas:loan:12", "csv:2026-11"): a charge from a source lands once.
     source_ref: Mapped[str] = mapped_column(String(100), default="", index=True)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[dt.datetime]
     # Paid on its own by an order for chosen charges (the bill may still owe the rest); a
     # line of a paid bill is paid whatever this says.
     paid_fen: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
@@ -96,8 +96,8 @@ class CreditNote(Base):
     bill_id: Mapped[int] = mapped_column(ForeignKey("billing_bill.id"), index=True)
     amount_fen: Mapped[int] = mapped_column(BigInteger)
     reason: Mapped[str] = mapped_column(String(200))
-    issued_by: Mapped[str] = mapped_column(String(100))
-    issued_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    issued_by: Mapped[Actor]
+    issued_at: Mapped[dt.datetime]
 
 
 class PaymentOrder(Base):
@@ -108,7 +108,7 @@ class PaymentOrder(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     out_trade_no: Mapped[str] = mapped_column(String(40), unique=True)
     bill_id: Mapped[int] = mapped_column(ForeignKey("billing_bill.id"), index=True)
-    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), index=True)
+    unit_id: Mapped[UnitRef] = mapped_column(index=True)
     # The bill lines this order pays, "12,13" ("" = everything the bill owes). An order for a
     # household's arrears lists its bills in billing_order_bill; bill_id is the oldest of them.
     line_ids: Mapped[str] = mapped_column(String(400), default="", server_default="")
@@ -123,10 +123,10 @@ class PaymentOrder(Base):
     provider_txn_id: Mapped[str | None] = mapped_column(String(64), unique=True)
     notified_amount_fen: Mapped[int | None] = mapped_column(BigInteger)
     kiosk_id: Mapped[str] = mapped_column(String(64), default="")
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
-    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
-    paid_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[dt.datetime]
+    expires_at: Mapped[dt.datetime]
+    paid_at: Mapped[dt.datetime | None]
+    closed_at: Mapped[dt.datetime | None]
 
 
 class OrderBill(Base):
@@ -157,8 +157,8 @@ class Payment(Base):
     amount_fen: Mapped[int] = mapped_column(BigInteger)
     late_fee_fen: Mapped[int] = mapped_column(BigInteger, default=0)
     refunded_fen: Mapped[int] = mapped_column(BigInteger, default=0)
-    received_by: Mapped[str] = mapped_column(String(100))
-    paid_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    received_by: Mapped[Actor]
+    paid_at: Mapped[dt.datetime]
 
 
 class Refund(Base):
@@ -172,8 +172,8 @@ class Refund(Base):
     amount_fen: Mapped[int] = mapped_column(BigInteger)
     reason: Mapped[str] = mapped_column(String(200))
     status: Mapped[str] = mapped_column(String(16), default="done")
-    refunded_by: Mapped[str] = mapped_column(String(100))
-    refunded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    refunded_by: Mapped[Actor]
+    refunded_at: Mapped[dt.datetime]
 
 
 class Deposit(Base):
@@ -182,18 +182,18 @@ class Deposit(Base):
     __tablename__ = "billing_deposit"
     id: Mapped[int] = mapped_column(primary_key=True)
     receipt_no: Mapped[str] = mapped_column(String(40), unique=True)
-    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), index=True)
+    unit_id: Mapped[UnitRef] = mapped_column(index=True)
     kind: Mapped[str] = mapped_column(String(32))
     description: Mapped[str] = mapped_column(String(200), default="")
     amount_fen: Mapped[int] = mapped_column(BigInteger)
     method: Mapped[str] = mapped_column(String(16), default="cash")
     status: Mapped[str] = mapped_column(String(16), default="held")
     source_ref: Mapped[str] = mapped_column(String(100), default="", index=True)
-    received_by: Mapped[str] = mapped_column(String(100))
-    received_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    received_by: Mapped[Actor]
+    received_at: Mapped[dt.datetime]
     refund_no: Mapped[str | None] = mapped_column(String(40), unique=True)
-    refunded_by: Mapped[str] = mapped_column(String(100), default="")
-    refunded_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    refunded_by: Mapped[Person]
+    refunded_at: Mapped[dt.datetime | None]
 
 
 class NoticeLog(Base):
@@ -203,7 +203,7 @@ class NoticeLog(Base):
     __tablename__ = "billing_notice"
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     provider: Mapped[str] = mapped_column(String(32))
-    received_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    received_at: Mapped[dt.datetime]
     verdict: Mapped[str] = mapped_column(String(24))
     out_trade_no: Mapped[str] = mapped_column(String(40), default="")
     txn_id: Mapped[str] = mapped_column(String(64), default="")

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String
+from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kiosk.db import Base
-from kiosk.db.models import Person
+from kiosk.db.models import Person, SignaturePng, SignatureStrokes, UnitRef
 
 KEY_STATES = ("in_box", "out", "returned")
 PURPOSES = ("viewing", "contractor", "owner")
@@ -25,7 +25,7 @@ class CustodyKey(Base):
     __table_args__ = (Index("ix_custody_key_unit_status", "unit_id", "status"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(16), unique=True)
-    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"))
+    unit_id: Mapped[UnitRef]
     label: Mapped[str] = mapped_column(String(100), default="")
     box: Mapped[str] = mapped_column(String(16), default="")
     slot: Mapped[str] = mapped_column(String(16), default="")
@@ -50,11 +50,11 @@ class KeyHandover(Base):
     accompanied_by: Mapped[Person]
     out_at: Mapped[dt.datetime]
     out_by: Mapped[Person]
-    out_strokes: Mapped[list] = mapped_column(JSON)
-    out_png: Mapped[bytes] = mapped_column(LargeBinary)
+    out_strokes: Mapped[SignatureStrokes]
+    out_png: Mapped[SignaturePng]
     due_back_at: Mapped[dt.datetime]
     back_at: Mapped[dt.datetime | None]
     back_by: Mapped[Person]
-    back_strokes: Mapped[list | None] = mapped_column(JSON)
-    back_png: Mapped[bytes | None] = mapped_column(LargeBinary)
+    back_strokes: Mapped[SignatureStrokes | None]
+    back_png: Mapped[SignaturePng | None]
     alerted_at: Mapped[dt.datetime | None]

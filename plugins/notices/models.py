@@ -12,7 +12,7 @@ from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, Unique
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kiosk.db import Base
-from kiosk.db.models import Person
+from kiosk.db.models import Person, UnitRef
 
 NOTICE_STATUSES = ("draft", "approved", "published", "withdrawn")
 
@@ -51,7 +51,7 @@ class NoticeRead(Base):
     __table_args__ = (UniqueConstraint("notice_id", "unit_id", name="uq_notice_read_unit"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     notice_id: Mapped[int] = mapped_column(ForeignKey("notice.id"), index=True)
-    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"))
+    unit_id: Mapped[UnitRef]
     resident_id: Mapped[int | None] = mapped_column(ForeignKey("resident.id"))
     read_at: Mapped[dt.datetime]
     kiosk: Mapped[str] = mapped_column(String(64), default="")

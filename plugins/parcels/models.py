@@ -16,14 +16,13 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
-    LargeBinary,
     String,
     false,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kiosk.db import Base
-from kiosk.db.models import Person
+from kiosk.db.models import Actor, Person, SignaturePng, SignatureStrokes, UnitRef
 
 PARCEL_STATUSES = ("waiting", "released", "returned")
 CODE_STATUSES = ("active", "used", "spent")
@@ -45,7 +44,7 @@ class Parcel(Base):
     # from before p0002, bulk loads): every desk lists it and any kiosk may release it.
     lobby: Mapped[str] = mapped_column(String(32), default="", server_default="")
     carrier: Mapped[str] = mapped_column(String(16), default="")
-    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"))
+    unit_id: Mapped[UnitRef]
     recipient_name: Mapped[Person]
     shelf: Mapped[str] = mapped_column(String(16), default="")
     perishable: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -72,7 +71,7 @@ class PickupCode(Base):
     __tablename__ = "parcel_pickup_code"
     __table_args__ = (Index("ix_parcel_pickup_code_unit_digest", "unit_id", "digest"),)
     id: Mapped[int] = mapped_column(primary_key=True)
-    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"))
+    unit_id: Mapped[UnitRef]
     digest: Mapped[str] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(16), default="active")
     created_at: Mapped[dt.datetime]
@@ -83,7 +82,7 @@ class CodeGuard(Base):
     """Wrong-code counter and lock of one unit's pickup codes."""
 
     __tablename__ = "parcel_code_guard"
-    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), primary_key=True)
+    unit_id: Mapped[UnitRef] = mapped_column(primary_key=True)
     failures: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[dt.datetime | None]
 
@@ -93,7 +92,7 @@ class Proxy(Base):
 
     __tablename__ = "parcel_proxy"
     id: Mapped[int] = mapped_column(primary_key=True)
-    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), index=True)
+    unit_id: Mapped[UnitRef] = mapped_column(index=True)
     # Whose parcels: one resident's (their addressed items and the unit's unaddressed ones),
     # or None = the whole household's (named at the desk).
     resident_id: Mapped[int | None] = mapped_column(ForeignKey("resident.id"))
@@ -103,7 +102,7 @@ class Proxy(Base):
     until: Mapped[dt.datetime | None]
     created_by: Mapped[Person]
     created_at: Mapped[dt.datetime]
-    removed_by: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    removed_by: Mapped[Person] = mapped_column(server_default="")
     removed_at: Mapped[dt.datetime | None]
 
 
@@ -112,7 +111,7 @@ class Release(Base):
 
     __tablename__ = "parcel_release"
     id: Mapped[int] = mapped_column(primary_key=True)
-    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), index=True)
+    unit_id: Mapped[UnitRef] = mapped_column(index=True)
     picker_kind: Mapped[str] = mapped_column(String(16))  # resident / proxy
     picker_resident_id: Mapped[int | None] = mapped_column(ForeignKey("resident.id"))
     picker_proxy_id: Mapped[int | None] = mapped_column(ForeignKey("parcel_proxy.id"))
@@ -121,12 +120,12 @@ class Release(Base):
     item_count: Mapped[int] = mapped_column(Integer)
     released_at: Mapped[dt.datetime]
     kiosk_id: Mapped[str] = mapped_column(String(64), default="")
-    signature_strokes: Mapped[list] = mapped_column(JSON)
-    signature_png: Mapped[bytes] = mapped_column(LargeBinary)
+    signature_strokes: Mapped[SignatureStrokes]
+    signature_png: Mapped[SignaturePng]
     print_job_id: Mapped[int | None] = mapped_column(ForeignKey("print_job.id"))
     # A desk release: the staff member, the last 4 characters of the ID they saw (never more),
     # and why a picker who is not the addressee (nor their proxy) was let through.
-    staff: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    staff: Mapped[Person] = mapped_column(server_default="")
     id_last4: Mapped[str] = mapped_column(String(4), default="", server_default="")
     override_reason: Mapped[str] = mapped_column(String(200), default="", server_default="")
 
@@ -139,7 +138,7 @@ class StoredItem(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     ticket: Mapped[str] = mapped_column(String(16), unique=True)
     lobby: Mapped[str] = mapped_column(String(32), default="", server_default="")  # as Parcel
-    unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"))
+    unit_id: Mapped[UnitRef | None]
     depositor_name: Mapped[str] = mapped_column(String(100))
     depositor_phone: Mapped[str] = mapped_column(String(32), default="")
     description: Mapped[str] = mapped_column(String(200))
@@ -157,8 +156,8 @@ class StoredItem(Base):
     # claimant's ID (never more) and the item's condition as handed back.
     claimant_id_last4: Mapped[str] = mapped_column(String(4), default="", server_default="")
     release_condition: Mapped[str] = mapped_column(String(200), default="", server_default="")
-    signature_strokes: Mapped[list | None] = mapped_column(JSON)
-    signature_png: Mapped[bytes | None] = mapped_column(LargeBinary)
+    signature_strokes: Mapped[SignatureStrokes | None]
+    signature_png: Mapped[SignaturePng | None]
 
 
 class StorageCheck(Base):
@@ -167,7 +166,7 @@ class StorageCheck(Base):
     __tablename__ = "storage_check"
     id: Mapped[int] = mapped_column(primary_key=True)
     checked_at: Mapped[dt.datetime]
-    checked_by: Mapped[str] = mapped_column(String(100))
+    checked_by: Mapped[Actor]
     handed_to: Mapped[Person]
     items: Mapped[list] = mapped_column(JSON)
     note: Mapped[str] = mapped_column(String(300), default="")

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, Date, ForeignKey, Index, LargeBinary, String, Text
+from sqlalchemy import Date, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kiosk.db import Base
-from kiosk.db.models import Person
+from kiosk.db.models import Person, SignaturePng, SignatureStrokes, UnitRef
 
 PASS_STATES = ("requested", "approved", "used", "refused")
 REASONS = ("move_out", "temporary")
@@ -27,7 +27,7 @@ class ReleasePass(Base):
     __table_args__ = (Index("ix_release_pass_status", "status"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(16), unique=True)  # the id inside the signed QR
-    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), index=True)
+    unit_id: Mapped[UnitRef] = mapped_column(index=True)
     resident_id: Mapped[int | None] = mapped_column(ForeignKey("resident.id"))
     applicant: Mapped[Person]
     applicant_role: Mapped[str] = mapped_column(String(16), default="")
@@ -62,5 +62,5 @@ class ReleaseSignature(Base):
     signer: Mapped[str] = mapped_column(String(16))
     name: Mapped[str] = mapped_column(String(100), default="")
     signed_at: Mapped[dt.datetime]
-    strokes: Mapped[list] = mapped_column(JSON)
-    png: Mapped[bytes] = mapped_column(LargeBinary)
+    strokes: Mapped[SignatureStrokes]
+    png: Mapped[SignaturePng]

@@ -15,7 +15,7 @@ from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kiosk.db import Base
-from kiosk.db.models import Person
+from kiosk.db.models import Person, UnitRef
 
 KINDS = ("repair", "complaint", "suggestion")
 SEVERITIES = ("", "minor", "important", "major")
@@ -53,7 +53,7 @@ class RepairTicket(Base):
     number: Mapped[str] = mapped_column(String(24), unique=True)
     kind: Mapped[str] = mapped_column(String(12), default="repair")
     severity: Mapped[str] = mapped_column(String(12), default="")
-    unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"))
+    unit_id: Mapped[UnitRef | None]
     location: Mapped[str] = mapped_column(String(16), default="in_home")
     floor: Mapped[int | None] = mapped_column(Integer)
     category: Mapped[str] = mapped_column(String(64))

@@ -9,7 +9,7 @@ from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kiosk.db import Base
-from kiosk.db.models import Person
+from kiosk.db.models import Person, UnitRef
 
 
 class Survey(Base):
@@ -42,7 +42,7 @@ class SurveyResponse(Base):
     __table_args__ = (UniqueConstraint("survey_id", "unit_id", name="uq_survey_response_unit"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     survey_id: Mapped[int] = mapped_column(ForeignKey("survey.id"))
-    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"))
+    unit_id: Mapped[UnitRef]
     resident_id: Mapped[int | None] = mapped_column(ForeignKey("resident.id"))
     answered_at: Mapped[dt.datetime]
     kiosk: Mapped[str] = mapped_column(String(64), default="")

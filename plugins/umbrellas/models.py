@@ -11,7 +11,7 @@ from sqlalchemy import ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kiosk.db import Base
-from kiosk.db.models import Person
+from kiosk.db.models import Person, UnitRef
 
 UMBRELLA_STATES = ("available", "lent", "overdue", "damaged", "lost", "retired")
 UMBRELLA_KINDS = ("long", "short")
@@ -47,7 +47,7 @@ class UmbrellaLoan(Base):
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     umbrella_id: Mapped[int] = mapped_column(ForeignKey("umbrella.id"))
-    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"))
+    unit_id: Mapped[UnitRef]
     resident_id: Mapped[int | None] = mapped_column(ForeignKey("resident.id"))
     lent_at: Mapped[dt.datetime]
     due_at: Mapped[dt.datetime]

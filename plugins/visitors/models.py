@@ -16,7 +16,7 @@ from sqlalchemy import Boolean, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kiosk.db import Base
-from kiosk.db.models import Person
+from kiosk.db.models import Actor, Person, UnitRef
 
 VISIT_STATUSES = ("pending", "approved", "declined", "timed_out")
 VISIT_KINDS = ("walkup", "invite")
@@ -38,7 +38,7 @@ class Visit(Base):
     name: Mapped[str] = mapped_column(String(100))
     phone: Mapped[str] = mapped_column(String(32), default="")
     id_number: Mapped[str] = mapped_column(String(32), default="")
-    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), index=True)
+    unit_id: Mapped[UnitRef] = mapped_column(index=True)
     purpose: Mapped[str] = mapped_column(String(100), default="")
     party_size: Mapped[int] = mapped_column(Integer, default=1)
     status: Mapped[str] = mapped_column(String(16), default="pending")
@@ -66,7 +66,7 @@ class Invite(Base):
     __table_args__ = (Index("ix_visitor_invite_code_status", "code", "status"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(16))  # keyed digest (service.invite_digest)
-    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), index=True)
+    unit_id: Mapped[UnitRef] = mapped_column(index=True)
     visitor_name: Mapped[str] = mapped_column(String(100))
     visitor_phone: Mapped[str] = mapped_column(String(32), default="")
     purpose: Mapped[str] = mapped_column(String(100), default="")
@@ -74,7 +74,7 @@ class Invite(Base):
     valid_from: Mapped[dt.datetime]
     valid_until: Mapped[dt.datetime]
     status: Mapped[str] = mapped_column(String(16), default="active")
-    created_by: Mapped[str] = mapped_column(String(100))
+    created_by: Mapped[Actor]
     created_at: Mapped[dt.datetime]
     used_at: Mapped[dt.datetime | None]
     revoked_at: Mapped[dt.datetime | None]
@@ -91,5 +91,5 @@ class BlockEntry(Base):
     id_number: Mapped[str] = mapped_column(String(32), default="")
     reason: Mapped[str] = mapped_column(String(200), default="")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    created_by: Mapped[str] = mapped_column(String(100))
+    created_by: Mapped[Actor]
     created_at: Mapped[dt.datetime]
