@@ -103,8 +103,14 @@ class ProviderError(Exception):
         super().__init__(message)
 
 
+# What leaves a query without an answer: the provider could not be asked, or what it said
+# makes no sense (not signed, for another order, malformed).
+_NO_ANSWER = (ProviderError, KeyError, ValueError, TypeError, AttributeError, ArithmeticError)
+
+
 class PaymentProvider:
-    """Base of every provider. Subclasses set ``name`` and implement the methods."""
+    """Base of every provider. Subclasses set ``name`` and implement the methods (``_query``
+    for :meth:`query`)."""
 
     name: ClassVar[str] = ""
     label: ClassVar[str] = ""
@@ -145,6 +151,15 @@ class PaymentProvider:
         return (200, b"") if ok else (400, b"")
 
     def query(self, out_trade_no: str) -> OrderState:
+        """The order's state at the provider; ``unknown`` (logged) without an answer."""
+        try:
+            return self._query(out_trade_no)
+        except _NO_ANSWER as exc:
+            log.warning("query of %s at %s: %s", out_trade_no, self.name, exc)
+            return OrderState("unknown")
+
+    def _query(self, out_trade_no: str) -> OrderState:
+        """Ask the provider (:meth:`query` turns any failure into ``unknown``)."""
         raise NotImplementedError
 
     def close(self, out_trade_no: str) -> None:
@@ -379,17 +394,13 @@ class GatewayProvider(PaymentProvider):
         except (KeyError, ValueError, TypeError) as exc:
             raise NotificationRejected(f"malformed body: {type(exc).__name__}") from None
 
-    def query(self, out_trade_no: str) -> OrderState:
-        try:
-            d = self._call("GET", f"/v1/orders/{urllib.parse.quote(out_trade_no)}")
-            _same_order(self.name, d.get("out_trade_no"), out_trade_no)
-            paid_at = dt.datetime.fromisoformat(d["paid_at"]) if d.get("paid_at") else None
-            return OrderState(
-                str(d["status"]), str(d.get("txn_id", "")), _int_fen(d.get("amount_fen")), paid_at
-            )
-        except (ProviderError, KeyError, ValueError, TypeError, AttributeError) as exc:
-            log.warning("query of %s at %s: %s", out_trade_no, self.name, exc)
-            return OrderState("unknown")
+    def _query(self, out_trade_no: str) -> OrderState:
+        d = self._call("GET", f"/v1/orders/{urllib.parse.quote(out_trade_no)}")
+        _same_order(self.name, d.get("out_trade_no"), out_trade_no)
+        paid_at = dt.datetime.fromisoformat(d["paid_at"]) if d.get("paid_at") else None
+        return OrderState(
+            str(d["status"]), str(d.get("txn_id", "")), _int_fen(d.get("amount_fen")), paid_at
+        )
 
     def close(self, out_trade_no: str) -> None:
         self._call("POST", f"/v1/orders/{urllib.parse.quote(out_trade_no)}/close", {"close": True})
@@ -646,30 +657,26 @@ class WeChatNative(PaymentProvider):
             return 204, b""
         return 400, json.dumps({"code": "FAIL", "message": "rejected"}).encode()
 
-    def query(self, out_trade_no: str) -> OrderState:
-        try:
-            d = self._call(
-                "GET",
-                f"/v3/pay/transactions/out-trade-no/{urllib.parse.quote(out_trade_no)}"
-                f"?mchid={self.config['mchid']}",
-            )
-            _same_order(self.name, d.get("out_trade_no"), out_trade_no)
-            if d.get("mchid", self.config["mchid"]) != self.config["mchid"]:
-                raise ProviderError("wechat-native: query answer is for another merchant")
-            amount = d.get("amount") or {}
-            if amount.get("currency", "CNY") != "CNY":
-                raise ProviderError("wechat-native: query answer is not in CNY")
-            state = {"SUCCESS": "paid", "NOTPAY": "pending", "USERPAYING": "pending"}.get(
-                d.get("trade_state", ""), "closed"
-            )
-            success = d.get("success_time")
-            paid_at = dt.datetime.fromisoformat(success) if success else None
-            return OrderState(
-                state, str(d.get("transaction_id", "")), _int_fen(amount.get("total")), paid_at
-            )
-        except (ProviderError, KeyError, ValueError, TypeError, AttributeError) as exc:
-            log.warning("query of %s at %s: %s", out_trade_no, self.name, exc)
-            return OrderState("unknown")
+    def _query(self, out_trade_no: str) -> OrderState:
+        d = self._call(
+            "GET",
+            f"/v3/pay/transactions/out-trade-no/{urllib.parse.quote(out_trade_no)}"
+            f"?mchid={self.config['mchid']}",
+        )
+        _same_order(self.name, d.get("out_trade_no"), out_trade_no)
+        if d.get("mchid", self.config["mchid"]) != self.config["mchid"]:
+            raise ProviderError("wechat-native: query answer is for another merchant")
+        amount = d.get("amount") or {}
+        if amount.get("currency", "CNY") != "CNY":
+            raise ProviderError("wechat-native: query answer is not in CNY")
+        state = {"SUCCESS": "paid", "NOTPAY": "pending", "USERPAYING": "pending"}.get(
+            d.get("trade_state", ""), "closed"
+        )
+        success = d.get("success_time")
+        paid_at = dt.datetime.fromisoformat(success) if success else None
+        return OrderState(
+            state, str(d.get("transaction_id", "")), _int_fen(amount.get("total")), paid_at
+        )
 
     def close(self, out_trade_no: str) -> None:
         self._call(
@@ -847,21 +854,15 @@ class AlipayPrecreate(PaymentProvider):
     def notification_reply(self, ok: bool) -> tuple[int, bytes]:
         return 200, b"success" if ok else b"failure"
 
-    def query(self, out_trade_no: str) -> OrderState:
-        try:
-            d = self._call("alipay.trade.query", {"out_trade_no": out_trade_no})
-            _same_order(self.name, d.get("out_trade_no"), out_trade_no)
-            state = {
-                "TRADE_SUCCESS": "paid",
-                "TRADE_FINISHED": "paid",
-                "WAIT_BUYER_PAY": "pending",
-            }.get(d.get("trade_status", ""), "closed")
-            return OrderState(
-                state, str(d.get("trade_no", "")), _strict_yuan(str(d["total_amount"]))
-            )
-        except (ProviderError, KeyError, ValueError, TypeError, ArithmeticError) as exc:
-            log.warning("query of %s at %s: %s", out_trade_no, self.name, exc)
-            return OrderState("unknown")
+    def _query(self, out_trade_no: str) -> OrderState:
+        d = self._call("alipay.trade.query", {"out_trade_no": out_trade_no})
+        _same_order(self.name, d.get("out_trade_no"), out_trade_no)
+        state = {
+            "TRADE_SUCCESS": "paid",
+            "TRADE_FINISHED": "paid",
+            "WAIT_BUYER_PAY": "pending",
+        }.get(d.get("trade_status", ""), "closed")
+        return OrderState(state, str(d.get("trade_no", "")), _strict_yuan(str(d["total_amount"])))
 
     def close(self, out_trade_no: str) -> None:
         self._call("alipay.trade.close", {"out_trade_no": out_trade_no})
