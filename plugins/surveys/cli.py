@@ -42,7 +42,7 @@ _show = show_records(_line)
 
 def _survey(ctx: Any, survey_id: int) -> Any:
     """The survey ``survey_id`` as ``kiosk surveys list`` shows it."""
-    return next(s for s in _service().surveys(ctx) if s.id == survey_id)
+    return _service().survey(ctx, survey_id)
 
 
 @staff_command(surveys_app, "create", _show)

@@ -119,6 +119,7 @@ def close(ctx: KioskContext, actor: Actor, survey_id: int) -> None:
     """Close an open survey now (the manager), before the end of its period."""
     require_role(actor, "close a survey", *SET_ROLES)
     now = ctx.clock.now()
+    survey(ctx, survey_id)  # an unknown id is not "closed"
     with ctx.database().write() as session:
         change_once(
             session,
@@ -138,6 +139,15 @@ def open_surveys(ctx: KioskContext) -> list[SurveyView]:
             select(Survey).where(Survey.opens_at <= now, Survey.closes_at > now).order_by(Survey.id)
         ).all()
         return [_survey_view(session, s) for s in rows]
+
+
+def survey(ctx: KioskContext, survey_id: int) -> SurveyView:
+    """One survey, however old (``surveys`` lists the newest)."""
+    with ctx.database().read() as session:
+        row = session.get(Survey, survey_id)
+        if row is None:
+            raise Refused("surveys.unknown", "There is no survey {id}.", id=survey_id)
+        return _survey_view(session, row)
 
 
 def surveys(ctx: KioskContext, limit: int = 20) -> list[SurveyView]:

@@ -112,3 +112,24 @@ def test_the_manager_closes_a_survey_early(ctx) -> None:
     }
     with pytest.raises(Refused, match="closed"):
         service.close(ctx, MANAGER, survey.id)
+    with pytest.raises(Refused) as err:
+        service.close(ctx, MANAGER, 999_999)
+    assert err.value.code == "surveys.unknown"
+
+
+def test_the_manager_closes_a_survey_older_than_the_list_shows(ctx, tmp_path) -> None:
+    """``kiosk surveys close`` found its survey in the newest 20 only: an older one was closed
+    and then the command fell over."""
+    from typer.testing import CliRunner
+
+    from tests.plugins.demo_people import config_for
+    from tests.plugins.surveys.test_surveys_cli import cli
+
+    old = _survey(ctx, days=30)
+    for _n in range(20):
+        _survey(ctx)
+    assert old.id not in {s.id for s in service.surveys(ctx)}
+    args = ["surveys", "close", str(old.id), "--json", "-c", config_for(ctx, tmp_path)]
+    out = CliRunner().invoke(cli(), [*args, "--staff", "S005", "--pin", "1470"])
+    assert out.exit_code == 0, out.output
+    assert service.survey(ctx, old.id).closes_at < old.closes_at  # closed now, not in 30 days
