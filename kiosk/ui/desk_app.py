@@ -367,8 +367,19 @@ class HealthPanel(VerticalScroll):
     def compose(self) -> ComposeResult:
         app: Any = self.app
         plugins = app.ctx.plugins
-        names = [p.name for p in plugins.info()] if plugins else []
-        yield Label(_("Plugins loaded: {names}").format(names=", ".join(names) or "-"))
+        # Each service as staff call it (its desk tab or lobby tile); a plugin with neither by
+        # its name. `kiosk plugins` lists the ids, versions and hooks.
+        titles: dict[str, str] = {}
+        if plugins is not None:
+            for tile in plugins.call_flat("kiosk_tiles", ctx=app.ctx):
+                titles.setdefault(tile.id, tile.title)
+            for panel in plugins.call_flat("kiosk_desk_panels", ctx=app.ctx):
+                titles[panel.id] = panel.title
+        infos = plugins.info() if plugins else []
+        yield Label(_("Services loaded: {n}").format(n=len(infos)))
+        for info in infos:
+            title = titles.get(info.name)
+            yield Label(f"  {_(title) if title else info.name}")
         for f in plugins.failures if plugins else []:
             yield Label(
                 _("Plugin {name} disabled: {error}").format(name=f.plugin, error=f.error),
