@@ -81,10 +81,16 @@ TEMPLATES: dict[str, Template] = {
         N_("Work on repair {number} is deferred until {until}."),
     ),
     "repair_emergency": Template(
-        N_("EMERGENCY repair {number}"), N_("{category} at {where}. Respond now."), urgent=True
+        N_("EMERGENCY repair {number}"),
+        N_("{category_title} at {where}. Respond now."),
+        urgent=True,
+        translated=("category_title",),
     ),
     "repair_dispatched": Template(
-        N_("Repair {number} dispatched"), N_("Repair {number} ({category}) is yours."), urgent=True
+        N_("Repair {number} dispatched"),
+        N_("Repair {number} ({category_title}) is yours."),
+        urgent=True,
+        translated=("category_title",),
     ),
     "repair_unclaimed": Template(
         N_("Repair {number} not started"),

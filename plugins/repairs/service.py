@@ -375,6 +375,7 @@ def _call_emergency(ctx: KioskContext, session: Session, t: RepairTicket, catego
     queue_notification(session, channel="desk", template="repair_emergency", at=now,
                        recipient="engineering",
                        payload={"number": t.number, "category": category, "where": where,
+                                "category_title": params["category"],
                                 "message": message, "params": params, "alert": False})  # fmt: skip
     t.notified_at = now
 
@@ -798,6 +799,7 @@ def dispatch(ctx: KioskContext, actor: Actor, number: str, assignee: str = "") -
         queue_notification(session, channel="desk", template="repair_dispatched", at=now,
                            recipient=assignee or "engineering",
                            payload={"number": t.number, "category": t.category,
+                                    "category_title": _category_title(ctx, t.category),
                                     "message": N_("{number} dispatched: {category}"),
                                     "params": {"number": t.number,
                                                "category": _category_title(ctx, t.category)}})  # fmt: skip

@@ -75,6 +75,12 @@ def test_a_burst_pipe_described_under_an_ordinary_category_calls_engineering_at_
         ).all()
     assert [a.severity for a in alerts] == ["urgent"] and t.number in alerts[0].message
     assert len(sent) == 1 and sent[0].recipient == "engineering"
+    # Engineering's phone gets the category by name in their language, never its code.
+    from kiosk.notify_messages import render
+
+    _title, body = render(sent[0].template, sent[0].payload, "zh_CN")
+    assert "plumbing" not in body and "请立即响应" in body
+    assert "plumbing" not in render(sent[0].template, sent[0].payload, "en")[1]
 
 
 def test_the_resident_saying_it_is_urgent_makes_it_an_emergency(ctx) -> None:
