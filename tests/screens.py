@@ -1,10 +1,13 @@
-"""What the plugins' screen tests share: a bare app standing in for the lobby shell, the stand-in
-for ``kiosk simulate``'s runner that scenarios get, the text on screen, and waiting on a
-condition (never on a fixed pause: service calls run on worker threads and finish when they do).
+"""What the screen tests share (the plugins' and tests/ui's): a bare app standing in for the lobby
+shell, the stand-in for ``kiosk simulate``'s runner that scenarios get, the text on screen, and
+waiting on a condition (never on a fixed pause: service calls run on worker threads and finish
+when they do, later on a loaded machine).
 """
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -55,16 +58,61 @@ def screen_text(app: App[Any]) -> str:
     return "\n".join(str(w.render()) for w in app.screen.query(Label))
 
 
+async def _poll(condition: Callable[[], object], seconds: float, nap: Callable[[], Any]) -> bool:
+    """Look at ``condition()`` every ``nap()`` until it holds or ``seconds`` of the clock have
+    passed (not a count of naps: a loaded machine stretches them); whether it held."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() >= deadline:
+            return False
+        await nap()
+    return True
+
+
+async def settle(pilot: Any, until: Callable[[], object], tries: int = 400) -> bool:
+    """Let the app run until ``until()`` holds, for at most ``tries`` x 0.05 s (some 20 s: a
+    loaded machine may take seconds over a worker's queries); says whether it held, for a
+    caller that asserts the outcome itself, or that something did *not* happen in that time.
+    Plain sleeps, not ``pilot.pause()``: that waits for every widget of the screen, and a
+    screen whose message loop an error stopped never answers."""
+    return await _poll(until, tries * 0.05, lambda: asyncio.sleep(0.02))
+
+
 async def wait_until(
-    pilot: Any, condition: Callable[[], object], what: str = "", tries: int = 2000
+    pilot: Any, condition: Callable[[], object], what: str = "", seconds: float = 30.0
 ) -> None:
-    """Let the app run until ``condition()`` holds; fail saying ``what`` did not happen (after
-    some 20 s: a loaded machine may take seconds over a PIN's scrypt or a worker's query)."""
-    for _ in range(tries):
-        if condition():
-            return
-        await pilot.pause(0.01)
-    raise AssertionError(f"gave up waiting for {what or condition}")
+    """Let the app run until ``condition()`` holds; fail saying ``what`` did not happen after
+    ``seconds`` (a loaded machine may take seconds over a PIN's scrypt or a worker's query).
+    Between two looks the pilot pauses: the screen takes its messages and lays itself out, so
+    what the condition saw is laid out too."""
+    if not await _poll(condition, seconds, lambda: pilot.pause(0.02)):
+        raise AssertionError(f"gave up waiting for {what or condition} ({seconds:.0f} s)")
+
+
+def at_rest(app: App[Any]) -> bool:
+    """Nothing under way on the screen: no worker pending or running (a panel's load off the
+    UI thread), and every tab bar shown has its underline under its active tab (it slides
+    there for 0.3 s after a switch)."""
+    from textual.widgets import Tabs
+
+    if any(not worker.is_finished for worker in app.workers):
+        return False
+    for tabs in app.screen.query(Tabs):
+        active = tabs.active_tab
+        if active is None or not tabs.region.width:
+            continue
+        start, end = active.virtual_region.shrink(active.styles.gutter).column_span
+        underline: Any = tabs.query_one("Underline")
+        if (underline.highlight_start, underline.highlight_end) != (start, end):
+            return False
+    return True
+
+
+async def until_at_rest(pilot: Any, what: str = "the screen") -> None:
+    """Wait until the app is :func:`at_rest` and the screen has taken what it brought (a
+    snapshot, or a test reading what is shown, sees the screen as it stays)."""
+    await wait_until(pilot, lambda: at_rest(pilot.app), f"{what} to come to rest")
+    await pilot.pause()
 
 
 def message_shown(app: App[Any]) -> bool:

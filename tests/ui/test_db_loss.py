@@ -35,6 +35,7 @@ from kiosk.ui.screens import HomeScreen, OutOfServiceScreen
 from tests.conftest import IN_CI, PostgresDatabases
 from tests.core.test_crash import _waiting_parcel, pickup_of
 from tests.netcut import CuttableLink
+from tests.screens import wait_until
 from tests.ui.test_lobby import SIZE, texts
 
 # How long the kiosk may take to come back once the database is reachable again.
@@ -125,6 +126,15 @@ async def test_the_kiosk_is_out_of_service_then_back_by_itself(
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         assert isinstance(app.screen, HomeScreen)
+        asked: list[bool] = []
+        reachable = app.database_reachable
+
+        def retried() -> bool:
+            answer = reachable()
+            asked.append(answer)
+            return answer
+
+        app.database_reachable = retried  # type: ignore[method-assign]
         link.cut()
         await app.present_card("3C00A1B2C3")
         await pilot.pause()
@@ -132,7 +142,8 @@ async def test_the_kiosk_is_out_of_service_then_back_by_itself(
         shown = texts(app)
         assert "呼叫前台" in shown  # the desk call is still offered
         # Still out of service while the database stays away (the kiosk keeps retrying).
-        await pilot.pause(1.5)
+        await wait_until(pilot, lambda: asked.count(False) >= 2, "two retries that fail")
+        await pilot.pause()
         assert isinstance(app.screen, OutOfServiceScreen)
 
         link.restore()

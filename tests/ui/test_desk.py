@@ -9,6 +9,8 @@ from kiosk.context import KioskContext
 from kiosk.hookspecs import DeskPanel, hookimpl
 from kiosk.pii import find_unmasked
 from kiosk.plugins import load_plugins
+from kiosk.ui.scenarios import click
+from tests.screens import until_at_rest, wait_until
 from tests.ui.conftest import desk
 from tests.ui.test_lobby import texts
 
@@ -18,6 +20,10 @@ async def login(pilot, who: str = "S001", pin: str = "2580") -> None:  # type: i
     await pilot.pause()
 
 
+def on_desk(app) -> bool:  # type: ignore[no-untyped-def]
+    return type(app.screen).__name__ == "DeskScreen"
+
+
 def table_text(app) -> str:  # type: ignore[no-untyped-def]
     from textual.widgets import DataTable
 
@@ -25,14 +31,6 @@ def table_text(app) -> str:  # type: ignore[no-untyped-def]
     return "\n".join(
         str(cell) for t in tables for row in range(t.row_count) for cell in t.get_row_at(row)
     )
-
-
-async def wait_for(pilot, condition, tries: int = 50) -> None:  # type: ignore[no-untyped-def]
-    for _ in range(tries):
-        if condition():
-            return
-        await pilot.pause(0.05)
-    assert condition()
 
 
 async def test_a_wrong_pin_says_how_many_tries_are_left(ui_ctx: KioskContext) -> None:
@@ -52,11 +50,11 @@ async def test_a_login_without_the_database_says_so_and_the_desk_stays_up(
     async with app.run_test(size=(80, 24)) as pilot:
         ui_ctx.db = Database("postgresql+psycopg://nobody@127.0.0.1:1/none")
         await login(pilot)
-        await wait_for(pilot, lambda: "无法连接数据库" in texts(app))
+        await wait_until(pilot, lambda: "无法连接数据库" in texts(app))
         assert app.is_running and app.staff is None
         ui_ctx.db = good  # the database is back: the same login goes through
         await login(pilot)
-        await wait_for(pilot, lambda: app.staff is not None)
+        await wait_until(pilot, lambda: on_desk(app), "the desk")
 
 
 async def test_a_desk_started_without_its_database_stays_up_and_says_so(
@@ -71,9 +69,9 @@ async def test_a_desk_started_without_its_database_stays_up_and_says_so(
     )
     app = DeskApp(away)  # opens its own context, as kiosk desk does
     async with app.run_test(size=(80, 24)) as pilot:
-        await wait_for(pilot, lambda: app.ctx is not None)
+        await wait_until(pilot, lambda: app.ctx is not None)
         await login(pilot)
-        await wait_for(pilot, lambda: "无法连接数据库" in texts(app))
+        await wait_until(pilot, lambda: "无法连接数据库" in texts(app))
         assert app.is_running and app.staff is None
 
 
@@ -90,11 +88,11 @@ async def test_a_login_before_the_desk_has_its_database_says_it_is_starting(
     app = DeskApp(ui_ctx.settings)
     async with app.run_test(size=(80, 24)) as pilot:
         await login(pilot)
-        await wait_for(pilot, lambda: "前台系统正在启动" in texts(app))
+        await wait_until(pilot, lambda: "前台系统正在启动" in texts(app))
         assert app.staff is None and app.screen.query_one("#pin", Input).value == "2580"
         app.ctx = ui_ctx  # opened
         await pilot.press("enter")
-        await wait_for(pilot, lambda: app.staff is not None)
+        await wait_until(pilot, lambda: on_desk(app), "the desk")
 
 
 async def test_alerts_are_listed_and_acknowledged_once(ui_ctx: KioskContext) -> None:
@@ -102,9 +100,9 @@ async def test_alerts_are_listed_and_acknowledged_once(ui_ctx: KioskContext) -> 
     app = desk(ui_ctx, "en")
     async with app.run_test(size=(100, 30)) as pilot:
         await login(pilot)
-        await wait_for(pilot, lambda: "wheelchair at door B" in table_text(app))
+        await wait_until(pilot, lambda: "wheelchair at door B" in table_text(app))
         await pilot.click("#ack")
-        await wait_for(pilot, lambda: "wheelchair at door B" not in table_text(app))
+        await wait_until(pilot, lambda: "wheelchair at door B" not in table_text(app))
     from kiosk.db.models import AuditEvent
 
     with ui_ctx.database().read() as s:
@@ -116,15 +114,20 @@ async def test_alerts_are_listed_and_acknowledged_once(ui_ctx: KioskContext) -> 
         )  # type: ignore[union-attr]
 
 
+def household_file_of(app, unit: str) -> bool:  # type: ignore[no-untyped-def]
+    """The household panel shows the file of ``unit`` (written at once, once all is read)."""
+    return unit in str(app.screen.query_one("#hf").render())
+
+
 async def test_household_file_is_masked(ui_ctx: KioskContext) -> None:
     app = desk(ui_ctx, "en")
     async with app.run_test(size=(120, 40)) as pilot:
         await login(pilot)
+        await wait_until(pilot, lambda: on_desk(app), "the desk")
         app.screen.show_tab("tab-household")
-        await pilot.pause()
-        await pilot.click("#hf-unit")
+        await click(app, pilot, "#hf-unit")
         await pilot.press(*"3-1205", "enter")
-        await pilot.pause(0.3)
+        await wait_until(pilot, lambda: household_file_of(app, "3-1205"), "the household file")
         shown = texts(app)
         assert "王小明" in shown and "Emily Wang" in shown
         assert "****" in shown and find_unmasked(shown) == []
@@ -150,6 +153,7 @@ async def test_panels_follow_roles_and_failures_are_shown(ui_ctx: KioskContext) 
     app = desk(ui_ctx, "en")
     async with app.run_test(size=(120, 40)) as pilot:
         await login(pilot)  # S001 is a butler, not a cashier
+        await wait_until(pilot, lambda: on_desk(app), "the desk")
         tabs = {pane.id for pane in app.screen.query("TabPane")}
         assert "tab-open" in tabs and "tab-cash" not in tabs
         app.screen.show_tab("tab-health")
@@ -171,7 +175,7 @@ async def test_a_desk_left_alone_logs_the_staff_member_out(ui_ctx: KioskContext)
     app.monotonic = lambda: now[0]  # the desk's idle clock, moved by the test
     async with app.run_test(size=(80, 24)) as pilot:
         await login(pilot)
-        await wait_for(pilot, lambda: app.staff is not None)
+        await wait_until(pilot, lambda: on_desk(app), "the desk")
         now[0] += 119
         await app.idle_check()
         assert app.staff is not None  # not yet two minutes
@@ -189,7 +193,7 @@ async def test_a_desk_left_alone_logs_the_staff_member_out(ui_ctx: KioskContext)
         )
         # The same login works again afterwards.
         await login(pilot)
-        await wait_for(pilot, lambda: app.staff is not None)
+        await wait_until(pilot, lambda: on_desk(app), "the desk")
 
 
 async def test_a_login_behind_a_held_write_lock_says_busy_and_works_after(
@@ -209,11 +213,11 @@ async def test_a_login_behind_a_held_write_lock_says_busy_and_works_after(
         async with app.run_test(size=(80, 24)) as pilot:
             holder.execute("BEGIN IMMEDIATE")
             await login(pilot)
-            await wait_for(pilot, lambda: "数据库繁忙" in texts(app), tries=200)
+            await wait_until(pilot, lambda: "数据库繁忙" in texts(app))
             assert app.is_running and app.staff is None
             holder.rollback()
             await login(pilot)
-            await wait_for(pilot, lambda: app.staff is not None)
+            await wait_until(pilot, lambda: on_desk(app), "the desk")
     finally:
         holder.close()
         ctx.database().dispose()
@@ -246,7 +250,7 @@ async def test_a_walk_up_registered_at_a_kiosk_appears_on_an_open_desk_at_the_ne
     )
     async with app.run_test(size=(100, 30)) as pilot:
         await login(pilot)
-        await wait_for(pilot, lambda: app.staff is not None)
+        await wait_until(pilot, lambda: on_desk(app), "the desk")
         await app.screen.desk_poll()  # the first tick takes stock
         shown = "3-1205 Z**** W**"  # the desk sees the name masked
         assert shown not in texts(app)
@@ -277,7 +281,9 @@ async def test_a_walk_up_registered_at_a_kiosk_appears_on_an_open_desk_at_the_ne
         await pilot.click(f"#{button.id}")
         await pilot.pause()
         await pilot.click("#confirm-yes")
-        await wait_for(pilot, lambda: visitors.visit_status(ui_ctx, visit_id).status == "approved")
+        await wait_until(
+            pilot, lambda: visitors.visit_status(ui_ctx, visit_id).status == "approved"
+        )
 
 
 async def test_an_urgent_alert_rings_and_shows_at_the_next_poll(ui_ctx: KioskContext) -> None:
@@ -287,7 +293,7 @@ async def test_an_urgent_alert_rings_and_shows_at_the_next_poll(ui_ctx: KioskCon
     app.bell = lambda: rings.append(1)  # type: ignore[method-assign]
     async with app.run_test(size=(100, 30)) as pilot:
         await login(pilot)
-        await wait_for(pilot, lambda: app.staff is not None)
+        await wait_until(pilot, lambda: on_desk(app), "the desk")
         await app.screen.desk_poll()
         lobby_services.call_desk(ui_ctx, note="lift stuck")
         await app.screen.desk_poll()
@@ -304,9 +310,9 @@ async def test_an_urgent_alert_rings_and_shows_at_the_next_poll(ui_ctx: KioskCon
 
 async def _step(pilot, app, step: str, answer: str = "confirm-yes", fill=None) -> None:  # type: ignore[no-untyped-def]
     """Press a ticket's next-step button, fill its dialog, answer."""
-    await wait_for(pilot, lambda: bool(app.screen.query(f"#rp-{step}")))
+    await wait_until(pilot, lambda: bool(app.screen.query(f"#rp-{step}")))
     app.screen.query_one(f"#rp-{step}").press()
-    await wait_for(pilot, lambda: bool(app.screen.query(f"#{answer}")))
+    await wait_until(pilot, lambda: bool(app.screen.query(f"#{answer}")))
     if fill is not None:
         await fill(app.screen)
     await press(pilot, app, answer)
@@ -329,7 +335,7 @@ async def test_a_ticket_goes_from_a_phone_call_to_closed_through_the_desk_button
     app.poll_seconds = 3600
     async with app.run_test(size=(120, 40)) as pilot:
         await login(pilot)
-        await wait_for(pilot, lambda: app.staff is not None)
+        await wait_until(pilot, lambda: on_desk(app), "the desk")
         app.screen.show_tab("tab-repairs")
         await pilot.pause()
 
@@ -340,17 +346,17 @@ async def test_a_ticket_goes_from_a_phone_call_to_closed_through_the_desk_button
             dialog.query_one("#field-contact", Input).value = "13800138000"
 
         app.screen.query_one("#rp-new").press()
-        await wait_for(pilot, lambda: bool(app.screen.query("#form-ok")))
+        await wait_until(pilot, lambda: bool(app.screen.query("#form-ok")))
         await phoned_in(app.screen)
         await press(pilot, app, "form-ok")
-        await wait_for(pilot, lambda: "Request filed" in texts(app))
+        await wait_until(pilot, lambda: "Request filed" in texts(app))
         panel = app.screen.query_one("RepairsDeskPanel")
         number = panel.selected
         assert number and repairs.get_ticket(ui_ctx, number).status == "new"
         assert "Leaking tap or pipe" in table_text(app) and "plumbing.leak" not in texts(app)
 
         async def status(want: str) -> None:
-            await wait_for(pilot, lambda: repairs.get_ticket(ui_ctx, number).status == want)
+            await wait_until(pilot, lambda: repairs.get_ticket(ui_ctx, number).status == want)
 
         await _step(pilot, app, "confirm")
         await status("confirmed")
@@ -359,13 +365,13 @@ async def test_a_ticket_goes_from_a_phone_call_to_closed_through_the_desk_button
             dialog.query_one("#field-price", Input).value = "80"
 
         await _step(pilot, app, "quote", "form-ok", price)
-        await wait_for(pilot, lambda: repairs.get_ticket(ui_ctx, number).price_fen == 8000)
+        await wait_until(pilot, lambda: repairs.get_ticket(ui_ctx, number).price_fen == 8000)
 
         async def agrees(dialog) -> None:  # type: ignore[no-untyped-def]
             dialog.query_one("#field-answer", Select).value = "yes"
 
         await _step(pilot, app, "consent", "form-ok", agrees)
-        await wait_for(pilot, lambda: "consent: yes" in texts(app))
+        await wait_until(pilot, lambda: "consent: yes" in texts(app))
         await _step(pilot, app, "dispatch", "form-ok")  # the one engineer is preselected
         await status("dispatched")
         await _step(pilot, app, "start")
@@ -444,16 +450,15 @@ async def test_a_chinese_desk_shows_no_english_words_or_raw_codes_on_any_tab(
     app.poll_seconds = 3600
     async with app.run_test(size=(120, 40)) as pilot:
         await login(pilot)
-        await wait_for(pilot, lambda: app.staff is not None)
-        await pilot.pause(0.3)
+        await wait_until(pilot, lambda: on_desk(app), "the desk")
+        await until_at_rest(pilot, "the desk")
         tabs = [pane.id for pane in app.screen.query("TabPane")]
         assert {"tab-alerts", "tab-visitors", "tab-repairs", "tab-health"} <= set(tabs)
         problems = []
         for tab in tabs:
             app.screen.show_tab(tab)
-            await pilot.pause(0.2)
+            await until_at_rest(pilot, tab)
             shown = texts(app) + "\n" + table_text(app)
-            shown = re.sub(r"Plugins loaded:.*|已加载插件[:：].*", "", shown)  # plugin names
             shown = re.sub(r"<[\w.]+ object at 0x[0-9a-f]+>", "", shown)  # not text
             for word in ENGLISH_PANEL_WORDS:
                 if word in shown:
@@ -502,7 +507,7 @@ async def test_on_80x24_the_wrong_pin_line_is_on_screen_and_every_tab_is_reachab
         assert "还可" in str(message.render()) or "次" in str(message.render())
         assert 0 <= message.region.y < 24 and message.region.height >= 1
         await login(pilot)
-        await wait_for(pilot, lambda: app.staff is not None)
+        await wait_until(pilot, lambda: on_desk(app), "the desk")
         await pilot.pause()
         tabs = list(app.screen.query("#desk-tabs > ContentTabs Tab").results(Tab))
         assert len(tabs) >= 8
@@ -531,7 +536,7 @@ async def test_the_desk_rental_form_masks_the_driving_licence_once_entered(
     app.poll_seconds = 3600
     async with app.run_test(size=(120, 40)) as pilot:
         await login(pilot, "S005", "1470")  # the manager: every panel
-        await wait_for(pilot, lambda: app.staff is not None)
+        await wait_until(pilot, lambda: on_desk(app), "the desk")
         app.screen.show_tab("tab-parking")
         await pilot.pause()
         field = app.screen.query_one("#licence", Input)
@@ -565,12 +570,12 @@ async def test_the_household_file_shows_the_units_repairs_visits_parcels_loans_a
     app.poll_seconds = 3600
     async with app.run_test(size=(120, 40)) as pilot:
         await login(pilot)
-        await wait_for(pilot, lambda: app.staff is not None)
+        await wait_until(pilot, lambda: on_desk(app), "the desk")
         app.screen.show_tab("tab-household")
         await pilot.pause()
         await pilot.click("#hf-unit")
         await pilot.press(*"3-1205", "enter")
-        await wait_for(pilot, lambda: "报修与投诉" in texts(app))
+        await wait_until(pilot, lambda: "报修与投诉" in texts(app))
         shown = texts(app)
         for part in ("访客", "待领快递", "借出的雨伞", "欠费账单"):
             assert part in shown
@@ -580,7 +585,7 @@ async def test_the_household_file_shows_the_units_repairs_visits_parcels_loans_a
         # The unit with a monthly parking rental shows it with its card.
         app.screen.query_one("#hf-unit").value = "1-1001"
         await pilot.press("enter")
-        await wait_for(pilot, lambda: "月租停车" in texts(app))
+        await wait_until(pilot, lambda: "月租停车" in texts(app))
         assert "粤B12345 已缴至" in texts(app)
 
 
@@ -605,21 +610,23 @@ async def test_an_engineer_sees_my_tickets_and_can_start_and_complete_only(
     app.poll_seconds = 3600
     async with app.run_test(size=(120, 40)) as pilot:
         await login(pilot, "S003", "8642")  # 赵工程, engineer
-        await wait_for(pilot, lambda: app.staff is not None)
+        await wait_until(pilot, lambda: on_desk(app), "the desk")
         app.screen.show_tab("tab-repairs")
-        await wait_for(pilot, lambda: mine.number in table_text(app))
+        await wait_until(pilot, lambda: mine.number in table_text(app))
         assert other.number not in table_text(app)  # not dispatched to anyone: not "mine"
         assert not app.screen.query("#rp-new") and "My tickets: 1" in texts(app)
         buttons = {b.id for b in app.screen.query("#rp-actions Button")}
         assert buttons == {"rp-start", "rp-defer"}  # no confirm, dispatch, cancel, close
         await _step(pilot, app, "start")
-        await wait_for(pilot, lambda: repairs.get_ticket(ctx, mine.number).status == "in_progress")
+        await wait_until(
+            pilot, lambda: repairs.get_ticket(ctx, mine.number).status == "in_progress"
+        )
 
         async def sign(dialog) -> None:  # type: ignore[no-untyped-def]
             await draw_signature(pilot, dialog.query_one("#field-signature"))
 
         await _step(pilot, app, "complete", "form-ok", sign)
-        await wait_for(pilot, lambda: repairs.get_ticket(ctx, mine.number).status == "completed")
+        await wait_until(pilot, lambda: repairs.get_ticket(ctx, mine.number).status == "completed")
         buttons = {b.id for b in app.screen.query("#rp-actions Button")}
         assert "rp-visit" not in buttons and "rp-close" not in buttons  # the desk's, not his
 
@@ -632,13 +639,26 @@ async def test_the_command_palette_offers_the_desk_actions_only(ui_ctx: KioskCon
     async with app.run_test(size=(100, 30)) as pilot:
         assert list(app.get_system_commands(app.screen)) == []  # nobody logged in: nothing
         await login(pilot)
-        await wait_for(pilot, lambda: app.staff is not None)
+        await wait_until(pilot, lambda: on_desk(app), "the desk")
         titles = [c.title for c in app.get_system_commands(app.screen)]
         assert "转到 报修" in titles and "登记来电报修" in titles and "退出登录" in titles
         assert not any("theme" in t.lower() or "screenshot" in t.lower() for t in titles)
         await pilot.press("ctrl+p")
-        await wait_for(pilot, lambda: isinstance(app.screen, CommandPalette))
+        await wait_until(pilot, lambda: isinstance(app.screen, CommandPalette))
         await pilot.press(*"转到 报修")
-        await pilot.pause(0.5)
+        await wait_until(pilot, lambda: palette_offers(app, "转到 报修"), "the palette's search")
         await pilot.press("enter")
-        await wait_for(pilot, lambda: app.screen.query_one("#desk-tabs").active == "tab-repairs")
+        await wait_until(pilot, lambda: app.screen.query_one("#desk-tabs").active == "tab-repairs")
+
+
+def palette_offers(app, title: str) -> bool:  # type: ignore[no-untyped-def]
+    """The command palette has searched what was typed and offers ``title`` first."""
+    from textual.command import CommandList
+
+    found = app.screen.query(CommandList)
+    if not found or any(not worker.is_finished for worker in app.workers):
+        return False
+    offered = found.first()
+    if offered.highlighted is None:
+        return False
+    return str(offered.get_option_at_index(offered.highlighted).prompt).startswith(title)

@@ -11,8 +11,9 @@ from textual.widgets import Input, Select
 
 from kiosk.context import KioskContext
 from kiosk.identity import Actor
+from tests.screens import wait_until
 from tests.ui.conftest import desk
-from tests.ui.test_desk import _full_ctx, login, wait_for
+from tests.ui.test_desk import _full_ctx, login, on_desk
 from tests.ui.test_lobby import texts
 
 BUTLER = Actor("staff", 1, "李管家", frozenset({"butler"}))
@@ -20,7 +21,7 @@ BUTLER = Actor("staff", 1, "李管家", frozenset({"butler"}))
 
 async def open_tab(pilot: Any, app: Any, tab: str) -> None:
     await login(pilot)
-    await wait_for(pilot, lambda: app.staff is not None)
+    await wait_until(pilot, lambda: on_desk(app), "the desk")
     app.screen.show_tab(f"tab-{tab}")
     await pilot.pause()
 
@@ -28,7 +29,7 @@ async def open_tab(pilot: Any, app: Any, tab: str) -> None:
 async def dialog(pilot: Any, app: Any, button: str, **values: str) -> None:
     """Press ``button``, fill the form's fields, press OK."""
     app.screen.query_one(f"#{button}").press()
-    await wait_for(pilot, lambda: bool(app.screen.query("#form-ok")))
+    await wait_until(pilot, lambda: bool(app.screen.query("#form-ok")))
     for name, value in values.items():
         field = app.screen.query_one(f"#field-{name}")
         assert isinstance(field, Input | Select)
@@ -38,7 +39,7 @@ async def dialog(pilot: Any, app: Any, button: str, **values: str) -> None:
 
 
 async def answer(pilot: Any, app: Any, yes: bool) -> None:
-    await wait_for(pilot, lambda: bool(app.screen.query("#confirm-yes")))
+    await wait_until(pilot, lambda: bool(app.screen.query("#confirm-yes")))
     app.screen.query_one("#confirm-yes" if yes else "#confirm-no").press()
     await pilot.pause()
 
@@ -64,8 +65,8 @@ async def test_the_butler_adds_retires_and_replaces_umbrellas_at_the_desk(
         assert "Enter the price in yuan" in texts(app)
         app.screen.query_one("#field-price", Input).value = "35"
         app.screen.query_one("#form-ok").press()
-        await wait_for(pilot, lambda: umbrella_state(ui_ctx, "U-900") == "available")
-        await wait_for(pilot, lambda: "Umbrella U-900 is on the stand." in texts(app))
+        await wait_until(pilot, lambda: umbrella_state(ui_ctx, "U-900") == "available")
+        await wait_until(pilot, lambda: "Umbrella U-900 is on the stand." in texts(app))
 
         # Retiring asks first: No leaves it on the stand, Yes takes it out of service.
         await dialog(pilot, app, "um-retire", tag="U-900")
@@ -73,11 +74,11 @@ async def test_the_butler_adds_retires_and_replaces_umbrellas_at_the_desk(
         assert umbrella_state(ui_ctx, "U-900") == "available"
         await dialog(pilot, app, "um-retire", tag="U-900")
         await answer(pilot, app, yes=True)
-        await wait_for(pilot, lambda: umbrella_state(ui_ctx, "U-900") == "retired")
+        await wait_until(pilot, lambda: umbrella_state(ui_ctx, "U-900") == "retired")
         # Twice is refused in words, not done again.
         await dialog(pilot, app, "um-retire", tag="U-900")
         await answer(pilot, app, yes=True)
-        await wait_for(pilot, lambda: "already retired" in texts(app))
+        await wait_until(pilot, lambda: "already retired" in texts(app))
 
         # A lost umbrella (reported by a return) is replaced by a new one of its kind.
         with ui_ctx.database().write() as session:
@@ -86,7 +87,7 @@ async def test_the_butler_adds_retires_and_replaces_umbrellas_at_the_desk(
         await pilot.pause()
         assert "To replace: 1" in texts(app)
         await dialog(pilot, app, "um-replace", old="U001", new="u-901")
-        await wait_for(pilot, lambda: umbrella_state(ui_ctx, "U-901") == "available")
+        await wait_until(pilot, lambda: umbrella_state(ui_ctx, "U-901") == "available")
         assert umbrella_state(ui_ctx, "U001") == "retired"
         with ui_ctx.database().read() as session:
             new = session.scalars(select(Umbrella).where(Umbrella.tag == "U-901")).one()
@@ -106,7 +107,7 @@ async def test_the_block_list_is_kept_at_the_desk_and_holds_a_walk_up(
         await dialog(
             pilot, app, "block-add", name="Zhao Liu", phone="13900001111", reason="harassment"
         )
-        await wait_for(pilot, lambda: "Added to the block list" in texts(app))
+        await wait_until(pilot, lambda: "Added to the block list" in texts(app))
         entries = visitors.block_list(ui_ctx, BUTLER)
         assert [e["phone"] for e in entries] == ["139****1111"]
         shown = texts(app)
@@ -122,14 +123,14 @@ async def test_the_block_list_is_kept_at_the_desk_and_holds_a_walk_up(
 
         # Removing asks first.
         remove = f"#unblock-{entries[0]['id']}"
-        await wait_for(pilot, lambda: bool(app.screen.query(remove)))
+        await wait_until(pilot, lambda: bool(app.screen.query(remove)))
         app.screen.query_one(remove).press()
         await answer(pilot, app, yes=False)
         assert len(visitors.block_list(ui_ctx, BUTLER)) == 1
         app.screen.query_one(remove).press()
         await answer(pilot, app, yes=True)
-        await wait_for(pilot, lambda: visitors.block_list(ui_ctx, BUTLER) == [])
-        await wait_for(pilot, lambda: not app.screen.query(remove))
+        await wait_until(pilot, lambda: visitors.block_list(ui_ctx, BUTLER) == [])
+        await wait_until(pilot, lambda: not app.screen.query(remove))
 
 
 async def test_a_proxy_is_named_and_an_item_returned_to_its_carrier_at_the_desk(
@@ -147,10 +148,10 @@ async def test_a_proxy_is_named_and_an_item_returned_to_its_carrier_at_the_desk(
             pilot, app, "proxy-add", unit="1-101", name="Sun Qi", phone="13700002222",
             until="not a day",
         )  # fmt: skip
-        await wait_for(pilot, lambda: "YYYY-MM-DD" in texts(app))
+        await wait_until(pilot, lambda: "YYYY-MM-DD" in texts(app))
         assert parcels.list_proxies(ui_ctx, "1-101") == []
         await dialog(pilot, app, "proxy-add", unit="1-101", name="Sun Qi", phone="13700002222")
-        await wait_for(pilot, lambda: "Sun Qi may now collect for 1-101." in texts(app))
+        await wait_until(pilot, lambda: "Sun Qi may now collect for 1-101." in texts(app))
         assert [p["valid"] for p in parcels.list_proxies(ui_ctx, "1-101")] == [True]
 
         # Returning asks for the reason, then asks first.
@@ -166,9 +167,9 @@ async def test_a_proxy_is_named_and_an_item_returned_to_its_carrier_at_the_desk(
         assert status() == "waiting"
         await dialog(pilot, app, "return-sender", tracking="SF1000000000777", reason="refused")
         await answer(pilot, app, yes=True)
-        await wait_for(pilot, lambda: status() == "returned")
-        await wait_for(pilot, lambda: "Returned to sender." in texts(app))
+        await wait_until(pilot, lambda: status() == "returned")
+        await wait_until(pilot, lambda: "Returned to sender." in texts(app))
         # An unknown number is a refusal in words.
         await dialog(pilot, app, "return-sender", tracking="SF0000000000000", reason="x")
         await answer(pilot, app, yes=True)
-        await wait_for(pilot, lambda: "There is no parcel" in texts(app))
+        await wait_until(pilot, lambda: "There is no parcel" in texts(app))

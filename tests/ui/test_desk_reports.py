@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from kiosk.context import KioskContext
 from kiosk.plugins import load_plugins
+from kiosk.ui.scenarios import click
+from tests.screens import wait_until
 from tests.ui.conftest import desk
-from tests.ui.test_desk import login, table_text, wait_for
+from tests.ui.test_desk import login, on_desk, table_text
 from tests.ui.test_lobby import texts
 
 
@@ -19,7 +21,7 @@ def english_desk(ui_ctx: KioskContext):  # type: ignore[no-untyped-def]
 
 async def signed_in(pilot, who: str, pin: str) -> None:  # type: ignore[no-untyped-def]
     await login(pilot, who, pin)
-    await wait_for(pilot, lambda: pilot.app.staff is not None)
+    await wait_until(pilot, lambda: on_desk(pilot.app), "the desk after signing in")
 
 
 async def test_a_butler_has_no_reports_tab(ui_ctx: KioskContext) -> None:
@@ -41,16 +43,15 @@ async def test_the_manager_reads_the_months_figures_and_goes_back_a_month(
         await signed_in(pilot, "S005", "1470")
         app.screen.show_tab("tab-reports")
         panel = app.screen.query_one(ReportsPanel)
-        await wait_for(pilot, lambda: panel.loads == 1, tries=200)
+        await wait_until(pilot, lambda: panel.loads == 1)
         assert panel.month == "2026-11"  # the fixtures' clock: 23 November 2026
         shown = texts(app)
         assert "Repairs timeliness by week" in shown and "Umbrella stock" in shown
         assert "In the stand" in table_text(app)  # the demo's umbrellas, as a table
         assert len(panel.shown) >= 8
-        await pilot.pause()
-        await pilot.click("#rp-prev")
-        await wait_for(pilot, lambda: panel.loads == 2, tries=200)
+        await click(app, pilot, "#rp-prev")
+        await wait_until(pilot, lambda: panel.loads == 2)
         assert panel.month == "2026-10" and "2026-10" in texts(app)
-        await pilot.click("#rp-now")
-        await wait_for(pilot, lambda: panel.loads == 3, tries=200)
+        await click(app, pilot, "#rp-now")
+        await wait_until(pilot, lambda: panel.loads == 3)
         assert panel.month == "2026-11"

@@ -13,7 +13,7 @@ import pytest
 from kiosk import lobby as lobby_services
 from kiosk.context import KioskContext
 from kiosk.plugins import load_plugins
-from tests.screens import message_shown, steady_cursor, wait_until
+from tests.screens import message_shown, steady_cursor, until_at_rest, wait_until
 from tests.ui.conftest import desk
 
 LANGS = ["zh_CN", "en"]
@@ -65,7 +65,7 @@ def test_desk_tab(
             await wait_until(
                 pilot, lambda: pilot.app.screen.query_one("ReportsPanel").loads, "the figures"
             )
-        await pilot.pause(0.3)
+        await until_at_rest(pilot, f"the {tab} tab")
         # A panel that failed to build shows a line instead: never a snapshot to keep.
         assert not pilot.app.screen.query(".failure"), f"the {tab} panel failed to build"
         pilot.app.screen.query_one("#desk-tabs").focus()  # no blinking cursor in a field
@@ -85,7 +85,7 @@ async def _logged_in(pilot, tab: str) -> None:  # type: ignore[no-untyped-def]
     await pilot.press(*"S005", "enter", *"1470", "enter")
     await wait_until(pilot, lambda: _on_desk(pilot), "the desk after signing in")
     pilot.app.screen.show_tab(f"tab-{tab}")
-    await pilot.pause(0.3)
+    await until_at_rest(pilot, f"the {tab} tab")
 
 
 async def _wait_for(pilot, selector: str) -> None:  # type: ignore[no-untyped-def]
@@ -103,7 +103,7 @@ def test_desk_screen(
 
     async def show(pilot) -> None:  # type: ignore[no-untyped-def]
         if screen == "login":
-            await pilot.pause(0.3)
+            await until_at_rest(pilot, "the login")
             return
         if screen == "wrong-pin":
             await pilot.pause()
@@ -119,7 +119,7 @@ def test_desk_screen(
             pilot.app.screen.query_one("#field-tag").value = "U001"
             pilot.app.screen.query_one("#form-ok").press()
             await _wait_for(pilot, "#confirm-yes")
-        await pilot.pause(0.3)
+        await until_at_rest(pilot, f"the {screen} dialog")
 
     app = desk(desk_ctx, lang)
     app.poll_seconds = 3600

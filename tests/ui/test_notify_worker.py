@@ -9,6 +9,7 @@ from kiosk.config import NotifySettings
 from kiosk.context import KioskContext
 from kiosk.db.models import Notification
 from kiosk.notify import queue_notification
+from tests.screens import wait_until
 
 
 async def test_the_lobby_shell_runs_the_dispatcher_and_stops_it_on_exit(
@@ -29,11 +30,12 @@ async def test_the_lobby_shell_runs_the_dispatcher_and_stops_it_on_exit(
     app = LobbyApp(ctx.settings, ctx=ctx, start_devices=False, own_process=True)
     try:
         async with app.run_test(size=(100, 40)) as pilot:
-            for _ in range(200):  # the first pass runs at start-up
+
+            def sent() -> bool:
                 with ctx.database().read() as s:
-                    if s.get(Notification, note_id).state == "sent":
-                        break
-                await pilot.pause(0.05)
+                    return s.get(Notification, note_id).state == "sent"
+
+            await wait_until(pilot, sent, "the first pass, at start-up")
             worker = app.dispatcher
             assert worker.is_alive()
             with ctx.database().read() as s:

@@ -8,7 +8,8 @@ from __future__ import annotations
 import pytest
 
 from kiosk.context import KioskContext
-from tests.screens import message_shown, steady_cursor, wait_until
+from kiosk.ui.scenarios import click
+from tests.screens import message_shown, steady_cursor, until_at_rest, wait_until
 from tests.ui.conftest import desk, lobby
 
 LANGS = ["zh_CN", "en"]
@@ -107,20 +108,17 @@ def test_lobby_service_screen(
         from kiosk.i18n import language
 
         app = pilot.app
-        for _ in range(200):
-            if app.screen.query(f"#tile-{tile}"):
-                break
-            await pilot.pause(0.02)
+        await wait_until(pilot, lambda: app.screen.query(f"#tile-{tile}"), "the tile")
         await app.present_card("3C00A1B2C3")
         if language() != lang:
             await app.run_action("toggle_language")
-        await pilot.pause()
-        await pilot.click(f"#tile-{tile}")
-        for _ in range(200):
-            if type(app.screen).__name__ != "HomeScreen" and not app.screen.query(".loading"):
-                break
-            await pilot.pause(0.02)
-        await pilot.pause(0.2)  # screens that load their content after mounting
+        await click(app, pilot, f"#tile-{tile}")
+        await wait_until(
+            pilot,
+            lambda: type(app.screen).__name__ != "HomeScreen" and not app.screen.query(".loading"),
+            "the service screen",
+        )
+        await until_at_rest(pilot, "the service screen")  # some load after mounting
 
     assert snap_compare(lobby(ui_ctx, lang), terminal_size=size, run_before=open_tile)
 

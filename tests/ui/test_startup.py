@@ -10,6 +10,7 @@ import pytest
 
 from kiosk.config import parse_settings
 from kiosk.shell import _quick
+from tests.screens import wait_until
 from tests.ui.test_lobby import texts
 
 
@@ -31,10 +32,11 @@ async def test_the_tiles_show_before_the_database_and_a_press_meanwhile_is_answe
     monkeypatch.setattr(LobbyApp, "_load", load_plugins_only)
     app = LobbyApp(settings, start_devices=False)
     async with app.run_test(size=(80, 24)) as pilot:
-        for _ in range(200):
-            if app.screen.query("#tile-parcels") and app._tiles_painted.is_set():
-                break
-            await pilot.pause(0.05)
+        await wait_until(
+            pilot,
+            lambda: app.screen.query("#tile-parcels") and app._tiles_painted.is_set(),
+            "the tiles painted",
+        )
         assert app.ctx is None and app._tiles_painted.is_set()
         assert "Collect parcels" in texts(app)
         await pilot.click("#tile-parcels")
@@ -101,10 +103,11 @@ async def test_loaded_tiles_replace_remembered_ones_that_changed(
     monkeypatch.setattr(LobbyApp, "_load", plugins_only)
     app = LobbyApp(settings, start_devices=False, own_process=True)
     async with app.run_test(size=(80, 24)) as pilot:
-        for _ in range(200):
-            if app.screen.query("#tile-parcels") and remembered(settings)[0].id != "gone":
-                break
-            await pilot.pause(0.05)
+        await wait_until(
+            pilot,
+            lambda: app.screen.query("#tile-parcels") and remembered(settings)[0].id != "gone",
+            "the tiles shown and remembered",
+        )
         assert not app.screen.query("#tile-gone")
         assert "Collect parcels" in texts(app)
     assert signature(remembered(settings)) == signature(loaded)

@@ -3,9 +3,7 @@ holds: markup, action links, malformed pass codes, terminal escapes, and crashes
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import time
 
 import pytest
 from textual.screen import Screen
@@ -15,6 +13,7 @@ from kiosk.context import KioskContext
 from kiosk.i18n import _
 from kiosk.ui.screens import HomeScreen, MessageScreen, OutOfServiceScreen
 from kiosk.ui.widgets.text import Label, printable
+from tests.screens import settle
 from tests.ui.conftest import desk, lobby
 from tests.ui.test_lobby import plugin_whose_screen_raises, texts
 
@@ -22,16 +21,6 @@ SIZE = (100, 40)
 SUSPEND = "[@click=app.suspend_process]X[/]"
 PUSH = "[@click=app.push_screen('x')]X[/]"
 CLOSING = "[/x]"
-
-
-async def settle(pilot, until, tries: int = 400) -> None:  # type: ignore[no-untyped-def]
-    """Let the app run until ``until()`` holds (or give up after some 20 s: a loaded machine
-    may take seconds over a worker's queries; the caller's assertions then say what is
-    missing). A plain sleep, not ``pilot.pause()``: that waits for every widget of the screen,
-    and a screen whose message loop an error stopped never answers."""
-    deadline = time.monotonic() + tries * 0.05
-    while not until() and time.monotonic() < deadline:
-        await asyncio.sleep(0.05)
 
 
 def plugin_names(ctx: KioskContext) -> set[str]:

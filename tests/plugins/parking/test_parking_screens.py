@@ -18,6 +18,7 @@ from plugins.parking import service, taps
 from plugins.parking.models import ParkingCard
 from tests.conftest import make_ctx
 from tests.plugins.parking.parking_helpers import BUTLER, CASHIER, resident_of
+from tests.screens import wait_until
 from tests.ui.conftest import desk, lobby
 
 VALID = "5A0000AB01"  # demo: 1-1001 粤B12345
@@ -53,7 +54,7 @@ async def test_a_lapsed_card_renews_by_qr_at_the_kiosk(pctx: KioskContext) -> No
         assert "Expired on 2026-11-13" in text(app)
         rental = app.screen.validity.rental_id
         await pilot.click(f"#renew-{rental}-1")
-        await settle(pilot, lambda: type(app.screen).__name__ == "RenewPayScreen")
+        await wait_until(pilot, lambda: type(app.screen).__name__ == "RenewPayScreen", "the QR")
         screen = app.screen
         assert type(screen).__name__ == "RenewPayScreen"
         assert screen.order.amount_fen == 10000
@@ -156,14 +157,6 @@ def test_snapshot_desk_panel(snap_compare, pctx: KioskContext, lang: str) -> Non
     assert snap_compare(desk(pctx, lang), terminal_size=(120, 40), run_before=open_panel)
 
 
-async def settle(pilot, condition, tries: int = 300) -> None:  # type: ignore[no-untyped-def]
-    """Service calls run on a worker thread: wait for their outcome on screen."""
-    for _ in range(tries):
-        if condition():
-            return
-        await pilot.pause(0.01)
-
-
 async def test_cancelling_the_qr_takes_the_rent_off_the_bill(pctx: KioskContext) -> None:
     from plugins.billing import service as billing
 
@@ -174,13 +167,13 @@ async def test_cancelling_the_qr_takes_the_rent_off_the_bill(pctx: KioskContext)
         await pilot.pause()
         rental = app.screen.validity.rental_id
         await pilot.click(f"#renew-{rental}-3")
-        await settle(pilot, lambda: type(app.screen).__name__ == "RenewPayScreen")
-        assert type(app.screen).__name__ == "RenewPayScreen"
+        await wait_until(pilot, lambda: type(app.screen).__name__ == "RenewPayScreen", "the QR")
         owed = sum(b.balance_fen for b in billing.open_bills(pctx, "2-502"))
         assert owed >= 30000
         await pilot.click("#cancel")
-        await settle(pilot, lambda: type(app.screen).__name__ == "ValidityScreen")
-        assert type(app.screen).__name__ == "ValidityScreen"
+        await wait_until(
+            pilot, lambda: type(app.screen).__name__ == "ValidityScreen", "the validity again"
+        )
     assert sum(b.balance_fen for b in billing.open_bills(pctx, "2-502")) == owed - 30000
     assert service.get_rental(pctx, rental).pending_fen == 0
     assert taps.card_validity(pctx, LAPSED).state == "expired"  # type: ignore[union-attr]
@@ -191,8 +184,6 @@ async def test_f2_on_the_sim_desk_taps_its_own_reader_into_the_parking_panel(
 ) -> None:
     """``kiosk desk --sim``: the desk starts its own simulated reader; F2 lays a card on it and
     the frame travels the pty to the parking panel's card field."""
-    import asyncio
-    import time
 
     from kiosk.ui.desk_app import DeskApp
 
@@ -201,9 +192,7 @@ async def test_f2_on_the_sim_desk_taps_its_own_reader_into_the_parking_panel(
     )
     app = DeskApp(pctx.settings, ctx=pctx, sim=True, start_devices=True)
     async with app.run_test(size=(120, 40)) as pilot:
-        deadline = time.monotonic() + 10
-        while app.devices is None and time.monotonic() < deadline:
-            await asyncio.sleep(0.05)
+        await wait_until(pilot, lambda: app.devices is not None, "the desk's own reader")
         assert app.devices is not None and app.devices.readers
         await app.logged_in(CASHIER)
         await pilot.pause()
@@ -214,13 +203,10 @@ async def test_f2_on_the_sim_desk_taps_its_own_reader_into_the_parking_panel(
         assert type(app.screen).__name__ == "SimTapScreen"
         app.screen.query_one("#uid", Input).value = "5A00BEEF09"
         await pilot.press("enter")
-        while type(app.screen).__name__ == "SimTapScreen" and time.monotonic() < deadline:
-            await pilot.pause(0.05)
+        await wait_until(pilot, lambda: type(app.screen).__name__ != "SimTapScreen", "the tap")
         assert type(app.screen).__name__ == "DeskScreen"
         field = app.screen.query_one("#uid", Input)
-        while field.value != "5A00BEEF09" and time.monotonic() < deadline:
-            await pilot.pause(0.05)
-        assert field.value == "5A00BEEF09"
+        await wait_until(pilot, lambda: field.value == "5A00BEEF09", "the card in the field")
         app.devices.stop()
 
 
