@@ -144,8 +144,9 @@ def render(
         return template, text
     values = {k: v for k, v in payload.items() if isinstance(v, str | int | float)}
     for key in t.translated:
-        if isinstance(values.get(key), str):
-            values[key] = translate(values[key], language)
+        value = values.get(key)
+        if isinstance(value, str):
+            values[key] = translate(value, language)
     title = _format(translate(t.title, language), values)
     body = _format(translate(t.body, language), values)
     if link and link_kind in LINK_LINE:

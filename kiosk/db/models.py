@@ -35,7 +35,7 @@ PRINT_STATES = ("queued", "sending", "printed", "failed", "expired")
 # A person's name as a row records it (who checked, approved, collected), "" until someone did.
 Person = Annotated[str, mapped_column(String(100), default="")]
 # Who did what the row records (created, issued, received it): known when the row is written.
-Actor = Annotated[str, mapped_column(String(100))]
+ActorName = Annotated[str, mapped_column(String(100))]
 # The unit a row belongs to; ``= mapped_column(index=True)`` where rows are looked up by it.
 UnitRef = Annotated[int, mapped_column(ForeignKey("unit.id"))]
 # A signature as kiosk.signatures takes it from a pad: its strokes, and the PNG drawn from them.
@@ -163,7 +163,7 @@ class AuditEvent(Base):
     # The column is ``seq``; the attribute ``seq`` below also chains a pending event.
     seq_: Mapped[int] = mapped_column("seq", BigInteger, unique=True)
     at: Mapped[dt.datetime]
-    actor: Mapped[Actor]
+    actor: Mapped[ActorName]
     action: Mapped[str] = mapped_column(String(100))
     subject: Mapped[str] = mapped_column(String(200), default="")
     data: Mapped[str] = mapped_column(Text, default="{}")

@@ -23,7 +23,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from kiosk.db import Base
-from kiosk.db.models import Actor, Person, UnitRef
+from kiosk.db.models import ActorName, Person, UnitRef
 
 LINE_KINDS = (
     "property_fee",
@@ -96,7 +96,7 @@ class CreditNote(Base):
     bill_id: Mapped[int] = mapped_column(ForeignKey("billing_bill.id"), index=True)
     amount_fen: Mapped[int] = mapped_column(BigInteger)
     reason: Mapped[str] = mapped_column(String(200))
-    issued_by: Mapped[Actor]
+    issued_by: Mapped[ActorName]
     issued_at: Mapped[dt.datetime]
 
 
@@ -157,7 +157,7 @@ class Payment(Base):
     amount_fen: Mapped[int] = mapped_column(BigInteger)
     late_fee_fen: Mapped[int] = mapped_column(BigInteger, default=0)
     refunded_fen: Mapped[int] = mapped_column(BigInteger, default=0)
-    received_by: Mapped[Actor]
+    received_by: Mapped[ActorName]
     paid_at: Mapped[dt.datetime]
 
 
@@ -172,7 +172,7 @@ class Refund(Base):
     amount_fen: Mapped[int] = mapped_column(BigInteger)
     reason: Mapped[str] = mapped_column(String(200))
     status: Mapped[str] = mapped_column(String(16), default="done")
-    refunded_by: Mapped[Actor]
+    refunded_by: Mapped[ActorName]
     refunded_at: Mapped[dt.datetime]
 
 
@@ -189,7 +189,7 @@ class Deposit(Base):
     method: Mapped[str] = mapped_column(String(16), default="cash")
     status: Mapped[str] = mapped_column(String(16), default="held")
     source_ref: Mapped[str] = mapped_column(String(100), default="", index=True)
-    received_by: Mapped[Actor]
+    received_by: Mapped[ActorName]
     received_at: Mapped[dt.datetime]
     refund_no: Mapped[str | None] = mapped_column(String(40), unique=True)
     refunded_by: Mapped[Person]

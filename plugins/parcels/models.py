@@ -22,7 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kiosk.db import Base
-from kiosk.db.models import Actor, Person, SignaturePng, SignatureStrokes, UnitRef
+from kiosk.db.models import ActorName, Person, SignaturePng, SignatureStrokes, UnitRef
 
 PARCEL_STATUSES = ("waiting", "released", "returned")
 CODE_STATUSES = ("active", "used", "spent")
@@ -166,7 +166,7 @@ class StorageCheck(Base):
     __tablename__ = "storage_check"
     id: Mapped[int] = mapped_column(primary_key=True)
     checked_at: Mapped[dt.datetime]
-    checked_by: Mapped[Actor]
+    checked_by: Mapped[ActorName]
     handed_to: Mapped[Person]
     items: Mapped[list] = mapped_column(JSON)
     note: Mapped[str] = mapped_column(String(300), default="")

@@ -13,7 +13,7 @@ from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kiosk.db import Base
-from kiosk.db.models import Actor, Person, UnitRef
+from kiosk.db.models import ActorName, Person, UnitRef
 
 RENTAL_STATES = ("open", "ended")
 # active: the card in use; lost: reported lost (blocked at once, replaced by a new card);
@@ -48,7 +48,7 @@ class ParkingRental(Base):
     end_date: Mapped[dt.date] = mapped_column(Date)
     state: Mapped[str] = mapped_column(String(16), default="open")
     created_at: Mapped[dt.datetime]
-    created_by: Mapped[Actor]
+    created_by: Mapped[ActorName]
     ended_at: Mapped[dt.datetime | None]
     reminded_for: Mapped[dt.date | None] = mapped_column(Date)
 
@@ -68,7 +68,7 @@ class ParkingCard(Base):
     deposit_state: Mapped[str] = mapped_column(String(16), default="held")
     replaces_id: Mapped[int | None] = mapped_column(ForeignKey("parking_card.id"))
     issued_at: Mapped[dt.datetime]
-    issued_by: Mapped[Actor]
+    issued_by: Mapped[ActorName]
     ended_at: Mapped[dt.datetime | None]
     ended_by: Mapped[Person]
 
@@ -90,5 +90,5 @@ class ParkingPeriod(Base):
     from_date: Mapped[dt.date | None] = mapped_column(Date)
     to_date: Mapped[dt.date | None] = mapped_column(Date)
     created_at: Mapped[dt.datetime]
-    created_by: Mapped[Actor]
+    created_by: Mapped[ActorName]
     applied_at: Mapped[dt.datetime | None]

@@ -16,7 +16,7 @@ from sqlalchemy import Boolean, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kiosk.db import Base
-from kiosk.db.models import Actor, Person, UnitRef
+from kiosk.db.models import ActorName, Person, UnitRef
 
 VISIT_STATUSES = ("pending", "approved", "declined", "timed_out")
 VISIT_KINDS = ("walkup", "invite")
@@ -74,7 +74,7 @@ class Invite(Base):
     valid_from: Mapped[dt.datetime]
     valid_until: Mapped[dt.datetime]
     status: Mapped[str] = mapped_column(String(16), default="active")
-    created_by: Mapped[Actor]
+    created_by: Mapped[ActorName]
     created_at: Mapped[dt.datetime]
     used_at: Mapped[dt.datetime | None]
     revoked_at: Mapped[dt.datetime | None]
@@ -91,5 +91,5 @@ class BlockEntry(Base):
     id_number: Mapped[str] = mapped_column(String(32), default="")
     reason: Mapped[str] = mapped_column(String(200), default="")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    created_by: Mapped[Actor]
+    created_by: Mapped[ActorName]
     created_at: Mapped[dt.datetime]
