@@ -519,8 +519,13 @@ def _give_up(
             "Message for the desk could not be delivered: {template} for {unit} "
             "(tried {attempts} times since {since})."
         )
-    params = {"template": template, "unit": unit_code or "-", "attempts": attempts,
-              "since": ctx.local_time(since)}  # fmt: skip
+    from kiosk.notify_messages import TEMPLATES
+
+    # The message by its title (a message id the desk translates and fills with the unit),
+    # never its template id; a desk-only message has none and keeps its id.
+    known = TEMPLATES.get(template)
+    params = {"template": known.title if known else template, "unit": unit_code or "-",
+              "attempts": attempts, "since": ctx.local_time(since)}  # fmt: skip
     with ctx.database().write() as session:
         n = session.get(Notification, notification_id)
         if n is None or n.state != "sending" or n.claimed_by != me:

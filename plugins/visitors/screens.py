@@ -356,10 +356,10 @@ class VisitorsDeskPanel(DeskActions, Static):
         self.query_one("#inside", Static).update(
             "\n".join(
                 f"{where(i)}{i['unit']} {i['visitor']} x{i['party_size']} → {i['until'][-5:]}"
-                + (" ✓ID" if i["id_checked"] else "")
+                + (" ✓" + _("ID checked") if i["id_checked"] else "")
                 for i in inside
             )
-            or "-"
+            or _("Nobody is visiting now.")
         )
         actions = self.query_one("#inside-actions", VerticalScroll)
         await actions.remove_children()

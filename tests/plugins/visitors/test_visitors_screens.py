@@ -93,13 +93,13 @@ async def test_the_desk_panel_approves_a_waiting_visit(kctx) -> None:
         await pilot.pause()
         app.query_one(f"#idcheck-{v.id}", Button).press()
         await pilot.pause()
-        assert "✓ID" in str(app.query_one("#inside").render())
+        assert "✓ID checked" in str(app.query_one("#inside").render())
         app.query_one(f"#signout-{v.id}", Button).press()
         await pilot.pause()
         app.screen.query_one("#confirm-yes", Button).press()
         await pilot.pause()
         await pilot.pause()
-        assert str(app.query_one("#inside").render()) == "-"
+        assert str(app.query_one("#inside").render()) == "Nobody is visiting now."
     after = service.visit_status(kctx, v.id)
     assert after.status == "approved" and after.signed_out
 
