@@ -376,6 +376,23 @@ def import_csv(
     )
 
 
+@staff_command(billing_app, "issue", said)
+def issue(
+    ctx: Any,
+    actor: Any,
+    period: Annotated[str, typer.Option("--period", help="Month, YYYY-MM.")],
+) -> tuple[Any, str]:
+    """Send each household its open bill of the month, with a link to pay it (once a bill)."""
+    from kiosk.money import format_fen
+    from plugins.billing import service
+
+    r = service.issue_bills(ctx, actor, period)
+    return (
+        r.__dict__,
+        f"{r.period}: {r.issued} bills sent ({format_fen(r.total_fen)}), {r.already} sent before",
+    )
+
+
 @read_command(billing_app, "expire", said)
 def expire(ctx: Any) -> tuple[Any, str]:
     """Close payment orders past their expiry (asking each provider first)."""

@@ -1,7 +1,8 @@
 """The billing panel of the butler/cashier desk: a unit's statement on demand; the cashier
 takes one cash or card payment for everything the unit owes (all its open bills, oldest
-first, one receipt printed), as ``kiosk billing pay-arrears`` does; and payments that arrived
-but could not be applied (to refund)."""
+first, one receipt printed), as ``kiosk billing pay-arrears`` does; sends the households their
+month's bills (``kiosk billing issue``); and payments that arrived but could not be applied
+(to refund)."""
 
 from __future__ import annotations
 
@@ -48,6 +49,9 @@ class BillingDeskPanel(Vertical):
             yield Button(_("Cash"), id="desk-cash", variant="primary")
             yield Button(_("Bank card"), id="desk-card")
         yield Static("", id="taken")
+        with Horizontal():
+            yield Button(_("Send this month's bills"), id="desk-issue")
+        yield Static("", id="issued")
         yield Label(_("Payments to refund"), classes="title")
         yield Static(self._flagged(), id="flagged")
 
@@ -73,6 +77,9 @@ class BillingDeskPanel(Vertical):
         elif event.button.id in ("desk-cash", "desk-card"):
             event.stop()
             await self.take("cash" if event.button.id == "desk-cash" else "card")
+        elif event.button.id == "desk-issue":
+            event.stop()
+            self.ask_to_issue()
 
     async def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
@@ -116,6 +123,37 @@ class BillingDeskPanel(Vertical):
             )
         )  # fmt: skip
         self.show(unit, keep_said=True)
+
+    def ask_to_issue(self) -> None:
+        """Send this month's bills, once asked: each household not sent its bill yet."""
+        from kiosk.ui.desk_forms import ConfirmDialog
+        from plugins.billing import service
+
+        period = service.current_period(self.ctx)
+
+        async def answered(yes: bool | None) -> None:
+            if yes:
+                await self.issue(period)
+
+        question = _("Send every household its bill for {period}, with a link to pay it?")
+        self.app.push_screen(
+            ConfirmDialog(question.format(period=period), yes=_("Send the bills")), answered
+        )
+
+    async def issue(self, period: str) -> None:
+        from plugins.billing import service
+
+        said = self.query_one("#issued", Static)
+        try:
+            r = await asyncio.to_thread(service.issue_bills, self.ctx, self._actor(), period)
+        except Refused as exc:
+            said.update(exc.render(_))
+            return
+        said.update(
+            _("{period}: {n} bills sent ({amount}); {before} were sent before.").format(
+                period=r.period, n=r.issued, amount=format_fen(r.total_fen), before=r.already
+            )
+        )
 
     def show(self, unit: str, keep_said: bool = False) -> None:
         from plugins.billing import service

@@ -61,6 +61,8 @@ class Bill(Base):
     late_fee_through: Mapped[dt.date | None] = mapped_column(Date)
     created_at: Mapped[dt.datetime]
     paid_at: Mapped[dt.datetime | None]
+    # When the household was sent the bill (service.issue_bills); None: not yet.
+    issued_at: Mapped[dt.datetime | None]
     lines: Mapped[list[BillLine]] = relationship(back_populates="bill", order_by="BillLine.id")
 
     @property

@@ -11,6 +11,7 @@ reaches :func:`add_charge_in` through the ``kiosk_charge`` hook) and use
 - :func:`create_arrears_order` / :func:`record_desk_arrears_payment` — all of a household's
   open bills paid at once, oldest first, by QR or at the desk.
 - :func:`take_deposit_in` — receive a deposit (e.g. a parking card's) into the deposit ledger.
+- :func:`issue_bills` — tell each household its month's bill (a message with a link to pay it).
 
 Every state change takes an :class:`~kiosk.identity.Actor`, checks roles, records an audit
 event in the same transaction, and race-prone changes are conditional updates: an order goes
@@ -20,7 +21,7 @@ A package along its sections: :mod:`.bills` (configuration, bills and charges),
 :mod:`.orders` (paying a bill, QR payment orders), :mod:`.closing` (orders polled,
 expired, cancelled), :mod:`.desk` (cash and card at the desk, credit notes), :mod:`.rejections` (rejected
 notices counted per provider), :mod:`.arrears` (all open bills at once),
-:mod:`.receipts`, :mod:`.refunds`, :mod:`.deposits`, :mod:`.reports` (CSV import,
+:mod:`.issuing` (households told of their bills), :mod:`.receipts`, :mod:`.refunds`, :mod:`.deposits`, :mod:`.reports` (CSV import,
 statements, reconciliation); every name is re-exported here.
 """
 
@@ -161,6 +162,12 @@ from plugins.billing.service.desk import (
 )
 from plugins.billing.service.desk import (
     record_desk_payment as record_desk_payment,
+)
+from plugins.billing.service.issuing import (
+    IssueResult as IssueResult,
+)
+from plugins.billing.service.issuing import (
+    issue_bills as issue_bills,
 )
 from plugins.billing.service.orders import (
     SUPERSEDED as SUPERSEDED,

@@ -347,3 +347,51 @@ def test_every_order_flag_has_words_for_the_desk() -> None:
     from plugins.billing.models import ORDER_FLAGS
 
     assert set(FLAGS) == set(ORDER_FLAGS) - {""}
+
+
+async def test_the_cashier_sends_the_months_bills_from_the_desk(sctx, people) -> None:
+    """One button, asked first: every household not sent its bill is sent it; a butler is
+    refused in words; a second press sends nothing again."""
+    from sqlalchemy import func, select
+
+    from kiosk.db.models import Notification
+    from kiosk.ui.desk_forms import ConfirmDialog
+    from plugins.billing.desk import BillingDeskPanel
+
+    def told() -> int:
+        with sctx.database().read() as s:
+            return s.scalar(
+                select(func.count()).where(Notification.template == "bill.issued")
+            ) or 0  # fmt: skip
+
+    class Desk(App[None]):
+        staff = people.butler
+
+        def compose(self):
+            yield BillingDeskPanel(sctx)
+
+    app = Desk()
+    async with app.run_test(size=(100, 40)) as pilot:
+        issued = lambda: str(app.query_one("#issued").render())  # noqa: E731
+        await pilot.click("#desk-issue")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        await pilot.click("#confirm-no")
+        await wait_until(pilot, lambda: not isinstance(app.screen, ConfirmDialog))
+        assert told() == 0 and issued() == ""
+        await pilot.click("#desk-issue")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        await pilot.click("#confirm-yes")
+        await wait_until(pilot, lambda: "cashier" in issued())  # a butler may not
+        assert told() == 0
+        app.staff = people.cashier
+        await pilot.click("#desk-issue")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        await pilot.click("#confirm-yes")
+        await wait_until(pilot, lambda: "bills sent" in issued())
+        sent = told()
+        assert sent >= 2 and f"{sent} bills sent" in issued() and "0 were sent before" in issued()
+        await pilot.click("#desk-issue")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        await pilot.click("#confirm-yes")
+        await wait_until(pilot, lambda: f"{sent} were sent before" in issued())
+        assert told() == sent and "0 bills sent" in issued()
