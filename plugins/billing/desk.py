@@ -62,7 +62,8 @@ class BillingDeskPanel(Vertical):
         if not rows:
             return _("None.")
         return "\n".join(
-            f"{r.unit_code}  {r.out_trade_no}  {r.provider}  {flag_title(r.flag)}  "
+            f"{r.unit_code}  {r.out_trade_no}  {service.provider_label(r.provider)}  "
+            f"{flag_title(r.flag)}  "
             f"{format_fen(r.received_fen if r.received_fen is not None else r.order_fen)}"
             for r in rows
         )
