@@ -8,7 +8,6 @@ Commands that act as a person take ``--staff`` and the PIN (``kiosk.cli_staff``:
 from __future__ import annotations
 
 import datetime as dt
-import io
 import json
 from pathlib import Path
 from typing import Annotated, Any
@@ -34,7 +33,7 @@ from kiosk.commands import (
     usage_error,
 )
 from kiosk.errors import Refused
-from kiosk.export import csv_dict_writer
+from kiosk.export import csv_text
 from kiosk.i18n import _
 
 parcels_app = typer.Typer(help="Parcels and mail at the desk.", no_args_is_help=True)
@@ -315,11 +314,7 @@ AGING_FIELDS = (
 
 def _print_csv(rows: list[dict[str, Any]], fields: tuple[str, ...]) -> None:
     """``rows`` as CSV on stdout: a header of ``fields``, then each row's values of them."""
-    out = io.StringIO()
-    writer = csv_dict_writer(out, fields, extrasaction="ignore", lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    typer.echo(out.getvalue(), nl=False)
+    typer.echo(csv_text(fields, ([row.get(f, "") for f in fields] for row in rows)), nl=False)
 
 
 @chart_report("parcels")

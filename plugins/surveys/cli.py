@@ -40,11 +40,6 @@ def _line(s: Any) -> str:
 _show = show_records(_line)
 
 
-def _survey(ctx: Any, survey_id: int) -> Any:
-    """The survey ``survey_id`` as ``kiosk surveys list`` shows it."""
-    return _service().survey(ctx, survey_id)
-
-
 @staff_command(surveys_app, "create", _show)
 def create_step(
     ctx: Any,
@@ -60,14 +55,14 @@ def create_step(
     survey_id = _service().create(ctx, actor, title=title, questions=list(question),
                                   opens_on=typed_day(opens, "surveys.date"),
                                   closes_on=typed_day(closes, "surveys.date"))  # fmt: skip
-    return _survey(ctx, survey_id)
+    return _service().survey(ctx, survey_id)
 
 
 @staff_command(surveys_app, "close", _show)
 def close_step(ctx: Any, actor: Any, survey_id: IdArg) -> Any:
     """Close an open survey now (the manager)."""
     _service().close(ctx, actor, survey_id)
-    return _survey(ctx, survey_id)
+    return _service().survey(ctx, survey_id)
 
 
 @read_command(surveys_app, "list", _show)

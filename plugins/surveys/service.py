@@ -35,6 +35,8 @@ from kiosk.writes import change_once
 from plugins.surveys.models import Survey, SurveyAnswer, SurveyQuestion, SurveyResponse
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from kiosk.context import KioskContext
 
 SET_ROLES = ("manager",)  # 管理者代表: sets the form, opens and closes it
@@ -119,8 +121,8 @@ def close(ctx: KioskContext, actor: Actor, survey_id: int) -> None:
     """Close an open survey now (the manager), before the end of its period."""
     require_role(actor, "close a survey", *SET_ROLES)
     now = ctx.clock.now()
-    survey(ctx, survey_id)  # an unknown id is not "closed"
     with ctx.database().write() as session:
+        _row(session, survey_id)  # an unknown id is not "closed"
         change_once(
             session,
             update(Survey)
@@ -141,13 +143,18 @@ def open_surveys(ctx: KioskContext) -> list[SurveyView]:
         return [_survey_view(session, s) for s in rows]
 
 
+def _row(session: Session, survey_id: int) -> Survey:
+    """The survey ``survey_id``; refused when there is none."""
+    row = session.get(Survey, survey_id)
+    if row is None:
+        raise Refused("surveys.unknown", "There is no survey {id}.", id=survey_id)
+    return row
+
+
 def survey(ctx: KioskContext, survey_id: int) -> SurveyView:
     """One survey, however old (``surveys`` lists the newest)."""
     with ctx.database().read() as session:
-        row = session.get(Survey, survey_id)
-        if row is None:
-            raise Refused("surveys.unknown", "There is no survey {id}.", id=survey_id)
-        return _survey_view(session, row)
+        return _survey_view(session, _row(session, survey_id))
 
 
 def surveys(ctx: KioskContext, limit: int = 20) -> list[SurveyView]:
@@ -181,9 +188,7 @@ def answer(
     now = ctx.clock.now()
     try:
         with ctx.database().write() as session:
-            survey = session.get(Survey, survey_id)
-            if survey is None:
-                raise Refused("surveys.unknown", "There is no survey {id}.", id=survey_id)
+            survey = _row(session, survey_id)
             if not as_utc(survey.opens_at) <= now < as_utc(survey.closes_at):
                 raise Refused("surveys.closed", "This survey is closed.")
             if household_has(session, SurveyResponse, unit_id, survey_id=survey_id):
@@ -258,9 +263,7 @@ class SurveyResults:
 def results(ctx: KioskContext, survey_id: int) -> SurveyResults:
     """The statistics per question and the coverage (target: 60 % of the households)."""
     with ctx.database().read() as session:
-        survey = session.get(Survey, survey_id)
-        if survey is None:
-            raise Refused("surveys.unknown", "There is no survey {id}.", id=survey_id)
+        survey = _row(session, survey_id)
         view = _survey_view(session, survey)
         households = int(session.scalar(select(func.count()).select_from(Unit)) or 0)
         answered = int(session.scalar(
