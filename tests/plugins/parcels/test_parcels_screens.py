@@ -18,7 +18,7 @@ from plugins.parcels.screens import (
     SignaturePad,
     draw_signature,
 )
-from tests.screens import Harness, Run, button_ready, screen_text
+from tests.screens import Harness, Run, button_ready, screen_text, wait_until
 
 
 async def test_a_drawn_signature_collects_the_items_and_paper_out_shows_the_slip(kctx) -> None:
@@ -37,20 +37,23 @@ async def _draw_and_collect(kctx) -> None:
         await pilot.press(*"3-1205")
         await pilot.click("#code")
         await pilot.press(*"000000", "enter")
-        await pilot.pause()
-        assert "Wrong pickup code for 3-1205." in screen_text(app)
+        wrong = "Wrong pickup code for 3-1205."
+        await wait_until(pilot, lambda: wrong in screen_text(app), "the wrong code refused")
+        assert wrong in screen_text(app)
         await pilot.press(*DEMO_CODE, "enter")
-        await pilot.pause()
+        await wait_until(pilot, lambda: isinstance(app.screen, PickupScreen), "the pickup")
         assert isinstance(app.screen, PickupScreen)
         app.screen.query_one("#picker").value = "王小明"  # the addressee of both
         await pilot.click("#confirm")  # not signed yet
-        await pilot.pause()
-        assert "Please sign with your finger on the pad." in screen_text(app)
+        sign = "Please sign with your finger on the pad."
+        await wait_until(pilot, lambda: sign in screen_text(app), "asked to sign")
+        assert sign in screen_text(app)
         pad = app.screen.query_one(SignaturePad)
         await draw_signature(pilot, pad)
         assert pad.is_meaningful() and "█" in str(pad.render())
         await pilot.click("#confirm")
-        await pilot.pause()
+        # The release (its transaction and the slip's print job) runs off the UI thread.
+        await wait_until(pilot, lambda: isinstance(app.screen, PickupDoneScreen), "collected")
         assert isinstance(app.screen, PickupDoneScreen)
         assert "Collected 2 items" in screen_text(app)
         slip = str(app.screen.query_one("#slip", Static).render())
