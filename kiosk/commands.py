@@ -19,7 +19,7 @@ import typing
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, Protocol
 
 import typer
 
@@ -74,6 +74,7 @@ __all__ = [
     "typed_day",
     "context",
     "SignatureOpt",
+    "MaybeSignatureOpt",
     "read_command",
     "read_strokes",
 ]
@@ -237,6 +238,15 @@ def staff_command(
     return register
 
 
+class ServiceStep(Protocol):
+    """What :func:`service_steps` returns: ``step(name)`` or ``step(name, document=True)``, the
+    decorator that registers a declaration as the command ``name``."""
+
+    def __call__(
+        self, name: str, *, document: bool = False
+    ) -> Callable[[Callable[..., None]], Callable[..., None]]: ...
+
+
 def service_steps(
     app: typer.Typer,
     service: Callable[[], Any],
@@ -244,7 +254,7 @@ def service_steps(
     translate: Callable[[str], str] | None = None,
     *,
     json_option: bool = True,
-) -> Callable[[str], Callable[[Callable[..., None]], Callable[..., None]]]:
+) -> ServiceStep:
     """Declare ``app``'s steps that are one call of the ``service`` module (a
     :func:`lazy_module`): ``@step(name)`` on ``def method(...)``, a signature and a docstring
     with no body, registers the :func:`staff_command` ``name`` with those parameters and that
@@ -509,6 +519,11 @@ def read_strokes(text: str) -> Any:
     try:
         return json.loads(text)
     except ValueError:
+        if Path(text).is_file():  # a file named without its @: say how, read nothing unasked
+            raise Refused(
+                "kiosk.signature_file", "To read the signature from {path}, write @{path}.",
+                path=text,
+            ) from None  # fmt: skip
         return None
 
 
@@ -601,6 +616,12 @@ class Into:
 
 SignatureOpt = Annotated[
     str,
+    typer.Option("--signature", help="The signer's strokes from a pad as JSON, or @file."),
+    Into(read_strokes),
+]
+# Where a step may go unsigned (the service then says a signature is needed, or takes none).
+MaybeSignatureOpt = Annotated[
+    str | None,
     typer.Option("--signature", help="The signer's strokes from a pad as JSON, or @file."),
     Into(read_strokes),
 ]

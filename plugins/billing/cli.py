@@ -71,12 +71,9 @@ RefundReasonOpt = Annotated[str, typer.Option("--reason", help="Why the money go
 
 
 def _fen(amount: str) -> int:
-    from kiosk.money import MoneyError, yuan
+    from kiosk.money import typed_amount
 
-    try:
-        return yuan(amount)
-    except MoneyError:
-        fail(f"{amount!r} is not an amount")
+    return typed_amount(amount)
 
 
 def _id_of(ctx: Any, number_column: Any, number: str) -> int | None:

@@ -95,16 +95,15 @@ class BillingDeskPanel(Vertical):
     async def take(self, method: str) -> None:
         """Take what the cashier counted for everything the shown unit owes; the service
         refuses any other amount, and a person without the cashier's role."""
-        from kiosk.money import MoneyError, yuan
+        from kiosk.money import typed_fen
         from plugins.billing import service
 
         said = self.query_one("#taken", Static)
         field = self.query_one("#desk-amount", Input)
         if not self.unit or not self.owed_fen:
             return
-        try:
-            amount = yuan(field.value)
-        except MoneyError:
+        amount = typed_fen(field.value)
+        if amount is None:
             said.update(_("Type the amount counted, e.g. {amount}.").format(
                 amount=f"{self.owed_fen // 100}.{self.owed_fen % 100:02d}"))  # fmt: skip
             return

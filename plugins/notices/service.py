@@ -34,6 +34,8 @@ from kiosk.writes import change_once
 from plugins.notices.models import Notice, NoticeRead
 
 if TYPE_CHECKING:
+    from sqlalchemy import ColumnElement
+
     from kiosk.context import KioskContext
 
 DRAFT_ROLES = ("butler",)  # the customer assistant drafts; the manager holds every role
@@ -225,7 +227,7 @@ def withdraw(ctx: KioskContext, actor: Actor, notice_id: int) -> None:
 # -- what the kiosks show --------------------------------------------------------------------
 
 
-def _shown(now: dt.datetime) -> list[object]:
+def _shown(now: dt.datetime) -> list[ColumnElement[bool]]:
     """Conditions of a notice on show at ``now``: published, not yet expired."""
     return [
         Notice.status == "published",

@@ -19,6 +19,7 @@ from kiosk.commands import (
     CsvOpt,
     JsonOpt,
     LobbyOpt,
+    MaybeSignatureOpt,
     NoteOpt,
     UnitArg,
     UnitOpt,
@@ -125,23 +126,6 @@ def return_step(
     )
 
 
-def _signature(path: Path | None) -> Any:
-    """Strokes JSON from a pad (a file), or nothing (the service then asks for one)."""
-    if path is None:
-        return []
-    try:
-        return json.loads(path.read_text("utf-8"))
-    except (OSError, ValueError):
-        raise Refused("parcels.signature_file", "Cannot read a signature from {path}.",
-                      path=str(path)) from None  # fmt: skip
-
-
-SignatureOpt = Annotated[
-    Path | None,
-    typer.Option("--signature", help="The signer's signature: strokes JSON from a pad."),
-]
-
-
 @staff_command(parcels_app, "check-in", show_fields)
 def check_in_step(
     ctx: Any,
@@ -172,7 +156,7 @@ def release_step(
     actor: Any,
     unit: UnitArg,
     picker: Annotated[str, typer.Option("--picker", help="Who collects.")],
-    signature_file: SignatureOpt = None,
+    signature: MaybeSignatureOpt = None,
     id_last4: Annotated[str, typer.Option("--id-last4", help="Last 4 of the ID seen.")] = "",
     override: Annotated[
         str, typer.Option("--override", help="A butler's reason to release addressed items.")
@@ -186,7 +170,7 @@ def release_step(
         raise Refused("parcels.nothing_waiting", "Nothing is waiting for {unit} here.",
                       unit=unit_code)  # fmt: skip
     done = release_at_desk(
-        ctx, actor, unit_code, [p.id for p in here], picker, _signature(signature_file),
+        ctx, actor, unit_code, [p.id for p in here], picker, signature or [],
         id_last4=id_last4, override_reason=override,
     )  # fmt: skip
     return {"unit": unit_code, "released": len(done.parcel_ids)}
@@ -244,13 +228,13 @@ def storage_release(
     condition: Annotated[
         str, typer.Option("--condition", help="The item's condition as handed back.")
     ] = "",
-    signature_file: SignatureOpt = None,
+    signature: MaybeSignatureOpt = None,
 ) -> tuple[Any, str]:
     """Give a stored item back: the claimant's ID (last 4), the condition and a signature."""
     from plugins.parcels.service import release_stored
 
     item_id = release_stored(
-        ctx, actor, ticket=ticket, claimant_name=claimant, strokes=_signature(signature_file),
+        ctx, actor, ticket=ticket, claimant_name=claimant, strokes=signature or [],
         id_last4=id_last4, condition=condition,
     )  # fmt: skip
     number = ticket.strip().upper()

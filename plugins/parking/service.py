@@ -599,7 +599,7 @@ _SET_DEPOSIT_RECEIPT = _set_one(ParkingCard, "deposit_receipt")
 
 
 # A card as issuing sees it: its id, kind, status, staff owner and resident owner's unit code.
-_FoundCard = CardTapResult | Row[Any]
+_FoundCard = CardTapResult | Row[*tuple[Any, ...]]
 
 
 def _holder_unit(card: _FoundCard) -> str:

@@ -162,6 +162,7 @@ def request_pass(
     if leave_on is not None and leave_on < ctx.today():
         raise Refused("releases.leave_on", "The leaving day {day} is in the past.", day=leave_on)
     now = ctx.clock.now()
+    resident_id: int | None  # None: an applicant the desk found no resident for
     with ctx.database().write() as session:
         if actor.kind == "resident":
             resident = session.get(Resident, actor.id)

@@ -110,13 +110,9 @@ def _when(ctx: Any, text: str, what: str) -> Any:
 
 
 def _fen(amount: str) -> int:
-    from kiosk.errors import Refused
-    from kiosk.money import MoneyError, yuan
+    from kiosk.money import typed_amount
 
-    try:
-        return int(yuan(amount))
-    except MoneyError:
-        raise Refused("repairs.amount", "{amount} is not an amount.", amount=amount) from None
+    return typed_amount(amount)
 
 
 @staff_command(repairs_app, "file", _emit)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -23,7 +22,7 @@ from textual.widgets import DataTable
 from kiosk.clock import as_utc
 from kiosk.db.models import Staff, Unit
 from kiosk.i18n import N_, _
-from kiosk.money import format_fen
+from kiosk.money import format_fen, typed_fen
 from kiosk.ui.desk_forms import DeskActions, Field
 from kiosk.ui.widgets.text import Button, Label, Static
 from plugins.repairs import service
@@ -161,18 +160,6 @@ def next_steps(t: DeskTicket, roles: frozenset[str] | set[str]) -> list[str]:
     if desk and t.status in OPEN_STATUSES:
         steps.append("not_emergency" if t.emergency else "emergency")
     return steps
-
-
-def yuan_to_fen(text: str) -> int | None:
-    """ "120" or "120.50" yuan as fen; None for anything else (negative, words, 3 decimals)."""
-    try:
-        value = Decimal(text.strip().removeprefix("¥").removeprefix("￥"))
-    except InvalidOperation:
-        return None
-    fen = value * 100
-    if not value.is_finite() or fen != fen.to_integral_value() or fen <= 0 or fen > 10**9:
-        return None
-    return int(fen)
 
 
 class RepairsDeskPanel(DeskActions, Vertical):
@@ -364,14 +351,14 @@ class RepairsDeskPanel(DeskActions, Vertical):
         a, n = self.actor, t.number
 
         def check(v: dict[str, Any]) -> str | None:
-            return None if yuan_to_fen(v["price"]) else _("Enter a price in yuan, e.g. 80.")
+            return None if typed_fen(v["price"]) else _("Enter a price in yuan, e.g. 80.")
 
         self.desk_form(
             _("Quote a price for ticket {number}").format(number=n),
             [Field("price", _("Price (yuan)"))],
             lambda v: self.desk_run(
                 _("Quoted; the resident's consent is needed."),
-                lambda: service.quote(self.ctx, a, n, yuan_to_fen(v["price"]) or 0),
+                lambda: service.quote(self.ctx, a, n, typed_fen(v["price"]) or 0),
             ),
             check,
         )

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import Row, select
 
 from kiosk.clock import as_utc
 from kiosk.hookspecs import ReportFigure, ReportPeriod, ReportSeries
@@ -28,6 +28,8 @@ GRADES = (
     ("", N_("Not graded")),
 )
 TREND_MONTHS = 6
+# A ticket as the figures read it: filed, kind, grade, SLA met, times reopened, completed.
+_Ticket = Row[dt.datetime, str, str, bool | None, int, dt.datetime | None]
 
 
 def rate(part: int, whole: int) -> float | None:
@@ -47,14 +49,14 @@ def report_figures(ctx: KioskContext, period: ReportPeriod) -> list[ReportFigure
             .where(RT.created_at >= months[0][1], RT.created_at < period.end)
         ).all()  # fmt: skip
 
-    def within(start: dt.datetime, end: dt.datetime) -> list[tuple]:
+    def within(start: dt.datetime, end: dt.datetime) -> list[_Ticket]:
         return [r for r in rows if start <= as_utc(r.created_at) < end]
 
-    def timeliness(bucket: list[tuple]) -> tuple[int, int]:
+    def timeliness(bucket: list[_Ticket]) -> tuple[int, int]:
         measured = [r for r in bucket if r.sla_met is not None]
         return sum(1 for r in measured if r.sla_met), len(measured)
 
-    def rework(bucket: list[tuple]) -> float | None:
+    def rework(bucket: list[_Ticket]) -> float | None:
         done = [r for r in bucket if r.kind == "repair" and r.completed_at is not None]
         return rate(sum(1 for r in done if r.reopen_count), len(done))
 

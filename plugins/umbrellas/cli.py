@@ -104,13 +104,9 @@ def add_step(
     lobby: Annotated[str, typer.Option("--lobby", help="Whose stand (default: this one).")] = "",
 ) -> Any:
     """Put a new umbrella on a lobby's stand."""
-    from kiosk.errors import Refused
-    from kiosk.money import MoneyError, yuan
+    from kiosk.money import typed_amount
 
-    try:
-        fen = yuan(price)
-    except MoneyError:
-        raise Refused("umbrellas.price", "The original price must be a positive amount.") from None
+    fen = typed_amount(price, most=10**7)
     umbrella_id = _service().add_umbrella(
         ctx, actor, tag=tag, kind=kind, price_fen=fen, lobby=lobby.strip()
     )

@@ -41,8 +41,9 @@ def report_figures(ctx: KioskContext, period: ReportPeriod) -> list[ReportFigure
         ).all()
 
     def per_week(column: int) -> tuple[float, ...]:
+        times = [r[column] for r in loans]
         return tuple(
-            float(sum(1 for r in loans if r[column] and start <= as_utc(r[column]) < end))
+            float(sum(1 for at in times if at and start <= as_utc(at) < end))
             for _label, start, end in weeks
         )
 

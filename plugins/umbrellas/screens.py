@@ -17,7 +17,7 @@ from textual.widgets import Input
 
 from kiosk.errors import Refused
 from kiosk.i18n import N_, _
-from kiosk.money import MoneyError, format_fen, yuan
+from kiosk.money import format_fen, typed_fen
 from kiosk.ui.desk_forms import DeskActions, Field
 from kiosk.ui.screens import ServiceScreen
 from kiosk.ui.widgets.text import Button, Label
@@ -229,12 +229,8 @@ STOCK_ACTIONS: dict[str, str] = {
 
 
 def _price(text: str) -> int | None:
-    """A price typed in yuan as fen; None unless it is a positive amount."""
-    try:
-        fen = yuan(text)
-    except MoneyError:
-        return None
-    return fen if 0 < fen <= 10**7 else None
+    """A price typed in yuan as fen (an umbrella costs at most ￥100,000); None otherwise."""
+    return typed_fen(text, most=10**7)
 
 
 class UmbrellasDeskPanel(DeskActions, Widget):

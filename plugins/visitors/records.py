@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypedDict
 
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
@@ -162,7 +162,19 @@ def unblock(ctx: KioskContext, actor: Actor, entry_id: int) -> None:
         )
 
 
-def block_list(ctx: KioskContext, actor: Actor) -> list[dict[str, object]]:
+class BlockListEntry(TypedDict):
+    """One active block-list entry as the desk shows it (name, phone and ID number masked)."""
+
+    id: int
+    name: str
+    phone: str
+    id_number: str
+    reason: str
+    since: str
+    by: str
+
+
+def block_list(ctx: KioskContext, actor: Actor) -> list[BlockListEntry]:
     """The active block list for the desk, newest first: name, phone and ID number masked."""
     require_role(actor, "visitor.block", *DESK_ROLES)
     with ctx.database().read() as session:

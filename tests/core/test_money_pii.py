@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kiosk.money import MoneyError, fen_of, format_fen, yuan
+from kiosk.errors import Refused
+from kiosk.money import MoneyError, fen_of, format_fen, typed_amount, typed_fen, yuan
 from kiosk.pii import find_unmasked, mask_data, mask_id_number, mask_name, mask_phone, mask_text
 
 
@@ -25,6 +26,30 @@ def test_yuan_parses_and_rounds_half_up() -> None:
 def test_yuan_refuses_non_amounts(bad: str) -> None:
     with pytest.raises(MoneyError):
         yuan(bad)
+
+
+@pytest.mark.parametrize(
+    ("typed", "fen"),
+    [("120", 12000), ("120.50", 12050), (" ￥1,234.5 ", 123450), ("¥0.01", 1), ("35", 3500)],
+)
+def test_a_typed_amount_is_read_in_yuan(typed: str, fen: int) -> None:
+    assert typed_fen(typed) == fen
+    assert typed_amount(typed) == fen
+
+
+@pytest.mark.parametrize("typed", ["12.345", "0", "-5", "lots", "", "NaN", "Infinity", "1e20"])
+def test_a_typed_amount_is_never_rounded_or_guessed(typed: str) -> None:
+    # A cashier's "12.345" is a slip to show, not ￥12.35 to take.
+    assert typed_fen(typed) is None
+    with pytest.raises(Refused) as refused:
+        typed_amount(typed)
+    assert refused.value.code == "money.amount"
+    assert refused.value.render().startswith(f"{typed} is not an amount of money")
+
+
+def test_a_typed_amount_has_a_ceiling() -> None:
+    assert typed_fen("100000", most=10**7) == 10**7
+    assert typed_fen("100000.01", most=10**7) is None
 
 
 def test_floats_are_refused() -> None:

@@ -76,7 +76,11 @@ def test_umbrellas_add_condition_retire_and_replace(ctx, run) -> None:  # type: 
     assert umbrella("U-0902").state == "retired"
     # refusals: a wrong PIN, a price that is no amount, a second retirement, an empty condition
     assert "PIN" in run(app, "add", "U-0903", "--price", "35", *WRONG_PIN, ok=False)
-    assert "positive amount" in run(app, "add", "U-0903", "--price", "abc", *BUTLER, ok=False)
+    assert "not an amount of money" in run(
+        app, "add", "U-0903", "--price", "abc", *BUTLER, ok=False
+    )
+    # typed money is never rounded: 35.555 is a slip, not ￥35.56
+    assert "e.g. 120 or 120.50" in run(app, "add", "U-0903", "--price", "35.555", *BUTLER, ok=False)
     assert umbrella("U-0903") is None
     assert "already retired" in run(app, "retire", "U-0902", *BUTLER, ok=False)
     assert "looks" in run(app, "condition", "U-0901", "  ", *BUTLER, ok=False)
@@ -207,7 +211,7 @@ def test_parcels_check_in_release_store_and_handover(ctx, run, tmp_path) -> None
     assert text == "tracking: YT9100000000002 carrier: YTO unit: 1-101\n"
     signature = tmp_path / "signature.json"
     signature.write_text(json.dumps(SIGNATURE), "utf-8")
-    released = run(app, "release", "1-101", "--picker", "张伟", "--signature", str(signature),
+    released = run(app, "release", "1-101", "--picker", "张伟", "--signature", f"@{signature}",
                    *BUTLER, "--json")  # fmt: skip
     assert released == {"unit": "1-101", "released": 2}
     assert {parcel("SF9100000000001").status, parcel("YT9100000000002").status} == {"released"}
@@ -234,5 +238,5 @@ def test_parcels_check_in_release_store_and_handover(ctx, run, tmp_path) -> None
     run(app, "check-in", "SF9100000000004", "--unit", "1-101", *BUTLER)
     missing = tmp_path / "missing.json"
     assert "signature" in run(app, "release", "1-101", "--picker", "张伟", "--signature",
-                              str(missing), *BUTLER, ok=False)  # fmt: skip
+                              f"@{missing}", *BUTLER, ok=False)  # fmt: skip
     assert parcel("SF9100000000004").status == "waiting"

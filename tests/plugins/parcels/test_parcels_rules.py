@@ -453,13 +453,18 @@ def test_cli_storage_release_needs_the_id_last4_and_the_condition(
     sig = tmp_path / "sig.json"
     sig.write_text(json.dumps(SIGNED))
     common = ("parcels", "storage-release", d.ticket, *LOGIN, "--claimant", "张伟",
-              "--signature", str(sig))  # fmt: skip
+              "--signature", f"@{sig}")  # fmt: skip
     no_id = _run(ctx, monkeypatch, *common, "--condition", "完好")
     assert no_id.exit_code == 1 and "后 4 位" in no_id.stderr
     whole = _run(ctx, monkeypatch, *common, "--id-last4", FULL_ID, "--condition", "完好")
     assert whole.exit_code == 1
     no_condition = _run(ctx, monkeypatch, *common, "--id-last4", "1234")
     assert no_condition.exit_code == 1 and "完好情况" in no_condition.stderr
+    # a file named without its @ is not read as strokes: the butler is told how to write it
+    bare = _run(ctx, monkeypatch, "parcels", "storage-release", d.ticket, *LOGIN,
+                "--claimant", "张伟", "--id-last4", "1234", "--condition", "完好",
+                "--signature", str(sig))  # fmt: skip
+    assert bare.exit_code == 1 and f"@{sig}" in bare.stderr
     unsigned = _run(ctx, monkeypatch, "parcels", "storage-release", d.ticket, *LOGIN,
                     "--claimant", "张伟", "--id-last4", "1234", "--condition", "完好")  # fmt: skip
     assert unsigned.exit_code == 1
