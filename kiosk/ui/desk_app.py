@@ -380,11 +380,16 @@ class HealthPanel(VerticalScroll):
         for info in infos:
             title = titles.get(info.name)
             yield Label(f"  {_(title) if title else info.name}")
+        # A service that failed is named and switched off; its error is for IT, in the log
+        # and in `kiosk plugins`, not for the butler (nor parsed as markup: it may hold [ ]).
         for f in plugins.failures if plugins else []:
+            name = _(titles[f.plugin]) if f.plugin in titles else f.plugin
             yield Label(
-                _("Plugin {name} disabled: {error}").format(name=f.plugin, error=f.error),
+                _("{name} is switched off: it failed to start. Everything else works; "
+                  "IT can see why with kiosk plugins.").format(name=name),
                 classes="failure",
-            )
+                markup=False,
+            )  # fmt: skip
 
 
 class DeskScreen(Screen[None]):
@@ -442,8 +447,12 @@ class DeskScreen(Screen[None]):
             try:
                 yield panel.widget(app.ctx)
             except Exception as exc:  # a broken panel must not take the desk down
-                log.exception("desk panel %s failed", panel.id)
-                yield Label(_("This panel failed: {error}").format(error=exc), classes="failure")
+                log.exception("desk panel %s failed: %s", panel.id, exc)
+                yield Label(
+                    _("This tab could not open. The other tabs work; IT can see why in the "
+                      "desk's log."),
+                    classes="failure",
+                )  # fmt: skip
 
     def fit_tabs(self, panels: list[Any]) -> tuple[list[Any], list[Any]]:
         """The panels whose tabs fit on the bar in this width and language, and the rest,

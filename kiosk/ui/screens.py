@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from textual import on
 from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
 from textual.containers import Center, Grid, Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widget import Widget
@@ -308,6 +309,26 @@ class PinFormScreen(ServiceScreen):
 
     FIRST = ""  # the first field's id
 
+    # Tab, and Enter in the first field, move to the PIN as the key arrives. Keys are handed
+    # to the field focused when each arrives, and a non-priority Tab (or Submitted) moves the
+    # focus only once the field has worked through its queue: in a burst (a badge reader or a
+    # password manager typing "S001<Tab>2580<Enter>") the PIN's digits landed in the first
+    # field.
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("tab", "to_pin", show=False, priority=True),
+        Binding("enter", "to_pin", show=False, priority=True),
+    ]
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "to_pin":  # only from the first field; elsewhere the key does its usual
+            focused = self.focused
+            return focused is not None and focused.id == self.FIRST
+        return super().check_action(action, parameters)
+
+    def action_to_pin(self) -> None:
+        # At once: Widget.focus() waits its turn behind the keys already queued.
+        self.set_focus(self.query_one("#pin", Input))
+
     def actions(self) -> Iterable[Button]:
         return [no_focus(Button(_("OK"), id="ok", variant="primary"))]
 
@@ -412,7 +433,8 @@ class StaffMenuScreen(ServiceScreen):
         with VerticalScroll(id="form"):
             yield Label(_("Staff: {name}").format(name=self.actor.name), classes="title")
             for line in app.health_lines():
-                yield Label(line, classes="health")
+                # Errors and device names are text, never markup (an error may hold [ ]).
+                yield Label(line, classes="health", markup=False)
 
     def actions(self) -> Iterable[Button]:
         return [Button(_("Exit kiosk"), id="exit", variant="error")]

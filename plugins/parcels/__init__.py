@@ -25,7 +25,7 @@ globals().update(
                  audience="resident", icon="件"),
         ],
         desk_panels=[
-            DeskPanel(id="parcels", title=N_("Parcels and storage"),
+            DeskPanel(id="parcels", title=N_("Parcels"),
                       widget=lazy("plugins.parcels.screens:ParcelsDeskPanel"), order=20,
                       roles=("butler", "security")),
             DeskPanel(id="storage", title=N_("Item storage"),

@@ -25,6 +25,7 @@ from kiosk.ui.widgets.signature import SignaturePad, draw_strokes
 from kiosk.ui.widgets.text import Button, Checkbox, Label, Static
 from plugins.parcels import service
 from plugins.parcels.carriers import carrier_name
+from plugins.parcels.storage_rules import CATEGORY_TITLES
 
 if TYPE_CHECKING:
     from kiosk.context import KioskContext
@@ -242,7 +243,7 @@ class ParcelsDeskPanel(DeskActions, Widget):
             Button(_("Check in"), id="checkin", variant="primary"),
         )
         yield Horizontal(
-            Input(placeholder=_("Your unit, e.g. 3-1205"), id="unit"),
+            Input(placeholder=_("Unit, e.g. 3-1205"), id="unit"),
             Input(placeholder=_("Recipient"), id="recipient"),
             Input(placeholder=_("Shelf"), id="shelf"),
         )
@@ -258,7 +259,7 @@ class ParcelsDeskPanel(DeskActions, Widget):
                 yield button
         # Release at the desk: ID-check items, proxies, pickers the kiosk sent here.
         yield Label(_("Release at the desk"), classes="title")
-        yield from give_out_form("rel", ("unit", N_("Your unit, e.g. 3-1205")), "picker",
+        yield from give_out_form("rel", ("unit", N_("Unit, e.g. 3-1205")), "picker",
                                  ("override", N_("Override reason (butler)")), N_("Release"))  # fmt: skip
         yield Label("", id="rel-message", classes="message")
         yield Static("", id="report")
@@ -326,7 +327,7 @@ class ParcelsDeskPanel(DeskActions, Widget):
 
         self.desk_form(
             _("Name a proxy"),
-            [Field("unit", _("Your unit, e.g. 3-1205")), Field("name", _("The proxy's name")),
+            [Field("unit", _("Unit, e.g. 3-1205")), Field("name", _("The proxy's name")),
              Field("phone", _("The proxy's phone")),
              Field("until", _("Last day (YYYY-MM-DD), empty: no end"))],
             add,
@@ -470,13 +471,14 @@ class StorageDeskPanel(DeskActions, Widget):
 
         yield Label(_("Item storage"), classes="title")
         yield Horizontal(
-            Input(placeholder=_("Your unit, e.g. 3-1205"), id="st-unit"),
+            Input(placeholder=_("Unit, e.g. 3-1205"), id="st-unit"),
             Input(placeholder=_("Depositor"), id="st-name"),
             Input(placeholder=_("Item"), id="st-item"),
         )
         yield Horizontal(
             Select(
-                [(c, c) for c in service.ALLOWED_CATEGORIES], value="other", id="st-category",
+                [(_(CATEGORY_TITLES[c]), c) for c in service.ALLOWED_CATEGORIES], value="other",
+                id="st-category",
                 allow_blank=False,
             ),
             Input(value="24", placeholder=_("Pickup within hours"), id="st-hours"),

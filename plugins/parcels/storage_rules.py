@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from kiosk.i18n import N_
+
 PROHIBITED_CATEGORIES = {
     "perishable": "易腐食品 perishables",
     "documents": "重要文件 important documents",
@@ -23,6 +25,16 @@ PROHIBITED_CATEGORIES = {
     "valuables": "贵重物品 valuables",
 }
 ALLOWED_CATEGORIES = ("luggage", "bag", "box", "clothing", "books", "sports", "other")
+# What the butler reads for each (translated where shown).
+CATEGORY_TITLES = {
+    "luggage": N_("Luggage"),
+    "bag": N_("Bag"),
+    "box": N_("Box"),
+    "clothing": N_("Clothing"),
+    "books": N_("Books"),
+    "sports": N_("Sports gear"),
+    "other": N_("Other"),
+}
 
 
 @dataclass(frozen=True)
