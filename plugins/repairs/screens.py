@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Any
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Grid, VerticalScroll
-from textual.widget import Widget
 from textual.widgets import Input
 
 from kiosk.i18n import _
@@ -189,32 +188,6 @@ class RepairSignScreen(SignatureScreen):
         if done is not None:
             self.done = done
             self.say(_("Thank you. The work is complete."), ok=True)
-
-
-class RepairsDeskPanel(Widget):
-    """Desk: open tickets, breaches and the most urgent running clocks."""
-
-    DEFAULT_CSS = "RepairsDeskPanel { height: auto; } RepairsDeskPanel .breach { color: $error; }"
-
-    def __init__(self, ctx: KioskContext, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.ctx = ctx
-
-    def compose(self) -> ComposeResult:
-        panel = service.sla_panel(self.ctx, limit=12)
-        yield Label(
-            _("Open {open}, response late {respond}, resolution late {resolve}, visits due {visits}")
-            .format(open=panel.open_count, respond=panel.breached_respond,
-                    resolve=panel.breached_resolve, visits=panel.visits_due)
-        )  # fmt: skip
-        for t in panel.timers:
-            left = t.seconds_left // 60
-            text = f"{t.number} {t.unit_code or '-'} {t.category} {_(t.clock)} " + (
-                _("late {minutes} min").format(minutes=-left) if left < 0
-                else _("{minutes} min left").format(minutes=left)
-            )  # fmt: skip
-            yield Label(("⚠ " if t.emergency else "") + text,
-                        classes="breach" if left < 0 else "")  # fmt: skip
 
 
 SIGNATURE_STROKES = [[(2, 5), (4, 3), (6, 6), (9, 2), (12, 5), (14, 3)], [(15, 4), (20, 4)]]
