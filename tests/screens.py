@@ -149,3 +149,17 @@ def english_ctx(url: str) -> Iterator[Any]:
     yield ctx
     set_language(before)
     ctx.database().dispose()
+
+
+def cut_placeholders(screen: Screen[Any]) -> list[str]:
+    """The hints of the fields shown that do not fit their field (what the field says to type
+    must be read whole: "Renter's name (blank" says nothing of the owner)."""
+    from rich.cells import cell_len
+    from textual.widgets import Input
+
+    return [
+        f"{field.id}: {field.placeholder!r} in {field.content_region.width} cells"
+        for field in screen.query(Input)
+        if field.region.area and not field.value
+        and cell_len(field.placeholder) > field.content_region.width
+    ]  # fmt: skip

@@ -306,7 +306,7 @@ class ParkingDeskPanel(DeskActions, Widget):
             yield Label(_("New monthly rental"), classes="title")
             yield Horizontal(
                 Input(placeholder=_("Unit, e.g. 3-1205"), id="unit"),
-                Input(placeholder=_("Renter's name (blank: the owner)"), id="renter"),
+                Input(placeholder=_("Renter (blank=owner)"), id="renter"),
                 Input(placeholder=_("Plate, e.g. 粤B12345"), id="plate"),
             )
             yield Horizontal(

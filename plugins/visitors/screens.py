@@ -208,7 +208,7 @@ class CreateInviteScreen(VisitorScreen):
             yield Label(_("Invite a visitor"), classes="title")
             yield field_row(_("Guest's name"), Input(placeholder=_("Guest's name"), id="guest"))
             yield field_row(_("Guest's mobile"), Input(
-                placeholder=_("Guest's mobile (optional, the code is sent there)"),
+                placeholder=_("Mobile to send the code to (optional)"),
                 id="guest-phone"))  # fmt: skip
             yield field_row(
                 _("Valid for (hours)"),
