@@ -151,15 +151,22 @@ def english_ctx(url: str) -> Iterator[Any]:
     ctx.database().dispose()
 
 
-def cut_placeholders(screen: Screen[Any]) -> list[str]:
-    """The hints of the fields shown that do not fit their field (what the field says to type
-    must be read whole: "Renter's name (blank" says nothing of the owner)."""
+def cut_off_hints(screen: Screen[Any]) -> list[str]:
+    """The hints of the fields shown, and the labels of the buttons shown, that do not fit
+    their widget (what a field says to type must be read whole: "Renter's name (blank" says
+    nothing of the owner)."""
     from rich.cells import cell_len
-    from textual.widgets import Input
+    from textual.widgets import Button, Input
 
-    return [
+    cut = [
         f"{field.id}: {field.placeholder!r} in {field.content_region.width} cells"
         for field in screen.query(Input)
         if field.region.area and not field.value
         and cell_len(field.placeholder) > field.content_region.width
     ]  # fmt: skip
+    cut += [
+        f"button {b.id}: {str(b.label)!r} in {b.content_region.width} cells"
+        for b in screen.query(Button)
+        if b.region.area and cell_len(str(b.label)) > b.content_region.width
+    ]
+    return cut

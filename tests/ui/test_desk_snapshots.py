@@ -13,7 +13,7 @@ import pytest
 from kiosk import lobby as lobby_services
 from kiosk.context import KioskContext
 from kiosk.plugins import load_plugins
-from tests.screens import cut_placeholders, message_shown, steady_cursor, until_at_rest, wait_until
+from tests.screens import cut_off_hints, message_shown, steady_cursor, until_at_rest, wait_until
 from tests.ui.conftest import desk
 
 LANGS = ["zh_CN", "en"]
@@ -68,7 +68,7 @@ def test_desk_tab(
         await until_at_rest(pilot, f"the {tab} tab")
         # A panel that failed to build shows a line instead: never a snapshot to keep.
         assert not pilot.app.screen.query(".failure"), f"the {tab} panel failed to build"
-        cut = cut_placeholders(pilot.app.screen)
+        cut = cut_off_hints(pilot.app.screen)
         assert not cut, "a field's hint is cut off: " + "; ".join(cut)
         pilot.app.screen.query_one("#desk-tabs").focus()  # no blinking cursor in a field
         await pilot.pause()

@@ -9,7 +9,7 @@ import pytest
 
 from kiosk.context import KioskContext
 from kiosk.ui.scenarios import click
-from tests.screens import cut_placeholders, message_shown, steady_cursor, until_at_rest, wait_until
+from tests.screens import cut_off_hints, message_shown, steady_cursor, until_at_rest, wait_until
 from tests.ui.conftest import desk, lobby
 
 LANGS = ["zh_CN", "en"]
@@ -119,7 +119,7 @@ def test_lobby_service_screen(
             "the service screen",
         )
         await until_at_rest(pilot, "the service screen")  # some load after mounting
-        cut = cut_placeholders(app.screen)
+        cut = cut_off_hints(app.screen)
         assert not cut, "a field's hint is cut off: " + "; ".join(cut)
 
     assert snap_compare(lobby(ui_ctx, lang), terminal_size=size, run_before=open_tile)
