@@ -6,6 +6,7 @@ import pytest
 from textual.app import App
 
 from kiosk.clock import FixedClock
+from kiosk.ui.scenarios import click
 from plugins.billing import service
 from plugins.billing.providers import SimGateway
 from plugins.billing.screens import IdentifyScreen, PaidScreen, PayQRScreen, QRBlock
@@ -31,9 +32,9 @@ def sctx(sqlite_demo_url, gateway):
 
 
 async def _to_bills(app, pilot) -> None:
-    await pilot.click("#unit")
+    await click(app, pilot, "#unit")
     await pilot.press(*"3-1205")
-    await pilot.click("#pin")
+    await click(app, pilot, "#pin")
     await pilot.press(*"1205", "enter")
     await wait_until(pilot, lambda: "B202610-3-1205" in screen_text(app))
     assert "B202610-3-1205" in screen_text(app) and "late fee" in screen_text(app)
@@ -42,7 +43,7 @@ async def _to_bills(app, pilot) -> None:
 async def _to_qr(app, pilot) -> PayQRScreen:
     await _to_bills(app, pilot)
     first = app.screen.query(".pay").first()
-    await pilot.click(f"#{first.id}")
+    await click(app, pilot, f"#{first.id}")
     await wait_until(pilot, lambda: isinstance(app.screen, PayQRScreen))
     assert isinstance(app.screen, PayQRScreen)
     return app.screen
@@ -75,9 +76,9 @@ async def _a_resident_identifies_chooses_a_bill_and_sees_paid_when_the_notice_ar
 async def _a_wrong_pin_is_refused_on_the_screen(sctx) -> None:
     app = Harness(sctx, IdentifyScreen(sctx))
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.click("#unit")
+        await click(app, pilot, "#unit")
         await pilot.press(*"3-1205")
-        await pilot.click("#pin")
+        await click(app, pilot, "#pin")
         await pilot.press(*"0000", "enter")
         await wait_until(pilot, lambda: "Wrong PIN" in screen_text(app))
         assert isinstance(app.screen, IdentifyScreen)
@@ -105,7 +106,7 @@ async def _cancel_on_the_qr_closes_the_order_and_goes_back(sctx, gateway) -> Non
         order = qr_screen.order
         cancel = app.screen.query_one("#cancel")
         assert cancel.region and app.screen.region.contains_region(cancel.region)
-        await pilot.click("#cancel")
+        await click(app, pilot, "#cancel")
         await wait_until(pilot, lambda: isinstance(app.screen, BillsScreen))
         assert isinstance(app.screen, BillsScreen)
         assert service.order_status(sctx, order.out_trade_no).status == "closed"
@@ -157,9 +158,9 @@ async def _chinese_bills(sctx) -> None:
     set_language("zh_CN")
     app = Harness(sctx, IdentifyScreen(sctx))
     async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.click("#unit")
+        await click(app, pilot, "#unit")
         await pilot.press(*"3-1205")
-        await pilot.click("#pin")
+        await click(app, pilot, "#pin")
         await pilot.press(*"1205", "enter")
         await wait_until(pilot, lambda: "待缴账单" in screen_text(app))
         assert "待缴账单" in screen_text(app) and "滞纳金" in screen_text(app)
@@ -205,7 +206,7 @@ async def _desk(sctx, gateway) -> None:
         # In the staff's words, not the stored code.
         assert order.out_trade_no in flagged and "Amount differs from the order" in flagged
         assert "amount_mismatch" not in flagged and "Simulated gateway" in flagged
-        await pilot.click("#desk-unit")
+        await click(app, pilot, "#desk-unit")
         await pilot.press(*"3-1205", "enter")
         await pilot.pause()
         assert "B202610-3-1205" in str(app.query_one("#statement").render())
@@ -255,10 +256,10 @@ async def test_the_cashier_takes_a_units_arrears_at_the_desk(sctx, people) -> No
         panel = app.query_one(BillingDeskPanel)
         taken = lambda: str(app.query_one("#taken").render())  # noqa: E731
         assert not app.query_one("#desk-take").display  # nothing to take before a statement
-        await pilot.click("#desk-unit")
+        await click(app, pilot, "#desk-unit")
         await pilot.press(*"3-1205", "enter")
         await wait_until(pilot, lambda: app.query_one("#desk-take").display)
-        await pilot.click("#desk-amount")
+        await click(app, pilot, "#desk-amount")
         await pilot.press(*"abc")  # the field takes digits and a point only
         assert app.query_one("#desk-amount").value == ""
         await pilot.press(*"1.00", "enter")
@@ -268,7 +269,7 @@ async def test_the_cashier_takes_a_units_arrears_at_the_desk(sctx, people) -> No
         await wait_until(pilot, lambda: "in all today" in taken())
         assert format_fen(owed) in taken() and jobs() == before
         app.query_one("#desk-amount").value = f"{owed // 100}.{owed % 100:02d}"
-        await pilot.click("#desk-cash")
+        await click(app, pilot, "#desk-cash")
         await wait_until(pilot, lambda: "Took" in taken())
         assert f"Took {format_fen(owed)} for 2 bills of 3-1205" in taken()
         assert "owes ￥0.00 today" in str(app.query_one("#statement").render())
@@ -320,7 +321,7 @@ async def test_a_resident_pays_all_arrears_with_one_code(sctx, gateway) -> None:
         button = app.screen.query_one("#pay-all")
         assert f"({len(bills)} bills, {format_fen(total)})" in str(button.label)
         assert button.region and app.screen.region.contains_region(button.region)
-        await pilot.click("#pay-all")
+        await click(app, pilot, "#pay-all")
         await wait_until(pilot, lambda: isinstance(app.screen, PayQRScreen))
         qr_screen = app.screen
         assert isinstance(qr_screen, PayQRScreen)
@@ -373,25 +374,25 @@ async def test_the_cashier_sends_the_months_bills_from_the_desk(sctx, people) ->
     app = Desk()
     async with app.run_test(size=(100, 40)) as pilot:
         issued = lambda: str(app.query_one("#issued").render())  # noqa: E731
-        await pilot.click("#desk-issue")
+        await click(app, pilot, "#desk-issue")
         await wait_until(pilot, lambda: isinstance(app.screen, ConfirmDialog))
-        await pilot.click("#confirm-no")
+        await click(app, pilot, "#confirm-no")
         await wait_until(pilot, lambda: not isinstance(app.screen, ConfirmDialog))
         assert told() == 0 and issued() == ""
-        await pilot.click("#desk-issue")
+        await click(app, pilot, "#desk-issue")
         await wait_until(pilot, lambda: isinstance(app.screen, ConfirmDialog))
-        await pilot.click("#confirm-yes")
+        await click(app, pilot, "#confirm-yes")
         await wait_until(pilot, lambda: "cashier" in issued())  # a butler may not
         assert told() == 0
         app.staff = people.cashier
-        await pilot.click("#desk-issue")
+        await click(app, pilot, "#desk-issue")
         await wait_until(pilot, lambda: isinstance(app.screen, ConfirmDialog))
-        await pilot.click("#confirm-yes")
+        await click(app, pilot, "#confirm-yes")
         await wait_until(pilot, lambda: "bills sent" in issued())
         sent = told()
         assert sent >= 2 and f"{sent} bills sent" in issued() and "0 were sent before" in issued()
-        await pilot.click("#desk-issue")
+        await click(app, pilot, "#desk-issue")
         await wait_until(pilot, lambda: isinstance(app.screen, ConfirmDialog))
-        await pilot.click("#confirm-yes")
+        await click(app, pilot, "#confirm-yes")
         await wait_until(pilot, lambda: f"{sent} were sent before" in issued())
         assert told() == sent and "0 bills sent" in issued()

@@ -10,6 +10,7 @@ from textual.widgets import Input, Label
 
 from kiosk.clock import FixedClock
 from kiosk.identity import Actor
+from kiosk.ui.scenarios import click
 from kiosk.ui.widgets.signature import SignaturePad
 from plugins.keys import service
 from plugins.keys.scenarios import scenarios
@@ -50,19 +51,19 @@ async def test_the_desk_hands_a_key_out_for_a_viewing_and_takes_it_back(kctx) ->
         app.query_one("#person", Input).value = "陈看房"
         app.query_one("#idno", Input).value = "310101199001011234"
         app.query_one(SignaturePad).strokes = [list(s) for s in SIGNED]
-        await pilot.click("#out-viewing")
+        await click(app, pilot, "#out-viewing")
         await wait_until(pilot, lambda: "accompanied by a staff member" in text(app))
         app.query_one("#key", Input).value = number
         app.query_one("#person", Input).value = "陈看房"
         app.query_one("#idno", Input).value = "310101199001011234"
         app.query_one("#with", Input).value = "S005"
         app.query_one(SignaturePad).strokes = [list(s) for s in SIGNED]
-        await pilot.click("#out-viewing")
+        await click(app, pilot, "#out-viewing")
         await wait_until(pilot, lambda: "handed over" in text(app))
         assert "Viewing" in text(app) and "陈看房" not in text(app)
         app.query_one("#key", Input).value = number
         app.query_one(SignaturePad).strokes = [list(s) for s in SIGNED]
-        await pilot.click("#back-key")
+        await click(app, pilot, "#back-key")
         await wait_until(pilot, lambda: "is back in box B1" in text(app))
 
 

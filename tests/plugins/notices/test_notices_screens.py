@@ -10,6 +10,7 @@ from textual.app import App
 from textual.widgets import Input
 
 from kiosk.clock import FixedClock
+from kiosk.ui.scenarios import click
 from plugins.notices import service
 from plugins.notices.scenarios import scenarios
 from plugins.notices.screens import NoticesDeskPanel, NoticesScreen
@@ -31,10 +32,10 @@ async def test_a_resident_opens_a_notice_and_signs_for_the_household_once(kctx) 
     app = Harness(kctx, NoticesScreen(kctx), wang)
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_until(pilot, lambda: bool(app.screen.query(f"#open-{notice_id}")), "the list")
-        await pilot.click(f"#open-{notice_id}")
+        await click(app, pilot, f"#open-{notice_id}")
         await wait_until(pilot, lambda: bool(app.screen.query("#sign")), "the sign button")
         assert "please sign that you read it" in screen_text(app)
-        await pilot.click("#sign")
+        await click(app, pilot, "#sign")
         await wait_until(pilot, lambda: "has signed for this notice" in screen_text(app))
         assert app.screen.query_one("#signed").disabled
         assert service.read_count(kctx, notice_id).read == 1
@@ -47,7 +48,7 @@ async def test_without_a_card_the_notice_asks_for_one_first(kctx) -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_until(pilot, lambda: bool(app.screen.query("#identify-sign")), "ask for a card")
         assert not app.screen.query("#sign")
-        await pilot.click("#identify-sign")
+        await click(app, pilot, "#identify-sign")
         await wait_until(pilot, lambda: type(app.screen).__name__ == "IdentifyScreen")
         assert service.read_count(kctx, notice_id).read == 0
 
@@ -63,15 +64,15 @@ async def test_the_desk_drafts_the_manager_approves_and_the_butler_publishes(kct
         app.query_one("#n-title", Input).value = "消防演练通知"
         app.query_one("#n-body", Input).value = "周三下午消防演练"
         app.query_one("#n-days", Input).value = "3"
-        await pilot.click("#n-draft")
+        await click(app, pilot, "#n-draft")
         await wait_until(pilot, lambda: "drafted" in screen_text(app), "the draft")
         draft = next(n for n in service.notices(kctx) if n.title == "消防演练通知")
-        await pilot.click(f"#approve-{draft.id}")
+        await click(app, pilot, f"#approve-{draft.id}")
         await wait_until(pilot, lambda: "approved and numbered" in screen_text(app))
-        await pilot.click(f"#publish-{draft.id}")
+        await click(app, pilot, f"#publish-{draft.id}")
         await wait_until(pilot, lambda: "is on the kiosks" in screen_text(app))
         assert draft.id in {n.id for n in service.current(kctx)}
-        await pilot.click("#n-draft")  # no title: refused, said plainly
+        await click(app, pilot, "#n-draft")  # no title: refused, said plainly
         await wait_until(pilot, lambda: "needs a title" in screen_text(app))
 
 

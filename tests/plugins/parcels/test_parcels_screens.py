@@ -9,6 +9,7 @@ from textual.widgets import Label, Static
 
 from kiosk.clock import FixedClock
 from kiosk.printing import JobOutcome
+from kiosk.ui.scenarios import click
 from plugins.parcels import DEMO_CODE
 from plugins.parcels.scenarios import scenarios
 from plugins.parcels.screens import (
@@ -33,9 +34,9 @@ async def _draw_and_collect(kctx) -> None:
     kctx.printing = PaperOut()
     app = Harness(kctx, PickupCodeScreen(kctx))
     async with app.run_test(size=(100, 40)) as pilot:
-        await pilot.click("#unit")
+        await click(app, pilot, "#unit")
         await pilot.press(*"3-1205")
-        await pilot.click("#code")
+        await click(app, pilot, "#code")
         await pilot.press(*"000000", "enter")
         wrong = "Wrong pickup code for 3-1205."
         await wait_until(pilot, lambda: wrong in screen_text(app), "the wrong code refused")
@@ -44,14 +45,14 @@ async def _draw_and_collect(kctx) -> None:
         await wait_until(pilot, lambda: isinstance(app.screen, PickupScreen), "the pickup")
         assert isinstance(app.screen, PickupScreen)
         app.screen.query_one("#picker").value = "王小明"  # the addressee of both
-        await pilot.click("#confirm")  # not signed yet
+        await click(app, pilot, "#confirm")  # not signed yet
         sign = "Please sign with your finger on the pad."
         await wait_until(pilot, lambda: sign in screen_text(app), "asked to sign")
         assert sign in screen_text(app)
         pad = app.screen.query_one(SignaturePad)
         await draw_signature(pilot, pad)
         assert pad.is_meaningful() and "█" in str(pad.render())
-        await pilot.click("#confirm")
+        await click(app, pilot, "#confirm")
         # The release (its transaction and the slip's print job) runs off the UI thread.
         await wait_until(pilot, lambda: isinstance(app.screen, PickupDoneScreen), "collected")
         assert isinstance(app.screen, PickupDoneScreen)
@@ -114,15 +115,15 @@ async def test_the_desk_scans_a_parcel_in_and_sees_it_waiting(kctx) -> None:
     async def flow() -> tuple[str, str, str]:
         app = Desk()
         async with app.run_test(size=(120, 40)) as pilot:
-            await pilot.click("#tracking")
+            await click(app, pilot, "#tracking")
             await pilot.press(*"JT0001234567890", "enter")  # the scanner's Enter
             await pilot.pause()
             carrier = str(app.query_one("#carrier", Label).render())
             assert app.focused is app.query_one("#unit", Input)
             await pilot.press(*"1-101")
             app.query_one("#shelf", Input).value = "c4"
-            await pilot.click("#oversize")
-            await pilot.click("#checkin")
+            await click(app, pilot, "#oversize")
+            await click(app, pilot, "#checkin")
             await pilot.pause()
             message = str(app.query_one("#message", Label).render())
             report = str(app.query_one("#report", Static).render())
@@ -164,12 +165,12 @@ async def test_the_desk_stores_an_item_and_gives_it_back_against_a_signature(kct
     async with app.run_test(size=(120, 50)) as pilot:
         for wid, text in (("st-unit", "1-101"), ("st-name", "张伟"), ("st-item", "一箱海鲜")):
             app.query_one(f"#{wid}", Input).value = text
-        await pilot.click("#st-store")
+        await click(app, pilot, "#st-store")
         await pilot.pause()
         assert "cannot be stored" in message(app)
         app.query_one("#st-item", Input).value = "行李箱 suitcase"
         await button_ready(pilot, app, "#st-store")
-        await pilot.click("#st-store")
+        await click(app, pilot, "#st-store")
         await pilot.pause()
         ticket = message(app).split("ticket ")[1].rstrip(".")
         app.query_one("#st-ticket", Input).value = ticket
@@ -177,11 +178,11 @@ async def test_the_desk_stores_an_item_and_gives_it_back_against_a_signature(kct
         app.query_one("#st-id", Input).value = "123X"
         app.query_one("#st-condition", Input).value = "完好 intact"
         await draw_signature(pilot, app.query_one("#st-pad", SignaturePad))
-        await pilot.click("#st-release")
+        await click(app, pilot, "#st-release")
         await pilot.pause()
         assert message(app) == "Given back."
         app.query_one("#st-handover", Input).value = "孙保安"
-        await pilot.click("#st-check")
+        await click(app, pilot, "#st-check")
         await pilot.pause()
         assert message(app) == "Handover recorded: 0 items."
 
@@ -206,19 +207,19 @@ async def test_the_desk_flags_an_id_check_item_and_releases_it_only_with_the_id_
         app.query_one("#tracking", Input).value = "JT0001234567891"
         app.query_one("#unit", Input).value = "1-101"
         app.query_one("#recipient", Input).value = "张伟"
-        await pilot.click("#id_check")
-        await pilot.click("#checkin")
+        await click(app, pilot, "#id_check")
+        await click(app, pilot, "#checkin")
         await pilot.pause()
         assert "Logged JT0001234567891" in said(app, "message")
         app.query_one("#rel-unit", Input).value = "1-101"
         app.query_one("#rel-picker", Input).value = "张伟"
         await draw_signature(pilot, app.query_one("#rel-pad", SignaturePad))
-        await pilot.click("#rel-release")
+        await click(app, pilot, "#rel-release")
         await pilot.pause()
         assert "last 4 characters" in said(app, "rel-message")
         app.query_one("#rel-id", Input).value = "0420"
         await button_ready(pilot, app, "#rel-release")
-        await pilot.click("#rel-release")
+        await click(app, pilot, "#rel-release")
         await pilot.pause()
         assert said(app, "rel-message") == "Released 1 items."
     with kctx.database().read() as s:

@@ -14,6 +14,7 @@ from textual.widgets import Button, Checkbox, Input, Label
 from kiosk.context import KioskContext
 from kiosk.i18n import set_language
 from kiosk.identity import Actor
+from kiosk.ui.scenarios import click
 from plugins.parking import service, taps
 from plugins.parking.models import ParkingCard
 from tests.conftest import make_ctx
@@ -53,7 +54,7 @@ async def test_a_lapsed_card_renews_by_qr_at_the_kiosk(pctx: KioskContext) -> No
         assert type(app.screen).__name__ == "ValidityScreen"
         assert "Expired on 2026-11-13" in text(app)
         rental = app.screen.validity.rental_id
-        await pilot.click(f"#renew-{rental}-1")
+        await click(app, pilot, f"#renew-{rental}-1")
         await wait_until(pilot, lambda: type(app.screen).__name__ == "RenewPayScreen", "the QR")
         screen = app.screen
         assert type(screen).__name__ == "RenewPayScreen"
@@ -108,7 +109,7 @@ async def test_the_desk_refuses_an_unchecked_renter_then_issues(pctx: KioskConte
             licence="440301198805051234", months="2",
         ).items():  # fmt: skip
             app.screen.query_one(f"#{wid}", Input).value = value
-        await pilot.click("#open-cash")
+        await click(app, pilot, "#open-cash")
         await pilot.pause()
         assert "identity card and driving licence" in text(app)
         app.screen.query_one("#checked", Checkbox).value = True
@@ -122,7 +123,7 @@ async def test_the_desk_refuses_an_unchecked_renter_then_issues(pctx: KioskConte
         app.desk_card_tapped("5A00BEEF07")  # what the desk reader thread hands over
         await pilot.pause()
         assert app.screen.query_one("#uid", Input).value == "5A00BEEF07"
-        await pilot.click("#issue")
+        await click(app, pilot, "#issue")
         await pilot.pause()
         assert "deposit receipt SJ" in text(app)
     with pctx.database().read() as session:
@@ -166,11 +167,11 @@ async def test_cancelling_the_qr_takes_the_rent_off_the_bill(pctx: KioskContext)
         await app.present_card(LAPSED)
         await pilot.pause()
         rental = app.screen.validity.rental_id
-        await pilot.click(f"#renew-{rental}-3")
+        await click(app, pilot, f"#renew-{rental}-3")
         await wait_until(pilot, lambda: type(app.screen).__name__ == "RenewPayScreen", "the QR")
         owed = sum(b.balance_fen for b in billing.open_bills(pctx, "2-502"))
         assert owed >= 30000
-        await pilot.click("#cancel")
+        await click(app, pilot, "#cancel")
         await wait_until(
             pilot, lambda: type(app.screen).__name__ == "ValidityScreen", "the validity again"
         )

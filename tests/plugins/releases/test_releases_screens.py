@@ -10,6 +10,7 @@ from textual.app import App
 from textual.widgets import Input, Label
 
 from kiosk.clock import FixedClock
+from kiosk.ui.scenarios import click
 from kiosk.ui.widgets.signature import SignaturePad
 from plugins.releases import service
 from plugins.releases.scenarios import scenarios
@@ -27,8 +28,8 @@ async def test_a_resident_asks_for_a_move_out_pass_and_signs_on_the_pad(kctx) ->
         await wait_until(pilot, lambda: bool(app.screen.query("#carrier")))
         app.screen.query_one("#carrier", Input).value = "老李搬家"
         app.screen.query_one("#items", Input).value = "沙发, 纸箱6个"
-        await pilot.click("#reason-move_out")
-        await pilot.click("#submit")  # not signed yet: refused, nothing filed
+        await click(app, pilot, "#reason-move_out")
+        await click(app, pilot, "#submit")  # not signed yet: refused, nothing filed
         await wait_until(pilot, lambda: "Please sign" in screen_text(app))
         assert service.passes_of(kctx, app.actor) == []
         pad = app.screen.query_one(SignaturePad)
@@ -38,7 +39,7 @@ async def test_a_resident_asks_for_a_move_out_pass_and_signs_on_the_pad(kctx) ->
         await pilot.mouse_up(pad, offset=(20, 3))
         if not pad.is_meaningful():  # a headless pilot may drop moves: draw as a finger would
             pad.strokes = [[(2, 1), (6, 3), (10, 2), (14, 4), (18, 1), (20, 3)]]
-        await pilot.click("#submit")
+        await click(app, pilot, "#submit")
         await wait_until(pilot, lambda: app.screen.last is not None, "the request")
         assert "is asked for" in screen_text(app)
         (mine,) = service.passes_of(kctx, app.actor)
@@ -60,13 +61,13 @@ async def test_the_butler_approves_and_the_guard_records_the_exit_at_the_desk(kc
         await pilot.pause()
         assert "Waiting for approval: 1" in panel_text(app)
         app.query_one(SignaturePad).strokes = [[tuple(p) for p in s] for s in SIGNED]
-        await pilot.click(f"#approve-{view.id}")  # a tenant's: the owner first
+        await click(app, pilot, f"#approve-{view.id}")  # a tenant's: the owner first
         await wait_until(pilot, lambda: "phone the owner" in panel_text(app))
         app.query_one("#note", Input).value = "10:32 业主电话同意"
-        await pilot.click(f"#owner-{view.id}")
+        await click(app, pilot, f"#owner-{view.id}")
         await wait_until(pilot, lambda: "owner's word is recorded" in panel_text(app))
         app.query_one(SignaturePad).strokes = [[tuple(p) for p in s] for s in SIGNED]
-        await pilot.click(f"#approve-{view.id}")
+        await click(app, pilot, f"#approve-{view.id}")
         await wait_until(pilot, lambda: "approved and printed" in panel_text(app))
     (approved,) = service.approved(kctx)
 
@@ -77,16 +78,16 @@ async def test_the_butler_approves_and_the_guard_records_the_exit_at_the_desk(kc
     app = Gate()
     async with app.run_test(size=(120, 40)) as pilot:
         app.query_one("#code", Input).value = approved.qr
-        await pilot.click("#check")
+        await click(app, pilot, "#check")
         await wait_until(pilot, lambda: "is valid" in panel_text(app))
         assert "书桌" in panel_text(app)
-        await pilot.click("#exit")  # the guard has not signed
+        await click(app, pilot, "#exit")  # the guard has not signed
         await wait_until(pilot, lambda: "Please sign" in panel_text(app))
         app.query_one(SignaturePad).strokes = [[tuple(p) for p in s] for s in SIGNED]
-        await pilot.click("#exit")
+        await click(app, pilot, "#exit")
         await wait_until(pilot, lambda: "exit recorded" in panel_text(app))
         app.query_one("#code", Input).value = approved.qr
-        await pilot.click("#check")
+        await click(app, pilot, "#check")
         await wait_until(pilot, lambda: "already used" in panel_text(app))
 
 

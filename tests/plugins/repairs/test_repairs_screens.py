@@ -8,6 +8,7 @@ import pytest
 from repairs_helpers import BUTLER, ENGINEER, resident
 
 from kiosk.clock import FixedClock
+from kiosk.ui.scenarios import click
 from plugins.repairs import service
 from plugins.repairs.scenarios import scenarios
 from plugins.repairs.screens import (
@@ -24,13 +25,13 @@ async def test_a_resident_files_a_paid_repair_in_a_few_taps(kctx) -> None:
     app = Harness(kctx, RepairScreen(kctx), resident(kctx, "张伟"))
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
-        await pilot.click("#cat-doors")
+        await click(app, pilot, "#cat-doors")
         await pilot.pause()
-        await pilot.click("#cat-doors--lock")
+        await click(app, pilot, "#cat-doors--lock")
         await pilot.pause()
         assert "Paid repair: ￥120.00" in screen_text(app)
-        await pilot.click("#slot-1")
-        await pilot.click("#send")
+        await click(app, pilot, "#slot-1")
+        await click(app, pilot, "#send")
         await pilot.pause()
         assert isinstance(app.screen, RepairFiledScreen)
         assert app.screen.ticket.paid and app.screen.ticket.appointment
@@ -40,13 +41,13 @@ async def test_the_kiosk_offers_urgent_and_an_urgent_repair_calls_engineering(kc
     app = Harness(kctx, RepairScreen(kctx), resident(kctx, "张伟"))
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
-        await pilot.click("#cat-doors")
+        await click(app, pilot, "#cat-doors")
         await pilot.pause()
-        await pilot.click("#cat-doors--window")
+        await click(app, pilot, "#cat-doors--window")
         await pilot.pause()
         assert "Urgent: it cannot wait" in str(app.screen.query_one("#urgent").label)
         app.screen.query_one("#urgent").value = True
-        await pilot.click("#send")
+        await click(app, pilot, "#send")
         await pilot.pause()
         assert isinstance(app.screen, RepairFiledScreen)
         assert app.screen.ticket.emergency
@@ -64,12 +65,12 @@ async def test_completion_needs_a_drawn_signature(kctx) -> None:
         await pilot.pause()
         pad = screen.query_one(SignaturePad)
         await draw_signature(pilot, pad, [[(5, 5)]])  # one dot
-        await pilot.click("#confirm")
+        await click(app, pilot, "#confirm")
         await pilot.pause()
         assert screen.done is None and "dot is not a signature" in screen_text(app)
-        await pilot.click("#clear")
+        await click(app, pilot, "#clear")
         await draw_signature(pilot, pad)
-        await pilot.click("#confirm")
+        await click(app, pilot, "#confirm")
         await pilot.pause()
         assert screen.done is not None and screen.done.status == "completed"
 

@@ -8,6 +8,7 @@ import pytest
 from textual.app import App
 
 from kiosk.clock import FixedClock
+from kiosk.ui.scenarios import click
 from plugins.surveys import service
 from plugins.surveys.scenarios import scenarios
 from plugins.surveys.screens import SurveyScreen, SurveysDeskPanel
@@ -30,9 +31,9 @@ async def test_a_resident_scores_every_question_by_touch_and_sends(kctx) -> None
             assert f"Question {n + 1} of 4" in screen_text(app)
             button = "#send" if n == len(survey.questions) - 1 else "#next"
             assert app.screen.query_one(button).disabled  # no score yet: nothing to go on with
-            await pilot.click("#score-4")
+            await click(app, pilot, "#score-4")
             await wait_until(pilot, lambda b=button: _ready(app, b), button)
-            await pilot.click(button)
+            await click(app, pilot, button)
         await wait_until(pilot, lambda: bool(app.screen.query("#done")), "the thanks")
         assert "answers were received" in screen_text(app)
     r = service.results(kctx, survey.id)
@@ -63,7 +64,7 @@ async def test_the_desk_panel_shows_coverage_and_the_manager_closes_it(kctx) -> 
         text = "\n".join(str(w.render()) for w in app.query("Label"))
         assert "Answered by 1 of 216 households (0.5%); target 60%: not reached" in text
         assert "low scores: 1" in text
-        await pilot.click(f"#close-{survey.id}")
+        await click(app, pilot, f"#close-{survey.id}")
         await wait_until(pilot, lambda: "Survey closed." in "\n".join(
             str(w.render()) for w in app.query("Label")))  # fmt: skip
     assert service.open_surveys(kctx) == []

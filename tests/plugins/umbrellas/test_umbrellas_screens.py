@@ -10,6 +10,7 @@ from textual.widgets import Input, Label
 from umbrellas_helpers import resident
 
 from kiosk.clock import FixedClock
+from kiosk.ui.scenarios import click
 from plugins.umbrellas import service
 from plugins.umbrellas.scenarios import scenarios
 from plugins.umbrellas.screens import UmbrellaScreen
@@ -22,21 +23,21 @@ async def test_a_resident_confirms_the_condition_borrows_and_returns_it_damaged_
     app = Harness(kctx, UmbrellaScreen(kctx), resident(kctx, "张伟"))
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_until(pilot, lambda: bool(app.screen.query("#lend-U002")))
-        await pilot.click("#lend-U002")
+        await click(app, pilot, "#lend-U002")
         await wait_until(pilot, lambda: bool(app.screen.query("#confirm-lend")))
         # The recorded condition is shown before anything is lent.
         assert "Recorded condition: intact" in screen_text(app)
         assert service.loans_of(kctx, app.actor) == []
-        await pilot.click("#confirm-lend")
+        await click(app, pilot, "#confirm-lend")
         await wait_until(pilot, lambda: "U002 is yours" in screen_text(app))
         message = app.screen.query_one("#message")
         assert message.has_class("ok") and not message.has_class("error")
         # Listed under the household's umbrellas, with its own Return button: no typing.
         await wait_until(pilot, lambda: bool(app.screen.query("#return-U002")))
-        await pilot.click("#return-U002")
+        await click(app, pilot, "#return-U002")
         await wait_until(pilot, lambda: bool(app.screen.query("#cond-damaged")))
         assert "Returning umbrella U002" in screen_text(app)
-        await pilot.click("#cond-damaged")
+        await click(app, pilot, "#cond-damaged")
         await wait_until(pilot, lambda: "￥68.00 is owed" in screen_text(app))
         assert "￥68.00 is owed" in screen_text(app)
         assert service.loans_of(kctx, app.actor) == []
@@ -50,7 +51,7 @@ async def test_a_scanned_tag_not_on_loan_is_refused(kctx) -> None:
         app.screen.query_one("#tag", Input).focus()
         await pilot.press(*"U003", "enter")
         await wait_until(pilot, lambda: bool(app.screen.query("#cond-intact")))
-        await pilot.click("#cond-intact")
+        await click(app, pilot, "#cond-intact")
         await wait_until(pilot, lambda: "not on loan" in screen_text(app))
         assert "not on loan" in screen_text(app)
 
@@ -107,9 +108,9 @@ async def test_the_desk_confirms_a_damaged_umbrella_and_sends_reminders(kctx) ->
         await pilot.pause()
         text = "\n".join(str(w.render()) for w in app.query(Label))
         assert "Overdue: 1" in text and "U002" in text and "damaged 1" in text
-        await pilot.click(f"#confirm-{loan.loan_id}")
+        await click(app, pilot, f"#confirm-{loan.loan_id}")
         await pilot.pause()
-        await pilot.click("#remind")
+        await click(app, pilot, "#remind")
         await pilot.pause()
         text = "\n".join(str(w.render()) for w in app.query(Label))
         assert "1 reminders sent." in text and f"#confirm-{loan.loan_id}" not in text

@@ -11,6 +11,7 @@ from textual.widgets import Button
 from visitors_helpers import BUTLER, host
 
 from kiosk.clock import FixedClock
+from kiosk.ui.scenarios import click
 from plugins.visitors import service
 from plugins.visitors.scenarios import scenarios
 from plugins.visitors.screens import (
@@ -27,18 +28,18 @@ from tests.screens import Harness, Run, button_ready, screen_text, wait_until
 async def test_walk_up_waits_for_the_host_then_shows_the_pass(kctx) -> None:
     app = Harness(kctx, WalkupScreen(kctx))
     async with app.run_test(size=(100, 40)) as pilot:
-        await pilot.click("#name")
+        await click(app, pilot, "#name")
         await pilot.press(*"Alice Wong")
-        await pilot.click("#phone")
+        await click(app, pilot, "#phone")
         await pilot.press(*"12345")
-        await pilot.click("#submit")
+        await click(app, pilot, "#submit")
         await wait_until(pilot, lambda: "Enter an 11-digit mobile number." in screen_text(app))
         assert "Enter an 11-digit mobile number." in screen_text(app)
         app.screen.query_one("#phone").value = "13912345678"
         app.screen.query_one("#unit").value = "3-1205"
         app.screen.query_one("#purpose").value = "delivery of a sofa"
         await button_ready(pilot, app, "#submit")
-        await pilot.click("#submit")
+        await click(app, pilot, "#submit")
         await wait_until(pilot, lambda: isinstance(app.screen, WaitingScreen))
         waiting = app.screen
         assert isinstance(waiting, WaitingScreen), screen_text(app)
@@ -62,7 +63,7 @@ async def test_an_invite_code_gives_the_pass_and_a_wrong_one_says_why(kctx) -> N
 
     app = Harness(kctx, InviteScreen(kctx))
     async with app.run_test(size=(100, 40)) as pilot:
-        await pilot.click("#code")
+        await click(app, pilot, "#code")
         await pilot.press(*("000000" if inv.code != "000000" else "111111"), "enter")
         await pilot.pause()
         assert "No invite has this code." in screen_text(app)
@@ -83,7 +84,7 @@ async def test_the_desk_panel_approves_a_waiting_visit(kctx) -> None:
     app = Desk()
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.pause()
-        await pilot.click(f"#approve-{v.id}")
+        await click(app, pilot, f"#approve-{v.id}")
         await pilot.pause()
         app.screen.query_one("#confirm-yes", Button).press()  # the desk asks first
         await pilot.pause()
@@ -164,9 +165,9 @@ async def test_a_resident_creates_an_invite_at_the_kiosk_and_the_code_works(kctx
     async def flow() -> str:
         app = Harness(kctx, CreateInviteScreen(kctx), actor=host(kctx, "张伟"))
         async with app.run_test(size=(100, 50)) as pilot:
-            await pilot.click("#guest")
+            await click(app, pilot, "#guest")
             await pilot.press(*"Bob Lee")
-            await pilot.click("#create")
+            await click(app, pilot, "#create")
             await pilot.pause()
             text = screen_text(app)
             assert app.screen.query(PassQR)
