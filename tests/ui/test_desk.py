@@ -101,7 +101,7 @@ async def test_alerts_are_listed_and_acknowledged_once(ui_ctx: KioskContext) -> 
     async with app.run_test(size=(100, 30)) as pilot:
         await login(pilot)
         await wait_until(pilot, lambda: "wheelchair at door B" in table_text(app))
-        await pilot.click("#ack")
+        await click(pilot.app, pilot, "#ack")
         await wait_until(pilot, lambda: "wheelchair at door B" not in table_text(app))
     from kiosk.db.models import AuditEvent
 
@@ -295,14 +295,14 @@ async def test_a_walk_up_registered_at_a_kiosk_appears_on_an_open_desk_at_the_ne
         await pilot.pause()
         button = next(b for b in app.screen.query("Button") if (b.id or "").startswith("approve-"))
         visit_id = int(button.id.partition("-")[2])
-        await pilot.click(f"#{button.id}")
+        await click(pilot.app, pilot, f"#{button.id}")
         await pilot.pause()
-        await pilot.click("#confirm-no")
+        await click(pilot.app, pilot, "#confirm-no")
         await pilot.pause()
         assert visitors.visit_status(ui_ctx, visit_id).status == "pending"
-        await pilot.click(f"#{button.id}")
+        await click(pilot.app, pilot, f"#{button.id}")
         await pilot.pause()
-        await pilot.click("#confirm-yes")
+        await click(pilot.app, pilot, "#confirm-yes")
         await wait_until(
             pilot, lambda: visitors.visit_status(ui_ctx, visit_id).status == "approved"
         )
@@ -595,7 +595,7 @@ async def test_the_household_file_shows_the_units_repairs_visits_parcels_loans_a
         await wait_until(pilot, lambda: on_desk(app), "the desk")
         app.screen.show_tab("tab-household")
         await pilot.pause()
-        await pilot.click("#hf-unit")
+        await click(pilot.app, pilot, "#hf-unit")
         await pilot.press(*"3-1205", "enter")
         await wait_until(pilot, lambda: "报修与投诉" in texts(app))
         shown = texts(app)

@@ -10,6 +10,7 @@ import pytest
 
 from kiosk.config import parse_settings
 from kiosk.shell import _quick
+from kiosk.ui.scenarios import click
 from tests.screens import wait_until
 from tests.ui.test_lobby import texts
 
@@ -39,7 +40,7 @@ async def test_the_tiles_show_before_the_database_and_a_press_meanwhile_is_answe
         )
         assert app.ctx is None and app._tiles_painted.is_set()
         assert "Collect parcels" in texts(app)
-        await pilot.click("#tile-parcels")
+        await click(pilot.app, pilot, "#tile-parcels")
         await pilot.pause()
         assert "still starting" in texts(app)
 
@@ -75,7 +76,7 @@ async def test_a_kiosk_starting_again_shows_last_starts_tiles_with_its_first_fra
         # In the first composition, before any plugin module is loaded.
         assert app.screen.query("#tile-parcels") and app._tiles_painted.is_set()
         assert "Collect parcels" in texts(app)
-        await pilot.click("#tile-parcels")
+        await click(pilot.app, pilot, "#tile-parcels")
         await pilot.pause()
         assert "still starting" in texts(app)
 

@@ -11,6 +11,7 @@ from textual.widgets import Input
 
 from kiosk.context import KioskContext
 from kiosk.i18n import _
+from kiosk.ui.scenarios import click
 from kiosk.ui.screens import HomeScreen, MessageScreen, OutOfServiceScreen
 from kiosk.ui.widgets.text import Label, printable
 from tests.screens import settle
@@ -165,7 +166,7 @@ async def test_bad_input_a_plugin_cannot_parse_is_a_refusal_not_a_broken_plugin(
     app = lobby(ui_ctx, "en")
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot, lambda: bool(app.screen.query("#tile-picky")))
-        await pilot.click("#tile-picky")
+        await click(pilot.app, pilot, "#tile-picky")
         await settle(pilot, lambda: isinstance(app.screen, MessageScreen))
         assert isinstance(app.screen, MessageScreen)
         assert _("This input cannot be used. Please check it and try again, or see the desk.") in (
@@ -173,7 +174,7 @@ async def test_bad_input_a_plugin_cannot_parse_is_a_refusal_not_a_broken_plugin(
         )
         assert "invalid literal" not in texts(app)  # the detail is for the log
         assert "picky" in plugin_names(ui_ctx) and not ui_ctx.plugins.failures
-        await pilot.click("#ok")
+        await click(pilot.app, pilot, "#ok")
         await settle(pilot, lambda: isinstance(app.screen, HomeScreen))
         assert app.screen.query("#tile-picky"), "the tile is still there"
 
@@ -198,7 +199,7 @@ async def test_an_unexpected_error_shows_out_of_service_and_the_desk_can_still_b
         assert "Out of service" in shown and "PIN-4321" not in shown and "Traceback" not in shown
         assert any("PIN-4321" in (r.exc_text or "") for r in caplog.records), "logged"
         await pilot.pause()  # the broken screen is gone: a full wait is safe again
-        await pilot.click("#call-desk")
+        await click(pilot.app, pilot, "#call-desk")
         await settle(pilot, lambda: isinstance(app.screen, MessageScreen))
         assert "The desk has been called" in texts(app)
         await app.reset_to_home()  # what the idle timeout does
@@ -374,7 +375,7 @@ async def test_a_plugin_worker_that_raises_disables_its_plugin_not_the_kiosk(
     app = lobby(ui_ctx, "en")
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot, lambda: bool(app.screen.query("#tile-busy")))
-        await pilot.click("#tile-busy")
+        await click(pilot.app, pilot, "#tile-busy")
         await settle(pilot, lambda: bool(ui_ctx.plugins.failures))
         await settle(pilot, lambda: isinstance(app.screen, HomeScreen))
         assert app.is_running and not app.faults
