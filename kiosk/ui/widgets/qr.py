@@ -108,7 +108,14 @@ class FittedQR(Static):
         start = max(self.region.y, region.y) if self.region.height else region.y
         return region.bottom - start
 
+    def on_resize(self) -> None:
+        # Laid out (again): the first look may have come before the layout was final (on a
+        # loaded kiosk), or the terminal changed size.
+        self.call_after_refresh(self.fit)
+
     def fit(self) -> None:
+        if not self.region.height:  # not laid out yet: on_resize looks again
+            return
         rows = self.room()
         if rows and self.rows > rows:
             text = fit_qr_text(self.payload, rows, self.ec)
