@@ -303,8 +303,8 @@ def pin_form(title: str, first: Input, pin: Input) -> ComposeResult:
 
 
 class PinFormScreen(ServiceScreen):
-    """Who (a unit, a staff number) and a PIN beside the keypad: Enter in the first field goes
-    to the PIN, Enter in the PIN or OK signs in. The PIN field is emptied at every try and a
+    """Who (a unit, a staff number) and a PIN beside the keypad: Tab or Enter in the first field
+    goes to the PIN, Enter in the PIN or OK signs in. The PIN field is emptied at every try and a
     refusal is shown in the message line."""
 
     FIRST = ""  # the first field's id
@@ -333,10 +333,8 @@ class PinFormScreen(ServiceScreen):
         return [no_focus(Button(_("OK"), id="ok", variant="primary"))]
 
     async def on_input_submitted(self, event: Input.Submitted) -> None:
-        if event.input.id == self.FIRST:
-            self.query_one("#pin", Input).focus()
-        else:
-            await self._submit()
+        # Only the PIN submits: Enter in the first field is the to_pin binding.
+        await self._submit()
 
     @on(Button.Pressed, "#ok")
     async def _ok(self) -> None:

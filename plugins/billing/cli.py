@@ -23,6 +23,7 @@ from kiosk.commands import (
     said,
     staff_command,
 )
+from kiosk.money import typed_amount
 
 emv_app = typer.Typer(help="EMV merchant-presented QR payloads.", no_args_is_help=True)
 
@@ -68,12 +69,6 @@ billing_app = typer.Typer(
 MethodOpt = Annotated[str, typer.Option("--method", help="cash or card.")]
 BillArg = Annotated[str, typer.Argument(help="Bill number, e.g. B202611-3-1205.")]
 RefundReasonOpt = Annotated[str, typer.Option("--reason", help="Why the money goes back.")]
-
-
-def _fen(amount: str) -> int:
-    from kiosk.money import typed_amount
-
-    return typed_amount(amount)
 
 
 def _id_of(ctx: Any, number_column: Any, number: str) -> int | None:
@@ -153,7 +148,7 @@ def pay(
     from kiosk.money import format_fen
     from plugins.billing import service
 
-    p = service.record_desk_payment(ctx, actor, _bill_id(ctx, bill), _fen(amount), method)
+    p = service.record_desk_payment(ctx, actor, _bill_id(ctx, bill), typed_amount(amount), method)
     return (
         fields_of(p, "receipt_no", "amount_fen", "late_fee_fen"),
         f"paid {format_fen(p.amount_fen)} on {bill}: receipt {p.receipt_no}",
@@ -174,7 +169,7 @@ def refund(
     from plugins.billing import service
     from plugins.billing.models import Payment
 
-    fen = _fen(amount)
+    fen = typed_amount(amount)
     pid = _id_of(ctx, Payment.receipt_no, receipt)
     if pid is None:
         raise Refused("billing.no_payment", "There is no payment {receipt}.", receipt=receipt)
@@ -280,7 +275,7 @@ def charge(
     from kiosk.money import format_fen
     from plugins.billing import service
 
-    fen = _fen(amount)
+    fen = typed_amount(amount)
     line_id = service.add_charge(ctx, actor, unit, kind, fen, description, period=period)
     return {"line_id": line_id, "amount_fen": fen}, f"charged {format_fen(fen)} to {unit}"
 
@@ -297,7 +292,7 @@ def credit(
     from kiosk.money import format_fen
     from plugins.billing import service
 
-    note = service.issue_credit_note(ctx, actor, _bill_id(ctx, bill), _fen(amount), reason)
+    note = service.issue_credit_note(ctx, actor, _bill_id(ctx, bill), typed_amount(amount), reason)
     return (
         fields_of(note, "number", "amount_fen"),
         f"credit note {note.number}: {format_fen(note.amount_fen)} off {bill}",
@@ -322,7 +317,9 @@ def deposit_take(
     from kiosk.money import format_fen
     from plugins.billing import service
 
-    dep = service.take_deposit(ctx, actor, unit, kind, _fen(amount), description, method=method)
+    dep = service.take_deposit(
+        ctx, actor, unit, kind, typed_amount(amount), description, method=method
+    )
     return (
         fields_of(dep, "receipt_no", "amount_fen"),
         f"deposit {dep.receipt_no}: {format_fen(dep.amount_fen)} from {unit}",
@@ -508,7 +505,7 @@ def pay_arrears(
     from kiosk.money import format_fen
     from plugins.billing import service
 
-    paid = service.record_desk_arrears_payment(ctx, actor, unit, _fen(amount), method)
+    paid = service.record_desk_arrears_payment(ctx, actor, unit, typed_amount(amount), method)
     return (
         [fields_of(p, "receipt_no", "bill_id", "amount_fen", "late_fee_fen") for p in paid],
         f"paid {format_fen(sum(p.amount_fen for p in paid))} on {len(paid)} bills of {unit}: "

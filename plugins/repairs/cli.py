@@ -36,6 +36,7 @@ from kiosk.commands import (
 )
 from kiosk.export import csv_writer
 from kiosk.i18n import N_
+from kiosk.money import typed_amount
 
 repairs_app = typer.Typer(help="Repair requests and complaints.", no_args_is_help=True)
 _service = lazy_module("plugins.repairs.service")
@@ -107,12 +108,6 @@ def _when(ctx: Any, text: str, what: str) -> Any:
     if at.tzinfo is None:
         at = at.replace(tzinfo=ZoneInfo(ctx.settings.estate.timezone))
     return at.astimezone(dt.UTC)
-
-
-def _fen(amount: str) -> int:
-    from kiosk.money import typed_amount
-
-    return typed_amount(amount)
 
 
 @staff_command(repairs_app, "file", _emit)
@@ -188,7 +183,7 @@ def reclassify(
 @step("quote")
 def quote(
     number: NumberArg,
-    amount: Annotated[str, typer.Argument(help="Price in yuan, e.g. 80.00."), Into(_fen)],
+    amount: Annotated[str, typer.Argument(help="Price in yuan, e.g. 80.00."), Into(typed_amount)],
 ) -> None:
     """Make it a paid repair at this price (the resident must consent before dispatch)."""
 
@@ -236,7 +231,7 @@ def complete(
     charge_fen: Annotated[
         str | None,
         typer.Option("--charge", help="Charge in yuan (at most the agreed price)."),
-        Into(_fen),
+        Into(typed_amount),
     ] = None,
 ) -> None:
     """Work done, signed by the resident; a paid repair is charged."""

@@ -106,7 +106,7 @@ def add_step(
     """Put a new umbrella on a lobby's stand."""
     from kiosk.money import typed_amount
 
-    fen = typed_amount(price, most=10**7)
+    fen = typed_amount(price, most=_service().MOST_PRICE_FEN)
     umbrella_id = _service().add_umbrella(
         ctx, actor, tag=tag, kind=kind, price_fen=fen, lobby=lobby.strip()
     )

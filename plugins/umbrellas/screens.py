@@ -229,8 +229,8 @@ STOCK_ACTIONS: dict[str, str] = {
 
 
 def _price(text: str) -> int | None:
-    """A price typed in yuan as fen (an umbrella costs at most ￥100,000); None otherwise."""
-    return typed_fen(text, most=10**7)
+    """A price typed in yuan as fen; None otherwise."""
+    return typed_fen(text, most=service.MOST_PRICE_FEN)
 
 
 class UmbrellasDeskPanel(DeskActions, Widget):

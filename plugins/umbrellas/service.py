@@ -47,6 +47,8 @@ if TYPE_CHECKING:
 DESK_ROLES = ("butler",)
 STOCK_ROLES = ("butler", "security")
 OUT = ("lent", "overdue")
+# The most an umbrella's original price may be typed as (desk form and CLI): ￥100,000.
+MOST_PRICE_FEN = 10**7
 
 
 @dataclass(frozen=True)
