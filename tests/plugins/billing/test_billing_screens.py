@@ -105,7 +105,8 @@ async def _cancel_on_the_qr_closes_the_order_and_goes_back(sctx, gateway) -> Non
         qr_screen = await _to_qr(app, pilot)
         order = qr_screen.order
         cancel = app.screen.query_one("#cancel")
-        assert cancel.region and app.screen.region.contains_region(cancel.region)
+        await wait_until(pilot, lambda: bool(cancel.region), "the cancel button laid out")
+        assert app.screen.region.contains_region(cancel.region)
         await click(app, pilot, "#cancel")
         await wait_until(pilot, lambda: isinstance(app.screen, BillsScreen))
         assert isinstance(app.screen, BillsScreen)
@@ -320,7 +321,9 @@ async def test_a_resident_pays_all_arrears_with_one_code(sctx, gateway) -> None:
         await _to_bills(app, pilot)
         button = app.screen.query_one("#pay-all")
         assert f"({len(bills)} bills, {format_fen(total)})" in str(button.label)
-        assert button.region and app.screen.region.contains_region(button.region)
+        # The bills are listed as soon as they load; the layout follows on the next refresh.
+        await wait_until(pilot, lambda: bool(button.region), "the pay-all button laid out")
+        assert app.screen.region.contains_region(button.region)
         await click(app, pilot, "#pay-all")
         await wait_until(pilot, lambda: isinstance(app.screen, PayQRScreen))
         qr_screen = app.screen
@@ -338,8 +341,10 @@ async def test_a_resident_pays_all_arrears_with_one_code(sctx, gateway) -> None:
         receipts = service.order_status(sctx, qr_screen.order.out_trade_no).receipt_nos
         assert len(receipts) == len(bills)
         assert all(r in screen_text(app) for r in receipts)
-        for label in app.screen.query(".more-receipt"):
-            assert label.region and app.screen.region.contains_region(label.region)
+        labels = list(app.screen.query(".more-receipt"))
+        await wait_until(pilot, lambda: all(lb.region for lb in labels), "the receipts laid out")
+        for label in labels:
+            assert app.screen.region.contains_region(label.region)
     assert service.open_bills(sctx, "3-1205") == []
 
 
