@@ -177,7 +177,9 @@ class DeskBar(Horizontal):
         event.stop()
         app: Any = self.app
         if event.button.id == "desk-lang":
-            await app.action_toggle_language()
+            # The switch replaces the screen this bar is on, and removing it waits for this
+            # handler to finish: awaited here, the desk would hang for good. The app runs it.
+            app.call_later(app.action_toggle_language)
         elif event.button.id == "logout":
             await app.logout()
 
