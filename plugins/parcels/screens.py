@@ -22,7 +22,7 @@ from kiosk.i18n import N_, _
 from kiosk.ui.desk_forms import DeskActions, Field
 from kiosk.ui.screens import ServiceScreen, SignatureScreen
 from kiosk.ui.widgets.signature import SignaturePad, draw_strokes
-from kiosk.ui.widgets.text import Button, Checkbox, Label, Static
+from kiosk.ui.widgets.text import Button, Checkbox, Label, Static, titled
 from plugins.parcels import service
 from plugins.parcels.carriers import carrier_name
 from plugins.parcels.storage_rules import CATEGORY_TITLES
@@ -481,7 +481,8 @@ class StorageDeskPanel(DeskActions, Widget):
                 id="st-category",
                 allow_blank=False,
             ),
-            Input(value="24", placeholder=_("Pickup within hours"), id="st-hours"),
+            titled(Input(value="24", placeholder=_("Pickup within hours"), id="st-hours"),
+                   _("Pickup within hours")),
             Button(_("Store"), id="st-store", variant="primary"),
         )  # fmt: skip
         yield from give_out_form("st", ("ticket", N_("Storage ticket")), "claimant",

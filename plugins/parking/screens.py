@@ -23,7 +23,7 @@ from kiosk.identity import Actor
 from kiosk.money import format_fen
 from kiosk.ui.desk_forms import DeskActions
 from kiosk.ui.screens import ServiceScreen
-from kiosk.ui.widgets.text import Button, Checkbox, Label
+from kiosk.ui.widgets.text import Button, Checkbox, Label, titled
 from plugins.parking import service, taps
 
 if TYPE_CHECKING:
@@ -313,7 +313,7 @@ class ParkingDeskPanel(DeskActions, Widget):
                 Input(placeholder=_("Car model"), id="model"),
                 # Shown while typed, masked once the field is left (a screen others can see).
                 Input(placeholder=_("Driving licence no."), id="licence", password=True),
-                Input(value="1", placeholder=_("Months"), id="months"),
+                titled(Input(value="1", placeholder=_("Months"), id="months"), _("Months")),
             )
             yield Horizontal(
                 Checkbox(_("ID card and driving licence checked"), id="checked"),

@@ -19,7 +19,7 @@ from kiosk.i18n import _
 from kiosk.ui.screens import ServiceScreen
 from kiosk.ui.widgets.panel import DeskPanelWidget
 from kiosk.ui.widgets.signature import SignaturePad
-from kiosk.ui.widgets.text import Button, Checkbox, Label
+from kiosk.ui.widgets.text import Button, Checkbox, Label, titled
 from plugins.releases import service
 
 if TYPE_CHECKING:
@@ -71,8 +71,9 @@ class ReleaseRequestScreen(ServiceScreen):
                     yield Button(_(service.reason_label(reason)), id=f"reason-{reason}",
                                  classes="reason",
                                  variant="primary" if reason == self.reason else "default")  # fmt: skip
-            yield Input(value=self.ctx.today().isoformat(), placeholder=_("Day, YYYY-MM-DD"),
-                        id="leave-on")  # fmt: skip
+            yield titled(Input(value=self.ctx.today().isoformat(),
+                               placeholder=_("Day, YYYY-MM-DD"), id="leave-on"),
+                         _("Leaving on"))  # fmt: skip
             yield Label(_("Sign below with your finger"), classes="hint")
             yield SignaturePad(id="pad")
 

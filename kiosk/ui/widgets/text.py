@@ -12,7 +12,7 @@ Screens import them instead of ``textual.widgets``'; a test keeps it so.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, TypeVar
 
 from textual import widgets
 from textual.content import Content, ContentText
@@ -72,3 +72,14 @@ class Checkbox(widgets.Checkbox):
 
     def _make_label(self, label: ContentText) -> Content:
         return super()._make_label(plain(label) if isinstance(label, str) else label)
+
+
+F = TypeVar("F", bound=widgets.Input)
+
+
+def titled(field: F, title: str) -> F:
+    """``field`` with ``title`` on its top border: a field that starts filled in ("24", "1")
+    never shows its placeholder, so the title says what the value is."""
+    field.border_title = plain(title)
+    field.add_class("-titled")  # the shells' CSS makes the title readable (not border-dark)
+    return field

@@ -52,6 +52,7 @@ async def _draw_and_collect(kctx) -> None:
         pad = app.screen.query_one(SignaturePad)
         await draw_signature(pilot, pad)
         assert pad.is_meaningful() and "█" in str(pad.render())
+        await button_ready(pilot, app, "#confirm")  # the first press may still be flashing
         await click(app, pilot, "#confirm")
         # The release (its transaction and the slip's print job) runs off the UI thread.
         await wait_until(pilot, lambda: isinstance(app.screen, PickupDoneScreen), "collected")
