@@ -17,6 +17,7 @@ import pluggy
 
 if TYPE_CHECKING:
     from kiosk.context import KioskContext
+    from kiosk.identity import Actor
 
 PROJECT = "kiosk"
 hookspec = pluggy.HookspecMarker(PROJECT)
@@ -311,6 +312,14 @@ def kiosk_home_notices(ctx: KioskContext, lobby: str) -> list[HomeNotice]:  # ty
     an open survey): :class:`HomeNotice` items, each taken down at its ``until``. Called off
     the UI thread when the kiosk starts, returns home and every minute while idle: keep it
     to one quick query and import nothing heavy."""
+
+
+@hookspec
+def kiosk_tile_badges(ctx: KioskContext, actor: Actor) -> dict[str, str]:  # type: ignore[empty-body]
+    """What waits for the resident just identified, as short marks on this plugin's home
+    tiles: ``{tile id: text}`` ("2" parcels waiting here, "￥656.25" owed), shown after the
+    tile's title as plain text. Called off the UI thread once per identification, after the
+    greeting is shown; keep it to one quick query. Nothing waiting: leave the tile out."""
 
 
 @hookspec(firstresult=True)

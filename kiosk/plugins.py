@@ -227,6 +227,7 @@ STANDARD_HOOKS = {
     "commands": ("register_commands", "cli:register"),
     "scenarios": ("scenarios", "scenarios:scenarios"),
     "household": ("household_sections", "household:household_section"),
+    "badges": ("tile_badges", "household:tile_badges"),
     "purge": ("purge", "service:purge_in"),
     "figures": ("report_figures", "figures:report_figures"),
     "demo": ("seed_demo", "demo:seed"),
@@ -258,6 +259,7 @@ def plugin_hooks(
     - ``register_commands``: ``register(cli)`` (standard ``commands``: ``cli:register``);
     - ``scenarios``: ``scenarios()``, the list of scenarios;
     - ``household_sections``: ``household_section(ctx, unit_code)``, the one section;
+    - ``tile_badges``: ``tile_badges(ctx, actor)``, ``{tile id: mark}`` for the resident;
     - ``purge``: ``purge_in(session, ctx, now, dry_run)``, the purge counts;
     - ``report_figures``: ``report_figures(ctx, period)``;
     - ``seed_demo``: ``seed(session, ctx)``, the lines to print;
@@ -317,6 +319,13 @@ def _register_commands(register: Callable[..., Any]) -> Callable[..., Any]:
         register(cli)
 
     return kiosk_register_commands
+
+
+def _tile_badges(badges: Callable[..., Any]) -> Callable[..., Any]:
+    def kiosk_tile_badges(ctx: Any, actor: Any) -> dict[str, str]:
+        return dict(badges(ctx, actor))
+
+    return kiosk_tile_badges
 
 
 def _scenarios(scenarios: Callable[..., Any]) -> Callable[..., Any]:
@@ -383,6 +392,7 @@ _FORWARDS: dict[str, Callable[[Callable[..., Any]], Callable[..., Any]]] = {
     "register_commands": _register_commands,
     "scenarios": _scenarios,
     "household_sections": _household_sections,
+    "tile_badges": _tile_badges,
     "purge": _purge,
     "report_figures": _report_figures,
     "seed_demo": _seed_demo,

@@ -109,6 +109,8 @@ class LobbyApp(ShellApp):
         self._notices_read = time.monotonic()
         self.actor: Actor | None = None
         self.actor_unit = ""
+        # What waits for the identified resident, as marks on the tiles (kiosk_tile_badges).
+        self.badges: dict[str, str] = {}
         self.exit_allowed = False
         self.reader_status: dict[str, str] = {}
         self._last_input = time.monotonic()
@@ -478,8 +480,28 @@ class LobbyApp(ShellApp):
             await self._recompose_all()
         else:
             self.show_identity()
+        # After the greeting: the tap must feel instant; the marks follow a moment later.
+        self.run_worker(self._load_badges(actor), group="badges", exclusive=True)
         if then:
             await self.open_tile(then)
+
+    async def _load_badges(self, actor: Actor) -> None:
+        badges = await asyncio.to_thread(self._collect_badges, actor)
+        if self.actor is not actor:  # the resident left (or another tapped) meanwhile
+            return
+        self.badges = badges
+        home = self.screen_stack[0]
+        if isinstance(home, HomeScreen) and home.is_mounted:
+            home.show_badges()
+
+    def _collect_badges(self, actor: Actor) -> dict[str, str]:
+        """``{tile id: mark}`` from every plugin (a failing one is disabled, the rest shown)."""
+        if self.ctx is None or self.ctx.plugins is None:
+            return {}
+        badges: dict[str, str] = {}
+        for answer in self.ctx.plugins.call("kiosk_tile_badges", ctx=self.ctx, actor=actor):
+            badges.update({str(k): str(v) for k, v in dict(answer).items()})
+        return badges
 
     def show_identity(self) -> None:
         home = self.screen_stack[0]
@@ -636,6 +658,7 @@ class LobbyApp(ShellApp):
         """Back to home: forget the resident and every input; tell the plugins."""
         self.actor = None
         self.actor_unit = ""
+        self.badges = {}
         self._pending_tile = None
         self._last_input = time.monotonic()
         while len(self.screen_stack) > 1:

@@ -212,10 +212,8 @@ class HomeScreen(KioskScreen):
                 grid.styles.grid_gutter_horizontal = gutter
                 grid.styles.grid_rows = str(height)
                 for tile in tiles:
-                    # The icons are Chinese glyphs: in English they would read as noise.
-                    icon = "" if english else tile.icon
-                    label = f"{icon} {_(tile.title)}".strip()
-                    button = Button(label, id=f"tile-{tile.id}", classes="tile")
+                    button = Button(self._tile_label(tile, english), id=f"tile-{tile.id}",
+                                    classes="tile")  # fmt: skip
                     button.styles.height = height
                     yield button
         with Horizontal(id="home-actions"):
@@ -239,6 +237,22 @@ class HomeScreen(KioskScreen):
             label.styles.height = greeting
         for tile in self.query(".tile"):
             tile.styles.height = height
+
+    def _tile_label(self, tile: Any, english: bool) -> str:
+        """The tile's icon and title, then what waits there for the identified resident."""
+        # The icons are Chinese glyphs: in English they would read as noise.
+        icon = "" if english else tile.icon
+        label = f"{icon} {_(tile.title)}".strip()
+        badge = getattr(self.app, "badges", {}).get(tile.id)
+        return f"{label} · {badge}" if badge else label
+
+    def show_badges(self) -> None:
+        """Put the resident's marks on the tiles (or take them off) without a rebuild."""
+        app: Any = self.app
+        english = language() != "zh_CN"
+        for tile in app.tiles:
+            for button in self.query(f"#tile-{tile.id}").results(Button):
+                button.label = self._tile_label(tile, english)
 
     def _greeting(self) -> str:
         app: Any = self.app

@@ -16,7 +16,7 @@ HERE = Path(__file__).parent
 globals().update(
     plugin_hooks(
         __name__,
-        ("commands", "scenarios", "household", "demo", "links"),
+        ("commands", "scenarios", "household", "badges", "demo", "links"),
         tiles=[
             Tile(id="billing", title=N_("Pay bills"),
                  screen=lazy("plugins.billing.screens:entry_screen"), order=40,

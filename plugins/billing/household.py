@@ -11,6 +11,7 @@ from plugins.billing.service import open_bills
 
 if TYPE_CHECKING:
     from kiosk.context import KioskContext
+    from kiosk.identity import Actor
 
 
 def household_section(ctx: KioskContext, unit_code: str) -> HouseholdSection:
@@ -22,3 +23,12 @@ def household_section(ctx: KioskContext, unit_code: str) -> HouseholdSection:
         for b in open_bills(ctx, unit_code)
     )
     return HouseholdSection(N_("Bills owed"), lines or (_("none"),), order=50)
+
+
+def tile_badges(ctx: KioskContext, actor: Actor) -> dict[str, str]:
+    """The bills tile's mark for an identified resident: what paying everything open costs
+    today (late fees to today included), the same sum the bills screen offers to pay."""
+    if actor.kind != "resident" or actor.unit_id is None:
+        return {}
+    owed = sum(b.due_now_fen for b in open_bills(ctx, actor.unit_id))
+    return {"billing": format_fen(owed)} if owed > 0 else {}

@@ -18,7 +18,7 @@ DEMO_PROXY = "李阿姨"
 globals().update(
     plugin_hooks(
         __name__,
-        ("commands", "scenarios", "household", "purge", "figures"),
+        ("commands", "scenarios", "household", "badges", "purge", "figures"),
         tiles=[
             Tile(id="parcels", title=N_("Collect parcels"),
                  screen=lazy("plugins.parcels.screens:entry_screen"), order=20,

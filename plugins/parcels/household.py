@@ -14,6 +14,7 @@ from plugins.parcels.models import Parcel
 
 if TYPE_CHECKING:
     from kiosk.context import KioskContext
+    from kiosk.identity import Actor
 
 
 def household_section(ctx: KioskContext, unit_code: str) -> HouseholdSection:
@@ -36,3 +37,15 @@ def household_section(ctx: KioskContext, unit_code: str) -> HouseholdSection:
             for p in rows
         )
     return HouseholdSection(N_("Parcels waiting"), lines or (_("none"),), order=20)
+
+
+def tile_badges(ctx: KioskContext, actor: Actor) -> dict[str, str]:
+    """The parcel tile's mark for an identified resident: how many items wait for their unit
+    at this lobby (those at another lobby's desk are not collected here)."""
+    from plugins.parcels.service import served_here, waiting_parcels
+
+    if actor.kind != "resident" or actor.unit_id is None:
+        return {}
+    with ctx.database().read() as s:
+        here = [p for p in waiting_parcels(s, actor.unit_id) if served_here(ctx, p.lobby)]
+    return {"parcels": str(len(here))} if here else {}

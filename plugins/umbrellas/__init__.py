@@ -16,7 +16,7 @@ HERE = Path(__file__).parent
 globals().update(
     plugin_hooks(
         __name__,
-        ("commands", "scenarios", "household", "figures"),
+        ("commands", "scenarios", "household", "badges", "figures"),
         tiles=[
             Tile(id="umbrellas", title=N_("Umbrellas"),
                  screen=lazy("plugins.umbrellas.screens:umbrella_screen"), order=40,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from kiosk.clock import as_utc
 from kiosk.db.models import Unit
@@ -14,6 +14,7 @@ from plugins.umbrellas.models import Umbrella, UmbrellaLoan
 
 if TYPE_CHECKING:
     from kiosk.context import KioskContext
+    from kiosk.identity import Actor
 
 
 def household_section(ctx: KioskContext, unit_code: str) -> HouseholdSection:
@@ -35,3 +36,16 @@ def household_section(ctx: KioskContext, unit_code: str) -> HouseholdSection:
         for tag, due in rows
     )
     return HouseholdSection(N_("Umbrellas borrowed"), lines or (_("none"),), order=40)
+
+
+def tile_badges(ctx: KioskContext, actor: Actor) -> dict[str, str]:
+    """The umbrella tile's mark for an identified resident: how many the unit has out."""
+    if actor.kind != "resident" or actor.unit_id is None:
+        return {}
+    with ctx.database().read() as s:
+        out = s.scalar(
+            select(func.count())
+            .select_from(UmbrellaLoan)
+            .where(UmbrellaLoan.unit_id == actor.unit_id, UmbrellaLoan.returned_at.is_(None))
+        )
+    return {"umbrellas": str(out)} if out else {}

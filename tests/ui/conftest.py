@@ -62,6 +62,10 @@ class FixedTiles:
         ]
 
     @_hookimpl
+    def kiosk_tile_badges(self, ctx, actor):  # type: ignore[no-untyped-def]
+        return {"svc1": "2", "svc3": "￥749.46"}
+
+    @_hookimpl
     def kiosk_home_notices(self, ctx, lobby):  # type: ignore[no-untyped-def]
         from kiosk.hookspecs import HomeNotice
 

@@ -440,3 +440,45 @@ async def test_a_plugin_screen_losing_the_database_is_an_outage_not_a_bug(
         await app.reset_to_home()
         await pilot.pause()
         assert app.screen.query("#tile-flaky")
+
+
+def tile_label(app, tile_id: str) -> str:  # type: ignore[no-untyped-def]
+    return str(app.screen.query_one(f"#tile-{tile_id}").label)
+
+
+async def test_a_card_tap_marks_the_tiles_with_what_waits_and_leaving_takes_the_marks_off(
+    ui_ctx: KioskContext,
+) -> None:
+    app = lobby(ui_ctx, "en")
+    async with app.run_test(size=SIZE) as pilot:
+        assert tile_label(app, "parcels") == "Collect parcels"
+        await app.present_card("3C00A1B2C3")  # 王小明 of 3-1205: two parcels wait at lobby A
+        await wait_until(pilot, lambda: "·" in tile_label(app, "parcels"), "the parcel mark")
+        # The resident reads Chinese: the kiosk switched to it for them.
+        assert tile_label(app, "parcels") == "件 领取包裹 · 2"
+        assert "·" not in tile_label(app, "umbrellas")  # none borrowed
+        # What the bills tile says is what paying all of it costs today (late fee included).
+        await wait_until(pilot, lambda: "·" in tile_label(app, "billing"), "the bills mark")
+        owed = tile_label(app, "billing").split(" · ")[1]
+        await click(app, pilot, "#tile-billing")
+        await wait_until(pilot, lambda: bool(app.screen.query("#pay-all")), "the bills")
+        assert owed in str(app.screen.query_one("#pay-all").label)
+        await click(app, pilot, "#nav-home")  # Home: the resident leaves
+        await wait_until(pilot, lambda: app.actor is None, "back to nobody")
+        await wait_until(pilot, lambda: isinstance(app.screen, HomeScreen), "home")
+        assert tile_label(app, "parcels") == "Collect parcels" and app.badges == {}
+
+
+async def test_a_failing_mark_leaves_the_greeting_and_the_other_marks(ui_ctx: KioskContext) -> None:
+    class Broken:
+        @hookimpl
+        def kiosk_tile_badges(self, ctx, actor):
+            raise RuntimeError("badge query failed")
+
+    ui_ctx.plugins = load_plugins(extra={"broken-badges": Broken()})
+    app = lobby(ui_ctx, "en")
+    async with app.run_test(size=SIZE) as pilot:
+        await app.present_card("3C00A1B2C3")
+        await wait_until(pilot, lambda: "·" in tile_label(app, "parcels"), "the parcel mark")
+        assert "王*明" in texts(app) and isinstance(app.screen, HomeScreen)
+        assert "broken-badges" in {f.plugin for f in ui_ctx.plugins.failures}

@@ -28,7 +28,7 @@ def test_lobby_home(
 def test_lobby_home_identified(snap_compare, shell_ctx: KioskContext, lang: str) -> None:
     async def tap(pilot) -> None:  # type: ignore[no-untyped-def]
         await pilot.app.present_card("3C00A1B2C3")
-        await pilot.pause()
+        await wait_until(pilot, lambda: pilot.app.badges, "the tiles' marks")
         if lang == "en":
             await pilot.click("#lang-toggle")
             await pilot.pause()
