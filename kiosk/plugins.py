@@ -97,7 +97,9 @@ class KioskPlugins:
 
     def _answers(self, hook: str, kwargs: dict[str, Any]) -> Iterator[Any]:
         """Each plugin's non-None answer to ``hook``, in registration order; a plugin whose
-        hook raises is disabled and skipped."""
+        hook raises is disabled and skipped. The database going away (or too busy to answer)
+        is not the plugin's fault: that error goes to the caller, whose outage path it is,
+        and the plugin stays (disabled, it would be gone until the next start)."""
         caller: pluggy.HookCaller = getattr(self.pm.hook, hook)
         # pluggy calls the last registered first; keep registration order for stable output.
         for impl in list(reversed(caller.get_hookimpls())):
@@ -105,6 +107,10 @@ class KioskPlugins:
             try:
                 value = impl.function(**args)
             except Exception as exc:
+                from kiosk.db_errors import is_database_busy, is_database_outage
+
+                if is_database_outage(exc) or is_database_busy(exc):
+                    raise
                 self.disable(impl.plugin_name, hook, exc)
                 continue
             if value is not None:

@@ -486,7 +486,13 @@ class LobbyApp(ShellApp):
             await self.open_tile(then)
 
     async def _load_badges(self, actor: Actor) -> None:
-        badges = await asyncio.to_thread(self._collect_badges, actor)
+        try:
+            badges = await asyncio.to_thread(self._collect_badges, actor)
+        except Exception as exc:  # the database went away after the tap: no marks, no fuss
+            if not (is_database_outage(exc) or is_database_busy(exc)):
+                raise
+            log.warning("tile marks not read: %s", exc)
+            return
         if self.actor is not actor:  # the resident left (or another tapped) meanwhile
             return
         self.badges = badges

@@ -203,3 +203,27 @@ def test_every_plugin_service_is_under_the_headless_contract() -> None:
     assert services <= set(contract["source_modules"]), sorted(
         services - set(contract["source_modules"])
     )
+
+
+def test_a_hook_failing_because_the_database_is_gone_keeps_its_plugin() -> None:
+    """An outage is the caller's to handle (out of service, try again); disabled, the plugin
+    would be gone until the next start although nothing is wrong with it."""
+    from sqlalchemy.exc import OperationalError
+
+    class Outage:
+        @hookimpl
+        def kiosk_tiles(self, ctx):
+            raise OperationalError("SELECT 1", {}, ConnectionError("server closed the connection"))
+
+    class Bug:
+        @hookimpl
+        def kiosk_home_notices(self, ctx, lobby):
+            raise KeyError("a bug")
+
+    plugins = load_plugins(extra={"outage": Outage(), "bug": Bug()})
+    with pytest.raises(OperationalError):
+        plugins.call("kiosk_tiles", ctx=None)
+    assert plugins.pm.get_plugin("outage") is not None
+    assert "outage" not in {f.plugin for f in plugins.failures}
+    assert plugins.call("kiosk_home_notices", ctx=None, lobby="A") is not None
+    assert plugins.pm.get_plugin("bug") is None and "bug" in {f.plugin for f in plugins.failures}
