@@ -16,7 +16,7 @@ HERE = Path(__file__).parent
 globals().update(
     plugin_hooks(
         __name__,
-        ("commands", "scenarios", "household", "demo", "purge", "figures"),
+        ("commands", "scenarios", "household", "badges", "demo", "purge", "figures"),
         tiles=[
             Tile(id="parking", title=N_("Monthly parking"),
                  screen=lazy("plugins.parking.screens:entry_screen"), order=60,

@@ -497,3 +497,23 @@ def test_an_unpaid_new_rental_is_shown_as_payment_pending_not_expired(ctx: Kiosk
     assert csv_rows["粤B77777"][8] == "待缴费"
     assert csv_rows["粤BD12345"][8] == "已过期"
     assert service.state_label("unpaid") == "payment pending"
+
+
+def test_the_parking_tile_tells_a_resident_whose_rental_needs_them(
+    ctx: KioskContext, english: None
+) -> None:
+    from plugins.parking.household import tile_badges
+
+    def resident(unit: str) -> Actor:
+        r = resident_of(ctx, unit)
+        return Actor("resident", r.id, r.name, unit_id=r.unit_id)
+
+    assert tile_badges(ctx, resident("2-502")) == {"parking": "expired"}  # the demo's lapsed one
+    assert tile_badges(ctx, resident("3-1205")) == {}  # no rental: nothing to say
+    view = open_cash(ctx)  # a month from today
+    assert tile_badges(ctx, resident("3-1205")) == {}  # paid well ahead
+    days_left = (view.end_date - ctx.today()).days
+    ctx.clock.advance(days=days_left - 7)  # the reminder days before its end
+    assert tile_badges(ctx, resident("3-1205")) == {"parking": f"ends {view.end_date:%m-%d}"}
+    ctx.clock.advance(days=8)  # past it
+    assert tile_badges(ctx, resident("3-1205")) == {"parking": "expired"}
