@@ -303,6 +303,7 @@ class HouseholdPanel(Vertical):
 
     DEFAULT_CSS = """
     HouseholdPanel Horizontal { height: 3; }
+    HouseholdPanel #hf-unit { width: 1fr; max-width: 40; }
     HouseholdPanel VerticalScroll { height: 1fr; }
     """
 

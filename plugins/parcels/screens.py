@@ -231,6 +231,8 @@ class ParcelsDeskPanel(DeskActions, Widget):
     ParcelsDeskPanel Input { width: 1fr; max-width: 30; }
     ParcelsDeskPanel #carrier { width: auto; padding: 1 1; }
     ParcelsDeskPanel Horizontal { height: auto; }
+    ParcelsDeskPanel #flags { margin: 0 1; }
+    ParcelsDeskPanel #flags Checkbox { margin-right: 3; }
     ParcelsDeskPanel .message { color: $warning; }
     ParcelsDeskPanel SignaturePad { width: 40; height: 8; }
     """
@@ -247,8 +249,10 @@ class ParcelsDeskPanel(DeskActions, Widget):
             Input(placeholder=_("Recipient"), id="recipient"),
             Input(placeholder=_("Shelf"), id="shelf"),
         )
+        # One line, no frames: the four flags fit 80 columns in either language.
         yield Horizontal(
-            *(Checkbox(_(label), id=flag) for flag, label in FLAG_LABELS.items()),
+            *(Checkbox(_(label), id=flag, compact=True) for flag, label in FLAG_LABELS.items()),
+            id="flags",
         )
         yield Label("", id="message", classes="message")
         with Horizontal(id="parcel-actions"):

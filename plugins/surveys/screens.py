@@ -196,6 +196,7 @@ class SurveysDeskPanel(DeskStaff, Widget):
     SurveysDeskPanel { height: auto; }
     SurveysDeskPanel Horizontal { height: auto; }
     SurveysDeskPanel .title { text-style: bold; }
+    SurveysDeskPanel Horizontal .title { width: 1fr; }
     SurveysDeskPanel .message { color: $warning; }
     """
 
