@@ -106,14 +106,16 @@ class LobbyApp(ShellApp):
         super().__init__(settings, *args, **kwargs)
         self.tiles: list[Tile] = []
         self.home_notices: list[HomeNotice] = []
-        self._notices_read = time.monotonic()
+        # The idle timeout's and the notice strip's clock (replaceable: a test holds it still).
+        self.monotonic: Callable[[], float] = time.monotonic
+        self._notices_read = self.monotonic()
         self.actor: Actor | None = None
         self.actor_unit = ""
         # What waits for the identified resident, as marks on the tiles (kiosk_tile_badges).
         self.badges: dict[str, str] = {}
         self.exit_allowed = False
         self.reader_status: dict[str, str] = {}
-        self._last_input = time.monotonic()
+        self._last_input = self.monotonic()
         self.taps_handled = 0  # scenarios wait on this to know a tap went all the way through
         self._counter: Any = None
         self._pending_tile: str | None = None
@@ -267,7 +269,7 @@ class LobbyApp(ShellApp):
     def _collect_notices(self) -> list[HomeNotice]:
         """The plugins' lines for the notice strip (off the UI thread: they read the database)."""
         ctx = self.ctx
-        self._notices_read = time.monotonic()
+        self._notices_read = self.monotonic()
         if ctx is None or ctx.plugins is None:
             return []
         found = ctx.plugins.call_flat("kiosk_home_notices", ctx=ctx, lobby=ctx.lobby)
@@ -534,7 +536,7 @@ class LobbyApp(ShellApp):
 
     async def present_card(self, uid: str) -> None:
         """A card tap: from the reader thread (as a message), a wedge, or a simulation."""
-        self._last_input = time.monotonic()
+        self._last_input = self.monotonic()
         if self.ctx is None:
             return
         try:
@@ -615,7 +617,7 @@ class LobbyApp(ShellApp):
             | events.MouseScrollDown
             | events.MouseScrollUp,
         ):
-            self._last_input = time.monotonic()
+            self._last_input = self.monotonic()
         if isinstance(event, events.Key) and self.devices is not None:
             for wedge in self.devices.wedges():
                 wedge.feed(event.key)  # a complete number arrives through _reader_event
@@ -636,13 +638,13 @@ class LobbyApp(ShellApp):
         if (
             self.ctx is not None
             and not self._session_open()
-            and time.monotonic() - self._notices_read >= NOTICES_SECONDS
+            and self.monotonic() - self._notices_read >= NOTICES_SECONDS
         ):
-            self._notices_read = time.monotonic()
+            self._notices_read = self.monotonic()
             self.run_worker(self.refresh_notices(), exclusive=True, group="notices")
         elif self.ctx is not None and not self._session_open():
             await self._show_notices()  # a notice whose time is up comes down at once
-        left = self.settings.idle_timeout - (time.monotonic() - self._last_input)
+        left = self.settings.idle_timeout - (self.monotonic() - self._last_input)
         warning = self.screen if isinstance(self.screen, IdleWarningScreen) else None
         if left > self.idle_warning_seconds():
             if warning is not None:
@@ -666,7 +668,7 @@ class LobbyApp(ShellApp):
         self.actor_unit = ""
         self.badges = {}
         self._pending_tile = None
-        self._last_input = time.monotonic()
+        self._last_input = self.monotonic()
         while len(self.screen_stack) > 1:
             self.pop_screen()
         if self.ctx is not None and self.ctx.plugins is not None:
