@@ -607,7 +607,6 @@ class DeskApp(ShellApp):
     #form .title { text-style: bold; margin-bottom: 1; }
     #form .actions { height: 3; margin-top: 1; }
     .message { color: $error; text-style: bold; }
-    Input.-titled { border-title-color: $text-muted; }
     """
     BINDINGS = [
         Binding("ctrl+q", "quit", "Quit", id="quit", show=False),

@@ -231,6 +231,11 @@ class ShellApp(GuardedApp):
 
     # Whether the shell starts its devices when not told (the lobby does, the desk does not).
     START_DEVICES = False
+    # Both shells: a field that starts filled in says what it is on its top border
+    # (kiosk.ui.widgets.text.titled), readable rather than in the border's dark colour.
+    DEFAULT_CSS = """
+    Input.-titled { border-title-color: $text-muted; }
+    """
 
     def __init__(
         self,

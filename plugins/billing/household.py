@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from kiosk.hookspecs import HouseholdSection
 from kiosk.i18n import N_, _
 from kiosk.money import format_fen
-from plugins.billing.service import open_bills
+from plugins.billing.service import due_now_total, open_bills
 
 if TYPE_CHECKING:
     from kiosk.context import KioskContext
@@ -30,5 +30,5 @@ def tile_badges(ctx: KioskContext, actor: Actor) -> dict[str, str]:
     today (late fees to today included), the same sum the bills screen offers to pay."""
     if actor.kind != "resident" or actor.unit_id is None:
         return {}
-    owed = sum(b.due_now_fen for b in open_bills(ctx, actor.unit_id))
+    owed = due_now_total(open_bills(ctx, actor.unit_id))
     return {"billing": format_fen(owed)} if owed > 0 else {}

@@ -135,7 +135,7 @@ class BillsScreen(BillingScreen):
             if len(bills) > 1:
                 yield Button(
                     _("Pay all arrears ({count} bills, {amount})").format(
-                        count=len(bills), amount=format_fen(sum(b.due_now_fen for b in bills))
+                        count=len(bills), amount=format_fen(service.due_now_total(bills))
                     ),
                     id="pay-all",
                     variant="primary",

@@ -81,5 +81,5 @@ def titled(field: F, title: str) -> F:
     """``field`` with ``title`` on its top border: a field that starts filled in ("24", "1")
     never shows its placeholder, so the title says what the value is."""
     field.border_title = plain(title)
-    field.add_class("-titled")  # the shells' CSS makes the title readable (not border-dark)
+    field.add_class("-titled")  # ShellApp's CSS makes the title readable (not border-dark)
     return field

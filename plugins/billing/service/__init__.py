@@ -83,6 +83,9 @@ from plugins.billing.service.bills import (
     current_period as current_period,
 )
 from plugins.billing.service.bills import (
+    due_now_total as due_now_total,
+)
+from plugins.billing.service.bills import (
     get_bill as get_bill,
 )
 from plugins.billing.service.bills import (

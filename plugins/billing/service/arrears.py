@@ -25,6 +25,7 @@ from plugins.billing.models import Bill, OrderBill, Payment, PaymentOrder
 from plugins.billing.providers import PaidNotice
 from plugins.billing.service.bills import (
     BillView,
+    due_now_total,
     late_fee_rule,
     local_today,
     open_bills_in,
@@ -67,7 +68,7 @@ class _Arrears:
 
     @property
     def total_fen(self) -> int:
-        return sum(b.due_now_fen for b in self.bills)
+        return due_now_total(self.bills)
 
 
 def _arrears_in(

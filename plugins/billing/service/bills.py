@@ -7,7 +7,7 @@ import logging
 import secrets
 import threading
 import weakref
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -248,6 +248,12 @@ class BillView:
     @property
     def due_now_fen(self) -> int:
         return self.balance_fen + self.late_fee_now_fen
+
+
+def due_now_total(bills: Iterable[BillView]) -> int:
+    """What paying all of ``bills`` today costs, late fees to today included: the one sum
+    the bills screen's "pay all", an arrears order, a statement and the tile's mark show."""
+    return sum(b.due_now_fen for b in bills)
 
 
 def _principal_outstanding(bill: Bill) -> int:

@@ -36,6 +36,7 @@ from plugins.billing.service.bills import (
     add_charge_in,
     bill_for,
     config,
+    due_now_total,
     late_fee_rule,
     local_today,
     providers,
@@ -163,7 +164,7 @@ class UnitStatement:
 
     @property
     def owed_fen(self) -> int:
-        return sum(b.due_now_fen for b in self.bills)
+        return due_now_total(self.bills)
 
 
 def unit_statement(ctx: KioskContext, actor: Actor, unit: str | int) -> UnitStatement:
