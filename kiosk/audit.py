@@ -42,6 +42,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from kiosk.clock import as_utc
+from kiosk.db import direct
 from kiosk.db.models import AuditEvent, AuditHead
 from kiosk.pii import mask_data
 
@@ -448,14 +449,14 @@ def seal(session: Session) -> None:
     conn = session.connection()
     postgres = conn.dialect.name == "postgresql"
     started = time.perf_counter()
-    row = conn.execute(_TAKE_HEAD_PG if postgres else _TAKE_HEAD).first()
+    row = direct.execute(conn, _TAKE_HEAD_PG if postgres else _TAKE_HEAD).first()
     if row is None:  # a database without its head row: make it (once, whoever is first)
         conn.execute(_MAKE_HEAD_PG if postgres else _MAKE_HEAD_SQLITE)
-        row = conn.execute(_TAKE_HEAD_PG if postgres else _TAKE_HEAD).one()
+        row = direct.execute(conn, _TAKE_HEAD_PG if postgres else _TAKE_HEAD).one()
     _lock_wait.seconds = lock_wait_seconds() + time.perf_counter() - started
     seq, prev, tail_seq, tail_hash = row
     if (seq, prev) != (tail_seq or 0, tail_hash or GENESIS):
-        last = conn.execute(_TAIL).first()
+        last = direct.execute(conn, _TAIL).first()
         seq, prev = (last[0], last[1]) if last else (0, GENESIS)
     key: AuditKey | None = session.info.get(KEY_INFO)
     first = seq + 1
@@ -475,7 +476,7 @@ def seal(session: Session) -> None:
         )  # fmt: skip
     if postgres:  # one statement: the events ride in a data-modifying WITH
         params = {f"{name}_{i}": value for i, row in enumerate(rows) for name, value in row.items()}
-        conn.execute(_append_pg(len(rows)), {**params, "head_seq": seq, "head_hash": prev})
+        direct.execute(conn, _append_pg(len(rows)), {**params, "head_seq": seq, "head_hash": prev})
     else:
         conn.execute(_EVENTS.insert(), rows)
         conn.execute(_MOVE_HEAD, {"head_seq": seq, "head_hash": prev})

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from kiosk import throttle
 from kiosk.config import StaffPolicy
+from kiosk.db import direct
 from kiosk.db.models import Card, LoginGuard, Resident, Staff, Unit, role_set_of
 from kiosk.errors import PermissionDenied, Refused
 
@@ -524,7 +525,7 @@ def identify_card(session: Session, uid: str) -> CardTapResult:
     if forms is None:
         return CardTapResult(uid=uid, known=False)
     hex_value, params = forms
-    rows = list(session.connection().execute(_TAP["suffix_a" in params], params))
+    rows = list(direct.execute(session.connection(), _TAP["suffix_a" in params], params))
     row = _one_card(rows, uid, hex_value)
     if row is None:
         return CardTapResult(uid=uid, known=False)

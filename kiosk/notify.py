@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 
 from kiosk import audit
 from kiosk.clock import as_utc
+from kiosk.db import direct
 from kiosk.db.models import DeskAlert, Notification, Resident, Unit
 from kiosk.i18n import N_
 from kiosk.pii import mask_text
@@ -113,7 +114,7 @@ def raise_alert(
         "acknowledged_by": "",
     }
     # One INSERT ... RETURNING, off the ORM's unit of work: the alert comes back detached.
-    alert_id = session.connection().execute(_INSERT_ALERT, row).scalar_one()
+    alert_id = direct.execute(session.connection(), _INSERT_ALERT, row).scalar_one()
     return DeskAlert(id=alert_id, **row)
 
 
@@ -153,7 +154,9 @@ def acknowledge(
     session: Session, alert_id: int, by: str, at: dt.datetime, kiosk_id: str = ""
 ) -> bool:
     """Mark an alert seen (audited); False when it was already acknowledged (by another desk)."""
-    result = session.connection().execute(_ACKNOWLEDGE, {"alert_id": alert_id, "at": at, "by": by})
+    result = direct.execute(
+        session.connection(), _ACKNOWLEDGE, {"alert_id": alert_id, "at": at, "by": by}
+    )
     if not result.rowcount:  # type: ignore[attr-defined]
         return False
     audit.record(

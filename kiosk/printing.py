@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 
 from kiosk import audit
 from kiosk.clock import Clock, as_utc
-from kiosk.db import Database
+from kiosk.db import Database, direct
 from kiosk.db.models import DeskAlert, PrintJob
 from kiosk.i18n import N_
 from kiosk.notify import raise_alert
@@ -98,7 +98,7 @@ def submit(
         "updated_at": at,
         "next_attempt_at": at,
     }
-    job_id = session.connection().execute(_INSERT_JOB, values).scalar_one()
+    job_id = direct.execute(session.connection(), _INSERT_JOB, values).scalar_one()
     return PrintJob(id=job_id, **values)
 
 
@@ -221,7 +221,8 @@ class PrintQueue:
         now = self.clock.now()
         # One conditional UPDATE: it needs no transaction around it to be taken once.
         with self.db.single() as conn:
-            claimed = conn.execute(
+            claimed = direct.execute(
+                conn,
                 _CLAIM_JOB,
                 {
                     "job_id": job_id,
@@ -261,8 +262,10 @@ class PrintQueue:
                 self._alert_if_needed(result.status)
             return self._requeue(job_id, attempts, result.detail, receipt.as_reprint())
         with self.db.single() as conn:
-            conn.execute(
-                _JOB_PRINTED, {"job_id": job_id, "detail": result.detail, "now": self.clock.now()}
+            direct.execute(
+                conn,
+                _JOB_PRINTED,
+                {"job_id": job_id, "detail": result.detail, "now": self.clock.now()},
             )
         return JobOutcome(job_id, "printed", result.detail)
 

@@ -32,11 +32,21 @@ the client waits for, the ``BEGIN`` psycopg sends before a transaction's first s
 included; on SQLite each statement, ``BEGIN``, ``COMMIT`` and ``ROLLBACK``), and
 ``lock_wait_ms`` the time in the statement that takes the audit chain's head
 (:func:`kiosk.audit.lock_wait_seconds`), for the operations that append to the chain.
+
+Thread CPU is not the code's alone: the same work costs more CPU time when many kiosks share
+the cores, and more again right after a pause, the machine having emptied its caches and lowered
+its clocks while the kiosk slept. So a fixed piece of pure-Python work (:func:`_fixed_work`) is
+timed on the quiet machine before the kiosks start, and in every kiosk, paced like the run,
+before its clock starts (``fixed_work_cpu_ms``): their ratio, ``machine_factor``, is what the
+machine adds to any operation in that run (about 1.5 for 32 kiosks at one operation a second on
+the 2-core reference machine, about 1.1 for 4 back to back).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import gc
+import json
 import multiprocessing
 import random
 import statistics
@@ -244,6 +254,10 @@ def run_workload(
                     result.errors.append(f"{op.name} (warm-up): {type(exc).__name__}: {exc}")
             # As a kiosk does once it has started (see kiosk.memory).
             freeze_start_up_objects()
+            # What the machine adds (see the module's docstring), paced as the run is.
+            result.fixed_work = _fixed_work_ms(
+                CALIBRATION_UNITS, think_ms, random.Random(seed * 1000 + index + 900_000)
+            )
             ready()
             go()
             for _ in range(ops):
@@ -281,6 +295,8 @@ def run_workload(
         result.core = core.outcome()
         return result
 
+    # The fixed work on a quiet machine, warm, before any kiosk starts.
+    quiet = _fixed_work_ms(QUIET_UNITS)
     if processes:
         results, wall = _run_processes(kiosk, kiosks, main_ctx)
     else:
@@ -317,6 +333,7 @@ def run_workload(
     if not verdict.ok:
         violations.append(f"audit chain broken at {verdict.broken_seq}: {verdict.reason}")
     main_ctx.database().dispose()
+    in_kiosks = [v for r in results for v in r.fixed_work]
     every = [v for values in latencies.values() for v in values]
     every_cpu = [v for values in cpu_ms.values() for v in values]
     every_lock = [v for values in lock_wait.values() for v in values]
@@ -337,6 +354,15 @@ def run_workload(
         "process_cpu_ms_per_op": _mean([v for values in process_cpu_ms.values() for v in values]),
         "round_trips_per_op": _mean([n for counts in round_trips.values() for n in counts]),
         "lock_wait_ms": _spread(every_lock),
+        "fixed_work_cpu_ms": {
+            "quiet": _mean(quiet),
+            "in_kiosks": _mean(in_kiosks),
+            "machine_factor": (
+                round(statistics.fmean(in_kiosks) / statistics.fmean(quiet), 2)
+                if quiet and in_kiosks
+                else None
+            ),
+        },
         "per_op": {
             name: {
                 "count": len(values),
@@ -372,6 +398,46 @@ def _spread(ms: list[float]) -> dict[str, Any]:
         "p50_ms": round(percentile(ms, 0.50), 3),
         "p99_ms": round(percentile(ms, 0.99), 3),
     }
+
+
+# Units of fixed work each kiosk times before its clock starts, and the parent on the quiet
+# machine before the kiosks start (see _fixed_work_ms).
+CALIBRATION_UNITS = 8
+QUIET_UNITS = 100
+
+
+def _fixed_work() -> int:
+    """The same pure-Python work every time (about a millisecond: dicts, strings, JSON, the
+    stuff of building rows and statements), touching no database."""
+    rows = {f"k{i}": (i, str(i) * 2, [i]) for i in range(1500)}
+    return len(json.dumps({k: v[0] for k, v in rows.items()}))
+
+
+def _fixed_work_ms(
+    units: int, think_ms: float = 0.0, rng: random.Random | None = None
+) -> list[float]:
+    """The thread CPU (ms) of ``units`` runs of :func:`_fixed_work`, each after a pause like
+    the run's operations get (``think_ms``), after a few untimed runs."""
+
+    def timed() -> float:
+        # Without the collector: a full collection of a large heap (the parent's) is no part
+        # of what is measured.
+        gc.disable()
+        try:
+            before = time.thread_time()
+            _fixed_work()
+            return (time.thread_time() - before) * 1000
+        finally:
+            gc.enable()
+
+    for _ in range(3):
+        timed()
+    spent = []
+    for _ in range(units):
+        if think_ms and rng is not None:
+            time.sleep(rng.expovariate(1 / think_ms) / 1000)
+        spent.append(timed())
+    return spent
 
 
 class _RoundTrips:
@@ -437,6 +503,7 @@ class _KioskResult:
     round_trips: dict[str, list[int]] = dataclasses.field(default_factory=dict)
     lock_wait_ms: dict[str, list[float]] = dataclasses.field(default_factory=dict)
     changed: dict[str, int] = dataclasses.field(default_factory=dict)
+    fixed_work: list[float] = dataclasses.field(default_factory=list)
     errors: list[str] = dataclasses.field(default_factory=list)
     core: dict[str, Any] = dataclasses.field(default_factory=dict)
 

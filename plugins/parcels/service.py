@@ -48,7 +48,7 @@ from sqlalchemy.orm import Session
 
 from kiosk import audit, printing
 from kiosk.clock import as_utc
-from kiosk.db import retention
+from kiosk.db import direct, retention
 from kiosk.db.models import Resident, Unit
 from kiosk.errors import Refused
 from kiosk.hookspecs import PurgeCount
@@ -790,11 +790,13 @@ def release(
 
 
 def _chosen_items(session: Session, unit_id: int, chosen: tuple[int, ...]) -> Sequence[Any]:
-    return session.connection().execute(_CHOSEN_ITEMS, {"ids": chosen, "unit_id": unit_id}).all()
+    return direct.execute(
+        session.connection(), _CHOSEN_ITEMS, {"ids": chosen, "unit_id": unit_id}
+    ).all()
 
 
 def _use_code(ctx: KioskContext, session: Session, code_id: int, now: dt.datetime) -> None:
-    used = session.connection().execute(_USE_CODE, {"code_id": code_id, "b_now": now})
+    used = direct.execute(session.connection(), _USE_CODE, {"code_id": code_id, "b_now": now})
     if used.rowcount != 1:
         raise Refused(
             "parcels.code_used",
@@ -816,11 +818,11 @@ def _refuse_release(
     """Nothing is released: say where an item waits when it is at another lobby."""
     away = None
     if ctx.lobby:
-        away = (
-            session.connection()
-            .execute(_CHOSEN_WAITING_AWAY, {"ids": chosen, "unit_id": unit_id, "lobby": ctx.lobby})
-            .first()
-        )
+        away = direct.execute(
+            session.connection(),
+            _CHOSEN_WAITING_AWAY,
+            {"ids": chosen, "unit_id": unit_id, "lobby": ctx.lobby},
+        ).first()
     if away is not None:
         raise Refused(
             "parcels.elsewhere",
@@ -878,17 +880,18 @@ def _release_rows(
         "override_reason": override_reason,
     }
     connection = session.connection()
-    release_id = connection.execute(_INSERT_RELEASE, release_row).scalar_one()
+    release_id = direct.execute(connection, _INSERT_RELEASE, release_row).scalar_one()
     # Fewer rows than chosen means another kiosk took one first since the read above: the
     # raise rolls the whole pickup back.
-    released = connection.execute(
+    released = direct.execute(
+        connection,
         _RELEASE_ITEMS_OF_LOBBY if ctx.lobby else _RELEASE_ITEMS,
         {"ids": chosen, "b_unit": unit_id, "b_lobby": ctx.lobby, "b_now": now,
          "b_release": release_id},
     )  # fmt: skip
     if released.rowcount != len(chosen):
         _refuse_release(session, ctx, unit_id, chosen)
-    connection.execute(_SPEND_CODES, {"b_unit": unit_id, "b_now": now})
+    direct.execute(connection, _SPEND_CODES, {"b_unit": unit_id, "b_now": now})
     new_code = None
     if renew_code:
         new_code = _renew_code_if_needed(ctx, session, unit_id, unit_code, now)

@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session, aliased
 
 import plugins.billing.api as billing
 from kiosk import audit, charges, printing
+from kiosk.db import direct
 from kiosk.db.models import Card, Resident, Unit
 from kiosk.errors import Refused
 from kiosk.identity import (
@@ -176,7 +177,9 @@ def open_rental(
                 "Monthly parking is for owners and tenants; a {role} pays the hourly rate.",
                 role=resident.role,
             )
-        taken = session.connection().execute(_OPEN_RENTAL_OF_PLATE, {"plate": the_plate}).first()
+        taken = direct.execute(
+            session.connection(), _OPEN_RENTAL_OF_PLATE, {"plate": the_plate}
+        ).first()
         if taken is not None:
             raise Refused(
                 "parking.plate_taken",
@@ -298,9 +301,9 @@ def _insert_rental(ctx: KioskContext, session: Session, row: dict[str, Any]) -> 
     # Numbered once the row has its id; the placeholder only keeps the number unique till then.
     placeholder = {**row, "number": f"PKNEW{secrets.token_hex(8)}"}
     connection = session.connection()
-    rental_id = connection.execute(_INSERT_RENTAL, placeholder).scalar_one()
+    rental_id = direct.execute(connection, _INSERT_RENTAL, placeholder).scalar_one()
     number = _number(ctx, rental_id)
-    connection.execute(_SET_RENTAL_NUMBER, {"row_id": rental_id, "value": number})
+    direct.execute(connection, _SET_RENTAL_NUMBER, {"row_id": rental_id, "value": number})
     return ParkingRental(id=rental_id, **{**row, "number": number})
 
 
@@ -330,10 +333,12 @@ def _take_rent(
         "applied_at": None,
     }
     connection = session.connection()
-    period = ParkingPeriod(id=connection.execute(_INSERT_PERIOD, row).scalar_one(), **row)
+    period = ParkingPeriod(id=direct.execute(connection, _INSERT_PERIOD, row).scalar_one(), **row)
     if method == "cash":
         period.receipt_no = f"YZ{ctx.clock.now():%Y%m%d%H%M%S}{period.id:05d}"
-        connection.execute(_SET_RECEIPT_NO, {"row_id": period.id, "value": period.receipt_no})
+        direct.execute(
+            connection, _SET_RECEIPT_NO, {"row_id": period.id, "value": period.receipt_no}
+        )
         applied = _apply(ctx, session, period)
         if applied is not None:
             period.state = "applied"
@@ -363,7 +368,8 @@ def _take_rent(
             period.state = "cancelled"
         else:
             period.bill_line_id = taken.record_id
-        connection.execute(
+        direct.execute(
+            connection,
             _SET_BILLED,
             {
                 "period_id": period.id,
@@ -393,19 +399,21 @@ def _apply(
     """Extend the rental by ``period`` exactly once (a conditional update guards the state):
     the period's first and last days and when it was applied, None when it was already."""
     today = ctx.today()
-    end, number = session.connection().execute(_RENTAL_END, {"rental_id": period.rental_id}).one()
+    end, number = direct.execute(
+        session.connection(), _RENTAL_END, {"rental_id": period.rental_id}
+    ).one()
     first = max(end + dt.timedelta(days=1), today)
     last = period_end(first, period.months)
     at = ctx.clock.now()
     connection = session.connection()
-    won = connection.execute(
-        _APPLY_PERIOD, {"row_id": period.id, "b_from": first, "b_to": last, "at": at}
+    won = direct.execute(
+        connection, _APPLY_PERIOD, {"row_id": period.id, "b_from": first, "b_to": last, "at": at}
     ).rowcount
     if not won:
         return None
-    connection.execute(_EXTEND_RENTAL, {"row_id": period.rental_id, "value": last})
+    direct.execute(connection, _EXTEND_RENTAL, {"row_id": period.rental_id, "value": last})
     # A renewed card works again (the sweep marks the core card expired when a rental lapses).
-    connection.execute(_REACTIVATE_CARDS, {"rental_id": period.rental_id})
+    direct.execute(connection, _REACTIVATE_CARDS, {"rental_id": period.rental_id})
     audit.record_for(
         ctx,
         session,
@@ -612,11 +620,9 @@ def _holder_unit(card: _FoundCard) -> str:
 def _lock_rental(session: Session, ref: int | str) -> Any:
     """The rental ``ref`` names, locked for this transaction; refused when there is none."""
     by_id = is_rental_id(ref)
-    row = (
-        session.connection()
-        .execute(_LOCK_RENTAL[by_id], {"ref": int(ref) if by_id else str(ref)})
-        .first()
-    )
+    row = direct.execute(
+        session.connection(), _LOCK_RENTAL[by_id], {"ref": int(ref) if by_id else str(ref)}
+    ).first()
     if row is None:
         raise no_rental(ref)
     return row
@@ -650,11 +656,9 @@ def issue_card(
                     "Rental {number} is not paid for today; take the rent first.",
                     number=rental.number,
                 )
-            check = (
-                session.connection()
-                .execute(_ISSUE_CHECK, {"rental_id": rental.id, "uid_hex": hex_uid})
-                .one()
-            )
+            check = direct.execute(
+                session.connection(), _ISSUE_CHECK, {"rental_id": rental.id, "uid_hex": hex_uid}
+            ).one()
             if check.held_id is not None and check.held_id != replaces:
                 raise Refused(
                     "parking.has_card",
@@ -692,8 +696,10 @@ def issue_card(
                     f"{rental.plate} {printed}",
                     source_ref=f"parking:card:{binding.id}",
                 )
-                session.connection().execute(
-                    _SET_DEPOSIT_RECEIPT, {"row_id": binding.id, "value": receipt}
+                direct.execute(
+                    session.connection(),
+                    _SET_DEPOSIT_RECEIPT,
+                    {"row_id": binding.id, "value": receipt},
                 )
                 binding = replace(binding, deposit_receipt=receipt)
             audit.record_for(
@@ -736,24 +742,21 @@ def _bind_card(
     hex_uid, dec, rev = forms
     if card.card_id is None:
         printed = (printed_number or dec)[:32]
-        card_id = (
-            session.connection()
-            .execute(
-                _INSERT_CARD,
-                {
-                    "uid_hex": hex_uid,
-                    "uid_dec": dec,
-                    "uid_dec_rev": rev,
-                    "printed_number": printed,
-                    "kind": "parking",
-                    "status": "active",
-                    "resident_id": resident_id,
-                    "staff_id": None,
-                    "created_at": ctx.clock.now(),
-                },
-            )
-            .scalar_one()
-        )
+        card_id = direct.execute(
+            session.connection(),
+            _INSERT_CARD,
+            {
+                "uid_hex": hex_uid,
+                "uid_dec": dec,
+                "uid_dec_rev": rev,
+                "printed_number": printed,
+                "kind": "parking",
+                "status": "active",
+                "resident_id": resident_id,
+                "staff_id": None,
+                "created_at": ctx.clock.now(),
+            },
+        ).scalar_one()
         return card_id, printed
     if not (card.kind == "parking" and card.status == "returned"):
         raise Refused(
@@ -761,18 +764,15 @@ def _bind_card(
             "This card is already bound to unit {unit}; use a blank card.",
             unit=_holder_unit(card),
         )
-    rebound = (
-        session.connection()
-        .execute(
-            _REBIND_CARD,
-            {
-                "card_id": card.card_id,
-                "b_resident_id": resident_id,
-                "b_printed": printed_number[:32] or None,
-            },
-        )
-        .first()
-    )
+    rebound = direct.execute(
+        session.connection(),
+        _REBIND_CARD,
+        {
+            "card_id": card.card_id,
+            "b_resident_id": resident_id,
+            "b_printed": printed_number[:32] or None,
+        },
+    ).first()
     if rebound is None:
         raise Refused("parking.card_bound", "This card was just bound elsewhere.")
     return card.card_id, rebound.printed_number
@@ -780,27 +780,24 @@ def _bind_card(
 
 def _insert_binding(session: Session, binding: _Binding, card_id: int, actor: Actor) -> _Binding:
     """``binding`` written (its deposit receipt still to come); returned with its id."""
-    binding_id = (
-        session.connection()
-        .execute(
-            _INSERT_BINDING,
-            {
-                "rental_id": binding.rental_id,
-                "card_id": card_id,
-                "uid_hex": binding.uid_hex,
-                "printed_number": binding.printed_number,
-                "state": binding.state,
-                "deposit_receipt": binding.deposit_receipt,
-                "deposit_state": binding.deposit_state,
-                "replaces_id": binding.replaces_id,
-                "issued_at": binding.issued_at,
-                "issued_by": actor.label,
-                "ended_at": None,
-                "ended_by": "",
-            },
-        )
-        .scalar_one()
-    )
+    binding_id = direct.execute(
+        session.connection(),
+        _INSERT_BINDING,
+        {
+            "rental_id": binding.rental_id,
+            "card_id": card_id,
+            "uid_hex": binding.uid_hex,
+            "printed_number": binding.printed_number,
+            "state": binding.state,
+            "deposit_receipt": binding.deposit_receipt,
+            "deposit_state": binding.deposit_state,
+            "replaces_id": binding.replaces_id,
+            "issued_at": binding.issued_at,
+            "issued_by": actor.label,
+            "ended_at": None,
+            "ended_by": "",
+        },
+    ).scalar_one()
     return replace(binding, id=binding_id)
 
 
@@ -901,14 +898,18 @@ def _parking_card(session: Session, uid: str) -> tuple[int, _Binding]:
     parking card. A raw UID (what the desk reader gives) is one read."""
     raw = uid.strip().upper()
     if _RAW_UID.fullmatch(raw):
-        read = session.connection().execute(_LATEST_BINDING_OF_UID, {"uid_hex": raw}).first()
+        read = direct.execute(
+            session.connection(), _LATEST_BINDING_OF_UID, {"uid_hex": raw}
+        ).first()
         if read is not None:
             binding = dict(read._mapping)
             return binding.pop("card_id"), _Binding(rental_number="", **binding)
     card = identify_card(session, uid)
     row = None
     if card.card_id is not None:
-        row = session.connection().execute(_LATEST_BINDING, {"card_id": card.card_id}).first()
+        row = direct.execute(
+            session.connection(), _LATEST_BINDING, {"card_id": card.card_id}
+        ).first()
     if card.card_id is None or row is None:
         raise Refused("parking.no_card", "Card {uid} is not a parking card.", uid=uid)
     return card.card_id, _Binding(rental_number="", **row._mapping)
@@ -925,7 +926,8 @@ def _end_binding(
     (None: another desk ended it first)."""
     held = binding.holds_deposit
     ended = replace(binding, state=state, deposit_state=deposit if held else binding.deposit_state)
-    changed = session.connection().execute(
+    changed = direct.execute(
+        session.connection(),
         _END_BINDING,
         {
             "row_id": binding.id,
@@ -964,13 +966,13 @@ def _end_card(
     ended = _end_binding(ctx, session, actor, binding, state, deposit)
     if ended is None and locked_rental is not None:
         # Changed between the caller's read and its lock: as it is now.
-        row = session.connection().execute(_LATEST_BINDING, {"card_id": card_id}).one()
+        row = direct.execute(session.connection(), _LATEST_BINDING, {"card_id": card_id}).one()
         binding = _Binding(rental_number="", **row._mapping)
         _not_moved(binding, locked_rental, uid)
         ended = _end_binding(ctx, session, actor, binding, state, deposit)
     if ended is None:
         raise _not_active(uid, binding.state)
-    session.connection().execute(_SET_CARD_STATUS, {"row_id": card_id, "value": state})
+    direct.execute(session.connection(), _SET_CARD_STATUS, {"row_id": card_id, "value": state})
     return ended, binding.holds_deposit
 
 
@@ -1048,13 +1050,11 @@ def return_card(
             billing.end_deposit_in(
                 session, ctx, actor, binding.deposit_receipt, reason, roles=CASHIER
             )
-        number = (
-            session.connection()
-            .execute(
-                _END_RENTAL_WITHOUT_CARDS, {"rental_id": binding.rental_id, "at": ctx.clock.now()}
-            )
-            .scalar()
-        )
+        number = direct.execute(
+            session.connection(),
+            _END_RENTAL_WITHOUT_CARDS,
+            {"rental_id": binding.rental_id, "at": ctx.clock.now()},
+        ).scalar()
         ended = number is not None
         if number is None:
             number = rental.number

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import bindparam, exists, select
 
+from kiosk.db import direct
 from kiosk.db.models import Resident, Unit
 from kiosk.errors import Refused
 from kiosk.hookspecs import CardOutcome
@@ -128,7 +129,7 @@ def card_validity(
             if card is None or card.kind != "parking":
                 return None
             card_id = card.id
-        row = session.connection().execute(_VALIDITY, {"card_id": card_id}).first()
+        row = direct.execute(session.connection(), _VALIDITY, {"card_id": card_id}).first()
     if row is None:
         return None
     (card_state, printed, uid_hex, rental_id, number, unit_id, resident_id, plate, start,

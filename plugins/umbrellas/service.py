@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 import plugins.billing.api as billing
 from kiosk import audit, charges, printing
 from kiosk.clock import as_utc
+from kiosk.db import direct
 from kiosk.db.models import Resident, Unit
 from kiosk.errors import Refused
 from kiosk.export import csv_text, in_period
@@ -97,7 +98,7 @@ def _umbrella(session: Session, tag: str) -> Umbrella:
 
 def _known_tag(session: Session, tag: str) -> str:
     """The tag of the umbrella ``tag`` names, refused when there is none."""
-    known = session.connection().execute(_KNOWN_TAG, {"tag": tag.strip().upper()}).scalar()
+    known = direct.execute(session.connection(), _KNOWN_TAG, {"tag": tag.strip().upper()}).scalar()
     if known is None:
         raise _unknown(tag)
     return str(known)
@@ -297,7 +298,7 @@ _INSERT_LOAN = insert(_LOANS).returning(_LOANS.c.id)
 def _borrower(session: Session, rules: CirculationRules, actor: Actor) -> Any:
     """The borrowing resident's household (``unit_id``, ``code``), locked for this loan."""
     row = (
-        session.connection().execute(_BORROWER, {"resident_id": actor.id}).first()
+        direct.execute(session.connection(), _BORROWER, {"resident_id": actor.id}).first()
         if actor.kind == "resident"
         else None
     )
@@ -349,7 +350,9 @@ def lend(ctx: KioskContext, actor: Actor, tag: str, condition_out: str | None = 
     noted = mask_text(condition_out.strip())[:100] if condition_out else ""
     with ctx.database().write() as session:
         household = _borrower(session, rules, actor)
-        standing = session.connection().execute(_HOUSEHOLD, {"unit_id": household.unit_id}).one()
+        standing = direct.execute(
+            session.connection(), _HOUSEHOLD, {"unit_id": household.unit_id}
+        ).one()
         if standing.first_due is not None and as_utc(standing.first_due) < now:
             raise Refused(
                 "umbrellas.overdue",
@@ -370,11 +373,9 @@ def lend(ctx: KioskContext, actor: Actor, tag: str, condition_out: str | None = 
                 count=standing.open_loans,
             )
         noted_by_staff = noted if actor.kind == "staff" and noted else None
-        umbrella = (
-            session.connection()
-            .execute(_TAKE, {"b_tag": tag.strip().upper(), "b_noted": noted_by_staff})
-            .first()
-        )
+        umbrella = direct.execute(
+            session.connection(), _TAKE, {"b_tag": tag.strip().upper(), "b_noted": noted_by_staff}
+        ).first()
         if umbrella is None:
             raise Refused(
                 "umbrellas.not_available",
@@ -383,8 +384,7 @@ def lend(ctx: KioskContext, actor: Actor, tag: str, condition_out: str | None = 
             )
         due = now + dt.timedelta(hours=rules.loan_hours)
         loan_id = (
-            session.connection()
-            .execute(
+            direct.execute(session.connection(),
                 _INSERT_LOAN,
                 {
                     "umbrella_id": umbrella.id, "unit_id": household.unit_id,
@@ -498,7 +498,9 @@ def return_umbrella(
     rules = CirculationRules.of(ctx)
     now = ctx.clock.now()
     with ctx.database().write() as session:
-        row = session.connection().execute(_HANDED_BACK, {"tag": tag.strip().upper()}).first()
+        row = direct.execute(
+            session.connection(), _HANDED_BACK, {"tag": tag.strip().upper()}
+        ).first()
         if row is None:
             raise _unknown(tag)
         if row.state in OUT and row.loan_id is not None:
@@ -537,7 +539,7 @@ def _take_back(
     charged = condition == "lost" or (condition == "damaged" and was_intact(row.condition_out))
     compensation = row.price_fen if charged else 0
     conn = session.connection()
-    back = conn.execute(
+    back = direct.execute(conn,
         _CLOSE_LOAN,
         {"b_loan": row.loan_id, "b_at": now, "b_kiosk": ctx.kiosk_id, "b_condition": condition,
          "b_fee": fee, "b_compensation": compensation,
@@ -546,7 +548,7 @@ def _take_back(
     if not back:
         return None
     new_state = {"intact": "available", "damaged": "damaged", "lost": "lost"}[condition]
-    conn.execute(
+    direct.execute(conn,
         _PUT_BACK,
         {"b_umbrella": row.id, "b_state": new_state, "b_condition": condition,
          "b_lobby": ctx.lobby or row.lobby},

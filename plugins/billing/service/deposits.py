@@ -10,6 +10,7 @@ from sqlalchemy import Integer, String, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from kiosk import audit
+from kiosk.db import direct
 from kiosk.db.models import Unit
 from kiosk.errors import Refused
 from kiosk.i18n import N_, _
@@ -92,7 +93,8 @@ def take_deposit_in(
         raise Refused("billing.amount", "A deposit must be a positive amount.")
     connection = session.connection()
     by_id = isinstance(unit, int)
-    found = connection.execute(
+    found = direct.execute(
+        connection,
         _UNIT_AND_DEPOSIT[by_id],
         {"unit": unit if by_id else normalise_unit_code(str(unit)), "source_ref": source_ref},
     ).first()
@@ -117,7 +119,7 @@ def take_deposit_in(
         "refunded_by": "",
         "refunded_at": None,
     }
-    deposit = Deposit(id=connection.execute(_INSERT_DEPOSIT, values).scalar_one(), **values)
+    deposit = Deposit(id=direct.execute(connection, _INSERT_DEPOSIT, values).scalar_one(), **values)
     return _moved(
         session,
         ctx,
@@ -179,20 +181,17 @@ def _close_deposit(
     """Move a held deposit on (refunded, forfeited) exactly once: a conditional update, so two
     desks cannot both refund it; refused when it is not held. The deposit as it now is (a
     detached object) and its unit's code come back from the update."""
-    row = (
-        session.connection()
-        .execute(
-            _CLOSE_DEPOSIT,
-            {
-                "receipt": receipt_no,
-                "b_status": status,
-                "b_refund_no": refund_no,
-                "by": by,
-                "at": at,
-            },
-        )
-        .first()
-    )
+    row = direct.execute(
+        session.connection(),
+        _CLOSE_DEPOSIT,
+        {
+            "receipt": receipt_no,
+            "b_status": status,
+            "b_refund_no": refund_no,
+            "by": by,
+            "at": at,
+        },
+    ).first()
     if row is None:
         raise Refused(
             "billing.deposit",

@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 
 from kiosk import audit
 from kiosk.clock import as_utc
+from kiosk.db import direct
 from kiosk.db.models import Unit
 from kiosk.errors import Refused
 from kiosk.i18n import N_, _
@@ -300,25 +301,23 @@ def _pay_bill(
     extra: dict[str, Any],
 ) -> Row[Any] | None:
     now, today = ctx.clock.now(), local_today(ctx)
-    paid = (
-        session.connection()
-        .execute(
-            statement,
-            {
-                "bill_id": bill_id,
-                "b_late_fee": late_fee_fen,
-                "b_amount": amount_fen,
-                "b_today": today,
-                "b_now": now,
-                **extra,
-            },
-        )
-        .first()
-    )
+    paid = direct.execute(
+        session.connection(),
+        statement,
+        {
+            "bill_id": bill_id,
+            "b_late_fee": late_fee_fen,
+            "b_amount": amount_fen,
+            "b_today": today,
+            "b_now": now,
+            **extra,
+        },
+    ).first()
     if paid is None:
         return None
     if late_fee_fen:
-        session.connection().execute(
+        direct.execute(
+            session.connection(),
             _INSERT_LINE,
             {
                 "bill_id": bill_id,
@@ -345,7 +344,7 @@ def record_payment(
     """The payment row of money just applied to a bill (:func:`_apply_payment`), written by
     one ``INSERT ... RETURNING``; the payment comes back as a detached object with its id."""
     values = _payment_values(ctx, bill_id, (amount_fen, late_fee_fen), method, received_by, order)
-    payment_id = session.connection().execute(_INSERT_PAYMENT, values).scalar_one()
+    payment_id = direct.execute(session.connection(), _INSERT_PAYMENT, values).scalar_one()
     return Payment(id=payment_id, **values)
 
 
@@ -436,7 +435,7 @@ def _view_of(
 
 def _bill_as_is(session: Session, bill_id: int) -> Bill | None:
     """Bill ``bill_id`` as it is now, not loaded into the session."""
-    row = session.connection().execute(_BILL_BY_ID, {"bill_id": bill_id}).first()
+    row = direct.execute(session.connection(), _BILL_BY_ID, {"bill_id": bill_id}).first()
     return None if row is None else Bill(**row._mapping)
 
 
@@ -492,15 +491,12 @@ def create_payment_order(
         if not line_ids:
             # Checked by the insert itself: the bill still owes what the order asks, less fee.
             values = _order_values(ctx, placed, pays)
-            order_id = (
-                session.connection()
-                .execute(
-                    _INSERT_ORDER_IF_OWES,
-                    {f"v_{k}": v for k, v in values.items()}
-                    | {"b_bill_id": bill_id, "b_owes": amount - fee},
-                )
-                .scalar()
-            )
+            order_id = direct.execute(
+                session.connection(),
+                _INSERT_ORDER_IF_OWES,
+                {f"v_{k}": v for k, v in values.items()}
+                | {"b_bill_id": bill_id, "b_owes": amount - fee},
+            ).scalar()
             if order_id is not None:
                 order = _order_stored(ctx, session, actor, order_id, values, details)
                 return _view_of(order, number)
@@ -611,7 +607,7 @@ def store_order(
     """Store a placed order, pending, and audit it (``details`` name what it pays). One
     ``INSERT ... RETURNING id``; the order comes back as a detached object with its id."""
     values = _order_values(ctx, placed, pays)
-    order_id = session.connection().execute(_INSERT_ORDER, values).scalar_one()
+    order_id = direct.execute(session.connection(), _INSERT_ORDER, values).scalar_one()
     return _order_stored(ctx, session, actor, order_id, values, details)
 
 
@@ -712,8 +708,8 @@ def apply_paid_notice(ctx: KioskContext, provider_name: str, notice: PaidNotice)
             # Paid (or flagged) by this very transaction before: a txn id is never taken back.
             verdict, detail = "duplicate", seen.status
         elif (
-            won := session.connection()
-            .execute(
+            won := direct.execute(
+                session.connection(),
                 _WIN_ORDER,
                 {
                     "b_out_trade_no": notice.out_trade_no,
@@ -722,8 +718,7 @@ def apply_paid_notice(ctx: KioskContext, provider_name: str, notice: PaidNotice)
                     "b_txn_id": notice.txn_id,
                     "b_paid_at": now,
                 },
-            )
-            .first()
+            ).first()
         ) is not None:
             *columns, of_arrears, unit_code = won
             order = PaymentOrder(**dict(zip(_ORDERS.c.keys(), columns, strict=True)))
@@ -731,11 +726,9 @@ def apply_paid_notice(ctx: KioskContext, provider_name: str, notice: PaidNotice)
                 ctx, session, order, notice, closed, of_arrears, unit_code
             )
         else:
-            known = (
-                session.connection()
-                .execute(_ORDER_BY_NUMBER, {"b_out_trade_no": notice.out_trade_no})
-                .first()
-            )
+            known = direct.execute(
+                session.connection(), _ORDER_BY_NUMBER, {"b_out_trade_no": notice.out_trade_no}
+            ).first()
             verdict, detail = _not_won(
                 ctx,
                 session,
@@ -743,7 +736,8 @@ def apply_paid_notice(ctx: KioskContext, provider_name: str, notice: PaidNotice)
                 None if known is None else PaymentOrder(**known._mapping),
                 notice,
             )
-        session.connection().execute(
+        direct.execute(
+            session.connection(),
             _INSERT_NOTICE,
             {
                 "provider": provider_name,
@@ -783,9 +777,9 @@ def lock_bills_of_order(session: Session, out_trade_no: str) -> OrderSeen | None
     lock)."""
     if session.get_bind().dialect.name != "postgresql":
         return None
-    row = (
-        session.connection().execute(_LOCK_BILLS_OF_ORDER, {"b_out_trade_no": out_trade_no}).first()
-    )
+    row = direct.execute(
+        session.connection(), _LOCK_BILLS_OF_ORDER, {"b_out_trade_no": out_trade_no}
+    ).first()
     return None if row is None else OrderSeen(*row[1:])
 
 
@@ -886,8 +880,10 @@ def flag_settled_elsewhere(
     order.status = "closed"
     order.close_reason = "bill_already_paid"
     order.closed_at = ctx.clock.now()
-    session.connection().execute(
-        _FLAG_SETTLED_ELSEWHERE, {"order_id": order.id, "b_closed_at": order.closed_at}
+    direct.execute(
+        session.connection(),
+        _FLAG_SETTLED_ELSEWHERE,
+        {"order_id": order.id, "b_closed_at": order.closed_at},
     )
     return _flag_order(
         ctx,
@@ -1014,26 +1010,25 @@ def _close_pending_of_paid(
     if bill.balance_fen > 0:
         return []
     return list(
-        session.connection()
-        .execute(
+        direct.execute(
+            session.connection(),
             _SUPERSEDE_PENDING_ON,
             {"b_bill_id": bill.id, "except_order": except_order, "b_closed_at": ctx.clock.now()},
-        )
-        .scalars()
+        ).scalars()
     )
 
 
 def _pending_orders_on(session: Session, bill_id: int) -> Sequence[Row[int, str, str]]:
     """The pending orders that pay ``bill_id``: (id, out_trade_no, line_ids) of its own, and
     of orders of arrears covering it."""
-    return session.connection().execute(_PENDING_ORDERS_ON, {"b_bill_id": bill_id}).all()
+    return direct.execute(session.connection(), _PENDING_ORDERS_ON, {"b_bill_id": bill_id}).all()
 
 
 def _supersede(ctx: KioskContext, session: Session, numbers: list[str]) -> list[str]:
     """Close pending orders another payment made unpayable (the provider is told later)."""
     if numbers:
-        session.connection().execute(
-            _SUPERSEDE, {"numbers": numbers, "b_closed_at": ctx.clock.now()}
+        direct.execute(
+            session.connection(), _SUPERSEDE, {"numbers": numbers, "b_closed_at": ctx.clock.now()}
         )
     return numbers
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, cast
 from sqlalchemy import Table, bindparam, select
 from sqlalchemy.orm import Session
 
+from kiosk.db import direct
 from kiosk.db.models import Unit
 from kiosk.i18n import _
 from kiosk.money import format_fen
@@ -52,7 +53,7 @@ def _receipt_head(
     from devices.printer import Receipt
 
     if code is None:
-        code = session.connection().execute(_UNIT_CODE, {"unit_id": unit_id}).scalar()
+        code = direct.execute(session.connection(), _UNIT_CODE, {"unit_id": unit_id}).scalar()
     return (
         Receipt()
         .title(_("Payment receipt"))

@@ -1,0 +1,110 @@
+"""Hot statements on the driver's cursor (kiosk.db.direct) give what SQLAlchemy's path gives:
+the same rows, defaults, JSON, errors; and a lost connection is invalidated as SQLAlchemy's
+path invalidates it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+from sqlalchemy import bindparam, exc, insert, select, update
+
+from kiosk.db import Database, direct
+from kiosk.db.models import DeskAlert, PrintJob, Unit
+
+_UNIT = select(Unit.id, Unit.code.label("unit_code")).where(Unit.code == bindparam("code"))
+_JOB = insert(PrintJob.__table__).returning(PrintJob.id)  # type: ignore[arg-type]
+_ACK = (
+    update(DeskAlert.__table__)  # type: ignore[arg-type]
+    .where(DeskAlert.id == bindparam("alert_id"), DeskAlert.acknowledged_at.is_(None))
+    .values(acknowledged_at=bindparam("at"))
+)
+_MANY = select(Unit.code).where(Unit.code.in_(bindparam("codes", expanding=True)))
+
+
+def test_rows_match_sqlalchemys(demo_url: str) -> None:
+    db = Database(demo_url)
+    try:
+        with db.read() as s:
+            conn = s.connection()
+            ours = direct.execute(conn, _UNIT, {"code": "3-1205"}).first()
+            theirs = conn.execute(_UNIT, {"code": "3-1205"}).first()
+            assert ours is not None and theirs is not None
+            assert tuple(ours) == tuple(theirs)
+            assert ours._mapping == dict(theirs._mapping)
+            assert ours.unit_code == "3-1205" and ours[1] == "3-1205"
+            assert direct.execute(conn, _UNIT, {"code": "no-such"}).first() is None
+            assert direct.execute(conn, _UNIT, {"code": "3-1205"}).scalar() == theirs[0]
+            # Expanding IN goes SQLAlchemy's way, with the same answer.
+            codes = direct.execute(conn, _MANY, {"codes": ["3-1205", "2-502"]}).all()
+            assert sorted(r[0] for r in codes) == ["2-502", "3-1205"]
+    finally:
+        db.dispose()
+
+
+def test_insert_fills_defaults_and_json_and_update_counts(demo_url: str) -> None:
+    db = Database(demo_url)
+    now = dt.datetime(2026, 12, 1, 9, 0, tzinfo=dt.UTC)
+    try:
+        with db.write() as s:
+            job_id = direct.execute(
+                s.connection(),
+                _JOB,
+                {
+                    "printer": "printer", "kiosk_id": "k1", "kind": "t",
+                    "document": {"lines": ["甲", "[b]x[/b]"]}, "state": "queued",
+                    "created_at": now, "updated_at": now, "next_attempt_at": now,
+                },
+            ).scalar_one()  # fmt: skip
+        with db.read() as s:
+            job = s.get(PrintJob, job_id)
+            assert job is not None
+            assert job.document == {"lines": ["甲", "[b]x[/b]"]}
+            # Left out, the columns' own defaults were filled in.
+            assert job.reason == "" and job.attempts == 0
+        with db.write() as s:
+            alert = DeskAlert(
+                kind="t", message="m", created_at=now, kiosk_id="k1", acknowledged_by=""
+            )
+            s.add(alert)
+            s.flush()
+            first = direct.execute(s.connection(), _ACK, {"alert_id": alert.id, "at": now})
+            again = direct.execute(s.connection(), _ACK, {"alert_id": alert.id, "at": now})
+            assert (first.rowcount, again.rowcount) == (1, 0)
+    finally:
+        db.dispose()
+
+
+def test_errors_are_sqlalchemys_and_roll_back(demo_url: str) -> None:
+    db = Database(demo_url)
+    now = dt.datetime(2026, 12, 1, 9, 0, tzinfo=dt.UTC)
+    try:
+        with pytest.raises(exc.IntegrityError), db.write() as s:
+            direct.execute(
+                s.connection(),
+                _JOB,
+                {"printer": None, "kiosk_id": "k1", "kind": "t", "document": {},
+                 "state": "queued", "created_at": now, "updated_at": now,
+                 "next_attempt_at": now},
+            )  # fmt: skip
+        with db.read() as s:
+            assert s.scalar(select(PrintJob.id).where(PrintJob.kind == "t")) is None
+    finally:
+        db.dispose()
+
+
+def test_lost_connection_is_invalidated(postgres: Any) -> None:
+    db = Database(postgres.fresh(seeded=True))
+    try:
+        with db.read() as s:
+            conn = s.connection()
+            conn.connection.dbapi_connection.close()  # type: ignore[union-attr]
+            with pytest.raises(exc.DBAPIError) as raised:
+                direct.execute(conn, _UNIT, {"code": "1-101"})
+            assert raised.value.connection_invalidated
+        # The pool opens another: the next statement works.
+        with db.read() as s:
+            direct.execute(s.connection(), _UNIT, {"code": "1-101"}).first()
+    finally:
+        db.dispose()
