@@ -388,13 +388,16 @@ def record(
     before that chains it at once (as does :func:`seal`).
     """
     payload = json.dumps(mask_data(data or {}), ensure_ascii=False, sort_keys=True, default=str)
-    event = AuditEvent(
-        at=as_utc(at),
-        actor=actor,
-        action=action,
-        subject=subject,
-        data=payload,
-        kiosk_id=kiosk_id,
+    event = direct.detached(
+        AuditEvent,
+        {
+            "at": as_utc(at),
+            "actor": actor,
+            "action": action,
+            "subject": subject,
+            "data": payload,
+            "kiosk_id": kiosk_id,
+        },
     )
     event.__dict__[_PENDING] = session  # for seal_pending (not a mapped attribute)
     session.info.setdefault(_PENDING, []).append(event)

@@ -115,7 +115,7 @@ def raise_alert(
     }
     # One INSERT ... RETURNING, off the ORM's unit of work: the alert comes back detached.
     alert_id = direct.execute(session.connection(), _INSERT_ALERT, row).scalar_one()
-    return DeskAlert(id=alert_id, **row)
+    return direct.detached(DeskAlert, {"id": alert_id, **row})
 
 
 def raise_kiosk_alert(

@@ -99,7 +99,7 @@ def submit(
         "next_attempt_at": at,
     }
     job_id = direct.execute(session.connection(), _INSERT_JOB, values).scalar_one()
-    return PrintJob(id=job_id, **values)
+    return direct.detached(PrintJob, {"id": job_id, **values})
 
 
 def receipt_of(job: PrintJob) -> Receipt:

@@ -34,12 +34,13 @@ included; on SQLite each statement, ``BEGIN``, ``COMMIT`` and ``ROLLBACK``), and
 (:func:`kiosk.audit.lock_wait_seconds`), for the operations that append to the chain.
 
 Thread CPU is not the code's alone: the same work costs more CPU time when many kiosks share
-the cores, and more again right after a pause, the machine having emptied its caches and lowered
-its clocks while the kiosk slept. So a fixed piece of pure-Python work (:func:`_fixed_work`) is
-timed on the quiet machine before the kiosks start, and in every kiosk, paced like the run,
-before its clock starts (``fixed_work_cpu_ms``): their ratio, ``machine_factor``, is what the
-machine adds to any operation in that run (about 1.5 for 32 kiosks at one operation a second on
-the 2-core reference machine, about 1.1 for 4 back to back).
+the cores, more again right after a pause (the machine emptied its caches and lowered its clocks
+while the kiosk slept), and on a shared virtual machine whatever its neighbours do. So every
+kiosk, paced like the run, times a fixed piece of pure-Python work (:func:`_fixed_work`) before
+its clock starts: ``fixed_work_cpu_ms`` is what the machine made of the same work in that run
+(on the 2-core reference machine about 1.0 ms for 4 kiosks back to back on a good hour, 1.7 for
+32 kiosks at one operation a second, and up to a third more on a bad hour). Compare runs beside
+it.
 """
 
 from __future__ import annotations
@@ -295,8 +296,6 @@ def run_workload(
         result.core = core.outcome()
         return result
 
-    # The fixed work on a quiet machine, warm, before any kiosk starts.
-    quiet = _fixed_work_ms(QUIET_UNITS)
     if processes:
         results, wall = _run_processes(kiosk, kiosks, main_ctx)
     else:
@@ -354,15 +353,7 @@ def run_workload(
         "process_cpu_ms_per_op": _mean([v for values in process_cpu_ms.values() for v in values]),
         "round_trips_per_op": _mean([n for counts in round_trips.values() for n in counts]),
         "lock_wait_ms": _spread(every_lock),
-        "fixed_work_cpu_ms": {
-            "quiet": _mean(quiet),
-            "in_kiosks": _mean(in_kiosks),
-            "machine_factor": (
-                round(statistics.fmean(in_kiosks) / statistics.fmean(quiet), 2)
-                if quiet and in_kiosks
-                else None
-            ),
-        },
+        "fixed_work_cpu_ms": _mean(in_kiosks),
         "per_op": {
             name: {
                 "count": len(values),
@@ -400,10 +391,8 @@ def _spread(ms: list[float]) -> dict[str, Any]:
     }
 
 
-# Units of fixed work each kiosk times before its clock starts, and the parent on the quiet
-# machine before the kiosks start (see _fixed_work_ms).
+# Units of fixed work each kiosk times before its clock starts (see _fixed_work_ms).
 CALIBRATION_UNITS = 8
-QUIET_UNITS = 100
 
 
 def _fixed_work() -> int:

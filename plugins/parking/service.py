@@ -304,7 +304,7 @@ def _insert_rental(ctx: KioskContext, session: Session, row: dict[str, Any]) -> 
     rental_id = direct.execute(connection, _INSERT_RENTAL, placeholder).scalar_one()
     number = _number(ctx, rental_id)
     direct.execute(connection, _SET_RENTAL_NUMBER, {"row_id": rental_id, "value": number})
-    return ParkingRental(id=rental_id, **{**row, "number": number})
+    return direct.detached(ParkingRental, {"id": rental_id, **row, "number": number})
 
 
 def _take_rent(

@@ -260,7 +260,7 @@ def _apply_payment(
     update: the bill as it is then (not loaded into the session), or None (nothing changed)
     when the bill owes less than that by now."""
     paid = _pay_bill(ctx, session, bill_id, amount_fen, late_fee_fen, _PAY_BILL, {})
-    return None if paid is None else Bill(**paid._mapping)
+    return None if paid is None else direct.detached(Bill, paid._mapping)
 
 
 def _apply_order_payment(
@@ -281,13 +281,13 @@ def _apply_order_payment(
         )
         if paid is None:
             return None
-        payment = Payment(id=paid.payment_id, **values)
+        payment = direct.detached(Payment, {"id": paid.payment_id, **values})
     else:
         paid = _pay_bill(ctx, session, order.bill_id, *amounts, _PAY_BILL_NOTING_PENDING, pending)
         if paid is None:
             return None
         payment = record_qr_payment(ctx, session, order, order.bill_id, *amounts)
-    bill = Bill(**dict(zip(_BILL_COLUMNS, paid[: len(_BILL_COLUMNS)], strict=True)))
+    bill = direct.detached(Bill, dict(zip(_BILL_COLUMNS, paid[: len(_BILL_COLUMNS)], strict=True)))
     return bill, bool(paid.others_pending), payment
 
 
@@ -345,7 +345,7 @@ def record_payment(
     one ``INSERT ... RETURNING``; the payment comes back as a detached object with its id."""
     values = _payment_values(ctx, bill_id, (amount_fen, late_fee_fen), method, received_by, order)
     payment_id = direct.execute(session.connection(), _INSERT_PAYMENT, values).scalar_one()
-    return Payment(id=payment_id, **values)
+    return direct.detached(Payment, {"id": payment_id, **values})
 
 
 def _payment_values(
@@ -436,7 +436,7 @@ def _view_of(
 def _bill_as_is(session: Session, bill_id: int) -> Bill | None:
     """Bill ``bill_id`` as it is now, not loaded into the session."""
     row = direct.execute(session.connection(), _BILL_BY_ID, {"bill_id": bill_id}).first()
-    return None if row is None else Bill(**row._mapping)
+    return None if row is None else direct.detached(Bill, row._mapping)
 
 
 def _chosen_lines(session: Session, bill: Bill, line_ids: Sequence[int]) -> int:
@@ -649,7 +649,7 @@ def _order_stored(
             "provider": values["provider"],
         },
     )
-    return PaymentOrder(id=order_id, **values)
+    return direct.detached(PaymentOrder, {"id": order_id, **values})
 
 
 def order_status(ctx: KioskContext, out_trade_no: str) -> OrderView:
@@ -721,7 +721,7 @@ def apply_paid_notice(ctx: KioskContext, provider_name: str, notice: PaidNotice)
             ).first()
         ) is not None:
             *columns, of_arrears, unit_code = won
-            order = PaymentOrder(**dict(zip(_ORDERS.c.keys(), columns, strict=True)))
+            order = direct.detached(PaymentOrder, dict(zip(_ORDERS.c.keys(), columns, strict=True)))
             verdict, detail = _settle_order(
                 ctx, session, order, notice, closed, of_arrears, unit_code
             )
@@ -733,7 +733,7 @@ def apply_paid_notice(ctx: KioskContext, provider_name: str, notice: PaidNotice)
                 ctx,
                 session,
                 provider_name,
-                None if known is None else PaymentOrder(**known._mapping),
+                None if known is None else direct.detached(PaymentOrder, known._mapping),
                 notice,
             )
         direct.execute(
