@@ -21,6 +21,14 @@ _ACK = (
     .values(acknowledged_at=bindparam("at"))
 )
 _MANY = select(Unit.code).where(Unit.code.in_(bindparam("codes", expanding=True)))
+NOW = dt.datetime(2026, 12, 1, 9, 0, tzinfo=dt.UTC)
+
+
+def _job(**columns: Any) -> dict[str, Any]:
+    """A print job's columns, but for those the columns' defaults fill in."""
+    job = {"printer": "printer", "kiosk_id": "k1", "kind": "t", "document": {},
+           "state": "queued", "created_at": NOW, "updated_at": NOW, "next_attempt_at": NOW}  # fmt: skip
+    return job | columns
 
 
 def test_rows_match_sqlalchemys(demo_url: str) -> None:
@@ -45,18 +53,11 @@ def test_rows_match_sqlalchemys(demo_url: str) -> None:
 
 def test_insert_fills_defaults_and_json_and_update_counts(demo_url: str) -> None:
     db = Database(demo_url)
-    now = dt.datetime(2026, 12, 1, 9, 0, tzinfo=dt.UTC)
+
     try:
         with db.write() as s:
-            job_id = direct.execute(
-                s.connection(),
-                _JOB,
-                {
-                    "printer": "printer", "kiosk_id": "k1", "kind": "t",
-                    "document": {"lines": ["甲", "[b]x[/b]"]}, "state": "queued",
-                    "created_at": now, "updated_at": now, "next_attempt_at": now,
-                },
-            ).scalar_one()  # fmt: skip
+            document = {"lines": ["甲", "[b]x[/b]"]}
+            job_id = direct.execute(s.connection(), _JOB, _job(document=document)).scalar_one()
         with db.read() as s:
             job = s.get(PrintJob, job_id)
             assert job is not None
@@ -65,12 +66,12 @@ def test_insert_fills_defaults_and_json_and_update_counts(demo_url: str) -> None
             assert job.reason == "" and job.attempts == 0
         with db.write() as s:
             alert = DeskAlert(
-                kind="t", message="m", created_at=now, kiosk_id="k1", acknowledged_by=""
+                kind="t", message="m", created_at=NOW, kiosk_id="k1", acknowledged_by=""
             )
             s.add(alert)
             s.flush()
-            first = direct.execute(s.connection(), _ACK, {"alert_id": alert.id, "at": now})
-            again = direct.execute(s.connection(), _ACK, {"alert_id": alert.id, "at": now})
+            first = direct.execute(s.connection(), _ACK, {"alert_id": alert.id, "at": NOW})
+            again = direct.execute(s.connection(), _ACK, {"alert_id": alert.id, "at": NOW})
             assert (first.rowcount, again.rowcount) == (1, 0)
     finally:
         db.dispose()
@@ -78,16 +79,9 @@ def test_insert_fills_defaults_and_json_and_update_counts(demo_url: str) -> None
 
 def test_errors_are_sqlalchemys_and_roll_back(demo_url: str) -> None:
     db = Database(demo_url)
-    now = dt.datetime(2026, 12, 1, 9, 0, tzinfo=dt.UTC)
     try:
         with pytest.raises(exc.IntegrityError), db.write() as s:
-            direct.execute(
-                s.connection(),
-                _JOB,
-                {"printer": None, "kiosk_id": "k1", "kind": "t", "document": {},
-                 "state": "queued", "created_at": now, "updated_at": now,
-                 "next_attempt_at": now},
-            )  # fmt: skip
+            direct.execute(s.connection(), _JOB, _job(printer=None))
         with db.read() as s:
             assert s.scalar(select(PrintJob.id).where(PrintJob.kind == "t")) is None
     finally:
