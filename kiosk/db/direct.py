@@ -12,7 +12,8 @@ on the connection's DBAPI connection; round trips are the same.
 
 What this path does not handle goes the ordinary way: SQLite (not where the CPU is spent: a
 kiosk with SQLite is alone), expanding ``IN`` and other post-compile parameters, escaped bind
-names. The statements stay written in SQLAlchemy's Core, and the ordinary path is what the
+names, defaults computed at execution, and any connection whose engine has listeners to
+``before_cursor_execute`` or ``after_cursor_execute`` (they see every statement). The statements stay written in SQLAlchemy's Core, and the ordinary path is what the
 SQLite half of the suite runs, so each runs both ways in the tests.
 """
 
@@ -24,6 +25,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection
+from sqlalchemy.orm import configure_mappers
 from sqlalchemy.sql import Executable
 from sqlalchemy.sql.compiler import SQLCompiler
 
@@ -147,7 +149,10 @@ def execute(conn: Connection, stmt: Executable, params: Mapping[str, Any] | None
     if dialect.name != "postgresql":
         return conn.execute(stmt, params or {})
     prepared = _prepare(stmt, dialect, tuple(sorted(params)) if params else ())
-    if prepared.ordinary:
+    # Listeners to the cursor's statements (a test's fault injection, a tracer) see every
+    # statement: with one, the ordinary path, which calls them.
+    watched = conn.dispatch.before_cursor_execute or conn.dispatch.after_cursor_execute
+    if prepared.ordinary or watched:
         return conn.execute(stmt, params or {})
     given = {**prepared.defaults, **params} if prepared.defaults and params else params
     values = prepared.compiled.construct_params(given or {})
@@ -195,6 +200,10 @@ def detached(cls: type[_T], values: Mapping[Any, Any]) -> _T:
     here), in no session: built as SQLAlchemy builds the object of a loaded row, without the
     constructor's attribute events (which cost a payment's path more than its statements'
     execution). Changing an attribute afterwards works as on any object."""
-    obj: _T = cls._sa_class_manager.new_instance()  # type: ignore[attr-defined]
+    manager = cls._sa_class_manager  # type: ignore[attr-defined]
+    if not manager.mapper.configured:
+        # The constructor configures the mappers on a first use; new_instance does not.
+        configure_mappers()
+    obj: _T = manager.new_instance()
     obj.__dict__.update(values)
     return obj

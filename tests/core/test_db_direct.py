@@ -102,3 +102,41 @@ def test_lost_connection_is_invalidated(postgres: Any) -> None:
             direct.execute(s.connection(), _UNIT, {"code": "1-101"}).first()
     finally:
         db.dispose()
+
+
+def test_detached_objects_work_in_a_fresh_process() -> None:
+    """The constructor configures the mappers on first use; a detached object must too (a
+    kiosk's first pickup builds one before any constructor ran)."""
+    import subprocess
+    import sys
+
+    code = (
+        "from kiosk.db import direct\n"
+        "from kiosk.db.models import PrintJob\n"
+        "job = direct.detached(PrintJob, {'id': 7, 'kind': 'slip'})\n"
+        "job.state = 'queued'\n"
+        "print(job.id, job.kind, job.state)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["7", "slip", "queued"]
+
+
+def test_cursor_listeners_still_see_every_statement(demo_url: str) -> None:
+    from sqlalchemy import event
+
+    db = Database(demo_url)
+    seen: list[str] = []
+
+    def note(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", note)
+    try:
+        with db.read() as s:
+            row = direct.execute(s.connection(), _UNIT, {"code": "3-1205"}).first()
+        assert row is not None and row._mapping["unit_code"] == "3-1205"
+        assert any("FROM unit" in statement for statement in seen)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", note)
+        db.dispose()
