@@ -42,6 +42,28 @@ TOLERANCE_SECONDS = 300
 
 
 @dataclass(frozen=True)
+class NewOrder:
+    """An order to open (what :meth:`PaymentProvider.create_order` hands its subclass)."""
+
+    out_trade_no: str
+    amount_fen: int
+    description: str
+    bill_number: str
+    expires_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class NewRefund:
+    """A refund to ask for (what :meth:`PaymentProvider.refund` hands its subclass)."""
+
+    out_trade_no: str
+    refund_no: str
+    amount_fen: int
+    total_fen: int
+    reason: str
+
+
+@dataclass(frozen=True)
 class CreatedOrder:
     """What a provider answered to a new order: the QR to show and its own order id."""
 
@@ -110,7 +132,8 @@ _NO_ANSWER = (ProviderError, KeyError, ValueError, TypeError, AttributeError, Ar
 
 class PaymentProvider:
     """Base of every provider. Subclasses set ``name`` and implement the methods (``_query``
-    for :meth:`query`)."""
+    for :meth:`query`, ``_create_order`` for :meth:`create_order`, ``_refund`` for
+    :meth:`refund`)."""
 
     name: ClassVar[str] = ""
     label: ClassVar[str] = ""
@@ -141,6 +164,13 @@ class PaymentProvider:
         bill_number: str,
         expires_at: dt.datetime,
     ) -> CreatedOrder:
+        """Open an order for ``amount_fen``; what to show as QR and the provider's order id."""
+        return self._create_order(
+            NewOrder(out_trade_no, amount_fen, description, bill_number, expires_at)
+        )
+
+    def _create_order(self, order: NewOrder) -> CreatedOrder:
+        """Open ``order`` at the provider (what :meth:`create_order` asks of a subclass)."""
         raise NotImplementedError
 
     def verify_notification(self, headers: Mapping[str, str], body: bytes) -> PaidNotice:
@@ -171,6 +201,10 @@ class PaymentProvider:
         """Ask for a refund; returns the provider's status (``done`` or ``processing``).
         Idempotent on ``refund_no`` at the provider: asking again with the same number never
         refunds twice."""
+        return self._refund(NewRefund(out_trade_no, refund_no, amount_fen, total_fen, reason))
+
+    def _refund(self, ask: NewRefund) -> str:
+        """Ask the provider for ``ask`` (what :meth:`refund` asks of a subclass)."""
         raise NotImplementedError
 
     def refund_state(self, out_trade_no: str, refund_no: str) -> str:
@@ -311,6 +345,12 @@ def _lower(headers: Mapping[str, str]) -> dict[str, str]:
     return {k.lower(): v for k, v in headers.items()}
 
 
+def _named(ask: NewOrder | NewRefund, *names: str) -> dict[str, Any]:
+    """``ask``'s fields ``names`` as JSON members of the same names (the gateway's protocol
+    names them as the kiosk does)."""
+    return {name: getattr(ask, name) for name in names}
+
+
 # -- bank gateway (EMV acquirer) and simulator -----------------------------------------------
 
 
@@ -349,29 +389,19 @@ class GatewayProvider(PaymentProvider):
     def _qr(self, out_trade_no: str, amount_fen: int, bill_number: str) -> str:
         raise NotImplementedError
 
-    def create_order(
-        self,
-        *,
-        out_trade_no: str,
-        amount_fen: int,
-        description: str,
-        bill_number: str,
-        expires_at: dt.datetime,
-    ) -> CreatedOrder:
+    def _create_order(self, order: NewOrder) -> CreatedOrder:
         answer = self._call(
             "POST",
             "/v1/orders",
             {
-                "out_trade_no": out_trade_no,
-                "amount_fen": amount_fen,
-                "description": description,
-                "bill_number": bill_number,
+                **_named(order, "out_trade_no", "amount_fen", "description", "bill_number"),
                 "merchant_id": self.config.get("merchant_id", ""),
-                "expires_at": expires_at.isoformat(),
+                "expires_at": order.expires_at.isoformat(),
             },
         )
         return CreatedOrder(
-            self._qr(out_trade_no, amount_fen, bill_number) or answer.get("qr_content", ""),
+            self._qr(order.out_trade_no, order.amount_fen, order.bill_number)
+            or answer.get("qr_content", ""),
             str(answer.get("order_id", "")),
         )
 
@@ -405,13 +435,11 @@ class GatewayProvider(PaymentProvider):
     def close(self, out_trade_no: str) -> None:
         self._call("POST", f"/v1/orders/{urllib.parse.quote(out_trade_no)}/close", {"close": True})
 
-    def refund(
-        self, *, out_trade_no: str, refund_no: str, amount_fen: int, total_fen: int, reason: str
-    ) -> str:
+    def _refund(self, ask: NewRefund) -> str:
         d = self._call(
             "POST",
             "/v1/refunds",
-            {"out_trade_no": out_trade_no, "refund_no": refund_no, "amount_fen": amount_fen},
+            _named(ask, "out_trade_no", "refund_no", "amount_fen"),
         )
         return str(d.get("status", "done"))
 
@@ -579,27 +607,21 @@ class WeChatNative(PaymentProvider):
             )
         return json.loads(data) if data else {}
 
-    def create_order(
-        self,
-        *,
-        out_trade_no: str,
-        amount_fen: int,
-        description: str,
-        bill_number: str,
-        expires_at: dt.datetime,
-    ) -> CreatedOrder:
+    def _create_order(self, order: NewOrder) -> CreatedOrder:
         d = self._call(
             "POST",
             "/v3/pay/transactions/native",
             {
                 "appid": self.config["appid"],
                 "mchid": self.config["mchid"],
-                "description": description[:127],
-                "out_trade_no": out_trade_no,
-                "time_expire": expires_at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S+00:00"),
-                "attach": bill_number,
+                "description": order.description[:127],
+                "out_trade_no": order.out_trade_no,
+                "time_expire": order.expires_at.astimezone(dt.UTC).strftime(
+                    "%Y-%m-%dT%H:%M:%S+00:00"
+                ),
+                "attach": order.bill_number,
                 "notify_url": self.config["notify_url"],
-                "amount": {"total": amount_fen, "currency": "CNY"},
+                "amount": {"total": order.amount_fen, "currency": "CNY"},
             },
         )
         if not str(d.get("code_url", "")).startswith("weixin://"):
@@ -685,17 +707,15 @@ class WeChatNative(PaymentProvider):
             {"mchid": self.config["mchid"]},
         )
 
-    def refund(
-        self, *, out_trade_no: str, refund_no: str, amount_fen: int, total_fen: int, reason: str
-    ) -> str:
+    def _refund(self, ask: NewRefund) -> str:
         d = self._call(
             "POST",
             "/v3/refund/domestic/refunds",
             {
-                "out_trade_no": out_trade_no,
-                "out_refund_no": refund_no,
-                "reason": reason[:80],
-                "amount": {"refund": amount_fen, "total": total_fen, "currency": "CNY"},
+                "out_trade_no": ask.out_trade_no,
+                "out_refund_no": ask.refund_no,
+                "reason": ask.reason[:80],
+                "amount": {"refund": ask.amount_fen, "total": ask.total_fen, "currency": "CNY"},
             },
         )
         return "done" if d.get("status") == "SUCCESS" else "processing"
@@ -795,23 +815,15 @@ class AlipayPrecreate(PaymentProvider):
             )
         return answer
 
-    def create_order(
-        self,
-        *,
-        out_trade_no: str,
-        amount_fen: int,
-        description: str,
-        bill_number: str,
-        expires_at: dt.datetime,
-    ) -> CreatedOrder:
+    def _create_order(self, order: NewOrder) -> CreatedOrder:
         d = self._call(
             "alipay.trade.precreate",
             {
-                "out_trade_no": out_trade_no,
-                "total_amount": _yuan_text(amount_fen),
-                "subject": description[:256],
-                "body": bill_number,
-                "time_expire": expires_at.astimezone(_CST).strftime("%Y-%m-%d %H:%M:%S"),
+                "out_trade_no": order.out_trade_no,
+                "total_amount": _yuan_text(order.amount_fen),
+                "subject": order.description[:256],
+                "body": order.bill_number,
+                "time_expire": order.expires_at.astimezone(_CST).strftime("%Y-%m-%d %H:%M:%S"),
             },
         )
         return CreatedOrder(d["qr_code"])
@@ -867,16 +879,14 @@ class AlipayPrecreate(PaymentProvider):
     def close(self, out_trade_no: str) -> None:
         self._call("alipay.trade.close", {"out_trade_no": out_trade_no})
 
-    def refund(
-        self, *, out_trade_no: str, refund_no: str, amount_fen: int, total_fen: int, reason: str
-    ) -> str:
+    def _refund(self, ask: NewRefund) -> str:
         d = self._call(
             "alipay.trade.refund",
             {
-                "out_trade_no": out_trade_no,
-                "refund_amount": _yuan_text(amount_fen),
-                "out_request_no": refund_no,
-                "refund_reason": reason[:256],
+                "out_trade_no": ask.out_trade_no,
+                "refund_amount": _yuan_text(ask.amount_fen),
+                "out_request_no": ask.refund_no,
+                "refund_reason": ask.reason[:256],
             },
         )
         return "done" if d.get("fund_change") == "Y" else "processing"
