@@ -13,7 +13,7 @@ import logging
 import sys
 import traceback
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
 from types import ModuleType
@@ -213,7 +213,7 @@ def plugin_package(
     from kiosk.i18n import register_catalog
 
     here = Path(sys.modules[package].__file__ or "").parent
-    register_catalog(here / "locale", package.rpartition(".")[2])
+    register_catalog(here / "locale", _short(package))
     versions = str(here / "migrations" / "versions")
 
     @hookspecs.hookimpl
@@ -225,6 +225,70 @@ def plugin_package(
         return [versions]
 
     return kiosk_models, kiosk_migrations
+
+
+def _short(package: str) -> str:
+    """A plugin package's own name (``plugins.repairs`` -> ``repairs``): its catalog's domain
+    and the id of its tile and desk panel unless they say otherwise."""
+    return package.rpartition(".")[2]
+
+
+def _target(package: str, where: str | Callable[..., Any]) -> Callable[..., Any]:
+    """``"module:name"`` of ``package`` as a :func:`lazy` function; a callable as it is."""
+    return lazy(f"{package}.{where}") if isinstance(where, str) else where
+
+
+@dataclass(frozen=True)
+class PluginTile:
+    """A :class:`~kiosk.hookspecs.Tile` as a plugin package declares it to :func:`plugin_hooks`,
+    stating only what is its own: ``screen`` is ``"module:name"`` in the package (imported when
+    the tile is pressed) or the callable itself; ``id`` is the package's name unless given; the
+    tile is a resident's unless ``audience`` says otherwise, and a resident's tile asks who they
+    are first unless ``needs_resident=False`` (``None``: whether the audience is residents)."""
+
+    title: str
+    screen: str | Callable[..., Any]
+    _: KW_ONLY
+    order: int = 100
+    icon: str = ""
+    id: str = ""
+    audience: hookspecs.Audience = "resident"
+    needs_resident: bool | None = None
+
+    def build(self, package: str) -> hookspecs.Tile:
+        needs = self.audience == "resident" if self.needs_resident is None else self.needs_resident
+        return hookspecs.Tile(
+            id=self.id or _short(package),
+            title=self.title,
+            screen=_target(package, self.screen),
+            order=self.order,
+            audience=self.audience,
+            icon=self.icon,
+            needs_resident=needs,
+        )
+
+
+@dataclass(frozen=True)
+class PluginPanel:
+    """A :class:`~kiosk.hookspecs.DeskPanel` as a plugin package declares it to
+    :func:`plugin_hooks`: ``widget`` is ``"module:name"`` in the package (imported when the
+    panel is shown), ``id`` the package's name unless given."""
+
+    title: str
+    widget: str | Callable[..., Any]
+    _: KW_ONLY
+    order: int = 100
+    roles: tuple[str, ...] = ()
+    id: str = ""
+
+    def build(self, package: str) -> hookspecs.DeskPanel:
+        return hookspecs.DeskPanel(
+            id=self.id or _short(package),
+            title=self.title,
+            widget=_target(package, self.widget),
+            order=self.order,
+            roles=self.roles,
+        )
 
 
 # The modules of a package laid out like the built-in ones, by the name ``plugin_hooks`` knows
@@ -245,19 +309,22 @@ def plugin_hooks(
     package: str,
     standard: Iterable[str] = (),
     *,
-    tiles: Sequence[hookspecs.Tile] = (),
-    desk_panels: Sequence[hookspecs.DeskPanel] = (),
+    tiles: Sequence[hookspecs.Tile | PluginTile] = (),
+    desk_panels: Sequence[hookspecs.DeskPanel | PluginPanel] = (),
     alert_kinds: Mapping[str, str] | None = None,
     **targets: str,
 ) -> dict[str, Callable[..., Any]]:
     """The hooks a plugin package answers the way every other does, ready for the package's
     namespace: what :func:`plugin_package` gives (``kiosk_models``, ``kiosk_migrations``, the
-    catalog), the fixed ``tiles``, ``desk_panels`` and ``alert_kinds`` (name screens and panels
-    with :func:`lazy`), and the hooks that call a function of one of the package's modules,
-    imported when the hook is first called (loading the plugin imports none of them). In the
-    package's ``__init__.py``::
+    catalog), the fixed ``tiles``, ``desk_panels`` and ``alert_kinds`` (declared as
+    :class:`PluginTile` and :class:`PluginPanel`, which name their screen or widget in the
+    package; a ready :class:`~kiosk.hookspecs.Tile` or ``DeskPanel`` is taken as it is), and the
+    hooks that call a function of one of the package's modules, imported when the hook is first
+    called (loading the plugin imports none of them). In the package's ``__init__.py``::
 
-        globals().update(plugin_hooks(__name__, ("commands", "purge"), tiles=[Tile(...)]))
+        globals().update(
+            plugin_hooks(__name__, ("commands", "purge"), tiles=[PluginTile(N_("…"), "screens:…")])
+        )
 
     ``standard`` names the modules laid out like the built-in ones (:data:`STANDARD_HOOKS`);
     a keyword names the function ``"module:name"`` of a hook, as it is called:
@@ -290,21 +357,26 @@ def plugin_hooks(
         fn.__qualname__ = fn.__name__
         hooks[fn.__name__] = hookspecs.hookimpl(fn)
 
-    call = {keyword: lazy(f"{package}.{where}") for keyword, where in targets.items()}
+    call = {keyword: _target(package, where) for keyword, where in targets.items()}
     unknown = set(call) - set(_FORWARDS)
     if unknown:
         raise TypeError(f"plugin_hooks: unknown hook keyword(s) {sorted(unknown)}")
     for keyword, target in call.items():
         hook(_FORWARDS[keyword](target))
     if tiles:
-        fixed_tiles = tuple(tiles)
+        fixed_tiles = tuple(
+            tile.build(package) if isinstance(tile, PluginTile) else tile for tile in tiles
+        )
 
         def kiosk_tiles(ctx: Any) -> list[hookspecs.Tile]:
             return list(fixed_tiles)
 
         hook(kiosk_tiles)
     if desk_panels:
-        fixed_panels = tuple(desk_panels)
+        fixed_panels = tuple(
+            panel.build(package) if isinstance(panel, PluginPanel) else panel
+            for panel in desk_panels
+        )
 
         def kiosk_desk_panels(ctx: Any) -> list[hookspecs.DeskPanel]:
             return list(fixed_panels)

@@ -8,23 +8,19 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from kiosk.hookspecs import DeskPanel, Tile, hookimpl
+from kiosk.hookspecs import hookimpl
 from kiosk.i18n import N_
-from kiosk.plugins import lazy, plugin_hooks
+from kiosk.plugins import PluginPanel, PluginTile, plugin_hooks
 
 HERE = Path(__file__).parent
 globals().update(
     plugin_hooks(
         __name__,
         ("commands", "scenarios", "household", "badges", "demo", "links"),
-        tiles=[
-            Tile(id="billing", title=N_("Pay bills"),
-                 screen=lazy("plugins.billing.screens:entry_screen"), order=40,
-                 audience="resident", icon="￥", needs_resident=True),
-        ],
+        tiles=[PluginTile(N_("Pay bills"), "screens:entry_screen", order=40, icon="￥")],
         desk_panels=[
-            DeskPanel(id="billing", title=N_("Bills"), widget=lazy("plugins.billing.desk:panel"),
-                      order=40, roles=("cashier", "butler", "manager")),
+            PluginPanel(N_("Bills"), "desk:panel", order=40,
+                        roles=("cashier", "butler", "manager")),
         ],
         alert_kinds={"billing.payment_flagged": N_("Payment flagged")},
         workload="workload:BillRace",

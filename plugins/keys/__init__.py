@@ -7,19 +7,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kiosk.hookspecs import DeskPanel
 from kiosk.i18n import N_
-from kiosk.plugins import lazy, plugin_hooks
+from kiosk.plugins import PluginPanel, plugin_hooks
 
 HERE = Path(__file__).parent
 globals().update(
     plugin_hooks(
         __name__,
         ("commands", "scenarios", "household", "purge"),
-        desk_panels=[
-            DeskPanel(id="keys", title=N_("Keys"), widget=lazy("plugins.keys.screens:KeysDeskPanel"),
-                      order=82, roles=("butler",)),
-        ],
+        desk_panels=[PluginPanel(N_("Keys"), "screens:KeysDeskPanel", order=82, roles=("butler",))],
         alert_kinds={"key_overdue": N_("Key not back")},
     )
 )  # fmt: skip

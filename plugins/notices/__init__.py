@@ -9,9 +9,9 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from kiosk.hookspecs import DeskPanel, Tile, hookimpl
+from kiosk.hookspecs import hookimpl
 from kiosk.i18n import N_
-from kiosk.plugins import lazy, plugin_hooks
+from kiosk.plugins import PluginPanel, PluginTile, lazy, plugin_hooks
 
 HERE = Path(__file__).parent
 NOTICES_SCREEN = lazy("plugins.notices.screens:NoticesScreen")
@@ -19,13 +19,9 @@ globals().update(
     plugin_hooks(
         __name__,
         ("commands", "scenarios", "household"),
-        tiles=[
-            Tile(id="notices", title=N_("Notices"), screen=NOTICES_SCREEN, order=90, audience="all", icon="告"),
-        ],
+        tiles=[PluginTile(N_("Notices"), NOTICES_SCREEN, order=90, audience="all", icon="告")],
         desk_panels=[
-            DeskPanel(id="notices", title=N_("Notices"),
-                      widget=lazy("plugins.notices.screens:NoticesDeskPanel"), order=80,
-                      roles=("butler",)),
+            PluginPanel(N_("Notices"), "screens:NoticesDeskPanel", order=80, roles=("butler",)),
         ],
     )
 )  # fmt: skip

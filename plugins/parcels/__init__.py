@@ -8,9 +8,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from kiosk.hookspecs import DeskPanel, Tile, hookimpl
+from kiosk.hookspecs import hookimpl
 from kiosk.i18n import N_
-from kiosk.plugins import lazy, plugin_hooks
+from kiosk.plugins import PluginPanel, PluginTile, plugin_hooks
 
 HERE = Path(__file__).parent
 DEMO_CODE = "246810"
@@ -19,18 +19,14 @@ globals().update(
     plugin_hooks(
         __name__,
         ("commands", "scenarios", "household", "badges", "purge", "figures"),
-        tiles=[
-            Tile(id="parcels", title=N_("Collect parcels"),
-                 screen=lazy("plugins.parcels.screens:entry_screen"), order=20,
-                 audience="resident", icon="件"),
-        ],
+        # Opened without a card tap too: unit + pickup code say whose parcels they are.
+        tiles=[PluginTile(N_("Collect parcels"), "screens:entry_screen", order=20, icon="件",
+                          needs_resident=False)],
         desk_panels=[
-            DeskPanel(id="parcels", title=N_("Parcels"),
-                      widget=lazy("plugins.parcels.screens:ParcelsDeskPanel"), order=20,
-                      roles=("butler", "security")),
-            DeskPanel(id="storage", title=N_("Item storage"),
-                      widget=lazy("plugins.parcels.screens:StorageDeskPanel"), order=21,
-                      roles=("butler", "security")),
+            PluginPanel(N_("Parcels"), "screens:ParcelsDeskPanel", order=20,
+                        roles=("butler", "security")),
+            PluginPanel(N_("Item storage"), "screens:StorageDeskPanel", order=21,
+                        roles=("butler", "security"), id="storage"),
         ],
         alert_kinds={
             "parcel_code_locked": N_("Pickup codes locked"),

@@ -8,24 +8,19 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from kiosk.hookspecs import DeskPanel, Tile, hookimpl
+from kiosk.hookspecs import hookimpl
 from kiosk.i18n import N_
-from kiosk.plugins import lazy, plugin_hooks
+from kiosk.plugins import PluginPanel, PluginTile, plugin_hooks
 
 HERE = Path(__file__).parent
 globals().update(
     plugin_hooks(
         __name__,
         ("commands", "scenarios", "household", "badges", "demo", "purge", "figures"),
-        tiles=[
-            Tile(id="parking", title=N_("Monthly parking"),
-                 screen=lazy("plugins.parking.screens:entry_screen"), order=60,
-                 audience="resident", icon="车", needs_resident=True),
-        ],
+        tiles=[PluginTile(N_("Monthly parking"), "screens:entry_screen", order=60, icon="车")],
         desk_panels=[
-            DeskPanel(id="parking", title=N_("Parking"),
-                      widget=lazy("plugins.parking.screens:ParkingDeskPanel"), order=60,
-                      roles=("cashier", "butler", "security")),
+            PluginPanel(N_("Parking"), "screens:ParkingDeskPanel", order=60,
+                        roles=("cashier", "butler", "security")),
         ],
         alert_kinds={"parking_card_lost": N_("Lost parking card")},
         # Desks racing to bind, return and tap the same few cards (``kiosk bench concurrency``).

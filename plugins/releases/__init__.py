@@ -8,25 +8,21 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from kiosk.hookspecs import DeskPanel, Tile, hookimpl
+from kiosk.hookspecs import hookimpl
 from kiosk.i18n import N_
-from kiosk.plugins import lazy, plugin_hooks
+from kiosk.plugins import PluginPanel, PluginTile, plugin_hooks
 
 HERE = Path(__file__).parent
-SCREENS = "plugins.releases.screens:"
 globals().update(
     plugin_hooks(
         __name__,
         ("commands", "scenarios", "household", "purge"),
-        tiles=[
-            Tile(id="releases", title=N_("Item pass"), screen=lazy(SCREENS + "ReleaseRequestScreen"),
-                 order=45, audience="resident", icon="出", needs_resident=True),
-        ],
+        tiles=[PluginTile(N_("Item pass"), "screens:ReleaseRequestScreen", order=45, icon="出")],
         desk_panels=[
-            DeskPanel(id="releases", title=N_("Item passes"),
-                      widget=lazy(SCREENS + "ReleasesDeskPanel"), order=80, roles=("butler",)),
-            DeskPanel(id="gate", title=N_("Gate exit"), widget=lazy(SCREENS + "GateExitPanel"),
-                      order=81, roles=("security", "butler")),
+            PluginPanel(N_("Item passes"), "screens:ReleasesDeskPanel", order=80,
+                        roles=("butler",)),
+            PluginPanel(N_("Gate exit"), "screens:GateExitPanel", order=81,
+                        roles=("security", "butler"), id="gate"),
         ],
     )
 )  # fmt: skip

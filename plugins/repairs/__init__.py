@@ -7,24 +7,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kiosk.hookspecs import DeskPanel, Tile
 from kiosk.i18n import N_
-from kiosk.plugins import lazy, plugin_hooks
+from kiosk.plugins import PluginPanel, PluginTile, plugin_hooks
 
 HERE = Path(__file__).parent
 globals().update(
     plugin_hooks(
         __name__,
         ("commands", "scenarios", "purge", "figures"),
-        tiles=[
-            Tile(id="repairs", title=N_("Repairs and feedback"),
-                 screen=lazy("plugins.repairs.screens:RepairScreen"), order=30,
-                 audience="resident", icon="修", needs_resident=True),
-        ],
+        tiles=[PluginTile(N_("Repairs and feedback"), "screens:RepairScreen", order=30, icon="修")],
         desk_panels=[
-            DeskPanel(id="repairs", title=N_("Repairs"),
-                      widget=lazy("plugins.repairs.desk:RepairsDeskPanel"), order=30,
-                      roles=("butler", "engineer")),
+            PluginPanel(N_("Repairs"), "desk:RepairsDeskPanel", order=30,
+                        roles=("butler", "engineer")),
         ],
         alert_kinds={
             "repair_emergency": N_("Repair emergency"),

@@ -10,24 +10,18 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from kiosk.hookspecs import DeskPanel, Tile, hookimpl
+from kiosk.hookspecs import hookimpl
 from kiosk.i18n import N_
-from kiosk.plugins import lazy, plugin_hooks
+from kiosk.plugins import PluginPanel, PluginTile, plugin_hooks
 
 HERE = Path(__file__).parent
 globals().update(
     plugin_hooks(
         __name__,
         ("commands", "scenarios", "figures"),
-        tiles=[
-            Tile(id="surveys", title=N_("Satisfaction survey"),
-                 screen=lazy("plugins.surveys.screens:SurveyScreen"), order=95,
-                 audience="resident", icon="评", needs_resident=True),
-        ],
+        tiles=[PluginTile(N_("Satisfaction survey"), "screens:SurveyScreen", order=95, icon="评")],
         desk_panels=[
-            DeskPanel(id="surveys", title=N_("Surveys"),
-                      widget=lazy("plugins.surveys.screens:SurveysDeskPanel"), order=85,
-                      roles=("butler",)),
+            PluginPanel(N_("Surveys"), "screens:SurveysDeskPanel", order=85, roles=("butler",)),
         ],
         # A low score (1-2) to follow up.
         alert_kinds={"survey_low_score": N_("Low satisfaction score")},

@@ -8,24 +8,19 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from kiosk.hookspecs import DeskPanel, Tile, hookimpl
+from kiosk.hookspecs import hookimpl
 from kiosk.i18n import N_
-from kiosk.plugins import lazy, plugin_hooks
+from kiosk.plugins import PluginPanel, PluginTile, plugin_hooks
 
 HERE = Path(__file__).parent
 globals().update(
     plugin_hooks(
         __name__,
         ("commands", "scenarios", "household", "badges", "figures"),
-        tiles=[
-            Tile(id="umbrellas", title=N_("Umbrellas"),
-                 screen=lazy("plugins.umbrellas.screens:umbrella_screen"), order=40,
-                 audience="resident", icon="伞", needs_resident=True),
-        ],
+        tiles=[PluginTile(N_("Umbrellas"), "screens:umbrella_screen", order=40, icon="伞")],
         desk_panels=[
-            DeskPanel(id="umbrellas", title=N_("Umbrellas"),
-                      widget=lazy("plugins.umbrellas.screens:UmbrellasDeskPanel"), order=40,
-                      roles=("butler", "security")),
+            PluginPanel(N_("Umbrellas"), "screens:UmbrellasDeskPanel", order=40,
+                        roles=("butler", "security")),
         ],
         alert_kinds={
             "umbrella_charge": N_("Umbrella charge"),

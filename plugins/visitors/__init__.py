@@ -9,30 +9,28 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from kiosk.hookspecs import DeskPanel, Tile, hookimpl
+from kiosk.hookspecs import hookimpl
 from kiosk.i18n import N_
-from kiosk.plugins import lazy, plugin_hooks
+from kiosk.plugins import PluginPanel, PluginTile, plugin_hooks
 
 HERE = Path(__file__).parent
-SCREENS = "plugins.visitors.screens:"
 globals().update(
     plugin_hooks(
         __name__,
         ("commands", "scenarios", "household", "links", "purge"),
         tiles=[
-            Tile(id="visitors", title=N_("Visitor registration"), screen=lazy(SCREENS + "WalkupScreen"),
-                 order=10, audience="all", icon="访"),
-            Tile(id="visitors-invite", title=N_("I have an invite"),
-                 screen=lazy(SCREENS + "InviteScreen"), order=11, audience="all", icon="邀"),
-            Tile(id="visitors-signout", title=N_("Visitor sign-out"),
-                 screen=lazy(SCREENS + "SignOutScreen"), order=12, audience="all", icon="离"),
-            Tile(id="visitors-create-invite", title=N_("Invite a visitor"),
-                 screen=lazy(SCREENS + "CreateInviteScreen"), order=13, audience="resident",
-                 icon="请", needs_resident=True),
+            PluginTile(N_("Visitor registration"), "screens:WalkupScreen", order=10, audience="all",
+                       icon="访"),
+            PluginTile(N_("I have an invite"), "screens:InviteScreen", order=11, audience="all",
+                       icon="邀", id="visitors-invite"),
+            PluginTile(N_("Visitor sign-out"), "screens:SignOutScreen", order=12, audience="all",
+                       icon="离", id="visitors-signout"),
+            PluginTile(N_("Invite a visitor"), "screens:CreateInviteScreen", order=13, icon="请",
+                       id="visitors-create-invite"),
         ],
         desk_panels=[
-            DeskPanel(id="visitors", title=N_("Visitors"), widget=lazy(SCREENS + "VisitorsDeskPanel"),
-                      order=10, roles=("butler", "security")),
+            PluginPanel(N_("Visitors"), "screens:VisitorsDeskPanel", order=10,
+                        roles=("butler", "security")),
         ],
         alert_kinds={
             "invite_guessing": N_("Invite code guessing"),
