@@ -54,10 +54,9 @@ import statistics
 import tempfile
 import threading
 import time
-from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import Engine, event, func, select
 
@@ -300,27 +299,9 @@ def run_workload(
         results, wall = _run_processes(kiosk, kiosks, main_ctx)
     else:
         results, wall = _run_threads(kiosk, kiosks)
-    latencies: dict[str, list[float]] = defaultdict(list)
-    cpu_ms: dict[str, list[float]] = defaultdict(list)
-    process_cpu_ms: dict[str, list[float]] = defaultdict(list)
-    round_trips: dict[str, list[int]] = defaultdict(list)
-    lock_wait: dict[str, list[float]] = defaultdict(list)
-    changed: dict[str, int] = defaultdict(int)
-    violations: list[str] = []
-    for r in results:
-        for name, values in r.latencies.items():
-            latencies[name] += values
-        for name, values in r.cpu_ms.items():
-            cpu_ms[name] += values
-        for name, values in r.process_cpu_ms.items():
-            process_cpu_ms[name] += values
-        for name, counts in r.round_trips.items():
-            round_trips[name] += counts
-        for name, values in r.lock_wait_ms.items():
-            lock_wait[name] += values
-        for name, n in r.changed.items():
-            changed[name] += n
-        violations += r.errors
+    total = _KioskResult.merged(results)
+    latencies, cpu_ms, lock_wait = total.latencies, total.cpu_ms, total.lock_wait_ms
+    violations = total.errors
     if processes:  # threads shared ``core`` already
         core.absorb([r.core for r in results])
     for op in mix:
@@ -332,7 +313,6 @@ def run_workload(
     if not verdict.ok:
         violations.append(f"audit chain broken at {verdict.broken_seq}: {verdict.reason}")
     main_ctx.database().dispose()
-    in_kiosks = [v for r in results for v in r.fixed_work]
     every = [v for values in latencies.values() for v in values]
     every_cpu = [v for values in cpu_ms.values() for v in values]
     every_lock = [v for values in lock_wait.values() for v in values]
@@ -350,22 +330,24 @@ def run_workload(
         "p99_ms": round(percentile(every, 0.99), 2),
         "cpu_ms_per_op": _mean(every_cpu),
         "cpu_ms_p50": _median(every_cpu),
-        "process_cpu_ms_per_op": _mean([v for values in process_cpu_ms.values() for v in values]),
-        "round_trips_per_op": _mean([n for counts in round_trips.values() for n in counts]),
+        "process_cpu_ms_per_op": _mean(
+            [v for values in total.process_cpu_ms.values() for v in values]
+        ),
+        "round_trips_per_op": _mean([n for counts in total.round_trips.values() for n in counts]),
         "lock_wait_ms": _spread(every_lock),
-        "fixed_work_cpu_ms": _mean(in_kiosks),
+        "fixed_work_cpu_ms": _mean(total.fixed_work),
         "per_op": {
             name: {
                 "count": len(values),
-                "state_changes": changed[name],
+                "state_changes": total.changed.get(name, 0),
                 "p50_ms": round(statistics.median(values), 2),
                 "p99_ms": round(percentile(values, 0.99), 2),
                 "cpu_ms_per_op": _mean(cpu_ms[name]),
                 "cpu_ms_p50": _median(cpu_ms[name]),
-                "process_cpu_ms_per_op": _mean(process_cpu_ms[name]),
-                "round_trips": _mean(round_trips[name]),
-                "round_trips_max": max(round_trips[name], default=0),
-                "lock_wait_ms": _spread(lock_wait[name]),
+                "process_cpu_ms_per_op": _mean(total.process_cpu_ms[name]),
+                "round_trips": _mean(total.round_trips[name]),
+                "round_trips_max": max(total.round_trips[name], default=0),
+                "lock_wait_ms": _spread(lock_wait.get(name, [])),
             }
             for name, values in sorted(latencies.items())
         },
@@ -495,6 +477,31 @@ class _KioskResult:
     fixed_work: list[float] = dataclasses.field(default_factory=list)
     errors: list[str] = dataclasses.field(default_factory=list)
     core: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+    # The per-operation series: each operation's figures, one an operation run.
+    SERIES: ClassVar[tuple[str, ...]] = (
+        "latencies",
+        "cpu_ms",
+        "process_cpu_ms",
+        "round_trips",
+        "lock_wait_ms",
+    )
+
+    @classmethod
+    def merged(cls, results: list[_KioskResult]) -> _KioskResult:
+        """The kiosks' results as one: each operation's figures from every kiosk in one list,
+        its state changes summed, the kiosks' fixed work and errors in kiosk order."""
+        total = cls()
+        for r in results:
+            for series in cls.SERIES:
+                into = getattr(total, series)
+                for name, values in getattr(r, series).items():
+                    into.setdefault(name, []).extend(values)
+            for name, n in r.changed.items():
+                total.changed[name] = total.changed.get(name, 0) + n
+            total.fixed_work += r.fixed_work
+            total.errors += r.errors
+        return total
 
 
 KioskFn = Callable[[int, Callable[[], object], Callable[[], object]], _KioskResult]
