@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from kiosk.config import Settings
 
 __all__ = [
+    "CommandGroup",
     "ConfigOpt",
     "CsvOpt",
     "HtmlOpt",
@@ -71,6 +72,7 @@ __all__ = [
     "sign_in",
     "service_steps",
     "staff_command",
+    "table_report",
     "typed_day",
     "context",
     "SignatureOpt",
@@ -400,6 +402,63 @@ def _mount_staff_step(
     app.command(name)(_with_signature(command, params, step.__doc__, f"{step.__name__}_cmd"))
 
 
+class CommandGroup:
+    """A plugin's ``kiosk <name> ...`` commands: the typer group ``app``, the plugin's ``service``
+    module (imported when a command first calls ``service()``: :func:`lazy_module`), and the
+    decorators that put commands on the group, :func:`staff_command`, :func:`read_command`,
+    :func:`job_command` and :func:`service_steps` with the group's app and service."""
+
+    def __init__(self, name: str, help: str, service: str) -> None:
+        self.name = name
+        self.app = typer.Typer(help=help, no_args_is_help=True)
+        self.module = service
+        self.service = lazy_module(service)
+
+    def group(self, name: str, help: str) -> CommandGroup:
+        """The group ``kiosk <this> <name> ...``, on this one's service."""
+        sub = CommandGroup(name, help, self.module)
+        self.app.add_typer(sub.app, name=name)
+        return sub
+
+    def staff(
+        self,
+        name: str,
+        show: Callable[[Any, bool], None],
+        translate: Callable[[str], str] | None = None,
+        *,
+        json_option: bool = True,
+    ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """:func:`staff_command` ``name`` of this group."""
+        return staff_command(self.app, name, show, translate, json_option=json_option)
+
+    def read(
+        self, name: str, show: Callable[[Any, bool], None]
+    ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """:func:`read_command` ``name`` of this group."""
+        return read_command(self.app, name, show)
+
+    def job(self, name: str) -> Callable[[Callable[[Any], Any]], Callable[[Any], Any]]:
+        """:func:`job_command` ``name`` of this group."""
+        return job_command(self.app, name)
+
+    def steps(
+        self,
+        show: Callable[[Any, bool], None],
+        translate: Callable[[str], str] | None = None,
+        *,
+        json_option: bool = True,
+    ) -> ServiceStep:
+        """:func:`service_steps` of this group's service."""
+        return service_steps(self.app, self.service, show, translate, json_option=json_option)
+
+    def mount(self, cli: Any, report: Callable[..., None] | None = None) -> None:
+        """Put the group on the ``kiosk`` command (``cli``, a :class:`kiosk.cli.CommandRegistry`)
+        and ``report``, if any, as ``kiosk report <name>``."""
+        cli.app.add_typer(self.app, name=self.name)
+        if report is not None:
+            cli.report.command(self.name)(report)
+
+
 def html_report(
     config: Path | str | None,
     who: str | None,
@@ -506,6 +565,34 @@ def chart_report(
         return _with_signature(command, params, table.__doc__, table.__name__)
 
     return decorate
+
+
+def table_report(table: Callable[..., Any]) -> Callable[..., None]:
+    """A ``kiosk report`` command printing its table as text, ``--json`` or ``--csv``: the
+    command takes ``table``'s own options (after its ``config`` and ``as_csv``), then ``--json``,
+    ``--csv`` and ``--config``; the two formats exclude each other. ``table(config, as_csv, ...)``
+    checks its options, opens the context of ``config`` and gives the CSV document with
+    ``as_csv``, else ``(data, text)``: the data as JSON with ``--json``, else the text. A
+    refusal is one line and exit 1. :func:`chart_report` over it adds the charts."""
+    kw = inspect.Parameter.KEYWORD_ONLY
+    params = [p.replace(kind=kw) for p in _typed_parameters(table)[2:]]
+    params += [
+        inspect.Parameter("as_json", kw, annotation=JsonOpt, default=False),
+        inspect.Parameter("as_csv", kw, annotation=CsvOpt, default=False),
+        inspect.Parameter("config", kw, annotation=ConfigOpt, default=None),
+    ]
+
+    def command(**values: Any) -> None:
+        as_json, as_csv, config = values.pop("as_json"), values.pop("as_csv"), values.pop("config")
+        one_format(as_json, as_csv)
+        with refusals():
+            result = table(config, as_csv, **values)
+        if as_csv:
+            print_text(result)
+        else:
+            emit(result[0], as_json, result[1])
+
+    return _with_signature(command, params, table.__doc__, table.__name__)
 
 
 def read_strokes(text: str) -> Any:

@@ -11,6 +11,7 @@ import typer
 
 from kiosk.commands import (
     AmountArg,
+    CommandGroup,
     ConfigOpt,
     JsonOpt,
     UnitArg,
@@ -19,9 +20,7 @@ from kiosk.commands import (
     emit,
     fail,
     fields_of,
-    read_command,
     said,
-    staff_command,
 )
 from kiosk.money import typed_amount
 
@@ -61,10 +60,12 @@ def emv_decode(
     typer.echo("\n".join(lines))
 
 
-billing_app = typer.Typer(
-    help="Bills, payments, deposits and refunds (state changes need --staff and a PIN).",
-    no_args_is_help=True,
+group = CommandGroup(
+    "billing",
+    "Bills, payments, deposits and refunds (state changes need --staff and a PIN).",
+    "plugins.billing.service",
 )
+billing_app = group.app
 
 MethodOpt = Annotated[str, typer.Option("--method", help="cash or card.")]
 BillArg = Annotated[str, typer.Argument(help="Bill number, e.g. B202611-3-1205.")]
@@ -91,7 +92,7 @@ def _bill_id(ctx: Any, number: str) -> int:
     return found
 
 
-@staff_command(billing_app, "statement", said)
+@group.staff("statement", said)
 def statement(ctx: Any, actor: Any, unit: UnitArg) -> tuple[Any, str]:
     """A unit's bills (with today's late fee), payments and deposits."""
     from kiosk.money import format_fen
@@ -136,7 +137,7 @@ def statement(ctx: Any, actor: Any, unit: UnitArg) -> tuple[Any, str]:
     return data, "\n".join(lines)
 
 
-@staff_command(billing_app, "pay", said)
+@group.staff("pay", said)
 def pay(
     ctx: Any,
     actor: Any,
@@ -155,7 +156,7 @@ def pay(
     )
 
 
-@staff_command(billing_app, "refund", said)
+@group.staff("refund", said)
 def refund(
     ctx: Any,
     actor: Any,
@@ -186,11 +187,10 @@ def refund(
     )
 
 
-refunds_app = typer.Typer(help="Refunds at the payment providers.", no_args_is_help=True)
-billing_app.add_typer(refunds_app, name="refunds")
+refunds = group.group("refunds", "Refunds at the payment providers.")
 
 
-@refunds_app.command("resolve")
+@refunds.app.command("resolve")
 def refunds_resolve(
     older_than: Annotated[
         int | None,
@@ -229,7 +229,7 @@ def refunds_resolve(
         raise typer.Exit(1)
 
 
-@staff_command(billing_app, "refund-flagged", said)
+@group.staff("refund-flagged", said)
 def refund_flagged(
     ctx: Any,
     actor: Any,
@@ -243,7 +243,7 @@ def refund_flagged(
     return {"order": order, "status": status}, f"refund of {order}: {status}"
 
 
-@read_command(billing_app, "flagged", said)
+@group.read("flagged", said)
 def flagged(ctx: Any) -> tuple[Any, str]:
     """Payments received that could not be applied and still wait for a refund."""
     import dataclasses
@@ -259,7 +259,7 @@ def flagged(ctx: Any) -> tuple[Any, str]:
     ) or "nothing to refund"
 
 
-@staff_command(billing_app, "charge", said)
+@group.staff("charge", said)
 def charge(
     ctx: Any,
     actor: Any,
@@ -280,7 +280,7 @@ def charge(
     return {"line_id": line_id, "amount_fen": fen}, f"charged {format_fen(fen)} to {unit}"
 
 
-@staff_command(billing_app, "credit", said)
+@group.staff("credit", said)
 def credit(
     ctx: Any,
     actor: Any,
@@ -299,11 +299,10 @@ def credit(
     )
 
 
-deposit_app = typer.Typer(help="Deposits (押金): their own ledger and 收据.", no_args_is_help=True)
-billing_app.add_typer(deposit_app, name="deposit")
+deposits = group.group("deposit", "Deposits (押金): their own ledger and 收据.")
 
 
-@staff_command(deposit_app, "take", said)
+@deposits.staff("take", said)
 def deposit_take(
     ctx: Any,
     actor: Any,
@@ -326,7 +325,7 @@ def deposit_take(
     )
 
 
-@staff_command(deposit_app, "refund", said)
+@deposits.staff("refund", said)
 def deposit_refund(
     ctx: Any,
     actor: Any,
@@ -344,7 +343,7 @@ def deposit_refund(
     )
 
 
-@staff_command(billing_app, "import", said)
+@group.staff("import", said)
 def import_csv(
     ctx: Any,
     actor: Any,
@@ -370,7 +369,7 @@ def import_csv(
     )
 
 
-@staff_command(billing_app, "issue", said)
+@group.staff("issue", said)
 def issue(
     ctx: Any,
     actor: Any,
@@ -387,7 +386,7 @@ def issue(
     )
 
 
-@read_command(billing_app, "expire", said)
+@group.read("expire", said)
 def expire(ctx: Any) -> tuple[Any, str]:
     """Close payment orders past their expiry (asking each provider first)."""
     from plugins.billing import service
@@ -396,7 +395,7 @@ def expire(ctx: Any) -> tuple[Any, str]:
     return {"closed": closed}, f"closed {len(closed)} expired orders"
 
 
-@read_command(billing_app, "providers", said)
+@group.read("providers", said)
 def list_providers(ctx: Any) -> tuple[Any, str]:
     """The enabled payment providers and their (redacted) configuration."""
     from plugins.billing import service
@@ -407,7 +406,7 @@ def list_providers(ctx: Any) -> tuple[Any, str]:
     ) or "no providers"
 
 
-@billing_app.command("notify-server")
+@group.app.command("notify-server")
 def notify_server(
     host: Annotated[str, typer.Option("--host", help="Address to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="Port.")] = 8089,
@@ -488,14 +487,13 @@ def report_billing(
         raise typer.Exit(1)
 
 
-def register(cli: object) -> None:
+def register(cli: Any) -> None:
     """Mount the billing commands on the kiosk CLI."""
-    cli.app.add_typer(emv_app, name="emv")  # type: ignore[attr-defined]
-    cli.app.add_typer(billing_app, name="billing")  # type: ignore[attr-defined]
-    cli.report.command("billing")(report_billing)  # type: ignore[attr-defined]
+    cli.app.add_typer(emv_app, name="emv")
+    group.mount(cli, report=report_billing)
 
 
-@staff_command(billing_app, "pay-arrears", said)
+@group.staff("pay-arrears", said)
 def pay_arrears(
     ctx: Any, actor: Any, unit: UnitArg, amount: AmountArg, method: MethodOpt = "cash"
 ) -> tuple[Any, str]:

@@ -7,20 +7,11 @@ from typing import Annotated, Any
 
 import typer
 
-from kiosk.commands import (
-    SignatureOpt,
-    job_command,
-    lazy_module,
-    read_command,
-    service_steps,
-    show_records,
-)
+from kiosk.commands import CommandGroup, SignatureOpt, show_records
 
-keys_app = typer.Typer(help="Key custody for vacant units (钥匙委托管理).", no_args_is_help=True)
+group = CommandGroup("keys", "Key custody for vacant units (钥匙委托管理).", "plugins.keys.service")
+keys_app = group.app
 KeyArg = Annotated[str, typer.Argument(help="Key number, e.g. K0001.")]
-
-
-_service = lazy_module("plugins.keys.service")
 
 
 def _line(k: Any) -> str:
@@ -33,15 +24,15 @@ def _line(k: Any) -> str:
 _emit = show_records(_line, indent=None)
 
 
-@read_command(keys_app, "list", show_records(_line, indent=None, empty="no keys in custody"))
+@group.read("list", show_records(_line, indent=None, empty="no keys in custody"))
 def keys_in_custody(
     ctx: Any, unit: Annotated[str, typer.Option("--unit", help="Only this unit.")] = ""
 ) -> Any:
     """Keys in custody: where each is, who holds one that is out, which are overdue."""
-    return _service().keys(ctx, unit)
+    return group.service().keys(ctx, unit)
 
 
-step = service_steps(keys_app, _service, _emit)
+step = group.steps(_emit)
 
 
 @step("take")
@@ -80,10 +71,10 @@ def hand_back(number: KeyArg, signature: SignatureOpt) -> None:
     """A key is back in its box, signed by the person returning it."""
 
 
-@job_command(keys_app, "sweep")
+@group.job("sweep")
 def sweep(ctx: Any) -> Any:
     """Raise a desk alert for every key out too long (run from cron)."""
-    return {"alerted": _service().alert_overdue(ctx)}
+    return {"alerted": group.service().alert_overdue(ctx)}
 
 
 @step("register", document=True)
@@ -92,4 +83,4 @@ def register_csv() -> None:
 
 
 def register(cli: Any) -> None:
-    cli.app.add_typer(keys_app, name="keys")
+    group.mount(cli)

@@ -11,27 +11,22 @@ from typing import Annotated, Any
 import typer
 
 from kiosk.commands import (
+    CommandGroup,
     ConfigOpt,
     JsonOpt,
     LobbyOpt,
     context,
-    lazy_module,
-    read_command,
     refusals,
-    service_steps,
     show_records,
-    staff_command,
     typed_day,
 )
 
-notices_app = typer.Typer(
-    help="Notices (通知): draft, approve, publish, register.", no_args_is_help=True
+group = CommandGroup(
+    "notices", "Notices (通知): draft, approve, publish, register.", "plugins.notices.service"
 )
+notices_app = group.app
 
 IdArg = Annotated[int, typer.Argument(help="The notice's id (kiosk notices list).")]
-
-
-_service = lazy_module("plugins.notices.service")
 
 
 def _line(n: Any) -> str:
@@ -42,7 +37,7 @@ def _line(n: Any) -> str:
 _emit = show_records(_line)
 
 
-@read_command(notices_app, "list", _emit)
+@group.read("list", _emit)
 def notices(
     ctx: Any,
     status: Annotated[
@@ -50,16 +45,16 @@ def notices(
     ] = "",
 ) -> Any:
     """Notices, newest first, with how many households read them."""
-    return _service().notices(ctx, status or None)
+    return group.service().notices(ctx, status or None)
 
 
-@read_command(notices_app, "current", _emit)
+@group.read("current", _emit)
 def current(ctx: Any, lobby: LobbyOpt = "") -> Any:
     """The notices on show now (expired ones are down by their date)."""
-    return _service().current(ctx, lobby or None)
+    return group.service().current(ctx, lobby or None)
 
 
-@staff_command(notices_app, "draft", _emit)
+@group.staff("draft", _emit)
 def draft_step(
     ctx: Any,
     actor: Any,
@@ -75,7 +70,7 @@ def draft_step(
     department: Annotated[str, typer.Option("--department", help="Issuing department.")] = "",
 ) -> Any:
     """Draft a notice (butler); the manager approves it before anyone sees it."""
-    service = _service()
+    service = group.service()
     notice_id = service.draft(ctx, actor, title=title, body=body, lobbies=tuple(lobby or ()),
                               households=households,
                               expires_on=typed_day(expires, "notices.date") if expires else None,
@@ -83,7 +78,7 @@ def draft_step(
     return service.notice(ctx, notice_id)
 
 
-step = service_steps(notices_app, _service, _emit)
+step = group.steps(_emit)
 
 
 @step("approve")
@@ -96,18 +91,18 @@ def publish(notice_id: IdArg) -> None:
     """Publish an approved notice to its lobbies' kiosks."""
 
 
-@staff_command(notices_app, "withdraw", _emit)
+@group.staff("withdraw", _emit)
 def withdraw_step(ctx: Any, actor: Any, notice_id: IdArg) -> Any:
     """Take a published notice down before its date."""
-    _service().withdraw(ctx, actor, notice_id)
-    return _service().notice(ctx, notice_id)
+    group.service().withdraw(ctx, actor, notice_id)
+    return group.service().notice(ctx, notice_id)
 
 
-@notices_app.command("reads")
+@group.app.command("reads")
 def reads_cmd(notice_id: IdArg, as_json: JsonOpt = False, config: ConfigOpt = None) -> None:
     """Households that read a notice, of those it concerns, and the units still to sign."""
     with refusals():
-        count = _service().read_count(context(config), notice_id)
+        count = group.service().read_count(context(config), notice_id)
     if as_json:
         typer.echo(json.dumps(dataclasses.asdict(count), ensure_ascii=False))
         return
@@ -122,4 +117,4 @@ def register_csv(
 
 
 def register(cli: Any) -> None:
-    cli.app.add_typer(notices_app, name="notices")
+    group.mount(cli)

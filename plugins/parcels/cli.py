@@ -15,8 +15,7 @@ from typing import Annotated, Any
 import typer
 
 from kiosk.commands import (
-    ConfigOpt,
-    CsvOpt,
+    CommandGroup,
     JsonOpt,
     LobbyOpt,
     MaybeSignatureOpt,
@@ -26,26 +25,23 @@ from kiosk.commands import (
     chart_report,
     context,
     fail,
-    job_command,
-    one_format,
     said,
     show_fields,
-    staff_command,
+    table_report,
     usage_error,
 )
 from kiosk.errors import Refused
 from kiosk.export import csv_text
 from kiosk.i18n import _
 
-parcels_app = typer.Typer(help="Parcels and mail at the desk.", no_args_is_help=True)
-proxy_app = typer.Typer(
-    help="Named proxies who may collect a unit's parcels (--staff and a PIN).",
-    no_args_is_help=True,
+group = CommandGroup("parcels", "Parcels and mail at the desk.", "plugins.parcels.service")
+parcels_app = group.app
+proxies = group.group(
+    "proxy", "Named proxies who may collect a unit's parcels (--staff and a PIN)."
 )
-parcels_app.add_typer(proxy_app, name="proxy")
 
 
-@staff_command(proxy_app, "add", said, _)
+@proxies.staff("add", said, _)
 def proxy_add(
     ctx: Any,
     actor: Any,
@@ -71,7 +67,7 @@ def proxy_add(
     return {"id": proxy_id, "unit": unit.strip()}, f"proxy {proxy_id} added for {unit}"
 
 
-@staff_command(proxy_app, "remove", said, _)
+@proxies.staff("remove", said, _)
 def proxy_remove(
     ctx: Any,
     actor: Any,
@@ -85,7 +81,7 @@ def proxy_remove(
     return {"id": proxy_id, "removed": True}, f"proxy {proxy_id} removed"
 
 
-@staff_command(proxy_app, "list", said, _)
+@proxies.staff("list", said, _)
 def proxy_list(
     ctx: Any,
     actor: Any,
@@ -108,7 +104,7 @@ def proxy_list(
     return rows, "\n".join(lines) or f"no proxies for {unit}"
 
 
-@staff_command(parcels_app, "return-to-sender", said, _)
+@group.staff("return-to-sender", said, _)
 def return_step(
     ctx: Any,
     actor: Any,
@@ -126,7 +122,7 @@ def return_step(
     )
 
 
-@staff_command(parcels_app, "check-in", show_fields)
+@group.staff("check-in", show_fields)
 def check_in_step(
     ctx: Any,
     actor: Any,
@@ -150,7 +146,7 @@ def check_in_step(
     return {"tracking": r.tracking_number, "carrier": r.carrier, "unit": r.unit_code}
 
 
-@staff_command(parcels_app, "release", show_fields)
+@group.staff("release", show_fields)
 def release_step(
     ctx: Any,
     actor: Any,
@@ -176,7 +172,7 @@ def release_step(
     return {"unit": unit_code, "released": len(done.parcel_ids)}
 
 
-@staff_command(parcels_app, "store", show_fields)
+@group.staff("store", show_fields)
 def store_step(
     ctx: Any,
     actor: Any,
@@ -199,7 +195,7 @@ def store_step(
     return {"ticket": ticket.ticket, "unit": unit.strip()}
 
 
-@staff_command(parcels_app, "handover", show_fields)
+@group.staff("handover", show_fields)
 def handover_step(
     ctx: Any,
     actor: Any,
@@ -216,7 +212,7 @@ def handover_step(
     return {"check": check, "items": len(items)}
 
 
-@staff_command(parcels_app, "storage-release", said, _)
+@group.staff("storage-release", said, _)
 def storage_release(
     ctx: Any,
     actor: Any,
@@ -241,7 +237,7 @@ def storage_release(
     return {"id": item_id, "ticket": number, "status": "released"}, f"{number} given back"
 
 
-@parcels_app.command("carrier")
+@group.app.command("carrier")
 def carrier(
     number: Annotated[str, typer.Argument(help="A tracking number as scanned or typed.")],
     as_json: JsonOpt = False,
@@ -262,7 +258,7 @@ def carrier(
         )
 
 
-@job_command(parcels_app, "aging")
+@group.job("aging")
 def aging(ctx: Any) -> Any:
     """Send the 3- and 7-day reminders and escalate 15-day items to the desk (run daily)."""
     from plugins.parcels.service import run_aging
@@ -274,7 +270,7 @@ def aging(ctx: Any) -> Any:
     }
 
 
-@job_command(parcels_app, "purge")
+@group.job("purge")
 def purge(ctx: Any) -> Any:
     """Anonymise names and signatures older than retention.parcel_days (run daily)."""
     from plugins.parcels.service import purge_pii
@@ -296,13 +292,16 @@ AGING_FIELDS = (
 )
 
 
-def _print_csv(rows: list[dict[str, Any]], fields: tuple[str, ...]) -> None:
-    """``rows`` as CSV on stdout: a header of ``fields``, then each row's values of them."""
-    typer.echo(csv_text(fields, ([row.get(f, "") for f in fields] for row in rows)), nl=False)
+def _csv(rows: list[dict[str, Any]], fields: tuple[str, ...]) -> str:
+    """``rows`` as CSV: a header of ``fields``, then each row's values of them."""
+    return csv_text(fields, ([row.get(f, "") for f in fields] for row in rows))
 
 
 @chart_report("parcels")
+@table_report
 def report_parcels(
+    config: Path | None,
+    as_csv: bool,
     aging: Annotated[bool, typer.Option("--aging", help="Waiting items by age bucket.")] = False,
     register: Annotated[
         bool, typer.Option("--register", help="The 邮件签收登记表: every item and how it left.")
@@ -310,30 +309,21 @@ def report_parcels(
     storage: Annotated[
         bool, typer.Option("--storage", help="The storage register (物品寄存).")
     ] = False,
-    as_json: JsonOpt = False,
-    as_csv: CsvOpt = False,
     lobby: LobbyOpt = "",
-    config: ConfigOpt = None,
-) -> None:
+) -> Any:
     """Parcel reports: --aging lists waiting items in 0-2 / 3-6 / 7-14 / 15+ day buckets;
     --register the 邮件签收登记表; --storage the storage register (names masked, IDs as the last
     4 characters only); --html FILE (a manager: --staff) the charts of the month: waiting
     parcels by age at its end, parcels in and out by week."""
     if aging + register + storage != 1:
         usage_error("choose one report: --aging, --register or --storage")
-    one_format(as_json, as_csv)
     if register or storage:
-        _register_report(register, lobby, as_json, as_csv, config)
-        return
+        return _register_report(register, lobby, as_csv, config)
     from plugins.parcels.service import aging_report
 
     report = aging_report(context(config), lobby.strip() or None)
-    if as_json:
-        typer.echo(json.dumps(report, ensure_ascii=False, indent=2))
-        return
     if as_csv:
-        _print_csv(report["items"], AGING_FIELDS)
-        return
+        return _csv(report["items"], AGING_FIELDS)
     lines = [f"waiting parcels as of {report['as_of']}: {report['waiting']}"]
     lines += [f"  {label:>10}: {count}" for label, count in report["buckets"].items()]
     lines.append(f"  returned to sender: {report['returned']}")
@@ -343,12 +333,10 @@ def report_parcels(
                 f"  overdue: {item['unit']} {item['tracking']} shelf {item['shelf'] or '-'} "
                 f"lobby {item['lobby'] or '-'} {item['days']} days"
             )
-    typer.echo("\n".join(lines))
+    return report, "\n".join(lines)
 
 
-def _register_report(
-    parcels: bool, lobby: str, as_json: bool, as_csv: bool, config: Path | None
-) -> None:
+def _register_report(parcels: bool, lobby: str, as_csv: bool, config: Path | None) -> Any:
     from plugins.parcels import service
 
     ctx = context(config)
@@ -359,12 +347,8 @@ def _register_report(
     else:
         rows = service.storage_register(ctx, scope)
         fields = service.STORAGE_REGISTER_FIELDS
-    if as_json:
-        typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
-        return
     if as_csv:
-        _print_csv(rows, fields)
-        return
+        return _csv(rows, fields)
     if parcels:
         lines = [
             f"{r['checked_in']} {r['unit']} {r['tracking']} {r['carrier']} {r['status']}"
@@ -385,10 +369,9 @@ def _register_report(
             )
             for r in rows
         ]
-    typer.echo("\n".join(lines) or "nothing on record")
+    return rows, "\n".join(lines) or "nothing on record"
 
 
 def register(cli: Any) -> None:
     """Mount the parcels commands on the kiosk CLI."""
-    cli.app.add_typer(parcels_app, name="parcels")
-    cli.report.command("parcels")(report_parcels)
+    group.mount(cli, report=report_parcels)

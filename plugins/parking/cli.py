@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from kiosk.commands import (
+    CommandGroup,
     ConfigOpt,
     CsvOpt,
     JsonOpt,
@@ -20,19 +21,18 @@ from kiosk.commands import (
     as_staff,
     chart_report,
     context,
-    job_command,
-    lazy_module,
     refusals,
-    service_steps,
     settings_or_exit,
     show_fields,
-    staff_command,
 )
 
-parking_app = typer.Typer(help="Parking: temporary fees, monthly cards.", no_args_is_help=True)
+group = CommandGroup(
+    "parking", "Parking: temporary fees, monthly cards.", "plugins.parking.service"
+)
+parking_app = group.app
 
 
-@parking_app.command("fee")
+@group.app.command("fee")
 def fee_cmd(
     minutes: Annotated[int, typer.Option("--minutes", help="Length of the stay in minutes.")],
     as_json: JsonOpt = False,
@@ -54,7 +54,7 @@ def fee_cmd(
         typer.echo(f"{minutes // 60} h {minutes % 60:02d} min: {format_fen(fen)}")
 
 
-@parking_app.command("card")
+@group.app.command("card")
 def card_cmd(
     uid: Annotated[str, typer.Argument(help="The card's UID or any printed form of it.")],
     as_json: JsonOpt = False,
@@ -82,10 +82,10 @@ def card_cmd(
         )
 
 
-@job_command(parking_app, "sweep")
+@group.job("sweep")
 def sweep(ctx: Any) -> Any:
     """Apply paid renewals, expire lapsed cards, send reminders (run daily from cron)."""
-    return _service().sweep(ctx)
+    return group.service().sweep(ctx)
 
 
 @chart_report("parking")
@@ -120,9 +120,6 @@ def report_parking_cmd(
         )
 
 
-_service = lazy_module("plugins.parking.service")
-
-
 UidArg = Annotated[str, typer.Argument(help="The card's UID as the reader gives it.")]
 RentalArg = Annotated[str, typer.Argument(help="The rental's number (or id).")]
 PrintedOpt = Annotated[str, typer.Option("--printed", help="Number printed on the card.")]
@@ -130,7 +127,7 @@ MonthsOpt = Annotated[int, typer.Option("--months", help="Whole months.")]
 PayMethodOpt = Annotated[str, typer.Option("--method", help="cash or bill.")]
 
 
-step = service_steps(parking_app, _service, show_fields)
+step = group.steps(show_fields)
 
 
 @step("rent")
@@ -150,7 +147,7 @@ def open_rental(
     """Open a monthly rental (月租) for an owner or tenant of the unit."""
 
 
-@staff_command(parking_app, "renew", show_fields)
+@group.staff("renew", show_fields)
 def renew_step(
     ctx: Any,
     actor: Any,
@@ -159,7 +156,7 @@ def renew_step(
     method: PayMethodOpt = "cash",
 ) -> Any:
     """Renew a rental for whole months, in cash (at once) or on the unit's bill."""
-    view, reference = _service().renew(ctx, actor, rental, months, method)
+    view, reference = group.service().renew(ctx, actor, rental, months, method)
     return {**dataclasses.asdict(view), "charge": reference or ""}
 
 
@@ -191,5 +188,4 @@ def return_card(
 
 
 def register(cli: Any) -> None:
-    cli.app.add_typer(parking_app, name="parking")
-    cli.report.command("parking")(report_parking_cmd)
+    group.mount(cli, report=report_parking_cmd)

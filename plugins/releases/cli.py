@@ -10,20 +10,16 @@ from typing import Annotated, Any
 import typer
 
 from kiosk.commands import (
+    CommandGroup,
     Into,
     SignatureOpt,
     UnitOpt,
-    lazy_module,
-    read_command,
-    service_steps,
     show_records,
 )
 
-releases_app = typer.Typer(help="Item release passes (物品放行条).", no_args_is_help=True)
+group = CommandGroup("releases", "Item release passes (物品放行条).", "plugins.releases.service")
+releases_app = group.app
 PassArg = Annotated[int, typer.Argument(help="Pass number without FX, e.g. 12 for FX000012.")]
-
-
-_service = lazy_module("plugins.releases.service")
 
 
 def _line(view: Any) -> str:
@@ -34,10 +30,10 @@ def _line(view: Any) -> str:
 _emit = show_records(_line, indent=None)
 
 
-@read_command(releases_app, "list", show_records(_line, indent=None, empty="no passes waiting"))
+@group.read("list", show_records(_line, indent=None, empty="no passes waiting"))
 def passes_open(ctx: Any) -> Any:
     """Requests waiting for the butler and approved passes the gate has not seen."""
-    service = _service()
+    service = group.service()
     return service.waiting(ctx) + service.approved(ctx)
 
 
@@ -50,7 +46,7 @@ def _leaving_day(text: str) -> dt.date | None:
         raise Refused("releases.leave_on_format", "Write the leaving day as YYYY-MM-DD.") from None
 
 
-step = service_steps(releases_app, _service, _emit)
+step = group.steps(_emit)
 
 
 @step("request")
@@ -113,4 +109,4 @@ def register_csv() -> None:
 
 
 def register(cli: Any) -> None:
-    cli.app.add_typer(releases_app, name="releases")
+    group.mount(cli)

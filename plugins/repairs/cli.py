@@ -8,38 +8,30 @@ from __future__ import annotations
 
 import dataclasses
 import io
-import json
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from kiosk.commands import (
-    ConfigOpt,
-    CsvOpt,
+    CommandGroup,
     Into,
-    JsonOpt,
     NoteOpt,
     SignatureOpt,
     UnitOpt,
     chart_report,
     context,
     emit,
-    job_command,
-    lazy_module,
-    one_format,
-    read_command,
-    refusals,
-    service_steps,
     show_records,
-    staff_command,
+    table_report,
     usage_error,
 )
 from kiosk.export import csv_writer
 from kiosk.i18n import N_
 from kiosk.money import typed_amount
 
-repairs_app = typer.Typer(help="Repair requests and complaints.", no_args_is_help=True)
-_service = lazy_module("plugins.repairs.service")
+group = CommandGroup("repairs", "Repair requests and complaints.", "plugins.repairs.service")
+repairs_app = group.app
 
 
 def _show_sla(panel: Any, as_json: bool) -> None:
@@ -53,30 +45,30 @@ def _show_sla(panel: Any, as_json: bool) -> None:
     emit(dataclasses.asdict(panel), as_json, "\n".join(lines), indent=None)
 
 
-@read_command(repairs_app, "sla", _show_sla)
+@group.read("sla", _show_sla)
 def sla(ctx: Any) -> Any:
     """The desk's SLA panel: breaches and the most urgent running clocks."""
-    return _service().sla_panel(ctx)
+    return group.service().sla_panel(ctx)
 
 
-@job_command(repairs_app, "renotify")
+@group.job("renotify")
 def renotify(ctx: Any) -> Any:
     """Notify engineering again about dispatched tickets nobody took (run every few minutes)."""
-    return {"renotified": _service().renotify_unclaimed(ctx)}
+    return {"renotified": group.service().renotify_unclaimed(ctx)}
 
 
-@job_command(repairs_app, "daily-check")
+@group.job("daily-check")
 def daily_check(ctx: Any) -> Any:
     """The 17:00 check: slips not returned, return visits not done or late, complaints not
     forwarded or answered in time; stale complaints become major (run from cron)."""
-    return _service().daily_check(ctx)
+    return group.service().daily_check(ctx)
 
 
-@job_command(repairs_app, "sweep")
+@group.job("sweep")
 def sweep(ctx: Any) -> Any:
     """The SLA sweep (every few minutes from cron): reminders, stale complaints made major,
     missed deadlines."""
-    return _service().sweep(ctx)
+    return group.service().sweep(ctx)
 
 
 # -- the lifecycle, step by step ----------------------------------------------------------------
@@ -110,7 +102,7 @@ def _when(ctx: Any, text: str, what: str) -> Any:
     return at.astimezone(dt.UTC)
 
 
-@staff_command(repairs_app, "file", _emit)
+@group.staff("file", _emit)
 def file_step(
     ctx: Any,
     actor: Any,
@@ -134,7 +126,7 @@ def file_step(
     severity: Annotated[str, typer.Option("--severity", help="Complaint grade.")] = "",
 ) -> Any:
     """Register a request taken at the desk (a call or a visit)."""
-    return _service().file_ticket(
+    return group.service().file_ticket(
         ctx, actor, category=category, unit_code=unit, description=description,
         location="common_area" if common_area else "in_home", floor=floor,
         building=building, reporter=reporter, contact_phone=phone,
@@ -143,7 +135,7 @@ def file_step(
     )  # fmt: skip
 
 
-step = service_steps(repairs_app, _service, _emit)
+step = group.steps(_emit)
 
 
 @step("confirm")
@@ -211,7 +203,7 @@ def start(number: NumberArg) -> None:
     """On site: the work starts (stops the respond clock)."""
 
 
-@staff_command(repairs_app, "defer", _emit)
+@group.staff("defer", _emit)
 def defer_step(
     ctx: Any,
     actor: Any,
@@ -220,7 +212,7 @@ def defer_step(
     reason: Annotated[str, typer.Option("--reason", help="Why it waits.")],
 ) -> Any:
     """Postpone the work to a committed date; the resident is told."""
-    return _service().defer(ctx, actor, number, _when(ctx, until, N_("date")), reason)
+    return group.service().defer(ctx, actor, number, _when(ctx, until, N_("date")), reason)
 
 
 @step("complete")
@@ -297,12 +289,12 @@ REPORT_FIELDS = ["section", "key", "count"]
 
 
 @chart_report("repairs")
+@table_report
 def report_repairs(
+    config: Path | None,
+    as_csv: bool,
     month: Annotated[str | None, typer.Option("--month", help="The month, YYYY-MM.")] = None,
-    as_json: JsonOpt = False,
-    as_csv: CsvOpt = False,
-    config: ConfigOpt = None,
-) -> None:
+) -> Any:
     """Monthly statistics: counts by category and status, SLA met %, average rating, charges.
     With --html FILE (a manager: --staff), the charts: timeliness (及时率) by week and month,
     rework (返修率), complaints by grade (default: this month)."""
@@ -311,12 +303,7 @@ def report_repairs(
 
     if not month:
         usage_error("choose the month: --month YYYY-MM")
-    one_format(as_json, as_csv)
-    with refusals():
-        report = monthly_report(context(config), month)
-    if as_json:
-        typer.echo(json.dumps(report, ensure_ascii=False, indent=2))
-        return
+    report = monthly_report(context(config), month)
     if as_csv:
         out = io.StringIO()
         w = csv_writer(out, lineterminator="\n")
@@ -328,8 +315,7 @@ def report_repairs(
                     "average_rating", "paid_repairs", "paid_charges_fen", "emergencies",
                     "reopens", "return_visits_late"):  # fmt: skip
             w.writerow(["summary", key, "" if report[key] is None else report[key]])
-        typer.echo(out.getvalue(), nl=False)
-        return
+        return out.getvalue()
     pct = "-" if report["sla_met_pct"] is None else f"{report['sla_met_pct']}%"
     avg = "-" if report["average_rating"] is None else str(report["average_rating"])
     lines = [
@@ -343,9 +329,8 @@ def report_repairs(
         f"  paid repairs: {report['paid_repairs']}, charges {format_fen(report['paid_charges_fen'])}",
         f"  return visits late: {report['return_visits_late']}",
     ]
-    typer.echo("\n".join(lines))
+    return report, "\n".join(lines)
 
 
 def register(cli: Any) -> None:
-    cli.app.add_typer(repairs_app, name="repairs")
-    cli.report.command("repairs")(report_repairs)
+    group.mount(cli, report=report_repairs)

@@ -10,24 +10,20 @@ from typing import Annotated, Any
 import typer
 
 from kiosk.commands import (
+    CommandGroup,
     ConfigOpt,
     JsonOpt,
     context,
     html_report_command,
-    job_command,
-    lazy_module,
-    read_command,
-    service_steps,
     show_fields,
     show_records,
-    staff_command,
 )
 
-umbrellas_app = typer.Typer(help="Umbrella lending at the desk.", no_args_is_help=True)
-_service = lazy_module("plugins.umbrellas.service")
+group = CommandGroup("umbrellas", "Umbrella lending at the desk.", "plugins.umbrellas.service")
+umbrellas_app = group.app
 
 
-@umbrellas_app.command("stock")
+@group.app.command("stock")
 def stock_cmd(as_json: JsonOpt = False, config: ConfigOpt = None) -> None:
     """Umbrellas per lobby and state."""
     from plugins.umbrellas.service import stock
@@ -44,19 +40,19 @@ def _overdue_line(r: Any) -> str:
     return f"{r.tag} {r.unit_code} {r.borrower} {r.days_late} days late"
 
 
-@read_command(umbrellas_app, "overdue", show_records(_overdue_line, indent=None))
+@group.read("overdue", show_records(_overdue_line, indent=None))
 def overdue(ctx: Any) -> Any:
     """Loans past their due time (borrowers masked)."""
-    return _service().overdue_loans(ctx)
+    return group.service().overdue_loans(ctx)
 
 
-@job_command(umbrellas_app, "remind")
+@group.job("remind")
 def remind(ctx: Any) -> Any:
     """Remind households with overdue umbrellas (at most daily; run from cron)."""
-    return {"reminded": _service().send_reminders(ctx)}
+    return {"reminded": group.service().send_reminders(ctx)}
 
 
-@umbrellas_app.command("replacement")
+@group.app.command("replacement")
 def replacement_cmd(as_json: JsonOpt = False, config: ConfigOpt = None) -> None:
     """上报物业部更换: damaged and lost umbrellas to replace."""
     from kiosk.money import format_fen
@@ -78,7 +74,7 @@ def replacement_cmd(as_json: JsonOpt = False, config: ConfigOpt = None) -> None:
         typer.echo("nothing to replace")
 
 
-step = service_steps(umbrellas_app, _service, show_fields)
+step = group.steps(show_fields)
 
 
 @step("register", document=True)
@@ -94,7 +90,7 @@ def _tag(text: str) -> str:
     return text.strip().upper()
 
 
-@staff_command(umbrellas_app, "add", show_fields)
+@group.staff("add", show_fields)
 def add_step(
     ctx: Any,
     actor: Any,
@@ -106,14 +102,14 @@ def add_step(
     """Put a new umbrella on a lobby's stand."""
     from kiosk.money import typed_amount
 
-    fen = typed_amount(price, most=_service().MOST_PRICE_FEN)
-    umbrella_id = _service().add_umbrella(
+    fen = typed_amount(price, most=group.service().MOST_PRICE_FEN)
+    umbrella_id = group.service().add_umbrella(
         ctx, actor, tag=tag, kind=kind, price_fen=fen, lobby=lobby.strip()
     )
     return {"id": umbrella_id, "tag": _tag(tag), "state": "available"}
 
 
-@staff_command(umbrellas_app, "condition", show_fields)
+@group.staff("condition", show_fields)
 def condition_step(
     ctx: Any,
     actor: Any,
@@ -121,18 +117,18 @@ def condition_step(
     condition: Annotated[str, typer.Argument(help="How it looks, e.g. 'one bent rib'.")],
 ) -> Any:
     """Record how an umbrella on the stand looks (the next loan carries it)."""
-    _service().note_condition(ctx, actor, tag, condition)
+    group.service().note_condition(ctx, actor, tag, condition)
     return {"tag": _tag(tag), "condition": condition.strip()}
 
 
-@staff_command(umbrellas_app, "retire", show_fields)
+@group.staff("retire", show_fields)
 def retire_step(ctx: Any, actor: Any, tag: TagArg) -> Any:
     """Take an umbrella out of service for good (not while it is lent)."""
-    _service().retire(ctx, actor, tag)
+    group.service().retire(ctx, actor, tag)
     return {"tag": _tag(tag), "state": "retired"}
 
 
-@staff_command(umbrellas_app, "replace", show_fields)
+@group.staff("replace", show_fields)
 def replace_step(
     ctx: Any,
     actor: Any,
@@ -140,15 +136,14 @@ def replace_step(
     new_tag: Annotated[str, typer.Argument(help="The new umbrella's tag.")],
 ) -> Any:
     """A damaged or lost umbrella is retired and a new one of its kind takes its place."""
-    new_id = _service().replace_umbrella(ctx, actor, tag, new_tag)
+    new_id = group.service().replace_umbrella(ctx, actor, tag, new_tag)
     return {"replaced": _tag(tag), "id": new_id, "tag": _tag(new_tag)}
 
 
 def register(cli: Any) -> None:
-    cli.app.add_typer(umbrellas_app, name="umbrellas")
     report = html_report_command(
         "umbrellas",
         "The umbrella stock by state and lobby and the month's loans by week, as charts in an "
         "HTML file (--html FILE; a manager).",
     )
-    cli.report.command("umbrellas")(report)
+    group.mount(cli, report=report)

@@ -5,57 +5,48 @@ over :mod:`plugins.visitors.service`."""
 
 from __future__ import annotations
 
-import json
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from kiosk.commands import (
-    ConfigOpt,
-    CsvOpt,
-    JsonOpt,
+    CommandGroup,
     LobbyOpt,
     context,
     day_option,
-    job_command,
-    lazy_module,
-    one_format,
-    service_steps,
     show_fields,
-    staff_command,
+    table_report,
 )
 
-visitors_app = typer.Typer(help="Visitors: passes, sign-out, retention.", no_args_is_help=True)
+group = CommandGroup(
+    "visitors", "Visitors: passes, sign-out, retention.", "plugins.visitors.service"
+)
+visitors_app = group.app
 
 
+@table_report
 def report_visitors(
+    config: Path | None,
+    as_csv: bool,
     day: Annotated[
         str | None, typer.Option("--day", help="YYYY-MM-DD (default: today, estate time).")
     ] = None,
-    as_json: JsonOpt = False,
-    as_csv: CsvOpt = False,
     lobby: LobbyOpt = "",
-    config: ConfigOpt = None,
-) -> None:
+) -> Any:
     """The day's visitor log (来访人员登记表), names and phones masked."""
-    one_format(as_json, as_csv)
     when = day_option(day) if day else None
     from plugins.visitors.service import LOG_COLUMNS, daily_log, daily_log_csv
 
     ctx = context(config)
     if as_csv:
-        typer.echo(daily_log_csv(ctx, when, lobby.strip() or None), nl=False)
-        return
+        return daily_log_csv(ctx, when, lobby.strip() or None)
     rows = daily_log(ctx, when, lobby.strip() or None)
-    if as_json:
-        typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
-        return
-    typer.echo(" | ".join(LOG_COLUMNS))
-    for row in rows:
-        typer.echo(" | ".join(row.values()))
+    lines = [" | ".join(LOG_COLUMNS), *(" | ".join(row.values()) for row in rows)]
+    return rows, "\n".join(lines)
 
 
-@job_command(visitors_app, "close")
+@group.job("close")
 def close(ctx: Any) -> Any:
     """Sign out visitors whose window has ended and time out unanswered requests."""
     from plugins.visitors.service import close_ended_visits, expire_pending
@@ -63,7 +54,7 @@ def close(ctx: Any) -> Any:
     return {"signed_out": close_ended_visits(ctx), "timed_out": expire_pending(ctx)}
 
 
-@job_command(visitors_app, "purge")
+@group.job("purge")
 def purge(ctx: Any) -> Any:
     """Anonymise visitor PII older than retention.visitor_days (run daily)."""
     from plugins.visitors.service import purge_pii
@@ -74,13 +65,10 @@ def purge(ctx: Any) -> Any:
 VisitArg = Annotated[int, typer.Argument(help="The visit's id (see `kiosk visitors pending`).")]
 
 
-_service = lazy_module("plugins.visitors.service")
-
-
-@staff_command(visitors_app, "pending", show_fields)
+@group.staff("pending", show_fields)
 def pending_step(ctx: Any, actor: Any) -> Any:
     """Visits waiting for an answer at this staff member's lobby (names and phones masked)."""
-    service = _service()
+    service = group.service()
     from kiosk.identity import require_role
 
     require_role(actor, "visitor.decide", *service.DESK_ROLES)
@@ -91,29 +79,29 @@ def _decided(view: Any) -> dict[str, Any]:
     return {"id": view.id, "status": view.status}
 
 
-@staff_command(visitors_app, "approve", show_fields)
+@group.staff("approve", show_fields)
 def approve_step(ctx: Any, actor: Any, visit: VisitArg) -> Any:
     """Let a waiting visitor in: the pass is issued and printed at the visitor's kiosk."""
-    return _decided(_service().decide(ctx, actor, visit, approve=True))
+    return _decided(group.service().decide(ctx, actor, visit, approve=True))
 
 
-@staff_command(visitors_app, "decline", show_fields)
+@group.staff("decline", show_fields)
 def decline_step(
     ctx: Any, actor: Any, visit: VisitArg,
     note: Annotated[str, typer.Option("--note", help="Why (kept on the record).")] = "",
 ) -> Any:  # fmt: skip
     """Decline a waiting visit; the visitor is told at the kiosk."""
-    return _decided(_service().decide(ctx, actor, visit, approve=False, note=note))
+    return _decided(group.service().decide(ctx, actor, visit, approve=False, note=note))
 
 
-@staff_command(visitors_app, "sign-out", show_fields)
+@group.staff("sign-out", show_fields)
 def sign_out_step(ctx: Any, actor: Any, visit: VisitArg) -> Any:
     """Sign a visitor out at the desk."""
-    _service().sign_out_by_desk(ctx, actor, visit)
+    group.service().sign_out_by_desk(ctx, actor, visit)
     return {"id": visit, "signed_out": True}
 
 
-@staff_command(visitors_app, "block", show_fields)
+@group.staff("block", show_fields)
 def block_step(
     ctx: Any,
     actor: Any,
@@ -123,26 +111,27 @@ def block_step(
     reason: Annotated[str, typer.Option("--reason", help="Why.")] = "",
 ) -> Any:
     """Put someone on the block list: their visits wait, silently, for the desk."""
-    entry = _service().block(ctx, actor, name=name, phone=phone, id_number=id_number, reason=reason)
+    entry = group.service().block(
+        ctx, actor, name=name, phone=phone, id_number=id_number, reason=reason
+    )
     return {"id": entry, "blocked": True}
 
 
-@staff_command(visitors_app, "unblock", show_fields)
+@group.staff("unblock", show_fields)
 def unblock_step(
     ctx: Any, actor: Any,
     entry: Annotated[int, typer.Argument(help="The entry's id (see `blocklist`).")],
 ) -> Any:  # fmt: skip
     """Remove an entry from the block list (kept on record, inactive)."""
-    _service().unblock(ctx, actor, entry)
+    group.service().unblock(ctx, actor, entry)
     return {"id": entry, "blocked": False}
 
 
-@service_steps(visitors_app, _service, show_fields)("blocklist")
+@group.steps(show_fields)("blocklist")
 def block_list() -> None:
     """The active block list (masked)."""
 
 
 def register(cli: Any) -> None:
     """Mount the visitors commands on the kiosk CLI."""
-    cli.app.add_typer(visitors_app, name="visitors")
-    cli.report.command("visitors")(report_visitors)
+    group.mount(cli, report=report_visitors)
