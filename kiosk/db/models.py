@@ -38,6 +38,11 @@ Person = Annotated[str, mapped_column(String(100), default="")]
 ActorName = Annotated[str, mapped_column(String(100))]
 # The unit a row belongs to; ``= mapped_column(index=True)`` where rows are looked up by it.
 UnitRef = Annotated[int, mapped_column(ForeignKey("unit.id"))]
+# The id of the kiosk where what the row records happened; "" if not at a kiosk (or not known).
+KioskId = Annotated[str, mapped_column(String(64), default="")]
+# The lobby a row belongs to; "" = not tied to a lobby (rows from before the column, bulk
+# loads): every desk lists it.
+LobbyName = Annotated[str, mapped_column(String(32), default="", server_default="")]
 # A signature as kiosk.signatures takes it from a pad: its strokes, and the PNG drawn from them.
 SignatureStrokes = Annotated[list, mapped_column(JSON)]
 SignaturePng = Annotated[bytes, mapped_column(LargeBinary)]
@@ -167,7 +172,7 @@ class AuditEvent(Base):
     action: Mapped[str] = mapped_column(String(100))
     subject: Mapped[str] = mapped_column(String(200), default="")
     data: Mapped[str] = mapped_column(Text, default="{}")
-    kiosk_id: Mapped[str] = mapped_column(String(64), default="")
+    kiosk_id: Mapped[KioskId]
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
 
@@ -198,7 +203,7 @@ class PrintJob(Base):
     __table_args__ = (Index("ix_print_job_printer_state", "printer", "state"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     printer: Mapped[str] = mapped_column(String(64))
-    kiosk_id: Mapped[str] = mapped_column(String(64), default="")
+    kiosk_id: Mapped[KioskId]
     kind: Mapped[str] = mapped_column(String(64))
     document: Mapped[dict] = mapped_column(JSON)
     state: Mapped[str] = mapped_column(String(16), default="queued")
@@ -216,7 +221,7 @@ class DeskAlert(Base):
     __tablename__ = "desk_alert"
     id: Mapped[int] = mapped_column(primary_key=True)
     lobby: Mapped[str] = mapped_column(String(32), default="")
-    kiosk_id: Mapped[str] = mapped_column(String(64), default="")
+    kiosk_id: Mapped[KioskId]
     kind: Mapped[str] = mapped_column(String(64))
     severity: Mapped[str] = mapped_column(String(16), default="info")
     message: Mapped[str] = mapped_column(String(500))

@@ -23,7 +23,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from kiosk.db import Base
-from kiosk.db.models import ActorName, Person, UnitRef
+from kiosk.db.models import ActorName, KioskId, Person, UnitRef
 
 LINE_KINDS = (
     "property_fee",
@@ -124,7 +124,7 @@ class PaymentOrder(Base):
     provider_order_id: Mapped[str] = mapped_column(String(64), default="")
     provider_txn_id: Mapped[str | None] = mapped_column(String(64), unique=True)
     notified_amount_fen: Mapped[int | None] = mapped_column(BigInteger)
-    kiosk_id: Mapped[str] = mapped_column(String(64), default="")
+    kiosk_id: Mapped[KioskId]
     created_at: Mapped[dt.datetime]
     expires_at: Mapped[dt.datetime]
     paid_at: Mapped[dt.datetime | None]

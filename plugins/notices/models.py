@@ -12,7 +12,7 @@ from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, Unique
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kiosk.db import Base
-from kiosk.db.models import Person, UnitRef
+from kiosk.db.models import KioskId, Person, UnitRef
 
 NOTICE_STATUSES = ("draft", "approved", "published", "withdrawn")
 
@@ -54,4 +54,4 @@ class NoticeRead(Base):
     unit_id: Mapped[UnitRef]
     resident_id: Mapped[int | None] = mapped_column(ForeignKey("resident.id"))
     read_at: Mapped[dt.datetime]
-    kiosk: Mapped[str] = mapped_column(String(64), default="")
+    kiosk: Mapped[KioskId]

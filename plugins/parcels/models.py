@@ -22,7 +22,15 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kiosk.db import Base
-from kiosk.db.models import ActorName, Person, SignaturePng, SignatureStrokes, UnitRef
+from kiosk.db.models import (
+    ActorName,
+    KioskId,
+    LobbyName,
+    Person,
+    SignaturePng,
+    SignatureStrokes,
+    UnitRef,
+)
 
 PARCEL_STATUSES = ("waiting", "released", "returned")
 CODE_STATUSES = ("active", "used", "spent")
@@ -42,7 +50,7 @@ class Parcel(Base):
     tracking_number: Mapped[str] = mapped_column(String(40), unique=True)
     # The lobby whose shelf holds it (the checking-in desk's); "" = not tied to a lobby (rows
     # from before p0002, bulk loads): every desk lists it and any kiosk may release it.
-    lobby: Mapped[str] = mapped_column(String(32), default="", server_default="")
+    lobby: Mapped[LobbyName]
     carrier: Mapped[str] = mapped_column(String(16), default="")
     unit_id: Mapped[UnitRef]
     recipient_name: Mapped[Person]
@@ -119,7 +127,7 @@ class Release(Base):
     via: Mapped[str] = mapped_column(String(16))  # card / code / desk
     item_count: Mapped[int] = mapped_column(Integer)
     released_at: Mapped[dt.datetime]
-    kiosk_id: Mapped[str] = mapped_column(String(64), default="")
+    kiosk_id: Mapped[KioskId]
     signature_strokes: Mapped[SignatureStrokes]
     signature_png: Mapped[SignaturePng]
     print_job_id: Mapped[int | None] = mapped_column(ForeignKey("print_job.id"))
@@ -137,7 +145,7 @@ class StoredItem(Base):
     __table_args__ = (Index("ix_storage_item_status", "status"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     ticket: Mapped[str] = mapped_column(String(16), unique=True)
-    lobby: Mapped[str] = mapped_column(String(32), default="", server_default="")  # as Parcel
+    lobby: Mapped[LobbyName]  # as Parcel
     unit_id: Mapped[UnitRef | None]
     depositor_name: Mapped[str] = mapped_column(String(100))
     depositor_phone: Mapped[str] = mapped_column(String(32), default="")

@@ -12,7 +12,7 @@ from sqlalchemy import Date, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kiosk.db import Base
-from kiosk.db.models import Person, SignaturePng, SignatureStrokes, UnitRef
+from kiosk.db.models import KioskId, Person, SignaturePng, SignatureStrokes, UnitRef
 
 PASS_STATES = ("requested", "approved", "used", "refused")
 REASONS = ("move_out", "temporary")
@@ -36,7 +36,7 @@ class ReleasePass(Base):
     reason: Mapped[str] = mapped_column(String(16), default="temporary")
     leave_on: Mapped[dt.date | None] = mapped_column(Date)
     requested_at: Mapped[dt.datetime]
-    requested_kiosk: Mapped[str] = mapped_column(String(64), default="")
+    requested_kiosk: Mapped[KioskId]
     status: Mapped[str] = mapped_column(String(16), default="requested")
     # The owner's confirmation (a tenant's or helper's pass): when, by whom, what was said.
     owner_confirmed_at: Mapped[dt.datetime | None]

@@ -9,7 +9,7 @@ from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kiosk.db import Base
-from kiosk.db.models import Person, UnitRef
+from kiosk.db.models import KioskId, Person, UnitRef
 
 
 class Survey(Base):
@@ -45,7 +45,7 @@ class SurveyResponse(Base):
     unit_id: Mapped[UnitRef]
     resident_id: Mapped[int | None] = mapped_column(ForeignKey("resident.id"))
     answered_at: Mapped[dt.datetime]
-    kiosk: Mapped[str] = mapped_column(String(64), default="")
+    kiosk: Mapped[KioskId]
 
 
 class SurveyAnswer(Base):

@@ -11,7 +11,7 @@ from sqlalchemy import ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kiosk.db import Base
-from kiosk.db.models import Person, UnitRef
+from kiosk.db.models import KioskId, Person, UnitRef
 
 UMBRELLA_STATES = ("available", "lent", "overdue", "damaged", "lost", "retired")
 UMBRELLA_KINDS = ("long", "short")
@@ -51,10 +51,10 @@ class UmbrellaLoan(Base):
     resident_id: Mapped[int | None] = mapped_column(ForeignKey("resident.id"))
     lent_at: Mapped[dt.datetime]
     due_at: Mapped[dt.datetime]
-    lent_kiosk: Mapped[str] = mapped_column(String(64), default="")
+    lent_kiosk: Mapped[KioskId]
     condition_out: Mapped[str] = mapped_column(String(100), default="intact")
     returned_at: Mapped[dt.datetime | None]
-    returned_kiosk: Mapped[str] = mapped_column(String(64), default="")
+    returned_kiosk: Mapped[KioskId]
     condition_in: Mapped[str] = mapped_column(String(16), default="")
     late_fee_fen: Mapped[int] = mapped_column(Integer, default=0)
     compensation_fen: Mapped[int] = mapped_column(Integer, default=0)

@@ -16,7 +16,7 @@ from sqlalchemy import Boolean, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kiosk.db import Base
-from kiosk.db.models import ActorName, Person, UnitRef
+from kiosk.db.models import ActorName, KioskId, LobbyName, Person, UnitRef
 
 VISIT_STATUSES = ("pending", "approved", "declined", "timed_out")
 VISIT_KINDS = ("walkup", "invite")
@@ -34,7 +34,7 @@ class Visit(Base):
     kind: Mapped[str] = mapped_column(String(16))
     # The lobby of the kiosk (or desk) where the visitor registered or redeemed the invite;
     # "" = not tied to a lobby (visits from before v0002): every desk lists it.
-    lobby: Mapped[str] = mapped_column(String(32), default="", server_default="")
+    lobby: Mapped[LobbyName]
     name: Mapped[str] = mapped_column(String(100))
     phone: Mapped[str] = mapped_column(String(32), default="")
     id_number: Mapped[str] = mapped_column(String(32), default="")
@@ -44,7 +44,7 @@ class Visit(Base):
     status: Mapped[str] = mapped_column(String(16), default="pending")
     held_for_desk: Mapped[bool] = mapped_column(Boolean, default=False)
     invite_id: Mapped[int | None] = mapped_column(ForeignKey("visitor_invite.id"))
-    kiosk_id: Mapped[str] = mapped_column(String(64), default="")
+    kiosk_id: Mapped[KioskId]
     created_at: Mapped[dt.datetime]
     decided_at: Mapped[dt.datetime | None]
     decided_by: Mapped[Person]
