@@ -239,29 +239,39 @@ def _target(package: str, where: str | Callable[..., Any]) -> Callable[..., Any]
 
 
 @dataclass(frozen=True)
-class PluginTile:
+class _Declared:
+    """What a plugin package's tile and desk panel both state: a title (a msgid), the place
+    among the others, and an id (the package's name unless given)."""
+
+    title: str
+    _: KW_ONLY
+    order: int = 100
+    id: str = ""
+
+    def _common(self, package: str) -> dict[str, Any]:
+        return {"id": self.id or _short(package), "title": self.title, "order": self.order}
+
+
+@dataclass(frozen=True)
+class PluginTile(_Declared):
     """A :class:`~kiosk.hookspecs.Tile` as a plugin package declares it to :func:`plugin_hooks`,
     stating only what is its own: ``screen`` is ``"module:name"`` in the package (imported when
     the tile is pressed) or the callable itself; ``id`` is the package's name unless given; the
     tile is a resident's unless ``audience`` says otherwise, and a resident's tile asks who they
     are first unless ``needs_resident=False`` (``None``: whether the audience is residents)."""
 
-    title: str
     screen: str | Callable[..., Any]
     _: KW_ONLY
-    order: int = 100
     icon: str = ""
-    id: str = ""
     audience: hookspecs.Audience = "resident"
     needs_resident: bool | None = None
 
     def build(self, package: str) -> hookspecs.Tile:
         needs = self.audience == "resident" if self.needs_resident is None else self.needs_resident
+        screen = _target(package, self.screen)
         return hookspecs.Tile(
-            id=self.id or _short(package),
-            title=self.title,
-            screen=_target(package, self.screen),
-            order=self.order,
+            **self._common(package),
+            screen=screen,
             audience=self.audience,
             icon=self.icon,
             needs_resident=needs,
@@ -269,26 +279,18 @@ class PluginTile:
 
 
 @dataclass(frozen=True)
-class PluginPanel:
+class PluginPanel(_Declared):
     """A :class:`~kiosk.hookspecs.DeskPanel` as a plugin package declares it to
     :func:`plugin_hooks`: ``widget`` is ``"module:name"`` in the package (imported when the
     panel is shown), ``id`` the package's name unless given."""
 
-    title: str
     widget: str | Callable[..., Any]
     _: KW_ONLY
-    order: int = 100
     roles: tuple[str, ...] = ()
-    id: str = ""
 
     def build(self, package: str) -> hookspecs.DeskPanel:
-        return hookspecs.DeskPanel(
-            id=self.id or _short(package),
-            title=self.title,
-            widget=_target(package, self.widget),
-            order=self.order,
-            roles=self.roles,
-        )
+        widget = _target(package, self.widget)
+        return hookspecs.DeskPanel(**self._common(package), widget=widget, roles=self.roles)
 
 
 # The modules of a package laid out like the built-in ones, by the name ``plugin_hooks`` knows
