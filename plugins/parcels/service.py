@@ -110,6 +110,7 @@ from plugins.parcels.storage_rules import ALLOWED_CATEGORIES
 if TYPE_CHECKING:
     from devices.printer import Receipt
     from kiosk.context import KioskContext
+    from kiosk.db.models import Notification
 
 __all__ = [
     "AGING_BUCKETS",
@@ -180,6 +181,26 @@ def _new_code(ctx: KioskContext, session: Session, unit_id: int, now: dt.datetim
         )
     )
     return code
+
+
+def _send_new_code(
+    ctx: KioskContext,
+    session: Session,
+    unit_id: int,
+    unit_code: str,
+    now: dt.datetime,
+    template: str,
+    **details: Any,
+) -> tuple[str, Notification]:
+    """A fresh code for the unit (:func:`_new_code`) and the SMS that carries it to the unit
+    (``template``: parcel.arrived or parcel.code_renewed; its payload the unit, the code, then
+    ``details``). A code is never made without its message. Returns both."""
+    code = _new_code(ctx, session, unit_id, now)
+    payload = {"unit": unit_code, "code": code, **details}
+    note = queue_notification(
+        session, channel="sms", template=template, at=now, unit_id=unit_id, payload=payload
+    )
+    return code, note
 
 
 # -- check-in ---------------------------------------------------------------------------------
@@ -254,24 +275,20 @@ def check_in(
                 checked_in_by=actor.label,
             )
             session.add(parcel)
-            code = _new_code(ctx, session, unit.id, now)
             session.flush()
-            note = queue_notification(
+            code, note = _send_new_code(
+                ctx,
                 session,
-                channel="sms",
-                template="parcel.arrived",
-                at=now,
-                unit_id=unit.id,
-                payload={
-                    "unit": unit.code,
-                    "code": code,
-                    "carrier": carrier_name(parcel.carrier),
-                    "shelf": parcel.shelf,
-                    "lobby": parcel.lobby,
-                    "perishable": perishable,
-                    "oversize": oversize,
-                    "id_check": id_check,
-                },
+                unit.id,
+                unit.code,
+                now,
+                "parcel.arrived",
+                carrier=carrier_name(parcel.carrier),
+                shelf=parcel.shelf,
+                lobby=parcel.lobby,
+                perishable=perishable,
+                oversize=oversize,
+                id_check=id_check,
             )
             audit.record_for(
                 ctx,
@@ -1031,14 +1048,8 @@ def _renew_code_if_needed(
     )
     if not waiting or active:
         return None
-    code = _new_code(ctx, session, unit_id, now)
-    note = queue_notification(
-        session,
-        channel="sms",
-        template="parcel.code_renewed",
-        at=now,
-        unit_id=unit_id,
-        payload={"unit": unit_code, "code": code, "waiting": int(waiting)},
+    _code, note = _send_new_code(
+        ctx, session, unit_id, unit_code, now, "parcel.code_renewed", waiting=int(waiting)
     )
     return note.id
 
