@@ -21,6 +21,8 @@ kiosks over the throughput (32 / ~240 ops/s, about 130 ms, on the 2-core referen
 Each backend's figures also give the CPU the kiosk processes spent per operation
 (``cpu_ms_per_op``, overall and per kind), the round trips to the database per operation kind,
 and the wait for the audit chain's head (``lock_wait_ms`` p50/p99); see :mod:`kiosk.workload`.
+Work another process does on an estate is metered as a kind of its own: a QR payment is the
+kiosk's ``bill-pay-qr`` and the notify server's ``bill-notice`` (``operations_elsewhere``).
 Target for them: at most 2 ms of CPU per operation overall and 3 ms for every kind.
 PostgreSQL: KIOSK_BENCH_DATABASE_URL, else KIOSK_TEST_DATABASE_URL, else 127.0.0.1:5432/test;
 a throw-away database is created and dropped.

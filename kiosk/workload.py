@@ -33,6 +33,13 @@ included; on SQLite each statement, ``BEGIN``, ``COMMIT`` and ``ROLLBACK``), and
 ``lock_wait_ms`` the time in the statement that takes the audit chain's head
 (:func:`kiosk.audit.lock_wait_seconds`), for the operations that append to the chain.
 
+An operation may do inline what on an estate another of its processes does: a QR payment's
+kiosk creates the order, and the provider's notification that the payer paid reaches the
+notify server (``kiosk billing notify-server``), not the kiosk. Such work runs inside
+:func:`elsewhere`, which meters it as an operation of its own kind (latency, CPU, round trips,
+lock wait, state change) and takes it out of the operation's figures: each kind is then what
+one process does for one request, as on the estate.
+
 Thread CPU is not the code's alone: the same work costs more CPU time when many kiosks share
 the cores, more again right after a pause (the machine emptied its caches and lowered its clocks
 while the kiosk slept), and on a shared virtual machine whatever its neighbours do. So every
@@ -54,7 +61,8 @@ import statistics
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -71,6 +79,57 @@ from kiosk.hookspecs import WorkloadOp
 from kiosk.memory import freeze_start_up_objects
 from kiosk.notify import acknowledge
 from kiosk.plugins import KioskPlugins
+
+
+@dataclasses.dataclass
+class Elsewhere:
+    """Work of another process done inline by an operation (see :func:`elsewhere`): its
+    kind, whether it changed state (the operation sets ``changed``), and its figures."""
+
+    kind: str
+    changed: bool = False
+    elapsed_ms: float = 0.0
+    cpu_ms: float = 0.0
+    process_cpu_ms: float = 0.0
+    round_trips: int = 0
+    lock_ms: float = 0.0
+
+
+class _Meters(threading.local):
+    """What the kiosk's runner meters the current operation with (None outside a timed one)."""
+
+    def __init__(self) -> None:
+        self.parts: list[Elsewhere] | None = None
+        self.trips: _RoundTrips | None = None
+        self.cpu: Callable[[], float] = time.thread_time
+        self.process_cpu: Callable[[], float] = time.thread_time
+
+
+_meters = _Meters()
+
+
+@contextmanager
+def elsewhere(kind: str) -> Iterator[Elsewhere]:
+    """Meter the work inside as an operation of ``kind`` that another process does on an estate
+    (the notify server applying a payment notification), apart from the operation running it.
+    Outside a timed operation (warm-up, a soak, a test) the work just runs."""
+    part = Elsewhere(kind)
+    parts, trips = _meters.parts, _meters.trips
+    if parts is None or trips is None:
+        yield part
+        return
+    trips_before, lock_before = trips.count, audit.lock_wait_seconds()
+    cpu_before, process_before = _meters.cpu(), _meters.process_cpu()
+    start = time.perf_counter()
+    try:
+        yield part
+    finally:
+        part.elapsed_ms = (time.perf_counter() - start) * 1000
+        part.cpu_ms = (_meters.cpu() - cpu_before) * 1000
+        part.process_cpu_ms = (_meters.process_cpu() - process_before) * 1000
+        part.round_trips = trips.count - trips_before
+        part.lock_ms = (audit.lock_wait_seconds() - lock_before) * 1000
+        parts.append(part)
 
 
 class CoreWorkload:
@@ -266,6 +325,9 @@ def run_workload(
                     # do not all press a button the instant the run starts.
                     time.sleep(rng.expovariate(1 / think_ms) / 1000)
                 op = rng.choices(mix, weights)[0]
+                parts: list[Elsewhere] = []
+                _meters.parts, _meters.trips = parts, trips
+                _meters.cpu, _meters.process_cpu = cpu, process_cpu
                 trips_before, lock_before = trips.count, audit.lock_wait_seconds()
                 cpu_before, process_before = cpu(), process_cpu()
                 start = time.perf_counter()
@@ -274,17 +336,27 @@ def run_workload(
                 except Exception as exc:  # noqa: BLE001 - every failure is a finding
                     result.errors.append(f"{op.name}: {type(exc).__name__}: {exc}")
                     continue
-                elapsed = (time.perf_counter() - start) * 1000
-                cpu_ms = (cpu() - cpu_before) * 1000
-                process_ms = (process_cpu() - process_before) * 1000
-                lock_ms = (audit.lock_wait_seconds() - lock_before) * 1000
-                result.latencies.setdefault(op.name, []).append(elapsed)
-                result.cpu_ms.setdefault(op.name, []).append(cpu_ms)
-                result.process_cpu_ms.setdefault(op.name, []).append(process_ms)
-                result.round_trips.setdefault(op.name, []).append(trips.count - trips_before)
-                if lock_ms:
-                    result.lock_wait_ms.setdefault(op.name, []).append(lock_ms)
-                result.changed[op.name] = result.changed.get(op.name, 0) + int(did)
+                finally:
+                    _meters.parts = _meters.trips = None
+                whole = Elsewhere(
+                    op.name,
+                    changed=bool(did),
+                    elapsed_ms=(time.perf_counter() - start) * 1000,
+                    cpu_ms=(cpu() - cpu_before) * 1000,
+                    process_cpu_ms=(process_cpu() - process_before) * 1000,
+                    round_trips=trips.count - trips_before,
+                    lock_ms=(audit.lock_wait_seconds() - lock_before) * 1000,
+                )
+                for part in parts:  # another process's work: not this operation's
+                    whole.elapsed_ms -= part.elapsed_ms
+                    whole.cpu_ms -= part.cpu_ms
+                    whole.process_cpu_ms -= part.process_cpu_ms
+                    whole.round_trips -= part.round_trips
+                    whole.lock_ms -= part.lock_ms
+                for metered in (whole, *parts):
+                    result.add(metered)
+                for part in parts:
+                    result.elsewhere[part.kind] = result.elsewhere.get(part.kind, 0) + 1
                 if op.after is not None:  # unmetered: what the race needs to go on
                     try:
                         op.after(ctx, rng)
@@ -324,6 +396,8 @@ def run_workload(
         "think_ms": think_ms,
         "warmup_ops_per_kiosk": warmup * len(mix),
         "operations": len(every),
+        # Of them, those another process does on an estate (see elsewhere()), by kind.
+        "operations_elsewhere": dict(sorted(total.elsewhere.items())),
         "seconds": round(wall, 3),
         "ops_per_second": round(len(every) / wall, 1) if wall else None,
         "p50_ms": round(statistics.median(every), 2) if every else None,
@@ -475,6 +549,8 @@ class _KioskResult:
     lock_wait_ms: dict[str, list[float]] = dataclasses.field(default_factory=dict)
     changed: dict[str, int] = dataclasses.field(default_factory=dict)
     fixed_work: list[float] = dataclasses.field(default_factory=list)
+    # Operations of other processes run inline (kiosk.workload.elsewhere), by kind.
+    elsewhere: dict[str, int] = dataclasses.field(default_factory=dict)
     errors: list[str] = dataclasses.field(default_factory=list)
     core: dict[str, Any] = dataclasses.field(default_factory=dict)
 
@@ -500,8 +576,20 @@ class _KioskResult:
             for name, n in r.changed.items():
                 total.changed[name] = total.changed.get(name, 0) + n
             total.fixed_work += r.fixed_work
+            for name, n in r.elsewhere.items():
+                total.elsewhere[name] = total.elsewhere.get(name, 0) + n
             total.errors += r.errors
         return total
+
+    def add(self, op: Elsewhere) -> None:
+        """One timed operation's figures, under its kind."""
+        self.latencies.setdefault(op.kind, []).append(op.elapsed_ms)
+        self.cpu_ms.setdefault(op.kind, []).append(op.cpu_ms)
+        self.process_cpu_ms.setdefault(op.kind, []).append(op.process_cpu_ms)
+        self.round_trips.setdefault(op.kind, []).append(op.round_trips)
+        if op.lock_ms > 1e-9:
+            self.lock_wait_ms.setdefault(op.kind, []).append(op.lock_ms)
+        self.changed[op.kind] = self.changed.get(op.kind, 0) + int(op.changed)
 
 
 KioskFn = Callable[[int, Callable[[], object], Callable[[], object]], _KioskResult]

@@ -9,7 +9,12 @@ from kiosk.workload import run_workload
 def test_kiosks_in_parallel_break_no_invariant(demo_url: str) -> None:
     result = run_workload(demo_url, load_plugins(), kiosks=6, ops=12, seed=7)
     assert result["violations"] == []
-    assert result["operations"] == 6 * 12
+    # Every kiosk's operations, and the work of other processes they did inline (the notify
+    # server's), metered apart under kinds of their own.
+    elsewhere = result["operations_elsewhere"]
+    assert result["operations"] == 6 * 12 + sum(elsewhere.values())
+    for kind, count in elsewhere.items():
+        assert result["per_op"][kind]["count"] == count
     # The kiosk's thread is metered apart from its process (which also hosts the simulated
     # payment provider's server): never more than the process, and both for every kind.
     for name, op in result["per_op"].items():
@@ -35,8 +40,30 @@ def test_bench_command_pauses_between_operations_and_reports_the_target() -> Non
     assert out.returncode == 0, out.stderr
     figures = json.loads(out.stdout)
     run = figures["sqlite"]
-    assert run["kiosks"] == 3 and run["operations"] == 12 and run["think_ms"] == 20.0
+    kiosk_ops = run["operations"] - sum(run["operations_elsewhere"].values())
+    assert run["kiosks"] == 3 and kiosk_ops == 12 and run["think_ms"] == 20.0
     assert run["kiosks_as"] == "processes" and run["violations"] == []
     assert figures["violations"] == 0 and "p99 <= 50 ms" in figures["target"]
     # Twelve operations with pauses averaging 20 ms take a while; back to back they would not.
     assert run["seconds"] > 0.02
+
+
+def test_work_another_process_does_is_metered_apart_from_the_operation() -> None:
+    from kiosk import workload
+
+    trips = workload._RoundTrips()
+    parts: list[workload.Elsewhere] = []
+    workload._meters.parts, workload._meters.trips = parts, trips
+    try:
+        with workload.elsewhere("notify-server") as part:
+            trips.count += 3
+            workload._fixed_work()
+            part.changed = True
+    finally:
+        workload._meters.parts = workload._meters.trips = None
+    assert parts == [part] and part.kind == "notify-server" and part.changed
+    assert part.round_trips == 3 and part.cpu_ms > 0 and part.elapsed_ms >= part.cpu_ms * 0.5
+    # Outside a timed operation (a warm-up, a soak) the work just runs, unmetered.
+    with workload.elsewhere("notify-server") as untimed:
+        workload._fixed_work()
+    assert untimed.cpu_ms == 0 and untimed.round_trips == 0

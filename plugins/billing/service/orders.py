@@ -396,20 +396,47 @@ class OrderView:
     receipt_nos: tuple[str, ...] = ()
 
 
-def _order_view(session: Session, order: PaymentOrder) -> OrderView:
+# An order's row by its number, with its bill's number and whether it is an order of arrears:
+# what a kiosk asks every second while it shows the order's QR code, in one statement.
+_ORDER_SHOWN = select(
+    _ORDERS,
+    select(_BILLS.c.number)
+    .where(_BILLS.c.id == _ORDERS.c.bill_id)
+    .scalar_subquery()
+    .label("bill_number"),
+    exists().where(_ORDER_BILLS.c.order_id == _ORDERS.c.id).label("of_arrears"),
+).where(_order_numbered)
+_RECEIPTS_OF_ORDER = (
+    select(_PAYMENTS.c.receipt_no)
+    .where(_PAYMENTS.c.order_id == bindparam("order_id"))
+    .order_by(_PAYMENTS.c.id)
+)
+
+
+def _order_view(
+    session: Session,
+    order: PaymentOrder,
+    bill_number: str | None = None,
+    of_arrears: bool = True,
+) -> OrderView:
+    """The view of ``order`` as it is now: its bill's number (looked up unless given), its
+    receipts once paid, and for an order of arrears (unless known not to be one) its bills."""
     from plugins.billing.service.arrears import order_shares
 
-    bill = session.get(Bill, order.bill_id)
-    receipts = tuple(
-        session.scalars(
-            select(Payment.receipt_no).where(Payment.order_id == order.id).order_by(Payment.id)
-        )
-    )
+    conn = session.connection()
+    if bill_number is None:
+        bill = _bill_as_is(session, order.bill_id)
+        bill_number = bill.number if bill else ""
+    receipts: tuple[str, ...] = ()
+    if order.status != "pending":  # a pending order has no payment yet
+        found = direct.execute(conn, _RECEIPTS_OF_ORDER, {"order_id": order.id})
+        receipts = tuple(row[0] for row in found)
+    shares = order_shares(session, order.id) if of_arrears else []
     view = _view_of(
         order,
-        bill.number if bill else "",
+        bill_number,
         receipts[0] if receipts else "",
-        tuple(b.number for _share, b in order_shares(session, order.id)),
+        tuple(b.number for _share, b in shares),
     )
     return replace(view, receipt_nos=receipts)
 
@@ -653,13 +680,16 @@ def _order_stored(
 
 
 def order_status(ctx: KioskContext, out_trade_no: str) -> OrderView:
+    """The order as it is now (what the kiosk showing its QR code asks every second)."""
     with ctx.database().read() as session:
-        order = session.scalar(
-            select(PaymentOrder).where(PaymentOrder.out_trade_no == out_trade_no)
-        )
-        if order is None:
+        row = direct.execute(
+            session.connection(), _ORDER_SHOWN, {"b_out_trade_no": out_trade_no}
+        ).first()
+        if row is None:
             raise Refused("billing.no_order", "There is no such payment order.")
-        return _order_view(session, order)
+        *columns, bill_number, of_arrears = row
+        order = direct.detached(PaymentOrder, dict(zip(_ORDERS.c.keys(), columns, strict=True)))
+        return _order_view(session, order, bill_number or "", bool(of_arrears))
 
 
 @dataclass(frozen=True)
