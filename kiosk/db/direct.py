@@ -10,8 +10,11 @@ type's bind and result processors applied), errors raised as SQLAlchemy's (a los
 invalidated, so the pool opens another). The statement still runs in the caller's transaction,
 on the connection's DBAPI connection; round trips are the same.
 
-What this path does not handle goes the ordinary way: SQLite (not where the CPU is spent: a
-kiosk with SQLite is alone), expanding ``IN`` and other post-compile parameters, escaped bind
+An expanding ``IN`` list (``col.in_(bindparam("ids", expanding=True))``) is sent as one array,
+``col = ANY (%(ids)s::INTEGER[])`` (``NOT IN`` as ``<> ALL``): one statement for every length of
+the list, where SQLAlchemy renders and caches one per length. What this path does not handle
+goes the ordinary way: SQLite (not where the CPU is spent: a kiosk with SQLite is alone),
+other post-compile parameters and lists whose elements need bind processing, escaped bind
 names, defaults computed at execution, and any connection whose engine has listeners to
 ``before_cursor_execute`` or ``after_cursor_execute`` (they see every statement). The statements stay written in SQLAlchemy's Core, and the ordinary path is what the
 SQLite half of the suite runs, so each runs both ways in the tests.
@@ -23,6 +26,7 @@ import threading
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
+from sqlalchemy import Integer, String
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import configure_mappers
@@ -86,7 +90,7 @@ class _Prepared:
 
     def __init__(self, compiled: SQLCompiler, dialect: Any) -> None:
         self.compiled = compiled
-        self.sql = compiled.string
+        self.sql, self.arrays = _as_arrays(compiled, dialect)
         processors = compiled._bind_processors
         self.bind = {name: proc for name, proc in processors.items() if callable(proc)}
         # The columns' Python-side defaults an INSERT (or an UPDATE's onupdate) fills in where
@@ -119,6 +123,35 @@ class _Prepared:
         self.result = [entry.type._cached_result_processor(dialect, None) for entry in columns]
         if not any(self.result):
             self.result = []
+
+
+def _as_arrays(compiled: SQLCompiler, dialect: Any) -> tuple[str, tuple[str, ...]]:
+    """The statement's SQL with each expanding ``IN`` list (``col.in_(bindparam(name,
+    expanding=True))``, which SQLAlchemy renders anew for every length at execution) as one
+    array parameter: ``col = ANY (%(name)s::T[])``, and ``NOT IN`` as ``col <> ALL (...)``, the
+    same truth values for every list, the empty one and NULLs included. Only where the
+    elements need no bind processing; anything else stays for SQLAlchemy's path. With the
+    names of those array parameters (their values are sent as lists)."""
+    sql, arrays = compiled.string, []
+    for param in compiled.post_compile_params:
+        if not param.expanding or param.literal_execute:
+            continue
+        if param.type._cached_bind_processor(dialect) is not None:
+            continue
+        if not isinstance(param.type, (Integer, String)):  # ids and codes: what is listed
+            continue
+        name = compiled.bind_names[param]
+        # The element type as SQLAlchemy casts a bind of it (VARCHAR without its length: a
+        # length would cut a longer value down and let it match).
+        element = compiled.render_bind_cast(
+            param.type, param.type.dialect_impl(dialect), ""
+        ).removeprefix("::")
+        placeholder = f"(__[POSTCOMPILE_{name}])"
+        array = f"(%({name})s::{element}[])"
+        sql = sql.replace(f" NOT IN {placeholder}", f" <> ALL {array}")
+        sql = sql.replace(f" IN {placeholder}", f" = ANY {array}")
+        arrays.append(name)
+    return sql, tuple(arrays)
 
 
 _prepared: dict[tuple[int, str, tuple[str, ...]], tuple[Executable, _Prepared]] = {}
@@ -159,6 +192,8 @@ def execute(conn: Connection, stmt: Executable, params: Mapping[str, Any] | None
     for name, proc in prepared.bind.items():
         if name in values:
             values[name] = proc(values[name])
+    for name in prepared.arrays:
+        values[name] = list(values[name])  # psycopg sends a list (not a tuple) as an array
     dbapi_conn = conn.connection.dbapi_connection
     assert dbapi_conn is not None
     cursor = None

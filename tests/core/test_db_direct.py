@@ -21,6 +21,7 @@ _ACK = (
     .values(acknowledged_at=bindparam("at"))
 )
 _MANY = select(Unit.code).where(Unit.code.in_(bindparam("codes", expanding=True)))
+_NOT_MANY = select(Unit.code).where(Unit.code.not_in(bindparam("codes", expanding=True)))
 NOW = dt.datetime(2026, 12, 1, 9, 0, tzinfo=dt.UTC)
 
 
@@ -44,9 +45,20 @@ def test_rows_match_sqlalchemys(demo_url: str) -> None:
             assert ours.unit_code == "3-1205" and ours[1] == "3-1205"
             assert direct.execute(conn, _UNIT, {"code": "no-such"}).first() is None
             assert direct.execute(conn, _UNIT, {"code": "3-1205"}).scalar() == theirs[0]
-            # Expanding IN goes SQLAlchemy's way, with the same answer.
-            codes = direct.execute(conn, _MANY, {"codes": ["3-1205", "2-502"]}).all()
-            assert sorted(r[0] for r in codes) == ["2-502", "3-1205"]
+            # An expanding IN list: one array parameter on PostgreSQL, the same answers as
+            # SQLAlchemy's (which renders the list) for any length, the empty one, NOT IN.
+            longer = "3-1205" + "x" * 40  # never cut down to a code that exists
+            for codes in (["3-1205", "2-502"], ("3-1205",), [], ["no-such"], [longer]):
+                for stmt in (_MANY, _NOT_MANY):
+                    ours_rows = direct.execute(conn, stmt, {"codes": codes}).all()
+                    theirs_rows = conn.execute(stmt, {"codes": list(codes)}).all()
+                    assert sorted(r[0] for r in ours_rows) == sorted(r[0] for r in theirs_rows)
+            two = direct.execute(conn, _MANY, {"codes": ["3-1205", "2-502"]}).all()
+            assert sorted(r[0] for r in two) == ["2-502", "3-1205"]
+            if conn.dialect.name == "postgresql":
+                sql = direct._prepare(_MANY, conn.dialect, ("codes",)).sql
+                assert "= ANY (%(codes)s::VARCHAR[])" in sql, sql
+                assert not direct._prepare(_MANY, conn.dialect, ("codes",)).ordinary
     finally:
         db.dispose()
 
