@@ -82,9 +82,10 @@ from kiosk.plugins import KioskPlugins
 
 
 @dataclasses.dataclass
-class Elsewhere:
-    """Work of another process done inline by an operation (see :func:`elsewhere`): its
-    kind, whether it changed state (the operation sets ``changed``), and its figures."""
+class Metered:
+    """One timed operation's figures under its kind, and whether it changed state: an
+    operation of a kiosk, or work of another process it did inline (see :func:`elsewhere`;
+    the operation sets ``changed``)."""
 
     kind: str
     changed: bool = False
@@ -94,41 +95,67 @@ class Elsewhere:
     round_trips: int = 0
     lock_ms: float = 0.0
 
+    def take_out(self, part: Metered) -> None:
+        """Not this operation's: ``part``, done inside it for another process."""
+        self.elapsed_ms -= part.elapsed_ms
+        self.cpu_ms -= part.cpu_ms
+        self.process_cpu_ms -= part.process_cpu_ms
+        self.round_trips -= part.round_trips
+        self.lock_ms -= part.lock_ms
 
-class _Meters(threading.local):
-    """What the kiosk's runner meters the current operation with (None outside a timed one)."""
+
+class _RoundTrips:
+    """Counts the exchanges with the database on one engine (see the module's docstring)."""
 
     def __init__(self) -> None:
-        self.parts: list[Elsewhere] | None = None
-        self.trips: _RoundTrips | None = None
+        self.count = 0
+
+
+class _Meters(threading.local):
+    """The kiosk thread's meters (set by its runner), and the work of other processes done
+    inside the operation being timed (None outside a timed one)."""
+
+    def __init__(self) -> None:
+        self.trips = _RoundTrips()
         self.cpu: Callable[[], float] = time.thread_time
         self.process_cpu: Callable[[], float] = time.thread_time
+        self.parts: list[Metered] | None = None
 
 
 _meters = _Meters()
 
 
 @contextmanager
-def elsewhere(kind: str) -> Iterator[Elsewhere]:
-    """Meter the work inside as an operation of ``kind`` that another process does on an estate
-    (the notify server applying a payment notification), apart from the operation running it.
-    Outside a timed operation (warm-up, a soak, a test) the work just runs."""
-    part = Elsewhere(kind)
-    parts, trips = _meters.parts, _meters.trips
-    if parts is None or trips is None:
-        yield part
-        return
+def _metering(op: Metered) -> Iterator[Metered]:
+    """Fill in ``op``'s figures with what the work inside costs, on the thread's meters."""
+    trips = _meters.trips
     trips_before, lock_before = trips.count, audit.lock_wait_seconds()
     cpu_before, process_before = _meters.cpu(), _meters.process_cpu()
     start = time.perf_counter()
     try:
-        yield part
+        yield op
     finally:
-        part.elapsed_ms = (time.perf_counter() - start) * 1000
-        part.cpu_ms = (_meters.cpu() - cpu_before) * 1000
-        part.process_cpu_ms = (_meters.process_cpu() - process_before) * 1000
-        part.round_trips = trips.count - trips_before
-        part.lock_ms = (audit.lock_wait_seconds() - lock_before) * 1000
+        op.elapsed_ms = (time.perf_counter() - start) * 1000
+        op.cpu_ms = (_meters.cpu() - cpu_before) * 1000
+        op.process_cpu_ms = (_meters.process_cpu() - process_before) * 1000
+        op.round_trips = trips.count - trips_before
+        op.lock_ms = (audit.lock_wait_seconds() - lock_before) * 1000
+
+
+@contextmanager
+def elsewhere(kind: str) -> Iterator[Metered]:
+    """Meter the work inside as an operation of ``kind`` that another process does on an estate
+    (the notify server applying a payment notification), apart from the operation running it.
+    Outside a timed operation (warm-up, a soak, a test) the work just runs."""
+    part = Metered(kind)
+    parts = _meters.parts
+    if parts is None:
+        yield part
+        return
+    try:
+        with _metering(part):
+            yield part
+    finally:
         parts.append(part)
 
 
@@ -295,8 +322,9 @@ def run_workload(
         # The kiosk's own thread: the process also hosts the simulated payment provider's
         # HTTP server (its thread answers the kiosk's requests), which on an estate is the
         # provider's machine. The whole process's CPU is reported beside it.
-        cpu = time.thread_time
-        process_cpu = time.process_time if processes else time.thread_time
+        _meters.trips = trips
+        _meters.cpu = time.thread_time
+        _meters.process_cpu = time.process_time if processes else time.thread_time
         result = _KioskResult()
         rng = random.Random(seed * 1000 + index)
         try:
@@ -325,38 +353,21 @@ def run_workload(
                     # do not all press a button the instant the run starts.
                     time.sleep(rng.expovariate(1 / think_ms) / 1000)
                 op = rng.choices(mix, weights)[0]
-                parts: list[Elsewhere] = []
-                _meters.parts, _meters.trips = parts, trips
-                _meters.cpu, _meters.process_cpu = cpu, process_cpu
-                trips_before, lock_before = trips.count, audit.lock_wait_seconds()
-                cpu_before, process_before = cpu(), process_cpu()
-                start = time.perf_counter()
+                whole, parts = Metered(op.name), list[Metered]()
+                _meters.parts = parts
                 try:
-                    did = op.run(ctx, rng)
+                    with _metering(whole):
+                        whole.changed = bool(op.run(ctx, rng))
                 except Exception as exc:  # noqa: BLE001 - every failure is a finding
                     result.errors.append(f"{op.name}: {type(exc).__name__}: {exc}")
                     continue
                 finally:
-                    _meters.parts = _meters.trips = None
-                whole = Elsewhere(
-                    op.name,
-                    changed=bool(did),
-                    elapsed_ms=(time.perf_counter() - start) * 1000,
-                    cpu_ms=(cpu() - cpu_before) * 1000,
-                    process_cpu_ms=(process_cpu() - process_before) * 1000,
-                    round_trips=trips.count - trips_before,
-                    lock_ms=(audit.lock_wait_seconds() - lock_before) * 1000,
-                )
+                    _meters.parts = None
                 for part in parts:  # another process's work: not this operation's
-                    whole.elapsed_ms -= part.elapsed_ms
-                    whole.cpu_ms -= part.cpu_ms
-                    whole.process_cpu_ms -= part.process_cpu_ms
-                    whole.round_trips -= part.round_trips
-                    whole.lock_ms -= part.lock_ms
-                for metered in (whole, *parts):
-                    result.add(metered)
-                for part in parts:
-                    result.elsewhere[part.kind] = result.elsewhere.get(part.kind, 0) + 1
+                    whole.take_out(part)
+                    result.add(part)
+                    result.elsewhere.add(part.kind)
+                result.add(whole)
                 if op.after is not None:  # unmetered: what the race needs to go on
                     try:
                         op.after(ctx, rng)
@@ -397,7 +408,7 @@ def run_workload(
         "warmup_ops_per_kiosk": warmup * len(mix),
         "operations": len(every),
         # Of them, those another process does on an estate (see elsewhere()), by kind.
-        "operations_elsewhere": dict(sorted(total.elsewhere.items())),
+        "operations_elsewhere": {kind: len(latencies[kind]) for kind in sorted(total.elsewhere)},
         "seconds": round(wall, 3),
         "ops_per_second": round(len(every) / wall, 1) if wall else None,
         "p50_ms": round(statistics.median(every), 2) if every else None,
@@ -485,13 +496,6 @@ def _fixed_work_ms(
     return spent
 
 
-class _RoundTrips:
-    """Counts the exchanges with the database on one engine (see the module's docstring)."""
-
-    def __init__(self) -> None:
-        self.count = 0
-
-
 # psycopg's generators that, on a connection in autocommit, send nothing to the server.
 _SEND_NOTHING_IN_AUTOCOMMIT = frozenset(
     {"_set_autocommit_gen", "_set_isolation_level_gen", "_commit_gen", "_rollback_gen"}
@@ -549,8 +553,8 @@ class _KioskResult:
     lock_wait_ms: dict[str, list[float]] = dataclasses.field(default_factory=dict)
     changed: dict[str, int] = dataclasses.field(default_factory=dict)
     fixed_work: list[float] = dataclasses.field(default_factory=list)
-    # Operations of other processes run inline (kiosk.workload.elsewhere), by kind.
-    elsewhere: dict[str, int] = dataclasses.field(default_factory=dict)
+    # The kinds of work of other processes done inline (kiosk.workload.elsewhere).
+    elsewhere: set[str] = dataclasses.field(default_factory=set)
     errors: list[str] = dataclasses.field(default_factory=list)
     core: dict[str, Any] = dataclasses.field(default_factory=dict)
 
@@ -576,12 +580,11 @@ class _KioskResult:
             for name, n in r.changed.items():
                 total.changed[name] = total.changed.get(name, 0) + n
             total.fixed_work += r.fixed_work
-            for name, n in r.elsewhere.items():
-                total.elsewhere[name] = total.elsewhere.get(name, 0) + n
+            total.elsewhere |= r.elsewhere
             total.errors += r.errors
         return total
 
-    def add(self, op: Elsewhere) -> None:
+    def add(self, op: Metered) -> None:
         """One timed operation's figures, under its kind."""
         self.latencies.setdefault(op.kind, []).append(op.elapsed_ms)
         self.cpu_ms.setdefault(op.kind, []).append(op.cpu_ms)

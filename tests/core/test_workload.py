@@ -51,16 +51,20 @@ def test_bench_command_pauses_between_operations_and_reports_the_target() -> Non
 def test_work_another_process_does_is_metered_apart_from_the_operation() -> None:
     from kiosk import workload
 
-    trips = workload._RoundTrips()
-    parts: list[workload.Elsewhere] = []
-    workload._meters.parts, workload._meters.trips = parts, trips
+    trips = workload._meters.trips
+    parts: list[workload.Metered] = []
+    workload._meters.parts = parts
     try:
         with workload.elsewhere("notify-server") as part:
             trips.count += 3
             workload._fixed_work()
             part.changed = True
     finally:
-        workload._meters.parts = workload._meters.trips = None
+        workload._meters.parts = None
+    # The operation running it gives it up: its figures are another process's.
+    whole = workload.Metered("bill-pay-qr", cpu_ms=part.cpu_ms + 1.0, round_trips=5)
+    whole.take_out(part)
+    assert whole.round_trips == 2 and abs(whole.cpu_ms - 1.0) < 1e-9
     assert parts == [part] and part.kind == "notify-server" and part.changed
     assert part.round_trips == 3 and part.cpu_ms > 0 and part.elapsed_ms >= part.cpu_ms * 0.5
     # Outside a timed operation (a warm-up, a soak) the work just runs, unmetered.

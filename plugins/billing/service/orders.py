@@ -413,6 +413,12 @@ _RECEIPTS_OF_ORDER = (
 )
 
 
+def _order_of(columns: Sequence[Any]) -> PaymentOrder:
+    """The order of a row of the order's columns (selected or returned), not loaded into the
+    session."""
+    return direct.detached(PaymentOrder, dict(zip(_ORDERS.c.keys(), columns, strict=True)))
+
+
 def _order_view(
     session: Session,
     order: PaymentOrder,
@@ -423,13 +429,12 @@ def _order_view(
     receipts once paid, and for an order of arrears (unless known not to be one) its bills."""
     from plugins.billing.service.arrears import order_shares
 
-    conn = session.connection()
     if bill_number is None:
         bill = _bill_as_is(session, order.bill_id)
         bill_number = bill.number if bill else ""
     receipts: tuple[str, ...] = ()
     if order.status != "pending":  # a pending order has no payment yet
-        found = direct.execute(conn, _RECEIPTS_OF_ORDER, {"order_id": order.id})
+        found = direct.execute(session.connection(), _RECEIPTS_OF_ORDER, {"order_id": order.id})
         receipts = tuple(row[0] for row in found)
     shares = order_shares(session, order.id) if of_arrears else []
     view = _view_of(
@@ -688,7 +693,7 @@ def order_status(ctx: KioskContext, out_trade_no: str) -> OrderView:
         if row is None:
             raise Refused("billing.no_order", "There is no such payment order.")
         *columns, bill_number, of_arrears = row
-        order = direct.detached(PaymentOrder, dict(zip(_ORDERS.c.keys(), columns, strict=True)))
+        order = _order_of(columns)
         return _order_view(session, order, bill_number or "", bool(of_arrears))
 
 
@@ -751,7 +756,7 @@ def apply_paid_notice(ctx: KioskContext, provider_name: str, notice: PaidNotice)
             ).first()
         ) is not None:
             *columns, of_arrears, unit_code = won
-            order = direct.detached(PaymentOrder, dict(zip(_ORDERS.c.keys(), columns, strict=True)))
+            order = _order_of(columns)
             verdict, detail = _settle_order(
                 ctx, session, order, notice, closed, of_arrears, unit_code
             )
