@@ -56,6 +56,7 @@ log = logging.getLogger(__name__)
 GENESIS = "0" * 64
 # Session.info key: events recorded in the open transaction, chained when it commits.
 _PENDING = "kiosk.audit.pending"
+_RIDERS = "kiosk.audit.riders"  # rows written with the events: see write_with_chain
 # Session.info key: the AuditKey (kiosk.db.Database puts it there); absent = unkeyed chain.
 KEY_INFO = "kiosk.audit.key"
 # Session.info key: a checkpoint to append once the transaction has committed.
@@ -220,10 +221,12 @@ _EVENT_COLUMNS = (
 )
 
 
-@functools.lru_cache(maxsize=8)
-def _append_pg(n: int) -> Any:
-    """``WITH added AS (INSERT INTO audit_event VALUES <n rows>) UPDATE audit_head ...``: the
-    same statement object for the same number of events, so it is compiled once."""
+@functools.lru_cache(maxsize=32)
+def _append_pg(n: int, riders: tuple[tuple[Table, int], ...] = ()) -> Any:
+    """``WITH added AS (INSERT INTO audit_event VALUES <n rows>) UPDATE audit_head ...``, with
+    the transaction's riders (:func:`write_with_chain`: so many rows of a table) as more
+    inserts in the same ``WITH``: the same statement object for the same events and riders,
+    so it is compiled once."""
     # One single-row INSERT per event: a multi-row VALUES is compiled afresh at every call.
     added = [
         _EVENTS.insert()
@@ -231,7 +234,45 @@ def _append_pg(n: int) -> Any:
         .cte(f"added_{i}")
         for i in range(n)
     ]
+    # A table's riders in one multi-row INSERT: its rows take their keys in the order they
+    # were written (the sub-statements of a WITH run in no set order), as a print queue needs.
+    added += [
+        table.insert()
+        .values(
+            [
+                {
+                    c.name: bindparam(f"r{j}_{k}_{c.name}", type_=c.type)
+                    for c in _rider_columns(table)
+                }
+                for k in range(count)
+            ]
+        )
+        .cte(f"rider_{j}")
+        for j, (table, count) in enumerate(riders)
+    ]
     return _MOVE_HEAD.add_cte(*added)
+
+
+def _rider_columns(table: Table) -> list[Any]:
+    return [c for c in table.c if not c.primary_key]
+
+
+def write_with_chain(session: Session, table: Table, values: dict[str, Any]) -> None:
+    """Insert a row that nothing reads back before the commit (a log line, a queued print
+    job) with this transaction's audit events: on PostgreSQL the statement that appends them
+    to the chain writes it too, a round trip fewer for every such table. On SQLite, or when
+    the transaction records no event, it is inserted when the transaction is sealed, just
+    before its commit; a rollback takes it with the rest. Inside a savepoint it is inserted
+    now, so that rolling the savepoint back takes it. A table's rows take their keys in the
+    order they were written. ``values`` name every column but the key, and nothing else: a
+    column's Python-side default would not be computed in a shared statement."""
+    if set(values) != {c.name for c in _rider_columns(table)}:
+        wanted = ", ".join(c.name for c in _rider_columns(table))
+        raise ValueError(f"write_with_chain: {table.name} takes exactly {wanted}")
+    if session.in_nested_transaction():
+        session.connection().execute(table.insert(), values)
+        return
+    session.info.setdefault(_RIDERS, {}).setdefault(table, []).append(values)
 
 
 _MAKE_HEAD_VALUES = select(
@@ -446,7 +487,12 @@ def seal(session: Session) -> None:
     held, is the truth, as it was before the head row existed (``verify`` finds such tampering).
     """
     pending: list[AuditEvent] = session.info.pop(_PENDING, [])
+    riders: dict[Table, list[dict[str, Any]]] = session.info.pop(_RIDERS, {})
     if not pending:
+        if riders:
+            session.flush()  # what the transaction added through the ORM goes first, as below
+            for table, rows in riders.items():
+                session.connection().execute(table.insert(), rows)
         return
     session.flush()
     conn = session.connection()
@@ -477,12 +523,20 @@ def seal(session: Session) -> None:
              "subject": event.subject, "data": event.data, "kiosk_id": event.kiosk_id,
              "prev_hash": event.prev_hash, "hash": event.hash}
         )  # fmt: skip
-    if postgres:  # one statement: the events ride in a data-modifying WITH
+    if postgres:  # one statement: the events and the riders ride in a data-modifying WITH
         params = {f"{name}_{i}": value for i, row in enumerate(rows) for name, value in row.items()}
-        direct.execute(conn, _append_pg(len(rows)), {**params, "head_seq": seq, "head_hash": prev})
+        for j, table_rows in enumerate(riders.values()):
+            for k, row in enumerate(table_rows):
+                params.update((f"r{j}_{k}_{name}", value) for name, value in row.items())
+        shapes = tuple((table, len(table_rows)) for table, table_rows in riders.items())
+        direct.execute(
+            conn, _append_pg(len(rows), shapes), {**params, "head_seq": seq, "head_hash": prev}
+        )
     else:
         conn.execute(_EVENTS.insert(), rows)
         conn.execute(_MOVE_HEAD, {"head_seq": seq, "head_hash": prev})
+        for table, table_rows in riders.items():
+            conn.execute(table.insert(), table_rows)
     if key is not None and seq // key.checkpoint_every > (first - 1) // key.checkpoint_every:
         # A multiple of checkpoint_every was reached: anchor the head once this commits.
         last_event = pending[-1]
@@ -514,6 +568,7 @@ def _forget_at_end(session: Session, transaction: Any) -> None:
     # After a commit nothing is pending; after a rollback the events go with the changes.
     if transaction.parent is None:
         session.info.pop(_PENDING, None)
+        session.info.pop(_RIDERS, None)
         session.info.pop(_CHECKPOINT_DUE, None)
 
 

@@ -84,8 +84,38 @@ def submit(
     """Queue ``receipt`` inside the caller's transaction; it prints after the commit.
 
     One ``INSERT ... RETURNING`` (the queue's hottest statement, kept off the ORM's unit of
-    work); the job comes back as a detached object with its id."""
-    values = {
+    work); the job comes back as a detached object with its id. A caller that does not need
+    the job back calls :func:`queue` instead."""
+    values = _job_values(receipt, kind, at, kiosk_id, printer, reprint_of)
+    job_id = direct.execute(session.connection(), _INSERT_JOB, values).scalar_one()
+    return direct.detached(PrintJob, {"id": job_id, **values})
+
+
+def queue(
+    session: Session,
+    receipt: Receipt,
+    *,
+    kind: str,
+    at: dt.datetime,
+    kiosk_id: str = "",
+    printer: str = "printer",
+) -> None:
+    """:func:`submit` for a caller that does not need the job back (a slip printed with a
+    resident's audited action, a receipt the notify server queues for a kiosk): the job is
+    written with the transaction's audit events (:func:`kiosk.audit.write_with_chain`), a
+    round trip fewer; it prints after the commit all the same."""
+    audit.write_with_chain(session, _JOBS, _job_values(receipt, kind, at, kiosk_id, printer, None))
+
+
+def _job_values(
+    receipt: Receipt,
+    kind: str,
+    at: dt.datetime,
+    kiosk_id: str,
+    printer: str,
+    reprint_of: int | None,
+) -> dict[str, Any]:
+    return {
         "printer": printer,
         "kiosk_id": kiosk_id,
         "kind": kind,
@@ -98,8 +128,6 @@ def submit(
         "updated_at": at,
         "next_attempt_at": at,
     }
-    job_id = direct.execute(session.connection(), _INSERT_JOB, values).scalar_one()
-    return direct.detached(PrintJob, {"id": job_id, **values})
 
 
 def receipt_of(job: PrintJob) -> Receipt:

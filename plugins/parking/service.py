@@ -344,7 +344,7 @@ def _take_rent(
             period.state = "applied"
             period.from_date, period.to_date, period.applied_at = applied
         unit = session.get(Unit, rental.unit_id)
-        printing.submit(
+        printing.queue(
             session,
             _rent_receipt(ctx, rental, period, unit.code if unit else ""),
             kind="parking-rent",

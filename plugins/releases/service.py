@@ -272,8 +272,13 @@ def approve(
                          {"fees_check": fees, "expires_at": expires.isoformat()})  # fmt: skip
         view = _view(ctx, p, code)
         for part in ("archive", "customer"):
-            printing.submit(session, pass_slip(ctx, view, part), kind="release_pass", at=now,
-                            kiosk_id=ctx.kiosk_id)  # fmt: skip
+            printing.queue(
+                session,
+                pass_slip(ctx, view, part),
+                kind="release_pass",
+                at=now,
+                kiosk_id=ctx.kiosk_id,
+            )
         return view
 
 

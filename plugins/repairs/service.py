@@ -360,8 +360,9 @@ def file_ticket(
             _escalate_outage(ctx, session, t.building_id, now, rules)
         session.flush()
         view = _view(ctx, session, t)
-        printing.submit(session, ticket_slip(ctx, view), kind="repair_ticket", at=now,
-                        kiosk_id=ctx.kiosk_id)  # fmt: skip
+        printing.queue(
+            session, ticket_slip(ctx, view), kind="repair_ticket", at=now, kiosk_id=ctx.kiosk_id
+        )
         return view
 
 

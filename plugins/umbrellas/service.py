@@ -400,8 +400,9 @@ def lend(ctx: KioskContext, actor: Actor, tag: str, condition_out: str | None = 
                           "condition": umbrella.condition})  # fmt: skip
         view = LoanView(loan_id, umbrella.tag, umbrella.kind, household.code, now, due,
                         umbrella.condition, umbrella.price_fen)  # fmt: skip
-        printing.submit(session, lending_slip(ctx, view), kind="umbrella_loan", at=now,
-                        kiosk_id=ctx.kiosk_id)  # fmt: skip
+        printing.queue(
+            session, lending_slip(ctx, view), kind="umbrella_loan", at=now, kiosk_id=ctx.kiosk_id
+        )
         return view
 
 

@@ -9,13 +9,14 @@ import stat
 import subprocess
 import sys
 from pathlib import Path
+from typing import cast
 
 import pytest
-from sqlalchemy import delete, select, update
+from sqlalchemy import Table, delete, select, update
 
 from kiosk import audit
 from kiosk.db import Database
-from kiosk.db.models import AuditEvent
+from kiosk.db.models import AuditEvent, PrintJob
 
 T0 = dt.datetime(2026, 11, 23, 1, 0, tzinfo=dt.UTC)
 
@@ -118,6 +119,51 @@ def test_a_rolled_back_transaction_leaves_no_event_and_no_gap(db_url: str) -> No
         result = audit.verify(s)
         actions = s.scalars(select(AuditEvent.action)).all()
     assert result.ok and result.events == 2 and "test.lost" not in actions
+    db.dispose()
+
+
+def _jobs(db: Database) -> list[tuple[str, str]]:
+    with db.read() as s:
+        return [(j.kind, j.kiosk_id) for j in s.scalars(select(PrintJob).order_by(PrintJob.id))]
+
+
+def _job(kind: str) -> dict[str, object]:
+    return {"printer": "printer", "kiosk_id": "k1", "kind": kind, "document": {"lines": []},
+            "state": "queued", "reason": "", "attempts": 0, "reprint_of": None,
+            "created_at": T0, "updated_at": T0, "next_attempt_at": T0}  # fmt: skip
+
+
+def test_rows_written_with_the_chain_land_with_the_events_or_alone(db_url: str) -> None:
+    """A row nothing reads back rides with the transaction's events; without events it is
+    still written at the commit, and a rolled-back transaction takes it with the rest."""
+    db = Database(db_url)
+    jobs = cast(Table, PrintJob.__table__)
+    with db.write() as s:
+        audit.record(s, actor="system", action="test.with", at=T0)
+        audit.write_with_chain(s, jobs, _job("with-event"))
+        audit.write_with_chain(s, jobs, _job("second") | {"kiosk_id": "k2"})
+        assert _jobs(db) == []  # not before the commit
+    with db.write() as s:
+        audit.write_with_chain(s, jobs, _job("alone"))
+    try:
+        with db.write() as s:
+            audit.record(s, actor="system", action="test.lost", at=T0)
+            audit.write_with_chain(s, jobs, _job("lost"))
+            raise RuntimeError("the change failed")
+    except RuntimeError:
+        pass
+    assert _jobs(db) == [("with-event", "k1"), ("second", "k2"), ("alone", "k1")]
+    with db.read() as s:
+        assert audit.verify(s).events == 1
+    db.dispose()
+
+
+def test_a_row_written_with_the_chain_must_name_every_column(db_url: str) -> None:
+    db = Database(db_url)
+    values = _job("short")
+    del values["reason"]
+    with db.write() as s, pytest.raises(ValueError, match="print_job takes exactly"):
+        audit.write_with_chain(s, cast(Table, PrintJob.__table__), values)
     db.dispose()
 
 

@@ -29,7 +29,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
-from kiosk import audit
+from kiosk import audit, printing
 from kiosk.clock import as_utc
 from kiosk.db import direct
 from kiosk.db.models import Unit
@@ -38,7 +38,6 @@ from kiosk.i18n import N_, _
 from kiosk.identity import Actor, require_role
 from kiosk.money import format_fen
 from kiosk.notify import raise_alert
-from kiosk.printing import submit
 from plugins.billing.models import (
     Bill,
     BillLine,
@@ -201,7 +200,6 @@ _LOCK_BILLS_OF_ORDER = (
     .order_by(_BILLS.c.id)
     .with_for_update(of=_BILLS)
 )
-_INSERT_NOTICE = insert(_NOTICES)
 # A pending order of this provider and amount becomes paid: its row when the notice won it.
 _WIN_ORDER = (
     update(_ORDERS)
@@ -372,7 +370,7 @@ def _payment_values(
 
 
 def submit_receipt(ctx: KioskContext, session: Session, receipt: Receipt, kiosk_id: str) -> None:
-    submit(session, receipt, kind="billing-payment", at=ctx.clock.now(), kiosk_id=kiosk_id)
+    printing.queue(session, receipt, kind="billing-payment", at=ctx.clock.now(), kiosk_id=kiosk_id)
 
 
 # -- QR payment orders -----------------------------------------------------------------------
@@ -771,9 +769,9 @@ def apply_paid_notice(ctx: KioskContext, provider_name: str, notice: PaidNotice)
                 None if known is None else direct.detached(PaymentOrder, known._mapping),
                 notice,
             )
-        direct.execute(
-            session.connection(),
-            _INSERT_NOTICE,
+        audit.write_with_chain(
+            session,
+            _NOTICES,
             {
                 "provider": provider_name,
                 "received_at": now,
