@@ -27,7 +27,6 @@ from sqlalchemy import select, text
 
 from kiosk.benchkit import backend_options, bench_context, bulk_load, on_backends, summary
 from kiosk.db.models import Resident, Unit
-from kiosk.plugins import load_plugins
 
 WAITING_PER_UNIT = 5
 SIGNED = [[[2, 5], [4, 3], [6, 6], [9, 2], [12, 5]], [[13, 4], [16, 4]]]
@@ -140,7 +139,6 @@ def _measure(url: str, n_parcels: int, n_visits: int, samples: int, plugins: Any
 
 def run(argv: list[str] | None = None) -> dict[str, Any]:
     args = backend_options("parcels", argv, parcels=1_000_000, visits=1_000_000, samples=300)
-    plugins = load_plugins()
     samples = min(args.samples, WAITING_PER_UNIT * 216 * 9 // 10)
     result: dict[str, Any] = {
         "parcels": args.parcels,
@@ -153,7 +151,7 @@ def run(argv: list[str] | None = None) -> dict[str, Any]:
         on_backends(
             args.backend,
             "parcels",
-            lambda url: _measure(url, args.parcels, args.visits, samples, plugins),
+            lambda url, plugins: _measure(url, args.parcels, args.visits, samples, plugins),
         )
     )
     return result

@@ -26,7 +26,6 @@ from kiosk.benchkit import backend_options, bench_context, bulk_load, on_backend
 from kiosk.clock import FixedClock
 from kiosk.db.models import Resident
 from kiosk.identity import card_forms
-from kiosk.plugins import load_plugins
 
 RENTAL_COLS = (
     "id", "number", "unit_id", "resident_id", "plate", "car_model", "licence_masked",
@@ -137,7 +136,6 @@ def _measure(url: str, n: int, samples: int, plugins: Any) -> dict[str, Any]:
 
 def run(argv: list[str] | None = None) -> dict[str, Any]:
     args = backend_options("parking", argv, cards=50_000, samples=1000)
-    plugins = load_plugins()
     result: dict[str, Any] = {
         "cards": args.cards,
         "target": "card tap to validity answer p95 <= 10 ms with 50,000 cards",
@@ -145,7 +143,9 @@ def run(argv: list[str] | None = None) -> dict[str, Any]:
     }
     result.update(
         on_backends(
-            args.backend, "parking", lambda url: _measure(url, args.cards, args.samples, plugins)
+            args.backend,
+            "parking",
+            lambda url, plugins: _measure(url, args.cards, args.samples, plugins),
         )
     )
     return result

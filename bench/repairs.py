@@ -30,7 +30,6 @@ from kiosk.benchkit import backend_options, bench_context, bulk_load, on_backend
 from kiosk.clock import FixedClock
 from kiosk.db import Database
 from kiosk.db.models import Unit
-from kiosk.plugins import load_plugins
 
 NOW = dt.datetime(2026, 11, 23, 2, 0, tzinfo=dt.UTC)
 COLS = (
@@ -138,7 +137,6 @@ def _measure(url: str, n_panel: int, n_total: int, samples: int, plugins: Any) -
 
 def run(argv: list[str] | None = None) -> dict[str, Any]:
     args = backend_options("repairs", argv, tickets=1_000_000, panel_tickets=100_000, samples=200)
-    plugins = load_plugins()
     n_panel = min(args.panel_tickets, args.tickets)
     result: dict[str, Any] = {
         "tickets": args.tickets,
@@ -152,7 +150,7 @@ def run(argv: list[str] | None = None) -> dict[str, Any]:
         on_backends(
             args.backend,
             "repairs",
-            lambda url: _measure(url, n_panel, args.tickets, args.samples, plugins),
+            lambda url, plugins: _measure(url, n_panel, args.tickets, args.samples, plugins),
         )
     )
     return result

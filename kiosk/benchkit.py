@@ -27,7 +27,7 @@ from kiosk.clock import Clock, clock_from_env
 from kiosk.config import Settings
 from kiosk.context import KioskContext
 from kiosk.db import Database
-from kiosk.plugins import KioskPlugins
+from kiosk.plugins import KioskPlugins, load_plugins
 
 PG_ADMIN = os.environ.get(
     "KIOSK_BENCH_DATABASE_URL",
@@ -124,18 +124,19 @@ def bench_context(
 
 
 def on_backends(
-    choice: str, name: str, measure: Callable[[str], dict[str, Any]]
+    choice: str, name: str, measure: Callable[[str, KioskPlugins], dict[str, Any]]
 ) -> dict[str, dict[str, Any]]:
-    """``measure(url)`` on a scratch database of each backend ``choice`` names (``sqlite``,
-    ``postgresql`` or ``both``). An unreachable PostgreSQL is reported as skipped: the SQLite
-    figures still stand."""
+    """``measure(url, plugins)`` on a scratch database of each backend ``choice`` names
+    (``sqlite``, ``postgresql`` or ``both``), with the kiosk's plugins (loaded once, for every
+    backend). An unreachable PostgreSQL is reported as skipped: the SQLite figures still stand."""
+    plugins = load_plugins()
     results: dict[str, dict[str, Any]] = {}
     for backend in ("sqlite", "postgresql"):
         if choice not in (backend, "both"):
             continue
         try:
             with scratch_database(backend, name) as url:
-                results[backend] = measure(url)
+                results[backend] = measure(url, plugins)
         except ScratchUnavailable as exc:
             results[backend] = {"skipped": str(exc)}
     return results

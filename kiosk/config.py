@@ -63,12 +63,19 @@ class StaffPolicy:
     spray_accounts: int = _bounded(3, 100)
 
 
+# The longest retention period ``[retention]`` accepts, for every kind of record.
+RETENTION_MAX_DAYS = 10 * 365
+
+
 @dataclass(frozen=True)
 class RetentionSettings:
-    visitor_days: int = _bounded(180, 3650)
-    parcel_days: int = _bounded(365, 3650)
-    repair_days: int = _bounded(365, 3650)
-    notification_days: int = _bounded(90, 3650)
+    """``[retention]``: after how many days ``kiosk purge`` anonymises personal data, per kind
+    of record (see :mod:`kiosk.db.retention`)."""
+
+    visitor_days: int = _bounded(180, RETENTION_MAX_DAYS)
+    parcel_days: int = _bounded(365, RETENTION_MAX_DAYS)
+    repair_days: int = _bounded(365, RETENTION_MAX_DAYS)
+    notification_days: int = _bounded(90, RETENTION_MAX_DAYS)
 
 
 @dataclass(frozen=True)
