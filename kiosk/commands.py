@@ -324,7 +324,8 @@ def read_command(
     """Register ``read(ctx, ...)`` as the command ``name`` of ``app`` that reads without a
     sign-in: besides the read's own parameters (typer annotations, after ``ctx``) it takes
     ``--json`` and ``--config``, runs the read on the context of ``--config`` and prints the
-    result with ``show(result, as_json)``. The read's docstring is the command's help."""
+    result with ``show(result, as_json)``; a refusal is ``kiosk: <reason>`` and exit 1. The
+    read's docstring is the command's help."""
 
     def register(read: Callable[..., Any]) -> Callable[..., Any]:
         kw = inspect.Parameter.KEYWORD_ONLY
@@ -336,7 +337,9 @@ def read_command(
 
         def command(**values: Any) -> None:
             as_json, config = values.pop("as_json"), values.pop("config")
-            show(read(context(config), **values), as_json)
+            with refusals():
+                result = read(context(config), **values)
+            show(result, as_json)
 
         app.command(name)(_with_signature(command, params, read.__doc__, f"{read.__name__}_cmd"))
         return read

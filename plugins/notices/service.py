@@ -33,6 +33,8 @@ from kiosk.identity import Actor, require_role
 from kiosk.writes import change_once
 from plugins.notices.models import Notice, NoticeRead
 
+STATUSES = ("draft", "approved", "published", "withdrawn")
+
 if TYPE_CHECKING:
     from sqlalchemy import ColumnElement
 
@@ -262,6 +264,9 @@ def notice(ctx: KioskContext, notice_id: int) -> NoticeView:
 
 def notices(ctx: KioskContext, status: str | None = None, limit: int = 50) -> list[NoticeView]:
     """Notices for the desk, newest first, each with its read count."""
+    if status and status not in STATUSES:
+        raise Refused("notices.status", "There is no notice status {status}: one of {known}.",
+                      status=status, known=", ".join(STATUSES))  # fmt: skip
     with ctx.database().read() as session:
         q = select(Notice).order_by(Notice.drafted_at.desc(), Notice.id.desc()).limit(limit)
         if status:

@@ -49,3 +49,11 @@ def test_draft_approve_publish_and_the_register(ctx: KioskContext, tmp_path) -> 
     assert any(r[1] == number and r[2] == "消防演练" for r in rows)
     out = run("draft", "--title", "x", "--expires", "tomorrow", *butler, *cfg)
     assert out.exit_code == 1 and "YYYY-MM-DD" in out.output
+
+
+def test_a_listing_with_an_unknown_status_is_refused_not_empty(ctx: KioskContext, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # A butler's typo must not read as "no notices": the read says what the statuses are.
+    out = run("list", "--status", "publised", "-c", config_for(ctx, tmp_path))
+    assert out.exit_code == 1
+    assert "no notice status publised" in out.output and "published" in out.output
+    assert "Traceback" not in out.output
