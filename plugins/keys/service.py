@@ -25,7 +25,7 @@ from kiosk.db.models import Resident, Staff, Unit
 from kiosk.errors import Refused
 from kiosk.export import csv_text
 from kiosk.i18n import N_
-from kiosk.identity import SYSTEM, Actor, normalise_unit_code, require_role, unit_by_code
+from kiosk.identity import SYSTEM, Actor, require_role, unit_by_code
 from kiosk.notify import raise_alert
 from kiosk.pii import mask_id_number, mask_name, mask_text
 from kiosk.plugin_settings import whole_number
@@ -244,11 +244,12 @@ def _views(ctx: KioskContext, session: Session, *where: Any) -> list[KeyView]:
 
 
 def keys(ctx: KioskContext, unit_code: str = "") -> list[KeyView]:
-    """Keys in custody (not given back to the owner), optionally of one unit."""
+    """Keys in custody (not given back to the owner), optionally of one unit (a unit that does
+    not exist is refused: "no keys" would mislead)."""
     with ctx.database().read() as session:
         where = [CustodyKey.status != "returned"]
         if unit_code:
-            where.append(Unit.code == normalise_unit_code(unit_code))
+            where.append(CustodyKey.unit_id == unit_by_code(session, unit_code).id)
         return _views(ctx, session, *where)
 
 

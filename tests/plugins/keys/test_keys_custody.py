@@ -43,6 +43,10 @@ def test_keys_of_a_vacant_unit_are_numbered_and_kept_in_a_box(ctx) -> None:
         ("K0002", "信箱", "B1", "07", "in_box"),
     ]
     assert take(ctx, labels=["车库"]) == ["K0003"]
+    assert service.keys(ctx, "3-1205") == []  # a unit with none
+    with pytest.raises(Refused) as err:  # a typo is not "no keys"
+        service.keys(ctx, "9-999")
+    assert err.value.code == "unit.unknown"
 
 
 def test_only_vacant_units_are_taken_into_custody(ctx) -> None:
