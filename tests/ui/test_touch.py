@@ -207,7 +207,14 @@ async def test_the_bar_and_back_survive_a_screen_rebuilding_itself(ui_ctx: Kiosk
         await click(app, pilot, "#lend-U001")
         await settle(pilot, lambda: bool(app.screen.query("#confirm-lend")))
         await click(app, pilot, "#confirm-lend")
-        await settle(pilot, lambda: bool(app.screen.query("#return-U001")))
+        # The list is recomposed before the loan is said: wait for both.
+        await settle(
+            pilot,
+            lambda: (
+                bool(app.screen.query("#return-U001"))
+                and "U001 is yours" in str(app.screen.query_one("#message").visual)
+            ),
+        )
         assert app.screen.query(KioskBar) and app.screen.query("#nav-back")
         assert "U001 is yours" in str(app.screen.query_one("#message").visual)
         await click(app, pilot, "#nav-home")
