@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from kiosk import audit
 from kiosk.context import KioskContext
-from kiosk.db.models import Card, Resident, Staff, Unit
+from kiosk.db.models import Building, Card, Resident, Staff, Unit
 from kiosk.errors import Refused
 from kiosk.hookspecs import CardOutcome
 from kiosk.i18n import N_
@@ -405,3 +406,24 @@ def in_lobby(column: Any, lobby: str | None) -> list[Any]:
     """Conditions for rows of ``lobby`` (with the ones tied to no lobby, lobby ""); none for
     None (every lobby)."""
     return [] if lobby is None else [column.in_((lobby, ""))]
+
+
+def require_lobbies(session: Session, lobbies: Iterable[str]) -> None:
+    """Refuse the first of ``lobbies`` the estate does not have (every building names its
+    lobby)."""
+    known = set(session.scalars(select(Building.lobby).distinct()))
+    for lobby in lobbies:
+        if lobby not in known:
+            raise Refused("lobby.unknown", "There is no lobby {lobby}.", lobby=lobby)
+
+
+def named_lobby(ctx: KioskContext, text: str) -> str | None:
+    """A lobby as typed for a ``--lobby`` filter (``a`` is lobby A); None for nothing typed
+    (every lobby). A lobby the estate does not have is refused: a filter that silently
+    matches nothing would read as "nothing there"."""
+    lobby = text.strip().upper()
+    if not lobby:
+        return None
+    with ctx.database().read() as session:
+        require_lobbies(session, [lobby])
+    return lobby

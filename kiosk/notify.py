@@ -114,8 +114,7 @@ def raise_alert(
         "acknowledged_by": "",
     }
     # One INSERT ... RETURNING, off the ORM's unit of work: the alert comes back detached.
-    alert_id = direct.execute(session.connection(), _INSERT_ALERT, row).scalar_one()
-    return direct.detached(DeskAlert, {"id": alert_id, **row})
+    return direct.inserted(session, _INSERT_ALERT, DeskAlert, row)
 
 
 def raise_kiosk_alert(

@@ -87,8 +87,7 @@ def submit(
     work); the job comes back as a detached object with its id. A caller that does not need
     the job back calls :func:`queue` instead."""
     values = _job_values(receipt, kind, at, kiosk_id, printer, reprint_of)
-    job_id = direct.execute(session.connection(), _INSERT_JOB, values).scalar_one()
-    return direct.detached(PrintJob, {"id": job_id, **values})
+    return direct.inserted(session, _INSERT_JOB, PrintJob, values)
 
 
 def queue(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from textual.app import App
@@ -137,18 +138,28 @@ async def button_ready(pilot: Any, app: App[Any], selector: str) -> None:
     await wait_until(pilot, lambda: not button.has_class("-active"), f"{selector} to settle")
 
 
-def english_ctx(url: str) -> Iterator[Any]:
-    """A context on a copy of the demo estate, on a fixed clock, in English (the body of the
-    ``kctx`` fixture of the plugins' screen tests)."""
+@contextmanager
+def screen_ctx(url: str, lang: str = "en") -> Iterator[Any]:
+    """A context on a copy of the demo estate (``url``), on a fixed clock, with the screens in
+    ``lang`` until the block ends (the screen tests' and snapshots' context)."""
     from kiosk.i18n import language, set_language
     from tests.conftest import make_ctx
 
     ctx = make_ctx(url, clock=FixedClock())
     before = language()
-    set_language("en")
-    yield ctx
-    set_language(before)
-    ctx.database().dispose()
+    set_language(lang)
+    try:
+        yield ctx
+    finally:
+        set_language(before)
+        ctx.database().dispose()
+
+
+def english_ctx(url: str) -> Iterator[Any]:
+    """:func:`screen_ctx` in English (the body of the ``kctx`` fixture of the plugins' screen
+    tests)."""
+    with screen_ctx(url) as ctx:
+        yield ctx
 
 
 def cut_off_hints(screen: Screen[Any]) -> list[str]:

@@ -29,7 +29,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Integer, String
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection
-from sqlalchemy.orm import configure_mappers
+from sqlalchemy.orm import Session, configure_mappers
 from sqlalchemy.sql import Executable
 from sqlalchemy.sql.compiler import SQLCompiler
 
@@ -242,3 +242,11 @@ def detached(cls: type[_T], values: Mapping[Any, Any]) -> _T:
     obj: _T = manager.new_instance()
     obj.__dict__.update(values)
     return obj
+
+
+def inserted(session: Session, stmt: Executable, cls: type[_T], values: Mapping[str, Any]) -> _T:
+    """Write ``values`` with ``stmt`` (a prebuilt ``INSERT ... RETURNING id``: one round trip,
+    off the ORM's unit of work) in the session's transaction; the row comes back as a
+    :func:`detached` ``cls`` object with its id."""
+    row_id = execute(session.connection(), stmt, values).scalar_one()
+    return detached(cls, {"id": row_id, **values})

@@ -6,14 +6,12 @@ Hook implementations only; the service and screens are imported inside the hooks
 from __future__ import annotations
 
 from functools import partial
-from pathlib import Path
 from typing import Any
 
 from kiosk.hookspecs import hookimpl
 from kiosk.i18n import N_
 from kiosk.plugins import PluginPanel, PluginTile, lazy, plugin_hooks
 
-HERE = Path(__file__).parent
 NOTICES_SCREEN = lazy("plugins.notices.screens:NoticesScreen")
 globals().update(
     plugin_hooks(

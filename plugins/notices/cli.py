@@ -51,7 +51,9 @@ def notices(
 @group.read("current", _emit)
 def current(ctx: Any, lobby: LobbyOpt = "") -> Any:
     """The notices on show now (expired ones are down by their date)."""
-    return group.service().current(ctx, lobby or None)
+    from kiosk.lobby import named_lobby
+
+    return group.service().current(ctx, named_lobby(ctx, lobby))
 
 
 @group.staff("draft", _emit)

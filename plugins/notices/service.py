@@ -30,6 +30,7 @@ from kiosk.errors import Refused
 from kiosk.export import csv_text
 from kiosk.households import household_done, household_has, household_of
 from kiosk.identity import Actor, require_role
+from kiosk.lobby import require_lobbies
 from kiosk.writes import change_once
 from plugins.notices.models import Notice, NoticeRead
 
@@ -130,10 +131,7 @@ def draft(
         raise Refused("notices.expired", "The notice would expire before it is shown.")
     clean = tuple(dict.fromkeys(x.strip().upper() for x in lobbies if x.strip()))
     with ctx.database().write() as session:
-        known = set(session.scalars(select(Building.lobby).distinct()))
-        unknown = [x for x in clean if x not in known]
-        if unknown:
-            raise Refused("notices.lobby", "There is no lobby {lobby}.", lobby=unknown[0])
+        require_lobbies(session, clean)
         row = Notice(
             title=title, body=body, department=department.strip()[:100] or default_department(ctx),
             lobbies=",".join(clean), households=households, status="draft",

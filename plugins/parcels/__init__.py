@@ -5,12 +5,9 @@ Hook implementations only; the service, CLI and screens are imported inside the 
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from kiosk.i18n import N_
 from kiosk.plugins import PluginPanel, PluginTile, plugin_hooks
 
-HERE = Path(__file__).parent
 # The demo pickup code and proxy of 3-1205 (seeded by .demo, used by the scenarios).
 DEMO_CODE = "246810"
 DEMO_PROXY = "李阿姨"

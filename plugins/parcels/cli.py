@@ -319,9 +319,11 @@ def report_parcels(
         usage_error("choose one report: --aging, --register or --storage")
     if register or storage:
         return _register_report(register, lobby, as_csv, config)
+    from kiosk.lobby import named_lobby
     from plugins.parcels.service import aging_report
 
-    report = aging_report(context(config), lobby.strip() or None)
+    ctx = context(config)
+    report = aging_report(ctx, named_lobby(ctx, lobby))
     if as_csv:
         return _csv(report["items"], AGING_FIELDS)
     lines = [f"waiting parcels as of {report['as_of']}: {report['waiting']}"]
@@ -337,10 +339,11 @@ def report_parcels(
 
 
 def _register_report(parcels: bool, lobby: str, as_csv: bool, config: Path | None) -> Any:
+    from kiosk.lobby import named_lobby
     from plugins.parcels import service
 
     ctx = context(config)
-    scope = lobby.strip() or None
+    scope = named_lobby(ctx, lobby)
     if parcels:
         rows = service.parcel_register(ctx, scope)
         fields: tuple[str, ...] = service.REGISTER_FIELDS

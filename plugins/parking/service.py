@@ -333,7 +333,7 @@ def _take_rent(
         "applied_at": None,
     }
     connection = session.connection()
-    period = ParkingPeriod(id=direct.execute(connection, _INSERT_PERIOD, row).scalar_one(), **row)
+    period = direct.inserted(session, _INSERT_PERIOD, ParkingPeriod, row)
     if method == "cash":
         period.receipt_no = f"YZ{ctx.clock.now():%Y%m%d%H%M%S}{period.id:05d}"
         direct.execute(

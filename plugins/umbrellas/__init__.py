@@ -5,12 +5,9 @@ Hook implementations only; the service and screens are imported inside the hooks
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from kiosk.i18n import N_
 from kiosk.plugins import PluginPanel, PluginTile, plugin_hooks
 
-HERE = Path(__file__).parent
 globals().update(
     plugin_hooks(
         __name__,

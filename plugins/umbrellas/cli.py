@@ -3,18 +3,15 @@ commands over the service; the stock commands act as a signed-in butler (``--sta
 
 from __future__ import annotations
 
-import dataclasses
-import json
 from typing import Annotated, Any
 
 import typer
 
 from kiosk.commands import (
     CommandGroup,
-    ConfigOpt,
-    JsonOpt,
-    context,
+    as_data,
     html_report_command,
+    said,
     show_fields,
     show_records,
 )
@@ -23,17 +20,14 @@ group = CommandGroup("umbrellas", "Umbrella lending at the desk.", "plugins.umbr
 umbrellas_app = group.app
 
 
-@group.app.command("stock")
-def stock_cmd(as_json: JsonOpt = False, config: ConfigOpt = None) -> None:
+@group.read("stock", said)
+def stock(ctx: Any) -> tuple[Any, str]:
     """Umbrellas per lobby and state."""
-    from plugins.umbrellas.service import stock
-
-    data = stock(context(config))
-    if as_json:
-        typer.echo(json.dumps(data, ensure_ascii=False))
-        return
-    for lobby, states in sorted(data.items()):
-        typer.echo(f"{lobby}: " + ", ".join(f"{k} {v}" for k, v in states.items()))
+    data = group.service().stock(ctx)
+    return data, "\n".join(
+        f"{lobby}: " + ", ".join(f"{k} {v}" for k, v in states.items())
+        for lobby, states in sorted(data.items())
+    )
 
 
 def _overdue_line(r: Any) -> str:
@@ -52,26 +46,20 @@ def remind(ctx: Any) -> Any:
     return {"reminded": group.service().send_reminders(ctx)}
 
 
-@group.app.command("replacement")
-def replacement_cmd(as_json: JsonOpt = False, config: ConfigOpt = None) -> None:
-    """上报物业部更换: damaged and lost umbrellas to replace."""
+def _replacement_line(ctx: Any, x: Any) -> str:
     from kiosk.money import format_fen
-    from plugins.umbrellas.service import replacement_report
 
-    ctx = context(config)
-    lines = replacement_report(ctx)
-    if as_json:
-        typer.echo(
-            json.dumps([dataclasses.asdict(x) for x in lines], ensure_ascii=False, default=str)
-        )
-        return
-    for x in lines:
-        when = ctx.local_time(x.reported_at) if x.reported_at else "-"
-        typer.echo(
-            f"{x.lobby} {x.tag} {x.kind} {x.state} {format_fen(x.price_fen)} {when} {x.unit_code}"
-        )
-    if not lines:
-        typer.echo("nothing to replace")
+    when = ctx.local_time(x.reported_at) if x.reported_at else "-"
+    return f"{x.lobby} {x.tag} {x.kind} {x.state} {format_fen(x.price_fen)} {when} {x.unit_code}"
+
+
+@group.read("replacement", said)
+def replacement(ctx: Any) -> tuple[Any, str]:
+    """上报物业部更换: damaged and lost umbrellas to replace."""
+    lines = group.service().replacement_report(ctx)
+    return as_data(lines), "\n".join(_replacement_line(ctx, x) for x in lines) or (
+        "nothing to replace"
+    )
 
 
 step = group.steps(show_fields)

@@ -36,12 +36,13 @@ def report_visitors(
 ) -> Any:
     """The day's visitor log (来访人员登记表), names and phones masked."""
     when = day_option(day) if day else None
+    from kiosk.lobby import named_lobby
     from plugins.visitors.service import LOG_COLUMNS, daily_log, daily_log_csv
 
     ctx = context(config)
     if as_csv:
-        return daily_log_csv(ctx, when, lobby.strip() or None)
-    rows = daily_log(ctx, when, lobby.strip() or None)
+        return daily_log_csv(ctx, when, named_lobby(ctx, lobby))
+    rows = daily_log(ctx, when, named_lobby(ctx, lobby))
     lines = [" | ".join(LOG_COLUMNS), *(" | ".join(row.values()) for row in rows)]
     return rows, "\n".join(lines)
 

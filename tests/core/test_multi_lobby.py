@@ -324,3 +324,40 @@ def test_only_the_visitors_own_lobby_desk_answers_and_checks_the_id(
     visitors.mark_id_checked(ctx_b, BUTLER_B, b.id)
     # The manager (no lobby of their own) may answer anywhere.
     assert visitors.decide(ctx, MANAGER, b.id, approve=True).status == "approved"
+
+
+def test_a_lobby_filter_is_read_in_any_case_and_an_unknown_lobby_is_refused(
+    ctx: KioskContext,
+) -> None:
+    from kiosk.lobby import named_lobby
+
+    assert named_lobby(ctx, " b ") == "B"
+    assert named_lobby(ctx, "") is None  # nothing typed: every lobby
+    with pytest.raises(Refused) as err:
+        named_lobby(ctx, "Z")
+    assert err.value.code == "lobby.unknown" and err.value.render() == "There is no lobby Z."
+
+
+@pytest.mark.parametrize(
+    ("module", "name", "args"),
+    [
+        ("plugins.parcels.cli", "parcels", ["report", "parcels", "--aging"]),
+        ("plugins.parcels.cli", "parcels", ["report", "parcels", "--register"]),
+        ("plugins.visitors.cli", "visitors", ["report", "visitors"]),
+    ],
+)
+def test_the_desk_reports_refuse_a_lobby_the_estate_has_not(
+    ctx: KioskContext, tmp_path, module: str, name: str, args: list[str]
+) -> None:  # type: ignore[no-untyped-def]
+    import importlib
+
+    from typer.testing import CliRunner
+
+    from tests.plugins.demo_people import cli_with, config_for
+
+    app = cli_with(name, importlib.import_module(module).register)
+    cfg = ["-c", config_for(ctx, tmp_path)]
+    out = CliRunner().invoke(app, [*args, "--lobby", "Q", *cfg])
+    assert out.exit_code == 1 and "There is no lobby Q." in out.output
+    assert "Traceback" not in out.output
+    assert CliRunner().invoke(app, [*args, "--lobby", "b", *cfg]).exit_code == 0

@@ -119,7 +119,7 @@ def take_deposit_in(
         "refunded_by": "",
         "refunded_at": None,
     }
-    deposit = Deposit(id=direct.execute(connection, _INSERT_DEPOSIT, values).scalar_one(), **values)
+    deposit = direct.inserted(session, _INSERT_DEPOSIT, Deposit, values)
     return _moved(
         session,
         ctx,

@@ -342,8 +342,7 @@ def record_payment(
     """The payment row of money just applied to a bill (:func:`_apply_payment`), written by
     one ``INSERT ... RETURNING``; the payment comes back as a detached object with its id."""
     values = _payment_values(ctx, bill_id, (amount_fen, late_fee_fen), method, received_by, order)
-    payment_id = direct.execute(session.connection(), _INSERT_PAYMENT, values).scalar_one()
-    return direct.detached(Payment, {"id": payment_id, **values})
+    return direct.inserted(session, _INSERT_PAYMENT, Payment, values)
 
 
 def _payment_values(

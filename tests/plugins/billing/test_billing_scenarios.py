@@ -9,8 +9,8 @@ import pytest
 from textual.app import App
 from textual.widgets import Label
 
-from kiosk.clock import FixedClock
 from plugins.billing import scenarios, service
+from tests.screens import english_ctx
 
 
 class StandInRun:
@@ -40,15 +40,7 @@ class StandInRun:
 
 @pytest.fixture
 def demo_ctx(sqlite_demo_url):
-    from kiosk.i18n import language, set_language
-    from tests.conftest import make_ctx
-
-    ctx = make_ctx(sqlite_demo_url, clock=FixedClock())
-    before = language()
-    set_language("en")
-    yield ctx
-    set_language(before)
-    ctx.database().dispose()
+    yield from english_ctx(sqlite_demo_url)
 
 
 async def _run(ctx: Any, scenario: Any) -> list[str]:

@@ -5,30 +5,21 @@ from __future__ import annotations
 import pytest
 from textual.app import App
 
-from kiosk.clock import FixedClock
 from kiosk.ui.scenarios import click
 from plugins.billing import service
 from plugins.billing.providers import SimGateway
 from plugins.billing.screens import IdentifyScreen, PaidScreen, PayQRScreen, QRBlock
 from tests.qrscan import decode_halfblocks, seen_rows
-from tests.screens import Harness, screen_text, wait_until
+from tests.screens import Harness, screen_ctx, screen_text, wait_until
 
 
 @pytest.fixture
 def sctx(sqlite_demo_url, gateway):
-    from tests.conftest import make_ctx
-
-    ctx = make_ctx(sqlite_demo_url, clock=FixedClock())
-    gateway.clock = ctx.clock
-    gateway.reset()
-    service.use_providers(ctx, {"sim": SimGateway(gateway.provider_config("sim"), ctx.clock)})
-    from kiosk.i18n import language, set_language
-
-    before = language()
-    set_language("en")
-    yield ctx
-    set_language(before)
-    ctx.database().dispose()
+    with screen_ctx(sqlite_demo_url) as ctx:
+        gateway.clock = ctx.clock
+        gateway.reset()
+        service.use_providers(ctx, {"sim": SimGateway(gateway.provider_config("sim"), ctx.clock)})
+        yield ctx
 
 
 async def _to_bills(app, pilot) -> None:

@@ -8,10 +8,10 @@ import datetime as dt
 import pytest
 from textual.app import App
 
-from kiosk.clock import FixedClock
-from kiosk.i18n import language, set_language
+from kiosk.i18n import set_language
 from plugins.billing.screens import BillsScreen, ExpiredScreen, PaidScreen, PayQRScreen
 from plugins.billing.service import OrderView
+from tests.screens import screen_ctx
 
 ORDER = OrderView(
     out_trade_no="KO20261123020000A1B2C3D4",
@@ -45,13 +45,8 @@ class OneScreen(App[None]):
 
 @pytest.fixture
 def snap_ctx(sqlite_demo_url):
-    from tests.conftest import make_ctx
-
-    ctx = make_ctx(sqlite_demo_url, clock=FixedClock())
-    before = language()
-    yield ctx
-    set_language(before)
-    ctx.database().dispose()
+    with screen_ctx(sqlite_demo_url) as ctx:
+        yield ctx
 
 
 def _resident(ctx):

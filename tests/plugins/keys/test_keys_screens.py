@@ -8,14 +8,13 @@ import pytest
 from textual.app import App
 from textual.widgets import Input, Label
 
-from kiosk.clock import FixedClock
 from kiosk.identity import Actor
 from kiosk.ui.scenarios import click
 from kiosk.ui.widgets.signature import SignaturePad
 from plugins.keys import service
 from plugins.keys.scenarios import scenarios
 from plugins.keys.screens import KeysDeskPanel
-from tests.screens import Harness, Run, wait_until
+from tests.screens import Harness, Run, screen_ctx, wait_until
 
 BUTLER = Actor("staff", 1, "李管家", frozenset({"butler"}))
 SIGNED = [[(2, 1), (6, 3), (10, 2), (14, 4), (18, 1)]]
@@ -78,22 +77,11 @@ async def test_the_simulate_scenario_passes(kctx) -> None:
 
 @pytest.mark.parametrize("lang", ["zh_CN", "en"])
 def test_snapshot(snap_compare, sqlite_demo_url, lang) -> None:
-    from kiosk.i18n import language, register_catalog, set_language
-    from plugins.keys import HERE
-    from tests.conftest import make_ctx
-
-    register_catalog(HERE / "locale", "keys")
-    before = language()
-    set_language(lang)
-    ctx = make_ctx(sqlite_demo_url, clock=FixedClock())
-    number = take(ctx)
-    service.hand_out(ctx, BUTLER, number, person="陈看房", id_number="310101199001011234",
-                     purpose="viewing", signature=SIGNED, accompanied_by="S005")  # fmt: skip
-    try:
+    with screen_ctx(sqlite_demo_url, lang) as ctx:
+        number = take(ctx)
+        service.hand_out(ctx, BUTLER, number, person="陈看房", id_number="310101199001011234",
+                         purpose="viewing", signature=SIGNED, accompanied_by="S005")  # fmt: skip
         assert snap_compare(Desk(ctx), terminal_size=(80, 24))
-    finally:
-        set_language(before)
-        ctx.database().dispose()
 
 
 async def test_a_key_going_over_its_time_alerts_the_open_desk_at_the_next_poll(kctx) -> None:

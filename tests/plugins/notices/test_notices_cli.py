@@ -57,3 +57,22 @@ def test_a_listing_with_an_unknown_status_is_refused_not_empty(ctx: KioskContext
     assert out.exit_code == 1
     assert "no notice status publised" in out.output and "published" in out.output
     assert "Traceback" not in out.output
+
+
+def test_a_lobby_filter_takes_any_case_and_refuses_a_lobby_the_estate_has_not(
+    ctx: KioskContext, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    from plugins.notices import service
+    from tests.plugins.notices.test_notices_procedure import _published
+
+    only_b = _published(ctx, "B座", lobbies=("B",))
+    cfg = ["-c", config_for(ctx, tmp_path)]
+    out = run("current", "--lobby", "b", "--json", *cfg)
+    assert out.exit_code == 0, out.output
+    assert only_b.id in [n["id"] for n in json.loads(out.output)]
+    out = run("current", "--lobby", "a", "--json", *cfg)
+    assert only_b.id not in [n["id"] for n in json.loads(out.output)]
+    out = run("current", "--lobby", "ZZZ", *cfg)
+    assert out.exit_code == 1 and "There is no lobby ZZZ." in out.output
+    assert "Traceback" not in out.output
+    assert service.current(ctx, "B")  # the kiosk's own read is unchanged

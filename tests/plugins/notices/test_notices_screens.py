@@ -9,13 +9,12 @@ import pytest
 from textual.app import App
 from textual.widgets import Input
 
-from kiosk.clock import FixedClock
 from kiosk.ui.scenarios import click
 from plugins.notices import service
 from plugins.notices.scenarios import scenarios
 from plugins.notices.screens import NoticesDeskPanel, NoticesScreen
 from tests.plugins.demo_people import BUTLER, MANAGER, resident
-from tests.screens import Harness, Run, screen_text, wait_until
+from tests.screens import Harness, Run, screen_ctx, screen_text, wait_until
 
 
 def _published(ctx, households: bool = True) -> int:  # type: ignore[no-untyped-def]
@@ -89,18 +88,7 @@ async def test_the_simulate_scenario_passes(kctx) -> None:
 @pytest.mark.parametrize("lang", ["zh_CN", "en"])
 @pytest.mark.parametrize("page", ["list", "notice"])
 def test_snapshot(snap_compare, sqlite_demo_url, page, size, lang) -> None:
-    from kiosk.i18n import language, register_catalog, set_language
-    from plugins.notices import HERE
-    from tests.conftest import make_ctx
-
-    register_catalog(HERE / "locale", "notices")
-    ctx = make_ctx(sqlite_demo_url, clock=FixedClock())
-    notice_id = _published(ctx)
-    before = language()
-    set_language(lang)
-    try:
+    with screen_ctx(sqlite_demo_url, lang) as ctx:
+        notice_id = _published(ctx)
         screen = NoticesScreen(ctx, notice_id if page == "notice" else None)
         assert snap_compare(Harness(ctx, screen, resident(ctx, "张伟")), terminal_size=size)
-    finally:
-        set_language(before)
-        ctx.database().dispose()

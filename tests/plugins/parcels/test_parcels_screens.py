@@ -7,7 +7,6 @@ import pytest
 from textual.app import App
 from textual.widgets import Label, Static
 
-from kiosk.clock import FixedClock
 from kiosk.printing import JobOutcome
 from kiosk.ui.scenarios import click
 from plugins.parcels import DEMO_CODE
@@ -19,7 +18,7 @@ from plugins.parcels.screens import (
     SignaturePad,
     draw_signature,
 )
-from tests.screens import Harness, Run, button_ready, screen_text, wait_until
+from tests.screens import Harness, Run, button_ready, screen_ctx, screen_text, wait_until
 
 
 async def test_a_drawn_signature_collects_the_items_and_paper_out_shows_the_slip(kctx) -> None:
@@ -83,24 +82,14 @@ async def _scenario(kctx, scenario):
     ("screen", "size"), [("code", (80, 24)), ("pickup", (80, 24)), ("pickup", (120, 40))]
 )
 def test_snapshot(snap_compare, sqlite_demo_url, screen, size, lang) -> None:
-    from kiosk.i18n import language, register_catalog, set_language
-    from plugins.parcels import HERE
     from plugins.parcels.service import start_pickup_by_code
-    from tests.conftest import make_ctx
 
-    register_catalog(HERE / "locale", "parcels")
-    ctx = make_ctx(sqlite_demo_url, clock=FixedClock())
-    before = language()
-    set_language(lang)
-    try:
+    with screen_ctx(sqlite_demo_url, lang) as ctx:
         if screen == "code":
             shown = PickupCodeScreen(ctx)
         else:
             shown = PickupScreen(ctx, start_pickup_by_code(ctx, "3-1205", DEMO_CODE))
         assert snap_compare(Harness(ctx, shown), terminal_size=size)
-    finally:
-        set_language(before)
-        ctx.database().dispose()
 
 
 async def test_the_desk_scans_a_parcel_in_and_sees_it_waiting(kctx) -> None:

@@ -9,13 +9,12 @@ from releases_helpers import BUTLER, GUARD, SIGNED, resident
 from textual.app import App
 from textual.widgets import Input, Label
 
-from kiosk.clock import FixedClock
 from kiosk.ui.scenarios import click
 from kiosk.ui.widgets.signature import SignaturePad
 from plugins.releases import service
 from plugins.releases.scenarios import scenarios
 from plugins.releases.screens import GateExitPanel, ReleaseRequestScreen, ReleasesDeskPanel
-from tests.screens import Harness, Run, screen_text, wait_until
+from tests.screens import Harness, Run, screen_ctx, screen_text, wait_until
 
 
 def panel_text(app: App) -> str:
@@ -101,54 +100,30 @@ async def test_the_simulate_scenarios_pass(kctx, name) -> None:
         assert run.transcript
 
 
-def _snap_ctx(url: str, lang: str):
-    from kiosk.i18n import register_catalog, set_language
-    from plugins.releases import HERE
-    from tests.conftest import make_ctx
-
-    register_catalog(HERE / "locale", "releases")
-    set_language(lang)
-    return make_ctx(url, clock=FixedClock())
-
-
 @pytest.mark.parametrize("lang", ["zh_CN", "en"])
 def test_snapshot_request(snap_compare, sqlite_demo_url, lang) -> None:
-    from kiosk.i18n import language, set_language
-
-    before = language()
-    ctx = _snap_ctx(sqlite_demo_url, lang)
-    try:
+    with screen_ctx(sqlite_demo_url, lang) as ctx:
         app = Harness(ctx, ReleaseRequestScreen(ctx), resident(ctx, "刘芳"))
         assert snap_compare(app, terminal_size=(80, 24))
-    finally:
-        set_language(before)
-        ctx.database().dispose()
 
 
 @pytest.mark.parametrize("lang", ["zh_CN", "en"])
 @pytest.mark.parametrize("panel", ["approvals", "gate"])
 def test_snapshot_desk(snap_compare, sqlite_demo_url, lang, panel) -> None:
-    from kiosk.i18n import language, set_language
+    with screen_ctx(sqlite_demo_url, lang) as ctx:
+        service.request_pass(
+            ctx, resident(ctx, "Emily Wang"), carrier="Emily Wang", items="书桌, 椅子2把",
+            reason="move_out", leave_on=None, signature=SIGNED,
+        )  # fmt: skip
 
-    before = language()
-    ctx = _snap_ctx(sqlite_demo_url, lang)
-    service.request_pass(
-        ctx, resident(ctx, "Emily Wang"), carrier="Emily Wang", items="书桌, 椅子2把",
-        reason="move_out", leave_on=None, signature=SIGNED,
-    )  # fmt: skip
+        class Desk(App[None]):
+            def compose(self):
+                if panel == "approvals":
+                    yield ReleasesDeskPanel(ctx, BUTLER)
+                else:
+                    yield GateExitPanel(ctx, GUARD)
 
-    class Desk(App[None]):
-        def compose(self):
-            if panel == "approvals":
-                yield ReleasesDeskPanel(ctx, BUTLER)
-            else:
-                yield GateExitPanel(ctx, GUARD)
-
-    try:
         assert snap_compare(Desk(), terminal_size=(80, 24))
-    finally:
-        set_language(before)
-        ctx.database().dispose()
 
 
 async def test_a_request_at_the_kiosk_shows_on_the_open_desk_at_the_next_poll(kctx) -> None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import pytest
 from repairs_helpers import BUTLER, ENGINEER, resident
 
-from kiosk.clock import FixedClock
 from kiosk.ui.scenarios import click
 from plugins.repairs import service
 from plugins.repairs.scenarios import scenarios
@@ -18,7 +17,7 @@ from plugins.repairs.screens import (
     SignaturePad,
     draw_signature,
 )
-from tests.screens import Harness, Run, screen_text
+from tests.screens import Harness, Run, screen_ctx, screen_text
 
 
 async def test_a_resident_files_a_paid_repair_in_a_few_taps(kctx) -> None:
@@ -118,21 +117,10 @@ async def test_the_simulate_scenarios_pass(kctx, name) -> None:
 @pytest.mark.parametrize("lang", ["zh_CN", "en"])
 @pytest.mark.parametrize("screen", ["tiles", "sign"])
 def test_snapshot(snap_compare, sqlite_demo_url, screen, size, lang) -> None:
-    from kiosk.i18n import language, register_catalog, set_language
-    from plugins.repairs import HERE
-    from tests.conftest import make_ctx
-
-    register_catalog(HERE / "locale", "repairs")
-    ctx = make_ctx(sqlite_demo_url, clock=FixedClock())
-    before = language()
-    set_language(lang)
-    try:
+    with screen_ctx(sqlite_demo_url, lang) as ctx:
         if screen == "tiles":
             shown = RepairScreen(ctx)
         else:
             t = service.file_ticket(ctx, BUTLER, category="plumbing.leak", unit_code="1-101")
             shown = RepairSignScreen(ctx, t.number, ENGINEER)
         assert snap_compare(Harness(ctx, shown, resident(ctx, "张伟")), terminal_size=size)
-    finally:
-        set_language(before)
-        ctx.database().dispose()

@@ -7,13 +7,12 @@ from __future__ import annotations
 import pytest
 from textual.app import App
 
-from kiosk.clock import FixedClock
 from kiosk.ui.scenarios import click
 from plugins.surveys import service
 from plugins.surveys.scenarios import scenarios
 from plugins.surveys.screens import SurveyScreen, SurveysDeskPanel
 from tests.plugins.demo_people import MANAGER, resident
-from tests.screens import Harness, Run, screen_text, wait_until
+from tests.screens import Harness, Run, screen_ctx, screen_text, wait_until
 
 
 def _ready(app, selector: str) -> bool:  # type: ignore[no-untyped-def]
@@ -82,18 +81,6 @@ async def test_the_simulate_scenario_passes(kctx) -> None:
 @pytest.mark.parametrize("size", [(80, 24), (120, 40)])
 @pytest.mark.parametrize("lang", ["zh_CN", "en"])
 def test_snapshot(snap_compare, sqlite_demo_url, size, lang) -> None:
-    from kiosk.i18n import language, register_catalog, set_language
-    from plugins.surveys import HERE
-    from tests.conftest import make_ctx
-
-    register_catalog(HERE / "locale", "surveys")
-    ctx = make_ctx(sqlite_demo_url, clock=FixedClock())
-    before = language()
-    set_language(lang)
-    try:
-        assert snap_compare(
-            Harness(ctx, SurveyScreen(ctx), resident(ctx, "张伟")), terminal_size=size
-        )
-    finally:
-        set_language(before)
-        ctx.database().dispose()
+    with screen_ctx(sqlite_demo_url, lang) as ctx:
+        app = Harness(ctx, SurveyScreen(ctx), resident(ctx, "张伟"))
+        assert snap_compare(app, terminal_size=size)

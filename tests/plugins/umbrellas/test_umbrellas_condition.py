@@ -99,3 +99,31 @@ def test_the_desk_replaces_a_reported_umbrella_and_it_leaves_the_report(ctx) -> 
     with pytest.raises(Refused) as err:
         service.replace_umbrella(ctx, BUTLER, "U002", "U102")
     assert err.value.code == "umbrellas.not_reported"
+
+
+def test_the_desk_reads_stock_and_the_replacement_report_from_the_command_line(
+    ctx, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    from typer.testing import CliRunner
+
+    from plugins.umbrellas.cli import register
+    from tests.plugins.demo_people import cli_with, config_for
+
+    who = resident(ctx, "张伟")
+    service.lend(ctx, who, "U001")
+    service.return_umbrella(ctx, who, "U001", "lost")
+    cfg = config_for(ctx, tmp_path)
+
+    def run(*args: str) -> str:
+        out = CliRunner().invoke(cli_with("umbrellas", register), ["umbrellas", *args, "-c", cfg])
+        assert out.exit_code == 0, out.output
+        return out.stdout
+
+    stock = json.loads(run("stock", "--json"))
+    assert sum(states.get("lost", 0) for states in stock.values()) == 1
+    assert any("lost 1" in line for line in run("stock").splitlines())
+    rows = json.loads(run("replacement", "--json"))
+    assert [(r["tag"], r["state"], r["unit_code"]) for r in rows] == [("U001", "lost", "1-101")]
+    assert run("replacement").startswith(f"{rows[0]['lobby']} U001 ")

@@ -9,12 +9,11 @@ from textual.app import App
 from textual.widgets import Input, Label
 from umbrellas_helpers import resident
 
-from kiosk.clock import FixedClock
 from kiosk.ui.scenarios import click
 from plugins.umbrellas import service
 from plugins.umbrellas.scenarios import scenarios
 from plugins.umbrellas.screens import UmbrellaScreen
-from tests.screens import Harness, Run, screen_text, wait_until
+from tests.screens import Harness, Run, screen_ctx, screen_text, wait_until
 
 
 async def test_a_resident_confirms_the_condition_borrows_and_returns_it_damaged_by_touch(
@@ -70,21 +69,9 @@ async def test_the_simulate_scenarios_pass(kctx, name) -> None:
 @pytest.mark.parametrize("size", [(80, 24), (120, 40)])
 @pytest.mark.parametrize("lang", ["zh_CN", "en"])
 def test_snapshot(snap_compare, sqlite_demo_url, size, lang) -> None:
-    from kiosk.i18n import language, register_catalog, set_language
-    from plugins.umbrellas import HERE
-    from tests.conftest import make_ctx
-
-    register_catalog(HERE / "locale", "umbrellas")
-    ctx = make_ctx(sqlite_demo_url, clock=FixedClock())
-    before = language()
-    set_language(lang)
-    try:
-        assert snap_compare(
-            Harness(ctx, UmbrellaScreen(ctx), resident(ctx, "张伟")), terminal_size=size
-        )
-    finally:
-        set_language(before)
-        ctx.database().dispose()
+    with screen_ctx(sqlite_demo_url, lang) as ctx:
+        app = Harness(ctx, UmbrellaScreen(ctx), resident(ctx, "张伟"))
+        assert snap_compare(app, terminal_size=size)
 
 
 async def test_the_desk_confirms_a_damaged_umbrella_and_sends_reminders(kctx) -> None:

@@ -10,7 +10,6 @@ from textual.app import App
 from textual.widgets import Button
 from visitors_helpers import BUTLER, host
 
-from kiosk.clock import FixedClock
 from kiosk.ui.scenarios import click
 from plugins.visitors import service
 from plugins.visitors.scenarios import scenarios
@@ -22,7 +21,7 @@ from plugins.visitors.screens import (
     WaitingScreen,
     WalkupScreen,
 )
-from tests.screens import Harness, Run, button_ready, screen_text, wait_until
+from tests.screens import Harness, Run, button_ready, screen_ctx, screen_text, wait_until
 
 
 async def test_walk_up_waits_for_the_host_then_shows_the_pass(kctx) -> None:
@@ -144,19 +143,8 @@ SCREENS = {
     [("walkup", (80, 24)), ("walkup", (120, 40)), ("invite", (80, 24)), ("pass", (80, 40))],
 )
 def test_snapshot(snap_compare, sqlite_demo_url, screen, size, lang) -> None:
-    from kiosk.i18n import language, register_catalog, set_language
-    from plugins.visitors import HERE
-    from tests.conftest import make_ctx
-
-    register_catalog(HERE / "locale", "visitors")
-    ctx = make_ctx(sqlite_demo_url, clock=FixedClock())
-    before = language()
-    set_language(lang)
-    try:
+    with screen_ctx(sqlite_demo_url, lang) as ctx:
         assert snap_compare(Harness(ctx, SCREENS[screen](ctx)), terminal_size=size)
-    finally:
-        set_language(before)
-        ctx.database().dispose()
 
 
 async def test_a_resident_creates_an_invite_at_the_kiosk_and_the_code_works(kctx) -> None:
