@@ -285,9 +285,6 @@ def list_tickets(
     """The desk's list of tickets, newest first (phones masked)."""
 
 
-REPORT_FIELDS = ["section", "key", "count"]
-
-
 @chart_report("repairs")
 @table_report
 def report_repairs(

@@ -11,7 +11,6 @@ import datetime as dt
 from collections.abc import Iterator
 
 import pytest
-from conftest import settings_for
 from sqlalchemy import select, text
 
 from kiosk.context import KioskContext
@@ -25,6 +24,7 @@ from plugins.billing import service as billing
 from plugins.parcels import service as parcels
 from plugins.parcels.models import Parcel, PickupCode
 from plugins.visitors import service as visitors
+from tests.conftest import settings_for
 
 BUTLER_A = Actor("staff", 1, "李管家", frozenset({"butler"}), lobby="A")
 BUTLER_B = Actor("staff", 6, "钱管家", frozenset({"butler"}), lobby="B")
