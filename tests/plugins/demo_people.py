@@ -1,6 +1,6 @@
-"""The demo estate's people as the notices and surveys tests act as them: the desk's staff, the
-residents as their card tap identifies them, and the ``kiosk`` command line over a test's
-database."""
+"""The demo estate's people as the plugins' tests act as them: the desk's staff, the residents
+as their card tap identifies them, a signature drawn on the pad, and the ``kiosk`` command line
+over a test's database."""
 
 from __future__ import annotations
 
@@ -16,10 +16,17 @@ from kiosk.identity import Actor
 BUTLER = Actor("staff", 1, "李管家", frozenset({"butler"}))
 MANAGER = Actor("staff", 5, "周经理", frozenset({"manager", "butler", "cashier"}))
 CASHIER = Actor("staff", 2, "陈收银", frozenset({"cashier"}))
+ENGINEER = Actor("staff", 3, "赵工程", frozenset({"engineer"}))
+GUARD = Actor("staff", 4, "孙保安", frozenset({"security"}))
 DEMO_UNITS = {"张伟": "1-101", "刘芳": "2-803", "王小明": "3-1205", "Emily Wang": "3-1205"}
+# A short zig-zag, as a finger draws it on the pad (cell coordinates); a single dot is no
+# signature.
+SIGNED = [[[2, 5], [4, 3], [6, 6], [9, 2], [12, 5]], [[13, 4], [16, 4]]]
+DOT = [[[5, 5]]]
 
 
 def resident(ctx: KioskContext, name: str) -> Actor:
+    """A demo resident as their card tap identifies them (names repeat across the estate)."""
     with ctx.database().read() as session:
         r = session.scalars(
             select(Resident)

@@ -239,9 +239,6 @@ from plugins.billing.service.orders import (
     provider_label as provider_label,
 )
 from plugins.billing.service.receipts import (
-    _local as _local,
-)
-from plugins.billing.service.receipts import (
     arrears_receipt as arrears_receipt,
 )
 from plugins.billing.service.receipts import (

@@ -3,7 +3,6 @@ each bill with its own receipt number and e-receipt."""
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, cast
 
@@ -41,7 +40,7 @@ def payment_receipt(
     _bill_rows(receipt, payment, bill)
     receipt.row(_("Paid by"), method_label)
     _amount_rows(receipt, payment, bill)
-    receipt.row(_("Time"), _local(ctx, payment.paid_at))
+    receipt.row(_("Time"), ctx.local_time(payment.paid_at))
     receipt.rule()
     _e_receipt(ctx, receipt, payment.receipt_no)
     return receipt.cut()
@@ -86,10 +85,6 @@ def receipt_url(ctx: KioskContext, receipt_no: str) -> str:
     return pattern.format(receipt_no=receipt_no)
 
 
-def _local(ctx: KioskContext, at: dt.datetime) -> str:
-    return ctx.local_time(at)
-
-
 def arrears_receipt(
     ctx: KioskContext,
     session: Session,
@@ -111,5 +106,5 @@ def arrears_receipt(
         _e_receipt(ctx, receipt, payment.receipt_no)
     receipt.rule()
     receipt.row(_("Total paid"), format_fen(sum(p.amount_fen for p in payments)))
-    receipt.row(_("Time"), _local(ctx, payments[0].paid_at))
+    receipt.row(_("Time"), ctx.local_time(payments[0].paid_at))
     return receipt.cut()

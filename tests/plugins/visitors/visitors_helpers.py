@@ -2,23 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from tests.plugins.demo_people import BUTLER, CASHIER, DEMO_UNITS, GUARD, resident
 
-from kiosk.context import KioskContext
-from kiosk.db.models import Resident, Unit
-from kiosk.identity import Actor
-
-BUTLER = Actor("staff", 1, "李管家", frozenset({"butler"}))
-SECURITY = Actor("staff", 4, "孙保安", frozenset({"security"}))
-CASHIER = Actor("staff", 2, "陈收银", frozenset({"cashier"}))
-DEMO_UNITS = {"张伟": "1-101", "刘芳": "2-803", "王小明": "3-1205", "Emily Wang": "3-1205"}
+__all__ = ["BUTLER", "CASHIER", "DEMO_UNITS", "GUARD", "SECURITY", "host", "resident"]
 
 
-def host(ctx: KioskContext, name: str) -> Actor:
-    with ctx.database().read() as session:
-        r = session.scalars(
-            select(Resident)
-            .join(Unit, Unit.id == Resident.unit_id)
-            .where(Resident.name == name, Unit.code == DEMO_UNITS[name])
-        ).one()
-        return Actor.of_resident(r)
+SECURITY = GUARD
+host = resident  # a visitor's host, as their card tap identifies them
