@@ -18,6 +18,7 @@ from plugins.billing.models import Deposit
 from plugins.parking import service, taps
 from plugins.parking.models import ParkingCard
 from tests.plugins.parking.parking_helpers import BUTLER, CASHIER, open_cash, resident_of
+from tests.racing import race
 from tests.waiting import wait_until
 
 TODAY = dt.date(2026, 11, 23)  # the FixedClock's local date
@@ -355,24 +356,9 @@ def test_records_are_masked_and_mark_this_weeks_changes(ctx: KioskContext) -> No
 def test_binding_one_blank_card_from_two_desks_at_once(ctx: KioskContext) -> None:
     a = open_cash(ctx, plate="粤B88881")
     b = open_cash(ctx, unit="2-803", plate="粤B88882")
-    results: list[object] = []
-    barrier = threading.Barrier(2)
-
-    def issue(number: str) -> None:
-        barrier.wait()
-        try:
-            results.append(service.issue_card(ctx, CASHIER, number, "00C0FFEE05"))
-        except Refused as exc:
-            results.append(exc)
-
-    threads = [threading.Thread(target=issue, args=(n,)) for n in (a.number, b.number)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    won = [r for r in results if not isinstance(r, Refused)]
-    lost = [r for r in results if isinstance(r, Refused)]
-    assert len(won) == 1 and len(lost) == 1 and lost[0].code == "parking.card_bound"
+    rentals = (a.number, b.number)
+    outcomes = race(ctx, lambda k, i: service.issue_card(k, CASHIER, rentals[i], "00C0FFEE05"), 2)
+    assert sorted(outcomes) == ["ok", "parking.card_bound"]
     with ctx.database().read() as session:
         assert (
             session.scalar(

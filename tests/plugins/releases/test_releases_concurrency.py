@@ -3,48 +3,14 @@ one person. Each runs 6 threads on two engines (two kiosks), on SQLite and Postg
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
-
 from releases_helpers import BUTLER, GUARD, SIGNED, resident
 from sqlalchemy import func, select
 
 from kiosk.context import KioskContext
-from kiosk.db import Database
 from kiosk.db.models import AuditEvent
-from kiosk.errors import Refused
 from plugins.keys import service as keys
 from plugins.releases import service
-
-
-def race(ctx: KioskContext, act: Callable[[KioskContext], object], n: int = 6) -> list[str]:
-    kiosks = [
-        KioskContext(settings=ctx.settings, clock=ctx.clock, db=Database(ctx.database().url),
-                     plugins=ctx.plugins)
-        for _ in range(2)
-    ]  # fmt: skip
-    start = threading.Barrier(n)
-    outcomes: list[str] = []
-    lock = threading.Lock()
-
-    def one(i: int) -> None:
-        start.wait()
-        try:
-            act(kiosks[i % 2])
-            result = "ok"
-        except Refused as exc:
-            result = exc.code
-        with lock:
-            outcomes.append(result)
-
-    threads = [threading.Thread(target=one, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    for k in kiosks:
-        k.database().dispose()
-    return outcomes
+from tests.racing import race
 
 
 def test_two_gates_scanning_one_pass_record_one_exit(ctx: KioskContext) -> None:
@@ -53,7 +19,7 @@ def test_two_gates_scanning_one_pass_record_one_exit(ctx: KioskContext) -> None:
         leave_on=None, signature=SIGNED,
     )  # fmt: skip
     code = service.approve(ctx, BUTLER, asked.id, SIGNED).qr
-    outcomes = race(ctx, lambda k: service.record_exit(k, GUARD, code, SIGNED))
+    outcomes = race(ctx, lambda k, _i: service.record_exit(k, GUARD, code, SIGNED), 6)
     assert outcomes.count("ok") == 1, outcomes
     assert set(outcomes) == {"ok", "releases.used"}
     with ctx.database().read() as s:
@@ -65,9 +31,9 @@ def test_two_desks_handing_out_one_key_give_it_to_one_person(ctx: KioskContext) 
         ctx, BUTLER, unit_code="1-101", labels=["入户门"], box="B1", slot="07", owner="张伟",
         authorisation="委托书", vacant=True,
     )  # fmt: skip
-    outcomes = race(ctx, lambda k: keys.hand_out(
+    outcomes = race(ctx, lambda k, _i: keys.hand_out(
         k, BUTLER, number, person="陈某", id_number="310101199001011234", purpose="contractor",
         signature=SIGNED,
-    ))  # fmt: skip
+    ), 6)  # fmt: skip
     assert outcomes.count("ok") == 1, outcomes
     assert set(outcomes) == {"ok", "keys.not_in_box"}
