@@ -2,29 +2,18 @@
 
 from __future__ import annotations
 
-from alembic.autogenerate import compare_metadata
-from alembic.runtime.migration import MigrationContext
-
-from kiosk.db import Base, make_engine
+from kiosk.db import make_engine
 from kiosk.db.migrate import status
 from kiosk.plugins import load_plugins
 
 
-def _ours(diff_item: object) -> bool:
-    return "billing_" in repr(diff_item)
-
-
-def test_the_billing_migration_matches_the_models(db_url: str) -> None:
-    plugins = load_plugins()
+def test_the_billing_migration_is_applied(db_url: str) -> None:
+    # The migrated schema equals the models' (billing's tables included):
+    # tests/core/test_migrations.py.
     engine = make_engine(db_url)
-    with engine.connect() as conn:
-        diff = compare_metadata(
-            MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata
-        )
-    current, _ = status(engine, plugins)
+    current, _ = status(engine, load_plugins())
     engine.dispose()
     assert "b0001_billing" in current
-    assert [d for d in diff if _ours(d)] == []
 
 
 def test_the_billing_service_runs_headless_without_textual() -> None:

@@ -1,17 +1,13 @@
-"""The monthly statistics (000: 每月月底统计) on a seeded month, the CLI contract, and the
-migration matching the models."""
+"""The monthly statistics (000: 每月月底统计) on a seeded month, and the CLI contract."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
 
-from alembic.autogenerate import compare_metadata
-from alembic.runtime.migration import MigrationContext
 from repairs_helpers import seed_october
 from typer.testing import CliRunner
 
-from kiosk.db import Base, make_engine
 from plugins.repairs import service
 
 
@@ -56,16 +52,6 @@ def test_kiosk_report_repairs_prints_the_figures(ctx, monkeypatch) -> None:
     assert runner.invoke(_cli(), ["report", "repairs"]).exit_code == 2
     both = ["report", "repairs", "--month", "2026-10", "--csv", "--json"]
     assert runner.invoke(_cli(), both).exit_code == 2
-
-
-def test_migrated_repair_tables_match_the_models(db_url: str) -> None:
-    engine = make_engine(db_url)
-    with engine.connect() as conn:
-        diff = compare_metadata(
-            MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata
-        )
-    engine.dispose()
-    assert [d for d in diff if "repair_ticket" in repr(d)] == []
 
 
 def test_a_month_is_read_strictly() -> None:
