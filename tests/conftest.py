@@ -14,6 +14,7 @@ import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -29,6 +30,22 @@ PG_URL = os.environ.get(
     "KIOSK_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
 IN_CI = os.environ.get("CI", "").lower() == "true"
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+def missing(message: str) -> NoReturn:
+    """Something a test needs is not on this machine: the test is skipped with ``message``,
+    except under ``CI=true``, where everything the suite needs must be there: it fails."""
+    if IN_CI:
+        pytest.fail(message + " -- required under CI=true")
+    pytest.skip(message)
+
+
+def need_chromium() -> None:
+    """Debian's Chromium, for the tests that look at a page in a real browser."""
+    if not CHROMIUM.exists():
+        missing(f"{CHROMIUM} is missing (apt-get install chromium; `make venv` does as root)")
+
 
 # Kiosks the suite starts (``kiosk run`` on a pty) remember their tiles under the cache
 # folder (kiosk/ui/tile_memory.py): one of the suite's own, never the user's.
@@ -115,10 +132,10 @@ def postgres() -> Iterator[PostgresDatabases]:
             conn.execute(text("SELECT 1"))
         engine.dispose()
     except Exception as exc:  # noqa: BLE001
-        message = f"PostgreSQL at {PG_URL} is unreachable ({type(exc).__name__}); set KIOSK_TEST_DATABASE_URL"
-        if IN_CI:
-            pytest.fail(message + " -- required under CI=true")
-        pytest.skip(message)
+        missing(
+            f"PostgreSQL at {PG_URL} is unreachable ({type(exc).__name__}); "
+            "set KIOSK_TEST_DATABASE_URL"
+        )
     dbs = PostgresDatabases(PG_URL)
     yield dbs
     dbs.close()

@@ -7,10 +7,8 @@ import dataclasses
 import hashlib
 import os
 import re
-from pathlib import Path
 
 import aiohttp
-import pytest
 from aiohttp import web
 from notify_servers import SmtpServer, free_port
 from sqlalchemy import select
@@ -21,8 +19,8 @@ from kiosk.db.models import NotifyLink, Resident, Unit
 from kiosk.identity import Actor
 from kiosk.notify import run_dispatch
 from kiosk.notify_links import make_app
+from tests.conftest import CHROMIUM, need_chromium
 
-CHROMIUM = Path("/usr/bin/chromium")
 BUTLER = Actor("staff", 1, "李管家", frozenset({"butler"}))
 LINK = re.compile(r"(http://127\.0\.0\.1:\d+/l/[A-Za-z0-9_\-]+\.[0-9a-f]+)")
 
@@ -178,11 +176,7 @@ def test_pickup_code_digests_are_keyed(ctx) -> None:
 
 
 async def test_the_approval_page_in_chromium(ctx, tmp_path) -> None:
-    if not CHROMIUM.exists():
-        message = f"{CHROMIUM} is missing (apt-get install chromium; `make venv` does as root)"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message + " -- required under CI=true")
-        pytest.skip(message)
+    need_chromium()
     from playwright.async_api import async_playwright
 
     from plugins.visitors import service as visitors

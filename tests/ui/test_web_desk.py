@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
-CHROMIUM = Path("/usr/bin/chromium")
-IN_CI = os.environ.get("CI", "").lower() == "true"
+from tests.conftest import CHROMIUM, need_chromium
+
 KIOSK = [sys.executable, "-c", "from kiosk.cli import main; main()"]
 ALERT = "Printer A-1 is out of paper"
 
@@ -121,11 +121,7 @@ def served_desk(tmp_path: Path, sqlite_demo_url: str) -> Iterator[str]:
 def test_desk_in_headless_chromium_needs_staff_login(
     served_desk: str, sqlite_demo_url: str, tmp_path: Path
 ) -> None:
-    if not CHROMIUM.exists():
-        message = f"{CHROMIUM} is missing (apt-get install chromium; `make venv` does as root)"
-        if IN_CI:
-            pytest.fail(message + " -- required under CI=true")
-        pytest.skip(message)
+    need_chromium()
     from playwright.sync_api import sync_playwright
 
     received: list[str] = []  # what the desk process wrote to the browser's terminal

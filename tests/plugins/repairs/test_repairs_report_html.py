@@ -9,7 +9,6 @@ playwright; without it the browser test skips, except under ``CI=true`` where it
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
 from pathlib import Path
 
@@ -22,9 +21,8 @@ from kiosk.clock import FixedClock
 from kiosk.identity import Actor
 from kiosk.reports import collect_figures, report_period
 from plugins.repairs.models import RepairTicket
+from tests.conftest import CHROMIUM, need_chromium
 
-CHROMIUM = Path("/usr/bin/chromium")
-IN_CI = os.environ.get("CI", "").lower() == "true"
 MANAGER = Actor("staff", 5, "周经理", frozenset({"manager", "butler", "cashier"}))
 NOVEMBER = dt.datetime(2026, 11, 20, 2, 0, tzinfo=dt.UTC)  # the report is read a month later
 
@@ -115,11 +113,7 @@ def test_the_html_report_opens_in_chromium_with_its_charts(
     """``kiosk report repairs --month 2026-10 --html FILE`` as the manager: the page holds the
     four charts (base64 PNGs) with their tables, the weekly table says 75%, and Chromium
     shows it: a screenshot with the charts' colours, not a blank page."""
-    if not CHROMIUM.exists():
-        message = f"{CHROMIUM} is missing (apt-get install chromium; `make venv` does as root)"
-        if IN_CI:
-            pytest.fail(message + " -- required under CI=true")
-        pytest.skip(message)
+    need_chromium()
     from PIL import Image
 
     seed_october(kctx)
