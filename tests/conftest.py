@@ -14,14 +14,14 @@ import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from kiosk.clock import NOW_ENV, SCENARIO_START, FixedClock
-from kiosk.config import Settings
+from kiosk.config import DatabaseTimeouts, Settings
 from kiosk.context import KioskContext
 from kiosk.db import Database
 from kiosk.plugins import KioskPlugins, load_plugins
@@ -82,6 +82,41 @@ def make_ctx(
         db=Database(url),
         plugins=plugins if plugins is not None else load_plugins(),
     )
+
+
+# Short database limits, so the tests of waits that must end are quick; the code path is the one
+# the defaults take.
+FAST = DatabaseTimeouts(
+    connect_timeout=2, statement_timeout=1, tcp_user_timeout=2, keepalives_idle=1, busy_timeout=1
+)
+
+
+def fast_ctx(url: str) -> KioskContext:
+    """A kiosk on ``url`` with the :data:`FAST` database limits."""
+    return KioskContext(
+        settings=settings_for(url, database_timeouts=FAST),
+        clock=FixedClock(),
+        db=Database(url, timeouts=FAST),
+        plugins=load_plugins(),
+    )
+
+
+@pytest.fixture
+def black_holed(postgres: PostgresDatabases) -> Iterator[tuple[Any, KioskContext]]:
+    """A kiosk (:func:`fast_ctx`) on a fresh demo estate in PostgreSQL, reached through a
+    :class:`tests.netcut.BlackHoleLink`, which the test may black-hole and restore."""
+    from tests.netcut import BlackHoleLink, PrivateNetworkUnavailable
+
+    url = postgres.fresh(seeded=True)
+    try:
+        link, through = BlackHoleLink.to(url)
+    except PrivateNetworkUnavailable as exc:
+        missing(f"cannot make a private network for the black-hole link (needs root): {exc}")
+    kiosk = fast_ctx(through)
+    yield link, kiosk
+    link.restore()
+    kiosk.database().dispose()
+    link.close()
 
 
 def _migrate_and_maybe_seed(url: str, seed: bool) -> None:

@@ -23,44 +23,15 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
-from kiosk.clock import FixedClock
-from kiosk.config import DatabaseTimeouts, Settings, parse_settings
+from kiosk.config import Settings, parse_settings
 from kiosk.context import KioskContext, open_context
 from kiosk.db import Database
 from kiosk.lobby import UnknownCardCounter, tap_card
-from kiosk.plugins import load_plugins
 from kiosk.ui.isolation import is_database_busy, is_database_outage
-from tests.conftest import PostgresDatabases, missing, settings_for
-from tests.netcut import BlackHoleLink, PrivateNetworkUnavailable
+from tests.conftest import FAST, PostgresDatabases, fast_ctx, settings_for
+from tests.netcut import BlackHoleLink
 
 RESIDENT_CARD = "3C00A1B2C3"
-# Short limits so the tests are quick; the code path is the one the defaults take.
-FAST = DatabaseTimeouts(
-    connect_timeout=2, statement_timeout=1, tcp_user_timeout=2, keepalives_idle=1, busy_timeout=1
-)
-
-
-def fast_ctx(url: str) -> KioskContext:
-    return KioskContext(
-        settings=settings_for(url, database_timeouts=FAST),
-        clock=FixedClock(),
-        db=Database(url, timeouts=FAST),
-        plugins=load_plugins(),
-    )
-
-
-@pytest.fixture
-def black_holed(postgres: PostgresDatabases) -> Iterator[tuple[BlackHoleLink, KioskContext]]:
-    url = postgres.fresh(seeded=True)
-    try:
-        link, through = BlackHoleLink.to(url)
-    except PrivateNetworkUnavailable as exc:
-        missing(f"cannot make a private network for the black-hole link (needs root): {exc}")
-    kiosk = fast_ctx(through)
-    yield link, kiosk
-    link.restore()
-    kiosk.database().dispose()
-    link.close()
 
 
 def test_the_defaults_bound_every_wait() -> None:

@@ -32,7 +32,7 @@ from kiosk.db import Database
 from kiosk.db.models import AuditEvent, PrintJob
 from kiosk.plugins import load_plugins
 from kiosk.ui.screens import HomeScreen, OutOfServiceScreen
-from tests.conftest import PostgresDatabases, missing
+from tests.conftest import FAST, PostgresDatabases, fast_ctx
 from tests.core.test_crash import _waiting_parcel, pickup_of
 from tests.netcut import CuttableLink
 from tests.screens import wait_until
@@ -161,21 +161,14 @@ async def test_the_kiosk_is_out_of_service_then_back_by_itself(
 
 
 async def test_a_black_holed_link_puts_the_kiosk_out_of_service_not_frozen(
-    postgres: PostgresDatabases,
+    black_holed: tuple[Any, KioskContext],
 ) -> None:
     """The link drops every packet (no reset: the kiosk cannot tell it is gone): the tap fails
     within the TCP user timeout and the out-of-service screen comes up; when the link is back
     the kiosk returns home by itself."""
     from kiosk.ui.lobby_app import LobbyApp
-    from tests.core.test_db_timeouts import FAST, fast_ctx
-    from tests.netcut import BlackHoleLink, PrivateNetworkUnavailable
 
-    url = postgres.fresh(seeded=True)
-    try:
-        link, through = BlackHoleLink.to(url)
-    except PrivateNetworkUnavailable as exc:
-        missing(f"cannot make a private network for the black-hole link (needs root): {exc}")
-    kiosk = fast_ctx(through)
+    link, kiosk = black_holed
     pool = link.executor()
     # The app's worker threads (asyncio.to_thread) are the ones inside the private network.
     asyncio.get_running_loop().set_default_executor(pool)
@@ -215,8 +208,6 @@ async def test_a_black_holed_link_puts_the_kiosk_out_of_service_not_frozen(
             assert isinstance(app.screen, HomeScreen)
     finally:
         link.restore()
-        kiosk.database().dispose()
-        link.close()
 
 
 async def test_a_tap_behind_a_held_sqlite_lock_says_busy_and_the_screen_keeps_running(
@@ -230,7 +221,6 @@ async def test_a_tap_behind_a_held_sqlite_lock_says_busy_and_the_screen_keeps_ru
 
     from kiosk.ui.lobby_app import LobbyApp
     from kiosk.ui.screens import MessageScreen
-    from tests.core.test_db_timeouts import FAST, fast_ctx
 
     kiosk = fast_ctx(sqlite_demo_url)
     kiosk.settings = dataclasses.replace(kiosk.settings, unknown_card_alert_after=1)

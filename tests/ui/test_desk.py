@@ -226,7 +226,7 @@ async def test_a_login_behind_a_held_write_lock_says_busy_and_works_after(
     import sqlite3
 
     from kiosk.ui.desk_app import DeskApp
-    from tests.core.test_db_timeouts import fast_ctx
+    from tests.conftest import fast_ctx
 
     ctx = fast_ctx(sqlite_demo_url)
     holder = sqlite3.connect(sqlite_demo_url.removeprefix("sqlite:///"), isolation_level=None)
