@@ -14,6 +14,7 @@ from typing import Any
 
 from textual.app import App
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import Label
 
 from kiosk.clock import FixedClock
@@ -30,6 +31,20 @@ class Harness(App[None]):
     def on_mount(self) -> None:
         if self.first is not None:
             self.push_screen(self.first)
+
+
+class DeskHarness(App[None]):
+    """A bare app standing in for the desk shell around one panel: ``panel()`` makes the panel
+    when the app composes; ``staff`` is who is signed in (the desk app's ``staff``)."""
+
+    TITLE = "Desk"  # the snapshots' window title
+
+    def __init__(self, panel: Callable[[], Widget], staff: Any = None) -> None:
+        super().__init__()
+        self.panel, self.staff = panel, staff
+
+    def compose(self) -> Iterator[Widget]:
+        yield self.panel()
 
 
 class Run:

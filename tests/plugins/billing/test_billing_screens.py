@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from textual.app import App
 
 from kiosk.ui.scenarios import click
 from plugins.billing import service
 from plugins.billing.providers import SimGateway
 from plugins.billing.screens import IdentifyScreen, PaidScreen, PayQRScreen, QRBlock
 from tests.qrscan import decode_halfblocks, seen_rows
-from tests.screens import Harness, screen_ctx, screen_text, wait_until
+from tests.screens import DeskHarness, Harness, screen_ctx, screen_text, wait_until
 
 
 @pytest.fixture
@@ -188,11 +187,7 @@ async def _desk(sctx, gateway) -> None:
     order = service.create_payment_order(sctx, _resident3(sctx), bill.id, "sim")
     service.handle_notification(sctx, "sim", *gateway.pay(order.out_trade_no, amount_fen=1))
 
-    class Desk(App[None]):
-        def compose(self):
-            yield BillingDeskPanel(sctx)
-
-    app = Desk()
+    app = DeskHarness(lambda: BillingDeskPanel(sctx))
     async with app.run_test(size=(120, 40)) as pilot:
         flagged = str(app.query_one("#flagged").render())
         # In the staff's words, not the stored code.
@@ -232,17 +227,11 @@ async def test_the_cashier_takes_a_units_arrears_at_the_desk(sctx, people) -> No
     owed = service.unit_statement(sctx, people.cashier, "3-1205").owed_fen
     assert owed > 0
 
-    class Desk(App[None]):
-        staff = people.butler
-
-        def compose(self):
-            yield BillingDeskPanel(sctx)
-
     def jobs() -> int:
         with sctx.database().read() as s:
             return s.scalar(select(func.count(PrintJob.id))) or 0
 
-    app = Desk()
+    app = DeskHarness(lambda: BillingDeskPanel(sctx), staff=people.butler)
     before = jobs()
     async with app.run_test(size=(100, 40)) as pilot:
         panel = app.query_one(BillingDeskPanel)
@@ -361,13 +350,7 @@ async def test_the_cashier_sends_the_months_bills_from_the_desk(sctx, people) ->
                 select(func.count()).where(Notification.template == "bill.issued")
             ) or 0  # fmt: skip
 
-    class Desk(App[None]):
-        staff = people.butler
-
-        def compose(self):
-            yield BillingDeskPanel(sctx)
-
-    app = Desk()
+    app = DeskHarness(lambda: BillingDeskPanel(sctx), staff=people.butler)
     async with app.run_test(size=(100, 40)) as pilot:
         issued = lambda: str(app.query_one("#issued").render())  # noqa: E731
         await click(app, pilot, "#desk-issue")

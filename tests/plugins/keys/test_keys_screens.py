@@ -14,7 +14,7 @@ from kiosk.ui.widgets.signature import SignaturePad
 from plugins.keys import service
 from plugins.keys.scenarios import scenarios
 from plugins.keys.screens import KeysDeskPanel
-from tests.screens import Harness, Run, screen_ctx, wait_until
+from tests.screens import DeskHarness, Harness, Run, screen_ctx, wait_until
 
 BUTLER = Actor("staff", 1, "李管家", frozenset({"butler"}))
 SIGNED = [[(2, 1), (6, 3), (10, 2), (14, 4), (18, 1)]]
@@ -31,18 +31,13 @@ def take(ctx) -> str:
     )[0]  # fmt: skip
 
 
-class Desk(App[None]):
-    def __init__(self, ctx) -> None:
-        super().__init__()
-        self.ctx = ctx
-
-    def compose(self):
-        yield KeysDeskPanel(self.ctx, BUTLER)
+def desk(ctx) -> DeskHarness:
+    return DeskHarness(lambda: KeysDeskPanel(ctx, BUTLER))
 
 
 async def test_the_desk_hands_a_key_out_for_a_viewing_and_takes_it_back(kctx) -> None:
     number = take(kctx)
-    app = Desk(kctx)
+    app = desk(kctx)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
         assert "Keys in custody: 1, overdue: 0" in text(app)
@@ -81,7 +76,7 @@ def test_snapshot(snap_compare, sqlite_demo_url, lang) -> None:
         number = take(ctx)
         service.hand_out(ctx, BUTLER, number, person="陈看房", id_number="310101199001011234",
                          purpose="viewing", signature=SIGNED, accompanied_by="S005")  # fmt: skip
-        assert snap_compare(Desk(ctx), terminal_size=(80, 24))
+        assert snap_compare(desk(ctx), terminal_size=(80, 24))
 
 
 async def test_a_key_going_over_its_time_alerts_the_open_desk_at_the_next_poll(kctx) -> None:
@@ -92,7 +87,7 @@ async def test_a_key_going_over_its_time_alerts_the_open_desk_at_the_next_poll(k
     number = take(kctx)
     service.hand_out(kctx, BUTLER, number, person="陈看房", id_number="310101199001011234",
                      purpose="viewing", signature=SIGNED, accompanied_by="S005")  # fmt: skip
-    app = Desk(kctx)
+    app = desk(kctx)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
         panel = app.query_one(KeysDeskPanel)

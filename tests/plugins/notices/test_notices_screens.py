@@ -6,7 +6,6 @@ English at 80x24 and 120x40."""
 from __future__ import annotations
 
 import pytest
-from textual.app import App
 from textual.widgets import Input
 
 from kiosk.ui.scenarios import click
@@ -14,7 +13,7 @@ from plugins.notices import service
 from plugins.notices.scenarios import scenarios
 from plugins.notices.screens import NoticesDeskPanel, NoticesScreen
 from tests.plugins.demo_people import BUTLER, MANAGER, resident
-from tests.screens import Harness, Run, screen_ctx, screen_text, wait_until
+from tests.screens import DeskHarness, Harness, Run, screen_ctx, screen_text, wait_until
 
 
 def _published(ctx, households: bool = True) -> int:  # type: ignore[no-untyped-def]
@@ -53,11 +52,7 @@ async def test_without_a_card_the_notice_asks_for_one_first(kctx) -> None:
 
 
 async def test_the_desk_drafts_the_manager_approves_and_the_butler_publishes(kctx) -> None:
-    class Desk(App[None]):
-        def compose(self):  # type: ignore[no-untyped-def]
-            yield NoticesDeskPanel(kctx, MANAGER)
-
-    app = Desk()
+    app = DeskHarness(lambda: NoticesDeskPanel(kctx, MANAGER))
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
         app.query_one("#n-title", Input).value = "消防演练通知"

@@ -4,7 +4,6 @@ and the scenarios ``kiosk simulate`` runs (against a stand-in for the runner).""
 from __future__ import annotations
 
 import pytest
-from textual.app import App
 from textual.widgets import Label, Static
 
 from kiosk.printing import JobOutcome
@@ -18,7 +17,15 @@ from plugins.parcels.screens import (
     SignaturePad,
     draw_signature,
 )
-from tests.screens import Harness, Run, button_ready, screen_ctx, screen_text, wait_until
+from tests.screens import (
+    DeskHarness,
+    Harness,
+    Run,
+    button_ready,
+    screen_ctx,
+    screen_text,
+    wait_until,
+)
 
 
 async def test_a_drawn_signature_collects_the_items_and_paper_out_shows_the_slip(kctx) -> None:
@@ -98,12 +105,8 @@ async def test_the_desk_scans_a_parcel_in_and_sees_it_waiting(kctx) -> None:
 
     from plugins.parcels.screens import ParcelsDeskPanel
 
-    class Desk(App[None]):
-        def compose(self):
-            yield ParcelsDeskPanel(kctx, BUTLER)
-
     async def flow() -> tuple[str, str, str]:
-        app = Desk()
+        app = DeskHarness(lambda: ParcelsDeskPanel(kctx, BUTLER))
         async with app.run_test(size=(120, 40)) as pilot:
             await click(app, pilot, "#tracking")
             await pilot.press(*"JT0001234567890", "enter")  # the scanner's Enter
@@ -144,14 +147,10 @@ async def test_the_desk_stores_an_item_and_gives_it_back_against_a_signature(kct
 
     from plugins.parcels.screens import StorageDeskPanel
 
-    class Desk(App[None]):
-        def compose(self):
-            yield StorageDeskPanel(kctx, BUTLER)
-
     def message(app) -> str:
         return str(app.query_one("#st-message", Label).render())
 
-    app = Desk()
+    app = DeskHarness(lambda: StorageDeskPanel(kctx, BUTLER))
     async with app.run_test(size=(120, 50)) as pilot:
         for wid, text in (("st-unit", "1-101"), ("st-name", "张伟"), ("st-item", "一箱海鲜")):
             app.query_one(f"#{wid}", Input).value = text
@@ -185,14 +184,10 @@ async def test_the_desk_flags_an_id_check_item_and_releases_it_only_with_the_id_
     from plugins.parcels.models import Parcel, Release
     from plugins.parcels.screens import ParcelsDeskPanel
 
-    class Desk(App[None]):
-        def compose(self):
-            yield ParcelsDeskPanel(kctx, BUTLER)
-
     def said(app, wid: str) -> str:
         return str(app.query_one(f"#{wid}", Label).render())
 
-    app = Desk()
+    app = DeskHarness(lambda: ParcelsDeskPanel(kctx, BUTLER))
     async with app.run_test(size=(140, 70)) as pilot:
         app.query_one("#tracking", Input).value = "JT0001234567891"
         app.query_one("#unit", Input).value = "1-101"

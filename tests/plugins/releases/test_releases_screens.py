@@ -14,7 +14,7 @@ from kiosk.ui.widgets.signature import SignaturePad
 from plugins.releases import service
 from plugins.releases.scenarios import scenarios
 from plugins.releases.screens import GateExitPanel, ReleaseRequestScreen, ReleasesDeskPanel
-from tests.screens import Harness, Run, screen_ctx, screen_text, wait_until
+from tests.screens import DeskHarness, Harness, Run, screen_ctx, screen_text, wait_until
 
 
 def panel_text(app: App) -> str:
@@ -51,11 +51,7 @@ async def test_the_butler_approves_and_the_guard_records_the_exit_at_the_desk(kc
         leave_on=None, signature=SIGNED,
     )  # fmt: skip
 
-    class Desk(App[None]):
-        def compose(self):
-            yield ReleasesDeskPanel(kctx, BUTLER)
-
-    app = Desk()
+    app = DeskHarness(lambda: ReleasesDeskPanel(kctx, BUTLER))
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
         assert "Waiting for approval: 1" in panel_text(app)
@@ -116,22 +112,15 @@ def test_snapshot_desk(snap_compare, sqlite_demo_url, lang, panel) -> None:
             reason="move_out", leave_on=None, signature=SIGNED,
         )  # fmt: skip
 
-        class Desk(App[None]):
-            def compose(self):
-                if panel == "approvals":
-                    yield ReleasesDeskPanel(ctx, BUTLER)
-                else:
-                    yield GateExitPanel(ctx, GUARD)
-
-        assert snap_compare(Desk(), terminal_size=(80, 24))
+        if panel == "approvals":
+            app = DeskHarness(lambda: ReleasesDeskPanel(ctx, BUTLER))
+        else:
+            app = DeskHarness(lambda: GateExitPanel(ctx, GUARD))
+        assert snap_compare(app, terminal_size=(80, 24))
 
 
 async def test_a_request_at_the_kiosk_shows_on_the_open_desk_at_the_next_poll(kctx) -> None:
-    class Desk(App[None]):
-        def compose(self):
-            yield ReleasesDeskPanel(kctx, BUTLER)
-
-    app = Desk()
+    app = DeskHarness(lambda: ReleasesDeskPanel(kctx, BUTLER))
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
         panel = app.query_one(ReleasesDeskPanel)

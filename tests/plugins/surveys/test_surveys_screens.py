@@ -5,14 +5,13 @@ a household that answered is thanked, not asked again; the desk panel shows the 
 from __future__ import annotations
 
 import pytest
-from textual.app import App
 
 from kiosk.ui.scenarios import click
 from plugins.surveys import service
 from plugins.surveys.scenarios import scenarios
 from plugins.surveys.screens import SurveyScreen, SurveysDeskPanel
 from tests.plugins.demo_people import MANAGER, resident
-from tests.screens import Harness, Run, screen_ctx, screen_text, wait_until
+from tests.screens import DeskHarness, Harness, Run, screen_ctx, screen_text, wait_until
 
 
 def _ready(app, selector: str) -> bool:  # type: ignore[no-untyped-def]
@@ -53,11 +52,7 @@ async def test_the_desk_panel_shows_coverage_and_the_manager_closes_it(kctx) -> 
     (survey,) = service.open_surveys(kctx)
     service.answer(kctx, resident(kctx, "刘芳"), survey.id, {q.id: 2 for q in survey.questions})
 
-    class Desk(App[None]):
-        def compose(self):  # type: ignore[no-untyped-def]
-            yield SurveysDeskPanel(kctx, MANAGER)
-
-    app = Desk()
+    app = DeskHarness(lambda: SurveysDeskPanel(kctx, MANAGER))
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
         text = "\n".join(str(w.render()) for w in app.query("Label"))

@@ -5,7 +5,6 @@ and English."""
 from __future__ import annotations
 
 import pytest
-from textual.app import App
 from textual.widgets import Input, Label
 from umbrellas_helpers import resident
 
@@ -13,7 +12,7 @@ from kiosk.ui.scenarios import click
 from plugins.umbrellas import service
 from plugins.umbrellas.scenarios import scenarios
 from plugins.umbrellas.screens import UmbrellaScreen
-from tests.screens import Harness, Run, screen_ctx, screen_text, wait_until
+from tests.screens import DeskHarness, Harness, Run, screen_ctx, screen_text, wait_until
 
 
 async def test_a_resident_confirms_the_condition_borrows_and_returns_it_damaged_by_touch(
@@ -86,11 +85,7 @@ async def test_the_desk_confirms_a_damaged_umbrella_and_sends_reminders(kctx) ->
     service.lend(kctx, resident(kctx, "刘芳"), "U002")
     kctx.clock.advance(days=4)
 
-    class Desk(App[None]):
-        def compose(self):
-            yield UmbrellasDeskPanel(kctx, BUTLER)
-
-    app = Desk()
+    app = DeskHarness(lambda: UmbrellasDeskPanel(kctx, BUTLER))
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
         text = "\n".join(str(w.render()) for w in app.query(Label))

@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from textual.app import App
 from textual.widgets import Button
 from visitors_helpers import BUTLER, host
 
@@ -21,7 +20,15 @@ from plugins.visitors.screens import (
     WaitingScreen,
     WalkupScreen,
 )
-from tests.screens import Harness, Run, button_ready, screen_ctx, screen_text, wait_until
+from tests.screens import (
+    DeskHarness,
+    Harness,
+    Run,
+    button_ready,
+    screen_ctx,
+    screen_text,
+    wait_until,
+)
 
 
 async def test_walk_up_waits_for_the_host_then_shows_the_pass(kctx) -> None:
@@ -76,11 +83,7 @@ async def test_the_desk_panel_approves_a_waiting_visit(kctx) -> None:
         kctx, name="赵六一", phone="13912345678", unit_code="3-1205", purpose="探亲"
     )
 
-    class Desk(App[None]):
-        def compose(self):
-            yield VisitorsDeskPanel(kctx, BUTLER)
-
-    app = Desk()
+    app = DeskHarness(lambda: VisitorsDeskPanel(kctx, BUTLER))
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.pause()
         await click(app, pilot, f"#approve-{v.id}")
