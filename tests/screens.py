@@ -65,6 +65,10 @@ class Run:
     async def press(self, *keys: str) -> None:
         await self.pilot.press(*keys)
 
+    async def expect_text(self, text: str) -> None:
+        shown = screen_text(self.app)
+        assert text in shown, f"{text!r} not on screen:\n{shown}"
+
     def note(self, text: str) -> None:
         self.transcript.append(text)
 

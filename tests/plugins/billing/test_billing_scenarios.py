@@ -7,35 +7,9 @@ from typing import Any
 
 import pytest
 from textual.app import App
-from textual.widgets import Label
 
 from plugins.billing import scenarios, service
-from tests.screens import english_ctx
-
-
-class StandInRun:
-    """run.app / run.pilot / run.ctx / run.tap / run.click / run.press / run.expect_text /
-    run.note, as documented for kiosk.ui.simulate.ScenarioRun."""
-
-    def __init__(self, app: App[None], pilot: Any, ctx: Any) -> None:
-        self.app, self.pilot, self.ctx = app, pilot, ctx
-        self.transcript: list[str] = []
-
-    async def tap(self, uid: str) -> None:
-        self.note(f"tap {uid}")
-
-    async def click(self, selector: str) -> None:
-        await self.pilot.click(selector)
-
-    async def press(self, *keys: str) -> None:
-        await self.pilot.press(*keys)
-
-    async def expect_text(self, text: str) -> None:
-        shown = "\n".join(str(w.render()) for w in self.app.screen.query(Label))
-        assert text in shown, f"{text!r} not on screen:\n{shown}"
-
-    def note(self, line: str) -> None:
-        self.transcript.append(line)
+from tests.screens import Run, english_ctx
 
 
 @pytest.fixture
@@ -46,7 +20,7 @@ def demo_ctx(sqlite_demo_url):
 async def _run(ctx: Any, scenario: Any) -> list[str]:
     app: App[None] = App()
     async with app.run_test(size=(120, 40)) as pilot:
-        run = StandInRun(app, pilot, ctx)
+        run = Run(app, pilot, ctx)
         await scenario.run(run)
         return run.transcript
 
