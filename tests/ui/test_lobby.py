@@ -68,11 +68,9 @@ async def test_home_paints_first_and_loads_the_database_in_a_worker(ui_ctx: Kios
     app = LobbyApp(ui_ctx.settings, ctx=None, start_devices=False)
     async with app.run_test(size=SIZE) as pilot:
         assert isinstance(app.screen, HomeScreen)  # painted before any database work
-        for _ in range(100):
-            if app.ctx is not None and app.screen.query(".tile"):
-                break
-            await pilot.pause(0.05)
-        assert app.ctx is not None and app.screen.query(".tile")
+        await wait_until(
+            pilot, lambda: app.ctx is not None and app.screen.query(".tile"), "the home's tiles"
+        )
         app.ctx.database().dispose()
 
 
@@ -244,11 +242,7 @@ async def test_a_lost_database_shows_out_of_service_and_comes_back(ui_ctx: Kiosk
         assert isinstance(app.screen, OutOfServiceScreen)
         assert "呼叫前台" in texts(app)  # the desk call is still offered
         ui_ctx.db = good
-        for _ in range(60):
-            if isinstance(app.screen, HomeScreen):
-                break
-            await pilot.pause(0.1)
-        assert isinstance(app.screen, HomeScreen)
+        await wait_until(pilot, lambda: isinstance(app.screen, HomeScreen), "home again")
 
 
 async def test_a_plugin_screen_that_crashes_is_contained(ui_ctx: KioskContext) -> None:
@@ -398,10 +392,7 @@ async def test_the_kiosk_freezes_its_start_up_objects_once_started(ui_ctx: Kiosk
     app = LobbyApp(ui_ctx.settings, ctx=ui_ctx, start_devices=False, own_process=True)
     try:
         async with app.run_test(size=SIZE) as pilot:
-            for _ in range(40):
-                if gc.get_freeze_count():
-                    break
-                await pilot.pause(0.05)
+            await wait_until(pilot, gc.get_freeze_count, "the collector's freeze")
             # Full collections no longer walk what the kiosk holds since start-up.
             assert gc.get_freeze_count() > 10_000
             assert app.ctx is not None and not gc.is_finalized(app)

@@ -137,10 +137,15 @@ def test_snapshot_validity(snap_compare, pctx: KioskContext, lang: str) -> None:
         await pilot.app.present_card(VALID)
         # Settled: the screen is up, and the first renewal button has the focus (as a person
         # sees it), set here so the picture does not depend on when auto-focus ran.
-        for _ in range(50):
-            await pilot.pause()
-            if type(pilot.app.screen).__name__ == "ValidityScreen":
-                break
+        await wait_until(
+            pilot,
+            lambda: (
+                type(pilot.app.screen).__name__ == "ValidityScreen"
+                and pilot.app.screen.is_mounted
+                and pilot.app.screen.query(".renew Button")
+            ),
+            "the card's screen with its renewals",
+        )
         pilot.app.screen.set_focus(pilot.app.screen.query(".renew Button").first())
         await pilot.pause()
 
