@@ -1,5 +1,6 @@
-"""Demo bills: an overdue October bill and a current November bill for 3-1205 (王小明), one
-open bill for 1-101, and a parking-card deposit, so the kiosk has something to pay."""
+"""Demo bills: an overdue bill for last month and a current one for 3-1205 (王小明), one open
+bill for 1-101, so the kiosk has something to pay. The parking plugin's demo adds 王小明's
+parking rent to his two bills and holds his parking card's deposit (plugins/parking/demo.py)."""
 
 from __future__ import annotations
 
@@ -9,13 +10,10 @@ from typing import Any
 from sqlalchemy import select
 
 from kiosk.db.models import Unit
-from kiosk.identity import SYSTEM, Actor
+from kiosk.identity import SYSTEM
 from kiosk.money import format_fen, yuan
 from plugins.billing import fees
-from plugins.billing.service import add_charge_in, bill_for, config, take_deposit_in
-
-DEMO_RENT_FEN = 10000  # the parking plugin's default monthly rent
-DEMO_DEPOSIT_FEN = 5000  # and card deposit
+from plugins.billing.service import add_charge_in, bill_for, config
 
 
 def _period(day: dt.date, months_back: int) -> str:
@@ -26,12 +24,6 @@ def _period(day: dt.date, months_back: int) -> str:
 
 
 def seed(session: Any, ctx: Any) -> list[str]:
-    # The parking lines use the estate's parking settings ([plugins.parking] monthly_rent_fen,
-    # deposit_fen; the parking plugin's defaults otherwise), read from the config rather than
-    # the parking plugin, so the demo bill shows what this estate charges without it.
-    parking = ctx.settings.plugin("parking")
-    monthly_rent_fen = int(parking.get("monthly_rent_fen", DEMO_RENT_FEN))
-    deposit_fen = int(parking.get("deposit_fen", DEMO_DEPOSIT_FEN))
     today = ctx.today()  # the estate's date: periods and due dates are local
     rate = yuan(str(config(ctx).get("property_fee_per_m2", "2.50")))
     lines = []
@@ -53,18 +45,6 @@ def seed(session: Any, ctx: Any) -> list[str]:
                 source_ref=f"demo:{code}:{period}:pf",
                 period=period,
             )
-            if code == "3-1205":
-                add_charge_in(
-                    session,
-                    ctx,
-                    SYSTEM,
-                    unit.id,
-                    "parking_rent",
-                    monthly_rent_fen,
-                    f"车位租金 {period}",
-                    source_ref=f"demo:{code}:{period}:pk",
-                    period=period,
-                )
             if back:
                 add_charge_in(
                     session,
@@ -80,20 +60,4 @@ def seed(session: Any, ctx: Any) -> list[str]:
             bill = bill_for(ctx, session, unit, period)
             session.refresh(bill)
             lines.append(f"bill {bill.number}: {format_fen(bill.balance_fen)} due {bill.due_date}")
-    cashier = Actor("staff", 0, "demo", frozenset({"cashier"}))
-    unit = session.scalar(select(Unit).where(Unit.code == "3-1205"))
-    if unit is not None:
-        dep = take_deposit_in(
-            session,
-            ctx,
-            cashier,
-            unit.id,
-            "parking_card",
-            deposit_fen,
-            "停车卡押金",
-            source_ref="demo:deposit:3-1205",
-        )
-        lines.append(
-            f"deposit {dep.receipt_no}: {format_fen(dep.amount_fen)} (parking card, 3-1205)"
-        )
     return lines

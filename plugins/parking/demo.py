@@ -1,4 +1,7 @@
-"""Demo parking: one valid monthly rental with a card, one lapsed (its card says so)."""
+"""Demo parking: one valid monthly rental with a card, one lapsed (its card says so), and
+王小明's (3-1205): lapsed, its card's deposit held, the rent for last month and this month on
+his bills. Paying those bills at the kiosk (the demo's bill flow) brings his card back: the
+periods apply the next time the card is read."""
 
 from __future__ import annotations
 
@@ -7,23 +10,50 @@ from typing import Any
 
 from sqlalchemy import select
 
+import plugins.billing.api as billing
+from kiosk import audit, charges
 from kiosk.db.models import Card, Resident, Unit
-from kiosk.identity import card_forms
+from kiosk.identity import SYSTEM, Actor, card_forms
 from plugins.parking.models import ParkingCard, ParkingPeriod, ParkingRental
-from plugins.parking.service import ParkingRules, period_end
+from plugins.parking.service import ParkingRules, add_months, period_end, period_reference
 
-# unit, plate, car model, card UID as an RDM6300 reads it, months paid, days ago it started
+# unit, plate, car model, card UID as an RDM6300 reads it, months paid in cash, days ago it
+# started, months billed since (last month's and this month's rent, on the unit's bills)
 DEMO_RENTALS = (
-    ("1-1001", "粤B12345", "大众 朗逸", "5A0000AB01", 1, 3),
-    ("2-502", "粤BD12345", "比亚迪 秦", "5A0000AB02", 1, 40),
+    ("1-1001", "粤B12345", "大众 朗逸", "5A0000AB01", 1, 3, 0),
+    ("2-502", "粤BD12345", "比亚迪 秦", "5A0000AB02", 1, 40, 0),
+    ("3-1205", "粤B88K66", "丰田 卡罗拉", "5A0000AB03", 1, 75, 2),
 )
+CASHIER = Actor("staff", 2, "陈收银", frozenset({"cashier"}))
+
+
+def _bill_rent(session: Any, ctx: Any, rental: ParkingRental, months_billed: int) -> None:
+    """The rent of the last ``months_billed`` months put on the unit's bills, as a renewal
+    billed at the kiosk is: a pending period each, applied once its bill line is paid."""
+    for back in range(months_billed - 1, -1, -1):
+        period = f"{add_months(ctx.today(), -back):%Y-%m}"
+        row = ParkingPeriod(
+            rental_id=rental.id, months=1, amount_fen=rental.monthly_rent_fen, method="bill",
+            state="pending", receipt_no="", created_by="staff:2",
+            created_at=ctx.clock.now() - dt.timedelta(days=30 * back),  # billed with its month
+        )  # fmt: skip
+        session.add(row)
+        session.flush()
+        taken = charges.charge(
+            ctx, session, SYSTEM, rental.unit_id, "parking_rent", rental.monthly_rent_fen,
+            period_reference(row.id), f"车位租金 {period}", period=period,
+        )  # fmt: skip
+        if taken is None:  # no billing here: the desk was asked to collect it
+            row.state = "cancelled"
+        else:
+            row.bill_line_id = taken.record_id
 
 
 def seed(session: Any, ctx: Any) -> list[str]:
     rules = ParkingRules.of(ctx)
     today, now = ctx.today(), ctx.clock.now()
     lines = []
-    for n, (code, plate, model, uid, months, ago) in enumerate(DEMO_RENTALS, start=1):
+    for n, (code, plate, model, uid, months, ago, billed) in enumerate(DEMO_RENTALS, start=1):
         unit = session.scalar(select(Unit).where(Unit.code == code))
         owner = unit and session.scalar(
             select(Resident).where(Resident.unit_id == unit.id, Resident.role == "owner")
@@ -57,14 +87,29 @@ def seed(session: Any, ctx: Any) -> list[str]:
         )  # fmt: skip
         session.add(card)
         session.flush()
-        session.add(
-            ParkingCard(
-                rental_id=rental.id, card_id=card.id, uid_hex=hex_uid, printed_number=dec,
-                state="active", deposit_receipt="", deposit_state="none",
-                issued_at=rental.created_at, issued_by="staff:2",
-            )
+        binding = ParkingCard(
+            rental_id=rental.id, card_id=card.id, uid_hex=hex_uid, printed_number=dec,
+            state="active", deposit_receipt="", deposit_state="none",
+            issued_at=rental.created_at, issued_by="staff:2",
         )  # fmt: skip
+        session.add(binding)
         session.flush()
+        if billed:
+            # Issued as the desk issues a card today: its deposit held on the unit's ledger.
+            if rules.deposit_fen and billing.available(ctx):
+                binding.deposit_receipt = billing.take_deposit_in(
+                    session, ctx, CASHIER, unit.id, "parking_card", rules.deposit_fen,
+                    "停车卡押金", source_ref=f"parking:card:{binding.id}",
+                )  # fmt: skip
+                binding.deposit_state = "held"
+                audit.record_for(
+                    ctx, session, CASHIER, "parking.card.issued", f"rental:{rental.number}",
+                    {"card": dec, "uid": hex_uid, "replaces": None,
+                     "deposit": binding.deposit_receipt},
+                )  # fmt: skip
+            _bill_rent(session, ctx, rental, billed)
+            session.flush()
         state = "valid to" if end >= today else "expired on"
-        lines.append(f"parking: card {uid} ({code} {plate}) {state} {end}")
+        owed = f", {billed} months' rent on the unit's bills" if billed else ""
+        lines.append(f"parking: card {uid} ({code} {plate}) {state} {end}{owed}")
     return lines

@@ -14,7 +14,7 @@ def test_the_parking_benchmark_taps_real_cards() -> None:
     spec.loader.exec_module(module)
     result = module.run(["--cards", "400", "--samples", "40", "--backend", "sqlite"])
     sqlite = result["sqlite"]
-    assert sqlite["cards_loaded"] == 402  # the demo's two and the benchmark's
+    assert sqlite["cards_loaded"] == 403  # the demo's three and the benchmark's
     assert sum(sqlite["answers"].values()) == 45  # 40 samples + 5 warm-up, every tap answered
     assert set(sqlite["answers"]) <= {"valid", "expired", "lost"}
     assert sqlite["tap"]["p95_ms"] > 0
