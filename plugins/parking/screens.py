@@ -106,6 +106,15 @@ class ValidityScreen(ParkingScreen):
         yield Label(f"{v.plate}   {v.unit_code}   {v.holder}", classes="line", id="plate")
         yield Label(_("Card no.") + f" {v.card_number}   {v.rental_number}", classes="line")
         yield Label(_state_line(v), classes="line", id="validity")
+        if v.pending_fen:
+            # Rent already on the bill: paying the bill renews the card (no second renewal).
+            yield Label(
+                _("{amount} on your bill, waiting for payment.").format(
+                    amount=format_fen(v.pending_fen)
+                ),
+                classes="line",
+                id="pending",
+            )
         yield Label(
             _("Rent {amount} a month, added to your bill and paid by QR.").format(
                 amount=format_fen(v.monthly_rent_fen)

@@ -8,7 +8,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import bindparam, exists, select
+from sqlalchemy import bindparam, func, select
 
 from kiosk.db import direct
 from kiosk.db.models import Resident, Unit
@@ -79,10 +79,11 @@ class Validity:
     end_date: dt.date
     days_left: int
     monthly_rent_fen: int
+    pending_fen: int = 0  # rent put on the bill, not paid yet
 
 
 # A tap's answer in one statement: the card's latest binding, its rental, unit and holder, and
-# whether rent put on the bill may have been paid since.
+# the rent put on the bill and not applied yet (it may have been paid since).
 _VALIDITY = (
     select(
         ParkingCard.state,
@@ -98,12 +99,13 @@ _VALIDITY = (
         ParkingRental.monthly_rent_fen,
         Unit.code,
         Resident.name,
-        exists()
+        select(func.coalesce(func.sum(ParkingPeriod.amount_fen), 0))
         .where(
             ParkingPeriod.rental_id == ParkingRental.id,
             ParkingPeriod.state == "pending",
             ParkingPeriod.method == "bill",
         )
+        .scalar_subquery()
         .label("pending"),
     )
     .join(ParkingRental, ParkingRental.id == ParkingCard.rental_id)
@@ -158,6 +160,7 @@ def card_validity(
         end_date=end,
         days_left=(end - today).days,
         monthly_rent_fen=rent,
+        pending_fen=int(pending or 0),
     )
 
 

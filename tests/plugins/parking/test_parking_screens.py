@@ -24,6 +24,7 @@ from tests.ui.conftest import desk, lobby
 
 VALID = "5A0000AB01"  # demo: 1-1001 粤B12345
 LAPSED = "5A0000AB02"  # demo: 2-502 粤BD12345
+BILLED = "5A0000AB03"  # demo: 3-1205 粤B88K66, lapsed, two months' rent on 王小明's bills
 
 
 @pytest.fixture
@@ -69,6 +70,30 @@ async def test_a_lapsed_card_renews_by_qr_at_the_kiosk(pctx: KioskContext) -> No
     v = taps.card_validity(pctx, LAPSED)
     assert v is not None and v.state == "valid" and v.end_date == dt.date(2026, 12, 22)
     assert [b.balance_fen for b in billing.open_bills(pctx, "2-502")] == [23456]
+
+
+async def test_a_card_whose_rent_is_on_the_bill_says_so_and_paying_the_bill_renews_it(
+    pctx: KioskContext,
+) -> None:
+    """王小明's card lapsed, but two months' rent is already on his bills: the card's screen
+    says so (not only "renew"), and once the bills are paid the next tap finds it valid."""
+    from plugins.billing import service as billing
+    from tests.ui.test_touch import outside
+
+    app = lobby(pctx, "en")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await app.present_card(BILLED)
+        await wait_until(pilot, lambda: app.screen.query("#pending"), "the rent on the bill")
+        assert "￥200.00 on your bill, waiting for payment." in text(app)
+        assert outside(app.screen) == []  # it still fits 80x24
+    for bill in billing.open_bills(pctx, "3-1205"):
+        billing.record_desk_payment(
+            pctx, CASHIER, bill.id, bill.balance_fen + bill.late_fee_now_fen
+        )
+    v = taps.card_validity(pctx, BILLED)
+    assert v is not None and v.state == "valid" and v.pending_fen == 0
+    assert v.end_date == service.period_end(pctx.today(), 2)  # lapsed: two months from today
 
 
 async def test_a_lost_card_is_refused_at_the_kiosk(pctx: KioskContext) -> None:
