@@ -11,11 +11,11 @@ from typing import Any
 from sqlalchemy import select
 
 import plugins.billing.api as billing
-from kiosk import audit, charges
+from kiosk import audit
 from kiosk.db.models import Card, Resident, Unit
 from kiosk.identity import SYSTEM, Actor, card_forms
 from plugins.parking.models import ParkingCard, ParkingPeriod, ParkingRental
-from plugins.parking.service import ParkingRules, add_months, period_end, period_reference
+from plugins.parking.service import ParkingRules, _take_rent, add_months, period_end
 
 # unit, plate, car model, card UID as an RDM6300 reads it, months paid in cash, days ago it
 # started, months billed since (last month's and this month's rent, on the unit's bills)
@@ -25,28 +25,6 @@ DEMO_RENTALS = (
     ("3-1205", "粤B88K66", "丰田 卡罗拉", "5A0000AB03", 1, 75, 2),
 )
 CASHIER = Actor("staff", 2, "陈收银", frozenset({"cashier"}))
-
-
-def _bill_rent(session: Any, ctx: Any, rental: ParkingRental, months_billed: int) -> None:
-    """The rent of the last ``months_billed`` months put on the unit's bills, as a renewal
-    billed at the kiosk is: a pending period each, applied once its bill line is paid."""
-    for back in range(months_billed - 1, -1, -1):
-        period = f"{add_months(ctx.today(), -back):%Y-%m}"
-        row = ParkingPeriod(
-            rental_id=rental.id, months=1, amount_fen=rental.monthly_rent_fen, method="bill",
-            state="pending", receipt_no="", created_by="staff:2",
-            created_at=ctx.clock.now() - dt.timedelta(days=30 * back),  # billed with its month
-        )  # fmt: skip
-        session.add(row)
-        session.flush()
-        taken = charges.charge(
-            ctx, session, SYSTEM, rental.unit_id, "parking_rent", rental.monthly_rent_fen,
-            period_reference(row.id), f"车位租金 {period}", period=period,
-        )  # fmt: skip
-        if taken is None:  # no billing here: the desk was asked to collect it
-            row.state = "cancelled"
-        else:
-            row.bill_line_id = taken.record_id
 
 
 def seed(session: Any, ctx: Any) -> list[str]:
@@ -107,8 +85,11 @@ def seed(session: Any, ctx: Any) -> list[str]:
                     {"card": dec, "uid": hex_uid, "replaces": None,
                      "deposit": binding.deposit_receipt},
                 )  # fmt: skip
-            _bill_rent(session, ctx, rental, billed)
-            session.flush()
+            # The service's own billed renewal (its callers check the role; the seed is the
+            # system): on last month's bill, then this month's.
+            for back in range(billed - 1, -1, -1):
+                month = f"{add_months(today, -back):%Y-%m}"
+                _take_rent(ctx, session, SYSTEM, rental, 1, "bill", bill_period=month)
         state = "valid to" if end >= today else "expired on"
         owed = f", {billed} months' rent on the unit's bills" if billed else ""
         lines.append(f"parking: card {uid} ({code} {plate}) {state} {end}{owed}")

@@ -93,6 +93,14 @@ class ParkingScreen(ServiceScreen):
         await self.app.push_screen(renew_pay_screen(self.ctx, actor, order, rental_id))
 
 
+def _pending_line(pending_fen: int) -> Label:
+    """Rent already put on the bill and not paid yet (a renewal billed at the kiosk)."""
+    return Label(
+        _("{amount} on your bill, waiting for payment.").format(amount=format_fen(pending_fen)),
+        classes="line pending",
+    )
+
+
 class ValidityScreen(ParkingScreen):
     """A parking card was tapped: plate, validity, and renewal by QR."""
 
@@ -106,15 +114,8 @@ class ValidityScreen(ParkingScreen):
         yield Label(f"{v.plate}   {v.unit_code}   {v.holder}", classes="line", id="plate")
         yield Label(_("Card no.") + f" {v.card_number}   {v.rental_number}", classes="line")
         yield Label(_state_line(v), classes="line", id="validity")
-        if v.pending_fen:
-            # Rent already on the bill: paying the bill renews the card (no second renewal).
-            yield Label(
-                _("{amount} on your bill, waiting for payment.").format(
-                    amount=format_fen(v.pending_fen)
-                ),
-                classes="line",
-                id="pending",
-            )
+        if v.pending_fen:  # paying the bill renews the card: no second renewal needed
+            yield _pending_line(v.pending_fen)
         yield Label(
             _("Rent {amount} a month, added to your bill and paid by QR.").format(
                 amount=format_fen(v.monthly_rent_fen)
@@ -182,12 +183,7 @@ class RentalsScreen(ParkingScreen):
                     state = _("expired on {end}").format(end=r.end_date)
                 yield Label(f"{r.plate}  {r.number}  {state}", classes="line")
                 if r.pending_fen:
-                    yield Label(
-                        _("{amount} on your bill, waiting for payment.").format(
-                            amount=format_fen(r.pending_fen)
-                        ),
-                        classes="line",
-                    )
+                    yield _pending_line(r.pending_fen)
                 yield self.renew_buttons(r.id, r.monthly_rent_fen)
             rule = service.ParkingRules.of(self.ctx).fee
             yield Label(

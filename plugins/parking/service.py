@@ -314,9 +314,12 @@ def _take_rent(
     rental: ParkingRental,
     months: int,
     method: str,
+    *,
+    bill_period: str | None = None,
 ) -> ParkingPeriod:
-    """A period of ``months`` rent taken: in cash applied now (a receipt prints), or put on
-    the unit's bill. Returns it as a detached object."""
+    """A period of ``months`` rent taken inside the caller's transaction: in cash applied now
+    (a receipt prints), or put on the unit's bill (this month's, or ``bill_period``'s,
+    YYYY-MM). Returns it as a detached object."""
     amount = rental.monthly_rent_fen * months
     row = {
         "rental_id": rental.id,
@@ -361,6 +364,7 @@ def _take_rent(
             amount,
             period_reference(period.id),
             f"parking {rental.plate} x{months}",
+            period=bill_period,
         )
         if taken is None:
             # Nothing takes charges here (no billing): the desk was alerted to collect the

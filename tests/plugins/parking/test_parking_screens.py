@@ -84,7 +84,7 @@ async def test_a_card_whose_rent_is_on_the_bill_says_so_and_paying_the_bill_rene
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         await app.present_card(BILLED)
-        await wait_until(pilot, lambda: app.screen.query("#pending"), "the rent on the bill")
+        await wait_until(pilot, lambda: app.screen.query(".pending"), "the rent on the bill")
         assert "￥200.00 on your bill, waiting for payment." in text(app)
         assert outside(app.screen) == []  # it still fits 80x24
     for bill in billing.open_bills(pctx, "3-1205"):
