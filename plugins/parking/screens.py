@@ -9,6 +9,7 @@ import functools
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from rich.cells import cell_len, set_cell_size
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
@@ -308,6 +309,12 @@ class ParkingDeskPanel(DeskActions, Widget):
                 Button(_("Look up"), id="lookup"),
             )
             yield Label("", id="card-info")
+            # A renewal at the cashier: the rental typed, or the card's on the reader.
+            yield Horizontal(
+                titled(Input(value="1", placeholder=_("Months"), id="renew-months"), _("Months")),
+                Button(_("Renew (cash)"), id="renew-cash", variant="primary"),
+                Button(_("Renew (on bill)"), id="renew-bill"),
+            )
             yield Label(_("New monthly rental"), classes="title")
             yield Horizontal(
                 Input(placeholder=_("Unit, e.g. 3-1205"), id="unit"),
@@ -339,10 +346,15 @@ class ParkingDeskPanel(DeskActions, Widget):
             rows = service.records(self.ctx, self.actor)
         except Refused as exc:
             return exc.render(_)
+        rows = rows[-12:]
+        # Names and plates padded by display cells, so the columns line up (汉字 take two).
+        names = max((cell_len(r.owner) for r in rows), default=0)
+        plates = max((cell_len(r.plate) for r in rows), default=0)
         lines = [
-            f"{'*' if r.changed_this_week else ' '} {r.date} {r.unit_code:7} {r.owner} {r.phone} "
-            f"{r.plate} {r.start}~{r.end} {r.card or '-'} {_(service.state_label(r.state))}"
-            for r in rows[-12:]
+            f"{'*' if r.changed_this_week else ' '} {r.date} {r.unit_code:7} "
+            f"{set_cell_size(r.owner, names)} {r.phone} "
+            f"{set_cell_size(r.plate, plates)} {r.start}~{r.end} {r.card or '-'} {_(service.state_label(r.state))}"
+            for r in rows
         ]
         return "\n".join(lines) or _("No monthly rentals yet.")
 
@@ -354,6 +366,36 @@ class ParkingDeskPanel(DeskActions, Widget):
 
     def _value(self, wid: str) -> str:
         return self.query_one(f"#{wid}", Input).value.strip()
+
+    def _rental(self, uid: str, rental: str) -> service.RentalView:
+        """The rental typed, else the one of the card on the reader."""
+        if rental:
+            return service.get_rental(self.ctx, rental)
+        if not uid:
+            raise Refused("parking.which", "Tap the card or type the rental number first.")
+        validity = taps.card_info(self.ctx, uid).validity
+        assert validity is not None
+        return service.get_rental(self.ctx, validity.rental_id)
+
+    def _show_rental(self, r: service.RentalView) -> None:
+        """The rental under the card buttons: plate, holder, paid through, rent on the bill."""
+        shown = r.shown_state
+        if shown == "open":
+            state = _("Valid until {end} ({days} days left)").format(
+                end=r.end_date, days=(r.end_date - self.ctx.today()).days
+            )
+        elif shown == "unpaid":
+            state = _("Payment pending. Pay the rent to start the rental.")
+        elif shown == "expired":
+            state = _("Expired on {end}. Renew to use it again.").format(end=r.end_date)
+        else:
+            state = _(service.state_label(shown))
+        line = f"{r.plate} {r.unit_code} {r.holder} {r.number} {r.card_number or '-'} · {state}"
+        if r.pending_fen:
+            line += " " + _("{amount} on the unit's bill, not paid yet.").format(
+                amount=format_fen(r.pending_fen)
+            )
+        self.query_one("#card-info", Label).update(line)
 
     async def on_button_pressed(self, event: Button.Pressed) -> None:
         bid = event.button.id or ""
@@ -380,13 +422,26 @@ class ParkingDeskPanel(DeskActions, Widget):
                     card=card.printed_number, state=_(card.deposit_state)
                 )
             elif bid == "lookup":
-                info = taps.card_info(self.ctx, uid)
-                v = info.validity
-                assert v is not None
-                self.query_one("#card-info", Label).update(
-                    f"{v.plate} {v.unit_code} {v.holder} {v.rental_number} · {_state_line(v)}"
-                )
+                self._show_rental(self._rental(uid, rental))
                 text = ""
+            elif bid in ("renew-cash", "renew-bill"):
+                months = self._value("renew-months")
+                view, reference = service.renew(
+                    self.ctx, self.actor, self._rental(uid, rental).number,
+                    int(months) if months.isdigit() else 0,
+                    "cash" if bid == "renew-cash" else "bill",
+                )  # fmt: skip
+                self._show_rental(view)
+                if bid == "renew-cash":
+                    text = _("Rental {number} renewed in cash, paid until {end}.").format(
+                        number=view.number, end=view.end_date
+                    )
+                elif reference is not None:
+                    text = _(
+                        "The rent is on the unit's bill; rental {number} renews when it is paid."
+                    ).format(number=view.number)
+                else:
+                    text = _("Nothing bills rent here: take it in cash (Renew (cash)).")
             elif bid in ("open-cash", "open-bill"):
                 months = self._value("months") or "1"
                 view = service.open_rental(
@@ -402,9 +457,14 @@ class ParkingDeskPanel(DeskActions, Widget):
                     method="cash" if bid == "open-cash" else "bill",
                 )
                 self.query_one("#rental", Input).value = view.number
-                text = _("Rental {number} opened, paid until {end}.").format(
-                    number=view.number, end=view.end_date
-                )
+                if view.paid:
+                    text = _("Rental {number} opened, paid until {end}.").format(
+                        number=view.number, end=view.end_date
+                    )
+                else:  # on the bill: the months start once it is paid
+                    text = _(
+                        "The rent is on the unit's bill; rental {number} starts when it is paid."
+                    ).format(number=view.number)
             elif bid == "fee":
                 minutes = self._value("minutes")
                 fen = service.temporary_fee(

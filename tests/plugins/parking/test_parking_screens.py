@@ -39,6 +39,14 @@ def text(app) -> str:  # type: ignore[no-untyped-def]
     return "\n".join(str(w.render()) for w in app.screen.query(Label))
 
 
+async def open_parking_desk(pilot) -> None:  # type: ignore[no-untyped-def]
+    """The cashier signed in at the desk, on its parking tab."""
+    await pilot.app.logged_in(CASHIER)
+    await pilot.pause()
+    pilot.app.screen.show_tab("tab-parking")
+    await pilot.pause()
+
+
 async def test_a_lapsed_card_renews_by_qr_at_the_kiosk(pctx: KioskContext) -> None:
     """The QR is for the renewal alone (one month, ￥100), not the rest of the month's bill,
     which still owes its property fee afterwards."""
@@ -125,10 +133,7 @@ async def test_the_desk_refuses_an_unchecked_renter_then_issues(pctx: KioskConte
     app = desk(pctx, "en")
     owner = resident_of(pctx, "3-1205")
     async with app.run_test(size=(120, 40)) as pilot:
-        await app.logged_in(CASHIER)
-        await pilot.pause()
-        app.screen.show_tab("tab-parking")
-        await pilot.pause()
+        await open_parking_desk(pilot)
         for wid, value in dict(
             unit="3-1205", renter=owner.name, plate="粤B66666", model="本田",
             licence="440301198805051234", months="2",
@@ -156,6 +161,52 @@ async def test_the_desk_refuses_an_unchecked_renter_then_issues(pctx: KioskConte
         assert card is not None and card.state == "active" and card.deposit_receipt
 
 
+async def test_the_cashier_renews_at_the_desk_in_cash_or_on_the_bill(pctx: KioskContext) -> None:
+    """The card on the reader renews in cash (paid through at once, a receipt queued); a rental
+    typed by number renews on the bill, and the lookup then shows the rent waiting there."""
+    from kiosk.db.models import PrintJob
+
+    lapsed = taps.card_validity(pctx, LAPSED)
+    billed = taps.card_validity(pctx, BILLED)
+    assert lapsed is not None and billed is not None and lapsed.state == "expired"
+    with pctx.database().read() as session:
+        jobs = len(session.scalars(select(PrintJob)).all())
+    app = desk(pctx, "en")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_parking_desk(pilot)
+        screen = app.screen
+        info = screen.query_one("#card-info", Label)
+        await click(app, pilot, "#renew-cash")
+        await wait_until(pilot, lambda: "Tap the card" in text(app), "the refusal")
+        app.desk_card_tapped(LAPSED)
+        await pilot.pause()
+        screen.query_one("#renew-months", Input).value = "2"
+        await click(app, pilot, "#renew-cash")
+        await wait_until(pilot, lambda: "renewed in cash" in text(app), "the cash renewal")
+        after = service.get_rental(pctx, lapsed.rental_id)
+        assert after.paid and after.end_date == service.period_end(pctx.today(), 2)
+        assert f"paid until {after.end_date}" in text(app)
+        assert f"{after.end_date}" in str(info.render()) and "days left" in str(info.render())
+        assert taps.card_validity(pctx, LAPSED).state == "valid"  # type: ignore[union-attr]
+
+        screen.query_one("#uid", Input).value = ""
+        screen.query_one("#rental", Input).value = billed.rental_number
+        await click(app, pilot, "#lookup")
+        await wait_until(pilot, lambda: "not paid yet" in str(info.render()), "the pending rent")
+        assert "￥200.00 on the unit's bill" in str(info.render())
+        screen.query_one("#renew-months", Input).value = "1"
+        await click(app, pilot, "#renew-bill")
+        await wait_until(pilot, lambda: "renews when it is paid" in text(app), "the billed one")
+        assert "￥300.00 on the unit's bill" in str(info.render())
+        screen.query_one("#renew-months", Input).value = "0"
+        await click(app, pilot, "#renew-bill")
+        await wait_until(pilot, lambda: "1 to 12 months" in text(app), "the months refusal")
+    assert service.get_rental(pctx, billed.rental_id).pending_fen == 30000
+    assert not service.get_rental(pctx, billed.rental_id).paid
+    with pctx.database().read() as session:
+        assert len(session.scalars(select(PrintJob)).all()) == jobs + 1  # the cash receipt
+
+
 @pytest.mark.parametrize("lang", ["zh_CN", "en"])
 def test_snapshot_validity(snap_compare, pctx: KioskContext, lang: str) -> None:
     async def tap(pilot) -> None:  # type: ignore[no-untyped-def]
@@ -179,13 +230,7 @@ def test_snapshot_validity(snap_compare, pctx: KioskContext, lang: str) -> None:
 
 @pytest.mark.parametrize("lang", ["zh_CN", "en"])
 def test_snapshot_desk_panel(snap_compare, pctx: KioskContext, lang: str) -> None:
-    async def open_panel(pilot) -> None:  # type: ignore[no-untyped-def]
-        await pilot.app.logged_in(CASHIER)
-        await pilot.pause()
-        pilot.app.screen.show_tab("tab-parking")
-        await pilot.pause()
-
-    assert snap_compare(desk(pctx, lang), terminal_size=(120, 40), run_before=open_panel)
+    assert snap_compare(desk(pctx, lang), terminal_size=(120, 40), run_before=open_parking_desk)
 
 
 async def test_cancelling_the_qr_takes_the_rent_off_the_bill(pctx: KioskContext) -> None:
@@ -225,10 +270,7 @@ async def test_f2_on_the_sim_desk_taps_its_own_reader_into_the_parking_panel(
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_until(pilot, lambda: app.devices is not None, "the desk's own reader")
         assert app.devices is not None and app.devices.readers
-        await app.logged_in(CASHIER)
-        await pilot.pause()
-        app.screen.show_tab("tab-parking")
-        await pilot.pause()
+        await open_parking_desk(pilot)
         await pilot.press("f2")
         await pilot.pause()
         assert type(app.screen).__name__ == "SimTapScreen"
