@@ -153,14 +153,20 @@ async def renew(run: Any) -> None:
 
 
 async def lost_card(run: Any) -> None:
-    """The 1-1001 card is reported lost at the desk: a tap at the kiosk is refused and the desk
-    alerted; the cashier binds a replacement, which works at once."""
+    """The 1-1001 card is reported lost at the desk by its rental number (the resident has no
+    card to lay on the reader): a tap at the kiosk is refused and the desk alerted; the cashier
+    binds a replacement to the same rental number, which works at once."""
     from sqlalchemy import select
+    from textual.widgets import Input
 
     from kiosk.db.models import DeskAlert
+    from plugins.parking.taps import card_validity
 
+    validity = card_validity(run.ctx, VALID_CARD)
+    assert validity is not None
     async with cashier_desk(run) as desk:
-        await desk_tap(desk, VALID_CARD)
+        desk.app.screen.query_one("#rental", Input).value = validity.rental_number
+        desk.note(f"desk: rental {validity.rental_number} typed, no card on the reader")
         await desk.click("#lost")
         desk.note(f"desk: {message(desk)}")
     await run.tap(VALID_CARD)
@@ -177,9 +183,7 @@ async def lost_card(run: Any) -> None:
     run.note(f"desk alert: {alerts[0]}")
     await run.click("#ok")
     async with cashier_desk(run) as desk:
-        from textual.widgets import Input
-
-        desk.app.screen.query_one("#rental", Input).value = VALID_CARD  # the old card
+        desk.app.screen.query_one("#rental", Input).value = validity.rental_number
         await desk_tap(desk, SPARE_CARD)
         await desk.click("#replace")
         text = message(desk)

@@ -377,6 +377,18 @@ class ParkingDeskPanel(DeskActions, Widget):
         assert validity is not None
         return service.get_rental(self.ctx, validity.rental_id)
 
+    def _lost_card(self, ref: str) -> str:
+        """The lost card (the resident has nothing to lay on the reader): the latest card of the
+        rental typed (PK...), or a card's number typed in the rental field."""
+        if not ref:
+            raise Refused("parking.which_lost", "Type the rental number of the lost card.")
+        if not ref.upper().startswith("PK"):
+            return ref
+        chain = service.card_chain(self.ctx, ref.upper())
+        if not chain:
+            raise Refused("parking.no_card_yet", "Rental {number} has no card yet.", number=ref)
+        return chain[-1].uid_hex
+
     def _show_rental(self, r: service.RentalView) -> None:
         """The rental under the card buttons: plate, holder, paid through, rent on the bill."""
         shown = r.shown_state
@@ -408,10 +420,10 @@ class ParkingDeskPanel(DeskActions, Widget):
                     receipt=card.deposit_receipt or "-",
                 )  # fmt: skip
             elif bid == "lost":
-                card = service.report_lost(self.ctx, self.actor, uid)
+                card = service.report_lost(self.ctx, self.actor, uid or self._lost_card(rental))
                 text = _("Card {card} blocked as lost.").format(card=card.printed_number)
             elif bid == "replace":
-                old = rental or self.last_uid
+                old = self._lost_card(rental)
                 card = service.replace_lost_card(self.ctx, self.actor, old, uid)
                 text = _("Replacement card {card} issued for {rental}.").format(
                     card=card.printed_number, rental=card.rental_number

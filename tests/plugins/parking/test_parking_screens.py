@@ -178,6 +178,8 @@ async def test_the_cashier_renews_at_the_desk_in_cash_or_on_the_bill(pctx: Kiosk
         info = screen.query_one("#card-info", Label)
         await click(app, pilot, "#renew-cash")
         await wait_until(pilot, lambda: "Tap the card" in text(app), "the refusal")
+        await click(app, pilot, "#replace")
+        await wait_until(pilot, lambda: "rental number of the lost" in text(app), "which card")
         app.desk_card_tapped(LAPSED)
         await pilot.pause()
         screen.query_one("#renew-months", Input).value = "2"
