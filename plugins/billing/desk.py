@@ -179,6 +179,7 @@ class BillingDeskPanel(Vertical):
             lines.append(
                 f"  {b.number}  {b.due_date}  {state(b.status)}  {format_fen(b.balance_fen)}{late}"
             )
+            lines.append(f"      {service.lines_summary(b)}")
         for p in st.payments:
             method = _(METHODS.get(p["method"], N_("Other")))
             lines.append(f"  {p['receipt_no']}  {method}  {format_fen(p['amount_fen'])}")

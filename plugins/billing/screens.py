@@ -152,6 +152,8 @@ class BillsScreen(BillingScreen):
                     + f"  {format_fen(b.balance_fen)}{late}",
                     classes="bill",
                 )
+                # What the bill is for, before paying it.
+                yield Label(service.lines_summary(b), classes="bill lines")
                 yield Button(
                     _("Pay {amount}").format(amount=format_fen(b.due_now_fen)),
                     id=f"pay-{b.id}",

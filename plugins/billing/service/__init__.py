@@ -98,6 +98,9 @@ from plugins.billing.service.bills import (
     late_fee_rule as late_fee_rule,
 )
 from plugins.billing.service.bills import (
+    lines_summary as lines_summary,
+)
+from plugins.billing.service.bills import (
     local_today as local_today,
 )
 from plugins.billing.service.bills import (

@@ -17,7 +17,9 @@ from sqlalchemy.orm import Session
 from kiosk import audit
 from kiosk.db.models import Unit
 from kiosk.errors import Refused
+from kiosk.i18n import N_, _
 from kiosk.identity import Actor, require_role, unit_by_code
+from kiosk.money import format_fen
 from kiosk.pii import mask_text
 from kiosk.writes import in_own_transaction
 from plugins.billing import fees
@@ -220,11 +222,35 @@ def add_charge_in(
 add_charge = in_own_transaction(add_charge_in, then=lambda line: line.id)
 
 
+# What each kind of line is called where a resident or the desk reads a bill (never the code).
+LINE_TITLES: dict[str, str] = {
+    "property_fee": N_("Property fee"),
+    "parking_rent": N_("Parking rent"),
+    "utilities": N_("Utilities"),
+    "repair": N_("Repair charge"),
+    "umbrella": N_("Umbrella charge"),
+    "late_fee": N_("Late fee"),
+    "other": N_("Other"),
+}
+
+
 @dataclass(frozen=True)
 class LineView:
     kind: str
     description: str
     amount_fen: int
+
+    @property
+    def title(self) -> str:
+        """The line's kind in the reader's language."""
+        return _(LINE_TITLES.get(self.kind, N_("Other")))
+
+
+def lines_summary(bill: BillView) -> str:
+    """A bill's lines on one line, property fee first: ``物业费 ￥256.25 · 车位租金 ￥100.00``."""
+    order = list(LINE_TITLES)
+    lines = sorted(bill.lines, key=lambda ln: order.index(ln.kind) if ln.kind in order else 99)
+    return " · ".join(f"{ln.title} {format_fen(ln.amount_fen)}" for ln in lines)
 
 
 @dataclass(frozen=True)

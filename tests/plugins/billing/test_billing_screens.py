@@ -375,3 +375,25 @@ async def test_the_cashier_sends_the_months_bills_from_the_desk(sctx, people) ->
         await click(app, pilot, "#confirm-yes")
         await wait_until(pilot, lambda: f"{sent} were sent before" in issued())
         assert told() == sent and "0 bills sent" in issued()
+
+
+async def test_each_bill_says_what_it_is_for_before_it_is_paid(sctx) -> None:
+    """Every line of every open bill is named (never its code) with its amount, and the named
+    amounts add up to what the bill charges."""
+    from kiosk.identity import SYSTEM
+    from kiosk.money import format_fen
+
+    service.add_charge(sctx, SYSTEM, "3-1205", "utilities", 4321, "水费", source_ref="t:water")
+    app = Harness(sctx, IdentifyScreen(sctx))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _to_bills(app, pilot)
+        shown = screen_text(app)
+        for bill in service.open_bills(sctx, "3-1205"):
+            summary = service.lines_summary(bill)
+            assert summary in shown
+            assert summary.startswith("Property fee ")
+            for line in bill.lines:
+                assert f"{line.title} {format_fen(line.amount_fen)}" in summary
+            assert sum(line.amount_fen for line in bill.lines) == bill.charged_fen
+        assert "Utilities ￥43.21" in shown
+        assert "parking_rent" not in shown and "property_fee" not in shown
