@@ -67,6 +67,10 @@ STEP_TITLES: dict[str, str] = {
     "cancel": N_("Cancel ticket"),
     "emergency": N_("Mark as emergency"),
     "not_emergency": N_("Not an emergency"),
+    # Complaints (000 投诉): forwarded by whoever heard it, judged, and answered.
+    "forward": N_("Forward"),
+    "judge": N_("Valid or invalid"),
+    "reply": N_("Reply to the complainant"),
 }
 LISTED = (*OPEN_STATUSES, "completed")  # completed: the return visit is still due
 
@@ -91,6 +95,9 @@ class DeskTicket(service.TicketFacts):
     severity: str
     due_at: dt.datetime | None
     note: str
+    forwarded_to: str = ""
+    judged: bool = False
+    replied: bool = False
 
 
 def desk_tickets(ctx: KioskContext, actor: Any, *, mine: bool = False) -> list[DeskTicket]:
@@ -127,7 +134,8 @@ def _row(t: RepairTicket, code: str | None) -> DeskTicket:
     return DeskTicket(
         t.number, t.kind, t.status, code or "", t.category, t.description, bool(t.emergency),
         bool(t.paid), t.price_fen, t.consent_at is not None, t.assignee, t.severity,
-        as_utc(due) if due else None, t.note,
+        as_utc(due) if due else None, t.note, t.forwarded_to, t.judged_at is not None,
+        t.replied_at is not None,
     )  # fmt: skip
 
 
@@ -139,7 +147,8 @@ def next_steps(t: DeskTicket, roles: frozenset[str] | set[str]) -> list[str]:
     steps: list[str] = []
     if desk and "confirmed" in after:
         steps.append("confirm")
-    if work and t.status in ("new", "confirmed", "deferred", "reopened", "in_progress"):
+    repair = t.kind != "complaint"  # a complaint has no price and is graded, not urgent
+    if repair and work and t.status in ("new", "confirmed", "deferred", "reopened", "in_progress"):
         steps.append("quote")
     if desk and t.paid and not t.consented and t.status in OPEN_STATUSES:
         steps.append("consent")
@@ -157,8 +166,16 @@ def next_steps(t: DeskTicket, roles: frozenset[str] | set[str]) -> list[str]:
         steps.append("reopen")
     if desk and "canceled" in after:
         steps.append("cancel")
-    if desk and t.status in OPEN_STATUSES:
+    if repair and desk and t.status in OPEN_STATUSES:
         steps.append("not_emergency" if t.emergency else "emergency")
+    if t.kind == "complaint":
+        supervisor = bool(set(roles) & set(service.SUPERVISOR_ROLES))
+        if t.status in OPEN_STATUSES and set(roles) & set(service.STAFF_ROLES):
+            steps.append("forward")
+        if supervisor and t.status in OPEN_STATUSES and not t.judged:
+            steps.append("judge")
+        if supervisor and not t.replied and t.status != "canceled":
+            steps.append("reply")
     return steps
 
 
@@ -455,6 +472,47 @@ class RepairsDeskPanel(DeskActions, Vertical):
             _("Ticket {number} closed."),
             service.close,
             danger=True,
+        )
+
+    def ask_forward(self, t: DeskTicket) -> None:
+        a, n = self.actor, t.number
+        self.desk_form(
+            _("Forward complaint {number}").format(number=n),
+            [Field("to", _("To (a person or department)"), value=t.forwarded_to)],
+            lambda v: self.desk_run(
+                _("Complaint {number} forwarded.").format(number=n),
+                lambda: service.forward(self.ctx, a, n, v["to"]),
+            ),
+            lambda v: None if v["to"].strip() else _("Say who the complaint goes to."),
+        )
+
+    def ask_judge(self, t: DeskTicket) -> None:
+        a, n = self.actor, t.number
+        verdicts = ((_("Valid"), "valid"), (_("Invalid (closes it; the complainant is told)"),
+                                            "invalid"))  # fmt: skip
+        self.desk_form(
+            _("Is complaint {number} valid?").format(number=n),
+            [Field("verdict", _("Verdict"), "choice", verdicts, "valid"),
+             Field("explanation", _("Explanation (needed when invalid)"))],
+            lambda v: self.desk_run(
+                _("Complaint {number} judged.").format(number=n),
+                lambda: service.judge(self.ctx, a, n, v["verdict"] != "invalid",
+                                      v["explanation"]),
+            ),
+            lambda v: None if v["verdict"] != "invalid" or v["explanation"].strip()
+            else _("An invalid complaint needs an explanation."),
+        )  # fmt: skip
+
+    def ask_reply(self, t: DeskTicket) -> None:
+        a, n = self.actor, t.number
+        self.desk_form(
+            _("Reply to the complainant of {number}").format(number=n),
+            [Field("text", _("Reply (sent by SMS)"))],
+            lambda v: self.desk_run(
+                _("Reply recorded and sent."),
+                lambda: service.reply(self.ctx, a, n, v["text"]),
+            ),
+            lambda v: None if v["text"].strip() else _("Write the reply to the complainant."),
         )
 
     def ask_reopen(self, t: DeskTicket) -> None:

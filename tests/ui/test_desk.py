@@ -20,6 +20,14 @@ async def login(pilot, who: str = "S001", pin: str = "2580") -> None:  # type: i
     await pilot.pause()
 
 
+async def open_tab(pilot, tab: str) -> None:  # type: ignore[no-untyped-def]
+    """The butler signed in at the desk, on ``tab``."""
+    await login(pilot)
+    await wait_until(pilot, lambda: on_desk(pilot.app), "the desk")
+    pilot.app.screen.show_tab(tab)
+    await pilot.pause()
+
+
 def on_desk(app) -> bool:  # type: ignore[no-untyped-def]
     return type(app.screen).__name__ == "DeskScreen"
 
@@ -122,9 +130,7 @@ def household_file_of(app, unit: str) -> bool:  # type: ignore[no-untyped-def]
 async def test_household_file_is_masked(ui_ctx: KioskContext) -> None:
     app = desk(ui_ctx, "en")
     async with app.run_test(size=(120, 40)) as pilot:
-        await login(pilot)
-        await wait_until(pilot, lambda: on_desk(app), "the desk")
-        app.screen.show_tab("tab-household")
+        await open_tab(pilot, "tab-household")
         await click(app, pilot, "#hf-unit")
         await pilot.press(*"3-1205", "enter")
         await wait_until(pilot, lambda: household_file_of(app, "3-1205"), "the household file")
@@ -356,10 +362,7 @@ async def test_a_ticket_goes_from_a_phone_call_to_closed_through_the_desk_button
     app = desk(_full_ctx(ui_ctx), "en")
     app.poll_seconds = 3600
     async with app.run_test(size=(120, 40)) as pilot:
-        await login(pilot)
-        await wait_until(pilot, lambda: on_desk(app), "the desk")
-        app.screen.show_tab("tab-repairs")
-        await pilot.pause()
+        await open_tab(pilot, "tab-repairs")
 
         async def phoned_in(dialog) -> None:  # type: ignore[no-untyped-def]
             dialog.query_one("#field-unit", Input).value = "3-1205"
@@ -426,6 +429,85 @@ async def test_a_ticket_goes_from_a_phone_call_to_closed_through_the_desk_button
         ]
     for done in ("filed", "confirmed", "quoted", "consent", "dispatched", "completed", "closed"):
         assert f"repair.{done}" in actions
+
+
+async def test_a_complaint_is_forwarded_judged_and_answered_through_the_desk_buttons(
+    ui_ctx: KioskContext,
+) -> None:
+    """The complaint steps of the procedure (000 投诉) at the desk: forwarded by whoever heard
+    it, judged valid, graded on confirming, and answered; an invalid one closes with its
+    explanation. The complainant gets each answer by SMS."""
+    from sqlalchemy import select
+    from textual.widgets import Input, Select
+
+    from kiosk.db.models import AuditEvent, Notification
+    from kiosk.identity import Actor
+    from plugins.repairs import service as repairs
+
+    butler = Actor("staff", 1, "李管家", frozenset({"butler"}))
+    ctx = _full_ctx(ui_ctx)
+    first = repairs.file_ticket(ctx, butler, category="complaint.noise", unit_code="2-803",
+                                description="renovation noise at night",
+                                contact_phone="13900001111").number  # fmt: skip
+    second = repairs.file_ticket(ctx, butler, category="complaint.fees", unit_code="1-101",
+                                 contact_phone="13900002222").number  # fmt: skip
+    app = desk(ctx, "en")
+    app.poll_seconds = 3600
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_tab(pilot, "tab-repairs")
+        panel = app.screen.query_one("RepairsDeskPanel")
+        panel.selected = first
+        await panel.show_ticket()
+
+        async def to_engineering(dialog) -> None:  # type: ignore[no-untyped-def]
+            dialog.query_one("#field-to", Input).value = "工程部 王工"
+
+        await wait_until(pilot, lambda: bool(app.screen.query("#rp-forward")), "its steps")
+        assert not app.screen.query("#rp-quote") and not app.screen.query("#rp-emergency")
+        await _step(pilot, app, "forward", "form-ok", to_engineering)
+        await wait_until(pilot, lambda: "forwarded" in texts(app), "the forward")
+
+        async def valid(dialog) -> None:  # type: ignore[no-untyped-def]
+            dialog.query_one("#field-verdict", Select).value = "valid"
+
+        await _step(pilot, app, "judge", "form-ok", valid)
+        await wait_until(pilot, lambda: "judged" in texts(app), "the verdict")
+        assert not app.screen.query("#rp-judge")  # judged once
+
+        async def answer(dialog) -> None:  # type: ignore[no-untyped-def]
+            dialog.query_one("#field-text", Input).value = "已与施工方沟通，晚上不再施工"
+
+        await _step(pilot, app, "reply", "form-ok", answer)
+        await wait_until(pilot, lambda: "Reply recorded" in texts(app), "the reply")
+        t = repairs.get_ticket(ctx, first)
+        assert t.status not in ("closed", "canceled")
+
+        panel.selected = second
+        await panel.show_ticket()
+
+        async def invalid_without_reason(dialog) -> None:  # type: ignore[no-untyped-def]
+            dialog.query_one("#field-verdict", Select).value = "invalid"
+
+        await _step(pilot, app, "judge", "form-ok", invalid_without_reason)
+        assert "needs an explanation" in texts(app)  # the dialog stays and says why
+        app.screen.query_one("#field-explanation", Input).value = "物业费按合同标准收取"
+        await press(pilot, app, "form-ok")
+        await wait_until(
+            pilot, lambda: repairs.get_ticket(ctx, second).status == "closed", "closed as invalid"
+        )
+    with ctx.database().read() as s:
+        actions = set(
+            s.scalars(select(AuditEvent.action).where(AuditEvent.subject == f"repair:{first}"))
+        )
+        sms = s.scalars(select(Notification).where(Notification.channel == "sms")).all()
+        told = {(n.recipient, n.template) for n in sms}
+        forwarded = s.scalars(
+            select(Notification).where(Notification.template == "complaint_forwarded")
+        ).all()
+    assert {"complaint.forwarded", "complaint.judged", "complaint.replied"} <= actions
+    assert ("13900001111", "complaint_reply") in told
+    assert ("13900002222", "complaint_invalid") in told
+    assert [n.recipient for n in forwarded] == ["工程部 王工"]
 
 
 # -- a Chinese desk speaks Chinese ------------------------------------------------------------
@@ -591,10 +673,7 @@ async def test_the_household_file_shows_the_units_repairs_visits_parcels_loans_a
     app = desk(ctx, "zh_CN")
     app.poll_seconds = 3600
     async with app.run_test(size=(120, 40)) as pilot:
-        await login(pilot)
-        await wait_until(pilot, lambda: on_desk(app), "the desk")
-        app.screen.show_tab("tab-household")
-        await pilot.pause()
+        await open_tab(pilot, "tab-household")
         await click(pilot.app, pilot, "#hf-unit")
         await pilot.press(*"3-1205", "enter")
         await wait_until(pilot, lambda: "报修与投诉" in texts(app))
