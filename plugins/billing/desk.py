@@ -1,6 +1,7 @@
 """The billing panel of the butler/cashier desk: a unit's statement on demand; the cashier
 takes one cash or card payment for everything the unit owes (all its open bills, oldest
-first, one receipt printed), as ``kiosk billing pay-arrears`` does; sends the households their
+first, one receipt printed), as ``kiosk billing pay-arrears`` does, or for one bill chosen
+(whole or in part), as ``kiosk billing pay`` does; sends the households their
 month's bills (``kiosk billing issue``); and payments that arrived but could not be applied
 (to refund)."""
 
@@ -11,7 +12,7 @@ from typing import Any
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Input
+from textual.widgets import Input, Select
 
 from kiosk.errors import Refused
 from kiosk.i18n import N_, _
@@ -30,6 +31,7 @@ class BillingDeskPanel(Vertical):
     }
     BillingDeskPanel Horizontal { height: auto; }
     BillingDeskPanel #desk-unit, BillingDeskPanel #desk-amount { width: 1fr; }
+    BillingDeskPanel #desk-bill { width: 2fr; }
     """
 
     def __init__(self, ctx: Any) -> None:
@@ -37,6 +39,7 @@ class BillingDeskPanel(Vertical):
         self.ctx = ctx
         self.unit = ""  # the unit whose statement is shown: a payment is taken for it
         self.owed_fen = 0
+        self.due: dict[str, int] = {}  # bill id -> what it owes today, of the shown unit
 
     def compose(self) -> ComposeResult:
         yield Label(_("Bills"), classes="title")
@@ -45,6 +48,8 @@ class BillingDeskPanel(Vertical):
             yield Button(_("Statement"), id="desk-statement")
         yield Static("", id="statement")
         with Horizontal(id="desk-take"):
+            # Everything owed (the default), or one bill the resident chooses to pay.
+            yield Select[str]([(_("All open bills"), "all")], id="desk-bill", allow_blank=False)
             yield Input(placeholder=_("Amount counted"), id="desk-amount", restrict=r"[0-9.]*")
             yield Button(_("Cash"), id="desk-cash", variant="primary")
             yield Button(_("Bank card"), id="desk-card")
@@ -93,8 +98,9 @@ class BillingDeskPanel(Vertical):
         return getattr(self.app, "staff", None) or DESK_READER
 
     async def take(self, method: str) -> None:
-        """Take what the cashier counted for everything the shown unit owes; the service
-        refuses any other amount, and a person without the cashier's role."""
+        """Take what the cashier counted for everything the shown unit owes (the service
+        refuses any other amount), or for the one bill chosen (all of it or a part); refused
+        to a person without the cashier's role."""
         from kiosk.money import typed_fen
         from plugins.billing import service
 
@@ -102,19 +108,38 @@ class BillingDeskPanel(Vertical):
         field = self.query_one("#desk-amount", Input)
         if not self.unit or not self.owed_fen:
             return
+        bill = str(self.query_one("#desk-bill", Select).value)
+        owed = self.due.get(bill, self.owed_fen)
         amount = typed_fen(field.value)
         if amount is None:
             said.update(_("Type the amount counted, e.g. {amount}.").format(
-                amount=f"{self.owed_fen // 100}.{self.owed_fen % 100:02d}"))  # fmt: skip
+                amount=f"{owed // 100}.{owed % 100:02d}"))  # fmt: skip
             return
         unit = self.unit
         try:
-            paid = await asyncio.to_thread(
-                service.record_desk_arrears_payment, self.ctx, self._actor(), unit, amount, method
-            )
+            if bill in self.due:
+                paid = [
+                    await asyncio.to_thread(
+                        service.record_desk_payment,
+                        self.ctx,
+                        self._actor(),
+                        int(bill),
+                        amount,
+                        method,
+                    )
+                ]
+            else:
+                paid = await asyncio.to_thread(
+                    service.record_desk_arrears_payment,
+                    self.ctx,
+                    self._actor(),
+                    unit,
+                    amount,
+                    method,
+                )
         except Refused as exc:
             said.update(exc.render(_))
-            return
+            return  # fmt: skip
         field.value = ""
         said.update(
             _("Took {amount} for {n} bills of {unit}; receipts {receipts} (printing).").format(
@@ -169,6 +194,15 @@ class BillingDeskPanel(Vertical):
             return
         self.unit, self.owed_fen = st.unit_code, st.owed_fen
         self.query_one("#desk-take").display = st.owed_fen > 0
+        owing = [b for b in st.bills if b.due_now_fen > 0]
+        self.due = {str(b.id): b.due_now_fen for b in owing}
+        everything = _("Everything owed: {amount}").format(amount=format_fen(st.owed_fen))
+        choice = self.query_one("#desk-bill", Select)
+        choice.set_options([(everything, "all:" + everything)]
+                           + [(f"{b.number} {format_fen(b.due_now_fen)}", str(b.id))
+                              for b in owing])  # fmt: skip
+        # The first option selected, and shown (a value named by its label changes with it).
+        choice.value = "all:" + everything
         lines = [
             _("Unit {unit} owes {amount} today").format(
                 unit=st.unit_code, amount=format_fen(st.owed_fen)

@@ -21,6 +21,16 @@ def sctx(sqlite_demo_url, gateway):
         yield ctx
 
 
+def print_jobs(ctx) -> int:
+    """How many print jobs were ever queued."""
+    from sqlalchemy import func, select
+
+    from kiosk.db.models import PrintJob
+
+    with ctx.database().read() as s:
+        return s.scalar(select(func.count(PrintJob.id))) or 0
+
+
 async def _to_bills(app, pilot) -> None:
     await click(app, pilot, "#unit")
     await pilot.press(*"3-1205")
@@ -218,19 +228,14 @@ async def test_the_cashier_takes_a_units_arrears_at_the_desk(sctx, people) -> No
     """The cashier looks up a unit, types what was counted and takes it in cash: every open
     bill is paid, oldest first, one receipt goes to the printer; a wrong amount, a butler, or
     letters are refused in words and take nothing."""
-    from sqlalchemy import func, select
 
-    from kiosk.db.models import PrintJob
     from kiosk.money import format_fen
     from plugins.billing.desk import BillingDeskPanel
 
     owed = service.unit_statement(sctx, people.cashier, "3-1205").owed_fen
     assert owed > 0
 
-    def jobs() -> int:
-        with sctx.database().read() as s:
-            return s.scalar(select(func.count(PrintJob.id))) or 0
-
+    jobs = lambda: print_jobs(sctx)  # noqa: E731
     app = DeskHarness(lambda: BillingDeskPanel(sctx), staff=people.butler)
     before = jobs()
     async with app.run_test(size=(100, 40)) as pilot:
@@ -258,6 +263,47 @@ async def test_the_cashier_takes_a_units_arrears_at_the_desk(sctx, people) -> No
     assert jobs() == before + 1
     st = service.unit_statement(sctx, people.cashier, "3-1205")
     assert st.owed_fen == 0 and {b.status for b in st.bills} == {"paid"}
+
+
+async def test_the_cashier_takes_one_chosen_bill_at_the_desk(sctx, people) -> None:
+    """A resident pays only the older bill, in cash: the cashier picks it from the list (all
+    open bills is the default), takes its amount, one receipt prints, the other bill stays."""
+    from textual.widgets import Select
+
+    from kiosk.money import format_fen
+    from plugins.billing.desk import BillingDeskPanel
+
+    older, newer = service.unit_statement(sctx, people.cashier, "3-1205").bills[:2]
+    assert older.period < newer.period and older.due_now_fen > 0 and newer.due_now_fen > 0
+
+    jobs = lambda: print_jobs(sctx)  # noqa: E731
+    app = DeskHarness(lambda: BillingDeskPanel(sctx), staff=people.cashier)
+    before = jobs()
+    async with app.run_test(size=(100, 40)) as pilot:
+        taken = lambda: str(app.query_one("#taken").render())  # noqa: E731
+        await click(app, pilot, "#desk-unit")
+        await pilot.press(*"3-1205", "enter")
+        await wait_until(pilot, lambda: app.query_one("#desk-take").display)
+        choice = app.query_one("#desk-bill", Select)
+        assert str(choice.value).startswith("all") and choice.value != str(older.id)
+        choice.value = str(older.id)
+        await pilot.pause()
+        await click(app, pilot, "#desk-cash")  # nothing typed: the hint is the bill's amount
+        due = older.due_now_fen
+        await wait_until(pilot, lambda: f"{due // 100}.{due % 100:02d}" in taken())
+        await click(app, pilot, "#desk-amount")
+        await pilot.press(*f"{due // 100}.{due % 100:02d}", "enter")  # Enter takes it in cash
+        await wait_until(pilot, lambda: "Took" in taken())
+        assert f"Took {format_fen(due)} for 1 bills of 3-1205" in taken()
+        # The list is read again: everything left, one bill, selected.
+        assert (
+            app.query_one("#desk-bill", Select).value
+            == f"all:Everything owed: {format_fen(newer.due_now_fen)}"
+        )
+    assert jobs() == before + 1
+    bills = {b.id: b for b in service.unit_statement(sctx, people.cashier, "3-1205").bills}
+    assert bills[older.id].status == "paid" and bills[newer.id].status == "open"
+    assert bills[newer.id].balance_fen == newer.balance_fen
 
 
 async def _the_pin_check_and_the_polling_run_off_the_ui_thread(sctx, monkeypatch) -> None:
