@@ -221,6 +221,15 @@ def give_out_form(
     yield SignaturePad(id=f"{prefix}-pad")
 
 
+def _proxy_line(row: dict[str, Any]) -> str:
+    """A proxy as the desk lists it: name, for whom, phone (masked), until."""
+    whose = _("the household") if row["for"] == "household" else row["for"]
+    until = row["until"] or _("no end")
+    return _("{name}, for {whose}, {phone}, until {until}").format(
+        name=row["name"], whose=whose, phone=row["phone"] or "-", until=until
+    )
+
+
 class ParcelsDeskPanel(DeskActions, Widget):
     """Desk: check in an item (the scanner types the number and Enter), items waiting by age
     bucket with the ones to chase (15+ days), and what is in storage; name a proxy for a
@@ -257,6 +266,7 @@ class ParcelsDeskPanel(DeskActions, Widget):
         yield Label("", id="message", classes="message")
         with Horizontal(id="parcel-actions"):
             for bid, title in (("proxy-add", N_("Name a proxy")),
+                               ("proxy-list", N_("Proxies of a unit")),
                                ("return-sender", N_("Return to sender"))):  # fmt: skip
                 button = Button(_(title), id=bid)
                 button.compact = True
@@ -298,10 +308,12 @@ class ParcelsDeskPanel(DeskActions, Widget):
             self.query_one("#unit", Input).focus()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
-        if event.button.id in ("proxy-add", "return-sender"):
+        asks = {"proxy-add": self.ask_proxy, "proxy-list": self.ask_proxies,
+                "return-sender": self.ask_return}  # fmt: skip
+        if event.button.id in asks:
             event.stop()
             if self.logged_in():
-                (self.ask_proxy if event.button.id == "proxy-add" else self.ask_return)()
+                asks[event.button.id]()
         elif event.button.id == "checkin":
             self.check_in()
         elif event.button.id == "rel-release":
@@ -312,7 +324,8 @@ class ParcelsDeskPanel(DeskActions, Widget):
 
     def desk_commands(self) -> list[tuple[str, Any]]:
         """For the desk's command palette."""
-        return [(_("Name a proxy"), self.ask_proxy), (_("Return to sender"), self.ask_return)]
+        return [(_("Name a proxy"), self.ask_proxy), (_("Proxies of a unit"), self.ask_proxies),
+                (_("Return to sender"), self.ask_return)]  # fmt: skip
 
     def ask_proxy(self) -> None:
         """A person the household names to collect its parcels (until a day, or for good)."""
@@ -336,6 +349,41 @@ class ParcelsDeskPanel(DeskActions, Widget):
              Field("until", _("Last day (YYYY-MM-DD), empty: no end"))],
             add,
         )  # fmt: skip
+
+    def ask_proxies(self) -> None:
+        """A unit's proxies who may collect now; one may be withdrawn (kept on record)."""
+        from kiosk.identity import require_role
+
+        a = self.actor
+
+        def listed(v: dict[str, Any]) -> None:
+            unit = v["unit"].strip()
+            try:
+                require_role(a, "parcel.list_proxies", *service.DESK_ROLES)
+                rows = service.list_proxies(self.ctx, unit)
+            except Refused as exc:
+                self.say(exc.render(_))
+                return
+            if not rows:
+                self.say(_("No one may collect for {unit} but its residents.").format(unit=unit))
+                return
+            choices = tuple((_proxy_line(r), str(r["id"])) for r in rows)
+            self.desk_form(
+                _("Proxies of {unit}: choose one to withdraw, or Cancel").format(unit=unit),
+                [Field("proxy", _("Proxy"), "choice", choices, choices[0][1])],
+                lambda w: withdraw(unit, w["proxy"], dict((pid, line) for line, pid in choices)),
+                lambda w: None if w["proxy"] else _("Choose a proxy."),
+            )
+
+        def withdraw(unit: str, proxy: str, lines: dict[str, str]) -> None:
+            self.desk_confirm(
+                _("Withdraw {proxy}?").format(proxy=lines[proxy]),
+                _("Withdrawn: they may no longer collect for {unit}.").format(unit=unit),
+                lambda: service.remove_proxy(self.ctx, a, int(proxy), unit),
+                danger=True,
+            )
+
+        self.desk_form(_("Proxies of a unit"), [Field("unit", _("Unit, e.g. 3-1205"))], listed)
 
     def ask_return(self) -> None:
         """Hand an item back to the carrier: the reason, then a confirmation."""

@@ -154,6 +154,17 @@ async def test_a_proxy_is_named_and_an_item_returned_to_its_carrier_at_the_desk(
         await wait_until(pilot, lambda: "Sun Qi may now collect for 1-101." in texts(app))
         assert [p["valid"] for p in parcels.list_proxies(ui_ctx, "1-101")] == [True]
 
+        # The unit's proxies are listed; one is withdrawn, once asked.
+        await dialog(pilot, app, "proxy-list", unit="2-803")
+        await wait_until(pilot, lambda: "No one may collect for 2-803" in texts(app))
+        await dialog(pilot, app, "proxy-list", unit="1-101")
+        await wait_until(pilot, lambda: "Proxies of 1-101" in texts(app), "the list")
+        assert "Sun Qi, for the household, 137****2222, until no end" in texts(app)
+        app.screen.query_one("#form-ok").press()  # the one listed is chosen: OK
+        await answer(pilot, app, yes=True)
+        await wait_until(pilot, lambda: parcels.list_proxies(ui_ctx, "1-101") == [])
+        await wait_until(pilot, lambda: "may no longer collect for 1-101" in texts(app))
+
         # Returning asks for the reason, then asks first.
         await dialog(pilot, app, "return-sender", tracking="SF1000000000777", reason="refused")
         await answer(pilot, app, yes=False)
