@@ -16,6 +16,7 @@ from textual.widgets import Input
 
 from kiosk.errors import Refused
 from kiosk.i18n import _
+from kiosk.ui.desk_forms import Field
 from kiosk.ui.screens import ServiceScreen
 from kiosk.ui.widgets.panel import DeskPanelWidget
 from kiosk.ui.widgets.signature import SignaturePad
@@ -132,7 +133,9 @@ class ReleasesDeskPanel(DeskPanelWidget):
 
     def compose(self) -> ComposeResult:
         waiting = service.waiting(self.ctx)
-        yield Label(_("Waiting for approval: {count}").format(count=len(waiting)), id="count")
+        with Horizontal():
+            yield Label(_("Waiting for approval: {count}").format(count=len(waiting)), id="count")
+            yield Button(_("File a pass at the counter"), id="counter", compact=True)
         for v in waiting[:5]:
             owner = _("owner agreed") if v.owner_confirmed else _("owner not asked yet")
             yield Label(f"{describe(v)} · {v.carrier} · {owner}")
@@ -171,7 +174,52 @@ class ReleasesDeskPanel(DeskPanelWidget):
         self.query_one("#note", Input).value = note
         self.query_one(SignaturePad).strokes = strokes
 
+    def ask_counter(self) -> None:
+        """A resident at the counter asks for a pass: the desk types it in, the resident signs
+        on the desk's pad; it then waits for approval like one asked at a kiosk."""
+        a = self.actor
+        reasons = tuple((_(service.reason_label(r)), r) for r in ("temporary", "move_out"))
+
+        def filed(v: dict[str, Any]) -> None:
+            day = dt.date.fromisoformat(v["leave_on"].strip())
+            self.desk_run(
+                _("The pass is filed and waits for approval."),
+                lambda: service.request_pass(
+                    self.ctx, a, unit_code=v["unit"], applicant=v["applicant"],
+                    carrier=v["carrier"], items=v["items"], reason=v["reason"], leave_on=day,
+                    signature=v["signature"],
+                ),
+            )  # fmt: skip
+
+        def check(v: dict[str, Any]) -> str | None:
+            from kiosk.signatures import is_meaningful
+
+            try:
+                dt.date.fromisoformat(v["leave_on"].strip())
+            except ValueError:
+                return _("Write the leaving day as YYYY-MM-DD.")
+            if not is_meaningful(v["signature"] or []):
+                return _("Please sign on the pad; a dot is not a signature.")
+            return None
+
+        self.desk_form(
+            _("File a pass at the counter"),
+            [Field("unit", _("Unit, e.g. 3-1205")), Field("applicant", _("Resident asking")),
+             Field("carrier", _("Who carries the items")),
+             Field("items", _("What leaves, e.g. sofa, 3 boxes")),
+             Field("reason", _("Reason"), "choice", reasons, "temporary"),
+             Field("leave_on", _("Leaving on"), value=self.ctx.today().isoformat()),
+             Field("signature", _("The resident signs"), "signature")],
+            filed,
+            check,
+        )  # fmt: skip
+
     async def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "counter":
+            event.stop()
+            if self.logged_in():
+                self.ask_counter()
+            return
         what, _sep, ident = (event.button.id or "").partition("-")
         if not ident.isdigit():
             return

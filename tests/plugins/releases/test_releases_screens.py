@@ -86,6 +86,36 @@ async def test_the_butler_approves_and_the_guard_records_the_exit_at_the_desk(kc
         await wait_until(pilot, lambda: "already used" in panel_text(app))
 
 
+async def test_the_desk_files_a_pass_for_a_resident_at_the_counter(kctx) -> None:
+    """The resident came to the counter: the butler types the pass in, the resident signs on
+    the desk's pad, and it waits for approval in the same list."""
+    from kiosk.ui.widgets.signature import SignaturePad as Pad
+
+    app = DeskHarness(lambda: ReleasesDeskPanel(kctx, BUTLER))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        assert "Waiting for approval: 0" in panel_text(app)
+        await click(app, pilot, "#counter")
+        await wait_until(pilot, lambda: bool(app.screen.query("#form-ok")), "the form")
+        form = app.screen
+        for field, value in dict(unit="2-803", applicant="刘芳", carrier="老李搬家",
+                                 items="沙发, 纸箱6个", leave_on="not a day").items():  # fmt: skip
+            form.query_one(f"#field-{field}", Input).value = value
+        form.query_one("#form-ok").press()
+        await wait_until(pilot, lambda: "YYYY-MM-DD" in screen_text(app), "the day refused")
+        form.query_one("#field-leave_on", Input).value = kctx.today().isoformat()
+        form.query_one("#form-ok").press()  # not signed: the form stays and says so
+        await wait_until(pilot, lambda: "Please sign" in screen_text(app), "no signature")
+        assert app.screen is form and service.waiting(kctx) == []
+        form.query_one(Pad).strokes = [[tuple(p) for p in s] for s in SIGNED]
+        form.query_one("#form-ok").press()
+        await wait_until(pilot, lambda: "waits for approval" in panel_text(app), "filed")
+        assert "Waiting for approval: 1" in panel_text(app)
+    (filed,) = service.waiting(kctx)
+    assert filed.unit_code == "2-803" and filed.items == "沙发, 纸箱6个"
+    assert filed.status == "requested"
+
+
 @pytest.mark.parametrize("name", ["releases.move_out_pass", "releases.forged_code"])
 async def test_the_simulate_scenarios_pass(kctx, name) -> None:
     scenario = next(s for s in scenarios() if s.name == name)
