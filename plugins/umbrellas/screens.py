@@ -5,6 +5,7 @@ service call per action, off the UI thread; refusals shown translated."""
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -148,7 +149,24 @@ class UmbrellaScreen(ServiceScreen):
             id="condition",
         )
         yield Label(_("Check the umbrella. If it does not match, see the desk."), classes="hint")
+        yield Label(self._terms(), classes="hint", id="terms")
         yield Button(_("Confirm and borrow"), id="confirm-lend", variant="primary")
+
+    def _terms(self) -> str:
+        """What borrowing commits to, before the resident confirms: when it is due back, the
+        late fee, and the price of a lost or damaged umbrella."""
+        rules = service.CirculationRules.of(self.ctx)
+        due = self.ctx.clock.now() + dt.timedelta(hours=rules.loan_hours)
+        price = next((p for tag, _kind, p in self.view.stand if tag == self.lending), 0)
+        terms = [_("Return by {due}.").format(due=self.ctx.local_time(due))]
+        if rules.late_fee_per_day_fen:
+            terms.append(_("More than {hours} h late: {fee} a day, at most {cap}.").format(
+                fee=format_fen(rules.late_fee_per_day_fen), hours=rules.grace_hours,
+                cap=format_fen(rules.late_fee_cap_fen),
+            ))  # fmt: skip
+        if price:
+            terms.append(_("Lost or damaged: {price}.").format(price=format_fen(price)))
+        return "\n".join(terms)  # a line each: no joining of sentences across languages
 
     async def action_back(self) -> None:
         """Back from a step to the overview; from the overview, back home."""

@@ -25,9 +25,15 @@ async def test_a_resident_confirms_the_condition_borrows_and_returns_it_damaged_
         await wait_until(pilot, lambda: bool(app.screen.query("#confirm-lend")))
         # The recorded condition is shown before anything is lent.
         assert "Recorded condition: intact" in screen_text(app)
+        # And what borrowing commits to: the due time, the late fee and the price.
+        terms = str(app.screen.query_one("#terms", Label).render())
+        assert "More than 24 h late: ￥2.00 a day, at most ￥20.00." in terms
+        assert "Lost or damaged: ￥68.00." in terms
         assert service.loans_of(kctx, app.actor) == []
         await click(app, pilot, "#confirm-lend")
         await wait_until(pilot, lambda: "U002 is yours" in screen_text(app))
+        (loan,) = service.loans_of(kctx, app.actor)
+        assert f"Return by {kctx.local_time(loan.due_at)}." in terms
         message = app.screen.query_one("#message")
         assert message.has_class("ok") and not message.has_class("error")
         # Listed under the household's umbrellas, with its own Return button: no typing.
