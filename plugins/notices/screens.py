@@ -192,6 +192,8 @@ class NoticesDeskPanel(DeskStaff, Widget):
                     yield Button(_("Publish"), id=f"publish-{n.id}", classes="step")
                 elif n.status == "published":
                     yield Button(_("Withdraw"), id=f"withdraw-{n.id}", classes="step")
+                    if n.households:  # to hand it over in person: who has not signed
+                        yield Button(_("Not signed"), id=f"unread-{n.id}", classes="unread")
 
     async def _done(self, text: str) -> None:
         self.message = text
@@ -213,6 +215,22 @@ class NoticesDeskPanel(DeskStaff, Widget):
             await self._done(exc.render(_) if isinstance(exc, Refused) else _("Days on show"))
             return
         await self._done(_("Notice {id} drafted: the manager approves it.").format(id=notice_id))
+
+    @on(Button.Pressed, ".unread")
+    async def _unread(self, event: Button.Pressed) -> None:
+        """The households still to sign, to take the notice to them (如单独向某个客户发文送到
+        客户手中，并请客户签收)."""
+        count = service.read_count(self.ctx, int((event.button.id or "").removeprefix("unread-")))
+        units = count.unread_units
+        if not units:
+            await self._done(_("Every household has signed {number}.").format(number=count.number))
+            return
+        shown = " ".join(units[:40]) + (" …" if len(units) > 40 else "")
+        await self._done(
+            _("{number}: {left} of {households} households have not signed: {units}").format(
+                number=count.number, left=len(units), households=count.households, units=shown
+            )
+        )
 
     @on(Button.Pressed, ".step")
     async def _step(self, event: Button.Pressed) -> None:

@@ -70,6 +70,22 @@ async def test_the_desk_drafts_the_manager_approves_and_the_butler_publishes(kct
         await wait_until(pilot, lambda: "needs a title" in screen_text(app))
 
 
+async def test_the_desk_lists_the_households_still_to_sign(kctx) -> None:
+    """A notice households sign: the desk names the units that have not, to take it to them."""
+    notice_id = _published(kctx)
+    service.mark_read(kctx, resident(kctx, "王小明"), notice_id)
+    count = service.read_count(kctx, notice_id)
+    assert count.read == 1 and "3-1205" not in count.unread_units
+    app = DeskHarness(lambda: NoticesDeskPanel(kctx, BUTLER))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await click(app, pilot, f"#unread-{notice_id}")
+        await wait_until(pilot, lambda: "have not signed" in screen_text(app), "the units")
+        said = screen_text(app)
+        assert f"{len(count.unread_units)} of {count.households} households" in said
+        assert all(unit in said for unit in count.unread_units[:40])
+        assert " 3-1205" not in said
+
+
 async def test_the_simulate_scenario_passes(kctx) -> None:
     (scenario,) = [s for s in scenarios() if s.name == "notices-publish-read"]
     app = Harness(kctx, NoticesScreen(kctx))
