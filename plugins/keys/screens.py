@@ -46,6 +46,7 @@ class KeysDeskPanel(DeskPanelWidget):
         yield Horizontal(
             Button(_("Out for a viewing"), id="out-viewing", variant="primary"),
             Button(_("Out (contractor)"), id="out-contractor"),
+            Button(_("Out (owner)"), id="out-owner"),
             Button(_("Key returned"), id="back-key"),
         )
         yield Label(_("The person taking or returning the key signs below"))

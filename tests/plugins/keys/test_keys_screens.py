@@ -59,6 +59,14 @@ async def test_the_desk_hands_a_key_out_for_a_viewing_and_takes_it_back(kctx) ->
         app.query_one(SignaturePad).strokes = [list(s) for s in SIGNED]
         await click(app, pilot, "#back-key")
         await wait_until(pilot, lambda: "is back in box B1" in text(app))
+        # The owner collects the key themselves (no staff goes along).
+        app.query_one("#key", Input).value = number
+        app.query_one("#person", Input).value = "张伟"
+        app.query_one("#idno", Input).value = "440301198001011234"
+        app.query_one(SignaturePad).strokes = [list(s) for s in SIGNED]
+        await click(app, pilot, "#out-owner")
+        await wait_until(pilot, lambda: "handed over" in text(app), "out to the owner")
+        assert "Owner" in text(app)
 
 
 async def test_the_simulate_scenario_passes(kctx) -> None:
