@@ -17,7 +17,7 @@ from rich.text import Text
 from sqlalchemy import func, or_, select
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.widgets import DataTable
+from textual.widgets import DataTable, Input
 
 from kiosk.clock import as_utc
 from kiosk.db.models import Staff, Unit
@@ -192,7 +192,8 @@ class RepairsDeskPanel(DeskActions, Vertical):
     RepairsDeskPanel #rp-actions Button { width: 100%; }
     RepairsDeskPanel #rp-detail { height: auto; max-height: 6; padding: 0 1; }
     RepairsDeskPanel .message { color: $warning; text-style: bold; }
-    RepairsDeskPanel #rp-summary { padding: 0 1; }
+    RepairsDeskPanel #rp-summary { padding: 0 1; width: 1fr; }
+    RepairsDeskPanel #rp-find { width: 18; }
     """
     MESSAGE_ID = "rp-message"
 
@@ -219,6 +220,10 @@ class RepairsDeskPanel(DeskActions, Vertical):
                 new.compact = True
                 yield new
             yield Label("", id="rp-summary")
+            # Any ticket by its number, closed ones too (a repair that failed again reopens).
+            find = Input(placeholder=_("Ticket no."), id="rp-find")
+            find.compact = True
+            yield find
         yield DataTable(id="rp-table", cursor_type="row", zebra_stripes=True)
         yield Static("", id="rp-detail")
         yield Horizontal(id="rp-actions")
@@ -279,6 +284,18 @@ class RepairsDeskPanel(DeskActions, Vertical):
         )
         if self.selected is None and tickets:
             self.selected = tickets[0].number
+        await self.show_ticket()
+
+    async def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id != "rp-find":
+            return
+        event.stop()
+        number = event.value.strip().upper()
+        if desk_ticket(self.ctx, number) is None:
+            self.say(_("There is no ticket {number}.").format(number=number))
+            return
+        self.selected = number
+        self.say("")
         await self.show_ticket()
 
     async def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:

@@ -441,10 +441,9 @@ async def test_a_complaint_is_forwarded_judged_and_answered_through_the_desk_but
     from textual.widgets import Input, Select
 
     from kiosk.db.models import AuditEvent, Notification
-    from kiosk.identity import Actor
     from plugins.repairs import service as repairs
+    from tests.plugins.demo_people import BUTLER as butler
 
-    butler = Actor("staff", 1, "李管家", frozenset({"butler"}))
     ctx = _full_ctx(ui_ctx)
     first = repairs.file_ticket(ctx, butler, category="complaint.noise", unit_code="2-803",
                                 description="renovation noise at night",
@@ -508,6 +507,43 @@ async def test_a_complaint_is_forwarded_judged_and_answered_through_the_desk_but
     assert ("13900001111", "complaint_reply") in told
     assert ("13900002222", "complaint_invalid") in told
     assert [n.recipient for n in forwarded] == ["工程部 王工"]
+
+
+async def test_a_closed_repair_is_found_by_its_number_and_reopened(ui_ctx: KioskContext) -> None:
+    """The tap leaks again after the ticket was closed: the list shows open tickets only, so
+    the butler types the number, and the closed ticket offers Reopen."""
+    from textual.widgets import Input
+
+    from plugins.repairs import service as repairs
+    from tests.plugins.demo_people import BUTLER, ENGINEER, SIGNED
+
+    ctx = _full_ctx(ui_ctx)
+    number = repairs.file_ticket(ctx, BUTLER, category="plumbing.leak", unit_code="1-101").number
+    repairs.confirm(ctx, BUTLER, number)
+    repairs.dispatch(ctx, BUTLER, number, ENGINEER.name)
+    repairs.start(ctx, ENGINEER, number)
+    repairs.complete(ctx, ENGINEER, number, SIGNED)
+    repairs.close(ctx, BUTLER, number)
+    assert repairs.get_ticket(ctx, number).status == "closed"
+    app = desk(ctx, "en")
+    app.poll_seconds = 3600
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_tab(pilot, "tab-repairs")
+        panel = app.screen.query_one("RepairsDeskPanel")
+        await click(app, pilot, "#rp-find")
+        await pilot.press(*"R999", "enter")
+        await wait_until(pilot, lambda: "There is no ticket R999" in texts(app), "unknown")
+        app.screen.query_one("#rp-find", Input).value = number.lower()
+        await click(app, pilot, "#rp-find")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: panel.selected == number, "the closed ticket")
+
+        async def why(dialog) -> None:  # type: ignore[no-untyped-def]
+            dialog.query_one("#field-reason", Input).value = "leaks again"
+
+        await _step(pilot, app, "reopen", "form-ok", why)
+        await wait_until(pilot, lambda: repairs.get_ticket(ctx, number).status == "reopened")
+        await wait_until(pilot, lambda: "reopened" in texts(app), "said")
 
 
 # -- a Chinese desk speaks Chinese ------------------------------------------------------------
