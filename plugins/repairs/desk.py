@@ -505,7 +505,7 @@ class RepairsDeskPanel(DeskActions, Vertical):
 
     def ask_judge(self, t: DeskTicket) -> None:
         a, n = self.actor, t.number
-        verdicts = ((_("Valid"), "valid"), (_("Invalid (closes it; the complainant is told)"),
+        verdicts = ((_("Valid complaint"), "valid"), (_("Invalid (closes it; the complainant is told)"),
                                             "invalid"))  # fmt: skip
         self.desk_form(
             _("Is complaint {number} valid?").format(number=n),
