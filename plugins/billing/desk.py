@@ -139,7 +139,7 @@ class BillingDeskPanel(Vertical):
                 )
         except Refused as exc:
             said.update(exc.render(_))
-            return  # fmt: skip
+            return
         field.value = ""
         said.update(
             _("Took {amount} for {n} bills of {unit}; receipts {receipts} (printing).").format(

@@ -283,8 +283,6 @@ class ParkingDeskPanel(DeskActions, Widget):
     ParkingDeskPanel .message { color: $warning; text-style: bold; }
     """
 
-    last_uid = ""  # the card last read on the desk reader
-
     def on_descendant_focus(self, event: Any) -> None:
         if getattr(event.widget, "id", None) == "licence":
             event.widget.password = False
@@ -352,15 +350,14 @@ class ParkingDeskPanel(DeskActions, Widget):
         plates = max((cell_len(r.plate) for r in rows), default=0)
         lines = [
             f"{'*' if r.changed_this_week else ' '} {r.date} {r.unit_code:7} "
-            f"{set_cell_size(r.owner, names)} {r.phone} "
-            f"{set_cell_size(r.plate, plates)} {r.start}~{r.end} {r.card or '-'} {_(service.state_label(r.state))}"
+            f"{set_cell_size(r.owner, names)} {r.phone} {set_cell_size(r.plate, plates)} "
+            f"{r.start}~{r.end} {r.card or '-'} {_(service.state_label(r.state))}"
             for r in rows
         ]
         return "\n".join(lines) or _("No monthly rentals yet.")
 
     def card_tapped(self, uid: str) -> None:
         """The desk reader read a card (DeskApp forwards taps to panels that take cards)."""
-        self.last_uid = uid
         self.query_one("#uid", Input).value = uid
         self.say(_("Card {uid} read.").format(uid=uid))
 

@@ -505,8 +505,10 @@ class RepairsDeskPanel(DeskActions, Vertical):
 
     def ask_judge(self, t: DeskTicket) -> None:
         a, n = self.actor, t.number
-        verdicts = ((_("Valid complaint"), "valid"), (_("Invalid (closes it; the complainant is told)"),
-                                            "invalid"))  # fmt: skip
+        verdicts = (
+            (_("Valid complaint"), "valid"),
+            (_("Invalid (closes it; the complainant is told)"), "invalid"),
+        )
         self.desk_form(
             _("Is complaint {number} valid?").format(number=n),
             [Field("verdict", _("Verdict"), "choice", verdicts, "valid"),
