@@ -115,28 +115,15 @@ class BillingDeskPanel(Vertical):
             said.update(_("Type the amount counted, e.g. {amount}.").format(
                 amount=f"{owed // 100}.{owed % 100:02d}"))  # fmt: skip
             return
-        unit = self.unit
-        try:
+        unit, actor = self.unit, self._actor()
+
+        def pay() -> list[Any]:
             if bill in self.due:
-                paid = [
-                    await asyncio.to_thread(
-                        service.record_desk_payment,
-                        self.ctx,
-                        self._actor(),
-                        int(bill),
-                        amount,
-                        method,
-                    )
-                ]
-            else:
-                paid = await asyncio.to_thread(
-                    service.record_desk_arrears_payment,
-                    self.ctx,
-                    self._actor(),
-                    unit,
-                    amount,
-                    method,
-                )
+                return [service.record_desk_payment(self.ctx, actor, int(bill), amount, method)]
+            return service.record_desk_arrears_payment(self.ctx, actor, unit, amount, method)
+
+        try:
+            paid = await asyncio.to_thread(pay)
         except Refused as exc:
             said.update(exc.render(_))
             return

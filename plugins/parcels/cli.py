@@ -91,11 +91,9 @@ def proxy_list(
     ] = False,
 ) -> tuple[Any, str]:
     """The unit's proxies: name, for whom, phone (masked), until."""
-    from kiosk.identity import require_role
-    from plugins.parcels.service import DESK_ROLES, list_proxies
+    from plugins.parcels.service import desk_proxies
 
-    require_role(actor, "parcel.list_proxies", *DESK_ROLES)
-    rows = list_proxies(ctx, unit, include_inactive=show_all)
+    rows = desk_proxies(ctx, actor, unit, include_inactive=show_all)
     lines = [
         f"{r['id']:>4} {r['name']} for {r['for']} {r['phone'] or '-'}"
         f" until {r['until'] or '-'}{'' if r['valid'] else ' (not valid)'}"

@@ -181,6 +181,14 @@ def remove_proxy(ctx: KioskContext, actor: Actor, proxy_id: int, unit_code: str 
         )
 
 
+def desk_proxies(
+    ctx: KioskContext, actor: Actor, unit_code: str, include_inactive: bool = False
+) -> list[dict[str, Any]]:
+    """:func:`list_proxies` for desk staff (the desk panel and ``kiosk parcels proxy list``)."""
+    require_role(actor, "parcel.list_proxies", *DESK_ROLES)
+    return list_proxies(ctx, unit_code, include_inactive)
+
+
 def list_proxies(
     ctx: KioskContext, unit_code: str, include_inactive: bool = False
 ) -> list[dict[str, Any]]:

@@ -352,26 +352,24 @@ class ParcelsDeskPanel(DeskActions, Widget):
 
     def ask_proxies(self) -> None:
         """A unit's proxies who may collect now; one may be withdrawn (kept on record)."""
-        from kiosk.identity import require_role
-
         a = self.actor
 
         def listed(v: dict[str, Any]) -> None:
             unit = v["unit"].strip()
             try:
-                require_role(a, "parcel.list_proxies", *service.DESK_ROLES)
-                rows = service.list_proxies(self.ctx, unit)
+                rows = service.desk_proxies(self.ctx, a, unit)
             except Refused as exc:
                 self.say(exc.render(_))
                 return
             if not rows:
                 self.say(_("No one may collect for {unit} but its residents.").format(unit=unit))
                 return
-            choices = tuple((_proxy_line(r), str(r["id"])) for r in rows)
+            lines = {str(r["id"]): _proxy_line(r) for r in rows}
+            choices = tuple((line, pid) for pid, line in lines.items())
             self.desk_form(
                 _("Proxies of {unit}: choose one to withdraw, or Cancel").format(unit=unit),
                 [Field("proxy", _("Proxy"), "choice", choices, choices[0][1])],
-                lambda w: withdraw(unit, w["proxy"], dict((pid, line) for line, pid in choices)),
+                lambda w: withdraw(unit, w["proxy"], lines),
                 lambda w: None if w["proxy"] else _("Choose a proxy."),
             )
 

@@ -83,7 +83,13 @@ from plugins.parcels.models import (
     Release,
     StoredItem,
 )
-from plugins.parcels.proxies import add_proxy, list_proxies, proxy_until, remove_proxy
+from plugins.parcels.proxies import (
+    add_proxy,
+    desk_proxies,
+    list_proxies,
+    proxy_until,
+    remove_proxy,
+)
 from plugins.parcels.rules import (
     CODE_DIGITS,
     DESK_ROLES,
@@ -127,6 +133,7 @@ __all__ = [
     "aging_report",
     "clean_id_last4",
     "desk_lobby",
+    "desk_proxies",
     "flags",
     "handover_checklist",
     "served_here",

@@ -5,6 +5,7 @@ temporary fee calculator). Thin: each action calls one service function.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
@@ -33,11 +34,15 @@ if TYPE_CHECKING:
 RENEW_MONTHS = (1, 3, 6)
 
 
-def _state_line(v: taps.Validity) -> str:
-    if v.state == "valid":
-        return _("Valid until {end} ({days} days left)").format(end=v.end_date, days=v.days_left)
-    if v.state == "expired":
-        return _("Expired on {end}. Renew to use it again.").format(end=v.end_date)
+def _state_line(state: str, end: dt.date, days_left: int) -> str:
+    """A card's or rental's validity in words: ``valid`` (a card) or ``open`` (a rental) until
+    ``end``, ``expired``, an ``ended`` rental, else payment pending."""
+    if state in ("valid", "open"):
+        return _("Valid until {end} ({days} days left)").format(end=end, days=days_left)
+    if state == "expired":
+        return _("Expired on {end}. Renew to use it again.").format(end=end)
+    if state == "ended":
+        return _(service.state_label(state))
     return _("Payment pending. Pay the rent to start the rental.")
 
 
@@ -114,7 +119,7 @@ class ValidityScreen(ParkingScreen):
         yield Label(_("Monthly parking card"), classes="title")
         yield Label(f"{v.plate}   {v.unit_code}   {v.holder}", classes="line", id="plate")
         yield Label(_("Card no.") + f" {v.card_number}   {v.rental_number}", classes="line")
-        yield Label(_state_line(v), classes="line", id="validity")
+        yield Label(_state_line(v.state, v.end_date, v.days_left), classes="line", id="validity")
         if v.pending_fen:  # paying the bill renews the card: no second renewal needed
             yield _pending_line(v.pending_fen)
         yield Label(
@@ -364,15 +369,15 @@ class ParkingDeskPanel(DeskActions, Widget):
     def _value(self, wid: str) -> str:
         return self.query_one(f"#{wid}", Input).value.strip()
 
-    def _rental(self, uid: str, rental: str) -> service.RentalView:
-        """The rental typed, else the one of the card on the reader."""
+    def _rental(self, uid: str, rental: str) -> int | str:
+        """The rental typed, else the one of the card on the reader (its id)."""
         if rental:
-            return service.get_rental(self.ctx, rental)
+            return rental
         if not uid:
             raise Refused("parking.which", "Tap the card or type the rental number first.")
         validity = taps.card_info(self.ctx, uid).validity
         assert validity is not None
-        return service.get_rental(self.ctx, validity.rental_id)
+        return validity.rental_id
 
     def _lost_card(self, ref: str) -> str:
         """The lost card (the resident has nothing to lay on the reader): the latest card of the
@@ -388,17 +393,7 @@ class ParkingDeskPanel(DeskActions, Widget):
 
     def _show_rental(self, r: service.RentalView) -> None:
         """The rental under the card buttons: plate, holder, paid through, rent on the bill."""
-        shown = r.shown_state
-        if shown == "open":
-            state = _("Valid until {end} ({days} days left)").format(
-                end=r.end_date, days=(r.end_date - self.ctx.today()).days
-            )
-        elif shown == "unpaid":
-            state = _("Payment pending. Pay the rent to start the rental.")
-        elif shown == "expired":
-            state = _("Expired on {end}. Renew to use it again.").format(end=r.end_date)
-        else:
-            state = _(service.state_label(shown))
+        state = _state_line(r.shown_state, r.end_date, (r.end_date - self.ctx.today()).days)
         line = f"{r.plate} {r.unit_code} {r.holder} {r.number} {r.card_number or '-'} · {state}"
         if r.pending_fen:
             line += " " + _("{amount} on the unit's bill, not paid yet.").format(
@@ -431,12 +426,12 @@ class ParkingDeskPanel(DeskActions, Widget):
                     card=card.printed_number, state=_(card.deposit_state)
                 )
             elif bid == "lookup":
-                self._show_rental(self._rental(uid, rental))
+                self._show_rental(service.get_rental(self.ctx, self._rental(uid, rental)))
                 text = ""
             elif bid in ("renew-cash", "renew-bill"):
                 months = self._value("renew-months")
                 view, reference = service.renew(
-                    self.ctx, self.actor, self._rental(uid, rental).number,
+                    self.ctx, self.actor, self._rental(uid, rental),
                     int(months) if months.isdigit() else 0,
                     "cash" if bid == "renew-cash" else "bill",
                 )  # fmt: skip

@@ -492,16 +492,9 @@ class RepairsDeskPanel(DeskActions, Vertical):
         )
 
     def ask_forward(self, t: DeskTicket) -> None:
-        a, n = self.actor, t.number
-        self.desk_form(
-            _("Forward complaint {number}").format(number=n),
-            [Field("to", _("To (a person or department)"), value=t.forwarded_to)],
-            lambda v: self.desk_run(
-                _("Complaint {number} forwarded.").format(number=n),
-                lambda: service.forward(self.ctx, a, n, v["to"]),
-            ),
-            lambda v: None if v["to"].strip() else _("Say who the complaint goes to."),
-        )
+        self._reason(t, _("Forward complaint {number}"), _("Complaint {number} forwarded."),
+                     service.forward, label=_("To (a person or department)"),
+                     missing=_("Say who the complaint goes to."), value=t.forwarded_to)  # fmt: skip
 
     def ask_judge(self, t: DeskTicket) -> None:
         a, n = self.actor, t.number
@@ -523,16 +516,9 @@ class RepairsDeskPanel(DeskActions, Vertical):
         )  # fmt: skip
 
     def ask_reply(self, t: DeskTicket) -> None:
-        a, n = self.actor, t.number
-        self.desk_form(
-            _("Reply to the complainant of {number}").format(number=n),
-            [Field("text", _("Reply (sent by SMS)"))],
-            lambda v: self.desk_run(
-                _("Reply recorded and sent."),
-                lambda: service.reply(self.ctx, a, n, v["text"]),
-            ),
-            lambda v: None if v["text"].strip() else _("Write the reply to the complainant."),
-        )
+        self._reason(t, _("Reply to the complainant of {number}"), _("Reply recorded and sent."),
+                     service.reply, label=_("Reply (sent by SMS)"),
+                     missing=_("Write the reply to the complainant."))  # fmt: skip
 
     def ask_reopen(self, t: DeskTicket) -> None:
         self._reason(t, _("Reopen ticket {number}"), _("Ticket {number} reopened."), service.reopen)
@@ -540,15 +526,20 @@ class RepairsDeskPanel(DeskActions, Vertical):
     def ask_cancel(self, t: DeskTicket) -> None:
         self._reason(t, _("Cancel ticket {number}"), _("Ticket {number} canceled."), service.cancel)
 
-    def _reason(self, t: DeskTicket, title: str, done: str, call: Any) -> None:
+    def _reason(
+        self, t: DeskTicket, title: str, done: str, call: Any, *, label: str = "",
+        missing: str = "", value: str = "",
+    ) -> None:  # fmt: skip
+        """Ask for one line of text (a reason, by default) about ticket ``t``; then
+        ``call(ctx, actor, number, text)`` and say ``done`` (``{number}`` in both titles)."""
         a, n = self.actor, t.number
         self.desk_form(
             title.format(number=n),
-            [Field("reason", _("Reason"))],
+            [Field("reason", label or _("Reason"), value=value)],
             lambda v: self.desk_run(
                 done.format(number=n), lambda: call(self.ctx, a, n, v["reason"])
             ),
-            lambda v: None if v["reason"].strip() else _("Please give a reason."),
+            lambda v: None if v["reason"].strip() else missing or _("Please give a reason."),
         )
 
     def ask_emergency(self, t: DeskTicket) -> None:

@@ -459,7 +459,7 @@ async def test_a_complaint_is_forwarded_judged_and_answered_through_the_desk_but
         await panel.show_ticket()
 
         async def to_engineering(dialog) -> None:  # type: ignore[no-untyped-def]
-            dialog.query_one("#field-to", Input).value = "工程部 王工"
+            dialog.query_one("#field-reason", Input).value = "工程部 王工"
 
         await wait_until(pilot, lambda: bool(app.screen.query("#rp-forward")), "its steps")
         assert not app.screen.query("#rp-quote") and not app.screen.query("#rp-emergency")
@@ -474,7 +474,7 @@ async def test_a_complaint_is_forwarded_judged_and_answered_through_the_desk_but
         assert not app.screen.query("#rp-judge")  # judged once
 
         async def answer(dialog) -> None:  # type: ignore[no-untyped-def]
-            dialog.query_one("#field-text", Input).value = "已与施工方沟通，晚上不再施工"
+            dialog.query_one("#field-reason", Input).value = "已与施工方沟通，晚上不再施工"
 
         await _step(pilot, app, "reply", "form-ok", answer)
         await wait_until(pilot, lambda: "Reply recorded" in texts(app), "the reply")

@@ -302,6 +302,6 @@ def test_an_unpaid_card_tap_says_payment_pending(
     # A card on a rental with no month paid yet (it ends the day before it starts).
     unpaid = dataclasses.replace(v, state="unpaid", end_date=dt.date(2026, 11, 22))
     set_language(lang)
-    line = _state_line(unpaid)
+    line = _state_line(unpaid.state, unpaid.end_date, unpaid.days_left)
     assert line == wording
     assert "过期" not in line and "xpired" not in line
