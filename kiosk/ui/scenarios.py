@@ -240,7 +240,11 @@ async def click(app: Any, pilot: Any, selector: str, seconds: float = 30.0) -> N
     (a screen recomposed after a worker's answer) can still have the region of before its
     layout, and on a loaded machine the click then lands on whatever is there -- nothing, or
     another button. So: wait for the screen to take its messages, for the widget to have a
-    place, and for that place to be the widget's; fail after ``seconds`` of the clock."""
+    place, and for that place to be the widget's; fail after ``seconds`` of the clock.
+
+    A button pressed less than its press effect ago (0.2 s) still shows it, and Textual takes
+    a click then as a bounce and drops it: a finger pressing the same button again waits for
+    the button to come back up, and so does this."""
     from textual.errors import NoWidget
 
     deadline = time.monotonic() + seconds
@@ -254,7 +258,8 @@ async def click(app: Any, pilot: Any, selector: str, seconds: float = 30.0) -> N
                 hit = app.get_widget_at(*region.offset)[0] if region.area else None
             except NoWidget:
                 hit = None
-            if hit is not None and (hit is widget or widget in hit.ancestors):
+            pressed = widget.has_class("-active")  # Button's press effect: a click now is lost
+            if hit is not None and (hit is widget or widget in hit.ancestors) and not pressed:
                 await pilot.click(widget)  # once: it lands where the widget is drawn
                 return
             widget.scroll_visible(animate=False)  # below the fold: as a finger scrolls

@@ -295,3 +295,27 @@ async def test_the_payment_qr_is_whole_above_the_foot_at_80x24_and_scans(
             + [dark.replace(" ", "█")] * 2
         )
         assert decode_halfblocks(framed) == [app.screen.order.qr_content]
+
+
+async def test_the_same_button_clicked_twice_is_pressed_twice() -> None:
+    """Textual drops a click on a button still showing its press (0.2 s): the click helper,
+    which every scenario and screen test presses with, waits for the button to come up, as a
+    finger does. Without that, a desk test clicking Renew twice saw one press (CI on 2026-12-07)."""
+    from textual.app import App, ComposeResult
+    from textual.widgets import Button
+
+    class Counter(App[None]):
+        presses = 0
+
+        def compose(self) -> ComposeResult:
+            yield Button("Again", id="again")
+
+        def on_button_pressed(self) -> None:
+            self.presses += 1
+
+    app = Counter()
+    async with app.run_test(size=SMALL) as pilot:
+        await click(app, pilot, "#again")
+        await click(app, pilot, "#again")
+        await settle(pilot, lambda: app.presses == 2)
+        assert app.presses == 2
