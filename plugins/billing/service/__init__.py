@@ -89,6 +89,9 @@ from plugins.billing.service.bills import (
     get_bill as get_bill,
 )
 from plugins.billing.service.bills import (
+    in_bill_order as in_bill_order,
+)
+from plugins.billing.service.bills import (
     kiosk_provider as kiosk_provider,
 )
 from plugins.billing.service.bills import (
@@ -96,6 +99,9 @@ from plugins.billing.service.bills import (
 )
 from plugins.billing.service.bills import (
     late_fee_rule as late_fee_rule,
+)
+from plugins.billing.service.bills import (
+    line_title as line_title,
 )
 from plugins.billing.service.bills import (
     lines_summary as lines_summary,

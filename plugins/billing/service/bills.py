@@ -9,7 +9,7 @@ import threading
 import weakref
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -243,14 +243,26 @@ class LineView:
     @property
     def title(self) -> str:
         """The line's kind in the reader's language."""
-        return _(LINE_TITLES.get(self.kind, N_("Other")))
+        return line_title(self.kind)
+
+
+def line_title(kind: str) -> str:
+    """What a kind of line is called, in the reader's language (never the code)."""
+    return _(LINE_TITLES.get(kind, N_("Other")))
+
+
+_Line = TypeVar("_Line", LineView, BillLine)
+
+
+def in_bill_order(lines: Iterable[_Line]) -> list[_Line]:
+    """A bill's lines as a resident reads them: property fee first, then as LINE_TITLES."""
+    order = list(LINE_TITLES)
+    return sorted(lines, key=lambda ln: order.index(ln.kind) if ln.kind in order else 99)
 
 
 def lines_summary(bill: BillView) -> str:
     """A bill's lines on one line, property fee first: ``物业费 ￥256.25 · 车位租金 ￥100.00``."""
-    order = list(LINE_TITLES)
-    lines = sorted(bill.lines, key=lambda ln: order.index(ln.kind) if ln.kind in order else 99)
-    return " · ".join(f"{ln.title} {format_fen(ln.amount_fen)}" for ln in lines)
+    return " · ".join(f"{ln.title} {format_fen(ln.amount_fen)}" for ln in in_bill_order(bill.lines))
 
 
 @dataclass(frozen=True)

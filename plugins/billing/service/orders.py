@@ -843,14 +843,14 @@ def _settle_order(
         closed += _close_pending_of_paid(ctx, session, bill, except_order=order.id)
         if lines:
             closed += _close_overlapping(ctx, session, order)
+    by = provider_label(order.provider)
+    receipt = payment_receipt(ctx, session, payment, bill, by, unit_code=unit_code, line_ids=lines)
     record_order_paid(
         ctx,
         session,
         order,
         notice,
-        payment_receipt(
-            ctx, session, payment, bill, provider_label(order.provider), unit_code=unit_code
-        ),
+        receipt,
         {"bill": bill.number, "receipt": payment.receipt_no, "closed_orders": closed},
     )
     return "paid", payment.receipt_no

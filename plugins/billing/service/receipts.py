@@ -1,5 +1,6 @@
 """Payment receipts: one bill's, and one for several bills paid together (all arrears),
-each bill with its own receipt number and e-receipt."""
+each bill with its own receipt number and e-receipt. Each bill's charges are itemised (收费项目),
+property fee first: the whole bill's, or only the charges an order paid on their own."""
 
 from __future__ import annotations
 
@@ -13,8 +14,8 @@ from kiosk.db import direct
 from kiosk.db.models import Unit
 from kiosk.i18n import _
 from kiosk.money import format_fen
-from plugins.billing.models import Bill, Payment
-from plugins.billing.service.bills import config
+from plugins.billing.models import Bill, BillLine, Payment
+from plugins.billing.service.bills import config, in_bill_order, line_title
 
 if TYPE_CHECKING:
     from devices.printer import Receipt
@@ -33,11 +34,13 @@ def payment_receipt(
     method_label: str,
     *,
     unit_code: str | None = None,
+    line_ids: Sequence[int] = (),
 ) -> Receipt:
     """One bill's receipt (``bill`` as the payment left it); ``unit_code`` when the caller
-    read it already."""
+    read it already; ``line_ids``, the charges an order paid on their own (none: the bill)."""
     receipt = _receipt_head(ctx, session, bill.unit_id, unit_code)
     _bill_rows(receipt, payment, bill)
+    _item_rows(session, receipt, bill, line_ids)
     receipt.row(_("Paid by"), method_label)
     _amount_rows(receipt, payment, bill)
     receipt.row(_("Time"), ctx.local_time(payment.paid_at))
@@ -65,6 +68,26 @@ def _bill_rows(receipt: Receipt, payment: Payment, bill: Bill) -> None:
     receipt.row(_("Bill"), bill.number)
     receipt.row(_("Period"), bill.period)
     receipt.row(_("Receipt no."), payment.receipt_no)
+
+
+def _item_rows(session: Session, receipt: Receipt, bill: Bill, line_ids: Sequence[int]) -> None:
+    """收费项目: what was paid for, a row a charge, named in the reader's language: the
+    charges ``line_ids`` (an order's), or the bill's less those paid on their own before."""
+    from devices.printer import Column
+
+    # The late fee has its own row below, this payment's (a bill's late fee line is added when
+    # a payment settles it).
+    query = select(BillLine).where(BillLine.bill_id == bill.id, BillLine.kind != "late_fee")
+    if line_ids:
+        query = query.where(BillLine.id.in_(line_ids))
+    else:
+        query = query.where(BillLine.paid_fen == 0)
+    lines = in_bill_order(session.scalars(query.order_by(BillLine.id)))
+    if lines:
+        receipt.table(
+            [Column(_("Fee item")), Column(_("Amount"), width=12, align="right")],
+            [[line_title(ln.kind), format_fen(ln.amount_fen)] for ln in lines],
+        )
 
 
 def _amount_rows(receipt: Receipt, payment: Payment, bill: Bill) -> None:
@@ -102,6 +125,7 @@ def arrears_receipt(
         session.refresh(bill)
         receipt.rule()
         _bill_rows(receipt, payment, bill)
+        _item_rows(session, receipt, bill, ())
         _amount_rows(receipt, payment, bill)
         _e_receipt(ctx, receipt, payment.receipt_no)
     receipt.rule()

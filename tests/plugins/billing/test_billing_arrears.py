@@ -155,6 +155,11 @@ def test_the_cashier_takes_cash_for_all_arrears_on_one_receipt(people, bctx) -> 
     assert job is not None
     values = {b.get("value") for b in job[1]["blocks"]}
     assert {p.receipt_no for p in paid} <= values
+    # Each bill's charges itemised under it (收费项目), as many rows as the bills have lines.
+    tables = [b for b in job[1]["blocks"] if b["type"] == "table"]
+    charges = [[ln for ln in service.get_bill(bctx, b.id).lines if ln.kind != "late_fee"]
+               for b in bills]  # fmt: skip
+    assert [len(t["rows"]) for t in tables] == [len(c) for c in charges]
     with pytest.raises(Refused) as err:
         service.record_desk_arrears_payment(bctx, people.cashier, "3-1205", total)
     assert err.value.code == "billing.nothing_owed"

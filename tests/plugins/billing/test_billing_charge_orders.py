@@ -11,6 +11,7 @@ from kiosk import charges
 from kiosk.errors import Refused
 from plugins.billing import api, service
 from plugins.billing.models import BillLine, Payment, PaymentOrder
+from tests.plugins.billing.test_billing_payments import receipt_items
 
 
 def _rent(bctx, people, ref="parking:period:test", amount=10000) -> None:
@@ -53,6 +54,10 @@ def test_a_renewal_is_paid_alone_for_exactly_its_amount(people, bctx, gateway) -
         assert s.scalars(select(Payment.amount_fen).where(Payment.bill_id == before.id)).all() == [
             10000
         ]
+    # The receipt itemises the renewal alone, not the property fee still owed on the bill.
+    receipt = service.receipt_job(bctx, service.order_status(bctx, order.out_trade_no).receipt_no)
+    assert receipt is not None
+    assert receipt_items(receipt[1]) == [(service.line_title("parking_rent"), "￥100.00")]
     # Paid once: another order for the same charge is refused.
     with pytest.raises(Refused) as err:
         api.pay_charges(bctx, me, ["parking:period:test"])

@@ -10,6 +10,8 @@ from sqlalchemy import func, select
 
 from kiosk.db.models import AuditEvent, DeskAlert, PrintJob
 from kiosk.errors import PermissionDenied, Refused
+from kiosk.i18n import _
+from kiosk.money import format_fen
 from plugins.billing import service
 from plugins.billing.models import Bill, NoticeLog, Payment, PaymentOrder
 
@@ -43,6 +45,19 @@ def test_a_resident_pays_the_overdue_bill_by_qr_late_fee_included(people, bctx, 
     with bctx.database().read() as s:
         job = s.scalars(select(PrintJob).where(PrintJob.kind == "billing-payment")).one()
         assert any(b.get("type") == "qr" for b in job.document["blocks"])
+    # 收费项目: the bill's charges itemised, property fee first; the late fee in its own row.
+    items = receipt_items(job.document)
+    charged = [ln for ln in service.in_bill_order(paid.lines) if ln.kind != "late_fee"]
+    assert [amount for _title, amount in items] == [format_fen(ln.amount_fen) for ln in charged]
+    assert items[0][0] == service.line_title("property_fee")
+    rows = {b.get("key"): b.get("value") for b in job.document["blocks"] if b["type"] == "row"}
+    assert rows[_("Late fee")] == format_fen(bill.late_fee_now_fen)
+    assert "property_fee" not in str(job.document) and "late_fee" not in str(job.document)
+
+
+def receipt_items(document: dict) -> list[tuple[str, str]]:
+    """The rows of a receipt's item tables (收费项目), in print order."""
+    return [(r[0], r[1]) for b in document["blocks"] if b["type"] == "table" for r in b["rows"]]
 
 
 def test_the_same_notification_twice_pays_once(people, bctx, gateway) -> None:
