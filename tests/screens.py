@@ -109,6 +109,19 @@ async def wait_until(
         raise AssertionError(f"gave up waiting for {what or condition} ({seconds:.0f} s)")
 
 
+async def open_form(app: App[Any], pilot: Any, button: str, **values: object) -> Screen[Any]:
+    """Click a desk panel's ``button``, wait for its form and type ``values`` into its fields
+    (``#field-NAME``: text, a choice, a tick); the form comes back, OK not pressed yet."""
+    from kiosk.ui.scenarios import click
+
+    await click(app, pilot, button)
+    await wait_until(pilot, lambda: bool(app.screen.query("#form-ok")), "the form")
+    form = app.screen
+    for name, value in values.items():
+        form.query_one(f"#field-{name}").value = value  # type: ignore[attr-defined]
+    return form
+
+
 def at_rest(app: App[Any]) -> bool:
     """Nothing under way on the screen: no worker pending or running (a panel's load off the
     UI thread), and every tab bar shown has its underline under its active tab (it slides

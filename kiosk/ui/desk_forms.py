@@ -102,7 +102,8 @@ class FormDialog(DeskDialog[dict[str, Any] | None]):
     """A short form; OK (``#form-ok``) returns ``{field id: value}``; a signature is its strokes.
 
     ``check`` (optional) looks at the answers and returns a message to show instead of
-    closing (the service still decides; this only catches an empty pad or field early)."""
+    closing: an empty pad or field caught early, or the service's own refusal where ``check``
+    does the step itself (a quick write: the form then keeps what was typed to mend it)."""
 
     DEFAULT_CSS = DIALOG_CSS.format(name="FormDialog")
     BINDINGS = [Binding("escape", "dismiss(None)", show=False)]

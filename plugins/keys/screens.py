@@ -1,10 +1,12 @@
 """The desk's key custody panel: the keys in their boxes (and who holds the ones out, overdue
-marked), and a handover form: key number, person, ID, the accompanying staff member for a
-viewing, the signature; *Out for a viewing*, *Out (contractor)*, *Key returned*. Refusals
-translated."""
+marked), *Take keys into custody* (a form: the vacant unit, its keys, the box and slot, the
+owner's authorisation), and a handover form: key number, person, ID, the accompanying staff
+member for a viewing, the signature; *Out for a viewing*, *Out (contractor)*, *Key returned*.
+Refusals translated."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from textual.app import ComposeResult
@@ -13,6 +15,7 @@ from textual.widgets import Input
 
 from kiosk.errors import Refused
 from kiosk.i18n import _
+from kiosk.ui.desk_forms import Field
 from kiosk.ui.widgets.panel import DeskPanelWidget
 from kiosk.ui.widgets.signature import SignaturePad
 from kiosk.ui.widgets.text import Button, Label
@@ -25,6 +28,7 @@ class KeysDeskPanel(DeskPanelWidget):
     DEFAULT_CSS = """
     KeysDeskPanel { height: auto; }
     KeysDeskPanel Horizontal { height: auto; }
+    KeysDeskPanel #count { margin-right: 2; }
     KeysDeskPanel Input { width: 1fr; }
     KeysDeskPanel SignaturePad { height: 6; }
     KeysDeskPanel .message { color: $warning; }
@@ -33,8 +37,10 @@ class KeysDeskPanel(DeskPanelWidget):
     def compose(self) -> ComposeResult:
         held = service.keys(self.ctx)
         late = sum(1 for k in held if k.overdue)
-        yield Label(_("Keys in custody: {count}, overdue: {late}").format(count=len(held),
-                                                                         late=late))  # fmt: skip
+        count = _("Keys in custody: {count}, overdue: {late}").format(count=len(held), late=late)
+        with Horizontal():
+            yield Label(count, id="count")
+            yield Button(_("Take keys into custody"), id="take", compact=True)
         for k in held[:6]:
             yield Label(service.key_line(k))
         with Horizontal():
@@ -78,8 +84,47 @@ class KeysDeskPanel(DeskPanelWidget):
             self.app.bell()
         await self.recompose()
 
+    def ask_take(self) -> None:
+        """A vacant unit's keys into custody on the owner's authorisation: the form asks for the
+        unit, the keys (comma separated), the box and slot, the owner and the authorisation, and
+        that the butler confirms the unit is vacant. The service is called when OK is pressed,
+        before the form closes: a refusal is said in the form, which keeps what was typed."""
+        a = self.actor
+        taken: list[str] = []
+
+        def take(v: dict[str, Any]) -> str | None:
+            try:
+                taken[:] = service.take_into_custody(
+                    self.ctx, a, unit_code=v["unit"], labels=key_labels(v["labels"]),
+                    box=v["box"], slot=v["slot"], owner=v["owner"],
+                    authorisation=v["authorisation"], vacant=bool(v["vacant"]),
+                )  # fmt: skip
+            except Refused as exc:
+                return exc.render(_)
+            return None
+
+        def done(v: dict[str, Any]) -> None:
+            self.run_worker(self.show(taken_line(self.ctx, v["unit"], taken)), group="desk-action")
+
+        self.desk_form(
+            _("Take keys into custody"),
+            [Field("unit", _("Vacant unit, e.g. 1-101")),
+             Field("labels", _("Keys, separated by commas, e.g. entrance door, mailbox")),
+             Field("box", _("Locked key box")), Field("slot", _("Slot in the box")),
+             Field("owner", _("Owner who authorises")),
+             Field("authorisation", _("Owner's authorisation (form, date)")),
+             Field("vacant", _("The unit is vacant"), "check")],
+            done,
+            take,
+        )  # fmt: skip
+
     async def on_button_pressed(self, event: Button.Pressed) -> None:
         bid = event.button.id or ""
+        if bid == "take":
+            event.stop()
+            if self.logged_in():
+                self.ask_take()
+            return
         value = {i.id: i.value for i in self.query(Input)}
         strokes = self.query_one(SignaturePad).to_json()
         try:
@@ -98,3 +143,17 @@ class KeysDeskPanel(DeskPanelWidget):
         except Refused as exc:
             text = exc.render(_)
         await self.show(text)
+
+
+def key_labels(text: str) -> list[str]:
+    """The keys typed in one field, one per comma (``,``, ``，`` or ``、``)."""
+    return [label.strip() for label in re.split("[,，、]", text) if label.strip()]
+
+
+def taken_line(ctx: Any, unit_code: str, numbers: list[str]) -> str:
+    """What the desk says after keys were taken: their numbers, the unit, the box and slot as
+    the register holds them."""
+    k = next(k for k in service.keys(ctx, unit_code) if k.number == numbers[0])
+    text = _("Key {numbers} of {unit} taken into box {box} slot {slot}.") if len(numbers) == 1 \
+        else _("Keys {numbers} of {unit} taken into box {box} slot {slot}.")  # fmt: skip
+    return text.format(numbers=", ".join(numbers), unit=k.unit_code, box=k.box, slot=k.slot)

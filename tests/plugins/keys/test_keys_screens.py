@@ -1,6 +1,7 @@
-"""The key custody panel headless under Pilot: a viewing refused without staff, then handed
-out with S005 and back, signed on the pad; the ``kiosk simulate`` scenario; snapshots at
-80x24 in Chinese and English."""
+"""The key custody panel headless under Pilot: keys taken into custody with the desk's form (an
+occupied unit refused, the form keeping what was typed); a viewing refused without staff, then
+handed out with S005 and back, signed on the pad; the ``kiosk simulate`` scenario; snapshots
+at 80x24 in Chinese and English."""
 
 from __future__ import annotations
 
@@ -14,7 +15,14 @@ from kiosk.ui.widgets.signature import SignaturePad
 from plugins.keys import service
 from plugins.keys.scenarios import scenarios
 from plugins.keys.screens import KeysDeskPanel
-from tests.screens import DeskHarness, Harness, Run, screen_ctx, wait_until
+from tests.screens import (
+    DeskHarness,
+    Harness,
+    Run,
+    open_form,
+    screen_ctx,
+    wait_until,
+)
 
 BUTLER = Actor("staff", 1, "李管家", frozenset({"butler"}))
 SIGNED = [[(2, 1), (6, 3), (10, 2), (14, 4), (18, 1)]]
@@ -67,6 +75,38 @@ async def test_the_desk_hands_a_key_out_for_a_viewing_and_takes_it_back(kctx) ->
         await click(app, pilot, "#out-owner")
         await wait_until(pilot, lambda: "handed over" in text(app), "out to the owner")
         assert "Owner" in text(app)
+
+
+async def test_the_desk_takes_a_vacant_units_keys_into_custody(kctx) -> None:
+    """The owner of 1-101 hands in two keys with a signed authorisation: the butler fills in the
+    form; 3-1205 (rented) is refused and the form keeps every field; on 1-101 both keys are
+    numbered, in box A slot 3 of the register, and the panel says so."""
+    from textual.widgets import Checkbox
+
+    from tests.screens import screen_text
+
+    app = desk(kctx)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        assert "Keys in custody: 0, overdue: 0" in text(app)
+        typed = dict(unit="3-1205", labels="入户门， 信箱", box="a", slot="3", owner="张伟",
+                     authorisation="钥匙委托书 2026-12-03")  # fmt: skip
+        form = await open_form(app, pilot, "#take", **typed, vacant=True)
+        form.query_one("#form-ok").press()
+        await wait_until(pilot, lambda: "registered occupants" in screen_text(app), "refused")
+        assert app.screen is form and service.keys(kctx) == []
+        assert {f: form.query_one(f"#field-{f}", Input).value for f in typed} == typed
+        assert form.query_one("#field-vacant", Checkbox).value
+        form.query_one("#field-unit", Input).value = "1-101"
+        form.query_one("#form-ok").press()
+        await wait_until(pilot, lambda: "taken into box" in text(app), "taken")
+        assert "Keys K0001, K0002 of 1-101 taken into box A slot 3." in text(app)
+        assert "Keys in custody: 2, overdue: 0" in text(app)
+    held = service.keys(kctx, "1-101")
+    assert [(k.number, k.label, k.box, k.slot, k.status) for k in held] == [
+        ("K0001", "入户门", "A", "3", "in_box"),
+        ("K0002", "信箱", "A", "3", "in_box"),
+    ]
 
 
 async def test_the_simulate_scenario_passes(kctx) -> None:

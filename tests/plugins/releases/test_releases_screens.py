@@ -14,7 +14,15 @@ from kiosk.ui.widgets.signature import SignaturePad
 from plugins.releases import service
 from plugins.releases.scenarios import scenarios
 from plugins.releases.screens import GateExitPanel, ReleaseRequestScreen, ReleasesDeskPanel
-from tests.screens import DeskHarness, Harness, Run, screen_ctx, screen_text, wait_until
+from tests.screens import (
+    DeskHarness,
+    Harness,
+    Run,
+    open_form,
+    screen_ctx,
+    screen_text,
+    wait_until,
+)
 
 
 def panel_text(app: App) -> str:
@@ -95,12 +103,8 @@ async def test_the_desk_files_a_pass_for_a_resident_at_the_counter(kctx) -> None
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
         assert "Waiting for approval: 0" in panel_text(app)
-        await click(app, pilot, "#counter")
-        await wait_until(pilot, lambda: bool(app.screen.query("#form-ok")), "the form")
-        form = app.screen
-        for field, value in dict(unit="2-803", applicant="刘芳", carrier="老李搬家",
-                                 items="沙发, 纸箱6个", leave_on="not a day").items():  # fmt: skip
-            form.query_one(f"#field-{field}", Input).value = value
+        form = await open_form(app, pilot, "#counter", unit="2-803", applicant="刘芳",
+                               carrier="老李搬家", items="沙发, 纸箱6个", leave_on="not a day")  # fmt: skip
         form.query_one("#form-ok").press()
         await wait_until(pilot, lambda: "YYYY-MM-DD" in screen_text(app), "the day refused")
         form.query_one("#field-leave_on", Input).value = kctx.today().isoformat()
