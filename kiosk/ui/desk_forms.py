@@ -200,8 +200,13 @@ class DeskActions(DeskStaff):
     MESSAGE_ID = "message"
 
     def say(self, text: str) -> None:
+        """``text`` in the panel's message line, scrolled into view (at 80x24 a long panel's
+        line can sit below the fold, and the butler must see what happened)."""
         panel: Any = self
-        panel.query_one(f"#{self.MESSAGE_ID}", Label).update(text)
+        line = panel.query_one(f"#{self.MESSAGE_ID}", Label)
+        line.update(text)
+        if text:
+            line.scroll_visible(animate=False)
 
     async def after_action(self) -> None:
         panel: Any = self

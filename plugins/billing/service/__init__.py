@@ -38,6 +38,9 @@ from plugins.billing.service.bills import (
     DESK_ROLES as DESK_ROLES,
 )
 from plugins.billing.service.bills import (
+    LINE_TITLES as LINE_TITLES,
+)
+from plugins.billing.service.bills import (
     ORDER_LIFETIME as ORDER_LIFETIME,
 )
 from plugins.billing.service.bills import (

@@ -222,7 +222,8 @@ def _moved(
 
 
 DEPOSIT_KINDS: dict[str, str] = {"parking_card": N_("Parking card"), "key": N_("Key"),
-                                  "umbrella": N_("Umbrella")}  # fmt: skip
+                                  "umbrella": N_("Umbrella"), "renovation": N_("Renovation"),
+                                  "other": N_("Other deposit")}  # fmt: skip
 
 
 def deposit_kind_title(kind: str) -> str:

@@ -443,3 +443,69 @@ async def test_each_bill_says_what_it_is_for_before_it_is_paid(sctx) -> None:
             assert sum(line.amount_fen for line in bill.lines) == bill.charged_fen
         assert "Utilities ￥43.21" in shown
         assert "parking_rent" not in shown and "property_fee" not in shown
+
+
+async def test_the_desk_charges_takes_and_refunds_a_deposit_and_credits_a_bill(
+    sctx, people
+) -> None:
+    """For the unit shown: the cashier adds a one-off charge (an amount typed wrong is said in
+    the form, which stays) and takes a renovation deposit, its 收据 printed; the manager gives
+    the deposit back and takes a credit note off the bill; a butler cannot take a deposit."""
+    from kiosk.money import format_fen
+    from plugins.billing.desk import BillingDeskPanel
+    from tests.screens import open_form
+
+    def statement():  # type: ignore[no-untyped-def]
+        return service.unit_statement(sctx, people.manager, "3-1205")
+
+    async def shown(app, pilot) -> None:  # type: ignore[no-untyped-def]
+        await click(app, pilot, "#desk-unit")
+        await pilot.press(*"3-1205", "enter")
+        await wait_until(pilot, lambda: app.query_one("#desk-acts").display, "the unit's steps")
+
+    said = lambda app: str(app.query_one("#said").render())  # noqa: E731
+    before, jobs = statement(), print_jobs(sctx)
+    app = DeskHarness(lambda: BillingDeskPanel(sctx), staff=people.cashier)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await shown(app, pilot)
+        form = await open_form(app, pilot, "#desk-charge", amount="12.345", what="换锁芯")
+        form.query_one("#form-ok").press()
+        await wait_until(pilot, lambda: "in yuan" in screen_text(app), "the amount refused")
+        form.query_one("#field-amount").value = "80"  # type: ignore[attr-defined]
+        form.query_one("#form-ok").press()
+        await wait_until(pilot, lambda: "charged to 3-1205" in said(app), "the charge")
+        assert said(app) == "￥80.00 charged to 3-1205 (Repair charge)."
+        assert format_fen(before.owed_fen + 8000) in str(app.query_one("#statement").render())
+        form = await open_form(app, pilot, "#desk-deposit", kind="renovation", amount="2000",
+                               what="厨房改造")  # fmt: skip
+        form.query_one("#form-ok").press()
+        await wait_until(pilot, lambda: "taken from 3-1205" in said(app), "the deposit")
+        assert "Renovation" in str(app.query_one("#statement").render())
+    held = [d for d in statement().deposits if d["kind"] == "renovation"]
+    assert [(d["amount_fen"], d["status"]) for d in held] == [(200000, "held")]
+    assert print_jobs(sctx) == jobs + 1  # the deposit's 收据
+    current = [b for b in statement().bills if b.status == "open"][-1]
+    assert any(ln.kind == "repair" and ln.amount_fen == 8000 for ln in current.lines)
+
+    app = DeskHarness(lambda: BillingDeskPanel(sctx), staff=people.butler)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await shown(app, pilot)
+        form = await open_form(app, pilot, "#desk-deposit", amount="500")
+        form.query_one("#form-ok").press()
+        await wait_until(pilot, lambda: "cashier" in said(app).lower(), "the butler refused")
+    assert len(statement().deposits) == len(before.deposits) + 1
+
+    app = DeskHarness(lambda: BillingDeskPanel(sctx), staff=people.manager)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await shown(app, pilot)
+        form = await open_form(app, pilot, "#desk-deposit-refund",
+                               deposit=held[0]["receipt_no"], reason="装修验收合格")  # fmt: skip
+        form.query_one("#form-ok").press()
+        await wait_until(pilot, lambda: "refunded" in said(app), "the refund")
+        form = await open_form(app, pilot, "#desk-credit", bill=str(current.id), amount="30",
+                               reason="水费多收")  # fmt: skip
+        form.query_one("#form-ok").press()
+        await wait_until(pilot, lambda: "off the bill" in said(app), "the credit note")
+    assert [d["status"] for d in statement().deposits if d["kind"] == "renovation"] == ["refunded"]
+    after = {b.id: b for b in statement().bills}[current.id]
+    assert after.balance_fen == current.balance_fen - 3000
