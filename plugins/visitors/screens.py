@@ -421,9 +421,15 @@ class VisitorsDeskPanel(DeskActions, Static):
         if action == "idcheck":
             await self._act(action, int(visit_id))
             return
+        if action == "decline":  # why, kept on the visit's record (the host said no, ...)
+            self.desk_form(
+                _("Decline this visit? The visitor is told at the kiosk."),
+                [Field("note", _("Why (kept on the record)"))],
+                lambda v: self.run_worker(self._act(action, int(visit_id), v["note"])),
+            )
+            return
         question = {
             "approve": _("Let this visitor in?"),
-            "decline": _("Decline this visit? The visitor is told at the kiosk."),
             "signout": _("Sign this visitor out?"),
         }[action]
 
@@ -431,19 +437,17 @@ class VisitorsDeskPanel(DeskActions, Static):
             if yes:
                 await self._act(action, int(visit_id))
 
-        self.app.push_screen(
-            ConfirmDialog(question, yes=str(event.button.label), danger=action == "decline"),
-            answered,
-        )
+        self.app.push_screen(ConfirmDialog(question, yes=str(event.button.label)), answered)
 
-    async def _act(self, action: str, visit_id: int) -> None:
+    async def _act(self, action: str, visit_id: int, note: str = "") -> None:
         try:
             if action == "idcheck":
                 service.mark_id_checked(self.ctx, self.actor, visit_id)
             elif action == "signout":
                 service.sign_out_by_desk(self.ctx, self.actor, visit_id)
             else:
-                service.decide(self.ctx, self.actor, visit_id, approve=action == "approve")
+                service.decide(self.ctx, self.actor, visit_id, approve=action == "approve",
+                               note=note)  # fmt: skip
         except Refused as exc:
             self.query_one("#message", Label).update(exc.render(_))
         await self.reload()

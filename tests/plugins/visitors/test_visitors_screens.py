@@ -169,3 +169,29 @@ async def test_a_resident_creates_an_invite_at_the_kiosk_and_the_code_works(kctx
     assert shown == service.group_code(shown.replace(" ", "")) and len(shown) == 12
     code = shown  # typed as shown, spaces and all
     assert service.redeem_invite(kctx, code).unit == "1-101"
+
+
+async def test_the_desk_declines_a_visit_saying_why(kctx) -> None:
+    """Decline asks why (the host said no, ...): the reason goes on the visit's audit record
+    and the visitor is told at the kiosk."""
+    import json
+
+    from sqlalchemy import select
+
+    from kiosk.db.models import AuditEvent
+    from tests.screens import open_form
+
+    v = service.register_walkup(
+        kctx, name="赵六一", phone="13912345678", unit_code="3-1205", purpose="探亲"
+    )
+    app = DeskHarness(lambda: VisitorsDeskPanel(kctx, BUTLER))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        form = await open_form(app, pilot, f"#decline-{v.id}", note="业主不在家，未预约")
+        form.query_one("#form-ok", Button).press()
+        await wait_until(pilot, lambda: service.visit_status(kctx, v.id).status == "declined")
+    with kctx.database().read() as session:
+        events = session.scalars(
+            select(AuditEvent).where(AuditEvent.subject == f"visitor_visit:{v.id}")
+        ).all()
+    assert any(json.loads(e.data).get("note") == "业主不在家，未预约" for e in events)
