@@ -483,9 +483,14 @@ class LobbyApp(ShellApp):
         else:
             self.show_identity()
         # After the greeting: the tap must feel instant; the marks follow a moment later.
-        self.run_worker(self._load_badges(actor), group="badges", exclusive=True)
+        self.load_badges()
         if then:
             await self.open_tile(then)
+
+    def load_badges(self) -> None:
+        """Read the identified resident's tile marks again, off the UI thread."""
+        if self.actor is not None:
+            self.run_worker(self._load_badges(self.actor), group="badges", exclusive=True)
 
     async def _load_badges(self, actor: Actor) -> None:
         try:
@@ -644,8 +649,14 @@ class LobbyApp(ShellApp):
             self.run_worker(self.refresh_notices(), exclusive=True, group="notices")
         elif self.ctx is not None and not self._session_open():
             await self._show_notices()  # a notice whose time is up comes down at once
-        left = self.settings.idle_timeout - (self.monotonic() - self._last_input)
-        warning = self.screen if isinstance(self.screen, IdleWarningScreen) else None
+        stack = self.screen_stack
+        if not stack:  # the app is closing
+            return
+        warning = stack[-1] if isinstance(stack[-1], IdleWarningScreen) else None
+        below = stack[-2] if warning is not None and len(stack) > 1 else stack[-1]
+        # A screen a resident waits on (a QR being paid on a phone) may ask for longer.
+        timeout = max(self.settings.idle_timeout, getattr(below, "IDLE_AT_LEAST", 0))
+        left = timeout - (self.monotonic() - self._last_input)
         if left > self.idle_warning_seconds():
             if warning is not None:
                 warning.dismiss(None)  # a touch arrived
@@ -656,7 +667,8 @@ class LobbyApp(ShellApp):
             if isinstance(self.screen, OutOfServiceScreen):
                 return
             if warning is None:
-                self.push_screen(IdleWarningScreen(int(left + 0.5)))
+                note = below.idle_note() if hasattr(below, "idle_note") else ""
+                self.push_screen(IdleWarningScreen(int(left + 0.5), note))
             else:
                 warning.count(int(left + 0.5))
             return

@@ -104,6 +104,10 @@ class ServiceScreen(KioskScreen):
 
     NAV = True
     BINDINGS = [("escape", "back", "Back")]
+    # Composed again when a screen opened from it closes (a payment, a renewal, a pickup):
+    # what it shows must be what the database holds now, not what it held before.
+    REREAD_ON_RETURN = False
+    _covered = False
     # Text wraps at the screen's edge instead of running off it (80 columns, English).
     DEFAULT_CSS = """
     ServiceScreen .title, ServiceScreen .hint, ServiceScreen .line,
@@ -125,6 +129,19 @@ class ServiceScreen(KioskScreen):
     @ctx.setter
     def ctx(self, value: KioskContext) -> None:
         self._ctx = value
+
+    def on_screen_suspend(self) -> None:
+        self._covered = True
+
+    async def on_screen_resume(self) -> None:
+        if self.REREAD_ON_RETURN and self._covered:
+            self._covered = False
+            await self.reread()
+            await self.recompose()
+
+    async def reread(self) -> None:
+        """Before :attr:`REREAD_ON_RETURN`'s compose: read again what ``body`` does not read
+        itself (a screen given its data when it was opened)."""
 
     async def call(self, fn: Callable[..., T], *args: Any) -> T | None:
         """``fn(*args)`` on a worker thread; None when the shell took over (outage, busy)."""
@@ -223,6 +240,13 @@ class HomeScreen(KioskScreen):
 
     def on_resize(self, event: Any) -> None:
         self.size_tiles()
+
+    def on_screen_resume(self) -> None:
+        """Back home from a service, still identified: the marks read again (a bill paid, a
+        parcel collected, a card renewed must not still show as waiting)."""
+        app: Any = self.app
+        if getattr(app, "actor", None) is not None and hasattr(app, "load_badges"):
+            app.load_badges()
 
     def size_tiles(self) -> None:
         """Size the tiles again for the screen's new size (a resize)."""
@@ -616,13 +640,16 @@ class IdleWarningScreen(ModalScreen[None]):
     IdleWarningScreen Button { width: 100%; margin-top: 1; }
     """
 
-    def __init__(self, seconds: int) -> None:
+    def __init__(self, seconds: int, note: str = "") -> None:
         super().__init__()
         self.seconds = seconds
+        self.note = note  # what starting over undoes (the screen's ``idle_note()``)
 
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Label(_("Still there?"), id="idle-title")
+            if self.note:
+                yield Label(self.note, id="idle-note")
             yield Label(self._left(), id="idle-left")
             yield Button(_("I'm still here"), id="stay", variant="primary")
 

@@ -114,6 +114,7 @@ class BillsScreen(BillingScreen):
     """A household's open bills with today's late fee; choose one to pay, or (more than one
     open) all of them with one code."""
 
+    REREAD_ON_RETURN = True  # back from a payment: the bill paid is gone from the list
     DEFAULT_CSS = """
     BillsScreen .bill { padding: 0 2; }
     BillsScreen .pay, BillsScreen #pay-all { margin: 0 2 1 2; }
@@ -201,11 +202,18 @@ class PayQRScreen(BillingScreen):
     PayQRScreen #facts { padding: 0 2; width: 1fr; height: auto; }
     """
 
+    # The payer is busy on a phone (open the wallet, scan, confirm): no touch for a while is
+    # not leaving. The kiosk still starts over in the end, and says it cancels the payment.
+    IDLE_AT_LEAST = 300
+
     def __init__(self, ctx: KioskContext, actor: Actor | None, order: Any) -> None:
         super().__init__(ctx, actor)
         self.order = order
         self._ticks = 0
         self._leaving = False
+
+    def idle_note(self) -> str:
+        return _("Starting over cancels this payment; nothing is taken unless you paid.")
 
     def body(self) -> ComposeResult:
         from plugins.billing import service

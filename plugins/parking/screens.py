@@ -80,23 +80,53 @@ class ParkingScreen(ServiceScreen):
             return actor
         return None
 
+    def pay_buttons(self, rental_id: int, rent_fen: int, pending_fen: int) -> Widget:
+        """Renewal for 1, 3 or 6 months; with rent already on the bill and not paid, only
+        paying that (a renewal would bill another month beside it)."""
+        if not pending_fen:
+            return self.renew_buttons(rental_id, rent_fen)
+        return Horizontal(
+            Button(_("Pay {amount} now").format(amount=format_fen(pending_fen)),
+                   id=f"pay-pending-{rental_id}", classes="pay-pending", variant="primary"),
+            classes="renew",
+        )  # fmt: skip
+
     async def renew(self, rental_id: int, months: int, actor: Actor) -> None:
         def renew_on_bill() -> Any:
             _view, reference = service.renew(self.ctx, actor, rental_id, months, "bill")
             if reference is None:
                 return None  # nothing takes charges here: the desk collects the rent
             # The QR is for this renewal's charge alone, not everything the unit owes.
-            return billing.pay_charges(self.ctx, actor, [reference])
+            return billing.pay_charges(self.ctx, actor, [reference]), [reference]
 
+        await self._pay(rental_id, actor, renew_on_bill)
+
+    async def pay_pending(self, rental_id: int, actor: Actor) -> None:
+        """A QR for the rent already on the bill (billed at the desk, or a renewal not paid
+        yet); cancelled, that rent stays on the bill."""
+
+        def order() -> Any:
+            references = service.pending_references(self.ctx, rental_id)
+            return billing.pay_charges(self.ctx, actor, references), []
+
+        await self._pay(rental_id, actor, order)
+
+    async def _pay(self, rental_id: int, actor: Actor, make_order: Any) -> None:
+        """The QR of ``make_order()``'s order (and the rent it put on the bill itself, taken
+        back if the QR is cancelled); the refusal said."""
         try:
-            order = await self.call(renew_on_bill)
+            made = await self.call(make_order)
         except Refused as exc:
-            self.say(exc.render(_))
+            if exc.code == "billing.several_bills":  # months billed on different bills
+                self.say(_("The rent is on more than one bill: pay them under Pay bills."))
+            else:
+                self.say(exc.render(_))
             return
-        if order is None:
+        if made is None:
             self.say(_("Please pay the rent at the desk; the desk has been told."))
             return
-        await self.app.push_screen(renew_pay_screen(self.ctx, actor, order, rental_id))
+        order, own = made
+        await self.app.push_screen(renew_pay_screen(self.ctx, actor, order, rental_id, own))
 
 
 def _pending_line(pending_fen: int) -> Label:
@@ -110,9 +140,17 @@ def _pending_line(pending_fen: int) -> Label:
 class ValidityScreen(ParkingScreen):
     """A parking card was tapped: plate, validity, and renewal by QR."""
 
-    def __init__(self, ctx: KioskContext, validity: taps.Validity) -> None:
+    REREAD_ON_RETURN = True  # back from a renewal: the new end date, the rent paid
+
+    def __init__(self, ctx: KioskContext, validity: taps.Validity, uid: str = "") -> None:
         super().__init__(ctx)
         self.validity = validity
+        self.uid = uid
+
+    async def reread(self) -> None:
+        if self.uid:
+            fresh = await self.call(taps.card_validity, self.ctx, self.uid)
+            self.validity = fresh or self.validity
 
     def body(self) -> ComposeResult:
         v = self.validity
@@ -128,7 +166,7 @@ class ValidityScreen(ParkingScreen):
             ),
             classes="line",
         )
-        yield self.renew_buttons(v.rental_id, v.monthly_rent_fen)
+        yield self.pay_buttons(v.rental_id, v.monthly_rent_fen, v.pending_fen)
 
     def actions(self) -> Iterable[Button]:
         return [Button(_("Done"), id="done", variant="primary")]
@@ -137,17 +175,25 @@ class ValidityScreen(ParkingScreen):
     def _done(self) -> None:
         self.app.pop_screen()
 
+    def _renter(self) -> Actor:
+        """The renter's own card identifies them (as a resident card would)."""
+        v = self.validity
+        return self.renter(v.unit_id) or Actor("resident", v.resident_id, unit_id=v.unit_id)
+
     @on(Button.Pressed, ".renew-button")
     async def _renew(self, event: Button.Pressed) -> None:
         _r, rental, months = (event.button.id or "").split("-")
-        # The renter's own card identifies them (as a resident card would).
-        v = self.validity
-        actor = self.renter(v.unit_id) or Actor("resident", v.resident_id, unit_id=v.unit_id)
-        await self.renew(int(rental), int(months), actor)
+        await self.renew(int(rental), int(months), self._renter())
+
+    @on(Button.Pressed, ".pay-pending")
+    async def _pay_pending(self) -> None:
+        await self.pay_pending(self.validity.rental_id, self._renter())
 
 
 class RentalsScreen(ParkingScreen):
     """The tile: the household's monthly rentals, or how to get one and the hourly rate."""
+
+    REREAD_ON_RETURN = True  # back from a renewal: the new end date, the rent paid
 
     def __init__(self, ctx: KioskContext, actor: Actor | None = None) -> None:
         super().__init__(ctx)
@@ -190,7 +236,7 @@ class RentalsScreen(ParkingScreen):
                 yield Label(f"{r.plate}  {r.number}  {state}", classes="line")
                 if r.pending_fen:
                     yield _pending_line(r.pending_fen)
-                yield self.renew_buttons(r.id, r.monthly_rent_fen)
+                yield self.pay_buttons(r.id, r.monthly_rent_fen, r.pending_fen)
             rule = service.ParkingRules.of(self.ctx).fee
             yield Label(
                 _(
@@ -210,11 +256,18 @@ class RentalsScreen(ParkingScreen):
         _r, rental, months = (event.button.id or "").split("-")
         await self.renew(int(rental), int(months), self.actor)
 
+    @on(Button.Pressed, ".pay-pending")
+    async def _pay_pending(self, event: Button.Pressed) -> None:
+        await self.pay_pending(int((event.button.id or "").rsplit("-", 1)[1]), self.actor)
 
-def renew_pay_screen(ctx: KioskContext, actor: Actor, order: Any, rental_id: int) -> Any:
+
+def renew_pay_screen(
+    ctx: KioskContext, actor: Actor, order: Any, rental_id: int, own: list[str]
+) -> Any:
     """The billing plugin's QR screen for a renewal (its class made on first use: the
-    billing screens are imported only when someone renews)."""
-    return _renew_pay_screen_class()(ctx, actor, order, rental_id)
+    billing screens are imported only when someone renews); ``own``, the rent this renewal
+    put on the bill, taken back if the QR is cancelled or expires."""
+    return _renew_pay_screen_class()(ctx, actor, order, rental_id, own)
 
 
 @functools.cache
@@ -222,22 +275,30 @@ def _renew_pay_screen_class() -> type[Any]:
     class RenewPayScreen(billing.pay_qr_screen_class()):  # type: ignore[misc]
         """The billing QR screen; once paid, the renewal is applied and its new end shown."""
 
-        def __init__(self, ctx: KioskContext, actor: Actor, order: Any, rental_id: int) -> None:
+        def __init__(
+            self, ctx: KioskContext, actor: Actor, order: Any, rental_id: int, own: list[str]
+        ) -> None:
             super().__init__(ctx, actor, order)
             self.rental_id = rental_id
+            self.own = own
+
+        def take_back(self, reason: str) -> None:
+            """The rent this renewal billed, withdrawn (rent billed before stays owed)."""
+            if self.own:
+                service.cancel_unpaid(self.ctx, self.rental_id, reason, self.own)
 
         def paid(self, view: Any) -> None:
             service.apply_paid_periods(self.ctx, self.rental_id)
             self.app.switch_screen(RenewedScreen(self.ctx, self.rental_id, view.receipt_no))
 
         def closed(self, order: Any) -> None:
-            service.cancel_unpaid(self.ctx, self.rental_id, "QR expired")
+            self.take_back("QR expired")
             super().closed(order)
 
         def cancelled(self) -> None:
             """Cancelled (the order is closed): the rent put on the account for this renewal
             is taken off again (unless the payment arrived meanwhile: then it is applied)."""
-            service.cancel_unpaid(self.ctx, self.rental_id, "cancelled at the kiosk")
+            self.take_back("cancelled at the kiosk")
             self.app.pop_screen()
 
     return RenewPayScreen

@@ -23,6 +23,7 @@ import datetime as dt
 import logging
 import re
 import secrets
+from collections.abc import Collection
 from dataclasses import dataclass, fields, replace
 from typing import TYPE_CHECKING, Any
 
@@ -454,15 +455,32 @@ def apply_paid_periods(ctx: KioskContext, rental_id: int | None = None) -> int:
     return applied
 
 
-def cancel_unpaid(ctx: KioskContext, rental_id: int, reason: str = "not paid at the kiosk") -> int:
+def pending_references(ctx: KioskContext, rental_id: int) -> list[str]:
+    """The charges of the rental's rent put on the bill and not paid yet (to pay them by QR
+    rather than bill another month)."""
+    with ctx.database().read() as session:
+        return [period_reference(p.id) for p in _billed_pending(session, rental_id)]
+
+
+def cancel_unpaid(
+    ctx: KioskContext,
+    rental_id: int,
+    reason: str = "not paid at the kiosk",
+    references: Collection[str] | None = None,
+) -> int:
     """Take back rent put on the bill but not paid (the resident cancelled the QR, or it
-    expired): the charge withdrawn (a credit note) for each pending period still unpaid, and
-    the period cancelled. Returns how many were cancelled; a period paid meanwhile is applied
-    instead."""
+    expired): the charge withdrawn (a credit note) for each pending period still unpaid --
+    only those of ``references`` when given (the kiosk's own renewal, not rent the cashier
+    billed) -- and the period cancelled. Returns how many were cancelled; a period paid
+    meanwhile is applied instead."""
     if apply_paid_periods(ctx, rental_id):
         return 0
     with ctx.database().read() as session:
-        rows = [(p.id, p.amount_fen) for p in _billed_pending(session, rental_id)]
+        rows = [
+            (p.id, p.amount_fen)
+            for p in _billed_pending(session, rental_id)
+            if references is None or period_reference(p.id) in references
+        ]
     cancelled = 0
     for period_id, amount in rows:
         with ctx.database().write() as session:

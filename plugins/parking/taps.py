@@ -58,7 +58,7 @@ def card_outcome(ctx: KioskContext, uid: str, card_id: int | None = None) -> Car
     def screen(c: KioskContext) -> Any:
         from plugins.parking.screens import ValidityScreen
 
-        return ValidityScreen(c, validity)
+        return ValidityScreen(c, validity, uid)
 
     return CardOutcome(kind=f"parking.{validity.state}", message="", screen=screen, data=data)
 

@@ -9,6 +9,7 @@ import time
 
 import pytest
 from textual.widget import Widget
+from textual.widgets import Button
 
 from kiosk.context import KioskContext
 from kiosk.i18n import _, language, set_language
@@ -319,3 +320,58 @@ async def test_the_same_button_clicked_twice_is_pressed_twice() -> None:
         await click(app, pilot, "#again")
         await settle(pilot, lambda: app.presses == 2)
         assert app.presses == 2
+
+
+async def test_back_home_the_marks_are_read_again(ui_ctx: KioskContext) -> None:
+    """王小明 paid everything while a service was open: back on the home screen, still
+    identified, the Pay bills tile no longer shows what he owed."""
+    from kiosk.identity import Actor
+    from plugins.billing import service
+
+    def mark() -> str:
+        return str(app.screen.query_one("#tile-billing", Button).label)
+
+    app = lobby(ui_ctx, "en")
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(pilot, lambda: bool(app.screen.query("#tile-billing")))
+        await app.present_card(RESIDENT_CARD)
+        assert await settle(pilot, lambda: "·" in mark()), mark()
+        await click(app, pilot, "#tile-billing")
+        await settle(pilot, lambda: isinstance(app.screen, ServiceScreen))
+        cashier = Actor("staff", 2, "陈收银", frozenset({"cashier"}))
+        owed = sum(b.due_now_fen for b in service.open_bills(ui_ctx, "3-1205"))
+        service.record_desk_arrears_payment(ui_ctx, cashier, "3-1205", owed)
+        await click(app, pilot, "#nav-back")
+        await settle(pilot, lambda: isinstance(app.screen, HomeScreen))
+        assert app.actor is not None  # Back keeps the resident
+        assert await settle(pilot, lambda: "·" not in mark()), mark()
+
+
+async def test_a_payment_qr_waits_longer_and_the_warning_says_it_cancels(
+    ui_ctx: KioskContext,
+) -> None:
+    """Paying on a phone takes more than the idle time without a touch: the QR stays; when
+    the kiosk does warn, it says starting over cancels the payment."""
+    from plugins.billing.screens import PayQRScreen
+
+    app = lobby(ui_ctx, "zh_CN")
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(pilot, lambda: bool(app.screen.query("#tile-billing")))
+        await app.present_card(RESIDENT_CARD)
+        await click(app, pilot, "#tile-billing")
+        await settle(pilot, lambda: bool(app.screen.query(".pay")))
+        await click(app, pilot, f"#{app.screen.query('.pay').first().id}")
+        assert await settle(pilot, lambda: isinstance(app.screen, PayQRScreen))
+        app._last_input = time.monotonic() - app.settings.idle_timeout - 1
+        await app._idle_check()
+        await pilot.pause()
+        assert isinstance(app.screen, PayQRScreen)  # the idle time alone does not end it
+        app._last_input = time.monotonic() - PayQRScreen.IDLE_AT_LEAST + 5
+        await app._idle_check()
+        await pilot.pause()
+        assert isinstance(app.screen, IdleWarningScreen)
+        assert "取消本次支付" in str(app.screen.query_one("#idle-note").visual)
+        app._last_input = time.monotonic() - PayQRScreen.IDLE_AT_LEAST - 1
+        await app._idle_check()
+        await pilot.pause()
+        assert app.actor is None and isinstance(app.screen, HomeScreen)

@@ -509,3 +509,23 @@ async def test_the_desk_charges_takes_and_refunds_a_deposit_and_credits_a_bill(
     assert [d["status"] for d in statement().deposits if d["kind"] == "renovation"] == ["refunded"]
     after = {b.id: b for b in statement().bills}[current.id]
     assert after.balance_fen == current.balance_fen - 3000
+
+
+async def test_back_from_a_payment_the_bill_paid_is_gone_from_the_list(sctx, gateway) -> None:
+    """Paid, Done: the bills screen the resident returns to is read again; the paid bill is
+    no longer offered (a stale list would invite paying it twice)."""
+    from plugins.billing.screens import BillsScreen
+
+    app = Harness(sctx, IdentifyScreen(sctx))
+    async with app.run_test(size=(120, 40)) as pilot:
+        qr_screen = await _to_qr(app, pilot)
+        order = qr_screen.order
+        number = order.bill_number
+        paid = service.handle_notification(sctx, "sim", *gateway.pay(order.out_trade_no))
+        assert paid.verdict == "paid"
+        qr_screen.check()
+        await wait_until(pilot, lambda: isinstance(app.screen, PaidScreen), "paid")
+        await click(app, pilot, "#done")
+        await wait_until(pilot, lambda: isinstance(app.screen, BillsScreen), "the bills again")
+        await wait_until(pilot, lambda: number not in screen_text(app), "the paid bill gone")
+        assert app.screen.query(".pay")  # the other bills are still there to pay

@@ -305,3 +305,54 @@ def test_an_unpaid_card_tap_says_payment_pending(
     line = _state_line(unpaid.state, unpaid.end_date, unpaid.days_left)
     assert line == wording
     assert "过期" not in line and "xpired" not in line
+
+
+async def test_rent_already_on_the_bill_is_paid_not_billed_again(pctx: KioskContext) -> None:
+    """The cashier put a month of 2-502's rent on the bill: the card's screen offers to pay
+    that month, not to renew another beside it. Cancelled, the rent stays on the bill (the
+    cashier billed it); paid, the card is valid and the screen the resident returns to says
+    so."""
+    from plugins.billing import service as billing
+    from plugins.billing.gateway import shared_gateway
+
+    lapsed = taps.card_validity(pctx, LAPSED)
+    assert lapsed is not None
+    service.renew(pctx, CASHIER, lapsed.rental_id, 1, "bill")
+    rental = lapsed.rental_id
+    app = lobby(pctx, "en")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await app.present_card(LAPSED)
+        await wait_until(pilot, lambda: app.screen.query(".pay-pending"), "pay the billed month")
+        assert not app.screen.query(".renew-button")
+        assert "Pay ￥100.00 now" in str(app.screen.query_one(".pay-pending", Button).label)
+        await click(app, pilot, f"#pay-pending-{rental}")
+        await wait_until(pilot, lambda: type(app.screen).__name__ == "RenewPayScreen", "the QR")
+        assert app.screen.order.amount_fen == 10000
+        await click(app, pilot, "#cancel")
+        await wait_until(pilot, lambda: type(app.screen).__name__ == "ValidityScreen", "back")
+        assert service.get_rental(pctx, rental).pending_fen == 10000  # still owed
+        await click(app, pilot, f"#pay-pending-{rental}")
+        await wait_until(pilot, lambda: type(app.screen).__name__ == "RenewPayScreen", "the QR")
+        screen = app.screen
+        billing.providers(pctx)
+        headers, body = shared_gateway(pctx.clock).pay(screen.order.out_trade_no)
+        assert billing.handle_notification(pctx, "sim", headers, body).verdict == "paid"
+        screen.check()
+        await wait_until(pilot, lambda: type(app.screen).__name__ == "RenewedScreen", "paid")
+        await click(app, pilot, "#done")
+        await wait_until(pilot, lambda: "Valid until" in text(app), "the card valid again")
+        assert not app.screen.query(".pay-pending") and app.screen.query(".renew-button")
+    after = service.get_rental(pctx, rental)
+    assert after.pending_fen == 0 and after.end_date == service.period_end(pctx.today(), 1)
+
+
+async def test_rent_on_two_bills_is_paid_under_pay_bills(pctx: KioskContext) -> None:
+    app = lobby(pctx, "en")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await app.present_card(BILLED)
+        await wait_until(pilot, lambda: app.screen.query(".pay-pending"), "pay the billed rent")
+        rental = app.screen.validity.rental_id
+        await click(app, pilot, f"#pay-pending-{rental}")
+        await wait_until(pilot, lambda: "under Pay bills" in text(app), "where to pay it")
