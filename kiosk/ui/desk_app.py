@@ -519,7 +519,7 @@ class DeskScreen(Screen[None]):
             if callable(offered):
                 for title, callback in offered():
                     yield SystemCommand(title, "", callback)
-        yield SystemCommand(_("Refresh"), "", self.desk_poll)
+        yield SystemCommand(_("Refresh"), "", self.action_poll)
         yield SystemCommand(_("Switch language"), "", app.action_toggle_language)
         yield SystemCommand(_("Log out"), "", app.logout)
 
@@ -536,11 +536,12 @@ class DeskScreen(Screen[None]):
         await app.logout()
 
     async def action_poll(self) -> None:
-        await self.desk_poll()
+        """F5: every panel read again, changed or not (what the staff asks for by Refresh)."""
+        await self.desk_poll(everything=True)
 
-    async def desk_poll(self) -> None:
+    async def desk_poll(self, everything: bool = False) -> None:
         """Ask the database, in one statement, what every live panel watches; tell the panels
-        whose answer changed since the last tick."""
+        whose answer changed since the last tick (``everything``: every panel)."""
         from sqlalchemy import select
 
         async with self._poll_lock:
@@ -580,7 +581,7 @@ class DeskScreen(Screen[None]):
                 new, at = values[at : at + n], at + n
                 seen[widget] = new
                 old = self._stamps.get(widget)
-                if old is None or old == new:
+                if old is None or (old == new and not everything):
                     continue
                 try:
                     result = widget.desk_changed(old, new)

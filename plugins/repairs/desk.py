@@ -8,13 +8,14 @@ assigned to them and the dispatched ones nobody took yet) and can start and comp
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
-from sqlalchemy import func, or_, select
+from sqlalchemy import case, func, or_, select
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Input
@@ -73,6 +74,9 @@ STEP_TITLES: dict[str, str] = {
     "reply": N_("Reply to the complainant"),
 }
 LISTED = (*OPEN_STATUSES, "completed")  # completed: the return visit is still due
+# Each listed status its own power of 1,000: the weighted sum tells how many tickets are in
+# each (up to 999), so any step changes it (the desk's watch).
+STATUS_WEIGHTS = {status: 1000**n for n, status in enumerate(LISTED)}
 
 
 def category_titles(ctx: KioskContext | None = None) -> dict[str, str]:
@@ -200,6 +204,9 @@ class RepairsDeskPanel(DeskActions, Vertical):
     def __init__(self, ctx: KioskContext, actor: Any = None, **kwargs: Any) -> None:
         super().__init__(ctx, actor, **kwargs)
         self.selected: str | None = None
+        # One ticket shown at a time: a reload after a step and the row it highlights both
+        # show the ticket; interleaved, both mounted their step buttons (DuplicateIds).
+        self._showing = asyncio.Lock()
 
     @property
     def actor(self) -> Any:
@@ -249,6 +256,11 @@ class RepairsDeskPanel(DeskActions, Vertical):
             select(func.count(RT.id)).where(RT.status.in_(LISTED)),
             select(func.max(RT.clock_due_at)),
             select(func.count(RT.id)).where(RT.status.in_(LISTED), RT.emergency.is_(True)),
+            # A step taken elsewhere (the engineer's phone, another desk) moves a ticket from
+            # one status to another: a sum weighted by status changes with it.
+            select(func.sum(case(STATUS_WEIGHTS, value=RT.status, else_=0))).where(
+                RT.status.in_(LISTED)
+            ),
         ]
 
     async def desk_changed(self, old: tuple[Any, ...], new: tuple[Any, ...]) -> None:
@@ -307,6 +319,10 @@ class RepairsDeskPanel(DeskActions, Vertical):
             await self.show_ticket()
 
     async def show_ticket(self) -> None:
+        async with self._showing:
+            await self._show_ticket()
+
+    async def _show_ticket(self) -> None:
         detail = self.query_one("#rp-detail", Static)
         box = self.query_one("#rp-actions", Horizontal)
         await box.remove_children()

@@ -292,6 +292,22 @@ class UmbrellasDeskPanel(DeskActions, Widget):
                 yield Label(f"  {x.lobby} {x.tag} {_(x.kind)} {_(x.state)}")
         yield Label("", id="message", classes="message")
 
+    def desk_watch(self) -> list[Any]:
+        """For the desk's live poll: a loan made, an umbrella back (at any kiosk), a charge
+        waiting or settled -- the stock and the charges to confirm read again."""
+        from sqlalchemy import func, select
+
+        from plugins.umbrellas.models import UmbrellaLoan as L
+
+        return [
+            select(func.max(L.id)),
+            select(func.count(L.id)).where(L.returned_at.is_(None)),
+            select(func.count(L.id)).where(L.fee_status == "pending"),
+        ]
+
+    async def desk_changed(self, old: tuple[Any, ...], new: tuple[Any, ...]) -> None:
+        await self.recompose()
+
     def desk_commands(self) -> list[tuple[str, Any]]:
         """For the desk's command palette."""
         return [(_(title), getattr(self, f"ask_{bid.removeprefix('um-')}"))

@@ -799,3 +799,49 @@ def palette_offers(app, title: str) -> bool:  # type: ignore[no-untyped-def]
     if offered.highlighted is None:
         return False
     return str(offered.get_option_at_index(offered.highlighted).prompt).startswith(title)
+
+
+async def test_a_step_taken_elsewhere_shows_at_the_next_poll_and_f5_reads_every_tab(
+    ui_ctx: KioskContext,
+) -> None:
+    """The engineer (or another desk) moves a ticket on: the next poll shows its new status
+    in the list. Showing a ticket twice at once (a reload and the row it highlights) mounts
+    its step buttons once, not twice (that was DuplicateIds, and the tab was disabled).
+    F5 reads every tab again, also one whose watched figures did not change."""
+    import asyncio
+
+    from plugins.repairs import service as repairs
+    from tests.plugins.demo_people import BUTLER as butler
+
+    ctx = _full_ctx(ui_ctx)
+    number = repairs.file_ticket(ctx, butler, category="plumbing.leak", unit_code="2-803",
+                                 contact_phone="13900001111").number  # fmt: skip
+    app = desk(ctx, "en")
+    app.poll_seconds = 3600
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_tab(pilot, "tab-repairs")
+        await app.screen.desk_poll()  # the first tick takes stock
+        panel = app.screen.query_one("RepairsDeskPanel")
+        assert f"{number}" in table_text(app) and "Confirmed" not in table_text(app)
+        repairs.confirm(ctx, butler, number)  # elsewhere: the CLI, another desk
+        await app.screen.desk_poll()
+        await wait_until(pilot, lambda: "Confirmed" in table_text(app), "the new status")
+        panel.selected = number
+        await asyncio.gather(panel.show_ticket(), panel.show_ticket())
+        ids = [b.id for b in panel.query("#rp-actions Button")]
+        assert ids and len(ids) == len(set(ids)), ids
+        assert not app.screen.query(".failure")
+        seen = app.screen.polls
+        reloads: list[int] = []
+        real = panel.desk_changed
+
+        async def counted(old, new) -> None:  # type: ignore[no-untyped-def]
+            reloads.append(1)
+            await real(old, new)
+
+        panel.desk_changed = counted  # type: ignore[method-assign]
+        await app.screen.desk_poll()  # nothing changed: no reload
+        assert reloads == []
+        await pilot.press("f5")
+        await wait_until(pilot, lambda: app.screen.polls > seen + 1, "the refresh")
+        assert reloads == [1]

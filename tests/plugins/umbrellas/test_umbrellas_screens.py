@@ -102,3 +102,30 @@ async def test_the_desk_confirms_a_damaged_umbrella_and_sends_reminders(kctx) ->
         await pilot.pause()
         text = "\n".join(str(w.render()) for w in app.query(Label))
         assert "1 reminders sent." in text and f"#confirm-{loan.loan_id}" not in text
+
+
+def test_the_desk_panel_watches_loans_returns_and_charges(kctx) -> None:
+    """The desk's poll sees a loan, a return at a kiosk and a charge waiting, so the panel's
+    stock and its charges to confirm follow (before, only logging in again showed them)."""
+    from sqlalchemy import select
+    from umbrellas_helpers import BUTLER
+
+    from plugins.umbrellas import service
+    from plugins.umbrellas.screens import UmbrellasDeskPanel
+
+    panel = UmbrellasDeskPanel(kctx, BUTLER)
+
+    def seen() -> tuple:
+        with kctx.database().read() as session:
+            return tuple(
+                session.execute(select(*(q.scalar_subquery() for q in panel.desk_watch()))).one()
+            )
+
+    zhang = resident(kctx, "张伟")
+    before = seen()
+    service.lend(kctx, zhang, "U001")
+    lent = seen()
+    service.return_umbrella(kctx, zhang, "U001", "damaged")
+    back = seen()
+    assert before != lent != back
+    assert back[2] == before[2] + 1  # a charge waits for the butler
