@@ -14,7 +14,7 @@ from textual.app import ComposeResult
 from textual.containers import Grid, VerticalScroll
 from textual.widgets import Input
 
-from kiosk.i18n import _
+from kiosk.i18n import N_, _
 from kiosk.ui.screens import ServiceScreen, SignatureScreen
 from kiosk.ui.widgets import SignaturePad
 from kiosk.ui.widgets.signature import draw_strokes
@@ -72,7 +72,10 @@ class RepairScreen(ServiceScreen):
 
                 yield Label(_("Paid repair: {price} (you agree before work starts)").format(
                     price=format_fen(picked.price_fen)), classes="hint")  # fmt: skip
-            yield Input(placeholder=_("Describe it (optional)"), id="description")
+            hint = (
+                _("Your suggestion") if picked.kind == "suggestion" else _("Describe it (optional)")
+            )
+            yield Input(placeholder=hint, id="description")
             if picked.kind == "repair" and not picked.emergency:
                 # The resident's own word makes it an emergency (000): engineering is called.
                 yield Checkbox(_("Urgent: it cannot wait"), id="urgent")
@@ -129,6 +132,15 @@ class RepairScreen(ServiceScreen):
         self.app.switch_screen(RepairFiledScreen(self.ctx, filed, filed.emergency))
 
 
+# What the resident is told once a ticket is filed: a repair is followed by a call after the
+# work (回访); a complaint is looked into and answered; a suggestion is thanked for.
+AFTER_FILING: dict[str, str] = {
+    "repair": N_("Take your slip. We will call you back after the work."),
+    "complaint": N_("Take your slip. The desk will look into it and reply to you."),
+    "suggestion": N_("Take your slip. Thank you for your suggestion."),
+}
+
+
 class RepairFiledScreen(ServiceScreen):
     """The ticket number (also on the slip)."""
 
@@ -150,7 +162,7 @@ class RepairFiledScreen(ServiceScreen):
             yield Label(_("Emergency: engineering has been called."), classes="urgent")
         if self.ticket.appointment:
             yield Label(_("Appointment: {at}").format(at=self.ticket.appointment), classes="hint")
-        yield Label(_("Take your slip. We will call you back after the work."), classes="hint")
+        yield Label(_(AFTER_FILING.get(self.ticket.kind, AFTER_FILING["repair"])), classes="hint")
 
     def actions(self) -> Iterable[Button]:
         return [Button(_("Done"), id="done", variant="primary")]

@@ -277,6 +277,8 @@ def file_ticket(
     if severity not in SEVERITIES or (severity and kind != "complaint"):
         raise _not_gradable()
     description = description.strip()
+    if kind == "suggestion" and not description:  # its words are the whole of it
+        raise Refused("repairs.suggestion_empty", "Please write your suggestion.")
     if len(description) > 500:
         raise Refused("repairs.description", "Please keep the description under 500 characters.")
     phone = "".join(ch for ch in contact_phone if ch.isdigit() or ch == "+")

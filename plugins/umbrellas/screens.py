@@ -37,11 +37,6 @@ class StandView:
     stand: list[tuple[str, str, int]] = field(default_factory=list)
 
 
-def condition_text(condition: str) -> str:
-    """A recorded condition: the known words translated, a butler's note shown as written."""
-    return _(condition) if condition in ("intact", "damaged", "lost", "worn") else condition
-
-
 class UmbrellaScreen(ServiceScreen):
     """Borrow or return an umbrella (the resident was identified by card or unit + PIN)."""
 
@@ -143,7 +138,7 @@ class UmbrellaScreen(ServiceScreen):
         yield Label(_("Umbrella {tag}").format(tag=self.lending), classes="hint")
         yield Label(
             _("Recorded condition: {condition}").format(
-                condition=condition_text(self.lending_condition)
+                condition=service.condition_text(self.lending_condition)
             ),
             classes="hint",
             id="condition",

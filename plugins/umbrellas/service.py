@@ -406,6 +406,13 @@ def lend(ctx: KioskContext, actor: Actor, tag: str, condition_out: str | None = 
         return view
 
 
+def condition_text(condition: str) -> str:
+    """A recorded condition: the known words translated, a butler's note shown as written."""
+    from kiosk.i18n import _
+
+    return _(condition) if condition in ("intact", "damaged", "lost", "worn") else condition
+
+
 def lending_slip(ctx: KioskContext, view: LoanView) -> Any:
     from devices.printer import Receipt
     from kiosk.i18n import _
@@ -415,7 +422,7 @@ def lending_slip(ctx: KioskContext, view: LoanView) -> Any:
         .title(_("Umbrella loan"))
         .row(_("Umbrella"), view.tag)
         .row(_("Unit"), view.unit_code)
-        .row(_("Condition"), view.condition_out)
+        .row(_("Condition"), condition_text(view.condition_out))
         .row(_("Lent"), ctx.local_time(view.lent_at))
         .row(_("Due"), ctx.local_time(view.due_at))
         .text(_("Return it at any kiosk of the estate."))

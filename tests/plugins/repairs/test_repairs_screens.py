@@ -124,3 +124,36 @@ def test_snapshot(snap_compare, sqlite_demo_url, screen, size, lang) -> None:
             t = service.file_ticket(ctx, BUTLER, category="plumbing.leak", unit_code="1-101")
             shown = RepairSignScreen(ctx, t.number, ENGINEER)
         assert snap_compare(Harness(ctx, shown, resident(ctx, "张伟")), terminal_size=size)
+
+
+async def test_a_complaint_and_a_suggestion_are_answered_as_such(kctx) -> None:
+    """A complaint is told it will be looked into and answered, not "after the work"; a
+    suggestion sent empty is refused on the screen (its words are the whole of it)."""
+    from textual.widgets import Input
+
+    app = Harness(kctx, RepairScreen(kctx), resident(kctx, "张伟"))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        await click(app, pilot, "#cat-suggestion")
+        await pilot.pause()
+        await click(app, pilot, "#send")
+        await pilot.pause()
+        assert "Please write your suggestion." in screen_text(app)
+        assert isinstance(app.screen, RepairScreen)
+        app.screen.query_one("#description", Input).value = "大堂多放几把椅子"
+        await click(app, pilot, "#send")
+        await pilot.pause()
+        assert isinstance(app.screen, RepairFiledScreen)
+        assert "Thank you for your suggestion" in screen_text(app)
+        assert "after the work" not in screen_text(app)
+    app = Harness(kctx, RepairScreen(kctx), resident(kctx, "张伟"))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        await click(app, pilot, "#cat-complaint")
+        await pilot.pause()
+        await click(app, pilot, "#cat-complaint--noise")
+        await pilot.pause()
+        await click(app, pilot, "#send")
+        await pilot.pause()
+        assert isinstance(app.screen, RepairFiledScreen)
+        assert "reply to you" in screen_text(app) and "after the work" not in screen_text(app)

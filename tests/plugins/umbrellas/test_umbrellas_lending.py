@@ -208,3 +208,24 @@ def test_the_late_fee_grows_by_day_never_passes_the_cap_and_is_free_in_grace(min
     if minutes <= RULES.grace_hours * 60:
         assert fee == 0
     assert fee <= late_fee(RULES, DUE, DUE + dt.timedelta(minutes=minutes + 1440))
+
+
+def test_the_loan_slip_names_the_condition_in_the_residents_language(ctx) -> None:
+    """A 借伞 slip in Chinese says 完好, not the stored code ``intact``; a butler's own note is
+    printed as written."""
+    from kiosk.i18n import language, set_language
+
+    before = language()
+    set_language("zh_CN")
+    try:
+        loan = service.lend(ctx, resident(ctx, "张伟"), "U002")
+        rows = {
+            b.get("key"): b.get("value")
+            for b in service.lending_slip(ctx, loan).to_dict()["blocks"]
+        }
+        assert "intact" not in rows.values() and rows["借出状况"] == "完好"
+        service.note_condition(ctx, BUTLER, "U003", "伞骨略弯")
+        noted = service.lend(ctx, resident(ctx, "Emily Wang"), "U003")
+        assert service.lending_slip(ctx, noted).to_dict()["blocks"][3]["value"] == "伞骨略弯"
+    finally:
+        set_language(before)
