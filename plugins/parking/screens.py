@@ -497,10 +497,10 @@ class ParkingDeskPanel(DeskActions, Widget):
                     "cash" if bid == "renew-cash" else "bill",
                 )  # fmt: skip
                 self._show_rental(view)
-                if bid == "renew-cash":
-                    text = _("Rental {number} renewed in cash, paid until {end}.").format(
-                        number=view.number, end=view.end_date
-                    )
+                if bid == "renew-cash":  # what to take from the renter, said with it
+                    text = _("Rental {number} renewed in cash, paid until {end}: take {amount}.")
+                    text = text.format(number=view.number, end=view.end_date,
+                                       amount=format_fen(int(months) * view.monthly_rent_fen))  # fmt: skip
                 elif reference is not None:
                     text = _(
                         "The rent is on the unit's bill; rental {number} renews when it is paid."
@@ -523,9 +523,9 @@ class ParkingDeskPanel(DeskActions, Widget):
                 )
                 self.query_one("#rental", Input).value = view.number
                 if view.paid:
-                    text = _("Rental {number} opened, paid until {end}.").format(
-                        number=view.number, end=view.end_date
-                    )
+                    text = _("Rental {number} opened, paid until {end}: take {amount} in cash.")
+                    text = text.format(number=view.number, end=view.end_date,
+                                       amount=format_fen(int(months) * view.monthly_rent_fen))  # fmt: skip
                 else:  # on the bill: the months start once it is paid
                     text = _(
                         "The rent is on the unit's bill; rental {number} starts when it is paid."

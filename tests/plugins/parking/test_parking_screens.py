@@ -147,9 +147,9 @@ async def test_the_desk_refuses_an_unchecked_renter_then_issues(pctx: KioskConte
         app.screen.query_one("#open-cash", Button).press()
         await pilot.pause()
         await pilot.pause()
-        assert "opened, paid until 2027-01-22" in text(app), app.screen.query_one(
-            "#message", Label
-        ).render()
+        assert "opened, paid until 2027-01-22: take ￥200.00 in cash" in text(app), (
+            app.screen.query_one("#message", Label).render()
+        )
         app.desk_card_tapped("5A00BEEF07")  # what the desk reader thread hands over
         await pilot.pause()
         assert app.screen.query_one("#uid", Input).value == "5A00BEEF07"
@@ -187,7 +187,10 @@ async def test_the_cashier_renews_at_the_desk_in_cash_or_on_the_bill(pctx: Kiosk
         await wait_until(pilot, lambda: "renewed in cash" in text(app), "the cash renewal")
         after = service.get_rental(pctx, lapsed.rental_id)
         assert after.paid and after.end_date == service.period_end(pctx.today(), 2)
-        assert f"paid until {after.end_date}" in text(app)
+        assert (
+            f"paid until {after.end_date}: take ￥{2 * after.monthly_rent_fen // 100}.00"
+            in text(app)
+        )
         assert f"{after.end_date}" in str(info.render()) and "days left" in str(info.render())
         assert taps.card_validity(pctx, LAPSED).state == "valid"  # type: ignore[union-attr]
 
