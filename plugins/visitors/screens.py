@@ -45,7 +45,6 @@ class VisitorScreen(ServiceScreen):
     VisitorScreen .field Input { width: 1fr; max-width: 44; }
     VisitorScreen Input { width: 40; max-width: 100%; }
     VisitorScreen Button { margin: 0 1; }
-    VisitorScreen #invite-qr { height: auto; }
     """
 
 
@@ -214,8 +213,6 @@ class CreateInviteScreen(VisitorScreen):
                 _("Valid for (hours)"),
                 Input(value="3", placeholder=_("Valid for how many hours"), id="hours"),
             )
-            yield Label("", id="code", classes="hint")
-            yield Vertical(id="invite-qr")
 
     def actions(self) -> Iterable[Button]:
         return [Button(_("Create invite"), id="create", variant="primary")]
@@ -245,15 +242,40 @@ class CreateInviteScreen(VisitorScreen):
         )
         if invite is None:
             return
-        self.say("")
-        self.query_one("#code", Label).update(
-            _("Invite code {code}: give it to your guest, or let them photograph the QR.").format(
-                code=service.group_code(invite.code)
-            )
-        )
-        box = self.query_one("#invite-qr", Vertical)
-        await box.remove_children()
-        await box.mount(PassQR(invite.qr))
+        until = self.ctx.local_time(now + dt.timedelta(hours=hours))
+        # On a screen of its own, beside its facts as a pass is: whole at 80x24 (under the
+        # form it was cut off), and one tap makes one invite.
+        self.app.switch_screen(InviteCreatedScreen(self.ctx, invite, until))
+
+
+class InviteCreatedScreen(VisitorScreen):
+    """The invite just made: its QR beside the code and until when it is valid (laid out as
+    the pass is; nothing printed: the guest is not here)."""
+
+    DEFAULT_CSS = PassScreen.DEFAULT_CSS.replace("PassScreen", "InviteCreatedScreen")
+
+    def __init__(self, ctx: KioskContext, invite: service.InviteCreated, until: str) -> None:
+        super().__init__(ctx)
+        self.invite, self.until = invite, until
+
+    def body(self) -> ComposeResult:
+        with VerticalScroll():
+            with Horizontal(id="pass-row"):
+                yield PassQR(self.invite.qr, id="qr")
+                with Vertical(id="pass-facts"):
+                    yield Label(_("Invite created"), classes="title")
+                    yield Label(_("Invite code {code}").format(
+                        code=service.group_code(self.invite.code)), classes="hint", id="code")  # fmt: skip
+                    yield Label(f"{_('valid until')} {self.until}", classes="hint")
+                    yield Label(_("Give your guest the code, or let them photograph the QR."),
+                                classes="hint")  # fmt: skip
+
+    def actions(self) -> Iterable[Button]:
+        return [Button(_("Done"), id="done", variant="primary")]
+
+    @on(Button.Pressed, "#done")
+    def _done(self) -> None:
+        self.app.pop_screen()
 
 
 class SignOutScreen(VisitorScreen):
