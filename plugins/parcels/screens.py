@@ -129,14 +129,20 @@ class PickupScreen(ParcelScreen, SignatureScreen):
                     + _("at lobby {lobby}").format(lobby=item.lobby),
                     classes="elsewhere",
                 )
+            if not p.parcels:  # nothing to sign for here: no name, no pad, no Confirm
+                return
             if p.picker is None:
                 yield Label(_("Who is collecting? (your name)"))
                 yield Input(placeholder=_("Name"), id="picker")
             yield Label(_("Sign below with your finger"))
-            yield from self.signature(SignaturePad(id="pad"))
+            yield SignaturePad(id="pad")
 
     def actions(self) -> Iterable[Button]:
-        return [Button(_("Confirm and collect"), id="confirm", variant="primary")]
+        if not self.pickup.parcels:
+            return []
+        # Clear in the foot, beside Confirm: under the pad it lay below the fold at 80x24.
+        return [Button(_("Confirm and collect"), id="confirm", variant="primary"),
+                Button(_("Clear signature"), id="clear")]  # fmt: skip
 
     def chosen(self) -> list[int]:
         return [

@@ -232,3 +232,33 @@ async def test_another_residents_items_are_left_unticked_and_sent_to_the_desk(kc
     # The demo household's two items are addressed to 王小明.
     assert len(boxes) == 2 and all(not ticked for ticked, _ in boxes)
     assert all("collect at the desk" in label for _, label in boxes)
+
+
+async def test_clear_signature_is_in_reach_at_80x24_and_nothing_waiting_asks_for_nothing(
+    kctx,
+) -> None:
+    """At 80x24 the Clear signature button sits in the foot beside Confirm (under the pad it
+    lay below the fold) and wipes the pad; a unit with nothing waiting is not asked for a
+    name or a signature."""
+    from parcels_helpers import resident
+
+    from plugins.parcels import service
+
+    pickup = service.start_pickup_by_card(kctx, resident(kctx, "王小明"))
+    app = Harness(kctx, PickupScreen(kctx, pickup))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        clear = app.screen.query_one("#clear")
+        assert app.screen.region.contains_region(clear.region) and clear.region.area
+        pad = app.screen.query_one(SignaturePad)
+        await draw_signature(pilot, pad)
+        assert pad.is_meaningful()
+        await click(app, pilot, "#clear")
+        await wait_until(pilot, lambda: not pad.is_meaningful(), "the pad wiped")
+    nothing = service.start_pickup_by_card(kctx, resident(kctx, "张伟"))
+    assert not nothing.parcels
+    app = Harness(kctx, PickupScreen(kctx, nothing))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert "Nothing is waiting for your unit." in screen_text(app)
+        assert not app.screen.query(SignaturePad) and not app.screen.query("#confirm")
