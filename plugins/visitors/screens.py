@@ -127,13 +127,24 @@ class WaitingScreen(VisitorScreen):
             )
 
 
-class PassScreen(VisitorScreen):
-    """The pass: printed, and shown on screen (so a printer fault never strands a visitor)."""
+class QRFactsScreen(VisitorScreen):
+    """A QR beside its facts (a pass, an invite), and Done."""
 
     DEFAULT_CSS = """
-    PassScreen #pass-row { height: auto; }
-    PassScreen #pass-facts { width: 1fr; height: auto; }
+    QRFactsScreen #pass-row { height: auto; }
+    QRFactsScreen #pass-facts { width: 1fr; height: auto; }
     """
+
+    def actions(self) -> Iterable[Button]:
+        return [Button(_("Done"), id="done", variant="primary")]
+
+    @on(Button.Pressed, "#done")
+    def _done(self) -> None:
+        self.app.pop_screen()
+
+
+class PassScreen(QRFactsScreen):
+    """The pass: printed, and shown on screen (so a printer fault never strands a visitor)."""
 
     def __init__(self, ctx: KioskContext, visit: service.VisitView) -> None:
         super().__init__(ctx)
@@ -153,9 +164,6 @@ class PassScreen(VisitorScreen):
                     yield Label(_("Scan it at the kiosk when you leave."), classes="hint")
                     yield Label("", id="printed", classes="hint")
 
-    def actions(self) -> Iterable[Button]:
-        return [Button(_("Done"), id="done", variant="primary")]
-
     def on_mount(self) -> None:
         queue = self.ctx.printing
         if queue is not None and self.visit.print_job_id is not None:
@@ -166,10 +174,6 @@ class PassScreen(VisitorScreen):
         self.query_one("#printed", Label).update(
             _("The printer cannot print now: show this screen at the gate or photograph the QR.")
         )
-
-    @on(Button.Pressed, "#done")
-    def _done(self) -> None:
-        self.app.pop_screen()
 
 
 class InviteScreen(VisitorScreen):
@@ -248,11 +252,9 @@ class CreateInviteScreen(VisitorScreen):
         self.app.switch_screen(InviteCreatedScreen(self.ctx, invite, until))
 
 
-class InviteCreatedScreen(VisitorScreen):
+class InviteCreatedScreen(QRFactsScreen):
     """The invite just made: its QR beside the code and until when it is valid (laid out as
     the pass is; nothing printed: the guest is not here)."""
-
-    DEFAULT_CSS = PassScreen.DEFAULT_CSS.replace("PassScreen", "InviteCreatedScreen")
 
     def __init__(self, ctx: KioskContext, invite: service.InviteCreated, until: str) -> None:
         super().__init__(ctx)
@@ -269,13 +271,6 @@ class InviteCreatedScreen(VisitorScreen):
                     yield Label(f"{_('valid until')} {self.until}", classes="hint")
                     yield Label(_("Give your guest the code, or let them photograph the QR."),
                                 classes="hint")  # fmt: skip
-
-    def actions(self) -> Iterable[Button]:
-        return [Button(_("Done"), id="done", variant="primary")]
-
-    @on(Button.Pressed, "#done")
-    def _done(self) -> None:
-        self.app.pop_screen()
 
 
 class SignOutScreen(VisitorScreen):

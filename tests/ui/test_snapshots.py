@@ -29,9 +29,12 @@ def test_lobby_home_identified(snap_compare, shell_ctx: KioskContext, lang: str)
     async def tap(pilot) -> None:  # type: ignore[no-untyped-def]
         await pilot.app.present_card("3C00A1B2C3")
         await wait_until(pilot, lambda: pilot.app.badges, "the tiles' marks")
-        if lang == "en":
-            await pilot.click("#lang-toggle")
-            await pilot.pause()
+        if lang == "en":  # 王小明's own language is Chinese: he switches
+            from kiosk.i18n import language
+
+            await click(pilot.app, pilot, "#lang-toggle")
+            await wait_until(pilot, lambda: language() == "en", "English")
+            await until_at_rest(pilot)
 
     assert snap_compare(lobby(shell_ctx, lang), terminal_size=(80, 24), run_before=tap)
 
