@@ -28,10 +28,13 @@ def test_lobby_home(
 def test_lobby_home_identified(snap_compare, shell_ctx: KioskContext, lang: str) -> None:
     async def tap(pilot) -> None:  # type: ignore[no-untyped-def]
         await pilot.app.present_card("3C00A1B2C3")
-        await wait_until(pilot, lambda: pilot.app.badges, "the tiles' marks")
-        if lang == "en":  # 王小明's own language is Chinese: he switches
-            from kiosk.i18n import language
+        from kiosk.i18n import language
 
+        # Identified in his own language (Chinese), with the tiles' marks: the greeting is done
+        # (the marks can come first, read by the home screen as it shows again).
+        await wait_until(pilot, lambda: pilot.app.badges and language() == "zh_CN", "greeted")
+        await until_at_rest(pilot)
+        if lang == "en":  # 王小明 switches to English
             await click(pilot.app, pilot, "#lang-toggle")
             await wait_until(pilot, lambda: language() == "en", "English")
             await until_at_rest(pilot)
