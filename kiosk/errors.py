@@ -11,6 +11,11 @@ from typing import Any
 from kiosk.i18n import N_
 
 
+class Term(str):
+    """A refusal's value that is itself a message id (a category, a kind of thing): shown in
+    the reader's language, as the message is. What a person typed is never a Term."""
+
+
 class Refused(Exception):
     """An action refused for a reason the user can understand and act on."""
 
@@ -23,8 +28,12 @@ class Refused(Exception):
     def render(self, translate: Any = None) -> str:
         """The message in the current language (``translate`` is a gettext function)."""
         text = translate(self.message) if translate else self.message
+        params = {
+            k: translate(v) if translate and isinstance(v, Term) else v
+            for k, v in self.params.items()
+        }
         try:
-            return text.format(**self.params)
+            return text.format(**params)
         except (KeyError, IndexError, ValueError):
             return text
 

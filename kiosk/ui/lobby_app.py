@@ -113,6 +113,9 @@ class LobbyApp(ShellApp):
         self.actor_unit = ""
         # What waits for the identified resident, as marks on the tiles (kiosk_tile_badges).
         self.badges: dict[str, str] = {}
+        # The language was chosen on the kiosk this session (the toggle): a card tap or a PIN
+        # then keeps it, rather than the one stored for the resident.
+        self.language_chosen = False
         self.exit_allowed = False
         self.reader_status: dict[str, str] = {}
         self._last_input = self.monotonic()
@@ -477,6 +480,8 @@ class LobbyApp(ShellApp):
             resident_language = await asyncio.to_thread(self._language_of, actor)
         while len(self.screen_stack) > 1:
             self.pop_screen()
+        if self.language_chosen:
+            resident_language = ""  # what the person just chose beats what was stored
         if resident_language and resident_language != language():
             set_language(resident_language)
             await self._recompose_all()
@@ -680,6 +685,7 @@ class LobbyApp(ShellApp):
         self.actor_unit = ""
         self.badges = {}
         self._pending_tile = None
+        self.language_chosen = False
         self._last_input = self.monotonic()
         while len(self.screen_stack) > 1:
             self.pop_screen()
@@ -716,6 +722,7 @@ class LobbyApp(ShellApp):
 
     async def action_toggle_language(self) -> None:
         set_language(next_language(self.settings.languages))
+        self.language_chosen = True
         await self._recompose_all()
 
     async def action_call_desk(self) -> None:

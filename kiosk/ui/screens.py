@@ -5,10 +5,10 @@ screens that do not compose one), so "call the desk" and the language toggle are
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Center, Grid, Horizontal, Vertical, VerticalScroll
@@ -21,6 +21,7 @@ from kiosk.i18n import _, language
 from kiosk.pii import mask_name
 from kiosk.ui.widgets.chrome import KioskBar, NavBar
 from kiosk.ui.widgets.keypad import Keypad
+from kiosk.ui.widgets.softkeys import SoftKeyboard
 from kiosk.ui.widgets.text import Button, Label, Static, plain
 
 T = TypeVar("T")
@@ -108,6 +109,8 @@ class ServiceScreen(KioskScreen):
     # what it shows must be what the database holds now, not what it held before.
     REREAD_ON_RETURN = False
     _covered = False
+    # A real keyboard (or a scanner) typed here: this screen shows no on-screen keys.
+    _typed_on_keyboard = False
     # Text wraps at the screen's edge instead of running off it (80 columns, English).
     DEFAULT_CSS = """
     ServiceScreen .title, ServiceScreen .hint, ServiceScreen .line,
@@ -138,6 +141,40 @@ class ServiceScreen(KioskScreen):
             self._covered = False
             await self.reread()
             await self.recompose()
+
+    def phrases_for(self, field: Input) -> Sequence[str]:
+        """Whole phrases the on-screen keyboard offers for ``field`` (a visit's purpose)."""
+        return ()
+
+    async def on_click(self, event: events.Click) -> None:
+        """A finger on a text field brings up the on-screen keyboard (a screen with its own
+        keypad has none; nor has one where a real keyboard has typed)."""
+        field = event.widget
+        if not isinstance(field, Input) or field.disabled or self._typed_on_keyboard:
+            return
+        if self.query(Keypad):
+            return
+        await self.soft_keys(field)
+
+    async def soft_keys(self, field: Input) -> None:
+        """Show the on-screen keyboard typing into ``field``, in the foot above the buttons."""
+        shown = self.query(SoftKeyboard)
+        if shown:
+            await shown.first().retarget(field)
+            return
+        keyboard = SoftKeyboard(field, self.phrases_for(field))
+        feet = self.query(NavBar)
+        if feet:
+            await feet.first().mount(keyboard, before=0)
+        else:
+            await self.mount(keyboard)
+        self.call_after_refresh(field.scroll_visible)
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        for keyboard in self.query(SoftKeyboard):
+            if event.input is keyboard.field and keyboard.typed_elsewhere(event.value):
+                self._typed_on_keyboard = True
+                keyboard.remove()
 
     async def reread(self) -> None:
         """Before :attr:`REREAD_ON_RETURN`'s compose: read again what ``body`` does not read
@@ -301,7 +338,7 @@ class HomeScreen(KioskScreen):
         button.variant = self._identity_variant()
 
     def _identity_label(self) -> str:
-        return _("Unit + PIN") if getattr(self.app, "actor", None) is None else _("Done")
+        return _("Unit + PIN") if getattr(self.app, "actor", None) is None else _("Log out")
 
     def _identity_variant(self) -> Any:
         return "default" if getattr(self.app, "actor", None) is None else "primary"

@@ -133,7 +133,7 @@ class PickupScreen(ParcelScreen, SignatureScreen):
                 return
             if p.picker is None:
                 yield Label(_("Who is collecting? (your name)"))
-                yield Input(placeholder=_("Name"), id="picker")
+                yield Input(placeholder=_("Name"), id="picker", classes="keys-name")
             yield Label(_("Sign below with your finger"))
             yield SignaturePad(id="pad")
 
@@ -305,6 +305,11 @@ class ParcelsDeskPanel(DeskActions, Widget):
         if event.input.id == "tracking":
             from plugins.parcels.carriers import detect_carrier
 
+            known = service.logged_before(self.ctx, event.value)
+            if known is not None:  # the same item scanned again: say what became of it
+                self.query_one("#message", Label).update(known.render(_))
+                return
+            self.query_one("#message", Label).update("")
             guess = detect_carrier(event.value)
             self.query_one("#carrier", Label).update(
                 _(carrier_name(guess.carrier))

@@ -50,7 +50,7 @@ from kiosk import audit, printing
 from kiosk.clock import as_utc
 from kiosk.db import direct, retention
 from kiosk.db.models import Resident, Unit
-from kiosk.errors import Refused
+from kiosk.errors import Refused, Term
 from kiosk.hookspecs import PurgeCount
 from kiosk.i18n import N_, translate
 from kiosk.identity import Actor, require_role, unit_by_code
@@ -226,6 +226,38 @@ class CheckInResult:
     notification_id: int
 
 
+# A parcel's state as the desk reads it.
+PARCEL_STATUS_TITLES = {
+    "waiting": N_("waiting to be collected"),
+    "released": N_("collected"),
+    "returned": N_("returned to the sender"),
+}
+
+
+def _logged_already(ctx: KioskContext, session: Session, parcel: Parcel) -> Refused:
+    """The refusal of a tracking number logged before: what became of it, for which unit, on
+    which shelf, since when (a second scan is the same item, not a new one)."""
+    unit = session.get(Unit, parcel.unit_id)
+    return Refused(
+        "parcels.duplicate_tracking",
+        "Tracking number {number} is already logged for {unit} ({shelf}) at {at}: {status}.",
+        number=parcel.tracking_number,
+        unit=unit.code if unit else "-",
+        shelf=parcel.shelf or "-",
+        at=ctx.local_time(parcel.checked_in_at),
+        status=Term(PARCEL_STATUS_TITLES.get(parcel.status, parcel.status)),
+    )
+
+
+def logged_before(ctx: KioskContext, tracking: str) -> Refused | None:
+    """What the desk is told the moment it scans a tracking number logged before (None for a
+    new one): the same words check-in would refuse it with, before the unit is typed."""
+    number = normalise_tracking(tracking)
+    with ctx.database().read() as session:
+        existing = session.scalar(select(Parcel).where(Parcel.tracking_number == number))
+        return None if existing is None else _logged_already(ctx, session, existing)
+
+
 def check_in(
     ctx: KioskContext,
     actor: Actor,
@@ -259,13 +291,7 @@ def check_in(
             unit = unit_by_code(session, unit_code)
             existing = session.scalar(select(Parcel).where(Parcel.tracking_number == number))
             if existing is not None:
-                raise Refused(
-                    "parcels.duplicate_tracking",
-                    "Tracking number {number} is already logged ({status}, {at}).",
-                    number=number,
-                    status=existing.status,
-                    at=ctx.local_time(existing.checked_in_at),
-                )
+                raise _logged_already(ctx, session, existing)
             parcel = Parcel(
                 tracking_number=number,
                 lobby=ctx.lobby,

@@ -17,7 +17,7 @@ from sqlalchemy import select, update
 from kiosk import audit, printing
 from kiosk.clock import as_utc
 from kiosk.db.models import Resident, Unit
-from kiosk.errors import Refused
+from kiosk.errors import Refused, Term
 from kiosk.i18n import N_
 from kiosk.identity import Actor, require_role, unit_by_code
 from kiosk.lobby import desk_lobby, in_lobby
@@ -78,8 +78,8 @@ def store_item(
     if bad is not None:
         raise Refused(
             "parcels.storage_prohibited",
-            "{what} cannot be stored at the desk.",
-            what=PROHIBITED_CATEGORIES[bad],
+            "These cannot be stored at the desk: {what}.",
+            what=Term(PROHIBITED_CATEGORIES[bad]),
         )
     if category not in ALLOWED_CATEGORIES:
         raise Refused(

@@ -16,13 +16,13 @@ from dataclasses import dataclass
 from kiosk.i18n import N_
 
 PROHIBITED_CATEGORIES = {
-    "perishable": "易腐食品 perishables",
-    "documents": "重要文件 important documents",
-    "cash": "现金 cash",
-    "vouchers": "代金券 vouchers",
-    "precision_instrument": "精密仪器 precision instruments",
-    "fragile_glass": "易碎玻璃器皿 fragile glass",
-    "valuables": "贵重物品 valuables",
+    "perishable": N_("perishables"),
+    "documents": N_("important documents"),
+    "cash": N_("cash"),
+    "vouchers": N_("vouchers"),
+    "precision_instrument": N_("precision instruments"),
+    "fragile_glass": N_("fragile glass"),
+    "valuables": N_("valuables"),
 }
 ALLOWED_CATEGORIES = ("luggage", "bag", "box", "clothing", "books", "sports", "other")
 # What the butler reads for each (translated where shown).

@@ -65,7 +65,7 @@ class ReleaseRequestScreen(ServiceScreen):
             yield Label(_("Item release pass"), classes="title")
             for view in self.mine[:2]:
                 yield Label(describe(view), classes="hint")
-            yield Input(placeholder=_("Who carries the items"), id="carrier")
+            yield Input(placeholder=_("Who carries the items"), id="carrier", classes="keys-name")
             yield Input(placeholder=_("What leaves, e.g. sofa, 3 boxes"), id="items")
             with Horizontal():
                 for reason in ("temporary", "move_out"):
@@ -73,7 +73,7 @@ class ReleaseRequestScreen(ServiceScreen):
                                  classes="reason",
                                  variant="primary" if reason == self.reason else "default")  # fmt: skip
             yield titled(Input(value=self.ctx.today().isoformat(),
-                               placeholder=_("Day, YYYY-MM-DD"), id="leave-on"),
+                               placeholder=_("Day, YYYY-MM-DD"), id="leave-on", classes="keys-123"),
                          _("Leaving on"))  # fmt: skip
             yield Label(_("Sign below with your finger"), classes="hint")
             yield SignaturePad(id="pad")

@@ -29,6 +29,7 @@ globals().update(
             "repair_dispatched": N_("Repair dispatched"),
             "complaint_reported_up": N_("Complaint reported up"),
             "complaint_forwarded": N_("Complaint forwarded"),
+            "complaint_new": N_("New complaint"),
         },
         household_sections="desk:household_section",
     )

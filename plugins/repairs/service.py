@@ -354,6 +354,13 @@ def file_ticket(
             _call_emergency(ctx, session, t, cat.code, where, now)
         audit.record_for(ctx, session, actor, "repair.filed", f"repair:{t.number}",
                          {"kind": kind, "category": cat.code, "emergency": emergency, "unit": where})  # fmt: skip
+        if kind == "complaint" and kiosk_filed:
+            # Nobody at the kiosk can settle it: the desk hears of it now, inside the
+            # 10-minute forward rule, not when someone next looks at the repairs list.
+            raise_alert(session, "complaint_new", N_("New complaint {number} from {where}: {category}"),
+                        params={"number": t.number, "where": unit.code if unit else N_("common area"),
+                                "category": _category_title(ctx, cat.code)},
+                        at=now, lobby=ctx.lobby, kiosk_id=ctx.kiosk_id)  # fmt: skip
         if severity in ("important", "major"):
             _report_up(ctx, session, [t], "graded", now, rules)
         if kind == "complaint":

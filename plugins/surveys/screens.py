@@ -90,9 +90,17 @@ class SurveyScreen(ServiceScreen):
                 _("Send answers") if last else _("Next question"),
                 id="send" if last else "next",
                 variant="primary",
-                disabled=q.id not in self.scores,
             )
         ]
+
+    def _scored(self) -> bool:
+        """Whether this question has its score; if not, the resident is told what to do (a
+        button that only stays grey says nothing)."""
+        q = self._question()
+        if q is not None and q.id not in self.scores:
+            self.say(_("Choose a score from 1 to 5 first."))
+            return False
+        return True
 
     def body(self) -> ComposeResult:
         with VerticalScroll():
@@ -166,13 +174,15 @@ class SurveyScreen(ServiceScreen):
     @on(Button.Pressed, "#next")
     async def _next(self) -> None:
         self._keep_comment()
+        if not self._scored():
+            return
         self.step += 1
         await self.recompose()
 
     @on(Button.Pressed, "#send")
     async def _send(self) -> None:
         self._keep_comment()
-        if self.survey is None:
+        if self.survey is None or not self._scored():
             return
         low = await self.attempt(service.answer, self.ctx, self.actor, self.survey.id,
                                  self.scores, self.comments)  # fmt: skip

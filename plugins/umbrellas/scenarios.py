@@ -37,6 +37,10 @@ async def _return(run: Any, condition: str) -> Any:
     await run.click("#return-U001")
     await _settle(run, f"#cond-{condition}")
     await run.click(f"#cond-{condition}")
+    if condition != "intact":  # a charge follows: the screen asks for a second tap
+        await _settle(run, "#charge-warning")
+        run.note(f"{condition}: the price is owed, a second tap agrees")
+        await run.click(f"#cond-{condition}")
     from plugins.umbrellas.service import ReturnResult
 
     screen = run.app.screen

@@ -58,6 +58,7 @@ class UmbrellaScreen(ServiceScreen):
         self.last: Any = None
         self.view = StandView()
         self.returning = ""  # the tag being returned: the condition step
+        self.charged = ""  # damaged or lost tapped once: tapped again, the charge is agreed
         self.lending = ""  # the tag chosen on the stand: the confirm step
         self.lending_condition = ""
 
@@ -127,12 +128,20 @@ class UmbrellaScreen(ServiceScreen):
                     classes="hint", id="returning")  # fmt: skip
         with Horizontal(classes="loan"):
             for condition in RETURN_CONDITIONS:
+                chosen = condition == (self.charged or "intact")
                 yield Button(
                     _(condition.capitalize()),
                     id=f"cond-{condition}",
                     classes="condition",
-                    variant="primary" if condition == "intact" else "default",
+                    variant=("error" if self.charged else "primary") if chosen else "default",
                 )
+        if self.charged:
+            yield Label(
+                _("A damaged or lost umbrella is paid for at its price; the desk confirms the "
+                  "charge. Tap {condition} again to return it so, or Back.").format(
+                    condition=_(self.charged.capitalize())),
+                classes="hint", id="charge-warning",
+            )  # fmt: skip
 
     def _confirm_step(self) -> ComposeResult:
         yield Label(_("Umbrella {tag}").format(tag=self.lending), classes="hint")
@@ -166,7 +175,7 @@ class UmbrellaScreen(ServiceScreen):
     async def action_back(self) -> None:
         """Back from a step to the overview; from the overview, back home."""
         if self.returning or self.lending:
-            self.returning = self.lending = ""
+            self.returning = self.lending = self.charged = ""
             await self.recompose()
             return
         self.app.pop_screen()
@@ -209,8 +218,12 @@ class UmbrellaScreen(ServiceScreen):
         from kiosk.identity import Actor
 
         condition = (event.button.id or "").removeprefix("cond-")
+        if condition != "intact" and condition != self.charged:
+            self.charged = condition  # a charge follows: asked once more, not taken on a slip
+            await self.recompose()
+            return
         who = self.actor or Actor("kiosk")
-        tag, self.returning = self.returning, ""
+        tag, self.returning, self.charged = self.returning, "", ""
         try:
             back = await self.call(service.return_umbrella, self.ctx, who, tag, condition)
         except Refused as exc:

@@ -59,10 +59,16 @@ class WalkupScreen(VisitorScreen):
     def body(self) -> ComposeResult:
         with VerticalScroll():
             yield Label(_("Visitor registration"), classes="title")
-            yield field_row(_("Your name"), Input(placeholder=_("Your name"), id="name"))
-            yield field_row(_("Mobile number"), Input(placeholder=_("Mobile number"), id="phone"))
             yield field_row(
-                _("Unit to visit"), Input(placeholder=_("Unit to visit, e.g. 3-1205"), id="unit")
+                _("Your name"), Input(placeholder=_("Your name"), id="name", classes="keys-name")
+            )
+            yield field_row(
+                _("Mobile number"),
+                Input(placeholder=_("Mobile number"), id="phone", classes="keys-123"),
+            )
+            yield field_row(
+                _("Unit to visit"),
+                Input(placeholder=_("Unit to visit, e.g. 3-1205"), id="unit", classes="keys-123"),
             )
             yield field_row(
                 _("Purpose of the visit"),
@@ -70,11 +76,18 @@ class WalkupScreen(VisitorScreen):
             )
             yield field_row(
                 _("Number of people"),
-                Input(value="1", placeholder=_("Number of people"), id="party"),
+                Input(value="1", placeholder=_("Number of people"), id="party", classes="keys-123"),
             )
 
     def actions(self) -> Iterable[Button]:
         return [Button(_("Ask the host"), id="submit", variant="primary")]
+
+    def phrases_for(self, field: Input) -> list[str]:
+        """A visit's usual purposes, one tap each on the on-screen keyboard."""
+        if field.id != "purpose":
+            return []
+        return [_("Visiting family or friends"), _("Delivery"), _("Repair or installation"),
+                _("Meeting")]  # fmt: skip
 
     @on(Button.Pressed, "#submit")
     async def submit(self) -> None:
@@ -182,7 +195,7 @@ class InviteScreen(VisitorScreen):
     def body(self) -> ComposeResult:
         yield Label(_("I have an invite"), classes="title")
         yield Label(_("Type the invite code, or scan its QR."), classes="hint")
-        yield Input(placeholder=_("Invite code, or scan the QR"), id="code")
+        yield Input(placeholder=_("Invite code, or scan the QR"), id="code", classes="keys-123")
 
     def actions(self) -> Iterable[Button]:
         return [Button(_("Get my pass"), id="redeem", variant="primary")]
@@ -209,13 +222,21 @@ class CreateInviteScreen(VisitorScreen):
     def body(self) -> ComposeResult:
         with VerticalScroll():
             yield Label(_("Invite a visitor"), classes="title")
-            yield field_row(_("Guest's name"), Input(placeholder=_("Guest's name"), id="guest"))
+            yield field_row(
+                _("Guest's name"),
+                Input(placeholder=_("Guest's name"), id="guest", classes="keys-name"),
+            )
             yield field_row(_("Guest's mobile"), Input(
                 placeholder=_("Mobile to send the code to (optional)"),
-                id="guest-phone"))  # fmt: skip
+                id="guest-phone", classes="keys-123"))  # fmt: skip
             yield field_row(
                 _("Valid for (hours)"),
-                Input(value="3", placeholder=_("Valid for how many hours"), id="hours"),
+                Input(
+                    value="3",
+                    placeholder=_("Valid for how many hours"),
+                    id="hours",
+                    classes="keys-123",
+                ),
             )
 
     def actions(self) -> Iterable[Button]:

@@ -92,6 +92,23 @@ async def test_an_english_speaking_resident_gets_english(ui_ctx: KioskContext) -
         assert language() == "en" and "Call the desk" in texts(app)
 
 
+async def test_a_language_chosen_before_the_tap_is_kept(ui_ctx: KioskContext) -> None:
+    """王小明's stored language is Chinese; whoever switched the kiosk to English before tapping
+    his card reads on in English (until the session ends)."""
+    app = lobby(ui_ctx)
+    async with app.run_test(size=SIZE) as pilot:
+        await app.action_toggle_language()
+        assert language() == "en"
+        await app.present_card("3C00A1B2C3")
+        await pilot.pause()
+        assert app.actor is not None and app.actor.name == "王小明"
+        assert language() == "en" and "Call the desk" in texts(app)
+        await app.reset_to_home()
+        await app.present_card("3C00A1B2C3")  # a new session: his stored language again
+        await pilot.pause()
+        assert language() == "zh_CN"
+
+
 async def test_an_unknown_card_is_refused_with_a_reason(ui_ctx: KioskContext) -> None:
     app = lobby(ui_ctx)
     async with app.run_test(size=SIZE) as pilot:
@@ -320,6 +337,17 @@ async def test_the_qr_on_screen_decodes(ui_ctx: KioskContext) -> None:
     assert [r.text for r in results] == [payload]
 
 
+def _pad_app():  # type: ignore[no-untyped-def]
+    """An app showing one signature pad and nothing else."""
+    from textual.app import App
+
+    class Sign(App):
+        def compose(self):
+            yield SignaturePad(id="pad")
+
+    return Sign()
+
+
 @pytest.mark.parametrize(
     ("points", "meaningful"),
     [
@@ -331,13 +359,7 @@ async def test_the_qr_on_screen_decodes(ui_ctx: KioskContext) -> None:
 async def test_signature_pad_refuses_empty_and_dot_marks(
     points: list[tuple[int, int]], meaningful: bool
 ) -> None:
-    from textual.app import App
-
-    class Sign(App):
-        def compose(self):
-            yield SignaturePad(id="pad")
-
-    app = Sign()
+    app = _pad_app()
     async with app.run_test(size=(40, 14)) as pilot:
         pad = app.query_one(SignaturePad)
         assert not pad.is_meaningful()
@@ -349,6 +371,21 @@ async def test_signature_pad_refuses_empty_and_dot_marks(
         await pilot.pause()
         assert pad.is_meaningful() is meaningful
         assert pad.to_png().startswith(b"\x89PNG")
+
+
+async def test_the_ink_lands_under_the_finger() -> None:
+    """A touch on the pad's paper inks the cell under the finger: the event counts from the
+    frame's corner, the ink from the paper's (it used to land a row below, a column right)."""
+    app = _pad_app()
+    async with app.run_test(size=(40, 14)) as pilot:
+        pad = app.query_one(SignaturePad)
+        region = pad.content_region
+        finger = (region.x + 6, region.y + 3)  # the seventh cell of the paper's fourth row
+        await pilot.click(SignaturePad, offset=(finger[0] - pad.region.x, finger[1] - pad.region.y))
+        await pilot.pause()
+        assert pad.strokes == [[(6, 3)]]
+        rows = str(pad.render()).splitlines()
+        assert rows[3][6] == "█" and rows[3].count("█") == 1 and "█" not in rows[4]
 
 
 async def test_a_stroke_is_recorded_once_on_the_pad_it_was_drawn_on() -> None:
@@ -473,3 +510,23 @@ async def test_a_failing_mark_leaves_the_greeting_and_the_other_marks(ui_ctx: Ki
         await wait_until(pilot, lambda: "·" in tile_label(app, "parcels"), "the parcel mark")
         assert "王*明" in texts(app) and isinstance(app.screen, HomeScreen)
         assert "broken-badges" in {f.plugin for f in ui_ctx.plugins.failures}
+
+
+async def test_the_foot_says_log_out_when_someone_is_identified(ui_ctx: KioskContext) -> None:
+    """"Home" was read as the menu and ended the session by surprise: for an identified resident
+    the button says what it does (Back is the way to the menu, still identified)."""
+    from kiosk.ui.screens import ServiceScreen
+
+    app = lobby(ui_ctx)
+    async with app.run_test(size=SIZE) as pilot:
+        await app.push_screen(ServiceScreen(ui_ctx))
+        await pilot.pause()
+        assert str(app.screen.query_one("#nav-home").label) == "主页"
+        await app.present_card("3C00A1B2C3")
+        await wait_until(pilot, lambda: app.actor is not None and len(app.screen_stack) == 1)
+        assert str(app.screen.query_one("#identify").label) == "退出"
+        await app.push_screen(ServiceScreen(ui_ctx))
+        await pilot.pause()
+        assert str(app.screen.query_one("#nav-home").label) == "退出"
+        await click(app, pilot, "#nav-home")
+        await wait_until(pilot, lambda: app.actor is None, "the session ended")

@@ -91,4 +91,7 @@ class NavBar(Vertical):
             yield Label("", id="nav-spacer")
             if self._back_home:
                 yield Button(_("Back"), id="nav-back")
-                yield Button(_("Home"), id="nav-home")
+                # Home ends an identified resident's session: said so, lest "Home" be taken for
+                # the menu (Back is the way there, still identified).
+                identified = getattr(self.app, "actor", None) is not None
+                yield Button(_("Log out") if identified else _("Home"), id="nav-home")

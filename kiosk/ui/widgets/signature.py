@@ -57,13 +57,21 @@ class SignaturePad(Widget):
         event.stop()
         self._drawing = True
         self.capture_mouse()
-        self.strokes.append([(int(event.x), int(event.y))])
+        self.strokes.append([self._point(event)])
         self.refresh()
+
+    def _point(self, event: events.MouseEvent) -> Point:
+        """Where the finger is, in the cells the ink is drawn in: inside the frame (the
+        event's own x and y count from the frame's corner, so the ink would land a row below
+        and a column right of the finger), kept on the paper when a stroke runs off it."""
+        at = event.get_content_offset_capture(self)
+        width, height = max(self.content_size.width, 1), max(self.content_size.height, 1)
+        return (min(max(at.x, 0), width - 1), min(max(at.y, 0), height - 1))
 
     def on_mouse_move(self, event: events.MouseMove) -> None:
         event.stop()
         if self._drawing and self.strokes:
-            point = (int(event.x), int(event.y))
+            point = self._point(event)
             if self.strokes[-1][-1] != point:
                 self.strokes[-1].append(point)
                 self.refresh()
@@ -90,9 +98,11 @@ class SignaturePad(Widget):
 
 async def draw_strokes(pilot: Any, pad: Widget, strokes: Any) -> None:
     """Sign on ``pad`` as a finger would (tests and ``kiosk simulate``): MouseDown, MouseMoves,
-    MouseUp per stroke of ``(x, y)`` points. Pilot has no drag, so the events are posted to the
-    pad directly."""
-    for stroke in strokes:
+    MouseUp per stroke of ``(x, y)`` points, cells of the paper inside the frame. Pilot has no
+    drag, so the events are posted to the pad directly, where a finger on those cells is."""
+    left, top = pad.gutter.left, pad.gutter.top
+    for paper in strokes:
+        stroke = [(x + left, y + top) for x, y in paper]
         (x, y), rest = stroke[0], stroke[1:]
         # widget, x, y, delta_x, delta_y, button, shift, meta, ctrl
         pad.post_message(events.MouseDown(pad, x, y, 0, 0, 1, False, False, False))

@@ -127,6 +127,27 @@ async def test_the_desk_scans_a_parcel_in_and_sees_it_waiting(kctx) -> None:
     assert "Parcels waiting: 3" in report  # the demo household's two and this one
 
 
+async def test_the_same_item_scanned_again_says_what_became_of_it_at_once(kctx) -> None:
+    """A second scan of a logged tracking number is not a new check-in: the desk reads, before
+    typing a unit, for whom and on which shelf it was logged and that it is still waiting."""
+    from parcels_helpers import BUTLER
+    from textual.widgets import Input
+
+    from plugins.parcels import service
+    from plugins.parcels.screens import ParcelsDeskPanel
+
+    service.check_in(kctx, BUTLER, tracking="JT0001234567890", unit_code="1-101", shelf="C4")
+    app = DeskHarness(lambda: ParcelsDeskPanel(kctx, BUTLER))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await click(app, pilot, "#tracking")
+        await pilot.press(*"JT0001234567890", "enter")
+        await wait_until(pilot, lambda: "already logged" in str(
+            app.query_one("#message", Label).render()), "the desk told")  # fmt: skip
+        message = str(app.query_one("#message", Label).render())
+        assert "for 1-101 (C4)" in message and message.endswith(": waiting to be collected.")
+        assert app.focused is app.query_one("#tracking", Input)  # not on to a new check-in
+
+
 async def test_a_resident_already_identified_by_card_goes_straight_to_their_items(kctx) -> None:
     from parcels_helpers import resident
 

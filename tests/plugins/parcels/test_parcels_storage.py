@@ -52,6 +52,23 @@ def test_prohibited_items_are_refused(ctx, category: str, description: str) -> N
         assert s.scalar(select(StoredItem)) is None
 
 
+def test_a_refused_item_is_named_in_the_readers_language(ctx) -> None:
+    """The category is a message id like the sentence around it: the desk reads it in Chinese
+    whole, not half in English ("现金 cash")."""
+    from kiosk.i18n import _, language, set_language
+
+    with pytest.raises(Refused) as err:
+        store(ctx, category="cash", description="envelope")
+    before = language()
+    try:
+        set_language("en")
+        assert err.value.render(_) == "These cannot be stored at the desk: cash."
+        set_language("zh_CN")
+        assert err.value.render(_) == "此类物品不予寄存：现金。"
+    finally:
+        set_language(before)
+
+
 def test_storage_is_temporary_and_for_residents_only(ctx) -> None:
     with pytest.raises(Refused) as err:
         store(ctx, expected_pickup_at=ctx.clock.now() + dt.timedelta(days=30))

@@ -42,6 +42,27 @@ def _complaint(ctx, unit: str, category: str = "complaint.noise", phone: str = "
                                contact_phone=phone, **kw)  # fmt: skip
 
 
+def test_a_complaint_at_the_kiosk_alerts_the_desk_at_once_one_taken_there_does_not(ctx) -> None:
+    """Nobody at the kiosk can settle a complaint: the desk is alerted as it is filed, inside
+    the 10-minute forward rule. The butler who took one at the desk heard it already."""
+    from kiosk.i18n import language, set_language
+    from kiosk.ui.desk_app import alert_message
+
+    at_kiosk = service.file_ticket(ctx, resident(ctx, "王小明"), category="complaint.noise",
+                                   description="楼上装修太吵")  # fmt: skip
+    _complaint(ctx, "2-803")
+    with ctx.database().read() as s:
+        (alert,) = s.scalars(select(DeskAlert).where(DeskAlert.kind == "complaint_new"))
+    assert at_kiosk.number in alert.message and "3-1205" in alert.message
+    before = language()
+    try:
+        set_language("zh_CN")
+        shown = alert_message(alert.kind, alert.message, alert.msgid, alert.params)
+    finally:
+        set_language(before)
+    assert shown.startswith(f"新投诉 {at_kiosk.number}（3-1205）"), shown
+
+
 # -- grading: important and major are reported upward at once --------------------------------
 
 

@@ -28,7 +28,10 @@ async def test_a_resident_scores_every_question_by_touch_and_sends(kctx) -> None
             await wait_until(pilot, lambda: _ready(app, "#score-4"), f"question {n + 1}")
             assert f"Question {n + 1} of 4" in screen_text(app)
             button = "#send" if n == len(survey.questions) - 1 else "#next"
-            assert app.screen.query_one(button).disabled  # no score yet: nothing to go on with
+            if n == 0:  # no score yet: nothing to go on with, and the resident is told so
+                await click(app, pilot, button)
+                await wait_until(pilot, lambda: "Choose a score" in screen_text(app), "told")
+                assert "Question 1 of 4" in screen_text(app)
             await click(app, pilot, "#score-4")
             await wait_until(pilot, lambda b=button: _ready(app, b), button)
             await click(app, pilot, button)

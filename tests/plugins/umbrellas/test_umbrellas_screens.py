@@ -42,6 +42,10 @@ async def test_a_resident_confirms_the_condition_borrows_and_returns_it_damaged_
         await wait_until(pilot, lambda: bool(app.screen.query("#cond-damaged")))
         assert "Returning umbrella U002" in screen_text(app)
         await click(app, pilot, "#cond-damaged")
+        # A charge follows: one tap only warns, and the loan is still open.
+        await wait_until(pilot, lambda: bool(app.screen.query("#charge-warning")), "warned")
+        assert "Tap Damaged again" in screen_text(app) and service.loans_of(kctx, app.actor)
+        await click(app, pilot, "#cond-damaged")
         await wait_until(pilot, lambda: "￥68.00 is owed" in screen_text(app))
         assert "￥68.00 is owed" in screen_text(app)
         assert service.loans_of(kctx, app.actor) == []

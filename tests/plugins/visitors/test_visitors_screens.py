@@ -137,17 +137,29 @@ SCREENS = {
     "walkup": lambda ctx: WalkupScreen(ctx),
     "invite": lambda ctx: InviteScreen(ctx),
     "pass": lambda ctx: PassScreen(ctx, _fixed_pass(ctx)),
+    "walkup-keys": lambda ctx: WalkupScreen(ctx),
 }
+
+
+async def _tap_purpose(pilot) -> None:
+    """The on-screen keys of the purpose field: its usual purposes above the letters."""
+    from kiosk.ui.widgets.softkeys import SoftKeyboard
+
+    await click(pilot.app, pilot, "#purpose")
+    await wait_until(pilot, lambda: bool(pilot.app.screen.query(SoftKeyboard)), "the keys")
 
 
 @pytest.mark.parametrize("lang", ["zh_CN", "en", "ja", "ko"])  # guests: Japanese, Korean
 @pytest.mark.parametrize(
     ("screen", "size"),
-    [("walkup", (80, 24)), ("walkup", (120, 40)), ("invite", (80, 24)), ("pass", (80, 40))],
-)
+    [("walkup", (80, 24)), ("walkup", (120, 40)), ("invite", (80, 24)), ("pass", (80, 40)),
+     ("walkup-keys", (80, 24))],
+)  # fmt: skip
 def test_snapshot(snap_compare, sqlite_demo_url, screen, size, lang) -> None:
+    before = _tap_purpose if screen == "walkup-keys" else None
     with screen_ctx(sqlite_demo_url, lang) as ctx:
-        assert snap_compare(Harness(ctx, SCREENS[screen](ctx)), terminal_size=size)
+        app = Harness(ctx, SCREENS[screen](ctx))
+        assert snap_compare(app, terminal_size=size, run_before=before)
 
 
 async def test_a_resident_creates_an_invite_at_the_kiosk_and_the_code_works(kctx) -> None:
@@ -203,3 +215,69 @@ async def test_the_desk_declines_a_visit_saying_why(kctx) -> None:
             select(AuditEvent).where(AuditEvent.subject == f"visitor_visit:{v.id}")
         ).all()
     assert any(json.loads(e.data).get("note") == "业主不在家，未预约" for e in events)
+
+
+async def _keys(app, pilot, *keys: str) -> None:
+    from kiosk.ui.widgets.softkeys import key_id
+
+    for key in keys:
+        await click(app, pilot, "#" + key_id(key))
+
+
+async def test_a_visitor_with_no_keyboard_registers_by_touch_alone(kctx) -> None:
+    """A touch screen and no keyboard: a tap on a field brings up the on-screen keys; the name
+    as a register writes it (王先生), digits for the mobile and the unit, the purpose in one
+    tap, and "next" walks the fields to the last, where the keys go away."""
+    from textual.widgets import Input
+
+    from kiosk.i18n import set_language
+    from kiosk.ui.widgets.softkeys import SoftKeyboard, key_id
+    from plugins.visitors.models import Visit
+
+    set_language("zh_CN")  # the plugins' fixture puts English back afterwards
+    app = Harness(kctx, WalkupScreen(kctx))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await click(app, pilot, "#name")
+        await wait_until(pilot, lambda: bool(app.screen.query(SoftKeyboard)), "the keys")
+        keyboard = app.screen.query_one(SoftKeyboard)
+        assert keyboard.layout_name == "姓"  # a name starts on the surnames, in Chinese
+        await _keys(app, pilot, "王", "先生", "✓")
+        assert keyboard.layout_name == "123" and app.screen.focused.id == "phone"
+        await _keys(app, pilot, *"13912345678", "✓", *"3-12055", "⌫", "✓")
+        await click(app, pilot, "#softkeys-phrase-1")  # 送货, the second usual purpose
+        await _keys(app, pilot, "✓")
+        assert str(app.screen.query_one("#" + key_id("✓"), Button).label) == "完成"
+        await _keys(app, pilot, "✓")  # the party size is the last field: the keys go
+        await wait_until(pilot, lambda: not app.screen.query(SoftKeyboard), "the keys to go")
+        typed = {field.id: field.value for field in app.screen.query(Input)}
+        assert typed == {
+            "name": "王先生", "phone": "13912345678", "unit": "3-1205", "purpose": "送货",
+            "party": "1",
+        }  # fmt: skip
+        await click(app, pilot, "#submit")
+        await wait_until(pilot, lambda: isinstance(app.screen, WaitingScreen), "the wait")
+        with kctx.database().read() as s:
+            visit = s.get(Visit, app.screen.visit.id)
+            assert (visit.name, visit.purpose) == ("王先生", "送货")
+
+
+async def test_letters_and_a_real_keyboard_on_the_same_screen(kctx) -> None:
+    """In English the letter keys capitalise a word's first letter; keys typed on a real
+    keyboard close the on-screen ones, and that screen does not open them again."""
+    from textual.widgets import Input
+
+    from kiosk.ui.widgets.softkeys import SoftKeyboard
+
+    app = Harness(kctx, WalkupScreen(kctx))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await click(app, pilot, "#name")
+        await wait_until(pilot, lambda: bool(app.screen.query(SoftKeyboard)), "the keys")
+        assert app.screen.query_one(SoftKeyboard).layout_name == "abc"  # no surnames in English
+        await _keys(app, pilot, *"ANN", "␣", *"LI")
+        assert app.screen.query_one("#name", Input).value == "Ann Li"
+        await pilot.press("e")
+        await wait_until(pilot, lambda: not app.screen.query(SoftKeyboard), "the keys to go")
+        assert app.screen.query_one("#name", Input).value == "Ann Lie"
+        await click(app, pilot, "#phone")
+        await pilot.pause()
+        assert not app.screen.query(SoftKeyboard)
