@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from textual import on
 from textual.app import ComposeResult
-from textual.containers import Horizontal, VerticalScroll
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Input
@@ -241,8 +241,11 @@ class ParcelsDeskPanel(DeskActions, Widget):
     bucket with the ones to chase (15+ days), and what is in storage; name a proxy for a
     household, hand an item back to the carrier."""
 
+    rel_listed = ""  # the unit whose items "Release at the desk" lists now
+
     DEFAULT_CSS = """
     ParcelsDeskPanel { height: auto; }
+    ParcelsDeskPanel #rel-items { height: auto; }
     ParcelsDeskPanel Input { width: 1fr; max-width: 30; }
     ParcelsDeskPanel #carrier { width: auto; padding: 1 1; }
     ParcelsDeskPanel Horizontal { height: auto; }
@@ -279,6 +282,9 @@ class ParcelsDeskPanel(DeskActions, Widget):
                 yield button
         # Release at the desk: ID-check items, proxies, pickers the kiosk sent here.
         yield Label(_("Release at the desk"), classes="title")
+        # The unit's items waiting here, listed once its code is typed: the butler sees what
+        # goes and unticks what is not collected now.
+        yield Vertical(id="rel-items")
         yield from give_out_form("rel", ("unit", N_("Unit, e.g. 3-1205")), "picker",
                                  ("override", N_("Override reason (butler)")), N_("Release"))  # fmt: skip
         yield Label("", id="rel-message", classes="message")
@@ -301,7 +307,51 @@ class ParcelsDeskPanel(DeskActions, Widget):
     def desk_changed(self, old: tuple[Any, ...], new: tuple[Any, ...]) -> None:
         self.refresh_report()
 
-    def on_input_submitted(self, event: Input.Submitted) -> None:
+    @on(Input.Blurred, "#rel-unit")
+    async def _unit_left(self, event: Input.Blurred) -> None:
+        await self.list_release_items(event.value)
+
+    async def list_release_items(self, typed: str) -> None:
+        """List the unit's items waiting at this desk, each ticked, under "Release at the
+        desk" (listed again only when the unit changes: unticked stays unticked)."""
+        from kiosk.identity import normalise_unit_code
+
+        if self.rel_listed and normalise_unit_code(typed) == self.rel_listed:
+            return
+        box = self.query_one("#rel-items", Vertical)
+        await box.remove_children()
+        self.rel_listed = ""
+        if not typed.strip():
+            return
+        try:
+            unit_code, here = service.waiting_here(self.ctx, typed)
+        except Refused as exc:
+            self.query_one("#rel-message", Label).update(exc.render(_))
+            return
+        self.rel_listed = unit_code
+        self.query_one("#rel-message", Label).update("")
+        if not here:
+            await box.mount(Label(_("Nothing is waiting for {unit} here.").format(unit=unit_code)))
+            return
+        await box.mount(Label(_("Waiting here for {unit}: untick what is not collected now.")
+                              .format(unit=unit_code)))  # fmt: skip
+        await box.mount_all(
+            Checkbox(f"…{p.tracking_tail}  {_(carrier_name(p.carrier))}  {_('shelf')} "
+                     f"{p.shelf or '-'}", value=True, id=f"rel-item-{p.id}", compact=True)
+            for p in here
+        )  # fmt: skip
+
+    def _ticked(self) -> set[int]:
+        return {
+            int((box.id or "").removeprefix("rel-item-"))
+            for box in self.query("#rel-items Checkbox").results(Checkbox)
+            if box.value
+        }
+
+    async def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "rel-unit":
+            await self.list_release_items(event.value)
+            return
         if event.input.id == "tracking":
             from plugins.parcels.carriers import detect_carrier
 
@@ -436,11 +486,17 @@ class ParcelsDeskPanel(DeskActions, Widget):
                 raise Refused(
                     "parcels.nothing_waiting", "Nothing is waiting for {unit} here.", unit=unit_code
                 )
+            chosen = [p.id for p in here]
+            if unit_code == self.rel_listed:  # listed: what is ticked (not what came since)
+                ticked = self._ticked()
+                chosen = [i for i in chosen if i in ticked]
+                if not chosen:
+                    raise Refused("parcels.nothing_chosen", "Choose at least one item to collect.")
             done = service.release_at_desk(
                 self.ctx,
                 self.actor,
                 unit_code,
-                [p.id for p in here],
+                chosen,
                 value["rel-picker"],
                 pad.to_json(),
                 id_last4=value["rel-id"],
@@ -452,6 +508,8 @@ class ParcelsDeskPanel(DeskActions, Widget):
         pad.clear()
         for name in ("rel-picker", "rel-id", "rel-override"):
             self.query_one(f"#{name}", Input).value = ""
+        self.rel_listed = ""
+        self.query_one("#rel-items", Vertical).remove_children()
         say(_("Released {count} items.").format(count=len(done.parcel_ids)))
         self.refresh_report()
 

@@ -8,7 +8,7 @@ from textual.widgets import Label, Static
 
 from kiosk.printing import JobOutcome
 from kiosk.ui.scenarios import click
-from plugins.parcels import DEMO_CODE
+from plugins.parcels import DEMO_CODE, service
 from plugins.parcels.scenarios import scenarios
 from plugins.parcels.screens import (
     PickupCodeScreen,
@@ -133,7 +133,6 @@ async def test_the_same_item_scanned_again_says_what_became_of_it_at_once(kctx) 
     from parcels_helpers import BUTLER
     from textual.widgets import Input
 
-    from plugins.parcels import service
     from plugins.parcels.screens import ParcelsDeskPanel
 
     service.check_in(kctx, BUTLER, tracking="JT0001234567890", unit_code="1-101", shelf="C4")
@@ -233,6 +232,41 @@ async def test_the_desk_flags_an_id_check_item_and_releases_it_only_with_the_id_
         assert parcel.id_check and parcel.status == "released"
         rel = s.get(Release, parcel.release_id)
         assert (rel.via, rel.id_last4, rel.staff) == ("desk", "0420", BUTLER.label)
+
+
+async def test_the_desk_lists_the_units_items_and_releases_only_the_ticked(kctx) -> None:
+    """The unit typed, its items waiting here are listed, each ticked: the butler sees what
+    goes, unticks what is not collected now, and only the ticked ones are released."""
+    from parcels_helpers import BUTLER
+    from sqlalchemy import select
+    from textual.widgets import Checkbox, Input
+
+    from plugins.parcels.models import Parcel
+    from plugins.parcels.screens import ParcelsDeskPanel
+
+    _unit, here = service.waiting_here(kctx, "3-1205")  # the demo household's two
+    assert len(here) == 2
+    kept, taken = here
+    app = DeskHarness(lambda: ParcelsDeskPanel(kctx, BUTLER))
+    async with app.run_test(size=(140, 70)) as pilot:
+        await click(app, pilot, "#rel-unit")
+        await pilot.press(*"3-1205", "enter")
+        await wait_until(pilot, lambda: len(app.query("#rel-items Checkbox")) == 2, "the list")
+        boxes = list(app.query("#rel-items Checkbox").results(Checkbox))
+        assert all(b.value for b in boxes) and kept.tracking_tail in str(boxes[0].label)
+        await click(app, pilot, f"#rel-item-{kept.id}")
+        await wait_until(pilot, lambda: not boxes[0].value, "unticked")
+        app.query_one("#rel-picker", Input).value = "王小明"
+        await draw_signature(pilot, app.query_one("#rel-pad", SignaturePad))
+        await click(app, pilot, "#rel-release")
+        await wait_until(pilot, lambda: "Released" in str(
+            app.query_one("#rel-message", Label).render()), "the release")  # fmt: skip
+        assert str(app.query_one("#rel-message", Label).render()) == "Released 1 items."
+        assert not app.query("#rel-items Checkbox")
+    with kctx.database().read() as s:
+        status = dict(s.execute(select(Parcel.id, Parcel.status).where(
+            Parcel.id.in_([kept.id, taken.id]))).all())  # fmt: skip
+    assert status == {kept.id: "waiting", taken.id: "released"}
 
 
 async def test_another_residents_items_are_left_unticked_and_sent_to_the_desk(kctx) -> None:
