@@ -348,14 +348,12 @@ def check_in(
                 note.id,
             )
     except IntegrityError:
-        # Two desks scanned the same item at once: the unique index decided.
-        raise Refused(
-            "parcels.duplicate_tracking",
-            "Tracking number {number} is already logged ({status}, {at}).",
-            number=number,
-            status="waiting",
-            at=ctx.local_time(now),
-        ) from None
+        # Two desks scanned the same item at once: the unique index decided; the other desk's
+        # row says what became of it.
+        known = logged_before(ctx, number)
+        if known is None:
+            raise
+        raise known from None
     return result
 
 

@@ -56,3 +56,19 @@ def test_catalogs_agree_where_they_share_a_message() -> None:
             for msgid, msgstr in parse_po(po.read_text("utf-8")).items():
                 seen.setdefault(msgid, {}).setdefault(msgstr, []).append(po.name)
     assert {k: v for k, v in seen.items() if len(v) > 1} == {}
+
+
+def test_no_catalog_gives_a_message_twice() -> None:
+    """Within one catalog the last translation of a msgid wins, silently: a second entry (added
+    at the end, unaware of the first) would change what every screen showing it reads."""
+    import re
+
+    twice = {}
+    folders = [REPO / "kiosk" / "i18n" / "locale", *sorted((REPO / "plugins").glob("*/locale"))]
+    for folder in folders:
+        for po in folder.glob("*/LC_MESSAGES/*.po"):
+            ids = re.findall(r'^msgid "(.+)"$', po.read_text("utf-8"), flags=re.MULTILINE)
+            repeated = sorted({i for i in ids if ids.count(i) > 1})
+            if repeated:
+                twice[str(po.relative_to(REPO))] = repeated
+    assert twice == {}

@@ -524,9 +524,9 @@ async def test_the_foot_says_log_out_when_someone_is_identified(ui_ctx: KioskCon
         assert str(app.screen.query_one("#nav-home").label) == "主页"
         await app.present_card("3C00A1B2C3")
         await wait_until(pilot, lambda: app.actor is not None and len(app.screen_stack) == 1)
-        assert str(app.screen.query_one("#identify").label) == "退出"
+        assert str(app.screen.query_one("#identify").label) == "退出登录"
         await app.push_screen(ServiceScreen(ui_ctx))
         await pilot.pause()
-        assert str(app.screen.query_one("#nav-home").label) == "退出"
+        assert str(app.screen.query_one("#nav-home").label) == "退出登录"
         await click(app, pilot, "#nav-home")
         await wait_until(pilot, lambda: app.actor is None, "the session ended")

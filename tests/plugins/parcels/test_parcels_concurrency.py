@@ -37,3 +37,21 @@ def test_twenty_kiosk_threads_release_the_same_parcel_exactly_once(ctx: KioskCon
             )
             == 1
         )
+
+
+def test_two_desks_scanning_one_item_at_once_log_it_once(ctx: KioskContext) -> None:
+    """Eight desks scan the same tracking number at once: one logs it; each other is refused
+    with where it was logged (the unique index decides a tie the first look could not see)."""
+    outcomes = race(
+        ctx,
+        lambda k, i: service.check_in(k, BUTLER, tracking="SF9000000000002", unit_code="1-101",
+                                      shelf=f"D{i}"),
+        8,
+    )  # fmt: skip
+    assert outcomes.count("ok") == 1, outcomes
+    assert set(outcomes) == {"ok", "parcels.duplicate_tracking"}
+    with ctx.database().read() as s:
+        assert s.scalar(select(func.count()).select_from(Parcel)
+                        .where(Parcel.tracking_number == "SF9000000000002")) == 1  # fmt: skip
+    refusal = service.logged_before(ctx, "SF9000000000002")
+    assert refusal is not None and "for 1-101" in refusal.render()
