@@ -168,6 +168,10 @@ async def lost_card(run: Any) -> None:
         desk.app.screen.query_one("#rental", Input).value = validity.rental_number
         desk.note(f"desk: rental {validity.rental_number} typed, no card on the reader")
         await desk.click("#lost")
+        await desk.expect_screen("ConfirmDialog")  # blocking cannot be undone: asked first
+        desk.note("desk: asked to confirm blocking the card")
+        await desk.click("#confirm-yes")
+        await desk.settle()
         desk.note(f"desk: {message(desk)}")
     await run.tap(VALID_CARD)
     await run.expect_text(

@@ -452,6 +452,32 @@ class ParkingDeskPanel(DeskActions, Widget):
             raise Refused("parking.no_card_yet", "Rental {number} has no card yet.", number=ref)
         return chain[-1].uid_hex
 
+    def _ask_block(self, uid: str) -> None:
+        """Blocking is at once and cannot be undone (the deposit is forfeited): asked first,
+        No focused."""
+        from kiosk.ui.desk_forms import ConfirmDialog
+
+        def answered(yes: bool | None) -> None:
+            if not yes:
+                return
+            try:
+                card = service.report_lost(self.ctx, self.actor, uid)
+            except Refused as exc:
+                self.say(exc.render(_))
+                return
+            self.query_one("#records", Label).update(self._records())
+            text = _("Card {card} blocked as lost.").format(card=card.printed_number)
+            if card.deposit_receipt:
+                text += " " + _("Its deposit ({receipt}) is forfeited.").format(
+                    receipt=card.deposit_receipt)  # fmt: skip
+            self.say(text)
+
+        question = _("Block card {card} as lost? It stops opening the barrier at once, and a "
+                     "deposit paid for it is forfeited.").format(card=service.printed_number(self.ctx, uid))  # fmt: skip
+        self.app.push_screen(
+            ConfirmDialog(question, yes=_("Block the card"), danger=True), answered
+        )
+
     def _show_rental(self, r: service.RentalView) -> None:
         """The rental under the card buttons: plate, holder, paid through, rent on the bill."""
         state = _state_line(r.shown_state, r.end_date, (r.end_date - self.ctx.today()).days)
@@ -473,14 +499,17 @@ class ParkingDeskPanel(DeskActions, Widget):
                     receipt=card.deposit_receipt or "-",
                 )  # fmt: skip
             elif bid == "lost":
-                card = service.report_lost(self.ctx, self.actor, uid or self._lost_card(rental))
-                text = _("Card {card} blocked as lost.").format(card=card.printed_number)
+                self._ask_block(uid or self._lost_card(rental))
+                return
             elif bid == "replace":
                 old = self._lost_card(rental)
                 card = service.replace_lost_card(self.ctx, self.actor, old, uid)
-                text = _("Replacement card {card} issued for {rental}.").format(
-                    card=card.printed_number, rental=card.rental_number
-                )
+                text = _(
+                    "Replacement card {card} issued for {rental}; the lost one is blocked."
+                ).format(card=card.printed_number, rental=card.rental_number)
+                if card.deposit_receipt:  # a new card, a new deposit: what to take
+                    text += " " + _("New card deposit: receipt {receipt}.").format(
+                        receipt=card.deposit_receipt)  # fmt: skip
             elif bid == "return":
                 card = service.return_card(self.ctx, self.actor, uid)
                 text = _("Card {card} returned; deposit {state}.").format(

@@ -1091,6 +1091,12 @@ def return_card(
         return binding.view(number)
 
 
+def printed_number(ctx: KioskContext, uid: str) -> str:
+    """The number printed on the parking card ``uid`` (what the cashier reads on it)."""
+    with ctx.database().read() as session:
+        return _parking_card(session, uid)[1].printed_number
+
+
 def card_chain(ctx: KioskContext, rental_ref: int | str) -> list[ParkingCardView]:
     """Every card a rental has had, oldest first (lost ones and their replacements)."""
     with ctx.database().read() as session:
