@@ -36,6 +36,16 @@ def safe_cell(value: Any) -> Any:
     return value
 
 
+def csv_rows(text: str) -> list[list[str]]:
+    """An export's CSV text read back as rows of cells, to show on screen: the byte-order
+    mark dropped, and a cell's guard ``'`` (see :func:`safe_cell`) taken off again."""
+    rows = list(csv.reader(io.StringIO(text.removeprefix("\ufeff"))))
+    return [
+        [c[1:] if c.startswith("'") and c[1:].startswith(FORMULA_PREFIXES) else c for c in row]
+        for row in rows
+    ]
+
+
 class SafeWriter:
     """:func:`csv.writer` whose cells pass through :func:`safe_cell`."""
 

@@ -56,6 +56,20 @@ class DeskPanel:
 
 
 @dataclass(frozen=True)
+class Register:
+    """A register the desk keeps (来访人员登记表, 邮件签收登记表 ...): ``read(ctx, actor)`` gives
+    it as the CSV its command prints (personal data masked), and the desk shows it as a table
+    to the staff whose ``roles`` it names (every staff member when empty); ``title`` is a
+    msgid."""
+
+    id: str
+    title: str
+    read: Callable[[KioskContext, Any], str]
+    order: int = 100
+    roles: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class HouseholdSection:
     """A plugin's part of a unit's household file (一户一档) at the desk: a title (a msgid)
     and lines already in the reader's language, personal data masked."""
@@ -332,6 +346,12 @@ def kiosk_card_presented(card: Any, ctx: KioskContext) -> CardOutcome | None:  #
 @hookspec
 def kiosk_desk_panels(ctx: KioskContext) -> list[DeskPanel]:  # type: ignore[empty-body]
     """Return the butler-desk panels this plugin offers (queues, today's work, SLA timers)."""
+
+
+@hookspec
+def kiosk_registers(ctx: KioskContext) -> list[Register]:  # type: ignore[empty-body]
+    """Return the registers this plugin keeps, for the desk's *Registers* (the butler reads
+    the day's visitor log or parcel register where the procedure wants a paper one)."""
 
 
 @hookspec

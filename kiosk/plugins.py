@@ -293,6 +293,21 @@ class PluginPanel(_Declared):
         return hookspecs.DeskPanel(**self._common(package), widget=widget, roles=self.roles)
 
 
+@dataclass(frozen=True)
+class PluginRegister(_Declared):
+    """A :class:`~kiosk.hookspecs.Register` as a plugin package declares it to
+    :func:`plugin_hooks`: ``read`` is ``"module:name"`` in the package (imported when the
+    register is first read), ``id`` the package's name unless given."""
+
+    read: str | Callable[..., Any]
+    _: KW_ONLY
+    roles: tuple[str, ...] = ()
+
+    def build(self, package: str) -> hookspecs.Register:
+        read = _target(package, self.read)
+        return hookspecs.Register(**self._common(package), read=read, roles=self.roles)
+
+
 # The modules of a package laid out like the built-in ones, by the name ``plugin_hooks`` knows
 # them by in ``standard``: which function of which module answers which hook.
 STANDARD_HOOKS = {
@@ -314,13 +329,14 @@ def plugin_hooks(
     tiles: Sequence[hookspecs.Tile | PluginTile] = (),
     desk_panels: Sequence[hookspecs.DeskPanel | PluginPanel] = (),
     alert_kinds: Mapping[str, str] | None = None,
+    registers: Sequence[hookspecs.Register | PluginRegister] = (),
     **targets: str,
 ) -> dict[str, Callable[..., Any]]:
     """The hooks a plugin package answers the way every other does, ready for the package's
     namespace: what :func:`plugin_package` gives (``kiosk_models``, ``kiosk_migrations``, the
-    catalog), the fixed ``tiles``, ``desk_panels`` and ``alert_kinds`` (declared as
-    :class:`PluginTile` and :class:`PluginPanel`, which name their screen or widget in the
-    package; a ready :class:`~kiosk.hookspecs.Tile` or ``DeskPanel`` is taken as it is), and the
+    catalog), the fixed ``tiles``, ``desk_panels``, ``registers`` and ``alert_kinds`` (declared
+    as :class:`PluginTile`, :class:`PluginPanel` and :class:`PluginRegister`, which name their
+    screen, widget or reading function in the package; a ready :class:`~kiosk.hookspecs.Tile` or ``DeskPanel`` is taken as it is), and the
     hooks that call a function of one of the package's modules, imported when the hook is first
     called (loading the plugin imports none of them). In the package's ``__init__.py``::
 
@@ -384,6 +400,15 @@ def plugin_hooks(
             return list(fixed_panels)
 
         hook(kiosk_desk_panels)
+    if registers:
+        fixed_registers = tuple(
+            r.build(package) if isinstance(r, PluginRegister) else r for r in registers
+        )
+
+        def kiosk_registers(ctx: Any) -> list[hookspecs.Register]:
+            return list(fixed_registers)
+
+        hook(kiosk_registers)
     if alert_kinds:
         kinds = dict(alert_kinds)
 

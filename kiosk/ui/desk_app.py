@@ -197,6 +197,8 @@ class AlertsPanel(Vertical):
         with Horizontal():
             yield Button(_("Acknowledge"), id="ack", variant="primary")
             yield Label("", id="alerts-count")
+            # The procedures' paper registers, read here (kiosk_registers).
+            yield Button(_("Registers"), id="registers")
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
@@ -272,6 +274,12 @@ class AlertsPanel(Vertical):
         self.query_one("#alerts-count", Label).update(_("{n} open").format(n=len(rows)))
 
     async def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "registers":
+            event.stop()
+            from kiosk.ui.desk_registers import RegistersDialog, registers_for
+
+            self.app.push_screen(RegistersDialog(registers_for(self.app)))
+            return
         if event.button.id != "ack":
             return
         event.stop()

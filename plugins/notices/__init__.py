@@ -10,7 +10,7 @@ from typing import Any
 
 from kiosk.hookspecs import hookimpl
 from kiosk.i18n import N_
-from kiosk.plugins import PluginPanel, PluginTile, lazy, plugin_hooks
+from kiosk.plugins import PluginPanel, PluginRegister, PluginTile, lazy, plugin_hooks
 
 NOTICES_SCREEN = lazy("plugins.notices.screens:NoticesScreen")
 globals().update(
@@ -18,6 +18,10 @@ globals().update(
         __name__,
         ("commands", "scenarios", "household", "demo"),
         tiles=[PluginTile(N_("Notices"), NOTICES_SCREEN, order=90, audience="all", icon="告")],
+        registers=[
+            PluginRegister(N_("Notice issue register"), "service:register_csv", order=80,
+                           roles=("butler", "manager")),
+        ],
         desk_panels=[
             PluginPanel(N_("Notices"), "screens:NoticesDeskPanel", order=80, roles=("butler",)),
         ],

@@ -6,7 +6,7 @@ Hook implementations only; the service, CLI and screens are imported inside the 
 from __future__ import annotations
 
 from kiosk.i18n import N_
-from kiosk.plugins import PluginPanel, PluginTile, plugin_hooks
+from kiosk.plugins import PluginPanel, PluginRegister, PluginTile, plugin_hooks
 
 # The demo pickup code and proxy of 3-1205 (seeded by .demo, used by the scenarios).
 DEMO_CODE = "246810"
@@ -18,6 +18,10 @@ globals().update(
         # Opened without a card tap too: unit + pickup code say whose parcels they are.
         tiles=[PluginTile(N_("Collect parcels"), "screens:entry_screen", order=20, icon="件",
                           needs_resident=False)],
+        registers=[
+            PluginRegister(N_("Parcel register"), "aging:desk_register", order=20,
+                           roles=("butler", "security", "manager")),
+        ],
         desk_panels=[
             PluginPanel(N_("Parcels"), "screens:ParcelsDeskPanel", order=20,
                         roles=("butler", "security")),

@@ -13,7 +13,7 @@ from kiosk import audit
 from kiosk.clock import as_utc
 from kiosk.db.models import Unit
 from kiosk.errors import Refused
-from kiosk.i18n import N_
+from kiosk.i18n import N_, translate
 from kiosk.identity import SYSTEM, Actor, require_role
 from kiosk.lobby import desk_lobby, in_lobby
 from kiosk.notify import queue_notification, raise_alert
@@ -282,6 +282,38 @@ REGISTER_FIELDS = (
     "status", "released", "picker", "picker_kind", "via", "staff", "id_checked", "override",
     "returned", "returned_by", "return_reason",
 )  # fmt: skip
+
+
+# The register's columns as the paper 邮件签收登记表 heads them (the desk's *Registers*).
+REGISTER_TITLES = (
+    "编号", "大堂", "登记时间", "快递单号", "快递公司", "房号", "收件人", "货架", "标记", "状态",
+    "领取时间", "领取人", "领取人类别", "领取方式", "经办人", "证件后四位", "特批原因",
+    "退回时间", "退回经办人", "退回原因",
+)  # fmt: skip
+
+
+# The codes of a row in the form's words (the form is Chinese, as its column heads).
+REGISTER_WORDS = {
+    "status": {"waiting": "待领", "released": "已领", "returned": "已退回"},
+    "picker_kind": {"resident": "住户", "proxy": "代取"},
+    "via": {"kiosk": "自助机", "desk": "前台"},
+}
+
+
+def desk_register(ctx: KioskContext, actor: Actor) -> str:
+    """The 邮件签收登记表 of the desk's lobby as CSV, for the desk's *Registers*: the form's
+    column heads and words, not the export's codes."""
+    from kiosk.export import csv_text
+
+    require_role(actor, "read the parcel register", "butler", "security", "manager")
+    rows = parcel_register(ctx, desk_lobby(ctx, actor))
+    for row in rows:  # the carrier by its name on the form, not its code
+        row["carrier"] = translate("zh_CN", carrier_name(row["carrier"]))
+    return csv_text(
+        REGISTER_TITLES,
+        ([REGISTER_WORDS.get(f, {}).get(str(row[f]), row[f]) for f in REGISTER_FIELDS]
+         for row in rows),
+    )  # fmt: skip
 
 
 def parcel_register(ctx: KioskContext, lobby: str | None = None) -> list[dict[str, Any]]:

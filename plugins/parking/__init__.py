@@ -9,13 +9,17 @@ from typing import Any
 
 from kiosk.hookspecs import hookimpl
 from kiosk.i18n import N_
-from kiosk.plugins import PluginPanel, PluginTile, plugin_hooks
+from kiosk.plugins import PluginPanel, PluginRegister, PluginTile, plugin_hooks
 
 globals().update(
     plugin_hooks(
         __name__,
         ("commands", "scenarios", "household", "badges", "demo", "purge", "figures"),
         tiles=[PluginTile(N_("Monthly parking"), "screens:entry_screen", order=60, icon="车")],
+        registers=[
+            PluginRegister(N_("Monthly parking record"), "records:records_csv", order=70,
+                           roles=("cashier", "butler", "security")),
+        ],
         desk_panels=[
             PluginPanel(N_("Parking"), "screens:ParkingDeskPanel", order=60,
                         roles=("cashier", "butler", "security")),

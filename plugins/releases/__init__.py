@@ -9,13 +9,17 @@ from typing import Any
 
 from kiosk.hookspecs import hookimpl
 from kiosk.i18n import N_
-from kiosk.plugins import PluginPanel, PluginTile, plugin_hooks
+from kiosk.plugins import PluginPanel, PluginRegister, PluginTile, plugin_hooks
 
 globals().update(
     plugin_hooks(
         __name__,
         ("commands", "scenarios", "household", "purge"),
         tiles=[PluginTile(N_("Item pass"), "screens:ReleaseRequestScreen", order=45, icon="出")],
+        registers=[
+            PluginRegister(N_("Item pass register"), "service:register_csv", order=60,
+                           roles=("butler", "security", "manager")),
+        ],
         desk_panels=[
             PluginPanel(N_("Item passes"), "screens:ReleasesDeskPanel", order=80,
                         roles=("butler",)),

@@ -10,7 +10,7 @@ from typing import Any
 
 from kiosk.hookspecs import hookimpl
 from kiosk.i18n import N_
-from kiosk.plugins import PluginPanel, PluginTile, plugin_hooks
+from kiosk.plugins import PluginPanel, PluginRegister, PluginTile, plugin_hooks
 
 globals().update(
     plugin_hooks(
@@ -25,6 +25,10 @@ globals().update(
                        icon="离", id="visitors-signout"),
             PluginTile(N_("Invite a visitor"), "screens:CreateInviteScreen", order=13, icon="请",
                        id="visitors-create-invite"),
+        ],
+        registers=[
+            PluginRegister(N_("Visitor register"), "records:desk_register", order=10,
+                           roles=("butler", "security", "manager")),
         ],
         desk_panels=[
             PluginPanel(N_("Visitors"), "screens:VisitorsDeskPanel", order=10,

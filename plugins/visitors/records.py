@@ -19,7 +19,7 @@ from kiosk.errors import Refused
 from kiosk.export import csv_dict_writer
 from kiosk.hookspecs import PurgeCount
 from kiosk.identity import Actor, require_role
-from kiosk.lobby import in_lobby
+from kiosk.lobby import desk_lobby, in_lobby
 from kiosk.pii import mask_id_number, mask_name, mask_phone
 from kiosk.writes import change_once
 from plugins.visitors.models import BlockEntry, Invite, Visit
@@ -90,6 +90,12 @@ def daily_log(
             )
         )
     return out
+
+
+def desk_register(ctx: KioskContext, actor: Actor) -> str:
+    """Today's 来访人员登记表 of the desk's lobby, for the desk's *Registers*."""
+    require_role(actor, "read the visitor log", "butler", "security", "manager")
+    return daily_log_csv(ctx, None, desk_lobby(ctx, actor))
 
 
 def daily_log_csv(ctx: KioskContext, day: dt.date | None = None, lobby: str | None = None) -> str:

@@ -122,6 +122,42 @@ async def test_alerts_are_listed_and_acknowledged_once(ui_ctx: KioskContext) -> 
         )  # type: ignore[union-attr]
 
 
+async def test_the_butler_reads_the_days_registers_at_the_desk(ui_ctx: KioskContext) -> None:
+    """The procedures' paper registers, at the desk: the day's visitor log with the visitor
+    masked, the parcel register in the form's words (待领, not a code); each register shows
+    only to the roles that keep it (the cashier has the parking record, not the visitor log)."""
+    from plugins.visitors import service as visitors
+
+    ui_ctx.plugins = load_plugins()
+    visitors.register_walkup(ui_ctx, name="赵六一", phone="13912345678", unit_code="3-1205",
+                             purpose="探亲")  # fmt: skip
+    app = desk(ui_ctx)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await login(pilot)
+        await wait_until(pilot, lambda: on_desk(app), "the desk")
+        await click(app, pilot, "#registers")
+        await wait_until(pilot, lambda: bool(app.screen.query("#register-visitors")), "the list")
+        dialog = app.screen
+        assert dialog.query("#register-parcels") and dialog.query("#register-parking")
+        await click(app, pilot, "#register-visitors")
+        await wait_until(pilot, lambda: dialog.shown == "visitors", "the visitor log")
+        shown = table_text(app)
+        assert "赵*一" in shown and "3-1205" in shown and "赵六一" not in shown
+        assert "来访人员登记表：共 1 行" in texts(app)
+        await click(app, pilot, "#register-parcels")
+        await wait_until(pilot, lambda: dialog.shown == "parcels", "the parcel register")
+        assert "待领" in table_text(app) and "waiting" not in table_text(app)
+        await click(app, pilot, "#register-close")
+        await wait_until(pilot, lambda: on_desk(app), "back on the desk")
+    cashier = desk(ui_ctx)
+    async with cashier.run_test(size=(80, 24)) as pilot:
+        await login(pilot, "S002", "1357")
+        await wait_until(pilot, lambda: on_desk(cashier), "the desk")
+        await click(cashier, pilot, "#registers")
+        await wait_until(pilot, lambda: bool(cashier.screen.query("#register-parking")), "list")
+        assert not cashier.screen.query("#register-visitors")
+
+
 def household_file_of(app, unit: str) -> bool:  # type: ignore[no-untyped-def]
     """The household panel shows the file of ``unit`` (written at once, once all is read)."""
     return unit in str(app.screen.query_one("#hf").render())

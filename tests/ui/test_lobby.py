@@ -513,7 +513,7 @@ async def test_a_failing_mark_leaves_the_greeting_and_the_other_marks(ui_ctx: Ki
 
 
 async def test_the_foot_says_log_out_when_someone_is_identified(ui_ctx: KioskContext) -> None:
-    """"Home" was read as the menu and ended the session by surprise: for an identified resident
+    """ "Home" was read as the menu and ended the session by surprise: for an identified resident
     the button says what it does (Back is the way to the menu, still identified)."""
     from kiosk.ui.screens import ServiceScreen
 
