@@ -251,6 +251,10 @@ class _Declared:
     def _common(self, package: str) -> dict[str, Any]:
         return {"id": self.id or _short(package), "title": self.title, "order": self.order}
 
+    def build(self, package: str) -> Any:
+        """The hook's own object (a Tile, a DeskPanel, a Register) for ``package``."""
+        raise NotImplementedError
+
 
 @dataclass(frozen=True)
 class PluginTile(_Declared):
@@ -381,34 +385,12 @@ def plugin_hooks(
         raise TypeError(f"plugin_hooks: unknown hook keyword(s) {sorted(unknown)}")
     for keyword, target in call.items():
         hook(_FORWARDS[keyword](target))
-    if tiles:
-        fixed_tiles = tuple(
-            tile.build(package) if isinstance(tile, PluginTile) else tile for tile in tiles
-        )
-
-        def kiosk_tiles(ctx: Any) -> list[hookspecs.Tile]:
-            return list(fixed_tiles)
-
-        hook(kiosk_tiles)
-    if desk_panels:
-        fixed_panels = tuple(
-            panel.build(package) if isinstance(panel, PluginPanel) else panel
-            for panel in desk_panels
-        )
-
-        def kiosk_desk_panels(ctx: Any) -> list[hookspecs.DeskPanel]:
-            return list(fixed_panels)
-
-        hook(kiosk_desk_panels)
-    if registers:
-        fixed_registers = tuple(
-            r.build(package) if isinstance(r, PluginRegister) else r for r in registers
-        )
-
-        def kiosk_registers(ctx: Any) -> list[hookspecs.Register]:
-            return list(fixed_registers)
-
-        hook(kiosk_registers)
+    for name, declared in (
+        ("kiosk_tiles", tiles), ("kiosk_desk_panels", desk_panels), ("kiosk_registers", registers)
+    ):  # fmt: skip
+        if declared:
+            built = tuple(d.build(package) if isinstance(d, _Declared) else d for d in declared)
+            hook(_fixed_list(name, built))
     if alert_kinds:
         kinds = dict(alert_kinds)
 
@@ -417,6 +399,16 @@ def plugin_hooks(
 
         hook(kiosk_alert_kinds)
     return hooks
+
+
+def _fixed_list(name: str, items: tuple[Any, ...]) -> Callable[[Any], list[Any]]:
+    """The hook ``name(ctx)`` that answers ``items`` (declared tiles, panels, registers)."""
+
+    def answer(ctx: Any) -> list[Any]:
+        return list(items)
+
+    answer.__name__ = name
+    return answer
 
 
 def _register_commands(register: Callable[..., Any]) -> Callable[..., Any]:
