@@ -240,7 +240,7 @@ def _logged_already(ctx: KioskContext, session: Session, parcel: Parcel) -> Refu
     unit = session.get(Unit, parcel.unit_id)
     return Refused(
         "parcels.duplicate_tracking",
-        "Tracking number {number} is already logged for {unit} ({shelf}) at {at}: {status}.",
+        "Tracking number {number} is already logged for {unit} (shelf {shelf}) at {at}: {status}.",
         number=parcel.tracking_number,
         unit=unit.code if unit else "-",
         shelf=parcel.shelf or "-",

@@ -143,7 +143,7 @@ async def test_the_same_item_scanned_again_says_what_became_of_it_at_once(kctx) 
         await wait_until(pilot, lambda: "already logged" in str(
             app.query_one("#message", Label).render()), "the desk told")  # fmt: skip
         message = str(app.query_one("#message", Label).render())
-        assert "for 1-101 (C4)" in message and message.endswith(": waiting to be collected.")
+        assert "for 1-101 (shelf C4)" in message and message.endswith(": waiting to be collected.")
         assert app.focused is app.query_one("#tracking", Input)  # not on to a new check-in
 
 
