@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 import logging
 import sys
+import tomllib
 import traceback
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import KW_ONLY, dataclass, field
@@ -364,7 +365,18 @@ def plugin_hooks(
       kiosk: its failure is logged.
 
     Hooks a package answers in its own way stay ``@hookimpl`` functions beside this.
+
+    What a package declares as data it may write in its ``plugin.toml`` instead
+    (:func:`read_manifest`): the built-in plugins do, and their ``__init__.py`` is
+    ``globals().update(plugin_hooks(__name__))`` and their own hooks. The arguments add to it.
     """
+    manifest = read_manifest(package)
+    standard = [*manifest.pop("hooks", ()), *standard]
+    tiles = [*manifest.pop("tiles", ()), *tiles]
+    desk_panels = [*manifest.pop("desk_panels", ()), *desk_panels]
+    registers = [*manifest.pop("registers", ()), *registers]
+    alert_kinds = {**manifest.pop("alert_kinds", {}), **(alert_kinds or {})}
+    targets = {**manifest, **targets}
     for name in standard:
         keyword, where = STANDARD_HOOKS[name]
         targets.setdefault(keyword, where)
@@ -399,6 +411,49 @@ def plugin_hooks(
 
         hook(kiosk_alert_kinds)
     return hooks
+
+
+MANIFEST = "plugin.toml"
+# The tables of a manifest that are lists of declarations, and what each entry becomes.
+_MANIFEST_LISTS: dict[str, type[_Declared]] = {
+    "tiles": PluginTile,
+    "desk_panels": PluginPanel,
+    "registers": PluginRegister,
+}
+
+
+def read_manifest(package: str) -> dict[str, Any]:
+    """A plugin package's ``plugin.toml`` as :func:`plugin_hooks` takes it (empty when the
+    package has none): ``hooks``, the standard modules (:data:`STANDARD_HOOKS`); ``[[tiles]]``,
+    ``[[desk_panels]]`` and ``[[registers]]``, each entry the fields of a :class:`PluginTile`,
+    :class:`PluginPanel` or :class:`PluginRegister` (``title`` an English msgid, ``screen``,
+    ``widget`` or ``read`` a ``"module:name"`` of the package); ``[alert_kinds]``, kind =
+    msgid; and any hook keyword of :func:`plugin_hooks` = ``"module:name"`` (``workload``,
+    ``startup_sweep`` ...). A manifest that is not TOML, or an entry with a field its kind does
+    not have, is a :class:`TypeError` naming the file: the plugin fails to load, and says why."""
+    path = Path(sys.modules[package].__file__ or "").parent / MANIFEST
+    if not path.is_file():
+        return {}
+    try:
+        data = tomllib.loads(path.read_text("utf-8"))
+        for key, kind in _MANIFEST_LISTS.items():
+            data[key] = [_declared(kind, entry) for entry in data.get(key, ())]
+    except (tomllib.TOMLDecodeError, TypeError, ValueError) as exc:
+        raise TypeError(f"{path}: {exc}") from None
+    hooks, kinds = data.get("hooks", []), data.get("alert_kinds", {})
+    if not isinstance(hooks, list) or set(hooks) - set(STANDARD_HOOKS):
+        raise TypeError(f"{path}: hooks must list some of {sorted(STANDARD_HOOKS)}")
+    if not isinstance(kinds, dict) or not all(isinstance(v, str) for v in kinds.values()):
+        raise TypeError(f"{path}: [alert_kinds] must map each kind to its title")
+    return data
+
+
+def _declared(kind: type[_Declared], entry: Any) -> _Declared:
+    """One ``[[tiles]]`` (``[[desk_panels]]``, ``[[registers]]``) entry of a manifest."""
+    if not isinstance(entry, dict):
+        raise TypeError(f"expected a table of {kind.__name__} fields, got {entry!r}")
+    fields: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in entry.items()}
+    return kind(**fields)
 
 
 def _fixed_list(name: str, items: tuple[Any, ...]) -> Callable[[Any], list[Any]]:

@@ -1,6 +1,7 @@
 """Bill payment by QR: bills, fees, deposits, payment orders, providers, receipts, reports.
 
-Hook implementations only; the service, providers and screens are imported inside the hooks.
+What it puts on the kiosk and the desk is declared in ``plugin.toml``; hook
+implementations only here, and the service, providers and screens are imported inside the hooks.
 """
 
 from __future__ import annotations
@@ -8,24 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 from kiosk.hookspecs import hookimpl
-from kiosk.i18n import N_
-from kiosk.plugins import PluginPanel, PluginTile, plugin_hooks
+from kiosk.plugins import plugin_hooks
 
-globals().update(
-    plugin_hooks(
-        __name__,
-        ("commands", "scenarios", "household", "badges", "demo", "links"),
-        tiles=[PluginTile(N_("Pay bills"), "screens:entry_screen", order=40, icon="￥")],
-        desk_panels=[
-            PluginPanel(N_("Bills"), "desk:panel", order=40,
-                        roles=("cashier", "butler", "manager")),
-        ],
-        alert_kinds={"billing.payment_flagged": N_("Payment flagged")},
-        workload="workload:BillRace",
-        # Settle refunds left unconfirmed (an answer lost, a process killed midway).
-        startup_sweep="service:resolve_refunds",
-    )
-)  # fmt: skip
+globals().update(plugin_hooks(__name__))
 
 
 @hookimpl

@@ -1,6 +1,7 @@
 """Notices (通知): drafted, approved by the manager, numbered, published to lobbies, read.
 
-Hook implementations only; the service and screens are imported inside the hooks.
+What it puts on the kiosk and the desk is declared in ``plugin.toml``; hook
+implementations only here, and the service and screens are imported inside the hooks.
 """
 
 from __future__ import annotations
@@ -9,24 +10,10 @@ from functools import partial
 from typing import Any
 
 from kiosk.hookspecs import hookimpl
-from kiosk.i18n import N_
-from kiosk.plugins import PluginPanel, PluginRegister, PluginTile, lazy, plugin_hooks
+from kiosk.plugins import lazy, plugin_hooks
 
 NOTICES_SCREEN = lazy("plugins.notices.screens:NoticesScreen")
-globals().update(
-    plugin_hooks(
-        __name__,
-        ("commands", "scenarios", "household", "demo"),
-        tiles=[PluginTile(N_("Notices"), NOTICES_SCREEN, order=90, audience="all", icon="告")],
-        registers=[
-            PluginRegister(N_("Notice issue register"), "service:register_csv", order=80,
-                           roles=("butler", "manager")),
-        ],
-        desk_panels=[
-            PluginPanel(N_("Notices"), "screens:NoticesDeskPanel", order=80, roles=("butler",)),
-        ],
-    )
-)  # fmt: skip
+globals().update(plugin_hooks(__name__))
 
 
 @hookimpl

@@ -1,6 +1,7 @@
 """Parking IC cards (停车): monthly rentals, cards issued at the desk, temporary fees.
 
-Hook implementations only; the service, screens and CLI are imported inside the hooks.
+What it puts on the kiosk and the desk is declared in ``plugin.toml``; hook
+implementations only here, and the service, screens and CLI are imported inside the hooks.
 """
 
 from __future__ import annotations
@@ -8,29 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 from kiosk.hookspecs import hookimpl
-from kiosk.i18n import N_
-from kiosk.plugins import PluginPanel, PluginRegister, PluginTile, plugin_hooks
+from kiosk.plugins import plugin_hooks
 
-globals().update(
-    plugin_hooks(
-        __name__,
-        ("commands", "scenarios", "household", "badges", "demo", "purge", "figures"),
-        tiles=[PluginTile(N_("Monthly parking"), "screens:entry_screen", order=60, icon="车")],
-        registers=[
-            PluginRegister(N_("Monthly parking record"), "records:records_csv", order=70,
-                           roles=("cashier", "butler", "security")),
-        ],
-        desk_panels=[
-            PluginPanel(N_("Parking"), "screens:ParkingDeskPanel", order=60,
-                        roles=("cashier", "butler", "security")),
-        ],
-        alert_kinds={"parking_card_lost": N_("Lost parking card")},
-        # Desks racing to bind, return and tap the same few cards (``kiosk bench concurrency``).
-        workload="workload:ParkingRace",
-        # Expire lapsed cards and apply paid renewals now (cron runs ``kiosk parking sweep``).
-        startup_sweep="service:sweep",
-    )
-)  # fmt: skip
+globals().update(plugin_hooks(__name__))
 
 
 @hookimpl

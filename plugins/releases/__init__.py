@@ -1,6 +1,7 @@
 """Item release passes (物品放行条): request at the kiosk, approval at the desk, exit at the gate.
 
-Hook implementations only; the service and screens are imported inside the hooks.
+What it puts on the kiosk and the desk is declared in ``plugin.toml``; hook
+implementations only here, and the service and screens are imported inside the hooks.
 """
 
 from __future__ import annotations
@@ -8,26 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 from kiosk.hookspecs import hookimpl
-from kiosk.i18n import N_
-from kiosk.plugins import PluginPanel, PluginRegister, PluginTile, plugin_hooks
+from kiosk.plugins import plugin_hooks
 
-globals().update(
-    plugin_hooks(
-        __name__,
-        ("commands", "scenarios", "household", "purge"),
-        tiles=[PluginTile(N_("Item pass"), "screens:ReleaseRequestScreen", order=45, icon="出")],
-        registers=[
-            PluginRegister(N_("Item pass register"), "service:register_csv", order=60,
-                           roles=("butler", "security", "manager")),
-        ],
-        desk_panels=[
-            PluginPanel(N_("Item passes"), "screens:ReleasesDeskPanel", order=80,
-                        roles=("butler",)),
-            PluginPanel(N_("Gate exit"), "screens:GateExitPanel", order=81,
-                        roles=("security", "butler"), id="gate"),
-        ],
-    )
-)  # fmt: skip
+globals().update(plugin_hooks(__name__))
 
 
 @hookimpl

@@ -227,3 +227,68 @@ def test_a_hook_failing_because_the_database_is_gone_keeps_its_plugin() -> None:
     assert "outage" not in {f.plugin for f in plugins.failures}
     assert plugins.call("kiosk_home_notices", ctx=None, lobby="A") is not None
     assert plugins.pm.get_plugin("bug") is None and "bug" in {f.plugin for f in plugins.failures}
+
+
+def _manifest_package(root: Path, name: str, manifest: str) -> None:
+    """A plugin package ``name`` under ``root`` whose ``__init__`` is the one line the built-in
+    plugins have, beside ``manifest`` as its ``plugin.toml``."""
+    package = root / name
+    package.mkdir()
+    (package / "__init__.py").write_text(
+        "from kiosk.plugins import plugin_hooks\nglobals().update(plugin_hooks(__name__))\n"
+    )
+    (package / "plugin.toml").write_text(manifest, "utf-8")
+
+
+def test_a_manifest_declares_tiles_panels_registers_and_alert_kinds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _manifest_package(
+        tmp_path,
+        "manifest_ok",
+        'hooks = ["scenarios"]\n'
+        "[[tiles]]\n"
+        'title = "Lockers"\nscreen = "screens:LockerScreen"\norder = 70\nicon = "柜"\n'
+        "needs_resident = false\n"
+        "[[desk_panels]]\n"
+        'title = "Lockers"\nwidget = "desk:Panel"\nroles = ["butler", "security"]\n'
+        "[[registers]]\n"
+        'title = "Locker register"\nread = "records:csv"\norder = 5\nid = "locker-book"\n'
+        "[alert_kinds]\n"
+        '"locker.jammed" = "Locker jammed"\n',
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    plugins = load_plugins(extra={"lockers": importlib.import_module("manifest_ok")})
+    (tile,) = [t for t in plugins.call_flat("kiosk_tiles", ctx=None) if t.id == "manifest_ok"]
+    assert (tile.title, tile.order, tile.icon, tile.needs_resident) == ("Lockers", 70, "柜", False)
+    (panel,) = [p for p in plugins.call_flat("kiosk_desk_panels", ctx=None) if p.title == "Lockers"]
+    assert panel.roles == ("butler", "security") and panel.order == 100
+    registers = {r.id: r for r in plugins.call_flat("kiosk_registers", ctx=None)}
+    assert registers["locker-book"].title == "Locker register"
+    kinds: dict[str, str] = {}
+    for answer in plugins.call("kiosk_alert_kinds"):
+        kinds.update(answer)
+    assert kinds["locker.jammed"] == "Locker jammed"
+    assert "kiosk_scenarios" in {
+        h.name for h in plugins.pm.get_hookcallers(plugins.pm.get_plugin("lockers"))
+    }
+
+
+@pytest.mark.parametrize(
+    "manifest, said",
+    [
+        ('[[tiles]]\ntitle = "X"\nscreen = "s:S"\ncolour = "red"\n', "colour"),
+        ('hooks = ["commands", "teleport"]\n', "hooks must list"),
+        ("[[tiles]\n", "plugin.toml"),
+        ("[alert_kinds]\nx = 3\n", "alert_kinds"),
+        ('wormhole = "m:f"\n', "wormhole"),
+    ],
+)
+def test_a_bad_manifest_fails_its_plugin_with_the_reason(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, manifest: str, said: str
+) -> None:
+    name = f"manifest_bad_{abs(hash(manifest))}"
+    _manifest_package(tmp_path, name, manifest)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(TypeError, match=said):
+        importlib.import_module(name)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import string
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -14,9 +15,22 @@ from kiosk.i18n import parse_po
 ROOT = Path(__file__).resolve().parents[2] / "plugins"
 
 
+def manifest_msgids(folder: Path) -> set[str]:
+    """The titles of the tiles, desk panels, registers and alert kinds of ``plugin.toml``."""
+    path = folder / "plugin.toml"
+    if not path.is_file():
+        return set()
+    data = tomllib.loads(path.read_text("utf-8"))
+    titles = {
+        e["title"] for key in ("tiles", "desk_panels", "registers") for e in data.get(key, [])
+    }
+    return titles | set(data.get("alert_kinds", {}).values())
+
+
 def msgids(folder: Path) -> set[str]:
-    """English msgids passed to _() / N_(), Refused(code, msgid) and CardOutcome(message=)."""
-    out: set[str] = set()
+    """English msgids passed to _() / N_(), Refused(code, msgid) and CardOutcome(message=), and
+    the titles the plugin's manifest declares."""
+    out: set[str] = manifest_msgids(folder)
     for path in folder.rglob("*.py"):
         if "migrations" in path.parts:
             continue
@@ -61,3 +75,9 @@ def test_every_message_is_translated(plugin: str) -> None:
     assert len(found) > 20
     assert sorted(m for m in found if not catalog.get(m)) == []
     assert sorted(m for m in found if fields(m) != fields(catalog[m])) == []
+
+
+def test_manifest_titles_are_read() -> None:
+    """The manifest's titles count as msgids (a tile's title must be translated too)."""
+    found = manifest_msgids(ROOT / "parcels")
+    assert {"Collect parcels", "Item storage", "Parcel register", "Parcel overdue"} <= found
