@@ -70,6 +70,11 @@ billing_app = group.app
 MethodOpt = Annotated[str, typer.Option("--method", help="cash or card.")]
 BillArg = Annotated[str, typer.Argument(help="Bill number, e.g. B202611-3-1205.")]
 RefundReasonOpt = Annotated[str, typer.Option("--reason", help="Why the money goes back.")]
+ReceiptArg = Annotated[str, typer.Argument(help="Payment receipt number (SK...).")]
+DepositArg = Annotated[str, typer.Argument(help="Deposit receipt number (SJ...).")]
+DepositReasonOpt = Annotated[str, typer.Option("--reason", help="Why it is given back.")]
+OrderArg = Annotated[str, typer.Argument(help="Payment order number (KO...).")]
+CreditReasonOpt = Annotated[str, typer.Option("--reason", help="Why the bill is reduced.")]
 
 
 def _id_of(ctx: Any, number_column: Any, number: str) -> int | None:
@@ -139,11 +144,7 @@ def statement(ctx: Any, actor: Any, unit: UnitArg) -> tuple[Any, str]:
 
 @group.staff("pay", said)
 def pay(
-    ctx: Any,
-    actor: Any,
-    bill: BillArg,
-    amount: AmountArg,
-    method: MethodOpt = "cash",
+    ctx: Any, actor: Any, bill: BillArg, amount: AmountArg, method: MethodOpt = "cash"
 ) -> tuple[Any, str]:
     """Record a cash or card payment taken by the cashier (a receipt is printed)."""
     from kiosk.money import format_fen
@@ -158,11 +159,7 @@ def pay(
 
 @group.staff("refund", said)
 def refund(
-    ctx: Any,
-    actor: Any,
-    receipt: Annotated[str, typer.Argument(help="Payment receipt number (SK...).")],
-    amount: AmountArg,
-    reason: RefundReasonOpt,
+    ctx: Any, actor: Any, receipt: ReceiptArg, amount: AmountArg, reason: RefundReasonOpt
 ) -> tuple[Any, str]:
     """Refund (part of) a payment: manager only; QR payments go back through their provider."""
     from kiosk.errors import Refused
@@ -231,10 +228,7 @@ def refunds_resolve(
 
 @group.staff("refund-flagged", said)
 def refund_flagged(
-    ctx: Any,
-    actor: Any,
-    order: Annotated[str, typer.Argument(help="Payment order number (KO...).")],
-    reason: RefundReasonOpt,
+    ctx: Any, actor: Any, order: OrderArg, reason: RefundReasonOpt
 ) -> tuple[Any, str]:
     """Send back money that arrived but could not be applied (manager only)."""
     from plugins.billing import service
@@ -259,12 +253,17 @@ def flagged(ctx: Any) -> tuple[Any, str]:
     ) or "nothing to refund"
 
 
+ChargeKindArg = Annotated[
+    str, typer.Argument(help="repair, umbrella, parking_rent, utilities, other.")
+]
+
+
 @group.staff("charge", said)
 def charge(
     ctx: Any,
     actor: Any,
     unit: UnitArg,
-    kind: Annotated[str, typer.Argument(help="repair, umbrella, parking_rent, utilities, other.")],
+    kind: ChargeKindArg,
     amount: AmountArg,
     description: Annotated[str, typer.Argument(help="What it is for.")],
     period: Annotated[
@@ -282,11 +281,7 @@ def charge(
 
 @group.staff("credit", said)
 def credit(
-    ctx: Any,
-    actor: Any,
-    bill: BillArg,
-    amount: AmountArg,
-    reason: Annotated[str, typer.Option("--reason", help="Why the bill is reduced.")],
+    ctx: Any, actor: Any, bill: BillArg, amount: AmountArg, reason: CreditReasonOpt
 ) -> tuple[Any, str]:
     """Issue a credit note (红冲) reducing a bill: manager only."""
     from kiosk.money import format_fen
@@ -327,10 +322,7 @@ def deposit_take(
 
 @deposits.staff("refund", said)
 def deposit_refund(
-    ctx: Any,
-    actor: Any,
-    receipt: Annotated[str, typer.Argument(help="Deposit receipt number (SJ...).")],
-    reason: Annotated[str, typer.Option("--reason", help="Why it is given back.")],
+    ctx: Any, actor: Any, receipt: DepositArg, reason: DepositReasonOpt
 ) -> tuple[Any, str]:
     """Give a deposit back, once (manager); a refund 收据 is printed."""
     from kiosk.money import format_fen

@@ -67,12 +67,15 @@ def proxy_add(
     return {"id": proxy_id, "unit": unit.strip()}, f"proxy {proxy_id} added for {unit}"
 
 
+ProxyIdArg = Annotated[int, typer.Argument(help="The proxy's id (see `proxy list`).")]
+TrackingArg = Annotated[str, typer.Argument(help="The item's tracking number.")]
+ReturnReasonOpt = Annotated[str, typer.Option("--reason", help="Why it goes back.")]
+ProxyUnitOpt = Annotated[str, typer.Option("--unit", help="Check it belongs to this unit.")]
+
+
 @proxies.staff("remove", said, _)
 def proxy_remove(
-    ctx: Any,
-    actor: Any,
-    proxy_id: Annotated[int, typer.Argument(help="The proxy's id (see `proxy list`).")],
-    unit: Annotated[str, typer.Option("--unit", help="Check it belongs to this unit.")] = "",
+    ctx: Any, actor: Any, proxy_id: ProxyIdArg, unit: ProxyUnitOpt = ""
 ) -> tuple[Any, str]:
     """Withdraw a proxy (kept on record with who removed it and when)."""
     from plugins.parcels.service import remove_proxy
@@ -104,10 +107,7 @@ def proxy_list(
 
 @group.staff("return-to-sender", said, _)
 def return_step(
-    ctx: Any,
-    actor: Any,
-    tracking: Annotated[str, typer.Argument(help="The item's tracking number.")],
-    reason: Annotated[str, typer.Option("--reason", help="Why it goes back.")] = "",
+    ctx: Any, actor: Any, tracking: TrackingArg, reason: ReturnReasonOpt = ""
 ) -> tuple[Any, str]:
     """Hand a waiting item back to the carrier: state returned, the household told."""
     from plugins.parcels.carriers import normalise_tracking
@@ -193,13 +193,11 @@ def store_step(
     return {"ticket": ticket.ticket, "unit": unit.strip()}
 
 
+HandedToOpt = Annotated[str, typer.Option("--to", help="The colleague taking over the shift.")]
+
+
 @group.staff("handover", show_fields)
-def handover_step(
-    ctx: Any,
-    actor: Any,
-    to: Annotated[str, typer.Option("--to", help="The colleague taking over the shift.")],
-    note: NoteOpt = "",
-) -> Any:
+def handover_step(ctx: Any, actor: Any, to: HandedToOpt, note: NoteOpt = "") -> Any:
     """Record the shift handover of storage: every stored item present."""
     from plugins.parcels.service import desk_lobby, handover_checklist, record_handover_check
 

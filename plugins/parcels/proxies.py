@@ -133,20 +133,10 @@ def add_proxy(
         )
         session.add(proxy)
         session.flush()
-        audit.record_for(
-            ctx,
-            session,
-            actor.label,
-            "parcel.proxy_added",
-            f"parcel_proxy:{proxy.id}",
-            {
-                "unit": unit.code,
-                "name": mask_name(proxy.name),
-                "phone": proxy.phone,
-                "for": f"resident:{proxy.resident_id}" if proxy.resident_id else "household",
-                "until": proxy.until.isoformat() if proxy.until else None,
-            },
-        )
+        whom = f"resident:{proxy.resident_id}" if proxy.resident_id else "household"
+        audit.record_for(ctx, session, actor, "parcel.proxy_added", f"parcel_proxy:{proxy.id}",
+                         {"unit": unit.code, "name": mask_name(proxy.name), "phone": proxy.phone,
+                          "for": whom, "until": proxy.until.isoformat() if proxy.until else None})  # fmt: skip
         return proxy.id
 
 

@@ -149,11 +149,7 @@ def open_rental(
 
 @group.staff("renew", show_fields)
 def renew_step(
-    ctx: Any,
-    actor: Any,
-    rental: RentalArg,
-    months: MonthsOpt = 1,
-    method: PayMethodOpt = "cash",
+    ctx: Any, actor: Any, rental: RentalArg, months: MonthsOpt = 1, method: PayMethodOpt = "cash"
 ) -> Any:
     """Renew a rental for whole months, in cash (at once) or on the unit's bill."""
     view, reference = group.service().renew(ctx, actor, rental, months, method)

@@ -203,13 +203,13 @@ def start(number: NumberArg) -> None:
     """On site: the work starts (stops the respond clock)."""
 
 
+UntilOpt = Annotated[str, typer.Option("--until", help="Local YYYY-MM-DD HH:MM.")]
+WaitReasonOpt = Annotated[str, typer.Option("--reason", help="Why it waits.")]
+
+
 @group.staff("defer", _emit)
 def defer_step(
-    ctx: Any,
-    actor: Any,
-    number: NumberArg,
-    until: Annotated[str, typer.Option("--until", help="Local YYYY-MM-DD HH:MM.")],
-    reason: Annotated[str, typer.Option("--reason", help="Why it waits.")],
+    ctx: Any, actor: Any, number: NumberArg, until: UntilOpt, reason: WaitReasonOpt
 ) -> Any:
     """Postpone the work to a committed date; the resident is told."""
     return group.service().defer(ctx, actor, number, _when(ctx, until, N_("date")), reason)

@@ -71,6 +71,11 @@ def loan_register_csv() -> None:
 
 
 TagArg = Annotated[str, typer.Argument(help="The umbrella's tag, e.g. U-0007.")]
+NewTagArg = Annotated[str, typer.Argument(help="The new umbrella's tag.")]
+ConditionArg = Annotated[str, typer.Argument(help="How it looks, e.g. 'one bent rib'.")]
+PriceOpt = Annotated[str, typer.Option("--price", help="Original price in yuan, e.g. 35.")]
+KindOpt = Annotated[str, typer.Option("--kind", help="long or short.")]
+StandOpt = Annotated[str, typer.Option("--lobby", help="Whose stand (default: this one).")]
 
 
 def _tag(text: str) -> str:
@@ -80,12 +85,7 @@ def _tag(text: str) -> str:
 
 @group.staff("add", show_fields)
 def add_step(
-    ctx: Any,
-    actor: Any,
-    tag: TagArg,
-    price: Annotated[str, typer.Option("--price", help="Original price in yuan, e.g. 35.")],
-    kind: Annotated[str, typer.Option("--kind", help="long or short.")] = "long",
-    lobby: Annotated[str, typer.Option("--lobby", help="Whose stand (default: this one).")] = "",
+    ctx: Any, actor: Any, tag: TagArg, price: PriceOpt, kind: KindOpt = "long", lobby: StandOpt = ""
 ) -> Any:
     """Put a new umbrella on a lobby's stand."""
     from kiosk.money import typed_amount
@@ -98,12 +98,7 @@ def add_step(
 
 
 @group.staff("condition", show_fields)
-def condition_step(
-    ctx: Any,
-    actor: Any,
-    tag: TagArg,
-    condition: Annotated[str, typer.Argument(help="How it looks, e.g. 'one bent rib'.")],
-) -> Any:
+def condition_step(ctx: Any, actor: Any, tag: TagArg, condition: ConditionArg) -> Any:
     """Record how an umbrella on the stand looks (the next loan carries it)."""
     group.service().note_condition(ctx, actor, tag, condition)
     return {"tag": _tag(tag), "condition": condition.strip()}
@@ -117,12 +112,7 @@ def retire_step(ctx: Any, actor: Any, tag: TagArg) -> Any:
 
 
 @group.staff("replace", show_fields)
-def replace_step(
-    ctx: Any,
-    actor: Any,
-    tag: TagArg,
-    new_tag: Annotated[str, typer.Argument(help="The new umbrella's tag.")],
-) -> Any:
+def replace_step(ctx: Any, actor: Any, tag: TagArg, new_tag: NewTagArg) -> Any:
     """A damaged or lost umbrella is retired and a new one of its kind takes its place."""
     new_id = group.service().replace_umbrella(ctx, actor, tag, new_tag)
     return {"replaced": _tag(tag), "id": new_id, "tag": _tag(new_tag)}

@@ -137,19 +137,9 @@ def block(
         )
         session.add(entry)
         session.flush()
-        audit.record_for(
-            ctx,
-            session,
-            actor.label,
-            "visitor.blocked",
-            f"visitor_block:{entry.id}",
-            {
-                "name": mask_name(entry.name),
-                "phone": phone,
-                "id_number": entry.id_number,
-                "reason": entry.reason,
-            },
-        )
+        audit.record_for(ctx, session, actor, "visitor.blocked", f"visitor_block:{entry.id}",
+                         {"name": mask_name(entry.name), "phone": phone,
+                          "id_number": entry.id_number, "reason": entry.reason})  # fmt: skip
         return entry.id
 
 
