@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import String, bindparam, or_, select
+from sqlalchemy import String, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from kiosk import throttle
@@ -219,6 +219,22 @@ def _account_failed(g: LoginGuard, now: dt.datetime, policy: StaffPolicy) -> boo
     )
 
 
+def _staff_as_typed(session: Session, who: str) -> Staff | None:
+    """The member of staff whose number ``who`` is as a person types it: in any case (``s001``
+    is S001), or its digits alone on the lobby's touch keypad, which has no letters (``1`` or
+    ``001`` is S001 when no other staff number has those digits)."""
+    typed = who.strip().upper()
+    if not typed or len(typed) > 32:
+        return None
+    if not typed.isdigit():
+        same = session.scalars(select(Staff).where(func.upper(Staff.number) == typed)).all()
+    else:
+        value = int(typed)
+        near = session.scalars(select(Staff).where(Staff.number.like(f"%{value}"))).all()
+        same = [s for s in near if (d := re.sub(r"\D", "", s.number)) and int(d) == value]
+    return same[0] if len(same) == 1 else None
+
+
 def login_staff(
     session: Session,
     who: str,
@@ -243,6 +259,8 @@ def login_staff(
         card = find_card(session, who)
         if card is not None and card.staff_id is not None and card.status == "active":
             staff = session.get(Staff, card.staff_id)
+    if staff is None:
+        staff = _staff_as_typed(session, who)
     if staff is not None:
         account, key = f"staff:{staff.number}", f"{kiosk_id}|staff:{staff.id}"
     else:

@@ -23,7 +23,7 @@ from textual.screen import ModalScreen, Screen
 
 from kiosk.config import Settings
 from kiosk.errors import Refused
-from kiosk.i18n import _, language, next_language, set_language
+from kiosk.i18n import N_, _, language, next_language, set_language
 from kiosk.ui.guard import TEXTUAL_ACTIONS, ShellApp
 from kiosk.ui.isolation import is_database_busy, is_database_outage, plugin_of
 from kiosk.ui.screens import (
@@ -49,6 +49,13 @@ NOTICES_SECONDS = 60  # the home screen's notice strip is read again this often 
 SWALLOWED_KEYS = ["ctrl+c", "ctrl+q", "ctrl+p", "ctrl+z", "ctrl+backslash"] + [
     f"f{i}" for i in range(1, 13) if i not in (2, 3)
 ]
+
+
+# A card reader's state on the staff screen, in the staff's language (not the device's word).
+READER_STATES = {
+    "connected": N_("Card reader {name}: connected"),
+    "disconnected": N_("Card reader {name}: not connected"),
+}
 
 
 class CardPresented(Message):
@@ -410,7 +417,8 @@ class LobbyApp(ShellApp):
                 _("Device problem: {problem}").format(problem=p) for p in self.devices.problems
             ]
         for name, status in sorted(self.reader_status.items()):
-            lines.append(f"{name}: {status}")
+            said = READER_STATES.get(status, N_("Card reader {name}: {status}"))
+            lines.append(_(said).format(name=name, status=status))
         return lines
 
     # -- screens and the bar ---------------------------------------------------------------

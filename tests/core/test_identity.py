@@ -6,7 +6,7 @@ import pytest
 
 from kiosk import lobby
 from kiosk.context import KioskContext
-from kiosk.db.models import DeskAlert
+from kiosk.db.models import DeskAlert, Staff
 from kiosk.errors import PermissionDenied, Refused
 from kiosk.identity import (
     Actor,
@@ -107,6 +107,24 @@ def test_staff_lockout_after_five_wrong_pins_alerts_the_desk(ctx: KioskContext) 
 def test_staff_login_by_card(ctx: KioskContext) -> None:
     actor = lobby.staff_login(ctx, "12345678", "2580")
     assert actor.name == "李管家"
+
+
+def test_staff_number_as_typed_on_a_keyboard_or_the_lobby_keypad(ctx: KioskContext) -> None:
+    """The lobby keypad has digits only: S001 signs in as 1 or 001 too, and s001 is S001."""
+    for typed in ("S001", "s001", " 001 ", "1"):
+        assert lobby.staff_login(ctx, typed, "2580").name == "李管家", typed
+
+
+def test_digits_two_staff_numbers_share_name_nobody(ctx: KioskContext) -> None:
+    """With S001 and E001 both on the books, 001 is neither: the answer an unknown number
+    gets, and the full number still works."""
+    with ctx.database().write() as session:
+        session.add(Staff(number="E001", name="赵工", roles="engineer", pin_hash=hash_pin("2580")))
+    with pytest.raises(Refused) as err:
+        lobby.staff_login(ctx, "001", "2580")
+    assert err.value.code == "login.wrong_pin"
+    assert lobby.staff_login(ctx, "E001", "2580").name == "赵工"
+    assert lobby.staff_login(ctx, "e001", "2580").name == "赵工"
 
 
 def test_household_file_is_for_staff_only_and_masked(ctx: KioskContext) -> None:

@@ -530,3 +530,37 @@ async def test_the_foot_says_log_out_when_someone_is_identified(ui_ctx: KioskCon
         assert str(app.screen.query_one("#nav-home").label) == "退出登录"
         await click(app, pilot, "#nav-home")
         await wait_until(pilot, lambda: app.actor is None, "the session ended")
+
+
+@pytest.mark.parametrize(
+    "lang, expected",
+    [
+        ("zh_CN", ["读卡器 card_reader：已连接", "读卡器 door_reader：未连接"]),
+        ("en", ["Card reader card_reader: connected", "Card reader door_reader: not connected"]),
+    ],
+)
+def test_staff_screen_says_the_readers_state_in_the_staffs_language(
+    lang: str, expected: list[str]
+) -> None:
+    """The staff menu's device lines are sentences in the kiosk's language, not the device
+    layer's status words."""
+    from types import SimpleNamespace
+
+    from kiosk.config import parse_settings
+    from kiosk.i18n import set_language
+    from kiosk.ui.lobby_app import LobbyApp
+
+    settings = parse_settings({"kiosk": {"id": "k1", "lobby": "A"}}, "test")
+    app = SimpleNamespace(
+        settings=settings,
+        ctx=None,
+        devices=None,
+        reader_status={"door_reader": "disconnected", "card_reader": "connected"},
+    )
+    before = language()
+    set_language(lang)
+    try:
+        lines = LobbyApp.health_lines(app)  # type: ignore[arg-type]
+    finally:
+        set_language(before)
+    assert lines[1:] == expected
