@@ -8,6 +8,8 @@ the answer comes back through ``push_screen(dialog, callback)``; Escape or Cance
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -216,17 +218,21 @@ class DeskActions(DeskStaff):
         else:
             await panel.recompose()
 
-    def desk_run(self, done: str, call: Any) -> None:
-        """Call the service in a worker; say ``done`` or the refusal; show the new state."""
+    def desk_run(
+        self, done: str | Callable[[Any], str], call: Any, *, off_thread: bool = False
+    ) -> None:
+        """Call the service in a worker, or with ``off_thread`` in a thread of its own (a call
+        that writes and touches no widget: the desk stays live meanwhile); say ``done`` (a
+        callable: ``done(result)``) or the refusal; show the new state."""
         panel: Any = self
 
         async def go() -> None:
             try:
-                call()
+                result = await asyncio.to_thread(call) if off_thread else call()
             except Refused as exc:
                 text = exc.render(_)
             else:
-                text = done
+                text = done if isinstance(done, str) else done(result)
             await self.after_action()
             self.say(text)
 

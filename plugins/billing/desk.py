@@ -132,17 +132,7 @@ class BillingDeskPanel(DeskActions, Vertical):
         amount = any(f.id == "amount" for f in fields)
 
         def then(v: dict[str, Any]) -> None:
-            async def go() -> None:
-                try:
-                    result = await asyncio.to_thread(call, v)
-                except Refused as exc:
-                    text = exc.render(_)
-                else:
-                    text = said(v, result)
-                await self.after_action()
-                self.say(text)
-
-            self.run_worker(go(), group="desk-action")
+            self.desk_run(lambda result: said(v, result), lambda: call(v), off_thread=True)
 
         self.desk_form(title.format(unit=self.unit), fields, then,
                        check=_amount_typed if amount else None)  # fmt: skip
