@@ -445,6 +445,12 @@ def read_manifest(package: str) -> dict[str, Any]:
         raise TypeError(f"{path}: hooks must list some of {sorted(STANDARD_HOOKS)}")
     if not isinstance(kinds, dict) or not all(isinstance(v, str) for v in kinds.values()):
         raise TypeError(f"{path}: [alert_kinds] must map each kind to its title")
+    targets = {k: v for k, v in data.items() if k not in ("hooks", "alert_kinds", *_MANIFEST_LISTS)}
+    unknown = sorted(set(targets) - set(_FORWARDS))
+    if unknown:
+        raise TypeError(f"{path}: no hook is called {', '.join(unknown)}")
+    if not all(isinstance(v, str) and ":" in v for v in targets.values()):
+        raise TypeError(f'{path}: a hook names its function as "module:name"')
     return data
 
 
@@ -453,7 +459,11 @@ def _declared(kind: type[_Declared], entry: Any) -> _Declared:
     if not isinstance(entry, dict):
         raise TypeError(f"expected a table of {kind.__name__} fields, got {entry!r}")
     fields: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in entry.items()}
-    return kind(**fields)
+    declared = kind(**fields)
+    target = fields.get("screen", fields.get("widget", fields.get("read")))
+    if not isinstance(declared.title, str) or not (isinstance(target, str) and ":" in target):
+        raise TypeError(f'a {kind.__name__} needs a title and "module:name": {entry!r}')
+    return declared
 
 
 def _fixed_list(name: str, items: tuple[Any, ...]) -> Callable[[Any], list[Any]]:

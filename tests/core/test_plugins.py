@@ -282,6 +282,9 @@ def test_a_manifest_declares_tiles_panels_registers_and_alert_kinds(
         ("[[tiles]\n", "plugin.toml"),
         ("[alert_kinds]\nx = 3\n", "alert_kinds"),
         ('wormhole = "m:f"\n', "wormhole"),
+        ("workload = 3\n", "module:name"),
+        ('[[desk_panels]]\ntitle = "X"\nwidget = "NoColon"\n', "module:name"),
+        ('[[registers]]\ntitle = 7\nread = "m:f"\n', "title"),
     ],
 )
 def test_a_bad_manifest_fails_its_plugin_with_the_reason(
