@@ -248,6 +248,7 @@ async def click(app: Any, pilot: Any, selector: str, seconds: float = 30.0) -> N
     from textual.errors import NoWidget
 
     deadline = time.monotonic() + seconds
+    seen = "not on the screen"
     while True:
         await pilot.pause()
         found = app.screen.query(selector)
@@ -262,9 +263,13 @@ async def click(app: Any, pilot: Any, selector: str, seconds: float = 30.0) -> N
             if hit is not None and (hit is widget or widget in hit.ancestors) and not pressed:
                 await pilot.click(widget)  # once: it lands where the widget is drawn
                 return
+            seen = f"at {region}, under {hit!r}{', pressed' if pressed else ''}"
             widget.scroll_visible(animate=False)  # below the fold: as a finger scrolls
         if time.monotonic() > deadline:
-            raise AssertionError(f"{selector}: not there to click within {seconds:.0f} s")
+            stack = [type(s).__name__ for s in app.screen_stack]
+            raise AssertionError(
+                f"{selector}: not there to click within {seconds:.0f} s ({seen}; screens {stack})"
+            )
         await pilot.pause(0.02)
 
 
