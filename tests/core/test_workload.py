@@ -20,10 +20,13 @@ def test_kiosks_in_parallel_break_no_invariant(demo_url: str) -> None:
     # reads the process's CPU clock from per-thread sums that lag the running thread's own
     # clock: over a short interval the thread's figure can exceed the process's by a fraction
     # of a millisecond (0.14 ms seen in one reading, single-threaded), so a kind with few
-    # operations and no work on other threads (bill-notice) is compared within 1 ms.
+    # operations and no work on other threads (bill-notice) is compared within 1 ms, or a
+    # third of the process's figure (1.6 ms a notice seen under faketime, 7 notices): a thread
+    # counted twice would still be caught.
     for name, op in result["per_op"].items():
         assert op["cpu_ms_per_op"] is not None and op["process_cpu_ms_per_op"] is not None, name
-        assert op["cpu_ms_per_op"] <= op["process_cpu_ms_per_op"] + 1.0, (name, op)
+        slack = max(1.0, op["process_cpu_ms_per_op"] / 3)
+        assert op["cpu_ms_per_op"] <= op["process_cpu_ms_per_op"] + slack, (name, op)
     # The machine's own measure: the same fixed work in every kiosk, some CPU each time.
     assert result["fixed_work_cpu_ms"] is not None and result["fixed_work_cpu_ms"] > 0
     changes = sum(op["state_changes"] for op in result["per_op"].values())
