@@ -366,16 +366,18 @@ async def test_a_payment_qr_waits_longer_and_the_warning_says_it_cancels(
         await settle(pilot, lambda: bool(app.screen.query(".pay")))
         await click(app, pilot, f"#{app.screen.query('.pay').first().id}")
         assert await settle(pilot, lambda: isinstance(app.screen, PayQRScreen))
-        app._last_input = time.monotonic() - app.settings.idle_timeout - 1
+        now = time.monotonic()
+        app.monotonic = lambda: now  # held still, so a slow pause cannot add seconds
+        app._last_input = now - app.settings.idle_timeout - 1
         await app._idle_check()
         await pilot.pause()
         assert isinstance(app.screen, PayQRScreen)  # the idle time alone does not end it
-        app._last_input = time.monotonic() - PayQRScreen.IDLE_AT_LEAST + 5
+        app._last_input = now - PayQRScreen.IDLE_AT_LEAST + 5
         await app._idle_check()
         await pilot.pause()
         assert isinstance(app.screen, IdleWarningScreen)
         assert "取消本次支付" in str(app.screen.query_one("#idle-note").visual)
-        app._last_input = time.monotonic() - PayQRScreen.IDLE_AT_LEAST - 1
+        app._last_input = now - PayQRScreen.IDLE_AT_LEAST - 1
         await app._idle_check()
         await pilot.pause()
         assert app.actor is None and isinstance(app.screen, HomeScreen)
