@@ -370,6 +370,7 @@ def plugin_hooks(
     (:func:`read_manifest`): the built-in plugins do, and their ``__init__.py`` is
     ``globals().update(plugin_hooks(__name__))`` and their own hooks. The arguments add to it.
     """
+    _known_hooks(targets, f"plugin_hooks({package!r})")  # the manifest's own were checked
     manifest = read_manifest(package)
     standard = [*manifest.pop("hooks", ()), *standard]
     tiles = [*manifest.pop("tiles", ()), *tiles]
@@ -392,9 +393,6 @@ def plugin_hooks(
         hooks[fn.__name__] = hookspecs.hookimpl(fn)
 
     call = {keyword: _target(package, where) for keyword, where in targets.items()}
-    unknown = set(call) - set(_FORWARDS)
-    if unknown:
-        raise TypeError(f"plugin_hooks: unknown hook keyword(s) {sorted(unknown)}")
     for keyword, target in call.items():
         hook(_FORWARDS[keyword](target))
     for name, declared in (
@@ -446,12 +444,18 @@ def read_manifest(package: str) -> dict[str, Any]:
     if not isinstance(kinds, dict) or not all(isinstance(v, str) for v in kinds.values()):
         raise TypeError(f"{path}: [alert_kinds] must map each kind to its title")
     targets = {k: v for k, v in data.items() if k not in ("hooks", "alert_kinds", *_MANIFEST_LISTS)}
-    unknown = sorted(set(targets) - set(_FORWARDS))
-    if unknown:
-        raise TypeError(f"{path}: no hook is called {', '.join(unknown)}")
+    _known_hooks(targets, str(path))
     if not all(isinstance(v, str) and ":" in v for v in targets.values()):
         raise TypeError(f'{path}: a hook names its function as "module:name"')
     return data
+
+
+def _known_hooks(keywords: Iterable[str], where: str) -> None:
+    """A hook keyword of :func:`plugin_hooks` (or a manifest's key) that no hook answers is a
+    :class:`TypeError` naming where it was written."""
+    unknown = sorted(set(keywords) - set(_FORWARDS))
+    if unknown:
+        raise TypeError(f"{where}: no hook is called {', '.join(unknown)}")
 
 
 def _declared(kind: type[_Declared], entry: Any) -> _Declared:

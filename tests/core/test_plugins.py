@@ -295,3 +295,16 @@ def test_a_bad_manifest_fails_its_plugin_with_the_reason(
     monkeypatch.syspath_prepend(str(tmp_path))
     with pytest.raises(TypeError, match=said):
         importlib.import_module(name)
+
+
+def test_a_hook_keyword_no_hook_answers_names_where_it_was_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kiosk.plugins import plugin_hooks
+
+    with pytest.raises(TypeError, match=r"plugin_hooks\('plugins.umbrellas'\).*purj"):
+        plugin_hooks("plugins.umbrellas", purj="service:purge_in")
+    _manifest_package(tmp_path, "manifest_typo", 'purj = "service:purge_in"\n')
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(TypeError, match=r"manifest_typo.plugin\.toml: no hook is called purj"):
+        importlib.import_module("manifest_typo")
