@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 POLL_SECONDS = 1.0
 QUERY_EVERY = 5  # ticks between asking the provider itself (a lost notification)
+COUNTDOWN_FROM_S = 600  # below this, the QR screen counts the minutes and seconds down
 
 
 class QRBlock(FittedQR):
@@ -248,10 +249,19 @@ class PayQRScreen(BillingScreen):
         return max(dt.timedelta(0), self.order.expires_at - self.ctx.clock.now())
 
     def refresh_countdown(self) -> None:
+        """A long validity as the clock time it ends (a two-hour order read "119:57"); the
+        last ten minutes as a countdown."""
         left = int(self.remaining().total_seconds())
-        self.query_one("#countdown", Label).update(
-            _("Valid for {minutes}:{seconds:02d}").format(minutes=left // 60, seconds=left % 60)
-        )
+        if left >= COUNTDOWN_FROM_S:
+            until = self.ctx.local_time(self.order.expires_at)  # "YYYY-MM-DD HH:MM"
+            if until[:10] == self.ctx.today().isoformat():
+                until = until[-5:]  # today: the clock time is enough
+            text = _("Valid until {time}").format(time=until)
+        else:
+            text = _("Valid for {minutes}:{seconds:02d}").format(
+                minutes=left // 60, seconds=left % 60
+            )
+        self.query_one("#countdown", Label).update(text)
 
     async def tick(self) -> None:
         """Look for the payment, off the UI thread: the database every tick, the provider

@@ -58,7 +58,9 @@ async def _a_resident_identifies_chooses_a_bill_and_sees_paid_when_the_notice_ar
         rows = seen_rows(qr_screen.query_one(QRBlock).render())
         assert rows and set("".join(rows)) <= set(" ▀▄█")
         assert decode_halfblocks(rows) == [qr_screen.order.qr_content]
-        assert "Valid for 120:00" in screen_text(app)
+        until = sctx.local_time(qr_screen.order.expires_at)  # two hours from now
+        until = until[-5:] if until[:10] == sctx.today().isoformat() else until
+        assert f"Valid until {until}" in screen_text(app)
         order = qr_screen.order
         outcome = service.handle_notification(sctx, "sim", *gateway.pay(order.out_trade_no))
         assert outcome.verdict == "paid"
@@ -89,7 +91,11 @@ async def _the_qr_expires_after_two_hours_and_nothing_is_charged(sctx, gateway) 
     app = Harness(sctx, IdentifyScreen(sctx))
     async with app.run_test(size=(120, 40)) as pilot:
         qr_screen = await _to_qr(app, pilot)
-        sctx.clock.advance(hours=2, seconds=1)
+        sctx.clock.advance(hours=1, minutes=50, seconds=30)  # the last ten minutes count down
+        qr_screen.refresh_countdown()
+        await pilot.pause()
+        assert "Valid for 9:30" in screen_text(app) and "Valid until" not in screen_text(app)
+        sctx.clock.advance(minutes=9, seconds=31)
         qr_screen.check()
         await pilot.pause()
         assert "expired" in screen_text(app)
