@@ -5,6 +5,10 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 APT_CHROMIUM := DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null
 APT_CJK_FONTS := DEBIAN_FRONTEND=noninteractive apt-get install -y -q fonts-noto-cjk >/dev/null
+# A snapshot as a person sees it: rsvg-convert makes a PNG of the SVG in the font it names (Fira
+# Code), and zbarimg reads each QR code on it (tests/ui/test_snapshot_qr.py).
+SNAPSHOT_DEBS := librsvg2-bin fonts-firacode
+APT_SNAPSHOTS := DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(SNAPSHOT_DEBS) >/dev/null
 # Devices: pyscard builds against libpcsclite (with swig); the PC/SC tests run a real pcscd
 # with vsmartcard's virtual reader (vpcd); zbarimg scans the printed QR codes in the tests.
 DEVICE_DEBS := libpcsclite-dev swig pcscd vsmartcard-vpcd python3-virtualsmartcard zbar-tools
@@ -35,6 +39,9 @@ $(STAMP): pyproject.toml
 	dpkg -s fonts-noto-cjk >/dev/null 2>&1 || (command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && \
 		{ $(APT_CJK_FONTS) || { apt-get update -q >/dev/null && $(APT_CJK_FONTS); }; }) || \
 		echo "note: fonts-noto-cjk not installed (report charts draw Chinese labels as boxes)"
+	dpkg -s $(SNAPSHOT_DEBS) >/dev/null 2>&1 || (command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && \
+		{ $(APT_SNAPSHOTS) || { apt-get update -q >/dev/null && $(APT_SNAPSHOTS); }; }) || \
+		echo "note: $(SNAPSHOT_DEBS) not installed (snapshot QR codes cannot be scanned from PNGs)"
 	@# The stamp takes pyproject.toml's time, not the clock's: under `faketime` a stamp in the
 	@# future would hide the next change of dependencies.
 	touch -r pyproject.toml $(STAMP)

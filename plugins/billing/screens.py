@@ -136,7 +136,7 @@ class BillsScreen(BillingScreen):
                 yield Label(_("Nothing to pay. Thank you!"), id="nothing")
             if len(bills) > 1:
                 yield Button(
-                    _("Pay all arrears ({count} bills, {amount})").format(
+                    _("Pay all open bills ({count} bills, {amount})").format(
                         count=len(bills), amount=format_fen(service.due_now_total(bills))
                     ),
                     id="pay-all",
