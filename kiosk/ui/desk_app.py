@@ -615,7 +615,9 @@ class DeskApp(ShellApp):
     #form { width: 60; max-width: 100%; height: auto; padding: 0 1; }
     #form .title { text-style: bold; margin-bottom: 1; }
     #form .actions { height: 3; margin-top: 1; }
-    .message { color: $error; text-style: bold; }
+    /* A panel's message wraps at the panel's width: a refusal cut at 80 columns loses the
+       part that says what to do. */
+    .message { color: $error; text-style: bold; width: 100%; }
     """
     BINDINGS = [
         Binding("ctrl+q", "quit", "Quit", id="quit", show=False),

@@ -30,8 +30,8 @@ DIALOG_CSS = """
 {name} {{ align: center middle; }}
 {name} > Vertical {{ width: 70; max-width: 100%; height: auto; max-height: 100%;
     border: thick $primary; background: $surface; padding: 0 1; }}
-{name} .question {{ text-style: bold; margin-bottom: 1; }}
-{name} .message {{ color: $error; text-style: bold; }}
+{name} .question {{ text-style: bold; margin-bottom: 1; width: 100%; }}
+{name} .message {{ color: $error; text-style: bold; width: 100%; }}
 {name} Horizontal {{ height: auto; }}
 {name} Button {{ margin-right: 1; }}
 {name} SignaturePad {{ height: 8; border: round $accent; }}
@@ -200,13 +200,17 @@ class DeskActions(DeskStaff):
     else is caught (a bug is logged by Textual, not hidden)."""
 
     MESSAGE_ID = "message"
+    last_said = ""  # what the message line says now (see :meth:`say`)
 
-    def say(self, text: str) -> None:
-        """``text`` in the panel's message line, scrolled into view (at 80x24 a long panel's
-        line can sit below the fold, and the butler must see what happened)."""
+    def say(self, text: str, where: str = "") -> None:
+        """``text`` in the panel's message line (or the line ``where``, a form's own), scrolled
+        into view (at 80x24 a long panel's line can sit below the fold, and the butler must
+        see what happened)."""
         panel: Any = self
-        line = panel.query_one(f"#{self.MESSAGE_ID}", Label)
+        line = panel.query_one(f"#{where or self.MESSAGE_ID}", Label)
         line.update(text)
+        if not where:
+            self.last_said = text  # said again when the panel is composed afresh
         if text:
             line.scroll_visible(animate=False)
 

@@ -7,6 +7,7 @@ pad is the shared one (:mod:`kiosk.ui.widgets.signature`), 40x8 here.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -467,7 +468,7 @@ class ParcelsDeskPanel(DeskActions, Widget):
     def _typed(self, message: str) -> tuple[Callable[[str], None], dict[str | None, str]] | None:
         """How to say something on the message line ``message`` and what the panel's inputs
         hold (by id); None, said there, when nobody is logged in at the desk."""
-        say = self.query_one(f"#{message}", Label).update
+        say = functools.partial(self.say, where=message)  # scrolled into view when said
         if self.actor is None:
             say(_("Log in at the desk first."))
             return None

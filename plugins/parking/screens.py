@@ -347,6 +347,7 @@ class ParkingDeskPanel(DeskActions, Widget):
     ParkingDeskPanel Input { width: 1fr; }
     ParkingDeskPanel .title { text-style: bold; margin-top: 1; }
     ParkingDeskPanel .message { color: $warning; text-style: bold; }
+    ParkingDeskPanel #card-info { width: 100%; }  /* the rent on the bill is at its end */
     """
 
     def on_descendant_focus(self, event: Any) -> None:
@@ -478,6 +479,34 @@ class ParkingDeskPanel(DeskActions, Widget):
             ConfirmDialog(question, yes=_("Block the card"), danger=True), answered
         )
 
+    def _ask_cash_renewal(self, event: Button.Pressed, ref: int | str) -> None:
+        """Cash is taken before the renewal is recorded: the cashier sees the amount first, and
+        rent already waiting on the unit's bill (paying that bill renews the card too, so taking
+        cash as well would charge the household twice for the same months)."""
+        from kiosk.ui.desk_forms import ConfirmDialog
+
+        months = self._value("renew-months")
+        view = service.get_rental(self.ctx, ref)
+        self._show_rental(view)
+        amount = format_fen((int(months) if months.isdigit() else 0) * view.monthly_rent_fen)
+        question = _("Rental {number} ({plate}): take {amount} in cash for {months} month(s)?")
+        question = question.format(number=view.number, plate=view.plate, amount=amount,
+                                   months=months)  # fmt: skip
+        if view.pending_fen:
+            question += " " + _(
+                "{pending} of its rent is already on the unit's bill, not paid yet: paying "
+                "that bill (on the Bills tab) renews the card too."
+            ).format(pending=format_fen(view.pending_fen))
+
+        async def answered(yes: bool | None) -> None:
+            if yes:
+                event.confirmed = True  # type: ignore[attr-defined]
+                await self.on_button_pressed(event)
+
+        yes = _("Take {amount} in cash").format(amount=amount)
+        self.app.push_screen(ConfirmDialog(question, yes=yes, danger=bool(view.pending_fen)),
+                             answered)  # fmt: skip
+
     def _show_rental(self, r: service.RentalView) -> None:
         """The rental under the card buttons: plate, holder, paid through, rent on the bill."""
         state = _state_line(r.shown_state, r.end_date, (r.end_date - self.ctx.today()).days)
@@ -518,6 +547,13 @@ class ParkingDeskPanel(DeskActions, Widget):
             elif bid == "lookup":
                 self._show_rental(service.get_rental(self.ctx, self._rental(uid, rental)))
                 text = ""
+            elif (
+                bid == "renew-cash"
+                and not getattr(event, "confirmed", False)
+                and self._value("renew-months").isdigit()  # else the renewal says what is wrong
+            ):
+                self._ask_cash_renewal(event, self._rental(uid, rental))
+                return
             elif bid in ("renew-cash", "renew-bill"):
                 months = self._value("renew-months")
                 view, reference = service.renew(

@@ -14,6 +14,7 @@ from textual.widgets import Button, Checkbox, Input, Label
 from kiosk.context import KioskContext
 from kiosk.i18n import set_language
 from kiosk.identity import Actor
+from kiosk.ui.desk_forms import ConfirmDialog
 from kiosk.ui.scenarios import click
 from plugins.parking import service, taps
 from plugins.parking.models import ParkingCard
@@ -183,7 +184,12 @@ async def test_the_cashier_renews_at_the_desk_in_cash_or_on_the_bill(pctx: Kiosk
         app.desk_card_tapped(LAPSED)
         await pilot.pause()
         screen.query_one("#renew-months", Input).value = "2"
-        await click(app, pilot, "#renew-cash")
+        await click(app, pilot, "#renew-cash")  # the amount is asked before it is taken
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmDialog), "the question")
+        rent = service.get_rental(pctx, lapsed.rental_id).monthly_rent_fen
+        assert f"take ￥{2 * rent // 100}.00 in cash for 2 month(s)?" in text(app)
+        assert "already on the unit's bill" not in text(app)
+        await click(app, pilot, "#confirm-yes")
         await wait_until(pilot, lambda: "renewed in cash" in text(app), "the cash renewal")
         after = service.get_rental(pctx, lapsed.rental_id)
         assert after.paid and after.end_date == service.period_end(pctx.today(), 2)
@@ -206,6 +212,13 @@ async def test_the_cashier_renews_at_the_desk_in_cash_or_on_the_bill(pctx: Kiosk
         screen.query_one("#renew-months", Input).value = "0"
         await click(app, pilot, "#renew-bill")
         await wait_until(pilot, lambda: "1 to 12 months" in text(app), "the months refusal")
+        # Rent already on the bill: taking cash as well would charge those months twice.
+        screen.query_one("#renew-months", Input).value = "1"
+        await click(app, pilot, "#renew-cash")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmDialog), "the warning")
+        assert "￥300.00 of its rent is already on the unit's bill" in text(app)
+        await click(app, pilot, "#confirm-no")
+        await wait_until(pilot, lambda: not isinstance(app.screen, ConfirmDialog), "no cash")
     assert service.get_rental(pctx, billed.rental_id).pending_fen == 30000
     assert not service.get_rental(pctx, billed.rental_id).paid
     with pctx.database().read() as session:
