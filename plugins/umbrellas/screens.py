@@ -314,7 +314,9 @@ class UmbrellasDeskPanel(DeskActions, Widget):
         ]
 
     async def desk_changed(self, old: tuple[Any, ...], new: tuple[Any, ...]) -> None:
-        await self.recompose()
+        # Read again (a charge confirmed changes the watch too): the line saying what was just
+        # done stays, or the butler cannot tell a charge confirmed from one waived.
+        await self.show(self.last_said)
 
     def desk_commands(self) -> list[tuple[str, Any]]:
         """For the desk's command palette."""

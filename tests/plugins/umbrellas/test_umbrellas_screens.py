@@ -102,6 +102,13 @@ async def test_the_desk_confirms_a_damaged_umbrella_and_sends_reminders(kctx) ->
         assert "Overdue: 1" in text and "U002" in text and "damaged 1" in text
         await click(app, pilot, f"#confirm-{loan.loan_id}")
         await pilot.pause()
+        # The desk's poll then sees one charge fewer and reads the panel again: what was just
+        # done stays said (it said nothing before, and billed looked like waived).
+        panel = app.query_one(UmbrellasDeskPanel)
+        await panel.desk_changed((0, 0, 1), (0, 0, 0))
+        await pilot.pause()
+        said = str(app.query_one("#message", Label).render())
+        assert f"Loan {loan.loan_id}" in said and "billed" in said.lower(), said
         await click(app, pilot, "#remind")
         await pilot.pause()
         text = "\n".join(str(w.render()) for w in app.query(Label))
