@@ -62,6 +62,16 @@ def _one_clock(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(NOW_ENV, SCENARIO_START.isoformat())
 
 
+@pytest.fixture(autouse=True)
+def _steady_cursor(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """In a snapshot, a focused field's cursor is shown and stays: Textual blinks it every half
+    second, and on a loaded machine the picture was taken in the other half."""
+    if "snap_compare" in request.fixturenames:
+        from textual.widgets import Input
+
+        monkeypatch.setattr(Input, "_toggle_cursor", lambda self: None)
+
+
 def now_env(ctx: KioskContext) -> dict[str, str]:
     """The environment that makes a command see ``ctx``'s clock (for ``CliRunner.invoke``)."""
     return {NOW_ENV: ctx.clock.now().isoformat()}

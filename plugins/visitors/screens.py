@@ -8,6 +8,7 @@ a keyboard wedge, so "scan the pass" is an Input that receives the QR text and a
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     from kiosk.context import KioskContext
 
 POLL_SECONDS = 1.0
+log = logging.getLogger(__name__)
 
 
 class PassQR(FittedQR):
@@ -111,11 +113,31 @@ class WalkupScreen(VisitorScreen):
 
 
 class WaitingScreen(VisitorScreen):
-    """Waiting for the host's answer (polled); the pass appears once approved."""
+    """Waiting for the host's answer (polled); the pass appears once approved. The kiosk waits
+    as long as the host may answer (not the shorter idle time); a visitor who leaves, or is
+    sent home by the idle reset, stops the wait, so a late answer prints no pass."""
 
     def __init__(self, ctx: KioskContext, visit: service.VisitView) -> None:
         super().__init__(ctx)
         self.visit = visit
+        # The host has host_timeout_minutes to answer: the idle reset waits that long too.
+        self.IDLE_AT_LEAST = service.VisitorRules.of(ctx).host_timeout_minutes * 60 + 15
+
+    def idle_note(self) -> str:
+        return _("Starting over stops waiting for the host's answer.")
+
+    def on_unmount(self) -> None:
+        """Left before an answer (Back, Home, the idle reset): the visit stops waiting, off the
+        UI thread; an answer that came first stands."""
+        import threading
+
+        def stop() -> None:
+            try:
+                service.stop_waiting(self.ctx, self.visit.id)
+            except Exception:  # noqa: BLE001 - the host's time runs out by itself anyway
+                log.warning("stopping the wait of visit %s", self.visit.id, exc_info=True)
+
+        threading.Thread(target=stop, name="stop-waiting", daemon=True).start()
 
     def body(self) -> ComposeResult:
         yield Label(_("Visitor registration"), classes="title")
@@ -191,6 +213,8 @@ class PassScreen(QRFactsScreen):
 
 class InviteScreen(VisitorScreen):
     """Type the invite code or scan its QR: the pass at once."""
+
+    AUTO_FOCUS = "#code"  # a scanned QR lands in the field without a tap first
 
     def body(self) -> ComposeResult:
         yield Label(_("I have an invite"), classes="title")
@@ -296,6 +320,10 @@ class InviteCreatedScreen(QRFactsScreen):
 
 class SignOutScreen(VisitorScreen):
     """A visitor leaving scans the pass (a scanner types its text and Enter)."""
+
+    # The scanner types wherever the focus is: in the pass field from the start, not in the
+    # language button (whose Enter switched the language and lost the pass).
+    AUTO_FOCUS = "#pass"
 
     def body(self) -> ComposeResult:
         yield Label(_("Visitor sign-out"), classes="title")

@@ -60,6 +60,57 @@ async def test_walk_up_waits_for_the_host_then_shows_the_pass(kctx) -> None:
         assert "The printer cannot print now" in screen_text(app)  # no printer in this harness
 
 
+async def test_the_kiosk_waits_as_long_as_the_host_may_answer_and_leaving_stops_it(kctx) -> None:
+    """The idle reset waits the host's five minutes, not the kiosk's 90 s; a visitor who goes
+    back stops the wait, so the host's late "yes" prints no pass nobody collects."""
+    from kiosk.errors import Refused
+
+    app = Harness(kctx, WalkupScreen(kctx))
+    async with app.run_test(size=(100, 40)) as pilot:
+        for field, value in (("#name", "Alice Wong"), ("#phone", "13912345678"),
+                             ("#unit", "3-1205"), ("#purpose", "delivery")):  # fmt: skip
+            app.screen.query_one(field).value = value
+        await button_ready(pilot, app, "#submit")
+        await click(app, pilot, "#submit")
+        await wait_until(pilot, lambda: isinstance(app.screen, WaitingScreen), "the wait")
+        waiting = app.screen
+        rules = service.VisitorRules.of(kctx)
+        assert waiting.IDLE_AT_LEAST > rules.host_timeout_minutes * 60 > kctx.settings.idle_timeout
+        assert "host's answer" in waiting.idle_note()
+        app.pop_screen()  # what Back, Home and the idle reset do to it
+        await wait_until(pilot, lambda: not isinstance(app.screen, WaitingScreen), "left")
+        await wait_until(
+            pilot,
+            lambda: service.visit_status(kctx, waiting.visit.id).status == "timed_out",
+            "the wait stopped",
+        )
+    with pytest.raises(Refused, match="waited too long"):
+        service.decide(kctx, host(kctx, "王小明"), waiting.visit.id, approve=True)
+
+
+async def test_a_scanned_pass_signs_out_with_no_tap_first(kctx) -> None:
+    """The lobby's scanner is a keyboard: on the sign-out screen the pass field has the focus
+    from the start, so a scan (its text and Enter) signs the visitor out; the language stays."""
+    from kiosk.i18n import language
+    from plugins.visitors.screens import SignOutScreen
+    from tests.ui.conftest import lobby
+
+    visit = service.register_walkup(kctx, name="赵六一", phone="13912345678",
+                                    unit_code="3-1205", purpose="探亲")  # fmt: skip
+    approved = service.decide(kctx, BUTLER, visit.id, approve=True)
+    app = lobby(kctx, "zh_CN")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, lambda: bool(app.tiles), "the home screen")
+        app.push_screen(SignOutScreen(kctx))
+        await wait_until(pilot, lambda: isinstance(app.screen, SignOutScreen), "sign-out")
+        await pilot.pause()
+        assert app.screen.focused is app.screen.query_one("#pass")
+        await pilot.press(*approved.qr, "enter")
+        await wait_until(pilot, lambda: "再见" in screen_text(app), "goodbye")
+        assert language() == "zh_CN"
+    assert service.visit_status(kctx, visit.id).signed_out
+
+
 async def test_an_invite_code_gives_the_pass_and_a_wrong_one_says_why(kctx) -> None:
     now = kctx.clock.now()
     inv = service.create_invite(
@@ -146,7 +197,23 @@ async def _tap_purpose(pilot) -> None:
     from kiosk.ui.widgets.softkeys import SoftKeyboard
 
     await click(pilot.app, pilot, "#purpose")
-    await wait_until(pilot, lambda: bool(pilot.app.screen.query(SoftKeyboard)), "the keys")
+    screen = pilot.app.screen
+
+    def settled() -> bool:
+        # Laid out, and the field scrolled into view above them (after a refresh): on a loaded
+        # machine the picture was taken between the two.
+        keys = screen.query(SoftKeyboard)
+        field = screen.query_one("#purpose")
+        return (
+            bool(keys)
+            and keys.first().is_mounted
+            and all(key.region.width > 0 for key in keys.first().query("Button"))
+            and screen.region.contains_region(field.region)
+            and not field.region.overlaps(keys.first().region)
+        )
+
+    await wait_until(pilot, settled, "the keys, and the field above them")
+    await pilot.pause()
 
 
 @pytest.mark.parametrize("lang", ["zh_CN", "en", "ja", "ko"])  # guests: Japanese, Korean
