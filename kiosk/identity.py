@@ -329,6 +329,17 @@ def login_unit(
 _UNIT_RE = re.compile(r"^\s*(\w+)\s*[-#栋号/ ]\s*(\w+)\s*(?:室)?\s*$")
 
 
+def name_of(session: Session, label: str) -> str:
+    """An actor's label (:attr:`Actor.label`, as records store it) the way staff read it on a
+    slip or a screen: ``staff:3`` becomes ``李管家 (S001)``; any other label is kept."""
+    kind, _, ident = label.partition(":")
+    if kind == "staff" and ident.isdigit():
+        staff = session.get(Staff, int(ident))
+        if staff is not None:
+            return f"{staff.name} ({staff.number})"
+    return label
+
+
 def normalise_unit_code(text: str) -> str:
     """``3-1205``, ``3栋1205``, ``3 1205`` -> ``3-1205``."""
     m = _UNIT_RE.match(text)

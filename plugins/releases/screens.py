@@ -109,6 +109,8 @@ class ReleaseRequestScreen(ServiceScreen):
             return
         self.last = view
         self.query_one(SignaturePad).clear()
+        for field in ("#carrier", "#items"):  # asked for: a second tap must not ask again
+            self.query_one(field, Input).value = ""
         self.say(
             _("Pass {number} is asked for. The desk checks it and prints it for you.").format(
                 number=view.number

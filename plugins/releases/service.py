@@ -16,7 +16,9 @@ recording the same exit, cannot both succeed.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import re
 import secrets
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -31,7 +33,7 @@ from kiosk.db.models import Resident, Unit
 from kiosk.errors import Refused
 from kiosk.export import csv_text, in_period
 from kiosk.i18n import N_
-from kiosk.identity import Actor, normalise_unit_code, require_role, unit_by_code
+from kiosk.identity import Actor, name_of, normalise_unit_code, require_role, unit_by_code
 from kiosk.money import format_fen
 from kiosk.pii import mask_name, mask_text
 from kiosk.plugin_settings import whole_number
@@ -271,10 +273,12 @@ def approve(
         audit.record_for(ctx, session, actor, "release.approved", f"release_pass:{p.id}",
                          {"fees_check": fees, "expires_at": expires.isoformat()})  # fmt: skip
         view = _view(ctx, p, code)
+        # The slip names the butler as people know them, not the record's "staff:1".
+        shown = dataclasses.replace(view, approved_by=name_of(session, view.approved_by))
         for part in ("archive", "customer"):
             printing.queue(
                 session,
-                pass_slip(ctx, view, part),
+                pass_slip(ctx, shown, part),
                 kind="release_pass",
                 at=now,
                 kiosk_id=ctx.kiosk_id,
@@ -343,6 +347,14 @@ def _scanned(ctx: KioskContext, session: Session, text: str) -> tuple[ReleasePas
             select(ReleasePass, Unit.code).join(Unit, Unit.id == ReleasePass.unit_id)
             .where(ReleasePass.code == ident.lower())
         ).first()  # fmt: skip
+    if row is None and re.fullmatch(r"\s*FX\d{1,9}\s*", text, flags=re.IGNORECASE):
+        # The number printed at the top cannot prove the paper is genuine; the signed code can.
+        raise Refused(
+            "releases.number_typed",
+            "{number} is the pass number: scan the QR on the pass, or type the code printed "
+            "under it (KR1...).",
+            number=text.strip().upper(),
+        )
     if row is None:
         raise Refused("releases.forged", "This is not a valid release pass. Nothing may leave.")
     p, code = row[0], row[1]

@@ -49,8 +49,13 @@ def test_an_owner_carries_items_out_the_guard_records_the_exit_once(ctx) -> None
         jobs = s.scalars(select(PrintJob).where(PrintJob.kind == "release_pass")).all()
         assert len(jobs) == 2
         assert approved.qr in json.dumps(jobs[1].document, ensure_ascii=False)
+        slip = json.dumps(jobs[0].document, ensure_ascii=False)  # the butler by name, not id
+        assert BUTLER.name and BUTLER.name in slip and BUTLER.label not in slip
 
     assert service.check_pass(ctx, GUARD, approved.qr).items == "沙发一张, 纸箱3个"
+    with pytest.raises(Refused) as typed:  # the printed number proves nothing: the code does
+        service.check_pass(ctx, GUARD, f" {approved.number.lower()} ")
+    assert typed.value.code == "releases.number_typed" and "scan the QR" in typed.value.message
     out = service.record_exit(ctx, GUARD, approved.qr, SIGNED)
     assert out.status == "used" and out.guard == GUARD.label
     assert signers(ctx, view.id) == ["applicant", "butler", "guard"]

@@ -51,6 +51,12 @@ async def test_a_resident_asks_for_a_move_out_pass_and_signs_on_the_pad(kctx) ->
         assert "is asked for" in screen_text(app)
         (mine,) = service.passes_of(kctx, app.actor)
         assert mine.reason == "move_out" and mine.status == "requested"
+        # Asked for: the form is empty again, so a second tap cannot ask for it twice.
+        assert app.screen.query_one("#items", Input).value == ""
+        pad.strokes = [[(2, 1), (6, 3), (10, 2), (14, 4), (18, 1), (20, 3)]]
+        await click(app, pilot, "#submit")
+        await pilot.pause()
+        assert len(service.passes_of(kctx, app.actor)) == 1
 
 
 async def test_the_butler_approves_and_the_guard_records_the_exit_at_the_desk(kctx) -> None:
