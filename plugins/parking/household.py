@@ -27,7 +27,7 @@ def household_section(ctx: KioskContext, unit_code: str) -> HouseholdSection:
             plate=r.plate,
             end=r.end_date.isoformat(),
             card=r.card_number or "-",
-            state=_(state_label(r.state)),
+            state=_(state_label(r.shown_state)),  # lapsed reads "expired", not "open"
             holder=r.holder,
         )
         for r in rentals

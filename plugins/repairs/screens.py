@@ -134,6 +134,11 @@ class RepairScreen(ServiceScreen):
 
 # What the resident is told once a ticket is filed: a repair is followed by a call after the
 # work (回访); a complaint is looked into and answered; a suggestion is thanked for.
+FILED: dict[str, str] = {  # a complaint is not confirmed as a repair order
+    "repair": N_("Ticket {number} is registered."),
+    "complaint": N_("Complaint {number} is registered."),
+    "suggestion": N_("Suggestion {number} is registered."),
+}
 AFTER_FILING: dict[str, str] = {
     "repair": N_("Take your slip. We will call you back after the work."),
     "complaint": N_("Take your slip. The desk will look into it and reply to you."),
@@ -156,8 +161,8 @@ class RepairFiledScreen(ServiceScreen):
         self.ticket, self.emergency = ticket, emergency
 
     def body(self) -> ComposeResult:
-        yield Label(_("Ticket {number} is registered.").format(number=self.ticket.number),
-                    classes="title", id="number")  # fmt: skip
+        filed = FILED.get(self.ticket.kind, FILED["repair"])
+        yield Label(_(filed).format(number=self.ticket.number), classes="title", id="number")
         if self.ticket.emergency:
             yield Label(_("Emergency: engineering has been called."), classes="urgent")
         if self.ticket.appointment:

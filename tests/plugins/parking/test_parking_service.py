@@ -483,6 +483,15 @@ def test_an_unpaid_new_rental_is_shown_as_payment_pending_not_expired(ctx: Kiosk
     assert service.state_label("unpaid") == "payment pending"
 
 
+def test_the_household_file_calls_a_lapsed_rental_expired(ctx: KioskContext, english: None) -> None:
+    """The household file's parking line says what the card list beside it says: a rental
+    paid only until a past day is "expired", not "open" (the rental's own state)."""
+    from plugins.parking.household import household_section
+
+    (line,) = household_section(ctx, "2-502").lines  # the demo's lapsed rental
+    assert "粤BD12345" in line and "(expired)" in line and "(open)" not in line, line
+
+
 def test_the_parking_tile_tells_a_resident_whose_rental_needs_them(
     ctx: KioskContext, english: None
 ) -> None:

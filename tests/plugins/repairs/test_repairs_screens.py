@@ -157,3 +157,27 @@ async def test_a_complaint_and_a_suggestion_are_answered_as_such(kctx) -> None:
         await pilot.pause()
         assert isinstance(app.screen, RepairFiledScreen)
         assert "reply to you" in screen_text(app) and "after the work" not in screen_text(app)
+        assert "Complaint " in screen_text(app) and "Ticket " not in screen_text(app)
+
+
+async def test_the_on_screen_keys_fit_the_repair_screen(kctx) -> None:
+    """The repair screen's own button style must not reach the on-screen keys: at 80x24 every
+    key of the description's keyboard is on screen, ⌫ and Done among them."""
+    from kiosk.ui.widgets.softkeys import SoftKeyboard, key_id
+    from tests.screens import wait_until
+
+    app = Harness(kctx, RepairScreen(kctx), resident(kctx, "张伟"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await click(app, pilot, "#cat-doors")
+        await click(app, pilot, "#cat-doors--lock")
+        await click(app, pilot, "#description")
+        await wait_until(pilot, lambda: bool(app.screen.query(SoftKeyboard)), "the keys")
+        await pilot.pause()
+        keys = list(app.screen.query_one(SoftKeyboard).query("Button"))
+        assert len(keys) > 20
+        for key in keys:
+            region = key.region
+            assert region.width >= 3 and region.right <= 80, (str(key.label), region)
+        for label in ("⌫", "✓"):
+            assert app.screen.query_one("#" + key_id(label)).region.right <= 80
