@@ -527,6 +527,9 @@ class ParkingDeskPanel(DeskActions, Widget):
                     card=card.printed_number, rental=card.rental_number,
                     receipt=card.deposit_receipt or "-",
                 )  # fmt: skip
+                if card.deposit_receipt:  # what to take, said with it (it was only on the slip)
+                    deposit = format_fen(service.ParkingRules.of(self.ctx).deposit_fen)
+                    text += " " + _("Take the card deposit: {amount}.").format(amount=deposit)
             elif bid == "lost":
                 self._ask_block(uid or self._lost_card(rental))
                 return

@@ -348,9 +348,14 @@ def _take_rent(
             period.state = "applied"
             period.from_date, period.to_date, period.applied_at = applied
         unit = session.get(Unit, rental.unit_id)
+        has_card = session.scalar(
+            select(ParkingCard.id).where(
+                ParkingCard.rental_id == rental.id, ParkingCard.state == "active"
+            ).limit(1)
+        ) is not None  # fmt: skip
         printing.queue(
             session,
-            _rent_receipt(ctx, rental, period, unit.code if unit else ""),
+            _rent_receipt(ctx, rental, period, unit.code if unit else "", has_card),
             kind="parking-rent",
             at=ctx.clock.now(),
             kiosk_id=ctx.kiosk_id,
@@ -545,7 +550,7 @@ def renew(
 
 
 def _rent_receipt(
-    ctx: KioskContext, rental: ParkingRental, period: ParkingPeriod, unit: str
+    ctx: KioskContext, rental: ParkingRental, period: ParkingPeriod, unit: str, has_card: bool
 ) -> Receipt:
     from devices.printer import Receipt
     from kiosk.i18n import _
@@ -558,7 +563,8 @@ def _rent_receipt(
     if period.from_date and period.to_date:
         r.row(_("Valid"), f"{period.from_date} ~ {period.to_date}")
     r.row(_("Time"), ctx.local_time(period.created_at))
-    r.text(_("Bring this receipt to the cashier for your IC card."), align="center")
+    if not has_card:  # a renewal of a card already issued: the card works again by itself
+        r.text(_("Bring this receipt to the cashier for your IC card."), align="center")
     return r.cut()
 
 

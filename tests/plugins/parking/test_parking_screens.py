@@ -157,6 +157,8 @@ async def test_the_desk_refuses_an_unchecked_renter_then_issues(pctx: KioskConte
         await click(app, pilot, "#issue")
         await pilot.pause()
         assert "deposit receipt SJ" in text(app)
+        deposit = service.ParkingRules.of(pctx).deposit_fen
+        assert f"Take the card deposit: ￥{deposit // 100}.00." in text(app)
     with pctx.database().read() as session:
         card = session.scalar(select(ParkingCard).where(ParkingCard.uid_hex == "5A00BEEF07"))
         assert card is not None and card.state == "active" and card.deposit_receipt

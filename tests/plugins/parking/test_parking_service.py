@@ -321,6 +321,25 @@ def test_cash_renewal_at_the_desk_extends_from_the_paid_date(ctx: KioskContext) 
     assert bill is None and view.end_date == dt.date(2027, 3, 22)
 
 
+def test_the_rent_receipt_sends_to_the_cashier_only_a_rental_without_a_card(
+    ctx: KioskContext, english: None
+) -> None:
+    def last_receipt() -> str:
+        with ctx.database().read() as session:
+            job = session.scalars(
+                select(PrintJob).where(PrintJob.kind == "parking-rent").order_by(PrintJob.id.desc())
+            ).first()
+            assert job is not None
+            return json.dumps(job.document, ensure_ascii=False)
+
+    rental = open_cash(ctx)
+    assert "for your IC card" in last_receipt()  # no card yet: fetch it at the cashier
+    service.issue_card(ctx, CASHIER, rental.number, "5A00C0FFEE")
+    service.renew(ctx, CASHIER, rental.number, 1, "cash")
+    assert "Monthly parking receipt" in last_receipt()
+    assert "for your IC card" not in last_receipt()  # its card simply works on
+
+
 def test_reminder_once_before_expiry(ctx: KioskContext) -> None:
     open_cash(ctx)
     ctx.clock.advance(days=24)  # type: ignore[attr-defined]  # 6 days before 2026-12-22
