@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from kiosk.hookspecs import HouseholdSection
 from kiosk.i18n import N_, _
@@ -15,13 +15,19 @@ if TYPE_CHECKING:
 
 
 def household_section(ctx: KioskContext, unit_code: str) -> HouseholdSection:
-    """Bills the unit still owes (number, period, balance)."""
-    lines = tuple(
-        _("Bill {number} ({period}) owes {amount}").format(
-            number=b.number, period=b.period, amount=format_fen(b.balance_fen)
+    """Bills the unit still owes (number, period, what paying it costs today): the same sum
+    as the cashier's statement and the kiosk, the late fee to today included."""
+
+    def line(b: Any) -> str:
+        text = _("Bill {number} ({period}) owes {amount}").format(
+            number=b.number, period=b.period, amount=format_fen(b.due_now_fen)
         )
-        for b in open_bills(ctx, unit_code)
-    )
+        if b.late_fee_now_fen:
+            fee = format_fen(b.late_fee_now_fen)
+            text += " " + _("(late fee {amount} included)").format(amount=fee)
+        return text
+
+    lines = tuple(line(b) for b in open_bills(ctx, unit_code))
     return HouseholdSection(N_("Bills owed"), lines or (_("none"),), order=50)
 
 

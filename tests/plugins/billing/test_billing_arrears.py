@@ -163,3 +163,19 @@ def test_the_cashier_takes_cash_for_all_arrears_on_one_receipt(people, bctx) -> 
     with pytest.raises(Refused) as err:
         service.record_desk_arrears_payment(bctx, people.cashier, "3-1205", total)
     assert err.value.code == "billing.nothing_owed"
+
+
+def test_the_household_file_owes_what_the_statement_and_the_kiosk_ask(bctx) -> None:
+    """The desk's household file gives each bill's amount as paying it costs today, its late
+    fee included and said, the same as the cashier's statement and the kiosk."""
+    from kiosk.money import format_fen
+    from plugins.billing.household import household_section
+
+    bills = service.open_bills(bctx, "3-1205")
+    overdue = bills[0]
+    assert overdue.late_fee_now_fen  # the demo's older bill is late
+    lines = household_section(bctx, "3-1205").lines
+    assert len(lines) == len(bills)
+    assert format_fen(overdue.due_now_fen) in lines[0]
+    assert format_fen(overdue.late_fee_now_fen) in lines[0]  # said: (late fee ￥5.67 included)
+    assert lines[-1].count("￥") == 1  # this month's bill is not late: its amount alone
