@@ -20,6 +20,7 @@ from textual.widgets import Input
 
 from kiosk.errors import Refused
 from kiosk.i18n import N_, _
+from kiosk.pii import mask_name
 from kiosk.ui.desk_forms import DeskActions, Field
 from kiosk.ui.screens import ServiceScreen, SignatureScreen
 from kiosk.ui.widgets.signature import SignaturePad, draw_strokes
@@ -52,6 +53,7 @@ class ParcelScreen(ServiceScreen):
     ParcelScreen Input { width: 40; max-width: 100%; }
     ParcelScreen Button { margin: 0 1; }
     ParcelScreen SignaturePad { width: 40; height: 8; }
+    ParcelScreen #picker-names { height: auto; }
     """
 
 
@@ -103,6 +105,9 @@ class PickupScreen(ParcelScreen, SignatureScreen):
     def __init__(self, ctx: KioskContext, pickup: service.Pickup) -> None:
         super().__init__(ctx)
         self.pickup = pickup
+        # A code pickup: the household's people and proxies, to tap (shown masked).
+        self.names = service.picker_names(ctx, pickup) if pickup.picker is None else []
+        self.tapped = ""  # the name tapped, if any (typing one clears it)
 
     def body(self) -> ComposeResult:
         p = self.pickup
@@ -133,7 +138,10 @@ class PickupScreen(ParcelScreen, SignatureScreen):
             if not p.parcels:  # nothing to sign for here: no name, no pad, no Confirm
                 return
             if p.picker is None:
-                yield Label(_("Who is collecting? (your name)"))
+                yield Label(_("Who is collecting? Tap your name, or type it"))
+                with Horizontal(id="picker-names"):
+                    for i, name in enumerate(self.names[:6]):
+                        yield Button(mask_name(name), id=f"picker-name-{i}", classes="picker-name")
                 yield Input(placeholder=_("Name"), id="picker", classes="keys-name")
             yield Label(_("Sign below with your finger"))
             yield SignaturePad(id="pad")
@@ -152,11 +160,26 @@ class PickupScreen(ParcelScreen, SignatureScreen):
             if self.query_one(f"#item-{item.id}", Checkbox).value
         ]
 
+    @on(Button.Pressed, ".picker-name")
+    def _tap_name(self, event: Button.Pressed) -> None:
+        self.tapped = self.names[int((event.button.id or "").rsplit("-", 1)[1])]
+        for button in self.query(".picker-name").results(Button):
+            button.variant = "primary" if button is event.button else "default"
+        self.query_one("#picker", Input).value = ""
+
+    @on(Input.Changed, "#picker")
+    def _typed_name(self, event: Input.Changed) -> None:
+        if event.value:  # a name typed replaces the one tapped
+            self.tapped = ""
+            for button in self.query(".picker-name").results(Button):
+                button.variant = "default"
+
     @on(Button.Pressed, "#confirm")
     async def confirm(self) -> None:
         pad = self.query_one(SignaturePad)
         pickup = self.pickup
-        picker = self.query_one("#picker", Input).value if pickup.picker is None else ""
+        typed = self.query_one("#picker", Input).value if pickup.picker is None else ""
+        picker = typed or self.tapped
         chosen, strokes = self.chosen(), pad.to_json()
 
         def release() -> tuple[Any, Any]:

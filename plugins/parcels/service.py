@@ -616,6 +616,25 @@ def named_picker(session: Session, unit_id: int, wanted: str, now: dt.datetime) 
     return None if proxy is None else Picker("proxy", proxy.name, proxy_id=proxy.id)
 
 
+def picker_names(ctx: KioskContext, pickup: Pickup) -> list[str]:
+    """Who may say they collect for the unit of a code pickup: its active residents, then its
+    valid proxies (the kiosk shows them masked, to be tapped: a touch screen's keys cannot
+    type 小明)."""
+    now = ctx.clock.now()
+    with ctx.database().read() as session:
+        residents = session.scalars(
+            select(Resident.name)
+            .where(Resident.unit_id == pickup.unit_id, Resident.active.is_(True))
+            .order_by(Resident.id)
+        ).all()
+        proxies = session.scalars(
+            select(Proxy.name)
+            .where(Proxy.unit_id == pickup.unit_id, *proxy_valid(now))
+            .order_by(Proxy.id)
+        ).all()
+    return list(dict.fromkeys([*residents, *proxies]))
+
+
 def identify_picker(ctx: KioskContext, pickup: Pickup, name: str) -> Pickup:
     """The person at the kiosk says who they are: a resident of the unit or a named proxy.
     Anyone else is sent to the desk (and the desk is told)."""

@@ -68,6 +68,26 @@ async def _draw_and_collect(kctx) -> None:
         assert "3-1205" in slip and "王*明" in slip
 
 
+async def test_with_a_code_a_touch_only_resident_taps_their_name(kctx) -> None:
+    """The on-screen keys type a surname and 先生/女士, not 小明: with a pickup code the screen
+    offers the household's people and proxies to tap, masked; the tapped name collects."""
+    app = Harness(kctx, PickupCodeScreen(kctx))
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.screen.query_one("#unit").value = "3-1205"
+        app.screen.query_one("#code").value = DEMO_CODE
+        await click(app, pilot, "#code")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, PickupScreen), "the pickup")
+        names = [str(b.label) for b in app.screen.query(".picker-name")]  # type: ignore[attr-defined]
+        assert "王*明" in names and "王小明" not in screen_text(app), names
+        await click(app, pilot, f"#picker-name-{names.index('王*明')}")
+        await draw_signature(pilot, app.screen.query_one(SignaturePad))
+        await button_ready(pilot, app, "#confirm")
+        await click(app, pilot, "#confirm")
+        await wait_until(pilot, lambda: isinstance(app.screen, PickupDoneScreen), "collected")
+        assert "Collected 2 items" in screen_text(app)
+
+
 @pytest.mark.parametrize("scenario", ["parcels-pickup", "parcels-proxy"])
 async def test_scenarios_run_and_their_transcripts_show_the_decoded_slip(kctx, scenario) -> None:
     run = await _scenario(kctx, scenario)
