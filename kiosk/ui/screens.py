@@ -8,6 +8,7 @@ import asyncio
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
+from rich.cells import cell_len
 from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -270,6 +271,8 @@ class HomeScreen(KioskScreen):
                                     classes="tile")  # fmt: skip
                     button.styles.height = height
                     yield button
+            if getattr(app, "badges", None):  # composed again (a language): fit the marks
+                self.call_after_refresh(self.show_badges)
         with Horizontal(id="home-actions"):
             # One button that changes its label, not two that swap: no layout pass on a tap.
             yield Button(self._identity_label(), id="identify", variant=self._identity_variant())
@@ -299,13 +302,23 @@ class HomeScreen(KioskScreen):
         for tile in self.query(".tile"):
             tile.styles.height = height
 
-    def _tile_label(self, tile: Any, english: bool) -> str:
-        """The tile's icon and title, then what waits there for the identified resident."""
+    def _tile_label(self, tile: Any, english: bool, width: int = 0) -> str:
+        """The tile's icon and title, then what waits there for the identified resident. In
+        ``width`` cells (the tile's, once laid out) the mark is kept whole and the title is
+        shortened ("Monthly parki… · expired"): the mark is the news."""
         # The icons are Chinese glyphs: in English they would read as noise.
         icon = "" if english else tile.icon
         label = f"{icon} {_(tile.title)}".strip()
         badge = getattr(self.app, "badges", {}).get(tile.id)
-        return f"{label} · {badge}" if badge else label
+        if not badge:
+            return label
+        mark = f" · {badge}"
+        room = width - cell_len(mark)
+        if width and cell_len(label) > room > 1:
+            while cell_len(label) > room - 1:
+                label = label[:-1]
+            label = label.rstrip() + "…"
+        return label + mark
 
     def show_badges(self) -> None:
         """Put the resident's marks on the tiles (or take them off) without a rebuild."""
@@ -313,7 +326,9 @@ class HomeScreen(KioskScreen):
         english = language() != "zh_CN"
         for tile in app.tiles:
             for button in self.query(f"#tile-{tile.id}").results(Button):
-                button.label = self._tile_label(tile, english)
+                # The label's room: the content less the button's padding of each line.
+                room = button.content_region.width - 2 * button.styles.line_pad
+                button.label = self._tile_label(tile, english, room)
 
     def _greeting(self) -> str:
         app: Any = self.app

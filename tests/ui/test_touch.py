@@ -121,6 +121,29 @@ async def test_home_tiles_grow_on_a_bigger_screen_and_keep_it_after_a_language_t
             assert len(label) <= button.content_region.width, label
 
 
+async def test_a_tiles_mark_is_kept_whole_at_80_columns_in_english(ui_ctx: KioskContext) -> None:
+    """王小明's parking has lapsed: in English "Monthly parking · expired" is wider than the
+    tile's label (the button pads each line), so the title gives way (Monthly pa… · expired),
+    never the mark, which wrapped out of sight before."""
+    from rich.cells import cell_len
+
+    app = lobby(ui_ctx, "en")
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(pilot, lambda: bool(app.tiles))
+        app.language_chosen = True  # chosen on the toggle: his stored Chinese does not win
+        await app.present_card(RESIDENT_CARD)
+        await settle(pilot, lambda: "parking" in app.badges)
+        await pilot.pause()
+        assert app.badges["parking"] == "expired"
+        for button in app.screen.query(".tile"):
+            label = str(button.label)
+            room = button.content_region.width - 2 * button.styles.line_pad
+            assert cell_len(label) <= room, label
+        parking = str(app.screen.query_one("#tile-parking", Button).label)
+        assert parking.endswith("… · expired") and parking.startswith("Monthly"), parking
+        assert "·\u00a0expired" in app.export_screenshot().replace("&#160;", "\u00a0")
+
+
 async def test_still_there_warns_before_the_idle_reset_and_a_touch_stays(
     ui_ctx: KioskContext,
 ) -> None:
