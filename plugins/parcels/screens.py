@@ -205,10 +205,10 @@ class PickupDoneScreen(ParcelScreen):
 
     def body(self) -> ComposeResult:
         with VerticalScroll():
-            yield Label(
-                _("Collected {count} items. Thank you!").format(count=len(self.done.parcel_ids)),
-                classes="title",
-            )
+            count = len(self.done.parcel_ids)
+            collected = _("Collected {count} items. Thank you!").format(count=count)
+            yield Label(_("Collected 1 item. Thank you!") if count == 1 else collected,
+                        classes="title")  # fmt: skip
             if self.slip.printed:
                 yield Label(_("Please take your slip."))
             else:
