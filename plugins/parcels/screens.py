@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from textual import on
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Grid, Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Input
@@ -53,7 +53,8 @@ class ParcelScreen(ServiceScreen):
     ParcelScreen Input { width: 40; max-width: 100%; }
     ParcelScreen Button { margin: 0 1; }
     ParcelScreen SignaturePad { width: 40; height: 8; }
-    ParcelScreen #picker-names { height: auto; }
+    ParcelScreen #picker-names { height: auto; grid-size: 4; grid-rows: 3; grid-gutter: 0 1; }
+    ParcelScreen #picker-names Button { width: 100%; margin: 0; }
     """
 
 
@@ -139,8 +140,8 @@ class PickupScreen(ParcelScreen, SignatureScreen):
                 return
             if p.picker is None:
                 yield Label(_("Who is collecting? Tap your name, or type it"))
-                with Horizontal(id="picker-names"):
-                    for i, name in enumerate(self.names[:6]):
+                with Grid(id="picker-names"):  # four a row: a large household wraps
+                    for i, name in enumerate(self.names[:8]):
                         yield Button(mask_name(name), id=f"picker-name-{i}", classes="picker-name")
                 yield Input(placeholder=_("Name"), id="picker", classes="keys-name")
             yield Label(_("Sign below with your finger"))
