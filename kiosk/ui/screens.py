@@ -8,7 +8,7 @@ import asyncio
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
-from rich.cells import cell_len
+from rich.cells import cell_len, set_cell_size
 from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -315,9 +315,7 @@ class HomeScreen(KioskScreen):
         mark = f" · {badge}"
         room = width - cell_len(mark)
         if width and cell_len(label) > room > 1:
-            while cell_len(label) > room - 1:
-                label = label[:-1]
-            label = label.rstrip() + "…"
+            label = set_cell_size(label, room - 1).rstrip() + "…"
         return label + mark
 
     def show_badges(self) -> None:

@@ -586,33 +586,29 @@ def start_pickup_by_code(ctx: KioskContext, unit_code: str, code: str) -> Pickup
     raise refusal
 
 
+def _unit_pickers(
+    session: Session, unit_id: int, now: dt.datetime
+) -> tuple[Sequence[Resident], Sequence[Proxy]]:
+    """Who may collect for the unit: its active residents and its valid proxies, in order."""
+    residents = session.scalars(
+        select(Resident)
+        .where(Resident.unit_id == unit_id, Resident.active.is_(True))
+        .order_by(Resident.id)
+    ).all()
+    proxies = session.scalars(
+        select(Proxy).where(Proxy.unit_id == unit_id, *proxy_valid(now)).order_by(Proxy.id)
+    ).all()
+    return residents, proxies
+
+
 def named_picker(session: Session, unit_id: int, wanted: str, now: dt.datetime) -> Picker | None:
     """Who ``wanted`` (a :func:`norm_name`) is for the unit: one of its active residents, else
     one of its valid proxies; None when neither."""
-    resident = next(
-        (
-            r
-            for r in session.scalars(
-                select(Resident)
-                .where(Resident.unit_id == unit_id, Resident.active.is_(True))
-                .order_by(Resident.id)
-            )
-            if norm_name(r.name) == wanted
-        ),
-        None,
-    )
+    residents, proxies = _unit_pickers(session, unit_id, now)
+    resident = next((r for r in residents if norm_name(r.name) == wanted), None)
     if resident is not None:
         return Picker("resident", resident.name, resident_id=resident.id)
-    proxy = next(
-        (
-            p
-            for p in session.scalars(
-                select(Proxy).where(Proxy.unit_id == unit_id, *proxy_valid(now)).order_by(Proxy.id)
-            )
-            if norm_name(p.name) == wanted
-        ),
-        None,
-    )
+    proxy = next((p for p in proxies if norm_name(p.name) == wanted), None)
     return None if proxy is None else Picker("proxy", proxy.name, proxy_id=proxy.id)
 
 
@@ -620,19 +616,9 @@ def picker_names(ctx: KioskContext, pickup: Pickup) -> list[str]:
     """Who may say they collect for the unit of a code pickup: its active residents, then its
     valid proxies (the kiosk shows them masked, to be tapped: a touch screen's keys cannot
     type 小明)."""
-    now = ctx.clock.now()
     with ctx.database().read() as session:
-        residents = session.scalars(
-            select(Resident.name)
-            .where(Resident.unit_id == pickup.unit_id, Resident.active.is_(True))
-            .order_by(Resident.id)
-        ).all()
-        proxies = session.scalars(
-            select(Proxy.name)
-            .where(Proxy.unit_id == pickup.unit_id, *proxy_valid(now))
-            .order_by(Proxy.id)
-        ).all()
-    return list(dict.fromkeys([*residents, *proxies]))
+        residents, proxies = _unit_pickers(session, pickup.unit_id, ctx.clock.now())
+        return list(dict.fromkeys([*(r.name for r in residents), *(p.name for p in proxies)]))
 
 
 def identify_picker(ctx: KioskContext, pickup: Pickup, name: str) -> Pickup:

@@ -479,7 +479,7 @@ class ParkingDeskPanel(DeskActions, Widget):
             ConfirmDialog(question, yes=_("Block the card"), danger=True), answered
         )
 
-    def _ask_cash_renewal(self, event: Button.Pressed, ref: int | str) -> None:
+    def _ask_cash_renewal(self, ref: int | str) -> None:
         """Cash is taken before the renewal is recorded: the cashier sees the amount first, and
         rent already waiting on the unit's bill (paying that bill renews the card too, so taking
         cash as well would charge the household twice for the same months)."""
@@ -488,7 +488,7 @@ class ParkingDeskPanel(DeskActions, Widget):
         months = self._value("renew-months")
         view = service.get_rental(self.ctx, ref)
         self._show_rental(view)
-        amount = format_fen((int(months) if months.isdigit() else 0) * view.monthly_rent_fen)
+        amount = format_fen(int(months) * view.monthly_rent_fen)  # digits: asked only then
         question = _("Rental {number} ({plate}): take {amount} in cash for {months} month(s)?")
         question = question.format(number=view.number, plate=view.plate, amount=amount,
                                    months=months)  # fmt: skip
@@ -500,8 +500,7 @@ class ParkingDeskPanel(DeskActions, Widget):
 
         async def answered(yes: bool | None) -> None:
             if yes:
-                event.confirmed = True  # type: ignore[attr-defined]
-                await self.on_button_pressed(event)
+                await self._act("renew-cash", confirmed=True)
 
         yes = _("Take {amount} in cash").format(amount=amount)
         self.app.push_screen(ConfirmDialog(question, yes=yes, danger=bool(view.pending_fen)),
@@ -518,7 +517,10 @@ class ParkingDeskPanel(DeskActions, Widget):
         self.query_one("#card-info", Label).update(line)
 
     async def on_button_pressed(self, event: Button.Pressed) -> None:
-        bid = event.button.id or ""
+        await self._act(event.button.id or "")
+
+    async def _act(self, bid: str, confirmed: bool = False) -> None:
+        """The button ``bid``'s action; a cash renewal only once ``confirmed`` (asked first)."""
         uid, rental = self._value("uid"), self._value("rental")
         try:
             if bid == "issue":
@@ -552,10 +554,10 @@ class ParkingDeskPanel(DeskActions, Widget):
                 text = ""
             elif (
                 bid == "renew-cash"
-                and not getattr(event, "confirmed", False)
+                and not confirmed
                 and self._value("renew-months").isdigit()  # else the renewal says what is wrong
             ):
-                self._ask_cash_renewal(event, self._rental(uid, rental))
+                self._ask_cash_renewal(self._rental(uid, rental))
                 return
             elif bid in ("renew-cash", "renew-bill"):
                 months = self._value("renew-months")
